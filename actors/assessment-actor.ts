@@ -1,0 +1,398 @@
+/**
+ * The assessment actor: deterministic logic over ordered inputs (ticks,
+ * commands, clock, resolutions). No I/O, no wall clock, no randomness: time
+ * and market state arrive through {@link ActorEnv}. The actor mutates its own
+ * state in place for speed; that state is plain data and is its snapshot.
+ */
+import { nextReset } from './calendar.js';
+import type { MarketView } from './market.js';
+import { cancelAll, cancelOrder, fill, matchSymbol, modifyOrder, placeOrder, type Desk } from './order-book.js';
+import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
+import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
+import type { Phase, Tier } from './tier.js';
+import type { AssessmentEvent, AssessmentState, CancelReason, Cause, Command, EventBody, RuleId } from './types.js';
+
+/** What the actor reads from outside for one input. */
+export interface ActorEnv {
+  readonly market: MarketView;
+  /** The engine clock: time of the latest clock input. */
+  readonly now: number;
+  /** Receives every event, in order. */
+  readonly emit: (event: AssessmentEvent) => void;
+}
+
+/** Parameters of a new assessment. */
+export interface CreateAssessment {
+  readonly assessmentId: string;
+  readonly traderId: string;
+}
+
+/** Thresholds the engine's index needs to know when this actor must look again. */
+export interface Watch {
+  /** Equity loss this actor can absorb before a floor is crossed (may be ≤ 0). */
+  readonly lossRoom: number;
+  /** Equity gain after which a trailing peak or a target needs attention (Infinity if none). */
+  readonly gainRoom: number;
+}
+
+export class AssessmentActor {
+  readonly state: AssessmentState;
+  readonly tier: Tier;
+  #rules: Rule[];
+  #env: ActorEnv | undefined;
+
+  private constructor(state: AssessmentState, tier: Tier) {
+    if (state.tierId !== tier.id || state.tierVersion !== tier.version) {
+      throw new Error(`assessment ${state.id} is judged by tier ${state.tierId} v${state.tierVersion}, not ${tier.id} v${tier.version}`);
+    }
+    this.state = state;
+    this.tier = tier;
+    this.#rules = rulesFor(this.phase.rules, this.phase.maxDays);
+  }
+
+  /** Open a new assessment in its tier's first phase. */
+  static create(params: CreateAssessment, tier: Tier, env: ActorEnv): AssessmentActor {
+    const first = tier.phases[0]!;
+    const state: AssessmentState = {
+      id: params.assessmentId, traderId: params.traderId, tierId: tier.id, tierVersion: tier.version, phaseIndex: 0,
+      status: 'active', createdAt: env.now, phaseStartedAt: env.now, startingBalance: first.startingBalance,
+      balance: first.startingBalance, positions: {}, orders: {}, clientOrderIds: {}, nextOrderNo: 1, dayIndex: 0,
+      dayStartedAt: env.now, nextResetAt: nextReset(env.now, tier.timezone, tier.resetTime), dayStartBalance: first.startingBalance,
+      dayPnl: {}, tradingDays: [], tradeCount: 0, lastActivityAt: env.now, lastClockAt: env.now, lockedBy: undefined,
+      rules: { dailyFloor: -Infinity, maxLossFloor: -Infinity, highWater: first.startingBalance, floorLocked: false },
+      passBlockedBy: undefined, violations: [],
+    };
+    const actor = new AssessmentActor(state, tier);
+    actor.#run(env, () => {
+      actor.#emit({ type: 'assessment.created', traderId: state.traderId, tierId: tier.id, tierVersion: tier.version, phase: first.name, balance: state.balance });
+      actor.#startPhase();
+    });
+    return actor;
+  }
+
+  /** Rebuild an actor from its persisted state (a deep copy is taken). */
+  static restore(state: AssessmentState, tier: Tier): AssessmentActor {
+    return new AssessmentActor(structuredClone(state), tier);
+  }
+
+  /** A deep copy of the state: the persisted snapshot. */
+  snapshot(): AssessmentState {
+    return structuredClone(this.state);
+  }
+
+  get phase(): Phase {
+    return this.tier.phases[this.state.phaseIndex]!;
+  }
+
+  /** Whether inputs can still change this assessment. */
+  get live(): boolean {
+    return this.state.status === 'active' || this.state.status === 'paused';
+  }
+
+  // -- INPUTS -----------------------------------------------------------------
+
+  /** A trader or operator command. */
+  onCommand(cmd: Command, env: ActorEnv): void {
+    this.#run(env, () => this.#command(cmd));
+  }
+
+  /** A tick on `cause.symbol`: match its orders, then judge equity at this exact tick. */
+  onTick(cause: Extract<Cause, { kind: 'tick' }>, env: ActorEnv): void {
+    this.#run(env, () => {
+      if (this.state.status !== 'active') return;
+      matchSymbol(this.#desk(), cause.symbol);
+      this.#evaluate(cause);
+    });
+  }
+
+  /** The clock advanced: roll trading days, then judge equity and deadlines. */
+  onClock(env: ActorEnv): void {
+    this.#run(env, () => {
+      const cause: Cause = { kind: 'clock', time: env.now };
+      while (this.live && env.now >= this.state.nextResetAt) this.#rollDay();
+      this.#evaluate(cause);
+      if (this.state.status === 'active') {
+        for (const rule of this.#rules) {
+          const breach = rule.onClock?.(this.#ctx(), this.#figures());
+          if (breach !== undefined) this.#breach([breach], cause);
+          if (this.state.status !== 'active') break;
+        }
+      }
+      this.state.lastClockAt = env.now;
+    });
+  }
+
+  /** A prediction market resolved: settle its shares at 1 or 0 and stop trading them. */
+  onResolution(cause: Extract<Cause, { kind: 'resolution' }>, env: ActorEnv): void {
+    this.#run(env, () => {
+      for (const symbol in this.state.positions) {
+        const inst = env.market.instrument(symbol);
+        if (inst?.market !== cause.market) continue;
+        const qty = this.state.positions[symbol]!.qty;
+        const payout = inst.outcome === cause.outcome ? 1 : 0;
+        const pnl = settlePosition(this.state, symbol, payout);
+        this.#emit({ type: 'position.settled', symbol, qty, payout, realizedPnl: pnl });
+      }
+      for (const id in this.state.orders) {
+        const order = this.state.orders[id]!;
+        if (env.market.instrument(order.symbol)?.market === cause.market) cancelOrder(this.#desk(), order, 'MARKET_RESOLVED');
+      }
+      this.#evaluate(cause);
+    });
+  }
+
+  // -- QUERIES FOR THE ENGINE ---------------------------------------------------
+
+  /** Current balance, equity and exposure. */
+  figures(market: MarketView): Figures {
+    return figures(this.state, market, this.tier.leverage);
+  }
+
+  /** How far equity may move before this actor must be evaluated again. */
+  watch(market: MarketView, fig: Figures = this.figures(market)): Watch {
+    const ctx = this.#ctx(market);
+    let floor = -Infinity;
+    let ceiling = Infinity;
+    for (const rule of this.#rules) {
+      if (rule.id === this.state.lockedBy) continue;
+      const f = rule.floor?.(ctx);
+      if (f !== undefined && f > floor) floor = f;
+      const c = rule.watchAbove?.(ctx);
+      if (c !== undefined && c < ceiling) ceiling = c;
+    }
+    return { lossRoom: fig.equity - floor, gainRoom: ceiling - fig.equity };
+  }
+
+  /** The next instant at which the clock alone can change this actor. */
+  nextDeadline(market: MarketView): number {
+    if (!this.live) return Infinity;
+    let t = this.state.nextResetAt;
+    const ctx = this.#ctx(market);
+    for (const rule of this.#rules) {
+      const d = rule.nextDeadline?.(ctx);
+      if (d !== undefined && d < t) t = d;
+    }
+    return t;
+  }
+
+  // -- INTERNALS -------------------------------------------------------------------
+
+  #run(env: ActorEnv, body: () => void): void {
+    this.#env = env;
+    try {
+      body();
+    } finally {
+      this.#env = undefined;
+    }
+  }
+
+  #ctx(market: MarketView = this.#env!.market): RuleContext {
+    return { state: this.state, tier: this.tier, phase: this.phase, market, now: this.#env?.now ?? this.state.lastClockAt };
+  }
+
+  #desk(): Desk {
+    return { ctx: this.#ctx(), rules: this.#rules, emit: (e) => this.#emit(e) };
+  }
+
+  #figures(): Figures {
+    return figures(this.state, this.#env!.market, this.tier.leverage);
+  }
+
+  #emit(body: EventBody): void {
+    const env = this.#env!;
+    env.emit({ ...body, assessmentId: this.state.id, at: env.now } as AssessmentEvent);
+  }
+
+  #command(cmd: Command): void {
+    const s = this.state;
+    const desk = this.#desk();
+    switch (cmd.kind) {
+      case 'place':
+        placeOrder(desk, cmd);
+        break;
+      case 'modify':
+        modifyOrder(desk, cmd);
+        break;
+      case 'cancel': {
+        const order = s.orders[cmd.orderId];
+        if (order === undefined) this.#emit({ type: 'command.ignored', reason: 'UNKNOWN_ORDER', detail: `no working order '${cmd.orderId}'` });
+        else cancelOrder(desk, order, 'REQUESTED');
+        break;
+      }
+      case 'close-position': {
+        const pos = s.positions[cmd.symbol];
+        if (pos === undefined) {
+          this.#emit({ type: 'command.ignored', reason: 'NOTHING_TO_CLOSE', detail: `no position in ${cmd.symbol}` });
+          break;
+        }
+        placeOrder(desk, { kind: 'place', clientOrderId: cmd.clientOrderId, symbol: cmd.symbol, side: pos.qty > 0 ? 'sell' : 'buy', type: 'market', qty: Math.abs(pos.qty), reduceOnly: true });
+        break;
+      }
+      case 'flatten':
+        if (s.status !== 'active') this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${s.status}` });
+        else this.#flatten(false, 'FLATTEN');
+        break;
+      case 'pause':
+      case 'resume': {
+        const from = cmd.kind === 'pause' ? 'active' : 'paused';
+        if (s.status !== from) {
+          this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `cannot ${cmd.kind} an assessment that is ${s.status}` });
+          break;
+        }
+        // A paused account holds no risk: nothing can breach while it is not evaluated.
+        if (cmd.kind === 'pause') this.#flatten(false, 'FLATTEN');
+        s.status = cmd.kind === 'pause' ? 'paused' : 'active';
+        this.#emit(cmd.kind === 'pause' ? { type: 'assessment.paused' } : { type: 'assessment.resumed' });
+        break;
+      }
+      case 'abandon':
+        if (!this.live) {
+          this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${s.status}` });
+          break;
+        }
+        this.#flatten(false, 'FLATTEN');
+        s.status = 'abandoned';
+        this.#emit({ type: 'assessment.abandoned', balance: s.balance });
+        break;
+    }
+    if (cmd.kind === 'place' || cmd.kind === 'modify' || cmd.kind === 'close-position') this.#evaluate({ kind: 'command', time: this.#env!.now });
+  }
+
+  /** Judge equity against every floor, then the pass conditions. */
+  #evaluate(cause: Cause): void {
+    if (this.state.status !== 'active') return;
+    const fig = this.#figures();
+    const ctx = this.#ctx();
+    const breaches: Breach[] = [];
+    for (const rule of this.#rules) {
+      if (rule.id === this.state.lockedBy) continue;
+      const b = rule.onEquity?.(ctx, fig);
+      if (b !== undefined) breaches.push(b);
+    }
+    if (breaches.length > 0) this.#breach(breaches, cause);
+    else this.#checkPass(fig);
+  }
+
+  #breach(breaches: Breach[], cause: Cause): void {
+    const s = this.state;
+    const fig = this.#figures();
+    const evidence = positionEvidence(s, this.#env!.market);
+    for (const b of breaches) {
+      if (b.silent === true) continue;
+      const violation = {
+        ruleId: b.ruleId, severity: b.severity, tierId: this.tier.id, tierVersion: this.tier.version, phase: this.phase.name,
+        at: this.#env!.now, cause, equity: fig.equity, balance: fig.balance, limit: b.limit, value: b.value, positions: evidence, detail: b.detail,
+      };
+      s.violations.push(violation);
+      this.#emit({ type: 'rules.violation-detected', violation });
+    }
+    const worst = breaches.find((b) => b.outcome === 'fail') ?? breaches.find((b) => b.outcome === 'expire')
+      ?? breaches.find((b) => b.outcome === 'lock') ?? breaches[0]!;
+    this.#flatten(true, worst.outcome === 'flatten' ? 'FLATTEN' : 'BREACH');
+    if (worst.outcome === 'fail') {
+      s.status = 'failed';
+      this.#emit({ type: 'assessment.failed', ruleId: worst.ruleId, balance: s.balance });
+    } else if (worst.outcome === 'expire') {
+      s.status = 'expired';
+      this.#emit({ type: 'assessment.expired', ruleId: worst.ruleId, balance: s.balance });
+    } else if (worst.outcome === 'lock') {
+      s.lockedBy = worst.ruleId;
+      this.#emit({ type: 'assessment.trading-locked', ruleId: worst.ruleId, until: s.nextResetAt });
+    }
+  }
+
+  /** Cancel every order and close every position at the current quotes. */
+  #flatten(liquidation: boolean, reason: CancelReason): void {
+    const desk = this.#desk();
+    cancelAll(desk, reason);
+    const market = this.#env!.market;
+    for (const symbol in this.state.positions) {
+      const pos = this.state.positions[symbol]!;
+      const quote = market.quote(symbol);
+      const price = quote === undefined ? pos.avgEntry : pos.qty > 0 ? quote.bid : quote.ask;
+      const inst = market.instrument(symbol)!;
+      const n = this.state.nextOrderNo++;
+      fill(desk, {
+        id: `o${n}`, clientOrderId: `${liquidation ? 'liquidation' : 'flatten'}-${n}`, symbol, side: pos.qty > 0 ? 'sell' : 'buy', type: 'market',
+        qty: Math.abs(pos.qty), filledQty: 0, avgFillPrice: 0, limitPrice: undefined, stopPrice: undefined, triggered: false, reduceOnly: true,
+        tif: 'gtc', status: 'working', role: 'entry', stopLoss: undefined, takeProfit: undefined, parentId: undefined, createdAt: this.#env!.now,
+      }, Math.abs(pos.qty), price, quote?.seq ?? 0, inst, liquidation);
+    }
+  }
+
+  #checkPass(fig: Figures): void {
+    const s = this.state;
+    if (s.status !== 'active' || s.lockedBy !== undefined || this.phase.rules.profitTarget === undefined) return;
+    const ctx = this.#ctx();
+    let blocked: { id: RuleId; detail: string } | undefined;
+    for (const rule of this.#rules) {
+      const check = rule.passCheck?.(ctx, fig);
+      if (check === undefined || check.met) continue;
+      if (rule.id === 'profit-target') {
+        s.passBlockedBy = undefined;
+        return;
+      }
+      blocked ??= { id: rule.id, detail: check.detail };
+    }
+    if (blocked !== undefined) {
+      if (s.passBlockedBy !== blocked.id) {
+        s.passBlockedBy = blocked.id;
+        this.#emit({ type: 'assessment.pass-blocked', ruleId: blocked.id, detail: blocked.detail });
+      }
+      return;
+    }
+    this.#flatten(false, 'PHASE_ENDED');
+    const next = this.tier.phases[s.phaseIndex + 1];
+    if (next === undefined) {
+      s.status = 'passed';
+      this.#emit({ type: 'assessment.passed', phase: this.phase.name, balance: s.balance });
+      return;
+    }
+    this.#emit({ type: 'assessment.phase-passed', phase: this.phase.name, nextPhase: next.name, balance: s.balance });
+    s.phaseIndex++;
+    s.phaseStartedAt = this.#env!.now;
+    s.startingBalance = next.startingBalance;
+    s.balance = next.startingBalance;
+    s.dayStartBalance = next.startingBalance;
+    s.dayPnl = {};
+    s.tradingDays = [];
+    s.tradeCount = 0;
+    s.passBlockedBy = undefined;
+    s.lastActivityAt = this.#env!.now;
+    s.rules = { dailyFloor: -Infinity, maxLossFloor: -Infinity, highWater: next.startingBalance, floorLocked: false };
+    this.#rules = rulesFor(next.rules, next.maxDays);
+    this.#startPhase();
+  }
+
+  #startPhase(): void {
+    const ctx = this.#ctx();
+    for (const rule of this.#rules) rule.onPhaseStart?.(ctx);
+    const r = this.state.rules;
+    this.#emit({ type: 'assessment.started', phase: this.phase.name, balance: this.state.balance, dailyFloor: r.dailyFloor, maxLossFloor: r.maxLossFloor });
+  }
+
+  /** Roll the trading day at the reset instant: new floors from the day-end figures. */
+  #rollDay(): void {
+    const s = this.state;
+    const fig = this.#figures();
+    s.dayIndex++;
+    s.dayStartedAt = s.nextResetAt;
+    s.dayStartBalance = s.balance;
+    s.nextResetAt = nextReset(s.nextResetAt, this.tier.timezone, this.tier.resetTime);
+    const ctx = this.#ctx();
+    for (const rule of this.#rules) rule.onDayRoll?.(ctx, fig);
+    for (const id in s.orders) {
+      const order = s.orders[id]!;
+      if (order.tif === 'day') {
+        order.status = 'expired';
+        delete s.orders[id];
+        this.#emit({ type: 'order.expired', orderId: id });
+      }
+    }
+    if (s.lockedBy !== undefined) {
+      s.lockedBy = undefined;
+      this.#emit({ type: 'assessment.trading-unlocked' });
+    }
+    this.#emit({ type: 'assessment.day-started', dayIndex: s.dayIndex, balance: s.balance, equity: fig.equity, dailyFloor: s.rules.dailyFloor, maxLossFloor: s.rules.maxLossFloor });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The one interface a rule implements. Every hook is optional: a rule joins
+ * the moments it cares about (pre-trade, equity change, day roll, clock, pass).
+ * Rules mutate only their own fields of `state.rules`; verdicts are values.
+ */
+import type { Instrument, MarketView } from '../market.js';
+import type { Figures } from '../portfolio.js';
+import type { Phase, Tier } from '../tier.js';
+import type { AssessmentState, RejectReason, RuleId, Side } from '../types.js';
+
+/** What a rule may read while judging. */
+export interface RuleContext {
+  readonly state: AssessmentState;
+  readonly tier: Tier;
+  readonly phase: Phase;
+  readonly market: MarketView;
+  readonly now: number;
+}
+
+/** An order about to be accepted, with its projected effect. */
+export interface OrderIntent {
+  readonly instrument: Instrument;
+  readonly side: Side;
+  readonly qty: number;
+  /** The price the order is expected to fill at (quote for market orders, limit or stop otherwise). */
+  readonly price: number;
+  readonly stopLoss: number | undefined;
+  readonly reduceOnly: boolean;
+  /** Signed position in the symbol after a full fill. */
+  readonly projectedQty: number;
+  /** Fee a full fill would pay. */
+  readonly fee: number;
+}
+
+/** A pre-trade refusal. */
+export interface Refusal {
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+/** An equity or time limit crossed. */
+export interface Breach {
+  readonly ruleId: RuleId;
+  readonly severity: 'hard' | 'soft';
+  readonly limit: number;
+  readonly value: number;
+  readonly detail: string;
+  /** `expire` ends the assessment as expired rather than failed. */
+  readonly outcome: 'fail' | 'lock' | 'expire' | 'flatten';
+  /** Act without recording a violation (e.g. cancelling resting orders at a window start). */
+  readonly silent?: boolean;
+}
+
+/** Whether a pass condition holds; `blocksOnly` conditions never fail an account. */
+export interface PassCheck {
+  readonly met: boolean;
+  readonly detail: string;
+}
+
+export interface Rule {
+  readonly id: RuleId;
+  /** Refuse an order before it is accepted. */
+  checkOrder?(ctx: RuleContext, intent: OrderIntent, fig: Figures): Refusal | undefined;
+  /** Set floors at the start of a phase. */
+  onPhaseStart?(ctx: RuleContext): void;
+  /** Recompute at the trading-day reset; `fig` is taken at the reset instant. */
+  onDayRoll?(ctx: RuleContext, fig: Figures): void;
+  /** Judge equity; may move trailing state. Called on every evaluation. */
+  onEquity?(ctx: RuleContext, fig: Figures): Breach | undefined;
+  /** Equity above which this rule must see the account again (trailing peak, target). */
+  watchAbove?(ctx: RuleContext): number;
+  /** Lowest equity this rule allows now. */
+  floor?(ctx: RuleContext): number;
+  /** Judge the passage of time. */
+  onClock?(ctx: RuleContext, fig: Figures): Breach | undefined;
+  /** The next instant at which `onClock` may have something to say. */
+  nextDeadline?(ctx: RuleContext): number;
+  /** A condition for passing the phase. */
+  passCheck?(ctx: RuleContext, fig: Figures): PassCheck;
+}
