@@ -150,6 +150,8 @@ export class AssessmentActor {
 
   /** How far equity may move before this actor must be evaluated again. */
   watch(market: MarketView, fig: Figures = this.figures(market)): Watch {
+    // Target reached on equity but passing blocked: any tick may change the verdict.
+    if (this.state.passBlockedBy !== undefined && this.phase.rules.profitTarget?.basis === 'equity') return { lossRoom: 0, gainRoom: 0 };
     const ctx = this.#ctx(market);
     let floor = -Infinity;
     let ceiling = Infinity;

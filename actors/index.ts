@@ -21,6 +21,7 @@ export type { Figures } from './portfolio.js';
 
 // Tiers and rules
 export { InvalidTierError, parseTier, TierSchema } from './tier.js';
+export { CommandSchema, parseCommand } from './command-schema.js';
 export type { Phase, PhaseRules, Tier } from './tier.js';
 export { presetTiers } from './presets.js';
 export { rulesFor } from './rules/index.js';

@@ -1,0 +1,59 @@
+/**
+ * The engine's ordered inputs and its outputs. Inputs are the only thing an
+ * engine run depends on; the same inputs in the same order give the same
+ * events, whatever the number of shards.
+ */
+import type { AssessmentEvent, Command, Instrument, Resolution, Tick } from '../actors/index.js';
+
+export type TickInput = { readonly type: 'tick' } & Tick;
+export type ResolutionInput = { readonly type: 'resolution' } & Resolution;
+
+/** One input, as a tape line or a journal record holds it. */
+export type EngineInput =
+  | { readonly type: 'tier'; readonly tier: unknown }
+  | { readonly type: 'instrument'; readonly instrument: Instrument }
+  | { readonly type: 'create'; readonly assessmentId: string; readonly traderId: string; readonly tierId: string }
+  | TickInput
+  | { readonly type: 'command'; readonly assessmentId: string; readonly command: Command }
+  | { readonly type: 'clock'; readonly time: number }
+  | ResolutionInput;
+
+/** An input with its position in the engine's total order. */
+export interface SequencedInput {
+  /** Position in the input order, from 0; events cite it. */
+  readonly i: number;
+  readonly input: EngineInput;
+}
+
+/** Why the engine refused an input without handing it to an actor. */
+export type InputRejectReason = 'UNKNOWN_ASSESSMENT' | 'DUPLICATE_ASSESSMENT' | 'UNKNOWN_TIER' | 'INVALID_TIER' | 'ACTOR_QUARANTINED';
+
+/** Events the engine itself emits about an assessment. */
+export type KernelEvent =
+  | { readonly type: 'engine.input-rejected'; readonly assessmentId: string; readonly at: number; readonly reason: InputRejectReason; readonly detail: string }
+  | { readonly type: 'actor.quarantined'; readonly assessmentId: string; readonly at: number; readonly error: string };
+
+export type EngineEvent = AssessmentEvent | KernelEvent;
+
+/** An event with its place in the output order: (input, assessment, n). */
+export type OutputEvent = EngineEvent & { readonly input: number; readonly n: number };
+
+/** Total order of output events: by input, then assessment id, then emission order. */
+export function compareOutput(a: OutputEvent, b: OutputEvent): number {
+  return a.input - b.input || (a.assessmentId < b.assessmentId ? -1 : a.assessmentId > b.assessmentId ? 1 : 0) || a.n - b.n;
+}
+
+/** The live state of an assessment as pushed to its watchers. */
+export interface StateDelta {
+  readonly assessmentId: string;
+  readonly status: string;
+  readonly phase: string;
+  readonly balance: number;
+  readonly equity: number;
+  readonly dailyFloor: number;
+  readonly maxLossFloor: number;
+  readonly positions: ReadonlyArray<{ readonly symbol: string; readonly qty: number; readonly avgEntry: number; readonly unrealizedPnl: number }>;
+  readonly workingOrders: number;
+  /** Last input applied when the delta was taken. */
+  readonly input: number;
+}

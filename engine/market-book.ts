@@ -1,0 +1,64 @@
+/**
+ * The shard's view of the market: instruments, the latest quote per symbol,
+ * and resolved markets. Every shard applies every tick, so all shards agree.
+ */
+import type { Instrument, MarketView, Quote, Tick } from '../actors/index.js';
+
+/** Plain-data form of a {@link MarketBook}, for snapshots. */
+export interface MarketBookSnapshot {
+  readonly instruments: Instrument[];
+  readonly quotes: Array<[string, Quote]>;
+  readonly resolutions: Array<[string, string]>;
+}
+
+export class MarketBook implements MarketView {
+  readonly #instruments = new Map<string, Instrument>();
+  readonly #quotes = new Map<string, Quote>();
+  readonly #resolutions = new Map<string, string>();
+
+  constructor(instruments: Iterable<Instrument> = []) {
+    for (const inst of instruments) this.addInstrument(inst);
+  }
+
+  addInstrument(inst: Instrument): void {
+    this.#instruments.set(inst.symbol, inst);
+  }
+
+  instrument(symbol: string): Instrument | undefined {
+    return this.#instruments.get(symbol);
+  }
+
+  quote(symbol: string): Quote | undefined {
+    return this.#quotes.get(symbol);
+  }
+
+  resolution(market: string): string | undefined {
+    return this.#resolutions.get(market);
+  }
+
+  apply(tick: Tick): void {
+    this.#quotes.set(tick.symbol, { seq: tick.seq, ts: tick.ts, bid: tick.bid, ask: tick.ask, bidSize: tick.bidSize, askSize: tick.askSize });
+  }
+
+  resolve(market: string, outcome: string): void {
+    this.#resolutions.set(market, outcome);
+  }
+
+  get symbols(): IterableIterator<string> {
+    return this.#instruments.keys();
+  }
+
+  snapshot(): MarketBookSnapshot {
+    return { instruments: [...this.#instruments.values()], quotes: [...this.#quotes], resolutions: [...this.#resolutions] };
+  }
+
+  /** Replace this book's contents with a snapshot's. */
+  restoreFrom(s: MarketBookSnapshot): void {
+    this.#instruments.clear();
+    this.#quotes.clear();
+    this.#resolutions.clear();
+    for (const inst of s.instruments) this.addInstrument(inst);
+    for (const [k, q] of s.quotes) this.#quotes.set(k, q);
+    for (const [k, v] of s.resolutions) this.#resolutions.set(k, v);
+  }
+}

@@ -1,0 +1,421 @@
+/**
+ * A shard's single-threaded kernel: its actors, the market book, and the price
+ * index that sends a tick only to the actors it can affect.
+ *
+ * The index: after every evaluation an actor's loss room (equity above its
+ * highest floor) and gain room (equity below its trailing peak or target) are
+ * split across its positions in proportion to notional, giving each position
+ * a price band. While every position stays inside its band the account cannot
+ * cross a floor, a peak or a target, so only ticks that leave a band (or reach
+ * a working order's trigger price) reach the actor. Exchanges index
+ * liquidation and stop prices the same way. `full-scan` mode evaluates every
+ * exposed actor on every tick; tests prove both modes emit the same events.
+ */
+import { AssessmentActor, parseTier, type ActorEnv, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
+import type { EngineEvent, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
+import { MarketBook, type MarketBookSnapshot } from './market-book.js';
+import { SymbolIndex } from './symbol-index.js';
+import { TriggerHeap } from './trigger-heap.js';
+
+/** How ticks find actors. */
+export type IndexMode = 'indexed' | 'full-scan';
+
+export interface ShardKernelOptions {
+  /** @default 'indexed' */
+  readonly mode?: IndexMode;
+  /** Instruments known before any input. @default [] */
+  readonly instruments?: Iterable<Instrument>;
+  /** Tiers known before any input. @default [] */
+  readonly tiers?: readonly Tier[];
+  /**
+   * Called before every actor step with the assessment id; a throw here is
+   * handled exactly like a bug inside the actor. For fault-injection tests.
+   * @default undefined
+   */
+  readonly beforeStep?: (assessmentId: string) => void;
+}
+
+/** Plain-data state of a kernel: restoring it and applying the inputs after `lastInput` continues the run exactly. */
+export interface KernelSnapshot {
+  readonly now: number;
+  readonly lastTickSeq: number;
+  readonly lastInput: number;
+  readonly book: MarketBookSnapshot;
+  readonly tiers: Tier[];
+  readonly actors: Array<{ readonly state: AssessmentState; readonly quarantined: boolean }>;
+}
+
+/** Counters a shard reports. */
+export interface KernelStats {
+  ticks: number;
+  staleTicks: number;
+  evaluations: number;
+  fills: number;
+  violations: number;
+  passes: number;
+  failures: number;
+  quarantined: number;
+  actors: number;
+  lastInput: number;
+  lastTickSeq: number;
+}
+
+export class ShardKernel {
+  readonly book: MarketBook;
+  readonly mode: IndexMode;
+  readonly stats: KernelStats = { ticks: 0, staleTicks: 0, evaluations: 0, fills: 0, violations: 0, passes: 0, failures: 0, quarantined: 0, actors: 0, lastInput: -1, lastTickSeq: 0 };
+  readonly #tiers = new Map<string, Tier>();
+  readonly #actors: AssessmentActor[] = [];
+  readonly #quarantined: boolean[] = [];
+  readonly #slotOf = new Map<string, number>();
+  #versions = new Uint32Array(1024);
+  #deadlineVersions = new Uint32Array(1024);
+  readonly #deadlines = new TriggerHeap();
+  readonly #symbols = new Map<string, SymbolIndex>();
+  /** Heaps holding each slot's current entries, to keep their live counts. */
+  readonly #entries: TriggerHeap[][] = [];
+  #now = 0;
+  #input = -1;
+  #out: OutputEvent[] = [];
+  readonly #dirty = new Set<number>();
+  readonly #watched = new Set<string>();
+  readonly #visited: number[] = [];
+  #stamp = new Uint32Array(1024);
+  #stampNo = 0;
+
+  readonly #beforeStep: ((assessmentId: string) => void) | undefined;
+
+  constructor(options: ShardKernelOptions = {}) {
+    this.mode = options.mode ?? 'indexed';
+    this.#beforeStep = options.beforeStep;
+    this.book = new MarketBook(options.instruments ?? []);
+    for (const t of options.tiers ?? []) this.#tiers.set(t.id, t);
+  }
+
+  get now(): number {
+    return this.#now;
+  }
+
+  /** Apply one input. Inputs must arrive in their total order. */
+  apply({ i, input }: SequencedInput): void {
+    this.#input = i;
+    this.stats.lastInput = i;
+    switch (input.type) {
+      case 'tier': {
+        const tier = parseTier(input.tier);
+        this.#tiers.set(tier.id, tier);
+        break;
+      }
+      case 'instrument':
+        this.book.addInstrument(input.instrument);
+        break;
+      case 'clock':
+        if (input.time > this.#now) this.#clock(input.time);
+        break;
+      case 'tick':
+        this.#tick(input);
+        break;
+      case 'create':
+        this.#create(input.assessmentId, input.traderId, input.tierId);
+        break;
+      case 'command': {
+        const slot = this.#slotFor(input.assessmentId);
+        if (slot !== undefined) this.#call(slot, (a, env) => a.onCommand(input.command, env));
+        break;
+      }
+      case 'resolution':
+        this.book.resolve(input.market, input.outcome);
+        for (let slot = 0; slot < this.#actors.length; slot++) {
+          if (this.#quarantined[slot] || !this.#actors[slot]!.live) continue;
+          const cause = { kind: 'resolution', seq: input.seq, ts: input.ts, market: input.market, outcome: input.outcome } as const;
+          this.#call(slot, (a, env) => a.onResolution(cause, env));
+        }
+        break;
+    }
+  }
+
+  /** Take the events emitted since the last call, in emission order. */
+  drainEvents(): OutputEvent[] {
+    const out = this.#out;
+    this.#out = [];
+    return out;
+  }
+
+  /** Push live state for these assessments at every flush, changed or not. */
+  watch(ids: readonly string[], on = true): void {
+    for (const id of ids) {
+      if (on) this.#watched.add(id);
+      else this.#watched.delete(id);
+    }
+  }
+
+  /** State deltas for assessments that changed (or are watched) since the last call. */
+  takeDeltas(): StateDelta[] {
+    for (const id of this.#watched) {
+      const slot = this.#slotOf.get(id);
+      if (slot !== undefined) this.#dirty.add(slot);
+    }
+    const out: StateDelta[] = [];
+    for (const slot of this.#dirty) out.push(this.#delta(slot));
+    this.#dirty.clear();
+    return out;
+  }
+
+  /** The current state of one assessment (a copy), or undefined. */
+  state(assessmentId: string): AssessmentState | undefined {
+    const slot = this.#slotOf.get(assessmentId);
+    return slot === undefined ? undefined : this.#actors[slot]!.snapshot();
+  }
+
+  /** Ids of every actor of this shard. */
+  assessmentIds(): string[] {
+    return [...this.#slotOf.keys()];
+  }
+
+  snapshot(): KernelSnapshot {
+    return {
+      now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()],
+      actors: this.#actors.map((a, slot) => ({ state: a.snapshot(), quarantined: this.#quarantined[slot] === true })),
+    };
+  }
+
+  static restore(s: KernelSnapshot, options: Omit<ShardKernelOptions, 'tiers' | 'instruments'> = {}): ShardKernel {
+    const k = new ShardKernel({ ...options, tiers: s.tiers });
+    k.book.restoreFrom(s.book);
+    k.#now = s.now;
+    k.#input = s.lastInput;
+    k.stats.lastInput = s.lastInput;
+    k.stats.lastTickSeq = s.lastTickSeq;
+    for (const a of s.actors) {
+      const tier = k.#tiers.get(a.state.tierId);
+      if (tier === undefined) throw new Error(`snapshot names tier ${a.state.tierId} it does not carry`);
+      const slot = k.#add(AssessmentActor.restore(a.state, tier));
+      k.#quarantined[slot] = a.quarantined;
+      if (!a.quarantined) k.#reindex(slot);
+      k.#schedule(slot);
+    }
+    return k;
+  }
+
+  // -- INPUT HANDLERS ---------------------------------------------------------------
+
+  #tick(t: SequencedInput['input'] & { type: 'tick' }): void {
+    if (t.seq <= this.stats.lastTickSeq) {
+      this.stats.staleTicks++; // a redelivery: applying by sequence makes it a no-op
+      return;
+    }
+    this.stats.lastTickSeq = t.seq;
+    this.stats.ticks++;
+    this.book.apply(t);
+    const cause = { kind: 'tick', seq: t.seq, ts: t.ts, symbol: t.symbol, bid: t.bid, ask: t.ask } as const;
+    const visit = (slot: number) => this.#call(slot, (a, env) => a.onTick(cause, env));
+    if (this.mode === 'full-scan') {
+      for (let slot = 0; slot < this.#actors.length; slot++) {
+        if (!this.#quarantined[slot] && exposedTo(this.#actors[slot]!.state, t.symbol)) visit(slot);
+      }
+      return;
+    }
+    const idx = this.#symbols.get(t.symbol);
+    if (idx === undefined) return;
+    const hits = this.#visited;
+    hits.length = 0;
+    const stamp = ++this.#stampNo;
+    idx.collect(t.bid, t.ask, this.#versions, (slot) => {
+      if (this.#stamp[slot] === stamp) return;
+      this.#stamp[slot] = stamp;
+      hits.push(slot);
+    });
+    for (const slot of hits) visit(slot);
+    idx.compact(this.#versions);
+  }
+
+  #clock(time: number): void {
+    this.#now = time;
+    if (this.mode === 'full-scan') {
+      for (let slot = 0; slot < this.#actors.length; slot++) {
+        if (!this.#quarantined[slot] && this.#actors[slot]!.live) this.#call(slot, (a, env) => a.onClock(env));
+      }
+      return;
+    }
+    const due: number[] = [];
+    this.#deadlines.popUpTo(time, this.#deadlineVersions, (slot) => due.push(slot));
+    for (const slot of due) {
+      if (this.#quarantined[slot]) continue;
+      this.#call(slot, (a, env) => a.onClock(env));
+      this.#schedule(slot);
+    }
+    this.#deadlines.compactIfStale(this.#deadlineVersions);
+  }
+
+  #create(assessmentId: string, traderId: string, tierId: string): void {
+    const tier = this.#tiers.get(tierId);
+    if (this.#slotOf.has(assessmentId)) {
+      this.#reject(assessmentId, 'DUPLICATE_ASSESSMENT', `assessment '${assessmentId}' already exists`);
+    } else if (tier === undefined) {
+      this.#reject(assessmentId, 'UNKNOWN_TIER', `no tier '${tierId}'`);
+    } else {
+      const events: EngineEvent[] = [];
+      const actor = AssessmentActor.create({ assessmentId, traderId }, tier, this.#env(events));
+      const slot = this.#add(actor);
+      this.#commit(slot, events);
+      this.#reindex(slot);
+      this.#schedule(slot);
+    }
+  }
+
+  // -- ACTOR CALLS ---------------------------------------------------------------------
+
+  #env(sink: EngineEvent[]): ActorEnv {
+    return { market: this.book, now: this.#now, emit: (e) => sink.push(e) };
+  }
+
+  /** Run one actor step; a throw quarantines the actor and discards the step's events. */
+  #call(slot: number, step: (a: AssessmentActor, env: ActorEnv) => void): void {
+    const actor = this.#actors[slot]!;
+    const events: EngineEvent[] = [];
+    this.stats.evaluations++;
+    try {
+      this.#beforeStep?.(actor.state.id);
+      step(actor, this.#env(events));
+    } catch (err) {
+      this.#quarantine(slot, err);
+      return;
+    }
+    if (events.length > 0) {
+      this.#commit(slot, events);
+      this.#schedule(slot); // a phase change or new status can bring a deadline forward
+    }
+    if (this.mode === 'indexed') this.#reindex(slot);
+  }
+
+  #commit(slot: number, events: EngineEvent[]): void {
+    for (let n = 0; n < events.length; n++) {
+      const e = events[n]!;
+      if (e.type === 'order.filled') this.stats.fills++;
+      else if (e.type === 'rules.violation-detected') this.stats.violations++;
+      else if (e.type === 'assessment.passed' || e.type === 'assessment.phase-passed') this.stats.passes++;
+      else if (e.type === 'assessment.failed') this.stats.failures++;
+      this.#out.push({ ...e, input: this.#input, n });
+    }
+    this.#dirty.add(slot);
+  }
+
+  #quarantine(slot: number, err: unknown): void {
+    const actor = this.#actors[slot]!;
+    this.#quarantined[slot] = true;
+    this.stats.quarantined++;
+    this.#unindex(slot);
+    const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#input, n: 0 });
+  }
+
+  #reject(assessmentId: string, reason: 'UNKNOWN_ASSESSMENT' | 'DUPLICATE_ASSESSMENT' | 'UNKNOWN_TIER' | 'ACTOR_QUARANTINED', detail: string): void {
+    this.#out.push({ type: 'engine.input-rejected', assessmentId, at: this.#now, reason, detail, input: this.#input, n: 0 });
+  }
+
+  #slotFor(assessmentId: string): number | undefined {
+    const slot = this.#slotOf.get(assessmentId);
+    if (slot === undefined) this.#reject(assessmentId, 'UNKNOWN_ASSESSMENT', `no assessment '${assessmentId}' on this engine`);
+    else if (this.#quarantined[slot]) this.#reject(assessmentId, 'ACTOR_QUARANTINED', `assessment '${assessmentId}' is quarantined after an internal error`);
+    else return slot;
+    return undefined;
+  }
+
+  #add(actor: AssessmentActor): number {
+    const slot = this.#actors.length;
+    this.#actors.push(actor);
+    this.#quarantined.push(false);
+    this.#entries.push([]);
+    this.#slotOf.set(actor.state.id, slot);
+    this.stats.actors++;
+    if (slot >= this.#versions.length) {
+      this.#versions = grow(this.#versions);
+      this.#deadlineVersions = grow(this.#deadlineVersions);
+      this.#stamp = grow(this.#stamp);
+    }
+    return slot;
+  }
+
+  // -- INDEX ------------------------------------------------------------------------------
+
+  #unindex(slot: number): void {
+    this.#versions[slot]!++;
+    const held = this.#entries[slot]!;
+    for (const h of held) h.live--;
+    held.length = 0;
+  }
+
+  /** Re-derive the actor's price bands and order triggers from its state now. */
+  #reindex(slot: number): void {
+    this.#unindex(slot);
+    const actor = this.#actors[slot]!;
+    if (actor.state.status !== 'active' || this.mode === 'full-scan') return;
+    const ver = this.#versions[slot]!;
+    const held = this.#entries[slot]!;
+    const s = actor.state;
+    for (const id in s.orders) {
+      const o = s.orders[id]!;
+      this.#index(o.symbol).addOrder(o, slot, ver, held);
+    }
+    let gross = 0;
+    for (const symbol in s.positions) gross += this.#notional(s.positions[symbol]!.qty, symbol);
+    if (gross === 0) return;
+    const fig = actor.figures(this.book);
+    const { lossRoom, gainRoom } = actor.watch(this.book, fig);
+    for (const symbol in s.positions) {
+      const qty = s.positions[symbol]!.qty;
+      const share = this.#notional(qty, symbol) / gross;
+      this.#index(symbol).addBands(qty, this.book.quote(symbol), lossRoom * share, gainRoom * share, slot, ver, held);
+    }
+  }
+
+  #notional(qty: number, symbol: string): number {
+    const q = this.book.quote(symbol);
+    return q === undefined ? 0 : Math.abs(qty) * (qty > 0 ? q.bid : q.ask);
+  }
+
+  #index(symbol: string): SymbolIndex {
+    let idx = this.#symbols.get(symbol);
+    if (idx === undefined) {
+      idx = new SymbolIndex();
+      this.#symbols.set(symbol, idx);
+    }
+    return idx;
+  }
+
+  /** (Re)enter the actor's next clock deadline. Early is harmless; late would miss a roll. */
+  #schedule(slot: number): void {
+    this.#deadlineVersions[slot]!++;
+    if (this.mode === 'full-scan' || this.#quarantined[slot]) return;
+    const t = this.#actors[slot]!.nextDeadline(this.book);
+    if (Number.isFinite(t)) this.#deadlines.push(t, slot, this.#deadlineVersions[slot]!);
+  }
+
+  #delta(slot: number): StateDelta {
+    const a = this.#actors[slot]!;
+    const s = a.state;
+    const fig = a.figures(this.book);
+    const positions = Object.values(s.positions).map((p) => {
+      const q = this.book.quote(p.symbol);
+      const mark = q === undefined ? p.avgEntry : p.qty > 0 ? q.bid : q.ask;
+      return { symbol: p.symbol, qty: p.qty, avgEntry: p.avgEntry, unrealizedPnl: (mark - p.avgEntry) * p.qty };
+    });
+    return {
+      assessmentId: s.id, status: s.status, phase: a.phase.name, balance: s.balance, equity: fig.equity, dailyFloor: s.rules.dailyFloor,
+      maxLossFloor: s.rules.maxLossFloor, positions, workingOrders: Object.keys(s.orders).length, input: this.#input,
+    };
+  }
+}
+
+function exposedTo(s: AssessmentState, symbol: string): boolean {
+  if (s.status !== 'active') return false;
+  if (symbol in s.positions) return true;
+  for (const id in s.orders) if (s.orders[id]!.symbol === symbol) return true;
+  return false;
+}
+
+function grow(a: Uint32Array): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
