@@ -1,0 +1,294 @@
+/**
+ * The engine: shard kernels on worker threads, fed one total order of inputs.
+ * Market inputs (ticks, clock, resolutions, tiers, instruments) go to every
+ * shard; assessment inputs (create, command) go to the shard that owns the
+ * assessment. Each shard sees its subsequence in order, so an actor's events
+ * depend only on its own inputs, never on the number of shards.
+ */
+import type { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
+import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
+import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
+import { ShardAllotment } from './shard.js';
+import { spawnWorker } from './spawn-worker.js';
+import type { FromShard, LatencyReport, ShardWorkerData, ToShard } from './worker-protocol.js';
+
+/** Where the engine hands its outputs. The WebSocket gateway and the event bus implement it. */
+export interface EngineOutput {
+  /** Events of one shard batch, in that shard's order. */
+  onEvents(events: readonly OutputEvent[], shard: number): void;
+  /** Coalesced live state, once per flush interval per changed or watched assessment. */
+  onDeltas?(deltas: readonly StateDelta[], shard: number): void;
+}
+
+export interface EngineOptions {
+  /** Worker threads (shard owners). @default 2 */
+  readonly workers?: number;
+  /** @default 'indexed' */
+  readonly mode?: IndexMode;
+  /** @default presets are not implied; pass `presetTiers()` to have them */
+  readonly tiers?: readonly Tier[];
+  /** @default DEFAULT_INSTRUMENTS */
+  readonly instruments?: readonly Instrument[];
+  /** @default no output */
+  readonly output?: EngineOutput;
+  /** State-delta flush interval in ms; 0 turns deltas off. @default 50 */
+  readonly flushIntervalMs?: number;
+  /** Largest input batch sent to a shard. @default 512 */
+  readonly maxBatch?: number;
+  /** Record tick-to-verdict latency in the shards. @default false */
+  readonly measureLatency?: boolean;
+}
+
+/** The engine's whole state at an input boundary: restore it on any number of workers. */
+export interface EngineSnapshot {
+  readonly lastInput: number;
+  readonly kernel: KernelSnapshot;
+}
+
+/** A shard's last reported figures. */
+export interface ShardReport {
+  readonly shard: number;
+  readonly stats: KernelStats | undefined;
+  readonly busyMs: number;
+  readonly pendingInputs: number;
+}
+
+/** Raised when a shard worker dies or reports an internal failure. */
+export class ShardFailedError extends Error {
+  readonly code = 'SHARD_FAILED';
+  readonly shard: number;
+  constructor(shard: number, message: string, options?: ErrorOptions) {
+    super(`shard ${shard} failed: ${message}`, options);
+    this.name = 'ShardFailedError';
+    this.shard = shard;
+  }
+}
+
+interface Shard {
+  readonly index: number;
+  readonly worker: Worker;
+  batch: SequencedInput[];
+  sent: number;
+  acked: number;
+  stats: KernelStats | undefined;
+  busyMs: number;
+}
+
+export class Engine {
+  readonly allotment: ShardAllotment;
+  readonly #shards: Shard[];
+  readonly #output: EngineOutput | undefined;
+  readonly #maxBatch: number;
+  #next = 0;
+  #flushQueued = false;
+  #req = 0;
+  readonly #replies = new Map<number, (data: unknown) => void>();
+  readonly #waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  #failure: Error | undefined;
+
+  private constructor(workers: Worker[], options: EngineOptions, firstInput: number) {
+    this.allotment = ShardAllotment.even(workers.length);
+    this.#output = options.output;
+    this.#maxBatch = options.maxBatch ?? 512;
+    this.#next = firstInput;
+    this.#shards = workers.map((worker, index) => ({ index, worker, batch: [], sent: firstInput - 1, acked: firstInput - 1, stats: undefined, busyMs: 0 }));
+    for (const shard of this.#shards) {
+      shard.worker.on('message', (msg: FromShard) => this.#onMessage(shard, msg));
+      shard.worker.on('error', (err) => this.#fail(new ShardFailedError(shard.index, err.message, { cause: err })));
+      shard.worker.on('exit', (code) => {
+        if (code !== 0 && this.#failure === undefined) this.#fail(new ShardFailedError(shard.index, `worker exited with code ${code}`));
+      });
+    }
+  }
+
+  /** Start an engine with empty shards. */
+  static async start(options: EngineOptions = {}): Promise<Engine> {
+    return Engine.#boot(options, undefined);
+  }
+
+  /** Start an engine from a snapshot, on any number of workers. */
+  static async restore(snapshot: EngineSnapshot, options: EngineOptions = {}): Promise<Engine> {
+    return Engine.#boot(options, snapshot);
+  }
+
+  static async #boot(options: EngineOptions, snapshot: EngineSnapshot | undefined): Promise<Engine> {
+    const n = options.workers ?? 2;
+    const allotment = ShardAllotment.even(n);
+    const tiers = (options.tiers ?? []).map((t) => parseTier(t));
+    const instruments = options.instruments ?? DEFAULT_INSTRUMENTS;
+    const workers = Array.from({ length: n }, (_, shard) => {
+      let part: KernelSnapshot | undefined;
+      if (snapshot !== undefined) {
+        const k = snapshot.kernel;
+        part = { ...k, actors: k.actors.filter((a) => allotment.ownerOf(a.state.id) === shard) };
+      }
+      const data: ShardWorkerData = {
+        shard, mode: options.mode ?? 'indexed', tiers, instruments, snapshot: part,
+        flushIntervalMs: options.flushIntervalMs ?? 50, measureLatency: options.measureLatency ?? false,
+      };
+      const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url);
+      return spawnWorker(entry, { workerData: data as unknown as Record<string, unknown> });
+    });
+    return new Engine(workers, options, snapshot === undefined ? 0 : snapshot.lastInput + 1);
+  }
+
+  /** Number of inputs submitted so far (the next input's position). */
+  get position(): number {
+    return this.#next;
+  }
+
+  /** Submit one input; returns its position in the total order. */
+  submit(input: EngineInput): number {
+    if (this.#failure !== undefined) throw this.#failure;
+    const si: SequencedInput = { i: this.#next++, input };
+    if (input.type === 'create' || input.type === 'command') {
+      this.#enqueue(this.#shards[this.allotment.ownerOf(input.assessmentId)]!, si);
+    } else {
+      for (const shard of this.#shards) this.#enqueue(shard, si);
+    }
+    return si.i;
+  }
+
+  /** Resolves once every shard has applied every input submitted before the call. */
+  async barrier(): Promise<void> {
+    this.#flush();
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#caughtUp()) return;
+    await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Push live state for these assessments every flush interval. */
+  watch(ids: readonly string[], on = true): void {
+    const byShard = new Map<number, string[]>();
+    for (const id of ids) {
+      const owner = this.allotment.ownerOf(id);
+      byShard.set(owner, [...(byShard.get(owner) ?? []), id]);
+    }
+    for (const [owner, list] of byShard) this.#post(this.#shards[owner]!, { t: 'watch', ids: list, on });
+  }
+
+  /** The state of one assessment after every input submitted so far. */
+  async state(assessmentId: string): Promise<AssessmentState | undefined> {
+    await this.barrier();
+    const owner = this.#shards[this.allotment.ownerOf(assessmentId)]!;
+    return (await this.#request(owner, { what: 'state', assessmentId })) as AssessmentState | undefined;
+  }
+
+  /** Ids of every assessment, sorted. */
+  async assessmentIds(): Promise<string[]> {
+    await this.barrier();
+    const parts = await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'ids' }) as Promise<string[]>));
+    return parts.flat().sort();
+  }
+
+  /** A consistent snapshot at the current input boundary. */
+  async snapshot(): Promise<EngineSnapshot> {
+    await this.barrier();
+    const parts = (await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'snapshot' })))) as KernelSnapshot[];
+    const first = parts[0]!;
+    const actors = parts.flatMap((p) => p.actors).sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
+    return { lastInput: this.#next - 1, kernel: { ...first, lastInput: this.#next - 1, actors } };
+  }
+
+  /** Tick-to-verdict latency per shard since the last call. */
+  async latency(): Promise<LatencyReport[]> {
+    return (await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'latency' })))) as LatencyReport[];
+  }
+
+  /** Last figures reported by each shard. */
+  shards(): ShardReport[] {
+    return this.#shards.map((s) => ({ shard: s.index, stats: s.stats, busyMs: s.busyMs, pendingInputs: s.sent - s.acked + s.batch.length }));
+  }
+
+  /** Stop every worker. Inputs not yet applied are dropped. */
+  async stop(): Promise<void> {
+    this.#failure ??= new Error('engine stopped');
+    await Promise.all(this.#shards.map((s) => s.worker.terminate()));
+  }
+
+  // -- internals -----------------------------------------------------------------------
+
+  #enqueue(shard: Shard, si: SequencedInput): void {
+    shard.batch.push(si);
+    if (shard.batch.length >= this.#maxBatch) this.#send(shard);
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    for (const shard of this.#shards) if (shard.batch.length > 0) this.#send(shard);
+  }
+
+  #send(shard: Shard): void {
+    const batch = shard.batch;
+    shard.batch = [];
+    shard.sent = batch[batch.length - 1]!.i;
+    this.#post(shard, { t: 'inputs', batch, sentAt: performance.timeOrigin + performance.now() });
+  }
+
+  #post(shard: Shard, msg: ToShard): void {
+    shard.worker.postMessage(msg);
+  }
+
+  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' } | { what: 'state'; assessmentId: string }): Promise<unknown> {
+    const req = ++this.#req;
+    return new Promise((resolve) => {
+      this.#replies.set(req, resolve);
+      this.#post(shard, { t: 'request', req, ...body } as ToShard);
+    });
+  }
+
+  #onMessage(shard: Shard, msg: FromShard): void {
+    switch (msg.t) {
+      case 'ack':
+        shard.acked = msg.upTo;
+        shard.stats = msg.stats;
+        shard.busyMs = msg.busyMs;
+        if (msg.events.length > 0) this.#output?.onEvents(msg.events, shard.index);
+        this.#release();
+        break;
+      case 'deltas':
+        this.#output?.onDeltas?.(msg.deltas, shard.index);
+        break;
+      case 'reply': {
+        const resolve = this.#replies.get(msg.req);
+        this.#replies.delete(msg.req);
+        resolve?.(msg.data);
+        break;
+      }
+      case 'fatal':
+        this.#fail(new ShardFailedError(shard.index, msg.error));
+        break;
+    }
+  }
+
+  /** Every shard has acked everything it was sent and holds nothing unsent. */
+  #caughtUp(): boolean {
+    return this.#shards.every((s) => s.batch.length === 0 && s.acked >= s.sent);
+  }
+
+  #release(): void {
+    if (this.#waiters.length === 0 || !this.#caughtUp()) return;
+    for (const w of this.#waiters.splice(0)) w.resolve();
+  }
+
+  #fail(err: Error): void {
+    this.#failure ??= err;
+    for (const w of this.#waiters.splice(0)) w.reject(err);
+  }
+}
+
+/** Run inputs through an engine and collect every event in the total output order. */
+export async function runInputs(inputs: readonly EngineInput[], options: Omit<EngineOptions, 'output'> = {}): Promise<{ events: OutputEvent[]; engine: Engine }> {
+  const events: OutputEvent[] = [];
+  const engine = await Engine.start({ flushIntervalMs: 0, ...options, output: { onEvents: (e) => { for (const x of e) events.push(x); } } });
+  for (const input of inputs) engine.submit(input);
+  await engine.barrier();
+  events.sort(compareOutput);
+  return { events, engine };
+}

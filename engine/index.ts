@@ -1,0 +1,23 @@
+/**
+ * engine/: assessment actors on sharded worker threads, the price index, and
+ * tapes. Other folders import the engine through this file only.
+ */
+
+// Engine
+export { Engine, ShardFailedError, runInputs } from './engine.js';
+export type { EngineOptions, EngineOutput, EngineSnapshot, ShardReport } from './engine.js';
+
+// Inputs and outputs
+export { compareOutput } from './inputs.js';
+export type { EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, SequencedInput, StateDelta, TickInput } from './inputs.js';
+
+// Shards
+export { AllotmentError, fnv1a32, shardOf, ShardAllotment, VIRTUAL_SHARDS } from './shard.js';
+export type { AllotmentData } from './shard.js';
+export { ShardKernel } from './shard-kernel.js';
+export type { IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel.js';
+export { MarketBook } from './market-book.js';
+export type { LatencyReport } from './worker-protocol.js';
+
+// Tapes
+export { formatTape, parseTape, readTape, TapeError } from './tape.js';

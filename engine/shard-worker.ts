@@ -1,0 +1,72 @@
+/**
+ * Worker-thread entry: one shard kernel, fed batches of inputs in order.
+ * Everything the kernel emits goes back to the engine with the batch's ack.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import type { OutputEvent } from './inputs.js';
+import { LatencyRecorder, percentile } from './latency-recorder.js';
+import { ShardKernel } from './shard-kernel.js';
+import type { FromShard, LatencyReport, ShardWorkerData, ToShard } from './worker-protocol.js';
+
+const port = parentPort!;
+const data = workerData as ShardWorkerData;
+const kernel = data.snapshot !== undefined
+  ? ShardKernel.restore(data.snapshot, { mode: data.mode })
+  : new ShardKernel({ mode: data.mode, tiers: data.tiers, instruments: data.instruments });
+const latency = new LatencyRecorder();
+// Both threads read the same clock origin, so main's send time and our finish time compare.
+const clock = (): number => performance.timeOrigin + performance.now();
+let busyMs = 0;
+
+function send(msg: FromShard): void {
+  port.postMessage(msg);
+}
+
+port.on('message', (msg: ToShard) => {
+  try {
+    handle(msg);
+  } catch (err) {
+    send({ t: 'fatal', error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  }
+});
+
+function handle(msg: ToShard): void {
+  switch (msg.t) {
+    case 'inputs': {
+      const start = performance.now();
+      for (const si of msg.batch) {
+        kernel.apply(si);
+        if (data.measureLatency && si.input.type === 'tick') latency.record(clock() - msg.sentAt);
+      }
+      busyMs += performance.now() - start;
+      const events: OutputEvent[] = kernel.drainEvents();
+      send({ t: 'ack', upTo: msg.batch[msg.batch.length - 1]?.i ?? -1, events, stats: { ...kernel.stats }, busyMs });
+      break;
+    }
+    case 'watch':
+      kernel.watch(msg.ids, msg.on);
+      break;
+    case 'request': {
+      let reply: unknown;
+      if (msg.what === 'snapshot') reply = kernel.snapshot();
+      else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
+      else if (msg.what === 'ids') reply = kernel.assessmentIds();
+      else {
+        const s = latency.samples();
+        reply = { count: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: percentile(s, 100) } satisfies LatencyReport;
+        latency.reset();
+      }
+      send({ t: 'reply', req: msg.req, data: reply });
+      break;
+    }
+  }
+}
+
+if (data.flushIntervalMs > 0) {
+  const timer = setInterval(() => {
+    const deltas = kernel.takeDeltas();
+    if (deltas.length > 0) send({ t: 'deltas', deltas });
+  }, data.flushIntervalMs);
+  timer.unref();
+}

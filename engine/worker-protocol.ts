@@ -1,0 +1,40 @@
+/**
+ * Messages between the engine (main thread) and its shard workers. All are
+ * structured-clone safe. Inputs travel in batches, in their total order.
+ */
+import type { Instrument, Tier } from '../actors/index.js';
+import type { OutputEvent, SequencedInput, StateDelta } from './inputs.js';
+import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
+
+/** What a shard worker starts from. */
+export interface ShardWorkerData {
+  readonly shard: number;
+  readonly mode: IndexMode;
+  readonly tiers: readonly Tier[];
+  readonly instruments: readonly Instrument[];
+  readonly snapshot: KernelSnapshot | undefined;
+  /** Interval of state-delta flushes; 0 disables them. */
+  readonly flushIntervalMs: number;
+  /** Record tick-to-verdict latency per tick. */
+  readonly measureLatency: boolean;
+}
+
+export type ToShard =
+  | { readonly t: 'inputs'; readonly batch: SequencedInput[]; readonly sentAt: number }
+  | { readonly t: 'watch'; readonly ids: string[]; readonly on: boolean }
+  | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' }
+  | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string };
+
+/** Tick-to-verdict latency of a shard since the last request, in ms. */
+export interface LatencyReport {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export type FromShard =
+  | { readonly t: 'ack'; readonly upTo: number; readonly events: OutputEvent[]; readonly stats: KernelStats; readonly busyMs: number }
+  | { readonly t: 'deltas'; readonly deltas: StateDelta[] }
+  | { readonly t: 'reply'; readonly req: number; readonly data: unknown }
+  | { readonly t: 'fatal'; readonly error: string };
