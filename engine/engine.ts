@@ -12,7 +12,7 @@ import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput,
 import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 import { ShardAllotment } from './shard.js';
 import { spawnWorker } from './spawn-worker.js';
-import type { FromShard, LatencyReport, ShardWorkerData, ToShard } from './worker-protocol.js';
+import type { FromShard, LatencyReport, ShardMemory, ShardWorkerData, ToShard } from './worker-protocol.js';
 
 /** Where the engine hands its outputs. The WebSocket gateway and the event bus implement it. */
 export interface EngineOutput {
@@ -197,6 +197,11 @@ export class Engine {
     return (await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'latency' })))) as LatencyReport[];
   }
 
+  /** Heap use of each shard's isolate. */
+  async memory(): Promise<ShardMemory[]> {
+    return (await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'memory' })))) as ShardMemory[];
+  }
+
   /** Last figures reported by each shard. */
   shards(): ShardReport[] {
     return this.#shards.map((s) => ({ shard: s.index, stats: s.stats, busyMs: s.busyMs, pendingInputs: s.sent - s.acked + s.batch.length }));
@@ -235,7 +240,7 @@ export class Engine {
     shard.worker.postMessage(msg);
   }
 
-  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' } | { what: 'state'; assessmentId: string }): Promise<unknown> {
+  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string }): Promise<unknown> {
     const req = ++this.#req;
     return new Promise((resolve) => {
       this.#replies.set(req, resolve);

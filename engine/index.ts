@@ -17,7 +17,7 @@ export type { AllotmentData } from './shard.js';
 export { ShardKernel } from './shard-kernel.js';
 export type { IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel.js';
 export { MarketBook } from './market-book.js';
-export type { LatencyReport } from './worker-protocol.js';
+export type { LatencyReport, ShardMemory } from './worker-protocol.js';
 
 // Tapes
 export { formatTape, parseTape, readTape, TapeError } from './tape.js';

@@ -4,10 +4,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { OutputEvent } from './inputs.js';
 import { LatencyRecorder, percentile } from './latency-recorder.js';
 import { ShardKernel } from './shard-kernel.js';
-import type { FromShard, LatencyReport, ShardWorkerData, ToShard } from './worker-protocol.js';
+import type { FromShard, LatencyReport, ShardMemory, ShardWorkerData, ToShard } from './worker-protocol.js';
 
 const port = parentPort!;
 const data = workerData as ShardWorkerData;
@@ -52,6 +53,10 @@ function handle(msg: ToShard): void {
       if (msg.what === 'snapshot') reply = kernel.snapshot();
       else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
       else if (msg.what === 'ids') reply = kernel.assessmentIds();
+      else if (msg.what === 'memory') {
+        const h = getHeapStatistics();
+        reply = { usedHeap: h.used_heap_size, totalHeap: h.total_heap_size } satisfies ShardMemory;
+      }
       else {
         const s = latency.samples();
         reply = { count: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: percentile(s, 100) } satisfies LatencyReport;

@@ -22,7 +22,7 @@ export interface ShardWorkerData {
 export type ToShard =
   | { readonly t: 'inputs'; readonly batch: SequencedInput[]; readonly sentAt: number }
   | { readonly t: 'watch'; readonly ids: string[]; readonly on: boolean }
-  | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' }
+  | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' | 'memory' }
   | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string };
 
 /** Tick-to-verdict latency of a shard since the last request, in ms. */
@@ -38,3 +38,9 @@ export type FromShard =
   | { readonly t: 'deltas'; readonly deltas: StateDelta[] }
   | { readonly t: 'reply'; readonly req: number; readonly data: unknown }
   | { readonly t: 'fatal'; readonly error: string };
+
+/** Heap of one shard's isolate, in bytes. */
+export interface ShardMemory {
+  readonly usedHeap: number;
+  readonly totalHeap: number;
+}
