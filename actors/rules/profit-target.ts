@@ -6,7 +6,12 @@ function targetEquity(ctx: RuleContext): number {
   return ctx.state.startingBalance + limitAmount(p.target, ctx.state.startingBalance);
 }
 
-/** Profit target on closed balance or on equity; the phase passes when it and every other pass condition hold. */
+/**
+ * Profit target on closed balance or on equity; the phase passes when it and
+ * every other pass condition hold. On a balance target the account must also
+ * be flat: passing on closed P&L while a losing position is open would end the
+ * phase below its target once that position is closed.
+ */
 export const profitTarget: Rule = {
   id: 'profit-target',
   watchAbove(ctx) {
@@ -16,6 +21,7 @@ export const profitTarget: Rule = {
     const p = ctx.phase.rules.profitTarget!;
     const value = p.basis === 'equity' ? fig.equity : fig.balance;
     const target = targetEquity(ctx);
-    return { met: value >= target, detail: `${p.basis} ${value.toFixed(2)} of target ${target.toFixed(2)}` };
+    const flat = p.basis === 'equity' || Object.keys(ctx.state.positions).length === 0;
+    return { met: value >= target && flat, detail: `${p.basis} ${value.toFixed(2)} of target ${target.toFixed(2)}${flat ? '' : ', positions open'}` };
   },
 };

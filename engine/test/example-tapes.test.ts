@@ -277,17 +277,19 @@ test('a prediction-market position settles at 1 for the winning outcome and 0 fo
   assert.deepEqual(all(events, 'rules.violation-detected'), []);
 });
 
-test('the profit target is met on day one but the pass waits for the third trading day', () => {
+test('the profit target is met on day one but the pass waits for the third trading day and a flat account', () => {
   const run = replay('pass-after-min-days.jsonl');
   const { events } = run;
 
   // Day 0: (99,250 − 94,000) × 2 = +10,500 → balance 110,500 ≥ 110,000, 1 of 3 days.
   const mondayClose = causedBy(events, commandFor(run, 'mon-close'));
   assert.equal(only(mondayClose, 'position.closed').realizedPnl, 10_500);
-  const blocked = only(events, 'assessment.pass-blocked'); // reported once, not again on day 1
-  assert.equal(blocked.input, commandFor(run, 'mon-close'));
-  assert.equal(blocked.ruleId, 'min-trading-days');
-  assert.equal(blocked.detail, '1 of 3 trading days');
+  // Reported each time the target is reached again while blocked: after Monday's and Tuesday's closes.
+  const blocked = all(events, 'assessment.pass-blocked');
+  assert.deepEqual(blocked.map((b) => [b.input, b.ruleId, b.detail]), [
+    [commandFor(run, 'mon-close'), 'min-trading-days', '1 of 3 trading days'],
+    [commandFor(run, 'tue-close'), 'min-trading-days', '2 of 3 trading days'],
+  ]);
 
   // Day 1: 99,010 → 99,110 = +100 → 110,600, 2 of 3 days: still no pass.
   assert.equal(fillOf(events, 'tue-buy').price, 99_010);
@@ -295,16 +297,14 @@ test('the profit target is met on day one but the pass waits for the third tradi
   const days = all(events, 'assessment.day-started');
   assert.deepEqual(days.map((d) => [d.dayIndex, d.balance]), [[1, 110_500], [2, 110_600]]);
 
-  // Day 2: the buy at 99,510 makes it 3 of 3 days; the phase passes on that command and the
-  // new position is flattened at the bid 99,500 (−10): 110,600 − 10 = 110,590.
+  // Day 2: the buy at 99,510 makes it 3 of 3 days, but a balance target needs the account flat.
   const wednesday = causedBy(events, commandFor(run, 'wed-buy'));
-  assert.deepEqual(wednesday.map((e) => e.type), [
-    'order.accepted', 'order.filled', 'position.opened', 'order.filled', 'position.closed', 'assessment.passed',
-  ]);
-  const [entry, flatten] = all(wednesday, 'order.filled');
-  assert.deepEqual([entry!.side, entry!.price], ['buy', 99_510]);
-  assert.deepEqual([flatten!.side, flatten!.price, flatten!.liquidation], ['sell', 99_500, false]);
-  assert.equal(only(wednesday, 'position.closed').realizedPnl, -10);
+  assert.deepEqual(wednesday.map((e) => e.type), ['order.accepted', 'order.filled', 'position.opened']);
+  assert.equal(fillOf(events, 'wed-buy').price, 99_510);
+  // Closing at the bid 99,500 (−10): 110,600 − 10 = 110,590, flat, 3 of 3 days → passed on that command.
+  const close = causedBy(events, commandFor(run, 'wed-close'));
+  assert.deepEqual(close.map((e) => e.type), ['order.accepted', 'order.filled', 'position.closed', 'assessment.passed']);
+  assert.equal(only(close, 'position.closed').realizedPnl, -10);
   const passed = only(events, 'assessment.passed');
   assert.deepEqual([passed.phase, passed.balance, passed.at], ['challenge', 110_590, Date.parse('2025-05-07T09:00:00Z')]);
 
