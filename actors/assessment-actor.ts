@@ -201,8 +201,12 @@ export class AssessmentActor {
   }
 
   #emit(body: EventBody): void {
+    // Stamp the body in place: it is a fresh literal at every call site.
     const env = this.#env!;
-    env.emit({ ...body, assessmentId: this.state.id, at: env.now } as AssessmentEvent);
+    const e = body as { assessmentId?: string; at?: number };
+    e.assessmentId = this.state.id;
+    e.at = env.now;
+    env.emit(e as AssessmentEvent);
   }
 
   #command(cmd: Command): void {
@@ -257,7 +261,7 @@ export class AssessmentActor {
         this.#emit({ type: 'assessment.abandoned', balance: s.balance });
         break;
     }
-    if (cmd.kind === 'place' || cmd.kind === 'modify' || cmd.kind === 'close-position') this.#evaluate({ kind: 'command', time: this.#env!.now });
+    if (cmd.kind === 'place' || cmd.kind === 'modify' || cmd.kind === 'close-position' || cmd.kind === 'flatten') this.#evaluate({ kind: 'command', time: this.#env!.now });
   }
 
   /** Judge equity against every floor, then the pass conditions. */

@@ -15,8 +15,25 @@ function hm(time: string): { hour: number; minute: number } {
   return { hour: Number(h), minute: Number(m) };
 }
 
+/**
+ * Memo of the pure function below: for a key, the last answer `next` for a
+ * query `from` also answers every query in [from, next). Creating many
+ * assessments at one clock time then costs one zone computation, not one each.
+ */
+const resetMemo = new Map<string, { from: number; next: number }>();
+
 /** The first reset instant strictly after `afterMs`, at local `resetTime` in `zone`. */
 export function nextReset(afterMs: number, zone: string, resetTime: string): number {
+  const key = `${zone}|${resetTime}`;
+  const hit = resetMemo.get(key);
+  if (hit !== undefined && afterMs >= hit.from && afterMs < hit.next) return hit.next;
+  const next = computeNextReset(afterMs, zone, resetTime);
+  if (resetMemo.size > 256) resetMemo.clear();
+  resetMemo.set(key, { from: afterMs, next });
+  return next;
+}
+
+function computeNextReset(afterMs: number, zone: string, resetTime: string): number {
   const { hour, minute } = hm(resetTime);
   const now = DateTime.fromMillis(afterMs, { zone });
   let candidate = now.set({ hour, minute, second: 0, millisecond: 0 });

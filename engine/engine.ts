@@ -11,6 +11,7 @@ import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Instrument, 
 import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
 import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 import { ShardAllotment } from './shard.js';
+import { TICK_STRIDE, TickPacker } from './tick-packer.js';
 import { spawnWorker } from './spawn-worker.js';
 import type { FromShard, LatencyReport, ShardMemory, ShardWorkerData, ToShard } from './worker-protocol.js';
 
@@ -83,6 +84,7 @@ export class Engine {
   readonly #maxBatch: number;
   #next = 0;
   #flushQueued = false;
+  readonly #ticks = new TickPacker();
   #req = 0;
   readonly #replies = new Map<number, (data: unknown) => void>();
   readonly #waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
@@ -142,7 +144,13 @@ export class Engine {
   /** Submit one input; returns its position in the total order. */
   submit(input: EngineInput): number {
     if (this.#failure !== undefined) throw this.#failure;
-    const si: SequencedInput = { i: this.#next++, input };
+    const i = this.#next++;
+    if (input.type === 'tick') {
+      this.#ticks.push(i, input);
+      this.#queued(this.#ticks.count);
+      return i;
+    }
+    const si: SequencedInput = { i, input };
     if (input.type === 'create' || input.type === 'command') {
       this.#enqueue(this.#shards[this.allotment.ownerOf(input.assessmentId)]!, si);
     } else {
@@ -204,7 +212,7 @@ export class Engine {
 
   /** Last figures reported by each shard. */
   shards(): ShardReport[] {
-    return this.#shards.map((s) => ({ shard: s.index, stats: s.stats, busyMs: s.busyMs, pendingInputs: s.sent - s.acked + s.batch.length }));
+    return this.#shards.map((s) => ({ shard: s.index, stats: s.stats, busyMs: s.busyMs, pendingInputs: s.sent - s.acked + s.batch.length + this.#ticks.count }));
   }
 
   /** Stop every worker. Inputs not yet applied are dropped. */
@@ -217,23 +225,30 @@ export class Engine {
 
   #enqueue(shard: Shard, si: SequencedInput): void {
     shard.batch.push(si);
-    if (shard.batch.length >= this.#maxBatch) this.#send(shard);
+    this.#queued(shard.batch.length);
+  }
+
+  #queued(length: number): void {
+    if (length >= this.#maxBatch) this.#flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => this.#flush());
     }
   }
 
+  /** Send everything queued. Ticks go to every shard with each shard's other inputs, so no shard sees them out of order. */
   #flush(): void {
     this.#flushQueued = false;
-    for (const shard of this.#shards) if (shard.batch.length > 0) this.#send(shard);
-  }
-
-  #send(shard: Shard): void {
-    const batch = shard.batch;
-    shard.batch = [];
-    shard.sent = batch[batch.length - 1]!.i;
-    this.#post(shard, { t: 'inputs', batch, sentAt: performance.timeOrigin + performance.now() });
+    const packed = this.#ticks.take();
+    const sentAt = performance.timeOrigin + performance.now();
+    const lastTick = packed === undefined ? -1 : packed.ticks[packed.ticks.length - TICK_STRIDE]!;
+    for (const shard of this.#shards) {
+      if (packed === undefined && shard.batch.length === 0) continue;
+      const batch = shard.batch;
+      shard.batch = [];
+      shard.sent = Math.max(lastTick, batch[batch.length - 1]?.i ?? -1);
+      this.#post(shard, { t: 'inputs', batch, ticks: packed?.ticks, newSymbols: packed?.newSymbols ?? [], sentAt });
+    }
   }
 
   #post(shard: Shard, msg: ToShard): void {
@@ -274,7 +289,7 @@ export class Engine {
 
   /** Every shard has acked everything it was sent and holds nothing unsent. */
   #caughtUp(): boolean {
-    return this.#shards.every((s) => s.batch.length === 0 && s.acked >= s.sent);
+    return this.#ticks.count === 0 && this.#shards.every((s) => s.batch.length === 0 && s.acked >= s.sent);
   }
 
   #release(): void {

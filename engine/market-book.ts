@@ -36,8 +36,24 @@ export class MarketBook implements MarketView {
     return this.#resolutions.get(market);
   }
 
+  /** Update a symbol's quote in place: readers use a quote within one input, never across inputs. */
   apply(tick: Tick): void {
-    this.#quotes.set(tick.symbol, { seq: tick.seq, ts: tick.ts, bid: tick.bid, ask: tick.ask, bidSize: tick.bidSize, askSize: tick.askSize });
+    this.applyQuote(tick.symbol, tick.seq, tick.ts, tick.bid, tick.ask, tick.bidSize, tick.askSize);
+  }
+
+  /** {@link apply} field by field, allocation-free once the symbol has a quote. */
+  applyQuote(symbol: string, seq: number, ts: number, bid: number, ask: number, bidSize: number | undefined, askSize: number | undefined): void {
+    const q = this.#quotes.get(symbol) as { -readonly [K in keyof Quote]: Quote[K] } | undefined;
+    if (q === undefined) {
+      this.#quotes.set(symbol, { seq, ts, bid, ask, bidSize, askSize });
+      return;
+    }
+    q.seq = seq;
+    q.ts = ts;
+    q.bid = bid;
+    q.ask = ask;
+    q.bidSize = bidSize;
+    q.askSize = askSize;
   }
 
   resolve(market: string, outcome: string): void {
@@ -49,7 +65,7 @@ export class MarketBook implements MarketView {
   }
 
   snapshot(): MarketBookSnapshot {
-    return { instruments: [...this.#instruments.values()], quotes: [...this.#quotes], resolutions: [...this.#resolutions] };
+    return { instruments: [...this.#instruments.values()], quotes: [...this.#quotes].map(([k, q]) => [k, { ...q }]), resolutions: [...this.#resolutions] };
   }
 
   /** Replace this book's contents with a snapshot's. */

@@ -11,7 +11,7 @@
  * liquidation and stop prices the same way. `full-scan` mode evaluates every
  * exposed actor on every tick; tests prove both modes emit the same events.
  */
-import { AssessmentActor, parseTier, type ActorEnv, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
+import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Command, type Instrument, type Tier } from '../actors/index.js';
 import type { EngineEvent, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import { MarketBook, type MarketBookSnapshot } from './market-book.js';
 import { SymbolIndex } from './symbol-index.js';
@@ -82,6 +82,12 @@ export class ShardKernel {
   readonly #visited: number[] = [];
   #stamp = new Uint32Array(1024);
   #stampNo = 0;
+  /** Events of the actor step in progress; committed only if the step returns. */
+  readonly #stepEvents: EngineEvent[] = [];
+  /** One environment for every step (no closure per step on the tick path). */
+  readonly #actorEnv: { market: MarketBook; now: number; emit: (e: EngineEvent) => void };
+  readonly #collect: (slot: number) => void;
+  #tickCause: Extract<Cause, { kind: 'tick' }> | undefined;
 
   readonly #beforeStep: ((assessmentId: string) => void) | undefined;
 
@@ -89,6 +95,13 @@ export class ShardKernel {
     this.mode = options.mode ?? 'indexed';
     this.#beforeStep = options.beforeStep;
     this.book = new MarketBook(options.instruments ?? []);
+    const events = this.#stepEvents;
+    this.#actorEnv = { market: this.book, now: 0, emit: (e) => { events.push(e); } };
+    this.#collect = (slot) => {
+      if (this.#stamp[slot] === this.#stampNo) return;
+      this.#stamp[slot] = this.#stampNo;
+      this.#visited.push(slot);
+    };
     for (const t of options.tiers ?? []) this.#tiers.set(t.id, t);
   }
 
@@ -113,14 +126,14 @@ export class ShardKernel {
         if (input.time > this.#now) this.#clock(input.time);
         break;
       case 'tick':
-        this.#tick(input);
+        this.#tick(input.seq, input.ts, input.symbol, input.bid, input.ask, input.bidSize, input.askSize);
         break;
       case 'create':
         this.#create(input.assessmentId, input.traderId, input.tierId);
         break;
       case 'command': {
         const slot = this.#slotFor(input.assessmentId);
-        if (slot !== undefined) this.#call(slot, (a, env) => a.onCommand(input.command, env));
+        if (slot !== undefined) this.#call(slot, STEP_COMMAND, input.command);
         break;
       }
       case 'resolution':
@@ -128,10 +141,17 @@ export class ShardKernel {
         for (let slot = 0; slot < this.#actors.length; slot++) {
           if (this.#quarantined[slot] || !this.#actors[slot]!.live) continue;
           const cause = { kind: 'resolution', seq: input.seq, ts: input.ts, market: input.market, outcome: input.outcome } as const;
-          this.#call(slot, (a, env) => a.onResolution(cause, env));
+          this.#call(slot, STEP_RESOLUTION, cause);
         }
         break;
     }
+  }
+
+  /** Apply a tick input given field by field (the shard worker's allocation-free path). */
+  applyTick(i: number, seq: number, ts: number, symbol: string, bid: number, ask: number, bidSize: number | undefined, askSize: number | undefined): void {
+    this.#input = i;
+    this.stats.lastInput = i;
+    this.#tick(seq, ts, symbol, bid, ask, bidSize, askSize);
   }
 
   /** Take the events emitted since the last call, in emission order. */
@@ -183,6 +203,7 @@ export class ShardKernel {
     const k = new ShardKernel({ ...options, tiers: s.tiers });
     k.book.restoreFrom(s.book);
     k.#now = s.now;
+    k.#actorEnv.now = s.now;
     k.#input = s.lastInput;
     k.stats.lastInput = s.lastInput;
     k.stats.lastTickSeq = s.lastTickSeq;
@@ -199,41 +220,37 @@ export class ShardKernel {
 
   // -- INPUT HANDLERS ---------------------------------------------------------------
 
-  #tick(t: SequencedInput['input'] & { type: 'tick' }): void {
-    if (t.seq <= this.stats.lastTickSeq) {
+  #tick(seq: number, ts: number, symbol: string, bid: number, ask: number, bidSize: number | undefined, askSize: number | undefined): void {
+    if (seq <= this.stats.lastTickSeq) {
       this.stats.staleTicks++; // a redelivery: applying by sequence makes it a no-op
       return;
     }
-    this.stats.lastTickSeq = t.seq;
+    this.stats.lastTickSeq = seq;
     this.stats.ticks++;
-    this.book.apply(t);
-    const cause = { kind: 'tick', seq: t.seq, ts: t.ts, symbol: t.symbol, bid: t.bid, ask: t.ask } as const;
-    const visit = (slot: number) => this.#call(slot, (a, env) => a.onTick(cause, env));
+    this.book.applyQuote(symbol, seq, ts, bid, ask, bidSize, askSize);
+    this.#tickCause = { kind: 'tick', seq, ts, symbol, bid, ask };
     if (this.mode === 'full-scan') {
       for (let slot = 0; slot < this.#actors.length; slot++) {
-        if (!this.#quarantined[slot] && exposedTo(this.#actors[slot]!.state, t.symbol)) visit(slot);
+        if (!this.#quarantined[slot] && exposedTo(this.#actors[slot]!.state, symbol)) this.#call(slot, STEP_TICK, this.#tickCause);
       }
       return;
     }
-    const idx = this.#symbols.get(t.symbol);
+    const idx = this.#symbols.get(symbol);
     if (idx === undefined) return;
     const hits = this.#visited;
     hits.length = 0;
-    const stamp = ++this.#stampNo;
-    idx.collect(t.bid, t.ask, this.#versions, (slot) => {
-      if (this.#stamp[slot] === stamp) return;
-      this.#stamp[slot] = stamp;
-      hits.push(slot);
-    });
-    for (const slot of hits) visit(slot);
+    this.#stampNo++;
+    idx.collect(bid, ask, this.#versions, this.#collect);
+    for (let h = 0; h < hits.length; h++) this.#call(hits[h]!, STEP_TICK, this.#tickCause);
     idx.compact(this.#versions);
   }
 
   #clock(time: number): void {
     this.#now = time;
+    this.#actorEnv.now = time;
     if (this.mode === 'full-scan') {
       for (let slot = 0; slot < this.#actors.length; slot++) {
-        if (!this.#quarantined[slot] && this.#actors[slot]!.live) this.#call(slot, (a, env) => a.onClock(env));
+        if (!this.#quarantined[slot] && this.#actors[slot]!.live) this.#call(slot, STEP_CLOCK, undefined);
       }
       return;
     }
@@ -241,7 +258,7 @@ export class ShardKernel {
     this.#deadlines.popUpTo(time, this.#deadlineVersions, (slot) => due.push(slot));
     for (const slot of due) {
       if (this.#quarantined[slot]) continue;
-      this.#call(slot, (a, env) => a.onClock(env));
+      this.#call(slot, STEP_CLOCK, undefined);
       this.#schedule(slot);
     }
     this.#deadlines.compactIfStale(this.#deadlineVersions);
@@ -254,8 +271,9 @@ export class ShardKernel {
     } else if (tier === undefined) {
       this.#reject(assessmentId, 'UNKNOWN_TIER', `no tier '${tierId}'`);
     } else {
-      const events: EngineEvent[] = [];
-      const actor = AssessmentActor.create({ assessmentId, traderId }, tier, this.#env(events));
+      const events = this.#stepEvents;
+      events.length = 0;
+      const actor = AssessmentActor.create({ assessmentId, traderId }, tier, this.#actorEnv);
       const slot = this.#add(actor);
       this.#commit(slot, events);
       this.#reindex(slot);
@@ -265,18 +283,19 @@ export class ShardKernel {
 
   // -- ACTOR CALLS ---------------------------------------------------------------------
 
-  #env(sink: EngineEvent[]): ActorEnv {
-    return { market: this.book, now: this.#now, emit: (e) => sink.push(e) };
-  }
-
   /** Run one actor step; a throw quarantines the actor and discards the step's events. */
-  #call(slot: number, step: (a: AssessmentActor, env: ActorEnv) => void): void {
+  #call(slot: number, kind: number, arg: unknown): void {
     const actor = this.#actors[slot]!;
-    const events: EngineEvent[] = [];
+    const env = this.#actorEnv;
+    const events = this.#stepEvents;
+    events.length = 0;
     this.stats.evaluations++;
     try {
       this.#beforeStep?.(actor.state.id);
-      step(actor, this.#env(events));
+      if (kind === STEP_TICK) actor.onTick(arg as Extract<Cause, { kind: 'tick' }>, env);
+      else if (kind === STEP_COMMAND) actor.onCommand(arg as Command, env);
+      else if (kind === STEP_CLOCK) actor.onClock(env);
+      else actor.onResolution(arg as Extract<Cause, { kind: 'resolution' }>, env);
     } catch (err) {
       this.#quarantine(slot, err);
       return;
@@ -295,13 +314,18 @@ export class ShardKernel {
       else if (e.type === 'rules.violation-detected') this.stats.violations++;
       else if (e.type === 'assessment.passed' || e.type === 'assessment.phase-passed') this.stats.passes++;
       else if (e.type === 'assessment.failed') this.stats.failures++;
-      this.#out.push({ ...e, input: this.#input, n });
+      const out = e as OutputEvent & { input: number; n: number };
+      out.input = this.#input; // events are fresh objects from the actor: stamp, don't copy
+      out.n = n;
+      this.#out.push(out);
     }
+    events.length = 0;
     this.#dirty.add(slot);
   }
 
   #quarantine(slot: number, err: unknown): void {
     const actor = this.#actors[slot]!;
+    this.#stepEvents.length = 0;
     this.#quarantined[slot] = true;
     this.stats.quarantined++;
     this.#unindex(slot);
@@ -406,6 +430,11 @@ export class ShardKernel {
     };
   }
 }
+
+const STEP_TICK = 0;
+const STEP_COMMAND = 1;
+const STEP_CLOCK = 2;
+const STEP_RESOLUTION = 3;
 
 function exposedTo(s: AssessmentState, symbol: string): boolean {
   if (s.status !== 'active') return false;

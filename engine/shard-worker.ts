@@ -8,6 +8,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { OutputEvent } from './inputs.js';
 import { LatencyRecorder, percentile } from './latency-recorder.js';
 import { ShardKernel } from './shard-kernel.js';
+import { TICK_STRIDE } from './tick-packer.js';
 import type { FromShard, LatencyReport, ShardMemory, ShardWorkerData, ToShard } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -19,6 +20,7 @@ const latency = new LatencyRecorder();
 // Both threads read the same clock origin, so main's send time and our finish time compare.
 const clock = (): number => performance.timeOrigin + performance.now();
 let busyMs = 0;
+const symbols: string[] = [];
 
 function send(msg: FromShard): void {
   port.postMessage(msg);
@@ -36,13 +38,31 @@ function handle(msg: ToShard): void {
   switch (msg.t) {
     case 'inputs': {
       const start = performance.now();
-      for (const si of msg.batch) {
-        kernel.apply(si);
-        if (data.measureLatency && si.input.type === 'tick') latency.record(clock() - msg.sentAt);
+      for (const sym of msg.newSymbols) symbols.push(sym);
+      const { batch, ticks } = msg;
+      const nTicks = ticks === undefined ? 0 : ticks.length / TICK_STRIDE;
+      let b = 0;
+      let upTo = -1;
+      // Merge the two ordered streams by input position.
+      for (let k = 0; k < nTicks || b < batch.length;) {
+        const o = k * TICK_STRIDE;
+        if (k < nTicks && (b >= batch.length || ticks![o]! < batch[b]!.i)) {
+          const bs = ticks![o + 6]!;
+          const as = ticks![o + 7]!;
+          kernel.applyTick(ticks![o]!, ticks![o + 1]!, ticks![o + 2]!, symbols[ticks![o + 3]!]!, ticks![o + 4]!, ticks![o + 5]!,
+            Number.isNaN(bs) ? undefined : bs, Number.isNaN(as) ? undefined : as);
+          upTo = ticks![o]!;
+          k++;
+          if (data.measureLatency) latency.record(clock() - msg.sentAt);
+        } else {
+          const si = batch[b++]!;
+          kernel.apply(si);
+          upTo = si.i;
+        }
       }
       busyMs += performance.now() - start;
       const events: OutputEvent[] = kernel.drainEvents();
-      send({ t: 'ack', upTo: msg.batch[msg.batch.length - 1]?.i ?? -1, events, stats: { ...kernel.stats }, busyMs });
+      send({ t: 'ack', upTo, events, stats: { ...kernel.stats }, busyMs });
       break;
     }
     case 'watch':

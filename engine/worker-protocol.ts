@@ -20,7 +20,16 @@ export interface ShardWorkerData {
 }
 
 export type ToShard =
-  | { readonly t: 'inputs'; readonly batch: SequencedInput[]; readonly sentAt: number }
+  | {
+    readonly t: 'inputs';
+    /** Non-tick inputs for this shard, in order. */
+    readonly batch: SequencedInput[];
+    /** Ticks packed by `TickPacker`, interleaved with `batch` by input position. */
+    readonly ticks: Float64Array | undefined;
+    /** Symbols appended to the tick symbol table. */
+    readonly newSymbols: string[];
+    readonly sentAt: number;
+  }
   | { readonly t: 'watch'; readonly ids: string[]; readonly on: boolean }
   | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' | 'memory' }
   | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string };

@@ -1,0 +1,287 @@
+/**
+ * `npm start [-- options]`: the engine on embedded defaults — the seeded
+ * synthetic feed, demo assessments over the preset tiers, and bot traders —
+ * with a compact live summary once per second, until Ctrl-C (or `--duration`).
+ * No external server, database or network is used.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index.js';
+import { BotTraders } from '../../sim/bot-trader.js';
+import { Random } from '../../sim/random.js';
+import { SyntheticFeed, type FeedItem } from '../../transport/synthetic-feed.js';
+import { Engine, type EngineOutput, type OutputEvent } from '../index.js';
+
+/** Options of {@link runDemo}, as parsed from the command line. */
+interface StartOptions {
+  /** @default 5000 */
+  readonly assessments: number;
+  /** @default 2 */
+  readonly workers: number;
+  /** @default 'demo' */
+  readonly seed: string;
+  /** Feed time per wall time. @default 60 */
+  readonly speed: number;
+  /** Target ticks per wall second. @default 2000 */
+  readonly tickRate: number;
+  /** Stop by itself after this many wall seconds. @default runs until stopped */
+  readonly duration?: number;
+  /** One JSON line per second instead of the table. @default false */
+  readonly json: boolean;
+}
+
+/** Monday 2025-01-06 22:00 UTC: the preset tiers' first day rolls come within a few wall minutes at ×60. */
+const FEED_START = Date.UTC(2025, 0, 6, 22, 0);
+const PUMP_MS = 20;
+/** After a stall, release at most this much wall time worth of feed at once. */
+const MAX_STEP_MS = 100;
+const CREATE_CHUNK = 2_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** Counts the engine's events; the bots learn from the same stream. */
+class Tally implements EngineOutput {
+  created = 0; accepted = 0; rejected = 0; fills = 0; violations = 0; passes = 0; failures = 0;
+  passed = 0; failed = 0; ended = 0; quarantined = 0;
+  bots: BotTraders | undefined;
+
+  onEvents(events: readonly OutputEvent[]): void {
+    for (const e of events) {
+      switch (e.type) {
+        case 'assessment.created': this.created++; break;
+        case 'order.accepted': if (e.order.role === 'entry') this.accepted++; break;
+        case 'order.rejected': this.rejected++; break;
+        case 'order.filled': this.fills++; break;
+        case 'rules.violation-detected': this.violations++; break;
+        case 'assessment.phase-passed': this.passes++; break;
+        case 'assessment.passed': this.passes++; this.passed++; this.ended++; break;
+        case 'assessment.failed': this.failures++; this.failed++; this.ended++; break;
+        case 'assessment.expired': case 'assessment.abandoned': this.ended++; break;
+        case 'actor.quarantined': this.quarantined++; this.ended++; this.bots?.retire(e.assessmentId); break;
+        default: break;
+      }
+      if (e.type !== 'actor.quarantined' && e.type !== 'engine.input-rejected') this.bots?.observe(e);
+    }
+  }
+}
+
+interface ShardLine { shard: number; actors: number; busyPct: number; pending: number; heapMiB: number; p50Ms: number | null; p99Ms: number | null }
+
+/** One second's figures, printed as a table, a plain line, or JSON. */
+interface Summary {
+  type: 'summary' | 'final';
+  uptimeSec: number; feedTime: string; lagging: boolean;
+  ticksPerSec: number; inputsPerSec: number; commandsPerSec: number;
+  ticks: number; inputs: number; commands: number; resolutions: number;
+  ordersAccepted: number; ordersRejected: number; fills: number; violations: number; passes: number; failures: number;
+  assessments: number; active: number; passed: number; failed: number; otherEnded: number;
+  p50Ms: number | null; p99Ms: number | null;
+  shards: ShardLine[];
+}
+
+const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+const ms = (n: number | null): string => (n === null ? '–' : n.toFixed(3));
+const round3 = (n: number): number | null => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null);
+const clockOf = (sec: number): string => `${Math.floor(sec / 3600)}:${String(Math.floor(sec / 60) % 60).padStart(2, '0')}:${String(Math.floor(sec) % 60).padStart(2, '0')}`;
+
+function tableLines(s: Summary, speed: number): string[] {
+  const head = s.type === 'final' ? 'vatic demo — stopped' : 'vatic demo';
+  return [
+    `${head} · up ${clockOf(s.uptimeSec)} · feed ${s.feedTime} (×${fmt(speed)})${s.lagging ? ' · LAGGING: feed held back' : ''}`,
+    `  flow        ticks ${fmt(s.ticksPerSec)}/s · inputs ${fmt(s.inputsPerSec)}/s · commands ${fmt(s.commandsPerSec)}/s · resolutions ${fmt(s.resolutions)}`,
+    `  orders      accepted ${fmt(s.ordersAccepted)} · rejected ${fmt(s.ordersRejected)} · fills ${fmt(s.fills)}`,
+    `  verdicts    violations ${fmt(s.violations)} · passes ${fmt(s.passes)} · failures ${fmt(s.failures)}`,
+    `  accounts    active ${fmt(s.active)} · passed ${fmt(s.passed)} · failed ${fmt(s.failed)} · other ended ${fmt(s.otherEnded)} (of ${fmt(s.assessments)})`,
+    `  tick→verdict p50 ${ms(s.p50Ms)} ms · p99 ${ms(s.p99Ms)} ms`,
+    '  shard   actors   busy   pending   heap MiB   p50 ms   p99 ms',
+    ...s.shards.map((x) => `  ${String(x.shard).padStart(5)} ${fmt(x.actors).padStart(8)} ${`${fmt(x.busyPct)}%`.padStart(6)} ${fmt(x.pending).padStart(9)} ${fmt(x.heapMiB).padStart(10)} ${ms(x.p50Ms).padStart(8)} ${ms(x.p99Ms).padStart(8)}`),
+  ];
+}
+
+function plainLine(s: Summary): string {
+  const shards = s.shards.map((x) => `s${x.shard} ${fmt(x.actors)} actors ${fmt(x.busyPct)}% busy ${fmt(x.pending)} pending`).join(', ');
+  return `[${clockOf(s.uptimeSec)}${s.type === 'final' ? ' final' : ''}] feed ${s.feedTime}${s.lagging ? ' LAGGING' : ''} | ticks ${fmt(s.ticksPerSec)}/s inputs ${fmt(s.inputsPerSec)}/s`
+    + ` | fills ${fmt(s.fills)} violations ${fmt(s.violations)} passes ${fmt(s.passes)} failures ${fmt(s.failures)}`
+    + ` | active ${fmt(s.active)} passed ${fmt(s.passed)} failed ${fmt(s.failed)} | ${shards} | p50 ${ms(s.p50Ms)} ms p99 ${ms(s.p99Ms)} ms`;
+}
+
+/** Run the demo until a signal or `duration`; resolves with the exit code. */
+async function runDemo(o: StartOptions): Promise<number> {
+  const out = process.stdout;
+  const tty = out.isTTY === true && !o.json;
+  const tiers = presetTiers();
+  const instruments = DEFAULT_INSTRUMENTS;
+  // Each stream quotes every meanIntervalMs of feed time; pick it so speed × density hits the tick rate.
+  const ticksPerRound = instruments.length;
+  const meanIntervalMs = (ticksPerRound * 1000 * o.speed) / o.tickRate;
+  const markets = [...new Set(instruments.flatMap((i) => (i.market === undefined ? [] : [i.market])))];
+  // Stagger resolutions (8 h, 16 h, … of feed time) so prediction accounts keep something to trade.
+  const feed = new SyntheticFeed({
+    seed: o.seed, instruments, startTime: FEED_START, meanIntervalMs,
+    markets: Object.fromEntries(markets.map((m, k) => [m, { resolveAfterMs: (k + 1) * 8 * 3_600_000 }])),
+  });
+  const config = `vatic demo: embedded synthetic feed (seed '${o.seed}', ${instruments.length} symbols, ×${o.speed} feed time, target ${fmt(o.tickRate)} ticks/s), `
+    + `${fmt(o.assessments)} assessments over ${tiers.length} preset tiers, ${o.workers} shard workers, bot traders; no external server, database or network`;
+  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: false })}\n` : `${config}\n`);
+
+  const tally = new Tally();
+  const engine = await Engine.start({ workers: o.workers, tiers, instruments, measureLatency: true, flushIntervalMs: 0, output: tally });
+
+  // The engine's clock only moves with clock inputs: set it before creating, so accounts start at feed time.
+  engine.submit({ type: 'clock', time: FEED_START });
+  const accounts = Array.from({ length: o.assessments }, (_, n) => ({
+    assessmentId: `demo-${String(n + 1).padStart(6, '0')}`, traderId: `trader-${String(n + 1).padStart(6, '0')}`, tier: tiers[n % tiers.length]!,
+  }));
+  for (let n = 0; n < accounts.length; n += CREATE_CHUNK) {
+    for (const a of accounts.slice(n, n + CREATE_CHUNK)) engine.submit({ type: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tier.id });
+    await new Promise((r) => setImmediate(r)); // keep the loop responsive while thousands are created
+  }
+  await engine.barrier();
+
+  const quotes = new Map<string, Quote>();
+  const bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts, quote: (s) => quotes.get(s), instruments, startTime: FEED_START });
+  tally.bots = bots;
+
+  const startedAt = performance.now();
+  let lastWall = startedAt;
+  let feedNow = FEED_START;
+  let pending: FeedItem | undefined = feed.next();
+  let ticks = 0, commands = 0, resolutions = 0, lagging = false;
+  // Backpressure: hold the feed while a shard has more than ~2 s of inputs waiting.
+  const maxPending = Math.max(20_000, 2 * o.tickRate);
+
+  const pump = (): void => {
+    const wall = performance.now();
+    const dt = Math.min(wall - lastWall, MAX_STEP_MS);
+    lastWall = wall;
+    lagging = engine.shards().some((s) => s.pendingInputs > maxPending);
+    if (lagging) return;
+    feedNow += dt * o.speed;
+    const target = Math.floor(feedNow);
+    while (pending !== undefined && (pending.type === 'tick' ? pending.tick.ts : pending.resolution.ts) <= target) {
+      if (pending.type === 'tick') {
+        const t = pending.tick;
+        engine.submit({ type: 'tick', ...t });
+        quotes.set(t.symbol, { seq: t.seq, ts: t.ts, bid: t.bid, ask: t.ask, bidSize: t.bidSize, askSize: t.askSize });
+        ticks++;
+      } else {
+        const r = pending.resolution;
+        engine.submit({ type: 'resolution', ...r });
+        for (const i of instruments) if (i.market === r.market) quotes.delete(i.symbol); // resolved: bots stop trading it
+        resolutions++;
+      }
+      pending = feed.done ? undefined : feed.next();
+    }
+    engine.submit({ type: 'clock', time: target });
+    for (const c of bots.commands(target)) {
+      engine.submit({ type: 'command', assessmentId: c.assessmentId, command: c.command });
+      commands++;
+    }
+  };
+
+  let prev = { at: startedAt, ticks: 0, inputs: engine.position, commands: 0, busy: engine.shards().map((s) => s.busyMs) };
+
+  const summarize = async (type: Summary['type']): Promise<Summary> => {
+    const [lat, mem] = await Promise.all([engine.latency(), engine.memory()]);
+    const now = performance.now();
+    const secs = Math.max(1e-3, (now - prev.at) / 1000);
+    const reports = engine.shards();
+    const measured = lat.filter((l) => l.count > 0);
+    const s: Summary = {
+      type, uptimeSec: Math.round((now - startedAt) / 1000), feedTime: `${new Date(feedNow).toISOString().slice(0, 19).replace('T', ' ')} UTC`, lagging,
+      ticksPerSec: Math.round((ticks - prev.ticks) / secs), inputsPerSec: Math.round((engine.position - prev.inputs) / secs),
+      commandsPerSec: Math.round((commands - prev.commands) / secs), ticks, inputs: engine.position, commands, resolutions,
+      ordersAccepted: tally.accepted, ordersRejected: tally.rejected, fills: tally.fills, violations: tally.violations, passes: tally.passes, failures: tally.failures,
+      assessments: o.assessments, active: tally.created - tally.ended, passed: tally.passed, failed: tally.failed, otherEnded: tally.ended - tally.passed - tally.failed,
+      // The slowest shard bounds what a trader sees.
+      p50Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p50))),
+      p99Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p99))),
+      shards: reports.map((r, k) => ({
+        shard: r.shard, actors: r.stats?.actors ?? 0, busyPct: Math.round((100 * (r.busyMs - (prev.busy[k] ?? 0))) / (secs * 1000)),
+        pending: r.pendingInputs, heapMiB: Math.round((mem[k]?.usedHeap ?? 0) / 2 ** 20),
+        p50Ms: lat[k]!.count > 0 ? round3(lat[k]!.p50) : null, p99Ms: lat[k]!.count > 0 ? round3(lat[k]!.p99) : null,
+      })),
+    };
+    prev = { at: now, ticks, inputs: engine.position, commands, busy: reports.map((r) => r.busyMs) };
+    return s;
+  };
+
+  let drawn = 0;
+  const print = (s: Summary): void => {
+    if (o.json) return void out.write(`${JSON.stringify(s)}\n`);
+    if (!tty) return void out.write(`${plainLine(s)}\n`);
+    const lines = tableLines(s, o.speed);
+    // Move to the first line of the previous block and clear below it: the table redraws in place.
+    out.write(`${drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ''}${lines.join('\n')}\n`);
+    drawn = s.type === 'final' ? 0 : lines.length;
+  };
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    let inFlight: Promise<void> = Promise.resolve();
+    const fail = (err: unknown): void => {
+      process.stderr.write(`start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      void stop(1);
+    };
+    const pumpTimer = setInterval(() => {
+      try {
+        pump();
+      } catch (err) {
+        fail(err);
+      }
+    }, PUMP_MS);
+    const summaryTimer = setInterval(() => {
+      inFlight = inFlight.then(async () => print(await summarize('summary'))).catch(fail);
+    }, 1000);
+    const durationTimer = o.duration === undefined ? undefined : setTimeout(() => void stop(0), o.duration * 1000);
+
+    async function stop(code: number): Promise<void> {
+      if (stopping) return; // repeated signals (a terminal and a wrapper both relay Ctrl-C) change nothing
+      stopping = true;
+      clearInterval(pumpTimer);
+      clearInterval(summaryTimer);
+      clearTimeout(durationTimer);
+      const guard = setTimeout(() => {
+        process.stderr.write(`start: the engine did not stop within ${STOP_TIMEOUT_MS / 1000} s\n`);
+        process.exit(1);
+      }, STOP_TIMEOUT_MS);
+      try {
+        await inFlight;
+        await engine.barrier(); // every submitted input applied, so the final figures are complete
+        print(await summarize('final'));
+      } catch (err) {
+        process.stderr.write(`start: ${err instanceof Error ? err.message : String(err)}\n`);
+        code = 1;
+      }
+      await engine.stop();
+      clearTimeout(guard);
+      resolve(code);
+    }
+    process.on('SIGINT', () => void stop(0));
+    process.on('SIGTERM', () => void stop(0));
+  });
+}
+
+function positive(max: number, integer: boolean) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || n > max || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`a positive ${integer ? 'whole ' : ''}number up to ${fmt(max)}`);
+    }
+    return n;
+  };
+}
+
+const program = new Command('start')
+  .description('Run the engine on embedded defaults (synthetic feed, demo assessments, bot traders) with a live summary until stopped')
+  .option('--assessments <n>', 'demo assessments, spread over the preset tiers', positive(1_000_000, true), 5_000)
+  .option('--workers <n>', 'shard worker threads', positive(64, true), 2)
+  .option('--seed <s>', 'seed of the feed and the bots', 'demo')
+  .option('--speed <x>', 'feed time per wall time (60: one wall second is a feed minute)', positive(1e6, false), 60)
+  .option('--tick-rate <n>', 'target ticks per wall second', positive(1e7, false), 2_000)
+  .option('--duration <s>', 'stop by itself after this many seconds', positive(1e9, false))
+  .option('--json', 'print one JSON summary line per second instead of the table', false)
+  .action(async (opts: StartOptions) => {
+    process.exit(await runDemo(opts));
+  });
+
+await program.parseAsync();
