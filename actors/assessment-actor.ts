@@ -246,7 +246,12 @@ export class AssessmentActor {
           break;
         }
         // A paused account holds no risk: nothing can breach while it is not evaluated.
-        if (cmd.kind === 'pause') this.#flatten(false, 'FLATTEN');
+        // The flatten's own costs are judged before the pause takes effect.
+        if (cmd.kind === 'pause') {
+          this.#flatten(false, 'FLATTEN');
+          this.#evaluate({ kind: 'command', time: this.#env!.now });
+          if (s.status !== 'active') break;
+        }
         s.status = cmd.kind === 'pause' ? 'paused' : 'active';
         this.#emit(cmd.kind === 'pause' ? { type: 'assessment.paused' } : { type: 'assessment.resumed' });
         break;
@@ -304,6 +309,8 @@ export class AssessmentActor {
     } else if (worst.outcome === 'lock') {
       s.lockedBy = worst.ruleId;
       this.#emit({ type: 'assessment.trading-locked', ruleId: worst.ruleId, until: s.nextResetAt });
+    } else {
+      this.#evaluate(cause); // a forced flatten's costs can cross a floor themselves
     }
   }
 

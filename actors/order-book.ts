@@ -119,6 +119,16 @@ export function modifyOrder(desk: Desk, cmd: Extract<Command, { kind: 'modify' }
     desk.emit({ type: 'command.ignored', reason: 'INVALID_ORDER', detail: `cannot modify ${order.id} that way (qty ${qty}, filled ${order.filledQty}, type ${order.type})` });
     return;
   }
+  // The modified order must pass every pre-trade check a new order would (margin, position limits, risk).
+  const v = validate(desk, {
+    kind: 'place', clientOrderId: order.clientOrderId, symbol: order.symbol, side: order.side, type: order.type, qty: qty - order.filledQty,
+    limitPrice: cmd.limitPrice ?? order.limitPrice, stopPrice: cmd.stopPrice ?? order.stopPrice, stopLoss: order.stopLoss,
+    takeProfit: order.takeProfit, reduceOnly: order.reduceOnly, tif: order.tif,
+  });
+  if ('reason' in v) {
+    desk.emit({ type: 'command.ignored', reason: v.reason, detail: `cannot modify ${order.id}: ${v.detail}` });
+    return;
+  }
   order.qty = qty;
   if (cmd.limitPrice !== undefined) order.limitPrice = cmd.limitPrice;
   if (cmd.stopPrice !== undefined) order.stopPrice = cmd.stopPrice;

@@ -16,7 +16,7 @@ export interface KernelBenchOptions {
   /** @default 100_000 */ readonly assessments: number;
   /** @default 2 */ readonly workers: number;
   /** Ticks driven at full speed. @default 1_000_000 */ readonly ticks: number;
-  /** Ticks also run through the baseline and checked breach by breach. @default 30_000 */ readonly verifyTicks: number;
+  /** Ticks also run through the baseline and checked breach by breach. @default 20_000 */ readonly verifyTicks: number;
   /** Paced rate of the latency phase, ticks/s. @default 50_000 */ readonly pacedRate: number;
   /** Length of the latency phase, s. @default 5 */ readonly pacedSeconds: number;
   /** @default 1 */ readonly seed: number;
@@ -116,27 +116,25 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   const ids: string[] = [];
   const balance = new Float64Array(n);
   const floor = new Float64Array(n);
-  const unreal = new Float64Array(n);
   const bySym: number[][] = SYMBOLS.map(() => []);
   const pAcct: number[] = [];
   const pQty: number[] = [];
   const pAvg: number[] = [];
-  const acctPos: number[][] = [];
+  const acctFirst = new Int32Array(n + 1);
   for (let a = 0; a < n; a++) {
     const s = snap.kernel.actors[a]!.state;
     ids.push(s.id);
     balance[a] = s.balance;
     floor[a] = Math.max(s.rules.dailyFloor, s.rules.maxLossFloor);
-    acctPos.push([]);
+    acctFirst[a] = pAcct.length;
     for (const p of Object.values(s.positions)) {
-      const idx = pAcct.length;
+      bySym[SYMBOLS.indexOf(p.symbol)]!.push(pAcct.length);
       pAcct.push(a); pQty.push(p.qty); pAvg.push(p.avgEntry);
-      bySym[SYMBOLS.indexOf(p.symbol)]!.push(idx);
-      acctPos[a]!.push(idx);
     }
   }
+  acctFirst[n] = pAcct.length;
   const ticks = makeTicks(o.ticks + Math.ceil(o.pacedRate * o.pacedSeconds), o.seed);
-  const mark = Float64Array.from(pAcct.map(() => 0));
+  const mark = new Float64Array(pAcct.length);
   for (let s = 0; s < SYMBOLS.length; s++) for (const idx of bySym[s]!) mark[idx] = pQty[idx]! > 0 ? PRICES[s]! * 0.99995 : PRICES[s]! * 1.00005;
   const qty = Float64Array.from(pQty);
   const avg = Float64Array.from(pAvg);
@@ -155,8 +153,7 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
       if (breachedAt[a] !== 0) continue;
       // Same summation order as the actor: positions in insertion order, then balance + sum.
       let u = 0;
-      for (const q of acctPos[a]!) u += (mark[q]! - avg[q]!) * qty[q]!;
-      unreal[a] = u;
+      for (let q = acctFirst[a]!, end = acctFirst[a + 1]!; q < end; q++) u += (mark[q]! - avg[q]!) * qty[q]!;
       if (balance[a]! + u < floor[a]!) breachedAt[a] = i + 1 + SYMBOLS.length;
     }
   }

@@ -8,7 +8,6 @@ import { ShardKernel, type IndexMode } from '../../engine/shard-kernel.js';
 
 /** Tuesday 2 January 2024, 09:00 UTC: a weekday, well away from any reset. */
 export const T0 = Date.UTC(2024, 0, 2, 9, 0);
-export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;
 /** Midnight UTC after {@link T0}: the first reset of a UTC tier with the default 00:00 reset. */
