@@ -1,38 +1,50 @@
 /**
- * Keeps the most recent latency samples (a ring) and reports percentiles.
- * Used by shards to report tick-to-verdict latency without unbounded memory.
+ * A fixed-memory latency histogram: 10 µs buckets up to 100 ms, exact
+ * samples above. Shards record every tick's tick-to-verdict latency in it,
+ * however long the run.
  */
-export class LatencyRecorder {
-  readonly #ring: Float64Array;
-  #count = 0;
+const BUCKET_MS = 0.01;
+const BUCKETS = 10_000;
 
-  /** @param capacity samples kept. @default 65536 */
-  constructor(capacity = 65_536) {
-    this.#ring = new Float64Array(capacity);
-  }
+export class LatencyRecorder {
+  readonly #counts = new Float64Array(BUCKETS);
+  #over: number[] = [];
+  #count = 0;
+  #max = 0;
 
   record(ms: number): void {
-    this.#ring[this.#count++ % this.#ring.length] = ms;
+    this.#count++;
+    if (ms > this.#max) this.#max = ms;
+    const b = Math.floor(ms / BUCKET_MS);
+    if (b < BUCKETS) this.#counts[b < 0 ? 0 : b]!++;
+    else this.#over.push(ms);
   }
 
   get count(): number {
     return this.#count;
   }
 
-  /** The kept samples, oldest first order not guaranteed. */
-  samples(): Float64Array {
-    return this.#ring.slice(0, Math.min(this.#count, this.#ring.length));
+  get max(): number {
+    return this.#max;
+  }
+
+  /** Nearest-rank percentile, to the bucket's upper edge; NaN when empty. */
+  percentile(p: number): number {
+    if (this.#count === 0) return NaN;
+    const rank = Math.max(1, Math.ceil((p / 100) * this.#count));
+    let seen = 0;
+    for (let b = 0; b < BUCKETS; b++) {
+      seen += this.#counts[b]!;
+      if (seen >= rank) return (b + 1) * BUCKET_MS;
+    }
+    const over = [...this.#over].sort((x, y) => x - y);
+    return over[rank - seen - 1] ?? this.#max;
   }
 
   reset(): void {
+    this.#counts.fill(0);
+    this.#over = [];
     this.#count = 0;
+    this.#max = 0;
   }
-}
-
-/** Percentile (nearest rank) of unsorted samples; NaN when empty. */
-export function percentile(samples: ArrayLike<number>, p: number): number {
-  if (samples.length === 0) return NaN;
-  const sorted = Float64Array.from(samples).sort();
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
 }

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { OutputEvent } from './inputs.js';
-import { LatencyRecorder, percentile } from './latency-recorder.js';
+import { LatencyRecorder } from './latency-recorder.js';
 import { ShardKernel } from './shard-kernel.js';
 import { TICK_STRIDE } from './tick-packer.js';
 import type { FromShard, LatencyReport, ShardMemory, ShardWorkerData, ToShard } from './worker-protocol.js';
@@ -78,8 +78,7 @@ function handle(msg: ToShard): void {
         reply = { usedHeap: h.used_heap_size, totalHeap: h.total_heap_size } satisfies ShardMemory;
       }
       else {
-        const s = latency.samples();
-        reply = { count: s.length, p50: percentile(s, 50), p99: percentile(s, 99), max: percentile(s, 100) } satisfies LatencyReport;
+        reply = { count: latency.count, p50: latency.percentile(50), p99: latency.percentile(99), max: latency.max } satisfies LatencyReport;
         latency.reset();
       }
       send({ t: 'reply', req: msg.req, data: reply });
