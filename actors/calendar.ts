@@ -16,9 +16,10 @@ function hm(time: string): { hour: number; minute: number } {
 }
 
 /**
- * Memo of the pure function below: for a key, the last answer `next` for a
- * query `from` also answers every query in [from, next). Creating many
- * assessments at one clock time then costs one zone computation, not one each.
+ * Memos of the pure functions below (not state: dropping them changes no
+ * answer). For a key, the last answer `next` to a query `from` also answers
+ * every query in [from, next), so many actors asking at one clock time cost
+ * one zone computation, not one each.
  */
 const resetMemo = new Map<string, { from: number; next: number }>();
 
@@ -61,8 +62,20 @@ export function inWeeklyWindow(atMs: number, zone: string, from: WeekPoint, to: 
   return a <= b ? m >= a && m < b : m >= a || m < b;
 }
 
+const weekMemo = new Map<string, { from: number; next: number }>();
+
 /** The first instant strictly after `afterMs` at which the weekly point `p` occurs in `zone`. */
 export function nextWeekPoint(afterMs: number, zone: string, p: WeekPoint): number {
+  const key = `${zone}|${p.day}|${p.time}`;
+  const hit = weekMemo.get(key);
+  if (hit !== undefined && afterMs >= hit.from && afterMs < hit.next) return hit.next;
+  const next = computeNextWeekPoint(afterMs, zone, p);
+  if (weekMemo.size > 256) weekMemo.clear();
+  weekMemo.set(key, { from: afterMs, next });
+  return next;
+}
+
+function computeNextWeekPoint(afterMs: number, zone: string, p: WeekPoint): number {
   const { hour, minute } = hm(p.time);
   const start = DateTime.fromMillis(afterMs, { zone }).startOf('day');
   for (let d = 0; d <= 8; d++) {

@@ -73,6 +73,9 @@ interface Shard {
   batch: SequencedInput[];
   sent: number;
   acked: number;
+  /** Inputs sent to and applied by this shard (counts, for backlog figures). */
+  sentCount: number;
+  ackedCount: number;
   stats: KernelStats | undefined;
   busyMs: number;
 }
@@ -86,7 +89,7 @@ export class Engine {
   #flushQueued = false;
   readonly #ticks = new TickPacker();
   #req = 0;
-  readonly #replies = new Map<number, (data: unknown) => void>();
+  readonly #replies = new Map<number, { resolve: (data: unknown) => void; reject: (e: Error) => void }>();
   readonly #waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   #failure: Error | undefined;
 
@@ -95,7 +98,7 @@ export class Engine {
     this.#output = options.output;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#next = firstInput;
-    this.#shards = workers.map((worker, index) => ({ index, worker, batch: [], sent: firstInput - 1, acked: firstInput - 1, stats: undefined, busyMs: 0 }));
+    this.#shards = workers.map((worker, index) => ({ index, worker, batch: [], sent: firstInput - 1, acked: firstInput - 1, sentCount: 0, ackedCount: 0, stats: undefined, busyMs: 0 }));
     for (const shard of this.#shards) {
       shard.worker.on('message', (msg: FromShard) => this.#onMessage(shard, msg));
       shard.worker.on('error', (err) => this.#fail(new ShardFailedError(shard.index, err.message, { cause: err })));
@@ -141,9 +144,13 @@ export class Engine {
     return this.#next;
   }
 
-  /** Submit one input; returns its position in the total order. */
+  /**
+   * Submit one input; returns its position in the total order. A tier that
+   * does not validate throws `InvalidTierError` and takes no position.
+   */
   submit(input: EngineInput): number {
     if (this.#failure !== undefined) throw this.#failure;
+    if (input.type === 'tier') parseTier(input.tier);
     const i = this.#next++;
     if (input.type === 'tick') {
       this.#ticks.push(i, input);
@@ -212,7 +219,7 @@ export class Engine {
 
   /** Last figures reported by each shard. */
   shards(): ShardReport[] {
-    return this.#shards.map((s) => ({ shard: s.index, stats: s.stats, busyMs: s.busyMs, pendingInputs: s.sent - s.acked + s.batch.length + this.#ticks.count }));
+    return this.#shards.map((s) => ({ shard: s.index, stats: s.stats, busyMs: s.busyMs, pendingInputs: s.sentCount - s.ackedCount + s.batch.length + this.#ticks.count }));
   }
 
   /** Stop every worker. Inputs not yet applied are dropped. */
@@ -247,6 +254,7 @@ export class Engine {
       const batch = shard.batch;
       shard.batch = [];
       shard.sent = Math.max(lastTick, batch[batch.length - 1]?.i ?? -1);
+      shard.sentCount += batch.length + (packed === undefined ? 0 : packed.ticks.length / TICK_STRIDE);
       this.#post(shard, { t: 'inputs', batch, ticks: packed?.ticks, newSymbols: packed?.newSymbols ?? [], sentAt });
     }
   }
@@ -256,9 +264,10 @@ export class Engine {
   }
 
   #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string }): Promise<unknown> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const req = ++this.#req;
-    return new Promise((resolve) => {
-      this.#replies.set(req, resolve);
+    return new Promise((resolve, reject) => {
+      this.#replies.set(req, { resolve, reject });
       this.#post(shard, { t: 'request', req, ...body } as ToShard);
     });
   }
@@ -267,6 +276,7 @@ export class Engine {
     switch (msg.t) {
       case 'ack':
         shard.acked = msg.upTo;
+        shard.ackedCount += msg.count;
         shard.stats = msg.stats;
         shard.busyMs = msg.busyMs;
         if (msg.events.length > 0) this.#output?.onEvents(msg.events, shard.index);
@@ -276,9 +286,9 @@ export class Engine {
         this.#output?.onDeltas?.(msg.deltas, shard.index);
         break;
       case 'reply': {
-        const resolve = this.#replies.get(msg.req);
+        const pending = this.#replies.get(msg.req);
         this.#replies.delete(msg.req);
-        resolve?.(msg.data);
+        pending?.resolve(msg.data);
         break;
       }
       case 'fatal':
@@ -300,6 +310,8 @@ export class Engine {
   #fail(err: Error): void {
     this.#failure ??= err;
     for (const w of this.#waiters.splice(0)) w.reject(err);
+    for (const r of this.#replies.values()) r.reject(err);
+    this.#replies.clear();
   }
 }
 

@@ -26,7 +26,7 @@ export interface SequencedInput {
 }
 
 /** Why the engine refused an input without handing it to an actor. */
-export type InputRejectReason = 'UNKNOWN_ASSESSMENT' | 'DUPLICATE_ASSESSMENT' | 'UNKNOWN_TIER' | 'INVALID_TIER' | 'ACTOR_QUARANTINED';
+export type InputRejectReason = 'UNKNOWN_ASSESSMENT' | 'DUPLICATE_ASSESSMENT' | 'UNKNOWN_TIER' | 'CLOCK_NOT_SET' | 'ACTOR_QUARANTINED';
 
 /** Events the engine itself emits about an assessment. */
 export type KernelEvent =

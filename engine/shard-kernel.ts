@@ -12,7 +12,7 @@
  * exposed actor on every tick; tests prove both modes emit the same events.
  */
 import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Command, type Instrument, type Tier } from '../actors/index.js';
-import type { EngineEvent, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
+import type { EngineEvent, InputRejectReason, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import { MarketBook, type MarketBookSnapshot } from './market-book.js';
 import { SymbolIndex } from './symbol-index.js';
 import { TriggerHeap } from './trigger-heap.js';
@@ -266,7 +266,10 @@ export class ShardKernel {
 
   #create(assessmentId: string, traderId: string, tierId: string): void {
     const tier = this.#tiers.get(tierId);
-    if (this.#slotOf.has(assessmentId)) {
+    if (this.#now === 0) {
+      // An account stamped at epoch 0 would roll ~20,000 trading days at the first clock input.
+      this.#reject(assessmentId, 'CLOCK_NOT_SET', 'no clock input yet: the engine cannot date a new assessment');
+    } else if (this.#slotOf.has(assessmentId)) {
       this.#reject(assessmentId, 'DUPLICATE_ASSESSMENT', `assessment '${assessmentId}' already exists`);
     } else if (tier === undefined) {
       this.#reject(assessmentId, 'UNKNOWN_TIER', `no tier '${tierId}'`);
@@ -333,7 +336,7 @@ export class ShardKernel {
     this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#input, n: 0 });
   }
 
-  #reject(assessmentId: string, reason: 'UNKNOWN_ASSESSMENT' | 'DUPLICATE_ASSESSMENT' | 'UNKNOWN_TIER' | 'ACTOR_QUARANTINED', detail: string): void {
+  #reject(assessmentId: string, reason: InputRejectReason, detail: string): void {
     this.#out.push({ type: 'engine.input-rejected', assessmentId, at: this.#now, reason, detail, input: this.#input, n: 0 });
   }
 

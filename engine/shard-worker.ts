@@ -62,7 +62,7 @@ function handle(msg: ToShard): void {
       }
       busyMs += performance.now() - start;
       const events: OutputEvent[] = kernel.drainEvents();
-      send({ t: 'ack', upTo, events, stats: { ...kernel.stats }, busyMs });
+      send({ t: 'ack', upTo, count: nTicks + batch.length, events, stats: { ...kernel.stats }, busyMs });
       break;
     }
     case 'watch':

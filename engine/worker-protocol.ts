@@ -43,7 +43,7 @@ export interface LatencyReport {
 }
 
 export type FromShard =
-  | { readonly t: 'ack'; readonly upTo: number; readonly events: OutputEvent[]; readonly stats: KernelStats; readonly busyMs: number }
+  | { readonly t: 'ack'; readonly upTo: number; /** Inputs applied in this batch. */ readonly count: number; readonly events: OutputEvent[]; readonly stats: KernelStats; readonly busyMs: number }
   | { readonly t: 'deltas'; readonly deltas: StateDelta[] }
   | { readonly t: 'reply'; readonly req: number; readonly data: unknown }
   | { readonly t: 'fatal'; readonly error: string };

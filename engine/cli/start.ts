@@ -69,12 +69,17 @@ interface ShardLine { shard: number; actors: number; busyPct: number; pending: n
 /** One second's figures, printed as a table, a plain line, or JSON. */
 interface Summary {
   type: 'summary' | 'final';
-  uptimeSec: number; feedTime: string; lagging: boolean;
+  uptimeSec: number; feedTime: string;
+  /** The feed was held back at some point since the last summary because a shard fell behind. */
+  lagging: boolean;
   ticksPerSec: number; inputsPerSec: number; commandsPerSec: number;
   ticks: number; inputs: number; commands: number; resolutions: number;
+  /** Entry orders (bracket legs are the engine's own). */
   ordersAccepted: number; ordersRejected: number; fills: number; violations: number; passes: number; failures: number;
   assessments: number; active: number; passed: number; failed: number; otherEnded: number;
   p50Ms: number | null; p99Ms: number | null;
+  /** Highest per-second p99 since the start. */
+  worstP99Ms: number | null;
   shards: ShardLine[];
 }
 
@@ -87,11 +92,11 @@ function tableLines(s: Summary, speed: number): string[] {
   const head = s.type === 'final' ? 'vatic demo — stopped' : 'vatic demo';
   return [
     `${head} · up ${clockOf(s.uptimeSec)} · feed ${s.feedTime} (×${fmt(speed)})${s.lagging ? ' · LAGGING: feed held back' : ''}`,
-    `  flow        ticks ${fmt(s.ticksPerSec)}/s · inputs ${fmt(s.inputsPerSec)}/s · commands ${fmt(s.commandsPerSec)}/s · resolutions ${fmt(s.resolutions)}`,
+    `  flow${s.type === 'final' ? ' (avg)' : '      '}  ticks ${fmt(s.ticksPerSec)}/s · inputs ${fmt(s.inputsPerSec)}/s · commands ${fmt(s.commandsPerSec)}/s · resolutions ${fmt(s.resolutions)}`,
     `  orders      accepted ${fmt(s.ordersAccepted)} · rejected ${fmt(s.ordersRejected)} · fills ${fmt(s.fills)}`,
     `  verdicts    violations ${fmt(s.violations)} · passes ${fmt(s.passes)} · failures ${fmt(s.failures)}`,
     `  accounts    active ${fmt(s.active)} · passed ${fmt(s.passed)} · failed ${fmt(s.failed)} · other ended ${fmt(s.otherEnded)} (of ${fmt(s.assessments)})`,
-    `  tick→verdict p50 ${ms(s.p50Ms)} ms · p99 ${ms(s.p99Ms)} ms`,
+    `  tick→verdict p50 ${ms(s.p50Ms)} ms · p99 ${ms(s.p99Ms)} ms · worst p99 ${ms(s.worstP99Ms)} ms`,
     '  shard   actors   busy   pending   heap MiB   p50 ms   p99 ms',
     ...s.shards.map((x) => `  ${String(x.shard).padStart(5)} ${fmt(x.actors).padStart(8)} ${`${fmt(x.busyPct)}%`.padStart(6)} ${fmt(x.pending).padStart(9)} ${fmt(x.heapMiB).padStart(10)} ${ms(x.p50Ms).padStart(8)} ${ms(x.p99Ms).padStart(8)}`),
   ];
@@ -99,13 +104,22 @@ function tableLines(s: Summary, speed: number): string[] {
 
 function plainLine(s: Summary): string {
   const shards = s.shards.map((x) => `s${x.shard} ${fmt(x.actors)} actors ${fmt(x.busyPct)}% busy ${fmt(x.pending)} pending`).join(', ');
-  return `[${clockOf(s.uptimeSec)}${s.type === 'final' ? ' final' : ''}] feed ${s.feedTime}${s.lagging ? ' LAGGING' : ''} | ticks ${fmt(s.ticksPerSec)}/s inputs ${fmt(s.inputsPerSec)}/s`
+  return `[${clockOf(s.uptimeSec)}${s.type === 'final' ? ' final' : ''}] feed ${s.feedTime}${s.lagging ? ' LAGGING' : ''} | ${s.type === 'final' ? 'avg ' : ''}ticks ${fmt(s.ticksPerSec)}/s inputs ${fmt(s.inputsPerSec)}/s`
     + ` | fills ${fmt(s.fills)} violations ${fmt(s.violations)} passes ${fmt(s.passes)} failures ${fmt(s.failures)}`
     + ` | active ${fmt(s.active)} passed ${fmt(s.passed)} failed ${fmt(s.failed)} | ${shards} | p50 ${ms(s.p50Ms)} ms p99 ${ms(s.p99Ms)} ms`;
 }
 
 /** Run the demo until a signal or `duration`; resolves with the exit code. */
 async function runDemo(o: StartOptions): Promise<number> {
+  // Listen from the first moment: a Ctrl-C during start-up must also end in a clean stop.
+  let stopRequested = false;
+  let onStop: (() => void) | undefined;
+  const request = (): void => {
+    stopRequested = true;
+    onStop?.();
+  };
+  process.on('SIGINT', request);
+  process.on('SIGTERM', request);
   const out = process.stdout;
   const tty = out.isTTY === true && !o.json;
   const tiers = presetTiers();
@@ -121,40 +135,42 @@ async function runDemo(o: StartOptions): Promise<number> {
   });
   const config = `vatic demo: embedded synthetic feed (seed '${o.seed}', ${instruments.length} symbols, ×${o.speed} feed time, target ${fmt(o.tickRate)} ticks/s), `
     + `${fmt(o.assessments)} assessments over ${tiers.length} preset tiers, ${o.workers} shard workers, bot traders; no external server, database or network`;
-  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: false })}\n` : `${config}\n`);
+  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: false, pid: process.pid })}\n` : `${config} (pid ${process.pid})\n`);
 
   const tally = new Tally();
   const engine = await Engine.start({ workers: o.workers, tiers, instruments, measureLatency: true, flushIntervalMs: 0, output: tally });
 
-  // The engine's clock only moves with clock inputs: set it before creating, so accounts start at feed time.
-  engine.submit({ type: 'clock', time: FEED_START });
   const accounts = Array.from({ length: o.assessments }, (_, n) => ({
     assessmentId: `demo-${String(n + 1).padStart(6, '0')}`, traderId: `trader-${String(n + 1).padStart(6, '0')}`, tier: tiers[n % tiers.length]!,
   }));
-  for (let n = 0; n < accounts.length; n += CREATE_CHUNK) {
+  const quotes = new Map<string, Quote>();
+  const bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts, quote: (s) => quotes.get(s), instruments, startTime: FEED_START });
+  tally.bots = bots; // before the creates, so the bots see their accounts' opening floors
+
+  // The engine's clock only moves with clock inputs: set it before creating, so accounts start at feed time.
+  engine.submit({ type: 'clock', time: FEED_START });
+  for (let n = 0; n < accounts.length && !stopRequested; n += CREATE_CHUNK) {
     for (const a of accounts.slice(n, n + CREATE_CHUNK)) engine.submit({ type: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tier.id });
     await new Promise((r) => setImmediate(r)); // keep the loop responsive while thousands are created
   }
   await engine.barrier();
-
-  const quotes = new Map<string, Quote>();
-  const bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts, quote: (s) => quotes.get(s), instruments, startTime: FEED_START });
-  tally.bots = bots;
 
   const startedAt = performance.now();
   let lastWall = startedAt;
   let feedNow = FEED_START;
   let pending: FeedItem | undefined = feed.next();
   let ticks = 0, commands = 0, resolutions = 0, lagging = false;
-  // Backpressure: hold the feed while a shard has more than ~2 s of inputs waiting.
-  const maxPending = Math.max(20_000, 2 * o.tickRate);
+  // Backpressure: hold the feed (and so the bots) while a shard has more than ~0.5 s of ticks waiting.
+  const maxPending = Math.max(2_000, o.tickRate / 2);
 
   const pump = (): void => {
     const wall = performance.now();
     const dt = Math.min(wall - lastWall, MAX_STEP_MS);
     lastWall = wall;
-    lagging = engine.shards().some((s) => s.pendingInputs > maxPending);
-    if (lagging) return;
+    if (engine.shards().some((s) => s.pendingInputs > maxPending)) {
+      lagging = true; // shown until the next summary
+      return;
+    }
     feedNow += dt * o.speed;
     const target = Math.floor(feedNow);
     while (pending !== undefined && (pending.type === 'tick' ? pending.tick.ts : pending.resolution.ts) <= target) {
@@ -178,30 +194,38 @@ async function runDemo(o: StartOptions): Promise<number> {
     }
   };
 
-  let prev = { at: startedAt, ticks: 0, inputs: engine.position, commands: 0, busy: engine.shards().map((s) => s.busyMs) };
+  const first = { at: startedAt, ticks: 0, inputs: engine.position, commands: 0, busy: engine.shards().map((s) => s.busyMs) };
+  let prev = first;
+  let worstP99: number | null = null;
 
   const summarize = async (type: Summary['type']): Promise<Summary> => {
     const [lat, mem] = await Promise.all([engine.latency(), engine.memory()]);
     const now = performance.now();
-    const secs = Math.max(1e-3, (now - prev.at) / 1000);
+    // Per-second figures while running; the final summary averages the whole run.
+    const base = type === 'final' ? first : prev;
+    const secs = Math.max(1e-3, (now - base.at) / 1000);
     const reports = engine.shards();
     const measured = lat.filter((l) => l.count > 0);
     const s: Summary = {
       type, uptimeSec: Math.round((now - startedAt) / 1000), feedTime: `${new Date(feedNow).toISOString().slice(0, 19).replace('T', ' ')} UTC`, lagging,
-      ticksPerSec: Math.round((ticks - prev.ticks) / secs), inputsPerSec: Math.round((engine.position - prev.inputs) / secs),
-      commandsPerSec: Math.round((commands - prev.commands) / secs), ticks, inputs: engine.position, commands, resolutions,
+      ticksPerSec: Math.round((ticks - base.ticks) / secs), inputsPerSec: Math.round((engine.position - base.inputs) / secs),
+      commandsPerSec: Math.round((commands - base.commands) / secs), ticks, inputs: engine.position, commands, resolutions,
       ordersAccepted: tally.accepted, ordersRejected: tally.rejected, fills: tally.fills, violations: tally.violations, passes: tally.passes, failures: tally.failures,
       assessments: o.assessments, active: tally.created - tally.ended, passed: tally.passed, failed: tally.failed, otherEnded: tally.ended - tally.passed - tally.failed,
       // The slowest shard bounds what a trader sees.
       p50Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p50))),
       p99Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p99))),
+      worstP99Ms: null,
       shards: reports.map((r, k) => ({
-        shard: r.shard, actors: r.stats?.actors ?? 0, busyPct: Math.round((100 * (r.busyMs - (prev.busy[k] ?? 0))) / (secs * 1000)),
+        shard: r.shard, actors: r.stats?.actors ?? 0, busyPct: Math.round((100 * (r.busyMs - (base.busy[k] ?? 0))) / (secs * 1000)),
         pending: r.pendingInputs, heapMiB: Math.round((mem[k]?.usedHeap ?? 0) / 2 ** 20),
         p50Ms: lat[k]!.count > 0 ? round3(lat[k]!.p50) : null, p99Ms: lat[k]!.count > 0 ? round3(lat[k]!.p99) : null,
       })),
     };
+    if (s.p99Ms !== null && (worstP99 === null || s.p99Ms > worstP99)) worstP99 = s.p99Ms;
+    s.worstP99Ms = worstP99;
     prev = { at: now, ticks, inputs: engine.position, commands, busy: reports.map((r) => r.busyMs) };
+    lagging = false;
     return s;
   };
 
@@ -256,8 +280,8 @@ async function runDemo(o: StartOptions): Promise<number> {
       clearTimeout(guard);
       resolve(code);
     }
-    process.on('SIGINT', () => void stop(0));
-    process.on('SIGTERM', () => void stop(0));
+    onStop = () => void stop(0);
+    if (stopRequested) onStop();
   });
 }
 

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidTierError, presetTiers } from '../../actors/index.js';
+import { Engine, runInputs } from '../engine.js';
+import type { EngineInput } from '../inputs.js';
+import { parseTape, TapeError } from '../tape.js';
+
+const T0 = Date.parse('2026-03-02T08:00:00Z');
+
+test('a create before any clock input is refused instead of dating the account 1970', async () => {
+  const { events, engine } = await runInputs([
+    { type: 'create', assessmentId: 'early', traderId: 't', tierId: 'two-step-100k' },
+    { type: 'clock', time: T0 },
+    { type: 'create', assessmentId: 'on-time', traderId: 't', tierId: 'two-step-100k' },
+  ], { workers: 2, tiers: presetTiers() });
+  await engine.stop();
+  const rejected = events.find((e) => e.type === 'engine.input-rejected');
+  assert.equal(rejected?.type === 'engine.input-rejected' && rejected.reason, 'CLOCK_NOT_SET');
+  assert.equal(rejected?.assessmentId, 'early');
+  assert.ok(events.some((e) => e.type === 'assessment.created' && e.assessmentId === 'on-time' && e.at === T0));
+});
+
+test('commands for an unknown assessment or tier are refused with a reason, once, whatever the shard count', async () => {
+  const inputs: EngineInput[] = [
+    { type: 'clock', time: T0 },
+    { type: 'create', assessmentId: 'x', traderId: 't', tierId: 'no-such-tier' },
+    { type: 'command', assessmentId: 'ghost', command: { kind: 'flatten' } },
+  ];
+  for (const workers of [1, 3]) {
+    const { events, engine } = await runInputs(inputs, { workers, tiers: presetTiers() });
+    await engine.stop();
+    assert.deepEqual(events.map((e) => e.type === 'engine.input-rejected' && [e.assessmentId, e.reason]), [['x', 'UNKNOWN_TIER'], ['ghost', 'UNKNOWN_ASSESSMENT']]);
+  }
+});
+
+test('a stopped engine refuses inputs and its requests reject instead of hanging', async () => {
+  const engine = await Engine.start({ workers: 1 });
+  await engine.stop();
+  assert.throws(() => engine.submit({ type: 'clock', time: T0 }), /engine stopped/);
+  await assert.rejects(engine.snapshot(), /engine stopped/);
+  await assert.rejects(engine.latency(), /engine stopped/);
+});
+
+test('a tick redelivered with an old sequence changes nothing', async () => {
+  const { events, engine } = await runInputs([
+    { type: 'clock', time: T0 },
+    { type: 'create', assessmentId: 'a', traderId: 't', tierId: 'two-step-100k' },
+    { type: 'tick', seq: 5, ts: T0, symbol: 'BTC-USD', bid: 60_000, ask: 60_010 },
+    { type: 'command', assessmentId: 'a', command: { kind: 'place', clientOrderId: 'l', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 59_000 } },
+    { type: 'tick', seq: 4, ts: T0, symbol: 'BTC-USD', bid: 58_000, ask: 58_010 }, // stale: would fill the limit
+    { type: 'tick', seq: 5, ts: T0, symbol: 'BTC-USD', bid: 58_000, ask: 58_010 }, // duplicate
+  ], { workers: 2, tiers: presetTiers() });
+  const shards = engine.shards();
+  await engine.stop();
+  assert.equal(events.filter((e) => e.type === 'order.filled').length, 0);
+  assert.equal(shards.reduce((s, x) => s + (x.stats?.staleTicks ?? 0), 0), 4); // two stale ticks on each of two shards
+});
+
+test('a malformed tape line is refused with its line number and what is wrong', () => {
+  assert.throws(() => parseTape('{"type":"clock","time":1}\n{"type":"tick","seq":1}\n'), (err: unknown) => err instanceof TapeError && err.line === 2 && /symbol/.test(err.message));
+  assert.throws(() => parseTape('not json\n'), /tape line 1: not JSON/);
+  assert.throws(() => parseTape('{"type":"tick","seq":1,"ts":1,"symbol":"X","bid":2,"ask":1}\n'), /ask below bid/);
+  assert.throws(() => parseTape('{"type":"tier","tier":{"id":"t","version":1,"name":"t","timezone":"Mars/Base","phases":[]}}\n'), /unknown time zone 'Mars\/Base'/);
+});
+
+test('an invalid tier is refused at submit, consuming no input position, and the engine keeps running', async () => {
+  const engine = await Engine.start({ workers: 2 });
+  try {
+    assert.throws(() => engine.submit({ type: 'tier', tier: { id: 'bad', version: 1, name: 'bad', phases: [] } }), InvalidTierError);
+    assert.equal(engine.position, 0);
+    engine.submit({ type: 'clock', time: T0 });
+    await engine.barrier();
+    assert.equal(engine.position, 1);
+  } finally {
+    await engine.stop();
+  }
+});
