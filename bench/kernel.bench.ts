@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseTier, type AssessmentState, type Instrument } from '../actors/index.js';
 import { Engine, type EngineInput, type OutputEvent } from '../engine/index.js';
+import { measureThreadHop } from './thread-hop.js';
 
 export interface KernelBenchOptions {
   /** @default 100_000 */ readonly assessments: number;
@@ -193,6 +194,7 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   await engine.latency();
   await pace(o.pacedSeconds);
   const lat = await engine.latency();
+  const hop = await measureThreadHop(o.pacedSeconds);
 
   // -- verdicts: every baseline breach found by the engine at the same tick ------------------
   const lastVerified = o.verifyTicks + SYMBOLS.length;
@@ -214,6 +216,8 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
     ticksPerSec, positionUpdatesPerSec: ticksPerSec * posPerTick, actorEvaluationsPerTick: evaluations / o.ticks,
     baselineTicksPerSec, speedup: ticksPerSec / baselineTicksPerSec,
     pacedRate: o.pacedRate, p50Ms: median(lat.map((l) => l.p50)), p99Ms: Math.max(...lat.map((l) => l.p99)), maxMs: Math.max(...lat.map((l) => l.max)),
+    inShardP50Ms: median(lat.map((l) => l.inShardP50)), inShardP99Ms: Math.max(...lat.map((l) => l.inShardP99)), inShardMaxMs: Math.max(...lat.map((l) => l.inShardMax)),
+    hopP50Ms: hop.p50, hopP99Ms: hop.p99, hopMaxMs: hop.max,
     heapMiBPer1000: heapBytes / 1048576 / (n / 1000), rssMiB: rss / 1048576, rssMiBPer1000: (rss - rssBefore) / 1048576 / (n / 1000),
     breachesVerified: expected, breachesMatched: matched, breachesTotal: breaches.size,
   };

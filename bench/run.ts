@@ -41,6 +41,8 @@ program.command('kernel')
       [`tick-to-verdict p50 @ ${fmt(r.pacedRate!)}/s (ms)`, fmt(r.p50Ms!, 3)],
       [`tick-to-verdict p99 @ ${fmt(r.pacedRate!)}/s (ms)`, fmt(r.p99Ms!, 3), 'target < 1 ms'],
       ['tick-to-verdict max (ms)', fmt(r.maxMs!, 3)],
+      ['  of which in the shard p50 / p99 (ms)', `${fmt(r.inShardP50Ms!, 3)} / ${fmt(r.inShardP99Ms!, 3)}`, 'batch start to verdict'],
+      ['baseline: bare thread hop p50 / p99', `${fmt(r.hopP50Ms!, 3)} / ${fmt(r.hopP99Ms!, 3)}`, `max ${fmt(r.hopMaxMs!, 1)} ms: this machine's floor`],
       ['shard heap per 1,000 actors (MiB)', fmt(r.heapMiBPer1000!, 2)],
       ['process RSS (MiB)', fmt(r.rssMiB!, 0), 'target < 1,024'],
       ['breaches verified against baseline', `${fmt(r.breachesMatched!)}/${fmt(r.breachesVerified!)}`, 'every one at the same tick'],

@@ -17,6 +17,8 @@ const kernel = data.snapshot !== undefined
   ? ShardKernel.restore(data.snapshot, { mode: data.mode })
   : new ShardKernel({ mode: data.mode, tiers: data.tiers, instruments: data.instruments });
 const latency = new LatencyRecorder();
+/** The same latency without the thread hop: from the shard starting the batch to the tick's verdict. */
+const inShard = new LatencyRecorder();
 // Both threads read the same clock origin, so main's send time and our finish time compare.
 const clock = (): number => performance.timeOrigin + performance.now();
 let busyMs = 0;
@@ -38,6 +40,7 @@ function handle(msg: ToShard): void {
   switch (msg.t) {
     case 'inputs': {
       const start = performance.now();
+      const startAbs = data.measureLatency ? clock() : 0;
       for (const sym of msg.newSymbols) symbols.push(sym);
       const { batch, ticks } = msg;
       const nTicks = ticks === undefined ? 0 : ticks.length / TICK_STRIDE;
@@ -53,7 +56,11 @@ function handle(msg: ToShard): void {
             Number.isNaN(bs) ? undefined : bs, Number.isNaN(as) ? undefined : as);
           upTo = ticks![o]!;
           k++;
-          if (data.measureLatency) latency.record(clock() - msg.sentAt);
+          if (data.measureLatency) {
+            const now = clock();
+            latency.record(now - msg.sentAt);
+            inShard.record(now - startAbs);
+          }
         } else {
           const si = batch[b++]!;
           kernel.apply(si);
@@ -78,8 +85,12 @@ function handle(msg: ToShard): void {
         reply = { usedHeap: h.used_heap_size, totalHeap: h.total_heap_size } satisfies ShardMemory;
       }
       else {
-        reply = { count: latency.count, p50: latency.percentile(50), p99: latency.percentile(99), max: latency.max } satisfies LatencyReport;
+        reply = {
+          count: latency.count, p50: latency.percentile(50), p99: latency.percentile(99), max: latency.max,
+          inShardP50: inShard.percentile(50), inShardP99: inShard.percentile(99), inShardMax: inShard.max,
+        } satisfies LatencyReport;
         latency.reset();
+        inShard.reset();
       }
       send({ t: 'reply', req: msg.req, data: reply });
       break;

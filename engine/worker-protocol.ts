@@ -37,9 +37,14 @@ export type ToShard =
 /** Tick-to-verdict latency of a shard since the last request, in ms. */
 export interface LatencyReport {
   readonly count: number;
+  /** From the engine sending the tick's batch to the tick's verdict (includes the thread hop). */
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+  /** From the shard starting the tick's batch to the tick's verdict (the kernel's own share). */
+  readonly inShardP50: number;
+  readonly inShardP99: number;
+  readonly inShardMax: number;
 }
 
 export type FromShard =
