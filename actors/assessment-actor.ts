@@ -6,7 +6,7 @@
  */
 import { nextReset } from './calendar.js';
 import type { MarketView } from './market.js';
-import { cancelAll, cancelOrder, fill, matchSymbol, modifyOrder, placeOrder, type Desk } from './order-book.js';
+import { cancelAll, cancelOrder, closeAtQuote, matchSymbol, modifyOrder, placeOrder, type Desk } from './order-book.js';
 import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
 import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
 import type { Phase, Tier } from './tier.js';
@@ -318,19 +318,7 @@ export class AssessmentActor {
   #flatten(liquidation: boolean, reason: CancelReason): void {
     const desk = this.#desk();
     cancelAll(desk, reason);
-    const market = this.#env!.market;
-    for (const symbol in this.state.positions) {
-      const pos = this.state.positions[symbol]!;
-      const quote = market.quote(symbol);
-      const price = quote === undefined ? pos.avgEntry : pos.qty > 0 ? quote.bid : quote.ask;
-      const inst = market.instrument(symbol)!;
-      const n = this.state.nextOrderNo++;
-      fill(desk, {
-        id: `o${n}`, clientOrderId: `${liquidation ? 'liquidation' : 'flatten'}-${n}`, symbol, side: pos.qty > 0 ? 'sell' : 'buy', type: 'market',
-        qty: Math.abs(pos.qty), filledQty: 0, avgFillPrice: 0, limitPrice: undefined, stopPrice: undefined, triggered: false, reduceOnly: true,
-        tif: 'gtc', status: 'working', role: 'entry', stopLoss: undefined, takeProfit: undefined, parentId: undefined, createdAt: this.#env!.now,
-      }, Math.abs(pos.qty), price, quote?.seq ?? 0, inst, liquidation);
-    }
+    for (const symbol in this.state.positions) closeAtQuote(desk, symbol, liquidation);
   }
 
   #checkPass(fig: Figures): void {

@@ -16,7 +16,7 @@ export type {
 // Market
 export { DEFAULT_INSTRUMENTS } from './market.js';
 export type { Instrument, InstrumentKind, MarketView, Quote, Resolution, Tick } from './market.js';
-export { figures, markPrice, QTY_EPSILON } from './portfolio.js';
+export { figures, markPrice, positionEvidence, QTY_EPSILON } from './portfolio.js';
 export type { Figures } from './portfolio.js';
 
 // Tiers and rules

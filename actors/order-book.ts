@@ -215,6 +215,24 @@ export function fill(desk: Desk, order: Order, qty: number, price: number, tickS
   dropStaleReduceOnly(desk, order.symbol);
 }
 
+/**
+ * Close a whole position at once at the current quote, whatever its displayed
+ * size (a flatten or a liquidation), through a market order of its own.
+ */
+export function closeAtQuote(desk: Desk, symbol: string, liquidation: boolean): void {
+  const { state, market, now } = desk.ctx;
+  const pos = state.positions[symbol]!;
+  const quote = market.quote(symbol);
+  const price = quote === undefined ? pos.avgEntry : pos.qty > 0 ? quote.bid : quote.ask;
+  const n = state.nextOrderNo++;
+  const order: Order = {
+    id: `o${n}`, clientOrderId: `${liquidation ? 'liquidation' : 'flatten'}-${n}`, symbol, side: pos.qty > 0 ? 'sell' : 'buy', type: 'market',
+    qty: Math.abs(pos.qty), filledQty: 0, avgFillPrice: 0, limitPrice: undefined, stopPrice: undefined, triggered: false, reduceOnly: true,
+    tif: 'gtc', status: 'working', role: 'entry', stopLoss: undefined, takeProfit: undefined, parentId: undefined, createdAt: now,
+  };
+  fill(desk, order, order.qty, price, quote?.seq ?? 0, market.instrument(symbol)!, liquidation);
+}
+
 /** Keep a bracket's reduce-only children sized to what the entry has filled. */
 function syncBracket(desk: Desk, entry: Order): void {
   const { state, now } = desk.ctx;

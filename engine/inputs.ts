@@ -3,7 +3,7 @@
  * engine run depends on; the same inputs in the same order give the same
  * events, whatever the number of shards.
  */
-import type { AssessmentEvent, Command, Instrument, Resolution, Tick } from '../actors/index.js';
+import type { AssessmentEvent, Command, Instrument, PositionEvidence, Resolution, Tick } from '../actors/index.js';
 
 export type TickInput = { readonly type: 'tick' } & Tick;
 export type ResolutionInput = { readonly type: 'resolution' } & Resolution;
@@ -52,7 +52,7 @@ export interface StateDelta {
   readonly equity: number;
   readonly dailyFloor: number;
   readonly maxLossFloor: number;
-  readonly positions: ReadonlyArray<{ readonly symbol: string; readonly qty: number; readonly avgEntry: number; readonly unrealizedPnl: number }>;
+  readonly positions: readonly PositionEvidence[];
   readonly workingOrders: number;
   /** Last input applied when the delta was taken. */
   readonly input: number;

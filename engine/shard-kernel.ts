@@ -1,20 +1,14 @@
 /**
- * A shard's single-threaded kernel: its actors, the market book, and the price
- * index that sends a tick only to the actors it can affect.
- *
- * The index: after every evaluation an actor's loss room (equity above its
- * highest floor) and gain room (equity below its trailing peak or target) are
- * split across its positions in proportion to notional, giving each position
- * a price band. While every position stays inside its band the account cannot
- * cross a floor, a peak or a target, so only ticks that leave a band (or reach
- * a working order's trigger price) reach the actor. Exchanges index
- * liquidation and stop prices the same way. `full-scan` mode evaluates every
- * exposed actor on every tick; tests prove both modes emit the same events.
+ * A shard's single-threaded kernel: its actors, the market book, the price
+ * index that sends a tick only to the actors it can affect (price-index.ts),
+ * and the clock deadlines. `full-scan` mode evaluates every exposed actor on
+ * every tick instead; tests prove both modes emit the same events.
  */
 import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Command, type Instrument, type Tier } from '../actors/index.js';
 import type { EngineEvent, InputRejectReason, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import { MarketBook, type MarketBookSnapshot } from './market-book.js';
-import { SymbolIndex } from './symbol-index.js';
+import { stateDelta } from './state-delta.js';
+import { grow, PriceIndex } from './price-index.js';
 import { TriggerHeap } from './trigger-heap.js';
 
 /** How ticks find actors. */
@@ -68,25 +62,18 @@ export class ShardKernel {
   readonly #actors: AssessmentActor[] = [];
   readonly #quarantined: boolean[] = [];
   readonly #slotOf = new Map<string, number>();
-  #versions = new Uint32Array(1024);
   #deadlineVersions = new Uint32Array(1024);
   readonly #deadlines = new TriggerHeap();
-  readonly #symbols = new Map<string, SymbolIndex>();
-  /** Heaps holding each slot's current entries, to keep their live counts. */
-  readonly #entries: TriggerHeap[][] = [];
+  readonly #index = new PriceIndex();
   #now = 0;
   #input = -1;
   #out: OutputEvent[] = [];
   readonly #dirty = new Set<number>();
   readonly #watched = new Set<string>();
-  readonly #visited: number[] = [];
-  #stamp = new Uint32Array(1024);
-  #stampNo = 0;
   /** Events of the actor step in progress; committed only if the step returns. */
   readonly #stepEvents: EngineEvent[] = [];
   /** One environment for every step (no closure per step on the tick path). */
   readonly #actorEnv: { market: MarketBook; now: number; emit: (e: EngineEvent) => void };
-  readonly #collect: (slot: number) => void;
   #tickCause: Extract<Cause, { kind: 'tick' }> | undefined;
 
   readonly #beforeStep: ((assessmentId: string) => void) | undefined;
@@ -97,11 +84,6 @@ export class ShardKernel {
     this.book = new MarketBook(options.instruments ?? []);
     const events = this.#stepEvents;
     this.#actorEnv = { market: this.book, now: 0, emit: (e) => { events.push(e); } };
-    this.#collect = (slot) => {
-      if (this.#stamp[slot] === this.#stampNo) return;
-      this.#stamp[slot] = this.#stampNo;
-      this.#visited.push(slot);
-    };
     for (const t of options.tiers ?? []) this.#tiers.set(t.id, t);
   }
 
@@ -176,7 +158,7 @@ export class ShardKernel {
       if (slot !== undefined) this.#dirty.add(slot);
     }
     const out: StateDelta[] = [];
-    for (const slot of this.#dirty) out.push(this.#delta(slot));
+    for (const slot of this.#dirty) out.push(stateDelta(this.#actors[slot]!, this.book, this.#input));
     this.#dirty.clear();
     return out;
   }
@@ -235,14 +217,8 @@ export class ShardKernel {
       }
       return;
     }
-    const idx = this.#symbols.get(symbol);
-    if (idx === undefined) return;
-    const hits = this.#visited;
-    hits.length = 0;
-    this.#stampNo++;
-    idx.collect(bid, ask, this.#versions, this.#collect);
+    const hits = this.#index.hits(symbol, bid, ask);
     for (let h = 0; h < hits.length; h++) this.#call(hits[h]!, STEP_TICK, this.#tickCause);
-    idx.compact(this.#versions);
   }
 
   #clock(time: number): void {
@@ -307,7 +283,7 @@ export class ShardKernel {
       this.#commit(slot, events);
       this.#schedule(slot); // a phase change or new status can bring a deadline forward
     }
-    if (this.mode === 'indexed') this.#reindex(slot);
+    this.#reindex(slot);
   }
 
   #commit(slot: number, events: EngineEvent[]): void {
@@ -331,7 +307,7 @@ export class ShardKernel {
     this.#stepEvents.length = 0;
     this.#quarantined[slot] = true;
     this.stats.quarantined++;
-    this.#unindex(slot);
+    this.#index.remove(slot);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#input, n: 0 });
   }
@@ -352,62 +328,17 @@ export class ShardKernel {
     const slot = this.#actors.length;
     this.#actors.push(actor);
     this.#quarantined.push(false);
-    this.#entries.push([]);
+    this.#index.addSlot(slot);
     this.#slotOf.set(actor.state.id, slot);
     this.stats.actors++;
-    if (slot >= this.#versions.length) {
-      this.#versions = grow(this.#versions);
-      this.#deadlineVersions = grow(this.#deadlineVersions);
-      this.#stamp = grow(this.#stamp);
-    }
+    if (slot >= this.#deadlineVersions.length) this.#deadlineVersions = grow(this.#deadlineVersions, slot);
     return slot;
   }
 
-  // -- INDEX ------------------------------------------------------------------------------
+  // -- INDEX AND DEADLINES ---------------------------------------------------------------
 
-  #unindex(slot: number): void {
-    this.#versions[slot]!++;
-    const held = this.#entries[slot]!;
-    for (const h of held) h.live--;
-    held.length = 0;
-  }
-
-  /** Re-derive the actor's price bands and order triggers from its state now. */
   #reindex(slot: number): void {
-    this.#unindex(slot);
-    const actor = this.#actors[slot]!;
-    if (actor.state.status !== 'active' || this.mode === 'full-scan') return;
-    const ver = this.#versions[slot]!;
-    const held = this.#entries[slot]!;
-    const s = actor.state;
-    for (const id in s.orders) {
-      const o = s.orders[id]!;
-      this.#index(o.symbol).addOrder(o, slot, ver, held);
-    }
-    let gross = 0;
-    for (const symbol in s.positions) gross += this.#notional(s.positions[symbol]!.qty, symbol);
-    if (gross === 0) return;
-    const fig = actor.figures(this.book);
-    const { lossRoom, gainRoom } = actor.watch(this.book, fig);
-    for (const symbol in s.positions) {
-      const qty = s.positions[symbol]!.qty;
-      const share = this.#notional(qty, symbol) / gross;
-      this.#index(symbol).addBands(qty, this.book.quote(symbol), lossRoom * share, gainRoom * share, slot, ver, held);
-    }
-  }
-
-  #notional(qty: number, symbol: string): number {
-    const q = this.book.quote(symbol);
-    return q === undefined ? 0 : Math.abs(qty) * (qty > 0 ? q.bid : q.ask);
-  }
-
-  #index(symbol: string): SymbolIndex {
-    let idx = this.#symbols.get(symbol);
-    if (idx === undefined) {
-      idx = new SymbolIndex();
-      this.#symbols.set(symbol, idx);
-    }
-    return idx;
+    if (this.mode === 'indexed') this.#index.update(slot, this.#actors[slot]!, this.book);
   }
 
   /** (Re)enter the actor's next clock deadline. Early is harmless; late would miss a roll. */
@@ -416,21 +347,6 @@ export class ShardKernel {
     if (this.mode === 'full-scan' || this.#quarantined[slot]) return;
     const t = this.#actors[slot]!.nextDeadline(this.book);
     if (Number.isFinite(t)) this.#deadlines.push(t, slot, this.#deadlineVersions[slot]!);
-  }
-
-  #delta(slot: number): StateDelta {
-    const a = this.#actors[slot]!;
-    const s = a.state;
-    const fig = a.figures(this.book);
-    const positions = Object.values(s.positions).map((p) => {
-      const q = this.book.quote(p.symbol);
-      const mark = q === undefined ? p.avgEntry : p.qty > 0 ? q.bid : q.ask;
-      return { symbol: p.symbol, qty: p.qty, avgEntry: p.avgEntry, unrealizedPnl: (mark - p.avgEntry) * p.qty };
-    });
-    return {
-      assessmentId: s.id, status: s.status, phase: a.phase.name, balance: s.balance, equity: fig.equity, dailyFloor: s.rules.dailyFloor,
-      maxLossFloor: s.rules.maxLossFloor, positions, workingOrders: Object.keys(s.orders).length, input: this.#input,
-    };
   }
 }
 
@@ -446,8 +362,3 @@ function exposedTo(s: AssessmentState, symbol: string): boolean {
   return false;
 }
 
-function grow(a: Uint32Array): Uint32Array<ArrayBuffer> {
-  const b = new Uint32Array(a.length * 2);
-  b.set(a);
-  return b;
-}

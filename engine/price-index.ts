@@ -1,0 +1,106 @@
+/**
+ * The shard's price index: per symbol, the trigger prices of working orders
+ * and the price bands of positions, so that a tick reaches only the actors it
+ * can affect.
+ *
+ * After every evaluation an actor's loss room (equity above its highest floor)
+ * and gain room (equity below its trailing peak or target) are split across
+ * its positions in proportion to notional, giving each position a price band.
+ * While every position stays inside its band the account cannot cross a floor,
+ * a peak or a target, so only ticks that leave a band (or reach a working
+ * order's trigger) need the actor. Exchanges index liquidation and stop prices
+ * the same way.
+ */
+import type { AssessmentActor, MarketView } from '../actors/index.js';
+import { SymbolIndex } from './symbol-index.js';
+import type { TriggerHeap } from './trigger-heap.js';
+
+export class PriceIndex {
+  readonly #symbols = new Map<string, SymbolIndex>();
+  /** An entry is current while its version equals its slot's. */
+  #versions = new Uint32Array(1024);
+  /** Heaps holding each slot's current entries, to keep their live counts. */
+  readonly #entries: TriggerHeap[][] = [];
+  /** Marks slots already collected for the current tick. */
+  #stamp = new Uint32Array(1024);
+  #stampNo = 0;
+  readonly #hits: number[] = [];
+  readonly #collect = (slot: number): void => {
+    if (this.#stamp[slot] === this.#stampNo) return;
+    this.#stamp[slot] = this.#stampNo;
+    this.#hits.push(slot);
+  };
+
+  /** Make room for a new slot. */
+  addSlot(slot: number): void {
+    this.#entries[slot] = [];
+    if (slot >= this.#versions.length) {
+      this.#versions = grow(this.#versions, slot);
+      this.#stamp = grow(this.#stamp, slot);
+    }
+  }
+
+  /** The slots a quote on `symbol` reaches, each once; valid until the next call. */
+  hits(symbol: string, bid: number, ask: number): readonly number[] {
+    this.#hits.length = 0;
+    const idx = this.#symbols.get(symbol);
+    if (idx === undefined) return this.#hits;
+    this.#stampNo++;
+    idx.collect(bid, ask, this.#versions, this.#collect);
+    idx.compact(this.#versions);
+    return this.#hits;
+  }
+
+  /** Drop every entry of a slot. */
+  remove(slot: number): void {
+    this.#versions[slot]!++;
+    const held = this.#entries[slot]!;
+    for (const h of held) h.live--;
+    held.length = 0;
+  }
+
+  /** Re-derive a slot's bands and triggers from its actor's state now. */
+  update(slot: number, actor: AssessmentActor, market: MarketView): void {
+    this.remove(slot);
+    const s = actor.state;
+    if (s.status !== 'active') return;
+    const ver = this.#versions[slot]!;
+    const held = this.#entries[slot]!;
+    for (const id in s.orders) {
+      const o = s.orders[id]!;
+      this.#index(o.symbol).addOrder(o, slot, ver, held);
+    }
+    let gross = 0;
+    for (const symbol in s.positions) gross += notional(s.positions[symbol]!.qty, symbol, market);
+    if (gross === 0) return;
+    const { lossRoom, gainRoom } = actor.watch(market);
+    for (const symbol in s.positions) {
+      const qty = s.positions[symbol]!.qty;
+      const share = notional(qty, symbol, market) / gross;
+      this.#index(symbol).addBands(qty, market.quote(symbol), lossRoom * share, gainRoom * share, slot, ver, held);
+    }
+  }
+
+  #index(symbol: string): SymbolIndex {
+    let idx = this.#symbols.get(symbol);
+    if (idx === undefined) {
+      idx = new SymbolIndex();
+      this.#symbols.set(symbol, idx);
+    }
+    return idx;
+  }
+}
+
+function notional(qty: number, symbol: string, market: MarketView): number {
+  const q = market.quote(symbol);
+  return q === undefined ? 0 : Math.abs(qty) * (qty > 0 ? q.bid : q.ask);
+}
+
+/** A copy at least twice as long and longer than `slot`. */
+export function grow(a: Uint32Array, slot: number): Uint32Array<ArrayBuffer> {
+  let n = a.length * 2;
+  while (n <= slot) n *= 2;
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
