@@ -1,0 +1,12 @@
+/**
+ * persistence/postgres/: schema migrations, the per-assessment snapshot store
+ * and the command journal over porsager/postgres.
+ */
+export { isUnavailable, mapPgError, PgUnavailableError } from './errors.js';
+export { decodeJson, encodeJson } from './json-codec.js';
+export { loadMigrations, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR } from './migrator.js';
+export type { MigrateOptions, MigrateResult, Migration } from './migrator.js';
+export { PgJournal } from './pg-journal.js';
+export type { AppendResult, JournalEntry, JournalRecord } from './pg-journal.js';
+export { PgSnapshotStore, SnapshotRowError } from './pg-snapshot-store.js';
+export type { PgSnapshotStoreOptions, SnapshotRow, StoredSnapshotRow } from './pg-snapshot-store.js';

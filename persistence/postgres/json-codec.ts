@@ -1,0 +1,23 @@
+/**
+ * JSON text that keeps non-finite numbers, in the tagged form of
+ * persistence/snapshot-codec.ts: ±Infinity and NaN become {"__float": "-Infinity"}.
+ * Tagged text is valid JSON, so it can be stored in a jsonb column.
+ */
+
+const TAG = '__float';
+
+/** Encode any JSON-like value, tagging non-finite numbers. */
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? { [TAG]: String(v) } : v);
+}
+
+/** Decode text written by {@link encodeJson} (also jsonb's text output of it). */
+export function decodeJson<T = unknown>(text: string): T {
+  return JSON.parse(text, (_key, v: unknown) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && TAG in v && Object.keys(v).length === 1) {
+      return Number((v as Record<string, string>)[TAG]);
+    }
+    return v;
+  }) as T;
+}

@@ -1,0 +1,181 @@
+/**
+ * Per-assessment snapshots in Postgres. Shards hand over many snapshots at
+ * once; {@link PgSnapshotStore.saveBatch} writes them with a single
+ * `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statement, guarded
+ * so that
+ *  - a snapshot never replaces a newer one (higher `version`), and
+ *  - a writer with an older `ownerEpoch` (fencing token) never replaces a row
+ *    written by a newer owner.
+ */
+import type postgres from 'postgres';
+import type { AssessmentState } from '../../actors/index.js';
+import { mapPgError } from './errors.js';
+import { decodeJson, encodeJson } from './json-codec.js';
+
+/** One assessment's snapshot as stored. */
+export interface SnapshotRow<S = AssessmentState> {
+  readonly assessmentId: string;
+  /** Monotonic per assessment; a save with a version not above the stored one is refused. */
+  readonly version: number;
+  /** Fencing token of the shard owner that took the snapshot. */
+  readonly ownerEpoch: number;
+  /** Last market tick sequence folded into `state`. */
+  readonly tickSeq: number;
+  /** Journal position up to which commands are folded into `state`. */
+  readonly journalPos: number;
+  readonly state: S;
+}
+
+/** A stored row with its write time. */
+export interface StoredSnapshotRow<S = AssessmentState> extends SnapshotRow<S> {
+  readonly updatedAt: Date;
+}
+
+/** Options of {@link PgSnapshotStore}. */
+export interface PgSnapshotStoreOptions {
+  /**
+   * Largest number of rows sent in one statement. Larger batches are split
+   * into several statements run in one transaction.
+   * @default 50_000
+   */
+  readonly maxRowsPerStatement?: number;
+}
+
+/** Raised for a row that cannot be stored (bad id or counter). */
+export class SnapshotRowError extends Error {
+  readonly code = 'SNAPSHOT_ROW_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'SnapshotRowError';
+  }
+}
+
+interface DbRow {
+  assessment_id: string;
+  version: string;
+  owner_epoch: string;
+  tick_seq: string;
+  journal_pos: string;
+  state: string;
+  updated_at: Date;
+}
+
+function counter(row: SnapshotRow<unknown>, field: 'version' | 'ownerEpoch' | 'tickSeq' | 'journalPos'): string {
+  const v = row[field];
+  if (!Number.isSafeInteger(v)) throw new SnapshotRowError(`snapshot ${row.assessmentId}: ${field} must be a safe integer, got ${v}`);
+  return String(v);
+}
+
+/**
+ * Snapshot store over a `postgres` (porsager/postgres) client. The store does
+ * not own the client: the caller ends it. Run {@link migrate} first.
+ *
+ * Every method rejects with {@link PgUnavailableError} (`code: 'PG_UNAVAILABLE'`)
+ * when the client is closed or the server cannot be reached.
+ */
+export class PgSnapshotStore<S = AssessmentState> {
+  readonly #sql: postgres.Sql;
+  readonly #maxRows: number;
+
+  /** @param sql a porsager/postgres client connected to a migrated database */
+  constructor(sql: postgres.Sql, options: PgSnapshotStoreOptions = {}) {
+    this.#sql = sql;
+    this.#maxRows = options.maxRowsPerStatement ?? 50_000;
+    if (!(this.#maxRows >= 1)) throw new RangeError('maxRowsPerStatement must be at least 1');
+  }
+
+  /**
+   * Upsert a batch of snapshots in one statement (per `maxRowsPerStatement`
+   * rows). A row is written when no snapshot of its assessment is stored, or
+   * when its version is above the stored one and its owner epoch is not below
+   * the stored one. Where a batch holds several rows for one assessment, the
+   * one with the highest owner epoch, then the highest version, is the candidate.
+   *
+   * @returns how many rows were inserted or updated; refused rows are not counted
+   */
+  async saveBatch(rows: readonly SnapshotRow<S>[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const chunks: (readonly SnapshotRow<S>[])[] = [];
+    for (let i = 0; i < rows.length; i += this.#maxRows) chunks.push(rows.slice(i, i + this.#maxRows));
+    const columns = chunks.map((chunk) => {
+      const ids: string[] = [], versions: string[] = [], epochs: string[] = [], ticks: string[] = [], positions: string[] = [], states: string[] = [];
+      for (const r of chunk) {
+        if (typeof r.assessmentId !== 'string' || r.assessmentId === '') throw new SnapshotRowError('snapshot row without an assessmentId');
+        ids.push(r.assessmentId);
+        versions.push(counter(r, 'version'));
+        epochs.push(counter(r, 'ownerEpoch'));
+        ticks.push(counter(r, 'tickSeq'));
+        positions.push(counter(r, 'journalPos'));
+        states.push(encodeJson(r.state));
+      }
+      return { ids, versions, epochs, ticks, positions, states };
+    });
+    try {
+      const run = async (sql: postgres.Sql | postgres.TransactionSql) => {
+        let written = 0;
+        for (const c of columns) {
+          const result = await sql`
+            insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at)
+            select distinct on (u.assessment_id)
+                   u.assessment_id, u.version, u.owner_epoch, u.tick_seq, u.journal_pos, u.state::jsonb, now()
+              from unnest(
+                     ${c.ids}::text[],
+                     ${c.versions}::bigint[],
+                     ${c.epochs}::bigint[],
+                     ${c.ticks}::bigint[],
+                     ${c.positions}::bigint[],
+                     ${c.states}::text[]
+                   ) as u(assessment_id, version, owner_epoch, tick_seq, journal_pos, state)
+             order by u.assessment_id, u.owner_epoch desc, u.version desc
+            on conflict (assessment_id) do update set
+                   version = excluded.version,
+                   owner_epoch = excluded.owner_epoch,
+                   tick_seq = excluded.tick_seq,
+                   journal_pos = excluded.journal_pos,
+                   state = excluded.state,
+                   updated_at = excluded.updated_at
+             where snapshots.version < excluded.version
+               and snapshots.owner_epoch <= excluded.owner_epoch`;
+          written += result.count;
+        }
+        return written;
+      };
+      if (columns.length === 1) return await run(this.#sql);
+      return await this.#sql.begin((tx) => run(tx));
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  /** Every stored snapshot, ordered by assessment id. */
+  async loadAll(): Promise<StoredSnapshotRow<S>[]> {
+    try {
+      const rows = await this.#sql<DbRow[]>`
+        select assessment_id, version, owner_epoch, tick_seq, journal_pos, state::text as state, updated_at
+          from snapshots order by assessment_id`;
+      return rows.map((r) => this.#decode(r));
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  /** The stored snapshots of `ids` (ids without one are absent from the result), ordered by assessment id. */
+  async load(ids: readonly string[]): Promise<StoredSnapshotRow<S>[]> {
+    if (ids.length === 0) return [];
+    try {
+      const rows = await this.#sql<DbRow[]>`
+        select assessment_id, version, owner_epoch, tick_seq, journal_pos, state::text as state, updated_at
+          from snapshots where assessment_id = any(${[...ids]}::text[]) order by assessment_id`;
+      return rows.map((r) => this.#decode(r));
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  #decode(r: DbRow): StoredSnapshotRow<S> {
+    return {
+      assessmentId: r.assessment_id, version: Number(r.version), ownerEpoch: Number(r.owner_epoch),
+      tickSeq: Number(r.tick_seq), journalPos: Number(r.journal_pos), state: decodeJson<S>(r.state), updatedAt: r.updated_at,
+    };
+  }
+}
