@@ -9,3 +9,6 @@ export type { FeedItem, LinearOverride, MarketOverride, SyntheticFeedOptions } f
 
 // Market data: venue messages to normalized quotes
 export * from './market-data/index.js';
+
+// NATS JetStream: market stream in, domain events out
+export * from './nats/index.js';

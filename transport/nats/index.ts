@@ -1,0 +1,19 @@
+/**
+ * NATS JetStream transport: the subject scheme, the market stream and its
+ * tick publisher, the ordered-consumer tick source feeding the engine, and the
+ * domain-event publisher behind the engine's `EngineOutput`.
+ */
+export {
+  DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX,
+  decodeToken, domainEventSubjects, encodeToken, eventSubject, marketSubjects, parseMarketSubject,
+  resolutionSubject, tickSubject, withNamespace,
+} from './subjects.js';
+export type { DomainEventSubject, ParsedMarketSubject } from './subjects.js';
+export {
+  DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher, ensureMarketStream, ensureStream, resolutionMsgId, tickMsgId,
+} from './market-stream.js';
+export type { ResolutionMessage, ResolutionPayload, StreamOptions, TickMessage, TickPayload, TickPublisherOptions } from './market-stream.js';
+export { JetStreamTickSource } from './tick-consumer.js';
+export type { JetStreamTickSourceOptions, MalformedMessage, MarketInput } from './tick-consumer.js';
+export { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher, ensureEventStream, eventMsgId } from './event-publisher.js';
+export type { EventPublishFailure, JetStreamEventPublisherOptions } from './event-publisher.js';

@@ -1,0 +1,174 @@
+/**
+ * Reads the market stream back as engine inputs. Each tick or resolution
+ * becomes a `TickInput` / `ResolutionInput` whose `seq` is the JetStream
+ * stream sequence of its message, so the stream itself is the market order
+ * and a restart resumes exactly at `startSeq` (the last applied seq + 1).
+ *
+ * Malformed messages never throw and never stop the loop: they are counted
+ * and handed to `onMalformed` with the reason, then skipped.
+ */
+import { Decoder } from '@msgpack/msgpack';
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
+import type { ResolutionInput, TickInput } from '../../engine/inputs.js';
+import { parseMarketSubject } from './subjects.js';
+
+/** An input read from the market stream. */
+export type MarketInput = TickInput | ResolutionInput;
+
+/** A message skipped as malformed. */
+export interface MalformedMessage {
+  /** Stream sequence of the message. */
+  readonly seq: number;
+  readonly subject: string;
+  /** Why it was skipped, e.g. `bad msgpack: …`, `missing or invalid field "bid"`, `unknown symbol "X"`. */
+  readonly reason: string;
+}
+
+export interface JetStreamTickSourceOptions {
+  /** Market stream name. @default 'MARKET' */
+  readonly stream?: string;
+  /** First stream sequence to read (the last applied seq + 1 when recovering). @default 1 (the whole stream) */
+  readonly startSeq?: number;
+  /** Subject namespace the publisher used (see `withNamespace`). @default '' (none) */
+  readonly namespace?: string;
+  /** Engine symbols accepted; ticks of any other symbol are reported malformed. @default any symbol */
+  readonly symbols?: Iterable<string>;
+  /** Markets whose resolutions are accepted; others are reported malformed. @default any market */
+  readonly markets?: Iterable<string>;
+  /** Called once per skipped message. Exceptions it throws are swallowed. */
+  readonly onMalformed?: (message: MalformedMessage) => void;
+}
+
+/**
+ * Ordered-consumer source of market inputs. Iterate it once with `for await`;
+ * `stop()` ends the iteration cleanly (after the message in hand).
+ */
+export class JetStreamTickSource implements AsyncIterable<MarketInput> {
+  readonly #js: JetStreamClient;
+  readonly #stream: string;
+  readonly #startSeq: number;
+  readonly #namespace: string;
+  readonly #symbols: ReadonlySet<string> | undefined;
+  readonly #markets: ReadonlySet<string> | undefined;
+  readonly #onMalformed: JetStreamTickSourceOptions['onMalformed'];
+  readonly #decoder = new Decoder();
+  #messages: ConsumerMessages | undefined;
+  #stopped = false;
+  #started = false;
+  #malformed = 0;
+  #lastSeq = 0;
+
+  constructor(js: JetStreamClient, options: JetStreamTickSourceOptions = {}) {
+    const startSeq = options.startSeq ?? 1;
+    if (!Number.isSafeInteger(startSeq) || startSeq < 1) throw new RangeError(`startSeq must be a positive integer, got ${startSeq}`);
+    this.#js = js;
+    this.#stream = options.stream ?? 'MARKET';
+    this.#startSeq = startSeq;
+    this.#namespace = options.namespace ?? '';
+    this.#symbols = options.symbols === undefined ? undefined : new Set(options.symbols);
+    this.#markets = options.markets === undefined ? undefined : new Set(options.markets);
+    this.#onMalformed = options.onMalformed;
+    this.#lastSeq = startSeq - 1;
+  }
+
+  /** Messages skipped as malformed so far. */
+  get malformed(): number {
+    return this.#malformed;
+  }
+
+  /** Stream sequence of the last message handled (yielded or skipped); `startSeq - 1` before any. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Where a restarted source should start to neither lose nor repeat a message. */
+  get nextSeq(): number {
+    return this.#lastSeq + 1;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<MarketInput> {
+    if (this.#started) throw new Error('JetStreamTickSource can be iterated only once');
+    this.#started = true;
+    if (this.#stopped) return;
+    const opts: Partial<OrderedConsumerOptions> = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#startSeq };
+    const consumer = await this.#js.consumers.get(this.#stream, opts);
+    const messages = await consumer.consume();
+    this.#messages = messages;
+    if (this.#stopped) await messages.close();
+    try {
+      for await (const m of messages) {
+        const seq = m.seq;
+        if (seq <= this.#lastSeq) continue; // never repeat, even if the consumer were recreated early
+        this.#lastSeq = seq;
+        const input = this.#decode(m);
+        if (input !== undefined) yield input;
+        if (this.#stopped) break;
+      }
+    } finally {
+      this.#stopped = true;
+      await messages.close().catch(() => undefined);
+    }
+  }
+
+  /** Stops consuming; a pending `for await` ends. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const messages = this.#messages;
+    if (messages !== undefined) await messages.close().catch(() => undefined);
+  }
+
+  #decode(m: JsMsg): MarketInput | undefined {
+    const parsed = parseMarketSubject(m.subject, this.#namespace);
+    if (parsed === undefined) return this.#reject(m, 'subject is not ticks.<venue>.<symbol> or resolutions.<venue>.<market>');
+    let body: unknown;
+    try {
+      body = this.#decoder.decode(m.data);
+    } catch (err) {
+      return this.#reject(m, `bad msgpack: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return this.#reject(m, 'payload is not a msgpack map');
+    const p = body as Record<string, unknown>;
+    const ts = p['ts'];
+    if (!isFiniteNumber(ts)) return this.#reject(m, 'missing or invalid field "ts"');
+
+    if (parsed.kind === 'tick') {
+      const symbol = p['symbol'];
+      if (typeof symbol !== 'string' || symbol === '') return this.#reject(m, 'missing or invalid field "symbol"');
+      if (symbol !== parsed.symbol) return this.#reject(m, `payload symbol "${symbol}" does not match subject symbol "${parsed.symbol}"`);
+      if (this.#symbols !== undefined && !this.#symbols.has(symbol)) return this.#reject(m, `unknown symbol "${symbol}"`);
+      const bid = p['bid'];
+      const ask = p['ask'];
+      if (!isFiniteNumber(bid)) return this.#reject(m, 'missing or invalid field "bid"');
+      if (!isFiniteNumber(ask)) return this.#reject(m, 'missing or invalid field "ask"');
+      const bidSize = p['bidSize'];
+      const askSize = p['askSize'];
+      if (bidSize !== undefined && bidSize !== null && !isFiniteNumber(bidSize)) return this.#reject(m, 'invalid field "bidSize"');
+      if (askSize !== undefined && askSize !== null && !isFiniteNumber(askSize)) return this.#reject(m, 'invalid field "askSize"');
+      return {
+        type: 'tick', seq: m.seq, ts, symbol, bid, ask,
+        ...(isFiniteNumber(bidSize) ? { bidSize } : {}),
+        ...(isFiniteNumber(askSize) ? { askSize } : {}),
+      };
+    }
+
+    const market = p['market'];
+    const outcome = p['outcome'];
+    if (typeof market !== 'string' || market === '') return this.#reject(m, 'missing or invalid field "market"');
+    if (market !== parsed.market) return this.#reject(m, `payload market "${market}" does not match subject market "${parsed.market}"`);
+    if (this.#markets !== undefined && !this.#markets.has(market)) return this.#reject(m, `unknown market "${market}"`);
+    if (typeof outcome !== 'string' || outcome === '') return this.#reject(m, 'missing or invalid field "outcome"');
+    return { type: 'resolution', seq: m.seq, ts, market, outcome };
+  }
+
+  #reject(m: JsMsg, reason: string): undefined {
+    this.#malformed++;
+    try {
+      this.#onMalformed?.({ seq: m.seq, subject: m.subject, reason });
+    } catch {
+      // A failing observer must not stop the market.
+    }
+    return undefined;
+  }
+}
+
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
