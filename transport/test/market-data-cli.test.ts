@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { describe, test } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { readTape } from '../../engine/index.js';
+import { serviceGate } from '../../engine/testing/service-gate.js';
+import { JetStreamTickSource, type MarketInput } from '../nats/index.js';
+
+const run = promisify(execFile);
+const skip = await serviceGate('nats', '127.0.0.1', 4222);
+const TAPE = 'tapes/prediction-settlement.jsonl';
+
+async function publish(stream: string, namespace: string): Promise<{ published: number; duplicates: number; failed: number }> {
+  const { stdout } = await run('npx', ['tsx', 'transport/cli/market-data.ts', '--source', 'tape', '--tape', TAPE, '--speed', '1000000',
+    '--stream', stream, '--namespace', namespace], { cwd: process.cwd(), timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!);
+}
+
+describe('market-data role', { skip }, () => {
+  test('a replayed tape lands on the market stream once, in order, and a restarted replay is deduplicated', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const stream = `T_MD_${suffix}`;
+    const namespace = `md${suffix}`;
+    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    try {
+      const expected = readTape(TAPE).map((s) => s.input).filter((i) => i.type === 'tick' || i.type === 'resolution');
+      const first = await publish(stream, namespace);
+      assert.deepEqual(first, { published: expected.length, duplicates: 0, failed: 0 });
+      const again = await publish(stream, namespace);
+      assert.deepEqual(again, { published: 0, duplicates: expected.length, failed: 0 });
+
+      const source = new JetStreamTickSource(jetstream(nc), { stream, namespace });
+      const got: MarketInput[] = [];
+      for await (const input of source) {
+        got.push(input);
+        if (got.length === expected.length) break;
+      }
+      await source.stop();
+      assert.deepEqual(got.map((g) => g.seq), expected.map((_, k) => k + 1));
+      // Same content as the tape, the stream sequence replacing the tape's.
+      assert.deepEqual(got.map(({ seq: _s, ...rest }) => rest), expected.map((e) => {
+        const { seq: _s, ...rest } = e as MarketInput;
+        return rest;
+      }));
+    } finally {
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
+  });
+});
