@@ -35,8 +35,10 @@ export interface StoredSnapshotRow<S = AssessmentState> extends SnapshotRow<S> {
 export interface PgSnapshotStoreOptions {
   /**
    * Largest number of rows sent in one statement. Larger batches are split
-   * into several statements run in one transaction.
-   * @default 50_000
+   * into statements that run concurrently over the client's pool: each row is
+   * guarded on its own, so a batch needs no transaction, and moderate
+   * statements on several connections beat one huge statement.
+   * @default 2_000
    */
   readonly maxRowsPerStatement?: number;
 }
@@ -80,13 +82,13 @@ export class PgSnapshotStore<S = AssessmentState> {
   /** @param sql a porsager/postgres client connected to a migrated database */
   constructor(sql: postgres.Sql, options: PgSnapshotStoreOptions = {}) {
     this.#sql = sql;
-    this.#maxRows = options.maxRowsPerStatement ?? 50_000;
+    this.#maxRows = options.maxRowsPerStatement ?? 2_000;
     if (!(this.#maxRows >= 1)) throw new RangeError('maxRowsPerStatement must be at least 1');
   }
 
   /**
-   * Upsert a batch of snapshots in one statement (per `maxRowsPerStatement`
-   * rows). A row is written when no snapshot of its assessment is stored, or
+   * Upsert a batch of snapshots, `maxRowsPerStatement` rows per statement,
+   * statements in parallel over the pool. A row is written when no snapshot of its assessment is stored, or
    * when its version is above the stored one and its owner epoch is not below
    * the stored one. Where a batch holds several rows for one assessment, the
    * one with the highest owner epoch, then the highest version, is the candidate.
@@ -95,8 +97,16 @@ export class PgSnapshotStore<S = AssessmentState> {
    */
   async saveBatch(rows: readonly SnapshotRow<S>[]): Promise<number> {
     if (rows.length === 0) return 0;
+    // One candidate per assessment (highest owner epoch, then version) before
+    // splitting, so concurrent statements never race for one row.
+    const best = new Map<string, SnapshotRow<S>>();
+    for (const r of rows) {
+      const held = best.get(r.assessmentId);
+      if (held === undefined || r.ownerEpoch > held.ownerEpoch || (r.ownerEpoch === held.ownerEpoch && r.version > held.version)) best.set(r.assessmentId, r);
+    }
+    const unique = best.size === rows.length ? rows : [...best.values()];
     const chunks: (readonly SnapshotRow<S>[])[] = [];
-    for (let i = 0; i < rows.length; i += this.#maxRows) chunks.push(rows.slice(i, i + this.#maxRows));
+    for (let i = 0; i < unique.length; i += this.#maxRows) chunks.push(unique.slice(i, i + this.#maxRows));
     const columns = chunks.map((chunk) => {
       const ids: string[] = [], versions: string[] = [], epochs: string[] = [], ticks: string[] = [], positions: string[] = [], states: string[] = [];
       for (const r of chunk) {
@@ -111,13 +121,11 @@ export class PgSnapshotStore<S = AssessmentState> {
       return { ids, versions, epochs, ticks, positions, states };
     });
     try {
-      const run = async (sql: postgres.Sql | postgres.TransactionSql) => {
-        let written = 0;
-        for (const c of columns) {
-          const result = await sql`
+      const counts = await Promise.all(columns.map(async (c) => {
+        const result = await this.#sql`
             insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at)
             select distinct on (u.assessment_id)
-                   u.assessment_id, u.version, u.owner_epoch, u.tick_seq, u.journal_pos, u.state::jsonb, now()
+                   u.assessment_id, u.version, u.owner_epoch, u.tick_seq, u.journal_pos, u.state, now()
               from unnest(
                      ${c.ids}::text[],
                      ${c.versions}::bigint[],
@@ -136,12 +144,9 @@ export class PgSnapshotStore<S = AssessmentState> {
                    updated_at = excluded.updated_at
              where snapshots.version < excluded.version
                and snapshots.owner_epoch <= excluded.owner_epoch`;
-          written += result.count;
-        }
-        return written;
-      };
-      if (columns.length === 1) return await run(this.#sql);
-      return await this.#sql.begin((tx) => run(tx));
+        return result.count;
+      }));
+      return counts.reduce((a, b) => a + b, 0);
     } catch (err) {
       throw mapPgError(err);
     }
@@ -151,7 +156,7 @@ export class PgSnapshotStore<S = AssessmentState> {
   async loadAll(): Promise<StoredSnapshotRow<S>[]> {
     try {
       const rows = await this.#sql<DbRow[]>`
-        select assessment_id, version, owner_epoch, tick_seq, journal_pos, state::text as state, updated_at
+        select assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at
           from snapshots order by assessment_id`;
       return rows.map((r) => this.#decode(r));
     } catch (err) {
@@ -164,7 +169,7 @@ export class PgSnapshotStore<S = AssessmentState> {
     if (ids.length === 0) return [];
     try {
       const rows = await this.#sql<DbRow[]>`
-        select assessment_id, version, owner_epoch, tick_seq, journal_pos, state::text as state, updated_at
+        select assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at
           from snapshots where assessment_id = any(${[...ids]}::text[]) order by assessment_id`;
       return rows.map((r) => this.#decode(r));
     } catch (err) {
