@@ -1,16 +1,16 @@
 /**
  * Snapshot bench: 100,000 assessment states written to Postgres by
  * `PgSnapshotStore.saveBatch` (version-checked, epoch-fenced), against a bare
- * batched upsert of the same rows (same encoding, same chunked unnest
- * statements over the same pool, no guards) measured in the same run on a
- * scratch database.
+ * batched upsert of the same rows (same encoding, same COPY into a temporary
+ * table, no dedupe and no guards) measured in the same run on a scratch
+ * database.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState } from '../actors/index.js';
 import { ShardKernel } from '../engine/index.js';
-import { encodeJson, migrate, PgSnapshotStore, type SnapshotRow } from '../persistence/index.js';
+import { copySnapshots, encodeJson, migrate, PgSnapshotStore, type SnapshotRow } from '../persistence/index.js';
 
 export interface SnapshotBenchOptions {
   /** @default 100_000 */ readonly assessments: number;
@@ -54,23 +54,15 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
     await sql.unsafe('create table snapshots_bare (like snapshots including all)');
     const encodedBytes = rows.reduce((s, r) => s + encodeJson(r).length, 0);
 
-    // Baseline: the bare batched upsert: same encoding, same 2,000-row statements
-    // run concurrently over the same pool, but no dedupe and no version or epoch guard.
+    // Baseline: the bare batched upsert: the same encoding and the same COPY
+    // into a temporary table, then an upsert with no version or epoch guard.
     const bare = async (version: number) => {
       const t0 = performance.now();
-      const jobs: Promise<unknown>[] = [];
-      for (let c = 0; c < rows.length; c += 2_000) {
-        const ids: string[] = [], v: string[] = [], e: string[] = [], t: string[] = [], p: string[] = [], s: string[] = [];
-        for (const r of rows.slice(c, c + 2_000)) { ids.push(r.id); v.push(String(version)); e.push('1'); t.push('3'); p.push('0'); s.push(encodeJson(r)); }
-        jobs.push(sql`
-          insert into snapshots_bare (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at)
-          select u.assessment_id, u.version, u.owner_epoch, u.tick_seq, u.journal_pos, u.state, now()
-            from unnest(${ids}::text[], ${v}::bigint[], ${e}::bigint[], ${t}::bigint[], ${p}::bigint[], ${s}::text[])
-              as u(assessment_id, version, owner_epoch, tick_seq, journal_pos, state)
-          on conflict (assessment_id) do update set version = excluded.version, owner_epoch = excluded.owner_epoch,
-            tick_seq = excluded.tick_seq, journal_pos = excluded.journal_pos, state = excluded.state, updated_at = excluded.updated_at`);
+      const c = { ids: [] as string[], versions: [] as string[], epochs: [] as string[], ticks: [] as string[], positions: [] as string[], states: [] as string[] };
+      for (const r of rows) {
+        c.ids.push(r.id); c.versions.push(String(version)); c.epochs.push('1'); c.ticks.push('3'); c.positions.push('0'); c.states.push(encodeJson(r));
       }
-      await Promise.all(jobs);
+      await copySnapshots(sql, c, { table: 'snapshots_bare', guarded: false });
       return (performance.now() - t0) / 1000;
     };
     const store = new PgSnapshotStore(sql);

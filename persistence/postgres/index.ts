@@ -9,4 +9,6 @@ export type { MigrateOptions, MigrateResult, Migration } from './migrator.js';
 export { PgJournal } from './pg-journal.js';
 export type { AppendResult, JournalEntry, JournalRecord } from './pg-journal.js';
 export { PgSnapshotStore, SnapshotRowError } from './pg-snapshot-store.js';
+export { copySnapshots } from './copy-snapshots.js';
+export type { SnapshotColumns } from './copy-snapshots.js';
 export type { PgSnapshotStoreOptions, SnapshotRow, StoredSnapshotRow } from './pg-snapshot-store.js';

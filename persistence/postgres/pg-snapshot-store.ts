@@ -1,7 +1,8 @@
 /**
  * Per-assessment snapshots in Postgres. Shards hand over many snapshots at
- * once; {@link PgSnapshotStore.saveBatch} writes them with a single
- * `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statement, guarded
+ * once; {@link PgSnapshotStore.saveBatch} writes small batches with
+ * `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` statements and
+ * large ones through COPY into a temporary table (copy-snapshots.ts), guarded
  * so that
  *  - a snapshot never replaces a newer one (higher `version`), and
  *  - a writer with an older `ownerEpoch` (fencing token) never replaces a row
@@ -9,6 +10,7 @@
  */
 import type postgres from 'postgres';
 import type { AssessmentState } from '../../actors/index.js';
+import { copySnapshots } from './copy-snapshots.js';
 import { mapPgError } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';
 
@@ -41,6 +43,11 @@ export interface PgSnapshotStoreOptions {
    * @default 2_000
    */
   readonly maxRowsPerStatement?: number;
+  /**
+   * Batches of at least this many rows go through COPY instead.
+   * @default 10_000
+   */
+  readonly copyThreshold?: number;
 }
 
 /** Raised for a row that cannot be stored (bad id or counter). */
@@ -78,12 +85,14 @@ function counter(row: SnapshotRow<unknown>, field: 'version' | 'ownerEpoch' | 't
 export class PgSnapshotStore<S = AssessmentState> {
   readonly #sql: postgres.Sql;
   readonly #maxRows: number;
+  readonly #copyThreshold: number;
 
   /** @param sql a porsager/postgres client connected to a migrated database */
   constructor(sql: postgres.Sql, options: PgSnapshotStoreOptions = {}) {
     this.#sql = sql;
     this.#maxRows = options.maxRowsPerStatement ?? 2_000;
     if (!(this.#maxRows >= 1)) throw new RangeError('maxRowsPerStatement must be at least 1');
+    this.#copyThreshold = options.copyThreshold ?? 10_000;
   }
 
   /**
@@ -105,8 +114,10 @@ export class PgSnapshotStore<S = AssessmentState> {
       if (held === undefined || r.ownerEpoch > held.ownerEpoch || (r.ownerEpoch === held.ownerEpoch && r.version > held.version)) best.set(r.assessmentId, r);
     }
     const unique = best.size === rows.length ? rows : [...best.values()];
+    const bulk = unique.length >= this.#copyThreshold;
+    const step = bulk ? unique.length : this.#maxRows;
     const chunks: (readonly SnapshotRow<S>[])[] = [];
-    for (let i = 0; i < unique.length; i += this.#maxRows) chunks.push(unique.slice(i, i + this.#maxRows));
+    for (let i = 0; i < unique.length; i += step) chunks.push(unique.slice(i, i + step));
     const columns = chunks.map((chunk) => {
       const ids: string[] = [], versions: string[] = [], epochs: string[] = [], ticks: string[] = [], positions: string[] = [], states: string[] = [];
       for (const r of chunk) {
@@ -121,6 +132,7 @@ export class PgSnapshotStore<S = AssessmentState> {
       return { ids, versions, epochs, ticks, positions, states };
     });
     try {
+      if (bulk) return await copySnapshots(this.#sql, columns[0]!);
       const counts = await Promise.all(columns.map(async (c) => {
         const result = await this.#sql`
             insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at)

@@ -85,7 +85,7 @@ describe('postgres snapshot store', { skip }, () => {
     const statements: string[] = [];
     const counted = connect(name, { max: 1, debug: (_conn, query) => { statements.push(query); } });
     try {
-      const store = new PgSnapshotStore(counted);
+      const store = new PgSnapshotStore(counted, { copyThreshold: Infinity });
       await counted`select 1`; // connect (and fetch types) before counting and timing
       statements.length = 0;
       const rows = Array.from({ length: 10_000 }, (_, i) => row(`bulk-${String(i).padStart(5, '0')}`, 1, 1));
@@ -110,6 +110,20 @@ describe('postgres snapshot store', { skip }, () => {
     } finally {
       await counted.end({ timeout: 5 });
     }
+  });
+
+  test('a large batch goes through COPY with the same guards, and tabs, newlines and backslashes survive', async () => {
+    await migrate(sql);
+    const store = new PgSnapshotStore(sql, { copyThreshold: 100 });
+    const odd = (id: string): AssessmentState => ({ ...stateFor(id), traderId: 'tab\there, new\nline, back\\slash \u00e9' });
+    const rows = Array.from({ length: 500 }, (_, i) => row(`copy-${i}`, 2, 2, { state: odd(`copy-${i}`) }));
+    assert.equal(await store.saveBatch(rows), 500);
+    // Mixed: 200 newer, 200 stale versions, 100 from a fenced (older) owner.
+    const mixed = rows.map((r, i) => (i < 200 ? { ...r, version: 3 } : i < 400 ? { ...r, version: 1 } : { ...r, version: 9, ownerEpoch: 1 }));
+    assert.equal(await store.saveBatch(mixed), 200);
+    const loaded = await store.load(rows.map((r) => r.assessmentId));
+    assert.deepEqual(loaded.map((r) => r.version).sort(), [...Array(200).fill(3), ...Array(300).fill(2)].sort());
+    assert.ok(loaded.every((r) => r.state.traderId === odd(r.assessmentId).traderId && r.state.rules.dailyFloor === stateFor(r.assessmentId).rules.dailyFloor));
   });
 
   test('an older version never overwrites a newer snapshot', async () => {
