@@ -67,7 +67,8 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
   const added = Math.max(0, Math.abs(projectedQty) - Math.abs(current));
   if (added > 0) {
     const margin = inst.kind === 'binary' ? added * price : (added * price) / tier.leverage;
-    const free = fig.equity - fig.usedMargin - fee;
+    // Open gains do not fund new exposure (a binary share is paid in cash); open losses reduce it.
+    const free = Math.min(fig.equity, fig.balance) - fig.usedMargin - fee;
     if (margin > free) return { reason: 'INSUFFICIENT_MARGIN', detail: `needs ${margin.toFixed(2)} margin, ${free.toFixed(2)} free` };
   }
   for (const rule of desk.rules) {

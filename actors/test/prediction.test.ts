@@ -87,3 +87,18 @@ test('binary risk per trade is the whole cost of the shares', () => {
   assert.equal(ofType(over, 'order.rejected')[0]?.reason, 'RISK_PER_TRADE_EXCEEDED');
   assert.equal(ofType(fits, 'order.filled').length, 1);
 });
+
+test('open gains on shares do not fund new shares: buying power is cash, not equity', () => {
+  const h = new Harness(binaryTier(0));
+  h.tick(YES, 0.39, 0.4);
+  h.buy(YES, 20_000); // 8,000 of cash in shares, 2,000 left
+  h.tick(YES, 0.79, 0.8); // open gain (0.79 − 0.40) × 20,000 = 7,800
+
+  // The other outcome at 0.20: 12,000 shares cost 2,400 > the 2,000 of cash, though equity is 17,800.
+  h.tick(NO, 0.19, 0.2);
+  const refused = h.buy(NO, 12_000);
+  const fits = h.buy(NO, 10_000); // 2,000
+
+  assert.equal(ofType(refused, 'order.rejected')[0]?.reason, 'INSUFFICIENT_MARGIN');
+  assert.equal(ofType(fits, 'order.filled')[0]?.qty, 10_000);
+});
