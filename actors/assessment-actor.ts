@@ -253,6 +253,7 @@ export class AssessmentActor {
           if (s.status !== 'active') break;
         }
         s.status = cmd.kind === 'pause' ? 'paused' : 'active';
+        if (cmd.kind === 'resume') s.lastActivityAt = this.#env!.now; // a pause does not count as inactivity
         this.#emit(cmd.kind === 'pause' ? { type: 'assessment.paused' } : { type: 'assessment.resumed' });
         break;
       }

@@ -77,6 +77,19 @@ test('pausing flattens the account and refuses orders; resuming makes it tradabl
   assert.equal(h.state().balance, 100_200);
 });
 
+test('time spent paused does not count as inactivity: resuming restarts the period', () => {
+  const h = new Harness(tierWith({ inactivity: { days: 3 } }));
+  h.command({ kind: 'pause' });
+  h.clock(T0 + 10 * DAY); // paused past the inactivity period: nothing expires
+  const resume = h.command({ kind: 'resume' });
+  const before = h.clock(T0 + 13 * DAY - 1);
+  const at = h.clock(T0 + 13 * DAY);
+
+  assert.deepEqual(types(resume), ['assessment.resumed']);
+  assert.deepEqual(ofType(before, 'assessment.expired'), []);
+  assert.deepEqual(ofType(at, 'assessment.expired').map((e) => e.ruleId), ['inactivity']);
+});
+
 test('resuming an assessment that is not paused is ignored', () => {
   const h = new Harness(tierWith({}));
 
