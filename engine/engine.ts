@@ -21,6 +21,8 @@ export interface EngineOutput {
   onEvents(events: readonly OutputEvent[], shard: number): void;
   /** Coalesced live state, once per flush interval per changed or watched assessment. */
   onDeltas?(deltas: readonly StateDelta[], shard: number): void;
+  /** Resolves once every event handed over so far is delivered (a checkpoint waits for it). */
+  flush?(): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -198,13 +200,33 @@ export class Engine {
     return parts.flat().sort();
   }
 
-  /** A consistent snapshot at the current input boundary. */
+  /**
+   * A consistent snapshot at the current input boundary: every input
+   * submitted before the call and none after, even if more are submitted
+   * while it is taken (each shard answers in its input order).
+   */
   async snapshot(): Promise<EngineSnapshot> {
-    await this.barrier();
-    const parts = (await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'snapshot' })))) as KernelSnapshot[];
-    const first = parts[0]!;
-    const actors = parts.flatMap((p) => p.actors).sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
-    return { lastInput: this.#next - 1, kernel: { ...first, lastInput: this.#next - 1, actors } };
+    const { lastInput, parts } = this.#capture({ what: 'snapshot' });
+    const kernels = await parts;
+    return { lastInput, kernel: merge(kernels, lastInput) };
+  }
+
+  /**
+   * Like {@link snapshot}, but carrying only the actors stepped since the
+   * previous checkpoint (all of them when `full`). Applied over the actors of
+   * the previous checkpoint it gives the engine's state at `lastInput`.
+   * Synchronous up to the returned promise: the boundary is the call itself.
+   */
+  checkpoint(full: boolean): { readonly lastInput: number; readonly done: Promise<EngineSnapshot> } {
+    const { lastInput, parts } = this.#capture({ what: 'checkpoint', full });
+    return { lastInput, done: parts.then((kernels) => ({ lastInput, kernel: merge(kernels, lastInput) })) };
+  }
+
+  #capture(body: { what: 'snapshot' } | { what: 'checkpoint'; full: boolean }): { lastInput: number; parts: Promise<KernelSnapshot[]> } {
+    this.#flush(); // everything submitted goes out before the request, in each worker's queue order
+    const lastInput = this.#next - 1;
+    const parts = Promise.all(this.#shards.map((s) => this.#request(s, body))) as Promise<KernelSnapshot[]>;
+    return { lastInput, parts };
   }
 
   /** Tick-to-verdict latency per shard since the last call. */
@@ -263,7 +285,7 @@ export class Engine {
     shard.worker.postMessage(msg);
   }
 
-  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string }): Promise<unknown> {
+  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string } | { what: 'checkpoint'; full: boolean }): Promise<unknown> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const req = ++this.#req;
     return new Promise((resolve, reject) => {
@@ -313,6 +335,14 @@ export class Engine {
     for (const r of this.#replies.values()) r.reject(err);
     this.#replies.clear();
   }
+}
+
+/** One kernel snapshot from the shards' parts: actors sorted by id, the shared parts from any shard. */
+function merge(parts: readonly KernelSnapshot[], lastInput: number): KernelSnapshot {
+  const actors = parts.flatMap((p) => p.actors).sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
+  // Every shard sees every tick, so the newest market position is the engine's.
+  const lastTickSeq = Math.max(...parts.map((p) => p.lastTickSeq));
+  return { ...parts[0]!, lastTickSeq, lastInput, actors };
 }
 
 /** Run inputs through an engine and collect every event in the total output order. */

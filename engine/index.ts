@@ -9,7 +9,7 @@ export type { EngineOptions, EngineOutput, EngineSnapshot, ShardReport } from '.
 
 // Inputs and outputs
 export { compareOutput } from './inputs.js';
-export type { EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, SequencedInput, StateDelta, TickInput } from './inputs.js';
+export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';
 
 // Shards
 export { AllotmentError, fnv1a32, shardOf, ShardAllotment, VIRTUAL_SHARDS } from './shard.js';
@@ -21,3 +21,6 @@ export type { LatencyReport, ShardMemory } from './worker-protocol.js';
 
 // Tapes
 export { formatTape, parseTape, readTape, TapeError } from './tape.js';
+
+// Durable nodes: market log + journal + checkpoints
+export * from './node/index.js';

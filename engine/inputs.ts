@@ -7,6 +7,8 @@ import type { AssessmentEvent, Command, Instrument, PositionEvidence, Resolution
 
 export type TickInput = { readonly type: 'tick' } & Tick;
 export type ResolutionInput = { readonly type: 'resolution' } & Resolution;
+/** The clock moves to `time` (epoch ms): resets and deadlines up to it fire. */
+export type ClockInput = { readonly type: 'clock'; readonly time: number };
 
 /** One input, as a tape line or a journal record holds it. */
 export type EngineInput =
@@ -15,7 +17,7 @@ export type EngineInput =
   | { readonly type: 'create'; readonly assessmentId: string; readonly traderId: string; readonly tierId: string }
   | TickInput
   | { readonly type: 'command'; readonly assessmentId: string; readonly command: Command }
-  | { readonly type: 'clock'; readonly time: number }
+  | ClockInput
   | ResolutionInput;
 
 /** An input with its position in the engine's total order. */

@@ -69,6 +69,9 @@ export class ShardKernel {
   #input = -1;
   #out: OutputEvent[] = [];
   readonly #dirty = new Set<number>();
+  /** Slots stepped since the last checkpoint: what a changed-only checkpoint must carry. */
+  #touched = new Uint32Array(1024);
+  readonly #touchedList: number[] = [];
   readonly #watched = new Set<string>();
   /** Events of the actor step in progress; committed only if the step returns. */
   readonly #stepEvents: EngineEvent[] = [];
@@ -181,6 +184,21 @@ export class ShardKernel {
     };
   }
 
+  /**
+   * A snapshot carrying only the actors stepped since the previous checkpoint
+   * (every actor when `full`); the rest of the kernel is always whole. Stored
+   * over the previous checkpoint's actors it gives this kernel's state.
+   */
+  checkpoint(full: boolean): KernelSnapshot {
+    const slots = full ? this.#actors.map((_, slot) => slot) : this.#touchedList.slice().sort((a, b) => a - b);
+    for (const slot of this.#touchedList) this.#touched[slot] = 0;
+    this.#touchedList.length = 0;
+    return {
+      now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()],
+      actors: slots.map((slot) => ({ state: this.#actors[slot]!.snapshot(), quarantined: this.#quarantined[slot] === true })),
+    };
+  }
+
   static restore(s: KernelSnapshot, options: Omit<ShardKernelOptions, 'tiers' | 'instruments'> = {}): ShardKernel {
     const k = new ShardKernel({ ...options, tiers: s.tiers });
     k.book.restoreFrom(s.book);
@@ -197,6 +215,9 @@ export class ShardKernel {
       if (!a.quarantined) k.#reindex(slot);
       k.#schedule(slot);
     }
+    // Restored actors are already stored as they are: the next checkpoint carries only what changes.
+    for (const slot of k.#touchedList) k.#touched[slot] = 0;
+    k.#touchedList.length = 0;
     return k;
   }
 
@@ -269,6 +290,10 @@ export class ShardKernel {
     const events = this.#stepEvents;
     events.length = 0;
     this.stats.evaluations++;
+    if (this.#touched[slot] === 0) {
+      this.#touched[slot] = 1;
+      this.#touchedList.push(slot);
+    }
     try {
       this.#beforeStep?.(actor.state.id);
       if (kind === STEP_TICK) actor.onTick(arg as Extract<Cause, { kind: 'tick' }>, env);
@@ -332,6 +357,9 @@ export class ShardKernel {
     this.#slotOf.set(actor.state.id, slot);
     this.stats.actors++;
     if (slot >= this.#deadlineVersions.length) this.#deadlineVersions = grow(this.#deadlineVersions, slot);
+    if (slot >= this.#touched.length) this.#touched = grow(this.#touched, slot);
+    this.#touched[slot] = 1; // a new actor is in the next checkpoint
+    this.#touchedList.push(slot);
     return slot;
   }
 

@@ -32,7 +32,8 @@ export type ToShard =
   }
   | { readonly t: 'watch'; readonly ids: string[]; readonly on: boolean }
   | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' | 'memory' }
-  | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string };
+  | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string }
+  | { readonly t: 'request'; readonly req: number; readonly what: 'checkpoint'; readonly full: boolean };
 
 /** Tick-to-verdict latency of a shard since the last request, in ms. */
 export interface LatencyReport {

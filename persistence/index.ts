@@ -5,8 +5,8 @@
 export { decodeSnapshot, encodeSnapshot, SnapshotDecodeError } from './snapshot-codec.js';
 export { FileSnapshotStore, MemorySnapshotStore } from './snapshot-store.js';
 export type { SnapshotStore } from './snapshot-store.js';
-export { copySnapshots, decodeJson, encodeJson, isUnavailable, loadMigrations, mapPgError, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR, PgJournal, PgSnapshotStore, PgUnavailableError, SnapshotRowError } from './postgres/index.js';
-export type { AppendResult, JournalEntry, JournalRecord, MigrateOptions, MigrateResult, Migration, PgSnapshotStoreOptions, SnapshotColumns, SnapshotRow, StoredSnapshotRow } from './postgres/index.js';
+export { copySnapshots, decodeJson, encodeJson, isUnavailable, loadMigrations, mapPgError, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR, PgCheckpointStore, PgJournal, PgSnapshotStore, PgUnavailableError, SnapshotRowError } from './postgres/index.js';
+export type { MigrateOptions, PgCheckpointStoreOptions, PgJournalOptions, MigrateResult, Migration, PgSnapshotStoreOptions, SnapshotColumns, SnapshotRow, StoredSnapshotRow } from './postgres/index.js';
 export {
   connectRedis,
   createSharedState,

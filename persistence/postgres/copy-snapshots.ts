@@ -16,8 +16,33 @@ export interface SnapshotColumns {
 }
 
 /** COPY text format: backslash is the only escape JSON text and ids can need (JSON has no raw tabs or newlines). */
-function field(s: string): string {
+export function copyField(s: string): string {
   return s.includes('\\') || s.includes('\t') || s.includes('\n') ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n') : s;
+}
+
+/**
+ * Stream `count` lines (each from `line(i)`, newline included) into a
+ * `copy ... from stdin` query, respecting the socket's backpressure.
+ */
+export async function copyIn(query: postgres.PendingQuery<postgres.Row[]>, count: number, line: (i: number) => string): Promise<void> {
+  const stream = await query.writable();
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.on('finish', () => resolve());
+    let i = 0;
+    const pump = (): void => {
+      while (i < count) {
+        const parts: string[] = [];
+        for (const end = Math.min(count, i + 1_000); i < end; i++) parts.push(line(i));
+        if (!stream.write(parts.join(''))) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+      stream.end();
+    };
+    pump();
+  });
 }
 
 /**
@@ -33,26 +58,8 @@ export async function copySnapshots(sql: postgres.Sql, c: SnapshotColumns, optio
     await conn`begin`;
     await conn`create temp table snapshots_in (
       assessment_id text, version bigint, owner_epoch bigint, tick_seq bigint, journal_pos bigint, state text) on commit drop`;
-    const stream = await conn`copy snapshots_in from stdin`.writable();
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('finish', () => resolve());
-      let i = 0;
-      const pump = (): void => {
-        while (i < c.ids.length) {
-          const parts: string[] = [];
-          for (const end = Math.min(c.ids.length, i + 1_000); i < end; i++) {
-            parts.push(`${field(c.ids[i]!)}\t${c.versions[i]}\t${c.epochs[i]}\t${c.ticks[i]}\t${c.positions[i]}\t${field(c.states[i]!)}\n`);
-          }
-          if (!stream.write(parts.join(''))) {
-            stream.once('drain', pump);
-            return;
-          }
-        }
-        stream.end();
-      };
-      pump();
-    });
+    await copyIn(conn.unsafe('copy snapshots_in from stdin'), c.ids.length, (i) =>
+      `${copyField(c.ids[i]!)}\t${c.versions[i]}\t${c.epochs[i]}\t${c.ticks[i]}\t${c.positions[i]}\t${copyField(c.states[i]!)}\n`);
     const result = await conn.unsafe(`
       insert into ${table} (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at)
       select assessment_id, version, owner_epoch, tick_seq, journal_pos, state, now() from snapshots_in

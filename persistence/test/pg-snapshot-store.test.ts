@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
-import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Command } from '../../actors/index.js';
+import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState } from '../../actors/index.js';
 import { ShardKernel } from '../../engine/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
-import { decodeJson, encodeJson, migrate, PgJournal, PgSnapshotStore, PgUnavailableError, type SnapshotRow } from '../index.js';
+import { decodeJson, encodeJson, migrate, PgSnapshotStore, PgUnavailableError, type SnapshotRow } from '../index.js';
 
 const HOST = '127.0.0.1';
 const PORT = 5432;
@@ -51,16 +51,16 @@ describe('postgres snapshot store', { skip }, () => {
 
   test('migrations apply once and a second run applies nothing', async () => {
     const first = await migrate(sql);
-    assert.deepEqual(first.applied, ['0001_init.sql']);
+    assert.deepEqual(first.applied, ['0001_init.sql', '0002_engine_groups.sql']);
     const second = await migrate(sql);
     assert.deepEqual(second.applied, []);
-    assert.deepEqual(second.skipped, ['0001_init.sql']);
+    assert.deepEqual(second.skipped, ['0001_init.sql', '0002_engine_groups.sql']);
     const recorded = await sql`select name from schema_migrations`;
-    assert.equal(recorded.length, 1);
+    assert.equal(recorded.length, 2);
     const tables = await sql<{ table_name: string }[]>`
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
     assert.deepEqual(tables.map((t) => t.table_name), [
-      'assessments', 'journal', 'processed_webhooks', 'purchases', 'reports', 'schema_migrations', 'simulations', 'snapshots', 'tiers', 'users', 'violations',
+      'assessments', 'checkpoints', 'journal', 'processed_webhooks', 'purchases', 'reports', 'schema_migrations', 'shard_owners', 'simulations', 'snapshots', 'tiers', 'users', 'violations',
     ]);
   });
 
@@ -72,9 +72,9 @@ describe('postgres snapshot store', { skip }, () => {
     try {
       const results = await Promise.all(clients.map((c) => migrate(c)));
       const applied = results.flatMap((r) => r.applied);
-      assert.deepEqual(applied, ['0001_init.sql']);
+      assert.deepEqual(applied, ['0001_init.sql', '0002_engine_groups.sql']);
       const [count] = await clients[0]!<{ n: number }[]>`select count(*)::int as n from schema_migrations`;
-      assert.equal(count!.n, 1);
+      assert.equal(count!.n, 2);
     } finally {
       await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
     }
@@ -174,23 +174,6 @@ describe('postgres snapshot store', { skip }, () => {
     assert.deepEqual(held!.state, decodeJson(encodeJson(odd)), 'the whole state survives (undefined fields drop out, as in JSON)');
   });
 
-  test('a journal entry with the same assessment and client order id is refused as a duplicate', async () => {
-    await migrate(sql);
-    const journal = new PgJournal(sql);
-    const place: Command = { kind: 'place', clientOrderId: 'c-1', symbol: 'ETH-USD', side: 'buy', type: 'market', qty: 1 };
-    const first = await journal.append({ assessmentId: 'j-1', command: place, clientOrderId: 'c-1', tickWatermark: 7 });
-    assert.equal(first.ok, true);
-    const again = await journal.append({ assessmentId: 'j-1', command: place, clientOrderId: 'c-1', tickWatermark: 8 });
-    assert.deepEqual(again, { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', assessmentId: 'j-1', clientOrderId: 'c-1' });
-    const elsewhere = await journal.append({ assessmentId: 'j-2', command: place, clientOrderId: 'c-1', tickWatermark: 8 });
-    assert.equal(elsewhere.ok, true, 'the same client order id on another assessment is fine');
-    const flat1 = await journal.append({ assessmentId: 'j-1', command: { kind: 'flatten' }, tickWatermark: 9 });
-    const flat2 = await journal.append({ assessmentId: 'j-1', command: { kind: 'flatten' }, tickWatermark: 9 });
-    assert.ok(flat1.ok && flat2.ok, 'commands without a client order id are never deduplicated');
-    const entries = await journal.read('j-1');
-    assert.deepEqual(entries.map((e) => [e.clientOrderId, e.tickWatermark, e.command.kind]), [['c-1', 7, 'place'], [null, 9, 'flatten'], [null, 9, 'flatten']]);
-  });
-
   test('a closed or unreachable database fails with PgUnavailableError', async () => {
     const closed = connect(name, { max: 1 });
     await closed.end();
@@ -198,7 +181,6 @@ describe('postgres snapshot store', { skip }, () => {
     const nowhere = postgres({ host: HOST, port: 1, user: 'postgres', database: name, max: 1, connect_timeout: 2, onnotice: () => {} });
     try {
       await assert.rejects(new PgSnapshotStore(nowhere).saveBatch([row('u-1', 1, 1)]), PgUnavailableError);
-      await assert.rejects(new PgJournal(nowhere).append({ assessmentId: 'u-1', command: { kind: 'flatten' }, tickWatermark: 0 }), PgUnavailableError);
     } finally {
       await nowhere.end({ timeout: 1 });
     }

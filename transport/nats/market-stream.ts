@@ -7,13 +7,13 @@
 import { Encoder } from '@msgpack/msgpack';
 import { nanos } from '@nats-io/transport-node';
 import { JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
-import { marketSubjects, resolutionSubject, tickSubject } from './subjects.js';
+import { CLOCK_SUBJECT, marketSubjects, resolutionSubject, tickSubject, withNamespace } from './subjects.js';
 
 /** Options of {@link ensureMarketStream} (and {@link ensureStream}). */
 export interface StreamOptions {
   /** Stream name. @default 'MARKET' */
   readonly name?: string;
-  /** Subjects the stream captures. @default marketSubjects() i.e. `['ticks.>', 'resolutions.>']` */
+  /** Subjects the stream captures. @default marketSubjects() i.e. `['ticks.>', 'resolutions.>', 'clock.beat']` */
   readonly subjects?: readonly string[];
   /** Where the stream stores messages. @default 'file' */
   readonly storage?: 'file' | 'memory';
@@ -189,6 +189,14 @@ export class TickPublisher {
       bidSize: tick.bidSize, askSize: tick.askSize, venue: tick.venue, venueSeq: tick.venueSeq,
     };
     return this.#publish(tickSubject(tick.venue, tick.symbol, this.#namespace), payload, tickMsgId(tick));
+  }
+
+  /**
+   * Publishes a clock beat at `time` (epoch ms). Its msg id is the time, so
+   * several engines beating the same second store it once.
+   */
+  publishClock(time: number): Promise<PubAck> {
+    return this.#publish(withNamespace(CLOCK_SUBJECT, this.#namespace), { time }, `clock:${time}`);
   }
 
   /** Publishes one market resolution. */

@@ -64,6 +64,8 @@ export function decodeToken(token: string): string {
 export const TICKS_PREFIX = 'ticks';
 /** Subject prefix of market resolutions. */
 export const RESOLUTIONS_PREFIX = 'resolutions';
+/** Subject of clock beats: the market log's time, so deadlines fire in the same place on replay. */
+export const CLOCK_SUBJECT = 'clock.beat';
 
 /**
  * `<namespace>.` before a subject when a namespace is given (one deployment or
@@ -87,14 +89,16 @@ export function resolutionSubject(venue: string, market: string, namespace = '')
 /** A market-data subject taken apart. */
 export type ParsedMarketSubject =
   | { readonly kind: 'tick'; readonly venue: string; readonly symbol: string }
-  | { readonly kind: 'resolution'; readonly venue: string; readonly market: string };
+  | { readonly kind: 'resolution'; readonly venue: string; readonly market: string }
+  | { readonly kind: 'clock' };
 
-/** Parses a `ticks.*.*` or `resolutions.*.*` subject (under `namespace` if given); undefined for anything else or a bad token. */
+/** Parses a `ticks.*.*`, `resolutions.*.*` or `clock.beat` subject (under `namespace` if given); undefined for anything else or a bad token. */
 export function parseMarketSubject(subject: string, namespace = ''): ParsedMarketSubject | undefined {
   if (namespace !== '') {
     if (!subject.startsWith(`${namespace}.`)) return undefined;
     subject = subject.slice(namespace.length + 1);
   }
+  if (subject === CLOCK_SUBJECT) return { kind: 'clock' };
   const parts = subject.split('.');
   if (parts.length !== 3) return undefined;
   const [prefix, venueTok, nameTok] = parts as [string, string, string];
@@ -111,7 +115,7 @@ export function parseMarketSubject(subject: string, namespace = ''): ParsedMarke
 
 /** Wildcards of the market-data subjects (under `namespace` if given), e.g. for a stream's `subjects`. */
 export function marketSubjects(namespace = ''): string[] {
-  return [`${TICKS_PREFIX}.>`, `${RESOLUTIONS_PREFIX}.>`].map((s) => withNamespace(s, namespace));
+  return [`${TICKS_PREFIX}.>`, `${RESOLUTIONS_PREFIX}.>`, CLOCK_SUBJECT].map((s) => withNamespace(s, namespace));
 }
 
 /** Every domain-event subject the engine publishes. */

@@ -9,11 +9,10 @@
  */
 import { Decoder } from '@msgpack/msgpack';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
-import type { ResolutionInput, TickInput } from '../../engine/inputs.js';
+import type { MarketInput } from '../../engine/node/ports.js';
 import { parseMarketSubject } from './subjects.js';
 
-/** An input read from the market stream. */
-export type MarketInput = TickInput | ResolutionInput;
+export type { MarketInput };
 
 /** A message skipped as malformed. */
 export interface MalformedMessage {
@@ -22,6 +21,8 @@ export interface MalformedMessage {
   readonly subject: string;
   /** Why it was skipped, e.g. `bad msgpack: …`, `missing or invalid field "bid"`, `unknown symbol "X"`. */
   readonly reason: string;
+  /** The class of the reason, for a metric label. */
+  readonly kind: 'malformed' | 'unknown_symbol' | 'unknown_market';
 }
 
 export interface JetStreamTickSourceOptions {
@@ -119,7 +120,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
 
   #decode(m: JsMsg): MarketInput | undefined {
     const parsed = parseMarketSubject(m.subject, this.#namespace);
-    if (parsed === undefined) return this.#reject(m, 'subject is not ticks.<venue>.<symbol> or resolutions.<venue>.<market>');
+    if (parsed === undefined) return this.#reject(m, 'subject is not ticks.<venue>.<symbol>, resolutions.<venue>.<market> or clock.beat');
     let body: unknown;
     try {
       body = this.#decoder.decode(m.data);
@@ -128,6 +129,11 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return this.#reject(m, 'payload is not a msgpack map');
     const p = body as Record<string, unknown>;
+    if (parsed.kind === 'clock') {
+      const time = p['time'];
+      if (!isFiniteNumber(time) || time <= 0) return this.#reject(m, 'missing or invalid field "time"');
+      return { type: 'clock', time, seq: m.seq };
+    }
     const ts = p['ts'];
     if (!isFiniteNumber(ts)) return this.#reject(m, 'missing or invalid field "ts"');
 
@@ -162,8 +168,9 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
 
   #reject(m: JsMsg, reason: string): undefined {
     this.#malformed++;
+    const kind = reason.startsWith('unknown symbol') ? 'unknown_symbol' : reason.startsWith('unknown market') ? 'unknown_market' : 'malformed';
     try {
-      this.#onMalformed?.({ seq: m.seq, subject: m.subject, reason });
+      this.#onMalformed?.({ seq: m.seq, subject: m.subject, reason, kind });
     } catch {
       // A failing observer must not stop the market.
     }

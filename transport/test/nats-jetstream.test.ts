@@ -189,7 +189,7 @@ describe('NATS JetStream transport', { skip }, () => {
       },
     });
     const got = await take(source, 2);
-    assert.deepEqual(got.map((t) => [t.seq, t.type === 'tick' ? t.symbol : t.market]), [[1, 'BTC-USD'], [9, 'ETH-USD']]);
+    assert.deepEqual(got.map((t) => [t.seq, t.type === 'tick' ? t.symbol : t.type === 'resolution' ? t.market : 'clock']), [[1, 'BTC-USD'], [9, 'ETH-USD']]);
     assert.equal(source.malformed, 7);
     assert.deepEqual(reports.map((r) => r.seq), [2, 3, 4, 5, 6, 7, 8]);
     const reasons = reports.map((r) => r.reason);

@@ -1,0 +1,112 @@
+/**
+ * Checkpoints of a shard group in Postgres. A checkpoint is written in one
+ * transaction: the owner check (fencing), the changed actors' rows in
+ * `snapshots` (COPY into a temporary table, then one guarded upsert), and the
+ * group's `checkpoints` row with the positions they reflect. A crash mid-way
+ * leaves the previous checkpoint whole.
+ */
+import type postgres from 'postgres';
+import type { EngineSnapshot, KernelSnapshot } from '../../engine/index.js';
+import { FencedError, type Checkpoint, type CheckpointStore } from '../../engine/node/ports.js';
+import { copyField, copyIn } from './copy-snapshots.js';
+import { mapPgError } from './errors.js';
+import { decodeJson, encodeJson } from './json-codec.js';
+
+/** Options of {@link PgCheckpointStore}. */
+export interface PgCheckpointStoreOptions {
+  /** Shard group whose checkpoints these are. @default 'default' */
+  readonly group?: string;
+}
+
+type KernelMeta = Omit<KernelSnapshot, 'actors'>;
+
+/** Checkpoint store over a porsager/postgres client (not owned: the caller ends it). */
+export class PgCheckpointStore implements CheckpointStore {
+  readonly #sql: postgres.Sql;
+  readonly #group: string;
+
+  /** @param sql a client connected to a migrated database */
+  constructor(sql: postgres.Sql, options: PgCheckpointStoreOptions = {}) {
+    this.#sql = sql;
+    this.#group = options.group ?? 'default';
+  }
+
+  async claim(): Promise<number> {
+    try {
+      const [row] = await this.#sql<{ epoch: string }[]>`
+        insert into shard_owners (group_id, epoch) values (${this.#group}, 1)
+        on conflict (group_id) do update set epoch = shard_owners.epoch + 1, claimed_at = now()
+        returning epoch`;
+      return Number(row!.epoch);
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  async load(): Promise<(Checkpoint & { actorsLoaded: number }) | undefined> {
+    try {
+      const [cp] = await this.#sql<{ version: string; input_pos: string; tick_seq: string; journal_pos: string; kernel: string }[]>`
+        select version, input_pos, tick_seq, journal_pos, kernel from checkpoints where group_id = ${this.#group}`;
+      if (cp === undefined) return undefined;
+      const rows = await this.#sql<{ state: string; quarantined: boolean }[]>`
+        select state, quarantined from snapshots where group_id = ${this.#group}`;
+      const actors = rows.map((r) => ({ state: decodeJson<KernelSnapshot['actors'][number]['state']>(r.state), quarantined: r.quarantined }));
+      actors.sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
+      const inputPos = Number(cp.input_pos);
+      const meta = decodeJson<KernelMeta>(cp.kernel);
+      const snapshot: EngineSnapshot = { lastInput: inputPos, kernel: { ...meta, lastInput: inputPos, actors } };
+      return { version: Number(cp.version), inputPos, tickSeq: Number(cp.tick_seq), journalPos: Number(cp.journal_pos), snapshot, actorsLoaded: actors.length };
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
+  async save(cp: Checkpoint, epoch: number): Promise<void> {
+    const { actors, ...meta } = cp.snapshot.kernel;
+    const version = String(cp.version);
+    const owner = String(epoch);
+    let conn: postgres.ReservedSql;
+    try {
+      conn = await this.#sql.reserve();
+    } catch (err) {
+      throw mapPgError(err);
+    }
+    try {
+      await conn`begin`;
+      const [held] = await conn<{ epoch: string }[]>`select epoch from shard_owners where group_id = ${this.#group} for update`;
+      if (held === undefined || held.epoch !== owner) throw new FencedError(this.#group, epoch);
+      if (actors.length > 0) {
+        await conn`create temp table if not exists checkpoint_in (
+          assessment_id text, state text, quarantined boolean) on commit delete rows`;
+        await copyIn(conn.unsafe('copy checkpoint_in from stdin'), actors.length, (i) => {
+          const a = actors[i]!;
+          return `${copyField(a.state.id)}\t${copyField(encodeJson(a.state))}\t${a.quarantined ? 't' : 'f'}\n`;
+        });
+        await conn`
+          insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, group_id, quarantined, updated_at)
+          select assessment_id, ${version}::bigint, ${owner}::bigint, ${String(cp.tickSeq)}::bigint, ${String(cp.journalPos)}::bigint,
+                 state, ${this.#group}, quarantined, now()
+            from checkpoint_in
+          on conflict (assessment_id) do update set
+                 version = excluded.version, owner_epoch = excluded.owner_epoch, tick_seq = excluded.tick_seq,
+                 journal_pos = excluded.journal_pos, state = excluded.state, group_id = excluded.group_id,
+                 quarantined = excluded.quarantined, updated_at = excluded.updated_at
+           where snapshots.version < excluded.version and snapshots.owner_epoch <= excluded.owner_epoch`;
+      }
+      await conn`
+        insert into checkpoints (group_id, version, owner_epoch, input_pos, tick_seq, journal_pos, kernel, updated_at)
+        values (${this.#group}, ${version}::bigint, ${owner}::bigint, ${String(cp.inputPos)}::bigint, ${String(cp.tickSeq)}::bigint,
+                ${String(cp.journalPos)}::bigint, ${encodeJson(meta)}, now())
+        on conflict (group_id) do update set
+               version = excluded.version, owner_epoch = excluded.owner_epoch, input_pos = excluded.input_pos,
+               tick_seq = excluded.tick_seq, journal_pos = excluded.journal_pos, kernel = excluded.kernel, updated_at = excluded.updated_at
+         where checkpoints.version < excluded.version and checkpoints.owner_epoch <= excluded.owner_epoch`;
+      await conn`commit`;
+    } catch (err) {
+      await conn`rollback`.catch(() => undefined);
+      throw err instanceof FencedError ? err : mapPgError(err);
+    } finally {
+      conn.release();
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The market stream as the engine node's market log: each reading is an
+ * ordered consumer from a stream sequence, and `tail()` reads the stream's
+ * last sequence so a recovering node knows when it has caught up.
+ */
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { MarketLog, MarketReader } from '../../engine/node/ports.js';
+import { DEFAULT_MARKET_STREAM } from './market-stream.js';
+import { JetStreamTickSource, type MalformedMessage } from './tick-consumer.js';
+
+/** Options of {@link JetStreamMarketLog}. */
+export interface JetStreamMarketLogOptions {
+  /** Stream name. @default 'MARKET' */
+  readonly stream?: string;
+  /** Subject namespace. @default '' */
+  readonly namespace?: string;
+  /** Symbols the engine trades; ticks of others are skipped and reported. @default any */
+  readonly symbols?: Iterable<string>;
+  /** Called once per skipped message. */
+  readonly onMalformed?: (message: MalformedMessage) => void;
+}
+
+/** {@link MarketLog} over a JetStream stream. */
+export class JetStreamMarketLog implements MarketLog {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #o: JetStreamMarketLogOptions;
+  readonly #symbols: string[] | undefined;
+
+  constructor(js: JetStreamClient, jsm: JetStreamManager, options: JetStreamMarketLogOptions = {}) {
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#o = options;
+    this.#symbols = options.symbols === undefined ? undefined : [...options.symbols];
+  }
+
+  open(fromSeq: number): MarketReader {
+    return new JetStreamTickSource(this.#js, {
+      stream: this.#o.stream ?? DEFAULT_MARKET_STREAM, startSeq: fromSeq, namespace: this.#o.namespace ?? '',
+      ...(this.#symbols === undefined ? {} : { symbols: this.#symbols }),
+      ...(this.#o.onMalformed === undefined ? {} : { onMalformed: this.#o.onMalformed }),
+    });
+  }
+
+  /** The stream's last sequence now (0 when empty). */
+  async tail(): Promise<number> {
+    const info = await this.#jsm.streams.info(this.#o.stream ?? DEFAULT_MARKET_STREAM);
+    return info.state.last_seq;
+  }
+}
