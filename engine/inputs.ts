@@ -50,6 +50,8 @@ export interface StateDelta {
   readonly assessmentId: string;
   readonly status: string;
   readonly phase: string;
+  /** The phase's starting balance: returns are measured from it. */
+  readonly startingBalance: number;
   readonly balance: number;
   readonly equity: number;
   readonly dailyFloor: number;

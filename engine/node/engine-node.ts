@@ -48,7 +48,7 @@ export type IntakeRequest =
   | { readonly kind: 'command'; readonly assessmentId: string; readonly command: unknown };
 
 /** Why the node refused a request without journaling it (or found it journaled already). */
-export type IntakeRefusal = 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE';
+export type IntakeRefusal = 'MALFORMED_REQUEST' | 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE';
 
 /** The answer to a request: durable and applied at `input`, or refused with a code. */
 export type IntakeResult =

@@ -47,12 +47,28 @@ export interface JetStreamEventPublisherOptions {
   readonly onError?: (failure: EventPublishFailure) => void;
   /** Publish ack timeout, ms. @default the JetStream client's */
   readonly timeoutMs?: number;
+  /**
+   * Publish a failed event again (same msg id, so the stream stores it once)
+   * until it is stored, backing off up to 2 s; `flush()` waits for it. For an
+   * engine whose checkpoints must not pass an unpublished event. Each failed
+   * attempt is still reported through `onError`.
+   * @default false (a failed event is reported and dropped)
+   */
+  readonly retryFailed?: boolean;
 }
 
 interface Pending {
   readonly event: OutputEvent;
   readonly subject: string;
   readonly msgId: string;
+}
+
+/** An event that cannot be encoded: publishing it again would not help. */
+class EncodeError extends Error {
+  constructor(cause: unknown) {
+    super(`event not encodable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'EncodeError';
+  }
 }
 
 /** Publishes the engine's domain events to the events stream. */
@@ -62,6 +78,7 @@ export class JetStreamEventPublisher implements EngineOutput {
   readonly #maxBatch: number;
   readonly #onError: JetStreamEventPublisherOptions['onError'];
   readonly #timeoutMs: number | undefined;
+  readonly #retry: boolean;
   readonly #encoder = new Encoder({ ignoreUndefined: true });
   #queue: Pending[] = [];
   #draining: Promise<void> | undefined;
@@ -78,6 +95,7 @@ export class JetStreamEventPublisher implements EngineOutput {
     this.#maxBatch = maxBatch;
     this.#onError = options.onError;
     this.#timeoutMs = options.timeoutMs;
+    this.#retry = options.retryFailed ?? false;
   }
 
   /** Events stored by the stream. */
@@ -122,9 +140,11 @@ export class JetStreamEventPublisher implements EngineOutput {
     try {
       // Let the rest of the current engine batch join the first publish batch.
       await Promise.resolve();
+      let backoffMs = 50;
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
         const results = await Promise.allSettled(batch.map((p) => this.#publish(p)));
+        const again: Pending[] = [];
         results.forEach((r, i) => {
           if (r.status === 'fulfilled') {
             if (r.value.duplicate) this.#duplicates++;
@@ -133,6 +153,7 @@ export class JetStreamEventPublisher implements EngineOutput {
             this.#failed++;
             const p = batch[i]!;
             const error = r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+            if (this.#retry && !(r.reason instanceof EncodeError)) again.push(p);
             try {
               this.#onError?.({ event: p.event, subject: p.subject, msgId: p.msgId, error });
             } catch {
@@ -140,6 +161,13 @@ export class JetStreamEventPublisher implements EngineOutput {
             }
           }
         });
+        if (again.length > 0) {
+          this.#queue.unshift(...again); // in order, ahead of later events
+          await new Promise((r) => setTimeout(r, backoffMs));
+          backoffMs = Math.min(2_000, backoffMs * 2);
+        } else {
+          backoffMs = 50;
+        }
       }
     } finally {
       this.#draining = undefined;
@@ -151,7 +179,7 @@ export class JetStreamEventPublisher implements EngineOutput {
     try {
       data = this.#encoder.encode(p.event);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(new EncodeError(err));
     }
     return this.#js.publish(p.subject, data, this.#timeoutMs === undefined ? { msgID: p.msgId } : { msgID: p.msgId, timeout: this.#timeoutMs });
   }

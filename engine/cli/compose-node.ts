@@ -1,0 +1,192 @@
+/**
+ * Builds an engine node from configuration: JetStream, Postgres and Redis
+ * when their URLs are set, the embedded defaults otherwise (an in-process
+ * market bus, Postgres in-process under the data directory, in-process
+ * shared state). The one place that knows every concrete part.
+ */
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import postgres from 'postgres';
+import { Registry } from 'prom-client';
+import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
+import { createSharedState, migrate, PgCheckpointStore, PgJournal, type SharedState } from '../../persistence/index.js';
+import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
+import { domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher } from '../../transport/nats/index.js';
+import { IntakeService } from '../../transport/nats/intake-service.js';
+import { JetStreamMarketLog } from '../../transport/nats/jetstream-market-log.js';
+import type { EngineOutput } from '../engine.js';
+import type { OutputEvent, StateDelta } from '../inputs.js';
+import { EngineNode } from '../node/engine-node.js';
+import { NodeMetrics } from '../node/node-metrics.js';
+import type { MarketLog } from '../node/ports.js';
+
+/** Process configuration; every field has an embedded default. */
+export interface NodeConfig {
+  /** NATS server; unset: an in-process market bus and no event stream. */
+  readonly natsUrl?: string;
+  /** Postgres; unset: Postgres in-process under `dataDir`. */
+  readonly databaseUrl?: string;
+  /** Redis; unset: in-process shared state. */
+  readonly redisUrl?: string;
+  /** @default './data' */
+  readonly dataDir?: string;
+  /** @default 'default' */
+  readonly group?: string;
+  /** Subject namespace on NATS. @default '' */
+  readonly namespace?: string;
+  /** @default 'MARKET' */
+  readonly marketStream?: string;
+  /** @default 'EVENTS' */
+  readonly eventStream?: string;
+  /** @default 2 */
+  readonly workers?: number;
+  /** @default 5_000 */
+  readonly checkpointIntervalMs?: number;
+  /** Publish a clock beat to the market log every second of wall time. @default true with NATS */
+  readonly clockBeat?: boolean;
+}
+
+/** A running node and what it runs on. */
+export interface ComposedNode {
+  readonly node: EngineNode;
+  readonly registry: Registry;
+  /** The in-process bus, when no NATS is configured (the demo feed publishes into it). */
+  readonly memoryMarket: MemoryMarketLog | undefined;
+  /** Publishes into the market stream, when NATS is configured. */
+  readonly tickPublisher: TickPublisher | undefined;
+  readonly shared: SharedState;
+  /** What is in use, as the start-up log states it. */
+  readonly backends: { readonly market: string; readonly journal: string; readonly events: string; readonly shared: string };
+  /** Graceful stop: checkpoint, close every connection. */
+  close(): Promise<void>;
+}
+
+/** Events to several outputs. */
+class FanOut implements EngineOutput {
+  readonly outputs: EngineOutput[];
+  constructor(outputs: EngineOutput[]) {
+    this.outputs = outputs;
+  }
+  onEvents(events: readonly OutputEvent[], shard: number): void {
+    for (const o of this.outputs) o.onEvents(events, shard);
+  }
+  onDeltas(deltas: readonly StateDelta[], shard: number): void {
+    for (const o of this.outputs) o.onDeltas?.(deltas, shard);
+  }
+  async flush(): Promise<void> {
+    await Promise.all(this.outputs.map((o) => o.flush?.()));
+  }
+}
+
+/** Start a node on the configured (or embedded) parts. */
+export async function composeNode(config: NodeConfig, log: Logger, extraOutputs: EngineOutput[] = []): Promise<ComposedNode> {
+  const group = config.group ?? 'default';
+  const dataDir = config.dataDir ?? './data';
+  const closers: Array<() => Promise<unknown>> = [];
+  const registry = new Registry();
+  const metrics = new NodeMetrics(registry);
+  try {
+    // Postgres: journal and checkpoints.
+    let sql: postgres.Sql;
+    let journalDesc: string;
+    if (config.databaseUrl) {
+      sql = postgres(config.databaseUrl, { max: 4, onnotice: () => {}, connect_timeout: 5 });
+      const u = new URL(config.databaseUrl);
+      journalDesc = `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`;
+    } else {
+      const { EmbeddedPostgres } = await import('../../persistence/postgres/embedded-postgres.js');
+      const dir = join(dataDir, 'pg');
+      const pg = await EmbeddedPostgres.start({ dataDir: dir });
+      closers.push(() => pg.stop());
+      sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+      journalDesc = `embedded postgres (PGlite) in ${dir}`;
+    }
+    closers.push(() => sql.end({ timeout: 5 }));
+    const migrated = await migrate(sql);
+    if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'migrations applied');
+
+    const shared = await createSharedState(config.redisUrl ? { redisUrl: config.redisUrl } : {});
+    closers.push(() => shared.close());
+    const leaderboard: EngineOutput = {
+      onEvents: () => {},
+      onDeltas: (deltas) => {
+        void shared.leaderboard.update(deltas.map((d) => ({ assessmentId: d.assessmentId, returnPct: (100 * (d.equity - d.startingBalance)) / d.startingBalance })))
+          .catch((err: unknown) => log.warn({ err }, 'leaderboard update failed; the next delta retries'));
+      },
+    };
+
+    // Market log and events.
+    let market: MarketLog & { tail(): Promise<number> };
+    let memoryMarket: MemoryMarketLog | undefined;
+    let tickPublisher: TickPublisher | undefined;
+    let nc: NatsConnection | undefined;
+    const outputs: EngineOutput[] = [leaderboard, ...extraOutputs];
+    const namespace = config.namespace ?? '';
+    if (config.natsUrl) {
+      nc = await connect({ servers: config.natsUrl, name: `engine-${group}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      const conn = nc;
+      closers.push(() => conn.drain().catch(() => conn.close()));
+      const js = jetstream(nc);
+      const jsm = await jetstreamManager(nc);
+      await ensureMarketStream(jsm, { name: config.marketStream ?? 'MARKET', subjects: marketSubjects(namespace) });
+      await ensureEventStream(jsm, { name: config.eventStream ?? 'EVENTS', subjects: domainEventSubjects(namespace) });
+      market = new JetStreamMarketLog(js, jsm, {
+        stream: config.marketStream ?? 'MARKET', namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol),
+        onMalformed: (m) => {
+          metrics.marketRejected.inc({ reason: m.kind });
+          log.warn({ seq: m.seq, subject: m.subject, reason: m.reason }, 'market message skipped');
+        },
+      });
+      tickPublisher = new TickPublisher(js, { namespace });
+      outputs.push(new JetStreamEventPublisher(js, {
+        namespace, retryFailed: true, timeoutMs: 5_000, onError: (f) => log.warn({ subject: f.subject, msgId: f.msgId, err: f.error.message }, 'event publish failed; retrying'),
+      }));
+    } else {
+      memoryMarket = new MemoryMarketLog();
+      market = memoryMarket;
+    }
+
+    const node = await EngineNode.start({
+      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, { group }), marketTail: () => market.tail(),
+      engine: { workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 250 },
+      output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000, log: log.child({ group }), metrics,
+    });
+
+    if (nc !== undefined) {
+      const service = new IntakeService(nc, node, {
+        group, namespace, onMalformed: (reason) => {
+          metrics.intake.inc({ result: 'MALFORMED_REQUEST' });
+          log.warn({ reason }, 'intake request refused');
+        },
+      });
+      closers.push(() => service.stop());
+    }
+    let beat: NodeJS.Timeout | undefined;
+    if ((config.clockBeat ?? nc !== undefined) && tickPublisher !== undefined) {
+      const pub = tickPublisher;
+      beat = setInterval(() => {
+        pub.publishClock(Math.floor(Date.now() / 1000) * 1000).catch((err: unknown) => log.warn({ err }, 'clock beat not published'));
+      }, 1_000);
+      beat.unref();
+    }
+    const backends = {
+      market: nc === undefined ? 'in-process bus (not durable: ticks do not survive a restart)' : `nats jetstream ${config.natsUrl} stream ${config.marketStream ?? 'MARKET'}`,
+      journal: journalDesc,
+      events: nc === undefined ? 'in-process only' : `nats jetstream stream ${config.eventStream ?? 'EVENTS'}`,
+      shared: shared.kind === 'redis' ? `redis ${new URL(config.redisUrl!).host}` : 'in-process',
+    };
+    return {
+      node, registry, memoryMarket, tickPublisher, shared, backends,
+      async close() {
+        if (beat !== undefined) clearInterval(beat);
+        await node.stop();
+        for (const c of closers.reverse()) await c().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}
