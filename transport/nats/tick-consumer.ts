@@ -22,7 +22,7 @@ export interface MalformedMessage {
   /** Why it was skipped, e.g. `bad msgpack: …`, `missing or invalid field "bid"`, `unknown symbol "X"`. */
   readonly reason: string;
   /** The class of the reason, for a metric label. */
-  readonly kind: 'malformed' | 'unknown_symbol' | 'unknown_market';
+  readonly kind: 'malformed' | 'unknown_symbol' | 'unknown_market' | 'duplicate_seq';
 }
 
 export interface JetStreamTickSourceOptions {
@@ -99,7 +99,11 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     try {
       for await (const m of messages) {
         const seq = m.seq;
-        if (seq <= this.#lastSeq) continue; // never repeat, even if the consumer were recreated early
+        if (seq <= this.#lastSeq) {
+          // Never apply a sequence twice, even if a consumer were recreated early: report and skip.
+          this.#report({ seq, subject: m.subject, reason: `stream sequence ${seq} already handled (last ${this.#lastSeq})`, kind: 'duplicate_seq' });
+          continue;
+        }
         this.#lastSeq = seq;
         const input = this.#decode(m);
         if (input !== undefined) yield input;
@@ -169,12 +173,16 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
   #reject(m: JsMsg, reason: string): undefined {
     this.#malformed++;
     const kind = reason.startsWith('unknown symbol') ? 'unknown_symbol' : reason.startsWith('unknown market') ? 'unknown_market' : 'malformed';
+    this.#report({ seq: m.seq, subject: m.subject, reason, kind });
+    return undefined;
+  }
+
+  #report(message: MalformedMessage): void {
     try {
-      this.#onMalformed?.({ seq: m.seq, subject: m.subject, reason, kind });
+      this.#onMalformed?.(message);
     } catch {
       // A failing observer must not stop the market.
     }
-    return undefined;
   }
 }
 

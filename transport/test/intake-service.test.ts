@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Decoder, encode } from '@msgpack/msgpack';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
+import { EngineNode, type IntakeResult } from '../../engine/index.js';
+import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
+import { serviceGate } from '../../engine/testing/service-gate.js';
+import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
+import { ensureMarketStream, marketSubjects, TickPublisher, type MalformedMessage } from '../nats/index.js';
+import { IntakeService, intakeSubjects, type InspectReply } from '../nats/intake-service.js';
+import { JetStreamMarketLog } from '../nats/jetstream-market-log.js';
+
+const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
+const dec = new Decoder();
+
+describe('engine node on JetStream with its NATS intake service', { skip }, () => {
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
+  let db: TestDatabase;
+  let node: EngineNode;
+  let service: IntakeService;
+  const id = randomBytes(4).toString('hex');
+  const namespace = `intake-${id}`;
+  const stream = `INTAKE_${id}`;
+  const subjects = intakeSubjects('g1', namespace);
+  const skipped: MalformedMessage[] = [];
+  let publisher: TickPublisher;
+  const ask = async (payload: Uint8Array): Promise<IntakeResult> => dec.decode((await nc.request(subjects.intake, payload, { timeout: 5_000 })).data) as IntakeResult;
+
+  before(async () => {
+    nc = await connect({ servers: '127.0.0.1:4222' });
+    jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    await ensureMarketStream(jsm, { name: stream, subjects: marketSubjects(namespace) });
+    publisher = new TickPublisher(js, { namespace });
+    await publisher.publishClock(Date.UTC(2026, 0, 5, 9));
+    await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 1), bid: 60_000, ask: 60_010 });
+    db = await createTestDatabase();
+    const market = new JetStreamMarketLog(js, jsm, { stream, namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol), onMalformed: (m) => skipped.push(m) });
+    node = await EngineNode.start({
+      market, journal: new PgJournal(db.sql, { group: 'g1' }), checkpoints: new PgCheckpointStore(db.sql, { group: 'g1' }), marketTail: () => market.tail(),
+      engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 0 }, checkpointIntervalMs: 0,
+    });
+    service = new IntakeService(nc, node, { group: 'g1', namespace, maxRequestBytes: 2_048 });
+    await node.ready;
+  });
+
+  after(async () => {
+    await service?.stop();
+    await node?.stop();
+    await jsm?.streams.delete(stream).catch(() => undefined);
+    await nc?.close();
+    await db?.drop();
+  });
+
+  test('a create and an order are acknowledged over NATS only once journaled, and the order fills on the next tick', async () => {
+    const created = await ask(encode({ kind: 'create', assessmentId: 'n1', traderId: 't1', tierId: 'one-step-50k' }));
+    assert.equal(created.ok, true, JSON.stringify(created));
+    const order = await ask(encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', clientOrderId: 'k1', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 58_000 } }));
+    assert.ok(order.ok, JSON.stringify(order));
+    const [row] = await db.sql<{ position: string }[]>`select position from journal where assessment_id = 'n1' and client_order_id = 'k1'`;
+    assert.equal(Number(row!.position), order.position, 'the acknowledged position is the journal row');
+    await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 2), bid: 60_100, ask: 60_110 });
+    while (node.lastSeq < 3) await new Promise((r) => setTimeout(r, 10));
+    const state = await node.state('n1');
+    assert.equal(state!.positions['BTC-USD']?.qty, 0.1);
+    const seen = dec.decode((await nc.request(subjects.inspect, new Uint8Array(0), { timeout: 5_000 })).data) as InspectReply;
+    assert.equal(seen.tickSeq, 3);
+    assert.deepEqual(seen.digests.map(([a]) => a), ['n1']);
+  });
+
+  test('malformed, oversized and ill-typed requests are refused with what was wrong, and nothing is journaled', async () => {
+    const [before] = await db.sql<{ n: number }[]>`select count(*)::int as n from journal`;
+    const cases: Array<[Uint8Array, RegExp]> = [
+      [new Uint8Array([0xc1, 0x00, 0xff]), /msgpack|decode|Unrecognized/i],
+      [encode([1, 2, 3]), /not a msgpack map/],
+      [encode({ kind: 'command' }), /assessmentId/],
+      [encode({ kind: 'teleport', assessmentId: 'n1' }), /kind/],
+      [encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', note: 'x'.repeat(4_000) } }), /4\d{3} bytes; the limit is 2048/],
+    ];
+    for (const [payload, why] of cases) {
+      const r = await ask(payload);
+      assert.ok(!r.ok && r.code === 'MALFORMED_REQUEST' && why.test(r.message), JSON.stringify(r));
+    }
+    const invalid = await ask(encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', clientOrderId: 'z', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 'lots' } }));
+    assert.ok(!invalid.ok && invalid.code === 'INVALID_COMMAND' && /qty/.test(invalid.message), JSON.stringify(invalid));
+    const stranger = await ask(encode({ kind: 'command', assessmentId: 'someone-else', command: { kind: 'flatten' } }));
+    assert.ok(!stranger.ok && stranger.code === 'UNKNOWN_ASSESSMENT');
+    const [afterCount] = await db.sql<{ n: number }[]>`select count(*)::int as n from journal`;
+    assert.equal(afterCount!.n, before!.n);
+  });
+
+  test('a malformed tick or an unknown symbol on the market stream is skipped with a reason and the engine goes on', async () => {
+    const js = jetstream(nc);
+    const from = node.lastSeq;
+    await js.publish(`${namespace}.ticks.coinbase.BTC-USD`, new Uint8Array([0xc1]));
+    await publisher.publishTick({ venue: 'coinbase', symbol: 'DOGE-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 3), bid: 1, ask: 1.1 });
+    await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 4), bid: 60_200, ask: 60_210 });
+    while (node.lastSeq < from + 3) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(skipped.map((m) => m.kind), ['malformed', 'unknown_symbol']);
+    assert.match(skipped[1]!.reason, /unknown symbol "DOGE-USD"/);
+    assert.equal(node.lastSeq, from + 3, 'the good tick after them was applied');
+  });
+});
