@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -240,7 +240,8 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
       figures.natsRestart++;
       figures.recoveryMs.push(await waitServing());
     } else {
-      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', '15', 'main', 'restart']);
+      const version = readdirSync('/etc/postgresql')[0]!;
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart']);
       figures.pgRestart++;
       figures.recoveryMs.push(await waitServing());
     }
