@@ -13,7 +13,7 @@ import { connect } from '@nats-io/transport-node';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
 import { readTape } from '../../engine/index.js';
-import { ensureMarketStream, TickPublisher, type ResolutionMessage, type TickMessage } from '../nats/index.js';
+import { ensureMarketStream, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../nats/index.js';
 import { SyntheticFeed } from '../synthetic-feed.js';
 
 type Item = { kind: 'tick'; at: number; tick: TickMessage } | { kind: 'resolution'; at: number; resolution: ResolutionMessage };
@@ -77,7 +77,7 @@ const program = new Command('market-data')
     const items = o.source === 'tape' ? tapeItems(o.tape!) : syntheticItems(o.seed, startTime, o.intervalMs);
     const nc = await connect({ servers: o.nats, name: 'vatic-market-data' });
     const stream = await ensureMarketStream(await jetstreamManager(nc), {
-      name: o.stream, subjects: o.namespace === '' ? ['ticks.>', 'resolutions.>'] : [`${o.namespace}.ticks.>`, `${o.namespace}.resolutions.>`],
+      name: o.stream, subjects: marketSubjects(o.namespace),
     });
     const publisher = new TickPublisher(jetstream(nc), { namespace: o.namespace });
     process.stderr.write(`market-data: ${o.source}${o.tape ? ` ${o.tape}` : ` (seed '${o.seed}')`} → ${o.nats} stream ${stream.config.name} at ×${o.speed}\n`);

@@ -87,7 +87,7 @@ export class IntakeService {
             digests: seen.snapshot.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]),
           };
           msg.respond(this.#encoder.encode(reply));
-        });
+        }).catch((e: unknown) => msg.respond(this.#encoder.encode({ ok: false, code: 'INSPECT_FAILED', message: e instanceof Error ? e.message : String(e) })));
       },
     }));
   }

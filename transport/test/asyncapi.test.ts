@@ -1,0 +1,480 @@
+/**
+ * The AsyncAPI document of the NATS interface (transport/nats/asyncapi.json)
+ * checked against the code: the subjects it lists, the engine event types and
+ * refusal codes it names, the enums it spells out, its internal references,
+ * and the payloads the real publishers and the real actor produce.
+ *
+ * Payloads are validated with a small JSON Schema checker below that knows
+ * exactly the keywords the document uses and fails on any other, so it can
+ * never pass a schema by ignoring part of it.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { parseTier } from '../../actors/index.js';
+import type { IntakeRequest, IntakeResult, NodeInspection } from '../../engine/node/engine-node.js';
+import { DAY, Harness, T0 } from '../../actors/test/harness.js';
+import { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher } from '../nats/event-publisher.js';
+import { IntakeService, intakeSubjects, type IntakeTarget } from '../nats/intake-service.js';
+import { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher } from '../nats/market-stream.js';
+import {
+  CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
+} from '../nats/subjects.js';
+
+// -- the document ----------------------------------------------------------------------
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const source = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const text = source('transport/nats/asyncapi.json');
+const doc = JSON.parse(text) as JsonObject;
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const object = (v: Json | undefined, what: string): JsonObject => {
+  assert.ok(isObject(v), `${what} is an object`);
+  return v;
+};
+
+/** Follows a local `#/a/b` pointer. */
+function pointer(ref: string): Json | undefined {
+  assert.ok(ref.startsWith('#/'), `${ref} is a local reference`);
+  let at: Json | undefined = doc;
+  for (const raw of ref.slice(2).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    at = isObject(at) ? at[key] : undefined;
+  }
+  return at;
+}
+
+/** A `{ $ref }` resolved, or the value itself. */
+const deref = (v: Json | undefined): Json | undefined => (isObject(v) && typeof v['$ref'] === 'string' ? pointer(v['$ref']) : v);
+
+const channels = object(doc['channels'], 'channels');
+const operations = object(doc['operations'], 'operations');
+const components = object(doc['components'], 'components');
+const schemas = object(components['schemas'], 'components.schemas');
+
+/** Channels by address (reply channels, whose address is null, left out). */
+const byAddress = new Map(Object.values(channels).filter(isObject).filter((c) => typeof c['address'] === 'string').map((c) => [c['address'] as string, c]));
+
+/** The component messages of a channel, resolved. */
+const channelMessages = (channel: JsonObject): JsonObject[] =>
+  Object.values(object(channel['messages'], 'channel messages')).map((m) => object(deref(m), 'message'));
+
+// -- a JSON Schema checker for the keywords the document uses --------------------------
+
+const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples']);
+const KEYWORDS = new Set([
+  '$ref', 'allOf', 'oneOf', 'anyOf', 'const', 'enum', 'type', 'required', 'properties', 'additionalProperties',
+  'items', 'additionalItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'exclusiveMinimum',
+]);
+
+function typeOk(type: string, v: unknown): boolean {
+  switch (type) {
+    case 'null': return v === null;
+    case 'boolean': return typeof v === 'boolean';
+    case 'string': return typeof v === 'string';
+    case 'number': return typeof v === 'number'; // msgpack float64 carries ±Infinity, and the engine sends -Infinity floors
+    case 'integer': return Number.isInteger(v);
+    case 'array': return Array.isArray(v);
+    case 'object': return isObject(v);
+    default: throw new Error(`unknown type ${type}`);
+  }
+}
+
+/** Property names a schema declares for an object, through `$ref` and `allOf`. */
+function declared(schema: Json | undefined): Set<string> {
+  const s = deref(schema);
+  if (!isObject(s)) return new Set();
+  const out = new Set(isObject(s['properties']) ? Object.keys(s['properties']) : []);
+  if (Array.isArray(s['allOf'])) for (const sub of s['allOf']) for (const k of declared(sub)) out.add(k);
+  return out;
+}
+
+/**
+ * Problems of `value` against `schema`, each with its path; empty when it
+ * validates. `strict` also refuses keys no schema of the object declares
+ * (those of `allOf` siblings count), so a field the code sends but the
+ * document forgot is caught even where the document allows extra keys.
+ */
+function check(schema: Json | undefined, value: unknown, strict = false, path = '$', siblings: ReadonlySet<string> = new Set()): string[] {
+  if (schema === true) return [];
+  if (!isObject(schema)) throw new Error(`${path}: schema is not an object`);
+  for (const k of Object.keys(schema)) if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k)) throw new Error(`${path}: the checker does not know keyword "${k}"`);
+  const errors: string[] = [];
+  const s = schema;
+  const own = new Set([...siblings, ...(isObject(s['properties']) ? Object.keys(s['properties']) : [])]);
+  if (typeof s['$ref'] === 'string') {
+    const target = pointer(s['$ref']);
+    if (target === undefined) return [`${path}: dangling $ref ${s['$ref']}`];
+    errors.push(...check(target, value, strict, path, siblings));
+  }
+  if (Array.isArray(s['allOf'])) {
+    const all = new Set([...own, ...s['allOf'].flatMap((sub) => [...declared(sub)])]);
+    for (const sub of s['allOf']) errors.push(...check(sub, value, strict, path, all));
+  }
+  if (Array.isArray(s['oneOf'])) {
+    const fits = s['oneOf'].filter((sub) => check(sub, value, strict, path, own).length === 0).length;
+    if (fits !== 1) errors.push(`${path}: fits ${fits} of the oneOf branches, not exactly one`);
+  }
+  if (Array.isArray(s['anyOf']) && !s['anyOf'].some((sub) => check(sub, value, strict, path, own).length === 0)) errors.push(`${path}: fits no anyOf branch`);
+  if ('const' in s && value !== s['const']) errors.push(`${path}: ${JSON.stringify(value)} is not ${JSON.stringify(s['const'])}`);
+  if (Array.isArray(s['enum']) && !s['enum'].includes(value as Json)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`);
+  if (s['type'] !== undefined) {
+    const types = Array.isArray(s['type']) ? s['type'] : [s['type']];
+    if (!types.some((t) => typeOk(String(t), value))) return [...errors, `${path}: ${JSON.stringify(value)} is not of type ${types.join('|')}`];
+  }
+  if (typeof value === 'string') {
+    if (typeof s['minLength'] === 'number' && [...value].length < s['minLength']) errors.push(`${path}: shorter than ${s['minLength']}`);
+    if (typeof s['maxLength'] === 'number' && [...value].length > s['maxLength']) errors.push(`${path}: longer than ${s['maxLength']}`);
+    if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(value)) errors.push(`${path}: "${value}" does not match ${s['pattern']}`);
+  }
+  if (typeof value === 'number') {
+    if (typeof s['minimum'] === 'number' && !(value >= s['minimum'])) errors.push(`${path}: ${value} < ${s['minimum']}`);
+    if (typeof s['exclusiveMinimum'] === 'number' && !(value > s['exclusiveMinimum'])) errors.push(`${path}: ${value} <= ${s['exclusiveMinimum']}`);
+  }
+  if (isObject(value)) {
+    if (Array.isArray(s['required'])) for (const k of s['required']) if (!(String(k) in value)) errors.push(`${path}: missing "${String(k)}"`);
+    const props = isObject(s['properties']) ? s['properties'] : {};
+    for (const [k, v] of Object.entries(value)) {
+      if (k in props) errors.push(...check(props[k], v, strict, `${path}.${k}`));
+      else if (s['additionalProperties'] === false) errors.push(`${path}: unexpected "${k}"`);
+      else if (isObject(s['additionalProperties'])) errors.push(...check(s['additionalProperties'], v, strict, `${path}.${k}`));
+      else if (strict && isObject(s['properties']) && !own.has(k)) errors.push(`${path}: "${k}" is not documented`);
+    }
+  }
+  if (Array.isArray(value)) {
+    if (typeof s['minItems'] === 'number' && value.length < s['minItems']) errors.push(`${path}: fewer than ${s['minItems']} items`);
+    if (typeof s['maxItems'] === 'number' && value.length > s['maxItems']) errors.push(`${path}: more than ${s['maxItems']} items`);
+    const items = s['items'];
+    if (Array.isArray(items)) {
+      value.forEach((v, i) => {
+        if (i < items.length) errors.push(...check(items[i], v, strict, `${path}[${i}]`));
+        else if (s['additionalItems'] === false) errors.push(`${path}: unexpected item ${i}`);
+      });
+    } else if (items !== undefined) value.forEach((v, i) => errors.push(...check(items, v, strict, `${path}[${i}]`)));
+  }
+  return errors;
+}
+
+/** `ticks.{venue}.{symbol}` → a regex matching one concrete subject of that channel. */
+const addressPattern = (address: string): RegExp =>
+  new RegExp(`^${address.split(/\{[^}]+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^.]+')}$`);
+
+/** The channel whose address matches a concrete subject (after the namespace, if any). */
+function channelOf(subject: string, namespace = ''): JsonObject {
+  const bare = namespace === '' ? subject : subject.slice(namespace.length + 1);
+  if (namespace !== '') assert.ok(subject.startsWith(`${namespace}.`), `${subject} is under the namespace ${namespace}`);
+  const hits = [...byAddress.entries()].filter(([address]) => addressPattern(address).test(bare));
+  assert.equal(hits.length, 1, `exactly one channel address matches ${bare}`);
+  return hits[0]![1];
+}
+
+/** Asserts that a message as it went out fits its channel: one message there accepts its headers and payload. */
+function assertFits(channel: JsonObject, payload: unknown, msgId: string | undefined, what: string): JsonObject {
+  const candidates = channelMessages(channel).filter((m) => check(m['payload'], payload, true).length === 0);
+  if (candidates.length !== 1) {
+    const why = channelMessages(channel).map((m) => `${String(m['name'])}: ${check(m['payload'], payload, true).join('; ')}`).join('\n');
+    assert.fail(`${what}: ${candidates.length} messages of ${String(channel['address'])} accept ${JSON.stringify(payload)}\n${why}`);
+  }
+  const message = candidates[0]!;
+  if (msgId !== undefined) {
+    assert.ok(message['headers'] !== undefined, `${what}: the message documents the Nats-Msg-Id header`);
+    assert.deepEqual(check(message['headers'], { 'Nats-Msg-Id': msgId }, true), [], `${what}: msg id ${msgId}`);
+  }
+  return message;
+}
+
+/** Literals of `export type <name> = 'a' | 'b' ...;` in a TypeScript source. */
+function literalsOf(ts: string, name: string): string[] {
+  const m = new RegExp(`export type ${name}\\s*=([^;]+);`).exec(ts);
+  assert.ok(m, `type ${name} is found in the source`);
+  return [...m[1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!);
+}
+
+// -- fakes of the NATS clients the real publishers and service talk to -------------------
+
+interface Sent { readonly subject: string; readonly payload: unknown; readonly msgId: string | undefined }
+
+function fakeJetStream(): { js: JetStreamClient; sent: Sent[] } {
+  const sent: Sent[] = [];
+  const decoder = new Decoder();
+  const js = {
+    publish: async (subject: string, data: Uint8Array, opts?: { msgID?: string }): Promise<PubAck> => {
+      sent.push({ subject, payload: decoder.decode(data), msgId: opts?.msgID });
+      return { stream: 'FAKE', seq: sent.length, duplicate: false } as PubAck;
+    },
+  };
+  return { js: js as unknown as JetStreamClient, sent };
+}
+
+type Callback = (err: Error | null, msg: Msg) => void;
+
+function fakeNats(): { nc: NatsConnection; subs: Map<string, { queue: string | undefined; callback: Callback }> } {
+  const subs = new Map<string, { queue: string | undefined; callback: Callback }>();
+  const nc = {
+    subscribe: (subject: string, opts: { queue?: string; callback: Callback }) => {
+      subs.set(subject, { queue: opts.queue, callback: opts.callback });
+      return { unsubscribe: () => subs.delete(subject) };
+    },
+  };
+  return { nc: nc as unknown as NatsConnection, subs };
+}
+
+/** Sends a request to a fake subscription and resolves with the decoded reply. */
+function request(subs: ReturnType<typeof fakeNats>['subs'], subject: string, data: Uint8Array): Promise<unknown> {
+  const sub = subs.get(subject);
+  assert.ok(sub, `something subscribes to ${subject}`);
+  return new Promise((resolve) => {
+    const msg = { data, respond: (reply: Uint8Array) => { resolve(new Decoder().decode(reply)); return true; } };
+    sub.callback(null, msg as unknown as Msg);
+  });
+}
+
+// -- the tests -------------------------------------------------------------------------
+
+describe('AsyncAPI document of the NATS interface', () => {
+  test('the document parses as JSON and declares AsyncAPI 3.x with msgpack content and a local NATS server', () => {
+    assert.match(String(doc['asyncapi']), /^3\.\d+\.\d+$/);
+    assert.equal(doc['defaultContentType'], 'application/msgpack');
+    const servers = Object.values(object(doc['servers'], 'servers')).filter(isObject);
+    assert.ok(servers.some((s) => s['protocol'] === 'nats' && s['host'] === '127.0.0.1:4222'), 'a nats server at 127.0.0.1:4222');
+  });
+
+  test('every domain-event subject, both market subjects, the clock beat and the intake subjects are channel addresses', () => {
+    const expected = [
+      ...DOMAIN_EVENT_SUBJECTS,
+      `${TICKS_PREFIX}.{venue}.{symbol}`,
+      `${RESOLUTIONS_PREFIX}.{venue}.{market}`,
+      CLOCK_SUBJECT,
+      ...Object.values(intakeSubjects('{group}')),
+    ];
+    for (const subject of expected) assert.ok(byAddress.has(subject), `channel ${subject} is documented`);
+    assert.deepEqual([...byAddress.keys()].sort(), [...expected].sort(), 'no channel documents a subject the code does not use');
+  });
+
+  test('every channel parameter is declared and defined, and every declared parameter appears in its address', () => {
+    for (const [address, channel] of byAddress) {
+      const inAddress = [...address.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+      const declared = isObject(channel['parameters']) ? channel['parameters'] : {};
+      assert.deepEqual(Object.keys(declared).sort(), [...inAddress].sort(), `parameters of ${address}`);
+      for (const p of Object.values(declared)) assert.ok(isObject(deref(p)), `parameter of ${address} resolves`);
+    }
+    for (const name of ['venue', 'symbol', 'market', 'group']) assert.ok(isObject(object(components['parameters'], 'parameters')[name]), `parameter ${name}`);
+  });
+
+  test('the stream settings match the code: names, captured subjects, file storage and the duplicate window', () => {
+    const streams = object(doc['x-jetstream-streams'], 'x-jetstream-streams');
+    const market = object(streams[DEFAULT_MARKET_STREAM], DEFAULT_MARKET_STREAM);
+    const events = object(streams[DEFAULT_EVENTS_STREAM], DEFAULT_EVENTS_STREAM);
+    assert.deepEqual(market['subjects'], marketSubjects());
+    assert.deepEqual(events['subjects'], domainEventSubjects());
+    for (const s of [market, events]) {
+      assert.equal(s['storage'], 'file');
+      assert.equal(s['duplicateWindowMs'], DEFAULT_DUPLICATE_WINDOW_MS);
+    }
+    for (const [address, channel] of byAddress) {
+      const stream = channel['x-jetstream-stream'];
+      const wanted = DOMAIN_EVENT_SUBJECTS.includes(address as never) ? DEFAULT_EVENTS_STREAM : address.startsWith('engine.') ? undefined : DEFAULT_MARKET_STREAM;
+      assert.equal(stream, wanted, `stream of ${address}`);
+    }
+  });
+
+  test('each channel\'s messages reference defined components, and each operation references its channel\'s messages', () => {
+    for (const [key, raw] of Object.entries(channels)) {
+      const channel = object(raw, `channel ${key}`);
+      const messages = object(channel['messages'], `messages of ${key}`);
+      assert.ok(Object.keys(messages).length > 0, `channel ${key} has messages`);
+      for (const [name, m] of Object.entries(messages)) {
+        const r = object(m, `${key}.${name}`)['$ref'];
+        assert.match(String(r), /^#\/components\/messages\/[^/]+$/, `${key}.${name} references a component message`);
+        const message = object(pointer(String(r)), `${String(r)}`);
+        assert.ok(message['payload'] !== undefined, `${String(r)} has a payload`);
+      }
+    }
+    for (const [key, raw] of Object.entries(operations)) {
+      const op = object(raw, `operation ${key}`);
+      assert.ok(op['action'] === 'send' || op['action'] === 'receive', `${key} sends or receives`);
+      const channelRef = String(object(op['channel'], `${key}.channel`)['$ref']);
+      assert.ok(isObject(pointer(channelRef)), `${key} channel ${channelRef} exists`);
+      for (const m of op['messages'] as Json[]) assert.ok(String(object(m, 'ref')['$ref']).startsWith(`${channelRef}/messages/`) && isObject(pointer(String(object(m, 'ref')['$ref']))), `${key} message belongs to its channel`);
+      if (op['reply'] !== undefined) {
+        const reply = object(op['reply'], `${key}.reply`);
+        const replyChannel = String(object(reply['channel'], 'reply channel')['$ref']);
+        assert.ok(isObject(pointer(replyChannel)), `${key} reply channel exists`);
+        for (const m of reply['messages'] as Json[]) assert.ok(String(object(m, 'ref')['$ref']).startsWith(`${replyChannel}/messages/`) && isObject(pointer(String(object(m, 'ref')['$ref']))), `${key} reply message belongs to its channel`);
+      }
+    }
+    const dangling = [...text.matchAll(/"\$ref": "([^"]+)"/g)].map((m) => m[1]!).filter((r) => pointer(r) === undefined);
+    assert.deepEqual(dangling, [], 'every $ref in the document resolves');
+  });
+
+  test('every engine event type with a domain subject is documented on that subject, and no other engine event type is', () => {
+    // Every `type: '...'` literal of the engine's events (and, harmlessly, of its inputs).
+    const candidates = new Set([...`${source('actors/types.ts')}\n${source('engine/inputs.ts')}`.matchAll(/\btype: '([^']+)'/g)].map((m) => m[1]!));
+    const published = [...candidates].filter((t) => eventSubject(t) !== undefined);
+    assert.ok(published.length >= 13, 'the event types are found in the sources');
+    const documented = new Map<string, string>();
+    for (const subject of DOMAIN_EVENT_SUBJECTS) {
+      for (const message of channelMessages(byAddress.get(subject)!)) {
+        const type = String(message['x-engine-event-type']);
+        const payload = object(deref(message['payload']), `payload of ${type}`);
+        const own = object((payload['allOf'] as Json[])[1], `own fields of ${type}`);
+        assert.deepEqual(object(object(own['properties'], 'properties')['type'], 'type'), { const: type }, `payload type of ${type}`);
+        assert.equal(eventSubject(type), subject, `${type} is published on ${subject}`);
+        documented.set(type, subject);
+      }
+    }
+    assert.deepEqual([...documented.keys()].sort(), published.sort());
+    for (const t of candidates) if (!documented.has(t)) assert.equal(eventSubject(t), undefined, `${t} is not published`);
+  });
+
+  test('every refusal code of IntakeRefusal appears in the intake result schema\'s enum, and no other', () => {
+    const codes = literalsOf(source('engine/node/engine-node.ts'), 'IntakeRefusal');
+    assert.ok(codes.includes('MALFORMED_REQUEST'));
+    const result = object(deref(object(components['messages'], 'messages')['IntakeResult']), 'IntakeResult');
+    const refused = (object(deref(result['payload']), 'payload')['oneOf'] as Json[]).map((b) => object(b, 'branch')).find((b) => object(b['properties'], 'p')['code'] !== undefined);
+    const code = object(deref(object(refused?.['properties'], 'refused properties')['code']), 'code');
+    assert.deepEqual([...(code['enum'] as string[])].sort(), [...codes].sort());
+  });
+
+  test('the enums of the payload schemas list exactly the literals of their TypeScript types', () => {
+    const types = source('actors/types.ts');
+    for (const name of ['Side', 'OrderType', 'TimeInForce', 'OrderStatus', 'OrderRole', 'PhaseName', 'RuleId']) {
+      assert.deepEqual(object(schemas[name], name)['enum'], literalsOf(types, name), name);
+    }
+  });
+
+  test('every example in the document validates against its message\'s payload and headers', () => {
+    for (const [name, raw] of Object.entries(object(components['messages'], 'messages'))) {
+      const message = object(raw, name);
+      for (const ex of (message['examples'] as Json[] | undefined) ?? []) {
+        const e = object(ex, `example of ${name}`);
+        assert.deepEqual(check(message['payload'], e['payload'], true), [], `payload example ${String(e['name'])} of ${name}`);
+        if (e['headers'] !== undefined) assert.deepEqual(check(message['headers'], e['headers'], true), [], `headers example ${String(e['name'])} of ${name}`);
+      }
+    }
+  });
+
+  test('ticks, resolutions and clock beats as TickPublisher sends them fit their channel, msg id and payload schema, with or without a namespace', async () => {
+    for (const namespace of ['', 'test-3f9a.eu']) {
+      const { js, sent } = fakeJetStream();
+      const publisher = new TickPublisher(js, { namespace });
+      await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: T0, bid: 40_000, ask: 40_001, bidSize: 0.5, askSize: 2, venueSeq: 981 });
+      await publisher.publishTick({ venue: 'polymarket', symbol: 'PM:FED-DEC-CUT:YES', ts: T0 + 1, bid: 0.41, ask: 0.43 });
+      await publisher.publishResolution({ venue: 'polymarket', market: 'PM:FED-DEC-CUT', outcome: 'YES', ts: T0 + 2 });
+      await publisher.publishClock(T0 + 1_000);
+      const kinds = sent.map((s) => {
+        const channel = channelOf(s.subject, namespace);
+        assertFits(channel, s.payload, s.msgId, s.subject);
+        return channel['address'];
+      });
+      assert.deepEqual(kinds, ['ticks.{venue}.{symbol}', 'ticks.{venue}.{symbol}', 'resolutions.{venue}.{market}', 'clock.beat']);
+    }
+  });
+
+  test('the events the actors really emit, as JetStreamEventPublisher publishes them, fit their channel, msg id and payload schema', async () => {
+    const { js, sent } = fakeJetStream();
+    const publisher = new JetStreamEventPublisher(js, { namespace: 'ns' });
+    const at = (h: Harness): void => publisher.onEvents(h.log.splice(0), 0);
+
+    // Two phases, brackets and a partial fill: placed, filled, opened, closed, phase passed, started, passed.
+    const twoStep = new Harness(parseTier({
+      id: 'two-step', version: 2, name: 'Two step', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0.0001, binary: 0 },
+      phases: [
+        { name: 'challenge', startingBalance: 100_000, rules: { profitTarget: { target: { amount: 1_000 } } } },
+        { name: 'verification', startingBalance: 50_000, rules: { profitTarget: { target: { amount: 500 } }, dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } } },
+      ],
+    }));
+    twoStep.tick('ETH-USD', 2_000, 2_000, { bidSize: 100, askSize: 4 });
+    twoStep.buy('ETH-USD', 10, { stopLoss: 1_900, takeProfit: 2_150 });
+    twoStep.tick('ETH-USD', 2_000, 2_000, { bidSize: 100, askSize: 100 });
+    twoStep.tick('ETH-USD', 2_200, 2_200);
+    twoStep.tick('ETH-USD', 2_000, 2_000);
+    twoStep.buy('ETH-USD', 10);
+    twoStep.tick('ETH-USD', 2_100, 2_100);
+    twoStep.sell('ETH-USD', 10);
+    at(twoStep);
+
+    // A hard breach (violation, liquidation, failure), a pause and an abandonment.
+    const risky = new Harness(parseTier({
+      id: 'risky', version: 1, name: 'Risky', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { maxLoss: { limit: { amount: 5_000 } } } }],
+    }), { assessments: ['b1', 'b2', 'b3'] });
+    risky.tick('BTC-USD', 40_000, 40_000);
+    risky.buy('BTC-USD', 1, {}, 'b1');
+    risky.tick('BTC-USD', 34_000, 34_000);
+    risky.command({ kind: 'pause' }, 'b2');
+    risky.command({ kind: 'abandon' }, 'b3');
+    at(risky);
+
+    // Time running out: an expiry, published on assessment.failed.
+    const idle = new Harness(parseTier({
+      id: 'idle', version: 1, name: 'Idle', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { inactivity: { days: 3 } } }],
+    }), { assessments: ['c1'] });
+    idle.clock(T0 + 3 * DAY);
+    at(idle);
+
+    await publisher.flush();
+    assert.equal(publisher.failed, 0);
+    const seen = new Set<string>();
+    for (const s of sent) {
+      const channel = channelOf(s.subject, 'ns');
+      const message = assertFits(channel, s.payload, s.msgId, s.subject);
+      assert.equal(message['x-engine-event-type'], (s.payload as { type: string }).type, `${s.subject} carries the engine type it documents`);
+      seen.add(String(message['x-engine-event-type']));
+    }
+    const documented = DOMAIN_EVENT_SUBJECTS.flatMap((subject) => channelMessages(byAddress.get(subject)!).map((m) => String(m['x-engine-event-type'])));
+    assert.deepEqual([...seen].sort(), [...documented].sort(), 'the scenarios exercise every documented event message');
+    assert.ok(sent.some((s) => (s.payload as { dailyFloor?: number }).dailyFloor === -Infinity), 'a -Infinity floor survives msgpack and fits the schema');
+  });
+
+  test('the intake service\'s replies and the requests it passes on fit the intake and inspect schemas', async () => {
+    const { nc, subs } = fakeNats();
+    const offered: IntakeRequest[] = [];
+    const h = new Harness(parseTier({
+      id: 'plain', version: 1, name: 'Plain', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
+    }));
+    const target: IntakeTarget = {
+      ready: Promise.resolve(),
+      offer: async (req): Promise<IntakeResult> => {
+        offered.push(req);
+        return req.kind === 'create' ? { ok: true, position: 1, input: 7, watermark: 3 } : { ok: false, code: 'UNKNOWN_ASSESSMENT', message: 'no assessment' };
+      },
+      inspect: async () => ({ tickSeq: 3, journalPos: 1, inputPos: 7, snapshot: { kernel: { actors: [{ state: h.state() }] } } }) as unknown as NodeInspection,
+    };
+    const service = new IntakeService(nc, target, { group: 'g1', namespace: 'ns' });
+    const subjects = intakeSubjects('g1', 'ns');
+    assert.equal(channelOf(subjects.intake, 'ns')['address'], 'engine.{group}.intake');
+    assert.equal(channelOf(subjects.inspect, 'ns')['address'], 'engine.{group}.inspect');
+    assert.equal(subs.get(subjects.intake)?.queue, subjects.intake, 'intake is served in a queue group named like the subject');
+
+    const intake = byAddress.get('engine.{group}.intake')!;
+    const resultSchema = object(deref(object(components['messages'], 'messages')['IntakeResult']), 'IntakeResult')['payload'];
+    const encoder = new Encoder();
+    const requests: unknown[] = [
+      { kind: 'create', assessmentId: 'a9', traderId: 't9', tierId: 'plain' },
+      { kind: 'command', assessmentId: 'a9', command: { kind: 'place', clientOrderId: 'c1', symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_999.5 } },
+      { kind: 'delete', assessmentId: 'a9' },
+      [1, 2, 3],
+    ];
+    const replies: unknown[] = [];
+    for (const r of requests) replies.push(await request(subs, subjects.intake, encoder.encode(r)));
+    replies.push(await request(subs, subjects.intake, new Uint8Array(20_000)));
+    for (const reply of replies) assert.deepEqual(check(resultSchema, reply, true), [], `reply ${JSON.stringify(reply)}`);
+    assert.deepEqual(replies.slice(2).map((r) => (r as { code: string }).code), ['MALFORMED_REQUEST', 'MALFORMED_REQUEST', 'MALFORMED_REQUEST']);
+    for (const req of offered) assertFits(intake, req, undefined, `request ${req.kind}`);
+    for (const bad of requests.slice(2)) assert.notDeepEqual(check(channelMessages(intake)[0]!['payload'], bad), [], `${JSON.stringify(bad)} is refused by the schema too`);
+
+    const inspect = await request(subs, subjects.inspect, new Uint8Array(0));
+    const inspectSchema = object(deref(object(components['messages'], 'messages')['InspectReply']), 'InspectReply')['payload'];
+    assert.deepEqual(check(inspectSchema, inspect, true), []);
+    await service.stop();
+  });
+});
