@@ -91,16 +91,18 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     // Postgres: journal and checkpoints.
     let sql: postgres.Sql;
     let journalDesc: string;
+    let copy = true;
     if (config.databaseUrl) {
       sql = postgres(config.databaseUrl, { max: 4, onnotice: () => {}, connect_timeout: 5 });
       const u = new URL(config.databaseUrl);
       journalDesc = `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`;
     } else {
-      const { EmbeddedPostgres } = await import('../../persistence/postgres/embedded-postgres.js');
+      const { EmbeddedPostgres, recommendedClientOptions } = await import('../../persistence/postgres/embedded-postgres.js');
       const dir = join(dataDir, 'pg');
       const pg = await EmbeddedPostgres.start({ dataDir: dir });
       closers.push(() => pg.stop());
-      sql = postgres(pg.url, { max: 1, onnotice: () => {} });
+      sql = postgres(pg.url, { ...recommendedClientOptions, onnotice: () => {} });
+      copy = false; // PGlite has no COPY FROM STDIN
       journalDesc = `embedded postgres (PGlite) in ${dir}`;
     }
     closers.push(() => sql.end({ timeout: 5 }));
@@ -149,7 +151,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     }
 
     const node = await EngineNode.start({
-      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, { group }), marketTail: () => market.tail(),
+      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, { group, copy }), marketTail: () => market.tail(),
       engine: { workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 250 },
       output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000, log: log.child({ group }), metrics,
     });

@@ -11,9 +11,9 @@ const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const T0 = Date.UTC(2026, 0, 5, 9, 0);
 const tiers = presetTiers();
 
-function nodeOptions(db: TestDatabase, market: MemoryMarketLog, extra: Partial<EngineNodeOptions> = {}): EngineNodeOptions {
+function nodeOptions(db: TestDatabase, market: MemoryMarketLog, extra: Partial<EngineNodeOptions> = {}, copy = true): EngineNodeOptions {
   return {
-    market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql), marketTail: () => market.tail(),
+    market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql, { copy }), marketTail: () => market.tail(),
     engine: { workers: 2, tiers, flushIntervalMs: 0 }, checkpointIntervalMs: 0, ...extra,
   };
 }
@@ -77,13 +77,13 @@ describe('engine node', { skip }, () => {
     await db?.drop();
   });
 
-  test('acknowledged orders survive a stop without a checkpoint and the recovered state equals a from-scratch replay', async () => {
+  for (const copy of [true, false]) test(`acknowledged orders survive a stop without a checkpoint and the recovered state equals a from-scratch replay (checkpoint rows by ${copy ? 'COPY' : 'unnest'})`, async () => {
     await db.sql`truncate journal, snapshots, checkpoints, shard_owners`;
     const market = new MemoryMarketLog();
     const t = { now: T0 };
     market.publish({ type: 'clock', time: t.now });
     publishTicks(market, 5, t);
-    const first = await EngineNode.start(nodeOptions(db, market));
+    const first = await EngineNode.start(nodeOptions(db, market, {}, copy));
     await first.ready;
     for (const id of ['a1', 'a2', 'a3']) { const r = await first.offer({ kind: 'create', assessmentId: id, traderId: `t-${id}`, tierId: 'one-step-50k' }); assert.equal(r.ok, true); }
     publishTicks(market, 20, t);
@@ -101,7 +101,7 @@ describe('engine node', { skip }, () => {
     await first.stop({ checkpoint: false });
 
     publishTicks(market, 10, t);
-    const second = await EngineNode.start(nodeOptions(db, market));
+    const second = await EngineNode.start(nodeOptions(db, market, {}, copy));
     await second.ready;
     assert.equal(second.epoch, first.epoch + 1, 'the restarted node is a newer owner');
     const seen = await second.inspect();

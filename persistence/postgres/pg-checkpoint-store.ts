@@ -16,6 +16,13 @@ import { decodeJson, encodeJson } from './json-codec.js';
 export interface PgCheckpointStoreOptions {
   /** Shard group whose checkpoints these are. @default 'default' */
   readonly group?: string;
+  /**
+   * Stream actor rows through COPY; false sends them as `unnest` arrays of
+   * 2,000 rows per statement instead (for servers without COPY FROM STDIN,
+   * such as the embedded PGlite).
+   * @default true
+   */
+  readonly copy?: boolean;
 }
 
 type KernelMeta = Omit<KernelSnapshot, 'actors'>;
@@ -24,11 +31,13 @@ type KernelMeta = Omit<KernelSnapshot, 'actors'>;
 export class PgCheckpointStore implements CheckpointStore {
   readonly #sql: postgres.Sql;
   readonly #group: string;
+  readonly #copy: boolean;
 
   /** @param sql a client connected to a migrated database */
   constructor(sql: postgres.Sql, options: PgCheckpointStoreOptions = {}) {
     this.#sql = sql;
     this.#group = options.group ?? 'default';
+    this.#copy = options.copy ?? true;
   }
 
   async claim(): Promise<number> {
@@ -78,10 +87,18 @@ export class PgCheckpointStore implements CheckpointStore {
       if (actors.length > 0) {
         await conn`create temp table if not exists checkpoint_in (
           assessment_id text, state text, quarantined boolean) on commit delete rows`;
-        await copyIn(conn.unsafe('copy checkpoint_in from stdin'), actors.length, (i) => {
-          const a = actors[i]!;
-          return `${copyField(a.state.id)}\t${copyField(encodeJson(a.state))}\t${a.quarantined ? 't' : 'f'}\n`;
-        });
+        if (this.#copy) {
+          await copyIn(conn.unsafe('copy checkpoint_in from stdin'), actors.length, (i) => {
+            const a = actors[i]!;
+            return `${copyField(a.state.id)}\t${copyField(encodeJson(a.state))}\t${a.quarantined ? 't' : 'f'}\n`;
+          });
+        } else {
+          for (let i = 0; i < actors.length; i += 2_000) {
+            const chunk = actors.slice(i, i + 2_000);
+            await conn`insert into checkpoint_in (assessment_id, state, quarantined)
+              select * from unnest(${chunk.map((a) => a.state.id)}::text[], ${chunk.map((a) => encodeJson(a.state))}::text[], ${chunk.map((a) => (a.quarantined ? 't' : 'f'))}::text[]::boolean[])`;
+          }
+        }
         await conn`
           insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, group_id, quarantined, updated_at)
           select assessment_id, ${version}::bigint, ${owner}::bigint, ${String(cp.tickSeq)}::bigint, ${String(cp.journalPos)}::bigint,

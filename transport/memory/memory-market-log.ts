@@ -61,7 +61,13 @@ export class MemoryMarketLog implements MarketLog {
     return this.lastSeq;
   }
 
+  /**
+   * Read from `fromSeq`. A bus nothing was published to yet continues its
+   * numbering at `fromSeq`: after a restart on a checkpoint at seq N, new
+   * inputs are N + 1, N + 2, … rather than reusing numbers already applied.
+   */
   open(fromSeq: number): MarketReader {
+    if (this.#items.length === 0 && fromSeq > this.#first) this.#first = fromSeq;
     const bus = this;
     let stopped = false;
     let wake: (() => void) | undefined;
