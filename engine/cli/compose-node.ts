@@ -46,6 +46,10 @@ export interface NodeConfig {
   readonly checkpointIntervalMs?: number;
   /** Publish a clock beat to the market log every second of wall time. @default true with NATS */
   readonly clockBeat?: boolean;
+  /** Record tick-to-verdict latency in the shards. @default false */
+  readonly measureLatency?: boolean;
+  /** State-delta flush interval, ms. @default 250 */
+  readonly flushIntervalMs?: number;
 }
 
 /** A running node and what it runs on. */
@@ -57,6 +61,8 @@ export interface ComposedNode {
   /** Publishes into the market stream, when NATS is configured. */
   readonly tickPublisher: TickPublisher | undefined;
   readonly shared: SharedState;
+  /** The market log's last sequence now. */
+  marketTail(): Promise<number>;
   /** What is in use, as the start-up log states it. */
   readonly backends: { readonly market: string; readonly journal: string; readonly events: string; readonly shared: string };
   /** Graceful stop: checkpoint, close every connection. */
@@ -152,7 +158,10 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
 
     const node = await EngineNode.start({
       market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, { group, copy }), marketTail: () => market.tail(),
-      engine: { workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 250 },
+      engine: {
+        workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS,
+        flushIntervalMs: config.flushIntervalMs ?? 250, measureLatency: config.measureLatency ?? false,
+      },
       output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000, log: log.child({ group }), metrics,
     });
 
@@ -180,7 +189,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       shared: shared.kind === 'redis' ? `redis ${new URL(config.redisUrl!).host}` : 'in-process',
     };
     return {
-      node, registry, memoryMarket, tickPublisher, shared, backends,
+      node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(),
       async close() {
         if (beat !== undefined) clearInterval(beat);
         await node.stop();

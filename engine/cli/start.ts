@@ -1,16 +1,24 @@
 /**
- * `npm start [-- options]`: the engine on embedded defaults — the seeded
- * synthetic feed, demo assessments over the preset tiers, and bot traders —
- * with a compact live summary once per second, until Ctrl-C (or `--duration`).
- * No external server, database or network is used.
+ * `npm start [-- options]`: an engine node with the seeded synthetic feed,
+ * demo assessments over the preset tiers, and bot traders, with a compact
+ * live summary once per second, until Ctrl-C (or `--duration`). Ticks go
+ * through the market log and every create and order through the journal, as
+ * in production. With no NATS_URL / DATABASE_URL / REDIS_URL it runs on the
+ * embedded defaults (in-process bus, Postgres in-process in a fresh temporary
+ * data directory unless DATA_DIR is set): no server is needed.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index.js';
 import { BotTraders } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
 import { SyntheticFeed, type FeedItem } from '../../transport/synthetic-feed.js';
-import { Engine, type EngineOutput, type OutputEvent } from '../index.js';
+import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
+import { composeNode } from './compose-node.js';
 
 /** Options of {@link runDemo}, as parsed from the command line. */
 interface StartOptions {
@@ -133,12 +141,43 @@ async function runDemo(o: StartOptions): Promise<number> {
     seed: o.seed, instruments, startTime: FEED_START, meanIntervalMs,
     markets: Object.fromEntries(markets.map((m, k) => [m, { resolveAfterMs: (k + 1) * 8 * 3_600_000 }])),
   });
-  const config = `vatic demo: embedded synthetic feed (seed '${o.seed}', ${instruments.length} symbols, ×${o.speed} feed time, target ${fmt(o.tickRate)} ticks/s), `
-    + `${fmt(o.assessments)} assessments over ${tiers.length} preset tiers, ${o.workers} shard workers, bot traders; no external server, database or network`;
-  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: false, pid: process.pid })}\n` : `${config} (pid ${process.pid})\n`);
-
   const tally = new Tally();
-  const engine = await Engine.start({ workers: o.workers, tiers, instruments, measureLatency: true, flushIntervalMs: 0, output: tally });
+  const env = process.env;
+  const dataDir = env['DATA_DIR'] ?? await mkdtemp(join(tmpdir(), 'vatic-demo-'));
+  const log = pino({ level: env['LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
+  const composed = await composeNode({
+    ...(env['NATS_URL'] ? { natsUrl: env['NATS_URL'] } : {}), ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
+    ...(env['REDIS_URL'] ? { redisUrl: env['REDIS_URL'] } : {}), dataDir, workers: o.workers, measureLatency: true, flushIntervalMs: 0, clockBeat: false,
+  }, log, [tally]);
+  const node = composed.node;
+  const engine = node.engine;
+  const b = composed.backends;
+  const external = env['NATS_URL'] !== undefined || env['DATABASE_URL'] !== undefined || env['REDIS_URL'] !== undefined;
+  const config = `vatic demo: synthetic feed (seed '${o.seed}', ${instruments.length} symbols, ×${o.speed} feed time, target ${fmt(o.tickRate)} ticks/s), `
+    + `${fmt(o.assessments)} assessments over ${tiers.length} preset tiers, ${o.workers} shard workers, bot traders; `
+    + `market log: ${b.market}; journal: ${b.journal}; events: ${b.events}; shared state: ${b.shared}`;
+  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: external, backends: b, pid: process.pid })}\n` : `${config} (pid ${process.pid})\n`);
+
+  // Market inputs go to the market log (the node reads them back in order); creates and orders to the journal.
+  let publishFailures = 0;
+  let refused = 0;
+  const publish = (input: Exclude<EngineInput, { type: 'create' | 'command' | 'tier' | 'instrument' }>): void => {
+    if (composed.memoryMarket !== undefined) {
+      composed.memoryMarket.publish(input);
+      return;
+    }
+    const pub = composed.tickPublisher!;
+    const venue = (symbol: string) => instruments.find((i) => i.symbol === symbol || i.market === symbol)?.venue ?? 'synthetic';
+    const sent = input.type === 'tick'
+      ? pub.publishTick({ venue: venue(input.symbol), symbol: input.symbol, ts: input.ts, bid: input.bid, ask: input.ask, bidSize: input.bidSize, askSize: input.askSize, venueSeq: input.seq })
+      : input.type === 'clock' ? pub.publishClock(input.time)
+        : pub.publishResolution({ venue: venue(input.market), market: input.market, outcome: input.outcome, ts: input.ts });
+    sent.catch(() => publishFailures++);
+  };
+  const caughtUp = async (): Promise<void> => {
+    const tail = await composed.marketTail();
+    while (node.lastSeq < tail) await new Promise((r) => setTimeout(r, 10));
+  };
 
   const accounts = Array.from({ length: o.assessments }, (_, n) => ({
     assessmentId: `demo-${String(n + 1).padStart(6, '0')}`, traderId: `trader-${String(n + 1).padStart(6, '0')}`, tier: tiers[n % tiers.length]!,
@@ -148,10 +187,12 @@ async function runDemo(o: StartOptions): Promise<number> {
   tally.bots = bots; // before the creates, so the bots see their accounts' opening floors
 
   // The engine's clock only moves with clock inputs: set it before creating, so accounts start at feed time.
-  engine.submit({ type: 'clock', time: FEED_START });
+  await node.ready;
+  publish({ type: 'clock', time: FEED_START });
+  await caughtUp();
   for (let n = 0; n < accounts.length && !stopRequested; n += CREATE_CHUNK) {
-    for (const a of accounts.slice(n, n + CREATE_CHUNK)) engine.submit({ type: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tier.id });
-    await new Promise((r) => setImmediate(r)); // keep the loop responsive while thousands are created
+    // Journaled in batches; an account already there from an earlier run in DATA_DIR is kept.
+    await Promise.all(accounts.slice(n, n + CREATE_CHUNK).map((a) => node.offer({ kind: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tier.id })));
   }
   await engine.barrier();
 
@@ -167,7 +208,8 @@ async function runDemo(o: StartOptions): Promise<number> {
     const wall = performance.now();
     const dt = Math.min(wall - lastWall, MAX_STEP_MS);
     lastWall = wall;
-    if (engine.shards().some((s) => s.pendingInputs > maxPending)) {
+    const busBacklog = composed.memoryMarket === undefined ? 0 : composed.memoryMarket.lastSeq - node.lastSeq;
+    if (busBacklog > maxPending || engine.shards().some((s) => s.pendingInputs > maxPending)) {
       lagging = true; // shown until the next summary
       return;
     }
@@ -176,20 +218,22 @@ async function runDemo(o: StartOptions): Promise<number> {
     while (pending !== undefined && (pending.type === 'tick' ? pending.tick.ts : pending.resolution.ts) <= target) {
       if (pending.type === 'tick') {
         const t = pending.tick;
-        engine.submit({ type: 'tick', ...t });
+        publish({ type: 'tick', ...t });
         quotes.set(t.symbol, { seq: t.seq, ts: t.ts, bid: t.bid, ask: t.ask, bidSize: t.bidSize, askSize: t.askSize });
         ticks++;
       } else {
         const r = pending.resolution;
-        engine.submit({ type: 'resolution', ...r });
+        publish({ type: 'resolution', ...r });
         for (const i of instruments) if (i.market === r.market) quotes.delete(i.symbol); // resolved: bots stop trading it
         resolutions++;
       }
       pending = feed.done ? undefined : feed.next();
     }
-    engine.submit({ type: 'clock', time: target });
+    publish({ type: 'clock', time: target });
     for (const c of bots.commands(target)) {
-      engine.submit({ type: 'command', assessmentId: c.assessmentId, command: c.command });
+      void node.offer({ kind: 'command', assessmentId: c.assessmentId, command: c.command }).then((r) => {
+        if (!r.ok) refused++;
+      });
       commands++;
     }
   };
@@ -270,13 +314,16 @@ async function runDemo(o: StartOptions): Promise<number> {
       }, STOP_TIMEOUT_MS);
       try {
         await inFlight;
-        await engine.barrier(); // every submitted input applied, so the final figures are complete
+        await caughtUp(); // every published input applied, so the final figures are complete
+        await engine.barrier();
         print(await summarize('final'));
       } catch (err) {
         process.stderr.write(`start: ${err instanceof Error ? err.message : String(err)}\n`);
         code = 1;
       }
-      await engine.stop();
+      await composed.close(); // journal flushed, checkpoint taken, connections closed
+      if (env['DATA_DIR'] === undefined) await rm(dataDir, { recursive: true, force: true });
+      if (publishFailures > 0 || refused > 0) process.stderr.write(`start: ${publishFailures} market publishes failed, ${refused} bot commands refused by intake\n`);
       clearTimeout(guard);
       resolve(code);
     }
