@@ -8,6 +8,11 @@ const TAG = '__float';
 
 /** Encode any JSON-like value, tagging non-finite numbers. */
 export function encodeJson(value: unknown): string {
+  // Plain JSON.stringify writes a non-finite number as null; the engine's
+  // states hold no nulls of their own, so text without one needs no tagging
+  // pass (which costs several times the stringify). Text with one is redone.
+  const plain = JSON.stringify(value);
+  if (plain === undefined || !plain.includes('null')) return plain;
   return JSON.stringify(value, (_key, v: unknown) =>
     typeof v === 'number' && !Number.isFinite(v) ? { [TAG]: String(v) } : v);
 }
