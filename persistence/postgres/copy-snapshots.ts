@@ -4,6 +4,7 @@
  * ~850 B here), then one guarded upsert moves them into `snapshots`.
  */
 import type postgres from 'postgres';
+import { isUnavailable } from './errors.js';
 
 /** Encoded columns of deduplicated snapshot rows (counters as decimal strings). */
 export interface SnapshotColumns {
@@ -70,7 +71,8 @@ export async function copySnapshots(sql: postgres.Sql, c: SnapshotColumns, optio
     await conn`commit`;
     return result.count;
   } catch (err) {
-    await conn`rollback`.catch(() => undefined);
+    // On a dropped connection there is nothing to roll back, and postgres.js would throw out of band.
+    if (!isUnavailable(err)) await conn`rollback`.catch(() => undefined);
     throw err;
   } finally {
     conn.release();

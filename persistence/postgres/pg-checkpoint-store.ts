@@ -9,7 +9,7 @@ import type postgres from 'postgres';
 import type { EngineSnapshot, KernelSnapshot } from '../../engine/index.js';
 import { FencedError, type Checkpoint, type CheckpointStore } from '../../engine/node/ports.js';
 import { copyField, copyIn } from './copy-snapshots.js';
-import { mapPgError } from './errors.js';
+import { isUnavailable, mapPgError } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';
 
 /** Options of {@link PgCheckpointStore}. */
@@ -120,7 +120,8 @@ export class PgCheckpointStore implements CheckpointStore {
          where checkpoints.version < excluded.version and checkpoints.owner_epoch <= excluded.owner_epoch`;
       await conn`commit`;
     } catch (err) {
-      await conn`rollback`.catch(() => undefined);
+      // On a dropped connection there is nothing to roll back, and postgres.js would throw out of band.
+    if (!isUnavailable(err)) await conn`rollback`.catch(() => undefined);
       throw err instanceof FencedError ? err : mapPgError(err);
     } finally {
       conn.release();
