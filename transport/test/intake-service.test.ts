@@ -5,7 +5,8 @@ import { Decoder, encode } from '@msgpack/msgpack';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
-import { EngineNode, type IntakeResult } from '../../engine/index.js';
+import { Registry } from 'prom-client';
+import { EngineNode, NodeMetrics, type IntakeResult } from '../../engine/index.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
@@ -27,6 +28,7 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
   const stream = `INTAKE_${id}`;
   const subjects = intakeSubjects('g1', namespace);
   const skipped: MalformedMessage[] = [];
+  const registry = new Registry();
   let publisher: TickPublisher;
   const ask = async (payload: Uint8Array): Promise<IntakeResult> => dec.decode((await nc.request(subjects.intake, payload, { timeout: 5_000 })).data) as IntakeResult;
 
@@ -42,7 +44,7 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     const market = new JetStreamMarketLog(js, jsm, { stream, namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol), onMalformed: (m) => skipped.push(m) });
     node = await EngineNode.start({
       market, journal: new PgJournal(db.sql, { group: 'g1' }), checkpoints: new PgCheckpointStore(db.sql, { group: 'g1' }), marketTail: () => market.tail(),
-      engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 0 }, checkpointIntervalMs: 0,
+      engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 0 }, checkpointIntervalMs: 0, metrics: new NodeMetrics(registry),
     });
     service = new IntakeService(nc, node, { group: 'g1', namespace, maxRequestBytes: 2_048 });
     await node.ready;
@@ -91,6 +93,11 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     assert.ok(!stranger.ok && stranger.code === 'UNKNOWN_ASSESSMENT');
     const [afterCount] = await db.sql<{ n: number }[]>`select count(*)::int as n from journal`;
     assert.equal(afterCount!.n, before!.n);
+    const intake = (await registry.getSingleMetric('engine_intake_total')!.get()).values;
+    const count = (result: string) => intake.find((v) => v.labels['result'] === result)?.value ?? 0;
+    assert.equal(count('INVALID_COMMAND'), 1, 'each refusal is counted by its code');
+    assert.equal(count('UNKNOWN_ASSESSMENT'), 1);
+    assert.equal(count('accepted'), 2);
   });
 
   test('a malformed tick or an unknown symbol on the market stream is skipped with a reason and the engine goes on', async () => {
