@@ -1,0 +1,107 @@
+/**
+ * Verifies the gateway's bearer tokens (JWT, jose): pinned algorithms,
+ * issuer, audience, expiry with a small clock tolerance; keys from config
+ * (an HMAC secret or a public key in PEM) or a JWKS URL. A token names its
+ * trader in `sub` and its roles in `roles`.
+ */
+import { webcrypto } from 'node:crypto';
+import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
+
+type CryptoKey = webcrypto.CryptoKey;
+
+/** A verified caller. */
+export interface Principal {
+  readonly traderId: string;
+  readonly roles: ReadonlySet<Role>;
+}
+
+export type Role = 'trader' | 'operator';
+
+/** Options of {@link TokenVerifier.create}. Exactly one key source. */
+export interface TokenVerifierOptions {
+  /** HMAC secret (HS256). */
+  readonly secret?: string;
+  /** Public key, SPKI PEM (with `algorithm` RS256 or ES256). */
+  readonly publicKeyPem?: string;
+  /** JWKS URL; keys are fetched and cached by jose. */
+  readonly jwksUrl?: string;
+  /** The one algorithm accepted. @default 'HS256' with a secret, 'RS256' otherwise */
+  readonly algorithm?: 'HS256' | 'RS256' | 'ES256';
+  /** @default 'vatic' */
+  readonly issuer?: string;
+  /** @default 'vatic-gateway' */
+  readonly audience?: string;
+  /** Clock skew tolerated on exp/nbf, seconds. @default 5 */
+  readonly clockToleranceSec?: number;
+  /** Longest token life accepted (iat to now). @default '24h' */
+  readonly maxTokenAge?: string;
+}
+
+/** Why a token was refused; `code` is stable, `message` says what was wrong. */
+export class TokenRejectedError extends Error {
+  readonly code: 'TOKEN_EXPIRED' | 'TOKEN_INVALID' | 'TOKEN_CLAIMS';
+  constructor(code: TokenRejectedError['code'], message: string) {
+    super(message);
+    this.name = 'TokenRejectedError';
+    this.code = code;
+  }
+}
+
+const ROLES = new Set<Role>(['trader', 'operator']);
+
+interface Resolved {
+  readonly algorithm: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockToleranceSec: number;
+  readonly maxTokenAge: string;
+}
+
+/** Verifies tokens against one configured key source. */
+export class TokenVerifier {
+  readonly #key: Uint8Array | CryptoKey | JWTVerifyGetKey;
+  readonly #o: Resolved;
+
+  private constructor(key: Uint8Array | CryptoKey | JWTVerifyGetKey, o: Resolved) {
+    this.#key = key;
+    this.#o = o;
+  }
+
+  static async create(options: TokenVerifierOptions): Promise<TokenVerifier> {
+    const sources = [options.secret, options.publicKeyPem, options.jwksUrl].filter((s) => s !== undefined && s !== '');
+    if (sources.length !== 1) throw new Error('TokenVerifier needs exactly one of secret, publicKeyPem, jwksUrl');
+    const algorithm = options.algorithm ?? (options.secret ? 'HS256' : 'RS256');
+    if (options.secret && algorithm !== 'HS256') throw new Error(`a secret signs HS256, not ${algorithm}`);
+    if (options.secret && options.secret.length < 32) throw new Error('the HMAC secret must be at least 32 characters');
+    const key = options.secret ? new TextEncoder().encode(options.secret)
+      : options.publicKeyPem ? await importSPKI(options.publicKeyPem, algorithm)
+        : createRemoteJWKSet(new URL(options.jwksUrl!), { timeoutDuration: 3_000, cooldownDuration: 30_000 });
+    return new TokenVerifier(key, {
+      algorithm, issuer: options.issuer ?? 'vatic', audience: options.audience ?? 'vatic-gateway',
+      clockToleranceSec: options.clockToleranceSec ?? 5, maxTokenAge: options.maxTokenAge ?? '24h',
+    });
+  }
+
+  /** The token's principal, or a {@link TokenRejectedError} saying why not. */
+  async verify(token: unknown): Promise<Principal> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 8_192) throw new TokenRejectedError('TOKEN_INVALID', 'token must be a compact JWT string of at most 8192 characters');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.#key as Uint8Array, {
+        algorithms: [this.#o.algorithm], issuer: this.#o.issuer, audience: this.#o.audience,
+        clockTolerance: this.#o.clockToleranceSec, maxTokenAge: this.#o.maxTokenAge, requiredClaims: ['sub', 'exp', 'iat'],
+      }));
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new TokenRejectedError('TOKEN_EXPIRED', 'token expired');
+      if (err instanceof errors.JWTClaimValidationFailed) throw new TokenRejectedError('TOKEN_CLAIMS', `token claim "${err.claim}" is not valid: ${err.reason}`);
+      if (err instanceof errors.JOSEAlgNotAllowed) throw new TokenRejectedError('TOKEN_INVALID', `token algorithm is not accepted (only ${this.#o.algorithm})`);
+      throw new TokenRejectedError('TOKEN_INVALID', `token is not valid: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const sub = payload.sub;
+    if (typeof sub !== 'string' || sub === '' || sub.length > 128) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "sub" must name the trader');
+    const raw = (payload as { roles?: unknown }).roles;
+    const roles = new Set<Role>(Array.isArray(raw) ? raw.filter((r): r is Role => ROLES.has(r as Role)) : ['trader']);
+    if (roles.size === 0) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "roles" holds no known role (trader, operator)');
+    return { traderId: sub, roles };
+  }
+}

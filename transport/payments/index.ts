@@ -1,0 +1,17 @@
+/**
+ * transport/payments: buying assessments with Stripe Checkout, framework
+ * agnostic (the HTTP layer passes request fields, raw webhook bodies and
+ * headers), plus a local Stripe fake for tests and offline runs.
+ */
+export {
+  Purchases, type AssessmentIssuer, type CheckoutRequest, type CheckoutStarted, type PaymentSubject, type PublishFn,
+  type PurchasesDeps, type ReissueOptions, type ReissueResult, type TierPrice, type TierPrices, type WebhookApplied,
+  type WebhookResult,
+} from './purchases.js';
+export { assessmentIdFor, type PurchaseStatus } from './webhook-effects.js';
+export * from './errors.js';
+export { createStripe, type CreateStripeOptions } from './stripe-client.js';
+export {
+  signedWebhook, startStripeFake, type FakeSession, type RecordedRequest, type SignedWebhookOptions, type StripeFake,
+  type StripeFakeOptions,
+} from './stripe-fake.js';

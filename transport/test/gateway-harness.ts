@@ -1,0 +1,94 @@
+/**
+ * A running gateway over a real engine node for tests: Postgres journal and
+ * checkpoints, an in-process market log the test publishes ticks to, the
+ * stream hub, and HS256 tokens signed with the test secret.
+ */
+import { SignJWT } from 'jose';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import WebSocket from 'ws';
+import { presetTiers } from '../../actors/index.js';
+import { EngineNode } from '../../engine/index.js';
+import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
+import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
+import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
+import { GatewayMetrics } from '../gateway/gateway-metrics.js';
+import { StreamHub, type StreamHubOptions } from '../gateway/stream-hub.js';
+import { TokenVerifier } from '../gateway/token-verifier.js';
+import { VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
+import { MemoryMarketLog } from '../memory/memory-market-log.js';
+
+export const SECRET = 'test-secret-of-at-least-thirty-two-characters';
+export const T0 = Date.UTC(2026, 0, 5, 9, 0);
+
+/** Sign a token; `claims` override the defaults (sub, roles, iss, aud, iat, exp). */
+export async function token(sub: string, o: { roles?: string[]; secret?: string; audience?: string; issuer?: string; expiresIn?: string | number; alg?: string } = {}): Promise<string> {
+  return new SignJWT({ roles: o.roles ?? ['trader'] })
+    .setProtectedHeader({ alg: o.alg ?? 'HS256' }).setSubject(sub).setIssuer(o.issuer ?? 'vatic').setAudience(o.audience ?? 'vatic-gateway')
+    .setIssuedAt().setExpirationTime(o.expiresIn ?? '5m')
+    .sign(new TextEncoder().encode(o.secret ?? SECRET));
+}
+
+export interface Harness {
+  readonly db: TestDatabase;
+  readonly market: MemoryMarketLog;
+  readonly node: EngineNode;
+  readonly hub: StreamHub;
+  readonly gateway: Gateway;
+  readonly registry: Registry;
+  readonly url: string;
+  /** Publish one BTC tick at `price` and wait until the node applied it. */
+  tick(price: number): Promise<void>;
+  connect(sub: string, o?: { protocol?: 'vatic.v1.msgpack' | 'vatic.v1.json'; roles?: string[] }): Promise<VaticClient>;
+  stop(): Promise<void>;
+}
+
+/** Start everything; creates one assessment per `owners` entry ([assessmentId, traderId]). */
+export async function startHarness(owners: Array<[string, string]>, o: { hub?: Partial<StreamHubOptions>; gateway?: Partial<GatewayOptions> } = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const market = new MemoryMarketLog();
+  let now = T0;
+  market.publish({ type: 'clock', time: now });
+  market.publish({ type: 'tick', symbol: 'BTC-USD', ts: now, bid: 60_000, ask: 60_010 });
+  let hub: StreamHub | undefined;
+  const node = await EngineNode.start({
+    market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql), marketTail: () => market.tail(),
+    engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 20 }, checkpointIntervalMs: 0,
+    output: { onEvents: (e) => hub?.onEvents(e), onDeltas: (d) => hub?.onDeltas(d) },
+  });
+  await node.ready;
+  hub = new StreamHub({ epoch: node.epoch, watch: (ids, on) => node.engine.watch(ids, on), ...o.hub });
+  for (const [assessmentId, traderId] of owners) await node.offer({ kind: 'create', assessmentId, traderId, tierId: 'one-step-50k' });
+  const registry = new Registry();
+  const log = pino({ level: 'silent' });
+  const gateway = await Gateway.start({
+    engine: node, verifier: await TokenVerifier.create({ secret: SECRET }), hub, metrics: new GatewayMetrics(registry, hub), log, port: 0,
+    authTimeoutMs: 1_000, ...o.gateway,
+  });
+  const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
+  return {
+    db, market, node, hub, gateway, registry, url,
+    async tick(price) {
+      now += 1_000;
+      const seq = market.publish({ type: 'tick', symbol: 'BTC-USD', ts: now, bid: price, ask: price + 10 });
+      while (node.lastSeq < seq) await new Promise((r) => setTimeout(r, 2));
+    },
+    async connect(sub, c = {}) {
+      return VaticClient.connect(url, await token(sub, { roles: c.roles ?? ['trader'] }), { WebSocket: WebSocket as unknown as SocketConstructor, protocol: c.protocol ?? 'vatic.v1.msgpack' });
+    },
+    async stop() {
+      await gateway.drain();
+      await node.stop({ checkpoint: false });
+      await db.drop();
+    },
+  };
+}
+
+/** Poll until `ok()` or fail after `ms`. */
+export async function eventually(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
