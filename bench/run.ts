@@ -3,7 +3,10 @@
  * figures next to a baseline measured in the same run, then one JSON line.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { runIngestBench } from './ingest.bench.js';
 import { runKernelBench } from './kernel.bench.js';
+import { runOrdersBench } from './orders.bench.js';
+import { runRecoveryBench } from './recovery.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
 
 function int(v: string): number {
@@ -56,6 +59,32 @@ program.command('kernel')
     }
   });
 
+program.command('ingest')
+  .description('ticks from JetStream to verdict on 2 shard workers, against a bare ordered consumer of the same stream')
+  .option('--ticks <n>', 'ticks in the stream', int, 300_000)
+  .option('--assessments <n>', 'assessments, each with open positions', int, 20_000)
+  .option('--workers <n>', 'shard workers', int, 2)
+  .option('--repeats <n>', 'runs of each measurement, alternating', int, 3)
+  .option('--max-in-flight <n>', 'unapplied inputs a shard may hold before the driver waits', int, 20_000)
+  .option('--seed <n>', 'seed', int, 1)
+  .option('--url <url>', 'NATS server (a scratch stream is created and deleted)', process.env['NATS_URL'] ?? '127.0.0.1:4222')
+  .action(async (o: { ticks: number; assessments: number; workers: number; repeats: number; maxInFlight: number; seed: number; url: string }) => {
+    const { runs, figures: r } = await runIngestBench(o);
+    const runsOf = (xs: number[]) => `runs ${xs.map((x) => fmt(x)).join(' / ')}`;
+    const pct = (x: number) => `${fmt(100 * x, 1)}%`;
+    print(`ingest (${fmt(r.ticks!)} ticks, ${fmt(r.assessments!)} assessments, ${fmt(r.positions!)} positions, ${o.workers} workers, medians of ${o.repeats})`, [
+      ['ceiling: bare consume ticks/s', fmt(r.ceilingTicksPerSec!), runsOf(runs.ceiling)],
+      ['decode only: JetStreamTickSource', fmt(r.decodeTicksPerSec!), runsOf(runs.decode)],
+      ['engine: JetStream to verdict', fmt(r.engineTicksPerSec!), runsOf(runs.engine)],
+      ['engine / ceiling', pct(r.ratio!), `target ≥ 70%: ${r.ratio! >= 0.7 ? 'PASS' : 'MISS'}`],
+      ['decode only / ceiling', pct(r.decodeRatio!)],
+      ['diag.: engine, coalesced submits', fmt(r.coalescedTicksPerSec!), `${pct(r.coalescedRatio!)} · ${runsOf(runs.coalesced)}`],
+      ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 3)],
+      ['breaches / fills per engine run', `${fmt(r.breaches!)} / ${fmt(r.fills!)}`, 'the same in every run'],
+      ['fill stream / set up (s)', `${fmt(r.fillSeconds!, 1)} / ${fmt(r.setupSeconds!, 1)}`],
+    ], r);
+  });
+
 program.command('snapshots')
   .description('100k assessment snapshots to Postgres through the fenced store, against a bare batched upsert')
   .option('--assessments <n>', 'assessments', int, 100_000)
@@ -70,6 +99,50 @@ program.command('snapshots')
       ['baseline: bare upsert update (s)', fmt(r.bareUpdateSeconds!, 2)],
       ['store / baseline, update', `${fmt(r.updateRatio!, 2)}×`, 'target ≤ 1.5×'],
       ['load all back (s)', fmt(r.loadSeconds!, 2)],
+    ], r);
+  });
+
+program.command('orders')
+  .description('durably acknowledged orders/s and ack latency through EngineNode.offer, against the bare Postgres journal write')
+  .option('--rates <list>', 'offered rates of the open-loop runs, orders/s', (v: string) => v.split(',').map(int), [1_000, 10_000, 25_000, 50_000])
+  .option('--seconds <n>', 'length of each run', int, 3)
+  .option('--window <n>', 'orders in flight in the closed-loop run', int, 4_096)
+  .option('--repeats <n>', 'runs of each rate', int, 3)
+  .option('--assessments <n>', 'assessments, created through offer() first', int, 10_000)
+  .option('--tick-rate <n>', 'ticks/s on the market log meanwhile', int, 300)
+  .option('--workers <n>', 'shard workers', int, 2)
+  .option('--max-batch <n>', "the node's maxJournalBatch", int, 2_048)
+  .option('--checkpoint-ms <n>', "the node's checkpoint interval (0: none)", (v: string) => (v === '0' ? 0 : int(v)), 5_000)
+  .option('--url <url>', 'Postgres server (a scratch database is created and dropped)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  .action(async (o: { rates: number[]; seconds: number; window: number; repeats: number; assessments: number; tickRate: number; workers: number; maxBatch: number; checkpointMs: number; url: string }) => {
+    const { text, figures } = await runOrdersBench(o);
+    process.stdout.write(text);
+    process.stdout.write(`${JSON.stringify({ bench: 'orders', ...figures })}\n`);
+  });
+
+program.command('recovery')
+  .description('EngineNode.start on 100k checkpointed assessments, a journal backlog and 60 s of ticks, against reading and parsing the states')
+  .option('--assessments <n>', 'assessments in the checkpoint', int, 100_000)
+  .option('--seconds <n>', 'feed time of ticks after the checkpoint', int, 60)
+  .option('--journal <n>', 'journal entries after the checkpoint', int, 5_000)
+  .option('--repeats <n>', 'recoveries (and baselines), alternating', int, 3)
+  .option('--workers <n>', 'shard workers', int, 2)
+  .option('--url <url>', 'Postgres server (a scratch database is created and dropped)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  .action(async (o: { assessments: number; seconds: number; journal: number; repeats: number; workers: number; url: string }) => {
+    const { figures: r, runs } = await runRecoveryBench(o);
+    const runsOf = (xs: number[]) => `runs ${xs.map((x) => fmt(x, 2)).join(' / ')}`;
+    print(`recovery (${fmt(r.assessments!)} assessments, ${fmt(r.stateMiB!)} MiB of state, ${fmt(r.marketInputs!)} market inputs = ${fmt(r.ticks!)} ticks in ${o.seconds} s + clocks, ${fmt(r.journalEntries!)} journal entries; ${o.workers} workers, medians of ${o.repeats})`, [
+      ['claim + load checkpoint (s)', fmt(r.claimLoad!, 2), runsOf(runs['claimLoad']!)],
+      ['restore engine (s)', fmt(r.restore!, 2), `Engine.restore: split + spawn; ${runsOf(runs['restore']!)}`],
+      ['journal read (s)', fmt(r.journalRead!, 2), runsOf(runs['journalRead']!)],
+      ['replay to ready (s)', fmt(r.replay!, 2), runsOf(runs['replay']!)],
+      ['total: start to node.ready (s)', fmt(r.ready!, 2), `target < ${r.targetSeconds} s: ${r.ready! < r.targetSeconds! ? 'PASS' : 'MISS'}; ${runsOf(runs['ready']!)}`],
+      ['  then shards caught up (s)', fmt(r.shardsCaughtUp!, 2), `worker boot + restore + apply; ${runsOf(runs['shardsCaughtUp']!)}`],
+      ['total: start to all applied (s)', fmt(r.applied!, 2), `target < ${r.targetSeconds} s: ${r.applied! < r.targetSeconds! ? 'PASS' : 'MISS'}; ${runsOf(runs['applied']!)}`],
+      ['baseline: select state + parse (s)', fmt(r.baseline!, 2), runsOf(runs['baseline']!)],
+      ['node.ready / baseline', `${fmt(r.readyVsBaseline!, 1)}×`],
+      ['diag.: Engine.restore alone (s)', fmt(r.restoreOnly!, 2), runsOf(runs['restoreOnly']!)],
+      ['set up (s)', fmt(r.setupSeconds!, 1), `load average ${fmt(r.loadAverage!, 1)} at start`],
     ], r);
   });
 

@@ -261,7 +261,9 @@ export class Engine {
     if (length >= this.#maxBatch) this.#flush();
     else if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+      // Once per event-loop turn, not per microtask: a source yielding one input per
+      // microtask would otherwise cost a postMessage per input per shard.
+      setImmediate(() => this.#flush());
     }
   }
 

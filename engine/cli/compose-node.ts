@@ -13,7 +13,8 @@ import { Registry } from 'prom-client';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
 import { createSharedState, migrate, PgCheckpointStore, PgJournal, type SharedState } from '../../persistence/index.js';
 import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
-import { domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher } from '../../transport/nats/index.js';
+import { domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher, withNamespace } from '../../transport/nats/index.js';
+import { Encoder } from '@msgpack/msgpack';
 import { IntakeService } from '../../transport/nats/intake-service.js';
 import { JetStreamMarketLog } from '../../transport/nats/jetstream-market-log.js';
 import type { EngineOutput } from '../engine.js';
@@ -61,6 +62,10 @@ export interface ComposedNode {
   /** Publishes into the market stream, when NATS is configured. */
   readonly tickPublisher: TickPublisher | undefined;
   readonly shared: SharedState;
+  /** The Postgres client of the journal and checkpoints (purchases share it). */
+  readonly sql: postgres.Sql;
+  /** Publish a platform event (payments) to the events stream; logged only without NATS. */
+  publish(subject: string, payload: object): Promise<void>;
   /** The market log's last sequence now. */
   marketTail(): Promise<number>;
   /** What is in use, as the start-up log states it. */
@@ -188,8 +193,14 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       events: nc === undefined ? 'in-process only' : `nats jetstream stream ${config.eventStream ?? 'EVENTS'}`,
       shared: shared.kind === 'redis' ? `redis ${new URL(config.redisUrl!).host}` : 'in-process',
     };
+    const natsForEvents = nc;
+    const encoder = new Encoder({ ignoreUndefined: true });
     return {
-      node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(),
+      node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(), sql,
+      async publish(subject, payload) {
+        if (natsForEvents === undefined) return void log.info({ subject, payload }, 'platform event (no event stream configured)');
+        await jetstream(natsForEvents).publish(withNamespace(subject, namespace), encoder.encode(payload));
+      },
       async close() {
         if (beat !== undefined) clearInterval(beat);
         await node.stop();

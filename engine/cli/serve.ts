@@ -9,6 +9,7 @@
  */
 import { pino } from 'pino';
 import { z } from 'zod';
+import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 
 const Env = z.object({
@@ -24,6 +25,19 @@ const Env = z.object({
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
   CLOCK_BEAT: z.enum(['on', 'off']).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  GATEWAY_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(8080),
+  GATEWAY_HOST: z.string().default('127.0.0.1'),
+  GATEWAY_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  GATEWAY_JWT_PUBLIC_KEY: z.string().optional(),
+  GATEWAY_JWKS_URL: z.string().url().optional(),
+  GATEWAY_JWT_ALG: z.enum(['HS256', 'RS256', 'ES256']).optional(),
+  GATEWAY_JWT_ISSUER: z.string().default('vatic'),
+  GATEWAY_JWT_AUDIENCE: z.string().default('vatic-gateway'),
+  GATEWAY_ALLOW_FALLBACK: z.enum(['0', '1']).default('0'),
+  STRIPE_SECRET_KEY: z.string().optional(),
+  STRIPE_WEBHOOK_SECRET: z.string().optional(),
+  STRIPE_API_BASE: z.string().url().optional(),
+  PUBLIC_URL: z.string().url().optional(),
 });
 
 const parsed = Env.safeParse(process.env);
@@ -43,14 +57,31 @@ const config: NodeConfig = {
 };
 
 let composed: Awaited<ReturnType<typeof composeNode>>;
+let gateway: ComposedGateway | undefined;
+const late = new LateOutput();
 try {
-  composed = await composeNode(config, log);
+  composed = await composeNode(config, log, [late]);
+  if (env.GATEWAY_PORT !== 'off') {
+    const keys = env.GATEWAY_JWT_SECRET ?? env.GATEWAY_JWT_PUBLIC_KEY ?? env.GATEWAY_JWKS_URL;
+    gateway = await composeGateway(composed, late, {
+      port: env.GATEWAY_PORT, host: env.GATEWAY_HOST, allowFallback: env.GATEWAY_ALLOW_FALLBACK === '1',
+      ...(keys === undefined ? {} : {
+        tokens: {
+          ...(env.GATEWAY_JWT_SECRET ? { secret: env.GATEWAY_JWT_SECRET } : env.GATEWAY_JWT_PUBLIC_KEY ? { publicKeyPem: env.GATEWAY_JWT_PUBLIC_KEY } : { jwksUrl: env.GATEWAY_JWKS_URL! }),
+          ...(env.GATEWAY_JWT_ALG ? { algorithm: env.GATEWAY_JWT_ALG } : {}), issuer: env.GATEWAY_JWT_ISSUER, audience: env.GATEWAY_JWT_AUDIENCE,
+        },
+      }),
+      ...(env.STRIPE_SECRET_KEY ? { stripeSecretKey: env.STRIPE_SECRET_KEY } : {}), ...(env.STRIPE_WEBHOOK_SECRET ? { stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
+      ...(env.STRIPE_API_BASE ? { stripeApiBase: env.STRIPE_API_BASE } : {}), ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    }, log);
+    if (keys === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
+  }
 } catch (err) {
   log.fatal({ err }, 'engine node failed to start');
   process.exit(1);
 }
 const { node, backends } = composed;
-log.info({ ...backends, group: config.group, epoch: node.epoch, pid: process.pid }, 'engine node started');
+log.info({ ...backends, gateway: gateway === undefined ? 'off' : `${gateway.gateway.uws.implementation} on port ${gateway.gateway.port}`, group: config.group, epoch: node.epoch, pid: process.pid }, 'engine node started');
 void node.ready.then(() => log.info({ lastSeq: node.lastSeq, journalPos: node.journalPos }, 'engine node ready'));
 
 let stopping = false;
@@ -63,6 +94,7 @@ async function stop(signal: string): Promise<void> {
     process.exit(1);
   }, 30_000);
   try {
+    await gateway?.close(); // readiness off, sockets closed with 1001
     await composed.close();
     log.info('stopped');
     clearTimeout(guard);

@@ -18,6 +18,7 @@ import { BotTraders } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
 import { SyntheticFeed, type FeedItem } from '../../transport/synthetic-feed.js';
 import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
+import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { composeNode } from './compose-node.js';
 
 /** Options of {@link runDemo}, as parsed from the command line. */
@@ -36,6 +37,8 @@ interface StartOptions {
   readonly duration?: number;
   /** One JSON line per second instead of the table. @default false */
   readonly json: boolean;
+  /** Gateway port (WebSocket, HTTP API, console); 'off' runs without one. @default 8080, or a free port when taken */
+  readonly port: string;
 }
 
 /** Monday 2025-01-06 22:00 UTC: the preset tiers' first day rolls come within a few wall minutes at ×60. */
@@ -145,18 +148,27 @@ async function runDemo(o: StartOptions): Promise<number> {
   const env = process.env;
   const dataDir = env['DATA_DIR'] ?? await mkdtemp(join(tmpdir(), 'vatic-demo-'));
   const log = pino({ level: env['LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
+  const late = new LateOutput();
   const composed = await composeNode({
     ...(env['NATS_URL'] ? { natsUrl: env['NATS_URL'] } : {}), ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
     ...(env['REDIS_URL'] ? { redisUrl: env['REDIS_URL'] } : {}), dataDir, workers: o.workers, measureLatency: true, flushIntervalMs: 0, clockBeat: false,
-  }, log, [tally]);
+  }, log, [tally, late]);
   const node = composed.node;
+  let gw: ComposedGateway | undefined;
+  if (o.port !== 'off') {
+    const wanted = Number(o.port);
+    gw = await composeGateway(composed, late, { port: wanted }, log)
+      .catch(() => composeGateway(composed, late, { port: 0 }, log)); // taken: any free port
+  }
+  const consoleUrl = gw === undefined ? undefined : `http://127.0.0.1:${gw.gateway.port}/#token=${await gw.devToken('trader-000001')}`;
   const engine = node.engine;
   const b = composed.backends;
   const external = env['NATS_URL'] !== undefined || env['DATABASE_URL'] !== undefined || env['REDIS_URL'] !== undefined;
   const config = `vatic demo: synthetic feed (seed '${o.seed}', ${instruments.length} symbols, ×${o.speed} feed time, target ${fmt(o.tickRate)} ticks/s), `
     + `${fmt(o.assessments)} assessments over ${tiers.length} preset tiers, ${o.workers} shard workers, bot traders; `
-    + `market log: ${b.market}; journal: ${b.journal}; events: ${b.events}; shared state: ${b.shared}`;
-  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: external, backends: b, pid: process.pid })}\n` : `${config} (pid ${process.pid})\n`);
+    + `market log: ${b.market}; journal: ${b.journal}; events: ${b.events}; shared state: ${b.shared}; `
+    + `gateway: ${gw === undefined ? 'off' : `${gw.gateway.uws.implementation} on port ${gw.gateway.port}; console for trader-000001: ${consoleUrl}`}`;
+  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: external, backends: b, gatewayPort: gw?.gateway.port ?? null, consoleUrl: consoleUrl ?? null, pid: process.pid })}\n` : `${config} (pid ${process.pid})\n`);
 
   // Market inputs go to the market log (the node reads them back in order); creates and orders to the journal.
   let publishFailures = 0;
@@ -321,6 +333,7 @@ async function runDemo(o: StartOptions): Promise<number> {
         process.stderr.write(`start: ${err instanceof Error ? err.message : String(err)}\n`);
         code = 1;
       }
+      await gw?.close(); // sockets closed with 1001
       await composed.close(); // journal flushed, checkpoint taken, connections closed
       if (env['DATA_DIR'] === undefined) await rm(dataDir, { recursive: true, force: true });
       if (publishFailures > 0 || refused > 0) process.stderr.write(`start: ${publishFailures} market publishes failed, ${refused} bot commands refused by intake\n`);
@@ -351,6 +364,7 @@ const program = new Command('start')
   .option('--tick-rate <n>', 'target ticks per wall second', positive(1e7, false), 2_000)
   .option('--duration <s>', 'stop by itself after this many seconds', positive(1e9, false))
   .option('--json', 'print one JSON summary line per second instead of the table', false)
+  .option('--port <n>', "gateway port (WebSocket, HTTP API, browser console), or 'off'", '8080')
   .action(async (opts: StartOptions) => {
     process.exit(await runDemo(opts));
   });

@@ -132,13 +132,16 @@ export const DOMAIN_EVENT_SUBJECTS = Object.freeze([
   'assessment.passed',
   'assessment.failed',
   'rules.violation-detected',
+  'payment.purchase-completed',
+  'payment.purchase-failed',
+  'montecarlo.simulation-completed',
 ] as const);
 
 export type DomainEventSubject = (typeof DOMAIN_EVENT_SUBJECTS)[number];
 
 /** Wildcards covering every domain-event subject (under `namespace` if given), e.g. for an events stream's `subjects`. */
 export function domainEventSubjects(namespace = ''): string[] {
-  return ['trading.>', 'assessment.>', 'rules.>'].map((s) => withNamespace(s, namespace));
+  return ['trading.>', 'assessment.>', 'rules.>', 'payment.>', 'montecarlo.>'].map((s) => withNamespace(s, namespace));
 }
 
 /**

@@ -2,14 +2,18 @@
  * The AsyncAPI document of the NATS interface (transport/nats/asyncapi.json)
  * checked against the code: the subjects it lists, the engine event types and
  * refusal codes it names, the enums it spells out, its internal references,
- * and the payloads the real publishers and the real actor produce.
+ * and the payloads the real publishers and the real actor produce. Domain
+ * subjects that do not carry engine events are checked against their
+ * producer: the purchase flow's payloads against the object literals it
+ * publishes (transport/payments/purchases.ts), the reserved Monte Carlo
+ * subject against its planned status.
  *
  * Payloads are validated with a small JSON Schema checker below that knows
  * exactly the keywords the document uses and fails on any other, so it can
  * never pass a schema by ignoring part of it.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
@@ -23,6 +27,7 @@ import { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher } fro
 import {
   CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
 } from '../nats/subjects.js';
+import { assessmentIdFor } from '../payments/webhook-effects.js';
 
 // -- the document ----------------------------------------------------------------------
 
@@ -70,7 +75,7 @@ const channelMessages = (channel: JsonObject): JsonObject[] =>
 const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples']);
 const KEYWORDS = new Set([
   '$ref', 'allOf', 'oneOf', 'anyOf', 'const', 'enum', 'type', 'required', 'properties', 'additionalProperties',
-  'items', 'additionalItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'exclusiveMinimum',
+  'items', 'additionalItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum',
 ]);
 
 function typeOk(type: string, v: unknown): boolean {
@@ -135,6 +140,7 @@ function check(schema: Json | undefined, value: unknown, strict = false, path = 
   }
   if (typeof value === 'number') {
     if (typeof s['minimum'] === 'number' && !(value >= s['minimum'])) errors.push(`${path}: ${value} < ${s['minimum']}`);
+    if (typeof s['maximum'] === 'number' && !(value <= s['maximum'])) errors.push(`${path}: ${value} > ${s['maximum']}`);
     if (typeof s['exclusiveMinimum'] === 'number' && !(value > s['exclusiveMinimum'])) errors.push(`${path}: ${value} <= ${s['exclusiveMinimum']}`);
   }
   if (isObject(value)) {
@@ -194,6 +200,44 @@ function literalsOf(ts: string, name: string): string[] {
   const m = new RegExp(`export type ${name}\\s*=([^;]+);`).exec(ts);
   assert.ok(m, `type ${name} is found in the source`);
   return [...m[1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!);
+}
+
+/** Whether a message documents an engine OutputEvent (it names the engine event type) rather than another producer's payload. */
+const isEngineMessage = (message: JsonObject): boolean => message['x-engine-event-type'] !== undefined;
+
+/** The messages of the domain-event channels, each with its subject. */
+const domainMessages = (): { subject: string; message: JsonObject }[] =>
+  DOMAIN_EVENT_SUBJECTS.flatMap((subject) => channelMessages(byAddress.get(subject)!).map((message) => ({ subject, message })));
+
+/** Where the purchase flow publishes from; messages it produces name it in `x-producer`. */
+const PURCHASES = 'transport/payments/purchases.ts';
+
+/**
+ * The payloads a TypeScript source publishes: each `publish('<subject>', { ... })`
+ * call with a literal subject and an object literal, as subject → its key names.
+ * Fails on a call it cannot read (a nested object, a spread, a computed key),
+ * so a change in the source's shape cannot slip past.
+ */
+function publishedLiterals(ts: string): Map<string, string[][]> {
+  const calls = [...ts.matchAll(/\bpublish\(\s*'([^']+)'\s*,/g)];
+  const literals = [...ts.matchAll(/\bpublish\(\s*'([^']+)'\s*,\s*\{([^{}]*)\}\s*\)/g)];
+  assert.equal(literals.length, calls.length, 'every publish call with a literal subject passes a flat object literal');
+  const out = new Map<string, string[][]>();
+  for (const [, subject, body] of literals) {
+    const keys = body!.split(',').map((part) => part.trim()).filter((part) => part !== '').map((part) => part.split(':')[0]!.trim());
+    for (const k of keys) assert.match(k, /^[A-Za-z_$][\w$]*$/, `key ${k} of the ${subject} literal is a plain name`);
+    out.set(subject!, [...(out.get(subject!) ?? []), keys]);
+  }
+  return out;
+}
+
+/** Every .ts file of the repository outside node_modules, as a path from its root. */
+function sourceFiles(dir = ''): string[] {
+  return readdirSync(new URL(`../../${dir}`, import.meta.url), { withFileTypes: true }).flatMap((e) => {
+    const path = `${dir}${e.name}`;
+    if (e.isDirectory()) return e.name === 'node_modules' || e.name.startsWith('.') ? [] : sourceFiles(`${path}/`);
+    return e.name.endsWith('.ts') ? [path] : [];
+  });
 }
 
 // -- fakes of the NATS clients the real publishers and service talk to -------------------
@@ -319,18 +363,23 @@ describe('AsyncAPI document of the NATS interface', () => {
     const published = [...candidates].filter((t) => eventSubject(t) !== undefined);
     assert.ok(published.length >= 13, 'the event types are found in the sources');
     const documented = new Map<string, string>();
-    for (const subject of DOMAIN_EVENT_SUBJECTS) {
-      for (const message of channelMessages(byAddress.get(subject)!)) {
-        const type = String(message['x-engine-event-type']);
-        const payload = object(deref(message['payload']), `payload of ${type}`);
-        const own = object((payload['allOf'] as Json[])[1], `own fields of ${type}`);
-        assert.deepEqual(object(object(own['properties'], 'properties')['type'], 'type'), { const: type }, `payload type of ${type}`);
-        assert.equal(eventSubject(type), subject, `${type} is published on ${subject}`);
-        documented.set(type, subject);
-      }
+    for (const { subject, message } of domainMessages()) {
+      // A domain message documents either an engine event type or another producer, never both.
+      assert.notEqual(isEngineMessage(message), typeof message['x-producer'] === 'string', `${String(message['name'])} names an engine event type or a producer`);
+      if (!isEngineMessage(message)) continue;
+      const type = String(message['x-engine-event-type']);
+      const payload = object(deref(message['payload']), `payload of ${type}`);
+      const own = object((payload['allOf'] as Json[])[1], `own fields of ${type}`);
+      assert.deepEqual(object(object(own['properties'], 'properties')['type'], 'type'), { const: type }, `payload type of ${type}`);
+      assert.equal(eventSubject(type), subject, `${type} is published on ${subject}`);
+      documented.set(type, subject);
     }
     assert.deepEqual([...documented.keys()].sort(), published.sort());
     for (const t of candidates) if (!documented.has(t)) assert.equal(eventSubject(t), undefined, `${t} is not published`);
+    // The subjects no engine event maps to (so, by the loop above, carrying no engine message): the payment and Monte Carlo ones.
+    const engineSubjects = new Set(published.map((t) => eventSubject(t)!));
+    assert.deepEqual(DOMAIN_EVENT_SUBJECTS.filter((s) => !engineSubjects.has(s)).sort(),
+      ['montecarlo.simulation-completed', 'payment.purchase-completed', 'payment.purchase-failed'], 'the subjects without engine events');
   });
 
   test('every refusal code of IntakeRefusal appears in the intake result schema\'s enum, and no other', () => {
@@ -357,6 +406,81 @@ describe('AsyncAPI document of the NATS interface', () => {
         assert.deepEqual(check(message['payload'], e['payload'], true), [], `payload example ${String(e['name'])} of ${name}`);
         if (e['headers'] !== undefined) assert.deepEqual(check(message['headers'], e['headers'], true), [], `headers example ${String(e['name'])} of ${name}`);
       }
+    }
+  });
+
+  test('the purchase flow\'s payloads are documented field for field from the object literals purchases.ts publishes, and fit their channel alone, without a msg id', () => {
+    const ts = source(PURCHASES);
+    const literals = publishedLiterals(ts);
+    const subjects = literalsOf(ts, 'PaymentSubject');
+    assert.deepEqual([...literals.keys()].sort(), [...subjects].sort(), 'purchases.ts publishes an object literal on each of its PaymentSubjects');
+    const produced = domainMessages().filter(({ message }) => message['x-producer'] === PURCHASES);
+    assert.deepEqual(produced.map(({ subject }) => subject).sort(), [...subjects].sort(), 'one documented message per subject the purchase flow publishes');
+    const encoder = new Encoder({ ignoreUndefined: true }); // as ComposedNode.publish encodes
+    const decoder = new Decoder();
+    for (const { subject, message } of produced) {
+      const [keys, ...others] = literals.get(subject)!;
+      for (const o of others) assert.deepEqual([...o].sort(), [...keys!].sort(), `every ${subject} literal has the same fields`);
+      const fields = [...keys!].sort();
+      const schema = object(deref(message['payload']), `payload of ${subject}`);
+      assert.deepEqual([...declared(schema)].sort(), fields, `${subject}: the documented fields are the published ones`);
+      // None of the values is ever undefined (paymentIntent may be null, which msgpack keeps), so every field is present.
+      assert.deepEqual([...(schema['required'] as string[])].sort(), fields, `${subject}: every published field is required`);
+      assert.equal(message['headers'], undefined, `${subject}: published without a Nats-Msg-Id`);
+      const examples = (message['examples'] as Json[] | undefined) ?? [];
+      assert.ok(examples.length > 0, `${subject} has an example`);
+      for (const ex of examples) {
+        const payload = object(object(ex, `example of ${subject}`)['payload'], `example payload of ${subject}`);
+        assert.deepEqual(Object.keys(payload).sort(), fields, `${subject}: the example has exactly the published fields`);
+        const sent = decoder.decode(encoder.encode(payload));
+        for (const namespace of ['', 'ns']) {
+          const fit = assertFits(channelOf(namespace === '' ? subject : `${namespace}.${subject}`, namespace), sent, undefined, `${subject} example`);
+          assert.equal(fit, message, `${subject}: only the purchase flow's message accepts its payload`);
+        }
+      }
+    }
+
+    // Values the code produces that the examples do not show.
+    const byName = object(components['messages'], 'messages');
+    const completed = object(deref(byName['PurchaseCompleted']), 'PurchaseCompleted');
+    const example = object(object((completed['examples'] as Json[])[0], 'example')['payload'], 'payload');
+    assert.deepEqual(check(completed['payload'], { ...example, paymentIntent: null }, true), [], 'a session without a payment intent');
+    assert.notDeepEqual(check(completed['payload'], { ...example, currency: 'usd' }, true), [], 'currency is stored upper case');
+    assert.match(ts, /price\.currency\.toUpperCase\(\)/, 'purchases.ts stores the currency upper case');
+    const created = object(deref(byName['PurchaseAssessmentCreated']), 'PurchaseAssessmentCreated');
+    const assessmentId = object(object(object(deref(created['payload']), 'payload')['properties'], 'properties')['assessmentId'], 'assessmentId');
+    assert.deepEqual(check(assessmentId, assessmentIdFor('pur_0123456789abcdef0123456789abcdef'), true), [], 'assessmentIdFor fits the documented id');
+    // The two producers of assessment.created are told apart by their payloads: the engine's (with type, no purchaseId) fits only its own message.
+    const engineCreated = object(deref(byName['AssessmentCreated']), 'AssessmentCreated');
+    const engineExample = { type: 'assessment.created', assessmentId: 'a1', at: T0, input: 3, n: 0, traderId: 't1', tierId: 'plain', tierVersion: 1, phase: 'challenge', balance: 100_000 };
+    assert.equal(assertFits(byAddress.get('assessment.created')!, engineExample, 'a1:3:0', 'engine assessment.created'), engineCreated);
+  });
+
+  test('montecarlo.simulation-completed is documented as reserved: planned, sent by no operation and no source yet, with a schema that holds its minimal payload', () => {
+    const subject = 'montecarlo.simulation-completed';
+    const channel = byAddress.get(subject)!;
+    assert.equal(channel['x-status'], 'planned');
+    assert.match(String(channel['description']), /RESERVED/);
+    const [message, ...more] = channelMessages(channel);
+    assert.equal(more.length, 0, 'one planned message');
+    assert.equal(message!['x-status'], 'planned');
+    assert.match(String(message!['x-producer']), /^planned: /);
+    assert.match(String(object(deref(message!['payload']), 'payload')['description']), /RESERVED/);
+    const key = Object.entries(channels).find(([, c]) => c === channel)![0];
+    for (const [name, op] of Object.entries(operations)) {
+      assert.notEqual(object(object(op, name)['channel'], `${name}.channel`)['$ref'], `#/channels/${key}`, `${name} does not use the reserved subject`);
+    }
+    const mentions = sourceFiles().filter((f) => !f.includes('/test/') && f !== 'transport/nats/subjects.ts' && source(f).includes(subject));
+    assert.deepEqual(mentions, [], 'no source publishes it yet (once one does, document it as produced and drop the reserved status)');
+
+    const payload = message!['payload'];
+    assert.deepEqual([...declared(payload)].sort(), ['assessmentId', 'ci95', 'passProbability', 'paths', 'simulationId', 'tierId']);
+    const minimal = { simulationId: 'sim_1', tierId: 'two-step-100k', paths: 1_000, passProbability: 0.5, ci95: [0.47, 0.53] };
+    assert.deepEqual(check(payload, minimal, true), [], 'assessmentId is optional');
+    assert.deepEqual(check(payload, { ...minimal, assessmentId: 'a1' }, true), []);
+    const { tierId: _t, ...noTier } = minimal;
+    for (const bad of [noTier, { ...minimal, ci95: [0.47] }, { ...minimal, ci95: [0.4, 0.5, 0.6] }, { ...minimal, ci95: [0.4, 1.5] }, { ...minimal, passProbability: 1.2 }, { ...minimal, paths: 0 }, { ...minimal, paths: 1.5 }]) {
+      assert.notDeepEqual(check(payload, bad, true), [], `${JSON.stringify(bad)} is refused`);
     }
   });
 
@@ -429,7 +553,7 @@ describe('AsyncAPI document of the NATS interface', () => {
       assert.equal(message['x-engine-event-type'], (s.payload as { type: string }).type, `${s.subject} carries the engine type it documents`);
       seen.add(String(message['x-engine-event-type']));
     }
-    const documented = DOMAIN_EVENT_SUBJECTS.flatMap((subject) => channelMessages(byAddress.get(subject)!).map((m) => String(m['x-engine-event-type'])));
+    const documented = domainMessages().filter(({ message }) => isEngineMessage(message)).map(({ message }) => String(message['x-engine-event-type']));
     assert.deepEqual([...seen].sort(), [...documented].sort(), 'the scenarios exercise every documented event message');
     assert.ok(sent.some((s) => (s.payload as { dailyFloor?: number }).dailyFloor === -Infinity), 'a -Infinity floor survives msgpack and fits the schema');
   });

@@ -9,8 +9,8 @@ import type { OutputEvent } from '../../engine/inputs.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import {
   DOMAIN_EVENT_SUBJECTS, JetStreamEventPublisher, JetStreamTickSource, TickPublisher,
-  decodeToken, encodeToken, ensureEventStream, ensureMarketStream, eventSubject, parseMarketSubject,
-  resolutionSubject, tickSubject, type MalformedMessage, type MarketInput,
+  decodeToken, domainEventSubjects, encodeToken, ensureEventStream, ensureMarketStream, eventSubject, parseMarketSubject,
+  resolutionSubject, tickSubject, withNamespace, type MalformedMessage, type MarketInput,
 } from '../nats/index.js';
 
 describe('NATS subject scheme', () => {
@@ -41,7 +41,22 @@ describe('NATS subject scheme', () => {
     assert.equal(eventSubject('rules.violation-detected'), 'rules.violation-detected');
     for (const t of ['created', 'started', 'paused', 'abandoned', 'passed', 'failed']) assert.equal(eventSubject(`assessment.${t}`), `assessment.${t}`);
     for (const t of ['order.cancelled', 'position.changed', 'engine.input-rejected', 'actor.quarantined', 'toString', '__proto__']) assert.equal(eventSubject(t), undefined);
-    assert.equal(DOMAIN_EVENT_SUBJECTS.length, 12);
+    // 15 domain subjects: the 12 the engine's published event types map to, plus 3 that carry no engine
+    // event: the purchase flow's two payment subjects (transport/payments) and the one reserved for the planned Monte Carlo pool.
+    const engineTypes = [
+      'order.accepted', 'order.filled', 'position.opened', 'position.closed', 'rules.violation-detected', 'assessment.phase-passed', 'assessment.expired',
+      ...['created', 'started', 'paused', 'abandoned', 'passed', 'failed'].map((t) => `assessment.${t}`),
+    ];
+    const engineSubjects = new Set(engineTypes.map((t) => eventSubject(t)));
+    const notEngine = ['payment.purchase-completed', 'payment.purchase-failed', 'montecarlo.simulation-completed'];
+    assert.equal(engineSubjects.size, 12);
+    assert.deepEqual([...DOMAIN_EVENT_SUBJECTS].sort(), [...engineSubjects, ...notEngine].sort());
+    assert.equal(DOMAIN_EVENT_SUBJECTS.length, engineSubjects.size + notEngine.length);
+    // The events stream's wildcards cover every domain subject, with or without a namespace.
+    for (const namespace of ['', 'ns.eu']) {
+      const wildcards = domainEventSubjects(namespace).map((w) => w.slice(0, -1));
+      for (const subject of DOMAIN_EVENT_SUBJECTS) assert.ok(wildcards.some((w) => withNamespace(subject, namespace).startsWith(w)), `${subject} is captured under "${namespace}"`);
+    }
   });
 });
 
@@ -245,6 +260,20 @@ describe('NATS JetStream transport', { skip }, () => {
       'assessment.created', 'assessment.started', 'trading.position-opened', 'trading.position-closed', 'assessment.failed',
     ].map((s) => `${namespace}.${s}`));
     assert.deepEqual(stored.map((s) => s.payload), published);
+  });
+
+  test('an events stream on the default subjects captures every domain subject, payment and Monte Carlo ones included, and nothing else', async () => {
+    const { name, namespace } = scope('domain');
+    const info = await ensureEventStream(jsm, { name, subjects: domainEventSubjects(namespace), storage: 'memory' });
+    assert.deepEqual(info.config.subjects, domainEventSubjects(namespace));
+    for (const subject of DOMAIN_EVENT_SUBJECTS) {
+      const ack = await js.publish(withNamespace(subject, namespace), encode({ subject }));
+      assert.equal(ack.stream, name, `${subject} lands in the events stream`);
+    }
+    // Core publishes outside the domain subjects: no stream takes them.
+    for (const other of ['ticks.coinbase.BTC-USD', 'engine.g1.intake', 'payments.purchase-completed']) nc.publish(withNamespace(other, namespace), encode({}));
+    await nc.flush();
+    assert.equal((await jsm.streams.info(name)).state.messages, DOMAIN_EVENT_SUBJECTS.length);
   });
 
   test('publish failures are reported through the callback, not thrown into the engine', async () => {

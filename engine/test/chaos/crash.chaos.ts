@@ -74,7 +74,7 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, ENGINE_GROUP: group, NATS_NAMESPACE: namespace,
-        MARKET_STREAM: marketStream, EVENT_STREAM: eventStream, CHECKPOINT_INTERVAL_MS: '400', CLOCK_BEAT: 'off', LOG_LEVEL: 'info',
+        MARKET_STREAM: marketStream, EVENT_STREAM: eventStream, CHECKPOINT_INTERVAL_MS: '400', CLOCK_BEAT: 'off', LOG_LEVEL: 'info', GATEWAY_PORT: 'off',
       },
     });
     proc.stdout!.pipe(logOut, { end: false });

@@ -1,0 +1,260 @@
+/**
+ * Ingest bench: ticks read from JetStream and judged by the engine, against
+ * what the same nats.js client can read from the same stream at all.
+ *
+ * A fresh file-storage stream in its own subject namespace is filled with
+ * N msgpack ticks (BTC/ETH/SOL, seeded random walk, `Nats-Msg-Id` headers as
+ * `TickPublisher` writes them) after one opening quote per symbol. Then, R
+ * times, alternating:
+ *
+ * - **ceiling**: an ordered consumer from the first tick with
+ *   `consumers.get(stream, { deliver_policy: StartSequence }).consume()`, the
+ *   exact call and options `JetStreamTickSource` makes, counting messages and
+ *   doing nothing else. No consumer of this client, this server and this
+ *   stream can go faster, so it is the right denominator: the ratio says how
+ *   much of the transport's own rate the ingest path keeps.
+ * - **decode only**: `JetStreamTickSource` iterated to the end, nothing done
+ *   with the inputs: subject parsing, msgpack decoding and validation.
+ * - **engine**: the same source feeding `Engine.submit` on 2 shard workers
+ *   holding a population in which every assessment has open positions (set up
+ *   at the opening quotes before the clock starts, restored from one snapshot
+ *   per run so every run judges the same accounts), with the backlog bounded;
+ *   the clock stops when `barrier()` confirms the last tick is applied: ticks/s
+ *   "to verdict".
+ * - **engine, coalesced** (diagnostic): the same, but the driver hands the
+ *   ticks of one event-loop turn to `submit` together (from a `setImmediate`),
+ *   which is what the engine would do if it flushed per macrotask instead of
+ *   per microtask: the source yields each message in its own microtask, so
+ *   `submit`'s microtask flush posts every tick to every shard on its own.
+ *
+ * Every run's clock includes creating the consumer. The stream is deleted at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Encoder } from '@msgpack/msgpack';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { parseTier, type Instrument } from '../actors/index.js';
+import { Engine, type EngineOptions, type EngineSnapshot, type TickInput } from '../engine/index.js';
+import { JetStreamTickSource, ensureMarketStream, marketSubjects, tickMsgId, tickSubject } from '../transport/nats/index.js';
+
+export interface IngestBenchOptions {
+  /** Ticks in the stream (after the opening quotes). @default 300_000 */ readonly ticks: number;
+  /** @default 20_000 */ readonly assessments: number;
+  /** @default 2 */ readonly workers: number;
+  /** Runs of each measurement. @default 3 */ readonly repeats: number;
+  /** Inputs the driver lets the engine hold unapplied before it waits. @default 20_000 */ readonly maxInFlight: number;
+  /** @default 1 */ readonly seed: number;
+  /** NATS server. */ readonly url: string;
+}
+
+const VENUE = 'coinbase';
+const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD'];
+const PRICES = [60_000, 3_000, 150];
+const OPEN = SYMBOLS.length; // stream seqs 1..OPEN: one opening quote per symbol
+const T0 = Date.parse('2026-03-02T08:00:00Z');
+const TIER = parseTier({
+  id: 'bench-ingest', version: 1, name: 'Bench ingest', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 50,
+  fees: { linear: 0.0004, binary: 0 },
+  phases: [{ name: 'funded', startingBalance: 100_000, rules: { dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } } }],
+});
+const INSTRUMENTS: Instrument[] = SYMBOLS.map((symbol) => ({ symbol, kind: 'linear', venue: VENUE, minQty: 1e-6 }));
+
+/** xorshift32. */
+function rng(seed: number): () => number {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x / 4294967296;
+  };
+}
+
+/** Opening quotes, then a log-random walk per symbol (0.5 bp per tick, rare jumps of up to ±3%). */
+function* walk(n: number, seed: number): Generator<{ symbol: string; bid: number; ask: number; ts: number; venueSeq: number }> {
+  const r = rng(seed);
+  const mid = [...PRICES];
+  for (let i = 0; i < OPEN + n; i++) {
+    const s = i < OPEN ? i : Math.floor(r() * SYMBOLS.length);
+    if (i >= OPEN) {
+      const z = Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+      mid[s] = mid[s]! * Math.exp(0.00005 * z + (r() < 2e-5 ? (r() - 0.5) * 0.06 : 0));
+    }
+    yield { symbol: SYMBOLS[s]!, ts: T0 + i, bid: mid[s]! * 0.99995, ask: mid[s]! * 1.00005, venueSeq: i + 1 };
+  }
+}
+
+/** Core-publishes every tick into the stream subject (no PubAck wait), then waits until the stream holds them all. */
+async function fill(nc: NatsConnection, jsm: JetStreamManager, stream: string, namespace: string, n: number, seed: number) {
+  const enc = new Encoder({ ignoreUndefined: true });
+  const opening: Array<{ symbol: string; bid: number; ask: number; ts: number }> = [];
+  let k = 0;
+  for (const t of walk(n, seed)) {
+    if (k < OPEN) opening.push(t);
+    const h = headers();
+    h.set('Nats-Msg-Id', tickMsgId({ venue: VENUE, ...t }));
+    nc.publish(tickSubject(VENUE, t.symbol, namespace), enc.encode({ symbol: t.symbol, ts: t.ts, bid: t.bid, ask: t.ask, bidSize: 1.5, askSize: 2.5, venue: VENUE, venueSeq: t.venueSeq }), { headers: h });
+    if (++k % 5_000 === 0) await nc.flush(); // let the server's stream ingest keep up
+  }
+  await nc.flush();
+  let last = -1;
+  let since = performance.now();
+  for (;;) {
+    const have = (await jsm.streams.info(stream)).state.messages;
+    if (have === OPEN + n) return opening;
+    if (have !== last) [last, since] = [have, performance.now()];
+    else if (performance.now() - since > 10_000) throw new Error(`stream ${stream} stalled at ${have} of ${OPEN + n} messages (dropped core publishes?)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every assessment created at the opening quotes with 1–2 market positions at 0.5–3× its balance; the engine's state, snapshotted. */
+async function population(o: IngestBenchOptions, opening: Array<{ symbol: string; bid: number; ask: number; ts: number }>, opts: EngineOptions) {
+  const engine = await Engine.start(opts);
+  const r = rng(o.seed + 7);
+  engine.submit({ type: 'clock', time: T0 });
+  opening.forEach((t, s) => engine.submit({ type: 'tick', seq: s + 1, ...t }));
+  for (let a = 0; a < o.assessments; a++) {
+    const id = `a${a}`;
+    engine.submit({ type: 'create', assessmentId: id, traderId: `t${a}`, tierId: TIER.id });
+    const k = 1 + Math.floor(r() * 2);
+    const leverage = 0.5 + r() * 2.5;
+    const first = Math.floor(r() * SYMBOLS.length);
+    for (let j = 0; j < k; j++) {
+      const s = (first + j) % SYMBOLS.length;
+      const qty = Math.round(((100_000 * leverage) / k / PRICES[s]!) * 1e6) / 1e6;
+      engine.submit({ type: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: `p${j}`, symbol: SYMBOLS[s]!, side: r() < 0.5 ? 'buy' : 'sell', type: 'market', qty } });
+    }
+    if (a % 5_000 === 4_999) await engine.barrier();
+  }
+  const snapshot = await engine.snapshot();
+  await engine.stop();
+  const positions = snapshot.kernel.actors.reduce((n, a) => n + Object.keys(a.state.positions).length, 0);
+  const flat = snapshot.kernel.actors.filter((a) => Object.keys(a.state.positions).length === 0).length;
+  return { snapshot, positions, flat };
+}
+
+type Run = { seconds: number; ticks?: number; evaluations?: number; fills?: number; violations?: number; stale?: number };
+
+/** The ceiling: same client, same consumer call, counting only. */
+async function ceiling(js: JetStreamClient, stream: string, n: number): Promise<Run> {
+  const start = performance.now();
+  const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: OPEN + 1 });
+  const messages = await consumer.consume({ max_messages: 1_000 }); // the pull size JetStreamTickSource uses
+  let count = 0;
+  for await (const _m of messages) if (++count === n) break;
+  const seconds = (performance.now() - start) / 1000;
+  await messages.close().catch(() => undefined);
+  return { seconds };
+}
+
+/** The source decoding, nothing downstream. */
+async function decodeOnly(js: JetStreamClient, stream: string, namespace: string, n: number): Promise<Run> {
+  const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
+  const start = performance.now();
+  let count = 0;
+  for await (const _t of source) if (++count === n) break;
+  const seconds = (performance.now() - start) / 1000;
+  if (source.malformed > 0) throw new Error(`${source.malformed} malformed messages`);
+  return { seconds };
+}
+
+/**
+ * The source feeding the engine; the driver waits (checking every 1,024 ticks)
+ * while a shard holds more than `maxInFlight` unapplied inputs. The clock stops
+ * at the barrier after the last tick. `coalesce`: submit each loop turn's ticks together.
+ */
+async function toVerdict(js: JetStreamClient, stream: string, namespace: string, n: number, snapshot: EngineSnapshot, opts: EngineOptions, maxInFlight: number, coalesce: boolean): Promise<Run> {
+  const engine = await Engine.restore(snapshot, opts);
+  const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
+  let held: TickInput[] = [];
+  const submitHeld = () => {
+    const ticks = held;
+    held = [];
+    for (const t of ticks) engine.submit(t);
+  };
+  const inFlight = () => engine.shards().reduce((m, s) => Math.max(m, s.pendingInputs), held.length);
+  const start = performance.now();
+  let count = 0;
+  for await (const t of source) {
+    if (t.type !== 'tick') continue;
+    if (!coalesce) engine.submit(t);
+    else if (held.push(t) === 1) setImmediate(submitHeld);
+    if (++count === n) break;
+    if ((count & 1023) === 0) while (inFlight() > maxInFlight) await new Promise((r) => setImmediate(r));
+  }
+  submitHeld();
+  await engine.barrier();
+  const seconds = (performance.now() - start) / 1000;
+  const sum = (f: (s: NonNullable<ReturnType<Engine['shards']>[number]['stats']>) => number) => engine.shards().reduce((a, s) => a + (s.stats === undefined ? 0 : f(s.stats)), 0);
+  const run = { seconds, ticks: sum((s) => s.ticks) / opts.workers!, evaluations: sum((s) => s.evaluations), fills: sum((s) => s.fills), violations: sum((s) => s.violations), stale: sum((s) => s.staleTicks) };
+  await engine.stop();
+  return run;
+}
+
+export interface IngestBenchResult {
+  /** ticks/s of every run, in run order. */
+  readonly runs: { readonly ceiling: number[]; readonly decode: number[]; readonly engine: number[]; readonly coalesced: number[] };
+  readonly figures: Record<string, number>;
+}
+
+export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBenchResult> {
+  const nc = await connect({ servers: o.url, name: 'vatic-bench-ingest' });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const suffix = randomBytes(4).toString('hex');
+  const stream = `BENCH_INGEST_${suffix}`;
+  const namespace = `bench-ingest-${suffix}`;
+  const interrupted = () => void jsm.streams.delete(stream).catch(() => undefined).finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  try {
+    await ensureMarketStream(jsm, { name: stream, subjects: marketSubjects(namespace), storage: 'file' });
+    const fillStart = performance.now();
+    const opening = await fill(nc, jsm, stream, namespace, o.ticks, o.seed);
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    const opts: EngineOptions = { workers: o.workers, tiers: [TIER], instruments: INSTRUMENTS, output: { onEvents: () => undefined } };
+    const setupStart = performance.now();
+    const { snapshot, positions, flat } = await population(o, opening, opts);
+    if (flat > 0) throw new Error(`${flat} assessments hold no position`);
+    const setupSeconds = (performance.now() - setupStart) / 1000;
+
+    const variants = {
+      ceiling: () => ceiling(js, stream, o.ticks),
+      decode: () => decodeOnly(js, stream, namespace, o.ticks),
+      engine: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, false),
+      coalesced: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, true),
+    };
+    const names = Object.keys(variants) as Array<keyof typeof variants>;
+    const runs: Record<keyof typeof variants, Run[]> = { ceiling: [], decode: [], engine: [], coalesced: [] };
+    for (let rep = 0; rep < o.repeats; rep++) {
+      // Rotate the order each round, so drift on a noisy machine does not favour one variant.
+      for (let v = 0; v < names.length; v++) {
+        const name = names[(v + rep) % names.length]!;
+        runs[name].push(await variants[name]());
+      }
+    }
+    const e = runs.engine[0]!;
+    for (const r of [...runs.engine, ...runs.coalesced]) {
+      if (r.ticks !== o.ticks || r.stale !== 0 || r.violations !== e.violations || r.fills !== e.fills) throw new Error('engine runs missed ticks or disagree on verdicts');
+    }
+    const rates = (rs: Run[]) => rs.map((r) => o.ticks / r.seconds);
+    const [ceilingTps, decodeTps, engineTps, coalescedTps] = names.map((k) => median(rates(runs[k])));
+    return {
+      runs: { ceiling: rates(runs.ceiling), decode: rates(runs.decode), engine: rates(runs.engine), coalesced: rates(runs.coalesced) },
+      figures: {
+        ticks: o.ticks, assessments: snapshot.kernel.actors.length, positions, fillSeconds, setupSeconds,
+        ceilingTicksPerSec: ceilingTps!, decodeTicksPerSec: decodeTps!, engineTicksPerSec: engineTps!, coalescedTicksPerSec: coalescedTps!,
+        ratio: engineTps! / ceilingTps!, decodeRatio: decodeTps! / ceilingTps!, coalescedRatio: coalescedTps! / ceilingTps!,
+        actorEvaluationsPerTick: e.evaluations! / o.ticks, breaches: e.violations!, fills: e.fills!,
+      },
+    };
+  } finally {
+    process.off('SIGINT', interrupted);
+    await jsm.streams.delete(stream).catch(() => undefined);
+    await nc.drain();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}

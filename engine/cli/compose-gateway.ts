@@ -1,0 +1,128 @@
+/**
+ * Puts the traders' gateway in front of a composed engine node: the stream
+ * hub on the node's output, the trader index, token verification from
+ * configuration (or a development secret), purchases when Stripe is
+ * configured, and the HTTP API on the same uWS app.
+ */
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
+import { presetTiers } from '../../actors/index.js';
+import { Gateway } from '../../transport/gateway/gateway.js';
+import { GatewayMetrics } from '../../transport/gateway/gateway-metrics.js';
+import { httpApi, TraderIndex } from '../../transport/gateway/http-api.js';
+import { StreamHub } from '../../transport/gateway/stream-hub.js';
+import type { StaticAssets } from '../../transport/gateway/static-assets.js';
+import { TokenVerifier, type TokenVerifierOptions } from '../../transport/gateway/token-verifier.js';
+import type { EngineOutput } from '../engine.js';
+import type { OutputEvent, StateDelta } from '../inputs.js';
+import type { ComposedNode } from './compose-node.js';
+
+/** Gateway configuration; every field has a default. */
+export interface GatewayConfig {
+  /** @default 8080 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Token keys; none given: a random development secret (tokens from {@link ComposedGateway.devToken}). */
+  readonly tokens?: TokenVerifierOptions;
+  /** Run on the uWS JavaScript fallback. @default false */
+  readonly allowFallback?: boolean;
+  /** Stripe secret key; unset: purchases answer 503. */
+  readonly stripeSecretKey?: string;
+  readonly stripeWebhookSecret?: string;
+  /** Stripe API base (a local fake in tests). @default api.stripe.com */
+  readonly stripeApiBase?: string;
+  /** Where Checkout returns. @default http://127.0.0.1:<port>/ */
+  readonly publicUrl?: string;
+  /** Serve the browser console. @default true */
+  readonly console?: boolean;
+}
+
+/** A running gateway. */
+export interface ComposedGateway {
+  readonly gateway: Gateway;
+  /** Signs a token with the development secret; undefined when real keys are configured. */
+  devToken(traderId: string, roles?: string[]): Promise<string> | undefined;
+  close(): Promise<void>;
+}
+
+/** An output whose target is set once the gateway exists (the node starts first). */
+export class LateOutput implements EngineOutput {
+  targets: EngineOutput[] = [];
+  onEvents(events: readonly OutputEvent[], shard: number): void {
+    for (const t of this.targets) t.onEvents(events, shard);
+  }
+  onDeltas(deltas: readonly StateDelta[], shard: number): void {
+    for (const t of this.targets) t.onDeltas?.(deltas, shard);
+  }
+}
+
+/** Default prices of the preset tiers, in cents. */
+const PRICES: Record<string, { amountCents: number; currency: string }> = {
+  'two-step-100k': { amountCents: 54_900, currency: 'usd' }, 'one-step-50k': { amountCents: 29_900, currency: 'usd' },
+  'intraday-trail-50k': { amountCents: 24_900, currency: 'usd' }, 'prediction-10k': { amountCents: 9_900, currency: 'usd' },
+};
+
+export async function composeGateway(composed: ComposedNode, late: LateOutput, config: GatewayConfig, log: Logger): Promise<ComposedGateway> {
+  const node = composed.node;
+  const devSecret = config.tokens === undefined ? randomBytes(32).toString('hex') : undefined;
+  const verifier = await TokenVerifier.create(config.tokens ?? { secret: devSecret! });
+  const hub = new StreamHub({ epoch: node.epoch, watch: (ids, on) => node.engine.watch(ids, on) });
+  const owners = new TraderIndex();
+  for (const a of (await node.inspect()).snapshot.kernel.actors) owners.add(a.state.traderId, a.state.id);
+  late.targets.push(hub, { onEvents: (e) => owners.onEvents(e) });
+
+  new Gauge({
+    name: 'engine_shard_actors', help: 'Actors per shard worker.', labelNames: ['shard'], registers: [composed.registry],
+    collect() {
+      for (const s of node.engine.shards()) this.set({ shard: String(s.shard) }, s.stats?.actors ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'engine_shard_pending_inputs', help: 'Inputs sent to a shard worker and not yet applied.', labelNames: ['shard'], registers: [composed.registry],
+    collect() {
+      for (const s of node.engine.shards()) this.set({ shard: String(s.shard) }, s.pendingInputs);
+    },
+  });
+
+  let purchases;
+  const port = config.port ?? 8080;
+  if (config.stripeSecretKey) {
+    const { Purchases, createStripe } = await import('../../transport/payments/index.js');
+    purchases = new Purchases({
+      sql: composed.sql, stripe: createStripe(config.stripeSecretKey, config.stripeApiBase), prices: PRICES,
+      successUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=success`, cancelUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=cancelled`,
+      webhookSecret: config.stripeWebhookSecret ?? '',
+      issuer: {
+        issue: async (a) => {
+          const r = await node.offer({ kind: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tierId });
+          if (!r.ok && r.code !== 'DUPLICATE_ASSESSMENT') throw new Error(`${r.code}: ${r.message}`);
+        },
+      },
+      publish: async (subject, payload) => composed.publish(subject, payload),
+    });
+  }
+  let assets: StaticAssets | undefined;
+  if (config.console ?? true) {
+    const mod = await import('../../transport/gateway/static-assets.js') as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
+    assets = await mod.ConsoleAssets?.create();
+  }
+  const gateway = await Gateway.start({
+    engine: node, verifier, hub, metrics: new GatewayMetrics(composed.registry, hub), log: log.child({ component: 'gateway' }),
+    port, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false,
+    routes: httpApi({
+      engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
+      idempotency: composed.shared.idempotency, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
+      ...(assets === undefined ? {} : { assets }),
+    }),
+  });
+  return {
+    gateway,
+    devToken: (traderId, roles = ['trader']) => devSecret === undefined ? undefined
+      : new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(traderId).setIssuer('vatic').setAudience('vatic-gateway')
+        .setIssuedAt().setExpirationTime('12h').sign(new TextEncoder().encode(devSecret)),
+    close: () => gateway.drain(),
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * The HTTP API on the gateway's uWS app (documented in openapi.json):
+ * health and readiness, Prometheus metrics, tiers, a trader's assessments,
+ * their state and violations, order submission with an Idempotency-Key,
+ * the leaderboard, purchases and the Stripe webhook, and the operator's view
+ * of shards. Errors are JSON `{ error: { code, message } }`.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { Tier } from '../../actors/index.js';
+import type { OutputEvent } from '../../engine/inputs.js';
+import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
+import type { IdempotencyPrecheck } from '../../persistence/redis/idempotency-precheck.js';
+import type { Purchases } from '../payments/purchases.js';
+import { json, toCommand, type Gateway, type GatewayEngine } from './gateway.js';
+import type { StaticAssets } from './static-assets.js';
+import { ClientFrameSchema } from './protocol.js';
+import type { Principal, TokenVerifier } from './token-verifier.js';
+
+/** Dependencies of the HTTP API. */
+export interface HttpApiOptions {
+  readonly engine: GatewayEngine;
+  readonly verifier: TokenVerifier;
+  readonly registry: Registry;
+  readonly tiers: readonly Tier[];
+  readonly owners: TraderIndex;
+  readonly leaderboard: Leaderboard;
+  readonly idempotency: IdempotencyPrecheck;
+  readonly log: Logger;
+  /** Shard figures for operators. */
+  readonly shards: () => unknown;
+  /** Purchases, when payments are configured. @default none (the routes answer 503) */
+  readonly purchases?: Purchases;
+  /** The browser console's files. @default none */
+  readonly assets?: StaticAssets;
+  /** Largest request body, bytes. @default 65_536 */
+  readonly maxBodyBytes?: number;
+}
+
+/** Which assessments each trader holds, kept from `assessment.created` events. */
+export class TraderIndex {
+  readonly #byTrader = new Map<string, Set<string>>();
+  add(traderId: string, assessmentId: string): void {
+    let set = this.#byTrader.get(traderId);
+    if (set === undefined) this.#byTrader.set(traderId, (set = new Set()));
+    set.add(assessmentId);
+  }
+  of(traderId: string): string[] {
+    return [...(this.#byTrader.get(traderId) ?? [])].sort();
+  }
+  /** Feed engine events. */
+  onEvents(events: readonly OutputEvent[]): void {
+    for (const e of events) if (e.type === 'assessment.created') this.add(e.traderId, e.assessmentId);
+  }
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
+/** Register the routes. */
+export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway) => void {
+  const maxBody = o.maxBodyBytes ?? 65_536;
+  return (app, gateway) => {
+    const route = (method: 'get' | 'post', path: string, handler: (ctx: Ctx) => Promise<unknown>, status = 200): void => {
+      app[method](path, (res, req) => {
+        const ctx = context(res, req, path);
+        res.onAborted(() => (ctx.aborted = true));
+        const body = method === 'post' ? readBody(res, maxBody) : Promise.resolve(Buffer.alloc(0));
+        body.then((b) => {
+          ctx.body = b;
+          return handler(ctx);
+        }).then((out) => {
+          if (!ctx.aborted) json(res, ctx.status ?? status, out, ctx.headers);
+        }, (err: unknown) => {
+          if (ctx.aborted) return;
+          if (err instanceof HttpError) return json(res, err.status, { error: { code: err.code, message: err.message } });
+          const code = (err as { code?: string }).code;
+          if (code === 'WEBHOOK_SIGNATURE_INVALID' || code === 'WEBHOOK_PAYLOAD_INVALID') return json(res, 400, { error: { code, message: (err as Error).message } });
+          if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST') return json(res, 400, { error: { code, message: (err as Error).message } });
+          o.log.error({ err, path }, 'request failed');
+          json(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+        });
+      });
+    };
+    const principal = async (ctx: Ctx): Promise<Principal> => {
+      const h = ctx.headers_in['authorization'] ?? '';
+      if (!h.startsWith('Bearer ')) throw new HttpError(401, 'AUTH_REQUIRED', 'send Authorization: Bearer <token>');
+      try {
+        return await o.verifier.verify(h.slice(7));
+      } catch (err) {
+        throw new HttpError(401, 'AUTH_FAILED', `${(err as { code?: string }).code ?? 'TOKEN_INVALID'}: ${(err as Error).message}`);
+      }
+    };
+    const owned = async (ctx: Ctx, p: Principal, id: string) => {
+      const state = await o.engine.state(id);
+      if (state === undefined || (state.traderId !== p.traderId && !p.roles.has('operator'))) throw new HttpError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
+      return state;
+    };
+
+    app.get('/healthz', (res) => json(res, 200, { status: 'ok' }));
+    app.get('/readyz', (res) => (gateway.draining ? json(res, 503, { status: 'draining' }) : json(res, 200, { status: 'ready' })));
+    app.get('/metrics', (res) => {
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      void o.registry.metrics().then((text) => {
+        if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', o.registry.contentType).end(text));
+      });
+    });
+    route('get', '/v1/tiers', async () => ({ tiers: o.tiers }));
+    route('get', '/v1/assessments', async (ctx) => {
+      const p = await principal(ctx);
+      const ids = o.owners.of(p.traderId);
+      const states = await Promise.all(ids.map((id) => o.engine.state(id)));
+      return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })) };
+    });
+    route('get', '/v1/assessments/:id', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
+    route('get', '/v1/assessments/:id/violations', async (ctx) => ({ violations: (await owned(ctx, await principal(ctx), ctx.params[0]!)).violations }));
+    route('post', '/v1/assessments/:id/orders', async (ctx) => {
+      const p = await principal(ctx);
+      const id = ctx.params[0]!;
+      await owned(ctx, p, id);
+      const key = ctx.headers_in['idempotency-key'];
+      if (key === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) throw new HttpError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1..64 letters, digits, _ or -');
+      const parsed = ClientFrameSchema.safeParse({ t: 'order', id: key, assessmentId: id, order: parseJson(ctx.body) });
+      if (!parsed.success || parsed.data.t !== 'order') throw new HttpError(400, 'INVALID_ORDER', parsed.success ? 'not an order' : parsed.error.issues.map((i) => `${i.path.slice(1).join('.')}: ${i.message}`).join('; '));
+      const order = parsed.data.order;
+      // The key is the client order id, so a retry is refused by the journal even after the pre-check window.
+      const command = 'clientOrderId' in order ? { ...order, clientOrderId: key } : order;
+      if ((await o.idempotency.claim(`${p.traderId}:${id}:${key}`, IDEMPOTENCY_TTL_MS)) === 'duplicate') {
+        ctx.status = 409;
+        return { error: { code: 'DUPLICATE_REQUEST', message: `Idempotency-Key '${key}' was already used for this assessment` } };
+      }
+      const r = await o.engine.offer({ kind: 'command', assessmentId: id, command: toCommand(command) });
+      if (r.ok) {
+        ctx.status = 202;
+        return { accepted: true, position: r.position };
+      }
+      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'STOPPING' ? 503 : 400;
+      return { error: { code: r.code, message: r.message } };
+    });
+    route('get', '/v1/leaderboard', async (ctx) => {
+      const n = Math.min(100, Math.max(1, Number(ctx.query.get('n') ?? 20) || 20));
+      return { leaderboard: await o.leaderboard.top(n) };
+    });
+    route('get', '/v1/operator/shards', async (ctx) => {
+      const p = await principal(ctx);
+      if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
+      return { shards: o.shards(), connections: gateway.connections };
+    });
+    route('post', '/v1/purchases', async (ctx) => {
+      const p = await principal(ctx);
+      if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured (STRIPE_SECRET_KEY)');
+      const body = parseJson(ctx.body) as { tierId?: unknown; email?: unknown };
+      if (typeof body.tierId !== 'string' || typeof body.email !== 'string') throw new HttpError(400, 'INVALID_PURCHASE_REQUEST', 'send { tierId, email }');
+      ctx.status = 201;
+      return o.purchases.startCheckout({ userId: p.traderId, email: body.email, tierId: body.tierId });
+    });
+    route('post', '/v1/stripe/webhook', async (ctx) => {
+      if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured');
+      const result = await o.purchases.handleWebhook(ctx.body, ctx.headers_in['stripe-signature']);
+      return { received: true, status: result.status };
+    });
+    if (o.assets !== undefined) o.assets.register(app);
+  };
+}
+
+interface Ctx {
+  aborted: boolean;
+  status: number | undefined;
+  headers: Record<string, string>;
+  readonly headers_in: Record<string, string>;
+  readonly params: string[];
+  readonly query: URLSearchParams;
+  body: Buffer;
+}
+
+/** Everything read from the request up front: uWS's request object is valid only inside the handler. */
+function context(res: HttpResponse, req: HttpRequest, path: string): Ctx {
+  const headers_in: Record<string, string> = {};
+  req.forEach((k, v) => (headers_in[k] = v));
+  const params = [...path.matchAll(/:[a-z]+/g)].map((_, i) => decodeURIComponent(req.getParameter(i) ?? ''));
+  void res;
+  return { aborted: false, status: undefined, headers: {}, headers_in, params, query: new URLSearchParams(req.getQuery() ?? ''), body: Buffer.alloc(0) };
+}
+
+function readBody(res: HttpResponse, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      size += chunk.byteLength;
+      if (size > max) return reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `request body over ${max} bytes`));
+      chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory after the callback
+      if (isLast) resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, 'MALFORMED_JSON', `body is not JSON: ${(err as Error).message}`);
+  }
+}
