@@ -44,7 +44,11 @@ export interface Harness {
 }
 
 /** Start everything; creates one assessment per `owners` entry ([assessmentId, traderId]). */
-export async function startHarness(owners: Array<[string, string]>, o: { hub?: Partial<StreamHubOptions>; gateway?: Partial<GatewayOptions> } = {}): Promise<Harness> {
+export async function startHarness(owners: Array<[string, string]>, o: {
+  hub?: Partial<StreamHubOptions>; gateway?: Partial<GatewayOptions>;
+  /** HTTP routes built once the node exists. */
+  routes?: (c: { node: EngineNode; registry: Registry; db: TestDatabase; verifier: TokenVerifier }) => GatewayOptions['routes'] | Promise<GatewayOptions['routes']>;
+} = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const market = new MemoryMarketLog();
   let now = T0;
@@ -61,9 +65,11 @@ export async function startHarness(owners: Array<[string, string]>, o: { hub?: P
   for (const [assessmentId, traderId] of owners) await node.offer({ kind: 'create', assessmentId, traderId, tierId: 'one-step-50k' });
   const registry = new Registry();
   const log = pino({ level: 'silent' });
+  const verifier = await TokenVerifier.create({ secret: SECRET });
+  const routes = o.routes === undefined ? undefined : await o.routes({ node, registry, db, verifier });
   const gateway = await Gateway.start({
-    engine: node, verifier: await TokenVerifier.create({ secret: SECRET }), hub, metrics: new GatewayMetrics(registry, hub), log, port: 0,
-    authTimeoutMs: 1_000, ...o.gateway,
+    engine: node, verifier, hub, metrics: new GatewayMetrics(registry, hub), log, port: 0,
+    authTimeoutMs: 1_000, ...(routes === undefined ? {} : { routes }), ...o.gateway,
   });
   const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
   return {

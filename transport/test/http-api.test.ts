@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { presetTiers } from '../../actors/index.js';
+import { serviceGate } from '../../engine/testing/service-gate.js';
+import { createSharedState, type SharedState } from '../../persistence/index.js';
+import { httpApi, TraderIndex } from '../gateway/http-api.js';
+import { assessmentIdFor, createStripe, Purchases, signedWebhook, startStripeFake, type StripeFake } from '../payments/index.js';
+import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
+
+const skip = await serviceGate('postgres', '127.0.0.1', 5432);
+const WEBHOOK_SECRET = 'whsec_http_api_test';
+
+describe('HTTP API on the gateway', { skip }, () => {
+  let h: Harness;
+  let fake: StripeFake;
+  let shared: SharedState;
+  const owners = new TraderIndex();
+  let base: string;
+  const call = async (method: string, path: string, o: { trader?: string; roles?: string[]; body?: unknown; headers?: Record<string, string>; raw?: string } = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.trader !== undefined) headers['authorization'] = `Bearer ${await token(o.trader, { roles: o.roles ?? ['trader'] })}`;
+    if (o.body !== undefined || o.raw !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${base}${path}`, { method, headers, ...(o.raw !== undefined ? { body: o.raw } : o.body === undefined ? {} : { body: JSON.stringify(o.body) }) });
+    const text = await res.text();
+    return { status: res.status, body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+  };
+
+  before(async () => {
+    fake = await startStripeFake();
+    shared = await createSharedState();
+    owners.add('alice', 'h-alice');
+    h = await startHarness([['h-alice', 'alice'], ['h-bob', 'bob']], {
+      routes: ({ node, registry, db, verifier }) => httpApi({
+        engine: node, verifier, registry, tiers: presetTiers(), owners, leaderboard: shared.leaderboard, idempotency: shared.idempotency,
+        log: pino({ level: 'silent' }), shards: () => node.engine.shards(),
+        purchases: new Purchases({
+          sql: db.sql, stripe: createStripe('sk_test_http', fake.url), webhookSecret: WEBHOOK_SECRET, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
+          prices: { 'one-step-50k': { amountCents: 29_900, currency: 'usd' } },
+          issuer: {
+            issue: async (a) => {
+              const r = await node.offer({ kind: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tierId });
+              if (!r.ok && r.code !== 'DUPLICATE_ASSESSMENT') throw new Error(r.message);
+              owners.add(a.traderId, a.assessmentId);
+            },
+          },
+          publish: async () => {},
+        }),
+      }),
+    });
+    base = `http://127.0.0.1:${h.gateway.port}`;
+  });
+  after(async () => {
+    await h?.stop();
+    await fake?.stop();
+    await shared?.close();
+  });
+
+  test('health answers, metrics are Prometheus text with the gateway's figures, tiers are listed', async () => {
+    assert.deepEqual((await call('GET', '/healthz')).body, { status: 'ok' });
+    assert.deepEqual((await call('GET', '/readyz')).body, { status: 'ready' });
+    const metrics = await call('GET', '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body as string, /^# HELP gateway_connections /m);
+    assert.match(metrics.body as string, /^gateway_frames_sent_total \d+/m);
+    const tiers = (await call('GET', '/v1/tiers')).body as { tiers: Array<{ id: string }> };
+    assert.ok(tiers.tiers.some((t) => t.id === 'one-step-50k'));
+  });
+
+  test('a trader reads their assessment and its violations; another trader\'s is refused like a missing one; no token is 401', async () => {
+    const mine = await call('GET', '/v1/assessments/h-alice', { trader: 'alice' });
+    assert.equal(mine.status, 200);
+    assert.equal((mine.body as { assessment: { traderId: string } }).assessment.traderId, 'alice');
+    assert.deepEqual((await call('GET', '/v1/assessments/h-alice/violations', { trader: 'alice' })).body, { violations: [] });
+    for (const id of ['h-bob', 'nope']) {
+      const r = await call('GET', `/v1/assessments/${id}`, { trader: 'alice' });
+      assert.equal(r.status, 404);
+      assert.equal((r.body as { error: { code: string } }).error.code, 'FORBIDDEN_ASSESSMENT');
+    }
+    const anonymous = await call('GET', '/v1/assessments/h-alice');
+    assert.equal(anonymous.status, 401);
+    const list = await call('GET', '/v1/assessments', { trader: 'alice' });
+    assert.deepEqual((list.body as { assessments: Array<{ id: string }> }).assessments.map((a) => a.id), ['h-alice']);
+    assert.equal((await call('GET', '/v1/operator/shards', { trader: 'alice' })).status, 403);
+    const ops = await call('GET', '/v1/operator/shards', { trader: 'ops', roles: ['operator'] });
+    assert.equal((ops.body as { shards: unknown[] }).shards.length, 2);
+  });
+
+  test('an order with an Idempotency-Key is accepted once; the same key again is a conflict; a missing key or a bad order is a 400', async () => {
+    const order = { op: 'place', clientOrderId: 'ignored', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 58_000 };
+    const first = await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', body: order, headers: { 'idempotency-key': 'k-1' } });
+    assert.equal(first.status, 202, JSON.stringify(first.body));
+    const again = await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', body: order, headers: { 'idempotency-key': 'k-1' } });
+    assert.equal(again.status, 409);
+    const state = await h.node.state('h-alice');
+    assert.ok('k-1' in state!.clientOrderIds, 'the key became the client order id');
+    assert.equal((await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', body: order })).status, 400);
+    const bad = await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', body: { ...order, qty: -1 }, headers: { 'idempotency-key': 'k-2' } });
+    assert.equal(bad.status, 400);
+    assert.match((bad.body as { error: { message: string } }).error.message, /qty/);
+    const malformed = await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', raw: '{not json', headers: { 'idempotency-key': 'k-3' } });
+    assert.equal((malformed.body as { error: { code: string } }).error.code, 'MALFORMED_JSON');
+    const big = await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', raw: 'x'.repeat(70_000), headers: { 'idempotency-key': 'k-4' } });
+    assert.equal(big.status, 413);
+  });
+
+  test('a purchase goes to Stripe Checkout, its signed webhook creates the assessment, and a forged or repeated webhook does nothing', async () => {
+    const started = await call('POST', '/v1/purchases', { trader: 'carol', body: { tierId: 'one-step-50k', email: 'carol@example.com' } });
+    assert.equal(started.status, 201, JSON.stringify(started.body));
+    const { purchaseId, sessionId, checkoutUrl } = started.body as { purchaseId: string; sessionId: string; checkoutUrl: string };
+    assert.match(checkoutUrl, /^http/);
+    const stripe = createStripe('sk_test_http', fake.url);
+    const event = signedWebhook(stripe, WEBHOOK_SECRET, 'checkout.session.completed', fake.completeSession(sessionId));
+    const forged = await call('POST', '/v1/stripe/webhook', { raw: event.body, headers: { 'stripe-signature': event.header.replace(/v1=[0-9a-f]+/, `v1=${'0'.repeat(64)}`) } });
+    assert.equal(forged.status, 400);
+    assert.equal((forged.body as { error: { code: string } }).error.code, 'WEBHOOK_SIGNATURE_INVALID');
+    const assessmentId = assessmentIdFor(purchaseId);
+    assert.equal(await h.node.state(assessmentId), undefined, 'the forged webhook created nothing');
+    const applied = await call('POST', '/v1/stripe/webhook', { raw: event.body, headers: { 'stripe-signature': event.header } });
+    assert.deepEqual(applied.body, { received: true, status: 'applied' });
+    const repeated = await call('POST', '/v1/stripe/webhook', { raw: event.body, headers: { 'stripe-signature': event.header } });
+    assert.deepEqual(repeated.body, { received: true, status: 'duplicate' });
+    await eventually('the assessment in the engine', () => owners.of('carol').includes(assessmentId));
+    const state = await h.node.state(assessmentId);
+    assert.equal(state?.traderId, 'carol');
+    const list = await call('GET', '/v1/assessments', { trader: 'carol' });
+    assert.deepEqual((list.body as { assessments: Array<{ id: string }> }).assessments.map((a) => a.id), [assessmentId]);
+  });
+
+  test('readiness fails while the gateway drains', async () => {
+    await h.gateway.drain();
+    const r = await fetch(`${base}/readyz`).then((res) => res.status, () => 'refused');
+    assert.ok(r === 503 || r === 'refused', `readiness during drain: ${r}`);
+  });
+});
