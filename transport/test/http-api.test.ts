@@ -56,7 +56,7 @@ describe('HTTP API on the gateway', { skip }, () => {
     await shared?.close();
   });
 
-  test('health answers, metrics are Prometheus text with the gateway's figures, tiers are listed', async () => {
+  test('health answers, metrics are Prometheus text with the gateway figures, tiers are listed', async () => {
     assert.deepEqual((await call('GET', '/healthz')).body, { status: 'ok' });
     assert.deepEqual((await call('GET', '/readyz')).body, { status: 'ready' });
     const metrics = await call('GET', '/metrics');
