@@ -189,13 +189,15 @@ export class ShardKernel {
    * (every actor when `full`); the rest of the kernel is always whole. Stored
    * over the previous checkpoint's actors it gives this kernel's state.
    */
-  checkpoint(full: boolean): KernelSnapshot {
+  checkpoint(full: boolean, options: { copy?: boolean } = {}): KernelSnapshot {
+    // Without a copy the states are the live objects: only for a caller that serializes them at once (postMessage).
+    const copy = options.copy ?? true;
     const slots = full ? this.#actors.map((_, slot) => slot) : this.#touchedList.slice().sort((a, b) => a - b);
     for (const slot of this.#touchedList) this.#touched[slot] = 0;
     this.#touchedList.length = 0;
     return {
       now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()],
-      actors: slots.map((slot) => ({ state: this.#actors[slot]!.snapshot(), quarantined: this.#quarantined[slot] === true })),
+      actors: slots.map((slot) => ({ state: copy ? this.#actors[slot]!.snapshot() : this.#actors[slot]!.state, quarantined: this.#quarantined[slot] === true })),
     };
   }
 

@@ -78,7 +78,7 @@ function handle(msg: ToShard): void {
     case 'request': {
       let reply: unknown;
       if (msg.what === 'snapshot') reply = kernel.snapshot();
-      else if (msg.what === 'checkpoint') reply = kernel.checkpoint(msg.full);
+      else if (msg.what === 'checkpoint') reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
       else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
       else if (msg.what === 'ids') reply = kernel.assessmentIds();
       else if (msg.what === 'memory') {

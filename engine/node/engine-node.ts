@@ -241,10 +241,13 @@ export class EngineNode {
     const checkCaughtUp = (): void => {
       if (caughtUp || this.#backlogAt < this.#backlog.length || this.#lastSeq < tail) return;
       caughtUp = true;
-      const seconds = (performance.now() - t0) / 1000;
-      this.#metrics?.recoverySeconds.set(seconds);
-      this.#log?.info({ seconds, lastSeq: this.#lastSeq, journalPos: this.#lastJournalPos }, 'engine node caught up');
-      this.#ready();
+      // Ready means applied, not only submitted: wait for the shards to catch up.
+      void this.#engine.barrier().then(() => {
+        const seconds = (performance.now() - t0) / 1000;
+        this.#metrics?.recoverySeconds.set(seconds);
+        this.#log?.info({ seconds, lastSeq: this.#lastSeq, journalPos: this.#lastJournalPos }, 'engine node caught up');
+        this.#ready();
+      }, (err: unknown) => this.#halt(err instanceof Error ? err : new Error(String(err)), 'shards failed during recovery'));
     };
     checkCaughtUp();
     let n = 0;
@@ -345,6 +348,8 @@ export class EngineNode {
         this.#gate = undefined;
         release();
       }
+      // Let the market pump apply what waited behind this batch before the next one closes the gate again.
+      if (this.#queue.length > 0) await new Promise((r) => setImmediate(r));
     }
   }
 

@@ -29,7 +29,8 @@ export interface ConsoleAssetsOptions {
   readonly minify?: boolean;
 }
 
-const DEFAULT_DIR = fileURLToPath(new URL('./console/', import.meta.url));
+/** Next to this module; from a `tsc` build in dist/, the page and stylesheet are not copied, so the source tree's folder. */
+const DEFAULT_DIRS = [new URL('./console/', import.meta.url), new URL('../../../transport/gateway/console/', import.meta.url)].map((u) => fileURLToPath(u));
 
 /** Bundles by folder: every gateway of a process (tests start several) shares one build. */
 const builds = new Map<string, Promise<Map<string, Asset>>>();
@@ -86,7 +87,9 @@ export class ConsoleAssets implements StaticAssets {
 
   /** Bundle the console (once per folder per process) and read its page; rejects when the bundle does not build. */
   static async create(o: ConsoleAssetsOptions = {}): Promise<ConsoleAssets> {
-    const dir = o.dir ?? DEFAULT_DIR;
+    let dir = o.dir;
+    for (const d of DEFAULT_DIRS) if (dir === undefined && (await exists(`${d}/index.html`))) dir = d;
+    if (dir === undefined) throw new Error(`console files not found in ${DEFAULT_DIRS.join(' or ')}`);
     const key = `${dir}\0${o.minify ?? true}`;
     let files = builds.get(key);
     if (files === undefined) {

@@ -1,0 +1,333 @@
+/// <reference lib="dom" />
+/**
+ * The trader's console in the browser (bundled by static-assets.ts): sign in
+ * with a bearer token, pick an assessment, then watch it live over protocol v1
+ * (msgpack) through the typed client library, which numbers frames and
+ * resumes after gaps. Orders go out on the same socket; lists and tier rules
+ * come from the HTTP API.
+ */
+import { encode } from '@msgpack/msgpack';
+import type { AssessmentEvent, AssessmentState, PositionEvidence, Violation } from '../../../actors/types.js';
+import type { Tier } from '../../../actors/tier.js';
+import type { KernelEvent, StateDelta } from '../../../engine/inputs.js';
+import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
+import { EquityChart, type Level } from './chart.js';
+import { finite, fmtMoney, fmtSigned, meters, targetLevel } from './rules.js';
+import { Blotter, readTicket } from './ticket.js';
+import { byId, el, logEvent, pnlClass, renderAssessments, renderMeters, renderPositions, renderViolations, type AssessmentRow } from './view.js';
+
+type ConnState = 'signed-out' | 'connecting' | 'live' | 'resuming' | 'closed';
+
+/** Everything the page knows; the panels are drawn from it. */
+const app = {
+  token: '',
+  client: undefined as VaticClient | undefined,
+  traderId: '',
+  tiers: new Map<string, Tier>(),
+  rows: [] as AssessmentRow[],
+  selected: undefined as string | undefined,
+  state: undefined as AssessmentState | undefined,
+  delta: undefined as StateDelta | undefined,
+  violations: [] as Violation[],
+  reconnects: 0,
+  dirty: false,
+};
+
+const chart = new EquityChart(byId('chart') as unknown as SVGSVGElement);
+const blotter = new Blotter(byId('blotter'));
+const events = byId('events');
+
+function setConn(s: ConnState, detail = ''): void {
+  byId('conn').dataset['state'] = s;
+  byId('conn-state').textContent = detail === '' ? s.replace('-', ' ') : `${s} · ${detail}`;
+}
+
+function setText(id: string, text: string, cls?: string): void {
+  const e = byId(id);
+  e.textContent = text;
+  if (cls !== undefined) e.className = cls;
+}
+
+async function api<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${app.token}` } });
+  const body = await res.json() as T & { error?: { code: string; message: string } };
+  if (!res.ok) throw new ProtocolError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText);
+  return body;
+}
+
+function wsUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/ws`;
+}
+
+// -- sign in and the assessment list ------------------------------------------------
+
+async function signIn(token: string): Promise<void> {
+  app.token = token.trim();
+  setText('signin-error', '');
+  try {
+    const [tiers, list] = await Promise.all([api<{ tiers: Tier[] }>('/v1/tiers'), api<{ assessments: AssessmentRow[] }>('/v1/assessments')]);
+    for (const t of tiers.tiers) app.tiers.set(t.id, t);
+    app.rows = list.assessments;
+  } catch (err) {
+    app.token = '';
+    setText('signin-error', err instanceof Error ? err.message : String(err));
+    return;
+  }
+  sessionStorage.setItem('vatic.token', app.token); // survives a reload of this tab only
+  document.body.classList.add('signed-in');
+  drawList();
+  await connect();
+}
+
+function signOut(): void {
+  sessionStorage.removeItem('vatic.token');
+  app.token = '';
+  app.selected = undefined;
+  app.client?.close();
+  app.client = undefined;
+  location.hash = '';
+  location.reload();
+}
+
+function drawList(): void {
+  renderAssessments(byId('assessments'), app.rows, app.selected, (id) => app.tiers.get(id)?.name ?? id, (id) => void pick(id));
+}
+
+// -- the socket -----------------------------------------------------------------------
+
+async function connect(): Promise<void> {
+  setConn('connecting');
+  let client: VaticClient;
+  try {
+    client = await VaticClient.connect(wsUrl(), app.token, { WebSocket: window.WebSocket as unknown as SocketConstructor });
+  } catch (err) {
+    const auth = err instanceof ProtocolError && err.code === 'AUTH_FAILED';
+    setConn('closed', err instanceof Error ? err.message : String(err));
+    if (!auth) retry();
+    return;
+  }
+  app.client = client;
+  app.reconnects = 0;
+  app.traderId = client.traderId;
+  setText('trader', client.traderId);
+  setConn('live');
+  ping();
+  void client.whenClosed().then((c) => {
+    if (app.client !== client) return;
+    app.client = undefined;
+    setConn('closed', `${c.code} ${c.reason}`.trim());
+    if (c.code !== 1008 && app.token !== '') retry(); // 1008: the server refused us; retrying would not help
+  });
+  if (app.selected !== undefined) await subscribe(app.selected);
+}
+
+function retry(): void {
+  const wait = Math.min(10_000, 500 * 2 ** app.reconnects++);
+  setTimeout(() => void connect(), wait);
+}
+
+/** Stop a stream on the server: the library has no unsubscribe, so send the frame as it would. */
+function unsubscribe(id: string): void {
+  app.client?.sendRaw(encode({ t: 'unsub', id: `u-${Date.now()}`, assessmentId: id }));
+}
+
+async function pick(id: string): Promise<void> {
+  if (id === app.selected) return;
+  if (app.selected !== undefined) unsubscribe(app.selected);
+  app.selected = id;
+  app.state = undefined;
+  app.delta = undefined;
+  app.violations = [];
+  chart.reset();
+  events.replaceChildren();
+  blotter.clear();
+  drawList();
+  byId('ticket-submit').removeAttribute('disabled');
+  await subscribe(id);
+}
+
+async function subscribe(id: string): Promise<void> {
+  const client = app.client;
+  if (client === undefined) return;
+  const mine = (): boolean => app.selected === id && app.client === client;
+  try {
+    await client.subscribe(id, {
+      onSnapshot: (state) => mine() && onSnapshot(state as AssessmentState),
+      onDelta: (d) => mine() && onDelta(d as StateDelta),
+      onEvent: (e, at) => mine() && onEvent(e as AssessmentEvent | KernelEvent, at.seq),
+      onGap: (g) => mine() && setConn('resuming', `gap: expected #${g.expected}, got #${g.got}`),
+    });
+  } catch (err) {
+    logLine(`subscribe refused: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function logLine(text: string): void {
+  events.prepend(el('li', { class: 'ev bad' }, el('span', { class: 'ev-text' }, text)));
+}
+
+// -- live figures ---------------------------------------------------------------------
+
+function onSnapshot(s: AssessmentState): void {
+  app.state = s;
+  app.violations = [...s.violations];
+  // Until the first delta, equity is the balance plus nothing we can mark.
+  if (app.delta === undefined) chart.push(Date.now(), s.balance, s.balance);
+  setConn('live');
+  redraw();
+}
+
+function onDelta(d: StateDelta): void {
+  app.delta = d;
+  const row = app.rows.find((r) => r.id === d.assessmentId);
+  if (row !== undefined && (row.status !== d.status || row.balance !== d.balance)) {
+    app.rows = app.rows.map((r) => (r === row ? { ...r, status: d.status, balance: d.balance } : r));
+    drawList();
+  }
+  chart.push(Date.now(), d.equity, d.balance);
+  if (byId('conn').dataset['state'] === 'resuming') setConn('live');
+  redraw();
+}
+
+/** Events after which the trading-day count or phase may have moved: worth a fresh state from the API. */
+const REFETCH = new Set(['position.opened', 'assessment.day-started', 'assessment.phase-passed', 'assessment.passed', 'assessment.failed', 'assessment.trading-locked', 'assessment.trading-unlocked']);
+let refetchTimer: ReturnType<typeof setTimeout> | undefined;
+
+function onEvent(e: AssessmentEvent | KernelEvent, seq: number): void {
+  logEvent(events, e.at, seq, e);
+  if (e.type === 'rules.violation-detected') app.violations.push(e.violation);
+  if (e.type !== 'engine.input-rejected' && e.type !== 'actor.quarantined') blotter.onEvent(e);
+  if (REFETCH.has(e.type) && app.selected !== undefined) {
+    const id = app.selected;
+    clearTimeout(refetchTimer);
+    refetchTimer = setTimeout(() => {
+      void api<{ assessment: AssessmentState }>(`/v1/assessments/${encodeURIComponent(id)}`).then((r) => {
+        if (app.selected !== id) return;
+        app.state = r.assessment;
+        app.violations = [...r.assessment.violations];
+        app.rows = app.rows.map((x) => (x.id === id ? { ...x, status: r.assessment.status, balance: r.assessment.balance, phaseIndex: r.assessment.phaseIndex } : x));
+        drawList();
+        redraw();
+      }, () => undefined);
+    }, 150);
+  }
+  redraw();
+}
+
+/** Coalesce redraws to one per animation frame: deltas may come faster than the screen. */
+function redraw(): void {
+  if (app.dirty) return;
+  app.dirty = true;
+  requestAnimationFrame(() => {
+    app.dirty = false;
+    draw();
+  });
+}
+
+function draw(): void {
+  const s = app.state;
+  const d = app.delta;
+  const pos = app.client !== undefined && app.selected !== undefined ? app.client.position(app.selected) : undefined;
+  setText('epoch', pos === undefined ? '—' : String(pos.epoch));
+  setText('seq', pos === undefined ? '—' : String(pos.seq));
+  setText('gaps', String(app.client?.gaps ?? 0));
+  if (s === undefined) return;
+  const tier = app.tiers.get(s.tierId);
+  const phase = tier?.phases[s.phaseIndex];
+  const startingBalance = d?.startingBalance ?? s.startingBalance;
+  const balance = d?.balance ?? s.balance;
+  const equity = d?.equity ?? s.balance;
+  const status = d?.status ?? s.status;
+  const positions: readonly PositionEvidence[] = d?.positions ?? Object.values(s.positions).map((p) => ({ symbol: p.symbol, qty: p.qty, avgEntry: p.avgEntry, mark: NaN, unrealizedPnl: NaN }));
+  const dailyFloor = d?.dailyFloor ?? s.rules.dailyFloor;
+  const maxLossFloor = d?.maxLossFloor ?? s.rules.maxLossFloor;
+  const open = equity - balance;
+  const ret = (100 * (equity - startingBalance)) / startingBalance;
+
+  setText('acct-id', s.id);
+  setText('acct-tier', `${tier?.name ?? s.tierId} · ${phase?.name ?? d?.phase ?? ''}`);
+  setText('acct-status', status, `badge ${status}`);
+  setText('balance', fmtMoney(balance));
+  setText('equity', fmtMoney(equity), `num big ${pnlClass(equity - startingBalance)}`);
+  setText('open-pnl', fmtSigned(open), `num ${pnlClass(open)}`);
+  setText('return', `${ret >= 0 ? '+' : '\u2212'}${Math.abs(ret).toFixed(2)}%`, `num ${pnlClass(ret)}`);
+  setText('working', String(d?.workingOrders ?? Object.keys(s.orders).length));
+  setText('daily-room', finite(dailyFloor) ? fmtMoney(equity - dailyFloor) : '—', `num ${finite(dailyFloor) && equity < dailyFloor ? 'neg' : ''}`);
+  setText('maxloss-room', finite(maxLossFloor) ? fmtMoney(equity - maxLossFloor) : '—', `num ${finite(maxLossFloor) && equity < maxLossFloor ? 'neg' : ''}`);
+  setText('locked', s.lockedBy === undefined ? '' : `trading locked by ${s.lockedBy}`);
+
+  const target = targetLevel(phase?.rules, startingBalance);
+  const levels: Level[] = [];
+  if (finite(dailyFloor)) levels.push({ label: 'daily floor', value: dailyFloor, tone: 'warn' });
+  if (finite(maxLossFloor)) levels.push({ label: 'max-loss floor', value: maxLossFloor, tone: 'danger' });
+  if (target !== undefined) levels.push({ label: 'target', value: target, tone: 'target' });
+  chart.setLevels(levels);
+  chart.render();
+
+  renderPositions(byId('positions-body'), positions, closePosition);
+  renderMeters(byId('meters'), meters(phase?.rules, {
+    startingBalance, balance, equity, dailyFloor, maxLossFloor, dayStartBalance: s.dayStartBalance, tradingDays: s.tradingDays.length,
+  }));
+  renderViolations(byId('violations'), app.violations);
+  const risk = phase?.rules.riskPerTrade;
+  setText('ticket-hint', risk === undefined ? '' : `Risk per trade ≤ ${risk.maxPct}% of balance${risk.requireStopLoss ? ' · stop loss required' : ''}`);
+}
+
+// -- orders ---------------------------------------------------------------------------
+
+async function send(order: Parameters<VaticClient['order']>[1], cid: string | undefined): Promise<void> {
+  const client = app.client;
+  const id = app.selected;
+  if (client === undefined || id === undefined) return setText('ticket-error', 'not connected');
+  try {
+    const position = await client.order(id, order);
+    if (cid !== undefined) blotter.acked(cid, position);
+  } catch (err) {
+    const code = err instanceof ProtocolError ? err.code : 'ERROR';
+    if (cid !== undefined) blotter.set(cid, 'refused', 'bad', err instanceof Error ? err.message : code);
+    else setText('ticket-error', err instanceof Error ? err.message : String(err));
+  }
+}
+
+function closePosition(symbol: string): void {
+  const cid = `web-close-${Date.now().toString(36)}`;
+  void send({ op: 'close-position', symbol, clientOrderId: cid }, undefined);
+}
+
+const ticket = byId<HTMLFormElement>('ticket');
+ticket.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  setText('ticket-error', '');
+  const r = readTicket(ticket);
+  if ('error' in r) return setText('ticket-error', r.error);
+  blotter.sent(r.order);
+  void send(r.order, r.order.clientOrderId);
+});
+const syncTicket = (): void => {
+  const limit = (ticket.elements.namedItem('type') as HTMLSelectElement).value === 'limit';
+  (ticket.elements.namedItem('limitPrice') as HTMLInputElement).disabled = !limit;
+  const sell = (ticket.querySelector('input[name="side"]:checked') as HTMLInputElement | null)?.value === 'sell';
+  byId('ticket-submit').className = sell ? 'submit sell' : 'submit buy';
+  byId('ticket-submit').textContent = sell ? 'Sell' : 'Buy';
+};
+ticket.addEventListener('change', syncTicket);
+syncTicket();
+byId('flatten').addEventListener('click', () => void send({ op: 'flatten' }, undefined));
+
+// -- start ----------------------------------------------------------------------------
+
+byId('signin').addEventListener('click', () => void signIn(byId<HTMLTextAreaElement>('token').value));
+byId('signout').addEventListener('click', signOut);
+window.addEventListener('resize', redraw);
+function ping(): void {
+  void app.client?.ping().then((ms) => setText('rtt', `${ms} ms`), () => undefined);
+}
+setInterval(ping, 5_000);
+
+// `#token=…` signs in at once (handy from a CLI that prints a link); the fragment is dropped so it is not left on screen.
+const fragment = new URLSearchParams(location.hash.slice(1)).get('token');
+if (fragment !== null) history.replaceState(null, '', location.pathname + location.search);
+const saved = fragment ?? sessionStorage.getItem('vatic.token');
+setConn('signed-out');
+chart.render();
+if (saved !== null && saved !== '') void signIn(saved);
