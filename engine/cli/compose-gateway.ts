@@ -111,10 +111,10 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   }
   const gateway = await Gateway.start({
     engine: node, verifier, hub, metrics: new GatewayMetrics(composed.registry, hub), log: log.child({ component: 'gateway' }),
-    port, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false,
+    port, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
     routes: httpApi({
       engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
-      idempotency: composed.shared.idempotency, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
+      idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
       ...(assets === undefined ? {} : { assets }),
     }),
   });

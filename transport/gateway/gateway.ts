@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
+import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
 import type { IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
 import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type OrderOp, type Protocol, type ServerFrame, type SessionLimits } from './protocol.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -51,6 +52,8 @@ export interface GatewayOptions {
   readonly maxProtocolErrors?: number;
   /** Run on the uWS JavaScript fallback if the native binary does not load. @default false */
   readonly allowFallback?: boolean;
+  /** Orders per trader shared across gateway processes (Redis, or in-process). @default no shared limit */
+  readonly orderLimiter?: RateLimiter;
 }
 
 interface Holder {
@@ -145,6 +148,7 @@ export class Gateway {
 
   /** Stop taking connections, close every socket with 1001, stop listening. */
   async drain(): Promise<void> {
+    if (this.#draining) return; // closing the listen socket twice would crash uWS
     this.#draining = true;
     for (const s of this.#sessions) this.#end(s, CLOSE.GOING_AWAY, 'server draining');
     this.uws.uws.us_listen_socket_close(this.#listen);
@@ -292,6 +296,11 @@ export class Gateway {
   async #order(s: Session, f: Extract<ClientFrame, { t: 'order' }>): Promise<void> {
     if (!s.owned.has(f.assessmentId) && (await this.#mayAccess(s, f.assessmentId)) === undefined) {
       return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
+    }
+    const limited = await this.#o.orderLimiter?.take(`orders:${s.principal!.traderId}`);
+    if (limited !== undefined && !limited.allowed) {
+      this.#o.metrics.orders.inc({ result: 'RATE_LIMITED' });
+      return this.#send(s, { t: 'reject', id: f.id, code: 'RATE_LIMITED', message: `order rate limit reached for this trader; retry in ${limited.resetMs} ms` });
     }
     const result = await this.#o.engine.offer({ kind: 'command', assessmentId: f.assessmentId, command: toCommand(f.order) });
     this.#o.metrics.orders.inc({ result: result.ok ? 'acknowledged' : result.code });

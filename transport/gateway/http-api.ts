@@ -12,6 +12,7 @@ import type { Tier } from '../../actors/index.js';
 import type { OutputEvent } from '../../engine/inputs.js';
 import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
 import type { IdempotencyPrecheck } from '../../persistence/redis/idempotency-precheck.js';
+import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
 import type { Purchases } from '../payments/purchases.js';
 import { json, toCommand, type Gateway, type GatewayEngine } from './gateway.js';
 import type { StaticAssets } from './static-assets.js';
@@ -36,6 +37,8 @@ export interface HttpApiOptions {
   readonly assets?: StaticAssets;
   /** Largest request body, bytes. @default 65_536 */
   readonly maxBodyBytes?: number;
+  /** Orders per trader shared across gateway processes. @default no shared limit */
+  readonly orderLimiter?: RateLimiter;
 }
 
 /** Which assessments each trader holds, kept from `assessment.created` events. */
@@ -136,6 +139,12 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       const order = parsed.data.order;
       // The key is the client order id, so a retry is refused by the journal even after the pre-check window.
       const command = 'clientOrderId' in order ? { ...order, clientOrderId: key } : order;
+      const limited = await o.orderLimiter?.take(`orders:${p.traderId}`);
+      if (limited !== undefined && !limited.allowed) {
+        ctx.status = 429;
+        ctx.headers['retry-after'] = String(Math.ceil(limited.resetMs / 1000));
+        return { error: { code: 'RATE_LIMITED', message: `order rate limit reached for this trader; retry in ${limited.resetMs} ms` } };
+      }
       if ((await o.idempotency.claim(`${p.traderId}:${id}:${key}`, IDEMPOTENCY_TTL_MS)) === 'duplicate') {
         ctx.status = 409;
         return { error: { code: 'DUPLICATE_REQUEST', message: `Idempotency-Key '${key}' was already used for this assessment` } };

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
-import { createSharedState, type SharedState } from '../../persistence/index.js';
+import { createSharedState, MemoryRateLimiter, type SharedState } from '../../persistence/index.js';
 import { httpApi, TraderIndex } from '../gateway/http-api.js';
 import { assessmentIdFor, createStripe, Purchases, signedWebhook, startStripeFake, type StripeFake } from '../payments/index.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
@@ -33,7 +33,7 @@ describe('HTTP API on the gateway', { skip }, () => {
     h = await startHarness([['h-alice', 'alice'], ['h-bob', 'bob']], {
       routes: ({ node, registry, db, verifier }) => httpApi({
         engine: node, verifier, registry, tiers: presetTiers(), owners, leaderboard: shared.leaderboard, idempotency: shared.idempotency,
-        log: pino({ level: 'silent' }), shards: () => node.engine.shards(),
+        log: pino({ level: 'silent' }), shards: () => node.engine.shards(), orderLimiter: new MemoryRateLimiter({ limit: 3, windowMs: 60_000 }),
         purchases: new Purchases({
           sql: db.sql, stripe: createStripe('sk_test_http', fake.url), webhookSecret: WEBHOOK_SECRET, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
           prices: { 'one-step-50k': { amountCents: 29_900, currency: 'usd' } },
@@ -102,6 +102,20 @@ describe('HTTP API on the gateway', { skip }, () => {
     assert.equal((malformed.body as { error: { code: string } }).error.code, 'MALFORMED_JSON');
     const big = await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', raw: 'x'.repeat(70_000), headers: { 'idempotency-key': 'k-4' } });
     assert.equal(big.status, 413);
+  });
+
+  test('orders past the trader\u2019s shared rate limit are refused with 429 and Retry-After', async () => {
+    const order = (k: string) => call('POST', '/v1/assessments/h-bob/orders', { trader: 'bob', body: { op: 'cancel', orderId: 'o-none' }, headers: { 'idempotency-key': k } });
+    const statuses = [];
+    for (const k of ['r1', 'r2', 'r3', 'r4']) statuses.push((await order(k)).status);
+    assert.deepEqual(statuses, [202, 202, 202, 429]);
+    const res = await fetch(`${base}/v1/assessments/h-bob/orders`, {
+      method: 'POST', body: JSON.stringify({ op: 'flatten' }),
+      headers: { authorization: `Bearer ${await token('bob')}`, 'idempotency-key': 'r5', 'content-type': 'application/json' },
+    });
+    assert.equal(res.status, 429);
+    assert.ok(Number(res.headers.get('retry-after')) >= 1);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
   });
 
   test('a purchase goes to Stripe Checkout, its signed webhook creates the assessment, and a forged or repeated webhook does nothing', async () => {
