@@ -73,6 +73,8 @@ interface Session extends Subscriber {
   refilledAt: number;
   errors: number;
   closed: boolean;
+  /** An auth frame is being verified: nothing else is taken until it is answered. */
+  authenticating: boolean;
 }
 
 /** A running gateway. */
@@ -198,8 +200,10 @@ export class Gateway {
       return;
     }
     if (s.principal === undefined) {
+      if (s.authenticating) return this.#refuse(s, 'AUTH_REQUIRED', 'wait for ready before sending more frames', true);
       if (frame.t !== 'auth') return this.#refuse(s, 'AUTH_REQUIRED', 'the first frame must be auth', true);
-      return void this.#auth(s, frame.token);
+      s.authenticating = true;
+      return void this.#auth(s, frame.token).finally(() => (s.authenticating = false));
     }
     switch (frame.t) {
       case 'auth': return this.#refuse(s, 'ALREADY_AUTHENTICATED', 'this connection is already authenticated');
@@ -330,7 +334,7 @@ export class Gateway {
 function newSession(protocol: Protocol, maxFrame: number, id: number): Session {
   const s: Session = {
     id, protocol, codec: new FrameCodec(protocol, maxFrame), ws: undefined, principal: undefined, authTimer: undefined,
-    subs: new Set(), owned: new Set(), lagging: new Set(), tokens: 10, refilledAt: Date.now(), errors: 0, closed: false,
+    subs: new Set(), owned: new Set(), lagging: new Set(), tokens: 10, refilledAt: Date.now(), errors: 0, closed: false, authenticating: false,
     buffered: () => (s.ws === undefined || s.closed ? 0 : s.ws.getBufferedAmount()),
     send: (data) => {
       if (s.ws === undefined || s.closed) return false;

@@ -90,6 +90,9 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           const code = (err as { code?: string }).code;
           if (code === 'WEBHOOK_SIGNATURE_INVALID' || code === 'WEBHOOK_PAYLOAD_INVALID') return json(res, 400, { error: { code, message: (err as Error).message } });
           if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST') return json(res, 400, { error: { code, message: (err as Error).message } });
+          if (code === 'EMAIL_IN_USE') return json(res, 409, { error: { code, message: (err as Error).message } });
+          if (code === 'CHECKOUT_PROVIDER_FAILED') return json(res, 502, { error: { code, message: (err as Error).message } });
+          if (code === 'PG_UNAVAILABLE') return json(res, 503, { error: { code, message: 'the database is unavailable; retry shortly' } });
           o.log.error({ err, path }, 'request failed');
           json(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
         });
@@ -145,7 +148,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         ctx.headers['retry-after'] = String(Math.ceil(limited.resetMs / 1000));
         return { error: { code: 'RATE_LIMITED', message: `order rate limit reached for this trader; retry in ${limited.resetMs} ms` } };
       }
-      if ((await o.idempotency.claim(`${p.traderId}:${id}:${key}`, IDEMPOTENCY_TTL_MS)) === 'duplicate') {
+      // Orders with a client order id are deduplicated durably by the journal; the pre-check guards the others.
+      if (!('clientOrderId' in order) && (await o.idempotency.claim(`${p.traderId}:${id}:${key}`, IDEMPOTENCY_TTL_MS)) === 'duplicate') {
         ctx.status = 409;
         return { error: { code: 'DUPLICATE_REQUEST', message: `Idempotency-Key '${key}' was already used for this assessment` } };
       }
@@ -158,7 +162,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       return { error: { code: r.code, message: r.message } };
     });
     route('get', '/v1/leaderboard', async (ctx) => {
-      const n = Math.min(100, Math.max(1, Number(ctx.query.get('n') ?? 20) || 20));
+      const n = Math.min(100, Math.max(1, Math.floor(Number(ctx.query.get('n') ?? 20)) || 20));
       return { leaderboard: await o.leaderboard.top(n) };
     });
     route('get', '/v1/operator/shards', async (ctx) => {
@@ -169,8 +173,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     route('post', '/v1/purchases', async (ctx) => {
       const p = await principal(ctx);
       if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured (STRIPE_SECRET_KEY)');
-      const body = parseJson(ctx.body) as { tierId?: unknown; email?: unknown };
-      if (typeof body.tierId !== 'string' || typeof body.email !== 'string') throw new HttpError(400, 'INVALID_PURCHASE_REQUEST', 'send { tierId, email }');
+      const body = (parseJson(ctx.body) ?? {}) as { tierId?: unknown; email?: unknown };
+      if (typeof body !== 'object' || typeof body.tierId !== 'string' || typeof body.email !== 'string') throw new HttpError(400, 'INVALID_PURCHASE_REQUEST', 'send { tierId, email }');
       ctx.status = 201;
       return o.purchases.startCheckout({ userId: p.traderId, email: body.email, tierId: body.tierId });
     });
