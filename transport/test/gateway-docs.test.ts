@@ -1,0 +1,1182 @@
+/**
+ * The traders' gateway documents, transport/gateway/openapi.json (the HTTP
+ * API) and transport/gateway/asyncapi-ws.json (WebSocket protocol v1),
+ * checked against the code: the routes, statuses, error codes, auth and
+ * limits read from the source of http-api.ts, gateway.ts, protocol.ts,
+ * stream-hub.ts and token-verifier.ts; the client frames against zod's own
+ * JSON Schema of ClientFrameSchema; the server frames, states, deltas and
+ * events against their TypeScript types; and, on a live gateway over a fake
+ * engine (a real actor kernel, no Postgres), the frames and HTTP answers the
+ * code really sends, validated against the documented schemas.
+ *
+ * Payloads are validated with a small JSON Schema checker (the approach of
+ * asyncapi.test.ts) that knows exactly the keywords the documents use and
+ * fails on any other, so it can never pass a schema by ignoring part of it.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { decode, encode } from '@msgpack/msgpack';
+import { SignJWT } from 'jose';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import { CommandSchema, parseTier, presetTiers, TierSchema, type Command } from '../../actors/index.js';
+import { Harness } from '../../actors/test/harness.js';
+import type { IntakeRefusal, IntakeResult } from '../../engine/node/engine-node.js';
+import type { OutputEvent } from '../../engine/inputs.js';
+import { MemoryIdempotencyPrecheck, MemoryLeaderboard } from '../../persistence/redis/index.js';
+import { Gateway, type GatewayEngine } from '../gateway/gateway.js';
+import { GatewayMetrics } from '../gateway/gateway-metrics.js';
+import { httpApi, TraderIndex } from '../gateway/http-api.js';
+import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../gateway/protocol.js';
+import type { Purchases } from '../payments/purchases.js';
+import { StreamHub, type StreamHubOptions } from '../gateway/stream-hub.js';
+import { TokenVerifier } from '../gateway/token-verifier.js';
+
+// -- the documents and the sources --------------------------------------------------------
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const source = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const openapiText = source('transport/gateway/openapi.json');
+const asyncapiText = source('transport/gateway/asyncapi-ws.json');
+const openapi = JSON.parse(openapiText) as JsonObject;
+const asyncapi = JSON.parse(asyncapiText) as JsonObject;
+
+const HTTP_API = source('transport/gateway/http-api.ts');
+const GATEWAY = source('transport/gateway/gateway.ts');
+const PROTOCOL = source('transport/gateway/protocol.ts');
+const STREAM_HUB = source('transport/gateway/stream-hub.ts');
+const TOKEN_VERIFIER = source('transport/gateway/token-verifier.ts');
+const PURCHASES = source('transport/payments/purchases.ts');
+const PURCHASE_ERRORS = `${source('transport/payments/errors.ts')}\n${source('persistence/postgres/errors.ts')}`;
+const ENGINE_NODE = source('engine/node/engine-node.ts');
+const TYPES = source('actors/types.ts');
+const INPUTS = source('engine/inputs.ts');
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const object = (v: Json | undefined, what: string): JsonObject => {
+  assert.ok(isObject(v), `${what} is an object`);
+  return v;
+};
+const array = (v: Json | undefined, what: string): Json[] => {
+  assert.ok(Array.isArray(v), `${what} is an array`);
+  return v;
+};
+const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
+
+/** Literals of `export type <name> = 'a' | 'b' ...;` in a TypeScript source. */
+function literalsOf(ts: string, name: string): string[] {
+  const m = new RegExp(`export type ${name}\\s*=([^;]+);`).exec(ts);
+  assert.ok(m, `type ${name} is found in the source`);
+  return [...m[1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!);
+}
+
+/** The text of a source from `start` to the next occurrence of `end` after it. */
+function between(ts: string, start: string, end: string): string {
+  const from = ts.indexOf(start);
+  assert.ok(from >= 0, `"${start}" is in the source`);
+  const to = ts.indexOf(end, from + start.length);
+  assert.ok(to > from, `"${end}" follows "${start}"`);
+  return ts.slice(from, to);
+}
+
+/** Fields of `export interface <name> { ... }` (one per line): optional when marked `?` or typed `| undefined` (the engine omits those). */
+function interfaceFields(ts: string, name: string): { all: string[]; required: string[] } {
+  const body = between(ts, `export interface ${name} {`, '\n}');
+  const fields = [...body.matchAll(/^ {2}(?:readonly )?(\w+)(\?)?: ([^;]+);/gm)].map((m) => ({ name: m[1]!, optional: m[2] === '?' || /\bundefined\b/.test(m[3]!) }));
+  assert.ok(fields.length > 0, `interface ${name} has fields`);
+  return { all: sorted(fields.map((f) => f.name)), required: sorted(fields.filter((f) => !f.optional).map((f) => f.name)) };
+}
+
+/** A number default in the source: `<name> ?? 16_384` or `<name> ?? 256 * 1024`. */
+function defaultOf(ts: string, name: string): number {
+  const escaped = name.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`(?<![\\w.#])${escaped} \\?\\? ([\\d_]+(?: \\* [\\d_]+)*)`).exec(ts);
+  assert.ok(m, `a default of ${name} is in the source`);
+  return m[1]!.split('*').map((p) => Number(p.trim().replaceAll('_', ''))).reduce((a, b) => a * b, 1);
+}
+
+// -- a JSON Schema checker for the keywords the documents use ----------------------------
+
+const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples']);
+const KEYWORDS = new Set([
+  '$ref', 'allOf', 'oneOf', 'anyOf', 'const', 'enum', 'type', 'required', 'properties', 'additionalProperties', 'propertyNames',
+  'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum',
+]);
+
+function typeOk(type: string, v: unknown): boolean {
+  switch (type) {
+    case 'null': return v === null;
+    case 'boolean': return typeof v === 'boolean';
+    case 'string': return typeof v === 'string';
+    case 'number': return typeof v === 'number'; // msgpack float64 carries the -Infinity of an absent rule's floor
+    case 'integer': return Number.isInteger(v);
+    case 'array': return Array.isArray(v);
+    case 'object': return isObject(v);
+    default: throw new Error(`unknown type ${type}`);
+  }
+}
+
+/** A checker bound to one document (its `$ref`s are local to it). */
+function checker(doc: JsonObject) {
+  /** Follows a local `#/a/b` pointer. */
+  const pointer = (ref: string): Json | undefined => {
+    assert.ok(ref.startsWith('#/'), `${ref} is a local reference`);
+    let at: Json | undefined = doc;
+    for (const raw of ref.slice(2).split('/')) {
+      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      at = isObject(at) ? at[key] : undefined;
+    }
+    return at;
+  };
+  /** A `{ $ref }` resolved, or the value itself. */
+  const deref = (v: Json | undefined): Json | undefined => (isObject(v) && typeof v['$ref'] === 'string' ? deref(pointer(v['$ref'])) : v);
+
+  /** Property names a schema declares for an object, through `$ref` and `allOf`. */
+  const declared = (schema: Json | undefined): Set<string> => {
+    const s = deref(schema);
+    if (!isObject(s)) return new Set();
+    const out = new Set(isObject(s['properties']) ? Object.keys(s['properties']) : []);
+    if (Array.isArray(s['allOf'])) for (const sub of s['allOf']) for (const k of declared(sub)) out.add(k);
+    return out;
+  };
+
+  /**
+   * Problems of `value` against `schema`, each with its path; empty when it
+   * validates. `strict` also refuses keys no schema of the object declares
+   * (those of `allOf` siblings count), so a field the code sends but the
+   * document forgot is caught even where the document allows extra keys.
+   */
+  const check = (schema: Json | undefined, value: unknown, strict = false, path = '$', siblings: ReadonlySet<string> = new Set()): string[] => {
+    if (schema === true) return [];
+    if (!isObject(schema)) throw new Error(`${path}: schema is not an object`);
+    for (const k of Object.keys(schema)) if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k) && !k.startsWith('x-')) throw new Error(`${path}: the checker does not know keyword "${k}"`);
+    const errors: string[] = [];
+    const s = schema;
+    const own = new Set([...siblings, ...(isObject(s['properties']) ? Object.keys(s['properties']) : [])]);
+    if (typeof s['$ref'] === 'string') {
+      const target = pointer(s['$ref']);
+      if (target === undefined) return [`${path}: dangling $ref ${s['$ref']}`];
+      errors.push(...check(target, value, strict, path, siblings));
+    }
+    if (Array.isArray(s['allOf'])) {
+      const all = new Set([...own, ...s['allOf'].flatMap((sub) => [...declared(sub)])]);
+      for (const sub of s['allOf']) errors.push(...check(sub, value, strict, path, all));
+    }
+    if (Array.isArray(s['oneOf'])) {
+      const fits = s['oneOf'].filter((sub) => check(sub, value, strict, path, own).length === 0).length;
+      if (fits !== 1) errors.push(`${path}: fits ${fits} of the oneOf branches, not exactly one`);
+    }
+    if (Array.isArray(s['anyOf']) && !s['anyOf'].some((sub) => check(sub, value, strict, path, own).length === 0)) errors.push(`${path}: fits no anyOf branch`);
+    if ('const' in s && value !== s['const']) errors.push(`${path}: ${JSON.stringify(value)} is not ${JSON.stringify(s['const'])}`);
+    if (Array.isArray(s['enum']) && !s['enum'].includes(value as Json)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`);
+    if (s['type'] !== undefined) {
+      const types = Array.isArray(s['type']) ? s['type'] : [s['type']];
+      if (!types.some((t) => typeOk(String(t), value))) return [...errors, `${path}: ${JSON.stringify(value)} is not of type ${types.join('|')}`];
+    }
+    if (typeof value === 'string') {
+      if (typeof s['minLength'] === 'number' && [...value].length < s['minLength']) errors.push(`${path}: shorter than ${s['minLength']}`);
+      if (typeof s['maxLength'] === 'number' && [...value].length > s['maxLength']) errors.push(`${path}: longer than ${s['maxLength']}`);
+      if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(value)) errors.push(`${path}: "${value}" does not match ${s['pattern']}`);
+    }
+    if (typeof value === 'number') {
+      if (typeof s['minimum'] === 'number' && !(value >= s['minimum'])) errors.push(`${path}: ${value} < ${s['minimum']}`);
+      if (typeof s['maximum'] === 'number' && !(value <= s['maximum'])) errors.push(`${path}: ${value} > ${s['maximum']}`);
+      if (typeof s['exclusiveMinimum'] === 'number' && !(value > s['exclusiveMinimum'])) errors.push(`${path}: ${value} <= ${s['exclusiveMinimum']}`);
+    }
+    if (isObject(value)) {
+      if (Array.isArray(s['required'])) for (const k of s['required']) if (!(String(k) in value)) errors.push(`${path}: missing "${String(k)}"`);
+      if (s['propertyNames'] !== undefined) for (const k of Object.keys(value)) errors.push(...check(s['propertyNames'], k, strict, `${path}[key ${k}]`));
+      const props = isObject(s['properties']) ? s['properties'] : {};
+      for (const [k, v] of Object.entries(value)) {
+        if (k in props) errors.push(...check(props[k], v, strict, `${path}.${k}`));
+        else if (s['additionalProperties'] === false) errors.push(`${path}: unexpected "${k}"`);
+        else if (isObject(s['additionalProperties'])) errors.push(...check(s['additionalProperties'], v, strict, `${path}.${k}`));
+        else if (strict && isObject(s['properties']) && !own.has(k)) errors.push(`${path}: "${k}" is not documented`);
+      }
+    }
+    if (Array.isArray(value)) {
+      if (typeof s['minItems'] === 'number' && value.length < s['minItems']) errors.push(`${path}: fewer than ${s['minItems']} items`);
+      if (typeof s['maxItems'] === 'number' && value.length > s['maxItems']) errors.push(`${path}: more than ${s['maxItems']} items`);
+      if (s['items'] !== undefined) value.forEach((v, i) => errors.push(...check(s['items'], v, strict, `${path}[${i}]`)));
+    }
+    return errors;
+  };
+
+  /**
+   * The schema with every `$ref` inlined and its annotations dropped
+   * (descriptions, titles, examples, `x-` extensions; `required` sorted), to
+   * compare what two schemas accept rather than how they are written.
+   */
+  const normalize = (v: Json | undefined): Json | undefined => {
+    if (Array.isArray(v)) return v.map((x) => normalize(x) as Json);
+    if (!isObject(v)) return v;
+    if (typeof v['$ref'] === 'string') return normalize(pointer(v['$ref']));
+    const out: JsonObject = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'description' || k === 'title' || k === 'examples' || k === '$schema' || k.startsWith('x-')) continue;
+      out[k] = k === 'required' && Array.isArray(x) ? sorted(x.map(String)) : normalize(x) as Json;
+    }
+    return out;
+  };
+
+  return { pointer, deref, declared, check, normalize };
+}
+
+const oa = checker(openapi);
+const aa = checker(asyncapi);
+const oaSchemas = object(object(openapi['components'], 'components')['schemas'], 'openapi schemas');
+const aaComponents = object(asyncapi['components'], 'asyncapi components');
+const aaSchemas = object(aaComponents['schemas'], 'asyncapi schemas');
+const aaMessages = object(aaComponents['messages'], 'asyncapi messages');
+const paths = object(openapi['paths'], 'paths');
+
+/** The const of a schema's `t` (or `type`, `op`) property, through `$ref` and `allOf`. */
+function constOf(c: ReturnType<typeof checker>, schema: Json | undefined, key: string): string {
+  const s = object(c.deref(schema), `schema with ${key}`);
+  if (Array.isArray(s['allOf'])) {
+    const found = s['allOf'].map((sub) => object(c.deref(sub), 'allOf branch')).filter((sub) => isObject(sub['properties']) && isObject(c.deref(sub['properties'][key])) && typeof object(c.deref(sub['properties'][key]), key)['const'] === 'string');
+    assert.equal(found.length, 1, `one branch of allOf makes ${key} a const`);
+    return constOf(c, found[0], key);
+  }
+  const prop = object(c.deref(object(s['properties'], 'properties')[key]), `${key} property`);
+  assert.equal(typeof prop['const'], 'string', `${key} is a const`);
+  return prop['const'] as string;
+}
+
+/** zod's own JSON Schema of ClientFrameSchema (what the gateway validates every client frame with). */
+const zodClientFrames = (): JsonObject => {
+  const s = JSON.parse(JSON.stringify(z.toJSONSchema(ClientFrameSchema))) as JsonObject;
+  delete s['$schema'];
+  return s;
+};
+
+// -- what the source of http-api.ts says each route does ---------------------------------
+
+interface RouteFacts {
+  readonly method: 'get' | 'post';
+  /** In OpenAPI form: `:id` → `{id}`. */
+  readonly path: string;
+  readonly auth: boolean;
+  readonly operatorOnly: boolean;
+  readonly success: Set<number>;
+  /** Error codes the handler can answer, by status. */
+  readonly errors: Map<number, Set<string>>;
+  /** Codes the route wrapper maps from the purchase flow's errors that the purchase methods this handler calls declare they throw. */
+  readonly mayMap: Set<string>;
+  /** Codes those methods declare that the wrapper does not map (answered 500 INTERNAL). */
+  readonly unmapped: Set<string>;
+  /** Response headers the handler sets with an error status, by status (lower case). */
+  readonly headers: Map<number, Set<string>>;
+}
+
+const toOpenApiPath = (p: string): string => p.replace(/:([A-Za-z]+)/g, '{$1}');
+
+/** `HttpError(<status>, '<CODE>'` pairs of a piece of source. */
+const httpErrors = (ts: string): Array<[number, string]> => [...ts.matchAll(/HttpError\((\d{3}), '([A-Z_]+)'/g)].map((m) => [Number(m[1]), m[2]!]);
+
+/** Which IntakeRefusal code answers which status, from `ctx.status = r.code === 'A' || r.code === 'B' ? 503 : ... : 400`. */
+function refusalStatuses(segment: string): Map<string, number> {
+  const line = /ctx\.status = (r\.code === [^;]+);/.exec(segment);
+  assert.ok(line, 'the order route maps engine refusals to statuses');
+  const out = new Map<string, number>();
+  const arms = [...line[1]!.matchAll(/((?:r\.code === '[A-Z_]+'(?: \|\| )?)+) \? (\d{3})/g)];
+  assert.ok(arms.length > 0);
+  for (const [, cond, status] of arms) for (const [, code] of cond!.matchAll(/'([A-Z_]+)'/g)) out.set(code!, Number(status));
+  const fallback = /: (\d{3})$/.exec(line[1]!);
+  assert.ok(fallback, 'the mapping has a fallback status');
+  for (const code of literalsOf(ENGINE_NODE, 'IntakeRefusal')) if (!out.has(code)) out.set(code, Number(fallback[1]));
+  return out;
+}
+
+/** Every route of http-api.ts, read from its source. */
+function routesOfSource(): RouteFacts[] {
+  const wrapper = between(HTTP_API, 'const route = (', 'const principal = ');
+  const principal = httpErrors(between(HTTP_API, 'const principal = ', 'const owned = '));
+  const owned = httpErrors(between(HTTP_API, 'const owned = ', "app.get('/healthz'"));
+  const parseJson = httpErrors(between(HTTP_API, 'function parseJson(', '\n}'));
+  const readBody = httpErrors(between(HTTP_API, 'function readBody(', '\n}'));
+  const wrapped = [...wrapper.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
+  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1, 'the helpers are read');
+
+  const body = between(HTTP_API, "app.get('/healthz'", 'if (o.assets !== undefined)');
+  const starts = [...body.matchAll(/(?:route\('(get|post)', '([^']+)'|app\.(get|post)\('([^']+)')/g)];
+  return starts.map((m, i) => {
+    const segment = body.slice(m.index, starts[i + 1]?.index ?? body.length);
+    const method = (m[1] ?? m[3]) as 'get' | 'post';
+    const path = toOpenApiPath(m[2] ?? m[4]!);
+    const errors = new Map<number, Set<string>>();
+    const add = ([status, code]: [number, string]) => errors.set(status, new Set([...(errors.get(status) ?? []), code]));
+    const success = new Set<number>();
+    if (m[1] === undefined) {
+      // A bare uWS handler: its statuses are the ones it writes.
+      for (const s of segment.matchAll(/json\(res, (\d{3})|writeStatus\('(\d{3})/g)) success.add(Number(s[1] ?? s[2]));
+      return { method, path, auth: false, operatorOnly: false, success, errors, mayMap: new Set(), unmapped: new Set(), headers: new Map() };
+    }
+    wrapped.forEach(add);
+    if (method === 'post') readBody.forEach(add);
+    const auth = /\bprincipal\(ctx\)/.test(segment);
+    if (auth) principal.forEach(add);
+    if (/\bowned\(ctx,/.test(segment)) owned.forEach(add);
+    if (/\bparseJson\(ctx\.body\)/.test(segment)) parseJson.forEach(add);
+    httpErrors(segment).forEach(add);
+    // An error body the handler returns itself: its status is the last `ctx.status = N` before it, its headers the ones set in between.
+    const headers = new Map<number, Set<string>>();
+    for (const d of segment.matchAll(/return \{ error: \{ code: '([A-Z_]+)'/g)) {
+      const before = segment.slice(0, d.index);
+      const statusAt = before.lastIndexOf('ctx.status = ');
+      const status = Number(/^ctx\.status = (\d{3});/.exec(before.slice(statusAt))?.[1]);
+      assert.ok(status >= 400, `the status of ${d[1]} in ${path} is read`);
+      add([status, d[1]!]);
+      for (const h of before.slice(statusAt).matchAll(/ctx\.headers\['([a-z-]+)'\] = /g)) headers.set(status, new Set([...(headers.get(status) ?? []), h[1]!]));
+    }
+    if (/o\.engine\.offer\(/.test(segment)) for (const [code, status] of refusalStatuses(segment)) add([status, code]);
+    for (const s of segment.matchAll(/ctx\.status = (2\d\d);/g)) success.add(Number(s[1]));
+    if (success.size === 0) success.add(200);
+    const thrown = new Set([...segment.matchAll(/o\.purchases\.(\w+)\(/g)].flatMap((c) => purchaseThrows(c[1]!)));
+    const mapped = new Set(mappedCodes().map(([, code]) => code));
+    const mayMap = new Set([...thrown].filter((c) => mapped.has(c)));
+    const unmapped = new Set([...thrown].filter((c) => !mapped.has(c)));
+    return { method, path, auth, operatorOnly: /p\.roles\.has\('operator'\)/.test(segment), success, errors, mayMap, unmapped, headers };
+  });
+}
+
+/** The `code` of each error class of the purchase flow and of Postgres: `export class <Name> extends Error { readonly code = '<CODE>'`. */
+const errorClassCodes = (): Map<string, string> => {
+  const out = new Map([...PURCHASE_ERRORS.matchAll(/export class (\w+) extends Error \{\s*readonly code = '([A-Z_]+)'/g)].map((m) => [m[1]!, m[2]!] as const));
+  assert.ok(out.size >= 9, `the error classes are read (${out.size})`);
+  return out;
+};
+
+/** Codes a method of Purchases declares it throws: the error classes named by the `@throws` of its doc comment. */
+function purchaseThrows(method: string): string[] {
+  const at = PURCHASES.indexOf(`  async ${method}(`);
+  assert.ok(at >= 0, `Purchases.${method} is in purchases.ts`);
+  const end = PURCHASES.lastIndexOf('*/', at);
+  assert.ok(end >= 0 && PURCHASES.slice(end + 2, at).trim() === '', `Purchases.${method} has a doc comment`);
+  const doc = PURCHASES.slice(PURCHASES.lastIndexOf('/**', end), end);
+  const throws = /@throws ([\s\S]*?)(?=\n\s*\* @|$)/.exec(doc);
+  assert.ok(throws, `Purchases.${method} declares what it throws`);
+  const classes = errorClassCodes();
+  const names = [...throws[1]!.matchAll(/\b([A-Z]\w*Error)\b/g)].map((m) => m[1]!);
+  assert.ok(names.length > 0, `the errors of Purchases.${method} are read`);
+  return names.map((n) => {
+    assert.ok(classes.has(n), `${n} (thrown by Purchases.${method}) has a code`);
+    return classes.get(n)!;
+  });
+}
+
+/** Codes the route wrapper maps from errors thrown below it (the purchase flow's), by status. */
+function mappedCodes(): Array<[number, string]> {
+  const wrapper = between(HTTP_API, 'const route = (', 'const principal = ');
+  return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return json\(res, (\d{3})/g)]
+    .flatMap(([, cond, status]) => [...cond!.matchAll(/'([A-Z_]+)'/g)].map((c): [number, string] => [Number(status), c[1]!]));
+}
+
+/** The documented operation of a route. */
+function operation(method: string, path: string): JsonObject {
+  return object(object(paths[path], `path ${path}`)[method], `${method.toUpperCase()} ${path}`);
+}
+
+/** The documented error codes of an operation's response. */
+const errorCodesOf = (response: JsonObject): string[] => (response['x-error-codes'] as string[] | undefined) ?? [];
+
+// -- tests: both documents -----------------------------------------------------------------
+
+describe('the gateway documents, read against the source', () => {
+  test('both documents parse as JSON and declare OpenAPI 3.1 and AsyncAPI 3.x', () => {
+    assert.match(String(openapi['openapi']), /^3\.1\.\d+$/);
+    assert.match(String(asyncapi['asyncapi']), /^3\.\d+\.\d+$/);
+    for (const doc of [openapi, asyncapi]) {
+      const info = object(doc['info'], 'info');
+      assert.equal(typeof info['title'], 'string');
+      assert.equal(typeof info['version'], 'string');
+    }
+  });
+
+  test('every $ref in both documents resolves, and every example in them validates against its schema', () => {
+    for (const [name, text, c] of [['openapi', openapiText, oa], ['asyncapi', asyncapiText, aa]] as const) {
+      const dangling = [...text.matchAll(/"\$ref": "([^"]+)"/g)].map((m) => m[1]!).filter((r) => c.pointer(r) === undefined);
+      assert.deepEqual(dangling, [], `every $ref of ${name} resolves`);
+    }
+    let examples = 0;
+    for (const [name, raw] of Object.entries(aaMessages)) {
+      const message = object(raw, name);
+      for (const ex of array(message['examples'], `examples of ${name}`)) {
+        assert.deepEqual(aa.check(message['payload'], object(ex, 'example')['payload'], true), [], `example ${String(object(ex, 'example')['name'])} of ${name}`);
+        examples++;
+      }
+    }
+    for (const [path, item] of Object.entries(paths)) {
+      for (const [method, op] of Object.entries(object(item, path))) {
+        const o = object(op, `${method} ${path}`);
+        const media = [...Object.values(object(o['responses'], 'responses')).map((r) => object(r, 'response')['content']),
+          isObject(o['requestBody']) ? o['requestBody']['content'] : undefined].filter(isObject).flatMap((c) => Object.values(c)).filter(isObject);
+        for (const m of media) if (m['example'] !== undefined) {
+          assert.deepEqual(oa.check(m['schema'], m['example'], true), [], `example of ${method} ${path}`);
+          examples++;
+        }
+      }
+    }
+    for (const [name, schema] of Object.entries(oaSchemas)) for (const ex of (object(schema, name)['examples'] as Json[] | undefined) ?? []) {
+      assert.deepEqual(oa.check(schema, ex, true), [], `example of schema ${name}`);
+      examples++;
+    }
+    assert.ok(examples >= 20, `the examples are found (${examples})`);
+  });
+
+  test('the engine vocabulary is documented the same in both documents', () => {
+    for (const name of ['AssessmentState', 'Order', 'Position', 'PositionEvidence', 'Violation', 'Cause', 'RuleState', 'RuleId', 'AssessmentStatus', 'OrderOp']) {
+      assert.deepEqual(oa.normalize(oaSchemas[name]), aa.normalize(aaSchemas[name]), name);
+    }
+    const jwt = (object(object(object(openapi['components'], 'components')['securitySchemes'], 'schemes')['bearerAuth'], 'bearerAuth'))['x-jwt'];
+    assert.deepEqual(jwt, object(aaMessages['Auth'], 'Auth')['x-jwt'], 'the token rules');
+  });
+
+  test('the schemas of states, deltas, positions, orders and violations have exactly the fields of their TypeScript types, optional where the engine may omit them', () => {
+    const cases: Array<[string, string, string]> = [
+      ['AssessmentState', TYPES, 'AssessmentState'], ['Order', TYPES, 'Order'], ['Position', TYPES, 'Position'], ['PositionEvidence', TYPES, 'PositionEvidence'],
+      ['Violation', TYPES, 'Violation'], ['RuleState', TYPES, 'RuleState'], ['StateDelta', INPUTS, 'StateDelta'],
+    ];
+    for (const [schema, ts, name] of cases) {
+      const fields = interfaceFields(ts, name);
+      const s = object(aa.deref(aaSchemas[schema]), schema);
+      assert.deepEqual(sorted(aa.declared(s)), fields.all, `${schema}: the fields of ${name}`);
+      assert.deepEqual(sorted((s['required'] as string[])), fields.required, `${schema}: the required fields of ${name}`);
+    }
+    for (const name of ['Side', 'OrderType', 'TimeInForce', 'OrderStatus', 'OrderRole', 'PhaseName', 'RuleId', 'AssessmentStatus', 'RejectReason', 'CancelReason']) {
+      assert.deepEqual(object(aaSchemas[name], name)['enum'], literalsOf(TYPES, name), name);
+    }
+    assert.deepEqual(object(aaSchemas['InputRejectReason'], 'InputRejectReason')['enum'], literalsOf(INPUTS, 'InputRejectReason'));
+  });
+});
+
+describe('the OpenAPI document of the HTTP API, read against http-api.ts', () => {
+  const routes = routesOfSource();
+
+  test('every route http-api.ts registers is a documented path with that method, and no other is documented', () => {
+    const registered = [...HTTP_API.matchAll(/(?:route\('(get|post)', '([^']+)'|app\.(get|post)\('([^']+)')/g)].map((m) => `${(m[1] ?? m[3])!.toUpperCase()} ${toOpenApiPath(m[2] ?? m[4]!)}`);
+    assert.ok(registered.length >= 12, `the routes are found (${registered.length})`);
+    assert.ok(registered.includes('POST /v1/assessments/{id}/orders'), ':id becomes {id}');
+    const documented = Object.entries(paths).flatMap(([path, item]) => Object.keys(object(item, path)).filter((k) => ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`));
+    assert.deepEqual(sorted(documented), sorted(registered));
+    assert.deepEqual(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`), registered, 'each route\'s handler is read');
+    for (const r of routes) for (const p of r.path.matchAll(/\{(\w+)\}/g)) {
+      const params = array(operation(r.method, r.path)['parameters'], `parameters of ${r.path}`).map((x) => object(oa.deref(x), 'parameter'));
+      assert.ok(params.some((x) => x['in'] === 'path' && x['name'] === p[1] && x['required'] === true), `${r.path} documents its path parameter ${p[1]}`);
+    }
+  });
+
+  test('an operation asks for a bearer token exactly where its handler asks for a principal, and for the operator role where it checks it', () => {
+    const scheme = object(object(object(openapi['components'], 'components')['securitySchemes'], 'securitySchemes')['bearerAuth'], 'bearerAuth');
+    assert.deepEqual([scheme['type'], scheme['scheme'], scheme['bearerFormat']], ['http', 'bearer', 'JWT']);
+    assert.match(HTTP_API, /h\.startsWith\('Bearer '\)/, 'the handler reads a Bearer token');
+    for (const r of routes) {
+      const op = operation(r.method, r.path);
+      assert.deepEqual(op['security'], r.auth ? [{ bearerAuth: [] }] : [], `security of ${r.method} ${r.path}`);
+      assert.equal(op['x-required-role'], r.operatorOnly ? 'operator' : undefined, `role of ${r.method} ${r.path}`);
+    }
+    assert.ok(routes.filter((r) => r.auth).length >= 5 && routes.some((r) => r.operatorOnly), 'the authenticated routes are found');
+  });
+
+  test('every error code http-api.ts can answer with is in the documented ErrorCode enum, and no other', () => {
+    const codes = new Set<string>();
+    for (const [, code] of httpErrors(HTTP_API)) codes.add(code);
+    for (const [, code] of mappedCodes()) codes.add(code);
+    for (const m of HTTP_API.matchAll(/code: '([A-Z_]+)'/g)) codes.add(m[1]!);
+    for (const code of literalsOf(ENGINE_NODE, 'IntakeRefusal')) codes.add(code); // passed through from `r.code`
+    const notFound = /app\.any\('\/\*', \(res\) => json\(res, 404, \{ error: \{ code: '([A-Z_]+)'/.exec(GATEWAY);
+    assert.ok(notFound, 'the gateway answers unrouted paths with a code');
+    codes.add(notFound[1]!);
+    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND']) assert.ok(codes.has(expected), `${expected} is read from the source`);
+    const documented = object(oaSchemas['ErrorCode'], 'ErrorCode');
+    assert.deepEqual(sorted(documented['enum'] as string[]), sorted(codes));
+    assert.deepEqual(sorted(Object.keys(object(documented['x-enum-descriptions'], 'descriptions'))), sorted(codes), 'each code is described');
+    const error = object(oa.deref(oaSchemas['Error']), 'Error');
+    assert.deepEqual(object(oa.deref(object(object(oa.deref(object(error['properties'], 'p')['error']), 'error body')['properties'], 'p')['code']), 'code')['enum'], documented['enum'], 'the error body\'s code is an ErrorCode');
+    const notFoundResponse = object(object(object(openapi['components'], 'components')['responses'], 'responses')['NotFound'], 'NotFound');
+    assert.deepEqual(errorCodesOf(notFoundResponse), [notFound[1]]);
+  });
+
+  test('each operation documents the statuses and error codes its handler answers with, and no others', () => {
+    const mapped = mappedCodes();
+    assert.ok(mapped.length >= 8, 'the mapped purchase errors are read');
+    const statusOf = new Map(mapped.map(([s, c]) => [c, s]));
+    assert.equal(statusOf.size, mapped.length, 'each code is mapped once');
+    const everywhere = new Map<string, number>();
+    for (const r of routes) {
+      const op = operation(r.method, r.path);
+      const responses = object(op['responses'], `responses of ${r.path}`);
+      const documentedStatuses = Object.keys(responses).map(Number);
+      const expectedStatuses = [...r.success, ...r.errors.keys(), ...[...r.mayMap].map((c) => statusOf.get(c)!)];
+      assert.deepEqual(sorted(new Set(documentedStatuses.map(String))), sorted(new Set(expectedStatuses.map(String))), `statuses of ${r.method} ${r.path}`);
+      for (const status of r.success) assert.deepEqual(errorCodesOf(object(responses[status], `${status}`)), [], `${status} of ${r.path} is a success`);
+      for (const [status, names] of r.headers) {
+        const documented = Object.keys(object(object(responses[status], `${status}`)['headers'], `headers of ${status} ${r.path}`)).map((h) => h.toLowerCase());
+        for (const h of names) assert.ok(documented.includes(h), `${r.method} ${r.path} documents the ${h} header of ${status}`);
+      }
+      for (const [status, codes] of r.errors) {
+        const documented = errorCodesOf(object(responses[status], `${status} of ${r.path}`));
+        for (const code of codes) assert.ok(documented.includes(code), `${r.method} ${r.path} documents ${code} under ${status}`);
+      }
+      for (const code of r.mayMap) {
+        const status = statusOf.get(code)!;
+        assert.ok(errorCodesOf(object(responses[status], `${status} of ${r.path}`)).includes(code), `${r.method} ${r.path} documents ${code} (from the purchase flow) under ${status}`);
+        const content = object(object(responses[status], String(status))['content'], `content of ${status} ${r.path}`);
+        assert.deepEqual(object(content['application/json'], 'json')['schema'], { $ref: '#/components/schemas/Error' }, `${status} of ${r.path} is an error body`);
+      }
+      for (const code of r.unmapped) assert.match(String(object(responses[500], `500 of ${r.path}`)['description']), new RegExp(`\\b${code}\\b`), `${r.method} ${r.path}: the 500 says that ${code} ends there`);
+      for (const [key, response] of Object.entries(responses)) {
+        const status = Number(key);
+        for (const code of errorCodesOf(object(response, key))) {
+          const fromMapping = r.mayMap.has(code) && statusOf.get(code) === status;
+          assert.ok(r.errors.get(status)?.has(code) === true || fromMapping, `${r.method} ${r.path}: ${code} under ${status} is answered by the handler`);
+          everywhere.set(code, status);
+        }
+      }
+      for (const status of r.errors.keys()) {
+        const content = object(object(responses[status], String(status))['content'], `content of ${status} ${r.path}`);
+        assert.deepEqual(object(content['application/json'], 'json')['schema'], { $ref: '#/components/schemas/Error' }, `${status} of ${r.path} is an error body`);
+      }
+    }
+    for (const [status, code] of mapped) assert.equal(everywhere.get(code), status, `${code} is documented under ${status} where the purchase flow runs`);
+  });
+
+  test('the Idempotency-Key rule, the body limit and the leaderboard bounds are the handler\'s', () => {
+    const keyRule = /!\/(\^[^/]+\$)\/\.test\(key\)/.exec(HTTP_API);
+    assert.ok(keyRule, 'the key rule is read');
+    const header = object(oa.deref(array(operation('post', '/v1/assessments/{id}/orders')['parameters'], 'parameters').find((p) => object(oa.deref(p), 'p')['in'] === 'header')), 'Idempotency-Key');
+    assert.equal(header['name'], 'Idempotency-Key');
+    assert.equal(header['required'], true);
+    assert.equal(object(header['schema'], 'schema')['pattern'], keyRule[1]);
+    assert.match(HTTP_API, /headers_in\['idempotency-key'\]/, 'the handler reads that header');
+    assert.equal(openapi['x-max-body-bytes'], defaultOf(HTTP_API, 'o.maxBodyBytes'));
+    const bounds = /Math\.min\((\d+), Math\.max\((\d+), Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+)\)\)/.exec(HTTP_API);
+    assert.ok(bounds, 'the leaderboard bounds are read (n floored, then clamped)');
+    const n = object(array(operation('get', '/v1/leaderboard')['parameters'], 'parameters').map((p) => object(p, 'p')).find((p) => p['in'] === 'query'), 'n');
+    assert.equal(n['name'], bounds[3]);
+    assert.match(String(n['description']), /rounded down|floor/i, 'the document says that n is rounded down');
+    assert.deepEqual(n['schema'], { type: 'integer', minimum: Number(bounds[2]), maximum: Number(bounds[1]), default: Number(bounds[4]) });
+    assert.equal(bounds[4], bounds[5]);
+    const webhook = array(operation('post', '/v1/stripe/webhook')['parameters'], 'webhook parameters').map((p) => object(p, 'p'));
+    assert.ok(webhook.some((p) => p['in'] === 'header' && p['name'] === 'Stripe-Signature'));
+    assert.match(HTTP_API, /headers_in\['stripe-signature'\]/);
+  });
+
+  test('the documented token rules are TokenVerifier\'s: pinned algorithms, issuer, audience, required claims, roles, limits and failure codes', () => {
+    const jwt = object(object(object(object(openapi['components'], 'components')['securitySchemes'], 's')['bearerAuth'], 'b')['x-jwt'], 'x-jwt');
+    const str = (re: RegExp): string => {
+      const m = re.exec(TOKEN_VERIFIER);
+      assert.ok(m, `${re} is in token-verifier.ts`);
+      return m[1]!;
+    };
+    assert.deepEqual(jwt['algorithms'], [...str(/readonly algorithm\?: ([^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
+    assert.equal(jwt['issuer'], str(/issuer: options\.issuer \?\? '([^']+)'/));
+    assert.equal(jwt['audience'], str(/audience: options\.audience \?\? '([^']+)'/));
+    assert.deepEqual(jwt['requiredClaims'], [...str(/requiredClaims: \[([^\]]+)\]/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
+    assert.deepEqual(jwt['roles'], [...str(/const ROLES = new Set<Role>\(\[([^\]]+)\]\)/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
+    assert.equal(jwt['maxTokenLength'], Number(str(/token\.length > ([\d_]+)/).replaceAll('_', '')));
+    assert.equal(jwt['maxTokenAge'], str(/maxTokenAge: options\.maxTokenAge \?\? '([^']+)'/));
+    assert.equal(jwt['clockToleranceSec'], Number(str(/clockToleranceSec: options\.clockToleranceSec \?\? (\d+)/)));
+    assert.deepEqual(jwt['failureCodes'], [...str(/readonly code: ('TOKEN_[^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
+    assert.deepEqual(sorted(Object.keys(object(jwt['claims'], 'claims'))), sorted(['roles', ...(jwt['requiredClaims'] as string[]), 'iss', 'aud']));
+    const auth = object(aa.normalize(aaSchemas['AuthFrame']), 'AuthFrame');
+    assert.equal(object(object(auth['properties'], 'p')['token'], 'token')['maxLength'], jwt['maxTokenLength'], 'the auth frame takes the longest token the verifier does');
+  });
+
+  test('the order body is the socket\'s order op as zod emits it, and a tier is TierSchema as zod emits it for output', () => {
+    const orderBranch = array(zodClientFrames()['oneOf'], 'frames').map((b) => object(b, 'branch')).find((b) => object(object(b['properties'], 'p')['t'], 't')['const'] === 'order');
+    const zodOrderOp = object(object(orderBranch, 'order frame')['properties'], 'p')['order'];
+    const body = object(object(object(operation('post', '/v1/assessments/{id}/orders')['requestBody'], 'body')['content'], 'content')['application/json'], 'json');
+    assert.deepEqual(oa.normalize(body['schema']), oa.normalize(zodOrderOp));
+    const tier = JSON.parse(JSON.stringify(z.toJSONSchema(TierSchema, { io: 'output' }))) as JsonObject;
+    delete tier['$schema'];
+    assert.deepEqual(oa.normalize(oaSchemas['Tier']), oa.normalize(tier));
+    for (const t of presetTiers()) assert.deepEqual(oa.check(oaSchemas['Tier'], JSON.parse(JSON.stringify(t)), true), [], `preset tier ${t.id}`);
+  });
+});
+
+describe('the AsyncAPI document of WebSocket protocol v1, read against the gateway\'s source', () => {
+  const channel = object(object(asyncapi['channels'], 'channels')['gateway'], 'gateway channel');
+  const operations = Object.entries(object(asyncapi['operations'], 'operations')).map(([k, v]) => [k, object(v, k)] as const);
+  const messageRefs = (refs: Json | undefined): string[] => array(refs, 'message refs').map((r) => String(object(r, 'ref')['$ref']));
+  const payloadOf = (ref: string): JsonObject => object(aa.deref(object(aa.deref({ $ref: ref }), ref)['payload']), `payload of ${ref}`);
+
+  test('the channel is the /v1/ws route, over ws, with both subprotocols in the server\'s preference order', () => {
+    const route = /app\.ws<Holder>\('([^']+)'/.exec(GATEWAY);
+    assert.ok(route, 'the WebSocket route is read');
+    assert.equal(channel['address'], route[1]);
+    const servers = Object.values(object(asyncapi['servers'], 'servers')).map((s) => object(s, 'server'));
+    assert.ok(servers.some((s) => s['protocol'] === 'ws'), 'a ws server');
+    assert.deepEqual(asyncapi['x-subprotocols'], [...PROTOCOLS]);
+    assert.match(GATEWAY, /PROTOCOLS\.find\(\(p\) => offered\.includes\(p\)\)/, 'the server picks by its own order');
+    assert.equal(asyncapi['defaultContentType'], 'application/msgpack');
+  });
+
+  test('the close codes are exactly CLOSE', () => {
+    const codes = array(asyncapi['x-close-codes'], 'x-close-codes').map((c) => object(c, 'close code'));
+    assert.deepEqual(Object.fromEntries(codes.map((c) => [c['name'], c['code']])), { ...CLOSE });
+    for (const c of codes) assert.equal(typeof c['description'], 'string');
+  });
+
+  test('the documented client frames are exactly ClientFrameSchema as zod emits it, and the gateway receives each of them', () => {
+    const zs = zodClientFrames();
+    assert.deepEqual(aa.normalize(aaSchemas['ClientFrame']), aa.normalize(zs));
+    const branches = messageRefs(object(aaSchemas['ClientFrame'], 'ClientFrame')['oneOf'] as Json);
+    const received = operations.filter(([, op]) => op['action'] === 'receive').flatMap(([, op]) => messageRefs(op['messages']));
+    assert.deepEqual(sorted(received.map((r) => String(object(object(aa.deref({ $ref: r }), r)['payload'], 'payload')['$ref']))), sorted(branches), 'one receive operation per client frame');
+    const ts = array(zs['oneOf'], 'zod frames').map((b) => String(object(object(object(b, 'b')['properties'], 'p')['t'], 't')['const']));
+    assert.deepEqual(sorted(received.map((r) => constOf(aa, payloadOf(r), 't'))), sorted(ts));
+    const ops = array(object(object(aa.deref({ $ref: '#/components/schemas/OrderOp' }), 'OrderOp'), 'OrderOp')['oneOf'], 'ops').map((o) => constOf(aa, o, 'op'));
+    assert.deepEqual(sorted(ops), sorted(literalsOfOrderOps()), 'the order ops');
+  });
+
+  test('every server frame type of ServerFrame is documented with exactly its fields, and every one is sent by an operation', () => {
+    const block = between(PROTOCOL, 'export type ServerFrame =', '\n\n');
+    const members = [...block.matchAll(/\{ readonly t: '([a-z]+)';([^}]*)\}/g)].map((m) => ({
+      t: m[1]!, fields: [...`readonly t: x;${m[2]!}`.matchAll(/readonly (\w+)(\?)?:/g)].map((f) => ({ name: f[1]!, optional: f[2] === '?' })),
+    }));
+    assert.ok(members.length >= 11, `the server frames are read (${members.length})`);
+    const branches = array(object(aaSchemas['ServerFrame'], 'ServerFrame')['oneOf'], 'ServerFrame');
+    assert.deepEqual(sorted(branches.map((b) => constOf(aa, b, 't'))), sorted(members.map((m) => m.t)));
+    for (const m of members) {
+      const schema = object(aa.deref(branches.find((b) => constOf(aa, b, 't') === m.t)), m.t);
+      assert.deepEqual(sorted(aa.declared(schema)), sorted(m.fields.map((f) => f.name)), `fields of ${m.t}`);
+      assert.deepEqual(sorted(schema['required'] as string[]), sorted(m.fields.filter((f) => !f.optional).map((f) => f.name)), `required fields of ${m.t}`);
+    }
+    const sent = operations.flatMap(([, op]) => [
+      ...(op['action'] === 'send' ? messageRefs(op['messages']) : []),
+      ...(isObject(op['reply']) ? messageRefs(op['reply']['messages']) : []),
+    ]);
+    assert.deepEqual(sorted(new Set(sent.map((r) => constOf(aa, payloadOf(r), 't')))), sorted(members.map((m) => m.t)), 'every server frame is sent or replied by an operation');
+    const inChannel = Object.values(object(channel['messages'], 'channel messages')).map((m) => String(object(m, 'm')['$ref']));
+    assert.deepEqual(sorted(inChannel), sorted(Object.keys(aaMessages).map((k) => `#/components/messages/${k}`)), 'the channel carries every message');
+    for (const [name, op] of operations) {
+      assert.deepEqual(op['channel'], { $ref: '#/channels/gateway' }, `${name} is on the channel`);
+      for (const r of [...messageRefs(op['messages']), ...(isObject(op['reply']) ? messageRefs(op['reply']['messages']) : [])]) assert.match(r, /^#\/channels\/gateway\/messages\/\w+$/, `${name} references a channel message`);
+    }
+    const limits = interfaceFields(PROTOCOL, 'SessionLimits');
+    assert.deepEqual(sorted(aa.declared(aaSchemas['SessionLimits'])), limits.all, 'ready.limits has the fields of SessionLimits');
+  });
+
+  test('every ErrorCode is documented, with what follows it; the ones the gateway never sends are marked so; reject codes are the engine\'s refusals and the gateway\'s own', () => {
+    const codes = literalsOf(PROTOCOL, 'ErrorCode');
+    const doc = object(aaSchemas['ErrorCode'], 'ErrorCode');
+    assert.deepEqual(doc['enum'], codes);
+    assert.deepEqual(sorted(Object.keys(object(doc['x-enum-descriptions'], 'descriptions'))), sorted(codes));
+    const close = object(doc['x-close'], 'x-close');
+    assert.deepEqual(sorted(Object.keys(close)), sorted(codes));
+    const sentBy = (code: string) => GATEWAY.includes(`'${code}'`) || PROTOCOL.includes(`FrameError('${code}'`);
+    assert.deepEqual(sorted(codes.filter((c) => close[c] === 'not sent')), sorted(codes.filter((c) => !sentBy(c))), 'the codes not sent are the ones no source sends');
+    const closing = [...GATEWAY.matchAll(/#refuse\(s, '([A-Z_]+)', [^;]*, true\);/g)].map((m) => m[1]!);
+    assert.ok(closing.length >= 4, 'the refusals that close are read');
+    for (const c of closing) assert.equal(close[c], `closes ${CLOSE.POLICY}`, `${c} closes with POLICY`);
+    assert.equal(close['SLOW_CONSUMER'], `closes ${CLOSE.SLOW_CONSUMER}`);
+    assert.deepEqual(object(aaSchemas['IntakeRefusal'], 'IntakeRefusal')['enum'], literalsOf(ENGINE_NODE, 'IntakeRefusal'));
+    // A reject carries the engine's refusal as it is, or a code the gateway puts there itself.
+    assert.match(GATEWAY, /t: 'reject', id: f\.id, code: result\.code,/, 'the engine\'s refusal code is passed through');
+    const own = [...GATEWAY.matchAll(/t: 'reject', id: f\.id, code: '([A-Z_]+)'/g)].map((m) => m[1]!);
+    const rejectCode = object(object(aa.deref(aaSchemas['RejectFrame']), 'RejectFrame')['properties'], 'p')['code'];
+    const accepted = (code: string) => aa.check(rejectCode, code).length === 0;
+    for (const code of [...literalsOf(ENGINE_NODE, 'IntakeRefusal'), ...own]) assert.ok(accepted(code), `reject code ${code} is documented`);
+    const documented = array(object(aa.deref(rejectCode), 'RejectCode')['anyOf'], 'RejectCode').flatMap((b) => (object(aa.deref(b), 'branch')['enum'] as string[]));
+    assert.deepEqual(sorted(documented), sorted([...literalsOf(ENGINE_NODE, 'IntakeRefusal'), ...own]), 'and no other');
+  });
+
+  test('the documented session and stream defaults are the gateway\'s and the hub\'s', () => {
+    const d = object(asyncapi['x-session-defaults'], 'x-session-defaults');
+    const expected: Record<string, number> = {
+      maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'),
+      messagesPerSecond: defaultOf(GATEWAY, 'o.messagesPerSecond'),
+      traderMessagesPerSecond: defaultOf(GATEWAY, 'this.#o.traderMessagesPerSecond'),
+      maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions'),
+      maxConnectionsPerTrader: defaultOf(GATEWAY, 'this.#o.maxConnectionsPerTrader'),
+      authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
+      idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
+      maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
+      initialBurstFrames: Number(/lagging: new Set\(\), tokens: (\d+),/.exec(GATEWAY)?.[1]),
+      resyncBelowBytes: ((m) => Number(m?.[1]) * Number(m?.[2]))(/s\.buffered\(\) > (\d+) \* (\d+)\) return;/.exec(GATEWAY)),
+      ringSize: defaultOf(STREAM_HUB, 'options.ringSize'),
+      lingerMs: defaultOf(STREAM_HUB, 'options.lingerMs'),
+      softLimitBytes: defaultOf(STREAM_HUB, 'options.softLimitBytes'),
+      hardLimitBytes: defaultOf(STREAM_HUB, 'options.hardLimitBytes'),
+    };
+    assert.deepEqual(d, expected);
+    assert.match(GATEWAY, /maxPayloadLength: maxFrame \* 4,/, 'frames over 4× the limit are left to uWS, as documented');
+  });
+
+  test('every engine event type an event frame can carry is documented, once, with its type as a const', () => {
+    const assessment = between(TYPES, 'export type AssessmentEvent = ', '\n);');
+    const kernel = between(INPUTS, 'export type KernelEvent =', ';\n');
+    const types = [...`${assessment}\n${kernel}`.matchAll(/readonly type: '([^']+)'/g)].map((m) => m[1]!);
+    assert.ok(types.length >= 28, `the event types are read (${types.length})`);
+    const documented = array(object(aaSchemas['Event'], 'Event')['oneOf'], 'Event').map((b) => constOf(aa, b, 'type'));
+    assert.deepEqual(sorted(documented), sorted(types));
+    assert.equal(new Set(documented).size, documented.length);
+    const envelope = sorted(aa.declared(aaSchemas['EventEnvelope']));
+    assert.deepEqual(envelope, sorted(['type', 'assessmentId', 'at', 'input', 'n']), 'OutputEvent = event & { input, n }');
+  });
+});
+
+/** The `op`s of OrderOp, read from protocol.ts. */
+function literalsOfOrderOps(): string[] {
+  const block = between(PROTOCOL, 'const OrderOp = z.discriminatedUnion(', 'export type OrderOp');
+  return [...block.matchAll(/op: z\.literal\('([^']+)'\)/g)].map((m) => m[1]!);
+}
+
+// -- against a live gateway over a fake engine ---------------------------------------------
+
+const SECRET = 'docs-test-secret-of-at-least-thirty-two-characters';
+const signToken = (sub: string, o: { roles?: string[]; secret?: string } = {}): Promise<string> =>
+  new SignJWT({ roles: o.roles ?? ['trader'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('vatic').setAudience('vatic-gateway')
+    .setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(o.secret ?? SECRET));
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Conn {
+  readonly ws: WebSocket;
+  readonly frames: JsonObject[];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  send(frame: unknown): void;
+  /** The first frame that satisfies `ok`, waiting for it. */
+  until(what: string, ok: (f: JsonObject) => boolean): Promise<JsonObject>;
+}
+
+async function connect(url: string, protocol: string): Promise<Conn> {
+  const ws = new WebSocket(url, protocol);
+  const frames: JsonObject[] = [];
+  ws.on('message', (d, isBinary) => frames.push((isBinary ? decode(d as Buffer) : JSON.parse(String(d))) as JsonObject));
+  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  assert.equal(ws.protocol, protocol);
+  const binary = protocol === 'vatic.v1.msgpack';
+  return {
+    ws, frames, closed,
+    send: (frame) => ws.send(binary ? encode(frame) : JSON.stringify(frame)),
+    async until(what, ok) {
+      const end = Date.now() + 5_000;
+      for (;;) {
+        const hit = frames.find(ok);
+        if (hit !== undefined) return hit;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(frames.map((f) => f['t']))}`);
+        await sleep(5);
+      }
+    },
+  };
+}
+
+/** A kernel with real actors behind a GatewayEngine, as an engine node would answer (no journal). */
+class FakeEngine implements GatewayEngine {
+  readonly h: Harness;
+  readonly hubs: StreamHub[] = [];
+  readonly owners = new TraderIndex();
+  refuseNext: IntakeRefusal | undefined;
+  #position = 0;
+
+  constructor() {
+    this.h = new Harness(parseTier({
+      id: 'docs', version: 1, name: 'Docs', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0.0001, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { maxLoss: { limit: { amount: 5_000 } }, profitTarget: { target: { pct: 10 } } } }],
+    }), { assessments: ['a1', 'a2', 'a3'] });
+    this.owners.onEvents(this.h.log);
+  }
+
+  /** Hand what the kernel did to every hub, as the node's output would. */
+  publish(events: readonly OutputEvent[]): void {
+    this.owners.onEvents(events);
+    const deltas = this.h.kernel.takeDeltas();
+    for (const hub of this.hubs) {
+      hub.onEvents(events);
+      hub.onDeltas(deltas);
+    }
+  }
+
+  hubOptions(extra: Partial<StreamHubOptions> = {}): StreamHubOptions {
+    return { epoch: 7, watch: (ids, on) => this.h.kernel.watch(ids, on), ...extra };
+  }
+
+  async state(assessmentId: string) {
+    return this.h.kernel.state(assessmentId);
+  }
+
+  async offer(req: Parameters<GatewayEngine['offer']>[0]): Promise<IntakeResult> {
+    if (this.refuseNext !== undefined) {
+      const code = this.refuseNext;
+      this.refuseNext = undefined;
+      return { ok: false, code, message: `refused: ${code}` };
+    }
+    if (req.kind !== 'command') return { ok: false, code: 'MALFORMED_REQUEST', message: 'commands only' };
+    const parsed = CommandSchema.safeParse(req.command);
+    if (!parsed.success) return { ok: false, code: 'INVALID_COMMAND', message: parsed.error.message };
+    const command = parsed.data as Command;
+    const state = this.h.kernel.state(req.assessmentId);
+    if (state === undefined) return { ok: false, code: 'UNKNOWN_ASSESSMENT', message: 'no such assessment' };
+    if ('clientOrderId' in command && command.clientOrderId in state.clientOrderIds) return { ok: false, code: 'DUPLICATE_CLIENT_ORDER_ID', message: `client order id '${command.clientOrderId}' was used` };
+    this.publish(this.h.command(command, req.assessmentId));
+    const position = ++this.#position;
+    return { ok: true, position, input: position, watermark: 0 };
+  }
+}
+
+const serverFrame = aaSchemas['ServerFrame'];
+
+/** Asserts that a frame the gateway sent fits exactly one documented server frame, the one of its `t`, field for field. */
+function assertServerFrame(frame: JsonObject, what: string): void {
+  const problems = aa.check(serverFrame, frame, true);
+  if (problems.length > 0) {
+    const branch = array(object(serverFrame, 'ServerFrame')['oneOf'], 'oneOf').find((b) => constOf(aa, b, 't') === frame['t']);
+    assert.fail(`${what}: ${JSON.stringify(frame).slice(0, 400)}\n${problems.join('\n')}\n${branch === undefined ? 'no such t' : aa.check(branch, frame, true).join('\n')}`);
+  }
+}
+
+/** The documented close code of a name of CLOSE. */
+const closeCode = (name: string): number => Number(object(array(asyncapi['x-close-codes'], 'x-close-codes').find((c) => object(c, 'c')['name'] === name), name)['code']);
+const closeOfError = (code: string): string => String(object(object(aaSchemas['ErrorCode'], 'ErrorCode')['x-close'], 'x-close')[code]);
+
+/**
+ * Checks a real HTTP answer against the document: its status, that the
+ * operation documents it, the media type, the body against the schema, and,
+ * for an error, its code among that response's `x-error-codes`. Returns the
+ * body (JSON, or the text of any other media type).
+ */
+async function assertDocumentedAnswer(what: string, method: 'get' | 'post', template: string, res: Response, status: number, code?: string): Promise<Json> {
+  const text = await res.text();
+  assert.equal(res.status, status, `${what}: ${text.slice(0, 300)}`);
+  const response = object(object(operation(method, template)['responses'], 'responses')[String(res.status)], `${what}: the status is documented`);
+  const content = object(response['content'], `${what}: content`);
+  const media = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  const documented = object(content[media], `${what}: media type ${media} is documented`);
+  if (media !== 'application/json') return text;
+  const body = JSON.parse(text) as Json;
+  assert.deepEqual(oa.check(documented['schema'], body, true), [], `${what}: ${text.slice(0, 300)}`);
+  if (res.status >= 400) {
+    const answered = String(object(object(body, 'error body')['error'], 'error')['code']);
+    assert.equal(answered, code, what);
+    assert.ok(errorCodesOf(response).includes(answered), `${what}: ${answered} is among the response's x-error-codes`);
+  } else assert.equal(code, undefined, `${what}: a success carries no code`);
+  return body;
+}
+
+describe('the gateway documents, against a live gateway over a fake engine', () => {
+  let engine: FakeEngine;
+  let gateway: Gateway;
+  let hub: StreamHub;
+  let url: string;
+  let base: string;
+  const registry = new Registry();
+  const leaderboard = new MemoryLeaderboard();
+
+  before(async () => {
+    engine = new FakeEngine();
+    engine.publish(engine.h.tick('BTC-USD', 40_000, 40_001));
+    hub = new StreamHub(engine.hubOptions());
+    engine.hubs.push(hub);
+    await leaderboard.update([{ assessmentId: 'a1', returnPct: 1.25 }, { assessmentId: 'a2', returnPct: -0.5 }]);
+    gateway = await Gateway.start({
+      engine, verifier: await TokenVerifier.create({ secret: SECRET }), hub, metrics: new GatewayMetrics(registry, hub), log: pino({ level: 'silent' }),
+      port: 0, allowFallback: true, authTimeoutMs: 300, messagesPerSecond: 10_000, traderMessagesPerSecond: 10_000,
+      routes: httpApi({
+        engine, verifier: await TokenVerifier.create({ secret: SECRET }), registry, tiers: presetTiers(), owners: engine.owners, leaderboard,
+        idempotency: new MemoryIdempotencyPrecheck(), log: pino({ level: 'silent' }),
+        shards: () => [{ shard: 0, stats: { ...engine.h.kernel.stats }, busyMs: 3.5, pendingInputs: 0 }, { shard: 1, stats: undefined, busyMs: 0, pendingInputs: 2 }],
+      }),
+    });
+    url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
+    base = `http://127.0.0.1:${gateway.port}`;
+  });
+  after(async () => {
+    await gateway?.drain();
+  });
+
+  test('a real session\'s frames (ready, snapshots, events and deltas of a real actor, acks, a reject, pong, resumed, unsubscribed, errors) fit the documented server frames', async () => {
+    const s = await connect(url, 'vatic.v1.msgpack');
+    s.send({ t: 'auth', token: await signToken('trader-a1') });
+    const ready = await s.until('ready', (f) => f['t'] === 'ready');
+    s.send({ t: 'sub', id: 1, assessmentId: 'a1' });
+    const snapshot = await s.until('snapshot', (f) => f['t'] === 'snapshot' && f['id'] === 1);
+    assert.equal(object(object(snapshot['state'], 'state')['rules'], 'rules')['dailyFloor'], -Infinity, 'msgpack carries the -Infinity floor');
+    const place = (id: number, clientOrderId: string, extra: object = {}) => s.send({ t: 'order', id, assessmentId: 'a1', order: { op: 'place', clientOrderId, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.5, ...extra } });
+    place(2, 'w1', { stopLoss: 39_000, takeProfit: 50_000 });
+    await s.until('ack 2', (f) => f['id'] === 2);
+    place(3, 'w2', { type: 'limit', qty: 0.1, limitPrice: 30_000, tif: 'day' });
+    await s.until('ack 3', (f) => f['id'] === 3);
+    const working = Object.values(engine.h.state('a1').orders).find((o) => o.clientOrderId === 'w2')!;
+    s.send({ t: 'order', id: 4, assessmentId: 'a1', order: { op: 'modify', orderId: working.id, limitPrice: 31_000 } });
+    await s.until('ack 4', (f) => f['id'] === 4);
+    place(5, 'w1');
+    const reject = await s.until('reject 5', (f) => f['id'] === 5);
+    assert.equal(reject['t'], 'reject');
+    engine.publish(engine.h.tick('BTC-USD', 40_100, 40_101));
+    place(6, 'w3', { qty: 1 });
+    await s.until('ack 6', (f) => f['id'] === 6);
+    engine.publish(engine.h.tick('BTC-USD', 34_000, 34_001)); // stop-loss, then a hard breach: violation, liquidation, failure
+    await s.until('the failure', (f) => f['t'] === 'event' && object(f['event'], 'event')['type'] === 'assessment.failed');
+    s.send({ t: 'ping', ts: 12.5 });
+    await s.until('pong', (f) => f['t'] === 'pong');
+    s.send({ t: 'sub', id: 'foreign', assessmentId: 'a2' });
+    await s.until('forbidden', (f) => f['id'] === 'foreign');
+    s.send({ t: 'sub', id: 7, assessmentId: 'a1', resume: { epoch: snapshot['epoch'], seq: Number(snapshot['seq']) + 2 } });
+    const resumed = await s.until('resumed', (f) => f['t'] === 'resumed' && f['id'] === 7);
+    s.send({ t: 'sub', id: 8, assessmentId: 'a1', resume: { epoch: Number(snapshot['epoch']) + 1, seq: 1 } });
+    await s.until('a fresh snapshot for another epoch', (f) => f['t'] === 'snapshot' && f['id'] === 8);
+    s.send({ t: 'unsub', id: 9, assessmentId: 'a1' });
+    await s.until('unsubscribed', (f) => f['t'] === 'unsubscribed');
+    s.send({ t: 'unsub', id: 10, assessmentId: 'a1' });
+    await s.until('not subscribed', (f) => f['id'] === 10);
+    s.send({ t: 'auth', token: await signToken('trader-a1') });
+    await s.until('already authenticated', (f) => f['code'] === 'ALREADY_AUTHENTICATED');
+    s.ws.send(encode({ t: 'sub', id: 11 }));
+    await s.until('malformed', (f) => f['code'] === 'MALFORMED_FRAME');
+    s.ws.send(new Uint8Array(defaultOf(GATEWAY, 'o.maxFrameBytes') + 1));
+    await s.until('too large', (f) => f['code'] === 'FRAME_TOO_LARGE');
+    s.ws.close();
+
+    for (const [i, f] of s.frames.entries()) assertServerFrame(f, `msgpack frame ${i}`);
+    const seen = new Set(s.frames.map((f) => String(f['t'])));
+    assert.deepEqual(sorted(seen), sorted(['ready', 'snapshot', 'delta', 'event', 'resumed', 'unsubscribed', 'ack', 'reject', 'pong', 'error']));
+    const events = new Set(s.frames.filter((f) => f['t'] === 'event').map((f) => String(object(f['event'], 'event')['type'])));
+    for (const t of ['order.accepted', 'order.modified', 'order.filled', 'order.triggered', 'order.cancelled', 'position.opened', 'position.closed', 'rules.violation-detected', 'assessment.failed']) assert.ok(events.has(t), `an ${t} event was seen`);
+    assert.deepEqual(object(ready['limits'], 'limits'), { maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'), messagesPerSecond: 10_000, maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions') });
+
+    // The stream numbering the document describes: seq + 1, + 2, … after the snapshot; the replay after a resume, then `resumed` from..to.
+    const seqs = (from: number, to: number) => s.frames.slice(from, to).filter((f) => f['t'] === 'delta' || f['t'] === 'event').map((f) => Number(f['seq']));
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+    const forbidden = s.frames.findIndex((f) => f['t'] === 'error' && f['id'] === 'foreign');
+    const live = seqs(s.frames.indexOf(snapshot) + 1, forbidden);
+    assert.ok(live.length >= 10, 'live frames arrived');
+    assert.deepEqual(live, range(Number(snapshot['seq']) + 1, Number(snapshot['seq']) + live.length), 'live frames are numbered seq + 1, seq + 2, … after the snapshot');
+    assert.deepEqual([resumed['from'], resumed['to']], [Number(snapshot['seq']) + 3, live.at(-1)], 'resumed names the replayed range');
+    assert.deepEqual(seqs(forbidden + 1, s.frames.indexOf(resumed)), range(Number(resumed['from']), Number(resumed['to'])), 'the replay is from..to, before `resumed`');
+  });
+
+  test('the JSON subprotocol sends the same frames, with an absent rule\'s -Infinity floor as null, and the server prefers msgpack when both are offered', async () => {
+    const s = await connect(url, 'vatic.v1.json');
+    s.send({ t: 'auth', token: await signToken('trader-a3') });
+    await s.until('ready', (f) => f['t'] === 'ready');
+    s.send({ t: 'sub', id: 'one', assessmentId: 'a3' });
+    const snapshot = await s.until('snapshot', (f) => f['t'] === 'snapshot');
+    assert.equal(object(object(snapshot['state'], 'state')['rules'], 'rules')['dailyFloor'], null);
+    s.send({ t: 'order', id: 'two', assessmentId: 'a3', order: { op: 'place', clientOrderId: 'j1', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.2 } });
+    await s.until('ack', (f) => f['t'] === 'ack');
+    s.send({ t: 'order', id: 'three', assessmentId: 'a3', order: { op: 'flatten' } });
+    await s.until('ack of flatten', (f) => f['id'] === 'three');
+    await s.until('a delta', (f) => f['t'] === 'delta');
+    s.send({ t: 'ping' });
+    const pong = await s.until('pong', (f) => f['t'] === 'pong');
+    assert.equal('ts' in pong, false, 'a ping without ts is answered without one');
+    s.ws.close();
+    for (const [i, f] of s.frames.entries()) assertServerFrame(f, `JSON frame ${i}`);
+    const delta = object(s.frames.find((f) => f['t'] === 'delta')!['delta'], 'delta');
+    assert.equal(delta['dailyFloor'], null);
+
+    const both = new WebSocket(url, ['vatic.v1.json', 'vatic.v1.msgpack']);
+    await new Promise((r, j) => { both.once('open', r); both.once('error', j); });
+    assert.equal(both.protocol, (asyncapi['x-subprotocols'] as string[])[0]);
+    both.close();
+  });
+
+  test('refusals end the session as documented: a frame before ready, a second auth while the token is checked, a bad token and a silent socket with POLICY, a slow consumer with SLOW_CONSUMER, a drain with GOING_AWAY', async () => {
+    const eager = await connect(url, 'vatic.v1.msgpack');
+    eager.send({ t: 'auth', token: await signToken('trader-a1') });
+    eager.send({ t: 'sub', id: 1, assessmentId: 'a1' }); // before `ready`
+    const eagerClose = await eager.closed;
+    assert.equal(eager.frames[0]?.['code'], 'AUTH_REQUIRED');
+
+    const twice = await connect(url, 'vatic.v1.json');
+    const token = await signToken('trader-a1');
+    twice.send({ t: 'auth', token });
+    twice.send({ t: 'auth', token }); // while the first is being checked
+    const twiceClose = await twice.closed;
+    assert.equal(twice.frames[0]?.['code'], 'AUTH_REQUIRED');
+    assert.deepEqual(twice.frames.filter((f) => f['t'] === 'ready'), [], 'a second auth while the first is checked gets no ready');
+
+    const forged = await connect(url, 'vatic.v1.msgpack');
+    forged.send({ t: 'auth', token: await signToken('trader-a1', { secret: 'another-secret-of-at-least-thirty-two-chars' }) });
+    const forgedClose = await forged.closed;
+    assert.equal(forged.frames[0]?.['code'], 'AUTH_FAILED');
+    assert.match(String(forged.frames[0]?.['message']), /^TOKEN_INVALID: /);
+
+    const quiet = await connect(url, 'vatic.v1.json');
+    const quietClose = await quiet.closed;
+    assert.equal(quiet.frames[0]?.['code'], 'AUTH_TIMEOUT');
+    for (const [c, closed] of [[eager, eagerClose], [twice, twiceClose], [forged, forgedClose], [quiet, quietClose]] as const) {
+      assert.equal(closed.code, closeCode('POLICY'));
+      assert.equal(closed.reason, c.frames[0]?.['code'], 'the close reason is the error code');
+      assert.equal(closeOfError(String(c.frames[0]?.['code'])), `closes ${closed.code}`);
+      for (const f of c.frames) assertServerFrame(f, 'refusal');
+    }
+
+    const bare = new WebSocket(url);
+    const refusal = await new Promise<number>((resolve) => {
+      bare.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      bare.on('open', () => resolve(101));
+      bare.on('error', () => undefined);
+    });
+    bare.terminate();
+    assert.equal(refusal, 400, 'an upgrade offering neither subprotocol is refused');
+
+    // A second gateway whose hub finds every buffer over its hard limit: the first event closes the subscriber.
+    const slowHub = new StreamHub(engine.hubOptions({ hardLimitBytes: -1 }));
+    engine.hubs.push(slowHub);
+    const slowGateway = await Gateway.start({
+      engine, verifier: await TokenVerifier.create({ secret: SECRET }), hub: slowHub, metrics: new GatewayMetrics(new Registry(), slowHub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+    });
+    let drained = false;
+    try {
+      const slowUrl = `ws://127.0.0.1:${slowGateway.port}/v1/ws`;
+      const slow = await connect(slowUrl, 'vatic.v1.msgpack');
+      slow.send({ t: 'auth', token: await signToken('trader-a2') });
+      await slow.until('ready', (f) => f['t'] === 'ready');
+      slow.send({ t: 'sub', id: 1, assessmentId: 'a2' });
+      await slow.until('snapshot', (f) => f['t'] === 'snapshot');
+      const other = await connect(slowUrl, 'vatic.v1.json');
+      other.send({ t: 'auth', token: await signToken('ops', { roles: ['operator'] }) });
+      await other.until('ready', (f) => f['t'] === 'ready');
+      engine.publish(engine.h.place({ symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 20_000 }, 'a2'));
+      const slowClose = await slow.closed;
+      assert.equal(slowClose.code, closeCode('SLOW_CONSUMER'));
+      const error = slow.frames.at(-1)!;
+      assert.equal(error['code'], 'SLOW_CONSUMER');
+      assert.equal(closeOfError('SLOW_CONSUMER'), `closes ${slowClose.code}`);
+      for (const f of slow.frames) assertServerFrame(f, 'slow consumer');
+      await slowGateway.drain();
+      drained = true;
+      assert.equal((await other.closed).code, closeCode('GOING_AWAY'));
+    } finally {
+      if (!drained) await slowGateway.drain();
+      engine.hubs.splice(engine.hubs.indexOf(slowHub), 1);
+    }
+  });
+
+  test('real HTTP answers fit the documented operation, status, media type, schema and error codes', async () => {
+    const alice = await signToken('trader-a1');
+    const ops = await signToken('ops', { roles: ['operator'] });
+    const calls: Array<{ method: 'get' | 'post'; path: string; template: string; headers?: Record<string, string>; body?: string; status: number; code?: string; refuse?: IntakeRefusal }> = [
+      { method: 'get', path: '/healthz', template: '/healthz', status: 200 },
+      { method: 'get', path: '/readyz', template: '/readyz', status: 200 },
+      { method: 'get', path: '/metrics', template: '/metrics', status: 200 },
+      { method: 'get', path: '/v1/tiers', template: '/v1/tiers', status: 200 },
+      { method: 'get', path: '/v1/assessments', template: '/v1/assessments', headers: { authorization: `Bearer ${alice}` }, status: 200 },
+      { method: 'get', path: '/v1/assessments', template: '/v1/assessments', status: 401, code: 'AUTH_REQUIRED' },
+      { method: 'get', path: '/v1/assessments/a1', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${alice}` }, status: 200 },
+      { method: 'get', path: '/v1/assessments/a1', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${await signToken('trader-a1', { secret: 'another-secret-of-at-least-thirty-two-chars' })}` }, status: 401, code: 'AUTH_FAILED' },
+      { method: 'get', path: '/v1/assessments/a3', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${ops}` }, status: 200 },
+      { method: 'get', path: '/v1/assessments/a2', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${alice}` }, status: 404, code: 'FORBIDDEN_ASSESSMENT' },
+      { method: 'get', path: '/v1/assessments/a1/violations', template: '/v1/assessments/{id}/violations', headers: { authorization: `Bearer ${alice}` }, status: 200 },
+      // place and close-position: the key becomes the client order id, deduplicated by the journal only (no pre-check), so a refused attempt is retried with the same key.
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-1' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }), status: 202 },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-1' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }), status: 409, code: 'DUPLICATE_CLIENT_ORDER_ID' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'j1' }, body: JSON.stringify({ op: 'close-position', symbol: 'BTC-USD', clientOrderId: 'x' }), status: 409, code: 'DUPLICATE_CLIENT_ORDER_ID' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-7' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.1 }), status: 503, code: 'NOT_READY', refuse: 'NOT_READY' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-7' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.1 }), status: 202 },
+      // modify, cancel and flatten: the 24 h pre-check claims the key, whatever the body, and keeps it through a refusal; place ignores the claim.
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' }, body: JSON.stringify({ op: 'flatten' }), status: 202 },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' }, body: JSON.stringify({ op: 'cancel', orderId: 'o1' }), status: 409, code: 'DUPLICATE_REQUEST' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 30_000 }), status: 202 },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-3' }, body: JSON.stringify({ op: 'cancel', orderId: 'o1' }), status: 400, code: 'UNKNOWN_ASSESSMENT', refuse: 'UNKNOWN_ASSESSMENT' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-3' }, body: JSON.stringify({ op: 'cancel', orderId: 'o1' }), status: 409, code: 'DUPLICATE_REQUEST' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-8' }, body: JSON.stringify({ op: 'flatten' }), status: 503, code: 'NOT_READY', refuse: 'NOT_READY' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}` }, body: '{}', status: 400, code: 'IDEMPOTENCY_KEY_REQUIRED' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-4' }, body: JSON.stringify({ op: 'place', qty: -1 }), status: 400, code: 'INVALID_ORDER' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-5' }, body: '{not json', status: 400, code: 'MALFORMED_JSON' },
+      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-6' }, body: 'x'.repeat(Number(openapi['x-max-body-bytes']) + 1), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      { method: 'get', path: '/v1/leaderboard?n=1', template: '/v1/leaderboard', status: 200 },
+      { method: 'get', path: '/v1/leaderboard?n=1.5', template: '/v1/leaderboard', status: 200 },
+      { method: 'get', path: '/v1/operator/shards', template: '/v1/operator/shards', headers: { authorization: `Bearer ${alice}` }, status: 403, code: 'FORBIDDEN' },
+      { method: 'get', path: '/v1/operator/shards', template: '/v1/operator/shards', headers: { authorization: `Bearer ${ops}` }, status: 200 },
+      { method: 'post', path: '/v1/purchases', template: '/v1/purchases', headers: { authorization: `Bearer ${alice}` }, body: JSON.stringify({ tierId: 'one-step-50k', email: 'a@example.com' }), status: 503, code: 'PAYMENTS_DISABLED' },
+      { method: 'post', path: '/v1/stripe/webhook', template: '/v1/stripe/webhook', headers: { 'stripe-signature': 't=1,v1=00' }, body: '{}', status: 503, code: 'PAYMENTS_DISABLED' },
+    ];
+    const statuses = new Set<string>();
+    for (const c of calls) {
+      const what = `${c.method.toUpperCase()} ${c.path} (${c.status}${c.code === undefined ? '' : ` ${c.code}`})`;
+      engine.refuseNext = c.refuse;
+      const res = await fetch(`${base}${c.path}`, { method: c.method.toUpperCase(), headers: { ...c.headers, ...(c.body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(c.body === undefined ? {} : { body: c.body }) });
+      const body = await assertDocumentedAnswer(what, c.method, c.template, res, c.status, c.code);
+      if (typeof body === 'string') assert.match(body, /^# HELP /m, 'metrics are Prometheus text');
+      statuses.add(`${c.method} ${c.template} ${res.status}`);
+    }
+    const assessment = JSON.parse(await (await fetch(`${base}/v1/assessments/a1`, { headers: { authorization: `Bearer ${alice}` } })).text()) as JsonObject;
+    assert.equal(object(object(assessment['assessment'], 'a')['rules'], 'rules')['dailyFloor'], null, 'JSON writes the -Infinity floor as null');
+    const violations = object(JSON.parse(await (await fetch(`${base}/v1/assessments/a1/violations`, { headers: { authorization: `Bearer ${alice}` } })).text()) as Json, 'v');
+    assert.ok(array(violations['violations'], 'violations').length > 0, 'a real violation was validated');
+
+    const missing = await fetch(`${base}/v1/nope`);
+    assert.equal(missing.status, 404);
+    const notFound = object(object(object(openapi['components'], 'components')['responses'], 'responses')['NotFound'], 'NotFound');
+    const missingBody = await missing.json() as Json;
+    assert.deepEqual(oa.check(object(object(notFound['content'], 'c')['application/json'], 'j')['schema'], missingBody, true), []);
+    assert.ok(errorCodesOf(notFound).includes(String(object(object(missingBody, 'b')['error'], 'e')['code'])));
+    assert.ok(statuses.size >= 20);
+
+    // n as documented: rounded down, then clamped to minimum..maximum; absent, not a number or rounding down to 0, the default.
+    const n = object(object(array(operation('get', '/v1/leaderboard')['parameters'], 'parameters').map((p) => object(p, 'p')).find((p) => p['in'] === 'query'), 'n')['schema'], 'schema of n');
+    const [min, max, def] = [Number(n['minimum']), Number(n['maximum']), Number(n['default'])];
+    await leaderboard.update(Array.from({ length: max + 20 }, (_, i) => ({ assessmentId: `lb-${String(i).padStart(3, '0')}`, returnPct: i / 100 })));
+    const top = async (query: string) => array(object(await assertDocumentedAnswer(`GET /v1/leaderboard${query}`, 'get', '/v1/leaderboard', await fetch(`${base}/v1/leaderboard${query}`), 200), 'answer')['leaderboard'], 'leaderboard').length;
+    const asked = ['?n=1.9', '?n=2.9', '?n=-3', '?n=-0.5', `?n=${max * 5}`, '?n=0.5', '?n=0', '?n=abc', ''];
+    const got: number[] = [];
+    for (const q of asked) got.push(await top(q));
+    assert.deepEqual(got, [1, 2, min, min, max, def, def, def, def], `leaderboard sizes for ${asked.join(' ')}`);
+  });
+
+  test('with payments configured, the purchase flow\'s errors are answered with the documented statuses and codes, and a body that is not an object is refused as documented', async () => {
+    const statusOf = new Map(mappedCodes().map(([s, c]) => [c, s]));
+    const payments = routesOfSource().filter((r) => r.mayMap.size > 0);
+    assert.deepEqual(payments.map((r) => `${r.method} ${r.path}`), ['post /v1/purchases', 'post /v1/stripe/webhook'], 'the routes of the purchase flow are read');
+    // Purchases over Postgres and Stripe, stood in for: each of its methods answers, or throws an error with the code it is told to.
+    let fail: string | undefined;
+    const requests: unknown[] = [];
+    const started = { purchaseId: `pur_${'0'.repeat(32)}`, checkoutUrl: 'https://checkout.stripe.com/c/pay/cs_test_docs', sessionId: 'cs_test_docs' };
+    const failing = (): void => {
+      if (fail !== undefined) throw Object.assign(new Error(`failed with ${fail}`), { code: fail });
+    };
+    const purchases = {
+      startCheckout: async (req: unknown) => (requests.push(req), failing(), started),
+      handleWebhook: async () => (failing(), { status: 'applied' }),
+    } as unknown as Purchases;
+    const payHub = new StreamHub(engine.hubOptions());
+    const verifier = await TokenVerifier.create({ secret: SECRET });
+    const payGateway = await Gateway.start({
+      engine, verifier, hub: payHub, metrics: new GatewayMetrics(new Registry(), payHub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      routes: httpApi({
+        engine, verifier, registry: new Registry(), tiers: presetTiers(), owners: engine.owners, leaderboard, idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }), shards: () => [], purchases,
+      }),
+    });
+    try {
+      const payBase = `http://127.0.0.1:${payGateway.port}`;
+      const headers = { authorization: `Bearer ${await signToken('trader-a1')}`, 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' };
+      const post = (path: string, body: string) => fetch(`${payBase}${path}`, { method: 'POST', headers, body });
+      const purchase = JSON.stringify({ tierId: 'one-step-50k', email: 'a@example.com' });
+
+      await assertDocumentedAnswer('POST /v1/purchases', 'post', '/v1/purchases', await post('/v1/purchases', purchase), 201);
+      assert.deepEqual(requests, [{ userId: 'trader-a1', email: 'a@example.com', tierId: 'one-step-50k' }], 'the buyer is the token\'s sub');
+      await assertDocumentedAnswer('POST /v1/stripe/webhook', 'post', '/v1/stripe/webhook', await post('/v1/stripe/webhook', '{}'), 200);
+      for (const body of ['null', '[]', '5', '"x"', 'false', JSON.stringify({ tierId: 'one-step-50k' }), JSON.stringify({ tierId: 1, email: 'a@example.com' })]) {
+        await assertDocumentedAnswer(`POST /v1/purchases ${body}`, 'post', '/v1/purchases', await post('/v1/purchases', body), 400, 'INVALID_PURCHASE_REQUEST');
+      }
+      assert.equal(requests.length, 1, 'a refused body never reaches the purchase flow');
+      let answered = 0;
+      for (const r of payments) for (const code of r.mayMap) {
+        fail = code;
+        await assertDocumentedAnswer(`${r.method.toUpperCase()} ${r.path} failing with ${code}`, r.method, r.path, await post(r.path, r.path === '/v1/purchases' ? purchase : '{}'), statusOf.get(code)!, code);
+        answered++;
+      }
+      assert.ok(answered >= 9, `each error the purchase flow declares was answered (${answered})`);
+      for (const [code, status] of [['EMAIL_IN_USE', 409], ['CHECKOUT_PROVIDER_FAILED', 502], ['PG_UNAVAILABLE', 503]] as const) {
+        assert.ok(payments[0]!.mayMap.has(code) && statusOf.get(code) === status, `${code} is answered ${status}`);
+      }
+    } finally {
+      fail = undefined;
+      await payGateway.drain();
+    }
+  });
+});
