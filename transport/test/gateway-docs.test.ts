@@ -993,7 +993,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const token = await signToken('trader-a1');
     twice.send({ t: 'auth', token });
     twice.send({ t: 'auth', token }); // while the first is being checked
-    const twiceClose = await twice.closed;
+    const twiceClose = await Promise.race([twice.closed, sleep(5_000).then(() => assert.fail(`a second auth while the first is checked closes the session; got ${JSON.stringify(twice.frames.map((f) => f['t']))}`))]);
     assert.equal(twice.frames[0]?.['code'], 'AUTH_REQUIRED');
     assert.deepEqual(twice.frames.filter((f) => f['t'] === 'ready'), [], 'a second auth while the first is checked gets no ready');
 
