@@ -8,6 +8,7 @@ import { runKernelBench } from './kernel.bench.js';
 import { runOrdersBench } from './orders.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
+import { runWsBench } from './ws.bench.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -144,6 +145,47 @@ program.command('recovery')
       ['diag.: Engine.restore alone (s)', fmt(r.restoreOnly!, 2), runsOf(runs['restoreOnly']!)],
       ['set up (s)', fmt(r.setupSeconds!, 1), `load average ${fmt(r.loadAverage!, 1)} at start`],
     ], r);
+  });
+
+program.command('ws')
+  .description('5,000 WebSocket clients on the gateway (uWS + StreamHub), 10 frames/s each from a real engine node, against the same fan-out on the ws package')
+  .option('--clients <n>', 'clients (own trader and assessment each), in their own process', int, 5_000)
+  .option('--seconds <n>', 'measurement window', int, 15)
+  .option('--warmup <n>', 'fan-out before the window, s', int, 5)
+  .option('--floor-seconds <n>', 'engine-only window (nobody subscribed), s', int, 5)
+  .option('--tick-rate <n>', 'ticks/s published to the market log', int, 1_000)
+  .option('--flush-ms <n>', "the engine's delta flush interval: frames/s per client = 1000 / this", int, 100)
+  .option('--repeats <n>', 'server processes of each kind, alternating', int, 3)
+  .option('--workers <n>', 'shard workers', int, 2)
+  .option('--ring-size <n>', "the hub's resume ring per assessment (its default)", int, 512)
+  .option('--url <url>', 'Postgres server (a scratch database per server process)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  .action(async (o: { clients: number; seconds: number; warmup: number; floorSeconds: number; tickRate: number; flushMs: number; repeats: number; workers: number; ringSize: number; url: string }) => {
+    const { figures: { uws: g, ws: b }, runs } = await runWsBench(o);
+    const both = (k: string, d = 0) => `${fmt(g[k]!, d)} / ${fmt(b[k]!, d)}`;
+    const runsOf = (k: string, d = 0) => `runs ${runs.uws.map((r) => fmt(r[k]!, d)).join(' / ')} | ws ${runs.ws.map((r) => fmt(r[k]!, d)).join(' / ')}`;
+    const pass = { p99: g['p99']! < 15, cpu: g['cpuUsPerFrame']! <= 0.5 * b['cpuUsPerFrame']!, memory: g['rssPerConn']! < 2_048 };
+    const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+    const json: Record<string, number> = { pass: Object.values(pass).every(Boolean) ? 1 : 0, passP99: +pass.p99, passCpu: +pass.cpu, passMemory: +pass.memory };
+    for (const [k, v] of Object.entries(g)) json[`gateway_${k}`] = v;
+    for (const [k, v] of Object.entries(b)) json[`ws_${k}`] = v;
+    print(`ws (${fmt(o.clients)} clients, ${fmt((o.clients * 1000) / o.flushMs)} frames/s offered, ${fmt(o.tickRate)} ticks/s, flush ${o.flushMs} ms, ring ${o.ringSize}; gateway / ws baseline, medians of ${o.repeats} server processes each)`, [
+      ['frames/s delivered', both('framesPerSec'), `skipped ${both('dropped')}, seq gaps ${both('gaps')}`],
+      ['tick-to-frame p50 (ms)', both('p50', 1), runsOf('p50', 1)],
+      ['tick-to-frame p99 (ms)', both('p99', 1), `target < 15 ms: ${verdict(pass.p99)}; ${runsOf('p99', 1)}`],
+      ['  engine p50 / p99 (ms)', `${fmt(g['engP50']!, 1)} / ${fmt(g['engP99']!, 1)}`, `ws ${fmt(b['engP50']!, 1)} / ${fmt(b['engP99']!, 1)}: publish to delta batch on the main thread`],
+      ['  fan-out p50 / p99 (ms)', `${fmt(g['fanP50']!, 1)} / ${fmt(g['fanP99']!, 1)}`, `ws ${fmt(b['fanP50']!, 1)} / ${fmt(b['fanP99']!, 1)}: batch on the main thread to client receipt`],
+      ['server CPU per frame (µs)', both('cpuUsPerFrame', 1), `target ≤ half the baseline's: ${verdict(pass.cpu)} (${fmt(g['cpuUsPerFrame']! / b['cpuUsPerFrame']!, 2)}×); ${runsOf('cpuUsPerFrame', 1)}`],
+      ['  main thread per frame (µs)', both('mainUsPerFrame', 1), 'the fan-out thread alone'],
+      ['  net of the engine floor (µs)', both('netUsPerFrame', 1), `floor ${both('floorUsPerDelta', 1)} µs per delta, nobody subscribed`],
+      ['memory per idle connection (B)', both('rssPerConn'), `RSS; target < 2,048: ${verdict(pass.memory)}; ${runsOf('rssPerConn')}`],
+      ['  heap + external per connection (B)', both('heapPerConn'), runsOf('heapPerConn')],
+      ['deltas per flush / dispatch p50 (ms)', `${fmt(g['batch']!)} / ${fmt(g['dispatchP50']!, 1)}`, `ws ${fmt(b['batch']!)} / ${fmt(b['dispatchP50']!, 1)}: one shard's batch, sent in one loop turn`],
+      ['main loop delay p99 / max (ms)', `${fmt(g['loopP99']!, 0)} / ${fmt(g['loopMax']!, 0)}`, `ws ${fmt(b['loopP99']!, 0)} / ${fmt(b['loopMax']!, 0)}`],
+      ['GC ms/s; heap at end (MiB)', `${fmt(g['gcMsPerSec']!, 0)}; ${fmt(g['heapEndMiB']!, 0)}`, `ws ${fmt(b['gcMsPerSec']!, 0)}; ${fmt(b['heapEndMiB']!, 0)}`],
+      ['cores: server / main / clients', `${fmt(g['serverCores']!, 2)} / ${fmt(g['mainCores']!, 2)} / ${fmt(g['clientCores']!, 2)}`, `ws ${fmt(b['serverCores']!, 2)} / ${fmt(b['mainCores']!, 2)} / ${fmt(b['clientCores']!, 2)}`],
+      ['set-up / connect / subscribe (s)', `${fmt(g['setupSeconds']!, 1)} / ${fmt(g['connectSeconds']!, 1)} / ${fmt(g['subscribeSeconds']!, 1)}`, `ws ${fmt(b['setupSeconds']!, 1)} / ${fmt(b['connectSeconds']!, 1)} / ${fmt(b['subscribeSeconds']!, 1)}`],
+    ], json);
+    if (g['unmatched']! + b['unmatched']! + g['parseMismatches']! + b['parseMismatches']! > 0) process.stderr.write('bench: some frames could not be matched to their tick or were misparsed\n');
   });
 
 await program.parseAsync();
