@@ -123,14 +123,10 @@ class Ticker {
   readonly base: number;
   readonly #market: MemoryMarketLog;
   readonly #rate: number;
-  #k = 0;
-  #t0 = 0;
-  #second = 0;
+  #k = 0; #t0 = 0; #second = 0;
   #timer: NodeJS.Timeout | undefined;
   constructor(market: MemoryMarketLog, rate: number) {
-    this.#market = market;
-    this.#rate = rate;
-    this.base = market.lastSeq + 1;
+    this.#market = market; this.#rate = rate; this.base = market.lastSeq + 1;
   }
   #publish(input: Parameters<MemoryMarketLog['publish']>[0]): number {
     const at = wall(), seq = this.#market.publish(input);
@@ -150,19 +146,14 @@ class Ticker {
       for (const due = Math.floor(((now - this.#t0) * this.#rate) / 1000); published < due; published++) this.tick();
     }, 1);
   }
-  stop(): void {
-    clearInterval(this.#timer);
-  }
+  stop(): void { clearInterval(this.#timer); }
 }
 
 /** What the bench needs of either server. */
 interface Server {
   readonly url: string;
   readonly sink: Pick<EngineOutput, 'onEvents' | 'onDeltas'>;
-  sent(): number;
-  dropped(): number;
-  connections(): number;
-  close(): Promise<void>;
+  sent(): number; dropped(): number; connections(): number; close(): Promise<void>;
 }
 
 type Watch = (ids: readonly string[], on: boolean) => void;

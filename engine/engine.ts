@@ -188,14 +188,16 @@ export class Engine {
 
   /** The state of one assessment after every input submitted so far. */
   async state(assessmentId: string): Promise<AssessmentState | undefined> {
-    await this.barrier();
+    // No barrier: under a continuous market one would never settle. Everything submitted
+    // goes out first, and the owner answers in its input order, so the reply reflects it all.
+    this.#flush();
     const owner = this.#shards[this.allotment.ownerOf(assessmentId)]!;
     return (await this.#request(owner, { what: 'state', assessmentId })) as AssessmentState | undefined;
   }
 
   /** Ids of every assessment, sorted. */
   async assessmentIds(): Promise<string[]> {
-    await this.barrier();
+    this.#flush();
     const parts = await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'ids' }) as Promise<string[]>));
     return parts.flat().sort();
   }

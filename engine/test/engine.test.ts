@@ -75,3 +75,26 @@ test('an invalid tier is refused at submit, consuming no input position, and the
     await engine.stop();
   }
 });
+
+test('state() answers while ticks keep flowing, and reflects every input submitted before it', async () => {
+  const engine = await Engine.start({ workers: 2, tiers: presetTiers(), flushIntervalMs: 0 });
+  try {
+    engine.submit({ type: 'clock', time: Date.UTC(2026, 0, 5, 9) });
+    engine.submit({ type: 'create', assessmentId: 'busy-1', traderId: 't', tierId: 'one-step-50k' });
+    let seq = 0;
+    let flowing = true;
+    const pump = (): void => {
+      if (!flowing) return;
+      for (let k = 0; k < 50; k++) engine.submit({ type: 'tick', seq: ++seq, ts: Date.UTC(2026, 0, 5, 9) + seq, symbol: 'BTC-USD', bid: 60_000, ask: 60_010 });
+      setImmediate(pump);
+    };
+    pump();
+    await new Promise((r) => setTimeout(r, 50));
+    const asked = await Promise.race([engine.state('busy-1'), new Promise((r) => setTimeout(() => r('timeout'), 5_000))]);
+    flowing = false;
+    assert.notEqual(asked, 'timeout', 'a barrier under a continuous market would never settle');
+    assert.equal((asked as { id: string }).id, 'busy-1');
+  } finally {
+    await engine.stop();
+  }
+});
