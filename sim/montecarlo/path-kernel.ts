@@ -1,0 +1,213 @@
+/**
+ * Draws and judges one chunk of paths into typed arrays. A chunk's numbers
+ * depend only on the job and the chunk index (its own seeded generator), so
+ * any number of workers produces the same records. See sim/README.md, "Life
+ * of a path", for the semantics step by step.
+ */
+import { optimalBlockLength } from './block-length.js';
+import { runBootstrapInline } from './bootstrap-kernel.js';
+import { runParametricPath } from './parametric-path.js';
+import { PathJudge, UNDECIDED } from './path-judge.js';
+import { Sfc32 } from './sfc32.js';
+import type { SimulationJob } from './simulation-spec.js';
+
+/** Paths per chunk: fixed, so results do not depend on the pool size. */
+export const CHUNK_SIZE = 4096;
+/** Longest fan the report draws, in trades. */
+export const MAX_FAN_STEPS = 250;
+const MINUTE = 1 / 1440;
+
+/** Everything a worker needs, derived once from the job (structured-clone safe). */
+export interface KernelPlan {
+  readonly job: SimulationJob;
+  readonly returns: Float64Array;
+  readonly tradesPerDay: Int32Array;
+  /** Mean block length (block bootstrap), else NaN. */
+  readonly blockLength: number;
+  readonly horizonTrades: number;
+  readonly horizonDays: number;
+  readonly compound: boolean;
+  readonly fanSteps: number;
+  /** Cumulative P&L below which the account is ruined. */
+  readonly ruinLevel: number;
+  readonly start0: number;
+}
+
+/** Per-path records of one chunk. */
+export interface ChunkRecords {
+  readonly first: number;
+  readonly outcome: Uint8Array;
+  /** Day of the pass (1 = the first day), NaN when the path did not pass. */
+  readonly passDay: Float64Array;
+  readonly maxDrawdown: Float64Array;
+  readonly finalPnl: Float64Array;
+  readonly ruined: Uint8Array;
+  /** Rows of `fanSteps + 1` cumulative-P&L values for the recorded paths of this chunk. */
+  readonly fan: Float64Array;
+  readonly fanRows: number;
+}
+
+/** Observes the trades of a path (the parity test replays them through the actor). */
+export interface PathTrace {
+  trade(path: number, t: number, pnl: number): void;
+}
+
+/** Derive the plan: block length, horizon and ruin level. */
+export function planFor(job: SimulationJob): KernelPlan {
+  const first = job.phases[job.from?.phaseIndex ?? 0]!;
+  const start0 = job.from?.balance ?? first.startingBalance;
+  const blockLength = job.method === 'block' ? job.blockLength ?? optimalBlockLength(job.returns) : NaN;
+  const horizonTrades = job.horizon.trades ?? Infinity;
+  return {
+    job,
+    returns: Float64Array.from(job.returns),
+    tradesPerDay: Int32Array.from(job.tradesPerDay),
+    blockLength,
+    horizonTrades,
+    horizonDays: job.horizon.days ?? Infinity,
+    compound: job.sizing === 'compound',
+    fanSteps: Math.min(Number.isFinite(horizonTrades) ? horizonTrades : MAX_FAN_STEPS, MAX_FAN_STEPS),
+    ruinLevel: job.from !== undefined && first.maxLoss !== null
+      ? job.from.maxLossFloor - start0
+      : -(first.maxLoss?.amount ?? first.startingBalance),
+    start0,
+  };
+}
+
+/** Mutable per-path figures shared by the bootstrap and parametric loops. */
+export class PathTally {
+  cum = 0;
+  peak = 0;
+  drawdown = 0;
+  ruinPnl = 0;
+  ruined = false;
+  taken = 0;
+  fanRow = -1;
+
+  reset(fanRow: number): void {
+    this.cum = 0;
+    this.peak = 0;
+    this.drawdown = 0;
+    this.ruinPnl = 0;
+    this.ruined = false;
+    this.taken = 0;
+    this.fanRow = fanRow;
+  }
+
+  /** The judged account moved through `lo..hi` and realized `realized`. */
+  judged(lo: number, hi: number, realized: number, ended: boolean): void {
+    const low = this.cum + (ended ? Math.max(lo, realized) : lo);
+    if (this.peak - low > this.drawdown) this.drawdown = this.peak - low;
+    const high = this.cum + hi;
+    if (high > this.peak) this.peak = high;
+  }
+}
+
+/** How to run a chunk. */
+export interface ChunkOptions {
+  /** Observe every judged trade (implies the reference loop). */
+  readonly trace?: PathTrace;
+  /**
+   * Judge bootstrap paths with `PathJudge` (the readable reference) instead of the inlined loop.
+   * @default false
+   */
+  readonly reference?: boolean;
+}
+
+/** Run paths `[first, first + count)` of chunk `chunk`. */
+export function runChunk(plan: KernelPlan, chunk: number, first: number, count: number, options: ChunkOptions = {}): ChunkRecords {
+  const trace = options.trace;
+  const reference = options.reference === true || trace !== undefined;
+  const job = plan.job;
+  const rng = new Sfc32(`${job.seed}/${chunk}`);
+  const judge = new PathJudge(job.phases, job.method === 'parametric');
+  const tally = new PathTally();
+  const fanRows = Math.max(0, Math.min(count, job.fanPaths - first));
+  const width = plan.fanSteps + 1;
+  const rec: ChunkRecords = {
+    first,
+    outcome: new Uint8Array(count),
+    passDay: new Float64Array(count),
+    maxDrawdown: new Float64Array(count),
+    finalPnl: new Float64Array(count),
+    ruined: new Uint8Array(count),
+    fan: new Float64Array(fanRows * width),
+    fanRows,
+  };
+  for (let i = 0; i < count; i++) {
+    judge.reset(job.from);
+    tally.reset(i < fanRows ? i : -1);
+    if (job.method === 'parametric') runParametricPath(plan, judge, tally, rng, rec);
+    else if (reference) runBootstrapPath(plan, judge, tally, rng, rec, trace, first + i);
+    else runBootstrapInline(plan, judge, tally, rng, rec);
+    const verdict = judge.verdict < 0 ? UNDECIDED : judge.verdict;
+    rec.outcome[i] = verdict;
+    rec.passDay[i] = verdict === 0 ? Math.floor(judge.verdictAt) + 1 : NaN;
+    rec.maxDrawdown[i] = tally.drawdown / plan.start0;
+    rec.finalPnl[i] = judge.balance - judge.phaseStart;
+    rec.ruined[i] = tally.ruined ? 1 : 0;
+    if (tally.fanRow >= 0) {
+      const row = rec.fan.subarray(tally.fanRow * width, (tally.fanRow + 1) * width);
+      const last = Math.min(tally.taken, plan.fanSteps);
+      for (let k = last + 1; k < width; k++) row[k] = row[last]!;
+      for (let k = 0; k < width; k++) row[k]! += plan.start0;
+    }
+  }
+  return rec;
+}
+
+/** Record cumulative P&L after trade `tally.taken` for the fan. */
+export function recordFan(plan: KernelPlan, tally: PathTally, rec: ChunkRecords, liveCum: number): void {
+  if (tally.fanRow < 0 || tally.taken > plan.fanSteps) return;
+  rec.fan[tally.fanRow * (plan.fanSteps + 1) + tally.taken] = liveCum;
+}
+
+function runBootstrapPath(
+  plan: KernelPlan, judge: PathJudge, tally: PathTally, rng: Sfc32, rec: ChunkRecords, trace: PathTrace | undefined, path: number,
+): void {
+  const returns = plan.returns;
+  const nReturns = returns.length;
+  const perDay = plan.tradesPerDay;
+  const nDays = perDay.length;
+  const block = plan.blockLength === plan.blockLength;
+  const pNew = block ? 1 / plan.blockLength : 1;
+  const compound = plan.compound;
+  const horizonTrades = plan.horizonTrades;
+  const horizonDays = plan.horizonDays;
+  const start0 = plan.start0;
+  const t0 = plan.job.from?.dayFraction ?? 0;
+  let idx = -1;
+  for (let day = 0; ; day++) {
+    if (day > 0 && judge.verdict < 0) judge.rollDay(0);
+    const dayStart = day === 0 ? t0 : day;
+    if (dayStart >= horizonDays) {
+      judge.clockAt(horizonDays);
+      return;
+    }
+    const n = perDay[Math.floor(rng.next() * nDays)]!;
+    for (let j = 0; j < n; j++) {
+      const t = dayStart + (j + 1) * MINUTE;
+      if (t >= day + 1) break;
+      if (t >= horizonDays) break;
+      // Stationary bootstrap: a new block with probability 1/L, else the next return in order.
+      if (idx < 0 || !block || rng.next() < pNew) idx = Math.floor(rng.next() * nReturns);
+      else if (++idx === nReturns) idx = 0;
+      const r = returns[idx]!;
+      tally.taken++;
+      if (judge.verdict < 0 && !judge.clockAt(t) && !judge.locked) {
+        const pnl = r * judge.base(compound);
+        judge.open(t);
+        const ended = judge.mark(pnl, pnl, t);
+        if (!ended) judge.close(pnl, t);
+        trace?.trade(path, t, pnl);
+        tally.judged(pnl, pnl, judge.realized, ended);
+        tally.cum += judge.realized;
+      }
+      const rp = r * (compound ? start0 + tally.ruinPnl : start0);
+      tally.ruinPnl += rp;
+      if (tally.ruinPnl < plan.ruinLevel) tally.ruined = true;
+      recordFan(plan, tally, rec, tally.cum);
+      if (tally.taken >= horizonTrades) return;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * sfc32 (Chris Doty-Humphrey's Small Fast Chaotic generator, 128-bit state):
+ * the inner-loop generator of the Monte Carlo kernel. seedrandom seeds it, so
+ * a chunk's numbers are a pure function of the job seed and the chunk index.
+ */
+import seedrandom from 'seedrandom';
+
+const TWO_32 = 4294967296;
+
+export class Sfc32 {
+  #a: number;
+  #b: number;
+  #c: number;
+  #d: number;
+  #spare = NaN;
+
+  /** Seed from a string through seedrandom (ARC4), then discard the first outputs. */
+  constructor(seed: string) {
+    const src = seedrandom(seed);
+    this.#a = src.int32() | 0;
+    this.#b = src.int32() | 0;
+    this.#c = src.int32() | 0;
+    this.#d = 1;
+    for (let i = 0; i < 15; i++) this.next();
+  }
+
+  /** Uniform on [0, 1) with 32 bits of resolution. */
+  next(): number {
+    const a = this.#a;
+    const b = this.#b;
+    const c = this.#c;
+    const t = (((a + b) | 0) + this.#d) | 0;
+    this.#d = (this.#d + 1) | 0;
+    this.#a = b ^ (b >>> 9);
+    this.#b = (c + (c << 3)) | 0;
+    this.#c = (((c << 21) | (c >>> 11)) + t) | 0;
+    return (t >>> 0) / TWO_32;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Uniform on (0, 1]: safe under `log`. */
+  positive(): number {
+    return 1 - this.next();
+  }
+
+  /** Standard normal (Box–Muller, keeping the second value). */
+  normal(): number {
+    const s = this.#spare;
+    if (s === s) {
+      this.#spare = NaN;
+      return s;
+    }
+    const r = Math.sqrt(-2 * Math.log(this.positive()));
+    const theta = 2 * Math.PI * this.next();
+    this.#spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+
+  /** Poisson with a small mean, by inversion. */
+  poisson(mean: number): number {
+    if (mean <= 0) return 0;
+    let k = 0;
+    let p = Math.exp(-mean);
+    let cdf = p;
+    const u = this.next();
+    while (u > cdf && k < 1000) {
+      k++;
+      p *= mean / k;
+      cdf += p;
+    }
+    return k;
+  }
+}
