@@ -6,10 +6,9 @@
  * proves the reference gives the actor's verdicts.
  */
 import type { ChunkRecords, KernelPlan, PathTally } from './path-kernel.js';
-import { DAILY_LOSS, INACTIVITY, MAX_LOSS, MODE_EOD, MODE_INTRADAY, PASSED, PHASE_TIME_LIMIT, type PathJudge, type PhaseNumbers } from './path-judge.js';
+import { DAILY_LOSS, INACTIVITY, MAX_LOSS, MINUTES_PER_DAY, MODE_EOD, MODE_INTRADAY, PASSED, PHASE_TIME_LIMIT, type PathJudge, type PhaseNumbers } from './path-judge.js';
 import type { Sfc32 } from './sfc32.js';
 
-const MINUTE = 1 / 1440;
 
 /** Judge one bootstrap path with the rules inlined; leaves the verdict and balance on `judge`. */
 export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: PathTally, rng: Sfc32, rec: ChunkRecords): void {
@@ -21,7 +20,7 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
   const pNew = block ? 1 / plan.blockLength : 1;
   const compound = plan.compound;
   const horizonTrades = plan.horizonTrades;
-  const horizonDays = plan.horizonDays;
+  const horizon = plan.horizonDays * MINUTES_PER_DAY;
   const start0 = plan.start0;
   const ruinLevel = plan.ruinLevel;
   const fanRow = tally.fanRow;
@@ -29,7 +28,7 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
   const fanBase = fanRow * (fanSteps + 1);
   const fan = rec.fan;
   const phases = judge.phases;
-  const t0 = plan.job.from?.dayFraction ?? 0;
+  const t0 = Math.round((plan.job.from?.dayFraction ?? 0) * MINUTES_PER_DAY);
 
   // The judge's state, copied into locals after its reset.
   let verdict = judge.verdict;
@@ -75,50 +74,55 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
       tradedToday = false;
       locked = false;
     }
-    const dayStart = day === 0 ? t0 : day;
-    if (dayStart >= horizonDays) {
+    const dayStart = day === 0 ? t0 : day * MINUTES_PER_DAY;
+    if (dayStart >= horizon) {
       if (verdict < 0) {
-        if (horizonDays >= lastActivity + p.inactivityDays) { verdict = INACTIVITY; verdictAt = horizonDays; }
-        else if (horizonDays >= phaseStartedAt + p.maxDays) { verdict = PHASE_TIME_LIMIT; verdictAt = horizonDays; }
+        if (horizon >= lastActivity + p.inactivityMinutes) { verdict = INACTIVITY; verdictAt = horizon; }
+        else if (horizon >= phaseStartedAt + p.maxMinutes) { verdict = PHASE_TIME_LIMIT; verdictAt = horizon; }
       }
       break;
     }
     const n = perDay[Math.floor(rng.next() * nDays)]!;
     for (let j = 0; j < n; j++) {
-      const t = dayStart + (j + 1) * MINUTE;
-      if (t >= day + 1 || t >= horizonDays) break;
+      const t = dayStart + j + 1;
+      if (t >= (day + 1) * MINUTES_PER_DAY || t >= horizon) break;
       if (idx < 0 || !block || rng.next() < pNew) idx = Math.floor(rng.next() * nReturns);
       else if (++idx === nReturns) idx = 0;
       const r = returns[idx]!;
       taken++;
       if (verdict < 0) {
-        if (t >= lastActivity + p.inactivityDays) { verdict = INACTIVITY; verdictAt = t; }
-        else if (t >= phaseStartedAt + p.maxDays) { verdict = PHASE_TIME_LIMIT; verdictAt = t; }
+        if (t >= lastActivity + p.inactivityMinutes) { verdict = INACTIVITY; verdictAt = t; }
+        else if (t >= phaseStartedAt + p.maxMinutes) { verdict = PHASE_TIME_LIMIT; verdictAt = t; }
         else if (!locked) {
           const pnl = r * (compound ? bal : p.start);
           lastActivity = t;
           trades++;
           if (!tradedToday) { tradedToday = true; tradingDays++; }
-          const eq = bal + pnl;
-          if (p.maxLossMode === MODE_INTRADAY && p.hasMaxLoss && eq > highWater) {
-            highWater = eq;
-            if (!floorLocked) {
-              const candidate = Math.min(highWater - p.maxLossAmount, p.lockLevel);
-              if (candidate > maxFloor) maxFloor = candidate;
-              if (maxFloor >= p.lockLevel) floorLocked = true;
+          // With an equity target met, the open itself can complete the counts and pass.
+          let pass = p.equityTarget && bal >= p.targetLevel && tradingDays >= p.minDays && trades >= p.minTrades && consistent(p, bal, todayHas, todayPnl, bestPast);
+          if (!pass) {
+            const eq = bal + pnl;
+            if (p.maxLossMode === MODE_INTRADAY && p.hasMaxLoss && eq > highWater) {
+              highWater = eq;
+              if (!floorLocked) {
+                const candidate = Math.min(highWater - p.maxLossAmount, p.lockLevel);
+                if (candidate > maxFloor) maxFloor = candidate;
+                if (maxFloor >= p.lockLevel) floorLocked = true;
+              }
             }
+            bal = eq;
+            if (pnl !== 0) { todayPnl += pnl; todayHas = true; }
+            const low = cum + pnl;
+            if (peak - low > drawdown) drawdown = peak - low;
+            cum = low;
+            if (cum > peak) peak = cum;
+            if (eq < maxFloor) { verdict = MAX_LOSS; verdictAt = t; }
+            else if (eq < dailyFloor) {
+              if (p.dailySoft) locked = true;
+              else { verdict = DAILY_LOSS; verdictAt = t; }
+            } else pass = bal >= p.targetLevel && tradingDays >= p.minDays && trades >= p.minTrades && consistent(p, bal, todayHas, todayPnl, bestPast);
           }
-          bal = eq;
-          if (pnl !== 0) { todayPnl += pnl; todayHas = true; }
-          const low = cum + pnl;
-          if (peak - low > drawdown) drawdown = peak - low;
-          cum = low;
-          if (cum > peak) peak = cum;
-          if (eq < maxFloor) { verdict = MAX_LOSS; verdictAt = t; }
-          else if (eq < dailyFloor) {
-            if (p.dailySoft) locked = true;
-            else { verdict = DAILY_LOSS; verdictAt = t; }
-          } else if (bal >= p.targetLevel && tradingDays >= p.minDays && trades >= p.minTrades && consistent(p, bal, todayHas, todayPnl, bestPast)) {
+          if (pass) {
             const next = phaseIndex + 1;
             if (next >= phases.length || phases[next]!.targetLevel === Infinity) { verdict = PASSED; verdictAt = t; }
             else {

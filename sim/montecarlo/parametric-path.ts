@@ -7,7 +7,7 @@
  */
 import type { ChunkRecords, KernelPlan, PathTally } from './path-kernel.js';
 import { recordFan } from './path-kernel.js';
-import type { PathJudge } from './path-judge.js';
+import { MINUTES_PER_DAY, type PathJudge } from './path-judge.js';
 import type { Sfc32 } from './sfc32.js';
 
 /** Judge one parametric path (see sim/README.md, "Parametric paths"). */
@@ -22,13 +22,14 @@ export function runParametricPath(plan: KernelPlan, judge: PathJudge, tally: Pat
   const variance = vol * vol;
   const jumpRate = m.jumpsPerYear * dtYears;
   const compound = plan.compound;
-  const horizonDays = plan.horizonDays;
+  const horizon = plan.horizonDays * MINUTES_PER_DAY;
+  const stepMinutes = MINUTES_PER_DAY / spd;
   // Steps sit on a grid aligned with the day, so day rolls fall between steps.
   let s = Math.ceil((plan.job.from?.dayFraction ?? 0) * spd - 1e-9);
   for (;;) {
-    const t = s / spd;
-    if (t >= horizonDays) {
-      judge.clockAt(horizonDays);
+    const t = s * stepMinutes;
+    if (t >= horizon) {
+      judge.clockAt(horizon);
       return;
     }
     if (tally.taken >= plan.horizonTrades) return;
@@ -36,13 +37,13 @@ export function runParametricPath(plan: KernelPlan, judge: PathJudge, tally: Pat
     const live = judge.verdict < 0 && !judge.clockAt(t) && !judge.locked;
     const notional = m.exposure * judge.base(compound);
     const ruinNotional = m.exposure * (compound ? plan.start0 + tally.ruinPnl : plan.start0);
-    if (live) judge.open(t);
-    let ended = !live;
+    // An open can pass the phase by itself (equity target already met).
+    let ended = !live || judge.open(t);
     let x = 0;
     for (let k = 0; k < stepsPerTrade; k++) {
-      const tn = (s + 1) / spd;
-      if (tn > horizonDays) {
-        judge.clockAt(horizonDays);
+      const tn = (s + 1) * stepMinutes;
+      if (tn > horizon) {
+        judge.clockAt(horizon);
         return;
       }
       let jump = 0;
@@ -75,7 +76,7 @@ export function runParametricPath(plan: KernelPlan, judge: PathJudge, tally: Pat
     }
     if (!ended) {
       const pnl = notional * Math.expm1(x) - m.fee * Math.abs(notional);
-      judge.close(pnl, s / spd);
+      judge.close(pnl, s * stepMinutes);
       tally.judged(pnl, pnl, pnl, false);
       tally.cum += pnl;
     }

@@ -15,6 +15,9 @@ export const PHASE_TIME_LIMIT = 3;
 export const INACTIVITY = 4;
 export const UNDECIDED = 5;
 
+/** The judge's clock counts minutes from the path's start. */
+export const MINUTES_PER_DAY = 1440;
+
 export const MODE_STATIC = 0;
 export const MODE_EOD = 1;
 export const MODE_INTRADAY = 2;
@@ -37,8 +40,9 @@ export interface PhaseNumbers {
   readonly minDays: number;
   readonly minTrades: number;
   readonly consistency: number;
-  readonly maxDays: number;
-  readonly inactivityDays: number;
+  /** Phase length and inactivity limits in minutes (times are whole minutes, so deadlines compare exactly). */
+  readonly maxMinutes: number;
+  readonly inactivityMinutes: number;
 }
 
 function phaseNumbers(p: CompiledPhase): PhaseNumbers {
@@ -58,8 +62,8 @@ function phaseNumbers(p: CompiledPhase): PhaseNumbers {
     minDays: p.minTradingDays,
     minTrades: p.minTrades,
     consistency: p.consistency ?? NaN,
-    maxDays: p.maxDays ?? Infinity,
-    inactivityDays: p.inactivityDays ?? Infinity,
+    maxMinutes: p.maxDays === null ? Infinity : p.maxDays * MINUTES_PER_DAY,
+    inactivityMinutes: p.inactivityDays === null ? Infinity : p.inactivityDays * MINUTES_PER_DAY,
   };
 }
 
@@ -72,7 +76,7 @@ export class PathJudge {
 
   /** Outcome code, or -1 while the path is live. */
   verdict = -1;
-  /** Time (days from the path start) of the verdict. */
+  /** Time (minutes from the path start) of the verdict. */
   verdictAt = NaN;
   phaseIndex = 0;
   balance = 0;
@@ -119,8 +123,8 @@ export class PathJudge {
     this.verdictAt = NaN;
     this.realized = 0;
     if (from === undefined) {
+      this.locked = false;
       this.#startPhase(0, 0);
-      if (this.#p.targetLevel === Infinity) this.#end(PASSED, 0);
       return;
     }
     const p = this.phases[from.phaseIndex]!;
@@ -138,9 +142,8 @@ export class PathJudge {
     this.todayHasPnl = from.todayPnl !== null;
     this.todayPnl = from.todayPnl ?? 0;
     this.bestPastDay = from.pastDayPnl.length === 0 ? -Infinity : Math.max(...from.pastDayPnl);
-    this.phaseStartedAt = -from.daysElapsed;
-    this.lastActivityAt = -from.daysSinceActivity;
-    if (p.targetLevel === Infinity) this.#end(PASSED, 0);
+    this.phaseStartedAt = -Math.round(from.daysElapsed * MINUTES_PER_DAY);
+    this.lastActivityAt = -Math.round(from.daysSinceActivity * MINUTES_PER_DAY);
   }
 
   /** The trading day rolls (the engine's reset): new daily floor, EOD trailing, unlock. */
@@ -162,12 +165,12 @@ export class PathJudge {
     this.locked = false;
   }
 
-  /** Judge the deadlines at time `t`; true when the path has ended. */
+  /** Judge the deadlines at minute `t`; true when the path has ended. */
   clockAt(t: number): boolean {
     if (this.verdict >= 0) return true;
     const p = this.#p;
-    if (t >= this.lastActivityAt + p.inactivityDays) this.#end(INACTIVITY, t);
-    else if (t >= this.phaseStartedAt + p.maxDays) this.#end(PHASE_TIME_LIMIT, t);
+    if (t >= this.lastActivityAt + p.inactivityMinutes) this.#end(INACTIVITY, t);
+    else if (t >= this.phaseStartedAt + p.maxMinutes) this.#end(PHASE_TIME_LIMIT, t);
     return this.verdict >= 0;
   }
 
@@ -181,14 +184,24 @@ export class PathJudge {
     return compound ? this.balance : this.#p.start;
   }
 
-  /** A position opens at `t`. */
-  open(t: number): void {
+  /**
+   * A position opens at `t`. True when the open itself passed the phase: with
+   * an equity target already met, the trade or day it adds can complete the
+   * minimum counts, and the engine passes (and flattens) at once.
+   */
+  open(t: number): boolean {
     this.lastActivityAt = t;
     this.trades++;
     if (!this.tradedToday) {
       this.tradedToday = true;
       this.tradingDays++;
     }
+    if (this.#p.equityTarget && this.#passConditions(0, this.balance)) {
+      this.realized = 0;
+      this.#passPhase(t);
+      return true;
+    }
+    return false;
   }
 
   /**

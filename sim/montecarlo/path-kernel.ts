@@ -7,7 +7,7 @@
 import { optimalBlockLength } from './block-length.js';
 import { runBootstrapInline } from './bootstrap-kernel.js';
 import { runParametricPath } from './parametric-path.js';
-import { PathJudge, UNDECIDED } from './path-judge.js';
+import { MINUTES_PER_DAY, PathJudge, UNDECIDED } from './path-judge.js';
 import { Sfc32 } from './sfc32.js';
 import type { SimulationJob } from './simulation-spec.js';
 
@@ -15,7 +15,6 @@ import type { SimulationJob } from './simulation-spec.js';
 export const CHUNK_SIZE = 4096;
 /** Longest fan the report draws, in trades. */
 export const MAX_FAN_STEPS = 250;
-const MINUTE = 1 / 1440;
 
 /** Everything a worker needs, derived once from the job (structured-clone safe). */
 export interface KernelPlan {
@@ -47,9 +46,12 @@ export interface ChunkRecords {
   readonly fanRows: number;
 }
 
-/** Observes the trades of a path (the parity test replays them through the actor). */
+/** Observes a path as the judge sees it (the parity test replays it through the engine). */
 export interface PathTrace {
+  /** A trade at minute `t` while the path is live; `pnl` is NaN when no trade opened (a deadline passed, or trading was locked). */
   trade(path: number, t: number, pnl: number): void;
+  /** The day horizon ended a live path at minute `t`. */
+  end(path: number, t: number): void;
 }
 
 /** Derive the plan: block length, horizon and ruin level. */
@@ -142,7 +144,7 @@ export function runChunk(plan: KernelPlan, chunk: number, first: number, count: 
     else runBootstrapInline(plan, judge, tally, rng, rec);
     const verdict = judge.verdict < 0 ? UNDECIDED : judge.verdict;
     rec.outcome[i] = verdict;
-    rec.passDay[i] = verdict === 0 ? Math.floor(judge.verdictAt) + 1 : NaN;
+    rec.passDay[i] = verdict === 0 ? Math.floor(judge.verdictAt / MINUTES_PER_DAY) + 1 : NaN;
     rec.maxDrawdown[i] = tally.drawdown / plan.start0;
     rec.finalPnl[i] = judge.balance - judge.phaseStart;
     rec.ruined[i] = tally.ruined ? 1 : 0;
@@ -173,35 +175,38 @@ function runBootstrapPath(
   const pNew = block ? 1 / plan.blockLength : 1;
   const compound = plan.compound;
   const horizonTrades = plan.horizonTrades;
-  const horizonDays = plan.horizonDays;
+  const horizon = plan.horizonDays * MINUTES_PER_DAY;
   const start0 = plan.start0;
-  const t0 = plan.job.from?.dayFraction ?? 0;
+  const t0 = Math.round((plan.job.from?.dayFraction ?? 0) * MINUTES_PER_DAY);
   let idx = -1;
   for (let day = 0; ; day++) {
     if (day > 0 && judge.verdict < 0) judge.rollDay(0);
-    const dayStart = day === 0 ? t0 : day;
-    if (dayStart >= horizonDays) {
-      judge.clockAt(horizonDays);
+    const dayStart = day === 0 ? t0 : day * MINUTES_PER_DAY;
+    if (dayStart >= horizon) {
+      if (judge.verdict < 0) trace?.end(path, horizon);
+      judge.clockAt(horizon);
       return;
     }
     const n = perDay[Math.floor(rng.next() * nDays)]!;
     for (let j = 0; j < n; j++) {
-      const t = dayStart + (j + 1) * MINUTE;
-      if (t >= day + 1) break;
-      if (t >= horizonDays) break;
+      const t = dayStart + j + 1;
+      if (t >= (day + 1) * MINUTES_PER_DAY || t >= horizon) break;
       // Stationary bootstrap: a new block with probability 1/L, else the next return in order.
       if (idx < 0 || !block || rng.next() < pNew) idx = Math.floor(rng.next() * nReturns);
       else if (++idx === nReturns) idx = 0;
       const r = returns[idx]!;
       tally.taken++;
-      if (judge.verdict < 0 && !judge.clockAt(t) && !judge.locked) {
-        const pnl = r * judge.base(compound);
-        judge.open(t);
-        const ended = judge.mark(pnl, pnl, t);
-        if (!ended) judge.close(pnl, t);
-        trace?.trade(path, t, pnl);
-        tally.judged(pnl, pnl, judge.realized, ended);
-        tally.cum += judge.realized;
+      if (judge.verdict < 0) {
+        if (!judge.clockAt(t) && !judge.locked) {
+          const pnl = r * judge.base(compound);
+          trace?.trade(path, t, pnl);
+          if (!judge.open(t)) {
+            const ended = judge.mark(pnl, pnl, t);
+            if (!ended) judge.close(pnl, t);
+            tally.judged(pnl, pnl, judge.realized, ended);
+            tally.cum += judge.realized;
+          }
+        } else trace?.trade(path, t, NaN);
       }
       const rp = r * (compound ? start0 + tally.ruinPnl : start0);
       tally.ruinPnl += rp;

@@ -6,9 +6,9 @@
  * still open as it was rendered. Rendering is a pure function of its inputs
  * (the timestamp is passed in), so the same result gives the same bytes.
  */
-import { OUTCOMES, type Distribution, type Estimate, type Method, type Outcome, type SimulationResult } from './simulation-spec.js';
+import { OUTCOMES, type Distribution, type Method, type Outcome, type SimulationResult } from './simulation-spec.js';
 import {
-  PALETTE, breakdownChart, drawdownHistogram, escapeHtml, fanChart, formatNumber, formatPercent, formatSigned, type BreakdownRow,
+  PALETTE, breakdownChart, drawdownHistogram, escapeHtml, fanChart, formatEstimate, formatNumber, formatPercent, formatSigned, type BreakdownRow,
 } from './svg-charts.js';
 
 /** What the report says about where the result came from; every string is escaped before it reaches the page. */
@@ -106,7 +106,7 @@ svg .row-value .strong{fill:${PALETTE.ink};font-weight:650}
 svg .whisker{stroke:${PALETTE.ink};stroke-width:1.4;fill:none}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:13.5px}
 th,td{padding:7px 10px;text-align:right;border-bottom:1px solid #eaecef;white-space:nowrap}
-th{font-size:11.5px;text-transform:uppercase;letter-spacing:.05em;color:#57606a;font-weight:600}
+th{font-size:12.5px;color:#57606a;font-weight:600}
 th:first-child,td:first-child{text-align:left}
 td:first-child{white-space:normal}
 td .unit{display:block;font-size:12px;color:#6e7781}
@@ -162,10 +162,6 @@ function header(result: SimulationResult, c: ReportContext): string {
     + `<dl class="inputs">${items.map(([k, v]) => `<div><dt>${k}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl></header>`;
 }
 
-/** "41.8%–42.4%": the interval as printed everywhere in the report. */
-function interval(e: Estimate): string {
-  return `${formatPercent(e.lo)}–${formatPercent(e.hi)}`;
-}
 
 function card(label: string, value: string, sub: string, accent: string, textValue = false): string {
   return `<div class="card" style="--accent:${accent}"><div class="label">${label}</div><div class="value${textValue ? ' text' : ''}">${value}</div><div class="sub">${sub}</div></div>`;
@@ -177,16 +173,21 @@ function days(d: number): string {
 }
 
 function headline(r: SimulationResult): string {
-  const pass = card('Pass probability', formatPercent(r.pass.p), `95% CI ${interval(r.pass)}<br>${formatNumber(r.outcomes.passed)} of ${formatNumber(r.paths)} paths`, PALETTE.green);
+  const pe = formatEstimate(r.pass);
+  // Undecided paths make the pass probability a lower bound over a longer horizon; say how many.
+  const undecided = r.breakdown.undecided.p > 0 ? `<br>${formatPercent(r.breakdown.undecided.p)} undecided at horizon` : '';
+  const pass = card('Pass probability', pe.p, `95% CI ${pe.interval}<br>${formatNumber(r.outcomes.passed)} of ${formatNumber(r.paths)} paths${undecided}`, PALETTE.green);
   const worst = FAILURES.reduce<Outcome>((a, b) => (r.breakdown[b].p > r.breakdown[a].p ? b : a), FAILURES[0]!);
+  const we = formatEstimate(r.breakdown[worst]);
   const fail = r.breakdown[worst].p > 0
-    ? card('Most likely way to fail', OUTCOME_LABEL[worst], `${formatPercent(r.breakdown[worst].p)} of paths (95% CI ${interval(r.breakdown[worst])})`, OUTCOME_COLOR[worst], true)
+    ? card('Most likely way to fail', OUTCOME_LABEL[worst], `${we.p} of paths<br>95% CI ${we.interval}`, OUTCOME_COLOR[worst], true)
     : card('Most likely way to fail', 'None', 'No simulated path failed', PALETTE.grey, true);
   const d = r.daysToPass;
   const time = d === null
     ? card('Median days to pass', '—', 'No path passed', PALETTE.grey)
     : card('Median days to pass', days(d.p50), `p5–p95: ${days(d.p5)}–${days(d.p95)} days`, PALETTE.blue);
-  const ruin = card('Risk of ruin', formatPercent(r.riskOfRuin.p), `95% CI ${interval(r.riskOfRuin)}<br>max-loss floor touched, trading on`, PALETTE.vermillion);
+  const re = formatEstimate(r.riskOfRuin);
+  const ruin = card('Risk of ruin', re.p, `95% CI ${re.interval}<br>Max-loss floor touched within the horizon`, PALETTE.vermillion);
   return `<section class="cards" aria-label="Headline">${pass}${fail}${time}${ruin}</section>`;
 }
 
@@ -204,7 +205,7 @@ function fanSection(r: SimulationResult, c: ReportContext): string {
     legendItem('sw', `background:${PALETTE.blue};opacity:.22`, 'p5–p95'),
     legendItem('sw', `background:${PALETTE.blue};opacity:.45`, 'p25–p75'),
     legendItem('sw line', `border-color:${PALETTE.blue}`, 'Median (p50)'),
-    samples.length > 0 ? legendItem('sw line', 'border-color:rgba(74,79,87,.45);border-top-width:1px', `${formatNumber(samples.length)} sample paths`) : '',
+    samples.length > 0 ? legendItem('sw line', 'border-color:rgba(74,79,87,.6);border-top-width:1px', `${formatNumber(samples.length)} sample paths`) : '',
     legendItem('sw dash', 'border-color:#4a4f57', 'Starting balance'),
     c.targetLevel !== undefined ? legendItem('sw dash', `border-color:${PALETTE.green}`, 'Profit target') : '',
     c.floorLevel !== undefined ? legendItem('sw dash', `border-color:${PALETTE.vermillion}`, 'Max-loss floor') : '',
@@ -240,7 +241,7 @@ function breakdownSection(r: SimulationResult): string {
 }
 
 function tableSection(r: SimulationResult): string {
-  const head = '<tr><th>Distribution</th><th>n</th><th>Mean</th><th>Std</th><th>p5</th><th>p50</th><th>p95</th><th>p99</th></tr>';
+  const head = '<tr><th>Distribution</th><th>Paths</th><th>Mean</th><th>Std</th><th>p5</th><th>p50</th><th>p95</th><th>p99</th></tr>';
   // The spread (std) gets its own format: a sign on it would read as a direction.
   const row = (name: string, unit: string, d: Distribution | null, fmt: (x: number) => string, fmtStd: (x: number) => string, empty: string): string => {
     const label = `<td>${name}<span class="unit">${unit}</span></td>`;

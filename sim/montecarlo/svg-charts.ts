@@ -59,6 +59,23 @@ export function formatPercent(p: number, decimals?: number): string {
   return `${formatNumber(p * 100, d)}%`;
 }
 
+/**
+ * Decimals for a probability and its interval, shared by all three numbers:
+ * enough that the smaller of the estimate and the upper bound shows a
+ * significant digit (a rare outcome's upper bound is the useful number),
+ * at most three.
+ */
+export function estimateDecimals(e: { p: number; hi: number }): number {
+  const ref = e.p > 0 ? Math.min(e.p, e.hi) : e.hi;
+  return ref >= 0.01 || ref <= 0 ? 1 : ref >= 0.001 ? 2 : 3;
+}
+
+/** "67.4% (67.1%–67.7%)": an estimate with its 95% interval, in one consistent precision. */
+export function formatEstimate(e: { p: number; lo: number; hi: number }): { p: string; interval: string } {
+  const d = estimateDecimals(e);
+  return { p: formatPercent(e.p, d), interval: `${formatPercent(e.lo, d)}–${formatPercent(e.hi, d)}` };
+}
+
 /** Decimals that print every multiple of `step` exactly (step 0.5 → 1, step 2000 → 0). */
 function decimalsFor(step: number): number {
   return Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
@@ -151,7 +168,7 @@ export interface FanChartInput {
  * given). Callers check for an empty fan first.
  */
 export function fanChart(input: FanChartInput): string {
-  const f: Frame = { width: CHART_WIDTH, height: 380, left: 76, right: 18, top: 30, bottom: 46 };
+  const f: Frame = { width: CHART_WIDTH, height: 380, left: 76, right: 108, top: 30, bottom: 46 };
   const { steps, bands } = input;
   const n = steps.length;
   const samples = input.samples.map((s) => s.slice(0, n));
@@ -162,7 +179,9 @@ export function fanChart(input: FanChartInput): string {
   bands.p95.forEach(take);
   for (const s of samples) s.forEach(take);
   for (const v of [input.start, input.target, input.floor]) if (v !== undefined) take(v);
-  const y = niceTicks(lo, hi, 6);
+  // A little headroom keeps a reference line at the extreme off the axis line itself.
+  const pad = (hi - lo) * 0.03;
+  const y = niceTicks(lo - pad, hi + pad, 6);
   const x = niceTicks(steps[0] ?? 0, Math.max(steps[n - 1] ?? 1, (steps[0] ?? 0) + 1), 8);
   const sx = scale(x.lo, x.hi, f.left, f.width - f.right);
   const sy = scale(y.lo, y.hi, f.height - f.bottom, f.top);
@@ -176,16 +195,16 @@ export function fanChart(input: FanChartInput): string {
   for (const s of samples) out.push(`<polyline points="${pts(xs.slice(0, s.length), s.map(sy))}"/>`);
   out.push('</g>');
   const refs = [
-    { v: input.target, cls: 'ref-target', label: 'Target' },
-    { v: input.start, cls: 'ref-start', label: 'Start' },
-    { v: input.floor, cls: 'ref-floor', label: 'Max-loss floor' },
-  ].filter((r): r is { v: number; cls: string; label: string } => r.v !== undefined && Number.isFinite(r.v));
+    { v: input.target, cls: 'ref-target', short: 'Target' },
+    { v: input.start, cls: 'ref-start', short: 'Start' },
+    { v: input.floor, cls: 'ref-floor', short: 'Floor' },
+  ].filter((r): r is { v: number; cls: string; short: string } => r.v !== undefined && Number.isFinite(r.v));
   for (const r of refs) out.push(`<line class="${r.cls}" x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(r.v))}" y2="${r1(sy(r.v))}"/>`);
   out.push(`<polyline class="median" points="${pts(xs, bands.p50.map(sy))}"/>`);
-  // Reference labels go last (above the data), just over their line at the left edge, pushed apart when lines are close.
-  const labelYs = spread(refs.map((r) => sy(r.v) - 5), 15, f.top + 10);
+  // Reference labels sit in the right gutter, level with their line (pushed apart when lines are close), so they never cover the fan.
+  const labelYs = spread(refs.map((r) => sy(r.v)), 15, f.top);
   refs.forEach((r, i) => {
-    out.push(`<text class="ref-label ${r.cls}-text" x="${f.left + 8}" y="${r1(labelYs[i]!)}">${escapeHtml(`${r.label} ${formatNumber(r.v)}`)}</text>`);
+    out.push(`<text class="ref-label ${r.cls}-text" x="${f.width - f.right + 8}" y="${r1(labelYs[i]!)}" dominant-baseline="middle">${escapeHtml(`${r.short} ${formatNumber(r.v)}`)}</text>`);
   });
   return svg(f, 'Fan chart of equity by trade number', out.join(''));
 }
@@ -247,13 +266,14 @@ export function breakdownChart(rows: readonly BreakdownRow[]): string {
   out.push(`<text class="col-title" x="${f.width - f.right + 16}" y="${f.top - 4}">Probability (95% CI) · paths</text>`);
   rows.forEach((r, i) => {
     const cy = f.top + 8 + i * rowH + rowH / 2;
+    const est = formatEstimate(r);
     const x0 = sx(0);
     const w = Math.max(0, sx(r.p * 100) - x0);
     const [wl, wh] = [sx(r.lo * 100), sx(r.hi * 100)];
     out.push(`<text class="row-label" x="${f.left - 12}" y="${cy}" text-anchor="end" dominant-baseline="middle">${escapeHtml(r.label)}</text>`);
     out.push(`<rect x="${r1(x0)}" y="${r1(cy - 9)}" width="${r1(w)}" height="18" fill="${r.color}" rx="2"/>`);
     out.push(`<path class="whisker" d="M${r1(wl)},${r1(cy)}H${r1(wh)}M${r1(wl)},${r1(cy - 6)}V${r1(cy + 6)}M${r1(wh)},${r1(cy - 6)}V${r1(cy + 6)}"/>`);
-    out.push(`<text class="row-value" x="${f.width - f.right + 16}" y="${cy}" dominant-baseline="middle"><tspan class="strong">${formatPercent(r.p)}</tspan> (${formatPercent(r.lo)}–${formatPercent(r.hi)}) · ${formatNumber(r.count)}</text>`);
+    out.push(`<text class="row-value" x="${f.width - f.right + 16}" y="${cy}" dominant-baseline="middle"><tspan class="strong">${est.p}</tspan> (${est.interval}) · ${formatNumber(r.count)}</text>`);
   });
   out.push(`<line class="axis" x1="${f.left}" x2="${f.left}" y1="${f.top - 6}" y2="${base}"/>`);
   return svg(f, 'Outcome probabilities with 95% intervals', out.join(''));
