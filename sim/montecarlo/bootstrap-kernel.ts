@@ -23,6 +23,7 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
   const horizon = plan.horizonDays * MINUTES_PER_DAY;
   const start0 = plan.start0;
   const ruinLevel = plan.ruinLevel;
+  const trackRuin = plan.trackRuin;
   const fanRow = tally.fanRow;
   const fanSteps = plan.fanSteps;
   const fanBase = fanRow * (fanSteps + 1);
@@ -148,7 +149,7 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
       ruinPnl += r * (compound ? start0 + ruinPnl : start0);
       if (ruinPnl < ruinLevel) ruined = true;
       if (fanRow >= 0 && taken <= fanSteps) fan[fanBase + taken] = cum;
-      if (taken >= horizonTrades) break outer;
+      if (taken >= horizonTrades || (verdict >= 0 && !trackRuin)) break outer;
     }
   }
   judge.finish(verdict, verdictAt, phaseIndex, bal);

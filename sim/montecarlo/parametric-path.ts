@@ -41,6 +41,7 @@ export function runParametricPath(plan: KernelPlan, judge: PathJudge, tally: Pat
     let ended = !live || judge.open(t);
     let x = 0;
     for (let k = 0; k < stepsPerTrade; k++) {
+      if (ended && !plan.trackRuin) break;
       const tn = (s + 1) * stepMinutes;
       if (tn > horizon) {
         judge.clockAt(horizon);
@@ -83,5 +84,6 @@ export function runParametricPath(plan: KernelPlan, judge: PathJudge, tally: Pat
     tally.ruinPnl += ruinNotional * Math.expm1(x) - m.fee * Math.abs(ruinNotional);
     if (tally.ruinPnl < plan.ruinLevel) tally.ruined = true;
     recordFan(plan, tally, rec, tally.cum);
+    if (judge.verdict >= 0 && !plan.trackRuin) return;
   }
 }

@@ -29,6 +29,8 @@ export interface KernelPlan {
   readonly fanSteps: number;
   /** Cumulative P&L below which the account is ruined. */
   readonly ruinLevel: number;
+  /** Keep drawing after the verdict, for the ruin tracker. */
+  readonly trackRuin: boolean;
   readonly start0: number;
 }
 
@@ -72,6 +74,7 @@ export function planFor(job: SimulationJob): KernelPlan {
     ruinLevel: job.from !== undefined && first.maxLoss !== null
       ? job.from.maxLossFloor - start0
       : -(first.maxLoss?.amount ?? first.startingBalance),
+    trackRuin: job.ruin,
     start0,
   };
 }
@@ -212,7 +215,7 @@ function runBootstrapPath(
       tally.ruinPnl += rp;
       if (tally.ruinPnl < plan.ruinLevel) tally.ruined = true;
       recordFan(plan, tally, rec, tally.cum);
-      if (tally.taken >= horizonTrades) return;
+      if (tally.taken >= horizonTrades || (judge.verdict >= 0 && !plan.trackRuin)) return;
     }
   }
 }

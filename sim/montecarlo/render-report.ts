@@ -186,8 +186,12 @@ function headline(r: SimulationResult): string {
   const time = d === null
     ? card('Median days to pass', '—', 'No path passed', PALETTE.grey)
     : card('Median days to pass', days(d.p50), `p5–p95: ${days(d.p5)}–${days(d.p95)} days`, PALETTE.blue);
-  const re = formatEstimate(r.riskOfRuin);
-  const ruin = card('Risk of ruin', re.p, `95% CI ${re.interval}<br>Max-loss floor touched within the horizon`, PALETTE.vermillion);
+  let ruin: string;
+  if (r.riskOfRuin === null) ruin = card('Risk of ruin', '—', 'Not tracked: paths stopped at their verdict', PALETTE.grey);
+  else {
+    const re = formatEstimate(r.riskOfRuin);
+    ruin = card('Risk of ruin', re.p, `95% CI ${re.interval}<br>Max-loss floor touched within the horizon`, PALETTE.vermillion);
+  }
   return `<section class="cards" aria-label="Headline">${pass}${fail}${time}${ruin}</section>`;
 }
 

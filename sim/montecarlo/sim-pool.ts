@@ -137,7 +137,7 @@ export class SimPool {
       for (const s of this.#slots) s.worker.postMessage({ type: 'drop', jobId: id } satisfies PoolRequest);
     });
     return summarize(records, {
-      seed: job.seed, method: job.method, blockLength: plan.blockLength, fanSteps: plan.fanSteps, engine: 'local', elapsedMs: performance.now() - started,
+      seed: job.seed, method: job.method, blockLength: plan.blockLength, fanSteps: plan.fanSteps, trackRuin: plan.trackRuin, engine: 'local', elapsedMs: performance.now() - started,
     });
   }
 

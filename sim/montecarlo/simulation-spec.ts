@@ -109,6 +109,12 @@ export const SimulationJob = z.object({
     .refine((h) => h.trades !== undefined || h.days !== undefined, 'horizon needs trades or days'),
   phases: z.array(CompiledPhase).min(1).max(3),
   from: StartState.optional(),
+  /**
+   * Trade on to the horizon after the verdict, for the risk of ruin. `false`
+   * ends each path at its verdict (much faster on long horizons); the risk of
+   * ruin is then null.
+   */
+  ruin: z.boolean().default(true),
   /** Paths (the first ones) whose equity curves are kept for the fan chart. */
   fanPaths: z.number().int().min(0).max(2_000).default(200),
 }).strict().superRefine((job, ctx) => {
@@ -159,7 +165,7 @@ export const SimulationResult = z.object({
   /** Balance minus the starting balance of the phase the path ended in. */
   finalPnl: Distribution,
   /** Probability that equity touches the first phase's max-loss floor (held static) within the horizon, trading on regardless of verdicts. */
-  riskOfRuin: Estimate,
+  riskOfRuin: Estimate.nullable(),
   drawdownHistogram: Histogram,
   /** Equity quantiles (p5, p25, p50, p75, p95) at each trade index over the recorded paths, and a few of those paths. */
   fan: z.object({

@@ -65,7 +65,7 @@ export function histogram(values: Float64Array, bins = HISTOGRAM_BINS): Histogra
 
 /** Records of every chunk, in chunk order, to the result. */
 export function summarize(
-  chunks: readonly ChunkRecords[], meta: { seed: string; method: SimulationResult['method']; blockLength: number; fanSteps: number; engine: SimulationResult['engine']; elapsedMs: number },
+  chunks: readonly ChunkRecords[], meta: { seed: string; method: SimulationResult['method']; blockLength: number; fanSteps: number; trackRuin: boolean; engine: SimulationResult['engine']; elapsedMs: number },
 ): SimulationResult {
   const total = chunks.reduce((s, c) => s + c.outcome.length, 0);
   const counts = new Array<number>(OUTCOMES.length).fill(0);
@@ -100,7 +100,7 @@ export function summarize(
     daysToPass: passes > 0 ? distribution(passDays) : null,
     maxDrawdown: distribution(drawdown),
     finalPnl: distribution(finalPnl),
-    riskOfRuin: wilson(ruined, total),
+    riskOfRuin: meta.trackRuin ? wilson(ruined, total) : null,
     drawdownHistogram: histogram(drawdown),
     fan: fan(chunks, meta.fanSteps),
     engine: meta.engine,

@@ -168,7 +168,7 @@ export interface FanChartInput {
  * given). Callers check for an empty fan first.
  */
 export function fanChart(input: FanChartInput): string {
-  const f: Frame = { width: CHART_WIDTH, height: 380, left: 76, right: 108, top: 30, bottom: 46 };
+  const f: Frame = { width: CHART_WIDTH, height: 380, left: 76, right: 124, top: 30, bottom: 46 };
   const { steps, bands } = input;
   const n = steps.length;
   const samples = input.samples.map((s) => s.slice(0, n));
