@@ -7,6 +7,7 @@ import { runIngestBench } from './ingest.bench.js';
 import { runKernelBench } from './kernel.bench.js';
 import { runOrdersBench } from './orders.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
+import { runSimBench } from './sim.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
 import { runWsBench } from './ws.bench.js';
 
@@ -58,6 +59,26 @@ program.command('kernel')
       process.stderr.write('bench: the engine and the baseline disagree on breaches\n');
       process.exitCode = 1;
     }
+  });
+
+program.command('sim')
+  .description('Monte Carlo paths/s on the worker pool, against vectorized NumPy on the same bootstrap and simplified rules')
+  .option('--paths <n>', 'paths per run', int, 1_000_000)
+  .option('--trades <n>', 'trades per path', int, 100)
+  .option('--workers <n>', 'worker threads', int, 2)
+  .option('--repeats <n>', 'runs of each measurement', int, 3)
+  .option('--python <cmd>', 'Python with NumPy', 'python3')
+  .action(async (o: { paths: number; trades: number; workers: number; repeats: number; python: string }) => {
+    const { runs, figures: r } = await runSimBench(o);
+    const runsOf = (xs: number[]) => `runs ${xs.map((x) => fmt(x)).join(' / ')}`;
+    print(`sim (${fmt(r.paths!)} paths × ${fmt(r.trades!)} trades, ${o.workers} workers, medians of ${o.repeats})`, [
+      ['NumPy vectorized, simplified rules', fmt(r.numpyPathsPerSec!), runsOf(runs.numpy!)],
+      ['pool, simplified rules (paths/s)', fmt(r.jsPathsPerSec!), runsOf(runs.js!)],
+      ['pool / NumPy', `${fmt(r.ratio!, 2)}×`, `target ≥ 2×: ${r.ratio! >= 2 ? 'PASS' : 'MISS'}`],
+      ['pass probability: pool / NumPy', `${fmt(100 * r.jsPass!, 2)}% / ${fmt(100 * r.numpyPass!, 2)}%`, `${fmt(r.passDiffInSe!, 1)} standard errors apart`],
+      ['full rules, two-step-100k (paths/s)', fmt(r.twoStepPathsPerSec!), `${fmt(r.twoStepCost!, 2)}× the simplified cost`],
+      ['full rules, one-step-50k (paths/s)', fmt(r.oneStepPathsPerSec!), `${fmt(r.oneStepCost!, 2)}× the simplified cost`],
+    ], r);
   });
 
 program.command('ingest')
