@@ -95,7 +95,7 @@ export class LiveEstimator {
     const phases = compilePhases(tier);
     const from = startStateOf(state, now);
     const days = phases.slice(from.phaseIndex).filter((p) => p.target !== null)
-      .map((p, i) => Math.max(1, (p.maxDays ?? history.days) - (i === 0 ? from.daysElapsed : 0))).reduce((a, b) => a + b, 0);
+      .map((p, i) => Math.max(1, (p.maxDays ?? history.days) - (i === 0 && p.maxDays !== null ? from.daysElapsed : 0))).reduce((a, b) => a + b, 0);
     const paths = this.#o.paths ?? 4096;
     const result = await this.#o.simulator.run({
       seed: `${id}/${key}`, paths, method: 'block', returns: history.returns, tradesPerDay: history.tradesPerDay,

@@ -160,9 +160,9 @@ export class SimulationService {
     const from = state === undefined ? undefined : startStateOf(state, this.#o.clock());
     const historyDays = history?.days ?? 30;
     const first = from?.phaseIndex ?? 0;
-    // Days per remaining phase: its time limit, or the history's span; the current one less what has passed.
+    // Days per remaining phase: what is left of its time limit, or (without one) the history's span from now.
     const days = phases.slice(first).filter((p) => p.target !== null)
-      .map((p, i) => Math.max(1, (p.maxDays ?? historyDays) - (i === 0 ? from?.daysElapsed ?? 0 : 0)))
+      .map((p, i) => Math.max(1, (p.maxDays ?? historyDays) - (i === 0 && p.maxDays !== null ? from?.daysElapsed ?? 0 : 0)))
       .reduce((a, b) => a + b, 0);
     const job: SimulationJobInput = {
       seed: req.seed ?? id, paths: req.paths, method: req.method, sizing: req.sizing, blockLength: req.blockLength,

@@ -1,5 +1,8 @@
 -- 0004_simulations: Monte Carlo jobs asked over the HTTP API, with their
 -- results, so any gateway process answers GET /v1/simulations/:id.
+-- 0001 reserved a `simulations` table that nothing ever wrote to; it is
+-- replaced by the shape the simulation service uses.
+DROP TABLE simulations;
 CREATE TABLE simulations (
   id            text PRIMARY KEY,
   trader_id     text NOT NULL,
