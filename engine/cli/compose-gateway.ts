@@ -18,6 +18,10 @@ import { TokenVerifier, type TokenVerifierOptions } from '../../transport/gatewa
 import type { EngineOutput } from '../engine.js';
 import type { OutputEvent, StateDelta } from '../inputs.js';
 import type { ComposedNode } from './compose-node.js';
+import { PgSimulationStore } from '../../persistence/postgres/pg-simulation-store.js';
+import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js';
+import { SimPool } from '../../sim/montecarlo/sim-pool.js';
+import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 
 /** Gateway configuration; every field has a default. */
 export interface GatewayConfig {
@@ -38,6 +42,18 @@ export interface GatewayConfig {
   readonly publicUrl?: string;
   /** Serve the browser console. @default true */
   readonly console?: boolean;
+  /** Monte Carlo jobs and live pass-probability estimates. */
+  readonly simulations?: SimulationConfig;
+}
+
+/** Where simulations run. */
+export interface SimulationConfig {
+  /** Worker threads of the local pool. @default 1 (the shards keep the other cores) */
+  readonly workers?: number;
+  /** Ray Serve application to send jobs to, the local pool behind it. @default none */
+  readonly rayServeUrl?: string;
+  /** Re-estimate watched assessments this often; 0 turns live estimates off. @default 60_000 */
+  readonly estimateIntervalMs?: number;
 }
 
 /** A running gateway. */
@@ -109,13 +125,24 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     const mod = await import('../../transport/gateway/static-assets.js') as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
     assets = await mod.ConsoleAssets?.create();
   }
+  const simLog = log.child({ component: 'simulations' });
+  const pool = new SimPool({ workers: config.simulations?.workers ?? 1 });
+  const ray = config.simulations?.rayServeUrl;
+  const simulator: Simulator = ray === undefined || ray === '' ? pool
+    : new RaySimulator({ url: ray, fallback: pool, onFallback: (why) => simLog.warn({ why }, 'Ray Serve unavailable; simulating on the local pool') });
+  const simulations = new SimulationService({
+    simulator, store: new PgSimulationStore(composed.sql), tiers: () => presetTiers(), assessment: (id) => node.state(id), clock: () => Date.now(),
+    publish: (subject, payload) => composed.publish(subject, payload), onError: (err, what) => simLog.error({ err }, `could not ${what}`),
+  });
+  const interrupted = await simulations.recover();
+  if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
   const gateway = await Gateway.start({
     engine: node, verifier, hub, metrics: new GatewayMetrics(composed.registry, hub), log: log.child({ component: 'gateway' }),
     port, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
     routes: httpApi({
       engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
       idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
-      ...(assets === undefined ? {} : { assets }),
+      ...(assets === undefined ? {} : { assets }), simulations,
     }),
   });
   return {
@@ -123,6 +150,10 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     devToken: (traderId, roles = ['trader']) => devSecret === undefined ? undefined
       : new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(traderId).setIssuer('vatic').setAudience('vatic-gateway')
         .setIssuedAt().setExpirationTime('12h').sign(new TextEncoder().encode(devSecret)),
-    close: () => gateway.drain(),
+    close: async () => {
+      simulations.close();
+      await gateway.drain();
+      await pool.close();
+    },
   };
 }

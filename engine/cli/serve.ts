@@ -38,6 +38,9 @@ const Env = z.object({
   STRIPE_WEBHOOK_SECRET: z.string().optional(),
   STRIPE_API_BASE: z.string().url().optional(),
   PUBLIC_URL: z.string().url().optional(),
+  SIM_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
+  RAY_SERVE_URL: z.string().url().optional(),
+  SIM_ESTIMATE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
 });
 
 const parsed = Env.safeParse(process.env);
@@ -73,6 +76,7 @@ try {
       }),
       ...(env.STRIPE_SECRET_KEY ? { stripeSecretKey: env.STRIPE_SECRET_KEY } : {}), ...(env.STRIPE_WEBHOOK_SECRET ? { stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
       ...(env.STRIPE_API_BASE ? { stripeApiBase: env.STRIPE_API_BASE } : {}), ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+      simulations: { workers: env.SIM_WORKERS, estimateIntervalMs: env.SIM_ESTIMATE_INTERVAL_MS, ...(env.RAY_SERVE_URL ? { rayServeUrl: env.RAY_SERVE_URL } : {}) },
     }, log);
     if (keys === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
   }

@@ -14,6 +14,8 @@ import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
 import type { IdempotencyPrecheck } from '../../persistence/redis/idempotency-precheck.js';
 import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
 import type { Purchases } from '../payments/purchases.js';
+import type { SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
+import type { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { json, toCommand, type Gateway, type GatewayEngine } from './gateway.js';
 import type { StaticAssets } from './static-assets.js';
 import { ClientFrameSchema } from './protocol.js';
@@ -39,6 +41,10 @@ export interface HttpApiOptions {
   readonly maxBodyBytes?: number;
   /** Orders per trader shared across gateway processes. @default no shared limit */
   readonly orderLimiter?: RateLimiter;
+  /** Monte Carlo jobs. @default none (the routes answer 503) */
+  readonly simulations?: SimulationService;
+  /** Largest `POST /v1/simulations` body (uploaded trades), bytes. @default 8_388_608 */
+  readonly maxSimulationBodyBytes?: number;
 }
 
 /** Which assessments each trader holds, kept from `assessment.created` events. */
@@ -74,11 +80,11 @@ const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway) => void {
   const maxBody = o.maxBodyBytes ?? 65_536;
   return (app, gateway) => {
-    const route = (method: 'get' | 'post', path: string, handler: (ctx: Ctx) => Promise<unknown>, status = 200): void => {
+    const route = (method: 'get' | 'post', path: string, handler: (ctx: Ctx) => Promise<unknown>, status = 200, bodyLimit = maxBody): void => {
       app[method](path, (res, req) => {
         const ctx = context(res, req, path);
         res.onAborted(() => (ctx.aborted = true));
-        const body = method === 'post' ? readBody(res, maxBody) : Promise.resolve(Buffer.alloc(0));
+        const body = method === 'post' ? readBody(res, bodyLimit) : Promise.resolve(Buffer.alloc(0));
         body.then((b) => {
           ctx.body = b;
           return handler(ctx);
@@ -92,6 +98,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST') return json(res, 400, { error: { code, message: (err as Error).message } });
           if (code === 'EMAIL_IN_USE') return json(res, 409, { error: { code, message: (err as Error).message } });
           if (code === 'CHECKOUT_PROVIDER_FAILED') return json(res, 502, { error: { code, message: (err as Error).message } });
+          const status = (err as { status?: unknown }).status;
+          if ((err as Error).name === 'SimulationRequestError' && typeof status === 'number') return json(res, status, { error: { code, message: (err as Error).message } });
           if (code === 'PG_UNAVAILABLE') return json(res, 503, { error: { code, message: 'the database is unavailable; retry shortly' } });
           o.log.error({ err, path }, 'request failed');
           json(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
@@ -183,8 +191,31 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       const result = await o.purchases.handleWebhook(ctx.body, ctx.headers_in['stripe-signature']);
       return { received: true, status: result.status };
     });
+    const simulations = (): SimulationService => {
+      if (o.simulations === undefined) throw new HttpError(503, 'SIMULATIONS_DISABLED', 'simulations are not configured on this gateway');
+      return o.simulations;
+    };
+    const asker = (p: Principal) => ({ traderId: p.traderId, operator: p.roles.has('operator') });
+    route('post', '/v1/simulations', async (ctx) => {
+      const p = await principal(ctx);
+      ctx.status = 202;
+      return { simulation: await simulations().start(asker(p), parseJson(ctx.body)) };
+    }, 202, o.maxSimulationBodyBytes ?? 8 * 1024 * 1024);
+    route('get', '/v1/simulations', async (ctx) => {
+      const p = await principal(ctx);
+      const limit = Math.floor(Number(ctx.query.get('limit') ?? 50)) || 50;
+      return { simulations: (await simulations().list(asker(p), limit)).map(withoutCharts) };
+    });
+    route('get', '/v1/simulations/:id', async (ctx) => ({ simulation: await simulations().get(asker(await principal(ctx)), ctx.params[0]!) }));
     if (o.assets !== undefined) o.assets.register(app);
   };
+}
+
+/** A job for listings: its figures without the chart data. */
+function withoutCharts(r: SimulationRecord): SimulationRecord {
+  if (r.result === null) return r;
+  const { fan: _fan, drawdownHistogram: _h, ...figures } = r.result;
+  return { ...r, result: figures as SimulationRecord['result'] };
 }
 
 interface Ctx {

@@ -7,6 +7,9 @@ import { createSharedState, MemoryRateLimiter, type SharedState } from '../../pe
 import { httpApi, TraderIndex } from '../gateway/http-api.js';
 import { assessmentIdFor, createStripe, Purchases, signedWebhook, startStripeFake, type StripeFake } from '../payments/index.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
+import { PgSimulationStore } from '../../persistence/postgres/pg-simulation-store.js';
+import { SimPool } from '../../sim/montecarlo/sim-pool.js';
+import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const WEBHOOK_SECRET = 'whsec_http_api_test';
@@ -17,6 +20,8 @@ describe('HTTP API on the gateway', { skip }, () => {
   let shared: SharedState;
   const owners = new TraderIndex();
   let base: string;
+  const pool = new SimPool({ workers: 1 });
+  const completed: object[] = [];
   const call = async (method: string, path: string, o: { trader?: string; roles?: string[]; body?: unknown; headers?: Record<string, string>; raw?: string } = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.trader !== undefined) headers['authorization'] = `Bearer ${await token(o.trader, { roles: o.roles ?? ['trader'] })}`;
@@ -46,6 +51,11 @@ describe('HTTP API on the gateway', { skip }, () => {
           },
           publish: async () => {},
         }),
+        simulations: new SimulationService({
+          simulator: pool, store: new PgSimulationStore(db.sql), tiers: () => presetTiers(), assessment: (id) => node.state(id), clock: () => Date.now(),
+          publish: async (_subject, payload) => void completed.push(payload),
+        }),
+        maxSimulationBodyBytes: 200_000,
       }),
     });
     base = `http://127.0.0.1:${h.gateway.port}`;
@@ -54,6 +64,7 @@ describe('HTTP API on the gateway', { skip }, () => {
     await h?.stop();
     await fake?.stop();
     await shared?.close();
+    await pool.close();
   });
 
   test('health answers, metrics are Prometheus text with the gateway figures, tiers are listed', async () => {
@@ -139,6 +150,40 @@ describe('HTTP API on the gateway', { skip }, () => {
     assert.equal(state?.traderId, 'carol');
     const list = await call('GET', '/v1/assessments', { trader: 'carol' });
     assert.deepEqual((list.body as { assessments: Array<{ id: string }> }).assessments.map((a) => a.id), [assessmentId]);
+  });
+
+  test('a trader starts a simulation over HTTP and polls it to its result; others cannot see it; bad and oversized requests are refused', async () => {
+    const trades = Array.from({ length: 30 }, (_, i) => ({ closedAt: `2026-09-${String(1 + Math.floor(i / 2)).padStart(2, '0')}T12:0${i % 2}:00Z`, pnl: i % 3 === 0 ? -400 : 650 }));
+    const started = await call('POST', '/v1/simulations', { trader: 'alice', body: { tierId: 'one-step-50k', trades, paths: 2_000, seed: 'http' } });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const id = (started.body as { simulation: { id: string; status: string } }).simulation.id;
+    type Sim = { status: string; result: { paths: number; pass: { p: number }; fan: unknown } };
+    let done: Sim | undefined;
+    for (let i = 0; i < 200 && done === undefined; i++) {
+      const r = (await call('GET', `/v1/simulations/${id}`, { trader: 'alice' })).body as { simulation: Sim };
+      if (r.simulation.status === 'completed') done = r.simulation;
+      else await new Promise((ok) => setTimeout(ok, 50));
+    }
+    assert.ok(done !== undefined, 'the simulation completed');
+    assert.equal(done.result.paths, 2_000);
+    assert.ok(done.result.fan !== undefined);
+    assert.ok(completed.some((c) => (c as { simulationId: string }).simulationId === id));
+    const listed = (await call('GET', '/v1/simulations', { trader: 'alice' })).body as { simulations: Array<{ id: string; result: Record<string, unknown> }> };
+    assert.equal(listed.simulations[0]!.id, id);
+    assert.equal(listed.simulations[0]!.result.fan, undefined, 'listings leave the chart data out');
+    const foreign = await call('GET', `/v1/simulations/${id}`, { trader: 'bob' });
+    assert.equal(foreign.status, 404);
+    assert.equal((foreign.body as { error: { code: string } }).error.code, 'UNKNOWN_SIMULATION');
+    assert.equal((await call('GET', '/v1/simulations', { trader: 'bob' })).body.simulations.length, 0);
+    const bad = await call('POST', '/v1/simulations', { trader: 'alice', body: { tierId: 'one-step-50k', trades, paths: 'lots' } });
+    assert.equal(bad.status, 400);
+    assert.match((bad.body as { error: { message: string } }).error.message, /paths/);
+    const theirs = await call('POST', '/v1/simulations', { trader: 'alice', body: { assessmentId: 'h-bob' } });
+    assert.equal(theirs.status, 404);
+    assert.equal((theirs.body as { error: { code: string } }).error.code, 'FORBIDDEN_ASSESSMENT');
+    const huge = await call('POST', '/v1/simulations', { trader: 'alice', raw: JSON.stringify({ tierId: 'one-step-50k', trades: Array(5_000).fill(trades[0]) }) });
+    assert.equal(huge.status, 413);
+    assert.equal((await call('POST', '/v1/simulations', { body: { tierId: 'one-step-50k', trades } })).status, 401);
   });
 
   test('readiness fails while the gateway drains', async () => {
