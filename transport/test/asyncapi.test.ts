@@ -5,8 +5,9 @@
  * and the payloads the real publishers and the real actor produce. Domain
  * subjects that do not carry engine events are checked against their
  * producer: the purchase flow's payloads against the object literals it
- * publishes (transport/payments/purchases.ts), the reserved Monte Carlo
- * subject against its planned status.
+ * publishes (transport/payments/purchases.ts), the Monte Carlo completion
+ * against the payload a real simulation service publishes
+ * (sim/montecarlo/simulation-service.ts).
  *
  * Payloads are validated with a small JSON Schema checker below that knows
  * exactly the keywords the document uses and fails on any other, so it can
@@ -18,7 +19,7 @@ import { describe, test } from 'node:test';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { parseTier } from '../../actors/index.js';
+import { parseTier, presetTiers } from '../../actors/index.js';
 import type { IntakeRequest, IntakeResult, NodeInspection } from '../../engine/node/engine-node.js';
 import { DAY, Harness, T0 } from '../../actors/test/harness.js';
 import { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher } from '../nats/event-publisher.js';
@@ -28,6 +29,10 @@ import {
   CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
 } from '../nats/subjects.js';
 import { assessmentIdFor } from '../payments/webhook-effects.js';
+import { SimPool } from '../../sim/montecarlo/sim-pool.js';
+import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
+import { Method, OUTCOMES, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
+import { MemorySimulationStore, type SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
 
 // -- the document ----------------------------------------------------------------------
 
@@ -211,6 +216,9 @@ const domainMessages = (): { subject: string; message: JsonObject }[] =>
 
 /** Where the purchase flow publishes from; messages it produces name it in `x-producer`. */
 const PURCHASES = 'transport/payments/purchases.ts';
+
+/** Where Monte Carlo completions are published from; its message names it in `x-producer`. */
+const SIMULATIONS = 'sim/montecarlo/simulation-service.ts';
 
 /**
  * The payloads a TypeScript source publishes: each `publish('<subject>', { ... })`
@@ -456,31 +464,95 @@ describe('AsyncAPI document of the NATS interface', () => {
     assert.equal(assertFits(byAddress.get('assessment.created')!, engineExample, 'a1:3:0', 'engine assessment.created'), engineCreated);
   });
 
-  test('montecarlo.simulation-completed is documented as reserved: planned, sent by no operation and no source yet, with a schema that holds its minimal payload', () => {
+  test('montecarlo.simulation-completed is documented field for field from the payload a real SimulationService publishes when a job completes, and fits its channel alone, without a msg id', async () => {
     const subject = 'montecarlo.simulation-completed';
     const channel = byAddress.get(subject)!;
-    assert.equal(channel['x-status'], 'planned');
-    assert.match(String(channel['description']), /RESERVED/);
     const [message, ...more] = channelMessages(channel);
-    assert.equal(more.length, 0, 'one planned message');
-    assert.equal(message!['x-status'], 'planned');
-    assert.match(String(message!['x-producer']), /^planned: /);
-    assert.match(String(object(deref(message!['payload']), 'payload')['description']), /RESERVED/);
+    assert.equal(more.length, 0, 'one message on the subject');
+    for (const [what, v] of [['channel', channel], ['message', message!]] as const) assert.equal(v['x-status'], undefined, `the ${what} is not marked planned: the subject is published`);
+    assert.equal(message!['x-producer'], SIMULATIONS);
+    assert.equal(message!['headers'], undefined, 'published without a Nats-Msg-Id');
+    const publishes = sourceFiles().filter((f) => !f.includes('/test/') && new RegExp(`\\bpublish\\(\\s*'${subject.replace(/\./g, '\\.')}'`).test(source(f)));
+    assert.deepEqual(publishes, [SIMULATIONS], 'the documented producer is the one source that publishes the subject');
     const key = Object.entries(channels).find(([, c]) => c === channel)![0];
-    for (const [name, op] of Object.entries(operations)) {
-      assert.notEqual(object(object(op, name)['channel'], `${name}.channel`)['$ref'], `#/channels/${key}`, `${name} does not use the reserved subject`);
-    }
-    const mentions = sourceFiles().filter((f) => !f.includes('/test/') && f !== 'transport/nats/subjects.ts' && source(f).includes(subject));
-    assert.deepEqual(mentions, [], 'no source publishes it yet (once one does, document it as produced and drop the reserved status)');
+    const senders = Object.entries(operations).map(([name, op]) => [name, object(op, name)] as const).filter(([, op]) => object(op['channel'], 'channel')['$ref'] === `#/channels/${key}`);
+    assert.deepEqual(senders.map(([, op]) => op['action']), ['send'], 'one operation sends it');
 
-    const payload = message!['payload'];
-    assert.deepEqual([...declared(payload)].sort(), ['assessmentId', 'ci95', 'passProbability', 'paths', 'simulationId', 'tierId']);
-    const minimal = { simulationId: 'sim_1', tierId: 'two-step-100k', paths: 1_000, passProbability: 0.5, ci95: [0.47, 0.53] };
-    assert.deepEqual(check(payload, minimal, true), [], 'assessmentId is optional');
-    assert.deepEqual(check(payload, { ...minimal, assessmentId: 'a1' }, true), []);
-    const { tierId: _t, ...noTier } = minimal;
-    for (const bad of [noTier, { ...minimal, ci95: [0.47] }, { ...minimal, ci95: [0.4, 0.5, 0.6] }, { ...minimal, ci95: [0.4, 1.5] }, { ...minimal, passProbability: 1.2 }, { ...minimal, paths: 0 }, { ...minimal, paths: 1.5 }]) {
-      assert.notDeepEqual(check(payload, bad, true), [], `${JSON.stringify(bad)} is refused`);
+    // A real job: a SimulationService on a one-worker pool, as compose-gateway.ts wires it, with a publish that captures what it is handed.
+    const pool = new SimPool({ workers: 1 });
+    const published: { subject: string; payload: object }[] = [];
+    const twoStep = presetTiers().find((t) => t.id === 'two-step-100k')!;
+    const live = new Harness(twoStep); // a1, active, of trader-a1
+    const now = T0 + 40 * DAY;
+    const service = new SimulationService({
+      simulator: pool, store: new MemorySimulationStore(), tiers: () => presetTiers(), clock: () => now,
+      assessment: async (id) => (id === 'a1' ? live.state('a1') : undefined),
+      publish: async (s, payload) => void published.push({ subject: s, payload }),
+    });
+    const trades = Array.from({ length: 30 }, (_, i) => ({ closedAt: new Date(T0 + Math.floor(i / 2) * DAY + (i % 2) * 3_600_000).toISOString(), pnl: i % 3 === 0 ? -1_650 : 1_380 }));
+    const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => {
+      for (let i = 0; i < 1_500; i++) {
+        if (await ok()) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.fail(`timed out waiting for ${what}`);
+    };
+    const records: SimulationRecord[] = [];
+    try {
+      for (const [asker, body] of [
+        [{ traderId: 'trader-mc', operator: false }, { tierId: 'two-step-100k', trades, paths: 1_000, seed: 'asyncapi' }],
+        [{ traderId: 'trader-a1', operator: false }, { assessmentId: 'a1', trades, paths: 1_000, method: 'iid' }],
+      ] as const) {
+        const started = await service.start(asker, body);
+        await until(`the completion of ${started.id}`, () => published.some((p) => (p.payload as { simulationId?: string }).simulationId === started.id));
+        records.push(await service.get(asker, started.id));
+      }
+      // A cancelled job publishes nothing.
+      const cancelled = await service.start({ traderId: 'trader-mc', operator: false }, { tierId: 'two-step-100k', trades, paths: 1_000_000, horizonDays: 365 });
+      service.close();
+      await until('the cancellation', async () => (await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status !== 'running');
+      assert.equal((await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status, 'cancelled');
+    } finally {
+      service.close();
+      await pool.close();
+    }
+    assert.deepEqual(published.map((p) => p.subject), [subject, subject], 'one event per completed job, none for the cancelled one');
+
+    const schema = object(deref(message!['payload']), `payload of ${subject}`);
+    const props = object(schema['properties'], 'properties');
+    const encoder = new Encoder({ ignoreUndefined: true }); // as ComposedNode.publish encodes
+    const decoder = new Decoder();
+    for (const [i, { payload }] of published.entries()) {
+      const record = records[i]!;
+      assert.equal(record.status, 'completed');
+      const fields = Object.keys(payload).sort();
+      assert.deepEqual([...declared(schema)].sort(), fields, 'the documented fields are the published ones');
+      // No value is ever undefined (assessmentId is null without an assessment, which msgpack keeps), so every field is present.
+      assert.deepEqual([...(schema['required'] as string[])].sort(), fields, 'every published field is required');
+      const sent = decoder.decode(encoder.encode(payload)) as Record<string, unknown>;
+      assert.deepEqual(sent, payload, 'msgpack keeps the payload as it is');
+      for (const namespace of ['', 'ns']) {
+        const fit = assertFits(channelOf(namespace === '' ? subject : `${namespace}.${subject}`, namespace), sent, undefined, `${subject} of ${record.id}`);
+        assert.equal(fit, message, `${subject}: only the simulation service's message accepts its payload`);
+      }
+      // The payload is the job's record and result, as documented.
+      assert.deepEqual(sent, {
+        simulationId: record.id, traderId: record.traderId, assessmentId: record.assessmentId, tierId: record.tierId, paths: record.result!.paths, method: record.result!.method,
+        seed: record.result!.seed, pass: record.result!.pass, breakdown: Object.fromEntries(OUTCOMES.map((o) => [o, record.result!.breakdown[o].p])), engine: record.result!.engine, completedAt: record.completedAt,
+      });
+    }
+    assert.deepEqual(published.map(({ payload }) => (payload as { assessmentId: unknown }).assessmentId), [null, 'a1'], 'both forms of assessmentId were validated');
+
+    // The enums are the code's, and values the code cannot produce are refused.
+    assert.deepEqual(Object.keys(object(object(props['breakdown'], 'breakdown')['properties'], 'breakdown properties')), [...OUTCOMES]);
+    assert.deepEqual(object(props['method'], 'method')['enum'], Method.options);
+    assert.deepEqual(object(props['engine'], 'engine')['enum'], SimulationResult.shape.engine.options);
+    const real = decoder.decode(encoder.encode(published[0]!.payload)) as Record<string, Json>;
+    const breakdown = object(real['breakdown'], 'breakdown');
+    const { assessmentId: _a, ...noAssessment } = real;
+    for (const bad of [noAssessment, { ...real, breakdown: { ...breakdown, expired: 0 } }, { ...real, pass: { ...object(real['pass'], 'pass'), p: 1.2 } }, { ...real, method: 'mcmc' },
+      { ...real, engine: 'gpu' }, { ...real, paths: 1.5 }, { ...real, assessmentId: 7 }]) {
+      assert.notDeepEqual(check(schema, bad, true), [], `${JSON.stringify(bad).slice(0, 120)} is refused`);
     }
   });
 
