@@ -142,8 +142,10 @@ export class PathJudge {
     this.todayHasPnl = from.todayPnl !== null;
     this.todayPnl = from.todayPnl ?? 0;
     this.bestPastDay = from.pastDayPnl.length === 0 ? -Infinity : Math.max(...from.pastDayPnl);
-    this.phaseStartedAt = -Math.round(from.daysElapsed * MINUTES_PER_DAY);
-    this.lastActivityAt = -Math.round(from.daysSinceActivity * MINUTES_PER_DAY);
+    // Ages count back from now, which is `dayFraction` into path day 0.
+    const now = Math.round((from.dayFraction ?? 0) * MINUTES_PER_DAY);
+    this.phaseStartedAt = now - Math.round(from.daysElapsed * MINUTES_PER_DAY);
+    this.lastActivityAt = now - Math.round(from.daysSinceActivity * MINUTES_PER_DAY);
   }
 
   /** The trading day rolls (the engine's reset): new daily floor, EOD trailing, unlock. */
