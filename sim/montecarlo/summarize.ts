@@ -32,19 +32,74 @@ export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
 
+const QUANTILES = [5, 25, 50, 75, 95, 99] as const;
+
+/** Swap-free Floyd–Rivest-style quickselect: puts the k-th smallest of `a[left..right]` at `a[k]`, smaller ones before it. */
+function select(a: Float64Array, k: number, left: number, right: number): void {
+  while (right > left) {
+    const pivot = a[k]!;
+    let i = left;
+    let j = right;
+    let t = a[left]!; a[left] = a[k]!; a[k] = t;
+    if (a[right]! > pivot) { t = a[right]!; a[right] = a[left]!; a[left] = t; }
+    while (i < j) {
+      t = a[i]!; a[i] = a[j]!; a[j] = t;
+      i++;
+      j--;
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+    }
+    if (a[left] === pivot) { t = a[left]!; a[left] = a[j]!; a[j] = t; }
+    else { j++; t = a[j]!; a[j] = a[right]!; a[right] = t; }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
+  }
+}
+
+/**
+ * Percentiles of `values` exactly as from a sorted copy, by selection
+ * instead of a full sort (the pool summarizes a million paths per job).
+ */
+export function percentiles(values: Float64Array, qs: readonly number[]): number[] {
+  const n = values.length;
+  if (n === 0) return qs.map(() => NaN);
+  const a = Float64Array.from(values);
+  const order = qs.map((q, i) => ({ q, i, h: ((n - 1) * q) / 100 })).sort((x, y) => x.h - y.h);
+  const out = new Array<number>(qs.length);
+  let left = 0;
+  for (const { i, h } of order) {
+    const lo = Math.floor(h);
+    if (lo >= left) {
+      select(a, lo, left, n - 1);
+      left = lo;
+    }
+    // The next order statistic is the smallest of what lies above the selected one.
+    let next = a[lo]!;
+    if (lo + 1 < n) {
+      next = Infinity;
+      for (let k = lo + 1; k < n; k++) if (a[k]! < next) next = a[k]!;
+    }
+    out[i] = a[lo]! + (h - lo) * (next - a[lo]!);
+  }
+  return out;
+}
+
 /** Summary of a sample: mean, population std (NumPy's `std`), extremes and percentiles. */
 export function distribution(values: Float64Array): Distribution {
-  const sorted = Float64Array.from(values).sort();
   // simple-statistics only indexes its input, so a typed array serves without a copy.
   const plain = values as unknown as number[];
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const [p5, p25, p50, p75, p95, p99] = percentiles(values, QUANTILES) as [number, number, number, number, number, number];
   return {
     n: values.length,
     mean: mean(plain),
     std: values.length > 1 ? standardDeviation(plain) : 0,
-    min: sorted[0]!,
-    max: sorted[sorted.length - 1]!,
-    p5: percentileSorted(sorted, 5), p25: percentileSorted(sorted, 25), p50: percentileSorted(sorted, 50),
-    p75: percentileSorted(sorted, 75), p95: percentileSorted(sorted, 95), p99: percentileSorted(sorted, 99),
+    min, max, p5, p25, p50, p75, p95, p99,
   };
 }
 
