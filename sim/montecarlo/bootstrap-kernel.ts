@@ -83,11 +83,11 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
       }
       break;
     }
-    const n = perDay[Math.floor(rng.next() * nDays)]!;
+    const n = perDay[rng.index(nDays)]!;
     for (let j = 0; j < n; j++) {
       const t = dayStart + j + 1;
       if (t >= (day + 1) * MINUTES_PER_DAY || t >= horizon) break;
-      if (idx < 0 || !block || rng.next() < pNew) idx = Math.floor(rng.next() * nReturns);
+      if (idx < 0 || !block || rng.next() < pNew) idx = rng.index(nReturns);
       else if (++idx === nReturns) idx = 0;
       const r = returns[idx]!;
       taken++;

@@ -24,8 +24,8 @@ export class Sfc32 {
     for (let i = 0; i < 15; i++) this.next();
   }
 
-  /** Uniform on [0, 1) with 32 bits of resolution. */
-  next(): number {
+  /** The next 32 random bits, as an unsigned integer. */
+  nextU32(): number {
     const a = this.#a;
     const b = this.#b;
     const c = this.#c;
@@ -34,12 +34,40 @@ export class Sfc32 {
     this.#a = b ^ (b >>> 9);
     this.#b = (c + (c << 3)) | 0;
     this.#c = (((c << 21) | (c >>> 11)) + t) | 0;
-    return (t >>> 0) / TWO_32;
+    return t >>> 0;
+  }
+
+  /** Uniform on [0, 1) with 32 bits of resolution. */
+  next(): number {
+    return this.nextU32() / TWO_32;
   }
 
   /** Uniform integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);
+  }
+
+  #half = -1;
+
+  /**
+   * Exactly uniform integer in [0, n), from 16 random bits when n ≤ 65,536
+   * (each 32-bit draw serves two calls): Lemire's multiply-and-reject, so no
+   * value is favoured. The kernel's resampling indices come from here.
+   */
+  index(n: number): number {
+    if (n > 65_536) return Math.floor(this.next() * n);
+    for (;;) {
+      let h = this.#half;
+      if (h >= 0) this.#half = -1;
+      else {
+        const x = this.nextU32();
+        h = x >>> 16;
+        this.#half = x & 0xffff;
+      }
+      const m = h * n;
+      const low = m & 0xffff;
+      if (low >= n || low >= (65_536 - n) % n) return m >>> 16;
+    }
   }
 
   /** Uniform on (0, 1]: safe under `log`. */
