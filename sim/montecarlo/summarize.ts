@@ -34,54 +34,64 @@ export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
 
 const QUANTILES = [5, 25, 50, 75, 95, 99] as const;
 
-/** Swap-free Floyd–Rivest-style quickselect: puts the k-th smallest of `a[left..right]` at `a[k]`, smaller ones before it. */
-function select(a: Float64Array, k: number, left: number, right: number): void {
-  while (right > left) {
-    const pivot = a[k]!;
-    let i = left;
-    let j = right;
-    let t = a[left]!; a[left] = a[k]!; a[k] = t;
-    if (a[right]! > pivot) { t = a[right]!; a[right] = a[left]!; a[left] = t; }
-    while (i < j) {
-      t = a[i]!; a[i] = a[j]!; a[j] = t;
-      i++;
-      j--;
-      while (a[i]! < pivot) i++;
-      while (a[j]! > pivot) j--;
-    }
-    if (a[left] === pivot) { t = a[left]!; a[left] = a[j]!; a[j] = t; }
-    else { j++; t = a[j]!; a[j] = a[right]!; a[right] = t; }
-    if (j <= k) left = j + 1;
-    if (k <= j) right = j - 1;
-  }
-}
+const BUCKETS = 65_536;
 
 /**
- * Percentiles of `values` exactly as from a sorted copy, by selection
- * instead of a full sort (the pool summarizes a million paths per job).
+ * Percentiles of `values` exactly as from a sorted copy, without sorting:
+ * one pass buckets the values by an order-preserving map, the buckets that
+ * hold the wanted ranks are sorted alone (the pool summarizes a million paths
+ * per job; a full sort cost more than the paths).
  */
 export function percentiles(values: Float64Array, qs: readonly number[]): number[] {
   const n = values.length;
   if (n === 0) return qs.map(() => NaN);
-  const a = Float64Array.from(values);
-  const order = qs.map((q, i) => ({ q, i, h: ((n - 1) * q) / 100 })).sort((x, y) => x.h - y.h);
-  const out = new Array<number>(qs.length);
-  let left = 0;
-  for (const { i, h } of order) {
-    const lo = Math.floor(h);
-    if (lo >= left) {
-      select(a, lo, left, n - 1);
-      left = lo;
-    }
-    // The next order statistic is the smallest of what lies above the selected one.
-    let next = a[lo]!;
-    if (lo + 1 < n) {
-      next = Infinity;
-      for (let k = lo + 1; k < n; k++) if (a[k]! < next) next = a[k]!;
-    }
-    out[i] = a[lo]! + (h - lo) * (next - a[lo]!);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  return out;
+  if (!(max > min)) return qs.map(() => min);
+  const scale = (BUCKETS - 1) / (max - min);
+  const counts = new Uint32Array(BUCKETS);
+  for (let i = 0; i < n; i++) counts[Math.floor((values[i]! - min) * scale)]!++;
+  // The order statistics needed: floor(h) and the next one, per percentile.
+  const ranks = new Set<number>();
+  const hs = qs.map((q) => ((n - 1) * q) / 100);
+  for (const h of hs) {
+    ranks.add(Math.floor(h));
+    ranks.add(Math.min(Math.floor(h) + 1, n - 1));
+  }
+  const wanted = new Map<number, { first: number; values: number[] }>();
+  const bucketOf = new Map<number, number>();
+  let before = 0;
+  const sortedRanks = [...ranks].sort((a, b) => a - b);
+  let r = 0;
+  for (let b = 0; b < BUCKETS && r < sortedRanks.length; b++) {
+    const c = counts[b]!;
+    while (r < sortedRanks.length && sortedRanks[r]! < before + c) {
+      bucketOf.set(sortedRanks[r]!, b);
+      if (!wanted.has(b)) wanted.set(b, { first: before, values: [] });
+      r++;
+    }
+    before += c;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    const w = wanted.get(Math.floor((v - min) * scale));
+    if (w !== undefined) w.values.push(v);
+  }
+  for (const w of wanted.values()) w.values.sort((a, b) => a - b);
+  const at = (rank: number): number => {
+    const w = wanted.get(bucketOf.get(rank)!)!;
+    return w.values[rank - w.first]!;
+  };
+  return hs.map((h) => {
+    const lo = Math.floor(h);
+    const a = at(lo);
+    return a + (h - lo) * (at(Math.min(lo + 1, n - 1)) - a);
+  });
 }
 
 /** Summary of a sample: mean, population std (NumPy's `std`), extremes and percentiles. */
