@@ -32,11 +32,15 @@
  *
  * Why the baseline is right: it is the fan-out one writes without the
  * gateway: a `ws` WebSocketServer in the same process shape (same engine,
- * same ticks, same clients, same auth and subscribe exchange), fed by the same
+ * same ticks, same clients, same auth and subscribe exchange), fed by
  * `EngineOutput.onDeltas`, encoding each delta once into the same msgpack
  * frame (the protocol's `FrameCodec`) and sending it to its subscriber, with
  * the same soft-limit skip. It keeps no resume ring and no per-session
  * limits, so it is the lean lower bound of a `ws` gateway, not a strawman.
+ * The gateway takes the deltas as the deployed hub can: `onEncodedDeltas`,
+ * msgpack-encoded by the shards and transferred as one buffer per flush
+ * (the engine then skips the structured clone of delta objects); its floor
+ * window runs on that path too, so the floor stays its own engine's cost.
  * Each server runs in a fresh process (alternating order over `--repeats`):
  * one server's freed heap and malloc arenas must not flatter the other's RSS.
  */
@@ -51,7 +55,7 @@ import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { presetTiers } from '../actors/index.js';
-import { EngineNode, type EngineOutput, type StateDelta } from '../engine/index.js';
+import { EngineNode, type EncodedDeltas, type EngineOutput, type StateDelta } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
 import { Gateway } from '../transport/gateway/gateway.js';
 import { GatewayMetrics } from '../transport/gateway/gateway-metrics.js';
@@ -152,7 +156,7 @@ class Ticker {
 /** What the bench needs of either server. */
 interface Server {
   readonly url: string;
-  readonly sink: Pick<EngineOutput, 'onEvents' | 'onDeltas'>;
+  readonly sink: Pick<EngineOutput, 'onEvents' | 'onDeltas' | 'onEncodedDeltas'>;
   sent(): number; dropped(): number; connections(): number; close(): Promise<void>;
 }
 
@@ -266,6 +270,16 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
           sink?.onDeltas?.(ds, shard);
           if (recording) dispatch.push(wall() - t);
         },
+        // Only the gateway takes deltas encoded by the shards (see the header); the baseline gets objects.
+        ...(kind === 'uws' ? {
+          onEncodedDeltas: (batch: EncodedDeltas, shard: number) => {
+            const t = wall();
+            if (batch.ids.length > 0) arrivals[shard]!.push([batch.input, t]);
+            deltas += batch.ids.length;
+            sink?.onEncodedDeltas?.(batch, shard);
+            if (recording) dispatch.push(wall() - t);
+          },
+        } : {}),
       },
     });
     await node.ready;
@@ -284,15 +298,22 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     const setupSeconds = (performance.now() - t0) / 1000;
     progress(`${o.clients} assessments with a position`);
 
-    // Engine input of a market seq: publish a marker tick, and read the input of the next delta.
+    // Engine input of a market seq: publish a marker tick and take the input the node gives it. The market pump
+    // is asynchronous, so wait for the engine to have it (a barrier before that would not wait for it); then the
+    // next delta of a watched assessment must show that input.
     ticker = new Ticker(market, o.tickRate);
+    const submitted = n.engine.position;
     const marker = ticker.tick();
+    while (n.engine.position === submitted) await sleep(1);
+    const markerInput = n.engine.position - 1;
     await n.engine.barrier();
     const shardOf = ids.map((id) => n.engine.allotment.ownerOf(id));
     const seen = arrivals[shardOf[0]!]!.length;
     n.engine.watch([ids[0]!], true);
-    while (arrivals[shardOf[0]!]!.length === seen) await sleep(5);
-    const inputOffset = arrivals[shardOf[0]!]![seen]![0] - marker;
+    while (!arrivals[shardOf[0]!]!.slice(seen).some(([input]) => input >= markerInput)) await sleep(5);
+    const shown = arrivals[shardOf[0]!]!.slice(seen).find(([input]) => input >= markerInput)![0];
+    if (shown !== markerInput) throw new Error(`the marker tick is input ${markerInput}, but the next delta shows ${shown}`);
+    const inputOffset = markerInput - marker;
     n.engine.watch([ids[0]!], false);
 
     const verifier = await TokenVerifier.create({ secret: SECRET });

@@ -8,6 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
+import type { EncodedDeltas } from './delta-encoding.js';
 import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
 import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 import { ShardAllotment } from './shard.js';
@@ -21,6 +22,11 @@ export interface EngineOutput {
   onEvents(events: readonly OutputEvent[], shard: number): void;
   /** Coalesced live state, once per flush interval per changed or watched assessment. */
   onDeltas?(deltas: readonly StateDelta[], shard: number): void;
+  /**
+   * The same deltas, msgpack-encoded by the shards (off the main thread);
+   * when present, deltas come here instead of to `onDeltas`.
+   */
+  onEncodedDeltas?(batch: EncodedDeltas, shard: number): void;
   /** Resolves once every event handed over so far is delivered (a checkpoint waits for it). */
   flush?(): Promise<void>;
 }
@@ -38,6 +44,12 @@ export interface EngineOptions {
   readonly output?: EngineOutput;
   /** State-delta flush interval in ms; 0 turns deltas off. @default 50 */
   readonly flushIntervalMs?: number;
+  /**
+   * Slices a flush is spread over: each interval, every assessment gets one
+   * delta, but a slice of them at a time, evenly spaced, so the output gets
+   * no burst of every delta at once. @default one per 10 ms of the interval
+   */
+  readonly deltaSlices?: number;
   /** Largest input batch sent to a shard. @default 512 */
   readonly maxBatch?: number;
   /** Record tick-to-verdict latency in the shards. @default false */
@@ -125,6 +137,7 @@ export class Engine {
     const allotment = ShardAllotment.even(n);
     const tiers = (options.tiers ?? []).map((t) => parseTier(t));
     const instruments = options.instruments ?? DEFAULT_INSTRUMENTS;
+    const deltaSlices = options.deltaSlices ?? Math.max(1, Math.round((options.flushIntervalMs ?? 50) / 10));
     const workers = Array.from({ length: n }, (_, shard) => {
       let part: KernelSnapshot | undefined;
       if (snapshot !== undefined) {
@@ -134,6 +147,9 @@ export class Engine {
       const data: ShardWorkerData = {
         shard, mode: options.mode ?? 'indexed', tiers, instruments, snapshot: part,
         flushIntervalMs: options.flushIntervalMs ?? 50, measureLatency: options.measureLatency ?? false,
+        deltaSlices,
+        deltaPhaseMs: ((options.flushIntervalMs ?? 50) / deltaSlices) * (shard / n),
+        encodeDeltas: options.output?.onEncodedDeltas !== undefined,
       };
       const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url);
       return spawnWorker(entry, { workerData: data as unknown as Record<string, unknown> });
@@ -310,6 +326,9 @@ export class Engine {
         break;
       case 'deltas':
         this.#output?.onDeltas?.(msg.deltas, shard.index);
+        break;
+      case 'encoded-deltas':
+        this.#output?.onEncodedDeltas?.(msg.batch, shard.index);
         break;
       case 'reply': {
         const pending = this.#replies.get(msg.req);

@@ -9,6 +9,8 @@ export type { EngineOptions, EngineOutput, EngineSnapshot, ShardReport } from '.
 
 // Inputs and outputs
 export { compareOutput } from './inputs.js';
+export { DeltaEncoder } from './delta-encoding.js';
+export type { EncodedDeltas } from './delta-encoding.js';
 export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';
 
 // Shards

@@ -73,6 +73,8 @@ export class ShardKernel {
   #touched = new Uint32Array(1024);
   readonly #touchedList: number[] = [];
   readonly #watched = new Set<string>();
+  /** Watched slots by slice (slot % slices), for staggered flushes; rebuilt when the watch set or the actors change. */
+  #watchSlices: Array<Set<number>> | undefined;
   /** Events of the actor step in progress; committed only if the step returns. */
   readonly #stepEvents: EngineEvent[] = [];
   /** One environment for every step (no closure per step on the tick path). */
@@ -152,17 +154,34 @@ export class ShardKernel {
       if (on) this.#watched.add(id);
       else this.#watched.delete(id);
     }
+    this.#watchSlices = undefined;
   }
 
-  /** State deltas for assessments that changed (or are watched) since the last call. */
-  takeDeltas(): StateDelta[] {
+  /**
+   * State deltas for assessments that changed (or are watched) since the last
+   * call. With `slices` > 1, only those of one slice (slot % slices ===
+   * `slice`): a caller taking the slices in turn spreads one flush over the
+   * interval, so the deltas do not all reach the gateway at one instant.
+   */
+  takeDeltas(slice = 0, slices = 1): StateDelta[] {
+    if (this.#watchSlices?.length !== slices) this.#watchSlices = this.#sliceWatched(slices);
+    const watched = this.#watchSlices[slice]!;
+    const out: StateDelta[] = [];
+    for (const slot of this.#dirty) {
+      if (slot % slices !== slice) continue;
+      this.#dirty.delete(slot);
+      if (!watched.has(slot)) out.push(stateDelta(this.#actors[slot]!, this.book, this.#input));
+    }
+    for (const slot of watched) out.push(stateDelta(this.#actors[slot]!, this.book, this.#input));
+    return out;
+  }
+
+  #sliceWatched(slices: number): Array<Set<number>> {
+    const out = Array.from({ length: slices }, () => new Set<number>());
     for (const id of this.#watched) {
       const slot = this.#slotOf.get(id);
-      if (slot !== undefined) this.#dirty.add(slot);
+      if (slot !== undefined) out[slot % slices]!.add(slot);
     }
-    const out: StateDelta[] = [];
-    for (const slot of this.#dirty) out.push(stateDelta(this.#actors[slot]!, this.book, this.#input));
-    this.#dirty.clear();
     return out;
   }
 
@@ -357,6 +376,7 @@ export class ShardKernel {
     this.#quarantined.push(false);
     this.#index.addSlot(slot);
     this.#slotOf.set(actor.state.id, slot);
+    if (this.#watched.has(actor.state.id)) this.#watchSlices = undefined; // watched before it existed
     this.stats.actors++;
     if (slot >= this.#deadlineVersions.length) this.#deadlineVersions = grow(this.#deadlineVersions, slot);
     if (slot >= this.#touched.length) this.#touched = grow(this.#touched, slot);

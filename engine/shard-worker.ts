@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { DeltaEncoder } from './delta-encoding.js';
 import type { OutputEvent } from './inputs.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { ShardKernel } from './shard-kernel.js';
@@ -24,8 +25,8 @@ const clock = (): number => performance.timeOrigin + performance.now();
 let busyMs = 0;
 const symbols: string[] = [];
 
-function send(msg: FromShard): void {
-  port.postMessage(msg);
+function send(msg: FromShard, transfer?: ArrayBuffer[]): void {
+  port.postMessage(msg, transfer);
 }
 
 port.on('message', (msg: ToShard) => {
@@ -100,9 +101,32 @@ function handle(msg: ToShard): void {
 }
 
 if (data.flushIntervalMs > 0) {
-  const timer = setInterval(() => {
-    const deltas = kernel.takeDeltas();
-    if (deltas.length > 0) send({ t: 'deltas', deltas });
-  }, data.flushIntervalMs);
-  timer.unref();
+  // One slice of the assessments per tick of the timer: each still gets a delta per interval, but the
+  // main thread gets them spread out rather than all at once (no burst for the gateway to queue behind).
+  const slices = Math.max(1, Math.floor(data.deltaSlices ?? 1));
+  const encoder = data.encodeDeltas === true ? new DeltaEncoder() : undefined;
+  let slice = 0;
+  const flush = (): void => {
+    const deltas = kernel.takeDeltas(slice, slices);
+    slice = (slice + 1) % slices;
+    if (deltas.length === 0) return;
+    if (encoder === undefined) return send({ t: 'deltas', deltas });
+    const batch = encoder.encode(deltas);
+    send({ t: 'encoded-deltas', batch }, [batch.bytes.buffer as ArrayBuffer, batch.ends.buffer as ArrayBuffer]);
+  };
+  // Each slice at the next instant ≡ this shard's phase (mod the slice time) on the wall clock every shard
+  // reads: the shards' slices reach the main thread in turn rather than together, and do not drift.
+  const sliceMs = data.flushIntervalMs / slices, phase = data.deltaPhaseMs ?? 0;
+  const boundaryAfter = (t: number): number => t + sliceMs - ((((t - phase) % sliceMs) + sliceMs) % sliceMs);
+  let due = boundaryAfter(clock());
+  const next = (): void => {
+    // Timers run on a whole-ms clock and may fire a fraction early: aim at the boundary, not at now + a slice.
+    setTimeout(() => {
+      flush();
+      due += sliceMs;
+      if (due < clock()) due = boundaryAfter(clock()); // fell behind: skip to the next boundary, no burst
+      next();
+    }, Math.max(0, due - clock())).unref();
+  };
+  next();
 }

@@ -3,6 +3,7 @@
  * structured-clone safe. Inputs travel in batches, in their total order.
  */
 import type { Instrument, Tier } from '../actors/index.js';
+import type { EncodedDeltas } from './delta-encoding.js';
 import type { OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 
@@ -15,6 +16,12 @@ export interface ShardWorkerData {
   readonly snapshot: KernelSnapshot | undefined;
   /** Interval of state-delta flushes; 0 disables them. */
   readonly flushIntervalMs: number;
+  /** Slices each flush is spread over, one every `flushIntervalMs / deltaSlices` ms. @default 1 */
+  readonly deltaSlices?: number;
+  /** Delay of this shard's first slice, ms, so the shards' slices interleave instead of landing together. @default 0 */
+  readonly deltaPhaseMs?: number;
+  /** Send deltas msgpack-encoded (`encoded-deltas`) instead of as objects. @default false */
+  readonly encodeDeltas?: boolean;
   /** Record tick-to-verdict latency per tick. */
   readonly measureLatency: boolean;
 }
@@ -51,6 +58,7 @@ export interface LatencyReport {
 export type FromShard =
   | { readonly t: 'ack'; readonly upTo: number; /** Inputs applied in this batch. */ readonly count: number; readonly events: OutputEvent[]; readonly stats: KernelStats; readonly busyMs: number }
   | { readonly t: 'deltas'; readonly deltas: StateDelta[] }
+  | { readonly t: 'encoded-deltas'; readonly batch: EncodedDeltas }
   | { readonly t: 'reply'; readonly req: number; readonly data: unknown }
   | { readonly t: 'fatal'; readonly error: string };
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidTierError, presetTiers } from '../../actors/index.js';
 import { Engine, runInputs } from '../engine.js';
+import { ShardKernel } from '../shard-kernel.js';
 import type { EngineInput } from '../inputs.js';
 import { parseTape, TapeError } from '../tape.js';
 
@@ -94,6 +95,46 @@ test('state() answers while ticks keep flowing, and reflects every input submitt
     flowing = false;
     assert.notEqual(asked, 'timeout', 'a barrier under a continuous market would never settle');
     assert.equal((asked as { id: string }).id, 'busy-1');
+  } finally {
+    await engine.stop();
+  }
+});
+
+test('a staggered flush gives every watched or changed assessment exactly one delta per round of slices, a slice at a time', () => {
+  const k = new ShardKernel({ tiers: presetTiers() });
+  k.apply({ i: 0, input: { type: 'clock', time: T0 } });
+  const ids = Array.from({ length: 10 }, (_, n) => `s${n}`);
+  ids.forEach((id, n) => k.apply({ i: n + 1, input: { type: 'create', assessmentId: id, traderId: 't', tierId: 'one-step-50k' } }));
+  k.takeDeltas(); // the creations made every one changed
+  k.watch(['s0', 's3', 's4', 's9', 'later']);
+  const order = { kind: 'place', clientOrderId: 'c', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 50_000 } as const;
+  k.apply({ i: 11, input: { type: 'command', assessmentId: 's5', command: order } }); // changed, not watched
+  k.apply({ i: 12, input: { type: 'create', assessmentId: 'later', traderId: 't', tierId: 'one-step-50k' } }); // watched before it existed
+  const rounds = [0, 1].map(() => [0, 1, 2].map((slice) => k.takeDeltas(slice, 3).map((d) => d.assessmentId)));
+  assert.deepEqual(rounds[0]!.flat().sort(), ['later', 's0', 's3', 's4', 's5', 's9']);
+  assert.deepEqual(rounds[1]!.flat().sort(), ['later', 's0', 's3', 's4', 's9'], 'a change goes out once; the watched, every round');
+  assert.ok(rounds[0]!.every((slice) => slice.length < 6), 'no slice carries them all');
+  k.watch(['s3'], false);
+  assert.deepEqual([0, 1, 2].flatMap((slice) => k.takeDeltas(slice, 3).map((d) => d.assessmentId)).sort(), ['later', 's0', 's4', 's9']);
+});
+
+test('an engine spreads each delta flush over slices of its interval', async () => {
+  const batches: string[][] = [];
+  const engine = await Engine.start({ workers: 1, tiers: presetTiers(), flushIntervalMs: 200, deltaSlices: 4, output: { onEvents: () => {}, onDeltas: (ds) => void batches.push(ds.map((d) => d.assessmentId)) } });
+  try {
+    const ids = Array.from({ length: 40 }, (_, n) => `w${n}`);
+    engine.submit({ type: 'clock', time: T0 });
+    for (const id of ids) engine.submit({ type: 'create', assessmentId: id, traderId: 't', tierId: 'one-step-50k' });
+    await engine.barrier();
+    await new Promise((r) => setTimeout(r, 250)); // the creations' deltas go out
+    engine.watch(ids);
+    batches.length = 0;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const counts = new Map<string, number>();
+    for (const b of batches) for (const id of b) counts.set(id, (counts.get(id) ?? 0) + 1);
+    assert.deepEqual([...counts.keys()].sort(), [...ids].sort(), 'every watched assessment gets deltas');
+    assert.ok(batches.every((b) => b.length <= 10), `batches of ${batches.map((b) => b.length).join(', ')}: a quarter of 40 each`);
+    assert.ok([...counts.values()].every((c) => c >= 2 && c <= 6), `about one per 200 ms: ${[...counts.values()].join(', ')}`);
   } finally {
     await engine.stop();
   }

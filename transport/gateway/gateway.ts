@@ -11,7 +11,8 @@ import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
 import type { IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
 import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type OrderOp, type Protocol, type ServerFrame, type SessionLimits } from './protocol.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import type { StreamHub, Subscriber } from './stream-hub.js';
+import { Session, type Holder } from './session.js';
+import type { StreamHub } from './stream-hub.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
 
@@ -56,27 +57,6 @@ export interface GatewayOptions {
   readonly orderLimiter?: RateLimiter;
 }
 
-interface Holder {
-  readonly session: Session;
-}
-
-interface Session extends Subscriber {
-  readonly id: number;
-  readonly protocol: Protocol;
-  codec: FrameCodec;
-  ws: WebSocket<Holder> | undefined;
-  principal: Principal | undefined;
-  authTimer: NodeJS.Timeout | undefined;
-  readonly subs: Set<string>;
-  readonly owned: Set<string>;
-  tokens: number;
-  refilledAt: number;
-  errors: number;
-  closed: boolean;
-  /** An auth frame is being verified: nothing else is taken until it is answered. */
-  authenticating: boolean;
-}
-
 /** A running gateway. */
 export class Gateway {
   readonly uws: LoadedUws;
@@ -107,6 +87,8 @@ export class Gateway {
     const loaded = loadUws(o.allowFallback ?? false);
     const app = loaded.uws.App();
     const maxFrame = o.maxFrameBytes ?? 16_384;
+    // One codec per subprotocol for every session: each holds buffers worth more than the rest of an idle session.
+    const codecs: Record<Protocol, FrameCodec> = { [PROTOCOL_MSGPACK]: new FrameCodec(PROTOCOL_MSGPACK, maxFrame), [PROTOCOL_JSON]: new FrameCodec(PROTOCOL_JSON, maxFrame) };
     let gateway: Gateway | undefined;
     app.ws<Holder>('/v1/ws', {
       compression: loaded.uws.DISABLED,
@@ -119,7 +101,7 @@ export class Gateway {
         const protocol = PROTOCOLS.find((p) => offered.includes(p));
         if (gateway?.draining) return void res.writeStatus('503 Service Unavailable').end('draining');
         if (protocol === undefined) return void res.writeStatus('400 Bad Request').end(`offer subprotocol ${PROTOCOLS.join(' or ')}`);
-        const session = newSession(protocol, maxFrame, gateway === undefined ? 0 : ++gateway.#nextSession);
+        const session = new Session(gateway === undefined ? 0 : ++gateway.#nextSession, protocol, codecs[protocol]);
         // uWS copies the user data object: hand it a holder, so the session itself stays one object.
         res.upgrade<Holder>({ session }, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
       },
@@ -173,9 +155,10 @@ export class Gateway {
     s.closed = true;
     s.ws = undefined;
     clearTimeout(s.authTimer);
+    s.authTimer = undefined;
     this.#sessions.delete(s);
     this.#o.metrics.connections.dec();
-    for (const id of s.subs) this.#o.hub.unsubscribe(id, s);
+    for (const id of s.subs ?? []) this.#o.hub.unsubscribe(id, s);
     if (s.principal !== undefined) {
       const t = this.#perTrader.get(s.principal.traderId);
       if (t !== undefined && --t.connections <= 0) this.#perTrader.delete(s.principal.traderId);
@@ -184,9 +167,12 @@ export class Gateway {
 
   /** The socket drained: tell it which streams skipped deltas, so it resumes them. */
   #drained(s: Session): void {
-    if (s.lagging.size === 0 || s.buffered() > 64 * 1024) return;
-    for (const id of s.lagging) this.#send(s, { t: 'resync', assessmentId: id, reason: 'deltas were skipped while this connection was slow; resume from your last seq' });
-    s.lagging.clear();
+    const lagging = s.lagging;
+    if (lagging === undefined || s.buffered() > 64 * 1024) return;
+    s.lagging = undefined;
+    s.ws?.cork(() => {
+      for (const id of lagging) this.#send(s, { t: 'resync', assessmentId: id, reason: 'deltas were skipped while this connection was slow; resume from your last seq' });
+    });
   }
 
   #message(s: Session, data: ArrayBuffer, isBinary: boolean): void {
@@ -210,7 +196,7 @@ export class Gateway {
       case 'ping': return this.#send(s, { t: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), serverTs: Date.now() });
       case 'sub': return void this.#subscribe(s, frame);
       case 'unsub':
-        if (!s.subs.delete(frame.assessmentId)) return this.#refuse(s, 'NOT_SUBSCRIBED', `not subscribed to '${frame.assessmentId}'`, false, frame.id);
+        if (s.subs?.delete(frame.assessmentId) !== true) return this.#refuse(s, 'NOT_SUBSCRIBED', `not subscribed to '${frame.assessmentId}'`, false, frame.id);
         this.#o.hub.unsubscribe(frame.assessmentId, s);
         return this.#send(s, { t: 'unsubscribed', id: frame.id, assessmentId: frame.assessmentId });
       case 'order': return void this.#order(s, frame);
@@ -255,6 +241,7 @@ export class Gateway {
     t.connections++;
     this.#perTrader.set(principal.traderId, t);
     clearTimeout(s.authTimer);
+    s.authTimer = undefined; // a cleared timer still holds its closure while referenced
     s.principal = principal;
     this.#send(s, { t: 'ready', traderId: principal.traderId, roles: [...principal.roles], heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2, limits: this.#limits });
   }
@@ -263,7 +250,7 @@ export class Gateway {
   async #mayAccess(s: Session, assessmentId: string): Promise<AssessmentState | undefined> {
     const state = await this.#o.engine.state(assessmentId);
     if (state !== undefined && (state.traderId === s.principal!.traderId || s.principal!.roles.has('operator'))) {
-      s.owned.add(assessmentId);
+      (s.owned ??= new Set()).add(assessmentId);
       return state;
     }
     this.#o.metrics.forbidden.inc();
@@ -272,7 +259,7 @@ export class Gateway {
   }
 
   async #subscribe(s: Session, f: Extract<ClientFrame, { t: 'sub' }>): Promise<void> {
-    if (!s.subs.has(f.assessmentId) && s.subs.size >= this.#limits.maxSubscriptions) {
+    if (!s.subscribed(f.assessmentId) && (s.subs?.size ?? 0) >= this.#limits.maxSubscriptions) {
       return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`, false, f.id);
     }
     const state = await this.#mayAccess(s, f.assessmentId);
@@ -280,25 +267,30 @@ export class Gateway {
     if (state === undefined) return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
     const hub = this.#o.hub;
     // Synchronous from here: no frame can slip between the seq read and the subscription.
-    s.lagging.delete(f.assessmentId);
+    s.lagging?.delete(f.assessmentId);
     if (f.resume !== undefined) {
       const missed = hub.missed(f.assessmentId, f.resume.epoch, f.resume.seq, s.protocol);
       if (missed !== undefined) {
         hub.subscribe(f.assessmentId, s);
-        s.subs.add(f.assessmentId);
-        for (const m of missed) s.send(m);
+        (s.subs ??= new Set()).add(f.assessmentId);
+        const resume = f.resume;
+        // Corked: the replay and its answer leave in as few writes as fit.
+        s.ws?.cork(() => {
+          for (const m of missed) s.send(m);
+          this.#send(s, { t: 'resumed', id: f.id, assessmentId: f.assessmentId, epoch: hub.epoch, from: resume.seq + 1, to: hub.seqOf(f.assessmentId) });
+        });
         this.#o.metrics.resumes.inc({ outcome: 'replayed' });
-        return this.#send(s, { t: 'resumed', id: f.id, assessmentId: f.assessmentId, epoch: hub.epoch, from: f.resume.seq + 1, to: hub.seqOf(f.assessmentId) });
+        return;
       }
       this.#o.metrics.resumes.inc({ outcome: 'snapshot' });
     }
     hub.subscribe(f.assessmentId, s);
-    s.subs.add(f.assessmentId);
+    (s.subs ??= new Set()).add(f.assessmentId);
     this.#send(s, { t: 'snapshot', id: f.id, assessmentId: f.assessmentId, epoch: hub.epoch, seq: hub.seqOf(f.assessmentId), state });
   }
 
   async #order(s: Session, f: Extract<ClientFrame, { t: 'order' }>): Promise<void> {
-    if (!s.owned.has(f.assessmentId) && (await this.#mayAccess(s, f.assessmentId)) === undefined) {
+    if (s.owned?.has(f.assessmentId) !== true && (await this.#mayAccess(s, f.assessmentId)) === undefined) {
       return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
     }
     const limited = await this.#o.orderLimiter?.take(`orders:${s.principal!.traderId}`);
@@ -329,25 +321,6 @@ export class Gateway {
     s.closed = true;
     ws.end(code, reason.slice(0, 120));
   }
-}
-
-function newSession(protocol: Protocol, maxFrame: number, id: number): Session {
-  const s: Session = {
-    id, protocol, codec: new FrameCodec(protocol, maxFrame), ws: undefined, principal: undefined, authTimer: undefined,
-    subs: new Set(), owned: new Set(), lagging: new Set(), tokens: 10, refilledAt: Date.now(), errors: 0, closed: false, authenticating: false,
-    buffered: () => (s.ws === undefined || s.closed ? 0 : s.ws.getBufferedAmount()),
-    send: (data) => {
-      if (s.ws === undefined || s.closed) return false;
-      return s.ws.send(data, typeof data !== 'string') !== 2;
-    },
-    closeSlow: () => {
-      if (s.ws === undefined || s.closed) return;
-      s.ws.send(s.codec.encode({ t: 'error', code: 'SLOW_CONSUMER', message: 'send buffer over its limit: closing' }), s.protocol === PROTOCOL_MSGPACK);
-      s.closed = true;
-      s.ws.end(CLOSE.SLOW_CONSUMER, 'SLOW_CONSUMER');
-    },
-  };
-  return s;
 }
 
 /** Socket order → engine command. */

@@ -106,6 +106,14 @@ export class FrameCodec {
     return this.protocol === PROTOCOL_MSGPACK ? this.#encoder.encode(frame) : JSON.stringify(frame);
   }
 
+  /**
+   * Encode a server frame to msgpack into this codec's own buffer: the view is
+   * valid until its next encode (no copy, for a caller that copies it anyway).
+   */
+  encodeShared(frame: ServerFrame): Uint8Array {
+    return this.#encoder.encodeSharedRef(frame);
+  }
+
   /** Decode and validate one client frame; throws {@link FrameError} saying what was wrong. */
   decode(data: ArrayBuffer, isBinary: boolean): ClientFrame {
     if (data.byteLength > this.#maxBytes) throw new FrameError('FRAME_TOO_LARGE', `frame is ${data.byteLength} bytes; the limit is ${this.#maxBytes}`);

@@ -1,16 +1,20 @@
 /**
  * Per-assessment live streams for the gateway. The engine's events and
  * coalesced deltas become numbered frames (epoch, seq) per assessment; each
- * frame is encoded once per subprotocol and sent to every subscriber; the
- * last frames stay in a ring so a reconnecting client can resume.
+ * frame is encoded once to msgpack (and to JSON only if a JSON subscriber
+ * wants it) and sent to every subscriber; the last frames stay, encoded, in a
+ * ring bounded by bytes and count, so a reconnecting client can resume.
  *
  * Backpressure: a delta is skipped for a subscriber whose socket buffer is
  * over the soft limit (counted; the client sees a seq gap and is told to
  * resync once drained). Events (fills, violations, status changes) are never
  * skipped: a subscriber whose buffer passes the hard limit is closed instead.
  */
+import { decode, Encoder } from '@msgpack/msgpack';
+import type { EncodedDeltas } from '../../engine/delta-encoding.js';
 import type { EngineOutput } from '../../engine/engine.js';
 import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
+import { FrameRing } from './frame-ring.js';
 import { FrameCodec, PROTOCOL_JSON, PROTOCOL_MSGPACK, type ServerFrame } from './protocol.js';
 
 /** What the hub needs of a subscriber's connection. */
@@ -18,12 +22,12 @@ export interface Subscriber {
   readonly protocol: typeof PROTOCOL_MSGPACK | typeof PROTOCOL_JSON;
   /** Bytes waiting in the socket's send buffer. */
   buffered(): number;
-  /** Send one encoded frame; false when the socket refused it. */
+  /** Send one encoded frame (msgpack bytes may be a view the hub reuses: copy or write them at once); false when the socket refused it. */
   send(data: Uint8Array | string): boolean;
   /** Close because it cannot keep up. */
   closeSlow(): void;
-  /** Deltas skipped for this subscriber, by assessment, since its last resync notice. */
-  readonly lagging: Set<string>;
+  /** A delta of this assessment was skipped: tell the client to resync once drained. */
+  lag(assessmentId: string): void;
 }
 
 /** Options of {@link StreamHub}. */
@@ -32,6 +36,8 @@ export interface StreamHubOptions {
   readonly epoch: number;
   /** Frames kept per assessment for resume. @default 512 */
   readonly ringSize?: number;
+  /** Bytes of encoded frames kept per assessment for resume. @default 64 KiB */
+  readonly ringBytes?: number;
   /** Buffer above which deltas are skipped, bytes. @default 256 KiB */
   readonly softLimitBytes?: number;
   /** Buffer above which a subscriber is closed, bytes. @default 4 MiB */
@@ -44,18 +50,44 @@ export interface StreamHubOptions {
   readonly clock?: () => number;
 }
 
-interface Frame {
-  readonly seq: number;
-  readonly frame: ServerFrame;
-  bin?: Uint8Array;
-  text?: string;
-}
-
 class Stream {
   seq = 0;
-  readonly ring: Frame[] = [];
+  readonly ring: FrameRing;
   readonly subscribers = new Set<Subscriber>();
   idleSince = 0;
+  /** The bytes every delta frame of this stream starts with (see {@link deltaHead}), made on first use. */
+  deltaHead: Uint8Array | undefined;
+  constructor(ringBytes: number, ringSize: number) {
+    this.ring = new FrameRing(ringBytes, ringSize);
+  }
+}
+
+/** `seq` and `delta`, as msgpack keys. */
+const SEQ_KEY = Uint8Array.of(0xa3, 0x73, 0x65, 0x71);
+const DELTA_KEY = Uint8Array.of(0xa5, 0x64, 0x65, 0x6c, 0x74, 0x61);
+const headEncoder = new Encoder();
+
+/**
+ * `{ t: 'delta', assessmentId, epoch, ` of a 5-entry msgpack map: a delta
+ * frame is this, `seq` and its value, then `delta` and the delta's bytes.
+ */
+function deltaHead(assessmentId: string, epoch: number): Uint8Array {
+  const head = headEncoder.encode({ t: 'delta', assessmentId, epoch });
+  if (head[0] !== 0x83) throw new Error('a 3-entry msgpack map starts with 0x83');
+  head[0] = 0x85;
+  return head;
+}
+
+/** A non-negative safe integer as @msgpack/msgpack encodes it (the smallest uint form), big-endian; returns the end. */
+function writeUint(to: Uint8Array, at: number, n: number): number {
+  if (n < 0x80) {
+    to[at] = n;
+    return at + 1;
+  }
+  const bytes = n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x100000000 ? 4 : 8;
+  to[at] = bytes === 1 ? 0xcc : bytes === 2 ? 0xcd : bytes === 4 ? 0xce : 0xcf;
+  for (let k = bytes, rest = n; k >= 1; k--, rest = Math.floor(rest / 256)) to[at + k] = rest % 256;
+  return at + 1 + bytes;
 }
 
 /** Counters the hub keeps (exported as metrics by the gateway). */
@@ -65,16 +97,18 @@ export interface HubCounters {
   slowClosed: number;
 }
 
+/** The engine's output as numbered, encoded frames per assessment, fanned out to subscribers. */
 export class StreamHub implements EngineOutput {
   readonly counters: HubCounters = { framesSent: 0, deltasDropped: 0, slowClosed: 0 };
   readonly #o: Required<Omit<StreamHubOptions, 'watch' | 'clock'>> & Pick<StreamHubOptions, 'watch'> & { clock: () => number };
   readonly #streams = new Map<string, Stream>();
   readonly #bin = new FrameCodec(PROTOCOL_MSGPACK, 1);
-  readonly #json = new FrameCodec(PROTOCOL_JSON, 1);
+  /** Where a frame around a delta encoded by the engine is put together. */
+  #scratch = new Uint8Array(1_024);
 
   constructor(options: StreamHubOptions) {
     this.#o = {
-      epoch: options.epoch, ringSize: options.ringSize ?? 512, softLimitBytes: options.softLimitBytes ?? 256 * 1024,
+      epoch: options.epoch, ringSize: options.ringSize ?? 512, ringBytes: options.ringBytes ?? 64 * 1024, softLimitBytes: options.softLimitBytes ?? 256 * 1024,
       hardLimitBytes: options.hardLimitBytes ?? 4 * 1024 * 1024, lingerMs: options.lingerMs ?? 120_000, watch: options.watch, clock: options.clock ?? Date.now,
     };
   }
@@ -97,7 +131,7 @@ export class StreamHub implements EngineOutput {
   subscribe(assessmentId: string, s: Subscriber): void {
     let stream = this.#streams.get(assessmentId);
     if (stream === undefined) {
-      stream = new Stream();
+      stream = new Stream(this.#o.ringBytes, this.#o.ringSize);
       this.#streams.set(assessmentId, stream);
       this.#o.watch([assessmentId], true);
     }
@@ -112,16 +146,17 @@ export class StreamHub implements EngineOutput {
   }
 
   /**
-   * Frames after `seq`, encoded for `protocol`, for a resume; undefined when
-   * the epoch changed or the ring no longer holds them all.
+   * Frames after `seq`, encoded for `protocol`, for a resume (msgpack ones
+   * are views into the ring: send them before the hub takes another frame);
+   * undefined when the epoch changed or the ring no longer holds them all.
    */
   missed(assessmentId: string, epoch: number, seq: number, protocol: Subscriber['protocol']): Array<Uint8Array | string> | undefined {
     const stream = this.#streams.get(assessmentId);
     if (stream === undefined || epoch !== this.#o.epoch || seq > stream.seq) return undefined;
     if (seq === stream.seq) return [];
-    const first = stream.ring[0];
-    if (first === undefined || first.seq > seq + 1) return undefined;
-    return stream.ring.filter((f) => f.seq > seq).map((f) => this.#encoded(f, protocol));
+    const frames = stream.ring.after(seq);
+    if (frames === undefined || protocol === PROTOCOL_MSGPACK) return frames;
+    return frames.map((f) => JSON.stringify(decode(f))); // JSON resumes are rare (debugging): not kept twice
   }
 
   onEvents(events: readonly OutputEvent[]): void {
@@ -140,6 +175,35 @@ export class StreamHub implements EngineOutput {
     }
   }
 
+  /**
+   * The same deltas, encoded by the engine's shards: each frame is the
+   * header the hub encodes and the delta's bytes as they came, which is
+   * byte for byte what {@link onDeltas} would send.
+   */
+  onEncodedDeltas(batch: EncodedDeltas): void {
+    let from = 0;
+    for (let k = 0; k < batch.ids.length; k++) {
+      const to = batch.ends[k]!;
+      const stream = this.#streams.get(batch.ids[k]!);
+      if (stream !== undefined) {
+        const seq = stream.seq + 1;
+        // msgpack nests by concatenation: the frame's head, its seq, then the delta's bytes as they came.
+        const head = (stream.deltaHead ??= deltaHead(batch.ids[k]!, this.#o.epoch));
+        const most = head.length + SEQ_KEY.length + 9 + DELTA_KEY.length + (to - from);
+        if (most > this.#scratch.length) this.#scratch = new Uint8Array(2 * most);
+        const out = this.#scratch;
+        out.set(head);
+        out.set(SEQ_KEY, head.length);
+        let at = writeUint(out, head.length + SEQ_KEY.length, seq);
+        out.set(DELTA_KEY, at);
+        at += DELTA_KEY.length;
+        out.set(batch.bytes.subarray(from, to), at);
+        this.#fanOut(stream, batch.ids[k]!, seq, out.subarray(0, at + to - from), undefined, false);
+      }
+      from = to;
+    }
+  }
+
   /** Drop streams idle past the linger time; call periodically. */
   sweep(): void {
     const now = this.#o.clock();
@@ -152,15 +216,20 @@ export class StreamHub implements EngineOutput {
   }
 
   #emit(stream: Stream, frame: ServerFrame & { seq: number; assessmentId: string }, mustDeliver: boolean): void {
-    stream.seq = frame.seq;
-    const f: Frame = { seq: frame.seq, frame };
-    stream.ring.push(f);
-    if (stream.ring.length > this.#o.ringSize) stream.ring.shift();
+    this.#fanOut(stream, frame.assessmentId, frame.seq, this.#bin.encodeShared(frame), frame, mustDeliver);
+  }
+
+  /** Number frame `seq` (msgpack `encoded`, a view this may not keep), ring it, and send it to every subscriber. */
+  #fanOut(stream: Stream, assessmentId: string, seq: number, encoded: Uint8Array, frame: ServerFrame | undefined, mustDeliver: boolean): void {
+    stream.seq = seq;
+    // Sent from the ring's copy; a frame too big for the ring gets its own.
+    const bin = stream.ring.push(seq, encoded) ?? encoded.slice();
+    let text: string | undefined;
     for (const s of stream.subscribers) {
       const buffered = s.buffered();
       if (!mustDeliver && buffered > this.#o.softLimitBytes) {
         this.counters.deltasDropped++;
-        s.lagging.add(frame.assessmentId);
+        s.lag(assessmentId);
         continue;
       }
       if (buffered > this.#o.hardLimitBytes) {
@@ -168,13 +237,7 @@ export class StreamHub implements EngineOutput {
         s.closeSlow();
         continue;
       }
-      if (s.send(this.#encoded(f, s.protocol))) this.counters.framesSent++;
+      if (s.send(s.protocol === PROTOCOL_MSGPACK ? bin : (text ??= JSON.stringify(frame ?? decode(bin))))) this.counters.framesSent++;
     }
-  }
-
-  /** Encoded once per protocol, on first use. */
-  #encoded(f: Frame, protocol: Subscriber['protocol']): Uint8Array | string {
-    if (protocol === PROTOCOL_MSGPACK) return (f.bin ??= this.#bin.encode(f.frame) as Uint8Array);
-    return (f.text ??= this.#json.encode(f.frame) as string);
   }
 }

@@ -3,11 +3,14 @@
  * API) and transport/gateway/asyncapi-ws.json (WebSocket protocol v1),
  * checked against the code: the routes, statuses, error codes, auth and
  * limits read from the source of http-api.ts, gateway.ts, protocol.ts,
- * stream-hub.ts and token-verifier.ts; the client frames against zod's own
- * JSON Schema of ClientFrameSchema; the server frames, states, deltas and
- * events against their TypeScript types; and, on a live gateway over a fake
- * engine (a real actor kernel, no Postgres), the frames and HTTP answers the
- * code really sends, validated against the documented schemas.
+ * stream-hub.ts and token-verifier.ts (and, for the simulation routes,
+ * sim/montecarlo/simulation-service.ts); the client frames against zod's own
+ * JSON Schema of ClientFrameSchema, the simulation request against zod's own
+ * JSON Schema of SimulationRequest; the server frames, states, deltas, events
+ * and simulation records against their TypeScript types; and, on a live
+ * gateway over a fake engine (a real actor kernel, no Postgres; a real
+ * simulation service on a worker pool), the frames and HTTP answers the code
+ * really sends, validated against the documented schemas.
  *
  * Payloads are validated with a small JSON Schema checker (the approach of
  * asyncapi.test.ts) that knows exactly the keywords the documents use and
@@ -32,6 +35,10 @@ import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { httpApi, TraderIndex } from '../gateway/http-api.js';
 import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../gateway/protocol.js';
 import type { Purchases } from '../payments/purchases.js';
+import { SimPool } from '../../sim/montecarlo/sim-pool.js';
+import { SimulationRequest, SimulationService } from '../../sim/montecarlo/simulation-service.js';
+import { Distribution, Estimate, Histogram, OUTCOMES, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
+import { MemorySimulationStore } from '../../sim/montecarlo/simulation-store.js';
 import { StreamHub, type StreamHubOptions } from '../gateway/stream-hub.js';
 import { TokenVerifier } from '../gateway/token-verifier.js';
 
@@ -50,12 +57,17 @@ const HTTP_API = source('transport/gateway/http-api.ts');
 const GATEWAY = source('transport/gateway/gateway.ts');
 const PROTOCOL = source('transport/gateway/protocol.ts');
 const STREAM_HUB = source('transport/gateway/stream-hub.ts');
+const SESSION = source('transport/gateway/session.ts');
 const TOKEN_VERIFIER = source('transport/gateway/token-verifier.ts');
 const PURCHASES = source('transport/payments/purchases.ts');
 const PURCHASE_ERRORS = `${source('transport/payments/errors.ts')}\n${source('persistence/postgres/errors.ts')}`;
 const ENGINE_NODE = source('engine/node/engine-node.ts');
 const TYPES = source('actors/types.ts');
 const INPUTS = source('engine/inputs.ts');
+const SIM_SERVICE = source('sim/montecarlo/simulation-service.ts');
+const SIM_STORE = source('sim/montecarlo/simulation-store.ts');
+const TRADE_HISTORY = source('sim/montecarlo/trade-history.ts');
+const PG_SIM_STORE = source('persistence/postgres/pg-simulation-store.ts');
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const object = (v: Json | undefined, what: string): JsonObject => {
@@ -303,10 +315,20 @@ function routesOfSource(): RouteFacts[] {
   const wrapped = [...wrapper.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
   assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1, 'the helpers are read');
 
+  const simulations = httpErrors(between(HTTP_API, 'const simulations = ', 'const asker = '));
+  assert.ok(simulations.length === 1, 'the simulations helper is read');
+  assert.match(wrapper, /\(err as Error\)\.name === 'SimulationRequestError' && typeof status === 'number'\) return json\(res, status, \{ error: \{ code,/, 'a SimulationRequestError is answered with its own status and code');
+  assert.match(PG_SIM_STORE, /throw mapPgError\(err\)/, 'the Postgres simulation store raises PG_UNAVAILABLE when the database is gone');
+  const pgUnavailable = mappedCodes().find(([, code]) => code === 'PG_UNAVAILABLE');
+  assert.ok(pgUnavailable, 'the wrapper maps PG_UNAVAILABLE');
+
   const body = between(HTTP_API, "app.get('/healthz'", 'if (o.assets !== undefined)');
   const starts = [...body.matchAll(/(?:route\('(get|post)', '([^']+)'|app\.(get|post)\('([^']+)')/g)];
   return starts.map((m, i) => {
-    const segment = body.slice(m.index, starts[i + 1]?.index ?? body.length);
+    // A route's source runs to the next route, or to a helper declared between routes (`    const x = ...`), whichever comes first.
+    const next = starts[i + 1]?.index ?? body.length;
+    const helper = body.indexOf('\n    const ', m.index);
+    const segment = body.slice(m.index, helper >= 0 && helper < next ? helper : next);
     const method = (m[1] ?? m[3]) as 'get' | 'post';
     const path = toOpenApiPath(m[2] ?? m[4]!);
     const errors = new Map<number, Set<string>>();
@@ -335,6 +357,12 @@ function routesOfSource(): RouteFacts[] {
       for (const h of before.slice(statusAt).matchAll(/ctx\.headers\['([a-z-]+)'\] = /g)) headers.set(status, new Set([...(headers.get(status) ?? []), h[1]!]));
     }
     if (/o\.engine\.offer\(/.test(segment)) for (const [code, status] of refusalStatuses(segment)) add([status, code]);
+    const serviceCalls = [...segment.matchAll(/\bsimulations\(\)\.(\w+)\(/g)].map((c) => c[1]!);
+    if (serviceCalls.length > 0) {
+      simulations.forEach(add);
+      add(pgUnavailable);
+      for (const method of serviceCalls) serviceThrows(method).forEach(add);
+    }
     for (const s of segment.matchAll(/ctx\.status = (2\d\d);/g)) success.add(Number(s[1]));
     if (success.size === 0) success.add(200);
     const thrown = new Set([...segment.matchAll(/o\.purchases\.(\w+)\(/g)].flatMap((c) => purchaseThrows(c[1]!)));
@@ -375,6 +403,31 @@ function mappedCodes(): Array<[number, string]> {
   const wrapper = between(HTTP_API, 'const route = (', 'const principal = ');
   return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return json\(res, (\d{3})/g)]
     .flatMap(([, cond, status]) => [...cond!.matchAll(/'([A-Z_]+)'/g)].map((c): [number, string] => [Number(status), c[1]!]));
+}
+
+/** The `code` of an error class of a source: `export class <Name> extends Error { readonly code = '<CODE>'`. */
+function classCode(ts: string, name: string): string {
+  const m = new RegExp(`export class ${name} extends Error \\{\\s*readonly code = '([A-Z_]+)'`).exec(ts);
+  assert.ok(m, `${name} has a code`);
+  return m[1]!;
+}
+
+/**
+ * The `SimulationRequestError(<status>, '<CODE>'` a method of SimulationService
+ * throws, through the private methods it calls; an error it re-throws with the
+ * caught error's code (`err.code`) has the code of the class it checks for.
+ */
+function serviceThrows(method: string, seen = new Set<string>()): Array<[number, string]> {
+  if (seen.has(method)) return [];
+  seen.add(method);
+  const at = SIM_SERVICE.indexOf(`\n  async ${method}(`);
+  assert.ok(at >= 0, `SimulationService.${method} is in simulation-service.ts`);
+  const body = SIM_SERVICE.slice(at, SIM_SERVICE.indexOf('\n  }\n', at));
+  const out = [...body.matchAll(/new SimulationRequestError\((\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
+  for (const m of body.matchAll(/err instanceof (\w+)\) throw new SimulationRequestError\((\d{3}), err\.code/g)) out.push([Number(m[2]), classCode(TRADE_HISTORY, m[1]!)]);
+  assert.ok(!/new SimulationRequestError\((?!\d{3}, '[A-Z_]+')(?!\d{3}, err\.code)/.test(body), `every SimulationRequestError of SimulationService.${method} is read`);
+  for (const m of body.matchAll(/this\.(#\w+)\(/g)) out.push(...serviceThrows(m[1]!, seen));
+  return out;
 }
 
 /** The documented operation of a route. */
@@ -489,10 +542,11 @@ describe('the OpenAPI document of the HTTP API, read against http-api.ts', () =>
     for (const [, code] of mappedCodes()) codes.add(code);
     for (const m of HTTP_API.matchAll(/code: '([A-Z_]+)'/g)) codes.add(m[1]!);
     for (const code of literalsOf(ENGINE_NODE, 'IntakeRefusal')) codes.add(code); // passed through from `r.code`
+    for (const method of ['start', 'get', 'list']) for (const [, code] of serviceThrows(method)) codes.add(code); // a SimulationRequestError's own code
     const notFound = /app\.any\('\/\*', \(res\) => json\(res, 404, \{ error: \{ code: '([A-Z_]+)'/.exec(GATEWAY);
     assert.ok(notFound, 'the gateway answers unrouted paths with a code');
     codes.add(notFound[1]!);
-    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND']) assert.ok(codes.has(expected), `${expected} is read from the source`);
+    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
     const documented = object(oaSchemas['ErrorCode'], 'ErrorCode');
     assert.deepEqual(sorted(documented['enum'] as string[]), sorted(codes));
     assert.deepEqual(sorted(Object.keys(object(documented['x-enum-descriptions'], 'descriptions'))), sorted(codes), 'each code is described');
@@ -565,6 +619,86 @@ describe('the OpenAPI document of the HTTP API, read against http-api.ts', () =>
     const webhook = array(operation('post', '/v1/stripe/webhook')['parameters'], 'webhook parameters').map((p) => object(p, 'p'));
     assert.ok(webhook.some((p) => p['in'] === 'header' && p['name'] === 'Stripe-Signature'));
     assert.match(HTTP_API, /headers_in\['stripe-signature'\]/);
+
+    // The simulation routes: their own body limit, and the listing's limit (rounded down in the route, clamped by the service).
+    assert.match(HTTP_API, /route\('post', '\/v1\/simulations', [\s\S]*?\}, 202, o\.maxSimulationBodyBytes \?\? [^)]+\);/, 'POST /v1/simulations reads its body with its own limit');
+    assert.equal(operation('post', '/v1/simulations')['x-max-body-bytes'], defaultOf(HTTP_API, 'o.maxSimulationBodyBytes'));
+    for (const [path, op] of Object.entries(paths).flatMap(([p, item]) => Object.entries(object(item, p)).map(([m, o]) => [`${m} ${p}`, object(o, m)] as const))) {
+      if (path !== 'post /v1/simulations') assert.equal(op['x-max-body-bytes'], undefined, `${path} reads bodies with the default limit`);
+    }
+    const query = /Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+);/.exec(between(HTTP_API, "route('get', '/v1/simulations'", "route('get', '/v1/simulations/:id'"));
+    const clamp = /Math\.min\((\d+), Math\.max\((\d+), limit\)\)/.exec(between(SIM_SERVICE, '  async list(', '\n  }\n'));
+    assert.ok(query && clamp, 'the listing\'s limit is read (floored in the route, clamped by the service)');
+    assert.equal(query[2], query[3]);
+    const limit = object(array(operation('get', '/v1/simulations')['parameters'], 'parameters').map((p) => object(p, 'p')).find((p) => p['in'] === 'query'), 'limit');
+    assert.equal(limit['name'], query[1]);
+    assert.match(String(limit['description']), /rounded down|floor/i, 'the document says that limit is rounded down');
+    assert.deepEqual(limit['schema'], { type: 'integer', minimum: Number(clamp[2]), maximum: Number(clamp[1]), default: Number(query[2]) });
+  });
+
+  test('the simulation request is SimulationRequest as zod emits it for input (with the gateway\'s path limit, and its refinement as anyOf); records, results and their parts have exactly the fields of their TypeScript types and zod schemas', () => {
+    const maxPaths = defaultOf(SIM_SERVICE, 'this.#o.maxPaths');
+    const zodRequest = JSON.parse(JSON.stringify(z.toJSONSchema(SimulationRequest, { io: 'input' }))) as JsonObject;
+    delete zodRequest['$schema'];
+    object(object(zodRequest['properties'], 'properties')['paths'], 'paths')['maximum'] = maxPaths;
+    const { anyOf, ...documented } = object(oa.normalize(oaSchemas['SimulationRequest']), 'SimulationRequest');
+    assert.deepEqual(documented, oa.normalize(zodRequest));
+    assert.ok(Array.isArray(anyOf), 'the refinement is documented as anyOf');
+    // zod's refinement (assessmentId, or tierId with trades or a parametric method) cannot be emitted: the document accepts and refuses what zod does, and the path limit.
+    const trades: Json[] = [{ closedAt: '2026-09-01T13:42:10Z', pnl: -2_400 }, { closedAt: 1_788_270_535_000, pnl: 1_900, balance: 97_600 }];
+    const model = { mu: 0.08, sigma: 0.55, exposure: 2, holdDays: 0.5 };
+    const bodies: JsonObject[] = [
+      {}, { tierId: 'two-step-100k' }, { tierId: 'two-step-100k', trades }, { assessmentId: 'a1' }, { assessmentId: 'a1', trades, paths: 100 }, { trades },
+      { tierId: 'two-step-100k', method: 'parametric', model }, { tierId: 'two-step-100k', method: 'block', model }, { method: 'parametric', model },
+      { tierId: 'two-step-100k', trades, paths: 99 }, { tierId: 'two-step-100k', trades, paths: maxPaths }, { tierId: 'two-step-100k', trades, paths: maxPaths + 1 },
+      { tierId: 'two-step-100k', trades, other: 1 }, { tierId: 'two-step-100k', trades: [{ closedAt: 'x', pnl: 1, side: 'buy' }] }, { assessmentId: '' },
+    ];
+    for (const b of bodies) {
+      const accepted = SimulationRequest.safeParse(b).success && Number(b['paths'] ?? 0) <= maxPaths;
+      assert.equal(oa.check(oaSchemas['SimulationRequest'], b, true).length === 0, accepted, `${JSON.stringify(b)} is ${accepted ? 'accepted' : 'refused'}`);
+    }
+
+    const record = interfaceFields(SIM_STORE, 'SimulationRecord');
+    for (const name of ['SimulationRecord', 'SimulationRecordSummary']) {
+      const s = object(oa.deref(oaSchemas[name]), name);
+      assert.deepEqual(sorted(oa.declared(s)), record.all, `${name}: the fields of SimulationRecord`);
+      assert.deepEqual(sorted(s['required'] as string[]), record.required, `${name}: the required fields of SimulationRecord`);
+      assert.deepEqual(object(object(s['properties'], 'properties')['status'], 'status')['enum'], literalsOf(SIM_STORE, 'SimulationStatus'), `${name}: the statuses`);
+    }
+    // The result is zod's SimulationResult; a listing's is the same without the fields withoutCharts drops.
+    const dropped = /const \{ ((?:\w+: _\w+, )+)\.\.\.figures \} = r\.result;/.exec(between(HTTP_API, 'function withoutCharts(', '\n}'));
+    assert.ok(dropped, 'withoutCharts is read');
+    const charts = [...dropped[1]!.matchAll(/(\w+): _/g)].map((m) => m[1]!);
+    const resultFields = Object.keys(SimulationResult.shape);
+    assert.deepEqual(sorted(oa.declared(oaSchemas['SimulationResult'])), sorted(resultFields), 'SimulationResult: the fields of zod\'s');
+    const figures = object(oaSchemas['SimulationFigures'], 'SimulationFigures');
+    assert.deepEqual(sorted(oa.declared(figures)), sorted(resultFields.filter((f) => !charts.includes(f))), 'SimulationFigures: without the charts');
+    assert.deepEqual(sorted(figures['required'] as string[]), sorted(oa.declared(figures)), 'every figure is present (null where none)');
+    const recordResult = (name: string) => object(object(oaSchemas[name], name)['properties'], 'properties')['result'];
+    assert.deepEqual(recordResult('SimulationRecord'), { oneOf: [{ $ref: '#/components/schemas/SimulationResult' }, { type: 'null' }], description: object(recordResult('SimulationRecord'), 'result')['description'] });
+    assert.deepEqual(object(recordResult('SimulationRecordSummary'), 'result')['oneOf'], [{ $ref: '#/components/schemas/SimulationFigures' }, { type: 'null' }]);
+    for (const [name, shape] of [['Estimate', Estimate.shape], ['Distribution', Distribution.shape], ['Histogram', Histogram.shape], ['Fan', SimulationResult.shape.fan.shape]] as const) {
+      const s = object(oaSchemas[name], name);
+      assert.deepEqual(sorted(oa.declared(s)), sorted(Object.keys(shape)), `${name}: the fields of zod's`);
+      assert.deepEqual(sorted(s['required'] as string[]), sorted(Object.keys(shape)), `${name}: every field is required`);
+    }
+    const bands = object(object(object(oaSchemas['Fan'], 'Fan')['properties'], 'p')['bands'], 'bands');
+    assert.deepEqual(sorted(Object.keys(object(bands['properties'], 'bands'))), sorted(Object.keys(SimulationResult.shape.fan.shape.bands.shape)));
+    for (const key of ['outcomes', 'breakdown']) {
+      const s = object(object(figures['properties'], 'properties')[key], key);
+      assert.deepEqual(Object.keys(object(s['properties'], key)), [...OUTCOMES], `${key}: one field per outcome`);
+      assert.deepEqual(s['required'], [...OUTCOMES]);
+    }
+    assert.deepEqual(object(object(figures['properties'], 'p')['engine'], 'engine')['enum'], SimulationResult.shape.engine.options);
+    assert.deepEqual(object(object(figures['properties'], 'p')['method'], 'method')['enum'], SimulationResult.shape.method.options);
+    // The figures the document states in prose are the service's defaults.
+    const post = operation('post', '/v1/simulations');
+    const responses = object(post['responses'], 'responses');
+    assert.match(String(object(responses['429'], '429')['description']), new RegExp(`\\b${defaultOf(SIM_SERVICE, 'this.#o.maxRunningPerTrader')} simulations running`));
+    const minHistory = /const MIN_HISTORY = (\d+);/.exec(SIM_SERVICE);
+    assert.ok(minHistory, 'the least history is read');
+    assert.match(String(object(responses['422'], '422')['description']), new RegExp(`^Fewer than ${minHistory[1]} returns`));
+    assert.match(String(post['description']), new RegExp(`after ${defaultOf(SIM_SERVICE, 'this.#o.maxRuntimeMs') / 60_000} minutes is cancelled`));
   });
 
   test('the documented token rules are TokenVerifier\'s: pinned algorithms, issuer, audience, required claims, roles, limits and failure codes', () => {
@@ -698,7 +832,7 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
       authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
       idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
       maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
-      initialBurstFrames: Number(/lagging: new Set\(\), tokens: (\d+),/.exec(GATEWAY)?.[1]),
+      initialBurstFrames: Number(/^  tokens = (\d+);$/m.exec(SESSION)?.[1]),
       resyncBelowBytes: ((m) => Number(m?.[1]) * Number(m?.[2]))(/s\.buffered\(\) > (\d+) \* (\d+)\) return;/.exec(GATEWAY)),
       ringSize: defaultOf(STREAM_HUB, 'options.ringSize'),
       lingerMs: defaultOf(STREAM_HUB, 'options.lingerMs'),
@@ -1093,6 +1227,10 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       { method: 'get', path: '/v1/operator/shards', template: '/v1/operator/shards', headers: { authorization: `Bearer ${ops}` }, status: 200 },
       { method: 'post', path: '/v1/purchases', template: '/v1/purchases', headers: { authorization: `Bearer ${alice}` }, body: JSON.stringify({ tierId: 'one-step-50k', email: 'a@example.com' }), status: 503, code: 'PAYMENTS_DISABLED' },
       { method: 'post', path: '/v1/stripe/webhook', template: '/v1/stripe/webhook', headers: { 'stripe-signature': 't=1,v1=00' }, body: '{}', status: 503, code: 'PAYMENTS_DISABLED' },
+      { method: 'post', path: '/v1/simulations', template: '/v1/simulations', headers: { authorization: `Bearer ${alice}` }, body: JSON.stringify({ tierId: 'two-step-100k', method: 'parametric' }), status: 503, code: 'SIMULATIONS_DISABLED' },
+      { method: 'post', path: '/v1/simulations', template: '/v1/simulations', body: '{}', status: 401, code: 'AUTH_REQUIRED' },
+      { method: 'get', path: '/v1/simulations', template: '/v1/simulations', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'SIMULATIONS_DISABLED' },
+      { method: 'get', path: '/v1/simulations/s1', template: '/v1/simulations/{id}', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'SIMULATIONS_DISABLED' },
     ];
     const statuses = new Set<string>();
     for (const c of calls) {
@@ -1177,6 +1315,104 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     } finally {
       fail = undefined;
       await payGateway.drain();
+    }
+  });
+
+  test('with simulations configured, a real job\'s records, result and listing fit the documented schemas, and every refusal is answered with its documented status and code', async () => {
+    const pool = new SimPool({ workers: 1 });
+    const live = engine.h.kernel.state('a2')!; // an assessment on the docs tier, which the simulation service does not know
+    const service = new SimulationService({
+      simulator: pool, store: new MemorySimulationStore(), tiers: () => presetTiers(), clock: () => Date.now(), maxRunningPerTrader: 1,
+      assessment: async (id) => (id === 'a-live' ? { ...live, id, traderId: 'trader-a1', status: 'active' } : id === 'a-done' ? { ...live, id, traderId: 'trader-a1', status: 'passed' } : engine.state(id)),
+    });
+    const hub = new StreamHub(engine.hubOptions());
+    const verifier = await TokenVerifier.create({ secret: SECRET });
+    const simGateway = await Gateway.start({
+      engine, verifier, hub, metrics: new GatewayMetrics(new Registry(), hub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      routes: httpApi({
+        engine, verifier, registry: new Registry(), tiers: presetTiers(), owners: engine.owners, leaderboard, idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }), shards: () => [], simulations: service,
+      }),
+    });
+    try {
+      const simBase = `http://127.0.0.1:${simGateway.port}`;
+      const auth = async (sub: string, roles?: string[]) => ({ authorization: `Bearer ${await signToken(sub, roles === undefined ? {} : { roles })}` });
+      const [alice, bob, ops, busy] = [await auth('trader-a1'), await auth('trader-a2'), await auth('ops', ['operator']), await auth('trader-busy')];
+      const answered = new Set<string>();
+      const call = async (method: 'get' | 'post', path: string, headers: Record<string, string>, body: string | undefined, status: number, code?: string): Promise<JsonObject> => {
+        const template = path.startsWith('/v1/simulations/') ? '/v1/simulations/{id}' : '/v1/simulations';
+        const res = await fetch(`${simBase}${path}`, { method: method.toUpperCase(), headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body }) });
+        const answer = object(await assertDocumentedAnswer(`${method.toUpperCase()} ${path} (${status}${code === undefined ? '' : ` ${code}`})`, method, template, res, status, code), 'answer');
+        if (code !== undefined) answered.add(`${method} ${template} ${code}`);
+        return answer;
+      };
+      const post = (headers: Record<string, string>, body: unknown, status: number, code?: string) => call('post', '/v1/simulations', headers, typeof body === 'string' ? body : JSON.stringify(body), status, code);
+      const trades = Array.from({ length: 12 }, (_, i) => ({ closedAt: new Date(Date.UTC(2026, 8, 1 + Math.floor(i / 2), 13, 5 * i)).toISOString(), pnl: [-2_400, 1_900, 1_350, -3_100, 2_600, -1_800][i % 6]! }));
+
+      // A job: accepted running, read until completed (the whole result), listed without its charts.
+      const started = object((await post(alice, { tierId: 'two-step-100k', trades, paths: 1_000, seed: 'docs', horizonDays: 90 }, 202))['simulation'], 'simulation');
+      assert.equal(started['status'], 'running');
+      assert.deepEqual(started['request'], { tierId: 'two-step-100k', trades: trades.length, paths: 1_000, method: 'block', sizing: 'fixed', seed: 'docs', horizonDays: 90 }, 'the request as accepted');
+      const id = String(started['id']);
+      let done = started;
+      for (let i = 0; i < 1_500 && done['status'] === 'running'; i++) {
+        await sleep(20);
+        done = object((await call('get', `/v1/simulations/${id}`, alice, undefined, 200))['simulation'], 'simulation');
+      }
+      assert.equal(done['status'], 'completed');
+      const result = object(done['result'], 'result');
+      assert.ok(isObject(result['fan']) && isObject(result['drawdownHistogram']), 'a job\'s record carries its charts');
+      assert.equal(array(object(result['drawdownHistogram'], 'h')['counts'], 'counts').length, 40);
+      await call('get', `/v1/simulations/${id}`, ops, undefined, 200);
+      await call('get', `/v1/simulations/${id}`, bob, undefined, 404, 'UNKNOWN_SIMULATION');
+      await call('get', '/v1/simulations/no-such-simulation', alice, undefined, 404, 'UNKNOWN_SIMULATION');
+      await call('get', `/v1/simulations/${id}`, {}, undefined, 401, 'AUTH_REQUIRED');
+      await call('get', '/v1/simulations', {}, undefined, 401, 'AUTH_REQUIRED');
+      const listed = array((await call('get', '/v1/simulations', alice, undefined, 200))['simulations'], 'simulations').map((r) => object(r, 'listed'));
+      assert.deepEqual(listed.map((r) => r['id']), [id]);
+      const figures = object(listed[0]!['result'], 'listed result');
+      assert.ok(!('fan' in figures) && !('drawdownHistogram' in figures), 'a listing leaves the charts out');
+      assert.deepEqual(figures['pass'], result['pass']);
+      assert.equal(array((await call('get', '/v1/simulations?limit=0.5', ops, undefined, 200))['simulations'], 'simulations').length, 1);
+      assert.deepEqual(array((await call('get', '/v1/simulations', bob, undefined, 200))['simulations'], 'simulations'), [], 'another trader lists none of them');
+
+      // Refusals, in the order the operation documents its checks.
+      await post(alice, 'x'.repeat(Number(operation('post', '/v1/simulations')['x-max-body-bytes']) + 1), 413, 'PAYLOAD_TOO_LARGE');
+      await post({}, { tierId: 'two-step-100k', trades }, 401, 'AUTH_REQUIRED');
+      await post(alice, '{not json', 400, 'MALFORMED_JSON');
+      await post(alice, {}, 400, 'INVALID_SIMULATION_REQUEST');
+      await post(alice, { tierId: 'two-step-100k', trades, paths: defaultOf(SIM_SERVICE, 'this.#o.maxPaths') + 1 }, 400, 'INVALID_SIMULATION_REQUEST');
+      await post(alice, { assessmentId: 'a2' }, 404, 'FORBIDDEN_ASSESSMENT');
+      await post(alice, { assessmentId: 'a-done' }, 409, 'ASSESSMENT_NOT_ACTIVE');
+      await post(alice, { assessmentId: 'a-live' }, 400, 'UNKNOWN_TIER');
+      await post(alice, { tierId: 'no-such-tier', trades }, 400, 'UNKNOWN_TIER');
+      await post(alice, { tierId: 'two-step-100k', trades: trades.map((t, i) => (i === 3 ? { ...t, closedAt: 'yesterday' } : t)) }, 400, 'INVALID_HISTORY');
+      await post(alice, { tierId: 'two-step-100k', trades: trades.slice(0, 3) }, 422, 'NOT_ENOUGH_HISTORY');
+      await post(alice, { tierId: 'two-step-100k', method: 'parametric' }, 400, 'INVALID_SIMULATION_REQUEST');
+      // One job at a time for this service: a long one, then a second while it runs; the long one is cancelled at shutdown, with an error.
+      const long = object((await post(busy, { tierId: 'two-step-100k', trades, paths: 1_000_000, horizonDays: 365 }, 202))['simulation'], 'long');
+      await post(busy, { tierId: 'two-step-100k', trades, paths: 1_000 }, 429, 'TOO_MANY_SIMULATIONS');
+      service.close();
+      let cancelled = long;
+      for (let i = 0; i < 1_500 && cancelled['status'] === 'running'; i++) {
+        await sleep(20);
+        cancelled = object((await call('get', `/v1/simulations/${String(long['id'])}`, busy, undefined, 200))['simulation'], 'simulation');
+      }
+      assert.equal(cancelled['status'], 'cancelled');
+      assert.equal(object(cancelled['error'], 'error')['code'], 'CANCELLED');
+      assert.equal(cancelled['result'], null);
+
+      // Every code the simulation operations document was answered, but those no fake can bring about here (a bad token, the database, a failure, the service missing).
+      const documented = ['get /v1/simulations', 'post /v1/simulations', 'get /v1/simulations/{id}'].flatMap((key) => {
+        const [method, template] = key.split(' ') as [string, string];
+        return Object.values(object(operation(method, template)['responses'], 'responses')).flatMap((r) => errorCodesOf(object(r, 'response')).map((c) => `${key} ${c}`));
+      });
+      const elsewhere = new Set(['AUTH_FAILED', 'PG_UNAVAILABLE', 'INTERNAL', 'SIMULATIONS_DISABLED']);
+      assert.deepEqual(sorted(answered), sorted(documented.filter((d) => !elsewhere.has(d.split(' ')[2]!))));
+    } finally {
+      service.close();
+      await simGateway.drain();
+      await pool.close();
     }
   });
 });

@@ -58,7 +58,8 @@ export async function startHarness(owners: Array<[string, string]>, o: {
   const node = await EngineNode.start({
     market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql), marketTail: () => market.tail(),
     engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 20 }, checkpointIntervalMs: 0,
-    output: { onEvents: (e) => hub?.onEvents(e), onDeltas: (d) => hub?.onDeltas(d) },
+    // Deltas as the deployed gateway takes them: encoded by the shards.
+    output: { onEvents: (e) => hub?.onEvents(e), onEncodedDeltas: (b) => hub?.onEncodedDeltas(b) },
   });
   await node.ready;
   hub = new StreamHub({ epoch: node.epoch, watch: (ids, on) => node.engine.watch(ids, on), ...o.hub });

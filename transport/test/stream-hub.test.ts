@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decode } from '@msgpack/msgpack';
+import { DeltaEncoder } from '../../engine/delta-encoding.js';
 import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
 import { PROTOCOL_JSON, PROTOCOL_MSGPACK } from '../gateway/protocol.js';
 import { StreamHub, type Subscriber } from '../gateway/stream-hub.js';
@@ -17,6 +18,9 @@ function reader(protocol: Subscriber['protocol'] = PROTOCOL_MSGPACK) {
     },
     closeSlow: () => {
       s.closed = true;
+    },
+    lag: (assessmentId: string) => {
+      s.lagging.add(assessmentId);
     },
     got,
   };
@@ -81,4 +85,59 @@ test('a stream outlives its last subscriber for the linger time, then stops the 
   hub.sweep();
   assert.equal(hub.streams, 0);
   assert.deepEqual(watch, [[['a'], true], [['a'], false]]);
+});
+
+test('deltas encoded by the engine go out byte for byte as the hub would encode them, to msgpack and JSON subscribers alike, and resume from the ring', () => {
+  const sent = (protocol: Subscriber['protocol']) => {
+    const out: Array<Uint8Array | string> = [];
+    const s: Subscriber = { protocol, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => (out.push(typeof d === 'string' ? d : d.slice()), true) };
+    return { s, out };
+  };
+  const plain = new StreamHub({ epoch: 300, watch: () => {} });
+  const encoded = new StreamHub({ epoch: 300, watch: () => {} });
+  const [pb, pj, eb, ej] = [sent(PROTOCOL_MSGPACK), sent(PROTOCOL_JSON), sent(PROTOCOL_MSGPACK), sent(PROTOCOL_JSON)];
+  const long = `a-${'x'.repeat(40)}`; // past a fixstr
+  for (const id of ['a', long]) {
+    plain.subscribe(id, pb.s); plain.subscribe(id, pj.s);
+    encoded.subscribe(id, eb.s); encoded.subscribe(id, ej.s);
+  }
+  const deltaEncoder = new DeltaEncoder();
+  for (let k = 1; k <= 200; k++) {
+    const batch = [delta('a', 50_000 + k / 7), { ...delta(long, -k), positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_001 + k, unrealizedPnl: k / 3 }] }, delta('unwatched', 1)];
+    plain.onDeltas(batch);
+    encoded.onEncodedDeltas(deltaEncoder.encode(batch));
+  }
+  assert.equal(eb.out.length, 400);
+  assert.deepEqual(eb.out, pb.out, 'the same msgpack frames');
+  assert.deepEqual(ej.out, pj.out, 'the same JSON frames');
+  assert.deepEqual(encoded.missed(long, 300, 190, PROTOCOL_MSGPACK), plain.missed(long, 300, 190, PROTOCOL_MSGPACK));
+  assert.deepEqual(encoded.missed('a', 300, 195, PROTOCOL_JSON), plain.missed('a', 300, 195, PROTOCOL_JSON));
+  assert.deepEqual(decode(eb.out[399] as Uint8Array), { t: 'delta', assessmentId: long, epoch: 300, seq: 200, delta: decode(deltaEncoder.encode([{ ...delta(long, -200), positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_201, unrealizedPnl: 200 / 3 }] }]).bytes) });
+});
+
+test('the resume ring is bounded by bytes as well as by count', () => {
+  const hub = new StreamHub({ epoch: 1, ringSize: 512, ringBytes: 4_096, watch: () => {} });
+  const s = reader();
+  hub.subscribe('a', s);
+  for (let k = 1; k <= 100; k++) hub.onDeltas([delta('a', k)]);
+  const kept = hub.missed('a', 1, 0, PROTOCOL_MSGPACK);
+  assert.equal(kept, undefined, '100 frames of ~200 B do not fit in 4 KiB');
+  const tail = hub.missed('a', 1, 90, PROTOCOL_MSGPACK)!;
+  assert.deepEqual(tail.map((f) => (decode(f as Uint8Array) as { seq: number }).seq), [91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
+});
+
+test('frames around engine-encoded deltas stay byte for byte the hub\'s own at every width of seq', () => {
+  const last: Array<Uint8Array | undefined> = [undefined, undefined];
+  const hubs = [0, 1].map((k) => {
+    const hub = new StreamHub({ epoch: 70_000, ringBytes: 1_024, watch: () => {} });
+    hub.subscribe('a', { protocol: PROTOCOL_MSGPACK, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => ((last[k] = d as Uint8Array), true) });
+    return hub;
+  });
+  const deltaEncoder = new DeltaEncoder();
+  for (let seq = 1; seq <= 65_600; seq++) {
+    const d = delta('a', seq);
+    hubs[0]!.onDeltas([d]);
+    hubs[1]!.onEncodedDeltas(deltaEncoder.encode([d]));
+    if (seq < 300 || (seq > 65_500)) assert.deepEqual(last[1], last[0], `seq ${seq}`);
+  }
 });
