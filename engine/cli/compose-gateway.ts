@@ -22,6 +22,7 @@ import { PgSimulationStore } from '../../persistence/postgres/pg-simulation-stor
 import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js';
 import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
+import { LiveEstimator } from '../../sim/montecarlo/live-estimator.js';
 
 /** Gateway configuration; every field has a default. */
 export interface GatewayConfig {
@@ -145,12 +146,20 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
       ...(assets === undefined ? {} : { assets }), simulations,
     }),
   });
+  // Live pass probability for watched assessments, on the simulation pool's threads (never the shards').
+  const interval = config.simulations?.estimateIntervalMs ?? 60_000;
+  const estimator = interval > 0 ? new LiveEstimator({
+    simulator, tiers: () => presetTiers(), watched: () => hub.watched(), assessment: (id) => node.state(id), clock: () => Date.now(), intervalMs: interval,
+    push: (e) => void hub.broadcast(e.assessmentId, { t: 'estimate', ...e }), onError: (err, id) => simLog.warn({ err, assessmentId: id }, 'live estimate failed'),
+  }) : undefined;
+  estimator?.start();
   return {
     gateway,
     devToken: (traderId, roles = ['trader']) => devSecret === undefined ? undefined
       : new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(traderId).setIssuer('vatic').setAudience('vatic-gateway')
         .setIssuedAt().setExpirationTime('12h').sign(new TextEncoder().encode(devSecret)),
     close: async () => {
+      estimator?.stop();
       simulations.close();
       await gateway.drain();
       await pool.close();

@@ -53,7 +53,17 @@ export type ErrorCode =
   | 'FORBIDDEN_ASSESSMENT' | 'TOO_MANY_SUBSCRIPTIONS' | 'TOO_MANY_CONNECTIONS' | 'RATE_LIMITED' | 'SLOW_CONSUMER'
   | 'NOT_SUBSCRIBED' | 'DRAINING' | 'INTERNAL';
 
-/** Every frame the server sends. */
+/** A probability with its Wilson 95% interval. */
+export interface PassInterval {
+  readonly p: number;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/**
+ * Every frame the server sends. `estimate` is the live pass probability (Monte
+ * Carlo, from where the assessment stands): not numbered, not replayed on resume.
+ */
 export type ServerFrame =
   | { readonly t: 'ready'; readonly traderId: string; readonly roles: string[]; readonly heartbeatMs: number; readonly limits: SessionLimits }
   | { readonly t: 'snapshot'; readonly id?: string | number; readonly assessmentId: string; readonly epoch: number; readonly seq: number; readonly state: unknown }
@@ -65,6 +75,7 @@ export type ServerFrame =
   | { readonly t: 'ack'; readonly id: string | number; readonly position: number }
   | { readonly t: 'reject'; readonly id: string | number; readonly code: string; readonly message: string }
   | { readonly t: 'pong'; readonly ts?: number; readonly serverTs: number }
+  | { readonly t: 'estimate'; readonly assessmentId: string; readonly at: number; readonly paths: number; readonly pass: PassInterval; readonly breakdown: Readonly<Record<string, number>>; readonly medianDaysToPass: number | null }
   | { readonly t: 'error'; readonly code: ErrorCode; readonly message: string; readonly id?: string | number };
 
 /** Limits a session runs under, told to the client in `ready`. */

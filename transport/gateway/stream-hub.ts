@@ -204,6 +204,35 @@ export class StreamHub implements EngineOutput {
     }
   }
 
+  /** Assessments someone is subscribed to now. */
+  watched(): string[] {
+    const out: string[] = [];
+    for (const [id, s] of this.#streams) if (s.subscribers.size > 0) out.push(id);
+    return out;
+  }
+
+  /**
+   * Send an unnumbered frame (a live estimate) to an assessment's subscribers
+   * now. It is not kept for resume, and a subscriber over its soft limit skips
+   * it: the next estimate replaces it anyway. Returns the subscribers reached.
+   */
+  broadcast(assessmentId: string, frame: ServerFrame): number {
+    const stream = this.#streams.get(assessmentId);
+    if (stream === undefined) return 0;
+    let bin: Uint8Array | undefined;
+    let text: string | undefined;
+    let sent = 0;
+    for (const s of stream.subscribers) {
+      if (s.buffered() > this.#o.softLimitBytes) continue;
+      const data = s.protocol === PROTOCOL_MSGPACK ? (bin ??= this.#bin.encodeShared(frame).slice()) : (text ??= JSON.stringify(frame));
+      if (s.send(data)) {
+        sent++;
+        this.counters.framesSent++;
+      }
+    }
+    return sent;
+  }
+
   /** Drop streams idle past the linger time; call periodically. */
   sweep(): void {
     const now = this.#o.clock();

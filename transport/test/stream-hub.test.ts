@@ -141,3 +141,29 @@ test('frames around engine-encoded deltas stay byte for byte the hub\'s own at e
     if (seq < 300 || (seq > 65_500)) assert.deepEqual(last[1], last[0], `seq ${seq}`);
   }
 });
+
+test('a live estimate reaches the subscribers of its assessment unnumbered, in each protocol, and skips a reader that is behind', () => {
+  const hub = new StreamHub({ epoch: 1, softLimitBytes: 1_000, watch: () => {} });
+  const bin = reader();
+  const text = reader(PROTOCOL_JSON);
+  const behind = reader();
+  const other = reader();
+  hub.subscribe('a', bin);
+  hub.subscribe('a', text);
+  hub.subscribe('a', behind);
+  hub.subscribe('b', other);
+  hub.onEvents([fill('a', 1)]);
+  behind.bufferedBytes = 5_000;
+  assert.deepEqual(hub.watched().sort(), ['a', 'b']);
+  const estimate = { t: 'estimate' as const, assessmentId: 'a', at: 5, paths: 4096, pass: { p: 0.6, lo: 0.58, hi: 0.62 }, breakdown: { passed: 0.6 }, medianDaysToPass: 9 };
+  assert.equal(hub.broadcast('a', estimate), 2);
+  assert.deepEqual(bin.got.at(-1), estimate);
+  assert.deepEqual(text.got.at(-1), estimate);
+  assert.equal(behind.got.length, 1, 'only the fill');
+  assert.equal(other.got.length, 0);
+  // Not numbered: the stream's next frame follows the fill.
+  assert.equal(hub.seqOf('a'), 1);
+  assert.equal(hub.broadcast('nobody', estimate), 0);
+  hub.unsubscribe('b', other);
+  assert.deepEqual(hub.watched(), ['a']);
+});

@@ -29,6 +29,8 @@ export interface StreamHandlers {
   onSnapshot?(state: unknown, at: { epoch: number; seq: number }): void;
   onDelta?(delta: unknown, at: { epoch: number; seq: number }): void;
   onEvent?(event: unknown, at: { epoch: number; seq: number }): void;
+  /** A live pass-probability estimate (unnumbered: the latest one is what counts). */
+  onEstimate?(estimate: Extract<ServerFrame, { t: 'estimate' }>): void;
   /** A gap was seen (or the server asked to resync); the client is resuming. */
   onGap?(info: { expected: number; got: number }): void;
 }
@@ -223,6 +225,7 @@ export class VaticClient {
         break;
       }
       case 'unsubscribed': this.#settle(f.id, f); break;
+      case 'estimate': this.#streams.get(f.assessmentId)?.handlers.onEstimate?.(f); break;
     }
   }
 
