@@ -196,6 +196,7 @@ program.command('ws')
       ['  engine p50 / p99 (ms)', `${fmt(g['engP50']!, 1)} / ${fmt(g['engP99']!, 1)}`, `ws ${fmt(b['engP50']!, 1)} / ${fmt(b['engP99']!, 1)}: publish to delta batch on the main thread`],
       ['  fan-out p50 / p99 (ms)', `${fmt(g['fanP50']!, 1)} / ${fmt(g['fanP99']!, 1)}`, `ws ${fmt(b['fanP50']!, 1)} / ${fmt(b['fanP99']!, 1)}: batch on the main thread to client receipt`],
       ['server CPU per frame (µs)', both('cpuUsPerFrame', 1), `target ≤ half the baseline's: ${verdict(pass.cpu)} (${fmt(g['cpuUsPerFrame']! / b['cpuUsPerFrame']!, 2)}×); ${runsOf('cpuUsPerFrame', 1)}`],
+      ['  user / kernel per frame (µs)', `${fmt(g['userUsPerFrame']!, 1)} / ${fmt(g['sysUsPerFrame']!, 1)}`, `ws ${fmt(b['userUsPerFrame']!, 1)} / ${fmt(b['sysUsPerFrame']!, 1)}: kernel time is mostly the socket writes (on loopback the sender also runs the receiver's TCP path)`],
       ['  main thread per frame (µs)', both('mainUsPerFrame', 1), 'the fan-out thread alone'],
       ['  net of the engine floor (µs)', both('netUsPerFrame', 1), `floor ${both('floorUsPerDelta', 1)} µs per delta, nobody subscribed`],
       ['memory per idle connection (B)', both('rssPerConn'), `RSS; target < 2,048: ${verdict(pass.memory)}; ${runsOf('rssPerConn')}`],

@@ -328,11 +328,26 @@ function pct(xs: Float64Array, p: number): number {
   return xs.length === 0 ? NaN : xs[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))]!;
 }
 
+/** With WS_BENCH_VERBOSE: the latency over the window, 250 ms at a time, to see whether the tail is steady or comes in bursts. */
+function series(when: Float64Array, total: Float64Array, eng: Float64Array, m: number, offset: number): void {
+  const buckets = new Map<number, { t: number[]; e: number[] }>();
+  for (let j = 0; j < m; j++) {
+    const b = Math.floor((when[j]! + offset - started) / 250);
+    const x = buckets.get(b) ?? { t: [], e: [] };
+    buckets.set(b, x);
+    x.t.push(total[j]!); x.e.push(eng[j]!);
+  }
+  for (const [b, x] of [...buckets].sort((p, q) => p[0] - q[0])) {
+    const t = Float64Array.from(x.t).sort(), e = Float64Array.from(x.e).sort();
+    process.stderr.write(`  series ${(b / 4).toFixed(2)} s: frames ${t.length}, p50 ${pct(t, 50).toFixed(1)}, p99 ${pct(t, 99).toFixed(1)}, max ${pct(t, 100).toFixed(1)}; engine p99 ${pct(e, 99).toFixed(1)} ms\n`);
+  }
+}
+
 /** Per-frame latencies from the server's tables (see the header). */
 function compute(c: Extract<ClientCommand, { t: 'compute' }>): ClientWindow {
   // A shard that applied nothing between two flushes sends the same input twice: keep the first arrival.
   const arrivals = c.arrivals.map((pairs) => { const m = new Map<number, number>(); for (const [k, v] of pairs) if (!m.has(k)) m.set(k, v); return m; });
-  const total = new Float64Array(n), eng = new Float64Array(n), fan = new Float64Array(n);
+  const total = new Float64Array(n), eng = new Float64Array(n), fan = new Float64Array(n), when = new Float64Array(n);
   let m = 0, unmatched = 0;
   for (let k = 0; k < n; k++) {
     const t = recv[k]! - c.offset; // on the server's clock
@@ -343,8 +358,9 @@ function compute(c: Extract<ClientCommand, { t: 'compute' }>): ClientWindow {
       unmatched++;
       continue;
     }
-    total[m] = t - published; eng[m] = arrived - published; fan[m] = t - arrived; m++;
+    total[m] = t - published; eng[m] = arrived - published; fan[m] = t - arrived; when[m] = t; m++;
   }
+  if (process.env['WS_BENCH_VERBOSE'] !== undefined) series(when, total, eng, m, c.offset);
   const sorted = (xs: Float64Array) => xs.subarray(0, m).sort();
   const [a, b, f] = [sorted(total), sorted(eng), sorted(fan)];
   return {

@@ -55,6 +55,7 @@ import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { presetTiers } from '../actors/index.js';
+import { SERVER_V8_FLAGS } from '../engine/cli/server-flags.js';
 import { EngineNode, type EncodedDeltas, type EngineOutput, type StateDelta } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
 import { Gateway } from '../transport/gateway/gateway.js';
@@ -105,7 +106,8 @@ export async function runWsBench(o: WsBenchOptions): Promise<{ figures: Record<K
 
 function serverProcess(kind: Kind, o: WsBenchOptions): Promise<Figures> {
   const child = fork(fileURLToPath(import.meta.url), ['--ws-bench-server', kind, JSON.stringify(o)], {
-    execArgv: [...process.execArgv, '--expose-gc', ...(process.env['WS_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Both servers run with the V8 flags the deployed server runs with (engine/cli/server-flags.ts); the clients inherit them.
+    execArgv: [...process.execArgv, '--expose-gc', ...SERVER_V8_FLAGS, ...(process.env['WS_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     let result: Figures | undefined;
@@ -229,6 +231,22 @@ async function startClients(): Promise<{ ask: (c: ClientCommand) => Promise<Reco
     child.send(c);
   });
   return { ask, child };
+}
+
+/** With WS_BENCH_HEAP_PROF=<dir>: sample what the main thread allocates and keeps past the young generation. */
+async function startHeapSampling(): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env['WS_BENCH_HEAP_PROF'];
+  if (dir === undefined) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false } as object);
+  return async (name) => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(`${dir}/${name}-${process.pid}.heapprofile`, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 /** Memory after full collections (the server process runs with --expose-gc). */
@@ -377,6 +395,7 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
     recording = true;
+    const heapProf = await startHeapSampling();
     const w0 = { cpu: process.cpuUsage(), main: mainThreadCpuMs(), sent: server.sent(), dropped: server.dropped(), deltas, t: performance.now() };
     await ask({ t: 'start' });
     progress('clients recording');
@@ -385,6 +404,7 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     const cpu = process.cpuUsage(w0.cpu), main = mainThreadCpuMs() - w0.main, sent = server.sent() - w0.sent, secs = (performance.now() - w0.t) / 1000;
     const dropped = server.dropped() - w0.dropped, windowDeltas = deltas - w0.deltas, memEnd = process.memoryUsage();
     recording = false;
+    await heapProf?.(`${kind}`);
     loop.disable();
     gcObs.disconnect();
     await ask({ t: 'stop' }); // the clients stop recording before the tables are taken, so every frame they hold is in them
@@ -401,7 +421,7 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
       rssPerConn: (mem1.rss - mem0.rss) / o.clients, heapPerConn: (heapExt(mem1) - heapExt(mem0)) / o.clients, rss0MiB: mem0.rss / 2 ** 20,
       framesPerSec: c.frames / c.seconds, sentPerSec: sent / secs, dropped, gaps: c.gaps, resyncs: c.resyncs, errors: c.errors, unmatched: c.unmatched, parseMismatches: c.mismatches,
       p50: c.p50, p99: c.p99, p999: c.p999, max: c.max, engP50: c.engP50, engP99: c.engP99, fanP50: c.fanP50, fanP99: c.fanP99, fanMax: c.fanMax,
-      cpuUsPerFrame: cpuUs / sent, mainUsPerFrame: (1000 * main) / sent, netUsPerFrame: (cpuUs - floorUsPerDelta * windowDeltas) / sent, floorUsPerDelta,
+      cpuUsPerFrame: cpuUs / sent, userUsPerFrame: cpu.user / sent, sysUsPerFrame: cpu.system / sent, mainUsPerFrame: (1000 * main) / sent, netUsPerFrame: (cpuUs - floorUsPerDelta * windowDeltas) / sent, floorUsPerDelta,
       serverCores: cpuUs / 1e6 / secs, mainCores: main / 1000 / secs, clientCores: c.cores,
       batch: windowDeltas / dispatch.length, dispatchP50: median(dispatch), dispatchMax: Math.max(...dispatch), loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6, gcMsPerSec: gcMs / secs,
       heapEndMiB: memEnd.heapUsed / 2 ** 20, rssEndMiB: memEnd.rss / 2 ** 20, clockOffsetMs: offset, clockRttMs: best,

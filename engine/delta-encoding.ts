@@ -4,7 +4,8 @@
  * flush crosses to the main thread, transferred rather than cloned: the main
  * thread neither deserializes a delta object nor encodes it again.
  */
-import { Encoder } from '@msgpack/msgpack';
+import { decodeMulti, Encoder } from '@msgpack/msgpack';
+import type { EngineOutput } from './engine.js';
 import type { StateDelta } from './inputs.js';
 
 /** The deltas of one shard flush, each a msgpack map of a {@link StateDelta}, back to back. */
@@ -17,6 +18,10 @@ export interface EncodedDeltas {
   readonly bytes: Uint8Array;
   /** End offset in `bytes` of each delta (the start of the next). */
   readonly ends: Uint32Array;
+  /** Each delta's `equity`, for outputs that rank accounts without decoding them (the leaderboard). */
+  readonly equity: Float64Array;
+  /** Each delta's `startingBalance`, likewise. */
+  readonly startingBalance: Float64Array;
 }
 
 /** Encodes flushes of deltas; one per shard (it reuses its buffers). */
@@ -29,6 +34,7 @@ export class DeltaEncoder {
     let bytes = new Uint8Array(deltas.length * 320);
     const ends = new Uint32Array(deltas.length);
     const ids = new Array<string>(deltas.length);
+    const equity = new Float64Array(deltas.length), startingBalance = new Float64Array(deltas.length);
     let at = 0;
     for (let k = 0; k < deltas.length; k++) {
       const d = deltas[k]!;
@@ -42,7 +48,26 @@ export class DeltaEncoder {
       at += one.length;
       ends[k] = at;
       ids[k] = d.assessmentId;
+      equity[k] = d.equity;
+      startingBalance[k] = d.startingBalance;
     }
-    return { ids, input: deltas[0]?.input ?? -1, bytes: bytes.subarray(0, at), ends };
+    return { ids, input: deltas[0]?.input ?? -1, bytes: bytes.subarray(0, at), ends, equity, startingBalance };
+  }
+}
+
+/** The delta objects back from an encoded flush (for an output that only takes objects). */
+export function decodeDeltas(batch: EncodedDeltas): StateDelta[] {
+  return [...decodeMulti(batch.bytes)] as StateDelta[];
+}
+
+/**
+ * Outputs behind one: hands each encoded flush to those that take bytes,
+ * and decodes it, once, for those that only take objects.
+ */
+export function forwardEncodedDeltas(outputs: readonly EngineOutput[], batch: EncodedDeltas, shard: number): void {
+  let decoded: StateDelta[] | undefined;
+  for (const o of outputs) {
+    if (o.onEncodedDeltas !== undefined) o.onEncodedDeltas(batch, shard);
+    else if (o.onDeltas !== undefined) o.onDeltas((decoded ??= decodeDeltas(batch)), shard);
   }
 }

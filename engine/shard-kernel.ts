@@ -6,6 +6,7 @@
  */
 import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Command, type Instrument, type Tier } from '../actors/index.js';
 import type { EngineEvent, InputRejectReason, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
+import { DeltaTracker } from './delta-tracker.js';
 import { MarketBook, type MarketBookSnapshot } from './market-book.js';
 import { stateDelta } from './state-delta.js';
 import { grow, PriceIndex } from './price-index.js';
@@ -68,13 +69,10 @@ export class ShardKernel {
   #now = 0;
   #input = -1;
   #out: OutputEvent[] = [];
-  readonly #dirty = new Set<number>();
   /** Slots stepped since the last checkpoint: what a changed-only checkpoint must carry. */
   #touched = new Uint32Array(1024);
   readonly #touchedList: number[] = [];
-  readonly #watched = new Set<string>();
-  /** Watched slots by slice (slot % slices), for staggered flushes; rebuilt when the watch set or the actors change. */
-  #watchSlices: Array<Set<number>> | undefined;
+  readonly #deltas = new DeltaTracker(this.#slotOf);
   /** Events of the actor step in progress; committed only if the step returns. */
   readonly #stepEvents: EngineEvent[] = [];
   /** One environment for every step (no closure per step on the tick path). */
@@ -150,11 +148,7 @@ export class ShardKernel {
 
   /** Push live state for these assessments at every flush, changed or not. */
   watch(ids: readonly string[], on = true): void {
-    for (const id of ids) {
-      if (on) this.#watched.add(id);
-      else this.#watched.delete(id);
-    }
-    this.#watchSlices = undefined;
+    this.#deltas.watch(ids, on);
   }
 
   /**
@@ -164,25 +158,7 @@ export class ShardKernel {
    * interval, so the deltas do not all reach the gateway at one instant.
    */
   takeDeltas(slice = 0, slices = 1): StateDelta[] {
-    if (this.#watchSlices?.length !== slices) this.#watchSlices = this.#sliceWatched(slices);
-    const watched = this.#watchSlices[slice]!;
-    const out: StateDelta[] = [];
-    for (const slot of this.#dirty) {
-      if (slot % slices !== slice) continue;
-      this.#dirty.delete(slot);
-      if (!watched.has(slot)) out.push(stateDelta(this.#actors[slot]!, this.book, this.#input));
-    }
-    for (const slot of watched) out.push(stateDelta(this.#actors[slot]!, this.book, this.#input));
-    return out;
-  }
-
-  #sliceWatched(slices: number): Array<Set<number>> {
-    const out = Array.from({ length: slices }, () => new Set<number>());
-    for (const id of this.#watched) {
-      const slot = this.#slotOf.get(id);
-      if (slot !== undefined) out[slot % slices]!.add(slot);
-    }
-    return out;
+    return this.#deltas.take(slice, slices).map((slot) => stateDelta(this.#actors[slot]!, this.book, this.#input));
   }
 
   /** The current state of one assessment (a copy), or undefined. */
@@ -345,7 +321,7 @@ export class ShardKernel {
       this.#out.push(out);
     }
     events.length = 0;
-    this.#dirty.add(slot);
+    this.#deltas.changed(slot);
   }
 
   #quarantine(slot: number, err: unknown): void {
@@ -376,7 +352,7 @@ export class ShardKernel {
     this.#quarantined.push(false);
     this.#index.addSlot(slot);
     this.#slotOf.set(actor.state.id, slot);
-    if (this.#watched.has(actor.state.id)) this.#watchSlices = undefined; // watched before it existed
+    this.#deltas.added(actor.state.id);
     this.stats.actors++;
     if (slot >= this.#deadlineVersions.length) this.#deadlineVersions = grow(this.#deadlineVersions, slot);
     if (slot >= this.#touched.length) this.#touched = grow(this.#touched, slot);

@@ -112,7 +112,7 @@ if (data.flushIntervalMs > 0) {
     if (deltas.length === 0) return;
     if (encoder === undefined) return send({ t: 'deltas', deltas });
     const batch = encoder.encode(deltas);
-    send({ t: 'encoded-deltas', batch }, [batch.bytes.buffer as ArrayBuffer, batch.ends.buffer as ArrayBuffer]);
+    send({ t: 'encoded-deltas', batch }, [batch.bytes.buffer, batch.ends.buffer, batch.equity.buffer, batch.startingBalance.buffer] as ArrayBuffer[]);
   };
   // Each slice at the next instant ≡ this shard's phase (mod the slice time) on the wall clock every shard
   // reads: the shards' slices reach the main thread in turn rather than together, and do not drift.

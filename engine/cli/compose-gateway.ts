@@ -15,6 +15,7 @@ import { httpApi, TraderIndex } from '../../transport/gateway/http-api.js';
 import { StreamHub } from '../../transport/gateway/stream-hub.js';
 import type { StaticAssets } from '../../transport/gateway/static-assets.js';
 import { TokenVerifier, type TokenVerifierOptions } from '../../transport/gateway/token-verifier.js';
+import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
 import type { EngineOutput } from '../engine.js';
 import type { OutputEvent, StateDelta } from '../inputs.js';
 import type { ComposedNode } from './compose-node.js';
@@ -73,6 +74,10 @@ export class LateOutput implements EngineOutput {
   }
   onDeltas(deltas: readonly StateDelta[], shard: number): void {
     for (const t of this.targets) t.onDeltas?.(deltas, shard);
+  }
+  // Declared, so the shards encode deltas for the gateway; a target that takes objects gets them decoded.
+  onEncodedDeltas(batch: EncodedDeltas, shard: number): void {
+    forwardEncodedDeltas(this.targets, batch, shard);
   }
 }
 

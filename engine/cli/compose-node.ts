@@ -11,12 +11,13 @@ import type { Logger } from 'pino';
 import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
-import { createSharedState, migrate, PgCheckpointStore, PgJournal, type SharedState } from '../../persistence/index.js';
+import { createSharedState, type LeaderboardEntry, migrate, PgCheckpointStore, PgJournal, type SharedState } from '../../persistence/index.js';
 import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
 import { domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher, withNamespace } from '../../transport/nats/index.js';
 import { Encoder } from '@msgpack/msgpack';
 import { IntakeService } from '../../transport/nats/intake-service.js';
 import { JetStreamMarketLog } from '../../transport/nats/jetstream-market-log.js';
+import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
 import type { EngineOutput } from '../engine.js';
 import type { OutputEvent, StateDelta } from '../inputs.js';
 import { EngineNode } from '../node/engine-node.js';
@@ -86,6 +87,9 @@ class FanOut implements EngineOutput {
   onDeltas(deltas: readonly StateDelta[], shard: number): void {
     for (const o of this.outputs) o.onDeltas?.(deltas, shard);
   }
+  onEncodedDeltas(batch: EncodedDeltas, shard: number): void {
+    forwardEncodedDeltas(this.outputs, batch, shard);
+  }
   async flush(): Promise<void> {
     await Promise.all(this.outputs.map((o) => o.flush?.()));
   }
@@ -122,12 +126,15 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
 
     const shared = await createSharedState(config.redisUrl ? { redisUrl: config.redisUrl } : {});
     closers.push(() => shared.close());
+    const rank = (entries: LeaderboardEntry[]): void => {
+      void shared.leaderboard.update(entries).catch((err: unknown) => log.warn({ err }, 'leaderboard update failed; the next delta retries'));
+    };
+    const returnPct = (equity: number, start: number): number => (100 * (equity - start)) / start;
     const leaderboard: EngineOutput = {
       onEvents: () => {},
-      onDeltas: (deltas) => {
-        void shared.leaderboard.update(deltas.map((d) => ({ assessmentId: d.assessmentId, returnPct: (100 * (d.equity - d.startingBalance)) / d.startingBalance })))
-          .catch((err: unknown) => log.warn({ err }, 'leaderboard update failed; the next delta retries'));
-      },
+      onDeltas: (deltas) => rank(deltas.map((d) => ({ assessmentId: d.assessmentId, returnPct: returnPct(d.equity, d.startingBalance) }))),
+      // The shards' encoded flush carries the two figures a rank needs, so nothing is decoded here.
+      onEncodedDeltas: (b) => rank(b.ids.map((assessmentId, k) => ({ assessmentId, returnPct: returnPct(b.equity[k]!, b.startingBalance[k]!) }))),
     };
 
     // Market log and events.

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
+import { missingServerFlags } from './server-flags.js';
 
 const Env = z.object({
   NATS_URL: z.string().optional(),
@@ -58,6 +59,9 @@ const config: NodeConfig = {
   workers: env.ENGINE_WORKERS, checkpointIntervalMs: env.CHECKPOINT_INTERVAL_MS,
   ...(env.CLOCK_BEAT === undefined ? {} : { clockBeat: env.CLOCK_BEAT === 'on' }),
 };
+
+const missing = missingServerFlags();
+if (missing.length > 0) log.warn({ missing }, 'started without the server V8 flags (npm run serve passes them): expect full-GC pauses of the fan-out under load');
 
 let composed: Awaited<ReturnType<typeof composeNode>>;
 let gateway: ComposedGateway | undefined;

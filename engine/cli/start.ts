@@ -151,7 +151,7 @@ async function runDemo(o: StartOptions): Promise<number> {
   const late = new LateOutput();
   const composed = await composeNode({
     ...(env['NATS_URL'] ? { natsUrl: env['NATS_URL'] } : {}), ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
-    ...(env['REDIS_URL'] ? { redisUrl: env['REDIS_URL'] } : {}), dataDir, workers: o.workers, measureLatency: true, flushIntervalMs: 0, clockBeat: false,
+    ...(env['REDIS_URL'] ? { redisUrl: env['REDIS_URL'] } : {}), dataDir, workers: o.workers, measureLatency: true, clockBeat: false,
   }, log, [tally, late]);
   const node = composed.node;
   let gw: ComposedGateway | undefined;

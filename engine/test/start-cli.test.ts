@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index.js';
 import { BotTraders, type BotCommand } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
+import { VaticClient, type SocketConstructor } from '../../transport/gateway/client/vatic-client.js';
 import { SyntheticFeed } from '../../transport/synthetic-feed.js';
 import type { EngineInput, OutputEvent } from '../inputs.js';
 import { ShardKernel } from '../shard-kernel.js';
@@ -23,6 +25,8 @@ interface Line {
   readonly ticks?: number;
   readonly fills?: number;
   readonly shards?: ReadonlyArray<{ readonly actors: number }>;
+  readonly gatewayPort?: number | null;
+  readonly consoleUrl?: string | null;
 }
 
 interface Run {
@@ -91,6 +95,40 @@ test('--duration stops by itself with exit 0 after printing per-second summaries
   assert.ok((final.ticks ?? 0) > 0, 'ticks were published');
   assert.ok((final.fills ?? 0) > 0, 'bot orders filled');
   assert.equal(final.shards?.reduce((n, s) => n + s.actors, 0), 300, 'every demo assessment lives on a shard');
+});
+
+test('the running demo pushes live deltas to a subscribed trader and ranks the accounts on the leaderboard', async () => {
+  type Delta = { assessmentId: string; equity: number; startingBalance: number };
+  const deltas: Delta[] = [];
+  let board: Array<{ assessmentId: string; returnPct: number; rank: number }> = [];
+  let probe: Promise<void> | undefined, config: Line | undefined;
+  const run = await runCli(['--assessments', '200', '--duration', '12', '--port', '0'], (line) => {
+    if (line.type === 'config') config = line;
+    // The accounts exist once the summaries start.
+    if (line.type !== 'summary' || probe !== undefined || config === undefined) return;
+    probe = (async () => {
+      const base = `127.0.0.1:${config!.gatewayPort}`, token = new URL(config!.consoleUrl!).hash.replace('#token=', '');
+      const client = await VaticClient.connect(`ws://${base}/v1/ws`, token, { WebSocket: WebSocket as unknown as SocketConstructor, protocol: 'vatic.v1.msgpack' });
+      await client.subscribe('demo-000001', { onDelta: (d) => deltas.push(d as Delta) });
+      const end = Date.now() + 8_000;
+      while (Date.now() < end && (deltas.length < 3 || board.length === 0)) {
+        await new Promise((r) => setTimeout(r, 250));
+        board = ((await (await fetch(`http://${base}/v1/leaderboard?n=100`)).json()) as { leaderboard: typeof board }).leaderboard;
+      }
+      client.close();
+    })();
+  });
+  await probe;
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(deltas.length >= 3, `deltas for the subscribed assessment: ${deltas.length}`);
+  for (const d of deltas) {
+    assert.equal(d.assessmentId, 'demo-000001');
+    assert.ok(Number.isFinite(d.equity) && d.startingBalance > 0, JSON.stringify(d));
+  }
+  assert.ok(board.length > 0, 'the leaderboard has accounts');
+  assert.deepEqual(board.map((e) => e.rank), board.map((_, k) => k + 1));
+  for (const e of board) assert.match(e.assessmentId, /^demo-\d{6}$/);
+  assert.ok(board.every((e, k) => k === 0 || board[k - 1]!.returnPct >= e.returnPct), 'best return first');
 });
 
 test('SIGINT to the engine process stops it cleanly: a final summary and exit code 0', async () => {

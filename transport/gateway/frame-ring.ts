@@ -46,17 +46,17 @@ export class FrameRing {
   }
 
   /**
-   * Keep frame `seq` (the one after the newest held, or the first) and return
-   * its bytes in the ring, valid until the next push; undefined when the frame
-   * alone is over the byte bound (the ring is then emptied: a resume from
-   * before it must take a snapshot).
+   * Keep a copy of frame `seq` (the one after the newest held, or the first);
+   * false when the frame alone is over the byte bound (the ring is then
+   * emptied: a resume from before it must take a snapshot). No view is made:
+   * the hub sends every frame and makes none per frame.
    */
-  push(seq: number, data: Uint8Array): Uint8Array | undefined {
+  push(seq: number, data: Uint8Array): boolean {
     if (this.#count > 0 && seq !== this.#firstSeq + this.#count) this.#clear(seq); // not the next: nothing older can be replayed
     const len = data.length;
     if (len > this.#maxBytes) {
       this.#clear(seq + 1);
-      return undefined;
+      return false;
     }
     if (this.#count === 0) this.#firstSeq = seq;
     if (this.#count === this.#maxFrames) this.#dropOldest();
@@ -81,7 +81,7 @@ export class FrameRing {
     lens[slot] = len;
     this.#count++;
     this.#write = pos + len;
-    return buf.subarray(pos, pos + len);
+    return true;
   }
 
   /**

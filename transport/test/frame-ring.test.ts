@@ -20,7 +20,7 @@ test('the ring is bounded by bytes: old frames go to make room, and a frame over
   assert.ok(ring.capacity <= 100);
   assert.ok(ring.size >= 2 && ring.size <= 3, `holds ${ring.size} frames of 30 B in 100 B`);
   assert.deepEqual(ring.after(18), [frame(19, 30), frame(20, 30)]);
-  assert.equal(ring.push(21, frame(21, 101)), undefined, 'too big to keep');
+  assert.equal(ring.push(21, frame(21, 101)), false, 'too big to keep');
   assert.equal(ring.after(20), undefined, 'frame 21 cannot be replayed, so a resume from 20 takes a snapshot');
   ring.push(22, frame(22, 10));
   assert.deepEqual(ring.after(21), [frame(22, 10)]);
@@ -45,15 +45,16 @@ test('whatever the frame sizes, the ring holds a suffix of what was pushed, with
       lengths.forEach((len, k) => {
         const seq = k + 1, data = frame(seq, len);
         pushed.push(data);
-        const view = ring.push(seq, data);
+        const kept = ring.push(seq, data);
         if (len > maxBytes) {
-          assert.equal(view, undefined);
+          assert.equal(kept, false);
           emptiedAt = seq;
           longest = 0;
           return;
         }
         longest = Math.max(longest, len);
-        assert.deepEqual(view, data, 'the view is the frame');
+        assert.equal(kept, true);
+        assert.deepEqual(ring.after(seq - 1), [data], 'the newest frame held is the one pushed');
         assert.ok(ring.size <= maxFrames && ring.capacity <= maxBytes);
         const held = ring.after(seq - ring.size)!;
         assert.equal(held.length, ring.size);

@@ -835,6 +835,7 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
       initialBurstFrames: Number(/^  tokens = (\d+);$/m.exec(SESSION)?.[1]),
       resyncBelowBytes: ((m) => Number(m?.[1]) * Number(m?.[2]))(/s\.buffered\(\) > (\d+) \* (\d+)\) return;/.exec(GATEWAY)),
       ringSize: defaultOf(STREAM_HUB, 'options.ringSize'),
+      ringBytes: defaultOf(STREAM_HUB, 'options.ringBytes'),
       lingerMs: defaultOf(STREAM_HUB, 'options.lingerMs'),
       softLimitBytes: defaultOf(STREAM_HUB, 'options.softLimitBytes'),
       hardLimitBytes: defaultOf(STREAM_HUB, 'options.hardLimitBytes'),
