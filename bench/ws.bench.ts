@@ -46,7 +46,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +121,20 @@ function mainThreadCpuMs(): number {
   const text = process.platform === 'linux' ? readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8') : ')';
   const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, USER_HZ = 100
+}
+
+/** CPU ms of every thread of this process, by thread id (Linux /proc; empty elsewhere). */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  if (process.platform !== 'linux') return out;
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const text = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
+    } catch { /* the thread ended */ }
+  }
+  return out;
 }
 
 /** Ticks on BTC-USD at a fixed rate and a clock input per second (market time: T0 + this process's uptime); the wall time of each publish by seq. */
@@ -369,10 +383,14 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     ticker.start();
     n.engine.watch(ids, true);
     await sleep(1_000);
-    const f0 = { cpu: process.cpuUsage(), deltas };
+    const f0 = { cpu: process.cpuUsage(), deltas, threads: threadCpuMs() };
     await sleep(o.floorSeconds * 1000);
     const fcpu = process.cpuUsage(f0.cpu);
     const floorUsPerDelta = (fcpu.user + fcpu.system) / (deltas - f0.deltas);
+    if (process.env['WS_BENCH_VERBOSE'] !== undefined) {
+      const t1 = threadCpuMs(), per = (tid: string) => ((1000 * ((t1.get(tid) ?? 0) - (f0.threads.get(tid) ?? 0))) / (deltas - f0.deltas)).toFixed(2);
+      progress(`floor by thread, µs per delta: ${[...t1.keys()].filter((tid) => Number(per(tid)) >= 0.05).map((tid) => `${tid === String(process.pid) ? 'main' : tid} ${per(tid)}`).join(', ')}`);
+    }
 
     // Subscribe with the ticks paused: `Engine.state()` (the ownership check) awaits `barrier()`, which waits
     // for the shards to hold nothing unacked and so never resolves while ticks keep flowing (see the README);

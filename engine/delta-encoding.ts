@@ -4,7 +4,8 @@
  * flush crosses to the main thread, transferred rather than cloned: the main
  * thread neither deserializes a delta object nor encodes it again.
  */
-import { decodeMulti, Encoder } from '@msgpack/msgpack';
+import { decodeMulti } from '@msgpack/msgpack';
+import { DeltaWriter } from './delta-writer.js';
 import type { EngineOutput } from './engine.js';
 import type { StateDelta } from './inputs.js';
 
@@ -26,32 +27,25 @@ export interface EncodedDeltas {
 
 /** Encodes flushes of deltas; one per shard (it reuses its buffers). */
 export class DeltaEncoder {
-  // The options of the gateway's frame codec, so a delta's bytes are what it would encode itself.
-  readonly #encoder = new Encoder({ ignoreUndefined: true });
+  // Writes what the gateway's frame codec would encode itself (delta-writer.ts).
+  readonly #writer = new DeltaWriter();
 
   /** Encode one flush's deltas (not empty: they share the input of the first). */
   encode(deltas: readonly StateDelta[]): EncodedDeltas {
-    let bytes = new Uint8Array(deltas.length * 320);
+    const w = this.#writer;
     const ends = new Uint32Array(deltas.length);
     const ids = new Array<string>(deltas.length);
     const equity = new Float64Array(deltas.length), startingBalance = new Float64Array(deltas.length);
-    let at = 0;
+    w.reset();
     for (let k = 0; k < deltas.length; k++) {
       const d = deltas[k]!;
-      const one = this.#encoder.encodeSharedRef(d);
-      if (at + one.length > bytes.length) {
-        const grown = new Uint8Array(Math.max(bytes.length * 2, at + one.length));
-        grown.set(bytes.subarray(0, at));
-        bytes = grown;
-      }
-      bytes.set(one, at);
-      at += one.length;
-      ends[k] = at;
+      w.write(d);
+      ends[k] = w.length;
       ids[k] = d.assessmentId;
       equity[k] = d.equity;
       startingBalance[k] = d.startingBalance;
     }
-    return { ids, input: deltas[0]?.input ?? -1, bytes: bytes.subarray(0, at), ends, equity, startingBalance };
+    return { ids, input: deltas[0]?.input ?? -1, bytes: w.take(), ends, equity, startingBalance };
   }
 }
 
