@@ -54,6 +54,14 @@ export interface EngineOptions {
   readonly maxBatch?: number;
   /** Record tick-to-verdict latency in the shards. @default false */
   readonly measureLatency?: boolean;
+  /**
+   * How long a shard may hold the ack of a batch that emitted no events, to
+   * send one ack for several, ms. A paced feed sends a batch per tick, and an
+   * ack per batch is a thread wake-up on each side for nothing; events are
+   * still sent at once, and a barrier asks for the acks it waits for.
+   * @default 5
+   */
+  readonly ackDelayMs?: number;
 }
 
 /** The engine's whole state at an input boundary: restore it on any number of workers. */
@@ -150,6 +158,7 @@ export class Engine {
         deltaSlices,
         deltaPhaseMs: ((options.flushIntervalMs ?? 50) / deltaSlices) * (shard / n),
         encodeDeltas: options.output?.onEncodedDeltas !== undefined,
+        ackDelayMs: options.ackDelayMs ?? 5,
       };
       const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url);
       return spawnWorker(entry, { workerData: data as unknown as Record<string, unknown> });
@@ -189,6 +198,8 @@ export class Engine {
     this.#flush();
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#caughtUp()) return;
+    // Shards may be holding acks back (ackDelayMs): ask for them rather than wait out the delay.
+    for (const s of this.#shards) if (s.acked < s.sent) this.#post(s, { t: 'sync' });
     await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 

@@ -37,6 +37,35 @@ port.on('message', (msg: ToShard) => {
   }
 });
 
+/** Applied and not yet acked (inputs whose batches emitted no events), held at most `ackDelayMs`. */
+let held: { upTo: number; count: number } | undefined;
+let heldTimer: NodeJS.Timeout | undefined;
+const ackDelayMs = data.ackDelayMs ?? 0;
+
+/** Ack a batch: at once when it emitted events (with anything held), else held to merge with the next. */
+function ack(upTo: number, count: number, events: OutputEvent[]): void {
+  if (events.length === 0 && ackDelayMs > 0) {
+    held = { upTo, count: count + (held?.count ?? 0) };
+    heldTimer ??= setTimeout(sendHeldAck, ackDelayMs);
+    return;
+  }
+  const all = count + (held?.count ?? 0);
+  dropHeld();
+  send({ t: 'ack', upTo, count: all, events, stats: { ...kernel.stats }, busyMs });
+}
+
+function sendHeldAck(): void {
+  const h = held;
+  dropHeld();
+  if (h !== undefined) send({ t: 'ack', upTo: h.upTo, count: h.count, events: [], stats: { ...kernel.stats }, busyMs });
+}
+
+function dropHeld(): void {
+  held = undefined;
+  clearTimeout(heldTimer);
+  heldTimer = undefined;
+}
+
 function handle(msg: ToShard): void {
   switch (msg.t) {
     case 'inputs': {
@@ -69,14 +98,17 @@ function handle(msg: ToShard): void {
         }
       }
       busyMs += performance.now() - start;
-      const events: OutputEvent[] = kernel.drainEvents();
-      send({ t: 'ack', upTo, count: nTicks + batch.length, events, stats: { ...kernel.stats }, busyMs });
+      ack(upTo, nTicks + batch.length, kernel.drainEvents());
       break;
     }
     case 'watch':
       kernel.watch(msg.ids, msg.on);
       break;
+    case 'sync':
+      sendHeldAck();
+      break;
     case 'request': {
+      sendHeldAck(); // a reply never overtakes the ack of the inputs before it
       let reply: unknown;
       if (msg.what === 'snapshot') reply = kernel.snapshot();
       else if (msg.what === 'checkpoint') reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it

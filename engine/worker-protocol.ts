@@ -24,6 +24,8 @@ export interface ShardWorkerData {
   readonly encodeDeltas?: boolean;
   /** Record tick-to-verdict latency per tick. */
   readonly measureLatency: boolean;
+  /** How long the ack of a batch that emitted no events may wait to be merged with the next ones', ms; 0 acks each at once. @default 0 */
+  readonly ackDelayMs?: number;
 }
 
 export type ToShard =
@@ -38,6 +40,8 @@ export type ToShard =
     readonly sentAt: number;
   }
   | { readonly t: 'watch'; readonly ids: string[]; readonly on: boolean }
+  /** Ack now whatever is applied and not yet acked (a barrier is waiting). */
+  | { readonly t: 'sync' }
   | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' | 'memory' }
   | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string }
   | { readonly t: 'request'; readonly req: number; readonly what: 'checkpoint'; readonly full: boolean };

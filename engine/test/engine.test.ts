@@ -139,3 +139,29 @@ test('an engine spreads each delta flush over slices of its interval', async () 
     await engine.stop();
   }
 });
+
+test('with acks of quiet batches held a minute, a barrier still returns at once and events still arrive at once', async () => {
+  const events: string[] = [];
+  const engine = await Engine.start({ workers: 2, tiers: presetTiers(), flushIntervalMs: 0, ackDelayMs: 60_000, output: { onEvents: (e) => { for (const x of e) events.push(x.type); } } });
+  try {
+    engine.submit({ type: 'clock', time: T0 });
+    engine.submit({ type: 'create', assessmentId: 'a', traderId: 't', tierId: 'one-step-50k' });
+    const created = Date.now();
+    while (!events.includes('assessment.created')) {
+      assert.ok(Date.now() - created < 10_000, 'the batch that emitted an event was acked with it, not held');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    // Ticks that move nothing emit no events: their acks are held, and only the barrier's sync releases them.
+    for (let k = 1; k <= 50; k++) {
+      engine.submit({ type: 'tick', seq: k, ts: T0 + k, symbol: 'BTC-USD', bid: 60_000 + k, ask: 60_010 + k });
+      await new Promise((r) => setImmediate(r));
+    }
+    const waited = Date.now();
+    await engine.barrier();
+    assert.ok(Date.now() - waited < 10_000, 'barrier() asked for the held acks');
+    assert.deepEqual(engine.shards().map((s) => s.pendingInputs), [0, 0]);
+    assert.equal(engine.shards().reduce((n, s) => n + (s.stats?.ticks ?? 0), 0), 100, 'both shards applied and reported all 50 ticks');
+  } finally {
+    await engine.stop();
+  }
+});
