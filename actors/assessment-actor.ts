@@ -10,12 +10,12 @@ import { cancelAll, cancelOrder, closeAtQuote, matchSymbol, modifyOrder, placeOr
 import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
 import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
 import type { Phase, Tier } from './tier.js';
-import type { AssessmentEvent, AssessmentState, CancelReason, Cause, Command, EventBody, RuleId } from './types.js';
+import type { AssessmentEvent, AssessmentState, CancelReason, Cause, Command, EventBody, Expiry, RuleId } from './types.js';
 
 /** What the actor reads from outside for one input. */
 export interface ActorEnv {
   readonly market: MarketView;
-  /** The engine clock: time of the latest clock input. */
+  /** The engine's time: the latest timestamp of any input so far (clock, tick, resolution). */
   readonly now: number;
   /** Receives every event, in order. */
   readonly emit: (event: AssessmentEvent) => void;
@@ -105,21 +105,22 @@ export class AssessmentActor {
     });
   }
 
-  /** The clock advanced: roll trading days, then judge equity and deadlines. */
+  /**
+   * Time advanced to `env.now`: fire every deadline up to it (resets, window
+   * starts, time limits), each as of its own time and in time order, so the
+   * verdicts do not depend on how often the clock is seen. Does nothing when
+   * no deadline is due: calling it more often changes no state.
+   */
   onClock(env: ActorEnv): void {
-    this.#run(env, () => {
-      const cause: Cause = { kind: 'clock', time: env.now };
-      while (this.live && env.now >= this.state.nextResetAt) this.#rollDay();
-      this.#evaluate(cause);
-      if (this.state.status === 'active') {
-        for (const rule of this.#rules) {
-          const breach = rule.onClock?.(this.#ctx(), this.#figures());
-          if (breach !== undefined) this.#breach([breach], cause);
-          if (this.state.status !== 'active') break;
-        }
-      }
-      this.state.lastClockAt = env.now;
-    });
+    let fired = -Infinity;
+    for (;;) {
+      const s = this.state;
+      const due = this.nextDeadline(env.market);
+      if (due > env.now || due <= fired) break; // each firing moves every deadline past its instant
+      // A deadline that passed while the account was paused fires when it resumes (its last activity).
+      fired = Math.max(due, s.lastClockAt, s.lastActivityAt);
+      this.#run({ market: env.market, now: fired, emit: env.emit }, () => this.#fire(fired));
+    }
   }
 
   /** A prediction market resolved: settle its shares at 1 or 0 and stop trading them. */
@@ -169,6 +170,7 @@ export class AssessmentActor {
   nextDeadline(market: MarketView): number {
     if (!this.live) return Infinity;
     let t = this.state.nextResetAt;
+    if (this.state.status !== 'active') return t; // the rules judge time only for an active account
     const ctx = this.#ctx(market);
     for (const rule of this.#rules) {
       const d = rule.nextDeadline?.(ctx);
@@ -298,15 +300,11 @@ export class AssessmentActor {
       s.violations.push(violation);
       this.#emit({ type: 'rules.violation-detected', violation });
     }
-    const worst = breaches.find((b) => b.outcome === 'fail') ?? breaches.find((b) => b.outcome === 'expire')
-      ?? breaches.find((b) => b.outcome === 'lock') ?? breaches[0]!;
+    const worst = breaches.find((b) => b.outcome === 'fail') ?? breaches.find((b) => b.outcome === 'lock') ?? breaches[0]!;
     this.#flatten(true, worst.outcome === 'flatten' ? 'FLATTEN' : 'BREACH');
     if (worst.outcome === 'fail') {
       s.status = 'failed';
       this.#emit({ type: 'assessment.failed', ruleId: worst.ruleId, balance: s.balance });
-    } else if (worst.outcome === 'expire') {
-      s.status = 'expired';
-      this.#emit({ type: 'assessment.expired', ruleId: worst.ruleId, balance: s.balance });
     } else if (worst.outcome === 'lock') {
       s.lockedBy = worst.ruleId;
       this.#emit({ type: 'assessment.trading-locked', ruleId: worst.ruleId, until: s.nextResetAt });
@@ -371,6 +369,31 @@ export class AssessmentActor {
     for (const rule of this.#rules) rule.onPhaseStart?.(ctx);
     const r = this.state.rules;
     this.#emit({ type: 'assessment.started', phase: this.phase.name, balance: this.state.balance, dailyFloor: r.dailyFloor, maxLossFloor: r.maxLossFloor });
+  }
+
+  /** The clock at `t`, an instant at which a deadline falls: roll the day, then judge equity and the time rules. */
+  #fire(t: number): void {
+    const cause: Cause = { kind: 'clock', time: t };
+    while (this.live && t >= this.state.nextResetAt) this.#rollDay();
+    this.#evaluate(cause);
+    if (this.state.status === 'active') {
+      for (const rule of this.#rules) {
+        const verdict = rule.onClock?.(this.#ctx(), this.#figures());
+        if (verdict === undefined) continue;
+        if ('deadline' in verdict) this.#expire(verdict);
+        else this.#breach([verdict], cause);
+        if (this.state.status !== 'active') break;
+      }
+    }
+    this.state.lastClockAt = t;
+  }
+
+  /** A time limit ran out: close out at the current quotes and end the assessment as expired. */
+  #expire(expiry: Expiry): void {
+    const s = this.state;
+    this.#flatten(true, 'BREACH');
+    s.status = 'expired';
+    this.#emit({ type: 'assessment.expired', ruleId: expiry.ruleId, balance: s.balance, expiry });
   }
 
   /** Roll the trading day at the reset instant: new floors from the day-end figures. */

@@ -101,13 +101,30 @@ export interface Violation {
   readonly detail: string;
 }
 
+/**
+ * Why an assessment expired: a time limit, not a money limit. Its figures are
+ * instants (epoch ms), so it is evidence of its own rather than a violation.
+ */
+export interface Expiry {
+  readonly ruleId: 'inactivity' | 'phase-time-limit';
+  /** The instant the limit ran out; the expiry is judged as of it. */
+  readonly deadline: number;
+  /** The limit in days (`inactivity.days` or the phase's `maxDays`). */
+  readonly days: number;
+  /** The last order or resume the inactivity clock counts from. */
+  readonly lastActivityAt: number;
+  /** When the phase began; the phase time limit counts from it. */
+  readonly phaseStartedAt: number;
+  readonly detail: string;
+}
+
 /** Per-rule state that moves with time and equity. */
 export interface RuleState {
   /** Daily floor in force; -Infinity when the phase has no daily rule. */
   dailyFloor: number;
   /** Max-loss floor in force; -Infinity when the phase has no max-loss rule. */
   maxLossFloor: number;
-  /** Highest equity (intraday trailing) or day-end balance (EOD trailing) seen in the phase. */
+  /** Highest equity (intraday trailing) or day-end balance (EOD trailing) seen in the phase; an intraday peak stops moving once the floor locks. */
   highWater: number;
   /** Trailing floor reached its lock; it moves no more. */
   floorLocked: boolean;
@@ -143,7 +160,7 @@ export interface AssessmentState {
   /** Positions opened in this phase. */
   tradeCount: number;
   lastActivityAt: number;
-  /** Time of the last clock input this actor saw. */
+  /** The instant of the last clock deadline this actor handled (a reset, a window start, a time limit). */
   lastClockAt: number;
   /** Soft breach: the rule that locked trading until the next reset. */
   lockedBy: RuleId | undefined;
@@ -178,7 +195,7 @@ export type AssessmentEvent = Base & (
   | { readonly type: 'assessment.phase-passed'; readonly phase: PhaseName; readonly nextPhase: PhaseName; readonly balance: number }
   | { readonly type: 'assessment.passed'; readonly phase: PhaseName; readonly balance: number }
   | { readonly type: 'assessment.failed'; readonly ruleId: RuleId; readonly balance: number }
-  | { readonly type: 'assessment.expired'; readonly ruleId: RuleId; readonly balance: number }
+  | { readonly type: 'assessment.expired'; readonly ruleId: RuleId; readonly balance: number; readonly expiry: Expiry }
   | { readonly type: 'assessment.paused' } | { readonly type: 'assessment.resumed' } | { readonly type: 'assessment.abandoned'; readonly balance: number }
   | { readonly type: 'assessment.trading-locked'; readonly ruleId: RuleId; readonly until: number }
   | { readonly type: 'assessment.trading-unlocked' }

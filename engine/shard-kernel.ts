@@ -80,6 +80,9 @@ export class ShardKernel {
   #tickCause: Extract<Cause, { kind: 'tick' }> | undefined;
 
   readonly #beforeStep: ((assessmentId: string) => void) | undefined;
+  /** Per slot: the input of its last committed step and the next event number within it (a tick can step an actor twice: its deadlines, then the tick). */
+  readonly #committedInput: number[] = [];
+  readonly #committedN: number[] = [];
 
   constructor(options: ShardKernelOptions = {}) {
     this.mode = options.mode ?? 'indexed';
@@ -108,7 +111,7 @@ export class ShardKernel {
         this.book.addInstrument(input.instrument);
         break;
       case 'clock':
-        if (input.time > this.#now) this.#clock(input.time);
+        this.#advance(input.time);
         break;
       case 'tick':
         this.#tick(input.seq, input.ts, input.symbol, input.bid, input.ask, input.bidSize, input.askSize);
@@ -122,6 +125,7 @@ export class ShardKernel {
         break;
       }
       case 'resolution':
+        this.#advance(input.ts);
         this.book.resolve(input.market, input.outcome);
         for (let slot = 0; slot < this.#actors.length; slot++) {
           if (this.#quarantined[slot] || !this.#actors[slot]!.live) continue;
@@ -227,6 +231,7 @@ export class ShardKernel {
     }
     this.stats.lastTickSeq = seq;
     this.stats.ticks++;
+    if (ts > this.#now) this.#advance(ts); // deadlines passed before this tick fire at the quotes before it
     this.book.applyQuote(symbol, seq, ts, bid, ask, bidSize, askSize);
     this.#tickCause = { kind: 'tick', seq, ts, symbol, bid, ask };
     if (this.mode === 'full-scan') {
@@ -239,12 +244,20 @@ export class ShardKernel {
     for (let h = 0; h < hits.length; h++) this.#call(hits[h]!, STEP_TICK, this.#tickCause);
   }
 
-  #clock(time: number): void {
+  /**
+   * Move the shard's time to `time` if it is later (time never goes back) and
+   * fire every actor's deadlines up to it. Every time-stamped input calls
+   * this before it is applied, so a tick past a reset is judged on the new
+   * day, whichever of the tick and the clock beat came first. Every shard
+   * sees every time-stamped input, so all shards share this time.
+   */
+  #advance(time: number): void {
+    if (!(time > this.#now)) return;
     this.#now = time;
     this.#actorEnv.now = time;
     if (this.mode === 'full-scan') {
       for (let slot = 0; slot < this.#actors.length; slot++) {
-        if (!this.#quarantined[slot] && this.#actors[slot]!.live) this.#call(slot, STEP_CLOCK, undefined);
+        if (!this.#quarantined[slot] && this.#actors[slot]!.nextDeadline(this.book) <= time) this.#call(slot, STEP_CLOCK, undefined);
       }
       return;
     }
@@ -309,6 +322,9 @@ export class ShardKernel {
   }
 
   #commit(slot: number, events: EngineEvent[]): void {
+    const base = this.#committedInput[slot] === this.#input ? this.#committedN[slot]! : 0;
+    this.#committedInput[slot] = this.#input;
+    this.#committedN[slot] = base + events.length;
     for (let n = 0; n < events.length; n++) {
       const e = events[n]!;
       if (e.type === 'order.filled') this.stats.fills++;
@@ -317,7 +333,7 @@ export class ShardKernel {
       else if (e.type === 'assessment.failed') this.stats.failures++;
       const out = e as OutputEvent & { input: number; n: number };
       out.input = this.#input; // events are fresh objects from the actor: stamp, don't copy
-      out.n = n;
+      out.n = base + n;
       this.#out.push(out);
     }
     events.length = 0;
@@ -331,7 +347,8 @@ export class ShardKernel {
     this.stats.quarantined++;
     this.#index.remove(slot);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#input, n: 0 });
+    const n = this.#committedInput[slot] === this.#input ? this.#committedN[slot]! : 0;
+    this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#input, n });
   }
 
   #reject(assessmentId: string, reason: InputRejectReason, detail: string): void {
@@ -350,6 +367,8 @@ export class ShardKernel {
     const slot = this.#actors.length;
     this.#actors.push(actor);
     this.#quarantined.push(false);
+    this.#committedInput.push(-1);
+    this.#committedN.push(0);
     this.#index.addSlot(slot);
     this.#slotOf.set(actor.state.id, slot);
     this.#deltas.added(actor.state.id);

@@ -50,7 +50,8 @@ export const maxLoss: Rule = {
   },
   onEquity(ctx, fig) {
     const r = ctx.state.rules;
-    if (params(ctx).mode === 'intraday-trailing' && fig.equity > r.highWater) {
+    // A locked floor follows the peak no more, so the peak stops too: the state must not depend on how often equity is looked at.
+    if (params(ctx).mode === 'intraday-trailing' && !r.floorLocked && fig.equity > r.highWater) {
       r.highWater = fig.equity;
       trail(ctx);
     }

@@ -6,7 +6,7 @@
 import type { Instrument, MarketView } from '../market.js';
 import type { Figures } from '../portfolio.js';
 import type { Phase, Tier } from '../tier.js';
-import type { AssessmentState, RejectReason, RuleId, Side } from '../types.js';
+import type { AssessmentState, Expiry, RejectReason, RuleId, Side } from '../types.js';
 
 /** What a rule may read while judging. */
 export interface RuleContext {
@@ -38,15 +38,14 @@ export interface Refusal {
   readonly detail: string;
 }
 
-/** An equity or time limit crossed. */
+/** An equity limit crossed, or a window that found positions open. Time limits end in an {@link Expiry} instead. */
 export interface Breach {
   readonly ruleId: RuleId;
   readonly severity: 'hard' | 'soft';
   readonly limit: number;
   readonly value: number;
   readonly detail: string;
-  /** `expire` ends the assessment as expired rather than failed. */
-  readonly outcome: 'fail' | 'lock' | 'expire' | 'flatten';
+  readonly outcome: 'fail' | 'lock' | 'flatten';
   /** Act without recording a violation (e.g. cancelling resting orders at a window start). */
   readonly silent?: boolean;
 }
@@ -71,8 +70,8 @@ export interface Rule {
   watchAbove?(ctx: RuleContext): number;
   /** Lowest equity this rule allows now. */
   floor?(ctx: RuleContext): number;
-  /** Judge the passage of time. */
-  onClock?(ctx: RuleContext, fig: Figures): Breach | undefined;
+  /** Judge the passage of time at one of the instants `nextDeadline` named (`ctx.now` is that instant). */
+  onClock?(ctx: RuleContext, fig: Figures): Breach | Expiry | undefined;
   /** The next instant at which `onClock` may have something to say. */
   nextDeadline?(ctx: RuleContext): number;
   /** A condition for passing the phase. */

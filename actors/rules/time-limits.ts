@@ -1,5 +1,10 @@
 import { DAY_MS } from '../calendar.js';
-import type { Rule } from './rule.js';
+import type { Rule, RuleContext } from './rule.js';
+import type { Expiry } from '../types.js';
+
+function expiry(ctx: RuleContext, ruleId: Expiry['ruleId'], deadline: number, days: number, detail: string): Expiry {
+  return { ruleId, deadline, days, lastActivityAt: ctx.state.lastActivityAt, phaseStartedAt: ctx.state.phaseStartedAt, detail };
+}
 
 /** Inactivity: the assessment expires after the tier's number of days without a new order. */
 export const inactivity: Rule = {
@@ -10,10 +15,9 @@ export const inactivity: Rule = {
   onClock(ctx, fig) {
     const deadline = this.nextDeadline!(ctx);
     if (ctx.now < deadline) return undefined;
-    return {
-      ruleId: 'inactivity', severity: 'hard', limit: deadline, value: ctx.now, outcome: 'expire',
-      detail: `no order for ${ctx.phase.rules.inactivity!.days} days (last activity at ${new Date(ctx.state.lastActivityAt).toISOString()}); balance ${fig.balance.toFixed(2)}`,
-    };
+    const days = ctx.phase.rules.inactivity!.days;
+    return expiry(ctx, 'inactivity', deadline, days,
+      `no order for ${days} days (last activity at ${new Date(ctx.state.lastActivityAt).toISOString()}); balance ${fig.balance.toFixed(2)}`);
   },
 };
 
@@ -26,9 +30,6 @@ export const phaseTimeLimit: Rule = {
   onClock(ctx) {
     const deadline = this.nextDeadline!(ctx);
     if (ctx.now < deadline) return undefined;
-    return {
-      ruleId: 'phase-time-limit', severity: 'hard', limit: deadline, value: ctx.now, outcome: 'expire',
-      detail: `phase not passed within ${ctx.phase.maxDays} days`,
-    };
+    return expiry(ctx, 'phase-time-limit', deadline, ctx.phase.maxDays!, `phase not passed within ${ctx.phase.maxDays} days`);
   },
 };

@@ -20,8 +20,30 @@ test('an assessment with no new order for the inactivity period expires at its d
 
   assert.deepEqual(ofType(before, 'assessment.expired'), []);
   assert.deepEqual(ofType(at, 'assessment.expired').map((e) => [e.ruleId, e.balance]), [['inactivity', 100_000]]);
-  assert.equal(ofType(at, 'rules.violation-detected')[0]?.violation.ruleId, 'inactivity');
   assert.equal(h.state().status, 'expired');
+});
+
+test('an inactivity expiry carries its deadline and last activity as its evidence, not a violation whose limit holds a timestamp', () => {
+  const h = new Harness(tierWith({ inactivity: { days: 3 } }));
+  const at = h.clock(T0 + 4 * DAY);
+
+  assert.deepEqual(ofType(at, 'rules.violation-detected'), [], 'a time limit is not a money limit');
+  assert.deepEqual(h.state().violations, []);
+  const [expired] = ofType(at, 'assessment.expired');
+  assert.equal(expired?.at, T0 + 3 * DAY, 'judged as of the deadline, not of the clock input that passed it');
+  assert.deepEqual({ ...expired!.expiry, detail: undefined }, {
+    ruleId: 'inactivity', deadline: T0 + 3 * DAY, days: 3, lastActivityAt: T0, phaseStartedAt: T0, detail: undefined,
+  });
+});
+
+test('a phase time limit expiry carries the phase start and the deadline as its evidence', () => {
+  const h = new Harness(tierWith({ profitTarget: { target: { amount: 10_000 } } }, 5));
+  const at = h.clock(T0 + 9 * DAY);
+
+  assert.deepEqual(ofType(at, 'rules.violation-detected'), []);
+  const [expired] = ofType(at, 'assessment.expired');
+  assert.equal(expired?.at, T0 + 5 * DAY);
+  assert.deepEqual([expired!.expiry.ruleId, expired!.expiry.deadline, expired!.expiry.days, expired!.expiry.phaseStartedAt], ['phase-time-limit', T0 + 5 * DAY, 5, T0]);
 });
 
 test('an accepted order restarts the inactivity period', () => {

@@ -167,7 +167,7 @@ test('an end-of-day trailing floor rises with profits, locks at the starting bal
   assert.deepEqual(violation.cause, {
     kind: 'tick', seq: 9, ts: Date.parse('2025-06-05T11:00:05-04:00'), symbol: 'BTC-USD', bid: 57_995, ask: 58_005,
   });
-  assert.equal(violation.at, Date.parse('2025-06-05T11:00:00-04:00')); // the engine clock: the last clock input
+  assert.equal(violation.at, Date.parse('2025-06-05T11:00:05-04:00')); // the engine's time: the tick moved it past the last clock input
   assert.equal(violation.limit, 50_000);
   assert.equal(violation.value, 49_990);
   assert.equal(violation.equity, 49_990);

@@ -78,8 +78,8 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
     const dayStart = day === 0 ? t0 : day * MINUTES_PER_DAY;
     if (dayStart >= horizon) {
       if (verdict < 0) {
-        if (horizon >= lastActivity + p.inactivityMinutes) { verdict = INACTIVITY; verdictAt = horizon; }
-        else if (horizon >= phaseStartedAt + p.maxMinutes) { verdict = PHASE_TIME_LIMIT; verdictAt = horizon; }
+        const expiry = expiryAt(horizon, lastActivity + p.inactivityMinutes, phaseStartedAt + p.maxMinutes);
+        if (expiry >= 0) { verdict = expiry; verdictAt = horizon; }
       }
       break;
     }
@@ -92,8 +92,8 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
       const r = returns[idx]!;
       taken++;
       if (verdict < 0) {
-        if (t >= lastActivity + p.inactivityMinutes) { verdict = INACTIVITY; verdictAt = t; }
-        else if (t >= phaseStartedAt + p.maxMinutes) { verdict = PHASE_TIME_LIMIT; verdictAt = t; }
+        const expiry = expiryAt(t, lastActivity + p.inactivityMinutes, phaseStartedAt + p.maxMinutes);
+        if (expiry >= 0) { verdict = expiry; verdictAt = t; }
         else if (!locked) {
           const pnl = r * (compound ? bal : p.start);
           lastActivity = t;
@@ -168,4 +168,10 @@ function consistent(p: PhaseNumbers, bal: number, todayHas: boolean, todayPnl: n
   if (total <= 0) return false;
   const best = todayHas ? Math.max(bestPast, todayPnl) : Math.max(bestPast, 0);
   return best / total <= p.consistency;
+}
+
+/** The time limit that has run out by `t`, the earlier deadline first as the engine fires them (inactivity on a tie), or -1. */
+function expiryAt(t: number, inactiveAt: number, limitAt: number): number {
+  if (t >= inactiveAt && inactiveAt <= limitAt) return INACTIVITY;
+  return t >= limitAt ? PHASE_TIME_LIMIT : -1;
 }

@@ -171,8 +171,11 @@ export class PathJudge {
   clockAt(t: number): boolean {
     if (this.verdict >= 0) return true;
     const p = this.#p;
-    if (t >= this.lastActivityAt + p.inactivityMinutes) this.#end(INACTIVITY, t);
-    else if (t >= this.phaseStartedAt + p.maxMinutes) this.#end(PHASE_TIME_LIMIT, t);
+    const inactiveAt = this.lastActivityAt + p.inactivityMinutes;
+    const limitAt = this.phaseStartedAt + p.maxMinutes;
+    // The engine fires deadlines in time order: the earlier one ends the path (inactivity on a tie).
+    if (t >= inactiveAt && inactiveAt <= limitAt) this.#end(INACTIVITY, t);
+    else if (t >= limitAt) this.#end(PHASE_TIME_LIMIT, t);
     return this.verdict >= 0;
   }
 

@@ -231,7 +231,8 @@ describe('NATS JetStream transport', { skip }, () => {
       { type: 'position.opened', assessmentId: 'a1', at, symbol: 'BTC-USD', qty: 0.5, avgEntry: 101.5, input: 5, n: 1 },
       { type: 'engine.input-rejected', assessmentId: 'zz', at, reason: 'UNKNOWN_ASSESSMENT', detail: 'no such assessment', input: 6, n: 0 },
       { type: 'position.closed', assessmentId: 'a1', at: at + 1, symbol: 'BTC-USD', realizedPnl: 12.25, exitPrice: 126, input: 9, n: 2 },
-      { type: 'assessment.expired', assessmentId: 'a1', at: at + 2, ruleId: 'phase-time-limit', balance: 10_012.25, input: 10, n: 0 },
+      { type: 'assessment.expired', assessmentId: 'a1', at: at + 2, ruleId: 'phase-time-limit', balance: 10_012.25,
+        expiry: { ruleId: 'phase-time-limit', deadline: at + 2, days: 30, lastActivityAt: at, phaseStartedAt: at - 30 * 86_400_000 + 2, detail: 'phase not passed within 30 days' }, input: 10, n: 0 },
     ];
     publisher.onEvents(events.slice(0, 4), 0);
     publisher.onEvents(events.slice(4), 1);

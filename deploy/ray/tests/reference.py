@@ -54,10 +54,12 @@ class Account:
             self.trail()
 
     def clock(self, t: int) -> str | None:
-        """Deadlines at minute ``t``."""
-        if self.p['inactivityDays'] is not None and t >= self.last + self.p['inactivityDays'] * 1440:
+        """Deadlines at minute ``t``, the earlier first as the engine fires them (inactivity on a tie)."""
+        inact_at = self.last + self.p['inactivityDays'] * 1440 if self.p['inactivityDays'] is not None else float('inf')
+        limit_at = self.phase_start + self.p['maxDays'] * 1440 if self.p['maxDays'] is not None else float('inf')
+        if t >= inact_at and inact_at <= limit_at:
             return 'inactivity'
-        if self.p['maxDays'] is not None and t >= self.phase_start + self.p['maxDays'] * 1440:
+        if t >= limit_at:
             return 'phase-time-limit'
         return None
 

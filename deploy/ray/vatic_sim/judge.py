@@ -3,7 +3,7 @@ without a verdict.
 
 Each step judges one trade slot for every undecided path, in the engine's
 order (sim/README.md, "Life of a path"): the day roll when the path's day
-changed, the clock (inactivity before the phase time limit), then the trade:
+changed, the clock (the earlier of inactivity and the phase time limit), then the trade:
 open (unless a soft daily lock holds), the equity tick (intraday-trailing
 peak, max-loss floor, daily floor), the booking, and the pass check with the
 hand-over to the next phase. A verdict writes the path's records; decided
@@ -150,11 +150,13 @@ class Judge:
             self._trail(eod)
 
     def _clock(self, mask: np.ndarray, t) -> None:
-        """Deadlines due at time ``t``: inactivity first, then the phase time limit."""
+        """Deadlines due at time ``t``, the earlier first as the engine fires them (inactivity on a tie)."""
+        inact_at = self.lact + self.par('inact') if self.flags['inact'] else INF
+        limit_at = self.pst + self.par('max_days') if self.flags['max_days'] else INF
         if self.flags['inact']:
-            self._finalize(mask & (t >= self.lact + self.par('inact')), INACTIVITY)
+            self._finalize(mask & (t >= inact_at) & (inact_at <= limit_at), INACTIVITY)
         if self.flags['max_days']:
-            self._finalize(mask & (t >= self.pst + self.par('max_days')), TIME_LIMIT)
+            self._finalize(mask & (t >= limit_at), TIME_LIMIT)
 
     def _horizon_end(self, ended: np.ndarray) -> None:
         """The day horizon came: judge the clock at its end, the rest stay undecided."""
