@@ -147,6 +147,7 @@ export function describeEvent(e: AssessmentEvent | KernelEvent): { text: string;
     case 'position.settled': return { text: `settled ${e.symbol} payout ${fmtMoney(e.payout)} realized ${fmtSigned(e.realizedPnl)}`, tone: 'info' };
     case 'rules.violation-detected': return { text: `VIOLATION ${e.violation.ruleId} (${e.violation.severity}): ${e.violation.detail}`, tone: 'bad' };
     case 'assessment.failed': return { text: `assessment FAILED on ${e.ruleId}, balance ${fmtMoney(e.balance)}`, tone: 'bad' };
+    case 'assessment.expired': return { text: `assessment EXPIRED on ${e.ruleId} at its deadline ${clock(e.expiry.deadline)}: ${e.expiry.detail}`, tone: 'bad' };
     case 'assessment.passed': return { text: `assessment PASSED, balance ${fmtMoney(e.balance)}`, tone: 'good' };
     case 'assessment.phase-passed': return { text: `phase ${e.phase} passed → ${e.nextPhase}`, tone: 'good' };
     case 'assessment.trading-locked': return { text: `trading locked by ${e.ruleId} until ${clock(e.until)}`, tone: 'warn' };
