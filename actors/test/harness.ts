@@ -85,6 +85,12 @@ export class Harness {
     return this.#apply({ type: 'tick', seq: ++this.#seq, ts: this.#now, symbol, bid, ask, ...sizes });
   }
 
+  /** A tick stamped `ts` (not the harness clock): the engine's time moves to it if it is later. */
+  tickAt(ts: number, symbol: string, bid: number, ask: number): OutputEvent[] {
+    this.#now = Math.max(this.#now, ts);
+    return this.#apply({ type: 'tick', seq: ++this.#seq, ts, symbol, bid, ask });
+  }
+
   command(command: Command, assessmentId = 'a1'): OutputEvent[] {
     return this.#apply({ type: 'command', assessmentId, command });
   }
