@@ -308,6 +308,7 @@ export class AssessmentActor {
     } else if (worst.outcome === 'lock') {
       s.lockedBy = worst.ruleId;
       this.#emit({ type: 'assessment.trading-locked', ruleId: worst.ruleId, until: s.nextResetAt });
+      this.#evaluate(cause); // the liquidation's costs can cross another floor (the locking rule is skipped)
     } else {
       this.#evaluate(cause); // a forced flatten's costs can cross a floor themselves
     }

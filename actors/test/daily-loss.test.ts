@@ -176,3 +176,22 @@ test('a flatten command is judged at once: closing fees that take equity below t
   assert.deepEqual([v?.ruleId, v?.cause.kind, v?.limit, Math.round(v!.value * 100) / 100], ['daily-loss', 'command', 99_000, 98_980.98]);
   assert.equal(h.state().status, 'failed');
 });
+
+test('a soft daily breach whose liquidation fee takes the balance below the max-loss floor fails the assessment at once', () => {
+  const h = new Harness(parseTier({
+    id: 'soft-fee', version: 1, name: 'Soft daily, static max', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+    fees: { linear: 0.001, binary: 0 },
+    phases: [{ name: 'challenge', startingBalance: 100_000, rules: {
+      dailyLoss: { limit: { amount: 1_000 }, basis: 'balance', severity: 'soft' }, maxLoss: { limit: { amount: 1_020 }, mode: 'static' },
+    } }],
+  }));
+  h.tick('ETH-USD', 2_000, 2_000);
+  h.buy('ETH-USD', 10); // fee 20: balance 99,980
+
+  // Equity 98,995: below the daily floor (99,000), above the max-loss floor (98,980); the 19.015 exit fee is not.
+  const out = h.tick('ETH-USD', 1_901.5, 1_901.5);
+
+  assert.deepEqual(ofType(out, 'rules.violation-detected').map((e) => e.violation.ruleId), ['daily-loss', 'max-loss']);
+  assert.deepEqual(ofType(out, 'assessment.failed').map((e) => e.ruleId), ['max-loss']);
+  assert.equal(h.state().status, 'failed');
+});

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { DEFAULT_INSTRUMENTS, type AssessmentState } from '../../actors/index.js';
+import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
 import { runInputs } from '../engine.js';
 import { compareOutput, type EngineInput, type OutputEvent } from '../inputs.js';
 import { ShardKernel, type IndexMode } from '../shard-kernel.js';
 import { Engine } from '../engine.js';
-import { tapeArb } from './tape-arbitrary.js';
+import { tapeArb, thinClock, withClockEvery } from './tape-arbitrary.js';
 
 function runKernel(inputs: readonly EngineInput[], mode: IndexMode, onInput?: (k: ShardKernel, i: number) => void) {
   const k = new ShardKernel({ mode, instruments: DEFAULT_INSTRUMENTS });
@@ -17,22 +17,40 @@ function runKernel(inputs: readonly EngineInput[], mode: IndexMode, onInput?: (k
   return { kernel: k, events: k.drainEvents().sort(compareOutput) };
 }
 
-/** State minus the one field that only records when the clock last reached the actor. */
-function comparable(s: AssessmentState | undefined) {
-  if (s === undefined) return undefined;
-  const { lastClockAt: _ignored, ...rest } = s;
-  return rest;
-}
-
-test('the price index emits exactly the events of a full scan on every generated tape', () => {
+test('the price index emits exactly the events of a full scan, and leaves exactly the same state, on every generated tape', () => {
   fc.assert(fc.property(tapeArb(), (inputs) => {
     const indexed = runKernel(inputs, 'indexed');
     const scanned = runKernel(inputs, 'full-scan');
     assert.deepStrictEqual(indexed.events, scanned.events);
-    for (const id of scanned.kernel.assessmentIds()) {
-      assert.deepStrictEqual(comparable(indexed.kernel.state(id)), comparable(scanned.kernel.state(id)));
-    }
+    assert.deepStrictEqual(indexed.kernel.assessmentIds(), scanned.kernel.assessmentIds());
+    for (const id of scanned.kernel.assessmentIds()) assert.deepStrictEqual(indexed.kernel.state(id), scanned.kernel.state(id), id);
   }), { numRuns: 150, seed: 20261122 });
+});
+
+/** Each assessment's events in order, without their place in the input order (which the clock cadence moves). */
+function storyByAssessment(events: readonly OutputEvent[]): Map<string, unknown[]> {
+  const out = new Map<string, unknown[]>();
+  for (const { input: _i, n: _n, ...rest } of events) {
+    const list = out.get(rest.assessmentId) ?? [];
+    list.push(rest);
+    out.set(rest.assessmentId, list);
+  }
+  return out;
+}
+
+test('the same tape with a clock beat every minute and with its clock inputs thinned out at random gives the same events and states', () => {
+  fc.assert(fc.property(tapeArb(), fc.array(fc.boolean(), { minLength: 64, maxLength: 64 }), fc.integer({ min: 0, max: 3 }), (tape, mask, bias) => {
+    const dense = withClockEvery(tape, 60_000);
+    // Drop clock inputs at random, more or less of them per case: up to every one that does not date a command.
+    const sparse = thinClock(dense, (k) => bias === 3 || (mask[k % mask.length]! && (bias === 0 || k % (bias + 1) !== 0)));
+    assert.ok(sparse.length < dense.length || dense.length === tape.length);
+    for (const mode of ['indexed', 'full-scan'] as const) {
+      const a = runKernel(dense, mode);
+      const b = runKernel(sparse, mode);
+      assert.deepStrictEqual(storyByAssessment(b.events), storyByAssessment(a.events), mode);
+      for (const id of a.kernel.assessmentIds()) assert.deepStrictEqual(b.kernel.state(id), a.kernel.state(id), `${mode} ${id}`);
+    }
+  }), { numRuns: 40, seed: 20261206 });
 });
 
 test('after every input no active assessment sits below a floor, and equity equals balance plus unrealized P&L', () => {

@@ -1,8 +1,9 @@
 /**
  * fast-check arbitraries for whole tapes: random tiers (every floor mode, lock,
- * basis and severity), a handful of assessments, and an interleaving of ticks
- * with jumps, orders of every type, cancels, closes, clock jumps across resets
- * and market resolutions.
+ * basis and severity, time limits and weekend windows), a handful of
+ * assessments, and an interleaving of ticks with jumps, orders of every type,
+ * cancels, closes, clock jumps across resets, ticks stamped past the last
+ * clock input, and market resolutions.
  */
 import fc from 'fast-check';
 import type { Command } from '../../actors/index.js';
@@ -29,6 +30,13 @@ export const tierArb = (id: string) => fc.record({
   consistency: fc.option(fc.constantFrom(0.4, 0.5, 0.8), { nil: undefined }),
   risk: fc.option(fc.record({ maxPct: fc.integer({ min: 2, max: 30 }), requireStopLoss: fc.boolean() }), { nil: undefined, freq: 4 }),
   maxQty: fc.option(fc.integer({ min: 5, max: 400 }), { nil: undefined, freq: 4 }),
+  inactivity: rarely(fc.integer({ min: 1, max: 4 })),
+  maxDays: rarely(fc.integer({ min: 2, max: 9 })),
+  weekend: rarely(fc.record({
+    from: fc.record({ day: fc.constantFrom(5, 6), time: fc.constantFrom('16:00', '21:00', '23:30') }),
+    to: fc.record({ day: fc.constantFrom(0, 1), time: fc.constantFrom('00:00', '21:00') }),
+    action: fc.constantFrom('flatten', 'breach'),
+  })),
   twoPhases: fc.boolean(),
   leverage: fc.constantFrom(5, 20, 50),
   reset: fc.constantFrom('00:00', '17:00', '22:30'),
@@ -43,7 +51,9 @@ export const tierArb = (id: string) => fc.record({
   if (p.consistency) rules['consistency'] = { maxBestDayShare: p.consistency };
   if (p.risk) rules['riskPerTrade'] = p.risk;
   if (p.maxQty) rules['positionLimits'] = { maxQty: { '*': p.maxQty } };
-  const phase = (name: string) => ({ name, startingBalance: p.balance, rules });
+  if (p.inactivity) rules['inactivity'] = { days: p.inactivity };
+  if (p.weekend) rules['weekendFlat'] = p.weekend;
+  const phase = (name: string) => ({ name, startingBalance: p.balance, rules, ...(p.maxDays ? { maxDays: p.maxDays } : {}) });
   return {
     id, version: 1, name: id, timezone: p.tz, resetTime: p.reset, kinds: ['linear', 'binary'], leverage: p.leverage,
     fees: { linear: 0.0005, binary: 0.001 },
@@ -51,8 +61,14 @@ export const tierArb = (id: string) => fc.record({
   };
 });
 
+/** Present in about one case of four. */
+function rarely<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+}
+
 type Step =
   | { k: 'tick'; sym: number; move: number; spreadBps: number; size: number | null }
+  | { k: 'wait'; ms: number }
   | { k: 'bin'; move: number }
   | { k: 'clock'; minutes: number }
   | { k: 'cmd'; who: number; cmd: CmdSpec }
@@ -86,6 +102,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('bin' as const), move: fc.double({ min: -0.15, max: 0.15, noNaN: true }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('clock' as const), minutes: fc.oneof(fc.integer({ min: 1, max: 180 }), fc.integer({ min: 600, max: 3_000 })) }) },
+  // Time passes with no clock input: the next tick's own stamp moves the engine's time (sometimes past a reset).
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 1, max: 59_999 }), fc.integer({ min: 60_000, max: 6 * 3_600_000 })) }) },
   { weight: 8, arbitrary: fc.record({ k: fc.constant('cmd' as const), who: fc.integer({ min: 0, max: 7 }), cmd: cmdArb }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('resolve' as const), yes: fc.boolean() }) },
 );
@@ -131,6 +149,8 @@ function buildTape(tiers: unknown[], count: number, tierPick: number[], steps: S
       yes = Math.min(0.97, Math.max(0.03, yes + step.move));
       tick('PM:FED-DEC-CUT:YES', yes, 0.02, null);
       tick('PM:FED-DEC-CUT:NO', 1 - yes, 0.02, null);
+    } else if (step.k === 'wait') {
+      now += step.ms;
     } else if (step.k === 'clock') {
       now += step.minutes * 60_000;
       out.push({ type: 'clock', time: now });
@@ -177,4 +197,60 @@ function round(x: number, symbol: string): number {
 
 function round6(x: number): number {
   return Math.max(0.001, Math.round(x * 1e6) / 1e6);
+}
+
+/** The time an input carries, if any: a clock's `time`, a tick's or resolution's `ts`. */
+export function stampOf(input: EngineInput): number | undefined {
+  return input.type === 'clock' ? input.time : input.type === 'tick' || input.type === 'resolution' ? input.ts : undefined;
+}
+
+/**
+ * The same tape with a clock beat every `everyMs` of engine time: before each
+ * time-stamped input, beats at every multiple of `everyMs` the input's stamp
+ * passes. Commands keep their time (beats go only right before a stamped input).
+ */
+export function withClockEvery(inputs: readonly EngineInput[], everyMs: number): EngineInput[] {
+  const out: EngineInput[] = [];
+  let now = -Infinity;
+  for (const input of inputs) {
+    const t = stampOf(input);
+    if (t !== undefined && t > now) {
+      if (now > 0) for (let beat = (Math.floor(now / everyMs) + 1) * everyMs; beat < t; beat += everyMs) out.push({ type: 'clock', time: beat });
+      now = t;
+    }
+    out.push(input);
+  }
+  return out;
+}
+
+/**
+ * The same tape with clock inputs dropped where `drop(k)` says so (k counts
+ * the clock inputs), except a clock that dates a later command or create (no
+ * stamped input as late comes before the command) and one no later stamp
+ * reaches: dropping those would move a command in time, or end the tape
+ * earlier, not only change the clock cadence.
+ */
+export function thinClock(inputs: readonly EngineInput[], drop: (k: number) => boolean): EngineInput[] {
+  const out: EngineInput[] = [];
+  let k = 0;
+  let now = -Infinity;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    const t = stampOf(input);
+    if (input.type === 'clock' && input.time > now && drop(k++) && !datesACommand(inputs, i, input.time)) continue;
+    if (t !== undefined && t > now) now = t;
+    out.push(input);
+  }
+  return out;
+}
+
+/** Whether the clock at `from` dates a later command or create, or is the last word on time in the tape. */
+function datesACommand(inputs: readonly EngineInput[], from: number, time: number): boolean {
+  for (let j = from + 1; j < inputs.length; j++) {
+    const next = inputs[j]!;
+    if (next.type === 'command' || next.type === 'create') return true;
+    const t = stampOf(next);
+    if (t !== undefined && t >= time) return false;
+  }
+  return true;
 }
