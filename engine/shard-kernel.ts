@@ -261,6 +261,7 @@ export class ShardKernel {
       }
       return;
     }
+    if (this.#deadlines.minKey > time) return; // most ticks: nothing is due
     const due: number[] = [];
     this.#deadlines.popUpTo(time, this.#deadlineVersions, (slot) => due.push(slot));
     for (const slot of due) {

@@ -21,6 +21,11 @@ export class TriggerHeap {
     return this.#size;
   }
 
+  /** The smallest key (stale entries included), Infinity when empty. */
+  get minKey(): number {
+    return this.#size > 0 ? this.#keys[0]! : Infinity;
+  }
+
   push(key: number, slot: number, ver: number): void {
     if (this.#size === this.#keys.length) this.#grow();
     let i = this.#size++;
