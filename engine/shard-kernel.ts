@@ -275,8 +275,8 @@ export class ShardKernel {
   #create(assessmentId: string, traderId: string, tierId: string): void {
     const tier = this.#tiers.get(tierId);
     if (this.#now === 0) {
-      // An account stamped at epoch 0 would roll ~20,000 trading days at the first clock input.
-      this.#reject(assessmentId, 'CLOCK_NOT_SET', 'no clock input yet: the engine cannot date a new assessment');
+      // An account stamped at epoch 0 would roll ~20,000 trading days at the first timestamp.
+      this.#reject(assessmentId, 'CLOCK_NOT_SET', 'no time-stamped input yet (clock, tick or resolution): the engine cannot date a new assessment');
     } else if (this.#slotOf.has(assessmentId)) {
       this.#reject(assessmentId, 'DUPLICATE_ASSESSMENT', `assessment '${assessmentId}' already exists`);
     } else if (tier === undefined) {

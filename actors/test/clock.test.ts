@@ -146,3 +146,21 @@ test('the same story with a clock beat every minute and with one clock input a w
   assert.ok(dense.some((e) => e.type === 'assessment.expired'), 'the story reaches its end');
   assert.ok(dense.some((e) => e.type === 'order.filled' && e.liquidation && e.at === Date.UTC(2024, 0, 5, 21)));
 });
+
+test('a phase time limit that ran out while the account was paused expires it as of its resume, whatever the clock cadence', () => {
+  const run = (beats: readonly number[]) => {
+    const h = new Harness(tierWith({}, 3));
+    h.clock(T0 + DAY);
+    h.command({ kind: 'pause' });
+    h.clock(T0 + 5 * DAY);
+    h.command({ kind: 'resume' });
+    for (const t of beats) h.clock(t);
+    return h;
+  };
+  const dense = run([T0 + 5 * DAY + 60_000, T0 + 5 * DAY + 120_000, T0 + 6 * DAY]);
+  const sparse = run([T0 + 6 * DAY]);
+
+  assert.deepEqual(dense.all('assessment.expired').map((e) => [e.ruleId, e.at, e.expiry.deadline]), [['phase-time-limit', T0 + 5 * DAY, T0 + 3 * DAY]]);
+  assert.deepEqual(story(sparse.log), story(dense.log));
+  assert.deepEqual(dense.all('assessment.day-started').map((e) => e.at), [0, 1, 2, 3, 4].map((d) => RESET1 + d * DAY), 'a paused account still rolls its days');
+});
