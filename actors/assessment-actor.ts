@@ -394,7 +394,8 @@ export class AssessmentActor {
     const s = this.state;
     this.#flatten(true, 'BREACH');
     s.status = 'expired';
-    this.#emit({ type: 'assessment.expired', ruleId: expiry.ruleId, balance: s.balance, expiry });
+    s.expiry = expiry;
+    this.#emit({ type: 'assessment.expired', ruleId: expiry.ruleId, balance: s.balance, expiry: { ...expiry } });
   }
 
   /** Roll the trading day at the reset instant: new floors from the day-end figures. */

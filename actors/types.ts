@@ -168,6 +168,8 @@ export interface AssessmentState {
   /** The reason passing is blocked, last reported (avoids repeating the event). */
   passBlockedBy: string | undefined;
   violations: Violation[];
+  /** Why the assessment expired, once it has (a time limit is not a violation). */
+  expiry?: Expiry;
 }
 
 /** Commands a trader (or operator) sends to an assessment. */

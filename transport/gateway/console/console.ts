@@ -190,7 +190,7 @@ function onDelta(d: StateDelta): void {
 }
 
 /** Events after which the trading-day count or phase may have moved: worth a fresh state from the API. */
-const REFETCH = new Set(['position.opened', 'assessment.day-started', 'assessment.phase-passed', 'assessment.passed', 'assessment.failed', 'assessment.trading-locked', 'assessment.trading-unlocked']);
+const REFETCH = new Set(['position.opened', 'assessment.day-started', 'assessment.phase-passed', 'assessment.passed', 'assessment.failed', 'assessment.expired', 'assessment.trading-locked', 'assessment.trading-unlocked']);
 let refetchTimer: ReturnType<typeof setTimeout> | undefined;
 
 function onEvent(e: AssessmentEvent | KernelEvent, seq: number): void {
@@ -268,7 +268,7 @@ function draw(): void {
   renderMeters(byId('meters'), meters(phase?.rules, {
     startingBalance, balance, equity, dailyFloor, maxLossFloor, dayStartBalance: s.dayStartBalance, tradingDays: s.tradingDays.length,
   }));
-  renderViolations(byId('violations'), app.violations);
+  renderViolations(byId('violations'), app.violations, s.expiry);
   const risk = phase?.rules.riskPerTrade;
   setText('ticket-hint', risk === undefined ? '' : `Risk per trade ≤ ${risk.maxPct}% of balance${risk.requireStopLoss ? ' · stop loss required' : ''}`);
 }

@@ -5,7 +5,7 @@
  * framework: each panel is rebuilt from data (they are small), and text
  * always goes through textContent, never HTML.
  */
-import type { AssessmentEvent, PositionEvidence, Violation } from '../../../actors/types.js';
+import type { AssessmentEvent, Expiry, PositionEvidence, Violation } from '../../../actors/types.js';
 import type { KernelEvent } from '../../../engine/inputs.js';
 import { fmtMoney, fmtSigned, type Meter } from './rules.js';
 
@@ -111,13 +111,25 @@ function cause(v: Violation): string {
   }
 }
 
-/** Violations, newest first, each with the evidence the engine recorded. */
-export function renderViolations(box: HTMLElement, vs: readonly Violation[]): void {
-  if (vs.length === 0) {
+/** A time limit that ended the assessment: its instants, not money figures. */
+function expiryBox(x: Expiry): HTMLElement {
+  return el('div', { class: 'violation hard', 'data-rule': x.ruleId },
+    el('div', { class: 'v-head' }, el('span', { class: 'v-rule' }, x.ruleId), el('span', { class: 'badge failed' }, 'expired'), el('span', { class: 'muted' }, clock(x.deadline))),
+    el('div', { class: 'v-detail' }, x.detail),
+    el('dl', { class: 'v-grid' },
+      el('dt', {}, 'deadline'), el('dd', {}, clock(x.deadline)),
+      el('dt', {}, 'limit'), el('dd', { class: 'num' }, `${x.days} days`),
+      el('dt', {}, 'last activity'), el('dd', {}, clock(x.lastActivityAt)),
+      el('dt', {}, 'phase start'), el('dd', {}, clock(x.phaseStartedAt))));
+}
+
+/** Violations, newest first, each with the evidence the engine recorded; an expiry first when there is one. */
+export function renderViolations(box: HTMLElement, vs: readonly Violation[], expiry?: Expiry): void {
+  if (vs.length === 0 && expiry === undefined) {
     box.replaceChildren(el('p', { class: 'muted ok-note' }, 'No violations.'));
     return;
   }
-  box.replaceChildren(...[...vs].reverse().map((v) => el('div', { class: `violation ${v.severity}`, 'data-rule': v.ruleId },
+  box.replaceChildren(...(expiry === undefined ? [] : [expiryBox(expiry)]), ...[...vs].reverse().map((v) => el('div', { class: `violation ${v.severity}`, 'data-rule': v.ruleId },
     el('div', { class: 'v-head' }, el('span', { class: 'v-rule' }, v.ruleId), el('span', { class: `badge ${v.severity === 'hard' ? 'failed' : 'paused'}` }, v.severity), el('span', { class: 'muted' }, `${clock(v.at)} · ${v.phase}`)),
     el('div', { class: 'v-detail' }, v.detail),
     el('dl', { class: 'v-grid' },
