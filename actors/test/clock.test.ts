@@ -164,3 +164,13 @@ test('a phase time limit that ran out while the account was paused expires it as
   assert.deepEqual(story(sparse.log), story(dense.log));
   assert.deepEqual(dense.all('assessment.day-started').map((e) => e.at), [0, 1, 2, 3, 4].map((d) => RESET1 + d * DAY), 'a paused account still rolls its days');
 });
+
+test('an order placed after a tick stamped inside a blackout is refused before the clock beat reaches the blackout', () => {
+  const cpi = T0 + HOUR;
+  const h = new Harness(tierWith({ blackouts: [{ from: cpi, to: cpi + 30 * 60_000, label: 'CPI' }] }));
+  h.tickAt(cpi + 200, 'BTC-USD', 50_000, 50_000); // the venue's clock is past 10:00:00; the next beat is not yet
+
+  const out = h.buy('BTC-USD', 1);
+
+  assert.deepEqual(ofType(out, 'order.rejected').map((e) => [e.reason, e.at]), [['BLACKOUT_WINDOW', cpi + 200]]);
+});
