@@ -7,7 +7,11 @@ import type { AssessmentEvent, Command, Instrument, PositionEvidence, Resolution
 
 export type TickInput = { readonly type: 'tick' } & Tick;
 export type ResolutionInput = { readonly type: 'resolution' } & Resolution;
-/** The clock moves to `time` (epoch ms): resets and deadlines up to it fire. */
+/**
+ * The engine's time moves to `time` (epoch ms) if later: every deadline up to
+ * it fires, each as of its own instant. Ticks and resolutions move time by
+ * their `ts` the same way; a clock input is needed only when no tick comes.
+ */
 export type ClockInput = { readonly type: 'clock'; readonly time: number };
 
 /** One input, as a tape line or a journal record holds it. */

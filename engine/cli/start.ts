@@ -198,7 +198,7 @@ async function runDemo(o: StartOptions): Promise<number> {
   const bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts, quote: (s) => quotes.get(s), instruments, startTime: FEED_START });
   tally.bots = bots; // before the creates, so the bots see their accounts' opening floors
 
-  // The engine's clock only moves with clock inputs: set it before creating, so accounts start at feed time.
+  // The engine's time starts with the first time-stamped input: set it before creating, so accounts start at feed time.
   await node.ready;
   publish({ type: 'clock', time: FEED_START });
   await caughtUp();
