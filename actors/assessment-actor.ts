@@ -6,6 +6,7 @@
  */
 import { nextReset } from './calendar.js';
 import type { MarketView } from './market.js';
+import { rollDay } from './roll-day.js';
 import { cancelAll, cancelOrder, closeAtQuote, matchSymbol, modifyOrder, placeOrder, type Desk } from './order-book.js';
 import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
 import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
@@ -375,7 +376,7 @@ export class AssessmentActor {
   /** The clock at `t`, an instant at which a deadline falls: roll the day, then judge equity and the time rules. */
   #fire(t: number): void {
     const cause: Cause = { kind: 'clock', time: t };
-    while (this.live && t >= this.state.nextResetAt) this.#rollDay();
+    while (this.live && t >= this.state.nextResetAt) rollDay(this.#ctx(), this.#rules, this.#figures(), (e) => this.#emit(e));
     this.#evaluate(cause);
     if (this.state.status === 'active') {
       for (const rule of this.#rules) {
@@ -396,30 +397,5 @@ export class AssessmentActor {
     s.status = 'expired';
     s.expiry = expiry;
     this.#emit({ type: 'assessment.expired', ruleId: expiry.ruleId, balance: s.balance, expiry: { ...expiry } });
-  }
-
-  /** Roll the trading day at the reset instant: new floors from the day-end figures. */
-  #rollDay(): void {
-    const s = this.state;
-    const fig = this.#figures();
-    s.dayIndex++;
-    s.dayStartedAt = s.nextResetAt;
-    s.dayStartBalance = s.balance;
-    s.nextResetAt = nextReset(s.nextResetAt, this.tier.timezone, this.tier.resetTime);
-    const ctx = this.#ctx();
-    for (const rule of this.#rules) rule.onDayRoll?.(ctx, fig);
-    for (const id in s.orders) {
-      const order = s.orders[id]!;
-      if (order.tif === 'day') {
-        order.status = 'expired';
-        delete s.orders[id];
-        this.#emit({ type: 'order.expired', orderId: id });
-      }
-    }
-    if (s.lockedBy !== undefined) {
-      s.lockedBy = undefined;
-      this.#emit({ type: 'assessment.trading-unlocked' });
-    }
-    this.#emit({ type: 'assessment.day-started', dayIndex: s.dayIndex, balance: s.balance, equity: fig.equity, dailyFloor: s.rules.dailyFloor, maxLossFloor: s.rules.maxLossFloor });
   }
 }
