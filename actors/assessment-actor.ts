@@ -96,10 +96,10 @@ export class AssessmentActor {
     this.#run(env, () => this.#command(cmd));
   }
 
-  /** A tick on `cause.symbol`: match its orders, then judge equity at this exact tick. */
+  /** A tick on `cause.symbol`: match its orders, then judge equity at this exact tick (paused accounts too). */
   onTick(cause: Extract<Cause, { kind: 'tick' }>, env: ActorEnv): void {
     this.#run(env, () => {
-      if (this.state.status !== 'active') return;
+      if (!this.live) return;
       matchSymbol(this.#desk(), cause.symbol);
       this.#evaluate(cause);
     });
@@ -111,11 +111,12 @@ export class AssessmentActor {
       const cause: Cause = { kind: 'clock', time: env.now };
       while (this.live && env.now >= this.state.nextResetAt) this.#rollDay();
       this.#evaluate(cause);
-      if (this.state.status === 'active') {
+      if (this.live) {
         for (const rule of this.#rules) {
+          if (rule.id === 'inactivity' && this.state.status === 'paused') continue; // a pause is not inactivity
           const breach = rule.onClock?.(this.#ctx(), this.#figures());
           if (breach !== undefined) this.#breach([breach], cause);
-          if (this.state.status !== 'active') break;
+          if (!this.live) break;
         }
       }
       this.state.lastClockAt = env.now;
@@ -245,9 +246,9 @@ export class AssessmentActor {
           this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `cannot ${cmd.kind} an assessment that is ${s.status}` });
           break;
         }
-        // A paused account holds no risk: nothing can breach while it is not evaluated.
-        // The flatten's own costs are judged before the pause takes effect.
-        if (cmd.kind === 'pause') {
+        // A pause refuses new orders; what is open stays open and judged, unless the tier flattens on pause
+        // (then the flatten's own costs are judged before the pause takes effect).
+        if (cmd.kind === 'pause' && this.tier.flattenOnPause) {
           this.#flatten(false, 'FLATTEN');
           this.#evaluate({ kind: 'command', time: this.#env!.now });
           if (s.status !== 'active') break;
@@ -255,6 +256,7 @@ export class AssessmentActor {
         s.status = cmd.kind === 'pause' ? 'paused' : 'active';
         if (cmd.kind === 'resume') s.lastActivityAt = this.#env!.now; // a pause does not count as inactivity
         this.#emit(cmd.kind === 'pause' ? { type: 'assessment.paused' } : { type: 'assessment.resumed' });
+        if (cmd.kind === 'resume') this.#evaluate({ kind: 'command', time: this.#env!.now }); // passing waits for the resume
         break;
       }
       case 'abandon':
@@ -262,7 +264,7 @@ export class AssessmentActor {
           this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${s.status}` });
           break;
         }
-        this.#flatten(false, 'FLATTEN');
+        this.#flatten(true, 'FLATTEN'); // a forced close: its fills are liquidations
         s.status = 'abandoned';
         this.#emit({ type: 'assessment.abandoned', balance: s.balance });
         break;
@@ -272,7 +274,7 @@ export class AssessmentActor {
 
   /** Judge equity against every floor, then the pass conditions. */
   #evaluate(cause: Cause): void {
-    if (this.state.status !== 'active') return;
+    if (!this.live) return;
     const fig = this.#figures();
     const ctx = this.#ctx();
     const breaches: Breach[] = [];

@@ -47,11 +47,13 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
   if (quote === undefined) return { reason: 'NO_MARKET_DATA', detail: `no quote for ${cmd.symbol} yet` };
   const price = px ?? (cmd.side === 'buy' ? quote.ask : quote.bid);
   const current = state.positions[cmd.symbol]?.qty ?? 0;
-  const projectedQty = current + (cmd.side === 'buy' ? cmd.qty : -cmd.qty);
   const reduceOnly = cmd.reduceOnly === true;
-  if (reduceOnly && !(Math.sign(current) === -Math.sign(projectedQty - current) && Math.abs(projectedQty) <= Math.abs(current) + QTY_EPSILON)) {
+  if (reduceOnly && !(cmd.side === 'buy' ? current < -QTY_EPSILON : current > QTY_EPSILON)) {
     return { reason: 'REDUCE_ONLY_WOULD_INCREASE', detail: `a reduce-only ${cmd.side} of ${cmd.qty} does not reduce the position of ${current}` };
   }
+  // Reduce-only is clipped to the position, as exchanges do: it can close the position, never open the other side.
+  const effectiveQty = reduceOnly ? Math.min(cmd.qty, Math.abs(current)) : cmd.qty;
+  const projectedQty = current + (cmd.side === 'buy' ? effectiveQty : -effectiveQty);
   if (inst.kind === 'binary' && projectedQty < -QTY_EPSILON) return { reason: 'NO_SHORT_BINARY', detail: `selling ${cmd.qty} shares of ${cmd.symbol} exceeds the ${current} held` };
   const sl = cmd.stopLoss;
   if (sl !== undefined && !(Number.isFinite(sl) && (cmd.side === 'buy' ? sl < price : sl > price) && sl > 0)) {
@@ -61,8 +63,8 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
   if (tp !== undefined && !(Number.isFinite(tp) && (cmd.side === 'buy' ? tp > price : tp < price) && tp > 0)) {
     return { reason: 'INVALID_ORDER', detail: `take-profit ${tp} must lie ${cmd.side === 'buy' ? 'above' : 'below'} the entry price ${price}` };
   }
-  const fee = cmd.qty * price * feeRate(tier, inst);
-  const intent: OrderIntent = { instrument: inst, side: cmd.side, qty: cmd.qty, price, stopLoss: sl, reduceOnly, projectedQty, fee };
+  const fee = effectiveQty * price * feeRate(tier, inst);
+  const intent: OrderIntent = { instrument: inst, side: cmd.side, qty: effectiveQty, price, stopLoss: sl, reduceOnly, projectedQty, fee };
   const fig = figures(state, market, tier.leverage);
   const added = Math.max(0, Math.abs(projectedQty) - Math.abs(current));
   if (added > 0) {

@@ -101,6 +101,12 @@ export const TierSchema = z.object({
   leverage: z.number().positive().default(10),
   /** Fees as a fraction of fill notional, per instrument kind. */
   fees: z.object({ linear: z.number().min(0).default(0.0005), binary: z.number().min(0).default(0) }).strict().default({ linear: 0.0005, binary: 0 }),
+  /**
+   * Whether `pause` closes open positions and cancels working orders at once. Otherwise a pause only
+   * refuses new orders and modifies: positions and working orders stay, and are judged, while paused.
+   * @default false
+   */
+  flattenOnPause: z.boolean().default(false),
   phases: z.array(Phase).min(1),
 }).strict().superRefine((tier, ctx) => {
   if (!isValidTimeZone(tier.timezone)) ctx.addIssue({ code: 'custom', path: ['timezone'], message: `unknown time zone '${tier.timezone}'` });
