@@ -6,7 +6,7 @@
  */
 import { nextReset } from './calendar.js';
 import type { MarketView } from './market.js';
-import { cancelAll, cancelOrder, closeAtQuote, matchSymbol, modifyOrder, placeOrder, type Desk } from './order-book.js';
+import { cancelAll, cancelClosed, cancelOrder, closeAtQuote, matchSymbol, modifyOrder, nextClose, placeOrder, type Desk } from './order-book.js';
 import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
 import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
 import type { Phase, Tier } from './tier.js';
@@ -109,6 +109,7 @@ export class AssessmentActor {
   onClock(env: ActorEnv): void {
     this.#run(env, () => {
       const cause: Cause = { kind: 'clock', time: env.now };
+      if (this.live) cancelClosed(this.#desk());
       while (this.live && env.now >= this.state.nextResetAt) this.#rollDay();
       this.#evaluate(cause);
       if (this.live) {
@@ -169,7 +170,7 @@ export class AssessmentActor {
   /** The next instant at which the clock alone can change this actor. */
   nextDeadline(market: MarketView): number {
     if (!this.live) return Infinity;
-    let t = this.state.nextResetAt;
+    let t = Math.min(this.state.nextResetAt, nextClose(this.state, market));
     const ctx = this.#ctx(market);
     for (const rule of this.#rules) {
       const d = rule.nextDeadline?.(ctx);

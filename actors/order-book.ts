@@ -4,11 +4,11 @@
  * by displayed size when the tick carries it). Brackets become reduce-only
  * OCO children as their entry fills.
  */
-import type { Instrument, Quote } from './market.js';
+import type { Instrument, MarketView, Quote } from './market.js';
 import { applyFill, figures, QTY_EPSILON } from './portfolio.js';
 import type { OrderIntent, Refusal, Rule, RuleContext } from './rules/index.js';
 import type { Tier } from './tier.js';
-import type { CancelReason, Command, EventBody, Order, RejectReason } from './types.js';
+import type { AssessmentState, CancelReason, Command, EventBody, Order, RejectReason } from './types.js';
 
 /** What the order book needs from its actor. */
 export interface Desk {
@@ -45,6 +45,7 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
   if (inst.kind === 'binary' && px !== undefined && px >= 1) return { reason: 'INVALID_ORDER', detail: 'binary prices lie between 0 and 1' };
   const quote = market.quote(cmd.symbol);
   if (quote === undefined) return { reason: 'NO_MARKET_DATA', detail: `no quote for ${cmd.symbol} yet` };
+  if (inst.closesAt !== undefined && quote.ts >= inst.closesAt) return { reason: 'MARKET_CLOSED', detail: `${inst.symbol} closed at ${new Date(inst.closesAt).toISOString()}` };
   const price = px ?? (cmd.side === 'buy' ? quote.ask : quote.bid);
   const current = state.positions[cmd.symbol]?.qty ?? 0;
   const reduceOnly = cmd.reduceOnly === true;
@@ -156,15 +157,47 @@ export function cancelAll(desk: Desk, reason: CancelReason, symbol?: string): vo
   }
 }
 
-/** Match the working orders of one symbol against its latest quote, in order of arrival. */
+/**
+ * Match the working orders of one symbol against its latest quote, in order of arrival.
+ * Judged at the later of the engine clock and the tick's stamp: a tick stamped after its
+ * market's close, or inside a window that forbids trading, fills nothing.
+ */
 export function matchSymbol(desk: Desk, symbol: string): void {
   const quote = desk.ctx.market.quote(symbol);
   const inst = desk.ctx.market.instrument(symbol);
   if (quote === undefined || inst === undefined) return;
+  const at = Math.max(desk.ctx.now, quote.ts);
+  if (inst.closesAt !== undefined && at >= inst.closesAt) return;
   for (const id in desk.ctx.state.orders) {
     const order = desk.ctx.state.orders[id];
-    if (order !== undefined && order.symbol === symbol) matchOrder(desk, order, quote, inst);
+    if (order === undefined || order.symbol !== symbol || holdsFill(desk, order, at)) continue;
+    matchOrder(desk, order, quote, inst);
   }
+}
+
+function holdsFill(desk: Desk, order: Order, at: number): boolean {
+  for (const rule of desk.rules) if (rule.holdsFill?.(desk.ctx, order, at) === true) return true;
+  return false;
+}
+
+/** Cancel the working orders of markets that have closed by now (trading stops at `closesAt`). */
+export function cancelClosed(desk: Desk): void {
+  const { state, market, now } = desk.ctx;
+  for (const id in state.orders) {
+    const order = state.orders[id]!;
+    const closesAt = market.instrument(order.symbol)?.closesAt;
+    if (closesAt !== undefined && now >= closesAt) cancelOrder(desk, order, 'MARKET_CLOSED');
+  }
+}
+
+/** The earliest close of a market this account has working orders on (Infinity if none). */
+export function nextClose(state: AssessmentState, market: MarketView): number {
+  let t = Infinity;
+  for (const id in state.orders) {
+    const closesAt = market.instrument(state.orders[id]!.symbol)?.closesAt;
+    if (closesAt !== undefined && closesAt < t) t = closesAt;
+  }
+  return t;
 }
 
 function matchOrder(desk: Desk, order: Order, quote: Quote, inst: Instrument): void {

@@ -68,11 +68,20 @@ export const PhaseRules = z.object({
   consistency: z.object({ maxBestDayShare: z.number().gt(0).max(1) }).strict().optional(),
   /** Expire after this many days without a new order. */
   inactivity: z.object({ days: z.number().positive() }).strict().optional(),
-  /** Positions must be flat during this weekly window; orders are refused inside it. */
-  weekendFlat: z.object({ from: WeekPoint, to: WeekPoint, action: z.enum(['flatten', 'breach']).default('flatten') }).strict().optional(),
-  /** Absolute windows (news) in which new orders are refused. */
+  /**
+   * Positions must be flat during this weekly window; orders are refused inside it and working orders
+   * do not fill inside it. `protectiveFills`: reduce-only orders (stop-loss, take-profit) still fill
+   * inside the window (@default true); false holds them too, as news rules that forbid SL/TP fills do.
+   */
+  weekendFlat: z.object({
+    from: WeekPoint, to: WeekPoint, action: z.enum(['flatten', 'breach']).default('flatten'), protectiveFills: z.boolean().default(true),
+  }).strict().optional(),
+  /**
+   * Absolute windows (news) in which new orders that add exposure are refused and working orders do not
+   * fill. `protectiveFills`: reduce-only orders (stop-loss, take-profit) still fill inside (@default true).
+   */
   blackouts: z.array(z.object({
-    from: z.number(), to: z.number(), symbols: z.array(z.string()).optional(), label: z.string().optional(),
+    from: z.number(), to: z.number(), symbols: z.array(z.string()).optional(), label: z.string().optional(), protectiveFills: z.boolean().default(true),
   }).strict()).optional(),
 }).strict();
 export type PhaseRules = z.infer<typeof PhaseRules>;

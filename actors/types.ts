@@ -26,7 +26,7 @@ export type RejectReason =
   | 'NOTHING_TO_CLOSE' | 'ACTOR_QUARANTINED';
 
 /** Why a working order left the book without filling. */
-export type CancelReason = 'REQUESTED' | 'OCO_SIBLING_FILLED' | 'POSITION_CLOSED' | 'BREACH' | 'PHASE_ENDED' | 'TRADING_LOCKED' | 'MARKET_RESOLVED' | 'FLATTEN';
+export type CancelReason = 'REQUESTED' | 'OCO_SIBLING_FILLED' | 'POSITION_CLOSED' | 'BREACH' | 'PHASE_ENDED' | 'TRADING_LOCKED' | 'MARKET_RESOLVED' | 'MARKET_CLOSED' | 'FLATTEN';
 
 export type RuleId =
   | 'profit-target' | 'daily-loss' | 'max-loss' | 'risk-per-trade' | 'position-limits' | 'min-trading-days'

@@ -6,7 +6,7 @@
 import type { Instrument, MarketView } from '../market.js';
 import type { Figures } from '../portfolio.js';
 import type { Phase, Tier } from '../tier.js';
-import type { AssessmentState, RejectReason, RuleId, Side } from '../types.js';
+import type { AssessmentState, Order, RejectReason, RuleId, Side } from '../types.js';
 
 /** What a rule may read while judging. */
 export interface RuleContext {
@@ -61,6 +61,8 @@ export interface Rule {
   readonly id: RuleId;
   /** Refuse an order before it is accepted. */
   checkOrder?(ctx: RuleContext, intent: OrderIntent, fig: Figures): Refusal | undefined;
+  /** Whether a working order must not fill at `at` (a window that forbids trading); it stays working. */
+  holdsFill?(ctx: RuleContext, order: Order, at: number): boolean;
   /** Set floors at the start of a phase. */
   onPhaseStart?(ctx: RuleContext): void;
   /** Recompute at the trading-day reset; `fig` is taken at the reset instant. */

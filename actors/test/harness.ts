@@ -80,8 +80,8 @@ export class Harness {
     return this.#apply({ type: 'clock', time });
   }
 
-  /** A top-of-book tick with the next sequence number. */
-  tick(symbol: string, bid: number, ask: number, sizes: { bidSize?: number; askSize?: number } = {}): OutputEvent[] {
+  /** A top-of-book tick with the next sequence number, stamped now unless `ts` says otherwise. */
+  tick(symbol: string, bid: number, ask: number, sizes: { bidSize?: number; askSize?: number; ts?: number } = {}): OutputEvent[] {
     return this.#apply({ type: 'tick', seq: ++this.#seq, ts: this.#now, symbol, bid, ask, ...sizes });
   }
 
