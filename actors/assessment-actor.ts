@@ -6,7 +6,7 @@
  */
 import { nextReset } from './calendar.js';
 import type { MarketView } from './market.js';
-import { cancelAll, cancelClosed, cancelOrder, closeAtQuote, matchSymbol, modifyOrder, nextClose, placeOrder, type Desk } from './order-book.js';
+import { cancelAll, cancelClosed, cancelOrder, cancelRequested, closeAtQuote, matchSymbol, modifyOrder, nextClose, placeOrder, type Desk } from './order-book.js';
 import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
 import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
 import type { Phase, Tier } from './tier.js';
@@ -109,8 +109,9 @@ export class AssessmentActor {
   onClock(env: ActorEnv): void {
     this.#run(env, () => {
       const cause: Cause = { kind: 'clock', time: env.now };
-      if (this.live) cancelClosed(this.#desk());
+      if (this.live) cancelClosed(this.#desk(), this.state.nextResetAt); // closes before the reset come first
       while (this.live && env.now >= this.state.nextResetAt) this.#rollDay();
+      if (this.live) cancelClosed(this.#desk());
       this.#evaluate(cause);
       if (this.live) {
         for (const rule of this.#rules) {
@@ -224,7 +225,7 @@ export class AssessmentActor {
       case 'cancel': {
         const order = s.orders[cmd.orderId];
         if (order === undefined) this.#emit({ type: 'command.ignored', reason: 'UNKNOWN_ORDER', detail: `no working order '${cmd.orderId}'` });
-        else cancelOrder(desk, order, 'REQUESTED');
+        else cancelRequested(desk, order);
         break;
       }
       case 'close-position': {

@@ -6,7 +6,7 @@
  */
 import type { Instrument, MarketView, Quote } from './market.js';
 import { applyFill, figures, QTY_EPSILON } from './portfolio.js';
-import type { OrderIntent, Refusal, Rule, RuleContext } from './rules/index.js';
+import { isProtectiveStop, protectiveStops, recordFarthestStop, type OrderIntent, type ProtectiveStop, type Refusal, type Rule, type RuleContext } from './rules/index.js';
 import type { Tier } from './tier.js';
 import type { AssessmentState, CancelReason, Command, EventBody, Order, RejectReason } from './types.js';
 
@@ -28,8 +28,11 @@ function feeRate(tier: Tier, inst: Instrument): number {
   return inst.kind === 'binary' ? tier.fees.binary : tier.fees.linear;
 }
 
-/** Validate a placement without side effects; returns the refusal or the order's instrument and intent. */
-function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; quote: Quote; intent: OrderIntent } {
+/**
+ * Validate a placement without side effects; returns the refusal or the order's instrument and intent.
+ * `replaces`: the working order a modify would replace, judged as if it were gone.
+ */
+function validate(desk: Desk, cmd: PlaceCommand, replaces?: string): Refusal | { inst: Instrument; quote: Quote; intent: OrderIntent } {
   const { state, tier, market, now } = desk.ctx;
   if (state.status !== 'active') return { reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${state.status}` };
   if (state.lockedBy !== undefined) return { reason: 'TRADING_LOCKED', detail: `trading is locked by ${state.lockedBy} until the next reset` };
@@ -65,7 +68,7 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
     return { reason: 'INVALID_ORDER', detail: `take-profit ${tp} must lie ${cmd.side === 'buy' ? 'above' : 'below'} the entry price ${price}` };
   }
   const fee = effectiveQty * price * feeRate(tier, inst);
-  const intent: OrderIntent = { instrument: inst, side: cmd.side, qty: effectiveQty, price, stopLoss: sl, reduceOnly, projectedQty, fee };
+  const intent: OrderIntent = { instrument: inst, side: cmd.side, qty: effectiveQty, price, stopLoss: sl, reduceOnly, projectedQty, fee, replaces };
   const fig = figures(state, market, tier.leverage);
   const added = Math.max(0, Math.abs(projectedQty) - Math.abs(current));
   if (added > 0) {
@@ -78,7 +81,21 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
     const refusal = rule.checkOrder?.(desk.ctx, intent, fig);
     if (refusal !== undefined) return refusal;
   }
+  if (isProtectiveStop(state, cmd)) {
+    // A stop on the position's closing side, placed or moved: the position's risk is judged with it.
+    const refusal = judgeProtection(desk, cmd.symbol, [...protectiveStops(state, cmd.symbol, replaces), { stopPrice: cmd.stopPrice!, qty: cmd.qty }]);
+    if (refusal !== undefined) return refusal;
+  }
   return { inst, quote, intent };
+}
+
+function judgeProtection(desk: Desk, symbol: string, after: readonly ProtectiveStop[]): Refusal | undefined {
+  const change = { symbol, before: protectiveStops(desk.ctx.state, symbol), after };
+  for (const rule of desk.rules) {
+    const refusal = rule.checkProtection?.(desk.ctx, change);
+    if (refusal !== undefined) return refusal;
+  }
+  return undefined;
 }
 
 /** Place an order: idempotent by client order id; refusals are events, never exceptions. */
@@ -105,6 +122,7 @@ export function placeOrder(desk: Desk, cmd: PlaceCommand): void {
   desk.emit({ type: 'order.accepted', order: { ...order } });
   order.status = 'working';
   state.orders[order.id] = order;
+  recordFarthestStop(desk.ctx, order.symbol);
   matchOrder(desk, order, v.quote, v.inst);
 }
 
@@ -128,7 +146,7 @@ export function modifyOrder(desk: Desk, cmd: Extract<Command, { kind: 'modify' }
     kind: 'place', clientOrderId: order.clientOrderId, symbol: order.symbol, side: order.side, type: order.type, qty: qty - order.filledQty,
     limitPrice: cmd.limitPrice ?? order.limitPrice, stopPrice: cmd.stopPrice ?? order.stopPrice, stopLoss: order.stopLoss,
     takeProfit: order.takeProfit, reduceOnly: order.reduceOnly, tif: order.tif,
-  });
+  }, order.id);
   if ('reason' in v) {
     desk.emit({ type: 'command.ignored', reason: v.reason, detail: `cannot modify ${order.id}: ${v.detail}` });
     return;
@@ -136,10 +154,23 @@ export function modifyOrder(desk: Desk, cmd: Extract<Command, { kind: 'modify' }
   order.qty = qty;
   if (cmd.limitPrice !== undefined) order.limitPrice = cmd.limitPrice;
   if (cmd.stopPrice !== undefined) order.stopPrice = cmd.stopPrice;
+  recordFarthestStop(desk.ctx, order.symbol);
   desk.emit({ type: 'order.modified', orderId: order.id, qty, limitPrice: order.limitPrice, stopPrice: order.stopPrice });
   const quote = desk.ctx.market.quote(order.symbol);
   const inst = desk.ctx.market.instrument(order.symbol);
   if (quote !== undefined && inst !== undefined) matchOrder(desk, order, quote, inst);
+}
+
+/** A trader's cancel: a stop protecting a position leaves only if the position's risk allows it. */
+export function cancelRequested(desk: Desk, order: Order): void {
+  if (isProtectiveStop(desk.ctx.state, order)) {
+    const refusal = judgeProtection(desk, order.symbol, protectiveStops(desk.ctx.state, order.symbol, order.id));
+    if (refusal !== undefined) {
+      desk.emit({ type: 'command.ignored', reason: refusal.reason, detail: `cannot cancel ${order.id}: ${refusal.detail}` });
+      return;
+    }
+  }
+  cancelOrder(desk, order, 'REQUESTED');
 }
 
 /** Take a working order off the book. */
@@ -180,13 +211,13 @@ function holdsFill(desk: Desk, order: Order, at: number): boolean {
   return false;
 }
 
-/** Cancel the working orders of markets that have closed by now (trading stops at `closesAt`). */
-export function cancelClosed(desk: Desk): void {
+/** Cancel the working orders of markets that have closed by now, before `before` (trading stops at `closesAt`). */
+export function cancelClosed(desk: Desk, before = Infinity): void {
   const { state, market, now } = desk.ctx;
   for (const id in state.orders) {
     const order = state.orders[id]!;
     const closesAt = market.instrument(order.symbol)?.closesAt;
-    if (closesAt !== undefined && now >= closesAt) cancelOrder(desk, order, 'MARKET_CLOSED');
+    if (closesAt !== undefined && closesAt <= now && closesAt < before) cancelOrder(desk, order, 'MARKET_CLOSED');
   }
 }
 
@@ -294,6 +325,7 @@ function syncBracket(desk: Desk, entry: Order): void {
     state.orders[order.id] = order;
     desk.emit({ type: 'order.accepted', order: { ...order } });
   }
+  recordFarthestStop(desk.ctx, entry.symbol);
 }
 
 /** One bracket child filling shrinks (or, once filled, cancels) its sibling. */

@@ -43,8 +43,18 @@ export const MaxLossParams = z.object({
 export const RiskPerTradeParams = z.object({
   /** Largest loss to the stop-loss, as a percentage of balance. */
   maxPct: z.number().positive().max(100),
-  /** Reject linear entry orders that carry no stop-loss. */
+  /**
+   * Reject linear entry orders that carry no stop-loss, and a cancel or resize of a stop that would
+   * leave part of a position uncovered.
+   */
   requireStopLoss: z.boolean().default(false),
+  /**
+   * What a position's risk is judged on. `current`: its working stops as they stand (nearest first,
+   * up to the position's size). `farthest`: never less than the loss to the farthest stop ever set for
+   * the position, so tightening a stop gives no room back (a firm that judges the farthest stop-loss).
+   * @default 'current'
+   */
+  basis: z.enum(['current', 'farthest']).default('current'),
 }).strict();
 
 export const PositionLimitsParams = z.object({

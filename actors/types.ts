@@ -64,6 +64,8 @@ export interface Position {
   /** P&L realized on this position since it was opened (fees excluded). */
   realizedPnl: number;
   readonly openedAt: number;
+  /** The farthest stop-loss ever set for this position (kept only for a risk-per-trade `farthest` basis). */
+  farthestStop?: number;
 }
 
 /** A position as it stood at the instant of a violation. */
