@@ -12,6 +12,9 @@ import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/inde
 import type { Phase, Tier } from './tier.js';
 import type { AssessmentEvent, AssessmentState, CancelReason, Cause, Command, EventBody, RuleId } from './types.js';
 
+/** Violations kept in the state, the most recent ones (every one is also emitted). @default 100 */
+export const MAX_VIOLATIONS = 100;
+
 /** What the actor reads from outside for one input. */
 export interface ActorEnv {
   readonly market: MarketView;
@@ -300,6 +303,7 @@ export class AssessmentActor {
         at: this.#env!.now, cause, equity: fig.equity, balance: fig.balance, limit: b.limit, value: b.value, positions: evidence, detail: b.detail,
       };
       s.violations.push(violation);
+      if (s.violations.length > MAX_VIOLATIONS) s.violations.splice(0, s.violations.length - MAX_VIOLATIONS);
       this.#emit({ type: 'rules.violation-detected', violation });
     }
     const worst = breaches.find((b) => b.outcome === 'fail') ?? breaches.find((b) => b.outcome === 'expire')

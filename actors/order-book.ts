@@ -10,6 +10,19 @@ import { isProtectiveStop, protectiveStops, recordFarthestStop, type OrderIntent
 import type { Tier } from './tier.js';
 import type { AssessmentState, CancelReason, Command, EventBody, Order, RejectReason } from './types.js';
 
+/**
+ * Client order ids an actor remembers for deduplication: the ids of at least this many most recent
+ * orders (at most twice as many); older ones are forgotten, refused ones never kept. The command
+ * journal dedupes client order ids durably. @default 1000
+ */
+export const CLIENT_ORDER_ID_WINDOW = 1_000;
+
+/**
+ * Working orders an assessment may hold: a new order beyond this is refused TOO_MANY_ORDERS, except
+ * a reduce-only market order (a close), refused only at twice the cap. @default 200
+ */
+export const MAX_WORKING_ORDERS = 200;
+
 /** What the order book needs from its actor. */
 export interface Desk {
   readonly ctx: RuleContext;
@@ -20,7 +33,6 @@ export interface Desk {
 type PlaceCommand = Extract<Command, { kind: 'place' }>;
 
 function reject(desk: Desk, clientOrderId: string, reason: RejectReason, detail: string): void {
-  desk.ctx.state.clientOrderIds[clientOrderId] = `rejected:${reason}`;
   desk.emit({ type: 'order.rejected', clientOrderId, reason, detail });
 }
 
@@ -36,6 +48,11 @@ function validate(desk: Desk, cmd: PlaceCommand, replaces?: string): Refusal | {
   const { state, tier, market, now } = desk.ctx;
   if (state.status !== 'active') return { reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${state.status}` };
   if (state.lockedBy !== undefined) return { reason: 'TRADING_LOCKED', detail: `trading is locked by ${state.lockedBy} until the next reset` };
+  if (replaces === undefined) {
+    const working = Object.keys(state.orders).length;
+    const cap = cmd.reduceOnly === true && cmd.type === 'market' ? 2 * MAX_WORKING_ORDERS : MAX_WORKING_ORDERS;
+    if (working >= cap) return { reason: 'TOO_MANY_ORDERS', detail: `${working} orders are working, at most ${cap}` };
+  }
   const inst = market.instrument(cmd.symbol);
   if (inst === undefined) return { reason: 'UNKNOWN_SYMBOL', detail: `unknown symbol '${cmd.symbol}'` };
   if (!tier.kinds.includes(inst.kind)) return { reason: 'KIND_NOT_ALLOWED', detail: `tier '${tier.id}' does not trade ${inst.kind} instruments` };
@@ -117,13 +134,27 @@ export function placeOrder(desk: Desk, cmd: PlaceCommand): void {
     reduceOnly: v.intent.reduceOnly, tif: cmd.tif ?? 'gtc', status: 'accepted', role: 'entry',
     stopLoss: cmd.stopLoss, takeProfit: cmd.takeProfit, parentId: undefined, createdAt: now,
   };
-  state.clientOrderIds[cmd.clientOrderId] = order.id;
+  remember(state, cmd.clientOrderId, order.id);
   state.lastActivityAt = now;
   desk.emit({ type: 'order.accepted', order: { ...order } });
   order.status = 'working';
   state.orders[order.id] = order;
   recordFarthestStop(desk.ctx, order.symbol);
   matchOrder(desk, order, v.quote, v.inst);
+}
+
+/** Remember a client order id, forgetting those of orders more than a window older (deterministic: by order number). */
+function remember(state: AssessmentState, clientOrderId: string, orderId: string): void {
+  state.clientOrderIds[clientOrderId] = orderId;
+  const n = Number(orderId.slice(1));
+  if (n - (state.clientOrderIdsFrom ?? 0) < 2 * CLIENT_ORDER_ID_WINDOW) return;
+  const from = n - CLIENT_ORDER_ID_WINDOW;
+  for (const cid in state.clientOrderIds) {
+    const v = state.clientOrderIds[cid]!;
+    // Refused ids (older snapshots) carry no order number: forgotten too.
+    if (!(v.startsWith('o') && Number(v.slice(1)) > from)) delete state.clientOrderIds[cid];
+  }
+  state.clientOrderIdsFrom = from;
 }
 
 /** Change quantity or prices of a working order. */
