@@ -21,7 +21,9 @@ export const riskPerTrade: Rule = {
     const symbol = intent.instrument.symbol;
     const held = ctx.state.positions[symbol];
     const current = held?.qty ?? 0;
-    if (intent.reduceOnly || Math.abs(intent.projectedQty) <= Math.abs(current)) return undefined;
+    // Judged when the order opens exposure: it grows the position, or flips it to the other side.
+    const flips = Math.abs(intent.projectedQty) > QTY_EPSILON && Math.sign(intent.projectedQty) !== Math.sign(current);
+    if (intent.reduceOnly || (Math.abs(intent.projectedQty) <= Math.abs(current) && !flips)) return undefined;
     const p = ctx.phase.rules.riskPerTrade!;
     const adds = held !== undefined && Math.sign(current) === Math.sign(intent.projectedQty);
     const newQty = adds ? intent.qty : Math.abs(intent.projectedQty);

@@ -161,3 +161,16 @@ test('with the farthest basis, a stop moved back out to its farthest level is ac
   assert.deepEqual(ofType(back, 'order.modified').map((e) => e.stopPrice), [1_850]);
   assert.deepEqual(ignored(beyond), ['RISK_PER_TRADE_EXCEEDED']);
 });
+
+test('an order that flips a position opens the new side under the risk rule: without a stop-loss it is refused MISSING_STOP_LOSS', () => {
+  const { h } = entered();
+
+  const flip = h.sell('ETH-USD', 15); // long 10 → short 5, no stop
+  const far = h.sell('ETH-USD', 15, { stopLoss: 2_500 }); // short 5 risking 2,500
+  const fits = h.sell('ETH-USD', 15, { stopLoss: 2_300 }); // short 5 risking 1,500
+
+  assert.deepEqual(rejected(flip), ['MISSING_STOP_LOSS']);
+  assert.deepEqual(rejected(far), ['RISK_PER_TRADE_EXCEEDED']);
+  assert.deepEqual(rejected(fits), []);
+  assert.equal(h.state().positions['ETH-USD']?.qty, -5);
+});
