@@ -83,10 +83,11 @@ export function isProtectiveStop(state: AssessmentState, order: Pick<Order, 'sym
 
 /**
  * Loss if the stops fill at their prices, nearest first, until the position is
- * covered (a stop behind a nearer one that already covers it adds nothing);
- * `uncovered` is the part of the position no stop closes.
+ * covered (a stop behind a nearer one that already covers it adds nothing),
+ * measured from the entry (or `from`, e.g. the mark); `uncovered` is the part
+ * of the position no stop closes.
  */
-export function stopRisk(pos: Position, stops: readonly ProtectiveStop[]): { risk: number; uncovered: number } {
+export function stopRisk(pos: Position, stops: readonly ProtectiveStop[], from = pos.avgEntry): { risk: number; uncovered: number } {
   const long = pos.qty > 0;
   const sorted = [...stops].sort((a, b) => (long ? b.stopPrice - a.stopPrice : a.stopPrice - b.stopPrice));
   let left = Math.abs(pos.qty);
@@ -94,7 +95,7 @@ export function stopRisk(pos: Position, stops: readonly ProtectiveStop[]): { ris
   for (const s of sorted) {
     if (left <= QTY_EPSILON) break;
     const q = Math.min(left, s.qty);
-    risk += q * Math.max(0, long ? pos.avgEntry - s.stopPrice : s.stopPrice - pos.avgEntry);
+    risk += q * Math.max(0, long ? from - s.stopPrice : s.stopPrice - from);
     left -= q;
   }
   return { risk, uncovered: Math.max(0, left) };

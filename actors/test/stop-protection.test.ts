@@ -174,3 +174,33 @@ test('an order that flips a position opens the new side under the risk rule: wit
   assert.deepEqual(rejected(fits), []);
   assert.equal(h.state().positions['ETH-USD']?.qty, -5);
 });
+
+test('a stop-loss moved to where its fill would take equity below the daily floor is refused RULE_WOULD_BE_BREACHED', () => {
+  const h = new Harness(parseTier({
+    id: 'protection-floor', version: 1, name: 'Stop protection floor', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+    fees: { linear: 0, binary: 0 },
+    phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
+  }));
+  h.tick('ETH-USD', 2_000, 2_000);
+  const [, sl] = ofType(h.buy('ETH-USD', 10, { stopLoss: 1_950 }), 'order.accepted').map((e) => e.order);
+
+  const over = h.command({ kind: 'modify', orderId: sl!.id, stopPrice: 1_880 }); // a fill there: equity 98,800
+  const within = h.command({ kind: 'modify', orderId: sl!.id, stopPrice: 1_910 }); // 99,100
+
+  assert.deepEqual(ignored(over), ['RULE_WOULD_BE_BREACHED']);
+  assert.deepEqual(ofType(within, 'order.modified').map((e) => e.stopPrice), [1_910]);
+});
+
+test('a stop placed on an unprotected position is not refused for where its fill would take equity: covering the position only lowers the risk', () => {
+  const h = new Harness(parseTier({
+    id: 'protection-floor-cover', version: 1, name: 'Stop protection floor', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+    fees: { linear: 0, binary: 0 },
+    phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
+  }));
+  h.tick('ETH-USD', 2_000, 2_000);
+  h.buy('ETH-USD', 10);
+
+  const out = h.place({ symbol: 'ETH-USD', side: 'sell', type: 'stop', stopPrice: 1_880, qty: 10, reduceOnly: true });
+
+  assert.deepEqual(rejected(out), []);
+});
