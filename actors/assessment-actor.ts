@@ -6,12 +6,15 @@
  */
 import { nextReset } from './calendar.js';
 import type { MarketView } from './market.js';
+import { cancelAll, cancelClosed, cancelOrder, cancelRequested, closeAtQuote, matchSymbol, modifyOrder, nextClose, placeOrder, type Desk } from './order-book.js';
 import { rollDay } from './roll-day.js';
-import { cancelAll, cancelOrder, closeAtQuote, matchSymbol, modifyOrder, placeOrder, type Desk } from './order-book.js';
 import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
 import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
 import type { Phase, Tier } from './tier.js';
 import type { AssessmentEvent, AssessmentState, CancelReason, Cause, Command, EventBody, Expiry, RuleId } from './types.js';
+
+/** Violations kept in the state, the most recent ones (every one is also emitted). @default 100 */
+export const MAX_VIOLATIONS = 100;
 
 /** What the actor reads from outside for one input. */
 export interface ActorEnv {
@@ -97,10 +100,10 @@ export class AssessmentActor {
     this.#run(env, () => this.#command(cmd));
   }
 
-  /** A tick on `cause.symbol`: match its orders, then judge equity at this exact tick. */
+  /** A tick on `cause.symbol`: match its orders, then judge equity at this exact tick (paused accounts too). */
   onTick(cause: Extract<Cause, { kind: 'tick' }>, env: ActorEnv): void {
     this.#run(env, () => {
-      if (this.state.status !== 'active') return;
+      if (!this.live) return;
       matchSymbol(this.#desk(), cause.symbol);
       this.#evaluate(cause);
     });
@@ -115,11 +118,9 @@ export class AssessmentActor {
   onClock(env: ActorEnv): void {
     let fired = -Infinity;
     for (;;) {
-      const s = this.state;
       const due = this.nextDeadline(env.market);
       if (due > env.now || due <= fired) break; // each firing moves every deadline past its instant
-      // A deadline that passed while the account was paused fires when it resumes (its last activity).
-      fired = Math.max(due, s.lastClockAt, s.lastActivityAt);
+      fired = Math.max(due, this.state.lastClockAt);
       this.#run({ market: env.market, now: fired, emit: env.emit }, () => this.#fire(fired));
     }
   }
@@ -170,10 +171,10 @@ export class AssessmentActor {
   /** The next instant at which the clock alone can change this actor. */
   nextDeadline(market: MarketView): number {
     if (!this.live) return Infinity;
-    let t = this.state.nextResetAt;
-    if (this.state.status !== 'active') return t; // the rules judge time only for an active account
+    let t = Math.min(this.state.nextResetAt, nextClose(this.state, market));
     const ctx = this.#ctx(market);
     for (const rule of this.#rules) {
+      if (rule.id === 'inactivity' && this.state.status === 'paused') continue; // a pause is not inactivity
       const d = rule.nextDeadline?.(ctx);
       if (d !== undefined && d < t) t = d;
     }
@@ -225,7 +226,7 @@ export class AssessmentActor {
       case 'cancel': {
         const order = s.orders[cmd.orderId];
         if (order === undefined) this.#emit({ type: 'command.ignored', reason: 'UNKNOWN_ORDER', detail: `no working order '${cmd.orderId}'` });
-        else cancelOrder(desk, order, 'REQUESTED');
+        else cancelRequested(desk, order);
         break;
       }
       case 'close-position': {
@@ -248,9 +249,9 @@ export class AssessmentActor {
           this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `cannot ${cmd.kind} an assessment that is ${s.status}` });
           break;
         }
-        // A paused account holds no risk: nothing can breach while it is not evaluated.
-        // The flatten's own costs are judged before the pause takes effect.
-        if (cmd.kind === 'pause') {
+        // A pause refuses new orders; what is open stays open and judged, unless the tier flattens on pause
+        // (then the flatten's own costs are judged before the pause takes effect).
+        if (cmd.kind === 'pause' && this.tier.flattenOnPause) {
           this.#flatten(false, 'FLATTEN');
           this.#evaluate({ kind: 'command', time: this.#env!.now });
           if (s.status !== 'active') break;
@@ -258,6 +259,7 @@ export class AssessmentActor {
         s.status = cmd.kind === 'pause' ? 'paused' : 'active';
         if (cmd.kind === 'resume') s.lastActivityAt = this.#env!.now; // a pause does not count as inactivity
         this.#emit(cmd.kind === 'pause' ? { type: 'assessment.paused' } : { type: 'assessment.resumed' });
+        if (cmd.kind === 'resume') this.#evaluate({ kind: 'command', time: this.#env!.now }); // passing waits for the resume
         break;
       }
       case 'abandon':
@@ -265,7 +267,7 @@ export class AssessmentActor {
           this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${s.status}` });
           break;
         }
-        this.#flatten(false, 'FLATTEN');
+        this.#flatten(true, 'FLATTEN'); // a forced close: its fills are liquidations
         s.status = 'abandoned';
         this.#emit({ type: 'assessment.abandoned', balance: s.balance });
         break;
@@ -275,7 +277,7 @@ export class AssessmentActor {
 
   /** Judge equity against every floor, then the pass conditions. */
   #evaluate(cause: Cause): void {
-    if (this.state.status !== 'active') return;
+    if (!this.live) return;
     const fig = this.#figures();
     const ctx = this.#ctx();
     const breaches: Breach[] = [];
@@ -299,6 +301,7 @@ export class AssessmentActor {
         at: this.#env!.now, cause, equity: fig.equity, balance: fig.balance, limit: b.limit, value: b.value, positions: evidence, detail: b.detail,
       };
       s.violations.push(violation);
+      if (s.violations.length > MAX_VIOLATIONS) s.violations.splice(0, s.violations.length - MAX_VIOLATIONS);
       this.#emit({ type: 'rules.violation-detected', violation });
     }
     const worst = breaches.find((b) => b.outcome === 'fail') ?? breaches.find((b) => b.outcome === 'lock') ?? breaches[0]!;
@@ -376,15 +379,18 @@ export class AssessmentActor {
   /** The clock at `t`, an instant at which a deadline falls: roll the day, then judge equity and the time rules. */
   #fire(t: number): void {
     const cause: Cause = { kind: 'clock', time: t };
+    if (this.live) cancelClosed(this.#desk(), this.state.nextResetAt); // closes before the reset come first
     while (this.live && t >= this.state.nextResetAt) rollDay(this.#ctx(), this.#rules, this.#figures(), (e) => this.#emit(e));
+    if (this.live) cancelClosed(this.#desk());
     this.#evaluate(cause);
-    if (this.state.status === 'active') {
+    if (this.live) {
       for (const rule of this.#rules) {
+        if (rule.id === 'inactivity' && this.state.status === 'paused') continue; // a pause is not inactivity
         const verdict = rule.onClock?.(this.#ctx(), this.#figures());
         if (verdict === undefined) continue;
         if ('deadline' in verdict) this.#expire(verdict);
         else this.#breach([verdict], cause);
-        if (this.state.status !== 'active') break;
+        if (!this.live) break;
       }
     }
     this.state.lastClockAt = t;

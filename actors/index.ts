@@ -4,7 +4,8 @@
  */
 
 // Actor
-export { AssessmentActor } from './assessment-actor.js';
+export { AssessmentActor, MAX_VIOLATIONS } from './assessment-actor.js';
+export { CLIENT_ORDER_ID_WINDOW, MAX_WORKING_ORDERS } from './order-book.js';
 export type { ActorEnv, CreateAssessment, Watch } from './assessment-actor.js';
 
 // Vocabulary

@@ -4,11 +4,24 @@
  * by displayed size when the tick carries it). Brackets become reduce-only
  * OCO children as their entry fills.
  */
-import type { Instrument, Quote } from './market.js';
+import type { Instrument, MarketView, Quote } from './market.js';
 import { applyFill, figures, QTY_EPSILON } from './portfolio.js';
-import type { OrderIntent, Refusal, Rule, RuleContext } from './rules/index.js';
+import { isProtectiveStop, protectiveStops, recordFarthestStop, type OrderIntent, type ProtectiveStop, type Refusal, type Rule, type RuleContext } from './rules/index.js';
 import type { Tier } from './tier.js';
-import type { CancelReason, Command, EventBody, Order, RejectReason } from './types.js';
+import type { AssessmentState, CancelReason, Command, EventBody, Order, RejectReason } from './types.js';
+
+/**
+ * Client order ids an actor remembers for deduplication: the ids of at least this many most recent
+ * orders (at most twice as many); older ones are forgotten, refused ones never kept. The command
+ * journal dedupes client order ids durably. @default 1000
+ */
+export const CLIENT_ORDER_ID_WINDOW = 1_000;
+
+/**
+ * Working orders an assessment may hold: a new order beyond this is refused TOO_MANY_ORDERS, except
+ * a reduce-only market order (a close), refused only at twice the cap. @default 200
+ */
+export const MAX_WORKING_ORDERS = 200;
 
 /** What the order book needs from its actor. */
 export interface Desk {
@@ -20,7 +33,6 @@ export interface Desk {
 type PlaceCommand = Extract<Command, { kind: 'place' }>;
 
 function reject(desk: Desk, clientOrderId: string, reason: RejectReason, detail: string): void {
-  desk.ctx.state.clientOrderIds[clientOrderId] = `rejected:${reason}`;
   desk.emit({ type: 'order.rejected', clientOrderId, reason, detail });
 }
 
@@ -28,11 +40,19 @@ function feeRate(tier: Tier, inst: Instrument): number {
   return inst.kind === 'binary' ? tier.fees.binary : tier.fees.linear;
 }
 
-/** Validate a placement without side effects; returns the refusal or the order's instrument and intent. */
-function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; quote: Quote; intent: OrderIntent } {
+/**
+ * Validate a placement without side effects; returns the refusal or the order's instrument and intent.
+ * `replaces`: the working order a modify would replace, judged as if it were gone.
+ */
+function validate(desk: Desk, cmd: PlaceCommand, replaces?: string): Refusal | { inst: Instrument; quote: Quote; intent: OrderIntent } {
   const { state, tier, market, now } = desk.ctx;
   if (state.status !== 'active') return { reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${state.status}` };
   if (state.lockedBy !== undefined) return { reason: 'TRADING_LOCKED', detail: `trading is locked by ${state.lockedBy} until the next reset` };
+  if (replaces === undefined) {
+    const working = Object.keys(state.orders).length;
+    const cap = cmd.reduceOnly === true && cmd.type === 'market' ? 2 * MAX_WORKING_ORDERS : MAX_WORKING_ORDERS;
+    if (working >= cap) return { reason: 'TOO_MANY_ORDERS', detail: `${working} orders are working, at most ${cap}` };
+  }
   const inst = market.instrument(cmd.symbol);
   if (inst === undefined) return { reason: 'UNKNOWN_SYMBOL', detail: `unknown symbol '${cmd.symbol}'` };
   if (!tier.kinds.includes(inst.kind)) return { reason: 'KIND_NOT_ALLOWED', detail: `tier '${tier.id}' does not trade ${inst.kind} instruments` };
@@ -45,13 +65,16 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
   if (inst.kind === 'binary' && px !== undefined && px >= 1) return { reason: 'INVALID_ORDER', detail: 'binary prices lie between 0 and 1' };
   const quote = market.quote(cmd.symbol);
   if (quote === undefined) return { reason: 'NO_MARKET_DATA', detail: `no quote for ${cmd.symbol} yet` };
+  if (inst.closesAt !== undefined && quote.ts >= inst.closesAt) return { reason: 'MARKET_CLOSED', detail: `${inst.symbol} closed at ${new Date(inst.closesAt).toISOString()}` };
   const price = px ?? (cmd.side === 'buy' ? quote.ask : quote.bid);
   const current = state.positions[cmd.symbol]?.qty ?? 0;
-  const projectedQty = current + (cmd.side === 'buy' ? cmd.qty : -cmd.qty);
   const reduceOnly = cmd.reduceOnly === true;
-  if (reduceOnly && !(Math.sign(current) === -Math.sign(projectedQty - current) && Math.abs(projectedQty) <= Math.abs(current) + QTY_EPSILON)) {
+  if (reduceOnly && !(cmd.side === 'buy' ? current < -QTY_EPSILON : current > QTY_EPSILON)) {
     return { reason: 'REDUCE_ONLY_WOULD_INCREASE', detail: `a reduce-only ${cmd.side} of ${cmd.qty} does not reduce the position of ${current}` };
   }
+  // Reduce-only is clipped to the position, as exchanges do: it can close the position, never open the other side.
+  const effectiveQty = reduceOnly ? Math.min(cmd.qty, Math.abs(current)) : cmd.qty;
+  const projectedQty = current + (cmd.side === 'buy' ? effectiveQty : -effectiveQty);
   if (inst.kind === 'binary' && projectedQty < -QTY_EPSILON) return { reason: 'NO_SHORT_BINARY', detail: `selling ${cmd.qty} shares of ${cmd.symbol} exceeds the ${current} held` };
   const sl = cmd.stopLoss;
   if (sl !== undefined && !(Number.isFinite(sl) && (cmd.side === 'buy' ? sl < price : sl > price) && sl > 0)) {
@@ -61,8 +84,8 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
   if (tp !== undefined && !(Number.isFinite(tp) && (cmd.side === 'buy' ? tp > price : tp < price) && tp > 0)) {
     return { reason: 'INVALID_ORDER', detail: `take-profit ${tp} must lie ${cmd.side === 'buy' ? 'above' : 'below'} the entry price ${price}` };
   }
-  const fee = cmd.qty * price * feeRate(tier, inst);
-  const intent: OrderIntent = { instrument: inst, side: cmd.side, qty: cmd.qty, price, stopLoss: sl, reduceOnly, projectedQty, fee };
+  const fee = effectiveQty * price * feeRate(tier, inst);
+  const intent: OrderIntent = { instrument: inst, side: cmd.side, qty: effectiveQty, price, stopLoss: sl, reduceOnly, projectedQty, fee, replaces };
   const fig = figures(state, market, tier.leverage);
   const added = Math.max(0, Math.abs(projectedQty) - Math.abs(current));
   if (added > 0) {
@@ -75,7 +98,21 @@ function validate(desk: Desk, cmd: PlaceCommand): Refusal | { inst: Instrument; 
     const refusal = rule.checkOrder?.(desk.ctx, intent, fig);
     if (refusal !== undefined) return refusal;
   }
+  if (isProtectiveStop(state, cmd)) {
+    // A stop on the position's closing side, placed or moved: the position's risk is judged with it.
+    const refusal = judgeProtection(desk, cmd.symbol, [...protectiveStops(state, cmd.symbol, replaces), { stopPrice: cmd.stopPrice!, qty: cmd.qty }]);
+    if (refusal !== undefined) return refusal;
+  }
   return { inst, quote, intent };
+}
+
+function judgeProtection(desk: Desk, symbol: string, after: readonly ProtectiveStop[]): Refusal | undefined {
+  const change = { symbol, before: protectiveStops(desk.ctx.state, symbol), after };
+  for (const rule of desk.rules) {
+    const refusal = rule.checkProtection?.(desk.ctx, change);
+    if (refusal !== undefined) return refusal;
+  }
+  return undefined;
 }
 
 /** Place an order: idempotent by client order id; refusals are events, never exceptions. */
@@ -97,12 +134,27 @@ export function placeOrder(desk: Desk, cmd: PlaceCommand): void {
     reduceOnly: v.intent.reduceOnly, tif: cmd.tif ?? 'gtc', status: 'accepted', role: 'entry',
     stopLoss: cmd.stopLoss, takeProfit: cmd.takeProfit, parentId: undefined, createdAt: now,
   };
-  state.clientOrderIds[cmd.clientOrderId] = order.id;
+  remember(state, cmd.clientOrderId, order.id);
   state.lastActivityAt = now;
   desk.emit({ type: 'order.accepted', order: { ...order } });
   order.status = 'working';
   state.orders[order.id] = order;
+  recordFarthestStop(desk.ctx, order.symbol);
   matchOrder(desk, order, v.quote, v.inst);
+}
+
+/** Remember a client order id, forgetting those of orders more than a window older (deterministic: by order number). */
+function remember(state: AssessmentState, clientOrderId: string, orderId: string): void {
+  state.clientOrderIds[clientOrderId] = orderId;
+  const n = Number(orderId.slice(1));
+  if (n - (state.clientOrderIdsFrom ?? 0) < 2 * CLIENT_ORDER_ID_WINDOW) return;
+  const from = n - CLIENT_ORDER_ID_WINDOW;
+  for (const cid in state.clientOrderIds) {
+    const v = state.clientOrderIds[cid]!;
+    // Refused ids (older snapshots) carry no order number: forgotten too.
+    if (!(v.startsWith('o') && Number(v.slice(1)) > from)) delete state.clientOrderIds[cid];
+  }
+  state.clientOrderIdsFrom = from;
 }
 
 /** Change quantity or prices of a working order. */
@@ -125,7 +177,7 @@ export function modifyOrder(desk: Desk, cmd: Extract<Command, { kind: 'modify' }
     kind: 'place', clientOrderId: order.clientOrderId, symbol: order.symbol, side: order.side, type: order.type, qty: qty - order.filledQty,
     limitPrice: cmd.limitPrice ?? order.limitPrice, stopPrice: cmd.stopPrice ?? order.stopPrice, stopLoss: order.stopLoss,
     takeProfit: order.takeProfit, reduceOnly: order.reduceOnly, tif: order.tif,
-  });
+  }, order.id);
   if ('reason' in v) {
     desk.emit({ type: 'command.ignored', reason: v.reason, detail: `cannot modify ${order.id}: ${v.detail}` });
     return;
@@ -133,10 +185,23 @@ export function modifyOrder(desk: Desk, cmd: Extract<Command, { kind: 'modify' }
   order.qty = qty;
   if (cmd.limitPrice !== undefined) order.limitPrice = cmd.limitPrice;
   if (cmd.stopPrice !== undefined) order.stopPrice = cmd.stopPrice;
+  recordFarthestStop(desk.ctx, order.symbol);
   desk.emit({ type: 'order.modified', orderId: order.id, qty, limitPrice: order.limitPrice, stopPrice: order.stopPrice });
   const quote = desk.ctx.market.quote(order.symbol);
   const inst = desk.ctx.market.instrument(order.symbol);
   if (quote !== undefined && inst !== undefined) matchOrder(desk, order, quote, inst);
+}
+
+/** A trader's cancel: a stop protecting a position leaves only if the position's risk allows it. */
+export function cancelRequested(desk: Desk, order: Order): void {
+  if (isProtectiveStop(desk.ctx.state, order)) {
+    const refusal = judgeProtection(desk, order.symbol, protectiveStops(desk.ctx.state, order.symbol, order.id));
+    if (refusal !== undefined) {
+      desk.emit({ type: 'command.ignored', reason: refusal.reason, detail: `cannot cancel ${order.id}: ${refusal.detail}` });
+      return;
+    }
+  }
+  cancelOrder(desk, order, 'REQUESTED');
 }
 
 /** Take a working order off the book. */
@@ -154,15 +219,47 @@ export function cancelAll(desk: Desk, reason: CancelReason, symbol?: string): vo
   }
 }
 
-/** Match the working orders of one symbol against its latest quote, in order of arrival. */
+/**
+ * Match the working orders of one symbol against its latest quote, in order of arrival.
+ * Judged at the later of the engine clock and the tick's stamp: a tick stamped after its
+ * market's close, or inside a window that forbids trading, fills nothing.
+ */
 export function matchSymbol(desk: Desk, symbol: string): void {
   const quote = desk.ctx.market.quote(symbol);
   const inst = desk.ctx.market.instrument(symbol);
   if (quote === undefined || inst === undefined) return;
+  const at = Math.max(desk.ctx.now, quote.ts);
+  if (inst.closesAt !== undefined && at >= inst.closesAt) return;
   for (const id in desk.ctx.state.orders) {
     const order = desk.ctx.state.orders[id];
-    if (order !== undefined && order.symbol === symbol) matchOrder(desk, order, quote, inst);
+    if (order === undefined || order.symbol !== symbol || holdsFill(desk, order, at)) continue;
+    matchOrder(desk, order, quote, inst);
   }
+}
+
+function holdsFill(desk: Desk, order: Order, at: number): boolean {
+  for (const rule of desk.rules) if (rule.holdsFill?.(desk.ctx, order, at) === true) return true;
+  return false;
+}
+
+/** Cancel the working orders of markets that have closed by now, before `before` (trading stops at `closesAt`). */
+export function cancelClosed(desk: Desk, before = Infinity): void {
+  const { state, market, now } = desk.ctx;
+  for (const id in state.orders) {
+    const order = state.orders[id]!;
+    const closesAt = market.instrument(order.symbol)?.closesAt;
+    if (closesAt !== undefined && closesAt <= now && closesAt < before) cancelOrder(desk, order, 'MARKET_CLOSED');
+  }
+}
+
+/** The earliest close of a market this account has working orders on (Infinity if none). */
+export function nextClose(state: AssessmentState, market: MarketView): number {
+  let t = Infinity;
+  for (const id in state.orders) {
+    const closesAt = market.instrument(state.orders[id]!.symbol)?.closesAt;
+    if (closesAt !== undefined && closesAt < t) t = closesAt;
+  }
+  return t;
 }
 
 function matchOrder(desk: Desk, order: Order, quote: Quote, inst: Instrument): void {
@@ -259,6 +356,7 @@ function syncBracket(desk: Desk, entry: Order): void {
     state.orders[order.id] = order;
     desk.emit({ type: 'order.accepted', order: { ...order } });
   }
+  recordFarthestStop(desk.ctx, entry.symbol);
 }
 
 /** One bracket child filling shrinks (or, once filled, cancels) its sibling. */

@@ -43,8 +43,18 @@ export const MaxLossParams = z.object({
 export const RiskPerTradeParams = z.object({
   /** Largest loss to the stop-loss, as a percentage of balance. */
   maxPct: z.number().positive().max(100),
-  /** Reject linear entry orders that carry no stop-loss. */
+  /**
+   * Reject linear entry orders that carry no stop-loss, and a cancel or resize of a stop that would
+   * leave part of a position uncovered.
+   */
   requireStopLoss: z.boolean().default(false),
+  /**
+   * What a position's risk is judged on. `current`: its working stops as they stand (nearest first,
+   * up to the position's size). `farthest`: never less than the loss to the farthest stop ever set for
+   * the position, so tightening a stop gives no room back (a firm that judges the farthest stop-loss).
+   * @default 'current'
+   */
+  basis: z.enum(['current', 'farthest']).default('current'),
 }).strict();
 
 export const PositionLimitsParams = z.object({
@@ -68,11 +78,20 @@ export const PhaseRules = z.object({
   consistency: z.object({ maxBestDayShare: z.number().gt(0).max(1) }).strict().optional(),
   /** Expire after this many days without a new order. */
   inactivity: z.object({ days: z.number().positive() }).strict().optional(),
-  /** Positions must be flat during this weekly window; orders are refused inside it. */
-  weekendFlat: z.object({ from: WeekPoint, to: WeekPoint, action: z.enum(['flatten', 'breach']).default('flatten') }).strict().optional(),
-  /** Absolute windows (news) in which new orders are refused. */
+  /**
+   * Positions must be flat during this weekly window; orders are refused inside it and working orders
+   * do not fill inside it. `protectiveFills`: reduce-only orders (stop-loss, take-profit) still fill
+   * inside the window (@default true); false holds them too, as news rules that forbid SL/TP fills do.
+   */
+  weekendFlat: z.object({
+    from: WeekPoint, to: WeekPoint, action: z.enum(['flatten', 'breach']).default('flatten'), protectiveFills: z.boolean().default(true),
+  }).strict().optional(),
+  /**
+   * Absolute windows (news) in which new orders that add exposure are refused and working orders do not
+   * fill. `protectiveFills`: reduce-only orders (stop-loss, take-profit) still fill inside (@default true).
+   */
   blackouts: z.array(z.object({
-    from: z.number(), to: z.number(), symbols: z.array(z.string()).optional(), label: z.string().optional(),
+    from: z.number(), to: z.number(), symbols: z.array(z.string()).optional(), label: z.string().optional(), protectiveFills: z.boolean().default(true),
   }).strict()).optional(),
 }).strict();
 export type PhaseRules = z.infer<typeof PhaseRules>;
@@ -101,6 +120,12 @@ export const TierSchema = z.object({
   leverage: z.number().positive().default(10),
   /** Fees as a fraction of fill notional, per instrument kind. */
   fees: z.object({ linear: z.number().min(0).default(0.0005), binary: z.number().min(0).default(0) }).strict().default({ linear: 0.0005, binary: 0 }),
+  /**
+   * Whether `pause` closes open positions and cancels working orders at once. Otherwise a pause only
+   * refuses new orders and modifies: positions and working orders stay, and are judged, while paused.
+   * @default false
+   */
+  flattenOnPause: z.boolean().default(false),
   phases: z.array(Phase).min(1),
 }).strict().superRefine((tier, ctx) => {
   if (!isValidTimeZone(tier.timezone)) ctx.addIssue({ code: 'custom', path: ['timezone'], message: `unknown time zone '${tier.timezone}'` });

@@ -23,10 +23,10 @@ export type RejectReason =
   | 'RULE_WOULD_BE_BREACHED' | 'MISSING_STOP_LOSS' | 'INVALID_STOP_LOSS' | 'RISK_PER_TRADE_EXCEEDED'
   | 'MAX_QTY_EXCEEDED' | 'MAX_NOTIONAL_EXCEEDED' | 'MAX_LEVERAGE_EXCEEDED' | 'REDUCE_ONLY_WOULD_INCREASE'
   | 'NO_SHORT_BINARY' | 'BLACKOUT_WINDOW' | 'WEEKEND_WINDOW' | 'UNKNOWN_ORDER' | 'ORDER_NOT_WORKING'
-  | 'NOTHING_TO_CLOSE' | 'ACTOR_QUARANTINED';
+  | 'NOTHING_TO_CLOSE' | 'ACTOR_QUARANTINED' | 'TOO_MANY_ORDERS';
 
 /** Why a working order left the book without filling. */
-export type CancelReason = 'REQUESTED' | 'OCO_SIBLING_FILLED' | 'POSITION_CLOSED' | 'BREACH' | 'PHASE_ENDED' | 'TRADING_LOCKED' | 'MARKET_RESOLVED' | 'FLATTEN';
+export type CancelReason = 'REQUESTED' | 'OCO_SIBLING_FILLED' | 'POSITION_CLOSED' | 'BREACH' | 'PHASE_ENDED' | 'TRADING_LOCKED' | 'MARKET_RESOLVED' | 'MARKET_CLOSED' | 'FLATTEN';
 
 export type RuleId =
   | 'profit-target' | 'daily-loss' | 'max-loss' | 'risk-per-trade' | 'position-limits' | 'min-trading-days'
@@ -64,6 +64,8 @@ export interface Position {
   /** P&L realized on this position since it was opened (fees excluded). */
   realizedPnl: number;
   readonly openedAt: number;
+  /** The farthest stop-loss ever set for this position (kept only for a risk-per-trade `farthest` basis). */
+  farthestStop?: number;
 }
 
 /** A position as it stood at the instant of a violation. */
@@ -145,8 +147,14 @@ export interface AssessmentState {
   positions: Record<string, Position>;
   /** Working (non-final) orders by engine order id. */
   orders: Record<string, Order>;
-  /** Every client order id ever accepted or rejected in this assessment, to its engine order id. */
+  /**
+   * Client order ids of the recent accepted orders, to their engine order ids: a window of at least
+   * `CLIENT_ORDER_ID_WINDOW` orders (the command journal dedupes durably). Snapshots from before the
+   * window may also hold refused ids, as `rejected:<reason>`.
+   */
   clientOrderIds: Record<string, string>;
+  /** Orders numbered below this have had their client order ids forgotten (absent: none yet). */
+  clientOrderIdsFrom?: number;
   nextOrderNo: number;
   /** Trading-day counter, advanced at each reset. */
   dayIndex: number;
@@ -167,6 +175,7 @@ export interface AssessmentState {
   rules: RuleState;
   /** The reason passing is blocked, last reported (avoids repeating the event). */
   passBlockedBy: string | undefined;
+  /** The most recent violations (at most `MAX_VIOLATIONS`); every one is also an event. */
   violations: Violation[];
   /** Why the assessment expired, once it has (a time limit is not a violation). */
   expiry?: Expiry;

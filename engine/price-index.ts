@@ -63,7 +63,7 @@ export class PriceIndex {
   update(slot: number, actor: AssessmentActor, market: MarketView): void {
     this.remove(slot);
     const s = actor.state;
-    if (s.status !== 'active') return;
+    if (!actor.live) return; // paused accounts keep their orders and positions judged
     const ver = this.#versions[slot]!;
     const held = this.#entries[slot]!;
     for (const id in s.orders) {

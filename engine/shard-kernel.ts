@@ -402,7 +402,7 @@ const STEP_CLOCK = 2;
 const STEP_RESOLUTION = 3;
 
 function exposedTo(s: AssessmentState, symbol: string): boolean {
-  if (s.status !== 'active') return false;
+  if (s.status !== 'active' && s.status !== 'paused') return false; // a paused account's positions are still judged
   if (symbol in s.positions) return true;
   for (const id in s.orders) if (s.orders[id]!.symbol === symbol) return true;
   return false;

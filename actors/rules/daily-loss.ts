@@ -1,5 +1,7 @@
+import { figures, markPrice } from '../portfolio.js';
 import { limitAmount } from '../tier.js';
-import type { Rule, RuleContext } from './rule.js';
+import { stopRisk } from './risk-per-trade.js';
+import type { Refusal, Rule, RuleContext, StopChange } from './rule.js';
 
 function params(ctx: RuleContext) {
   return ctx.phase.rules.dailyLoss!;
@@ -39,7 +41,28 @@ export const dailyLoss: Rule = {
   checkOrder(ctx, intent, fig) {
     return refuseIfRiskExceedsRoom(intent.stopLoss, intent, fig.equity - intent.fee, ctx.state.rules.dailyFloor, 'daily');
   },
+  checkProtection(ctx, change) {
+    return refuseIfStopsCrossFloor(ctx, change, ctx.state.rules.dailyFloor, 'daily');
+  },
 };
+
+/**
+ * Shared by the floor rules: a stop placed, moved, resized or cancelled so that the position's stops,
+ * filling from the current mark, would take equity below the floor is refused, unless the change lowers that
+ * loss or covers more of the position.
+ */
+export function refuseIfStopsCrossFloor(ctx: RuleContext, change: StopChange, floor: number, which: string): Refusal | undefined {
+  const pos = ctx.state.positions[change.symbol];
+  if (pos === undefined) return undefined;
+  const mark = markPrice(pos, ctx.market.quote(change.symbol));
+  const before = stopRisk(pos, change.before, mark);
+  const { risk: after, uncovered } = stopRisk(pos, change.after, mark);
+  // Covering more of the position is never refused: without a stop the floor itself is the limit.
+  if (after <= before.risk + 1e-9 || uncovered < before.uncovered - 1e-9) return undefined;
+  const equity = figures(ctx.state, ctx.market, ctx.tier.leverage).equity;
+  if (equity - after >= floor) return undefined;
+  return { reason: 'RULE_WOULD_BE_BREACHED', detail: `a loss of ${after.toFixed(2)} to the stops would take equity below the ${which} floor ${floor.toFixed(2)}` };
+}
 
 /** Shared by the floor rules: an order whose stop-loss or fee alone would cross the floor is refused. */
 export function refuseIfRiskExceedsRoom(

@@ -15,7 +15,8 @@ import { inactivity, phaseTimeLimit } from './time-limits.js';
 import { minTrades, minTradingDays } from './trading-days.js';
 import { blackout, weekendFlat } from './windows.js';
 
-export type { Breach, OrderIntent, PassCheck, Refusal, Rule, RuleContext } from './rule.js';
+export type { Breach, OrderIntent, PassCheck, ProtectiveStop, Refusal, Rule, RuleContext, StopChange } from './rule.js';
+export { isProtectiveStop, protectiveStops, recordFarthestStop } from './risk-per-trade.js';
 export { refuseIfRiskExceedsRoom } from './daily-loss.js';
 
 const REGISTRY: ReadonlyArray<readonly [keyof PhaseRules | 'maxDays', Rule]> = [

@@ -1,5 +1,5 @@
 import { limitAmount } from '../tier.js';
-import { refuseIfRiskExceedsRoom } from './daily-loss.js';
+import { refuseIfRiskExceedsRoom, refuseIfStopsCrossFloor } from './daily-loss.js';
 import type { Rule, RuleContext } from './rule.js';
 
 function params(ctx: RuleContext) {
@@ -63,5 +63,8 @@ export const maxLoss: Rule = {
   },
   checkOrder(ctx, intent, fig) {
     return refuseIfRiskExceedsRoom(intent.stopLoss, intent, fig.equity - intent.fee, ctx.state.rules.maxLossFloor, 'max-loss');
+  },
+  checkProtection(ctx, change) {
+    return refuseIfStopsCrossFloor(ctx, change, ctx.state.rules.maxLossFloor, 'max-loss');
   },
 };

@@ -6,7 +6,7 @@
 import type { Instrument, MarketView } from '../market.js';
 import type { Figures } from '../portfolio.js';
 import type { Phase, Tier } from '../tier.js';
-import type { AssessmentState, Expiry, RejectReason, RuleId, Side } from '../types.js';
+import type { AssessmentState, Expiry, Order, RejectReason, RuleId, Side } from '../types.js';
 
 /** What a rule may read while judging. */
 export interface RuleContext {
@@ -30,6 +30,21 @@ export interface OrderIntent {
   readonly projectedQty: number;
   /** Fee a full fill would pay. */
   readonly fee: number;
+  /** The working order this intent would replace (a modify), left out of what is already working. */
+  readonly replaces?: string;
+}
+
+/** A working stop on a position's closing side: its trigger price and remaining quantity. */
+export interface ProtectiveStop {
+  readonly stopPrice: number;
+  readonly qty: number;
+}
+
+/** The stops protecting a position, before and after a stop is placed, moved, resized or cancelled. */
+export interface StopChange {
+  readonly symbol: string;
+  readonly before: readonly ProtectiveStop[];
+  readonly after: readonly ProtectiveStop[];
 }
 
 /** A pre-trade refusal. */
@@ -60,6 +75,10 @@ export interface Rule {
   readonly id: RuleId;
   /** Refuse an order before it is accepted. */
   checkOrder?(ctx: RuleContext, intent: OrderIntent, fig: Figures): Refusal | undefined;
+  /** Refuse a change to the stops protecting a position (a stop placed, moved, resized or cancelled). */
+  checkProtection?(ctx: RuleContext, change: StopChange): Refusal | undefined;
+  /** Whether a working order must not fill at `at` (a window that forbids trading); it stays working. */
+  holdsFill?(ctx: RuleContext, order: Order, at: number): boolean;
   /** Set floors at the start of a phase. */
   onPhaseStart?(ctx: RuleContext): void;
   /** Recompute at the trading-day reset; `fig` is taken at the reset instant. */

@@ -2,8 +2,9 @@ import { inWeeklyWindow, nextWeekPoint } from '../calendar.js';
 import type { Rule } from './rule.js';
 
 /**
- * Weekend flat: orders are refused inside the weekly window, and positions
- * still open when it starts are flattened (or breach, per tier).
+ * Weekend flat: orders are refused inside the weekly window, working orders do
+ * not fill inside it (reduce-only ones do, if the tier allows protective fills),
+ * and positions still open when it starts are flattened (or breach, per tier).
  */
 export const weekendFlat: Rule = {
   id: 'weekend-flat',
@@ -11,6 +12,10 @@ export const weekendFlat: Rule = {
     const w = ctx.phase.rules.weekendFlat!;
     if (intent.reduceOnly || !inWeeklyWindow(ctx.now, ctx.tier.timezone, w.from, w.to)) return undefined;
     return { reason: 'WEEKEND_WINDOW', detail: `orders that add exposure are refused from ${dayName(w.from.day)} ${w.from.time} to ${dayName(w.to.day)} ${w.to.time} ${ctx.tier.timezone}` };
+  },
+  holdsFill(ctx, order, at) {
+    const w = ctx.phase.rules.weekendFlat!;
+    return !(order.reduceOnly && w.protectiveFills) && inWeeklyWindow(at, ctx.tier.timezone, w.from, w.to);
   },
   nextDeadline(ctx) {
     // The window start at or after the last evaluation; `onClock` runs when the clock passes it.
@@ -30,9 +35,19 @@ export const weekendFlat: Rule = {
   },
 };
 
-/** Blackout windows (news): new orders that add exposure are refused inside them. */
+/**
+ * Blackout windows (news): new orders that add exposure are refused inside them,
+ * and working orders do not fill inside them (reduce-only ones do, if the window allows protective fills).
+ */
 export const blackout: Rule = {
   id: 'blackout',
+  holdsFill(ctx, order, at) {
+    for (const b of ctx.phase.rules.blackouts!) {
+      if (at < b.from || at >= b.to || (order.reduceOnly && b.protectiveFills)) continue;
+      if (b.symbols === undefined || b.symbols.includes(order.symbol)) return true;
+    }
+    return false;
+  },
   checkOrder(ctx, intent) {
     if (intent.reduceOnly) return undefined;
     for (const b of ctx.phase.rules.blackouts!) {

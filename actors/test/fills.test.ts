@@ -140,18 +140,6 @@ test('a second submission with the same client order id is ignored and places no
   assert.equal(Object.keys(h.state().orders).length, 1);
 });
 
-test('a client order id that was rejected cannot be reused either', () => {
-  const h = new Harness(tier);
-  const rejected = h.buy('ETH-USD', 1, { clientOrderId: 'x' }); // no quote yet
-  h.tick('ETH-USD', 2_000, 2_002);
-
-  const retry = h.buy('ETH-USD', 1, { clientOrderId: 'x' });
-
-  assert.equal(ofType(rejected, 'order.rejected')[0]?.reason, 'NO_MARKET_DATA');
-  assert.equal(ofType(retry, 'command.ignored')[0]?.reason, 'DUPLICATE_CLIENT_ORDER_ID');
-  assert.deepEqual(h.state().positions, {});
-});
-
 test('a cancelled order leaves the book and no longer fills', () => {
   const h = new Harness(tier);
   h.tick('ETH-USD', 2_000, 2_002);

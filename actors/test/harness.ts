@@ -80,15 +80,9 @@ export class Harness {
     return this.#apply({ type: 'clock', time });
   }
 
-  /** A top-of-book tick with the next sequence number. */
-  tick(symbol: string, bid: number, ask: number, sizes: { bidSize?: number; askSize?: number } = {}): OutputEvent[] {
+  /** A top-of-book tick with the next sequence number, stamped now unless `ts` says otherwise. */
+  tick(symbol: string, bid: number, ask: number, sizes: { bidSize?: number; askSize?: number; ts?: number } = {}): OutputEvent[] {
     return this.#apply({ type: 'tick', seq: ++this.#seq, ts: this.#now, symbol, bid, ask, ...sizes });
-  }
-
-  /** A tick stamped `ts` (not the harness clock): the engine's time moves to it if it is later. */
-  tickAt(ts: number, symbol: string, bid: number, ask: number): OutputEvent[] {
-    this.#now = Math.max(this.#now, ts);
-    return this.#apply({ type: 'tick', seq: ++this.#seq, ts, symbol, bid, ask });
   }
 
   command(command: Command, assessmentId = 'a1'): OutputEvent[] {

@@ -75,30 +75,6 @@ test('a phase not passed within its maximum days expires and its open position i
   assert.equal(h.state().status, 'expired');
 });
 
-test('pausing flattens the account and refuses orders; resuming makes it tradable again', () => {
-  const h = new Harness(tierWith({ dailyLoss: { limit: { amount: 1_000 } } }));
-  h.tick('ETH-USD', 2_000, 2_000);
-  h.buy('ETH-USD', 10);
-  const resting = ofType(h.place({ symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_000 }), 'order.accepted')[0]!.order;
-  h.tick('ETH-USD', 2_020, 2_020);
-
-  const pause = h.command({ kind: 'pause' });
-  const whilePaused = h.buy('ETH-USD', 1);
-  const crash = h.tick('ETH-USD', 1_000, 1_000);
-  const resume = h.command({ kind: 'resume' });
-  const after = h.buy('ETH-USD', 1);
-
-  assert.deepEqual(types(pause), ['order.cancelled', 'order.filled', 'position.closed', 'assessment.paused']);
-  assert.deepEqual(ofType(pause, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[resting.id, 'FLATTEN']]);
-  assert.deepEqual(ofType(pause, 'order.filled').map((e) => [e.price, e.liquidation]), [[2_020, false]]);
-  assert.equal(ofType(whilePaused, 'order.rejected')[0]?.reason, 'ASSESSMENT_NOT_ACTIVE');
-  assert.deepEqual(types(crash), []);
-  assert.deepEqual(types(resume), ['assessment.resumed']);
-  assert.equal(ofType(after, 'order.filled').length, 1);
-  assert.equal(h.state().status, 'active');
-  assert.equal(h.state().balance, 100_200);
-});
-
 test('time spent paused does not count as inactivity: resuming restarts the period', () => {
   const h = new Harness(tierWith({ inactivity: { days: 3 } }));
   h.command({ kind: 'pause' });

@@ -102,3 +102,16 @@ test('open gains on shares do not fund new shares: buying power is cash, not equ
   assert.equal(ofType(refused, 'order.rejected')[0]?.reason, 'INSUFFICIENT_MARGIN');
   assert.equal(ofType(fits, 'order.filled')[0]?.qty, 10_000);
 });
+
+test('buying more shares of an outcome is judged on the whole position\'s cost, not the new shares alone', () => {
+  const h = new Harness(parseTier({
+    id: 'pm-risk-position', version: 1, name: 'PM risk', timezone: 'UTC', kinds: ['binary'], fees: { linear: 0, binary: 0 },
+    phases: [{ name: 'challenge', startingBalance: 10_000, rules: { riskPerTrade: { maxPct: 10 } } }],
+  }));
+  h.tick('PM:FED-DEC-CUT:YES', 0.5, 0.5);
+  h.buy('PM:FED-DEC-CUT:YES', 1_500); // 750
+
+  const more = h.buy('PM:FED-DEC-CUT:YES', 1_000); // 750 + 500 > 1,000
+
+  assert.deepEqual(ofType(more, 'order.rejected').map((e) => e.reason), ['RISK_PER_TRADE_EXCEEDED']);
+});

@@ -249,10 +249,16 @@ test('a prediction-market position settles at 1 for the winning outcome and 0 fo
   assert.deepEqual(days.map((d) => d.equity), [9_976, 10_344]);
   assert.deepEqual(days.map((d) => d.dailyFloor), [9_200, 9_544]);
 
-  // Resolution YES: YES pays 1, NO pays 0; the resting YES bid is cancelled.
+  // Trading closes at 01:00 (closesAt): the resting YES bid is cancelled at that clock input.
+  const close = causedBy(events, clockAt(run, '2026-11-04T01:00:00Z'));
+  const cancelled = only(close, 'order.cancelled');
+  assert.deepEqual([cancelled.orderId, cancelled.reason], ['o3', 'MARKET_CLOSED']);
+  assert.equal(cancelled.at, Date.parse('2026-11-04T01:00:00Z'));
+
+  // Resolution YES: YES pays 1, NO pays 0.
   const resolution = inputIndex(run, (inp) => inp.type === 'resolution');
   const settled = causedBy(events, resolution);
-  assert.deepEqual(settled.map((e) => e.type), ['position.settled', 'position.settled', 'order.cancelled']);
+  assert.deepEqual(settled.map((e) => e.type), ['position.settled', 'position.settled']);
   assert.deepEqual(
     all(settled, 'position.settled').map((s) => ({ symbol: s.symbol, qty: s.qty, payout: s.payout, realizedPnl: s.realizedPnl })),
     [
@@ -260,9 +266,6 @@ test('a prediction-market position settles at 1 for the winning outcome and 0 fo
       { symbol: 'PM:ELECTION:NO', qty: 200, payout: 0, realizedPnl: -124 }, // 200 × (0 − 0.62)
     ],
   );
-  const cancelled = only(settled, 'order.cancelled');
-  assert.deepEqual([cancelled.orderId, cancelled.reason], ['o3', 'MARKET_RESOLVED']);
-  assert.equal(cancelled.at, Date.parse('2026-11-04T06:00:00Z'));
 
   // An order on the resolved market is refused.
   const late = only(causedBy(events, commandFor(run, 'yes-late')), 'order.rejected');
