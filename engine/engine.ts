@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
 import type { EncodedDeltas } from './delta-encoding.js';
 import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
+import { isValidTimestamp, MarketRegistry, type MarketInputRefusal } from './market-validation.js';
 import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 import { ShardAllotment } from './shard.js';
 import { TICK_STRIDE, TickPacker } from './tick-packer.js';
@@ -62,6 +63,21 @@ export interface EngineOptions {
    * @default 5
    */
   readonly ackDelayMs?: number;
+  /**
+   * Called for each market input the engine refuses (see {@link Engine.submit}).
+   * Exceptions it throws are swallowed. @default none (the engine still counts them)
+   */
+  readonly onRefusedInput?: (refused: RefusedInput) => void;
+}
+
+/** A market input the engine refused: it took its position and reached no shard. */
+export interface RefusedInput {
+  /** Its position in the input order. */
+  readonly input: number;
+  readonly type: 'tick' | 'resolution' | 'clock';
+  readonly reason: MarketInputRefusal;
+  /** The tick's symbol or the resolution's market. */
+  readonly subject?: string;
 }
 
 /** The engine's whole state at an input boundary: restore it on any number of workers. */
@@ -114,9 +130,15 @@ export class Engine {
   readonly #replies = new Map<number, { resolve: (data: unknown) => void; reject: (e: Error) => void }>();
   readonly #waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   #failure: Error | undefined;
+  /** The main thread's view of instruments and resolutions, to refuse invalid market inputs before any shard. */
+  readonly #market: MarketRegistry;
+  readonly #refused = new Map<MarketInputRefusal, number>();
+  readonly #onRefused: EngineOptions['onRefusedInput'];
 
-  private constructor(workers: Worker[], options: EngineOptions, firstInput: number) {
+  private constructor(workers: Worker[], options: EngineOptions, firstInput: number, market: MarketRegistry) {
     this.allotment = ShardAllotment.even(workers.length);
+    this.#market = market;
+    this.#onRefused = options.onRefusedInput;
     this.#output = options.output;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#next = firstInput;
@@ -163,7 +185,8 @@ export class Engine {
       const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url);
       return spawnWorker(entry, { workerData: data as unknown as Record<string, unknown> });
     });
-    return new Engine(workers, options, snapshot === undefined ? 0 : snapshot.lastInput + 1);
+    const market = snapshot === undefined ? new MarketRegistry(instruments) : new MarketRegistry(snapshot.kernel.book.instruments, snapshot.kernel.book.resolutions);
+    return new Engine(workers, options, snapshot === undefined ? 0 : snapshot.lastInput + 1, market);
   }
 
   /** Number of inputs submitted so far (the next input's position). */
@@ -174,11 +197,24 @@ export class Engine {
   /**
    * Submit one input; returns its position in the total order. A tier that
    * does not validate throws `InvalidTierError` and takes no position.
+   *
+   * Market inputs are validated here, the one way into the shards: a tick of
+   * an unknown symbol or with an invalid quote (see `validateQuote`), a
+   * resolution of an unknown market or outcome or of a market already
+   * resolved, a clock time that is not an integer, takes its position but
+   * reaches no shard and no actor; it is counted by reason ({@link refused})
+   * and reported to `onRefusedInput`. The decision depends only on the inputs
+   * before it, so every replay, recovery and shard count refuses the same ones.
    */
   submit(input: EngineInput): number {
     if (this.#failure !== undefined) throw this.#failure;
     if (input.type === 'tier') parseTier(input.tier);
     const i = this.#next++;
+    const refusal = this.#admit(input);
+    if (refusal !== undefined) {
+      this.#refuse(i, input, refusal);
+      return i;
+    }
     if (input.type === 'tick') {
       this.#ticks.push(i, input);
       this.#queued(this.#ticks.count);
@@ -191,6 +227,11 @@ export class Engine {
       for (const shard of this.#shards) this.#enqueue(shard, si);
     }
     return si.i;
+  }
+
+  /** Market inputs refused so far, by reason (see {@link submit}). */
+  get refused(): ReadonlyMap<MarketInputRefusal, number> {
+    return this.#refused;
   }
 
   /** Resolves once every shard has applied every input submitted before the call. */
@@ -280,6 +321,37 @@ export class Engine {
   }
 
   // -- internals -----------------------------------------------------------------------
+
+  #admit(input: EngineInput): MarketInputRefusal | undefined {
+    switch (input.type) {
+      case 'tick':
+        return this.#market.checkTick(input);
+      case 'resolution': {
+        const r = this.#market.checkResolution(input);
+        if (r === undefined) this.#market.resolve(input.market, input.outcome);
+        return r;
+      }
+      case 'clock':
+        return isValidTimestamp(input.time) ? undefined : 'INVALID_TIMESTAMP';
+      case 'instrument':
+        this.#market.add(input.instrument);
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  #refuse(i: number, input: EngineInput, reason: MarketInputRefusal): void {
+    this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
+    if (this.#onRefused === undefined) return;
+    const type = input.type as RefusedInput['type'];
+    const subject = input.type === 'tick' ? input.symbol : input.type === 'resolution' ? input.market : undefined;
+    try {
+      this.#onRefused(subject === undefined ? { input: i, type, reason } : { input: i, type, reason, subject });
+    } catch {
+      // An observer's failure must not stop the market.
+    }
+  }
 
   #enqueue(shard: Shard, si: SequencedInput): void {
     shard.batch.push(si);
