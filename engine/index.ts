@@ -25,6 +25,7 @@ export type { LatencyReport, ShardMemory } from './worker-protocol.js';
 
 // Tapes
 export { formatTape, parseTape, readTape, TapeError } from './tape.js';
+export type { ParseTapeOptions, TapeRefusal } from './tape.js';
 
 // Durable nodes: market log + journal + checkpoints
 export * from './node/index.js';
