@@ -24,7 +24,7 @@ export class NodeMetrics {
   constructor(registry: Registry) {
     const registers = [registry];
     this.marketInputs = new Counter({ name: 'engine_market_inputs_total', help: 'Market inputs applied, by kind (tick, resolution, clock).', labelNames: ['kind'], registers });
-    this.marketRejected = new Counter({ name: 'engine_market_messages_rejected_total', help: 'Market messages skipped, by reason (malformed, unknown_symbol, duplicate_seq, gap).', labelNames: ['reason'], registers });
+    this.marketRejected = new Counter({ name: 'engine_market_messages_rejected_total', help: 'Market messages skipped, by reason (malformed, duplicate_seq, or a market-input refusal code in lower case: unknown_symbol, price_out_of_range, crossed_quote, already_resolved, ...).', labelNames: ['reason'], registers });
     this.intake = new Counter({ name: 'engine_intake_total', help: 'Creates and commands offered to the node, by result (accepted or a refusal code).', labelNames: ['result'], registers });
     this.journalBatchSize = new Histogram({ name: 'engine_journal_batch_entries', help: 'Entries per journal write.', buckets: [1, 4, 16, 64, 256, 1024, 4096], registers });
     this.journalWriteSeconds = new Histogram({ name: 'engine_journal_write_seconds', help: 'Duration of one journal batch write.', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers });
