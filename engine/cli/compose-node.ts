@@ -169,7 +169,12 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     }
 
     const node = await EngineNode.start({
-      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, { group, copy }), marketTail: () => market.tail(),
+      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, {
+        group, copy, onOversize: (e) => {
+          metrics.snapshotOversized.inc();
+          log.warn({ assessmentId: e.assessmentId, bytes: e.bytes, limit: e.limit, code: e.code }, 'snapshot over the size cap');
+        },
+      }), marketTail: () => market.tail(),
       engine: {
         workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS,
         // The engine's own refusals (a second resolution of a market, anything the market log let through).

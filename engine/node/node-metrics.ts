@@ -16,6 +16,7 @@ export class NodeMetrics {
   readonly checkpointSeconds: Histogram;
   readonly checkpointFailures: Counter;
   readonly checkpointActors: Counter;
+  readonly snapshotOversized: Counter;
   readonly recoverySeconds: Gauge;
   readonly lastTickSeq: Gauge;
   readonly journalBacklog: Gauge;
@@ -32,6 +33,7 @@ export class NodeMetrics {
     this.checkpointSeconds = new Histogram({ name: 'engine_checkpoint_seconds', help: 'Duration of one checkpoint, capture to commit.', buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10], registers });
     this.checkpointFailures = new Counter({ name: 'engine_checkpoint_failures_total', help: 'Checkpoints that did not commit (the next one is full).', registers });
     this.checkpointActors = new Counter({ name: 'engine_checkpoint_actors_total', help: 'Actor snapshots written by checkpoints.', registers });
+    this.snapshotOversized = new Counter({ name: 'engine_snapshot_oversized_total', help: 'Actor states written over the snapshot size cap (written anyway; the bound escaped where the state grows).', registers });
     this.recoverySeconds = new Gauge({ name: 'engine_recovery_seconds', help: 'Start-up to caught up with the market log, last start.', registers });
     this.lastTickSeq = new Gauge({ name: 'engine_market_last_seq', help: 'Market log sequence of the last applied input.', registers });
     this.journalBacklog = new Gauge({ name: 'engine_journal_replay_backlog', help: 'Journal entries read at recovery and not yet applied.', registers });
