@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
 import type { EncodedDeltas } from './delta-encoding.js';
 import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
-import { isValidTimestamp, MarketRegistry, type MarketInputRefusal } from './market-validation.js';
+import { MarketInputGate, type RefusedInput } from './market-input-gate.js';
+import { MarketRegistry, type MarketInputRefusal } from './market-validation.js';
 import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 import { ShardAllotment } from './shard.js';
 import { TICK_STRIDE, TickPacker } from './tick-packer.js';
@@ -63,21 +64,8 @@ export interface EngineOptions {
    * @default 5
    */
   readonly ackDelayMs?: number;
-  /**
-   * Called for each market input the engine refuses (see {@link Engine.submit}).
-   * Exceptions it throws are swallowed. @default none (the engine still counts them)
-   */
+  /** Called for each market input refused (see {@link Engine.submit}); what it throws is swallowed. @default none */
   readonly onRefusedInput?: (refused: RefusedInput) => void;
-}
-
-/** A market input the engine refused: it took its position and reached no shard. */
-export interface RefusedInput {
-  /** Its position in the input order. */
-  readonly input: number;
-  readonly type: 'tick' | 'resolution' | 'clock';
-  readonly reason: MarketInputRefusal;
-  /** The tick's symbol or the resolution's market. */
-  readonly subject?: string;
 }
 
 /** The engine's whole state at an input boundary: restore it on any number of workers. */
@@ -130,15 +118,12 @@ export class Engine {
   readonly #replies = new Map<number, { resolve: (data: unknown) => void; reject: (e: Error) => void }>();
   readonly #waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   #failure: Error | undefined;
-  /** The main thread's view of instruments and resolutions, to refuse invalid market inputs before any shard. */
-  readonly #market: MarketRegistry;
-  readonly #refused = new Map<MarketInputRefusal, number>();
-  readonly #onRefused: EngineOptions['onRefusedInput'];
+  /** Refuses invalid market inputs before any shard. */
+  readonly #gate: MarketInputGate;
 
   private constructor(workers: Worker[], options: EngineOptions, firstInput: number, market: MarketRegistry) {
     this.allotment = ShardAllotment.even(workers.length);
-    this.#market = market;
-    this.#onRefused = options.onRefusedInput;
+    this.#gate = new MarketInputGate(market, options.onRefusedInput);
     this.#output = options.output;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#next = firstInput;
@@ -197,24 +182,16 @@ export class Engine {
   /**
    * Submit one input; returns its position in the total order. A tier that
    * does not validate throws `InvalidTierError` and takes no position.
-   *
-   * Market inputs are validated here, the one way into the shards: a tick of
-   * an unknown symbol or with an invalid quote (see `validateQuote`), a
-   * resolution of an unknown market or outcome or of a market already
-   * resolved, a clock time that is not an integer, takes its position but
-   * reaches no shard and no actor; it is counted by reason ({@link refused})
-   * and reported to `onRefusedInput`. The decision depends only on the inputs
-   * before it, so every replay, recovery and shard count refuses the same ones.
+   * An invalid market input (`MarketInputGate`: a tick of an unknown symbol or
+   * an invalid quote, a resolution of an unknown market or outcome or a second
+   * one, a clock time that is not an integer) takes its position but reaches
+   * no shard; it is counted ({@link refused}) and reported to `onRefusedInput`.
    */
   submit(input: EngineInput): number {
     if (this.#failure !== undefined) throw this.#failure;
     if (input.type === 'tier') parseTier(input.tier);
     const i = this.#next++;
-    const refusal = this.#admit(input);
-    if (refusal !== undefined) {
-      this.#refuse(i, input, refusal);
-      return i;
-    }
+    if (!this.#gate.admit(i, input)) return i;
     if (input.type === 'tick') {
       this.#ticks.push(i, input);
       this.#queued(this.#ticks.count);
@@ -231,7 +208,7 @@ export class Engine {
 
   /** Market inputs refused so far, by reason (see {@link submit}). */
   get refused(): ReadonlyMap<MarketInputRefusal, number> {
-    return this.#refused;
+    return this.#gate.refused;
   }
 
   /** Resolves once every shard has applied every input submitted before the call. */
@@ -321,37 +298,6 @@ export class Engine {
   }
 
   // -- internals -----------------------------------------------------------------------
-
-  #admit(input: EngineInput): MarketInputRefusal | undefined {
-    switch (input.type) {
-      case 'tick':
-        return this.#market.checkTick(input);
-      case 'resolution': {
-        const r = this.#market.checkResolution(input);
-        if (r === undefined) this.#market.resolve(input.market, input.outcome);
-        return r;
-      }
-      case 'clock':
-        return isValidTimestamp(input.time) ? undefined : 'INVALID_TIMESTAMP';
-      case 'instrument':
-        this.#market.add(input.instrument);
-        return undefined;
-      default:
-        return undefined;
-    }
-  }
-
-  #refuse(i: number, input: EngineInput, reason: MarketInputRefusal): void {
-    this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
-    if (this.#onRefused === undefined) return;
-    const type = input.type as RefusedInput['type'];
-    const subject = input.type === 'tick' ? input.symbol : input.type === 'resolution' ? input.market : undefined;
-    try {
-      this.#onRefused(subject === undefined ? { input: i, type, reason } : { input: i, type, reason, subject });
-    } catch {
-      // An observer's failure must not stop the market.
-    }
-  }
 
   #enqueue(shard: Shard, si: SequencedInput): void {
     shard.batch.push(si);

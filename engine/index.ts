@@ -5,7 +5,9 @@
 
 // Engine
 export { Engine, ShardFailedError, runInputs } from './engine.js';
-export type { EngineOptions, EngineOutput, EngineSnapshot, RefusedInput, ShardReport } from './engine.js';
+export type { EngineOptions, EngineOutput, EngineSnapshot, ShardReport } from './engine.js';
+export { MarketInputGate } from './market-input-gate.js';
+export type { RefusedInput } from './market-input-gate.js';
 export { isValidSeq, isValidTimestamp, MARKET_INPUT_REFUSALS, MarketRegistry, validateQuote, validateQuoteShape } from './market-validation.js';
 export type { MarketInputRefusal, QuoteFields } from './market-validation.js';
 

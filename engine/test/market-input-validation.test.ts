@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { presetTiers } from '../../actors/index.js';
-import { Engine, runInputs, type RefusedInput } from '../engine.js';
+import { Engine, runInputs } from '../engine.js';
+import type { RefusedInput } from '../market-input-gate.js';
 import type { EngineInput } from '../inputs.js';
 import { validateQuote } from '../market-validation.js';
 
