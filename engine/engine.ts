@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
 import type { EncodedDeltas } from './delta-encoding.js';
 import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
+import { MarketInputGate, type RefusedInput } from './market-input-gate.js';
+import { MarketRegistry, type MarketInputRefusal } from './market-validation.js';
 import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 import { ShardAllotment } from './shard.js';
 import { TICK_STRIDE, TickPacker } from './tick-packer.js';
@@ -62,6 +64,8 @@ export interface EngineOptions {
    * @default 5
    */
   readonly ackDelayMs?: number;
+  /** Called for each market input refused (see {@link Engine.submit}); what it throws is swallowed. @default none */
+  readonly onRefusedInput?: (refused: RefusedInput) => void;
 }
 
 /** The engine's whole state at an input boundary: restore it on any number of workers. */
@@ -114,9 +118,12 @@ export class Engine {
   readonly #replies = new Map<number, { resolve: (data: unknown) => void; reject: (e: Error) => void }>();
   readonly #waiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   #failure: Error | undefined;
+  /** Refuses invalid market inputs before any shard. */
+  readonly #gate: MarketInputGate;
 
-  private constructor(workers: Worker[], options: EngineOptions, firstInput: number) {
+  private constructor(workers: Worker[], options: EngineOptions, firstInput: number, market: MarketRegistry) {
     this.allotment = ShardAllotment.even(workers.length);
+    this.#gate = new MarketInputGate(market, options.onRefusedInput);
     this.#output = options.output;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#next = firstInput;
@@ -163,7 +170,8 @@ export class Engine {
       const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url);
       return spawnWorker(entry, { workerData: data as unknown as Record<string, unknown> });
     });
-    return new Engine(workers, options, snapshot === undefined ? 0 : snapshot.lastInput + 1);
+    const market = snapshot === undefined ? new MarketRegistry(instruments) : new MarketRegistry(snapshot.kernel.book.instruments, snapshot.kernel.book.resolutions);
+    return new Engine(workers, options, snapshot === undefined ? 0 : snapshot.lastInput + 1, market);
   }
 
   /** Number of inputs submitted so far (the next input's position). */
@@ -174,11 +182,16 @@ export class Engine {
   /**
    * Submit one input; returns its position in the total order. A tier that
    * does not validate throws `InvalidTierError` and takes no position.
+   * An invalid market input (`MarketInputGate`: a tick of an unknown symbol or
+   * an invalid quote, a resolution of an unknown market or outcome or a second
+   * one, a clock time that is not an integer) takes its position but reaches
+   * no shard; it is counted ({@link refused}) and reported to `onRefusedInput`.
    */
   submit(input: EngineInput): number {
     if (this.#failure !== undefined) throw this.#failure;
     if (input.type === 'tier') parseTier(input.tier);
     const i = this.#next++;
+    if (!this.#gate.admit(i, input)) return i;
     if (input.type === 'tick') {
       this.#ticks.push(i, input);
       this.#queued(this.#ticks.count);
@@ -191,6 +204,11 @@ export class Engine {
       for (const shard of this.#shards) this.#enqueue(shard, si);
     }
     return si.i;
+  }
+
+  /** Market inputs refused so far, by reason (see {@link submit}). */
+  get refused(): ReadonlyMap<MarketInputRefusal, number> {
+    return this.#gate.refused;
   }
 
   /** Resolves once every shard has applied every input submitted before the call. */

@@ -6,6 +6,10 @@
 // Engine
 export { Engine, ShardFailedError, runInputs } from './engine.js';
 export type { EngineOptions, EngineOutput, EngineSnapshot, ShardReport } from './engine.js';
+export { MarketInputGate } from './market-input-gate.js';
+export type { RefusedInput } from './market-input-gate.js';
+export { isValidSeq, isValidTimestamp, MARKET_INPUT_REFUSALS, MarketRegistry, validateQuote, validateQuoteShape } from './market-validation.js';
+export type { MarketInputRefusal, QuoteFields } from './market-validation.js';
 
 // Inputs and outputs
 export { compareOutput } from './inputs.js';
@@ -23,6 +27,7 @@ export type { LatencyReport, ShardMemory } from './worker-protocol.js';
 
 // Tapes
 export { formatTape, parseTape, readTape, TapeError } from './tape.js';
+export type { ParseTapeOptions, TapeRefusal } from './tape.js';
 
 // Durable nodes: market log + journal + checkpoints
 export * from './node/index.js';

@@ -2,7 +2,8 @@
  * persistence/: snapshot stores and their codec. Postgres and the journal
  * join behind the same interfaces.
  */
-export { decodeSnapshot, encodeSnapshot, SnapshotDecodeError } from './snapshot-codec.js';
+export { decodeSnapshot, DEFAULT_MAX_STATE_BYTES, encodeSnapshot, SnapshotDecodeError, SnapshotSizeGuard, SnapshotTooLargeError } from './snapshot-codec.js';
+export type { SnapshotSizeGuardOptions } from './snapshot-codec.js';
 export { FileSnapshotStore, MemorySnapshotStore } from './snapshot-store.js';
 export type { SnapshotStore } from './snapshot-store.js';
 export { copySnapshots, decodeJson, encodeJson, isUnavailable, loadMigrations, mapPgError, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR, PgCheckpointStore, PgJournal, PgSnapshotStore, PgUnavailableError, SnapshotRowError } from './postgres/index.js';

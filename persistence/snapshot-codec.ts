@@ -38,3 +38,81 @@ export function decodeSnapshot(text: string): EngineSnapshot {
   }
   return s as EngineSnapshot;
 }
+
+/** @see SnapshotSizeGuardOptions.maxStateBytes */
+export const DEFAULT_MAX_STATE_BYTES = 64 * 1024;
+
+/**
+ * An assessment's encoded state is over the snapshot cap. Reported, never
+ * thrown: the state is still written (see {@link SnapshotSizeGuard}).
+ */
+export class SnapshotTooLargeError extends Error {
+  readonly code = 'SNAPSHOT_TOO_LARGE';
+  readonly assessmentId: string;
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(assessmentId: string, bytes: number, limit: number) {
+    super(`snapshot of ${assessmentId} is ${bytes} bytes, over the ${limit}-byte cap; written anyway`);
+    this.name = 'SnapshotTooLargeError';
+    this.assessmentId = assessmentId;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** Options of {@link SnapshotSizeGuard}. */
+export interface SnapshotSizeGuardOptions {
+  /**
+   * Cap on one assessment's encoded state, bytes of UTF-8. Actor state is
+   * bounded where it grows (orders, positions, history); this is the backstop
+   * that says when one escaped its bound. @default 65_536 (64 KiB)
+   */
+  readonly maxStateBytes?: number;
+  /** Called for each state over the cap. Exceptions it throws are swallowed. @default none */
+  readonly onOversize?: (error: SnapshotTooLargeError) => void;
+}
+
+/**
+ * Flags encoded states over the cap, and lets them through.
+ *
+ * Why flag and not refuse: a checkpoint row is the state that the journal is
+ * replayed over. Skipping one actor's row while the checkpoint's positions
+ * advance would drop that actor's acknowledged commands at recovery; refusing
+ * the whole checkpoint would leave every later checkpoint refused too (the
+ * big state is still there), so recovery would replay an ever longer journal.
+ * Writing it keeps every acknowledged order recoverable; the counter and the
+ * callback make the escaped bound visible so it gets fixed where it grows.
+ */
+export class SnapshotSizeGuard {
+  readonly limit: number;
+  readonly #onOversize: SnapshotSizeGuardOptions['onOversize'];
+  #oversized = 0;
+
+  constructor(options: SnapshotSizeGuardOptions = {}) {
+    const limit = options.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
+    if (!(Number.isSafeInteger(limit) && limit > 0)) throw new RangeError(`maxStateBytes must be a positive integer, got ${limit}`);
+    this.limit = limit;
+    this.#onOversize = options.onOversize;
+  }
+
+  /** States over the cap seen so far. */
+  get oversized(): number {
+    return this.#oversized;
+  }
+
+  /** Check one encoded state; returns the text unchanged. */
+  check(assessmentId: string, text: string): string {
+    // A UTF-8 byte is at most 3 per UTF-16 unit: most states are decided without counting bytes.
+    if (text.length * 3 <= this.limit) return text;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > this.limit) {
+      this.#oversized++;
+      try {
+        this.#onOversize?.(new SnapshotTooLargeError(assessmentId, bytes, this.limit));
+      } catch {
+        // An observer's failure must not fail the checkpoint.
+      }
+    }
+    return text;
+  }
+}

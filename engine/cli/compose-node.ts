@@ -153,7 +153,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       await ensureMarketStream(jsm, { name: config.marketStream ?? 'MARKET', subjects: marketSubjects(namespace) });
       await ensureEventStream(jsm, { name: config.eventStream ?? 'EVENTS', subjects: domainEventSubjects(namespace) });
       market = new JetStreamMarketLog(js, jsm, {
-        stream: config.marketStream ?? 'MARKET', namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol),
+        stream: config.marketStream ?? 'MARKET', namespace, instruments: DEFAULT_INSTRUMENTS,
         onMalformed: (m) => {
           metrics.marketRejected.inc({ reason: m.kind });
           log.warn({ seq: m.seq, subject: m.subject, reason: m.reason }, 'market message skipped');
@@ -169,9 +169,19 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     }
 
     const node = await EngineNode.start({
-      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, { group, copy }), marketTail: () => market.tail(),
+      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, {
+        group, copy, onOversize: (e) => {
+          metrics.snapshotOversized.inc();
+          log.warn({ assessmentId: e.assessmentId, bytes: e.bytes, limit: e.limit, code: e.code }, 'snapshot over the size cap');
+        },
+      }), marketTail: () => market.tail(),
       engine: {
         workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS,
+        // The engine's own refusals (a second resolution of a market, anything the market log let through).
+        onRefusedInput: (r) => {
+          metrics.marketRejected.inc({ reason: r.reason.toLowerCase() });
+          log.warn({ input: r.input, type: r.type, subject: r.subject, reason: r.reason }, 'market input refused by the engine');
+        },
         flushIntervalMs: config.flushIntervalMs ?? 250, measureLatency: config.measureLatency ?? false,
       },
       output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000, log: log.child({ group }), metrics,

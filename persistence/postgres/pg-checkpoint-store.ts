@@ -11,9 +11,10 @@ import { FencedError, type Checkpoint, type CheckpointStore } from '../../engine
 import { copyField, copyIn } from './copy-snapshots.js';
 import { isUnavailable, mapPgError } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';
+import { SnapshotSizeGuard, type SnapshotSizeGuardOptions } from '../snapshot-codec.js';
 
 /** Options of {@link PgCheckpointStore}. */
-export interface PgCheckpointStoreOptions {
+export interface PgCheckpointStoreOptions extends SnapshotSizeGuardOptions {
   /** Shard group whose checkpoints these are. @default 'default' */
   readonly group?: string;
   /**
@@ -32,12 +33,19 @@ export class PgCheckpointStore implements CheckpointStore {
   readonly #sql: postgres.Sql;
   readonly #group: string;
   readonly #copy: boolean;
+  readonly #size: SnapshotSizeGuard;
 
   /** @param sql a client connected to a migrated database */
   constructor(sql: postgres.Sql, options: PgCheckpointStoreOptions = {}) {
     this.#sql = sql;
     this.#group = options.group ?? 'default';
     this.#copy = options.copy ?? true;
+    this.#size = new SnapshotSizeGuard(options);
+  }
+
+  /** Actor states written over the size cap so far (each is written, and reported to `onOversize`). */
+  get oversized(): number {
+    return this.#size.oversized;
   }
 
   async claim(): Promise<number> {
@@ -90,13 +98,13 @@ export class PgCheckpointStore implements CheckpointStore {
         if (this.#copy) {
           await copyIn(conn.unsafe('copy checkpoint_in from stdin'), actors.length, (i) => {
             const a = actors[i]!;
-            return `${copyField(a.state.id)}\t${copyField(encodeJson(a.state))}\t${a.quarantined ? 't' : 'f'}\n`;
+            return `${copyField(a.state.id)}\t${copyField(this.#size.check(a.state.id, encodeJson(a.state)))}\t${a.quarantined ? 't' : 'f'}\n`;
           });
         } else {
           for (let i = 0; i < actors.length; i += 2_000) {
             const chunk = actors.slice(i, i + 2_000);
             await conn`insert into checkpoint_in (assessment_id, state, quarantined)
-              select * from unnest(${chunk.map((a) => a.state.id)}::text[], ${chunk.map((a) => encodeJson(a.state))}::text[], ${chunk.map((a) => (a.quarantined ? 't' : 'f'))}::text[]::boolean[])`;
+              select * from unnest(${chunk.map((a) => a.state.id)}::text[], ${chunk.map((a) => this.#size.check(a.state.id, encodeJson(a.state)))}::text[], ${chunk.map((a) => (a.quarantined ? 't' : 'f'))}::text[]::boolean[])`;
           }
         }
         await conn`

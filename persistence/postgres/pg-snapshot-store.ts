@@ -13,6 +13,7 @@ import type { AssessmentState } from '../../actors/index.js';
 import { copySnapshots } from './copy-snapshots.js';
 import { mapPgError } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';
+import { SnapshotSizeGuard, type SnapshotSizeGuardOptions } from '../snapshot-codec.js';
 
 /** One assessment's snapshot as stored. */
 export interface SnapshotRow<S = AssessmentState> {
@@ -34,7 +35,7 @@ export interface StoredSnapshotRow<S = AssessmentState> extends SnapshotRow<S> {
 }
 
 /** Options of {@link PgSnapshotStore}. */
-export interface PgSnapshotStoreOptions {
+export interface PgSnapshotStoreOptions extends SnapshotSizeGuardOptions {
   /**
    * Largest number of rows sent in one statement. Larger batches are split
    * into statements that run concurrently over the client's pool: each row is
@@ -86,6 +87,7 @@ export class PgSnapshotStore<S = AssessmentState> {
   readonly #sql: postgres.Sql;
   readonly #maxRows: number;
   readonly #copyThreshold: number;
+  readonly #size: SnapshotSizeGuard;
 
   /** @param sql a porsager/postgres client connected to a migrated database */
   constructor(sql: postgres.Sql, options: PgSnapshotStoreOptions = {}) {
@@ -93,6 +95,12 @@ export class PgSnapshotStore<S = AssessmentState> {
     this.#maxRows = options.maxRowsPerStatement ?? 2_000;
     if (!(this.#maxRows >= 1)) throw new RangeError('maxRowsPerStatement must be at least 1');
     this.#copyThreshold = options.copyThreshold ?? 10_000;
+    this.#size = new SnapshotSizeGuard(options);
+  }
+
+  /** States written over the size cap so far (each is written, and reported to `onOversize`). */
+  get oversized(): number {
+    return this.#size.oversized;
   }
 
   /**
@@ -127,7 +135,7 @@ export class PgSnapshotStore<S = AssessmentState> {
         epochs.push(counter(r, 'ownerEpoch'));
         ticks.push(counter(r, 'tickSeq'));
         positions.push(counter(r, 'journalPos'));
-        states.push(encodeJson(r.state));
+        states.push(this.#size.check(r.assessmentId, encodeJson(r.state)));
       }
       return { ids, versions, epochs, ticks, positions, states };
     });

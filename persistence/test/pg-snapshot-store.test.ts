@@ -6,7 +6,8 @@ import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState } from '../../actors/index.js';
 import { ShardKernel } from '../../engine/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
-import { decodeJson, encodeJson, migrate, PgSnapshotStore, PgUnavailableError, type SnapshotRow } from '../index.js';
+import type { EngineSnapshot } from '../../engine/index.js';
+import { decodeJson, encodeJson, migrate, PgCheckpointStore, PgSnapshotStore, PgUnavailableError, SnapshotTooLargeError, type SnapshotRow } from '../index.js';
 
 const HOST = '127.0.0.1';
 const PORT = 5432;
@@ -172,6 +173,42 @@ describe('postgres snapshot store', { skip }, () => {
     assert.equal(held!.state.rules.dailyFloor, -Infinity);
     assert.equal(held!.state.rules.maxLossFloor, Infinity);
     assert.deepEqual(held!.state, decodeJson(encodeJson(odd)), 'the whole state survives (undefined fields drop out, as in JSON)');
+  });
+
+  test('a state over the 64 KiB snapshot cap is still written, counted and reported with SNAPSHOT_TOO_LARGE', async () => {
+    await migrate(sql);
+    const reports: SnapshotTooLargeError[] = [];
+    const store = new PgSnapshotStore(sql, { onOversize: (e) => reports.push(e) });
+    // A state that escaped its bound: 70 KiB of order history.
+    const big: AssessmentState = { ...stateFor('big-1'), traderId: 'x'.repeat(70 * 1024) };
+    assert.equal(await store.saveBatch([{ ...row('big-1', 1, 1), state: big }, row('small-1', 1, 1)]), 2);
+    assert.equal(store.oversized, 1);
+    assert.equal(reports.length, 1);
+    assert.ok(reports[0] instanceof SnapshotTooLargeError);
+    assert.equal(reports[0]!.code, 'SNAPSHOT_TOO_LARGE');
+    assert.equal(reports[0]!.assessmentId, 'big-1');
+    assert.equal(reports[0]!.limit, 65_536);
+    assert.ok(reports[0]!.bytes > 70 * 1024);
+    const [held] = await store.load(['big-1']);
+    assert.equal(held!.state.traderId.length, 70 * 1024, 'written whole: nothing an acknowledged order depends on is dropped');
+  });
+
+  test('a checkpoint holding an actor over the cap commits whole and flags it, and an observer that throws changes nothing', async () => {
+    await migrate(sql);
+    const group = `cap-${randomBytes(3).toString('hex')}`;
+    let calls = 0;
+    const store = new PgCheckpointStore(sql, { group, copy: false, maxStateBytes: 4_096, onOversize: () => { calls++; throw new Error('observer bug'); } });
+    const epoch = await store.claim();
+    const k = new ShardKernel({ tiers: [tier], instruments: DEFAULT_INSTRUMENTS });
+    k.apply({ i: 0, input: { type: 'clock', time: Date.parse('2026-01-05T10:00:00Z') } });
+    const kernel = k.snapshot();
+    const actors = [{ state: { ...stateFor(`${group}-big`), traderId: 'y'.repeat(5_000) }, quarantined: false }, { state: stateFor(`${group}-ok`), quarantined: false }];
+    const snapshot: EngineSnapshot = { lastInput: 7, kernel: { ...kernel, lastInput: 7, actors } };
+    await store.save({ version: 1, inputPos: 7, tickSeq: 3, journalPos: 2, snapshot }, epoch);
+    assert.equal(store.oversized, 1);
+    assert.equal(calls, 1);
+    const loaded = await store.load();
+    assert.deepEqual(loaded!.snapshot.kernel.actors.map((a) => [a.state.id, a.state.traderId.length]), [[`${group}-big`, 5_000], [`${group}-ok`, base.traderId.length]]);
   });
 
   test('a closed or unreachable database fails with PgUnavailableError', async () => {

@@ -11,9 +11,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
-import { readTape } from '../../engine/index.js';
-import { ensureMarketStream, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../nats/index.js';
+import { DEFAULT_INSTRUMENTS, type Instrument } from '../../actors/index.js';
+import { readTape, TapeError } from '../../engine/index.js';
+import { ensureMarketStream, InvalidMarketInputError, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../nats/index.js';
 import { SyntheticFeed } from '../synthetic-feed.js';
 
 type Item = { kind: 'tick'; at: number; tick: TickMessage } | { kind: 'resolution'; at: number; resolution: ResolutionMessage };
@@ -24,9 +24,19 @@ function positive(v: string): number {
   return n;
 }
 
-/** Items of a tape: its ticks and resolutions, venue `tape`, the tape seq as the venue seq. */
-function* tapeItems(path: string): Generator<Item> {
-  for (const { input } of readTape(path)) {
+/**
+ * Items of a tape: its ticks and resolutions, venue `tape`, the tape seq as
+ * the venue seq. The whole tape is read and validated first (an invalid line
+ * publishes nothing); its `instrument` lines are added to `instruments`.
+ */
+function tapeItems(path: string, instruments: Instrument[]): Generator<Item> {
+  const inputs = readTape(path);
+  for (const { input } of inputs) if (input.type === 'instrument') instruments.push(input.instrument);
+  return tapeGenerator(inputs.map((si) => si.input));
+}
+
+function* tapeGenerator(inputs: ReturnType<typeof readTape>[number]['input'][]): Generator<Item> {
+  for (const input of inputs) {
     if (input.type === 'tick') {
       const { type: _t, seq, ...rest } = input;
       yield { kind: 'tick', at: input.ts, tick: { ...rest, venue: 'tape', venueSeq: seq } };
@@ -74,12 +84,14 @@ const program = new Command('market-data')
     if (o.source === 'tape' && o.tape === undefined) throw new InvalidArgumentError('--source tape needs --tape <file>');
     const startTime = o.start !== undefined ? Date.parse(o.start) : Math.floor(Date.now() / 1000) * 1000;
     if (Number.isNaN(startTime)) throw new InvalidArgumentError(`--start '${o.start}' is not a time`);
-    const items = o.source === 'tape' ? tapeItems(o.tape!) : syntheticItems(o.seed, startTime, o.intervalMs);
+    const instruments: Instrument[] = [...DEFAULT_INSTRUMENTS];
+    const items = o.source === 'tape' ? tapeItems(o.tape!, instruments) : syntheticItems(o.seed, startTime, o.intervalMs);
     const nc = await connect({ servers: o.nats, name: 'vatic-market-data' });
     const stream = await ensureMarketStream(await jetstreamManager(nc), {
       name: o.stream, subjects: marketSubjects(o.namespace),
     });
-    const publisher = new TickPublisher(jetstream(nc), { namespace: o.namespace });
+    // Every item is validated as the engine will validate it, and refused before it is published.
+    const publisher = new TickPublisher(jetstream(nc), { namespace: o.namespace, instruments });
     process.stderr.write(`market-data: ${o.source}${o.tape ? ` ${o.tape}` : ` (seed '${o.seed}')`} → ${o.nats} stream ${stream.config.name} at ×${o.speed}\n`);
     let stopping = false;
     const stop = () => { stopping = true; };
@@ -90,6 +102,7 @@ const program = new Command('market-data')
     const inFlight = new Set<Promise<unknown>>();
     let feedStart: number | undefined;
     let failed = 0;
+    let refused = 0;
     for (const item of items) {
       feedStart ??= item.at;
       // Wait until the item is due at this speed, or until the window has room.
@@ -101,17 +114,22 @@ const program = new Command('market-data')
       }
       if (stopping || performance.now() >= deadline) break;
       const p = (item.kind === 'tick' ? publisher.publishTick(item.tick) : publisher.publishResolution(item.resolution))
-        .catch((err: unknown) => { failed++; process.stderr.write(`market-data: publish failed: ${(err as Error).message}\n`); })
+        .catch((err: unknown) => {
+          if (err instanceof InvalidMarketInputError) refused++;
+          else failed++;
+          process.stderr.write(`market-data: ${err instanceof InvalidMarketInputError ? 'refused' : 'publish failed'}: ${(err as Error).message}\n`);
+        })
         .finally(() => inFlight.delete(p));
       inFlight.add(p);
     }
     await Promise.all(inFlight);
     await nc.drain();
-    process.stdout.write(`${JSON.stringify({ published: publisher.published, duplicates: publisher.duplicates, failed })}\n`);
-    process.exitCode = failed > 0 ? 1 : 0;
+    process.stdout.write(`${JSON.stringify({ published: publisher.published, duplicates: publisher.duplicates, failed, refused })}\n`);
+    process.exitCode = failed > 0 || refused > 0 ? 1 : 0;
   });
 
 await program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`market-data: ${(err as Error).message}\n`);
+  // A TapeError names the line and the reason code (see docs/tape-format.md).
+  process.stderr.write(`market-data: ${err instanceof TapeError ? `${err.code} ` : ''}${(err as Error).message}\n`);
   process.exit(2);
 });

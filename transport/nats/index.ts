@@ -10,10 +10,10 @@ export {
 } from './subjects.js';
 export type { DomainEventSubject, ParsedMarketSubject } from './subjects.js';
 export {
-  DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher, ensureMarketStream, ensureStream, resolutionMsgId, tickMsgId,
+  DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, InvalidMarketInputError, TickPublisher, ensureMarketStream, ensureStream, resolutionMsgId, tickMsgId,
 } from './market-stream.js';
 export type { ResolutionMessage, ResolutionPayload, StreamOptions, TickMessage, TickPayload, TickPublisherOptions } from './market-stream.js';
 export { JetStreamTickSource } from './tick-consumer.js';
-export type { JetStreamTickSourceOptions, MalformedMessage, MarketInput } from './tick-consumer.js';
+export type { JetStreamTickSourceOptions, MalformedKind, MalformedMessage, MarketInput } from './tick-consumer.js';
 export { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher, ensureEventStream, eventMsgId } from './event-publisher.js';
 export type { EventPublishFailure, JetStreamEventPublisherOptions } from './event-publisher.js';

@@ -4,6 +4,7 @@
  * last sequence so a recovering node knows when it has caught up.
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Instrument } from '../../actors/index.js';
 import type { MarketLog, MarketReader } from '../../engine/node/ports.js';
 import { DEFAULT_MARKET_STREAM } from './market-stream.js';
 import { JetStreamTickSource, type MalformedMessage } from './tick-consumer.js';
@@ -16,6 +17,8 @@ export interface JetStreamMarketLogOptions {
   readonly namespace?: string;
   /** Symbols the engine trades; ticks of others are skipped and reported. @default any */
   readonly symbols?: Iterable<string>;
+  /** Instruments the engine knows: quotes are checked by their kind, resolutions against their markets (see `JetStreamTickSourceOptions.instruments`). @default none */
+  readonly instruments?: Iterable<Instrument>;
   /** Called once per skipped message. */
   readonly onMalformed?: (message: MalformedMessage) => void;
 }
@@ -26,18 +29,21 @@ export class JetStreamMarketLog implements MarketLog {
   readonly #jsm: JetStreamManager;
   readonly #o: JetStreamMarketLogOptions;
   readonly #symbols: string[] | undefined;
+  readonly #instruments: Instrument[] | undefined;
 
   constructor(js: JetStreamClient, jsm: JetStreamManager, options: JetStreamMarketLogOptions = {}) {
     this.#js = js;
     this.#jsm = jsm;
     this.#o = options;
     this.#symbols = options.symbols === undefined ? undefined : [...options.symbols];
+    this.#instruments = options.instruments === undefined ? undefined : [...options.instruments];
   }
 
   open(fromSeq: number): MarketReader {
     return new JetStreamTickSource(this.#js, {
       stream: this.#o.stream ?? DEFAULT_MARKET_STREAM, startSeq: fromSeq, namespace: this.#o.namespace ?? '',
       ...(this.#symbols === undefined ? {} : { symbols: this.#symbols }),
+      ...(this.#instruments === undefined ? {} : { instruments: this.#instruments }),
       ...(this.#o.onMalformed === undefined ? {} : { onMalformed: this.#o.onMalformed }),
     });
   }

@@ -7,6 +7,8 @@
 import { Encoder } from '@msgpack/msgpack';
 import { nanos } from '@nats-io/transport-node';
 import { JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import type { Instrument } from '../../actors/index.js';
+import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInputRefusal } from '../../engine/market-validation.js';
 import { CLOCK_SUBJECT, marketSubjects, resolutionSubject, tickSubject, withNamespace } from './subjects.js';
 
 /** Options of {@link ensureMarketStream} (and {@link ensureStream}). */
@@ -146,6 +148,17 @@ export function resolutionMsgId(r: Pick<ResolutionMessage, 'venue' | 'market'>):
   return `${r.venue}:${r.market}:resolved`;
 }
 
+/** A tick, resolution or clock beat refused before it was published: the stream never sees it. */
+export class InvalidMarketInputError extends Error {
+  readonly code = 'INVALID_MARKET_INPUT';
+  readonly reason: MarketInputRefusal;
+  constructor(reason: MarketInputRefusal, message: string) {
+    super(`${reason}: ${message}`);
+    this.name = 'InvalidMarketInputError';
+    this.reason = reason;
+  }
+}
+
 export interface TickPublisherOptions {
   /** Subject namespace (see `withNamespace`). @default '' (none) */
   readonly namespace?: string;
@@ -153,6 +166,13 @@ export interface TickPublisherOptions {
   readonly onDuplicate?: (msgId: string, ack: PubAck) => void;
   /** Publish ack timeout, ms. @default the JetStream client's */
   readonly timeoutMs?: number;
+  /**
+   * Instruments the engine knows: a tick of another symbol, a quote invalid
+   * for its kind (a binary share outside 0..1), a resolution of an unknown
+   * market or outcome, is refused before publishing.
+   * @default none: only kind-independent checks (finite, not negative, bid ≤ ask, integer time, sizes ≥ 0)
+   */
+  readonly instruments?: Iterable<Instrument>;
 }
 
 /** Publishes ticks and resolutions to the market stream with dedupe ids. */
@@ -162,6 +182,8 @@ export class TickPublisher {
   readonly #onDuplicate: TickPublisherOptions['onDuplicate'];
   readonly #timeoutMs: number | undefined;
   readonly #encoder = new Encoder({ ignoreUndefined: true });
+  readonly #registry: MarketRegistry | undefined;
+  readonly #refused = new Map<MarketInputRefusal, number>();
   #published = 0;
   #duplicates = 0;
 
@@ -170,6 +192,12 @@ export class TickPublisher {
     this.#namespace = options.namespace ?? '';
     this.#onDuplicate = options.onDuplicate;
     this.#timeoutMs = options.timeoutMs;
+    this.#registry = options.instruments === undefined ? undefined : new MarketRegistry(options.instruments);
+  }
+
+  /** Inputs refused before publishing, by reason. */
+  get refused(): ReadonlyMap<MarketInputRefusal, number> {
+    return this.#refused;
   }
 
   /** Messages the stream stored. */
@@ -182,8 +210,14 @@ export class TickPublisher {
     return this.#duplicates;
   }
 
-  /** Publishes one tick; resolves with the ack (`duplicate` true if the stream already had it). */
+  /**
+   * Publishes one tick; resolves with the ack (`duplicate` true if the stream
+   * already had it). An invalid tick rejects with {@link InvalidMarketInputError}
+   * and is not published.
+   */
   publishTick(tick: TickMessage): Promise<PubAck> {
+    const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick({ ...tick, seq: 1 });
+    if (refusal !== undefined) return this.#refuse(refusal, `tick ${tick.symbol} ts ${tick.ts} bid ${tick.bid} ask ${tick.ask}`);
     const payload: TickPayload = {
       symbol: tick.symbol, ts: tick.ts, bid: tick.bid, ask: tick.ask,
       bidSize: tick.bidSize, askSize: tick.askSize, venue: tick.venue, venueSeq: tick.venueSeq,
@@ -196,13 +230,23 @@ export class TickPublisher {
    * several engines beating the same second store it once.
    */
   publishClock(time: number): Promise<PubAck> {
+    if (!isValidTimestamp(time) || time <= 0) return this.#refuse('INVALID_TIMESTAMP', `clock time ${time}`);
     return this.#publish(withNamespace(CLOCK_SUBJECT, this.#namespace), { time }, `clock:${time}`);
   }
 
-  /** Publishes one market resolution. */
+  /** Publishes one market resolution; an invalid one rejects with {@link InvalidMarketInputError}, unpublished. */
   publishResolution(resolution: ResolutionMessage): Promise<PubAck> {
+    const refusal = this.#registry === undefined
+      ? (isValidTimestamp(resolution.ts) ? undefined : 'INVALID_TIMESTAMP')
+      : this.#registry.checkResolution({ ...resolution, seq: 1 });
+    if (refusal !== undefined) return this.#refuse(refusal, `resolution of ${resolution.market} to ${resolution.outcome}`);
     const payload: ResolutionPayload = { market: resolution.market, outcome: resolution.outcome, ts: resolution.ts, venue: resolution.venue };
     return this.#publish(resolutionSubject(resolution.venue, resolution.market, this.#namespace), payload, resolutionMsgId(resolution));
+  }
+
+  #refuse(reason: MarketInputRefusal, message: string): Promise<never> {
+    this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
+    return Promise.reject(new InvalidMarketInputError(reason, message));
   }
 
   async #publish(subject: string, payload: object, msgID: string): Promise<PubAck> {

@@ -5,11 +5,18 @@
  * and a restart resumes exactly at `startSeq` (the last applied seq + 1).
  *
  * Malformed messages never throw and never stop the loop: they are counted
- * and handed to `onMalformed` with the reason, then skipped.
+ * and handed to `onMalformed` with the reason, then skipped. Ticks are
+ * validated as every door validates them (`validateQuote` for the symbol's
+ * instrument kind when `instruments` is given; bid ≤ ask, finite, not
+ * negative, integer time otherwise), so an invalid quote never reaches the
+ * engine. The consumer is ordered (no acks): a skipped message is consumed
+ * and counted, never redelivered.
  */
 import { Decoder } from '@msgpack/msgpack';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
+import type { Instrument } from '../../actors/index.js';
 import type { MarketInput } from '../../engine/node/ports.js';
+import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInputRefusal } from '../../engine/market-validation.js';
 import { parseMarketSubject } from './subjects.js';
 
 export type { MarketInput };
@@ -21,9 +28,18 @@ export interface MalformedMessage {
   readonly subject: string;
   /** Why it was skipped, e.g. `bad msgpack: …`, `missing or invalid field "bid"`, `unknown symbol "X"`. */
   readonly reason: string;
-  /** The class of the reason, for a metric label. */
-  readonly kind: 'malformed' | 'unknown_symbol' | 'unknown_market' | 'duplicate_seq';
+  /**
+   * The class of the reason, for a metric label: `malformed`, `duplicate_seq`,
+   * or a market-input refusal code in lower case (`unknown_symbol`,
+   * `price_out_of_range`, `crossed_quote`, …).
+   */
+  readonly kind: MalformedKind;
+  /** The market-input refusal code, when the message decoded but its content is refused. */
+  readonly code?: MarketInputRefusal;
 }
+
+/** Metric label of a skipped message. */
+export type MalformedKind = 'malformed' | 'duplicate_seq' | Lowercase<MarketInputRefusal>;
 
 export interface JetStreamTickSourceOptions {
   /** Market stream name. @default 'MARKET' */
@@ -36,6 +52,13 @@ export interface JetStreamTickSourceOptions {
   readonly symbols?: Iterable<string>;
   /** Markets whose resolutions are accepted; others are reported malformed. @default any market */
   readonly markets?: Iterable<string>;
+  /**
+   * Instruments the engine knows: ticks of other symbols are refused
+   * (`unknown_symbol`), quotes are checked by the instrument's kind (a binary
+   * share within 0..1), and resolutions must name a known market and one of
+   * its outcomes. @default none: only kind-independent checks
+   */
+  readonly instruments?: Iterable<Instrument>;
   /** Called once per skipped message. Exceptions it throws are swallowed. */
   readonly onMalformed?: (message: MalformedMessage) => void;
   /** Messages per pull request. @default 1_000 (the client's own default, 100, makes a pull every ~25 messages) */
@@ -53,6 +76,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
   readonly #namespace: string;
   readonly #symbols: ReadonlySet<string> | undefined;
   readonly #markets: ReadonlySet<string> | undefined;
+  readonly #registry: MarketRegistry | undefined;
   readonly #onMalformed: JetStreamTickSourceOptions['onMalformed'];
   readonly #decoder = new Decoder();
   readonly #pullBatch: number;
@@ -73,6 +97,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     this.#namespace = options.namespace ?? '';
     this.#symbols = options.symbols === undefined ? undefined : new Set(options.symbols);
     this.#markets = options.markets === undefined ? undefined : new Set(options.markets);
+    this.#registry = options.instruments === undefined ? undefined : new MarketRegistry(options.instruments);
     this.#onMalformed = options.onMalformed;
     this.#lastSeq = startSeq - 1;
     this.#pullBatch = options.pullBatch ?? 1_000;
@@ -145,7 +170,8 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     const p = body as Record<string, unknown>;
     if (parsed.kind === 'clock') {
       const time = p['time'];
-      if (!isFiniteNumber(time) || time <= 0) return this.#reject(m, 'missing or invalid field "time"');
+      if (!isFiniteNumber(time)) return this.#reject(m, 'missing or invalid field "time"');
+      if (!isValidTimestamp(time) || time <= 0) return this.#refuse(m, 'INVALID_TIMESTAMP', `clock time ${time} is not a positive integer of ms`);
       return { type: 'clock', time, seq: m.seq };
     }
     const ts = p['ts'];
@@ -155,7 +181,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       const symbol = p['symbol'];
       if (typeof symbol !== 'string' || symbol === '') return this.#reject(m, 'missing or invalid field "symbol"');
       if (symbol !== parsed.symbol) return this.#reject(m, `payload symbol "${symbol}" does not match subject symbol "${parsed.symbol}"`);
-      if (this.#symbols !== undefined && !this.#symbols.has(symbol)) return this.#reject(m, `unknown symbol "${symbol}"`);
+      if (this.#symbols !== undefined && !this.#symbols.has(symbol)) return this.#refuse(m, 'UNKNOWN_SYMBOL', `unknown symbol "${symbol}"`);
       const bid = p['bid'];
       const ask = p['ask'];
       if (!isFiniteNumber(bid)) return this.#reject(m, 'missing or invalid field "bid"');
@@ -167,6 +193,11 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       const tick: { type: 'tick'; seq: number; ts: number; symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number } = { type: 'tick', seq: m.seq, ts, symbol, bid, ask };
       if (isFiniteNumber(bidSize)) tick.bidSize = bidSize;
       if (isFiniteNumber(askSize)) tick.askSize = askSize;
+      const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick(tick);
+      if (refusal === 'UNKNOWN_SYMBOL') return this.#refuse(m, refusal, `unknown symbol "${symbol}"`);
+      if (refusal !== undefined) {
+        return this.#refuse(m, refusal, `invalid quote (${refusal}): ts ${ts} bid ${bid} ask ${ask}${tick.bidSize === undefined ? '' : ` bidSize ${tick.bidSize}`}${tick.askSize === undefined ? '' : ` askSize ${tick.askSize}`}`);
+      }
       return tick;
     }
 
@@ -174,15 +205,25 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     const outcome = p['outcome'];
     if (typeof market !== 'string' || market === '') return this.#reject(m, 'missing or invalid field "market"');
     if (market !== parsed.market) return this.#reject(m, `payload market "${market}" does not match subject market "${parsed.market}"`);
-    if (this.#markets !== undefined && !this.#markets.has(market)) return this.#reject(m, `unknown market "${market}"`);
+    if (this.#markets !== undefined && !this.#markets.has(market)) return this.#refuse(m, 'UNKNOWN_MARKET', `unknown market "${market}"`);
     if (typeof outcome !== 'string' || outcome === '') return this.#reject(m, 'missing or invalid field "outcome"');
-    return { type: 'resolution', seq: m.seq, ts, market, outcome };
+    const resolution = { type: 'resolution', seq: m.seq, ts, market, outcome } as const;
+    // A second resolution of a market is the engine's to refuse: it alone knows every earlier one.
+    const refusal = this.#registry === undefined ? (isValidTimestamp(ts) ? undefined : 'INVALID_TIMESTAMP') : this.#registry.checkResolution(resolution);
+    if (refusal !== undefined) return this.#refuse(m, refusal, `resolution of "${market}" to "${outcome}" refused (${refusal})`);
+    return resolution;
+  }
+
+  /** Skip a message whose content a market-input check refused. */
+  #refuse(m: JsMsg, code: MarketInputRefusal, reason: string): undefined {
+    this.#malformed++;
+    this.#report({ seq: m.seq, subject: m.subject, reason, kind: code.toLowerCase() as Lowercase<MarketInputRefusal>, code });
+    return undefined;
   }
 
   #reject(m: JsMsg, reason: string): undefined {
     this.#malformed++;
-    const kind = reason.startsWith('unknown symbol') ? 'unknown_symbol' : reason.startsWith('unknown market') ? 'unknown_market' : 'malformed';
-    this.#report({ seq: m.seq, subject: m.subject, reason, kind });
+    this.#report({ seq: m.seq, subject: m.subject, reason, kind: 'malformed' });
     return undefined;
   }
 

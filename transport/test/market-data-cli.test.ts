@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, test } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -13,8 +16,8 @@ const run = promisify(execFile);
 const skip = await serviceGate('nats', '127.0.0.1', 4222);
 const TAPE = 'tapes/prediction-settlement.jsonl';
 
-async function publish(stream: string, namespace: string): Promise<{ published: number; duplicates: number; failed: number }> {
-  const { stdout } = await run('npx', ['tsx', 'transport/cli/market-data.ts', '--source', 'tape', '--tape', TAPE, '--speed', '1000000',
+async function publish(stream: string, namespace: string, tape = TAPE): Promise<{ published: number; duplicates: number; failed: number; refused: number }> {
+  const { stdout } = await run('npx', ['tsx', 'transport/cli/market-data.ts', '--source', 'tape', '--tape', tape, '--speed', '1000000',
     '--stream', stream, '--namespace', namespace], { cwd: process.cwd(), timeout: 60_000 });
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
@@ -28,9 +31,9 @@ describe('market-data role', { skip }, () => {
     try {
       const expected = readTape(TAPE).map((s) => s.input).filter((i) => i.type === 'tick' || i.type === 'resolution');
       const first = await publish(stream, namespace);
-      assert.deepEqual(first, { published: expected.length, duplicates: 0, failed: 0 });
+      assert.deepEqual(first, { published: expected.length, duplicates: 0, failed: 0, refused: 0 });
       const again = await publish(stream, namespace);
-      assert.deepEqual(again, { published: 0, duplicates: expected.length, failed: 0 });
+      assert.deepEqual(again, { published: 0, duplicates: expected.length, failed: 0, refused: 0 });
 
       const source = new JetStreamTickSource(jetstream(nc), { stream, namespace });
       const got: MarketInput[] = [];
@@ -45,6 +48,27 @@ describe('market-data role', { skip }, () => {
         const { seq: _s, ...rest } = e as MarketInput;
         return rest;
       }));
+    } finally {
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
+  });
+
+  test('a tape with a binary tick priced in cents publishes nothing and exits 2 naming the line and PRICE_OUT_OF_RANGE', async () => {
+    const suffix = randomBytes(4).toString('hex');
+    const stream = `T_MD_${suffix}`;
+    const dir = mkdtempSync(join(tmpdir(), 'vatic-md-'));
+    const lines = readFileSync(TAPE, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"seq":3,'));
+    lines[at] = lines[at]!.replace('"bid":0.84,"ask":0.86', '"bid":84,"ask":86');
+    const tape = join(dir, 'cents.jsonl');
+    writeFileSync(tape, lines.join('\n'));
+    const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+    try {
+      await assert.rejects(publish(stream, `md${suffix}`, tape), (err: { code?: number; stderr?: string }) =>
+        err.code === 2 && new RegExp(`INVALID_TAPE tape line ${at + 1}: PRICE_OUT_OF_RANGE`).test(err.stderr ?? ''));
+      const info = await (await jetstreamManager(nc)).streams.info(stream).catch(() => undefined);
+      assert.equal(info?.state.messages ?? 0, 0);
     } finally {
       await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
       await nc.close();

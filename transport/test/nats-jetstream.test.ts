@@ -8,7 +8,7 @@ import { DEFAULT_INSTRUMENTS } from '../../actors/market.js';
 import type { OutputEvent } from '../../engine/inputs.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import {
-  DOMAIN_EVENT_SUBJECTS, JetStreamEventPublisher, JetStreamTickSource, TickPublisher,
+  DOMAIN_EVENT_SUBJECTS, InvalidMarketInputError, JetStreamEventPublisher, JetStreamTickSource, TickPublisher,
   decodeToken, domainEventSubjects, encodeToken, ensureEventStream, ensureMarketStream, eventSubject, parseMarketSubject,
   resolutionSubject, tickSubject, withNamespace, type MalformedMessage, type MarketInput,
 } from '../nats/index.js';
@@ -216,6 +216,62 @@ describe('NATS JetStream transport', { skip }, () => {
     assert.match(reasons[5]!, /field "outcome"/);
     assert.match(reasons[6]!, /subject is not/);
     assert.equal(reports[0]!.subject, `${namespace}.ticks.coinbase.BTC-USD`);
+  });
+
+  test('ticks with quotes invalid for their instrument and resolutions of unknown outcomes are refused by reason and never yielded', async () => {
+    const { name, namespace } = scope('invalid');
+    await ensureMarketStream(jsm, { name, subjects: [`${namespace}.>`], storage: 'memory' });
+    const raw = (subject: string, body: object) => js.publish(`${namespace}.${subject}`, encode(body));
+    const yes = 'PM:FED-DEC-CUT:YES';
+    const ts = 1_700_000_000_000;
+    await raw(`ticks.polymarket.${encodeToken(yes)}`, { symbol: yes, ts, bid: 0.4, ask: 0.42 });          // 1 ok
+    await raw(`ticks.polymarket.${encodeToken(yes)}`, { symbol: yes, ts, bid: 96, ask: 97 });             // 2 cents on a binary
+    await raw('ticks.coinbase.BTC-USD', { symbol: 'BTC-USD', ts, bid: 101, ask: 100 });                   // 3 crossed
+    await raw('ticks.coinbase.BTC-USD', { symbol: 'BTC-USD', ts, bid: 0, ask: 100 });                     // 4 zero bid on a linear
+    await raw('ticks.coinbase.BTC-USD', { symbol: 'BTC-USD', ts, bid: 100, ask: 101, askSize: -3 });      // 5 negative size
+    await raw('ticks.coinbase.BTC-USD', { symbol: 'BTC-USD', ts: ts + 0.25, bid: 100, ask: 101 });        // 6 fractional time
+    await raw('ticks.coinbase.DOGE-USD', { symbol: 'DOGE-USD', ts, bid: 1, ask: 2 });                     // 7 unknown symbol
+    await raw(`resolutions.polymarket.${encodeToken('PM:FED-DEC-CUT')}`, { market: 'PM:FED-DEC-CUT', outcome: 'MAYBE', ts }); // 8
+    await raw(`resolutions.polymarket.${encodeToken('PM:NOPE')}`, { market: 'PM:NOPE', outcome: 'YES', ts }); // 9
+    await raw('clock.beat', { time: ts + 0.5 });                                                           // 10 fractional clock
+    await raw('ticks.coinbase.BTC-USD', { symbol: 'BTC-USD', ts, bid: 100, ask: 101 });                   // 11 ok
+    const reports: MalformedMessage[] = [];
+    const source = new JetStreamTickSource(js, { stream: name, namespace, instruments: DEFAULT_INSTRUMENTS, onMalformed: (m) => reports.push(m) });
+    const got = await take(source, 2);
+    assert.deepEqual(got.map((t) => t.seq), [1, 11]);
+    assert.deepEqual(reports.map((r) => [r.seq, r.kind]), [
+      [2, 'price_out_of_range'], [3, 'crossed_quote'], [4, 'price_not_positive'], [5, 'invalid_size'], [6, 'invalid_timestamp'],
+      [7, 'unknown_symbol'], [8, 'unknown_outcome'], [9, 'unknown_market'], [10, 'invalid_timestamp'],
+    ]);
+    assert.equal(reports[0]!.code, 'PRICE_OUT_OF_RANGE');
+    assert.match(reports[0]!.reason, /bid 96 ask 97/);
+    assert.equal(source.malformed, 9);
+    // Without instruments the kind-independent checks still hold.
+    const plain = new JetStreamTickSource(js, { stream: name, namespace, onMalformed: (m) => reports.push(m) });
+    reports.length = 0;
+    assert.deepEqual((await take(plain, 7)).map((t) => t.seq), [1, 2, 4, 7, 8, 9, 11]);
+    assert.deepEqual(reports.map((r) => [r.seq, r.kind]), [[3, 'crossed_quote'], [5, 'invalid_size'], [6, 'invalid_timestamp'], [10, 'invalid_timestamp']]);
+  });
+
+  test('the publisher refuses an invalid tick, resolution or clock beat before it reaches the stream, counted by reason', async () => {
+    const { name, namespace } = scope('pubrefuse');
+    await ensureMarketStream(jsm, { name, subjects: [`${namespace}.>`], storage: 'memory' });
+    const publisher = new TickPublisher(js, { namespace, instruments: DEFAULT_INSTRUMENTS });
+    const yes = 'PM:FED-DEC-CUT:YES';
+    const ts = 1_700_000_000_000;
+    const refused = async (p: Promise<unknown>, reason: string) => {
+      await assert.rejects(p, (err: unknown) => err instanceof InvalidMarketInputError && err.code === 'INVALID_MARKET_INPUT' && err.reason === reason);
+    };
+    await refused(publisher.publishTick({ venue: 'polymarket', symbol: yes, ts, bid: 96, ask: 97 }), 'PRICE_OUT_OF_RANGE');
+    await refused(publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts, bid: 2, ask: 1 }), 'CROSSED_QUOTE');
+    await refused(publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts, bid: Number.NaN, ask: 1 }), 'PRICE_NOT_FINITE');
+    await refused(publisher.publishTick({ venue: 'coinbase', symbol: 'DOGE-USD', ts, bid: 1, ask: 2 }), 'UNKNOWN_SYMBOL');
+    await refused(publisher.publishResolution({ venue: 'polymarket', market: 'PM:FED-DEC-CUT', outcome: 'MAYBE', ts }), 'UNKNOWN_OUTCOME');
+    await refused(publisher.publishClock(Number.POSITIVE_INFINITY), 'INVALID_TIMESTAMP');
+    await publisher.publishTick({ venue: 'polymarket', symbol: yes, ts, bid: 0.4, ask: 0.42 });
+    assert.equal(publisher.published, 1);
+    assert.deepEqual([...publisher.refused].sort(), [['CROSSED_QUOTE', 1], ['INVALID_TIMESTAMP', 1], ['PRICE_NOT_FINITE', 1], ['PRICE_OUT_OF_RANGE', 1], ['UNKNOWN_OUTCOME', 1], ['UNKNOWN_SYMBOL', 1]]);
+    assert.equal((await jsm.streams.info(name)).state.messages, 1);
   });
 
   test('domain events land on their subjects with their payloads', async () => {
