@@ -110,8 +110,8 @@ export class AssessmentActor {
   }
 
   /**
-   * Time advanced to `env.now`: fire every deadline up to it (resets, window
-   * starts, time limits), each as of its own time and in time order, so the
+   * Time advanced to `env.now`: fire every deadline up to it (resets, market
+   * closes, window starts, time limits), each as of its own time and in time order, so the
    * verdicts do not depend on how often the clock is seen. Does nothing when
    * no deadline is due: calling it more often changes no state.
    */
@@ -376,7 +376,7 @@ export class AssessmentActor {
     this.#emit({ type: 'assessment.started', phase: this.phase.name, balance: this.state.balance, dailyFloor: r.dailyFloor, maxLossFloor: r.maxLossFloor });
   }
 
-  /** The clock at `t`, an instant at which a deadline falls: roll the day, then judge equity and the time rules. */
+  /** The clock at `t`, an instant at which a deadline falls: market closes and the day roll, then equity, then the time rules. */
   #fire(t: number): void {
     const cause: Cause = { kind: 'clock', time: t };
     if (this.live) cancelClosed(this.#desk(), this.state.nextResetAt); // closes before the reset come first
