@@ -43,6 +43,8 @@ export class ChaosLoad {
   /** Each acknowledgement: when it came (performance.now()) and how long after the order's first offer. */
   readonly ackLog: Array<{ readonly at: number; readonly latencyMs: number }> = [];
   readonly #firstOffer = new Map<string, number>();
+  /** Every offer's outcome by kind: 'ok', a refusal code, or 'no reply'. */
+  readonly outcomes = new Map<string, number>();
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -145,6 +147,8 @@ export class ChaosLoad {
     this.#inFlight.add(key);
     if (!this.#firstOffer.has(key)) this.#firstOffer.set(key, performance.now());
     const r = await this.#offer(req).finally(() => this.#inFlight.delete(key));
+    const outcome = r === undefined ? 'no reply' : r.ok ? 'ok' : r.code;
+    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
     if (r !== undefined && (r.ok || (r.code === 'DUPLICATE_CLIENT_ORDER_ID' && r.position !== undefined))) {
       const now = performance.now();
       if (!this.acked.has(key)) this.ackLog.push({ at: now, latencyMs: now - (this.#firstOffer.get(key) ?? now) });

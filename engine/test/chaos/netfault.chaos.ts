@@ -101,7 +101,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   const journal: JournalRecord[] = [];
   const pgJournal = new PgJournal(db.sql, { group: load.group });
   const figures = { lost: 0, duplicated: 0, mismatched: 0, checks: 0 };
-  const rows: Array<{ fault: Fault; ms: number; ackedDuring: number; ackP50: number; ackP99: number; recoveryMs: number; selfExits: number }> = [];
+  const rows: Array<{ fault: Fault; ms: number; answers: string; ackedDuring: number; ackP50: number; ackP99: number; recoveryMs: number; selfExits: number }> = [];
 
   const check = async (): Promise<void> => {
     const ackedBefore = [...load.acked.values()];
@@ -148,6 +148,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       const exitsBefore = engine.selfExits.length;
       const ackedBefore = load.acked.size;
       const injectedAt = performance.now();
+      const outcomesBefore = new Map(load.outcomes);
       const ms = fault === 'nats-cut' || fault === 'pg-cut' ? PARTITION_MS : DEGRADE_MS;
       const proxy = fault === 'nats-cut' ? natsProxy : pgProxy;
       if (fault === 'nats-cut' || fault === 'pg-cut') {
@@ -162,6 +163,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       }
       await sleep(ms);
       const ackedDuring = load.acked.size - ackedBefore;
+      const answers = [...load.outcomes].map(([k, v]) => [k, v - (outcomesBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
       link?.heal();
       natsProxy.heal();
       pgProxy.heal();
@@ -171,8 +173,8 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       const recoveryMs = performance.now() - healedAt;
       await check();
       const selfExits = engine.selfExits.length - exitsBefore;
-      rows.push({ fault, ms, ackedDuring, ackP50: pct(during, 50), ackP99: pct(during, 99), recoveryMs, selfExits });
-      t.diagnostic(`fault ${n + 1}/${faults.length} ${fault} ${ms / 1000} s: acked during ${ackedDuring} (ack latency p50 ${f0(pct(during, 50))} ms p99 ${f0(pct(during, 99))} ms), recovered in ${recoveryMs.toFixed(0)} ms, self-exits ${selfExits}; acked ${load.acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`);
+      rows.push({ fault, ms, answers, ackedDuring, ackP50: pct(during, 50), ackP99: pct(during, 99), recoveryMs, selfExits });
+      t.diagnostic(`fault ${n + 1}/${faults.length} ${fault} ${ms / 1000} s: offers answered ${answers || 'none'}; acked during ${ackedDuring} (ack latency p50 ${f0(pct(during, 50))} ms p99 ${f0(pct(during, 99))} ms), recovered in ${recoveryMs.toFixed(0)} ms, self-exits ${selfExits}; acked ${load.acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`);
     }
 
     await load.quiesce();

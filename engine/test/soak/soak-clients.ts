@@ -91,6 +91,14 @@ export class SoakClients {
     }
   }
 
+  /** Wait until every order sent is answered or `timeoutMs` passed; what is left counts as unanswered. */
+  async settle(timeoutMs = this.#o.answerTimeoutMs ?? 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.#pending.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    this.figures.unanswered += this.#pending.size;
+    this.#pending.clear();
+  }
+
   /** Order-answer latencies (ms) since the last call. */
   takeLatencies(): number[] {
     const l = this.#latencies;
