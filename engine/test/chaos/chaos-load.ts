@@ -43,8 +43,8 @@ export class ChaosLoad {
   /** Each acknowledgement: when it came (performance.now()) and how long after the order's first offer. */
   readonly ackLog: Array<{ readonly at: number; readonly latencyMs: number }> = [];
   readonly #firstOffer = new Map<string, number>();
-  /** Every offer's outcome by kind: 'ok', a refusal code, or 'no reply'. */
-  readonly outcomes = new Map<string, number>();
+  /** Every offer: when it was made (performance.now()) and its outcome: 'ok', a refusal code, or 'no reply'. */
+  readonly offers: Array<{ readonly at: number; readonly outcome: string }> = [];
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -146,9 +146,9 @@ export class ChaosLoad {
     if (this.unsettled.has(key)) this.retries++;
     this.#inFlight.add(key);
     if (!this.#firstOffer.has(key)) this.#firstOffer.set(key, performance.now());
+    const at = performance.now();
     const r = await this.#offer(req).finally(() => this.#inFlight.delete(key));
-    const outcome = r === undefined ? 'no reply' : r.ok ? 'ok' : r.code;
-    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+    this.offers.push({ at, outcome: r === undefined ? 'no reply' : r.ok ? 'ok' : r.code });
     if (r !== undefined && (r.ok || (r.code === 'DUPLICATE_CLIENT_ORDER_ID' && r.position !== undefined))) {
       const now = performance.now();
       if (!this.acked.has(key)) this.ackLog.push({ at: now, latencyMs: now - (this.#firstOffer.get(key) ?? now) });

@@ -101,7 +101,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   const journal: JournalRecord[] = [];
   const pgJournal = new PgJournal(db.sql, { group: load.group });
   const figures = { lost: 0, duplicated: 0, mismatched: 0, checks: 0 };
-  const rows: Array<{ fault: Fault; ms: number; answers: string; ackedDuring: number; ackP50: number; ackP99: number; recoveryMs: number; selfExits: number }> = [];
+  const rows: Array<{ fault: Fault; ms: number; answers: string; ackBefore: number; ackedDuring: number; ackP50: number; ackP99: number; recoveryMs: number; selfExits: number }> = [];
 
   const check = async (): Promise<void> => {
     const ackedBefore = [...load.acked.values()];
@@ -148,7 +148,6 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       const exitsBefore = engine.selfExits.length;
       const ackedBefore = load.acked.size;
       const injectedAt = performance.now();
-      const outcomesBefore = new Map(load.outcomes);
       const ms = fault === 'nats-cut' || fault === 'pg-cut' ? PARTITION_MS : DEGRADE_MS;
       const proxy = fault === 'nats-cut' ? natsProxy : pgProxy;
       if (fault === 'nats-cut' || fault === 'pg-cut') {
@@ -163,7 +162,6 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       }
       await sleep(ms);
       const ackedDuring = load.acked.size - ackedBefore;
-      const answers = [...load.outcomes].map(([k, v]) => [k, v - (outcomesBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ');
       link?.heal();
       natsProxy.heal();
       pgProxy.heal();
@@ -171,10 +169,14 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       const during = load.ackLog.filter((a) => a.at >= injectedAt && a.at <= healedAt).map((a) => a.latencyMs);
       await recovered();
       const recoveryMs = performance.now() - healedAt;
-      await check();
+      await check(); // by now every offer made during the fault has its outcome
+      const tally = new Map<string, number>();
+      for (const o of load.offers) if (o.at >= injectedAt && o.at < healedAt) tally.set(o.outcome, (tally.get(o.outcome) ?? 0) + 1);
+      const answers = [...tally].map(([k, v]) => `${k} ${v}`).join(', ');
+      const before = load.ackLog.filter((a) => a.at >= injectedAt - 1_000 && a.at < injectedAt).map((a) => a.latencyMs);
       const selfExits = engine.selfExits.length - exitsBefore;
-      rows.push({ fault, ms, answers, ackedDuring, ackP50: pct(during, 50), ackP99: pct(during, 99), recoveryMs, selfExits });
-      t.diagnostic(`fault ${n + 1}/${faults.length} ${fault} ${ms / 1000} s: offers answered ${answers || 'none'}; acked during ${ackedDuring} (ack latency p50 ${f0(pct(during, 50))} ms p99 ${f0(pct(during, 99))} ms), recovered in ${recoveryMs.toFixed(0)} ms, self-exits ${selfExits}; acked ${load.acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`);
+      rows.push({ fault, ms, answers, ackBefore: pct(before, 50), ackedDuring, ackP50: pct(during, 50), ackP99: pct(during, 99), recoveryMs, selfExits });
+      t.diagnostic(`fault ${n + 1}/${faults.length} ${fault} ${ms / 1000} s: offers made during it ${answers || 'none'}; ack latency p50 in the second before ${f0(pct(before, 50))} ms; acked during ${ackedDuring} (ack latency p50 ${f0(pct(during, 50))} ms p99 ${f0(pct(during, 99))} ms), recovered in ${recoveryMs.toFixed(0)} ms, self-exits ${selfExits}; acked ${load.acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`);
     }
 
     await load.quiesce();
@@ -187,7 +189,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     const line = (f: Fault, label: string) => {
       const rs = by(f);
       const rec = rs.map((r) => r.recoveryMs);
-      return `  ${label.padEnd(17)} ${rs.length} × ${(rs[0]?.ms ?? 0) / 1000} s · acked during ${rs.map((r) => r.ackedDuring).join('/')} (ack p50/p99 ${rs.map((r) => `${f0(r.ackP50)}/${f0(r.ackP99)}`).join(', ')} ms) · recovery p50 ${f0(pct(rec, 50))} ms max ${Math.max(...rec).toFixed(0)} ms · self-exits ${rs.reduce((s, r) => s + r.selfExits, 0)}`;
+      return `  ${label.padEnd(17)} ${rs.length} × ${(rs[0]?.ms ?? 0) / 1000} s · offers made during it: ${rs.map((r) => r.answers || 'none').join(' / ')} · acked during ${rs.map((r) => r.ackedDuring).join('/')} (ack p50/p99 ${rs.map((r) => `${f0(r.ackP50)}/${f0(r.ackP99)}`).join(', ')} ms) · recovery p50 ${f0(pct(rec, 50))} ms max ${Math.max(...rec).toFixed(0)} ms · self-exits ${rs.reduce((s, r) => s + r.selfExits, 0)}`;
     };
     const summary = [
       'network-fault test — figures',
@@ -196,7 +198,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       line('pg-cut', 'cut from Postgres'),
       line('delay', `delay ${DELAY_MS}±${JITTER_MS} ms`),
       line('loss', `loss ${LOSS_PCT}%`),
-      `  baseline          ack latency p50 ${f0(pct(load.ackLog.slice(0, 200).map((a) => a.latencyMs), 50))} ms (first 200 acks, no fault)`,
+      `  baseline          ack latency p50 ${f0(pct(rows.map((r) => r.ackBefore).filter(Number.isFinite), 50))} ms (median over the faults of the p50 in the second before each)`,
       `  orders            acknowledged ${load.acked.size} · lost ${figures.lost} · duplicated ${figures.duplicated} · unknown-outcome retries ${load.retries}`,
       `  states            checks ${figures.checks} × ${ASSESSMENTS} assessments · mismatched ${figures.mismatched}`,
       `  node exits        ${engine.selfExits.length === 0 ? 'none' : engine.selfExits.map((e) => `code ${e.code}: ${e.reason}`).join('; ')}`,
