@@ -7,11 +7,11 @@
  * with the same client order id until it is settled.
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ensureMarketStream, marketSubjects, TickPublisher } from '../../../transport/nats/index.js';
 import { intakeSubjects, type InspectReply } from '../../../transport/nats/intake-service.js';
-import type { IntakeResult } from '../../index.js';
+import type { IntakeResult, OutputEvent } from '../../index.js';
 
 /** Options of {@link ChaosLoad}. */
 export interface ChaosLoadOptions {
@@ -123,6 +123,25 @@ export class ChaosLoad {
       for (const [k, r] of [...this.unsettled]) await this.#settle(k, r);
       if (this.unsettled.size > 0) await sleep(100);
     }
+  }
+
+  /** Fills on the event stream, by `assessment/input/n`, with how many times each was published. */
+  async publishedFills(): Promise<Map<string, number>> {
+    const published = new Map<string, number>();
+    const last = (await this.jsm.streams.info(this.#o.eventStream).catch(() => undefined))?.state.last_seq ?? 0;
+    if (last === 0) return published;
+    const consumer = await this.js.consumers.get(this.#o.eventStream, { deliver_policy: DeliverPolicy.All });
+    const msgs = await consumer.consume();
+    for await (const m of msgs) {
+      const e = this.#dec.decode(m.data) as OutputEvent;
+      if (e.type === 'order.filled') {
+        const k = `${e.assessmentId}/${e.input}/${e.n}`;
+        published.set(k, (published.get(k) ?? 0) + 1);
+      }
+      if (m.seq >= last) break;
+    }
+    await msgs.close();
+    return published;
   }
 
   async close(): Promise<void> {

@@ -29,7 +29,7 @@ import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
 import { PgJournal } from '../../../persistence/index.js';
 import { JetStreamTickSource } from '../../../transport/nats/tick-consumer.js';
 import type { InspectReply } from '../../../transport/nats/intake-service.js';
-import { mergeInputs, runInputs, stateDigest, type JournalRecord, type MarketInput } from '../../index.js';
+import { mergeInputs, runInputs, stateDigest, type JournalRecord, type MarketInput, type OutputEvent } from '../../index.js';
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { serviceGate } from '../../testing/service-gate.js';
 import { ChaosLoad } from './chaos-load.js';
@@ -103,13 +103,13 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   const figures = { lost: 0, duplicated: 0, mismatched: 0, checks: 0 };
   const rows: Array<{ fault: Fault; ms: number; answers: string; ackBefore: number; ackedDuring: number; ackP50: number; ackP99: number; recoveryMs: number; selfExits: number }> = [];
 
-  const check = async (): Promise<void> => {
+  const check = async (): Promise<{ seen: InspectReply; events: OutputEvent[] }> => {
     const ackedBefore = [...load.acked.values()];
     const seen = await load.inspect();
     await until('the driver to read the market log', () => source.lastSeq >= seen.tickSeq);
     for await (const page of pgJournal.readAfter(journal.at(-1)?.position ?? 0)) journal.push(...page);
     const inputs = mergeInputs(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
-    const { engine: replay } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
+    const { engine: replay, events } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
     try {
       const replayed = await replay.snapshot();
       assert.equal(replayed.lastInput, seen.inputPos, 'the replay ends at the node\'s input position');
@@ -127,6 +127,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     }
     const keys = journal.filter((j) => j.clientOrderId !== null).map((j) => `${j.input.assessmentId}/${j.clientOrderId}`);
     figures.duplicated = keys.length - new Set(keys).size;
+    return { seen, events };
   };
   /** Serving again, and applied the whole market log as it stood at the heal. */
   const recovered = async (): Promise<void> => {
@@ -181,8 +182,14 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
 
     await load.quiesce();
     await until('the engine to apply the whole market log', async () => (await load.inspect()).tickSeq >= (await load.marketTail()));
-    await check();
+    const final = await check();
     for (const a of load.acked.values()) if (!journal.some((j) => j.position === a.position && j.clientOrderId === a.clientOrderId)) figures.lost++;
+    // Fills on the event stream (published through the cuts): each replayed fill exactly once, none extra.
+    const published = await load.publishedFills();
+    const replayedFills = final.events.filter((e) => e.type === 'order.filled' && e.input <= final.seen.inputPos);
+    let fillsDuplicated = 0;
+    for (const [, count] of published) if (count > 1) fillsDuplicated += count - 1;
+    const fillsMissing = replayedFills.filter((e) => e.type === 'order.filled' && !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
     await engine.stop();
 
     const by = (f: Fault) => rows.filter((r) => r.fault === f);
@@ -200,6 +207,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       line('loss', `loss ${LOSS_PCT}%`),
       `  baseline          ack latency p50 ${f0(pct(rows.map((r) => r.ackBefore).filter(Number.isFinite), 50))} ms (median over the faults of the p50 in the second before each)`,
       `  orders            acknowledged ${load.acked.size} · lost ${figures.lost} · duplicated ${figures.duplicated} · unknown-outcome retries ${load.retries}`,
+      `  fills             replayed ${replayedFills.length} · on the event stream ${published.size} · missing ${fillsMissing} · published twice ${fillsDuplicated}`,
       `  states            checks ${figures.checks} × ${ASSESSMENTS} assessments · mismatched ${figures.mismatched}`,
       `  node exits        ${engine.selfExits.length === 0 ? 'none' : engine.selfExits.map((e) => `code ${e.code}: ${e.reason}`).join('; ')}`,
       `  engine log        ${engine.logFile}`,
@@ -211,6 +219,8 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     assert.equal(figures.lost, 0, 'no acknowledged order is lost');
     assert.equal(figures.duplicated, 0, 'nothing is applied twice');
     assert.equal(figures.mismatched, 0, 'every state equals its replay');
+    assert.equal(fillsMissing, 0, 'every fill reached the event stream');
+    assert.equal(fillsDuplicated, 0, 'no fill is published twice');
     for (const e of engine.selfExits) {
       assert.notEqual(e.code, 0, 'a node that stops by itself after a fault exits non-zero');
       assert.ok(e.reason !== undefined, `a node that stops by itself logs why (exit code ${e.code})`);
