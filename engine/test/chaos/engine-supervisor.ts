@@ -72,6 +72,12 @@ export class EngineSupervisor {
     this.#child = proc;
   }
 
+  /** SIGKILL now, without waiting (a test being interrupted). */
+  killNow(): void {
+    this.#stopping = true;
+    this.#child?.kill('SIGKILL');
+  }
+
   /** SIGTERM and wait (SIGKILL after `graceMs`). */
   async stop(graceMs = 30_000): Promise<void> {
     this.#stopping = true;

@@ -72,8 +72,17 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     if (!(err instanceof NetnsUnavailableError)) throw err;
     mode = `loopback fallback (${err.message}): cuts hold every byte in the proxies, loss stalls segments`;
   }
+  // Namespace, link and rules go with the test however it ends (a SIGKILL: the next run sweeps them).
   const onExit = (): void => link?.destroy();
+  let killEngine = (): void => undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killEngine();
+    link?.destroy();
+    process.kill(process.pid, signal);
+  };
   process.once('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   t.diagnostic(`mode: ${mode}`);
 
   const listenHost = link?.hostAddr ?? '127.0.0.1';
@@ -92,6 +101,8 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       MARKET_STREAM: load.marketStream, EVENT_STREAM: load.eventStream, CHECKPOINT_INTERVAL_MS: '400', CLOCK_BEAT: 'off', LOG_LEVEL: 'info', GATEWAY_PORT: 'off',
     },
   });
+
+  killEngine = () => engine.killNow();
 
   const market: MarketInput[] = [];
   const source = new JetStreamTickSource(load.js, { stream: load.marketStream, namespace: load.namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol) });
@@ -235,5 +246,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     await db.drop();
     link?.destroy();
     process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 });
