@@ -20,7 +20,8 @@
  * Sizes: NETFAULT_ROUNDS (default 3) rounds of the four faults,
  * NETFAULT_PARTITION_S (20) per cut, NETFAULT_DEGRADE_S (20) per delay or
  * loss window, NETFAULT_LOSS_PCT (7), NETFAULT_DELAY_MS (200),
- * NETFAULT_JITTER_MS (50), NETFAULT_RECOVERY_S (90: deadline to catch up).
+ * NETFAULT_JITTER_MS (50), NETFAULT_RECOVERY_S (90: deadline to catch up);
+ * NETFAULT_MODE=loopback forces the fallback.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -66,6 +67,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   let link: NetnsLink | undefined;
   let mode: string;
   try {
+    if (process.env['NETFAULT_MODE'] === 'loopback') throw new NetnsUnavailableError('NETFAULT_MODE=loopback');
     link = NetnsLink.create(id);
     mode = `network namespace ${link.ns} over veth (${link.nsAddr} → ${link.hostAddr}); cuts and loss by nftables, delay by the proxies`;
   } catch (err) {
