@@ -34,7 +34,7 @@ import { mergeInputs, runInputs, stateDigest, type JournalRecord, type MarketInp
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { serviceGate } from '../../testing/service-gate.js';
 import { ChaosLoad } from './chaos-load.js';
-import { FaultProxy } from './fault-proxy.js';
+import { FaultProxy } from '../../testing/fault-proxy.js';
 import { NetnsLink, NetnsUnavailableError } from './netns-link.js';
 import { EngineSupervisor } from './engine-supervisor.js';
 

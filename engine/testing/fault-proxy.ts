@@ -31,13 +31,15 @@ export interface ProxyFaults {
   stallMs: [number, number];
   /** Hold every byte in both directions until healed (a partition). @default false */
   blackhole: boolean;
+  /** Hold the bytes toward the client only (requests arrive, replies do not). @default false */
+  holdReplies: boolean;
 }
 
-interface Pipe { queue: Array<{ at: number; data: Buffer }>; timer: NodeJS.Timeout | undefined; last: number; to: Socket }
+interface Pipe { queue: Array<{ at: number; data: Buffer }>; timer: NodeJS.Timeout | undefined; last: number; to: Socket; down: boolean }
 
 /** A fault-injecting TCP forwarder; see the module comment. */
 export class FaultProxy {
-  readonly faults: ProxyFaults = { delayMs: 0, jitterMs: 0, stallProbability: 0, stallMs: [200, 1_000], blackhole: false };
+  readonly faults: ProxyFaults = { delayMs: 0, jitterMs: 0, stallProbability: 0, stallMs: [200, 1_000], blackhole: false, holdReplies: false };
   readonly #o: FaultProxyOptions;
   readonly #server: Server;
   readonly #pipes = new Set<Pipe>();
@@ -71,8 +73,13 @@ export class FaultProxy {
 
   /** Back to a clean link; held bytes flow again, in order. */
   heal(): void {
-    Object.assign(this.faults, { delayMs: 0, jitterMs: 0, stallProbability: 0, blackhole: false });
+    Object.assign(this.faults, { delayMs: 0, jitterMs: 0, stallProbability: 0, blackhole: false, holdReplies: false });
     for (const p of this.#pipes) this.#pump(p);
+  }
+
+  /** Reset every open connection (both ends), as a link dying would; held bytes are dropped. */
+  resetAll(): void {
+    for (const s of this.#sockets) s.resetAndDestroy();
   }
 
   /** Stop listening and close every connection. */
@@ -86,8 +93,8 @@ export class FaultProxy {
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     this.#sockets.add(client).add(upstream);
-    const up: Pipe = { queue: [], timer: undefined, last: 0, to: upstream };
-    const down: Pipe = { queue: [], timer: undefined, last: 0, to: client };
+    const up: Pipe = { queue: [], timer: undefined, last: 0, to: upstream, down: false };
+    const down: Pipe = { queue: [], timer: undefined, last: 0, to: client, down: true };
     this.#pipes.add(up).add(down);
     const end = (): void => {
       client.destroy();
@@ -121,7 +128,7 @@ export class FaultProxy {
   #pump(p: Pipe): void {
     clearTimeout(p.timer);
     p.timer = undefined;
-    if (this.faults.blackhole) return;
+    if (this.faults.blackhole || (p.down && this.faults.holdReplies)) return;
     const now = Date.now();
     while (p.queue.length > 0 && p.queue[0]!.at <= now) p.to.write(p.queue.shift()!.data);
     if (p.queue.length > 0) p.timer = setTimeout(() => this.#pump(p), p.queue[0]!.at - now);
