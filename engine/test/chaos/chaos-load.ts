@@ -43,6 +43,7 @@ export class ChaosLoad {
   /** Each acknowledgement: when it came (performance.now()) and how long after the order's first offer. */
   readonly ackLog: Array<{ readonly at: number; readonly latencyMs: number }> = [];
   readonly #firstOffer = new Map<string, number>();
+  readonly #lastOffer = new Map<string, number>();
   /** Every offer: when it was made (performance.now()) and its outcome: 'ok', a refusal code, or 'no reply'. */
   readonly offers: Array<{ readonly at: number; readonly outcome: string }> = [];
   readonly nc: NatsConnection;
@@ -160,8 +161,11 @@ export class ChaosLoad {
     }
   }
 
-  async #settle(key: string, req: { assessmentId: string; command: { clientOrderId: string } }): Promise<void> {
+  async #settle(key: string, req: { assessmentId: string; command: { clientOrderId: string } }, minGapMs = 0): Promise<void> {
     if (this.#inFlight.has(key)) return;
+    const lastAt = this.#lastOffer.get(key);
+    if (lastAt !== undefined && performance.now() - lastAt < minGapMs) return;
+    this.#lastOffer.set(key, performance.now());
     if (this.unsettled.has(key)) this.retries++;
     this.#inFlight.add(key);
     if (!this.#firstOffer.has(key)) this.#firstOffer.set(key, performance.now());
@@ -173,6 +177,7 @@ export class ChaosLoad {
       if (!this.acked.has(key)) this.ackLog.push({ at: now, latencyMs: now - (this.#firstOffer.get(key) ?? now) });
       this.acked.set(key, { assessmentId: req.assessmentId, clientOrderId: req.command.clientOrderId, position: r.position! });
       this.#firstOffer.delete(key);
+      this.#lastOffer.delete(key);
       this.unsettled.delete(key);
     } else if (r !== undefined && !TRANSIENT.includes(r.code)) {
       throw new Error(`unexpected refusal ${r.code}: ${r.message}`);
@@ -227,7 +232,8 @@ export class ChaosLoad {
       const command = { kind: 'place', clientOrderId: `o-${i}`, symbol, side, type: 'market', qty, stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)) };
       track(this.#settle(`${assessmentId}/o-${i}`, { kind: 'command', assessmentId, command } as never));
       await sleep(15);
-      if (this.unsettled.size > 0 && i % 20 === 0) for (const [k, r] of [...this.unsettled]) track(this.#settle(k, r));
+      // Orders of unknown outcome again, each at most once a second (a long cut would otherwise be a request storm).
+      if (this.unsettled.size > 0 && i % 20 === 0) for (const [k, r] of [...this.unsettled]) track(this.#settle(k, r, 1_000));
     }
     await Promise.allSettled([...pending]);
   }
