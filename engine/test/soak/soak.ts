@@ -18,6 +18,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -141,7 +142,7 @@ async function soak(o: SoakOptions): Promise<number> {
     const third = elapsed / 3;
     const peakGrowth = ((peak(start + 2 * third, now + 1) - peak(start + third, start + 2 * third)) / MiB) / (third / 60_000);
     process.stdout.write([
-      `[soak ${mmss(elapsed)}] ${new Date(now).toISOString()}`,
+      `[soak ${mmss(elapsed)}] ${new Date(now).toISOString()} · load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${cpus().length} cores)`,
       `  rss               ${f1((samples.at(-1)?.rss ?? NaN) / MiB)} MiB · slope ${signed(slope(pts('rss', start)))} MiB/min (run) ${signed(slope(pts('rss', half)))} MiB/min (last half)`,
       `  heap after GC     ${f1((heapNow ?? NaN) / MiB)} MiB (main thread) · slope ${signed(slope(pts('heapAfterGc', start)))} MiB/min (run) ${signed(heapSlopeHalf)} MiB/min (last half) · peak growth ${signed(peakGrowth)} MiB/min (last third over middle third; leak: both above ${o.leakMibPerMin}) · shard heaps ${shardHeapMiB.join('/')} MiB`,
       `  event-loop delay  p99 ${f1(s?.eldP99Ms ?? NaN)} ms · max ${f1(s?.eldMaxMs ?? NaN)} ms (main thread, this window)`,
