@@ -5,7 +5,9 @@
  * through the market log and every create and order through the journal, as
  * in production. With no NATS_URL / DATABASE_URL / REDIS_URL it runs on the
  * embedded defaults (in-process bus, Postgres in-process in a fresh temporary
- * data directory unless DATA_DIR is set): no server is needed.
+ * data directory unless DATA_DIR is set): no server is needed. The gateway
+ * signs its own development tokens unless GATEWAY_JWT_SECRET gives it an
+ * HS256 secret (as `npm run test:soak` does for its clients).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -157,10 +159,13 @@ async function runDemo(o: StartOptions): Promise<number> {
   let gw: ComposedGateway | undefined;
   if (o.port !== 'off') {
     const wanted = Number(o.port);
-    gw = await composeGateway(composed, late, { port: wanted }, log)
-      .catch(() => composeGateway(composed, late, { port: 0 }, log)); // taken: any free port
+    // GATEWAY_JWT_SECRET: tokens signed elsewhere (a soak run's clients) are accepted; unset, a random development secret.
+    const tokens = env['GATEWAY_JWT_SECRET'] ? { tokens: { secret: env['GATEWAY_JWT_SECRET'] } } : {};
+    gw = await composeGateway(composed, late, { port: wanted, ...tokens }, log)
+      .catch(() => composeGateway(composed, late, { port: 0, ...tokens }, log)); // taken: any free port
   }
-  const consoleUrl = gw === undefined ? undefined : `http://127.0.0.1:${gw.gateway.port}/#token=${await gw.devToken('trader-000001')}`;
+  const devToken = await gw?.devToken('trader-000001');
+  const consoleUrl = gw === undefined ? undefined : `http://127.0.0.1:${gw.gateway.port}/${devToken === undefined ? '' : `#token=${devToken}`}`;
   const engine = node.engine;
   const b = composed.backends;
   const external = env['NATS_URL'] !== undefined || env['DATABASE_URL'] !== undefined || env['REDIS_URL'] !== undefined;

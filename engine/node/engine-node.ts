@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { parseCommand, type AssessmentState } from '../../actors/index.js';
 import { Engine, type EngineOptions, type EngineOutput, type EngineSnapshot } from '../engine.js';
 import type { EngineInput } from '../inputs.js';
-import { FencedError, type CheckpointMark, type CheckpointStore, type Journal, type JournalInput, type JournalRecord, type MarketLog, type MarketReader } from './ports.js';
+import { FencedError, JournalOutcomeUnknownError, type CheckpointMark, type CheckpointStore, type Journal, type JournalInput, type JournalRecord, type MarketLog, type MarketReader } from './ports.js';
 import type { NodeMetrics } from './node-metrics.js';
 
 /** Options of {@link EngineNode.start}. */
@@ -306,6 +306,10 @@ export class EngineNode {
   async #commit(): Promise<void> {
     const max = this.#o.maxJournalBatch ?? 2_048;
     while (this.#queue.length > 0) {
+      if (this.#fault !== undefined) { // halted: nothing more is journaled (the journal may be ahead of this node)
+        for (const p of this.#queue.splice(0)) p.resolve({ ok: false, code: 'STOPPING', message: `the engine node stopped: ${this.#fault.message}` });
+        return;
+      }
       const batch = this.#queue.length <= max ? this.#queue : this.#queue.slice(0, max);
       this.#queue = this.#queue.length <= max ? [] : this.#queue.slice(max);
       let release!: () => void;
@@ -340,10 +344,12 @@ export class EngineNode {
         for (const p of batch) {
           if (p.input.type === 'create') this.#known.delete(p.input.assessmentId);
           this.#metrics?.intake.inc({ result: 'JOURNAL_UNAVAILABLE' });
-          p.resolve({ ok: false, code: 'JOURNAL_UNAVAILABLE', message: `not accepted, nothing was applied: the journal write failed (${e.message})` });
+          p.resolve({ ok: false, code: 'JOURNAL_UNAVAILABLE', message: err instanceof JournalOutcomeUnknownError ? `outcome unknown, retry with the same client order id: ${e.message}` : `not accepted, nothing was applied: the journal write failed (${e.message})` });
         }
         this.#log?.error({ err: e, entries: batch.length }, 'journal write failed; the batch was refused');
         if (err instanceof FencedError) this.#halt(err, 'fenced by a newer owner');
+        // The journal may hold commands this node did not apply: going on would diverge from it.
+        if (err instanceof JournalOutcomeUnknownError) this.#halt(err, 'journal write outcome unknown');
       } finally {
         this.#gate = undefined;
         release();

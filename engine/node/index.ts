@@ -6,7 +6,7 @@ export { EngineNode } from './engine-node.js';
 export type { EngineNodeOptions, IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from './engine-node.js';
 export { canonicalJson, mergeInputs, stateDigest } from './merge-inputs.js';
 export { NodeMetrics } from './node-metrics.js';
-export { FencedError } from './ports.js';
+export { FencedError, JournalOutcomeUnknownError } from './ports.js';
 export type {
   Checkpoint, CheckpointMark, CheckpointStore, Journal, JournalAppend, JournalAppendResult, JournalInput, JournalRecord, MarketInput, MarketLog, MarketReader,
 } from './ports.js';

@@ -56,7 +56,9 @@ export interface JournalRecord {
 export interface Journal {
   /**
    * Append in order, atomically; each result answers the entry at its index.
-   * Rejects with a `FencedError` when another owner holds the group.
+   * Rejects with a `FencedError` when another owner holds the group, and with
+   * a `JournalOutcomeUnknownError` when the batch may have been written
+   * though no answer came (the connection was lost after it was sent).
    */
   appendBatch(entries: readonly JournalAppend[], epoch: number): Promise<JournalAppendResult[]>;
   /** Entries after `position`, in position order, page by page. */
@@ -95,5 +97,19 @@ export class FencedError extends Error {
   constructor(group: string, epoch: number) {
     super(`shard group '${group}' has a newer owner than epoch ${epoch}: this node stops writing`);
     this.name = 'FencedError';
+  }
+}
+
+/**
+ * Raised when a journal write may or may not have committed: the connection
+ * was lost after the batch was sent. The journal may now hold commands the
+ * node did not apply, so the node stops, and recovery (which reads the
+ * journal) decides.
+ */
+export class JournalOutcomeUnknownError extends Error {
+  readonly code = 'JOURNAL_OUTCOME_UNKNOWN';
+  constructor(message: string, options?: ErrorOptions) {
+    super(`journal write outcome unknown: ${message}`, options);
+    this.name = 'JournalOutcomeUnknownError';
   }
 }

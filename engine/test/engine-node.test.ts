@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { presetTiers } from '../../actors/index.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
-import { EngineNode, FencedError, mergeInputs, runInputs, stateDigest, type EngineNodeOptions, type JournalRecord, type MarketInput, type NodeInspection } from '../index.js';
+import { EngineNode, FencedError, JournalOutcomeUnknownError, mergeInputs, runInputs, stateDigest, type EngineNodeOptions, type Journal, type JournalRecord, type MarketInput, type NodeInspection } from '../index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
 
@@ -174,5 +174,47 @@ describe('engine node', { skip }, () => {
     assert.equal((await newer.offer({ kind: 'command', assessmentId: 'f1', command: place('z', 'buy') })).ok, true, 'the new owner takes the order');
     await old.stop();
     await newer.stop();
+  });
+
+  test('a journal write whose outcome is unknown halts the node instead of going on without what the journal may hold', async () => {
+    await db.sql`truncate journal, snapshots, checkpoints, shard_owners`;
+    const market = new MemoryMarketLog();
+    const t = { now: T0 };
+    market.publish({ type: 'clock', time: T0 });
+    publishTicks(market, 20, t);
+    // The real journal, except that one write commits and then reports its connection lost.
+    const real = new PgJournal(db.sql);
+    let loseNext = false;
+    const journal: Journal = {
+      readAfter: (p) => real.readAfter(p),
+      async appendBatch(entries, epoch) {
+        const results = await real.appendBatch(entries, epoch);
+        if (loseNext) throw new JournalOutcomeUnknownError('connection lost after the batch was sent');
+        return results;
+      },
+    };
+    const node = await EngineNode.start(nodeOptions(db, market, { journal }));
+    await node.ready;
+    assert.equal((await node.offer({ kind: 'create', assessmentId: 'u1', traderId: 't', tierId: 'one-step-50k' })).ok, true);
+    await caughtUp(node, market);
+    loseNext = true;
+    const unknown = await node.offer({ kind: 'command', assessmentId: 'u1', command: place('lost-reply', 'buy') });
+    assert.ok(!unknown.ok && unknown.code === 'JOURNAL_UNAVAILABLE' && /outcome unknown/.test(unknown.message), JSON.stringify(unknown));
+    assert.ok(node.fault instanceof JournalOutcomeUnknownError, 'the node halted');
+    loseNext = false;
+    const after = await node.offer({ kind: 'command', assessmentId: 'u1', command: place('next', 'buy') });
+    assert.ok(!after.ok && after.code === 'STOPPING', 'nothing more is journaled by the halted node');
+    assert.equal((await journalUpTo(db, Number.MAX_SAFE_INTEGER)).length, 2, 'the lost-reply order is in the journal');
+    await node.stop();
+    // A restarted node takes the order from the journal; its state equals a replay.
+    const again = await EngineNode.start(nodeOptions(db, market));
+    await again.ready;
+    await caughtUp(again, market);
+    const seen = await again.inspect();
+    assert.equal(seen.journalPos, (await journalUpTo(db, Number.MAX_SAFE_INTEGER)).at(-1)!.position);
+    await assertEqualsReplay(db, market, seen);
+    const retried = await again.offer({ kind: 'command', assessmentId: 'u1', command: place('lost-reply', 'buy') });
+    assert.ok(!retried.ok && retried.code === 'DUPLICATE_CLIENT_ORDER_ID' && retried.position !== undefined, 'the retry finds it journaled');
+    await again.stop();
   });
 });

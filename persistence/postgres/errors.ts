@@ -34,3 +34,17 @@ export function mapPgError(err: unknown): unknown {
   const e = err as { code?: unknown; message?: unknown };
   return new PgUnavailableError(`${String(e.code ?? 'unknown')}: ${String(e.message ?? err)}`, { cause: err });
 }
+
+/**
+ * Codes by which a connection was lost with statements possibly sent on it:
+ * whether they committed is unknown. (A refused or timed-out connect, or an
+ * error the server answered, leaves no doubt.)
+ */
+const SENT_THEN_LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+/** Whether a driver error leaves unknown if the statement committed. */
+export function sentThenLost(err: unknown): boolean {
+  const e = err instanceof PgUnavailableError ? err.cause : err;
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && SENT_THEN_LOST_CODES.has(code);
+}

@@ -5,8 +5,8 @@
  * a client order id is accepted at most once per assessment.
  */
 import type postgres from 'postgres';
-import { FencedError, type Journal, type JournalAppend, type JournalAppendResult, type JournalInput, type JournalRecord } from '../../engine/node/ports.js';
-import { mapPgError } from './errors.js';
+import { FencedError, JournalOutcomeUnknownError, type Journal, type JournalAppend, type JournalAppendResult, type JournalInput, type JournalRecord } from '../../engine/node/ports.js';
+import { mapPgError, sentThenLost } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';
 
 /** Options of {@link PgJournal}. */
@@ -68,6 +68,7 @@ export class PgJournal implements Journal {
         union all
         select '-1', null, null from owner`;
     } catch (err) {
+      if (sentThenLost(err)) throw new JournalOutcomeUnknownError(String((err as Error).message ?? err), { cause: err });
       throw mapPgError(err);
     }
     if (!rows.some((r) => r.position === '-1')) throw new FencedError(this.#group, epoch);

@@ -1,0 +1,95 @@
+/**
+ * Runs `engine/cli/serve.ts` for a fault test as a supervisor would: restarts
+ * it when it exits by itself, and keeps, for each such exit, the exit code
+ * and the reason the node logged last (its fatal or error line), so a test
+ * can tell a fail-stop with a reason from a silent death.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Options of {@link EngineSupervisor}. */
+export interface EngineSupervisorOptions {
+  /** Names the log file. */
+  readonly id: string;
+  /** Environment on top of this process's. */
+  readonly env: Record<string, string>;
+  /** Rewrites the command line, e.g. to run it in a network namespace. @default as is */
+  readonly wrap?: (cmd: string, args: string[]) => [string, string[]];
+}
+
+/** An exit the supervisor did not ask for. */
+export interface SelfExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** The last fatal or error line the process logged (message and error); undefined when it logged none. */
+  readonly reason: string | undefined;
+}
+
+/** Starts, restarts and stops the engine process; see the module comment. */
+export class EngineSupervisor {
+  readonly logFile: string;
+  readonly selfExits: SelfExit[] = [];
+  readonly #o: EngineSupervisorOptions;
+  readonly #log: WriteStream;
+  #child: ChildProcess | undefined;
+  #stopping = false;
+
+  constructor(o: EngineSupervisorOptions) {
+    this.#o = o;
+    this.logFile = join(tmpdir(), `${o.id}-engine.log`);
+    this.#log = createWriteStream(this.logFile);
+  }
+
+  start(): void {
+    this.#stopping = false;
+    const [cmd, args] = (this.#o.wrap ?? ((c, a) => [c, a]))(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts']);
+    const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.#o.env } });
+    let reason: string | undefined;
+    const lines = createInterface({ input: proc.stdout! });
+    lines.on('line', (l) => {
+      this.#log.write(`${l}\n`);
+      if (!l.startsWith('{')) return;
+      try {
+        const j = JSON.parse(l) as { level?: number; msg?: string; err?: { message?: string; code?: string } };
+        if ((j.level ?? 0) >= 50) reason = `${j.msg ?? ''}${j.err === undefined ? '' : `: ${j.err.code ?? ''} ${j.err.message ?? ''}`.trimEnd()}`;
+      } catch {
+        // not a log line
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => this.#log.write(d));
+    // 'close', not 'exit': every line the process wrote has been read.
+    proc.once('close', (code, signal) => {
+      if (this.#child !== proc || this.#stopping) return;
+      this.selfExits.push({ code, signal, reason });
+      this.start();
+    });
+    this.#child = proc;
+  }
+
+  /** SIGKILL now, without waiting (a test being interrupted). */
+  killNow(): void {
+    this.#stopping = true;
+    this.#child?.kill('SIGKILL');
+  }
+
+  /** SIGTERM and wait (SIGKILL after `graceMs`). */
+  async stop(graceMs = 30_000): Promise<void> {
+    this.#stopping = true;
+    const proc = this.#child;
+    this.#child = undefined;
+    if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) {
+      const closed = new Promise((r) => proc.once('close', r));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      await closed;
+      clearTimeout(timer);
+    }
+    if (!this.#log.writableEnded) await new Promise((r) => this.#log.end(r));
+  }
+}
