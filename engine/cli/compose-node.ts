@@ -145,7 +145,9 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     const outputs: EngineOutput[] = [leaderboard, ...extraOutputs];
     const namespace = config.namespace ?? '';
     if (config.natsUrl) {
-      nc = await connect({ servers: config.natsUrl, name: `engine-${group}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      // Pings every 10 s, three unanswered end the link: a cut that drops packets
+      // (no reset) is noticed in ~30 s, not after TCP's retransmit backoff.
+      nc = await connect({ servers: config.natsUrl, name: `engine-${group}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000, maxPingOut: 3 });
       const conn = nc;
       closers.push(() => conn.drain().catch(() => conn.close()));
       const js = jetstream(nc);
