@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
-import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
+import { MemoryRateLimiter, type RateLimiter } from '../../persistence/redis/rate-limiter.js';
 import type { IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
 import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type OrderOp, type Protocol, type ServerFrame, type SessionLimits } from './protocol.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -15,12 +15,17 @@ import { Session, type Holder } from './session.js';
 import type { StreamHub } from './stream-hub.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
+import { guardApp, PortInUseError } from './guard.js';
+import { LeasedBudget } from './trader-budget.js';
 
 /** What the gateway needs of the engine side. */
 export interface GatewayEngine {
   state(assessmentId: string): Promise<AssessmentState | undefined>;
   offer(req: IntakeRequest): Promise<IntakeResult>;
 }
+
+/** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT`: bind without SO_REUSEPORT. */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
 
 /** Options of {@link Gateway.start}. */
 export interface GatewayOptions {
@@ -55,6 +60,21 @@ export interface GatewayOptions {
   readonly allowFallback?: boolean;
   /** Orders per trader shared across gateway processes (Redis, or in-process). @default no shared limit */
   readonly orderLimiter?: RateLimiter;
+  /**
+   * Where the per-trader frame budget (`traderMessagesPerSecond`, over every connection and reconnect) is counted:
+   * a limiter of that many per 1 s window shared by the gateways (Redis). @default in-process
+   */
+  readonly frameLimiter?: RateLimiter;
+  /** Where new connections are counted, per trader and per address (limiters per `connectionWindowMs`). @default in-process */
+  readonly connectionLimiters?: { readonly trader: RateLimiter; readonly address: RateLimiter };
+  /** New connections per trader per window. @default 30 */
+  readonly traderConnectionsPerWindow?: number;
+  /** New connections per remote address per window. @default 300 */
+  readonly addressConnectionsPerWindow?: number;
+  /** @default 60_000 */
+  readonly connectionWindowMs?: number;
+  /** Subscriptions of one trader over all its connections. @default 64 */
+  readonly maxTraderSubscriptions?: number;
 }
 
 /** A running gateway. */
@@ -65,7 +85,10 @@ export class Gateway {
   readonly #o: GatewayOptions;
   readonly #listen: us_listen_socket;
   readonly #sessions = new Set<Session>();
-  readonly #perTrader = new Map<string, { connections: number; tokens: number; refilledAt: number }>();
+  readonly #perTrader = new Map<string, { connections: number; subscriptions: number }>();
+  readonly #frames: LeasedBudget;
+  readonly #connects: { readonly trader: RateLimiter; readonly address: RateLimiter };
+  readonly #hardLimit: number;
   readonly #limits: SessionLimits;
   #draining = false;
   #nextSession = 0;
@@ -78,47 +101,102 @@ export class Gateway {
     this.#listen = listen;
     this.port = port;
     this.#limits = { maxFrameBytes: o.maxFrameBytes ?? 16_384, messagesPerSecond: o.messagesPerSecond ?? 50, maxSubscriptions: o.maxSubscriptions ?? 16 };
-    this.#sweeper = setInterval(() => o.hub.sweep(), 10_000);
+    const traderRate = this.#o.traderMessagesPerSecond ?? 100;
+    this.#frames = new LeasedBudget({
+      limiter: o.frameLimiter ?? new MemoryRateLimiter({ limit: traderRate, windowMs: 1_000 }), prefix: 'frames:', chunk: Math.max(1, Math.floor(traderRate / 5)),
+      onError: (err) => o.log.warn({ err }, 'shared frame limiter failed; granting a lease locally'),
+    });
+    const window = o.connectionWindowMs ?? 60_000;
+    this.#connects = o.connectionLimiters ?? {
+      trader: new MemoryRateLimiter({ limit: o.traderConnectionsPerWindow ?? 30, windowMs: window }),
+      address: new MemoryRateLimiter({ limit: o.addressConnectionsPerWindow ?? 300, windowMs: window }),
+    };
+    this.#hardLimit = o.hub.hardLimitBytes;
+    this.#sweeper = setInterval(() => {
+      o.hub.sweep();
+      this.#frames.sweep(10_000);
+    }, 10_000);
     this.#sweeper.unref();
   }
 
-  /** Listen; rejects when the port is taken or uWS is not native (unless allowed). */
+  /** Listen, alone on the port; rejects with {@link PortInUseError} when it is taken, or when uWS is not native (unless allowed). */
   static async start(o: GatewayOptions): Promise<Gateway> {
     const loaded = loadUws(o.allowFallback ?? false);
-    const app = loaded.uws.App();
+    let gateway: Gateway | undefined;
+    // Every HTTP handler is guarded: a throw or a rejection is answered with a code, never reaches the process.
+    const app = guardApp(loaded.uws.App(), (err, where, a) => {
+      o.metrics.handlerErrors.inc({ where: 'http' });
+      o.metrics.httpErrors.inc({ code: a.code });
+      (a.status >= 500 ? o.log.error.bind(o.log) : o.log.warn.bind(o.log))({ err, where, status: a.status, code: a.code }, 'HTTP handler failed');
+    });
     const maxFrame = o.maxFrameBytes ?? 16_384;
     // One codec per subprotocol for every session: each holds buffers worth more than the rest of an idle session.
     const codecs: Record<Protocol, FrameCodec> = { [PROTOCOL_MSGPACK]: new FrameCodec(PROTOCOL_MSGPACK, maxFrame), [PROTOCOL_JSON]: new FrameCodec(PROTOCOL_JSON, maxFrame) };
-    let gateway: Gateway | undefined;
+    /** A WebSocket handler that cannot throw into uWS (and from it into the process). */
+    const safe = <A extends unknown[]>(where: string, f: (...a: A) => void) => (...a: A): void => {
+      try {
+        f(...a);
+      } catch (err) {
+        if (gateway !== undefined) gateway.#failed(err, where, a[0] as WebSocket<Holder>);
+        else o.log.error({ err, where }, 'WebSocket handler failed');
+      }
+    };
     app.ws<Holder>('/v1/ws', {
       compression: loaded.uws.DISABLED,
       maxPayloadLength: maxFrame * 4,
       idleTimeout: o.idleTimeoutSec ?? 60,
       sendPingsAutomatically: true,
-      maxBackpressure: 64 * 1024 * 1024, // the hub closes slow readers far below this
+      maxBackpressure: 2 * o.hub.hardLimitBytes, // the gateway closes slow readers at the hard limit, before uWS would drop frames
       upgrade: (res, req, context) => {
         const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
         const protocol = PROTOCOLS.find((p) => offered.includes(p));
-        if (gateway?.draining) return void res.writeStatus('503 Service Unavailable').end('draining');
+        if (gateway === undefined || gateway.draining) return void res.writeStatus('503 Service Unavailable').end('draining');
         if (protocol === undefined) return void res.writeStatus('400 Bad Request').end(`offer subprotocol ${PROTOCOLS.join(' or ')}`);
-        const session = new Session(gateway === undefined ? 0 : ++gateway.#nextSession, protocol, codecs[protocol]);
-        // uWS copies the user data object: hand it a holder, so the session itself stays one object.
-        res.upgrade<Holder>({ session }, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
+        const key = req.getHeader('sec-websocket-key'), extensions = req.getHeader('sec-websocket-extensions');
+        const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const g = gateway;
+        let aborted = false;
+        res.onAborted(() => (aborted = true));
+        // New connections per address are counted before the upgrade (a reconnect loop costs one limiter call, not a session).
+        void g.#connects.address.take(`connect:address:${address}`).catch(() => ({ allowed: true, remaining: 0, resetMs: 0 })).then((r) => {
+          if (aborted) return;
+          res.cork(() => {
+            if (!r.allowed) {
+              g.#o.metrics.refusals.inc({ code: 'CONNECTION_RATE_LIMITED' });
+              return void res.writeStatus('429 Too Many Requests').writeHeader('retry-after', String(Math.ceil(r.resetMs / 1000))).end('CONNECTION_RATE_LIMITED: too many new connections from this address');
+            }
+            const session = new Session(++g.#nextSession, protocol, codecs[protocol], address);
+            // uWS copies the user data object: hand it a holder, so the session itself stays one object.
+            res.upgrade<Holder>({ session }, key, protocol, extensions, context);
+          });
+        }).catch((err: unknown) => g.#failed(err, 'upgrade', undefined));
       },
-      open: (ws) => gateway!.#open(ws),
-      message: (ws, data, isBinary) => gateway!.#message(ws.getUserData().session, data, isBinary),
-      close: (ws) => gateway!.#close(ws.getUserData().session),
-      drain: (ws) => gateway!.#drained(ws.getUserData().session),
+      open: safe('open', (ws: WebSocket<Holder>) => gateway!.#open(ws)),
+      message: safe('message', (ws: WebSocket<Holder>, data: ArrayBuffer, isBinary: boolean) => gateway!.#message(ws.getUserData().session, data, isBinary)),
+      ping: safe('ping', (ws: WebSocket<Holder>) => gateway!.#ping(ws.getUserData().session)),
+      close: safe('close', (ws: WebSocket<Holder>) => gateway!.#close(ws.getUserData().session)),
+      drain: safe('drain', (ws: WebSocket<Holder>) => gateway!.#drained(ws.getUserData().session)),
     });
     const port = o.port ?? 8080;
+    const host = o.host ?? '127.0.0.1';
+    // Exclusive: without it uWS listens with SO_REUSEPORT and a second gateway on the port would share its traffic.
     const listen = await new Promise<us_listen_socket>((resolve, reject) => {
-      app.listen(o.host ?? '127.0.0.1', port, (socket) => (socket ? resolve(socket) : reject(new Error(`gateway cannot listen on ${o.host ?? '127.0.0.1'}:${port}`))));
+      (app.listen as unknown as (h: string, p: number, opts: number, cb: (s: us_listen_socket | false) => void) => void)(
+        host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => (socket ? resolve(socket) : reject(new PortInUseError(host, port))));
     });
     gateway = new Gateway(o, loaded, app, listen, loaded.uws.us_socket_local_port(listen));
     o.routes?.(app, gateway);
-    app.any('/*', (res) => json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } }));
+    app.any('/*', (res) => {
+      o.metrics.httpErrors.inc({ code: 'NOT_FOUND' });
+      json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } });
+    });
     o.log.info({ port: gateway.port, implementation: loaded.implementation }, 'gateway listening');
     return gateway;
+  }
+
+  /** The gateway's figures (the HTTP API counts its refusals there too). */
+  get metrics(): GatewayMetrics {
+    return this.#o.metrics;
   }
 
   get draining(): boolean {
@@ -156,12 +234,17 @@ export class Gateway {
     s.ws = undefined;
     clearTimeout(s.authTimer);
     s.authTimer = undefined;
+    clearTimeout(s.expiryTimer);
+    s.expiryTimer = undefined;
     this.#sessions.delete(s);
     this.#o.metrics.connections.dec();
     for (const id of s.subs ?? []) this.#o.hub.unsubscribe(id, s);
     if (s.principal !== undefined) {
       const t = this.#perTrader.get(s.principal.traderId);
-      if (t !== undefined && --t.connections <= 0) this.#perTrader.delete(s.principal.traderId);
+      if (t !== undefined) {
+        t.subscriptions -= s.subs?.size ?? 0;
+        if (--t.connections <= 0) this.#perTrader.delete(s.principal.traderId);
+      }
     }
   }
 
@@ -175,6 +258,21 @@ export class Gateway {
     });
   }
 
+  /** A handler threw or rejected: count and log it, answer INTERNAL on its socket; the process keeps serving. */
+  #failed(err: unknown, where: string, ws: WebSocket<Holder> | Session | undefined): void {
+    this.#o.metrics.handlerErrors.inc({ where: `ws.${where}` });
+    this.#o.log.error({ err, where }, 'WebSocket handler failed');
+    try {
+      const s = ws instanceof Session ? ws : ws?.getUserData().session;
+      if (s !== undefined && !s.closed) this.#refuse(s, 'INTERNAL', 'the gateway failed on this frame; it was not processed');
+    } catch { /* the socket is gone */ }
+  }
+
+  /** A control-frame ping (uWS answers the pong itself): counted against the connection's rate like any frame. */
+  #ping(s: Session): void {
+    if (!this.#connectionToken(s)) this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s (pings included) on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+  }
+
   #message(s: Session, data: ArrayBuffer, isBinary: boolean): void {
     if (!this.#allow(s)) return;
     let frame: ClientFrame;
@@ -185,44 +283,59 @@ export class Gateway {
       this.#refuse(s, e.code, e.message, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
       return;
     }
+    const async = (p: Promise<void>): void => void p.catch((err: unknown) => this.#failed(err, 'message', s));
     if (s.principal === undefined) {
       if (s.authenticating) return this.#refuse(s, 'AUTH_REQUIRED', 'wait for ready before sending more frames', true);
       if (frame.t !== 'auth') return this.#refuse(s, 'AUTH_REQUIRED', 'the first frame must be auth', true);
       s.authenticating = true;
-      return void this.#auth(s, frame.token).finally(() => (s.authenticating = false));
+      return async(this.#auth(s, frame.token).finally(() => (s.authenticating = false)));
     }
     switch (frame.t) {
-      case 'auth': return this.#refuse(s, 'ALREADY_AUTHENTICATED', 'this connection is already authenticated');
+      case 'auth':
+        if (s.authenticating) return this.#refuse(s, 'ALREADY_AUTHENTICATED', 'a re-auth is being checked: wait for its answer');
+        s.authenticating = true;
+        return async(this.#reauth(s, frame.token).finally(() => (s.authenticating = false)));
       case 'ping': return this.#send(s, { t: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), serverTs: Date.now() });
-      case 'sub': return void this.#subscribe(s, frame);
+      case 'sub': return async(this.#subscribe(s, frame));
       case 'unsub':
         if (s.subs?.delete(frame.assessmentId) !== true) return this.#refuse(s, 'NOT_SUBSCRIBED', `not subscribed to '${frame.assessmentId}'`, false, frame.id);
         this.#o.hub.unsubscribe(frame.assessmentId, s);
+        this.#trader(s).subscriptions--;
         return this.#send(s, { t: 'unsubscribed', id: frame.id, assessmentId: frame.assessmentId });
-      case 'order': return void this.#order(s, frame);
+      case 'order': return async(this.#order(s, frame));
     }
   }
 
-  /** Token buckets per connection and per trader; a flood is answered, then closed. */
-  #allow(s: Session): boolean {
+  /** One token of the connection's own bucket. */
+  #connectionToken(s: Session): boolean {
     const now = Date.now();
     const rate = this.#limits.messagesPerSecond;
     s.tokens = Math.min(rate, s.tokens + ((now - s.refilledAt) * rate) / 1000);
     s.refilledAt = now;
-    let ok = s.tokens >= 1;
-    if (ok) s.tokens -= 1;
-    if (ok && s.principal !== undefined) {
-      const t = this.#perTrader.get(s.principal.traderId);
-      if (t !== undefined) {
-        const trate = this.#o.traderMessagesPerSecond ?? 100;
-        t.tokens = Math.min(trate, t.tokens + ((now - t.refilledAt) * trate) / 1000);
-        t.refilledAt = now;
-        ok = t.tokens >= 1;
-        if (ok) t.tokens -= 1;
-      }
+    if (s.tokens < 1) return false;
+    s.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * The connection's bucket, then the trader's budget (over all its connections and reconnects, on
+   * every gateway sharing the frame limiter). Only the connection's own flood counts towards its
+   * close: a trader over budget has frames refused on every connection, none closed for it.
+   */
+  #allow(s: Session): boolean {
+    if (!this.#connectionToken(s)) {
+      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+      return false;
     }
-    if (!ok) this.#refuse(s, 'RATE_LIMITED', `more than ${rate} frames/s on this connection or over the trader's limit`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
-    return ok;
+    if (s.principal !== undefined && !this.#frames.take(s.principal.traderId)) {
+      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#o.traderMessagesPerSecond ?? 100} frames/s from this trader over all its connections`);
+      return false;
+    }
+    return true;
+  }
+
+  #trader(s: Session): { connections: number; subscriptions: number } {
+    return this.#perTrader.get(s.principal!.traderId)!;
   }
 
   async #auth(s: Session, token: string): Promise<void> {
@@ -235,7 +348,10 @@ export class Gateway {
       return this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}`, true);
     }
     if (s.closed) return;
-    const t = this.#perTrader.get(principal.traderId) ?? { connections: 0, tokens: this.#o.traderMessagesPerSecond ?? 100, refilledAt: Date.now() };
+    const rate = await this.#connects.trader.take(`connect:trader:${principal.traderId}`).catch(() => ({ allowed: true, resetMs: 0 }));
+    if (s.closed) return;
+    if (!rate.allowed) return this.#refuse(s, 'CONNECTION_RATE_LIMITED', `too many new connections for this trader; retry in ${rate.resetMs} ms`, true);
+    const t = this.#perTrader.get(principal.traderId) ?? { connections: 0, subscriptions: 0 };
     const max = this.#o.maxConnectionsPerTrader ?? 8;
     if (t.connections >= max) return this.#refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${max} connections`, true);
     t.connections++;
@@ -243,28 +359,89 @@ export class Gateway {
     clearTimeout(s.authTimer);
     s.authTimer = undefined; // a cleared timer still holds its closure while referenced
     s.principal = principal;
-    this.#send(s, { t: 'ready', traderId: principal.traderId, roles: [...principal.roles], heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2, limits: this.#limits });
+    this.#expireAt(s, principal.expiresAt);
+    await this.#frames.prime(principal.traderId);
+    if (s.closed) return;
+    this.#send(s, { t: 'ready', traderId: principal.traderId, roles: [...principal.roles], heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2, limits: this.#limits, expiresAt: principal.expiresAt });
+  }
+
+  /** A new token on an authenticated socket: same trader, later expiry; the session goes on under it. */
+  async #reauth(s: Session, token: string): Promise<void> {
+    let principal: Principal;
+    try {
+      principal = await this.#o.verifier.verify(token);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'TOKEN_INVALID';
+      this.#o.metrics.authFailures.inc({ reason: code });
+      return this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}; the session keeps its current token`);
+    }
+    if (s.closed || s.principal === undefined) return;
+    if (principal.traderId !== s.principal.traderId) {
+      this.#o.metrics.authFailures.inc({ reason: 'TRADER_MISMATCH' });
+      return this.#refuse(s, 'AUTH_FAILED', 'TOKEN_CLAIMS: a re-auth token must be for the same trader; the session keeps its current token');
+    }
+    s.principal = principal;
+    s.owned = undefined; // roles may have changed: ownership is checked again
+    this.#expireAt(s, principal.expiresAt);
+    this.#send(s, { t: 'reauthenticated', traderId: principal.traderId, roles: [...principal.roles], expiresAt: principal.expiresAt });
+  }
+
+  /** Close the session with TOKEN_EXPIRED when its token expires, unless a re-auth moves the time. */
+  #expireAt(s: Session, expiresAt: number): void {
+    clearTimeout(s.expiryTimer);
+    // Node timers hold at most 2^31 - 1 ms; tokens live 24 h at most, and a later check re-arms.
+    s.expiryTimer = setTimeout(() => {
+      s.expiryTimer = undefined;
+      if (s.principal !== undefined && Date.now() >= s.principal.expiresAt) this.#refuse(s, 'TOKEN_EXPIRED', 'the token expired: send auth with a new token before exp to keep a session', true);
+      else if (s.principal !== undefined) this.#expireAt(s, s.principal.expiresAt);
+    }, Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())));
   }
 
   /** Ownership check: the token's trader owns it, or holds the operator role. Unknown and foreign ids get the same answer. */
   async #mayAccess(s: Session, assessmentId: string): Promise<AssessmentState | undefined> {
     const state = await this.#o.engine.state(assessmentId);
-    if (state !== undefined && (state.traderId === s.principal!.traderId || s.principal!.roles.has('operator'))) {
+    if (s.principal === undefined) return undefined;
+    if (state !== undefined && (state.traderId === s.principal.traderId || s.principal.roles.has('operator'))) {
       (s.owned ??= new Set()).add(assessmentId);
       return state;
     }
     this.#o.metrics.forbidden.inc();
-    this.#o.log.warn({ conn: s.id, trader: s.principal!.traderId, assessment: assessmentId }, 'access to an assessment refused');
+    this.#o.log.warn({ conn: s.id, trader: s.principal.traderId, assessment: assessmentId }, 'access to an assessment refused');
     return undefined;
   }
 
   async #subscribe(s: Session, f: Extract<ClientFrame, { t: 'sub' }>): Promise<void> {
-    if (!s.subscribed(f.assessmentId) && (s.subs?.size ?? 0) >= this.#limits.maxSubscriptions) {
-      return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`, false, f.id);
+    const already = s.subscribed(f.assessmentId);
+    // A repeated sub is cheap: no state read, no snapshot (resume to catch up, or unsub then sub for a fresh snapshot).
+    if ((already && f.resume === undefined) || s.subscribing?.has(f.assessmentId) === true) {
+      return this.#refuse(s, 'ALREADY_SUBSCRIBED', `already subscribed to '${f.assessmentId}': sub with resume to catch up, or unsub first for a new snapshot`, false, f.id);
     }
-    const state = await this.#mayAccess(s, f.assessmentId);
+    if (!already) {
+      if ((s.subs?.size ?? 0) + (s.subscribing?.size ?? 0) >= this.#limits.maxSubscriptions) {
+        return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`, false, f.id);
+      }
+      const maxTrader = this.#o.maxTraderSubscriptions ?? 64;
+      if (this.#trader(s).subscriptions >= maxTrader) {
+        return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${maxTrader} subscriptions per trader over all its connections`, false, f.id);
+      }
+    }
+    if (this.#overHardLimit(s)) return;
+    (s.subscribing ??= new Set()).add(f.assessmentId);
+    if (!already) this.#trader(s).subscriptions++; // held while the state is read, so concurrent subs count
+    let state: AssessmentState | undefined;
+    try {
+      state = await this.#mayAccess(s, f.assessmentId);
+    } finally {
+      s.subscribing.delete(f.assessmentId);
+      if (!already && (s.closed || state === undefined) && s.principal !== undefined) {
+        const t = this.#perTrader.get(s.principal.traderId); // gone when the trader's last connection closed meanwhile
+        if (t !== undefined) t.subscriptions--;
+      }
+    }
     if (s.closed) return;
     if (state === undefined) return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
+    // A snapshot or a replay is a frame like any other: a connection that does not read is closed, not fed.
+    if (this.#overHardLimit(s)) return;
     const hub = this.#o.hub;
     // Synchronous from here: no frame can slip between the seq read and the subscription.
     s.lagging?.delete(f.assessmentId);
@@ -304,8 +481,17 @@ export class Gateway {
     this.#send(s, result.ok ? { t: 'ack', id: f.id, position: result.position } : { t: 'reject', id: f.id, code: result.code, message: result.message });
   }
 
+  /** Over the hub's hard limit: closed as a slow consumer (true), as the hub does for live frames. */
+  #overHardLimit(s: Session): boolean {
+    if (s.buffered() <= this.#hardLimit) return false;
+    this.#o.hub.counters.slowClosed++;
+    this.#o.metrics.refusals.inc({ code: 'SLOW_CONSUMER' });
+    s.closeSlow();
+    return true;
+  }
+
   #send(s: Session, frame: ServerFrame): void {
-    if (s.closed || s.ws === undefined) return;
+    if (s.closed || s.ws === undefined || this.#overHardLimit(s)) return;
     s.send(s.codec.encode(frame));
   }
 
@@ -330,14 +516,14 @@ export function toCommand(o: OrderOp): unknown {
 }
 
 /** Write a JSON response (corked). */
-export function json(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function json(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}, closeConnection = false): void {
   res.cork(() => {
     res.writeStatus(`${status} ${STATUS[status] ?? ''}`.trim()).writeHeader('content-type', 'application/json');
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(JSON.stringify(body));
+    res.end(JSON.stringify(body), closeConnection);
   });
 }
 
-const STATUS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+const STATUS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 export { PROTOCOL_JSON };
