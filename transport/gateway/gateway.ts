@@ -174,7 +174,11 @@ export class Gateway {
       open: safe('open', (ws: WebSocket<Holder>) => gateway!.#open(ws)),
       message: safe('message', (ws: WebSocket<Holder>, data: ArrayBuffer, isBinary: boolean) => gateway!.#message(ws.getUserData().session, data, isBinary)),
       ping: safe('ping', (ws: WebSocket<Holder>) => gateway!.#ping(ws.getUserData().session)),
-      close: safe('close', (ws: WebSocket<Holder>) => gateway!.#close(ws.getUserData().session)),
+      close: safe('close', (ws: WebSocket<Holder>, code: number, message: ArrayBuffer) => {
+        // uWS drops a connection whose text frame is not UTF-8 (RFC 6455 requires failing it) before any handler sees the frame.
+        if (code === 1006 && Buffer.from(message).toString() === 'Received invalid UTF-8') gateway!.#o.metrics.refusals.inc({ code: 'MALFORMED_FRAME' });
+        gateway!.#close(ws.getUserData().session);
+      }),
       drain: safe('drain', (ws: WebSocket<Holder>) => gateway!.#drained(ws.getUserData().session)),
     });
     const port = o.port ?? 8080;
