@@ -83,7 +83,13 @@ export class LeasedBudget {
     if (this.#clock() < lease.blockedUntil) return Promise.resolve();
     lease.pending = this.#o.limiter.take(this.#o.prefix + key, this.#o.chunk).then((r) => {
       if (r.allowed) lease.left += this.#o.chunk;
-      else lease.blockedUntil = this.#clock() + r.resetMs;
+      else {
+        lease.blockedUntil = this.#clock() + r.resetMs;
+        // Lease again as the window turns, so the trader's first frame of the next window is not refused for want of one.
+        setTimeout(() => {
+          if (this.#leases.get(key) === lease && lease.left === 0) void this.#refill(key, lease);
+        }, r.resetMs + 1).unref();
+      }
     }, (err: unknown) => {
       // The shared limiter is down: fail open for one chunk (the per-connection limit still holds).
       lease.left += this.#o.chunk;
