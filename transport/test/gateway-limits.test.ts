@@ -208,3 +208,20 @@ describe('gateway limits per principal', { skip }, () => {
     c.close();
   });
 });
+
+describe('gateway port', { skip }, () => {
+  test('a second gateway on a port already served fails with PORT_IN_USE naming the port; the first keeps it', async () => {
+    const h = await startHarness([]);
+    try {
+      const hub = h.hub;
+      const second = Gateway.start({
+        engine: h.node, verifier: await TokenVerifier.create({ secret: SECRET }), hub, metrics: new GatewayMetrics(new Registry(), hub),
+        log: pino({ level: 'silent' }), port: h.gateway.port,
+      });
+      await assert.rejects(second, (e: Error & { code?: string; port?: number }) => e.code === 'PORT_IN_USE' && e.port === h.gateway.port && e.message.includes(`port ${h.gateway.port}`));
+      for (let k = 0; k < 20; k++) assert.equal((await fetch(`http://127.0.0.1:${h.gateway.port}/readyz`)).status, 200);
+    } finally {
+      await h.stop();
+    }
+  });
+});
