@@ -219,7 +219,9 @@ describe('gateway port', { skip }, () => {
         log: pino({ level: 'silent' }), port: h.gateway.port,
       });
       await assert.rejects(second, (e: Error & { code?: string; port?: number }) => e.code === 'PORT_IN_USE' && e.port === h.gateway.port && e.message.includes(`port ${h.gateway.port}`));
-      for (let k = 0; k < 20; k++) assert.equal((await fetch(`http://127.0.0.1:${h.gateway.port}/readyz`)).status, 200);
+      // Every request reaches the first gateway (its own 404s are counted in its own registry).
+      for (let k = 0; k < 20; k++) assert.equal((await fetch(`http://127.0.0.1:${h.gateway.port}/nowhere`)).status, 404);
+      assert.match(await h.registry.metrics(), /gateway_http_errors_total\{code="NOT_FOUND"\} 20\b/);
     } finally {
       await h.stop();
     }
