@@ -59,6 +59,7 @@ const PROTOCOL = source('transport/gateway/protocol.ts');
 const STREAM_HUB = source('transport/gateway/stream-hub.ts');
 const SESSION = source('transport/gateway/session.ts');
 const TOKEN_VERIFIER = source('transport/gateway/token-verifier.ts');
+const GUARD = source('transport/gateway/guard.ts');
 const PURCHASES = source('transport/payments/purchases.ts');
 const PURCHASE_ERRORS = `${source('transport/payments/errors.ts')}\n${source('persistence/postgres/errors.ts')}`;
 const ENGINE_NODE = source('engine/node/engine-node.ts');
@@ -312,12 +313,18 @@ function routesOfSource(): RouteFacts[] {
   const owned = httpErrors(between(HTTP_API, 'const owned = ', "app.get('/healthz'"));
   const parseJson = httpErrors(between(HTTP_API, 'function parseJson(', '\n}'));
   const readBody = httpErrors(between(HTTP_API, 'function readBody(', '\n}'));
-  const wrapped = [...wrapper.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
-  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1, 'the helpers are read');
+  // The wrapper's own answers: the ones at the door of a POST (from its headers, before the body is read), the rest for every route.
+  const door = between(wrapper, "if (method === 'post') {", 'body = readBody(');
+  const doorErrors = [...door.matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
+  const wrapped = [...wrapper.replace(door, '').matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
+  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1 && doorErrors.length === 3, 'the helpers are read');
+  assert.match(door, /if \(bodyIsJson && hasBody && type !== 'application\/json'\) return fail\(res, 415, 'UNSUPPORTED_MEDIA_TYPE'/, 'only routes taking JSON refuse other bodies');
+  // A path parameter that does not decode is answered 400 MALFORMED_PATH (guard.ts), before anything else.
+  assert.match(HTTP_API, /decodePathParam\(req\.getParameter\(i\)/);
 
   const simulations = httpErrors(between(HTTP_API, 'const simulations = ', 'const asker = '));
   assert.ok(simulations.length === 1, 'the simulations helper is read');
-  assert.match(wrapper, /\(err as Error\)\.name === 'SimulationRequestError' && typeof status === 'number'\) return json\(res, status, \{ error: \{ code,/, 'a SimulationRequestError is answered with its own status and code');
+  assert.match(wrapper, /\(err as Error\)\.name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/, 'a SimulationRequestError is answered with its own status and code');
   assert.match(PG_SIM_STORE, /throw mapPgError\(err\)/, 'the Postgres simulation store raises PG_UNAVAILABLE when the database is gone');
   const pgUnavailable = mappedCodes().find(([, code]) => code === 'PG_UNAVAILABLE');
   assert.ok(pgUnavailable, 'the wrapper maps PG_UNAVAILABLE');
@@ -341,6 +348,9 @@ function routesOfSource(): RouteFacts[] {
     }
     wrapped.forEach(add);
     if (method === 'post') readBody.forEach(add);
+    const rawBody = /\}, \d{3}, \w+, false\);/.test(segment);
+    if (method === 'post') doorErrors.filter(([, code]) => !rawBody || code !== 'UNSUPPORTED_MEDIA_TYPE').forEach(add);
+    if (path.includes('{')) add([400, 'MALFORMED_PATH']);
     const auth = /\bprincipal\(ctx\)/.test(segment);
     if (auth) principal.forEach(add);
     if (/\bowned\(ctx,/.test(segment)) owned.forEach(add);
@@ -401,7 +411,7 @@ function purchaseThrows(method: string): string[] {
 /** Codes the route wrapper maps from errors thrown below it (the purchase flow's), by status. */
 function mappedCodes(): Array<[number, string]> {
   const wrapper = between(HTTP_API, 'const route = (', 'const principal = ');
-  return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return json\(res, (\d{3})/g)]
+  return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return fail\(res, (\d{3})/g)]
     .flatMap(([, cond, status]) => [...cond!.matchAll(/'([A-Z_]+)'/g)].map((c): [number, string] => [Number(status), c[1]!]));
 }
 
@@ -543,10 +553,13 @@ describe('the OpenAPI document of the HTTP API, read against http-api.ts', () =>
     for (const m of HTTP_API.matchAll(/code: '([A-Z_]+)'/g)) codes.add(m[1]!);
     for (const code of literalsOf(ENGINE_NODE, 'IntakeRefusal')) codes.add(code); // passed through from `r.code`
     for (const method of ['start', 'get', 'list']) for (const [, code] of serviceThrows(method)) codes.add(code); // a SimulationRequestError's own code
-    const notFound = /app\.any\('\/\*', \(res\) => json\(res, 404, \{ error: \{ code: '([A-Z_]+)'/.exec(GATEWAY);
+    const notFound = /app\.any\('\/\*', \(res\) => \{[\s\S]*?json\(res, 404, \{ error: \{ code: '([A-Z_]+)'/.exec(GATEWAY);
     assert.ok(notFound, 'the gateway answers unrouted paths with a code');
     codes.add(notFound[1]!);
-    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
+    for (const m of HTTP_API.matchAll(/fail\(res, \d{3}, '([A-Z_]+)'/g)) codes.add(m[1]!);
+    // What the guard answers a handler that throws: a path that does not decode, or anything else.
+    for (const m of GUARD.matchAll(/code: '([A-Z_]+)'|BadRequestError\('([A-Z_]+)'/g)) codes.add((m[1] ?? m[2])!);
+    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'MALFORMED_PATH', 'BAD_REQUEST', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
     const documented = object(oaSchemas['ErrorCode'], 'ErrorCode');
     assert.deepEqual(sorted(documented['enum'] as string[]), sorted(codes));
     assert.deepEqual(sorted(Object.keys(object(documented['x-enum-descriptions'], 'descriptions'))), sorted(codes), 'each code is described');
