@@ -485,9 +485,10 @@ export class Gateway {
     this.#send(s, result.ok ? { t: 'ack', id: f.id, position: result.position } : { t: 'reject', id: f.id, code: result.code, message: result.message });
   }
 
-  /** Over the hub's hard limit: closed as a slow consumer (true), as the hub does for live frames. */
+  /** Over the hub's hard limit: closed as a slow consumer (true), as the hub does for live frames. A frame to an empty buffer always goes. */
   #overHardLimit(s: Session): boolean {
-    if (s.buffered() <= this.#hardLimit) return false;
+    const buffered = s.buffered();
+    if (buffered === 0 || buffered <= this.#hardLimit) return false;
     this.#o.hub.counters.slowClosed++;
     this.#o.metrics.refusals.inc({ code: 'SLOW_CONSUMER' });
     s.closeSlow();

@@ -67,7 +67,7 @@ function answer(res: HttpResponse, err: unknown, where: string, onError: OnHandl
 
 /**
  * The app with its route methods wrapped: a handler that throws or rejects
- * is answered (400 MALFORMED_PATH / BAD_REQUEST, or 500 INTERNAL) and reported.
+ * is answered (400 with the code of a {@link BadRequestError}, 400 MALFORMED_PATH for a URIError, or 500 INTERNAL) and reported.
  */
 export function guardApp(app: TemplatedApp, onError: OnHandlerError): TemplatedApp {
   const wrapped = new Map<string, unknown>();

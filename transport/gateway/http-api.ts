@@ -97,7 +97,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         if (method === 'post') {
           // Refused from the headers, before a byte of the body is read.
           const declared = ctx.headers_in['content-length'];
-          if (declared !== undefined && !/^\d{1,15}$/.test(declared)) return fail(res, 400, 'BAD_REQUEST', 'Content-Length is not a number');
+          // (uWS itself drops a request whose Content-Length is not a number of at most 9 digits.)
           if (declared !== undefined && Number(declared) > bodyLimit) return fail(res, 413, 'PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is over ${bodyLimit} bytes`);
           const hasBody = (declared !== undefined && declared !== '0') || ctx.headers_in['transfer-encoding'] !== undefined;
           const type = (ctx.headers_in['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

@@ -317,7 +317,7 @@ function routesOfSource(): RouteFacts[] {
   const door = between(wrapper, "if (method === 'post') {", 'body = readBody(');
   const doorErrors = [...door.matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
   const wrapped = [...wrapper.replace(door, '').matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
-  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1 && doorErrors.length === 3, 'the helpers are read');
+  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1 && doorErrors.length === 2, 'the helpers are read');
   assert.match(door, /if \(bodyIsJson && hasBody && type !== 'application\/json'\) return fail\(res, 415, 'UNSUPPORTED_MEDIA_TYPE'/, 'only routes taking JSON refuse other bodies');
   // A path parameter that does not decode is answered 400 MALFORMED_PATH (guard.ts), before anything else.
   assert.match(HTTP_API, /decodePathParam\(req\.getParameter\(i\)/);
@@ -559,7 +559,7 @@ describe('the OpenAPI document of the HTTP API, read against http-api.ts', () =>
     for (const m of HTTP_API.matchAll(/fail\(res, \d{3}, '([A-Z_]+)'/g)) codes.add(m[1]!);
     // What the guard answers a handler that throws: a path that does not decode, or anything else.
     for (const m of GUARD.matchAll(/code: '([A-Z_]+)'|BadRequestError\('([A-Z_]+)'/g)) codes.add((m[1] ?? m[2])!);
-    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'MALFORMED_PATH', 'BAD_REQUEST', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
+    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'MALFORMED_PATH', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
     const documented = object(oaSchemas['ErrorCode'], 'ErrorCode');
     assert.deepEqual(sorted(documented['enum'] as string[]), sorted(codes));
     assert.deepEqual(sorted(Object.keys(object(documented['x-enum-descriptions'], 'descriptions'))), sorted(codes), 'each code is described');
@@ -842,6 +842,10 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
       traderMessagesPerSecond: defaultOf(GATEWAY, 'this.#o.traderMessagesPerSecond'),
       maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions'),
       maxConnectionsPerTrader: defaultOf(GATEWAY, 'this.#o.maxConnectionsPerTrader'),
+      maxTraderSubscriptions: defaultOf(GATEWAY, 'this.#o.maxTraderSubscriptions'),
+      traderConnectionsPerWindow: defaultOf(GATEWAY, 'o.traderConnectionsPerWindow'),
+      addressConnectionsPerWindow: defaultOf(GATEWAY, 'o.addressConnectionsPerWindow'),
+      connectionWindowMs: defaultOf(GATEWAY, 'o.connectionWindowMs'),
       authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
       idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
       maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
@@ -1079,7 +1083,15 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     s.send({ t: 'unsub', id: 10, assessmentId: 'a1' });
     await s.until('not subscribed', (f) => f['id'] === 10);
     s.send({ t: 'auth', token: await signToken('trader-a1') });
+    const reauthenticated = await s.until('reauthenticated', (f) => f['t'] === 'reauthenticated');
+    assert.ok(Number(reauthenticated['expiresAt']) >= Number(ready['expiresAt']), 'a re-auth moves the expiry');
+    s.send({ t: 'auth', token: await signToken('trader-a2') });
+    s.send({ t: 'auth', token: await signToken('trader-a1') }); // while the first re-auth is checked
     await s.until('already authenticated', (f) => f['code'] === 'ALREADY_AUTHENTICATED');
+    await s.until('a re-auth of another trader refused', (f) => f['code'] === 'AUTH_FAILED' && /same trader/.test(String(f['message'])));
+    s.send({ t: 'sub', id: 12, assessmentId: 'a1' });
+    s.send({ t: 'sub', id: 13, assessmentId: 'a1' });
+    await s.until('already subscribed', (f) => f['code'] === 'ALREADY_SUBSCRIBED');
     s.ws.send(encode({ t: 'sub', id: 11 }));
     await s.until('malformed', (f) => f['code'] === 'MALFORMED_FRAME');
     s.ws.send(new Uint8Array(defaultOf(GATEWAY, 'o.maxFrameBytes') + 1));
@@ -1088,7 +1100,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
 
     for (const [i, f] of s.frames.entries()) assertServerFrame(f, `msgpack frame ${i}`);
     const seen = new Set(s.frames.map((f) => String(f['t'])));
-    assert.deepEqual(sorted(seen), sorted(['ready', 'snapshot', 'delta', 'event', 'resumed', 'unsubscribed', 'ack', 'reject', 'pong', 'error']));
+    assert.deepEqual(sorted(seen), sorted(['ready', 'reauthenticated', 'snapshot', 'delta', 'event', 'resumed', 'unsubscribed', 'ack', 'reject', 'pong', 'error']));
     const events = new Set(s.frames.filter((f) => f['t'] === 'event').map((f) => String(object(f['event'], 'event')['type'])));
     for (const t of ['order.accepted', 'order.modified', 'order.filled', 'order.triggered', 'order.cancelled', 'position.opened', 'position.closed', 'rules.violation-detected', 'assessment.failed']) assert.ok(events.has(t), `an ${t} event was seen`);
     assert.deepEqual(object(ready['limits'], 'limits'), { maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'), messagesPerSecond: 10_000, maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions') });
@@ -1355,7 +1367,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       const answered = new Set<string>();
       const call = async (method: 'get' | 'post', path: string, headers: Record<string, string>, body: string | undefined, status: number, code?: string): Promise<JsonObject> => {
         const template = path.startsWith('/v1/simulations/') ? '/v1/simulations/{id}' : '/v1/simulations';
-        const res = await fetch(`${simBase}${path}`, { method: method.toUpperCase(), headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body }) });
+        const res = await fetch(`${simBase}${path}`, { method: method.toUpperCase(), headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { body }) });
         const answer = object(await assertDocumentedAnswer(`${method.toUpperCase()} ${path} (${status}${code === undefined ? '' : ` ${code}`})`, method, template, res, status, code), 'answer');
         if (code !== undefined) answered.add(`${method} ${template} ${code}`);
         return answer;
@@ -1392,6 +1404,8 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
 
       // Refusals, in the order the operation documents its checks.
       await post(alice, 'x'.repeat(Number(operation('post', '/v1/simulations')['x-max-body-bytes']) + 1), 413, 'PAYLOAD_TOO_LARGE');
+      await call('get', '/v1/simulations/%ZZ', alice, undefined, 400, 'MALFORMED_PATH');
+      await post({ ...alice, 'content-type': 'text/csv' }, 'closedAt,pnl\n', 415, 'UNSUPPORTED_MEDIA_TYPE');
       await post({}, { tierId: 'two-step-100k', trades }, 401, 'AUTH_REQUIRED');
       await post(alice, '{not json', 400, 'MALFORMED_JSON');
       await post(alice, {}, 400, 'INVALID_SIMULATION_REQUEST');
