@@ -1,40 +1,13 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState, type SharedState } from '../../persistence/index.js';
 import { httpApi, TraderIndex } from '../gateway/http-api.js';
-import { startHarness, token, type Harness } from './gateway-harness.js';
+import { rawHttp, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
-
-/** Send raw bytes on a fresh TCP connection; resolves with what came back within `ms` (and how long the first byte took). */
-export function rawHttp(port: number, bytes: string | Buffer, ms = 3_000): Promise<{ text: string; firstByteMs: number | undefined }> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    let text = '';
-    let firstByteMs: number | undefined;
-    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ text, firstByteMs });
-    };
-    const timer = setTimeout(done, ms);
-    socket.on('data', (d) => {
-      firstByteMs ??= Date.now() - started;
-      text += d.toString('latin1');
-      if (/\r\n\r\n/.test(text) && /content-length: (\d+)/i.test(text)) {
-        const len = Number(/content-length: (\d+)/i.exec(text)![1]);
-        if (text.length - text.indexOf('\r\n\r\n') - 4 >= len) done();
-      }
-    });
-    socket.on('error', done);
-    socket.on('close', done);
-  });
-}
 
 describe('HTTP doors of the gateway', { skip }, () => {
   let h: Harness;
