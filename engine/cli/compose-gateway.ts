@@ -147,9 +147,14 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   });
   const interrupted = await simulations.recover();
   if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
+  // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address), shared.
+  const frameLimiter = composed.shared.limiter({ limit: 100, windowMs: 1_000 });
+  const connectionLimiters = { trader: composed.shared.limiter({ limit: 30, windowMs: 60_000 }), address: composed.shared.limiter({ limit: 300, windowMs: 60_000 }) };
   const options = (listenOn: number): GatewayOptions => ({
     engine: node, verifier, hub, metrics, log: log.child({ component: 'gateway' }),
     port: listenOn, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
+    // Per-trader frames and new connections per trader and address, counted where every gateway sees them (Redis when configured).
+    frameLimiter, connectionLimiters,
     routes: httpApi({
       engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
       idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { serviceGate } from '../../engine/testing/service-gate.js';
+import { createSharedState } from '../../persistence/index.js';
 import { ProtocolError, VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
 import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
@@ -100,6 +101,33 @@ describe('gateway limits per principal', { skip }, () => {
     const seconds = Math.ceil((Date.now() - started) / 1000);
     assert.ok(pongs <= 20 * (seconds + 1), `${pongs} frames answered in ${seconds} s against 20/s`);
     assert.ok(pongs >= 20, `the budget is given (${pongs})`);
+  });
+
+  test('two gateways sharing the Redis limiter give a trader its frame rate once, not once per gateway', async (t) => {
+    const redisSkip = await serviceGate('redis', '127.0.0.1', 6379);
+    if (redisSkip !== false) return t.skip(String(redisSkip));
+    const shared = await createSharedState({ redisUrl: 'redis://127.0.0.1:6379', keyPrefix: `test-limits-${process.pid}-${Date.now()}:` });
+    try {
+      const limits = { traderMessagesPerSecond: 20, messagesPerSecond: 1_000 };
+      const a = await gatewayWith({ ...limits, frameLimiter: shared.limiter({ limit: 20, windowMs: 1_000 }) });
+      const b = await gatewayWith({ ...limits, frameLimiter: shared.limiter({ limit: 20, windowMs: 1_000 }) });
+      const [ra, rb] = [await signIn(a, 'shared-trader'), await signIn(b, 'shared-trader')];
+      const started = Date.now();
+      // 2 frames per gateway every 25 ms for a second: 160 frames, 8 times the trader's rate.
+      for (let k = 0; k < 40; k++) {
+        for (const r of [ra, rb]) for (let j = 0; j < 2; j++) r.ws.send(encode({ t: 'ping' }));
+        await new Promise((res) => setTimeout(res, 25));
+      }
+      await eventually('160 answers', () => [ra, rb].every((r) => r.frames.filter((f) => f.t !== 'ready').length >= 80));
+      const windows = Math.floor(Date.now() / 1000) - Math.floor(started / 1000) + 1;
+      const pongs = [ra, rb].reduce((n, r) => n + r.frames.filter((f) => f.t === 'pong').length, 0);
+      // At most the rate per window spanned, plus one lease (a fifth of the rate) per gateway.
+      assert.ok(pongs <= 20 * windows + 2 * 4, `${pongs} frames answered over ${windows} window(s) against 20/s`);
+      assert.ok(pongs >= 16, `the budget is given (${pongs})`);
+      for (const r of [ra, rb]) r.ws.close();
+    } finally {
+      await shared.close();
+    }
   });
 
   test('new connections are limited per trader and per address', async () => {
