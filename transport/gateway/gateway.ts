@@ -4,78 +4,23 @@
  * the same app. It holds no engine: it reads state and hands orders to a
  * {@link GatewayEngine}, and receives live frames through the {@link StreamHub}.
  */
-import type { Logger } from 'pino';
-import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
-import { MemoryRateLimiter, type RateLimiter } from '../../persistence/redis/rate-limiter.js';
-import type { IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
-import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type OrderOp, type Protocol, type ServerFrame, type SessionLimits } from './protocol.js';
+import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type Protocol, type ServerFrame, type SessionLimits } from './protocol.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Session, type Holder } from './session.js';
 import type { StreamHub } from './stream-hub.js';
-import type { Principal, TokenVerifier } from './token-verifier.js';
+import type { Principal } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
 import { guardApp, PortInUseError } from './guard.js';
-import { LeasedBudget } from './trader-budget.js';
+import { TraderLimits, type TraderCount } from './trader-limits.js';
+import type { GatewayOptions } from './gateway-options.js';
+import { json, toCommand } from './http-json.js';
 
-/** What the gateway needs of the engine side. */
-export interface GatewayEngine {
-  state(assessmentId: string): Promise<AssessmentState | undefined>;
-  offer(req: IntakeRequest): Promise<IntakeResult>;
-}
+export type { GatewayEngine, GatewayOptions } from './gateway-options.js';
 
 /** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT`: bind without SO_REUSEPORT. */
 const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
-
-/** Options of {@link Gateway.start}. */
-export interface GatewayOptions {
-  readonly engine: GatewayEngine;
-  readonly verifier: TokenVerifier;
-  readonly hub: StreamHub;
-  readonly metrics: GatewayMetrics;
-  readonly log: Logger;
-  /** Registers HTTP routes on the app (http-api.ts). */
-  readonly routes?: (app: TemplatedApp, gateway: Gateway) => void;
-  /** @default 8080 (0 picks a free port) */
-  readonly port?: number;
-  /** @default '127.0.0.1' */
-  readonly host?: string;
-  /** Largest client frame answered with an error; 4× this is closed by uWS unread. @default 16_384 */
-  readonly maxFrameBytes?: number;
-  /** Frames per second per connection. @default 50 */
-  readonly messagesPerSecond?: number;
-  /** Frames per second per trader, all connections. @default 100 */
-  readonly traderMessagesPerSecond?: number;
-  /** @default 16 */
-  readonly maxSubscriptions?: number;
-  /** @default 8 */
-  readonly maxConnectionsPerTrader?: number;
-  /** Time to send a valid auth frame, ms. @default 5_000 */
-  readonly authTimeoutMs?: number;
-  /** Seconds without traffic before a socket is closed (uWS pings at half of it). @default 60 */
-  readonly idleTimeoutSec?: number;
-  /** Malformed frames tolerated before a close. @default 10 */
-  readonly maxProtocolErrors?: number;
-  /** Run on the uWS JavaScript fallback if the native binary does not load. @default false */
-  readonly allowFallback?: boolean;
-  /** Orders per trader shared across gateway processes (Redis, or in-process). @default no shared limit */
-  readonly orderLimiter?: RateLimiter;
-  /**
-   * Where the per-trader frame budget (`traderMessagesPerSecond`, over every connection and reconnect) is counted:
-   * a limiter of that many per 1 s window shared by the gateways (Redis). @default in-process
-   */
-  readonly frameLimiter?: RateLimiter;
-  /** Where new connections are counted, per trader and per address (limiters per `connectionWindowMs`). @default in-process */
-  readonly connectionLimiters?: { readonly trader: RateLimiter; readonly address: RateLimiter };
-  /** New connections per trader per window. @default 30 */
-  readonly traderConnectionsPerWindow?: number;
-  /** New connections per remote address per window. @default 300 */
-  readonly addressConnectionsPerWindow?: number;
-  /** @default 60_000 */
-  readonly connectionWindowMs?: number;
-  /** Subscriptions of one trader over all its connections. @default 64 */
-  readonly maxTraderSubscriptions?: number;
-}
 
 /** A running gateway. */
 export class Gateway {
@@ -85,9 +30,7 @@ export class Gateway {
   readonly #o: GatewayOptions;
   readonly #listen: us_listen_socket;
   readonly #sessions = new Set<Session>();
-  readonly #perTrader = new Map<string, { connections: number; subscriptions: number }>();
-  readonly #frames: LeasedBudget;
-  readonly #connects: { readonly trader: RateLimiter; readonly address: RateLimiter };
+  readonly #traders: TraderLimits;
   readonly #hardLimit: number;
   readonly #limits: SessionLimits;
   #draining = false;
@@ -101,20 +44,11 @@ export class Gateway {
     this.#listen = listen;
     this.port = port;
     this.#limits = { maxFrameBytes: o.maxFrameBytes ?? 16_384, messagesPerSecond: o.messagesPerSecond ?? 50, maxSubscriptions: o.maxSubscriptions ?? 16 };
-    const traderRate = this.#o.traderMessagesPerSecond ?? 100;
-    this.#frames = new LeasedBudget({
-      limiter: o.frameLimiter ?? new MemoryRateLimiter({ limit: traderRate, windowMs: 1_000 }), prefix: 'frames:', chunk: Math.max(1, Math.floor(traderRate / 5)),
-      onError: (err) => o.log.warn({ err }, 'shared frame limiter failed; granting a lease locally'),
-    });
-    const window = o.connectionWindowMs ?? 60_000;
-    this.#connects = o.connectionLimiters ?? {
-      trader: new MemoryRateLimiter({ limit: o.traderConnectionsPerWindow ?? 30, windowMs: window }),
-      address: new MemoryRateLimiter({ limit: o.addressConnectionsPerWindow ?? 300, windowMs: window }),
-    };
+    this.#traders = new TraderLimits(o);
     this.#hardLimit = o.hub.hardLimitBytes;
     this.#sweeper = setInterval(() => {
       o.hub.sweep();
-      this.#frames.sweep(10_000);
+      this.#traders.sweep();
     }, 10_000);
     this.#sweeper.unref();
   }
@@ -158,7 +92,7 @@ export class Gateway {
         let aborted = false;
         res.onAborted(() => (aborted = true));
         // New connections per address are counted before the upgrade (a reconnect loop costs one limiter call, not a session).
-        void g.#connects.address.take(`connect:address:${address}`).catch(() => ({ allowed: true, remaining: 0, resetMs: 0 })).then((r) => {
+        void g.#traders.connects.address.take(`connect:address:${address}`).catch(() => ({ allowed: true, remaining: 0, resetMs: 0 })).then((r) => {
           if (aborted) return;
           res.cork(() => {
             if (!r.allowed) {
@@ -243,13 +177,7 @@ export class Gateway {
     this.#sessions.delete(s);
     this.#o.metrics.connections.dec();
     for (const id of s.subs ?? []) this.#o.hub.unsubscribe(id, s);
-    if (s.principal !== undefined) {
-      const t = this.#perTrader.get(s.principal.traderId);
-      if (t !== undefined) {
-        t.subscriptions -= s.subs?.size ?? 0;
-        if (--t.connections <= 0) this.#perTrader.delete(s.principal.traderId);
-      }
-    }
+    if (s.principal !== undefined) this.#traders.leave(s.principal.traderId, s.subs?.size ?? 0);
   }
 
   /** The socket drained: tell it which streams skipped deltas, so it resumes them. */
@@ -274,7 +202,7 @@ export class Gateway {
 
   /** A control-frame ping (uWS answers the pong itself): counted against the connection's rate like any frame. */
   #ping(s: Session): void {
-    if (!this.#connectionToken(s)) this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s (pings included) on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+    if (!s.take(this.#limits.messagesPerSecond)) this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s (pings included) on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
   }
 
   #message(s: Session, data: ArrayBuffer, isBinary: boolean): void {
@@ -310,36 +238,25 @@ export class Gateway {
     }
   }
 
-  /** One token of the connection's own bucket. */
-  #connectionToken(s: Session): boolean {
-    const now = Date.now();
-    const rate = this.#limits.messagesPerSecond;
-    s.tokens = Math.min(rate, s.tokens + ((now - s.refilledAt) * rate) / 1000);
-    s.refilledAt = now;
-    if (s.tokens < 1) return false;
-    s.tokens -= 1;
-    return true;
-  }
-
   /**
    * The connection's bucket, then the trader's budget (over all its connections and reconnects, on
    * every gateway sharing the frame limiter). Only the connection's own flood counts towards its
    * close: a trader over budget has frames refused on every connection, none closed for it.
    */
   #allow(s: Session): boolean {
-    if (!this.#connectionToken(s)) {
+    if (!s.take(this.#limits.messagesPerSecond)) {
       this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
       return false;
     }
-    if (s.principal !== undefined && !this.#frames.take(s.principal.traderId)) {
-      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#o.traderMessagesPerSecond ?? 100} frames/s from this trader over all its connections`);
+    if (s.principal !== undefined && !this.#traders.frames.take(s.principal.traderId)) {
+      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#traders.traderMessagesPerSecond} frames/s from this trader over all its connections`);
       return false;
     }
     return true;
   }
 
-  #trader(s: Session): { connections: number; subscriptions: number } {
-    return this.#perTrader.get(s.principal!.traderId)!;
+  #trader(s: Session): TraderCount {
+    return this.#traders.of(s.principal!.traderId)!;
   }
 
   async #auth(s: Session, token: string): Promise<void> {
@@ -352,19 +269,15 @@ export class Gateway {
       return this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}`, true);
     }
     if (s.closed) return;
-    const rate = await this.#connects.trader.take(`connect:trader:${principal.traderId}`).catch(() => ({ allowed: true, resetMs: 0 }));
+    const rate = await this.#traders.connects.trader.take(`connect:trader:${principal.traderId}`).catch(() => ({ allowed: true, resetMs: 0 }));
     if (s.closed) return;
     if (!rate.allowed) return this.#refuse(s, 'CONNECTION_RATE_LIMITED', `too many new connections for this trader; retry in ${rate.resetMs} ms`, true);
-    const t = this.#perTrader.get(principal.traderId) ?? { connections: 0, subscriptions: 0 };
-    const max = this.#o.maxConnectionsPerTrader ?? 8;
-    if (t.connections >= max) return this.#refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${max} connections`, true);
-    t.connections++;
-    this.#perTrader.set(principal.traderId, t);
+    if (!this.#traders.join(principal.traderId)) return this.#refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${this.#traders.maxConnectionsPerTrader} connections`, true);
     clearTimeout(s.authTimer);
     s.authTimer = undefined; // a cleared timer still holds its closure while referenced
     s.principal = principal;
     this.#expireAt(s, principal.expiresAt);
-    await this.#frames.prime(principal.traderId);
+    await this.#traders.frames.prime(principal.traderId);
     if (s.closed) return;
     this.#send(s, { t: 'ready', traderId: principal.traderId, roles: [...principal.roles], heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2, limits: this.#limits, expiresAt: principal.expiresAt });
   }
@@ -424,7 +337,7 @@ export class Gateway {
       if ((s.subs?.size ?? 0) + (s.subscribing?.size ?? 0) >= this.#limits.maxSubscriptions) {
         return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`, false, f.id);
       }
-      const maxTrader = this.#o.maxTraderSubscriptions ?? 64;
+      const maxTrader = this.#traders.maxTraderSubscriptions;
       if (this.#trader(s).subscriptions >= maxTrader) {
         return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${maxTrader} subscriptions per trader over all its connections`, false, f.id);
       }
@@ -438,7 +351,7 @@ export class Gateway {
     } finally {
       s.subscribing.delete(f.assessmentId);
       if (!already && (s.closed || state === undefined) && s.principal !== undefined) {
-        const t = this.#perTrader.get(s.principal.traderId); // gone when the trader's last connection closed meanwhile
+        const t = this.#traders.of(s.principal.traderId); // gone when the trader's last connection closed meanwhile
         if (t !== undefined) t.subscriptions--;
       }
     }
@@ -514,21 +427,5 @@ export class Gateway {
   }
 }
 
-/** Socket order → engine command. */
-export function toCommand(o: OrderOp): unknown {
-  const { op, ...rest } = o;
-  return { kind: op, ...rest };
-}
-
-/** Write a JSON response (corked). */
-export function json(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}, closeConnection = false): void {
-  res.cork(() => {
-    res.writeStatus(`${status} ${STATUS[status] ?? ''}`.trim()).writeHeader('content-type', 'application/json');
-    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(JSON.stringify(body), closeConnection);
-  });
-}
-
-const STATUS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
-
+export { json, toCommand } from './http-json.js';
 export { PROTOCOL_JSON };

@@ -49,6 +49,16 @@ export class Session implements Subscriber {
     this.refilledAt = Date.now();
   }
 
+  /** One token of the connection's own bucket of `rate` frames per second; false when it is empty. */
+  take(rate: number): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) * rate) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
   buffered(): number {
     return this.ws === undefined || this.closed ? 0 : this.ws.getBufferedAmount();
   }

@@ -60,6 +60,7 @@ const STREAM_HUB = source('transport/gateway/stream-hub.ts');
 const SESSION = source('transport/gateway/session.ts');
 const TOKEN_VERIFIER = source('transport/gateway/token-verifier.ts');
 const GUARD = source('transport/gateway/guard.ts');
+const TRADER_LIMITS = source('transport/gateway/trader-limits.ts');
 const PURCHASES = source('transport/payments/purchases.ts');
 const PURCHASE_ERRORS = `${source('transport/payments/errors.ts')}\n${source('persistence/postgres/errors.ts')}`;
 const ENGINE_NODE = source('engine/node/engine-node.ts');
@@ -839,13 +840,13 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
     const expected: Record<string, number> = {
       maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'),
       messagesPerSecond: defaultOf(GATEWAY, 'o.messagesPerSecond'),
-      traderMessagesPerSecond: defaultOf(GATEWAY, 'this.#o.traderMessagesPerSecond'),
+      traderMessagesPerSecond: defaultOf(TRADER_LIMITS, 'o.traderMessagesPerSecond'),
       maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions'),
-      maxConnectionsPerTrader: defaultOf(GATEWAY, 'this.#o.maxConnectionsPerTrader'),
-      maxTraderSubscriptions: defaultOf(GATEWAY, 'this.#o.maxTraderSubscriptions'),
-      traderConnectionsPerWindow: defaultOf(GATEWAY, 'o.traderConnectionsPerWindow'),
-      addressConnectionsPerWindow: defaultOf(GATEWAY, 'o.addressConnectionsPerWindow'),
-      connectionWindowMs: defaultOf(GATEWAY, 'o.connectionWindowMs'),
+      maxConnectionsPerTrader: defaultOf(TRADER_LIMITS, 'o.maxConnectionsPerTrader'),
+      maxTraderSubscriptions: defaultOf(TRADER_LIMITS, 'o.maxTraderSubscriptions'),
+      traderConnectionsPerWindow: defaultOf(TRADER_LIMITS, 'o.traderConnectionsPerWindow'),
+      addressConnectionsPerWindow: defaultOf(TRADER_LIMITS, 'o.addressConnectionsPerWindow'),
+      connectionWindowMs: defaultOf(TRADER_LIMITS, 'o.connectionWindowMs'),
       authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
       idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
       maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
