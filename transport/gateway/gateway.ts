@@ -162,9 +162,9 @@ export class Gateway {
     s.ws = ws;
     this.#sessions.add(s);
     this.#o.metrics.connections.inc();
-    s.authTimer = setTimeout(() => {
+    s.authTimer = setTimeout(this.#guarded(s, 'auth timeout', () => {
       if (s.principal === undefined) this.#refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${this.#o.authTimeoutMs ?? 5_000} ms`, true);
-    }, this.#o.authTimeoutMs ?? 5_000);
+    }), this.#o.authTimeoutMs ?? 5_000);
   }
 
   #close(s: Session): void {
@@ -307,11 +307,22 @@ export class Gateway {
   #expireAt(s: Session, expiresAt: number): void {
     clearTimeout(s.expiryTimer);
     // Node timers hold at most 2^31 - 1 ms; tokens live 24 h at most, and a later check re-arms.
-    s.expiryTimer = setTimeout(() => {
+    s.expiryTimer = setTimeout(this.#guarded(s, 'token expiry', () => {
       s.expiryTimer = undefined;
       if (s.principal !== undefined && Date.now() >= s.principal.expiresAt) this.#refuse(s, 'TOKEN_EXPIRED', 'the token expired: send auth with a new token before exp to keep a session', true);
       else if (s.principal !== undefined) this.#expireAt(s, s.principal.expiresAt);
-    }, Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())));
+    }), Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())));
+  }
+
+  /** A timer's callback that cannot throw into the event loop (and from it out of the process). */
+  #guarded(s: Session, where: string, f: () => void): () => void {
+    return () => {
+      try {
+        f();
+      } catch (err) {
+        this.#failed(err, where, s);
+      }
+    };
   }
 
   /** Ownership check: the token's trader owns it, or holds the operator role. Unknown and foreign ids get the same answer. */

@@ -150,6 +150,11 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       res.onAborted(() => (aborted = true));
       void o.registry.metrics().then((text) => {
         if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', o.registry.contentType).end(text));
+      }, (err: unknown) => {
+        // A collector that fails is a bug to log, not a reason for the process to stop.
+        o.log.error({ err }, 'metrics collection failed');
+        gateway.metrics.handlerErrors.inc({ where: 'http' });
+        if (!aborted) json(res, 500, { error: { code: 'INTERNAL', message: 'metrics collection failed' } });
       });
     });
     route('get', '/v1/tiers', async () => ({ tiers: o.tiers }));

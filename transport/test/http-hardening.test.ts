@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { Gauge } from 'prom-client';
 import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState, type SharedState } from '../../persistence/index.js';
@@ -66,6 +67,19 @@ describe('HTTP doors of the gateway', { skip }, () => {
     }
     assert.ok((await metric(/gateway_handler_errors_total\{where="http"\} (\d+)/)) >= 2);
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  });
+
+  test('a metrics collector that fails is answered 500 INTERNAL, and the process keeps serving', async () => {
+    let failing = true;
+    new Gauge({ name: 'test_failing_collector', help: 'Fails while asked to.', registers: [h.registry], collect() {
+      if (failing) throw new Error('a collector bug');
+      this.set(1);
+    } });
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 500);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'INTERNAL');
+    failing = false;
+    assert.equal((await fetch(`${base}/metrics`)).status, 200);
   });
 
   test('a Content-Length over the limit is answered 413 at once from the header, without waiting for the body', async () => {
