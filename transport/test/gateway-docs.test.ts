@@ -344,7 +344,8 @@ function routesOfSource(): RouteFacts[] {
     const success = new Set<number>();
     if (m[1] === undefined) {
       // A bare uWS handler: its statuses are the ones it writes.
-      for (const s of segment.matchAll(/json\(res, (\d{3})|writeStatus\('(\d{3})/g)) success.add(Number(s[1] ?? s[2]));
+      for (const s of segment.matchAll(/json\(res, (\d{3})(?!, \{ error)|writeStatus\('(\d{3})/g)) success.add(Number(s[1] ?? s[2]));
+      for (const e of segment.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)) add([Number(e[1]), e[2]!]);
       return { method, path, auth: false, operatorOnly: false, success, errors, mayMap: new Set(), unmapped: new Set(), headers: new Map() };
     }
     wrapped.forEach(add);
