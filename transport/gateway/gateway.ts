@@ -59,9 +59,10 @@ export class Gateway {
     let gateway: Gateway | undefined;
     // Every HTTP handler is guarded: a throw or a rejection is answered with a code, never reaches the process.
     const app = guardApp(loaded.uws.App(), (err, where, a) => {
-      o.metrics.handlerErrors.inc({ where: 'http' });
       o.metrics.httpErrors.inc({ code: a.code });
-      (a.status >= 500 ? o.log.error.bind(o.log) : o.log.warn.bind(o.log))({ err, where, status: a.status, code: a.code }, 'HTTP handler failed');
+      // A request the gateway cannot take (400) is the client's; a 500 is a handler's failure.
+      if (a.status >= 500) o.metrics.handlerErrors.inc({ where: 'http' });
+      (a.status >= 500 ? o.log.error.bind(o.log) : o.log.warn.bind(o.log))({ err, where, status: a.status, code: a.code }, a.status >= 500 ? 'HTTP handler failed' : 'HTTP request refused');
     });
     const maxFrame = o.maxFrameBytes ?? 16_384;
     // One codec per subprotocol for every session: each holds buffers worth more than the rest of an idle session.
@@ -363,7 +364,7 @@ export class Gateway {
       s.subscribing.delete(f.assessmentId);
       if (!already && (s.closed || state === undefined) && s.principal !== undefined) {
         const t = this.#traders.of(s.principal.traderId); // gone when the trader's last connection closed meanwhile
-        if (t !== undefined) t.subscriptions--;
+        if (t !== undefined) t.subscriptions = Math.max(0, t.subscriptions - 1);
       }
     }
     if (s.closed) return;

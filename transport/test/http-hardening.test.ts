@@ -56,6 +56,7 @@ describe('HTTP doors of the gateway', { skip }, () => {
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'MALFORMED_PATH', path);
     }
     assert.equal(await metric(/gateway_http_errors_total\{code="MALFORMED_PATH"\} (\d+)/), before + 4);
+    assert.equal(await metric(/gateway_handler_errors_total\{where="http"\} (\d+)/), 0, 'a client\u2019s bad request is not a handler\u2019s failure');
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
   });
 
