@@ -182,6 +182,8 @@ async function startGateway(node: EngineNode, verifier: TokenVerifier, watch: Wa
   const hub = new StreamHub({ epoch: node.epoch, watch, ringSize });
   const gateway = await Gateway.start({
     engine: node, verifier, hub, metrics: new GatewayMetrics(new Registry(), hub), log: pino({ level: 'silent' }), port: 0, authTimeoutMs: 30_000,
+    // Every bench client connects from 127.0.0.1, many per trader: the connection-rate limits are lifted.
+    addressConnectionsPerWindow: 1e9, traderConnectionsPerWindow: 1e9,
   });
   return {
     url: `ws://127.0.0.1:${gateway.port}/v1/ws`, sink: hub, sent: () => hub.counters.framesSent, dropped: () => hub.counters.deltasDropped,
@@ -203,8 +205,9 @@ async function startWsBaseline(node: EngineNode, verifier: TokenVerifier, watch:
     ws.on('message', (data: Buffer, isBinary: boolean) => void (async () => {
       const f = codec.decode(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, isBinary);
       if (f.t === 'auth') {
-        trader = (await verifier.verify(f.token)).traderId;
-        ws.send(codec.encode({ t: 'ready', traderId: trader, roles: ['trader'], heartbeatMs: 30_000, limits }));
+        const principal = await verifier.verify(f.token);
+        trader = principal.traderId;
+        ws.send(codec.encode({ t: 'ready', traderId: trader, roles: ['trader'], heartbeatMs: 30_000, limits, expiresAt: principal.expiresAt }));
       } else if (f.t === 'sub' && trader !== undefined) {
         const state = await node.state(f.assessmentId);
         if (state?.traderId !== trader) return void ws.send(codec.encode({ t: 'error', code: 'FORBIDDEN_ASSESSMENT', message: 'not yours', id: f.id }));

@@ -9,7 +9,9 @@ import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { presetTiers } from '../../actors/index.js';
-import { Gateway } from '../../transport/gateway/gateway.js';
+import { Gateway, type GatewayOptions } from '../../transport/gateway/gateway.js';
+import { PortInUseError } from '../../transport/gateway/guard.js';
+import type { Purchases as PurchasesService } from '../../transport/payments/index.js';
 import { GatewayMetrics } from '../../transport/gateway/gateway-metrics.js';
 import { httpApi, TraderIndex } from '../../transport/gateway/http-api.js';
 import { StreamHub } from '../../transport/gateway/stream-hub.js';
@@ -29,6 +31,8 @@ import { LiveEstimator } from '../../sim/montecarlo/live-estimator.js';
 export interface GatewayConfig {
   /** @default 8080 */
   readonly port?: number;
+  /** When `port` is taken, listen on a free port instead of failing with {@link PortInUseError}. @default false */
+  readonly freePortWhenTaken?: boolean;
   /** @default '127.0.0.1' */
   readonly host?: string;
   /** Token keys; none given: a random development secret (tokens from {@link ComposedGateway.devToken}). */
@@ -94,7 +98,8 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   const hub = new StreamHub({ epoch: node.epoch, watch: (ids, on) => node.engine.watch(ids, on) });
   const owners = new TraderIndex();
   for (const a of (await node.inspect()).snapshot.kernel.actors) owners.add(a.state.traderId, a.state.id);
-  late.targets.push(hub, { onEvents: (e) => owners.onEvents(e) });
+  const ownersOutput: EngineOutput = { onEvents: (e) => owners.onEvents(e) };
+  late.targets.push(hub, ownersOutput);
 
   new Gauge({
     name: 'engine_shard_actors', help: 'Actors per shard worker.', labelNames: ['shard'], registers: [composed.registry],
@@ -109,7 +114,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     },
   });
 
-  let purchases;
+  let purchases: PurchasesService | undefined;
   const port = config.port ?? 8080;
   if (config.stripeSecretKey) {
     const { Purchases, createStripe } = await import('../../transport/payments/index.js');
@@ -142,15 +147,34 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   });
   const interrupted = await simulations.recover();
   if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
-  const gateway = await Gateway.start({
-    engine: node, verifier, hub, metrics: new GatewayMetrics(composed.registry, hub), log: log.child({ component: 'gateway' }),
-    port, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
+  // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address), shared.
+  const frameLimiter = composed.shared.limiter({ limit: 100, windowMs: 1_000 });
+  const connectionLimiters = { trader: composed.shared.limiter({ limit: 30, windowMs: 60_000 }), address: composed.shared.limiter({ limit: 300, windowMs: 60_000 }) };
+  const options = (listenOn: number): GatewayOptions => ({
+    engine: node, verifier, hub, metrics, log: log.child({ component: 'gateway' }),
+    port: listenOn, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
+    // Per-trader frames and new connections per trader and address, counted where every gateway sees them (Redis when configured).
+    frameLimiter, connectionLimiters,
     routes: httpApi({
       engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
       idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
       ...(assets === undefined ? {} : { assets }), simulations,
     }),
   });
+  const metrics = new GatewayMetrics(composed.registry, hub);
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start(options(port));
+  } catch (err) {
+    if (err instanceof PortInUseError && config.freePortWhenTaken === true) gateway = await Gateway.start(options(0));
+    else {
+      // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
+      late.targets = late.targets.filter((t) => t !== hub && t !== ownersOutput);
+      simulations.close();
+      await pool.close();
+      throw err;
+    }
+  }
   // Live pass probability for watched assessments, on the simulation pool's threads (never the shards').
   const interval = config.simulations?.estimateIntervalMs ?? 60_000;
   const estimator = interval > 0 ? new LiveEstimator({

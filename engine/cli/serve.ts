@@ -10,6 +10,7 @@
 import { pino } from 'pino';
 import { z } from 'zod';
 import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
+import { PortInUseError } from '../../transport/gateway/guard.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { missingServerFlags } from './server-flags.js';
 
@@ -86,6 +87,8 @@ try {
   }
 } catch (err) {
   log.fatal({ err }, 'engine node failed to start');
+  // A second node on a taken port must not pass unseen: said in plain words too, exit 1.
+  if (err instanceof PortInUseError) process.stderr.write(`serve: ${err.message} (GATEWAY_PORT)\n`);
   process.exit(1);
 }
 const { node, backends } = composed;

@@ -21,6 +21,7 @@ import { Random } from '../../sim/random.js';
 import { SyntheticFeed, type FeedItem } from '../../transport/synthetic-feed.js';
 import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
 import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
+import { PortInUseError } from '../../transport/gateway/guard.js';
 import { composeNode } from './compose-node.js';
 
 /** Options of {@link runDemo}, as parsed from the command line. */
@@ -39,8 +40,10 @@ interface StartOptions {
   readonly duration?: number;
   /** One JSON line per second instead of the table. @default false */
   readonly json: boolean;
-  /** Gateway port (WebSocket, HTTP API, console); 'off' runs without one. @default 8080, or a free port when taken */
+  /** Gateway port (WebSocket, HTTP API, console); 'off' runs without one. @default 8080, or a free port (said on stderr) when taken */
   readonly port: string;
+  /** `--port` was given: a taken port is then an error (exit 1), not a reason to take another. */
+  readonly portGiven?: boolean;
 }
 
 /** Monday 2025-01-06 22:00 UTC: the preset tiers' first day rolls come within a few wall minutes at ×60. */
@@ -161,8 +164,17 @@ async function runDemo(o: StartOptions): Promise<number> {
     const wanted = Number(o.port);
     // GATEWAY_JWT_SECRET: tokens signed elsewhere (a soak run's clients) are accepted; unset, a random development secret.
     const tokens = env['GATEWAY_JWT_SECRET'] ? { tokens: { secret: env['GATEWAY_JWT_SECRET'] } } : {};
-    gw = await composeGateway(composed, late, { port: wanted, ...tokens }, log)
-      .catch(() => composeGateway(composed, late, { port: 0, ...tokens }, log)); // taken: any free port
+    try {
+      // The default port may be taken (a free one is used, and said); a port asked for with --port must be had.
+      gw = await composeGateway(composed, late, { port: wanted, freePortWhenTaken: o.portGiven !== true, ...tokens }, log);
+    } catch (err) {
+      if (!(err instanceof PortInUseError)) throw err;
+      process.stderr.write(`start: ${err.message}; choose another --port (0 for any free one)\n`);
+      await composed.close();
+      if (env['DATA_DIR'] === undefined) await rm(dataDir, { recursive: true, force: true });
+      return 1;
+    }
+    if (wanted !== 0 && gw.gateway.port !== wanted) process.stderr.write(`start: port ${wanted} is in use; the gateway listens on free port ${gw.gateway.port} instead\n`);
   }
   const devToken = await gw?.devToken('trader-000001');
   const consoleUrl = gw === undefined ? undefined : `http://127.0.0.1:${gw.gateway.port}/${devToken === undefined ? '' : `#token=${devToken}`}`;
@@ -371,7 +383,7 @@ const program = new Command('start')
   .option('--json', 'print one JSON summary line per second instead of the table', false)
   .option('--port <n>', "gateway port (WebSocket, HTTP API, browser console), or 'off'", '8080')
   .action(async (opts: StartOptions) => {
-    process.exit(await runDemo(opts));
+    process.exit(await runDemo({ ...opts, portGiven: program.getOptionValueSource('port') === 'cli' }));
   });
 
 await program.parseAsync();

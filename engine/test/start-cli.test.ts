@@ -225,3 +225,18 @@ test('the demo bots are deterministic for a seed, trade every kind of command, a
   const placed = a.commands.flatMap((c) => (c.command.kind === 'place' ? [c.command.symbol] : []));
   assert.ok(placed.some((s) => s.includes(':')) && placed.some((s) => !s.includes(':')));
 });
+
+test('--port naming a taken port fails with exit 1 and says which port, instead of taking another', async () => {
+  const { createServer } = await import('node:net');
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as { port: number }).port;
+  try {
+    const run = await runCli(['--assessments', '20', '--duration', '3', '--port', String(port)]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`start: port ${port} on 127\\.0\\.0\\.1 is in use`));
+    assert.ok(!run.lines.some((l) => l.type === 'config'), 'no engine was reported running');
+  } finally {
+    holder.close();
+  }
+});

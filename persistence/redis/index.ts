@@ -47,6 +47,8 @@ export interface SharedState {
   /** Which implementation was picked. */
   readonly kind: 'redis' | 'in-process';
   readonly rateLimiter: RateLimiter;
+  /** Another limiter with its own budget, on the same backend (and Redis connection): e.g. the gateway's per-trader frames. */
+  limiter(options: Omit<RateLimiterOptions, 'clock'> & { keyPrefix?: string }): RateLimiter;
   readonly idempotency: IdempotencyPrecheck;
   readonly leaderboard: Leaderboard;
   /** Release the Redis connection (no-op in-process). */
@@ -65,6 +67,7 @@ export async function createSharedState(options: SharedStateOptions = {}): Promi
     return {
       kind: 'in-process',
       rateLimiter: new MemoryRateLimiter({ ...options.rateLimit, clock }),
+      limiter: (o) => new MemoryRateLimiter({ ...o, clock }),
       idempotency: new MemoryIdempotencyPrecheck(clock),
       leaderboard: new MemoryLeaderboard(),
       close: async () => {},
@@ -75,6 +78,7 @@ export async function createSharedState(options: SharedStateOptions = {}): Promi
   return {
     kind: 'redis',
     rateLimiter: new RedisRateLimiter(redis, { ...options.rateLimit, clock, keyPrefix }),
+    limiter: (o) => new RedisRateLimiter(redis, { ...o, clock, keyPrefix: o.keyPrefix ?? keyPrefix }),
     idempotency: new RedisIdempotencyPrecheck(redis, { keyPrefix }),
     leaderboard: new RedisLeaderboard(redis, { keyPrefix }),
     close: async () => {

@@ -4,58 +4,23 @@
  * the same app. It holds no engine: it reads state and hands orders to a
  * {@link GatewayEngine}, and receives live frames through the {@link StreamHub}.
  */
-import type { Logger } from 'pino';
-import type { HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
-import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
-import type { IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
-import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type OrderOp, type Protocol, type ServerFrame, type SessionLimits } from './protocol.js';
+import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type Protocol, type ServerFrame, type SessionLimits } from './protocol.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Session, type Holder } from './session.js';
 import type { StreamHub } from './stream-hub.js';
-import type { Principal, TokenVerifier } from './token-verifier.js';
+import type { Principal } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
+import { guardApp, PortInUseError } from './guard.js';
+import { TraderLimits, type TraderCount } from './trader-limits.js';
+import type { GatewayOptions } from './gateway-options.js';
+import { json, toCommand } from './http-json.js';
 
-/** What the gateway needs of the engine side. */
-export interface GatewayEngine {
-  state(assessmentId: string): Promise<AssessmentState | undefined>;
-  offer(req: IntakeRequest): Promise<IntakeResult>;
-}
+export type { GatewayEngine, GatewayOptions } from './gateway-options.js';
 
-/** Options of {@link Gateway.start}. */
-export interface GatewayOptions {
-  readonly engine: GatewayEngine;
-  readonly verifier: TokenVerifier;
-  readonly hub: StreamHub;
-  readonly metrics: GatewayMetrics;
-  readonly log: Logger;
-  /** Registers HTTP routes on the app (http-api.ts). */
-  readonly routes?: (app: TemplatedApp, gateway: Gateway) => void;
-  /** @default 8080 (0 picks a free port) */
-  readonly port?: number;
-  /** @default '127.0.0.1' */
-  readonly host?: string;
-  /** Largest client frame answered with an error; 4× this is closed by uWS unread. @default 16_384 */
-  readonly maxFrameBytes?: number;
-  /** Frames per second per connection. @default 50 */
-  readonly messagesPerSecond?: number;
-  /** Frames per second per trader, all connections. @default 100 */
-  readonly traderMessagesPerSecond?: number;
-  /** @default 16 */
-  readonly maxSubscriptions?: number;
-  /** @default 8 */
-  readonly maxConnectionsPerTrader?: number;
-  /** Time to send a valid auth frame, ms. @default 5_000 */
-  readonly authTimeoutMs?: number;
-  /** Seconds without traffic before a socket is closed (uWS pings at half of it). @default 60 */
-  readonly idleTimeoutSec?: number;
-  /** Malformed frames tolerated before a close. @default 10 */
-  readonly maxProtocolErrors?: number;
-  /** Run on the uWS JavaScript fallback if the native binary does not load. @default false */
-  readonly allowFallback?: boolean;
-  /** Orders per trader shared across gateway processes (Redis, or in-process). @default no shared limit */
-  readonly orderLimiter?: RateLimiter;
-}
+/** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT`: bind without SO_REUSEPORT. */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
 
 /** A running gateway. */
 export class Gateway {
@@ -65,7 +30,8 @@ export class Gateway {
   readonly #o: GatewayOptions;
   readonly #listen: us_listen_socket;
   readonly #sessions = new Set<Session>();
-  readonly #perTrader = new Map<string, { connections: number; tokens: number; refilledAt: number }>();
+  readonly #traders: TraderLimits;
+  readonly #hardLimit: number;
   readonly #limits: SessionLimits;
   #draining = false;
   #nextSession = 0;
@@ -78,47 +44,98 @@ export class Gateway {
     this.#listen = listen;
     this.port = port;
     this.#limits = { maxFrameBytes: o.maxFrameBytes ?? 16_384, messagesPerSecond: o.messagesPerSecond ?? 50, maxSubscriptions: o.maxSubscriptions ?? 16 };
-    this.#sweeper = setInterval(() => o.hub.sweep(), 10_000);
+    this.#traders = new TraderLimits(o);
+    this.#hardLimit = o.hub.hardLimitBytes;
+    this.#sweeper = setInterval(() => {
+      o.hub.sweep();
+      this.#traders.sweep();
+    }, 10_000);
     this.#sweeper.unref();
   }
 
-  /** Listen; rejects when the port is taken or uWS is not native (unless allowed). */
+  /** Listen, alone on the port; rejects with {@link PortInUseError} when it is taken, or when uWS is not native (unless allowed). */
   static async start(o: GatewayOptions): Promise<Gateway> {
     const loaded = loadUws(o.allowFallback ?? false);
-    const app = loaded.uws.App();
+    let gateway: Gateway | undefined;
+    // Every HTTP handler is guarded: a throw or a rejection is answered with a code, never reaches the process.
+    const app = guardApp(loaded.uws.App(), (err, where, a) => {
+      o.metrics.httpErrors.inc({ code: a.code });
+      // A request the gateway cannot take (400) is the client's; a 500 is a handler's failure.
+      if (a.status >= 500) o.metrics.handlerErrors.inc({ where: 'http' });
+      (a.status >= 500 ? o.log.error.bind(o.log) : o.log.warn.bind(o.log))({ err, where, status: a.status, code: a.code }, a.status >= 500 ? 'HTTP handler failed' : 'HTTP request refused');
+    });
     const maxFrame = o.maxFrameBytes ?? 16_384;
     // One codec per subprotocol for every session: each holds buffers worth more than the rest of an idle session.
     const codecs: Record<Protocol, FrameCodec> = { [PROTOCOL_MSGPACK]: new FrameCodec(PROTOCOL_MSGPACK, maxFrame), [PROTOCOL_JSON]: new FrameCodec(PROTOCOL_JSON, maxFrame) };
-    let gateway: Gateway | undefined;
+    /** A WebSocket handler that cannot throw into uWS (and from it into the process). */
+    const safe = <A extends unknown[]>(where: string, f: (...a: A) => void) => (...a: A): void => {
+      try {
+        f(...a);
+      } catch (err) {
+        if (gateway !== undefined) gateway.#failed(err, where, a[0] as WebSocket<Holder>);
+        else o.log.error({ err, where }, 'WebSocket handler failed');
+      }
+    };
     app.ws<Holder>('/v1/ws', {
       compression: loaded.uws.DISABLED,
       maxPayloadLength: maxFrame * 4,
       idleTimeout: o.idleTimeoutSec ?? 60,
       sendPingsAutomatically: true,
-      maxBackpressure: 64 * 1024 * 1024, // the hub closes slow readers far below this
+      maxBackpressure: 2 * o.hub.hardLimitBytes, // the gateway closes slow readers at the hard limit, before uWS would drop frames
       upgrade: (res, req, context) => {
         const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
         const protocol = PROTOCOLS.find((p) => offered.includes(p));
-        if (gateway?.draining) return void res.writeStatus('503 Service Unavailable').end('draining');
+        if (gateway === undefined || gateway.draining) return void res.writeStatus('503 Service Unavailable').end('draining');
         if (protocol === undefined) return void res.writeStatus('400 Bad Request').end(`offer subprotocol ${PROTOCOLS.join(' or ')}`);
-        const session = new Session(gateway === undefined ? 0 : ++gateway.#nextSession, protocol, codecs[protocol]);
-        // uWS copies the user data object: hand it a holder, so the session itself stays one object.
-        res.upgrade<Holder>({ session }, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
+        const key = req.getHeader('sec-websocket-key'), extensions = req.getHeader('sec-websocket-extensions');
+        const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const g = gateway;
+        let aborted = false;
+        res.onAborted(() => (aborted = true));
+        // New connections per address are counted before the upgrade (a reconnect loop costs one limiter call, not a session).
+        void g.#traders.connects.address.take(`connect:address:${address}`).catch(() => ({ allowed: true, remaining: 0, resetMs: 0 })).then((r) => {
+          if (aborted) return;
+          res.cork(() => {
+            if (!r.allowed) {
+              g.#o.metrics.refusals.inc({ code: 'CONNECTION_RATE_LIMITED' });
+              return void res.writeStatus('429 Too Many Requests').writeHeader('retry-after', String(Math.ceil(r.resetMs / 1000))).end('CONNECTION_RATE_LIMITED: too many new connections from this address');
+            }
+            const session = new Session(++g.#nextSession, protocol, codecs[protocol], address);
+            // uWS copies the user data object: hand it a holder, so the session itself stays one object.
+            res.upgrade<Holder>({ session }, key, protocol, extensions, context);
+          });
+        }).catch((err: unknown) => g.#failed(err, 'upgrade', undefined));
       },
-      open: (ws) => gateway!.#open(ws),
-      message: (ws, data, isBinary) => gateway!.#message(ws.getUserData().session, data, isBinary),
-      close: (ws) => gateway!.#close(ws.getUserData().session),
-      drain: (ws) => gateway!.#drained(ws.getUserData().session),
+      open: safe('open', (ws: WebSocket<Holder>) => gateway!.#open(ws)),
+      message: safe('message', (ws: WebSocket<Holder>, data: ArrayBuffer, isBinary: boolean) => gateway!.#message(ws.getUserData().session, data, isBinary)),
+      ping: safe('ping', (ws: WebSocket<Holder>) => gateway!.#ping(ws.getUserData().session)),
+      close: safe('close', (ws: WebSocket<Holder>, code: number, message: ArrayBuffer) => {
+        // uWS drops a connection whose text frame is not UTF-8 (RFC 6455 requires failing it) before any handler sees the frame.
+        if (code === 1006 && Buffer.from(message).toString() === 'Received invalid UTF-8') gateway!.#o.metrics.refusals.inc({ code: 'MALFORMED_FRAME' });
+        gateway!.#close(ws.getUserData().session);
+      }),
+      drain: safe('drain', (ws: WebSocket<Holder>) => gateway!.#drained(ws.getUserData().session)),
     });
     const port = o.port ?? 8080;
+    const host = o.host ?? '127.0.0.1';
+    // Exclusive: without it uWS listens with SO_REUSEPORT and a second gateway on the port would share its traffic.
     const listen = await new Promise<us_listen_socket>((resolve, reject) => {
-      app.listen(o.host ?? '127.0.0.1', port, (socket) => (socket ? resolve(socket) : reject(new Error(`gateway cannot listen on ${o.host ?? '127.0.0.1'}:${port}`))));
+      (app.listen as unknown as (h: string, p: number, opts: number, cb: (s: us_listen_socket | false) => void) => void)(
+        host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => (socket ? resolve(socket) : reject(new PortInUseError(host, port))));
     });
     gateway = new Gateway(o, loaded, app, listen, loaded.uws.us_socket_local_port(listen));
     o.routes?.(app, gateway);
-    app.any('/*', (res) => json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } }));
+    app.any('/*', (res) => {
+      o.metrics.httpErrors.inc({ code: 'NOT_FOUND' });
+      json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } });
+    });
     o.log.info({ port: gateway.port, implementation: loaded.implementation }, 'gateway listening');
     return gateway;
+  }
+
+  /** The gateway's figures (the HTTP API counts its refusals there too). */
+  get metrics(): GatewayMetrics {
+    return this.#o.metrics;
   }
 
   get draining(): boolean {
@@ -146,9 +163,9 @@ export class Gateway {
     s.ws = ws;
     this.#sessions.add(s);
     this.#o.metrics.connections.inc();
-    s.authTimer = setTimeout(() => {
+    s.authTimer = setTimeout(this.#guarded(s, 'auth timeout', () => {
       if (s.principal === undefined) this.#refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${this.#o.authTimeoutMs ?? 5_000} ms`, true);
-    }, this.#o.authTimeoutMs ?? 5_000);
+    }), this.#o.authTimeoutMs ?? 5_000);
   }
 
   #close(s: Session): void {
@@ -156,13 +173,12 @@ export class Gateway {
     s.ws = undefined;
     clearTimeout(s.authTimer);
     s.authTimer = undefined;
+    clearTimeout(s.expiryTimer);
+    s.expiryTimer = undefined;
     this.#sessions.delete(s);
     this.#o.metrics.connections.dec();
     for (const id of s.subs ?? []) this.#o.hub.unsubscribe(id, s);
-    if (s.principal !== undefined) {
-      const t = this.#perTrader.get(s.principal.traderId);
-      if (t !== undefined && --t.connections <= 0) this.#perTrader.delete(s.principal.traderId);
-    }
+    if (s.principal !== undefined) this.#traders.leave(s.principal.traderId, s.subs?.size ?? 0);
   }
 
   /** The socket drained: tell it which streams skipped deltas, so it resumes them. */
@@ -175,6 +191,21 @@ export class Gateway {
     });
   }
 
+  /** A handler threw or rejected: count and log it, answer INTERNAL on its socket; the process keeps serving. */
+  #failed(err: unknown, where: string, ws: WebSocket<Holder> | Session | undefined): void {
+    this.#o.metrics.handlerErrors.inc({ where: `ws.${where}` });
+    this.#o.log.error({ err, where }, 'WebSocket handler failed');
+    try {
+      const s = ws instanceof Session ? ws : ws?.getUserData().session;
+      if (s !== undefined && !s.closed) this.#refuse(s, 'INTERNAL', 'the gateway failed on this frame; it was not processed');
+    } catch { /* the socket is gone */ }
+  }
+
+  /** A control-frame ping (uWS answers the pong itself): counted against the connection's rate like any frame. */
+  #ping(s: Session): void {
+    if (!s.take(this.#limits.messagesPerSecond)) this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s (pings included) on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+  }
+
   #message(s: Session, data: ArrayBuffer, isBinary: boolean): void {
     if (!this.#allow(s)) return;
     let frame: ClientFrame;
@@ -185,44 +216,48 @@ export class Gateway {
       this.#refuse(s, e.code, e.message, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
       return;
     }
+    const async = (p: Promise<void>): void => void p.catch((err: unknown) => this.#failed(err, 'message', s));
     if (s.principal === undefined) {
       if (s.authenticating) return this.#refuse(s, 'AUTH_REQUIRED', 'wait for ready before sending more frames', true);
       if (frame.t !== 'auth') return this.#refuse(s, 'AUTH_REQUIRED', 'the first frame must be auth', true);
       s.authenticating = true;
-      return void this.#auth(s, frame.token).finally(() => (s.authenticating = false));
+      return async(this.#auth(s, frame.token).finally(() => (s.authenticating = false)));
     }
     switch (frame.t) {
-      case 'auth': return this.#refuse(s, 'ALREADY_AUTHENTICATED', 'this connection is already authenticated');
+      case 'auth':
+        if (s.authenticating) return this.#refuse(s, 'ALREADY_AUTHENTICATED', 'a re-auth is being checked: wait for its answer');
+        s.authenticating = true;
+        return async(this.#reauth(s, frame.token).finally(() => (s.authenticating = false)));
       case 'ping': return this.#send(s, { t: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), serverTs: Date.now() });
-      case 'sub': return void this.#subscribe(s, frame);
+      case 'sub': return async(this.#subscribe(s, frame));
       case 'unsub':
         if (s.subs?.delete(frame.assessmentId) !== true) return this.#refuse(s, 'NOT_SUBSCRIBED', `not subscribed to '${frame.assessmentId}'`, false, frame.id);
         this.#o.hub.unsubscribe(frame.assessmentId, s);
+        this.#trader(s).subscriptions--;
         return this.#send(s, { t: 'unsubscribed', id: frame.id, assessmentId: frame.assessmentId });
-      case 'order': return void this.#order(s, frame);
+      case 'order': return async(this.#order(s, frame));
     }
   }
 
-  /** Token buckets per connection and per trader; a flood is answered, then closed. */
+  /**
+   * The connection's bucket, then the trader's budget (over all its connections and reconnects, on
+   * every gateway sharing the frame limiter). Only the connection's own flood counts towards its
+   * close: a trader over budget has frames refused on every connection, none closed for it.
+   */
   #allow(s: Session): boolean {
-    const now = Date.now();
-    const rate = this.#limits.messagesPerSecond;
-    s.tokens = Math.min(rate, s.tokens + ((now - s.refilledAt) * rate) / 1000);
-    s.refilledAt = now;
-    let ok = s.tokens >= 1;
-    if (ok) s.tokens -= 1;
-    if (ok && s.principal !== undefined) {
-      const t = this.#perTrader.get(s.principal.traderId);
-      if (t !== undefined) {
-        const trate = this.#o.traderMessagesPerSecond ?? 100;
-        t.tokens = Math.min(trate, t.tokens + ((now - t.refilledAt) * trate) / 1000);
-        t.refilledAt = now;
-        ok = t.tokens >= 1;
-        if (ok) t.tokens -= 1;
-      }
+    if (!s.take(this.#limits.messagesPerSecond)) {
+      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+      return false;
     }
-    if (!ok) this.#refuse(s, 'RATE_LIMITED', `more than ${rate} frames/s on this connection or over the trader's limit`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
-    return ok;
+    if (s.principal !== undefined && !this.#traders.frames.take(s.principal.traderId)) {
+      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#traders.traderMessagesPerSecond} frames/s from this trader over all its connections`);
+      return false;
+    }
+    return true;
+  }
+
+  #trader(s: Session): TraderCount {
+    return this.#traders.of(s.principal!.traderId)!;
   }
 
   async #auth(s: Session, token: string): Promise<void> {
@@ -235,36 +270,107 @@ export class Gateway {
       return this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}`, true);
     }
     if (s.closed) return;
-    const t = this.#perTrader.get(principal.traderId) ?? { connections: 0, tokens: this.#o.traderMessagesPerSecond ?? 100, refilledAt: Date.now() };
-    const max = this.#o.maxConnectionsPerTrader ?? 8;
-    if (t.connections >= max) return this.#refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${max} connections`, true);
-    t.connections++;
-    this.#perTrader.set(principal.traderId, t);
+    const rate = await this.#traders.connects.trader.take(`connect:trader:${principal.traderId}`).catch(() => ({ allowed: true, resetMs: 0 }));
+    if (s.closed) return;
+    if (!rate.allowed) return this.#refuse(s, 'CONNECTION_RATE_LIMITED', `too many new connections for this trader; retry in ${rate.resetMs} ms`, true);
+    if (!this.#traders.join(principal.traderId)) return this.#refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${this.#traders.maxConnectionsPerTrader} connections`, true);
     clearTimeout(s.authTimer);
     s.authTimer = undefined; // a cleared timer still holds its closure while referenced
     s.principal = principal;
-    this.#send(s, { t: 'ready', traderId: principal.traderId, roles: [...principal.roles], heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2, limits: this.#limits });
+    this.#expireAt(s, principal.expiresAt);
+    await this.#traders.frames.prime(principal.traderId);
+    if (s.closed) return;
+    this.#send(s, { t: 'ready', traderId: principal.traderId, roles: [...principal.roles], heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2, limits: this.#limits, expiresAt: principal.expiresAt });
+  }
+
+  /** A new token on an authenticated socket: same trader, later expiry; the session goes on under it. */
+  async #reauth(s: Session, token: string): Promise<void> {
+    let principal: Principal;
+    try {
+      principal = await this.#o.verifier.verify(token);
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'TOKEN_INVALID';
+      this.#o.metrics.authFailures.inc({ reason: code });
+      return this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}; the session keeps its current token`);
+    }
+    if (s.closed || s.principal === undefined) return;
+    if (principal.traderId !== s.principal.traderId) {
+      this.#o.metrics.authFailures.inc({ reason: 'TRADER_MISMATCH' });
+      return this.#refuse(s, 'AUTH_FAILED', 'TOKEN_CLAIMS: a re-auth token must be for the same trader; the session keeps its current token');
+    }
+    s.principal = principal;
+    s.owned = undefined; // roles may have changed: ownership is checked again
+    this.#expireAt(s, principal.expiresAt);
+    this.#send(s, { t: 'reauthenticated', traderId: principal.traderId, roles: [...principal.roles], expiresAt: principal.expiresAt });
+  }
+
+  /** Close the session with TOKEN_EXPIRED when its token expires, unless a re-auth moves the time. */
+  #expireAt(s: Session, expiresAt: number): void {
+    clearTimeout(s.expiryTimer);
+    // Node timers hold at most 2^31 - 1 ms; tokens live 24 h at most, and a later check re-arms.
+    s.expiryTimer = setTimeout(this.#guarded(s, 'token expiry', () => {
+      s.expiryTimer = undefined;
+      if (s.principal !== undefined && Date.now() >= s.principal.expiresAt) this.#refuse(s, 'TOKEN_EXPIRED', 'the token expired: send auth with a new token before exp to keep a session', true);
+      else if (s.principal !== undefined) this.#expireAt(s, s.principal.expiresAt);
+    }), Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())));
+  }
+
+  /** A timer's callback that cannot throw into the event loop (and from it out of the process). */
+  #guarded(s: Session, where: string, f: () => void): () => void {
+    return () => {
+      try {
+        f();
+      } catch (err) {
+        this.#failed(err, where, s);
+      }
+    };
   }
 
   /** Ownership check: the token's trader owns it, or holds the operator role. Unknown and foreign ids get the same answer. */
   async #mayAccess(s: Session, assessmentId: string): Promise<AssessmentState | undefined> {
     const state = await this.#o.engine.state(assessmentId);
-    if (state !== undefined && (state.traderId === s.principal!.traderId || s.principal!.roles.has('operator'))) {
+    if (s.principal === undefined) return undefined;
+    if (state !== undefined && (state.traderId === s.principal.traderId || s.principal.roles.has('operator'))) {
       (s.owned ??= new Set()).add(assessmentId);
       return state;
     }
     this.#o.metrics.forbidden.inc();
-    this.#o.log.warn({ conn: s.id, trader: s.principal!.traderId, assessment: assessmentId }, 'access to an assessment refused');
+    this.#o.log.warn({ conn: s.id, trader: s.principal.traderId, assessment: assessmentId }, 'access to an assessment refused');
     return undefined;
   }
 
   async #subscribe(s: Session, f: Extract<ClientFrame, { t: 'sub' }>): Promise<void> {
-    if (!s.subscribed(f.assessmentId) && (s.subs?.size ?? 0) >= this.#limits.maxSubscriptions) {
-      return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`, false, f.id);
+    const already = s.subscribed(f.assessmentId);
+    // A repeated sub is cheap: no state read, no snapshot (resume to catch up, or unsub then sub for a fresh snapshot).
+    if ((already && f.resume === undefined) || s.subscribing?.has(f.assessmentId) === true) {
+      return this.#refuse(s, 'ALREADY_SUBSCRIBED', `already subscribed to '${f.assessmentId}': sub with resume to catch up, or unsub first for a new snapshot`, false, f.id);
     }
-    const state = await this.#mayAccess(s, f.assessmentId);
+    if (!already) {
+      if ((s.subs?.size ?? 0) + (s.subscribing?.size ?? 0) >= this.#limits.maxSubscriptions) {
+        return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`, false, f.id);
+      }
+      const maxTrader = this.#traders.maxTraderSubscriptions;
+      if (this.#trader(s).subscriptions >= maxTrader) {
+        return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${maxTrader} subscriptions per trader over all its connections`, false, f.id);
+      }
+    }
+    if (this.#overHardLimit(s)) return;
+    (s.subscribing ??= new Set()).add(f.assessmentId);
+    if (!already) this.#trader(s).subscriptions++; // held while the state is read, so concurrent subs count
+    let state: AssessmentState | undefined;
+    try {
+      state = await this.#mayAccess(s, f.assessmentId);
+    } finally {
+      s.subscribing.delete(f.assessmentId);
+      if (!already && (s.closed || state === undefined) && s.principal !== undefined) {
+        const t = this.#traders.of(s.principal.traderId); // gone when the trader's last connection closed meanwhile
+        if (t !== undefined) t.subscriptions = Math.max(0, t.subscriptions - 1);
+      }
+    }
     if (s.closed) return;
     if (state === undefined) return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
+    // A snapshot or a replay is a frame like any other: a connection that does not read is closed, not fed.
+    if (this.#overHardLimit(s)) return;
     const hub = this.#o.hub;
     // Synchronous from here: no frame can slip between the seq read and the subscription.
     s.lagging?.delete(f.assessmentId);
@@ -304,8 +410,18 @@ export class Gateway {
     this.#send(s, result.ok ? { t: 'ack', id: f.id, position: result.position } : { t: 'reject', id: f.id, code: result.code, message: result.message });
   }
 
+  /** Over the hub's hard limit: closed as a slow consumer (true), as the hub does for live frames. A frame to an empty buffer always goes. */
+  #overHardLimit(s: Session): boolean {
+    const buffered = s.buffered();
+    if (buffered === 0 || buffered <= this.#hardLimit) return false;
+    this.#o.hub.counters.slowClosed++;
+    this.#o.metrics.refusals.inc({ code: 'SLOW_CONSUMER' });
+    s.closeSlow();
+    return true;
+  }
+
   #send(s: Session, frame: ServerFrame): void {
-    if (s.closed || s.ws === undefined) return;
+    if (s.closed || s.ws === undefined || this.#overHardLimit(s)) return;
     s.send(s.codec.encode(frame));
   }
 
@@ -323,21 +439,5 @@ export class Gateway {
   }
 }
 
-/** Socket order → engine command. */
-export function toCommand(o: OrderOp): unknown {
-  const { op, ...rest } = o;
-  return { kind: op, ...rest };
-}
-
-/** Write a JSON response (corked). */
-export function json(res: HttpResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.cork(() => {
-    res.writeStatus(`${status} ${STATUS[status] ?? ''}`.trim()).writeHeader('content-type', 'application/json');
-    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
-    res.end(JSON.stringify(body));
-  });
-}
-
-const STATUS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
-
+export { json, toCommand } from './http-json.js';
 export { PROTOCOL_JSON };

@@ -18,6 +18,7 @@ import type { SimulationRecord } from '../../sim/montecarlo/simulation-store.js'
 import type { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { json, toCommand, type Gateway, type GatewayEngine } from './gateway.js';
 import type { StaticAssets } from './static-assets.js';
+import { decodePathParam } from './guard.js';
 import { ClientFrameSchema } from './protocol.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 
@@ -80,29 +81,50 @@ const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway) => void {
   const maxBody = o.maxBodyBytes ?? 65_536;
   return (app, gateway) => {
-    const route = (method: 'get' | 'post', path: string, handler: (ctx: Ctx) => Promise<unknown>, status = 200, bodyLimit = maxBody): void => {
+    const m = gateway.metrics;
+    /** An error answer, counted; a 413 also closes the connection (the rest of the body is not read). */
+    const fail = (res: HttpResponse, status: number, code: string, message: string): void => {
+      m.httpErrors.inc({ code });
+      if (status === 401) m.authFailures.inc({ reason: /^(TOKEN_[A-Z]+)/.exec(message)?.[1] ?? code });
+      if (code === 'FORBIDDEN_ASSESSMENT') m.forbidden.inc();
+      json(res, status, { error: { code, message } }, {}, status === 413);
+    };
+    const route = (method: 'get' | 'post', path: string, handler: (ctx: Ctx) => Promise<unknown>, status = 200, bodyLimit = maxBody, bodyIsJson = true): void => {
       app[method](path, (res, req) => {
         const ctx = context(res, req, path);
         res.onAborted(() => (ctx.aborted = true));
-        const body = method === 'post' ? readBody(res, bodyLimit) : Promise.resolve(Buffer.alloc(0));
+        let body: Promise<Buffer>;
+        if (method === 'post') {
+          // Refused from the headers, before a byte of the body is read.
+          const declared = ctx.headers_in['content-length'];
+          // (uWS itself drops a request whose Content-Length is not a number of at most 9 digits.)
+          if (declared !== undefined && Number(declared) > bodyLimit) return fail(res, 413, 'PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is over ${bodyLimit} bytes`);
+          const hasBody = (declared !== undefined && declared !== '0') || ctx.headers_in['transfer-encoding'] !== undefined;
+          const type = (ctx.headers_in['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          if (bodyIsJson && hasBody && type !== 'application/json') return fail(res, 415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got '${type || 'no content type'}')`);
+          body = readBody(res, bodyLimit);
+        } else body = Promise.resolve(Buffer.alloc(0));
         body.then((b) => {
           ctx.body = b;
           return handler(ctx);
         }).then((out) => {
-          if (!ctx.aborted) json(res, ctx.status ?? status, out, ctx.headers);
+          if (ctx.aborted) return;
+          if ((ctx.status ?? status) >= 400) m.httpErrors.inc({ code: (out as { error?: { code?: string } }).error?.code ?? 'UNKNOWN' });
+          json(res, ctx.status ?? status, out, ctx.headers);
         }, (err: unknown) => {
           if (ctx.aborted) return;
-          if (err instanceof HttpError) return json(res, err.status, { error: { code: err.code, message: err.message } });
+          if (err instanceof HttpError) return fail(res, err.status, err.code, err.message);
           const code = (err as { code?: string }).code;
-          if (code === 'WEBHOOK_SIGNATURE_INVALID' || code === 'WEBHOOK_PAYLOAD_INVALID') return json(res, 400, { error: { code, message: (err as Error).message } });
-          if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST') return json(res, 400, { error: { code, message: (err as Error).message } });
-          if (code === 'EMAIL_IN_USE') return json(res, 409, { error: { code, message: (err as Error).message } });
-          if (code === 'CHECKOUT_PROVIDER_FAILED') return json(res, 502, { error: { code, message: (err as Error).message } });
+          if (code === 'WEBHOOK_SIGNATURE_INVALID' || code === 'WEBHOOK_PAYLOAD_INVALID') return fail(res, 400, code, (err as Error).message);
+          if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST') return fail(res, 400, code, (err as Error).message);
+          if (code === 'EMAIL_IN_USE') return fail(res, 409, code, (err as Error).message);
+          if (code === 'CHECKOUT_PROVIDER_FAILED') return fail(res, 502, code, (err as Error).message);
           const status = (err as { status?: unknown }).status;
-          if ((err as Error).name === 'SimulationRequestError' && typeof status === 'number') return json(res, status, { error: { code, message: (err as Error).message } });
-          if (code === 'PG_UNAVAILABLE') return json(res, 503, { error: { code, message: 'the database is unavailable; retry shortly' } });
+          if ((err as Error).name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined) return fail(res, status, code, (err as Error).message);
+          if (code === 'PG_UNAVAILABLE') return fail(res, 503, code, 'the database is unavailable; retry shortly');
           o.log.error({ err, path }, 'request failed');
-          json(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+          m.handlerErrors.inc({ where: 'http' });
+          fail(res, 500, 'INTERNAL', 'internal error');
         });
       });
     };
@@ -128,6 +150,11 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       res.onAborted(() => (aborted = true));
       void o.registry.metrics().then((text) => {
         if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', o.registry.contentType).end(text));
+      }, (err: unknown) => {
+        // A collector that fails is a bug to log, not a reason for the process to stop.
+        o.log.error({ err }, 'metrics collection failed');
+        gateway.metrics.handlerErrors.inc({ where: 'http' });
+        if (!aborted) json(res, 500, { error: { code: 'INTERNAL', message: 'metrics collection failed' } });
       });
     });
     route('get', '/v1/tiers', async () => ({ tiers: o.tiers }));
@@ -190,7 +217,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured');
       const result = await o.purchases.handleWebhook(ctx.body, ctx.headers_in['stripe-signature']);
       return { received: true, status: result.status };
-    });
+    }, 200, maxBody, false); // the signed bytes are checked as they came, whatever their declared type
     const simulations = (): SimulationService => {
       if (o.simulations === undefined) throw new HttpError(503, 'SIMULATIONS_DISABLED', 'simulations are not configured on this gateway');
       return o.simulations;
@@ -232,7 +259,7 @@ interface Ctx {
 function context(res: HttpResponse, req: HttpRequest, path: string): Ctx {
   const headers_in: Record<string, string> = {};
   req.forEach((k, v) => (headers_in[k] = v));
-  const params = [...path.matchAll(/:[a-z]+/g)].map((_, i) => decodeURIComponent(req.getParameter(i) ?? ''));
+  const params = [...path.matchAll(/:[a-z]+/g)].map((_, i) => decodePathParam(req.getParameter(i) ?? ''));
   void res;
   return { aborted: false, status: undefined, headers: {}, headers_in, params, query: new URLSearchParams(req.getQuery() ?? ''), body: Buffer.alloc(0) };
 }

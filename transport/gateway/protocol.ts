@@ -51,7 +51,7 @@ export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type ErrorCode =
   | 'MALFORMED_FRAME' | 'FRAME_TOO_LARGE' | 'AUTH_REQUIRED' | 'AUTH_FAILED' | 'AUTH_TIMEOUT' | 'ALREADY_AUTHENTICATED'
   | 'FORBIDDEN_ASSESSMENT' | 'TOO_MANY_SUBSCRIPTIONS' | 'TOO_MANY_CONNECTIONS' | 'RATE_LIMITED' | 'SLOW_CONSUMER'
-  | 'NOT_SUBSCRIBED' | 'DRAINING' | 'INTERNAL';
+  | 'NOT_SUBSCRIBED' | 'DRAINING' | 'INTERNAL' | 'TOKEN_EXPIRED' | 'ALREADY_SUBSCRIBED' | 'CONNECTION_RATE_LIMITED';
 
 /** A probability with its Wilson 95% interval. */
 export interface PassInterval {
@@ -65,7 +65,8 @@ export interface PassInterval {
  * Carlo, from where the assessment stands): not numbered, not replayed on resume.
  */
 export type ServerFrame =
-  | { readonly t: 'ready'; readonly traderId: string; readonly roles: string[]; readonly heartbeatMs: number; readonly limits: SessionLimits }
+  | { readonly t: 'ready'; readonly traderId: string; readonly roles: string[]; readonly heartbeatMs: number; readonly limits: SessionLimits; readonly expiresAt: number }
+  | { readonly t: 'reauthenticated'; readonly traderId: string; readonly roles: string[]; readonly expiresAt: number }
   | { readonly t: 'snapshot'; readonly id?: string | number; readonly assessmentId: string; readonly epoch: number; readonly seq: number; readonly state: unknown }
   | { readonly t: 'delta'; readonly assessmentId: string; readonly epoch: number; readonly seq: number; readonly delta: unknown }
   | { readonly t: 'event'; readonly assessmentId: string; readonly epoch: number; readonly seq: number; readonly event: unknown }

@@ -22,8 +22,14 @@ export class Session implements Subscriber {
   ws: WebSocket<Holder> | undefined = undefined;
   principal: Principal | undefined = undefined;
   authTimer: NodeJS.Timeout | undefined = undefined;
+  /** Closes the session when its token expires (re-armed by a re-auth). */
+  expiryTimer: NodeJS.Timeout | undefined = undefined;
+  /** Remote address, as text. */
+  readonly address: string;
   /** Assessments subscribed. */
   subs: Set<string> | undefined = undefined;
+  /** Assessments whose `sub` is being answered (the state is being read). */
+  subscribing: Set<string> | undefined = undefined;
   /** Assessments whose ownership was checked. */
   owned: Set<string> | undefined = undefined;
   /** Deltas skipped for this subscriber, by assessment, since its last resync notice. */
@@ -35,11 +41,22 @@ export class Session implements Subscriber {
   /** An auth frame is being verified: nothing else is taken until it is answered. */
   authenticating = false;
 
-  constructor(id: number, protocol: Protocol, codec: FrameCodec) {
+  constructor(id: number, protocol: Protocol, codec: FrameCodec, address = '') {
     this.id = id;
+    this.address = address;
     this.protocol = protocol;
     this.codec = codec;
     this.refilledAt = Date.now();
+  }
+
+  /** One token of the connection's own bucket of `rate` frames per second; false when it is empty. */
+  take(rate: number): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) * rate) / 1000);
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
   }
 
   buffered(): number {

@@ -124,6 +124,11 @@ export class StreamHub implements EngineOutput {
     return this.#o.epoch;
   }
 
+  /** Buffer above which a subscriber is closed, bytes. */
+  get hardLimitBytes(): number {
+    return this.#o.hardLimitBytes;
+  }
+
   /** Streams alive (subscribed or lingering). */
   get streams(): number {
     return this.#streams.size;

@@ -13,6 +13,8 @@ type CryptoKey = webcrypto.CryptoKey;
 export interface Principal {
   readonly traderId: string;
   readonly roles: ReadonlySet<Role>;
+  /** When the token expires (its `exp`), epoch ms. */
+  readonly expiresAt: number;
 }
 
 export type Role = 'trader' | 'operator';
@@ -102,6 +104,6 @@ export class TokenVerifier {
     const raw = (payload as { roles?: unknown }).roles;
     const roles = new Set<Role>(Array.isArray(raw) ? raw.filter((r): r is Role => ROLES.has(r as Role)) : ['trader']);
     if (roles.size === 0) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "roles" holds no known role (trader, operator)');
-    return { traderId: sub, roles };
+    return { traderId: sub, roles, expiresAt: (payload.exp as number) * 1000 };
   }
 }

@@ -59,6 +59,8 @@ const PROTOCOL = source('transport/gateway/protocol.ts');
 const STREAM_HUB = source('transport/gateway/stream-hub.ts');
 const SESSION = source('transport/gateway/session.ts');
 const TOKEN_VERIFIER = source('transport/gateway/token-verifier.ts');
+const GUARD = source('transport/gateway/guard.ts');
+const TRADER_LIMITS = source('transport/gateway/trader-limits.ts');
 const PURCHASES = source('transport/payments/purchases.ts');
 const PURCHASE_ERRORS = `${source('transport/payments/errors.ts')}\n${source('persistence/postgres/errors.ts')}`;
 const ENGINE_NODE = source('engine/node/engine-node.ts');
@@ -312,12 +314,18 @@ function routesOfSource(): RouteFacts[] {
   const owned = httpErrors(between(HTTP_API, 'const owned = ', "app.get('/healthz'"));
   const parseJson = httpErrors(between(HTTP_API, 'function parseJson(', '\n}'));
   const readBody = httpErrors(between(HTTP_API, 'function readBody(', '\n}'));
-  const wrapped = [...wrapper.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
-  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1, 'the helpers are read');
+  // The wrapper's own answers: the ones at the door of a POST (from its headers, before the body is read), the rest for every route.
+  const door = between(wrapper, "if (method === 'post') {", 'body = readBody(');
+  const doorErrors = [...door.matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
+  const wrapped = [...wrapper.replace(door, '').matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
+  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1 && doorErrors.length === 2, 'the helpers are read');
+  assert.match(door, /if \(bodyIsJson && hasBody && type !== 'application\/json'\) return fail\(res, 415, 'UNSUPPORTED_MEDIA_TYPE'/, 'only routes taking JSON refuse other bodies');
+  // A path parameter that does not decode is answered 400 MALFORMED_PATH (guard.ts), before anything else.
+  assert.match(HTTP_API, /decodePathParam\(req\.getParameter\(i\)/);
 
   const simulations = httpErrors(between(HTTP_API, 'const simulations = ', 'const asker = '));
   assert.ok(simulations.length === 1, 'the simulations helper is read');
-  assert.match(wrapper, /\(err as Error\)\.name === 'SimulationRequestError' && typeof status === 'number'\) return json\(res, status, \{ error: \{ code,/, 'a SimulationRequestError is answered with its own status and code');
+  assert.match(wrapper, /\(err as Error\)\.name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/, 'a SimulationRequestError is answered with its own status and code');
   assert.match(PG_SIM_STORE, /throw mapPgError\(err\)/, 'the Postgres simulation store raises PG_UNAVAILABLE when the database is gone');
   const pgUnavailable = mappedCodes().find(([, code]) => code === 'PG_UNAVAILABLE');
   assert.ok(pgUnavailable, 'the wrapper maps PG_UNAVAILABLE');
@@ -336,11 +344,15 @@ function routesOfSource(): RouteFacts[] {
     const success = new Set<number>();
     if (m[1] === undefined) {
       // A bare uWS handler: its statuses are the ones it writes.
-      for (const s of segment.matchAll(/json\(res, (\d{3})|writeStatus\('(\d{3})/g)) success.add(Number(s[1] ?? s[2]));
+      for (const s of segment.matchAll(/json\(res, (\d{3})(?!, \{ error)|writeStatus\('(\d{3})/g)) success.add(Number(s[1] ?? s[2]));
+      for (const e of segment.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)) add([Number(e[1]), e[2]!]);
       return { method, path, auth: false, operatorOnly: false, success, errors, mayMap: new Set(), unmapped: new Set(), headers: new Map() };
     }
     wrapped.forEach(add);
     if (method === 'post') readBody.forEach(add);
+    const rawBody = /\}, \d{3}, \w+, false\);/.test(segment);
+    if (method === 'post') doorErrors.filter(([, code]) => !rawBody || code !== 'UNSUPPORTED_MEDIA_TYPE').forEach(add);
+    if (path.includes('{')) add([400, 'MALFORMED_PATH']);
     const auth = /\bprincipal\(ctx\)/.test(segment);
     if (auth) principal.forEach(add);
     if (/\bowned\(ctx,/.test(segment)) owned.forEach(add);
@@ -401,7 +413,7 @@ function purchaseThrows(method: string): string[] {
 /** Codes the route wrapper maps from errors thrown below it (the purchase flow's), by status. */
 function mappedCodes(): Array<[number, string]> {
   const wrapper = between(HTTP_API, 'const route = (', 'const principal = ');
-  return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return json\(res, (\d{3})/g)]
+  return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return fail\(res, (\d{3})/g)]
     .flatMap(([, cond, status]) => [...cond!.matchAll(/'([A-Z_]+)'/g)].map((c): [number, string] => [Number(status), c[1]!]));
 }
 
@@ -543,10 +555,13 @@ describe('the OpenAPI document of the HTTP API, read against http-api.ts', () =>
     for (const m of HTTP_API.matchAll(/code: '([A-Z_]+)'/g)) codes.add(m[1]!);
     for (const code of literalsOf(ENGINE_NODE, 'IntakeRefusal')) codes.add(code); // passed through from `r.code`
     for (const method of ['start', 'get', 'list']) for (const [, code] of serviceThrows(method)) codes.add(code); // a SimulationRequestError's own code
-    const notFound = /app\.any\('\/\*', \(res\) => json\(res, 404, \{ error: \{ code: '([A-Z_]+)'/.exec(GATEWAY);
+    const notFound = /app\.any\('\/\*', \(res\) => \{[\s\S]*?json\(res, 404, \{ error: \{ code: '([A-Z_]+)'/.exec(GATEWAY);
     assert.ok(notFound, 'the gateway answers unrouted paths with a code');
     codes.add(notFound[1]!);
-    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
+    for (const m of HTTP_API.matchAll(/fail\(res, \d{3}, '([A-Z_]+)'/g)) codes.add(m[1]!);
+    // What the guard answers a handler that throws: a path that does not decode, or anything else.
+    for (const m of GUARD.matchAll(/code: '([A-Z_]+)'|BadRequestError\('([A-Z_]+)'/g)) codes.add((m[1] ?? m[2])!);
+    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'MALFORMED_PATH', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
     const documented = object(oaSchemas['ErrorCode'], 'ErrorCode');
     assert.deepEqual(sorted(documented['enum'] as string[]), sorted(codes));
     assert.deepEqual(sorted(Object.keys(object(documented['x-enum-descriptions'], 'descriptions'))), sorted(codes), 'each code is described');
@@ -826,9 +841,13 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
     const expected: Record<string, number> = {
       maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'),
       messagesPerSecond: defaultOf(GATEWAY, 'o.messagesPerSecond'),
-      traderMessagesPerSecond: defaultOf(GATEWAY, 'this.#o.traderMessagesPerSecond'),
+      traderMessagesPerSecond: defaultOf(TRADER_LIMITS, 'o.traderMessagesPerSecond'),
       maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions'),
-      maxConnectionsPerTrader: defaultOf(GATEWAY, 'this.#o.maxConnectionsPerTrader'),
+      maxConnectionsPerTrader: defaultOf(TRADER_LIMITS, 'o.maxConnectionsPerTrader'),
+      maxTraderSubscriptions: defaultOf(TRADER_LIMITS, 'o.maxTraderSubscriptions'),
+      traderConnectionsPerWindow: defaultOf(TRADER_LIMITS, 'o.traderConnectionsPerWindow'),
+      addressConnectionsPerWindow: defaultOf(TRADER_LIMITS, 'o.addressConnectionsPerWindow'),
+      connectionWindowMs: defaultOf(TRADER_LIMITS, 'o.connectionWindowMs'),
       authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
       idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
       maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
@@ -1066,7 +1085,19 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     s.send({ t: 'unsub', id: 10, assessmentId: 'a1' });
     await s.until('not subscribed', (f) => f['id'] === 10);
     s.send({ t: 'auth', token: await signToken('trader-a1') });
-    await s.until('already authenticated', (f) => f['code'] === 'ALREADY_AUTHENTICATED');
+    const reauthenticated = await s.until('reauthenticated', (f) => f['t'] === 'reauthenticated');
+    assert.ok(Number(reauthenticated['expiresAt']) >= Number(ready['expiresAt']), 'a re-auth moves the expiry');
+    s.send({ t: 'auth', token: await signToken('trader-a2') });
+    await s.until('a re-auth of another trader refused', (f) => f['code'] === 'AUTH_FAILED' && /same trader/.test(String(f['message'])));
+    // Two at once: the second is refused ALREADY_AUTHENTICATED if it arrives while the first is checked, else taken too.
+    const before = s.frames.length;
+    const [t1, t2] = [await signToken('trader-a1'), await signToken('trader-a1')];
+    s.send({ t: 'auth', token: t1 });
+    s.send({ t: 'auth', token: t2 });
+    await s.until('two answers', () => s.frames.slice(before).filter((f) => f['t'] === 'reauthenticated' || f['code'] === 'ALREADY_AUTHENTICATED').length >= 2);
+    s.send({ t: 'sub', id: 12, assessmentId: 'a1' });
+    s.send({ t: 'sub', id: 13, assessmentId: 'a1' });
+    await s.until('already subscribed', (f) => f['code'] === 'ALREADY_SUBSCRIBED');
     s.ws.send(encode({ t: 'sub', id: 11 }));
     await s.until('malformed', (f) => f['code'] === 'MALFORMED_FRAME');
     s.ws.send(new Uint8Array(defaultOf(GATEWAY, 'o.maxFrameBytes') + 1));
@@ -1075,7 +1106,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
 
     for (const [i, f] of s.frames.entries()) assertServerFrame(f, `msgpack frame ${i}`);
     const seen = new Set(s.frames.map((f) => String(f['t'])));
-    assert.deepEqual(sorted(seen), sorted(['ready', 'snapshot', 'delta', 'event', 'resumed', 'unsubscribed', 'ack', 'reject', 'pong', 'error']));
+    assert.deepEqual(sorted(seen), sorted(['ready', 'reauthenticated', 'snapshot', 'delta', 'event', 'resumed', 'unsubscribed', 'ack', 'reject', 'pong', 'error']));
     const events = new Set(s.frames.filter((f) => f['t'] === 'event').map((f) => String(object(f['event'], 'event')['type'])));
     for (const t of ['order.accepted', 'order.modified', 'order.filled', 'order.triggered', 'order.cancelled', 'position.opened', 'position.closed', 'rules.violation-detected', 'assessment.failed']) assert.ok(events.has(t), `an ${t} event was seen`);
     assert.deepEqual(object(ready['limits'], 'limits'), { maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'), messagesPerSecond: 10_000, maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions') });
@@ -1342,7 +1373,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       const answered = new Set<string>();
       const call = async (method: 'get' | 'post', path: string, headers: Record<string, string>, body: string | undefined, status: number, code?: string): Promise<JsonObject> => {
         const template = path.startsWith('/v1/simulations/') ? '/v1/simulations/{id}' : '/v1/simulations';
-        const res = await fetch(`${simBase}${path}`, { method: method.toUpperCase(), headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body }) });
+        const res = await fetch(`${simBase}${path}`, { method: method.toUpperCase(), headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { body }) });
         const answer = object(await assertDocumentedAnswer(`${method.toUpperCase()} ${path} (${status}${code === undefined ? '' : ` ${code}`})`, method, template, res, status, code), 'answer');
         if (code !== undefined) answered.add(`${method} ${template} ${code}`);
         return answer;
@@ -1379,6 +1410,8 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
 
       // Refusals, in the order the operation documents its checks.
       await post(alice, 'x'.repeat(Number(operation('post', '/v1/simulations')['x-max-body-bytes']) + 1), 413, 'PAYLOAD_TOO_LARGE');
+      await call('get', '/v1/simulations/%ZZ', alice, undefined, 400, 'MALFORMED_PATH');
+      await post({ ...alice, 'content-type': 'text/csv' }, 'closedAt,pnl\n', 415, 'UNSUPPORTED_MEDIA_TYPE');
       await post({}, { tierId: 'two-step-100k', trades }, 401, 'AUTH_REQUIRED');
       await post(alice, '{not json', 400, 'MALFORMED_JSON');
       await post(alice, {}, 400, 'INVALID_SIMULATION_REQUEST');

@@ -13,7 +13,9 @@ import { Random } from '../../sim/random.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
-const FRAMES = Number(process.env['FUZZ_FRAMES'] ?? 100_000);
+const flag = process.argv.indexOf('--frames');
+/** CI: 100,000; the long form: `npm run fuzz:ws -- --frames 1000000` (or FUZZ_FRAMES=1000000). */
+const FRAMES = Number(flag >= 0 ? process.argv[flag + 1] : process.env['FUZZ_FRAMES'] ?? 100_000);
 const CONNECTIONS = 4;
 
 /** Frames a client could send, to mutate. */
@@ -61,7 +63,7 @@ describe('gateway fuzz', { skip }, () => {
   let h: Harness;
   before(async () => {
     h = await startHarness([['fz-owned', 'someone-else']], {
-      gateway: { messagesPerSecond: 1e6, traderMessagesPerSecond: 1e6, maxProtocolErrors: 1e9, maxConnectionsPerTrader: 64 },
+      gateway: { messagesPerSecond: 1e6, traderMessagesPerSecond: 1e6, maxProtocolErrors: 1e9, maxConnectionsPerTrader: 64, traderConnectionsPerWindow: 1e9, addressConnectionsPerWindow: 1e9 },
     });
   });
   after(async () => {
@@ -71,6 +73,7 @@ describe('gateway fuzz', { skip }, () => {
   test(`${FRAMES.toLocaleString('en-US')} random and mutated frames each get one answer or a close, the gateway stays up and its memory stays bounded`, { timeout: 600_000 }, async (t) => {
     const r = new Random('fuzz');
     const rssBefore = process.memoryUsage().rss;
+    const started = Date.now();
     let sent = 0, answered = 0, closes = 0, invalidText = 0;
     const closeCodes = new Map<number, number>();
     const codes = new Map<string, number>();
@@ -124,7 +127,7 @@ describe('gateway fuzz', { skip }, () => {
     assert.ok((await probe.ping()) >= 0, 'the gateway still answers');
     probe.close();
     const grownMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-    t.diagnostic(`frames ${sent}, answered ${answered}, connections closed by the server ${closes}, RSS growth ${grownMiB.toFixed(1)} MiB`);
+    t.diagnostic(`frames ${sent} in ${((Date.now() - started) / 1000).toFixed(1)} s, answered ${answered}, connections closed by the server ${closes}, RSS start ${(rssBefore / 2 ** 20).toFixed(0)} MiB, end ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (growth ${grownMiB.toFixed(1)} MiB)`);
     t.diagnostic(`server closes by code: ${[...closeCodes].map(([c, k]) => `${c} ×${k}`).join(', ')} (text frames that were not UTF-8: ${invalidText})`);
     t.diagnostic(`answers by code: ${[...codes].sort((a, b) => b[1] - a[1]).map(([c, k]) => `${c} ${k}`).join(', ')}`);
     assert.ok(sent >= FRAMES);

@@ -3,6 +3,7 @@
  * checkpoints, an in-process market log the test publishes ticks to, the
  * stream hub, and HS256 tokens signed with the test secret.
  */
+import { connect } from 'node:net';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -98,4 +99,30 @@ export async function eventually(what: string, ok: () => boolean, ms = 5_000): P
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Send raw bytes on a fresh TCP connection; resolves with what came back within `ms` (and how long the first byte took). */
+export function rawHttp(port: number, bytes: string | Buffer, ms = 3_000): Promise<{ text: string; firstByteMs: number | undefined }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    let text = '';
+    let firstByteMs: number | undefined;
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, firstByteMs });
+    };
+    const timer = setTimeout(done, ms);
+    socket.on('data', (d) => {
+      firstByteMs ??= Date.now() - started;
+      text += d.toString('latin1');
+      if (/\r\n\r\n/.test(text) && /content-length: (\d+)/i.test(text)) {
+        const len = Number(/content-length: (\d+)/i.exec(text)![1]);
+        if (text.length - text.indexOf('\r\n\r\n') - 4 >= len) done();
+      }
+    });
+    socket.on('error', done);
+    socket.on('close', done);
+  });
 }

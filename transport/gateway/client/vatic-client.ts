@@ -42,6 +42,14 @@ export interface VaticClientOptions {
   readonly protocol?: 'vatic.v1.msgpack' | 'vatic.v1.json';
   /** @default 10_000 */
   readonly timeoutMs?: number;
+  /**
+   * A fresh token for the same trader, asked this long before the session's token expires and sent as a
+   * re-auth frame on the same socket (the gateway closes a session with TOKEN_EXPIRED at its token's `exp`).
+   * @default none: the session ends when its token does
+   */
+  readonly refreshToken?: () => Promise<string>;
+  /** How long before `exp` {@link refreshToken} is asked, ms. @default 30_000 */
+  readonly refreshBeforeMs?: number;
 }
 
 /** A refusal from the server (error or reject frame). */
@@ -78,13 +86,19 @@ export class VaticClient {
   closed: { code: number; reason: string } | undefined;
   readonly #closedWaiters: Array<(c: { code: number; reason: string }) => void> = [];
   traderId = '';
+  /** When the session's token expires, epoch ms (moved by {@link reauth}). */
+  expiresAt = 0;
+  readonly #refresh: { readonly token: () => Promise<string>; readonly beforeMs: number } | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(ws: SocketLike, binary: boolean, timeoutMs: number) {
+  private constructor(ws: SocketLike, binary: boolean, o: VaticClientOptions) {
     this.#ws = ws;
     this.#binary = binary;
-    this.#timeoutMs = timeoutMs;
+    this.#timeoutMs = o.timeoutMs ?? 10_000;
+    this.#refresh = o.refreshToken === undefined ? undefined : { token: o.refreshToken, beforeMs: o.refreshBeforeMs ?? 30_000 };
     ws.onmessage = (ev) => this.#onFrame(ev.data);
     ws.onclose = (ev) => {
+      clearTimeout(this.#refreshTimer);
       this.closed = { code: ev.code, reason: ev.reason };
       for (const p of this.#pending.values()) p.reject(new ProtocolError('CLOSED', `connection closed (${ev.code} ${ev.reason})`));
       this.#pending.clear();
@@ -102,10 +116,33 @@ export class VaticClient {
       ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
       ws.onclose = (ev) => reject(new ProtocolError('CLOSED', `closed before open (${ev.code} ${ev.reason})`));
     });
-    const client = new VaticClient(ws, protocol === 'vatic.v1.msgpack', o.timeoutMs ?? 10_000);
-    const ready = await client.#request('ready', { t: 'auth', token });
-    client.traderId = (ready as Extract<ServerFrame, { t: 'ready' }>).traderId;
+    const client = new VaticClient(ws, protocol === 'vatic.v1.msgpack', o);
+    const ready = await client.#request('ready', { t: 'auth', token }) as Extract<ServerFrame, { t: 'ready' }>;
+    client.traderId = ready.traderId;
+    client.#expires(ready.expiresAt);
     return client;
+  }
+
+  /**
+   * Send a new token for the same trader on this socket: the session goes on under it, past the old
+   * token's expiry. Resolves with the new expiry; rejects (AUTH_FAILED) when the gateway refused it.
+   */
+  async reauth(token: string): Promise<number> {
+    const f = await this.#request('reauth', { t: 'auth', token }) as Extract<ServerFrame, { t: 'reauthenticated' }>;
+    this.#expires(f.expiresAt);
+    return f.expiresAt;
+  }
+
+  /** Note the expiry; with a refresher, re-auth ahead of it. */
+  #expires(at: number): void {
+    this.expiresAt = at;
+    const refresh = this.#refresh;
+    if (refresh === undefined || this.closed !== undefined) return;
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = setTimeout(() => {
+      void refresh.token().then((t) => this.reauth(t)).catch((err: unknown) => this.errors.push({ code: (err as { code?: string }).code ?? 'REFRESH_FAILED', message: String((err as Error).message ?? err) }));
+    }, Math.min(2 ** 31 - 1, Math.max(0, at - refresh.beforeMs - Date.now())));
+    (this.#refreshTimer as { unref?: () => void }).unref?.();
   }
 
   /** Subscribe: resolves with the snapshot's position once it arrived. */
@@ -153,6 +190,7 @@ export class VaticClient {
   }
 
   close(): void {
+    clearTimeout(this.#refreshTimer);
     this.#ws.close(1000, 'bye');
   }
 
@@ -182,11 +220,12 @@ export class VaticClient {
     const f = (typeof data === 'string' ? JSON.parse(data) : this.#dec.decode(new Uint8Array(data as ArrayBuffer))) as ServerFrame;
     switch (f.t) {
       case 'ready': this.#settle('ready', f); break;
+      case 'reauthenticated': this.#settle('reauth', f); break;
       case 'pong': this.#settle('pong', f); break;
       case 'ack': this.#settle(f.id, f); break;
       case 'reject': this.#settle(f.id, f, new ProtocolError(f.code, f.message)); break;
       case 'error':
-        if (!this.#settle(f.id ?? (this.#pending.has('ready') ? 'ready' : undefined), f, new ProtocolError(f.code, f.message))) this.errors.push({ code: f.code, message: f.message });
+        if (!this.#settle(f.id ?? (this.#pending.has('ready') ? 'ready' : f.code === 'AUTH_FAILED' && this.#pending.has('reauth') ? 'reauth' : undefined), f, new ProtocolError(f.code, f.message))) this.errors.push({ code: f.code, message: f.message });
         break;
       case 'snapshot': {
         const s = this.#streams.get(f.assessmentId);

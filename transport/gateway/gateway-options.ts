@@ -1,0 +1,70 @@
+/**
+ * What {@link Gateway.start} takes: the engine side it serves, and its
+ * limits (defaults in gateway.ts, documented in asyncapi-ws.json's
+ * `x-session-defaults`).
+ */
+import type { Logger } from 'pino';
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { AssessmentState } from '../../actors/index.js';
+import type { IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
+import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
+import type { Gateway } from './gateway.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import type { StreamHub } from './stream-hub.js';
+import type { TokenVerifier } from './token-verifier.js';
+
+/** What the gateway needs of the engine side. */
+export interface GatewayEngine {
+  state(assessmentId: string): Promise<AssessmentState | undefined>;
+  offer(req: IntakeRequest): Promise<IntakeResult>;
+}
+
+/** Options of {@link Gateway.start}. */
+export interface GatewayOptions {
+  readonly engine: GatewayEngine;
+  readonly verifier: TokenVerifier;
+  readonly hub: StreamHub;
+  readonly metrics: GatewayMetrics;
+  readonly log: Logger;
+  /** Registers HTTP routes on the app (http-api.ts). */
+  readonly routes?: (app: TemplatedApp, gateway: Gateway) => void;
+  /** @default 8080 (0 picks a free port) */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Largest client frame answered with an error; 4× this is closed by uWS unread. @default 16_384 */
+  readonly maxFrameBytes?: number;
+  /** Frames per second per connection. @default 50 */
+  readonly messagesPerSecond?: number;
+  /** Frames per second per trader, all connections. @default 100 */
+  readonly traderMessagesPerSecond?: number;
+  /** @default 16 */
+  readonly maxSubscriptions?: number;
+  /** @default 8 */
+  readonly maxConnectionsPerTrader?: number;
+  /** Time to send a valid auth frame, ms. @default 5_000 */
+  readonly authTimeoutMs?: number;
+  /** Seconds without traffic before a socket is closed (uWS pings at half of it). @default 60 */
+  readonly idleTimeoutSec?: number;
+  /** Malformed frames tolerated before a close. @default 10 */
+  readonly maxProtocolErrors?: number;
+  /** Run on the uWS JavaScript fallback if the native binary does not load. @default false */
+  readonly allowFallback?: boolean;
+  /** Orders per trader shared across gateway processes (Redis, or in-process). @default no shared limit */
+  readonly orderLimiter?: RateLimiter;
+  /**
+   * Where the per-trader frame budget (`traderMessagesPerSecond`, over every connection and reconnect) is counted:
+   * a limiter of that many per 1 s window shared by the gateways (Redis). @default in-process
+   */
+  readonly frameLimiter?: RateLimiter;
+  /** Where new connections are counted, per trader and per address (limiters per `connectionWindowMs`). @default in-process */
+  readonly connectionLimiters?: { readonly trader: RateLimiter; readonly address: RateLimiter };
+  /** New connections per trader per window. @default 30 */
+  readonly traderConnectionsPerWindow?: number;
+  /** New connections per remote address per window. @default 300 */
+  readonly addressConnectionsPerWindow?: number;
+  /** @default 60_000 */
+  readonly connectionWindowMs?: number;
+  /** Subscriptions of one trader over all its connections. @default 64 */
+  readonly maxTraderSubscriptions?: number;
+}
