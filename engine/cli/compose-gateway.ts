@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
+import { z } from 'zod';
 import { presetTiers } from '../../actors/index.js';
 import { Gateway, type GatewayOptions } from '../../transport/gateway/gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
@@ -50,6 +51,43 @@ export interface GatewayConfig {
   readonly console?: boolean;
   /** Monte Carlo jobs and live pass-probability estimates. */
   readonly simulations?: SimulationConfig;
+  /** Per-principal limits, counted where every gateway sees them (Redis when configured). */
+  readonly limits?: GatewayLimits;
+}
+
+/**
+ * Per-principal limits of the gateways. Raise the per-address one behind a
+ * proxy or NAT that shows many traders as one address.
+ */
+export interface GatewayLimits {
+  /** Frames a trader may send per second over all its connections. @default 100 */
+  readonly traderFramesPerSecond?: number;
+  /** New connections a trader may open per minute. @default 30 */
+  readonly traderConnectionsPerMinute?: number;
+  /** New connections one address may open per minute. @default 300 */
+  readonly addressConnectionsPerMinute?: number;
+}
+
+const LimitsEnv = z.object({
+  GATEWAY_TRADER_FRAMES_PER_SECOND: z.coerce.number().int().min(1).optional(),
+  GATEWAY_TRADER_CONNECTIONS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+});
+
+/**
+ * {@link GatewayLimits} from `GATEWAY_TRADER_FRAMES_PER_SECOND`,
+ * `GATEWAY_TRADER_CONNECTIONS_PER_MINUTE` and `GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE`
+ * (unset: the defaults). Throws a readable error naming the variable on a bad value.
+ */
+export function gatewayLimitsFromEnv(env: Readonly<Record<string, string | undefined>>): GatewayLimits {
+  const r = LimitsEnv.safeParse(env);
+  if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const e = r.data;
+  return {
+    ...(e.GATEWAY_TRADER_FRAMES_PER_SECOND === undefined ? {} : { traderFramesPerSecond: e.GATEWAY_TRADER_FRAMES_PER_SECOND }),
+    ...(e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE === undefined ? {} : { traderConnectionsPerMinute: e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE }),
+    ...(e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE === undefined ? {} : { addressConnectionsPerMinute: e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE }),
+  };
 }
 
 /** Where simulations run. */
@@ -148,13 +186,18 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   const interrupted = await simulations.recover();
   if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
   // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address), shared.
-  const frameLimiter = composed.shared.limiter({ limit: 100, windowMs: 1_000 });
-  const connectionLimiters = { trader: composed.shared.limiter({ limit: 30, windowMs: 60_000 }), address: composed.shared.limiter({ limit: 300, windowMs: 60_000 }) };
+  const lim = config.limits ?? {};
+  const traderMessagesPerSecond = lim.traderFramesPerSecond ?? 100;
+  const frameLimiter = composed.shared.limiter({ limit: traderMessagesPerSecond, windowMs: 1_000 });
+  const connectionLimiters = {
+    trader: composed.shared.limiter({ limit: lim.traderConnectionsPerMinute ?? 30, windowMs: 60_000 }),
+    address: composed.shared.limiter({ limit: lim.addressConnectionsPerMinute ?? 300, windowMs: 60_000 }),
+  };
   const options = (listenOn: number): GatewayOptions => ({
     engine: node, verifier, hub, metrics, log: log.child({ component: 'gateway' }),
     port: listenOn, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
     // Per-trader frames and new connections per trader and address, counted where every gateway sees them (Redis when configured).
-    frameLimiter, connectionLimiters,
+    frameLimiter, connectionLimiters, traderMessagesPerSecond,
     routes: httpApi({
       engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
       idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),

@@ -9,7 +9,7 @@
  */
 import { pino } from 'pino';
 import { z } from 'zod';
-import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
+import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { missingServerFlags } from './server-flags.js';
@@ -81,6 +81,7 @@ try {
       }),
       ...(env.STRIPE_SECRET_KEY ? { stripeSecretKey: env.STRIPE_SECRET_KEY } : {}), ...(env.STRIPE_WEBHOOK_SECRET ? { stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
       ...(env.STRIPE_API_BASE ? { stripeApiBase: env.STRIPE_API_BASE } : {}), ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+      limits: gatewayLimitsFromEnv(process.env),
       simulations: { workers: env.SIM_WORKERS, estimateIntervalMs: env.SIM_ESTIMATE_INTERVAL_MS, ...(env.RAY_SERVE_URL ? { rayServeUrl: env.RAY_SERVE_URL } : {}) },
     }, log);
     if (keys === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');

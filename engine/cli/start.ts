@@ -20,7 +20,7 @@ import { BotTraders } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
 import { SyntheticFeed, type FeedItem } from '../../transport/synthetic-feed.js';
 import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
-import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
+import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import { composeNode } from './compose-node.js';
 
@@ -166,7 +166,7 @@ async function runDemo(o: StartOptions): Promise<number> {
     const tokens = env['GATEWAY_JWT_SECRET'] ? { tokens: { secret: env['GATEWAY_JWT_SECRET'] } } : {};
     try {
       // The default port may be taken (a free one is used, and said); a port asked for with --port must be had.
-      gw = await composeGateway(composed, late, { port: wanted, freePortWhenTaken: o.portGiven !== true, ...tokens }, log);
+      gw = await composeGateway(composed, late, { port: wanted, freePortWhenTaken: o.portGiven !== true, limits: gatewayLimitsFromEnv(env), ...tokens }, log);
     } catch (err) {
       if (!(err instanceof PortInUseError)) throw err;
       process.stderr.write(`start: ${err.message}; choose another --port (0 for any free one)\n`);

@@ -216,6 +216,11 @@ export class Gateway {
       this.#refuse(s, e.code, e.message, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
       return;
     }
+    // The trader's budget after the decode, so a refused order or sub names its id and can be told apart.
+    if (s.principal !== undefined && !this.#traders.frames.take(s.principal.traderId)) {
+      const id = 'id' in frame && (typeof frame.id === 'string' || typeof frame.id === 'number') ? frame.id : undefined;
+      return this.#refuse(s, 'RATE_LIMITED', `more than ${this.#traders.traderMessagesPerSecond} frames/s from this trader over all its connections`, false, id);
+    }
     const async = (p: Promise<void>): void => void p.catch((err: unknown) => this.#failed(err, 'message', s));
     if (s.principal === undefined) {
       if (s.authenticating) return this.#refuse(s, 'AUTH_REQUIRED', 'wait for ready before sending more frames', true);
@@ -240,17 +245,14 @@ export class Gateway {
   }
 
   /**
-   * The connection's bucket, then the trader's budget (over all its connections and reconnects, on
-   * every gateway sharing the frame limiter). Only the connection's own flood counts towards its
-   * close: a trader over budget has frames refused on every connection, none closed for it.
+   * The connection's bucket, before the decode (a flood costs no decode). The trader's budget (over
+   * all its connections and reconnects, on every gateway sharing the frame limiter) is taken after
+   * the decode in {@link #message}. Only the connection's own flood counts towards its close: a
+   * trader over budget has frames refused on every connection, none closed for it.
    */
   #allow(s: Session): boolean {
     if (!s.take(this.#limits.messagesPerSecond)) {
       this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
-      return false;
-    }
-    if (s.principal !== undefined && !this.#traders.frames.take(s.principal.traderId)) {
-      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#traders.traderMessagesPerSecond} frames/s from this trader over all its connections`);
       return false;
     }
     return true;

@@ -66,10 +66,14 @@ export class LeasedBudget {
     return false;
   }
 
-  /** Forget leases unused for `idleMs`: their unspent frames are given up, never added. */
-  sweep(idleMs: number): void {
+  /**
+   * Forget leases unused for `idleMs` whose key `keep` does not claim: their
+   * unspent frames are given up, never added. A key still connected is kept,
+   * or a calm trader's next frame would find no lease and be refused.
+   */
+  sweep(idleMs: number, keep: (key: string) => boolean = () => false): void {
     const now = this.#clock();
-    for (const [k, l] of this.#leases) if (l.pending === undefined && now - l.usedAt > idleMs) this.#leases.delete(k);
+    for (const [k, l] of this.#leases) if (l.pending === undefined && now - l.usedAt > idleMs && !keep(k)) this.#leases.delete(k);
   }
 
   #lease(key: string): Lease {

@@ -64,8 +64,8 @@ export class TraderLimits {
     if (--t.connections <= 0) this.#perTrader.delete(traderId);
   }
 
-  /** Forget frame leases unused for 10 s. */
+  /** Forget frame leases unused for 10 s of traders with no connection here. */
   sweep(): void {
-    this.frames.sweep(10_000);
+    this.frames.sweep(10_000, (traderId) => this.#perTrader.has(traderId));
   }
 }

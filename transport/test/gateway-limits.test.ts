@@ -103,6 +103,19 @@ describe('gateway limits per principal', { skip }, () => {
     assert.ok(pongs >= 20, `the budget is given (${pongs})`);
   });
 
+  test('an order refused for the trader\u2019s frame budget names the order\u2019s id, so the client knows which one to send again', async () => {
+    const url = await gatewayWith({ traderMessagesPerSecond: 5, messagesPerSecond: 1_000, traderConnectionsPerWindow: 1e6, addressConnectionsPerWindow: 1e6 });
+    const r = await signIn(url, 'budgeted');
+    for (let k = 1; k <= 12; k++) {
+      r.ws.send(encode({ t: 'order', id: k, assessmentId: 'a-budgeted', order: { op: 'place', clientOrderId: `c-${k}`, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 1 } }));
+    }
+    await eventually('12 answers', () => r.frames.filter((f) => f.t !== 'ready').length >= 12);
+    const limited = r.frames.filter((f) => f.code === 'RATE_LIMITED');
+    assert.ok(limited.length > 0, 'the trader went over its budget');
+    assert.deepEqual(limited.map((f) => typeof f.id), limited.map(() => 'number'), 'every refusal names its order');
+    r.ws.close();
+  });
+
   test('two gateways sharing the Redis limiter give a trader its frame rate once, not once per gateway', async (t) => {
     const redisSkip = await serviceGate('redis', '127.0.0.1', 6379);
     if (redisSkip !== false) return t.skip(String(redisSkip));

@@ -27,6 +27,8 @@ export interface SoakClientsOptions {
 export interface ClientFigures {
   open: number; subscribed: number; closes: number; reconnects: number;
   frames: number; deltas: number; events: number; errors: number;
+  /** Errors not answering an order, by code. */
+  errorCodes: Record<string, number>;
   orders: number; acks: number; rejects: number; refused: number; unanswered: number;
   rejectCodes: Record<string, number>;
 }
@@ -39,7 +41,7 @@ interface Client { ws: WireSocket | undefined; subscribed: boolean; lastPing: nu
 /** A fleet of protocol-v1 clients; see the module comment. */
 export class SoakClients {
   readonly figures: ClientFigures = {
-    open: 0, subscribed: 0, closes: 0, reconnects: 0, frames: 0, deltas: 0, events: 0, errors: 0,
+    open: 0, subscribed: 0, closes: 0, reconnects: 0, frames: 0, deltas: 0, events: 0, errors: 0, errorCodes: {},
     orders: 0, acks: 0, rejects: 0, refused: 0, unanswered: 0, rejectCodes: {},
   };
   readonly #o: SoakClientsOptions;
@@ -156,6 +158,7 @@ export class SoakClients {
             }
           } else if (f.t === 'error') {
             this.figures.errors++;
+            this.figures.errorCodes[f.code ?? '?'] = (this.figures.errorCodes[f.code ?? '?'] ?? 0) + 1;
             if (f.id === 0) answered(false); // the sub was refused (assessment not created yet): retried
           }
           break;

@@ -84,7 +84,8 @@ async function soak(o: SoakOptions): Promise<number> {
     '--json', '--port', '0', '--assessments', String(o.assessments),
   ], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
-    env: { ...process.env, GATEWAY_JWT_SECRET: secret, SOAK_PROBE_FD: '3', SOAK_GC_EVERY_MS: String(o.gcEvery * 1000), SOAK_WINDOW_MS: String(o.reportEvery * 60_000) },
+    // Every client comes from 127.0.0.1: one address holds the traffic of a thousand traders.
+    env: { ...process.env, GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE: String(Math.max(300, o.clients * 4)), GATEWAY_JWT_SECRET: secret, SOAK_PROBE_FD: '3', SOAK_GC_EVERY_MS: String(o.gcEvery * 1000), SOAK_WINDOW_MS: String(o.reportEvery * 60_000) },
   });
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = `the demo exited (code ${code}, signal ${signal})`));
@@ -147,7 +148,7 @@ async function soak(o: SoakOptions): Promise<number> {
       `  heap after GC     ${f1((heapNow ?? NaN) / MiB)} MiB (main thread) · slope ${signed(slope(pts('heapAfterGc', start)))} MiB/min (run) ${signed(heapSlopeHalf)} MiB/min (last half) · peak growth ${signed(peakGrowth)} MiB/min (last third over middle third; leak: both above ${o.leakMibPerMin}) · shard heaps ${shardHeapMiB.join('/')} MiB`,
       `  event-loop delay  p99 ${f1(s?.eldP99Ms ?? NaN)} ms · max ${f1(s?.eldMaxMs ?? NaN)} ms (main thread, this window)`,
       `  tick→verdict      p99 per second: median ${f1(pct(verdictP99, 50))} ms · p99 ${f1(pct(verdictP99, 99))} ms · worst ${f1(Math.max(...verdictP99))} ms (${verdictP99.length} s)`,
-      `  clients           ${c.subscribed}/${o.clients} subscribed · closes ${c.closes} · frames ${c.frames} (deltas ${c.deltas}, events ${c.events}) · errors ${c.errors}`,
+      `  clients           ${c.subscribed}/${o.clients} subscribed · closes ${c.closes} · frames ${c.frames} (deltas ${c.deltas}, events ${c.events}) · errors ${c.errors} ${JSON.stringify(c.errorCodes)}`,
       `  orders            ${c.orders} sent · ack ${c.acks} · reject ${c.rejects} · refused ${c.refused} ${JSON.stringify(c.rejectCodes)} · unanswered ${c.unanswered} · answer p50 ${f1(pct(lat, 50))} ms p99 ${f1(pct(lat, 99))} ms`,
     ].join('\n') + '\n');
     verdictP99 = [];
