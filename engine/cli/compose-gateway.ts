@@ -66,17 +66,20 @@ export interface GatewayLimits {
   readonly traderConnectionsPerMinute?: number;
   /** New connections one address may open per minute. @default 300 */
   readonly addressConnectionsPerMinute?: number;
+  /** HTTP requests one address may make per minute (every route but /healthz, /readyz, /metrics). @default 600 */
+  readonly addressRequestsPerMinute?: number;
 }
 
 const LimitsEnv = z.object({
   GATEWAY_TRADER_FRAMES_PER_SECOND: z.coerce.number().int().min(1).optional(),
   GATEWAY_TRADER_CONNECTIONS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
   GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
+  GATEWAY_ADDRESS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).optional(),
 });
 
 /**
  * {@link GatewayLimits} from `GATEWAY_TRADER_FRAMES_PER_SECOND`,
- * `GATEWAY_TRADER_CONNECTIONS_PER_MINUTE` and `GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE`
+ * `GATEWAY_TRADER_CONNECTIONS_PER_MINUTE`, `GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE` and `GATEWAY_ADDRESS_REQUESTS_PER_MINUTE`
  * (unset: the defaults). Throws a readable error naming the variable on a bad value.
  */
 export function gatewayLimitsFromEnv(env: Readonly<Record<string, string | undefined>>): GatewayLimits {
@@ -87,6 +90,7 @@ export function gatewayLimitsFromEnv(env: Readonly<Record<string, string | undef
     ...(e.GATEWAY_TRADER_FRAMES_PER_SECOND === undefined ? {} : { traderFramesPerSecond: e.GATEWAY_TRADER_FRAMES_PER_SECOND }),
     ...(e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE === undefined ? {} : { traderConnectionsPerMinute: e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE }),
     ...(e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE === undefined ? {} : { addressConnectionsPerMinute: e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE }),
+    ...(e.GATEWAY_ADDRESS_REQUESTS_PER_MINUTE === undefined ? {} : { addressRequestsPerMinute: e.GATEWAY_ADDRESS_REQUESTS_PER_MINUTE }),
   };
 }
 
@@ -185,7 +189,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   });
   const interrupted = await simulations.recover();
   if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
-  // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address), shared.
+  // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address; 600 HTTP requests a minute per address), shared.
   const lim = config.limits ?? {};
   const traderMessagesPerSecond = lim.traderFramesPerSecond ?? 100;
   const frameLimiter = composed.shared.limiter({ limit: traderMessagesPerSecond, windowMs: 1_000 });
@@ -193,6 +197,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     trader: composed.shared.limiter({ limit: lim.traderConnectionsPerMinute ?? 30, windowMs: 60_000 }),
     address: composed.shared.limiter({ limit: lim.addressConnectionsPerMinute ?? 300, windowMs: 60_000 }),
   };
+  const requestLimiter = composed.shared.limiter({ limit: lim.addressRequestsPerMinute ?? 600, windowMs: 60_000 });
   const options = (listenOn: number): GatewayOptions => ({
     engine: node, verifier, hub, metrics, log: log.child({ component: 'gateway' }),
     port: listenOn, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
@@ -201,7 +206,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     routes: httpApi({
       engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
       idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
-      ...(assets === undefined ? {} : { assets }), simulations,
+      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations,
     }),
   });
   const metrics = new GatewayMetrics(composed.registry, hub);

@@ -4,6 +4,11 @@
  * their state and violations, order submission with an Idempotency-Key,
  * the leaderboard, purchases and the Stripe webhook, and the operator's view
  * of shards. Errors are JSON `{ error: { code, message } }`.
+ *
+ * Every route but `/healthz`, `/readyz` and `/metrics` (probes and scrapes of
+ * the operator's own infrastructure, constant or bounded work) is counted per
+ * remote address, the TCP peer's (a proxy in front shows as one address: raise
+ * the budget there), before its handler runs.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -12,7 +17,7 @@ import type { Tier } from '../../actors/index.js';
 import type { OutputEvent } from '../../engine/inputs.js';
 import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
 import type { IdempotencyPrecheck } from '../../persistence/redis/idempotency-precheck.js';
-import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
+import { MemoryRateLimiter, type RateLimiter, type RateLimitResult } from '../../persistence/redis/rate-limiter.js';
 import type { Purchases } from '../payments/purchases.js';
 import type { SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
 import type { SimulationService } from '../../sim/montecarlo/simulation-service.js';
@@ -46,6 +51,15 @@ export interface HttpApiOptions {
   readonly simulations?: SimulationService;
   /** Largest `POST /v1/simulations` body (uploaded trades), bytes. @default 8_388_608 */
   readonly maxSimulationBodyBytes?: number;
+  /**
+   * Where requests are counted per remote address (every route but health, readiness and metrics),
+   * shared by the gateways (Redis) when given. @default in-process, `addressRequestsPerMinute` a minute
+   */
+  readonly requestLimiter?: RateLimiter;
+  /** Requests one address may make per minute, when no `requestLimiter` is given. @default 600 */
+  readonly addressRequestsPerMinute?: number;
+  /** Longest wait for the request limiter; past it, or when it fails, the request goes through (logged). @default 1_000 */
+  readonly limiterTimeoutMs?: number;
 }
 
 /** Which assessments each trader holds, kept from `assessment.created` events. */
@@ -68,10 +82,12 @@ export class TraderIndex {
 class HttpError extends Error {
   readonly status: number;
   readonly code: string;
-  constructor(status: number, code: string, message: string) {
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.headers = headers;
   }
 }
 
@@ -80,19 +96,36 @@ const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 /** Register the routes. */
 export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway) => void {
   const maxBody = o.maxBodyBytes ?? 65_536;
+  const requests = o.requestLimiter ?? new MemoryRateLimiter({ limit: o.addressRequestsPerMinute ?? 600, windowMs: 60_000 });
+  const limiterTimeoutMs = o.limiterTimeoutMs ?? 1_000;
   return (app, gateway) => {
     const m = gateway.metrics;
-    /** An error answer, counted; a 413 also closes the connection (the rest of the body is not read). */
-    const fail = (res: HttpResponse, status: number, code: string, message: string): void => {
+    /** An error answer, counted; a 413 also closes the connection (the rest of the body is not read), as `close` asks. */
+    const fail = (res: HttpResponse, status: number, code: string, message: string, headers: Record<string, string> = {}, close = status === 413): void => {
       m.httpErrors.inc({ code });
       if (status === 401) m.authFailures.inc({ reason: /^(TOKEN_[A-Z]+)/.exec(message)?.[1] ?? code });
       if (code === 'FORBIDDEN_ASSESSMENT') m.forbidden.inc();
-      json(res, status, { error: { code, message } }, {}, status === 413);
+      json(res, status, { error: { code, message } }, headers, close);
+    };
+    /** The address's budget, or undefined (let through) when the limiter fails or is slower than its deadline: a Redis outage must not close the API. */
+    const admit = (address: string, path: string): Promise<RateLimitResult | undefined> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => {
+        o.log.warn({ address, path, timeoutMs: limiterTimeoutMs }, 'request limiter too slow; request let through');
+        resolve(undefined);
+      }, limiterTimeoutMs)));
+      const taken = Promise.resolve().then(() => requests.take(`http:address:${address}`)).catch((err: unknown) => {
+        o.log.warn({ err, address, path }, 'request limiter failed; request let through');
+        return undefined;
+      });
+      return Promise.race([taken, late]).finally(() => clearTimeout(timer));
     };
     const route = (method: 'get' | 'post', path: string, handler: (ctx: Ctx) => Promise<unknown>, status = 200, bodyLimit = maxBody, bodyIsJson = true): void => {
       app[method](path, (res, req) => {
         const ctx = context(res, req, path);
         res.onAborted(() => (ctx.aborted = true));
+        // Counted first, so the refusals below (413, 415) spend the address's budget too.
+        const admitted = admit(ctx.address, path);
         let body: Promise<Buffer>;
         if (method === 'post') {
           // Refused from the headers, before a byte of the body is read.
@@ -104,7 +137,11 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           if (bodyIsJson && hasBody && type !== 'application/json') return fail(res, 415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got '${type || 'no content type'}')`);
           body = readBody(res, bodyLimit);
         } else body = Promise.resolve(Buffer.alloc(0));
-        body.then((b) => {
+        body.catch(() => undefined); // a body refused (413) while the limiter is asked is answered below, not unhandled
+        admitted.then((r) => {
+          if (r !== undefined && !r.allowed) throw new HttpError(429, 'REQUEST_RATE_LIMITED', `request rate limit reached for this address; retry in ${r.resetMs} ms`, { 'retry-after': String(Math.ceil(r.resetMs / 1000)) });
+          return body;
+        }).then((b) => {
           ctx.body = b;
           return handler(ctx);
         }).then((out) => {
@@ -113,7 +150,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           json(res, ctx.status ?? status, out, ctx.headers);
         }, (err: unknown) => {
           if (ctx.aborted) return;
-          if (err instanceof HttpError) return fail(res, err.status, err.code, err.message);
+          // A refused POST's body may still be arriving: the connection is closed rather than read to its end.
+          if (err instanceof HttpError) return fail(res, err.status, err.code, err.message, err.headers, err.status === 413 || (err.status === 429 && method === 'post'));
           const code = (err as { code?: string }).code;
           if (code === 'WEBHOOK_SIGNATURE_INVALID' || code === 'WEBHOOK_PAYLOAD_INVALID') return fail(res, 400, code, (err as Error).message);
           if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST') return fail(res, 400, code, (err as Error).message);
@@ -247,6 +285,8 @@ function withoutCharts(r: SimulationRecord): SimulationRecord {
 
 interface Ctx {
   aborted: boolean;
+  /** The TCP peer's address (never a client header). */
+  readonly address: string;
   status: number | undefined;
   headers: Record<string, string>;
   readonly headers_in: Record<string, string>;
@@ -260,8 +300,8 @@ function context(res: HttpResponse, req: HttpRequest, path: string): Ctx {
   const headers_in: Record<string, string> = {};
   req.forEach((k, v) => (headers_in[k] = v));
   const params = [...path.matchAll(/:[a-z]+/g)].map((_, i) => decodePathParam(req.getParameter(i) ?? ''));
-  void res;
-  return { aborted: false, status: undefined, headers: {}, headers_in, params, query: new URLSearchParams(req.getQuery() ?? ''), body: Buffer.alloc(0) };
+  const address = Buffer.from(res.getRemoteAddressAsText()).toString();
+  return { aborted: false, address, status: undefined, headers: {}, headers_in, params, query: new URLSearchParams(req.getQuery() ?? ''), body: Buffer.alloc(0) };
 }
 
 function readBody(res: HttpResponse, max: number): Promise<Buffer> {

@@ -29,7 +29,7 @@ import { CommandSchema, parseTier, presetTiers, TierSchema, type Command } from 
 import { Harness } from '../../actors/test/harness.js';
 import type { IntakeRefusal, IntakeResult } from '../../engine/node/engine-node.js';
 import type { OutputEvent } from '../../engine/inputs.js';
-import { MemoryIdempotencyPrecheck, MemoryLeaderboard } from '../../persistence/redis/index.js';
+import { MemoryIdempotencyPrecheck, MemoryLeaderboard, MemoryRateLimiter } from '../../persistence/redis/index.js';
 import { Gateway, type GatewayEngine } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { httpApi, TraderIndex } from '../gateway/http-api.js';
@@ -319,6 +319,11 @@ function routesOfSource(): RouteFacts[] {
   const doorErrors = [...door.matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
   const wrapped = [...wrapper.replace(door, '').matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
   assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1 && doorErrors.length === 2, 'the helpers are read');
+  // The wrapper's refusal of an address over its request budget, before the handler, with the header it sets.
+  const admission = httpErrors(wrapper);
+  assert.ok(admission.length === 1, 'the request budget\'s refusal is read');
+  const admissionHeaders = [...between(wrapper, `HttpError(${admission[0]![0]}, '${admission[0]![1]}'`, '\n').matchAll(/\{ '([a-z-]+)': /g)].map((h) => h[1]!);
+  assert.deepEqual(admissionHeaders, ['retry-after'], 'the refusal names when to retry');
   assert.match(door, /if \(bodyIsJson && hasBody && type !== 'application\/json'\) return fail\(res, 415, 'UNSUPPORTED_MEDIA_TYPE'/, 'only routes taking JSON refuse other bodies');
   // A path parameter that does not decode is answered 400 MALFORMED_PATH (guard.ts), before anything else.
   assert.match(HTTP_API, /decodePathParam\(req\.getParameter\(i\)/);
@@ -349,6 +354,7 @@ function routesOfSource(): RouteFacts[] {
       return { method, path, auth: false, operatorOnly: false, success, errors, mayMap: new Set(), unmapped: new Set(), headers: new Map() };
     }
     wrapped.forEach(add);
+    admission.forEach(add);
     if (method === 'post') readBody.forEach(add);
     const rawBody = /\}, \d{3}, \w+, false\);/.test(segment);
     if (method === 'post') doorErrors.filter(([, code]) => !rawBody || code !== 'UNSUPPORTED_MEDIA_TYPE').forEach(add);
@@ -359,7 +365,7 @@ function routesOfSource(): RouteFacts[] {
     if (/\bparseJson\(ctx\.body\)/.test(segment)) parseJson.forEach(add);
     httpErrors(segment).forEach(add);
     // An error body the handler returns itself: its status is the last `ctx.status = N` before it, its headers the ones set in between.
-    const headers = new Map<number, Set<string>>();
+    const headers = new Map<number, Set<string>>([[admission[0]![0], new Set(admissionHeaders)]]);
     for (const d of segment.matchAll(/return \{ error: \{ code: '([A-Z_]+)'/g)) {
       const before = segment.slice(0, d.index);
       const statusAt = before.lastIndexOf('ctx.status = ');
@@ -1350,6 +1356,41 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     }
   });
 
+  test('an address over its request budget is answered 429 REQUEST_RATE_LIMITED with Retry-After on every operation that counts it, as documented; health, readiness and metrics are answered', async () => {
+    const limitedHub = new StreamHub(engine.hubOptions());
+    const verifier = await TokenVerifier.create({ secret: SECRET });
+    const limited = await Gateway.start({
+      engine, verifier, hub: limitedHub, metrics: new GatewayMetrics(new Registry(), limitedHub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      routes: httpApi({
+        engine, verifier, registry: new Registry(), tiers: presetTiers(), owners: engine.owners, leaderboard, idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }), shards: () => [], requestLimiter: new MemoryRateLimiter({ limit: 1, windowMs: 60_000, clock: () => Date.UTC(2026, 0, 5, 9, 0, 45) }),
+      }),
+    });
+    try {
+      const at = `http://127.0.0.1:${limited.port}`;
+      assert.equal((await fetch(`${at}/v1/tiers`)).status, 200, 'the budget of one is spent');
+      const exempt = ['/healthz', '/readyz', '/metrics'];
+      let counted = 0;
+      for (const [template, item] of Object.entries(paths)) {
+        for (const method of Object.keys(object(item, template)).filter((m): m is 'get' | 'post' => m === 'get' || m === 'post')) {
+          const res = await fetch(`${at}${template.replace(/\{[a-z]+\}/gi, 'a1')}`, { method: method.toUpperCase(), ...(method === 'post' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}) });
+          if (exempt.includes(template)) {
+            await assertDocumentedAnswer(`${method.toUpperCase()} ${template} over the budget`, method, template, res, 200);
+            continue;
+          }
+          assert.equal(res.headers.get('retry-after'), '15', `${method.toUpperCase()} ${template} says when the window ends`);
+          await assertDocumentedAnswer(`${method.toUpperCase()} ${template} over the budget`, method, template, res, 429, 'REQUEST_RATE_LIMITED');
+          const headers = object(object(object(operation(method, template)['responses'], 'responses')['429'], '429')['headers'], `headers of 429 ${template}`);
+          assert.ok('Retry-After' in headers, `${method.toUpperCase()} ${template} documents Retry-After`);
+          counted++;
+        }
+      }
+      assert.ok(counted >= 12, `every counted operation was asked (${counted})`);
+    } finally {
+      await limited.drain();
+    }
+  });
+
   test('with simulations configured, a real job\'s records, result and listing fit the documented schemas, and every refusal is answered with its documented status and code', async () => {
     const pool = new SimPool({ workers: 1 });
     const live = engine.h.kernel.state('a2')!; // an assessment on the docs tier, which the simulation service does not know
@@ -1441,7 +1482,8 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
         const [method, template] = key.split(' ') as [string, string];
         return Object.values(object(operation(method, template)['responses'], 'responses')).flatMap((r) => errorCodesOf(object(r, 'response')).map((c) => `${key} ${c}`));
       });
-      const elsewhere = new Set(['AUTH_FAILED', 'PG_UNAVAILABLE', 'INTERNAL', 'SIMULATIONS_DISABLED']);
+      // (REQUEST_RATE_LIMITED is answered on every operation by the test of the address's request budget.)
+      const elsewhere = new Set(['AUTH_FAILED', 'PG_UNAVAILABLE', 'INTERNAL', 'SIMULATIONS_DISABLED', 'REQUEST_RATE_LIMITED']);
       assert.deepEqual(sorted(answered), sorted(documented.filter((d) => !elsewhere.has(d.split(' ')[2]!))));
     } finally {
       service.close();
