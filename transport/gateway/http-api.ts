@@ -92,6 +92,8 @@ class HttpError extends Error {
 }
 
 const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** Thrown past the handler of a request aborted while the limiter was asked (never answered: the rejection path checks `aborted` first). */
+const ABORTED = new Error('request aborted');
 
 /** Register the routes. */
 export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway) => void {
@@ -139,6 +141,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         } else body = Promise.resolve(Buffer.alloc(0));
         body.catch(() => undefined); // a body refused (413) while the limiter is asked is answered below, not unhandled
         admitted.then((r) => {
+          if (ctx.aborted) throw ABORTED; // the client left while its budget was asked: nothing to run or answer
           if (r !== undefined && !r.allowed) throw new HttpError(429, 'REQUEST_RATE_LIMITED', `request rate limit reached for this address; retry in ${r.resetMs} ms`, { 'retry-after': String(Math.ceil(r.resetMs / 1000)) });
           return body;
         }).then((b) => {
