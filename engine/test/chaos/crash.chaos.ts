@@ -262,20 +262,28 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   figures.mismatched += finalCheck.mismatched;
   for (const a of acked.values()) if (!journal.some((j) => j.position === a.position && j.clientOrderId === a.clientOrderId)) figures.lost++;
 
-  // Fills on the event stream: each replayed fill exactly once, none extra.
-  const evInfo = await jsm.streams.info(eventStream);
-  const published = new Map<string, number>();
-  if (evInfo.state.last_seq > 0) {
-    const consumer = await js.consumers.get(eventStream, { deliver_policy: DeliverPolicy.All });
-    const msgs = await consumer.consume();
-    for await (const m of msgs) {
-      const e = dec.decode(m.data) as OutputEvent;
-      if (e.type === 'order.filled') published.set(`${e.assessmentId}/${e.input}/${e.n}`, (published.get(`${e.assessmentId}/${e.input}/${e.n}`) ?? 0) + 1);
-      if (m.seq >= evInfo.state.last_seq) break;
+  // Fills on the event stream: each replayed fill exactly once, none extra. The node may still be
+  // publishing what a late fault held back (events are retried until stored), so wait for it, bounded.
+  const readPublished = async (): Promise<Map<string, number>> => {
+    const evInfo = await jsm.streams.info(eventStream);
+    const seen = new Map<string, number>();
+    if (evInfo.state.last_seq > 0) {
+      const consumer = await js.consumers.get(eventStream, { deliver_policy: DeliverPolicy.All });
+      const msgs = await consumer.consume();
+      for await (const m of msgs) {
+        const e = dec.decode(m.data) as OutputEvent;
+        if (e.type === 'order.filled') seen.set(`${e.assessmentId}/${e.input}/${e.n}`, (seen.get(`${e.assessmentId}/${e.input}/${e.n}`) ?? 0) + 1);
+        if (m.seq >= evInfo.state.last_seq) break;
+      }
+      await msgs.close();
     }
-    await msgs.close();
-  }
+    return seen;
+  };
   const replayedFills = finalCheck.events.filter((e) => e.type === 'order.filled' && e.input <= final.inputPos);
+  let published = await readPublished();
+  const missingNow = (): number => replayedFills.filter((e) => !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
+  await until('the node to publish every fill', async () => missingNow() === 0 || (published = await readPublished(), missingNow() === 0), 30_000)
+    .catch(() => undefined); // what is still missing after 30 s is counted and fails below
   for (const [, count] of published) if (count > 1) figures.duplicated += count - 1;
   const fillsMissing = replayedFills.filter((e) => !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
 
