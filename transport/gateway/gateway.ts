@@ -262,16 +262,21 @@ export class Gateway {
     return this.#traders.of(s.principal!.traderId)!;
   }
 
-  async #auth(s: Session, token: string): Promise<void> {
-    let principal: Principal;
+  /** The token's principal, or undefined once the failure is counted and answered AUTH_FAILED. */
+  async #verify(s: Session, token: string, onFailure: { close: boolean; suffix: string }): Promise<Principal | undefined> {
     try {
-      principal = await this.#o.verifier.verify(token);
+      return await this.#o.verifier.verify(token);
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'TOKEN_INVALID';
       this.#o.metrics.authFailures.inc({ reason: code });
-      return this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}`, true);
+      this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}${onFailure.suffix}`, onFailure.close);
+      return undefined;
     }
-    if (s.closed) return;
+  }
+
+  async #auth(s: Session, token: string): Promise<void> {
+    const principal = await this.#verify(s, token, { close: true, suffix: '' });
+    if (principal === undefined || s.closed) return;
     const rate = await this.#traders.connects.trader.take(`connect:trader:${principal.traderId}`).catch(() => ({ allowed: true, resetMs: 0 }));
     if (s.closed) return;
     if (!rate.allowed) return this.#refuse(s, 'CONNECTION_RATE_LIMITED', `too many new connections for this trader; retry in ${rate.resetMs} ms`, true);
@@ -287,15 +292,8 @@ export class Gateway {
 
   /** A new token on an authenticated socket: same trader, later expiry; the session goes on under it. */
   async #reauth(s: Session, token: string): Promise<void> {
-    let principal: Principal;
-    try {
-      principal = await this.#o.verifier.verify(token);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? 'TOKEN_INVALID';
-      this.#o.metrics.authFailures.inc({ reason: code });
-      return this.#refuse(s, 'AUTH_FAILED', `${code}: ${(err as Error).message}; the session keeps its current token`);
-    }
-    if (s.closed || s.principal === undefined) return;
+    const principal = await this.#verify(s, token, { close: false, suffix: '; the session keeps its current token' });
+    if (principal === undefined || s.closed || s.principal === undefined) return;
     if (principal.traderId !== s.principal.traderId) {
       this.#o.metrics.authFailures.inc({ reason: 'TRADER_MISMATCH' });
       return this.#refuse(s, 'AUTH_FAILED', 'TOKEN_CLAIMS: a re-auth token must be for the same trader; the session keeps its current token');
