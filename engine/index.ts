@@ -18,7 +18,7 @@ export type { EncodedDeltas } from './delta-encoding.js';
 export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';
 
 // Shards
-export { AllotmentError, fnv1a32, shardOf, ShardAllotment, VIRTUAL_SHARDS } from './shard.js';
+export { AllotmentError, fnv1a32, shardKey, shardOf, ShardAllotment, VIRTUAL_SHARDS } from './shard.js';
 export type { AllotmentData } from './shard.js';
 export { ShardKernel } from './shard-kernel.js';
 export type { IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel.js';

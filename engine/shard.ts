@@ -25,6 +25,15 @@ export function shardOf(assessmentId: string, virtualShards: number = VIRTUAL_SH
   return fnv1a32(assessmentId) % virtualShards;
 }
 
+/**
+ * The name of a virtual shard in storage and on the wire (`v0042`): the
+ * group id of its owner row, journal entries, snapshots and checkpoint.
+ */
+export function shardKey(vshard: number): string {
+  if (!Number.isInteger(vshard) || vshard < 0 || vshard >= VIRTUAL_SHARDS) throw new RangeError(`no virtual shard ${vshard}`);
+  return `v${String(vshard).padStart(4, '0')}`;
+}
+
 /** Raised when an allotment is asked for an owner it does not have. */
 export class AllotmentError extends Error {
   readonly code = 'INVALID_ALLOTMENT';

@@ -8,44 +8,14 @@
  * its supervisor restarts it.
  */
 import { pino } from 'pino';
-import { z } from 'zod';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { missingServerFlags } from './server-flags.js';
+import { ServeEnv } from './serve-env.js';
 
-const Env = z.object({
-  NATS_URL: z.string().optional(),
-  DATABASE_URL: z.string().optional(),
-  REDIS_URL: z.string().optional(),
-  DATA_DIR: z.string().default('./data'),
-  ENGINE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('default'),
-  NATS_NAMESPACE: z.string().regex(/^([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)?$/, 'dot-separated plain tokens').default(''),
-  MARKET_STREAM: z.string().default('MARKET'),
-  EVENT_STREAM: z.string().default('EVENTS'),
-  ENGINE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
-  CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(5_000),
-  CLOCK_BEAT: z.enum(['on', 'off']).optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  GATEWAY_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(8080),
-  GATEWAY_HOST: z.string().default('127.0.0.1'),
-  GATEWAY_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
-  GATEWAY_JWT_PUBLIC_KEY: z.string().optional(),
-  GATEWAY_JWKS_URL: z.string().url().optional(),
-  GATEWAY_JWT_ALG: z.enum(['HS256', 'RS256', 'ES256']).optional(),
-  GATEWAY_JWT_ISSUER: z.string().default('vatic'),
-  GATEWAY_JWT_AUDIENCE: z.string().default('vatic-gateway'),
-  GATEWAY_ALLOW_FALLBACK: z.enum(['0', '1']).default('0'),
-  STRIPE_SECRET_KEY: z.string().optional(),
-  STRIPE_WEBHOOK_SECRET: z.string().optional(),
-  STRIPE_API_BASE: z.string().url().optional(),
-  PUBLIC_URL: z.string().url().optional(),
-  SIM_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
-  RAY_SERVE_URL: z.string().url().optional(),
-  SIM_ESTIMATE_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
-});
 
-const parsed = Env.safeParse(process.env);
+const parsed = ServeEnv.safeParse(process.env);
 if (!parsed.success) {
   for (const issue of parsed.error.issues) process.stderr.write(`serve: ${issue.path.join('.')}: ${issue.message}\n`);
   process.exit(2);
