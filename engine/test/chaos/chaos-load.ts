@@ -25,6 +25,8 @@ export interface ChaosLoadOptions {
   readonly natsUrl?: string;
   /** Wait for an intake reply this long before the outcome counts as unknown. @default 3000 */
   readonly replyTimeoutMs?: number;
+  /** Pause after each round of 5 ticks, ms (the tick rate is at most 5 per this). @default 10 */
+  readonly tickPauseMs?: number;
 }
 
 /** An acknowledged order: where the node said it journaled it. */
@@ -210,7 +212,7 @@ export class ChaosLoad {
         await this.#publishOne(() => this.#publisher.publishTick(tick));
         if (seq % 50 === 0) { const at = this.#feedTime; await this.#publishOne(() => this.#publisher.publishClock(at)); }
       }
-      await sleep(10);
+      await sleep(this.#o.tickPauseMs ?? 10);
     }
   }
 
