@@ -78,18 +78,37 @@ export class EngineSupervisor {
     this.#child?.kill('SIGKILL');
   }
 
-  /** SIGTERM and wait (SIGKILL after `graceMs`). */
-  async stop(graceMs = 30_000): Promise<void> {
+  /** The running process's id. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /**
+   * SIGTERM and wait (SIGKILL after `graceMs`); resolves with the exit code
+   * (null when it was killed by a signal, or was not running).
+   */
+  async stop(graceMs = 30_000): Promise<number | null> {
+    return this.#end('SIGTERM', graceMs);
+  }
+
+  /** SIGKILL and wait until it is gone. */
+  async kill(): Promise<void> {
+    await this.#end('SIGKILL', 30_000);
+  }
+
+  async #end(signal: NodeJS.Signals, graceMs: number): Promise<number | null> {
     this.#stopping = true;
     const proc = this.#child;
     this.#child = undefined;
+    let code: number | null = null;
     if (proc !== undefined && proc.exitCode === null && proc.signalCode === null) {
-      const closed = new Promise((r) => proc.once('close', r));
-      proc.kill('SIGTERM');
+      const closed = new Promise<number | null>((r) => proc.once('close', (c) => r(c)));
+      proc.kill(signal);
       const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-      await closed;
+      code = await closed;
       clearTimeout(timer);
     }
     if (!this.#log.writableEnded) await new Promise((r) => this.#log.end(r));
+    return code;
   }
 }
