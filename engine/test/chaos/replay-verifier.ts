@@ -21,7 +21,7 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nat
 import type postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
 import { decodeJson } from '../../../persistence/postgres/json-codec.js';
-import { Engine, shardOf, stateDigest, type EngineInput, type JournalInput, type MarketInput, type OutputEvent } from '../../index.js';
+import { Engine, mergeSequenced, shardOf, stateDigest, type EngineInput, type JournalInput, type MarketInput, type OutputEvent } from '../../index.js';
 
 /** A journal row of any shard, as stored. */
 export interface ClusterJournalRecord {
@@ -94,18 +94,19 @@ export async function readCheckpointClaims(sql: postgres.Sql): Promise<StateClai
   }));
 }
 
-/** Merge in node-mode coordinates: `[input, at]` pairs (see the module comment). */
+/**
+ * Merge in node-mode coordinates with the engine's `mergeSequenced`. Its
+ * journal must be in watermark order: entries of different nodes interleave
+ * in position while their watermarks need not, so they are sorted by
+ * (watermark, position) first. Each journal input keeps its record.
+ */
 export function mergeCoordinates(market: readonly MarketInput[], journal: readonly ClusterJournalRecord[]): Array<{ input: EngineInput; at: number; entry?: ClusterJournalRecord }> {
   const sorted = [...journal].sort((a, b) => a.tickWatermark - b.tickWatermark || a.position - b.position);
-  const out: Array<{ input: EngineInput; at: number; entry?: ClusterJournalRecord }> = [];
   let j = 0;
-  for (const m of market) {
-    while (j < sorted.length && sorted[j]!.tickWatermark < m.seq) out.push({ input: sorted[j]!.input as EngineInput, at: sorted[j]!.tickWatermark, entry: sorted[j++]! });
-    out.push({ input: m, at: m.seq });
-  }
-  while (j < sorted.length) out.push({ input: sorted[j]!.input as EngineInput, at: sorted[j]!.tickWatermark, entry: sorted[j++]! });
-  return out;
+  return mergeSequenced(market, sorted).map((x) => (MARKET_TYPES.has(x.input.type) ? x : { ...x, entry: sorted[j++]! }));
 }
+
+const MARKET_TYPES = new Set(['tick', 'resolution', 'clock']);
 
 /**
  * Replay `market` (ascending seq) and `journal` in one Engine and compare
@@ -119,8 +120,7 @@ export async function replayAndCompare(market: readonly MarketInput[], journal: 
     workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 0,
     output: { onEvents: (e) => { if (options.collectEvents === true) for (const x of e) events.push(x); } },
   });
-  // Node-mode coordinates where the engine takes them (its second argument); an engine that does not, numbers densely.
-  const submit = engine.submit.bind(engine) as (input: EngineInput, at?: number) => number;
+  const submit = (input: EngineInput, at: number): void => void engine.submit(input, at);
   const merged = mergeCoordinates(market, journal);
   const pending = new Map<number, StateClaim[]>(); // by tick seq, each list sorted by journal position
   for (const c of claims) {
