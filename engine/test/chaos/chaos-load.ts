@@ -75,6 +75,8 @@ export class ChaosLoad {
   }
 
   get namespace(): string { return this.#o.namespace; }
+  /** The feed's current mid price of `symbol`. */
+  price(symbol: string): number { return this.#prices[symbol] ?? NaN; }
   get group(): string { return this.#o.group; }
   get marketStream(): string { return this.#o.marketStream; }
   get eventStream(): string { return this.#o.eventStream; }
