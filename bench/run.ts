@@ -3,6 +3,7 @@
  * figures next to a baseline measured in the same run, then one JSON line.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { runClusterBench } from './cluster.bench.js';
 import { runIngestBench } from './ingest.bench.js';
 import { runKernelBench } from './kernel.bench.js';
 import { runOrdersBench } from './orders.bench.js';
@@ -208,6 +209,24 @@ program.command('ws')
       ['set-up / connect / subscribe (s)', `${fmt(g['setupSeconds']!, 1)} / ${fmt(g['connectSeconds']!, 1)} / ${fmt(g['subscribeSeconds']!, 1)}`, `ws ${fmt(b['setupSeconds']!, 1)} / ${fmt(b['connectSeconds']!, 1)} / ${fmt(b['subscribeSeconds']!, 1)}`],
     ], json);
     if (g['unmatched']! + b['unmatched']! + g['parseMismatches']! + b['parseMismatches']! > 0) process.stderr.write('bench: some frames could not be matched to their tick or were misparsed\n');
+  });
+
+program.command('cluster')
+  .description('3 engine nodes and 2 gateways as processes: orders/s through the gateways, rebalance after a join and a kill with the pause of a moved shard, against one process of role all')
+  .option('--assessments <n>', 'assessments, created on their shards\' intake', int, 100_000)
+  .option('--nodes <n>', 'engine nodes before the join', int, 3)
+  .option('--gateways <n>', 'gateway processes', int, 2)
+  .option('--traders <n>', 'bot traders (a WebSocket each, one order in flight)', int, 200)
+  .option('--seconds <n>', 'throughput window', int, 15)
+  .option('--tick-pause-ms <n>', 'pause after each round of 5 ticks', int, 50)
+  .option('--lease-ttl-ms <n>', 'CLUSTER_LEASE_TTL_MS of the nodes', int, 10_000)
+  .option('--no-baseline', 'skip the single-process baseline')
+  .option('--url <url>', 'Postgres server (scratch databases are created and dropped)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  .option('--nats-url <url>', 'NATS server (scratch streams in their own namespace)', process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222')
+  .action(async (o: { assessments: number; nodes: number; gateways: number; traders: number; seconds: number; tickPauseMs: number; leaseTtlMs: number; baseline: boolean; url: string; natsUrl: string }) => {
+    const { text, figures } = await runClusterBench(o);
+    process.stdout.write(text);
+    process.stdout.write(`${JSON.stringify({ bench: 'cluster', ...figures })}\n`);
   });
 
 await program.parseAsync();

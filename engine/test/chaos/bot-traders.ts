@@ -40,8 +40,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The bots; see the module comment. */
 export class BotTraders {
-  /** Acknowledged orders by `assessment/clientOrderId`. */
-  readonly acked = new Map<string, AckedOrder & { readonly at: number }>();
+  /** Acknowledged orders by `assessment/clientOrderId`, with when the ack came and how long after the first offer (ms). */
+  readonly acked = new Map<string, AckedOrder & { readonly at: number; readonly latencyMs: number }>();
   /** Acknowledgement arrival times by shard (performance.now(), ascending). */
   readonly answers = new Map<number, number[]>();
   /** Answers that settled nothing, by code, and settled refusals, by code. */
@@ -113,6 +113,7 @@ export class BotTraders {
       const qty = symbol === 'BTC-USD' ? 0.01 : symbol === 'ETH-USD' ? 0.2 : 4;
       const order: OrderOp = { op: 'place', clientOrderId: `b${i}-${n}`, symbol, side, type: 'market', qty, stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)) };
       // One order, until settled (acknowledged or refused for good), even past stop().
+      const first = performance.now();
       for (let tries = 0; ; tries++) {
         if (tries > 0) this.retries++;
         if (client === undefined || client.closed !== undefined) {
@@ -125,7 +126,7 @@ export class BotTraders {
         try {
           const position = await client.order(assessmentId, order);
           const at = performance.now();
-          this.acked.set(`${assessmentId}/${order.clientOrderId}`, { assessmentId, clientOrderId: order.clientOrderId, position, at });
+          this.acked.set(`${assessmentId}/${order.clientOrderId}`, { assessmentId, clientOrderId: order.clientOrderId, position, at, latencyMs: at - first });
           let list = this.answers.get(shard);
           if (list === undefined) this.answers.set(shard, (list = []));
           list.push(at);
@@ -141,7 +142,7 @@ export class BotTraders {
           await sleep(Math.min(1_000, 50 * 2 ** Math.min(tries, 4)));
         }
       }
-      await sleep(this.#o.pauseMs ?? 100);
+      if ((this.#o.pauseMs ?? 100) > 0) await sleep(this.#o.pauseMs ?? 100);
     }
   }
 }

@@ -83,6 +83,18 @@ export class ClusterProcesses {
     return p;
   }
 
+  /**
+   * Start one process of role `all` (a solo node owning every shard, with its
+   * gateway): the single-process baseline. Listed among the gateways.
+   */
+  async addSolo(name = 'solo'): Promise<ClusterProcess> {
+    if (this.gateways.has(name)) throw new Error(`${name} is running`);
+    const port = await freePort();
+    const p = this.#spawn(name, 'gateway', port, { ...this.#o.nodeEnv, ...this.#o.gatewayEnv, ENGINE_ROLE: 'all', GATEWAY_PORT: String(port), OPS_PORT: 'off', DATA_DIR: `/tmp/${this.#o.id}-${name}` });
+    this.gateways.set(name, p);
+    return p;
+  }
+
   /** SIGTERM a node and wait for it to hand its shards over and exit; its exit code. */
   async drainNode(name: string, graceMs = 60_000): Promise<number | null> {
     const p = this.#take(this.nodes, name);

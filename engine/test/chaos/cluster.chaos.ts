@@ -23,7 +23,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Decoder, Encoder } from '@msgpack/msgpack';
 import { SignJWT } from 'jose';
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { serviceGate } from '../../testing/service-gate.js';
@@ -36,6 +35,7 @@ import { formatClusterReport, pauseVerdicts } from './cluster-report.js';
 import { MarketTap } from './market-tap.js';
 import type { FaultWindow } from './pause-figures.js';
 import { PrivateNats } from './private-nats.js';
+import { createAssessments } from './shard-intake.js';
 import { compareFills, lostOrders, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare } from './replay-verifier.js';
 
 const num = (name: string, d: number): number => Number(process.env[name] ?? d);
@@ -122,17 +122,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     await until('the gateways to be ready', async () => (await Promise.all(cluster.gatewayUrls().map((u) => fetch(u.replace('ws://', 'http://').replace('/v1/ws', '/readyz')).then((r) => r.ok, () => false)))).every(Boolean), 120_000);
     say(`cluster up: ${running().join(', ')} and ${GATEWAYS} gateways`);
 
-    // Assessments are created as the platform creates them: on the intake of their shard's owner.
-    const enc = new Encoder({ ignoreUndefined: true });
-    const dec = new Decoder();
-    for (let i = 0; i < TRADERS; i++) {
-      const req = { kind: 'create', assessmentId: bots.assessmentOf(i), traderId: bots.traderOf(i), tierId: 'one-step-50k' };
-      const subject = `${load.namespace}.engine.shard.${shardOf(req.assessmentId)}.intake`;
-      await until(`create ${req.assessmentId}`, async () => {
-        const r = await load.nc.request(subject, enc.encode(req), { timeout: 3_000 }).then((m) => dec.decode(m.data) as { ok: boolean; code?: string }, () => undefined);
-        return r !== undefined && (r.ok || r.code === 'DUPLICATE_ASSESSMENT');
-      });
-    }
+    await createAssessments(load.nc, load.namespace, Array.from({ length: TRADERS }, (_, i) => ({ assessmentId: bots.assessmentOf(i), traderId: bots.traderOf(i), tierId: 'one-step-50k' })));
     bots.start();
     await until('orders to be acknowledged', () => bots.ackCount >= TRADERS, 60_000);
     say(`${TRADERS} bot traders placing orders`);
