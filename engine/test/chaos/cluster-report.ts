@@ -20,6 +20,8 @@ export interface ClusterFigures {
   readonly mismatched: number;
   readonly statesCompared: number;
   readonly checks: number;
+  /** Nodes' live views among the states compared. */
+  readonly liveViews: number;
   readonly overlaps: number;
   readonly observations: number;
   readonly movesByKind: ReadonlyMap<string, number>;
@@ -73,7 +75,7 @@ export function formatClusterReport(f: ClusterFigures): string {
     `  orders            acknowledged ${f.acknowledged} · lost ${f.lost} · retried ${f.retries} · reconnects ${f.reconnects}`,
     `                    transient answers: ${list(f.transient)}; refused for good: ${list(f.refused)}`,
     `  fills             ${f.fills} in the replay · duplicated on the event stream ${f.duplicatedFills} · not in the replay ${f.phantomFills} · missing ${f.missingFills}`,
-    `  states            ${f.checks} checks, ${f.statesCompared} states compared with the replay · mismatched ${f.mismatched}`,
+    `  states            ${f.checks} checks (${f.liveViews} live views of nodes, and every checkpoint), ${f.statesCompared} states compared with the replay · mismatched ${f.mismatched}`,
     `  processes         self-exits ${f.selfExits.length === 0 ? 'none' : f.selfExits.join('; ')}`,
     `  logs              market ${f.marketMessages} messages · journal ${f.journalEntries} entries · ${f.logs}`,
   ].join('\n');

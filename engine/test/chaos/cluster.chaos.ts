@@ -36,6 +36,8 @@ import { MarketTap } from './market-tap.js';
 import type { FaultWindow } from './pause-figures.js';
 import { PrivateNats } from './private-nats.js';
 import { createAssessments } from './shard-intake.js';
+import { inspectAll, liveClaims } from './live-views.js';
+import { intakeSubjects } from '../../../transport/nats/intake-service.js';
 import { compareFills, lostOrders, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare } from './replay-verifier.js';
 
 const num = (name: string, d: number): number => Number(process.env[name] ?? d);
@@ -83,22 +85,28 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
 
   const faults = new Map<string, number>();
   const windows: FaultWindow[] = [];
-  const totals = { lost: 0, mismatched: 0, compared: 0, checks: 0 };
+  const totals = { lost: 0, mismatched: 0, compared: 0, checks: 0, live: 0 };
   const running = (): string[] => [...cluster.nodes.keys()];
 
-  /** Checkpointed states against the replay, and acknowledged orders against the journal. */
+  /** Live and checkpointed states against the replay, and acknowledged orders against the journal. */
+  const inspectSubject = intakeSubjects(load.group, load.namespace).inspect;
   const check = async (label: string): Promise<void> => {
     const ackedBefore = [...bots.acked.values()];
-    const claims = await readCheckpointClaims(db.sql);
-    const journal = await readJournal(db.sql);
-    const upTo = Math.max(0, ...claims.map((c) => c.tickSeq));
-    const v = await replayAndCompare(await tap.upTo(upTo), journal, claims);
+    const replies = await inspectAll(load.nc, inspectSubject, running().length).catch(() => []);
+    const checkpointed = await readCheckpointClaims(db.sql);
+    const journal = await readJournal(db.sql); // after the views: it holds every entry they reflect
+    const live = liveClaims(replies, journal);
+    const claims = [...checkpointed, ...live.claims];
+    const v = await replayAndCompare(await tap.upTo(Math.max(0, ...claims.map((c) => c.tickSeq))), journal, claims);
     const lost = lostOrders(ackedBefore, journal);
+    const wrong = v.mismatches.length + (replies.length > 0 ? live.missing.length + live.doubled.length : 0);
     totals.checks++;
     totals.compared += v.statesCompared;
-    totals.mismatched += v.mismatches.length;
+    totals.live += replies.length;
+    totals.mismatched += wrong;
     totals.lost += lost.length;
-    say(`check after ${label}: ${v.statesCompared} states, mismatched ${v.mismatches.length}${v.mismatches.length > 0 ? ` (${JSON.stringify(v.mismatches.slice(0, 3))})` : ''}; acknowledged ${ackedBefore.length}, lost ${lost.length}; replay ${v.inputs} inputs in ${v.ms.toFixed(0)} ms`);
+    say(`check after ${label}: ${replies.length}/${running().length} nodes' live views + ${checkpointed.length} checkpointed states, ${v.statesCompared} compared, mismatched ${wrong}`
+      + `${wrong > 0 ? ` (${JSON.stringify({ mismatches: v.mismatches.slice(0, 3), missing: live.missing.slice(0, 3), doubled: live.doubled.slice(0, 3) })})` : ''}; acknowledged ${ackedBefore.length}, lost ${lost.length}; replay of ${v.inputs} inputs ${v.ms.toFixed(0)} ms`);
   };
 
   /** One fault: act, wait until the cluster settles on the nodes it leaves, record the window, check. */
@@ -160,6 +168,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     await load.quiesce();
     const tail = await load.marketTail();
     await sleep(3_000); // the nodes apply the last ticks
+    await check('quiescing');
     await observer.stop();
     await cluster.stopAll();
     const claims = await readCheckpointClaims(db.sql);
@@ -181,7 +190,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const figures = {
       faults, windows, answers: bots.answers, leaseTtlMs: LEASE_TTL_MS, acknowledged: bots.ackCount, lost: totals.lost,
       duplicatedFills: fills.duplicated, phantomFills: fills.phantom, missingFills: fills.missing, fills: fills.total,
-      mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, overlaps: observer.log.overlaps().length, observations: observer.log.observations,
+      mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, liveViews: totals.live, overlaps: observer.log.overlaps().length, observations: observer.log.observations,
       movesByKind, transient: bots.transient, refused: bots.refused, retries: bots.retries, reconnects: bots.reconnects,
       selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
       journalEntries: journal.length, marketMessages: tail, logs: `process logs ${cluster.logs[0]?.replace(/-n1\.1-engine\.log$/, '-*.log')}`,
