@@ -43,14 +43,20 @@ export function pauseTargets(leaseTtlMs: number): { graceful: number; crash: num
   return { graceful: 1_000, crash: leaseTtlMs + 5_000 };
 }
 
+/** Pause figures of one kind of window: moved shards, and the unmoved ones beside them. */
+export interface PauseVerdict { readonly p50: number; readonly p99: number; readonly max: number; readonly n: number; readonly met: boolean | undefined; readonly base99: number; readonly baseMax: number }
+
 /** p99 of each kind's moved-shard pauses, and whether it meets its target (undefined: nothing measured). */
-export function pauseVerdicts(f: Pick<ClusterFigures, 'answers' | 'windows' | 'leaseTtlMs'>): Map<string, { p50: number; p99: number; max: number; n: number; met: boolean | undefined; base99: number }> {
+export function pauseVerdicts(f: Pick<ClusterFigures, 'answers' | 'windows' | 'leaseTtlMs'>): Map<string, PauseVerdict> {
   const targets = pauseTargets(f.leaseTtlMs);
-  const out = new Map<string, { p50: number; p99: number; max: number; n: number; met: boolean | undefined; base99: number }>();
+  const out = new Map<string, PauseVerdict>();
   for (const [kind, { moved, unmoved }] of pausesByKind(f.answers, f.windows)) {
     const p99 = percentile(moved, 99);
     const target = kind === 'graceful' ? targets.graceful : kind === 'crash' ? targets.crash : undefined;
-    out.set(kind, { p50: percentile(moved, 50), p99, max: moved.length === 0 ? NaN : Math.max(...moved), n: moved.length, met: target === undefined || moved.length === 0 ? undefined : p99 < target, base99: percentile(unmoved, 99) });
+    out.set(kind, {
+      p50: percentile(moved, 50), p99, max: moved.length === 0 ? NaN : Math.max(...moved), n: moved.length, met: target === undefined || moved.length === 0 ? undefined : p99 < target,
+      base99: percentile(unmoved, 99), baseMax: unmoved.length === 0 ? NaN : Math.max(...unmoved),
+    });
   }
   return out;
 }
@@ -64,8 +70,9 @@ export function formatClusterReport(f: ClusterFigures): string {
     const v = verdicts.get(kind);
     if (v === undefined) continue;
     const target = kind === 'graceful' ? `target p99 < ${f0(targets.graceful)} ms` : kind === 'crash' ? `target p99 < lease TTL + 5 s = ${f0(targets.crash)} ms` : 'no target';
-    const mark = v.met === undefined ? (kind === 'graceful' || kind === 'crash' ? 'NOT MEASURED' : '') : v.met ? 'MET' : 'MISS';
-    rows.push(`  pause, ${kind.padEnd(8)} p50 ${f0(v.p50)} ms · p99 ${f0(v.p99)} ms · max ${f0(v.max)} ms over ${v.n} moved shards with traffic (${target}: ${mark}); unmoved shards, same windows: p99 ${f0(v.base99)} ms`);
+    const mark = v.met === undefined ? 'NOT MEASURED' : v.met ? 'MET' : 'MISS';
+    if (kind === 'graceful' || kind === 'crash') rows.push(`  pause, ${kind.padEnd(8)} p50 ${f0(v.p50)} ms · p99 ${f0(v.p99)} ms · max ${f0(v.max)} ms over ${v.n} moved shards with traffic (${target}: ${mark}); unmoved shards, same windows: p99 ${f0(v.base99)} ms`);
+    else rows.push(`  pause, ${kind.padEnd(8)} ${v.n === 0 ? 'no shard moved' : `moved shards p99 ${f0(v.p99)} ms · max ${f0(v.max)} ms (${v.n})`}; every shard with traffic in these windows: p99 ${f0(v.base99)} ms · max ${f0(v.baseMax)} ms`);
   }
   return [
     'cluster test — figures',

@@ -115,6 +115,8 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const start = performance.now();
     await act();
     const settledAt = await observer.settled(running(), { stableMs: 2_000, timeoutMs: LEASE_TTL_MS + 90_000, ...settle });
+    const acks = bots.ackCount;
+    await until('orders to flow again', () => bots.ackCount >= acks + TRADERS, 120_000);
     const end = Math.max(settledAt, start);
     const moved = new Set(observer.log.moves().filter((m) => m.at >= start && m.at <= end + 1).map((m) => m.shard));
     windows.push({ kind: pauseKind, start, end, moved });
