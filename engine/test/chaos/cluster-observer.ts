@@ -32,21 +32,15 @@ export interface NodeAnswer {
 
 /**
  * The shards a node says it serves now, with their owner epochs, from its
- * `/v1/operator/shards` answer. Accepts `serving` as `[shard, epoch][]` or
- * `{ shard, epoch }[]`, at the top level or under `shards`.
+ * `/v1/operator/shards` answer: the entries of `shards` that carry a `lag`
+ * (given only for shards served here), at the epoch of their owner row.
  */
 export function servingFrom(body: unknown): Map<number, number> {
-  const root = body as { serving?: unknown; shards?: { serving?: unknown } };
-  const list = root.serving ?? root.shards?.serving;
+  const list = (body as { shards?: unknown }).shards;
+  if (!Array.isArray(list)) throw new Error('no "shards" list in the answer of /v1/operator/shards');
   const out = new Map<number, number>();
-  if (!Array.isArray(list)) throw new Error('no "serving" list in the answer of /v1/operator/shards');
-  for (const x of list) {
-    if (Array.isArray(x)) out.set(Number(x[0]), Number(x[1] ?? 0));
-    else if (typeof x === 'number') out.set(x, 0);
-    else {
-      const o = x as { shard?: unknown; epoch?: unknown };
-      out.set(Number(o.shard), Number(o.epoch ?? 0));
-    }
+  for (const x of list as Array<{ shard?: unknown; epoch?: unknown; lag?: unknown }>) {
+    if (x.lag !== undefined && typeof x.shard === 'number') out.set(x.shard, typeof x.epoch === 'number' ? x.epoch : 0);
   }
   return out;
 }

@@ -36,8 +36,7 @@ import { MarketTap } from './market-tap.js';
 import type { FaultWindow } from './pause-figures.js';
 import { PrivateNats } from './private-nats.js';
 import { createAssessments } from './shard-intake.js';
-import { inspectAll, liveClaims } from './live-views.js';
-import { intakeSubjects } from '../../../transport/nats/intake-service.js';
+import { doublyServed, liveStateClaims } from './live-views.js';
 import { compareFills, lostOrders, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare } from './replay-verifier.js';
 
 const num = (name: string, d: number): number => Number(process.env[name] ?? d);
@@ -85,28 +84,30 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
 
   const faults = new Map<string, number>();
   const windows: FaultWindow[] = [];
-  const totals = { lost: 0, mismatched: 0, compared: 0, checks: 0, live: 0 };
+  const totals = { lost: 0, mismatched: 0, compared: 0, checks: 0, live: 0, doubled: 0 };
   const running = (): string[] => [...cluster.nodes.keys()];
 
-  /** Live and checkpointed states against the replay, and acknowledged orders against the journal. */
-  const inspectSubject = intakeSubjects(load.group, load.namespace).inspect;
-  const check = async (label: string): Promise<void> => {
+  /** Checkpointed (and, when quiet, live) states against the replay; acknowledged orders against the journal; shards answered by two nodes. */
+  const probes = new Map(Array.from({ length: TRADERS }, (_, i) => [shardOf(bots.assessmentOf(i)), bots.assessmentOf(i)] as const));
+  const check = async (label: string, quiet?: { tickSeq: number }): Promise<void> => {
     const ackedBefore = [...bots.acked.values()];
-    const replies = await inspectAll(load.nc, inspectSubject, running().length).catch(() => []);
+    const doubled = await doublyServed(load.nc, load.namespace, probes);
+    const live = quiet === undefined ? undefined : await liveStateClaims(load.nc, load.namespace, Array.from({ length: TRADERS }, (_, i) => bots.assessmentOf(i)), quiet.tickSeq);
     const checkpointed = await readCheckpointClaims(db.sql);
     const journal = await readJournal(db.sql); // after the views: it holds every entry they reflect
-    const live = liveClaims(replies, journal);
-    const claims = [...checkpointed, ...live.claims];
+    const claims = [...checkpointed, ...(live?.claims ?? [])];
     const v = await replayAndCompare(await tap.upTo(Math.max(0, ...claims.map((c) => c.tickSeq))), journal, claims);
     const lost = lostOrders(ackedBefore, journal);
-    const wrong = v.mismatches.length + (replies.length > 0 ? live.missing.length + live.doubled.length : 0);
+    const wrong = v.mismatches.length + (live?.unanswered.length ?? 0);
     totals.checks++;
     totals.compared += v.statesCompared;
-    totals.live += replies.length;
+    totals.live += live?.claims.reduce((n, c) => n + c.digests.size, 0) ?? 0;
     totals.mismatched += wrong;
     totals.lost += lost.length;
-    say(`check after ${label}: ${replies.length}/${running().length} nodes' live views + ${checkpointed.length} checkpointed states, ${v.statesCompared} compared, mismatched ${wrong}`
-      + `${wrong > 0 ? ` (${JSON.stringify({ mismatches: v.mismatches.slice(0, 3), missing: live.missing.slice(0, 3), doubled: live.doubled.slice(0, 3) })})` : ''}; acknowledged ${ackedBefore.length}, lost ${lost.length}; replay of ${v.inputs} inputs ${v.ms.toFixed(0)} ms`);
+    totals.doubled += doubled.length;
+    say(`check after ${label}: ${live === undefined ? '' : `${totals.live} live states + `}${checkpointed.length} checkpointed states, ${v.statesCompared} compared, mismatched ${wrong}`
+      + `${wrong > 0 ? ` (${JSON.stringify({ mismatches: v.mismatches.slice(0, 3), unanswered: live?.unanswered.slice(0, 3) })})` : ''}; acknowledged ${ackedBefore.length}, lost ${lost.length}; `
+      + `shards answering twice ${doubled.length}; replay of ${v.inputs} inputs ${v.ms.toFixed(0)} ms`);
   };
 
   /** One fault: act, wait until the cluster settles on the nodes it leaves, record the window, check. */
@@ -169,8 +170,8 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     await bots.stop();
     await load.quiesce();
     const tail = await load.marketTail();
-    await sleep(3_000); // the nodes apply the last ticks
-    await check('quiescing');
+    await until('every node to apply the whole market log', () => running().every((n) => ((observer.latest.get(n)?.body as { marketSeq?: number } | undefined)?.marketSeq ?? 0) >= tail), 120_000);
+    await check('quiescing (live states of every assessment)', { tickSeq: tail });
     await observer.stop();
     await cluster.stopAll();
     const claims = await readCheckpointClaims(db.sql);
@@ -192,7 +193,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const figures = {
       faults, windows, answers: bots.answers, leaseTtlMs: LEASE_TTL_MS, acknowledged: bots.ackCount, lost: totals.lost,
       duplicatedFills: fills.duplicated, phantomFills: fills.phantom, missingFills: fills.missing, fills: fills.total,
-      mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, liveViews: totals.live, overlaps: observer.log.overlaps().length, observations: observer.log.observations,
+      mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, liveViews: totals.live, overlaps: observer.log.overlaps().length + totals.doubled, observations: observer.log.observations,
       movesByKind, transient: bots.transient, refused: bots.refused, retries: bots.retries, reconnects: bots.reconnects,
       selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
       journalEntries: journal.length, marketMessages: tail, logs: `process logs ${cluster.logs[0]?.replace(/-n1\.1-engine\.log$/, '-*.log')}`,
