@@ -60,9 +60,16 @@ async function answers(url: string, proc: ChildProcess, deadlineMs: number): Pro
 }
 
 describe('the image', () => {
-  before(() => {
-    const b = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' });
-    assert.equal(b.status, 0, `npm run build failed:\n${b.stdout}\n${b.stderr}`);
+  const tapes = readdirSync(`${ROOT}tapes`).filter((f) => f.endsWith('.jsonl'));
+  // The tsx replays need no build: they run while it compiles. One worker: the
+  // output is the same for any count (engine/cli/replay.ts).
+  const sourceReplays = new Map<string, ReturnType<typeof runAsync>>();
+  before(async () => {
+    for (const tape of tapes) sourceReplays.set(tape, runAsync(['--import', 'tsx', 'engine/cli/replay.ts', `tapes/${tape}`, '--workers', '1']));
+    const b = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      execFile('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, out: stdout + stderr }));
+    });
+    assert.equal(b.code, 0, `npm run build failed:\n${b.out}`);
   });
 
   test('compiles in one stage and runs compiled JavaScript in another, as a non-root user with the server V8 flags', () => {
@@ -98,14 +105,9 @@ describe('the image', () => {
   });
 
   test('replays every example tape exactly as the tsx path does', async () => {
-    const tapes = readdirSync(`${ROOT}tapes`).filter((f) => f.endsWith('.jsonl'));
     assert.ok(tapes.length >= 5, `${tapes.length} tapes`);
     await Promise.all(tapes.map(async (tape) => {
-      // One worker: the output is the same for any count (engine/cli/replay.ts).
-      const [compiled, source] = await Promise.all([
-        runAsync(['dist/engine/cli/replay.js', `tapes/${tape}`, '--workers', '1']),
-        runAsync(['--import', 'tsx', 'engine/cli/replay.ts', `tapes/${tape}`, '--workers', '1']),
-      ]);
+      const [compiled, source] = await Promise.all([runAsync(['dist/engine/cli/replay.js', `tapes/${tape}`, '--workers', '1']), sourceReplays.get(tape)!]);
       assert.equal(compiled.status, 0, `${tape}: ${compiled.stderr}`);
       assert.equal(source.status, 0, `${tape}: ${source.stderr}`);
       assert.ok(compiled.stdout.length > 0, tape);

@@ -13,6 +13,8 @@ import { ServeEnv } from '../../engine/cli/serve-env.js';
 import { OVERLAYS, ROOT, configMap, kustomizeMissing, pods, render, type K8sObject } from './rendered-manifests.js';
 
 const missing = kustomizeMissing();
+const marketCli = missing === undefined ? cliOptions('transport/cli/market-data.ts') : undefined;
+const migrateCli = missing === undefined ? cliOptions('persistence/postgres/migrate-cli.ts') : undefined;
 
 /** Paths each serving role answers with 200 when healthy (engine: CLUSTER-CONTRACT ops HTTP; gateway: transport/gateway/http-api.ts). */
 const PROBE_PATHS = { engine: ['/livez', '/readyz'], gateway: ['/healthz', '/readyz'], all: ['/healthz', '/readyz'] } as const;
@@ -78,8 +80,6 @@ function gatewayLimitKnows(name: string): boolean {
 for (const overlay of OVERLAYS) {
   describe(`the ${overlay} overlay's processes`, { skip: missing }, () => {
     const objects = missing === undefined ? render(overlay) : [];
-    const marketCli = missing === undefined ? cliOptions('transport/cli/market-data.ts') : undefined;
-    const migrateCli = missing === undefined ? cliOptions('persistence/postgres/migrate-cli.ts') : undefined;
     const containers = pods(objects).flatMap((p) => [...(p.spec.initContainers ?? []), ...p.spec.containers]
       .filter((c: { image: string }) => /vatic-engine/.test(c.image)).map((c: Container) => ({ pod: p, c })));
 

@@ -32,7 +32,7 @@ export function modelModule(apiVersion: string): string | undefined {
 /** Kinds typed by crd-types.ts. */
 const HAND_TYPED: Record<string, string> = { 'ray.io/v1/RayService': 'IRayService', 'barmancloud.cnpg.io/v1/ObjectStore': 'IObjectStore' };
 
-const where = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+const where = (o: K8sObject) => `${o.metadata.namespace === undefined ? '' : `${o.metadata.namespace}/`}${o.kind}/${o.metadata.name}`;
 
 /** Problems `validate()` finds (and kinds with no model at all). */
 export async function modelProblems(objects: readonly K8sObject[]): Promise<string[]> {
@@ -57,7 +57,11 @@ export async function modelProblems(objects: readonly K8sObject[]): Promise<stri
   return problems;
 }
 
-/** Problems TypeScript finds compiling every object as a literal of its type (unknown fields above all). */
+/**
+ * Problems TypeScript finds compiling every object as a literal of its type
+ * (unknown fields above all), each prefixed with the object's namespace/kind/name.
+ * One program for all objects given: pass every overlay at once.
+ */
 export function typeProblems(objects: readonly K8sObject[]): string[] {
   const file = `${ROOT}deploy/test/__rendered-objects__.ts`;
   const imports = new Map<string, string>();
