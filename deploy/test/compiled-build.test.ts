@@ -175,6 +175,32 @@ describe('the image', () => {
         assert.equal(await exited, 0, output);
       }
     });
+
+    // The engine and gateway roles of serve arrive with the scale-out work (issue 12): checked once serve reads ENGINE_ROLE.
+    const roles = /env\.ENGINE_ROLE/.test(readFileSync(`${ROOT}engine/cli/serve.ts`, 'utf8')) ? false : 'serve does not read ENGINE_ROLE yet';
+    for (const [role, portVar, path] of [['engine', 'OPS_PORT', '/readyz'], ['gateway', 'GATEWAY_PORT', '/readyz']] as const) {
+      test(`the ${role} role answers ${path} on ${portVar} and stops cleanly on SIGTERM`, { skip: roles }, async () => {
+        const port = await freePort();
+        const proc = spawn(process.execPath, [...SERVER_V8_FLAGS, ENTRY, role], {
+          cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+          env: {
+            ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: dbUrl, NATS_NAMESPACE: namespace, ...streams,
+            OPS_PORT: role === 'engine' ? String(port) : 'off', GATEWAY_PORT: role === 'gateway' ? String(port) : 'off', GATEWAY_HOST: '127.0.0.1',
+            ENGINE_WORKERS: '1', SIM_WORKERS: '1', CLOCK_BEAT: 'off', LOG_LEVEL: 'warn',
+          },
+        });
+        let output = '';
+        proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+        proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+        try {
+          assert.equal(await answers(`http://127.0.0.1:${port}${path}`, proc, 60_000), 200, output);
+        } finally {
+          const exited = new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.once('exit', (c) => r(c))));
+          proc.kill('SIGTERM');
+          assert.equal(await exited, 0, output);
+        }
+      });
+    }
   });
 
   test('builds with Docker where a Docker engine runs', { skip: spawnSync('docker', ['info'], { encoding: 'utf8' }).status === 0 ? false : 'no Docker engine here' }, () => {
