@@ -4,16 +4,11 @@
  * ownership rows per shard, and a membership table with leases. Postgres
  * implements them (persistence/postgres/); the node imports none of it.
  */
-import type { KernelSnapshot } from '../shard-kernel.js';
+import type { ActorSnapshot, KernelSnapshot } from '../shard-kernel.js';
 import type { JournalAppend, JournalAppendResult, JournalRecord } from '../node/ports.js';
 
 /** One actor as a checkpoint holds it: its state, whether quarantined, and its event cursor. */
-export interface ShardActor {
-  readonly state: KernelSnapshot['actors'][number]['state'];
-  readonly quarantined: boolean;
-  /** [event coordinate of its last committed step, next event number within it]. @default none (a fresh actor) */
-  readonly cursor?: readonly [number, number] | undefined;
-}
+export type ShardActor = ActorSnapshot;
 
 /** The kernel's shared part (clock, market book, tiers): everything but the actors. */
 export type KernelMeta = Omit<KernelSnapshot, 'actors'>;
@@ -105,6 +100,8 @@ export interface ShardStore {
    * because a newer owner holds them (nothing of theirs is written).
    */
   save(writes: readonly ShardCheckpointWrite[], options?: { readonly release?: boolean }): Promise<{ readonly fenced: readonly number[] }>;
+  /** Mark shards released without a checkpoint (their last one stands), each only while held at its epoch; resolves with those marked. */
+  release(shards: ReadonlyMap<number, number>): Promise<number[]>;
   /** Every shard's owner row (shards never claimed are absent). */
   owners(): Promise<ShardOwner[]>;
   /** The newest checkpoint's meta and market seq over all shards, to start an engine from; undefined when none exists. */

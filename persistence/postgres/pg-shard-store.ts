@@ -164,6 +164,20 @@ export class PgShardStore implements ShardStore {
     }
   }
 
+  async release(shards: ReadonlyMap<number, number>): Promise<number[]> {
+    if (shards.size === 0) return [];
+    try {
+      const rows = await this.#sql<{ group_id: string }[]>`
+        update shard_owners o set released = true, claimed_at = clock_timestamp()
+          from unnest(${[...shards.keys()].map(shardKey)}::text[], ${[...shards.values()].map(String)}::bigint[]) as u(k, e)
+         where o.group_id = u.k and o.epoch = u.e and not o.released
+        returning o.group_id`;
+      return rows.map((r) => shardOfKey(r.group_id)!);
+    } catch (err) {
+      throw mapPgError(err);
+    }
+  }
+
   async owners(): Promise<ShardOwner[]> {
     try {
       const rows = await this.#sql<{ group_id: string; epoch: string; owner_node: string | null; released: boolean }[]>`
