@@ -22,14 +22,14 @@ import { MarketInputGate } from '../market-input-gate.js';
 import { MarketRegistry } from '../market-validation.js';
 import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/engine-node.js';
 import type { NodeMetrics } from '../node/node-metrics.js';
-import { FencedError, type JournalInput, type JournalRecord, type MarketLog, type MarketReader } from '../node/ports.js';
+import { FencedError, type JournalInput, type MarketLog } from '../node/ports.js';
 import { ShardKernel } from '../shard-kernel.js';
 import { shardKey, shardOf } from '../shard.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
-import type { KernelMeta, MembershipStore, ShardCheckpoint, ShardJournal, ShardStore } from './cluster-ports.js';
+import type { KernelMeta, MembershipStore, ShardJournal, ShardStore } from './cluster-ports.js';
 import { ClusterRounds, type ClusterView } from './cluster-rounds.js';
 import { IntakeJournal } from './intake-journal.js';
-import { ShardCatchUp } from './shard-catch-up.js';
+import { ShardAcquirer } from './shard-acquirer.js';
 import { ShardCheckpointer } from './shard-checkpointer.js';
 import { ShardSlots, type ShardChangeListener, type ShardSlot } from './shard-slots.js';
 import { MarketPump } from './market-pump.js';
@@ -84,7 +84,7 @@ export class ClusterNode {
   readonly #pump: MarketPump;
   readonly #rounds: ClusterRounds;
   readonly #tierIds: Set<string>;
-  readonly #catchUps = new Map<ShardCatchUp, { readonly slots: readonly ShardSlot[]; readonly done: () => void }>();
+  readonly #acquirer: ShardAcquirer;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   #fault: Error | undefined;
@@ -102,26 +102,35 @@ export class ClusterNode {
     this.#pump = new MarketPump({
       engine, kernel: marketKernel, gate: new MarketInputGate(new MarketRegistry(book.instruments, book.resolutions)), tickSeq,
       maxBacklog: o.maxBacklog ?? 32_768, metrics: o.metrics,
-      onInput: (m) => {
-        for (const [c] of this.#catchUps) {
-          c.onMarket(m);
-          if (c.done) this.#adopt(c);
-        }
-      },
+      onInput: (m) => this.#acquirer.onMarket(m),
       onFailure: (err) => this.#halt(err, 'market log failed'),
     });
     this.#intake = new IntakeJournal({
       journal: o.journal, slots: this.#slots, engine, lastSeq: () => this.#pump.lastSeq, hold: (p) => this.#pump.hold(p),
       onFenced: (shard, epoch) => this.drop(shard, epoch, 'fenced'),
       onOutcomeUnknown: (shards) => { for (const [shard, epoch] of shards) this.drop(shard, epoch, 'outcome unknown'); },
-      maxBatch: o.maxJournalBatch, metrics: o.metrics, log: o.log,
+      maxBatch: o.maxJournalBatch, movedCode: o.nodeId === undefined ? 'NOT_READY' : 'NOT_OWNER', metrics: o.metrics, log: o.log,
     });
     this.#checkpointer = new ShardCheckpointer({
       store: o.store, engine, slots: this.#slots, output: o.output, lastSeq: () => this.#pump.lastSeq, meta: () => this.#pump.meta(),
       everyShard: o.nodeId === undefined, staleMs: o.staleCheckpointMs, onFenced: (shard, epoch) => this.drop(shard, epoch, 'fenced'),
       metrics: o.metrics, log: o.log,
     });
+    this.#acquirer = new ShardAcquirer({
+      store: o.store, journal: o.journal, market: o.market, engine, slots: this.#slots, checkpointer: this.#checkpointer, output: o.output,
+      tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS, nodeId: o.nodeId ?? null,
+      lastSeq: () => this.#pump.lastSeq, stopping: () => this.#stopping, onEngineFailure: (err) => this.#halt(err, 'engine failed'),
+      metrics: o.clusterMetrics, log: o.log,
+    });
     this.#rounds = new ClusterRounds(this, this.#slots, o);
+    const cm = o.clusterMetrics;
+    if (cm !== undefined) {
+      this.#slots.onChange(() => {
+        cm.shardsOwned.set(this.#slots.served.size);
+        if (o.nodeId === undefined) cm.shardsUnowned.set(1024 - this.#slots.served.size);
+      });
+      if (o.nodeId === undefined) cm.members.set(1);
+    }
   }
 
   /** Start the engine at the newest checkpoint's market position, join the cluster (or claim every shard), and read the market. */
@@ -210,6 +219,14 @@ export class ClusterNode {
     return this.#rounds.view;
   }
 
+  /** Milliseconds since each served shard's checkpoint was saved (or loaded). */
+  checkpointAges(): Map<number, number> {
+    const now = performance.now();
+    const out = new Map<number, number>();
+    for (const s of this.#slots.all()) if (s.state === 'serving') out.set(s.shard, now - s.savedAt);
+    return out;
+  }
+
   /** Listen to this node starting (`serving` true) or stopping serving a shard; returns a function that stops listening. */
   onShardChange(listener: ShardChangeListener): () => void {
     return this.#slots.onChange(listener);
@@ -225,7 +242,11 @@ export class ClusterNode {
     if (typeof req.assessmentId !== 'string' || req.assessmentId === '' || req.assessmentId.length > 128) return refuse('INVALID_COMMAND', 'assessmentId must be a string of 1..128 characters');
     const shard = shardOf(req.assessmentId);
     const slot = this.#slots.serving(shard);
-    if (slot === undefined) return refuse('NOT_OWNER', `shard ${shard} of '${req.assessmentId}' is not served here now; retry`);
+    if (slot === undefined) {
+      // A solo node serves every shard: one it does not serve yet is being recovered.
+      return this.nodeId === undefined ? refuse('NOT_READY', `shard ${shard} of '${req.assessmentId}' is still recovering; retry shortly`)
+        : refuse('NOT_OWNER', `shard ${shard} of '${req.assessmentId}' is not served here now; retry`);
+    }
     let input: JournalInput;
     let clientOrderId: string | null;
     if (req.kind === 'create') {
@@ -262,7 +283,7 @@ export class ClusterNode {
   async inspect(): Promise<NodeInspection> {
     if (this.nodeId === undefined) {
       const end = performance.now() + 60_000;
-      while ((this.#slots.served.size < 1024 || this.#catchUps.size > 0) && performance.now() < end && this.#fault === undefined) await new Promise((r) => setTimeout(r, 20));
+      while ((this.#slots.served.size < 1024 || this.#acquirer.pending > 0) && performance.now() < end && this.#fault === undefined) await new Promise((r) => setTimeout(r, 20));
     }
     const tickSeq = this.#pump.lastSeq;
     const journalPos = this.journalPos;
@@ -295,62 +316,15 @@ export class ClusterNode {
       await this.#rounds.stop();
     }
     await this.#pump.stop();
-    for (const [c, w] of this.#catchUps) {
-      this.#catchUps.delete(c);
-      for (const s of w.slots) this.#slots.remove(s);
-      w.done();
-    }
+    this.#acquirer.abandon();
     await this.#engine.stop();
   }
 
   // -- moves (called by the allocation rounds) ------------------------------------------
 
-  /** Claim and take these shards; `force` takes them whatever holds them (solo). @internal */
-  async acquireShards(wanted: ReadonlyArray<{ readonly shard: number; readonly epoch: number }>, force: boolean): Promise<number[]> {
-    const slots = wanted.map((w) => this.#slots.begin(w.shard)).filter((s): s is ShardSlot => s !== undefined);
-    if (slots.length === 0 || this.#stopping) {
-      for (const s of slots) this.#slots.remove(s);
-      return [];
-    }
-    const t0 = performance.now();
-    let taken: ShardSlot[] = [];
-    try {
-      const epochs = await this.#o.store.claim(slots.map((s) => s.shard), {
-        node: this.nodeId ?? null, force, ...(force ? {} : { expected: new Map(wanted.map((w) => [w.shard, w.epoch])) }),
-      });
-      for (const s of slots) {
-        const e = epochs.get(s.shard);
-        if (e === undefined) this.#slots.remove(s);
-        else {
-          s.epoch = e;
-          taken.push(s);
-        }
-      }
-      if (taken.length === 0) return [];
-      const cps = await this.#o.store.load(taken.map((s) => s.shard));
-      const entries = new Map<number, JournalRecord[]>();
-      for await (const page of this.#o.journal.readShards(new Map(taken.map((s) => [s.shard, cps.get(s.shard)?.journalPos ?? 0])))) {
-        for (const e of page) {
-          const v = shardOf(e.input.assessmentId);
-          entries.set(v, [...(entries.get(v) ?? []), e]);
-        }
-      }
-      for (const s of taken) {
-        const cp = cps.get(s.shard);
-        if (cp !== undefined) [s.version, s.journalPos] = [cp.version, cp.journalPos];
-      }
-      const fresh = taken.filter((s) => !cps.has(s.shard) && !entries.has(s.shard));
-      const rest = taken.filter((s) => cps.has(s.shard) || entries.has(s.shard));
-      await Promise.all([this.#takeFresh(fresh), this.#catchUp(rest, cps, entries)]);
-      const served = taken.filter((s) => this.#slots.get(s.shard) === s && s.state === 'serving').map((s) => s.shard);
-      this.#o.clusterMetrics?.catchupSeconds.observe((performance.now() - t0) / 1000);
-      return served;
-    } catch (err) {
-      this.#o.log?.warn({ err, shards: slots.length }, 'taking shards failed; the next round tries again');
-      for (const s of slots) if (s.state === 'acquiring' && this.#slots.get(s.shard) === s) this.#slots.remove(s);
-      taken = [];
-      return [];
-    }
+  /** Claim and take these shards (`epoch`: the owner epoch seen); `force` takes them whatever holds them (solo). @internal */
+  acquireShards(wanted: ReadonlyArray<{ readonly shard: number; readonly epoch: number }>, force: boolean): Promise<number[]> {
+    return this.#acquirer.acquire(wanted, force);
   }
 
   /** Hand these served shards over. @internal */
@@ -387,65 +361,6 @@ export class ClusterNode {
   }
 
   // -- internals -------------------------------------------------------------------------
-
-  async #takeFresh(slots: readonly ShardSlot[]): Promise<void> {
-    if (slots.length === 0) return;
-    const fenced = new Set(await this.#checkpointer.claimed(slots));
-    for (const s of slots) {
-      if (fenced.has(s.shard) || s.state !== 'acquiring') this.#slots.remove(s);
-      else {
-        s.due = false;
-        this.#slots.serve(s); // no actors to adopt: it serves from this boundary on
-      }
-    }
-  }
-
-  #catchUp(slots: readonly ShardSlot[], cps: ReadonlyMap<number, ShardCheckpoint>, entries: ReadonlyMap<number, JournalRecord[]>): Promise<void> {
-    if (slots.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const c = new ShardCatchUp(slots.map((s) => ({ shard: s.shard, checkpoint: cps.get(s.shard), entries: entries.get(s.shard) ?? [] })), this.#pump.lastSeq, {
-        tiers: this.#o.engine?.tiers ?? [], instruments: this.#o.engine?.instruments ?? DEFAULT_INSTRUMENTS,
-        onEvents: (events) => this.#o.output?.onEvents(events, -1),
-      });
-      // Registered at this boundary: the pump hands it every input from here on.
-      this.#catchUps.set(c, { slots, done: resolve });
-      const finish = (): void => {
-        if (c.done && this.#catchUps.has(c)) this.#adopt(c);
-      };
-      if (c.needsHistory) c.readHistory(this.#o.market, () => this.#stopping).then(finish, (err: unknown) => {
-        this.#catchUps.delete(c);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      });
-      else finish();
-    });
-  }
-
-  /** At the current input boundary: the engine takes the caught-up actors, and their shards serve. */
-  #adopt(c: ShardCatchUp): void {
-    const w = this.#catchUps.get(c);
-    if (w === undefined) return;
-    this.#catchUps.delete(c);
-    const keep = new Set(w.slots.filter((s) => s.state === 'acquiring' && this.#slots.get(s.shard) === s).map((s) => s.shard));
-    const actors = c.actors().filter((a) => keep.has(shardOf(a.state.id)));
-    try {
-      this.#engine.adopt(actors);
-    } catch (err) {
-      this.#halt(err instanceof Error ? err : new Error(String(err)), 'engine failed');
-      w.done();
-      return;
-    }
-    for (const s of w.slots) {
-      if (!keep.has(s.shard)) {
-        this.#slots.remove(s);
-        continue;
-      }
-      s.journalPos = c.journalPos(s.shard);
-      s.due = true; // its stored checkpoint is behind: the next one writes it
-    }
-    for (const a of actors) this.#slots.get(shardOf(a.state.id))!.known.add(a.state.id);
-    for (const s of w.slots) if (keep.has(s.shard)) this.#slots.serve(s);
-    w.done();
-  }
 
   #halt(err: Error, why: string): void {
     if (this.#fault !== undefined) return;

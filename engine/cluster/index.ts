@@ -15,5 +15,7 @@ export type {
   ShardJournalAppendResult, ShardOwner, ShardStore,
 } from './cluster-ports.js';
 export { planMoves } from './move-planner.js';
+export { OpsPortInUseError, OpsServer, operatorShards } from './ops-server.js';
+export type { OperatorShards, OpsServerOptions } from './ops-server.js';
 export type { MovePlan, PlanInput } from './move-planner.js';
 export type { ShardChangeListener } from './shard-slots.js';

@@ -41,6 +41,12 @@ export interface IntakeJournalDeps {
   readonly onOutcomeUnknown: (shards: ReadonlyMap<number, number>) => void;
   /** @default 2_048 */
   readonly maxBatch?: number;
+  /**
+   * The answer to a request whose shard left this node before it was written:
+   * `NOT_OWNER` (a cluster node: another node serves it) or `NOT_READY` (a solo
+   * node: it serves the shard again once recovered). @default 'NOT_OWNER'
+   */
+  readonly movedCode?: 'NOT_OWNER' | 'NOT_READY';
   readonly metrics?: NodeMetrics | undefined;
   readonly log?: Logger | undefined;
 }
@@ -94,8 +100,9 @@ export class IntakeJournal {
 
   #notOwner(p: PendingIntake): void {
     if (p.input.type === 'create') this.#d.slots.get(p.shard)?.known.delete(p.input.assessmentId);
-    this.#d.metrics?.intake.inc({ result: 'NOT_OWNER' });
-    p.resolve({ ok: false, code: 'NOT_OWNER', message: `shard ${p.shard} is not served here now; retry` });
+    const code = this.#d.movedCode ?? 'NOT_OWNER';
+    this.#d.metrics?.intake.inc({ result: code });
+    p.resolve({ ok: false, code, message: `shard ${p.shard} is not served here now; retry` });
   }
 
   async #commit(): Promise<void> {

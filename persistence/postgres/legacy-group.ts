@@ -10,6 +10,7 @@
  * All in one transaction, holding the old owner row: a journal write of the
  * old node either commits before and is converted, or is refused after.
  */
+import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { shardKey, shardOf, VIRTUAL_SHARDS } from '../../engine/shard.js';
 import { isUnavailable, mapPgError } from './errors.js';
@@ -74,10 +75,13 @@ export async function convertLegacyGroup(sql: postgres.Sql, group = 'default'): 
        where s.group_id = ${group} and s.assessment_id = m.a`;
     const keys = Array.from({ length: VIRTUAL_SHARDS }, (_, v) => shardKey(v));
     if (cp !== undefined) {
+      const hash = createHash('sha256').update(cp.kernel).digest('hex');
+      await conn`insert into checkpoint_kernels (hash, kernel, created_at) values (${hash}, ${cp.kernel}, clock_timestamp())
+                 on conflict (hash) do update set created_at = excluded.created_at`;
       await conn`
-        insert into checkpoints (group_id, version, owner_epoch, input_pos, tick_seq, journal_pos, kernel, updated_at)
+        insert into checkpoints (group_id, version, owner_epoch, input_pos, tick_seq, journal_pos, kernel, kernel_hash, updated_at)
         select k, ${cp.version}::bigint, ${cp.owner_epoch}::bigint, ${cp.input_pos}::bigint, ${cp.tick_seq}::bigint,
-               ${cp.journal_pos}::bigint, ${cp.kernel}, now()
+               ${cp.journal_pos}::bigint, null, ${hash}, now()
           from unnest(${keys}::text[]) as k`;
       await conn`delete from checkpoints where group_id = ${group}`;
     }

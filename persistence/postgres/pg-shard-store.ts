@@ -9,6 +9,7 @@
  * state; its actors' rows in `snapshots` carry its shard key and their event
  * cursor.
  */
+import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import type { ClaimRule, KernelMeta, ShardActor, ShardCheckpoint, ShardCheckpointWrite, ShardOwner, ShardStore } from '../../engine/cluster/cluster-ports.js';
 import { shardKey } from '../../engine/shard.js';
@@ -95,7 +96,9 @@ export class PgShardStore implements ShardStore {
     const keys = shards.map(shardKey);
     try {
       const cps = await this.#sql<{ group_id: string; version: string; tick_seq: string; journal_pos: string; kernel: string }[]>`
-        select group_id, version, tick_seq, journal_pos, kernel from checkpoints where group_id = any(${keys}::text[])`;
+        select c.group_id, c.version, c.tick_seq, c.journal_pos, coalesce(c.kernel, k.kernel) as kernel
+          from checkpoints c left join checkpoint_kernels k on k.hash = c.kernel_hash
+         where c.group_id = any(${keys}::text[])`;
       if (cps.length === 0) return out;
       const rows = await this.#sql<{ group_id: string; state: string; quarantined: boolean; cursor_input: string | null; cursor_n: number | null }[]>`
         select group_id, state, quarantined, cursor_input, cursor_n from snapshots where group_id = any(${cps.map((c) => c.group_id)}::text[])`;
@@ -191,7 +194,9 @@ export class PgShardStore implements ShardStore {
   async newestMeta(): Promise<{ readonly tickSeq: number; readonly meta: KernelMeta } | undefined> {
     try {
       const [row] = await this.#sql<{ tick_seq: string; kernel: string }[]>`
-        select tick_seq, kernel from checkpoints where group_id ~ '^v[0-9]{4}$' order by tick_seq desc limit 1`;
+        select c.tick_seq, coalesce(c.kernel, k.kernel) as kernel
+          from checkpoints c left join checkpoint_kernels k on k.hash = c.kernel_hash
+         where c.group_id ~ '^v[0-9]{4}$' order by c.tick_seq desc limit 1`;
       return row === undefined ? undefined : { tickSeq: Number(row.tick_seq), meta: decodeJson<KernelMeta>(row.kernel) };
     } catch (err) {
       throw mapPgError(err);
@@ -236,28 +241,40 @@ export class PgShardStore implements ShardStore {
   }
 
   async #writeCheckpoints(conn: postgres.ReservedSql, writes: readonly ShardCheckpointWrite[]): Promise<void> {
-    // Shards saved together share one boundary and usually one meta: encode each distinct meta once.
-    const texts = new Map<KernelMeta, string>();
-    const metaText = (m: KernelMeta): string => {
-      let t = texts.get(m);
-      if (t === undefined) texts.set(m, (t = encodeJson(m)));
-      return t;
-    };
+    // Shards saved together share one boundary and usually one meta: each distinct one is stored once.
+    const hashes = new Map<KernelMeta, string>();
+    const kernels = new Map<string, string>();
+    for (const w of writes) {
+      if (hashes.has(w.meta)) continue;
+      const text = encodeJson(w.meta);
+      const hash = createHash('sha256').update(text).digest('hex');
+      hashes.set(w.meta, hash);
+      kernels.set(hash, text);
+    }
+    // The refresh locks the row: a concurrent clean-up waits for this transaction and then spares it.
+    await conn`
+      insert into checkpoint_kernels (hash, kernel, created_at)
+      select * from unnest(${[...kernels.keys()]}::text[], ${[...kernels.values()]}::text[]), clock_timestamp()
+      on conflict (hash) do update set created_at = excluded.created_at`;
     const result = await conn`
-      insert into checkpoints (group_id, version, owner_epoch, input_pos, tick_seq, journal_pos, kernel, updated_at)
-      select g, v, e, i, t, j, k, now()
+      insert into checkpoints (group_id, version, owner_epoch, input_pos, tick_seq, journal_pos, kernel, kernel_hash, updated_at)
+      select g, v, e, i, t, j, null, h, now()
         from unnest(${writes.map((w) => shardKey(w.shard))}::text[], ${writes.map((w) => String(w.version))}::bigint[],
                     ${writes.map((w) => String(w.epoch))}::bigint[], ${writes.map((w) => String(w.inputPos))}::bigint[],
                     ${writes.map((w) => String(w.tickSeq))}::bigint[], ${writes.map((w) => String(w.journalPos))}::bigint[],
-                    ${writes.map((w) => metaText(w.meta))}::text[]) as u(g, v, e, i, t, j, k)
+                    ${writes.map((w) => hashes.get(w.meta)!)}::text[]) as u(g, v, e, i, t, j, h)
       on conflict (group_id) do update set
              version = excluded.version, owner_epoch = excluded.owner_epoch, input_pos = excluded.input_pos,
-             tick_seq = excluded.tick_seq, journal_pos = excluded.journal_pos, kernel = excluded.kernel, updated_at = excluded.updated_at
+             tick_seq = excluded.tick_seq, journal_pos = excluded.journal_pos, kernel = null, kernel_hash = excluded.kernel_hash, updated_at = excluded.updated_at
        where checkpoints.version < excluded.version and checkpoints.owner_epoch <= excluded.owner_epoch
       returning group_id`;
     if (result.length !== writes.length) {
       const written = new Set(result.map((r) => (r as { group_id: string }).group_id));
       throw new CheckpointRegressionError(writes.filter((w) => !written.has(shardKey(w.shard))).map((w) => w.shard));
     }
+    await conn`
+      delete from checkpoint_kernels k
+       where k.created_at < clock_timestamp() - interval '10 minutes'
+         and not exists (select 1 from checkpoints c where c.kernel_hash = k.hash)`;
   }
 }
