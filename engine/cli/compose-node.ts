@@ -221,8 +221,9 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       log: log.child(config.nodeId === undefined ? { group } : { node: config.nodeId }), metrics, clusterMetrics,
     });
     closers.push(() => node.stop({ handOver: false }));
-    // Served before anything else is built on it: the stream epoch and the trader index need its shards.
-    await node.ready;
+    // A solo node serves every shard before anything is built on it (the stream epoch, the trader index).
+    // A cluster member goes on at once: its share arrives as others hand it over, and /readyz says when.
+    if (config.nodeId === undefined) await node.ready;
 
     // A solo node serves every shard: one intake subject for it all. Cluster nodes are reached per shard.
     if (nc !== undefined && config.nodeId === undefined) {

@@ -45,6 +45,7 @@ export class ClusterRounds {
   readonly #ttl: number;
   #incarnation = 0;
   #lastRenewed = performance.now();
+  #renewing = false;
   #heartbeat: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -213,6 +214,9 @@ export class ClusterRounds {
   async #renew(): Promise<void> {
     const { membership, nodeId, clusterMetrics: metrics, log } = this.#o;
     if (this.#stopped && !this.#draining) return;
+    // A renewal still out (a database that does not answer) counts as failing, not as a second request.
+    if (this.#renewing) return this.#lapsedLocally();
+    this.#renewing = true;
     try {
       const outcome = await membership!.renew(nodeId!, this.#incarnation, this.#ttl);
       if (outcome === 'replaced') {
@@ -228,10 +232,15 @@ export class ClusterRounds {
     } catch (err) {
       metrics?.leaseRenewFailures.inc();
       log?.warn({ err }, 'lease renewal failed');
-      // Past the TTL the others may take every shard served here: stop serving them first.
-      if (performance.now() - this.#lastRenewed > this.#ttl) {
-        for (const s of [...this.#slots.all()]) if (s.state === 'serving') this.#node.drop(s.shard, s.epoch, 'lease lapsed');
-      }
+      this.#lapsedLocally();
+    } finally {
+      this.#renewing = false;
     }
+  }
+
+  /** Past a whole TTL without a renewal the others may take every shard served here: stop serving them first. */
+  #lapsedLocally(): void {
+    if (performance.now() - this.#lastRenewed <= this.#ttl) return;
+    for (const s of [...this.#slots.all()]) if (s.state === 'serving') this.#node.drop(s.shard, s.epoch, 'lease lapsed');
   }
 }
