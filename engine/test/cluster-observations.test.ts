@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { OperatorShards } from '../cluster/ops-server.js';
+import { servingFrom } from './chaos/cluster-observer.js';
 import { OwnershipLog } from './chaos/ownership-log.js';
 import { pauseOf, pausesByKind, percentile } from './chaos/pause-figures.js';
 
@@ -61,6 +63,20 @@ describe('ownership observations', () => {
     assert.deepEqual(log.overlaps(), []);
     assert.throws(() => log.add({ node: 'b', sentAt: 10, receivedAt: 11, serving: serving() }), RangeError);
   });
+});
+
+test('a node serves the shards its ops answer gives a lag for, at their owner epochs', () => {
+  const body: OperatorShards = {
+    node: 'n1', members: [], moves: { acquire: 2, release: 0, takeover: 0 }, marketSeq: 10, marketTail: 10, served: 2,
+    shards: [
+      { shard: 0, key: 'v0000', owner: 'n1', epoch: 3, released: false, lag: { marketInputs: 0, checkpointAgeMs: 5 } },
+      { shard: 1, key: 'v0001', owner: 'n2', epoch: 7, released: false },
+      { shard: 2, key: 'v0002', owner: 'n1', epoch: 1, released: false, lag: { marketInputs: null, checkpointAgeMs: 0 } },
+      { shard: 3, key: 'v0003', owner: null, epoch: null, released: false },
+    ],
+  };
+  assert.deepEqual([...servingFrom(body)], [[0, 3], [2, 1]]);
+  assert.throws(() => servingFrom({ error: { code: 'NOT_FOUND' } }), /no "shards" list/);
 });
 
 describe('pause figures', () => {
