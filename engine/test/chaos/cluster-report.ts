@@ -25,6 +25,8 @@ export interface ClusterFigures {
   readonly overlaps: number;
   readonly observations: number;
   readonly movesByKind: ReadonlyMap<string, number>;
+  /** From each NATS restart to every node reading the market stream again, ms. */
+  readonly marketResumeMs: readonly number[];
   readonly transient: ReadonlyMap<string, number>;
   readonly refused: ReadonlyMap<string, number>;
   readonly retries: number;
@@ -79,6 +81,7 @@ export function formatClusterReport(f: ClusterFigures): string {
     `  faults            ${list(f.faults)}`,
     `  shards moved      ${list(f.movesByKind)} (ownership observed ${f.observations} times; two nodes serving one shard: ${f.overlaps})`,
     ...rows,
+    ...(f.marketResumeMs.length === 0 ? [] : [`  NATS restart      every node read the market stream again after ${f.marketResumeMs.map((x) => `${f0(x)} ms`).join(', ')} (restart included)`]),
     `  orders            acknowledged ${f.acknowledged} · lost ${f.lost} · retried ${f.retries} · reconnects ${f.reconnects}`,
     `                    transient answers: ${list(f.transient)}; refused for good: ${list(f.refused)}`,
     `  fills             ${f.fills} in the replay · duplicated on the event stream ${f.duplicatedFills} · not in the replay ${f.phantomFills} · missing ${f.missingFills}`,

@@ -83,6 +83,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
   process.once('exit', teardown);
 
   const faults = new Map<string, number>();
+  const marketResumeMs: number[] = [];
   const windows: FaultWindow[] = [];
   const totals = { lost: 0, mismatched: 0, compared: 0, checks: 0, live: 0, doubled: 0 };
   const running = (): string[] => [...cluster.nodes.keys()];
@@ -91,12 +92,16 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
   const probes = new Map(Array.from({ length: TRADERS }, (_, i) => [shardOf(bots.assessmentOf(i)), bots.assessmentOf(i)] as const));
   const check = async (label: string, quiet?: { tickSeq: number }): Promise<void> => {
     const ackedBefore = [...bots.acked.values()];
+    const t0 = performance.now();
     const doubled = await doublyServed(load.nc, load.namespace, probes);
     const live = quiet === undefined ? undefined : await liveStateClaims(load.nc, load.namespace, Array.from({ length: TRADERS }, (_, i) => bots.assessmentOf(i)), quiet.tickSeq);
     const checkpointed = await readCheckpointClaims(db.sql);
     const journal = await readJournal(db.sql); // after the views: it holds every entry they reflect
     const claims = [...checkpointed, ...(live?.claims ?? [])];
-    const v = await replayAndCompare(await tap.upTo(Math.max(0, ...claims.map((c) => c.tickSeq))), journal, claims);
+    const t1 = performance.now();
+    const market = await tap.upTo(Math.max(0, ...claims.map((c) => c.tickSeq)));
+    const t2 = performance.now();
+    const v = await replayAndCompare(market, journal, claims);
     const lost = lostOrders(ackedBefore, journal);
     const wrong = v.mismatches.length + (live?.unanswered.length ?? 0);
     totals.checks++;
@@ -107,7 +112,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     totals.doubled += doubled.length;
     say(`check after ${label}: ${live === undefined ? '' : `${totals.live} live states + `}${checkpointed.length} checkpointed states, ${v.statesCompared} compared, mismatched ${wrong}`
       + `${wrong > 0 ? ` (${JSON.stringify({ mismatches: v.mismatches.slice(0, 3), unanswered: live?.unanswered.slice(0, 3) })})` : ''}; acknowledged ${ackedBefore.length}, lost ${lost.length}; `
-      + `shards answering twice ${doubled.length}; replay of ${v.inputs} inputs ${v.ms.toFixed(0)} ms`);
+      + `shards answering twice ${doubled.length}; reads ${(t1 - t0).toFixed(0)} ms, market ${(t2 - t1).toFixed(0)} ms, replay of ${v.inputs} inputs ${v.ms.toFixed(0)} ms`);
   };
 
   /** One fault: act, wait until the cluster settles on the nodes it leaves, record the window, check. */
@@ -151,7 +156,16 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
       });
       if (!natsRestarted) {
         natsRestarted = true;
-        await fault('NATS restart', 'nats', () => nats.restart());
+        await fault('NATS restart', 'nats', async () => {
+          const tail = await load.marketTail();
+          const t0 = performance.now();
+          await nats.restart();
+          // Every node reads the market stream again: its position passes the tail of before the restart.
+          const seqOf = (n: string) => (observer.latest.get(n)?.body as { marketSeq?: number } | undefined)?.marketSeq ?? 0;
+          await until('every node to read the market stream again', () => running().every((n) => seqOf(n) > tail), 120_000);
+          marketResumeMs.push(performance.now() - t0);
+          say(`market stream read again by every node ${((performance.now() - t0) / 1000).toFixed(1)} s after the NATS restart began`);
+        });
       }
       const victim = running()[round % running().length]!;
       await fault('SIGKILL node', 'crash', async () => {
@@ -194,7 +208,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
       faults, windows, answers: bots.answers, leaseTtlMs: LEASE_TTL_MS, acknowledged: bots.ackCount, lost: totals.lost,
       duplicatedFills: fills.duplicated, phantomFills: fills.phantom, missingFills: fills.missing, fills: fills.total,
       mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, liveViews: totals.live, overlaps: observer.log.overlaps().length + totals.doubled, observations: observer.log.observations,
-      movesByKind, transient: bots.transient, refused: bots.refused, retries: bots.retries, reconnects: bots.reconnects,
+      movesByKind, marketResumeMs, transient: bots.transient, refused: bots.refused, retries: bots.retries, reconnects: bots.reconnects,
       selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
       journalEntries: journal.length, marketMessages: tail, logs: `process logs ${cluster.logs[0]?.replace(/-n1\.1-engine\.log$/, '-*.log')}`,
     };
