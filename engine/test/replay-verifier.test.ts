@@ -12,7 +12,7 @@ import { serviceGate } from '../testing/service-gate.js';
 import { ChaosLoad } from './chaos/chaos-load.js';
 import { EngineSupervisor } from './chaos/engine-supervisor.js';
 import { MarketTap } from './chaos/market-tap.js';
-import { compareFills, lostOrders, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare, type ClusterJournalRecord, type StateClaim } from './chaos/replay-verifier.js';
+import { compareFills, lostOrders, missingDuplicates, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare, type ClusterJournalRecord, type StateClaim } from './chaos/replay-verifier.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,11 +97,14 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
     assert.ok(v.mismatches.some((m) => m.assessmentId === last.input.assessmentId && m.why === 'state differs'));
   });
 
-  test('an acknowledged order missing from the journal, or not yet applied, is lost', () => {
+  test('an acknowledged order missing from the journal, or not yet applied, is lost; so is one answered as a duplicate that the journal lacks', () => {
     const some = [...load.acked.values()][5]!;
     assert.deepEqual(lostOrders([some], journal.filter((j) => j.position !== some.position)), [some]);
     assert.deepEqual(lostOrders([some], journal, new Map([[shardOf(some.assessmentId), some.position - 1]])), [some]);
     assert.deepEqual(lostOrders([some], journal, new Map([[shardOf(some.assessmentId), some.position]])), []);
+    const said = { assessmentId: some.assessmentId, clientOrderId: some.clientOrderId };
+    assert.deepEqual(missingDuplicates([said], journal), [], 'an order answered as a duplicate is in the journal');
+    assert.deepEqual(missingDuplicates([said], journal.filter((j) => j.position !== some.position)), [said]);
   });
 
   test('fills on the event stream are each published once and none is missing or invented', async () => {

@@ -47,6 +47,11 @@ export class BotTraders {
   /** Answers that settled nothing, by code, and settled refusals, by code. */
   readonly transient = new Map<string, number>();
   readonly refused = new Map<string, number>();
+  /**
+   * Orders answered `DUPLICATE_CLIENT_ORDER_ID` on a retry (an earlier offer was journaled but its answer was lost,
+   * e.g. with its gateway): accepted, at a position the answer did not say; the journal must hold them.
+   */
+  readonly duplicates: Array<{ readonly assessmentId: string; readonly clientOrderId: string }> = [];
   reconnects = 0;
   /** Orders offered again after an unknown or transient outcome. */
   retries = 0;
@@ -133,6 +138,7 @@ export class BotTraders {
           break;
         } catch (err) {
           const code = err instanceof ProtocolError ? err.code : 'ERROR';
+          if (code === 'DUPLICATE_CLIENT_ORDER_ID' && tries > 0) this.duplicates.push({ assessmentId, clientOrderId: order.clientOrderId });
           if (!TRANSIENT.has(code)) {
             this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
             break;

@@ -30,6 +30,8 @@ export interface ClusterFigures {
   readonly transient: ReadonlyMap<string, number>;
   readonly refused: ReadonlyMap<string, number>;
   readonly retries: number;
+  /** Retried orders answered as duplicates of an earlier, journaled offer. */
+  readonly duplicateAnswers: number;
   readonly reconnects: number;
   readonly selfExits: readonly string[];
   readonly journalEntries: number;
@@ -82,7 +84,7 @@ export function formatClusterReport(f: ClusterFigures): string {
     `  shards moved      ${list(f.movesByKind)} (ownership observed ${f.observations} times; two nodes serving one shard: ${f.overlaps})`,
     ...rows,
     ...(f.marketResumeMs.length === 0 ? [] : [`  NATS restart      every node read the market stream again after ${f.marketResumeMs.map((x) => `${f0(x)} ms`).join(', ')} (restart included)`]),
-    `  orders            acknowledged ${f.acknowledged} · lost ${f.lost} · retried ${f.retries} · reconnects ${f.reconnects}`,
+    `  orders            acknowledged ${f.acknowledged} (and ${f.duplicateAnswers} retries answered as duplicates of a journaled offer) · lost ${f.lost} · retried ${f.retries} · reconnects ${f.reconnects}`,
     `                    transient answers: ${list(f.transient)}; refused for good: ${list(f.refused)}`,
     `  fills             ${f.fills} in the replay · duplicated on the event stream ${f.duplicatedFills} · not in the replay ${f.phantomFills} · missing ${f.missingFills}`,
     `  states            ${f.checks} checks (${f.liveViews} live views of nodes, and every checkpoint), ${f.statesCompared} states compared with the replay · mismatched ${f.mismatched}`,

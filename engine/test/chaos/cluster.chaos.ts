@@ -37,7 +37,7 @@ import type { FaultWindow } from './pause-figures.js';
 import { PrivateNats } from './private-nats.js';
 import { createAssessments } from './shard-intake.js';
 import { doublyServed, liveStateClaims } from './live-views.js';
-import { compareFills, lostOrders, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare } from './replay-verifier.js';
+import { compareFills, lostOrders, missingDuplicates, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare } from './replay-verifier.js';
 
 const num = (name: string, d: number): number => Number(process.env[name] ?? d);
 const ROUNDS = num('CLUSTER_ROUNDS', 3);
@@ -102,7 +102,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const market = await tap.upTo(Math.max(0, ...claims.map((c) => c.tickSeq)));
     const t2 = performance.now();
     const v = await replayAndCompare(market, journal, claims);
-    const lost = lostOrders(ackedBefore, journal);
+    const lost = [...lostOrders(ackedBefore, journal), ...missingDuplicates(bots.duplicates, journal)];
     const wrong = v.mismatches.length + (live?.unanswered.length ?? 0);
     totals.checks++;
     totals.compared += v.statesCompared;
@@ -193,7 +193,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const shardMarks = new Map((await db.sql<{ group_id: string; tick_seq: string; journal_pos: string }[]>`select group_id, tick_seq, journal_pos from checkpoints`)
       .map((r) => [Number(r.group_id.slice(1)), { tickSeq: Number(r.tick_seq), journalPos: Number(r.journal_pos) }]));
     const final = await replayAndCompare(await tap.upTo(tail), journal, claims, { collectEvents: true });
-    const lost = lostOrders(bots.acked.values(), journal, new Map([...shardMarks].map(([s, m]) => [s, m.journalPos])));
+    const lost = [...lostOrders(bots.acked.values(), journal, new Map([...shardMarks].map(([s, m]) => [s, m.journalPos]))), ...missingDuplicates(bots.duplicates, journal)];
     const unchecked = new Set(journal.map((j) => j.input.assessmentId).filter((a) => !claims.some((c) => c.digests.has(a))));
     totals.checks++;
     totals.compared += final.statesCompared;
@@ -208,7 +208,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
       faults, windows, answers: bots.answers, leaseTtlMs: LEASE_TTL_MS, acknowledged: bots.ackCount, lost: totals.lost,
       duplicatedFills: fills.duplicated, phantomFills: fills.phantom, missingFills: fills.missing, fills: fills.total,
       mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, liveViews: totals.live, overlaps: observer.log.overlaps().length + totals.doubled, observations: observer.log.observations,
-      movesByKind, marketResumeMs, transient: bots.transient, refused: bots.refused, retries: bots.retries, reconnects: bots.reconnects,
+      movesByKind, marketResumeMs, transient: bots.transient, refused: bots.refused, retries: bots.retries, duplicateAnswers: bots.duplicates.length, reconnects: bots.reconnects,
       selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
       journalEntries: journal.length, marketMessages: tail, logs: `process logs ${cluster.logs[0]?.replace(/-n1\.1-engine\.log$/, '-*.log')}`,
     };

@@ -217,6 +217,12 @@ export function lostOrders(acked: Iterable<AckedOrder>, journal: readonly Cluste
   return lost;
 }
 
+/** Orders said to be journaled already (a duplicate's answer) that the journal does not hold. */
+export function missingDuplicates(said: Iterable<{ assessmentId: string; clientOrderId: string }>, journal: readonly ClusterJournalRecord[]): Array<{ assessmentId: string; clientOrderId: string }> {
+  const held = new Set(journal.map((j) => `${j.input.assessmentId}\u0000${j.clientOrderId}`));
+  return [...said].filter((d) => !held.has(`${d.assessmentId}\u0000${d.clientOrderId}`));
+}
+
 /** A fill's identity: its assessment, order and what was left after it (a partial fill leaves less each time). */
 export function fillKey(e: { assessmentId: string; orderId?: unknown; remaining?: unknown }): string {
   return `${e.assessmentId}/${String(e.orderId)}/${String(e.remaining)}`;
