@@ -313,6 +313,7 @@ export class ClusterNode {
       await this.releaseShards([...this.#slots.served]);
       await this.#rounds.leave();
     } else {
+      this.#acquirer.abandon(); // a catch-up may wait for a pump that no longer runs
       await this.#rounds.stop();
     }
     await this.#pump.stop();
@@ -327,8 +328,15 @@ export class ClusterNode {
     return this.#acquirer.acquire(wanted, force);
   }
 
-  /** Hand these served shards over. @internal */
-  async releaseShards(shards: readonly number[]): Promise<number[]> {
+  /** Hand these served shards over, `chunk` at a time. @internal */
+  async releaseShards(shards: readonly number[], chunk = Infinity): Promise<number[]> {
+    const released: number[] = [];
+    // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's.
+    for (let i = 0; i < shards.length; i += chunk) released.push(...await this.#release(shards.slice(i, i + chunk)));
+    return released;
+  }
+
+  async #release(shards: readonly number[]): Promise<number[]> {
     const list = shards.map((v) => this.#slots.serving(v)).filter((s): s is ShardSlot => s !== undefined);
     if (list.length === 0) return [];
     for (const s of list) {
