@@ -89,6 +89,7 @@ export class ClusterNode {
   #stopping = false;
   #fault: Error | undefined;
   #ready!: () => void;
+  #registered: () => void = () => undefined;
   /** Resolves once the node has caught up with the market log at start and taken the shards targeted to it (a solo node: all). */
   readonly ready: Promise<void>;
 
@@ -120,7 +121,7 @@ export class ClusterNode {
       store: o.store, journal: o.journal, market: o.market, engine, slots: this.#slots, checkpointer: this.#checkpointer, output: o.output,
       tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS, nodeId: o.nodeId ?? null,
       lastSeq: () => this.#pump.lastSeq, stopping: () => this.#stopping, onEngineFailure: (err) => this.#halt(err, 'engine failed'),
-      metrics: o.clusterMetrics, log: o.log,
+      onRegistered: () => this.#registered(), metrics: o.clusterMetrics, log: o.log,
     });
     this.#rounds = new ClusterRounds(this, this.#slots, o);
     const cm = o.clusterMetrics;
@@ -150,6 +151,9 @@ export class ClusterNode {
       await node.#rounds.join();
       const tail = o.marketTail === undefined ? tickSeq : await o.marketTail();
       o.log?.info({ node: o.nodeId ?? 'solo', marketSeq: tickSeq, marketTail: tail }, 'cluster node starting');
+      // A solo node's shards usually all stand at the engine's start: the pump waits until their
+      // catch-up is registered, so it starts there and reads no market history of its own.
+      if (o.nodeId === undefined) node.#pump.hold(new Promise((r) => (node.#registered = r)));
       const caughtUp = node.#pump.start(o.market, tail);
       node.#rounds.start();
       void Promise.all([caughtUp, node.#rounds.settled]).then(() => {
