@@ -163,10 +163,11 @@ export class ClusterRounds {
     const owners = new Map(rows.map((r) => [r.shard, r]));
     const live = new Set(members.map((m) => m.nodeId));
     metrics?.members.set(members.length);
-    // A newer owner took a shard served here (seen before any write of it is refused).
+    // A newer owner took a shard served here (seen before any write of it is refused). A row
+    // older than the slot is a read from before this node's own claim: it says nothing.
     for (const s of this.#slots.all()) {
       const row = owners.get(s.shard);
-      if (s.state === 'serving' && (row === undefined || row.epoch !== s.epoch)) this.#node.drop(s.shard, s.epoch, 'fenced');
+      if (s.state === 'serving' && row !== undefined && row.epoch > s.epoch) this.#node.drop(s.shard, s.epoch, 'fenced');
     }
     let unowned = 0;
     for (let v = 0; v < VIRTUAL_SHARDS; v++) {
