@@ -310,6 +310,7 @@ export class ClusterNode {
   async stop(options: { handOver?: boolean } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#registered(); // a pump still held for the start-up catch-up must be able to stop
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if ((options.handOver ?? true) && this.#fault === undefined) {
       await this.#rounds.drain();
