@@ -89,6 +89,7 @@ export class ClusterNode {
   #stopping = false;
   #fault: Error | undefined;
   #ready!: () => void;
+  #registered: () => void = () => undefined;
   /** Resolves once the node has caught up with the market log at start and taken the shards targeted to it (a solo node: all). */
   readonly ready: Promise<void>;
 
@@ -120,7 +121,7 @@ export class ClusterNode {
       store: o.store, journal: o.journal, market: o.market, engine, slots: this.#slots, checkpointer: this.#checkpointer, output: o.output,
       tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS, nodeId: o.nodeId ?? null,
       lastSeq: () => this.#pump.lastSeq, stopping: () => this.#stopping, onEngineFailure: (err) => this.#halt(err, 'engine failed'),
-      metrics: o.clusterMetrics, log: o.log,
+      onRegistered: () => this.#registered(), metrics: o.clusterMetrics, log: o.log,
     });
     this.#rounds = new ClusterRounds(this, this.#slots, o);
     const cm = o.clusterMetrics;
@@ -150,6 +151,9 @@ export class ClusterNode {
       await node.#rounds.join();
       const tail = o.marketTail === undefined ? tickSeq : await o.marketTail();
       o.log?.info({ node: o.nodeId ?? 'solo', marketSeq: tickSeq, marketTail: tail }, 'cluster node starting');
+      // A solo node's shards usually all stand at the engine's start: the pump waits until their
+      // catch-up is registered, so it starts there and reads no market history of its own.
+      if (o.nodeId === undefined) node.#pump.hold(new Promise((r) => (node.#registered = r)));
       const caughtUp = node.#pump.start(o.market, tail);
       node.#rounds.start();
       void Promise.all([caughtUp, node.#rounds.settled]).then(() => {
@@ -306,6 +310,7 @@ export class ClusterNode {
   async stop(options: { handOver?: boolean } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#registered(); // a pump still held for the start-up catch-up must be able to stop
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if ((options.handOver ?? true) && this.#fault === undefined) {
       await this.#rounds.drain();
@@ -313,6 +318,7 @@ export class ClusterNode {
       await this.releaseShards([...this.#slots.served]);
       await this.#rounds.leave();
     } else {
+      this.#acquirer.abandon(); // a catch-up may wait for a pump that no longer runs
       await this.#rounds.stop();
     }
     await this.#pump.stop();
@@ -327,8 +333,15 @@ export class ClusterNode {
     return this.#acquirer.acquire(wanted, force);
   }
 
-  /** Hand these served shards over. @internal */
-  async releaseShards(shards: readonly number[]): Promise<number[]> {
+  /** Hand these served shards over, `chunk` at a time. @internal */
+  async releaseShards(shards: readonly number[], chunk = Infinity): Promise<number[]> {
+    const released: number[] = [];
+    // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's.
+    for (let i = 0; i < shards.length; i += chunk) released.push(...await this.#release(shards.slice(i, i + chunk)));
+    return released;
+  }
+
+  async #release(shards: readonly number[]): Promise<number[]> {
     const list = shards.map((v) => this.#slots.serving(v)).filter((s): s is ShardSlot => s !== undefined);
     if (list.length === 0) return [];
     for (const s of list) {

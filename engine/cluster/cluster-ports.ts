@@ -45,7 +45,7 @@ export interface ShardCheckpoint {
   /** Last journal position of this shard folded in. */
   readonly journalPos: number;
   readonly meta: KernelMeta;
-  /** The meta as stored, to tell equal metas apart cheaply. */
+  /** Names the meta as stored (equal for equal metas), to group shards that share one cheaply. */
   readonly metaText: string;
   readonly actors: readonly ShardActor[];
 }

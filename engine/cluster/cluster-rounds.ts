@@ -36,6 +36,8 @@ export class NodeReplacedError extends Error {
 }
 
 const FAST_ROUND_MS = 100;
+/** Shards handed over together within a round. */
+const RELEASE_CHUNK = 32;
 
 /** Lease and allocation rounds of one node; see the module comment. */
 export class ClusterRounds {
@@ -46,6 +48,8 @@ export class ClusterRounds {
   #incarnation = 0;
   #lastRenewed = performance.now();
   #renewing = false;
+  /** Takes in progress. */
+  readonly #taking = new Set<Promise<void>>();
   #heartbeat: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -114,6 +118,7 @@ export class ClusterRounds {
     this.#stopped = true;
     this.#wake?.();
     await this.#loop;
+    await Promise.all([...this.#taking]);
     this.#first();
   }
 
@@ -158,10 +163,11 @@ export class ClusterRounds {
     const owners = new Map(rows.map((r) => [r.shard, r]));
     const live = new Set(members.map((m) => m.nodeId));
     metrics?.members.set(members.length);
-    // A newer owner took a shard served here (seen before any write of it is refused).
+    // A newer owner took a shard served here (seen before any write of it is refused). A row
+    // older than the slot is a read from before this node's own claim: it says nothing.
     for (const s of this.#slots.all()) {
       const row = owners.get(s.shard);
-      if (s.state === 'serving' && (row === undefined || row.epoch !== s.epoch)) this.#node.drop(s.shard, s.epoch, 'fenced');
+      if (s.state === 'serving' && row !== undefined && row.epoch > s.epoch) this.#node.drop(s.shard, s.epoch, 'fenced');
     }
     let unowned = 0;
     for (let v = 0; v < VIRTUAL_SHARDS; v++) {
@@ -179,24 +185,31 @@ export class ClusterRounds {
       if (released.length > 0) this.#o.log?.info({ shards: released.length }, 'released shards held under this name and not served');
     }
     if (this.#stopped) return false;
-    const kinds = new Map(plan.acquire.map((a) => {
-      const row = owners.get(a.shard);
-      const takeover = row !== undefined && !row.released && row.ownerNode !== null && row.ownerNode !== me && !live.has(row.ownerNode);
-      return [a.shard, takeover ? 'takeover' as const : 'acquire' as const];
-    }));
-    const [released, acquired] = await Promise.all([
-      plan.release.length === 0 ? [] : this.#node.releaseShards(plan.release),
-      plan.acquire.length === 0 ? [] : this.#node.acquireShards(plan.acquire, false),
-    ]);
-    this.#count('release', released.length);
-    this.#count('acquire', acquired.filter((v) => kinds.get(v) === 'acquire').length);
-    this.#count('takeover', acquired.filter((v) => kinds.get(v) === 'takeover').length);
     this.#view = { ...this.#view, members, owners, waiting: plan.waiting };
-    const moved = released.length + acquired.length;
-    if (moved > 0) {
-      this.#o.log?.info({ moved, released: released.length, acquired: acquired.length, members: active.length, serving: this.#slots.served.size, waiting: plan.waiting }, `moved ${moved} shards`);
+    // Takes run on while the next rounds go on (a hand-over elsewhere is picked up at once);
+    // shards being taken count against this round's bound.
+    let acquiring = 0;
+    for (const slot of this.#slots.all()) if (slot.state === 'acquiring') acquiring++;
+    const take = plan.acquire.slice(0, Math.max(0, (this.#o.maxMoves ?? 128) - acquiring));
+    if (take.length > 0) {
+      const kinds = new Map(take.map((a) => {
+        const row = owners.get(a.shard);
+        const takeover = row !== undefined && !row.released && row.ownerNode !== null && row.ownerNode !== me && !live.has(row.ownerNode);
+        return [a.shard, takeover ? 'takeover' as const : 'acquire' as const];
+      }));
+      const taking = this.#node.acquireShards(take, false).then((acquired) => {
+        this.#count('acquire', acquired.filter((v) => kinds.get(v) === 'acquire').length);
+        this.#count('takeover', acquired.filter((v) => kinds.get(v) === 'takeover').length);
+        if (acquired.length > 0) this.#o.log?.info({ moved: acquired.length, acquired: acquired.length, members: active.length, serving: this.#slots.served.size }, `moved ${acquired.length} shards`);
+      }).finally(() => this.#taking.delete(taking));
+      this.#taking.add(taking);
     }
-    return plan.waiting > 0 || moved > 0 || plan.acquire.length > acquired.length;
+    const released = plan.release.length === 0 ? [] : await this.#node.releaseShards(plan.release, RELEASE_CHUNK);
+    this.#count('release', released.length);
+    if (released.length > 0) {
+      this.#o.log?.info({ moved: released.length, released: released.length, members: active.length, serving: this.#slots.served.size, waiting: plan.waiting }, `moved ${released.length} shards`);
+    }
+    return plan.waiting > 0 || released.length > 0 || plan.acquire.length > 0 || this.#taking.size > 0;
   }
 
   #count(kind: 'acquire' | 'release' | 'takeover', n: number): void {

@@ -35,7 +35,8 @@ export class MarketPump {
   readonly #o: MarketPumpOptions;
   #lastSeq: number;
   #i = 0;
-  #gate: Promise<void> | undefined;
+  /** Holds in effect (a journal batch in flight, a start-up catch-up being registered). */
+  readonly #holds = new Set<Promise<void>>();
   #reader: MarketReader | undefined;
   #running: Promise<void> | undefined;
   #stopping = false;
@@ -56,12 +57,10 @@ export class MarketPump {
     return meta;
   }
 
-  /** Hold the pump until `done` settles (a journal batch in flight). */
+  /** Hold the pump until `done` settles (a journal batch in flight); holds add up. */
   hold(done: Promise<void>): void {
-    this.#gate = done;
-    void done.finally(() => {
-      if (this.#gate === done) this.#gate = undefined;
-    });
+    this.#holds.add(done);
+    void done.finally(() => this.#holds.delete(done));
   }
 
   /** Read from the next seq on; resolves once the engine has applied everything up to `tail`. */
@@ -105,7 +104,7 @@ export class MarketPump {
     flushTimer.unref();
     try {
       for await (const m of reader) {
-        while (this.#gate !== undefined) await this.#gate; // a journal batch is in flight: its commands go first
+        while (this.#holds.size > 0) await Promise.all(this.#holds); // a journal batch in flight: its commands go first
         if (this.#stopping) break;
         engine.submit(m, m.seq);
         const i = this.#i++;

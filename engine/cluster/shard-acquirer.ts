@@ -36,6 +36,8 @@ export interface ShardAcquirerDeps {
   readonly stopping: () => boolean;
   /** The engine failed: the node stops. */
   readonly onEngineFailure: (err: Error) => void;
+  /** Called once a take has registered its catch-up with the pump (or ended without one). @default none */
+  readonly onRegistered?: () => void;
   readonly metrics?: ClusterMetrics | undefined;
   readonly log?: Logger | undefined;
 }
@@ -81,6 +83,7 @@ export class ShardAcquirer {
         }
       }
       if (taken.length === 0) return [];
+      const claimedAt = performance.now();
       const cps = await store.load(taken.map((s) => s.shard));
       const entries = new Map<number, JournalRecord[]>();
       for await (const page of this.#d.journal.readShards(new Map(taken.map((s) => [s.shard, cps.get(s.shard)?.journalPos ?? 0])))) {
@@ -95,15 +98,24 @@ export class ShardAcquirer {
         const cp = cps.get(s.shard);
         if (cp !== undefined) [s.version, s.journalPos] = [cp.version, cp.journalPos];
       }
+      const loadedAt = performance.now();
       const fresh = taken.filter((s) => !cps.has(s.shard) && !entries.has(s.shard));
       const rest = taken.filter((s) => cps.has(s.shard) || entries.has(s.shard));
       await Promise.all([this.#takeFresh(fresh), this.#catchUp(rest, cps, entries)]);
-      this.#d.metrics?.catchupSeconds.observe((performance.now() - t0) / 1000);
-      return taken.filter((s) => table.get(s.shard) === s && s.state === 'serving').map((s) => s.shard);
+      const end = performance.now();
+      this.#d.metrics?.catchupSeconds.observe((end - t0) / 1000);
+      const served = taken.filter((s) => table.get(s.shard) === s && s.state === 'serving').map((s) => s.shard);
+      this.#d.log?.info({
+        shards: served.length, checkpoints: cps.size, journalEntries: [...entries.values()].reduce((n, l) => n + l.length, 0),
+        claimMs: Math.round(claimedAt - t0), loadMs: Math.round(loadedAt - claimedAt), catchUpMs: Math.round(end - loadedAt),
+      }, 'shards taken');
+      return served;
     } catch (err) {
       this.#d.log?.warn({ err, shards: slots.length }, 'taking shards failed; the next round tries again');
       for (const s of slots) if (s.state === 'acquiring' || s.state === 'dropping') table.remove(s);
       return [];
+    } finally {
+      this.#d.onRegistered?.();
     }
   }
 
@@ -141,6 +153,7 @@ export class ShardAcquirer {
       });
       // Registered at this boundary: the pump hands it every input from here on.
       this.#catchUps.set(c, { slots, done: resolve });
+      this.#d.onRegistered?.();
       const finish = (): void => {
         if (c.done && this.#catchUps.has(c)) this.#adopt(c);
       };

@@ -93,7 +93,7 @@ export class ClusterHarness {
       for (const node of this.nodes.values()) {
         if (node.stopping) continue;
         const r = await node.offer(req);
-        if (r.ok || (r.code !== 'NOT_OWNER' && r.code !== 'STOPPING')) return r;
+        if (r.ok || (r.code !== 'NOT_OWNER' && r.code !== 'NOT_READY' && r.code !== 'STOPPING')) return r;
       }
       if (Date.now() > end) throw new Error(`no node took ${JSON.stringify(req)}`);
       await sleep(20);

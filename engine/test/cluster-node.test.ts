@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
-import { shardKey, shardOf, VIRTUAL_SHARDS } from '../index.js';
+import { PgShardJournal } from '../../persistence/index.js';
+import { JournalOutcomeUnknownError, shardKey, shardOf, VIRTUAL_SHARDS, type ShardJournal } from '../index.js';
 import { ClusterHarness, createReq, idInShard, until } from './cluster-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
@@ -158,5 +159,40 @@ describe('cluster node', { skip }, () => {
     const journaled = await db.sql`select 1 from journal where client_order_id = 'stale'`;
     assert.equal(journaled.length, 0, 'the fenced write left nothing');
     assert.equal((await b.offer({ kind: 'command', assessmentId: id, command: h.place('stale', 'buy') })).ok, true, 'the new owner takes the order');
+  });
+
+  test('a journal write whose outcome is unknown drops only the shards in that batch; they are taken again from the journal, exactly', async () => {
+    h.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });
+    h.ticks(3);
+    // The real journal, except that one write commits and then reports its connection lost.
+    const real = new PgShardJournal(db.sql);
+    let loseNext = false;
+    const journal: ShardJournal = {
+      readShards: (after) => real.readShards(after),
+      async appendBatch(entries) {
+        const results = await real.appendBatch(entries);
+        if (loseNext) {
+          loseNext = false;
+          throw new JournalOutcomeUnknownError('connection lost after the batch was sent');
+        }
+        return results;
+      },
+    };
+    const node = await h.start(undefined, { journal });
+    await node.ready;
+    for (const id of ['u1', 'u2']) assert.equal((await h.offer(createReq(id))).ok, true);
+    h.ticks(3);
+    await h.caughtUp();
+    loseNext = true;
+    const unknown = await node.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'buy') });
+    assert.ok(!unknown.ok && unknown.code === 'JOURNAL_UNAVAILABLE' && /outcome unknown/.test(unknown.message), JSON.stringify(unknown));
+    assert.equal(node.fault, undefined, 'the node goes on');
+    assert.ok(node.servedShards().has(shardOf('u2')) || shardOf('u2') === shardOf('u1'), 'shards outside the batch are served throughout');
+    await until('the shard to be served again', () => node.servedShards().size === VIRTUAL_SHARDS);
+    const retried = await h.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'buy') });
+    assert.ok(!retried.ok && retried.code === 'DUPLICATE_CLIENT_ORDER_ID' && retried.position !== undefined, 'the retry finds it journaled');
+    assert.ok('lost-reply' in (await node.state('u1'))!.clientOrderIds, 'and applied');
+    h.ticks(3);
+    assert.equal(await h.assertEqualsReplay(), 2);
   });
 });

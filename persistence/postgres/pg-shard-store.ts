@@ -67,7 +67,10 @@ export class PgShardStore implements ShardStore {
       // A missing row is an unowned shard (epoch 1 is its first claim); an existing one is bumped
       // if the rule allows. Concurrent claimers of one row serialise on its lock, and the loser
       // re-checks the rule against the winner's row (held by a live member now: refused).
-      const rows = await this.#sql<{ group_id: string; epoch: string }[]>`
+      const sql = this.#sql;
+      const allowed = rule.force ? sql`true` : sql`(o.released or o.owner_node is null or o.owner_node = ${rule.node}
+                  or not exists (select 1 from cluster_members m where m.node_id = o.owner_node and m.expires_at > clock_timestamp()))`;
+      const rows = await sql<{ group_id: string; epoch: string }[]>`
         with want as (select * from unnest(${keys}::text[], ${expected}::bigint[]) as w(k, e)),
         ins as (
           insert into shard_owners (group_id, epoch, owner_node, released, claimed_at)
@@ -77,9 +80,7 @@ export class PgShardStore implements ShardStore {
         upd as (
           update shard_owners o set epoch = o.epoch + 1, owner_node = ${rule.node}, released = false, claimed_at = clock_timestamp()
             from want
-           where o.group_id = want.k and (want.e < 0 or o.epoch = want.e)
-             and (${rule.force}::boolean or o.released or o.owner_node is null or o.owner_node = ${rule.node}
-                  or not exists (select 1 from cluster_members m where m.node_id = o.owner_node and m.expires_at > clock_timestamp()))
+           where o.group_id = want.k and (want.e < 0 or o.epoch = want.e) and ${allowed}
           returning o.group_id, o.epoch)
         select group_id, epoch::text from ins union all select group_id, epoch::text from upd`;
       const out = new Map<number, number>();
@@ -95,11 +96,24 @@ export class PgShardStore implements ShardStore {
     if (shards.length === 0) return out;
     const keys = shards.map(shardKey);
     try {
-      const cps = await this.#sql<{ group_id: string; version: string; tick_seq: string; journal_pos: string; kernel: string }[]>`
-        select c.group_id, c.version, c.tick_seq, c.journal_pos, coalesce(c.kernel, k.kernel) as kernel
-          from checkpoints c left join checkpoint_kernels k on k.hash = c.kernel_hash
-         where c.group_id = any(${keys}::text[])`;
+      const cps = await this.#sql<{ group_id: string; version: string; tick_seq: string; journal_pos: string; kernel: string | null; kernel_hash: string | null }[]>`
+        select group_id, version, tick_seq, journal_pos, kernel, kernel_hash from checkpoints where group_id = any(${keys}::text[])`;
       if (cps.length === 0) return out;
+      // Many shards name one kernel state: read and decode each once.
+      const hashes = [...new Set(cps.map((c) => c.kernel_hash).filter((h): h is string => h !== null))];
+      const kernels = new Map((await this.#sql<{ hash: string; kernel: string }[]>`
+        select hash, kernel from checkpoint_kernels where hash = any(${hashes}::text[])`).map((k) => [k.hash, k.kernel]));
+      const metas = new Map<string, { meta: KernelMeta; key: string }>();
+      const metaOf = (c: { kernel: string | null; kernel_hash: string | null }): { meta: KernelMeta; key: string } => {
+        const key = c.kernel_hash ?? c.kernel!;
+        let m = metas.get(key);
+        if (m === undefined) {
+          const text = c.kernel ?? kernels.get(c.kernel_hash!);
+          if (text === undefined) throw new Error(`checkpoint kernel ${c.kernel_hash} is missing`);
+          metas.set(key, (m = { meta: decodeJson<KernelMeta>(text), key }));
+        }
+        return m;
+      };
       const rows = await this.#sql<{ group_id: string; state: string; quarantined: boolean; cursor_input: string | null; cursor_n: number | null }[]>`
         select group_id, state, quarantined, cursor_input, cursor_n from snapshots where group_id = any(${cps.map((c) => c.group_id)}::text[])`;
       const actors = new Map<string, ShardActor[]>();
@@ -116,10 +130,8 @@ export class PgShardStore implements ShardStore {
         const list = actors.get(c.group_id) ?? [];
         list.sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
         const shard = shardOfKey(c.group_id)!;
-        out.set(shard, {
-          shard, version: Number(c.version), tickSeq: Number(c.tick_seq), journalPos: Number(c.journal_pos),
-          meta: decodeJson<KernelMeta>(c.kernel), metaText: c.kernel, actors: list,
-        });
+        const { meta, key } = metaOf(c);
+        out.set(shard, { shard, version: Number(c.version), tickSeq: Number(c.tick_seq), journalPos: Number(c.journal_pos), meta, metaText: key, actors: list });
       }
       return out;
     } catch (err) {
