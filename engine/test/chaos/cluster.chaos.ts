@@ -79,7 +79,10 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
   const observer = new ClusterObserver({ nodes: () => cluster.opsUrls(), token: operator });
   const bots = new BotTraders({ gateways: () => cluster.gatewayUrls(), secret, prefix: `c${id}-`, traders: TRADERS, pauseMs: ORDER_PAUSE_MS, price: (s) => load.price(s) });
   const tap = new MarketTap(load.js, { stream: load.marketStream, namespace: load.namespace });
-  const teardown = (): void => cluster.killNow();
+  const teardown = (): void => {
+    cluster.killNow();
+    nats.killNow();
+  };
   process.once('exit', teardown);
 
   const faults = new Map<string, number>();

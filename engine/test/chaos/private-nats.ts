@@ -53,6 +53,11 @@ export class PrivateNats {
     await this.#spawn();
   }
 
+  /** SIGKILL it now, without waiting (the test's process is exiting). */
+  killNow(): void {
+    this.#proc?.kill('SIGKILL');
+  }
+
   /** Stop it and remove its store. */
   async close(): Promise<void> {
     await this.#stop();
