@@ -34,7 +34,8 @@ export interface HttpApiOptions {
   readonly registry: Registry;
   readonly tiers: readonly Tier[];
   readonly owners: TraderIndex;
-  readonly leaderboard: Leaderboard;
+  /** Where the leaderboard is read (only its best entries are). */
+  readonly leaderboard: Pick<Leaderboard, 'top'>;
   readonly idempotency: IdempotencyPrecheck;
   readonly log: Logger;
   /** Shard figures for operators. */
