@@ -180,10 +180,15 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       }
     };
     const owned = async (ctx: Ctx, p: Principal, id: string) => {
-      const state = await o.engine.state(id);
+      const state = await read(id);
       if (state === undefined || (state.traderId !== p.traderId && !p.roles.has('operator'))) throw new HttpError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
       return state;
     };
+    /** An assessment's state; a routing gateway whose owner did not answer in time says so (503). */
+    const read = (id: string) => o.engine.state(id).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'UNAVAILABLE') throw new HttpError(503, 'UNAVAILABLE', (err as Error).message);
+      throw err;
+    });
 
     app.get('/healthz', (res) => json(res, 200, { status: 'ok' }));
     app.get('/readyz', (res) => (gateway.draining ? json(res, 503, { status: 'draining' }) : json(res, 200, { status: 'ready' })));
@@ -203,7 +208,10 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     route('get', '/v1/assessments', async (ctx) => {
       const p = await principal(ctx);
       const ids = o.owners.of(p.traderId);
-      const states = await Promise.all(ids.map((id) => o.engine.state(id)));
+      const states = await Promise.all(ids.map((id) => o.engine.state(id))).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'UNAVAILABLE') throw new HttpError(503, 'UNAVAILABLE', (err as Error).message);
+        throw err;
+      });
       return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })) };
     });
     route('get', '/v1/assessments/:id', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
@@ -235,7 +243,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         ctx.status = 202;
         return { accepted: true, position: r.position };
       }
-      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'STOPPING' ? 503 : 400;
+      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'STOPPING' || r.code === 'UNAVAILABLE' ? 503 : 400;
       return { error: { code: r.code, message: r.message } };
     });
     route('get', '/v1/leaderboard', async (ctx) => {

@@ -24,6 +24,12 @@ import type { IntakeRequest, IntakeResult, NodeInspection } from '../../engine/n
 import { DAY, Harness, T0 } from '../../actors/test/harness.js';
 import { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher } from '../nats/event-publisher.js';
 import { IntakeService, intakeSubjects, type IntakeTarget } from '../nats/intake-service.js';
+import type { ShardHost } from '../nats/shard-host.js';
+import { ShardService } from '../nats/shard-service.js';
+import { leaderboardSubject, shardSubjects, streamSubject } from '../nats/shard-subjects.js';
+import { DeltaEncoder } from '../../engine/delta-encoding.js';
+import { shardOf } from '../../engine/shard.js';
+import { MemoryLeaderboard } from '../../persistence/redis/leaderboard.js';
 import { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher } from '../nats/market-stream.js';
 import {
   CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
@@ -266,15 +272,19 @@ function fakeJetStream(): { js: JetStreamClient; sent: Sent[] } {
 
 type Callback = (err: Error | null, msg: Msg) => void;
 
-function fakeNats(): { nc: NatsConnection; subs: Map<string, { queue: string | undefined; callback: Callback }> } {
+function fakeNats(): { nc: NatsConnection; subs: Map<string, { queue: string | undefined; callback: Callback }>; published: Sent[] } {
   const subs = new Map<string, { queue: string | undefined; callback: Callback }>();
+  const published: Sent[] = [];
+  const decoder = new Decoder();
   const nc = {
     subscribe: (subject: string, opts: { queue?: string; callback: Callback }) => {
       subs.set(subject, { queue: opts.queue, callback: opts.callback });
-      return { unsubscribe: () => subs.delete(subject) };
+      return { unsubscribe: () => subs.delete(subject), drain: async () => void subs.delete(subject) };
     },
+    publish: (subject: string, data: Uint8Array) => void published.push({ subject, payload: decoder.decode(data), msgId: undefined }),
+    flush: async () => {},
   };
-  return { nc: nc as unknown as NatsConnection, subs };
+  return { nc: nc as unknown as NatsConnection, subs, published };
 }
 
 /** Sends a request to a fake subscription and resolves with the decoded reply. */
@@ -282,7 +292,7 @@ function request(subs: ReturnType<typeof fakeNats>['subs'], subject: string, dat
   const sub = subs.get(subject);
   assert.ok(sub, `something subscribes to ${subject}`);
   return new Promise((resolve) => {
-    const msg = { data, respond: (reply: Uint8Array) => { resolve(new Decoder().decode(reply)); return true; } };
+    const msg = { data, reply: '_INBOX.test', respond: (reply: Uint8Array) => { resolve(new Decoder().decode(reply)); return true; } };
     sub.callback(null, msg as unknown as Msg);
   });
 }
@@ -297,13 +307,17 @@ describe('AsyncAPI document of the NATS interface', () => {
     assert.ok(servers.some((s) => s['protocol'] === 'nats' && s['host'] === '127.0.0.1:4222'), 'a nats server at 127.0.0.1:4222');
   });
 
-  test('every domain-event subject, both market subjects, the clock beat and the intake subjects are channel addresses', () => {
+  test('every domain-event subject, both market subjects, the clock beat, the intake subjects and the routing plane\'s are channel addresses', () => {
     const expected = [
       ...DOMAIN_EVENT_SUBJECTS,
       `${TICKS_PREFIX}.{venue}.{symbol}`,
       `${RESOLUTIONS_PREFIX}.{venue}.{market}`,
       CLOCK_SUBJECT,
       ...Object.values(intakeSubjects('{group}')),
+      // The routing plane of a cluster (shard-subjects.ts).
+      ...Object.values(shardSubjects(0)).map((subject) => subject.replace('.0.', '.{shard}.')),
+      streamSubject('X').replace(/X$/, '{assessment}'),
+      leaderboardSubject(),
     ];
     for (const subject of expected) assert.ok(byAddress.has(subject), `channel ${subject} is documented`);
     assert.deepEqual([...byAddress.keys()].sort(), [...expected].sort(), 'no channel documents a subject the code does not use');
@@ -672,5 +686,79 @@ describe('AsyncAPI document of the NATS interface', () => {
     const inspectSchema = object(deref(object(components['messages'], 'messages')['InspectReply']), 'InspectReply')['payload'];
     assert.deepEqual(check(inspectSchema, inspect, true), []);
     await service.stop();
+  });
+
+  test('the routing plane\'s replies, owner announcements, leaderboard answers and live frames, as ShardService sends them, fit their channels and schemas', async () => {
+    const { nc, subs, published } = fakeNats();
+    const shard = 42;
+    const inShard = Array.from({ length: 5_000 }, (_, i) => `a${i}`).filter((id) => shardOf(id) === shard).slice(0, 2);
+    const elsewhere = Array.from({ length: 50 }, (_, i) => `b${i}`).find((id) => shardOf(id) !== shard)!;
+    const [id, unknown] = inShard as [string, string];
+    const h = new Harness(parseTier({
+      id: 'plain', version: 1, name: 'Plain', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
+    }), { assessments: [id] });
+    const board = new MemoryLeaderboard();
+    await board.update([{ assessmentId: id, returnPct: 1.5 }, { assessmentId: elsewhere, returnPct: 9 }]);
+    const host: ShardHost = {
+      nodeId: 'n1', serves: (v) => (v === shard ? 3 : undefined), served: () => [[shard, 3]], onShardChange: () => () => {}, watch: () => {},
+      offer: async (req): Promise<IntakeResult> => (req.kind === 'create' ? { ok: true, position: 1, input: 7, watermark: 3 } : { ok: false, code: 'UNKNOWN_ASSESSMENT', message: 'no assessment' }),
+      state: async (a) => (a === id ? h.state(id) : undefined),
+    };
+    const service = new ShardService(nc, host, { namespace: 'ns', leaderboard: board });
+    await service.start();
+    const subjects = shardSubjects(shard, 'ns');
+    const schemaOf = (name: string) => object(deref(object(components['messages'], 'messages')[name]), name)['payload'];
+    const replyFits = (name: string, reply: unknown, what: string) => assert.deepEqual(check(schemaOf(name), reply, true), [], `${what}: ${JSON.stringify(reply)}`);
+    for (const [subject, address] of [[subjects.intake, 'engine.shard.{shard}.intake'], [subjects.state, 'engine.shard.{shard}.state'], [subjects.watch, 'engine.shard.{shard}.watch'], [leaderboardSubject('ns'), 'engine.leaderboard']] as const) {
+      assert.equal(channelOf(subject, 'ns')['address'], address);
+      assert.equal(subs.get(subject)?.queue, undefined, `${address} is served without a queue group`);
+    }
+    const encoder = new Encoder();
+    const ask = (subject: string, body: unknown) => request(subs, subject, body instanceof Uint8Array ? body : encoder.encode(body));
+
+    const intake: Array<[unknown, string]> = [
+      [{ kind: 'create', assessmentId: unknown, traderId: 't9', tierId: 'plain' }, 'accepted'],
+      [{ kind: 'command', assessmentId: id, command: { kind: 'flatten' } }, 'UNKNOWN_ASSESSMENT'],
+      [{ kind: 'create', assessmentId: elsewhere, traderId: 't9', tierId: 'plain' }, 'MALFORMED_REQUEST'],
+      [new Uint8Array([0xc1]), 'MALFORMED_REQUEST'],
+      [new Uint8Array(20_000), 'MALFORMED_REQUEST'],
+    ];
+    for (const [body, expected] of intake) {
+      const reply = await ask(subjects.intake, body) as { ok: boolean; code?: string };
+      replyFits('RoutedIntakeResult', reply, 'intake reply');
+      assert.equal(reply.ok ? 'accepted' : reply.code, expected);
+    }
+    const snapshot = await ask(subjects.state, { assessmentId: id, gateway: 'gw-1' }) as { ok: boolean; state: { id: string } };
+    replyFits('StateReply', snapshot, 'snapshot');
+    assert.equal(snapshot.state.id, id);
+    replyFits('StateReply', await ask(subjects.state, { assessmentId: unknown }), 'state of an unknown assessment');
+    replyFits('StateReply', await ask(subjects.state, { assessmentId: id, gateway: 'no spaces allowed' }), 'a bad gateway id');
+    const watch = await ask(subjects.watch, { gateway: 'gw-1', assessmentIds: [id] });
+    replyFits('WatchReply', watch, 'watch');
+    replyFits('WatchReply', await ask(subjects.watch, { gateway: 'gw-1', assessmentIds: [elsewhere] }), 'a watch of another shard');
+    const leaders = await ask(leaderboardSubject('ns'), { n: 5 }) as { entries: Array<{ assessmentId: string }> };
+    replyFits('LeaderboardReply', leaders, 'leaderboard');
+    assert.deepEqual(leaders.entries.map((e) => e.assessmentId), [id], 'only the assessments of the shards served here');
+    replyFits('LeaderboardReply', await ask(leaderboardSubject('ns'), { n: 0 }), 'a bad n');
+
+    // Real events of the watched assessment, and a delta as the shards encode it, published as live frames.
+    h.tick('BTC-USD', 40_000, 40_010);
+    h.buy('BTC-USD', 1, {}, id);
+    h.tick('BTC-USD', 40_100, 40_110);
+    service.publisher.onEvents(h.log.splice(0));
+    const delta = { assessmentId: id, status: 'active', phase: 'challenge', startingBalance: 100_000, balance: 100_000, equity: 100_090, dailyFloor: -Infinity, maxLossFloor: -Infinity, positions: [], workingOrders: 0, input: 9 };
+    service.publisher.onEncodedDeltas(new DeltaEncoder().encode([delta]));
+    const frames = published.filter((p) => p.subject === streamSubject(id, 'ns'));
+    assert.ok(frames.length >= 3, 'the events and the delta were published');
+    for (const f of frames) assertFits(channelOf(f.subject, 'ns'), f.payload, undefined, 'live frame');
+    assert.deepEqual(frames.map((f) => (f.payload as { seq: number }).seq), frames.map((_, i) => i + 1), 'numbered from 1, one by one');
+    const announcements = published.filter((p) => p.subject === subjects.owner);
+    assert.equal(announcements.length, 1, 'the shard is announced once served');
+    for (const a of announcements) assertFits(channelOf(a.subject, 'ns'), a.payload, undefined, 'announcement');
+    await service.stop();
+    const gone = published.filter((p) => p.subject === subjects.owner).at(-1)!.payload as { serving: boolean };
+    assert.equal(gone.serving, false, 'and said to be let go when the service stops');
+    assert.equal(subs.size, 0, 'every subscription is drained');
   });
 });
