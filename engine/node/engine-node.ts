@@ -268,7 +268,7 @@ export class EngineNode {
         while (this.#gate !== undefined) await this.#gate; // a journal batch is in flight: its commands go first
         if (this.#stopping) break;
         if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq - 1);
-        this.#engine.submit(m);
+        this.#engine.submit(m, m.seq);
         this.#lastSeq = m.seq;
         if (m.type === 'tick') ticks++;
         else others.push(m.type);
@@ -295,7 +295,7 @@ export class EngineNode {
     while (this.#backlogAt < b.length && b[this.#backlogAt]!.tickWatermark <= seq) {
       const r = b[this.#backlogAt++]!;
       if (r.input.type === 'create') this.#known.add(r.input.assessmentId);
-      this.#engine.submit(r.input as EngineInput);
+      this.#engine.submit(r.input as EngineInput, r.tickWatermark);
       this.#lastJournalPos = r.position;
     }
     this.#metrics?.journalBacklog.set(b.length - this.#backlogAt);
@@ -325,7 +325,7 @@ export class EngineNode {
           const p = batch[k]!;
           const r = results[k]!;
           if (r.ok) {
-            const input = this.#engine.submit(p.input as EngineInput);
+            const input = this.#engine.submit(p.input as EngineInput, watermark);
             this.#lastJournalPos = r.position;
             this.#metrics?.intake.inc({ result: 'accepted' });
             this.#metrics?.ackSeconds.observe((now - p.at) / 1000);

@@ -25,7 +25,7 @@ import { PgJournal } from '../../../persistence/index.js';
 import { ensureMarketStream, marketSubjects, TickPublisher } from '../../../transport/nats/index.js';
 import { intakeSubjects, type InspectReply } from '../../../transport/nats/intake-service.js';
 import { JetStreamTickSource } from '../../../transport/nats/tick-consumer.js';
-import { mergeInputs, runInputs, stateDigest, type IntakeResult, type JournalRecord, type MarketInput, type OutputEvent } from '../../index.js';
+import { mergeSequenced, runInputs, stateDigest, type IntakeResult, type JournalRecord, type MarketInput, type OutputEvent } from '../../index.js';
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { portOpen, serviceGate } from '../../testing/service-gate.js';
 
@@ -184,7 +184,7 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   const replayCheck = async (seen: InspectReply): Promise<{ mismatched: number; events: OutputEvent[] }> => {
     await until('the driver to read the market log', () => source.lastSeq >= seen.tickSeq);
     for await (const page of pgJournal.readAfter(journal.at(-1)?.position ?? 0)) journal.push(...page);
-    const inputs = mergeInputs(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
+    const inputs = mergeSequenced(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
     const { engine, events } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
     try {
       const replayed = await engine.snapshot();

@@ -30,7 +30,7 @@ import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
 import { PgJournal } from '../../../persistence/index.js';
 import { JetStreamTickSource } from '../../../transport/nats/tick-consumer.js';
 import type { InspectReply } from '../../../transport/nats/intake-service.js';
-import { mergeInputs, runInputs, stateDigest, type JournalRecord, type MarketInput, type OutputEvent } from '../../index.js';
+import { mergeSequenced, runInputs, stateDigest, type JournalRecord, type MarketInput, type OutputEvent } from '../../index.js';
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { serviceGate } from '../../testing/service-gate.js';
 import { ChaosLoad } from './chaos-load.js';
@@ -121,7 +121,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     const seen = await load.inspect();
     await until('the driver to read the market log', () => source.lastSeq >= seen.tickSeq);
     for await (const page of pgJournal.readAfter(journal.at(-1)?.position ?? 0)) journal.push(...page);
-    const inputs = mergeInputs(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
+    const inputs = mergeSequenced(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
     const { engine: replay, events } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
     try {
       const replayed = await replay.snapshot();
