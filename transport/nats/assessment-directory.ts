@@ -31,7 +31,8 @@ export interface AssessmentDirectory {
 
 /** Start reading `assessment.created` from the start of the events stream. */
 export async function followAssessmentCreations(js: JetStreamClient, o: AssessmentDirectoryOptions): Promise<AssessmentDirectory> {
-  const consumer = await js.consumers.get(o.stream ?? 'EVENTS', { filter_subjects: [withNamespace('assessment.created', o.namespace)], deliver_policy: DeliverPolicy.All });
+  // One subject, as a string: sent as `filter_subject`, which server 2.9 knows (an array needs 2.10).
+  const consumer = await js.consumers.get(o.stream ?? 'EVENTS', { filter_subjects: withNamespace('assessment.created', o.namespace), deliver_policy: DeliverPolicy.All });
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 512 });
   let read = 0;
   const done = (async () => {

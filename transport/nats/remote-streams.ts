@@ -33,7 +33,7 @@ export interface RemoteStreamsOptions {
   readonly namespace?: string;
   /** How often the watch leases are renewed, ms (the owners' leases last 15 s). @default 5_000 */
   readonly renewMs?: number;
-  /** Largest relayed frame, bytes; larger ones are dropped (the subscribers resync). @default 1_048_576 */
+  /** Largest relayed frame, bytes; larger ones are dropped (the subscribers resync). @default 262_144 */
   readonly maxFrameBytes?: number;
   /** Ring, buffer and linger settings of the hub. @default the hub's */
   readonly hub?: Omit<Partial<StreamHubOptions>, 'epoch' | 'watch'>;
@@ -62,7 +62,7 @@ export class RemoteStreams {
     this.#nc = nc;
     this.#router = router;
     this.#o = options;
-    this.#maxFrame = options.maxFrameBytes ?? 1_048_576;
+    this.#maxFrame = options.maxFrameBytes ?? 262_144;
     this.hub = new StreamHub({ ...options.hub, epoch: 0, watch: (ids, on) => (on ? this.#follow(ids) : this.#unfollowIds(ids)) });
   }
 

@@ -116,7 +116,7 @@ export class StreamPublisher implements EngineOutput {
     const fresh = new Set<string>();
     for (const id of ids) {
       const s = this.#streams.get(id);
-      if (s === undefined || s.epoch !== epoch || !s.leases.has(gateway)) fresh.add(id);
+      if (s === undefined || !s.leases.has(gateway)) fresh.add(id); // a lease of an earlier epoch is replaced, not added
     }
     const held = this.#held.get(gateway) ?? 0;
     if (fresh.size > 0 && held === 0 && this.#held.size >= this.#maxGateways) throw new WatchLimitError(`${this.#maxGateways} gateways already watch assessments on this node`);

@@ -17,7 +17,7 @@ import { LateOutput } from '../../engine/cli/compose-gateway.js';
 import { soloShardHost } from '../../engine/cli/shard-hosts.js';
 import { EngineNode, type IntakeRequest } from '../../engine/index.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
-import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
+import { MemoryLeaderboard, PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
 import { Gateway } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
@@ -109,7 +109,7 @@ export async function startWorld(): Promise<RouteWorld> {
           }
           return r;
         },
-      }, { namespace, log, ...o });
+      }, { namespace, log, leaderboard: new MemoryLeaderboard(), ...o });
       late.targets.push(service.publisher);
       await service.start();
       let stopped = false;
