@@ -81,7 +81,7 @@ describe('an engine node and a stateless gateway in separate processes', { skip 
 
   test('an order placed at the gateway is taken by the node that serves its shard, and both stop cleanly on SIGTERM', async () => {
     db = await createTestDatabase();
-    const common = { NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, NATS_NAMESPACE: `roles-${id}`, MARKET_STREAM: `ROLE_M_${id}`, EVENT_STREAM: `ROLE_E_${id}`, GATEWAY_JWT_SECRET: SECRET, ENGINE_WORKERS: '1' };
+    const common = { NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, NATS_NAMESPACE: `roles-${id}`, MARKET_STREAM: `ROLE_M_${id}`, EVENT_STREAM: `ROLE_E_${id}`, GATEWAY_JWT_SECRET: SECRET, ENGINE_WORKERS: '1', COMMAND_DEADLINE_MS: '30000' };
     const node = serve({ ...common, ENGINE_ROLE: 'engine', DATA_DIR: `/tmp/roles-${id}`, OPS_PORT: 'off' });
     procs.push(node);
     await line(node, 'engine node ready');
