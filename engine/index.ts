@@ -31,3 +31,6 @@ export type { ParseTapeOptions, TapeRefusal } from './tape.js';
 
 // Durable nodes: market log + journal + checkpoints
 export * from './node/index.js';
+
+// Clusters: virtual shards owned across engine nodes
+export * from './cluster/index.js';

@@ -264,29 +264,43 @@ export class ShardKernel {
    * bookkeeping, watches, counters) carries over to the kept actors.
    */
   without(drop: (assessmentId: string) => boolean): { kernel: ShardKernel; removed: ActorSnapshot[] } {
-    const keep: ActorSnapshot[] = [];
+    const kept: number[] = [];
     const removed: ActorSnapshot[] = [];
     for (let slot = 0; slot < this.#actors.length; slot++) {
       const a = this.#actors[slot]!;
-      (drop(a.state.id) ? removed : keep).push(this.#actorSnapshot(slot, a.snapshot()));
+      if (drop(a.state.id)) removed.push(this.#actorSnapshot(slot, a.snapshot()));
+      else kept.push(slot);
     }
-    const idOf = (slot: number): string => this.#actors[slot]!.state.id;
-    const touched = this.#touchedList.map(idOf);
-    const dirty = [...this.#deltas.pending()].map(idOf);
-    const k = ShardKernel.restore({
-      now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()], actors: keep,
-    }, { mode: this.mode, ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }) });
+    if (removed.length === 0) return { kernel: this, removed };
+    const k = new ShardKernel({ mode: this.mode, tiers: [...this.#tiers.values()], ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }) });
+    k.book.restoreFrom(this.book.snapshot());
+    k.#now = this.#now;
+    k.#actorEnv.now = this.#now;
+    k.#input = this.#input;
     k.#at = this.#at;
+    // The kept actors move as they are (this kernel is discarded): no copy of their states,
+    // so a shard leaving costs its own actors' snapshots, not every actor's.
+    for (const slot of kept) {
+      const to = k.#add(this.#actors[slot]!);
+      k.#quarantined[to] = this.#quarantined[slot]!;
+      k.#committedInput[to] = this.#committedInput[slot]!;
+      k.#committedN[to] = this.#committedN[slot]!;
+      if (!k.#quarantined[to]) k.#reindex(to);
+      k.#schedule(to);
+    }
+    for (const slot of k.#touchedList) k.#touched[slot] = 0;
+    k.#touchedList.length = 0;
     Object.assign(k.stats, this.stats, { actors: k.stats.actors });
     k.#deltas.watch(this.#deltas.watched(), true);
-    for (const id of touched) {
+    const idOf = (slot: number): string => this.#actors[slot]!.state.id;
+    for (const id of this.#touchedList.map(idOf)) {
       const slot = k.#slotOf.get(id);
       if (slot !== undefined && k.#touched[slot] === 0) {
         k.#touched[slot] = 1;
         k.#touchedList.push(slot);
       }
     }
-    for (const id of dirty) {
+    for (const id of [...this.#deltas.pending()].map(idOf)) {
       const slot = k.#slotOf.get(id);
       if (slot !== undefined) k.#deltas.changed(slot);
     }

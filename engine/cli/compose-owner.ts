@@ -13,7 +13,7 @@ import { countedWatch } from '../../transport/nats/shard-host.js';
 import { ShardService } from '../../transport/nats/shard-service.js';
 import type { ComposedNode } from './compose-node.js';
 import type { LateOutput } from './compose-gateway.js';
-import { soloShardHost } from './shard-hosts.js';
+import { clusterShardHost } from './cluster-shard-host.js';
 
 /** What the owner side runs on. */
 export interface OwnerConfig {
@@ -42,7 +42,7 @@ export async function composeOwner(composed: ComposedNode, late: LateOutput, con
   const watch = countedWatch((ids, on) => node.engine.watch(ids, on));
   const refused = new Counter({ name: 'engine_shard_requests_refused_total', help: 'Requests on engine.shard.<v>.* and engine.leaderboard refused as malformed, by kind.', labelNames: ['kind'], registers: [composed.registry] });
   const slog = log.child({ component: 'shard-service' });
-  const service = new ShardService(nc, soloShardHost(node, nodeId, watch), {
+  const service = new ShardService(nc, clusterShardHost(node, nodeId, watch), {
     namespace: config.namespace ?? '', leaderboard: composed.shared.leaderboard, leaderboardShared: composed.shared.kind === 'redis', log: slog,
     onMalformed: (kind, reason) => {
       refused.inc({ kind });

@@ -47,8 +47,13 @@ export type IntakeRequest =
   | { readonly kind: 'create'; readonly assessmentId: string; readonly traderId: string; readonly tierId: string }
   | { readonly kind: 'command'; readonly assessmentId: string; readonly command: unknown };
 
-/** Why the node refused a request without journaling it (or found it journaled already). */
-export type IntakeRefusal = 'MALFORMED_REQUEST' | 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE';
+/**
+ * Why the node refused a request without journaling it (or found it journaled
+ * already). `NOT_OWNER`: the assessment's virtual shard is not served by this
+ * node now (it is moving, or lives on another node): nothing was written, and
+ * a router retries at the shard's owner.
+ */
+export type IntakeRefusal = 'MALFORMED_REQUEST' | 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE' | 'NOT_OWNER';
 
 /** The answer to a request: durable and applied at `input`, or refused with a code. */
 export type IntakeResult =

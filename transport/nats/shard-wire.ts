@@ -9,8 +9,8 @@ import type { AssessmentState } from '../../actors/index.js';
 import type { IntakeRefusal, IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
 import type { LeaderboardEntry } from '../../persistence/redis/leaderboard.js';
 
-/** Refusals of the routing plane on top of a node's own. */
-export type RoutedRefusal = IntakeRefusal | 'NOT_OWNER' | 'TOO_MANY_WATCHES';
+/** Refusals on the shard subjects: a node's own (`NOT_OWNER` among them), and a watch over its bounds. */
+export type RoutedRefusal = IntakeRefusal | 'TOO_MANY_WATCHES';
 
 /** A refusal on any of the shard subjects. */
 export interface RoutedRefusalReply {

@@ -1,10 +1,10 @@
 /**
- * A small cluster for routing tests, on the real services: engine nodes on
- * a JetStream market stream and a Postgres journal (one shard group, so a
- * second node started on it takes the shards over with a new epoch, as a
- * new owner does), each serving its shards over NATS (ShardService), and
- * gateways with no engine (ShardRouter, RemoteStreams) in front of them.
- * Everything is under a namespace of its own.
+ * A small cluster for routing tests, on the real services: cluster nodes on
+ * a JetStream market stream and a Postgres journal, membership and shard
+ * owners (each node takes its share; a node that stops hands its shards to
+ * the others, a node that starts takes its share), each serving its shards
+ * over NATS (ShardService), and gateways with no engine (ShardRouter,
+ * RemoteStreams) in front of them. Everything is under a namespace of its own.
  */
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -14,10 +14,10 @@ import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { presetTiers } from '../../actors/index.js';
 import { LateOutput } from '../../engine/cli/compose-gateway.js';
-import { soloShardHost } from '../../engine/cli/shard-hosts.js';
-import { EngineNode, type IntakeRequest } from '../../engine/index.js';
+import { clusterShardHost } from '../../engine/cli/cluster-shard-host.js';
+import { ClusterNode, type IntakeRequest } from '../../engine/index.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
-import { MemoryLeaderboard, PgCheckpointStore, PgJournal } from '../../persistence/index.js';
+import { MemoryLeaderboard, PgMembership, PgShardJournal, PgShardStore } from '../../persistence/index.js';
 import { VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
 import { Gateway } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
@@ -31,9 +31,10 @@ import { ShardService, type ShardServiceOptions } from '../nats/shard-service.js
 import type { RoutedIntakeResult } from '../nats/shard-wire.js';
 import { SECRET, T0, token } from './gateway-harness.js';
 
-/** An engine node serving every shard over NATS. */
+/** A cluster node serving its shards over NATS. */
 export interface Owner {
-  readonly node: EngineNode;
+  readonly name: string;
+  readonly node: ClusterNode;
   readonly service: ShardService;
   readonly nc: NatsConnection;
   /** Offers whose answers are being held (see `holdReplies`). */
@@ -41,7 +42,7 @@ export interface Owner {
   /** Hold the answers of offers (journaled and applied all the same) until `releaseReplies`. */
   holdReplies(): void;
   releaseReplies(): void;
-  /** Drain the shard subscriptions, checkpoint, stop. */
+  /** Hand every shard over (each one's subscriptions drained as it goes), leave, stop. */
   stop(): Promise<void>;
 }
 
@@ -60,7 +61,8 @@ export interface RouteWorld {
   readonly namespace: string;
   readonly nc: NatsConnection;
   readonly db: TestDatabase;
-  startOwner(o?: Partial<ShardServiceOptions>): Promise<Owner>;
+  /** Start cluster node `name`; it serves its share once the allocation rounds hand it over. */
+  startOwner(name: string, o?: Partial<ShardServiceOptions>): Promise<Owner>;
   startGateway(o?: ShardRouterOptions & { renewMs?: number }): Promise<RemoteGateway>;
   /** Publish a BTC tick at `price`; resolves with its market seq. */
   tick(price: number): Promise<number>;
@@ -86,18 +88,17 @@ export async function startWorld(): Promise<RouteWorld> {
 
   return {
     namespace, nc, db,
-    async startOwner(o = {}) {
+    async startOwner(name, o = {}) {
       const onc = await connect({ servers: '127.0.0.1:4222' });
       const market = new JetStreamMarketLog(js, jsm, { stream, namespace });
       const late = new LateOutput();
-      const node = await EngineNode.start({
-        market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql), marketTail: () => market.tail(),
-        engine: { workers: 1, tiers: presetTiers(), flushIntervalMs: 50 }, checkpointIntervalMs: 0, output: late,
+      const node = await ClusterNode.start({
+        market, journal: new PgShardJournal(db.sql), store: new PgShardStore(db.sql), membership: new PgMembership(db.sql), nodeId: name, leaseTtlMs: 3_000, roundMs: 100,
+        marketTail: () => market.tail(), engine: { workers: 1, tiers: presetTiers(), flushIntervalMs: 50 }, checkpointIntervalMs: 0, output: late, log: log.child({ node: name }),
       });
-      await node.ready;
       let hold: { promise: Promise<void>; release: () => void } | undefined;
       let held = 0;
-      const host = soloShardHost(node, `node-${node.epoch}`, countedWatch((ids, on) => node.engine.watch(ids, on)));
+      const host = clusterShardHost(node, name, countedWatch((ids, on) => node.engine.watch(ids, on)));
       const service = new ShardService(onc, {
         ...host,
         // The node journals and applies as ever; only the answer may be held (lost on the way, as far as the gateway can tell).
@@ -116,14 +117,14 @@ export async function startWorld(): Promise<RouteWorld> {
       const stop = async (): Promise<void> => {
         if (stopped) return;
         stopped = true;
+        await node.stop(); // each shard's subscriptions drain as it is handed over
         await service.stop();
-        await node.stop();
         hold?.release();
         await onc.close();
       };
       stoppers.push(stop);
       return {
-        node, service, nc: onc, stop,
+        name, node, service, nc: onc, stop,
         get held() {
           return held;
         },

@@ -17,7 +17,8 @@ describe('hostile requests on the shard subjects, and hostile frames on a stream
   const refused: Array<[string, string]> = [];
   before(async () => {
     w = await startWorld();
-    owner = await w.startOwner({ maxRequestBytes: 2_048, maxWatchesPerGateway: 3, maxGateways: 3, onMalformed: (kind, reason) => void refused.push([kind, reason]) });
+    owner = await w.startOwner('h1', { maxRequestBytes: 2_048, maxWatchesPerGateway: 3, maxGateways: 3, onMalformed: (kind, reason) => void refused.push([kind, reason]) });
+    await until('the node to serve every shard', () => owner.node.servedShards().size === 1024, 60_000);
     assert.ok((await owner.node.offer({ kind: 'create', assessmentId: id, traderId: 'alice', tierId: 'one-step-50k' })).ok);
   });
   after(async () => {
