@@ -27,6 +27,9 @@ import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js
 import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { LiveEstimator } from '../../sim/montecarlo/live-estimator.js';
+import { replaySource } from '../../sim/reports/compliance.js';
+import { HistoryApi } from '../../sim/reports/history-api.js';
+import { ReportService } from '../../sim/reports/report-service.js';
 
 /** Gateway configuration; every field has a default. */
 export interface GatewayConfig {
@@ -187,6 +190,15 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     simulator, store: new PgSimulationStore(composed.sql), tiers: () => presetTiers(), assessment: (id) => node.state(id), clock: () => Date.now(),
     publish: (subject, payload) => composed.publish(subject, payload), onError: (err, what) => simLog.error({ err }, `could not ${what}`),
   });
+  // Reports when an assessment ends or passes a phase (this process's new history events), and on request; ready pushed and published.
+  const h = composed.history;
+  const reports = h === undefined ? undefined : new ReportService({
+    reader: h.reader, store: h.reports, tiers: () => presetTiers(), simulator, replay: (id) => replaySource(id, undefined, h.durable),
+    publish: (subject, payload) => composed.publish(subject, payload), push: (ready) => void hub.broadcast(ready.assessmentId, { t: 'report', ...ready }),
+    onError: (err, what) => log.warn({ err }, `could not ${what}`),
+  });
+  if (h !== undefined && reports !== undefined) h.listen((fresh) => reports.onIngested(fresh));
+  const history = h === undefined || reports === undefined ? undefined : new HistoryApi({ reader: h.reader, store: h.reports, reports });
   const interrupted = await simulations.recover();
   if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
   // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address; 600 HTTP requests a minute per address), shared.
@@ -206,7 +218,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     routes: httpApi({
       engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
       idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
-      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations,
+      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations, ...(history === undefined ? {} : { history }),
     }),
   });
   const metrics = new GatewayMetrics(composed.registry, hub);
@@ -219,6 +231,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
       // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
       late.targets = late.targets.filter((t) => t !== hub && t !== ownersOutput);
       simulations.close();
+      reports?.close();
       await pool.close();
       throw err;
     }
@@ -238,6 +251,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     close: async () => {
       estimator?.stop();
       simulations.close();
+      reports?.close();
       await gateway.drain();
       await pool.close();
     },

@@ -21,3 +21,6 @@ export type { Page } from './pg-history-reader.js';
 export { HistoryProjector } from './history-projector.js';
 export type { HistoryProjectorOptions, HistoryWriter } from './history-projector.js';
 export { RowBatch } from './row-batch.js';
+export { tapMarketLog } from './market-tap.js';
+export { PgReportStore } from './pg-report-store.js';
+export type { ReportHeader, ReportKind, StoredReport } from './pg-report-store.js';
