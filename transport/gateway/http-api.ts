@@ -289,14 +289,38 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       if (o.history === undefined) throw new HttpError(503, 'HISTORY_DISABLED', 'history and reports are not configured on this gateway');
       return o.history;
     };
-    route('get', '/v1/assessments/:id/trades', async (ctx) => history().trades(asker(await principal(ctx)), ctx.params[0]!, ctx.query));
-    route('get', '/v1/assessments/:id/trades.csv', async (ctx) => new RawAnswer('text/csv; charset=utf-8', await history().tradesCsv(asker(await principal(ctx)), ctx.params[0]!, ctx.query)));
-    route('get', '/v1/assessments/:id/fills', async (ctx) => history().fills(asker(await principal(ctx)), ctx.params[0]!, ctx.query));
-    route('get', '/v1/assessments/:id/days', async (ctx) => history().days(asker(await principal(ctx)), ctx.params[0]!, ctx.query));
-    route('get', '/v1/assessments/:id/equity', async (ctx) => history().equity(asker(await principal(ctx)), ctx.params[0]!, ctx.query));
-    route('get', '/v1/assessments/:id/events', async (ctx) => history().events(asker(await principal(ctx)), ctx.params[0]!, ctx.query));
-    route('get', '/v1/assessments/:id/report', async (ctx) => history().report(asker(await principal(ctx)), ctx.params[0]!));
-    route('get', '/v1/assessments/:id/report.html', async (ctx) => new RawAnswer('text/html; charset=utf-8', await history().reportHtml(asker(await principal(ctx)), ctx.params[0]!)));
+    route('get', '/v1/assessments/:id/trades', async (ctx) => {
+      const p = await principal(ctx);
+      return history().trades(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/trades.csv', async (ctx) => {
+      const p = await principal(ctx);
+      return new RawAnswer('text/csv; charset=utf-8', await history().tradesCsv(asker(p), ctx.params[0]!, ctx.query));
+    });
+    route('get', '/v1/assessments/:id/fills', async (ctx) => {
+      const p = await principal(ctx);
+      return history().fills(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/days', async (ctx) => {
+      const p = await principal(ctx);
+      return history().days(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/equity', async (ctx) => {
+      const p = await principal(ctx);
+      return history().equity(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/events', async (ctx) => {
+      const p = await principal(ctx);
+      return history().events(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/report', async (ctx) => {
+      const p = await principal(ctx);
+      return history().report(asker(p), ctx.params[0]!);
+    });
+    route('get', '/v1/assessments/:id/report.html', async (ctx) => {
+      const p = await principal(ctx);
+      return new RawAnswer('text/html; charset=utf-8', await history().reportHtml(asker(p), ctx.params[0]!));
+    });
     route('post', '/v1/assessments/:id/report', async (ctx) => {
       const p = await principal(ctx);
       ctx.status = 201;
