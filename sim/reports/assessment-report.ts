@@ -137,8 +137,17 @@ function phasePath(transitions: readonly TransitionRow[], days: readonly DayRow[
 }
 
 function deciding(i: ReportInput): DecidingRule | null {
-  const end = [...i.transitions].reverse().find((t) => t.kind === 'failed' || t.kind === 'expired' || t.kind === 'passed' || t.kind === 'abandoned');
+  const end = [...i.transitions].reverse().find((t) => t.kind === 'failed' || t.kind === 'expired' || t.kind === 'passed' || t.kind === 'abandoned' || t.kind === 'phase-passed');
   if (end === undefined) return null;
+  if (end.kind === 'phase-passed') {
+    const days = i.days.filter((d) => d.phaseIndex === end.phaseIndex);
+    const tradingDays = days.filter((d) => d.tradesOpened > 0).length;
+    const next = (JSON.parse(end.detail || '{}') as { nextPhase?: string }).nextPhase ?? 'the next phase';
+    return {
+      ruleId: 'profit-target', kind: 'pass', at: end.at, evidence: { phase: end.phase, balance: end.balance, tradingDays, days: days.length, nextPhase: next },
+      detail: `phase ${end.phase ?? ''} passed with a balance of ${end.balance} after ${tradingDays} trading days; ${next} began`,
+    };
+  }
   if (end.kind === 'failed') {
     const v = [...i.violations].reverse().find((x) => x.violation.ruleId === end.ruleId && x.at <= end.at) ?? i.violations.at(-1);
     return { ruleId: end.ruleId ?? v?.violation.ruleId ?? 'unknown', kind: 'violation', at: end.at, detail: v?.violation.detail ?? '', evidence: v?.violation ?? null };
