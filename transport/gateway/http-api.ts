@@ -213,7 +213,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       const p = await principal(ctx);
       const ids = o.owners.of(p.traderId);
       const states = await Promise.all(ids.map((id) => o.engine.state(id)));
-      return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })) };
+      // `history` tells a client whether the history and report routes answer here (the console asks them only then).
+      return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })), history: o.history !== undefined };
     });
     route('get', '/v1/assessments/:id', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
     route('get', '/v1/assessments/:id/violations', async (ctx) => ({ violations: (await owned(ctx, await principal(ctx), ctx.params[0]!)).violations }));

@@ -76,6 +76,14 @@ export class EquityChart {
     if (this.#points.length > MAX_POINTS) this.#points.splice(0, this.#points.length - MAX_POINTS);
   }
 
+  /** Put the history's points under the curve: they come first, the live points after the last of them stay. */
+  seed(points: readonly Point[]): void {
+    if (points.length === 0) return;
+    const end = points[points.length - 1]!.t;
+    this.#points = [...points.filter((p) => Number.isFinite(p.t)), ...this.#points.filter((p) => p.t > end)];
+    if (this.#points.length > MAX_POINTS) this.#points.splice(0, this.#points.length - MAX_POINTS);
+  }
+
   setLevels(levels: Level[]): void {
     this.#levels = levels.filter((l) => Number.isFinite(l.value));
   }

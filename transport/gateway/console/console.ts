@@ -38,6 +38,8 @@ const app = {
   dirty: false,
   /** Identities of the events shown, so the history and the socket never show one twice. */
   seen: new Set<string>(),
+  /** The gateway keeps the history and reports (said by GET /v1/assessments). */
+  history: false,
 };
 
 const chart = new EquityChart(byId('chart') as unknown as SVGSVGElement);
@@ -73,9 +75,10 @@ async function signIn(token: string): Promise<void> {
   app.token = token.trim();
   setText('signin-error', '');
   try {
-    const [tiers, list] = await Promise.all([api<{ tiers: Tier[] }>('/v1/tiers'), api<{ assessments: AssessmentRow[] }>('/v1/assessments')]);
+    const [tiers, list] = await Promise.all([api<{ tiers: Tier[] }>('/v1/tiers'), api<{ assessments: AssessmentRow[]; history?: boolean }>('/v1/assessments')]);
     for (const t of tiers.tiers) app.tiers.set(t.id, t);
     app.rows = list.assessments;
+    app.history = list.history === true;
   } catch (err) {
     app.token = '';
     setText('signin-error', err instanceof Error ? err.message : String(err));
@@ -159,13 +162,12 @@ async function pick(id: string): Promise<void> {
   blotter.clear();
   drawList();
   syncTicket();
-  const past = loadHistory(api, id);
+  const past = app.history ? loadHistory(api, id) : Promise.resolve({ points: [], events: [] });
   await subscribe(id);
   const { points, events: older } = await past;
   if (app.selected !== id) return;
   // The curve starts with the history; live deltas after its last point carry it on.
-  const live = chart.size;
-  if (live === 0) for (const p of points) chart.push(p.t, p.equity, p.balance);
+  chart.seed(points);
   // Events the socket has not shown yet, below the live ones (the list is newest first).
   for (const e of older) {
     const key = identity(e);
@@ -173,7 +175,9 @@ async function pick(id: string): Promise<void> {
     app.seen.add(key);
     logEvent(events, e.at, undefined, e, true);
   }
-  void reports.load(id);
+  // A report exists once the assessment ended or passed a phase (or one was asked for: the tab looks then).
+  const row = app.rows.find((r) => r.id === id);
+  if (app.history && row !== undefined && (row.phaseIndex > 0 || !['active', 'paused'].includes(row.status))) void reports.load(id);
   redraw();
 }
 
@@ -208,7 +212,7 @@ function onSnapshot(s: AssessmentState): void {
   app.state = s;
   app.violations = [...s.violations];
   // Until the first delta, equity is the balance plus nothing we can mark (at the actor's last clock instant).
-  if (app.delta === undefined && Object.keys(s.positions).length === 0) chart.push(s.lastClockAt, s.balance, s.balance);
+  if (app.delta === undefined && Object.keys(s.positions).length === 0 && (s.status === 'active' || s.status === 'paused')) chart.push(s.lastClockAt, s.balance, s.balance);
   setConn('live');
   redraw();
 }
@@ -367,7 +371,10 @@ for (const [tab, view] of [['tab-live', 'live-view'], ['tab-report', 'report-tab
       byId(t).setAttribute('aria-selected', String(t === tab));
       byId(v).hidden = v !== view;
     }
-    if (tab === 'tab-report') reports.draw();
+    if (tab === 'tab-report' && app.selected !== undefined) {
+      if (app.history) void reports.load(app.selected);
+      else setText('report-status', 'this gateway keeps no history or reports');
+    }
   });
 }
 syncTicket();
