@@ -13,6 +13,9 @@ import type {
   AssessmentRow, ClosedBy, DayRow, FillRow, HistoryEvent, PointKind, PointRow, TradeRow, TransitionKind, TransitionRow, ViolationRow,
 } from './history-rows.js';
 
+/** The figures of a trade that performance needs. */
+export type TradeFigures = Pick<TradeRow, 'no' | 'open' | 'openedAt' | 'closedAt' | 'netPnl' | 'fees'>;
+
 /** A page of rows and the cursor of the next one (null: this was the last). */
 export interface Page<T> {
   readonly items: T[];
@@ -64,9 +67,23 @@ export class PgHistoryReader {
     return page(rows.map(toTrade), limit, (t) => String(t.no));
   }
 
-  /** Every trade of the assessment, in order (reports). */
-  async allTrades(id: string): Promise<TradeRow[]> {
-    return (await this.#q((sql) => sql`select * from history_trades where assessment_id = ${id} order by no`)).map(toTrade);
+  /** What performance figures need of every trade, in order: compact, so 10,000 trades cost little to read. */
+  async tradeFigures(id: string): Promise<TradeFigures[]> {
+    const rows = await this.#json((sql) => sql`
+      select coalesce(json_agg(json_build_array(no, open, opened_at, closed_at, net_pnl, fees) order by no), '[]')::text as j from history_trades where assessment_id = ${id}`) as unknown as Array<[number, boolean, number, number | null, number, number]>;
+    return rows.map(([no, open, openedAt, closedAt, netPnl, fees]) => ({ no, open, openedAt, closedAt, netPnl, fees }));
+  }
+
+  /** The newest `n` trades, in order. */
+  async lastTrades(id: string, n: number): Promise<TradeRow[]> {
+    const rows = await this.#q((sql) => sql`select * from (select * from history_trades where assessment_id = ${id} order by no desc limit ${n}) t order by no`);
+    return rows.map(toTrade);
+  }
+
+  /** Rows that a query returns as one JSON array text in column `j`. */
+  async #json(f: (sql: postgres.Sql) => Promise<Row[]>): Promise<Row[]> {
+    const [r] = await this.#q(f);
+    return JSON.parse(String(r?.['j'] ?? '[]')) as Row[];
   }
 
   /** Days after `(phaseIndex, dayIndex)`, in order. */
@@ -84,7 +101,10 @@ export class PgHistoryReader {
   }
 
   async points(id: string): Promise<PointRow[]> {
-    return (await this.#q((sql) => sql`select * from history_points where assessment_id = ${id} order by no`)).map(toPoint);
+    const rows = await this.#json((sql) => sql`
+      select coalesce(json_agg(json_build_array(no, at, kind, phase_index, balance, equity, daily_floor, max_loss_floor, positions::json) order by no), '[]')::text as j
+        from history_points where assessment_id = ${id}`) as unknown as Array<[number, number, PointKind, number, number, number | null, number | null, number | null, PointRow['positions']]>;
+    return rows.map(([no, at, kind, phaseIndex, balance, equity, dailyFloor, maxLossFloor, positions]) => ({ assessmentId: id, no, at, kind, phaseIndex, balance, equity, dailyFloor, maxLossFloor, positions }));
   }
 
   async transitions(id: string): Promise<TransitionRow[]> {
@@ -115,8 +135,8 @@ export class PgHistoryReader {
    * `maxPoints` points. An assessment still running is drawn to `now` (the
    * engine's time, or its last mark).
    */
-  async equity(id: string, options: { maxPoints: number; from?: number; to?: number; now?: number }): Promise<EquitySeries> {
-    const points = await this.points(id);
+  async equity(id: string, options: { maxPoints: number; from?: number; to?: number; now?: number; points?: readonly PointRow[] }): Promise<EquitySeries> {
+    const points = options.points ?? await this.points(id);
     if (points.length === 0) return { from: options.from ?? 0, to: options.to ?? 0, resolutionMs: 60_000, points: [] };
     const symbols = heldSymbols(points);
     const start = options.from ?? points[0]!.at;
@@ -135,13 +155,14 @@ export class PgHistoryReader {
   /** Marks of `symbols` over `[from, to]`, merged into buckets of `resolutionMs`. */
   async marks(symbols: readonly string[], from: number, to: number, resolutionMs: number): Promise<BucketMarks[]> {
     const lo = Math.floor(from / resolutionMs) * resolutionMs;
-    const rows = await this.#q((sql) => sql`
-      select symbol, (bucket - ${lo}::bigint) / ${resolutionMs}::bigint as k,
-             (array_agg(bid order by bucket desc))[1] as bid, (array_agg(ask order by bucket desc))[1] as ask,
-             min(low_bid) as low_bid, max(high_ask) as high_ask
-        from history_marks where symbol = any(${symbols as string[]}::text[]) and bucket >= ${lo}::bigint and bucket <= ${to}::bigint
-       group by symbol, k`);
-    return rows.map((r) => ({ symbol: String(r['symbol']), bucket: lo + num(r['k']) * resolutionMs, bid: num(r['bid']), ask: num(r['ask']), lowBid: num(r['low_bid']), highAsk: num(r['high_ask']) }));
+    // Extremes by a plain aggregate; the closing quote by the key of each group's last minute.
+    const rows = await this.#json((sql) => sql`
+      select coalesce(json_agg(json_build_array(g.symbol, g.k, m.bid, m.ask, g.low_bid, g.high_ask)), '[]')::text as j
+        from (select symbol, (bucket - ${lo}::bigint) / ${resolutionMs}::bigint as k, max(bucket) as last, min(low_bid) as low_bid, max(high_ask) as high_ask
+                from history_marks where symbol = any(${symbols as string[]}::text[]) and bucket >= ${lo}::bigint and bucket <= ${to}::bigint
+               group by symbol, k) g
+        join history_marks m on m.symbol = g.symbol and m.bucket = g.last`) as unknown as Array<[string, number, number, number, number, number]>;
+    return rows.map(([symbol, k, bid, ask, lowBid, highAsk]) => ({ symbol, bucket: lo + k * resolutionMs, bid, ask, lowBid, highAsk }));
   }
 }
 
@@ -191,7 +212,7 @@ function toPoint(r: Row): PointRow {
   return {
     assessmentId: String(r['assessment_id']), no: num(r['no']), at: num(r['at']), kind: r['kind'] as PointKind, phaseIndex: num(r['phase_index']),
     balance: num(r['balance']), equity: numOrNull(r['equity']), dailyFloor: numOrNull(r['daily_floor']), maxLossFloor: numOrNull(r['max_loss_floor']),
-    positions: JSON.parse(String(r['positions'])) as PointRow['positions'],
+    positions: (typeof r['positions'] === 'string' ? JSON.parse(r['positions']) : r['positions']) as PointRow['positions'],
   };
 }
 

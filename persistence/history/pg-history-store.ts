@@ -4,9 +4,12 @@
  *
  * One transaction per batch: the events are inserted under their identity
  * `(assessment_id, input, n)`, and only those that were not there already are
- * folded, so a redelivered event changes nothing. The fold state of each
- * touched assessment is read `for update`, so concurrent projectors (several
- * consumers of one durable consumer) serialize per assessment. An event older
+ * folded, so a redelivered event changes nothing. Each touched assessment's
+ * row is read `for update`, so concurrent projectors (several consumers of
+ * one durable consumer) serialize per assessment; its fold state is kept in
+ * memory and trusted only while the row's count of folded events is the
+ * state's (after a restart, or another process's write, it is folded again
+ * from the stored events, writing nothing). An event older
  * than the last one folded for its assessment (the stream may hold an
  * assessment's events out of order after a failed publish was retried) makes
  * that assessment be folded again from its first event: the rows are always
@@ -15,7 +18,7 @@
 import type postgres from 'postgres';
 import { decodeJson, encodeJson } from '../postgres/json-codec.js';
 import { mapPgError } from '../postgres/errors.js';
-import { compareIdentity, follows, foldEvent, initialFold, type FoldState } from './history-fold.js';
+import { compareIdentity, follows, foldEvent, initialFold, type FoldState, type RowSink } from './history-fold.js';
 import type { HistoryEvent } from './history-rows.js';
 import { RowBatch } from './row-batch.js';
 
@@ -39,11 +42,23 @@ const DERIVED = ['history_fills', 'history_trades', 'history_days', 'history_poi
 
 type Tx = postgres.TransactionSql;
 
+export interface PgHistoryStoreOptions {
+  /** Fold states kept in memory (the most recently touched assessments); others are folded again from their stored events when next touched. @default 20_000 */
+  readonly cacheSize?: number;
+}
+
+/** A sink for folds whose rows are already stored (a state restored from its events). */
+const DISCARD: RowSink = { fill() {}, trade() {}, day() {}, point() {}, transition() {}, violation() {} };
+
 export class PgHistoryStore {
   readonly #sql: postgres.Sql;
+  readonly #cache = new Map<string, FoldState>();
+  readonly #cacheSize: number;
+  #touched: string[] = [];
 
-  constructor(sql: postgres.Sql) {
+  constructor(sql: postgres.Sql, options: PgHistoryStoreOptions = {}) {
     this.#sql = sql;
+    this.#cacheSize = options.cacheSize ?? 20_000;
   }
 
   /**
@@ -56,9 +71,12 @@ export class PgHistoryStore {
     if (events.length === 0) return [];
     const unique = new Map<string, HistoryEvent>();
     for (const e of events) unique.set(`${e.assessmentId}\u0000${e.input}\u0000${e.n}`, e);
+    this.#touched = [];
     try {
       return await this.#sql.begin((tx) => this.#ingest(tx, [...unique.values()]));
     } catch (err) {
+      // States folded in a transaction that did not commit are not the table's: forget them.
+      for (const id of this.#touched) this.#cache.delete(id);
       throw mapPgError(err);
     }
   }
@@ -81,22 +99,27 @@ export class PgHistoryStore {
     const ids = [...byAssessment.keys()].sort();
     // Rows locked in one order, so two batches can never wait on each other in a cycle.
     await tx`insert into history_assessments (assessment_id) select unnest(${ids}::text[]) order by 1 on conflict do nothing`;
-    const held = await tx<{ assessment_id: string; state: string | null }[]>`
-      select assessment_id, state from history_assessments where assessment_id = any(${ids}::text[]) order by assessment_id for update`;
+    const held = await tx<{ assessment_id: string; events: number }[]>`
+      select assessment_id, events from history_assessments where assessment_id = any(${ids}::text[]) order by assessment_id for update`;
     const batch = new RowBatch();
     const states = new Map<string, FoldState>();
     const refold: string[] = [];
+    this.#touched = ids;
     for (const row of held) {
-      const list = byAssessment.get(row.assessment_id)!;
-      const state = row.state === null ? initialFold(row.assessment_id) : decodeJson<FoldState>(row.state);
-      if (!follows(state, list[0]!)) {
-        refold.push(row.assessment_id);
+      const id = row.assessment_id;
+      const list = byAssessment.get(id)!;
+      // The cached state, if it is the one the table says was folded (another process may have folded since); else folded again from the stored events, rows unwritten.
+      let state = this.#cache.get(id);
+      if (state === undefined || state.events !== row.events) state = await this.#restore(tx, id, new Set(list.map((e) => `${e.input}\u0000${e.n}`)));
+      if (state.events !== row.events || !follows(state, list[0]!)) {
+        refold.push(id);
         continue;
       }
       for (const e of list) foldEvent(state, e, batch);
-      states.set(row.assessment_id, state);
+      states.set(id, state);
     }
     if (refold.length > 0) {
+      // An event older than one already folded: this assessment's rows are made again from all its events, in order.
       for (const table of DERIVED) await tx.unsafe(`delete from ${table} where assessment_id = any($1::text[])`, [refold]);
       await tx`delete from violations where assessment_id = any(${refold}::text[]) and input is not null`;
       for (const id of refold) {
@@ -109,14 +132,29 @@ export class PgHistoryStore {
     await writeRows(tx, batch);
     const summary = [...states.values()].map((s) => ({
       assessment_id: s.assessmentId, trader_id: s.traderId, tier_id: s.tierId, tier_version: s.tierVersion, status: s.status,
-      phase_index: Math.max(0, s.phaseIndex), created_at: s.createdAt, ended_at: s.endedAt, events: s.events, state: encodeJson(s),
+      phase_index: Math.max(0, s.phaseIndex), created_at: s.createdAt, ended_at: s.endedAt, events: s.events,
     }));
     await tx`
       update history_assessments a set trader_id = u.trader_id, tier_id = u.tier_id, tier_version = u.tier_version, status = u.status,
-        phase_index = u.phase_index, created_at = u.created_at, ended_at = u.ended_at, events = u.events, state = u.state
+        phase_index = u.phase_index, created_at = u.created_at, ended_at = u.ended_at, events = u.events
       from json_populate_recordset(null::history_assessments, ${JSON.stringify(summary)}::text::json) u
       where a.assessment_id = u.assessment_id`;
+    for (const [id, s] of states) this.#remember(id, s);
     return fresh;
+  }
+
+  /** The fold of an assessment's stored events but `skip` (this batch's), without writing rows: its state after them. */
+  async #restore(tx: Tx, id: string, skip: ReadonlySet<string>): Promise<FoldState> {
+    const state = initialFold(id);
+    const rows = await tx<{ input: string; n: number; body: string }[]>`select input, n, body from history_events where assessment_id = ${id} order by input, n`;
+    for (const r of rows) if (!skip.has(`${r.input}\u0000${r.n}`)) foldEvent(state, decodeJson<HistoryEvent>(r.body), DISCARD);
+    return state;
+  }
+
+  #remember(id: string, state: FoldState): void {
+    this.#cache.delete(id); // re-inserted last: the map's order is the recency order
+    this.#cache.set(id, state);
+    if (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value as string);
   }
 
   /** Merge minutes of marks in (idempotent: lows and highs by min and max, the last quote by seq). */
@@ -139,6 +177,7 @@ export class PgHistoryStore {
 
   /** Empty every table of the projection (before a rebuild). */
   async clear(): Promise<void> {
+    this.#cache.clear();
     try {
       await this.#sql.begin(async (tx) => {
         await tx.unsafe(`truncate ${HISTORY_TABLES.join(', ')}`);

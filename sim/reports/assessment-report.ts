@@ -10,7 +10,7 @@ import type { EquitySeries } from '../../persistence/history/equity-series.js';
 import type { AssessmentRow, DayRow, PointRow, TradeRow, TransitionRow, ViolationRow } from '../../persistence/history/history-rows.js';
 import type { Violation } from '../../actors/types.js';
 import { compliance, type Compliance, type ReplaySource } from './compliance.js';
-import { performance, type Performance } from './performance.js';
+import { performance, type Performance, type TradeFigures } from './performance.js';
 import { closestApproaches, closestRule, headroom, type DayEstimate, type RiskFigures } from './risk.js';
 
 /** Trades a report carries itself (the rest: the paged API and the CSV). */
@@ -68,7 +68,10 @@ export interface AssessmentReport {
 export interface ReportInput {
   readonly assessment: AssessmentRow;
   readonly tier: Tier | undefined;
-  readonly trades: readonly TradeRow[];
+  /** Every trade's figures, in order. */
+  readonly trades: readonly TradeFigures[];
+  /** The newest trades in full (up to {@link REPORT_TRADES}), in order. */
+  readonly lastTrades: readonly TradeRow[];
   readonly days: readonly DayRow[];
   readonly points: readonly PointRow[];
   readonly transitions: readonly TransitionRow[];
@@ -100,7 +103,7 @@ export function buildReport(i: ReportInput): AssessmentReport {
     method: 'Headroom: the equity series\' lows (at its resolution) minus the floors in force; a violation\'s own figures where one happened. '
       + 'Pass probability: the Monte Carlo simulator from each day\'s opening state, block bootstrap of the daily results known by then.',
   };
-  const shown = i.trades.slice(-REPORT_TRADES);
+  const shown = i.lastTrades.slice(-REPORT_TRADES);
   return {
     version: 1, assessmentId: a.assessmentId, traderId: a.traderId, trigger: i.trigger, asOf: i.asOf,
     summary: {

@@ -86,8 +86,11 @@ export function dailyReturns(days: readonly DayRow[]): number[] {
   return days.map((d) => (d.startBalance > 0 ? d.realizedPnl / d.startBalance : 0));
 }
 
+/** What the figures need of a trade. */
+export type TradeFigures = Pick<TradeRow, 'no' | 'open' | 'openedAt' | 'closedAt' | 'netPnl' | 'fees'>;
+
 /** Figures of `trades` (all of the assessment's, open ones ignored but counted) and `days`, over `[from, to]`. */
-export function performance(trades: readonly TradeRow[], days: readonly DayRow[], startingBalance: number, from: number, to: number): Performance {
+export function performance(trades: readonly TradeFigures[], days: readonly DayRow[], startingBalance: number, from: number, to: number): Performance {
   const closed = trades.filter((t) => !t.open && t.closedAt !== null).sort((a, b) => a.closedAt! - b.closedAt! || a.no - b.no);
   const pnl = closed.map((t) => t.netPnl);
   const winsList = pnl.filter((x) => x > 0);
@@ -130,7 +133,7 @@ export function performance(trades: readonly TradeRow[], days: readonly DayRow[]
 }
 
 /** The closed-trade balance curve's largest fall from a running peak. */
-export function drawdown(closed: readonly TradeRow[], startingBalance: number): DrawdownFigures {
+export function drawdown(closed: readonly TradeFigures[], startingBalance: number): DrawdownFigures {
   let balance = startingBalance;
   let peak = startingBalance;
   let peakAt: number | null = closed[0]?.openedAt ?? null;
@@ -164,7 +167,7 @@ export function drawdown(closed: readonly TradeRow[], startingBalance: number): 
 }
 
 /** Time with at least one trade open, up to `to` (open trades run to it). */
-function openTime(trades: readonly TradeRow[], to: number): number {
+function openTime(trades: readonly TradeFigures[], to: number): number {
   const spans = trades.map((t) => [t.openedAt, t.closedAt ?? to] as const).filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
   let total = 0;
   let curStart = -Infinity;

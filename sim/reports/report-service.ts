@@ -10,7 +10,7 @@ import type { HistoryEvent } from '../../persistence/history/history-rows.js';
 import type { PgHistoryReader } from '../../persistence/history/pg-history-reader.js';
 import type { PgReportStore, ReportHeader, ReportKind } from '../../persistence/history/pg-report-store.js';
 import type { Simulator } from '../montecarlo/ray-client.js';
-import { buildReport, type AssessmentReport } from './assessment-report.js';
+import { buildReport, REPORT_TRADES, type AssessmentReport } from './assessment-report.js';
 import type { ReplaySource } from './compliance.js';
 import { passProbabilityByDay, type DayEstimate } from './risk.js';
 
@@ -129,10 +129,10 @@ export class ReportService {
     const r = this.#o.reader;
     const assessment = await r.assessment(assessmentId);
     if (assessment === undefined || assessment.events === 0) return undefined;
-    const [trades, days, points, transitions, violations, equity] = await Promise.all([
-      r.allTrades(assessmentId), r.allDays(assessmentId), r.points(assessmentId), r.transitions(assessmentId), r.violations(assessmentId),
-      r.equity(assessmentId, { maxPoints: this.#o.equityPoints ?? 400 }),
+    const [trades, lastTrades, days, points, transitions, violations] = await Promise.all([
+      r.tradeFigures(assessmentId), r.lastTrades(assessmentId, REPORT_TRADES), r.allDays(assessmentId), r.points(assessmentId), r.transitions(assessmentId), r.violations(assessmentId),
     ]);
+    const equity = await r.equity(assessmentId, { maxPoints: this.#o.equityPoints ?? 400, points });
     const tier = this.#o.tiers().find((t) => t.id === assessment.tierId && t.version === assessment.tierVersion);
     let pass: DayEstimate[] = [];
     if ((options.passProbability ?? true) && this.#o.simulator !== undefined && tier !== undefined) {
@@ -145,7 +145,7 @@ export class ReportService {
       }
     }
     const asOf = assessment.endedAt ?? Math.max(points.at(-1)?.at ?? 0, equity.to);
-    return buildReport({ assessment, tier, trades, days, points, transitions, violations, equity, passProbability: pass, replay: this.#o.replay(assessmentId), trigger, asOf });
+    return buildReport({ assessment, tier, trades, lastTrades, days, points, transitions, violations, equity, passProbability: pass, replay: this.#o.replay(assessmentId), trigger, asOf });
   }
 
   async #drain(): Promise<void> {

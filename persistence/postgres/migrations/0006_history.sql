@@ -22,8 +22,9 @@ CREATE TABLE history_events (
   PRIMARY KEY (assessment_id, input, n)
 );
 
--- One row per assessment: who holds it and where it stands, with the fold's
--- state (tagged JSON text) and the identity of the last event folded.
+-- One row per assessment: who holds it, where it stands, and how many of its
+-- events were folded (a projector trusts its cached fold state only while
+-- the count is the state's).
 CREATE TABLE history_assessments (
   assessment_id  text PRIMARY KEY,
   trader_id      text,
@@ -33,8 +34,7 @@ CREATE TABLE history_assessments (
   phase_index    integer NOT NULL DEFAULT 0,
   created_at     bigint,
   ended_at       bigint,
-  events         integer NOT NULL DEFAULT 0,
-  state          text
+  events         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX history_assessments_trader_idx ON history_assessments (trader_id);
 
