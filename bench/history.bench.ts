@@ -54,7 +54,7 @@ const TIER = parseTier({
 });
 /** The reported assessment's tier: floors it never reaches in 10,000 round trips, a target for the pass probability. */
 const BIG = parseTier({
-  id: 'bench-history-big', version: 1, name: 'Bench history (big)', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 20, fees: { linear: 0.0001, binary: 0 },
+  id: 'bench-history-big', version: 1, name: 'Bench history (big)', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 20, fees: { linear: 0, binary: 0 },
   phases: [{ name: 'challenge', startingBalance: 100_000, rules: { profitTarget: { target: { pct: 50 } }, dailyLoss: { limit: { pct: 20 } }, maxLoss: { limit: { pct: 80 } } } }],
 });
 
@@ -72,7 +72,7 @@ function script(o: HistoryBenchOptions): EngineInput[] {
   for (let k = 0; k < steps; k++) {
     const ts = T0 + Math.floor(((k + 1) * span) / (steps + 1));
     price = Math.max(1_000, price * (1 + (rng() - 0.499) * 0.002));
-    inputs.push({ type: 'tick', seq: ++seq, ts, symbol: 'BTC-USD', bid: Math.round(price), ask: Math.round(price) + 5 });
+    inputs.push({ type: 'tick', seq: ++seq, ts, symbol: 'BTC-USD', bid: Math.round(price), ask: Math.round(price) + 1 });
     const side = k % 2 === 0 ? 'buy' : 'sell';
     if (k < o.trades * 2) inputs.push({ type: 'command', assessmentId: 'big', command: { kind: 'place', clientOrderId: `c${++cid}`, symbol: 'BTC-USD', side, type: 'market', qty: 0.5 } });
     if (k < o.perAssessment * 2) {
