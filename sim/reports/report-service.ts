@@ -55,6 +55,8 @@ export interface ReportServiceOptions {
   readonly equityPoints?: number;
   /** Reports waiting at most; more triggers are dropped and counted. @default 10_000 */
   readonly maxQueued?: number;
+  /** With this many reports waiting, a triggered report skips the pass probability by day. @default 4 */
+  readonly busyQueue?: number;
 }
 
 export class ReportService {
@@ -107,8 +109,8 @@ export class ReportService {
    * Make, store and announce a report of `assessmentId` now. Resolves with
    * its header, or undefined when the history has no event of it.
    */
-  async generate(assessmentId: string, trigger: string, kind: ReportKind): Promise<ReportHeader | undefined> {
-    const report = await this.build(assessmentId, trigger);
+  async generate(assessmentId: string, trigger: string, kind: ReportKind, options: { passProbability?: boolean } = {}): Promise<ReportHeader | undefined> {
+    const report = await this.build(assessmentId, trigger, options);
     if (report === undefined) return undefined;
     const stored = await this.#o.store.insert({ assessmentId, traderId: report.traderId, kind, trigger, status: report.summary.status, body: report });
     this.#made++;
@@ -153,7 +155,8 @@ export class ReportService {
       const [id, job] = this.#queue.entries().next().value as [string, { trigger: string; kind: ReportKind }];
       this.#queue.delete(id);
       try {
-        await this.generate(id, job.trigger, job.kind);
+        // A burst of verdicts (a market crash) skips the Monte Carlo part, so the queue drains and the pool stays free for live estimates.
+        await this.generate(id, job.trigger, job.kind, { passProbability: this.#queue.size < (this.#o.busyQueue ?? 4) });
       } catch (err) {
         this.#o.onError?.(err, `make the ${job.kind} report of ${id}`);
       }
