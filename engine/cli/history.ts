@@ -122,6 +122,9 @@ program.command('tape')
   });
 
 program.parseAsync().catch((err: unknown) => {
-  process.stderr.write(`history: ${err instanceof Error ? err.message : String(err)}\n`);
+  const message = err instanceof Error ? err.message : String(err);
+  // The streams are made by the engine nodes: a rebuild or a tape before any ran has nothing to read.
+  const hint = /stream not found/.test(message) ? ` (stream ${env['EVENT_STREAM'] ?? 'EVENTS'} or ${env['MARKET_STREAM'] ?? 'MARKET'}${env['NATS_NAMESPACE'] ? ` in namespace ${env['NATS_NAMESPACE']}` : ''}: an engine node on NATS_URL creates them)` : '';
+  process.stderr.write(`history: ${message}${hint}\n`);
   process.exit(1);
 });

@@ -16,8 +16,11 @@ import { composeNode, type ComposedNode } from '../../engine/cli/compose-node.js
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { HISTORY_TABLES, PgHistoryStore, type HistoryEvent } from '../history/index.js';
-import { decodeJson } from '../postgres/json-codec.js';
-import { rebuildHistory } from '../../transport/nats/history-rebuild.js';
+import { decodeJson, encodeJson } from '../postgres/json-codec.js';
+import { cutTape, rebuildHistory } from '../../transport/nats/history-rebuild.js';
+import { presetTiers } from '../../actors/index.js';
+import { runInputs } from '../../engine/engine.js';
+import { eventSubject } from '../../transport/nats/subjects.js';
 import { BotsOutput, runScenario } from './history-scenario.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
@@ -85,6 +88,26 @@ describe('the history read model, live and rebuilt', { skip }, () => {
     for (const t of Object.keys(a)) assert.deepEqual(b[t], a[t], `${t}: rebuilt equals live`);
     const counts = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.length]));
     for (const t of ['history_fills', 'history_trades', 'history_days', 'history_points', 'history_transitions', 'history_marks', 'violations']) assert.ok(counts[t]! > 0, `${t} has rows (${JSON.stringify(counts)})`);
+  });
+
+  test('a tape cut from the market log and the journal replays each assessment\'s events as the history holds them', async () => {
+    const jsm = await jetstreamManager(nc);
+    const rows = await live.sql<{ assessment_id: string; n: number }[]>`
+      select a.assessment_id, (select count(*)::int from violations v where v.assessment_id = a.assessment_id) as n
+        from history_assessments a order by n desc, a.assessment_id limit 3`;
+    assert.ok(rows[0]!.n > 0, 'an assessment with a violation is among them');
+    for (const { assessment_id: id } of rows) {
+      const tape = await cutTape({ js: jetstream(nc), jsm, sql: live.sql, assessmentId: id, namespace: ns, marketStream: streams.marketStream });
+      const { events, engine } = await runInputs(tape, { workers: 1, tiers: presetTiers() });
+      await engine.stop();
+      const strip = (e: Record<string, unknown>): Record<string, unknown> => {
+        const { input: _i, n: _n, ...rest } = e;
+        return rest;
+      };
+      const replayed = events.filter((e) => e.assessmentId === id && eventSubject(e.type) !== undefined).map((e) => strip(decodeJson(encodeJson(e)))); // as stored: undefined fields dropped
+      const stored = (await live.sql<{ body: string }[]>`select body from history_events where assessment_id = ${id} order by input, n`).map((r) => strip(decodeJson(r.body)));
+      assert.deepEqual(replayed, stored, `${id}: the replay of its tape prints its events`);
+    }
   });
 
   test('the same events delivered again, or shuffled and delivered twice, leave the same tables', async () => {
