@@ -22,7 +22,7 @@ import { TokenVerifier, type TokenVerifierOptions } from '../../transport/gatewa
 import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
 import type { EngineOutput } from '../engine.js';
 import type { OutputEvent, StateDelta } from '../inputs.js';
-import type { ComposedNode } from './compose-node.js';
+import type { ComposedHistory, ComposedNode } from './compose-node.js';
 import type { SharedState } from '../../persistence/index.js';
 import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
 import { countedWatch } from '../../transport/nats/shard-host.js';
@@ -31,6 +31,9 @@ import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js
 import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { LiveEstimator } from '../../sim/montecarlo/live-estimator.js';
+import { replaySource } from '../../sim/reports/compliance.js';
+import { HistoryApi } from '../../sim/reports/history-api.js';
+import { ReportService } from '../../sim/reports/report-service.js';
 
 /** Gateway configuration; every field has a default. */
 export interface GatewayConfig {
@@ -161,6 +164,8 @@ export interface GatewayBackend {
   publish(subject: string, payload: object): Promise<void>;
   /** What operators see of the shards. */
   shards(): unknown;
+  /** The history read model and stored reports. @default none: no history routes */
+  readonly history?: ComposedHistory | undefined;
 }
 
 /**
@@ -192,7 +197,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   try {
     return await startGateway({
       engine: node, hub, owners, registry: composed.registry, shared: composed.shared, leaderboard: composed.shared.leaderboard, sql: composed.sql,
-      publish: (subject, payload) => composed.publish(subject, payload), shards: () => node.engine.shards(),
+      publish: (subject, payload) => composed.publish(subject, payload), shards: () => node.engine.shards(), history: composed.history,
     }, config, log);
   } catch (err) {
     // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
@@ -237,6 +242,15 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
     simulator, store: new PgSimulationStore(b.sql), tiers: () => presetTiers(), assessment: (id) => b.engine.state(id), clock: () => Date.now(),
     publish: (subject, payload) => b.publish(subject, payload), onError: (err, what) => simLog.error({ err }, `could not ${what}`),
   });
+  // Reports when an assessment ends or passes a phase (this process's new history events), and on request; ready pushed and published.
+  const h = b.history;
+  const reports = h === undefined ? undefined : new ReportService({
+    reader: h.reader, store: h.reports, tiers: () => presetTiers(), simulator, replay: (id) => replaySource(id, undefined, h.durable),
+    publish: (subject, payload) => b.publish(subject, payload), push: (ready) => void hub.broadcast(ready.assessmentId, { t: 'report', ...ready }),
+    onError: (err, what) => log.warn({ err }, `could not ${what}`),
+  });
+  if (h !== undefined && reports !== undefined) h.listen((fresh) => reports.onIngested(fresh));
+  const history = h === undefined || reports === undefined ? undefined : new HistoryApi({ reader: h.reader, store: h.reports, reports });
   const interrupted = await simulations.recover();
   if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
   // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address; 600 HTTP requests a minute per address), shared.
@@ -256,7 +270,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
     routes: httpApi({
       engine: b.engine, verifier, registry: b.registry, tiers: presetTiers(), owners, leaderboard: b.leaderboard,
       idempotency: shared.idempotency, orderLimiter: shared.rateLimiter, log, shards: () => b.shards(), ...(purchases === undefined ? {} : { purchases }),
-      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations,
+      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations, ...(history === undefined ? {} : { history }),
     }),
   });
   const metrics = new GatewayMetrics(b.registry, hub);
@@ -267,6 +281,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
     if (err instanceof PortInUseError && config.freePortWhenTaken === true) gateway = await Gateway.start(options(0));
     else {
       simulations.close();
+      reports?.close();
       await pool.close();
       throw err;
     }
@@ -286,6 +301,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
     close: async () => {
       estimator?.stop();
       simulations.close();
+      reports?.close();
       await gateway.drain();
       await pool.close();
     },

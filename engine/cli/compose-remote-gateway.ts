@@ -20,6 +20,7 @@ import { TraderIndex } from '../../transport/gateway/http-api.js';
 import { followAssessmentCreations } from '../../transport/nats/assessment-directory.js';
 import { ensureEventStream } from '../../transport/nats/event-publisher.js';
 import { RemoteStreams } from '../../transport/nats/remote-streams.js';
+import { PgHistoryReader, PgHistoryStore, PgReportStore } from '../../persistence/history/index.js';
 import { ShardRouter } from '../../transport/nats/shard-router.js';
 import { domainEventSubjects, withNamespace } from '../../transport/nats/subjects.js';
 import { startGateway, type ComposedGateway, type GatewayConfig } from './compose-gateway.js';
@@ -80,6 +81,8 @@ export async function composeRemoteGateway(config: RemoteGatewayConfig, log: Log
       leaderboard: { top: (n) => router.leaderboard(n) },
       publish: async (subject, payload) => void (await js.publish(withNamespace(subject, namespace), encoder.encode(payload))),
       shards: () => ({ role: 'gateway', gateway: gatewayId, owners: router.owners() }),
+      // The nodes keep the history in Postgres (from the events stream); this gateway reads it and makes reports on request.
+      history: { store: new PgHistoryStore(sql), reader: new PgHistoryReader(sql), reports: new PgReportStore(sql), durable: true, listen: () => {} },
     }, config, log);
     log.info({ gatewayId, namespace }, 'gateway routing to the cluster');
     return {

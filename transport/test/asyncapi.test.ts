@@ -39,6 +39,13 @@ import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { Method, OUTCOMES, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
 import { MemorySimulationStore, type SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
+import { runInputs } from '../../engine/engine.js';
+import { readTape } from '../../engine/tape.js';
+import { createTestDatabase } from '../../engine/testing/pg-test-db.js';
+import { serviceGate } from '../../engine/testing/service-gate.js';
+import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../../persistence/history/index.js';
+import { replaySource } from '../../sim/reports/compliance.js';
+import { ReportService, type ReportReady } from '../../sim/reports/report-service.js';
 
 // -- the document ----------------------------------------------------------------------
 
@@ -223,6 +230,12 @@ const domainMessages = (): { subject: string; message: JsonObject }[] =>
 /** Where the purchase flow publishes from; messages it produces name it in `x-producer`. */
 const PURCHASES = 'transport/payments/purchases.ts';
 
+/** Postgres holds the history a report is made from. */
+const pgSkip = await serviceGate('postgres', '127.0.0.1', 5432);
+
+/** Where report announcements are published from; its message names it in `x-producer`. */
+const REPORTS = 'sim/reports/report-service.ts';
+
 /** Where Monte Carlo completions are published from; its message names it in `x-producer`. */
 const SIMULATIONS = 'sim/montecarlo/simulation-service.ts';
 
@@ -401,7 +414,7 @@ describe('AsyncAPI document of the NATS interface', () => {
     // The subjects no engine event maps to (so, by the loop above, carrying no engine message): the payment and Monte Carlo ones.
     const engineSubjects = new Set(published.map((t) => eventSubject(t)!));
     assert.deepEqual(DOMAIN_EVENT_SUBJECTS.filter((s) => !engineSubjects.has(s)).sort(),
-      ['montecarlo.simulation-completed', 'payment.purchase-completed', 'payment.purchase-failed'], 'the subjects without engine events');
+      ['montecarlo.simulation-completed', 'payment.purchase-completed', 'payment.purchase-failed', 'report.ready'], 'the subjects without engine events');
   });
 
   test('every refusal code of IntakeRefusal appears in the intake result schema\'s enum, and no other', () => {
@@ -570,6 +583,50 @@ describe('AsyncAPI document of the NATS interface', () => {
     }
   });
 
+  test('report.ready is documented field for field from what a real ReportService publishes when it stores a report, and fits its channel alone, without a msg id', { skip: pgSkip }, async () => {
+    const subject = 'report.ready';
+    const channel = byAddress.get(subject)!;
+    const [message, ...more] = channelMessages(channel);
+    assert.equal(more.length, 0, 'one message on the subject');
+    assert.equal(message!['x-producer'], REPORTS);
+    assert.equal(message!['headers'], undefined, 'published without a Nats-Msg-Id');
+    const publishes = sourceFiles().filter((f) => !f.includes('/test/') && new RegExp(`\\bpublish\\(\\s*'${subject.replace(/\./g, '\\.')}'`).test(source(f)));
+    assert.deepEqual(publishes, [REPORTS], 'the documented producer is the one source that publishes the subject');
+    const db = await createTestDatabase();
+    const published: ReportReady[] = [];
+    try {
+      const tape = readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname);
+      const { events, engine } = await runInputs(tape.map((x) => x.input), { workers: 1, tiers: presetTiers() });
+      await engine.stop();
+      await new PgHistoryStore(db.sql).ingest(events.filter((e) => eventSubject(e.type) !== undefined) as unknown as HistoryEvent[]);
+      const tiers = [...presetTiers(), ...tape.flatMap((x) => (x.input.type === 'tier' ? [parseTier(x.input.tier)] : []))];
+      const service = new ReportService({
+        reader: new PgHistoryReader(db.sql), store: new PgReportStore(db.sql), tiers: () => tiers, replay: (id) => replaySource(id, undefined, true),
+        publish: async (_s, payload) => void published.push(payload),
+      });
+      service.onIngested(events.filter((e) => e.type === 'assessment.failed') as unknown as HistoryEvent[]);
+      await service.idle();
+      await service.generate('acc-overnight', 'request', 'request');
+    } finally {
+      await db.drop();
+    }
+    assert.deepEqual(published.map((p) => [p.assessmentId, p.kind, p.trigger]), [['acc-overnight', 'final', 'assessment.failed'], ['acc-overnight', 'request', 'request']]);
+    const schema = object(deref(message!['payload']), `payload of ${subject}`);
+    const encoder = new Encoder({ ignoreUndefined: true }); // as ComposedNode.publish encodes
+    const decoder = new Decoder();
+    for (const payload of published) {
+      const fields = Object.keys(payload).sort();
+      assert.deepEqual([...declared(schema)].sort(), fields, 'the documented fields are the published ones');
+      assert.deepEqual([...(schema['required'] as string[])].sort(), fields, 'every published field is required');
+      const sent = decoder.decode(encoder.encode(payload)) as Record<string, unknown>;
+      for (const namespace of ['', 'ns']) {
+        const fit = assertFits(channelOf(namespace === '' ? subject : `${namespace}.${subject}`, namespace), sent, undefined, `${subject} of report ${payload.reportId}`);
+        assert.equal(fit, message, `${subject}: only the report service's message accepts its payload`);
+      }
+    }
+    assert.notDeepEqual(check(schema, { ...published[0]!, kind: 'weekly' }, true), [], 'an unknown kind is refused');
+  });
+
   test('ticks, resolutions and clock beats as TickPublisher sends them fit their channel, msg id and payload schema, with or without a namespace', async () => {
     for (const namespace of ['', 'test-3f9a.eu']) {
       const { js, sent } = fakeJetStream();
@@ -619,8 +676,28 @@ describe('AsyncAPI document of the NATS interface', () => {
     risky.buy('BTC-USD', 1, {}, 'b1');
     risky.tick('BTC-USD', 34_000, 34_000);
     risky.command({ kind: 'pause' }, 'b2');
+    risky.command({ kind: 'resume' }, 'b2');
     risky.command({ kind: 'abandon' }, 'b3');
+    risky.place({ clientOrderId: 'tiny', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.00000001 }, 'b2'); // refused: below the minimum
+    risky.place({ clientOrderId: 'day', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 20_000, tif: 'day' }, 'b2');
+    risky.clock(T0 + DAY); // the day order expires at the reset
     at(risky);
+
+    // A soft daily breach locks trading; a met target waits for the minimum trading days; a binary position settles.
+    const soft = new Harness(parseTier({
+      id: 'soft', version: 1, name: 'Soft', timezone: 'UTC', kinds: ['linear', 'binary'], leverage: 10, fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { profitTarget: { target: { amount: 1_000 } }, minTradingDays: { days: 3 }, dailyLoss: { limit: { amount: 2_000 }, severity: 'soft' } } }],
+    }), { assessments: ['d1', 'd2', 'd3'] });
+    soft.tick('BTC-USD', 40_000, 40_000);
+    soft.buy('BTC-USD', 1, {}, 'd1');
+    soft.tick('BTC-USD', 37_000, 37_000);
+    soft.buy('BTC-USD', 1, {}, 'd2');
+    soft.tick('BTC-USD', 39_000, 39_000);
+    soft.sell('BTC-USD', 1, {}, 'd2');
+    soft.tick('PM:FED-DEC-CUT:YES', 0.4, 0.41);
+    soft.buy('PM:FED-DEC-CUT:YES', 100, {}, 'd3');
+    soft.resolve('PM:FED-DEC-CUT', 'YES');
+    at(soft);
 
     // Time running out: an expiry, published on assessment.failed.
     const idle = new Harness(parseTier({
@@ -747,7 +824,7 @@ describe('AsyncAPI document of the NATS interface', () => {
     h.buy('BTC-USD', 1, {}, id);
     h.tick('BTC-USD', 40_100, 40_110);
     service.publisher.onEvents(h.log.splice(0));
-    const delta = { assessmentId: id, status: 'active', phase: 'challenge', startingBalance: 100_000, balance: 100_000, equity: 100_090, dailyFloor: -Infinity, maxLossFloor: -Infinity, positions: [], workingOrders: 0, input: 9 };
+    const delta = { assessmentId: id, status: 'active', phase: 'challenge', startingBalance: 100_000, balance: 100_000, equity: 100_090, dailyFloor: -Infinity, maxLossFloor: -Infinity, positions: [], workingOrders: 0, input: 9, at: 1_767_000_000_000 };
     service.publisher.onEncodedDeltas(new DeltaEncoder().encode([delta]));
     const frames = published.filter((p) => p.subject === streamSubject(id, 'ns'));
     assert.ok(frames.length >= 3, 'the events and the delta were published');

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { countedWatch } from '../nats/shard-host.js';
 import { StreamPublisher, WatchLimitError } from '../nats/stream-publisher.js';
 
-const delta = (assessmentId: string) => ({ assessmentId, status: 'active', phase: 'challenge', startingBalance: 50_000, balance: 50_000, equity: 50_012.5, dailyFloor: -Infinity, maxLossFloor: 45_000, positions: [], workingOrders: 0, input: 7 });
+const delta = (assessmentId: string) => ({ assessmentId, status: 'active', phase: 'challenge', startingBalance: 50_000, balance: 50_000, equity: 50_012.5, dailyFloor: -Infinity, maxLossFloor: 45_000, positions: [], workingOrders: 0, input: 7, at: 1_767_000_000_000 });
 
 describe('the stream publisher of an owner', () => {
   test('a counted watch (the publisher\'s and an in-process gateway\'s) tells the engine of the first watcher and of the last to leave only', () => {
