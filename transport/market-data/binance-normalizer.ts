@@ -7,6 +7,7 @@
  * subscription replies (`{result, id}`) yield [].
  */
 import { z } from 'zod';
+import { ISSUE_CROSSED } from './data-quality.js';
 import {
   parseJson, parseVenueMessage, PriceString, SizeString, TopOfBookMemory,
   type NormalizedQuote, type SymbolMap,
@@ -20,7 +21,7 @@ const BookTicker = z.object({
   a: PriceString,
   A: SizeString,
   E: z.number().int().nonnegative().optional(),
-}).refine((t) => t.a >= t.b, { message: 'best ask (a) below best bid (b)', path: ['a'] });
+}).refine((t) => t.a >= t.b, { message: ISSUE_CROSSED, path: ['a'] });
 
 
 /** Options of {@link BinanceNormalizer}. */
