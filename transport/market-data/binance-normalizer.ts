@@ -28,6 +28,12 @@ const BookTicker = z.object({
 export interface BinanceNormalizerOptions {
   /** Binance symbol (upper case, e.g. `BTCUSDT`) → engine symbol (venue `binance`). */
   readonly symbols: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 /**
@@ -38,9 +44,10 @@ export interface BinanceNormalizerOptions {
 export class BinanceNormalizer {
   readonly #symbols: SymbolMap;
   readonly #lastUpdate = new Map<string, number>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: BinanceNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     if (options.symbols.venue !== 'binance') throw new Error(`BinanceNormalizer needs a binance symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }

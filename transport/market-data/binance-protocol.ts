@@ -57,7 +57,7 @@ class BinanceSession implements VenueSession {
   constructor(ctx: SessionContext, symbols: SymbolMap) {
     this.#ctx = ctx;
     this.#symbols = symbols;
-    this.#normalizer = new BinanceNormalizer({ symbols });
+    this.#normalizer = new BinanceNormalizer({ symbols, everyUpdate: true });
   }
 
   open(): void {

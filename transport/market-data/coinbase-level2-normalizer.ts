@@ -37,6 +37,12 @@ export interface Level2Result {
 export interface CoinbaseLevel2NormalizerOptions {
   /** Coinbase `product_id` → engine symbol. */
   readonly symbols: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 /** Local books of the level2 channel; see the module comment. */
@@ -44,9 +50,10 @@ export class CoinbaseLevel2Normalizer {
   readonly #symbols: SymbolMap;
   readonly #books = new Map<string, LocalBook>();
   readonly #awaiting = new Set<string>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: CoinbaseLevel2NormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     if (options.symbols.venue !== 'coinbase') throw new Error(`CoinbaseLevel2Normalizer needs a coinbase symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }

@@ -47,6 +47,12 @@ const Envelope = z.object({ type: z.string().optional(), channel: z.string().opt
 export interface CoinbaseNormalizerOptions {
   /** Coinbase `product_id` → engine symbol (venue `coinbase`). */
   readonly symbols: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 /**
@@ -57,9 +63,10 @@ export interface CoinbaseNormalizerOptions {
 export class CoinbaseNormalizer {
   readonly #symbols: SymbolMap;
   readonly #lastSequence = new Map<string, number>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: CoinbaseNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     if (options.symbols.venue !== 'coinbase') throw new Error(`CoinbaseNormalizer needs a coinbase symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }

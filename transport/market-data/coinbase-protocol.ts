@@ -62,8 +62,8 @@ class CoinbaseSession implements VenueSession {
     this.#ids = options.symbols.ids();
     this.#channel = options.channel ?? 'level2';
     this.#batch = options.productsPerSubscribe ?? 100;
-    this.#level2 = new CoinbaseLevel2Normalizer({ symbols: options.symbols });
-    this.#ticker = new CoinbaseNormalizer({ symbols: options.symbols });
+    this.#level2 = new CoinbaseLevel2Normalizer({ symbols: options.symbols, everyUpdate: true });
+    this.#ticker = new CoinbaseNormalizer({ symbols: options.symbols, everyUpdate: true });
   }
 
   open(): void {

@@ -53,6 +53,12 @@ export interface KalshiNormalizerOptions {
   readonly symbols: SymbolMap;
   /** Optional `market_ticker` → engine symbol of its NO share; mapped markets also get a NO quote. */
   readonly noSymbols?: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 interface Subscription { lastSeq: number; readonly markets: Set<string> }
@@ -69,9 +75,10 @@ export class KalshiNormalizer {
   readonly #books = new Map<string, LocalBook>();
   readonly #subscriptions = new Map<number, Subscription>();
   readonly #stale = new Set<string>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: KalshiNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     for (const map of [options.symbols, options.noSymbols]) {
       if (map !== undefined && map.venue !== 'kalshi') throw new Error(`KalshiNormalizer needs kalshi symbol maps, got ${map.venue}`);
     }

@@ -93,7 +93,7 @@ class KalshiSession implements VenueSession {
     this.#ctx = ctx;
     this.#o = options;
     this.#markets = Object.keys(options.markets);
-    this.#normalizer = new KalshiNormalizer({ symbols: maps.yes, noSymbols: maps.no });
+    this.#normalizer = new KalshiNormalizer({ symbols: maps.yes, noSymbols: maps.no, everyUpdate: true });
   }
 
   open(): void {

@@ -171,9 +171,20 @@ export function parseVenueMessage<S extends z.ZodType>(venue: Venue, schema: S, 
  */
 export class TopOfBookMemory {
   readonly #last = new Map<string, string>();
+  readonly #always: boolean;
+
+  /**
+   * @param options.always every quote counts as changed (a connector's guard
+   *   then compares with the last quote published, not the last emitted).
+   *   @default false
+   */
+  constructor(options: { readonly always?: boolean } = {}) {
+    this.#always = options.always ?? false;
+  }
 
   /** True (and remembered) if the quote's bid/ask/sizes differ from the last one of its symbol. */
   changed(quote: NormalizedQuote): boolean {
+    if (this.#always) return true;
     const key = `${quote.bid}|${quote.ask}|${quote.bidSize ?? ''}|${quote.askSize ?? ''}`;
     if (this.#last.get(quote.symbol) === key) return false;
     this.#last.set(quote.symbol, key);

@@ -62,6 +62,12 @@ interface LevelChange { readonly assetId: string; readonly side: BookSide; reado
 export interface PolymarketNormalizerOptions {
   /** Polymarket `asset_id` (outcome token id) → engine symbol, e.g. `PM:FED-DEC-CUT:YES` (venue `polymarket`). */
   readonly symbols: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 /**
@@ -74,9 +80,10 @@ export interface PolymarketNormalizerOptions {
 export class PolymarketNormalizer {
   readonly #symbols: SymbolMap;
   readonly #books = new Map<string, LocalBook>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: PolymarketNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     if (options.symbols.venue !== 'polymarket') throw new Error(`PolymarketNormalizer needs a polymarket symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }

@@ -56,7 +56,7 @@ class PolymarketSession implements VenueSession {
     this.#ctx = ctx;
     this.#o = options;
     this.#ids = options.symbols.ids();
-    this.#normalizer = new PolymarketNormalizer({ symbols: options.symbols });
+    this.#normalizer = new PolymarketNormalizer({ symbols: options.symbols, everyUpdate: true });
   }
 
   open(): void {
