@@ -52,7 +52,6 @@ class BinanceSession implements VenueSession {
   readonly #ctx: SessionContext;
   readonly #symbols: SymbolMap;
   readonly #normalizer: BinanceNormalizer;
-  #readySent = false;
 
   constructor(ctx: SessionContext, symbols: SymbolMap) {
     this.#ctx = ctx;
@@ -61,7 +60,8 @@ class BinanceSession implements VenueSession {
   }
 
   open(): void {
-    // Subscribed by the URL; ready once data flows (a rotation switches over then).
+    // Subscribed by the URL: every update from now on comes on this connection, so a rotation can switch at once.
+    this.#ctx.ready();
   }
 
   message(data: string, receivedAt: number): void {
@@ -81,10 +81,6 @@ class BinanceSession implements VenueSession {
     const s = field(payload, 's');
     if (s !== undefined && this.#symbols.has(s)) ctx.alive(s);
     for (const q of normalizing(ctx, s, () => this.#normalizer.normalize(frame, receivedAt))) ctx.quote(q, q.venueSeq);
-    if (!this.#readySent && s !== undefined) {
-      this.#readySent = true;
-      ctx.ready();
-    }
   }
 
   resnapshot(): boolean {

@@ -36,6 +36,9 @@ export class SimConnection {
   onMessage: (text: string) => void = () => {};
   /** Resolves when the connection is closed. */
   readonly closed: Promise<void>;
+  /** The close code and reason the client sent (1005 when none, 1006 when the link just ended). */
+  closeCode: number | undefined;
+  closeReason = '';
   #ws: WebSocket;
   #stalled = false;
   #ending = false;
@@ -47,8 +50,10 @@ export class SimConnection {
     this.#ws = ws;
     this.url = req.url ?? '/';
     this.headers = req.headers;
-    this.closed = new Promise((resolve) => ws.once('close', () => {
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => {
       this.#open = false;
+      this.closeCode = code;
+      this.closeReason = reason.toString();
       resolve();
     }));
     ws.on('ping', (data) => {
