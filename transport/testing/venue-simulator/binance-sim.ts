@@ -83,6 +83,12 @@ export class BinanceSim implements VenueSim {
     for (const c of this.#subs.keys()) c.send(JSON.stringify({ e: 'serverShutdown', E: Date.now() }));
   }
 
+  /** Move a symbol's level for good (a real market move), then send one update at it. */
+  move(symbol: string, factor: number): void {
+    this.#state.get(symbol)!.mid *= factor;
+    this.step(symbol);
+  }
+
   step(symbol: string): void {
     const s = this.#state.get(symbol)!;
     s.mid = Math.max(1, s.mid * (1 + gaussian(this.#random) * 0.0002));

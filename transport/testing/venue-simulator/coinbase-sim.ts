@@ -79,7 +79,7 @@ export class CoinbaseSim implements VenueSim {
   }
 
   subscribed(product: string): boolean {
-    return [...this.#conns].some(([c, s]) => c.live && s.level2.has(product) && !s.awaiting.has(product));
+    return [...this.#conns].some(([c, s]) => c.live && ((s.level2.has(product) && !s.awaiting.has(product)) || s.ticker.has(product)));
   }
 
   #connect(c: SimConnection): void {
@@ -140,6 +140,18 @@ export class CoinbaseSim implements VenueSim {
       }
       if (state.ticker.has(product) && this.#frame(c, state, ticker('update', product, book))) this.record.good(c.id, product, tickerTop(book));
     }
+  }
+
+  /** Move a product's whole book by `factor` in one frame (a real market move). */
+  move(product: string, factor: number): void {
+    const book = this.#books.get(product)!;
+    const updates: Update[] = [
+      ...[...book.bids].map(([price]) => ({ side: 'bid' as const, price, size: 0 })),
+      ...[...book.asks].map(([price]) => ({ side: 'offer' as const, price, size: 0 })),
+      ...[...book.bids].map(([price, size]) => ({ side: 'bid' as const, price: px(price * factor), size })),
+      ...[...book.asks].map(([price, size]) => ({ side: 'offer' as const, price: px(price * factor), size })),
+    ];
+    this.#publish(product, updates);
   }
 
   step(product: string): void {
