@@ -133,8 +133,7 @@ describe('data quality at the door', () => {
     try {
       await waitFor(() => sim.server.connections.size === 1, 'a connection');
       sim.step('BTCUSDT');
-      sim.inject('BTCUSDT', 'spike');
-      sim.step('BTCUSDT');
+      sim.inject('BTCUSDT', 'spike'); // a bad print, and the venue back at its level
       await waitFor(() => t.sink.ticks.length === 2, 'two ticks');
       assert.ok(t.sink.ticks.every((x) => x.bid < 61_000), 'the spike was not published');
       sim.move('BTCUSDT', 1.2);
@@ -168,7 +167,6 @@ describe('data quality at the door', () => {
       await waitFor(() => t.sink.ticks.length === 2, 'the move, published at once');
       assert.equal(await metricValue(t.registry, 'market_data_jumps_accepted_total', { how: 'matches-reference' }), 1);
       binance.inject('BTCUSDT', 'spike');
-      binance.step('BTCUSDT');
       await waitFor(() => t.sink.ticks.length === 3, 'the next good tick');
       assert.equal(t.connector.held.get('PRICE_JUMP'), 1, 'a spike the reference venue did not make');
       assert.equal(r.sink.ticks.length, 0, 'a reference connector publishes nothing');

@@ -38,6 +38,7 @@ export class BinanceSim implements VenueSim {
     let sim: BinanceSim | undefined;
     const server = await SimulatorServer.start({
       pingIntervalMs: options.heartbeatMs ?? 100,
+      ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
       ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
     }, (c) => sim!.#connect(c));
@@ -120,8 +121,10 @@ export class BinanceSim implements VenueSim {
         this.#send(symbol, { ...base, u: s.u, b: fmt(ask), a: fmt(ask) }, (c, top) => this.record.bad(c, symbol, 'LOCKED_BOOK', top));
         return;
       case 'spike':
+        // A bad print, then the venue's next update back at the level.
         s.u++;
         this.#send(symbol, { ...base, u: s.u, b: fmt(bid * 1.3), a: fmt(bid * 1.3 + s.spread) }, (c, top) => this.record.bad(c, symbol, 'PRICE_JUMP', top));
+        this.step(symbol);
         return;
       case 'unknown-instrument':
         this.#send(symbol, { ...base, u: s.u + 1, s: 'NOTLISTEDUSDT', b: fmt(bid), a: fmt(ask) }, (c) => this.record.bad(c, '', 'UNKNOWN_INSTRUMENT'));

@@ -63,6 +63,7 @@ export class CoinbaseSim implements VenueSim {
   static async start(options: CoinbaseSimOptions): Promise<CoinbaseSim> {
     let sim: CoinbaseSim | undefined;
     const server = await SimulatorServer.start({
+      ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
       ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
     }, (c) => sim!.#connect(c));
@@ -181,9 +182,9 @@ export class CoinbaseSim implements VenueSim {
           ? l2('update', 'NOT-LISTED', [{ side: 'bid', price: bb, size: 1 }])
           : { channel: 'l2_data', events: [{ type: 'update', product_id: product, updates: [{ side: 'bid', event_time: new Date().toISOString(), price_level: kind === 'malformed' ? 'abc' : '0', new_quantity: '1' }] }] };
         for (const [c, state] of this.#conns) {
+          // Refused whole by its format, before any book is looked at (awaiting a snapshot or not).
           if (!state.level2.has(product) || !this.#frame(c, state, frame)) continue;
-          if (kind !== 'unknown-instrument' && state.awaiting.has(product)) this.record.bad(c.id, product, 'AWAITING_SNAPSHOT');
-          else this.record.bad(c.id, kind === 'unknown-instrument' ? '' : product, kind === 'malformed' ? 'MALFORMED_MESSAGE' : kind === 'out-of-range' ? 'PRICE_OUT_OF_RANGE' : 'UNKNOWN_INSTRUMENT');
+          this.record.bad(c.id, kind === 'unknown-instrument' ? '' : product, kind === 'malformed' ? 'MALFORMED_MESSAGE' : kind === 'out-of-range' ? 'PRICE_OUT_OF_RANGE' : 'UNKNOWN_INSTRUMENT');
         }
         return;
       }

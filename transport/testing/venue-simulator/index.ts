@@ -17,3 +17,5 @@ export { PolymarketSim } from './polymarket-sim.js';
 export type { PolymarketSimOptions } from './polymarket-sim.js';
 export { KalshiSim } from './kalshi-sim.js';
 export type { KalshiSimOptions } from './kalshi-sim.js';
+export { ChaosDriver } from './chaos-driver.js';
+export type { ChaosOptions, ChaosReport } from './chaos-driver.js';

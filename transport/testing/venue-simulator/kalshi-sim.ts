@@ -57,6 +57,7 @@ export class KalshiSim implements VenueSim {
     let sim: KalshiSim | undefined;
     const server = await SimulatorServer.start({
       path: PATH, pingIntervalMs: options.heartbeatMs ?? 100,
+      ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
       ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
       ...(options.keys === undefined ? {} : {

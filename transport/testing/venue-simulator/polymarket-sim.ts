@@ -51,6 +51,7 @@ export class PolymarketSim implements VenueSim {
     let sim: PolymarketSim | undefined;
     const server = await SimulatorServer.start({
       path: '/ws/market',
+      ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
       ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
     }, (c) => sim!.#connect(c));

@@ -12,6 +12,8 @@ import { WebSocketServer, WebSocket } from 'ws';
 
 /** Options of {@link SimulatorServer.start}. */
 export interface SimulatorServerOptions {
+  /** Port on 127.0.0.1. @default 0 (any free port) */
+  readonly port?: number;
   /** Path accepted (others answer 404). @default '/' and anything */
   readonly path?: string;
   /** Return a refusal (HTTP 401) or undefined to accept; e.g. Kalshi's signature check. */
@@ -167,7 +169,7 @@ export class SimulatorServer {
     return new Promise((resolve, reject) => {
       let server: SimulatorServer | undefined;
       const wss = new WebSocketServer({
-        host: '127.0.0.1', port: 0, autoPong: false, perMessageDeflate: false,
+        host: '127.0.0.1', port: options.port ?? 0, autoPong: false, perMessageDeflate: false,
         verifyClient: (info, done) => {
           const status = server === undefined ? 503 : server.#handshakeRefusal(info.req);
           if (status === undefined) done(true);

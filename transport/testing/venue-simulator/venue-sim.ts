@@ -15,6 +15,8 @@ export interface VenueSimOptions {
   /** Server faults and limits (see SimulatorServerOptions). */
   readonly inboundLimitPerSecond?: number;
   readonly maxConnectionAgeMs?: number;
+  /** Port on 127.0.0.1. @default 0 (any free port) */
+  readonly port?: number;
   /** Server pings (Binance, Kalshi) or heartbeats (Coinbase) this often, ms. @default venue-specific, short */
   readonly heartbeatMs?: number;
 }
