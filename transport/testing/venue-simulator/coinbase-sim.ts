@@ -133,13 +133,16 @@ export class CoinbaseSim implements VenueSim {
     const book = this.#books.get(product)!;
     for (const u of updates) book.set(u.side === 'bid' ? 'bid' : 'ask', u.price, u.size);
     const top = book.top();
+    // One venue event, stamped once: every connection sees the same event_time.
+    const frame = l2('update', product, updates);
+    const tick = ticker('update', product, book);
     for (const [c, state] of this.#conns) {
-      if (state.level2.has(product) && this.#frame(c, state, l2('update', product, updates))) {
+      if (state.level2.has(product) && this.#frame(c, state, frame)) {
         if (state.awaiting.has(product)) this.record.bad(c.id, product, 'AWAITING_SNAPSHOT');
         else if (bad !== undefined) this.record.bad(c.id, product, bad.reason, top);
         else this.record.good(c.id, product, top);
       }
-      if (state.ticker.has(product) && this.#frame(c, state, ticker('update', product, book))) this.record.good(c.id, product, tickerTop(book));
+      if (state.ticker.has(product) && this.#frame(c, state, tick)) this.record.good(c.id, product, tickerTop(book));
     }
   }
 

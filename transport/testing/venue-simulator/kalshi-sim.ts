@@ -138,6 +138,7 @@ export class KalshiSim implements VenueSim {
     if (size <= 0) levelsOf.delete(price);
     else levelsOf.set(price, size);
     const top = this.top(market);
+    const ts = new Date(expect.ts ?? Date.now()).toISOString(); // one venue event, stamped once
     for (const [c, subs] of this.#conns) {
       for (const sub of subs.values()) {
         if (sub.channel === 'ticker' && sub.markets.has(market) && top !== undefined && !expect.lost) {
@@ -151,7 +152,7 @@ export class KalshiSim implements VenueSim {
           sub.gapPending = true;
           continue;
         }
-        const frame = { type: 'orderbook_delta', sid: sub.sid, seq: sub.seq, msg: { market_ticker: market, price, delta, side, ts: new Date(expect.ts ?? Date.now()).toISOString() } };
+        const frame = { type: 'orderbook_delta', sid: sub.sid, seq: sub.seq, msg: { market_ticker: market, price, delta, side, ts } };
         if (!c.send(JSON.stringify(frame))) continue;
         this.#recordFrame(c, sub, market, expect.bad, top);
       }
