@@ -10,8 +10,6 @@
  */
 import type { NormalizedQuote } from './normalized-quote.js';
 
-interface SameTime { ts: number; readonly counts: Map<string, number> }
-
 /** FNV-1a 32-bit of a string, as 8 hex digits (short, stable, no crypto needed for a dedupe key). */
 export function fnv1a(text: string): string {
   let h = 0x811c9dc5;
@@ -22,21 +20,30 @@ export function fnv1a(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Keys per symbol; memory is one venue timestamp's worth per symbol. */
+/** Venue timestamps remembered per symbol (a quote stamped further back than this many distinct times counts from 0 again). */
+const REMEMBERED_TIMES = 256;
+
+/**
+ * Keys per symbol. Occurrences are counted per (venue time, content) over the
+ * last {@link REMEMBERED_TIMES} distinct venue times of the symbol, so a
+ * quote stamped out of order (late, or ahead) does not reset the count of
+ * the times around it. Memory: bounded per symbol.
+ */
 export class QuoteKeys {
-  readonly #last = new Map<string, SameTime>();
+  readonly #seen = new Map<string, Map<number, Map<string, number>>>();
 
   /** `<ts>.<content hash>.<occurrence>` of a quote, e.g. `1735689600000.1f3a9c2e.0`. */
   key(q: NormalizedQuote): string {
     const content = fnv1a(`${q.bid}|${q.ask}|${q.bidSize ?? ''}|${q.askSize ?? ''}`);
-    let same = this.#last.get(q.symbol);
-    if (same === undefined) this.#last.set(q.symbol, (same = { ts: q.ts, counts: new Map() }));
-    if (same.ts !== q.ts) {
-      same.ts = q.ts;
-      same.counts.clear();
+    let times = this.#seen.get(q.symbol);
+    if (times === undefined) this.#seen.set(q.symbol, (times = new Map()));
+    let counts = times.get(q.ts);
+    if (counts === undefined) {
+      times.set(q.ts, (counts = new Map()));
+      if (times.size > REMEMBERED_TIMES) times.delete(times.keys().next().value!);
     }
-    const n = same.counts.get(content) ?? 0;
-    same.counts.set(content, n + 1);
+    const n = counts.get(content) ?? 0;
+    counts.set(content, n + 1);
     return `${q.ts}.${content}.${n}`;
   }
 }

@@ -82,7 +82,14 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
     const holds = sim.record.holds(symbolCount(venue, subs));
     const wanted = [...holds].reduce((n, [, k]) => n + k, 0);
     const heldNow = () => [...connector.held.values()].reduce((n, k) => n + k, 0);
-    await waitFor(() => connector.published >= total && heldNow() >= wanted, `${total} publishes and ${wanted} holds`, 30_000);
+    // The connector may be far behind a simulator that sent as fast as it could: wait while it makes progress.
+    let progress = -1;
+    while (!(connector.published >= total && heldNow() >= wanted)) {
+      const now = connector.published + heldNow();
+      if (now === progress) throw new Error(`stuck at ${connector.published} of ${total} publishes and ${heldNow()} of ${wanted} holds`);
+      progress = now;
+      await waitFor(() => (connector.published >= total && heldNow() >= wanted) || connector.published + heldNow() > progress, 'progress', 30_000).catch(() => {});
+    }
     await connector.stop();
 
     const last = (await jsm.streams.info(stream)).state.last_seq;

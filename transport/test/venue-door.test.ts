@@ -164,6 +164,8 @@ test('dedupe keys are the venue time, the content and its occurrence at that tim
   const other = new QuoteKeys();
   assert.deepEqual([other.key(a), other.key(b), other.key(a)], k, 'another connector seeing the same quotes makes the same keys');
   assert.match(keys.key(q({ ts: NOW + 1 })), /\.0$/, 'a new venue time starts the count again');
+  keys.key(q({ ts: NOW - 60_000, bid: 99 })); // a late quote, stamped a minute back
+  assert.match(keys.key(a), /\.2$/, 'a late quote does not reset the count at the times around it');
 });
 
 // --- Kalshi signing ------------------------------------------------------------------
