@@ -9,6 +9,7 @@ import { runOrdersBench } from './orders.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
 import { runSimBench } from './sim.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
+import { runVenuesBench } from './venues.bench.js';
 import { runWsBench } from './ws.bench.js';
 
 function int(v: string): number {
@@ -104,6 +105,22 @@ program.command('ingest')
       ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 3)],
       ['breaches / fills per engine run', `${fmt(r.breaches!)} / ${fmt(r.fills!)}`, 'the same in every run'],
       ['fill stream / set up (s)', `${fmt(r.fillSeconds!, 1)} / ${fmt(r.setupSeconds!, 1)}`],
+    ], r);
+  });
+
+program.command('venues')
+  .description('one venue connector: WebSocket frames read, normalized, checked and published to JetStream, against the bare publish of the same ticks')
+  .option('--messages <n>', 'Binance bookTicker frames per run', int, 200_000)
+  .option('--repeats <n>', 'runs of each measurement, alternating', int, 3)
+  .option('--url <url>', 'NATS server (scratch memory streams are created and deleted)', process.env['NATS_URL'] ?? '127.0.0.1:4222')
+  .action(async (o: { messages: number; repeats: number; url: string }) => {
+    const { runs, figures: r } = await runVenuesBench(o);
+    const runsOf = (xs: number[]) => `runs ${xs.map((x) => fmt(x)).join(' / ')}`;
+    print(`venues (${fmt(r.messages!)} frames, medians of ${o.repeats})`, [
+      ['bare JetStream publish msgs/s', fmt(r.barePerSec!), runsOf(runs.bare)],
+      ['connector: read to acked publish', fmt(r.connectorPerSec!), runsOf(runs.connector)],
+      ['connector / bare publish', `${fmt(100 * r.ratio!, 1)}%`],
+      ['diag.: connector, no publish', fmt(r.noPublishPerSec!), runsOf(runs.noPublish)],
     ], r);
   });
 

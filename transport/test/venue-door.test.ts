@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
 import { test } from 'node:test';
 import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
 import {
-  Backoff, BinanceNormalizer, DEFAULT_VENUE_CONFIG, KalshiAuthError, kalshiAuthHeaders, kalshiCredentials, MalformedVenueMessageError,
+  Backoff, BinanceNormalizer, ConnectorMetrics, HOLD_REASONS, readVenueConfig, DEFAULT_VENUE_CONFIG, KalshiAuthError, kalshiAuthHeaders, kalshiCredentials, MalformedVenueMessageError,
   parseVenueConfig, QuoteGuard, QuoteKeys, ReferencePrices, resolveSubscriptions, SendPacer, SymbolMap, VenueConfigError, verifyKalshiHeaders,
   type Clock, type NormalizedQuote, type TimerHandle,
 } from '../market-data/index.js';
@@ -196,4 +198,18 @@ test('subscriptions come from the configuration, narrowed by --symbols, and a sy
   refused(() => resolveSubscriptions('kalshi', { kalshi: { instruments: { KXFOO: 'KX:FOO' } } }, DEFAULT_INSTRUMENTS), 'UNKNOWN_SYMBOL');
   refused(() => parseVenueConfig({ coinbase: { instruments: { 'BTC-USD': 3 } } }), 'INVALID_CONFIG');
   refused(() => parseVenueConfig({ kraken: {} }), 'INVALID_CONFIG');
+});
+
+// --- documentation -----------------------------------------------------------------
+
+test('docs/market-data.md names every hold reason and metric, the alert rules use only real metrics, and the example configuration is the built-in one', () => {
+  const doc = readFileSync('docs/market-data.md', 'utf8');
+  for (const reason of HOLD_REASONS) assert.ok(doc.includes(`\`${reason}\``), `the policy table names ${reason}`);
+  const registry = new Registry();
+  void new ConnectorMetrics(registry);
+  const names = registry.getMetricsAsArray().map((m) => m.name);
+  for (const name of names) assert.ok(doc.includes(`\`${name}\``), `the metrics table names ${name}`);
+  const rules = readFileSync('deploy/alerts/market-data.rules.yml', 'utf8');
+  for (const used of new Set(rules.match(/market_data_[a-z_]+/g))) assert.ok(names.includes(used), `alert rule metric ${used} exists`);
+  assert.deepEqual(readVenueConfig('docs/market-data-venues.example.json'), { ...DEFAULT_VENUE_CONFIG, coinbase: { ...DEFAULT_VENUE_CONFIG.coinbase!, channel: 'level2' }, kalshi: { ...DEFAULT_VENUE_CONFIG.kalshi!, url: 'wss://api.elections.kalshi.com/trade-api/ws/v2' } });
 });
