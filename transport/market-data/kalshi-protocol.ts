@@ -154,6 +154,11 @@ class KalshiSession implements VenueSession {
       ctx.hold('AWAITING_SNAPSHOT', `frame of subscription ${sid}, replaced after a gap`, mapped);
       return;
     }
+    if (type !== 'ticker' && (sid === undefined || !this.#sids.has(sid))) {
+      // Only subscriptions this session made: a venue cannot make the normalizer track sids without bound.
+      ctx.hold('MALFORMED_MESSAGE', `${type} of subscription ${String(sid)}, which this connection did not make`, mapped);
+      return;
+    }
     if (mapped !== undefined) ctx.alive(mapped);
     try {
       const quotes = normalizing(ctx, mapped, () => this.#normalizer.normalize(frame, receivedAt));

@@ -187,7 +187,7 @@ export class VenueConnector {
       ready: () => conn.ready(),
       quote: (q, globalKey) => this.#quote(q, globalKey),
       resolution: (r) => this.#resolution(r),
-      hold: (reason, detail, instrumentId) => this.#hold(reason, detail, instrumentId === undefined ? undefined : this.#p.symbolsOf(instrumentId)[0] ?? instrumentId),
+      hold: (reason, detail, instrumentId) => this.#hold(reason, detail, instrumentId === undefined ? undefined : this.#p.symbolsOf(instrumentId)[0]),
       gap: (detail, ids) => {
         this.#o.metrics?.gaps.inc({ venue: this.#p.venue });
         this.#o.metrics?.resnapshots.inc({ venue: this.#p.venue, cause: 'gap' });

@@ -74,6 +74,9 @@ describe('data quality at the door', () => {
           assert.equal(await metricValue(t.registry, 'market_data_held_total', { venue: sim.venue, reason }), holds.get(reason), `${reason} counted`);
           assert.ok(t.log.with('market data held back').some((l) => l.obj['reason'] === reason), `${reason} logged`);
         }
+        const labels = (await t.registry.getSingleMetric('market_data_held_total')!.get()).values.map((v) => String(v.labels['symbol']));
+        const configured = new Set(Object.keys(c.subs).flatMap((id) => expandFor(sim.venue, c.subs)(id, { bid: 0.4, ask: 0.6 }).map(([s]) => s)));
+        assert.deepEqual(labels.filter((l) => l !== '-' && !configured.has(l)), [], 'a symbol label is always a configured symbol (or "-")');
         const published = await metricValue(t.registry, 'market_data_quotes_published_total', { venue: sim.venue });
         assert.equal(published, t.sink.ticks.length);
       } finally {
@@ -81,6 +84,22 @@ describe('data quality at the door', () => {
       }
     });
   }
+
+  test('instrument ids a venue message names become metric labels only when configured (the label set stays bounded)', async () => {
+    const sim = await BinanceSim.start({ symbols: { BTCUSDT: 60_000 } });
+    const t = connectTo(sim, { BTCUSDT: 'BTC-USD' });
+    try {
+      await waitFor(() => sim.server.connections.size === 1 && t.connector.connected, 'a connection');
+      const conn = [...sim.server.connections][0]!;
+      for (let k = 0; k < 50; k++) conn.send(JSON.stringify({ stream: 'x@bookTicker', data: { u: 'bad', s: `EVIL${k}USDT`, b: '1', B: '1', a: '2', A: '1' } }));
+      await waitFor(() => t.connector.held.get('MALFORMED_MESSAGE') === 50, 'fifty malformed frames');
+      const labels = (await t.registry.getSingleMetric('market_data_held_total')!.get()).values.map((v) => v.labels['symbol']);
+      assert.deepEqual(labels, ['-']);
+      assert.equal(t.log.with('market data held back').length, 1, 'one log line, the rest counted until the next');
+    } finally {
+      await stopAll(t, sim);
+    }
+  });
 
   test('a Kalshi sequence gap unsubscribes the subscription and subscribes its markets again for a fresh snapshot', async () => {
     const sim = await KalshiSim.start({ markets: { [KX]: 50 }, keys: new Map([['key-1', publicKey]]) });

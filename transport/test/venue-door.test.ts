@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { test } from 'node:test';
 import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
 import {
-  Backoff, BinanceNormalizer, ConnectorMetrics, HOLD_REASONS, readVenueConfig, DEFAULT_VENUE_CONFIG, KalshiAuthError, kalshiAuthHeaders, kalshiCredentials, MalformedVenueMessageError,
+  Backoff, BinanceNormalizer, ConnectorMetrics, HOLD_REASONS, LocalBook, readVenueConfig, DEFAULT_VENUE_CONFIG, KalshiAuthError, kalshiAuthHeaders, kalshiCredentials, MalformedVenueMessageError,
   parseVenueConfig, QuoteGuard, QuoteKeys, ReferencePrices, resolveSubscriptions, SendPacer, SymbolMap, VenueConfigError, verifyKalshiHeaders,
   type Clock, type NormalizedQuote, type TimerHandle,
 } from '../market-data/index.js';
@@ -129,6 +129,17 @@ test('a venue message refused for its price range or a crossed top is counted un
   assert.equal(reasonOf({ ...base, b: '102' }), 'CROSSED_BOOK');
   assert.equal(reasonOf({ ...base, b: 'abc' }), 'MALFORMED_MESSAGE');
   assert.equal(reasonOf({ ...base, b: '0', a: 'x' }), 'MALFORMED_MESSAGE', 'mixed issues are malformed');
+});
+
+test('a local book keeps at most its level cap per side, dropping the levels farthest from the top, so its top stays exact', () => {
+  const book = new LocalBook({ maxLevels: 3 });
+  for (const p of [0.1, 0.2, 0.3, 0.4, 0.05]) book.set('bid', p, 1);
+  for (const p of [0.9, 0.8, 0.7, 0.6, 0.95]) book.set('ask', p, 1);
+  assert.equal(book.depth('bid'), 3);
+  assert.equal(book.depth('ask'), 3);
+  assert.deepEqual([book.bestBid()?.price, book.bestAsk()?.price], [0.4, 0.6]);
+  book.set('bid', 0.4, 0);
+  assert.equal(book.bestBid()?.price, 0.3, 'the next level was kept');
 });
 
 // --- backoff, pacing, keys ---------------------------------------------------------
