@@ -9,6 +9,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 /** The connectors' metrics; one instance per registry, shared by the connectors registered on it. */
 export class ConnectorMetrics {
   readonly messages: Counter<'venue'>;
+  readonly updates: Counter<'venue' | 'symbol'>;
   readonly published: Counter<'venue' | 'symbol'>;
   readonly unchanged: Counter<'venue' | 'symbol'>;
   readonly held: Counter<'venue' | 'symbol' | 'reason'>;
@@ -29,6 +30,7 @@ export class ConnectorMetrics {
     const registers = [registry];
     const ages = this.#ages;
     this.messages = new Counter({ name: 'market_data_messages_total', help: 'Frames received from the venue.', labelNames: ['venue'], registers });
+    this.updates = new Counter({ name: 'market_data_updates_total', help: 'Updates of a configured instrument received (its top moved or not), by engine symbol.', labelNames: ['venue', 'symbol'], registers });
     this.published = new Counter({ name: 'market_data_quotes_published_total', help: 'Quotes published to the market stream (stored or reported duplicate).', labelNames: ['venue', 'symbol'], registers });
     this.unchanged = new Counter({ name: 'market_data_quotes_unchanged_total', help: 'Quotes equal to the last one published, not published again.', labelNames: ['venue', 'symbol'], registers });
     this.held = new Counter({ name: 'market_data_held_total', help: 'Messages and quotes held back, by reason (docs/market-data.md). symbol is "-" when the message names none.', labelNames: ['venue', 'symbol', 'reason'], registers });

@@ -293,6 +293,7 @@ export class VenueConnector {
     const feed = this.#feeds.get(instrumentId);
     if (feed === undefined) return;
     feed.lastAt = this.#clock.now();
+    if (this.#o.metrics !== undefined) for (const symbol of this.#p.symbolsOf(instrumentId)) this.#o.metrics.updates.inc({ venue: this.#p.venue, symbol });
     if (!feed.stale) return;
     feed.stale = false;
     for (const symbol of this.#p.symbolsOf(instrumentId)) this.#o.metrics?.stale.set({ venue: this.#p.venue, symbol }, 0);

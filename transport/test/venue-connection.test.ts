@@ -66,7 +66,7 @@ describe('venue connection life', () => {
 
   test('a stalled venue (no data, no pongs) is noticed by the idle watchdog and replaced', async () => {
     const sim = await CoinbaseSim.start({ products: { 'BTC-USD': 60_000 } });
-    const t = connectTo(sim, { 'BTC-USD': 'BTC-USD' });
+    const t = connectTo(sim, { 'BTC-USD': 'BTC-USD' }, { socket: { idleTimeoutMs: 1_000 } });
     try {
       await allSubscribed(sim);
       steps(sim, 3);
@@ -199,10 +199,10 @@ describe('venue connection life', () => {
 
   test('Polymarket gets a PING every keepalive interval and its PONG keeps a quiet connection open', async () => {
     const sim = await PolymarketSim.start({ assets: { [PM_YES]: { market: PM_MARKET, mid: 0.5 } } });
-    const t = connectTo(sim, { [PM_YES]: 'PM:FED-DEC-CUT:YES' }, { socket: { keepaliveIntervalMs: 100, idleTimeoutMs: 400 } });
+    const t = connectTo(sim, { [PM_YES]: 'PM:FED-DEC-CUT:YES' }, { socket: { keepaliveIntervalMs: 200, idleTimeoutMs: 1_500 } });
     try {
       await allSubscribed(sim);
-      await waitFor(() => sim.pongs >= 8, 'eight PING/PONG rounds (over twice the idle timeout)');
+      await waitFor(() => sim.pongs >= 10, 'ten PING/PONG rounds (over the idle timeout)');
       assert.equal(t.connector.connections, 1, 'the quiet connection was never taken for dead');
     } finally {
       await t.connector.stop();

@@ -35,9 +35,13 @@ export interface TestConnector {
   readonly metrics: ConnectorMetrics;
 }
 
-/** Short timings: reconnect after ~20 ms (no randomness), idle after 1 s. */
+/**
+ * Short timings: reconnect after ~20 ms (no randomness). Idle after 5 s: long
+ * enough that a busy machine's event-loop stall is not taken for a dead venue
+ * (tests of the idle watchdog set their own).
+ */
 export const TEST_SOCKET: CreateVenueConnectorOptions['socket'] = {
-  backoff: { initialMs: 20, maxMs: 200, random: () => 0.5 }, idleTimeoutMs: 1_000, stableAfterMs: 500, handshakeTimeoutMs: 2_000,
+  backoff: { initialMs: 20, maxMs: 200, random: () => 0.5 }, idleTimeoutMs: 5_000, stableAfterMs: 500, handshakeTimeoutMs: 5_000,
 };
 
 /** A connector for `sim` over `subscriptions`, publishing to a memory sink unless `sink` is given. */
