@@ -72,6 +72,11 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
     connector.start();
     const inSync = () => (venue === 'binance' ? sim.server.connections.size > 0 && connector.connected : sim.instruments().every((i) => sim.subscribed(i)));
     await waitFor(inSync, `${venue} subscriptions`, 20_000);
+    // One good quote per symbol first: a connector's very first quote has no reference to judge a jump by
+    // (docs/market-data.md; in production the stream's last tick seeds it), so chaos starts once there is one.
+    for (const i of sim.instruments()) sim.step(i);
+    const symbolsQuoted = new Set(sim.instruments().flatMap((i) => expandFor(venue, subs)(i, { bid: 0.4, ask: 0.6 }).map(([s]) => s)));
+    await waitFor(() => connector.published >= symbolsQuoted.size, 'a first quote of every symbol', 20_000);
     const report = await new ChaosDriver(sim, { seed, badRate: 0.15, faultEveryMs: 1_500 }).run(seconds * 1_000);
     // A calm end: in sync again, a few good updates of every instrument, so the last tops are known.
     await waitFor(inSync, `${venue} back in sync after the chaos`, IDLE_MS * 4);
@@ -86,7 +91,10 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
     let progress = -1;
     while (!(connector.published >= total && heldNow() >= wanted)) {
       const now = connector.published + heldNow();
-      if (now === progress) throw new Error(`stuck at ${connector.published} of ${total} publishes and ${heldNow()} of ${wanted} holds`);
+      if (now === progress) {
+        throw new Error(`stuck at ${connector.published} of ${total} publishes and ${heldNow()} of ${wanted} holds: held ${JSON.stringify(Object.fromEntries(connector.held))}, ` +
+          `the record's ${JSON.stringify(Object.fromEntries(holds))}; ${JSON.stringify(log.lines.filter((l) => l.level !== 'info').slice(-20).map((l) => [l.msg, l.obj]))}`);
+      }
       progress = now;
       await waitFor(() => (connector.published >= total && heldNow() >= wanted) || connector.published + heldNow() > progress, 'progress', 30_000).catch(() => {});
     }
