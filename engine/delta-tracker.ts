@@ -25,6 +25,16 @@ export class DeltaTracker {
     this.#slices = undefined;
   }
 
+  /** The watched ids. */
+  watched(): string[] {
+    return [...this.#watched];
+  }
+
+  /** Slots changed since their last delta. */
+  pending(): ReadonlySet<number> {
+    return this.#dirty;
+  }
+
   /** An actor was added: it may have been watched before it existed. */
   added(id: string): void {
     if (this.#watched.has(id)) this.#slices = undefined;

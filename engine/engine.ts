@@ -12,7 +12,7 @@ import type { EncodedDeltas } from './delta-encoding.js';
 import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
 import { MarketInputGate, type RefusedInput } from './market-input-gate.js';
 import { MarketRegistry, type MarketInputRefusal } from './market-validation.js';
-import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
+import type { ActorSnapshot, IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 import { ShardAllotment } from './shard.js';
 import { TICK_STRIDE, TickPacker } from './tick-packer.js';
 import { spawnWorker } from './spawn-worker.js';
@@ -186,24 +186,53 @@ export class Engine {
    * an invalid quote, a resolution of an unknown market or outcome or a second
    * one, a clock time that is not an integer) takes its position but reaches
    * no shard; it is counted ({@link refused}) and reported to `onRefusedInput`.
+   *
+   * @param at the input's event coordinate, which every event it causes
+   *   carries as `input` (see `SequencedInput.at`). @default its position
    */
-  submit(input: EngineInput): number {
+  submit(input: EngineInput, at?: number): number {
     if (this.#failure !== undefined) throw this.#failure;
     if (input.type === 'tier') parseTier(input.tier);
     const i = this.#next++;
     if (!this.#gate.admit(i, input)) return i;
     if (input.type === 'tick') {
-      this.#ticks.push(i, input);
+      this.#ticks.push(i, input, at ?? i);
       this.#queued(this.#ticks.count);
       return i;
     }
-    const si: SequencedInput = { i, input };
+    const si: SequencedInput = at === undefined ? { i, input } : { i, input, at };
     if (input.type === 'create' || input.type === 'command') {
       this.#enqueue(this.#shards[this.allotment.ownerOf(input.assessmentId)]!, si);
     } else {
       for (const shard of this.#shards) this.#enqueue(shard, si);
     }
     return si.i;
+  }
+
+  /**
+   * Add actors caught up elsewhere to this engine's current market position
+   * (a virtual shard moving in), after every input submitted before the call.
+   */
+  adopt(actors: readonly ActorSnapshot[]): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    this.#flush(); // after everything submitted so far, in each worker's queue order
+    const byShard = new Map<number, ActorSnapshot[]>();
+    for (const a of actors) {
+      const owner = this.allotment.ownerOf(a.state.id);
+      byShard.set(owner, [...(byShard.get(owner) ?? []), a]);
+    }
+    for (const [owner, list] of byShard) this.#post(this.#shards[owner]!, { t: 'adopt', actors: list });
+  }
+
+  /**
+   * Remove every actor of these virtual shards (a shard moving out) at the
+   * current input boundary: after every input submitted before the call and
+   * none after. Resolves to their whole snapshots, sorted by id.
+   */
+  async release(vshards: readonly number[]): Promise<ActorSnapshot[]> {
+    this.#flush();
+    const parts = (await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'release', shards: [...vshards] })))) as ActorSnapshot[][];
+    return parts.flat().sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
   }
 
   /** Market inputs refused so far, by reason (see {@link submit}). */
@@ -334,7 +363,7 @@ export class Engine {
     shard.worker.postMessage(msg);
   }
 
-  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string } | { what: 'checkpoint'; full: boolean }): Promise<unknown> {
+  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string } | { what: 'checkpoint'; full: boolean } | { what: 'release'; shards: number[] }): Promise<unknown> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const req = ++this.#req;
     return new Promise((resolve, reject) => {
@@ -397,11 +426,18 @@ function merge(parts: readonly KernelSnapshot[], lastInput: number): KernelSnaps
   return { ...parts[0]!, lastTickSeq, lastInput, actors };
 }
 
-/** Run inputs through an engine and collect every event in the total output order. */
-export async function runInputs(inputs: readonly EngineInput[], options: Omit<EngineOptions, 'output'> = {}): Promise<{ events: OutputEvent[]; engine: Engine }> {
+/**
+ * Run inputs through an engine and collect every event in the total output
+ * order. Inputs given as `{ input, at }` carry their event coordinate (as an
+ * engine node's merged logs do, see `mergeSequenced`).
+ */
+export async function runInputs(inputs: readonly (EngineInput | { readonly input: EngineInput; readonly at: number })[], options: Omit<EngineOptions, 'output'> = {}): Promise<{ events: OutputEvent[]; engine: Engine }> {
   const events: OutputEvent[] = [];
   const engine = await Engine.start({ flushIntervalMs: 0, ...options, output: { onEvents: (e) => { for (const x of e) events.push(x); } } });
-  for (const input of inputs) engine.submit(input);
+  for (const x of inputs) {
+    if ('at' in x && 'input' in x) engine.submit(x.input, x.at);
+    else engine.submit(x);
+  }
   await engine.barrier();
   events.sort(compareOutput);
   return { events, engine };

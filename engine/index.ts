@@ -21,7 +21,7 @@ export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, KernelEve
 export { AllotmentError, fnv1a32, shardKey, shardOf, ShardAllotment, VIRTUAL_SHARDS } from './shard.js';
 export type { AllotmentData } from './shard.js';
 export { ShardKernel } from './shard-kernel.js';
-export type { IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel.js';
+export type { ActorSnapshot, IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel.js';
 export { MarketBook } from './market-book.js';
 export type { LatencyReport, ShardMemory } from './worker-protocol.js';
 
@@ -31,3 +31,6 @@ export type { ParseTapeOptions, TapeRefusal } from './tape.js';
 
 // Durable nodes: market log + journal + checkpoints
 export * from './node/index.js';
+
+// Clusters: virtual shards owned across engine nodes
+export * from './cluster/index.js';

@@ -26,9 +26,17 @@ export type EngineInput =
 
 /** An input with its position in the engine's total order. */
 export interface SequencedInput {
-  /** Position in the input order, from 0; events cite it. */
+  /** Position in the input order, from 0. */
   readonly i: number;
   readonly input: EngineInput;
+  /**
+   * The input's event coordinate: the `input` every event it causes carries.
+   * Absent: `i`. An engine node gives a market input its market seq and a
+   * journal entry the seq it follows, so events name the same coordinate
+   * whichever process, shard count or recovery produced them. Inputs that
+   * share a coordinate continue each actor's event number `n`.
+   */
+  readonly at?: number;
 }
 
 /** Why the engine refused an input without handing it to an actor. */

@@ -37,7 +37,19 @@ export interface KernelSnapshot {
   readonly lastInput: number;
   readonly book: MarketBookSnapshot;
   readonly tiers: Tier[];
-  readonly actors: Array<{ readonly state: AssessmentState; readonly quarantined: boolean }>;
+  readonly actors: ActorSnapshot[];
+}
+
+/** One actor as a snapshot holds it. */
+export interface ActorSnapshot {
+  readonly state: AssessmentState;
+  readonly quarantined: boolean;
+  /**
+   * The event coordinate of the actor's last committed step and the next
+   * event number within it: an input after a restore that shares that
+   * coordinate goes on numbering from there. Absent: no step yet.
+   */
+  readonly cursor?: readonly [input: number, n: number];
 }
 
 /** Counters a shard reports. */
@@ -68,6 +80,8 @@ export class ShardKernel {
   readonly #index = new PriceIndex();
   #now = 0;
   #input = -1;
+  /** Event coordinate of the input being applied (see `SequencedInput.at`). */
+  #at = -1;
   #out: OutputEvent[] = [];
   /** Slots stepped since the last checkpoint: what a changed-only checkpoint must carry. */
   #touched = new Uint32Array(1024);
@@ -98,8 +112,9 @@ export class ShardKernel {
   }
 
   /** Apply one input. Inputs must arrive in their total order. */
-  apply({ i, input }: SequencedInput): void {
+  apply({ i, input, at }: SequencedInput): void {
     this.#input = i;
+    this.#at = at ?? i;
     this.stats.lastInput = i;
     switch (input.type) {
       case 'tier': {
@@ -137,8 +152,9 @@ export class ShardKernel {
   }
 
   /** Apply a tick input given field by field (the shard worker's allocation-free path). */
-  applyTick(i: number, seq: number, ts: number, symbol: string, bid: number, ask: number, bidSize: number | undefined, askSize: number | undefined): void {
+  applyTick(i: number, at: number, seq: number, ts: number, symbol: string, bid: number, ask: number, bidSize: number | undefined, askSize: number | undefined): void {
     this.#input = i;
+    this.#at = at;
     this.stats.lastInput = i;
     this.#tick(seq, ts, symbol, bid, ask, bidSize, askSize);
   }
@@ -162,7 +178,7 @@ export class ShardKernel {
    * interval, so the deltas do not all reach the gateway at one instant.
    */
   takeDeltas(slice = 0, slices = 1): StateDelta[] {
-    return this.#deltas.take(slice, slices).map((slot) => stateDelta(this.#actors[slot]!, this.book, this.#input));
+    return this.#deltas.take(slice, slices).map((slot) => stateDelta(this.#actors[slot]!, this.book, this.#at));
   }
 
   /** The current state of one assessment (a copy), or undefined. */
@@ -179,7 +195,7 @@ export class ShardKernel {
   snapshot(): KernelSnapshot {
     return {
       now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()],
-      actors: this.#actors.map((a, slot) => ({ state: a.snapshot(), quarantined: this.#quarantined[slot] === true })),
+      actors: this.#actors.map((a, slot) => this.#actorSnapshot(slot, a.snapshot())),
     };
   }
 
@@ -196,7 +212,7 @@ export class ShardKernel {
     this.#touchedList.length = 0;
     return {
       now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()],
-      actors: slots.map((slot) => ({ state: copy ? this.#actors[slot]!.snapshot() : this.#actors[slot]!.state, quarantined: this.#quarantined[slot] === true })),
+      actors: slots.map((slot) => this.#actorSnapshot(slot, copy ? this.#actors[slot]!.snapshot() : this.#actors[slot]!.state)),
     };
   }
 
@@ -213,6 +229,7 @@ export class ShardKernel {
       if (tier === undefined) throw new Error(`snapshot names tier ${a.state.tierId} it does not carry`);
       const slot = k.#add(AssessmentActor.restore(a.state, tier));
       k.#quarantined[slot] = a.quarantined;
+      if (a.cursor !== undefined) [k.#committedInput[slot], k.#committedN[slot]] = a.cursor;
       if (!a.quarantined) k.#reindex(slot);
       k.#schedule(slot);
     }
@@ -220,6 +237,60 @@ export class ShardKernel {
     for (const slot of k.#touchedList) k.#touched[slot] = 0;
     k.#touchedList.length = 0;
     return k;
+  }
+
+  /**
+   * Add actors that were caught up elsewhere to this kernel's market position
+   * (a shard moving in). They join the next checkpoint and owe a delta.
+   */
+  adopt(actors: readonly ActorSnapshot[]): void {
+    for (const a of actors) {
+      if (this.#slotOf.has(a.state.id)) throw new Error(`cannot adopt '${a.state.id}': it is already here`);
+      const tier = this.#tiers.get(a.state.tierId);
+      if (tier === undefined) throw new Error(`cannot adopt '${a.state.id}': no tier '${a.state.tierId}'`);
+      const slot = this.#add(AssessmentActor.restore(a.state, tier));
+      this.#quarantined[slot] = a.quarantined;
+      if (a.cursor !== undefined) [this.#committedInput[slot], this.#committedN[slot]] = a.cursor;
+      if (!a.quarantined) this.#reindex(slot);
+      this.#schedule(slot);
+      this.#deltas.changed(slot);
+    }
+  }
+
+  /**
+   * This kernel without the actors `drop` names (a shard moving out): a new
+   * kernel at the same input boundary, and the removed actors' whole
+   * snapshots. What a snapshot does not hold (checkpoint and delta
+   * bookkeeping, watches, counters) carries over to the kept actors.
+   */
+  without(drop: (assessmentId: string) => boolean): { kernel: ShardKernel; removed: ActorSnapshot[] } {
+    const keep: ActorSnapshot[] = [];
+    const removed: ActorSnapshot[] = [];
+    for (let slot = 0; slot < this.#actors.length; slot++) {
+      const a = this.#actors[slot]!;
+      (drop(a.state.id) ? removed : keep).push(this.#actorSnapshot(slot, a.snapshot()));
+    }
+    const idOf = (slot: number): string => this.#actors[slot]!.state.id;
+    const touched = this.#touchedList.map(idOf);
+    const dirty = [...this.#deltas.pending()].map(idOf);
+    const k = ShardKernel.restore({
+      now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()], actors: keep,
+    }, { mode: this.mode, ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }) });
+    k.#at = this.#at;
+    Object.assign(k.stats, this.stats, { actors: k.stats.actors });
+    k.#deltas.watch(this.#deltas.watched(), true);
+    for (const id of touched) {
+      const slot = k.#slotOf.get(id);
+      if (slot !== undefined && k.#touched[slot] === 0) {
+        k.#touched[slot] = 1;
+        k.#touchedList.push(slot);
+      }
+    }
+    for (const id of dirty) {
+      const slot = k.#slotOf.get(id);
+      if (slot !== undefined) k.#deltas.changed(slot);
+    }
+    return { kernel: k, removed };
   }
 
   // -- INPUT HANDLERS ---------------------------------------------------------------
@@ -323,8 +394,8 @@ export class ShardKernel {
   }
 
   #commit(slot: number, events: EngineEvent[]): void {
-    const base = this.#committedInput[slot] === this.#input ? this.#committedN[slot]! : 0;
-    this.#committedInput[slot] = this.#input;
+    const base = this.#committedInput[slot] === this.#at ? this.#committedN[slot]! : 0;
+    this.#committedInput[slot] = this.#at;
     this.#committedN[slot] = base + events.length;
     for (let n = 0; n < events.length; n++) {
       const e = events[n]!;
@@ -333,7 +404,7 @@ export class ShardKernel {
       else if (e.type === 'assessment.passed' || e.type === 'assessment.phase-passed') this.stats.passes++;
       else if (e.type === 'assessment.failed') this.stats.failures++;
       const out = e as OutputEvent & { input: number; n: number };
-      out.input = this.#input; // events are fresh objects from the actor: stamp, don't copy
+      out.input = this.#at; // events are fresh objects from the actor: stamp, don't copy
       out.n = base + n;
       this.#out.push(out);
     }
@@ -348,12 +419,26 @@ export class ShardKernel {
     this.stats.quarantined++;
     this.#index.remove(slot);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    const n = this.#committedInput[slot] === this.#input ? this.#committedN[slot]! : 0;
-    this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#input, n });
+    this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#at, n: this.#nextN(slot) });
   }
 
   #reject(assessmentId: string, reason: InputRejectReason, detail: string): void {
-    this.#out.push({ type: 'engine.input-rejected', assessmentId, at: this.#now, reason, detail, input: this.#input, n: 0 });
+    const slot = this.#slotOf.get(assessmentId);
+    this.#out.push({ type: 'engine.input-rejected', assessmentId, at: this.#now, reason, detail, input: this.#at, n: slot === undefined ? 0 : this.#nextN(slot) });
+  }
+
+  /** Take the next event number of `slot` at the current coordinate. */
+  #nextN(slot: number): number {
+    const n = this.#committedInput[slot] === this.#at ? this.#committedN[slot]! : 0;
+    this.#committedInput[slot] = this.#at;
+    this.#committedN[slot] = n + 1;
+    return n;
+  }
+
+  #actorSnapshot(slot: number, state: AssessmentState): ActorSnapshot {
+    const input = this.#committedInput[slot]!;
+    const base = { state, quarantined: this.#quarantined[slot] === true };
+    return input < 0 ? base : { ...base, cursor: [input, this.#committedN[slot]!] };
   }
 
   #slotFor(assessmentId: string): number | undefined {

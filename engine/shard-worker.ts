@@ -9,12 +9,13 @@ import { DeltaEncoder } from './delta-encoding.js';
 import type { OutputEvent } from './inputs.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import { ShardKernel } from './shard-kernel.js';
+import { shardOf } from './shard.js';
 import { TICK_STRIDE } from './tick-packer.js';
 import type { FromShard, LatencyReport, ShardMemory, ShardWorkerData, ToShard } from './worker-protocol.js';
 
 const port = parentPort!;
 const data = workerData as ShardWorkerData;
-const kernel = data.snapshot !== undefined
+let kernel = data.snapshot !== undefined
   ? ShardKernel.restore(data.snapshot, { mode: data.mode })
   : new ShardKernel({ mode: data.mode, tiers: data.tiers, instruments: data.instruments });
 const latency = new LatencyRecorder();
@@ -82,7 +83,7 @@ function handle(msg: ToShard): void {
         if (k < nTicks && (b >= batch.length || ticks![o]! < batch[b]!.i)) {
           const bs = ticks![o + 6]!;
           const as = ticks![o + 7]!;
-          kernel.applyTick(ticks![o]!, ticks![o + 1]!, ticks![o + 2]!, symbols[ticks![o + 3]!]!, ticks![o + 4]!, ticks![o + 5]!,
+          kernel.applyTick(ticks![o]!, ticks![o + 8]!, ticks![o + 1]!, ticks![o + 2]!, symbols[ticks![o + 3]!]!, ticks![o + 4]!, ticks![o + 5]!,
             Number.isNaN(bs) ? undefined : bs, Number.isNaN(as) ? undefined : as);
           upTo = ticks![o]!;
           k++;
@@ -104,6 +105,9 @@ function handle(msg: ToShard): void {
     case 'watch':
       kernel.watch(msg.ids, msg.on);
       break;
+    case 'adopt':
+      kernel.adopt(msg.actors);
+      break;
     case 'sync':
       sendHeldAck();
       break;
@@ -114,6 +118,12 @@ function handle(msg: ToShard): void {
       else if (msg.what === 'checkpoint') reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
       else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
       else if (msg.what === 'ids') reply = kernel.assessmentIds();
+      else if (msg.what === 'release') {
+        const shards = new Set(msg.shards);
+        const next = kernel.without((id) => shards.has(shardOf(id)));
+        kernel = next.kernel;
+        reply = next.removed;
+      }
       else if (msg.what === 'memory') {
         const h = getHeapStatistics();
         reply = { usedHeap: h.used_heap_size, totalHeap: h.total_heap_size } satisfies ShardMemory;

@@ -6,8 +6,8 @@
  */
 import type { Tick } from '../actors/index.js';
 
-/** Doubles per tick: i, seq, ts, symbol id, bid, ask, bidSize, askSize (NaN when absent). */
-export const TICK_STRIDE = 8;
+/** Doubles per tick: i, seq, ts, symbol id, bid, ask, bidSize, askSize (NaN when absent), event coordinate. */
+export const TICK_STRIDE = 9;
 
 /** Main-thread side: packs ticks in submission order. */
 export class TickPacker {
@@ -21,7 +21,8 @@ export class TickPacker {
     return this.#n;
   }
 
-  push(i: number, t: Tick): void {
+  /** @param at the tick's event coordinate (see `SequencedInput.at`) */
+  push(i: number, t: Tick, at: number = i): void {
     let id = this.#ids.get(t.symbol);
     if (id === undefined) {
       id = this.#table.length;
@@ -43,6 +44,7 @@ export class TickPacker {
     b[o + 5] = t.ask;
     b[o + 6] = t.bidSize ?? NaN;
     b[o + 7] = t.askSize ?? NaN;
+    b[o + 8] = at;
   }
 
   /** The packed ticks since the last call, and symbols added to the table since then. */

@@ -5,7 +5,7 @@
 import type { Instrument, Tier } from '../actors/index.js';
 import type { EncodedDeltas } from './delta-encoding.js';
 import type { OutputEvent, SequencedInput, StateDelta } from './inputs.js';
-import type { IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
+import type { ActorSnapshot, IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
 
 /** What a shard worker starts from. */
 export interface ShardWorkerData {
@@ -40,6 +40,10 @@ export type ToShard =
     readonly sentAt: number;
   }
   | { readonly t: 'watch'; readonly ids: string[]; readonly on: boolean }
+  /** Add these actors, caught up to the engine's position, after the inputs sent before. */
+  | { readonly t: 'adopt'; readonly actors: ActorSnapshot[] }
+  /** Remove the actors of these virtual shards after the inputs sent before; the reply is their snapshots. */
+  | { readonly t: 'request'; readonly req: number; readonly what: 'release'; readonly shards: number[] }
   /** Ack now whatever is applied and not yet acked (a barrier is waiting). */
   | { readonly t: 'sync' }
   | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' | 'memory' }

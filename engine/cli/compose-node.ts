@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
-import { createSharedState, type LeaderboardEntry, migrate, PgCheckpointStore, PgJournal, type SharedState } from '../../persistence/index.js';
+import { convertLegacyGroup, createSharedState, type LeaderboardEntry, migrate, PgMembership, PgShardJournal, PgShardStore, type SharedState } from '../../persistence/index.js';
 import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
 import { domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher, withNamespace } from '../../transport/nats/index.js';
 import { Encoder } from '@msgpack/msgpack';
@@ -20,7 +20,8 @@ import { JetStreamMarketLog } from '../../transport/nats/jetstream-market-log.js
 import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
 import type { EngineOutput } from '../engine.js';
 import type { OutputEvent, StateDelta } from '../inputs.js';
-import { EngineNode } from '../node/engine-node.js';
+import { ClusterMetrics } from '../cluster/cluster-metrics.js';
+import { ClusterNode } from '../cluster/cluster-node.js';
 import { NodeMetrics } from '../node/node-metrics.js';
 import type { MarketLog } from '../node/ports.js';
 
@@ -34,8 +35,18 @@ export interface NodeConfig {
   readonly redisUrl?: string;
   /** @default './data' */
   readonly dataDir?: string;
-  /** @default 'default' */
+  /**
+   * Names the intake subjects of a solo node (`engine.<group>.intake`), and
+   * the single group whose rows an older version wrote, converted to
+   * per-shard rows at start. @default 'default'
+   */
   readonly group?: string;
+  /** This node's name in a cluster (needs NATS and Postgres); unset: a solo node that serves every shard. */
+  readonly nodeId?: string;
+  /** A cluster member's lease, ms. @default 10_000 */
+  readonly leaseTtlMs?: number;
+  /** Most shards taken, and most handed over, per allocation round. @default 128 */
+  readonly maxMoves?: number;
   /** Subject namespace on NATS. @default '' */
   readonly namespace?: string;
   /** @default 'MARKET' */
@@ -56,7 +67,7 @@ export interface NodeConfig {
 
 /** A running node and what it runs on. */
 export interface ComposedNode {
-  readonly node: EngineNode;
+  readonly node: ClusterNode;
   readonly registry: Registry;
   /** The in-process bus, when no NATS is configured (the demo feed publishes into it). */
   readonly memoryMarket: MemoryMarketLog | undefined;
@@ -65,14 +76,25 @@ export interface ComposedNode {
   readonly shared: SharedState;
   /** The Postgres client of the journal and checkpoints (purchases share it). */
   readonly sql: postgres.Sql;
+  /** Shard ownership and checkpoints (the ops server reads owner rows from it). */
+  readonly store: PgShardStore;
   /** Publish a platform event (payments) to the events stream; logged only without NATS. */
   publish(subject: string, payload: object): Promise<void>;
   /** The market log's last sequence now. */
   marketTail(): Promise<number>;
   /** What is in use, as the start-up log states it. */
   readonly backends: { readonly market: string; readonly journal: string; readonly events: string; readonly shared: string };
-  /** Graceful stop: checkpoint, close every connection. */
+  /** Graceful stop: hand every shard over (checkpoint, released), leave the cluster, close every connection. */
   close(): Promise<void>;
+}
+
+/** Raised for a configuration a node cannot run with. */
+export class ClusterConfigError extends Error {
+  readonly code = 'CLUSTER_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClusterConfigError';
+  }
 }
 
 /** Events to several outputs. */
@@ -102,6 +124,10 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
   const closers: Array<() => Promise<unknown>> = [];
   const registry = new Registry();
   const metrics = new NodeMetrics(registry);
+  const clusterMetrics = new ClusterMetrics(registry);
+  if (config.nodeId !== undefined && (!config.natsUrl || !config.databaseUrl)) {
+    throw new ClusterConfigError('a cluster node (NODE_ID set) needs NATS_URL and DATABASE_URL: every node must read one market log and one database');
+  }
   try {
     // Postgres: journal and checkpoints.
     let sql: postgres.Sql;
@@ -123,6 +149,8 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     closers.push(() => sql.end({ timeout: 5 }));
     const migrated = await migrate(sql);
     if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'migrations applied');
+    const converted = await convertLegacyGroup(sql, group);
+    if (converted.converted) log.info({ group, ...converted }, 'single-group rows converted to per-shard rows');
 
     const shared = await createSharedState(config.redisUrl ? { redisUrl: config.redisUrl } : {});
     closers.push(() => shared.close());
@@ -147,7 +175,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     if (config.natsUrl) {
       // Pings every 10 s, three unanswered end the link: a cut that drops packets
       // (no reset) is noticed in ~30 s, not after TCP's retransmit backoff.
-      nc = await connect({ servers: config.natsUrl, name: `engine-${group}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000, maxPingOut: 3 });
+      nc = await connect({ servers: config.natsUrl, name: `engine-${config.nodeId ?? group}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000, maxPingOut: 3 });
       const conn = nc;
       closers.push(() => conn.drain().catch(() => conn.close()));
       const js = jetstream(nc);
@@ -170,13 +198,16 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       market = memoryMarket;
     }
 
-    const node = await EngineNode.start({
-      market, journal: new PgJournal(sql, { group }), checkpoints: new PgCheckpointStore(sql, {
-        group, copy, onOversize: (e) => {
-          metrics.snapshotOversized.inc();
-          log.warn({ assessmentId: e.assessmentId, bytes: e.bytes, limit: e.limit, code: e.code }, 'snapshot over the size cap');
-        },
-      }), marketTail: () => market.tail(),
+    const store = new PgShardStore(sql, {
+      copy, onOversize: (e) => {
+        metrics.snapshotOversized.inc();
+        log.warn({ assessmentId: e.assessmentId, bytes: e.bytes, limit: e.limit, code: e.code }, 'snapshot over the size cap');
+      },
+    });
+    const node = await ClusterNode.start({
+      market, journal: new PgShardJournal(sql), store, membership: new PgMembership(sql),
+      ...(config.nodeId === undefined ? {} : { nodeId: config.nodeId }), leaseTtlMs: config.leaseTtlMs ?? 10_000, maxMoves: config.maxMoves ?? 128,
+      marketTail: () => market.tail(),
       engine: {
         workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS,
         // The engine's own refusals (a second resolution of a market, anything the market log let through).
@@ -186,10 +217,16 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
         },
         flushIntervalMs: config.flushIntervalMs ?? 250, measureLatency: config.measureLatency ?? false,
       },
-      output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000, log: log.child({ group }), metrics,
+      output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000,
+      log: log.child(config.nodeId === undefined ? { group } : { node: config.nodeId }), metrics, clusterMetrics,
     });
+    closers.push(() => node.stop({ handOver: false }));
+    // A solo node serves every shard before anything is built on it (the stream epoch, the trader index).
+    // A cluster member goes on at once: its share arrives as others hand it over, and /readyz says when.
+    if (config.nodeId === undefined) await node.ready;
 
-    if (nc !== undefined) {
+    // A solo node serves every shard: one intake subject for it all. Cluster nodes are reached per shard.
+    if (nc !== undefined && config.nodeId === undefined) {
       const service = new IntakeService(nc, node, {
         group, namespace, onMalformed: (reason) => {
           metrics.intake.inc({ result: 'MALFORMED_REQUEST' });
@@ -215,7 +252,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     const natsForEvents = nc;
     const encoder = new Encoder({ ignoreUndefined: true });
     return {
-      node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(), sql,
+      node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(), sql, store,
       async publish(subject, payload) {
         if (natsForEvents === undefined) return void log.info({ subject, payload }, 'platform event (no event stream configured)');
         await jetstream(natsForEvents).publish(withNamespace(subject, namespace), encoder.encode(payload));

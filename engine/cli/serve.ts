@@ -1,15 +1,20 @@
 /**
  * `npm run serve`: one engine node as a long-running process. Reads its
  * configuration from the environment (NATS_URL, DATABASE_URL, REDIS_URL,
- * DATA_DIR, ENGINE_GROUP, ...; each unset one falls back to its embedded
- * default), logs what it runs on, serves intake over NATS when NATS is
- * configured, and stops gracefully on SIGTERM/SIGINT (checkpoint, then close).
- * A node that is fenced or loses its market log exits with code 3 so that
- * its supervisor restarts it.
+ * DATA_DIR, ENGINE_GROUP, NODE_ID, ...; each unset one falls back to its
+ * embedded default), logs what it runs on, serves intake over NATS when NATS
+ * is configured, and stops gracefully on SIGTERM/SIGINT: every shard handed
+ * over (checkpointed at an input boundary, released), the cluster left, exit 0.
+ * Without NODE_ID the node is solo and serves every virtual shard; with it,
+ * a cluster member that serves its share. ENGINE_ROLE=engine runs no gateway
+ * and serves /livez, /readyz, /metrics and /v1/operator/shards on OPS_PORT.
+ * A node that loses its market log, is replaced under its name, or (solo) is
+ * fenced exits with code 3 so that its supervisor restarts it.
  */
 import { pino } from 'pino';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
+import { OpsPortInUseError, OpsServer } from '../cluster/ops-server.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { missingServerFlags } from './server-flags.js';
 import { ServeEnv } from './serve-env.js';
@@ -29,17 +34,28 @@ const config: NodeConfig = {
   dataDir: env.DATA_DIR, group: env.ENGINE_GROUP, namespace: env.NATS_NAMESPACE, marketStream: env.MARKET_STREAM, eventStream: env.EVENT_STREAM,
   workers: env.ENGINE_WORKERS, checkpointIntervalMs: env.CHECKPOINT_INTERVAL_MS,
   ...(env.CLOCK_BEAT === undefined ? {} : { clockBeat: env.CLOCK_BEAT === 'on' }),
+  ...(env.NODE_ID === undefined ? {} : { nodeId: env.NODE_ID }), leaseTtlMs: env.CLUSTER_LEASE_TTL_MS, maxMoves: env.CLUSTER_MAX_MOVES,
 };
+if (env.NODE_ID !== undefined && (!env.NATS_URL || !env.DATABASE_URL)) {
+  process.stderr.write(`serve: NODE_ID is set (cluster mode): NATS_URL and DATABASE_URL are required, so that every node reads one market log and one database\n`);
+  process.exit(2);
+}
 
 const missing = missingServerFlags();
 if (missing.length > 0) log.warn({ missing }, 'started without the server V8 flags (npm run serve passes them): expect full-GC pauses of the fan-out under load');
 
 let composed: Awaited<ReturnType<typeof composeNode>>;
 let gateway: ComposedGateway | undefined;
+let ops: OpsServer | undefined;
 const late = new LateOutput();
 try {
   composed = await composeNode(config, log, [late]);
-  if (env.GATEWAY_PORT !== 'off') {
+  if (env.ENGINE_ROLE === 'engine') {
+    if (env.OPS_PORT !== 'off') {
+      const c = composed;
+      ops = await OpsServer.start({ node: c.node, registry: c.registry, store: c.store, marketTail: () => c.marketTail(), port: env.OPS_PORT });
+    }
+  } else if (env.GATEWAY_PORT !== 'off') {
     const keys = env.GATEWAY_JWT_SECRET ?? env.GATEWAY_JWT_PUBLIC_KEY ?? env.GATEWAY_JWKS_URL;
     gateway = await composeGateway(composed, late, {
       port: env.GATEWAY_PORT, host: env.GATEWAY_HOST, allowFallback: env.GATEWAY_ALLOW_FALLBACK === '1',
@@ -60,17 +76,21 @@ try {
   log.fatal({ err }, 'engine node failed to start');
   // A second node on a taken port must not pass unseen: said in plain words too, exit 1.
   if (err instanceof PortInUseError) process.stderr.write(`serve: ${err.message} (GATEWAY_PORT)\n`);
+  if (err instanceof OpsPortInUseError) process.stderr.write(`serve: ${err.message} (OPS_PORT)\n`);
   process.exit(1);
 }
 const { node, backends } = composed;
-log.info({ ...backends, gateway: gateway === undefined ? 'off' : `${gateway.gateway.uws.implementation} on port ${gateway.gateway.port}`, group: config.group, epoch: node.epoch, pid: process.pid }, 'engine node started');
+log.info({
+  ...backends, gateway: gateway === undefined ? 'off' : `${gateway.gateway.uws.implementation} on port ${gateway.gateway.port}`, ops: ops === undefined ? 'off' : `port ${ops.port}`,
+  role: env.ENGINE_ROLE, node: config.nodeId ?? 'solo', group: config.group, epoch: node.epoch, shards: node.servedShards().size, pid: process.pid,
+}, 'engine node started');
 void node.ready.then(() => log.info({ lastSeq: node.lastSeq, journalPos: node.journalPos }, 'engine node ready'));
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  log.info({ signal }, 'stopping: intake closed, checkpointing');
+  log.info({ signal }, 'stopping: intake closed, handing every shard over');
   const guard = setTimeout(() => {
     log.error('stop took longer than 30 s; exiting');
     process.exit(1);
@@ -78,6 +98,7 @@ async function stop(signal: string): Promise<void> {
   try {
     await gateway?.close(); // readiness off, sockets closed with 1001
     await composed.close();
+    await ops?.close();
     log.info('stopped');
     clearTimeout(guard);
     process.exit(0);

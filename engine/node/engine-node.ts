@@ -47,8 +47,13 @@ export type IntakeRequest =
   | { readonly kind: 'create'; readonly assessmentId: string; readonly traderId: string; readonly tierId: string }
   | { readonly kind: 'command'; readonly assessmentId: string; readonly command: unknown };
 
-/** Why the node refused a request without journaling it (or found it journaled already). */
-export type IntakeRefusal = 'MALFORMED_REQUEST' | 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE';
+/**
+ * Why the node refused a request without journaling it (or found it journaled
+ * already). `NOT_OWNER`: the assessment's virtual shard is not served by this
+ * node now (it is moving, or lives on another node): nothing was written, and
+ * a router retries at the shard's owner.
+ */
+export type IntakeRefusal = 'MALFORMED_REQUEST' | 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE' | 'NOT_OWNER';
 
 /** The answer to a request: durable and applied at `input`, or refused with a code. */
 export type IntakeResult =
@@ -268,7 +273,7 @@ export class EngineNode {
         while (this.#gate !== undefined) await this.#gate; // a journal batch is in flight: its commands go first
         if (this.#stopping) break;
         if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq - 1);
-        this.#engine.submit(m);
+        this.#engine.submit(m, m.seq);
         this.#lastSeq = m.seq;
         if (m.type === 'tick') ticks++;
         else others.push(m.type);
@@ -295,7 +300,7 @@ export class EngineNode {
     while (this.#backlogAt < b.length && b[this.#backlogAt]!.tickWatermark <= seq) {
       const r = b[this.#backlogAt++]!;
       if (r.input.type === 'create') this.#known.add(r.input.assessmentId);
-      this.#engine.submit(r.input as EngineInput);
+      this.#engine.submit(r.input as EngineInput, r.tickWatermark);
       this.#lastJournalPos = r.position;
     }
     this.#metrics?.journalBacklog.set(b.length - this.#backlogAt);
@@ -325,7 +330,7 @@ export class EngineNode {
           const p = batch[k]!;
           const r = results[k]!;
           if (r.ok) {
-            const input = this.#engine.submit(p.input as EngineInput);
+            const input = this.#engine.submit(p.input as EngineInput, watermark);
             this.#lastJournalPos = r.position;
             this.#metrics?.intake.inc({ result: 'accepted' });
             this.#metrics?.ackSeconds.observe((now - p.at) / 1000);

@@ -4,7 +4,8 @@
  */
 export { EngineNode } from './engine-node.js';
 export type { EngineNodeOptions, IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from './engine-node.js';
-export { canonicalJson, mergeInputs, stateDigest } from './merge-inputs.js';
+export { canonicalJson, mergeInputs, mergeSequenced, stateDigest } from './merge-inputs.js';
+export type { CoordinatedInput } from './merge-inputs.js';
 export { NodeMetrics } from './node-metrics.js';
 export { FencedError, JournalOutcomeUnknownError } from './ports.js';
 export type {

@@ -19,6 +19,30 @@ export function mergeInputs(market: readonly MarketInput[], journal: readonly Jo
   return out;
 }
 
+/** An input with the event coordinate an engine node gives it. */
+export interface CoordinatedInput {
+  readonly input: EngineInput;
+  /** A market input's seq; a journal entry's watermark (the seq it follows). */
+  readonly at: number;
+}
+
+/**
+ * {@link mergeInputs} with each input's event coordinate, as a live engine
+ * node submits them: a replay that passes `at` to `Engine.submit` gives the
+ * very events (ids included) the node published.
+ */
+export function mergeSequenced(market: readonly MarketInput[], journal: readonly JournalRecord[]): CoordinatedInput[] {
+  const out: CoordinatedInput[] = [];
+  let j = 0;
+  const entry = (r: JournalRecord): CoordinatedInput => ({ input: r.input as EngineInput, at: r.tickWatermark });
+  for (const m of market) {
+    while (j < journal.length && journal[j]!.tickWatermark < m.seq) out.push(entry(journal[j++]!));
+    out.push({ input: m, at: m.seq });
+  }
+  while (j < journal.length) out.push(entry(journal[j++]!));
+  return out;
+}
+
 /** JSON with object keys sorted, so equal states give equal text whatever their construction order. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {

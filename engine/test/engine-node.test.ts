@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { presetTiers } from '../../actors/index.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
-import { EngineNode, FencedError, JournalOutcomeUnknownError, mergeInputs, runInputs, stateDigest, type EngineNodeOptions, type Journal, type JournalRecord, type MarketInput, type NodeInspection } from '../index.js';
+import { EngineNode, FencedError, JournalOutcomeUnknownError, mergeSequenced, runInputs, stateDigest, type EngineNodeOptions, type Journal, type JournalRecord, type MarketInput, type NodeInspection } from '../index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
 
@@ -47,7 +47,7 @@ async function journalUpTo(db: TestDatabase, position: number): Promise<JournalR
 
 /** Every assessment's digest in `seen` equals a from-scratch replay of the same inputs. */
 async function assertEqualsReplay(db: TestDatabase, market: MemoryMarketLog, seen: NodeInspection): Promise<number> {
-  const inputs = mergeInputs(await readAll(market, seen.tickSeq), await journalUpTo(db, seen.journalPos));
+  const inputs = mergeSequenced(await readAll(market, seen.tickSeq), await journalUpTo(db, seen.journalPos));
   const { engine } = await runInputs(inputs, { workers: 1, tiers });
   try {
     const replayed = await engine.snapshot();

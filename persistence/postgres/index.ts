@@ -15,3 +15,10 @@ export { DataDirInUseError, EmbeddedPostgres, EmbeddedPostgresError, recommended
 export { copyField, copyIn, copySnapshots } from './copy-snapshots.js';
 export type { SnapshotColumns } from './copy-snapshots.js';
 export type { PgSnapshotStoreOptions, SnapshotRow, StoredSnapshotRow } from './pg-snapshot-store.js';
+export { PgShardJournal } from './pg-shard-journal.js';
+export type { PgShardJournalOptions } from './pg-shard-journal.js';
+export { CheckpointRegressionError, PgShardStore, shardOfKey } from './pg-shard-store.js';
+export type { PgShardStoreOptions } from './pg-shard-store.js';
+export { PgMembership } from './pg-membership.js';
+export { convertLegacyGroup, LegacyLayoutConflictError } from './legacy-group.js';
+export type { LegacyConversion } from './legacy-group.js';

@@ -98,7 +98,8 @@ export class SimPool {
   constructor(options: SimPoolOptions = {}) {
     this.size = Math.max(1, options.workers ?? availableParallelism());
     for (let i = 0; i < this.size; i++) {
-      const worker = spawnWorker(new URL('./sim-worker.ts', import.meta.url));
+      // From source under tsx the entry is the .ts file; from a `tsc` build in dist/, the compiled .js.
+      const worker = spawnWorker(new URL(import.meta.url.endsWith('.ts') ? './sim-worker.ts' : './sim-worker.js', import.meta.url));
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (m: PoolReply) => this.#onReply(slot, m));
       worker.on('error', (err) => this.#failAll(`simulation worker failed: ${err.message}`));

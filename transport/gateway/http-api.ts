@@ -234,7 +234,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         ctx.status = 202;
         return { accepted: true, position: r.position };
       }
-      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'STOPPING' ? 503 : 400;
+      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'NOT_OWNER' || r.code === 'STOPPING' ? 503 : 400;
       return { error: { code: r.code, message: r.message } };
     });
     route('get', '/v1/leaderboard', async (ctx) => {

@@ -30,7 +30,7 @@ export interface ChaosLoadOptions {
 /** An acknowledged order: where the node said it journaled it. */
 export interface AckedOrder { readonly assessmentId: string; readonly clientOrderId: string; readonly position: number }
 
-const TRANSIENT = ['NOT_READY', 'STOPPING', 'JOURNAL_UNAVAILABLE', 'DUPLICATE_CLIENT_ORDER_ID'];
+const TRANSIENT = ['NOT_READY', 'NOT_OWNER', 'STOPPING', 'JOURNAL_UNAVAILABLE', 'DUPLICATE_CLIENT_ORDER_ID'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Ticks and orders against one engine group; see the module comment. */

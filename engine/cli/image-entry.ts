@@ -1,0 +1,20 @@
+/**
+ * The container image's entry (deploy/Dockerfile):
+ * `node <server V8 flags> dist/engine/cli/image-entry.js <role> [args...]`.
+ * Runs the role's entry in this process (roles in image-roles.ts); an unknown
+ * role exits 64 with the list of roles.
+ */
+import { IMAGE_ROLES, ImageRoleError, resolveImageRole } from './image-roles.js';
+
+let resolved;
+try {
+  resolved = resolveImageRole(process.argv.slice(2), process.env);
+} catch (err) {
+  if (!(err instanceof ImageRoleError)) throw err;
+  process.stderr.write(`vatic-engine: ${err.message}\n\nroles:\n${Object.entries(IMAGE_ROLES).map(([n, r]) => `  ${n.padEnd(12)} ${r.summary}`).join('\n')}\n`);
+  process.exit(64);
+}
+if (resolved.role.engineRole !== undefined) process.env['ENGINE_ROLE'] = resolved.role.engineRole;
+// The role's own command line parser reads process.argv from index 2.
+process.argv.splice(2, process.argv.length - 2, ...resolved.args);
+await import(new URL(resolved.role.entry, import.meta.url).href);

@@ -1,0 +1,182 @@
+/**
+ * Taking shards: claim them (epoch + 1), load their checkpoints and their
+ * journal entries after them, catch them up in this thread to the live
+ * position (shard-catch-up.ts), and have the engine adopt their actors at
+ * that input boundary; then intake for them opens. A shard with neither a
+ * checkpoint nor journal entries gets an empty first checkpoint at the
+ * current boundary and serves from there (so every shard with journal
+ * entries has a checkpoint to start from).
+ */
+import type { Logger } from 'pino';
+import type { Instrument, Tier } from '../../actors/index.js';
+import type { Engine, EngineOutput } from '../engine.js';
+import type { JournalRecord, MarketInput, MarketLog } from '../node/ports.js';
+import { shardOf } from '../shard.js';
+import type { ClusterMetrics } from './cluster-metrics.js';
+import type { ShardCheckpoint, ShardJournal, ShardStore } from './cluster-ports.js';
+import { ShardCatchUp } from './shard-catch-up.js';
+import type { ShardCheckpointer } from './shard-checkpointer.js';
+import type { ShardSlot, ShardSlots } from './shard-slots.js';
+
+/** What the acquirer needs of its node. */
+export interface ShardAcquirerDeps {
+  readonly store: ShardStore;
+  readonly journal: ShardJournal;
+  readonly market: MarketLog;
+  readonly engine: Engine;
+  readonly slots: ShardSlots;
+  readonly checkpointer: ShardCheckpointer;
+  readonly output?: EngineOutput | undefined;
+  /** Tiers and instruments of a shard replayed from the first market input. */
+  readonly tiers: readonly Tier[];
+  readonly instruments: readonly Instrument[];
+  /** This node's name (null: solo). */
+  readonly nodeId: string | null;
+  readonly lastSeq: () => number;
+  readonly stopping: () => boolean;
+  /** The engine failed: the node stops. */
+  readonly onEngineFailure: (err: Error) => void;
+  readonly metrics?: ClusterMetrics | undefined;
+  readonly log?: Logger | undefined;
+}
+
+/** Takes shards for a node; see the module comment. */
+export class ShardAcquirer {
+  readonly #d: ShardAcquirerDeps;
+  readonly #catchUps = new Map<ShardCatchUp, { readonly slots: readonly ShardSlot[]; readonly done: () => void }>();
+
+  constructor(deps: ShardAcquirerDeps) {
+    this.#d = deps;
+  }
+
+  /** Catch-ups in progress. */
+  get pending(): number {
+    return this.#catchUps.size;
+  }
+
+  /**
+   * Claim and take these shards (`epoch`: the owner epoch seen, 0 for none;
+   * `force` takes them whatever holds them, for a solo node). Resolves with
+   * the shards now served.
+   */
+  async acquire(wanted: ReadonlyArray<{ readonly shard: number; readonly epoch: number }>, force: boolean): Promise<number[]> {
+    const { slots: table, store } = this.#d;
+    const slots = wanted.map((w) => table.begin(w.shard)).filter((s): s is ShardSlot => s !== undefined);
+    if (slots.length === 0 || this.#d.stopping()) {
+      for (const s of slots) table.remove(s);
+      return [];
+    }
+    const t0 = performance.now();
+    try {
+      const epochs = await store.claim(slots.map((s) => s.shard), {
+        node: this.#d.nodeId, force, ...(force ? {} : { expected: new Map(wanted.map((w) => [w.shard, w.epoch])) }),
+      });
+      const taken: ShardSlot[] = [];
+      for (const s of slots) {
+        const e = epochs.get(s.shard);
+        if (e === undefined) table.remove(s);
+        else {
+          s.epoch = e;
+          taken.push(s);
+        }
+      }
+      if (taken.length === 0) return [];
+      const cps = await store.load(taken.map((s) => s.shard));
+      const entries = new Map<number, JournalRecord[]>();
+      for await (const page of this.#d.journal.readShards(new Map(taken.map((s) => [s.shard, cps.get(s.shard)?.journalPos ?? 0])))) {
+        for (const e of page) {
+          const v = shardOf(e.input.assessmentId);
+          const list = entries.get(v);
+          if (list === undefined) entries.set(v, [e]);
+          else list.push(e);
+        }
+      }
+      for (const s of taken) {
+        const cp = cps.get(s.shard);
+        if (cp !== undefined) [s.version, s.journalPos] = [cp.version, cp.journalPos];
+      }
+      const fresh = taken.filter((s) => !cps.has(s.shard) && !entries.has(s.shard));
+      const rest = taken.filter((s) => cps.has(s.shard) || entries.has(s.shard));
+      await Promise.all([this.#takeFresh(fresh), this.#catchUp(rest, cps, entries)]);
+      this.#d.metrics?.catchupSeconds.observe((performance.now() - t0) / 1000);
+      return taken.filter((s) => table.get(s.shard) === s && s.state === 'serving').map((s) => s.shard);
+    } catch (err) {
+      this.#d.log?.warn({ err, shards: slots.length }, 'taking shards failed; the next round tries again');
+      for (const s of slots) if (s.state === 'acquiring' || s.state === 'dropping') table.remove(s);
+      return [];
+    }
+  }
+
+  /** A market input the live pump just applied: every catch-up follows, and those now done are adopted. */
+  onMarket(m: MarketInput): void {
+    for (const [c] of this.#catchUps) {
+      c.onMarket(m);
+      if (c.done) this.#adopt(c);
+    }
+  }
+
+  /** Give up every catch-up in progress (the node stops). */
+  abandon(): void {
+    for (const [c, w] of this.#catchUps) {
+      this.#catchUps.delete(c);
+      for (const s of w.slots) this.#d.slots.remove(s);
+      w.done();
+    }
+  }
+
+  async #takeFresh(slots: readonly ShardSlot[]): Promise<void> {
+    if (slots.length === 0) return;
+    const fenced = new Set(await this.#d.checkpointer.claimed(slots));
+    for (const s of slots) {
+      if (fenced.has(s.shard) || s.state !== 'acquiring') this.#d.slots.remove(s);
+      else this.#d.slots.serve(s); // no actors to adopt: it serves from this boundary on
+    }
+  }
+
+  #catchUp(slots: readonly ShardSlot[], cps: ReadonlyMap<number, ShardCheckpoint>, entries: ReadonlyMap<number, JournalRecord[]>): Promise<void> {
+    if (slots.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const c = new ShardCatchUp(slots.map((s) => ({ shard: s.shard, checkpoint: cps.get(s.shard), entries: entries.get(s.shard) ?? [] })), this.#d.lastSeq(), {
+        tiers: this.#d.tiers, instruments: this.#d.instruments, onEvents: (events) => this.#d.output?.onEvents(events, -1),
+      });
+      // Registered at this boundary: the pump hands it every input from here on.
+      this.#catchUps.set(c, { slots, done: resolve });
+      const finish = (): void => {
+        if (c.done && this.#catchUps.has(c)) this.#adopt(c);
+      };
+      if (!c.needsHistory) return finish();
+      c.readHistory(this.#d.market, this.#d.stopping).then(finish, (err: unknown) => {
+        this.#catchUps.delete(c);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+
+  /** At the current input boundary: the engine takes the caught-up actors, and their shards serve. */
+  #adopt(c: ShardCatchUp): void {
+    const w = this.#catchUps.get(c);
+    if (w === undefined) return;
+    this.#catchUps.delete(c);
+    const table = this.#d.slots;
+    const keep = new Set(w.slots.filter((s) => s.state === 'acquiring' && table.get(s.shard) === s).map((s) => s.shard));
+    const actors = c.actors().filter((a) => keep.has(shardOf(a.state.id)));
+    try {
+      this.#d.engine.adopt(actors);
+    } catch (err) {
+      this.#d.onEngineFailure(err instanceof Error ? err : new Error(String(err)));
+      w.done();
+      return;
+    }
+    for (const a of actors) table.get(shardOf(a.state.id))!.known.add(a.state.id);
+    for (const s of w.slots) {
+      if (!keep.has(s.shard)) {
+        table.remove(s); // dropped while it caught up
+        continue;
+      }
+      s.journalPos = c.journalPos(s.shard);
+      s.due = true; // its stored checkpoint is behind: the next one writes it
+      table.serve(s);
+    }
+    w.done();
+  }
+}
