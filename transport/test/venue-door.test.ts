@@ -213,14 +213,15 @@ test('subscriptions come from the configuration, narrowed by --symbols, and a sy
 
 // --- documentation -----------------------------------------------------------------
 
-test('docs/market-data.md names every hold reason and metric, the alert rules use only real metrics, and the example configuration is the built-in one', () => {
+test('docs/market-data.md names every hold reason and metric, the deploy kit alerts on a stale or lost feed with real metrics, and the example configuration is the built-in one', () => {
   const doc = readFileSync('docs/market-data.md', 'utf8');
   for (const reason of HOLD_REASONS) assert.ok(doc.includes(`\`${reason}\``), `the policy table names ${reason}`);
   const registry = new Registry();
   void new ConnectorMetrics(registry);
   const names = registry.getMetricsAsArray().map((m) => m.name);
   for (const name of names) assert.ok(doc.includes(`\`${name}\``), `the metrics table names ${name}`);
-  const rules = readFileSync('deploy/alerts/market-data.rules.yml', 'utf8');
+  const rules = readFileSync('deploy/k8s/monitoring/rules.yaml', 'utf8');
+  for (const alert of ['VaticVenueDisconnected', 'VaticVenueFeedStale']) assert.ok(rules.includes(`alert: ${alert}`), `the deploy kit alerts with ${alert}`);
   for (const used of new Set(rules.match(/market_data_[a-z_]+/g))) assert.ok(names.includes(used), `alert rule metric ${used} exists`);
   assert.deepEqual(readVenueConfig('docs/market-data-venues.example.json'), { ...DEFAULT_VENUE_CONFIG, coinbase: { ...DEFAULT_VENUE_CONFIG.coinbase!, channel: 'level2' }, kalshi: { ...DEFAULT_VENUE_CONFIG.kalshi!, url: 'wss://api.elections.kalshi.com/trade-api/ws/v2' } });
 });
