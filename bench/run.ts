@@ -10,6 +10,7 @@ import { runOrdersBench } from './orders.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
 import { runSimBench } from './sim.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
+import { runVenuesBench } from './venues.bench.js';
 import { runWsBench } from './ws.bench.js';
 
 function int(v: string): number {
@@ -126,6 +127,22 @@ program.command('history')
       ['report: build + HTML (ms)', fmt(r.reportMs!, 1), `target < 200 ms: ${r.reportMs! < 200 ? 'PASS' : 'MISS'} · max ${fmt(r.reportMaxMs!, 1)}`],
       ['report page (bytes)', fmt(r.htmlBytes!)],
       ['pass probability by day (ms)', fmt(r.passMs!), `${fmt(r.passDays!)} days, simulation pool (1 worker)`],
+    ], r);
+  });
+
+program.command('venues')
+  .description('one venue connector: WebSocket frames read, normalized, checked and published to JetStream, against the bare publish of the same ticks')
+  .option('--messages <n>', 'Binance bookTicker frames per run', int, 200_000)
+  .option('--repeats <n>', 'runs of each measurement, alternating', int, 3)
+  .option('--url <url>', 'NATS server (scratch memory streams are created and deleted)', process.env['NATS_URL'] ?? '127.0.0.1:4222')
+  .action(async (o: { messages: number; repeats: number; url: string }) => {
+    const { runs, figures: r } = await runVenuesBench(o);
+    const runsOf = (xs: number[]) => `runs ${xs.map((x) => fmt(x)).join(' / ')}`;
+    print(`venues (${fmt(r.messages!)} frames, medians of ${o.repeats})`, [
+      ['bare JetStream publish msgs/s', fmt(r.barePerSec!), runsOf(runs.bare)],
+      ['connector: read to acked publish', fmt(r.connectorPerSec!), runsOf(runs.connector)],
+      ['connector / bare publish', `${fmt(100 * r.ratio!, 1)}%`],
+      ['diag.: connector, no publish', fmt(r.noPublishPerSec!), runsOf(runs.noPublish)],
     ], r);
   });
 
