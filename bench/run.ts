@@ -4,12 +4,14 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { runClusterBench } from './cluster.bench.js';
+import { runHistoryBench } from './history.bench.js';
 import { runIngestBench } from './ingest.bench.js';
 import { runKernelBench } from './kernel.bench.js';
 import { runOrdersBench } from './orders.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
 import { runSimBench } from './sim.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
+import { runVenuesBench } from './venues.bench.js';
 import { runWsBench } from './ws.bench.js';
 
 function int(v: string): number {
@@ -105,6 +107,43 @@ program.command('ingest')
       ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 3)],
       ['breaches / fills per engine run', `${fmt(r.breaches!)} / ${fmt(r.fills!)}`, 'the same in every run'],
       ['fill stream / set up (s)', `${fmt(r.fillSeconds!, 1)} / ${fmt(r.setupSeconds!, 1)}`],
+    ], r);
+  });
+
+program.command('history')
+  .description('History read model: ingest events/s against the engine\'s event rate in the same run, and the time to make a report of 10,000 trades')
+  .option('--trades <n>', 'round trips of the reported assessment', int, 10_000)
+  .option('--assessments <n>', 'other assessments', int, 2_000)
+  .option('--per-assessment <n>', 'round trips of each other assessment', int, 20)
+  .option('--workers <n>', 'shard workers', int, 2)
+  .option('--repeats <n>', 'report builds timed', int, 5)
+  .option('--baseline-rate <n>', 'events/s the ingest must reach: the ingest bench\'s event rate', int, 300)
+  .option('--url <url>', 'Postgres server (a scratch database is created and dropped)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+  .action(async (o: { trades: number; assessments: number; perAssessment: number; workers: number; repeats: number; baselineRate: number; url: string }) => {
+    const r = await runHistoryBench(o);
+    print(`history (${fmt(r.historyEvents!)} events of ${fmt(o.assessments + 1)} assessments; report of ${fmt(r.reportTrades!)} trades, median of ${o.repeats})`, [
+      ['history: events ingested/s', fmt(r.ingestEventsPerSec!), `target ≥ ${fmt(o.baselineRate)} (the ingest bench's event rate): ${r.ingestEventsPerSec! >= o.baselineRate ? 'PASS' : 'MISS'}`],
+      ['engine: events emitted/s (burst)', fmt(r.engineEventsPerSec!), `${fmt(r.engineEvents!)} events in ${fmt(r.engineSeconds!, 1)} s, every account trading every step`],
+      ['ingest / engine burst', `${fmt(r.ingestOverEngine!, 2)}×`],
+      ['report: build + HTML (ms)', fmt(r.reportMs!, 1), `target < 200 ms: ${r.reportMs! < 200 ? 'PASS' : 'MISS'} · max ${fmt(r.reportMaxMs!, 1)}`],
+      ['report page (bytes)', fmt(r.htmlBytes!)],
+      ['pass probability by day (ms)', fmt(r.passMs!), `${fmt(r.passDays!)} days, simulation pool (1 worker)`],
+    ], r);
+  });
+
+program.command('venues')
+  .description('one venue connector: WebSocket frames read, normalized, checked and published to JetStream, against the bare publish of the same ticks')
+  .option('--messages <n>', 'Binance bookTicker frames per run', int, 200_000)
+  .option('--repeats <n>', 'runs of each measurement, alternating', int, 3)
+  .option('--url <url>', 'NATS server (scratch memory streams are created and deleted)', process.env['NATS_URL'] ?? '127.0.0.1:4222')
+  .action(async (o: { messages: number; repeats: number; url: string }) => {
+    const { runs, figures: r } = await runVenuesBench(o);
+    const runsOf = (xs: number[]) => `runs ${xs.map((x) => fmt(x)).join(' / ')}`;
+    print(`venues (${fmt(r.messages!)} frames, medians of ${o.repeats})`, [
+      ['bare JetStream publish msgs/s', fmt(r.barePerSec!), runsOf(runs.bare)],
+      ['connector: read to acked publish', fmt(r.connectorPerSec!), runsOf(runs.connector)],
+      ['connector / bare publish', `${fmt(100 * r.ratio!, 1)}%`],
+      ['diag.: connector, no publish', fmt(r.noPublishPerSec!), runsOf(runs.noPublish)],
     ], r);
   });
 

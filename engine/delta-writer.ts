@@ -10,7 +10,7 @@ import { Encoder } from '@msgpack/msgpack';
 import type { PositionEvidence } from '../actors/index.js';
 import type { StateDelta } from './inputs.js';
 
-const DELTA_KEYS = ['assessmentId', 'status', 'phase', 'startingBalance', 'balance', 'equity', 'dailyFloor', 'maxLossFloor', 'positions', 'workingOrders', 'input'] as const;
+const DELTA_KEYS = ['assessmentId', 'status', 'phase', 'startingBalance', 'balance', 'equity', 'dailyFloor', 'maxLossFloor', 'positions', 'workingOrders', 'input', 'at'] as const;
 const POSITION_KEYS = ['symbol', 'qty', 'avgEntry', 'mark', 'unrealizedPnl'] as const;
 
 /** Appends msgpack-encoded deltas to one growing buffer. */
@@ -61,6 +61,7 @@ export class DeltaWriter {
     this.#raw(k[8]!); this.#positions(d.positions);
     this.#raw(k[9]!); this.#number(d.workingOrders);
     this.#raw(k[10]!); this.#number(d.input);
+    this.#raw(k[11]!); this.#number(d.at);
   }
 
   #positions(list: readonly PositionEvidence[]): void {
@@ -75,11 +76,11 @@ export class DeltaWriter {
     for (const p of list) {
       this.#room(1);
       this.#buf[this.#pos++] = 0x80 | POSITION_KEYS.length;
-      this.#raw(k[11]!); this.#string(p.symbol);
-      this.#raw(k[12]!); this.#number(p.qty);
-      this.#raw(k[13]!); this.#number(p.avgEntry);
-      this.#raw(k[14]!); this.#number(p.mark);
-      this.#raw(k[15]!); this.#number(p.unrealizedPnl);
+      this.#raw(k[12]!); this.#string(p.symbol);
+      this.#raw(k[13]!); this.#number(p.qty);
+      this.#raw(k[14]!); this.#number(p.avgEntry);
+      this.#raw(k[15]!); this.#number(p.mark);
+      this.#raw(k[16]!); this.#number(p.unrealizedPnl);
     }
   }
 
@@ -154,7 +155,7 @@ export class DeltaWriter {
 function usual(d: StateDelta): boolean {
   if (typeof d.assessmentId !== 'string' || typeof d.status !== 'string' || typeof d.phase !== 'string' || typeof d.startingBalance !== 'number'
     || typeof d.balance !== 'number' || typeof d.equity !== 'number' || typeof d.dailyFloor !== 'number' || typeof d.maxLossFloor !== 'number'
-    || typeof d.workingOrders !== 'number' || typeof d.input !== 'number' || !Array.isArray(d.positions)) return false;
+    || typeof d.workingOrders !== 'number' || typeof d.input !== 'number' || typeof d.at !== 'number' || !Array.isArray(d.positions)) return false;
   for (const p of d.positions) {
     if (typeof p.symbol !== 'string' || typeof p.qty !== 'number' || typeof p.avgEntry !== 'number' || typeof p.mark !== 'number' || typeof p.unrealizedPnl !== 'number') return false;
   }

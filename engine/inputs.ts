@@ -72,4 +72,6 @@ export interface StateDelta {
   readonly workingOrders: number;
   /** Last input applied when the delta was taken. */
   readonly input: number;
+  /** The engine's time (the feed's) when the delta was taken, ms since the epoch: the clock a chart of deltas and events shares. */
+  readonly at: number;
 }

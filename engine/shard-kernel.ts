@@ -178,7 +178,7 @@ export class ShardKernel {
    * interval, so the deltas do not all reach the gateway at one instant.
    */
   takeDeltas(slice = 0, slices = 1): StateDelta[] {
-    return this.#deltas.take(slice, slices).map((slot) => stateDelta(this.#actors[slot]!, this.book, this.#at));
+    return this.#deltas.take(slice, slices).map((slot) => stateDelta(this.#actors[slot]!, this.book, this.#at, this.#now));
   }
 
   /** The current state of one assessment (a copy), or undefined. */

@@ -27,6 +27,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
   kuberayOperator: { ns: 'kuberay-system', labels: { 'app.kubernetes.io/name': 'kuberay-operator' } },
   gatewayProxy: { ns: 'envoy-gateway-system', labels: { 'app.kubernetes.io/name': 'envoy' } },
   trader: { ip: '203.0.113.7' },
+  venue: { ip: '192.0.2.44' },
   stripe: { ip: '198.51.100.20' },
 };
 
@@ -36,7 +37,8 @@ const FLOWS: readonly Flow[] = [
   { from: 'engine', to: 'nats', port: 4222 }, { from: 'engine', to: 'pg', port: 5432 }, { from: 'engine', to: 'redis', port: 6379 },
   { from: 'gateway', to: 'nats', port: 4222 }, { from: 'gateway', to: 'pg', port: 5432 }, { from: 'gateway', to: 'redis', port: 6379 },
   { from: 'gateway', to: 'ray', port: 8000 }, { from: 'gateway', to: 'stripe', port: 443 },
-  { from: 'marketData', to: 'nats', port: 4222 }, { from: 'migrate', to: 'pg', port: 5432 },
+  { from: 'marketData', to: 'nats', port: 4222 }, { from: 'marketData', to: 'venue', port: 443 }, { from: 'prometheus', to: 'marketData', port: 9464 },
+  { from: 'migrate', to: 'pg', port: 5432 },
   { from: 'gatewayProxy', to: 'gateway', port: 8080 }, { from: 'trader', to: 'gateway', port: 8080 },
   { from: 'prometheus', to: 'engine', port: 9464 }, { from: 'prometheus', to: 'gateway', port: 8080 }, { from: 'prometheus', to: 'pg', port: 9187 },
   { from: 'prometheus', to: 'nats', port: 7777 }, { from: 'prometheus', to: 'ray', port: 8080 },
@@ -52,6 +54,7 @@ const CLOSED: readonly Flow[] = [
   { from: 'marketData', to: 'pg', port: 5432 }, { from: 'engine', to: 'stripe', port: 443 }, { from: 'migrate', to: 'nats', port: 4222 },
   { from: 'trader', to: 'engine', port: 9464 }, { from: 'trader', to: 'pg', port: 5432 }, { from: 'gateway', to: 'pg', port: 9187 },
   { from: 'marketData', to: 'redis', port: 6379 }, { from: 'trader', to: 'redis', port: 6379 }, { from: 'gateway', to: 'engine', port: 9464 },
+  { from: 'trader', to: 'marketData', port: 9464 }, { from: 'marketData', to: 'pg', port: 443 },
 ];
 
 interface Peer { podSelector?: any; namespaceSelector?: any; ipBlock?: { cidr: string; except?: string[] } } // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -142,13 +142,15 @@ for (const overlay of OVERLAYS) {
       for (const { pod, c } of containers) {
         const where = `${pod.owner.metadata.name}/${c.name}`;
         const env = environment(objects, c);
-        const { role } = resolveImageRole(c.args ?? [], env);
+        const { role, name, args } = resolveImageRole(c.args ?? [], env);
         const listens: number[] = [];
         if (role.engineRole !== undefined) {
           const e = ServeEnv.parse(env);
           if (role.engineRole === 'engine') listens.push(e.OPS_PORT as number);
           else listens.push(e.GATEWAY_PORT as number);
         }
+        // A venue connector serves its metrics on --metrics-port.
+        if (name === 'market-data' && args.includes('--metrics-port')) listens.push(Number(args[args.indexOf('--metrics-port') + 1]));
         const ports = new Map((c.ports ?? []).map((p) => [p.name ?? String(p.containerPort), p.containerPort]));
         for (const [n, p] of ports) assert.ok(listens.includes(p), `${where}: port ${n} (${p}) — the process listens on ${listens.join(', ') || 'nothing'}`);
         const isInit = (pod.spec.initContainers ?? []).includes(c);

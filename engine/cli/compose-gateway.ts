@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
-import { Gauge } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import type postgres from 'postgres';
 import { z } from 'zod';
 import { presetTiers } from '../../actors/index.js';
-import { Gateway, type GatewayOptions } from '../../transport/gateway/gateway.js';
+import { Gateway, type GatewayEngine, type GatewayOptions } from '../../transport/gateway/gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import type { Purchases as PurchasesService } from '../../transport/payments/index.js';
 import { GatewayMetrics } from '../../transport/gateway/gateway-metrics.js';
@@ -21,12 +22,18 @@ import { TokenVerifier, type TokenVerifierOptions } from '../../transport/gatewa
 import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
 import type { EngineOutput } from '../engine.js';
 import type { OutputEvent, StateDelta } from '../inputs.js';
-import type { ComposedNode } from './compose-node.js';
+import type { ComposedHistory, ComposedNode } from './compose-node.js';
+import type { SharedState } from '../../persistence/index.js';
+import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
+import { countedWatch } from '../../transport/nats/shard-host.js';
 import { PgSimulationStore } from '../../persistence/postgres/pg-simulation-store.js';
 import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js';
 import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { LiveEstimator } from '../../sim/montecarlo/live-estimator.js';
+import { replaySource } from '../../sim/reports/compliance.js';
+import { HistoryApi } from '../../sim/reports/history-api.js';
+import { ReportService } from '../../sim/reports/report-service.js';
 
 /** Gateway configuration; every field has a default. */
 export interface GatewayConfig {
@@ -133,11 +140,43 @@ const PRICES: Record<string, { amountCents: number; currency: string }> = {
   'intraday-trail-50k': { amountCents: 24_900, currency: 'usd' }, 'prediction-10k': { amountCents: 9_900, currency: 'usd' },
 };
 
-export async function composeGateway(composed: ComposedNode, late: LateOutput, config: GatewayConfig, log: Logger): Promise<ComposedGateway> {
+/**
+ * What a gateway is put in front of: an engine node in this process
+ * ({@link composeGateway}), or the routing plane of a cluster
+ * (compose-remote-gateway.ts).
+ */
+export interface GatewayBackend {
+  /** Orders and state reads. */
+  readonly engine: GatewayEngine;
+  /** The live streams. */
+  readonly hub: StreamHub;
+  /** Where a subscriber's snapshot comes from, when the streams are numbered elsewhere. @default the engine's state */
+  readonly snapshots?: GatewayOptions['snapshots'];
+  /** Which assessments each trader holds. */
+  readonly owners: TraderIndex;
+  readonly registry: Registry;
+  /** Limiters and the idempotency pre-check. */
+  readonly shared: SharedState;
+  readonly leaderboard: Pick<Leaderboard, 'top'>;
+  /** Postgres of purchases and simulations. */
+  readonly sql: postgres.Sql;
+  /** Publish a platform event (payments, simulations). */
+  publish(subject: string, payload: object): Promise<void>;
+  /** What operators see of the shards. */
+  shards(): unknown;
+  /** The history read model and stored reports. @default none: no history routes */
+  readonly history?: ComposedHistory | undefined;
+}
+
+/**
+ * A gateway in front of an engine node in this process. `watch` is the
+ * engine's, when other watchers share it (the stream publisher of
+ * compose-owner.ts): counted, see `countedWatch`.
+ */
+export async function composeGateway(composed: ComposedNode, late: LateOutput, config: GatewayConfig, log: Logger, watch?: (ids: readonly string[], on: boolean) => void): Promise<ComposedGateway> {
   const node = composed.node;
-  const devSecret = config.tokens === undefined ? randomBytes(32).toString('hex') : undefined;
-  const verifier = await TokenVerifier.create(config.tokens ?? { secret: devSecret! });
-  const hub = new StreamHub({ epoch: node.epoch, watch: (ids, on) => node.engine.watch(ids, on) });
+  watch ??= countedWatch((ids, on) => node.engine.watch(ids, on));
+  const hub = new StreamHub({ epoch: node.epoch, watch });
   const owners = new TraderIndex();
   for (const a of (await node.inspect()).snapshot.kernel.actors) owners.add(a.state.traderId, a.state.id);
   const ownersOutput: EngineOutput = { onEvents: (e) => owners.onEvents(e) };
@@ -155,22 +194,38 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
       for (const s of node.engine.shards()) this.set({ shard: String(s.shard) }, s.pendingInputs);
     },
   });
+  try {
+    return await startGateway({
+      engine: node, hub, owners, registry: composed.registry, shared: composed.shared, leaderboard: composed.shared.leaderboard, sql: composed.sql,
+      publish: (subject, payload) => composed.publish(subject, payload), shards: () => node.engine.shards(), history: composed.history,
+    }, config, log);
+  } catch (err) {
+    // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
+    late.targets = late.targets.filter((t) => t !== hub && t !== ownersOutput);
+    throw err;
+  }
+}
 
+/** Start a gateway on a backend: purchases, the console, simulations, limits, the HTTP API and the WebSocket. */
+export async function startGateway(b: GatewayBackend, config: GatewayConfig, log: Logger): Promise<ComposedGateway> {
+  const devSecret = config.tokens === undefined ? randomBytes(32).toString('hex') : undefined;
+  const verifier = await TokenVerifier.create(config.tokens ?? { secret: devSecret! });
+  const { hub, owners, shared } = b;
   let purchases: PurchasesService | undefined;
   const port = config.port ?? 8080;
   if (config.stripeSecretKey) {
     const { Purchases, createStripe } = await import('../../transport/payments/index.js');
     purchases = new Purchases({
-      sql: composed.sql, stripe: createStripe(config.stripeSecretKey, config.stripeApiBase), prices: PRICES,
+      sql: b.sql, stripe: createStripe(config.stripeSecretKey, config.stripeApiBase), prices: PRICES,
       successUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=success`, cancelUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=cancelled`,
       webhookSecret: config.stripeWebhookSecret ?? '',
       issuer: {
         issue: async (a) => {
-          const r = await node.offer({ kind: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tierId });
+          const r = await b.engine.offer({ kind: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tierId });
           if (!r.ok && r.code !== 'DUPLICATE_ASSESSMENT') throw new Error(`${r.code}: ${r.message}`);
         },
       },
-      publish: async (subject, payload) => composed.publish(subject, payload),
+      publish: async (subject, payload) => b.publish(subject, payload),
     });
   }
   let assets: StaticAssets | undefined;
@@ -184,41 +239,49 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   const simulator: Simulator = ray === undefined || ray === '' ? pool
     : new RaySimulator({ url: ray, fallback: pool, onFallback: (why) => simLog.warn({ why }, 'Ray Serve unavailable; simulating on the local pool') });
   const simulations = new SimulationService({
-    simulator, store: new PgSimulationStore(composed.sql), tiers: () => presetTiers(), assessment: (id) => node.state(id), clock: () => Date.now(),
-    publish: (subject, payload) => composed.publish(subject, payload), onError: (err, what) => simLog.error({ err }, `could not ${what}`),
+    simulator, store: new PgSimulationStore(b.sql), tiers: () => presetTiers(), assessment: (id) => b.engine.state(id), clock: () => Date.now(),
+    publish: (subject, payload) => b.publish(subject, payload), onError: (err, what) => simLog.error({ err }, `could not ${what}`),
   });
+  // Reports when an assessment ends or passes a phase (this process's new history events), and on request; ready pushed and published.
+  const h = b.history;
+  const reports = h === undefined ? undefined : new ReportService({
+    reader: h.reader, store: h.reports, tiers: () => presetTiers(), simulator, replay: (id) => replaySource(id, undefined, h.durable),
+    publish: (subject, payload) => b.publish(subject, payload), push: (ready) => void hub.broadcast(ready.assessmentId, { t: 'report', ...ready }),
+    onError: (err, what) => log.warn({ err }, `could not ${what}`),
+  });
+  if (h !== undefined && reports !== undefined) h.listen((fresh) => reports.onIngested(fresh));
+  const history = h === undefined || reports === undefined ? undefined : new HistoryApi({ reader: h.reader, store: h.reports, reports });
   const interrupted = await simulations.recover();
   if (interrupted > 0) simLog.warn({ interrupted }, 'simulations left running by a stopped process marked failed');
   // The gateway's own defaults (100 frames/s per trader; 30 and 300 new connections a minute per trader and per address; 600 HTTP requests a minute per address), shared.
   const lim = config.limits ?? {};
   const traderMessagesPerSecond = lim.traderFramesPerSecond ?? 100;
-  const frameLimiter = composed.shared.limiter({ limit: traderMessagesPerSecond, windowMs: 1_000 });
+  const frameLimiter = shared.limiter({ limit: traderMessagesPerSecond, windowMs: 1_000 });
   const connectionLimiters = {
-    trader: composed.shared.limiter({ limit: lim.traderConnectionsPerMinute ?? 30, windowMs: 60_000 }),
-    address: composed.shared.limiter({ limit: lim.addressConnectionsPerMinute ?? 300, windowMs: 60_000 }),
+    trader: shared.limiter({ limit: lim.traderConnectionsPerMinute ?? 30, windowMs: 60_000 }),
+    address: shared.limiter({ limit: lim.addressConnectionsPerMinute ?? 300, windowMs: 60_000 }),
   };
-  const requestLimiter = composed.shared.limiter({ limit: lim.addressRequestsPerMinute ?? 600, windowMs: 60_000 });
+  const requestLimiter = shared.limiter({ limit: lim.addressRequestsPerMinute ?? 600, windowMs: 60_000 });
   const options = (listenOn: number): GatewayOptions => ({
-    engine: node, verifier, hub, metrics, log: log.child({ component: 'gateway' }),
-    port: listenOn, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: composed.shared.rateLimiter,
+    engine: b.engine, verifier, hub, metrics, log: log.child({ component: 'gateway' }), ...(b.snapshots === undefined ? {} : { snapshots: b.snapshots }),
+    port: listenOn, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: shared.rateLimiter,
     // Per-trader frames and new connections per trader and address, counted where every gateway sees them (Redis when configured).
     frameLimiter, connectionLimiters, traderMessagesPerSecond,
     routes: httpApi({
-      engine: node, verifier, registry: composed.registry, tiers: presetTiers(), owners, leaderboard: composed.shared.leaderboard,
-      idempotency: composed.shared.idempotency, orderLimiter: composed.shared.rateLimiter, log, shards: () => node.engine.shards(), ...(purchases === undefined ? {} : { purchases }),
-      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations,
+      engine: b.engine, verifier, registry: b.registry, tiers: presetTiers(), owners, leaderboard: b.leaderboard,
+      idempotency: shared.idempotency, orderLimiter: shared.rateLimiter, log, shards: () => b.shards(), ...(purchases === undefined ? {} : { purchases }),
+      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations, ...(history === undefined ? {} : { history }),
     }),
   });
-  const metrics = new GatewayMetrics(composed.registry, hub);
+  const metrics = new GatewayMetrics(b.registry, hub);
   let gateway: Gateway;
   try {
     gateway = await Gateway.start(options(port));
   } catch (err) {
     if (err instanceof PortInUseError && config.freePortWhenTaken === true) gateway = await Gateway.start(options(0));
     else {
-      // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
-      late.targets = late.targets.filter((t) => t !== hub && t !== ownersOutput);
       simulations.close();
+      reports?.close();
       await pool.close();
       throw err;
     }
@@ -226,7 +289,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   // Live pass probability for watched assessments, on the simulation pool's threads (never the shards').
   const interval = config.simulations?.estimateIntervalMs ?? 60_000;
   const estimator = interval > 0 ? new LiveEstimator({
-    simulator, tiers: () => presetTiers(), watched: () => hub.watched(), assessment: (id) => node.state(id), clock: () => Date.now(), intervalMs: interval,
+    simulator, tiers: () => presetTiers(), watched: () => hub.watched(), assessment: (id) => b.engine.state(id), clock: () => Date.now(), intervalMs: interval,
     push: (e) => void hub.broadcast(e.assessmentId, { t: 'estimate', ...e }), onError: (err, id) => simLog.warn({ err, assessmentId: id }, 'live estimate failed'),
   }) : undefined;
   estimator?.start();
@@ -238,6 +301,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     close: async () => {
       estimator?.stop();
       simulations.close();
+      reports?.close();
       await gateway.drain();
       await pool.close();
     },

@@ -12,6 +12,9 @@ import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
 import { convertLegacyGroup, createSharedState, type LeaderboardEntry, migrate, PgMembership, PgShardJournal, PgShardStore, type SharedState } from '../../persistence/index.js';
+import { HistoryProjector, PgHistoryReader, PgHistoryStore, PgReportStore, tapMarketLog, type HistoryEvent } from '../../persistence/history/index.js';
+import { JetStreamHistoryConsumer } from '../../transport/nats/history-consumer.js';
+import { eventSubject } from '../../transport/nats/subjects.js';
 import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
 import { domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher, withNamespace } from '../../transport/nats/index.js';
 import { Encoder } from '@msgpack/msgpack';
@@ -63,6 +66,21 @@ export interface NodeConfig {
   readonly measureLatency?: boolean;
   /** State-delta flush interval, ms. @default 250 */
   readonly flushIntervalMs?: number;
+  /** Keep the history read model (persistence/history/): from the events stream's durable consumer `historyConsumer` with NATS, in process without. @default true */
+  readonly history?: boolean;
+  /** Durable consumer of the events stream feeding the history. @default 'history' */
+  readonly historyConsumer?: string;
+}
+
+/** The history read model of a node, and who hears of the events it adds. */
+export interface ComposedHistory {
+  readonly store: PgHistoryStore;
+  readonly reader: PgHistoryReader;
+  readonly reports: PgReportStore;
+  /** Whether the market log survives the process (a dispute desk can cut a tape from it). */
+  readonly durable: boolean;
+  /** Hear of the events each batch added (not those already there): report triggers. */
+  listen(listener: (fresh: readonly HistoryEvent[]) => void): void;
 }
 
 /** A running node and what it runs on. */
@@ -82,6 +100,8 @@ export interface ComposedNode {
   publish(subject: string, payload: object): Promise<void>;
   /** The market log's last sequence now. */
   marketTail(): Promise<number>;
+  /** The history read model; undefined when turned off. */
+  readonly history: ComposedHistory | undefined;
   /** What is in use, as the start-up log states it. */
   readonly backends: { readonly market: string; readonly journal: string; readonly events: string; readonly shared: string };
   /** Graceful stop: hand every shard over (checkpoint, released), leave the cluster, close every connection. */
@@ -115,6 +135,21 @@ class FanOut implements EngineOutput {
   async flush(): Promise<void> {
     await Promise.all(this.outputs.map((o) => o.flush?.()));
   }
+}
+
+/**
+ * The market log as the node reads it, with each market input the live
+ * reader reaches handed to the history (marks). Catch-up readers of a shard
+ * moving in read older inputs again: only inputs past the newest seen count.
+ */
+function marked(market: MarketLog, projector: HistoryProjector | undefined): MarketLog {
+  if (projector === undefined) return market;
+  let newest = 0;
+  return tapMarketLog(market, (input) => {
+    if (input.seq <= newest) return;
+    newest = input.seq;
+    projector.mark(input);
+  });
 }
 
 /** Start a node on the configured (or embedded) parts. */
@@ -172,6 +207,18 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     let nc: NatsConnection | undefined;
     const outputs: EngineOutput[] = [leaderboard, ...extraOutputs];
     const namespace = config.namespace ?? '';
+    // History: in process without NATS (what the events stream would carry), else from its durable consumer; marks from what the node reads.
+    const listeners = new Set<(fresh: readonly HistoryEvent[]) => void>();
+    const heard = (fresh: readonly HistoryEvent[]): void => {
+      for (const l of listeners) l(fresh);
+    };
+    const historyOn = config.history ?? true;
+    const historyStore = historyOn ? new PgHistoryStore(sql) : undefined;
+    const projector = historyStore === undefined ? undefined : new HistoryProjector({
+      store: historyStore, accept: config.natsUrl ? () => false : (type) => eventSubject(type) !== undefined, onIngested: heard,
+      onError: (err, dropped) => log.warn({ err, dropped }, 'history write failed'),
+    });
+    if (projector !== undefined) outputs.push(projector);
     if (config.natsUrl) {
       // Pings every 10 s, three unanswered end the link: a cut that drops packets
       // (no reset) is noticed in ~30 s, not after TCP's retransmit backoff.
@@ -205,7 +252,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       },
     });
     const node = await ClusterNode.start({
-      market, journal: new PgShardJournal(sql), store, membership: new PgMembership(sql),
+      market: marked(market, projector), journal: new PgShardJournal(sql), store, membership: new PgMembership(sql),
       ...(config.nodeId === undefined ? {} : { nodeId: config.nodeId }), leaseTtlMs: config.leaseTtlMs ?? 10_000, maxMoves: config.maxMoves ?? 128,
       marketTail: () => market.tail(),
       engine: {
@@ -235,6 +282,14 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       });
       closers.push(() => service.stop());
     }
+    if (nc !== undefined && historyStore !== undefined) {
+      const store = historyStore;
+      const consumer = await JetStreamHistoryConsumer.start(jetstream(nc), await jetstreamManager(nc), {
+        stream: config.eventStream ?? 'EVENTS', durable: config.historyConsumer ?? 'history', namespace,
+        sink: async (events) => heard(await store.ingest(events)), onError: (err, what) => log.warn({ err }, `history consumer could not ${what}`),
+      });
+      closers.push(() => consumer.stop());
+    }
     let beat: NodeJS.Timeout | undefined;
     if ((config.clockBeat ?? nc !== undefined) && tickPublisher !== undefined) {
       const pub = tickPublisher;
@@ -251,8 +306,12 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     };
     const natsForEvents = nc;
     const encoder = new Encoder({ ignoreUndefined: true });
+    const history: ComposedHistory | undefined = historyStore === undefined ? undefined : {
+      store: historyStore, reader: new PgHistoryReader(sql), reports: new PgReportStore(sql), durable: nc !== undefined,
+      listen: (l) => void listeners.add(l),
+    };
     return {
-      node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(), sql, store,
+      history, node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(), sql, store,
       async publish(subject, payload) {
         if (natsForEvents === undefined) return void log.info({ subject, payload }, 'platform event (no event stream configured)');
         await jetstream(natsForEvents).publish(withNamespace(subject, namespace), encoder.encode(payload));

@@ -12,12 +12,15 @@
  * fenced exits with code 3 so that its supervisor restarts it.
  */
 import { pino } from 'pino';
-import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
+import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import { OpsPortInUseError, OpsServer } from '../cluster/ops-server.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { missingServerFlags } from './server-flags.js';
 import { ServeEnv } from './serve-env.js';
+import { composeOwner, type ComposedOwner } from './compose-owner.js';
+import { composeRemoteGateway } from './compose-remote-gateway.js';
+import { gatewayConfigFromEnv, remoteGatewayConfigFromEnv, serveGateway } from './serve-gateway.js';
 
 
 const parsed = ServeEnv.safeParse(process.env);
@@ -27,6 +30,7 @@ if (!parsed.success) {
 }
 const env = parsed.data;
 const log = pino({ level: env.LOG_LEVEL, redact: { paths: ['config.databaseUrl', 'config.natsUrl', 'config.redisUrl', '*.password'], censor: '[redacted]' } });
+if (env.ENGINE_ROLE === 'gateway') await serveGateway(env, log); // a stateless gateway: it runs until a signal ends the process
 const config: NodeConfig = {
   ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}),
   ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
@@ -46,31 +50,21 @@ if (missing.length > 0) log.warn({ missing }, 'started without the server V8 fla
 
 let composed: Awaited<ReturnType<typeof composeNode>>;
 let gateway: ComposedGateway | undefined;
+let owner: ComposedOwner | undefined;
 let ops: OpsServer | undefined;
 const late = new LateOutput();
 try {
   composed = await composeNode(config, log, [late]);
+  owner = await composeOwner(composed, late, { ...(env.NATS_URL ? { natsUrl: env.NATS_URL } : {}), namespace: env.NATS_NAMESPACE, ...(env.NODE_ID ? { nodeId: env.NODE_ID } : {}) }, log);
   if (env.ENGINE_ROLE === 'engine') {
     if (env.OPS_PORT !== 'off') {
       const c = composed;
       ops = await OpsServer.start({ node: c.node, registry: c.registry, store: c.store, marketTail: () => c.marketTail(), port: env.OPS_PORT });
     }
   } else if (env.GATEWAY_PORT !== 'off') {
-    const keys = env.GATEWAY_JWT_SECRET ?? env.GATEWAY_JWT_PUBLIC_KEY ?? env.GATEWAY_JWKS_URL;
-    gateway = await composeGateway(composed, late, {
-      port: env.GATEWAY_PORT, host: env.GATEWAY_HOST, allowFallback: env.GATEWAY_ALLOW_FALLBACK === '1',
-      ...(keys === undefined ? {} : {
-        tokens: {
-          ...(env.GATEWAY_JWT_SECRET ? { secret: env.GATEWAY_JWT_SECRET } : env.GATEWAY_JWT_PUBLIC_KEY ? { publicKeyPem: env.GATEWAY_JWT_PUBLIC_KEY } : { jwksUrl: env.GATEWAY_JWKS_URL! }),
-          ...(env.GATEWAY_JWT_ALG ? { algorithm: env.GATEWAY_JWT_ALG } : {}), issuer: env.GATEWAY_JWT_ISSUER, audience: env.GATEWAY_JWT_AUDIENCE,
-        },
-      }),
-      ...(env.STRIPE_SECRET_KEY ? { stripeSecretKey: env.STRIPE_SECRET_KEY } : {}), ...(env.STRIPE_WEBHOOK_SECRET ? { stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
-      ...(env.STRIPE_API_BASE ? { stripeApiBase: env.STRIPE_API_BASE } : {}), ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
-      limits: gatewayLimitsFromEnv(process.env),
-      simulations: { workers: env.SIM_WORKERS, estimateIntervalMs: env.SIM_ESTIMATE_INTERVAL_MS, ...(env.RAY_SERVE_URL ? { rayServeUrl: env.RAY_SERVE_URL } : {}) },
-    }, log);
-    if (keys === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
+    // In a cluster the gateway routes to every shard's owner, this node among them; alone, it is welded to the node.
+    gateway = env.NODE_ID !== undefined ? await composeRemoteGateway(remoteGatewayConfigFromEnv(env), log) : await composeGateway(composed, late, gatewayConfigFromEnv(env), log, owner?.watch);
+    if (env.GATEWAY_JWT_SECRET === undefined && env.GATEWAY_JWT_PUBLIC_KEY === undefined && env.GATEWAY_JWKS_URL === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
   }
 } catch (err) {
   log.fatal({ err }, 'engine node failed to start');
@@ -97,7 +91,8 @@ async function stop(signal: string): Promise<void> {
   }, 30_000);
   try {
     await gateway?.close(); // readiness off, sockets closed with 1001
-    await composed.close();
+    await composed.close(); // each shard's subscriptions are drained as it is handed over
+    await owner?.close();
     await ops?.close();
     log.info('stopped');
     clearTimeout(guard);

@@ -23,6 +23,7 @@ import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import { composeNode } from './compose-node.js';
+import { runStories } from './demo-stories.js';
 
 /** Options of {@link runDemo}, as parsed from the command line. */
 interface StartOptions {
@@ -212,11 +213,16 @@ async function runDemo(o: StartOptions): Promise<number> {
     assessmentId: `demo-${String(n + 1).padStart(6, '0')}`, traderId: `trader-${String(n + 1).padStart(6, '0')}`, tier: tiers[n % tiers.length]!,
   }));
   const quotes = new Map<string, Quote>();
-  const bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts, quote: (s) => quotes.get(s), instruments, startTime: FEED_START });
+  // The console's trader (trader-000001) trades demo-000001 by hand: the bots trade every other account.
+  const bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts: accounts.slice(1), quote: (s) => quotes.get(s), instruments, startTime: FEED_START });
   tally.bots = bots; // before the creates, so the bots see their accounts' opening floors
 
   // The engine's time starts with the first time-stamped input: set it before creating, so accounts start at feed time.
   await node.ready;
+  // A failed and a passed assessment for the console's trader, with their history and reports, before the live feed (once per data directory).
+  if (await node.state('demo-story-pass') === undefined) {
+    await runStories({ publish: (i) => publish(i as Parameters<typeof publish>[0]), caughtUp, offer: (r) => node.offer(r) }, 'trader-000001', FEED_START - 108 * 3_600_000);
+  }
   publish({ type: 'clock', time: FEED_START });
   await caughtUp();
   for (let n = 0; n < accounts.length && !stopRequested; n += CREATE_CHUNK) {

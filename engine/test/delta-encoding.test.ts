@@ -11,7 +11,7 @@ import { ShardKernel } from '../shard-kernel.js';
 
 const delta = (id: string, equity: number, startingBalance = 50_000): StateDelta => ({
   assessmentId: id, status: 'active', phase: 'challenge', startingBalance, balance: startingBalance, equity, dailyFloor: startingBalance * 0.97,
-  maxLossFloor: startingBalance * 0.9, workingOrders: 1, input: 42,
+  maxLossFloor: startingBalance * 0.9, workingOrders: 1, input: 42, at: 1_767_600_000_000,
   positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_100.25, unrealizedPnl: 9.975 }] as unknown as StateDelta['positions'],
 });
 
@@ -68,7 +68,7 @@ test('the delta writer writes byte for byte what the gateway\'s codec writes, wh
   const position = fc.record({ symbol: text, qty: number, avgEntry: number, mark: number, unrealizedPnl: number });
   const delta = fc.record({
     assessmentId: text, status: text, phase: text, startingBalance: number, balance: number, equity: number, dailyFloor: number, maxLossFloor: number,
-    positions: fc.array(position, { maxLength: 20 }), workingOrders: number, input: number,
+    positions: fc.array(position, { maxLength: 20 }), workingOrders: number, input: number, at: number,
   });
   fc.assert(fc.property(delta, (d) => assert.deepEqual(written(d), codec.encode(d))), { numRuns: 2_000 });
 });

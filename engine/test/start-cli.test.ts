@@ -13,6 +13,7 @@ import { Random } from '../../sim/random.js';
 import { VaticClient, type SocketConstructor } from '../../transport/gateway/client/vatic-client.js';
 import { SyntheticFeed } from '../../transport/synthetic-feed.js';
 import type { EngineInput, OutputEvent } from '../inputs.js';
+import { STORY_IDS } from '../cli/demo-stories.js';
 import { ShardKernel } from '../shard-kernel.js';
 
 const CWD = new URL('../../', import.meta.url);
@@ -94,7 +95,7 @@ test('--duration stops by itself with exit 0 after printing per-second summaries
   assert.ok(summaries.some((l) => (l.ticks ?? 0) > 0), 'a summary reports ticks');
   assert.ok((final.ticks ?? 0) > 0, 'ticks were published');
   assert.ok((final.fills ?? 0) > 0, 'bot orders filled');
-  assert.equal(final.shards?.reduce((n, s) => n + s.actors, 0), 300, 'every demo assessment lives on a shard');
+  assert.equal(final.shards?.reduce((n, s) => n + s.actors, 0), 300 + STORY_IDS.length, 'every demo assessment (and each story of the console\'s trader) lives on a shard');
 });
 
 test('the running demo pushes live deltas to a subscribed trader and ranks the accounts on the leaderboard', async () => {
@@ -127,7 +128,7 @@ test('the running demo pushes live deltas to a subscribed trader and ranks the a
   }
   assert.ok(board.length > 0, 'the leaderboard has accounts');
   assert.deepEqual(board.map((e) => e.rank), board.map((_, k) => k + 1));
-  for (const e of board) assert.match(e.assessmentId, /^demo-\d{6}$/);
+  for (const e of board) assert.match(e.assessmentId, /^demo-(\d{6}|story-(pass|fail))$/);
   assert.ok(board.every((e, k) => k === 0 || board[k - 1]!.returnPct >= e.returnPct), 'best return first');
 });
 

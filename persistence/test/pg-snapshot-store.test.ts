@@ -52,16 +52,17 @@ describe('postgres snapshot store', { skip }, () => {
 
   test('migrations apply once and a second run applies nothing', async () => {
     const first = await migrate(sql);
-    assert.deepEqual(first.applied, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql']);
+    assert.deepEqual(first.applied, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql', '0006_history.sql']);
     const second = await migrate(sql);
     assert.deepEqual(second.applied, []);
-    assert.deepEqual(second.skipped, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql']);
+    assert.deepEqual(second.skipped, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql', '0006_history.sql']);
     const recorded = await sql`select name from schema_migrations`;
-    assert.equal(recorded.length, 5);
+    assert.equal(recorded.length, 6);
     const tables = await sql<{ table_name: string }[]>`
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
     assert.deepEqual(tables.map((t) => t.table_name), [
-      'assessments', 'checkpoint_kernels', 'checkpoints', 'cluster_members', 'journal', 'processed_webhooks', 'purchases', 'reports', 'schema_migrations', 'shard_owners', 'simulations', 'snapshots', 'tiers', 'users', 'violations',
+      'assessments', 'checkpoint_kernels', 'checkpoints', 'cluster_members', 'history_assessments', 'history_days', 'history_events', 'history_fills', 'history_marks', 'history_points', 'history_trades',
+      'history_transitions', 'journal', 'processed_webhooks', 'purchases', 'reports', 'schema_migrations', 'shard_owners', 'simulations', 'snapshots', 'tiers', 'users', 'violations',
     ]);
   });
 
@@ -73,9 +74,9 @@ describe('postgres snapshot store', { skip }, () => {
     try {
       const results = await Promise.all(clients.map((c) => migrate(c)));
       const applied = results.flatMap((r) => r.applied);
-      assert.deepEqual(applied, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql']);
+      assert.deepEqual(applied, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql', '0006_history.sql']);
       const [count] = await clients[0]!<{ n: number }[]>`select count(*)::int as n from schema_migrations`;
-      assert.equal(count!.n, 5);
+      assert.equal(count!.n, 6);
     } finally {
       await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
     }

@@ -3,11 +3,16 @@
  * and resolutions to the JetStream market stream (`ticks.<venue>.<symbol>`),
  * each with a `Nats-Msg-Id`, so a restarted ingestor does not double ticks.
  *
- * Sources: the seeded synthetic feed (the default), or a recorded tape's ticks
- * and resolutions replayed at N× speed. The live venue connectors plug in the
- * same way through the normalizers in transport/market-data/.
+ * Sources: the seeded synthetic feed (the default), a recorded tape's ticks
+ * and resolutions replayed at N× speed, or a live venue connector
+ * (`--source coinbase|binance|polymarket|kalshi`, docs/market-data.md) that
+ * keeps its WebSocket open and publishes the quotes that pass the door.
  */
+import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +20,10 @@ import { DEFAULT_INSTRUMENTS, type Instrument } from '../../actors/index.js';
 import { readTape, TapeError } from '../../engine/index.js';
 import { ensureMarketStream, InvalidMarketInputError, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../nats/index.js';
 import { SyntheticFeed } from '../synthetic-feed.js';
+import {
+  ConnectorMetrics, DEFAULT_VENUE_CONFIG, kalshiCredentials, readVenueConfig, VENUES, VenueConfigError, type Venue,
+} from '../market-data/index.js';
+import { runVenue } from '../market-data/venue-runner.js';
 
 type Item = { kind: 'tick'; at: number; tick: TickMessage } | { kind: 'resolution'; at: number; resolution: ResolutionMessage };
 
@@ -63,8 +72,68 @@ function* syntheticItems(seed: string, startTime: number, meanIntervalMs: number
 }
 
 interface Options {
-  nats: string; stream: string; namespace: string; source: 'synthetic' | 'tape'; tape?: string; speed: number;
+  nats: string; stream: string; namespace: string; source: 'synthetic' | 'tape' | Venue; tape?: string; speed: number;
   seed: string; start?: string; intervalMs: number; duration?: number; maxInFlight: number;
+  symbols?: string; url?: string; config?: string; channel?: string; reference?: Venue; referenceUrl?: string;
+  kalshiKeyId?: string; kalshiPrivateKey?: string; metricsPort?: number; metricsHost: string;
+  maxQuoteAgeMs?: number; maxClockSkewMs?: number; linearBand?: number; binaryBand?: number; jumpConfirmations?: number;
+  allowLocked?: boolean; staleAfterMs?: number;
+}
+
+function nonNegative(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('a number of 0 or more');
+  return n;
+}
+
+/** Serve the registry on GET /metrics (Prometheus text). */
+function serveMetrics(registry: Registry, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), () => res.writeHead(500).end());
+  });
+  return new Promise((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve(server)));
+}
+
+/** `--source <venue>`: one venue connector until SIGINT/SIGTERM or --duration. */
+async function runConnector(o: Options & { source: Venue }): Promise<void> {
+  const log = pino({ name: 'market-data', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+  const config = o.config === undefined ? DEFAULT_VENUE_CONFIG : readVenueConfig(o.config);
+  const keyId = o.kalshiKeyId ?? process.env['KALSHI_API_KEY_ID'];
+  const keyPath = o.kalshiPrivateKey ?? process.env['KALSHI_PRIVATE_KEY_PATH'];
+  const credentials = o.source === 'kalshi' && keyId !== undefined && keyPath !== undefined ? kalshiCredentials(keyId, readFileSync(keyPath)) : undefined;
+  const registry = new Registry();
+  const metrics = new ConnectorMetrics(registry);
+  const metricsServer = o.metricsPort === undefined ? undefined : await serveMetrics(registry, o.metricsPort, o.metricsHost);
+  const nc = await connect({ servers: o.nats, name: `vatic-market-data-${o.source}` , maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const jsm = await jetstreamManager(nc);
+  await ensureMarketStream(jsm, { name: o.stream, subjects: marketSubjects(o.namespace) });
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  process.once('SIGTERM', () => stop.abort());
+  if (o.duration !== undefined) setTimeout(() => stop.abort(), o.duration * 1000).unref();
+  const guard = {
+    ...(o.maxQuoteAgeMs === undefined ? {} : { maxQuoteAgeMs: o.maxQuoteAgeMs }), ...(o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs }),
+    ...(o.linearBand === undefined ? {} : { linearBand: o.linearBand }), ...(o.binaryBand === undefined ? {} : { binaryBand: o.binaryBand }),
+    ...(o.jumpConfirmations === undefined ? {} : { jumpConfirmations: o.jumpConfirmations }), ...(o.allowLocked ? { allowLocked: true } : {}),
+  };
+  try {
+    const summary = await runVenue({
+      venue: o.source, config, instruments: DEFAULT_INSTRUMENTS, js: jetstream(nc), jsm, stream: o.stream, namespace: o.namespace, metrics, log,
+      signal: stop.signal, guard,
+      ...(o.symbols === undefined ? {} : { symbols: o.symbols.split(',').map((x) => x.trim()).filter((x) => x !== '') }),
+      ...(o.url === undefined ? {} : { url: o.url }), ...(o.channel === undefined ? {} : { channel: o.channel }),
+      ...(credentials === undefined ? {} : { credentials }), ...(o.staleAfterMs === undefined ? {} : { staleAfterMs: o.staleAfterMs }),
+      ...(o.reference === undefined ? {} : { reference: { venue: o.reference, ...(o.referenceUrl === undefined ? {} : { url: o.referenceUrl }) } }),
+    });
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } finally {
+    metricsServer?.close();
+    await nc.drain();
+  }
 }
 
 const program = new Command('market-data')
@@ -72,7 +141,7 @@ const program = new Command('market-data')
   .option('--nats <url>', 'NATS server', process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222')
   .option('--stream <name>', 'market stream name', 'MARKET')
   .option('--namespace <prefix>', 'subject namespace (tests, staging)', '')
-  .addOption(new Option('--source <source>', 'where ticks come from').choices(['synthetic', 'tape']).default('synthetic'))
+  .addOption(new Option('--source <source>', 'where ticks come from').choices(['synthetic', 'tape', ...VENUES]).default('synthetic'))
   .option('--tape <file>', 'tape to replay (with --source tape)')
   .option('--speed <x>', 'feed time per wall time', positive, 1)
   .option('--seed <s>', 'synthetic feed seed', 'market')
@@ -80,7 +149,28 @@ const program = new Command('market-data')
   .option('--interval-ms <ms>', 'synthetic mean time between ticks of one symbol, feed time', positive, 100)
   .option('--duration <s>', 'stop after this many wall seconds', positive)
   .option('--max-in-flight <n>', 'publishes awaiting their ack', positive, 256)
+  .option('--symbols <list>', 'venue: instruments to subscribe, comma-separated (engine symbols, venue ids, or venueId=engineSymbol)')
+  .option('--url <url>', 'venue: WebSocket URL (a simulator, a sandbox); default the venue\'s production URL')
+  .option('--config <file>', 'venue: instrument mapping per venue (JSON, docs/market-data.md); default the built-in one')
+  .option('--channel <name>', 'venue: coinbase level2|ticker, kalshi orderbook_delta|ticker')
+  .addOption(new Option('--reference <venue>', 'venue: read another venue\'s prices of the same symbols as the jump reference').choices([...VENUES]))
+  .option('--reference-url <url>', 'venue: the reference venue\'s URL')
+  .option('--kalshi-key-id <id>', 'kalshi: API key id (KALSHI_API_KEY_ID)')
+  .option('--kalshi-private-key <file>', 'kalshi: RSA private key, PEM (KALSHI_PRIVATE_KEY_PATH)')
+  .option('--metrics-port <port>', 'venue: serve Prometheus metrics on GET /metrics', nonNegative)
+  .option('--metrics-host <host>', 'venue: metrics listen address', '127.0.0.1')
+  .option('--max-quote-age-ms <ms>', 'door: hold quotes stamped older than this (default 10000)', positive)
+  .option('--max-clock-skew-ms <ms>', 'door: hold quotes stamped this far ahead (default 2000)', positive)
+  .option('--linear-band <fraction>', 'door: largest linear move from the reference, 0.05 = 5 % (default 0.05)', positive)
+  .option('--binary-band <price>', 'door: largest binary move from the reference, in 0..1 (default 0.25)', positive)
+  .option('--jump-confirmations <n>', 'door: quotes at a new level that confirm a jump (default 3)', positive)
+  .option('--allow-locked', 'door: publish bid = ask tops instead of holding them')
+  .option('--stale-after-ms <ms>', 'venue: no update of an instrument for this long marks it stale', positive)
   .action(async (o: Options) => {
+    if (o.source !== 'synthetic' && o.source !== 'tape') {
+      await runConnector(o as Options & { source: Venue });
+      return;
+    }
     if (o.source === 'tape' && o.tape === undefined) throw new InvalidArgumentError('--source tape needs --tape <file>');
     const startTime = o.start !== undefined ? Date.parse(o.start) : Math.floor(Date.now() / 1000) * 1000;
     if (Number.isNaN(startTime)) throw new InvalidArgumentError(`--start '${o.start}' is not a time`);
@@ -129,7 +219,8 @@ const program = new Command('market-data')
   });
 
 await program.parseAsync().catch((err: unknown) => {
-  // A TapeError names the line and the reason code (see docs/tape-format.md).
-  process.stderr.write(`market-data: ${err instanceof TapeError ? `${err.code} ` : ''}${(err as Error).message}\n`);
+  // A TapeError names the line and the reason code (see docs/tape-format.md); a VenueConfigError its code too.
+  const code = err instanceof TapeError || err instanceof VenueConfigError ? `${err.code} ` : '';
+  process.stderr.write(`market-data: ${code}${(err as Error).message}\n`);
   process.exit(2);
 });

@@ -98,6 +98,11 @@ export class FrameRing {
     return out;
   }
 
+  /** Drop every frame held; the next one pushed is `nextSeq`. */
+  reset(nextSeq: number): void {
+    this.#clear(nextSeq);
+  }
+
   #clear(nextSeq: number): void {
     this.#count = 0;
     this.#head = 0;

@@ -6,17 +6,36 @@
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
-import type { IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
+import type { IntakeRefusal, IntakeRequest } from '../../engine/node/engine-node.js';
 import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
 import type { Gateway } from './gateway.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { StreamHub } from './stream-hub.js';
 import type { TokenVerifier } from './token-verifier.js';
 
-/** What the gateway needs of the engine side. */
+/**
+ * The answer to an order: an engine node's (`IntakeResult`), or `UNAVAILABLE` from a gateway
+ * that routes to the owner of the assessment's shard and heard from none
+ * within its deadline (transport/nats/shard-router.ts).
+ */
+export type OfferResult =
+  | { readonly ok: true; readonly position: number }
+  | { readonly ok: false; readonly code: IntakeRefusal | 'UNAVAILABLE'; readonly message: string; readonly position?: number };
+
+/**
+ * What the gateway needs of the engine side. A routing engine's `state` may
+ * reject with an error whose `code` is `'UNAVAILABLE'` (no owner answered in time).
+ */
 export interface GatewayEngine {
   state(assessmentId: string): Promise<AssessmentState | undefined>;
-  offer(req: IntakeRequest): Promise<IntakeResult>;
+  offer(req: IntakeRequest): Promise<OfferResult>;
+}
+
+/** A subscriber's snapshot: the state, and the stream position (epoch, seq) its live frames continue from. */
+export interface StreamSnapshot {
+  readonly state: AssessmentState | undefined;
+  readonly epoch: number;
+  readonly seq: number;
 }
 
 /** Options of {@link Gateway.start}. */
@@ -26,6 +45,11 @@ export interface GatewayOptions {
   readonly hub: StreamHub;
   readonly metrics: GatewayMetrics;
   readonly log: Logger;
+  /**
+   * Where a subscriber's snapshot comes from, for streams numbered elsewhere
+   * (transport/nats/remote-streams.ts). @default the engine's state, at the hub's position
+   */
+  readonly snapshots?: (assessmentId: string) => Promise<StreamSnapshot>;
   /** Registers HTTP routes on the app (http-api.ts). */
   readonly routes?: (app: TemplatedApp, gateway: Gateway) => void;
   /** @default 8080 (0 picks a free port) */

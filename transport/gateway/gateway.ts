@@ -14,10 +14,10 @@ import type { Principal } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
 import { guardApp, PortInUseError } from './guard.js';
 import { TraderLimits, type TraderCount } from './trader-limits.js';
-import type { GatewayOptions } from './gateway-options.js';
+import type { GatewayOptions, OfferResult, StreamSnapshot } from './gateway-options.js';
 import { json, toCommand } from './http-json.js';
 
-export type { GatewayEngine, GatewayOptions } from './gateway-options.js';
+export type { GatewayEngine, GatewayOptions, OfferResult, StreamSnapshot } from './gateway-options.js';
 
 /** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT`: bind without SO_REUSEPORT. */
 const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
@@ -328,7 +328,10 @@ export class Gateway {
 
   /** Ownership check: the token's trader owns it, or holds the operator role. Unknown and foreign ids get the same answer. */
   async #mayAccess(s: Session, assessmentId: string): Promise<AssessmentState | undefined> {
-    const state = await this.#o.engine.state(assessmentId);
+    return this.#allowed(s, assessmentId, await this.#o.engine.state(assessmentId));
+  }
+
+  #allowed(s: Session, assessmentId: string, state: AssessmentState | undefined): AssessmentState | undefined {
     if (s.principal === undefined) return undefined;
     if (state !== undefined && (state.traderId === s.principal.traderId || s.principal.roles.has('operator'))) {
       (s.owned ??= new Set()).add(assessmentId);
@@ -337,6 +340,13 @@ export class Gateway {
     this.#o.metrics.forbidden.inc();
     this.#o.log.warn({ conn: s.id, trader: s.principal.traderId, assessment: assessmentId }, 'access to an assessment refused');
     return undefined;
+  }
+
+  /** The state and the stream position it stands at: the engine's own and the hub's, or from where the streams are numbered. */
+  async #snapshot(assessmentId: string): Promise<StreamSnapshot> {
+    if (this.#o.snapshots !== undefined) return this.#o.snapshots(assessmentId);
+    const state = await this.#o.engine.state(assessmentId);
+    return { state, epoch: this.#o.hub.epochOf(assessmentId), seq: this.#o.hub.seqOf(assessmentId) };
   }
 
   async #subscribe(s: Session, f: Extract<ClientFrame, { t: 'sub' }>): Promise<void> {
@@ -357,9 +367,15 @@ export class Gateway {
     if (this.#overHardLimit(s)) return;
     (s.subscribing ??= new Set()).add(f.assessmentId);
     if (!already) this.#trader(s).subscriptions++; // held while the state is read, so concurrent subs count
+    let snap: StreamSnapshot | undefined;
     let state: AssessmentState | undefined;
+    let unavailable: string | undefined;
     try {
-      state = await this.#mayAccess(s, f.assessmentId);
+      snap = await this.#snapshot(f.assessmentId);
+      state = this.#allowed(s, f.assessmentId, snap.state);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'UNAVAILABLE') throw err;
+      unavailable = (err as Error).message;
     } finally {
       s.subscribing.delete(f.assessmentId);
       if (!already && (s.closed || state === undefined) && s.principal !== undefined) {
@@ -368,7 +384,8 @@ export class Gateway {
       }
     }
     if (s.closed) return;
-    if (state === undefined) return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
+    if (unavailable !== undefined) return this.#refuse(s, 'UNAVAILABLE', unavailable, false, f.id);
+    if (state === undefined || snap === undefined) return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
     // A snapshot or a replay is a frame like any other: a connection that does not read is closed, not fed.
     if (this.#overHardLimit(s)) return;
     const hub = this.#o.hub;
@@ -383,7 +400,7 @@ export class Gateway {
         // Corked: the replay and its answer leave in as few writes as fit.
         s.ws?.cork(() => {
           for (const m of missed) s.send(m);
-          this.#send(s, { t: 'resumed', id: f.id, assessmentId: f.assessmentId, epoch: hub.epoch, from: resume.seq + 1, to: hub.seqOf(f.assessmentId) });
+          this.#send(s, { t: 'resumed', id: f.id, assessmentId: f.assessmentId, epoch: hub.epochOf(f.assessmentId), from: resume.seq + 1, to: hub.seqOf(f.assessmentId) });
         });
         this.#o.metrics.resumes.inc({ outcome: 'replayed' });
         return;
@@ -392,21 +409,37 @@ export class Gateway {
     }
     hub.subscribe(f.assessmentId, s);
     (s.subs ??= new Set()).add(f.assessmentId);
-    this.#send(s, { t: 'snapshot', id: f.id, assessmentId: f.assessmentId, epoch: hub.epoch, seq: hub.seqOf(f.assessmentId), state });
+    // Frames the hub took while the state was read (streams numbered elsewhere) follow the snapshot.
+    const after = hub.missed(f.assessmentId, snap.epoch, snap.seq, s.protocol);
+    const snapshot = { t: 'snapshot', id: f.id, assessmentId: f.assessmentId, epoch: snap.epoch, seq: snap.seq, state } as const;
+    if (after !== undefined && after.length === 0) return this.#send(s, snapshot);
+    s.ws?.cork(() => {
+      this.#send(s, snapshot);
+      if (after === undefined) this.#send(s, { t: 'resync', assessmentId: f.assessmentId, reason: 'the stream moved while the snapshot was taken; resume from the snapshot' });
+      else for (const m of after) s.send(m);
+    });
   }
 
   async #order(s: Session, f: Extract<ClientFrame, { t: 'order' }>): Promise<void> {
-    if (s.owned?.has(f.assessmentId) !== true && (await this.#mayAccess(s, f.assessmentId)) === undefined) {
-      return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
+    let result: OfferResult;
+    try {
+      if (s.owned?.has(f.assessmentId) !== true && (await this.#mayAccess(s, f.assessmentId)) === undefined) {
+        return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
+      }
+      const limited = await this.#o.orderLimiter?.take(`orders:${s.principal!.traderId}`);
+      if (limited !== undefined && !limited.allowed) {
+        this.#o.metrics.orders.inc({ result: 'RATE_LIMITED' });
+        return this.#send(s, { t: 'reject', id: f.id, code: 'RATE_LIMITED', message: `order rate limit reached for this trader; retry in ${limited.resetMs} ms` });
+      }
+      result = await this.#o.engine.offer({ kind: 'command', assessmentId: f.assessmentId, command: toCommand(f.order) });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'UNAVAILABLE') throw err;
+      result = { ok: false, code: 'UNAVAILABLE', message: (err as Error).message };
     }
-    const limited = await this.#o.orderLimiter?.take(`orders:${s.principal!.traderId}`);
-    if (limited !== undefined && !limited.allowed) {
-      this.#o.metrics.orders.inc({ result: 'RATE_LIMITED' });
-      return this.#send(s, { t: 'reject', id: f.id, code: 'RATE_LIMITED', message: `order rate limit reached for this trader; retry in ${limited.resetMs} ms` });
-    }
-    const result = await this.#o.engine.offer({ kind: 'command', assessmentId: f.assessmentId, command: toCommand(f.order) });
     this.#o.metrics.orders.inc({ result: result.ok ? 'acknowledged' : result.code });
     if (s.closed) return;
+    // No owner of the assessment's shard answered in time (a routing gateway): the order may or may not be taken.
+    if (!result.ok && result.code === 'UNAVAILABLE') return this.#send(s, { t: 'reject', id: f.id, code: 'UNAVAILABLE', message: result.message });
     this.#send(s, result.ok ? { t: 'ack', id: f.id, position: result.position } : { t: 'reject', id: f.id, code: result.code, message: result.message });
   }
 

@@ -5,6 +5,10 @@
  * the leaderboard, purchases and the Stripe webhook, and the operator's view
  * of shards. Errors are JSON `{ error: { code, message } }`.
  *
+ * History and reports (trades, fills, days, equity, events, the report as
+ * JSON and HTML, the trades as CSV) answer for the assessment's own trader
+ * or an operator, paged within bounds (sim/reports/history-api.ts).
+ *
  * Every route but `/healthz`, `/readyz` and `/metrics` (probes and scrapes of
  * the operator's own infrastructure, constant or bounded work) is counted per
  * remote address, the TCP peer's (a proxy in front shows as one address: raise
@@ -21,7 +25,9 @@ import { MemoryRateLimiter, type RateLimiter, type RateLimitResult } from '../..
 import type { Purchases } from '../payments/purchases.js';
 import type { SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
 import type { SimulationService } from '../../sim/montecarlo/simulation-service.js';
+import type { HistoryApi } from '../../sim/reports/history-api.js';
 import { json, toCommand, type Gateway, type GatewayEngine } from './gateway.js';
+import { raw, RawAnswer } from './http-json.js';
 import type { StaticAssets } from './static-assets.js';
 import { decodePathParam } from './guard.js';
 import { ClientFrameSchema } from './protocol.js';
@@ -34,7 +40,8 @@ export interface HttpApiOptions {
   readonly registry: Registry;
   readonly tiers: readonly Tier[];
   readonly owners: TraderIndex;
-  readonly leaderboard: Leaderboard;
+  /** Where the leaderboard is read (only its best entries are). */
+  readonly leaderboard: Pick<Leaderboard, 'top'>;
   readonly idempotency: IdempotencyPrecheck;
   readonly log: Logger;
   /** Shard figures for operators. */
@@ -60,6 +67,8 @@ export interface HttpApiOptions {
   readonly addressRequestsPerMinute?: number;
   /** Longest wait for the request limiter; past it, or when it fails, the request goes through (logged). @default 1_000 */
   readonly limiterTimeoutMs?: number;
+  /** History and reports. @default none (the routes answer 503) */
+  readonly history?: HistoryApi;
 }
 
 /** Which assessments each trader holds, kept from `assessment.created` events. */
@@ -149,6 +158,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           return handler(ctx);
         }).then((out) => {
           if (ctx.aborted) return;
+          if (out instanceof RawAnswer) return raw(res, ctx.status ?? status, out, ctx.headers);
           if ((ctx.status ?? status) >= 400) m.httpErrors.inc({ code: (out as { error?: { code?: string } }).error?.code ?? 'UNKNOWN' });
           json(res, ctx.status ?? status, out, ctx.headers);
         }, (err: unknown) => {
@@ -162,6 +172,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           if (code === 'CHECKOUT_PROVIDER_FAILED') return fail(res, 502, code, (err as Error).message);
           const status = (err as { status?: unknown }).status;
           if ((err as Error).name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined) return fail(res, status, code, (err as Error).message);
+          if ((err as Error).name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined) return fail(res, status, code, (err as Error).message);
           if (code === 'PG_UNAVAILABLE') return fail(res, 503, code, 'the database is unavailable; retry shortly');
           o.log.error({ err, path }, 'request failed');
           m.handlerErrors.inc({ where: 'http' });
@@ -179,10 +190,15 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       }
     };
     const owned = async (ctx: Ctx, p: Principal, id: string) => {
-      const state = await o.engine.state(id);
+      const state = await read(id);
       if (state === undefined || (state.traderId !== p.traderId && !p.roles.has('operator'))) throw new HttpError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
       return state;
     };
+    /** An assessment's state; a routing gateway whose owner did not answer in time says so (503). */
+    const read = (id: string) => o.engine.state(id).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'UNAVAILABLE') throw new HttpError(503, 'UNAVAILABLE', (err as Error).message);
+      throw err;
+    });
 
     app.get('/healthz', (res) => json(res, 200, { status: 'ok' }));
     app.get('/readyz', (res) => (gateway.draining ? json(res, 503, { status: 'draining' }) : json(res, 200, { status: 'ready' })));
@@ -202,8 +218,12 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     route('get', '/v1/assessments', async (ctx) => {
       const p = await principal(ctx);
       const ids = o.owners.of(p.traderId);
-      const states = await Promise.all(ids.map((id) => o.engine.state(id)));
-      return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })) };
+      const states = await Promise.all(ids.map((id) => o.engine.state(id))).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'UNAVAILABLE') throw new HttpError(503, 'UNAVAILABLE', (err as Error).message);
+        throw err;
+      });
+      // `history` tells a client whether the history and report routes answer here (the console asks them only then).
+      return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })), history: o.history !== undefined };
     });
     route('get', '/v1/assessments/:id', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
     route('get', '/v1/assessments/:id/violations', async (ctx) => ({ violations: (await owned(ctx, await principal(ctx), ctx.params[0]!)).violations }));
@@ -234,7 +254,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         ctx.status = 202;
         return { accepted: true, position: r.position };
       }
-      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'NOT_OWNER' || r.code === 'STOPPING' ? 503 : 400;
+      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'NOT_OWNER' || r.code === 'STOPPING' || r.code === 'UNAVAILABLE' ? 503 : 400;
       return { error: { code: r.code, message: r.message } };
     });
     route('get', '/v1/leaderboard', async (ctx) => {
@@ -275,6 +295,58 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       return { simulations: (await simulations().list(asker(p), limit)).map(withoutCharts) };
     });
     route('get', '/v1/simulations/:id', async (ctx) => ({ simulation: await simulations().get(asker(await principal(ctx)), ctx.params[0]!) }));
+    const history = (): HistoryApi => {
+      if (o.history === undefined) throw new HttpError(503, 'HISTORY_DISABLED', 'history and reports are not configured on this gateway');
+      return o.history;
+    };
+    route('get', '/v1/assessments/:id/trades', async (ctx) => {
+      const p = await principal(ctx);
+      return history().trades(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/trades.csv', async (ctx) => {
+      const p = await principal(ctx);
+      return new RawAnswer('text/csv; charset=utf-8', await history().tradesCsv(asker(p), ctx.params[0]!, ctx.query));
+    });
+    route('get', '/v1/assessments/:id/fills', async (ctx) => {
+      const p = await principal(ctx);
+      return history().fills(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/days', async (ctx) => {
+      const p = await principal(ctx);
+      return history().days(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/equity', async (ctx) => {
+      const p = await principal(ctx);
+      return history().equity(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/events', async (ctx) => {
+      const p = await principal(ctx);
+      return history().events(asker(p), ctx.params[0]!, ctx.query);
+    });
+    route('get', '/v1/assessments/:id/report', async (ctx) => {
+      const p = await principal(ctx);
+      return history().report(asker(p), ctx.params[0]!);
+    });
+    route('get', '/v1/assessments/:id/report.html', async (ctx) => {
+      const p = await principal(ctx);
+      return new RawAnswer('text/html; charset=utf-8', await history().reportHtml(asker(p), ctx.params[0]!));
+    });
+    route('post', '/v1/assessments/:id/report', async (ctx) => {
+      const p = await principal(ctx);
+      ctx.status = 201;
+      return history().requestReport(asker(p), ctx.params[0]!);
+    }, 201);
+    route('get', '/v1/operator/reports', async (ctx) => {
+      const p = await principal(ctx);
+      if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
+      return history().listReports(asker(p), ctx.query);
+    });
+    route('post', '/v1/operator/reports/:id/regenerate', async (ctx) => {
+      const p = await principal(ctx);
+      if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
+      ctx.status = 201;
+      return history().regenerate(asker(p), ctx.params[0]!);
+    }, 201);
     if (o.assets !== undefined) o.assets.register(app);
   };
 }

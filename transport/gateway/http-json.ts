@@ -17,4 +17,23 @@ export function json(res: HttpResponse, status: number, body: unknown, headers: 
   });
 }
 
+/** A route's answer that is not JSON (a CSV export, an HTML page): its media type and text. */
+export class RawAnswer {
+  readonly contentType: string;
+  readonly body: string;
+  constructor(contentType: string, body: string) {
+    this.contentType = contentType;
+    this.body = body;
+  }
+}
+
+/** Write a {@link RawAnswer} (corked). */
+export function raw(res: HttpResponse, status: number, answer: RawAnswer, headers: Record<string, string> = {}): void {
+  res.cork(() => {
+    res.writeStatus(`${status} ${STATUS[status] ?? ''}`.trim()).writeHeader('content-type', answer.contentType);
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    res.end(answer.body);
+  });
+}
+
 const STATUS: Record<number, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };

@@ -51,7 +51,7 @@ export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export type ErrorCode =
   | 'MALFORMED_FRAME' | 'FRAME_TOO_LARGE' | 'AUTH_REQUIRED' | 'AUTH_FAILED' | 'AUTH_TIMEOUT' | 'ALREADY_AUTHENTICATED'
   | 'FORBIDDEN_ASSESSMENT' | 'TOO_MANY_SUBSCRIPTIONS' | 'TOO_MANY_CONNECTIONS' | 'RATE_LIMITED' | 'SLOW_CONSUMER'
-  | 'NOT_SUBSCRIBED' | 'DRAINING' | 'INTERNAL' | 'TOKEN_EXPIRED' | 'ALREADY_SUBSCRIBED' | 'CONNECTION_RATE_LIMITED';
+  | 'NOT_SUBSCRIBED' | 'DRAINING' | 'INTERNAL' | 'TOKEN_EXPIRED' | 'ALREADY_SUBSCRIBED' | 'CONNECTION_RATE_LIMITED' | 'UNAVAILABLE';
 
 /** A probability with its Wilson 95% interval. */
 export interface PassInterval {
@@ -62,7 +62,9 @@ export interface PassInterval {
 
 /**
  * Every frame the server sends. `estimate` is the live pass probability (Monte
- * Carlo, from where the assessment stands): not numbered, not replayed on resume.
+ * Carlo, from where the assessment stands) and `report` says a report of the
+ * assessment is ready (`GET /v1/assessments/:id/report`): neither is
+ * numbered nor replayed on resume.
  */
 export type ServerFrame =
   | { readonly t: 'ready'; readonly traderId: string; readonly roles: string[]; readonly heartbeatMs: number; readonly limits: SessionLimits; readonly expiresAt: number }
@@ -77,6 +79,7 @@ export type ServerFrame =
   | { readonly t: 'reject'; readonly id: string | number; readonly code: string; readonly message: string }
   | { readonly t: 'pong'; readonly ts?: number; readonly serverTs: number }
   | { readonly t: 'estimate'; readonly assessmentId: string; readonly at: number; readonly paths: number; readonly pass: PassInterval; readonly breakdown: Readonly<Record<string, number>>; readonly medianDaysToPass: number | null }
+  | { readonly t: 'report'; readonly assessmentId: string; readonly reportId: number; readonly traderId: string | null; readonly kind: string; readonly trigger: string; readonly status: string | null; readonly asOf: number; readonly createdAt: number }
   | { readonly t: 'error'; readonly code: ErrorCode; readonly message: string; readonly id?: string | number };
 
 /** Limits a session runs under, told to the client in `ready`. */

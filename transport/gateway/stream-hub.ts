@@ -9,13 +9,19 @@
  * over the soft limit (counted; the client sees a seq gap and is told to
  * resync once drained). Events (fills, violations, status changes) are never
  * skipped: a subscriber whose buffer passes the hard limit is closed instead.
+ *
+ * Frames numbered elsewhere (a remote owner's, see transport/nats/remote-streams.ts)
+ * are {@link StreamHub.relay}ed as they came; each stream then carries the
+ * epoch of its owner, and {@link StreamHub.jump} moves it to a new position
+ * (a new owner, frames lost on the way) and tells its subscribers to resync.
  */
-import { decode, Encoder } from '@msgpack/msgpack';
+import { decode } from '@msgpack/msgpack';
 import type { EncodedDeltas } from '../../engine/delta-encoding.js';
 import type { EngineOutput } from '../../engine/engine.js';
 import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
 import { FrameRing } from './frame-ring.js';
 import { FrameCodec, PROTOCOL_JSON, PROTOCOL_MSGPACK, type ServerFrame } from './protocol.js';
+import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from './frame-bytes.js';
 
 /** What the hub needs of a subscriber's connection. */
 export interface Subscriber {
@@ -32,7 +38,7 @@ export interface Subscriber {
 
 /** Options of {@link StreamHub}. */
 export interface StreamHubOptions {
-  /** Epoch of every stream: changes when the engine behind the gateway restores. */
+  /** Epoch of every stream the hub numbers itself: changes when the engine behind the gateway restores. */
   readonly epoch: number;
   /** Frames kept per assessment for resume. @default 512 */
   readonly ringSize?: number;
@@ -52,42 +58,16 @@ export interface StreamHubOptions {
 
 class Stream {
   seq = 0;
+  epoch: number;
   readonly ring: FrameRing;
   readonly subscribers = new Set<Subscriber>();
   idleSince = 0;
   /** The bytes every delta frame of this stream starts with (see {@link deltaHead}), made on first use. */
   deltaHead: Uint8Array | undefined;
-  constructor(ringBytes: number, ringSize: number) {
+  constructor(epoch: number, ringBytes: number, ringSize: number) {
+    this.epoch = epoch;
     this.ring = new FrameRing(ringBytes, ringSize);
   }
-}
-
-/** `seq` and `delta`, as msgpack keys. */
-const SEQ_KEY = Uint8Array.of(0xa3, 0x73, 0x65, 0x71);
-const DELTA_KEY = Uint8Array.of(0xa5, 0x64, 0x65, 0x6c, 0x74, 0x61);
-const headEncoder = new Encoder();
-
-/**
- * `{ t: 'delta', assessmentId, epoch, ` of a 5-entry msgpack map: a delta
- * frame is this, `seq` and its value, then `delta` and the delta's bytes.
- */
-function deltaHead(assessmentId: string, epoch: number): Uint8Array {
-  const head = headEncoder.encode({ t: 'delta', assessmentId, epoch });
-  if (head[0] !== 0x83) throw new Error('a 3-entry msgpack map starts with 0x83');
-  head[0] = 0x85;
-  return head;
-}
-
-/** A non-negative safe integer as @msgpack/msgpack encodes it (the smallest uint form), big-endian; returns the end. */
-function writeUint(to: Uint8Array, at: number, n: number): number {
-  if (n < 0x80) {
-    to[at] = n;
-    return at + 1;
-  }
-  const bytes = n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x100000000 ? 4 : 8;
-  to[at] = bytes === 1 ? 0xcc : bytes === 2 ? 0xcd : bytes === 4 ? 0xce : 0xcf;
-  for (let k = bytes, rest = n; k >= 1; k--, rest = Math.floor(rest / 256)) to[at + k] = rest % 256;
-  return at + 1 + bytes;
 }
 
 /** Counters the hub keeps (exported as metrics by the gateway). */
@@ -139,15 +119,34 @@ export class StreamHub implements EngineOutput {
     return this.#streams.get(assessmentId)?.seq ?? 0;
   }
 
+  /** Epoch of an assessment's stream (the hub's when it has none). */
+  epochOf(assessmentId: string): number {
+    return this.#streams.get(assessmentId)?.epoch ?? this.#o.epoch;
+  }
+
   /** Add a subscriber (the engine is asked to push deltas for a stream's first one). */
   subscribe(assessmentId: string, s: Subscriber): void {
+    this.#stream(assessmentId).subscribers.add(s);
+  }
+
+  /**
+   * Make the stream before anyone subscribes (to take frames numbered
+   * elsewhere while a snapshot is read); without a subscriber it lingers and
+   * is swept as an idle one is.
+   */
+  hold(assessmentId: string): void {
+    this.#stream(assessmentId);
+  }
+
+  #stream(assessmentId: string): Stream {
     let stream = this.#streams.get(assessmentId);
     if (stream === undefined) {
-      stream = new Stream(this.#o.ringBytes, this.#o.ringSize);
+      stream = new Stream(this.#o.epoch, this.#o.ringBytes, this.#o.ringSize);
+      stream.idleSince = this.#o.clock();
       this.#streams.set(assessmentId, stream);
       this.#o.watch([assessmentId], true);
     }
-    stream.subscribers.add(s);
+    return stream;
   }
 
   unsubscribe(assessmentId: string, s: Subscriber): void {
@@ -164,7 +163,7 @@ export class StreamHub implements EngineOutput {
    */
   missed(assessmentId: string, epoch: number, seq: number, protocol: Subscriber['protocol']): Array<Uint8Array | string> | undefined {
     const stream = this.#streams.get(assessmentId);
-    if (stream === undefined || epoch !== this.#o.epoch || seq > stream.seq) return undefined;
+    if (stream === undefined || epoch !== stream.epoch || seq > stream.seq) return undefined;
     if (seq === stream.seq) return [];
     const frames = stream.ring.after(seq);
     if (frames === undefined || protocol === PROTOCOL_MSGPACK) return frames;
@@ -175,7 +174,7 @@ export class StreamHub implements EngineOutput {
     for (const event of events) {
       const stream = this.#streams.get(event.assessmentId);
       if (stream === undefined) continue;
-      this.#emit(stream, { t: 'event', assessmentId: event.assessmentId, epoch: this.#o.epoch, seq: stream.seq + 1, event }, true);
+      this.#emit(stream, { t: 'event', assessmentId: event.assessmentId, epoch: stream.epoch, seq: stream.seq + 1, event }, true);
     }
   }
 
@@ -183,7 +182,7 @@ export class StreamHub implements EngineOutput {
     for (const delta of deltas) {
       const stream = this.#streams.get(delta.assessmentId);
       if (stream === undefined) continue;
-      this.#emit(stream, { t: 'delta', assessmentId: delta.assessmentId, epoch: this.#o.epoch, seq: stream.seq + 1, delta }, false);
+      this.#emit(stream, { t: 'delta', assessmentId: delta.assessmentId, epoch: stream.epoch, seq: stream.seq + 1, delta }, false);
     }
   }
 
@@ -201,7 +200,7 @@ export class StreamHub implements EngineOutput {
       if (stream !== undefined) {
         const seq = stream.seq + 1;
         // msgpack nests by concatenation: the frame's head, its seq, then the delta's bytes as they came.
-        const head = (stream.deltaHead ??= deltaHead(batch.ids[k]!, this.#o.epoch));
+        const head = (stream.deltaHead ??= deltaHead(batch.ids[k]!, stream.epoch));
         const most = head.length + SEQ_KEY.length + 9 + DELTA_KEY.length + (to - from);
         if (most > this.#scratch.length) {
           this.#scratch = new Uint8Array(2 * most);
@@ -219,6 +218,41 @@ export class StreamHub implements EngineOutput {
       }
       from = to;
     }
+  }
+
+  /**
+   * A frame numbered elsewhere, as its msgpack bytes (`delta` or `event`, with
+   * this `epoch` and `seq`): sent and ringed when it is the stream's next one.
+   * Returns `'sent'`, `'stale'` (an older epoch, or a seq already held: dropped),
+   * `'gap'` (a later epoch, or frames missing before it: the caller moves the
+   * stream with {@link jump}), or `'none'` (no such stream).
+   */
+  relay(assessmentId: string, epoch: number, seq: number, bytes: Uint8Array, mustDeliver: boolean): 'sent' | 'stale' | 'gap' | 'none' {
+    const stream = this.#streams.get(assessmentId);
+    if (stream === undefined) return 'none';
+    if (epoch < stream.epoch || (epoch === stream.epoch && seq <= stream.seq)) return 'stale';
+    if (epoch !== stream.epoch || seq !== stream.seq + 1) return 'gap';
+    this.#fanOut(stream, assessmentId, seq, bytes, undefined, mustDeliver);
+    return 'sent';
+  }
+
+  /**
+   * Move a stream to (`epoch`, `seq`) when it is behind it: the frames held
+   * are dropped (a resume from before takes a snapshot) and every subscriber
+   * is told to resync. Returns whether the stream moved.
+   */
+  jump(assessmentId: string, epoch: number, seq: number, reason: string): boolean {
+    const stream = this.#streams.get(assessmentId);
+    if (stream === undefined || epoch < stream.epoch || (epoch === stream.epoch && seq <= stream.seq)) return false;
+    if (epoch !== stream.epoch) stream.deltaHead = undefined;
+    stream.epoch = epoch;
+    stream.seq = seq;
+    stream.ring.reset(seq + 1);
+    const frame: ServerFrame = { t: 'resync', assessmentId, reason };
+    let bin: Uint8Array | undefined;
+    let text: string | undefined;
+    for (const s of stream.subscribers) s.send(s.protocol === PROTOCOL_MSGPACK ? (bin ??= this.#bin.encodeShared(frame).slice()) : (text ??= JSON.stringify(frame)));
+    return true;
   }
 
   /** Assessments someone is subscribed to now. */
@@ -248,6 +282,11 @@ export class StreamHub implements EngineOutput {
       }
     }
     return sent;
+  }
+
+  /** Assessments with a stream (subscribed or lingering). */
+  held(): string[] {
+    return [...this.#streams.keys()];
   }
 
   /** Drop streams idle past the linger time; call periodically. */

@@ -7,6 +7,7 @@
  * subscription replies (`{result, id}`) yield [].
  */
 import { z } from 'zod';
+import { ISSUE_CROSSED } from './data-quality.js';
 import {
   parseJson, parseVenueMessage, PriceString, SizeString, TopOfBookMemory,
   type NormalizedQuote, type SymbolMap,
@@ -20,13 +21,19 @@ const BookTicker = z.object({
   a: PriceString,
   A: SizeString,
   E: z.number().int().nonnegative().optional(),
-}).refine((t) => t.a >= t.b, { message: 'best ask (a) below best bid (b)', path: ['a'] });
+}).refine((t) => t.a >= t.b, { message: ISSUE_CROSSED, path: ['a'] });
 
 
 /** Options of {@link BinanceNormalizer}. */
 export interface BinanceNormalizerOptions {
   /** Binance symbol (upper case, e.g. `BTCUSDT`) → engine symbol (venue `binance`). */
   readonly symbols: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 /**
@@ -37,9 +44,10 @@ export interface BinanceNormalizerOptions {
 export class BinanceNormalizer {
   readonly #symbols: SymbolMap;
   readonly #lastUpdate = new Map<string, number>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: BinanceNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     if (options.symbols.venue !== 'binance') throw new Error(`BinanceNormalizer needs a binance symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }

@@ -8,6 +8,7 @@
  * carry no quote and yield [].
  */
 import { z } from 'zod';
+import { ISSUE_CROSSED } from './data-quality.js';
 import {
   IsoTime, MalformedVenueMessageError, parseJson, parseVenueMessage, PriceString, SizeString, TopOfBookMemory,
   type NormalizedQuote, type SymbolMap,
@@ -22,7 +23,7 @@ const ExchangeTicker = z.object({
   best_ask: PriceString,
   best_bid_size: SizeString.optional(),
   best_ask_size: SizeString.optional(),
-}).refine((t) => t.best_ask >= t.best_bid, { message: 'best_ask below best_bid', path: ['best_ask'] });
+}).refine((t) => t.best_ask >= t.best_bid, { message: ISSUE_CROSSED, path: ['best_ask'] });
 
 const AdvancedTicker = z.object({
   product_id: z.string().min(1),
@@ -30,7 +31,7 @@ const AdvancedTicker = z.object({
   best_ask: PriceString,
   best_bid_quantity: SizeString.optional(),
   best_ask_quantity: SizeString.optional(),
-}).refine((t) => t.best_ask >= t.best_bid, { message: 'best_ask below best_bid', path: ['best_ask'] });
+}).refine((t) => t.best_ask >= t.best_bid, { message: ISSUE_CROSSED, path: ['best_ask'] });
 
 const AdvancedMessage = z.object({
   channel: z.literal('ticker'),
@@ -46,6 +47,12 @@ const Envelope = z.object({ type: z.string().optional(), channel: z.string().opt
 export interface CoinbaseNormalizerOptions {
   /** Coinbase `product_id` → engine symbol (venue `coinbase`). */
   readonly symbols: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 /**
@@ -56,9 +63,10 @@ export interface CoinbaseNormalizerOptions {
 export class CoinbaseNormalizer {
   readonly #symbols: SymbolMap;
   readonly #lastSequence = new Map<string, number>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: CoinbaseNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     if (options.symbols.venue !== 'coinbase') throw new Error(`CoinbaseNormalizer needs a coinbase symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }

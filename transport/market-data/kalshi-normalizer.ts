@@ -8,16 +8,18 @@
  *   `delta` added to the resting quantity at `price`.
  * `seq` counts per subscription (`sid`). The book holds bids only: a NO bid at
  * p is a YES ask at 100 − p, so YES ask = 100 − best NO bid. Prices leave as
- * 0..1. Other frames (`subscribed`, `trade`, `fill`, ...) yield [].
+ * 0..1. A crossed book is emitted (the connector's guard holds it back and
+ * counts it). Other frames (`subscribed`, `trade`, `fill`, ...) yield [].
  */
 import { z } from 'zod';
+import { ISSUE_CENTS } from './data-quality.js';
 import { LocalBook } from './local-book.js';
 import {
   IsoTime, parseJson, parseVenueMessage, SequenceGapError, TopOfBookMemory,
   type NormalizedQuote, type SymbolMap,
 } from './normalized-quote.js';
 
-const Cents = z.number().int().min(1).max(99);
+const Cents = z.number().int().min(1, ISSUE_CENTS).max(99, ISSUE_CENTS);
 const Level = z.tuple([Cents, z.number().nonnegative()]);
 /** Unix seconds, unix ms, or ISO-8601; to ms. */
 const Time = z.union([IsoTime, z.number().nonnegative().transform((n) => (n < 1e12 ? n * 1000 : n))]);
@@ -51,6 +53,12 @@ export interface KalshiNormalizerOptions {
   readonly symbols: SymbolMap;
   /** Optional `market_ticker` → engine symbol of its NO share; mapped markets also get a NO quote. */
   readonly noSymbols?: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 interface Subscription { lastSeq: number; readonly markets: Set<string> }
@@ -67,9 +75,10 @@ export class KalshiNormalizer {
   readonly #books = new Map<string, LocalBook>();
   readonly #subscriptions = new Map<number, Subscription>();
   readonly #stale = new Set<string>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: KalshiNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     for (const map of [options.symbols, options.noSymbols]) {
       if (map !== undefined && map.venue !== 'kalshi') throw new Error(`KalshiNormalizer needs kalshi symbol maps, got ${map.venue}`);
     }
@@ -100,7 +109,8 @@ export class KalshiNormalizer {
     this.#symbols.resolve(msg.market_ticker);
     const bid = msg.yes_bid ?? 0;
     const ask = msg.yes_ask ?? 100;
-    if (bid <= 0 || ask >= 100 || ask < bid) return [];
+    // One-sided (no bid, or no ask) is no quote; a crossed one is emitted for the guard to hold and count.
+    if (bid <= 0 || ask >= 100) return [];
     return this.#emit(msg.market_ticker, msg.ts, { price: bid, size: undefined }, { price: ask, size: undefined }, undefined);
   }
 
@@ -155,7 +165,8 @@ export class KalshiNormalizer {
     const book = this.#books.get(ticker)!;
     const bid = book.bestBid();
     const ask = book.bestAsk();
-    if (bid === undefined || ask === undefined || ask.price < bid.price) return [];
+    // A crossed book is emitted as is: the connector's guard holds it back and counts it.
+    if (bid === undefined || ask === undefined) return [];
     return this.#emit(ticker, ts, bid, ask, seq);
   }
 

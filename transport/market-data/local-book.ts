@@ -20,6 +20,17 @@ export type BookSide = 'bid' | 'ask';
 export class LocalBook {
   readonly #bids = new Map<number, number>();
   readonly #asks = new Map<number, number>();
+  readonly #maxLevels: number;
+
+  /**
+   * @param options.maxLevels levels kept per side: past it, a new level
+   *   farther from the top than every kept one is dropped, a nearer one
+   *   replaces the farthest (a venue cannot grow the book without bound; the
+   *   top is always exact). @default 10_000
+   */
+  constructor(options: { readonly maxLevels?: number } = {}) {
+    this.#maxLevels = Math.max(1, options.maxLevels ?? 10_000);
+  }
 
   /** Replace the whole book. Levels of size 0 are skipped; repeated prices keep the last size. */
   replace(bids: readonly BookLevel[], asks: readonly BookLevel[]): void {
@@ -32,8 +43,18 @@ export class LocalBook {
   /** Set the absolute size at a price; size 0 removes the level. */
   set(side: BookSide, price: number, size: number): void {
     const levels = side === 'bid' ? this.#bids : this.#asks;
-    if (size <= 0) levels.delete(price);
-    else levels.set(price, size);
+    if (size <= 0) {
+      levels.delete(price);
+      return;
+    }
+    if (!levels.has(price) && levels.size >= this.#maxLevels) {
+      // The farthest level from the top: the lowest bid, the highest ask.
+      const far = best(levels, side === 'bid' ? (a, b) => a < b : (a, b) => a > b)!;
+      const nearer = side === 'bid' ? price > far.price : price < far.price;
+      if (!nearer) return;
+      levels.delete(far.price);
+    }
+    levels.set(price, size);
   }
 
   /** Add `delta` to the size at a price (negative removes); a level reaching 0 or less is removed. */

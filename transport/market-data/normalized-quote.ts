@@ -4,6 +4,7 @@
  * validate untrusted venue messages with errors that name the field.
  */
 import { z } from 'zod';
+import { ISSUE_POSITIVE_PRICE, reasonOfIssues, type HoldReason } from './data-quality.js';
 
 /** Venues with a normalizer. */
 export type Venue = 'coinbase' | 'binance' | 'polymarket' | 'kalshi';
@@ -32,11 +33,17 @@ export class MalformedVenueMessageError extends Error {
   readonly code = 'MALFORMED_VENUE_MESSAGE';
   readonly venue: Venue;
   readonly issues: readonly string[];
-  constructor(venue: Venue, issues: readonly string[], options?: ErrorOptions) {
+  /**
+   * What the refusal is counted as: `PRICE_OUT_OF_RANGE` or `CROSSED_BOOK`
+   * when the only issues are a price range or a crossed top, else `MALFORMED_MESSAGE`.
+   */
+  readonly reason: HoldReason;
+  constructor(venue: Venue, issues: readonly string[], options?: ErrorOptions & { reason?: HoldReason }) {
     super(`malformed ${venue} message: ${issues.join('; ')}`, options);
     this.name = 'MalformedVenueMessageError';
     this.venue = venue;
     this.issues = issues;
+    this.reason = options?.reason ?? 'MALFORMED_MESSAGE';
   }
 }
 
@@ -124,7 +131,7 @@ export class SymbolMap {
 export const DecimalString = z.string().regex(/^-?(\d+\.?\d*|\.\d+)$/, 'a decimal number as a string').transform(Number);
 
 /** A price sent as a decimal string: strictly positive. */
-export const PriceString = DecimalString.refine((n) => n > 0, 'a positive price');
+export const PriceString = DecimalString.refine((n) => n > 0, ISSUE_POSITIVE_PRICE);
 
 /** A size sent as a decimal string: zero or more. */
 export const SizeString = DecimalString.refine((n) => n >= 0, 'a size of zero or more');
@@ -150,7 +157,10 @@ export function parseVenueMessage<S extends z.ZodType>(venue: Venue, schema: S, 
   const json = parseJson(venue, message);
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new MalformedVenueMessageError(venue, parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`));
+    const { issues } = parsed.error;
+    throw new MalformedVenueMessageError(venue, issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`), {
+      reason: reasonOfIssues(issues.map((i) => i.message)),
+    });
   }
   return parsed.data;
 }
@@ -161,9 +171,20 @@ export function parseVenueMessage<S extends z.ZodType>(venue: Venue, schema: S, 
  */
 export class TopOfBookMemory {
   readonly #last = new Map<string, string>();
+  readonly #always: boolean;
+
+  /**
+   * @param options.always every quote counts as changed (a connector's guard
+   *   then compares with the last quote published, not the last emitted).
+   *   @default false
+   */
+  constructor(options: { readonly always?: boolean } = {}) {
+    this.#always = options.always ?? false;
+  }
 
   /** True (and remembered) if the quote's bid/ask/sizes differ from the last one of its symbol. */
   changed(quote: NormalizedQuote): boolean {
+    if (this.#always) return true;
     const key = `${quote.bid}|${quote.ask}|${quote.bidSize ?? ''}|${quote.askSize ?? ''}`;
     if (this.#last.get(quote.symbol) === key) return false;
     this.#last.set(quote.symbol, key);

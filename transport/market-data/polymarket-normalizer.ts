@@ -13,13 +13,14 @@
  * `tick_size_change`, ...) yield [].
  */
 import { z } from 'zod';
+import { ISSUE_PROBABILITY } from './data-quality.js';
 import { LocalBook, type BookSide } from './local-book.js';
 import {
   DecimalString, MalformedVenueMessageError, parseJson, parseVenueMessage, SizeString, TopOfBookMemory,
   type NormalizedQuote, type SymbolMap,
 } from './normalized-quote.js';
 
-const Probability = DecimalString.refine((n) => n > 0 && n < 1, 'a price strictly between 0 and 1');
+const Probability = DecimalString.refine((n) => n > 0 && n < 1, ISSUE_PROBABILITY);
 const MsTime = z.union([z.string().regex(/^\d+$/, 'ms since epoch as a string').transform(Number), z.number().int().nonnegative()]);
 const Level = z.object({ price: Probability, size: SizeString });
 const Side = z.enum(['BUY', 'SELL']);
@@ -61,20 +62,28 @@ interface LevelChange { readonly assetId: string; readonly side: BookSide; reado
 export interface PolymarketNormalizerOptions {
   /** Polymarket `asset_id` (outcome token id) → engine symbol, e.g. `PM:FED-DEC-CUT:YES` (venue `polymarket`). */
   readonly symbols: SymbolMap;
+  /**
+   * Emit the top after every update, moved or not (a connector's guard then
+   * skips what equals the last quote published). @default false: an update
+   * that leaves the top as it was yields []
+   */
+  readonly everyUpdate?: boolean;
 }
 
 /**
  * Normalizes Polymarket market-channel events. A quote is emitted for an asset
- * when its book has both a bid and an ask (not crossed) and the top changed.
+ * when its book has both a bid and an ask and the top changed (a crossed top
+ * too: the connector's guard holds it back and counts it).
  * `price_change` for an asset whose `book` has not arrived yet is ignored
  * (Polymarket sends `book` first on subscribe).
  */
 export class PolymarketNormalizer {
   readonly #symbols: SymbolMap;
   readonly #books = new Map<string, LocalBook>();
-  readonly #memory = new TopOfBookMemory();
+  readonly #memory: TopOfBookMemory;
 
   constructor(options: PolymarketNormalizerOptions) {
+    this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
     if (options.symbols.venue !== 'polymarket') throw new Error(`PolymarketNormalizer needs a polymarket symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }
@@ -138,7 +147,8 @@ export class PolymarketNormalizer {
     const book = this.#books.get(assetId)!;
     const bid = book.bestBid();
     const ask = book.bestAsk();
-    if (bid === undefined || ask === undefined || ask.price < bid.price) return [];
+    // A crossed book is emitted as is: the connector's guard holds it back and counts it.
+    if (bid === undefined || ask === undefined) return [];
     const quote: NormalizedQuote = {
       venue: 'polymarket', symbol: this.#symbols.resolve(assetId), ts,
       bid: bid.price, ask: ask.price, bidSize: bid.size, askSize: ask.size,

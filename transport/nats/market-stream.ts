@@ -213,16 +213,17 @@ export class TickPublisher {
   /**
    * Publishes one tick; resolves with the ack (`duplicate` true if the stream
    * already had it). An invalid tick rejects with {@link InvalidMarketInputError}
-   * and is not published.
+   * and is not published. `msgId` replaces {@link tickMsgId} (a venue
+   * connector derives it from what every connection of the venue sees alike).
    */
-  publishTick(tick: TickMessage): Promise<PubAck> {
+  publishTick(tick: TickMessage, options: { readonly msgId?: string } = {}): Promise<PubAck> {
     const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick({ ...tick, seq: 1 });
     if (refusal !== undefined) return this.#refuse(refusal, `tick ${tick.symbol} ts ${tick.ts} bid ${tick.bid} ask ${tick.ask}`);
     const payload: TickPayload = {
       symbol: tick.symbol, ts: tick.ts, bid: tick.bid, ask: tick.ask,
       bidSize: tick.bidSize, askSize: tick.askSize, venue: tick.venue, venueSeq: tick.venueSeq,
     };
-    return this.#publish(tickSubject(tick.venue, tick.symbol, this.#namespace), payload, tickMsgId(tick));
+    return this.#publish(tickSubject(tick.venue, tick.symbol, this.#namespace), payload, options.msgId ?? tickMsgId(tick));
   }
 
   /**

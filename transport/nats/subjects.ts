@@ -8,9 +8,11 @@
  *   `resolutions.polymarket.PM_FED-DEC-CUT`.
  *
  * Domain events (output side), one subject per published event kind:
- * `trading.order-placed`, `trading.order-filled`, `trading.position-opened`,
- * `trading.position-closed`, `assessment.created|started|paused|abandoned|completed|passed|failed`,
- * `rules.violation-detected`. See {@link eventSubject} for which engine events map where.
+ * `trading.order-placed`, `trading.order-filled`, `trading.order-rejected|cancelled|expired`,
+ * `trading.position-opened`, `trading.position-closed`, `trading.position-settled`,
+ * `assessment.created|started|day-started|paused|resumed|abandoned|completed|passed|failed|trading-locked|pass-blocked`,
+ * `rules.violation-detected`; and `report.ready` (an assessment's report, not an engine event).
+ * See {@link eventSubject} for which engine events map where.
  *
  * ## Token encoding (reversible)
  *
@@ -124,30 +126,41 @@ export const DOMAIN_EVENT_SUBJECTS = Object.freeze([
   'trading.order-filled',
   'trading.position-opened',
   'trading.position-closed',
+  'trading.order-rejected',
+  'trading.order-cancelled',
+  'trading.order-expired',
+  'trading.position-settled',
   'assessment.created',
   'assessment.started',
+  'assessment.day-started',
   'assessment.paused',
+  'assessment.resumed',
   'assessment.abandoned',
   'assessment.completed',
   'assessment.passed',
   'assessment.failed',
+  'assessment.trading-locked',
+  'assessment.pass-blocked',
   'rules.violation-detected',
   'payment.purchase-completed',
   'payment.purchase-failed',
   'montecarlo.simulation-completed',
+  'report.ready',
 ] as const);
 
 export type DomainEventSubject = (typeof DOMAIN_EVENT_SUBJECTS)[number];
 
 /** Wildcards covering every domain-event subject (under `namespace` if given), e.g. for an events stream's `subjects`. */
 export function domainEventSubjects(namespace = ''): string[] {
-  return ['trading.>', 'assessment.>', 'rules.>', 'payment.>', 'montecarlo.>'].map((s) => withNamespace(s, namespace));
+  return ['trading.>', 'assessment.>', 'rules.>', 'payment.>', 'montecarlo.>', 'report.>'].map((s) => withNamespace(s, namespace));
 }
 
 /**
  * Engine event type → domain subject. Anything absent is not published
- * (order.modified/cancelled/…, position.changed/settled, day-started,
- * trading-locked, engine.* and actor.* kernel events, …).
+ * (order.modified/triggered, command.ignored, position.changed,
+ * trading-unlocked, engine.* and actor.* kernel events). What is published
+ * is what the history read model (persistence/history/) is built from: the
+ * day rolls, settlements, pass blocks and soft locks with the orders' fates.
  *
  * - `order.accepted` → `trading.order-placed` (an order is placed once the actor accepts it)
  * - `assessment.phase-passed` → `assessment.completed` (a phase completed, the next begins)
@@ -158,9 +171,17 @@ const EVENT_SUBJECTS: Readonly<Record<string, DomainEventSubject>> = Object.free
   'order.filled': 'trading.order-filled',
   'position.opened': 'trading.position-opened',
   'position.closed': 'trading.position-closed',
+  'order.rejected': 'trading.order-rejected',
+  'order.cancelled': 'trading.order-cancelled',
+  'order.expired': 'trading.order-expired',
+  'position.settled': 'trading.position-settled',
   'assessment.created': 'assessment.created',
   'assessment.started': 'assessment.started',
+  'assessment.day-started': 'assessment.day-started',
   'assessment.paused': 'assessment.paused',
+  'assessment.resumed': 'assessment.resumed',
+  'assessment.trading-locked': 'assessment.trading-locked',
+  'assessment.pass-blocked': 'assessment.pass-blocked',
   'assessment.abandoned': 'assessment.abandoned',
   'assessment.phase-passed': 'assessment.completed',
   'assessment.passed': 'assessment.passed',

@@ -124,9 +124,11 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     if (this.#stopped) return;
     const opts: Partial<OrderedConsumerOptions> = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#startSeq };
     const consumer = await this.#js.consumers.get(this.#stream, opts);
+    if (this.#stopped) return;
     const messages = await consumer.consume({ max_messages: this.#pullBatch });
     this.#messages = messages;
-    if (this.#stopped) await messages.close();
+    // Stopped while the consumer was made: an iterator closed before its first read may never end, so it is not read.
+    if (this.#stopped) return void (await messages.close().catch(() => undefined));
     try {
       for await (const m of messages) {
         const seq = m.seq;

@@ -24,6 +24,12 @@ import type { IntakeRequest, IntakeResult, NodeInspection } from '../../engine/n
 import { DAY, Harness, T0 } from '../../actors/test/harness.js';
 import { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher } from '../nats/event-publisher.js';
 import { IntakeService, intakeSubjects, type IntakeTarget } from '../nats/intake-service.js';
+import type { ShardHost } from '../nats/shard-host.js';
+import { ShardService } from '../nats/shard-service.js';
+import { leaderboardSubject, shardSubjects, streamSubject } from '../nats/shard-subjects.js';
+import { DeltaEncoder } from '../../engine/delta-encoding.js';
+import { shardOf } from '../../engine/shard.js';
+import { MemoryLeaderboard } from '../../persistence/redis/leaderboard.js';
 import { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher } from '../nats/market-stream.js';
 import {
   CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
@@ -33,6 +39,13 @@ import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { Method, OUTCOMES, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
 import { MemorySimulationStore, type SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
+import { runInputs } from '../../engine/engine.js';
+import { readTape } from '../../engine/tape.js';
+import { createTestDatabase } from '../../engine/testing/pg-test-db.js';
+import { serviceGate } from '../../engine/testing/service-gate.js';
+import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../../persistence/history/index.js';
+import { replaySource } from '../../sim/reports/compliance.js';
+import { ReportService, type ReportReady } from '../../sim/reports/report-service.js';
 
 // -- the document ----------------------------------------------------------------------
 
@@ -217,6 +230,12 @@ const domainMessages = (): { subject: string; message: JsonObject }[] =>
 /** Where the purchase flow publishes from; messages it produces name it in `x-producer`. */
 const PURCHASES = 'transport/payments/purchases.ts';
 
+/** Postgres holds the history a report is made from. */
+const pgSkip = await serviceGate('postgres', '127.0.0.1', 5432);
+
+/** Where report announcements are published from; its message names it in `x-producer`. */
+const REPORTS = 'sim/reports/report-service.ts';
+
 /** Where Monte Carlo completions are published from; its message names it in `x-producer`. */
 const SIMULATIONS = 'sim/montecarlo/simulation-service.ts';
 
@@ -266,15 +285,19 @@ function fakeJetStream(): { js: JetStreamClient; sent: Sent[] } {
 
 type Callback = (err: Error | null, msg: Msg) => void;
 
-function fakeNats(): { nc: NatsConnection; subs: Map<string, { queue: string | undefined; callback: Callback }> } {
+function fakeNats(): { nc: NatsConnection; subs: Map<string, { queue: string | undefined; callback: Callback }>; published: Sent[] } {
   const subs = new Map<string, { queue: string | undefined; callback: Callback }>();
+  const published: Sent[] = [];
+  const decoder = new Decoder();
   const nc = {
     subscribe: (subject: string, opts: { queue?: string; callback: Callback }) => {
       subs.set(subject, { queue: opts.queue, callback: opts.callback });
-      return { unsubscribe: () => subs.delete(subject) };
+      return { unsubscribe: () => subs.delete(subject), drain: async () => void subs.delete(subject) };
     },
+    publish: (subject: string, data: Uint8Array) => void published.push({ subject, payload: decoder.decode(data), msgId: undefined }),
+    flush: async () => {},
   };
-  return { nc: nc as unknown as NatsConnection, subs };
+  return { nc: nc as unknown as NatsConnection, subs, published };
 }
 
 /** Sends a request to a fake subscription and resolves with the decoded reply. */
@@ -282,7 +305,7 @@ function request(subs: ReturnType<typeof fakeNats>['subs'], subject: string, dat
   const sub = subs.get(subject);
   assert.ok(sub, `something subscribes to ${subject}`);
   return new Promise((resolve) => {
-    const msg = { data, respond: (reply: Uint8Array) => { resolve(new Decoder().decode(reply)); return true; } };
+    const msg = { data, reply: '_INBOX.test', respond: (reply: Uint8Array) => { resolve(new Decoder().decode(reply)); return true; } };
     sub.callback(null, msg as unknown as Msg);
   });
 }
@@ -297,13 +320,17 @@ describe('AsyncAPI document of the NATS interface', () => {
     assert.ok(servers.some((s) => s['protocol'] === 'nats' && s['host'] === '127.0.0.1:4222'), 'a nats server at 127.0.0.1:4222');
   });
 
-  test('every domain-event subject, both market subjects, the clock beat and the intake subjects are channel addresses', () => {
+  test('every domain-event subject, both market subjects, the clock beat, the intake subjects and the routing plane\'s are channel addresses', () => {
     const expected = [
       ...DOMAIN_EVENT_SUBJECTS,
       `${TICKS_PREFIX}.{venue}.{symbol}`,
       `${RESOLUTIONS_PREFIX}.{venue}.{market}`,
       CLOCK_SUBJECT,
       ...Object.values(intakeSubjects('{group}')),
+      // The routing plane of a cluster (shard-subjects.ts).
+      ...Object.values(shardSubjects(0)).map((subject) => subject.replace('.0.', '.{shard}.')),
+      streamSubject('X').replace(/X$/, '{assessment}'),
+      leaderboardSubject(),
     ];
     for (const subject of expected) assert.ok(byAddress.has(subject), `channel ${subject} is documented`);
     assert.deepEqual([...byAddress.keys()].sort(), [...expected].sort(), 'no channel documents a subject the code does not use');
@@ -387,7 +414,7 @@ describe('AsyncAPI document of the NATS interface', () => {
     // The subjects no engine event maps to (so, by the loop above, carrying no engine message): the payment and Monte Carlo ones.
     const engineSubjects = new Set(published.map((t) => eventSubject(t)!));
     assert.deepEqual(DOMAIN_EVENT_SUBJECTS.filter((s) => !engineSubjects.has(s)).sort(),
-      ['montecarlo.simulation-completed', 'payment.purchase-completed', 'payment.purchase-failed'], 'the subjects without engine events');
+      ['montecarlo.simulation-completed', 'payment.purchase-completed', 'payment.purchase-failed', 'report.ready'], 'the subjects without engine events');
   });
 
   test('every refusal code of IntakeRefusal appears in the intake result schema\'s enum, and no other', () => {
@@ -556,6 +583,50 @@ describe('AsyncAPI document of the NATS interface', () => {
     }
   });
 
+  test('report.ready is documented field for field from what a real ReportService publishes when it stores a report, and fits its channel alone, without a msg id', { skip: pgSkip }, async () => {
+    const subject = 'report.ready';
+    const channel = byAddress.get(subject)!;
+    const [message, ...more] = channelMessages(channel);
+    assert.equal(more.length, 0, 'one message on the subject');
+    assert.equal(message!['x-producer'], REPORTS);
+    assert.equal(message!['headers'], undefined, 'published without a Nats-Msg-Id');
+    const publishes = sourceFiles().filter((f) => !f.includes('/test/') && new RegExp(`\\bpublish\\(\\s*'${subject.replace(/\./g, '\\.')}'`).test(source(f)));
+    assert.deepEqual(publishes, [REPORTS], 'the documented producer is the one source that publishes the subject');
+    const db = await createTestDatabase();
+    const published: ReportReady[] = [];
+    try {
+      const tape = readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname);
+      const { events, engine } = await runInputs(tape.map((x) => x.input), { workers: 1, tiers: presetTiers() });
+      await engine.stop();
+      await new PgHistoryStore(db.sql).ingest(events.filter((e) => eventSubject(e.type) !== undefined) as unknown as HistoryEvent[]);
+      const tiers = [...presetTiers(), ...tape.flatMap((x) => (x.input.type === 'tier' ? [parseTier(x.input.tier)] : []))];
+      const service = new ReportService({
+        reader: new PgHistoryReader(db.sql), store: new PgReportStore(db.sql), tiers: () => tiers, replay: (id) => replaySource(id, undefined, true),
+        publish: async (_s, payload) => void published.push(payload),
+      });
+      service.onIngested(events.filter((e) => e.type === 'assessment.failed') as unknown as HistoryEvent[]);
+      await service.idle();
+      await service.generate('acc-overnight', 'request', 'request');
+    } finally {
+      await db.drop();
+    }
+    assert.deepEqual(published.map((p) => [p.assessmentId, p.kind, p.trigger]), [['acc-overnight', 'final', 'assessment.failed'], ['acc-overnight', 'request', 'request']]);
+    const schema = object(deref(message!['payload']), `payload of ${subject}`);
+    const encoder = new Encoder({ ignoreUndefined: true }); // as ComposedNode.publish encodes
+    const decoder = new Decoder();
+    for (const payload of published) {
+      const fields = Object.keys(payload).sort();
+      assert.deepEqual([...declared(schema)].sort(), fields, 'the documented fields are the published ones');
+      assert.deepEqual([...(schema['required'] as string[])].sort(), fields, 'every published field is required');
+      const sent = decoder.decode(encoder.encode(payload)) as Record<string, unknown>;
+      for (const namespace of ['', 'ns']) {
+        const fit = assertFits(channelOf(namespace === '' ? subject : `${namespace}.${subject}`, namespace), sent, undefined, `${subject} of report ${payload.reportId}`);
+        assert.equal(fit, message, `${subject}: only the report service's message accepts its payload`);
+      }
+    }
+    assert.notDeepEqual(check(schema, { ...published[0]!, kind: 'weekly' }, true), [], 'an unknown kind is refused');
+  });
+
   test('ticks, resolutions and clock beats as TickPublisher sends them fit their channel, msg id and payload schema, with or without a namespace', async () => {
     for (const namespace of ['', 'test-3f9a.eu']) {
       const { js, sent } = fakeJetStream();
@@ -605,8 +676,28 @@ describe('AsyncAPI document of the NATS interface', () => {
     risky.buy('BTC-USD', 1, {}, 'b1');
     risky.tick('BTC-USD', 34_000, 34_000);
     risky.command({ kind: 'pause' }, 'b2');
+    risky.command({ kind: 'resume' }, 'b2');
     risky.command({ kind: 'abandon' }, 'b3');
+    risky.place({ clientOrderId: 'tiny', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.00000001 }, 'b2'); // refused: below the minimum
+    risky.place({ clientOrderId: 'day', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 20_000, tif: 'day' }, 'b2');
+    risky.clock(T0 + DAY); // the day order expires at the reset
     at(risky);
+
+    // A soft daily breach locks trading; a met target waits for the minimum trading days; a binary position settles.
+    const soft = new Harness(parseTier({
+      id: 'soft', version: 1, name: 'Soft', timezone: 'UTC', kinds: ['linear', 'binary'], leverage: 10, fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { profitTarget: { target: { amount: 1_000 } }, minTradingDays: { days: 3 }, dailyLoss: { limit: { amount: 2_000 }, severity: 'soft' } } }],
+    }), { assessments: ['d1', 'd2', 'd3'] });
+    soft.tick('BTC-USD', 40_000, 40_000);
+    soft.buy('BTC-USD', 1, {}, 'd1');
+    soft.tick('BTC-USD', 37_000, 37_000);
+    soft.buy('BTC-USD', 1, {}, 'd2');
+    soft.tick('BTC-USD', 39_000, 39_000);
+    soft.sell('BTC-USD', 1, {}, 'd2');
+    soft.tick('PM:FED-DEC-CUT:YES', 0.4, 0.41);
+    soft.buy('PM:FED-DEC-CUT:YES', 100, {}, 'd3');
+    soft.resolve('PM:FED-DEC-CUT', 'YES');
+    at(soft);
 
     // Time running out: an expiry, published on assessment.failed.
     const idle = new Harness(parseTier({
@@ -672,5 +763,79 @@ describe('AsyncAPI document of the NATS interface', () => {
     const inspectSchema = object(deref(object(components['messages'], 'messages')['InspectReply']), 'InspectReply')['payload'];
     assert.deepEqual(check(inspectSchema, inspect, true), []);
     await service.stop();
+  });
+
+  test('the routing plane\'s replies, owner announcements, leaderboard answers and live frames, as ShardService sends them, fit their channels and schemas', async () => {
+    const { nc, subs, published } = fakeNats();
+    const shard = 42;
+    const inShard = Array.from({ length: 5_000 }, (_, i) => `a${i}`).filter((id) => shardOf(id) === shard).slice(0, 2);
+    const elsewhere = Array.from({ length: 50 }, (_, i) => `b${i}`).find((id) => shardOf(id) !== shard)!;
+    const [id, unknown] = inShard as [string, string];
+    const h = new Harness(parseTier({
+      id: 'plain', version: 1, name: 'Plain', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
+    }), { assessments: [id] });
+    const board = new MemoryLeaderboard();
+    await board.update([{ assessmentId: id, returnPct: 1.5 }, { assessmentId: elsewhere, returnPct: 9 }]);
+    const host: ShardHost = {
+      nodeId: 'n1', serves: (v) => (v === shard ? 3 : undefined), served: () => [[shard, 3]], onShardChange: () => () => {}, watch: () => {},
+      offer: async (req): Promise<IntakeResult> => (req.kind === 'create' ? { ok: true, position: 1, input: 7, watermark: 3 } : { ok: false, code: 'UNKNOWN_ASSESSMENT', message: 'no assessment' }),
+      state: async (a) => (a === id ? h.state(id) : undefined),
+    };
+    const service = new ShardService(nc, host, { namespace: 'ns', leaderboard: board });
+    await service.start();
+    const subjects = shardSubjects(shard, 'ns');
+    const schemaOf = (name: string) => object(deref(object(components['messages'], 'messages')[name]), name)['payload'];
+    const replyFits = (name: string, reply: unknown, what: string) => assert.deepEqual(check(schemaOf(name), reply, true), [], `${what}: ${JSON.stringify(reply)}`);
+    for (const [subject, address] of [[subjects.intake, 'engine.shard.{shard}.intake'], [subjects.state, 'engine.shard.{shard}.state'], [subjects.watch, 'engine.shard.{shard}.watch'], [leaderboardSubject('ns'), 'engine.leaderboard']] as const) {
+      assert.equal(channelOf(subject, 'ns')['address'], address);
+      assert.equal(subs.get(subject)?.queue, undefined, `${address} is served without a queue group`);
+    }
+    const encoder = new Encoder();
+    const ask = (subject: string, body: unknown) => request(subs, subject, body instanceof Uint8Array ? body : encoder.encode(body));
+
+    const intake: Array<[unknown, string]> = [
+      [{ kind: 'create', assessmentId: unknown, traderId: 't9', tierId: 'plain' }, 'accepted'],
+      [{ kind: 'command', assessmentId: id, command: { kind: 'flatten' } }, 'UNKNOWN_ASSESSMENT'],
+      [{ kind: 'create', assessmentId: elsewhere, traderId: 't9', tierId: 'plain' }, 'MALFORMED_REQUEST'],
+      [new Uint8Array([0xc1]), 'MALFORMED_REQUEST'],
+      [new Uint8Array(20_000), 'MALFORMED_REQUEST'],
+    ];
+    for (const [body, expected] of intake) {
+      const reply = await ask(subjects.intake, body) as { ok: boolean; code?: string };
+      replyFits('RoutedIntakeResult', reply, 'intake reply');
+      assert.equal(reply.ok ? 'accepted' : reply.code, expected);
+    }
+    const snapshot = await ask(subjects.state, { assessmentId: id, gateway: 'gw-1' }) as { ok: boolean; state: { id: string } };
+    replyFits('StateReply', snapshot, 'snapshot');
+    assert.equal(snapshot.state.id, id);
+    replyFits('StateReply', await ask(subjects.state, { assessmentId: unknown }), 'state of an unknown assessment');
+    replyFits('StateReply', await ask(subjects.state, { assessmentId: id, gateway: 'no spaces allowed' }), 'a bad gateway id');
+    const watch = await ask(subjects.watch, { gateway: 'gw-1', assessmentIds: [id] });
+    replyFits('WatchReply', watch, 'watch');
+    replyFits('WatchReply', await ask(subjects.watch, { gateway: 'gw-1', assessmentIds: [elsewhere] }), 'a watch of another shard');
+    const leaders = await ask(leaderboardSubject('ns'), { n: 5 }) as { entries: Array<{ assessmentId: string }> };
+    replyFits('LeaderboardReply', leaders, 'leaderboard');
+    assert.deepEqual(leaders.entries.map((e) => e.assessmentId), [id], 'only the assessments of the shards served here');
+    replyFits('LeaderboardReply', await ask(leaderboardSubject('ns'), { n: 0 }), 'a bad n');
+
+    // Real events of the watched assessment, and a delta as the shards encode it, published as live frames.
+    h.tick('BTC-USD', 40_000, 40_010);
+    h.buy('BTC-USD', 1, {}, id);
+    h.tick('BTC-USD', 40_100, 40_110);
+    service.publisher.onEvents(h.log.splice(0));
+    const delta = { assessmentId: id, status: 'active', phase: 'challenge', startingBalance: 100_000, balance: 100_000, equity: 100_090, dailyFloor: -Infinity, maxLossFloor: -Infinity, positions: [], workingOrders: 0, input: 9, at: 1_767_000_000_000 };
+    service.publisher.onEncodedDeltas(new DeltaEncoder().encode([delta]));
+    const frames = published.filter((p) => p.subject === streamSubject(id, 'ns'));
+    assert.ok(frames.length >= 3, 'the events and the delta were published');
+    for (const f of frames) assertFits(channelOf(f.subject, 'ns'), f.payload, undefined, 'live frame');
+    assert.deepEqual(frames.map((f) => (f.payload as { seq: number }).seq), frames.map((_, i) => i + 1), 'numbered from 1, one by one');
+    const announcements = published.filter((p) => p.subject === subjects.owner);
+    assert.equal(announcements.length, 1, 'the shard is announced once served');
+    for (const a of announcements) assertFits(channelOf(a.subject, 'ns'), a.payload, undefined, 'announcement');
+    await service.stop();
+    const gone = published.filter((p) => p.subject === subjects.owner).at(-1)!.payload as { serving: boolean };
+    assert.equal(gone.serving, false, 'and said to be let go when the service stops');
+    assert.equal(subs.size, 0, 'every subscription is drained');
   });
 });

@@ -41,6 +41,15 @@ import { Distribution, Estimate, Histogram, OUTCOMES, SimulationResult } from '.
 import { MemorySimulationStore } from '../../sim/montecarlo/simulation-store.js';
 import { StreamHub, type StreamHubOptions } from '../gateway/stream-hub.js';
 import { TokenVerifier } from '../gateway/token-verifier.js';
+import { runInputs } from '../../engine/engine.js';
+import { readTape } from '../../engine/tape.js';
+import { createTestDatabase } from '../../engine/testing/pg-test-db.js';
+import { serviceGate } from '../../engine/testing/service-gate.js';
+import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../../persistence/history/index.js';
+import { eventSubject } from '../nats/subjects.js';
+import { replaySource } from '../../sim/reports/compliance.js';
+import { HistoryApi } from '../../sim/reports/history-api.js';
+import { ReportService } from '../../sim/reports/report-service.js';
 
 // -- the documents and the sources --------------------------------------------------------
 
@@ -70,6 +79,7 @@ const SIM_SERVICE = source('sim/montecarlo/simulation-service.ts');
 const SIM_STORE = source('sim/montecarlo/simulation-store.ts');
 const TRADE_HISTORY = source('sim/montecarlo/trade-history.ts');
 const PG_SIM_STORE = source('persistence/postgres/pg-simulation-store.ts');
+const HISTORY_API = source('sim/reports/history-api.ts');
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const object = (v: Json | undefined, what: string): JsonObject => {
@@ -334,6 +344,9 @@ function routesOfSource(): RouteFacts[] {
   assert.match(PG_SIM_STORE, /throw mapPgError\(err\)/, 'the Postgres simulation store raises PG_UNAVAILABLE when the database is gone');
   const pgUnavailable = mappedCodes().find(([, code]) => code === 'PG_UNAVAILABLE');
   assert.ok(pgUnavailable, 'the wrapper maps PG_UNAVAILABLE');
+  const history = httpErrors(between(HTTP_API, 'const history = ', "route('get', '/v1/assessments/:id/trades'"));
+  assert.ok(history.length === 1, 'the history helper is read');
+  assert.match(wrapper, /\(err as Error\)\.name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/, 'a HistoryRequestError is answered with its own status and code');
 
   const body = between(HTTP_API, "app.get('/healthz'", 'if (o.assets !== undefined)');
   const starts = [...body.matchAll(/(?:route\('(get|post)', '([^']+)'|app\.(get|post)\('([^']+)')/g)];
@@ -380,6 +393,12 @@ function routesOfSource(): RouteFacts[] {
       simulations.forEach(add);
       add(pgUnavailable);
       for (const method of serviceCalls) serviceThrows(method).forEach(add);
+    }
+    const historyCalls = [...segment.matchAll(/\bhistory\(\)\.(\w+)\(/g)].map((c) => c[1]!);
+    if (historyCalls.length > 0) {
+      history.forEach(add);
+      add(pgUnavailable);
+      for (const method of historyCalls) historyThrows(method).forEach(add);
     }
     for (const s of segment.matchAll(/ctx\.status = (2\d\d);/g)) success.add(Number(s[1]));
     if (success.size === 0) success.add(200);
@@ -445,6 +464,23 @@ function serviceThrows(method: string, seen = new Set<string>()): Array<[number,
   for (const m of body.matchAll(/err instanceof (\w+)\) throw new SimulationRequestError\((\d{3}), err\.code/g)) out.push([Number(m[2]), classCode(TRADE_HISTORY, m[1]!)]);
   assert.ok(!/new SimulationRequestError\((?!\d{3}, '[A-Z_]+')(?!\d{3}, err\.code)/.test(body), `every SimulationRequestError of SimulationService.${method} is read`);
   for (const m of body.matchAll(/this\.(#\w+)\(/g)) out.push(...serviceThrows(m[1]!, seen));
+  return out;
+}
+
+/**
+ * The `HistoryRequestError(<status>, '<CODE>'` a method of HistoryApi throws,
+ * through the methods (`this.x(`, `this.#x(`) and module functions it calls.
+ */
+function historyThrows(method: string, seen = new Set<string>()): Array<[number, string]> {
+  if (seen.has(method)) return [];
+  seen.add(method);
+  const at = [`\n  async ${method}(`, `\n  ${method}(`, `\nfunction ${method}(`].map((h) => HISTORY_API.indexOf(h)).find((i) => i >= 0);
+  assert.ok(at !== undefined, `${method} is in history-api.ts`);
+  const body = HISTORY_API.slice(at, HISTORY_API.indexOf(HISTORY_API.startsWith('\nfunction', at) ? '\n}\n' : '\n  }\n', at));
+  const out = [...body.matchAll(/new HistoryRequestError\((\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
+  assert.ok(!/new HistoryRequestError\((?!\d{3}, '[A-Z_]+')/.test(body), `every HistoryRequestError of ${method} is read`);
+  for (const m of body.matchAll(/this\.(#?\w+)\(/g)) out.push(...historyThrows(m[1]!, seen));
+  for (const m of body.matchAll(/(?<![.\w#])(\w+Param|optionalInt)\(/g)) out.push(...historyThrows(m[1]!, seen));
   return out;
 }
 
@@ -561,6 +597,7 @@ describe('the OpenAPI document of the HTTP API, read against http-api.ts', () =>
     for (const m of HTTP_API.matchAll(/code: '([A-Z_]+)'/g)) codes.add(m[1]!);
     for (const code of literalsOf(ENGINE_NODE, 'IntakeRefusal')) codes.add(code); // passed through from `r.code`
     for (const method of ['start', 'get', 'list']) for (const [, code] of serviceThrows(method)) codes.add(code); // a SimulationRequestError's own code
+    for (const m of HTTP_API.matchAll(/\bhistory\(\)\.(\w+)\(/g)) for (const [, code] of historyThrows(m[1]!)) codes.add(code); // a HistoryRequestError's own code
     const notFound = /app\.any\('\/\*', \(res\) => \{[\s\S]*?json\(res, 404, \{ error: \{ code: '([A-Z_]+)'/.exec(GATEWAY);
     assert.ok(notFound, 'the gateway answers unrouted paths with a code');
     codes.add(notFound[1]!);
@@ -1269,6 +1306,12 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       { method: 'post', path: '/v1/simulations', template: '/v1/simulations', body: '{}', status: 401, code: 'AUTH_REQUIRED' },
       { method: 'get', path: '/v1/simulations', template: '/v1/simulations', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'SIMULATIONS_DISABLED' },
       { method: 'get', path: '/v1/simulations/s1', template: '/v1/simulations/{id}', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'SIMULATIONS_DISABLED' },
+      ...['trades', 'trades.csv', 'fills', 'days', 'equity', 'events', 'report', 'report.html'].map((r) => ({ method: 'get' as const, path: `/v1/assessments/a1/${r}`, template: `/v1/assessments/{id}/${r}`, headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'HISTORY_DISABLED' })),
+      { method: 'get', path: '/v1/assessments/a1/trades', template: '/v1/assessments/{id}/trades', status: 401, code: 'AUTH_REQUIRED' },
+      { method: 'post', path: '/v1/assessments/a1/report', template: '/v1/assessments/{id}/report', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'HISTORY_DISABLED' },
+      { method: 'get', path: '/v1/operator/reports', template: '/v1/operator/reports', headers: { authorization: `Bearer ${alice}` }, status: 403, code: 'FORBIDDEN' },
+      { method: 'get', path: '/v1/operator/reports', template: '/v1/operator/reports', headers: { authorization: `Bearer ${ops}` }, status: 503, code: 'HISTORY_DISABLED' },
+      { method: 'post', path: '/v1/operator/reports/a1/regenerate', template: '/v1/operator/reports/{id}/regenerate', headers: { authorization: `Bearer ${ops}` }, status: 503, code: 'HISTORY_DISABLED' },
     ];
     const statuses = new Set<string>();
     for (const c of calls) {
@@ -1489,6 +1532,70 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       service.close();
       await simGateway.drain();
       await pool.close();
+    }
+  });
+});
+
+describe('the history routes, against a live history in Postgres', { skip: await serviceGate('postgres', '127.0.0.1', 5432) }, () => {
+  const ROWS = source('persistence/history/history-rows.ts');
+  test('fills, trades, days, equity points and report headers are documented with exactly the fields of their TypeScript types', () => {
+    const cases: Array<[string, string, string]> = [
+      ['HistoryFill', ROWS, 'FillRow'], ['HistoryTrade', ROWS, 'TradeRow'], ['HistoryDay', ROWS, 'DayRow'],
+      ['EquityPoint', source('persistence/history/equity-series.ts'), 'EquityPoint'], ['ReportHeader', source('persistence/history/pg-report-store.ts'), 'ReportHeader'],
+    ];
+    for (const [schema, ts, name] of cases) {
+      const fields = interfaceFields(ts, name);
+      const s = object(oa.deref(oaSchemas[schema]), schema);
+      assert.deepEqual(sorted(oa.declared(s)), fields.all, `${schema}: the fields of ${name}`);
+      assert.deepEqual(sorted(s['required'] as string[]), fields.all, `${schema}: every field is always there (null where none)`);
+    }
+  });
+
+  test('real answers of every history route, for the owner and an operator, fit the documented operation, status, media type and schema', async () => {
+    const db = await createTestDatabase();
+    const { events, engine } = await runInputs(readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname).map((x) => x.input), { workers: 1, tiers: presetTiers() });
+    await engine.stop();
+    const tierLine = readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname).find((x) => x.input.type === 'tier')!.input as { tier: unknown };
+    const tiers = [...presetTiers(), parseTier(tierLine.tier)];
+    await new PgHistoryStore(db.sql).ingest(events.filter((e) => eventSubject(e.type) !== undefined) as unknown as HistoryEvent[]);
+    const reader = new PgHistoryReader(db.sql);
+    const store = new PgReportStore(db.sql);
+    const reports = new ReportService({ reader, store, tiers: () => tiers, replay: (id) => replaySource(id, 'tapes/overnight-daily-breach.jsonl', false) });
+    const fake = new FakeEngine();
+    const gw = await Gateway.start({
+      engine: fake, verifier: await TokenVerifier.create({ secret: SECRET }), hub: new StreamHub(fake.hubOptions()), metrics: new GatewayMetrics(new Registry(), new StreamHub(fake.hubOptions())),
+      log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      routes: httpApi({
+        engine: fake, verifier: await TokenVerifier.create({ secret: SECRET }), registry: new Registry(), tiers: presetTiers(), owners: fake.owners, leaderboard: new MemoryLeaderboard(),
+        idempotency: new MemoryIdempotencyPrecheck(), log: pino({ level: 'silent' }), shards: () => [], history: new HistoryApi({ reader, store, reports }),
+      }),
+    });
+    try {
+      const url = `http://127.0.0.1:${gw.port}`;
+      const owner = await signToken('trader-1');
+      const ops = await signToken('ops', { roles: ['operator'] });
+      const call = async (method: 'get' | 'post', path: string, template: string, auth: string, status: number, code?: string): Promise<Json> =>
+        assertDocumentedAnswer(`${method.toUpperCase()} ${path}`, method, template, await fetch(`${url}${path}`, { method: method.toUpperCase(), headers: { authorization: `Bearer ${auth}` } }), status, code);
+      await call('get', '/v1/assessments/acc-overnight/report', '/v1/assessments/{id}/report', owner, 404, 'NO_REPORT');
+      await call('post', '/v1/assessments/acc-overnight/report', '/v1/assessments/{id}/report', owner, 201);
+      for (const auth of [owner, ops]) {
+        for (const r of ['trades', 'fills', 'days', 'equity', 'events', 'report']) {
+          const body = await call('get', `/v1/assessments/acc-overnight/${r}`, `/v1/assessments/{id}/${r}`, auth, 200);
+          assert.ok(JSON.stringify(body).length > 50, `${r} has content`);
+        }
+        for (const r of ['trades.csv', 'report.html']) assert.match(String(await call('get', `/v1/assessments/acc-overnight/${r}`, `/v1/assessments/{id}/${r}`, auth, 200)), r.endsWith('csv') ? /^no,/ : /^<!DOCTYPE html>/);
+      }
+      await call('get', '/v1/assessments/acc-overnight/fills?limit=1', '/v1/assessments/{id}/fills', owner, 200);
+      await call('get', '/v1/assessments/acc-overnight/days?after=0.0', '/v1/assessments/{id}/days', owner, 200);
+      await call('get', '/v1/assessments/acc-overnight/trades?limit=0', '/v1/assessments/{id}/trades', owner, 400, 'INVALID_QUERY');
+      await call('get', '/v1/assessments/acc-overnight/trades', '/v1/assessments/{id}/trades', await signToken('trader-2'), 404, 'FORBIDDEN_ASSESSMENT');
+      await call('get', '/v1/operator/reports', '/v1/operator/reports', ops, 200);
+      await call('get', '/v1/operator/reports?limit=201', '/v1/operator/reports', ops, 400, 'INVALID_QUERY');
+      await call('post', '/v1/operator/reports/acc-overnight/regenerate', '/v1/operator/reports/{id}/regenerate', ops, 201);
+      await call('post', '/v1/operator/reports/nobody/regenerate', '/v1/operator/reports/{id}/regenerate', ops, 404, 'FORBIDDEN_ASSESSMENT');
+    } finally {
+      await gw.drain();
+      await db.drop();
     }
   });
 });

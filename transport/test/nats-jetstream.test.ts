@@ -39,17 +39,20 @@ describe('NATS subject scheme', () => {
     assert.equal(eventSubject('assessment.phase-passed'), 'assessment.completed');
     assert.equal(eventSubject('assessment.expired'), 'assessment.failed');
     assert.equal(eventSubject('rules.violation-detected'), 'rules.violation-detected');
-    for (const t of ['created', 'started', 'paused', 'abandoned', 'passed', 'failed']) assert.equal(eventSubject(`assessment.${t}`), `assessment.${t}`);
-    for (const t of ['order.cancelled', 'position.changed', 'engine.input-rejected', 'actor.quarantined', 'toString', '__proto__']) assert.equal(eventSubject(t), undefined);
-    // 15 domain subjects: the 12 the engine's published event types map to, plus 3 that carry no engine
-    // event: the purchase flow's two payment subjects (transport/payments) and the one reserved for the planned Monte Carlo pool.
+    for (const t of ['created', 'started', 'day-started', 'paused', 'resumed', 'abandoned', 'passed', 'failed', 'trading-locked', 'pass-blocked']) assert.equal(eventSubject(`assessment.${t}`), `assessment.${t}`);
+    for (const t of ['rejected', 'cancelled', 'expired']) assert.equal(eventSubject(`order.${t}`), `trading.order-${t}`);
+    assert.equal(eventSubject('position.settled'), 'trading.position-settled');
+    for (const t of ['order.modified', 'order.triggered', 'command.ignored', 'position.changed', 'assessment.trading-unlocked', 'engine.input-rejected', 'actor.quarantined', 'toString', '__proto__']) assert.equal(eventSubject(t), undefined);
+    // 24 domain subjects: the 20 the engine's published event types map to, plus 4 that carry no engine
+    // event: the purchase flow's two payment subjects (transport/payments), the Monte Carlo service's and the report service's.
     const engineTypes = [
-      'order.accepted', 'order.filled', 'position.opened', 'position.closed', 'rules.violation-detected', 'assessment.phase-passed', 'assessment.expired',
-      ...['created', 'started', 'paused', 'abandoned', 'passed', 'failed'].map((t) => `assessment.${t}`),
+      'order.accepted', 'order.filled', 'order.rejected', 'order.cancelled', 'order.expired', 'position.opened', 'position.closed', 'position.settled',
+      'rules.violation-detected', 'assessment.phase-passed', 'assessment.expired',
+      ...['created', 'started', 'day-started', 'paused', 'resumed', 'abandoned', 'passed', 'failed', 'trading-locked', 'pass-blocked'].map((t) => `assessment.${t}`),
     ];
     const engineSubjects = new Set(engineTypes.map((t) => eventSubject(t)));
-    const notEngine = ['payment.purchase-completed', 'payment.purchase-failed', 'montecarlo.simulation-completed'];
-    assert.equal(engineSubjects.size, 12);
+    const notEngine = ['payment.purchase-completed', 'payment.purchase-failed', 'montecarlo.simulation-completed', 'report.ready'];
+    assert.equal(engineSubjects.size, 20);
     assert.deepEqual([...DOMAIN_EVENT_SUBJECTS].sort(), [...engineSubjects, ...notEngine].sort());
     assert.equal(DOMAIN_EVENT_SUBJECTS.length, engineSubjects.size + notEngine.length);
     // The events stream's wildcards cover every domain subject, with or without a namespace.

@@ -28,7 +28,7 @@ function reader(protocol: Subscriber['protocol'] = PROTOCOL_MSGPACK) {
 }
 
 const delta = (id: string, equity: number): StateDelta => ({
-  assessmentId: id, status: 'active', phase: 'challenge', startingBalance: 50_000, balance: 50_000, equity, dailyFloor: 48_500, maxLossFloor: 47_000, positions: [], workingOrders: 0, input: 1,
+  assessmentId: id, status: 'active', phase: 'challenge', startingBalance: 50_000, balance: 50_000, equity, dailyFloor: 48_500, maxLossFloor: 47_000, positions: [], workingOrders: 0, input: 1, at: 0,
 });
 const fill = (id: string, input: number) => ({ type: 'order.filled', assessmentId: id, at: 0, input, n: 0 }) as unknown as OutputEvent;
 

@@ -94,7 +94,7 @@ test('Coinbase subscription and heartbeat messages yield no quote', () => {
 test('a malformed Coinbase ticker is refused with an error naming the field', () => {
   assertMalformed(() => coinbase().normalize(patched(cb['exchangeTicker']!, { best_bid: 'abc' })), 'best_bid');
   assertMalformed(() => coinbase().normalize(patched(cb['exchangeTicker']!, { product_id: undefined })), 'product_id');
-  assertMalformed(() => coinbase().normalize(patched(cb['exchangeTicker']!, { best_ask: '1000' })), 'best_ask below best_bid');
+  assertMalformed(() => coinbase().normalize(patched(cb['exchangeTicker']!, { best_ask: '1000' })), 'best_ask: crossed: ask below bid');
   assertMalformed(() => coinbase().normalize('{"type":'), 'not JSON');
 });
 

@@ -31,6 +31,8 @@ export interface StreamHandlers {
   onEvent?(event: unknown, at: { epoch: number; seq: number }): void;
   /** A live pass-probability estimate (unnumbered: the latest one is what counts). */
   onEstimate?(estimate: Extract<ServerFrame, { t: 'estimate' }>): void;
+  /** A report of the assessment is ready (unnumbered). */
+  onReport?(report: Extract<ServerFrame, { t: 'report' }>): void;
   /** A gap was seen (or the server asked to resync); the client is resuming. */
   onGap?(info: { expected: number; got: number }): void;
 }
@@ -265,6 +267,7 @@ export class VaticClient {
       }
       case 'unsubscribed': this.#settle(f.id, f); break;
       case 'estimate': this.#streams.get(f.assessmentId)?.handlers.onEstimate?.(f); break;
+      case 'report': this.#streams.get(f.assessmentId)?.handlers.onReport?.(f); break;
     }
   }
 

@@ -3,7 +3,8 @@
  * The equity curve, drawn by hand in SVG: equity as a line over a shaded
  * area, closed balance as a dashed step, and the rule levels (daily floor,
  * max-loss floor, profit target) as labelled lines, or as edge markers when
- * they lie far outside the curve's range.
+ * they lie far outside the curve's range. The x axis is the engine's time
+ * (the feed's): the history loaded with the page and the live deltas share it.
  */
 import { fmtMoney } from './rules.js';
 
@@ -39,8 +40,10 @@ function niceStep(raw: number): number {
   return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
 }
 
-function clock(t: number): string {
-  return new Date(t).toISOString().slice(11, 19);
+/** Feed time in UTC: the time of day, with the date when the curve spans more than a day. */
+function clock(t: number, withDate: boolean): string {
+  const iso = new Date(t).toISOString();
+  return withDate ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 19);
 }
 
 /** Draws into one `<svg>`; call {@link push} per change and {@link render} once per animation frame. */
@@ -53,17 +56,31 @@ export class EquityChart {
     this.#svg = svg;
   }
 
+  /** Points on the curve. */
+  get size(): number {
+    return this.#points.length;
+  }
+
   /** Forget the curve (another assessment was picked). */
   reset(): void {
     this.#points = [];
     this.#levels = [];
   }
 
-  /** Append a point; an unchanged figure only extends the curve after a quiet second, so the flat stretches stay readable. */
+  /** Append a point at engine time `t`; an earlier one (the history overlapping live figures) is ignored; an unchanged figure only extends the curve after a quiet second of feed time. */
   push(t: number, equity: number, balance: number): void {
     const last = this.#points[this.#points.length - 1];
+    if (!Number.isFinite(t) || (last !== undefined && t < last.t)) return;
     if (last !== undefined && last.equity === equity && last.balance === balance && t - last.t < 1_000) return;
     this.#points.push({ t, equity, balance });
+    if (this.#points.length > MAX_POINTS) this.#points.splice(0, this.#points.length - MAX_POINTS);
+  }
+
+  /** Put the history's points under the curve: they come first, the live points after the last of them stay. */
+  seed(points: readonly Point[]): void {
+    if (points.length === 0) return;
+    const end = points[points.length - 1]!.t;
+    this.#points = [...points.filter((p) => Number.isFinite(p.t)), ...this.#points.filter((p) => p.t > end)];
     if (this.#points.length > MAX_POINTS) this.#points.splice(0, this.#points.length - MAX_POINTS);
   }
 
@@ -79,7 +96,7 @@ export class EquityChart {
     svg.replaceChildren();
     const pts = this.#points;
     if (pts.length === 0) {
-      svg.append(node('text', { x: w / 2, y: h / 2, class: 'empty', 'text-anchor': 'middle' }, 'Waiting for live figures…'));
+      svg.append(node('text', { x: w / 2, y: h / 2, class: 'empty', 'text-anchor': 'middle' }, 'Loading history and live figures…'));
       return;
     }
     // Range: the curve, plus any level close enough that showing it does not flatten the curve.
@@ -100,8 +117,9 @@ export class EquityChart {
     const x1 = w - PAD.right;
     const y0 = PAD.top;
     const y1 = h - PAD.bottom;
-    const n = Math.max(1, pts.length - 1);
-    const X = (i: number): number => x0 + ((x1 - x0) * i) / n;
+    const t0 = pts[0]!.t;
+    const span = Math.max(1, pts[pts.length - 1]!.t - t0);
+    const X = (i: number): number => x0 + ((x1 - x0) * (pts[i]!.t - t0)) / span;
     const Y = (v: number): number => y1 - ((y1 - y0) * (v - lo)) / (hi - lo);
 
     const defs = node('defs', {});
@@ -117,7 +135,8 @@ export class EquityChart {
       svg.append(node('line', { x1: x0, x2: x1, y1: y, y2: y, class: 'grid' }));
       if (Math.abs(y - lastY) > 12) svg.append(node('text', { x: x1 + 6, y: y + 4, class: 'axis' }, fmtMoney(v))); // the last-value tag covers it
     }
-    svg.append(node('text', { x: x0, y: h - 6, class: 'axis' }, clock(pts[0]!.t)), node('text', { x: x1, y: h - 6, class: 'axis', 'text-anchor': 'end' }, clock(pts[pts.length - 1]!.t)));
+    const dated = span > 86_400_000;
+    svg.append(node('text', { x: x0, y: h - 6, class: 'axis' }, clock(t0, dated)), node('text', { x: x1, y: h - 6, class: 'axis', 'text-anchor': 'end' }, `${clock(pts[pts.length - 1]!.t, dated)} UTC (feed)`));
 
     let stackAbove = 0;
     let stackBelow = 0;

@@ -4,7 +4,10 @@
  * with a bearer token, pick an assessment, then watch it live over protocol v1
  * (msgpack) through the typed client library, which numbers frames and
  * resumes after gaps. Orders go out on the same socket; lists and tier rules
- * come from the HTTP API.
+ * come from the HTTP API, and so does the past: the equity curve and events
+ * up to the page's load come from the history, then the socket goes on live
+ * (every event shown once, by its identity), on the feed's clock. The
+ * report tab shows the newest report and saves it as a page or CSV.
  */
 import { encode } from '@msgpack/msgpack';
 import type { AssessmentEvent, AssessmentState, PositionEvidence, Violation } from '../../../actors/types.js';
@@ -13,6 +16,8 @@ import type { KernelEvent, StateDelta } from '../../../engine/inputs.js';
 import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { EquityChart, type Level } from './chart.js';
 import { finite, fmtMoney, fmtSigned, meters, targetLevel } from './rules.js';
+import { identity, loadHistory, ReportTab } from './history.js';
+import { reasonInWords } from './words.js';
 import { Blotter, readTicket } from './ticket.js';
 import { byId, el, logEvent, pnlClass, renderAssessments, renderMeters, renderPositions, renderViolations, type AssessmentRow } from './view.js';
 
@@ -31,9 +36,14 @@ const app = {
   violations: [] as Violation[],
   reconnects: 0,
   dirty: false,
+  /** Identities of the events shown, so the history and the socket never show one twice. */
+  seen: new Set<string>(),
+  /** The gateway keeps the history and reports (said by GET /v1/assessments). */
+  history: false,
 };
 
 const chart = new EquityChart(byId('chart') as unknown as SVGSVGElement);
+const reports = new ReportTab({ api: (p, i) => api(p, i), token: () => app.token, box: byId('report-view'), status: (t) => setText('report-status', t) });
 const blotter = new Blotter(byId('blotter'));
 const events = byId('events');
 
@@ -48,8 +58,8 @@ function setText(id: string, text: string, cls?: string): void {
   if (cls !== undefined) e.className = cls;
 }
 
-async function api<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${app.token}` } });
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${app.token}` } });
   const body = await res.json() as T & { error?: { code: string; message: string } };
   if (!res.ok) throw new ProtocolError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText);
   return body;
@@ -65,9 +75,10 @@ async function signIn(token: string): Promise<void> {
   app.token = token.trim();
   setText('signin-error', '');
   try {
-    const [tiers, list] = await Promise.all([api<{ tiers: Tier[] }>('/v1/tiers'), api<{ assessments: AssessmentRow[] }>('/v1/assessments')]);
+    const [tiers, list] = await Promise.all([api<{ tiers: Tier[] }>('/v1/tiers'), api<{ assessments: AssessmentRow[]; history?: boolean }>('/v1/assessments')]);
     for (const t of tiers.tiers) app.tiers.set(t.id, t);
     app.rows = list.assessments;
+    app.history = list.history === true;
   } catch (err) {
     app.token = '';
     setText('signin-error', err instanceof Error ? err.message : String(err));
@@ -76,11 +87,16 @@ async function signIn(token: string): Promise<void> {
   sessionStorage.setItem('vatic.token', app.token); // survives a reload of this tab only
   document.body.classList.add('signed-in');
   drawList();
+  // After a reload, the assessment that was open; a trader with one assessment gets it at once.
+  const last = sessionStorage.getItem('vatic.selected');
+  const initial = app.rows.find((r) => r.id === last)?.id ?? (app.rows.length === 1 ? app.rows[0]!.id : undefined);
   await connect();
+  if (initial !== undefined) await pick(initial);
 }
 
 function signOut(): void {
   sessionStorage.removeItem('vatic.token');
+  sessionStorage.removeItem('vatic.selected');
   app.token = '';
   app.selected = undefined;
   app.client?.close();
@@ -135,15 +151,34 @@ async function pick(id: string): Promise<void> {
   if (id === app.selected) return;
   if (app.selected !== undefined) unsubscribe(app.selected);
   app.selected = id;
+  sessionStorage.setItem('vatic.selected', id);
   app.state = undefined;
   app.delta = undefined;
   app.violations = [];
+  app.seen.clear();
+  reports.open(id);
   chart.reset();
   events.replaceChildren();
   blotter.clear();
   drawList();
-  byId('ticket-submit').removeAttribute('disabled');
+  syncTicket();
+  const past = app.history ? loadHistory(api, id) : Promise.resolve({ points: [], events: [] });
   await subscribe(id);
+  const { points, events: older } = await past;
+  if (app.selected !== id) return;
+  // The curve starts with the history; live deltas after its last point carry it on.
+  chart.seed(points);
+  // Events the socket has not shown yet, below the live ones (the list is newest first).
+  for (const e of older) {
+    const key = identity(e);
+    if (key === undefined || app.seen.has(key)) continue;
+    app.seen.add(key);
+    logEvent(events, e.at, undefined, e, true);
+  }
+  // A report exists once the assessment ended or passed a phase (or one was asked for: the tab looks then).
+  const row = app.rows.find((r) => r.id === id);
+  if (app.history && row !== undefined && (row.phaseIndex > 0 || !['active', 'paused'].includes(row.status))) void reports.load(id);
+  redraw();
 }
 
 async function subscribe(id: string): Promise<void> {
@@ -156,14 +191,19 @@ async function subscribe(id: string): Promise<void> {
       onDelta: (d) => mine() && onDelta(d as StateDelta),
       onEvent: (e, at) => mine() && onEvent(e as AssessmentEvent | KernelEvent, at.seq),
       onGap: (g) => mine() && setConn('resuming', `gap: expected #${g.expected}, got #${g.got}`),
+      onReport: (r) => {
+        if (!mine()) return;
+        logLine(`report #${r.reportId} ready (${r.trigger}): see the Report tab`, 'good');
+        void reports.load(id);
+      },
     });
   } catch (err) {
     logLine(`subscribe refused: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
-function logLine(text: string): void {
-  events.prepend(el('li', { class: 'ev bad' }, el('span', { class: 'ev-text' }, text)));
+function logLine(text: string, tone: 'bad' | 'good' = 'bad'): void {
+  events.prepend(el('li', { class: `ev ${tone}` }, el('span', { class: 'ev-text' }, text)));
 }
 
 // -- live figures ---------------------------------------------------------------------
@@ -171,8 +211,8 @@ function logLine(text: string): void {
 function onSnapshot(s: AssessmentState): void {
   app.state = s;
   app.violations = [...s.violations];
-  // Until the first delta, equity is the balance plus nothing we can mark.
-  if (app.delta === undefined) chart.push(Date.now(), s.balance, s.balance);
+  // Until the first delta, equity is the balance plus nothing we can mark (at the actor's last clock instant).
+  if (app.delta === undefined && Object.keys(s.positions).length === 0 && (s.status === 'active' || s.status === 'paused')) chart.push(s.lastClockAt, s.balance, s.balance);
   setConn('live');
   redraw();
 }
@@ -184,7 +224,7 @@ function onDelta(d: StateDelta): void {
     app.rows = app.rows.map((r) => (r === row ? { ...r, status: d.status, balance: d.balance } : r));
     drawList();
   }
-  chart.push(Date.now(), d.equity, d.balance);
+  chart.push(d.at, d.equity, d.balance);
   if (byId('conn').dataset['state'] === 'resuming') setConn('live');
   redraw();
 }
@@ -194,6 +234,11 @@ const REFETCH = new Set(['position.opened', 'assessment.day-started', 'assessmen
 let refetchTimer: ReturnType<typeof setTimeout> | undefined;
 
 function onEvent(e: AssessmentEvent | KernelEvent, seq: number): void {
+  const key = identity(e as { input?: number; n?: number });
+  if (key !== undefined) {
+    if (app.seen.has(key)) return;
+    app.seen.add(key);
+  }
   logEvent(events, e.at, seq, e);
   if (e.type === 'rules.violation-detected') app.violations.push(e.violation);
   if (e.type !== 'engine.input-rejected' && e.type !== 'actor.quarantined') blotter.onEvent(e);
@@ -284,7 +329,7 @@ async function send(order: Parameters<VaticClient['order']>[1], cid: string | un
     if (cid !== undefined) blotter.acked(cid, position);
   } catch (err) {
     const code = err instanceof ProtocolError ? err.code : 'ERROR';
-    if (cid !== undefined) blotter.set(cid, 'refused', 'bad', err instanceof Error ? err.message : code);
+    if (cid !== undefined) blotter.set(cid, 'refused', 'bad', err instanceof ProtocolError ? reasonInWords(err.code, err.message) : err instanceof Error ? err.message : code);
     else setText('ticket-error', err instanceof Error ? err.message : String(err));
   }
 }
@@ -303,14 +348,35 @@ ticket.addEventListener('submit', (ev) => {
   blotter.sent(r.order);
   void send(r.order, r.order.clientOrderId);
 });
-const syncTicket = (): void => {
+function syncTicket(): void {
+  // A quantity of zero or less is refused here, before anything is sent.
+  const qty = Number((ticket.elements.namedItem('qty') as HTMLInputElement).value);
+  const bad = !(qty > 0) || !Number.isFinite(qty);
+  (ticket.elements.namedItem('qty') as HTMLInputElement).setCustomValidity(bad ? 'quantity must be more than 0' : '');
+  setText('ticket-error', bad ? 'quantity must be more than 0' : '');
+  const submit = byId<HTMLButtonElement>('ticket-submit');
+  submit.disabled = bad || app.selected === undefined;
   const limit = (ticket.elements.namedItem('type') as HTMLSelectElement).value === 'limit';
   (ticket.elements.namedItem('limitPrice') as HTMLInputElement).disabled = !limit;
   const sell = (ticket.querySelector('input[name="side"]:checked') as HTMLInputElement | null)?.value === 'sell';
   byId('ticket-submit').className = sell ? 'submit sell' : 'submit buy';
   byId('ticket-submit').textContent = sell ? 'Sell' : 'Buy';
-};
+}
 ticket.addEventListener('change', syncTicket);
+ticket.addEventListener('input', syncTicket);
+for (const [tab, view] of [['tab-live', 'live-view'], ['tab-report', 'report-tab']] as const) {
+  byId(tab).addEventListener('click', () => {
+    for (const [t, v] of [['tab-live', 'live-view'], ['tab-report', 'report-tab']] as const) {
+      byId(t).classList.toggle('active', t === tab);
+      byId(t).setAttribute('aria-selected', String(t === tab));
+      byId(v).hidden = v !== view;
+    }
+    if (tab === 'tab-report' && app.selected !== undefined) {
+      if (app.history) void reports.load(app.selected);
+      else setText('report-status', 'this gateway keeps no history or reports');
+    }
+  });
+}
 syncTicket();
 byId('flatten').addEventListener('click', () => void send({ op: 'flatten' }, undefined));
 

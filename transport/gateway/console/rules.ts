@@ -20,9 +20,9 @@ export interface Figures {
 export interface Meter {
   readonly id: 'daily-loss' | 'max-loss' | 'profit-target' | 'min-trading-days';
   readonly label: string;
-  /** 0..1: share of the room left (loss rules) or of the way made (targets). */
+  /** 0..1: share of the loss allowance still left (loss rules: a full bar is untouched room) or of the way made (targets). */
   readonly fill: number;
-  /** The headline figure, e.g. `$1,234.00 left`. */
+  /** The headline figure, e.g. `1,234.00 room left`. */
   readonly value: string;
   /** The line and the limit it comes from. */
   readonly detail: string;
@@ -61,6 +61,11 @@ function lossTone(fill: number): Meter['tone'] {
   return fill <= 0.25 ? 'danger' : fill <= 0.5 ? 'warn' : 'ok';
 }
 
+/** What a loss meter's bar means, in words: the share of the allowance left, and the line equity must stay above. */
+function roomDetail(fill: number, limit: number, floor: number, when: string): string {
+  return `${(100 * fill).toFixed(0)}% of the ${fmtMoney(limit)} loss allowed ${when} is left · equity must stay above ${fmtMoney(floor)}`;
+}
+
 /** The level the profit target asks for (balance or equity must reach it), or undefined without a target. */
 export function targetLevel(rules: PhaseRules | undefined, startingBalance: number): number | undefined {
   const t = rules?.profitTarget;
@@ -78,8 +83,8 @@ export function meters(rules: PhaseRules | undefined, f: Figures): Meter[] {
     const room = f.equity - f.dailyFloor;
     const fill = clamp01(room / limit);
     out.push({
-      id: 'daily-loss', label: `Daily loss · ${dl.severity}`, fill, tone: lossTone(fill),
-      value: `${fmtMoney(Math.max(0, room))} left`, detail: `floor ${fmtMoney(f.dailyFloor)} · limit ${fmtMoney(limit)}`,
+      id: 'daily-loss', label: `Daily loss (${dl.severity}): room left`, fill, tone: lossTone(fill),
+      value: room > 0 ? `${fmtMoney(room)} room left` : 'no room: breached', detail: roomDetail(fill, limit, f.dailyFloor, 'today'),
     });
   }
   const ml = rules.maxLoss;
@@ -88,8 +93,8 @@ export function meters(rules: PhaseRules | undefined, f: Figures): Meter[] {
     const room = f.equity - f.maxLossFloor;
     const fill = clamp01(room / limit);
     out.push({
-      id: 'max-loss', label: `Max loss · ${ml.mode}`, fill, tone: lossTone(fill),
-      value: `${fmtMoney(Math.max(0, room))} left`, detail: `floor ${fmtMoney(f.maxLossFloor)} · limit ${fmtMoney(limit)}`,
+      id: 'max-loss', label: `Max loss (${ml.mode}): room left`, fill, tone: lossTone(fill),
+      value: room > 0 ? `${fmtMoney(room)} room left` : 'no room: breached', detail: roomDetail(fill, limit, f.maxLossFloor, 'in total'),
     });
   }
   const pt = rules.profitTarget;

@@ -9,6 +9,7 @@ import type { AssessmentEvent } from '../../../actors/types.js';
 import type { OrderOp } from '../protocol.js';
 import { fmtMoney } from './rules.js';
 import { el, fmtQty } from './view.js';
+import { reasonInWords } from './words.js';
 
 type Place = Extract<OrderOp, { op: 'place' }>;
 
@@ -35,7 +36,7 @@ export function readTicket(form: HTMLFormElement): { order: Place } | { error: s
   const stopLoss = num(form, 'stopLoss');
   const takeProfit = num(form, 'takeProfit');
   if (symbol === '') return { error: 'symbol is required' };
-  if (qty === undefined || !(qty > 0) || !Number.isFinite(qty)) return { error: 'quantity must be a positive number' };
+  if (qty === undefined || !(qty > 0) || !Number.isFinite(qty)) return { error: 'quantity must be more than 0' };
   if (type === 'limit' && (limitPrice === undefined || !(limitPrice > 0))) return { error: 'a limit order needs a positive limit price' };
   for (const [name, v] of [['stop loss', stopLoss], ['take profit', takeProfit]] as const) {
     if (v !== undefined && !(v > 0 && Number.isFinite(v))) return { error: `${name} must be a positive price` };
@@ -118,7 +119,7 @@ export class Blotter {
         if (e.order.role === 'entry') this.set(e.order.clientOrderId, e.order.type === 'market' ? 'working' : 'resting', 'ack', `${e.order.clientOrderId} · order ${e.order.id}`);
         break;
       case 'order.rejected':
-        this.set(e.clientOrderId, 'rejected', 'bad', `${e.reason}: ${e.detail}`);
+        this.set(e.clientOrderId, 'rejected', 'bad', `${e.reason}: ${reasonInWords(e.reason, e.detail)}`);
         break;
       case 'order.filled':
         this.set(e.clientOrderId, e.remaining > 0 ? 'partial' : 'filled', 'good', `${e.clientOrderId} · ${fmtQty(e.qty)} @ ${fmtMoney(e.price)} · fee ${fmtMoney(e.fee)}`);

@@ -8,6 +8,7 @@
 import type { AssessmentEvent, Expiry, PositionEvidence, Violation } from '../../../actors/types.js';
 import type { KernelEvent } from '../../../engine/inputs.js';
 import { fmtMoney, fmtSigned, type Meter } from './rules.js';
+import { reasonInWords } from './words.js';
 
 type Child = Node | string | null | undefined | false;
 
@@ -147,7 +148,7 @@ export function renderViolations(box: HTMLElement, vs: readonly Violation[], exp
 export function describeEvent(e: AssessmentEvent | KernelEvent): { text: string; tone: 'info' | 'good' | 'bad' | 'warn' } {
   switch (e.type) {
     case 'order.accepted': return { text: `accepted ${e.order.role} ${e.order.side} ${fmtQty(e.order.qty)} ${e.order.symbol} ${e.order.type}${e.order.limitPrice === undefined ? '' : ` @ ${fmtMoney(e.order.limitPrice)}`}${e.order.stopPrice === undefined ? '' : ` stop ${fmtMoney(e.order.stopPrice)}`} (${e.order.clientOrderId})`, tone: 'info' };
-    case 'order.rejected': return { text: `rejected ${e.clientOrderId}: ${e.reason} ${e.detail}`, tone: 'bad' };
+    case 'order.rejected': return { text: `rejected ${e.clientOrderId}: ${reasonInWords(e.reason, e.detail)}`, tone: 'bad' };
     case 'order.filled': return { text: `filled ${e.side} ${fmtQty(e.qty)} ${e.symbol} @ ${fmtMoney(e.price)} fee ${fmtMoney(e.fee)}${e.liquidation ? ' (liquidation)' : ''}`, tone: 'good' };
     case 'order.cancelled': return { text: `cancelled ${e.orderId}: ${e.reason}`, tone: 'info' };
     case 'order.modified': return { text: `modified ${e.orderId}: qty ${fmtQty(e.qty)}`, tone: 'info' };
@@ -165,7 +166,7 @@ export function describeEvent(e: AssessmentEvent | KernelEvent): { text: string;
     case 'assessment.trading-locked': return { text: `trading locked by ${e.ruleId} until ${clock(e.until)}`, tone: 'warn' };
     case 'assessment.pass-blocked': return { text: `pass blocked by ${e.ruleId}: ${e.detail}`, tone: 'warn' };
     case 'assessment.day-started': return { text: `day ${e.dayIndex} started, daily floor ${fmtMoney(e.dailyFloor)}`, tone: 'info' };
-    case 'command.ignored': return { text: `command ignored: ${e.reason} ${e.detail}`, tone: 'warn' };
+    case 'command.ignored': return { text: `command ignored: ${reasonInWords(e.reason, e.detail)}`, tone: 'warn' };
     case 'engine.input-rejected': return { text: `input rejected: ${e.reason} ${e.detail}`, tone: 'bad' };
     case 'actor.quarantined': return { text: `assessment quarantined: ${e.error}`, tone: 'bad' };
     default: return { text: e.type.replace('assessment.', ''), tone: 'info' };
@@ -175,10 +176,16 @@ export function describeEvent(e: AssessmentEvent | KernelEvent): { text: string;
 /** Events kept on the page. */
 const MAX_EVENTS = 200;
 
-/** Prepend an event line (newest on top). */
-export function logEvent(ol: HTMLElement, at: number, seq: number, e: AssessmentEvent | KernelEvent): void {
+/**
+ * Add an event line: a live one on top (newest first), one from the history
+ * (`older`, no stream seq) at the bottom, while there is room.
+ */
+export function logEvent(ol: HTMLElement, at: number, seq: number | undefined, e: AssessmentEvent | KernelEvent, older = false): void {
+  if (older && ol.childElementCount >= MAX_EVENTS) return;
   const d = describeEvent(e);
-  ol.prepend(el('li', { class: `ev ${d.tone}`, 'data-type': e.type },
-    el('span', { class: 'ev-time' }, clock(at)), el('span', { class: 'ev-seq' }, `#${seq}`), el('span', { class: 'ev-type' }, e.type), el('span', { class: 'ev-text' }, d.text)));
+  const li = el('li', { class: `ev ${d.tone}${older ? ' past' : ''}`, 'data-type': e.type },
+    el('span', { class: 'ev-time' }, clock(at)), el('span', { class: 'ev-seq' }, seq === undefined ? 'hist' : `#${seq}`), el('span', { class: 'ev-type' }, e.type), el('span', { class: 'ev-text' }, d.text));
+  if (older) ol.append(li);
+  else ol.prepend(li);
   while (ol.childElementCount > MAX_EVENTS) ol.lastElementChild?.remove();
 }
