@@ -6,10 +6,11 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { shardSubjects } from '../../../transport/nats/shard-subjects.js';
 import { shardOf, stateDigest } from '../../index.js';
 import type { StateClaim } from './replay-verifier.js';
 
-const stateSubject = (v: number, namespace: string): string => `${namespace === '' ? '' : `${namespace}.`}engine.shard.${v}.state`;
+const stateSubject = (v: number, namespace: string): string => shardSubjects(v, namespace).state;
 
 /**
  * How many nodes answer a state read on each shard's subject within

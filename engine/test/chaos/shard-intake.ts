@@ -7,17 +7,13 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { shardSubjects } from '../../../transport/nats/shard-subjects.js';
 import { shardOf } from '../../index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One assessment to create. */
 export interface CreateRequest { readonly assessmentId: string; readonly traderId: string; readonly tierId: string }
-
-/** The intake subject of virtual shard `v`. */
-export function shardIntakeSubject(v: number, namespace: string): string {
-  return `${namespace === '' ? '' : `${namespace}.`}engine.shard.${v}.intake`;
-}
 
 /**
  * Create every assessment (an existing one counts as created), `concurrency`
@@ -30,7 +26,7 @@ export async function createAssessments(nc: NatsConnection, namespace: string, l
   const end = Date.now() + (o.timeoutMs ?? 600_000);
   let next = 0;
   const one = async (r: CreateRequest): Promise<void> => {
-    const subject = shardIntakeSubject(shardOf(r.assessmentId), namespace);
+    const subject = shardSubjects(shardOf(r.assessmentId), namespace).intake;
     const body = enc.encode({ kind: 'create', ...r });
     for (let tries = 0; ; tries++) {
       if (Date.now() > end) throw new Error(`could not create ${r.assessmentId} in time`);
