@@ -10,8 +10,6 @@ import { shardSubjects } from '../../../transport/nats/shard-subjects.js';
 import { shardOf, stateDigest } from '../../index.js';
 import type { StateClaim } from './replay-verifier.js';
 
-const stateSubject = (v: number, namespace: string): string => shardSubjects(v, namespace).state;
-
 /**
  * How many nodes answer a state read on each shard's subject within
  * `waitMs` (the owner subscribes alone, with no queue group: two answers are
@@ -23,7 +21,7 @@ export async function doublyServed(nc: NatsConnection, namespace: string, probes
   await Promise.all([...probes].map(async ([shard, assessmentId]) => {
     let n = 0;
     try {
-      for await (const _ of await nc.requestMany(stateSubject(shard, namespace), enc.encode({ assessmentId }), { strategy: 'timer', maxWait: waitMs })) n++;
+      for await (const _ of await nc.requestMany(shardSubjects(shard, namespace).state, enc.encode({ assessmentId }), { strategy: 'timer', maxWait: waitMs })) n++;
     } catch {
       // no responders: not served (counted elsewhere)
     }
@@ -44,7 +42,7 @@ export async function liveStateClaims(nc: NatsConnection, namespace: string, ids
   const unanswered: string[] = [];
   for (const id of ids) {
     const shard = shardOf(id);
-    const r = await nc.request(stateSubject(shard, namespace), enc.encode({ assessmentId: id }), { timeout: 5_000 })
+    const r = await nc.request(shardSubjects(shard, namespace).state, enc.encode({ assessmentId: id }), { timeout: 5_000 })
       .then((m) => dec.decode(m.data) as { ok: boolean; state?: unknown }, () => undefined);
     if (r === undefined || !r.ok || r.state === null || r.state === undefined) {
       unanswered.push(id);
