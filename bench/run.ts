@@ -144,6 +144,7 @@ program.command('venues')
       ['connector: read to acked publish', fmt(r.connectorPerSec!), runsOf(runs.connector)],
       ['connector / bare publish', `${fmt(100 * r.ratio!, 1)}%`],
       ['diag.: connector, no publish', fmt(r.noPublishPerSec!), runsOf(runs.noPublish)],
+      ['load average (1 min)', fmt(r.loadAverage!, 2), 'other processes share the cores'],
     ], r);
   });
 

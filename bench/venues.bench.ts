@@ -12,20 +12,22 @@
  *   publishes in flight (1,024), timed from the first publish to the last ack.
  *   No client of this server can store acknowledged ticks faster with that
  *   window: the denominator.
- * - **connector**: a local WebSocket server sends the N frames as fast as the
- *   socket takes them; one `VenueConnector` (Binance protocol, quote guard,
- *   metrics, `TickPublisher`) publishes them; timed from the connection's open
- *   to the last ack.
+ * - **connector**: a local WebSocket server on its own thread sends the N
+ *   frames as fast as the socket takes them; one `VenueConnector` (Binance
+ *   protocol, quote guard, metrics, `TickPublisher`) publishes them; timed from
+ *   the connection's open to the last ack.
  * - **connector, no publish** (diagnostic): the same, into a sink that acks at
  *   once: the read + normalize + guard path alone.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Encoder } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
-import { WebSocketServer } from 'ws';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { DEFAULT_INSTRUMENTS } from '../actors/index.js';
 import { ConnectorMetrics, createVenueConnector, tickPublisherSink, type QuoteSink } from '../transport/market-data/index.js';
 import { ensureMarketStream, marketSubjects, TickPublisher, tickSubject } from '../transport/nats/index.js';
@@ -78,7 +80,7 @@ async function bare(nc: NatsConnection, namespace: string, ticks: ReturnType<typ
   const inFlight = new Set<Promise<unknown>>();
   const start = performance.now();
   for (const t of ticks) {
-    const p = js.publish(`${namespace}.${t.subject}`, t.payload, { msgID: t.msgId }).finally(() => inFlight.delete(p));
+    const p = js.publish(`${namespace}.${t.subject}`, t.payload, { msgID: t.msgId, timeout: 30_000 }).finally(() => inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= WINDOW) await Promise.race(inFlight);
   }
@@ -86,27 +88,30 @@ async function bare(nc: NatsConnection, namespace: string, ticks: ReturnType<typ
   return performance.now() - start;
 }
 
+/** The venue: a WebSocket server on its own thread (its sending is not on the connector's clock) that sends every frame to its first client. */
+const VENUE_THREAD = `
+  const { parentPort, workerData } = require('node:worker_threads');
+  const { WebSocketServer } = require(workerData.ws);
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false }, () => parentPort.postMessage({ port: wss.address().port }));
+  wss.on('connection', (ws) => { for (const f of workerData.frames) ws.send(f); });
+  parentPort.on('message', () => wss.close(() => process.exit(0)));
+`;
+
 async function viaConnector(nc: NatsConnection, namespace: string, frames: string[], publish: boolean): Promise<{ ms: number; published: number }> {
-  const wss = await new Promise<WebSocketServer>((resolve) => {
-    const server: WebSocketServer = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false }, () => resolve(server));
-  });
+  const venue = new Worker(VENUE_THREAD, { eval: true, workerData: { frames, ws: createRequire(import.meta.url).resolve('ws') } });
+  const { port } = await new Promise<{ port: number }>((resolve) => venue.once('message', resolve));
   let opened = 0;
-  wss.on('connection', (ws) => {
-    opened = performance.now();
-    for (const f of frames) ws.send(f);
-  });
   let acked = 0;
-  const publisher = new TickPublisher(jetstream(nc), { namespace, instruments: DEFAULT_INSTRUMENTS });
+  const publisher = new TickPublisher(jetstream(nc), { namespace, instruments: DEFAULT_INSTRUMENTS, timeoutMs: 30_000 });
   const inner: QuoteSink = publish ? tickPublisherSink(publisher) : { publishTick: () => Promise.resolve({ duplicate: false }), publishResolution: () => Promise.resolve({ duplicate: false }) };
   const sink: QuoteSink = {
     publishTick: (tick, id) => inner.publishTick(tick, id).then((a) => { acked++; return a; }),
     publishResolution: (r) => inner.publishResolution(r),
   };
-  const { port } = wss.address() as { port: number };
   const connector = createVenueConnector({
     venue: 'binance', instruments: DEFAULT_INSTRUMENTS, subscriptions: Object.fromEntries(SYMBOLS.map(([v, s]) => [v, s])),
     url: `ws://127.0.0.1:${port}`, sink, metrics: new ConnectorMetrics(new Registry()), maxInFlight: WINDOW,
-    guard: { maxQuoteAgeMs: 600_000 },
+    guard: { maxQuoteAgeMs: 600_000 }, log: { info: (_o, msg) => { if (msg === 'venue connected') opened = performance.now(); }, warn() {}, error() {} },
   });
   connector.start();
   const deadline = performance.now() + 600_000;
@@ -116,7 +121,8 @@ async function viaConnector(nc: NatsConnection, namespace: string, frames: strin
   }
   const ms = performance.now() - opened;
   await connector.stop();
-  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  venue.postMessage('stop');
+  await new Promise((resolve) => venue.once('exit', resolve));
   return { ms, published: acked };
 }
 
@@ -153,7 +159,7 @@ export async function runVenuesBench(o: VenuesBenchOptions): Promise<{ runs: Rec
   const figures = {
     messages: o.messages, repeats: o.repeats,
     barePerSec: median(runs.bare), connectorPerSec: median(runs.connector), noPublishPerSec: median(runs.noPublish),
-    ratio: median(runs.connector) / median(runs.bare),
+    ratio: median(runs.connector) / median(runs.bare), loadAverage: loadavg()[0]!,
   };
   return { runs, figures };
 }

@@ -58,10 +58,11 @@ describe('a local cluster', { skip }, () => {
     rmSync(new URL(`.data/cluster-${namespace}`, CWD), { recursive: true, force: true });
   });
 
-  test('it makes its database, starts a node and a gateway, answers status, kill and add from another terminal, and stops them all on SIGTERM', async () => {
+  test('it makes its database, starts two nodes and a gateway, prints the shards each owns, answers status, kill, add and drain from another terminal, and stops them all on SIGTERM', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const c = cluster([...common, '--nodes', '1', '--gateways', '1', '--gateway-port', String(port), '--ops-port', String(port + 1_000), '--assessments', '5', '--no-feed']);
+    const c = cluster([...common, '--nodes', '2', '--gateways', '1', '--gateway-port', String(port), '--ops-port', String(port + 1_000), '--assessments', '5', '--no-feed']);
     try {
+      await until('the shards shared by the two nodes', () => /ownership: n1 512 · n2 512 · unowned 0/.test(c.out()), c.out);
       await until('the demo assessments', () => /demo assessments: 5 created/.test(c.out()), c.out);
       await until('the gateway', () => /g1: gateway started/.test(c.out()), c.out);
       assert.match(c.out(), new RegExp(`created database ${dbName}`));
@@ -73,7 +74,8 @@ describe('a local cluster', { skip }, () => {
       assert.equal(status.code, 0, status.out);
       assert.match(status.out, /n1 +engine +running/);
       assert.match(status.out, /g1 +gateway +running/);
-      assert.match(status.out, /ownership: /);
+      assert.match(status.out, /members: n1 live, n2 live/);
+      assert.match(status.out, /ownership: n1 512 · n2 512 · unowned 0/);
       const killed = await send('kill', 'g1');
       assert.match(killed.out, /g1 killed \(SIGKILL\)/);
       const added = await send('add', 'g1');
@@ -85,11 +87,16 @@ describe('a local cluster', { skip }, () => {
       const again = cluster([...common, '--nodes', '1', '--gateways', '0', '--no-feed']);
       assert.equal(await again.exited, 1, 'a second cluster in the namespace is refused');
       assert.match(again.out(), /a cluster is already running in namespace/);
+      const drained = await send('drain', 'n2');
+      assert.equal(drained.code, 0, drained.out);
+      assert.match(drained.out, /n2 drained: exit 0/);
+      await until('n1 to own every shard', () => /ownership: n1 1024 · unowned 0/.test(c.out()), c.out);
     } finally {
       c.child.kill('SIGTERM');
     }
     assert.equal(await c.exited, 0, c.out());
     assert.match(c.out(), /n1 exited \(code 0\)/);
+    assert.match(c.out(), /n2 exited \(code 0\)/);
     assert.match(c.out(), /g1 exited \(code 0\)/);
   });
 });
