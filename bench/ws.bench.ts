@@ -55,7 +55,7 @@ import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { presetTiers } from '../actors/index.js';
-import { SERVER_V8_FLAGS } from '../engine/cli/server-flags.js';
+import { SERVER_V8_FLAGS } from '../engine/main/server-flags.js';
 import { EngineNode, type EncodedDeltas, type EngineOutput, type StateDelta } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
 import { Gateway } from '../transport/gateway/gateway.js';
@@ -106,7 +106,7 @@ export async function runWsBench(o: WsBenchOptions): Promise<{ figures: Record<K
 
 function serverProcess(kind: Kind, o: WsBenchOptions): Promise<Figures> {
   const child = fork(fileURLToPath(import.meta.url), ['--ws-bench-server', kind, JSON.stringify(o)], {
-    // Both servers run with the V8 flags the deployed server runs with (engine/cli/server-flags.ts); the clients inherit them.
+    // Both servers run with the V8 flags the deployed server runs with (engine/main/server-flags.ts); the clients inherit them.
     execArgv: [...process.execArgv, '--expose-gc', ...SERVER_V8_FLAGS, ...(process.env['WS_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

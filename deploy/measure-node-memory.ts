@@ -40,7 +40,7 @@ await admin.unsafe(`create database ${dbName}`);
 const dbUrl = Object.assign(new URL(testServerUrl()), { pathname: `/${dbName}` }).toString();
 const namespace = `mem${id}`;
 const streams = { MARKET_STREAM: `MEM_${id}_MARKET`, EVENT_STREAM: `MEM_${id}_EVENTS` };
-const proc = spawn(process.execPath, ['--initial-old-space-size=256', 'dist/engine/cli/image-entry.js', 'all'], {
+const proc = spawn(process.execPath, ['--initial-old-space-size=256', 'dist/engine/main/image-entry.js', 'all'], {
   cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
   env: { ...process.env, NATS_URL: opts.nats, DATABASE_URL: dbUrl, NATS_NAMESPACE: namespace, ...streams, GATEWAY_PORT: 'off', ENGINE_WORKERS: opts.workers, CHECKPOINT_INTERVAL_MS: '2000', LOG_LEVEL: 'error' },
 });

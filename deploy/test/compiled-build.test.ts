@@ -13,13 +13,13 @@ import { after, before, describe, test } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import postgres from 'postgres';
-import { IMAGE_ROLES } from '../../engine/cli/image-roles.js';
-import { SERVER_V8_FLAGS } from '../../engine/cli/server-flags.js';
+import { IMAGE_ROLES } from '../../engine/main/image-roles.js';
+import { SERVER_V8_FLAGS } from '../../engine/main/server-flags.js';
 import { testServerUrl } from '../../engine/testing/pg-test-db.js';
 import { ROOT } from './rendered-manifests.js';
 
 const DOCKERFILE = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8');
-const ENTRY = 'dist/engine/cli/image-entry.js';
+const ENTRY = 'dist/engine/main/image-entry.js';
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
 /** `run` without blocking, so several replays share the cores. */
@@ -62,10 +62,10 @@ async function answers(url: string, proc: ChildProcess, deadlineMs: number): Pro
 describe('the image', () => {
   const tapes = readdirSync(`${ROOT}tapes`).filter((f) => f.endsWith('.jsonl'));
   // The tsx replays need no build: they run while it compiles. One worker: the
-  // output is the same for any count (engine/cli/replay.ts).
+  // output is the same for any count (engine/main/replay.ts).
   const sourceReplays = new Map<string, ReturnType<typeof runAsync>>();
   before(async () => {
-    for (const tape of tapes) sourceReplays.set(tape, runAsync(['--import', 'tsx', 'engine/cli/replay.ts', `tapes/${tape}`, '--workers', '1']));
+    for (const tape of tapes) sourceReplays.set(tape, runAsync(['--import', 'tsx', 'engine/main/replay.ts', `tapes/${tape}`, '--workers', '1']));
     const b = await new Promise<{ code: number | null; out: string }>((resolve) => {
       execFile('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, out: stdout + stderr }));
     });
@@ -107,14 +107,14 @@ describe('the image', () => {
   test('replays every example tape exactly as the tsx path does', async () => {
     assert.ok(tapes.length >= 5, `${tapes.length} tapes`);
     await Promise.all(tapes.map(async (tape) => {
-      const [compiled, source] = await Promise.all([runAsync(['dist/engine/cli/replay.js', `tapes/${tape}`, '--workers', '1']), sourceReplays.get(tape)!]);
+      const [compiled, source] = await Promise.all([runAsync(['dist/engine/main/replay.js', `tapes/${tape}`, '--workers', '1']), sourceReplays.get(tape)!]);
       assert.equal(compiled.status, 0, `${tape}: ${compiled.stderr}`);
       assert.equal(source.status, 0, `${tape}: ${source.stderr}`);
       assert.ok(compiled.stdout.length > 0, tape);
       assert.equal(compiled.stdout, source.stdout, `${tape}: compiled and tsx replays differ`);
     }));
     const viaImage = run([ENTRY, 'replay', `tapes/${tapes[0]}`]);
-    assert.equal(viaImage.stdout, run(['dist/engine/cli/replay.js', `tapes/${tapes[0]}`]).stdout, 'the replay role is the same replay');
+    assert.equal(viaImage.stdout, run(['dist/engine/main/replay.js', `tapes/${tapes[0]}`]).stdout, 'the replay role is the same replay');
   });
 
   describe('against the local services', () => {
@@ -177,7 +177,7 @@ describe('the image', () => {
     });
 
     // The engine and gateway roles of serve arrive with the scale-out work (issue 12): checked once serve reads ENGINE_ROLE.
-    const roles = /env\.ENGINE_ROLE/.test(readFileSync(`${ROOT}engine/cli/serve.ts`, 'utf8')) ? false : 'serve does not read ENGINE_ROLE yet';
+    const roles = /env\.ENGINE_ROLE/.test(readFileSync(`${ROOT}engine/main/serve.ts`, 'utf8')) ? false : 'serve does not read ENGINE_ROLE yet';
     for (const [role, portVar, path] of [['engine', 'OPS_PORT', '/readyz'], ['gateway', 'GATEWAY_PORT', '/readyz']] as const) {
       test(`the ${role} role answers ${path} on ${portVar} and stops cleanly on SIGTERM`, { skip: roles }, async () => {
         const port = await freePort();
@@ -206,6 +206,6 @@ describe('the image', () => {
   test('builds with Docker where a Docker engine runs', { skip: spawnSync('docker', ['info'], { encoding: 'utf8' }).status === 0 ? false : 'no Docker engine here' }, () => {
     execFileSync('docker', ['build', '-f', 'deploy/Dockerfile', '-t', 'vatic-engine:test', '.'], { cwd: ROOT, stdio: 'inherit' });
     const out = execFileSync('docker', ['run', '--rm', 'vatic-engine:test', 'replay', 'tapes/trailing-lock.jsonl'], { encoding: 'utf8' });
-    assert.equal(out, run(['dist/engine/cli/replay.js', 'tapes/trailing-lock.jsonl']).stdout);
+    assert.equal(out, run(['dist/engine/main/replay.js', 'tapes/trailing-lock.jsonl']).stdout);
   });
 });

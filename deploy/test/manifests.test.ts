@@ -84,7 +84,7 @@ for (const overlay of OVERLAYS) {
       assert.equal(c.readinessProbe.httpGet.path, '/readyz');
       // Recovery replays a checkpoint, the journal and the stream: minutes, not seconds.
       assert.ok(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold >= 600, 'a startupProbe budget of at least 10 minutes');
-      // serve's own stop bound is 30 s (engine/cli/serve.ts), after the preStop sleep.
+      // serve's own stop bound is 30 s (engine/main/serve.ts), after the preStop sleep.
       assert.ok(spec.terminationGracePeriodSeconds > (c.lifecycle.preStop.sleep?.seconds ?? 0) + 30, 'grace longer than preStop plus the drain');
       const zoneTerms = [...(spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t: { podAffinityTerm: unknown }) => t.podAffinityTerm), ...(spec.topologySpreadConstraints ?? [])];
       assert.ok(zoneTerms.some((t: { topologyKey: string }) => t.topologyKey === 'topology.kubernetes.io/zone'), 'spread across zones');

@@ -7,14 +7,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { gatewayLimitsFromEnv } from '../../engine/cli/compose-gateway.js';
-import { resolveImageRole } from '../../engine/cli/image-roles.js';
-import { ServeEnv } from '../../engine/cli/serve-env.js';
+import { gatewayLimitsFromEnv } from '../../engine/main/compose-gateway.js';
+import { resolveImageRole } from '../../engine/main/image-roles.js';
+import { ServeEnv } from '../../engine/main/serve-env.js';
 import { OVERLAYS, ROOT, configMap, kustomizeMissing, pods, render, type K8sObject } from './rendered-manifests.js';
 
 const missing = kustomizeMissing();
-const marketCli = missing === undefined ? cliOptions('transport/cli/market-data.ts') : undefined;
-const migrateCli = missing === undefined ? cliOptions('persistence/postgres/migrate-cli.ts') : undefined;
+const marketCli = missing === undefined ? cliOptions('engine/main/market-data.ts') : undefined;
+const migrateCli = missing === undefined ? cliOptions('engine/main/migrate.ts') : undefined;
 
 /** Paths each serving role answers with 200 when healthy (engine: CLUSTER-CONTRACT ops HTTP; gateway: transport/gateway/http-api.ts). */
 const PROBE_PATHS = { engine: ['/livez', '/readyz'], gateway: ['/healthz', '/readyz'], all: ['/healthz', '/readyz'] } as const;

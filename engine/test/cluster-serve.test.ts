@@ -20,7 +20,7 @@ test('a cluster member run by serve joins, takes every shard alone, reports on i
     ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, NODE_ID: `serve-${id}`, ENGINE_ROLE: 'engine', OPS_PORT: '0',
     NATS_NAMESPACE: `cserve-${id}`, MARKET_STREAM: `CSERVE_MKT_${id}`, EVENT_STREAM: `CSERVE_EV_${id}`, CLOCK_BEAT: 'off', LOG_LEVEL: 'info', CLUSTER_LEASE_TTL_MS: '3000',
   };
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main/serve.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   let port: number | undefined;
   const lines: string[] = [];
@@ -57,7 +57,7 @@ test('a cluster member run by serve joins, takes every shard alone, reports on i
 
 test('serve refuses cluster mode without NATS_URL and DATABASE_URL, saying so', () => {
   const env = { ...process.env, NODE_ID: 'lonely', NATS_URL: '', DATABASE_URL: '', GATEWAY_PORT: 'off' };
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'engine/main/serve.ts'], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /NODE_ID is set \(cluster mode\): NATS_URL and DATABASE_URL are required/);
 });

@@ -32,7 +32,7 @@ interface Proc {
 }
 
 function serve(env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts'], { cwd: CWD, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'engine/main/serve.ts'], { cwd: CWD, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const p: Proc = { child, lines: [], stderr: '', exited: new Promise((r) => child.on('exit', (code) => r(code))) };
   let buffer = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {

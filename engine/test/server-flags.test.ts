@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { missingServerFlags, SERVER_V8_FLAGS } from '../cli/server-flags.js';
+import { missingServerFlags, SERVER_V8_FLAGS } from '../main/server-flags.js';
 
 const read = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 

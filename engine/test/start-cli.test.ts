@@ -13,7 +13,7 @@ import { Random } from '../../sim/random.js';
 import { VaticClient, type SocketConstructor } from '../../transport/gateway/client/vatic-client.js';
 import { SyntheticFeed } from '../../transport/synthetic-feed.js';
 import type { EngineInput, OutputEvent } from '../inputs.js';
-import { STORY_IDS } from '../cli/demo-stories.js';
+import { STORY_IDS } from '../main/demo-stories.js';
 import { ShardKernel } from '../shard-kernel.js';
 
 const CWD = new URL('../../', import.meta.url);
@@ -44,7 +44,7 @@ interface Run {
 function runCli(args: readonly string[], onLine?: (line: Line, pid: number) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
     // Its own process group, so a timeout can kill npx, tsx and the engine together.
-    const child = spawn('npx', ['tsx', 'engine/cli/start.ts', ...args, '--json'], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('npx', ['tsx', 'engine/main/start.ts', ...args, '--json'], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const lines: Line[] = [];
     let buffer = '';
     let stderr = '';

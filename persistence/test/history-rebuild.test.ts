@@ -12,7 +12,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type postgres from 'postgres';
-import { composeNode, type ComposedNode } from '../../engine/cli/compose-node.js';
+import { composeNode, type ComposedNode } from '../../engine/main/compose-node.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { HISTORY_TABLES, PgHistoryStore, type HistoryEvent } from '../history/index.js';

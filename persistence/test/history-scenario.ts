@@ -7,7 +7,7 @@
  * same run every time.
  */
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote, type Tier } from '../../actors/index.js';
-import type { ComposedNode } from '../../engine/cli/compose-node.js';
+import type { ComposedNode } from '../../engine/main/compose-node.js';
 import type { EngineOutput } from '../../engine/engine.js';
 import type { OutputEvent } from '../../engine/inputs.js';
 import { BotTraders } from '../../sim/bot-trader.js';

@@ -40,7 +40,7 @@ describe('reports of the example tapes against what the replay prints', { skip }
   for (const tape of TAPES) {
     test(`${tape}: the report's violations, trades and verdict are the replay's`, async () => {
       const path = `tapes/${tape}`;
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'engine/cli/replay.ts', path, '--no-states', '--workers', '1'], { cwd: ROOT, maxBuffer: 64 << 20 });
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'engine/main/replay.ts', path, '--no-states', '--workers', '1'], { cwd: ROOT, maxBuffer: 64 << 20 });
       const printed = stdout.trim().split('\n').map((l) => JSON.parse(l) as OutputEvent & Record<string, unknown>);
       const tiers: Tier[] = [...presetTiers(), ...readTape(`${ROOT}${path}`).flatMap((s) => (s.input.type === 'tier' ? [parseTier(s.input.tier)] : []))];
       const store = new PgHistoryStore(db.sql);

@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function sim(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'sim/cli/sim.ts', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAY_SERVE_URL: '' } });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'engine/main/sim.ts', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAY_SERVE_URL: '' } });
 }
 
 test('npm run sim prints the summary as one JSON object and writes the HTML report', () => {

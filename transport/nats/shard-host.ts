@@ -3,7 +3,7 @@
  * node: which virtual shards it serves now and at which owner epoch, news of
  * a change, intake and state reads, and live deltas for watched assessments.
  * A cluster node serves a changing set of shards; a solo node serves all of
- * them at its one epoch (engine/cli/shard-hosts.ts adapts both).
+ * them at its one epoch (engine/main/shard-hosts.ts adapts both).
  */
 import type { AssessmentState } from '../../actors/index.js';
 import type { IntakeRequest } from '../../engine/node/engine-node.js';

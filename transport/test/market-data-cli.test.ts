@@ -17,7 +17,7 @@ const skip = await serviceGate('nats', '127.0.0.1', 4222);
 const TAPE = 'tapes/prediction-settlement.jsonl';
 
 async function publish(stream: string, namespace: string, tape = TAPE): Promise<{ published: number; duplicates: number; failed: number; refused: number }> {
-  const { stdout } = await run('npx', ['tsx', 'transport/cli/market-data.ts', '--source', 'tape', '--tape', tape, '--speed', '1000000',
+  const { stdout } = await run('npx', ['tsx', 'engine/main/market-data.ts', '--source', 'tape', '--tape', tape, '--speed', '1000000',
     '--stream', stream, '--namespace', namespace], { cwd: process.cwd(), timeout: 60_000 });
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }

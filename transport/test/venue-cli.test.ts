@@ -29,7 +29,7 @@ interface Run { readonly exit: Promise<{ code: number | null; stdout: string; st
 
 function marketData(args: string[]): Run {
   // tsx itself (not npx) so that SIGTERM reaches the CLI, which shuts down cleanly.
-  const child = spawn('node_modules/.bin/tsx', ['transport/cli/market-data.ts', ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node_modules/.bin/tsx', ['engine/main/market-data.ts', ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += String(d); });

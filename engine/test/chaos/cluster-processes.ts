@@ -2,7 +2,7 @@
  * The processes of a local cluster, as the cluster test and bench run them:
  * engine nodes (`ENGINE_ROLE=engine NODE_ID=<name>`, ops HTTP on their own
  * port) and gateways (`ENGINE_ROLE=gateway`, WebSocket and HTTP on their own
- * port), each `engine/cli/serve.ts` under an {@link EngineSupervisor} (one
+ * port), each `engine/main/serve.ts` under an {@link EngineSupervisor} (one
  * per incarnation, so each has its own log; a process that exits by itself is
  * restarted, as its orchestrator would). Nodes are added, drained (SIGTERM:
  * they hand their shards over and exit 0) and killed (SIGKILL); gateways are

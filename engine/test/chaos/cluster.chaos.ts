@@ -1,7 +1,7 @@
 /**
  * Cluster test (`npm run test:cluster`): engine nodes and gateways as
  * separate processes on this machine (`ENGINE_ROLE=engine NODE_ID=…` and
- * `ENGINE_ROLE=gateway`, `engine/cli/serve.ts`), a private NATS server and a
+ * `ENGINE_ROLE=gateway`, `engine/main/serve.ts`), a private NATS server and a
  * scratch Postgres database. Bot traders place orders through the gateways'
  * WebSocket API while the driver, round after round, adds a node, drains one
  * (SIGTERM), SIGKILLs one and starts it again under its name, SIGKILLs a

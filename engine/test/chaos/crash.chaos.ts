@@ -70,7 +70,7 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   let expectingExit = false;
   let selfExits = 0;
   const spawnEngine = (): void => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts'], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main/serve.ts'], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, ENGINE_GROUP: group, NATS_NAMESPACE: namespace,

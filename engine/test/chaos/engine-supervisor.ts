@@ -1,5 +1,5 @@
 /**
- * Runs `engine/cli/serve.ts` for a fault test as a supervisor would (with the
+ * Runs `engine/main/serve.ts` for a fault test as a supervisor would (with the
  * server V8 flags, as `npm run serve` does): restarts
  * it when it exits by itself, and keeps, for each such exit, the exit code
  * and the reason the node logged last (its fatal or error line), so a test
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SERVER_V8_FLAGS } from '../../cli/server-flags.js';
+import { SERVER_V8_FLAGS } from '../../main/server-flags.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -50,7 +50,7 @@ export class EngineSupervisor {
 
   start(): void {
     this.#stopping = false;
-    const [cmd, args] = (this.#o.wrap ?? ((c, a) => [c, a]))(process.execPath, [...SERVER_V8_FLAGS, '--import', 'tsx', 'engine/cli/serve.ts']);
+    const [cmd, args] = (this.#o.wrap ?? ((c, a) => [c, a]))(process.execPath, [...SERVER_V8_FLAGS, '--import', 'tsx', 'engine/main/serve.ts']);
     const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.#o.env } });
     let reason: string | undefined;
     const lines = createInterface({ input: proc.stdout! });

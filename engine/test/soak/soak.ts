@@ -80,7 +80,7 @@ async function soak(o: SoakOptions): Promise<number> {
   const secret = randomBytes(32).toString('hex');
   const probe = fileURLToPath(new URL('./soak-probe.mjs', import.meta.url));
   const child = spawn(process.execPath, [
-    '--expose-gc', '--initial-old-space-size=256', '--import', 'tsx', '--import', probe, 'engine/cli/start.ts',
+    '--expose-gc', '--initial-old-space-size=256', '--import', 'tsx', '--import', probe, 'engine/main/start.ts',
     '--json', '--port', '0', '--assessments', String(o.assessments),
   ], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', 'pipe'],

@@ -8,13 +8,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseTier, presetTiers, type Tier } from '../../actors/index.js';
-import { compilePhases } from '../montecarlo/compile-tier.js';
-import { fitJumpDiffusion } from '../montecarlo/fit-model.js';
-import { RaySimulator, type Simulator } from '../montecarlo/ray-client.js';
-import { renderReport } from '../montecarlo/render-report.js';
-import { SimPool } from '../montecarlo/sim-pool.js';
-import type { SimulationJobInput, SimulationResult } from '../montecarlo/simulation-spec.js';
-import { historyOf, parseTrades } from '../montecarlo/trade-history.js';
+import { compilePhases } from '../../sim/montecarlo/compile-tier.js';
+import { fitJumpDiffusion } from '../../sim/montecarlo/fit-model.js';
+import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js';
+import { renderReport } from '../../sim/montecarlo/render-report.js';
+import { SimPool } from '../../sim/montecarlo/sim-pool.js';
+import type { SimulationJobInput, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
+import { historyOf, parseTrades } from '../../sim/montecarlo/trade-history.js';
 
 function positive(v: string): number {
   const n = Number(v);

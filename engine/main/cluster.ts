@@ -122,7 +122,7 @@ async function supervise(o: Options): Promise<void> {
     const p = procs.start(name, 'gateway', o.gatewayPort + k - 1, { ENGINE_ROLE: 'gateway', GATEWAY_PORT: String(o.gatewayPort + k - 1) });
     return `started gateway ${name} (pid ${p.child?.pid}, http://127.0.0.1:${p.port}/)`;
   };
-  if (o.feed) procs.start('feed', 'feed', undefined, {}, ['transport/cli/market-data.ts', '--namespace', o.namespace, '--stream', `${stream}_MARKET`, '--interval-ms', '1000']);
+  if (o.feed) procs.start('feed', 'feed', undefined, {}, ['engine/main/market-data.ts', '--namespace', o.namespace, '--stream', `${stream}_MARKET`, '--interval-ms', '1000']);
   for (let k = 1; k <= o.nodes; k++) say(start(`n${k}`));
   for (let k = 1; k <= o.gateways; k++) say(start(`g${k}`));
   const token = await new SignJWT({ roles: ['trader'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('trader-000001').setIssuer('vatic').setAudience('vatic-gateway')

@@ -17,13 +17,13 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, type Instrument } from '../../actors/index.js';
-import { readTape, TapeError } from '../../engine/index.js';
-import { ensureMarketStream, InvalidMarketInputError, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../nats/index.js';
-import { SyntheticFeed } from '../synthetic-feed.js';
+import { readTape, TapeError } from '../index.js';
+import { ensureMarketStream, InvalidMarketInputError, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../../transport/nats/index.js';
+import { SyntheticFeed } from '../../transport/synthetic-feed.js';
 import {
   ConnectorMetrics, DEFAULT_VENUE_CONFIG, kalshiCredentials, readVenueConfig, VENUES, VenueConfigError, type Venue,
-} from '../market-data/index.js';
-import { runVenue } from '../market-data/venue-runner.js';
+} from '../../transport/market-data/index.js';
+import { runVenue } from '../../transport/market-data/venue-runner.js';
 
 type Item = { kind: 'tick'; at: number; tick: TickMessage } | { kind: 'resolution'; at: number; resolution: ResolutionMessage };
 

@@ -1,12 +1,12 @@
 /**
  * Apply pending schema migrations.
  *
- *   tsx persistence/postgres/migrate-cli.ts --url postgres://postgres@127.0.0.1:5432/vatic
- *   DATABASE_URL=postgres://... tsx persistence/postgres/migrate-cli.ts
+ *   tsx engine/main/migrate.ts --url postgres://postgres@127.0.0.1:5432/vatic
+ *   DATABASE_URL=postgres://... tsx engine/main/migrate.ts
  */
 import { Command } from 'commander';
 import postgres from 'postgres';
-import { migrate, MIGRATIONS_DIR } from './migrator.js';
+import { migrate, MIGRATIONS_DIR } from '../../persistence/postgres/migrator.js';
 
 const program = new Command()
   .name('migrate')

@@ -29,7 +29,7 @@ export interface ClusterProcess {
 
 /** Options of {@link ClusterProcesses}. */
 export interface ClusterProcessesOptions {
-  /** The repository's root (where engine/cli/serve.ts is). */
+  /** The repository's root (where engine/main/serve.ts is). */
   readonly cwd: string;
   /** Where each process's log goes (`<name>.log`). */
   readonly logDir: string;
@@ -76,7 +76,7 @@ export class ClusterProcesses {
   }
 
   /** Start (or start again, under the same name and port) a process with `env` on top of the common environment. */
-  start(name: string, role: ClusterRole, port: number | undefined, env: Record<string, string>, args: readonly string[] = ['engine/cli/serve.ts']): ClusterProcess {
+  start(name: string, role: ClusterRole, port: number | undefined, env: Record<string, string>, args: readonly string[] = ['engine/main/serve.ts']): ClusterProcess {
     const known = this.#procs.get(name);
     if (known !== undefined && known.ended === undefined) throw new Error(`${name} is running (pid ${known.child?.pid})`);
     let log = this.#logs.get(name);

@@ -1,6 +1,6 @@
 /**
  * The container image's entry (deploy/Dockerfile):
- * `node <server V8 flags> dist/engine/cli/image-entry.js <role> [args...]`.
+ * `node <server V8 flags> dist/engine/main/image-entry.js <role> [args...]`.
  * Runs the role's entry in this process (roles in image-roles.ts); an unknown
  * role exits 64 with the list of roles.
  */
