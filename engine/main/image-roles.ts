@@ -21,8 +21,8 @@ export const IMAGE_ROLES = {
   all: { entry: './serve.js', engineRole: 'all', summary: 'engine node and gateway in one process (a solo node without NODE_ID)' },
   engine: { entry: './serve.js', engineRole: 'engine', summary: 'an engine node: shards, journal, checkpoints; /livez, /readyz, /metrics on OPS_PORT' },
   gateway: { entry: './serve.js', engineRole: 'gateway', summary: 'a stateless gateway: WebSocket and HTTP API on GATEWAY_PORT' },
-  migrate: { entry: '../../persistence/postgres/migrate-cli.js', summary: 'apply pending Postgres migrations (DATABASE_URL or --url), then exit' },
-  'market-data': { entry: '../../transport/cli/market-data.js', summary: 'publish ticks to the JetStream market stream (see --help)' },
+  migrate: { entry: './migrate.js', summary: 'apply pending Postgres migrations (DATABASE_URL or --url), then exit' },
+  'market-data': { entry: './market-data.js', summary: 'publish ticks to the JetStream market stream (see --help)' },
   replay: { entry: './replay.js', summary: 'replay a tape and print its events (see --help)' },
 } as const satisfies Record<string, ImageRole>;
 
