@@ -58,11 +58,11 @@ import { presetTiers } from '../actors/index.js';
 import { SERVER_V8_FLAGS } from '../engine/main/server-flags.js';
 import { EngineNode, type EncodedDeltas, type EngineOutput, type StateDelta } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
-import { Gateway } from '../transport/gateway/gateway.js';
-import { GatewayMetrics } from '../transport/gateway/gateway-metrics.js';
-import { FrameCodec, PROTOCOL_MSGPACK } from '../transport/gateway/protocol.js';
-import { StreamHub } from '../transport/gateway/stream-hub.js';
-import { TokenVerifier } from '../transport/gateway/token-verifier.js';
+import { Gateway } from '../transport/server/gateway.js';
+import { GatewayMetrics } from '../transport/server/gateway-metrics.js';
+import { FrameCodec, PROTOCOL_MSGPACK } from '../transport/protocol/protocol.js';
+import { StreamHub } from '../transport/server/stream-hub.js';
+import { TokenVerifier } from '../transport/server/token-verifier.js';
 import { MemoryMarketLog } from '../transport/memory/memory-market-log.js';
 import type { ClientCommand, ClientWindow } from './ws-clients.js';
 

@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const out = process.argv[2] ?? `${root}dist`;
 const ASSETS = [
   ['persistence/postgres/migrations', /\.sql$/],
-  ['transport/gateway/console', /\.(html|css)$/],
+  ['transport/console', /\.(html|css)$/],
 ];
 for (const [dir, keep] of ASSETS) {
   mkdirSync(`${out}/${dir}`, { recursive: true });

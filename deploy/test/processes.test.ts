@@ -16,7 +16,7 @@ const missing = kustomizeMissing();
 const marketCli = missing === undefined ? cliOptions('engine/main/market-data.ts') : undefined;
 const migrateCli = missing === undefined ? cliOptions('engine/main/migrate.ts') : undefined;
 
-/** Paths each serving role answers with 200 when healthy (engine: CLUSTER-CONTRACT ops HTTP; gateway: transport/gateway/http-api.ts). */
+/** Paths each serving role answers with 200 when healthy (engine: CLUSTER-CONTRACT ops HTTP; gateway: transport/server/http-api.ts). */
 const PROBE_PATHS = { engine: ['/livez', '/readyz'], gateway: ['/healthz', '/readyz'], all: ['/healthz', '/readyz'] } as const;
 /** Variables each role cannot run without (cluster mode and the gateway role need NATS and Postgres). */
 const REQUIRED = { engine: ['NATS_URL', 'DATABASE_URL', 'NODE_ID'], gateway: ['NATS_URL', 'DATABASE_URL'], all: [] } as const;

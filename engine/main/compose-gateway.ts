@@ -11,14 +11,14 @@ import { Gauge, type Registry } from 'prom-client';
 import type postgres from 'postgres';
 import { z } from 'zod';
 import { presetTiers } from '../../actors/index.js';
-import { Gateway, type GatewayEngine, type GatewayOptions } from '../../transport/gateway/gateway.js';
-import { PortInUseError } from '../../transport/gateway/guard.js';
+import { Gateway, type GatewayEngine, type GatewayOptions } from '../../transport/server/gateway.js';
+import { PortInUseError } from '../../transport/server/guard.js';
 import type { Purchases as PurchasesService } from '../../transport/payments/index.js';
-import { GatewayMetrics } from '../../transport/gateway/gateway-metrics.js';
-import { httpApi, TraderIndex } from '../../transport/gateway/http-api.js';
-import { StreamHub } from '../../transport/gateway/stream-hub.js';
-import type { StaticAssets } from '../../transport/gateway/static-assets.js';
-import { TokenVerifier, type TokenVerifierOptions } from '../../transport/gateway/token-verifier.js';
+import { GatewayMetrics } from '../../transport/server/gateway-metrics.js';
+import { httpApi, TraderIndex } from '../../transport/server/http-api.js';
+import { StreamHub } from '../../transport/server/stream-hub.js';
+import type { StaticAssets } from '../../transport/server/static-assets.js';
+import { TokenVerifier, type TokenVerifierOptions } from '../../transport/server/token-verifier.js';
 import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
 import type { EngineOutput } from '../engine.js';
 import type { OutputEvent, StateDelta } from '../inputs.js';
@@ -230,7 +230,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
   }
   let assets: StaticAssets | undefined;
   if (config.console ?? true) {
-    const mod = await import('../../transport/gateway/static-assets.js') as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
+    const mod = await import('../../transport/server/static-assets.js') as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
     assets = await mod.ConsoleAssets?.create();
   }
   const simLog = log.child({ component: 'simulations' });

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { createSharedState, migrate } from '../../persistence/index.js';
-import { TraderIndex } from '../../transport/gateway/http-api.js';
+import { TraderIndex } from '../../transport/server/http-api.js';
 import { followAssessmentCreations } from '../../transport/nats/assessment-directory.js';
 import { ensureEventStream } from '../../transport/nats/event-publisher.js';
 import { RemoteStreams } from '../../transport/nats/remote-streams.js';

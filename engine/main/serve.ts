@@ -13,7 +13,7 @@
  */
 import { pino } from 'pino';
 import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
-import { PortInUseError } from '../../transport/gateway/guard.js';
+import { PortInUseError } from '../../transport/server/guard.js';
 import { OpsPortInUseError, OpsServer } from '../cluster/ops-server.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { missingServerFlags } from './server-flags.js';

@@ -21,7 +21,7 @@ import { Random } from '../../sim/random.js';
 import { SyntheticFeed, type FeedItem } from '../../transport/synthetic-feed.js';
 import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
-import { PortInUseError } from '../../transport/gateway/guard.js';
+import { PortInUseError } from '../../transport/server/guard.js';
 import { composeNode } from './compose-node.js';
 import { runStories } from './demo-stories.js';
 

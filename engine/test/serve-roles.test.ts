@@ -14,7 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { VaticClient, type SocketConstructor } from '../../transport/gateway/client/vatic-client.js';
+import { VaticClient, type SocketConstructor } from '../../transport/client/vatic-client.js';
 import { shardSubjects } from '../../transport/nats/shard-subjects.js';
 import { shardOf } from '../shard.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';

@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index.js';
 import { BotTraders, type BotCommand } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
-import { VaticClient, type SocketConstructor } from '../../transport/gateway/client/vatic-client.js';
+import { VaticClient, type SocketConstructor } from '../../transport/client/vatic-client.js';
 import { SyntheticFeed } from '../../transport/synthetic-feed.js';
 import type { EngineInput, OutputEvent } from '../inputs.js';
 import { STORY_IDS } from '../main/demo-stories.js';

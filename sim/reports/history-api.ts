@@ -1,6 +1,6 @@
 /**
  * What the gateway's history and report routes answer (documented in
- * transport/gateway/openapi.json): an assessment's trades, fills, days,
+ * transport/protocol/openapi.json): an assessment's trades, fills, days,
  * equity series, events and reports, for its trader or an operator; reports
  * listed and made again by operators. Every refusal is a
  * {@link HistoryRequestError} with its HTTP status and a code; every page is

@@ -18,9 +18,9 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { shardOf } from '../../engine/shard.js';
-import { readFrameHead } from '../gateway/frame-bytes.js';
-import type { StreamSnapshot } from '../gateway/gateway-options.js';
-import { StreamHub, type StreamHubOptions } from '../gateway/stream-hub.js';
+import { readFrameHead } from '../protocol/frame-bytes.js';
+import type { StreamSnapshot } from '../server/gateway-options.js';
+import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
 import type { ShardRouter } from './shard-router.js';
 import { streamSubject } from './shard-subjects.js';
 import { MAX_WATCH_IDS } from './shard-wire.js';

@@ -18,7 +18,7 @@ import type { AssessmentState } from '../../actors/index.js';
 import type { IntakeRequest } from '../../engine/node/engine-node.js';
 import { shardOf, VIRTUAL_SHARDS } from '../../engine/shard.js';
 import type { LeaderboardEntry, RankedEntry } from '../../persistence/redis/leaderboard.js';
-import type { GatewayEngine, OfferResult, StreamSnapshot } from '../gateway/gateway-options.js';
+import type { GatewayEngine, OfferResult, StreamSnapshot } from '../server/gateway-options.js';
 import { leaderboardSubject, ownerAnnouncements, shardSubjects } from './shard-subjects.js';
 import { parseAnnouncement, type LeaderboardReply, type OwnerAnnouncement, type RoutedIntakeResult, type StateReply, type WatchReply } from './shard-wire.js';
 

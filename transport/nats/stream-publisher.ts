@@ -16,7 +16,7 @@ import { Encoder } from '@msgpack/msgpack';
 import type { EncodedDeltas } from '../../engine/delta-encoding.js';
 import type { EngineOutput } from '../../engine/engine.js';
 import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
-import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from '../gateway/frame-bytes.js';
+import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from '../protocol/frame-bytes.js';
 import { streamSubject } from './shard-subjects.js';
 
 /** Options of {@link StreamPublisher}. */

@@ -17,10 +17,10 @@ import { Registry } from 'prom-client';
 import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState, type SharedState } from '../../persistence/index.js';
-import type { GatewayEngine } from '../gateway/gateway.js';
-import { httpApi, TraderIndex } from '../gateway/http-api.js';
-import { ConsoleAssets } from '../gateway/static-assets.js';
-import { TokenVerifier } from '../gateway/token-verifier.js';
+import type { GatewayEngine } from '../server/gateway.js';
+import { httpApi, TraderIndex } from '../server/http-api.js';
+import { ConsoleAssets } from '../server/static-assets.js';
+import { TokenVerifier } from '../server/token-verifier.js';
 import { SECRET, startHarness, token, type Harness } from './gateway-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { FrameRing } from '../gateway/frame-ring.js';
+import { FrameRing } from '../server/frame-ring.js';
 
 const frame = (seq: number, len: number) => Uint8Array.from({ length: len }, (_, k) => (seq * 31 + k) & 0xff);
 

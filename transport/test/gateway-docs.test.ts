@@ -1,6 +1,6 @@
 /**
- * The traders' gateway documents, transport/gateway/openapi.json (the HTTP
- * API) and transport/gateway/asyncapi-ws.json (WebSocket protocol v1),
+ * The traders' gateway documents, transport/protocol/openapi.json (the HTTP
+ * API) and transport/protocol/asyncapi-ws.json (WebSocket protocol v1),
  * checked against the code: the routes, statuses, error codes, auth and
  * limits read from the source of http-api.ts, gateway.ts, protocol.ts,
  * stream-hub.ts and token-verifier.ts (and, for the simulation routes,
@@ -30,17 +30,17 @@ import { Harness } from '../../actors/test/harness.js';
 import type { IntakeRefusal, IntakeResult } from '../../engine/node/engine-node.js';
 import type { OutputEvent } from '../../engine/inputs.js';
 import { MemoryIdempotencyPrecheck, MemoryLeaderboard, MemoryRateLimiter } from '../../persistence/redis/index.js';
-import { Gateway, type GatewayEngine } from '../gateway/gateway.js';
-import { GatewayMetrics } from '../gateway/gateway-metrics.js';
-import { httpApi, TraderIndex } from '../gateway/http-api.js';
-import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../gateway/protocol.js';
+import { Gateway, type GatewayEngine } from '../server/gateway.js';
+import { GatewayMetrics } from '../server/gateway-metrics.js';
+import { httpApi, TraderIndex } from '../server/http-api.js';
+import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../protocol/protocol.js';
 import type { Purchases } from '../payments/purchases.js';
 import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationRequest, SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import { Distribution, Estimate, Histogram, OUTCOMES, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
 import { MemorySimulationStore } from '../../sim/montecarlo/simulation-store.js';
-import { StreamHub, type StreamHubOptions } from '../gateway/stream-hub.js';
-import { TokenVerifier } from '../gateway/token-verifier.js';
+import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
+import { TokenVerifier } from '../server/token-verifier.js';
 import { runInputs } from '../../engine/engine.js';
 import { readTape } from '../../engine/tape.js';
 import { createTestDatabase } from '../../engine/testing/pg-test-db.js';
@@ -57,19 +57,19 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 const source = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
-const openapiText = source('transport/gateway/openapi.json');
-const asyncapiText = source('transport/gateway/asyncapi-ws.json');
+const openapiText = source('transport/protocol/openapi.json');
+const asyncapiText = source('transport/protocol/asyncapi-ws.json');
 const openapi = JSON.parse(openapiText) as JsonObject;
 const asyncapi = JSON.parse(asyncapiText) as JsonObject;
 
-const HTTP_API = source('transport/gateway/http-api.ts');
-const GATEWAY = source('transport/gateway/gateway.ts');
-const PROTOCOL = source('transport/gateway/protocol.ts');
-const STREAM_HUB = source('transport/gateway/stream-hub.ts');
-const SESSION = source('transport/gateway/session.ts');
-const TOKEN_VERIFIER = source('transport/gateway/token-verifier.ts');
-const GUARD = source('transport/gateway/guard.ts');
-const TRADER_LIMITS = source('transport/gateway/trader-limits.ts');
+const HTTP_API = source('transport/server/http-api.ts');
+const GATEWAY = source('transport/server/gateway.ts');
+const PROTOCOL = source('transport/protocol/protocol.ts');
+const STREAM_HUB = source('transport/server/stream-hub.ts');
+const SESSION = source('transport/server/session.ts');
+const TOKEN_VERIFIER = source('transport/server/token-verifier.ts');
+const GUARD = source('transport/server/guard.ts');
+const TRADER_LIMITS = source('transport/server/trader-limits.ts');
 const PURCHASES = source('transport/payments/purchases.ts');
 const PURCHASE_ERRORS = `${source('transport/payments/errors.ts')}\n${source('persistence/postgres/errors.ts')}`;
 const ENGINE_NODE = source('engine/node/engine-node.ts');

@@ -12,11 +12,11 @@ import { presetTiers } from '../../actors/index.js';
 import { EngineNode } from '../../engine/index.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
-import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
-import { GatewayMetrics } from '../gateway/gateway-metrics.js';
-import { StreamHub, type StreamHubOptions } from '../gateway/stream-hub.js';
-import { TokenVerifier } from '../gateway/token-verifier.js';
-import { VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
+import { Gateway, type GatewayOptions } from '../server/gateway.js';
+import { GatewayMetrics } from '../server/gateway-metrics.js';
+import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
+import { TokenVerifier } from '../server/token-verifier.js';
+import { VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { MemoryMarketLog } from '../memory/memory-market-log.js';
 
 export const SECRET = 'test-secret-of-at-least-thirty-two-characters';

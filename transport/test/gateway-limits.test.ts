@@ -11,11 +11,11 @@ import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState } from '../../persistence/index.js';
-import { ProtocolError, VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
-import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
-import { GatewayMetrics } from '../gateway/gateway-metrics.js';
-import { StreamHub } from '../gateway/stream-hub.js';
-import { TokenVerifier } from '../gateway/token-verifier.js';
+import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
+import { Gateway, type GatewayOptions } from '../server/gateway.js';
+import { GatewayMetrics } from '../server/gateway-metrics.js';
+import { StreamHub } from '../server/stream-hub.js';
+import { TokenVerifier } from '../server/token-verifier.js';
 import { SECRET, eventually, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { serviceGate } from '../../engine/testing/service-gate.js';
-import { ProtocolError, VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
+import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);

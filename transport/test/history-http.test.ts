@@ -21,8 +21,8 @@ import { composeGateway, LateOutput, type ComposedGateway } from '../../engine/m
 import { composeNode, type ComposedNode } from '../../engine/main/compose-node.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
-import { VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
-import type { ServerFrame } from '../gateway/protocol.js';
+import { VaticClient, type SocketConstructor } from '../client/vatic-client.js';
+import type { ServerFrame } from '../protocol/protocol.js';
 import { SECRET, token } from './gateway-harness.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));

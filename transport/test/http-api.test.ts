@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState, MemoryRateLimiter, type SharedState } from '../../persistence/index.js';
-import { httpApi, TraderIndex } from '../gateway/http-api.js';
+import { httpApi, TraderIndex } from '../server/http-api.js';
 import { assessmentIdFor, createStripe, Purchases, signedWebhook, startStripeFake, type StripeFake } from '../payments/index.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
 import { PgSimulationStore } from '../../persistence/postgres/pg-simulation-store.js';

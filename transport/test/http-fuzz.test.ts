@@ -19,7 +19,7 @@ import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState, type SharedState } from '../../persistence/index.js';
 import { Random } from '../../sim/random.js';
-import { httpApi, TraderIndex } from '../gateway/http-api.js';
+import { httpApi, TraderIndex } from '../server/http-api.js';
 import { rawHttp, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
@@ -29,7 +29,7 @@ const PARALLEL = 8;
 const MAX_BODY = 4_096;
 
 type Responses = Record<string, { 'x-error-codes'?: string[] }>;
-const openapi = JSON.parse(readFileSync(new URL('../gateway/openapi.json', import.meta.url), 'utf8')) as {
+const openapi = JSON.parse(readFileSync(new URL('../protocol/openapi.json', import.meta.url), 'utf8')) as {
   paths: Record<string, Record<string, { responses: Responses }>>;
   components: { responses: { NotFound: { 'x-error-codes': string[] } } };
 };

@@ -5,7 +5,7 @@ import { Gauge } from 'prom-client';
 import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState, type SharedState } from '../../persistence/index.js';
-import { httpApi, TraderIndex } from '../gateway/http-api.js';
+import { httpApi, TraderIndex } from '../server/http-api.js';
 import { rawHttp, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);

@@ -13,10 +13,10 @@ import { Registry } from 'prom-client';
 import { presetTiers } from '../../actors/index.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState, MemoryRateLimiter, type RateLimiter, type SharedState } from '../../persistence/index.js';
-import { Gateway } from '../gateway/gateway.js';
-import { GatewayMetrics } from '../gateway/gateway-metrics.js';
-import { httpApi, TraderIndex, type HttpApiOptions } from '../gateway/http-api.js';
-import { TokenVerifier } from '../gateway/token-verifier.js';
+import { Gateway } from '../server/gateway.js';
+import { GatewayMetrics } from '../server/gateway-metrics.js';
+import { httpApi, TraderIndex, type HttpApiOptions } from '../server/http-api.js';
+import { TokenVerifier } from '../server/token-verifier.js';
 import { SECRET, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = (await serviceGate('postgres', '127.0.0.1', 5432)) || (await serviceGate('redis', '127.0.0.1', 6379));

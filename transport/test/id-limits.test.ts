@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCommand } from '../../actors/index.js';
-import { FrameCodec, FrameError, PROTOCOL_JSON } from '../gateway/protocol.js';
+import { FrameCodec, FrameError, PROTOCOL_JSON } from '../protocol/protocol.js';
 
 const long = 'x'.repeat(65);
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Registry } from 'prom-client';
 import { shardOf } from '../../engine/shard.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
-import { ProtocolError } from '../gateway/client/vatic-client.js';
+import { ProtocolError } from '../client/vatic-client.js';
 import { ShardRouter } from '../nats/shard-router.js';
 import { startWorld, until, type Owner, type RouteWorld } from './route-harness.js';
 

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { decode } from '@msgpack/msgpack';
 import { DeltaEncoder } from '../../engine/delta-encoding.js';
 import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
-import { PROTOCOL_JSON, PROTOCOL_MSGPACK } from '../gateway/protocol.js';
-import { StreamHub, type Subscriber } from '../gateway/stream-hub.js';
+import { PROTOCOL_JSON, PROTOCOL_MSGPACK } from '../protocol/protocol.js';
+import { StreamHub, type Subscriber } from '../server/stream-hub.js';
 
 /** A subscriber whose socket buffer the test sets, as a slow reader's would grow. */
 function reader(protocol: Subscriber['protocol'] = PROTOCOL_MSGPACK) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryRateLimiter } from '../../persistence/redis/rate-limiter.js';
-import { LeasedBudget } from '../gateway/trader-budget.js';
+import { LeasedBudget } from '../server/trader-budget.js';
 
 function budget(): { b: LeasedBudget; advance: (ms: number) => void } {
   let now = 1_000_000;

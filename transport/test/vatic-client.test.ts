@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
-import { VaticClient, type SocketLike } from '../gateway/client/vatic-client.js';
+import { VaticClient, type SocketLike } from '../client/vatic-client.js';
 
 /** A socket the test plays the server on. */
 class FakeSocket implements SocketLike {

@@ -1,6 +1,6 @@
 /** JSON answers of the gateway's HTTP side, and the order shape the socket and HTTP share. */
 import type { HttpResponse } from 'uWebSockets.js';
-import type { OrderOp } from './protocol.js';
+import type { OrderOp } from '../protocol/protocol.js';
 
 /** Socket order → engine command. */
 export function toCommand(o: OrderOp): unknown {

@@ -23,14 +23,14 @@ interface Asset {
 
 /** Options of {@link ConsoleAssets.create}. */
 export interface ConsoleAssetsOptions {
-  /** Folder holding index.html, console.css and console.ts (or console.js once compiled). @default `./console/` next to this module */
+  /** Folder holding index.html, console.css and console.ts (or console.js once compiled). @default `../console/` beside this folder */
   readonly dir?: string;
   /** Minify the script. @default true */
   readonly minify?: boolean;
 }
 
-/** Next to this module; from a `tsc` build in dist/, the page and stylesheet are not copied, so the source tree's folder. */
-const DEFAULT_DIRS = [new URL('./console/', import.meta.url), new URL('../../../transport/gateway/console/', import.meta.url)].map((u) => fileURLToPath(u));
+/** The console room beside this folder; from a `tsc` build in dist/, the page and stylesheet are not copied, so the source tree's folder. */
+const DEFAULT_DIRS = [new URL('../console/', import.meta.url), new URL('../../../transport/console/', import.meta.url)].map((u) => fileURLToPath(u));
 
 /** Bundles by folder: every gateway of a process (tests start several) shares one build. */
 const builds = new Map<string, Promise<Map<string, Asset>>>();

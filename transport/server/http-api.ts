@@ -30,7 +30,7 @@ import { json, toCommand, type Gateway, type GatewayEngine } from './gateway.js'
 import { raw, RawAnswer } from './http-json.js';
 import type { StaticAssets } from './static-assets.js';
 import { decodePathParam } from './guard.js';
-import { ClientFrameSchema } from './protocol.js';
+import { ClientFrameSchema } from '../protocol/protocol.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 
 /** Dependencies of the HTTP API. */
