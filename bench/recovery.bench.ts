@@ -30,7 +30,7 @@ import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../actors/index.js';
 import { Engine, EngineNode, ShardKernel, type CheckpointStore, type Journal, type JournalAppend, type MarketLog } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
-import { SyntheticFeed } from '../transport/synthetic-feed.js';
+import { SyntheticFeed } from '../transport/market-data/synthetic-feed.js';
 import { MemoryMarketLog } from '../transport/memory/memory-market-log.js';
 
 export interface RecoveryBenchOptions {

@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index.js';
 import { BotTraders } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
-import { SyntheticFeed, type FeedItem } from '../../transport/synthetic-feed.js';
+import { SyntheticFeed, type FeedItem } from '../../transport/market-data/synthetic-feed.js';
 import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/server/guard.js';

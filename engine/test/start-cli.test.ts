@@ -11,7 +11,7 @@ import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index
 import { BotTraders, type BotCommand } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
 import { VaticClient, type SocketConstructor } from '../../transport/client/vatic-client.js';
-import { SyntheticFeed } from '../../transport/synthetic-feed.js';
+import { SyntheticFeed } from '../../transport/market-data/synthetic-feed.js';
 import type { EngineInput, OutputEvent } from '../inputs.js';
 import { STORY_IDS } from '../main/demo-stories.js';
 import { ShardKernel } from '../shard-kernel.js';

@@ -12,7 +12,7 @@ import type { EngineOutput } from '../../engine/engine.js';
 import type { OutputEvent } from '../../engine/inputs.js';
 import { BotTraders } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
-import { SyntheticFeed } from '../../transport/synthetic-feed.js';
+import { SyntheticFeed } from '../../transport/market-data/synthetic-feed.js';
 
 export const FEED_START = Date.UTC(2025, 0, 6, 22, 0);
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_INSTRUMENTS, type Instrument, type Tick } from '../../actors/market.js';
-import { SyntheticFeed, type FeedItem } from '../synthetic-feed.js';
+import { SyntheticFeed, type FeedItem } from '../market-data/synthetic-feed.js';
 
 const ticksOf = (items: readonly FeedItem[]): Tick[] => items.flatMap((i) => (i.type === 'tick' ? [i.tick] : []));
 const tsOf = (item: FeedItem): number => (item.type === 'tick' ? item.tick.ts : item.resolution.ts);
