@@ -26,7 +26,7 @@ import type { ComposedHistory, ComposedNode } from './compose-node.js';
 import type { SharedState } from '../../persistence/index.js';
 import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
 import { countedWatch } from '../../transport/nats/shard-host.js';
-import { PgSimulationStore } from '../../persistence/postgres/pg-simulation-store.js';
+import { PgPurchaseStore, PgSimulationStore } from '../../persistence/postgres/index.js';
 import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js';
 import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
@@ -216,7 +216,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
   if (config.stripeSecretKey) {
     const { Purchases, createStripe } = await import('../../transport/payments/index.js');
     purchases = new Purchases({
-      sql: b.sql, stripe: createStripe(config.stripeSecretKey, config.stripeApiBase), prices: PRICES,
+      store: new PgPurchaseStore(b.sql), stripe: createStripe(config.stripeSecretKey, config.stripeApiBase), prices: PRICES,
       successUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=success`, cancelUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=cancelled`,
       webhookSecret: config.stripeWebhookSecret ?? '',
       issuer: {

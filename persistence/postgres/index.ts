@@ -20,5 +20,7 @@ export type { PgShardJournalOptions } from './pg-shard-journal.js';
 export { CheckpointRegressionError, PgShardStore, shardOfKey } from './pg-shard-store.js';
 export type { PgShardStoreOptions } from './pg-shard-store.js';
 export { PgMembership } from './pg-membership.js';
+export { PgPurchaseStore } from './pg-purchase-store.js';
+export { PgSimulationStore } from './pg-simulation-store.js';
 export { convertLegacyGroup, LegacyLayoutConflictError } from './legacy-group.js';
 export type { LegacyConversion } from './legacy-group.js';

@@ -11,16 +11,14 @@
  * finishes any issue a crash or an outage interrupted.
  */
 import { randomUUID } from 'node:crypto';
-import type postgres from 'postgres';
 import type Stripe from 'stripe';
-import { presetTiers } from '../../actors/presets.js';
-import type { Tier } from '../../actors/tier.js';
-import { mapPgError } from '../../persistence/postgres/errors.js';
+import { presetTiers, type Tier } from '../../actors/index.js';
 import {
   CheckoutProviderError, EmailInUseError, PaymentsConfigError, PriceNotConfiguredError, PurchaseRequestError,
   UnknownTierError, WebhookPayloadError, WebhookSignatureError, type WebhookSignatureReason,
 } from './errors.js';
-import { applyEvent, type AssessmentRow, type Effect } from './webhook-effects.js';
+import type { AssessmentRow, PurchaseStore } from './purchase-store.js';
+import { applyEvent, type Effect } from './webhook-effects.js';
 
 /** The engine's assessment create, as the purchase flow needs it. */
 export interface AssessmentIssuer {
@@ -47,8 +45,8 @@ export type TierPrices = Readonly<Record<string, TierPrice>>;
 
 /** Dependencies and options of {@link Purchases}. */
 export interface PurchasesDeps {
-  /** Client of a database migrated to 0003 or later (not owned: the caller ends it). */
-  readonly sql: postgres.Sql;
+  /** Where purchases are stored (persistence/postgres `PgPurchaseStore`). */
+  readonly store: PurchaseStore;
   readonly stripe: Stripe;
   readonly issuer: AssessmentIssuer;
   readonly publish: PublishFn;
@@ -122,7 +120,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Stripe Checkout purchases of assessment tiers. Stateless between calls; safe to run in several processes. */
 export class Purchases {
-  readonly #sql: postgres.Sql;
+  readonly #store: PurchaseStore;
   readonly #stripe: Stripe;
   readonly #issuer: AssessmentIssuer;
   readonly #publish: PublishFn;
@@ -137,7 +135,7 @@ export class Purchases {
 
   /** @throws PaymentsConfigError for an unusable price, secret, tolerance or URL */
   constructor(deps: PurchasesDeps) {
-    this.#sql = deps.sql;
+    this.#store = deps.store;
     this.#stripe = deps.stripe;
     this.#issuer = deps.issuer;
     this.#publish = deps.publish;
@@ -175,18 +173,10 @@ export class Purchases {
     if (price === undefined) throw new PriceNotConfiguredError(req.tierId);
     const purchaseId = this.#newId();
 
-    await this.#db(() => this.#sql.begin(async (tx) => {
-      await tx`
-        insert into users (id, email) values (${req.userId}, ${req.email})
-        on conflict (id) do update set email = excluded.email where users.email <> excluded.email`;
-      // Tier versions are immutable: the first definition stored for (id, version) stays.
-      await tx`
-        insert into tiers (id, version, definition) values (${tier.id}, ${tier.version}, ${tx.json(tier as unknown as postgres.JSONValue)})
-        on conflict (id, version) do nothing`;
-      await tx`
-        insert into purchases (id, user_id, tier_id, tier_version, amount_cents, currency, status)
-        values (${purchaseId}, ${req.userId}, ${tier.id}, ${tier.version}, ${price.amountCents}, ${price.currency.toUpperCase()}, 'pending')`;
-    }), req.email);
+    const recorded = await this.#store.recordPending({
+      purchaseId, userId: req.userId, email: req.email, tier, amountCents: price.amountCents, currency: price.currency.toUpperCase(),
+    });
+    if (recorded === 'email-in-use') throw new EmailInUseError(req.email);
 
     const metadata = { purchaseId, userId: req.userId, tierId: tier.id };
     let session: Stripe.Checkout.Session;
@@ -208,10 +198,10 @@ export class Purchases {
       if (session.url === null) throw new Error(`session ${session.id} has no url (ui_mode ${String(session.ui_mode)})`);
     } catch (err) {
       // No session reached the buyer; a late completion would still win (see webhook-effects markPaid).
-      await this.#db(() => this.#sql`update purchases set status = 'failed', updated_at = now() where id = ${purchaseId} and status = 'pending'`);
+      await this.#store.markCheckoutFailed(purchaseId);
       throw new CheckoutProviderError(purchaseId, err instanceof Error ? err.message : String(err), { cause: err });
     }
-    await this.#db(() => this.#sql`update purchases set external_ref = ${session.id}, updated_at = now() where id = ${purchaseId}`);
+    await this.#store.attachCheckoutSession(purchaseId, session.id);
     return { purchaseId, checkoutUrl: session.url, sessionId: session.id };
   }
 
@@ -224,14 +214,7 @@ export class Purchases {
   async handleWebhook(rawBody: Buffer | string, signatureHeader: string | undefined): Promise<WebhookResult> {
     const event = this.#verify(rawBody, signatureHeader);
     const { id: eventId, type: eventType } = event;
-    const outcome = await this.#db(() => this.#sql.begin(async (tx) => {
-      const [recorded] = await tx`
-        insert into processed_webhooks (event_id, provider, event_type) values (${eventId}, 'stripe', ${eventType})
-        on conflict (event_id) do nothing returning event_id`;
-      // A concurrent delivery blocks on the insert until the first commits, then finds the row.
-      if (recorded === undefined) return 'duplicate' as const;
-      return applyEvent(tx, event);
-    }));
+    const outcome = await this.#store.oncePerEvent(eventId, eventType, (ledger) => applyEvent(ledger, event));
     if (outcome === 'duplicate') return { status: 'duplicate', eventId, eventType };
     return this.#afterCommit(eventId, eventType, outcome);
   }
@@ -244,16 +227,11 @@ export class Purchases {
    */
   async reissuePending(options: ReissueOptions = {}): Promise<ReissueResult> {
     const minAgeSeconds = (options.minAgeMs ?? 60_000) / 1000;
-    const rows = await this.#db(() => this.#sql<{ id: string; trader_id: string; tier_id: string; tier_version: number; purchase_id: string; phase: string }[]>`
-      select a.id, a.trader_id, a.tier_id, a.tier_version, a.purchase_id, a.phase
-      from assessments a join purchases p on p.id = a.purchase_id
-      where a.issued_at is null and a.purchase_id is not null and p.status = 'paid'
-        and a.created_at <= now() - make_interval(secs => ${minAgeSeconds})
-      order by a.created_at limit ${options.limit ?? 100}`);
+    const rows = await this.#store.unissuedAssessments(minAgeSeconds, options.limit ?? 100);
     const issued: string[] = [];
     const failed: { assessmentId: string; error: Error }[] = [];
     for (const r of rows) {
-      const error = await this.#issue({ id: r.id, traderId: r.trader_id, tierId: r.tier_id, tierVersion: r.tier_version, purchaseId: r.purchase_id, phase: r.phase });
+      const error = await this.#issue(r);
       if (error === undefined) issued.push(r.id);
       else failed.push({ assessmentId: r.id, error });
     }
@@ -308,20 +286,10 @@ export class Purchases {
     try {
       await this.#issuer.issue({ assessmentId: a.id, traderId: a.traderId, tierId: a.tierId, purchaseId: a.purchaseId });
       await this.#publish('assessment.created', { assessmentId: a.id, traderId: a.traderId, tierId: a.tierId, tierVersion: a.tierVersion, purchaseId: a.purchaseId, phase: a.phase });
-      await this.#db(() => this.#sql`update assessments set issued_at = now(), updated_at = now() where id = ${a.id} and issued_at is null`);
+      await this.#store.markIssued(a.id);
       return undefined;
     } catch (err) {
       return asError(err);
-    }
-  }
-
-  async #db<T>(run: () => Promise<T>, email?: string): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      const e = err as { code?: unknown; constraint_name?: unknown };
-      if (email !== undefined && e.code === '23505' && e.constraint_name === 'users_email_key') throw new EmailInUseError(email, { cause: err });
-      throw mapPgError(err);
     }
   }
 }

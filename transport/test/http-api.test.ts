@@ -7,7 +7,7 @@ import { createSharedState, MemoryRateLimiter, type SharedState } from '../../pe
 import { httpApi, TraderIndex } from '../server/http-api.js';
 import { assessmentIdFor, createStripe, Purchases, signedWebhook, startStripeFake, type StripeFake } from '../payments/index.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
-import { PgSimulationStore } from '../../persistence/postgres/pg-simulation-store.js';
+import { PgPurchaseStore, PgSimulationStore } from '../../persistence/postgres/index.js';
 import { SimPool } from '../../sim/montecarlo/sim-pool.js';
 import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 
@@ -40,7 +40,7 @@ describe('HTTP API on the gateway', { skip }, () => {
         engine: node, verifier, registry, tiers: presetTiers(), owners, leaderboard: shared.leaderboard, idempotency: shared.idempotency,
         log: pino({ level: 'silent' }), shards: () => node.engine.shards(), orderLimiter: new MemoryRateLimiter({ limit: 3, windowMs: 60_000 }),
         purchases: new Purchases({
-          sql: db.sql, stripe: createStripe('sk_test_http', fake.url), webhookSecret: WEBHOOK_SECRET, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
+          store: new PgPurchaseStore(db.sql), stripe: createStripe('sk_test_http', fake.url), webhookSecret: WEBHOOK_SECRET, successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no',
           prices: { 'one-step-50k': { amountCents: 29_900, currency: 'usd' } },
           issuer: {
             issue: async (a) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type Stripe from 'stripe';
+import { PgPurchaseStore } from '../../persistence/index.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import {
@@ -43,7 +44,7 @@ describe('stripe checkout purchases', { skip }, () => {
     const issuer = new RecordingIssuer();
     const published: { subject: PaymentSubject; payload: Record<string, unknown> }[] = [];
     const purchases = new Purchases({
-      sql: db.sql, stripe, issuer, prices: PRICES, webhookSecret: SECRET,
+      store: new PgPurchaseStore(db.sql), stripe, issuer, prices: PRICES, webhookSecret: SECRET,
       successUrl: 'https://app.example/checkout/done?session={CHECKOUT_SESSION_ID}', cancelUrl: 'https://app.example/tiers',
       publish: async (subject, payload) => void published.push({ subject, payload: payload as Record<string, unknown> }),
       ...overrides,
