@@ -6,7 +6,6 @@
  */
 import { decodeMulti } from '@msgpack/msgpack';
 import { DeltaWriter } from './delta-writer.js';
-import type { EngineOutput } from './engine.js';
 import type { StateDelta } from './inputs.js';
 
 /** The deltas of one shard flush, each a msgpack map of a {@link StateDelta}, back to back. */
@@ -54,11 +53,17 @@ export function decodeDeltas(batch: EncodedDeltas): StateDelta[] {
   return [...decodeMulti(batch.bytes)] as StateDelta[];
 }
 
+/** The delta half of an engine output (`EngineOutput`, engine.ts). */
+export interface DeltaOutput {
+  onDeltas?(deltas: readonly StateDelta[], shard: number): void;
+  onEncodedDeltas?(batch: EncodedDeltas, shard: number): void;
+}
+
 /**
  * Outputs behind one: hands each encoded flush to those that take bytes,
  * and decodes it, once, for those that only take objects.
  */
-export function forwardEncodedDeltas(outputs: readonly EngineOutput[], batch: EncodedDeltas, shard: number): void {
+export function forwardEncodedDeltas(outputs: readonly DeltaOutput[], batch: EncodedDeltas, shard: number): void {
   let decoded: StateDelta[] | undefined;
   for (const o of outputs) {
     if (o.onEncodedDeltas !== undefined) o.onEncodedDeltas(batch, shard);

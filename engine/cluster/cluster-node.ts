@@ -27,6 +27,7 @@ import { ShardKernel } from '../shard-kernel.js';
 import { shardKey, shardOf } from '../shard.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { KernelMeta, MembershipStore, ShardJournal, ShardStore } from './cluster-ports.js';
+import type { ClusterNodeOptions } from './cluster-node-options.js';
 import { ClusterRounds, type ClusterView } from './cluster-rounds.js';
 import { IntakeJournal } from './intake-journal.js';
 import { ShardAcquirer } from './shard-acquirer.js';
@@ -34,42 +35,7 @@ import { ShardCheckpointer } from './shard-checkpointer.js';
 import { ShardSlots, type ShardChangeListener, type ShardSlot } from './shard-slots.js';
 import { MarketPump } from './market-pump.js';
 
-/** Options of {@link ClusterNode.start}. */
-export interface ClusterNodeOptions {
-  readonly market: MarketLog;
-  readonly journal: ShardJournal;
-  readonly store: ShardStore;
-  /** Membership leases; required with `nodeId`. */
-  readonly membership?: MembershipStore;
-  /** This node's name in the cluster; unset, a solo node that serves every shard. @default solo */
-  readonly nodeId?: string;
-  /** Lease of a member, ms. @default 10_000 */
-  readonly leaseTtlMs?: number;
-  /** Most shards taken, and most handed over, per allocation round. @default 128 */
-  readonly maxMoves?: number;
-  /** Time between allocation rounds when nothing moves, ms. @default min(1_000, leaseTtlMs / 4) */
-  readonly roundMs?: number;
-  /** Engine settings (workers, tiers, instruments, ...). @default Engine defaults */
-  readonly engine?: Omit<EngineOptions, 'output'>;
-  /** Events and deltas go here (shard -1 for events of a catch-up). @default none */
-  readonly output?: EngineOutput;
-  /** Time between checkpoints, ms; 0 checkpoints only on hand-over and `checkpointNow()`. @default 5_000 */
-  readonly checkpointIntervalMs?: number;
-  /** A shard whose stored checkpoint is older than this is written even if nothing of it changed, ms. @default 60_000 */
-  readonly staleCheckpointMs?: number;
-  /** Most entries in one journal write. @default 2_048 */
-  readonly maxJournalBatch?: number;
-  /** Inputs the shards may have pending before the market pump waits for them. @default 32_768 */
-  readonly maxBacklog?: number;
-  /** Highest market seq now, to tell when the node has caught up at start. @default caught up at once */
-  readonly marketTail?: () => Promise<number>;
-  /** Stored with the membership row (e.g. the ops address). @default {} */
-  readonly memberInfo?: Record<string, unknown>;
-  /** @default silent */
-  readonly log?: Logger;
-  readonly metrics?: NodeMetrics;
-  readonly clusterMetrics?: ClusterMetrics;
-}
+export type { ClusterNodeOptions } from './cluster-node-options.js';
 
 const CREATE_KEY = '__create';
 

@@ -10,11 +10,20 @@
  * shard it does not serve.
  */
 import { allocate, type Allocation } from './allocation.js';
-import type { ClusterNode, ClusterNodeOptions } from './cluster-node.js';
+import type { ClusterNodeOptions } from './cluster-node-options.js';
+
 import type { Member, ShardOwner } from './cluster-ports.js';
 import { planMoves } from './move-planner.js';
 import type { ShardSlots } from './shard-slots.js';
 import { VIRTUAL_SHARDS } from '../shard.js';
+
+/** What the rounds ask of their node (`ClusterNode`, cluster-node.ts). */
+export interface RoundsNode {
+  acquireShards(wanted: ReadonlyArray<{ readonly shard: number; readonly epoch: number }>, force: boolean): Promise<number[]>;
+  releaseShards(shards: readonly number[], chunk?: number): Promise<number[]>;
+  drop(shard: number, epoch: number, why: 'fenced' | 'outcome unknown' | 'lease lapsed'): void;
+  halt(err: Error, why: string): void;
+}
 
 /** What the rounds last saw, for the operator view. */
 export interface ClusterView {
@@ -41,7 +50,7 @@ const RELEASE_CHUNK = 32;
 
 /** Lease and allocation rounds of one node; see the module comment. */
 export class ClusterRounds {
-  readonly #node: ClusterNode;
+  readonly #node: RoundsNode;
   readonly #slots: ShardSlots;
   readonly #o: ClusterNodeOptions;
   readonly #ttl: number;
@@ -64,7 +73,7 @@ export class ClusterRounds {
    */
   readonly settled: Promise<void>;
 
-  constructor(node: ClusterNode, slots: ShardSlots, o: ClusterNodeOptions) {
+  constructor(node: RoundsNode, slots: ShardSlots, o: ClusterNodeOptions) {
     this.#node = node;
     this.#slots = slots;
     this.#o = o;

@@ -5,7 +5,7 @@
  * both loops write identical records for the same seeds, and the parity test
  * proves the reference gives the actor's verdicts.
  */
-import type { ChunkRecords, KernelPlan, PathTally } from './path-kernel.js';
+import type { ChunkRecords, KernelPlan, PathTally } from './path-tally.js';
 import { DAILY_LOSS, INACTIVITY, MAX_LOSS, MINUTES_PER_DAY, MODE_EOD, MODE_INTRADAY, PASSED, PHASE_TIME_LIMIT, type PathJudge, type PhaseNumbers } from './path-judge.js';
 import type { Sfc32 } from './sfc32.js';
 

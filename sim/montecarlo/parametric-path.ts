@@ -5,8 +5,8 @@
  * maximum, so a floor is caught as a tick feed would catch it, not only at
  * the step's end. Jumps land at the end of their step.
  */
-import type { ChunkRecords, KernelPlan, PathTally } from './path-kernel.js';
-import { recordFan } from './path-kernel.js';
+import type { ChunkRecords, KernelPlan, PathTally } from './path-tally.js';
+import { recordFan } from './path-tally.js';
 import { MINUTES_PER_DAY, type PathJudge } from './path-judge.js';
 import type { Sfc32 } from './sfc32.js';
 

@@ -9,44 +9,15 @@ import { runBootstrapInline } from './bootstrap-kernel.js';
 import { runParametricPath } from './parametric-path.js';
 import { MINUTES_PER_DAY, PathJudge, UNDECIDED } from './path-judge.js';
 import { Sfc32 } from './sfc32.js';
+import { PathTally, recordFan, type ChunkRecords, type KernelPlan } from './path-tally.js';
 import type { SimulationJob } from './simulation-spec.js';
+
+export { PathTally, recordFan, type ChunkRecords, type KernelPlan } from './path-tally.js';
 
 /** Paths per chunk: fixed, so results do not depend on the pool size. */
 export const CHUNK_SIZE = 4096;
 /** Longest fan the report draws, in trades. */
 export const MAX_FAN_STEPS = 250;
-
-/** Everything a worker needs, derived once from the job (structured-clone safe). */
-export interface KernelPlan {
-  readonly job: SimulationJob;
-  readonly returns: Float64Array;
-  readonly tradesPerDay: Int32Array;
-  /** Mean block length (block bootstrap), else NaN. */
-  readonly blockLength: number;
-  readonly horizonTrades: number;
-  readonly horizonDays: number;
-  readonly compound: boolean;
-  readonly fanSteps: number;
-  /** Cumulative P&L below which the account is ruined. */
-  readonly ruinLevel: number;
-  /** Keep drawing after the verdict, for the ruin tracker. */
-  readonly trackRuin: boolean;
-  readonly start0: number;
-}
-
-/** Per-path records of one chunk. */
-export interface ChunkRecords {
-  readonly first: number;
-  readonly outcome: Uint8Array;
-  /** Day of the pass (1 = the first day), NaN when the path did not pass. */
-  readonly passDay: Float64Array;
-  readonly maxDrawdown: Float64Array;
-  readonly finalPnl: Float64Array;
-  readonly ruined: Uint8Array;
-  /** Rows of `fanSteps + 1` cumulative-P&L values for the recorded paths of this chunk. */
-  readonly fan: Float64Array;
-  readonly fanRows: number;
-}
 
 /** Observes a path as the judge sees it (the parity test replays it through the engine). */
 export interface PathTrace {
@@ -77,35 +48,6 @@ export function planFor(job: SimulationJob): KernelPlan {
     trackRuin: job.ruin,
     start0,
   };
-}
-
-/** Mutable per-path figures shared by the bootstrap and parametric loops. */
-export class PathTally {
-  cum = 0;
-  peak = 0;
-  drawdown = 0;
-  ruinPnl = 0;
-  ruined = false;
-  taken = 0;
-  fanRow = -1;
-
-  reset(fanRow: number): void {
-    this.cum = 0;
-    this.peak = 0;
-    this.drawdown = 0;
-    this.ruinPnl = 0;
-    this.ruined = false;
-    this.taken = 0;
-    this.fanRow = fanRow;
-  }
-
-  /** The judged account moved through `lo..hi` and realized `realized`. */
-  judged(lo: number, hi: number, realized: number, ended: boolean): void {
-    const low = this.cum + (ended ? Math.max(lo, realized) : lo);
-    if (this.peak - low > this.drawdown) this.drawdown = this.peak - low;
-    const high = this.cum + hi;
-    if (high > this.peak) this.peak = high;
-  }
 }
 
 /** How to run a chunk. */
@@ -159,12 +101,6 @@ export function runChunk(plan: KernelPlan, chunk: number, first: number, count: 
     }
   }
   return rec;
-}
-
-/** Record cumulative P&L after trade `tally.taken` for the fan. */
-export function recordFan(plan: KernelPlan, tally: PathTally, rec: ChunkRecords, liveCum: number): void {
-  if (tally.fanRow < 0 || tally.taken > plan.fanSteps) return;
-  rec.fan[tally.fanRow * (plan.fanSteps + 1) + tally.taken] = liveCum;
 }
 
 function runBootstrapPath(

@@ -1,5 +1,5 @@
 /**
- * What {@link Gateway.start} takes: the engine side it serves, and its
+ * What `Gateway.start` (gateway.ts) takes: the engine side it serves, and its
  * limits (defaults in gateway.ts, documented in asyncapi-ws.json's
  * `x-session-defaults`).
  */
@@ -8,10 +8,18 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
 import type { IntakeRefusal, IntakeRequest } from '../../engine/node/engine-node.js';
 import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
-import type { Gateway } from './gateway.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { StreamHub } from './stream-hub.js';
 import type { TokenVerifier } from './token-verifier.js';
+
+/** What HTTP routes see of the running gateway (`Gateway`, gateway.ts). */
+export interface GatewayView {
+  readonly metrics: GatewayMetrics;
+  /** Whether the gateway is draining (readiness answers 503). */
+  readonly draining: boolean;
+  /** Open WebSocket connections. */
+  readonly connections: number;
+}
 
 /**
  * The answer to an order: an engine node's (`IntakeResult`), or `UNAVAILABLE` from a gateway
@@ -38,7 +46,7 @@ export interface StreamSnapshot {
   readonly seq: number;
 }
 
-/** Options of {@link Gateway.start}. */
+/** Options of `Gateway.start` (gateway.ts). */
 export interface GatewayOptions {
   readonly engine: GatewayEngine;
   readonly verifier: TokenVerifier;
@@ -51,7 +59,7 @@ export interface GatewayOptions {
    */
   readonly snapshots?: (assessmentId: string) => Promise<StreamSnapshot>;
   /** Registers HTTP routes on the app (http-api.ts). */
-  readonly routes?: (app: TemplatedApp, gateway: Gateway) => void;
+  readonly routes?: (app: TemplatedApp, gateway: GatewayView) => void;
   /** @default 8080 (0 picks a free port) */
   readonly port?: number;
   /** @default '127.0.0.1' */

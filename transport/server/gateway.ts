@@ -17,7 +17,7 @@ import { TraderLimits, type TraderCount } from './trader-limits.js';
 import type { GatewayOptions, OfferResult, StreamSnapshot } from './gateway-options.js';
 import { json, toCommand } from './http-json.js';
 
-export type { GatewayEngine, GatewayOptions, OfferResult, StreamSnapshot } from './gateway-options.js';
+export type { GatewayEngine, GatewayOptions, GatewayView, OfferResult, StreamSnapshot } from './gateway-options.js';
 
 /** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT`: bind without SO_REUSEPORT. */
 const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;

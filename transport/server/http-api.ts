@@ -26,7 +26,8 @@ import type { Purchases } from '../payments/purchases.js';
 import type { SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
 import type { SimulationService } from '../../sim/montecarlo/simulation-service.js';
 import type { HistoryApi } from '../../sim/reports/history-api.js';
-import { json, toCommand, type Gateway, type GatewayEngine } from './gateway.js';
+import { json, toCommand, type GatewayEngine } from './gateway.js';
+import type { GatewayView } from './gateway-options.js';
 import { raw, RawAnswer } from './http-json.js';
 import type { StaticAssets } from './static-assets.js';
 import { decodePathParam } from './guard.js';
@@ -105,7 +106,7 @@ const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 const ABORTED = new Error('request aborted');
 
 /** Register the routes. */
-export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway) => void {
+export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: GatewayView) => void {
   const maxBody = o.maxBodyBytes ?? 65_536;
   const requests = o.requestLimiter ?? new MemoryRateLimiter({ limit: o.addressRequestsPerMinute ?? 600, windowMs: 60_000 });
   const limiterTimeoutMs = o.limiterTimeoutMs ?? 1_000;
