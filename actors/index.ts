@@ -28,3 +28,7 @@ export { presetTiers } from './presets.js';
 export { rulesFor } from './rules/index.js';
 export type { Breach, OrderIntent, PassCheck, Refusal, Rule, RuleContext } from './rules/index.js';
 export { nextReset } from './calendar.js';
+
+export { DAY_MS } from './calendar.js';
+export { applyFill, settlePosition } from './portfolio.js';
+export { Limit, limitAmount } from './tier.js';

@@ -28,13 +28,9 @@ import postgres from 'postgres';
 import seedrandom from 'seedrandom';
 import { parseTier } from '../actors/index.js';
 import { Engine, type EngineInput, type OutputEvent } from '../engine/index.js';
-import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../persistence/history/index.js';
-import { migrate } from '../persistence/postgres/migrator.js';
-import { SimPool } from '../sim/montecarlo/sim-pool.js';
-import { replaySource } from '../sim/reports/compliance.js';
-import { renderAssessmentReport } from '../sim/reports/render-assessment-report.js';
-import { ReportService } from '../sim/reports/report-service.js';
-import { eventSubject } from '../transport/nats/subjects.js';
+import { PgHistoryReader, PgHistoryStore, PgReportStore, migrate, type HistoryEvent } from '../persistence/index.js';
+import { SimPool, replaySource, renderAssessmentReport, ReportService } from '../sim/index.js';
+import { eventSubject } from '../transport/nats/index.js';
 
 export interface HistoryBenchOptions {
   /** Round trips of the report's assessment. @default 10_000 */ readonly trades: number;

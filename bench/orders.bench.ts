@@ -33,7 +33,7 @@ import { Registry } from 'prom-client';
 import { presetTiers } from '../actors/index.js';
 import { EngineNode, NodeMetrics, type IntakeRequest, type IntakeResult, type Journal, type JournalAppend, type JournalAppendResult, type OutputEvent } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
-import { MemoryMarketLog } from '../transport/memory/memory-market-log.js';
+import { MemoryMarketLog } from '../transport/memory/index.js';
 
 export interface OrdersBenchOptions {
   /** Offered rates of the open-loop runs, orders/s. @default [1_000, 10_000, 25_000, 50_000] */ readonly rates: readonly number[];

@@ -30,8 +30,8 @@ import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../actors/index.js';
 import { Engine, EngineNode, ShardKernel, type CheckpointStore, type Journal, type JournalAppend, type MarketLog } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
-import { SyntheticFeed } from '../transport/market-data/synthetic-feed.js';
-import { MemoryMarketLog } from '../transport/memory/memory-market-log.js';
+import { SyntheticFeed } from '../transport/market-data/index.js';
+import { MemoryMarketLog } from '../transport/memory/index.js';
 
 export interface RecoveryBenchOptions {
   /** @default 100_000 */ readonly assessments: number;

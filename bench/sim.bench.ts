@@ -12,9 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import seedrandom from 'seedrandom';
 import { presetTiers } from '../actors/index.js';
-import { compilePhases } from '../sim/montecarlo/compile-tier.js';
-import { SimPool } from '../sim/montecarlo/sim-pool.js';
-import type { CompiledPhase, SimulationJobInput } from '../sim/montecarlo/simulation-spec.js';
+import { compilePhases, SimPool, type CompiledPhase, type SimulationJobInput } from '../sim/index.js';
 
 export interface SimBenchOptions {
   /** @default 1_000_000 */ readonly paths: number;

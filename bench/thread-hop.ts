@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { LatencyRecorder } from '../engine/latency-recorder.js';
+import { LatencyRecorder } from '../engine/index.js';
 
 const ECHO = `
 const { parentPort } = require('node:worker_threads');

@@ -31,7 +31,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { SignJWT } from 'jose';
 import { performance } from 'node:perf_hooks';
-import { WireSocket } from './wire-socket.js';
+import { WireSocket } from '../engine/testing/index.js';
 
 export type ClientCommand =
   | { readonly t: 'clock' }

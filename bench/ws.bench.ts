@@ -58,12 +58,9 @@ import { presetTiers } from '../actors/index.js';
 import { SERVER_V8_FLAGS } from '../engine/main/server-flags.js';
 import { EngineNode, type EncodedDeltas, type EngineOutput, type StateDelta } from '../engine/index.js';
 import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
-import { Gateway } from '../transport/server/gateway.js';
-import { GatewayMetrics } from '../transport/server/gateway-metrics.js';
-import { FrameCodec, PROTOCOL_MSGPACK } from '../transport/protocol/protocol.js';
-import { StreamHub } from '../transport/server/stream-hub.js';
-import { TokenVerifier } from '../transport/server/token-verifier.js';
-import { MemoryMarketLog } from '../transport/memory/memory-market-log.js';
+import { Gateway, GatewayMetrics, StreamHub, TokenVerifier } from '../transport/server/index.js';
+import { FrameCodec, PROTOCOL_MSGPACK } from '../transport/protocol/index.js';
+import { MemoryMarketLog } from '../transport/memory/index.js';
 import type { ClientCommand, ClientWindow } from './ws-clients.js';
 
 export interface WsBenchOptions {

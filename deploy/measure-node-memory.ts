@@ -22,8 +22,8 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { linearRegression } from 'simple-statistics';
 import { presetTiers } from '../actors/index.js';
-import { testServerUrl } from '../engine/testing/pg-test-db.js';
-import { intakeSubjects } from '../transport/nats/intake-service.js';
+import { testServerUrl } from '../engine/testing/index.js';
+import { intakeSubjects } from '../transport/nats/index.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const opts = new Command('measure-node-memory')

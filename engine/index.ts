@@ -34,3 +34,7 @@ export * from './node/index.js';
 
 // Clusters: virtual shards owned across engine nodes
 export * from './cluster/index.js';
+
+export { forwardEncodedDeltas } from './delta-encoding.js';
+export { LatencyRecorder } from './latency-recorder.js';
+export { spawnWorker } from './spawn-worker.js';

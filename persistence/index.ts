@@ -34,3 +34,12 @@ export type {
   SharedState,
   SharedStateOptions,
 } from './redis/index.js';
+
+export type { EquitySeries } from './history/equity-series.js';
+export type { AssessmentRow, DayRow, HeldPosition, PointRow, TradeRow, TransitionRow, ViolationRow } from './history/history-rows.js';
+export { HistoryProjector, PgHistoryReader, PgHistoryStore, PgReportStore, tapMarketLog } from './history/index.js';
+export type { HistoryEvent } from './history/index.js';
+export { MarkRecorder } from './history/mark-recorder.js';
+export type { ReportHeader, ReportKind, StoredReport } from './history/pg-report-store.js';
+export { DataDirInUseError, EmbeddedPostgres, EmbeddedPostgresError, recommendedClientOptions, recommendedSnapshotStoreOptions } from './postgres/embedded-postgres.js';
+export { PgSimulationStore } from './postgres/index.js';

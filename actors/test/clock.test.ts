@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseTier } from '../index.js';
-import type { OutputEvent } from '../../engine/inputs.js';
+import type { OutputEvent } from '../../engine/index.js';
 import { DAY, Harness, HOUR, ofType, RESET1, T0, types } from './harness.js';
 
 /** A UTC 100K tier without fees running `rules` (reset 00:00). */

@@ -3,8 +3,7 @@
  * every input kept so tests can assert on what one input did.
  */
 import { DEFAULT_INSTRUMENTS, figures, type Command, type Figures, type Instrument, type Tier } from '../index.js';
-import type { OutputEvent } from '../../engine/inputs.js';
-import { ShardKernel, type IndexMode } from '../../engine/shard-kernel.js';
+import { ShardKernel, type OutputEvent, type IndexMode } from '../../engine/index.js';
 
 /** Tuesday 2 January 2024, 09:00 UTC: a weekday, well away from any reset. */
 export const T0 = Date.UTC(2024, 0, 2, 9, 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseTier } from '../index.js';
-import type { OutputEvent } from '../../engine/inputs.js';
+import type { OutputEvent } from '../../engine/index.js';
 import { Harness, HOUR, ofType, T0 } from './harness.js';
 
 /** A linear 100K tier without fees whose first phase runs `rules`. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseTier, type Instrument } from '../index.js';
-import type { OutputEvent } from '../../engine/inputs.js';
+import type { OutputEvent } from '../../engine/index.js';
 import { Harness, HOUR, ofType, T0, types } from './harness.js';
 
 const closing: Instrument = { symbol: 'PM:ELECTION:YES', kind: 'binary', venue: 'test', minQty: 1, market: 'PM:ELECTION', outcome: 'YES', closesAt: T0 + HOUR };

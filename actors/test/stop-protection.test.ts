@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseTier, type Order } from '../index.js';
-import type { OutputEvent } from '../../engine/inputs.js';
+import type { OutputEvent } from '../../engine/index.js';
 import { Harness, ofType } from './harness.js';
 
 /** 100K without fees; at most 2% (2,000) at risk per position, to the stop-loss. */

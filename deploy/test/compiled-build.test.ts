@@ -15,7 +15,7 @@ import { connect } from '@nats-io/transport-node';
 import postgres from 'postgres';
 import { IMAGE_ROLES } from '../../engine/main/image-roles.js';
 import { SERVER_V8_FLAGS } from '../../engine/main/server-flags.js';
-import { testServerUrl } from '../../engine/testing/pg-test-db.js';
+import { testServerUrl } from '../../engine/testing/index.js';
 import { ROOT } from './rendered-manifests.js';
 
 const DOCKERFILE = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8');

@@ -4,8 +4,8 @@
  * starts or stops serving. A solo node (no NODE_ID) claims every shard at
  * start and serves each once it is recovered; a member serves its share.
  */
-import type { ClusterNode } from '../cluster/cluster-node.js';
-import type { ShardHost } from '../../transport/nats/shard-host.js';
+import type { ClusterNode } from '../index.js';
+import type { ShardHost } from '../../transport/nats/index.js';
 
 /** `node` as a shard host; `watch` is its engine's, counted (see `countedWatch`). */
 export function clusterShardHost(node: ClusterNode, nodeId: string, watch: (ids: readonly string[], on: boolean) => void): ShardHost {

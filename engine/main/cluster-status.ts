@@ -5,7 +5,7 @@
  * says so instead of failing.
  */
 import type postgres from 'postgres';
-import { VIRTUAL_SHARDS } from '../shard.js';
+import { VIRTUAL_SHARDS } from '../index.js';
 import type { ClusterProcess } from './cluster-processes.js';
 
 /** A member as the membership table has it. */

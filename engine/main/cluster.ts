@@ -20,8 +20,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
-import { portOpen } from '../testing/service-gate.js';
-import { ShardRouter } from '../../transport/nats/shard-router.js';
+import { portOpen } from '../testing/index.js';
+import { ShardRouter } from '../../transport/nats/index.js';
 import { ClusterProcesses } from './cluster-processes.js';
 import { ownershipLine, readOwnership, statusText } from './cluster-status.js';
 

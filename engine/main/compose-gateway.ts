@@ -11,29 +11,15 @@ import { Gauge, type Registry } from 'prom-client';
 import type postgres from 'postgres';
 import { z } from 'zod';
 import { presetTiers } from '../../actors/index.js';
-import { Gateway, type GatewayEngine, type GatewayOptions } from '../../transport/server/gateway.js';
-import { PortInUseError } from '../../transport/server/guard.js';
+import {
+  Gateway, PortInUseError, GatewayMetrics, httpApi, TraderIndex, StreamHub, TokenVerifier, type GatewayEngine, type GatewayOptions, type StaticAssets, type TokenVerifierOptions,
+} from '../../transport/server/index.js';
 import type { Purchases as PurchasesService } from '../../transport/payments/index.js';
-import { GatewayMetrics } from '../../transport/server/gateway-metrics.js';
-import { httpApi, TraderIndex } from '../../transport/server/http-api.js';
-import { StreamHub } from '../../transport/server/stream-hub.js';
-import type { StaticAssets } from '../../transport/server/static-assets.js';
-import { TokenVerifier, type TokenVerifierOptions } from '../../transport/server/token-verifier.js';
-import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
-import type { EngineOutput } from '../engine.js';
-import type { OutputEvent, StateDelta } from '../inputs.js';
+import { forwardEncodedDeltas, type EncodedDeltas, type EngineOutput, type OutputEvent, type StateDelta } from '../index.js';
 import type { ComposedHistory, ComposedNode } from './compose-node.js';
-import type { SharedState } from '../../persistence/index.js';
-import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
-import { countedWatch } from '../../transport/nats/shard-host.js';
-import { PgPurchaseStore, PgSimulationStore } from '../../persistence/postgres/index.js';
-import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js';
-import { SimPool } from '../../sim/montecarlo/sim-pool.js';
-import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
-import { LiveEstimator } from '../../sim/montecarlo/live-estimator.js';
-import { replaySource } from '../../sim/reports/compliance.js';
-import { HistoryApi } from '../../sim/reports/history-api.js';
-import { ReportService } from '../../sim/reports/report-service.js';
+import { PgPurchaseStore, PgSimulationStore, type SharedState, type Leaderboard } from '../../persistence/index.js';
+import { countedWatch } from '../../transport/nats/index.js';
+import { RaySimulator, SimPool, SimulationService, LiveEstimator, replaySource, HistoryApi, ReportService, type Simulator } from '../../sim/index.js';
 
 /** Gateway configuration; every field has a default. */
 export interface GatewayConfig {
@@ -230,7 +216,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
   }
   let assets: StaticAssets | undefined;
   if (config.console ?? true) {
-    const mod = await import('../../transport/server/static-assets.js') as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
+    const mod = await import('../../transport/server/index.js') as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
     assets = await mod.ConsoleAssets?.create();
   }
   const simLog = log.child({ component: 'simulations' });

@@ -11,22 +11,17 @@ import type { Logger } from 'pino';
 import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
-import { convertLegacyGroup, createSharedState, type LeaderboardEntry, migrate, PgMembership, PgShardJournal, PgShardStore, type SharedState } from '../../persistence/index.js';
-import { HistoryProjector, PgHistoryReader, PgHistoryStore, PgReportStore, tapMarketLog, type HistoryEvent } from '../../persistence/history/index.js';
-import { JetStreamHistoryConsumer } from '../../transport/nats/history-consumer.js';
-import { eventSubject } from '../../transport/nats/subjects.js';
-import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
-import { domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher, withNamespace } from '../../transport/nats/index.js';
+import {
+  convertLegacyGroup, createSharedState, migrate, PgMembership, PgShardJournal, PgShardStore, HistoryProjector, PgHistoryReader, PgHistoryStore, PgReportStore, tapMarketLog, type LeaderboardEntry, type SharedState, type HistoryEvent,
+} from '../../persistence/index.js';
+import {
+  JetStreamHistoryConsumer, eventSubject, domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher, withNamespace, IntakeService, JetStreamMarketLog,
+} from '../../transport/nats/index.js';
+import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { Encoder } from '@msgpack/msgpack';
-import { IntakeService } from '../../transport/nats/intake-service.js';
-import { JetStreamMarketLog } from '../../transport/nats/jetstream-market-log.js';
-import { forwardEncodedDeltas, type EncodedDeltas } from '../delta-encoding.js';
-import type { EngineOutput } from '../engine.js';
-import type { OutputEvent, StateDelta } from '../inputs.js';
-import { ClusterMetrics } from '../cluster/cluster-metrics.js';
-import { ClusterNode } from '../cluster/cluster-node.js';
-import { NodeMetrics } from '../node/node-metrics.js';
-import type { MarketLog } from '../node/ports.js';
+import {
+  forwardEncodedDeltas, ClusterMetrics, ClusterNode, NodeMetrics, type EncodedDeltas, type EngineOutput, type OutputEvent, type StateDelta, type MarketLog,
+} from '../index.js';
 
 /** Process configuration; every field has an embedded default. */
 export interface NodeConfig {
@@ -173,7 +168,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       const u = new URL(config.databaseUrl);
       journalDesc = `postgres ${u.hostname}:${u.port || 5432}${u.pathname}`;
     } else {
-      const { EmbeddedPostgres, recommendedClientOptions } = await import('../../persistence/postgres/embedded-postgres.js');
+      const { EmbeddedPostgres, recommendedClientOptions } = await import('../../persistence/index.js');
       const dir = join(dataDir, 'pg');
       const pg = await EmbeddedPostgres.start({ dataDir: dir });
       closers.push(() => pg.stop());

@@ -15,14 +15,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import postgres from 'postgres';
 import { Registry } from 'prom-client';
-import { createSharedState, migrate } from '../../persistence/index.js';
-import { TraderIndex } from '../../transport/server/http-api.js';
-import { followAssessmentCreations } from '../../transport/nats/assessment-directory.js';
-import { ensureEventStream } from '../../transport/nats/event-publisher.js';
-import { RemoteStreams } from '../../transport/nats/remote-streams.js';
-import { PgHistoryReader, PgHistoryStore, PgReportStore } from '../../persistence/history/index.js';
-import { ShardRouter } from '../../transport/nats/shard-router.js';
-import { domainEventSubjects, withNamespace } from '../../transport/nats/subjects.js';
+import { createSharedState, migrate, PgHistoryReader, PgHistoryStore, PgReportStore } from '../../persistence/index.js';
+import { TraderIndex } from '../../transport/server/index.js';
+import { followAssessmentCreations, ensureEventStream, RemoteStreams, ShardRouter, domainEventSubjects, withNamespace } from '../../transport/nats/index.js';
 import { startGateway, type ComposedGateway, type GatewayConfig } from './compose-gateway.js';
 
 /** A remote gateway's configuration: the gateway's own, and where the cluster is. */

@@ -12,7 +12,7 @@
  *   each of the next three days counts them, and the challenge is passed.
  */
 import type { Command } from '../../actors/index.js';
-import type { IntakeResult } from '../node/engine-node.js';
+import type { IntakeResult } from '../index.js';
 
 /** The story accounts, by id. */
 export const STORY_IDS = ['demo-story-fail', 'demo-story-pass'] as const;

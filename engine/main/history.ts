@@ -17,15 +17,10 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import postgres from 'postgres';
 import { presetTiers } from '../../actors/index.js';
-import { PgHistoryReader, PgHistoryStore, PgReportStore } from '../../persistence/history/index.js';
-import { migrate } from '../../persistence/postgres/migrator.js';
-import { SimPool } from '../../sim/montecarlo/sim-pool.js';
-import { replaySource } from '../../sim/reports/compliance.js';
-import { printPdf } from '../../sim/reports/print-pdf.js';
-import { renderAssessmentReport } from '../../sim/reports/render-assessment-report.js';
-import { ReportService } from '../../sim/reports/report-service.js';
-import { cutTape, rebuildHistory } from '../../transport/nats/history-rebuild.js';
-import { formatTape } from '../tape.js';
+import { PgHistoryReader, PgHistoryStore, PgReportStore, migrate } from '../../persistence/index.js';
+import { SimPool, replaySource, printPdf, renderAssessmentReport, ReportService } from '../../sim/index.js';
+import { cutTape, rebuildHistory } from '../../transport/nats/index.js';
+import { formatTape } from '../index.js';
 
 function need(name: string): string {
   const v = process.env[name];

@@ -19,11 +19,9 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, type Instrument } from '../../actors/index.js';
 import { readTape, TapeError } from '../index.js';
 import { ensureMarketStream, InvalidMarketInputError, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../../transport/nats/index.js';
-import { SyntheticFeed } from '../../transport/market-data/synthetic-feed.js';
 import {
-  ConnectorMetrics, DEFAULT_VENUE_CONFIG, kalshiCredentials, readVenueConfig, VENUES, VenueConfigError, type Venue,
+  SyntheticFeed, ConnectorMetrics, DEFAULT_VENUE_CONFIG, kalshiCredentials, readVenueConfig, VENUES, VenueConfigError, runVenue, type Venue,
 } from '../../transport/market-data/index.js';
-import { runVenue } from '../../transport/market-data/venue-runner.js';
 
 type Item = { kind: 'tick'; at: number; tick: TickMessage } | { kind: 'resolution'; at: number; resolution: ResolutionMessage };
 

@@ -6,7 +6,7 @@
  */
 import { Command } from 'commander';
 import postgres from 'postgres';
-import { migrate, MIGRATIONS_DIR } from '../../persistence/postgres/migrator.js';
+import { migrate, MIGRATIONS_DIR } from '../../persistence/index.js';
 
 const program = new Command()
   .name('migrate')

@@ -7,8 +7,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { presetTiers } from '../../actors/index.js';
-import { runInputs } from '../engine.js';
-import { readTape, TapeError } from '../tape.js';
+import { runInputs, readTape, TapeError } from '../index.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);

@@ -6,7 +6,7 @@
  * exits 0.
  */
 import type { Logger } from 'pino';
-import { PortInUseError } from '../../transport/server/guard.js';
+import { PortInUseError } from '../../transport/server/index.js';
 import { gatewayLimitsFromEnv, type GatewayConfig } from './compose-gateway.js';
 import { composeRemoteGateway, type RemoteGatewayConfig } from './compose-remote-gateway.js';
 import type { ServeEnvironment } from './serve-env.js';

@@ -13,8 +13,8 @@
  */
 import { pino } from 'pino';
 import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
-import { PortInUseError } from '../../transport/server/guard.js';
-import { OpsPortInUseError, OpsServer } from '../cluster/ops-server.js';
+import { PortInUseError } from '../../transport/server/index.js';
+import { OpsPortInUseError, OpsServer } from '../index.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { missingServerFlags } from './server-flags.js';
 import { ServeEnv } from './serve-env.js';

@@ -8,13 +8,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseTier, presetTiers, type Tier } from '../../actors/index.js';
-import { compilePhases } from '../../sim/montecarlo/compile-tier.js';
-import { fitJumpDiffusion } from '../../sim/montecarlo/fit-model.js';
-import { RaySimulator, type Simulator } from '../../sim/montecarlo/ray-client.js';
-import { renderReport } from '../../sim/montecarlo/render-report.js';
-import { SimPool } from '../../sim/montecarlo/sim-pool.js';
-import type { SimulationJobInput, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
-import { historyOf, parseTrades } from '../../sim/montecarlo/trade-history.js';
+import {
+  compilePhases, fitJumpDiffusion, RaySimulator, renderReport, SimPool, historyOf, parseTrades, type Simulator, type SimulationJobInput, type SimulationResult,
+} from '../../sim/index.js';
 
 function positive(v: string): number {
   const n = Number(v);

@@ -16,12 +16,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index.js';
-import { BotTraders } from '../../sim/bot-trader.js';
-import { Random } from '../../sim/random.js';
-import { SyntheticFeed, type FeedItem } from '../../transport/market-data/synthetic-feed.js';
+import { BotTraders, Random } from '../../sim/index.js';
+import { SyntheticFeed, type FeedItem } from '../../transport/market-data/index.js';
 import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
-import { PortInUseError } from '../../transport/server/guard.js';
+import { PortInUseError } from '../../transport/server/index.js';
 import { composeNode } from './compose-node.js';
 import { runStories } from './demo-stories.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { presetTiers } from '../../actors/index.js';
 import { PgMembership, PgShardJournal, PgShardStore } from '../../persistence/index.js';
-import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
+import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { ClusterNode, mergeSequenced, runInputs, shardOf, stateDigest, type ClusterNodeOptions, type IntakeRequest, type IntakeResult, type JournalRecord, type MarketInput, type OutputEvent } from '../index.js';
 import type { TestDatabase } from '../testing/pg-test-db.js';
 

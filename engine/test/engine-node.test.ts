@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { presetTiers } from '../../actors/index.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
-import { MemoryMarketLog } from '../../transport/memory/memory-market-log.js';
+import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { EngineNode, FencedError, JournalOutcomeUnknownError, mergeSequenced, runInputs, stateDigest, type EngineNodeOptions, type Journal, type JournalRecord, type MarketInput, type NodeInspection } from '../index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';

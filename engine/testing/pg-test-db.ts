@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { migrate } from '../../persistence/postgres/migrator.js';
+import { migrate } from '../../persistence/index.js';
 
 /** A migrated test database. */
 export interface TestDatabase {

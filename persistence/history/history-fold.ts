@@ -10,8 +10,9 @@
  * {@link RowSink}. Folding the same events in the same order gives the same
  * rows, so a rebuild equals the live projection.
  */
-import { applyFill, QTY_EPSILON, settlePosition } from '../../actors/portfolio.js';
-import type { AssessmentState, OrderRole, PhaseName, Position, RuleId } from '../../actors/types.js';
+import {
+  applyFill, QTY_EPSILON, settlePosition, type AssessmentState, type OrderRole, type PhaseName, type Position, type RuleId,
+} from '../../actors/index.js';
 import {
   floorOf, type ClosedBy, type DayRow, type FillRow, type HeldPosition, type HistoryEvent, type PointKind, type PointRow, type TradeRow,
   type TransitionKind, type TransitionRow, type ViolationRow,

@@ -3,7 +3,7 @@
  * them and the stores return them. Times are epoch ms of the engine's clock;
  * a floor is `null` where the phase has no such rule (the engine's -Infinity).
  */
-import type { AssessmentEvent, OrderRole, PhaseName, RuleId, Side, Violation } from '../../actors/types.js';
+import type { AssessmentEvent, OrderRole, PhaseName, RuleId, Side, Violation } from '../../actors/index.js';
 
 /** An assessment's domain event as the events stream carries it: its identity is (assessmentId, input, n). */
 export type HistoryEvent = AssessmentEvent & { readonly input: number; readonly n: number };

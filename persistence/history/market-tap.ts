@@ -4,7 +4,7 @@
  * the marks of exactly what the engine applied (a re-read after a restart is
  * shown again; the marks merge idempotently).
  */
-import type { MarketInput, MarketLog, MarketReader } from '../../engine/node/ports.js';
+import type { MarketInput, MarketLog, MarketReader } from '../../engine/index.js';
 
 /** `log`, with `observe` called for every input read from it (what it throws is swallowed). */
 export function tapMarketLog<L extends MarketLog>(log: L, observe: (input: MarketInput) => void): MarketLog {

@@ -5,7 +5,7 @@
  * equity series from the points and the marks.
  */
 import type postgres from 'postgres';
-import type { Violation } from '../../actors/types.js';
+import type { Violation } from '../../actors/index.js';
 import { decodeJson } from '../postgres/json-codec.js';
 import { mapPgError } from '../postgres/errors.js';
 import { equitySeries, heldSymbols, resolutionFor, type BucketMarks, type EquitySeries } from './equity-series.js';

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import { shardKey, shardOf, VIRTUAL_SHARDS } from '../../engine/shard.js';
+import { shardKey, shardOf, VIRTUAL_SHARDS } from '../../engine/index.js';
 import { isUnavailable, mapPgError } from './errors.js';
 
 /** Raised when a database holds rows of both layouts: which is newer cannot be told, so nothing is converted. */

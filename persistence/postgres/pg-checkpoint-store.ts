@@ -6,8 +6,7 @@
  * leaves the previous checkpoint whole.
  */
 import type postgres from 'postgres';
-import type { EngineSnapshot, KernelSnapshot } from '../../engine/index.js';
-import { FencedError, type Checkpoint, type CheckpointStore } from '../../engine/node/ports.js';
+import { FencedError, type EngineSnapshot, type KernelSnapshot, type Checkpoint, type CheckpointStore } from '../../engine/index.js';
 import { copyField, copyIn } from './copy-snapshots.js';
 import { isUnavailable, mapPgError } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';

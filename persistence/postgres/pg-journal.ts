@@ -5,7 +5,7 @@
  * a client order id is accepted at most once per assessment.
  */
 import type postgres from 'postgres';
-import { FencedError, JournalOutcomeUnknownError, type Journal, type JournalAppend, type JournalAppendResult, type JournalInput, type JournalRecord } from '../../engine/node/ports.js';
+import { FencedError, JournalOutcomeUnknownError, type Journal, type JournalAppend, type JournalAppendResult, type JournalInput, type JournalRecord } from '../../engine/index.js';
 import { mapPgError, sentThenLost } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';
 

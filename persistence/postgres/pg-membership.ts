@@ -5,7 +5,7 @@
  * listed, and its shards may be claimed.
  */
 import type postgres from 'postgres';
-import type { Member, MembershipStore, RenewOutcome } from '../../engine/cluster/cluster-ports.js';
+import type { Member, MembershipStore, RenewOutcome } from '../../engine/index.js';
 import { mapPgError } from './errors.js';
 
 /** Membership over a porsager/postgres client (not owned: the caller ends it). */

@@ -8,9 +8,9 @@
  * shard that moved are refused one by one, the rest is written.
  */
 import type postgres from 'postgres';
-import { JournalOutcomeUnknownError, type JournalInput, type JournalRecord } from '../../engine/node/ports.js';
-import type { ShardJournal, ShardJournalAppend, ShardJournalAppendResult } from '../../engine/cluster/cluster-ports.js';
-import { shardKey } from '../../engine/shard.js';
+import {
+  JournalOutcomeUnknownError, shardKey, type JournalInput, type JournalRecord, type ShardJournal, type ShardJournalAppend, type ShardJournalAppendResult,
+} from '../../engine/index.js';
 import { mapPgError, sentThenLost } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';
 

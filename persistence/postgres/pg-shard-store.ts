@@ -11,8 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
-import type { ClaimRule, KernelMeta, ShardActor, ShardCheckpoint, ShardCheckpointWrite, ShardOwner, ShardStore } from '../../engine/cluster/cluster-ports.js';
-import { shardKey } from '../../engine/shard.js';
+import {
+  shardKey, type ClaimRule, type KernelMeta, type ShardActor, type ShardCheckpoint, type ShardCheckpointWrite, type ShardOwner, type ShardStore,
+} from '../../engine/index.js';
 import { copyField, copyIn } from './copy-snapshots.js';
 import { isUnavailable, mapPgError } from './errors.js';
 import { decodeJson, encodeJson } from './json-codec.js';

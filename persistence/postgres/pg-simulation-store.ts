@@ -3,8 +3,7 @@
  * as jsonb once it completes.
  */
 import type postgres from 'postgres';
-import type { SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
-import type { SimulationRecord, SimulationStatus, SimulationStore } from '../../sim/montecarlo/simulation-store.js';
+import type { SimulationResult, SimulationRecord, SimulationStatus, SimulationStore } from '../../sim/index.js';
 import { mapPgError } from './errors.js';
 
 interface Row {

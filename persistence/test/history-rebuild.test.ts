@@ -13,14 +13,12 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type postgres from 'postgres';
 import { composeNode, type ComposedNode } from '../../engine/main/compose-node.js';
-import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import { HISTORY_TABLES, PgHistoryStore, type HistoryEvent } from '../history/index.js';
 import { decodeJson, encodeJson } from '../postgres/json-codec.js';
-import { cutTape, rebuildHistory } from '../../transport/nats/history-rebuild.js';
+import { cutTape, rebuildHistory, eventSubject } from '../../transport/nats/index.js';
 import { presetTiers } from '../../actors/index.js';
-import { runInputs } from '../../engine/engine.js';
-import { eventSubject } from '../../transport/nats/subjects.js';
+import { runInputs } from '../../engine/index.js';
 import { BotsOutput, runScenario } from './history-scenario.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));

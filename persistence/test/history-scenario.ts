@@ -8,11 +8,9 @@
  */
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote, type Tier } from '../../actors/index.js';
 import type { ComposedNode } from '../../engine/main/compose-node.js';
-import type { EngineOutput } from '../../engine/engine.js';
-import type { OutputEvent } from '../../engine/inputs.js';
-import { BotTraders } from '../../sim/bot-trader.js';
-import { Random } from '../../sim/random.js';
-import { SyntheticFeed } from '../../transport/market-data/synthetic-feed.js';
+import type { EngineOutput, OutputEvent } from '../../engine/index.js';
+import { BotTraders, Random } from '../../sim/index.js';
+import { SyntheticFeed } from '../../transport/market-data/index.js';
 
 export const FEED_START = Date.UTC(2025, 0, 6, 22, 0);
 

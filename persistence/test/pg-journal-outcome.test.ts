@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
 import { JournalOutcomeUnknownError } from '../../engine/index.js';
-import { createTestDatabase } from '../../engine/testing/pg-test-db.js';
-import { FaultProxy } from '../../engine/testing/fault-proxy.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { createTestDatabase, FaultProxy, serviceGate } from '../../engine/testing/index.js';
 import { PgCheckpointStore, PgJournal } from '../index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);

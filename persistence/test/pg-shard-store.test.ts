@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { shardKey, shardOf } from '../../engine/index.js';
-import type { KernelMeta, ShardCheckpointWrite } from '../../engine/cluster/cluster-ports.js';
-import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { shardKey, shardOf, type KernelMeta, type ShardCheckpointWrite } from '../../engine/index.js';
+import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import { PgMembership, PgShardJournal, PgShardStore } from '../index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);

@@ -4,9 +4,8 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState } from '../../actors/index.js';
-import { ShardKernel } from '../../engine/index.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
-import type { EngineSnapshot } from '../../engine/index.js';
+import { ShardKernel, type EngineSnapshot } from '../../engine/index.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { decodeJson, encodeJson, migrate, PgCheckpointStore, PgSnapshotStore, PgUnavailableError, SnapshotTooLargeError, type SnapshotRow } from '../index.js';
 
 const HOST = '127.0.0.1';

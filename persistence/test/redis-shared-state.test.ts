@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { connectRedis, createSharedState, SharedStateUnavailableError, type SharedState } from '../index.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';

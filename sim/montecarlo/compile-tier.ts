@@ -4,7 +4,7 @@
  * the phases after the first one without a profit target drop out too, since
  * reaching that phase (funded) is the pass.
  */
-import { limitAmount, type Phase, type Tier } from '../../actors/tier.js';
+import { limitAmount, type Phase, type Tier } from '../../actors/index.js';
 import type { CompiledPhase } from './simulation-spec.js';
 
 /** The judged phases of a tier, from `fromPhase` (a live assessment's current phase) on. */

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { spawnWorker } from '../../engine/spawn-worker.js';
+import { spawnWorker } from '../../engine/index.js';
 import { CHUNK_SIZE, planFor, type ChunkRecords } from './path-kernel.js';
 import { SimulationJob, type SimulationJobInput, type SimulationResult } from './simulation-spec.js';
 import { summarize } from './summarize.js';

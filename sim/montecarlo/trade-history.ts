@@ -6,9 +6,7 @@
  */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { DAY_MS } from '../../actors/calendar.js';
-import type { AssessmentState } from '../../actors/types.js';
-import type { Tier } from '../../actors/tier.js';
+import { DAY_MS, type AssessmentState, type Tier } from '../../actors/index.js';
 import type { StartState } from './simulation-spec.js';
 
 /** One closed trade from a history file. */

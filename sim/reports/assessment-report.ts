@@ -5,10 +5,8 @@
  * the history read model by a pure function, so the same history (and the
  * same pass-probability estimates) gives the same report.
  */
-import type { Tier } from '../../actors/tier.js';
-import type { EquitySeries } from '../../persistence/history/equity-series.js';
-import type { AssessmentRow, DayRow, PointRow, TradeRow, TransitionRow, ViolationRow } from '../../persistence/history/history-rows.js';
-import type { Violation } from '../../actors/types.js';
+import type { Tier, Violation } from '../../actors/index.js';
+import type { EquitySeries, AssessmentRow, DayRow, PointRow, TradeRow, TransitionRow, ViolationRow } from '../../persistence/index.js';
 import { compliance, type Compliance, type ReplaySource } from './compliance.js';
 import { performance, type Performance, type TradeFigures } from './performance.js';
 import { closestApproaches, closestRule, headroom, type DayEstimate, type RiskFigures } from './risk.js';

@@ -5,8 +5,8 @@
  * pass-blocked episode and soft lock, and how to check each by replaying the
  * assessment's inputs: the replay prints the same event at the same instant.
  */
-import type { Cause, PositionEvidence, RuleId } from '../../actors/types.js';
-import type { HeldPosition, PointRow, TransitionRow, ViolationRow } from '../../persistence/history/history-rows.js';
+import type { Cause, PositionEvidence, RuleId } from '../../actors/index.js';
+import type { HeldPosition, PointRow, TransitionRow, ViolationRow } from '../../persistence/index.js';
 
 /** How to reproduce the assessment's events: a tape and the command that replays it. */
 export interface ReplaySource {

@@ -6,8 +6,7 @@
  * {@link HistoryRequestError} with its HTTP status and a code; every page is
  * bounded. It knows no transport: the routes call it.
  */
-import type { PgHistoryReader } from '../../persistence/history/pg-history-reader.js';
-import type { PgReportStore, ReportHeader, StoredReport } from '../../persistence/history/pg-report-store.js';
+import type { PgHistoryReader, PgReportStore, ReportHeader, StoredReport } from '../../persistence/index.js';
 import type { AssessmentReport } from './assessment-report.js';
 import { renderAssessmentReport } from './render-assessment-report.js';
 import type { ReportService } from './report-service.js';

@@ -22,7 +22,7 @@
  * - Exposure: the share of the assessment's time (first event to last) with
  *   at least one position open (overlapping trades counted once).
  */
-import type { DayRow, TradeRow } from '../../persistence/history/history-rows.js';
+import type { DayRow, TradeRow } from '../../persistence/index.js';
 
 /** Calendar days per year for annualizing daily figures. */
 export const TRADING_DAYS_PER_YEAR = 365;

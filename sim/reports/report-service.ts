@@ -5,10 +5,8 @@
  * to the trader's WebSocket. Jobs run one at a time, so a burst of verdicts
  * queues instead of competing with the engine for the cores.
  */
-import type { Tier } from '../../actors/tier.js';
-import type { HistoryEvent } from '../../persistence/history/history-rows.js';
-import type { PgHistoryReader } from '../../persistence/history/pg-history-reader.js';
-import type { PgReportStore, ReportHeader, ReportKind } from '../../persistence/history/pg-report-store.js';
+import type { Tier } from '../../actors/index.js';
+import type { HistoryEvent, PgHistoryReader, PgReportStore, ReportHeader, ReportKind } from '../../persistence/index.js';
 import type { Simulator } from '../montecarlo/ray-client.js';
 import { buildReport, REPORT_TRADES, type AssessmentReport } from './assessment-report.js';
 import type { ReplaySource } from './compliance.js';

@@ -4,10 +4,8 @@
  * and the Monte Carlo pass probability as it stood at the start of each day,
  * from the existing simulator with the history known on that day.
  */
-import type { Tier } from '../../actors/tier.js';
-import { DAY_MS } from '../../actors/calendar.js';
-import type { EquitySeries } from '../../persistence/history/equity-series.js';
-import type { DayRow, ViolationRow } from '../../persistence/history/history-rows.js';
+import { DAY_MS, type Tier } from '../../actors/index.js';
+import type { EquitySeries, DayRow, ViolationRow } from '../../persistence/index.js';
 import { compilePhases } from '../montecarlo/compile-tier.js';
 import type { Simulator } from '../montecarlo/ray-client.js';
 import type { CompiledPhase, StartState } from '../montecarlo/simulation-spec.js';

@@ -3,7 +3,7 @@
  * quoted where a field needs it). Times are ISO 8601 UTC; numbers as
  * JavaScript writes them (exact round trip); empty for none.
  */
-import type { TradeRow } from '../../persistence/history/history-rows.js';
+import type { TradeRow } from '../../persistence/index.js';
 
 const COLUMNS: Array<[string, (t: TradeRow) => string | number | boolean | null]> = [
   ['no', (t) => t.no], ['phase_index', (t) => t.phaseIndex], ['symbol', (t) => t.symbol], ['side', (t) => t.side], ['open', (t) => t.open],

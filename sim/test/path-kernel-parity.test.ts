@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import seedrandom from 'seedrandom';
 import { Harness, ofType } from '../../actors/test/harness.js';
-import { parseTier, type Tier } from '../../actors/tier.js';
+import { parseTier, type Tier } from '../../actors/index.js';
 import { compilePhases } from '../montecarlo/compile-tier.js';
 import { planFor, runChunk, type PathTrace } from '../montecarlo/path-kernel.js';
 import { OUTCOMES, SimulationJob, type Outcome } from '../montecarlo/simulation-spec.js';

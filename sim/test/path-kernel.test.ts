@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import seedrandom from 'seedrandom';
-import { presetTiers } from '../../actors/presets.js';
+import { presetTiers } from '../../actors/index.js';
 import { compilePhases } from '../montecarlo/compile-tier.js';
 import { CHUNK_SIZE, planFor, runChunk, type ChunkRecords } from '../montecarlo/path-kernel.js';
 import { InvalidJobError, SimPool, SimulationCancelledError } from '../montecarlo/sim-pool.js';

@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { presetTiers } from '../../actors/presets.js';
+import { presetTiers } from '../../actors/index.js';
 import { compilePhases } from '../montecarlo/compile-tier.js';
 import { RaySimulator } from '../montecarlo/ray-client.js';
 import { SimPool } from '../montecarlo/sim-pool.js';

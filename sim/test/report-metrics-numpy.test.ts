@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import seedrandom from 'seedrandom';
-import type { DayRow, TradeRow } from '../../persistence/history/history-rows.js';
+import type { DayRow, TradeRow } from '../../persistence/index.js';
 import { performance } from '../reports/performance.js';
 
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;

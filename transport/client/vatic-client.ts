@@ -9,7 +9,7 @@
  * browser's `WebSocket`, or the `ws` package's in Node).
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import type { ClientFrame, OrderOp, ServerFrame } from '../protocol/protocol.js';
+import type { ClientFrame, OrderOp, ServerFrame } from '../protocol/index.js';
 
 /** Minimal WebSocket surface the client uses. */
 export interface SocketLike {

@@ -10,10 +10,9 @@
  * report tab shows the newest report and saves it as a page or CSV.
  */
 import { encode } from '@msgpack/msgpack';
-import type { AssessmentEvent, AssessmentState, PositionEvidence, Violation } from '../../actors/types.js';
-import type { Tier } from '../../actors/tier.js';
-import type { KernelEvent, StateDelta } from '../../engine/inputs.js';
-import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
+import type { AssessmentEvent, AssessmentState, PositionEvidence, Violation, Tier } from '../../actors/index.js';
+import type { KernelEvent, StateDelta } from '../../engine/index.js';
+import { ProtocolError, VaticClient, type SocketConstructor } from '../client/index.js';
 import { EquityChart, type Level } from './chart.js';
 import { finite, fmtMoney, fmtSigned, meters, targetLevel } from './rules.js';
 import { identity, loadHistory, ReportTab } from './history.js';

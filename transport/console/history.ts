@@ -4,7 +4,7 @@
  * the events up to the moment the page loads (so a reload starts with the
  * past, then goes on live), the report tab, and refusals in words.
  */
-import type { AssessmentEvent } from '../../actors/types.js';
+import type { AssessmentEvent } from '../../actors/index.js';
 import { fmtMoney, fmtSigned } from './rules.js';
 import { clock, el } from './view.js';
 

@@ -3,7 +3,7 @@
  * from each line its tier draws. Pure functions of the tier's phase rules and
  * the figures, so the page only renders what these return.
  */
-import type { Limit, PhaseRules } from '../../actors/tier.js';
+import type { Limit, PhaseRules } from '../../actors/index.js';
 
 /** The live figures a meter is measured on. Floors are -Infinity (or null over JSON) when the phase has no such rule. */
 export interface Figures {

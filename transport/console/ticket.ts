@@ -5,8 +5,8 @@
  * the gateway's ack (journal position) or refusal, then the engine's
  * accepted / rejected / filled events for the same client order id.
  */
-import type { AssessmentEvent } from '../../actors/types.js';
-import type { OrderOp } from '../protocol/protocol.js';
+import type { AssessmentEvent } from '../../actors/index.js';
+import type { OrderOp } from '../protocol/index.js';
 import { fmtMoney } from './rules.js';
 import { el, fmtQty } from './view.js';
 import { reasonInWords } from './words.js';

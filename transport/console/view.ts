@@ -5,8 +5,8 @@
  * framework: each panel is rebuilt from data (they are small), and text
  * always goes through textContent, never HTML.
  */
-import type { AssessmentEvent, Expiry, PositionEvidence, Violation } from '../../actors/types.js';
-import type { KernelEvent } from '../../engine/inputs.js';
+import type { AssessmentEvent, Expiry, PositionEvidence, Violation } from '../../actors/index.js';
+import type { KernelEvent } from '../../engine/index.js';
 import { fmtMoney, fmtSigned, type Meter } from './rules.js';
 import { reasonInWords } from './words.js';
 

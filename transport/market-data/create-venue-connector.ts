@@ -4,8 +4,8 @@
  * engine's instruments, and a {@link MarketRegistry} for resolutions.
  */
 import type { Instrument } from '../../actors/index.js';
-import { MarketRegistry } from '../../engine/market-validation.js';
-import type { TickPublisher } from '../nats/market-stream.js';
+import { MarketRegistry } from '../../engine/index.js';
+import type { TickPublisher } from '../nats/index.js';
 import { binanceProtocol } from './binance-protocol.js';
 import type { Clock } from './clock.js';
 import { coinbaseProtocol } from './coinbase-protocol.js';

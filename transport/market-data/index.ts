@@ -54,3 +54,7 @@ export { DEFAULT_VENUE_CONFIG, parseVenueConfig, readVenueConfig, resolveSubscri
 export type { VenueConfig, VenueSectionConfig } from './venue-config.js';
 export { createVenueConnector, tickPublisherSink, venueProtocol } from './create-venue-connector.js';
 export type { CreateVenueConnectorOptions } from './create-venue-connector.js';
+
+export { SyntheticFeed } from './synthetic-feed.js';
+export type { FeedItem } from './synthetic-feed.js';
+export { runVenue } from './venue-runner.js';

@@ -6,7 +6,7 @@
  */
 import { Decoder } from '@msgpack/msgpack';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { tickSubject } from '../nats/subjects.js';
+import { tickSubject } from '../nats/index.js';
 import type { NormalizedQuote, Venue } from './normalized-quote.js';
 
 const decoder = new Decoder({ maxStrLength: 1_024, maxArrayLength: 16, maxMapLength: 16, maxBinLength: 0, maxExtLength: 0 });

@@ -3,9 +3,8 @@
  * feed of top-of-book ticks and prediction-market resolutions. The output is a
  * pure function of the options, so a seed reproduces a session exactly.
  */
-import { DEFAULT_INSTRUMENTS, type Instrument, type Resolution, type Tick } from '../../actors/market.js';
-import { BoundedWalk, JumpDiffusion } from '../../sim/price-models.js';
-import { Random } from '../../sim/random.js';
+import { DEFAULT_INSTRUMENTS, type Instrument, type Resolution, type Tick } from '../../actors/index.js';
+import { BoundedWalk, JumpDiffusion, Random } from '../../sim/index.js';
 
 /** One item of the feed; ticks and resolutions share one sequence. */
 export type FeedItem = { type: 'tick'; tick: Tick } | { type: 'resolution'; resolution: Resolution };

@@ -7,8 +7,8 @@
  * keep the stream single. Per instrument it watches the feed's age, marks it
  * stale and asks for a resnapshot.
  */
-import type { MarketRegistry } from '../../engine/market-validation.js';
-import type { ResolutionMessage, TickMessage } from '../nats/market-stream.js';
+import type { MarketRegistry } from '../../engine/index.js';
+import type { ResolutionMessage, TickMessage } from '../nats/index.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import type { ConnectorMetrics } from './connector-metrics.js';
 import type { HoldReason } from './data-quality.js';

@@ -7,7 +7,7 @@
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import { TickPublisher } from '../nats/market-stream.js';
+import { TickPublisher } from '../nats/index.js';
 import type { ConnectorMetrics } from './connector-metrics.js';
 import { createVenueConnector, tickPublisherSink } from './create-venue-connector.js';
 import type { HoldReason } from './data-quality.js';

@@ -4,8 +4,7 @@
  * hands new ones to live readers. It lives and dies with the process: use
  * JetStream where ticks must survive a crash.
  */
-import type { ClockInput, ResolutionInput, TickInput } from '../../engine/inputs.js';
-import type { MarketInput, MarketLog, MarketReader } from '../../engine/node/ports.js';
+import type { ClockInput, ResolutionInput, TickInput, MarketInput, MarketLog, MarketReader } from '../../engine/index.js';
 
 /** An input to publish, without its sequence (the bus assigns it). */
 export type UnsequencedMarketInput = Omit<TickInput, 'seq'> | Omit<ResolutionInput, 'seq'> | ClockInput;

@@ -12,8 +12,7 @@
  */
 import { Encoder } from '@msgpack/msgpack';
 import type { JetStreamClient, JetStreamManager, PubAck, StreamInfo } from '@nats-io/jetstream';
-import type { EngineOutput } from '../../engine/engine.js';
-import type { OutputEvent } from '../../engine/inputs.js';
+import type { EngineOutput, OutputEvent } from '../../engine/index.js';
 import { ensureStream, type StreamOptions } from './market-stream.js';
 import { domainEventSubjects, eventSubject, withNamespace } from './subjects.js';
 

@@ -11,7 +11,7 @@
  */
 import { Decoder } from '@msgpack/msgpack';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import type { HistoryEvent } from '../../persistence/history/history-rows.js';
+import type { HistoryEvent } from '../../persistence/index.js';
 import { DEFAULT_EVENTS_STREAM } from './event-publisher.js';
 import { eventSubject } from './subjects.js';
 

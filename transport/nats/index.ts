@@ -17,3 +17,16 @@ export { JetStreamTickSource } from './tick-consumer.js';
 export type { JetStreamTickSourceOptions, MalformedKind, MalformedMessage, MarketInput } from './tick-consumer.js';
 export { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher, ensureEventStream, eventMsgId } from './event-publisher.js';
 export type { EventPublishFailure, JetStreamEventPublisherOptions } from './event-publisher.js';
+
+export { followAssessmentCreations } from './assessment-directory.js';
+export { JetStreamHistoryConsumer } from './history-consumer.js';
+export { cutTape, rebuildHistory } from './history-rebuild.js';
+export { IntakeService, intakeSubjects } from './intake-service.js';
+export type { InspectReply } from './intake-service.js';
+export { JetStreamMarketLog } from './jetstream-market-log.js';
+export { RemoteStreams } from './remote-streams.js';
+export { countedWatch } from './shard-host.js';
+export type { ShardHost } from './shard-host.js';
+export { ShardRouter } from './shard-router.js';
+export { ShardService } from './shard-service.js';
+export { shardSubjects } from './shard-subjects.js';

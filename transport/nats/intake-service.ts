@@ -12,8 +12,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import type { IntakeRequest, IntakeResult, NodeInspection } from '../../engine/node/engine-node.js';
-import { stateDigest } from '../../engine/node/merge-inputs.js';
+import { stateDigest, type IntakeRequest, type IntakeResult, type NodeInspection } from '../../engine/index.js';
 import { withNamespace } from './subjects.js';
 
 /** What the service needs of a node. */

@@ -5,7 +5,7 @@
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import type { MarketLog, MarketReader } from '../../engine/node/ports.js';
+import type { MarketLog, MarketReader } from '../../engine/index.js';
 import { DEFAULT_MARKET_STREAM } from './market-stream.js';
 import { JetStreamTickSource, type MalformedMessage } from './tick-consumer.js';
 

@@ -8,7 +8,7 @@ import { Encoder } from '@msgpack/msgpack';
 import { nanos } from '@nats-io/transport-node';
 import { JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInputRefusal } from '../../engine/market-validation.js';
+import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInputRefusal } from '../../engine/index.js';
 import { CLOCK_SUBJECT, marketSubjects, resolutionSubject, tickSubject, withNamespace } from './subjects.js';
 
 /** Options of {@link ensureMarketStream} (and {@link ensureStream}). */

@@ -17,10 +17,9 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { shardOf } from '../../engine/shard.js';
-import { readFrameHead } from '../protocol/frame-bytes.js';
-import type { StreamSnapshot } from '../server/gateway-options.js';
-import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
+import { shardOf } from '../../engine/index.js';
+import { readFrameHead } from '../protocol/index.js';
+import { StreamHub, type StreamSnapshot, type StreamHubOptions } from '../server/index.js';
 import type { ShardRouter } from './shard-router.js';
 import { streamSubject } from './shard-subjects.js';
 import { MAX_WATCH_IDS } from './shard-wire.js';

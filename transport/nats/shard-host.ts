@@ -6,7 +6,7 @@
  * them at its one epoch (engine/main/shard-hosts.ts adapts both).
  */
 import type { AssessmentState } from '../../actors/index.js';
-import type { IntakeRequest } from '../../engine/node/engine-node.js';
+import type { IntakeRequest } from '../../engine/index.js';
 import type { RoutedIntakeResult } from './shard-wire.js';
 
 /** Told when a shard starts (`serving`) or stops being served here; `epoch` is its owner epoch. */

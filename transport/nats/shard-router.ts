@@ -15,10 +15,9 @@ import { decode, Encoder } from '@msgpack/msgpack';
 import { errors, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { AssessmentState } from '../../actors/index.js';
-import type { IntakeRequest } from '../../engine/node/engine-node.js';
-import { shardOf, VIRTUAL_SHARDS } from '../../engine/shard.js';
-import type { LeaderboardEntry, RankedEntry } from '../../persistence/redis/leaderboard.js';
-import type { GatewayEngine, OfferResult, StreamSnapshot } from '../server/gateway-options.js';
+import { shardOf, VIRTUAL_SHARDS, type IntakeRequest } from '../../engine/index.js';
+import type { LeaderboardEntry, RankedEntry } from '../../persistence/index.js';
+import type { GatewayEngine, OfferResult, StreamSnapshot } from '../server/index.js';
 import { leaderboardSubject, ownerAnnouncements, shardSubjects } from './shard-subjects.js';
 import { parseAnnouncement, type LeaderboardReply, type OwnerAnnouncement, type RoutedIntakeResult, type StateReply, type WatchReply } from './shard-wire.js';
 

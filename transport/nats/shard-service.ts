@@ -15,8 +15,8 @@
 import { Encoder, type Decoder } from '@msgpack/msgpack';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { shardOf } from '../../engine/shard.js';
-import type { Leaderboard, LeaderboardEntry } from '../../persistence/redis/leaderboard.js';
+import { shardOf } from '../../engine/index.js';
+import type { Leaderboard, LeaderboardEntry } from '../../persistence/index.js';
 import type { ShardHost } from './shard-host.js';
 import { leaderboardSubject, shardSubjects } from './shard-subjects.js';
 import {

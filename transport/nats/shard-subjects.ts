@@ -17,7 +17,7 @@
  *
  * `v` is the virtual shard's number (0..1023), as `shardOf` gives it.
  */
-import { VIRTUAL_SHARDS } from '../../engine/shard.js';
+import { VIRTUAL_SHARDS } from '../../engine/index.js';
 import { encodeToken, withNamespace } from './subjects.js';
 
 /** The request subjects of one virtual shard. */

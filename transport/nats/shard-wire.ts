@@ -6,8 +6,8 @@
  */
 import { Decoder } from '@msgpack/msgpack';
 import type { AssessmentState } from '../../actors/index.js';
-import type { IntakeRefusal, IntakeRequest, IntakeResult } from '../../engine/node/engine-node.js';
-import type { LeaderboardEntry } from '../../persistence/redis/leaderboard.js';
+import type { IntakeRefusal, IntakeRequest, IntakeResult } from '../../engine/index.js';
+import type { LeaderboardEntry } from '../../persistence/index.js';
 
 /** Refusals on the shard subjects: a node's own (`NOT_OWNER` among them), and a watch over its bounds. */
 export type RoutedRefusal = IntakeRefusal | 'TOO_MANY_WATCHES';

@@ -13,10 +13,8 @@
  * so a gateway never mistakes a new stream for the continuation of an old one.
  */
 import { Encoder } from '@msgpack/msgpack';
-import type { EncodedDeltas } from '../../engine/delta-encoding.js';
-import type { EngineOutput } from '../../engine/engine.js';
-import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
-import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from '../protocol/frame-bytes.js';
+import type { EncodedDeltas, EngineOutput, OutputEvent, StateDelta } from '../../engine/index.js';
+import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from '../protocol/index.js';
 import { streamSubject } from './shard-subjects.js';
 
 /** Options of {@link StreamPublisher}. */

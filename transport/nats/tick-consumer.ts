@@ -15,8 +15,7 @@
 import { Decoder } from '@msgpack/msgpack';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import type { MarketInput } from '../../engine/node/ports.js';
-import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInputRefusal } from '../../engine/market-validation.js';
+import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInput, type MarketInputRefusal } from '../../engine/index.js';
 import { parseMarketSubject } from './subjects.js';
 
 export type { MarketInput };

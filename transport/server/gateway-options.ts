@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
-import type { IntakeRefusal, IntakeRequest } from '../../engine/node/engine-node.js';
-import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
+import type { IntakeRefusal, IntakeRequest } from '../../engine/index.js';
+import type { RateLimiter } from '../../persistence/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { StreamHub } from './stream-hub.js';
 import type { TokenVerifier } from './token-verifier.js';

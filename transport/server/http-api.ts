@@ -18,20 +18,16 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Tier } from '../../actors/index.js';
-import type { OutputEvent } from '../../engine/inputs.js';
-import type { Leaderboard } from '../../persistence/redis/leaderboard.js';
-import type { IdempotencyPrecheck } from '../../persistence/redis/idempotency-precheck.js';
-import { MemoryRateLimiter, type RateLimiter, type RateLimitResult } from '../../persistence/redis/rate-limiter.js';
-import type { Purchases } from '../payments/purchases.js';
-import type { SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
-import type { SimulationService } from '../../sim/montecarlo/simulation-service.js';
-import type { HistoryApi } from '../../sim/reports/history-api.js';
+import type { OutputEvent } from '../../engine/index.js';
+import { MemoryRateLimiter, type Leaderboard, type IdempotencyPrecheck, type RateLimiter, type RateLimitResult } from '../../persistence/index.js';
+import type { Purchases } from '../payments/index.js';
+import type { SimulationRecord, SimulationService, HistoryApi } from '../../sim/index.js';
 import { json, toCommand, type GatewayEngine } from './gateway.js';
 import type { GatewayView } from './gateway-options.js';
 import { raw, RawAnswer } from './http-json.js';
 import type { StaticAssets } from './static-assets.js';
 import { decodePathParam } from './guard.js';
-import { ClientFrameSchema } from '../protocol/protocol.js';
+import { ClientFrameSchema } from '../protocol/index.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 
 /** Dependencies of the HTTP API. */

@@ -1,6 +1,6 @@
 /** JSON answers of the gateway's HTTP side, and the order shape the socket and HTTP share. */
 import type { HttpResponse } from 'uWebSockets.js';
-import type { OrderOp } from '../protocol/protocol.js';
+import type { OrderOp } from '../protocol/index.js';
 
 /** Socket order → engine command. */
 export function toCommand(o: OrderOp): unknown {

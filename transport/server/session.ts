@@ -4,7 +4,7 @@
  * a few hundred bytes, and a gateway holds thousands of them.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { CLOSE, PROTOCOL_MSGPACK, type FrameCodec, type Protocol } from '../protocol/protocol.js';
+import { CLOSE, PROTOCOL_MSGPACK, type FrameCodec, type Protocol } from '../protocol/index.js';
 import type { Subscriber } from './stream-hub.js';
 import type { Principal } from './token-verifier.js';
 

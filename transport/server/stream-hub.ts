@@ -16,12 +16,9 @@
  * (a new owner, frames lost on the way) and tells its subscribers to resync.
  */
 import { decode } from '@msgpack/msgpack';
-import type { EncodedDeltas } from '../../engine/delta-encoding.js';
-import type { EngineOutput } from '../../engine/engine.js';
-import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
+import type { EncodedDeltas, EngineOutput, OutputEvent, StateDelta } from '../../engine/index.js';
 import { FrameRing } from './frame-ring.js';
-import { FrameCodec, PROTOCOL_JSON, PROTOCOL_MSGPACK, type ServerFrame } from '../protocol/protocol.js';
-import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from '../protocol/frame-bytes.js';
+import { FrameCodec, PROTOCOL_JSON, PROTOCOL_MSGPACK, deltaHead, DELTA_KEY, SEQ_KEY, writeUint, type ServerFrame } from '../protocol/index.js';
 
 /** What the hub needs of a subscriber's connection. */
 export interface Subscriber {

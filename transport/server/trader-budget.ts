@@ -5,7 +5,7 @@
  * chunks, so every connection and every reconnect of one trader, on any
  * gateway sharing the limiter (Redis), draws on the same window.
  */
-import type { RateLimiter } from '../../persistence/redis/rate-limiter.js';
+import type { RateLimiter } from '../../persistence/index.js';
 
 interface Lease {
   /** Frames left in the lease. */

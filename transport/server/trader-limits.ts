@@ -4,7 +4,7 @@
  * limiter), and new connections per trader and per address. The defaults are
  * documented in asyncapi-ws.json's `x-session-defaults`.
  */
-import { MemoryRateLimiter, type RateLimiter } from '../../persistence/redis/rate-limiter.js';
+import { MemoryRateLimiter, type RateLimiter } from '../../persistence/index.js';
 import type { GatewayOptions } from './gateway-options.js';
 import { LeasedBudget } from './trader-budget.js';
 

@@ -20,32 +20,23 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { parseTier, presetTiers } from '../../actors/index.js';
-import type { IntakeRequest, IntakeResult, NodeInspection } from '../../engine/node/engine-node.js';
+import { DeltaEncoder, shardOf, runInputs, readTape, type IntakeRequest, type IntakeResult, type NodeInspection } from '../../engine/index.js';
 import { DAY, Harness, T0 } from '../../actors/test/harness.js';
 import { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher } from '../nats/event-publisher.js';
 import { IntakeService, intakeSubjects, type IntakeTarget } from '../nats/intake-service.js';
 import type { ShardHost } from '../nats/shard-host.js';
 import { ShardService } from '../nats/shard-service.js';
 import { leaderboardSubject, shardSubjects, streamSubject } from '../nats/shard-subjects.js';
-import { DeltaEncoder } from '../../engine/delta-encoding.js';
-import { shardOf } from '../../engine/shard.js';
-import { MemoryLeaderboard } from '../../persistence/redis/leaderboard.js';
+import { MemoryLeaderboard, PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../../persistence/index.js';
 import { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher } from '../nats/market-stream.js';
 import {
   CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
 } from '../nats/subjects.js';
 import { assessmentIdFor } from '../payments/webhook-effects.js';
-import { SimPool } from '../../sim/montecarlo/sim-pool.js';
-import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
-import { Method, OUTCOMES, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
-import { MemorySimulationStore, type SimulationRecord } from '../../sim/montecarlo/simulation-store.js';
-import { runInputs } from '../../engine/engine.js';
-import { readTape } from '../../engine/tape.js';
-import { createTestDatabase } from '../../engine/testing/pg-test-db.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
-import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../../persistence/history/index.js';
-import { replaySource } from '../../sim/reports/compliance.js';
-import { ReportService, type ReportReady } from '../../sim/reports/report-service.js';
+import {
+  SimPool, SimulationService, Method, OUTCOMES, SimulationResult, MemorySimulationStore, replaySource, ReportService, type SimulationRecord, type ReportReady,
+} from '../../sim/index.js';
+import { createTestDatabase, serviceGate } from '../../engine/testing/index.js';
 
 // -- the document ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { presetTiers } from '../../actors/index.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { createSharedState, type SharedState } from '../../persistence/index.js';
 import type { GatewayEngine } from '../server/gateway.js';
 import { httpApi, TraderIndex } from '../server/http-api.js';

@@ -19,8 +19,7 @@ import { pino } from 'pino';
 import { composeGateway, LateOutput, type ComposedGateway } from '../../engine/main/compose-gateway.js';
 import { composeNode, type ComposedNode } from '../../engine/main/compose-node.js';
 import { runStories, STORY_IDS } from '../../engine/main/demo-stories.js';
-import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import { SECRET, token } from './gateway-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
-import { DeltaEncoder } from '../../engine/delta-encoding.js';
+import { DeltaEncoder } from '../../engine/index.js';
 import { readFrameHead } from '../protocol/frame-bytes.js';
 import { FrameCodec, PROTOCOL_MSGPACK } from '../protocol/protocol.js';
 import { StreamPublisher, WatchLimitError } from '../nats/stream-publisher.js';

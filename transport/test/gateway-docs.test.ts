@@ -27,29 +27,22 @@ import WebSocket from 'ws';
 import { z } from 'zod';
 import { CommandSchema, parseTier, presetTiers, TierSchema, type Command } from '../../actors/index.js';
 import { Harness } from '../../actors/test/harness.js';
-import type { IntakeRefusal, IntakeResult } from '../../engine/node/engine-node.js';
-import type { OutputEvent } from '../../engine/inputs.js';
-import { MemoryIdempotencyPrecheck, MemoryLeaderboard, MemoryRateLimiter } from '../../persistence/redis/index.js';
+import { runInputs, readTape, type IntakeRefusal, type IntakeResult, type OutputEvent } from '../../engine/index.js';
+import {
+  MemoryIdempotencyPrecheck, MemoryLeaderboard, MemoryRateLimiter, PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent,
+} from '../../persistence/index.js';
 import { Gateway, type GatewayEngine } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';
 import { httpApi, TraderIndex } from '../server/http-api.js';
 import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../protocol/protocol.js';
 import type { Purchases } from '../payments/purchases.js';
-import { SimPool } from '../../sim/montecarlo/sim-pool.js';
-import { SimulationRequest, SimulationService } from '../../sim/montecarlo/simulation-service.js';
-import { Distribution, Estimate, Histogram, OUTCOMES, SimulationResult } from '../../sim/montecarlo/simulation-spec.js';
-import { MemorySimulationStore } from '../../sim/montecarlo/simulation-store.js';
+import {
+  SimPool, SimulationRequest, SimulationService, Distribution, Estimate, Histogram, OUTCOMES, SimulationResult, MemorySimulationStore, replaySource, HistoryApi, ReportService,
+} from '../../sim/index.js';
 import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
 import { TokenVerifier } from '../server/token-verifier.js';
-import { runInputs } from '../../engine/engine.js';
-import { readTape } from '../../engine/tape.js';
-import { createTestDatabase } from '../../engine/testing/pg-test-db.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
-import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../../persistence/history/index.js';
+import { createTestDatabase, serviceGate } from '../../engine/testing/index.js';
 import { eventSubject } from '../nats/subjects.js';
-import { replaySource } from '../../sim/reports/compliance.js';
-import { HistoryApi } from '../../sim/reports/history-api.js';
-import { ReportService } from '../../sim/reports/report-service.js';
 
 // -- the documents and the sources --------------------------------------------------------
 

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
-import { serviceGate } from '../../engine/testing/service-gate.js';
-import { Random } from '../../sim/random.js';
+import { serviceGate } from '../../engine/testing/index.js';
+import { Random } from '../../sim/index.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);

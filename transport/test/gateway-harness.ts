@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { presetTiers } from '../../actors/index.js';
 import { EngineNode } from '../../engine/index.js';
-import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
+import { createTestDatabase, type TestDatabase } from '../../engine/testing/index.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { Gateway, type GatewayOptions } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';

@@ -9,7 +9,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { createSharedState } from '../../persistence/index.js';
 import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { Gateway, type GatewayOptions } from '../server/gateway.js';

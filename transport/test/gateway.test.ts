@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
 

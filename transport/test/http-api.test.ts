@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { presetTiers } from '../../actors/index.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
-import { createSharedState, MemoryRateLimiter, type SharedState } from '../../persistence/index.js';
+import { serviceGate } from '../../engine/testing/index.js';
+import { createSharedState, MemoryRateLimiter, PgPurchaseStore, PgSimulationStore, type SharedState } from '../../persistence/index.js';
 import { httpApi, TraderIndex } from '../server/http-api.js';
 import { assessmentIdFor, createStripe, Purchases, signedWebhook, startStripeFake, type StripeFake } from '../payments/index.js';
 import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
-import { PgPurchaseStore, PgSimulationStore } from '../../persistence/postgres/index.js';
-import { SimPool } from '../../sim/montecarlo/sim-pool.js';
-import { SimulationService } from '../../sim/montecarlo/simulation-service.js';
+import { SimPool, SimulationService } from '../../sim/index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const WEBHOOK_SECRET = 'whsec_http_api_test';

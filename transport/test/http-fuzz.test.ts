@@ -16,9 +16,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { presetTiers } from '../../actors/index.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { createSharedState, type SharedState } from '../../persistence/index.js';
-import { Random } from '../../sim/random.js';
+import { Random } from '../../sim/index.js';
 import { httpApi, TraderIndex } from '../server/http-api.js';
 import { rawHttp, startHarness, token, type Harness } from './gateway-harness.js';
 

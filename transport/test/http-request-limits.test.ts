@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { presetTiers } from '../../actors/index.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { createSharedState, MemoryRateLimiter, type RateLimiter, type SharedState } from '../../persistence/index.js';
 import { Gateway } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';

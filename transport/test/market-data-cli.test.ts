@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { readTape } from '../../engine/index.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { JetStreamTickSource, type MarketInput } from '../nats/index.js';
 
 const run = promisify(execFile);

@@ -4,9 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { Decoder, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { DEFAULT_INSTRUMENTS } from '../../actors/market.js';
-import type { OutputEvent } from '../../engine/inputs.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
+import type { OutputEvent } from '../../engine/index.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import {
   DOMAIN_EVENT_SUBJECTS, InvalidMarketInputError, JetStreamEventPublisher, JetStreamTickSource, TickPublisher,
   decodeToken, domainEventSubjects, encodeToken, ensureEventStream, ensureMarketStream, eventSubject, parseMarketSubject,

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type Stripe from 'stripe';
 import { PgPurchaseStore } from '../../persistence/index.js';
-import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import {
   assessmentIdFor, CheckoutProviderError, createStripe, PaymentsConfigError, PriceNotConfiguredError, Purchases,
   signedWebhook, startStripeFake, UnknownTierError, WebhookSignatureError, type AssessmentIssuer, type PaymentSubject,

@@ -16,7 +16,7 @@ import { presetTiers } from '../../actors/index.js';
 import { LateOutput } from '../../engine/main/compose-gateway.js';
 import { clusterShardHost } from '../../engine/main/cluster-shard-host.js';
 import { ClusterNode, type IntakeRequest } from '../../engine/index.js';
-import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
+import { createTestDatabase, type TestDatabase } from '../../engine/testing/index.js';
 import { MemoryLeaderboard, PgMembership, PgShardJournal, PgShardStore } from '../../persistence/index.js';
 import { VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { Gateway } from '../server/gateway.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
-import { shardOf } from '../../engine/shard.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { shardOf } from '../../engine/index.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { leaderboardSubject, shardSubjects, streamSubject } from '../nats/shard-subjects.js';
 import { startWorld, until, type Owner, type RouteWorld } from './route-harness.js';
 

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decode } from '@msgpack/msgpack';
-import { DeltaEncoder } from '../../engine/delta-encoding.js';
-import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
+import { DeltaEncoder, type OutputEvent, type StateDelta } from '../../engine/index.js';
 import { PROTOCOL_JSON, PROTOCOL_MSGPACK } from '../protocol/protocol.js';
 import { StreamHub, type Subscriber } from '../server/stream-hub.js';
 

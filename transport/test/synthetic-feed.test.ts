@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_INSTRUMENTS, type Instrument, type Tick } from '../../actors/market.js';
+import { DEFAULT_INSTRUMENTS, type Instrument, type Tick } from '../../actors/index.js';
 import { SyntheticFeed, type FeedItem } from '../market-data/synthetic-feed.js';
 
 const ticksOf = (items: readonly FeedItem[]): Tick[] => items.flatMap((i) => (i.type === 'tick' ? [i.tick] : []));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MemoryRateLimiter } from '../../persistence/redis/rate-limiter.js';
+import { MemoryRateLimiter } from '../../persistence/index.js';
 import { LeasedBudget } from '../server/trader-budget.js';
 
 function budget(): { b: LeasedBudget; advance: (ms: number) => void } {

@@ -1,5 +1,5 @@
 import { describe, test } from 'node:test';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import type { Venue } from '../market-data/index.js';
 import { chaosRun } from './venue-chaos-run.js';
 

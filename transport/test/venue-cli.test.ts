@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { serviceGate } from '../../engine/testing/index.js';
 import { ConnectorMetrics, createVenueConnector, tickPublisherSink } from '../market-data/index.js';
 import { lastTicksOnStream } from '../market-data/stream-seed.js';
 import { ensureMarketStream, JetStreamTickSource, marketSubjects, TickPublisher, type MarketInput } from '../nats/index.js';

@@ -5,8 +5,7 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
 import { EngineNode, type OutputEvent } from '../../engine/index.js';
-import { createTestDatabase, type TestDatabase } from '../../engine/testing/pg-test-db.js';
-import { serviceGate } from '../../engine/testing/service-gate.js';
+import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { createVenueConnector, tickPublisherSink } from '../market-data/index.js';
 import { ensureMarketStream, JetStreamTickSource, marketSubjects, TickPublisher, type MarketInput } from '../nats/index.js';

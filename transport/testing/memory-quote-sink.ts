@@ -3,9 +3,8 @@
  * by msg id as the stream would; and a logger that keeps its lines. For
  * tests of connection life where the stream itself is not under test.
  */
-import type { ResolutionMessage, TickMessage } from '../nats/market-stream.js';
-import type { QuoteSink } from '../market-data/venue-connector.js';
-import type { ConnectorLog } from '../market-data/venue-protocol.js';
+import type { ResolutionMessage, TickMessage } from '../nats/index.js';
+import type { QuoteSink, ConnectorLog } from '../market-data/index.js';
 
 /** A tick as published, with its msg id. */
 export interface SunkTick extends TickMessage {

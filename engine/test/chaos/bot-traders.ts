@@ -11,8 +11,8 @@
  */
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { ProtocolError, VaticClient, type SocketConstructor } from '../../../transport/client/vatic-client.js';
-import type { OrderOp } from '../../../transport/protocol/protocol.js';
+import { ProtocolError, VaticClient, type SocketConstructor } from '../../../transport/client/index.js';
+import type { OrderOp } from '../../../transport/protocol/index.js';
 import { shardOf } from '../../index.js';
 import type { AckedOrder } from './replay-verifier.js';
 

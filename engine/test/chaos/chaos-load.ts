@@ -9,8 +9,7 @@
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { ensureMarketStream, marketSubjects, TickPublisher } from '../../../transport/nats/index.js';
-import { intakeSubjects, type InspectReply } from '../../../transport/nats/intake-service.js';
+import { ensureMarketStream, marketSubjects, TickPublisher, intakeSubjects, type InspectReply } from '../../../transport/nats/index.js';
 import type { IntakeResult, OutputEvent } from '../../index.js';
 
 /** Options of {@link ChaosLoad}. */

@@ -6,7 +6,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { shardSubjects } from '../../../transport/nats/shard-subjects.js';
+import { shardSubjects } from '../../../transport/nats/index.js';
 import { shardOf, stateDigest } from '../../index.js';
 import type { StateClaim } from './replay-verifier.js';
 

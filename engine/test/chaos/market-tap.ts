@@ -4,7 +4,7 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { DEFAULT_INSTRUMENTS } from '../../../actors/index.js';
-import { JetStreamTickSource } from '../../../transport/nats/tick-consumer.js';
+import { JetStreamTickSource } from '../../../transport/nats/index.js';
 import type { MarketInput } from '../../index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -20,7 +20,7 @@ import { Decoder } from '@msgpack/msgpack';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
-import { decodeJson } from '../../../persistence/postgres/json-codec.js';
+import { decodeJson } from '../../../persistence/index.js';
 import { Engine, mergeSequenced, shardOf, stateDigest, type EngineInput, type JournalInput, type MarketInput, type OutputEvent } from '../../index.js';
 
 /** A journal row of any shard, as stored. */

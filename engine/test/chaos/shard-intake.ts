@@ -7,7 +7,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { shardSubjects } from '../../../transport/nats/shard-subjects.js';
+import { shardSubjects } from '../../../transport/nats/index.js';
 import { shardOf } from '../../index.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -10,7 +10,7 @@
  */
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { SignJWT } from 'jose';
-import { WireSocket } from '../../../bench/wire-socket.js';
+import { WireSocket } from '../../testing/wire-socket.js';
 
 /** Options of {@link SoakClients}. */
 export interface SoakClientsOptions {

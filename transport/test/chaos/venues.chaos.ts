@@ -4,7 +4,7 @@
  * VENUE_CHAOS_VENUES, default all four, comma-separated).
  */
 import { describe, test } from 'node:test';
-import { serviceGate } from '../../../engine/testing/service-gate.js';
+import { serviceGate } from '../../../engine/testing/index.js';
 import type { Venue } from '../../market-data/index.js';
 import { chaosRun } from '../venue-chaos-run.js';
 

@@ -10,7 +10,7 @@
  * drop until it resubscribes. Test code only.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyKalshiHeaders } from '../../market-data/kalshi-auth.js';
+import { verifyKalshiHeaders } from '../../market-data/index.js';
 import { SimRecord, type BadKind, type Top } from './sim-record.js';
 import { SimulatorServer, type SimConnection } from './simulator-server.js';
 import { seeded, type VenueSim, type VenueSimOptions } from './venue-sim.js';

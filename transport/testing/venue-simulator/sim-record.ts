@@ -5,7 +5,7 @@
  * while it resyncs — and what that record says the market stream should
  * hold. Test code only.
  */
-import type { HoldReason } from '../../market-data/data-quality.js';
+import type { HoldReason } from '../../market-data/index.js';
 
 /** A top of book in the engine's units (a binary share 0..1). */
 export interface Top {

@@ -4,7 +4,7 @@
  * server's faults (`server`), and the record of what was sent. Test code only.
  */
 import seedrandom from 'seedrandom';
-import type { Venue } from '../../market-data/normalized-quote.js';
+import type { Venue } from '../../market-data/index.js';
 import type { BadKind, SimRecord } from './sim-record.js';
 import type { SimulatorServer } from './simulator-server.js';
 

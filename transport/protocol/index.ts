@@ -1,0 +1,9 @@
+/**
+ * transport/protocol/: what crosses the wire between traders and gateways:
+ * the WebSocket frames and their zod schemas, the byte layout of stream
+ * frames, and the HTTP route table. Documented in openapi.json (HTTP) and
+ * asyncapi-ws.json (WebSocket) beside this file.
+ */
+export { DELTA_KEY, SEQ_KEY, deltaHead, readFrameHead, writeUint } from './frame-bytes.js';
+export { CLOSE, ClientFrameSchema, FrameCodec, FrameError, PROTOCOLS, PROTOCOL_JSON, PROTOCOL_MSGPACK } from './protocol.js';
+export type { ClientFrame, ErrorCode, OrderOp, Protocol, ServerFrame, SessionLimits } from './protocol.js';
