@@ -27,7 +27,7 @@ import type { GatewayView } from './gateway-options.js';
 import { raw, RawAnswer } from './http-json.js';
 import type { StaticAssets } from './static-assets.js';
 import { decodePathParam } from './guard.js';
-import { ClientFrameSchema } from '../protocol/index.js';
+import { ClientFrameSchema, HTTP_ROUTES, type HttpRouteName } from '../protocol/index.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 
 /** Dependencies of the HTTP API. */
@@ -128,7 +128,11 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       });
       return Promise.race([taken, late]).finally(() => clearTimeout(timer));
     };
-    const route = (method: 'get' | 'post', path: string, handler: (ctx: Ctx) => Promise<unknown>, status = 200, bodyLimit = maxBody, bodyIsJson = true): void => {
+    const registered = new Set<HttpRouteName>(['healthz', 'readyz', 'metrics']);
+    /** Registers the table's route `name` (transport/protocol/routes.ts): its method, path and success status come from there. */
+    const route = (name: HttpRouteName, handler: (ctx: Ctx) => Promise<unknown>, bodyLimit = maxBody, bodyIsJson = true): void => {
+      const { method, path, status } = HTTP_ROUTES[name];
+      registered.add(name);
       app[method](path, (res, req) => {
         const ctx = context(res, req, path);
         res.onAborted(() => (ctx.aborted = true));
@@ -197,9 +201,9 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       throw err;
     });
 
-    app.get('/healthz', (res) => json(res, 200, { status: 'ok' }));
-    app.get('/readyz', (res) => (gateway.draining ? json(res, 503, { status: 'draining' }) : json(res, 200, { status: 'ready' })));
-    app.get('/metrics', (res) => {
+    app.get(HTTP_ROUTES.healthz.path, (res) => json(res, 200, { status: 'ok' }));
+    app.get(HTTP_ROUTES.readyz.path, (res) => (gateway.draining ? json(res, 503, { status: 'draining' }) : json(res, 200, { status: 'ready' })));
+    app.get(HTTP_ROUTES.metrics.path, (res) => {
       let aborted = false;
       res.onAborted(() => (aborted = true));
       void o.registry.metrics().then((text) => {
@@ -211,8 +215,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         if (!aborted) json(res, 500, { error: { code: 'INTERNAL', message: 'metrics collection failed' } });
       });
     });
-    route('get', '/v1/tiers', async () => ({ tiers: o.tiers }));
-    route('get', '/v1/assessments', async (ctx) => {
+    route('tiers', async () => ({ tiers: o.tiers }));
+    route('assessments', async (ctx) => {
       const p = await principal(ctx);
       const ids = o.owners.of(p.traderId);
       const states = await Promise.all(ids.map((id) => o.engine.state(id))).catch((err: unknown) => {
@@ -222,9 +226,9 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       // `history` tells a client whether the history and report routes answer here (the console asks them only then).
       return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })), history: o.history !== undefined };
     });
-    route('get', '/v1/assessments/:id', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
-    route('get', '/v1/assessments/:id/violations', async (ctx) => ({ violations: (await owned(ctx, await principal(ctx), ctx.params[0]!)).violations }));
-    route('post', '/v1/assessments/:id/orders', async (ctx) => {
+    route('assessment', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
+    route('violations', async (ctx) => ({ violations: (await owned(ctx, await principal(ctx), ctx.params[0]!)).violations }));
+    route('placeOrder', async (ctx) => {
       const p = await principal(ctx);
       const id = ctx.params[0]!;
       await owned(ctx, p, id);
@@ -254,16 +258,16 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'NOT_OWNER' || r.code === 'STOPPING' || r.code === 'UNAVAILABLE' ? 503 : 400;
       return { error: { code: r.code, message: r.message } };
     });
-    route('get', '/v1/leaderboard', async (ctx) => {
+    route('leaderboard', async (ctx) => {
       const n = Math.min(100, Math.max(1, Math.floor(Number(ctx.query.get('n') ?? 20)) || 20));
       return { leaderboard: await o.leaderboard.top(n) };
     });
-    route('get', '/v1/operator/shards', async (ctx) => {
+    route('operatorShards', async (ctx) => {
       const p = await principal(ctx);
       if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
       return { shards: o.shards(), connections: gateway.connections };
     });
-    route('post', '/v1/purchases', async (ctx) => {
+    route('startPurchase', async (ctx) => {
       const p = await principal(ctx);
       if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured (STRIPE_SECRET_KEY)');
       const body = (parseJson(ctx.body) ?? {}) as { tierId?: unknown; email?: unknown };
@@ -271,79 +275,81 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       ctx.status = 201;
       return o.purchases.startCheckout({ userId: p.traderId, email: body.email, tierId: body.tierId });
     });
-    route('post', '/v1/stripe/webhook', async (ctx) => {
+    route('stripeWebhook', async (ctx) => {
       if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured');
       const result = await o.purchases.handleWebhook(ctx.body, ctx.headers_in['stripe-signature']);
       return { received: true, status: result.status };
-    }, 200, maxBody, false); // the signed bytes are checked as they came, whatever their declared type
+    }, maxBody, false); // the signed bytes are checked as they came, whatever their declared type
     const simulations = (): SimulationService => {
       if (o.simulations === undefined) throw new HttpError(503, 'SIMULATIONS_DISABLED', 'simulations are not configured on this gateway');
       return o.simulations;
     };
     const asker = (p: Principal) => ({ traderId: p.traderId, operator: p.roles.has('operator') });
-    route('post', '/v1/simulations', async (ctx) => {
+    route('startSimulation', async (ctx) => {
       const p = await principal(ctx);
       ctx.status = 202;
       return { simulation: await simulations().start(asker(p), parseJson(ctx.body)) };
-    }, 202, o.maxSimulationBodyBytes ?? 8 * 1024 * 1024);
-    route('get', '/v1/simulations', async (ctx) => {
+    }, o.maxSimulationBodyBytes ?? 8 * 1024 * 1024);
+    route('simulations', async (ctx) => {
       const p = await principal(ctx);
       const limit = Math.floor(Number(ctx.query.get('limit') ?? 50)) || 50;
       return { simulations: (await simulations().list(asker(p), limit)).map(withoutCharts) };
     });
-    route('get', '/v1/simulations/:id', async (ctx) => ({ simulation: await simulations().get(asker(await principal(ctx)), ctx.params[0]!) }));
+    route('simulation', async (ctx) => ({ simulation: await simulations().get(asker(await principal(ctx)), ctx.params[0]!) }));
     const history = (): HistoryApi => {
       if (o.history === undefined) throw new HttpError(503, 'HISTORY_DISABLED', 'history and reports are not configured on this gateway');
       return o.history;
     };
-    route('get', '/v1/assessments/:id/trades', async (ctx) => {
+    route('trades', async (ctx) => {
       const p = await principal(ctx);
       return history().trades(asker(p), ctx.params[0]!, ctx.query);
     });
-    route('get', '/v1/assessments/:id/trades.csv', async (ctx) => {
+    route('tradesCsv', async (ctx) => {
       const p = await principal(ctx);
       return new RawAnswer('text/csv; charset=utf-8', await history().tradesCsv(asker(p), ctx.params[0]!, ctx.query));
     });
-    route('get', '/v1/assessments/:id/fills', async (ctx) => {
+    route('fills', async (ctx) => {
       const p = await principal(ctx);
       return history().fills(asker(p), ctx.params[0]!, ctx.query);
     });
-    route('get', '/v1/assessments/:id/days', async (ctx) => {
+    route('days', async (ctx) => {
       const p = await principal(ctx);
       return history().days(asker(p), ctx.params[0]!, ctx.query);
     });
-    route('get', '/v1/assessments/:id/equity', async (ctx) => {
+    route('equity', async (ctx) => {
       const p = await principal(ctx);
       return history().equity(asker(p), ctx.params[0]!, ctx.query);
     });
-    route('get', '/v1/assessments/:id/events', async (ctx) => {
+    route('events', async (ctx) => {
       const p = await principal(ctx);
       return history().events(asker(p), ctx.params[0]!, ctx.query);
     });
-    route('get', '/v1/assessments/:id/report', async (ctx) => {
+    route('report', async (ctx) => {
       const p = await principal(ctx);
       return history().report(asker(p), ctx.params[0]!);
     });
-    route('get', '/v1/assessments/:id/report.html', async (ctx) => {
+    route('reportHtml', async (ctx) => {
       const p = await principal(ctx);
       return new RawAnswer('text/html; charset=utf-8', await history().reportHtml(asker(p), ctx.params[0]!));
     });
-    route('post', '/v1/assessments/:id/report', async (ctx) => {
+    route('requestReport', async (ctx) => {
       const p = await principal(ctx);
       ctx.status = 201;
       return history().requestReport(asker(p), ctx.params[0]!);
-    }, 201);
-    route('get', '/v1/operator/reports', async (ctx) => {
+    });
+    route('operatorReports', async (ctx) => {
       const p = await principal(ctx);
       if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
       return history().listReports(asker(p), ctx.query);
     });
-    route('post', '/v1/operator/reports/:id/regenerate', async (ctx) => {
+    route('regenerateReport', async (ctx) => {
       const p = await principal(ctx);
       if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
       ctx.status = 201;
       return history().regenerate(asker(p), ctx.params[0]!);
-    }, 201);
+    });
+    const missing = Object.keys(HTTP_ROUTES).filter((n) => !registered.has(n as HttpRouteName));
+    if (missing.length > 0) throw new Error(`http-api registers no handler for ${missing.join(', ')} of the route table`);
     if (o.assets !== undefined) o.assets.register(app);
   };
 }

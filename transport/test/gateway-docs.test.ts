@@ -35,6 +35,7 @@ import { Gateway, type GatewayEngine } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';
 import { httpApi, TraderIndex } from '../server/http-api.js';
 import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../protocol/protocol.js';
+import { HTTP_ROUTES, openApiPath } from '../protocol/routes.js';
 import type { Purchases } from '../payments/purchases.js';
 import {
   SimPool, SimulationRequest, SimulationService, Distribution, Estimate, Histogram, OUTCOMES, SimulationResult, MemorySimulationStore, replaySource, HistoryApi, ReportService,
@@ -291,7 +292,6 @@ interface RouteFacts {
   readonly headers: Map<number, Set<string>>;
 }
 
-const toOpenApiPath = (p: string): string => p.replace(/:([A-Za-z]+)/g, '{$1}');
 
 /** `HttpError(<status>, '<CODE>'` pairs of a piece of source. */
 const httpErrors = (ts: string): Array<[number, string]> => [...ts.matchAll(/HttpError\((\d{3}), '([A-Z_]+)'/g)].map((m) => [Number(m[1]), m[2]!]);
@@ -314,7 +314,7 @@ function refusalStatuses(segment: string): Map<string, number> {
 function routesOfSource(): RouteFacts[] {
   const wrapper = between(HTTP_API, 'const route = (', 'const principal = ');
   const principal = httpErrors(between(HTTP_API, 'const principal = ', 'const owned = '));
-  const owned = httpErrors(between(HTTP_API, 'const owned = ', "app.get('/healthz'"));
+  const owned = httpErrors(between(HTTP_API, 'const owned = ', 'app.get(HTTP_ROUTES.healthz.path'));
   const parseJson = httpErrors(between(HTTP_API, 'function parseJson(', '\n}'));
   const readBody = httpErrors(between(HTTP_API, 'function readBody(', '\n}'));
   // The wrapper's own answers: the ones at the door of a POST (from its headers, before the body is read), the rest for every route.
@@ -337,23 +337,29 @@ function routesOfSource(): RouteFacts[] {
   assert.match(PG_SIM_STORE, /throw mapPgError\(err\)/, 'the Postgres simulation store raises PG_UNAVAILABLE when the database is gone');
   const pgUnavailable = mappedCodes().find(([, code]) => code === 'PG_UNAVAILABLE');
   assert.ok(pgUnavailable, 'the wrapper maps PG_UNAVAILABLE');
-  const history = httpErrors(between(HTTP_API, 'const history = ', "route('get', '/v1/assessments/:id/trades'"));
+  const history = httpErrors(between(HTTP_API, 'const history = ', "route('trades', "));
   assert.ok(history.length === 1, 'the history helper is read');
   assert.match(wrapper, /\(err as Error\)\.name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/, 'a HistoryRequestError is answered with its own status and code');
 
-  const body = between(HTTP_API, "app.get('/healthz'", 'if (o.assets !== undefined)');
-  const starts = [...body.matchAll(/(?:route\('(get|post)', '([^']+)'|app\.(get|post)\('([^']+)')/g)];
+  // The routes are the table the server registers from; each handler's source is found by the name it is registered under.
+  const body = between(HTTP_API, 'app.get(HTTP_ROUTES.healthz.path', 'const missing = Object.keys(HTTP_ROUTES)');
+  const bare = (name: string) => `app.get(HTTP_ROUTES.${name}.path`;
+  const starts = Object.entries(HTTP_ROUTES).map(([name, r]) => {
+    const at = Math.max(body.indexOf(bare(name)), body.indexOf(`route('${name}', `));
+    assert.ok(at >= 0, `http-api.ts registers a handler for the route ${name}`);
+    return { index: at, bare: body.startsWith(bare(name), at), route: r };
+  }).sort((a, b) => a.index - b.index);
   return starts.map((m, i) => {
     // A route's source runs to the next route, or to a helper declared between routes (`    const x = ...`), whichever comes first.
     const next = starts[i + 1]?.index ?? body.length;
     const helper = body.indexOf('\n    const ', m.index);
     const segment = body.slice(m.index, helper >= 0 && helper < next ? helper : next);
-    const method = (m[1] ?? m[3]) as 'get' | 'post';
-    const path = toOpenApiPath(m[2] ?? m[4]!);
+    const method = m.route.method;
+    const path = openApiPath(m.route.path);
     const errors = new Map<number, Set<string>>();
     const add = ([status, code]: [number, string]) => errors.set(status, new Set([...(errors.get(status) ?? []), code]));
     const success = new Set<number>();
-    if (m[1] === undefined) {
+    if (m.bare) {
       // A bare uWS handler: its statuses are the ones it writes.
       for (const s of segment.matchAll(/json\(res, (\d{3})(?!, \{ error)|writeStatus\('(\d{3})/g)) success.add(Number(s[1] ?? s[2]));
       for (const e of segment.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)) add([Number(e[1]), e[2]!]);
@@ -362,7 +368,7 @@ function routesOfSource(): RouteFacts[] {
     wrapped.forEach(add);
     admission.forEach(add);
     if (method === 'post') readBody.forEach(add);
-    const rawBody = /\}, \d{3}, \w+, false\);/.test(segment);
+    const rawBody = /\}, \w+, false\);/.test(segment);
     if (method === 'post') doorErrors.filter(([, code]) => !rawBody || code !== 'UNSUPPORTED_MEDIA_TYPE').forEach(add);
     if (path.includes('{')) add([400, 'MALFORMED_PATH']);
     const auth = /\bprincipal\(ctx\)/.test(segment);
@@ -394,7 +400,7 @@ function routesOfSource(): RouteFacts[] {
       for (const method of historyCalls) historyThrows(method).forEach(add);
     }
     for (const s of segment.matchAll(/ctx\.status = (2\d\d);/g)) success.add(Number(s[1]));
-    if (success.size === 0) success.add(200);
+    if (success.size === 0) success.add(m.route.status);
     const thrown = new Set([...segment.matchAll(/o\.purchases\.(\w+)\(/g)].flatMap((c) => purchaseThrows(c[1]!)));
     const mapped = new Set(mappedCodes().map(([, code]) => code));
     const mayMap = new Set([...thrown].filter((c) => mapped.has(c)));
@@ -555,11 +561,11 @@ describe('the gateway documents, read against the source', () => {
   });
 });
 
-describe('the OpenAPI document of the HTTP API, read against http-api.ts', () => {
+describe('the OpenAPI document of the HTTP API, read against the route table and http-api.ts', () => {
   const routes = routesOfSource();
 
   test('every route http-api.ts registers is a documented path with that method, and no other is documented', () => {
-    const registered = [...HTTP_API.matchAll(/(?:route\('(get|post)', '([^']+)'|app\.(get|post)\('([^']+)')/g)].map((m) => `${(m[1] ?? m[3])!.toUpperCase()} ${toOpenApiPath(m[2] ?? m[4]!)}`);
+    const registered = Object.values(HTTP_ROUTES).map((r) => `${r.method.toUpperCase()} ${openApiPath(r.path)}`);
     assert.ok(registered.length >= 12, `the routes are found (${registered.length})`);
     assert.ok(registered.includes('POST /v1/assessments/{id}/orders'), ':id becomes {id}');
     const documented = Object.entries(paths).flatMap(([path, item]) => Object.keys(object(item, path)).filter((k) => ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`));
@@ -672,12 +678,12 @@ describe('the OpenAPI document of the HTTP API, read against http-api.ts', () =>
     assert.match(HTTP_API, /headers_in\['stripe-signature'\]/);
 
     // The simulation routes: their own body limit, and the listing's limit (rounded down in the route, clamped by the service).
-    assert.match(HTTP_API, /route\('post', '\/v1\/simulations', [\s\S]*?\}, 202, o\.maxSimulationBodyBytes \?\? [^)]+\);/, 'POST /v1/simulations reads its body with its own limit');
+    assert.match(HTTP_API, /route\('startSimulation', [\s\S]*?\}, o\.maxSimulationBodyBytes \?\? [^)]+\);/, 'POST /v1/simulations reads its body with its own limit');
     assert.equal(operation('post', '/v1/simulations')['x-max-body-bytes'], defaultOf(HTTP_API, 'o.maxSimulationBodyBytes'));
     for (const [path, op] of Object.entries(paths).flatMap(([p, item]) => Object.entries(object(item, p)).map(([m, o]) => [`${m} ${p}`, object(o, m)] as const))) {
       if (path !== 'post /v1/simulations') assert.equal(op['x-max-body-bytes'], undefined, `${path} reads bodies with the default limit`);
     }
-    const query = /Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+);/.exec(between(HTTP_API, "route('get', '/v1/simulations'", "route('get', '/v1/simulations/:id'"));
+    const query = /Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+);/.exec(between(HTTP_API, "route('simulations', ", "route('simulation', "));
     const clamp = /Math\.min\((\d+), Math\.max\((\d+), limit\)\)/.exec(between(SIM_SERVICE, '  async list(', '\n  }\n'));
     assert.ok(query && clamp, 'the listing\'s limit is read (floored in the route, clamped by the service)');
     assert.equal(query[2], query[3]);
