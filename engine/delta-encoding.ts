@@ -26,7 +26,7 @@ export interface EncodedDeltas {
 
 /** Encodes flushes of deltas; one per shard (it reuses its buffers). */
 export class DeltaEncoder {
-  // Writes what the gateway's frame codec would encode itself (delta-writer.ts).
+  // delta-writer.ts owns the delta's msgpack form; the gateway's frame codec encodes with its wireEncoder().
   readonly #writer = new DeltaWriter();
 
   /** Encode one flush's deltas (not empty: they share the input of the first). */

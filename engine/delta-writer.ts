@@ -1,21 +1,31 @@
 /**
- * State deltas straight to msgpack: byte for byte what the gateway's codec
- * (`@msgpack/msgpack`'s `Encoder` with `ignoreUndefined`) writes for the
- * same object, without its generic walk over keys and types. A shard encodes
- * every watched assessment's delta at every flush, so this is on its hot
- * path; a delta of any other shape than the one `stateDelta()` builds goes
- * through the generic encoder instead, so the bytes never differ.
+ * The msgpack form of engine output on the wire, and its one owner. A delta
+ * is written here, straight to msgpack, without `@msgpack/msgpack`'s generic
+ * walk over keys and types: a shard encodes every watched assessment's delta
+ * at every flush, so this is on its hot path. The gateway's frame codec
+ * (transport/protocol) encodes with {@link wireEncoder} from here, so the
+ * bytes a shard writes splice into a frame unchanged; a delta of any other
+ * shape than the one `stateDelta()` builds goes through that generic encoder
+ * instead, so the bytes never differ.
  */
 import { Encoder } from '@msgpack/msgpack';
 import type { PositionEvidence } from '../actors/index.js';
 import type { StateDelta } from './inputs.js';
+
+/** The msgpack options of everything the engine's output becomes on the wire: absent, not nil, for undefined fields. */
+export const WIRE_ENCODER_OPTIONS = { ignoreUndefined: true } as const;
+
+/** A msgpack encoder with {@link WIRE_ENCODER_OPTIONS}: the gateway's frames and the relayed streams encode with it. */
+export function wireEncoder(): Encoder {
+  return new Encoder(WIRE_ENCODER_OPTIONS);
+}
 
 const DELTA_KEYS = ['assessmentId', 'status', 'phase', 'startingBalance', 'balance', 'equity', 'dailyFloor', 'maxLossFloor', 'positions', 'workingOrders', 'input', 'at'] as const;
 const POSITION_KEYS = ['symbol', 'qty', 'avgEntry', 'mark', 'unrealizedPnl'] as const;
 
 /** Appends msgpack-encoded deltas to one growing buffer. */
 export class DeltaWriter {
-  readonly #generic = new Encoder({ ignoreUndefined: true });
+  readonly #generic = wireEncoder();
   /** The encoded keys: the delta's, then a position's, in order. */
   readonly #k: Uint8Array[];
   #buf = new Uint8Array(16 * 1024);

@@ -14,6 +14,7 @@ export type { MarketInputRefusal, QuoteFields } from './market-validation.js';
 // Inputs and outputs
 export { compareOutput } from './inputs.js';
 export { DeltaEncoder } from './delta-encoding.js';
+export { DeltaWriter, WIRE_ENCODER_OPTIONS, wireEncoder } from './delta-writer.js';
 export type { EncodedDeltas } from './delta-encoding.js';
 export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';
 

@@ -12,7 +12,7 @@
  * stream of an assessment starts above every seq this publisher has given,
  * so a gateway never mistakes a new stream for the continuation of an old one.
  */
-import { Encoder } from '@msgpack/msgpack';
+import { wireEncoder } from '../../engine/wire.js';
 import type { EncodedDeltas, EngineOutput, OutputEvent, StateDelta } from '../../engine/index.js';
 import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from '../protocol/index.js';
 import { streamSubject } from './shard-subjects.js';
@@ -77,7 +77,7 @@ export class StreamPublisher implements EngineOutput {
   readonly #byShard = new Map<number, Set<string>>();
   /** Leases held, by gateway. */
   readonly #held = new Map<string, number>();
-  readonly #encoder = new Encoder({ ignoreUndefined: true });
+  readonly #encoder = wireEncoder();
   /** Every seq given so far is at most this. */
   #highWater = 0;
   #scratch = new Uint8Array(1_024);

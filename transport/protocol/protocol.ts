@@ -11,7 +11,8 @@
  * the missed frames, or a fresh snapshot when they are gone. The epoch
  * changes when the engine restores the assessment; seqs restart with it.
  */
-import { Decoder, Encoder } from '@msgpack/msgpack';
+import { Decoder } from '@msgpack/msgpack';
+import { wireEncoder } from '../../engine/wire.js';
 import { z } from 'zod';
 
 export const PROTOCOL_MSGPACK = 'vatic.v1.msgpack';
@@ -106,7 +107,7 @@ export class FrameError extends Error {
 export class FrameCodec {
   readonly protocol: Protocol;
   readonly #maxBytes: number;
-  readonly #encoder = new Encoder({ ignoreUndefined: true });
+  readonly #encoder = wireEncoder();
   readonly #decoder: Decoder;
   readonly #text = new TextDecoder('utf-8', { fatal: true });
 
