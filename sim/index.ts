@@ -1,6 +1,8 @@
 /**
- * sim/: seeded randomness and price-path models, shared by the synthetic feed,
- * the demo bots and the Monte Carlo pool.
+ * sim/: seeded randomness and price-path models (shared by the synthetic
+ * feed, the demo bots and the Monte Carlo pool), the demo bot traders, the
+ * Monte Carlo pass probability (montecarlo/) and assessment reports (reports/).
+ * Other folders import sim/ through this file only.
  */
 export { createNormal, createRng, normal, poisson, Random } from './random.js';
 export type { Rng } from './random.js';
