@@ -13,6 +13,8 @@ export type { MarketInputRefusal, QuoteFields } from './market-validation.js';
 
 // Inputs and outputs
 export { compareOutput } from './inputs.js';
+export { concatRows, copyField, encodeActorRows, encodeCheckpoint, mergeEncoded, parseActorRows } from './checkpoint-rows.js';
+export type { ActorRow, ActorRows, ActorRowsOptions, EncodedCheckpoint } from './checkpoint-rows.js';
 export { DeltaEncoder } from './delta-encoding.js';
 export type { EncodedDeltas } from './delta-encoding.js';
 export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { encodeCheckpoint } from './checkpoint-rows.js';
 import { DeltaEncoder } from './delta-encoding.js';
 import type { OutputEvent } from './inputs.js';
 import { LatencyRecorder } from './latency-recorder.js';
@@ -116,6 +117,7 @@ function handle(msg: ToShard): void {
       let reply: unknown;
       if (msg.what === 'snapshot') reply = kernel.snapshot();
       else if (msg.what === 'checkpoint') reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
+      else if (msg.what === 'checkpoint-rows') reply = encodeCheckpoint(kernel.checkpoint(msg.full, { copy: false }), msg.rows); // encoded at once: the live states are not kept
       else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
       else if (msg.what === 'ids') reply = kernel.assessmentIds();
       else if (msg.what === 'release') {

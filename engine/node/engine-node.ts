@@ -369,17 +369,18 @@ export class EngineNode {
     const t = performance.now();
     const full = this.#nextFull;
     this.#nextFull = true; // until this one commits, the next must carry every actor
-    const { lastInput, done } = this.#engine.checkpoint(full);
+    // The shard workers encode the rows: the main thread only streams their text (see checkpoint-rows.ts).
+    const { lastInput, done } = this.#engine.checkpointRows(full, { maxStateBytes: this.#o.checkpoints.maxStateBytes });
     const mark = { inputPos: lastInput, tickSeq: this.#lastSeq, journalPos: this.#lastJournalPos };
     try {
-      const snapshot = await done;
+      const encoded = await done;
       await this.#o.output?.flush?.(); // events up to the checkpoint are out before it can make them unreplayable
-      await this.#o.checkpoints.save({ ...mark, version: this.#version + 1, snapshot }, this.epoch);
+      await this.#o.checkpoints.save({ ...mark, version: this.#version + 1, encoded }, this.epoch);
       this.#version++;
       this.#nextFull = false;
       this.#metrics?.checkpointSeconds.observe((performance.now() - t) / 1000);
-      this.#metrics?.checkpointActors.inc(snapshot.kernel.actors.length);
-      this.#log?.debug({ ...mark, actors: snapshot.kernel.actors.length, full, ms: Math.round(performance.now() - t) }, 'checkpoint saved');
+      this.#metrics?.checkpointActors.inc(encoded.count);
+      this.#log?.debug({ ...mark, actors: encoded.count, full, ms: Math.round(performance.now() - t) }, 'checkpoint saved');
     } catch (err) {
       this.#metrics?.checkpointFailures.inc();
       this.#log?.error({ err, ...mark }, 'checkpoint failed; the next one carries every actor');
