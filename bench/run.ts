@@ -12,6 +12,7 @@ import { runRecoveryBench } from './recovery.bench.js';
 import { runSimBench } from './sim.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
 import { runVenuesBench } from './venues.bench.js';
+import { BenchReport } from './report.js';
 import { runWsBench } from './ws.bench.js';
 
 function int(v: string): number {
@@ -149,20 +150,31 @@ program.command('venues')
   });
 
 program.command('snapshots')
-  .description('100k assessment snapshots to Postgres through the fenced store, against a bare batched upsert')
+  .description('100k assessment snapshots to Postgres through the fenced store, and checkpoints of them from a real engine, against a bare batched upsert')
   .option('--assessments <n>', 'assessments', int, 100_000)
+  .option('--repeats <n>', 'checkpoints and bare upserts timed, alternating', int, 3)
+  .option('--workers <n>', 'shard workers of the checkpointed engine', int, 2)
   .option('--url <url>', 'Postgres server (a scratch database is created and dropped)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
-  .action(async (o: { assessments: number; url: string }) => {
-    const r = await runSnapshotBench(o);
-    print(`snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each)`, [
-      ['store: insert all (s)', fmt(r.storeInsertSeconds!, 2), 'target < 2 s'],
+  .action(async (o: { assessments: number; repeats: number; workers: number; url: string }) => {
+    const report = new BenchReport().suite('snapshots', { assessments: o.assessments, repeats: o.repeats, workers: o.workers });
+    const r = await runSnapshotBench({ ...o, report });
+    report.figures(r);
+    print(`snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each; checkpoints: ${o.workers} workers, medians of ${o.repeats}, load average ${fmt(report.results.loadAverage.start, 1)} at start)`, [
+      ['store: insert all (s)', fmt(r.storeInsertSeconds!, 2)],
       ['baseline: bare upsert insert (s)', fmt(r.bareInsertSeconds!, 2)],
-      ['store / baseline, insert', `${fmt(r.insertRatio!, 2)}×`, 'target ≤ 1.5×'],
-      ['store: update all (s)', fmt(r.storeUpdateSeconds!, 2), 'target < 2 s'],
+      ['store / baseline, insert', `${fmt(r.insertRatio!, 2)}×`, report.target('snapshots store/bare insert', r.insertRatio!, '<=', 1.5, '×')],
+      ['store: update all (s)', fmt(r.storeUpdateSeconds!, 2)],
       ['baseline: bare upsert update (s)', fmt(r.bareUpdateSeconds!, 2)],
-      ['store / baseline, update', `${fmt(r.updateRatio!, 2)}×`, 'target ≤ 1.5×'],
+      ['store / baseline, update', `${fmt(r.updateRatio!, 2)}×`, report.target('snapshots store/bare update', r.updateRatio!, '<=', 1.5, '×')],
       ['load all back (s)', fmt(r.loadSeconds!, 2)],
+      ['checkpoint, all actors (s)', fmt(r.checkpointSeconds!, 2), 'Engine.checkpointRows → PgCheckpointStore.save'],
+      ['baseline: bare upsert update (s)', fmt(r.checkpointBareSeconds!, 2), 'same rows, alternating with the checkpoints'],
+      ['checkpoint / baseline', `${fmt(r.checkpointRatio!, 2)}×`, report.target('checkpoint/bare upsert', r.checkpointRatio!, '<=', 1.5, '×')],
+      ['checkpoint: main loop stall (ms)', fmt(r.checkpointStallMs!, 0), report.target('checkpoint loop stall', r.checkpointStallMs!, '<=', 50, 'ms')],
+      ['  main thread CPU in it (ms)', fmt(r.checkpointStallCpuMs!, 0), 'the process\'s own share of the longest gap'],
+      ['diag.: states encoded on main (s)', fmt(r.oldCheckpointSeconds!, 2), `the previous path; stall ${fmt(r.oldCheckpointStallMs!, 0)} ms (CPU ${fmt(r.oldCheckpointStallCpuMs!, 0)} ms)`],
     ], r);
+    report.finish();
   });
 
 program.command('orders')
