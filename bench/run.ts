@@ -190,7 +190,10 @@ program.command('orders')
   .option('--checkpoint-ms <n>', "the node's checkpoint interval (0: none)", (v: string) => (v === '0' ? 0 : int(v)), 5_000)
   .option('--url <url>', 'Postgres server (a scratch database is created and dropped)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
   .action(async (o: { rates: number[]; seconds: number; window: number; repeats: number; assessments: number; tickRate: number; workers: number; maxBatch: number; checkpointMs: number; url: string }) => {
-    const { text, figures } = await runOrdersBench(o);
+    const report = new BenchReport().suite('orders', { ...o });
+    const { text, figures } = await runOrdersBench({ ...o, report });
+    report.figures(figures);
+    report.finish();
     process.stdout.write(text);
     process.stdout.write(`${JSON.stringify({ bench: 'orders', ...figures })}\n`);
   });
