@@ -95,20 +95,23 @@ program.command('ingest')
   .option('--seed <n>', 'seed', int, 1)
   .option('--url <url>', 'NATS server (a scratch stream is created and deleted)', process.env['NATS_URL'] ?? '127.0.0.1:4222')
   .action(async (o: { ticks: number; assessments: number; workers: number; repeats: number; maxInFlight: number; seed: number; url: string }) => {
+    const report = new BenchReport().suite('ingest', { ...o });
     const { runs, figures: r } = await runIngestBench(o);
+    report.figures(r);
     const runsOf = (xs: number[]) => `runs ${xs.map((x) => fmt(x)).join(' / ')}`;
     const pct = (x: number) => `${fmt(100 * x, 1)}%`;
-    print(`ingest (${fmt(r.ticks!)} ticks, ${fmt(r.assessments!)} assessments, ${fmt(r.positions!)} positions, ${o.workers} workers, medians of ${o.repeats})`, [
+    print(`ingest (${fmt(r.ticks!)} ticks, ${fmt(r.assessments!)} assessments, ${fmt(r.positions!)} positions, ${o.workers} workers, medians of ${o.repeats}, load average ${fmt(report.results.loadAverage.start, 1)} at start)`, [
       ['ceiling: bare consume ticks/s', fmt(r.ceilingTicksPerSec!), runsOf(runs.ceiling)],
       ['decode only: JetStreamTickSource', fmt(r.decodeTicksPerSec!), runsOf(runs.decode)],
       ['engine: JetStream to verdict', fmt(r.engineTicksPerSec!), runsOf(runs.engine)],
-      ['engine / ceiling', pct(r.ratio!), `target ≥ 70%: ${r.ratio! >= 0.7 ? 'PASS' : 'MISS'}`],
+      ['engine / ceiling', pct(r.ratio!), report.target('ingest engine/bare consumer', 100 * r.ratio!, '>=', 70, '%')],
       ['decode only / ceiling', pct(r.decodeRatio!)],
-      ['diag.: engine, coalesced submits', fmt(r.coalescedTicksPerSec!), `${pct(r.coalescedRatio!)} · ${runsOf(runs.coalesced)}`],
+      ['diag.: engine, per-message iterator', fmt(r.iteratorTicksPerSec!), `${pct(r.iteratorRatio!)} · ${runsOf(runs.iterator)} (the previous path)`],
       ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 3)],
       ['breaches / fills per engine run', `${fmt(r.breaches!)} / ${fmt(r.fills!)}`, 'the same in every run'],
       ['fill stream / set up (s)', `${fmt(r.fillSeconds!, 1)} / ${fmt(r.setupSeconds!, 1)}`],
     ], r);
+    report.finish();
   });
 
 program.command('history')
