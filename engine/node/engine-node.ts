@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { parseCommand, type AssessmentState } from '../../actors/index.js';
 import { Engine, type EngineOptions, type EngineOutput, type EngineSnapshot } from '../engine.js';
 import type { EngineInput } from '../inputs.js';
-import { FencedError, JournalOutcomeUnknownError, type CheckpointMark, type CheckpointStore, type Journal, type JournalInput, type JournalRecord, type MarketLog, type MarketReader } from './ports.js';
+import { FencedError, JournalOutcomeUnknownError, type CheckpointMark, type CheckpointStore, type Journal, type JournalInput, type JournalRecord, type MarketInput, type MarketLog, type MarketReader } from './ports.js';
 import type { NodeMetrics } from './node-metrics.js';
 
 /** Options of {@link EngineNode.start}. */
@@ -269,9 +269,11 @@ export class EngineNode {
     const flushTimer = setInterval(flushCounts, 1_000);
     flushTimer.unref();
     try {
-      for await (const m of reader) {
+      // A reader that delivers batches (JetStream's) costs no promise per message.
+      const source: AsyncIterable<readonly MarketInput[]> = reader.batches?.() ?? singles(reader);
+      inputs: for await (const batch of source) for (const m of batch) {
         while (this.#gate !== undefined) await this.#gate; // a journal batch is in flight: its commands go first
-        if (this.#stopping) break;
+        if (this.#stopping) break inputs;
         if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq - 1);
         this.#engine.submit(m, m.seq);
         this.#lastSeq = m.seq;
@@ -395,6 +397,10 @@ export class EngineNode {
     this.#log?.fatal({ err }, `engine node halted: ${why}`);
     void this.#reader?.stop();
   }
+}
+
+async function* singles(reader: MarketReader): AsyncGenerator<readonly MarketInput[]> {
+  for await (const m of reader) yield [m];
 }
 
 function describe(err: unknown): string {
