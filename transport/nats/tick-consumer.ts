@@ -166,7 +166,9 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     const maxBuffered = options.maxBuffered ?? 65_536;
     let buffer: MarketInput[] = [];
     let failure: unknown;
+    let ended = false;
     let open = false;
+    let generation = 0; // which consumer is current: a closed one's late notice is not the reading's end
     const onMessage = (m: JsMsg): void => {
       if (!open || this.#stopped) return; // closed for overflow: the reopened consumer delivers it again
       const seq = m.seq;
@@ -187,11 +189,16 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       const opts: Partial<OrderedConsumerOptions> = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeq + 1 };
       const consumer = await this.#js.consumers.get(this.#stream, opts);
       if (this.#stopped) return;
+      const mine = ++generation;
       open = true;
       const messages = await consumer.consume({ max_messages: this.#pullBatch, callback: onMessage });
       this.#messages = messages;
       void messages.closed().then((err) => {
-        if (err !== undefined && err !== null && open) failure = err;
+        // Closed by the client or the server, not for overflow: the reading ends (with the error, if any), as the iterator's would.
+        if (open && mine === generation) {
+          ended = true;
+          if (err !== undefined && err !== null) failure = err;
+        }
         this.#wake();
       });
       if (this.#stopped) await messages.close().catch(() => undefined);
@@ -202,6 +209,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       while (!this.#stopped) {
         if (buffer.length === 0) {
           if (failure !== undefined) throw failure;
+          if (ended) return;
           if (!open) await openConsumer();
           else await new Promise<void>((r) => (this.#wakeBatches = r));
           continue;
