@@ -345,11 +345,11 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
     lines.push('\n  where the time goes (ms; CPU in µs per ack; cores = node process + Postgres backends)');
     lines.push(...table([
       ['queued50', 'queuedP50', 2], ['queued99', 'queuedP99', 2], ['write50', 'writeP50', 2], ['write99', 'writeP99', 2], ['after99', 'afterP99', 2],
-      ['main µs', 'mainUs', 0], ['node µs', 'nodeUs', 0], ['pg µs', 'pgUs', 0], ['cores', 'cores', 2], ['loop p99', 'loopP99', 1], ['loop max', 'loopMax', 0], ['stall cpu', 'stallCpuMs', 0], ['lag max', 'lagMax', 0], ['ckpts', 'checkpoints', 0], ['ckpt ms', 'checkpointMs', 0], ['ckpt act', 'checkpointActors', 0],
+      ['main µs', 'mainUs', 0], ['node µs', 'nodeUs', 0], ['pg µs', 'pgUs', 0], ['cores', 'cores', 2], ['loop p99', 'loopP99', 1], ['loop max', 'loopMax', 0], ['cpu stl', 'stallCpuMs', 0], ['lag max', 'lagMax', 0], ['ckpts', 'checkpoints', 0], ['ckpt ms', 'checkpointMs', 0], ['ckpt act', 'checkpointActors', 0],
     ]));
     lines.push(`  engine events: ${['order.filled', 'order.rejected', 'command.ignored', 'assessment.failed'].map((e) => `${e} ${fmt(events.get(e) ?? 0, 0)}`).join(', ')}; ${fmt(k, 0)} orders offered; set-up ${fmt(setupSeconds, 1)} s`);
     lines.push('  p99 schd: from the order\'s scheduled send time (checks the generator); ceil: bare appendBatch at the run\'s mean batch, entries/s and per-batch p99;');
-    lines.push('  queued: offer() to its batch\'s write start; write: the node\'s journal write; after: write end to resolution; loop: main event-loop delay; stall cpu: main-thread CPU within the longest loop gap; lag: market inputs published, not yet applied;');
+    lines.push('  queued: offer() to its batch\'s write start; write: the node\'s journal write; after: write end to resolution; loop: main event-loop delay; cpu stl: main-thread CPU within the longest loop gap; lag: market inputs published, not yet applied;');
     lines.push('  ckpts: checkpoints finished during the run (median count), their mean duration and actors written');
     figures['pass'] = pass ? 1 : 0;
     figures['ordersFilled'] = events.get('order.filled') ?? 0;
