@@ -13,19 +13,18 @@
  *   doing nothing else. No consumer of this client, this server and this
  *   stream can go faster, so it is the right denominator: the ratio says how
  *   much of the transport's own rate the ingest path keeps.
- * - **decode only**: `JetStreamTickSource` iterated to the end, nothing done
- *   with the inputs: subject parsing, msgpack decoding and validation.
- * - **engine**: the same source feeding `Engine.submit` on 2 shard workers
+ * - **decode only**: `JetStreamTickSource.batches()` read to the end,
+ *   nothing done with the inputs: subject parsing, msgpack decoding and
+ *   validation, messages taken through the consumer's callback.
+ * - **engine**: the same batches feeding `Engine.submit` on 2 shard workers
  *   holding a population in which every assessment has open positions (set up
  *   at the opening quotes before the clock starts, restored from one snapshot
  *   per run so every run judges the same accounts), with the backlog bounded;
  *   the clock stops when `barrier()` confirms the last tick is applied: ticks/s
  *   "to verdict".
- * - **engine, coalesced** (diagnostic): the same, but the driver hands the
- *   ticks of one event-loop turn to `submit` together (from a `setImmediate`),
- *   which is what the engine would do if it flushed per macrotask instead of
- *   per microtask: the source yields each message in its own microtask, so
- *   `submit`'s microtask flush posts every tick to every shard on its own.
+ * - **engine, per-message iterator** (diagnostic, the previous path): the
+ *   same, but iterating the source itself (`for await`, one promise per
+ *   message).
  *
  * Every run's clock includes creating the consumer. The stream is deleted at the end.
  */
@@ -152,7 +151,7 @@ async function decodeOnly(js: JetStreamClient, stream: string, namespace: string
   const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
   const start = performance.now();
   let count = 0;
-  for await (const _t of source) if (++count === n) break;
+  for await (const batch of source.batches()) if ((count += batch.length) >= n) break;
   const seconds = (performance.now() - start) / 1000;
   if (source.malformed > 0) throw new Error(`${source.malformed} malformed messages`);
   return { seconds };
@@ -161,28 +160,32 @@ async function decodeOnly(js: JetStreamClient, stream: string, namespace: string
 /**
  * The source feeding the engine; the driver waits (checking every 1,024 ticks)
  * while a shard holds more than `maxInFlight` unapplied inputs. The clock stops
- * at the barrier after the last tick. `coalesce`: submit each loop turn's ticks together.
+ * at the barrier after the last tick. `batches`: read `source.batches()`, else iterate the source message by message.
  */
-async function toVerdict(js: JetStreamClient, stream: string, namespace: string, n: number, snapshot: EngineSnapshot, opts: EngineOptions, maxInFlight: number, coalesce: boolean): Promise<Run> {
+async function toVerdict(js: JetStreamClient, stream: string, namespace: string, n: number, snapshot: EngineSnapshot, opts: EngineOptions, maxInFlight: number, batches: boolean): Promise<Run> {
   const engine = await Engine.restore(snapshot, opts);
   const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
-  let held: TickInput[] = [];
-  const submitHeld = () => {
-    const ticks = held;
-    held = [];
-    for (const t of ticks) engine.submit(t);
-  };
-  const inFlight = () => engine.shards().reduce((m, s) => Math.max(m, s.pendingInputs), held.length);
+  const inFlight = () => engine.shards().reduce((m, s) => Math.max(m, s.pendingInputs), 0);
   const start = performance.now();
   let count = 0;
-  for await (const t of source) {
-    if (t.type !== 'tick') continue;
-    if (!coalesce) engine.submit(t);
-    else if (held.push(t) === 1) setImmediate(submitHeld);
-    if (++count === n) break;
-    if ((count & 1023) === 0) while (inFlight() > maxInFlight) await new Promise((r) => setImmediate(r));
+  if (batches) {
+    for await (const batch of source.batches()) {
+      for (const t of batch) {
+        if (t.type !== 'tick' || count === n) continue;
+        engine.submit(t);
+        count++;
+      }
+      if (count === n) break;
+      while (inFlight() > maxInFlight) await new Promise((r) => setImmediate(r));
+    }
+  } else {
+    for await (const t of source) {
+      if (t.type !== 'tick') continue;
+      engine.submit(t);
+      if (++count === n) break;
+      if ((count & 1023) === 0) while (inFlight() > maxInFlight) await new Promise((r) => setImmediate(r));
+    }
   }
-  submitHeld();
   await engine.barrier();
   const seconds = (performance.now() - start) / 1000;
   const sum = (f: (s: NonNullable<ReturnType<Engine['shards']>[number]['stats']>) => number) => engine.shards().reduce((a, s) => a + (s.stats === undefined ? 0 : f(s.stats)), 0);
@@ -193,7 +196,7 @@ async function toVerdict(js: JetStreamClient, stream: string, namespace: string,
 
 export interface IngestBenchResult {
   /** ticks/s of every run, in run order. */
-  readonly runs: { readonly ceiling: number[]; readonly decode: number[]; readonly engine: number[]; readonly coalesced: number[] };
+  readonly runs: { readonly ceiling: number[]; readonly decode: number[]; readonly engine: number[]; readonly iterator: number[] };
   readonly figures: Record<string, number>;
 }
 
@@ -220,11 +223,11 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
     const variants = {
       ceiling: () => ceiling(js, stream, o.ticks),
       decode: () => decodeOnly(js, stream, namespace, o.ticks),
-      engine: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, false),
-      coalesced: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, true),
+      engine: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, true),
+      iterator: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, false),
     };
     const names = Object.keys(variants) as Array<keyof typeof variants>;
-    const runs: Record<keyof typeof variants, Run[]> = { ceiling: [], decode: [], engine: [], coalesced: [] };
+    const runs: Record<keyof typeof variants, Run[]> = { ceiling: [], decode: [], engine: [], iterator: [] };
     for (let rep = 0; rep < o.repeats; rep++) {
       // Rotate the order each round, so drift on a noisy machine does not favour one variant.
       for (let v = 0; v < names.length; v++) {
@@ -233,17 +236,17 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
       }
     }
     const e = runs.engine[0]!;
-    for (const r of [...runs.engine, ...runs.coalesced]) {
+    for (const r of [...runs.engine, ...runs.iterator]) {
       if (r.ticks !== o.ticks || r.stale !== 0 || r.violations !== e.violations || r.fills !== e.fills) throw new Error('engine runs missed ticks or disagree on verdicts');
     }
     const rates = (rs: Run[]) => rs.map((r) => o.ticks / r.seconds);
-    const [ceilingTps, decodeTps, engineTps, coalescedTps] = names.map((k) => median(rates(runs[k])));
+    const [ceilingTps, decodeTps, engineTps, iteratorTps] = names.map((k) => median(rates(runs[k])));
     return {
-      runs: { ceiling: rates(runs.ceiling), decode: rates(runs.decode), engine: rates(runs.engine), coalesced: rates(runs.coalesced) },
+      runs: { ceiling: rates(runs.ceiling), decode: rates(runs.decode), engine: rates(runs.engine), iterator: rates(runs.iterator) },
       figures: {
         ticks: o.ticks, assessments: snapshot.kernel.actors.length, positions, fillSeconds, setupSeconds,
-        ceilingTicksPerSec: ceilingTps!, decodeTicksPerSec: decodeTps!, engineTicksPerSec: engineTps!, coalescedTicksPerSec: coalescedTps!,
-        ratio: engineTps! / ceilingTps!, decodeRatio: decodeTps! / ceilingTps!, coalescedRatio: coalescedTps! / ceilingTps!,
+        ceilingTicksPerSec: ceilingTps!, decodeTicksPerSec: decodeTps!, engineTicksPerSec: engineTps!, iteratorTicksPerSec: iteratorTps!,
+        ratio: engineTps! / ceilingTps!, decodeRatio: decodeTps! / ceilingTps!, iteratorRatio: iteratorTps! / ceilingTps!,
         actorEvaluationsPerTick: e.evaluations! / o.ticks, breaches: e.violations!, fills: e.fills!,
       },
     };

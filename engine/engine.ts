@@ -8,6 +8,7 @@
 import type { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState, type Instrument, type Tier } from '../actors/index.js';
+import { mergeEncoded, type ActorRowsOptions, type EncodedCheckpoint } from './checkpoint-rows.js';
 import type { EncodedDeltas } from './delta-encoding.js';
 import { compareOutput, type EngineInput, type OutputEvent, type SequencedInput, type StateDelta } from './inputs.js';
 import { MarketInputGate, type RefusedInput } from './market-input-gate.js';
@@ -298,10 +299,20 @@ export class Engine {
     return { lastInput, done: parts.then((kernels) => ({ lastInput, kernel: merge(kernels, lastInput) })) };
   }
 
-  #capture(body: { what: 'snapshot' } | { what: 'checkpoint'; full: boolean }): { lastInput: number; parts: Promise<KernelSnapshot[]> } {
+  /**
+   * Like {@link checkpoint}, but each shard worker encodes its actors as COPY
+   * rows (see checkpoint-rows.ts): the main thread receives a few strings per
+   * shard, never the states. Synchronous up to the returned promise.
+   */
+  checkpointRows(full: boolean, rows: ActorRowsOptions = {}): { readonly lastInput: number; readonly done: Promise<EncodedCheckpoint> } {
+    const { lastInput, parts } = this.#capture<EncodedCheckpoint>({ what: 'checkpoint-rows', full, rows });
+    return { lastInput, done: parts.then((encoded) => mergeEncoded(encoded, lastInput)) };
+  }
+
+  #capture<T = KernelSnapshot>(body: { what: 'snapshot' } | { what: 'checkpoint'; full: boolean } | { what: 'checkpoint-rows'; full: boolean; rows: ActorRowsOptions }): { lastInput: number; parts: Promise<T[]> } {
     this.#flush(); // everything submitted goes out before the request, in each worker's queue order
     const lastInput = this.#next - 1;
-    const parts = Promise.all(this.#shards.map((s) => this.#request(s, body))) as Promise<KernelSnapshot[]>;
+    const parts = Promise.all(this.#shards.map((s) => this.#request(s, body))) as Promise<T[]>;
     return { lastInput, parts };
   }
 
@@ -363,7 +374,7 @@ export class Engine {
     shard.worker.postMessage(msg);
   }
 
-  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string } | { what: 'checkpoint'; full: boolean } | { what: 'release'; shards: number[] }): Promise<unknown> {
+  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string } | { what: 'checkpoint'; full: boolean } | { what: 'checkpoint-rows'; full: boolean; rows: ActorRowsOptions } | { what: 'release'; shards: number[] }): Promise<unknown> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const req = ++this.#req;
     return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@
  * structured-clone safe. Inputs travel in batches, in their total order.
  */
 import type { Instrument, Tier } from '../actors/index.js';
+import type { ActorRowsOptions } from './checkpoint-rows.js';
 import type { EncodedDeltas } from './delta-encoding.js';
 import type { OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import type { ActorSnapshot, IndexMode, KernelSnapshot, KernelStats } from './shard-kernel.js';
@@ -48,7 +49,9 @@ export type ToShard =
   | { readonly t: 'sync' }
   | { readonly t: 'request'; readonly req: number; readonly what: 'snapshot' | 'latency' | 'ids' | 'memory' }
   | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string }
-  | { readonly t: 'request'; readonly req: number; readonly what: 'checkpoint'; readonly full: boolean };
+  | { readonly t: 'request'; readonly req: number; readonly what: 'checkpoint'; readonly full: boolean }
+  /** A checkpoint encoded in the worker as COPY rows (see checkpoint-rows.ts). */
+  | { readonly t: 'request'; readonly req: number; readonly what: 'checkpoint-rows'; readonly full: boolean; readonly rows: ActorRowsOptions };
 
 /** Tick-to-verdict latency of a shard since the last request, in ms. */
 export interface LatencyReport {
@@ -61,6 +64,14 @@ export interface LatencyReport {
   readonly inShardP50: number;
   readonly inShardP99: number;
   readonly inShardMax: number;
+  /** From the engine sending a batch to the shard starting it: the thread hop plus any wait behind the shard's own work. */
+  readonly queuedP99: number;
+  readonly queuedMax: number;
+  /** Longest single task of the shard (an input batch with its ack, a delta flush), ms. */
+  readonly longestTaskMs: number;
+  /** Longest GC pause of the shard's isolate, and their sum, ms. */
+  readonly gcMaxMs: number;
+  readonly gcMs: number;
 }
 
 export type FromShard =

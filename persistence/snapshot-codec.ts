@@ -100,6 +100,16 @@ export class SnapshotSizeGuard {
     return this.#oversized;
   }
 
+  /** Report a state already measured over the cap (encoded elsewhere, such as in a shard worker). */
+  report(assessmentId: string, bytes: number): void {
+    this.#oversized++;
+    try {
+      this.#onOversize?.(new SnapshotTooLargeError(assessmentId, bytes, this.limit));
+    } catch {
+      // An observer's failure must not fail the checkpoint.
+    }
+  }
+
   /** Check one encoded state; returns the text unchanged. */
   check(assessmentId: string, text: string): string {
     // A UTF-8 byte is at most 3 per UTF-16 unit: most states are decided without counting bytes.

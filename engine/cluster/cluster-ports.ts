@@ -4,6 +4,7 @@
  * ownership rows per shard, and a membership table with leases. Postgres
  * implements them (persistence/postgres/); the node imports none of it.
  */
+import type { ActorRows } from '../checkpoint-rows.js';
 import type { ActorSnapshot, KernelSnapshot } from '../shard-kernel.js';
 import type { JournalAppend, JournalAppendResult, JournalRecord } from '../node/ports.js';
 
@@ -62,6 +63,8 @@ export interface ShardCheckpointWrite {
   readonly meta: KernelMeta;
   /** Actors changed since the shard's stored checkpoint (or all of them). */
   readonly actors: readonly ShardActor[];
+  /** The same actors already encoded as rows (by the shard workers); when set, `actors` is not read. */
+  readonly rows?: ActorRows;
 }
 
 /** Who holds a shard. */
@@ -89,6 +92,8 @@ export interface ClaimRule {
 
 /** Per-shard ownership and checkpoints, fenced by owner epoch. */
 export interface ShardStore {
+  /** States larger than this (UTF-8 bytes) are reported when saved. @default no limit */
+  readonly maxStateBytes?: number;
   /** Claim shards: the new epoch of each shard taken (epoch + 1); shards not taken are absent. */
   claim(shards: readonly number[], rule: ClaimRule): Promise<Map<number, number>>;
   /** The newest checkpoint of each shard that has one, actors whole. */

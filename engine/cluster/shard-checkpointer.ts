@@ -122,18 +122,19 @@ export class ShardCheckpointer {
     this.#nextFull = true; // until this one commits, the next must carry every actor
     const tickSeq = this.#d.lastSeq();
     const marks = serving.map((s) => ({ slot: s, epoch: s.epoch, version: s.version + 1, journalPos: s.journalPos }));
-    const { lastInput, done } = engine.checkpoint(full);
+    // The shard workers encode the rows, grouped by virtual shard: the main thread only streams their text.
+    const { lastInput, done } = engine.checkpointRows(full, { byShard: true, maxStateBytes: store.maxStateBytes });
     try {
-      const snapshot = await done;
+      const encoded = await done;
       await this.#d.output?.flush?.(); // events up to the checkpoint are out before it can make them unreplayable
-      const { actors, ...meta } = snapshot.kernel;
-      const by = byShard(actors);
+      const { meta } = encoded;
+      const by = encoded.byShard ?? new Map();
       const stale = this.#d.staleMs ?? 60_000;
       const writes: ShardCheckpointWrite[] = [];
       for (const m of marks) {
         const mine = by.get(m.slot.shard);
         if (!(this.#d.everyShard || full || mine !== undefined || m.slot.due || t - m.slot.savedAt > stale)) continue;
-        writes.push({ shard: m.slot.shard, epoch: m.epoch, version: m.version, inputPos: lastInput, tickSeq, journalPos: m.journalPos, meta, actors: mine ?? [] });
+        writes.push({ shard: m.slot.shard, epoch: m.epoch, version: m.version, inputPos: lastInput, tickSeq, journalPos: m.journalPos, meta, actors: [], ...(mine === undefined ? {} : { rows: mine }) });
       }
       const { fenced } = await store.save(writes);
       const refused = new Set(fenced);
@@ -149,8 +150,8 @@ export class ShardCheckpointer {
       }
       this.#nextFull = false;
       metrics?.checkpointSeconds.observe((performance.now() - t) / 1000);
-      metrics?.checkpointActors.inc(actors.length);
-      this.#d.log?.debug({ tickSeq, shards: writes.length, actors: actors.length, full, ms: Math.round(performance.now() - t) }, 'checkpoint saved');
+      metrics?.checkpointActors.inc(encoded.count);
+      this.#d.log?.debug({ tickSeq, shards: writes.length, actors: encoded.count, full, ms: Math.round(performance.now() - t) }, 'checkpoint saved');
     } catch (err) {
       metrics?.checkpointFailures.inc();
       this.#d.log?.error({ err, tickSeq }, 'checkpoint failed; the next one carries every actor');

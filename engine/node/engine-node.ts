@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { parseCommand, type AssessmentState } from '../../actors/index.js';
 import { Engine, type EngineOptions, type EngineOutput, type EngineSnapshot } from '../engine.js';
 import type { EngineInput } from '../inputs.js';
-import { FencedError, JournalOutcomeUnknownError, type CheckpointMark, type CheckpointStore, type Journal, type JournalInput, type JournalRecord, type MarketLog, type MarketReader } from './ports.js';
+import { FencedError, JournalOutcomeUnknownError, type CheckpointMark, type CheckpointStore, type Journal, type JournalInput, type JournalRecord, type MarketInput, type MarketLog, type MarketReader } from './ports.js';
 import type { NodeMetrics } from './node-metrics.js';
 
 /** Options of {@link EngineNode.start}. */
@@ -269,9 +269,11 @@ export class EngineNode {
     const flushTimer = setInterval(flushCounts, 1_000);
     flushTimer.unref();
     try {
-      for await (const m of reader) {
+      // A reader that delivers batches (JetStream's) costs no promise per message.
+      const source: AsyncIterable<readonly MarketInput[]> = reader.batches?.() ?? singles(reader);
+      inputs: for await (const batch of source) for (const m of batch) {
         while (this.#gate !== undefined) await this.#gate; // a journal batch is in flight: its commands go first
-        if (this.#stopping) break;
+        if (this.#stopping) break inputs;
         if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq - 1);
         this.#engine.submit(m, m.seq);
         this.#lastSeq = m.seq;
@@ -369,17 +371,18 @@ export class EngineNode {
     const t = performance.now();
     const full = this.#nextFull;
     this.#nextFull = true; // until this one commits, the next must carry every actor
-    const { lastInput, done } = this.#engine.checkpoint(full);
+    // The shard workers encode the rows: the main thread only streams their text (see checkpoint-rows.ts).
+    const { lastInput, done } = this.#engine.checkpointRows(full, { maxStateBytes: this.#o.checkpoints.maxStateBytes });
     const mark = { inputPos: lastInput, tickSeq: this.#lastSeq, journalPos: this.#lastJournalPos };
     try {
-      const snapshot = await done;
+      const encoded = await done;
       await this.#o.output?.flush?.(); // events up to the checkpoint are out before it can make them unreplayable
-      await this.#o.checkpoints.save({ ...mark, version: this.#version + 1, snapshot }, this.epoch);
+      await this.#o.checkpoints.save({ ...mark, version: this.#version + 1, encoded }, this.epoch);
       this.#version++;
       this.#nextFull = false;
       this.#metrics?.checkpointSeconds.observe((performance.now() - t) / 1000);
-      this.#metrics?.checkpointActors.inc(snapshot.kernel.actors.length);
-      this.#log?.debug({ ...mark, actors: snapshot.kernel.actors.length, full, ms: Math.round(performance.now() - t) }, 'checkpoint saved');
+      this.#metrics?.checkpointActors.inc(encoded.count);
+      this.#log?.debug({ ...mark, actors: encoded.count, full, ms: Math.round(performance.now() - t) }, 'checkpoint saved');
     } catch (err) {
       this.#metrics?.checkpointFailures.inc();
       this.#log?.error({ err, ...mark }, 'checkpoint failed; the next one carries every actor');
@@ -394,6 +397,10 @@ export class EngineNode {
     this.#log?.fatal({ err }, `engine node halted: ${why}`);
     void this.#reader?.stop();
   }
+}
+
+async function* singles(reader: MarketReader): AsyncGenerator<readonly MarketInput[]> {
+  for await (const m of reader) yield [m];
 }
 
 function describe(err: unknown): string {

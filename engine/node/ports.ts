@@ -6,6 +6,7 @@
  */
 import type { Command } from '../../actors/index.js';
 import type { ClockInput, ResolutionInput, TickInput } from '../inputs.js';
+import type { EncodedCheckpoint } from '../checkpoint-rows.js';
 import type { EngineSnapshot } from '../engine.js';
 
 /** A market input with its position in the market log (the JetStream stream sequence). */
@@ -23,6 +24,8 @@ export interface MarketLog {
 /** One reading of the market log; iterate it once. */
 export interface MarketReader extends AsyncIterable<MarketInput> {
   stop(): Promise<void>;
+  /** The same inputs in delivery batches, instead of iterating the reader itself (optional: cheaper per message). */
+  batches?(): AsyncIterable<readonly MarketInput[]>;
 }
 
 /** A journaled input: an assessment's creation or one of its commands. */
@@ -81,14 +84,19 @@ export interface Checkpoint extends CheckpointMark {
   readonly snapshot: EngineSnapshot;
 }
 
+/** A checkpoint to save: the engine snapshot, or its actors already encoded as rows by the shard workers. */
+export type CheckpointWrite = Checkpoint | (CheckpointMark & { readonly version: number; readonly encoded: EncodedCheckpoint });
+
 /** Checkpoints of one shard group, fenced by owner epoch. */
 export interface CheckpointStore {
+  /** States larger than this (UTF-8 bytes) are reported when saved. @default no limit */
+  readonly maxStateBytes?: number;
   /** Become the group's owner: returns a new epoch above every earlier owner's. */
   claim(): Promise<number>;
   /** The newest checkpoint, its actors merged whole, or undefined. */
   load(): Promise<(Checkpoint & { readonly actorsLoaded: number }) | undefined>;
   /** Save atomically. Rejects with a `FencedError` when a newer owner holds the group. */
-  save(checkpoint: Checkpoint, epoch: number): Promise<void>;
+  save(checkpoint: CheckpointWrite, epoch: number): Promise<void>;
 }
 
 /** Raised when a newer owner has claimed the shard group: this node must stop. */

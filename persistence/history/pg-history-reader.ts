@@ -6,7 +6,7 @@
  */
 import type postgres from 'postgres';
 import type { Violation } from '../../actors/index.js';
-import { decodeJson } from '../postgres/json-codec.js';
+import { decodeJson } from '../../engine/index.js';
 import { mapPgError } from '../postgres/errors.js';
 import { equitySeries, heldSymbols, resolutionFor, type BucketMarks, type EquitySeries } from './equity-series.js';
 import type {

@@ -16,7 +16,7 @@
  * the fold of the events in identity order, however they arrived.
  */
 import type postgres from 'postgres';
-import { decodeJson, encodeJson } from '../postgres/json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 import { mapPgError } from '../postgres/errors.js';
 import { compareIdentity, follows, foldEvent, initialFold, type FoldState, type RowSink } from './history-fold.js';
 import type { HistoryEvent } from './history-rows.js';

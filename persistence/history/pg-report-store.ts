@@ -4,7 +4,7 @@
  * what triggered it and whose assessment it is. Listings carry no body.
  */
 import type postgres from 'postgres';
-import { decodeJson, encodeJson } from '../postgres/json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 import { mapPgError } from '../postgres/errors.js';
 
 /** What a report is: the final one (a verdict), a phase's (phase passed) or one asked for. */

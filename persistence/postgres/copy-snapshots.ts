@@ -4,7 +4,10 @@
  * ~850 B here), then one guarded upsert moves them into `snapshots`.
  */
 import type postgres from 'postgres';
+import { copyField, parseActorRows, type ActorRows } from '../../engine/index.js';
 import { isUnavailable } from './errors.js';
+
+export { copyField };
 
 /** Encoded columns of deduplicated snapshot rows (counters as decimal strings). */
 export interface SnapshotColumns {
@@ -16,10 +19,6 @@ export interface SnapshotColumns {
   readonly states: readonly string[];
 }
 
-/** COPY text format: backslash is the only escape JSON text and ids can need (JSON has no raw tabs or newlines). */
-export function copyField(s: string): string {
-  return s.includes('\\') || s.includes('\t') || s.includes('\n') ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n') : s;
-}
 
 /**
  * Stream `count` lines (each from `line(i)`, newline included) into a
@@ -44,6 +43,48 @@ export async function copyIn(query: postgres.PendingQuery<postgres.Row[]>, count
     };
     pump();
   });
+}
+
+/**
+ * Stream ready-made COPY text into a `copy ... from stdin` query, one chunk a
+ * turn: between chunks the event loop runs (timers, acks, the market pump),
+ * so a checkpoint of any size never holds the main thread longer than one
+ * chunk's write.
+ */
+export async function copyChunks(query: postgres.PendingQuery<postgres.Row[]>, chunks: readonly string[]): Promise<void> {
+  const stream = await query.writable();
+  const failed = new Promise<never>((_, reject) => stream.on('error', reject));
+  failed.catch(() => undefined);
+  const finished = new Promise<void>((resolve) => stream.on('finish', () => resolve()));
+  for (const chunk of chunks) {
+    if (!stream.write(chunk)) await Promise.race([new Promise((r) => stream.once('drain', r)), failed]);
+    else await Promise.race([new Promise((r) => setImmediate(r)), failed]);
+  }
+  stream.end();
+  await Promise.race([finished, failed]);
+}
+
+/**
+ * Load encoded actor rows into the session's temporary table
+ * `checkpoint_rows_in` (emptied at commit) on a connection inside a
+ * transaction: through COPY, or with `copy: false` as `unnest` arrays of
+ * 2,000 rows per statement (servers without COPY FROM STDIN, such as PGlite).
+ */
+export async function loadActorRows(conn: postgres.ReservedSql, rows: ActorRows, copy: boolean): Promise<void> {
+  await conn`create temp table if not exists checkpoint_rows_in (
+    assessment_id text, shard_key text, state text, quarantined boolean, cursor_input bigint, cursor_n integer) on commit delete rows`;
+  if (rows.count === 0) return;
+  if (copy) {
+    await copyChunks(conn.unsafe('copy checkpoint_rows_in from stdin'), rows.chunks);
+    return;
+  }
+  const all = [...parseActorRows(rows)];
+  for (let i = 0; i < all.length; i += 2_000) {
+    const chunk = all.slice(i, i + 2_000);
+    await conn`insert into checkpoint_rows_in
+      select * from unnest(${chunk.map((r) => r.assessmentId)}::text[], ${chunk.map((r) => r.shardKey)}::text[], ${chunk.map((r) => r.state)}::text[],
+        ${chunk.map((r) => (r.quarantined ? 't' : 'f'))}::text[]::boolean[], ${chunk.map((r) => r.cursorInput)}::bigint[], ${chunk.map((r) => r.cursorN)}::integer[])`;
+  }
 }
 
 /**

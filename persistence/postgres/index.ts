@@ -3,7 +3,7 @@
  * and the command journal over porsager/postgres.
  */
 export { isUnavailable, mapPgError, PgUnavailableError } from './errors.js';
-export { decodeJson, encodeJson } from './json-codec.js';
+export { decodeJson, encodeJson } from '../../engine/index.js';
 export { loadMigrations, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR } from './migrator.js';
 export type { MigrateOptions, MigrateResult, Migration } from './migrator.js';
 export { PgJournal } from './pg-journal.js';

@@ -6,10 +6,12 @@
  * leaves the previous checkpoint whole.
  */
 import type postgres from 'postgres';
-import { FencedError, type EngineSnapshot, type KernelSnapshot, type Checkpoint, type CheckpointStore } from '../../engine/index.js';
-import { copyField, copyIn } from './copy-snapshots.js';
+import {
+  FencedError, concatRows, encodeActorRows, type ActorRows, type EngineSnapshot, type KernelSnapshot, type Checkpoint, type CheckpointStore, type CheckpointWrite,
+} from '../../engine/index.js';
+import { loadActorRows } from './copy-snapshots.js';
 import { isUnavailable, mapPgError } from './errors.js';
-import { decodeJson, encodeJson } from './json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 import { SnapshotSizeGuard, type SnapshotSizeGuardOptions } from '../snapshot-codec.js';
 
 /** Options of {@link PgCheckpointStore}. */
@@ -27,6 +29,11 @@ export interface PgCheckpointStoreOptions extends SnapshotSizeGuardOptions {
 
 type KernelMeta = Omit<KernelSnapshot, 'actors'>;
 
+function withoutActors(k: KernelSnapshot): KernelMeta {
+  const { actors: _actors, ...meta } = k;
+  return meta;
+}
+
 /** Checkpoint store over a porsager/postgres client (not owned: the caller ends it). */
 export class PgCheckpointStore implements CheckpointStore {
   readonly #sql: postgres.Sql;
@@ -40,6 +47,11 @@ export class PgCheckpointStore implements CheckpointStore {
     this.#group = options.group ?? 'default';
     this.#copy = options.copy ?? true;
     this.#size = new SnapshotSizeGuard(options);
+  }
+
+  /** States larger than this (UTF-8 bytes) are reported when saved. */
+  get maxStateBytes(): number {
+    return this.#size.limit;
   }
 
   /** Actor states written over the size cap so far (each is written, and reported to `onOversize`). */
@@ -77,8 +89,12 @@ export class PgCheckpointStore implements CheckpointStore {
     }
   }
 
-  async save(cp: Checkpoint, epoch: number): Promise<void> {
-    const { actors, ...meta } = cp.snapshot.kernel;
+  async save(cp: CheckpointWrite, epoch: number): Promise<void> {
+    // Rows come encoded from the shard workers; a snapshot handed in whole is encoded here the same way.
+    const { meta, rows } = 'encoded' in cp
+      ? { meta: cp.encoded.meta, rows: cp.encoded.all ?? concatRows([...(cp.encoded.byShard ?? new Map<number, ActorRows>()).values()]) }
+      : { meta: withoutActors(cp.snapshot.kernel), rows: encodeActorRows(cp.snapshot.kernel.actors, { maxStateBytes: this.#size.limit }).all! };
+    for (const o of rows.oversized) this.#size.report(o.assessmentId, o.bytes);
     const version = String(cp.version);
     const owner = String(epoch);
     let conn: postgres.ReservedSql;
@@ -91,26 +107,13 @@ export class PgCheckpointStore implements CheckpointStore {
       await conn`begin`;
       const [held] = await conn<{ epoch: string }[]>`select epoch from shard_owners where group_id = ${this.#group} for update`;
       if (held === undefined || held.epoch !== owner) throw new FencedError(this.#group, epoch);
-      if (actors.length > 0) {
-        await conn`create temp table if not exists checkpoint_in (
-          assessment_id text, state text, quarantined boolean) on commit delete rows`;
-        if (this.#copy) {
-          await copyIn(conn.unsafe('copy checkpoint_in from stdin'), actors.length, (i) => {
-            const a = actors[i]!;
-            return `${copyField(a.state.id)}\t${copyField(this.#size.check(a.state.id, encodeJson(a.state)))}\t${a.quarantined ? 't' : 'f'}\n`;
-          });
-        } else {
-          for (let i = 0; i < actors.length; i += 2_000) {
-            const chunk = actors.slice(i, i + 2_000);
-            await conn`insert into checkpoint_in (assessment_id, state, quarantined)
-              select * from unnest(${chunk.map((a) => a.state.id)}::text[], ${chunk.map((a) => this.#size.check(a.state.id, encodeJson(a.state)))}::text[], ${chunk.map((a) => (a.quarantined ? 't' : 'f'))}::text[]::boolean[])`;
-          }
-        }
+      if (rows.count > 0) {
+        await loadActorRows(conn, rows, this.#copy);
         await conn`
           insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, group_id, quarantined, updated_at)
           select assessment_id, ${version}::bigint, ${owner}::bigint, ${String(cp.tickSeq)}::bigint, ${String(cp.journalPos)}::bigint,
                  state, ${this.#group}, quarantined, now()
-            from checkpoint_in
+            from checkpoint_rows_in
           on conflict (assessment_id) do update set
                  version = excluded.version, owner_epoch = excluded.owner_epoch, tick_seq = excluded.tick_seq,
                  journal_pos = excluded.journal_pos, state = excluded.state, group_id = excluded.group_id,

@@ -7,7 +7,7 @@
 import type postgres from 'postgres';
 import { FencedError, JournalOutcomeUnknownError, type Journal, type JournalAppend, type JournalAppendResult, type JournalInput, type JournalRecord } from '../../engine/index.js';
 import { mapPgError, sentThenLost } from './errors.js';
-import { decodeJson, encodeJson } from './json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 
 /** Options of {@link PgJournal}. */
 export interface PgJournalOptions {

@@ -12,7 +12,7 @@ import {
   JournalOutcomeUnknownError, shardKey, type JournalInput, type JournalRecord, type ShardJournal, type ShardJournalAppend, type ShardJournalAppendResult,
 } from '../../engine/index.js';
 import { mapPgError, sentThenLost } from './errors.js';
-import { decodeJson, encodeJson } from './json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 
 /** Options of {@link PgShardJournal}. */
 export interface PgShardJournalOptions {

@@ -12,11 +12,11 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import {
-  shardKey, type ClaimRule, type KernelMeta, type ShardActor, type ShardCheckpoint, type ShardCheckpointWrite, type ShardOwner, type ShardStore,
+  shardKey, concatRows, encodeActorRows, type ClaimRule, type KernelMeta, type ShardActor, type ShardCheckpoint, type ShardCheckpointWrite, type ShardOwner, type ShardStore,
 } from '../../engine/index.js';
-import { copyField, copyIn } from './copy-snapshots.js';
+import { loadActorRows } from './copy-snapshots.js';
 import { isUnavailable, mapPgError } from './errors.js';
-import { decodeJson, encodeJson } from './json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 import { SnapshotSizeGuard, type SnapshotSizeGuardOptions } from '../snapshot-codec.js';
 
 /** Options of {@link PgShardStore}. */
@@ -58,6 +58,11 @@ export class PgShardStore implements ShardStore {
     this.#sql = sql;
     this.#copy = options.copy ?? true;
     this.#size = new SnapshotSizeGuard(options);
+  }
+
+  /** States larger than this (UTF-8 bytes) are reported when saved. */
+  get maxStateBytes(): number {
+    return this.#size.limit;
   }
 
   async claim(shards: readonly number[], rule: ClaimRule): Promise<Map<number, number>> {
@@ -217,34 +222,19 @@ export class PgShardStore implements ShardStore {
   }
 
   async #writeActors(conn: postgres.ReservedSql, writes: readonly ShardCheckpointWrite[]): Promise<void> {
-    const rows: Array<{ w: ShardCheckpointWrite; a: ShardActor }> = [];
-    for (const w of writes) for (const a of w.actors) rows.push({ w, a });
-    if (rows.length === 0) return;
-    await conn`create temp table if not exists shard_checkpoint_in (
-      assessment_id text, group_id text, version bigint, owner_epoch bigint, tick_seq bigint, journal_pos bigint,
-      state text, quarantined boolean, cursor_input bigint, cursor_n integer) on commit delete rows`;
-    const text = (r: { w: ShardCheckpointWrite; a: ShardActor }): string => this.#size.check(r.a.state.id, encodeJson(r.a.state));
-    if (this.#copy) {
-      await copyIn(conn.unsafe('copy shard_checkpoint_in from stdin'), rows.length, (i) => {
-        const { w, a } = rows[i]!;
-        return `${copyField(a.state.id)}\t${shardKey(w.shard)}\t${w.version}\t${w.epoch}\t${w.tickSeq}\t${w.journalPos}\t${copyField(text(rows[i]!))}\t${a.quarantined ? 't' : 'f'}\t${a.cursor === undefined ? '\\N' : a.cursor[0]}\t${a.cursor === undefined ? '\\N' : a.cursor[1]}\n`;
-      });
-    } else {
-      for (let i = 0; i < rows.length; i += 2_000) {
-        const chunk = rows.slice(i, i + 2_000);
-        await conn`insert into shard_checkpoint_in
-          select * from unnest(${chunk.map((r) => r.a.state.id)}::text[], ${chunk.map((r) => shardKey(r.w.shard))}::text[],
-            ${chunk.map((r) => String(r.w.version))}::bigint[], ${chunk.map((r) => String(r.w.epoch))}::bigint[],
-            ${chunk.map((r) => String(r.w.tickSeq))}::bigint[], ${chunk.map((r) => String(r.w.journalPos))}::bigint[],
-            ${chunk.map(text)}::text[], ${chunk.map((r) => (r.a.quarantined ? 't' : 'f'))}::text[]::boolean[],
-            ${chunk.map((r) => (r.a.cursor === undefined ? null : String(r.a.cursor[0])))}::bigint[],
-            ${chunk.map((r) => (r.a.cursor === undefined ? null : String(r.a.cursor[1])))}::integer[])`;
-      }
-    }
+    // Rows come encoded from the shard workers; actors handed in whole (a hand-over's) are encoded here the same way.
+    const rows = concatRows(writes.map((w) => w.rows ?? encodeActorRows(w.actors, { maxStateBytes: this.#size.limit }).all!));
+    if (rows.count === 0) return;
+    for (const o of rows.oversized) this.#size.report(o.assessmentId, o.bytes);
+    await loadActorRows(conn, rows, this.#copy);
+    // Each row takes its shard's marks; a row of a shard not written here (none is expected) is left out.
     await conn`
       insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, group_id, quarantined, cursor_input, cursor_n, updated_at)
-      select assessment_id, version, owner_epoch, tick_seq, journal_pos, state, group_id, quarantined, cursor_input, cursor_n, now()
-        from shard_checkpoint_in
+      select i.assessment_id, w.v, w.e, w.t, w.j, i.state, i.shard_key, i.quarantined, i.cursor_input, i.cursor_n, now()
+        from checkpoint_rows_in i
+        join unnest(${writes.map((w) => shardKey(w.shard))}::text[], ${writes.map((w) => String(w.version))}::bigint[],
+                    ${writes.map((w) => String(w.epoch))}::bigint[], ${writes.map((w) => String(w.tickSeq))}::bigint[],
+                    ${writes.map((w) => String(w.journalPos))}::bigint[]) as w(g, v, e, t, j) on w.g = i.shard_key
       on conflict (assessment_id) do update set
              version = excluded.version, owner_epoch = excluded.owner_epoch, tick_seq = excluded.tick_seq,
              journal_pos = excluded.journal_pos, state = excluded.state, group_id = excluded.group_id,

@@ -12,7 +12,7 @@ import type postgres from 'postgres';
 import type { AssessmentState } from '../../actors/index.js';
 import { copySnapshots } from './copy-snapshots.js';
 import { mapPgError } from './errors.js';
-import { decodeJson, encodeJson } from './json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 import { SnapshotSizeGuard, type SnapshotSizeGuardOptions } from '../snapshot-codec.js';
 
 /** One assessment's snapshot as stored. */

@@ -15,7 +15,7 @@ import type postgres from 'postgres';
 import { composeNode, type ComposedNode } from '../../engine/main/compose-node.js';
 import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import { HISTORY_TABLES, PgHistoryStore, type HistoryEvent } from '../history/index.js';
-import { decodeJson, encodeJson } from '../postgres/json-codec.js';
+import { decodeJson, encodeJson } from '../../engine/index.js';
 import { cutTape, rebuildHistory, eventSubject } from '../../transport/nats/index.js';
 import { presetTiers } from '../../actors/index.js';
 import { runInputs } from '../../engine/index.js';

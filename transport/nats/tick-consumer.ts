@@ -84,6 +84,8 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
   #messages: ConsumerMessages | undefined;
   #stopped = false;
   #started = false;
+  /** Resolves the wait of `batches()` for more messages. */
+  #wakeBatches: (() => void) | undefined;
   #malformed = 0;
   #lastSeq = 0;
 
@@ -147,11 +149,93 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     }
   }
 
+  /**
+   * The same inputs in delivery batches: every message the client handed over
+   * since the last read, decoded, in stream order. Messages arrive through the
+   * consumer's callback (no promise per message, as the iterator above costs),
+   * and a batch is one resolution per socket read. At most `maxBuffered`
+   * inputs wait: past that the consumer is closed and, once the reader has
+   * taken the buffer, reopened at the next sequence (an ordered consumer
+   * acknowledges nothing, so nothing is lost or repeated). Iterate this or the
+   * source itself, once.
+   */
+  async *batches(options: { readonly maxBuffered?: number } = {}): AsyncGenerator<MarketInput[]> {
+    if (this.#started) throw new Error('JetStreamTickSource can be iterated only once');
+    this.#started = true;
+    const maxBuffered = options.maxBuffered ?? 65_536;
+    let buffer: MarketInput[] = [];
+    let failure: unknown;
+    let ended = false;
+    let open = false;
+    let generation = 0; // which consumer is current: a closed one's late notice is not the reading's end
+    const onMessage = (m: JsMsg): void => {
+      if (!open || this.#stopped) return; // closed for overflow: the reopened consumer delivers it again
+      const seq = m.seq;
+      if (seq <= this.#lastSeq) {
+        this.#report({ seq, subject: m.subject, reason: `stream sequence ${seq} already handled (last ${this.#lastSeq})`, kind: 'duplicate_seq' });
+        return;
+      }
+      this.#lastSeq = seq;
+      const input = this.#decode(m);
+      if (input !== undefined) buffer.push(input);
+      if (buffer.length >= maxBuffered) {
+        open = false; // the reader is behind: stop taking messages until it catches up
+        void this.#messages?.close().catch(() => undefined);
+      }
+      this.#wake();
+    };
+    const openConsumer = async (): Promise<void> => {
+      const opts: Partial<OrderedConsumerOptions> = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#lastSeq + 1 };
+      const consumer = await this.#js.consumers.get(this.#stream, opts);
+      if (this.#stopped) return;
+      const mine = ++generation;
+      open = true;
+      const messages = await consumer.consume({ max_messages: this.#pullBatch, callback: onMessage });
+      this.#messages = messages;
+      void messages.closed().then((err) => {
+        // Closed by the client or the server, not for overflow: the reading ends (with the error, if any), as the iterator's would.
+        if (open && mine === generation) {
+          ended = true;
+          if (err !== undefined && err !== null) failure = err;
+        }
+        this.#wake();
+      });
+      if (this.#stopped) await messages.close().catch(() => undefined);
+    };
+    try {
+      if (this.#stopped) return;
+      await openConsumer();
+      while (!this.#stopped) {
+        if (buffer.length === 0) {
+          if (failure !== undefined) throw failure;
+          if (ended) return;
+          if (!open) await openConsumer();
+          else await new Promise<void>((r) => (this.#wakeBatches = r));
+          continue;
+        }
+        const out = buffer;
+        buffer = [];
+        yield out;
+      }
+    } finally {
+      this.#stopped = true;
+      open = false;
+      await this.#messages?.close().catch(() => undefined);
+    }
+  }
+
   /** Stops consuming; a pending `for await` ends. Idempotent. */
   async stop(): Promise<void> {
     this.#stopped = true;
     const messages = this.#messages;
     if (messages !== undefined) await messages.close().catch(() => undefined);
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#wakeBatches;
+    this.#wakeBatches = undefined;
+    w?.();
   }
 
   #decode(m: JsMsg): MarketInput | undefined {

@@ -182,6 +182,39 @@ describe('NATS JetStream transport', { skip }, () => {
     assert.equal(idle.nextSeq, 9);
   });
 
+  test('batches() yields every input in stream order, reopens past a full buffer without loss or repeat, and ends on stop()', async () => {
+    const { name, namespace } = scope('batches');
+    await ensureMarketStream(jsm, { name, subjects: [`${namespace}.ticks.>`], storage: 'memory' });
+    const publisher = new TickPublisher(js, { namespace });
+    const n = 2_000;
+    for (let i = 1; i <= n; i++) void publisher.publishTick(quote(i));
+    await nc.flush();
+    const deadline = Date.now() + 10_000;
+    while ((await jsm.streams.info(name)).state.messages < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // A buffer of 64 inputs while the reader is slow: the consumer must close and reopen many times.
+    const source = new JetStreamTickSource(js, { stream: name, namespace, pullBatch: 256 });
+    const seqs: number[] = [];
+    let largest = 0;
+    const timer = setTimeout(() => void source.stop(), 15_000);
+    for await (const batch of source.batches({ maxBuffered: 64 })) {
+      largest = Math.max(largest, batch.length);
+      for (const t of batch) seqs.push(t.seq);
+      if (seqs.length >= n) break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    clearTimeout(timer);
+    assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i + 1));
+    assert.ok(largest <= 64, `a batch of ${largest} inputs exceeds the buffer`);
+    assert.equal(source.nextSeq, n + 1);
+    await assert.rejects(source.batches().next(), /only once/);
+
+    const idle = new JetStreamTickSource(js, { stream: name, namespace, startSeq: n + 1 });
+    const ended = (async () => { let got = 0; for await (const b of idle.batches()) got += b.length; return got; })();
+    await new Promise((r) => setTimeout(r, 200));
+    await idle.stop();
+    assert.equal(await ended, 0);
+  });
+
   test('malformed messages are reported and skipped', async () => {
     const { name, namespace } = scope('malformed');
     await ensureMarketStream(jsm, { name, subjects: [`${namespace}.>`], storage: 'memory' });

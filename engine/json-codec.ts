@@ -1,6 +1,6 @@
 /**
  * JSON text that keeps non-finite numbers, in the tagged form of
- * persistence/snapshot-codec.ts: ±Infinity and NaN become {"__float": "-Infinity"}.
+ * persistence/snapshot-codec.ts (and the journal, checkpoints and history): ±Infinity and NaN become {"__float": "-Infinity"}.
  * Tagged text is valid JSON, so it can be stored in a jsonb column.
  */
 

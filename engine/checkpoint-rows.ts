@@ -1,0 +1,152 @@
+/**
+ * Checkpoint rows encoded where the states live. A shard worker turns the
+ * actors of a checkpoint into the text Postgres takes through COPY, in chunks
+ * of a bounded number of rows, so the main thread receives a few strings per
+ * shard (a cheap copy across threads) instead of a graph of state objects to
+ * rebuild, encode and split; it only streams the chunks, yielding between
+ * them. The node's and the cluster's checkpoint stores both write these rows.
+ *
+ * One row is one line: `assessment_id`, the virtual shard's key, the state as
+ * tagged JSON text, `t`/`f` for quarantined, and the event cursor's input and
+ * count (`\N` when the actor has none), tab-separated, COPY text escaping.
+ */
+import { encodeJson } from './json-codec.js';
+import { shardKey, shardOf } from './shard.js';
+import type { ActorSnapshot, KernelSnapshot } from './shard-kernel.js';
+
+/** Rows of many actors, in COPY text format. */
+export interface ActorRows {
+  /** Rows in all chunks. */
+  readonly count: number;
+  /** Lines, each chunk ending in a newline; concatenated they are the COPY input. */
+  readonly chunks: readonly string[];
+  /** States whose UTF-8 text exceeds the limit asked for (they are written all the same). */
+  readonly oversized: readonly { readonly assessmentId: string; readonly bytes: number }[];
+}
+
+/** How to encode a checkpoint's actors. */
+export interface ActorRowsOptions {
+  /** Group the rows by virtual shard (the cluster writes per shard). @default false */
+  readonly byShard?: boolean;
+  /** Report states whose text is larger, in UTF-8 bytes. @default no limit */
+  readonly maxStateBytes?: number;
+  /** Rows per chunk: the most the main thread handles in one turn. @default 500 */
+  readonly chunkRows?: number;
+}
+
+/** A checkpoint as encoded rows: the kernel's shared state, and the changed actors' rows, all together or by virtual shard. */
+export interface EncodedCheckpoint {
+  readonly lastInput: number;
+  readonly meta: Omit<KernelSnapshot, 'actors'>;
+  /** Every row (also when grouped). */
+  readonly count: number;
+  /** All rows, when not grouped by shard. */
+  readonly all?: ActorRows;
+  /** Rows per virtual shard, when grouped. */
+  readonly byShard?: ReadonlyMap<number, ActorRows>;
+}
+
+/** One row read back from its line. */
+export interface ActorRow {
+  readonly assessmentId: string;
+  readonly shardKey: string;
+  readonly state: string;
+  readonly quarantined: boolean;
+  readonly cursorInput: string | null;
+  readonly cursorN: string | null;
+}
+
+/** COPY text format: backslash is the only escape JSON text and ids can need (JSON has no raw tabs or newlines). */
+export function copyField(s: string): string {
+  return s.includes('\\') || s.includes('\t') || s.includes('\n') ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n') : s;
+}
+
+function uncopyField(s: string): string {
+  return s.includes('\\') ? s.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c)) : s;
+}
+
+class RowsBuilder {
+  count = 0;
+  readonly chunks: string[] = [];
+  readonly oversized: { assessmentId: string; bytes: number }[] = [];
+  #lines: string[] = [];
+  readonly chunkRows: number;
+  constructor(chunkRows: number) {
+    this.chunkRows = chunkRows;
+  }
+  add(line: string): void {
+    this.#lines.push(line);
+    this.count++;
+    if (this.#lines.length >= this.chunkRows) this.#cut();
+  }
+  #cut(): void {
+    if (this.#lines.length > 0) this.chunks.push(this.#lines.join(''));
+    this.#lines = [];
+  }
+  done(): ActorRows {
+    this.#cut();
+    return { count: this.count, chunks: this.chunks, oversized: this.oversized };
+  }
+}
+
+/** Encode actors as rows (in a shard worker for checkpoints; anywhere for a hand-over's few). */
+export function encodeActorRows(actors: readonly ActorSnapshot[], options: ActorRowsOptions = {}): { all?: ActorRows; byShard?: Map<number, ActorRows> } {
+  const chunkRows = options.chunkRows ?? 500;
+  const limit = options.maxStateBytes ?? Infinity;
+  const groups = new Map<number, RowsBuilder>();
+  const one = new RowsBuilder(chunkRows);
+  for (const a of actors) {
+    const id = a.state.id;
+    const v = shardOf(id);
+    const text = encodeJson(a.state);
+    const b = options.byShard === true ? groups.get(v) ?? groups.set(v, new RowsBuilder(chunkRows)).get(v)! : one;
+    // A UTF-8 byte is at most 3 per UTF-16 unit: most states are decided without counting bytes.
+    if (text.length * 3 > limit) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > limit) b.oversized.push({ assessmentId: id, bytes });
+    }
+    const c = a.cursor;
+    b.add(`${copyField(id)}\t${shardKey(v)}\t${copyField(text)}\t${a.quarantined ? 't' : 'f'}\t${c === undefined ? '\\N' : c[0]}\t${c === undefined ? '\\N' : c[1]}\n`);
+  }
+  if (options.byShard !== true) return { all: one.done() };
+  return { byShard: new Map([...groups].map(([v, b]) => [v, b.done()])) };
+}
+
+/** Encode a kernel's checkpoint (the worker's side of `Engine.checkpointRows`). */
+export function encodeCheckpoint(k: KernelSnapshot, options: ActorRowsOptions = {}): EncodedCheckpoint {
+  const { actors, ...meta } = k;
+  return { lastInput: k.lastInput, meta, count: actors.length, ...encodeActorRows(actors, options) };
+}
+
+/** Join the shard workers' parts of one checkpoint (the same boundary in each). */
+export function mergeEncoded(parts: readonly EncodedCheckpoint[], lastInput: number): EncodedCheckpoint {
+  // Every shard sees every tick, so the newest market position is the engine's.
+  const meta = { ...parts[0]!.meta, lastTickSeq: Math.max(...parts.map((p) => p.meta.lastTickSeq)), lastInput };
+  const count = parts.reduce((s, p) => s + p.count, 0);
+  if (parts.every((p) => p.all !== undefined)) return { lastInput, meta, count, all: concatRows(parts.map((p) => p.all!)) };
+  const by = new Map<number, ActorRows[]>();
+  for (const p of parts) for (const [v, r] of p.byShard ?? []) by.set(v, [...(by.get(v) ?? []), r]);
+  return { lastInput, meta, count, byShard: new Map([...by].map(([v, rs]) => [v, concatRows(rs)])) };
+}
+
+/** Rows of several groups as one. */
+export function concatRows(rows: readonly ActorRows[]): ActorRows {
+  if (rows.length === 1) return rows[0]!;
+  return { count: rows.reduce((s, r) => s + r.count, 0), chunks: rows.flatMap((r) => r.chunks), oversized: rows.flatMap((r) => r.oversized) };
+}
+
+/** Read rows back from their lines (for a store without COPY, and for tests). */
+export function* parseActorRows(rows: ActorRows): Generator<ActorRow> {
+  for (const chunk of rows.chunks) {
+    let at = 0;
+    while (at < chunk.length) {
+      const end = chunk.indexOf('\n', at);
+      const f = chunk.slice(at, end).split('\t');
+      at = end + 1;
+      yield {
+        assessmentId: uncopyField(f[0]!), shardKey: f[1]!, state: uncopyField(f[2]!), quarantined: f[3] === 't',
+        cursorInput: f[4] === '\\N' ? null : f[4]!, cursorN: f[5] === '\\N' ? null : f[5]!,
+      };
+    }
+  }
+}
