@@ -8,6 +8,7 @@
  * fastest layout for it) and checks every floor. The baseline also serves as
  * the oracle: every breach it finds must be found by the engine at the same tick.
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseTier, type AssessmentState, type Instrument } from '../actors/index.js';
 import { Engine, type EngineInput, type OutputEvent } from '../engine/index.js';
@@ -21,6 +22,7 @@ export interface KernelBenchOptions {
   /** Paced rate of the latency phase, ticks/s. @default 50_000 */ readonly pacedRate: number;
   /** Length of the latency phase, s. @default 5 */ readonly pacedSeconds: number;
   /** @default 1 */ readonly seed: number;
+  /** Where progress lines go. @default none */ readonly progress?: (message: string) => void;
 }
 
 const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'XRP-USD', 'DOGE-USD', 'ADA-USD', 'AVAX-USD', 'LINK-USD', 'DOT-USD', 'LTC-USD'];
@@ -77,6 +79,8 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   } };
   const engine = await Engine.start({ workers: o.workers, tiers: [TIER], instruments, output, measureLatency: true, flushIntervalMs: 50 });
   const rssBefore = process.memoryUsage().rss;
+  const progress = o.progress ?? (() => undefined);
+  progress(`creating ${o.assessments.toLocaleString('en-US')} assessments on ${o.workers} workers`);
 
   // -- setup: assessments, positions and resting orders ------------------------------------
   const r = rng(o.seed + 7);
@@ -112,6 +116,7 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   const rss = process.memoryUsage().rss;
 
   // -- baseline: mark every position on every tick, one thread -------------------------------
+  progress(`set up in ${setupSeconds.toFixed(1)} s; baseline over ${o.verifyTicks.toLocaleString('en-US')} ticks`);
   let actors: Array<{ state: AssessmentState }> | undefined = (await engine.snapshot()).kernel.actors;
   const n = actors.length;
   const ids: string[] = [];
@@ -163,6 +168,7 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   const baselineTicksPerSec = o.verifyTicks / baseSeconds;
 
   // -- engine at full speed --------------------------------------------------------------
+  progress(`engine at full speed, ${o.ticks.toLocaleString('en-US')} ticks`);
   const evalBefore = engine.shards().reduce((s, x) => s + (x.stats?.evaluations ?? 0), 0);
   const runStart = performance.now();
   for (let i = 0; i < o.ticks; i++) {
@@ -190,10 +196,13 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
     }
     await engine.barrier();
   };
+  progress(`${Math.round(ticksPerSec).toLocaleString('en-US')} ticks/s; paced at ${o.pacedRate.toLocaleString('en-US')}/s for 1 + ${o.pacedSeconds} s`);
   await pace(1);
   await engine.latency();
+  const loadAverage = loadavg()[0]!;
   await pace(o.pacedSeconds);
   const lat = await engine.latency();
+  progress(`bare thread hop for ${o.pacedSeconds} s`);
   const hop = await measureThreadHop(o.pacedSeconds);
 
   // -- verdicts: every baseline breach found by the engine at the same tick ------------------
@@ -217,6 +226,9 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
     baselineTicksPerSec, speedup: ticksPerSec / baselineTicksPerSec,
     pacedRate: o.pacedRate, p50Ms: median(lat.map((l) => l.p50)), p99Ms: Math.max(...lat.map((l) => l.p99)), maxMs: Math.max(...lat.map((l) => l.max)),
     inShardP50Ms: median(lat.map((l) => l.inShardP50)), inShardP99Ms: Math.max(...lat.map((l) => l.inShardP99)), inShardMaxMs: Math.max(...lat.map((l) => l.inShardMax)),
+    queuedP99Ms: Math.max(...lat.map((l) => l.queuedP99)), queuedMaxMs: Math.max(...lat.map((l) => l.queuedMax)),
+    busyBatchMaxMs: Math.max(...lat.map((l) => l.longestTaskMs)), gcMaxMs: Math.max(...lat.map((l) => l.gcMaxMs)), gcMsPerSec: lat.reduce((s, l) => s + l.gcMs, 0) / lat.length / o.pacedSeconds,
+    loadAverage,
     hopP50Ms: hop.p50, hopP99Ms: hop.p99, hopMaxMs: hop.max,
     heapMiBPer1000: heapBytes / 1048576 / (n / 1000), rssMiB: rss / 1048576, rssMiBPer1000: (rss - rssBefore) / 1048576 / (n / 1000),
     breachesVerified: expected, breachesMatched: matched, breachesTotal: breaches.size,

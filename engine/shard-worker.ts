@@ -3,7 +3,7 @@
  * Everything the kernel emits goes back to the engine with the batch's ack.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { DeltaEncoder } from './delta-encoding.js';
 import type { OutputEvent } from './inputs.js';
@@ -21,6 +21,17 @@ let kernel = data.snapshot !== undefined
 const latency = new LatencyRecorder();
 /** The same latency without the thread hop: from the shard starting the batch to the tick's verdict. */
 const inShard = new LatencyRecorder();
+/** From the engine sending a batch to the shard starting it: the hop, and any wait behind the shard's own work. */
+const queued = new LatencyRecorder();
+/** Longest run of the shard's own work (a batch, a delta flush) and longest GC pause since the last report, ms. */
+let longestTaskMs = 0;
+let gcMaxMs = 0;
+let gcMs = 0;
+if (data.measureLatency) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) { gcMs += e.duration; if (e.duration > gcMaxMs) gcMaxMs = e.duration; }
+  }).observe({ entryTypes: ['gc'] });
+}
 // Both threads read the same clock origin, so main's send time and our finish time compare.
 const clock = (): number => performance.timeOrigin + performance.now();
 let busyMs = 0;
@@ -72,6 +83,7 @@ function handle(msg: ToShard): void {
     case 'inputs': {
       const start = performance.now();
       const startAbs = data.measureLatency ? clock() : 0;
+      if (data.measureLatency) queued.record(startAbs - msg.sentAt);
       for (const sym of msg.newSymbols) symbols.push(sym);
       const { batch, ticks } = msg;
       const nTicks = ticks === undefined ? 0 : ticks.length / TICK_STRIDE;
@@ -100,6 +112,8 @@ function handle(msg: ToShard): void {
       }
       busyMs += performance.now() - start;
       ack(upTo, nTicks + batch.length, kernel.drainEvents());
+      const took = performance.now() - start; // with the ack: structured-cloning the events is the shard's work too
+      if (took > longestTaskMs) longestTaskMs = took;
       break;
     }
     case 'watch':
@@ -132,9 +146,12 @@ function handle(msg: ToShard): void {
         reply = {
           count: latency.count, p50: latency.percentile(50), p99: latency.percentile(99), max: latency.max,
           inShardP50: inShard.percentile(50), inShardP99: inShard.percentile(99), inShardMax: inShard.max,
+          queuedP99: queued.percentile(99), queuedMax: queued.max, longestTaskMs, gcMaxMs, gcMs,
         } satisfies LatencyReport;
         latency.reset();
         inShard.reset();
+        queued.reset();
+        longestTaskMs = gcMaxMs = gcMs = 0;
       }
       send({ t: 'reply', req: msg.req, data: reply });
       break;
@@ -149,6 +166,10 @@ if (data.flushIntervalMs > 0) {
   const encoder = data.encodeDeltas === true ? new DeltaEncoder() : undefined;
   let slice = 0;
   const flush = (): void => {
+    const start = performance.now();
+    try { flushSlice(); } finally { longestTaskMs = Math.max(longestTaskMs, performance.now() - start); }
+  };
+  const flushSlice = (): void => {
     const deltas = kernel.takeDeltas(slice, slices);
     slice = (slice + 1) % slices;
     if (deltas.length === 0) return;

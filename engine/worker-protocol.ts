@@ -61,6 +61,14 @@ export interface LatencyReport {
   readonly inShardP50: number;
   readonly inShardP99: number;
   readonly inShardMax: number;
+  /** From the engine sending a batch to the shard starting it: the thread hop plus any wait behind the shard's own work. */
+  readonly queuedP99: number;
+  readonly queuedMax: number;
+  /** Longest single task of the shard (an input batch with its ack, a delta flush), ms. */
+  readonly longestTaskMs: number;
+  /** Longest GC pause of the shard's isolate, and their sum, ms. */
+  readonly gcMaxMs: number;
+  readonly gcMs: number;
 }
 
 export type FromShard =

@@ -16,7 +16,7 @@ import { composeGateway, LateOutput, type ComposedGateway } from './compose-gate
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import { OpsPortInUseError, OpsServer } from '../cluster/ops-server.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
-import { missingServerFlags } from './server-flags.js';
+import { confineServerFlagsToMainThread, missingServerFlags } from './server-flags.js';
 import { ServeEnv } from './serve-env.js';
 import { composeOwner, type ComposedOwner } from './compose-owner.js';
 import { composeRemoteGateway } from './compose-remote-gateway.js';
@@ -47,6 +47,7 @@ if (env.NODE_ID !== undefined && (!env.NATS_URL || !env.DATABASE_URL)) {
 
 const missing = missingServerFlags();
 if (missing.length > 0) log.warn({ missing }, 'started without the server V8 flags (npm run serve passes them): expect full-GC pauses of the fan-out under load');
+confineServerFlagsToMainThread();
 
 let composed: Awaited<ReturnType<typeof composeNode>>;
 let gateway: ComposedGateway | undefined;

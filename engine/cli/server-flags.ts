@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+
 /**
  * V8 flags the serving processes (`npm run serve`, `npm start`, the image)
  * run with. They can only be given on node's command line (V8 sizes a heap
@@ -17,4 +19,19 @@ export const SERVER_V8_FLAGS: readonly string[] = ['--initial-old-space-size=256
 /** The flags this process lacks (empty when started as documented). */
 export function missingServerFlags(execArgv: readonly string[] = process.execArgv): string[] {
   return SERVER_V8_FLAGS.filter((f) => !execArgv.includes(f));
+}
+
+/**
+ * Give isolates created from now on (shard workers, the simulation pool)
+ * V8's own old-generation sizing again. The flag is process-wide, but it pays
+ * only on the gateway's main thread: a worker started with it lets its heap
+ * grow to 256 MiB of garbage before its first full collection, and `npm
+ * start` idled at ~1 GiB resident with it on every isolate. Call it before
+ * the first worker starts. `VATIC_V8_FLAGS_EVERY_ISOLATE=1` leaves the flag
+ * on every isolate (to measure the difference, deploy/measure-demo-memory.ts).
+ */
+export function confineServerFlagsToMainThread(env: NodeJS.ProcessEnv = process.env): void {
+  if (env['VATIC_V8_FLAGS_EVERY_ISOLATE'] === '1') return;
+  // 0 is V8's default: size the heap from its live size.
+  setFlagsFromString('--initial-old-space-size=0');
 }

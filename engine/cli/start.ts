@@ -23,6 +23,7 @@ import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/gateway/guard.js';
 import { composeNode } from './compose-node.js';
+import { confineServerFlagsToMainThread } from './server-flags.js';
 import { runStories } from './demo-stories.js';
 
 /** Options of {@link runDemo}, as parsed from the command line. */
@@ -98,6 +99,8 @@ interface Summary {
   /** Highest per-second p99 since the start. */
   worstP99Ms: number | null;
   shards: ShardLine[];
+  /** This process's memory, MiB: resident (every thread), the main thread's V8 heap and its memory outside V8 (buffers, WebAssembly), and the shards' heaps. */
+  memory: { rssMiB: number; mainHeapMiB: number; mainExternalMiB: number; shardHeapMiB: number };
 }
 
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -295,12 +298,16 @@ async function runDemo(o: StartOptions): Promise<number> {
       p50Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p50))),
       p99Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p99))),
       worstP99Ms: null,
+      memory: { rssMiB: 0, mainHeapMiB: 0, mainExternalMiB: 0, shardHeapMiB: 0 },
       shards: reports.map((r, k) => ({
         shard: r.shard, actors: r.stats?.actors ?? 0, busyPct: Math.round((100 * (r.busyMs - (base.busy[k] ?? 0))) / (secs * 1000)),
         pending: r.pendingInputs, heapMiB: Math.round((mem[k]?.usedHeap ?? 0) / 2 ** 20),
         p50Ms: lat[k]!.count > 0 ? round3(lat[k]!.p50) : null, p99Ms: lat[k]!.count > 0 ? round3(lat[k]!.p99) : null,
       })),
     };
+    const mu = process.memoryUsage();
+    const mib = (b: number) => Math.round(b / 2 ** 20);
+    s.memory = { rssMiB: mib(mu.rss), mainHeapMiB: mib(mu.heapTotal), mainExternalMiB: mib(mu.external), shardHeapMiB: mib(mem.reduce((t, m) => t + m.totalHeap, 0)) };
     if (s.p99Ms !== null && (worstP99 === null || s.p99Ms > worstP99)) worstP99 = s.p99Ms;
     s.worstP99Ms = worstP99;
     prev = { at: now, ticks, inputs: engine.position, commands, busy: reports.map((r) => r.busyMs) };
@@ -389,6 +396,7 @@ const program = new Command('start')
   .option('--json', 'print one JSON summary line per second instead of the table', false)
   .option('--port <n>', "gateway port (WebSocket, HTTP API, browser console), or 'off'", '8080')
   .action(async (opts: StartOptions) => {
+    confineServerFlagsToMainThread();
     process.exit(await runDemo({ ...opts, portGiven: program.getOptionValueSource('port') === 'cli' }));
   });
 

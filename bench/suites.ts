@@ -1,0 +1,239 @@
+/**
+ * Every bench suite: its options (full and quick sizes), its table, and its
+ * targets, each judged MET or MISS beside its figure.
+ */
+import { runClusterBench } from './cluster.bench.js';
+import { runHistoryBench } from './history.bench.js';
+import { runIngestBench } from './ingest.bench.js';
+import { runKernelBench } from './kernel.bench.js';
+import { runOrdersBench } from './orders.bench.js';
+import { runRecoveryBench } from './recovery.bench.js';
+import { runSimBench } from './sim.bench.js';
+import { runSnapshotBench } from './snapshots.bench.js';
+import { runVenuesBench } from './venues.bench.js';
+import { runWsBench } from './ws.bench.js';
+import { fmt, int, intList, intOrZero, printSuite, printTargets, runsOf, type SuiteSpec } from './suite-spec.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- options arrive parsed from their specs */
+type Opts = any;
+
+const pgUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const pct = (x: number) => `${fmt(100 * x, 1)}%`;
+
+const kernel: SuiteSpec = {
+  name: 'kernel',
+  description: '100k assessments over 10 symbols on 2 shard workers, against a plain mark-everything loop',
+  options: [
+    { flags: '--assessments <n>', description: 'assessments', parse: int, default: 100_000, quick: 5_000 },
+    { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
+    { flags: '--ticks <n>', description: 'ticks at full speed', parse: int, default: 1_000_000, quick: 60_000 },
+    { flags: '--verify-ticks <n>', description: 'ticks also run through the baseline and checked breach by breach', parse: int, default: 20_000 },
+    { flags: '--paced-rate <n>', description: 'ticks/s of the latency phase', parse: int, default: 50_000 },
+    { flags: '--paced-seconds <n>', description: 'length of the latency phase', parse: int, default: 5, quick: 2 },
+    { flags: '--seed <n>', description: 'seed', parse: int, default: 1 },
+  ],
+  async run(o: Opts, s) {
+    const r = await runKernelBench({ ...o, progress: (m: string) => s.progress(m) });
+    printSuite(s, `kernel (${fmt(r.assessments!)} assessments, ${fmt(r.positions!)} positions, ${fmt(r.restingOrders!)} resting orders, ${o.workers} workers)`, [
+      ['ticks/s sustained', fmt(r.ticksPerSec!), s.target('ticks/s sustained', r.ticksPerSec!, '>=', 50_000)],
+      ['position updates/s (marks implied)', fmt(r.positionUpdatesPerSec!)],
+      ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 2)],
+      ['baseline: plain loop ticks/s', fmt(r.baselineTicksPerSec!), '1 thread, marks every position'],
+      ['speed-up over baseline', `${fmt(r.speedup!, 1)}×`],
+      [`tick-to-verdict p50 @ ${fmt(r.pacedRate!)}/s (ms)`, fmt(r.p50Ms!, 3)],
+      [`tick-to-verdict p99 @ ${fmt(r.pacedRate!)}/s (ms)`, fmt(r.p99Ms!, 3), s.target('tick-to-verdict p99', r.p99Ms!, '<=', 1, 'ms')],
+      ['tick-to-verdict max (ms)', fmt(r.maxMs!, 3)],
+      ['  of which in the shard p50 / p99 (ms)', `${fmt(r.inShardP50Ms!, 3)} / ${fmt(r.inShardP99Ms!, 3)}`, 'batch start to verdict'],
+      ['  queued in the shard p99 / max (ms)', `${fmt(r.queuedP99Ms!, 3)} / ${fmt(r.queuedMaxMs!, 1)}`, `send to batch start (hop + wait behind the shard's work); the shard's longest task ${fmt(r.busyBatchMaxMs!, 1)} ms, longest GC pause ${fmt(r.gcMaxMs!, 1)} ms`],
+      ['baseline: bare thread hop p50 / p99', `${fmt(r.hopP50Ms!, 3)} / ${fmt(r.hopP99Ms!, 3)}`, `max ${fmt(r.hopMaxMs!, 1)} ms: this machine's floor`],
+      ['shard heap per 1,000 actors (MiB)', fmt(r.heapMiBPer1000!, 2)],
+      ['process RSS (MiB)', fmt(r.rssMiB!, 0), s.target('process RSS', r.rssMiB!, '<', 1_024, 'MiB')],
+      ['breaches verified against baseline', `${fmt(r.breachesMatched!)}/${fmt(r.breachesVerified!)}`, s.target('breaches unlike the baseline', r.breachesVerified! - r.breachesMatched!, '<=', 0)],
+      ['breaches in the whole run', fmt(r.breachesTotal!)],
+      ['setup (s)', fmt(r.setupSeconds!, 1)],
+      ['load average (1 min)', fmt(r.loadAverage!, 2), 'at the paced phase; other processes share the cores'],
+    ], r);
+    if (r.breachesMatched !== r.breachesVerified) {
+      process.stderr.write('bench: the engine and the baseline disagree on breaches\n');
+      process.exitCode = 1;
+    }
+  },
+};
+
+const sim: SuiteSpec = {
+  name: 'sim',
+  description: 'Monte Carlo paths/s on the worker pool, against vectorized NumPy on the same bootstrap and simplified rules',
+  options: [
+    { flags: '--paths <n>', description: 'paths per run', parse: int, default: 1_000_000, quick: 200_000 },
+    { flags: '--trades <n>', description: 'trades per path', parse: int, default: 100 },
+    { flags: '--workers <n>', description: 'worker threads', parse: int, default: 2 },
+    { flags: '--repeats <n>', description: 'runs of each measurement', parse: int, default: 3, quick: 1 },
+    { flags: '--python <cmd>', description: 'Python with NumPy', default: 'python3' },
+  ],
+  async run(o: Opts, s) {
+    const { runs, figures: r } = await runSimBench(o);
+    printSuite(s, `sim (${fmt(r.paths!)} paths × ${fmt(r.trades!)} trades, ${o.workers} workers, medians of ${o.repeats})`, [
+      ['NumPy vectorized, simplified rules', fmt(r.numpyPathsPerSec!), runsOf(runs.numpy!)],
+      ['pool, simplified rules (paths/s)', fmt(r.jsPathsPerSec!), runsOf(runs.js!)],
+      ['pool / NumPy', `${fmt(r.ratio!, 2)}×`, s.target('pool / NumPy', r.ratio!, '>=', 2, '×')],
+      ['pass probability: pool / NumPy', `${fmt(100 * r.jsPass!, 2)}% / ${fmt(100 * r.numpyPass!, 2)}%`, `${fmt(r.passDiffInSe!, 1)} standard errors apart`],
+      ['full rules, two-step-100k (paths/s)', fmt(r.twoStepPathsPerSec!), `${fmt(r.twoStepCost!, 2)}× the simplified cost; ${s.target('full rules cost, two-step', r.twoStepCost!, '<=', 1.2, '×')}`],
+      ['full rules, one-step-50k (paths/s)', fmt(r.oneStepPathsPerSec!), `${fmt(r.oneStepCost!, 2)}× the simplified cost; ${s.target('full rules cost, one-step', r.oneStepCost!, '<=', 1.2, '×')}`],
+    ], r);
+  },
+};
+
+const ingest: SuiteSpec = {
+  name: 'ingest',
+  description: 'ticks from JetStream to verdict on 2 shard workers, against a bare ordered consumer of the same stream',
+  options: [
+    { flags: '--ticks <n>', description: 'ticks in the stream', parse: int, default: 300_000, quick: 60_000 },
+    { flags: '--assessments <n>', description: 'assessments, each with open positions', parse: int, default: 20_000, quick: 5_000 },
+    { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
+    { flags: '--repeats <n>', description: 'runs of each measurement, alternating', parse: int, default: 3, quick: 1 },
+    { flags: '--max-in-flight <n>', description: 'unapplied inputs a shard may hold before the driver waits', parse: int, default: 20_000 },
+    { flags: '--seed <n>', description: 'seed', parse: int, default: 1 },
+    { flags: '--url <url>', description: 'NATS server (a scratch stream is created and deleted)', default: process.env['NATS_URL'] ?? '127.0.0.1:4222' },
+  ],
+  async run(o: Opts, s) {
+    const { runs, figures: r } = await runIngestBench(o);
+    printSuite(s, `ingest (${fmt(r.ticks!)} ticks, ${fmt(r.assessments!)} assessments, ${fmt(r.positions!)} positions, ${o.workers} workers, medians of ${o.repeats})`, [
+      ['ceiling: bare consume ticks/s', fmt(r.ceilingTicksPerSec!), runsOf(runs.ceiling)],
+      ['decode only: JetStreamTickSource', fmt(r.decodeTicksPerSec!), runsOf(runs.decode)],
+      ['engine: JetStream to verdict', fmt(r.engineTicksPerSec!), runsOf(runs.engine)],
+      ['engine / ceiling', pct(r.ratio!), s.target('engine / bare consumer', 100 * r.ratio!, '>=', 70, '%')],
+      ['decode only / ceiling', pct(r.decodeRatio!)],
+      ['diag.: engine, coalesced submits', fmt(r.coalescedTicksPerSec!), `${pct(r.coalescedRatio!)} · ${runsOf(runs.coalesced)}`],
+      ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 3)],
+      ['breaches / fills per engine run', `${fmt(r.breaches!)} / ${fmt(r.fills!)}`, 'the same in every run'],
+      ['fill stream / set up (s)', `${fmt(r.fillSeconds!, 1)} / ${fmt(r.setupSeconds!, 1)}`],
+    ], r);
+  },
+};
+
+const history: SuiteSpec = {
+  name: 'history',
+  description: 'History read model: ingest events/s against the engine\'s event rate in the same run, and the time to make a report of 10,000 trades',
+  options: [
+    { flags: '--trades <n>', description: 'round trips of the reported assessment', parse: int, default: 10_000, quick: 2_000 },
+    { flags: '--assessments <n>', description: 'other assessments', parse: int, default: 2_000, quick: 500 },
+    { flags: '--per-assessment <n>', description: 'round trips of each other assessment', parse: int, default: 20, quick: 10 },
+    { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
+    { flags: '--repeats <n>', description: 'report builds timed', parse: int, default: 5, quick: 3 },
+    { flags: '--baseline-rate <n>', description: 'events/s the ingest must reach: the ingest bench\'s event rate', parse: int, default: 300 },
+    { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
+  ],
+  async run(o: Opts, s) {
+    const r = await runHistoryBench(o);
+    printSuite(s, `history (${fmt(r.historyEvents!)} events of ${fmt(o.assessments + 1)} assessments; report of ${fmt(r.reportTrades!)} trades, median of ${o.repeats})`, [
+      ['history: events ingested/s', fmt(r.ingestEventsPerSec!), s.target('history ingest events/s', r.ingestEventsPerSec!, '>=', o.baselineRate)],
+      ['engine: events emitted/s (burst)', fmt(r.engineEventsPerSec!), `${fmt(r.engineEvents!)} events in ${fmt(r.engineSeconds!, 1)} s, every account trading every step`],
+      ['ingest / engine burst', `${fmt(r.ingestOverEngine!, 2)}×`],
+      ['report: build + HTML (ms)', fmt(r.reportMs!, 1), `${s.target('report build + HTML', r.reportMs!, '<', 200, 'ms')} · max ${fmt(r.reportMaxMs!, 1)}`],
+      ['report page (bytes)', fmt(r.htmlBytes!)],
+      ['pass probability by day (ms)', fmt(r.passMs!), `${fmt(r.passDays!)} days, simulation pool (1 worker)`],
+    ], r);
+  },
+};
+
+const venues: SuiteSpec = {
+  name: 'venues',
+  description: 'one venue connector: WebSocket frames read, normalized, checked and published to JetStream, against the bare publish of the same ticks',
+  options: [
+    { flags: '--messages <n>', description: 'Binance bookTicker frames per run', parse: int, default: 200_000, quick: 40_000 },
+    { flags: '--repeats <n>', description: 'runs of each measurement, alternating', parse: int, default: 3, quick: 1 },
+    { flags: '--url <url>', description: 'NATS server (scratch memory streams are created and deleted)', default: process.env['NATS_URL'] ?? '127.0.0.1:4222' },
+  ],
+  async run(o: Opts, s) {
+    const { runs, figures: r } = await runVenuesBench(o);
+    printSuite(s, `venues (${fmt(r.messages!)} frames, medians of ${o.repeats})`, [
+      ['bare JetStream publish msgs/s', fmt(r.barePerSec!), runsOf(runs.bare)],
+      ['connector: read to acked publish', fmt(r.connectorPerSec!), runsOf(runs.connector)],
+      ['connector / bare publish', `${fmt(100 * r.ratio!, 1)}%`],
+      ['diag.: connector, no publish', fmt(r.noPublishPerSec!), runsOf(runs.noPublish)],
+      ['load average (1 min)', fmt(r.loadAverage!, 2), 'other processes share the cores'],
+    ], r);
+  },
+};
+
+const snapshots: SuiteSpec = {
+  name: 'snapshots',
+  description: '100k assessment snapshots to Postgres through the fenced store, against a bare batched upsert',
+  options: [
+    { flags: '--assessments <n>', description: 'assessments', parse: int, default: 100_000, quick: 20_000 },
+    { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
+  ],
+  async run(o: Opts, s) {
+    const r = await runSnapshotBench(o);
+    const scale = o.assessments / 100_000; // the 2 s targets are for 100k rows
+    printSuite(s, `snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each)`, [
+      ['store: insert all (s)', fmt(r.storeInsertSeconds!, 2), s.target('store insert', r.storeInsertSeconds!, '<', 2 * scale, 's')],
+      ['baseline: bare upsert insert (s)', fmt(r.bareInsertSeconds!, 2)],
+      ['store / baseline, insert', `${fmt(r.insertRatio!, 2)}×`, s.target('store / bare upsert, insert', r.insertRatio!, '<=', 1.2, '×')],
+      ['store: update all (s)', fmt(r.storeUpdateSeconds!, 2), s.target('store update', r.storeUpdateSeconds!, '<', 2 * scale, 's')],
+      ['baseline: bare upsert update (s)', fmt(r.bareUpdateSeconds!, 2)],
+      ['store / baseline, update', `${fmt(r.updateRatio!, 2)}×`, s.target('store / bare upsert, update', r.updateRatio!, '<=', 1.2, '×')],
+      ['load all back (s)', fmt(r.loadSeconds!, 2)],
+    ], r);
+  },
+};
+
+const orders: SuiteSpec = {
+  name: 'orders',
+  description: 'durably acknowledged orders/s and ack latency through EngineNode.offer, against the bare Postgres journal write',
+  options: [
+    { flags: '--rates <list>', description: 'offered rates of the open-loop runs, orders/s', parse: intList, default: [1_000, 10_000, 25_000, 50_000], quick: [10_000] },
+    { flags: '--seconds <n>', description: 'length of each run', parse: int, default: 3, quick: 2 },
+    { flags: '--window <n>', description: 'orders in flight in the closed-loop run', parse: int, default: 4_096 },
+    { flags: '--repeats <n>', description: 'runs of each rate', parse: int, default: 3, quick: 1 },
+    { flags: '--assessments <n>', description: 'assessments, created through offer() first', parse: int, default: 10_000, quick: 5_000 },
+    { flags: '--tick-rate <n>', description: 'ticks/s on the market log meanwhile', parse: int, default: 300 },
+    { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
+    { flags: '--max-batch <n>', description: "the node's maxJournalBatch", parse: int, default: 2_048 },
+    { flags: '--checkpoint-ms <n>', description: "the node's checkpoint interval (0: none)", parse: intOrZero, default: 5_000 },
+    { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
+  ],
+  async run(o: Opts, s) {
+    const { text, figures } = await runOrdersBench(o);
+    process.stdout.write(text);
+    s.figures(figures);
+    s.target('closed loop / bare journal write', 100 * figures['closed_ratio']!, '>=', 80, '%');
+    if (figures['r10000_p99'] !== undefined) s.target('ack p99 at 10,000/s offered', figures['r10000_p99'], '<=', 10, 'ms');
+    const stalls = Object.entries(figures).filter(([k]) => k.endsWith('_loopMax')).map(([, v]) => v);
+    if (stalls.length > 0) s.target('main loop stall (max)', Math.max(...stalls), '<=', 50, 'ms');
+    printTargets(s);
+    process.stdout.write(`${JSON.stringify({ bench: 'orders', ...figures })}\n`);
+  },
+};
+
+const recovery: SuiteSpec = {
+  name: 'recovery',
+  description: 'EngineNode.start on 100k checkpointed assessments, a journal backlog and 60 s of ticks, against reading and parsing the states',
+  options: [
+    { flags: '--assessments <n>', description: 'assessments in the checkpoint', parse: int, default: 100_000, quick: 20_000 },
+    { flags: '--seconds <n>', description: 'feed time of ticks after the checkpoint', parse: int, default: 60, quick: 15 },
+    { flags: '--journal <n>', description: 'journal entries after the checkpoint', parse: int, default: 5_000, quick: 1_000 },
+    { flags: '--repeats <n>', description: 'recoveries (and baselines), alternating', parse: int, default: 3, quick: 1 },
+    { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
+    { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
+  ],
+  async run(o: Opts, s) {
+    const { figures: r, runs } = await runRecoveryBench(o);
+    const ro = (k: string) => runsOf(runs[k]!, 2);
+    printSuite(s, `recovery (${fmt(r.assessments!)} assessments, ${fmt(r.stateMiB!)} MiB of state, ${fmt(r.marketInputs!)} market inputs = ${fmt(r.ticks!)} ticks in ${o.seconds} s + clocks, ${fmt(r.journalEntries!)} journal entries; ${o.workers} workers, medians of ${o.repeats})`, [
+      ['claim + load checkpoint (s)', fmt(r.claimLoad!, 2), ro('claimLoad')],
+      ['restore engine (s)', fmt(r.restore!, 2), `Engine.restore: split + spawn; ${ro('restore')}`],
+      ['journal read (s)', fmt(r.journalRead!, 2), ro('journalRead')],
+      ['replay to ready (s)', fmt(r.replay!, 2), ro('replay')],
+      ['total: start to node.ready (s)', fmt(r.ready!, 2), `${s.target('start to node.ready', r.ready!, '<', r.targetSeconds!, 's')}; ${ro('ready')}`],
+      ['  then shards caught up (s)', fmt(r.shardsCaughtUp!, 2), `worker boot + restore + apply; ${ro('shardsCaughtUp')}`],
+      ['total: start to all applied (s)', fmt(r.applied!, 2), `${s.target('start to all applied', r.applied!, '<', r.targetSeconds!, 's')}; ${ro('applied')}`],
+      ['baseline: select state + parse (s)', fmt(r.baseline!, 2), ro('baseline')],
+      ['node.ready / baseline', `${fmt(r.readyVsBaseline!, 1)}×`],
+      ['diag.: Engine.restore alone (s)', fmt(r.restoreOnly!, 2), ro('restoreOnly')],
+      ['set up (s)', fmt(r.setupSeconds!, 1), `load average ${fmt(r.loadAverage!, 1)} at start`],
+    ], r);
+  },
+};
+
+export { kernel, sim, ingest, history, venues, snapshots, orders, recovery };
