@@ -11,10 +11,10 @@
 import { Command, Option } from 'commander';
 import { BenchReport, compareResults, readResults } from './report.js';
 import { defaultsOf, optionKey, type SuiteSpec } from './suite-spec.js';
-import { history, ingest, kernel, orders, recovery, sim, snapshots, venues } from './suites.js';
+import { history, ingest, kernel, orders, recovery, sim, snapshots, startup, venues } from './suites.js';
 import { cluster, ws } from './suites-system.js';
 
-const SUITES: readonly SuiteSpec[] = [kernel, sim, ingest, history, venues, snapshots, orders, recovery, ws, cluster];
+const SUITES: readonly SuiteSpec[] = [kernel, sim, ingest, history, venues, snapshots, orders, recovery, startup, ws, cluster];
 
 interface Common { out?: string; compare?: string; json?: boolean }
 

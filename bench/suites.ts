@@ -11,6 +11,7 @@ import { runOrdersBench } from './orders.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
 import { runSimBench } from './sim.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
+import { runStartupBench } from './startup.bench.js';
 import { runVenuesBench } from './venues.bench.js';
 import { runWsBench } from './ws.bench.js';
 import { fmt, int, intList, intOrZero, printSuite, printTargets, runsOf, type SuiteSpec } from './suite-spec.js';
@@ -241,4 +242,25 @@ const recovery: SuiteSpec = {
   },
 };
 
-export { kernel, sim, ingest, history, venues, snapshots, orders, recovery };
+const startup: SuiteSpec = {
+  name: 'startup',
+  description: 'an engine and its shard workers started from compiled JavaScript (dist/, as production runs) against the same under tsx, fresh processes, alternating (npm run build first)',
+  options: [
+    { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
+    { flags: '--repeats <n>', description: 'processes of each mode, alternating', parse: int, default: 5, quick: 3 },
+    { flags: '--assessments <n>', description: 'actors in the snapshot restored (0: an empty engine)', parse: intOrZero, default: 0 },
+  ],
+  async run(o: Opts, s) {
+    const { figures: r, runs } = await runStartupBench(o, (m) => s.progress(m));
+    printSuite(s, `startup (${o.workers} workers${o.assessments > 0 ? `, restored from ${fmt(o.assessments)} actors` : ''}; medians of ${o.repeats} processes each)`, [
+      [o.assessments > 0 ? 'compiled: restore to applied (ms)' : 'compiled: process start to applied (ms)', fmt(r.compiledReady!), runsOf(runs['compiledReady']!)],
+      ['tsx: the same (ms)', fmt(r.tsxReady!), runsOf(runs['tsxReady']!)],
+      ['compiled / tsx, wall', `${fmt(r.readyRatio!, 2)}×`],
+      ['compiled: CPU to that point (ms)', fmt(r.compiledCpu!), `every thread; ${runsOf(runs['compiledCpu']!)}`],
+      ['tsx: CPU to that point (ms)', fmt(r.tsxCpu!), runsOf(runs['tsxCpu']!)],
+      ['compiled / tsx, CPU', `${fmt(r.cpuRatio!, 2)}×`, s.target('compiled / tsx start-up CPU', r.cpuRatio!, '<', 1, '×')],
+    ], r);
+  },
+};
+
+export { kernel, sim, ingest, history, venues, snapshots, orders, recovery, startup };

@@ -27,6 +27,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -177,6 +178,11 @@ export class EmbeddedPostgres {
     let inner: PGLiteSocketServer | undefined;
     const front = createServer();
     try {
+      if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+        // Creating the database (initdb, in the WASM program) grows its memory by ~430 MiB, and WASM
+        // memory never shrinks: create it with a throwaway instance, whose memory is collected, then open it.
+        await (await PGlite.create({ dataDir })).close();
+      }
       db = await PGlite.create({ dataDir });
       // The front door admits one client; the spare slots only cover a closing connection's handler still detaching.
       inner = new PGLiteSocketServer({ db, host: HOST, port: 0, maxConnections: 4 });
