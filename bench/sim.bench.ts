@@ -82,8 +82,8 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
     // Warm-up: workers start and generate every kernel shape before any timed run.
     for (const phases of [[SIMPLE], twoStepPhases, oneStepPhases]) {
       for (const ruin of [false, true]) {
-        await pool.run({ ...job(phases, 'warm', ruin), paths: 100_000 });
-        await single?.run({ ...job(phases, 'warm', ruin), paths: 50_000 });
+        await pool.run({ ...job(phases, 'warm', ruin), paths: 50_000 });
+        await single?.run({ ...job(phases, 'warm', ruin), paths: 20_000 });
       }
     }
     // The measurements alternate, so a burst of load elsewhere spreads over all of them.
