@@ -2,8 +2,11 @@
  * Monte Carlo bench: paths/s for 1,000,000 paths of 100 bootstrapped trades
  * on the worker pool, against a vectorized NumPy implementation of the same
  * IID bootstrap and the same simplified rules (static and daily floors, the
- * target) run in the same bench (bench/sim_numpy.py). Then the cost of the
- * full rule sets of two presets. Every figure is the median of the runs.
+ * target) run in the same bench (bench/sim_numpy.py): first asking what
+ * NumPy computes (paths end at their verdict), then trading every path on to
+ * the horizon for the risk of ruin (NumPy's amount of drawing). Then one
+ * worker against the pool, and the cost of the full rule sets of two presets
+ * on the same work. Every figure is the median of the runs, taken in turn.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,40 +60,57 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
   }
 
   const pool = new SimPool({ workers: o.workers });
-  const job = (phases: CompiledPhase[], seed: string): SimulationJobInput => ({
-    seed, paths: o.paths, method: 'iid', ...h, horizon: { trades: o.trades }, phases, fanPaths: 0,
+  const single = o.workers > 1 ? new SimPool({ workers: 1 }) : undefined;
+  // `ruin: false` asks what NumPy computes (the pass probability, plus drawdown, days to pass and final P&L):
+  // a path ends at its verdict. `ruin: true` trades every path on to the horizon for the risk of ruin.
+  const job = (phases: CompiledPhase[], seed: string, ruin: boolean): SimulationJobInput => ({
+    seed, paths: o.paths, method: 'iid', ...h, horizon: { trades: o.trades }, phases, fanPaths: 0, ruin,
   });
-  const timed = async (phases: CompiledPhase[]) => {
-    const rates: number[] = [];
-    let pass = 0;
-    for (let i = 0; i < o.repeats; i++) {
-      const t = performance.now();
-      const r = await pool.run(job(phases, `bench-${i}`));
-      rates.push(o.paths / ((performance.now() - t) / 1000));
-      pass = r.pass.p;
-    }
-    return { rates, pass };
+  const twoStepPhases = compilePhases(presetTiers().find((t) => t.id === 'two-step-100k')!);
+  const oneStepPhases = compilePhases(presetTiers().find((t) => t.id === 'one-step-50k')!);
+  const series = { js: [] as number[], jsRuin: [] as number[], single: [] as number[], twoStep: [] as number[], oneStep: [] as number[] };
+  let pass = 0;
+  const timed = async (into: number[], on: SimPool, input: SimulationJobInput) => {
+    const t = performance.now();
+    const r = await on.run(input);
+    into.push(o.paths / ((performance.now() - t) / 1000));
+    return r;
   };
   try {
-    // Warm-up: workers start and compile before any timed run.
-    await pool.run({ ...job([SIMPLE], 'warm'), paths: 200_000 });
-    const simple = await timed([SIMPLE]);
-    const twoStep = await timed(compilePhases(presetTiers().find((t) => t.id === 'two-step-100k')!));
-    const oneStep = await timed(compilePhases(presetTiers().find((t) => t.id === 'one-step-50k')!));
-    const js = median(simple.rates);
+    // Warm-up: workers start and generate every kernel shape before any timed run.
+    for (const phases of [[SIMPLE], twoStepPhases, oneStepPhases]) {
+      for (const ruin of [false, true]) {
+        await pool.run({ ...job(phases, 'warm', ruin), paths: 50_000 });
+        await single?.run({ ...job(phases, 'warm', ruin), paths: 20_000 });
+      }
+    }
+    // The measurements alternate, so a burst of load elsewhere spreads over all of them.
+    for (let i = 0; i < o.repeats; i++) {
+      pass = (await timed(series.js, pool, job([SIMPLE], `bench-${i}`, false))).pass.p;
+      await timed(series.jsRuin, pool, job([SIMPLE], `bench-${i}`, true));
+      if (single !== undefined) await timed(series.single, single, job([SIMPLE], `bench-${i}`, false));
+      await timed(series.twoStep, pool, job(twoStepPhases, `bench-${i}`, true));
+      await timed(series.oneStep, pool, job(oneStepPhases, `bench-${i}`, true));
+    }
+    const js = median(series.js);
+    const jsRuin = median(series.jsRuin);
     // The two implementations draw different random numbers: their pass probabilities agree within sampling error.
-    const se = Math.sqrt((simple.pass * (1 - simple.pass)) / o.paths + (numpy.passProbability * (1 - numpy.passProbability)) / o.paths);
+    const se = Math.sqrt((pass * (1 - pass)) / o.paths + (numpy.passProbability * (1 - numpy.passProbability)) / o.paths);
     return {
       figures: {
         paths: o.paths, trades: o.trades, workers: o.workers,
         jsPathsPerSec: js, numpyPathsPerSec: numpy.pathsPerSecond, ratio: js / numpy.pathsPerSecond,
-        jsPass: simple.pass, numpyPass: numpy.passProbability, passDiffInSe: Math.abs(simple.pass - numpy.passProbability) / se,
-        twoStepPathsPerSec: median(twoStep.rates), oneStepPathsPerSec: median(oneStep.rates),
-        twoStepCost: js / median(twoStep.rates), oneStepCost: js / median(oneStep.rates),
+        jsRuinPathsPerSec: jsRuin, ruinRatio: jsRuin / numpy.pathsPerSecond,
+        singleWorkerPathsPerSec: single === undefined ? js : median(series.single),
+        workerScaling: single === undefined ? 1 : js / median(series.single),
+        jsPass: pass, numpyPass: numpy.passProbability, passDiffInSe: Math.abs(pass - numpy.passProbability) / se,
+        // Full rules against the simplified ones on the same work: every path trades on to the horizon.
+        twoStepPathsPerSec: median(series.twoStep), oneStepPathsPerSec: median(series.oneStep),
+        twoStepCost: jsRuin / median(series.twoStep), oneStepCost: jsRuin / median(series.oneStep),
       },
-      runs: { js: simple.rates, numpy: numpy.runs, twoStep: twoStep.rates, oneStep: oneStep.rates },
+      runs: { js: series.js, jsRuin: series.jsRuin, single: series.single, numpy: numpy.runs, twoStep: series.twoStep, oneStep: series.oneStep },
     };
   } finally {
-    await pool.close();
+    await Promise.all([pool.close(), single?.close()]);
   }
 }

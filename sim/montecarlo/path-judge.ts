@@ -68,7 +68,7 @@ function phaseNumbers(p: CompiledPhase): PhaseNumbers {
 }
 
 export class PathJudge {
-  /** The judged phases as flat numbers (read by the inlined bootstrap kernel). */
+  /** The judged phases as flat numbers (read by the generated bootstrap kernel). */
   readonly phases: readonly PhaseNumbers[];
   /** Floors crossed inside a step breach at the floor (parametric paths), not at the step's end. */
   readonly continuous: boolean;
@@ -106,15 +106,6 @@ export class PathJudge {
   /** The current phase's starting balance. */
   get phaseStart(): number {
     return this.#p.start;
-  }
-
-  /** Close a path the inlined kernel ran: its final figures. */
-  finish(verdict: number, verdictAt: number, phaseIndex: number, balance: number): void {
-    this.verdict = verdict;
-    this.verdictAt = verdictAt;
-    this.phaseIndex = phaseIndex;
-    this.#p = this.phases[phaseIndex]!;
-    this.balance = balance;
   }
 
   /** Start a path: a fresh first phase at time 0, or a live assessment's state. */

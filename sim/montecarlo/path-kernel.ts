@@ -5,12 +5,12 @@
  * of a path", for the semantics step by step.
  */
 import { optimalBlockLength } from './block-length.js';
-import { runBootstrapInline } from './bootstrap-kernel.js';
 import { runParametricPath } from './parametric-path.js';
 import { MINUTES_PER_DAY, PathJudge, UNDECIDED } from './path-judge.js';
 import { Sfc32 } from './sfc32.js';
 import { PathTally, recordFan, type ChunkRecords, type KernelPlan } from './path-tally.js';
 import type { SimulationJob } from './simulation-spec.js';
+import { KernelCache, kernelShape } from './tier-kernel.js';
 
 export { PathTally, recordFan, type ChunkRecords, type KernelPlan } from './path-tally.js';
 
@@ -55,10 +55,12 @@ export interface ChunkOptions {
   /** Observe every judged trade (implies the reference loop). */
   readonly trace?: PathTrace;
   /**
-   * Judge bootstrap paths with `PathJudge` (the readable reference) instead of the inlined loop.
+   * Judge bootstrap paths with `PathJudge` (the readable reference) instead of the generated kernel.
    * @default false
    */
   readonly reference?: boolean;
+  /** Generated kernels to reuse (a worker keeps one cache); omitted: a fresh one for this chunk. */
+  readonly kernels?: KernelCache;
 }
 
 /** Run paths `[first, first + count)` of chunk `chunk`. */
@@ -81,12 +83,20 @@ export function runChunk(plan: KernelPlan, chunk: number, first: number, count: 
     fan: new Float64Array(fanRows * width),
     fanRows,
   };
+  if (job.method !== 'parametric' && !reference) {
+    judge.reset(job.from);
+    const kernel = (options.kernels ?? new KernelCache()).get(kernelShape(plan, judge.phases, fanRows > 0));
+    const state = new Int32Array(5);
+    rng.saveState(state);
+    kernel(judge.phases, judge, plan.returns, plan.tradesPerDay, plan, Math.round((job.from?.dayFraction ?? 0) * MINUTES_PER_DAY), state, rec, count);
+    rng.loadState(state);
+    return rec;
+  }
   for (let i = 0; i < count; i++) {
     judge.reset(job.from);
     tally.reset(i < fanRows ? i : -1);
     if (job.method === 'parametric') runParametricPath(plan, judge, tally, rng, rec);
-    else if (reference) runBootstrapPath(plan, judge, tally, rng, rec, trace, first + i);
-    else runBootstrapInline(plan, judge, tally, rng, rec);
+    else runBootstrapPath(plan, judge, tally, rng, rec, trace, first + i);
     const verdict = judge.verdict < 0 ? UNDECIDED : judge.verdict;
     rec.outcome[i] = verdict;
     rec.passDay[i] = verdict === 0 ? Math.floor(judge.verdictAt / MINUTES_PER_DAY) + 1 : NaN;
@@ -151,7 +161,8 @@ function runBootstrapPath(
       tally.ruinPnl += rp;
       if (tally.ruinPnl < plan.ruinLevel) tally.ruined = true;
       recordFan(plan, tally, rec, tally.cum);
-      if (tally.taken >= horizonTrades || (judge.verdict >= 0 && !plan.trackRuin)) return;
+      // Decided and, if the ruin account trades on, ruined too: nothing left to observe.
+      if (tally.taken >= horizonTrades || (judge.verdict >= 0 && (!plan.trackRuin || tally.ruined))) return;
     }
   }
 }

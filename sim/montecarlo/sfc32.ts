@@ -70,6 +70,27 @@ export class Sfc32 {
     }
   }
 
+  /**
+   * The generator's whole state (`a, b, c, d` and the unused half-draw of
+   * `index`), so a generated kernel can run the same stream in locals.
+   */
+  saveState(into: Int32Array): void {
+    into[0] = this.#a;
+    into[1] = this.#b;
+    into[2] = this.#c;
+    into[3] = this.#d;
+    into[4] = this.#half;
+  }
+
+  /** Continue from a state written by {@link saveState} (and advanced by a kernel). */
+  loadState(from: Int32Array): void {
+    this.#a = from[0]!;
+    this.#b = from[1]!;
+    this.#c = from[2]!;
+    this.#d = from[3]!;
+    this.#half = from[4]!;
+  }
+
   /** Uniform on (0, 1]: safe under `log`. */
   positive(): number {
     return 1 - this.next();

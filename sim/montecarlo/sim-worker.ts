@@ -6,10 +6,13 @@ import { parentPort } from 'node:worker_threads';
 import { planFor, runChunk, type KernelPlan } from './path-kernel.js';
 import type { PoolRequest, PoolReply } from './sim-pool.js';
 import type { SimulationJob } from './simulation-spec.js';
+import { KernelCache } from './tier-kernel.js';
 
 const port = parentPort;
 if (port === null) throw new Error('sim-worker must run in a worker thread');
 const plans = new Map<number, KernelPlan>();
+// Kernels generated for the jobs' tiers, reused across jobs of the same shape (and kept warm).
+const kernels = new KernelCache();
 
 port.on('message', (msg: PoolRequest) => {
   switch (msg.type) {
@@ -23,7 +26,7 @@ port.on('message', (msg: PoolRequest) => {
       const plan = plans.get(msg.jobId);
       if (plan === undefined) return; // dropped (cancelled) while the chunk was queued
       try {
-        const rec = runChunk(plan, msg.chunk, msg.first, msg.count);
+        const rec = runChunk(plan, msg.chunk, msg.first, msg.count, { kernels });
         const reply: PoolReply = { type: 'records', jobId: msg.jobId, chunk: msg.chunk, records: rec };
         port.postMessage(reply, [rec.outcome.buffer, rec.passDay.buffer, rec.maxDrawdown.buffer, rec.finalPnl.buffer, rec.ruined.buffer, rec.fan.buffer] as ArrayBuffer[]);
       } catch (err) {

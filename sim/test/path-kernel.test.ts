@@ -23,7 +23,7 @@ function sameRecords(a: ChunkRecords, b: ChunkRecords, where: string): void {
   assert.deepEqual(a.fan, b.fan, `${where}: fan`);
 }
 
-test('the inlined bootstrap loop writes exactly the records of the reference judge, for every preset, method, sizing and start', () => {
+test('the bootstrap kernel generated for each tier writes exactly the records of the reference judge, for every preset, method, sizing and start', () => {
   const rng = seedrandom('inline');
   let cases = 0;
   for (const tier of tiers) {
