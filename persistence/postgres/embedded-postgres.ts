@@ -27,6 +27,7 @@
  */
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -98,6 +99,14 @@ function alive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
+}
+
+/** Run initdb on an empty data directory in a child node process, then let it exit. */
+async function createDataDir(dataDir: string): Promise<void> {
+  const pglite = import.meta.resolve('@electric-sql/pglite');
+  const script = `const { PGlite } = await import(${JSON.stringify(pglite)}); await (await PGlite.create({ dataDir: ${JSON.stringify(dataDir)} })).close();`;
+  await new Promise<void>((res, rej) => execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000 }, (err, _out, stderr) => (
+    err ? rej(new EmbeddedPostgresError(`cannot create the database in ${dataDir}: ${stderr || err.message}`, { cause: err })) : res())));
 }
 
 /** Take `<dataDir>/embedded-postgres.lock`, replacing a lock whose process is gone. PGlite itself does not lock. */
@@ -178,11 +187,9 @@ export class EmbeddedPostgres {
     let inner: PGLiteSocketServer | undefined;
     const front = createServer();
     try {
-      if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-        // Creating the database (initdb, in the WASM program) grows its memory by ~430 MiB, and WASM
-        // memory never shrinks: create it with a throwaway instance, whose memory is collected, then open it.
-        await (await PGlite.create({ dataDir })).close();
-      }
+      // Creating the database (initdb, in the WASM program) grows its memory by ~430 MiB, and WASM
+      // memory never shrinks: create it in a child process, whose memory goes back when it exits.
+      if (!existsSync(join(dataDir, 'PG_VERSION'))) await createDataDir(dataDir);
       db = await PGlite.create({ dataDir });
       // The front door admits one client; the spare slots only cover a closing connection's handler still detaching.
       inner = new PGLiteSocketServer({ db, host: HOST, port: 0, maxConnections: 4 });
