@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { presetTiers } from '../../actors/presets.js';
+import { presetTiers } from '../../actors/index.js';
 import { compilePhases } from '../montecarlo/compile-tier.js';
 import { PathJudge } from '../montecarlo/path-judge.js';
 import { planFor } from '../montecarlo/path-kernel.js';
