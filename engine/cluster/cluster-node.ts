@@ -61,6 +61,8 @@ export interface ClusterNodeOptions {
   readonly maxJournalBatch?: number;
   /** Inputs the shards may have pending before the market pump waits for them. @default 32_768 */
   readonly maxBacklog?: number;
+  /** Market inputs kept in memory so a shard taken from a recent checkpoint catches up without reading the market log. @default 50_000 */
+  readonly recentMarketInputs?: number;
   /** Highest market seq now, to tell when the node has caught up at start. @default caught up at once */
   readonly marketTail?: () => Promise<number>;
   /** Stored with the membership row (e.g. the ops address). @default {} */
@@ -122,6 +124,7 @@ export class ClusterNode {
       tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS, nodeId: o.nodeId ?? null,
       lastSeq: () => this.#pump.lastSeq, stopping: () => this.#stopping, onEngineFailure: (err) => this.#halt(err, 'engine failed'),
       onRegistered: () => this.#registered(), metrics: o.clusterMetrics, log: o.log,
+      ...(o.recentMarketInputs === undefined ? {} : { recentInputs: o.recentMarketInputs }),
     });
     this.#rounds = new ClusterRounds(this, this.#slots, o);
     const cm = o.clusterMetrics;
@@ -348,12 +351,15 @@ export class ClusterNode {
       this.#slots.leave(s, 'releasing');
       this.#intake.refuseShard(s.shard);
     }
+    const t0 = performance.now();
     await Promise.all(list.map((s) => this.#intake.settled(s.shard)));
+    const settledAt = performance.now();
     const { fenced, failed } = await this.#checkpointer.release(list).catch((err: unknown) => {
       this.#o.log?.error({ err }, 'hand-over failed');
       return { fenced: [] as number[], failed: true };
     });
     for (const s of list) this.#slots.remove(s);
+    this.#o.log?.info({ shards: list.length, settleMs: Math.round(settledAt - t0), saveMs: Math.round(performance.now() - settledAt) }, 'shards handed over');
     if (fenced.length > 0) this.#o.clusterMetrics?.fenced.inc(fenced.length);
     if (failed) this.#o.log?.warn({ shards: list.map((s) => s.shard) }, 'hand-over checkpoint not saved: the shards are released from their previous checkpoint');
     return list.map((s) => s.shard).filter((v) => !fenced.includes(v));

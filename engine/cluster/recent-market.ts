@@ -1,0 +1,66 @@
+/**
+ * The market inputs a node applied most recently, in a bounded ring. A shard
+ * taken from a recent checkpoint (a hand-over's, or a crashed owner's last
+ * periodic one) is caught up from here, in memory, without opening a reader
+ * of the market log: the inputs are the very ones the live pump applied, in
+ * its order, so the catch-up is the same as one read from the log.
+ */
+import type { MarketInput } from '../node/ports.js';
+
+/** A ring of the last `capacity` market inputs applied; see the module comment. */
+export class RecentMarket {
+  readonly #ring: Array<MarketInput | undefined>;
+  #start = 0;
+  #size = 0;
+  /** Every input applied with a seq above this is in the ring. */
+  #floor: number;
+
+  /**
+   * @param capacity most inputs kept (memory: about 200 B each)
+   * @param floor market seq the pump starts after (nothing at or below it is kept)
+   */
+  constructor(capacity: number, floor: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`);
+    this.#ring = new Array<MarketInput | undefined>(capacity);
+    this.#floor = floor;
+  }
+
+  /** Oldest market seq the ring can catch up from: {@link since} answers for any `from` at or above it. */
+  get floor(): number {
+    return this.#floor;
+  }
+
+  /** Record an input the pump just applied (seqs increase). */
+  push(m: MarketInput): void {
+    const cap = this.#ring.length;
+    if (cap === 0) {
+      this.#floor = m.seq;
+      return;
+    }
+    if (this.#size === cap) {
+      this.#floor = this.#ring[this.#start]!.seq;
+      this.#ring[this.#start] = undefined;
+      this.#start = (this.#start + 1) % cap;
+      this.#size--;
+    }
+    this.#ring[(this.#start + this.#size) % cap] = m;
+    this.#size++;
+  }
+
+  /** Every input applied after market seq `from`, in order; undefined when the ring no longer reaches back that far. */
+  since(from: number): MarketInput[] | undefined {
+    if (from < this.#floor) return undefined;
+    const cap = this.#ring.length;
+    // Binary search for the first input past `from` (seqs increase around the ring).
+    let lo = 0;
+    let hi = this.#size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#ring[(this.#start + mid) % cap]!.seq <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: MarketInput[] = [];
+    for (let k = lo; k < this.#size; k++) out.push(this.#ring[(this.#start + k) % cap]!);
+    return out;
+  }
+}
