@@ -8,7 +8,9 @@
  * then the engine adopts its actors at that input boundary and intake for it
  * opens. Handing one over: intake for it answers `NOT_OWNER`, its journal
  * batch in flight finishes, its actors leave the engine at an input boundary
- * and are saved as its checkpoint, and it is marked released. A journal write
+ * and it is marked released; its taker catches it up from its last periodic
+ * checkpoint and the journal, from memory when recent (a solo node, whose
+ * restart reads no one's memory, saves a checkpoint of it instead). A journal write
  * or checkpoint of a shard refused for its epoch drops that shard only.
  *
  * Solo (no node id): every shard is claimed at start, whatever holds it.
@@ -354,7 +356,7 @@ export class ClusterNode {
     const t0 = performance.now();
     await Promise.all(list.map((s) => this.#intake.settled(s.shard)));
     const settledAt = performance.now();
-    const { fenced, failed } = await this.#checkpointer.release(list).catch((err: unknown) => {
+    const { fenced, failed } = await (this.nodeId === undefined ? this.#checkpointer.release(list) : this.#warmRelease(list)).catch((err: unknown) => {
       this.#o.log?.error({ err }, 'hand-over failed');
       return { fenced: [] as number[], failed: true };
     });
@@ -363,6 +365,32 @@ export class ClusterNode {
     if (fenced.length > 0) this.#o.clusterMetrics?.fenced.inc(fenced.length);
     if (failed) this.#o.log?.warn({ shards: list.map((s) => s.shard) }, 'hand-over checkpoint not saved: the shards are released from their previous checkpoint');
     return list.map((s) => s.shard).filter((v) => !fenced.includes(v));
+  }
+
+  /**
+   * A cluster hand-over without a final checkpoint: the shards' actors leave
+   * the engine at this input boundary (their last journal batch is settled)
+   * and the owner rows are marked released. The taker catches them up from
+   * their last checkpoint, the journal and the market log (which it holds in
+   * memory when the checkpoint is recent), exactly as after a crash, so the
+   * pause of a move is two small writes here plus its catch-up, not a
+   * checkpoint written behind the periodic ones. Resolves as
+   * {@link ShardCheckpointer.release} does.
+   */
+  async #warmRelease(list: readonly ShardSlot[]): Promise<{ fenced: number[]; failed: boolean }> {
+    await this.#engine.release(list.map((s) => s.shard));
+    const held = new Map(list.map((s) => [s.shard, s.epoch]));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const marked = new Set(await this.#o.store.release(held));
+        return { fenced: list.map((s) => s.shard).filter((v) => !marked.has(v)), failed: false };
+      } catch (err) {
+        this.#o.log?.warn({ err, shards: list.length, attempt }, 'marking shards released failed');
+        // Still held under this name: a later round marks them released (move-planner.ts, orphans).
+        if (attempt >= 3) return { fenced: [], failed: true };
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   }
 
   /** Stop serving `shard` at once, its state discarded (fenced, or the journal may hold what it did not apply). @internal */
