@@ -24,7 +24,7 @@ import { MarketInputGate } from '../market-input-gate.js';
 import { MarketRegistry } from '../market-validation.js';
 import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/engine-node.js';
 import type { NodeMetrics } from '../node/node-metrics.js';
-import { FencedError, type JournalInput, type MarketLog } from '../node/ports.js';
+import { FencedError, type JournalInput, type MarketInput, type MarketLog } from '../node/ports.js';
 import { ShardKernel } from '../shard-kernel.js';
 import { shardKey, shardOf } from '../shard.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
@@ -159,6 +159,7 @@ export class ClusterNode {
       // A solo node's shards usually all stand at the engine's start: the pump waits until their
       // catch-up is registered, so it starts there and reads no market history of its own.
       if (o.nodeId === undefined) node.#pump.hold(new Promise((r) => (node.#registered = r)));
+      await node.#backfill(o.market, tickSeq, o.recentMarketInputs ?? 50_000);
       const caughtUp = node.#pump.start(o.market, tail);
       node.#rounds.start();
       void Promise.all([caughtUp, node.#rounds.settled]).then(() => {
@@ -408,6 +409,35 @@ export class ClusterNode {
   }
 
   // -- internals -------------------------------------------------------------------------
+
+  /**
+   * Read the market inputs before the engine's start position into the ring
+   * of recent inputs (bounded by its size and by ~2 s), so shards this node
+   * takes from checkpoints older than its start catch up from memory.
+   */
+  async #backfill(market: MarketLog, tickSeq: number, capacity: number): Promise<void> {
+    if (tickSeq <= 0 || capacity <= 0 || this.nodeId === undefined) return;
+    const after = Math.max(0, tickSeq - capacity);
+    const inputs: MarketInput[] = [];
+    const reader = market.open(after + 1);
+    const end = performance.now() + 2_000;
+    const timer = setTimeout(() => void reader.stop(), 2_000);
+    try {
+      for await (const m of reader) {
+        if (m.seq > tickSeq || performance.now() > end) break;
+        inputs.push(m);
+        if (m.seq === tickSeq) break;
+      }
+    } catch (err) {
+      this.#o.log?.warn({ err }, 'market history for the ring of recent inputs not read; catch-ups read the log instead');
+      return;
+    } finally {
+      clearTimeout(timer);
+      await reader.stop().catch(() => undefined);
+    }
+    // Whole or not at all: the ring must hold every input after its floor.
+    if (inputs.length > 0 && inputs[inputs.length - 1]!.seq === tickSeq) this.#acquirer.recent.backfill(after, inputs);
+  }
 
   #halt(err: Error, why: string): void {
     if (this.#fault !== undefined) return;

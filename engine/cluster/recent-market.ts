@@ -47,6 +47,19 @@ export class RecentMarket {
     this.#size++;
   }
 
+  /**
+   * Fill an empty ring with the inputs before its floor, read from the log at
+   * start: `inputs` are every input after market seq `after`, in order, up to
+   * the floor. A node that just started can then catch shards up from
+   * checkpoints older than its own start without opening a reader.
+   */
+  backfill(after: number, inputs: readonly MarketInput[]): void {
+    if (this.#size > 0 || after >= this.#floor) return;
+    const top = this.#floor;
+    this.#floor = after;
+    for (const m of inputs) if (m.seq > after && m.seq <= top) this.push(m);
+  }
+
   /** Every input applied after market seq `from`, in order; undefined when the ring no longer reaches back that far. */
   since(from: number): MarketInput[] | undefined {
     if (from < this.#floor) return undefined;

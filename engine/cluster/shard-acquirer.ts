@@ -56,6 +56,11 @@ export class ShardAcquirer {
     this.#recent = new RecentMarket(deps.recentInputs ?? 50_000, deps.lastSeq());
   }
 
+  /** The ring of recent market inputs catch-ups read from (the node backfills it at start). */
+  get recent(): RecentMarket {
+    return this.#recent;
+  }
+
   /** Catch-ups in progress. */
   get pending(): number {
     return this.#catchUps.size;
@@ -105,7 +110,11 @@ export class ShardAcquirer {
       }
       const loadedAt = performance.now();
       const fresh = taken.filter((s) => !cps.has(s.shard) && !entries.has(s.shard));
-      const rest = taken.filter((s) => cps.has(s.shard) || entries.has(s.shard));
+      // A checkpoint without actors and no journal entry after it holds no state of its own (the
+      // market's is the engine's): the shard serves from this boundary, its checkpoint rewritten next time.
+      const empty = taken.filter((s) => cps.get(s.shard)?.actors.length === 0 && !entries.has(s.shard));
+      for (const s of empty) if (s.state === 'acquiring') this.#d.slots.serve(s);
+      const rest = taken.filter((s) => (cps.has(s.shard) || entries.has(s.shard)) && !empty.includes(s));
       await Promise.all([this.#takeFresh(fresh), this.#catchUp(rest, cps, entries)]);
       const end = performance.now();
       this.#d.metrics?.catchupSeconds.observe((end - t0) / 1000);
