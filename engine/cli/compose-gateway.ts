@@ -4,6 +4,7 @@
  * configuration (or a development secret), purchases when Stripe is
  * configured, and the HTTP API on the same uWS app.
  */
+import { operatorShards } from '../cluster/ops-server.js';
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
@@ -164,6 +165,8 @@ export interface GatewayBackend {
   publish(subject: string, payload: object): Promise<void>;
   /** What operators see of the shards. */
   shards(): unknown;
+  /** The ownership map, when an engine node runs in this process. @default none */
+  ownership?(): Promise<unknown>;
   /** The history read model and stored reports. @default none: no history routes */
   readonly history?: ComposedHistory | undefined;
 }
@@ -198,6 +201,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     return await startGateway({
       engine: node, hub, owners, registry: composed.registry, shared: composed.shared, leaderboard: composed.shared.leaderboard, sql: composed.sql,
       publish: (subject, payload) => composed.publish(subject, payload), shards: () => node.engine.shards(), history: composed.history,
+      ownership: () => operatorShards(node, composed.store, composed.marketTail),
     }, config, log);
   } catch (err) {
     // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
@@ -269,7 +273,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
     frameLimiter, connectionLimiters, traderMessagesPerSecond,
     routes: httpApi({
       engine: b.engine, verifier, registry: b.registry, tiers: presetTiers(), owners, leaderboard: b.leaderboard,
-      idempotency: shared.idempotency, orderLimiter: shared.rateLimiter, log, shards: () => b.shards(), ...(purchases === undefined ? {} : { purchases }),
+      idempotency: shared.idempotency, orderLimiter: shared.rateLimiter, log, shards: () => b.shards(), ...(b.ownership === undefined ? {} : { ownership: () => b.ownership!() }), ...(purchases === undefined ? {} : { purchases }),
       requestLimiter, ...(assets === undefined ? {} : { assets }), simulations, ...(history === undefined ? {} : { history }),
     }),
   });

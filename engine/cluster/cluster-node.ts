@@ -9,8 +9,9 @@
  * opens. Handing one over: intake for it answers `NOT_OWNER`, its journal
  * batch in flight finishes, its actors leave the engine at an input boundary
  * and it is marked released; its taker catches it up from its last periodic
- * checkpoint and the journal, from memory when recent (a solo node, whose
- * restart reads no one's memory, saves a checkpoint of it instead). A journal write
+ * checkpoint and the journal, from memory when recent. A node that stops for
+ * good (and a solo node, whose restart reads no one's memory) saves a last
+ * checkpoint of each shard instead. A journal write
  * or checkpoint of a shard refused for its epoch drops that shard only.
  *
  * Solo (no node id): every shard is claimed at start, whatever holds it.
@@ -153,7 +154,7 @@ export class ClusterNode {
     const tickSeq = base?.tickSeq ?? 0;
     const node = new ClusterNode(o, engine, kernel, tickSeq);
     try {
-      await node.#rounds.join();
+      if (o.nodeId === undefined) await node.#rounds.join();
       const tail = o.marketTail === undefined ? tickSeq : await o.marketTail();
       o.log?.info({ node: o.nodeId ?? 'solo', marketSeq: tickSeq, marketTail: tail }, 'cluster node starting');
       // A solo node's shards usually all stand at the engine's start: the pump waits until their
@@ -161,7 +162,16 @@ export class ClusterNode {
       if (o.nodeId === undefined) node.#pump.hold(new Promise((r) => (node.#registered = r)));
       await node.#backfill(o.market, tickSeq, o.recentMarketInputs ?? 50_000);
       const caughtUp = node.#pump.start(o.market, tail);
-      node.#rounds.start();
+      if (o.nodeId === undefined) node.#rounds.start();
+      else {
+        // A member joins once it reads the market at the live position: the others hand it
+        // shards only when it can take them at once (a hand-over's pause is not its start-up).
+        void caughtUp.then(async () => {
+          if (node.#stopping) return;
+          await node.#rounds.join();
+          if (!node.#stopping) node.#rounds.start();
+        }).catch((err: unknown) => node.#halt(err instanceof Error ? err : new Error(String(err)), 'could not join the cluster'));
+      }
       void Promise.all([caughtUp, node.#rounds.settled]).then(() => {
         const seconds = (performance.now() - t0) / 1000;
         o.metrics?.recoverySeconds.set(seconds);
@@ -321,7 +331,8 @@ export class ClusterNode {
     if ((options.handOver ?? true) && this.#fault === undefined) {
       await this.#rounds.drain();
       await this.#intake.idle();
-      await this.releaseShards([...this.#slots.served]);
+      // Leaving for good: each shard's last state is saved, so its taker (and any later recovery) starts there.
+      await this.releaseShards([...this.#slots.served], Infinity, true);
       await this.#rounds.leave();
     } else {
       this.#acquirer.abandon(); // a catch-up may wait for a pump that no longer runs
@@ -339,15 +350,15 @@ export class ClusterNode {
     return this.#acquirer.acquire(wanted, force);
   }
 
-  /** Hand these served shards over, `chunk` at a time. @internal */
-  async releaseShards(shards: readonly number[], chunk = Infinity): Promise<number[]> {
+  /** Hand these served shards over, `chunk` at a time; `checkpoint`: with a final checkpoint of each (a solo node always). @internal */
+  async releaseShards(shards: readonly number[], chunk = Infinity, checkpoint = false): Promise<number[]> {
     const released: number[] = [];
     // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's.
-    for (let i = 0; i < shards.length; i += chunk) released.push(...await this.#release(shards.slice(i, i + chunk)));
+    for (let i = 0; i < shards.length; i += chunk) released.push(...await this.#release(shards.slice(i, i + chunk), checkpoint || this.nodeId === undefined));
     return released;
   }
 
-  async #release(shards: readonly number[]): Promise<number[]> {
+  async #release(shards: readonly number[], checkpoint: boolean): Promise<number[]> {
     const list = shards.map((v) => this.#slots.serving(v)).filter((s): s is ShardSlot => s !== undefined);
     if (list.length === 0) return [];
     for (const s of list) {
@@ -357,7 +368,7 @@ export class ClusterNode {
     const t0 = performance.now();
     await Promise.all(list.map((s) => this.#intake.settled(s.shard)));
     const settledAt = performance.now();
-    const { fenced, failed } = await (this.nodeId === undefined ? this.#checkpointer.release(list) : this.#warmRelease(list)).catch((err: unknown) => {
+    const { fenced, failed } = await (checkpoint ? this.#checkpointer.release(list) : this.#warmRelease(list)).catch((err: unknown) => {
       this.#o.log?.error({ err }, 'hand-over failed');
       return { fenced: [] as number[], failed: true };
     });
