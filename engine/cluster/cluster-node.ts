@@ -25,7 +25,8 @@ import { MarketInputGate } from '../market-input-gate.js';
 import { MarketRegistry } from '../market-validation.js';
 import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/engine-node.js';
 import type { NodeMetrics } from '../node/node-metrics.js';
-import { FencedError, type JournalInput, type MarketInput, type MarketLog } from '../node/ports.js';
+import { FencedError, type JournalInput, type MarketLog } from '../node/ports.js';
+import { backfillRecent } from './recent-market.js';
 import { ShardKernel } from '../shard-kernel.js';
 import { shardKey, shardOf } from '../shard.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
@@ -421,33 +422,9 @@ export class ClusterNode {
 
   // -- internals -------------------------------------------------------------------------
 
-  /**
-   * Read the market inputs before the engine's start position into the ring
-   * of recent inputs (bounded by its size and by ~2 s), so shards this node
-   * takes from checkpoints older than its start catch up from memory.
-   */
   async #backfill(market: MarketLog, tickSeq: number, capacity: number): Promise<void> {
-    if (tickSeq <= 0 || capacity <= 0 || this.nodeId === undefined) return;
-    const after = Math.max(0, tickSeq - capacity);
-    const inputs: MarketInput[] = [];
-    const reader = market.open(after + 1);
-    const end = performance.now() + 2_000;
-    const timer = setTimeout(() => void reader.stop(), 2_000);
-    try {
-      for await (const m of reader) {
-        if (m.seq > tickSeq || performance.now() > end) break;
-        inputs.push(m);
-        if (m.seq === tickSeq) break;
-      }
-    } catch (err) {
-      this.#o.log?.warn({ err }, 'market history for the ring of recent inputs not read; catch-ups read the log instead');
-      return;
-    } finally {
-      clearTimeout(timer);
-      await reader.stop().catch(() => undefined);
-    }
-    // Whole or not at all: the ring must hold every input after its floor.
-    if (inputs.length > 0 && inputs[inputs.length - 1]!.seq === tickSeq) this.#acquirer.recent.backfill(after, inputs);
+    if (this.nodeId === undefined) return; // a solo node's shards all start at its own position
+    await backfillRecent(this.#acquirer.recent, market, tickSeq, capacity, this.#o.log);
   }
 
   #halt(err: Error, why: string): void {

@@ -5,7 +5,8 @@
  * of the market log: the inputs are the very ones the live pump applied, in
  * its order, so the catch-up is the same as one read from the log.
  */
-import type { MarketInput } from '../node/ports.js';
+import type { Logger } from 'pino';
+import type { MarketInput, MarketLog } from '../node/ports.js';
 
 /** A ring of the last `capacity` market inputs applied; see the module comment. */
 export class RecentMarket {
@@ -76,4 +77,33 @@ export class RecentMarket {
     for (let k = lo; k < this.#size; k++) out.push(this.#ring[(this.#start + k) % cap]!);
     return out;
   }
+}
+
+/**
+ * Read the market inputs before a node's start position (`tickSeq`) into its
+ * empty ring, bounded by the ring's size and by ~2 s, so the shards it takes
+ * from checkpoints older than its start catch up from memory. Whole or not
+ * at all: the ring must hold every input after its floor.
+ */
+export async function backfillRecent(ring: RecentMarket, market: MarketLog, tickSeq: number, capacity: number, log?: Logger): Promise<void> {
+  if (tickSeq <= 0 || capacity <= 0) return;
+  const after = Math.max(0, tickSeq - capacity);
+  const inputs: MarketInput[] = [];
+  const reader = market.open(after + 1);
+  const end = performance.now() + 2_000;
+  const timer = setTimeout(() => void reader.stop(), 2_000);
+  try {
+    for await (const m of reader) {
+      if (m.seq > tickSeq || performance.now() > end) break;
+      inputs.push(m);
+      if (m.seq === tickSeq) break;
+    }
+  } catch (err) {
+    log?.warn({ err }, 'market history for the ring of recent inputs not read; catch-ups read the log instead');
+    return;
+  } finally {
+    clearTimeout(timer);
+    await reader.stop().catch(() => undefined);
+  }
+  if (inputs.length > 0 && inputs[inputs.length - 1]!.seq === tickSeq) ring.backfill(after, inputs);
 }
