@@ -36,6 +36,8 @@ export interface ClusterNodeOptions {
   readonly maxJournalBatch?: number;
   /** Inputs the shards may have pending before the market pump waits for them. @default 32_768 */
   readonly maxBacklog?: number;
+  /** Market inputs kept in memory so a shard taken from a recent checkpoint catches up without reading the market log. @default 50_000 */
+  readonly recentMarketInputs?: number;
   /** Highest market seq now, to tell when the node has caught up at start. @default caught up at once */
   readonly marketTail?: () => Promise<number>;
   /** Stored with the membership row (e.g. the ops address). @default {} */

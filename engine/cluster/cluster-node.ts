@@ -8,7 +8,10 @@
  * then the engine adopts its actors at that input boundary and intake for it
  * opens. Handing one over: intake for it answers `NOT_OWNER`, its journal
  * batch in flight finishes, its actors leave the engine at an input boundary
- * and are saved as its checkpoint, and it is marked released. A journal write
+ * and it is marked released; its taker catches it up from its last periodic
+ * checkpoint and the journal, from memory when recent. A node that stops for
+ * good (and a solo node, whose restart reads no one's memory) saves a last
+ * checkpoint of each shard instead. A journal write
  * or checkpoint of a shard refused for its epoch drops that shard only.
  *
  * Solo (no node id): every shard is claimed at start, whatever holds it.
@@ -23,6 +26,7 @@ import { MarketRegistry } from '../market-validation.js';
 import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/engine-node.js';
 import type { NodeMetrics } from '../node/node-metrics.js';
 import { FencedError, type JournalInput, type MarketLog } from '../node/ports.js';
+import { backfillRecent } from './recent-market.js';
 import { ShardKernel } from '../shard-kernel.js';
 import { shardKey, shardOf } from '../shard.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
@@ -88,6 +92,7 @@ export class ClusterNode {
       tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS, nodeId: o.nodeId ?? null,
       lastSeq: () => this.#pump.lastSeq, stopping: () => this.#stopping, onEngineFailure: (err) => this.#halt(err, 'engine failed'),
       onRegistered: () => this.#registered(), metrics: o.clusterMetrics, log: o.log,
+      ...(o.recentMarketInputs === undefined ? {} : { recentInputs: o.recentMarketInputs }),
     });
     this.#rounds = new ClusterRounds(this, this.#slots, o);
     const cm = o.clusterMetrics;
@@ -114,14 +119,24 @@ export class ClusterNode {
     const tickSeq = base?.tickSeq ?? 0;
     const node = new ClusterNode(o, engine, kernel, tickSeq);
     try {
-      await node.#rounds.join();
+      if (o.nodeId === undefined) await node.#rounds.join();
       const tail = o.marketTail === undefined ? tickSeq : await o.marketTail();
       o.log?.info({ node: o.nodeId ?? 'solo', marketSeq: tickSeq, marketTail: tail }, 'cluster node starting');
       // A solo node's shards usually all stand at the engine's start: the pump waits until their
       // catch-up is registered, so it starts there and reads no market history of its own.
       if (o.nodeId === undefined) node.#pump.hold(new Promise((r) => (node.#registered = r)));
+      await node.#backfill(o.market, tickSeq, o.recentMarketInputs ?? 50_000);
       const caughtUp = node.#pump.start(o.market, tail);
-      node.#rounds.start();
+      if (o.nodeId === undefined) node.#rounds.start();
+      else {
+        // A member joins once it reads the market at the live position: the others hand it
+        // shards only when it can take them at once (a hand-over's pause is not its start-up).
+        void caughtUp.then(async () => {
+          if (node.#stopping) return;
+          await node.#rounds.join();
+          if (!node.#stopping) node.#rounds.start();
+        }).catch((err: unknown) => node.#halt(err instanceof Error ? err : new Error(String(err)), 'could not join the cluster'));
+      }
       void Promise.all([caughtUp, node.#rounds.settled]).then(() => {
         const seconds = (performance.now() - t0) / 1000;
         o.metrics?.recoverySeconds.set(seconds);
@@ -281,7 +296,8 @@ export class ClusterNode {
     if ((options.handOver ?? true) && this.#fault === undefined) {
       await this.#rounds.drain();
       await this.#intake.idle();
-      await this.releaseShards([...this.#slots.served]);
+      // Leaving for good: each shard's last state is saved, so its taker (and any later recovery) starts there.
+      await this.releaseShards([...this.#slots.served], Infinity, true);
       await this.#rounds.leave();
     } else {
       this.#acquirer.abandon(); // a catch-up may wait for a pump that no longer runs
@@ -299,30 +315,59 @@ export class ClusterNode {
     return this.#acquirer.acquire(wanted, force);
   }
 
-  /** Hand these served shards over, `chunk` at a time. @internal */
-  async releaseShards(shards: readonly number[], chunk = Infinity): Promise<number[]> {
+  /** Hand these served shards over, `chunk` at a time; `checkpoint`: with a final checkpoint of each (a solo node always). @internal */
+  async releaseShards(shards: readonly number[], chunk = Infinity, checkpoint = false): Promise<number[]> {
     const released: number[] = [];
     // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's.
-    for (let i = 0; i < shards.length; i += chunk) released.push(...await this.#release(shards.slice(i, i + chunk)));
+    for (let i = 0; i < shards.length; i += chunk) released.push(...await this.#release(shards.slice(i, i + chunk), checkpoint || this.nodeId === undefined));
     return released;
   }
 
-  async #release(shards: readonly number[]): Promise<number[]> {
+  async #release(shards: readonly number[], checkpoint: boolean): Promise<number[]> {
     const list = shards.map((v) => this.#slots.serving(v)).filter((s): s is ShardSlot => s !== undefined);
     if (list.length === 0) return [];
     for (const s of list) {
       this.#slots.leave(s, 'releasing');
       this.#intake.refuseShard(s.shard);
     }
+    const t0 = performance.now();
     await Promise.all(list.map((s) => this.#intake.settled(s.shard)));
-    const { fenced, failed } = await this.#checkpointer.release(list).catch((err: unknown) => {
+    const settledAt = performance.now();
+    const { fenced, failed } = await (checkpoint ? this.#checkpointer.release(list) : this.#warmRelease(list)).catch((err: unknown) => {
       this.#o.log?.error({ err }, 'hand-over failed');
       return { fenced: [] as number[], failed: true };
     });
     for (const s of list) this.#slots.remove(s);
+    this.#o.log?.info({ shards: list.length, settleMs: Math.round(settledAt - t0), saveMs: Math.round(performance.now() - settledAt) }, 'shards handed over');
     if (fenced.length > 0) this.#o.clusterMetrics?.fenced.inc(fenced.length);
     if (failed) this.#o.log?.warn({ shards: list.map((s) => s.shard) }, 'hand-over checkpoint not saved: the shards are released from their previous checkpoint');
     return list.map((s) => s.shard).filter((v) => !fenced.includes(v));
+  }
+
+  /**
+   * A cluster hand-over without a final checkpoint: the shards' actors leave
+   * the engine at this input boundary (their last journal batch is settled)
+   * and the owner rows are marked released. The taker catches them up from
+   * their last checkpoint, the journal and the market log (which it holds in
+   * memory when the checkpoint is recent), exactly as after a crash, so the
+   * pause of a move is two small writes here plus its catch-up, not a
+   * checkpoint written behind the periodic ones. Resolves as
+   * {@link ShardCheckpointer.release} does.
+   */
+  async #warmRelease(list: readonly ShardSlot[]): Promise<{ fenced: number[]; failed: boolean }> {
+    await this.#engine.release(list.map((s) => s.shard));
+    const held = new Map(list.map((s) => [s.shard, s.epoch]));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const marked = new Set(await this.#o.store.release(held));
+        return { fenced: list.map((s) => s.shard).filter((v) => !marked.has(v)), failed: false };
+      } catch (err) {
+        this.#o.log?.warn({ err, shards: list.length, attempt }, 'marking shards released failed');
+        // Still held under this name: a later round marks them released (move-planner.ts, orphans).
+        if (attempt >= 3) return { fenced: [], failed: true };
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   }
 
   /** Stop serving `shard` at once, its state discarded (fenced, or the journal may hold what it did not apply). @internal */
@@ -340,6 +385,11 @@ export class ClusterNode {
   }
 
   // -- internals -------------------------------------------------------------------------
+
+  async #backfill(market: MarketLog, tickSeq: number, capacity: number): Promise<void> {
+    if (this.nodeId === undefined) return; // a solo node's shards all start at its own position
+    await backfillRecent(this.#acquirer.recent, market, tickSeq, capacity, this.#o.log);
+  }
 
   #halt(err: Error, why: string): void {
     if (this.#fault !== undefined) return;

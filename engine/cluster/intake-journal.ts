@@ -144,6 +144,10 @@ export class IntakeJournal {
           } else if (r.reason === 'FENCED') {
             fenced.set(p.shard, p.epoch);
             this.#notOwner(p);
+          } else if (r.repeat !== undefined && r.position !== undefined) {
+            // A resend of an accepted request: answered with that acceptance, applied nothing again.
+            metrics?.intake.inc({ result: 'repeat' });
+            p.resolve({ ok: true, position: r.position, input: -1, watermark: r.repeat.tickWatermark, repeat: true });
           } else {
             const create = p.input.type === 'create';
             metrics?.intake.inc({ result: create ? 'DUPLICATE_ASSESSMENT' : 'DUPLICATE_CLIENT_ORDER_ID' });

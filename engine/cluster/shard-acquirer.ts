@@ -14,6 +14,7 @@ import type { JournalRecord, MarketInput, MarketLog } from '../node/ports.js';
 import { shardOf } from '../shard.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ShardCheckpoint, ShardJournal, ShardStore } from './cluster-ports.js';
+import { RecentMarket } from './recent-market.js';
 import { ShardCatchUp } from './shard-catch-up.js';
 import type { ShardCheckpointer } from './shard-checkpointer.js';
 import type { ShardSlot, ShardSlots } from './shard-slots.js';
@@ -36,6 +37,8 @@ export interface ShardAcquirerDeps {
   readonly stopping: () => boolean;
   /** The engine failed: the node stops. */
   readonly onEngineFailure: (err: Error) => void;
+  /** Market inputs kept in memory for catch-ups from recent checkpoints. @default 50_000 */
+  readonly recentInputs?: number;
   /** Called once a take has registered its catch-up with the pump (or ended without one). @default none */
   readonly onRegistered?: () => void;
   readonly metrics?: ClusterMetrics | undefined;
@@ -46,9 +49,16 @@ export interface ShardAcquirerDeps {
 export class ShardAcquirer {
   readonly #d: ShardAcquirerDeps;
   readonly #catchUps = new Map<ShardCatchUp, { readonly slots: readonly ShardSlot[]; readonly done: () => void }>();
+  readonly #recent: RecentMarket;
 
   constructor(deps: ShardAcquirerDeps) {
     this.#d = deps;
+    this.#recent = new RecentMarket(deps.recentInputs ?? 50_000, deps.lastSeq());
+  }
+
+  /** The ring of recent market inputs catch-ups read from (the node backfills it at start). */
+  get recent(): RecentMarket {
+    return this.#recent;
   }
 
   /** Catch-ups in progress. */
@@ -100,7 +110,11 @@ export class ShardAcquirer {
       }
       const loadedAt = performance.now();
       const fresh = taken.filter((s) => !cps.has(s.shard) && !entries.has(s.shard));
-      const rest = taken.filter((s) => cps.has(s.shard) || entries.has(s.shard));
+      // A checkpoint without actors and no journal entry after it holds no state of its own (the
+      // market's is the engine's): the shard serves from this boundary, its checkpoint rewritten next time.
+      const empty = taken.filter((s) => cps.get(s.shard)?.actors.length === 0 && !entries.has(s.shard));
+      for (const s of empty) if (s.state === 'acquiring') this.#d.slots.serve(s);
+      const rest = taken.filter((s) => (cps.has(s.shard) || entries.has(s.shard)) && !empty.includes(s));
       await Promise.all([this.#takeFresh(fresh), this.#catchUp(rest, cps, entries)]);
       const end = performance.now();
       this.#d.metrics?.catchupSeconds.observe((end - t0) / 1000);
@@ -121,6 +135,7 @@ export class ShardAcquirer {
 
   /** A market input the live pump just applied: every catch-up follows, and those now done are adopted. */
   onMarket(m: MarketInput): void {
+    this.#recent.push(m);
     for (const [c] of this.#catchUps) {
       c.onMarket(m);
       if (c.done) this.#adopt(c);
@@ -158,6 +173,12 @@ export class ShardAcquirer {
         if (c.done && this.#catchUps.has(c)) this.#adopt(c);
       };
       if (!c.needsHistory) return finish();
+      // A recent checkpoint (a hand-over's) catches up from memory at this boundary: no reader to open.
+      const recent = this.#recent.since(c.from);
+      if (recent !== undefined) {
+        c.catchUpFrom(recent);
+        return finish();
+      }
       c.readHistory(this.#d.market, this.#d.stopping).then(finish, (err: unknown) => {
         this.#catchUps.delete(c);
         reject(err instanceof Error ? err : new Error(String(err)));

@@ -8,7 +8,8 @@
  *
  * Shards whose checkpoints share a market position and kernel state share a
  * kernel. The part of the market log the live node has already applied is
- * read with a reader of its own ("history"); from the moment the catch-up is
+ * read with a reader of its own ("history"), or taken from the node's ring
+ * of recent inputs when it reaches back far enough; from the moment the catch-up is
  * registered the live pump hands it each input it applies (`onMarket`), so
  * the kernels end at exactly the live position without the pump waiting.
  * The catch-up is done once every kernel is at the live position and every
@@ -142,6 +143,20 @@ export class ShardCatchUp {
       }
     }
     const buffered = this.#buffer ?? [];
+    this.#buffer = undefined;
+    for (const m of buffered) this.#apply(m);
+    this.#flushEvents();
+  }
+
+  /**
+   * Catch up from inputs the live node applied after {@link from} (a
+   * {@link RecentMarket} slice, in order, ending at the live position), in
+   * place of {@link readHistory}: nothing is read, the catch-up is done on return.
+   */
+  catchUpFrom(recent: readonly MarketInput[]): void {
+    if (this.#buffer === undefined) return;
+    for (const m of recent) if (m.seq <= this.#registeredAt) this.#apply(m);
+    const buffered = this.#buffer;
     this.#buffer = undefined;
     for (const m of buffered) this.#apply(m);
     this.#flushEvents();

@@ -15,7 +15,7 @@ import {
   Gateway, PortInUseError, GatewayMetrics, httpApi, TraderIndex, StreamHub, TokenVerifier, type GatewayEngine, type GatewayOptions, type StaticAssets, type TokenVerifierOptions,
 } from '../../transport/server/index.js';
 import type { Purchases as PurchasesService } from '../../transport/payments/index.js';
-import { forwardEncodedDeltas, type EncodedDeltas, type EngineOutput, type OutputEvent, type StateDelta } from '../index.js';
+import { forwardEncodedDeltas, operatorShards, type EncodedDeltas, type EngineOutput, type OutputEvent, type StateDelta } from '../index.js';
 import type { ComposedHistory, ComposedNode } from './compose-node.js';
 import { PgPurchaseStore, PgSimulationStore, type SharedState, type Leaderboard } from '../../persistence/index.js';
 import { countedWatch } from '../../transport/nats/index.js';
@@ -150,6 +150,8 @@ export interface GatewayBackend {
   publish(subject: string, payload: object): Promise<void>;
   /** What operators see of the shards. */
   shards(): unknown;
+  /** The ownership map, when an engine node runs in this process. @default none */
+  ownership?(): Promise<unknown>;
   /** The history read model and stored reports. @default none: no history routes */
   readonly history?: ComposedHistory | undefined;
 }
@@ -184,6 +186,7 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
     return await startGateway({
       engine: node, hub, owners, registry: composed.registry, shared: composed.shared, leaderboard: composed.shared.leaderboard, sql: composed.sql,
       publish: (subject, payload) => composed.publish(subject, payload), shards: () => node.engine.shards(), history: composed.history,
+      ownership: () => operatorShards(node, composed.store, composed.marketTail),
     }, config, log);
   } catch (err) {
     // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
@@ -255,7 +258,7 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
     frameLimiter, connectionLimiters, traderMessagesPerSecond,
     routes: httpApi({
       engine: b.engine, verifier, registry: b.registry, tiers: presetTiers(), owners, leaderboard: b.leaderboard,
-      idempotency: shared.idempotency, orderLimiter: shared.rateLimiter, log, shards: () => b.shards(), ...(purchases === undefined ? {} : { purchases }),
+      idempotency: shared.idempotency, orderLimiter: shared.rateLimiter, log, shards: () => b.shards(), ...(b.ownership === undefined ? {} : { ownership: () => b.ownership!() }), ...(purchases === undefined ? {} : { purchases }),
       requestLimiter, ...(assets === undefined ? {} : { assets }), simulations, ...(history === undefined ? {} : { history }),
     }),
   });

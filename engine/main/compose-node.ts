@@ -65,6 +65,10 @@ export interface NodeConfig {
   readonly history?: boolean;
   /** Durable consumer of the events stream feeding the history. @default 'history' */
   readonly historyConsumer?: string;
+  /** Longest the hand-over of every shard on a stop may take, ms. @default 15_000 */
+  readonly handOverMs?: number;
+  /** Longest any one step of a stop after the hand-over may take (closing a consumer, a connection), ms. @default 1_500 */
+  readonly closeStepMs?: number;
 }
 
 /** The history read model of a node, and who hears of the events it adds. */
@@ -151,7 +155,13 @@ function marked(market: MarketLog, projector: HistoryProjector | undefined): Mar
 export async function composeNode(config: NodeConfig, log: Logger, extraOutputs: EngineOutput[] = []): Promise<ComposedNode> {
   const group = config.group ?? 'default';
   const dataDir = config.dataDir ?? './data';
-  const closers: Array<() => Promise<unknown>> = [];
+  const closers: Array<{ readonly name: string; readonly close: () => Promise<unknown> }> = [];
+  const closer = (name: string, close: () => Promise<unknown>): void => void closers.push({ name, close });
+  // Every step of a stop is bounded: one part that does not answer (a consumer mid-pull, a server
+  // gone) must not keep the others open or hold the process past its supervisor's grace period.
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.reverse()) await boundedStep(c.name, c.close, config.closeStepMs ?? 1_500, log);
+  };
   const registry = new Registry();
   const metrics = new NodeMetrics(registry);
   const clusterMetrics = new ClusterMetrics(registry);
@@ -171,19 +181,19 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       const { EmbeddedPostgres, recommendedClientOptions } = await import('../../persistence/index.js');
       const dir = join(dataDir, 'pg');
       const pg = await EmbeddedPostgres.start({ dataDir: dir });
-      closers.push(() => pg.stop());
+      closer('embedded postgres', () => pg.stop());
       sql = postgres(pg.url, { ...recommendedClientOptions, onnotice: () => {} });
       copy = false; // PGlite has no COPY FROM STDIN
       journalDesc = `embedded postgres (PGlite) in ${dir}`;
     }
-    closers.push(() => sql.end({ timeout: 5 }));
+    closer('postgres client', () => sql.end({ timeout: 5 }));
     const migrated = await migrate(sql);
     if (migrated.applied.length > 0) log.info({ applied: migrated.applied }, 'migrations applied');
     const converted = await convertLegacyGroup(sql, group);
     if (converted.converted) log.info({ group, ...converted }, 'single-group rows converted to per-shard rows');
 
     const shared = await createSharedState(config.redisUrl ? { redisUrl: config.redisUrl } : {});
-    closers.push(() => shared.close());
+    closer('shared state', () => shared.close());
     const rank = (entries: LeaderboardEntry[]): void => {
       void shared.leaderboard.update(entries).catch((err: unknown) => log.warn({ err }, 'leaderboard update failed; the next delta retries'));
     };
@@ -219,7 +229,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       // (no reset) is noticed in ~30 s, not after TCP's retransmit backoff.
       nc = await connect({ servers: config.natsUrl, name: `engine-${config.nodeId ?? group}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000, maxPingOut: 3 });
       const conn = nc;
-      closers.push(() => conn.drain().catch(() => conn.close()));
+      closer('nats connection', () => conn.drain().catch(() => conn.close()));
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
       await ensureMarketStream(jsm, { name: config.marketStream ?? 'MARKET', subjects: marketSubjects(namespace) });
@@ -262,7 +272,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000,
       log: log.child(config.nodeId === undefined ? { group } : { node: config.nodeId }), metrics, clusterMetrics,
     });
-    closers.push(() => node.stop({ handOver: false }));
+    closer('engine node', () => node.stop({ handOver: false }));
     // A solo node serves every shard before anything is built on it (the stream epoch, the trader index).
     // A cluster member goes on at once: its share arrives as others hand it over, and /readyz says when.
     if (config.nodeId === undefined) await node.ready;
@@ -275,7 +285,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
           log.warn({ reason }, 'intake request refused');
         },
       });
-      closers.push(() => service.stop());
+      closer('intake service', () => service.stop());
     }
     if (nc !== undefined && historyStore !== undefined) {
       const store = historyStore;
@@ -283,7 +293,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
         stream: config.eventStream ?? 'EVENTS', durable: config.historyConsumer ?? 'history', namespace,
         sink: async (events) => heard(await store.ingest(events)), onError: (err, what) => log.warn({ err }, `history consumer could not ${what}`),
       });
-      closers.push(() => consumer.stop());
+      closer('history consumer', () => consumer.stop());
     }
     let beat: NodeJS.Timeout | undefined;
     if ((config.clockBeat ?? nc !== undefined) && tickPublisher !== undefined) {
@@ -313,12 +323,29 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       },
       async close() {
         if (beat !== undefined) clearInterval(beat);
-        await node.stop();
-        for (const c of closers.reverse()) await c().catch(() => undefined);
+        // The hand-over itself gets the larger share of the supervisor's grace period; past it the
+        // shards still held are taken over when this node's lease lapses, as after a crash.
+        await boundedStep('hand-over', () => node.stop(), config.handOverMs ?? 15_000, log);
+        await closeAll();
       },
     };
   } catch (err) {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await closeAll();
     throw err;
+  }
+}
+
+/** Run one step of a stop, at most `ms`: a failure or an overrun is logged and the stop goes on. */
+export async function boundedStep(name: string, step: () => Promise<unknown>, ms: number, log: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const t0 = performance.now();
+  const overrun = new Promise<'overrun'>((r) => (timer = setTimeout(() => r('overrun'), ms)));
+  try {
+    const outcome = await Promise.race([step().then(() => 'done' as const), overrun]);
+    if (outcome === 'overrun') log.warn({ step: name, ms }, 'stop step did not finish in time; going on without it');
+  } catch (err) {
+    log.warn({ err, step: name, ms: Math.round(performance.now() - t0) }, 'stop step failed; going on');
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -44,8 +44,12 @@ export interface ComposedRemoteGateway extends ComposedGateway {
   readonly traders: TraderIndex;
 }
 
-/** Connect to the cluster and start a gateway in front of it. */
-export async function composeRemoteGateway(config: RemoteGatewayConfig, log: Logger): Promise<ComposedRemoteGateway> {
+/**
+ * Connect to the cluster and start a gateway in front of it. `ownership`:
+ * the ownership map of an engine node in the same process (ENGINE_ROLE=all
+ * with NODE_ID), shown to operators on `/v1/operator/shards`.
+ */
+export async function composeRemoteGateway(config: RemoteGatewayConfig, log: Logger, ownership?: () => Promise<unknown>): Promise<ComposedRemoteGateway> {
   const closers: Array<() => Promise<unknown>> = [];
   const namespace = config.namespace ?? '';
   try {
@@ -75,7 +79,7 @@ export async function composeRemoteGateway(config: RemoteGatewayConfig, log: Log
       engine: router, hub: streams.hub, snapshots: (id) => streams.snapshot(id), owners: traders, registry, shared, sql,
       leaderboard: { top: (n) => router.leaderboard(n) },
       publish: async (subject, payload) => void (await js.publish(withNamespace(subject, namespace), encoder.encode(payload))),
-      shards: () => ({ role: 'gateway', gateway: gatewayId, owners: router.owners() }),
+      shards: () => ({ role: 'gateway', gateway: gatewayId, owners: router.owners() }), ...(ownership === undefined ? {} : { ownership }),
       // The nodes keep the history in Postgres (from the events stream); this gateway reads it and makes reports on request.
       history: { store: new PgHistoryStore(sql), reader: new PgHistoryReader(sql), reports: new PgReportStore(sql), durable: true, listen: () => {} },
     }, config, log);

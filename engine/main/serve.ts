@@ -14,7 +14,7 @@
 import { pino } from 'pino';
 import { composeGateway, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/server/index.js';
-import { OpsPortInUseError, OpsServer } from '../index.js';
+import { OpsPortInUseError, OpsServer, operatorShards } from '../index.js';
 import { composeNode, type NodeConfig } from './compose-node.js';
 import { confineServerFlagsToMainThread, missingServerFlags } from './server-flags.js';
 import { ServeEnv } from './serve-env.js';
@@ -64,7 +64,8 @@ try {
     }
   } else if (env.GATEWAY_PORT !== 'off') {
     // In a cluster the gateway routes to every shard's owner, this node among them; alone, it is welded to the node.
-    gateway = env.NODE_ID !== undefined ? await composeRemoteGateway(remoteGatewayConfigFromEnv(env), log) : await composeGateway(composed, late, gatewayConfigFromEnv(env), log, owner?.watch);
+    const c = composed;
+    gateway = env.NODE_ID !== undefined ? await composeRemoteGateway(remoteGatewayConfigFromEnv(env), log, () => operatorShards(c.node, c.store, () => c.marketTail())) : await composeGateway(composed, late, gatewayConfigFromEnv(env), log, owner?.watch);
     if (env.GATEWAY_JWT_SECRET === undefined && env.GATEWAY_JWT_PUBLIC_KEY === undefined && env.GATEWAY_JWKS_URL === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
   }
 } catch (err) {

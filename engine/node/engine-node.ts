@@ -55,9 +55,15 @@ export type IntakeRequest =
  */
 export type IntakeRefusal = 'MALFORMED_REQUEST' | 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE' | 'NOT_OWNER';
 
-/** The answer to a request: durable and applied at `input`, or refused with a code. */
+/**
+ * The answer to a request: durable and applied at `input`, or refused with a
+ * code. `repeat`: the request was a resend of one accepted before (same
+ * assessment, client order id and command); the answer is that original
+ * acceptance, its position and watermark, and `input` is -1 (it was applied
+ * then, perhaps by another node).
+ */
 export type IntakeResult =
-  | { readonly ok: true; readonly position: number; readonly input: number; readonly watermark: number }
+  | { readonly ok: true; readonly position: number; readonly input: number; readonly watermark: number; readonly repeat?: true }
   | { readonly ok: false; readonly code: IntakeRefusal; readonly message: string; readonly position?: number };
 
 /** A consistent view for checks: the marks and the whole engine state at one boundary. */

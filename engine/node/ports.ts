@@ -45,7 +45,11 @@ export interface JournalAppend {
 /** Outcome of one append. */
 export type JournalAppendResult =
   | { readonly ok: true; readonly position: number }
-  | { readonly ok: false; readonly reason: 'DUPLICATE_CLIENT_ORDER_ID'; readonly position: number | undefined };
+  | {
+    readonly ok: false; readonly reason: 'DUPLICATE_CLIENT_ORDER_ID'; readonly position: number | undefined;
+    /** The stored entry holds this very input: a resend of a request already accepted (its watermark then). @default unknown */
+    readonly repeat?: { readonly tickWatermark: number };
+  };
 
 /** A stored journal entry. */
 export interface JournalRecord {

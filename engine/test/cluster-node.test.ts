@@ -190,7 +190,9 @@ describe('cluster node', { skip }, () => {
     assert.ok(node.servedShards().has(shardOf('u2')) || shardOf('u2') === shardOf('u1'), 'shards outside the batch are served throughout');
     await until('the shard to be served again', () => node.servedShards().size === VIRTUAL_SHARDS);
     const retried = await h.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'buy') });
-    assert.ok(!retried.ok && retried.code === 'DUPLICATE_CLIENT_ORDER_ID' && retried.position !== undefined, 'the retry finds it journaled');
+    assert.ok(retried.ok && retried.repeat === true && retried.position > 0, `the retry is answered with the original acceptance: ${JSON.stringify(retried)}`);
+    const other = await h.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'sell') });
+    assert.ok(!other.ok && other.code === 'DUPLICATE_CLIENT_ORDER_ID' && other.position === retried.position, 'another order under the same client order id is the duplicate it is');
     assert.ok('lost-reply' in (await node.state('u1'))!.clientOrderIds, 'and applied');
     h.ticks(3);
     assert.equal(await h.assertEqualsReplay(), 2);

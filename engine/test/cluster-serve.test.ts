@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { SignJWT } from 'jose';
 import { createTestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
 import { until } from './cluster-harness.js';
@@ -39,6 +40,54 @@ test('a cluster member run by serve joins, takes every shard alone, reports on i
     assert.equal(map.served, 1024);
     assert.deepEqual(map.members.map((m) => m.nodeId), [`serve-${id}`]);
     assert.match((await get('/metrics')).body, /^cluster_shards_owned 1024$/m);
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0, `exit code of a graceful stop:\n${lines.slice(-5).join('\n')}`);
+    const [row] = await db.sql<{ released: number; members: number }[]>`select
+      (select count(*) from shard_owners where released)::int as released, (select count(*) from cluster_members)::int as members`;
+    assert.deepEqual(row, { released: 1024, members: 0 });
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    const nc = await connect({ servers: '127.0.0.1:4222' });
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(env.MARKET_STREAM).catch(() => undefined);
+    await jsm.streams.delete(env.EVENT_STREAM).catch(() => undefined);
+    await nc.close();
+    await db.drop();
+  }
+});
+
+test('a cluster member with its gateway in one process (ENGINE_ROLE=all, NODE_ID) takes every shard, shows the ownership map to operators on the gateway, and exits 0 on SIGTERM', { skip, timeout: 180_000 }, async () => {
+  const db = await createTestDatabase();
+  const id = randomBytes(4).toString('hex');
+  const secret = randomBytes(32).toString('hex');
+  const env = {
+    ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, NODE_ID: `all-${id}`, ENGINE_ROLE: 'all', GATEWAY_PORT: '0', OPS_PORT: 'off',
+    GATEWAY_JWT_SECRET: secret, NATS_NAMESPACE: `call-${id}`, MARKET_STREAM: `CALL_MKT_${id}`, EVENT_STREAM: `CALL_EV_${id}`, CLOCK_BEAT: 'off', LOG_LEVEL: 'info',
+    CLUSTER_LEASE_TTL_MS: '3000', SIM_ESTIMATE_INTERVAL_MS: '0',
+  };
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  let port: number | undefined;
+  const lines: string[] = [];
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    lines.push(l);
+    const m = /"gateway":"[^"]* on port (\d+)"/.exec(l);
+    if (m !== null) port = Number(m[1]);
+  });
+  proc.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
+  try {
+    await until('the gateway port to be logged', () => port !== undefined || proc.exitCode !== null, 90_000);
+    assert.ok(port !== undefined, `serve did not start:\n${lines.join('\n')}`);
+    const operator = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('ops').setIssuer('vatic').setAudience('vatic-gateway')
+      .setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const get = async (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${operator}` } })
+      .then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
+    await until('the node to be ready', async () => (await get('/readyz')).status === 200, 90_000);
+    type Map = { ownership?: { served: number; members: Array<{ nodeId: string }>; shards: Array<{ owner: string | null }> } };
+    let map: Map = {};
+    await until('every shard to be served', async () => (map = JSON.parse((await get('/v1/operator/shards')).body) as Map).ownership?.served === 1024, 90_000);
+    assert.deepEqual(map.ownership!.members.map((m) => m.nodeId), [`all-${id}`]);
+    assert.ok(map.ownership!.shards.every((s) => s.owner === `all-${id}`), 'every shard owned by this node, as the gateway shows it');
     proc.kill('SIGTERM');
     assert.equal(await exited, 0, `exit code of a graceful stop:\n${lines.slice(-5).join('\n')}`);
     const [row] = await db.sql<{ released: number; members: number }[]>`select

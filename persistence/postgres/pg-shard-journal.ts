@@ -7,6 +7,7 @@
  * the claim sees the new epoch. A batch may mix shards: the entries of a
  * shard that moved are refused one by one, the rest is written.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type postgres from 'postgres';
 import {
   JournalOutcomeUnknownError, shardKey, type JournalInput, type JournalRecord, type ShardJournal, type ShardJournalAppend, type ShardJournalAppendResult,
@@ -167,12 +168,17 @@ export class PgShardJournal implements ShardJournal {
     const ids = indices.map((i) => entries[i]!.input.assessmentId);
     const keys = indices.map((i) => entries[i]!.clientOrderId!);
     try {
-      const held = await this.#sql<{ position: string; assessment_id: string; client_order_id: string }[]>`
-        select j.position, j.assessment_id, j.client_order_id from journal j
+      const held = await this.#sql<{ position: string; assessment_id: string; client_order_id: string; command: string; tick_watermark: string }[]>`
+        select j.position, j.assessment_id, j.client_order_id, j.command::text as command, j.tick_watermark from journal j
           join unnest(${ids}::text[], ${keys}::text[]) as u(a, k) on j.assessment_id = u.a and j.client_order_id = u.k`;
-      const at = new Map(held.map((h) => [`${h.assessment_id}\u0000${h.client_order_id}`, Number(h.position)]));
+      const at = new Map(held.map((h) => [`${h.assessment_id}\u0000${h.client_order_id}`, h]));
       for (let n = 0; n < indices.length; n++) {
-        results[indices[n]!] = { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: at.get(`${ids[n]}\u0000${keys[n]}`) };
+        const h = at.get(`${ids[n]}\u0000${keys[n]}`);
+        if (h === undefined) continue;
+        // The same input resent (its answer was lost with a gateway, or came after the router's deadline):
+        // the caller answers it with the original acceptance. Compared as JSON values, as jsonb keeps them.
+        const same = isDeepStrictEqual(decodeJson<unknown>(h.command), JSON.parse(JSON.stringify(entries[indices[n]!]!.input)));
+        results[indices[n]!] = { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: Number(h.position), ...(same ? { repeat: { tickWatermark: Number(h.tick_watermark) } } : {}) };
       }
     } catch {
       // The positions are a courtesy to the caller; the refusal stands without them.

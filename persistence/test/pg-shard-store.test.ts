@@ -45,6 +45,9 @@ describe('per-shard journal, ownership and checkpoints', { skip }, () => {
     assert.deepEqual(rows.map((r) => [r.group_id, r.assessment_id]), [[shardKey(3), a], [shardKey(3), c]]);
     const again = await journal.appendBatch([create(a, 3, 1)]);
     assert.ok(!again[0]!.ok && again[0]!.reason === 'DUPLICATE_CLIENT_ORDER_ID' && again[0]!.position === (results[0] as { position: number }).position);
+    assert.ok(!again[0]!.ok && again[0]!.reason === 'DUPLICATE_CLIENT_ORDER_ID' && again[0]!.repeat !== undefined, 'the same input resent is known as a repeat');
+    const other = await journal.appendBatch([{ ...create(a, 3, 1), input: { type: 'create', assessmentId: a, traderId: 'someone-else', tierId: 'two-step-100k' } }]);
+    assert.ok(!other[0]!.ok && other[0]!.reason === 'DUPLICATE_CLIENT_ORDER_ID' && other[0]!.repeat === undefined, 'another input under the same key is not');
   });
 
   test('reading a shard back returns its entries after its position only', async () => {

@@ -43,6 +43,8 @@ export interface HttpApiOptions {
   readonly log: Logger;
   /** Shard figures for operators. */
   readonly shards: () => unknown;
+  /** The cluster's ownership map (members, each shard's owner and epoch, moves), when an engine node runs in this process. @default none */
+  readonly ownership?: () => Promise<unknown>;
   /** Purchases, when payments are configured. @default none (the routes answer 503) */
   readonly purchases?: Purchases;
   /** The browser console's files. @default none */
@@ -175,6 +177,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           if ((err as Error).name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined) return fail(res, status, code, (err as Error).message);
           if ((err as Error).name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined) return fail(res, status, code, (err as Error).message);
           if (code === 'PG_UNAVAILABLE') return fail(res, 503, code, 'the database is unavailable; retry shortly');
+          // No owner of the assessment's shard answered in time (it is moving, or its node is slow): a read to retry.
+          if (code === 'UNAVAILABLE') return fail(res, 503, code, (err as Error).message);
           o.log.error({ err, path }, 'request failed');
           m.handlerErrors.inc({ where: 'http' });
           fail(res, 500, 'INTERNAL', 'internal error');
@@ -265,7 +269,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     route('operatorShards', async (ctx) => {
       const p = await principal(ctx);
       if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
-      return { shards: o.shards(), connections: gateway.connections };
+      return { shards: o.shards(), ...(o.ownership === undefined ? {} : { ownership: await o.ownership() }), connections: gateway.connections };
     });
     route('startPurchase', async (ctx) => {
       const p = await principal(ctx);

@@ -71,10 +71,12 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     assert.equal((await to.node.state('r-alice'))!.positions['BTC-USD']!.qty, 0.2, 'filled once');
     alice.close();
     await gw.stop();
-    // The same order sent again by the trader, answered at its first attempt, is the duplicate it is.
+    // The same order sent again by the trader through another gateway (its first answer lost with its gateway)
+    // is answered with the original acceptance; another order under the same client order id is a duplicate.
     const patient = await w.startGateway({ attemptTimeoutMs: 20_000, deadlineMs: 30_000 });
     const again = await patient.connect('alice');
-    await assert.rejects(again.order('r-alice', place('k1', 0.2)), (e: unknown) => e instanceof ProtocolError && e.code === 'DUPLICATE_CLIENT_ORDER_ID');
+    assert.equal(await again.order('r-alice', place('k1', 0.2)), position, 'the resend is answered with the original acceptance');
+    await assert.rejects(again.order('r-alice', place('k1', 0.3)), (e: unknown) => e instanceof ProtocolError && e.code === 'DUPLICATE_CLIENT_ORDER_ID');
     again.close();
     await patient.stop();
     await restart(from.name);

@@ -19,11 +19,15 @@
  * Sizes (environment): CLUSTER_ROUNDS (3), CLUSTER_NODES (3), CLUSTER_GATEWAYS (2),
  * CLUSTER_TRADERS (48), CLUSTER_ORDER_PAUSE_MS (150), CLUSTER_LEASE_TTL_MS (10000),
  * CLUSTER_DWELL_S (4: load between faults), CLUSTER_TICK_PAUSE_MS (50: 5 ticks per this).
+ * The driver's choices (which node is drained, killed, which gateway is
+ * killed, each dwell between ½ and 1½ CLUSTER_DWELL_S) come from one seeded
+ * generator: the test prints its seed, and CLUSTER_SEED=<seed> replays them.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
+import seedrandom from 'seedrandom';
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { serviceGate } from '../../testing/service-gate.js';
 import { shardOf } from '../../index.js';
@@ -48,6 +52,7 @@ const ORDER_PAUSE_MS = num('CLUSTER_ORDER_PAUSE_MS', 150);
 const LEASE_TTL_MS = num('CLUSTER_LEASE_TTL_MS', 10_000);
 const DWELL_MS = num('CLUSTER_DWELL_S', 4) * 1000;
 const TICK_PAUSE_MS = num('CLUSTER_TICK_PAUSE_MS', 50);
+const SEED = process.env['CLUSTER_SEED'] ?? String(randomBytes(4).readUInt32BE(0));
 const skip = (await serviceGate('postgres', '127.0.0.1', 5432)) || (PrivateNats.available() ? false : 'nats-server is not installed (NATS_SERVER_BIN)');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +67,9 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, timeout
 test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart, no acknowledged order is lost, no fill duplicated, every state equals a replay, and no shard has two owners', { skip, timeout: 60 * 60_000 }, async (t) => {
   const id = randomBytes(4).toString('hex');
   const say = (line: string): void => t.diagnostic(`${(performance.now() / 1000).toFixed(1)}s ${line}`);
+  const rng = seedrandom(SEED);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
+  say(`seed ${SEED} (CLUSTER_SEED=${SEED} replays the driver's choices)`);
   const nats = await PrivateNats.start(`cluster-${id}`);
   const db = await createTestDatabase();
   const load = await ChaosLoad.start({ namespace: `cluster-${id}`, group: `cluster-${id}`, marketStream: `CLUSTER_MKT_${id}`, eventStream: `CLUSTER_EV_${id}`, assessments: 0, natsUrl: nats.url, tickPauseMs: TICK_PAUSE_MS });
@@ -121,7 +129,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
 
   /** One fault: act, wait until the cluster settles on the nodes it leaves, record the window, check. */
   const fault = async (kind: string, pauseKind: string, act: () => Promise<void>, settle: { minShare?: number; timeoutMs?: number } = {}): Promise<void> => {
-    await sleep(DWELL_MS);
+    await sleep(DWELL_MS * (0.5 + rng()));
     const start = performance.now();
     await act();
     const settledAt = await observer.settled(running(), { stableMs: 2_000, timeoutMs: LEASE_TTL_MS + 90_000, ...settle });
@@ -152,7 +160,7 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
       say(`round ${round}/${ROUNDS}`);
       let joined = '';
       await fault('join', 'graceful', async () => { joined = (await cluster.addNode()).name; }, { minShare: 1 });
-      const leaving = running().find((n) => n !== joined)!;
+      const leaving = pick(running().filter((n) => n !== joined));
       await fault('drain (SIGTERM)', 'graceful', async () => {
         const code = await cluster.drainNode(leaving);
         observer.gone(leaving);
@@ -176,13 +184,13 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
           say(`market stream read again by every node ${((performance.now() - t0) / 1000).toFixed(1)} s after the NATS restart began`);
         });
       }
-      const victim = running()[round % running().length]!;
+      const victim = pick(running());
       await fault('SIGKILL node', 'crash', async () => {
         await cluster.kill(victim);
         observer.gone(victim);
       });
       await fault('restart killed node', 'graceful', async () => void (await cluster.addNode(victim)), { minShare: 1 });
-      const gateway = [...cluster.gateways.keys()][round % cluster.gateways.size]!;
+      const gateway = pick([...cluster.gateways.keys()]);
       await fault('SIGKILL gateway', 'gateway', async () => {
         await cluster.kill(gateway);
         await cluster.addGateway();
