@@ -115,7 +115,6 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
 
     const service = new ReportService({ reader: new PgHistoryReader(sql), store: new PgReportStore(sql), tiers: () => [TIER, BIG], replay: (id) => replaySource(id, undefined, true), simulator: pool });
     const runs: number[] = [];
-    const phase: Record<string, number> = {};
     let trades = 0;
     let bytes = 0;
     for (let r = 0; r < o.repeats + 1; r++) {

@@ -57,7 +57,8 @@ const CLOSED: readonly Flow[] = [
   { from: 'trader', to: 'marketData', port: 9464 }, { from: 'marketData', to: 'pg', port: 443 },
 ];
 
-interface Peer { podSelector?: any; namespaceSelector?: any; ipBlock?: { cidr: string; except?: string[] } } // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: manifest fields parsed from YAML, walked freely by the tests
+interface Peer { podSelector?: any; namespaceSelector?: any; ipBlock?: { cidr: string; except?: string[] } }
 interface Rule { ports?: { port?: number; protocol?: string }[]; to?: Peer[]; from?: Peer[] }
 
 function inCidr(ip: string, cidr: string): boolean {

@@ -44,9 +44,11 @@ function placeholder(name: string, fieldPath?: string): string {
 }
 
 interface Container {
-  readonly name: string; readonly args?: string[]; readonly env?: { name: string; value?: string; valueFrom?: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: manifest fields parsed from YAML, walked freely by the tests
+  readonly name: string; readonly args?: string[]; readonly env?: { name: string; value?: string; valueFrom?: any }[];
   readonly envFrom?: { configMapRef?: { name: string } }[]; readonly ports?: { name?: string; containerPort: number }[];
-  readonly readinessProbe?: any; readonly livenessProbe?: any; readonly startupProbe?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: manifest fields parsed from YAML, walked freely by the tests
+  readonly readinessProbe?: any; readonly livenessProbe?: any; readonly startupProbe?: any;
 }
 
 /** The environment a container starts with, as its process sees it. */

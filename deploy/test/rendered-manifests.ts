@@ -17,7 +17,8 @@ export interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: manifest fields parsed from YAML, walked freely by the tests
+  spec?: any;
   data?: Record<string, string>;
   [key: string]: unknown;
 }
@@ -38,7 +39,8 @@ export function render(overlay: string): K8sObject[] {
 export interface PodOf {
   readonly owner: K8sObject;
   readonly labels: Record<string, string>;
-  readonly spec: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: manifest fields parsed from YAML, walked freely by the tests
+  readonly spec: any;
 }
 
 /** Pods the rendered workloads make (Deployment, StatefulSet, Job). */

@@ -262,7 +262,7 @@ export class ClusterNode {
       slot.known.add(req.assessmentId); // claimed now so a second create in the same batch is refused
     } else {
       if (!slot.known.has(req.assessmentId)) return refuse('UNKNOWN_ASSESSMENT', `no assessment '${req.assessmentId}' on this engine`);
-      let command;
+      let command: ReturnType<typeof parseCommand>;
       try {
         command = parseCommand(req.command);
       } catch (err) {

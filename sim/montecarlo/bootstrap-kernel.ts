@@ -16,7 +16,7 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
   const nReturns = returns.length;
   const perDay = plan.tradesPerDay;
   const nDays = perDay.length;
-  const block = plan.blockLength === plan.blockLength;
+  const block = !Number.isNaN(plan.blockLength);
   const pNew = block ? 1 / plan.blockLength : 1;
   const compound = plan.compound;
   const horizonTrades = plan.horizonTrades;
@@ -163,7 +163,7 @@ export function runBootstrapInline(plan: KernelPlan, judge: PathJudge, tally: Pa
 
 /** The best-day rule on closed P&L (today counts as 0 until it books any). */
 function consistent(p: PhaseNumbers, bal: number, todayHas: boolean, todayPnl: number, bestPast: number): boolean {
-  if (p.consistency !== p.consistency) return true;
+  if (Number.isNaN(p.consistency)) return true;
   const total = bal - p.start;
   if (total <= 0) return false;
   const best = todayHas ? Math.max(bestPast, todayPnl) : Math.max(bestPast, 0);

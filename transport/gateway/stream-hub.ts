@@ -20,7 +20,7 @@ import type { EncodedDeltas } from '../../engine/delta-encoding.js';
 import type { EngineOutput } from '../../engine/engine.js';
 import type { OutputEvent, StateDelta } from '../../engine/inputs.js';
 import { FrameRing } from './frame-ring.js';
-import { FrameCodec, PROTOCOL_JSON, PROTOCOL_MSGPACK, type ServerFrame } from './protocol.js';
+import { FrameCodec, type PROTOCOL_JSON, PROTOCOL_MSGPACK, type ServerFrame } from './protocol.js';
 import { deltaHead, DELTA_KEY, SEQ_KEY, writeUint } from './frame-bytes.js';
 
 /** What the hub needs of a subscriber's connection. */

@@ -894,7 +894,7 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
       authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
       idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
       maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
-      initialBurstFrames: Number(/^  tokens = (\d+);$/m.exec(SESSION)?.[1]),
+      initialBurstFrames: Number(/^ {2}tokens = (\d+);$/m.exec(SESSION)?.[1]),
       resyncBelowBytes: ((m) => Number(m?.[1]) * Number(m?.[2]))(/s\.buffered\(\) > (\d+) \* (\d+)\) return;/.exec(GATEWAY)),
       ringSize: defaultOf(STREAM_HUB, 'options.ringSize'),
       ringBytes: defaultOf(STREAM_HUB, 'options.ringBytes'),
@@ -1358,8 +1358,15 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       if (fail !== undefined) throw Object.assign(new Error(`failed with ${fail}`), { code: fail });
     };
     const purchases = {
-      startCheckout: async (req: unknown) => (requests.push(req), failing(), started),
-      handleWebhook: async () => (failing(), { status: 'applied' }),
+      startCheckout: async (req: unknown) => {
+        requests.push(req);
+        failing();
+        return started;
+      },
+      handleWebhook: async () => {
+        failing();
+        return { status: 'applied' };
+      },
     } as unknown as Purchases;
     const payHub = new StreamHub(engine.hubOptions());
     const verifier = await TokenVerifier.create({ secret: SECRET });

@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { serviceGate } from '../../engine/testing/service-gate.js';
 import { createSharedState } from '../../persistence/index.js';
-import { ProtocolError, VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
+import { type ProtocolError, VaticClient, type SocketConstructor } from '../gateway/client/vatic-client.js';
 import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import { GatewayMetrics } from '../gateway/gateway-metrics.js';
 import { StreamHub } from '../gateway/stream-hub.js';
