@@ -45,14 +45,20 @@ export const TEST_SOCKET: CreateVenueConnectorOptions['socket'] = {
 };
 
 /** A connector for `sim` over `subscriptions`, publishing to a memory sink unless `sink` is given. */
-export function connectTo(sim: VenueSim, subscriptions: Record<string, string>, extra: Partial<CreateVenueConnectorOptions> & { sink?: QuoteSink } = {}): TestConnector {
+export function connectTo(
+  sim: VenueSim,
+  subscriptions: Record<string, string>,
+  extra: Omit<Partial<CreateVenueConnectorOptions>, 'sink'> & { /** `undefined` for a connector that publishes nowhere (a reference venue). */ sink?: QuoteSink | undefined } = {},
+): TestConnector {
   const registry = new Registry();
   const metrics = new ConnectorMetrics(registry);
   const log = new MemoryLog();
   const sink = new MemoryQuoteSink();
+  const { sink: given, ...rest } = extra;
+  const publishTo = 'sink' in extra ? given : sink;
   const connector = createVenueConnector({
-    venue: sim.venue, instruments: INSTRUMENTS, subscriptions, url: sim.url, sink, metrics, log,
-    ...extra, socket: { ...TEST_SOCKET, ...extra.socket },
+    venue: sim.venue, instruments: INSTRUMENTS, subscriptions, url: sim.url, ...(publishTo === undefined ? {} : { sink: publishTo }), metrics, log,
+    ...rest, socket: { ...TEST_SOCKET, ...extra.socket },
   });
   connector.start();
   return { connector, sink, log, registry, metrics };
@@ -85,7 +91,7 @@ export function symbolCount(venue: Venue, subscriptions: Record<string, string>)
 }
 
 /** The published ticks of a symbol as tops (what the stream would hold). */
-export function topsOf(ticks: ReadonlyArray<{ symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number }>, symbol: string): Top[] {
+export function topsOf(ticks: ReadonlyArray<{ symbol: string; bid: number; ask: number; bidSize?: number | undefined; askSize?: number | undefined }>, symbol: string): Top[] {
   return ticks.filter((t) => t.symbol === symbol).map((t) => ({
     bid: t.bid, ask: t.ask, ...(t.bidSize === undefined ? {} : { bidSize: t.bidSize }), ...(t.askSize === undefined ? {} : { askSize: t.askSize }),
   }));
