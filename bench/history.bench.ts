@@ -22,19 +22,17 @@
  *    Monte Carlo pass probability by day is timed apart (`passMs`): it runs on
  *    the simulation pool, in the background of the report job.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import seedrandom from 'seedrandom';
 import { parseTier } from '../actors/index.js';
 import { Engine, type EngineInput, type OutputEvent } from '../engine/index.js';
 import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../persistence/history/index.js';
-import { migrate } from '../persistence/postgres/migrator.js';
 import { SimPool } from '../sim/montecarlo/sim-pool.js';
 import { replaySource } from '../sim/reports/compliance.js';
 import { renderAssessmentReport } from '../sim/reports/render-assessment-report.js';
 import { ReportService } from '../sim/reports/report-service.js';
 import { eventSubject } from '../transport/nats/subjects.js';
+import { createTestDatabase } from '../engine/testing/pg-test-db.js';
 
 export interface HistoryBenchOptions {
   /** Round trips of the report's assessment. @default 10_000 */ readonly trades: number;
@@ -99,15 +97,10 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
   await engine.stop();
   const kept = events.filter((e) => 'assessmentId' in e && eventSubject(e.type) !== undefined) as unknown as HistoryEvent[];
 
-  const name = `vatic_bench_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(o.url, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(o.url);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 4, onnotice: () => {} });
+  const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
+  const { sql } = scratch;
   const pool = new SimPool({ workers: 1 });
   try {
-    await migrate(sql);
     const store = new PgHistoryStore(sql);
     const t1 = performance.now();
     for (let k = 0; k < kept.length; k += 2_000) await store.ingest(kept.slice(k, k + 2_000));
@@ -136,8 +129,6 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
     };
   } finally {
     await pool.close();
-    await sql.end({ timeout: 5 });
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end({ timeout: 5 });
+    await scratch.drop();
   }
 }

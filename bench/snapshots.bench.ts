@@ -5,12 +5,11 @@
  * table, no dedupe and no guards) measured in the same run on a scratch
  * database.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState } from '../actors/index.js';
 import { ShardKernel } from '../engine/index.js';
-import { copySnapshots, encodeJson, migrate, PgSnapshotStore, type SnapshotRow } from '../persistence/index.js';
+import { copySnapshots, encodeJson, PgSnapshotStore, type SnapshotRow } from '../persistence/index.js';
+import { createTestDatabase } from '../engine/testing/pg-test-db.js';
 
 export interface SnapshotBenchOptions {
   /** @default 100_000 */ readonly assessments: number;
@@ -43,14 +42,9 @@ function states(n: number): AssessmentState[] {
 
 export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<string, number>> {
   const rows = states(o.assessments);
-  const db = `vatic_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(o.url, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${db}`);
-  const url = new URL(o.url);
-  url.pathname = `/${db}`;
-  const sql = postgres(url.toString(), { max: 4, onnotice: () => undefined });
+  const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
+  const { sql } = scratch;
   try {
-    await migrate(sql);
     await sql.unsafe('create table snapshots_bare (like snapshots including all)');
     const encodedBytes = rows.reduce((s, r) => s + encodeJson(r).length, 0);
 
@@ -88,8 +82,6 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
       insertRatio: storeInsert / bareInsert, updateRatio: storeUpdate / bareUpdate, loadSeconds,
     };
   } finally {
-    await sql.end();
-    await admin.unsafe(`drop database if exists ${db} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 }

@@ -8,7 +8,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createTestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
-import { until } from './cluster-harness.js';
+import { until } from '../testing/until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
@@ -31,10 +31,10 @@ test('a cluster member run by serve joins, takes every shard alone, reports on i
   });
   proc.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
   try {
-    await until('the ops port to be logged', () => port !== undefined || proc.exitCode !== null, 90_000);
+    await until(() => port !== undefined || proc.exitCode !== null, { what: 'the ops port to be logged', deadlineMs: 90_000 });
     assert.ok(port !== undefined, `serve did not start:\n${lines.join('\n')}`);
     const get = async (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
-    await until('the member to be ready', async () => (await get('/readyz')).status === 200, 90_000);
+    await until(async () => (await get('/readyz')).status === 200, { what: 'the member to be ready', deadlineMs: 90_000 });
     const map = JSON.parse((await get('/v1/operator/shards')).body) as { served: number; members: Array<{ nodeId: string }> };
     assert.equal(map.served, 1024);
     assert.deepEqual(map.members.map((m) => m.nodeId), [`serve-${id}`]);

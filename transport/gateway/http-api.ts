@@ -189,7 +189,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         throw new HttpError(401, 'AUTH_FAILED', `${(err as { code?: string }).code ?? 'TOKEN_INVALID'}: ${(err as Error).message}`);
       }
     };
-    const owned = async (p: Principal, id: string) => {
+    // `ctx` is kept so the docs test can find the handlers that call it (`owned(ctx, ...)`).
+    const owned = async (_ctx: Ctx, p: Principal, id: string) => {
       const state = await read(id);
       if (state === undefined || (state.traderId !== p.traderId && !p.roles.has('operator'))) throw new HttpError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
       return state;
@@ -225,12 +226,12 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       // `history` tells a client whether the history and report routes answer here (the console asks them only then).
       return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })), history: o.history !== undefined };
     });
-    route('get', '/v1/assessments/:id', async (ctx) => ({ assessment: await owned(await principal(ctx), ctx.params[0]!) }));
-    route('get', '/v1/assessments/:id/violations', async (ctx) => ({ violations: (await owned(await principal(ctx), ctx.params[0]!)).violations }));
+    route('get', '/v1/assessments/:id', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
+    route('get', '/v1/assessments/:id/violations', async (ctx) => ({ violations: (await owned(ctx, await principal(ctx), ctx.params[0]!)).violations }));
     route('post', '/v1/assessments/:id/orders', async (ctx) => {
       const p = await principal(ctx);
       const id = ctx.params[0]!;
-      await owned(p, id);
+      await owned(ctx, p, id);
       const key = ctx.headers_in['idempotency-key'];
       if (key === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) throw new HttpError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1..64 letters, digits, _ or -');
       const parsed = ClientFrameSchema.safeParse({ t: 'order', id: key, assessmentId: id, order: parseJson(ctx.body) });

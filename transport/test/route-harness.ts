@@ -30,6 +30,7 @@ import { ShardRouter, type ShardRouterOptions } from '../nats/shard-router.js';
 import { ShardService, type ShardServiceOptions } from '../nats/shard-service.js';
 import type { RoutedIntakeResult } from '../nats/shard-wire.js';
 import { SECRET, T0, token } from './gateway-harness.js';
+import { until } from '../../engine/testing/until.js';
 
 /** A cluster node serving its shards over NATS. */
 export interface Owner {
@@ -180,11 +181,3 @@ export async function startWorld(): Promise<RouteWorld> {
   };
 }
 
-/** Poll until `ok()` or fail after `ms` (a bound, not a pace: the machine is shared). */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
