@@ -13,6 +13,7 @@ import type { OutputEvent } from '../../engine/inputs.js';
 import { BotTraders } from '../../sim/bot-trader.js';
 import { Random } from '../../sim/random.js';
 import { SyntheticFeed } from '../../transport/synthetic-feed.js';
+import { until } from '../../engine/testing/until.js';
 
 export const FEED_START = Date.UTC(2025, 0, 6, 22, 0);
 
@@ -39,11 +40,7 @@ export interface ScenarioOptions {
 /** Wait until the node has applied everything its market log holds. */
 export async function caughtUp(c: ComposedNode, deadlineMs = 60_000): Promise<void> {
   const tail = await c.marketTail();
-  const until = Date.now() + deadlineMs;
-  while (c.node.lastSeq < tail) {
-    if (Date.now() > until) throw new Error(`node stuck at seq ${c.node.lastSeq} of ${tail}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await until(() => c.node.lastSeq >= tail, { what: `the node to apply the market log to seq ${tail}`, deadlineMs, intervalMs: 5, detail: () => `node stuck at seq ${c.node.lastSeq}` });
   await c.node.engine.barrier();
 }
 

@@ -47,6 +47,7 @@ import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } fro
 import { replaySource } from '../../sim/reports/compliance.js';
 import { ReportService, type ReportReady } from '../../sim/reports/report-service.js';
 import { isObject, schemaChecker, type Json, type JsonObject } from './json-schema-check.js';
+import { until } from '../../engine/testing/until.js';
 
 // -- the document ----------------------------------------------------------------------
 
@@ -405,13 +406,6 @@ describe('AsyncAPI document of the NATS interface', () => {
       publish: async (s, payload) => void published.push({ subject: s, payload }),
     });
     const trades = Array.from({ length: 30 }, (_, i) => ({ closedAt: new Date(T0 + Math.floor(i / 2) * DAY + (i % 2) * 3_600_000).toISOString(), pnl: i % 3 === 0 ? -1_650 : 1_380 }));
-    const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => {
-      for (let i = 0; i < 1_500; i++) {
-        if (await ok()) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.fail(`timed out waiting for ${what}`);
-    };
     const records: SimulationRecord[] = [];
     try {
       for (const [asker, body] of [
@@ -419,13 +413,13 @@ describe('AsyncAPI document of the NATS interface', () => {
         [{ traderId: 'trader-a1', operator: false }, { assessmentId: 'a1', trades, paths: 1_000, method: 'iid' }],
       ] as const) {
         const started = await service.start(asker, body);
-        await until(`the completion of ${started.id}`, () => published.some((p) => (p.payload as { simulationId?: string }).simulationId === started.id));
+        await until(() => published.some((p) => (p.payload as { simulationId?: string }).simulationId === started.id), { what: `the completion of ${started.id}`, deadlineMs: 30_000 });
         records.push(await service.get(asker, started.id));
       }
       // A cancelled job publishes nothing.
       const cancelled = await service.start({ traderId: 'trader-mc', operator: false }, { tierId: 'two-step-100k', trades, paths: 1_000_000, horizonDays: 365 });
       service.close();
-      await until('the cancellation', async () => (await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status !== 'running');
+      await until(async () => (await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status !== 'running', { what: 'the cancellation', deadlineMs: 30_000 });
       assert.equal((await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status, 'cancelled');
     } finally {
       service.close();

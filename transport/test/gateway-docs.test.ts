@@ -50,7 +50,8 @@ import { eventSubject } from '../nats/subjects.js';
 import { replaySource } from '../../sim/reports/compliance.js';
 import { HistoryApi } from '../../sim/reports/history-api.js';
 import { ReportService } from '../../sim/reports/report-service.js';
-import { isObject, schemaChecker, type Json, type JsonObject } from './json-schema-check.js';
+import { isObject, schemaChecker, type Json, type JsonObject, type SchemaChecker } from './json-schema-check.js';
+import { until } from '../../engine/testing/until.js';
 
 // -- the documents and the sources --------------------------------------------------------
 
@@ -130,7 +131,7 @@ const aaMessages = object(aaComponents['messages'], 'asyncapi messages');
 const paths = object(openapi['paths'], 'paths');
 
 /** The const of a schema's `t` (or `type`, `op`) property, through `$ref` and `allOf`. */
-function constOf(c: ReturnType<typeof checker>, schema: Json | undefined, key: string): string {
+function constOf(c: SchemaChecker, schema: Json | undefined, key: string): string {
   const s = object(c.deref(schema), `schema with ${key}`);
   if (Array.isArray(s['allOf'])) {
     const found = s['allOf'].map((sub) => object(c.deref(sub), 'allOf branch')).filter((sub) => isObject(sub['properties']) && isObject(c.deref(sub['properties'][key])) && typeof object(c.deref(sub['properties'][key]), key)['const'] === 'string');
@@ -827,15 +828,7 @@ async function connect(url: string, protocol: string): Promise<Conn> {
   return {
     ws, frames, closed,
     send: (frame) => ws.send(binary ? encode(frame) : JSON.stringify(frame)),
-    async until(what, ok) {
-      const end = Date.now() + 5_000;
-      for (;;) {
-        const hit = frames.find(ok);
-        if (hit !== undefined) return hit;
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(frames.map((f) => f['t']))}`);
-        await sleep(5);
-      }
-    },
+    until: (what, ok) => until(() => frames.find(ok), { what, deadlineMs: 5_000, intervalMs: 5, detail: () => `got ${JSON.stringify(frames.map((f) => f['t']))}` }),
   };
 }
 
@@ -1348,10 +1341,10 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       assert.deepEqual(started['request'], { tierId: 'two-step-100k', trades: trades.length, paths: 1_000, method: 'block', sizing: 'fixed', seed: 'docs', horizonDays: 90 }, 'the request as accepted');
       const id = String(started['id']);
       let done = started;
-      for (let i = 0; i < 1_500 && done['status'] === 'running'; i++) {
-        await sleep(20);
+      await until(async () => {
         done = object((await call('get', `/v1/simulations/${id}`, alice, undefined, 200))['simulation'], 'simulation');
-      }
+        return done['status'] !== 'running';
+      }, { what: `simulation ${id} to finish`, deadlineMs: 30_000, intervalMs: 20 });
       assert.equal(done['status'], 'completed');
       const result = object(done['result'], 'result');
       assert.ok(isObject(result['fan']) && isObject(result['drawdownHistogram']), 'a job\'s record carries its charts');
@@ -1389,10 +1382,10 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       await post(busy, { tierId: 'two-step-100k', trades, paths: 1_000 }, 429, 'TOO_MANY_SIMULATIONS');
       service.close();
       let cancelled = long;
-      for (let i = 0; i < 1_500 && cancelled['status'] === 'running'; i++) {
-        await sleep(20);
+      await until(async () => {
         cancelled = object((await call('get', `/v1/simulations/${String(long['id'])}`, busy, undefined, 200))['simulation'], 'simulation');
-      }
+        return cancelled['status'] !== 'running';
+      }, { what: 'the long simulation to be cancelled', deadlineMs: 30_000, intervalMs: 20 });
       assert.equal(cancelled['status'], 'cancelled');
       assert.equal(object(cancelled['error'], 'error')['code'], 'CANCELLED');
       assert.equal(cancelled['result'], null);

@@ -12,6 +12,7 @@ import {
   decodeToken, domainEventSubjects, encodeToken, ensureEventStream, ensureMarketStream, eventSubject, parseMarketSubject,
   resolutionSubject, tickSubject, withNamespace, type MalformedMessage, type MarketInput,
 } from '../nats/index.js';
+import { until } from '../../engine/testing/until.js';
 
 describe('NATS subject scheme', () => {
   test('the subject mapping round-trips symbols like PM:FED-DEC-CUT:YES and BTC-USD', () => {
@@ -164,7 +165,7 @@ describe('NATS JetStream transport', { skip }, () => {
     // Restart: the engine recovered through seq 3 and resumes from there while more ticks arrive.
     const resumed = new JetStreamTickSource(js, { stream: name, namespace, startSeq: first.nextSeq });
     const reading = take(resumed, 5);
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => resumed.nextSeq > acks[6]!.seq, { what: 'the resumed source to read what the stream holds' });
     acks.push(await publisher.publishTick(quote(7)));
     const tail = await reading;
     assert.deepEqual(tail.map((t) => t.seq), acks.slice(3).map((a) => a.seq));
