@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Decoder, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import { DEFAULT_INSTRUMENTS } from '../../actors/market.js';
 import type { OutputEvent } from '../../engine/inputs.js';
 import { serviceGate } from '../../engine/testing/service-gate.js';
@@ -151,7 +151,7 @@ describe('NATS JetStream transport', { skip }, () => {
     const { name, namespace } = scope('consume');
     await ensureMarketStream(jsm, { name, subjects: [`${namespace}.ticks.>`, `${namespace}.resolutions.>`], storage: 'memory' });
     const publisher = new TickPublisher(js, { namespace });
-    const acks = [];
+    const acks: PubAck[] = [];
     for (let i = 1; i <= 6; i++) acks.push(await publisher.publishTick(quote(i, i % 2 === 0 ? 'PM:FED-DEC-CUT:YES' : 'BTC-USD')));
     acks.push(await publisher.publishResolution({ venue: 'polymarket', market: 'PM:FED-DEC-CUT', outcome: 'YES', ts: 1_700_000_001_000 }));
 

@@ -30,7 +30,6 @@ import { ShardRouter, type ShardRouterOptions } from '../nats/shard-router.js';
 import { ShardService, type ShardServiceOptions } from '../nats/shard-service.js';
 import type { RoutedIntakeResult } from '../nats/shard-wire.js';
 import { SECRET, T0, token } from './gateway-harness.js';
-import { until } from '../../engine/testing/until.js';
 
 /** A cluster node serving its shards over NATS. */
 export interface Owner {

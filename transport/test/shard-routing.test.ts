@@ -23,11 +23,11 @@ describe('routing commands and streams to the owner of each shard in a two-node 
   /** The running node that serves `id`'s shard now. */
   const ownerOf = (id: string): Owner | undefined => [...owners.values()].find((o) => o.node.epochOf(shardOf(id)) !== undefined);
   /** Every shard served, each node holding its share (floor or ceil of 1024/N): no move under way. */
-  const allServed = async (): Promise<void> => until(() => {
+  const allServed = async (): Promise<void> => void (await until(() => {
     const sizes = [...owners.values()].map((o) => o.node.servedShards().size);
     const share = 1024 / sizes.length;
     return sizes.reduce((a, b) => a + b, 0) === 1024 && sizes.every((n) => n >= Math.floor(share) && n <= Math.ceil(share));
-  }, { what: 'the shards to settle, a share on each node', deadlineMs: 60_000 });
+  }, { what: 'the shards to settle, a share on each node', deadlineMs: 60_000 }));
   const restart = async (name: string): Promise<void> => {
     owners.set(name, await w.startOwner(name));
     await allServed();
