@@ -26,7 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { shardOf } from '../engine/index.js';
 import { BotTraders } from '../engine/test/chaos/bot-traders.js';
 import { ChaosLoad } from '../engine/test/chaos/chaos-load.js';

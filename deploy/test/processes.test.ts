@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { gatewayLimitsFromEnv } from '../../engine/cli/compose-gateway.js';
 import { resolveImageRole } from '../../engine/cli/image-roles.js';
 import { ServeEnv } from '../../engine/cli/serve-env.js';
-import { OVERLAYS, ROOT, configMap, kustomizeMissing, pods, render, type K8sObject } from './rendered-manifests.js';
+import { OVERLAYS, ROOT, configMap, kustomizeMissing, pods, render, type K8sObject, type Loose } from './rendered-manifests.js';
 
 const missing = kustomizeMissing();
 const marketCli = missing === undefined ? cliOptions('transport/cli/market-data.ts') : undefined;
@@ -44,11 +44,9 @@ function placeholder(name: string, fieldPath?: string): string {
 }
 
 interface Container {
-  // biome-ignore lint/suspicious/noExplicitAny: manifest fields parsed from YAML, walked freely by the tests
-  readonly name: string; readonly args?: string[]; readonly env?: { name: string; value?: string; valueFrom?: any }[];
+  readonly name: string; readonly args?: string[]; readonly env?: { name: string; value?: string; valueFrom?: Loose }[];
   readonly envFrom?: { configMapRef?: { name: string } }[]; readonly ports?: { name?: string; containerPort: number }[];
-  // biome-ignore lint/suspicious/noExplicitAny: manifest fields parsed from YAML, walked freely by the tests
-  readonly readinessProbe?: any; readonly livenessProbe?: any; readonly startupProbe?: any;
+  readonly readinessProbe?: Loose; readonly livenessProbe?: Loose; readonly startupProbe?: Loose;
 }
 
 /** The environment a container starts with, as its process sees it. */
