@@ -149,18 +149,18 @@ program.command('venues')
   });
 
 program.command('snapshots')
-  .description('100k assessment snapshots to Postgres through the fenced store, against a bare batched upsert')
+  .description('100k assessment snapshots to Postgres in one checkpoint of the fenced checkpoint store, against a bare batched upsert')
   .option('--assessments <n>', 'assessments', int, 100_000)
   .option('--url <url>', 'Postgres server (a scratch database is created and dropped)', process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres')
   .action(async (o: { assessments: number; url: string }) => {
     const r = await runSnapshotBench(o);
     print(`snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each)`, [
-      ['store: insert all (s)', fmt(r.storeInsertSeconds!, 2), 'target < 2 s'],
+      ['checkpoint: insert all (s)', fmt(r.storeInsertSeconds!, 2), 'target < 2 s'],
       ['baseline: bare upsert insert (s)', fmt(r.bareInsertSeconds!, 2)],
-      ['store / baseline, insert', `${fmt(r.insertRatio!, 2)}×`, 'target ≤ 1.5×'],
-      ['store: update all (s)', fmt(r.storeUpdateSeconds!, 2), 'target < 2 s'],
+      ['checkpoint / baseline, insert', `${fmt(r.insertRatio!, 2)}×`, 'target ≤ 1.5×'],
+      ['checkpoint: update all (s)', fmt(r.storeUpdateSeconds!, 2), 'target < 2 s'],
       ['baseline: bare upsert update (s)', fmt(r.bareUpdateSeconds!, 2)],
-      ['store / baseline, update', `${fmt(r.updateRatio!, 2)}×`, 'target ≤ 1.5×'],
+      ['checkpoint / baseline, update', `${fmt(r.updateRatio!, 2)}×`, 'target ≤ 1.5×'],
       ['load all back (s)', fmt(r.loadSeconds!, 2)],
     ], r);
   });

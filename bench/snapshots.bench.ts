@@ -1,14 +1,16 @@
 /**
- * Snapshot bench: 100,000 assessment states written to Postgres by
- * `PgSnapshotStore.saveBatch` (version-checked, epoch-fenced), against a bare
- * batched upsert of the same rows (same encoding, same COPY into a temporary
- * table, no dedupe and no guards) measured in the same run on a scratch
- * database.
+ * Snapshot bench: 100,000 assessment states written to Postgres by a
+ * checkpoint of `PgCheckpointStore.save` (epoch-fenced, version-checked: what
+ * an engine node writes at every checkpoint), against a bare batched upsert of
+ * the same rows (same encoding, same COPY into a temporary table, no fence and
+ * no guards) measured in the same run on a scratch database.
  */
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState } from '../actors/index.js';
 import { ShardKernel } from '../engine/index.js';
-import { copySnapshots, encodeJson, PgSnapshotStore, type SnapshotRow } from '../persistence/index.js';
+import type { KernelSnapshot } from '../engine/index.js';
+import { encodeJson, PgCheckpointStore } from '../persistence/index.js';
+import { copyField, copyIn } from '../persistence/postgres/index.js';
 import { createTestDatabase } from '../engine/testing/pg-test-db.js';
 
 export interface SnapshotBenchOptions {
@@ -24,7 +26,7 @@ const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD'];
 const PRICES = [60_000, 3_000, 150];
 
 /** Realistic states: each assessment with 1–3 positions opened through the real actor. */
-function states(n: number): AssessmentState[] {
+function kernelSnapshot(n: number): KernelSnapshot {
   const k = new ShardKernel({ tiers: [TIER], instruments: DEFAULT_INSTRUMENTS });
   let i = 0;
   k.apply({ i: i++, input: { type: 'clock', time: Date.parse('2026-03-02T08:00:00Z') } });
@@ -37,11 +39,12 @@ function states(n: number): AssessmentState[] {
     }
   }
   k.drainEvents();
-  return k.snapshot().actors.map((x) => x.state);
+  return k.snapshot();
 }
 
 export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<string, number>> {
-  const rows = states(o.assessments);
+  const kernel = kernelSnapshot(o.assessments);
+  const rows: AssessmentState[] = kernel.actors.map((x) => x.state);
   const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
   const { sql } = scratch;
   try {
@@ -49,22 +52,29 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
     const encodedBytes = rows.reduce((s, r) => s + encodeJson(r).length, 0);
 
     // Baseline: the bare batched upsert: the same encoding and the same COPY
-    // into a temporary table, then an upsert with no version or epoch guard.
+    // into a temporary table, then an upsert with no fence and no version guard.
     const bare = async (version: number) => {
       const t0 = performance.now();
-      const c = { ids: [] as string[], versions: [] as string[], epochs: [] as string[], ticks: [] as string[], positions: [] as string[], states: [] as string[] };
-      for (const r of rows) {
-        c.ids.push(r.id); c.versions.push(String(version)); c.epochs.push('1'); c.ticks.push('3'); c.positions.push('0'); c.states.push(encodeJson(r));
+      const conn = await sql.reserve();
+      try {
+        await conn`begin`;
+        await conn`create temp table if not exists bare_in (assessment_id text, state text) on commit delete rows`;
+        await copyIn(conn.unsafe('copy bare_in from stdin'), rows.length, (i) => `${copyField(rows[i]!.id)}\t${copyField(encodeJson(rows[i]!))}\n`);
+        await conn`
+          insert into snapshots_bare (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, group_id, quarantined, updated_at)
+          select assessment_id, ${version}, 1, 3, 0, state, 'default', false, now() from bare_in
+          on conflict (assessment_id) do update set version = excluded.version, state = excluded.state, updated_at = excluded.updated_at`;
+        await conn`commit`;
+      } finally {
+        conn.release();
       }
-      await copySnapshots(sql, c, { table: 'snapshots_bare', guarded: false });
       return (performance.now() - t0) / 1000;
     };
-    const store = new PgSnapshotStore(sql);
+    const store = new PgCheckpointStore(sql);
+    const epoch = await store.claim();
     const guarded = async (version: number) => {
-      const batch: SnapshotRow[] = rows.map((state) => ({ assessmentId: state.id, version, ownerEpoch: 1, tickSeq: 3, journalPos: 0, state }));
       const t0 = performance.now();
-      const written = await store.saveBatch(batch);
-      if (written !== rows.length) throw new Error(`store wrote ${written} of ${rows.length}`);
+      await store.save({ version, inputPos: kernel.lastInput, tickSeq: 3, journalPos: 0, snapshot: { lastInput: kernel.lastInput, kernel } }, epoch);
       return (performance.now() - t0) / 1000;
     };
     // Interleave to share the machine's noise: insert, then update, each measured for both.
@@ -73,9 +83,9 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
     const bareUpdate = await bare(2);
     const storeUpdate = await guarded(2);
     const t0 = performance.now();
-    const loaded = await store.loadAll();
+    const loaded = await store.load();
     const loadSeconds = (performance.now() - t0) / 1000;
-    if (loaded.length !== rows.length) throw new Error(`loaded ${loaded.length} of ${rows.length}`);
+    if (loaded?.actorsLoaded !== rows.length) throw new Error(`loaded ${loaded?.actorsLoaded ?? 0} of ${rows.length}`);
     return {
       rows: rows.length, avgStateBytes: encodedBytes / rows.length,
       storeInsertSeconds: storeInsert, bareInsertSeconds: bareInsert, storeUpdateSeconds: storeUpdate, bareUpdateSeconds: bareUpdate,
