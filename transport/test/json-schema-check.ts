@@ -20,20 +20,47 @@ export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' &
 
 const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples']);
 const KEYWORDS = new Set([
-  '$ref', 'allOf', 'oneOf', 'anyOf', 'const', 'enum', 'type', 'required', 'properties', 'additionalProperties', 'propertyNames',
-  'items', 'additionalItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum',
+  '$ref',
+  'allOf',
+  'oneOf',
+  'anyOf',
+  'const',
+  'enum',
+  'type',
+  'required',
+  'properties',
+  'additionalProperties',
+  'propertyNames',
+  'items',
+  'additionalItems',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
 ]);
 
 function typeOk(type: string, v: unknown): boolean {
   switch (type) {
-    case 'null': return v === null;
-    case 'boolean': return typeof v === 'boolean';
-    case 'string': return typeof v === 'string';
-    case 'number': return typeof v === 'number'; // msgpack float64 carries the -Infinity of an absent rule's floor
-    case 'integer': return Number.isInteger(v);
-    case 'array': return Array.isArray(v);
-    case 'object': return isObject(v);
-    default: throw new Error(`unknown type ${type}`);
+    case 'null':
+      return v === null;
+    case 'boolean':
+      return typeof v === 'boolean';
+    case 'string':
+      return typeof v === 'string';
+    case 'number':
+      return typeof v === 'number'; // msgpack float64 carries the -Infinity of an absent rule's floor
+    case 'integer':
+      return Number.isInteger(v);
+    case 'array':
+      return Array.isArray(v);
+    case 'object':
+      return isObject(v);
+    default:
+      throw new Error(`unknown type ${type}`);
   }
 }
 
@@ -82,10 +109,18 @@ export function schemaChecker(doc: JsonObject): SchemaChecker {
     return out;
   };
 
-  const check = (schema: Json | undefined, value: unknown, strict = false, path = '$', siblings: ReadonlySet<string> = new Set()): string[] => {
+  const check = (
+    schema: Json | undefined,
+    value: unknown,
+    strict = false,
+    path = '$',
+    siblings: ReadonlySet<string> = new Set(),
+  ): string[] => {
     if (schema === true) return [];
     if (!isObject(schema)) throw new Error(`${path}: schema is not an object`);
-    for (const k of Object.keys(schema)) if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k) && !k.startsWith('x-')) throw new Error(`${path}: the checker does not know keyword "${k}"`);
+    for (const k of Object.keys(schema))
+      if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k) && !k.startsWith('x-'))
+        throw new Error(`${path}: the checker does not know keyword "${k}"`);
     const errors: string[] = [];
     const s = schema;
     const own = new Set([...siblings, ...(isObject(s['properties']) ? Object.keys(s['properties']) : [])]);
@@ -102,26 +137,33 @@ export function schemaChecker(doc: JsonObject): SchemaChecker {
       const fits = s['oneOf'].filter((sub) => check(sub, value, strict, path, own).length === 0).length;
       if (fits !== 1) errors.push(`${path}: fits ${fits} of the oneOf branches, not exactly one`);
     }
-    if (Array.isArray(s['anyOf']) && !s['anyOf'].some((sub) => check(sub, value, strict, path, own).length === 0)) errors.push(`${path}: fits no anyOf branch`);
+    if (Array.isArray(s['anyOf']) && !s['anyOf'].some((sub) => check(sub, value, strict, path, own).length === 0))
+      errors.push(`${path}: fits no anyOf branch`);
     if ('const' in s && value !== s['const']) errors.push(`${path}: ${JSON.stringify(value)} is not ${JSON.stringify(s['const'])}`);
-    if (Array.isArray(s['enum']) && !s['enum'].includes(value as Json)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`);
+    if (Array.isArray(s['enum']) && !s['enum'].includes(value as Json))
+      errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`);
     if (s['type'] !== undefined) {
       const types = Array.isArray(s['type']) ? s['type'] : [s['type']];
-      if (!types.some((t) => typeOk(String(t), value))) return [...errors, `${path}: ${JSON.stringify(value)} is not of type ${types.join('|')}`];
+      if (!types.some((t) => typeOk(String(t), value)))
+        return [...errors, `${path}: ${JSON.stringify(value)} is not of type ${types.join('|')}`];
     }
     if (typeof value === 'string') {
       if (typeof s['minLength'] === 'number' && [...value].length < s['minLength']) errors.push(`${path}: shorter than ${s['minLength']}`);
       if (typeof s['maxLength'] === 'number' && [...value].length > s['maxLength']) errors.push(`${path}: longer than ${s['maxLength']}`);
-      if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(value)) errors.push(`${path}: "${value}" does not match ${s['pattern']}`);
+      if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(value))
+        errors.push(`${path}: "${value}" does not match ${s['pattern']}`);
     }
     if (typeof value === 'number') {
       if (typeof s['minimum'] === 'number' && !(value >= s['minimum'])) errors.push(`${path}: ${value} < ${s['minimum']}`);
       if (typeof s['maximum'] === 'number' && !(value <= s['maximum'])) errors.push(`${path}: ${value} > ${s['maximum']}`);
-      if (typeof s['exclusiveMinimum'] === 'number' && !(value > s['exclusiveMinimum'])) errors.push(`${path}: ${value} <= ${s['exclusiveMinimum']}`);
+      if (typeof s['exclusiveMinimum'] === 'number' && !(value > s['exclusiveMinimum']))
+        errors.push(`${path}: ${value} <= ${s['exclusiveMinimum']}`);
     }
     if (isObject(value)) {
-      if (Array.isArray(s['required'])) for (const k of s['required']) if (!(String(k) in value)) errors.push(`${path}: missing "${String(k)}"`);
-      if (s['propertyNames'] !== undefined) for (const k of Object.keys(value)) errors.push(...check(s['propertyNames'], k, strict, `${path}[key ${k}]`));
+      if (Array.isArray(s['required']))
+        for (const k of s['required']) if (!(String(k) in value)) errors.push(`${path}: missing "${String(k)}"`);
+      if (s['propertyNames'] !== undefined)
+        for (const k of Object.keys(value)) errors.push(...check(s['propertyNames'], k, strict, `${path}[key ${k}]`));
       const props = isObject(s['properties']) ? s['properties'] : {};
       for (const [k, v] of Object.entries(value)) {
         if (k in props) errors.push(...check(props[k], v, strict, `${path}.${k}`));
