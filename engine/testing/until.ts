@@ -11,7 +11,7 @@ export interface UntilOptions {
   readonly what: string;
   /** How long to wait before failing, in ms. @default 10_000 */
   readonly deadlineMs?: number;
-  /** Pause between checks, in ms. @default 10 */
+  /** Pause between checks, in ms. @default 5 */
   readonly intervalMs?: number;
   /** Extra context for the timeout message (a child's output, the last state seen). @default none */
   readonly detail?: () => string;
@@ -42,7 +42,7 @@ export class UntilTimeoutError extends Error {
  */
 export async function until<T>(predicate: () => T | Promise<T>, options: UntilOptions): Promise<NonNullable<T>> {
   const deadlineMs = options.deadlineMs ?? 10_000;
-  const intervalMs = options.intervalMs ?? 10;
+  const intervalMs = options.intervalMs ?? 5;
   const end = performance.now() + deadlineMs;
   for (;;) {
     const value = await predicate();
