@@ -32,6 +32,16 @@ export interface Desk {
 
 type PlaceCommand = Extract<Command, { kind: 'place' }>;
 
+/** The prices of a place command that are set: a command leaves an unset price out rather than holding `undefined`. */
+function defined(prices: { limitPrice: number | undefined; stopPrice: number | undefined; stopLoss: number | undefined; takeProfit: number | undefined }) {
+  const out: { limitPrice?: number; stopPrice?: number; stopLoss?: number; takeProfit?: number } = {};
+  if (prices.limitPrice !== undefined) out.limitPrice = prices.limitPrice;
+  if (prices.stopPrice !== undefined) out.stopPrice = prices.stopPrice;
+  if (prices.stopLoss !== undefined) out.stopLoss = prices.stopLoss;
+  if (prices.takeProfit !== undefined) out.takeProfit = prices.takeProfit;
+  return out;
+}
+
 function reject(desk: Desk, clientOrderId: string, reason: RejectReason, detail: string): void {
   desk.emit({ type: 'order.rejected', clientOrderId, reason, detail });
 }
@@ -175,8 +185,8 @@ export function modifyOrder(desk: Desk, cmd: Extract<Command, { kind: 'modify' }
   // The modified order must pass every pre-trade check a new order would (margin, position limits, risk).
   const v = validate(desk, {
     kind: 'place', clientOrderId: order.clientOrderId, symbol: order.symbol, side: order.side, type: order.type, qty: qty - order.filledQty,
-    limitPrice: cmd.limitPrice ?? order.limitPrice, stopPrice: cmd.stopPrice ?? order.stopPrice, stopLoss: order.stopLoss,
-    takeProfit: order.takeProfit, reduceOnly: order.reduceOnly, tif: order.tif,
+    ...defined({ limitPrice: cmd.limitPrice ?? order.limitPrice, stopPrice: cmd.stopPrice ?? order.stopPrice, stopLoss: order.stopLoss, takeProfit: order.takeProfit }),
+    reduceOnly: order.reduceOnly, tif: order.tif,
   }, order.id);
   if ('reason' in v) {
     desk.emit({ type: 'command.ignored', reason: v.reason, detail: `cannot modify ${order.id}: ${v.detail}` });

@@ -26,8 +26,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import postgres from 'postgres';
-import { migrate } from '../persistence/index.js';
+import type postgres from 'postgres';
 import { shardOf } from '../engine/index.js';
 import { BotTraders } from '../engine/test/chaos/bot-traders.js';
 import { ChaosLoad } from '../engine/test/chaos/chaos-load.js';
@@ -36,6 +35,7 @@ import { ClusterProcesses } from '../engine/test/chaos/cluster-processes.js';
 import { pauseTargets } from '../engine/test/chaos/cluster-report.js';
 import { pauseOf, percentile } from '../engine/test/chaos/pause-figures.js';
 import { createAssessments } from '../engine/test/chaos/shard-intake.js';
+import { createTestDatabase } from '../engine/testing/index.js';
 
 export interface ClusterBenchOptions {
   /** @default 100_000 */ readonly assessments: number;
@@ -58,24 +58,6 @@ const rssOf = (pid: number | undefined): number => {
     return NaN;
   }
 };
-
-async function scratchDb(url: string): Promise<{ url: string; sql: postgres.Sql; drop: () => Promise<void> }> {
-  const name = `vatic_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(url, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${name}`);
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  const sql = postgres(u.toString(), { max: 2, onnotice: () => undefined });
-  await migrate(sql);
-  return {
-    url: u.toString(), sql,
-    drop: async () => {
-      await sql.end({ timeout: 5 });
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end({ timeout: 5 });
-    },
-  };
-}
 
 /** Rows written so far (Postgres' statistics) to the journal and to checkpoints (snapshots + checkpoint rows). */
 async function pgWrites(sql: postgres.Sql): Promise<{ journal: number; checkpoint: number }> {
@@ -128,7 +110,7 @@ function env(db: string, natsUrl: string, load: ChaosLoad, secret: string, lease
 /** One system under test: the cluster (`nodes` > 0) or one process of role `all`. */
 async function runSystem(o: ClusterBenchOptions, cluster: boolean): Promise<Record<string, number>> {
   const id = randomBytes(3).toString('hex');
-  const db = await scratchDb(o.url);
+  const db = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_', max: 2 });
   const load = await ChaosLoad.start({ namespace: `bench-${id}`, group: `bench-${id}`, marketStream: `BENCH_CL_MKT_${id}`, eventStream: `BENCH_CL_EV_${id}`, assessments: 0, natsUrl: o.natsUrl, tickPauseMs: o.tickPauseMs });
   const secret = randomBytes(32).toString('hex');
   const procs = new ClusterProcesses({ id: `bench-cluster-${id}`, env: env(db.url, o.natsUrl, load, secret, o.leaseTtlMs) });

@@ -22,15 +22,14 @@
  *    Monte Carlo pass probability by day is timed apart (`passMs`): it runs on
  *    the simulation pool, in the background of the report job.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import seedrandom from 'seedrandom';
 import { parseTier } from '../actors/index.js';
 import { Engine, type EngineInput, type OutputEvent } from '../engine/index.js';
-import { PgHistoryReader, PgHistoryStore, PgReportStore, migrate, type HistoryEvent } from '../persistence/index.js';
+import { PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../persistence/index.js';
 import { SimPool, replaySource, renderAssessmentReport, ReportService } from '../sim/index.js';
 import { eventSubject } from '../transport/nats/index.js';
+import { createTestDatabase } from '../engine/testing/index.js';
 
 export interface HistoryBenchOptions {
   /** Round trips of the report's assessment. @default 10_000 */ readonly trades: number;
@@ -95,15 +94,10 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
   await engine.stop();
   const kept = events.filter((e) => 'assessmentId' in e && eventSubject(e.type) !== undefined) as unknown as HistoryEvent[];
 
-  const name = `vatic_bench_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(o.url, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(o.url);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 4, onnotice: () => {} });
+  const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
+  const { sql } = scratch;
   const pool = new SimPool({ workers: 1 });
   try {
-    await migrate(sql);
     const store = new PgHistoryStore(sql);
     const t1 = performance.now();
     for (let k = 0; k < kept.length; k += 2_000) await store.ingest(kept.slice(k, k + 2_000));
@@ -111,7 +105,6 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
 
     const service = new ReportService({ reader: new PgHistoryReader(sql), store: new PgReportStore(sql), tiers: () => [TIER, BIG], replay: (id) => replaySource(id, undefined, true), simulator: pool });
     const runs: number[] = [];
-    const phase: Record<string, number> = {};
     let trades = 0;
     let bytes = 0;
     for (let r = 0; r < o.repeats + 1; r++) {
@@ -133,8 +126,6 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
     };
   } finally {
     await pool.close();
-    await sql.end({ timeout: 5 });
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end({ timeout: 5 });
+    await scratch.drop();
   }
 }

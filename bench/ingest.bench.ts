@@ -34,7 +34,7 @@ import { Encoder } from '@msgpack/msgpack';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { parseTier, type Instrument } from '../actors/index.js';
-import { Engine, type EngineOptions, type EngineSnapshot, type TickInput } from '../engine/index.js';
+import { Engine, type EngineOptions, type EngineSnapshot } from '../engine/index.js';
 import { JetStreamTickSource, ensureMarketStream, marketSubjects, tickMsgId, tickSubject } from '../transport/nats/index.js';
 
 export interface IngestBenchOptions {

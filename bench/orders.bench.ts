@@ -24,18 +24,17 @@
  * the node's batch size is the most this design can acknowledge, and its
  * per-batch p99 is what the journal alone adds to an ack's latency.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { presetTiers } from '../actors/index.js';
 import { EngineNode, NodeMetrics, type IntakeRequest, type IntakeResult, type Journal, type JournalAppend, type JournalAppendResult, type OutputEvent } from '../engine/index.js';
-import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
+import { PgCheckpointStore, PgJournal } from '../persistence/index.js';
 import { MemoryMarketLog } from '../transport/memory/index.js';
 import { LoopStallMeter } from './loop-stall.js';
 import type { SuiteReport } from './report.js';
+import { createTestDatabase } from '../engine/testing/index.js';
 
 export interface OrdersBenchOptions {
   /** Offered rates of the open-loop runs, orders/s. @default [1_000, 10_000, 25_000, 50_000] */ readonly rates: readonly number[];
@@ -138,16 +137,11 @@ function pct(xs: ArrayLike<number>, p: number): number {
 const median = (xs: number[]) => pct(xs, 50);
 
 export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: string; figures: Record<string, number> }> {
-  const db = `vatic_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(o.url, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${db}`);
-  const url = new URL(o.url);
-  url.pathname = `/${db}`;
-  const sql = postgres(url.toString(), { max: 4, onnotice: () => undefined });
+  const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
+  const { sql } = scratch;
   let node: EngineNode | undefined;
   let ticker: Ticker | undefined;
   try {
-    await migrate(sql);
     const load = loadavg()[0]!;
     const market = new MemoryMarketLog();
     market.publish({ type: 'clock', time: T0 });
@@ -358,8 +352,6 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
   } finally {
     ticker?.stop();
     await node?.stop({ checkpoint: false }).catch(() => undefined);
-    await sql.end();
-    await admin.unsafe(`drop database if exists ${db} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 }

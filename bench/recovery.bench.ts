@@ -23,15 +23,14 @@
  * recovery must at least read and parse every actor's state, so this is the
  * floor; the rest of the recovery is what the engine adds to it.
  */
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../actors/index.js';
 import { Engine, EngineNode, ShardKernel, type CheckpointStore, type Journal, type JournalAppend, type MarketLog } from '../engine/index.js';
-import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
+import { PgCheckpointStore, PgJournal } from '../persistence/index.js';
 import { SyntheticFeed } from '../transport/market-data/index.js';
 import { MemoryMarketLog } from '../transport/memory/index.js';
+import { createTestDatabase } from '../engine/testing/index.js';
 
 export interface RecoveryBenchOptions {
   /** @default 100_000 */ readonly assessments: number;
@@ -69,14 +68,9 @@ function buildCheckpointState(n: number) {
 }
 
 export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figures: Record<string, number>; runs: Record<string, number[]> }> {
-  const db = `vatic_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(o.url, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${db}`);
-  const url = new URL(o.url);
-  url.pathname = `/${db}`;
-  const sql = postgres(url.toString(), { max: 4, onnotice: () => undefined });
+  const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
+  const { sql } = scratch;
   try {
-    await migrate(sql);
     const load = loadavg()[0]!;
     const tSetup = performance.now();
     const built = buildCheckpointState(o.assessments);
@@ -197,8 +191,6 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
     };
     return { figures, runs };
   } finally {
-    await sql.end();
-    await admin.unsafe(`drop database if exists ${db} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 }

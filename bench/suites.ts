@@ -3,7 +3,6 @@
  * targets, each judged MET or MISS beside its figure.
  */
 import { loadavg } from 'node:os';
-import { runClusterBench } from './cluster.bench.js';
 import { runHistoryBench } from './history.bench.js';
 import { runIngestBench } from './ingest.bench.js';
 import { runKernelBench } from './kernel.bench.js';
@@ -13,8 +12,7 @@ import { runSimBench } from './sim.bench.js';
 import { runSnapshotBench } from './snapshots.bench.js';
 import { runStartupBench } from './startup.bench.js';
 import { runVenuesBench } from './venues.bench.js';
-import { runWsBench } from './ws.bench.js';
-import { fmt, int, intList, intOrZero, printSuite, printTargets, runsOf, type SuiteSpec } from './suite-spec.js';
+import { fmt, int, intList, intOrZero, printSuite, runsOf, type SuiteSpec } from './suite-spec.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- options arrive parsed from their specs */
 type Opts = any;

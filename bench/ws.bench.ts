@@ -51,17 +51,17 @@ import { createServer } from 'node:http';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { presetTiers } from '../actors/index.js';
 import { SERVER_V8_FLAGS } from '../engine/main/server-flags.js';
 import { EngineNode, type EncodedDeltas, type EngineOutput, type StateDelta } from '../engine/index.js';
-import { migrate, PgCheckpointStore, PgJournal } from '../persistence/index.js';
+import { PgCheckpointStore, PgJournal } from '../persistence/index.js';
 import { Gateway, GatewayMetrics, StreamHub, TokenVerifier } from '../transport/server/index.js';
 import { FrameCodec, PROTOCOL_MSGPACK } from '../transport/protocol/index.js';
 import { MemoryMarketLog } from '../transport/memory/index.js';
 import type { ClientCommand, ClientWindow } from './ws-clients.js';
+import { createTestDatabase } from '../engine/testing/index.js';
 
 export interface WsBenchOptions {
   /** @default 5_000 */ readonly clients: number;
@@ -274,15 +274,10 @@ async function memory(): Promise<NodeJS.MemoryUsage> {
 
 /** One server process: set up, measure, report over IPC. */
 async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
-  const db = `vatic_bench_ws_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(o.url, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${db}`);
-  const dbUrl = new URL(o.url);
-  dbUrl.pathname = `/${db}`;
-  const sql = postgres(dbUrl.toString(), { max: 4, onnotice: () => undefined });
+  const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_ws_' });
+  const { sql } = scratch;
   let node: EngineNode | undefined, ticker: Ticker | undefined, server: Server | undefined, clients: Awaited<ReturnType<typeof startClients>> | undefined;
   try {
-    await migrate(sql);
     const market = new MemoryMarketLog();
     market.publish({ type: 'clock', time: T0 });
     market.publish({ type: 'tick', symbol: 'BTC-USD', ts: T0, bid: 59_995, ask: 60_005 });
@@ -449,9 +444,7 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     clients?.child.disconnect();
     await server?.close().catch(() => undefined);
     await node?.stop({ checkpoint: false }).catch(() => undefined);
-    await sql.end();
-    await admin.unsafe(`drop database if exists ${db} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 }
 

@@ -29,7 +29,7 @@ export interface ActorRowsOptions {
   /** Group the rows by virtual shard (the cluster writes per shard). @default false */
   readonly byShard?: boolean;
   /** Report states whose text is larger, in UTF-8 bytes. @default no limit */
-  readonly maxStateBytes?: number;
+  readonly maxStateBytes?: number | undefined;
   /** Rows per chunk: the most the main thread handles in one turn. @default 500 */
   readonly chunkRows?: number;
 }

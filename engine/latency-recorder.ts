@@ -16,7 +16,7 @@ export class LatencyRecorder {
     this.#count++;
     if (ms > this.#max) this.#max = ms;
     const b = Math.floor(ms / BUCKET_MS);
-    if (b < BUCKETS) this.#counts[b < 0 ? 0 : b]!++;
+    if (b < BUCKETS) this.#counts[Math.max(b, 0)]!++;
     else this.#over.push(ms);
   }
 

@@ -15,14 +15,14 @@ const Time = z.union([
   z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8601 time').transform((s) => Date.parse(s)),
 ]);
 
-const Instrument = z.object({
+const InstrumentSchema = z.object({
   symbol: z.string().min(1).max(64), kind: z.enum(['linear', 'binary']), venue: z.string().default('tape'),
   minQty: z.number().positive().default(0.0001), market: z.string().optional(), outcome: z.string().optional(), closesAt: Time.optional(),
 }).strict();
 
 const Line = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tier'), tier: z.unknown() }).strict(),
-  z.object({ type: z.literal('instrument'), instrument: Instrument }).strict(),
+  z.object({ type: z.literal('instrument'), instrument: InstrumentSchema }).strict(),
   z.object({ type: z.literal('create'), assessmentId: z.string().min(1).max(64), traderId: z.string().min(1).max(64), tierId: z.string().min(1) }).strict(),
   z.object({
     type: z.literal('tick'), seq: z.number().int().positive(), ts: Time, symbol: z.string().min(1),
@@ -145,5 +145,5 @@ export function readTape(path: string, options: ParseTapeOptions = {}): Sequence
 
 /** Serialize inputs as tape text. */
 export function formatTape(inputs: readonly EngineInput[]): string {
-  return inputs.map((i) => JSON.stringify(i)).join('\n') + '\n';
+  return `${inputs.map((i) => JSON.stringify(i)).join('\n')}\n`;
 }

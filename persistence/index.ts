@@ -1,11 +1,9 @@
 /**
- * persistence/: snapshot stores and their codec. Postgres and the journal
- * join behind the same interfaces.
+ * persistence/: the snapshot codec, and the Postgres stores behind the
+ * engine node's ports (checkpoints, the journal).
  */
 export { decodeSnapshot, DEFAULT_MAX_STATE_BYTES, encodeSnapshot, SnapshotDecodeError, SnapshotSizeGuard, SnapshotTooLargeError } from './snapshot-codec.js';
 export type { SnapshotSizeGuardOptions } from './snapshot-codec.js';
-export { FileSnapshotStore, MemorySnapshotStore } from './snapshot-store.js';
-export type { SnapshotStore } from './snapshot-store.js';
 export { CheckpointRegressionError, convertLegacyGroup, LegacyLayoutConflictError, PgMembership, PgPurchaseStore, PgShardJournal, PgShardStore, shardOfKey } from './postgres/index.js';
 export type { LegacyConversion, PgShardJournalOptions, PgShardStoreOptions } from './postgres/index.js';
 export { copySnapshots, decodeJson, encodeJson, isUnavailable, loadMigrations, mapPgError, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR, PgCheckpointStore, PgJournal, PgSnapshotStore, PgUnavailableError, SnapshotRowError } from './postgres/index.js';

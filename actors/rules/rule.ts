@@ -31,7 +31,7 @@ export interface OrderIntent {
   /** Fee a full fill would pay. */
   readonly fee: number;
   /** The working order this intent would replace (a modify), left out of what is already working. */
-  readonly replaces?: string;
+  readonly replaces: string | undefined;
 }
 
 /** A working stop on a position's closing side: its trigger price and remaining quantity. */

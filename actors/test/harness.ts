@@ -50,7 +50,8 @@ export class Harness {
   constructor(tier: Tier, opts: HarnessOptions = {}) {
     this.tier = tier;
     this.kernel = new ShardKernel({
-      mode: opts.mode ?? 'indexed', tiers: [tier], instruments: opts.instruments ?? DEFAULT_INSTRUMENTS, beforeStep: opts.beforeStep,
+      mode: opts.mode ?? 'indexed', tiers: [tier], instruments: opts.instruments ?? DEFAULT_INSTRUMENTS,
+      ...(opts.beforeStep === undefined ? {} : { beforeStep: opts.beforeStep }),
     });
     this.#now = opts.start ?? T0;
     this.#apply({ type: 'clock', time: this.#now });

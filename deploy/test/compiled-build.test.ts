@@ -17,6 +17,7 @@ import { IMAGE_ROLES } from '../../engine/main/image-roles.js';
 import { SERVER_V8_FLAGS } from '../../engine/main/server-flags.js';
 import { testServerUrl } from '../../engine/testing/index.js';
 import { ROOT } from './rendered-manifests.js';
+import { until } from '../../engine/testing/index.js';
 
 const DOCKERFILE = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8');
 const ENTRY = 'dist/engine/main/image-entry.js';
@@ -49,13 +50,12 @@ async function freePort(): Promise<number> {
 
 /** Poll until `url` answers 200 or the process exits or the deadline passes. */
 async function answers(url: string, proc: ChildProcess, deadlineMs: number): Promise<number | string> {
-  const end = Date.now() + deadlineMs;
   let last: number | string = 'no answer';
-  while (Date.now() < end && proc.exitCode === null) {
+  await until(async () => {
+    if (proc.exitCode !== null) return true;
     last = await fetch(url).then((r) => r.status, (e: Error) => e.message);
-    if (last === 200) return 200;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    return last === 200;
+  }, { what: `${url} to answer 200`, deadlineMs, intervalMs: 250 }).catch(() => undefined); // the caller asserts what it last answered
   return proc.exitCode === null ? last : `exited ${proc.exitCode}`;
 }
 

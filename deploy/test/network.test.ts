@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { BlockList } from 'node:net';
 import { describe, test } from 'node:test';
-import { kustomizeMissing, render, selects, type K8sObject } from './rendered-manifests.js';
+import { kustomizeMissing, render, selects, type K8sObject, type Loose } from './rendered-manifests.js';
 
 type Endpoint = { readonly ns: string; readonly labels: Record<string, string> } | { readonly ip: string };
 interface Flow { readonly from: string; readonly to: string; readonly port: number; readonly protocol?: 'TCP' | 'UDP' }
@@ -57,7 +57,7 @@ const CLOSED: readonly Flow[] = [
   { from: 'trader', to: 'marketData', port: 9464 }, { from: 'marketData', to: 'pg', port: 443 },
 ];
 
-interface Peer { podSelector?: any; namespaceSelector?: any; ipBlock?: { cidr: string; except?: string[] } } // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Peer { podSelector?: Loose; namespaceSelector?: Loose; ipBlock?: { cidr: string; except?: string[] } }
 interface Rule { ports?: { port?: number; protocol?: string }[]; to?: Peer[]; from?: Peer[] }
 
 function inCidr(ip: string, cidr: string): boolean {

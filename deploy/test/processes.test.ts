@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { gatewayLimitsFromEnv } from '../../engine/main/compose-gateway.js';
 import { resolveImageRole } from '../../engine/main/image-roles.js';
 import { ServeEnv } from '../../engine/main/serve-env.js';
-import { OVERLAYS, ROOT, configMap, kustomizeMissing, pods, render, type K8sObject } from './rendered-manifests.js';
+import { OVERLAYS, ROOT, configMap, kustomizeMissing, pods, render, type K8sObject, type Loose } from './rendered-manifests.js';
 
 const missing = kustomizeMissing();
 const marketCli = missing === undefined ? cliOptions('engine/main/market-data.ts') : undefined;
@@ -44,9 +44,9 @@ function placeholder(name: string, fieldPath?: string): string {
 }
 
 interface Container {
-  readonly name: string; readonly args?: string[]; readonly env?: { name: string; value?: string; valueFrom?: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly name: string; readonly args?: string[]; readonly env?: { name: string; value?: string; valueFrom?: Loose }[];
   readonly envFrom?: { configMapRef?: { name: string } }[]; readonly ports?: { name?: string; containerPort: number }[];
-  readonly readinessProbe?: any; readonly livenessProbe?: any; readonly startupProbe?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly readinessProbe?: Loose; readonly livenessProbe?: Loose; readonly startupProbe?: Loose;
 }
 
 /** The environment a container starts with, as its process sees it. */

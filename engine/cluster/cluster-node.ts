@@ -18,19 +18,16 @@
  * Cluster: membership leases and allocation rounds (cluster-rounds.ts) decide
  * what to take and hand over.
  */
-import type { Logger } from 'pino';
 import { DEFAULT_INSTRUMENTS, parseCommand, type AssessmentState } from '../../actors/index.js';
-import { Engine, type EngineOptions, type EngineOutput } from '../engine.js';
+import { Engine } from '../engine.js';
 import { MarketInputGate } from '../market-input-gate.js';
 import { MarketRegistry } from '../market-validation.js';
 import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/engine-node.js';
-import type { NodeMetrics } from '../node/node-metrics.js';
 import { FencedError, type JournalInput, type MarketLog } from '../node/ports.js';
 import { backfillRecent } from './recent-market.js';
 import { ShardKernel } from '../shard-kernel.js';
 import { shardKey, shardOf } from '../shard.js';
-import type { ClusterMetrics } from './cluster-metrics.js';
-import type { KernelMeta, MembershipStore, ShardJournal, ShardStore } from './cluster-ports.js';
+import type { KernelMeta } from './cluster-ports.js';
 import type { ClusterNodeOptions } from './cluster-node-options.js';
 import { ClusterRounds, type ClusterView } from './cluster-rounds.js';
 import { IntakeJournal } from './intake-journal.js';
@@ -243,7 +240,7 @@ export class ClusterNode {
       slot.known.add(req.assessmentId); // claimed now so a second create in the same batch is refused
     } else {
       if (!slot.known.has(req.assessmentId)) return refuse('UNKNOWN_ASSESSMENT', `no assessment '${req.assessmentId}' on this engine`);
-      let command;
+      let command: ReturnType<typeof parseCommand>;
       try {
         command = parseCommand(req.command);
       } catch (err) {

@@ -40,7 +40,7 @@ export interface IntakeJournalDeps {
   /** A batch may have been written though no answer came: these shards must be recovered from the journal. */
   readonly onOutcomeUnknown: (shards: ReadonlyMap<number, number>) => void;
   /** @default 2_048 */
-  readonly maxBatch?: number;
+  readonly maxBatch?: number | undefined;
   /**
    * The answer to a request whose shard left this node before it was written:
    * `NOT_OWNER` (a cluster node: another node serves it) or `NOT_READY` (a solo

@@ -32,7 +32,7 @@ export interface ShardCheckpointerDeps {
    */
   readonly everyShard: boolean;
   /** @default 60_000 */
-  readonly staleMs?: number;
+  readonly staleMs?: number | undefined;
   /** A shard's write was refused: a newer owner holds it. */
   readonly onFenced: (shard: number, epoch: number) => void;
   readonly metrics?: NodeMetrics | undefined;

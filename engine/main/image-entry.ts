@@ -6,7 +6,7 @@
  */
 import { IMAGE_ROLES, ImageRoleError, resolveImageRole } from './image-roles.js';
 
-let resolved;
+let resolved: ReturnType<typeof resolveImageRole>;
 try {
   resolved = resolveImageRole(process.argv.slice(2), process.env);
 } catch (err) {

@@ -23,7 +23,7 @@ const program = new Command('replay')
   .option('--no-states', 'omit the final states')
   .option('--no-presets', 'do not preload the preset tiers (the tape must define its own)')
   .action(async (tapePath: string, opts: { workers: number; mode: 'indexed' | 'full-scan'; states: boolean; presets: boolean }) => {
-    let inputs;
+    let inputs: ReturnType<typeof readTape>;
     try {
       inputs = readTape(tapePath);
     } catch (err) {

@@ -123,8 +123,8 @@ async function main(): Promise<void> {
     const first = phases[0]!;
     writeFileSync(file, renderReport(result, {
       tierName: tier.name, tierId: tier.id, source, method: result.method, paths: result.paths, seed: result.seed, generatedAt: new Date().toISOString(),
-      targetLevel: first.target === null ? undefined : first.startingBalance + first.target,
-      floorLevel: first.maxLoss === null ? undefined : first.startingBalance - first.maxLoss.amount,
+      ...(first.target === null ? {} : { targetLevel: first.startingBalance + first.target }),
+      ...(first.maxLoss === null ? {} : { floorLevel: first.startingBalance - first.maxLoss.amount }),
     }));
     process.stderr.write(`report: ${file}\n`);
   }

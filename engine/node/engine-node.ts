@@ -189,7 +189,7 @@ export class EngineNode {
       this.#known.add(req.assessmentId); // claimed now so a second create in the same batch is refused
     } else {
       if (!this.#known.has(req.assessmentId)) return refuse('UNKNOWN_ASSESSMENT', `no assessment '${req.assessmentId}' on this engine`);
-      let command;
+      let command: ReturnType<typeof parseCommand>;
       try {
         command = parseCommand(req.command);
       } catch (err) {

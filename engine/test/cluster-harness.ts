@@ -11,19 +11,12 @@ import { PgMembership, PgShardJournal, PgShardStore } from '../../persistence/in
 import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { ClusterNode, mergeSequenced, runInputs, shardOf, stateDigest, type ClusterNodeOptions, type IntakeRequest, type IntakeResult, type JournalRecord, type MarketInput, type OutputEvent } from '../index.js';
 import type { TestDatabase } from '../testing/pg-test-db.js';
+import { until } from '../testing/until.js';
 
 export const T0 = Date.UTC(2026, 0, 5, 9, 0);
 export const tiers = presetTiers();
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Poll until `ok`, failing after `timeoutMs` (never a fixed sleep). */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** An assessment id whose virtual shard is `v`. */
 export function idInShard(v: number, tag = 'a'): string {
@@ -102,7 +95,7 @@ export class ClusterHarness {
 
   /** Every running node has applied the whole market log. */
   async caughtUp(): Promise<void> {
-    await until('the nodes to apply the market log', () => [...this.nodes.values()].every((n) => n.stopping || n.lastSeq >= this.market.lastSeq));
+    await until(() => [...this.nodes.values()].every((n) => n.stopping || n.lastSeq >= this.market.lastSeq), { what: 'the nodes to apply the market log', deadlineMs: 30_000 });
   }
 
   async stopAll(): Promise<void> {

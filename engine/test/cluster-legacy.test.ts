@@ -5,6 +5,7 @@ import { EngineNode, FencedError, shardKey, shardOf, stateDigest, VIRTUAL_SHARDS
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
 import { ClusterHarness, createReq, tiers } from './cluster-harness.js';
+import { until } from '../testing/until.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 
@@ -31,11 +32,11 @@ test('rows of the single-group layout are converted once, exactly, into per-shar
   h.ticks(5);
   for (const [k, id] of ids.entries()) assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`l${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
   h.ticks(5);
-  while (old.lastSeq < h.market.lastSeq) await new Promise((r) => setTimeout(r, 5));
+  await until(() => old.lastSeq >= h.market.lastSeq, { what: 'the legacy node to apply the market log', intervalMs: 5 });
   await old.checkpointNow();
   for (const [k, id] of ids.slice(0, 6).entries()) assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`after-${k}`, 'buy') })).ok, true);
   h.ticks(5);
-  while (old.lastSeq < h.market.lastSeq) await new Promise((r) => setTimeout(r, 5));
+  await until(() => old.lastSeq >= h.market.lastSeq, { what: 'the legacy node to apply the market log', intervalMs: 5 });
   const before = new Map((await old.inspect()).snapshot.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]));
 
   const converted = await convertLegacyGroup(db.sql);

@@ -4,7 +4,8 @@ import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js'
 import { serviceGate } from '../testing/service-gate.js';
 import { PgShardJournal } from '../../persistence/index.js';
 import { JournalOutcomeUnknownError, shardKey, shardOf, VIRTUAL_SHARDS, type ShardJournal } from '../index.js';
-import { ClusterHarness, createReq, idInShard, until } from './cluster-harness.js';
+import { ClusterHarness, createReq, idInShard } from './cluster-harness.js';
+import { until } from '../testing/until.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 
@@ -57,7 +58,7 @@ describe('cluster node', { skip }, () => {
     await a.ready;
     const b = await h.start('b');
     await b.ready;
-    await until('the shards to spread over both nodes', () => a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && Math.abs(a.servedShards().size - b.servedShards().size) <= 1);
+    await until(() => a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && Math.abs(a.servedShards().size - b.servedShards().size) <= 1, { what: 'the shards to spread over both nodes', deadlineMs: 30_000 });
     const onB = [...b.servedShards()][0]!;
     const id = idInShard(onB);
     const refused = await a.offer(createReq(id));
@@ -85,7 +86,7 @@ describe('cluster node', { skip }, () => {
     const b = await h.start('b');
     // Orders go on while the shards move (the harness retries NOT_OWNER as a router does).
     while (b.servedShards().size < 500) await trade();
-    await until('half the shards on the new node', () => Math.abs(a.servedShards().size - b.servedShards().size) <= 1 && a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS);
+    await until(() => Math.abs(a.servedShards().size - b.servedShards().size) <= 1 && a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS, { what: 'half the shards on the new node', deadlineMs: 30_000 });
     await trade();
     await h.assertEqualsReplay();
     const moved = ids.filter((id) => b.servedShards().has(shardOf(id)));
@@ -93,7 +94,7 @@ describe('cluster node', { skip }, () => {
     // Graceful leave: b hands everything back.
     await b.stop();
     h.nodes.delete('b');
-    await until('a serves every shard again', () => a.servedShards().size === VIRTUAL_SHARDS);
+    await until(() => a.servedShards().size === VIRTUAL_SHARDS, { what: 'a serves every shard again', deadlineMs: 30_000 });
     await trade();
     assert.equal(await h.assertEqualsReplay(), ids.length);
   });
@@ -104,7 +105,7 @@ describe('cluster node', { skip }, () => {
     const a = await h.start('a');
     const b = await h.start('b');
     await Promise.all([a.ready, b.ready]);
-    await until('the shards to spread', () => a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && a.servedShards().size > 500);
+    await until(() => a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && a.servedShards().size > 500, { what: 'the shards to spread', deadlineMs: 30_000 });
     const ids = Array.from({ length: 24 }, (_, n) => `k${n}`);
     for (const id of ids) assert.equal((await h.offer(createReq(id))).ok, true);
     for (let round = 0; round < 3; round++) {
@@ -121,7 +122,7 @@ describe('cluster node', { skip }, () => {
     await b.stop({ handOver: false }); // as a SIGKILL: no hand-over, the lease left to lapse
     h.nodes.delete('b');
     h.ticks(5);
-    await until('a takes over every shard', () => a.servedShards().size === VIRTUAL_SHARDS, 30_000);
+    await until(() => a.servedShards().size === VIRTUAL_SHARDS, { what: 'a takes over every shard', deadlineMs: 30_000 });
     for (const id of onB) assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`after-${id}`, 'buy', 0.1) })).ok, true);
     h.ticks(3);
     assert.equal(await h.assertEqualsReplay(), ids.length);
@@ -142,7 +143,7 @@ describe('cluster node', { skip }, () => {
     // a's lease lapses as if it were paused: b joins and claims everything, a is none the wiser.
     await db.sql`update cluster_members set expires_at = clock_timestamp() - interval '1 second' where node_id = 'a'`;
     const b = await h.start('b', { leaseTtlMs: 60_000, roundMs: 60_000 });
-    await until('b takes over a\'s shards', () => b.servedShards().size === VIRTUAL_SHARDS);
+    await until(() => b.servedShards().size === VIRTUAL_SHARDS, { what: 'b takes over a\'s shards', deadlineMs: 30_000 });
     const after = (await db.sql<{ epoch: string; owner_node: string }[]>`select epoch::text, owner_node from shard_owners where group_id = ${shardKey(v)}`)[0]!;
     assert.equal(after.owner_node, 'b');
     assert.equal(Number(after.epoch), Number(before) + 1);
@@ -188,7 +189,7 @@ describe('cluster node', { skip }, () => {
     assert.ok(!unknown.ok && unknown.code === 'JOURNAL_UNAVAILABLE' && /outcome unknown/.test(unknown.message), JSON.stringify(unknown));
     assert.equal(node.fault, undefined, 'the node goes on');
     assert.ok(node.servedShards().has(shardOf('u2')) || shardOf('u2') === shardOf('u1'), 'shards outside the batch are served throughout');
-    await until('the shard to be served again', () => node.servedShards().size === VIRTUAL_SHARDS);
+    await until(() => node.servedShards().size === VIRTUAL_SHARDS, { what: 'the shard to be served again', deadlineMs: 30_000 });
     const retried = await h.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'buy') });
     assert.ok(retried.ok && retried.repeat === true && retried.position > 0, `the retry is answered with the original acceptance: ${JSON.stringify(retried)}`);
     const other = await h.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'sell') });

@@ -5,7 +5,8 @@ import { PgShardStore } from '../../persistence/index.js';
 import { ClusterMetrics, NodeMetrics, OpsServer, VIRTUAL_SHARDS, type OperatorShards } from '../index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
-import { ClusterHarness, createReq, until } from './cluster-harness.js';
+import { ClusterHarness, createReq } from './cluster-harness.js';
+import { until } from '../testing/until.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 
@@ -30,7 +31,7 @@ test('an engine node without a gateway answers probes, the scrape and the owners
   };
   try {
     assert.equal((await get('/livez')).status, 200);
-    await until('the node to be ready', async () => (await get('/readyz')).status === 200);
+    await until(async () => (await get('/readyz')).status === 200, { what: 'the node to be ready', deadlineMs: 30_000 });
     assert.equal(node.servedShards().size, VIRTUAL_SHARDS);
     assert.equal((await h.offer(createReq('ops-a'))).ok, true);
     const metrics = (await get('/metrics')).text;

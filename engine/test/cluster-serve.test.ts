@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import { createTestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
-import { until } from './cluster-harness.js';
+import { until } from '../testing/until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
@@ -32,10 +32,10 @@ test('a cluster member run by serve joins, takes every shard alone, reports on i
   });
   proc.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
   try {
-    await until('the ops port to be logged', () => port !== undefined || proc.exitCode !== null, 90_000);
+    await until(() => port !== undefined || proc.exitCode !== null, { what: 'the ops port to be logged', deadlineMs: 90_000 });
     assert.ok(port !== undefined, `serve did not start:\n${lines.join('\n')}`);
     const get = async (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
-    await until('the member to be ready', async () => (await get('/readyz')).status === 200, 90_000);
+    await until(async () => (await get('/readyz')).status === 200, { what: 'the member to be ready', deadlineMs: 90_000 });
     const map = JSON.parse((await get('/v1/operator/shards')).body) as { served: number; members: Array<{ nodeId: string }> };
     assert.equal(map.served, 1024);
     assert.deepEqual(map.members.map((m) => m.nodeId), [`serve-${id}`]);
@@ -76,16 +76,16 @@ test('a cluster member with its gateway in one process (ENGINE_ROLE=all, NODE_ID
   });
   proc.stderr!.on('data', (d: Buffer) => lines.push(d.toString()));
   try {
-    await until('the gateway port to be logged', () => port !== undefined || proc.exitCode !== null, 90_000);
+    await until(() => port !== undefined || proc.exitCode !== null, { what: 'the gateway port to be logged', deadlineMs: 90_000 });
     assert.ok(port !== undefined, `serve did not start:\n${lines.join('\n')}`);
     const operator = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('ops').setIssuer('vatic').setAudience('vatic-gateway')
       .setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
     const get = async (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${operator}` } })
       .then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
-    await until('the node to be ready', async () => (await get('/readyz')).status === 200, 90_000);
+    await until(async () => (await get('/readyz')).status === 200, { what: 'the node to be ready', deadlineMs: 90_000 });
     type Map = { ownership?: { served: number; members: Array<{ nodeId: string }>; shards: Array<{ owner: string | null }> } };
     let map: Map = {};
-    await until('every shard to be served', async () => (map = JSON.parse((await get('/v1/operator/shards')).body) as Map).ownership?.served === 1024, 90_000);
+    await until(async () => (map = JSON.parse((await get('/v1/operator/shards')).body) as Map).ownership?.served === 1024, { what: 'every shard to be served', deadlineMs: 90_000 });
     assert.deepEqual(map.ownership!.members.map((m) => m.nodeId), [`all-${id}`]);
     assert.ok(map.ownership!.shards.every((s) => s.owner === `all-${id}`), 'every shard owned by this node, as the gateway shows it');
     proc.kill('SIGTERM');

@@ -6,6 +6,7 @@ import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { EngineNode, FencedError, JournalOutcomeUnknownError, mergeSequenced, runInputs, stateDigest, type EngineNodeOptions, type Journal, type JournalRecord, type MarketInput, type NodeInspection } from '../index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
+import { until } from '../testing/until.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const T0 = Date.UTC(2026, 0, 5, 9, 0);
@@ -61,7 +62,7 @@ async function assertEqualsReplay(db: TestDatabase, market: MemoryMarketLog, see
 }
 
 async function caughtUp(node: EngineNode, market: MemoryMarketLog): Promise<void> {
-  while (node.lastSeq < market.lastSeq) await new Promise((r) => setTimeout(r, 5));
+  await until(() => node.lastSeq >= market.lastSeq, { what: `the node to apply the market log to seq ${market.lastSeq}`, intervalMs: 5 });
 }
 
 /** A market order with a stop 3% away (the tier requires one; it risks well under 2%). */

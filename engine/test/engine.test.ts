@@ -5,6 +5,7 @@ import { Engine, runInputs } from '../engine.js';
 import { ShardKernel } from '../shard-kernel.js';
 import type { EngineInput } from '../inputs.js';
 import { parseTape, TapeError } from '../tape.js';
+import { until } from '../testing/until.js';
 
 const T0 = Date.parse('2026-03-02T08:00:00Z');
 
@@ -90,7 +91,7 @@ test('state() answers while ticks keep flowing, and reflects every input submitt
       setImmediate(pump);
     };
     pump();
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => seq >= 500, { what: 'the market to be flowing' });
     const asked = await Promise.race([engine.state('busy-1'), new Promise((r) => setTimeout(() => r('timeout'), 5_000))]);
     flowing = false;
     assert.notEqual(asked, 'timeout', 'a barrier under a continuous market would never settle');
@@ -126,10 +127,10 @@ test('an engine spreads each delta flush over slices of its interval', async () 
     engine.submit({ type: 'clock', time: T0 });
     for (const id of ids) engine.submit({ type: 'create', assessmentId: id, traderId: 't', tierId: 'one-step-50k' });
     await engine.barrier();
-    await new Promise((r) => setTimeout(r, 250)); // the creations' deltas go out
+    await until(() => new Set(batches.flat()).size === ids.length, { what: "the creations' deltas" });
     engine.watch(ids);
     batches.length = 0;
-    await new Promise((r) => setTimeout(r, 1_000));
+    await new Promise((r) => setTimeout(r, 1_000)); // the window the deltas are counted over, not a wait for a condition
     const counts = new Map<string, number>();
     for (const b of batches) for (const id of b) counts.set(id, (counts.get(id) ?? 0) + 1);
     assert.deepEqual([...counts.keys()].sort(), [...ids].sort(), 'every watched assessment gets deltas');
@@ -146,11 +147,7 @@ test('with acks of quiet batches held a minute, a barrier still returns at once 
   try {
     engine.submit({ type: 'clock', time: T0 });
     engine.submit({ type: 'create', assessmentId: 'a', traderId: 't', tierId: 'one-step-50k' });
-    const created = Date.now();
-    while (!events.includes('assessment.created')) {
-      assert.ok(Date.now() - created < 10_000, 'the batch that emitted an event was acked with it, not held');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until(() => events.includes('assessment.created'), { what: 'the creation event (its batch acked with it, not held)', intervalMs: 5 });
     // Ticks that move nothing emit no events: their acks are held, and only the barrier's sync releases them.
     for (let k = 1; k <= 50; k++) {
       engine.submit({ type: 'tick', seq: k, ts: T0 + k, symbol: 'BTC-USD', bid: 60_000 + k, ask: 60_010 + k });

@@ -13,16 +13,9 @@ import { ChaosLoad } from './chaos/chaos-load.js';
 import { EngineSupervisor } from './chaos/engine-supervisor.js';
 import { MarketTap } from './chaos/market-tap.js';
 import { compareFills, lostOrders, missingDuplicates, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare, type ClusterJournalRecord, type StateClaim } from './chaos/replay-verifier.js';
+import { until } from '../testing/until.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, ok: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('the replay verifier, against one engine process', { skip, timeout: 180_000 }, () => {
   let db: TestDatabase;
@@ -46,13 +39,13 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
     });
     engine.start();
     try {
-      await until('the engine to serve', () => load.inspect().then(() => true, () => false), 90_000);
+      await until(() => load.inspect().then(() => true, () => false), { what: 'the engine to serve', deadlineMs: 90_000, intervalMs: 50 });
       await load.createAssessments();
       load.run();
-      await until('120 acknowledged orders', () => load.acked.size >= 120, 90_000);
+      await until(() => load.acked.size >= 120, { what: '120 acknowledged orders', deadlineMs: 90_000, intervalMs: 50 });
       await load.quiesce();
       // The node's live view, one claim per shard it holds assessments in.
-      await until('the node to apply the whole market log', async () => (await load.inspect()).tickSeq >= await load.marketTail());
+      await until(async () => (await load.inspect()).tickSeq >= await load.marketTail(), { what: 'the node to apply the whole market log', deadlineMs: 60_000, intervalMs: 50 });
       const seen = await load.inspect();
       const byShard = new Map<number, Map<string, string>>();
       for (const [a, d] of seen.digests) byShard.set(shardOf(a), (byShard.get(shardOf(a)) ?? new Map()).set(a, d));
@@ -113,7 +106,11 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
     let published = await read();
     const expected = v.events.filter((e) => e.type === 'order.filled').length;
     assert.ok(expected > 0, 'orders were filled');
-    await until('the node to have published every fill', async () => compareFills(v.events, published).missing === 0 || (published = await read(), false), 20_000).catch(() => undefined);
+    await until(async () => {
+      if (compareFills(v.events, published).missing === 0) return true;
+      published = await read();
+      return false;
+    }, { what: 'the node to have published every fill', deadlineMs: 20_000, intervalMs: 50 }).catch(() => undefined); // what is still missing fails below
     assert.deepEqual(compareFills(v.events, published), { duplicated: 0, phantom: 0, missing: 0, total: expected });
     const [k, n] = [...published][0]!;
     assert.equal(compareFills(v.events, new Map([...published, [k, n + 1]])).duplicated, 1);

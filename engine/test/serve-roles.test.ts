@@ -19,6 +19,7 @@ import { shardSubjects } from '../../transport/nats/index.js';
 import { shardOf } from '../shard.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
+import { until } from '../testing/until.js';
 
 const CWD = new URL('../../', import.meta.url);
 const SECRET = 'serve-roles-secret-of-at-least-32-characters';
@@ -51,13 +52,12 @@ function serve(env: Record<string, string>): Proc {
 }
 
 async function line(p: Proc, msg: string, ms = 90_000): Promise<Record<string, unknown>> {
-  const end = Date.now() + ms;
-  for (;;) {
+  const output = (): string => `exit ${p.child.exitCode}; stderr:\n${p.stderr}\nstdout:\n${p.lines.map((l) => JSON.stringify(l)).join('\n')}`;
+  return until(() => {
     const found = p.lines.find((l) => l['msg'] === msg);
-    if (found !== undefined) return found;
-    if (p.child.exitCode !== null || Date.now() > end) throw new Error(`no "${msg}" line (exit ${p.child.exitCode}); stderr:\n${p.stderr}\nstdout:\n${p.lines.map((l) => JSON.stringify(l)).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    if (found === undefined && p.child.exitCode !== null) throw new Error(`no "${msg}" line before the process exited (${output()})`);
+    return found;
+  }, { what: `a "${msg}" line`, deadlineMs: ms, intervalMs: 50, detail: output });
 }
 
 test('a gateway without NATS_URL and DATABASE_URL refuses to start and says what it needs', async () => {
@@ -108,12 +108,11 @@ describe('an engine node and a stateless gateway in separate processes', { skip 
     assert.equal(position, Number(row!.position));
     alice.close();
     // Which assessments alice holds is read from assessment.created on the events stream.
-    const end = Date.now() + 30_000;
     let listed: { assessments?: Array<{ id: string }> } = {};
-    while (!(listed.assessments ?? []).some((a) => a.id === assessmentId) && Date.now() < end) {
+    await until(async () => {
       listed = await (await fetch(`http://127.0.0.1:${port}/v1/assessments`, { headers: { authorization: `Bearer ${token}` } })).json() as typeof listed;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return (listed.assessments ?? []).some((a) => a.id === assessmentId);
+    }, { what: "alice's assessment in her list", deadlineMs: 30_000, intervalMs: 100 }).catch(() => undefined); // the list is asserted below
     assert.deepEqual(listed.assessments?.map((a) => a.id), [assessmentId]);
     gw.child.kill('SIGTERM');
     node.child.kill('SIGTERM');

@@ -14,6 +14,7 @@ import { SyntheticFeed } from '../../transport/market-data/index.js';
 import type { EngineInput, OutputEvent } from '../inputs.js';
 import { STORY_IDS } from '../main/demo-stories.js';
 import { ShardKernel } from '../shard-kernel.js';
+import { until } from '../testing/until.js';
 
 const CWD = new URL('../../', import.meta.url);
 /** Generous: tsx compiles the CLI and each worker on first use. */
@@ -110,11 +111,10 @@ test('the running demo pushes live deltas to a subscribed trader and ranks the a
       const base = `127.0.0.1:${config!.gatewayPort}`, token = new URL(config!.consoleUrl!).hash.replace('#token=', '');
       const client = await VaticClient.connect(`ws://${base}/v1/ws`, token, { WebSocket: WebSocket as unknown as SocketConstructor, protocol: 'vatic.v1.msgpack' });
       await client.subscribe('demo-000001', { onDelta: (d) => deltas.push(d as Delta) });
-      const end = Date.now() + 8_000;
-      while (Date.now() < end && (deltas.length < 3 || board.length === 0)) {
-        await new Promise((r) => setTimeout(r, 250));
+      await until(async () => {
         board = ((await (await fetch(`http://${base}/v1/leaderboard?n=100`)).json()) as { leaderboard: typeof board }).leaderboard;
-      }
+        return deltas.length >= 3 && board.length > 0;
+      }, { what: 'three deltas and a leaderboard', deadlineMs: 8_000, intervalMs: 250 }).catch(() => undefined); // what arrived is asserted below
       client.close();
     })();
   });

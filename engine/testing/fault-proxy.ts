@@ -17,6 +17,8 @@ export interface FaultProxyOptions {
   /** Where it forwards. */
   readonly targetHost: string;
   readonly targetPort: number;
+  /** Source of the jitter and the stalls, in [0, 1); a seeded one replays them. @default Math.random */
+  readonly random?: () => number;
 }
 
 /** The fault in force; faults compose (a delayed link can also be cut). */
@@ -116,9 +118,10 @@ export class FaultProxy {
 
   #enqueue(p: Pipe, data: Buffer): void {
     const f = this.faults;
+    const random = this.#o.random ?? Math.random;
     let at = Date.now();
-    if (f.delayMs > 0) at += Math.max(0, f.delayMs + (Math.random() * 2 - 1) * f.jitterMs);
-    if (f.stallProbability > 0 && Math.random() < f.stallProbability) at += f.stallMs[0] + Math.random() * (f.stallMs[1] - f.stallMs[0]);
+    if (f.delayMs > 0) at += Math.max(0, f.delayMs + (random() * 2 - 1) * f.jitterMs);
+    if (f.stallProbability > 0 && random() < f.stallProbability) at += f.stallMs[0] + random() * (f.stallMs[1] - f.stallMs[0]);
     at = Math.max(at, p.last); // a stream: nothing overtakes what was sent before it
     p.last = at;
     p.queue.push({ at, data });

@@ -7,4 +7,6 @@ export { FaultProxy } from './fault-proxy.js';
 export { createTestDatabase, testServerUrl } from './pg-test-db.js';
 export type { TestDatabase } from './pg-test-db.js';
 export { portOpen, serviceGate } from './service-gate.js';
+export { until, UntilTimeoutError } from './until.js';
+export type { UntilOptions } from './until.js';
 export { WireSocket } from './wire-socket.js';

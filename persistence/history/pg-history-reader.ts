@@ -208,14 +208,6 @@ function toDay(r: Row): DayRow {
   };
 }
 
-function toPoint(r: Row): PointRow {
-  return {
-    assessmentId: String(r['assessment_id']), no: num(r['no']), at: num(r['at']), kind: r['kind'] as PointKind, phaseIndex: num(r['phase_index']),
-    balance: num(r['balance']), equity: numOrNull(r['equity']), dailyFloor: numOrNull(r['daily_floor']), maxLossFloor: numOrNull(r['max_loss_floor']),
-    positions: (typeof r['positions'] === 'string' ? JSON.parse(r['positions']) : r['positions']) as PointRow['positions'],
-  };
-}
-
 function toTransition(r: Row): TransitionRow {
   return {
     assessmentId: String(r['assessment_id']), no: num(r['no']), input: num(r['input']), n: num(r['n']), at: num(r['at']), kind: r['kind'] as TransitionKind,

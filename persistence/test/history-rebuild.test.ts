@@ -20,6 +20,7 @@ import { cutTape, rebuildHistory, eventSubject } from '../../transport/nats/inde
 import { presetTiers } from '../../actors/index.js';
 import { runInputs } from '../../engine/index.js';
 import { BotsOutput, runScenario } from './history-scenario.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
@@ -67,13 +68,11 @@ describe('the history read model, live and rebuilt', { skip }, () => {
     const messages = (await jsm.streams.info(streams.eventStream)).state.messages;
     assert.ok(messages > 500, `the scenario published events (${messages})`);
     // Deadline-bounded: the consumer has stored every event of the stream.
-    const until = Date.now() + 60_000;
     let stored = 0;
-    while (Date.now() < until) {
+    await until(async () => {
       stored = Number((await live.sql`select count(*)::int as n from history_events`)[0]!['n']);
-      if (stored === messages) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return stored === messages;
+    }, { what: 'the live history to store every event of the stream', deadlineMs: 60_000, intervalMs: 100 }).catch(() => undefined); // the count is asserted below
     assert.equal(stored, messages, 'every event of the stream is in the live history');
     await node.close(); // its marks flushed; nothing more comes
     const rebuilt = await createTestDatabase();

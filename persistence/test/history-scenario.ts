@@ -11,6 +11,7 @@ import type { ComposedNode } from '../../engine/main/compose-node.js';
 import type { EngineOutput, OutputEvent } from '../../engine/index.js';
 import { BotTraders, Random } from '../../sim/index.js';
 import { SyntheticFeed } from '../../transport/market-data/index.js';
+import { until } from '../../engine/testing/index.js';
 
 export const FEED_START = Date.UTC(2025, 0, 6, 22, 0);
 
@@ -37,11 +38,7 @@ export interface ScenarioOptions {
 /** Wait until the node has applied everything its market log holds. */
 export async function caughtUp(c: ComposedNode, deadlineMs = 60_000): Promise<void> {
   const tail = await c.marketTail();
-  const until = Date.now() + deadlineMs;
-  while (c.node.lastSeq < tail) {
-    if (Date.now() > until) throw new Error(`node stuck at seq ${c.node.lastSeq} of ${tail}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await until(() => c.node.lastSeq >= tail, { what: `the node to apply the market log to seq ${tail}`, deadlineMs, intervalMs: 5, detail: () => `node stuck at seq ${c.node.lastSeq}` });
   await c.node.engine.barrier();
 }
 

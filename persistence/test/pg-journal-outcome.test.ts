@@ -4,6 +4,7 @@ import postgres from 'postgres';
 import { JournalOutcomeUnknownError } from '../../engine/index.js';
 import { createTestDatabase, FaultProxy, serviceGate } from '../../engine/testing/index.js';
 import { PgCheckpointStore, PgJournal } from '../index.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 
@@ -22,11 +23,7 @@ test('a journal batch whose connection is lost after it was sent is refused as o
     const lost = journal.appendBatch([create('a2')], epoch);
     lost.catch(() => undefined);
     const committed = async () => (await db.sql<{ n: number }[]>`select count(*)::int as n from journal where assessment_id = 'a2'`)[0]!.n === 1;
-    const end = Date.now() + 10_000;
-    while (!(await committed())) {
-      assert.ok(Date.now() < end, 'the batch reached the server and committed');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(committed, { what: 'the batch to reach the server and commit', intervalMs: 20 });
     proxy.resetAll(); // the reply never comes: the connection dies
     await assert.rejects(lost, (err: unknown) => err instanceof JournalOutcomeUnknownError && err.code === 'JOURNAL_OUTCOME_UNKNOWN');
   } finally {

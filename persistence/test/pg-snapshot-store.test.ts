@@ -12,7 +12,7 @@ const HOST = '127.0.0.1';
 const PORT = 5432;
 const skip = await serviceGate('postgres', HOST, PORT);
 
-const connect = (database: string, extra: postgres.Options<{}> = {}) =>
+const connect = (database: string, extra: postgres.Options<Record<string, never>> = {}) =>
   postgres({ host: HOST, port: PORT, user: 'postgres', database, max: 4, onnotice: () => {}, ...extra });
 const dbName = (suffix = '') => `vatic_test_${randomBytes(6).toString('hex')}${suffix}`;
 

@@ -145,7 +145,13 @@ describe('redis shared state', { skip }, () => {
       const state = await open();
       assert.equal(state.kind, 'redis');
       // Redis expires idempotency keys in real time; the fake clock drives rate-limit windows.
-      return { state, advance: async (ms) => (advance(ms), sleep(ms)) };
+      return {
+        state,
+        advance: async (ms) => {
+          advance(ms);
+          await sleep(ms);
+        },
+      };
     });
   });
 

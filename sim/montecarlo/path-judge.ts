@@ -264,7 +264,7 @@ export class PathJudge {
     const p = this.#p;
     if (value < p.targetLevel || this.locked) return false;
     if (this.tradingDays < p.minDays || this.trades < p.minTrades) return false;
-    if (p.consistency === p.consistency) {
+    if (!Number.isNaN(p.consistency)) {
       const total = this.balance + open - p.start;
       if (total <= 0) return false;
       const today = this.todayHasPnl ? this.todayPnl + open : open;

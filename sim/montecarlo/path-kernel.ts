@@ -120,7 +120,7 @@ function runBootstrapPath(
   const nReturns = returns.length;
   const perDay = plan.tradesPerDay;
   const nDays = perDay.length;
-  const block = plan.blockLength === plan.blockLength;
+  const block = !Number.isNaN(plan.blockLength);
   const pNew = block ? 1 / plan.blockLength : 1;
   const compound = plan.compound;
   const horizonTrades = plan.horizonTrades;

@@ -99,7 +99,7 @@ export class Sfc32 {
   /** Standard normal (Box–Muller, keeping the second value). */
   normal(): number {
     const s = this.#spare;
-    if (s === s) {
+    if (!Number.isNaN(s)) {
       this.#spare = NaN;
       return s;
     }

@@ -148,7 +148,7 @@ export function summarize(
   const finalPnl = concat(chunks, (c) => c.finalPnl, total);
   const passDays = new Float64Array(passes);
   let j = 0;
-  for (const c of chunks) for (const d of c.passDay) if (d === d) passDays[j++] = d;
+  for (const c of chunks) for (const d of c.passDay) if (!Number.isNaN(d)) passDays[j++] = d;
   const outcomes = {} as Record<Outcome, number>;
   const breakdown = {} as Record<Outcome, Estimate>;
   OUTCOMES.forEach((o, k) => {

@@ -25,7 +25,7 @@ export async function printPdf(html: string, options: { chromium?: string } = {}
     throw new PdfUnavailableError('playwright-core is not installed (npm install --include=dev)', { cause: err });
   }
   const executablePath = options.chromium ?? process.env['CHROMIUM_PATH'] ?? DEFAULT_CHROMIUM;
-  let browser;
+  let browser: Awaited<ReturnType<typeof chromium.launch>>;
   try {
     browser = await chromium.launch({
       executablePath, headless: true,

@@ -110,7 +110,7 @@ function assertWellFormed(html: string): string[] {
   assert.ok(!/[<>]/.test(text), 'no stray < or > in text content');
   for (const one of ['html', 'head', 'body']) assert.equal(seen.filter((n) => n === one).length, 1, `exactly one <${one}>`);
   // SVG <title> elements are tooltips; the document's own title is the one in <head>.
-  assert.equal(count(/<head>[^]*<\/head>/.exec(html)![0], /<title>/g), 1, 'exactly one document <title>');
+  assert.equal(count(/<head>[\s\S]*<\/head>/.exec(html)![0], /<title>/g), 1, 'exactly one document <title>');
   return seen;
 }
 
@@ -171,7 +171,8 @@ test('the fan bands are polygons with two points per fan step, and the median li
     assert.deepEqual(polygons.map((m) => m[1]), ['band-outer', 'band-inner']);
     for (const m of polygons) assert.equal(m[2]!.trim().split(/\s+/).length, 2 * n, `${m[1]} with ${n} steps`);
     const median = /<polyline class="median" points="([^"]*)"/.exec(html);
-    assert.equal(median?.[1]!.trim().split(/\s+/).length, n);
+    assert.ok(median, 'a median polyline');
+    assert.equal(median[1]!.trim().split(/\s+/).length, n);
     assert.equal(count(html, /<g class="samples">.*?<\/g>/g), 1);
     assert.equal(count(html.match(/<g class="samples">.*?<\/g>/)![0], /<polyline /g), 20);
   }

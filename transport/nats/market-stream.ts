@@ -101,10 +101,10 @@ export interface TickMessage {
   readonly ts: number;
   readonly bid: number;
   readonly ask: number;
-  readonly bidSize?: number;
-  readonly askSize?: number;
+  readonly bidSize?: number | undefined;
+  readonly askSize?: number | undefined;
   /** The venue's own sequence number; preferred over `ts` in the msg id. */
-  readonly venueSeq?: number;
+  readonly venueSeq?: number | undefined;
 }
 
 /** A market resolution as an ingestor publishes it. */
@@ -124,10 +124,10 @@ export interface TickPayload {
   readonly ts: number;
   readonly bid: number;
   readonly ask: number;
-  readonly bidSize?: number;
-  readonly askSize?: number;
+  readonly bidSize?: number | undefined;
+  readonly askSize?: number | undefined;
   readonly venue: string;
-  readonly venueSeq?: number;
+  readonly venueSeq?: number | undefined;
 }
 
 /** Wire payload of a resolution (msgpack map). */

@@ -9,7 +9,6 @@ import type { AssessmentState } from '../../actors/index.js';
 import { CLOSE, FrameCodec, FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type Protocol, type ServerFrame, type SessionLimits } from '../protocol/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Session, type Holder } from './session.js';
-import type { StreamHub } from './stream-hub.js';
 import type { Principal } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
 import { guardApp, PortInUseError } from './guard.js';

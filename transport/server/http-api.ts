@@ -194,7 +194,8 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         throw new HttpError(401, 'AUTH_FAILED', `${(err as { code?: string }).code ?? 'TOKEN_INVALID'}: ${(err as Error).message}`);
       }
     };
-    const owned = async (ctx: Ctx, p: Principal, id: string) => {
+    // `ctx` is kept so the docs test can find the handlers that call it (`owned(ctx, ...)`).
+    const owned = async (_ctx: Ctx, p: Principal, id: string) => {
       const state = await read(id);
       if (state === undefined || (state.traderId !== p.traderId && !p.roles.has('operator'))) throw new HttpError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
       return state;

@@ -4,8 +4,8 @@
  * (an HMAC secret or a public key in PEM) or a JWKS URL. A token names its
  * trader in `sub` and its roles in `roles`.
  */
-import { webcrypto } from 'node:crypto';
-import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { webcrypto } from 'node:crypto';
+import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -87,7 +87,7 @@ export class TokenVerifier {
   /** The token's principal, or a {@link TokenRejectedError} saying why not. */
   async verify(token: unknown): Promise<Principal> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 8_192) throw new TokenRejectedError('TOKEN_INVALID', 'token must be a compact JWT string of at most 8192 characters');
-    let payload;
+    let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#key as Uint8Array, {
         algorithms: [this.#o.algorithm], issuer: this.#o.issuer, audience: this.#o.audience,

@@ -37,35 +37,21 @@ import {
   SimPool, SimulationService, Method, OUTCOMES, SimulationResult, MemorySimulationStore, replaySource, ReportService, type SimulationRecord, type ReportReady,
 } from '../../sim/index.js';
 import { createTestDatabase, serviceGate } from '../../engine/testing/index.js';
+import { isObject, schemaChecker, type Json, type JsonObject } from './json-schema-check.js';
+import { until } from '../../engine/testing/index.js';
 
 // -- the document ----------------------------------------------------------------------
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
 
 const source = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const text = source('transport/nats/asyncapi.json');
 const doc = JSON.parse(text) as JsonObject;
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const object = (v: Json | undefined, what: string): JsonObject => {
   assert.ok(isObject(v), `${what} is an object`);
   return v;
 };
 
-/** Follows a local `#/a/b` pointer. */
-function pointer(ref: string): Json | undefined {
-  assert.ok(ref.startsWith('#/'), `${ref} is a local reference`);
-  let at: Json | undefined = doc;
-  for (const raw of ref.slice(2).split('/')) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    at = isObject(at) ? at[key] : undefined;
-  }
-  return at;
-}
-
-/** A `{ $ref }` resolved, or the value itself. */
-const deref = (v: Json | undefined): Json | undefined => (isObject(v) && typeof v['$ref'] === 'string' ? pointer(v['$ref']) : v);
+const { pointer, deref, declared, check } = schemaChecker(doc);
 
 const channels = object(doc['channels'], 'channels');
 const operations = object(doc['operations'], 'operations');
@@ -78,103 +64,6 @@ const byAddress = new Map(Object.values(channels).filter(isObject).filter((c) =>
 /** The component messages of a channel, resolved. */
 const channelMessages = (channel: JsonObject): JsonObject[] =>
   Object.values(object(channel['messages'], 'channel messages')).map((m) => object(deref(m), 'message'));
-
-// -- a JSON Schema checker for the keywords the document uses --------------------------
-
-const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples']);
-const KEYWORDS = new Set([
-  '$ref', 'allOf', 'oneOf', 'anyOf', 'const', 'enum', 'type', 'required', 'properties', 'additionalProperties',
-  'items', 'additionalItems', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum',
-]);
-
-function typeOk(type: string, v: unknown): boolean {
-  switch (type) {
-    case 'null': return v === null;
-    case 'boolean': return typeof v === 'boolean';
-    case 'string': return typeof v === 'string';
-    case 'number': return typeof v === 'number'; // msgpack float64 carries ±Infinity, and the engine sends -Infinity floors
-    case 'integer': return Number.isInteger(v);
-    case 'array': return Array.isArray(v);
-    case 'object': return isObject(v);
-    default: throw new Error(`unknown type ${type}`);
-  }
-}
-
-/** Property names a schema declares for an object, through `$ref` and `allOf`. */
-function declared(schema: Json | undefined): Set<string> {
-  const s = deref(schema);
-  if (!isObject(s)) return new Set();
-  const out = new Set(isObject(s['properties']) ? Object.keys(s['properties']) : []);
-  if (Array.isArray(s['allOf'])) for (const sub of s['allOf']) for (const k of declared(sub)) out.add(k);
-  return out;
-}
-
-/**
- * Problems of `value` against `schema`, each with its path; empty when it
- * validates. `strict` also refuses keys no schema of the object declares
- * (those of `allOf` siblings count), so a field the code sends but the
- * document forgot is caught even where the document allows extra keys.
- */
-function check(schema: Json | undefined, value: unknown, strict = false, path = '$', siblings: ReadonlySet<string> = new Set()): string[] {
-  if (schema === true) return [];
-  if (!isObject(schema)) throw new Error(`${path}: schema is not an object`);
-  for (const k of Object.keys(schema)) if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k)) throw new Error(`${path}: the checker does not know keyword "${k}"`);
-  const errors: string[] = [];
-  const s = schema;
-  const own = new Set([...siblings, ...(isObject(s['properties']) ? Object.keys(s['properties']) : [])]);
-  if (typeof s['$ref'] === 'string') {
-    const target = pointer(s['$ref']);
-    if (target === undefined) return [`${path}: dangling $ref ${s['$ref']}`];
-    errors.push(...check(target, value, strict, path, siblings));
-  }
-  if (Array.isArray(s['allOf'])) {
-    const all = new Set([...own, ...s['allOf'].flatMap((sub) => [...declared(sub)])]);
-    for (const sub of s['allOf']) errors.push(...check(sub, value, strict, path, all));
-  }
-  if (Array.isArray(s['oneOf'])) {
-    const fits = s['oneOf'].filter((sub) => check(sub, value, strict, path, own).length === 0).length;
-    if (fits !== 1) errors.push(`${path}: fits ${fits} of the oneOf branches, not exactly one`);
-  }
-  if (Array.isArray(s['anyOf']) && !s['anyOf'].some((sub) => check(sub, value, strict, path, own).length === 0)) errors.push(`${path}: fits no anyOf branch`);
-  if ('const' in s && value !== s['const']) errors.push(`${path}: ${JSON.stringify(value)} is not ${JSON.stringify(s['const'])}`);
-  if (Array.isArray(s['enum']) && !s['enum'].includes(value as Json)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`);
-  if (s['type'] !== undefined) {
-    const types = Array.isArray(s['type']) ? s['type'] : [s['type']];
-    if (!types.some((t) => typeOk(String(t), value))) return [...errors, `${path}: ${JSON.stringify(value)} is not of type ${types.join('|')}`];
-  }
-  if (typeof value === 'string') {
-    if (typeof s['minLength'] === 'number' && [...value].length < s['minLength']) errors.push(`${path}: shorter than ${s['minLength']}`);
-    if (typeof s['maxLength'] === 'number' && [...value].length > s['maxLength']) errors.push(`${path}: longer than ${s['maxLength']}`);
-    if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(value)) errors.push(`${path}: "${value}" does not match ${s['pattern']}`);
-  }
-  if (typeof value === 'number') {
-    if (typeof s['minimum'] === 'number' && !(value >= s['minimum'])) errors.push(`${path}: ${value} < ${s['minimum']}`);
-    if (typeof s['maximum'] === 'number' && !(value <= s['maximum'])) errors.push(`${path}: ${value} > ${s['maximum']}`);
-    if (typeof s['exclusiveMinimum'] === 'number' && !(value > s['exclusiveMinimum'])) errors.push(`${path}: ${value} <= ${s['exclusiveMinimum']}`);
-  }
-  if (isObject(value)) {
-    if (Array.isArray(s['required'])) for (const k of s['required']) if (!(String(k) in value)) errors.push(`${path}: missing "${String(k)}"`);
-    const props = isObject(s['properties']) ? s['properties'] : {};
-    for (const [k, v] of Object.entries(value)) {
-      if (k in props) errors.push(...check(props[k], v, strict, `${path}.${k}`));
-      else if (s['additionalProperties'] === false) errors.push(`${path}: unexpected "${k}"`);
-      else if (isObject(s['additionalProperties'])) errors.push(...check(s['additionalProperties'], v, strict, `${path}.${k}`));
-      else if (strict && isObject(s['properties']) && !own.has(k)) errors.push(`${path}: "${k}" is not documented`);
-    }
-  }
-  if (Array.isArray(value)) {
-    if (typeof s['minItems'] === 'number' && value.length < s['minItems']) errors.push(`${path}: fewer than ${s['minItems']} items`);
-    if (typeof s['maxItems'] === 'number' && value.length > s['maxItems']) errors.push(`${path}: more than ${s['maxItems']} items`);
-    const items = s['items'];
-    if (Array.isArray(items)) {
-      value.forEach((v, i) => {
-        if (i < items.length) errors.push(...check(items[i], v, strict, `${path}[${i}]`));
-        else if (s['additionalItems'] === false) errors.push(`${path}: unexpected item ${i}`);
-      });
-    } else if (items !== undefined) value.forEach((v, i) => errors.push(...check(items, v, strict, `${path}[${i}]`)));
-  }
-  return errors;
-}
 
 /** `ticks.{venue}.{symbol}` → a regex matching one concrete subject of that channel. */
 const addressPattern = (address: string): RegExp =>
@@ -508,13 +397,6 @@ describe('AsyncAPI document of the NATS interface', () => {
       publish: async (s, payload) => void published.push({ subject: s, payload }),
     });
     const trades = Array.from({ length: 30 }, (_, i) => ({ closedAt: new Date(T0 + Math.floor(i / 2) * DAY + (i % 2) * 3_600_000).toISOString(), pnl: i % 3 === 0 ? -1_650 : 1_380 }));
-    const until = async (what: string, ok: () => Promise<boolean> | boolean): Promise<void> => {
-      for (let i = 0; i < 1_500; i++) {
-        if (await ok()) return;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      assert.fail(`timed out waiting for ${what}`);
-    };
     const records: SimulationRecord[] = [];
     try {
       for (const [asker, body] of [
@@ -522,13 +404,13 @@ describe('AsyncAPI document of the NATS interface', () => {
         [{ traderId: 'trader-a1', operator: false }, { assessmentId: 'a1', trades, paths: 1_000, method: 'iid' }],
       ] as const) {
         const started = await service.start(asker, body);
-        await until(`the completion of ${started.id}`, () => published.some((p) => (p.payload as { simulationId?: string }).simulationId === started.id));
+        await until(() => published.some((p) => (p.payload as { simulationId?: string }).simulationId === started.id), { what: `the completion of ${started.id}`, deadlineMs: 30_000 });
         records.push(await service.get(asker, started.id));
       }
       // A cancelled job publishes nothing.
       const cancelled = await service.start({ traderId: 'trader-mc', operator: false }, { tierId: 'two-step-100k', trades, paths: 1_000_000, horizonDays: 365 });
       service.close();
-      await until('the cancellation', async () => (await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status !== 'running');
+      await until(async () => (await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status !== 'running', { what: 'the cancellation', deadlineMs: 30_000 });
       assert.equal((await service.get({ traderId: 'trader-mc', operator: false }, cancelled.id)).status, 'cancelled');
     } finally {
       service.close();

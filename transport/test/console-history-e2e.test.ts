@@ -21,6 +21,7 @@ import { composeNode, type ComposedNode } from '../../engine/main/compose-node.j
 import { runStories, STORY_IDS } from '../../engine/main/demo-stories.js';
 import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import { SECRET, token } from './gateway-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
@@ -49,7 +50,7 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     node.memoryMarket!.publish({ type: 'clock', time: clock });
     node.memoryMarket!.publish({ type: 'tick', symbol: 'BTC-USD', ts: clock, bid, ask: bid + 10 });
     const tail = await node.marketTail();
-    while (node.node.lastSeq < tail) await new Promise((r) => setTimeout(r, 5));
+    await until(() => node.node.lastSeq >= tail, { what: `the node to apply the market log to seq ${tail}`, intervalMs: 5 });
   };
   const text = (selector: string): Promise<string> => page.locator(selector).innerText();
   const signIn = async (who: string): Promise<void> => {
@@ -67,7 +68,7 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     base = `http://127.0.0.1:${gw.gateway.port}`;
     const caughtUp = async (): Promise<void> => {
       const tail = await node.marketTail();
-      while (node.node.lastSeq < tail) await new Promise((r) => setTimeout(r, 5));
+      await until(() => node.node.lastSeq >= tail, { what: `the node to apply the market log to seq ${tail}`, deadlineMs: 60_000, intervalMs: 5 });
       await node.node.engine.barrier();
     };
     await node.node.ready;
@@ -75,8 +76,7 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     assert.ok((await node.node.offer({ kind: 'create', assessmentId: 'bob-1', traderId: 'bob', tierId: 'two-step-100k' })).ok);
     await tick(60_400);
     // Both stories' reports are made before the browser looks.
-    const until = Date.now() + 60_000;
-    while (Date.now() < until && Number((await db.sql`select count(*)::int as n from reports`)[0]!['n']) < 2) await new Promise((r) => setTimeout(r, 100));
+    await until(async () => Number((await db.sql`select count(*)::int as n from reports`)[0]!['n']) >= 2, { what: 'both stories\' reports', deadlineMs: 60_000, intervalMs: 100 });
     const profile = await mkdtemp(join(dir, 'profile-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM, headless: true, viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1, acceptDownloads: true,

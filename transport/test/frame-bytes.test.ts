@@ -4,7 +4,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import { DeltaEncoder } from '../../engine/index.js';
 import { readFrameHead } from '../protocol/frame-bytes.js';
 import { FrameCodec, PROTOCOL_MSGPACK } from '../protocol/protocol.js';
-import { StreamPublisher, WatchLimitError } from '../nats/stream-publisher.js';
+import { StreamPublisher } from '../nats/stream-publisher.js';
 
 const delta = (assessmentId: string) => ({ assessmentId, status: 'active', phase: 'challenge', startingBalance: 50_000, balance: 50_000, equity: 50_012.5, dailyFloor: -Infinity, maxLossFloor: 45_000, positions: [], workingOrders: 0, input: 7, at: 1_767_000_000_000 });
 

@@ -44,11 +44,10 @@ import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
 import { TokenVerifier } from '../server/token-verifier.js';
 import { createTestDatabase, serviceGate } from '../../engine/testing/index.js';
 import { eventSubject } from '../nats/subjects.js';
+import { isObject, schemaChecker, type Json, type JsonObject, type SchemaChecker } from './json-schema-check.js';
+import { until } from '../../engine/testing/index.js';
 
 // -- the documents and the sources --------------------------------------------------------
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
 
 const source = (path: string): string => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const openapiText = source('transport/protocol/openapi.json');
@@ -75,7 +74,6 @@ const TRADE_HISTORY = source('sim/montecarlo/trade-history.ts');
 const PG_SIM_STORE = source('persistence/postgres/pg-simulation-store.ts');
 const HISTORY_API = source('sim/reports/history-api.ts');
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const object = (v: Json | undefined, what: string): JsonObject => {
   assert.ok(isObject(v), `${what} is an object`);
   return v;
@@ -118,135 +116,8 @@ function defaultOf(ts: string, name: string): number {
   return m[1]!.split('*').map((p) => Number(p.trim().replaceAll('_', ''))).reduce((a, b) => a * b, 1);
 }
 
-// -- a JSON Schema checker for the keywords the documents use ----------------------------
-
-const ANNOTATIONS = new Set(['description', 'title', 'default', 'examples']);
-const KEYWORDS = new Set([
-  '$ref', 'allOf', 'oneOf', 'anyOf', 'const', 'enum', 'type', 'required', 'properties', 'additionalProperties', 'propertyNames',
-  'items', 'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum', 'exclusiveMinimum',
-]);
-
-function typeOk(type: string, v: unknown): boolean {
-  switch (type) {
-    case 'null': return v === null;
-    case 'boolean': return typeof v === 'boolean';
-    case 'string': return typeof v === 'string';
-    case 'number': return typeof v === 'number'; // msgpack float64 carries the -Infinity of an absent rule's floor
-    case 'integer': return Number.isInteger(v);
-    case 'array': return Array.isArray(v);
-    case 'object': return isObject(v);
-    default: throw new Error(`unknown type ${type}`);
-  }
-}
-
-/** A checker bound to one document (its `$ref`s are local to it). */
-function checker(doc: JsonObject) {
-  /** Follows a local `#/a/b` pointer. */
-  const pointer = (ref: string): Json | undefined => {
-    assert.ok(ref.startsWith('#/'), `${ref} is a local reference`);
-    let at: Json | undefined = doc;
-    for (const raw of ref.slice(2).split('/')) {
-      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-      at = isObject(at) ? at[key] : undefined;
-    }
-    return at;
-  };
-  /** A `{ $ref }` resolved, or the value itself. */
-  const deref = (v: Json | undefined): Json | undefined => (isObject(v) && typeof v['$ref'] === 'string' ? deref(pointer(v['$ref'])) : v);
-
-  /** Property names a schema declares for an object, through `$ref` and `allOf`. */
-  const declared = (schema: Json | undefined): Set<string> => {
-    const s = deref(schema);
-    if (!isObject(s)) return new Set();
-    const out = new Set(isObject(s['properties']) ? Object.keys(s['properties']) : []);
-    if (Array.isArray(s['allOf'])) for (const sub of s['allOf']) for (const k of declared(sub)) out.add(k);
-    return out;
-  };
-
-  /**
-   * Problems of `value` against `schema`, each with its path; empty when it
-   * validates. `strict` also refuses keys no schema of the object declares
-   * (those of `allOf` siblings count), so a field the code sends but the
-   * document forgot is caught even where the document allows extra keys.
-   */
-  const check = (schema: Json | undefined, value: unknown, strict = false, path = '$', siblings: ReadonlySet<string> = new Set()): string[] => {
-    if (schema === true) return [];
-    if (!isObject(schema)) throw new Error(`${path}: schema is not an object`);
-    for (const k of Object.keys(schema)) if (!KEYWORDS.has(k) && !ANNOTATIONS.has(k) && !k.startsWith('x-')) throw new Error(`${path}: the checker does not know keyword "${k}"`);
-    const errors: string[] = [];
-    const s = schema;
-    const own = new Set([...siblings, ...(isObject(s['properties']) ? Object.keys(s['properties']) : [])]);
-    if (typeof s['$ref'] === 'string') {
-      const target = pointer(s['$ref']);
-      if (target === undefined) return [`${path}: dangling $ref ${s['$ref']}`];
-      errors.push(...check(target, value, strict, path, siblings));
-    }
-    if (Array.isArray(s['allOf'])) {
-      const all = new Set([...own, ...s['allOf'].flatMap((sub) => [...declared(sub)])]);
-      for (const sub of s['allOf']) errors.push(...check(sub, value, strict, path, all));
-    }
-    if (Array.isArray(s['oneOf'])) {
-      const fits = s['oneOf'].filter((sub) => check(sub, value, strict, path, own).length === 0).length;
-      if (fits !== 1) errors.push(`${path}: fits ${fits} of the oneOf branches, not exactly one`);
-    }
-    if (Array.isArray(s['anyOf']) && !s['anyOf'].some((sub) => check(sub, value, strict, path, own).length === 0)) errors.push(`${path}: fits no anyOf branch`);
-    if ('const' in s && value !== s['const']) errors.push(`${path}: ${JSON.stringify(value)} is not ${JSON.stringify(s['const'])}`);
-    if (Array.isArray(s['enum']) && !s['enum'].includes(value as Json)) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`);
-    if (s['type'] !== undefined) {
-      const types = Array.isArray(s['type']) ? s['type'] : [s['type']];
-      if (!types.some((t) => typeOk(String(t), value))) return [...errors, `${path}: ${JSON.stringify(value)} is not of type ${types.join('|')}`];
-    }
-    if (typeof value === 'string') {
-      if (typeof s['minLength'] === 'number' && [...value].length < s['minLength']) errors.push(`${path}: shorter than ${s['minLength']}`);
-      if (typeof s['maxLength'] === 'number' && [...value].length > s['maxLength']) errors.push(`${path}: longer than ${s['maxLength']}`);
-      if (typeof s['pattern'] === 'string' && !new RegExp(s['pattern'], 'u').test(value)) errors.push(`${path}: "${value}" does not match ${s['pattern']}`);
-    }
-    if (typeof value === 'number') {
-      if (typeof s['minimum'] === 'number' && !(value >= s['minimum'])) errors.push(`${path}: ${value} < ${s['minimum']}`);
-      if (typeof s['maximum'] === 'number' && !(value <= s['maximum'])) errors.push(`${path}: ${value} > ${s['maximum']}`);
-      if (typeof s['exclusiveMinimum'] === 'number' && !(value > s['exclusiveMinimum'])) errors.push(`${path}: ${value} <= ${s['exclusiveMinimum']}`);
-    }
-    if (isObject(value)) {
-      if (Array.isArray(s['required'])) for (const k of s['required']) if (!(String(k) in value)) errors.push(`${path}: missing "${String(k)}"`);
-      if (s['propertyNames'] !== undefined) for (const k of Object.keys(value)) errors.push(...check(s['propertyNames'], k, strict, `${path}[key ${k}]`));
-      const props = isObject(s['properties']) ? s['properties'] : {};
-      for (const [k, v] of Object.entries(value)) {
-        if (k in props) errors.push(...check(props[k], v, strict, `${path}.${k}`));
-        else if (s['additionalProperties'] === false) errors.push(`${path}: unexpected "${k}"`);
-        else if (isObject(s['additionalProperties'])) errors.push(...check(s['additionalProperties'], v, strict, `${path}.${k}`));
-        else if (strict && isObject(s['properties']) && !own.has(k)) errors.push(`${path}: "${k}" is not documented`);
-      }
-    }
-    if (Array.isArray(value)) {
-      if (typeof s['minItems'] === 'number' && value.length < s['minItems']) errors.push(`${path}: fewer than ${s['minItems']} items`);
-      if (typeof s['maxItems'] === 'number' && value.length > s['maxItems']) errors.push(`${path}: more than ${s['maxItems']} items`);
-      if (s['items'] !== undefined) value.forEach((v, i) => errors.push(...check(s['items'], v, strict, `${path}[${i}]`)));
-    }
-    return errors;
-  };
-
-  /**
-   * The schema with every `$ref` inlined and its annotations dropped
-   * (descriptions, titles, examples, `x-` extensions; `required` sorted), to
-   * compare what two schemas accept rather than how they are written.
-   */
-  const normalize = (v: Json | undefined): Json | undefined => {
-    if (Array.isArray(v)) return v.map((x) => normalize(x) as Json);
-    if (!isObject(v)) return v;
-    if (typeof v['$ref'] === 'string') return normalize(pointer(v['$ref']));
-    const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (k === 'description' || k === 'title' || k === 'examples' || k === '$schema' || k.startsWith('x-')) continue;
-      out[k] = k === 'required' && Array.isArray(x) ? sorted(x.map(String)) : normalize(x) as Json;
-    }
-    return out;
-  };
-
-  return { pointer, deref, declared, check, normalize };
-}
-
-const oa = checker(openapi);
-const aa = checker(asyncapi);
+const oa = schemaChecker(openapi);
+const aa = schemaChecker(asyncapi);
 const oaSchemas = object(object(openapi['components'], 'components')['schemas'], 'openapi schemas');
 const aaComponents = object(asyncapi['components'], 'asyncapi components');
 const aaSchemas = object(aaComponents['schemas'], 'asyncapi schemas');
@@ -254,7 +125,7 @@ const aaMessages = object(aaComponents['messages'], 'asyncapi messages');
 const paths = object(openapi['paths'], 'paths');
 
 /** The const of a schema's `t` (or `type`, `op`) property, through `$ref` and `allOf`. */
-function constOf(c: ReturnType<typeof checker>, schema: Json | undefined, key: string): string {
+function constOf(c: SchemaChecker, schema: Json | undefined, key: string): string {
   const s = object(c.deref(schema), `schema with ${key}`);
   if (Array.isArray(s['allOf'])) {
     const found = s['allOf'].map((sub) => object(c.deref(sub), 'allOf branch')).filter((sub) => isObject(sub['properties']) && isObject(c.deref(sub['properties'][key])) && typeof object(c.deref(sub['properties'][key]), key)['const'] === 'string');
@@ -893,7 +764,7 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
       authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
       idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
       maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
-      initialBurstFrames: Number(/^  tokens = (\d+);$/m.exec(SESSION)?.[1]),
+      initialBurstFrames: Number(/^ {2}tokens = (\d+);$/m.exec(SESSION)?.[1]),
       resyncBelowBytes: ((m) => Number(m?.[1]) * Number(m?.[2]))(/s\.buffered\(\) > (\d+) \* (\d+)\) return;/.exec(GATEWAY)),
       ringSize: defaultOf(STREAM_HUB, 'options.ringSize'),
       ringBytes: defaultOf(STREAM_HUB, 'options.ringBytes'),
@@ -956,15 +827,7 @@ async function connect(url: string, protocol: string): Promise<Conn> {
   return {
     ws, frames, closed,
     send: (frame) => ws.send(binary ? encode(frame) : JSON.stringify(frame)),
-    async until(what, ok) {
-      const end = Date.now() + 5_000;
-      for (;;) {
-        const hit = frames.find(ok);
-        if (hit !== undefined) return hit;
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(frames.map((f) => f['t']))}`);
-        await sleep(5);
-      }
-    },
+    until: (what, ok) => until(() => frames.find(ok), { what, deadlineMs: 5_000, intervalMs: 5, detail: () => `got ${JSON.stringify(frames.map((f) => f['t']))}` }),
   };
 }
 
@@ -1357,8 +1220,15 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       if (fail !== undefined) throw Object.assign(new Error(`failed with ${fail}`), { code: fail });
     };
     const purchases = {
-      startCheckout: async (req: unknown) => (requests.push(req), failing(), started),
-      handleWebhook: async () => (failing(), { status: 'applied' }),
+      startCheckout: async (req: unknown) => {
+        requests.push(req);
+        failing();
+        return started;
+      },
+      handleWebhook: async () => {
+        failing();
+        return { status: 'applied' };
+      },
     } as unknown as Purchases;
     const payHub = new StreamHub(engine.hubOptions());
     const verifier = await TokenVerifier.create({ secret: SECRET });
@@ -1470,10 +1340,10 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       assert.deepEqual(started['request'], { tierId: 'two-step-100k', trades: trades.length, paths: 1_000, method: 'block', sizing: 'fixed', seed: 'docs', horizonDays: 90 }, 'the request as accepted');
       const id = String(started['id']);
       let done = started;
-      for (let i = 0; i < 1_500 && done['status'] === 'running'; i++) {
-        await sleep(20);
+      await until(async () => {
         done = object((await call('get', `/v1/simulations/${id}`, alice, undefined, 200))['simulation'], 'simulation');
-      }
+        return done['status'] !== 'running';
+      }, { what: `simulation ${id} to finish`, deadlineMs: 30_000, intervalMs: 20 });
       assert.equal(done['status'], 'completed');
       const result = object(done['result'], 'result');
       assert.ok(isObject(result['fan']) && isObject(result['drawdownHistogram']), 'a job\'s record carries its charts');
@@ -1511,10 +1381,10 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       await post(busy, { tierId: 'two-step-100k', trades, paths: 1_000 }, 429, 'TOO_MANY_SIMULATIONS');
       service.close();
       let cancelled = long;
-      for (let i = 0; i < 1_500 && cancelled['status'] === 'running'; i++) {
-        await sleep(20);
+      await until(async () => {
         cancelled = object((await call('get', `/v1/simulations/${String(long['id'])}`, busy, undefined, 200))['simulation'], 'simulation');
-      }
+        return cancelled['status'] !== 'running';
+      }, { what: 'the long simulation to be cancelled', deadlineMs: 30_000, intervalMs: 20 });
       assert.equal(cancelled['status'], 'cancelled');
       assert.equal(object(cancelled['error'], 'error')['code'], 'CANCELLED');
       assert.equal(cancelled['result'], null);

@@ -10,7 +10,8 @@ import { decode, encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { serviceGate } from '../../engine/testing/index.js';
 import { Random } from '../../sim/index.js';
-import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
+import { startHarness, token, type Harness } from './gateway-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const flag = process.argv.indexOf('--frames');
@@ -135,6 +136,6 @@ describe('gateway fuzz', { skip }, () => {
     assert.deepEqual([...closeCodes.keys()].filter((c) => c !== 1007 && c !== 1006), [], 'no close but the one on invalid UTF-8 (uWS drops the connection: 1006)');
     assert.ok(closes <= invalidText);
     assert.ok(grownMiB < 200, `RSS grew ${grownMiB.toFixed(1)} MiB`);
-    await eventually('every socket released', () => h.gateway.connections === 0);
+    await until(() => h.gateway.connections === 0, { what: 'every socket released', deadlineMs: 5_000 });
   });
 });

@@ -18,6 +18,7 @@ import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
 import { TokenVerifier } from '../server/token-verifier.js';
 import { VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { MemoryMarketLog } from '../memory/memory-market-log.js';
+import { until } from '../../engine/testing/index.js';
 
 export const SECRET = 'test-secret-of-at-least-thirty-two-characters';
 export const T0 = Date.UTC(2026, 0, 5, 9, 0);
@@ -79,7 +80,7 @@ export async function startHarness(owners: Array<[string, string]>, o: {
     async tick(price) {
       now += 1_000;
       const seq = market.publish({ type: 'tick', symbol: 'BTC-USD', ts: now, bid: price, ask: price + 10 });
-      while (node.lastSeq < seq) await new Promise((r) => setTimeout(r, 2));
+      await until(() => node.lastSeq >= seq, { what: `the node to apply tick ${seq}`, intervalMs: 2 });
     },
     async connect(sub, c = {}) {
       return VaticClient.connect(url, await token(sub, { roles: c.roles ?? ['trader'] }), { WebSocket: WebSocket as unknown as SocketConstructor, protocol: c.protocol ?? 'vatic.v1.msgpack' });
@@ -92,14 +93,6 @@ export async function startHarness(owners: Array<[string, string]>, o: {
   };
 }
 
-/** Poll until `ok()` or fail after `ms`. */
-export async function eventually(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Send raw bytes on a fresh TCP connection; resolves with what came back within `ms` (and how long the first byte took). */
 export function rawHttp(port: number, bytes: string | Buffer, ms = 3_000): Promise<{ text: string; firstByteMs: number | undefined }> {

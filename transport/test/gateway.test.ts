@@ -4,7 +4,8 @@ import { decode, encode } from '@msgpack/msgpack';
 import WebSocket from 'ws';
 import { serviceGate } from '../../engine/testing/index.js';
 import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
-import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
+import { startHarness, token, type Harness } from './gateway-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const WS = WebSocket as unknown as SocketConstructor;
@@ -42,9 +43,9 @@ describe('gateway over real sockets', { skip }, () => {
     const position = await alice.order('a-alice', place('w1'));
     assert.ok(position > 0, 'the ack carries the journal position');
     await h.tick(60_500);
-    await eventually('the fill event', () => events.some((e) => e.type === 'order.filled'));
+    await until(() => events.some((e) => e.type === 'order.filled'), { what: 'the fill event', deadlineMs: 5_000 });
     await h.tick(61_000);
-    await eventually('a delta with the marked equity', () => deltas.some((d) => d.equity > 50_000));
+    await until(() => deltas.some((d) => d.equity > 50_000), { what: 'a delta with the marked equity', deadlineMs: 5_000 });
     assert.equal(alice.gaps, 0);
     alice.close();
   });
@@ -101,7 +102,7 @@ describe('gateway over real sockets', { skip }, () => {
     alice.sendRaw(encode({ t: 'order', id: 2, assessmentId: 'a-alice', order: { op: 'place', qty: -1 } }));
     alice.sendRaw('{"t":"ping"}');
     alice.sendRaw(new Uint8Array(20_000));
-    await eventually('five errors', () => alice.errors.length >= 5);
+    await until(() => alice.errors.length >= 5, { what: 'five errors', deadlineMs: 5_000 });
     assert.deepEqual(alice.errors.slice(0, 5).map((e) => e.code), ['MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'FRAME_TOO_LARGE']);
     assert.match(alice.errors[1]!.message, /assessmentId/);
     assert.match(alice.errors[3]!.message, /text frame/);
@@ -116,22 +117,22 @@ describe('gateway over real sockets', { skip }, () => {
     const seen: number[] = [];
     await first.subscribe('a-alice', { onDelta: (_d, at) => seen.push(at.seq), onEvent: (_e, at) => seen.push(at.seq) });
     await h.tick(60_100);
-    await eventually('a frame', () => seen.length > 0);
+    await until(() => seen.length > 0, { what: 'a frame', deadlineMs: 5_000 });
     const last = first.position('a-alice')!;
     first.close();
     await first.whenClosed();
     await h.tick(60_200);
     await h.tick(60_300);
-    await new Promise((r) => setTimeout(r, 100)); // deltas for the missed ticks reach the ring
+    await until(() => h.hub.seqOf('a-alice') > last.seq, { what: 'frames for the missed ticks in the ring' });
     const missedTo = h.hub.seqOf('a-alice');
     assert.ok(missedTo > last.seq, 'frames were produced while away');
     const replayed: number[] = [];
     // Resume by hand through the raw protocol, as the client library does on a gap.
     const socket = await raw(h.url);
     socket.ws.send(encode({ t: 'auth', token: await token('alice') }));
-    await eventually('ready', () => socket.frames.some((f) => (f as { t: string }).t === 'ready'));
+    await until(() => socket.frames.some((f) => (f as { t: string }).t === 'ready'), { what: 'ready', deadlineMs: 5_000 });
     socket.ws.send(encode({ t: 'sub', id: 7, assessmentId: 'a-alice', resume: last }));
-    await eventually('resumed', () => socket.frames.some((f) => (f as { t: string }).t === 'resumed'));
+    await until(() => socket.frames.some((f) => (f as { t: string }).t === 'resumed'), { what: 'resumed', deadlineMs: 5_000 });
     for (const f of socket.frames as Array<{ t: string; seq?: number }>) if (f.t === 'delta' || f.t === 'event') replayed.push(f.seq!);
     assert.deepEqual(replayed.slice(0, missedTo - last.seq), Array.from({ length: missedTo - last.seq }, (_, k) => last.seq + 1 + k));
     socket.ws.close();

@@ -23,6 +23,7 @@ import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine
 import { VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import type { ServerFrame } from '../protocol/protocol.js';
 import { SECRET, token } from './gateway-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 const T0 = Date.UTC(2026, 0, 5, 9, 0);
@@ -56,7 +57,7 @@ describe('history and reports over the gateway', { skip }, () => {
     const tick = async (ts: number, bid: number): Promise<void> => {
       await pub.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts, bid, ask: bid + 10 });
       const tail = await node.marketTail();
-      while (node.node.lastSeq < tail) await new Promise((r) => setTimeout(r, 5));
+      await until(() => node.node.lastSeq >= tail, { what: `the node to apply the market log to seq ${tail}`, intervalMs: 5 });
     };
     await pub.publishClock(T0);
     await tick(T0, 60_000);
@@ -86,8 +87,7 @@ describe('history and reports over the gateway', { skip }, () => {
   });
 
   test('a failed assessment gets its report by itself: pushed to its socket, on the bus as report.ready, served as JSON and HTML', async () => {
-    const until = Date.now() + 30_000;
-    while (reportFrame === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    await until(() => reportFrame !== undefined, { what: "the report frame on the trader's socket", deadlineMs: 30_000, intervalMs: 50 }).catch(() => undefined); // asserted below
     assert.ok(reportFrame, 'the report frame reached the trader\'s socket');
     assert.equal(reportFrame.assessmentId, 'hx-alice');
     assert.equal(reportFrame.trigger, 'assessment.failed');

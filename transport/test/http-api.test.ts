@@ -6,8 +6,9 @@ import { serviceGate } from '../../engine/testing/index.js';
 import { createSharedState, MemoryRateLimiter, PgPurchaseStore, PgSimulationStore, type SharedState } from '../../persistence/index.js';
 import { httpApi, TraderIndex } from '../server/http-api.js';
 import { assessmentIdFor, createStripe, Purchases, signedWebhook, startStripeFake, type StripeFake } from '../payments/index.js';
-import { eventually, startHarness, token, type Harness } from './gateway-harness.js';
+import { startHarness, token, type Harness } from './gateway-harness.js';
 import { SimPool, SimulationService } from '../../sim/index.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const WEBHOOK_SECRET = 'whsec_http_api_test';
@@ -143,7 +144,7 @@ describe('HTTP API on the gateway', { skip }, () => {
     assert.deepEqual(applied.body, { received: true, status: 'applied' });
     const repeated = await call('POST', '/v1/stripe/webhook', { raw: event.body, headers: { 'stripe-signature': event.header } });
     assert.deepEqual(repeated.body, { received: true, status: 'duplicate' });
-    await eventually('the assessment in the engine', () => owners.of('carol').includes(assessmentId));
+    await until(() => owners.of('carol').includes(assessmentId), { what: 'the assessment in the engine', deadlineMs: 5_000 });
     const state = await h.node.state(assessmentId);
     assert.equal(state?.traderId, 'carol');
     const list = await call('GET', '/v1/assessments', { trader: 'carol' });

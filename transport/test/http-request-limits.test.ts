@@ -53,9 +53,15 @@ describe('HTTP requests limited per address', { skip }, () => {
   const extra: Gateway[] = [];
   const routes = (node: Harness['node'], registry: Registry, verifier: TokenVerifier, requestLimiter: RateLimiter): ReturnType<typeof httpApi> => {
     const o: HttpApiOptions = {
-      engine: { state: (id) => (stateReads++, node.state(id)), offer: (r) => node.offer(r) }, verifier, registry, tiers: presetTiers(), owners,
+      engine: { state: (id) => {
+          stateReads++;
+          return node.state(id);
+        }, offer: (r) => node.offer(r) }, verifier, registry, tiers: presetTiers(), owners,
       leaderboard: shared.leaderboard, idempotency: shared.idempotency, shards: () => node.engine.shards(), requestLimiter, limiterTimeoutMs: 200,
-      log: pino({ level: 'info' }, new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) })),
+      log: pino({ level: 'info' }, new Writable({ write: (c, _e, done) => {
+        lines.push(String(c));
+        done();
+      } })),
     };
     return httpApi(o);
   };

@@ -12,6 +12,7 @@ import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { ensureMarketStream, marketSubjects, TickPublisher, type MalformedMessage } from '../nats/index.js';
 import { IntakeService, intakeSubjects, type InspectReply } from '../nats/intake-service.js';
 import { JetStreamMarketLog } from '../nats/jetstream-market-log.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 const dec = new Decoder();
@@ -65,7 +66,7 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     const [row] = await db.sql<{ position: string }[]>`select position from journal where assessment_id = 'n1' and client_order_id = 'k1'`;
     assert.equal(Number(row!.position), order.position, 'the acknowledged position is the journal row');
     await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 2), bid: 60_100, ask: 60_110 });
-    while (node.lastSeq < 3) await new Promise((r) => setTimeout(r, 10));
+    await until(() => node.lastSeq >= 3, { what: 'the node to apply the three market inputs' });
     const state = await node.state('n1');
     assert.equal(state!.positions['BTC-USD']?.qty, 0.1);
     const seen = dec.decode((await nc.request(subjects.inspect, new Uint8Array(0), { timeout: 5_000 })).data) as InspectReply;
@@ -105,7 +106,7 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     await js.publish(`${namespace}.ticks.coinbase.BTC-USD`, new Uint8Array([0xc1]));
     await publisher.publishTick({ venue: 'coinbase', symbol: 'DOGE-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 3), bid: 1, ask: 1.1 });
     await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 4), bid: 60_200, ask: 60_210 });
-    while (node.lastSeq < from + 3) await new Promise((r) => setTimeout(r, 10));
+    await until(() => node.lastSeq >= from + 3, { what: 'the node to read past the three ticks' });
     assert.deepEqual(skipped.map((m) => m.kind), ['malformed', 'unknown_symbol']);
     assert.match(skipped[1]!.reason, /unknown symbol "DOGE-USD"/);
     assert.equal(node.lastSeq, from + 3, 'the good tick after them was applied');

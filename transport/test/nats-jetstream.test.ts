@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Decoder, encode } from '@msgpack/msgpack';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
 import type { OutputEvent } from '../../engine/index.js';
 import { serviceGate } from '../../engine/testing/index.js';
@@ -12,6 +12,7 @@ import {
   decodeToken, domainEventSubjects, encodeToken, ensureEventStream, ensureMarketStream, eventSubject, parseMarketSubject,
   resolutionSubject, tickSubject, withNamespace, type MalformedMessage, type MarketInput,
 } from '../nats/index.js';
+import { until } from '../../engine/testing/index.js';
 
 describe('NATS subject scheme', () => {
   test('the subject mapping round-trips symbols like PM:FED-DEC-CUT:YES and BTC-USD', () => {
@@ -150,7 +151,7 @@ describe('NATS JetStream transport', { skip }, () => {
     const { name, namespace } = scope('consume');
     await ensureMarketStream(jsm, { name, subjects: [`${namespace}.ticks.>`, `${namespace}.resolutions.>`], storage: 'memory' });
     const publisher = new TickPublisher(js, { namespace });
-    const acks = [];
+    const acks: PubAck[] = [];
     for (let i = 1; i <= 6; i++) acks.push(await publisher.publishTick(quote(i, i % 2 === 0 ? 'PM:FED-DEC-CUT:YES' : 'BTC-USD')));
     acks.push(await publisher.publishResolution({ venue: 'polymarket', market: 'PM:FED-DEC-CUT', outcome: 'YES', ts: 1_700_000_001_000 }));
 
@@ -164,7 +165,7 @@ describe('NATS JetStream transport', { skip }, () => {
     // Restart: the engine recovered through seq 3 and resumes from there while more ticks arrive.
     const resumed = new JetStreamTickSource(js, { stream: name, namespace, startSeq: first.nextSeq });
     const reading = take(resumed, 5);
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => resumed.nextSeq > acks[6]!.seq, { what: 'the resumed source to read what the stream holds' });
     acks.push(await publisher.publishTick(quote(7)));
     const tail = await reading;
     assert.deepEqual(tail.map((t) => t.seq), acks.slice(3).map((a) => a.seq));

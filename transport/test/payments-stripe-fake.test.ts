@@ -30,8 +30,9 @@ describe('stripe fake', () => {
   test('a request without a required field is refused naming the parameter, as Stripe does', async () => {
     const missing = { ...params('p3'), line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: 1_000 } }] } as Stripe.Checkout.SessionCreateParams;
     await assert.rejects(stripe.checkout.sessions.create(missing), { type: 'StripeInvalidRequestError', param: 'line_items[0][price_data][product_data][name]' });
-    const noUrl = { ...params('p3'), success_url: undefined } as Stripe.Checkout.SessionCreateParams;
-    await assert.rejects(stripe.checkout.sessions.create(noUrl), { type: 'StripeInvalidRequestError', param: 'success_url' });
+    const noUrl: Partial<Stripe.Checkout.SessionCreateParams> = params('p3');
+    delete noUrl.success_url;
+    await assert.rejects(stripe.checkout.sessions.create(noUrl as Stripe.Checkout.SessionCreateParams), { type: 'StripeInvalidRequestError', param: 'success_url' });
     const unknown = { ...params('p3'), payment_method_types: ['card'] } as unknown as Stripe.Checkout.SessionCreateParams;
     await assert.rejects(stripe.checkout.sessions.create(unknown), { type: 'StripeInvalidRequestError', param: 'payment_method_types' });
   });

@@ -180,11 +180,3 @@ export async function startWorld(): Promise<RouteWorld> {
   };
 }
 
-/** Poll until `ok()` or fail after `ms` (a bound, not a pace: the machine is shared). */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

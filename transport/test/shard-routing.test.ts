@@ -5,7 +5,8 @@ import { shardOf } from '../../engine/index.js';
 import { serviceGate } from '../../engine/testing/index.js';
 import { ProtocolError } from '../client/vatic-client.js';
 import { ShardRouter } from '../nats/shard-router.js';
-import { startWorld, until, type Owner, type RouteWorld } from './route-harness.js';
+import { startWorld, type Owner, type RouteWorld } from './route-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 const place = (clientOrderId: string, qty = 0.1) => ({ op: 'place' as const, clientOrderId, symbol: 'BTC-USD', side: 'buy' as const, type: 'market' as const, qty, stopLoss: 59_000 });
@@ -22,11 +23,11 @@ describe('routing commands and streams to the owner of each shard in a two-node 
   /** The running node that serves `id`'s shard now. */
   const ownerOf = (id: string): Owner | undefined => [...owners.values()].find((o) => o.node.epochOf(shardOf(id)) !== undefined);
   /** Every shard served, each node holding its share (floor or ceil of 1024/N): no move under way. */
-  const allServed = async (): Promise<void> => until('the shards to settle, a share on each node', () => {
+  const allServed = async (): Promise<void> => void (await until(() => {
     const sizes = [...owners.values()].map((o) => o.node.servedShards().size);
     const share = 1024 / sizes.length;
     return sizes.reduce((a, b) => a + b, 0) === 1024 && sizes.every((n) => n >= Math.floor(share) && n <= Math.ceil(share));
-  }, 60_000);
+  }, { what: 'the shards to settle, a share on each node', deadlineMs: 60_000 }));
   const restart = async (name: string): Promise<void> => {
     owners.set(name, await w.startOwner(name));
     await allServed();
@@ -55,19 +56,19 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     const from = ownerOf('r-alice')!;
     from.holdReplies(); // the node journals and applies; its answer never reaches the gateway
     const acked = alice.order('r-alice', place('k1', 0.2));
-    await until('the order in the journal', async () => (await w.db.sql`select 1 from journal where client_order_id = 'k1'`).length === 1);
-    await until('the gateway to give up on the first attempt', async () => (await counter(gw.registry, 'gateway_route_retries_total', { reason: 'timeout' })) >= 1);
+    await until(async () => (await w.db.sql`select 1 from journal where client_order_id = 'k1'`).length === 1, { what: 'the order in the journal', deadlineMs: 20_000 });
+    await until(async () => (await counter(gw.registry, 'gateway_route_retries_total', { reason: 'timeout' })) >= 1, { what: 'the gateway to give up on the first attempt', deadlineMs: 20_000 });
     await from.stop(); // hands every shard over to the other node, draining each one's subscriptions first
     owners.delete(from.name);
     const position = await acked;
-    await until('the other node to take the shard', () => ownerOf('r-alice') !== undefined, 60_000);
+    await until(() => ownerOf('r-alice') !== undefined, { what: 'the other node to take the shard', deadlineMs: 60_000 });
     const to = ownerOf('r-alice');
     assert.ok(to !== undefined && to !== from, 'the other node serves the shard now');
     const rows = await w.db.sql<{ position: string }[]>`select position from journal where assessment_id = 'r-alice' and client_order_id = 'k1'`;
     assert.equal(rows.length, 1, 'journaled once');
     assert.equal(position, Number(rows[0]!.position), 'the answer is the original acceptance');
     await w.tick(60_200);
-    await until('the new owner to fill it', async () => (await to.node.state('r-alice'))?.positions['BTC-USD']?.qty !== undefined);
+    await until(async () => (await to.node.state('r-alice'))?.positions['BTC-USD']?.qty !== undefined, { what: 'the new owner to fill it', deadlineMs: 20_000 });
     assert.equal((await to.node.state('r-alice'))!.positions['BTC-USD']!.qty, 0.2, 'filled once');
     alice.close();
     await gw.stop();
@@ -96,19 +97,19 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     assert.equal(first.epoch, from.node.epochOf(v), 'the stream carries the shard\'s owner epoch');
     await bob.order('r-bob', place('b1', 0.1));
     await w.tick(60_300);
-    await until('the first fill on the stream', () => fills.length === 1);
+    await until(() => fills.length === 1, { what: 'the first fill on the stream', deadlineMs: 20_000 });
     await from.stop();
     owners.delete(from.name);
-    await until('the other node to take the shard', () => ownerOf('r-bob') !== undefined, 60_000);
+    await until(() => ownerOf('r-bob') !== undefined, { what: 'the other node to take the shard', deadlineMs: 60_000 });
     const to = ownerOf('r-bob')!;
     const epoch = to.node.epochOf(v)!;
     assert.ok(epoch > first.epoch, 'a new owner, a new epoch');
-    await until('a snapshot at the new owner\'s epoch', () => snapshots.some((s) => s.epoch === epoch));
+    await until(() => snapshots.some((s) => s.epoch === epoch), { what: 'a snapshot at the new owner\'s epoch', deadlineMs: 20_000 });
     assert.equal(snapshots.find((s) => s.epoch === epoch)!.state.positions['BTC-USD']?.qty, 0.1, 'the fresh snapshot holds the fill made under the old owner');
     assert.ok(bob.gaps >= 1, 'the client saw the stream move and resynced');
     await bob.order('r-bob', place('b2', 0.1));
     await w.tick(60_400);
-    await until('the second fill, on the new owner\'s stream', () => fills.length === 2);
+    await until(() => fills.length === 2, { what: 'the second fill, on the new owner\'s stream', deadlineMs: 20_000 });
     assert.equal(fills[1]!.epoch, epoch);
     assert.equal(bob.position('r-bob')?.epoch, epoch);
     bob.close();

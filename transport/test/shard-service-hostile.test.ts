@@ -4,7 +4,8 @@ import { decode, encode } from '@msgpack/msgpack';
 import { shardOf } from '../../engine/index.js';
 import { serviceGate } from '../../engine/testing/index.js';
 import { leaderboardSubject, shardSubjects, streamSubject } from '../nats/shard-subjects.js';
-import { startWorld, until, type Owner, type RouteWorld } from './route-harness.js';
+import { startWorld, type Owner, type RouteWorld } from './route-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
@@ -18,7 +19,7 @@ describe('hostile requests on the shard subjects, and hostile frames on a stream
   before(async () => {
     w = await startWorld();
     owner = await w.startOwner('h1', { maxRequestBytes: 2_048, maxWatchesPerGateway: 3, maxGateways: 3, onMalformed: (kind, reason) => void refused.push([kind, reason]) });
-    await until('the node to serve every shard', () => owner.node.servedShards().size === 1024, 60_000);
+    await until(() => owner.node.servedShards().size === 1024, { what: 'the node to serve every shard', deadlineMs: 60_000 });
     assert.ok((await owner.node.offer({ kind: 'create', assessmentId: id, traderId: 'alice', tierId: 'one-step-50k' })).ok);
   });
   after(async () => {
@@ -57,7 +58,7 @@ describe('hostile requests on the shard subjects, and hostile frames on a stream
     }
     // Published without a reply subject: nobody would read an answer, so nothing is done.
     w.nc.publish(s.intake, encode({ kind: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: 'fire-and-forget', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 59_000 } }));
-    await until('the request without a reply subject to be refused', () => refused.some(([, reason]) => /reply subject/.test(reason)));
+    await until(() => refused.some(([, reason]) => /reply subject/.test(reason)), { what: 'the request without a reply subject to be refused', deadlineMs: 20_000 });
     const [afterCount] = await w.db.sql<{ n: number }[]>`select count(*)::int as n from journal`;
     assert.equal(afterCount!.n, before!.n, 'nothing was journaled');
     assert.ok(refused.length >= cases.length - 1, 'each malformed request is reported');
@@ -73,9 +74,9 @@ describe('hostile requests on the shard subjects, and hostile frames on a stream
     await alice.subscribe(id, { onEvent: (e) => void events.push(e) });
     const subject = streamSubject(id, w.namespace);
     for (const junk of [new Uint8Array([0xc1]), encode({ t: 'event', assessmentId: 'someone-else', epoch: 1, seq: 1, event: {} }), encode([1, 2]), new Uint8Array(300_000)]) w.nc.publish(subject, junk);
-    await until('the junk to be counted', () => gw.streams.malformed >= 4);
+    await until(() => gw.streams.malformed >= 4, { what: 'the junk to be counted', deadlineMs: 20_000 });
     await alice.order(id, { op: 'place', clientOrderId: 'after-junk', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 59_000 });
-    await until('the order\'s events to arrive', () => events.length > 0);
+    await until(() => events.length > 0, { what: 'the order\'s events to arrive', deadlineMs: 20_000 });
     alice.close();
     await gw.stop();
   });

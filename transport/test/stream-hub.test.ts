@@ -89,7 +89,10 @@ test('a stream outlives its last subscriber for the linger time, then stops the 
 test('deltas encoded by the engine go out byte for byte as the hub would encode them, to msgpack and JSON subscribers alike, and resume from the ring', () => {
   const sent = (protocol: Subscriber['protocol']) => {
     const out: Array<Uint8Array | string> = [];
-    const s: Subscriber = { protocol, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => (out.push(typeof d === 'string' ? d : d.slice()), true) };
+    const s: Subscriber = { protocol, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => {
+      out.push(typeof d === 'string' ? d : d.slice());
+      return true;
+    } };
     return { s, out };
   };
   const plain = new StreamHub({ epoch: 300, watch: () => {} });
@@ -129,7 +132,10 @@ test('frames around engine-encoded deltas stay byte for byte the hub\'s own at e
   const last: Array<Uint8Array | undefined> = [undefined, undefined];
   const hubs = [0, 1].map((k) => {
     const hub = new StreamHub({ epoch: 70_000, ringBytes: 1_024, watch: () => {} });
-    hub.subscribe('a', { protocol: PROTOCOL_MSGPACK, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => ((last[k] = d as Uint8Array), true) });
+    hub.subscribe('a', { protocol: PROTOCOL_MSGPACK, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => {
+      last[k] = d as Uint8Array;
+      return true;
+    } });
     return hub;
   });
   const deltaEncoder = new DeltaEncoder();

@@ -15,8 +15,9 @@ import { Registry } from 'prom-client';
 import { ConnectorMetrics, createVenueConnector, kalshiCredentials, tickPublisherSink, type Venue } from '../market-data/index.js';
 import { ensureMarketStream, JetStreamTickSource, marketSubjects, TickPublisher, type MarketInput } from '../nats/index.js';
 import { MemoryLog } from '../testing/memory-quote-sink.js';
-import { BinanceSim, ChaosDriver, CoinbaseSim, KalshiSim, PolymarketSim, waitFor, type ChaosReport, type Top, type VenueSim } from '../testing/venue-simulator/index.js';
+import { BinanceSim, ChaosDriver, CoinbaseSim, KalshiSim, PolymarketSim, type ChaosReport, type Top, type VenueSim } from '../testing/venue-simulator/index.js';
 import { expandFor, INSTRUMENTS, KX, PM_MARKET, PM_NO, PM_YES, symbolCount, TEST_SOCKET } from './venue-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 /** What a chaos run did, for the test's diagnostics. */
 export interface ChaosSummary {
@@ -71,15 +72,15 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
   try {
     connector.start();
     const inSync = () => (venue === 'binance' ? sim.server.connections.size > 0 && connector.connected : sim.instruments().every((i) => sim.subscribed(i)));
-    await waitFor(inSync, `${venue} subscriptions`, 20_000);
+    await until(inSync, { what: `${venue} subscriptions`, deadlineMs: 20_000 });
     // One good quote per symbol first: a connector's very first quote has no reference to judge a jump by
     // (docs/market-data.md; in production the stream's last tick seeds it), so chaos starts once there is one.
     for (const i of sim.instruments()) sim.step(i);
     const symbolsQuoted = new Set(sim.instruments().flatMap((i) => expandFor(venue, subs)(i, { bid: 0.4, ask: 0.6 }).map(([s]) => s)));
-    await waitFor(() => connector.published >= symbolsQuoted.size, 'a first quote of every symbol', 20_000);
+    await until(() => connector.published >= symbolsQuoted.size, { what: 'a first quote of every symbol', deadlineMs: 20_000 });
     const report = await new ChaosDriver(sim, { seed, badRate: 0.15, faultEveryMs: 1_500 }).run(seconds * 1_000);
     // A calm end: in sync again, a few good updates of every instrument, so the last tops are known.
-    await waitFor(inSync, `${venue} back in sync after the chaos`, IDLE_MS * 4);
+    await until(inSync, { what: `${venue} back in sync after the chaos`, deadlineMs: IDLE_MS * 4 });
     for (let k = 0; k < 3; k++) for (const i of sim.instruments()) sim.step(i);
 
     const expected = sim.record.expected(expandFor(venue, subs));
@@ -96,7 +97,7 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
           `the record's ${JSON.stringify(Object.fromEntries(holds))}; ${JSON.stringify(log.lines.filter((l) => l.level !== 'info').slice(-20).map((l) => [l.msg, l.obj]))}`);
       }
       progress = now;
-      await waitFor(() => (connector.published >= total && heldNow() >= wanted) || connector.published + heldNow() > progress, 'progress', 30_000).catch(() => {});
+      await until(() => (connector.published >= total && heldNow() >= wanted) || connector.published + heldNow() > progress, { what: 'progress', deadlineMs: 30_000 }).catch(() => {});
     }
     await connector.stop();
 

@@ -10,8 +10,9 @@ import { serviceGate } from '../../engine/testing/index.js';
 import { ConnectorMetrics, createVenueConnector, tickPublisherSink } from '../market-data/index.js';
 import { lastTicksOnStream } from '../market-data/stream-seed.js';
 import { ensureMarketStream, JetStreamTickSource, marketSubjects, TickPublisher, type MarketInput } from '../nats/index.js';
-import { CoinbaseSim, waitFor } from '../testing/venue-simulator/index.js';
-import { eventually, expandFor, INSTRUMENTS, metricValue, TEST_SOCKET, topsOf } from './venue-harness.js';
+import { CoinbaseSim } from '../testing/venue-simulator/index.js';
+import { expandFor, INSTRUMENTS, metricValue, TEST_SOCKET, topsOf } from './venue-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = await serviceGate('nats', '127.0.0.1', 4222);
 
@@ -71,7 +72,7 @@ describe('market-data role with a venue connector', { skip }, () => {
     const args = ['--source', 'coinbase', '--url', sim.url, '--symbols', 'BTC-USD', '--stream', stream, '--namespace', namespace];
     const first = marketData([...args, '--metrics-port', String(port)]);
     try {
-      await waitFor(() => sim.subscribed('BTC-USD'), 'the CLI subscribed', 60_000);
+      await until(() => sim.subscribed('BTC-USD'), { what: 'the CLI subscribed', deadlineMs: 60_000 });
       assert.equal(sim.subscribed('ETH-USD'), false, '--symbols narrows the subscription');
       for (let k = 0; k < 10; k++) sim.step('BTC-USD');
       sim.inject('BTC-USD', 'crossed');
@@ -79,10 +80,10 @@ describe('market-data role with a venue connector', { skip }, () => {
       sim.step('BTC-USD');
       const expected = sim.record.expected(expandFor('coinbase', { 'BTC-USD': 'BTC-USD' })).get('BTC-USD')!;
       let metrics = '';
-      await eventually(async () => {
+      await until(async () => {
         metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
         return metrics.includes(`market_data_quotes_published_total{venue="coinbase",symbol="BTC-USD"} ${expected.length}`);
-      }, 'the published count on /metrics', 30_000);
+      }, { what: 'the published count on /metrics', deadlineMs: 30_000 });
       assert.match(metrics, /market_data_held_total\{venue="coinbase",symbol="BTC-USD",reason="CROSSED_BOOK"\} 1/);
       assert.match(metrics, /market_data_connected\{venue="coinbase"\} 1/);
       assert.match(metrics, /market_data_feed_age_seconds\{venue="coinbase",symbol="BTC-USD"\} \d/);
@@ -97,8 +98,8 @@ describe('market-data role with a venue connector', { skip }, () => {
 
       // A restart sees the stream's last tick: the venue's snapshot of the same top is not published again.
       const second = marketData(args);
-      await waitFor(() => sim.server.connections.size === 1 && sim.subscribed('BTC-USD'), 'the restarted CLI subscribed', 60_000);
-      await waitFor(() => [...sim.server.connections][0]!.received.length >= 2, 'its subscriptions');
+      await until(() => sim.server.connections.size === 1 && sim.subscribed('BTC-USD'), { what: 'the restarted CLI subscribed', deadlineMs: 60_000 });
+      await until(() => [...sim.server.connections][0]!.received.length >= 2, { what: 'its subscriptions', deadlineMs: 10_000 });
       second.kill();
       const again = await second.exit;
       assert.equal(again.code, 0, again.stderr);
@@ -137,19 +138,19 @@ describe('market-data role with a venue connector', { skip }, () => {
     const standby = make();
     try {
       active.connector.start();
-      await waitFor(() => sim.subscribed('BTC-USD'), 'the active connector');
+      await until(() => sim.subscribed('BTC-USD'), { what: 'the active connector', deadlineMs: 10_000 });
       for (let k = 0; k < 10; k++) sim.step('BTC-USD');
-      await waitFor(() => active.connector.published === 11, 'the active connector\'s ticks (the snapshot and ten updates)');
+      await until(() => active.connector.published === 11, { what: 'the active connector\'s ticks (the snapshot and ten updates)', deadlineMs: 10_000 });
       standby.connector.seed(await lastTicksOnStream(jsm, stream, namespace, 'coinbase', ['BTC-USD']));
       standby.connector.start();
-      await waitFor(() => sim.server.connections.size === 2 && [...sim.server.connections].every((c) => c.received.length === 2), 'the standby subscribed');
+      await until(() => sim.server.connections.size === 2 && [...sim.server.connections].every((c) => c.received.length === 2), { what: 'the standby subscribed', deadlineMs: 10_000 });
       for (let k = 0; k < 10; k++) sim.step('BTC-USD');
       assert.equal(standby.connector.published, 0, 'the standby\'s snapshot is the top already on the stream');
-      await waitFor(() => active.connector.published === 21 && standby.connector.published === 10, 'both connectors publishing');
-      await eventually(async () => await metricValue(standby.registry, 'market_data_duplicates_total') + await metricValue(active.registry, 'market_data_duplicates_total') === 10, 'every second copy reported a duplicate');
+      await until(() => active.connector.published === 21 && standby.connector.published === 10, { what: 'both connectors publishing', deadlineMs: 10_000 });
+      await until(async () => await metricValue(standby.registry, 'market_data_duplicates_total') + await metricValue(active.registry, 'market_data_duplicates_total') === 10, { what: 'every second copy reported a duplicate', deadlineMs: 10_000 });
       await active.connector.stop();
       for (let k = 0; k < 10; k++) sim.step('BTC-USD');
-      await waitFor(() => standby.connector.published === 20, 'the standby alone');
+      await until(() => standby.connector.published === 20, { what: 'the standby alone', deadlineMs: 10_000 });
       const expected = sim.record.expected(expandFor('coinbase', subs)).get('BTC-USD')!;
       const ticks = (await readStream(stream, namespace)).filter((i) => i.type === 'tick');
       assert.equal(ticks.length, 31);

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { kalshiCredentials, type QuoteSink } from '../market-data/index.js';
-import { BinanceSim, CoinbaseSim, KalshiSim, PolymarketSim, waitFor, type VenueSim } from '../testing/venue-simulator/index.js';
-import { connectTo, eventually, expandFor, KX, metricValue, PM_MARKET, PM_NO, PM_YES, topsOf } from './venue-harness.js';
+import { BinanceSim, CoinbaseSim, KalshiSim, PolymarketSim, type VenueSim } from '../testing/venue-simulator/index.js';
+import { connectTo, expandFor, KX, metricValue, PM_MARKET, PM_NO, PM_YES, topsOf } from './venue-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const CB = { 'BTC-USD': 'BTC-USD', 'ETH-USD': 'ETH-USD' };
 const BN = { BTCUSDT: 'BTC-USD', ETHUSDT: 'ETH-USD' };
@@ -15,12 +16,12 @@ function steps(sim: VenueSim, n: number): void {
 }
 
 /** Wait until every instrument of the simulator has a live subscription. */
-const allSubscribed = (sim: VenueSim) => waitFor(() => sim.instruments().every((i) => sim.subscribed(i)), `${sim.venue} subscriptions`);
+const allSubscribed = (sim: VenueSim) => until(() => sim.instruments().every((i) => sim.subscribed(i)), { what: `${sim.venue} subscriptions`, deadlineMs: 10_000 });
 
 /** Step until the stream holds what the record expects for every symbol (deadline-bounded). */
 async function settled(sim: VenueSim, subs: Record<string, string>, ticks: () => ReadonlyArray<{ symbol: string; bid: number; ask: number }>): Promise<void> {
   const expected = sim.record.expected(expandFor(sim.venue, subs));
-  await waitFor(() => [...expected].every(([s, tops]) => topsOf(ticks(), s).length >= tops.length), 'the expected ticks');
+  await until(() => [...expected].every(([s, tops]) => topsOf(ticks(), s).length >= tops.length), { what: 'the expected ticks', deadlineMs: 10_000 });
   for (const [s, tops] of expected) assert.deepEqual(topsOf(ticks(), s), tops, `${s}: the good tops, once and in order`);
 }
 
@@ -32,7 +33,7 @@ describe('venue connection life', () => {
       await allSubscribed(sim);
       steps(sim, 10);
       sim.server.dropAll();
-      await waitFor(() => t.connector.connections === 2 && sim.server.connections.size === 1, 'a second connection');
+      await until(() => t.connector.connections === 2 && sim.server.connections.size === 1, { what: 'a second connection', deadlineMs: 10_000 });
       await allSubscribed(sim);
       steps(sim, 10);
       await settled(sim, CB, () => t.sink.ticks);
@@ -71,7 +72,7 @@ describe('venue connection life', () => {
       await allSubscribed(sim);
       steps(sim, 3);
       sim.server.stallAll();
-      await waitFor(() => t.connector.connections === 2, 'a replacement connection', 15_000);
+      await until(() => t.connector.connections === 2, { what: 'a replacement connection', deadlineMs: 15_000 });
       await allSubscribed(sim);
       steps(sim, 3);
       await settled(sim, { 'BTC-USD': 'BTC-USD' }, () => t.sink.ticks);
@@ -89,7 +90,7 @@ describe('venue connection life', () => {
     const draws = [0, 1, 0.5, 0.25];
     const t = connectTo(sim, { BTCUSDT: 'BTC-USD' }, { socket: { backoff: { initialMs: 20, maxMs: 100, random: () => draws.shift() ?? 0 } } });
     try {
-      await waitFor(() => sim.server.connections.size === 1, 'the fifth attempt to connect');
+      await until(() => sim.server.connections.size === 1, { what: 'the fifth attempt to connect', deadlineMs: 10_000 });
       const delays = t.log.with('reconnecting').map((l) => l.obj['delayMs']);
       // Ceilings 20, 40, 80, 100 (capped); half of each, plus the jitter's share of the other half.
       assert.deepEqual(delays, [10, 40, 60, 63]);
@@ -109,7 +110,7 @@ describe('venue connection life', () => {
     const unpaced = await KalshiSim.start({ markets, inboundLimitPerSecond: 4 });
     const burst = connectTo(unpaced, subs, { perSubscribe: 1, socket: { sendRatePerSecond: Infinity } });
     try {
-      await waitFor(() => unpaced.server.throttled >= 1, 'the venue cutting the unpaced connector');
+      await until(() => unpaced.server.throttled >= 1, { what: 'the venue cutting the unpaced connector', deadlineMs: 10_000 });
     } finally {
       await burst.connector.stop();
       await unpaced.stop();
@@ -117,7 +118,7 @@ describe('venue connection life', () => {
     const sim = await KalshiSim.start({ markets, inboundLimitPerSecond: 4 });
     const t = connectTo(sim, subs, { perSubscribe: 1, socket: { sendRatePerSecond: 2.5, sendBurst: 1 } });
     try {
-      await waitFor(() => [...sim.server.connections][0]?.received.length === 8, 'one subscribe per market, and the lifecycle channel');
+      await until(() => [...sim.server.connections][0]?.received.length === 8, { what: 'one subscribe per market, and the lifecycle channel', deadlineMs: 10_000 });
       await allSubscribed(sim);
       assert.equal(sim.server.throttled, 0);
       assert.equal(t.connector.connections, 1);
@@ -156,11 +157,11 @@ describe('venue connection life', () => {
     const sim = await BinanceSim.start({ symbols: { BTCUSDT: 60_000 } });
     const t = connectTo(sim, { BTCUSDT: 'BTC-USD' });
     try {
-      await waitFor(() => sim.server.connections.size === 1, 'a connection');
+      await until(() => sim.server.connections.size === 1, { what: 'a connection', deadlineMs: 10_000 });
       steps(sim, 2);
-      await waitFor(() => t.sink.ticks.length === 2, 'two ticks');
+      await until(() => t.sink.ticks.length === 2, { what: 'two ticks', deadlineMs: 10_000 });
       sim.announceShutdown();
-      await waitFor(() => t.log.with('venue connection rotated').length === 1, 'the rotation');
+      await until(() => t.log.with('venue connection rotated').length === 1, { what: 'the rotation', deadlineMs: 10_000 });
       assert.equal(await metricValue(t.registry, 'market_data_reconnects_total', { reason: 'rotated' }), 1);
       steps(sim, 2);
       await settled(sim, { BTCUSDT: 'BTC-USD' }, () => t.sink.ticks);
@@ -178,8 +179,8 @@ describe('venue connection life', () => {
     const unsigned = connectTo(sim, subs);
     const forged = connectTo(sim, subs, { credentials: kalshiCredentials('key-1', wrong.export({ type: 'pkcs8', format: 'pem' })) });
     try {
-      await waitFor(() => sim.authFailures.filter((f) => /missing/.test(f)).length >= 2 && sim.authFailures.filter((f) => /does not verify/.test(f)).length >= 2, 'two refusals of each');
-      await eventually(async () => await metricValue(forged.registry, 'market_data_reconnects_total', { reason: 'http_401' }) >= 2, 'two 401s counted');
+      await until(() => sim.authFailures.filter((f) => /missing/.test(f)).length >= 2 && sim.authFailures.filter((f) => /does not verify/.test(f)).length >= 2, { what: 'two refusals of each', deadlineMs: 10_000 });
+      await until(async () => await metricValue(forged.registry, 'market_data_reconnects_total', { reason: 'http_401' }) >= 2, { what: 'two 401s counted', deadlineMs: 10_000 });
       assert.equal(sim.server.handshakes, 0);
     } finally {
       await unsigned.connector.stop();
@@ -202,7 +203,7 @@ describe('venue connection life', () => {
     const t = connectTo(sim, { [PM_YES]: 'PM:FED-DEC-CUT:YES' }, { socket: { keepaliveIntervalMs: 200, idleTimeoutMs: 1_500 } });
     try {
       await allSubscribed(sim);
-      await waitFor(() => sim.pongs >= 10, 'ten PING/PONG rounds (over the idle timeout)');
+      await until(() => sim.pongs >= 10, { what: 'ten PING/PONG rounds (over the idle timeout)', deadlineMs: 10_000 });
       assert.equal(t.connector.connections, 1, 'the quiet connection was never taken for dead');
     } finally {
       await t.connector.stop();
@@ -250,9 +251,9 @@ describe('venue connection life', () => {
     };
     const t = connectTo(sim, { BTCUSDT: 'BTC-USD' }, { sink: slow, maxInFlight: 8, socket: { idleTimeoutMs: 60_000 } });
     try {
-      await waitFor(() => sim.server.connections.size === 1, 'a connection');
+      await until(() => sim.server.connections.size === 1, { what: 'a connection', deadlineMs: 10_000 });
       steps(sim, 3_000);
-      await waitFor(() => inFlight >= 8, 'the window filled');
+      await until(() => inFlight >= 8, { what: 'the window filled', deadlineMs: 10_000 });
       const expected = sim.record.expected(expandFor('binance', { BTCUSDT: 'BTC-USD' })).get('BTC-USD')!;
       const deadline = performance.now() + 20_000;
       while (published.length < expected.length) {

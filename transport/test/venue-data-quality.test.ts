@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { kalshiCredentials, ReferencePrices, type HoldReason } from '../market-data/index.js';
-import { BinanceSim, CoinbaseSim, KalshiSim, PolymarketSim, waitFor, type VenueSim } from '../testing/venue-simulator/index.js';
+import { BinanceSim, CoinbaseSim, KalshiSim, PolymarketSim, type VenueSim } from '../testing/venue-simulator/index.js';
 import { connectTo, expandFor, KX, metricValue, PM_MARKET, PM_NO, PM_YES, symbolCount, topsOf, type TestConnector } from './venue-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const CREDENTIALS = kalshiCredentials('key-1', privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -51,21 +52,21 @@ describe('data quality at the door', () => {
       const ids = sim.instruments();
       const first = ids[0]!;
       try {
-        if (sim.venue === 'binance') await waitFor(() => sim.server.connections.size === 1, 'a connection');
-        else await waitFor(() => ids.every((i) => sim.subscribed(i)), 'subscriptions');
+        if (sim.venue === 'binance') await until(() => sim.server.connections.size === 1, { what: 'a connection', deadlineMs: 10_000 });
+        else await until(() => ids.every((i) => sim.subscribed(i)), { what: 'subscriptions', deadlineMs: 10_000 });
         for (let k = 0; k < 20; k++) for (const i of ids) sim.step(i);
         const kinds = c.extra?.channel === 'ticker' ? [] : [...sim.supports]; // the simulator's bad kinds are level2 frames
         for (const kind of kinds) {
           sim.inject(first, kind);
           sim.step(first);
-          if (kind === 'gap') await waitFor(() => sim.subscribed(first), 'the resnapshot');
+          if (kind === 'gap') await until(() => sim.subscribed(first), { what: 'the resnapshot', deadlineMs: 10_000 });
         }
         for (let k = 0; k < 10; k++) for (const i of ids) sim.step(i);
 
         const expected = sim.record.expected(expandFor(sim.venue, c.subs));
         const holds = sim.record.holds(symbolCount(sim.venue, c.subs));
-        await waitFor(() => [...expected].every(([s, tops]) => topsOf(t.sink.ticks, s).length >= tops.length), 'the good ticks');
-        await waitFor(() => [...holds].every(([r, n]) => (t.connector.held.get(r) ?? 0) >= n), 'the holds');
+        await until(() => [...expected].every(([s, tops]) => topsOf(t.sink.ticks, s).length >= tops.length), { what: 'the good ticks', deadlineMs: 10_000 });
+        await until(() => [...holds].every(([r, n]) => (t.connector.held.get(r) ?? 0) >= n), { what: 'the holds', deadlineMs: 10_000 });
         for (const [s, tops] of expected) assert.deepEqual(topsOf(t.sink.ticks, s), tops, `${s}: the good tops, once and in order`);
         assert.deepEqual(new Map([...t.connector.held].sort()), new Map([...holds].sort()), 'held by reason, as the simulator sent them');
         for (const kind of kinds) {
@@ -89,10 +90,10 @@ describe('data quality at the door', () => {
     const sim = await BinanceSim.start({ symbols: { BTCUSDT: 60_000 } });
     const t = connectTo(sim, { BTCUSDT: 'BTC-USD' });
     try {
-      await waitFor(() => sim.server.connections.size === 1 && t.connector.connected, 'a connection');
+      await until(() => sim.server.connections.size === 1 && t.connector.connected, { what: 'a connection', deadlineMs: 10_000 });
       const conn = [...sim.server.connections][0]!;
       for (let k = 0; k < 50; k++) conn.send(JSON.stringify({ stream: 'x@bookTicker', data: { u: 'bad', s: `EVIL${k}USDT`, b: '1', B: '1', a: '2', A: '1' } }));
-      await waitFor(() => t.connector.held.get('MALFORMED_MESSAGE') === 50, 'fifty malformed frames');
+      await until(() => t.connector.held.get('MALFORMED_MESSAGE') === 50, { what: 'fifty malformed frames', deadlineMs: 10_000 });
       const labels = (await t.registry.getSingleMetric('market_data_held_total')!.get()).values.map((v) => v.labels['symbol']);
       assert.deepEqual(labels, ['-']);
       assert.equal(t.log.with('market data held back').length, 1, 'one log line, the rest counted until the next');
@@ -106,17 +107,17 @@ describe('data quality at the door', () => {
     const subs = { [KX]: 'KX:BTC-100K-DEC' };
     const t = connectTo(sim, subs, { credentials: CREDENTIALS });
     try {
-      await waitFor(() => sim.subscribed(KX), 'the subscription');
+      await until(() => sim.subscribed(KX), { what: 'the subscription', deadlineMs: 10_000 });
       sim.step(KX);
       sim.inject(KX, 'gap');
       sim.step(KX); // reveals the gap
-      await waitFor(() => sim.subscribed(KX) && (t.connector.held.get('SEQUENCE_GAP') ?? 0) === 1, 'the resnapshot');
+      await until(() => sim.subscribed(KX) && (t.connector.held.get('SEQUENCE_GAP') ?? 0) === 1, { what: 'the resnapshot', deadlineMs: 10_000 });
       sim.step(KX);
       const sent = [...sim.server.connections][0]!.received.map((m) => JSON.parse(m) as { cmd: string; params: { sids?: number[]; channels?: string[] } });
       assert.deepEqual(sent.map((m) => `${m.cmd} ${m.params.sids?.join(',') ?? m.params.channels?.join(',')}`), [
         'subscribe orderbook_delta', 'subscribe market_lifecycle_v2', 'unsubscribe 1', 'subscribe orderbook_delta',
       ]);
-      await waitFor(() => topsOf(t.sink.ticks, 'KX:BTC-100K-DEC:YES').length === sim.record.expected(expandFor('kalshi', subs)).get('KX:BTC-100K-DEC:YES')!.length, 'the ticks');
+      await until(() => topsOf(t.sink.ticks, 'KX:BTC-100K-DEC:YES').length === sim.record.expected(expandFor('kalshi', subs)).get('KX:BTC-100K-DEC:YES')!.length, { what: 'the ticks', deadlineMs: 10_000 });
       assert.deepEqual(topsOf(t.sink.ticks, 'KX:BTC-100K-DEC:YES'), sim.record.expected(expandFor('kalshi', subs)).get('KX:BTC-100K-DEC:YES'));
       assert.equal(await metricValue(t.registry, 'market_data_sequence_gaps_total', { venue: 'kalshi' }), 1);
       assert.equal(await metricValue(t.registry, 'market_data_resnapshots_total', { venue: 'kalshi', cause: 'gap' }), 1);
@@ -130,16 +131,16 @@ describe('data quality at the door', () => {
     const subs = { 'BTC-USD': 'BTC-USD', 'ETH-USD': 'ETH-USD' };
     const t = connectTo(sim, subs);
     try {
-      await waitFor(() => sim.subscribed('BTC-USD') && sim.subscribed('ETH-USD'), 'the subscriptions');
+      await until(() => sim.subscribed('BTC-USD') && sim.subscribed('ETH-USD'), { what: 'the subscriptions', deadlineMs: 10_000 });
       sim.inject('BTC-USD', 'gap');
       sim.step('ETH-USD'); // reveals the gap: ETH's book is resnapshotted too (the lost frame could have been anyone's)
-      await waitFor(() => sim.subscribed('BTC-USD') && sim.subscribed('ETH-USD'), 'the resnapshots');
+      await until(() => sim.subscribed('BTC-USD') && sim.subscribed('ETH-USD'), { what: 'the resnapshots', deadlineMs: 10_000 });
       const sent = [...sim.server.connections][0]!.received.map((m) => JSON.parse(m) as { type: string; channel: string; product_ids?: string[] });
       assert.deepEqual(sent.slice(2).map((m) => `${m.type} ${m.product_ids?.join(',')}`), ['unsubscribe BTC-USD,ETH-USD', 'subscribe BTC-USD,ETH-USD']);
       assert.equal(t.connector.held.get('AWAITING_SNAPSHOT'), 1, 'the ETH update that revealed the gap');
       for (let k = 0; k < 5; k++) { sim.step('BTC-USD'); sim.step('ETH-USD'); }
       const expected = sim.record.expected(expandFor('coinbase', subs));
-      await waitFor(() => [...expected].every(([s, tops]) => topsOf(t.sink.ticks, s).length >= tops.length), 'the ticks');
+      await until(() => [...expected].every(([s, tops]) => topsOf(t.sink.ticks, s).length >= tops.length), { what: 'the ticks', deadlineMs: 10_000 });
       for (const [s, tops] of expected) assert.deepEqual(topsOf(t.sink.ticks, s), tops);
     } finally {
       await stopAll(t, sim);
@@ -150,15 +151,15 @@ describe('data quality at the door', () => {
     const sim = await BinanceSim.start({ symbols: { BTCUSDT: 60_000 } });
     const t = connectTo(sim, { BTCUSDT: 'BTC-USD' }, { guard: { linearBand: 0.05, jumpConfirmations: 3 } });
     try {
-      await waitFor(() => sim.server.connections.size === 1, 'a connection');
+      await until(() => sim.server.connections.size === 1, { what: 'a connection', deadlineMs: 10_000 });
       sim.step('BTCUSDT');
       sim.inject('BTCUSDT', 'spike'); // a bad print, and the venue back at its level
-      await waitFor(() => t.sink.ticks.length === 2, 'two ticks');
+      await until(() => t.sink.ticks.length === 2, { what: 'two ticks', deadlineMs: 10_000 });
       assert.ok(t.sink.ticks.every((x) => x.bid < 61_000), 'the spike was not published');
       sim.move('BTCUSDT', 1.2);
       sim.step('BTCUSDT');
       sim.step('BTCUSDT');
-      await waitFor(() => t.sink.ticks.length === 3, 'the confirmed level');
+      await until(() => t.sink.ticks.length === 3, { what: 'the confirmed level', deadlineMs: 10_000 });
       assert.ok(t.sink.ticks[2]!.bid > 70_000);
       assert.equal(t.connector.held.get('PRICE_JUMP'), 3, 'the spike and the first two quotes at the new level');
       assert.equal(await metricValue(t.registry, 'market_data_jumps_accepted_total', { how: 'confirmed' }), 1);
@@ -175,18 +176,18 @@ describe('data quality at the door', () => {
     const r = connectTo(coinbase, { 'BTC-USD': 'BTC-USD' }, { recordInto: ref, sink: undefined });
     const t = connectTo(binance, { BTCUSDT: 'BTC-USD' }, { reference: ref });
     try {
-      await waitFor(() => coinbase.subscribed('BTC-USD') && binance.server.connections.size === 1, 'both venues');
+      await until(() => coinbase.subscribed('BTC-USD') && binance.server.connections.size === 1, { what: 'both venues', deadlineMs: 10_000 });
       binance.step('BTCUSDT');
-      await waitFor(() => t.sink.ticks.length === 1 && ref.reference('BTC-USD') !== undefined, 'a first tick and a reference');
+      await until(() => t.sink.ticks.length === 1 && ref.reference('BTC-USD') !== undefined, { what: 'a first tick and a reference', deadlineMs: 10_000 });
       coinbase.move('BTC-USD', 1.3);
       coinbase.step('BTC-USD');
       coinbase.step('BTC-USD'); // the reference connector's own guard confirms the move on its third quote
-      await waitFor(() => (ref.reference('BTC-USD')?.mid ?? 0) > 70_000, 'the reference venue at the new level');
+      await until(() => (ref.reference('BTC-USD')?.mid ?? 0) > 70_000, { what: 'the reference venue at the new level', deadlineMs: 10_000 });
       binance.move('BTCUSDT', 1.3);
-      await waitFor(() => t.sink.ticks.length === 2, 'the move, published at once');
+      await until(() => t.sink.ticks.length === 2, { what: 'the move, published at once', deadlineMs: 10_000 });
       assert.equal(await metricValue(t.registry, 'market_data_jumps_accepted_total', { how: 'matches-reference' }), 1);
       binance.inject('BTCUSDT', 'spike');
-      await waitFor(() => t.sink.ticks.length === 3, 'the next good tick');
+      await until(() => t.sink.ticks.length === 3, { what: 'the next good tick', deadlineMs: 10_000 });
       assert.equal(t.connector.held.get('PRICE_JUMP'), 1, 'a spike the reference venue did not make');
       assert.equal(r.sink.ticks.length, 0, 'a reference connector publishes nothing');
     } finally {
@@ -203,15 +204,15 @@ describe('data quality at the door', () => {
     const onlyYes = connectTo(pm, { [PM_YES]: 'PM:FED-DEC-CUT:YES' });
     const k = connectTo(kx, { [KX]: 'KX:BTC-100K-DEC' }, { credentials: CREDENTIALS });
     try {
-      await waitFor(() => pm.server.connections.size === 2 && pm.subscribed(PM_NO) && kx.subscribed(KX), 'subscriptions');
-      await waitFor(() => [...kx.server.connections][0]!.received.length === 2, 'the lifecycle subscription');
-      await waitFor(() => p.connector.connected && k.connector.connected, 'connected');
+      await until(() => pm.server.connections.size === 2 && pm.subscribed(PM_NO) && kx.subscribed(KX), { what: 'subscriptions', deadlineMs: 10_000 });
+      await until(() => [...kx.server.connections][0]!.received.length === 2, { what: 'the lifecycle subscription', deadlineMs: 10_000 });
+      await until(() => p.connector.connected && k.connector.connected, { what: 'connected', deadlineMs: 10_000 });
       pm.resolve(PM_NO);
       pm.resolve(PM_NO);
       kx.resolve('KXOTHER', 'yes');
       kx.resolve(KX, 'no');
       kx.resolve(KX, 'no');
-      await waitFor(() => p.sink.resolutions.length === 1 && k.sink.resolutions.length === 1 && onlyYes.connector.held.has('UNKNOWN_OUTCOME'), 'the resolutions');
+      await until(() => p.sink.resolutions.length === 1 && k.sink.resolutions.length === 1 && onlyYes.connector.held.has('UNKNOWN_OUTCOME'), { what: 'the resolutions', deadlineMs: 10_000 });
       assert.deepEqual(p.sink.resolutions.map(({ ts: _t, ...r }) => r), [{ venue: 'polymarket', market: 'PM:FED-DEC-CUT', outcome: 'NO' }]);
       assert.deepEqual(k.sink.resolutions.map(({ ts: _t, ...r }) => r), [{ venue: 'kalshi', market: 'KX:BTC-100K-DEC', outcome: 'NO' }]);
       assert.equal(onlyYes.sink.resolutions.length, 0, 'the winning asset is not configured: never guessed');

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { test } from 'node:test';
 import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
 import {
-  Backoff, BinanceNormalizer, ConnectorMetrics, HOLD_REASONS, LocalBook, readVenueConfig, DEFAULT_VENUE_CONFIG, KalshiAuthError, kalshiAuthHeaders, kalshiCredentials, MalformedVenueMessageError,
+  Backoff, BinanceNormalizer, ConnectorMetrics, HOLD_REASONS, LocalBook, readVenueConfig, DEFAULT_VENUE_CONFIG, KalshiAuthError, kalshiAuthHeaders, kalshiCredentials, type MalformedVenueMessageError,
   parseVenueConfig, QuoteGuard, QuoteKeys, ReferencePrices, resolveSubscriptions, SendPacer, SymbolMap, VenueConfigError, verifyKalshiHeaders,
   type Clock, type NormalizedQuote, type TimerHandle,
 } from '../market-data/index.js';

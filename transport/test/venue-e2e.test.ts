@@ -10,8 +10,9 @@ import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { createVenueConnector, tickPublisherSink } from '../market-data/index.js';
 import { ensureMarketStream, JetStreamTickSource, marketSubjects, TickPublisher, type MarketInput } from '../nats/index.js';
 import { JetStreamMarketLog } from '../nats/jetstream-market-log.js';
-import { BinanceSim, waitFor } from '../testing/venue-simulator/index.js';
+import { BinanceSim } from '../testing/venue-simulator/index.js';
 import { expandFor, TEST_SOCKET, topsOf } from './venue-harness.js';
+import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 const SUBS = { BTCUSDT: 'BTC-USD' };
@@ -50,15 +51,15 @@ describe('venue to verdict', { skip }, () => {
     });
     const caughtUp = async (what: string) => {
       const tail = await market.tail();
-      await waitFor(() => node.lastSeq >= tail, what);
+      await until(() => node.lastSeq >= tail, { what: what, deadlineMs: 10_000 });
     };
     const of = (type: string) => events.filter((e) => e.type === type);
     try {
       await node.ready;
       connector.start();
-      await waitFor(() => sim.server.connections.size === 1 && connector.connected, 'the venue connection');
+      await until(() => sim.server.connections.size === 1 && connector.connected, { what: 'the venue connection', deadlineMs: 10_000 });
       for (let k = 0; k < 5; k++) sim.step('BTCUSDT');
-      await waitFor(() => connector.published === 5, 'five ticks published');
+      await until(() => connector.published === 5, { what: 'five ticks published', deadlineMs: 10_000 });
       await caughtUp('the node at the stream tail');
 
       // A short of 0.2 BTC with its stop 3 % away: a published +30 % print would stop it out for ~3,600, past the 3 % daily loss.
@@ -66,12 +67,12 @@ describe('venue to verdict', { skip }, () => {
       const ask = topsOf((await readStream(stream, namespace, await market.tail())).filter((i) => i.type === 'tick') as never, 'BTC-USD').at(-1)!.ask;
       const order = { kind: 'place', clientOrderId: 'c1', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.2, stopLoss: Math.round(ask * 1.03) };
       assert.equal((await node.offer({ kind: 'command', assessmentId: 'a1', command: order })).ok, true);
-      await waitFor(() => of('order.filled').length === 1, 'the short filled');
+      await until(() => of('order.filled').length === 1, { what: 'the short filled', deadlineMs: 10_000 });
 
       for (const kind of ['spike', 'crossed', 'locked', 'out-of-range', 'malformed', 'unknown-instrument', 'spike'] as const) sim.inject('BTCUSDT', kind);
       for (let k = 0; k < 5; k++) sim.step('BTCUSDT');
       const expected = sim.record.expected(expandFor('binance', SUBS)).get('BTC-USD')!;
-      await waitFor(() => connector.published === expected.length, 'the good ticks published');
+      await until(() => connector.published === expected.length, { what: 'the good ticks published', deadlineMs: 10_000 });
       await caughtUp('the node at the stream tail');
       assert.equal(of('order.filled').length, 1, 'no stop was triggered by a held print');
       assert.equal(of('rules.violation-detected').length, 0);
@@ -85,9 +86,9 @@ describe('venue to verdict', { skip }, () => {
       sim.move('BTCUSDT', 1.3);
       sim.step('BTCUSDT');
       sim.step('BTCUSDT');
-      await waitFor(() => connector.published === expected.length + 1, 'the confirmed move published');
+      await until(() => connector.published === expected.length + 1, { what: 'the confirmed move published', deadlineMs: 10_000 });
       await caughtUp('the node at the stream tail');
-      await waitFor(() => of('order.filled').length === 2 && of('assessment.failed').length === 1, 'the stop filled and the breach judged');
+      await until(() => of('order.filled').length === 2 && of('assessment.failed').length === 1, { what: 'the stop filled and the breach judged', deadlineMs: 10_000 });
       const stop = of('order.filled')[1] as OutputEvent & { price: number };
       assert.ok(stop.price > ask * 1.25, `the stop filled at the market's new level (${stop.price})`);
     } finally {

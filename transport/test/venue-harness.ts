@@ -45,14 +45,20 @@ export const TEST_SOCKET: CreateVenueConnectorOptions['socket'] = {
 };
 
 /** A connector for `sim` over `subscriptions`, publishing to a memory sink unless `sink` is given. */
-export function connectTo(sim: VenueSim, subscriptions: Record<string, string>, extra: Partial<CreateVenueConnectorOptions> & { sink?: QuoteSink } = {}): TestConnector {
+export function connectTo(
+  sim: VenueSim,
+  subscriptions: Record<string, string>,
+  extra: Omit<Partial<CreateVenueConnectorOptions>, 'sink'> & { /** `undefined` for a connector that publishes nowhere (a reference venue). */ sink?: QuoteSink | undefined } = {},
+): TestConnector {
   const registry = new Registry();
   const metrics = new ConnectorMetrics(registry);
   const log = new MemoryLog();
   const sink = new MemoryQuoteSink();
+  const { sink: given, ...rest } = extra;
+  const publishTo = 'sink' in extra ? given : sink;
   const connector = createVenueConnector({
-    venue: sim.venue, instruments: INSTRUMENTS, subscriptions, url: sim.url, sink, metrics, log,
-    ...extra, socket: { ...TEST_SOCKET, ...extra.socket },
+    venue: sim.venue, instruments: INSTRUMENTS, subscriptions, url: sim.url, ...(publishTo === undefined ? {} : { sink: publishTo }), metrics, log,
+    ...rest, socket: { ...TEST_SOCKET, ...extra.socket },
   });
   connector.start();
   return { connector, sink, log, registry, metrics };
@@ -85,7 +91,7 @@ export function symbolCount(venue: Venue, subscriptions: Record<string, string>)
 }
 
 /** The published ticks of a symbol as tops (what the stream would hold). */
-export function topsOf(ticks: ReadonlyArray<{ symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number }>, symbol: string): Top[] {
+export function topsOf(ticks: ReadonlyArray<{ symbol: string; bid: number; ask: number; bidSize?: number | undefined; askSize?: number | undefined }>, symbol: string): Top[] {
   return ticks.filter((t) => t.symbol === symbol).map((t) => ({
     bid: t.bid, ask: t.ask, ...(t.bidSize === undefined ? {} : { bidSize: t.bidSize }), ...(t.askSize === undefined ? {} : { askSize: t.askSize }),
   }));
@@ -97,11 +103,3 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)).reduce((a, v) => a + v.value, 0);
 }
 
-/** Like `waitFor`, for an asynchronous check (e.g. a metric). */
-export async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -8,6 +8,8 @@
  *  - no order or fill is applied twice (duplicated = 0),
  *  - every assessment's state equals a from-scratch replay of the same inputs (mismatched = 0).
  * Sizes come from CHAOS_KILLS (default 50), CHAOS_NATS_RESTARTS (2), CHAOS_PG_RESTARTS (2).
+ * The order of the faults and the pauses between them come from a seeded
+ * generator: the run prints its seed, and CHAOS_SEED=<seed> replays that schedule.
  */
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -20,30 +22,27 @@ import { fileURLToPath } from 'node:url';
 import { Decoder, Encoder } from '@msgpack/msgpack';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import seedrandom from 'seedrandom';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
 import { PgShardJournal } from '../../../persistence/index.js';
 import { ensureMarketStream, marketSubjects, TickPublisher, intakeSubjects, JetStreamTickSource, type InspectReply } from '../../../transport/nats/index.js';
 import { mergeSequenced, runInputs, stateDigest, type IntakeResult, type JournalRecord, type MarketInput, type OutputEvent } from '../../index.js';
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { portOpen, serviceGate } from '../../testing/service-gate.js';
+import { until } from '../../testing/until.js';
 
 const KILLS = Number(process.env['CHAOS_KILLS'] ?? 50);
 const NATS_RESTARTS = Number(process.env['CHAOS_NATS_RESTARTS'] ?? 2);
 const PG_RESTARTS = Number(process.env['CHAOS_PG_RESTARTS'] ?? 2);
 const ASSESSMENTS = 30;
+/** Seed of the fault schedule (which fault when); CHAOS_SEED replays a run's. */
+const SEED = process.env['CHAOS_SEED'] ?? randomBytes(6).toString('hex');
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NATS_START = ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/nats-server', '--', '-a', '127.0.0.1', '-p', '4222', '-js', '-sd', '/var/lib/nats-server', '-l', '/var/log/nats-server.log'];
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!);
-async function until(what: string, ok: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, applied once, with every state equal to a replay', { skip, timeout: 40 * 60_000 }, async (t) => {
   const db = await createTestDatabase();
@@ -88,7 +87,7 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   const inspect = async (): Promise<InspectReply> => dec.decode((await nc.request(subjects.inspect, new Uint8Array(0), { timeout: 2_000 })).data) as InspectReply;
   const waitServing = async (): Promise<number> => {
     const t0 = performance.now();
-    await until('the engine to serve', async () => inspect().then(() => true, () => false), 120_000);
+    await until(async () => inspect().then(() => true, () => false), { what: 'the engine to serve', deadlineMs: 120_000, intervalMs: 50 });
     return performance.now() - t0;
   };
   const offer = async (req: object): Promise<IntakeResult | undefined> => {
@@ -135,10 +134,10 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   await waitServing();
   const ids = Array.from({ length: ASSESSMENTS }, (_, n) => `chaos-${String(n).padStart(3, '0')}`);
   for (const a of ids) {
-    await until(`create ${a}`, async () => {
+    await until(async () => {
       const r = await offer({ kind: 'create', assessmentId: a, traderId: `trader-${a}`, tierId: 'one-step-50k' });
       return r !== undefined && (r.ok || r.code === 'DUPLICATE_ASSESSMENT');
-    });
+    }, { what: `create ${a}`, deadlineMs: 60_000, intervalMs: 50 });
   }
 
   const acked = new Map<string, { assessmentId: string; clientOrderId: string; position: number }>();
@@ -180,7 +179,7 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   const journal: JournalRecord[] = [];
   const pgJournal = new PgShardJournal(db.sql) // every virtual shard's entries, in position order;
   const replayCheck = async (seen: InspectReply): Promise<{ mismatched: number; events: OutputEvent[] }> => {
-    await until('the driver to read the market log', () => source.lastSeq >= seen.tickSeq);
+    await until(() => source.lastSeq >= seen.tickSeq, { what: 'the driver to read the market log', deadlineMs: 60_000, intervalMs: 50 });
     for await (const page of pgJournal.readAll(journal.at(-1)?.position ?? 0)) journal.push(...page);
     const inputs = mergeSequenced(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
     const { engine, events } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
@@ -211,13 +210,16 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   };
 
   // -- faults -----------------------------------------------------------------------------
+  const random = seedrandom(SEED);
+  t.diagnostic(`fault schedule seed ${SEED} (CHAOS_SEED=${SEED} replays it)`);
+  process.stdout.write(`crash test: fault schedule seed ${SEED} (CHAOS_SEED=${SEED} replays it)\n`);
   const faults = [...Array(KILLS).fill('sigkill'), ...Array(NATS_RESTARTS).fill('nats'), ...Array(PG_RESTARTS).fill('pg')] as string[];
   for (let i = faults.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
+    const j = Math.floor(random() * (i + 1));
     [faults[i], faults[j]] = [faults[j]!, faults[i]!];
   }
   for (const [n, kind] of faults.entries()) {
-    await sleep(300 + Math.random() * 1_200);
+    await sleep(300 + random() * 1_200); // load runs between faults: a pause, not a wait for a condition
     if (kind === 'sigkill') {
       expectingExit = true;
       const dying = child!;
@@ -230,10 +232,10 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
       figures.recoveryMs.push(await waitServing());
     } else if (kind === 'nats') {
       execFileSync('pkill', ['-TERM', '-x', 'nats-server']);
-      await until('NATS to stop', async () => !(await portOpen('127.0.0.1', 4222, 200)));
+      await until(async () => !(await portOpen('127.0.0.1', 4222, 200)), { what: 'NATS to stop', deadlineMs: 60_000, intervalMs: 50 });
       await sleep(500);
       execFileSync('start-stop-daemon', NATS_START);
-      await until('NATS to start', () => portOpen('127.0.0.1', 4222, 200));
+      await until(() => portOpen('127.0.0.1', 4222, 200), { what: 'NATS to start', deadlineMs: 60_000, intervalMs: 50 });
       figures.natsRestart++;
       figures.recoveryMs.push(await waitServing());
     } else {
@@ -249,11 +251,11 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   // -- quiesce, settle every order, final check -------------------------------------------
   running = false;
   await Promise.all([tickLoop, orderLoop]);
-  await until('every order to settle', async () => {
+  await until(async () => {
     for (const [k, r] of [...unsettled]) await settle(k, r as never);
     return unsettled.size === 0;
-  });
-  await until('the engine to apply the whole market log', async () => (await inspect()).tickSeq >= (await jsm.streams.info(marketStream)).state.last_seq);
+  }, { what: 'every order to settle', deadlineMs: 60_000, intervalMs: 50 });
+  await until(async () => (await inspect()).tickSeq >= (await jsm.streams.info(marketStream)).state.last_seq, { what: 'the engine to apply the whole market log', deadlineMs: 60_000, intervalMs: 50 });
   const final = await inspect();
   const finalCheck = await replayCheck(final);
   figures.mismatched += finalCheck.mismatched;
@@ -279,7 +281,11 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   const replayedFills = finalCheck.events.filter((e) => e.type === 'order.filled' && e.input <= final.tickSeq);
   let published = await readPublished();
   const missingNow = (): number => replayedFills.filter((e) => !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
-  await until('the node to publish every fill', async () => missingNow() === 0 || (published = await readPublished(), missingNow() === 0), 30_000)
+  await until(async () => {
+    if (missingNow() === 0) return true;
+    published = await readPublished();
+    return missingNow() === 0;
+  }, { what: 'the node to publish every fill', deadlineMs: 30_000, intervalMs: 50 })
     .catch(() => undefined); // what is still missing after 30 s is counted and fails below
   for (const [, count] of published) if (count > 1) figures.duplicated += count - 1;
   const fillsMissing = replayedFills.filter((e) => !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
@@ -298,6 +304,7 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
     .map((l) => 1000 * (JSON.parse(l) as { seconds: number }).seconds).slice(1);
   const summary = [
     'crash test — Jepsen-style figures',
+    `  seed              ${SEED} (CHAOS_SEED=${SEED} replays the fault schedule)`,
     `  faults injected   SIGKILL ${figures.sigkill} · NATS restart ${figures.natsRestart} · Postgres restart ${figures.pgRestart} · engine self-exits after a dependency fault ${selfExits}`,
     `  orders            acknowledged ${acked.size} · lost ${figures.lost} · duplicated ${figures.duplicated} · fills ${replayedFills.length} (published ${published.size}, missing from the event stream ${fillsMissing})`,
     `  states            checks ${figures.checks + 1} × ${ASSESSMENTS} assessments · mismatched ${figures.mismatched}`,

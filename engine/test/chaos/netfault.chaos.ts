@@ -21,11 +21,14 @@
  * NETFAULT_PARTITION_S (20) per cut, NETFAULT_DEGRADE_S (20) per delay or
  * loss window, NETFAULT_LOSS_PCT (7), NETFAULT_DELAY_MS (200),
  * NETFAULT_JITTER_MS (50), NETFAULT_RECOVERY_S (90: deadline to catch up);
- * NETFAULT_MODE=loopback forces the fallback.
+ * NETFAULT_MODE=loopback forces the fallback. The pauses between faults and
+ * the proxies' jitter and stalls come from a seeded generator: the run prints
+ * its seed, and NETFAULT_SEED=<seed> replays them.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import seedrandom from 'seedrandom';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
 import { PgShardJournal } from '../../../persistence/index.js';
 import { JetStreamTickSource, type InspectReply } from '../../../transport/nats/index.js';
@@ -36,6 +39,7 @@ import { ChaosLoad } from './chaos-load.js';
 import { FaultProxy } from '../../testing/fault-proxy.js';
 import { NetnsLink, NetnsUnavailableError } from './netns-link.js';
 import { EngineSupervisor } from './engine-supervisor.js';
+import { until } from '../../testing/until.js';
 
 const num = (name: string, d: number): number => Number(process.env[name] ?? d);
 const ROUNDS = num('NETFAULT_ROUNDS', 3);
@@ -46,18 +50,13 @@ const DELAY_MS = num('NETFAULT_DELAY_MS', 200);
 const JITTER_MS = num('NETFAULT_JITTER_MS', 50);
 const RECOVERY_MS = num('NETFAULT_RECOVERY_S', 90) * 1000;
 const ASSESSMENTS = 30;
+/** Seed of the pauses between faults and of the proxies' jitter and stalls; NETFAULT_SEED replays a run's. */
+const SEED = process.env['NETFAULT_SEED'] ?? randomBytes(6).toString('hex');
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!);
 const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
-async function until(what: string, ok: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 type Fault = 'nats-cut' | 'pg-cut' | 'delay' | 'loss';
 
@@ -87,8 +86,11 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   t.diagnostic(`mode: ${mode}`);
 
   const listenHost = link?.hostAddr ?? '127.0.0.1';
-  const natsProxy = await FaultProxy.start({ listenHost, targetHost: '127.0.0.1', targetPort: 4222 });
-  const pgProxy = await FaultProxy.start({ listenHost, targetHost: '127.0.0.1', targetPort: 5432 });
+  const random = seedrandom(SEED);
+  t.diagnostic(`seed ${SEED} (NETFAULT_SEED=${SEED} replays the pauses, jitter and stalls)`);
+  process.stdout.write(`network-fault test: seed ${SEED} (NETFAULT_SEED=${SEED} replays the pauses, jitter and stalls)\n`);
+  const natsProxy = await FaultProxy.start({ listenHost, targetHost: '127.0.0.1', targetPort: 4222, random: seedrandom(`${SEED}/nats`) });
+  const pgProxy = await FaultProxy.start({ listenHost, targetHost: '127.0.0.1', targetPort: 5432, random: seedrandom(`${SEED}/pg`) });
   const db = await createTestDatabase();
   const load = await ChaosLoad.start({ namespace: `netfault-${id}`, group: `netfault-${id}`, marketStream: `NETFAULT_MKT_${id}`, eventStream: `NETFAULT_EV_${id}`, assessments: ASSESSMENTS });
   const dbUrl = new URL(db.url);
@@ -118,7 +120,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   const check = async (): Promise<{ seen: InspectReply; events: OutputEvent[] }> => {
     const ackedBefore = [...load.acked.values()];
     const seen = await load.inspect();
-    await until('the driver to read the market log', () => source.lastSeq >= seen.tickSeq);
+    await until(() => source.lastSeq >= seen.tickSeq, { what: 'the driver to read the market log', deadlineMs: 60_000, intervalMs: 50 });
     for await (const page of pgJournal.readAll(journal.at(-1)?.position ?? 0)) journal.push(...page);
     const inputs = mergeSequenced(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
     const { engine: replay, events } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
@@ -143,20 +145,20 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   /** Serving again, and applied the whole market log as it stood at the heal. */
   const recovered = async (): Promise<void> => {
     const target = await load.marketTail();
-    await until('the node to serve and catch up after the fault healed', async () => {
+    await until(async () => {
       const seen: InspectReply | undefined = await load.inspect().catch(() => undefined);
       return seen !== undefined && seen.tickSeq >= target;
-    }, RECOVERY_MS);
+    }, { what: 'the node to serve and catch up after the fault healed', deadlineMs: RECOVERY_MS });
   };
 
   try {
     engine.start();
-    await until('the engine to serve', async () => load.inspect().then(() => true, () => false), 120_000);
+    await until(async () => load.inspect().then(() => true, () => false), { what: 'the engine to serve', deadlineMs: 120_000, intervalMs: 50 });
     await load.createAssessments();
     load.run();
     const faults: Fault[] = Array.from({ length: ROUNDS }, () => ['nats-cut', 'pg-cut', 'delay', 'loss'] as Fault[]).flat();
     for (const [n, fault] of faults.entries()) {
-      await sleep(1_000 + Math.random() * 1_000);
+      await sleep(1_000 + random() * 1_000); // load runs between faults: a pause, not a wait for a condition
       const exitsBefore = engine.selfExits.length;
       const ackedBefore = load.acked.size;
       const injectedAt = performance.now();
@@ -192,7 +194,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     }
 
     await load.quiesce();
-    await until('the engine to apply the whole market log', async () => (await load.inspect()).tickSeq >= (await load.marketTail()));
+    await until(async () => (await load.inspect()).tickSeq >= (await load.marketTail()), { what: 'the engine to apply the whole market log', deadlineMs: 60_000, intervalMs: 50 });
     const final = await check();
     for (const a of load.acked.values()) if (!journal.some((j) => j.position === a.position && j.clientOrderId === a.clientOrderId)) figures.lost++;
     // Fills on the event stream (published through the cuts): each replayed fill exactly once, none extra.
@@ -212,6 +214,7 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     const summary = [
       'network-fault test — figures',
       `  mode              ${mode}`,
+      `  seed              ${SEED} (NETFAULT_SEED=${SEED} replays the pauses, jitter and stalls)`,
       line('nats-cut', 'cut from NATS'),
       line('pg-cut', 'cut from Postgres'),
       line('delay', `delay ${DELAY_MS}±${JITTER_MS} ms`),

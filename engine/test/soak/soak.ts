@@ -142,7 +142,7 @@ async function soak(o: SoakOptions): Promise<number> {
     const peak = (from: number, to: number) => Math.max(...pts('heapAfterGc', from).filter(([at]) => at < to).map(([, b]) => b));
     const third = elapsed / 3;
     const peakGrowth = ((peak(start + 2 * third, now + 1) - peak(start + third, start + 2 * third)) / MiB) / (third / 60_000);
-    process.stdout.write([
+    process.stdout.write(`${[
       `[soak ${mmss(elapsed)}] ${new Date(now).toISOString()} · load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${cpus().length} cores)`,
       `  rss               ${f1((samples.at(-1)?.rss ?? NaN) / MiB)} MiB · slope ${signed(slope(pts('rss', start)))} MiB/min (run) ${signed(slope(pts('rss', half)))} MiB/min (last half)`,
       `  heap after GC     ${f1((heapNow ?? NaN) / MiB)} MiB (main thread) · slope ${signed(slope(pts('heapAfterGc', start)))} MiB/min (run) ${signed(heapSlopeHalf)} MiB/min (last half) · peak growth ${signed(peakGrowth)} MiB/min (last third over middle third; leak: both above ${o.leakMibPerMin}) · shard heaps ${shardHeapMiB.join('/')} MiB`,
@@ -150,7 +150,7 @@ async function soak(o: SoakOptions): Promise<number> {
       `  tick→verdict      p99 per second: median ${f1(pct(verdictP99, 50))} ms · p99 ${f1(pct(verdictP99, 99))} ms · worst ${f1(Math.max(...verdictP99))} ms (${verdictP99.length} s)`,
       `  clients           ${c.subscribed}/${o.clients} subscribed · closes ${c.closes} · frames ${c.frames} (deltas ${c.deltas}, events ${c.events}) · errors ${c.errors} ${JSON.stringify(c.errorCodes)}`,
       `  orders            ${c.orders} sent · ack ${c.acks} · reject ${c.rejects} · refused ${c.refused} ${JSON.stringify(c.rejectCodes)} · unanswered ${c.unanswered} · answer p50 ${f1(pct(lat, 50))} ms p99 ${f1(pct(lat, 99))} ms`,
-    ].join('\n') + '\n');
+    ].join('\n')}\n`);
     verdictP99 = [];
     return { heapSlopeHalf, peakGrowth };
   };

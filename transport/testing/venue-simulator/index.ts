@@ -3,7 +3,7 @@
  * 127.0.0.1 speaking Coinbase, Binance, Polymarket and Kalshi from their
  * documented formats, with faults on demand and a record of what they sent.
  */
-export { SimConnection, SimulatorServer, waitFor } from './simulator-server.js';
+export { SimConnection, SimulatorServer } from './simulator-server.js';
 export type { SimulatorServerOptions } from './simulator-server.js';
 export { SimBook, SimRecord, sameTop } from './sim-record.js';
 export type { BadKind, Expand, SentEntry, Top } from './sim-record.js';

@@ -220,15 +220,3 @@ export class SimulatorServer {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
 }
-
-/**
- * Wait until `predicate` holds, checking every few ms, up to `timeoutMs`;
- * throws naming `what` at the deadline. For tests: bounded, never a bare sleep.
- */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_INSTRUMENTS, parseTier } from '../../actors/index.js';
 import { ShardKernel, type EngineInput, type EngineSnapshot } from '../../engine/index.js';
-import { decodeSnapshot, encodeSnapshot, FileSnapshotStore, MemorySnapshotStore, SnapshotDecodeError } from '../index.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotDecodeError } from '../index.js';
 
 // A phase without a daily rule keeps its daily floor at −Infinity: the value JSON would lose.
 const tier = parseTier({ id: 'no-daily', version: 1, name: 'No daily', phases: [{ name: 'challenge', startingBalance: 10_000, rules: { maxLoss: { limit: { pct: 10 } } } }] });
@@ -38,37 +35,11 @@ test('decoding text that is not a snapshot fails with a clear error', () => {
   assert.throws(() => decodeSnapshot('{"lastInput":3}'), /missing lastInput or kernel.actors/);
 });
 
-test('a store never replaces a newer snapshot with an older one', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'vatic-snap-'));
-  try {
-    for (const store of [new MemorySnapshotStore(), new FileSnapshotStore(dir)]) {
-      assert.equal(await store.load(), undefined);
-      assert.equal(await store.save(snapshotAfter(4)), true);
-      assert.equal(await store.save(snapshotAfter(2)), false);
-      assert.equal((await store.load())!.lastInput, 3);
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
-
-test('a restored snapshot continues the run exactly', async () => {
-  const store = new MemorySnapshotStore();
-  await store.save(snapshotAfter(3));
-  const restored = ShardKernel.restore((await store.load())!.kernel);
+test('a snapshot decoded from its text continues the run exactly', () => {
+  const restored = ShardKernel.restore(decodeSnapshot(encodeSnapshot(snapshotAfter(3))).kernel);
   restored.apply({ i: 3, input: inputs[3]! });
   const whole = new ShardKernel({ tiers: [tier], instruments: DEFAULT_INSTRUMENTS });
   inputs.forEach((input, i) => whole.apply({ i, input }));
   assert.equal(canon(restored.state('a1')), canon(whole.state('a1')));
   assert.equal(restored.state('a1')!.positions['ETH-USD']!.qty, 1);
-});
-
-test('a corrupt snapshot file is reported, not silently ignored', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'vatic-snap-'));
-  try {
-    await writeFile(join(dir, 'engine-snapshot.json'), 'not json');
-    await assert.rejects(new FileSnapshotStore(dir).load(), SnapshotDecodeError);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 });
