@@ -15,7 +15,7 @@ export type { MarketInputRefusal, QuoteFields } from './market-validation.js';
 export { compareOutput } from './inputs.js';
 export { DeltaEncoder } from './delta-encoding.js';
 export type { EncodedDeltas } from './delta-encoding.js';
-export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';
+export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, InstrumentInput, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';
 
 // Shards
 export { AllotmentError, fnv1a32, shardKey, shardOf, ShardAllotment, VIRTUAL_SHARDS } from './shard.js';
