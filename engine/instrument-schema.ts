@@ -33,8 +33,11 @@ export function parseInstrument(value: unknown): { readonly ok: true; readonly i
   return { ok: true, instrument };
 }
 
-/** Two definitions of one symbol agree when every field is the same. */
+/**
+ * Two definitions of one symbol agree when every field that changes a verdict
+ * is the same; `venue` is informational (a tape's BTC-USD is Coinbase's).
+ */
 export function sameInstrument(a: Instrument, b: Instrument): boolean {
-  return a.symbol === b.symbol && a.kind === b.kind && a.venue === b.venue && a.minQty === b.minQty
+  return a.symbol === b.symbol && a.kind === b.kind && a.minQty === b.minQty
     && a.market === b.market && a.outcome === b.outcome && a.closesAt === b.closesAt;
 }

@@ -23,6 +23,13 @@ import { composeRemoteGateway } from './compose-remote-gateway.js';
 import { gatewayConfigFromEnv, remoteGatewayConfigFromEnv, serveGateway } from './serve-gateway.js';
 
 
+/** The connection string without its password, to print. */
+function redactPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}
+
 const parsed = ServeEnv.safeParse(process.env);
 if (!parsed.success) {
   for (const issue of parsed.error.issues) process.stderr.write(`serve: ${issue.path.join('.')}: ${issue.message}\n`);
@@ -71,6 +78,9 @@ try {
   // A second node on a taken port must not pass unseen: said in plain words too, exit 1.
   if (err instanceof PortInUseError) process.stderr.write(`serve: ${err.message} (GATEWAY_PORT)\n`);
   if (err instanceof OpsPortInUseError) process.stderr.write(`serve: ${err.message} (OPS_PORT)\n`);
+  if (env.DATABASE_URL && /3D000/.test((err as Error).message)) {
+    process.stderr.write(`serve: the database of DATABASE_URL does not exist: create it (and its schema) with  npm run migrate -- --url ${redactPassword(env.DATABASE_URL)}\n`);
+  }
   process.exit(1);
 }
 const { node, backends } = composed;
