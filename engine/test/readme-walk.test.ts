@@ -138,14 +138,20 @@ describe('the README walked in order', { skip: natsSkip || pgSkip }, () => {
   const scratch = (command: string) => command.replace(/(postgres:\/\/\S*\/)vatic\b/g, `$1${database}`);
   const running: Array<{ readonly s: Started; readonly stopped: RegExp | undefined }> = [];
 
-  // SIGTERM to the whole group, as a terminal's Ctrl-C or a supervisor does: npm ends at once, the node hands over and stops.
+  // SIGTERM to the server's own process, as a supervisor sends it to PID 1: npm and tsx end with its code.
+  // Without a pid in its output, to the whole group, as a terminal's Ctrl-C does.
   const stopAll = async (): Promise<void> => {
     for (const { s, stopped } of running.splice(0)) {
-      s.stop('SIGTERM');
+      const pid = /"pid":(\d+)|\(pid (\d+)\)/.exec(s.out());
+      if (pid === null) s.stop('SIGTERM');
+      else process.kill(Number(pid[1] ?? pid[2]), 'SIGTERM');
       const ended = await race(s.closed, 45_000);
       if (ended === 'timeout') s.stop('SIGKILL');
       assert.notEqual(ended, 'timeout', `the server ends within 45 s of SIGTERM:\n${tail(s.out())}`);
-      if (stopped !== undefined) assert.match(s.out(), stopped, `it says it stopped cleanly:\n${tail(s.out())}`);
+      if (stopped !== undefined) {
+        assert.equal(await race(s.exited, 5_000), 0, `it exits 0:\n${tail(s.out())}`);
+        assert.match(s.out(), stopped, `it says it stopped cleanly:\n${tail(s.out())}`);
+      }
       assert.doesNotMatch(s.out(), /market message skipped|market input refused by the engine/, 'the node used every market message the README published');
     }
   };
