@@ -14,10 +14,13 @@ export type ResolutionInput = { readonly type: 'resolution' } & Resolution;
  */
 export type ClockInput = { readonly type: 'clock'; readonly time: number };
 
+/** An instrument becomes known (a tape line, or a definition on the market stream ahead of its ticks). */
+export type InstrumentInput = { readonly type: 'instrument'; readonly instrument: Instrument };
+
 /** One input, as a tape line or a journal record holds it. */
 export type EngineInput =
   | { readonly type: 'tier'; readonly tier: unknown }
-  | { readonly type: 'instrument'; readonly instrument: Instrument }
+  | InstrumentInput
   | { readonly type: 'create'; readonly assessmentId: string; readonly traderId: string; readonly tierId: string }
   | TickInput
   | { readonly type: 'command'; readonly assessmentId: string; readonly command: Command }

@@ -6,6 +6,7 @@
  * Format and codes: docs/tape-format.md.
  */
 import type { Instrument, InstrumentKind } from '../actors/index.js';
+import { sameInstrument } from './instrument-schema.js';
 
 /** Why a market input (tick, resolution, clock) was refused. */
 export type MarketInputRefusal =
@@ -30,12 +31,17 @@ export type MarketInputRefusal =
   /** A resolution whose outcome is not one of its market's outcomes. */
   | 'UNKNOWN_OUTCOME'
   /** A second resolution of a market already resolved. */
-  | 'ALREADY_RESOLVED';
+  | 'ALREADY_RESOLVED'
+  /** An instrument definition that does not parse (fields missing, of the wrong type, too long). */
+  | 'INVALID_INSTRUMENT'
+  /** An instrument definition of a known symbol that differs from the one in force. */
+  | 'INSTRUMENT_CONFLICT';
 
 /** Every {@link MarketInputRefusal}, e.g. to initialise counters or document them. */
 export const MARKET_INPUT_REFUSALS: readonly MarketInputRefusal[] = Object.freeze([
   'UNKNOWN_SYMBOL', 'INVALID_SEQ', 'INVALID_TIMESTAMP', 'PRICE_NOT_FINITE', 'PRICE_NOT_POSITIVE', 'PRICE_OUT_OF_RANGE',
   'CROSSED_QUOTE', 'INVALID_SIZE', 'UNKNOWN_MARKET', 'UNKNOWN_OUTCOME', 'ALREADY_RESOLVED',
+  'INVALID_INSTRUMENT', 'INSTRUMENT_CONFLICT',
 ] as const);
 
 /** The fields of a quote a check reads (a `Tick`, a `NormalizedQuote` and a tick payload all fit). */
@@ -108,6 +114,19 @@ export class MarketRegistry {
       if (outcomes === undefined) this.#markets.set(inst.market, (outcomes = new Set()));
       outcomes.add(inst.outcome);
     }
+  }
+
+  /**
+   * Validate an instrument definition arriving on the market stream: a new
+   * symbol or the very definition in force is accepted (publishing it again
+   * is harmless); a different definition of a known symbol is
+   * `INSTRUMENT_CONFLICT`, as is a binary share whose market is resolved.
+   */
+  checkInstrument(inst: Instrument): MarketInputRefusal | undefined {
+    const known = this.#instruments.get(inst.symbol);
+    if (known !== undefined) return sameInstrument(known, inst) ? undefined : 'INSTRUMENT_CONFLICT';
+    if (inst.kind === 'binary' && inst.market !== undefined && this.#resolved.has(inst.market)) return 'INSTRUMENT_CONFLICT';
+    return undefined;
   }
 
   instrument(symbol: string): Instrument | undefined {

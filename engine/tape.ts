@@ -8,17 +8,10 @@ import { z } from 'zod';
 import { CommandSchema, DEFAULT_INSTRUMENTS, parseTier, type Command, type Instrument } from '../actors/index.js';
 import type { EngineInput, SequencedInput } from './inputs.js';
 import { MarketRegistry, type MarketInputRefusal } from './market-validation.js';
+import { InstrumentSchema, TimeSchema } from './instrument-schema.js';
 
-/** A time as ms since epoch or an ISO-8601 string with offset. */
-const Time = z.union([
-  z.number().int().nonnegative(),
-  z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8601 time').transform((s) => Date.parse(s)),
-]);
-
-const InstrumentSchema = z.object({
-  symbol: z.string().min(1).max(64), kind: z.enum(['linear', 'binary']), venue: z.string().default('tape'),
-  minQty: z.number().positive().default(0.0001), market: z.string().optional(), outcome: z.string().optional(), closesAt: Time.optional(),
-}).strict();
+const Time = TimeSchema;
+const Instrument = InstrumentSchema;
 
 const Line = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tier'), tier: z.unknown() }).strict(),

@@ -4,7 +4,7 @@
  */
 export { decodeSnapshot, DEFAULT_MAX_STATE_BYTES, encodeSnapshot, SnapshotDecodeError, SnapshotSizeGuard, SnapshotTooLargeError } from './snapshot-codec.js';
 export type { SnapshotSizeGuardOptions } from './snapshot-codec.js';
-export { CheckpointRegressionError, convertLegacyGroup, LegacyLayoutConflictError, PgMembership, PgPurchaseStore, PgShardJournal, PgShardStore, shardOfKey } from './postgres/index.js';
+export { CheckpointRegressionError, convertLegacyGroup, DatabaseNameError, databaseName, ensureDatabase, LegacyLayoutConflictError, PgMembership, PgPurchaseStore, PgShardJournal, PgShardStore, shardOfKey } from './postgres/index.js';
 export type { LegacyConversion, PgShardJournalOptions, PgShardStoreOptions } from './postgres/index.js';
 export { copySnapshots, decodeJson, encodeJson, isUnavailable, loadMigrations, mapPgError, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR, PgCheckpointStore, PgJournal, PgSnapshotStore, PgUnavailableError, SnapshotRowError } from './postgres/index.js';
 export type { MigrateOptions, PgCheckpointStoreOptions, PgJournalOptions, MigrateResult, Migration, PgSnapshotStoreOptions, SnapshotColumns, SnapshotRow, StoredSnapshotRow } from './postgres/index.js';

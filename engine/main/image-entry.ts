@@ -4,7 +4,7 @@
  * Runs the role's entry in this process (roles in image-roles.ts); an unknown
  * role exits 64 with the list of roles.
  */
-import { IMAGE_ROLES, ImageRoleError, resolveImageRole } from './image-roles.js';
+import { IMAGE_GATEWAY_HOST, IMAGE_ROLES, ImageRoleError, resolveImageRole } from './image-roles.js';
 
 let resolved: ReturnType<typeof resolveImageRole>;
 try {
@@ -15,6 +15,9 @@ try {
   process.exit(64);
 }
 if (resolved.role.engineRole !== undefined) process.env['ENGINE_ROLE'] = resolved.role.engineRole;
+// In a container the published port arrives on the container's interface, never its loopback:
+// the gateway binds every address unless told otherwise (npm start and npm run serve keep 127.0.0.1).
+process.env['GATEWAY_HOST'] ??= IMAGE_GATEWAY_HOST;
 // The role's own command line parser reads process.argv from index 2.
 process.argv.splice(2, process.argv.length - 2, ...resolved.args);
 await import(new URL(resolved.role.entry, import.meta.url).href);

@@ -6,6 +6,9 @@
  * starts node with apply to it and SIGTERM reaches it directly (node is PID 1).
  */
 
+/** The gateway's bind address in the image when `GATEWAY_HOST` is unset: every interface, so `docker run -p 8080:8080` reaches it. */
+export const IMAGE_GATEWAY_HOST = '0.0.0.0';
+
 /** What one role runs. */
 export interface ImageRole {
   /** Module to import, relative to this file (`.js`: tsx maps it to the `.ts` source). */

@@ -22,6 +22,7 @@ import { ensureMarketStream, InvalidMarketInputError, marketSubjects, TickPublis
 import {
   SyntheticFeed, ConnectorMetrics, DEFAULT_VENUE_CONFIG, kalshiCredentials, readVenueConfig, VENUES, VenueConfigError, runVenue, type Venue,
 } from '../../transport/market-data/index.js';
+import { FeedProgress } from './feed-progress.js';
 
 type Item = { kind: 'tick'; at: number; tick: TickMessage } | { kind: 'resolution'; at: number; resolution: ResolutionMessage };
 
@@ -31,26 +32,31 @@ function positive(v: string): number {
   return n;
 }
 
-/**
- * Items of a tape: its ticks and resolutions, venue `tape`, the tape seq as
- * the venue seq. The whole tape is read and validated first (an invalid line
- * publishes nothing); its `instrument` lines are added to `instruments`.
- */
-function tapeItems(path: string, instruments: Instrument[]): Generator<Item> {
-  const inputs = readTape(path);
-  for (const { input } of inputs) if (input.type === 'instrument') instruments.push(input.instrument);
-  return tapeGenerator(inputs.map((si) => si.input));
+/** What a tape gives the market stream: its instruments, then its ticks and resolutions, and what stays out. */
+interface TapeFeed {
+  readonly instruments: Instrument[];
+  readonly items: Item[];
+  /** Lines that are not market data (tiers, creates, commands, clock beats), by type: they do not go on the market stream. */
+  readonly skipped: Map<string, number>;
 }
 
-function* tapeGenerator(inputs: ReturnType<typeof readTape>[number]['input'][]): Generator<Item> {
-  for (const input of inputs) {
-    if (input.type === 'tick') {
+/**
+ * A tape's market data: its ticks and resolutions (venue `tape`, the tape seq
+ * as the venue seq) and its `instrument` lines, which are published ahead of
+ * them. The whole tape is read and validated first: an invalid line publishes nothing.
+ */
+function tapeFeed(path: string): TapeFeed {
+  const feed: TapeFeed = { instruments: [], items: [], skipped: new Map() };
+  for (const { input } of readTape(path)) {
+    if (input.type === 'instrument') feed.instruments.push(input.instrument);
+    else if (input.type === 'tick') {
       const { type: _t, seq, ...rest } = input;
-      yield { kind: 'tick', at: input.ts, tick: { ...rest, venue: 'tape', venueSeq: seq } };
+      feed.items.push({ kind: 'tick', at: input.ts, tick: { ...rest, venue: 'tape', venueSeq: seq } });
     } else if (input.type === 'resolution') {
-      yield { kind: 'resolution', at: input.ts, resolution: { venue: 'tape', market: input.market, outcome: input.outcome, ts: input.ts } };
-    }
+      feed.items.push({ kind: 'resolution', at: input.ts, resolution: { venue: 'tape', market: input.market, outcome: input.outcome, ts: input.ts } });
+    } else feed.skipped.set(input.type, (feed.skipped.get(input.type) ?? 0) + 1);
   }
+  return feed;
 }
 
 /** Items of the synthetic feed, venue from each instrument. */
@@ -69,8 +75,13 @@ function* syntheticItems(seed: string, startTime: number, meanIntervalMs: number
   }
 }
 
+/** `--speed`: a positive number, or `max` (Infinity: no pacing). */
+function speedArg(v: string): number {
+  return v === 'max' ? Infinity : positive(v);
+}
+
 interface Options {
-  nats: string; stream: string; namespace: string; source: 'synthetic' | 'tape' | Venue; tape?: string; speed: number;
+  nats: string; stream: string; namespace: string; source: 'synthetic' | 'tape' | Venue; tape?: string; speed?: number;
   seed: string; start?: string; intervalMs: number; duration?: number; maxInFlight: number;
   symbols?: string; url?: string; config?: string; channel?: string; reference?: Venue; referenceUrl?: string;
   kalshiKeyId?: string; kalshiPrivateKey?: string; metricsPort?: number; metricsHost: string;
@@ -134,14 +145,77 @@ async function runConnector(o: Options & { source: Venue }): Promise<void> {
   }
 }
 
+/** `--source tape|synthetic`: instrument definitions first, then the items at `--speed`, with progress and a summary. */
+async function publishFeed(o: Options): Promise<void> {
+  const startTime = o.start !== undefined ? Date.parse(o.start) : Math.floor(Date.now() / 1000) * 1000;
+  if (Number.isNaN(startTime)) throw new InvalidArgumentError(`--start '${o.start}' is not a time`);
+  const tape = o.source === 'tape' ? tapeFeed(o.tape!) : undefined;
+  const speed = o.speed ?? (tape === undefined ? 1 : Infinity);
+  // The definitions travel ahead of the data: a node that was never configured with them learns them from the stream.
+  const definitions = tape === undefined ? [...DEFAULT_INSTRUMENTS] : tape.instruments;
+  const items: Iterable<Item> = tape?.items ?? syntheticItems(o.seed, startTime, o.intervalMs);
+  const nc = await connect({ servers: o.nats, name: 'vatic-market-data' });
+  const stream = await ensureMarketStream(await jetstreamManager(nc), { name: o.stream, subjects: marketSubjects(o.namespace) });
+  // Every item is validated as the engine will validate it, and refused before it is published.
+  const publisher = new TickPublisher(jetstream(nc), { namespace: o.namespace, instruments: DEFAULT_INSTRUMENTS });
+  const pace = speed === Infinity ? 'as fast as the stream acknowledges (--speed N for N× feed time)' : `at ×${speed}`;
+  process.stderr.write(`market-data: ${o.source}${o.tape ? ` ${o.tape}` : ` (seed '${o.seed}')`} → ${o.nats} stream ${stream.config.name}, ${pace}\n`);
+  let failed = 0;
+  let refused = 0;
+  const onError = (err: unknown): void => {
+    if (err instanceof InvalidMarketInputError) refused++;
+    else failed++;
+    process.stderr.write(`market-data: ${err instanceof InvalidMarketInputError ? 'refused' : 'publish failed'}: ${(err as Error).message}\n`);
+  };
+  for (const inst of definitions) await publisher.publishInstrument(inst).catch(onError);
+  const ahead = publisher.published + publisher.duplicates;
+  let stopping = false;
+  const stop = () => { stopping = true; };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const progress = new FeedProgress({ total: tape?.items.length, write: (line) => process.stderr.write(`market-data: ${line}\n`) });
+  const wallStart = performance.now();
+  const deadline = o.duration === undefined ? Infinity : wallStart + o.duration * 1000;
+  const inFlight = new Set<Promise<unknown>>();
+  let feedStart: number | undefined;
+  for (const item of items) {
+    feedStart ??= item.at;
+    // Wait until the item is due at this speed, or until the window has room.
+    for (;;) {
+      if (stopping || performance.now() >= deadline) break;
+      const due = wallStart + (item.at - feedStart) / speed;
+      if (performance.now() >= due && inFlight.size < o.maxInFlight) break;
+      if (performance.now() >= due) await Promise.race(inFlight);
+      else await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, due - performance.now()))));
+      progress.maybeReport();
+    }
+    if (stopping || performance.now() >= deadline) break;
+    const p = (item.kind === 'tick' ? publisher.publishTick(item.tick) : publisher.publishResolution(item.resolution))
+      .catch(onError)
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    progress.sent(item.at);
+    progress.maybeReport();
+  }
+  await Promise.all(inFlight);
+  const last = (await (await jetstreamManager(nc)).streams.info(o.stream)).state.last_seq;
+  await nc.drain();
+  const skipped = [...(tape?.skipped ?? [])].map(([type, n]) => `${n} ${type}`).join(', ');
+  process.stderr.write(`market-data: ${stopping ? 'stopped' : 'done'}: ${ahead} instrument definitions, then ${progress.line()}; `
+    + `${publisher.published} stored, ${publisher.duplicates} duplicates, ${refused} refused, ${failed} failed, in ${((performance.now() - wallStart) / 1000).toFixed(1)} s; stream ${o.stream} ends at seq ${last}\n`);
+  if (skipped !== '') process.stderr.write(`market-data: left out (not market data): ${skipped} line(s); tiers are the node's configuration, assessments and orders go through its gateway, and it beats its own clock\n`);
+  process.stdout.write(`${JSON.stringify({ published: publisher.published, duplicates: publisher.duplicates, failed, refused, lastSeq: last })}\n`);
+  process.exitCode = failed > 0 || refused > 0 ? 1 : 0;
+}
+
 const program = new Command('market-data')
   .description('Publish normalized ticks to the JetStream market stream')
   .option('--nats <url>', 'NATS server', process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222')
-  .option('--stream <name>', 'market stream name', 'MARKET')
-  .option('--namespace <prefix>', 'subject namespace (tests, staging)', '')
+  .option('--stream <name>', 'market stream name (MARKET_STREAM)', process.env['MARKET_STREAM'] ?? 'MARKET')
+  .option('--namespace <prefix>', 'subject namespace: tests, staging (NATS_NAMESPACE)', process.env['NATS_NAMESPACE'] ?? '')
   .addOption(new Option('--source <source>', 'where ticks come from').choices(['synthetic', 'tape', ...VENUES]).default('synthetic'))
   .option('--tape <file>', 'tape to replay (with --source tape)')
-  .option('--speed <x>', 'feed time per wall time', positive, 1)
+  .option('--speed <x>', 'feed time per wall time, or max (as fast as the stream acknowledges); default max for a tape, 1 for the synthetic feed', speedArg)
   .option('--seed <s>', 'synthetic feed seed', 'market')
   .option('--start <iso>', 'synthetic feed start time (same seed and start republish the same msg ids)')
   .option('--interval-ms <ms>', 'synthetic mean time between ticks of one symbol, feed time', positive, 100)
@@ -170,50 +244,7 @@ const program = new Command('market-data')
       return;
     }
     if (o.source === 'tape' && o.tape === undefined) throw new InvalidArgumentError('--source tape needs --tape <file>');
-    const startTime = o.start !== undefined ? Date.parse(o.start) : Math.floor(Date.now() / 1000) * 1000;
-    if (Number.isNaN(startTime)) throw new InvalidArgumentError(`--start '${o.start}' is not a time`);
-    const instruments: Instrument[] = [...DEFAULT_INSTRUMENTS];
-    const items = o.source === 'tape' ? tapeItems(o.tape!, instruments) : syntheticItems(o.seed, startTime, o.intervalMs);
-    const nc = await connect({ servers: o.nats, name: 'vatic-market-data' });
-    const stream = await ensureMarketStream(await jetstreamManager(nc), {
-      name: o.stream, subjects: marketSubjects(o.namespace),
-    });
-    // Every item is validated as the engine will validate it, and refused before it is published.
-    const publisher = new TickPublisher(jetstream(nc), { namespace: o.namespace, instruments });
-    process.stderr.write(`market-data: ${o.source}${o.tape ? ` ${o.tape}` : ` (seed '${o.seed}')`} → ${o.nats} stream ${stream.config.name} at ×${o.speed}\n`);
-    let stopping = false;
-    const stop = () => { stopping = true; };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    const wallStart = performance.now();
-    const deadline = o.duration === undefined ? Infinity : wallStart + o.duration * 1000;
-    const inFlight = new Set<Promise<unknown>>();
-    let feedStart: number | undefined;
-    let failed = 0;
-    let refused = 0;
-    for (const item of items) {
-      feedStart ??= item.at;
-      // Wait until the item is due at this speed, or until the window has room.
-      for (;;) {
-        if (stopping || performance.now() >= deadline) break;
-        const due = wallStart + (item.at - feedStart) / o.speed;
-        if (performance.now() >= due && inFlight.size < o.maxInFlight) break;
-        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, due - performance.now()))));
-      }
-      if (stopping || performance.now() >= deadline) break;
-      const p = (item.kind === 'tick' ? publisher.publishTick(item.tick) : publisher.publishResolution(item.resolution))
-        .catch((err: unknown) => {
-          if (err instanceof InvalidMarketInputError) refused++;
-          else failed++;
-          process.stderr.write(`market-data: ${err instanceof InvalidMarketInputError ? 'refused' : 'publish failed'}: ${(err as Error).message}\n`);
-        })
-        .finally(() => inFlight.delete(p));
-      inFlight.add(p);
-    }
-    await Promise.all(inFlight);
-    await nc.drain();
-    process.stdout.write(`${JSON.stringify({ published: publisher.published, duplicates: publisher.duplicates, failed, refused })}\n`);
-    process.exitCode = failed > 0 || refused > 0 ? 1 : 0;
+    await publishFeed(o);
   });
 
 await program.parseAsync().catch((err: unknown) => {

@@ -31,6 +31,8 @@ export const ServeEnv = z.object({
   /** How long a gateway keeps retrying a command whose shard is moving before it answers UNAVAILABLE, ms. */
   COMMAND_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** A few human lines on stderr once the node is up (where it listens, what to run next): `auto` when stderr is a terminal. */
+  SERVE_BANNER: z.enum(['auto', 'on', 'off']).default('auto'),
   GATEWAY_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65_535)]).default(8080),
   GATEWAY_HOST: z.string().default('127.0.0.1'),
   GATEWAY_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),

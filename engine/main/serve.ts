@@ -20,8 +20,16 @@ import { confineServerFlagsToMainThread, missingServerFlags } from './server-fla
 import { ServeEnv } from './serve-env.js';
 import { composeOwner, type ComposedOwner } from './compose-owner.js';
 import { composeRemoteGateway } from './compose-remote-gateway.js';
+import { bannerLines, bannerWanted } from './serve-banner.js';
 import { gatewayConfigFromEnv, remoteGatewayConfigFromEnv, serveGateway } from './serve-gateway.js';
 
+
+/** The connection string without its password, to print. */
+function redactPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password !== '') u.password = '***';
+  return u.toString();
+}
 
 const parsed = ServeEnv.safeParse(process.env);
 if (!parsed.success) {
@@ -53,6 +61,7 @@ let composed: Awaited<ReturnType<typeof composeNode>>;
 let gateway: ComposedGateway | undefined;
 let owner: ComposedOwner | undefined;
 let ops: OpsServer | undefined;
+let devToken: string | undefined;
 const late = new LateOutput();
 try {
   composed = await composeNode(config, log, [late]);
@@ -66,13 +75,19 @@ try {
     // In a cluster the gateway routes to every shard's owner, this node among them; alone, it is welded to the node.
     const c = composed;
     gateway = env.NODE_ID !== undefined ? await composeRemoteGateway(remoteGatewayConfigFromEnv(env), log, () => operatorShards(c.node, c.store, () => c.marketTail())) : await composeGateway(composed, late, gatewayConfigFromEnv(env), log, owner?.watch);
-    if (env.GATEWAY_JWT_SECRET === undefined && env.GATEWAY_JWT_PUBLIC_KEY === undefined && env.GATEWAY_JWKS_URL === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
+    if (env.GATEWAY_JWT_SECRET === undefined && env.GATEWAY_JWT_PUBLIC_KEY === undefined && env.GATEWAY_JWKS_URL === undefined) {
+      devToken = await gateway.devToken('trader-000001');
+      log.warn({ token: devToken }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
+    }
   }
 } catch (err) {
   log.fatal({ err }, 'engine node failed to start');
   // A second node on a taken port must not pass unseen: said in plain words too, exit 1.
   if (err instanceof PortInUseError) process.stderr.write(`serve: ${err.message} (GATEWAY_PORT)\n`);
   if (err instanceof OpsPortInUseError) process.stderr.write(`serve: ${err.message} (OPS_PORT)\n`);
+  if (env.DATABASE_URL && /3D000/.test((err as Error).message)) {
+    process.stderr.write(`serve: the database of DATABASE_URL does not exist: create it (and its schema) with  npm run migrate -- --url ${redactPassword(env.DATABASE_URL)}\n`);
+  }
   process.exit(1);
 }
 const { node, backends } = composed;
@@ -80,7 +95,12 @@ log.info({
   ...backends, gateway: gateway === undefined ? 'off' : `${gateway.gateway.uws.implementation} on port ${gateway.gateway.port}`, ops: ops === undefined ? 'off' : `port ${ops.port}`,
   role: env.ENGINE_ROLE, node: config.nodeId ?? 'solo', group: config.group, epoch: node.epoch, shards: node.servedShards().size, pid: process.pid,
 }, 'engine node started');
-void node.ready.then(() => log.info({ lastSeq: node.lastSeq, journalPos: node.journalPos }, 'engine node ready'));
+void node.ready.then(() => {
+  log.info({ lastSeq: node.lastSeq, journalPos: node.journalPos }, 'engine node ready');
+  if (!bannerWanted(env, process.stderr.isTTY === true)) return;
+  const lines = bannerLines({ env, gatewayPort: gateway?.gateway.port, opsPort: ops?.port, devToken, shards: node.servedShards().size });
+  process.stderr.write(`${lines.join('\n')}\n`);
+});
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

@@ -5,8 +5,8 @@
  * object on stdout) and writes an HTML report with the charts.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { parseTier, presetTiers, type Tier } from '../../actors/index.js';
 import {
   compilePhases, fitJumpDiffusion, RaySimulator, renderReport, SimPool, historyOf, parseTrades, type Simulator, type SimulationJobInput, type SimulationResult,
@@ -41,6 +41,9 @@ function loadTier(spec: string): Tier {
   return parseTier(JSON.parse(text));
 }
 
+/** Where the report goes unless `--report` says: under `.data/`, which git ignores. */
+const DEFAULT_REPORT = '.data/sim/sim-report.html';
+
 const program = new Command('sim')
   .description('Monte Carlo pass probability of a prop-firm tier under its exact rules')
   .requiredOption('--tier <preset|file>', 'tier preset id or tier JSON file')
@@ -56,7 +59,7 @@ const program = new Command('sim')
   .option('--no-ruin', 'stop each path at its verdict (faster; no risk of ruin)')
   .option('--workers <n>', 'worker threads (default: all cores)', integer)
   .option('--json', 'print the summary as one JSON object on stdout')
-  .option('--report <file>', 'HTML report path', 'sim-report.html')
+  .option('--report <file>', 'HTML report path (its folder is made)', DEFAULT_REPORT)
   .option('--no-report', 'do not write the HTML report')
   .option('--mu <x>', 'parametric: annual drift', real)
   .option('--sigma <x>', 'parametric: annual volatility', positive)
@@ -104,6 +107,9 @@ async function main(): Promise<void> {
   // Days per phase drawn from the history: each judged phase gets its time limit, or the history's span.
   const perPhase = phases.filter((p) => p.target !== null).map((p) => p.maxDays ?? historyDays);
   job.horizon = { trades: o.horizonTrades, days: o.horizonDays ?? (o.horizonTrades === undefined ? perPhase.reduce((a, b) => a + b, 0) : undefined) };
+  const judged = phases.filter((p) => p.target !== null);
+  const limits = judged.every((p) => p.maxDays !== null) ? 'all' : judged.some((p) => p.maxDays !== null) ? 'some' : 'none';
+  const horizon = describeHorizon(o.horizonTrades, o.horizonDays, perPhase, limits, historyDays);
 
   const pool = new SimPool({ workers: o.workers });
   const ray = process.env.RAY_SERVE_URL;
@@ -121,15 +127,30 @@ async function main(): Promise<void> {
   if (o.report !== false) {
     const file = resolve(o.report as string);
     const first = phases[0]!;
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, renderReport(result, {
+      horizon,
       tierName: tier.name, tierId: tier.id, source, method: result.method, paths: result.paths, seed: result.seed, generatedAt: new Date().toISOString(),
       ...(first.target === null ? {} : { targetLevel: first.startingBalance + first.target }),
       ...(first.maxLoss === null ? {} : { floorLevel: first.startingBalance - first.maxLoss.amount }),
     }));
-    process.stderr.write(`report: ${file}\n`);
   }
   if (o.json === true) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else process.stdout.write(summaryTable(result, tier, source));
+  else process.stdout.write(summaryTable(result, tier, source, horizon));
+  if (o.report !== false) process.stderr.write(`report: ${resolve(o.report as string)} (open it in a browser)\n`);
+}
+
+/** The horizon in words: what stops a path that has no verdict. */
+function describeHorizon(trades: number | undefined, days: number | undefined, perPhase: readonly number[], limits: 'all' | 'some' | 'none', historyDays: number): string {
+  const parts: string[] = [];
+  if (trades !== undefined) parts.push(`${trades.toLocaleString('en-US')} trades (--horizon-trades)`);
+  if (days !== undefined) parts.push(`${days} days (--horizon-days)`);
+  if (parts.length > 0) return parts.join(' or ');
+  const total = perPhase.reduce((a, b) => a + b, 0);
+  const why = limits === 'all' ? "each phase's time limit"
+    : limits === 'none' ? `the history's ${historyDays}-day span per phase, as no phase has a time limit`
+    : `each phase's time limit, or the history's ${historyDays}-day span for a phase without one`;
+  return `${total} days (${perPhase.length > 1 ? `${perPhase.join(' + ')}, ` : ''}${why})`;
 }
 
 /** A progress bar on stderr, redrawn at most every 100 ms. */
@@ -152,12 +173,13 @@ function pct(x: number): string {
 }
 
 /** The summary as an aligned text table. */
-export function summaryTable(r: SimulationResult, tier: Tier, source: string): string {
+export function summaryTable(r: SimulationResult, tier: Tier, source: string, horizon?: string): string {
   const rows: [string, string][] = [
     ['tier', `${tier.name} (${tier.id} v${tier.version})`],
     ['history', source],
     ['method', `${r.method}${r.blockLength === null ? '' : ` (mean block ${r.blockLength.toFixed(2)} trades)`}, seed ${r.seed}, ${r.engine}`],
     ['paths', `${r.paths.toLocaleString('en-US')} in ${(r.elapsedMs / 1000).toFixed(2)} s`],
+    ...(horizon === undefined ? [] : [['horizon', `${horizon}: a path with no verdict by then is undecided`] as [string, string]]),
     ['pass probability', `${pct(r.pass.p)}  (95% CI ${pct(r.pass.lo)} – ${pct(r.pass.hi)})`],
     ...(Object.entries(r.breakdown).filter(([k]) => k !== 'passed').map(([k, e]) => [`  ${k}`, `${pct(e.p)}  (${pct(e.lo)} – ${pct(e.hi)})`] as [string, string])),
     ['days to pass', r.daysToPass === null ? 'no path passed' : `p50 ${r.daysToPass.p50}, p5 ${r.daysToPass.p5}, p95 ${r.daysToPass.p95}, mean ${r.daysToPass.mean.toFixed(1)}`],

@@ -5,12 +5,16 @@
  * defaults implement them; the node imports none of them.
  */
 import type { Command } from '../../actors/index.js';
-import type { ClockInput, ResolutionInput, TickInput } from '../inputs.js';
+import type { ClockInput, InstrumentInput, ResolutionInput, TickInput } from '../inputs.js';
 import type { EncodedCheckpoint } from '../checkpoint-rows.js';
 import type { EngineSnapshot } from '../engine.js';
 
-/** A market input with its position in the market log (the JetStream stream sequence). */
-export type MarketInput = TickInput | ResolutionInput | (ClockInput & { readonly seq: number });
+/**
+ * A market input with its position in the market log (the JetStream stream
+ * sequence): a tick, a resolution, a clock beat, or an instrument definition
+ * that its ticks follow.
+ */
+export type MarketInput = TickInput | ResolutionInput | (ClockInput & { readonly seq: number }) | (InstrumentInput & { readonly seq: number });
 
 /** A readable, restartable market log. */
 export interface MarketLog {

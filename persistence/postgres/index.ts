@@ -4,6 +4,7 @@
  */
 export { isUnavailable, mapPgError, PgUnavailableError } from './errors.js';
 export { decodeJson, encodeJson } from '../../engine/index.js';
+export { DatabaseNameError, databaseName, ensureDatabase } from './ensure-database.js';
 export { loadMigrations, migrate, MIGRATION_LOCK_KEY, MigrationChecksumError, MIGRATIONS_DIR } from './migrator.js';
 export type { MigrateOptions, MigrateResult, Migration } from './migrator.js';
 export { PgJournal } from './pg-journal.js';

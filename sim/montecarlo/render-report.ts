@@ -27,6 +27,8 @@ export interface ReportContext {
   targetLevel?: number;
   /** Equity of the first phase's max-loss floor; drawn on the fan chart when given. */
   floorLevel?: number;
+  /** Where paths stop undecided, in words, e.g. `60 days (each phase's time limit)`; stated beside "undecided" when given. */
+  horizon?: string;
 }
 
 /** Human names of the outcomes, and their colours (fixed, so every report reads the same way). */
@@ -133,10 +135,10 @@ export function renderReport(result: SimulationResult, context: ReportContext): 
     '<body>',
     '<main>',
     header(result, context),
-    headline(result),
+    headline(result, context.horizon),
     fanSection(result, context),
     drawdownSection(result),
-    breakdownSection(result),
+    breakdownSection(result, context.horizon),
     tableSection(result),
     `<footer>Engine: ${escapeHtml(result.engine)} · ${formatNumber(result.elapsedMs)} ms · ${formatNumber(result.paths)} paths simulated · result seed ${escapeHtml(result.seed)}. Probabilities with Wilson score 95% intervals; percentiles interpolate linearly between order statistics.</footer>`,
     '</main>',
@@ -172,10 +174,10 @@ function days(d: number): string {
   return formatNumber(d, Number.isInteger(d) ? 0 : 1);
 }
 
-function headline(r: SimulationResult): string {
+function headline(r: SimulationResult, horizon: string | undefined): string {
   const pe = formatEstimate(r.pass);
   // Undecided paths make the pass probability a lower bound over a longer horizon; say how many.
-  const undecided = r.breakdown.undecided.p > 0 ? `<br>${formatPercent(r.breakdown.undecided.p)} undecided at horizon` : '';
+  const undecided = r.breakdown.undecided.p > 0 ? `<br>${formatPercent(r.breakdown.undecided.p)} undecided at the horizon${horizon === undefined ? '' : ` of ${escapeHtml(horizon)}`}` : '';
   const pass = card('Pass probability', pe.p, `95% CI ${pe.interval}<br>${formatNumber(r.outcomes.passed)} of ${formatNumber(r.paths)} paths${undecided}`, PALETTE.green);
   const worst = FAILURES.reduce<Outcome>((a, b) => (r.breakdown[b].p > r.breakdown[a].p ? b : a), FAILURES[0]!);
   const we = formatEstimate(r.breakdown[worst]);
@@ -235,13 +237,13 @@ function drawdownSection(r: SimulationResult): string {
   return `<section class="panel">${intro}<ul class="legend">${legend}</ul>${chart}</section>`;
 }
 
-function breakdownSection(r: SimulationResult): string {
+function breakdownSection(r: SimulationResult, horizon: string | undefined): string {
   // Passed first as the reference, then the other outcomes from most to least likely.
   const rest = OUTCOMES.filter((o) => o !== 'passed').sort((a, b) => r.breakdown[b].p - r.breakdown[a].p);
   const rows: BreakdownRow[] = (['passed', ...rest] as Outcome[]).map((o) => ({
     label: OUTCOME_LABEL[o], ...r.breakdown[o], count: r.outcomes[o] ?? 0, color: OUTCOME_COLOR[o],
   }));
-  return `<section class="panel"><h2>How paths end</h2><p class="note">Share of paths by outcome; whiskers are the 95% interval. Undecided paths reached the horizon with no verdict.</p>${breakdownChart(rows)}</section>`;
+  return `<section class="panel"><h2>How paths end</h2><p class="note">Share of paths by outcome; whiskers are the 95% interval. Undecided paths reached the horizon with no verdict${horizon === undefined ? '' : `; the horizon: ${escapeHtml(horizon)}`}.</p>${breakdownChart(rows)}</section>`;
 }
 
 function tableSection(r: SimulationResult): string {

@@ -152,11 +152,11 @@ export async function cutTape(o: CutTapeOptions): Promise<EngineInput[]> {
     const reader = market.open(1);
     for await (const input of reader) {
       if (input.seq <= start) {
-        const key = input.type === 'tick' ? `t:${input.symbol}` : input.type === 'clock' ? 'clock' : `r:${input.market}:${input.seq}`;
+        const key = input.type === 'tick' ? `t:${input.symbol}` : input.type === 'clock' ? 'clock' : input.type === 'instrument' ? `i:${input.instrument.symbol}` : `r:${input.market}:${input.seq}`;
         before.delete(key); // re-inserted last: the map keeps seq order
         before.set(key, input);
       } else {
-        if ((input.type === 'clock' ? input.time : input.ts) > endedAt) break;
+        if (input.type !== 'instrument' && (input.type === 'clock' ? input.time : input.ts) > endedAt) break;
         after.push(input);
       }
       if (input.seq >= last) break;
@@ -164,7 +164,7 @@ export async function cutTape(o: CutTapeOptions): Promise<EngineInput[]> {
     await reader.stop();
   }
   const out: EngineInput[] = [];
-  const strip = (m: MarketInput): EngineInput => (m.type === 'clock' ? { type: 'clock', time: m.time } : m);
+  const strip = (m: MarketInput): EngineInput => (m.type === 'clock' ? { type: 'clock', time: m.time } : m.type === 'instrument' ? { type: 'instrument', instrument: m.instrument } : m);
   const journaled = (watermark: number): void => {
     for (const j of journal) if (j.watermark === watermark) out.push(j.input);
   };

@@ -4,13 +4,13 @@
  * domain-event publisher behind the engine's `EngineOutput`.
  */
 export {
-  DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX,
+  DOMAIN_EVENT_SUBJECTS, INSTRUMENTS_PREFIX, RESOLUTIONS_PREFIX, TICKS_PREFIX,
   decodeToken, domainEventSubjects, encodeToken, eventSubject, marketSubjects, parseMarketSubject,
-  resolutionSubject, tickSubject, withNamespace,
+  instrumentSubject, resolutionSubject, tickSubject, withNamespace,
 } from './subjects.js';
 export type { DomainEventSubject, ParsedMarketSubject } from './subjects.js';
 export {
-  DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, InvalidMarketInputError, TickPublisher, ensureMarketStream, ensureStream, resolutionMsgId, tickMsgId,
+  DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, InvalidMarketInputError, TickPublisher, ensureMarketStream, ensureStream, instrumentMsgId, resolutionMsgId, tickMsgId,
 } from './market-stream.js';
 export type { ResolutionMessage, ResolutionPayload, StreamOptions, TickMessage, TickPayload, TickPublisherOptions } from './market-stream.js';
 export { JetStreamTickSource } from './tick-consumer.js';

@@ -4,18 +4,19 @@
  * message carries a `Nats-Msg-Id` so that a restarted ingestor republishing
  * what it already sent is dropped by the stream's duplicate window.
  */
+import { createHash } from 'node:crypto';
 import { Encoder } from '@msgpack/msgpack';
 import { nanos } from '@nats-io/transport-node';
 import { JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInputRefusal } from '../../engine/index.js';
-import { CLOCK_SUBJECT, marketSubjects, resolutionSubject, tickSubject, withNamespace } from './subjects.js';
+import { isValidTimestamp, MarketRegistry, parseInstrument, validateQuoteShape, type MarketInputRefusal } from '../../engine/index.js';
+import { CLOCK_SUBJECT, instrumentSubject, marketSubjects, resolutionSubject, tickSubject, withNamespace } from './subjects.js';
 
 /** Options of {@link ensureMarketStream} (and {@link ensureStream}). */
 export interface StreamOptions {
   /** Stream name. @default 'MARKET' */
   readonly name?: string;
-  /** Subjects the stream captures. @default marketSubjects() i.e. `['ticks.>', 'resolutions.>', 'clock.beat']` */
+  /** Subjects the stream captures. @default marketSubjects() i.e. `['ticks.>', 'resolutions.>', 'instruments.>', 'clock.beat']` */
   readonly subjects?: readonly string[];
   /** Where the stream stores messages. @default 'file' */
   readonly storage?: 'file' | 'memory';
@@ -88,7 +89,7 @@ async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamIn
 
 const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((s) => b.includes(s));
 
-/** {@link ensureStream} with the market-data defaults (`MARKET`, `ticks.>` and `resolutions.>`). */
+/** {@link ensureStream} with the market-data defaults (`MARKET`, `ticks.>`, `resolutions.>`, `instruments.>`, `clock.beat`). */
 export function ensureMarketStream(jsm: JetStreamManager, options: StreamOptions = {}): Promise<StreamInfo> {
   return ensureStream(jsm, { ...options, name: options.name ?? DEFAULT_MARKET_STREAM, subjects: options.subjects ?? marketSubjects() });
 }
@@ -146,6 +147,15 @@ export function tickMsgId(tick: Pick<TickMessage, 'venue' | 'symbol' | 'ts' | 'v
 /** Dedupe id of a resolution: `<venue>:<market>:resolved` (a market resolves once). */
 export function resolutionMsgId(r: Pick<ResolutionMessage, 'venue' | 'market'>): string {
   return `${r.venue}:${r.market}:resolved`;
+}
+
+/**
+ * Dedupe id of an instrument definition: `instrument:<symbol>:<digest>`, so
+ * the same definition published twice inside the window is stored once, and a
+ * changed one is not mistaken for it (the reader refuses it as a conflict).
+ */
+export function instrumentMsgId(inst: Instrument): string {
+  return `instrument:${inst.symbol}:${createHash('sha256').update(JSON.stringify([inst.kind, inst.venue, inst.minQty, inst.market ?? null, inst.outcome ?? null, inst.closesAt ?? null])).digest('hex').slice(0, 16)}`;
 }
 
 /** A tick, resolution or clock beat refused before it was published: the stream never sees it. */
@@ -233,6 +243,24 @@ export class TickPublisher {
   publishClock(time: number): Promise<PubAck> {
     if (!isValidTimestamp(time) || time <= 0) return this.#refuse('INVALID_TIMESTAMP', `clock time ${time}`);
     return this.#publish(withNamespace(CLOCK_SUBJECT, this.#namespace), { time }, `clock:${time}`);
+  }
+
+  /**
+   * Publishes an instrument's definition on `instruments.<venue>.<symbol>`,
+   * ahead of its ticks: a node reading the stream learns the instrument at
+   * this point of the market order, and ticks of it after this point pass its
+   * door. Refused (`INVALID_INSTRUMENT`, `INSTRUMENT_CONFLICT`) like a tick
+   * when it does not parse or redefines a symbol this publisher knows
+   * differently; accepted, the publisher knows it too.
+   */
+  publishInstrument(definition: Instrument): Promise<PubAck> {
+    const parsed = parseInstrument(definition);
+    if (!parsed.ok) return this.#refuse('INVALID_INSTRUMENT', `instrument ${String((definition as { symbol?: unknown }).symbol)}: ${parsed.reason}`);
+    const inst = parsed.instrument;
+    const refusal = this.#registry?.checkInstrument(inst);
+    if (refusal !== undefined) return this.#refuse(refusal, `instrument ${inst.symbol} differs from the definition in force`);
+    this.#registry?.add(inst);
+    return this.#publish(instrumentSubject(inst.venue, inst.symbol, this.#namespace), inst, instrumentMsgId(inst));
   }
 
   /** Publishes one market resolution; an invalid one rejects with {@link InvalidMarketInputError}, unpublished. */

@@ -6,6 +6,8 @@
  *   `ticks.polymarket.PM_FED-DEC-CUT_YES`.
  * - `resolutions.<venue>.<market-token>`: a prediction market resolved, e.g.
  *   `resolutions.polymarket.PM_FED-DEC-CUT`.
+ * - `instruments.<venue>.<symbol-token>`: an instrument's definition, published
+ *   ahead of its first tick, so a node learns what it has never been configured with.
  *
  * Domain events (output side), one subject per published event kind:
  * `trading.order-placed`, `trading.order-filled`, `trading.order-rejected|cancelled|expired`,
@@ -66,6 +68,8 @@ export function decodeToken(token: string): string {
 export const TICKS_PREFIX = 'ticks';
 /** Subject prefix of market resolutions. */
 export const RESOLUTIONS_PREFIX = 'resolutions';
+/** Subject prefix of instrument definitions. */
+export const INSTRUMENTS_PREFIX = 'instruments';
 /** Subject of clock beats: the market log's time, so deadlines fire in the same place on replay. */
 export const CLOCK_SUBJECT = 'clock.beat';
 
@@ -88,13 +92,19 @@ export function resolutionSubject(venue: string, market: string, namespace = '')
   return withNamespace(`${RESOLUTIONS_PREFIX}.${encodeToken(venue)}.${encodeToken(market)}`, namespace);
 }
 
+/** `instruments.<venue>.<symbol-token>` (under `namespace` if given). */
+export function instrumentSubject(venue: string, symbol: string, namespace = ''): string {
+  return withNamespace(`${INSTRUMENTS_PREFIX}.${encodeToken(venue)}.${encodeToken(symbol)}`, namespace);
+}
+
 /** A market-data subject taken apart. */
 export type ParsedMarketSubject =
   | { readonly kind: 'tick'; readonly venue: string; readonly symbol: string }
   | { readonly kind: 'resolution'; readonly venue: string; readonly market: string }
+  | { readonly kind: 'instrument'; readonly venue: string; readonly symbol: string }
   | { readonly kind: 'clock' };
 
-/** Parses a `ticks.*.*`, `resolutions.*.*` or `clock.beat` subject (under `namespace` if given); undefined for anything else or a bad token. */
+/** Parses a `ticks.*.*`, `resolutions.*.*`, `instruments.*.*` or `clock.beat` subject (under `namespace` if given); undefined for anything else or a bad token. */
 export function parseMarketSubject(subject: string, namespace = ''): ParsedMarketSubject | undefined {
   if (namespace !== '') {
     if (!subject.startsWith(`${namespace}.`)) return undefined;
@@ -109,6 +119,7 @@ export function parseMarketSubject(subject: string, namespace = ''): ParsedMarke
     const name = decodeToken(nameTok);
     if (prefix === TICKS_PREFIX) return { kind: 'tick', venue, symbol: name };
     if (prefix === RESOLUTIONS_PREFIX) return { kind: 'resolution', venue, market: name };
+    if (prefix === INSTRUMENTS_PREFIX) return { kind: 'instrument', venue, symbol: name };
   } catch {
     return undefined;
   }
@@ -117,7 +128,7 @@ export function parseMarketSubject(subject: string, namespace = ''): ParsedMarke
 
 /** Wildcards of the market-data subjects (under `namespace` if given), e.g. for a stream's `subjects`. */
 export function marketSubjects(namespace = ''): string[] {
-  return [`${TICKS_PREFIX}.>`, `${RESOLUTIONS_PREFIX}.>`, CLOCK_SUBJECT].map((s) => withNamespace(s, namespace));
+  return [`${TICKS_PREFIX}.>`, `${RESOLUTIONS_PREFIX}.>`, `${INSTRUMENTS_PREFIX}.>`, CLOCK_SUBJECT].map((s) => withNamespace(s, namespace));
 }
 
 /** Every domain-event subject the engine publishes. */

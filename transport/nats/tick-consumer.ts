@@ -15,8 +15,8 @@
 import { Decoder } from '@msgpack/msgpack';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import { isValidTimestamp, MarketRegistry, validateQuoteShape, type MarketInput, type MarketInputRefusal } from '../../engine/index.js';
-import { parseMarketSubject } from './subjects.js';
+import { isValidTimestamp, MarketRegistry, parseInstrument, validateQuoteShape, type MarketInput, type MarketInputRefusal } from '../../engine/index.js';
+import { INSTRUMENTS_PREFIX, parseMarketSubject, withNamespace } from './subjects.js';
 
 export type { MarketInput };
 
@@ -123,6 +123,8 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     if (this.#started) throw new Error('JetStreamTickSource can be iterated only once');
     this.#started = true;
     if (this.#stopped) return;
+    await this.#learnEarlierInstruments();
+    if (this.#stopped) return;
     const opts: Partial<OrderedConsumerOptions> = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#startSeq };
     const consumer = await this.#js.consumers.get(this.#stream, opts);
     if (this.#stopped) return;
@@ -204,6 +206,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     };
     try {
       if (this.#stopped) return;
+      await this.#learnEarlierInstruments();
       await openConsumer();
       while (!this.#stopped) {
         if (buffer.length === 0) {
@@ -221,6 +224,39 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       this.#stopped = true;
       open = false;
       await this.#messages?.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * A reading that starts past the stream's head (a restart at a checkpoint)
+   * must still know the instruments defined before it, or their ticks would be
+   * refused: their definitions are read first (only the `instruments.>`
+   * subjects, up to `startSeq`), checked as when read in order, and not yielded
+   * (the engine's checkpoint already holds them).
+   */
+  async #learnEarlierInstruments(): Promise<void> {
+    if (this.#registry === undefined || this.#startSeq <= 1) return;
+    const consumer = await this.#js.consumers.get(this.#stream, { filter_subjects: withNamespace(`${INSTRUMENTS_PREFIX}.>`, this.#namespace) });
+    let pending = (await consumer.info()).num_pending;
+    while (pending > 0 && !this.#stopped) {
+      const batch = await consumer.fetch({ max_messages: Math.min(pending, this.#pullBatch), expires: 5_000 });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        pending = m.info.pending;
+        if (m.seq >= this.#startSeq) return;
+        const parsed = parseMarketSubject(m.subject, this.#namespace);
+        let body: unknown;
+        try {
+          body = this.#decoder.decode(m.data);
+        } catch {
+          continue; // reported when it was read in order
+        }
+        const def = parseInstrument(body);
+        if (parsed?.kind !== 'instrument' || !def.ok || def.instrument.symbol !== parsed.symbol) continue;
+        if (this.#registry.checkInstrument(def.instrument) === undefined) this.#registry.add(def.instrument);
+      }
+      if (got === 0) return;
     }
   }
 
@@ -244,7 +280,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       parsed = parseMarketSubject(m.subject, this.#namespace);
       if (this.#subjects.size < 100_000) this.#subjects.set(m.subject, parsed);
     }
-    if (parsed === undefined) return this.#reject(m, 'subject is not ticks.<venue>.<symbol>, resolutions.<venue>.<market> or clock.beat');
+    if (parsed === undefined) return this.#reject(m, 'subject is not ticks.<venue>.<symbol>, resolutions.<venue>.<market>, instruments.<venue>.<symbol> or clock.beat');
     let body: unknown;
     try {
       body = this.#decoder.decode(m.data);
@@ -259,6 +295,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       if (!isValidTimestamp(time) || time <= 0) return this.#refuse(m, 'INVALID_TIMESTAMP', `clock time ${time} is not a positive integer of ms`);
       return { type: 'clock', time, seq: m.seq };
     }
+    if (parsed.kind === 'instrument') return this.#instrument(m, p, parsed.symbol);
     const ts = p['ts'];
     if (!isFiniteNumber(ts)) return this.#reject(m, 'missing or invalid field "ts"');
 
@@ -297,6 +334,24 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     const refusal = this.#registry === undefined ? (isValidTimestamp(ts) ? undefined : 'INVALID_TIMESTAMP') : this.#registry.checkResolution(resolution);
     if (refusal !== undefined) return this.#refuse(m, refusal, `resolution of "${market}" to "${outcome}" refused (${refusal})`);
     return resolution;
+  }
+
+  /**
+   * An instrument definition: parsed with the tape's schema, its symbol the
+   * subject's, and a known symbol only with the definition in force. Known
+   * from here on, its ticks pass this door; the engine learns it at the same
+   * point of the order, so replays agree.
+   */
+  #instrument(m: JsMsg, p: Record<string, unknown>, symbol: string): MarketInput | undefined {
+    const parsed = parseInstrument(p);
+    if (!parsed.ok) return this.#refuse(m, 'INVALID_INSTRUMENT', `invalid instrument: ${parsed.reason}`);
+    const inst = parsed.instrument;
+    if (inst.symbol !== symbol) return this.#reject(m, `payload symbol "${inst.symbol}" does not match subject symbol "${symbol}"`);
+    if (this.#symbols !== undefined && !this.#symbols.has(inst.symbol)) return this.#refuse(m, 'UNKNOWN_SYMBOL', `instrument "${inst.symbol}" is not among the accepted symbols`);
+    const refusal = this.#registry?.checkInstrument(inst);
+    if (refusal !== undefined) return this.#refuse(m, refusal, `instrument "${inst.symbol}" differs from the definition in force`);
+    this.#registry?.add(inst);
+    return { type: 'instrument', instrument: inst, seq: m.seq };
   }
 
   /** Skip a message whose content a market-input check refused. */

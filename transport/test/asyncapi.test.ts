@@ -30,7 +30,7 @@ import { leaderboardSubject, shardSubjects, streamSubject } from '../nats/shard-
 import { MemoryLeaderboard, PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent } from '../../persistence/index.js';
 import { DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, TickPublisher } from '../nats/market-stream.js';
 import {
-  CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
+  CLOCK_SUBJECT, DOMAIN_EVENT_SUBJECTS, INSTRUMENTS_PREFIX, RESOLUTIONS_PREFIX, TICKS_PREFIX, domainEventSubjects, eventSubject, marketSubjects,
 } from '../nats/subjects.js';
 import { assessmentIdFor } from '../payments/webhook-effects.js';
 import {
@@ -205,6 +205,7 @@ describe('AsyncAPI document of the NATS interface', () => {
       ...DOMAIN_EVENT_SUBJECTS,
       `${TICKS_PREFIX}.{venue}.{symbol}`,
       `${RESOLUTIONS_PREFIX}.{venue}.{market}`,
+      `${INSTRUMENTS_PREFIX}.{venue}.{symbol}`,
       CLOCK_SUBJECT,
       ...Object.values(intakeSubjects('{group}')),
       // The routing plane of a cluster (shard-subjects.ts).

@@ -16,10 +16,10 @@ const run = promisify(execFile);
 const skip = await serviceGate('nats', '127.0.0.1', 4222);
 const TAPE = 'tapes/prediction-settlement.jsonl';
 
-async function publish(stream: string, namespace: string, tape = TAPE): Promise<{ published: number; duplicates: number; failed: number; refused: number }> {
-  const { stdout } = await run('npx', ['tsx', 'engine/main/market-data.ts', '--source', 'tape', '--tape', tape, '--speed', '1000000',
+async function publish(stream: string, namespace: string, tape = TAPE, speed: string[] = ['--speed', '1000000']): Promise<{ published: number; duplicates: number; failed: number; refused: number; lastSeq: number; stderr: string }> {
+  const { stdout, stderr } = await run('npx', ['tsx', 'engine/main/market-data.ts', '--source', 'tape', '--tape', tape, ...speed,
     '--stream', stream, '--namespace', namespace], { cwd: process.cwd(), timeout: 60_000 });
-  return JSON.parse(stdout.trim().split('\n').pop()!);
+  return { ...JSON.parse(stdout.trim().split('\n').pop()!), stderr };
 }
 
 describe('market-data role', { skip }, () => {
@@ -29,11 +29,16 @@ describe('market-data role', { skip }, () => {
     const namespace = `md${suffix}`;
     const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
     try {
-      const expected = readTape(TAPE).map((s) => s.input).filter((i) => i.type === 'tick' || i.type === 'resolution');
-      const first = await publish(stream, namespace);
-      assert.deepEqual(first, { published: expected.length, duplicates: 0, failed: 0, refused: 0 });
-      const again = await publish(stream, namespace);
-      assert.deepEqual(again, { published: 0, duplicates: expected.length, failed: 0, refused: 0 });
+      // The tape's instrument definitions go first, then its ticks and resolutions in order.
+      const inputs = readTape(TAPE).map((s) => s.input);
+      const expected = [...inputs.filter((i) => i.type === 'instrument'), ...inputs.filter((i) => i.type === 'tick' || i.type === 'resolution')];
+      const { stderr, ...first } = await publish(stream, namespace, TAPE, []); // the default speed for a tape: as fast as acknowledged
+      assert.deepEqual(first, { published: expected.length, duplicates: 0, failed: 0, refused: 0, lastSeq: expected.length });
+      assert.match(stderr, /as fast as the stream acknowledges/);
+      assert.match(stderr, /done: 2 instrument definitions, then 5\/5 sent \(100%\), feed time 2026-11-04T06:00:00\.000Z/);
+      assert.match(stderr, /left out \(not market data\): 1 tier, 4 clock, 1 create, 4 command/);
+      const { stderr: _again, ...again } = await publish(stream, namespace);
+      assert.deepEqual(again, { published: 0, duplicates: expected.length, failed: 0, refused: 0, lastSeq: expected.length });
 
       const source = new JetStreamTickSource(jetstream(nc), { stream, namespace });
       const got: MarketInput[] = [];
@@ -45,7 +50,8 @@ describe('market-data role', { skip }, () => {
       assert.deepEqual(got.map((g) => g.seq), expected.map((_, k) => k + 1));
       // Same content as the tape, the stream sequence replacing the tape's.
       assert.deepEqual(got.map(({ seq: _s, ...rest }) => rest), expected.map((e) => {
-        const { seq: _s, ...rest } = e as MarketInput;
+        if (e.type === 'instrument') return e;
+        const { seq: _s, ...rest } = e as MarketInput & { seq: number };
         return rest;
       }));
     } finally {
