@@ -6,7 +6,18 @@
  */
 import { nextReset } from './calendar.js';
 import type { MarketView } from './market.js';
-import { cancelAll, cancelClosed, cancelOrder, cancelRequested, closeAtQuote, matchSymbol, modifyOrder, nextClose, placeOrder, type Desk } from './order-book.js';
+import {
+  cancelAll,
+  cancelClosed,
+  cancelOrder,
+  cancelRequested,
+  closeAtQuote,
+  matchSymbol,
+  modifyOrder,
+  nextClose,
+  placeOrder,
+  type Desk,
+} from './order-book.js';
 import { rollDay } from './roll-day.js';
 import { figures, positionEvidence, settlePosition, type Figures } from './portfolio.js';
 import { rulesFor, type Breach, type Rule, type RuleContext } from './rules/index.js';
@@ -58,17 +69,44 @@ export class AssessmentActor {
   static create(params: CreateAssessment, tier: Tier, env: ActorEnv): AssessmentActor {
     const first = tier.phases[0]!;
     const state: AssessmentState = {
-      id: params.assessmentId, traderId: params.traderId, tierId: tier.id, tierVersion: tier.version, phaseIndex: 0,
-      status: 'active', createdAt: env.now, phaseStartedAt: env.now, startingBalance: first.startingBalance,
-      balance: first.startingBalance, positions: {}, orders: {}, clientOrderIds: {}, nextOrderNo: 1, dayIndex: 0,
-      dayStartedAt: env.now, nextResetAt: nextReset(env.now, tier.timezone, tier.resetTime), dayStartBalance: first.startingBalance,
-      dayPnl: {}, tradingDays: [], tradeCount: 0, lastActivityAt: env.now, lastClockAt: env.now, lockedBy: undefined,
+      id: params.assessmentId,
+      traderId: params.traderId,
+      tierId: tier.id,
+      tierVersion: tier.version,
+      phaseIndex: 0,
+      status: 'active',
+      createdAt: env.now,
+      phaseStartedAt: env.now,
+      startingBalance: first.startingBalance,
+      balance: first.startingBalance,
+      positions: {},
+      orders: {},
+      clientOrderIds: {},
+      nextOrderNo: 1,
+      dayIndex: 0,
+      dayStartedAt: env.now,
+      nextResetAt: nextReset(env.now, tier.timezone, tier.resetTime),
+      dayStartBalance: first.startingBalance,
+      dayPnl: {},
+      tradingDays: [],
+      tradeCount: 0,
+      lastActivityAt: env.now,
+      lastClockAt: env.now,
+      lockedBy: undefined,
       rules: { dailyFloor: -Infinity, maxLossFloor: -Infinity, highWater: first.startingBalance, floorLocked: false },
-      passBlockedBy: undefined, violations: [],
+      passBlockedBy: undefined,
+      violations: [],
     };
     const actor = new AssessmentActor(state, tier);
     actor.#run(env, () => {
-      actor.#emit({ type: 'assessment.created', traderId: state.traderId, tierId: tier.id, tierVersion: tier.version, phase: first.name, balance: state.balance });
+      actor.#emit({
+        type: 'assessment.created',
+        traderId: state.traderId,
+        tierId: tier.id,
+        tierVersion: tier.version,
+        phase: first.name,
+        balance: state.balance,
+      });
       actor.#startPhase();
     });
     return actor;
@@ -225,7 +263,8 @@ export class AssessmentActor {
         break;
       case 'cancel': {
         const order = s.orders[cmd.orderId];
-        if (order === undefined) this.#emit({ type: 'command.ignored', reason: 'UNKNOWN_ORDER', detail: `no working order '${cmd.orderId}'` });
+        if (order === undefined)
+          this.#emit({ type: 'command.ignored', reason: 'UNKNOWN_ORDER', detail: `no working order '${cmd.orderId}'` });
         else cancelRequested(desk, order);
         break;
       }
@@ -235,18 +274,31 @@ export class AssessmentActor {
           this.#emit({ type: 'command.ignored', reason: 'NOTHING_TO_CLOSE', detail: `no position in ${cmd.symbol}` });
           break;
         }
-        placeOrder(desk, { kind: 'place', clientOrderId: cmd.clientOrderId, symbol: cmd.symbol, side: pos.qty > 0 ? 'sell' : 'buy', type: 'market', qty: Math.abs(pos.qty), reduceOnly: true });
+        placeOrder(desk, {
+          kind: 'place',
+          clientOrderId: cmd.clientOrderId,
+          symbol: cmd.symbol,
+          side: pos.qty > 0 ? 'sell' : 'buy',
+          type: 'market',
+          qty: Math.abs(pos.qty),
+          reduceOnly: true,
+        });
         break;
       }
       case 'flatten':
-        if (s.status !== 'active') this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${s.status}` });
+        if (s.status !== 'active')
+          this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${s.status}` });
         else this.#flatten(false, 'FLATTEN');
         break;
       case 'pause':
       case 'resume': {
         const from = cmd.kind === 'pause' ? 'active' : 'paused';
         if (s.status !== from) {
-          this.#emit({ type: 'command.ignored', reason: 'ASSESSMENT_NOT_ACTIVE', detail: `cannot ${cmd.kind} an assessment that is ${s.status}` });
+          this.#emit({
+            type: 'command.ignored',
+            reason: 'ASSESSMENT_NOT_ACTIVE',
+            detail: `cannot ${cmd.kind} an assessment that is ${s.status}`,
+          });
           break;
         }
         // A pause refuses new orders; what is open stays open and judged, unless the tier flattens on pause
@@ -272,7 +324,8 @@ export class AssessmentActor {
         this.#emit({ type: 'assessment.abandoned', balance: s.balance });
         break;
     }
-    if (cmd.kind === 'place' || cmd.kind === 'modify' || cmd.kind === 'close-position' || cmd.kind === 'flatten') this.#evaluate({ kind: 'command', time: this.#env!.now });
+    if (cmd.kind === 'place' || cmd.kind === 'modify' || cmd.kind === 'close-position' || cmd.kind === 'flatten')
+      this.#evaluate({ kind: 'command', time: this.#env!.now });
   }
 
   /** Judge equity against every floor, then the pass conditions. */
@@ -297,8 +350,19 @@ export class AssessmentActor {
     for (const b of breaches) {
       if (b.silent === true) continue;
       const violation = {
-        ruleId: b.ruleId, severity: b.severity, tierId: this.tier.id, tierVersion: this.tier.version, phase: this.phase.name,
-        at: this.#env!.now, cause, equity: fig.equity, balance: fig.balance, limit: b.limit, value: b.value, positions: evidence, detail: b.detail,
+        ruleId: b.ruleId,
+        severity: b.severity,
+        tierId: this.tier.id,
+        tierVersion: this.tier.version,
+        phase: this.phase.name,
+        at: this.#env!.now,
+        cause,
+        equity: fig.equity,
+        balance: fig.balance,
+        limit: b.limit,
+        value: b.value,
+        positions: evidence,
+        detail: b.detail,
       };
       s.violations.push(violation);
       if (s.violations.length > MAX_VIOLATIONS) s.violations.splice(0, s.violations.length - MAX_VIOLATIONS);
@@ -373,7 +437,13 @@ export class AssessmentActor {
     const ctx = this.#ctx();
     for (const rule of this.#rules) rule.onPhaseStart?.(ctx);
     const r = this.state.rules;
-    this.#emit({ type: 'assessment.started', phase: this.phase.name, balance: this.state.balance, dailyFloor: r.dailyFloor, maxLossFloor: r.maxLossFloor });
+    this.#emit({
+      type: 'assessment.started',
+      phase: this.phase.name,
+      balance: this.state.balance,
+      dailyFloor: r.dailyFloor,
+      maxLossFloor: r.maxLossFloor,
+    });
   }
 
   /** The clock at `t`, an instant at which a deadline falls: market closes and the day roll, then equity, then the time rules. */

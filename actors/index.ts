@@ -10,8 +10,26 @@ export type { ActorEnv, CreateAssessment, Watch } from './assessment-actor.js';
 
 // Vocabulary
 export type {
-  AssessmentEvent, AssessmentEventType, AssessmentState, AssessmentStatus, CancelReason, Cause, Command, Expiry, Order, OrderRole,
-  OrderStatus, OrderType, PhaseName, Position, PositionEvidence, RejectReason, RuleId, Side, TimeInForce, Violation,
+  AssessmentEvent,
+  AssessmentEventType,
+  AssessmentState,
+  AssessmentStatus,
+  CancelReason,
+  Cause,
+  Command,
+  Expiry,
+  Order,
+  OrderRole,
+  OrderStatus,
+  OrderType,
+  PhaseName,
+  Position,
+  PositionEvidence,
+  RejectReason,
+  RuleId,
+  Side,
+  TimeInForce,
+  Violation,
 } from './types.js';
 
 // Market

@@ -6,7 +6,16 @@
  */
 import type { Instrument, MarketView, Quote } from './market.js';
 import { applyFill, figures, QTY_EPSILON } from './portfolio.js';
-import { isProtectiveStop, protectiveStops, recordFarthestStop, type OrderIntent, type ProtectiveStop, type Refusal, type Rule, type RuleContext } from './rules/index.js';
+import {
+  isProtectiveStop,
+  protectiveStops,
+  recordFarthestStop,
+  type OrderIntent,
+  type ProtectiveStop,
+  type Refusal,
+  type Rule,
+  type RuleContext,
+} from './rules/index.js';
 import type { Tier } from './tier.js';
 import type { AssessmentState, CancelReason, Command, EventBody, Order, RejectReason } from './types.js';
 
@@ -33,7 +42,12 @@ export interface Desk {
 type PlaceCommand = Extract<Command, { kind: 'place' }>;
 
 /** The prices of a place command that are set: a command leaves an unset price out rather than holding `undefined`. */
-function defined(prices: { limitPrice: number | undefined; stopPrice: number | undefined; stopLoss: number | undefined; takeProfit: number | undefined }) {
+function defined(prices: {
+  limitPrice: number | undefined;
+  stopPrice: number | undefined;
+  stopLoss: number | undefined;
+  takeProfit: number | undefined;
+}) {
   const out: { limitPrice?: number; stopPrice?: number; stopLoss?: number; takeProfit?: number } = {};
   if (prices.limitPrice !== undefined) out.limitPrice = prices.limitPrice;
   if (prices.stopPrice !== undefined) out.stopPrice = prices.stopPrice;
@@ -57,7 +71,8 @@ function feeRate(tier: Tier, inst: Instrument): number {
 function validate(desk: Desk, cmd: PlaceCommand, replaces?: string): Refusal | { inst: Instrument; quote: Quote; intent: OrderIntent } {
   const { state, tier, market, now } = desk.ctx;
   if (state.status !== 'active') return { reason: 'ASSESSMENT_NOT_ACTIVE', detail: `assessment is ${state.status}` };
-  if (state.lockedBy !== undefined) return { reason: 'TRADING_LOCKED', detail: `trading is locked by ${state.lockedBy} until the next reset` };
+  if (state.lockedBy !== undefined)
+    return { reason: 'TRADING_LOCKED', detail: `trading is locked by ${state.lockedBy} until the next reset` };
   if (replaces === undefined) {
     const working = Object.keys(state.orders).length;
     const cap = cmd.reduceOnly === true && cmd.type === 'market' ? 2 * MAX_WORKING_ORDERS : MAX_WORKING_ORDERS;
@@ -65,37 +80,64 @@ function validate(desk: Desk, cmd: PlaceCommand, replaces?: string): Refusal | {
   }
   const inst = market.instrument(cmd.symbol);
   if (inst === undefined) return { reason: 'UNKNOWN_SYMBOL', detail: `unknown symbol '${cmd.symbol}'` };
-  if (!tier.kinds.includes(inst.kind)) return { reason: 'KIND_NOT_ALLOWED', detail: `tier '${tier.id}' does not trade ${inst.kind} instruments` };
-  if (inst.market !== undefined && market.resolution(inst.market) !== undefined) return { reason: 'MARKET_RESOLVED', detail: `market ${inst.market} has resolved` };
-  if (inst.closesAt !== undefined && now >= inst.closesAt) return { reason: 'MARKET_CLOSED', detail: `${inst.symbol} closed at ${new Date(inst.closesAt).toISOString()}` };
-  if (!(Number.isFinite(cmd.qty) && cmd.qty > 0)) return { reason: 'INVALID_ORDER', detail: `quantity must be a positive number, got ${cmd.qty}` };
+  if (!tier.kinds.includes(inst.kind))
+    return { reason: 'KIND_NOT_ALLOWED', detail: `tier '${tier.id}' does not trade ${inst.kind} instruments` };
+  if (inst.market !== undefined && market.resolution(inst.market) !== undefined)
+    return { reason: 'MARKET_RESOLVED', detail: `market ${inst.market} has resolved` };
+  if (inst.closesAt !== undefined && now >= inst.closesAt)
+    return { reason: 'MARKET_CLOSED', detail: `${inst.symbol} closed at ${new Date(inst.closesAt).toISOString()}` };
+  if (!(Number.isFinite(cmd.qty) && cmd.qty > 0))
+    return { reason: 'INVALID_ORDER', detail: `quantity must be a positive number, got ${cmd.qty}` };
   if (cmd.qty < inst.minQty) return { reason: 'QTY_BELOW_MINIMUM', detail: `quantity ${cmd.qty} is below the minimum ${inst.minQty}` };
   const px = cmd.type === 'limit' ? cmd.limitPrice : cmd.type === 'stop' ? cmd.stopPrice : undefined;
-  if (cmd.type !== 'market' && !(px !== undefined && Number.isFinite(px) && px > 0)) return { reason: 'INVALID_ORDER', detail: `a ${cmd.type} order needs a positive ${cmd.type === 'limit' ? 'limitPrice' : 'stopPrice'}` };
-  if (inst.kind === 'binary' && px !== undefined && px >= 1) return { reason: 'INVALID_ORDER', detail: 'binary prices lie between 0 and 1' };
+  if (cmd.type !== 'market' && !(px !== undefined && Number.isFinite(px) && px > 0))
+    return { reason: 'INVALID_ORDER', detail: `a ${cmd.type} order needs a positive ${cmd.type === 'limit' ? 'limitPrice' : 'stopPrice'}` };
+  if (inst.kind === 'binary' && px !== undefined && px >= 1)
+    return { reason: 'INVALID_ORDER', detail: 'binary prices lie between 0 and 1' };
   const quote = market.quote(cmd.symbol);
   if (quote === undefined) return { reason: 'NO_MARKET_DATA', detail: `no quote for ${cmd.symbol} yet` };
-  if (inst.closesAt !== undefined && quote.ts >= inst.closesAt) return { reason: 'MARKET_CLOSED', detail: `${inst.symbol} closed at ${new Date(inst.closesAt).toISOString()}` };
+  if (inst.closesAt !== undefined && quote.ts >= inst.closesAt)
+    return { reason: 'MARKET_CLOSED', detail: `${inst.symbol} closed at ${new Date(inst.closesAt).toISOString()}` };
   const price = px ?? (cmd.side === 'buy' ? quote.ask : quote.bid);
   const current = state.positions[cmd.symbol]?.qty ?? 0;
   const reduceOnly = cmd.reduceOnly === true;
   if (reduceOnly && !(cmd.side === 'buy' ? current < -QTY_EPSILON : current > QTY_EPSILON)) {
-    return { reason: 'REDUCE_ONLY_WOULD_INCREASE', detail: `a reduce-only ${cmd.side} of ${cmd.qty} does not reduce the position of ${current}` };
+    return {
+      reason: 'REDUCE_ONLY_WOULD_INCREASE',
+      detail: `a reduce-only ${cmd.side} of ${cmd.qty} does not reduce the position of ${current}`,
+    };
   }
   // Reduce-only is clipped to the position, as exchanges do: it can close the position, never open the other side.
   const effectiveQty = reduceOnly ? Math.min(cmd.qty, Math.abs(current)) : cmd.qty;
   const projectedQty = current + (cmd.side === 'buy' ? effectiveQty : -effectiveQty);
-  if (inst.kind === 'binary' && projectedQty < -QTY_EPSILON) return { reason: 'NO_SHORT_BINARY', detail: `selling ${cmd.qty} shares of ${cmd.symbol} exceeds the ${current} held` };
+  if (inst.kind === 'binary' && projectedQty < -QTY_EPSILON)
+    return { reason: 'NO_SHORT_BINARY', detail: `selling ${cmd.qty} shares of ${cmd.symbol} exceeds the ${current} held` };
   const sl = cmd.stopLoss;
   if (sl !== undefined && !(Number.isFinite(sl) && (cmd.side === 'buy' ? sl < price : sl > price) && sl > 0)) {
-    return { reason: 'INVALID_STOP_LOSS', detail: `stop-loss ${sl} must lie ${cmd.side === 'buy' ? 'below' : 'above'} the entry price ${price}` };
+    return {
+      reason: 'INVALID_STOP_LOSS',
+      detail: `stop-loss ${sl} must lie ${cmd.side === 'buy' ? 'below' : 'above'} the entry price ${price}`,
+    };
   }
   const tp = cmd.takeProfit;
   if (tp !== undefined && !(Number.isFinite(tp) && (cmd.side === 'buy' ? tp > price : tp < price) && tp > 0)) {
-    return { reason: 'INVALID_ORDER', detail: `take-profit ${tp} must lie ${cmd.side === 'buy' ? 'above' : 'below'} the entry price ${price}` };
+    return {
+      reason: 'INVALID_ORDER',
+      detail: `take-profit ${tp} must lie ${cmd.side === 'buy' ? 'above' : 'below'} the entry price ${price}`,
+    };
   }
   const fee = effectiveQty * price * feeRate(tier, inst);
-  const intent: OrderIntent = { instrument: inst, side: cmd.side, qty: effectiveQty, price, stopLoss: sl, reduceOnly, projectedQty, fee, replaces };
+  const intent: OrderIntent = {
+    instrument: inst,
+    side: cmd.side,
+    qty: effectiveQty,
+    price,
+    stopLoss: sl,
+    reduceOnly,
+    projectedQty,
+    fee,
+    replaces,
+  };
   const fig = figures(state, market, tier.leverage);
   const added = Math.max(0, Math.abs(projectedQty) - Math.abs(current));
   if (added > 0) {
@@ -110,7 +152,10 @@ function validate(desk: Desk, cmd: PlaceCommand, replaces?: string): Refusal | {
   }
   if (isProtectiveStop(state, cmd)) {
     // A stop on the position's closing side, placed or moved: the position's risk is judged with it.
-    const refusal = judgeProtection(desk, cmd.symbol, [...protectiveStops(state, cmd.symbol, replaces), { stopPrice: cmd.stopPrice!, qty: cmd.qty }]);
+    const refusal = judgeProtection(desk, cmd.symbol, [
+      ...protectiveStops(state, cmd.symbol, replaces),
+      { stopPrice: cmd.stopPrice!, qty: cmd.qty },
+    ]);
     if (refusal !== undefined) return refusal;
   }
   return { inst, quote, intent };
@@ -130,7 +175,11 @@ export function placeOrder(desk: Desk, cmd: PlaceCommand): void {
   const { state, now } = desk.ctx;
   const known = state.clientOrderIds[cmd.clientOrderId];
   if (known !== undefined) {
-    desk.emit({ type: 'command.ignored', reason: 'DUPLICATE_CLIENT_ORDER_ID', detail: `client order id '${cmd.clientOrderId}' already used (${known})` });
+    desk.emit({
+      type: 'command.ignored',
+      reason: 'DUPLICATE_CLIENT_ORDER_ID',
+      detail: `client order id '${cmd.clientOrderId}' already used (${known})`,
+    });
     return;
   }
   const v = validate(desk, cmd);
@@ -139,10 +188,25 @@ export function placeOrder(desk: Desk, cmd: PlaceCommand): void {
     return;
   }
   const order: Order = {
-    id: `o${state.nextOrderNo++}`, clientOrderId: cmd.clientOrderId, symbol: cmd.symbol, side: cmd.side, type: cmd.type,
-    qty: cmd.qty, filledQty: 0, avgFillPrice: 0, limitPrice: cmd.limitPrice, stopPrice: cmd.stopPrice, triggered: false,
-    reduceOnly: v.intent.reduceOnly, tif: cmd.tif ?? 'gtc', status: 'accepted', role: 'entry',
-    stopLoss: cmd.stopLoss, takeProfit: cmd.takeProfit, parentId: undefined, createdAt: now,
+    id: `o${state.nextOrderNo++}`,
+    clientOrderId: cmd.clientOrderId,
+    symbol: cmd.symbol,
+    side: cmd.side,
+    type: cmd.type,
+    qty: cmd.qty,
+    filledQty: 0,
+    avgFillPrice: 0,
+    limitPrice: cmd.limitPrice,
+    stopPrice: cmd.stopPrice,
+    triggered: false,
+    reduceOnly: v.intent.reduceOnly,
+    tif: cmd.tif ?? 'gtc',
+    status: 'accepted',
+    role: 'entry',
+    stopLoss: cmd.stopLoss,
+    takeProfit: cmd.takeProfit,
+    parentId: undefined,
+    createdAt: now,
   };
   remember(state, cmd.clientOrderId, order.id);
   state.lastActivityAt = now;
@@ -175,19 +239,39 @@ export function modifyOrder(desk: Desk, cmd: Extract<Command, { kind: 'modify' }
     return;
   }
   const qty = cmd.qty ?? order.qty;
-  const bad = !(qty > order.filledQty + QTY_EPSILON)
-    || (cmd.limitPrice !== undefined && !(cmd.limitPrice > 0 && order.type === 'limit'))
-    || (cmd.stopPrice !== undefined && !(cmd.stopPrice > 0 && order.type === 'stop' && !order.triggered));
+  const bad =
+    !(qty > order.filledQty + QTY_EPSILON) ||
+    (cmd.limitPrice !== undefined && !(cmd.limitPrice > 0 && order.type === 'limit')) ||
+    (cmd.stopPrice !== undefined && !(cmd.stopPrice > 0 && order.type === 'stop' && !order.triggered));
   if (bad) {
-    desk.emit({ type: 'command.ignored', reason: 'INVALID_ORDER', detail: `cannot modify ${order.id} that way (qty ${qty}, filled ${order.filledQty}, type ${order.type})` });
+    desk.emit({
+      type: 'command.ignored',
+      reason: 'INVALID_ORDER',
+      detail: `cannot modify ${order.id} that way (qty ${qty}, filled ${order.filledQty}, type ${order.type})`,
+    });
     return;
   }
   // The modified order must pass every pre-trade check a new order would (margin, position limits, risk).
-  const v = validate(desk, {
-    kind: 'place', clientOrderId: order.clientOrderId, symbol: order.symbol, side: order.side, type: order.type, qty: qty - order.filledQty,
-    ...defined({ limitPrice: cmd.limitPrice ?? order.limitPrice, stopPrice: cmd.stopPrice ?? order.stopPrice, stopLoss: order.stopLoss, takeProfit: order.takeProfit }),
-    reduceOnly: order.reduceOnly, tif: order.tif,
-  }, order.id);
+  const v = validate(
+    desk,
+    {
+      kind: 'place',
+      clientOrderId: order.clientOrderId,
+      symbol: order.symbol,
+      side: order.side,
+      type: order.type,
+      qty: qty - order.filledQty,
+      ...defined({
+        limitPrice: cmd.limitPrice ?? order.limitPrice,
+        stopPrice: cmd.stopPrice ?? order.stopPrice,
+        stopLoss: order.stopLoss,
+        takeProfit: order.takeProfit,
+      }),
+      reduceOnly: order.reduceOnly,
+      tif: order.tif,
+    },
+    order.id,
+  );
   if ('reason' in v) {
     desk.emit({ type: 'command.ignored', reason: v.reason, detail: `cannot modify ${order.id}: ${v.detail}` });
     return;
@@ -306,8 +390,18 @@ export function fill(desk: Desk, order: Order, qty: number, price: number, tickS
   order.status = remaining < QTY_EPSILON ? 'filled' : 'partially-filled';
   if (order.status === 'filled') delete state.orders[order.id];
   desk.emit({
-    type: 'order.filled', orderId: order.id, clientOrderId: order.clientOrderId, symbol: order.symbol, side: order.side,
-    qty, price, fee, remaining: Math.max(0, remaining), status: order.status, liquidation, tickSeq,
+    type: 'order.filled',
+    orderId: order.id,
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    qty,
+    price,
+    fee,
+    remaining: Math.max(0, remaining),
+    status: order.status,
+    liquidation,
+    tickSeq,
   });
   if (outcome.closed) desk.emit({ type: 'position.closed', symbol: order.symbol, realizedPnl: outcome.closedPnl, exitPrice: price });
   const pos = outcome.position;
@@ -334,9 +428,25 @@ export function closeAtQuote(desk: Desk, symbol: string, liquidation: boolean): 
   const price = quote === undefined ? pos.avgEntry : pos.qty > 0 ? quote.bid : quote.ask;
   const n = state.nextOrderNo++;
   const order: Order = {
-    id: `o${n}`, clientOrderId: `${liquidation ? 'liquidation' : 'flatten'}-${n}`, symbol, side: pos.qty > 0 ? 'sell' : 'buy', type: 'market',
-    qty: Math.abs(pos.qty), filledQty: 0, avgFillPrice: 0, limitPrice: undefined, stopPrice: undefined, triggered: false, reduceOnly: true,
-    tif: 'gtc', status: 'working', role: 'entry', stopLoss: undefined, takeProfit: undefined, parentId: undefined, createdAt: now,
+    id: `o${n}`,
+    clientOrderId: `${liquidation ? 'liquidation' : 'flatten'}-${n}`,
+    symbol,
+    side: pos.qty > 0 ? 'sell' : 'buy',
+    type: 'market',
+    qty: Math.abs(pos.qty),
+    filledQty: 0,
+    avgFillPrice: 0,
+    limitPrice: undefined,
+    stopPrice: undefined,
+    triggered: false,
+    reduceOnly: true,
+    tif: 'gtc',
+    status: 'working',
+    role: 'entry',
+    stopLoss: undefined,
+    takeProfit: undefined,
+    parentId: undefined,
+    createdAt: now,
   };
   fill(desk, order, order.qty, price, quote?.seq ?? 0, market.instrument(symbol)!, liquidation);
 }
@@ -344,7 +454,10 @@ export function closeAtQuote(desk: Desk, symbol: string, liquidation: boolean): 
 /** Keep a bracket's reduce-only children sized to what the entry has filled. */
 function syncBracket(desk: Desk, entry: Order): void {
   const { state, now } = desk.ctx;
-  const legs: Array<['stop-loss' | 'take-profit', number | undefined]> = [['stop-loss', entry.stopLoss], ['take-profit', entry.takeProfit]];
+  const legs: Array<['stop-loss' | 'take-profit', number | undefined]> = [
+    ['stop-loss', entry.stopLoss],
+    ['take-profit', entry.takeProfit],
+  ];
   for (const [role, price] of legs) {
     if (price === undefined) continue;
     const children = Object.values(state.orders).filter((o) => o.parentId === entry.id);
@@ -357,11 +470,25 @@ function syncBracket(desk: Desk, entry: Order): void {
       continue;
     }
     const order: Order = {
-      id: `o${state.nextOrderNo++}`, clientOrderId: `${entry.clientOrderId}:${role === 'stop-loss' ? 'sl' : 'tp'}`, symbol: entry.symbol,
-      side: entry.side === 'buy' ? 'sell' : 'buy', type: role === 'stop-loss' ? 'stop' : 'limit', qty: entry.filledQty, filledQty: 0,
-      avgFillPrice: 0, limitPrice: role === 'take-profit' ? price : undefined, stopPrice: role === 'stop-loss' ? price : undefined,
-      triggered: false, reduceOnly: true, tif: 'gtc', status: 'working', role, stopLoss: undefined, takeProfit: undefined,
-      parentId: entry.id, createdAt: now,
+      id: `o${state.nextOrderNo++}`,
+      clientOrderId: `${entry.clientOrderId}:${role === 'stop-loss' ? 'sl' : 'tp'}`,
+      symbol: entry.symbol,
+      side: entry.side === 'buy' ? 'sell' : 'buy',
+      type: role === 'stop-loss' ? 'stop' : 'limit',
+      qty: entry.filledQty,
+      filledQty: 0,
+      avgFillPrice: 0,
+      limitPrice: role === 'take-profit' ? price : undefined,
+      stopPrice: role === 'stop-loss' ? price : undefined,
+      triggered: false,
+      reduceOnly: true,
+      tif: 'gtc',
+      status: 'working',
+      role,
+      stopLoss: undefined,
+      takeProfit: undefined,
+      parentId: entry.id,
+      createdAt: now,
     };
     state.orders[order.id] = order;
     desk.emit({ type: 'order.accepted', order: { ...order } });
@@ -378,7 +505,13 @@ function settleOco(desk: Desk, child: Order, qty: number): void {
       cancelOrder(desk, sibling, 'OCO_SIBLING_FILLED');
     } else {
       sibling.qty = Math.max(sibling.filledQty, sibling.qty - qty);
-      desk.emit({ type: 'order.modified', orderId: sibling.id, qty: sibling.qty, limitPrice: sibling.limitPrice, stopPrice: sibling.stopPrice });
+      desk.emit({
+        type: 'order.modified',
+        orderId: sibling.id,
+        qty: sibling.qty,
+        limitPrice: sibling.limitPrice,
+        stopPrice: sibling.stopPrice,
+      });
     }
   }
 }

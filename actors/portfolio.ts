@@ -75,7 +75,13 @@ export interface FillOutcome {
  * excess opening at the fill price.
  */
 export function applyFill(
-  state: AssessmentState, symbol: string, side: Side, qty: number, price: number, fee: number, now: number,
+  state: AssessmentState,
+  symbol: string,
+  side: Side,
+  qty: number,
+  price: number,
+  fee: number,
+  now: number,
 ): FillOutcome {
   const signed = side === 'buy' ? qty : -qty;
   const pos = state.positions[symbol];

@@ -28,5 +28,12 @@ export function rollDay(ctx: RuleContext, rules: readonly Rule[], fig: Figures, 
     s.lockedBy = undefined;
     emit({ type: 'assessment.trading-unlocked' });
   }
-  emit({ type: 'assessment.day-started', dayIndex: s.dayIndex, balance: s.balance, equity: fig.equity, dailyFloor: s.rules.dailyFloor, maxLossFloor: s.rules.maxLossFloor });
+  emit({
+    type: 'assessment.day-started',
+    dayIndex: s.dayIndex,
+    balance: s.balance,
+    equity: fig.equity,
+    dailyFloor: s.rules.dailyFloor,
+    maxLossFloor: s.rules.maxLossFloor,
+  });
 }

@@ -44,19 +44,43 @@ export interface HistoryBenchOptions {
 const T0 = Date.UTC(2026, 2, 2, 0, 0);
 const DAY = 86_400_000;
 const TIER = parseTier({
-  id: 'bench-history', version: 1, name: 'Bench history', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 20, fees: { linear: 0.0001, binary: 0 },
+  id: 'bench-history',
+  version: 1,
+  name: 'Bench history',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 20,
+  fees: { linear: 0.0001, binary: 0 },
   phases: [{ name: 'funded', startingBalance: 100_000, rules: { dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } } }],
 });
 /** The reported assessment's tier: floors it never reaches in 10,000 round trips, a target for the pass probability. */
 const BIG = parseTier({
-  id: 'bench-history-big', version: 1, name: 'Bench history (big)', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 20, fees: { linear: 0, binary: 0 },
-  phases: [{ name: 'challenge', startingBalance: 100_000, rules: { profitTarget: { target: { pct: 50 } }, dailyLoss: { limit: { pct: 20 } }, maxLoss: { limit: { pct: 80 } } } }],
+  id: 'bench-history-big',
+  version: 1,
+  name: 'Bench history (big)',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 20,
+  fees: { linear: 0, binary: 0 },
+  phases: [
+    {
+      name: 'challenge',
+      startingBalance: 100_000,
+      rules: { profitTarget: { target: { pct: 50 } }, dailyLoss: { limit: { pct: 20 } }, maxLoss: { limit: { pct: 80 } } },
+    },
+  ],
 });
 
 /** The seeded script: ticks on BTC-USD, each round trip a buy and a sell a few ticks apart. */
 function script(o: HistoryBenchOptions): EngineInput[] {
   const rng = seedrandom('history-bench');
-  const inputs: EngineInput[] = [{ type: 'tier', tier: TIER }, { type: 'tier', tier: BIG }, { type: 'clock', time: T0 }];
+  const inputs: EngineInput[] = [
+    { type: 'tier', tier: TIER },
+    { type: 'tier', tier: BIG },
+    { type: 'clock', time: T0 },
+  ];
   inputs.push({ type: 'create', assessmentId: 'big', traderId: 't-big', tierId: BIG.id });
   for (let i = 0; i < o.assessments; i++) inputs.push({ type: 'create', assessmentId: `a${i}`, traderId: `t-a${i}`, tierId: TIER.id });
   const steps = Math.max(o.trades, o.perAssessment) * 2;
@@ -69,12 +93,21 @@ function script(o: HistoryBenchOptions): EngineInput[] {
     price = Math.max(1_000, price * (1 + (rng() - 0.499) * 0.002));
     inputs.push({ type: 'tick', seq: ++seq, ts, symbol: 'BTC-USD', bid: Math.round(price), ask: Math.round(price) + 1 });
     const side = k % 2 === 0 ? 'buy' : 'sell';
-    if (k < o.trades * 2) inputs.push({ type: 'command', assessmentId: 'big', command: { kind: 'place', clientOrderId: `c${++cid}`, symbol: 'BTC-USD', side, type: 'market', qty: 0.5 } });
+    if (k < o.trades * 2)
+      inputs.push({
+        type: 'command',
+        assessmentId: 'big',
+        command: { kind: 'place', clientOrderId: `c${++cid}`, symbol: 'BTC-USD', side, type: 'market', qty: 0.5 },
+      });
     if (k < o.perAssessment * 2) {
       for (let i = 0; i < o.assessments; i++) {
         // A third trade big enough for the price's swings to breach them, sooner or later.
         const qty = i % 3 === 0 ? 25 : 0.2;
-        inputs.push({ type: 'command', assessmentId: `a${i}`, command: { kind: 'place', clientOrderId: `c${++cid}`, symbol: 'BTC-USD', side, type: 'market', qty } });
+        inputs.push({
+          type: 'command',
+          assessmentId: `a${i}`,
+          command: { kind: 'place', clientOrderId: `c${++cid}`, symbol: 'BTC-USD', side, type: 'market', qty },
+        });
       }
     }
   }
@@ -86,7 +119,16 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<string, number>> {
   const inputs = script(o);
   const events: OutputEvent[] = [];
-  const engine = await Engine.start({ workers: o.workers, tiers: [], flushIntervalMs: 0, output: { onEvents: (e) => { for (const x of e) events.push(x); } } });
+  const engine = await Engine.start({
+    workers: o.workers,
+    tiers: [],
+    flushIntervalMs: 0,
+    output: {
+      onEvents: (e) => {
+        for (const x of e) events.push(x);
+      },
+    },
+  });
   const t0 = performance.now();
   for (const input of inputs) engine.submit(input);
   await engine.barrier();
@@ -103,7 +145,13 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
     for (let k = 0; k < kept.length; k += 2_000) await store.ingest(kept.slice(k, k + 2_000));
     const ingestSeconds = (performance.now() - t1) / 1000;
 
-    const service = new ReportService({ reader: new PgHistoryReader(sql), store: new PgReportStore(sql), tiers: () => [TIER, BIG], replay: (id) => replaySource(id, undefined, true), simulator: pool });
+    const service = new ReportService({
+      reader: new PgHistoryReader(sql),
+      store: new PgReportStore(sql),
+      tiers: () => [TIER, BIG],
+      replay: (id) => replaySource(id, undefined, true),
+      simulator: pool,
+    });
     const runs: number[] = [];
     let trades = 0;
     let bytes = 0;
@@ -119,10 +167,20 @@ export async function runHistoryBench(o: HistoryBenchOptions): Promise<Record<st
     const withPass = (await service.build('big', 'request'))!;
     const passMs = performance.now() - t2;
     return {
-      engineEvents: events.length, historyEvents: kept.length, engineSeconds, engineEventsPerSec: events.length / engineSeconds,
-      ingestSeconds, ingestEventsPerSec: kept.length / ingestSeconds, ingestOverEngine: (kept.length / ingestSeconds) / (kept.length / engineSeconds), baselineRate: o.baselineRate,
-      reportTrades: trades, reportMs: median(runs), reportMaxMs: Math.max(...runs), htmlBytes: bytes,
-      passDays: withPass.risk.passProbability.length, passMs,
+      engineEvents: events.length,
+      historyEvents: kept.length,
+      engineSeconds,
+      engineEventsPerSec: events.length / engineSeconds,
+      ingestSeconds,
+      ingestEventsPerSec: kept.length / ingestSeconds,
+      ingestOverEngine: kept.length / ingestSeconds / (kept.length / engineSeconds),
+      baselineRate: o.baselineRate,
+      reportTrades: trades,
+      reportMs: median(runs),
+      reportMaxMs: Math.max(...runs),
+      htmlBytes: bytes,
+      passDays: withPass.risk.passProbability.length,
+      passMs,
     };
   } finally {
     await pool.close();

@@ -53,7 +53,13 @@ const PRICES = [60_000, 3_000, 150];
 const OPEN = SYMBOLS.length; // stream seqs 1..OPEN: one opening quote per symbol
 const T0 = Date.parse('2026-03-02T08:00:00Z');
 const TIER = parseTier({
-  id: 'bench-ingest', version: 1, name: 'Bench ingest', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 50,
+  id: 'bench-ingest',
+  version: 1,
+  name: 'Bench ingest',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 50,
   fees: { linear: 0.0004, binary: 0 },
   phases: [{ name: 'funded', startingBalance: 100_000, rules: { dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } } }],
 });
@@ -63,7 +69,11 @@ const INSTRUMENTS: Instrument[] = SYMBOLS.map((symbol) => ({ symbol, kind: 'line
 function rng(seed: number): () => number {
   let x = (seed * 2654435761) >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 4294967296;
   };
 }
@@ -91,7 +101,11 @@ async function fill(nc: NatsConnection, jsm: JetStreamManager, stream: string, n
     if (k < OPEN) opening.push(t);
     const h = headers();
     h.set('Nats-Msg-Id', tickMsgId({ venue: VENUE, ...t }));
-    nc.publish(tickSubject(VENUE, t.symbol, namespace), enc.encode({ symbol: t.symbol, ts: t.ts, bid: t.bid, ask: t.ask, bidSize: 1.5, askSize: 2.5, venue: VENUE, venueSeq: t.venueSeq }), { headers: h });
+    nc.publish(
+      tickSubject(VENUE, t.symbol, namespace),
+      enc.encode({ symbol: t.symbol, ts: t.ts, bid: t.bid, ask: t.ask, bidSize: 1.5, askSize: 2.5, venue: VENUE, venueSeq: t.venueSeq }),
+      { headers: h },
+    );
     if (++k % 5_000 === 0) await nc.flush(); // let the server's stream ingest keep up
   }
   await nc.flush();
@@ -101,13 +115,18 @@ async function fill(nc: NatsConnection, jsm: JetStreamManager, stream: string, n
     const have = (await jsm.streams.info(stream)).state.messages;
     if (have === OPEN + n) return opening;
     if (have !== last) [last, since] = [have, performance.now()];
-    else if (performance.now() - since > 10_000) throw new Error(`stream ${stream} stalled at ${have} of ${OPEN + n} messages (dropped core publishes?)`);
+    else if (performance.now() - since > 10_000)
+      throw new Error(`stream ${stream} stalled at ${have} of ${OPEN + n} messages (dropped core publishes?)`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Every assessment created at the opening quotes with 1–2 market positions at 0.5–3× its balance; the engine's state, snapshotted. */
-async function population(o: IngestBenchOptions, opening: Array<{ symbol: string; bid: number; ask: number; ts: number }>, opts: EngineOptions) {
+async function population(
+  o: IngestBenchOptions,
+  opening: Array<{ symbol: string; bid: number; ask: number; ts: number }>,
+  opts: EngineOptions,
+) {
   const engine = await Engine.start(opts);
   const r = rng(o.seed + 7);
   engine.submit({ type: 'clock', time: T0 });
@@ -121,7 +140,11 @@ async function population(o: IngestBenchOptions, opening: Array<{ symbol: string
     for (let j = 0; j < k; j++) {
       const s = (first + j) % SYMBOLS.length;
       const qty = Math.round(((100_000 * leverage) / k / PRICES[s]!) * 1e6) / 1e6;
-      engine.submit({ type: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: `p${j}`, symbol: SYMBOLS[s]!, side: r() < 0.5 ? 'buy' : 'sell', type: 'market', qty } });
+      engine.submit({
+        type: 'command',
+        assessmentId: id,
+        command: { kind: 'place', clientOrderId: `p${j}`, symbol: SYMBOLS[s]!, side: r() < 0.5 ? 'buy' : 'sell', type: 'market', qty },
+      });
     }
     if (a % 5_000 === 4_999) await engine.barrier();
   }
@@ -162,7 +185,16 @@ async function decodeOnly(js: JetStreamClient, stream: string, namespace: string
  * while a shard holds more than `maxInFlight` unapplied inputs. The clock stops
  * at the barrier after the last tick. `batches`: read `source.batches()`, else iterate the source message by message.
  */
-async function toVerdict(js: JetStreamClient, stream: string, namespace: string, n: number, snapshot: EngineSnapshot, opts: EngineOptions, maxInFlight: number, batches: boolean): Promise<Run> {
+async function toVerdict(
+  js: JetStreamClient,
+  stream: string,
+  namespace: string,
+  n: number,
+  snapshot: EngineSnapshot,
+  opts: EngineOptions,
+  maxInFlight: number,
+  batches: boolean,
+): Promise<Run> {
   const engine = await Engine.restore(snapshot, opts);
   const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
   const inFlight = () => engine.shards().reduce((m, s) => Math.max(m, s.pendingInputs), 0);
@@ -188,8 +220,16 @@ async function toVerdict(js: JetStreamClient, stream: string, namespace: string,
   }
   await engine.barrier();
   const seconds = (performance.now() - start) / 1000;
-  const sum = (f: (s: NonNullable<ReturnType<Engine['shards']>[number]['stats']>) => number) => engine.shards().reduce((a, s) => a + (s.stats === undefined ? 0 : f(s.stats)), 0);
-  const run = { seconds, ticks: sum((s) => s.ticks) / opts.workers!, evaluations: sum((s) => s.evaluations), fills: sum((s) => s.fills), violations: sum((s) => s.violations), stale: sum((s) => s.staleTicks) };
+  const sum = (f: (s: NonNullable<ReturnType<Engine['shards']>[number]['stats']>) => number) =>
+    engine.shards().reduce((a, s) => a + (s.stats === undefined ? 0 : f(s.stats)), 0);
+  const run = {
+    seconds,
+    ticks: sum((s) => s.ticks) / opts.workers!,
+    evaluations: sum((s) => s.evaluations),
+    fills: sum((s) => s.fills),
+    violations: sum((s) => s.violations),
+    stale: sum((s) => s.staleTicks),
+  };
   await engine.stop();
   return run;
 }
@@ -207,7 +247,11 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
   const suffix = randomBytes(4).toString('hex');
   const stream = `BENCH_INGEST_${suffix}`;
   const namespace = `bench-ingest-${suffix}`;
-  const interrupted = () => void jsm.streams.delete(stream).catch(() => undefined).finally(() => process.exit(130));
+  const interrupted = () =>
+    void jsm.streams
+      .delete(stream)
+      .catch(() => undefined)
+      .finally(() => process.exit(130));
   process.once('SIGINT', interrupted);
   try {
     await ensureMarketStream(jsm, { name: stream, subjects: marketSubjects(namespace), storage: 'file' });
@@ -237,17 +281,29 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
     }
     const e = runs.engine[0]!;
     for (const r of [...runs.engine, ...runs.iterator]) {
-      if (r.ticks !== o.ticks || r.stale !== 0 || r.violations !== e.violations || r.fills !== e.fills) throw new Error('engine runs missed ticks or disagree on verdicts');
+      if (r.ticks !== o.ticks || r.stale !== 0 || r.violations !== e.violations || r.fills !== e.fills)
+        throw new Error('engine runs missed ticks or disagree on verdicts');
     }
     const rates = (rs: Run[]) => rs.map((r) => o.ticks / r.seconds);
     const [ceilingTps, decodeTps, engineTps, iteratorTps] = names.map((k) => median(rates(runs[k])));
     return {
       runs: { ceiling: rates(runs.ceiling), decode: rates(runs.decode), engine: rates(runs.engine), iterator: rates(runs.iterator) },
       figures: {
-        ticks: o.ticks, assessments: snapshot.kernel.actors.length, positions, fillSeconds, setupSeconds,
-        ceilingTicksPerSec: ceilingTps!, decodeTicksPerSec: decodeTps!, engineTicksPerSec: engineTps!, iteratorTicksPerSec: iteratorTps!,
-        ratio: engineTps! / ceilingTps!, decodeRatio: decodeTps! / ceilingTps!, iteratorRatio: iteratorTps! / ceilingTps!,
-        actorEvaluationsPerTick: e.evaluations! / o.ticks, breaches: e.violations!, fills: e.fills!,
+        ticks: o.ticks,
+        assessments: snapshot.kernel.actors.length,
+        positions,
+        fillSeconds,
+        setupSeconds,
+        ceilingTicksPerSec: ceilingTps!,
+        decodeTicksPerSec: decodeTps!,
+        engineTicksPerSec: engineTps!,
+        iteratorTicksPerSec: iteratorTps!,
+        ratio: engineTps! / ceilingTps!,
+        decodeRatio: decodeTps! / ceilingTps!,
+        iteratorRatio: iteratorTps! / ceilingTps!,
+        actorEvaluationsPerTick: e.evaluations! / o.ticks,
+        breaches: e.violations!,
+        fills: e.fills!,
       },
     };
   } finally {

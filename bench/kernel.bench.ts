@@ -29,7 +29,13 @@ const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'XRP-USD', 'DOGE-USD', 'ADA-US
 const PRICES = [60_000, 3_000, 150, 0.6, 0.15, 0.45, 35, 15, 7, 80];
 const T0 = Date.parse('2026-03-02T08:00:00Z');
 const TIER = parseTier({
-  id: 'bench-100k', version: 1, name: 'Bench 100K', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 50,
+  id: 'bench-100k',
+  version: 1,
+  name: 'Bench 100K',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 50,
   fees: { linear: 0.0004, binary: 0 },
   phases: [{ name: 'funded', startingBalance: 100_000, rules: { dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } } }],
 });
@@ -38,7 +44,11 @@ const TIER = parseTier({
 function rng(seed: number): () => number {
   let x = (seed * 2654435761) >>> 0 || 1;
   return () => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     return x / 4294967296;
   };
 }
@@ -74,9 +84,13 @@ async function drain(engine: Engine, limit: number): Promise<void> {
 export async function runKernelBench(o: KernelBenchOptions): Promise<Record<string, number>> {
   const instruments: Instrument[] = SYMBOLS.map((symbol) => ({ symbol, kind: 'linear', venue: 'bench', minQty: 1e-6 }));
   const breaches = new Map<string, number>();
-  const output = { onEvents: (events: readonly OutputEvent[]) => {
-    for (const e of events) if (e.type === 'rules.violation-detected' && !breaches.has(e.assessmentId) && e.violation.cause.kind === 'tick') breaches.set(e.assessmentId, e.violation.cause.seq);
-  } };
+  const output = {
+    onEvents: (events: readonly OutputEvent[]) => {
+      for (const e of events)
+        if (e.type === 'rules.violation-detected' && !breaches.has(e.assessmentId) && e.violation.cause.kind === 'tick')
+          breaches.set(e.assessmentId, e.violation.cause.seq);
+    },
+  };
   const engine = await Engine.start({ workers: o.workers, tiers: [TIER], instruments, output, measureLatency: true, flushIntervalMs: 50 });
   const rssBefore = process.memoryUsage().rss;
   const progress = o.progress ?? (() => undefined);
@@ -85,7 +99,9 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   // -- setup: assessments, positions and resting orders ------------------------------------
   const r = rng(o.seed + 7);
   engine.submit({ type: 'clock', time: T0 });
-  SYMBOLS.forEach((symbol, s) => engine.submit({ type: 'tick', seq: s + 1, ts: T0, symbol, bid: PRICES[s]! * 0.99995, ask: PRICES[s]! * 1.00005 }));
+  SYMBOLS.forEach((symbol, s) =>
+    engine.submit({ type: 'tick', seq: s + 1, ts: T0, symbol, bid: PRICES[s]! * 0.99995, ask: PRICES[s]! * 1.00005 }),
+  );
   let positions = 0;
   let resting = 0;
   const setupStart = performance.now();
@@ -98,13 +114,29 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
     for (let j = 0; j < k; j++) {
       const s = (first + j * 3) % SYMBOLS.length;
       const qty = Math.round(((100_000 * leverage) / k / PRICES[s]!) * 1e6) / 1e6;
-      engine.submit({ type: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: `p${j}`, symbol: SYMBOLS[s]!, side: r() < 0.5 ? 'buy' : 'sell', type: 'market', qty } });
+      engine.submit({
+        type: 'command',
+        assessmentId: id,
+        command: { kind: 'place', clientOrderId: `p${j}`, symbol: SYMBOLS[s]!, side: r() < 0.5 ? 'buy' : 'sell', type: 'market', qty },
+      });
       positions++;
     }
     if (r() < 0.3) {
       const s = Math.floor(r() * SYMBOLS.length);
       const buy = r() < 0.5;
-      engine.submit({ type: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: 'w', symbol: SYMBOLS[s]!, side: buy ? 'buy' : 'sell', type: 'limit', qty: Math.round((10_000 / PRICES[s]!) * 1e6) / 1e6, limitPrice: PRICES[s]! * (buy ? 0.7 : 1.3) } });
+      engine.submit({
+        type: 'command',
+        assessmentId: id,
+        command: {
+          kind: 'place',
+          clientOrderId: 'w',
+          symbol: SYMBOLS[s]!,
+          side: buy ? 'buy' : 'sell',
+          type: 'limit',
+          qty: Math.round((10_000 / PRICES[s]!) * 1e6) / 1e6,
+          limitPrice: PRICES[s]! * (buy ? 0.7 : 1.3),
+        },
+      });
       resting++;
     }
     if (a % 5_000 === 4_999) await drain(engine, 20_000);
@@ -135,14 +167,17 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
     acctFirst[a] = pAcct.length;
     for (const p of Object.values(s.positions)) {
       bySym[SYMBOLS.indexOf(p.symbol)]!.push(pAcct.length);
-      pAcct.push(a); pQty.push(p.qty); pAvg.push(p.avgEntry);
+      pAcct.push(a);
+      pQty.push(p.qty);
+      pAvg.push(p.avgEntry);
     }
   }
   acctFirst[n] = pAcct.length;
   actors = undefined; // let the snapshot go before measuring: the driver's heap is part of the latency
   const ticks = makeTicks(o.ticks + Math.ceil(o.pacedRate * (o.pacedSeconds + 1)) + 1, o.seed);
   const mark = new Float64Array(pAcct.length);
-  for (let s = 0; s < SYMBOLS.length; s++) for (const idx of bySym[s]!) mark[idx] = pQty[idx]! > 0 ? PRICES[s]! * 0.99995 : PRICES[s]! * 1.00005;
+  for (let s = 0; s < SYMBOLS.length; s++)
+    for (const idx of bySym[s]!) mark[idx] = pQty[idx]! > 0 ? PRICES[s]! * 0.99995 : PRICES[s]! * 1.00005;
   const qty = Float64Array.from(pQty);
   const avg = Float64Array.from(pAvg);
   const symIdx = bySym.map((l) => Int32Array.from(l));
@@ -196,7 +231,9 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
     }
     await engine.barrier();
   };
-  progress(`${Math.round(ticksPerSec).toLocaleString('en-US')} ticks/s; paced at ${o.pacedRate.toLocaleString('en-US')}/s for 1 + ${o.pacedSeconds} s`);
+  progress(
+    `${Math.round(ticksPerSec).toLocaleString('en-US')} ticks/s; paced at ${o.pacedRate.toLocaleString('en-US')}/s for 1 + ${o.pacedSeconds} s`,
+  );
   await pace(1);
   await engine.latency();
   const loadAverage = loadavg()[0]!;
@@ -221,17 +258,37 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   await engine.stop();
   const posPerTick = positions / SYMBOLS.length;
   return {
-    assessments: n, positions, restingOrders: resting, setupSeconds,
-    ticksPerSec, positionUpdatesPerSec: ticksPerSec * posPerTick, actorEvaluationsPerTick: evaluations / o.ticks,
-    baselineTicksPerSec, speedup: ticksPerSec / baselineTicksPerSec,
-    pacedRate: o.pacedRate, p50Ms: median(lat.map((l) => l.p50)), p99Ms: Math.max(...lat.map((l) => l.p99)), maxMs: Math.max(...lat.map((l) => l.max)),
-    inShardP50Ms: median(lat.map((l) => l.inShardP50)), inShardP99Ms: Math.max(...lat.map((l) => l.inShardP99)), inShardMaxMs: Math.max(...lat.map((l) => l.inShardMax)),
-    queuedP99Ms: Math.max(...lat.map((l) => l.queuedP99)), queuedMaxMs: Math.max(...lat.map((l) => l.queuedMax)),
-    busyBatchMaxMs: Math.max(...lat.map((l) => l.longestTaskMs)), gcMaxMs: Math.max(...lat.map((l) => l.gcMaxMs)), gcMsPerSec: lat.reduce((s, l) => s + l.gcMs, 0) / lat.length / o.pacedSeconds,
+    assessments: n,
+    positions,
+    restingOrders: resting,
+    setupSeconds,
+    ticksPerSec,
+    positionUpdatesPerSec: ticksPerSec * posPerTick,
+    actorEvaluationsPerTick: evaluations / o.ticks,
+    baselineTicksPerSec,
+    speedup: ticksPerSec / baselineTicksPerSec,
+    pacedRate: o.pacedRate,
+    p50Ms: median(lat.map((l) => l.p50)),
+    p99Ms: Math.max(...lat.map((l) => l.p99)),
+    maxMs: Math.max(...lat.map((l) => l.max)),
+    inShardP50Ms: median(lat.map((l) => l.inShardP50)),
+    inShardP99Ms: Math.max(...lat.map((l) => l.inShardP99)),
+    inShardMaxMs: Math.max(...lat.map((l) => l.inShardMax)),
+    queuedP99Ms: Math.max(...lat.map((l) => l.queuedP99)),
+    queuedMaxMs: Math.max(...lat.map((l) => l.queuedMax)),
+    busyBatchMaxMs: Math.max(...lat.map((l) => l.longestTaskMs)),
+    gcMaxMs: Math.max(...lat.map((l) => l.gcMaxMs)),
+    gcMsPerSec: lat.reduce((s, l) => s + l.gcMs, 0) / lat.length / o.pacedSeconds,
     loadAverage,
-    hopP50Ms: hop.p50, hopP99Ms: hop.p99, hopMaxMs: hop.max,
-    heapMiBPer1000: heapBytes / 1048576 / (n / 1000), rssMiB: rss / 1048576, rssMiBPer1000: (rss - rssBefore) / 1048576 / (n / 1000),
-    breachesVerified: expected, breachesMatched: matched, breachesTotal: breaches.size,
+    hopP50Ms: hop.p50,
+    hopP99Ms: hop.p99,
+    hopMaxMs: hop.max,
+    heapMiBPer1000: heapBytes / 1048576 / (n / 1000),
+    rssMiB: rss / 1048576,
+    rssMiBPer1000: (rss - rssBefore) / 1048576 / (n / 1000),
+    breachesVerified: expected,
+    breachesMatched: matched,
+    breachesTotal: breaches.size,
   };
 }
 

@@ -26,7 +26,15 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../actors/index.js';
-import { Engine, EngineNode, ShardKernel, type CheckpointStore, type Journal, type JournalAppend, type MarketLog } from '../engine/index.js';
+import {
+  Engine,
+  EngineNode,
+  ShardKernel,
+  type CheckpointStore,
+  type Journal,
+  type JournalAppend,
+  type MarketLog,
+} from '../engine/index.js';
 import { PgCheckpointStore, PgJournal } from '../persistence/index.js';
 import { SyntheticFeed } from '../transport/market-data/index.js';
 import { MemoryMarketLog } from '../transport/memory/index.js';
@@ -48,26 +56,52 @@ const TIER = 'two-step-100k';
 const TARGET_S = 5;
 
 /** Points in time of one start, from the ports' side. */
-interface Marks { t0: number; claimed: number; loaded: number; journalStart: number; journalEnd: number; ready: number; applied: number }
+interface Marks {
+  t0: number;
+  claimed: number;
+  loaded: number;
+  journalStart: number;
+  journalEnd: number;
+  ready: number;
+  applied: number;
+}
 
 /** The checkpoint state: built in one kernel, as a running node would have checkpointed it. */
 function buildCheckpointState(n: number) {
   const k = new ShardKernel({ tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
   let i = 0;
   k.apply({ i: i++, input: { type: 'clock', time: T0 } });
-  SYMBOLS.forEach((symbol, s) => k.apply({ i: i++, input: { type: 'tick', seq: s + 2, ts: T0, symbol, bid: PRICES[s]!, ask: PRICES[s]! * 1.0001 } }));
+  SYMBOLS.forEach((symbol, s) =>
+    k.apply({ i: i++, input: { type: 'tick', seq: s + 2, ts: T0, symbol, bid: PRICES[s]!, ask: PRICES[s]! * 1.0001 } }),
+  );
   for (let a = 0; a < n; a++) {
     const assessmentId = `a${a}`;
     k.apply({ i: i++, input: { type: 'create', assessmentId, traderId: `t${a}`, tierId: TIER } });
     for (let j = 0; j <= a % 3; j++) {
-      k.apply({ i: i++, input: { type: 'command', assessmentId, command: { kind: 'place', clientOrderId: `c${j}`, symbol: SYMBOLS[j]!, side: j === 1 ? 'sell' : 'buy', type: 'market', qty: 20_000 / PRICES[j]! } } });
+      k.apply({
+        i: i++,
+        input: {
+          type: 'command',
+          assessmentId,
+          command: {
+            kind: 'place',
+            clientOrderId: `c${j}`,
+            symbol: SYMBOLS[j]!,
+            side: j === 1 ? 'sell' : 'buy',
+            type: 'market',
+            qty: 20_000 / PRICES[j]!,
+          },
+        },
+      });
     }
   }
   k.drainEvents();
   return { snapshot: { lastInput: i - 1, kernel: k.snapshot() }, tickSeq: 1 + SYMBOLS.length };
 }
 
-export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figures: Record<string, number>; runs: Record<string, number[]> }> {
+export async function runRecoveryBench(
+  o: RecoveryBenchOptions,
+): Promise<{ figures: Record<string, number>; runs: Record<string, number[]> }> {
   const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
   const { sql } = scratch;
   try {
@@ -76,13 +110,20 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
     const built = buildCheckpointState(o.assessments);
     const store = new PgCheckpointStore(sql);
     const epoch = await store.claim();
-    await store.save({ inputPos: built.snapshot.lastInput, tickSeq: built.tickSeq, journalPos: 0, version: 1, snapshot: built.snapshot }, epoch);
+    await store.save(
+      { inputPos: built.snapshot.lastInput, tickSeq: built.tickSeq, journalPos: 0, version: 1, snapshot: built.snapshot },
+      epoch,
+    );
 
     // After the checkpoint: the feed's ticks and a clock each second, then journal entries placed among them.
     const market = new MemoryMarketLog({ firstSeq: built.tickSeq + 1 });
-    const feed = new SyntheticFeed({ seed: 'recovery', instruments: DEFAULT_INSTRUMENTS.filter((x) => SYMBOLS.includes(x.symbol)), startTime: T0 });
+    const feed = new SyntheticFeed({
+      seed: 'recovery',
+      instruments: DEFAULT_INSTRUMENTS.filter((x) => SYMBOLS.includes(x.symbol)),
+      startTime: T0,
+    });
     let ticks = 0;
-    for (let second = T0; feed.now < T0 + o.seconds * 1000;) {
+    for (let second = T0; feed.now < T0 + o.seconds * 1000; ) {
       const item = feed.next();
       if (item.type !== 'tick') continue;
       while (item.tick.ts >= second + 1000) market.publish({ type: 'clock', time: (second += 1000) });
@@ -90,7 +131,8 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
       market.publish({ type: 'tick', ...tick });
       ticks++;
     }
-    const first = built.tickSeq + 1, tail = market.lastSeq;
+    const first = built.tickSeq + 1,
+      tail = market.lastSeq;
     const journal = new PgJournal(sql);
     let created = 0;
     for (let e = 0; e < o.journal; e += 1_000) {
@@ -99,11 +141,31 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
         const tickWatermark = first + Math.floor(((tail - first) * j) / o.journal);
         if (j % 100 === 99) {
           const assessmentId = `n${created++}`;
-          batch.push({ input: { type: 'create', assessmentId, traderId: assessmentId, tierId: TIER }, clientOrderId: '__create', tickWatermark });
+          batch.push({
+            input: { type: 'create', assessmentId, traderId: assessmentId, tierId: TIER },
+            clientOrderId: '__create',
+            tickWatermark,
+          });
           continue;
         }
-        const assessmentId = `a${(j * 7919) % o.assessments}`, s = j % 3;
-        batch.push({ input: { type: 'command', assessmentId, command: { kind: 'place', clientOrderId: `j${j}`, symbol: SYMBOLS[s]!, side: j % 2 === 0 ? 'buy' : 'sell', type: 'market', qty: 2_000 / PRICES[s]! } }, clientOrderId: `j${j}`, tickWatermark });
+        const assessmentId = `a${(j * 7919) % o.assessments}`,
+          s = j % 3;
+        batch.push({
+          input: {
+            type: 'command',
+            assessmentId,
+            command: {
+              kind: 'place',
+              clientOrderId: `j${j}`,
+              symbol: SYMBOLS[s]!,
+              side: j % 2 === 0 ? 'buy' : 'sell',
+              type: 'market',
+              qty: 2_000 / PRICES[s]!,
+            },
+          },
+          clientOrderId: `j${j}`,
+          tickWatermark,
+        });
       }
       await journal.appendBatch(batch, epoch);
     }
@@ -116,8 +178,16 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
     const recover = async (): Promise<Marks> => {
       const m: Marks = { t0: performance.now(), claimed: NaN, loaded: NaN, journalStart: NaN, journalEnd: NaN, ready: NaN, applied: NaN };
       const checkpoints: CheckpointStore = {
-        claim: async () => { const e = await store.claim(); m.claimed = performance.now(); return e; },
-        load: async () => { const cp = await store.load(); m.loaded = performance.now(); return cp; },
+        claim: async () => {
+          const e = await store.claim();
+          m.claimed = performance.now();
+          return e;
+        },
+        load: async () => {
+          const cp = await store.load();
+          m.loaded = performance.now();
+          return cp;
+        },
         save: (cp, e) => store.save(cp, e),
       };
       const timedJournal: Journal = {
@@ -130,14 +200,19 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
       };
       const marketLog: MarketLog = { open: (from) => market.open(from) };
       const node = await EngineNode.start({
-        market: marketLog, journal: timedJournal, checkpoints, marketTail: () => market.tail(),
-        engine: { workers: o.workers, tiers: presetTiers() }, checkpointIntervalMs: 0,
+        market: marketLog,
+        journal: timedJournal,
+        checkpoints,
+        marketTail: () => market.tail(),
+        engine: { workers: o.workers, tiers: presetTiers() },
+        checkpointIntervalMs: 0,
       });
       await node.ready;
       m.ready = performance.now();
       await node.engine.barrier();
       m.applied = performance.now();
-      if (node.lastSeq !== tail || node.journalPos !== Number(jpos)) throw new Error(`recovered to seq ${node.lastSeq}/${tail}, journal ${node.journalPos}/${jpos}`);
+      if (node.lastSeq !== tail || node.journalPos !== Number(jpos))
+        throw new Error(`recovered to seq ${node.lastSeq}/${tail}, journal ${node.journalPos}/${jpos}`);
       await node.stop({ checkpoint: false });
       return m;
     };
@@ -166,7 +241,17 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
 
     await recover(); // warm-up: the first start also compiles the worker modules
     const runs: Record<string, number[]> = {
-      claim: [], load: [], claimLoad: [], restore: [], journalRead: [], replay: [], ready: [], shardsCaughtUp: [], applied: [], baseline: [], restoreOnly: [],
+      claim: [],
+      load: [],
+      claimLoad: [],
+      restore: [],
+      journalRead: [],
+      replay: [],
+      ready: [],
+      shardsCaughtUp: [],
+      applied: [],
+      baseline: [],
+      restoreOnly: [],
     };
     for (let r = 0; r < o.repeats; r++) {
       runs['baseline']!.push(await bare());
@@ -186,8 +271,16 @@ export async function runRecoveryBench(o: RecoveryBenchOptions): Promise<{ figur
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
     const med = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
     const figures = {
-      assessments: o.assessments, ticks, marketInputs: tail - first + 1, journalEntries: o.journal, stateMiB: Number(bytes) / 2 ** 20,
-      setupSeconds, loadAverage: load, ...med, readyVsBaseline: med['ready']! / med['baseline']!, targetSeconds: TARGET_S,
+      assessments: o.assessments,
+      ticks,
+      marketInputs: tail - first + 1,
+      journalEntries: o.journal,
+      stateMiB: Number(bytes) / 2 ** 20,
+      setupSeconds,
+      loadAverage: load,
+      ...med,
+      readyVsBaseline: med['ready']! / med['baseline']!,
+      targetSeconds: TARGET_S,
     };
     return { figures, runs };
   } finally {

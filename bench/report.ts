@@ -50,7 +50,10 @@ export interface BenchResultsFile {
 /** A results file that cannot be read as one. */
 export class BenchResultsError extends Error {
   readonly code = 'BENCH_RESULTS_INVALID';
-  constructor(message: string) { super(message); this.name = 'BenchResultsError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchResultsError';
+  }
 }
 
 const OP_TEXT: Record<TargetOp, string> = { '<': '<', '<=': '≤', '>': '>', '>=': '≥' };
@@ -109,7 +112,8 @@ export class SuiteReport {
   target(name: string, value: number, op: TargetOp, threshold: number, unit = ''): string {
     const t: TargetRecord = { suite: this.suite, name, value, op, threshold, unit, verdict: judge(value, op, threshold) };
     const i = this.results.targets.findIndex((x) => x.name === name);
-    if (i >= 0) this.results.targets[i] = t; else this.results.targets.push(t);
+    if (i >= 0) this.results.targets[i] = t;
+    else this.results.targets.push(t);
     this.results.figures[name] = value;
     return targetText(t);
   }
@@ -152,8 +156,11 @@ export class BenchReport {
   constructor(o: BenchReportOptions = {}) {
     this.stderr = o.stderr ?? process.stderr;
     this.file = {
-      version: 1, startedAt: new Date().toISOString(), argv: o.argv ?? process.argv.slice(2),
-      host: { cpus: cpus().length, node: process.version, loadAverage: loadavg() }, suites: {},
+      version: 1,
+      startedAt: new Date().toISOString(),
+      argv: o.argv ?? process.argv.slice(2),
+      host: { cpus: cpus().length, node: process.version, loadAverage: loadavg() },
+      suites: {},
     };
   }
 
@@ -195,38 +202,70 @@ export class BenchReport {
 /** A fixed-width table; the first row is the header. */
 export function textTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((x, c) => (c === 0 || c === 1 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((x, c) => (c === 0 || c === 1 ? x.padEnd(widths[c]!) : x.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
 /** Table of targets: suite, target, figure, threshold, verdict; then a count of MET. */
 export function targetTable(targets: readonly TargetRecord[]): string {
   const rows = [['suite', 'target', 'figure', 'target', 'verdict']];
-  for (const t of targets) rows.push([t.suite, t.name, `${fmt(t.value, decimalsFor(t.value))}${unitSuffix(t.unit)}`, `${OP_TEXT[t.op]} ${short(t.threshold)}${unitSuffix(t.unit)}`, t.verdict]);
+  for (const t of targets)
+    rows.push([
+      t.suite,
+      t.name,
+      `${fmt(t.value, decimalsFor(t.value))}${unitSuffix(t.unit)}`,
+      `${OP_TEXT[t.op]} ${short(t.threshold)}${unitSuffix(t.unit)}`,
+      t.verdict,
+    ]);
   const met = targets.filter((t) => t.verdict === 'MET').length;
   return `${textTable(rows)}\n${met}/${targets.length} targets MET\n`;
 }
 
 const targetSchema = z.object({
-  suite: z.string(), name: z.string(), value: z.number().nullable().transform((v) => v ?? Number.NaN),
-  op: z.enum(['<', '<=', '>', '>=']), threshold: z.number(), unit: z.string(), verdict: z.enum(['MET', 'MISS']),
+  suite: z.string(),
+  name: z.string(),
+  value: z
+    .number()
+    .nullable()
+    .transform((v) => v ?? Number.NaN),
+  op: z.enum(['<', '<=', '>', '>=']),
+  threshold: z.number(),
+  unit: z.string(),
+  verdict: z.enum(['MET', 'MISS']),
 });
 const fileSchema = z.object({
-  version: z.literal(1), startedAt: z.string(), finishedAt: z.string().optional(), argv: z.array(z.string()),
+  version: z.literal(1),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  argv: z.array(z.string()),
   host: z.object({ cpus: z.number(), node: z.string(), loadAverage: z.array(z.number()) }),
-  suites: z.record(z.string(), z.object({
-    figures: z.record(z.string(), z.number()), targets: z.array(targetSchema),
-    loadAverage: z.object({ start: z.number(), end: z.number().optional() }), seconds: z.number().optional(),
-    options: z.record(z.string(), z.unknown()),
-  })),
+  suites: z.record(
+    z.string(),
+    z.object({
+      figures: z.record(z.string(), z.number()),
+      targets: z.array(targetSchema),
+      loadAverage: z.object({ start: z.number(), end: z.number().optional() }),
+      seconds: z.number().optional(),
+      options: z.record(z.string(), z.unknown()),
+    }),
+  ),
 });
 
 /** Read and validate a results file written by {@link BenchReport.write}. */
 export async function readResults(path: string): Promise<BenchResultsFile> {
   let raw: unknown;
-  try { raw = JSON.parse(await readFile(path, 'utf8')); } catch (e) { throw new BenchResultsError(`${path}: ${(e as Error).message}`); }
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new BenchResultsError(`${path}: ${(e as Error).message}`);
+  }
   const r = fileSchema.safeParse(raw);
-  if (!r.success) throw new BenchResultsError(`${path}: not a bench results file (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`);
+  if (!r.success)
+    throw new BenchResultsError(`${path}: not a bench results file (${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message})`);
   return r.data as BenchResultsFile;
 }
 
@@ -237,21 +276,43 @@ export async function readResults(path: string): Promise<BenchResultsFile> {
  */
 export function compareResults(before: BenchResultsFile, after: BenchResultsFile): string {
   const key = (t: TargetRecord) => `${t.suite}\u0000${t.name}`;
-  const b = new Map(Object.values(before.suites).flatMap((s) => s.targets).map((t) => [key(t), t]));
-  const a = new Map(Object.values(after.suites).flatMap((s) => s.targets).map((t) => [key(t), t]));
+  const b = new Map(
+    Object.values(before.suites)
+      .flatMap((s) => s.targets)
+      .map((t) => [key(t), t]),
+  );
+  const a = new Map(
+    Object.values(after.suites)
+      .flatMap((s) => s.targets)
+      .map((t) => [key(t), t]),
+  );
   const keys = [...new Set([...b.keys(), ...a.keys()])];
   const rows = [['suite', 'target', 'before', 'after', 'after/before', 'target', 'verdict']];
   const num = (t?: TargetRecord) => (t ? fmt(t.value, decimalsFor(t.value)) : '—');
   for (const k of keys) {
-    const x = b.get(k); const y = a.get(k); const t = (y ?? x)!;
+    const x = b.get(k);
+    const y = a.get(k);
+    const t = (y ?? x)!;
     const ratio = x && y && x.value !== 0 && Number.isFinite(x.value) && Number.isFinite(y.value) ? `${fmt(y.value / x.value, 2)}×` : '—';
-    rows.push([t.suite, t.name, num(x), num(y), ratio, `${OP_TEXT[t.op]} ${short(t.threshold)}${unitSuffix(t.unit)}`, `${x?.verdict ?? '—'} → ${y?.verdict ?? '—'}`]);
+    rows.push([
+      t.suite,
+      t.name,
+      num(x),
+      num(y),
+      ratio,
+      `${OP_TEXT[t.op]} ${short(t.threshold)}${unitSuffix(t.unit)}`,
+      `${x?.verdict ?? '—'} → ${y?.verdict ?? '—'}`,
+    ]);
   }
   const notes: string[] = [];
   for (const [name, s] of Object.entries(after.suites)) {
     const o = before.suites[name];
-    if (o && JSON.stringify(o.options) !== JSON.stringify(s.options)) notes.push(`note: ${name} ran with different options (${JSON.stringify(o.options)} vs ${JSON.stringify(s.options)})`);
+    if (o && JSON.stringify(o.options) !== JSON.stringify(s.options))
+      notes.push(`note: ${name} ran with different options (${JSON.stringify(o.options)} vs ${JSON.stringify(s.options)})`);
   }
-  const la = (f: BenchResultsFile) => Object.entries(f.suites).map(([n, s]) => `${n} ${fmt(s.loadAverage.start, 1)}`).join(', ');
+  const la = (f: BenchResultsFile) =>
+    Object.entries(f.suites)
+      .map(([n, s]) => `${n} ${fmt(s.loadAverage.start, 1)}`)
+      .join(', ');
   return `${textTable(rows)}\nload average (1 min) at each suite's start: before ${la(before)}; after ${la(after)}\n${notes.map((n) => `${n}\n`).join('')}`;
 }

@@ -16,12 +16,19 @@ import { cluster, ws } from './suites-system.js';
 
 const SUITES: readonly SuiteSpec[] = [kernel, sim, ingest, history, venues, snapshots, orders, recovery, startup, ws, cluster];
 
-interface Common { out?: string; compare?: string; json?: boolean }
+interface Common {
+  out?: string;
+  compare?: string;
+  json?: boolean;
+}
 
 async function finish(report: BenchReport, common: Common): Promise<void> {
   const path = await report.write(common.out);
   process.stdout.write(`\n${report.table()}figures written to ${path}\n`);
-  if (common.compare !== undefined) process.stdout.write(`\nbefore: ${common.compare}\nafter:  ${path}\n${compareResults(await readResults(common.compare), await readResults(path))}`);
+  if (common.compare !== undefined)
+    process.stdout.write(
+      `\nbefore: ${common.compare}\nafter:  ${path}\n${compareResults(await readResults(common.compare), await readResults(path))}`,
+    );
 }
 
 function commonOptions(c: Command): Command {
@@ -59,34 +66,36 @@ for (const spec of SUITES) {
   });
 }
 
-commonOptions(program.command('all')
-  .description('every suite in turn, then one table of targets with MET/MISS')
-  .option('--quick', 'every suite at a small size (the whole run in a few minutes)')
-  .option('--only <list>', `comma-separated suites (of ${SUITES.map((x) => x.name).join(', ')})`)
-  .option('--skip <list>', 'comma-separated suites to leave out'))
-  .action(async (o: Common & { quick?: boolean; only?: string; skip?: string }) => {
-    const only = o.only?.split(',');
-    const skip = new Set(o.skip?.split(',') ?? []);
-    const unknown = [...(only ?? []), ...skip].filter((n) => !SUITES.some((x) => x.name === n));
-    if (unknown.length > 0) throw new Error(`no suite ${unknown.join(', ')}`);
-    const report = new BenchReport();
-    const t0 = performance.now();
-    for (const spec of SUITES) {
-      if ((only !== undefined && !only.includes(spec.name)) || skip.has(spec.name)) continue;
-      const options = defaultsOf(spec, o.quick === true);
-      const s = report.suite(spec.name, options);
-      s.progress(`starting (${((performance.now() - t0) / 1000).toFixed(0)} s into the run)`);
-      try {
-        await spec.run(options, s);
-      } catch (err) {
-        // One suite failing (a service down) must not lose the others' figures.
-        process.exitCode = 1;
-        s.target('suite completed', Number.NaN, '>=', 1);
-        process.stderr.write(`bench: ${spec.name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-      }
-      s.finish();
+commonOptions(
+  program
+    .command('all')
+    .description('every suite in turn, then one table of targets with MET/MISS')
+    .option('--quick', 'every suite at a small size (the whole run in a few minutes)')
+    .option('--only <list>', `comma-separated suites (of ${SUITES.map((x) => x.name).join(', ')})`)
+    .option('--skip <list>', 'comma-separated suites to leave out'),
+).action(async (o: Common & { quick?: boolean; only?: string; skip?: string }) => {
+  const only = o.only?.split(',');
+  const skip = new Set(o.skip?.split(',') ?? []);
+  const unknown = [...(only ?? []), ...skip].filter((n) => !SUITES.some((x) => x.name === n));
+  if (unknown.length > 0) throw new Error(`no suite ${unknown.join(', ')}`);
+  const report = new BenchReport();
+  const t0 = performance.now();
+  for (const spec of SUITES) {
+    if ((only !== undefined && !only.includes(spec.name)) || skip.has(spec.name)) continue;
+    const options = defaultsOf(spec, o.quick === true);
+    const s = report.suite(spec.name, options);
+    s.progress(`starting (${((performance.now() - t0) / 1000).toFixed(0)} s into the run)`);
+    try {
+      await spec.run(options, s);
+    } catch (err) {
+      // One suite failing (a service down) must not lose the others' figures.
+      process.exitCode = 1;
+      s.target('suite completed', Number.NaN, '>=', 1);
+      process.stderr.write(`bench: ${spec.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     }
-    await finish(report, o);
-  });
+    s.finish();
+  }
+  await finish(report, o);
+});
 
 await program.parseAsync();

@@ -27,10 +27,17 @@ export interface SimBenchOptions {
 
 const START = 100_000;
 const SIMPLE: CompiledPhase = {
-  name: 'challenge', startingBalance: START, target: 10_000, targetBasis: 'balance',
+  name: 'challenge',
+  startingBalance: START,
+  target: 10_000,
+  targetBasis: 'balance',
   daily: { amount: 5_000, pctOfBase: null, basis: 'balance', severity: 'hard' },
   maxLoss: { amount: 10_000, mode: 'static', lockLevel: null },
-  minTradingDays: 0, minTrades: 0, consistency: null, maxDays: null, inactivityDays: null,
+  minTradingDays: 0,
+  minTrades: 0,
+  consistency: null,
+  maxDays: null,
+  inactivityDays: null,
 };
 
 function median(xs: number[]): number {
@@ -53,7 +60,23 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
   const script = fileURLToPath(new URL('./sim_numpy.py', import.meta.url));
   let numpy: { pathsPerSecond: number; runs: number[]; passProbability: number };
   try {
-    const out = execFileSync(o.python, [script, '--paths', String(o.paths), '--trades', String(o.trades), '--seed', '1', '--returns-file', file, '--repeat', String(o.repeats)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const out = execFileSync(
+      o.python,
+      [
+        script,
+        '--paths',
+        String(o.paths),
+        '--trades',
+        String(o.trades),
+        '--seed',
+        '1',
+        '--returns-file',
+        file,
+        '--repeat',
+        String(o.repeats),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
     numpy = JSON.parse(out.trim().split('\n').at(-1)!);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -64,7 +87,14 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
   // `ruin: false` asks what NumPy computes (the pass probability, plus drawdown, days to pass and final P&L):
   // a path ends at its verdict. `ruin: true` trades every path on to the horizon for the risk of ruin.
   const job = (phases: CompiledPhase[], seed: string, ruin: boolean): SimulationJobInput => ({
-    seed, paths: o.paths, method: 'iid', ...h, horizon: { trades: o.trades }, phases, fanPaths: 0, ruin,
+    seed,
+    paths: o.paths,
+    method: 'iid',
+    ...h,
+    horizon: { trades: o.trades },
+    phases,
+    fanPaths: 0,
+    ruin,
   });
   const twoStepPhases = compilePhases(presetTiers().find((t) => t.id === 'two-step-100k')!);
   const oneStepPhases = compilePhases(presetTiers().find((t) => t.id === 'one-step-50k')!);
@@ -98,17 +128,33 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
     const se = Math.sqrt((pass * (1 - pass)) / o.paths + (numpy.passProbability * (1 - numpy.passProbability)) / o.paths);
     return {
       figures: {
-        paths: o.paths, trades: o.trades, workers: o.workers,
-        jsPathsPerSec: js, numpyPathsPerSec: numpy.pathsPerSecond, ratio: js / numpy.pathsPerSecond,
-        jsRuinPathsPerSec: jsRuin, ruinRatio: jsRuin / numpy.pathsPerSecond,
+        paths: o.paths,
+        trades: o.trades,
+        workers: o.workers,
+        jsPathsPerSec: js,
+        numpyPathsPerSec: numpy.pathsPerSecond,
+        ratio: js / numpy.pathsPerSecond,
+        jsRuinPathsPerSec: jsRuin,
+        ruinRatio: jsRuin / numpy.pathsPerSecond,
         singleWorkerPathsPerSec: single === undefined ? js : median(series.single),
         workerScaling: single === undefined ? 1 : js / median(series.single),
-        jsPass: pass, numpyPass: numpy.passProbability, passDiffInSe: Math.abs(pass - numpy.passProbability) / se,
+        jsPass: pass,
+        numpyPass: numpy.passProbability,
+        passDiffInSe: Math.abs(pass - numpy.passProbability) / se,
         // Full rules against the simplified ones on the same work: every path trades on to the horizon.
-        twoStepPathsPerSec: median(series.twoStep), oneStepPathsPerSec: median(series.oneStep),
-        twoStepCost: jsRuin / median(series.twoStep), oneStepCost: jsRuin / median(series.oneStep),
+        twoStepPathsPerSec: median(series.twoStep),
+        oneStepPathsPerSec: median(series.oneStep),
+        twoStepCost: jsRuin / median(series.twoStep),
+        oneStepCost: jsRuin / median(series.oneStep),
       },
-      runs: { js: series.js, jsRuin: series.jsRuin, single: series.single, numpy: numpy.runs, twoStep: series.twoStep, oneStep: series.oneStep },
+      runs: {
+        js: series.js,
+        jsRuin: series.jsRuin,
+        single: series.single,
+        numpy: numpy.runs,
+        twoStep: series.twoStep,
+        oneStep: series.oneStep,
+      },
     };
   } finally {
     await Promise.all([pool.close(), single?.close()]);

@@ -30,7 +30,10 @@ export interface SnapshotBenchOptions {
 }
 
 const TIER = parseTier({
-  id: 'bench', version: 1, name: 'bench', leverage: 50,
+  id: 'bench',
+  version: 1,
+  name: 'bench',
+  leverage: 50,
   phases: [{ name: 'funded', startingBalance: 100_000, rules: { dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } } }],
 });
 const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD'];
@@ -41,12 +44,21 @@ function states(n: number): { states: AssessmentState[]; kernel: KernelSnapshot 
   const k = new ShardKernel({ tiers: [TIER], instruments: DEFAULT_INSTRUMENTS });
   let i = 0;
   k.apply({ i: i++, input: { type: 'clock', time: Date.parse('2026-03-02T08:00:00Z') } });
-  SYMBOLS.forEach((symbol, s) => k.apply({ i: i++, input: { type: 'tick', seq: s + 1, ts: 0, symbol, bid: PRICES[s]!, ask: PRICES[s]! * 1.0001 } }));
+  SYMBOLS.forEach((symbol, s) =>
+    k.apply({ i: i++, input: { type: 'tick', seq: s + 1, ts: 0, symbol, bid: PRICES[s]!, ask: PRICES[s]! * 1.0001 } }),
+  );
   for (let a = 0; a < n; a++) {
     const assessmentId = `a${a}`;
     k.apply({ i: i++, input: { type: 'create', assessmentId, traderId: `t${a}`, tierId: TIER.id } });
     for (let j = 0; j <= a % 3; j++) {
-      k.apply({ i: i++, input: { type: 'command', assessmentId, command: { kind: 'place', clientOrderId: `c${j}`, symbol: SYMBOLS[j]!, side: 'buy', type: 'market', qty: 20_000 / PRICES[j]! } } });
+      k.apply({
+        i: i++,
+        input: {
+          type: 'command',
+          assessmentId,
+          command: { kind: 'place', clientOrderId: `c${j}`, symbol: SYMBOLS[j]!, side: 'buy', type: 'market', qty: 20_000 / PRICES[j]! },
+        },
+      });
     }
   }
   k.drainEvents();
@@ -75,16 +87,35 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
     // into a temporary table, then an upsert with no version or epoch guard.
     const bare = async (version: number) => {
       const t0 = performance.now();
-      const c = { ids: [] as string[], versions: [] as string[], epochs: [] as string[], ticks: [] as string[], positions: [] as string[], states: [] as string[] };
+      const c = {
+        ids: [] as string[],
+        versions: [] as string[],
+        epochs: [] as string[],
+        ticks: [] as string[],
+        positions: [] as string[],
+        states: [] as string[],
+      };
       for (const r of rows) {
-        c.ids.push(r.id); c.versions.push(String(version)); c.epochs.push('1'); c.ticks.push('3'); c.positions.push('0'); c.states.push(encodeJson(r));
+        c.ids.push(r.id);
+        c.versions.push(String(version));
+        c.epochs.push('1');
+        c.ticks.push('3');
+        c.positions.push('0');
+        c.states.push(encodeJson(r));
       }
       await copySnapshots(sql, c, { table: 'snapshots_bare', guarded: false });
       return (performance.now() - t0) / 1000;
     };
     const store = new PgSnapshotStore(sql);
     const guarded = async (version: number) => {
-      const batch: SnapshotRow[] = rows.map((state) => ({ assessmentId: state.id, version, ownerEpoch: 1, tickSeq: 3, journalPos: 0, state }));
+      const batch: SnapshotRow[] = rows.map((state) => ({
+        assessmentId: state.id,
+        version,
+        ownerEpoch: 1,
+        tickSeq: 3,
+        journalPos: 0,
+        state,
+      }));
       const t0 = performance.now();
       const written = await store.saveBatch(batch);
       if (written !== rows.length) throw new Error(`store wrote ${written} of ${rows.length}`);
@@ -114,26 +145,40 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
       const seconds = (performance.now() - t) / 1000;
       return { seconds, ...meter.stop() };
     };
-    const viaWorkers = () => timed(async () => {
-      const { lastInput, done } = engine.checkpointRows(true, { maxStateBytes: checkpoints.maxStateBytes });
-      const encoded = await done;
-      await checkpoints.save({ inputPos: lastInput, tickSeq: 3, journalPos: 0, version: version++, encoded }, epoch);
-    });
-    const viaMain = () => timed(async () => {
-      const { lastInput, done } = engine.checkpoint(true);
-      const snapshot = await done;
-      await checkpoints.save({ inputPos: lastInput, tickSeq: 3, journalPos: 0, version: version++, snapshot }, epoch);
-    });
-    const runs = { bare: [] as number[], ckpt: [] as number[], wall: [] as number[], cpu: [] as number[], oldSeconds: [] as number[], oldWall: [] as number[], oldCpu: [] as number[] };
+    const viaWorkers = () =>
+      timed(async () => {
+        const { lastInput, done } = engine.checkpointRows(true, { maxStateBytes: checkpoints.maxStateBytes });
+        const encoded = await done;
+        await checkpoints.save({ inputPos: lastInput, tickSeq: 3, journalPos: 0, version: version++, encoded }, epoch);
+      });
+    const viaMain = () =>
+      timed(async () => {
+        const { lastInput, done } = engine.checkpoint(true);
+        const snapshot = await done;
+        await checkpoints.save({ inputPos: lastInput, tickSeq: 3, journalPos: 0, version: version++, snapshot }, epoch);
+      });
+    const runs = {
+      bare: [] as number[],
+      ckpt: [] as number[],
+      wall: [] as number[],
+      cpu: [] as number[],
+      oldSeconds: [] as number[],
+      oldWall: [] as number[],
+      oldCpu: [] as number[],
+    };
     let bareVersion = 3;
     try {
       for (let r = 0; r < (o.repeats ?? 3); r++) {
         o.report?.progress(`checkpoints: round ${r + 1} of ${o.repeats ?? 3}`);
         runs.bare.push(await bare(bareVersion++));
         const c = await viaWorkers();
-        runs.ckpt.push(c.seconds); runs.wall.push(c.maxWallMs); runs.cpu.push(c.maxCpuMs);
+        runs.ckpt.push(c.seconds);
+        runs.wall.push(c.maxWallMs);
+        runs.cpu.push(c.maxCpuMs);
         const m = await viaMain();
-        runs.oldSeconds.push(m.seconds); runs.oldWall.push(m.maxWallMs); runs.oldCpu.push(m.maxCpuMs);
+        runs.oldSeconds.push(m.seconds);
+        runs.oldWall.push(m.maxWallMs);
+        runs.oldCpu.push(m.maxCpuMs);
       }
     } finally {
       await engine.stop();
@@ -141,13 +186,24 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
     const [count] = await sql<{ n: string }[]>`select count(*)::text as n from snapshots where group_id = 'bench'`;
     if (Number(count!.n) !== rows.length) throw new Error(`checkpoint holds ${count!.n} of ${rows.length} actors`);
     return {
-      checkpointSeconds: median(runs.ckpt), checkpointBareSeconds: median(runs.bare), checkpointRatio: median(runs.ckpt) / median(runs.bare),
-      checkpointStallMs: Math.max(...runs.wall), checkpointStallCpuMs: Math.max(...runs.cpu),
-      oldCheckpointSeconds: median(runs.oldSeconds), oldCheckpointStallMs: Math.max(...runs.oldWall), oldCheckpointStallCpuMs: Math.max(...runs.oldCpu),
+      checkpointSeconds: median(runs.ckpt),
+      checkpointBareSeconds: median(runs.bare),
+      checkpointRatio: median(runs.ckpt) / median(runs.bare),
+      checkpointStallMs: Math.max(...runs.wall),
+      checkpointStallCpuMs: Math.max(...runs.cpu),
+      oldCheckpointSeconds: median(runs.oldSeconds),
+      oldCheckpointStallMs: Math.max(...runs.oldWall),
+      oldCheckpointStallCpuMs: Math.max(...runs.oldCpu),
       checkpointRuns: runs.ckpt.length,
-      rows: rows.length, avgStateBytes: encodedBytes / rows.length,
-      storeInsertSeconds: storeInsert, bareInsertSeconds: bareInsert, storeUpdateSeconds: storeUpdate, bareUpdateSeconds: bareUpdate,
-      insertRatio: storeInsert / bareInsert, updateRatio: storeUpdate / bareUpdate, loadSeconds,
+      rows: rows.length,
+      avgStateBytes: encodedBytes / rows.length,
+      storeInsertSeconds: storeInsert,
+      bareInsertSeconds: bareInsert,
+      storeUpdateSeconds: storeUpdate,
+      bareUpdateSeconds: bareUpdate,
+      insertRatio: storeInsert / bareInsert,
+      updateRatio: storeUpdate / bareUpdate,
+      loadSeconds,
     };
   } finally {
     await sql.end();

@@ -61,10 +61,12 @@ function runChild(mode: 'compiled' | 'tsx', o: StartupBenchOptions, dir: string)
   const file = join(dir, `${mode}.mjs`);
   writeFileSync(file, childScript(engine, actors, o.workers, o.assessments));
   const args = [...(compiled ? [] : ['--import', 'tsx']), file];
-  return new Promise((resolve, reject) => execFile(process.execPath, args, { cwd: ROOT, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-    if (err) return reject(new Error(`${mode} child failed: ${stderr || err.message}`));
-    resolve(JSON.parse(stdout) as { readyMs: number; cpuMs: number });
-  }));
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, args, { cwd: ROOT, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${mode} child failed: ${stderr || err.message}`));
+      resolve(JSON.parse(stdout) as { readyMs: number; cpuMs: number });
+    }),
+  );
 }
 
 function median(xs: readonly number[]): number {
@@ -75,26 +77,41 @@ function median(xs: readonly number[]): number {
 /** Raised when dist/ has not been built. */
 export class NotBuiltError extends Error {
   readonly code = 'NOT_BUILT';
-  constructor() { super('dist/ is missing: run `npm run build` first'); this.name = 'NotBuiltError'; }
+  constructor() {
+    super('dist/ is missing: run `npm run build` first');
+    this.name = 'NotBuiltError';
+  }
 }
 
-export async function runStartupBench(o: StartupBenchOptions, progress: (m: string) => void = () => undefined): Promise<{ figures: Record<string, number>; runs: Record<string, number[]> }> {
+export async function runStartupBench(
+  o: StartupBenchOptions,
+  progress: (m: string) => void = () => undefined,
+): Promise<{ figures: Record<string, number>; runs: Record<string, number[]> }> {
   if (!existsSync(`${ROOT}dist/engine/index.js`)) throw new NotBuiltError();
   const runs: Record<string, number[]> = { compiledReady: [], compiledCpu: [], tsxReady: [], tsxCpu: [] };
   const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
   try {
-  for (let r = 0; r < o.repeats; r++) {
-    // Alternate which goes first, so a drift in the machine's load falls on both.
-    for (const mode of (r % 2 === 0 ? ['compiled', 'tsx'] : ['tsx', 'compiled']) as Array<'compiled' | 'tsx'>) {
-      const x = await runChild(mode, o, dir);
-      runs[`${mode}Ready`]!.push(x.readyMs);
-      runs[`${mode}Cpu`]!.push(x.cpuMs);
-      progress(`${mode} ${r + 1}/${o.repeats}: ready in ${x.readyMs.toFixed(0)} ms, ${x.cpuMs.toFixed(0)} ms CPU`);
+    for (let r = 0; r < o.repeats; r++) {
+      // Alternate which goes first, so a drift in the machine's load falls on both.
+      for (const mode of (r % 2 === 0 ? ['compiled', 'tsx'] : ['tsx', 'compiled']) as Array<'compiled' | 'tsx'>) {
+        const x = await runChild(mode, o, dir);
+        runs[`${mode}Ready`]!.push(x.readyMs);
+        runs[`${mode}Cpu`]!.push(x.cpuMs);
+        progress(`${mode} ${r + 1}/${o.repeats}: ready in ${x.readyMs.toFixed(0)} ms, ${x.cpuMs.toFixed(0)} ms CPU`);
+      }
     }
-  }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const f = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
-  return { figures: { ...f, readyRatio: f['compiledReady']! / f['tsxReady']!, cpuRatio: f['compiledCpu']! / f['tsxCpu']!, workers: o.workers, assessments: o.assessments }, runs };
+  return {
+    figures: {
+      ...f,
+      readyRatio: f['compiledReady']! / f['tsxReady']!,
+      cpuRatio: f['compiledCpu']! / f['tsxCpu']!,
+      workers: o.workers,
+      assessments: o.assessments,
+    },
+    runs,
+  };
 }

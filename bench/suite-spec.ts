@@ -47,7 +47,11 @@ export function intList(v: string): number[] {
 
 /** The property commander gives an option: `--verify-ticks <n>` → `verifyTicks`, `--no-baseline` → `baseline`. */
 export function optionKey(flags: string): string {
-  const long = flags.split(/[ ,]+/).find((f) => f.startsWith('--'))!.slice(2).replace(/^no-/, '');
+  const long = flags
+    .split(/[ ,]+/)
+    .find((f) => f.startsWith('--'))!
+    .slice(2)
+    .replace(/^no-/, '');
   return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -71,7 +75,10 @@ export function printSuite(report: SuiteReport, title: string, rows: readonly Ro
 
 /** Print the targets of a suite whose own text carries no verdicts. */
 export function printTargets(report: SuiteReport): void {
-  for (const t of report.results.targets) process.stdout.write(`  ${t.name.padEnd(38)} ${fmt(t.value, Math.abs(t.value) < 10 ? 2 : 0).padStart(14)}   ${t.verdict === 'MET' ? 'MET' : 'MISS'}: ${t.name} ${t.op} ${t.threshold}${t.unit ? ` ${t.unit}` : ''}\n`);
+  for (const t of report.results.targets)
+    process.stdout.write(
+      `  ${t.name.padEnd(38)} ${fmt(t.value, Math.abs(t.value) < 10 ? 2 : 0).padStart(14)}   ${t.verdict === 'MET' ? 'MET' : 'MISS'}: ${t.name} ${t.op} ${t.threshold}${t.unit ? ` ${t.unit}` : ''}\n`,
+    );
 }
 
 /** "runs 1 / 2 / 3" */

@@ -38,7 +38,10 @@ export interface VenuesBenchOptions {
   /** NATS server. */ readonly url: string;
 }
 
-const SYMBOLS: Array<[string, string, number]> = [['BTCUSDT', 'BTC-USD', 60_000], ['ETHUSDT', 'ETH-USD', 3_000]];
+const SYMBOLS: Array<[string, string, number]> = [
+  ['BTCUSDT', 'BTC-USD', 60_000],
+  ['ETHUSDT', 'ETH-USD', 3_000],
+];
 const WINDOW = 1_024;
 
 /** The frames and the same ticks as the connector publishes them. */
@@ -47,7 +50,7 @@ function prepare(n: number): { frames: string[]; ticks: Array<{ subject: string;
   const mids = SYMBOLS.map(([, , p]) => p);
   const u = SYMBOLS.map(() => 1_000);
   let x = 12345;
-  const r = () => ((x = (x * 1103515245 + 12345) >>> 0) / 4294967296);
+  const r = () => (x = (x * 1103515245 + 12345) >>> 0) / 4294967296;
   const frames: string[] = [];
   const ticks: Array<{ subject: string; payload: Uint8Array; msgId: string }> = [];
   for (let i = 0; i < n; i++) {
@@ -58,10 +61,25 @@ function prepare(n: number): { frames: string[]; ticks: Array<{ subject: string;
     const ask = (mids[s]! * 1.00005 + 0.01).toFixed(2);
     const size = (0.1 + r() * 3).toFixed(4);
     u[s]!++;
-    frames.push(JSON.stringify({ stream: `${venueSymbol.toLowerCase()}@bookTicker`, data: { u: u[s], s: venueSymbol, b: bid, B: size, a: ask, A: size } }));
+    frames.push(
+      JSON.stringify({
+        stream: `${venueSymbol.toLowerCase()}@bookTicker`,
+        data: { u: u[s], s: venueSymbol, b: bid, B: size, a: ask, A: size },
+      }),
+    );
     ticks.push({
-      subject: tickSubject('binance', symbol, ''), msgId: `binance:${symbol}:${u[s]}`,
-      payload: enc.encode({ symbol, ts: Date.now(), bid: Number(bid), ask: Number(ask), bidSize: Number(size), askSize: Number(size), venue: 'binance', venueSeq: u[s] }),
+      subject: tickSubject('binance', symbol, ''),
+      msgId: `binance:${symbol}:${u[s]}`,
+      payload: enc.encode({
+        symbol,
+        ts: Date.now(),
+        bid: Number(bid),
+        ask: Number(ask),
+        bidSize: Number(size),
+        askSize: Number(size),
+        venue: 'binance',
+        venueSeq: u[s],
+      }),
     });
   }
   return { frames, ticks };
@@ -97,21 +115,44 @@ const VENUE_THREAD = `
   parentPort.on('message', () => wss.close(() => process.exit(0)));
 `;
 
-async function viaConnector(nc: NatsConnection, namespace: string, frames: string[], publish: boolean): Promise<{ ms: number; published: number }> {
+async function viaConnector(
+  nc: NatsConnection,
+  namespace: string,
+  frames: string[],
+  publish: boolean,
+): Promise<{ ms: number; published: number }> {
   const venue = new Worker(VENUE_THREAD, { eval: true, workerData: { frames, ws: createRequire(import.meta.url).resolve('ws') } });
   const { port } = await new Promise<{ port: number }>((resolve) => venue.once('message', resolve));
   let opened = 0;
   let acked = 0;
   const publisher = new TickPublisher(jetstream(nc), { namespace, instruments: DEFAULT_INSTRUMENTS, timeoutMs: 30_000 });
-  const inner: QuoteSink = publish ? tickPublisherSink(publisher) : { publishTick: () => Promise.resolve({ duplicate: false }), publishResolution: () => Promise.resolve({ duplicate: false }) };
+  const inner: QuoteSink = publish
+    ? tickPublisherSink(publisher)
+    : { publishTick: () => Promise.resolve({ duplicate: false }), publishResolution: () => Promise.resolve({ duplicate: false }) };
   const sink: QuoteSink = {
-    publishTick: (tick, id) => inner.publishTick(tick, id).then((a) => { acked++; return a; }),
+    publishTick: (tick, id) =>
+      inner.publishTick(tick, id).then((a) => {
+        acked++;
+        return a;
+      }),
     publishResolution: (r) => inner.publishResolution(r),
   };
   const connector = createVenueConnector({
-    venue: 'binance', instruments: DEFAULT_INSTRUMENTS, subscriptions: Object.fromEntries(SYMBOLS.map(([v, s]) => [v, s])),
-    url: `ws://127.0.0.1:${port}`, sink, metrics: new ConnectorMetrics(new Registry()), maxInFlight: WINDOW,
-    guard: { maxQuoteAgeMs: 600_000 }, log: { info: (_o, msg) => { if (msg === 'venue connected') opened = performance.now(); }, warn() {}, error() {} },
+    venue: 'binance',
+    instruments: DEFAULT_INSTRUMENTS,
+    subscriptions: Object.fromEntries(SYMBOLS.map(([v, s]) => [v, s])),
+    url: `ws://127.0.0.1:${port}`,
+    sink,
+    metrics: new ConnectorMetrics(new Registry()),
+    maxInFlight: WINDOW,
+    guard: { maxQuoteAgeMs: 600_000 },
+    log: {
+      info: (_o, msg) => {
+        if (msg === 'venue connected') opened = performance.now();
+      },
+      warn() {},
+      error() {},
+    },
   });
   connector.start();
   const deadline = performance.now() + 600_000;
@@ -129,7 +170,9 @@ async function viaConnector(nc: NatsConnection, namespace: string, frames: strin
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Runs the bench; rates in messages per second. */
-export async function runVenuesBench(o: VenuesBenchOptions): Promise<{ runs: Record<'bare' | 'connector' | 'noPublish', number[]>; figures: Record<string, number> }> {
+export async function runVenuesBench(
+  o: VenuesBenchOptions,
+): Promise<{ runs: Record<'bare' | 'connector' | 'noPublish', number[]>; figures: Record<string, number> }> {
   const nc = await connect({ servers: o.url, name: 'bench-venues' });
   const jsm = await jetstreamManager(nc);
   const { frames, ticks } = prepare(o.messages);
@@ -157,9 +200,13 @@ export async function runVenuesBench(o: VenuesBenchOptions): Promise<{ runs: Rec
     await nc.close();
   }
   const figures = {
-    messages: o.messages, repeats: o.repeats,
-    barePerSec: median(runs.bare), connectorPerSec: median(runs.connector), noPublishPerSec: median(runs.noPublish),
-    ratio: median(runs.connector) / median(runs.bare), loadAverage: loadavg()[0]!,
+    messages: o.messages,
+    repeats: o.repeats,
+    barePerSec: median(runs.bare),
+    connectorPerSec: median(runs.connector),
+    noPublishPerSec: median(runs.noPublish),
+    ratio: median(runs.connector) / median(runs.bare),
+    loadAverage: loadavg()[0]!,
   };
   return { runs, figures };
 }

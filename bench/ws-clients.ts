@@ -39,7 +39,14 @@ export type ClientCommand =
   | { readonly t: 'subscribe'; readonly concurrency: number }
   | { readonly t: 'start' }
   | { readonly t: 'stop' }
-  | { readonly t: 'compute'; readonly offset: number; readonly inputBase: number; readonly pub: number[]; readonly arrivals: Array<Array<[number, number]>>; readonly shardOf: number[] }
+  | {
+      readonly t: 'compute';
+      readonly offset: number;
+      readonly inputBase: number;
+      readonly pub: number[];
+      readonly arrivals: Array<Array<[number, number]>>;
+      readonly shardOf: number[];
+    }
   | { readonly t: 'close' };
 
 /** Figures of one measurement window, as seen by the clients. */
@@ -53,12 +60,23 @@ export interface ClientWindow {
   readonly unmatched: number;
   readonly mismatches: number;
   readonly cores: number;
-  readonly p50: number; readonly p99: number; readonly p999: number; readonly max: number;
-  readonly engP50: number; readonly engP99: number;
-  readonly fanP50: number; readonly fanP99: number; readonly fanMax: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+  readonly engP50: number;
+  readonly engP99: number;
+  readonly fanP50: number;
+  readonly fanP99: number;
+  readonly fanMax: number;
 }
 
-interface Frame { t: string; seq?: number; code?: string; delta?: { input: number } }
+interface Frame {
+  t: string;
+  seq?: number;
+  code?: string;
+  delta?: { input: number };
+}
 
 const wall = (): number => performance.timeOrigin + performance.now();
 const enc = new Encoder();
@@ -74,7 +92,10 @@ const waiting = new Map<number, (f: Frame) => void>();
 const closes = new Map<number, string>();
 let recording = false;
 let n = 0;
-let frames = 0, gaps = 0, resyncs = 0, errors = 0;
+let frames = 0,
+  gaps = 0,
+  resyncs = 0,
+  errors = 0;
 let started = 0;
 let cpu0 = process.cpuUsage();
 let usage = cpu0;
@@ -89,12 +110,18 @@ function num(b: Buffer, at: number): number {
   const x = b[at]!;
   if (x < 0x80) return x;
   switch (x) {
-    case 0xcc: return b[at + 1]!;
-    case 0xcd: return b.readUInt16BE(at + 1);
-    case 0xce: return b.readUInt32BE(at + 1);
-    case 0xcf: return Number(b.readBigUInt64BE(at + 1));
-    case 0xcb: return b.readDoubleBE(at + 1);
-    default: return NaN;
+    case 0xcc:
+      return b[at + 1]!;
+    case 0xcd:
+      return b.readUInt16BE(at + 1);
+    case 0xce:
+      return b.readUInt32BE(at + 1);
+    case 0xcf:
+      return Number(b.readBigUInt64BE(at + 1));
+    case 0xcb:
+      return b.readDoubleBE(at + 1);
+    default:
+      return NaN;
   }
 }
 
@@ -103,10 +130,12 @@ function num(b: Buffer, at: number): number {
  * the baseline encode the same layout: `seq` after the header, `input` the
  * last key of the delta); every 1,000th frame is checked against a full decode.
  */
-let checked = 0, mismatches = 0;
+let checked = 0,
+  mismatches = 0;
 function deltaFields(b: Buffer): { seq: number; input: number } | undefined {
   for (let k = 0; k < DELTA.length; k++) if (b[k] !== DELTA[k]) return undefined;
-  const s = b.indexOf(SEQ, DELTA.length), p = b.lastIndexOf(INPUT);
+  const s = b.indexOf(SEQ, DELTA.length),
+    p = b.lastIndexOf(INPUT);
   const r = { seq: s < 0 ? NaN : num(b, s + SEQ.length), input: p < 0 ? NaN : num(b, p + INPUT.length) };
   if (Number.isNaN(r.seq) || Number.isNaN(r.input)) return undefined;
   if (++checked % 1_000 === 0) {
@@ -126,7 +155,10 @@ function onMessage(i: number, data: Buffer): void {
     if (!recording) return;
     frames++;
     if (n < CAP) {
-      recv[n] = now; inputs[n] = d.input; who[n] = i; n++;
+      recv[n] = now;
+      inputs[n] = d.input;
+      who[n] = i;
+      n++;
     }
     return;
   }
@@ -144,17 +176,25 @@ function onMessage(i: number, data: Buffer): void {
 /** Send a frame to client i and wait for its answer (ready, snapshot or error). */
 function request(i: number, frame: unknown): Promise<Frame> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { waiting.delete(i); resolve({ t: 'timeout', code: `state ${sockets[i]!.readyState}, closed ${closes.get(i) ?? '-'}` }); }, 20_000);
-    waiting.set(i, (f) => { clearTimeout(timer); resolve(f); });
+    const timer = setTimeout(() => {
+      waiting.delete(i);
+      resolve({ t: 'timeout', code: `state ${sockets[i]!.readyState}, closed ${closes.get(i) ?? '-'}` });
+    }, 20_000);
+    waiting.set(i, (f) => {
+      clearTimeout(timer);
+      resolve(f);
+    });
     sockets[i]!.send(enc.encode(frame));
   });
 }
 
 async function pool(count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
-    while (next < count) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
 }
 
 async function connect(url: string, secret: string, count: number, concurrency: number): Promise<{ ok: number; failed: string[] }> {
@@ -164,8 +204,14 @@ async function connect(url: string, secret: string, count: number, concurrency: 
   const failed: string[] = [];
   let ok = 0;
   await pool(count, concurrency, async (i) => {
-    const token = await new SignJWT({ roles: ['trader'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(`t${i}`)
-      .setIssuer('vatic').setAudience('vatic-gateway').setIssuedAt().setExpirationTime('2h').sign(key);
+    const token = await new SignJWT({ roles: ['trader'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(`t${i}`)
+      .setIssuer('vatic')
+      .setAudience('vatic-gateway')
+      .setIssuedAt()
+      .setExpirationTime('2h')
+      .sign(key);
     try {
       const ws = await WireSocket.open(url, 'vatic.v1.msgpack');
       sockets[i] = ws;
@@ -193,13 +239,25 @@ async function subscribe(concurrency: number): Promise<{ ok: number; failed: str
 }
 
 async function closeAll(): Promise<void> {
-  await Promise.all(sockets.map((ws) => new Promise<void>((resolve) => {
-    if (ws === undefined || ws.readyState === WireSocket.CLOSED) return resolve();
-    const t = setTimeout(() => { ws.terminate(); resolve(); }, 5_000);
-    const closed = ws.onClose;
-    ws.onClose = (code, reason) => { closed(code, reason); clearTimeout(t); resolve(); };
-    ws.close(1000, 'bye');
-  })));
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws === undefined || ws.readyState === WireSocket.CLOSED) return resolve();
+          const t = setTimeout(() => {
+            ws.terminate();
+            resolve();
+          }, 5_000);
+          const closed = ws.onClose;
+          ws.onClose = (code, reason) => {
+            closed(code, reason);
+            clearTimeout(t);
+            resolve();
+          };
+          ws.close(1000, 'bye');
+        }),
+    ),
+  );
   sockets = [];
 }
 
@@ -214,20 +272,32 @@ function series(when: Float64Array, total: Float64Array, eng: Float64Array, m: n
     const b = Math.floor((when[j]! + offset - started) / 250);
     const x = buckets.get(b) ?? { t: [], e: [] };
     buckets.set(b, x);
-    x.t.push(total[j]!); x.e.push(eng[j]!);
+    x.t.push(total[j]!);
+    x.e.push(eng[j]!);
   }
   for (const [b, x] of [...buckets].sort((p, q) => p[0] - q[0])) {
-    const t = Float64Array.from(x.t).sort(), e = Float64Array.from(x.e).sort();
-    process.stderr.write(`  series ${(b / 4).toFixed(2)} s: frames ${t.length}, p50 ${pct(t, 50).toFixed(1)}, p99 ${pct(t, 99).toFixed(1)}, max ${pct(t, 100).toFixed(1)}; engine p99 ${pct(e, 99).toFixed(1)} ms\n`);
+    const t = Float64Array.from(x.t).sort(),
+      e = Float64Array.from(x.e).sort();
+    process.stderr.write(
+      `  series ${(b / 4).toFixed(2)} s: frames ${t.length}, p50 ${pct(t, 50).toFixed(1)}, p99 ${pct(t, 99).toFixed(1)}, max ${pct(t, 100).toFixed(1)}; engine p99 ${pct(e, 99).toFixed(1)} ms\n`,
+    );
   }
 }
 
 /** Per-frame latencies from the server's tables (see the header). */
 function compute(c: Extract<ClientCommand, { t: 'compute' }>): ClientWindow {
   // A shard that applied nothing between two flushes sends the same input twice: keep the first arrival.
-  const arrivals = c.arrivals.map((pairs) => { const m = new Map<number, number>(); for (const [k, v] of pairs) if (!m.has(k)) m.set(k, v); return m; });
-  const total = new Float64Array(n), eng = new Float64Array(n), fan = new Float64Array(n), when = new Float64Array(n);
-  let m = 0, unmatched = 0;
+  const arrivals = c.arrivals.map((pairs) => {
+    const m = new Map<number, number>();
+    for (const [k, v] of pairs) if (!m.has(k)) m.set(k, v);
+    return m;
+  });
+  const total = new Float64Array(n),
+    eng = new Float64Array(n),
+    fan = new Float64Array(n),
+    when = new Float64Array(n);
+  let m = 0,
+    unmatched = 0;
   for (let k = 0; k < n; k++) {
     const t = recv[k]! - c.offset; // on the server's clock
     const input = inputs[k]!;
@@ -237,25 +307,51 @@ function compute(c: Extract<ClientCommand, { t: 'compute' }>): ClientWindow {
       unmatched++;
       continue;
     }
-    total[m] = t - published; eng[m] = arrived - published; fan[m] = t - arrived; when[m] = t; m++;
+    total[m] = t - published;
+    eng[m] = arrived - published;
+    fan[m] = t - arrived;
+    when[m] = t;
+    m++;
   }
   if (process.env['WS_BENCH_VERBOSE'] !== undefined) series(when, total, eng, m, c.offset);
   const sorted = (xs: Float64Array) => xs.subarray(0, m).sort();
   const [a, b, f] = [sorted(total), sorted(eng), sorted(fan)];
   return {
-    frames, seconds, recorded: n, mismatches, gaps, resyncs, errors, unmatched, cores: (usage.user + usage.system) / 1e6 / seconds,
-    p50: pct(a, 50), p99: pct(a, 99), p999: pct(a, 99.9), max: pct(a, 100), engP50: pct(b, 50), engP99: pct(b, 99),
-    fanP50: pct(f, 50), fanP99: pct(f, 99), fanMax: pct(f, 100),
+    frames,
+    seconds,
+    recorded: n,
+    mismatches,
+    gaps,
+    resyncs,
+    errors,
+    unmatched,
+    cores: (usage.user + usage.system) / 1e6 / seconds,
+    p50: pct(a, 50),
+    p99: pct(a, 99),
+    p999: pct(a, 99.9),
+    max: pct(a, 100),
+    engP50: pct(b, 50),
+    engP99: pct(b, 99),
+    fanP50: pct(f, 50),
+    fanP99: pct(f, 99),
+    fanMax: pct(f, 100),
   };
 }
 
 async function handle(c: ClientCommand): Promise<unknown> {
   switch (c.t) {
-    case 'clock': return { t: 'clock', at: wall() };
-    case 'connect': return { t: 'connected', ...(await connect(c.url, c.secret, c.count, c.concurrency)) };
-    case 'subscribe': return { t: 'subscribed', ...(await subscribe(c.concurrency)) };
+    case 'clock':
+      return { t: 'clock', at: wall() };
+    case 'connect':
+      return { t: 'connected', ...(await connect(c.url, c.secret, c.count, c.concurrency)) };
+    case 'subscribe':
+      return { t: 'subscribed', ...(await subscribe(c.concurrency)) };
     case 'start':
-      n = 0; frames = 0; gaps = 0; resyncs = 0; errors = 0;
+      n = 0;
+      frames = 0;
+      gaps = 0;
+      resyncs = 0;
+      errors = 0;
       recording = true;
       started = wall();
       cpu0 = process.cpuUsage();
@@ -265,7 +361,8 @@ async function handle(c: ClientCommand): Promise<unknown> {
       seconds = (wall() - started) / 1000;
       usage = process.cpuUsage(cpu0);
       return { t: 'stopped' };
-    case 'compute': return { t: 'computed', ...compute(c) };
+    case 'compute':
+      return { t: 'computed', ...compute(c) };
     case 'close':
       await closeAll();
       return { t: 'closed' };
@@ -273,7 +370,10 @@ async function handle(c: ClientCommand): Promise<unknown> {
 }
 
 process.on('message', (c: ClientCommand) => {
-  handle(c).then((reply) => process.send!(reply), (err: unknown) => process.send!({ t: 'failed', error: err instanceof Error ? err.stack ?? err.message : String(err) }));
+  handle(c).then(
+    (reply) => process.send!(reply),
+    (err: unknown) => process.send!({ t: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  );
 });
 process.on('disconnect', () => process.exit(0));
 process.send!({ t: 'hello', pid: process.pid });

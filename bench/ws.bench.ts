@@ -85,7 +85,9 @@ const SOFT_LIMIT = 256 * 1024; // the hub's default soft limit, used by the base
 const wall = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const price = (k: number) => 60_000 * (1 + 0.003 * Math.sin(k / 700) + 0.0004 * (((k * 7919) % 1000) / 1000 - 0.5));
-const progress = (what: string) => { if (process.env['WS_BENCH_VERBOSE'] !== undefined) process.stderr.write(`  [${(performance.now() / 1000).toFixed(1)} s] ${what}\n`); };
+const progress = (what: string) => {
+  if (process.env['WS_BENCH_VERBOSE'] !== undefined) process.stderr.write(`  [${(performance.now() / 1000).toFixed(1)} s] ${what}\n`);
+};
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
 
 /** Run every server process and take medians per figure. */
@@ -104,12 +106,20 @@ export async function runWsBench(o: WsBenchOptions): Promise<{ figures: Record<K
 function serverProcess(kind: Kind, o: WsBenchOptions): Promise<Figures> {
   const child = fork(fileURLToPath(import.meta.url), ['--ws-bench-server', kind, JSON.stringify(o)], {
     // Both servers run with the V8 flags the deployed server runs with (engine/main/server-flags.ts); the clients inherit them.
-    execArgv: [...process.execArgv, '--expose-gc', ...SERVER_V8_FLAGS, ...(process.env['WS_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [
+      ...process.execArgv,
+      '--expose-gc',
+      ...SERVER_V8_FLAGS,
+      ...(process.env['WS_BENCH_NODE_ARGS']?.split(' ').filter(Boolean) ?? []),
+    ],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     let result: Figures | undefined;
     child.on('message', (m: Figures) => (result = m));
-    child.on('exit', (code) => (result !== undefined && code === 0 ? resolve(result) : reject(new Error(`ws bench server (${kind}) exited with code ${code}`))));
+    child.on('exit', (code) =>
+      result !== undefined && code === 0 ? resolve(result) : reject(new Error(`ws bench server (${kind}) exited with code ${code}`)),
+    );
   });
 }
 
@@ -129,7 +139,9 @@ function threadCpuMs(): Map<string, number> {
       const text = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
       const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
       out.set(tid, (Number(f[11]) + Number(f[12])) * 10);
-    } catch { /* the thread ended */ }
+    } catch {
+      /* the thread ended */
+    }
   }
   return out;
 }
@@ -140,13 +152,18 @@ class Ticker {
   readonly base: number;
   readonly #market: MemoryMarketLog;
   readonly #rate: number;
-  #k = 0; #t0 = 0; #second = 0;
+  #k = 0;
+  #t0 = 0;
+  #second = 0;
   #timer: NodeJS.Timeout | undefined;
   constructor(market: MemoryMarketLog, rate: number) {
-    this.#market = market; this.#rate = rate; this.base = market.lastSeq + 1;
+    this.#market = market;
+    this.#rate = rate;
+    this.base = market.lastSeq + 1;
   }
   #publish(input: Parameters<MemoryMarketLog['publish']>[0]): number {
-    const at = wall(), seq = this.#market.publish(input);
+    const at = wall(),
+      seq = this.#market.publish(input);
     this.pub[seq - this.base] = at;
     return seq;
   }
@@ -158,19 +175,25 @@ class Ticker {
     this.#t0 ||= performance.now();
     let published = Math.floor(((performance.now() - this.#t0) * this.#rate) / 1000); // a restart resumes the schedule
     this.#timer = setInterval(() => {
-      const now = performance.now(), second = Math.floor(now / 1000);
+      const now = performance.now(),
+        second = Math.floor(now / 1000);
       if (second > this.#second) this.#publish({ type: 'clock', time: T0 + (this.#second = second) * 1000 });
       for (const due = Math.floor(((now - this.#t0) * this.#rate) / 1000); published < due; published++) this.tick();
     }, 1);
   }
-  stop(): void { clearInterval(this.#timer); }
+  stop(): void {
+    clearInterval(this.#timer);
+  }
 }
 
 /** What the bench needs of either server. */
 interface Server {
   readonly url: string;
   readonly sink: Pick<EngineOutput, 'onEvents' | 'onDeltas' | 'onEncodedDeltas'>;
-  sent(): number; dropped(): number; connections(): number; close(): Promise<void>;
+  sent(): number;
+  dropped(): number;
+  connections(): number;
+  close(): Promise<void>;
 }
 
 type Watch = (ids: readonly string[], on: boolean) => void;
@@ -178,43 +201,77 @@ type Watch = (ids: readonly string[], on: boolean) => void;
 async function startGateway(node: EngineNode, verifier: TokenVerifier, watch: Watch, ringSize: number): Promise<Server> {
   const hub = new StreamHub({ epoch: node.epoch, watch, ringSize });
   const gateway = await Gateway.start({
-    engine: node, verifier, hub, metrics: new GatewayMetrics(new Registry(), hub), log: pino({ level: 'silent' }), port: 0, authTimeoutMs: 30_000,
+    engine: node,
+    verifier,
+    hub,
+    metrics: new GatewayMetrics(new Registry(), hub),
+    log: pino({ level: 'silent' }),
+    port: 0,
+    authTimeoutMs: 30_000,
     // Every bench client connects from 127.0.0.1, many per trader: the connection-rate limits are lifted.
-    addressConnectionsPerWindow: 1e9, traderConnectionsPerWindow: 1e9,
+    addressConnectionsPerWindow: 1e9,
+    traderConnectionsPerWindow: 1e9,
   });
   return {
-    url: `ws://127.0.0.1:${gateway.port}/v1/ws`, sink: hub, sent: () => hub.counters.framesSent, dropped: () => hub.counters.deltasDropped,
-    connections: () => gateway.connections, close: () => gateway.drain(),
+    url: `ws://127.0.0.1:${gateway.port}/v1/ws`,
+    sink: hub,
+    sent: () => hub.counters.framesSent,
+    dropped: () => hub.counters.deltasDropped,
+    connections: () => gateway.connections,
+    close: () => gateway.drain(),
   };
 }
 
 /** The baseline: a `ws` server doing the same exchange and the same fan-out (see the header). */
 async function startWsBaseline(node: EngineNode, verifier: TokenVerifier, watch: Watch): Promise<Server> {
   const http = createServer((_, res) => res.writeHead(404).end());
-  const wss = new WebSocketServer({ server: http, path: '/v1/ws', perMessageDeflate: false, maxPayload: 65_536, handleProtocols: (p) => (p.has(PROTOCOL_MSGPACK) ? PROTOCOL_MSGPACK : false) });
+  const wss = new WebSocketServer({
+    server: http,
+    path: '/v1/ws',
+    perMessageDeflate: false,
+    maxPayload: 65_536,
+    handleProtocols: (p) => (p.has(PROTOCOL_MSGPACK) ? PROTOCOL_MSGPACK : false),
+  });
   const codec = new FrameCodec(PROTOCOL_MSGPACK, 16_384);
   const streams = new Map<string, { ws: WebSocket; seq: number }>();
   const limits = { maxFrameBytes: 16_384, messagesPerSecond: 50, maxSubscriptions: 16 };
-  let sent = 0, dropped = 0;
+  let sent = 0,
+    dropped = 0;
   wss.on('connection', (ws) => {
     let trader: string | undefined;
     const subs: string[] = [];
-    ws.on('message', (data: Buffer, isBinary: boolean) => void (async () => {
-      const f = codec.decode(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, isBinary);
-      if (f.t === 'auth') {
-        const principal = await verifier.verify(f.token);
-        trader = principal.traderId;
-        ws.send(codec.encode({ t: 'ready', traderId: trader, roles: ['trader'], heartbeatMs: 30_000, limits, expiresAt: principal.expiresAt }));
-      } else if (f.t === 'sub' && trader !== undefined) {
-        const state = await node.state(f.assessmentId);
-        if (state?.traderId !== trader) return void ws.send(codec.encode({ t: 'error', code: 'FORBIDDEN_ASSESSMENT', message: 'not yours', id: f.id }));
-        streams.set(f.assessmentId, { ws, seq: 0 });
-        subs.push(f.assessmentId);
-        watch([f.assessmentId], true);
-        ws.send(codec.encode({ t: 'snapshot', id: f.id, assessmentId: f.assessmentId, epoch: node.epoch, seq: 0, state }));
-      }
-    })().catch(() => ws.close(1008, 'refused')));
-    ws.on('close', () => { for (const id of subs) streams.delete(id); });
+    ws.on(
+      'message',
+      (data: Buffer, isBinary: boolean) =>
+        void (async () => {
+          const f = codec.decode(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, isBinary);
+          if (f.t === 'auth') {
+            const principal = await verifier.verify(f.token);
+            trader = principal.traderId;
+            ws.send(
+              codec.encode({
+                t: 'ready',
+                traderId: trader,
+                roles: ['trader'],
+                heartbeatMs: 30_000,
+                limits,
+                expiresAt: principal.expiresAt,
+              }),
+            );
+          } else if (f.t === 'sub' && trader !== undefined) {
+            const state = await node.state(f.assessmentId);
+            if (state?.traderId !== trader)
+              return void ws.send(codec.encode({ t: 'error', code: 'FORBIDDEN_ASSESSMENT', message: 'not yours', id: f.id }));
+            streams.set(f.assessmentId, { ws, seq: 0 });
+            subs.push(f.assessmentId);
+            watch([f.assessmentId], true);
+            ws.send(codec.encode({ t: 'snapshot', id: f.id, assessmentId: f.assessmentId, epoch: node.epoch, seq: 0, state }));
+          }
+        })().catch(() => ws.close(1008, 'refused')),
+    );
+    ws.on('close', () => {
+      for (const id of subs) streams.delete(id);
+    });
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const onDeltas = (deltas: readonly StateDelta[]): void => {
@@ -222,28 +279,47 @@ async function startWsBaseline(node: EngineNode, verifier: TokenVerifier, watch:
       const s = streams.get(d.assessmentId);
       if (s === undefined) continue;
       s.seq++;
-      if (s.ws.bufferedAmount > SOFT_LIMIT) { dropped++; continue; }
+      if (s.ws.bufferedAmount > SOFT_LIMIT) {
+        dropped++;
+        continue;
+      }
       s.ws.send(codec.encode({ t: 'delta', assessmentId: d.assessmentId, epoch: node.epoch, seq: s.seq, delta: d }));
       sent++;
     }
   };
   const port = (http.address() as { port: number }).port;
   return {
-    url: `ws://127.0.0.1:${port}/v1/ws`, sink: { onEvents: () => undefined, onDeltas }, sent: () => sent, dropped: () => dropped, connections: () => wss.clients.size,
-    close: async () => { for (const c of wss.clients) c.terminate(); await new Promise((r) => wss.close(r)); await new Promise((r) => http.close(r)); },
+    url: `ws://127.0.0.1:${port}/v1/ws`,
+    sink: { onEvents: () => undefined, onDeltas },
+    sent: () => sent,
+    dropped: () => dropped,
+    connections: () => wss.clients.size,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+      await new Promise((r) => http.close(r));
+    },
   };
 }
 
 /** The clients process and a request/answer over its IPC channel (one at a time). */
 async function startClients(): Promise<{ ask: (c: ClientCommand) => Promise<Record<string, unknown>>; child: ChildProcess }> {
-  const child = fork(fileURLToPath(new URL('./ws-clients.ts', import.meta.url)), [], { execArgv: process.execArgv.filter((a) => a !== '--expose-gc'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let pending: ((m: Record<string, unknown>) => void) | undefined;
-  child.on('message', (m: Record<string, unknown>) => { const p = pending; pending = undefined; p?.(m); });
-  await new Promise<Record<string, unknown>>((r) => (pending = r));
-  const ask = (c: ClientCommand) => new Promise<Record<string, unknown>>((resolve, reject) => {
-    pending = (m) => (m['t'] === 'failed' ? reject(new Error(`clients: ${String(m['error'])}`)) : resolve(m));
-    child.send(c);
+  const child = fork(fileURLToPath(new URL('./ws-clients.ts', import.meta.url)), [], {
+    execArgv: process.execArgv.filter((a) => a !== '--expose-gc'),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  let pending: ((m: Record<string, unknown>) => void) | undefined;
+  child.on('message', (m: Record<string, unknown>) => {
+    const p = pending;
+    pending = undefined;
+    p?.(m);
+  });
+  await new Promise<Record<string, unknown>>((r) => (pending = r));
+  const ask = (c: ClientCommand) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      pending = (m) => (m['t'] === 'failed' ? reject(new Error(`clients: ${String(m['error'])}`)) : resolve(m));
+      child.send(c);
+    });
   return { ask, child };
 }
 
@@ -255,7 +331,11 @@ async function startHeapSampling(): Promise<((name: string) => Promise<void>) | 
   const { writeFileSync } = await import('node:fs');
   const session = new Session();
   session.connect();
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false } as object);
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: false,
+  } as object);
   return async (name) => {
     const { profile } = await session.post('HeapProfiler.stopSampling');
     writeFileSync(`${dir}/${name}-${process.pid}.heapprofile`, JSON.stringify(profile));
@@ -266,9 +346,11 @@ async function startHeapSampling(): Promise<((name: string) => Promise<void>) | 
 /** Memory after full collections (the server process runs with --expose-gc). */
 async function memory(): Promise<NodeJS.MemoryUsage> {
   const gc = (globalThis as { gc?: () => void }).gc!;
-  gc(); gc();
+  gc();
+  gc();
   await sleep(300);
-  gc(); gc();
+  gc();
+  gc();
   return process.memoryUsage();
 }
 
@@ -276,7 +358,10 @@ async function memory(): Promise<NodeJS.MemoryUsage> {
 async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
   const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_ws_' });
   const { sql } = scratch;
-  let node: EngineNode | undefined, ticker: Ticker | undefined, server: Server | undefined, clients: Awaited<ReturnType<typeof startClients>> | undefined;
+  let node: EngineNode | undefined,
+    ticker: Ticker | undefined,
+    server: Server | undefined,
+    clients: Awaited<ReturnType<typeof startClients>> | undefined;
   try {
     const market = new MemoryMarketLog();
     market.publish({ type: 'clock', time: T0 });
@@ -284,9 +369,14 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     let sink: Server['sink'] | undefined;
     const arrivals: Array<Array<[number, number]>> = Array.from({ length: o.workers }, () => []);
     const dispatch: number[] = [];
-    let deltas = 0, recording = false;
+    let deltas = 0,
+      recording = false;
     node = await EngineNode.start({
-      market, journal: new PgJournal(sql), checkpoints: new PgCheckpointStore(sql), marketTail: () => market.tail(), checkpointIntervalMs: 0,
+      market,
+      journal: new PgJournal(sql),
+      checkpoints: new PgCheckpointStore(sql),
+      marketTail: () => market.tail(),
+      checkpointIntervalMs: 0,
       engine: { workers: o.workers, tiers: presetTiers(), flushIntervalMs: o.flushMs },
       output: {
         onEvents: (e, shard) => sink?.onEvents(e, shard),
@@ -298,29 +388,53 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
           if (recording) dispatch.push(wall() - t);
         },
         // Only the gateway takes deltas encoded by the shards (see the header); the baseline gets objects.
-        ...(kind === 'uws' ? {
-          onEncodedDeltas: (batch: EncodedDeltas, shard: number) => {
-            const t = wall();
-            if (batch.ids.length > 0) arrivals[shard]!.push([batch.input, t]);
-            deltas += batch.ids.length;
-            sink?.onEncodedDeltas?.(batch, shard);
-            if (recording) dispatch.push(wall() - t);
-          },
-        } : {}),
+        ...(kind === 'uws'
+          ? {
+              onEncodedDeltas: (batch: EncodedDeltas, shard: number) => {
+                const t = wall();
+                if (batch.ids.length > 0) arrivals[shard]!.push([batch.input, t]);
+                deltas += batch.ids.length;
+                sink?.onEncodedDeltas?.(batch, shard);
+                if (recording) dispatch.push(wall() - t);
+              },
+            }
+          : {}),
       },
     });
     await node.ready;
     const n = node;
     progress('node ready');
     if (process.env['WS_BENCH_VERBOSE'] !== undefined) {
-      setInterval(() => progress(`heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, deltas ${deltas}, sent ${server?.sent() ?? 0}`), 2_000).unref();
+      setInterval(
+        () => progress(`heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, deltas ${deltas}, sent ${server?.sent() ?? 0}`),
+        2_000,
+      ).unref();
     }
-    const t0 = performance.now(), ids = Array.from({ length: o.clients }, (_, i) => `a${i}`);
-    const must = async (p: ReturnType<EngineNode['offer']>, what: string) => { const r = await p; if (!r.ok) throw new Error(`${what}: ${r.code} ${r.message}`); };
-    await Promise.all(ids.map((id, i) => must(n.offer({ kind: 'create', assessmentId: id, traderId: `t${i}`, tierId: 'one-step-50k' }), `create ${id}`)));
-    await Promise.all(ids.map((id) => must(n.offer({ kind: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: 'p', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 54_000 } }), `order ${id}`)));
+    const t0 = performance.now(),
+      ids = Array.from({ length: o.clients }, (_, i) => `a${i}`);
+    const must = async (p: ReturnType<EngineNode['offer']>, what: string) => {
+      const r = await p;
+      if (!r.ok) throw new Error(`${what}: ${r.code} ${r.message}`);
+    };
+    await Promise.all(
+      ids.map((id, i) => must(n.offer({ kind: 'create', assessmentId: id, traderId: `t${i}`, tierId: 'one-step-50k' }), `create ${id}`)),
+    );
+    await Promise.all(
+      ids.map((id) =>
+        must(
+          n.offer({
+            kind: 'command',
+            assessmentId: id,
+            command: { kind: 'place', clientOrderId: 'p', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 54_000 },
+          }),
+          `order ${id}`,
+        ),
+      ),
+    );
     await n.engine.barrier();
-    const open = (await Promise.all([ids[0]!, ids[ids.length - 1]!].map((id) => n.state(id)))).map((s) => Object.keys(s?.positions ?? {}).length);
+    const open = (await Promise.all([ids[0]!, ids[ids.length - 1]!].map((id) => n.state(id)))).map(
+      (s) => Object.keys(s?.positions ?? {}).length,
+    );
     if (open.some((k) => k !== 1)) throw new Error(`assessments hold ${open.join(', ')} positions, expected 1 each`);
     const setupSeconds = (performance.now() - t0) / 1000;
     progress(`${o.clients} assessments with a position`);
@@ -346,15 +460,23 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     const verifier = await TokenVerifier.create({ secret: SECRET });
     // The servers ask the engine to push deltas as clients subscribe; the bench holds that back until all have.
     let gate = false;
-    const watch: Watch = (list, on) => { if (gate) n.engine.watch(list, on); };
+    const watch: Watch = (list, on) => {
+      if (gate) n.engine.watch(list, on);
+    };
     server = kind === 'uws' ? await startGateway(n, verifier, watch, o.ringSize) : await startWsBaseline(n, verifier, watch);
     sink = server.sink;
     clients = await startClients();
     const ask = clients.ask;
-    let offset = 0, best = Infinity; // client clock minus ours, from the fastest of 50 IPC round trips
+    let offset = 0,
+      best = Infinity; // client clock minus ours, from the fastest of 50 IPC round trips
     for (let k = 0; k < 50; k++) {
-      const a = wall(), m = await ask({ t: 'clock' }), b = wall();
-      if (b - a < best) { best = b - a; offset = (m['at'] as number) - (a + b) / 2; }
+      const a = wall(),
+        m = await ask({ t: 'clock' }),
+        b = wall();
+      if (b - a < best) {
+        best = b - a;
+        offset = (m['at'] as number) - (a + b) / 2;
+      }
     }
     const connect = async (count: number) => {
       const r = await ask({ t: 'connect', url: server!.url, secret: SECRET, count, concurrency: 200 });
@@ -383,8 +505,14 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     const fcpu = process.cpuUsage(f0.cpu);
     const floorUsPerDelta = (fcpu.user + fcpu.system) / (deltas - f0.deltas);
     if (process.env['WS_BENCH_VERBOSE'] !== undefined) {
-      const t1 = threadCpuMs(), per = (tid: string) => ((1000 * ((t1.get(tid) ?? 0) - (f0.threads.get(tid) ?? 0))) / (deltas - f0.deltas)).toFixed(2);
-      progress(`floor by thread, µs per delta: ${[...t1.keys()].filter((tid) => Number(per(tid)) >= 0.05).map((tid) => `${tid === String(process.pid) ? 'main' : tid} ${per(tid)}`).join(', ')}`);
+      const t1 = threadCpuMs(),
+        per = (tid: string) => ((1000 * ((t1.get(tid) ?? 0) - (f0.threads.get(tid) ?? 0))) / (deltas - f0.deltas)).toFixed(2);
+      progress(
+        `floor by thread, µs per delta: ${[...t1.keys()]
+          .filter((tid) => Number(per(tid)) >= 0.05)
+          .map((tid) => `${tid === String(process.pid) ? 'main' : tid} ${per(tid)}`)
+          .join(', ')}`,
+      );
     }
 
     // Subscribe with the ticks paused: `Engine.state()` (the ownership check) awaits `barrier()`, which waits
@@ -403,19 +531,33 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     await sleep(o.warmup * 1000);
     progress('window');
     let gcMs = 0;
-    const gcObs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcMs += e.duration; });
+    const gcObs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcMs += e.duration;
+    });
     gcObs.observe({ entryTypes: ['gc'] });
     const loop = monitorEventLoopDelay({ resolution: 1 });
     loop.enable();
     recording = true;
     const heapProf = await startHeapSampling();
-    const w0 = { cpu: process.cpuUsage(), main: mainThreadCpuMs(), sent: server.sent(), dropped: server.dropped(), deltas, t: performance.now() };
+    const w0 = {
+      cpu: process.cpuUsage(),
+      main: mainThreadCpuMs(),
+      sent: server.sent(),
+      dropped: server.dropped(),
+      deltas,
+      t: performance.now(),
+    };
     await ask({ t: 'start' });
     progress('clients recording');
     await sleep(o.seconds * 1000);
     progress('window over');
-    const cpu = process.cpuUsage(w0.cpu), main = mainThreadCpuMs() - w0.main, sent = server.sent() - w0.sent, secs = (performance.now() - w0.t) / 1000;
-    const dropped = server.dropped() - w0.dropped, windowDeltas = deltas - w0.deltas, memEnd = process.memoryUsage();
+    const cpu = process.cpuUsage(w0.cpu),
+      main = mainThreadCpuMs() - w0.main,
+      sent = server.sent() - w0.sent,
+      secs = (performance.now() - w0.t) / 1000;
+    const dropped = server.dropped() - w0.dropped,
+      windowDeltas = deltas - w0.deltas,
+      memEnd = process.memoryUsage();
     recording = false;
     await heapProf?.(`${kind}`);
     loop.disable();
@@ -423,21 +565,63 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     await ask({ t: 'stop' }); // the clients stop recording before the tables are taken, so every frame they hold is in them
     ticker.stop();
     sink = undefined; // quiet while the clients compute
-    const c = await ask({ t: 'compute', offset, inputBase: ticker.base + inputOffset, pub: ticker.pub, arrivals, shardOf }) as unknown as ClientWindow;
+    const c = (await ask({
+      t: 'compute',
+      offset,
+      inputBase: ticker.base + inputOffset,
+      pub: ticker.pub,
+      arrivals,
+      shardOf,
+    })) as unknown as ClientWindow;
     progress('closing');
     await ask({ t: 'close' });
 
     const cpuUs = cpu.user + cpu.system;
     const heapExt = (m: NodeJS.MemoryUsage) => m.heapUsed + m.external;
     return {
-      clients: o.clients, setupSeconds, connectSeconds, subscribeSeconds,
-      rssPerConn: (mem1.rss - mem0.rss) / o.clients, heapPerConn: (heapExt(mem1) - heapExt(mem0)) / o.clients, rss0MiB: mem0.rss / 2 ** 20,
-      framesPerSec: c.frames / c.seconds, sentPerSec: sent / secs, dropped, gaps: c.gaps, resyncs: c.resyncs, errors: c.errors, unmatched: c.unmatched, parseMismatches: c.mismatches,
-      p50: c.p50, p99: c.p99, p999: c.p999, max: c.max, engP50: c.engP50, engP99: c.engP99, fanP50: c.fanP50, fanP99: c.fanP99, fanMax: c.fanMax,
-      cpuUsPerFrame: cpuUs / sent, userUsPerFrame: cpu.user / sent, sysUsPerFrame: cpu.system / sent, mainUsPerFrame: (1000 * main) / sent, netUsPerFrame: (cpuUs - floorUsPerDelta * windowDeltas) / sent, floorUsPerDelta,
-      serverCores: cpuUs / 1e6 / secs, mainCores: main / 1000 / secs, clientCores: c.cores,
-      batch: windowDeltas / dispatch.length, dispatchP50: median(dispatch), dispatchMax: Math.max(...dispatch), loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6, gcMsPerSec: gcMs / secs,
-      heapEndMiB: memEnd.heapUsed / 2 ** 20, rssEndMiB: memEnd.rss / 2 ** 20, clockOffsetMs: offset, clockRttMs: best,
+      clients: o.clients,
+      setupSeconds,
+      connectSeconds,
+      subscribeSeconds,
+      rssPerConn: (mem1.rss - mem0.rss) / o.clients,
+      heapPerConn: (heapExt(mem1) - heapExt(mem0)) / o.clients,
+      rss0MiB: mem0.rss / 2 ** 20,
+      framesPerSec: c.frames / c.seconds,
+      sentPerSec: sent / secs,
+      dropped,
+      gaps: c.gaps,
+      resyncs: c.resyncs,
+      errors: c.errors,
+      unmatched: c.unmatched,
+      parseMismatches: c.mismatches,
+      p50: c.p50,
+      p99: c.p99,
+      p999: c.p999,
+      max: c.max,
+      engP50: c.engP50,
+      engP99: c.engP99,
+      fanP50: c.fanP50,
+      fanP99: c.fanP99,
+      fanMax: c.fanMax,
+      cpuUsPerFrame: cpuUs / sent,
+      userUsPerFrame: cpu.user / sent,
+      sysUsPerFrame: cpu.system / sent,
+      mainUsPerFrame: (1000 * main) / sent,
+      netUsPerFrame: (cpuUs - floorUsPerDelta * windowDeltas) / sent,
+      floorUsPerDelta,
+      serverCores: cpuUs / 1e6 / secs,
+      mainCores: main / 1000 / secs,
+      clientCores: c.cores,
+      batch: windowDeltas / dispatch.length,
+      dispatchP50: median(dispatch),
+      dispatchMax: Math.max(...dispatch),
+      loopP99: loop.percentile(99) / 1e6,
+      loopMax: loop.max / 1e6,
+      gcMsPerSec: gcMs / secs,
+      heapEndMiB: memEnd.heapUsed / 2 ** 20,
+      rssEndMiB: memEnd.rss / 2 ** 20,
+      clockOffsetMs: offset,
+      clockRttMs: best,
     };
   } finally {
     ticker?.stop();
@@ -452,6 +636,9 @@ if (process.argv[2] === '--ws-bench-server') {
   process.on('disconnect', () => process.exit(1));
   serve(process.argv[3] as Kind, JSON.parse(process.argv[4]!) as WsBenchOptions).then(
     (figures) => process.send!(figures, () => process.exit(0)),
-    (err: unknown) => { process.stderr.write(`ws bench server: ${err instanceof Error ? err.stack : String(err)}\n`); process.exit(1); },
+    (err: unknown) => {
+      process.stderr.write(`ws bench server: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
   );
 }

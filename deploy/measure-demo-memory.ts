@@ -34,16 +34,24 @@ const opts = new Command('measure-demo-memory')
   .option('--runs <list>', `runs, in order (${Object.keys(RUNS).join(', ')})`, 'compiled')
   .option('--seconds <n>', 'sampling window after the assessments exist', '40')
   .option('--assessments <n>', 'demo assessments', '5000')
-  .parse().opts<{ runs: string; seconds: string; assessments: string }>();
+  .parse()
+  .opts<{ runs: string; seconds: string; assessments: string }>();
 
-interface Memory { rssMiB: number; mainHeapMiB: number; mainExternalMiB: number; shardHeapMiB: number }
+interface Memory {
+  rssMiB: number;
+  mainHeapMiB: number;
+  mainExternalMiB: number;
+  shardHeapMiB: number;
+}
 
 async function measure(name: string): Promise<void> {
   const run = RUNS[name];
   if (run === undefined) throw new Error(`no run ${name} (runs: ${Object.keys(RUNS).join(', ')})`);
   const seconds = Number(opts.seconds);
   const proc = spawn(process.execPath, [...run.argv, '--json', '--assessments', opts.assessments], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...run.env, LOG_LEVEL: 'error' },
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...run.env, LOG_LEVEL: 'error' },
   });
   const status = (): { rss: number; hwm: number } => {
     const s = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
@@ -56,7 +64,15 @@ async function measure(name: string): Promise<void> {
   const started = Date.now();
   try {
     for await (const line of createInterface({ input: proc.stdout! })) {
-      const s = JSON.parse(line) as { type: string; active: number; passed: number; failed: number; otherEnded: number; assessments: number; memory?: Memory };
+      const s = JSON.parse(line) as {
+        type: string;
+        active: number;
+        passed: number;
+        failed: number;
+        otherEnded: number;
+        assessments: number;
+        memory?: Memory;
+      };
       if (s.type !== 'summary') continue;
       // Settled: every demo assessment exists (active counts the ones not yet ended).
       if (settledAt === undefined && s.active + s.passed + s.failed + s.otherEnded >= s.assessments) settledAt = Date.now();
@@ -72,8 +88,10 @@ async function measure(name: string): Promise<void> {
     samples.sort((a, b) => a - b);
     const median = samples[Math.floor(samples.length / 2)] ?? Number.NaN;
     const verdict = median < TARGET_MIB ? 'MET' : 'MISS';
-    process.stdout.write(`${name.padEnd(16)} RSS median ${median.toFixed(0).padStart(5)} MiB   target < ${TARGET_MIB} MiB: ${verdict}   peak ${hwm.toFixed(0)} MiB`
-      + `   main heap ${last?.mainHeapMiB ?? '-'} + outside V8 ${last?.mainExternalMiB ?? '-'}, shard heaps ${last?.shardHeapMiB ?? '-'} MiB   (set up ${((settledAt! - started) / 1000).toFixed(0)} s)\n`);
+    process.stdout.write(
+      `${name.padEnd(16)} RSS median ${median.toFixed(0).padStart(5)} MiB   target < ${TARGET_MIB} MiB: ${verdict}   peak ${hwm.toFixed(0)} MiB` +
+        `   main heap ${last?.mainHeapMiB ?? '-'} + outside V8 ${last?.mainExternalMiB ?? '-'}, shard heaps ${last?.shardHeapMiB ?? '-'} MiB   (set up ${((settledAt! - started) / 1000).toFixed(0)} s)\n`,
+    );
   } finally {
     proc.kill('SIGINT');
     await new Promise((r) => proc.once('exit', r));

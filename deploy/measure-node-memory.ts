@@ -30,7 +30,8 @@ const opts = new Command('measure-node-memory')
   .option('--steps <list>', 'assessment counts to measure at', '0,25000,50000,100000')
   .option('--workers <n>', 'ENGINE_WORKERS', '2')
   .option('--nats <url>', 'NATS', 'nats://127.0.0.1:4222')
-  .parse().opts<{ steps: string; workers: string; nats: string }>();
+  .parse()
+  .opts<{ steps: string; workers: string; nats: string }>();
 const steps = opts.steps.split(',').map(Number);
 
 const id = randomBytes(4).toString('hex');
@@ -41,8 +42,19 @@ const dbUrl = Object.assign(new URL(testServerUrl()), { pathname: `/${dbName}` }
 const namespace = `mem${id}`;
 const streams = { MARKET_STREAM: `MEM_${id}_MARKET`, EVENT_STREAM: `MEM_${id}_EVENTS` };
 const proc = spawn(process.execPath, ['--initial-old-space-size=256', 'dist/engine/main/image-entry.js', 'all'], {
-  cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'],
-  env: { ...process.env, NATS_URL: opts.nats, DATABASE_URL: dbUrl, NATS_NAMESPACE: namespace, ...streams, GATEWAY_PORT: 'off', ENGINE_WORKERS: opts.workers, CHECKPOINT_INTERVAL_MS: '2000', LOG_LEVEL: 'error' },
+  cwd: ROOT,
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: {
+    ...process.env,
+    NATS_URL: opts.nats,
+    DATABASE_URL: dbUrl,
+    NATS_NAMESPACE: namespace,
+    ...streams,
+    GATEWAY_PORT: 'off',
+    ENGINE_WORKERS: opts.workers,
+    CHECKPOINT_INTERVAL_MS: '2000',
+    LOG_LEVEL: 'error',
+  },
 });
 const rss = (): { rss: number; hwm: number } => {
   const s = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
@@ -59,7 +71,9 @@ const settle = () => new Promise((r) => setTimeout(r, 6_000)); // two checkpoint
 try {
   // The node answers intake once it has recovered.
   for (let i = 0; ; i++) {
-    const r = await nc.request(subject, enc.encode({ kind: 'create', assessmentId: 'probe', traderId: 'probe', tierId: tiers[0] }), { timeout: 2_000 }).catch(() => undefined);
+    const r = await nc
+      .request(subject, enc.encode({ kind: 'create', assessmentId: 'probe', traderId: 'probe', tierId: tiers[0] }), { timeout: 2_000 })
+      .catch(() => undefined);
     if (r !== undefined && (dec.decode(r.data) as { ok: boolean; code?: string }).code !== 'NOT_READY') break;
     if (i > 120) throw new Error('the node did not answer intake in 4 minutes');
     await new Promise((res) => setTimeout(res, 2_000));
@@ -70,21 +84,31 @@ try {
     const inFlight = new Set<Promise<unknown>>();
     while (made < target) {
       const n = made++;
-      const p = nc.request(subject, enc.encode({ kind: 'create', assessmentId: `mem-${n}`, traderId: `trader-${n}`, tierId: tiers[n % tiers.length] }), { timeout: 120_000 })
+      const p = nc
+        .request(
+          subject,
+          enc.encode({ kind: 'create', assessmentId: `mem-${n}`, traderId: `trader-${n}`, tierId: tiers[n % tiers.length] }),
+          { timeout: 120_000 },
+        )
         .then((m) => {
           const r = dec.decode(m.data) as { ok: boolean; code?: string };
           if (!r.ok) throw new Error(`create refused: ${r.code}`);
         });
       inFlight.add(p);
       // Removed when settled; a refusal surfaces through the race or the final wait.
-      p.then(() => inFlight.delete(p), () => inFlight.delete(p));
+      p.then(
+        () => inFlight.delete(p),
+        () => inFlight.delete(p),
+      );
       if (inFlight.size >= 256) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
     await settle();
     const m = rss();
     points.push([target / 1000, m.rss]);
-    process.stdout.write(`${String(target).padStart(8)} assessments  RSS ${m.rss.toFixed(0).padStart(5)} MiB  peak ${m.hwm.toFixed(0).padStart(5)} MiB\n`);
+    process.stdout.write(
+      `${String(target).padStart(8)} assessments  RSS ${m.rss.toFixed(0).padStart(5)} MiB  peak ${m.hwm.toFixed(0).padStart(5)} MiB\n`,
+    );
   }
   const fit = linearRegression(points);
   process.stdout.write(`fit: ${fit.b.toFixed(0)} MiB + ${fit.m.toFixed(2)} MiB per 1,000 assessments (ENGINE_WORKERS=${opts.workers})\n`);

@@ -58,7 +58,9 @@ export interface ActorRow {
 
 /** COPY text format: backslash is the only escape JSON text and ids can need (JSON has no raw tabs or newlines). */
 export function copyField(s: string): string {
-  return s.includes('\\') || s.includes('\t') || s.includes('\n') ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n') : s;
+  return s.includes('\\') || s.includes('\t') || s.includes('\n')
+    ? s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n')
+    : s;
 }
 
 function uncopyField(s: string): string {
@@ -90,7 +92,10 @@ class RowsBuilder {
 }
 
 /** Encode actors as rows (in a shard worker for checkpoints; anywhere for a hand-over's few). */
-export function encodeActorRows(actors: readonly ActorSnapshot[], options: ActorRowsOptions = {}): { all?: ActorRows; byShard?: Map<number, ActorRows> } {
+export function encodeActorRows(
+  actors: readonly ActorSnapshot[],
+  options: ActorRowsOptions = {},
+): { all?: ActorRows; byShard?: Map<number, ActorRows> } {
   const chunkRows = options.chunkRows ?? 500;
   const limit = options.maxStateBytes ?? Infinity;
   const groups = new Map<number, RowsBuilder>();
@@ -99,14 +104,16 @@ export function encodeActorRows(actors: readonly ActorSnapshot[], options: Actor
     const id = a.state.id;
     const v = shardOf(id);
     const text = encodeJson(a.state);
-    const b = options.byShard === true ? groups.get(v) ?? groups.set(v, new RowsBuilder(chunkRows)).get(v)! : one;
+    const b = options.byShard === true ? (groups.get(v) ?? groups.set(v, new RowsBuilder(chunkRows)).get(v)!) : one;
     // A UTF-8 byte is at most 3 per UTF-16 unit: most states are decided without counting bytes.
     if (text.length * 3 > limit) {
       const bytes = Buffer.byteLength(text, 'utf8');
       if (bytes > limit) b.oversized.push({ assessmentId: id, bytes });
     }
     const c = a.cursor;
-    b.add(`${copyField(id)}\t${shardKey(v)}\t${copyField(text)}\t${a.quarantined ? 't' : 'f'}\t${c === undefined ? '\\N' : c[0]}\t${c === undefined ? '\\N' : c[1]}\n`);
+    b.add(
+      `${copyField(id)}\t${shardKey(v)}\t${copyField(text)}\t${a.quarantined ? 't' : 'f'}\t${c === undefined ? '\\N' : c[0]}\t${c === undefined ? '\\N' : c[1]}\n`,
+    );
   }
   if (options.byShard !== true) return { all: one.done() };
   return { byShard: new Map([...groups].map(([v, b]) => [v, b.done()])) };
@@ -132,7 +139,11 @@ export function mergeEncoded(parts: readonly EncodedCheckpoint[], lastInput: num
 /** Rows of several groups as one. */
 export function concatRows(rows: readonly ActorRows[]): ActorRows {
   if (rows.length === 1) return rows[0]!;
-  return { count: rows.reduce((s, r) => s + r.count, 0), chunks: rows.flatMap((r) => r.chunks), oversized: rows.flatMap((r) => r.oversized) };
+  return {
+    count: rows.reduce((s, r) => s + r.count, 0),
+    chunks: rows.flatMap((r) => r.chunks),
+    oversized: rows.flatMap((r) => r.oversized),
+  };
 }
 
 /** Read rows back from their lines (for a store without COPY, and for tests). */
@@ -144,8 +155,12 @@ export function* parseActorRows(rows: ActorRows): Generator<ActorRow> {
       const f = chunk.slice(at, end).split('\t');
       at = end + 1;
       yield {
-        assessmentId: uncopyField(f[0]!), shardKey: f[1]!, state: uncopyField(f[2]!), quarantined: f[3] === 't',
-        cursorInput: f[4] === '\\N' ? null : f[4]!, cursorN: f[5] === '\\N' ? null : f[5]!,
+        assessmentId: uncopyField(f[0]!),
+        shardKey: f[1]!,
+        state: uncopyField(f[2]!),
+        quarantined: f[3] === 't',
+        cursorInput: f[4] === '\\N' ? null : f[4]!,
+        cursorN: f[5] === '\\N' ? null : f[5]!,
       };
     }
   }

@@ -34,7 +34,8 @@ export class DeltaEncoder {
     const w = this.#writer;
     const ends = new Uint32Array(deltas.length);
     const ids = new Array<string>(deltas.length);
-    const equity = new Float64Array(deltas.length), startingBalance = new Float64Array(deltas.length);
+    const equity = new Float64Array(deltas.length),
+      startingBalance = new Float64Array(deltas.length);
     w.reset();
     for (let k = 0; k < deltas.length; k++) {
       const d = deltas[k]!;

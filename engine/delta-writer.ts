@@ -20,7 +20,20 @@ export function wireEncoder(): Encoder {
   return new Encoder(WIRE_ENCODER_OPTIONS);
 }
 
-const DELTA_KEYS = ['assessmentId', 'status', 'phase', 'startingBalance', 'balance', 'equity', 'dailyFloor', 'maxLossFloor', 'positions', 'workingOrders', 'input', 'at'] as const;
+const DELTA_KEYS = [
+  'assessmentId',
+  'status',
+  'phase',
+  'startingBalance',
+  'balance',
+  'equity',
+  'dailyFloor',
+  'maxLossFloor',
+  'positions',
+  'workingOrders',
+  'input',
+  'at',
+] as const;
 const POSITION_KEYS = ['symbol', 'qty', 'avgEntry', 'mark', 'unrealizedPnl'] as const;
 
 /** Appends msgpack-encoded deltas to one growing buffer. */
@@ -60,18 +73,30 @@ export class DeltaWriter {
     const k = this.#k;
     this.#room(1);
     this.#buf[this.#pos++] = 0x80 | DELTA_KEYS.length;
-    this.#raw(k[0]!); this.#string(d.assessmentId);
-    this.#raw(k[1]!); this.#string(d.status);
-    this.#raw(k[2]!); this.#string(d.phase);
-    this.#raw(k[3]!); this.#number(d.startingBalance);
-    this.#raw(k[4]!); this.#number(d.balance);
-    this.#raw(k[5]!); this.#number(d.equity);
-    this.#raw(k[6]!); this.#number(d.dailyFloor);
-    this.#raw(k[7]!); this.#number(d.maxLossFloor);
-    this.#raw(k[8]!); this.#positions(d.positions);
-    this.#raw(k[9]!); this.#number(d.workingOrders);
-    this.#raw(k[10]!); this.#number(d.input);
-    this.#raw(k[11]!); this.#number(d.at);
+    this.#raw(k[0]!);
+    this.#string(d.assessmentId);
+    this.#raw(k[1]!);
+    this.#string(d.status);
+    this.#raw(k[2]!);
+    this.#string(d.phase);
+    this.#raw(k[3]!);
+    this.#number(d.startingBalance);
+    this.#raw(k[4]!);
+    this.#number(d.balance);
+    this.#raw(k[5]!);
+    this.#number(d.equity);
+    this.#raw(k[6]!);
+    this.#number(d.dailyFloor);
+    this.#raw(k[7]!);
+    this.#number(d.maxLossFloor);
+    this.#raw(k[8]!);
+    this.#positions(d.positions);
+    this.#raw(k[9]!);
+    this.#number(d.workingOrders);
+    this.#raw(k[10]!);
+    this.#number(d.input);
+    this.#raw(k[11]!);
+    this.#number(d.at);
   }
 
   #positions(list: readonly PositionEvidence[]): void {
@@ -86,11 +111,16 @@ export class DeltaWriter {
     for (const p of list) {
       this.#room(1);
       this.#buf[this.#pos++] = 0x80 | POSITION_KEYS.length;
-      this.#raw(k[12]!); this.#string(p.symbol);
-      this.#raw(k[13]!); this.#number(p.qty);
-      this.#raw(k[14]!); this.#number(p.avgEntry);
-      this.#raw(k[15]!); this.#number(p.mark);
-      this.#raw(k[16]!); this.#number(p.unrealizedPnl);
+      this.#raw(k[12]!);
+      this.#string(p.symbol);
+      this.#raw(k[13]!);
+      this.#number(p.qty);
+      this.#raw(k[14]!);
+      this.#number(p.avgEntry);
+      this.#raw(k[15]!);
+      this.#number(p.mark);
+      this.#raw(k[16]!);
+      this.#number(p.unrealizedPnl);
     }
   }
 
@@ -115,20 +145,48 @@ export class DeltaWriter {
   /** The library's rule: a safe integer in the smallest int form, anything else float64. */
   #number(x: number): void {
     this.#room(9);
-    const b = this.#buf, v = this.#view;
+    const b = this.#buf,
+      v = this.#view;
     let at = this.#pos;
     if (Number.isSafeInteger(x)) {
       if (x >= 0) {
         if (x < 0x80) b[at++] = x;
-        else if (x < 0x100) { b[at++] = 0xcc; b[at++] = x; }
-        else if (x < 0x10000) { b[at++] = 0xcd; v.setUint16(at, x); at += 2; }
-        else if (x < 0x100000000) { b[at++] = 0xce; v.setUint32(at, x); at += 4; }
-        else { b[at++] = 0xcf; v.setUint32(at, Math.floor(x / 0x100000000)); v.setUint32(at + 4, x >>> 0); at += 8; }
+        else if (x < 0x100) {
+          b[at++] = 0xcc;
+          b[at++] = x;
+        } else if (x < 0x10000) {
+          b[at++] = 0xcd;
+          v.setUint16(at, x);
+          at += 2;
+        } else if (x < 0x100000000) {
+          b[at++] = 0xce;
+          v.setUint32(at, x);
+          at += 4;
+        } else {
+          b[at++] = 0xcf;
+          v.setUint32(at, Math.floor(x / 0x100000000));
+          v.setUint32(at + 4, x >>> 0);
+          at += 8;
+        }
       } else if (x >= -0x20) b[at++] = 0xe0 | (x + 0x20);
-      else if (x >= -0x80) { b[at++] = 0xd0; v.setInt8(at, x); at += 1; }
-      else if (x >= -0x8000) { b[at++] = 0xd1; v.setInt16(at, x); at += 2; }
-      else if (x >= -0x80000000) { b[at++] = 0xd2; v.setInt32(at, x); at += 4; }
-      else { b[at++] = 0xd3; v.setInt32(at, Math.floor(x / 0x100000000)); v.setUint32(at + 4, x >>> 0); at += 8; }
+      else if (x >= -0x80) {
+        b[at++] = 0xd0;
+        v.setInt8(at, x);
+        at += 1;
+      } else if (x >= -0x8000) {
+        b[at++] = 0xd1;
+        v.setInt16(at, x);
+        at += 2;
+      } else if (x >= -0x80000000) {
+        b[at++] = 0xd2;
+        v.setInt32(at, x);
+        at += 4;
+      } else {
+        b[at++] = 0xd3;
+        v.setInt32(at, Math.floor(x / 0x100000000));
+        v.setUint32(at + 4, x >>> 0);
+        at += 8;
+      }
     } else {
       b[at++] = 0xcb;
       v.setFloat64(at, x);
@@ -140,8 +198,10 @@ export class DeltaWriter {
   #raw(bytes: Uint8Array): void {
     const n = bytes.length;
     this.#room(n);
-    const b = this.#buf, at = this.#pos;
-    if (n < 24) for (let i = 0; i < n; i++) b[at + i] = bytes[i]!; // a key: a loop beats set() on a few bytes
+    const b = this.#buf,
+      at = this.#pos;
+    if (n < 24)
+      for (let i = 0; i < n; i++) b[at + i] = bytes[i]!; // a key: a loop beats set() on a few bytes
     else b.set(bytes, at);
     this.#pos = at + n;
   }
@@ -163,11 +223,30 @@ export class DeltaWriter {
  * so a field added to `StateDelta` and not here fails it.
  */
 function usual(d: StateDelta): boolean {
-  if (typeof d.assessmentId !== 'string' || typeof d.status !== 'string' || typeof d.phase !== 'string' || typeof d.startingBalance !== 'number'
-    || typeof d.balance !== 'number' || typeof d.equity !== 'number' || typeof d.dailyFloor !== 'number' || typeof d.maxLossFloor !== 'number'
-    || typeof d.workingOrders !== 'number' || typeof d.input !== 'number' || typeof d.at !== 'number' || !Array.isArray(d.positions)) return false;
+  if (
+    typeof d.assessmentId !== 'string' ||
+    typeof d.status !== 'string' ||
+    typeof d.phase !== 'string' ||
+    typeof d.startingBalance !== 'number' ||
+    typeof d.balance !== 'number' ||
+    typeof d.equity !== 'number' ||
+    typeof d.dailyFloor !== 'number' ||
+    typeof d.maxLossFloor !== 'number' ||
+    typeof d.workingOrders !== 'number' ||
+    typeof d.input !== 'number' ||
+    typeof d.at !== 'number' ||
+    !Array.isArray(d.positions)
+  )
+    return false;
   for (const p of d.positions) {
-    if (typeof p.symbol !== 'string' || typeof p.qty !== 'number' || typeof p.avgEntry !== 'number' || typeof p.mark !== 'number' || typeof p.unrealizedPnl !== 'number') return false;
+    if (
+      typeof p.symbol !== 'string' ||
+      typeof p.qty !== 'number' ||
+      typeof p.avgEntry !== 'number' ||
+      typeof p.mark !== 'number' ||
+      typeof p.unrealizedPnl !== 'number'
+    )
+      return false;
   }
   return true;
 }

@@ -128,7 +128,17 @@ export class Engine {
     this.#output = options.output;
     this.#maxBatch = options.maxBatch ?? 512;
     this.#next = firstInput;
-    this.#shards = workers.map((worker, index) => ({ index, worker, batch: [], sent: firstInput - 1, acked: firstInput - 1, sentCount: 0, ackedCount: 0, stats: undefined, busyMs: 0 }));
+    this.#shards = workers.map((worker, index) => ({
+      index,
+      worker,
+      batch: [],
+      sent: firstInput - 1,
+      acked: firstInput - 1,
+      sentCount: 0,
+      ackedCount: 0,
+      stats: undefined,
+      busyMs: 0,
+    }));
     for (const shard of this.#shards) {
       shard.worker.on('message', (msg: FromShard) => this.#onMessage(shard, msg));
       shard.worker.on('error', (err) => this.#fail(new ShardFailedError(shard.index, err.message, { cause: err })));
@@ -161,8 +171,13 @@ export class Engine {
         part = { ...k, actors: k.actors.filter((a) => allotment.ownerOf(a.state.id) === shard) };
       }
       const data: ShardWorkerData = {
-        shard, mode: options.mode ?? 'indexed', tiers, instruments, snapshot: part,
-        flushIntervalMs: options.flushIntervalMs ?? 50, measureLatency: options.measureLatency ?? false,
+        shard,
+        mode: options.mode ?? 'indexed',
+        tiers,
+        instruments,
+        snapshot: part,
+        flushIntervalMs: options.flushIntervalMs ?? 50,
+        measureLatency: options.measureLatency ?? false,
         deltaSlices,
         deltaPhaseMs: ((options.flushIntervalMs ?? 50) / deltaSlices) * (shard / n),
         encodeDeltas: options.output?.onEncodedDeltas !== undefined,
@@ -171,7 +186,10 @@ export class Engine {
       const entry = new URL(import.meta.url.endsWith('.ts') ? './shard-worker.ts' : './shard-worker.js', import.meta.url);
       return spawnWorker(entry, { workerData: data as unknown as Record<string, unknown> });
     });
-    const market = snapshot === undefined ? new MarketRegistry(instruments) : new MarketRegistry(snapshot.kernel.book.instruments, snapshot.kernel.book.resolutions);
+    const market =
+      snapshot === undefined
+        ? new MarketRegistry(instruments)
+        : new MarketRegistry(snapshot.kernel.book.instruments, snapshot.kernel.book.resolutions);
     return new Engine(workers, options, snapshot === undefined ? 0 : snapshot.lastInput + 1, market);
   }
 
@@ -232,7 +250,9 @@ export class Engine {
    */
   async release(vshards: readonly number[]): Promise<ActorSnapshot[]> {
     this.#flush();
-    const parts = (await Promise.all(this.#shards.map((s) => this.#request(s, { what: 'release', shards: [...vshards] })))) as ActorSnapshot[][];
+    const parts = (await Promise.all(
+      this.#shards.map((s) => this.#request(s, { what: 'release', shards: [...vshards] })),
+    )) as ActorSnapshot[][];
     return parts.flat().sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
   }
 
@@ -309,7 +329,9 @@ export class Engine {
     return { lastInput, done: parts.then((encoded) => mergeEncoded(encoded, lastInput)) };
   }
 
-  #capture<T = KernelSnapshot>(body: { what: 'snapshot' } | { what: 'checkpoint'; full: boolean } | { what: 'checkpoint-rows'; full: boolean; rows: ActorRowsOptions }): { lastInput: number; parts: Promise<T[]> } {
+  #capture<T = KernelSnapshot>(
+    body: { what: 'snapshot' } | { what: 'checkpoint'; full: boolean } | { what: 'checkpoint-rows'; full: boolean; rows: ActorRowsOptions },
+  ): { lastInput: number; parts: Promise<T[]> } {
     this.#flush(); // everything submitted goes out before the request, in each worker's queue order
     const lastInput = this.#next - 1;
     const parts = Promise.all(this.#shards.map((s) => this.#request(s, body))) as Promise<T[]>;
@@ -328,7 +350,12 @@ export class Engine {
 
   /** Last figures reported by each shard. */
   shards(): ShardReport[] {
-    return this.#shards.map((s) => ({ shard: s.index, stats: s.stats, busyMs: s.busyMs, pendingInputs: s.sentCount - s.ackedCount + s.batch.length + this.#ticks.count }));
+    return this.#shards.map((s) => ({
+      shard: s.index,
+      stats: s.stats,
+      busyMs: s.busyMs,
+      pendingInputs: s.sentCount - s.ackedCount + s.batch.length + this.#ticks.count,
+    }));
   }
 
   /** Stop every worker. Inputs not yet applied are dropped. */
@@ -374,7 +401,15 @@ export class Engine {
     shard.worker.postMessage(msg);
   }
 
-  #request(shard: Shard, body: { what: 'snapshot' | 'latency' | 'ids' | 'memory' } | { what: 'state'; assessmentId: string } | { what: 'checkpoint'; full: boolean } | { what: 'checkpoint-rows'; full: boolean; rows: ActorRowsOptions } | { what: 'release'; shards: number[] }): Promise<unknown> {
+  #request(
+    shard: Shard,
+    body:
+      | { what: 'snapshot' | 'latency' | 'ids' | 'memory' }
+      | { what: 'state'; assessmentId: string }
+      | { what: 'checkpoint'; full: boolean }
+      | { what: 'checkpoint-rows'; full: boolean; rows: ActorRowsOptions }
+      | { what: 'release'; shards: number[] },
+  ): Promise<unknown> {
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     const req = ++this.#req;
     return new Promise((resolve, reject) => {
@@ -442,9 +477,20 @@ function merge(parts: readonly KernelSnapshot[], lastInput: number): KernelSnaps
  * order. Inputs given as `{ input, at }` carry their event coordinate (as an
  * engine node's merged logs do, see `mergeSequenced`).
  */
-export async function runInputs(inputs: readonly (EngineInput | { readonly input: EngineInput; readonly at: number })[], options: Omit<EngineOptions, 'output'> = {}): Promise<{ events: OutputEvent[]; engine: Engine }> {
+export async function runInputs(
+  inputs: readonly (EngineInput | { readonly input: EngineInput; readonly at: number })[],
+  options: Omit<EngineOptions, 'output'> = {},
+): Promise<{ events: OutputEvent[]; engine: Engine }> {
   const events: OutputEvent[] = [];
-  const engine = await Engine.start({ flushIntervalMs: 0, ...options, output: { onEvents: (e) => { for (const x of e) events.push(x); } } });
+  const engine = await Engine.start({
+    flushIntervalMs: 0,
+    ...options,
+    output: {
+      onEvents: (e) => {
+        for (const x of e) events.push(x);
+      },
+    },
+  });
   for (const x of inputs) {
     if ('at' in x && 'input' in x) engine.submit(x.input, x.at);
     else engine.submit(x);

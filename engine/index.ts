@@ -8,7 +8,14 @@ export { Engine, ShardFailedError, runInputs } from './engine.js';
 export type { EngineOptions, EngineOutput, EngineSnapshot, ShardReport } from './engine.js';
 export { MarketInputGate } from './market-input-gate.js';
 export type { RefusedInput } from './market-input-gate.js';
-export { isValidSeq, isValidTimestamp, MARKET_INPUT_REFUSALS, MarketRegistry, validateQuote, validateQuoteShape } from './market-validation.js';
+export {
+  isValidSeq,
+  isValidTimestamp,
+  MARKET_INPUT_REFUSALS,
+  MarketRegistry,
+  validateQuote,
+  validateQuoteShape,
+} from './market-validation.js';
 export { InstrumentSchema, parseInstrument, sameInstrument, TimeSchema } from './instrument-schema.js';
 export type { MarketInputRefusal, QuoteFields } from './market-validation.js';
 
@@ -20,7 +27,19 @@ export type { ActorRow, ActorRows, ActorRowsOptions, EncodedCheckpoint } from '.
 export { DeltaEncoder } from './delta-encoding.js';
 export { DeltaWriter, WIRE_ENCODER_OPTIONS, wireEncoder } from './delta-writer.js';
 export type { EncodedDeltas } from './delta-encoding.js';
-export type { ClockInput, EngineEvent, EngineInput, InputRejectReason, InstrumentInput, KernelEvent, OutputEvent, ResolutionInput, SequencedInput, StateDelta, TickInput } from './inputs.js';
+export type {
+  ClockInput,
+  EngineEvent,
+  EngineInput,
+  InputRejectReason,
+  InstrumentInput,
+  KernelEvent,
+  OutputEvent,
+  ResolutionInput,
+  SequencedInput,
+  StateDelta,
+  TickInput,
+} from './inputs.js';
 
 // Shards
 export { AllotmentError, fnv1a32, shardKey, shardOf, ShardAllotment, VIRTUAL_SHARDS } from './shard.js';

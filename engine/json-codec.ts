@@ -13,8 +13,7 @@ export function encodeJson(value: unknown): string {
   // pass (which costs several times the stringify). Text with one is redone.
   const plain = JSON.stringify(value);
   if (plain === undefined || !plain.includes('null')) return plain;
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'number' && !Number.isFinite(v) ? { [TAG]: String(v) } : v);
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { [TAG]: String(v) } : v));
 }
 
 /** Decode text written by {@link encodeJson} (also jsonb's text output of it). */

@@ -42,7 +42,15 @@ export class MarketBook implements MarketView {
   }
 
   /** {@link apply} field by field, allocation-free once the symbol has a quote. */
-  applyQuote(symbol: string, seq: number, ts: number, bid: number, ask: number, bidSize: number | undefined, askSize: number | undefined): void {
+  applyQuote(
+    symbol: string,
+    seq: number,
+    ts: number,
+    bid: number,
+    ask: number,
+    bidSize: number | undefined,
+    askSize: number | undefined,
+  ): void {
     const q = this.#quotes.get(symbol) as { -readonly [K in keyof Quote]: Quote[K] } | undefined;
     if (q === undefined) {
       this.#quotes.set(symbol, { seq, ts, bid, ask, bidSize, askSize });
@@ -65,7 +73,11 @@ export class MarketBook implements MarketView {
   }
 
   snapshot(): MarketBookSnapshot {
-    return { instruments: [...this.#instruments.values()], quotes: [...this.#quotes].map(([k, q]) => [k, { ...q }]), resolutions: [...this.#resolutions] };
+    return {
+      instruments: [...this.#instruments.values()],
+      quotes: [...this.#quotes].map(([k, q]) => [k, { ...q }]),
+      resolutions: [...this.#resolutions],
+    };
   }
 
   /** Replace this book's contents with a snapshot's. */

@@ -39,9 +39,19 @@ export type MarketInputRefusal =
 
 /** Every {@link MarketInputRefusal}, e.g. to initialise counters or document them. */
 export const MARKET_INPUT_REFUSALS: readonly MarketInputRefusal[] = Object.freeze([
-  'UNKNOWN_SYMBOL', 'INVALID_SEQ', 'INVALID_TIMESTAMP', 'PRICE_NOT_FINITE', 'PRICE_NOT_POSITIVE', 'PRICE_OUT_OF_RANGE',
-  'CROSSED_QUOTE', 'INVALID_SIZE', 'UNKNOWN_MARKET', 'UNKNOWN_OUTCOME', 'ALREADY_RESOLVED',
-  'INVALID_INSTRUMENT', 'INSTRUMENT_CONFLICT',
+  'UNKNOWN_SYMBOL',
+  'INVALID_SEQ',
+  'INVALID_TIMESTAMP',
+  'PRICE_NOT_FINITE',
+  'PRICE_NOT_POSITIVE',
+  'PRICE_OUT_OF_RANGE',
+  'CROSSED_QUOTE',
+  'INVALID_SIZE',
+  'UNKNOWN_MARKET',
+  'UNKNOWN_OUTCOME',
+  'ALREADY_RESOLVED',
+  'INVALID_INSTRUMENT',
+  'INSTRUMENT_CONFLICT',
 ] as const);
 
 /** The fields of a quote a check reads (a `Tick`, a `NormalizedQuote` and a tick payload all fit). */
@@ -71,7 +81,8 @@ const badSize = (s: number | undefined): boolean => s !== undefined && !(Number.
  */
 export function validateQuoteShape(q: QuoteFields): MarketInputRefusal | undefined {
   if (!isValidTimestamp(q.ts)) return 'INVALID_TIMESTAMP';
-  if (typeof q.bid !== 'number' || typeof q.ask !== 'number' || !Number.isFinite(q.bid) || !Number.isFinite(q.ask)) return 'PRICE_NOT_FINITE';
+  if (typeof q.bid !== 'number' || typeof q.ask !== 'number' || !Number.isFinite(q.bid) || !Number.isFinite(q.ask))
+    return 'PRICE_NOT_FINITE';
   if (q.bid < 0 || q.ask < 0) return 'PRICE_NOT_POSITIVE';
   if (q.bid > q.ask) return 'CROSSED_QUOTE';
   if (badSize(q.bidSize) || badSize(q.askSize)) return 'INVALID_SIZE';
@@ -140,7 +151,12 @@ export class MarketRegistry {
   }
 
   /** Validate a resolution against the known markets and those already resolved. */
-  checkResolution(r: { readonly seq: number; readonly ts: number; readonly market: string; readonly outcome: string }): MarketInputRefusal | undefined {
+  checkResolution(r: {
+    readonly seq: number;
+    readonly ts: number;
+    readonly market: string;
+    readonly outcome: string;
+  }): MarketInputRefusal | undefined {
     if (!isValidSeq(r.seq)) return 'INVALID_SEQ';
     if (!isValidTimestamp(r.ts)) return 'INVALID_TIMESTAMP';
     const outcomes = this.#markets.get(r.market);

@@ -70,7 +70,19 @@ export interface KernelStats {
 export class ShardKernel {
   readonly book: MarketBook;
   readonly mode: IndexMode;
-  readonly stats: KernelStats = { ticks: 0, staleTicks: 0, evaluations: 0, fills: 0, violations: 0, passes: 0, failures: 0, quarantined: 0, actors: 0, lastInput: -1, lastTickSeq: 0 };
+  readonly stats: KernelStats = {
+    ticks: 0,
+    staleTicks: 0,
+    evaluations: 0,
+    fills: 0,
+    violations: 0,
+    passes: 0,
+    failures: 0,
+    quarantined: 0,
+    actors: 0,
+    lastInput: -1,
+    lastTickSeq: 0,
+  };
   readonly #tiers = new Map<string, Tier>();
   readonly #actors: AssessmentActor[] = [];
   readonly #quarantined: boolean[] = [];
@@ -103,7 +115,13 @@ export class ShardKernel {
     this.#beforeStep = options.beforeStep;
     this.book = new MarketBook(options.instruments ?? []);
     const events = this.#stepEvents;
-    this.#actorEnv = { market: this.book, now: 0, emit: (e) => { events.push(e); } };
+    this.#actorEnv = {
+      market: this.book,
+      now: 0,
+      emit: (e) => {
+        events.push(e);
+      },
+    };
     for (const t of options.tiers ?? []) this.#tiers.set(t.id, t);
   }
 
@@ -152,7 +170,17 @@ export class ShardKernel {
   }
 
   /** Apply a tick input given field by field (the shard worker's allocation-free path). */
-  applyTick(i: number, at: number, seq: number, ts: number, symbol: string, bid: number, ask: number, bidSize: number | undefined, askSize: number | undefined): void {
+  applyTick(
+    i: number,
+    at: number,
+    seq: number,
+    ts: number,
+    symbol: string,
+    bid: number,
+    ask: number,
+    bidSize: number | undefined,
+    askSize: number | undefined,
+  ): void {
     this.#input = i;
     this.#at = at;
     this.stats.lastInput = i;
@@ -194,7 +222,11 @@ export class ShardKernel {
 
   snapshot(): KernelSnapshot {
     return {
-      now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()],
+      now: this.#now,
+      lastTickSeq: this.stats.lastTickSeq,
+      lastInput: this.#input,
+      book: this.book.snapshot(),
+      tiers: [...this.#tiers.values()],
       actors: this.#actors.map((a, slot) => this.#actorSnapshot(slot, a.snapshot())),
     };
   }
@@ -211,7 +243,11 @@ export class ShardKernel {
     for (const slot of this.#touchedList) this.#touched[slot] = 0;
     this.#touchedList.length = 0;
     return {
-      now: this.#now, lastTickSeq: this.stats.lastTickSeq, lastInput: this.#input, book: this.book.snapshot(), tiers: [...this.#tiers.values()],
+      now: this.#now,
+      lastTickSeq: this.stats.lastTickSeq,
+      lastInput: this.#input,
+      book: this.book.snapshot(),
+      tiers: [...this.#tiers.values()],
       actors: slots.map((slot) => this.#actorSnapshot(slot, copy ? this.#actors[slot]!.snapshot() : this.#actors[slot]!.state)),
     };
   }
@@ -272,7 +308,11 @@ export class ShardKernel {
       else kept.push(slot);
     }
     if (removed.length === 0) return { kernel: this, removed };
-    const k = new ShardKernel({ mode: this.mode, tiers: [...this.#tiers.values()], ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }) });
+    const k = new ShardKernel({
+      mode: this.mode,
+      tiers: [...this.#tiers.values()],
+      ...(this.#beforeStep === undefined ? {} : { beforeStep: this.#beforeStep }),
+    });
     k.book.restoreFrom(this.book.snapshot());
     k.#now = this.#now;
     k.#actorEnv.now = this.#now;
@@ -361,7 +401,11 @@ export class ShardKernel {
     const tier = this.#tiers.get(tierId);
     if (this.#now === 0) {
       // An account stamped at epoch 0 would roll ~20,000 trading days at the first timestamp.
-      this.#reject(assessmentId, 'CLOCK_NOT_SET', 'no time-stamped input yet (clock, tick or resolution): the engine cannot date a new assessment');
+      this.#reject(
+        assessmentId,
+        'CLOCK_NOT_SET',
+        'no time-stamped input yet (clock, tick or resolution): the engine cannot date a new assessment',
+      );
     } else if (this.#slotOf.has(assessmentId)) {
       this.#reject(assessmentId, 'DUPLICATE_ASSESSMENT', `assessment '${assessmentId}' already exists`);
     } else if (tier === undefined) {
@@ -433,12 +477,27 @@ export class ShardKernel {
     this.stats.quarantined++;
     this.#index.remove(slot);
     const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    this.#out.push({ type: 'actor.quarantined', assessmentId: actor.state.id, at: this.#now, error, input: this.#at, n: this.#nextN(slot) });
+    this.#out.push({
+      type: 'actor.quarantined',
+      assessmentId: actor.state.id,
+      at: this.#now,
+      error,
+      input: this.#at,
+      n: this.#nextN(slot),
+    });
   }
 
   #reject(assessmentId: string, reason: InputRejectReason, detail: string): void {
     const slot = this.#slotOf.get(assessmentId);
-    this.#out.push({ type: 'engine.input-rejected', assessmentId, at: this.#now, reason, detail, input: this.#at, n: slot === undefined ? 0 : this.#nextN(slot) });
+    this.#out.push({
+      type: 'engine.input-rejected',
+      assessmentId,
+      at: this.#now,
+      reason,
+      detail,
+      input: this.#at,
+      n: slot === undefined ? 0 : this.#nextN(slot),
+    });
   }
 
   /** Take the next event number of `slot` at the current coordinate. */
@@ -458,7 +517,8 @@ export class ShardKernel {
   #slotFor(assessmentId: string): number | undefined {
     const slot = this.#slotOf.get(assessmentId);
     if (slot === undefined) this.#reject(assessmentId, 'UNKNOWN_ASSESSMENT', `no assessment '${assessmentId}' on this engine`);
-    else if (this.#quarantined[slot]) this.#reject(assessmentId, 'ACTOR_QUARANTINED', `assessment '${assessmentId}' is quarantined after an internal error`);
+    else if (this.#quarantined[slot])
+      this.#reject(assessmentId, 'ACTOR_QUARANTINED', `assessment '${assessmentId}' is quarantined after an internal error`);
     else return slot;
     return undefined;
   }
@@ -506,4 +566,3 @@ function exposedTo(s: AssessmentState, symbol: string): boolean {
   for (const id in s.orders) if (s.orders[id]!.symbol === symbol) return true;
   return false;
 }
-

@@ -16,9 +16,10 @@ import type { FromShard, LatencyReport, ShardMemory, ShardWorkerData, ToShard } 
 
 const port = parentPort!;
 const data = workerData as ShardWorkerData;
-let kernel = data.snapshot !== undefined
-  ? ShardKernel.restore(data.snapshot, { mode: data.mode })
-  : new ShardKernel({ mode: data.mode, tiers: data.tiers, instruments: data.instruments });
+let kernel =
+  data.snapshot !== undefined
+    ? ShardKernel.restore(data.snapshot, { mode: data.mode })
+    : new ShardKernel({ mode: data.mode, tiers: data.tiers, instruments: data.instruments });
 const latency = new LatencyRecorder();
 /** The same latency without the thread hop: from the shard starting the batch to the tick's verdict. */
 const inShard = new LatencyRecorder();
@@ -30,7 +31,10 @@ let gcMaxMs = 0;
 let gcMs = 0;
 if (data.measureLatency) {
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) { gcMs += e.duration; if (e.duration > gcMaxMs) gcMaxMs = e.duration; }
+    for (const e of list.getEntries()) {
+      gcMs += e.duration;
+      if (e.duration > gcMaxMs) gcMaxMs = e.duration;
+    }
   }).observe({ entryTypes: ['gc'] });
 }
 // Both threads read the same clock origin, so main's send time and our finish time compare.
@@ -46,7 +50,7 @@ port.on('message', (msg: ToShard) => {
   try {
     handle(msg);
   } catch (err) {
-    send({ t: 'fatal', error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    send({ t: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
 });
 
@@ -91,13 +95,22 @@ function handle(msg: ToShard): void {
       let b = 0;
       let upTo = -1;
       // Merge the two ordered streams by input position.
-      for (let k = 0; k < nTicks || b < batch.length;) {
+      for (let k = 0; k < nTicks || b < batch.length; ) {
         const o = k * TICK_STRIDE;
         if (k < nTicks && (b >= batch.length || ticks![o]! < batch[b]!.i)) {
           const bs = ticks![o + 6]!;
           const as = ticks![o + 7]!;
-          kernel.applyTick(ticks![o]!, ticks![o + 8]!, ticks![o + 1]!, ticks![o + 2]!, symbols[ticks![o + 3]!]!, ticks![o + 4]!, ticks![o + 5]!,
-            Number.isNaN(bs) ? undefined : bs, Number.isNaN(as) ? undefined : as);
+          kernel.applyTick(
+            ticks![o]!,
+            ticks![o + 8]!,
+            ticks![o + 1]!,
+            ticks![o + 2]!,
+            symbols[ticks![o + 3]!]!,
+            ticks![o + 4]!,
+            ticks![o + 5]!,
+            Number.isNaN(bs) ? undefined : bs,
+            Number.isNaN(as) ? undefined : as,
+          );
           upTo = ticks![o]!;
           k++;
           if (data.measureLatency) {
@@ -130,8 +143,10 @@ function handle(msg: ToShard): void {
       sendHeldAck(); // a reply never overtakes the ack of the inputs before it
       let reply: unknown;
       if (msg.what === 'snapshot') reply = kernel.snapshot();
-      else if (msg.what === 'checkpoint') reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
-      else if (msg.what === 'checkpoint-rows') reply = encodeCheckpoint(kernel.checkpoint(msg.full, { copy: false }), msg.rows); // encoded at once: the live states are not kept
+      else if (msg.what === 'checkpoint')
+        reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
+      else if (msg.what === 'checkpoint-rows')
+        reply = encodeCheckpoint(kernel.checkpoint(msg.full, { copy: false }), msg.rows); // encoded at once: the live states are not kept
       else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
       else if (msg.what === 'ids') reply = kernel.assessmentIds();
       else if (msg.what === 'release') {
@@ -139,16 +154,23 @@ function handle(msg: ToShard): void {
         const next = kernel.without((id) => shards.has(shardOf(id)));
         kernel = next.kernel;
         reply = next.removed;
-      }
-      else if (msg.what === 'memory') {
+      } else if (msg.what === 'memory') {
         const h = getHeapStatistics();
         reply = { usedHeap: h.used_heap_size, totalHeap: h.total_heap_size } satisfies ShardMemory;
-      }
-      else {
+      } else {
         reply = {
-          count: latency.count, p50: latency.percentile(50), p99: latency.percentile(99), max: latency.max,
-          inShardP50: inShard.percentile(50), inShardP99: inShard.percentile(99), inShardMax: inShard.max,
-          queuedP99: queued.percentile(99), queuedMax: queued.max, longestTaskMs, gcMaxMs, gcMs,
+          count: latency.count,
+          p50: latency.percentile(50),
+          p99: latency.percentile(99),
+          max: latency.max,
+          inShardP50: inShard.percentile(50),
+          inShardP99: inShard.percentile(99),
+          inShardMax: inShard.max,
+          queuedP99: queued.percentile(99),
+          queuedMax: queued.max,
+          longestTaskMs,
+          gcMaxMs,
+          gcMs,
         } satisfies LatencyReport;
         latency.reset();
         inShard.reset();
@@ -169,7 +191,11 @@ if (data.flushIntervalMs > 0) {
   let slice = 0;
   const flush = (): void => {
     const start = performance.now();
-    try { flushSlice(); } finally { longestTaskMs = Math.max(longestTaskMs, performance.now() - start); }
+    try {
+      flushSlice();
+    } finally {
+      longestTaskMs = Math.max(longestTaskMs, performance.now() - start);
+    }
   };
   const flushSlice = (): void => {
     const deltas = kernel.takeDeltas(slice, slices);
@@ -177,21 +203,30 @@ if (data.flushIntervalMs > 0) {
     if (deltas.length === 0) return;
     if (encoder === undefined) return send({ t: 'deltas', deltas });
     const batch = encoder.encode(deltas);
-    send({ t: 'encoded-deltas', batch }, [batch.bytes.buffer, batch.ends.buffer, batch.equity.buffer, batch.startingBalance.buffer] as ArrayBuffer[]);
+    send({ t: 'encoded-deltas', batch }, [
+      batch.bytes.buffer,
+      batch.ends.buffer,
+      batch.equity.buffer,
+      batch.startingBalance.buffer,
+    ] as ArrayBuffer[]);
   };
   // Each slice at the next instant ≡ this shard's phase (mod the slice time) on the wall clock every shard
   // reads: the shards' slices reach the main thread in turn rather than together, and do not drift.
-  const sliceMs = data.flushIntervalMs / slices, phase = data.deltaPhaseMs ?? 0;
+  const sliceMs = data.flushIntervalMs / slices,
+    phase = data.deltaPhaseMs ?? 0;
   const boundaryAfter = (t: number): number => t + sliceMs - ((((t - phase) % sliceMs) + sliceMs) % sliceMs);
   let due = boundaryAfter(clock());
   const next = (): void => {
     // Timers run on a whole-ms clock and may fire a fraction early: aim at the boundary, not at now + a slice.
-    setTimeout(() => {
-      flush();
-      due += sliceMs;
-      if (due < clock()) due = boundaryAfter(clock()); // fell behind: skip to the next boundary, no burst
-      next();
-    }, Math.max(0, due - clock())).unref();
+    setTimeout(
+      () => {
+        flush();
+        due += sliceMs;
+        if (due < clock()) due = boundaryAfter(clock()); // fell behind: skip to the next boundary, no burst
+        next();
+      },
+      Math.max(0, due - clock()),
+    ).unref();
   };
   next();
 }

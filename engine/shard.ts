@@ -81,8 +81,10 @@ export class ShardAllotment {
   }
 
   static from(data: AllotmentData): ShardAllotment {
-    if (data.table.length !== data.virtualShards) throw new AllotmentError(`table has ${data.table.length} entries for ${data.virtualShards} virtual shards`);
-    if (data.table.some((o) => !Number.isInteger(o) || o < 0 || o >= data.owners)) throw new AllotmentError('table names an owner out of range');
+    if (data.table.length !== data.virtualShards)
+      throw new AllotmentError(`table has ${data.table.length} entries for ${data.virtualShards} virtual shards`);
+    if (data.table.some((o) => !Number.isInteger(o) || o < 0 || o >= data.owners))
+      throw new AllotmentError('table names an owner out of range');
     return new ShardAllotment(data.virtualShards, data.owners, Int32Array.from(data.table), data.epoch);
   }
 

@@ -11,20 +11,42 @@ import { MarketRegistry, type MarketInputRefusal } from './market-validation.js'
 import { InstrumentSchema, TimeSchema } from './instrument-schema.js';
 
 const Time = TimeSchema;
-const Instrument = InstrumentSchema;
 
 const Line = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tier'), tier: z.unknown() }).strict(),
   z.object({ type: z.literal('instrument'), instrument: InstrumentSchema }).strict(),
-  z.object({ type: z.literal('create'), assessmentId: z.string().min(1).max(64), traderId: z.string().min(1).max(64), tierId: z.string().min(1) }).strict(),
-  z.object({
-    type: z.literal('tick'), seq: z.number().int().positive(), ts: Time, symbol: z.string().min(1),
-    // Prices and sizes are checked by the instrument's kind (validateQuote), with a reason code.
-    bid: z.number(), ask: z.number(), bidSize: z.number().optional(), askSize: z.number().optional(),
-  }).strict(),
+  z
+    .object({
+      type: z.literal('create'),
+      assessmentId: z.string().min(1).max(64),
+      traderId: z.string().min(1).max(64),
+      tierId: z.string().min(1),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('tick'),
+      seq: z.number().int().positive(),
+      ts: Time,
+      symbol: z.string().min(1),
+      // Prices and sizes are checked by the instrument's kind (validateQuote), with a reason code.
+      bid: z.number(),
+      ask: z.number(),
+      bidSize: z.number().optional(),
+      askSize: z.number().optional(),
+    })
+    .strict(),
   z.object({ type: z.literal('command'), assessmentId: z.string().min(1), command: CommandSchema }).strict(),
   z.object({ type: z.literal('clock'), time: Time }).strict(),
-  z.object({ type: z.literal('resolution'), seq: z.number().int().positive(), ts: Time, market: z.string().min(1), outcome: z.string().min(1) }).strict(),
+  z
+    .object({
+      type: z.literal('resolution'),
+      seq: z.number().int().positive(),
+      ts: Time,
+      market: z.string().min(1),
+      outcome: z.string().min(1),
+    })
+    .strict(),
 ]);
 
 /**
@@ -105,7 +127,11 @@ export function parseTape(text: string, options: ParseTapeOptions = {}): Sequenc
         break;
       case 'tick': {
         const reason = market.checkTick(line);
-        if (reason !== undefined) refuse(reason, `tick ${line.symbol} bid ${line.bid} ask ${line.ask}${line.bidSize === undefined ? '' : ` bidSize ${line.bidSize}`}${line.askSize === undefined ? '' : ` askSize ${line.askSize}`}`);
+        if (reason !== undefined)
+          refuse(
+            reason,
+            `tick ${line.symbol} bid ${line.bid} ask ${line.ask}${line.bidSize === undefined ? '' : ` bidSize ${line.bidSize}`}${line.askSize === undefined ? '' : ` askSize ${line.askSize}`}`,
+          );
         if (line.seq <= lastSeq) refuse('SEQ_NOT_INCREASING', `seq ${line.seq} after seq ${lastSeq}`);
         lastSeq = line.seq;
         break;
@@ -119,7 +145,11 @@ export function parseTape(text: string, options: ParseTapeOptions = {}): Sequenc
         break;
       }
       case 'clock':
-        if (line.time < lastClock) refuse('CLOCK_BACKWARDS', `clock ${new Date(line.time).toISOString()} before the previous clock line's ${new Date(lastClock).toISOString()}`);
+        if (line.time < lastClock)
+          refuse(
+            'CLOCK_BACKWARDS',
+            `clock ${new Date(line.time).toISOString()} before the previous clock line's ${new Date(lastClock).toISOString()}`,
+          );
         lastClock = line.time;
         break;
       default:

@@ -31,15 +31,15 @@ export interface ShardWorkerData {
 
 export type ToShard =
   | {
-    readonly t: 'inputs';
-    /** Non-tick inputs for this shard, in order. */
-    readonly batch: SequencedInput[];
-    /** Ticks packed by `TickPacker`, interleaved with `batch` by input position. */
-    readonly ticks: Float64Array | undefined;
-    /** Symbols appended to the tick symbol table. */
-    readonly newSymbols: string[];
-    readonly sentAt: number;
-  }
+      readonly t: 'inputs';
+      /** Non-tick inputs for this shard, in order. */
+      readonly batch: SequencedInput[];
+      /** Ticks packed by `TickPacker`, interleaved with `batch` by input position. */
+      readonly ticks: Float64Array | undefined;
+      /** Symbols appended to the tick symbol table. */
+      readonly newSymbols: string[];
+      readonly sentAt: number;
+    }
   | { readonly t: 'watch'; readonly ids: string[]; readonly on: boolean }
   /** Add these actors, caught up to the engine's position, after the inputs sent before. */
   | { readonly t: 'adopt'; readonly actors: ActorSnapshot[] }
@@ -51,7 +51,13 @@ export type ToShard =
   | { readonly t: 'request'; readonly req: number; readonly what: 'state'; readonly assessmentId: string }
   | { readonly t: 'request'; readonly req: number; readonly what: 'checkpoint'; readonly full: boolean }
   /** A checkpoint encoded in the worker as COPY rows (see checkpoint-rows.ts). */
-  | { readonly t: 'request'; readonly req: number; readonly what: 'checkpoint-rows'; readonly full: boolean; readonly rows: ActorRowsOptions };
+  | {
+      readonly t: 'request';
+      readonly req: number;
+      readonly what: 'checkpoint-rows';
+      readonly full: boolean;
+      readonly rows: ActorRowsOptions;
+    };
 
 /** Tick-to-verdict latency of a shard since the last request, in ms. */
 export interface LatencyReport {
@@ -75,7 +81,14 @@ export interface LatencyReport {
 }
 
 export type FromShard =
-  | { readonly t: 'ack'; readonly upTo: number; /** Inputs applied in this batch. */ readonly count: number; readonly events: OutputEvent[]; readonly stats: KernelStats; readonly busyMs: number }
+  | {
+      readonly t: 'ack';
+      readonly upTo: number /** Inputs applied in this batch. */;
+      readonly count: number;
+      readonly events: OutputEvent[];
+      readonly stats: KernelStats;
+      readonly busyMs: number;
+    }
   | { readonly t: 'deltas'; readonly deltas: StateDelta[] }
   | { readonly t: 'encoded-deltas'; readonly batch: EncodedDeltas }
   | { readonly t: 'reply'; readonly req: number; readonly data: unknown }

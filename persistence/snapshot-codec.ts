@@ -9,7 +9,8 @@ const TAG = '__float';
 /** Encode an engine snapshot as JSON text that round-trips non-finite numbers. */
 export function encodeSnapshot(snapshot: EngineSnapshot): string {
   return JSON.stringify(snapshot, (_key, value: unknown) =>
-    typeof value === 'number' && !Number.isFinite(value) ? { [TAG]: String(value) } : value);
+    typeof value === 'number' && !Number.isFinite(value) ? { [TAG]: String(value) } : value,
+  );
 }
 
 /** Raised when stored snapshot text is not a snapshot. */
@@ -33,7 +34,13 @@ export function decodeSnapshot(text: string): EngineSnapshot {
     throw new SnapshotDecodeError((err as Error).message, { cause: err });
   }
   const s = value as Partial<EngineSnapshot> | null;
-  if (s === null || typeof s !== 'object' || typeof s.lastInput !== 'number' || typeof s.kernel !== 'object' || !Array.isArray(s.kernel?.actors)) {
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    typeof s.lastInput !== 'number' ||
+    typeof s.kernel !== 'object' ||
+    !Array.isArray(s.kernel?.actors)
+  ) {
     throw new SnapshotDecodeError('missing lastInput or kernel.actors');
   }
   return s as EngineSnapshot;

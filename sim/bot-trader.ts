@@ -6,7 +6,16 @@
  * and closes name real positions. Given the same seed, calls, quotes and
  * events, the commands are identical.
  */
-import { DEFAULT_INSTRUMENTS, type AssessmentEvent, type Command, type Instrument, type Phase, type Quote, type RejectReason, type Tier } from '../actors/index.js';
+import {
+  DEFAULT_INSTRUMENTS,
+  type AssessmentEvent,
+  type Command,
+  type Instrument,
+  type Phase,
+  type Quote,
+  type RejectReason,
+  type Tier,
+} from '../actors/index.js';
 import type { Random } from './random.js';
 
 /** One assessment a bot trades. */
@@ -99,9 +108,19 @@ export class BotTraders {
     this.#due = new Float64Array(options.accounts.length);
     for (const { assessmentId, tier } of options.accounts) {
       const bot: Bot = {
-        id: assessmentId, tier, style: this.#drawStyle(), symbols: instruments.filter((i) => tier.kinds.includes(i.kind)),
-        phase: tier.phases[0]!, balance: tier.phases[0]!.startingBalance, dailyFloor: -Infinity, maxLossFloor: -Infinity,
-        live: true, locked: false, waiting: false, positions: new Map(), working: new Map(),
+        id: assessmentId,
+        tier,
+        style: this.#drawStyle(),
+        symbols: instruments.filter((i) => tier.kinds.includes(i.kind)),
+        phase: tier.phases[0]!,
+        balance: tier.phases[0]!.startingBalance,
+        dailyFloor: -Infinity,
+        maxLossFloor: -Infinity,
+        live: true,
+        locked: false,
+        waiting: false,
+        positions: new Map(),
+        working: new Map(),
       };
       const index = this.#bots.push(bot) - 1;
       this.#byId.set(assessmentId, bot);
@@ -281,7 +300,12 @@ export class BotTraders {
     const qty = this.#coasting(bot) ? inst.minQty : roundDown(cost / price, inst.minQty);
     if (!(qty >= inst.minQty)) return undefined;
     const cmd: Command = {
-      kind: 'place', clientOrderId: this.#nextId(), symbol: inst.symbol, side: 'buy', type: limit ? 'limit' : 'market', qty,
+      kind: 'place',
+      clientOrderId: this.#nextId(),
+      symbol: inst.symbol,
+      side: 'buy',
+      type: limit ? 'limit' : 'market',
+      qty,
       ...(limit ? { limitPrice: price } : {}),
       ...(rnd.uniform() < 0.4 ? { stopLoss: mills(Math.max(0.001, price - 0.05 - 0.1 * rnd.uniform())) } : {}),
       ...(rnd.uniform() < 0.5 ? { takeProfit: mills(Math.min(0.99, price + 0.05 + 0.15 * rnd.uniform())) } : {}),

@@ -20,6 +20,9 @@ export const consistency: Rule = {
     }
     if (total <= 0) return { met: false, detail: 'no profit yet' };
     const ratio = best / total;
-    return { met: ratio <= share, detail: `best day ${best.toFixed(2)} is ${(ratio * 100).toFixed(1)}% of profit ${total.toFixed(2)} (max ${share * 100}%)` };
+    return {
+      met: ratio <= share,
+      detail: `best day ${best.toFixed(2)} is ${(ratio * 100).toFixed(1)}% of profit ${total.toFixed(2)} (max ${share * 100}%)`,
+    };
   },
 };

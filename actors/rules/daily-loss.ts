@@ -34,7 +34,11 @@ export const dailyLoss: Rule = {
     if (fig.equity >= floor) return undefined;
     const severity = params(ctx).severity;
     return {
-      ruleId: 'daily-loss', severity, limit: floor, value: fig.equity, outcome: severity === 'hard' ? 'fail' : 'lock',
+      ruleId: 'daily-loss',
+      severity,
+      limit: floor,
+      value: fig.equity,
+      outcome: severity === 'hard' ? 'fail' : 'lock',
       detail: `equity ${fig.equity.toFixed(2)} fell below the daily floor ${floor.toFixed(2)}`,
     };
   },
@@ -61,17 +65,23 @@ export function refuseIfStopsCrossFloor(ctx: RuleContext, change: StopChange, fl
   if (after <= before.risk + 1e-9 || uncovered < before.uncovered - 1e-9) return undefined;
   const equity = figures(ctx.state, ctx.market, ctx.tier.leverage).equity;
   if (equity - after >= floor) return undefined;
-  return { reason: 'RULE_WOULD_BE_BREACHED', detail: `a loss of ${after.toFixed(2)} to the stops would take equity below the ${which} floor ${floor.toFixed(2)}` };
+  return {
+    reason: 'RULE_WOULD_BE_BREACHED',
+    detail: `a loss of ${after.toFixed(2)} to the stops would take equity below the ${which} floor ${floor.toFixed(2)}`,
+  };
 }
 
 /** Shared by the floor rules: an order whose stop-loss or fee alone would cross the floor is refused. */
 export function refuseIfRiskExceedsRoom(
   stopLoss: number | undefined,
   intent: { readonly qty: number; readonly price: number; readonly reduceOnly: boolean; readonly side: 'buy' | 'sell' },
-  equityAfterFee: number, floor: number, which: string,
+  equityAfterFee: number,
+  floor: number,
+  which: string,
 ) {
   if (intent.reduceOnly) return undefined;
-  const risk = stopLoss === undefined ? 0 : Math.max(0, (intent.side === 'buy' ? intent.price - stopLoss : stopLoss - intent.price) * intent.qty);
+  const risk =
+    stopLoss === undefined ? 0 : Math.max(0, (intent.side === 'buy' ? intent.price - stopLoss : stopLoss - intent.price) * intent.qty);
   if (equityAfterFee - risk >= floor) return undefined;
   return {
     reason: 'RULE_WOULD_BE_BREACHED' as const,

@@ -57,7 +57,11 @@ export const maxLoss: Rule = {
     }
     if (fig.equity >= r.maxLossFloor) return undefined;
     return {
-      ruleId: 'max-loss', severity: 'hard', limit: r.maxLossFloor, value: fig.equity, outcome: 'fail',
+      ruleId: 'max-loss',
+      severity: 'hard',
+      limit: r.maxLossFloor,
+      value: fig.equity,
+      outcome: 'fail',
       detail: `equity ${fig.equity.toFixed(2)} fell below the ${params(ctx).mode} max-loss floor ${r.maxLossFloor.toFixed(2)}`,
     };
   },

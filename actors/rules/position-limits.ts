@@ -10,7 +10,10 @@ export const positionLimits: Rule = {
     if (Math.abs(intent.projectedQty) <= Math.abs(current)) return undefined; // reductions are always allowed
     const maxQty = p.maxQty?.[symbol] ?? p.maxQty?.['*'];
     if (maxQty !== undefined && Math.abs(intent.projectedQty) > maxQty) {
-      return { reason: 'MAX_QTY_EXCEEDED', detail: `position of ${Math.abs(intent.projectedQty)} in ${symbol} exceeds the limit of ${maxQty}` };
+      return {
+        reason: 'MAX_QTY_EXCEEDED',
+        detail: `position of ${Math.abs(intent.projectedQty)} in ${symbol} exceeds the limit of ${maxQty}`,
+      };
     }
     const added = (Math.abs(intent.projectedQty) - Math.abs(current)) * intent.price;
     const gross = fig.grossNotional + added;

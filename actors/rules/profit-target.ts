@@ -22,6 +22,9 @@ export const profitTarget: Rule = {
     const value = p.basis === 'equity' ? fig.equity : fig.balance;
     const target = targetEquity(ctx);
     const flat = p.basis === 'equity' || Object.keys(ctx.state.positions).length === 0;
-    return { met: value >= target && flat, detail: `${p.basis} ${value.toFixed(2)} of target ${target.toFixed(2)}${flat ? '' : ', positions open'}` };
+    return {
+      met: value >= target && flat,
+      detail: `${p.basis} ${value.toFixed(2)} of target ${target.toFixed(2)}${flat ? '' : ', positions open'}`,
+    };
   },
 };

@@ -37,7 +37,10 @@ export const riskPerTrade: Rule = {
       if (p.requireStopLoss) return { reason: 'MISSING_STOP_LOSS', detail: 'this tier requires a stop-loss on every entry order' };
       return undefined;
     }
-    const risk = (adds ? positionRisk(ctx, held!, protectiveStops(ctx.state, symbol)) : 0) + pending + Math.abs(intent.price - intent.stopLoss) * newQty;
+    const risk =
+      (adds ? positionRisk(ctx, held!, protectiveStops(ctx.state, symbol)) : 0) +
+      pending +
+      Math.abs(intent.price - intent.stopLoss) * newQty;
     return judge(ctx, risk, 'the position');
   },
   checkProtection(ctx, change) {
@@ -47,7 +50,10 @@ export const riskPerTrade: Rule = {
     const before = stopRisk(pos, change.before);
     const after = stopRisk(pos, change.after);
     if (p.requireStopLoss && after.uncovered > QTY_EPSILON && after.uncovered > before.uncovered + QTY_EPSILON) {
-      return { reason: 'MISSING_STOP_LOSS', detail: `this tier requires stop-losses covering the position: ${after.uncovered} of ${Math.abs(pos.qty)} would be left uncovered` };
+      return {
+        reason: 'MISSING_STOP_LOSS',
+        detail: `this tier requires stop-losses covering the position: ${after.uncovered} of ${Math.abs(pos.qty)} would be left uncovered`,
+      };
     }
     const riskBefore = positionRisk(ctx, pos, change.before);
     const riskAfter = positionRisk(ctx, pos, change.after);
@@ -59,7 +65,10 @@ function judge(ctx: RuleContext, risk: number, what: string): Refusal | undefine
   const p = ctx.phase.rules.riskPerTrade!;
   const allowed = (ctx.state.balance * p.maxPct) / 100;
   if (risk <= allowed) return undefined;
-  return { reason: 'RISK_PER_TRADE_EXCEEDED', detail: `risk ${risk.toFixed(2)} on ${what} exceeds ${p.maxPct}% of balance (${allowed.toFixed(2)})` };
+  return {
+    reason: 'RISK_PER_TRADE_EXCEEDED',
+    detail: `risk ${risk.toFixed(2)} on ${what} exceeds ${p.maxPct}% of balance (${allowed.toFixed(2)})`,
+  };
 }
 
 /** The working stop orders on a position's closing side (remaining quantities), optionally leaving one out. */
@@ -70,7 +79,8 @@ export function protectiveStops(state: AssessmentState, symbol: string, except?:
   const closing = pos.qty > 0 ? 'sell' : 'buy';
   for (const id in state.orders) {
     const o = state.orders[id]!;
-    if (o.symbol === symbol && o.type === 'stop' && o.side === closing && o.id !== except) out.push({ stopPrice: o.stopPrice!, qty: o.qty - o.filledQty });
+    if (o.symbol === symbol && o.type === 'stop' && o.side === closing && o.id !== except)
+      out.push({ stopPrice: o.stopPrice!, qty: o.qty - o.filledQty });
   }
   return out;
 }
@@ -117,7 +127,8 @@ export function recordFarthestStop(ctx: RuleContext, symbol: string): void {
   const pos = ctx.state.positions[symbol];
   if (pos === undefined) return;
   for (const s of protectiveStops(ctx.state, symbol)) {
-    if (pos.farthestStop === undefined || (pos.qty > 0 ? s.stopPrice < pos.farthestStop : s.stopPrice > pos.farthestStop)) pos.farthestStop = s.stopPrice;
+    if (pos.farthestStop === undefined || (pos.qty > 0 ? s.stopPrice < pos.farthestStop : s.stopPrice > pos.farthestStop))
+      pos.farthestStop = s.stopPrice;
   }
 }
 

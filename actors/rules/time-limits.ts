@@ -16,8 +16,13 @@ export const inactivity: Rule = {
     const deadline = this.nextDeadline!(ctx);
     if (ctx.now < deadline) return undefined;
     const days = ctx.phase.rules.inactivity!.days;
-    return expiry(ctx, 'inactivity', deadline, days,
-      `no order for ${days} days (last activity at ${new Date(ctx.state.lastActivityAt).toISOString()}); balance ${fig.balance.toFixed(2)}`);
+    return expiry(
+      ctx,
+      'inactivity',
+      deadline,
+      days,
+      `no order for ${days} days (last activity at ${new Date(ctx.state.lastActivityAt).toISOString()}); balance ${fig.balance.toFixed(2)}`,
+    );
   },
 };
 

@@ -11,7 +11,10 @@ export const weekendFlat: Rule = {
   checkOrder(ctx, intent) {
     const w = ctx.phase.rules.weekendFlat!;
     if (intent.reduceOnly || !inWeeklyWindow(ctx.now, ctx.tier.timezone, w.from, w.to)) return undefined;
-    return { reason: 'WEEKEND_WINDOW', detail: `orders that add exposure are refused from ${dayName(w.from.day)} ${w.from.time} to ${dayName(w.to.day)} ${w.to.time} ${ctx.tier.timezone}` };
+    return {
+      reason: 'WEEKEND_WINDOW',
+      detail: `orders that add exposure are refused from ${dayName(w.from.day)} ${w.from.time} to ${dayName(w.to.day)} ${w.to.time} ${ctx.tier.timezone}`,
+    };
   },
   holdsFill(ctx, order, at) {
     const w = ctx.phase.rules.weekendFlat!;
@@ -28,7 +31,10 @@ export const weekendFlat: Rule = {
     if (!inWeeklyWindow(ctx.now, ctx.tier.timezone, w.from, w.to)) return undefined;
     return {
       silent: !hasPositions,
-      ruleId: 'weekend-flat', severity: w.action === 'breach' ? 'hard' : 'soft', limit: 0, value: fig.grossNotional,
+      ruleId: 'weekend-flat',
+      severity: w.action === 'breach' ? 'hard' : 'soft',
+      limit: 0,
+      value: fig.grossNotional,
       outcome: w.action === 'breach' ? 'fail' : 'flatten',
       detail: `positions open at the weekend window (${dayName(w.from.day)} ${w.from.time} ${ctx.tier.timezone})`,
     };

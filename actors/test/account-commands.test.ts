@@ -6,8 +6,15 @@ import { Harness, ofType, RESET1, types } from './harness.js';
 /** A UTC 100K tier without fees running `rules`; `extra` sets tier-level options. */
 function tierWith(rules: object, extra: Record<string, unknown> = {}) {
   return parseTier({
-    id: 'commands', version: 1, name: 'Account commands', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
-    fees: { linear: 0, binary: 0 }, ...extra,
+    id: 'commands',
+    version: 1,
+    name: 'Account commands',
+    timezone: 'UTC',
+    resetTime: '00:00',
+    kinds: ['linear'],
+    leverage: 10,
+    fees: { linear: 0, binary: 0 },
+    ...extra,
     phases: [{ name: 'challenge', startingBalance: 100_000, rules }],
   });
 }
@@ -42,7 +49,10 @@ for (const mode of ['indexed', 'full-scan'] as const) {
     const crash = h.tick('ETH-USD', 1_899, 1_899);
 
     assert.deepEqual(types(inside), []);
-    assert.deepEqual(ofType(crash, 'assessment.failed').map((e) => e.ruleId), ['daily-loss']);
+    assert.deepEqual(
+      ofType(crash, 'assessment.failed').map((e) => e.ruleId),
+      ['daily-loss'],
+    );
   });
 }
 
@@ -57,27 +67,40 @@ test('a tier with flattenOnPause flattens open positions and cancels orders when
   const crash = h.tick('ETH-USD', 1_000, 1_000);
 
   assert.deepEqual(types(pause), ['order.cancelled', 'order.filled', 'position.closed', 'assessment.paused']);
-  assert.deepEqual(ofType(pause, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[resting.id, 'FLATTEN']]);
-  assert.deepEqual(ofType(pause, 'order.filled').map((e) => [e.price, e.liquidation]), [[2_020, false]]);
+  assert.deepEqual(
+    ofType(pause, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[resting.id, 'FLATTEN']],
+  );
+  assert.deepEqual(
+    ofType(pause, 'order.filled').map((e) => [e.price, e.liquidation]),
+    [[2_020, false]],
+  );
   assert.deepEqual(types(crash), []);
   assert.equal(h.state().balance, 100_200);
 });
 
-test('the fill that closes an abandoned account\'s position is marked as a liquidation', () => {
+test("the fill that closes an abandoned account's position is marked as a liquidation", () => {
   const h = new Harness(tierWith({}));
   h.tick('ETH-USD', 2_000, 2_000);
   h.buy('ETH-USD', 1);
 
   const out = h.command({ kind: 'abandon' });
 
-  assert.deepEqual(ofType(out, 'order.filled').map((e) => [e.qty, e.liquidation]), [[1, true]]);
+  assert.deepEqual(
+    ofType(out, 'order.filled').map((e) => [e.qty, e.liquidation]),
+    [[1, true]],
+  );
   assert.equal(h.state().status, 'abandoned');
 });
 
 test('a phase whose target is met while a soft daily lock holds passes at the reset that lifts the lock, not before', () => {
-  const h = new Harness(tierWith({
-    profitTarget: { target: { pct: 10 } }, dailyLoss: { limit: { amount: 1_000 }, severity: 'soft' }, minTradingDays: { days: 2 },
-  }));
+  const h = new Harness(
+    tierWith({
+      profitTarget: { target: { pct: 10 } },
+      dailyLoss: { limit: { amount: 1_000 }, severity: 'soft' },
+      minTradingDays: { days: 2 },
+    }),
+  );
   h.tick('ETH-USD', 2_000, 2_000);
   h.buy('ETH-USD', 100);
   h.tick('ETH-USD', 2_120, 2_120);
@@ -89,7 +112,10 @@ test('a phase whose target is met while a soft daily lock holds passes at the re
   const later = h.clock(RESET1 + 3_600_000);
   const reset = h.clock(RESET1 + 86_400_000);
 
-  assert.deepEqual(ofType(breach, 'assessment.trading-locked').map((e) => e.ruleId), ['daily-loss']);
+  assert.deepEqual(
+    ofType(breach, 'assessment.trading-locked').map((e) => e.ruleId),
+    ['daily-loss'],
+  );
   assert.deepEqual(ofType(breach, 'assessment.passed'), []);
   assert.deepEqual(ofType(later, 'assessment.passed'), []);
   assert.deepEqual(types(reset), ['assessment.trading-unlocked', 'assessment.day-started', 'assessment.passed']);

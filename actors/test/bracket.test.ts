@@ -5,7 +5,13 @@ import { Harness, ofType } from './harness.js';
 
 /** No rules and no fees: only bracket mechanics are under test. */
 const tier = parseTier({
-  id: 'bracket', version: 1, name: 'Bracket', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+  id: 'bracket',
+  version: 1,
+  name: 'Bracket',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 10,
   fees: { linear: 0, binary: 0 },
   phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
 });
@@ -38,7 +44,10 @@ test('a resting bracket entry creates no children until it fills', () => {
 
   const filled = h.tick('ETH-USD', 1_949, 1_950);
 
-  assert.deepEqual(ofType(filled, 'order.accepted').map((e) => e.order.role), ['stop-loss', 'take-profit']);
+  assert.deepEqual(
+    ofType(filled, 'order.accepted').map((e) => e.order.role),
+    ['stop-loss', 'take-profit'],
+  );
 });
 
 test('the children of a partially filled entry are sized to what has filled so far', () => {
@@ -48,8 +57,16 @@ test('the children of a partially filled entry are sized to what has filled so f
   const first = h.buy('ETH-USD', 3, { stopLoss: 1_900, takeProfit: 2_100 });
   const second = h.tick('ETH-USD', 2_000, 2_001, { askSize: 5 });
 
-  assert.deepEqual(ofType(first, 'order.accepted').slice(1).map((e) => e.order.qty), [1, 1]);
-  assert.deepEqual(ofType(second, 'order.modified').map((e) => e.qty), [3, 3]);
+  assert.deepEqual(
+    ofType(first, 'order.accepted')
+      .slice(1)
+      .map((e) => e.order.qty),
+    [1, 1],
+  );
+  assert.deepEqual(
+    ofType(second, 'order.modified').map((e) => e.qty),
+    [3, 3],
+  );
 });
 
 test('the stop-loss fills before the target and the target is cancelled as its OCO sibling', () => {
@@ -60,10 +77,22 @@ test('the stop-loss fills before the target and the target is cancelled as its O
 
   const drop = h.tick('ETH-USD', 1_899, 1_900);
 
-  assert.deepEqual(ofType(drop, 'order.triggered').map((e) => [e.orderId, e.price]), [[sl!.id, 1_899]]);
-  assert.deepEqual(ofType(drop, 'order.filled').map((e) => [e.orderId, e.qty, e.price]), [[sl!.id, 2, 1_899]]);
-  assert.deepEqual(ofType(drop, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[tp!.id, 'OCO_SIBLING_FILLED']]);
-  assert.deepEqual(ofType(drop, 'position.closed').map((e) => [e.realizedPnl, e.exitPrice]), [[(1_899 - 2_001) * 2, 1_899]]);
+  assert.deepEqual(
+    ofType(drop, 'order.triggered').map((e) => [e.orderId, e.price]),
+    [[sl!.id, 1_899]],
+  );
+  assert.deepEqual(
+    ofType(drop, 'order.filled').map((e) => [e.orderId, e.qty, e.price]),
+    [[sl!.id, 2, 1_899]],
+  );
+  assert.deepEqual(
+    ofType(drop, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[tp!.id, 'OCO_SIBLING_FILLED']],
+  );
+  assert.deepEqual(
+    ofType(drop, 'position.closed').map((e) => [e.realizedPnl, e.exitPrice]),
+    [[(1_899 - 2_001) * 2, 1_899]],
+  );
   assert.deepEqual(h.state().orders, {});
   assert.deepEqual(h.state().positions, {});
 });
@@ -75,8 +104,14 @@ test('the target filling cancels the stop-loss', () => {
 
   const rally = h.tick('ETH-USD', 2_105, 2_106);
 
-  assert.deepEqual(ofType(rally, 'order.filled').map((e) => [e.orderId, e.price]), [[tp!.id, 2_105]]);
-  assert.deepEqual(ofType(rally, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[sl!.id, 'OCO_SIBLING_FILLED']]);
+  assert.deepEqual(
+    ofType(rally, 'order.filled').map((e) => [e.orderId, e.price]),
+    [[tp!.id, 2_105]],
+  );
+  assert.deepEqual(
+    ofType(rally, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[sl!.id, 'OCO_SIBLING_FILLED']],
+  );
   assert.equal(h.state().balance, 100_000 + (2_105 - 2_001) * 2);
 });
 
@@ -87,7 +122,13 @@ test('closing the position by hand cancels the bracket children', () => {
 
   const out = h.command({ kind: 'close-position', symbol: 'ETH-USD', clientOrderId: 'close' });
 
-  assert.deepEqual(ofType(out, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[sl!.id, 'POSITION_CLOSED'], [tp!.id, 'POSITION_CLOSED']]);
+  assert.deepEqual(
+    ofType(out, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [
+      [sl!.id, 'POSITION_CLOSED'],
+      [tp!.id, 'POSITION_CLOSED'],
+    ],
+  );
   assert.deepEqual(h.state().orders, {});
 });
 

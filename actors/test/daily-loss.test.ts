@@ -6,7 +6,13 @@ import { DAY, Harness, ofType, RESET1, T0, types } from './harness.js';
 /** A UTC 100K tier without fees whose only rule is the given daily loss. */
 function tierWith(dailyLoss: object) {
   return parseTier({
-    id: 'daily', version: 1, name: 'Daily loss', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+    id: 'daily',
+    version: 1,
+    name: 'Daily loss',
+    timezone: 'UTC',
+    resetTime: '00:00',
+    kinds: ['linear'],
+    leverage: 10,
     fees: { linear: 0, binary: 0 },
     phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss } }],
   });
@@ -39,7 +45,10 @@ for (const mode of ['indexed', 'full-scan'] as const) {
     assert.deepEqual(v?.cause, { kind: 'tick', seq: crossingSeq, ts: T0, symbol: 'BTC-USD', bid: 38_999, ask: 38_999 });
     assert.equal(v?.limit, 99_000);
     assert.equal(v?.value, 98_999);
-    assert.deepEqual(ofType(crossing, 'assessment.failed').map((e) => [e.ruleId, e.balance]), [['daily-loss', 98_999]]);
+    assert.deepEqual(
+      ofType(crossing, 'assessment.failed').map((e) => [e.ruleId, e.balance]),
+      [['daily-loss', 98_999]],
+    );
     assert.deepEqual(types(after), []);
   });
 }
@@ -53,8 +62,14 @@ test('a new day floor is the prior day-end balance minus the limit, set at the r
   realize(h, -2_000);
   const reset2 = h.clock(RESET1 + DAY);
 
-  assert.deepEqual(ofType(reset1, 'assessment.day-started').map((e) => [e.dayIndex, e.balance, e.dailyFloor]), [[1, 101_500, 96_500]]);
-  assert.deepEqual(ofType(reset2, 'assessment.day-started').map((e) => [e.dayIndex, e.balance, e.dailyFloor]), [[2, 99_500, 94_500]]);
+  assert.deepEqual(
+    ofType(reset1, 'assessment.day-started').map((e) => [e.dayIndex, e.balance, e.dailyFloor]),
+    [[1, 101_500, 96_500]],
+  );
+  assert.deepEqual(
+    ofType(reset2, 'assessment.day-started').map((e) => [e.dayIndex, e.balance, e.dailyFloor]),
+    [[2, 99_500, 94_500]],
+  );
 });
 
 test('a pct limit of the day base is a share of the day-end balance rather than of the start', () => {
@@ -75,7 +90,10 @@ test('with a balance-or-equity basis an open profit at the reset lifts the floor
   const reset = h.clock(RESET1);
   const dip = h.tick('ETH-USD', 2_095, 2_095); // equity 100,950: above balance − limit, below equity − limit
 
-  assert.deepEqual(ofType(reset, 'assessment.day-started').map((e) => [e.balance, e.equity, e.dailyFloor]), [[100_000, 102_000, 101_000]]);
+  assert.deepEqual(
+    ofType(reset, 'assessment.day-started').map((e) => [e.balance, e.equity, e.dailyFloor]),
+    [[100_000, 102_000, 101_000]],
+  );
   const [v] = ofType(dip, 'rules.violation-detected').map((e) => e.violation);
   assert.deepEqual([v?.ruleId, v?.limit, v?.value], ['daily-loss', 101_000, 100_950]);
 });
@@ -107,7 +125,10 @@ test('an overnight loss breaches the daily floor at the reset, not before', () =
   const [v] = ofType(atReset, 'rules.violation-detected').map((e) => e.violation);
   assert.deepEqual(v?.cause, { kind: 'clock', time: RESET1 });
   assert.deepEqual([v?.limit, v?.value, v?.balance], [100_500, 100_300, 101_500]);
-  assert.deepEqual(ofType(atReset, 'order.filled').map((e) => [e.price, e.liquidation]), [[2_030, true]]);
+  assert.deepEqual(
+    ofType(atReset, 'order.filled').map((e) => [e.price, e.liquidation]),
+    [[2_030, true]],
+  );
   assert.equal(h.state().status, 'failed');
 });
 
@@ -123,9 +144,18 @@ test('a soft daily breach flattens, locks trading until the next reset, and unlo
   const unlocked = h.buy('ETH-USD', 1);
 
   assert.equal(ofType(breach, 'rules.violation-detected')[0]?.violation.severity, 'soft');
-  assert.deepEqual(ofType(breach, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[resting.id, 'BREACH']]);
-  assert.deepEqual(ofType(breach, 'order.filled').map((e) => [e.qty, e.price, e.liquidation]), [[10, 1_899, true]]);
-  assert.deepEqual(ofType(breach, 'assessment.trading-locked').map((e) => [e.ruleId, e.until]), [['daily-loss', RESET1]]);
+  assert.deepEqual(
+    ofType(breach, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[resting.id, 'BREACH']],
+  );
+  assert.deepEqual(
+    ofType(breach, 'order.filled').map((e) => [e.qty, e.price, e.liquidation]),
+    [[10, 1_899, true]],
+  );
+  assert.deepEqual(
+    ofType(breach, 'assessment.trading-locked').map((e) => [e.ruleId, e.until]),
+    [['daily-loss', RESET1]],
+  );
   assert.deepEqual(ofType(breach, 'assessment.failed'), []);
   assert.equal(ofType(locked, 'order.rejected')[0]?.reason, 'TRADING_LOCKED');
   assert.deepEqual(types(reset), ['assessment.trading-unlocked', 'assessment.day-started']);
@@ -135,10 +165,18 @@ test('a soft daily breach flattens, locks trading until the next reset, and unlo
 });
 
 test('a violation carries the tier id and version, equity, limit, and every position with its mark', () => {
-  const h = new Harness(parseTier({
-    id: 'evidence-tier', version: 3, name: 'Evidence', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'evidence-tier',
+      version: 3,
+      name: 'Evidence',
+      timezone: 'UTC',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
+    }),
+  );
   h.tick('BTC-USD', 40_000, 40_010);
   h.tick('ETH-USD', 2_000, 2_002);
   h.buy('BTC-USD', 1); // long at 40,010, marked at the bid
@@ -149,8 +187,28 @@ test('a violation carries the tier id and version, equity, limit, and every posi
 
   const v = ofType(breach, 'rules.violation-detected')[0]!.violation;
   assert.deepEqual(
-    { tierId: v.tierId, tierVersion: v.tierVersion, phase: v.phase, at: v.at, equity: v.equity, balance: v.balance, limit: v.limit, value: v.value, severity: v.severity },
-    { tierId: 'evidence-tier', tierVersion: 3, phase: 'challenge', at: T0, equity: 98_980, balance: 100_000, limit: 99_000, value: 98_980, severity: 'hard' },
+    {
+      tierId: v.tierId,
+      tierVersion: v.tierVersion,
+      phase: v.phase,
+      at: v.at,
+      equity: v.equity,
+      balance: v.balance,
+      limit: v.limit,
+      value: v.value,
+      severity: v.severity,
+    },
+    {
+      tierId: 'evidence-tier',
+      tierVersion: 3,
+      phase: 'challenge',
+      at: T0,
+      equity: 98_980,
+      balance: 100_000,
+      limit: 99_000,
+      value: 98_980,
+      severity: 'hard',
+    },
   );
   assert.deepEqual(v.positions, [
     { symbol: 'BTC-USD', qty: 1, avgEntry: 40_010, mark: 39_500, unrealizedPnl: -510 },
@@ -160,11 +218,18 @@ test('a violation carries the tier id and version, equity, limit, and every posi
 });
 
 test('a flatten command is judged at once: closing fees that take equity below the daily floor breach on the command', () => {
-  const h = new Harness(parseTier({
-    id: 'daily-fees', version: 1, name: 'Daily loss with fees', timezone: 'UTC', kinds: ['linear'], leverage: 10,
-    fees: { linear: 0.001, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'daily-fees',
+      version: 1,
+      name: 'Daily loss with fees',
+      timezone: 'UTC',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0.001, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
+    }),
+  );
   h.tick('ETH-USD', 2_000, 2_000);
   h.buy('ETH-USD', 10); // fee 20: balance 99,980
   const atFloor = h.tick('ETH-USD', 1_902, 1_902); // equity 99,000: at the floor
@@ -178,20 +243,41 @@ test('a flatten command is judged at once: closing fees that take equity below t
 });
 
 test('a soft daily breach whose liquidation fee takes the balance below the max-loss floor fails the assessment at once', () => {
-  const h = new Harness(parseTier({
-    id: 'soft-fee', version: 1, name: 'Soft daily, static max', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
-    fees: { linear: 0.001, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 100_000, rules: {
-      dailyLoss: { limit: { amount: 1_000 }, basis: 'balance', severity: 'soft' }, maxLoss: { limit: { amount: 1_020 }, mode: 'static' },
-    } }],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'soft-fee',
+      version: 1,
+      name: 'Soft daily, static max',
+      timezone: 'UTC',
+      resetTime: '00:00',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0.001, binary: 0 },
+      phases: [
+        {
+          name: 'challenge',
+          startingBalance: 100_000,
+          rules: {
+            dailyLoss: { limit: { amount: 1_000 }, basis: 'balance', severity: 'soft' },
+            maxLoss: { limit: { amount: 1_020 }, mode: 'static' },
+          },
+        },
+      ],
+    }),
+  );
   h.tick('ETH-USD', 2_000, 2_000);
   h.buy('ETH-USD', 10); // fee 20: balance 99,980
 
   // Equity 98,995: below the daily floor (99,000), above the max-loss floor (98,980); the 19.015 exit fee is not.
   const out = h.tick('ETH-USD', 1_901.5, 1_901.5);
 
-  assert.deepEqual(ofType(out, 'rules.violation-detected').map((e) => e.violation.ruleId), ['daily-loss', 'max-loss']);
-  assert.deepEqual(ofType(out, 'assessment.failed').map((e) => e.ruleId), ['max-loss']);
+  assert.deepEqual(
+    ofType(out, 'rules.violation-detected').map((e) => e.violation.ruleId),
+    ['daily-loss', 'max-loss'],
+  );
+  assert.deepEqual(
+    ofType(out, 'assessment.failed').map((e) => e.ruleId),
+    ['max-loss'],
+  );
   assert.equal(h.state().status, 'failed');
 });

@@ -5,7 +5,13 @@ import { cents, Harness, ofType, RESET1, types } from './harness.js';
 
 /** No rules, 0.1% linear fee, 10x leverage: only the order book is under test. */
 const tier = parseTier({
-  id: 'fills', version: 1, name: 'Fills', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+  id: 'fills',
+  version: 1,
+  name: 'Fills',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 10,
   fees: { linear: 0.001, binary: 0 },
   phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
 });
@@ -22,7 +28,10 @@ test('a market buy fills at the ask and pays the tier fee on the fill notional',
   assert.equal(f?.status, 'filled');
   assert.equal(cents(f!.fee), 40.01);
   assert.equal(cents(h.state().balance), 100_000 - 40.01);
-  assert.deepEqual(ofType(out, 'position.opened').map((e) => [e.qty, e.avgEntry]), [[1, 40_010]]);
+  assert.deepEqual(
+    ofType(out, 'position.opened').map((e) => [e.qty, e.avgEntry]),
+    [[1, 40_010]],
+  );
 });
 
 test('a market sell fills at the bid and opens a short', () => {
@@ -74,7 +83,10 @@ test('a stop sell triggers when the bid reaches the stop and fills at the bid', 
   const through = h.tick('ETH-USD', 1_948, 1_950);
 
   assert.deepEqual(types(above), []);
-  assert.deepEqual(ofType(through, 'order.triggered').map((e) => e.price), [1_948]);
+  assert.deepEqual(
+    ofType(through, 'order.triggered').map((e) => e.price),
+    [1_948],
+  );
   const [f] = ofType(through, 'order.filled');
   assert.equal(f?.price, 1_948);
   assert.equal(f?.qty, 2);
@@ -91,7 +103,10 @@ test('a stop buy triggers at an ask exactly at its stop', () => {
   const at = h.tick('ETH-USD', 2_009, 2_010);
 
   assert.deepEqual(types(below), []);
-  assert.deepEqual(ofType(at, 'order.filled').map((e) => [e.side, e.price]), [['buy', 2_010]]);
+  assert.deepEqual(
+    ofType(at, 'order.filled').map((e) => [e.side, e.price]),
+    [['buy', 2_010]],
+  );
 });
 
 test('a fill is capped by the displayed size and completes on later ticks', () => {
@@ -105,7 +120,11 @@ test('a fill is capped by the displayed size and completes on later ticks', () =
   const fills = [...first, ...second, ...third].filter((e) => e.type === 'order.filled');
   assert.deepEqual(
     ofType(fills, 'order.filled').map((e) => [e.qty, e.price, e.remaining, e.status]),
-    [[2, 100, 3, 'partially-filled'], [2, 101, 1, 'partially-filled'], [1, 102, 0, 'filled']],
+    [
+      [2, 100, 3, 'partially-filled'],
+      [2, 101, 1, 'partially-filled'],
+      [1, 102, 0, 'filled'],
+    ],
   );
   const pos = h.state().positions['SOL-USD']!;
   assert.equal(pos.qty, 5);
@@ -122,8 +141,14 @@ test('a reduce-only order that would open or increase a position is refused', ()
   const adding = h.buy('ETH-USD', 1, { reduceOnly: true });
   const reducing = h.sell('ETH-USD', 1, { reduceOnly: true });
 
-  assert.deepEqual(ofType(flat, 'order.rejected').map((e) => e.reason), ['REDUCE_ONLY_WOULD_INCREASE']);
-  assert.deepEqual(ofType(adding, 'order.rejected').map((e) => e.reason), ['REDUCE_ONLY_WOULD_INCREASE']);
+  assert.deepEqual(
+    ofType(flat, 'order.rejected').map((e) => e.reason),
+    ['REDUCE_ONLY_WOULD_INCREASE'],
+  );
+  assert.deepEqual(
+    ofType(adding, 'order.rejected').map((e) => e.reason),
+    ['REDUCE_ONLY_WOULD_INCREASE'],
+  );
   assert.equal(ofType(reducing, 'order.filled').length, 1);
   assert.deepEqual(h.state().positions, {});
 });
@@ -149,7 +174,10 @@ test('a cancelled order leaves the book and no longer fills', () => {
   const later = h.tick('ETH-USD', 1_980, 1_985);
   const again = h.command({ kind: 'cancel', orderId: id });
 
-  assert.deepEqual(ofType(cancelled, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[id, 'REQUESTED']]);
+  assert.deepEqual(
+    ofType(cancelled, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[id, 'REQUESTED']],
+  );
   assert.deepEqual(types(later), []);
   assert.equal(ofType(again, 'command.ignored')[0]?.reason, 'UNKNOWN_ORDER');
 });
@@ -161,8 +189,14 @@ test('modifying a resting limit to a marketable price fills it at once at the as
 
   const out = h.command({ kind: 'modify', orderId: id, qty: 3, limitPrice: 2_005 });
 
-  assert.deepEqual(ofType(out, 'order.modified').map((e) => [e.qty, e.limitPrice]), [[3, 2_005]]);
-  assert.deepEqual(ofType(out, 'order.filled').map((e) => [e.qty, e.price]), [[3, 2_002]]);
+  assert.deepEqual(
+    ofType(out, 'order.modified').map((e) => [e.qty, e.limitPrice]),
+    [[3, 2_005]],
+  );
+  assert.deepEqual(
+    ofType(out, 'order.filled').map((e) => [e.qty, e.price]),
+    [[3, 2_002]],
+  );
 });
 
 test('modifying a limit order with a stop price is ignored as invalid', () => {
@@ -179,13 +213,19 @@ test('modifying a limit order with a stop price is ignored as invalid', () => {
 test('a day order expires at the trading-day reset while a good-till-cancelled order stays', () => {
   const h = new Harness(tier);
   h.tick('ETH-USD', 2_000, 2_002);
-  const day = ofType(h.place({ symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_900, tif: 'day' }), 'order.accepted')[0]!.order.id;
+  const day = ofType(
+    h.place({ symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_900, tif: 'day' }),
+    'order.accepted',
+  )[0]!.order.id;
   const gtc = ofType(h.place({ symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_900 }), 'order.accepted')[0]!.order.id;
 
   const before = h.clock(RESET1 - 1);
   const atReset = h.clock(RESET1);
 
   assert.deepEqual(ofType(before, 'order.expired'), []);
-  assert.deepEqual(ofType(atReset, 'order.expired').map((e) => e.orderId), [day]);
+  assert.deepEqual(
+    ofType(atReset, 'order.expired').map((e) => e.orderId),
+    [day],
+  );
   assert.deepEqual(Object.keys(h.state().orders), [gtc]);
 });

@@ -50,12 +50,15 @@ export class Harness {
   constructor(tier: Tier, opts: HarnessOptions = {}) {
     this.tier = tier;
     this.kernel = new ShardKernel({
-      mode: opts.mode ?? 'indexed', tiers: [tier], instruments: opts.instruments ?? DEFAULT_INSTRUMENTS,
+      mode: opts.mode ?? 'indexed',
+      tiers: [tier],
+      instruments: opts.instruments ?? DEFAULT_INSTRUMENTS,
       ...(opts.beforeStep === undefined ? {} : { beforeStep: opts.beforeStep }),
     });
     this.#now = opts.start ?? T0;
     this.#apply({ type: 'clock', time: this.#now });
-    for (const id of opts.assessments ?? ['a1']) this.#apply({ type: 'create', assessmentId: id, traderId: `trader-${id}`, tierId: tier.id });
+    for (const id of opts.assessments ?? ['a1'])
+      this.#apply({ type: 'create', assessmentId: id, traderId: `trader-${id}`, tierId: tier.id });
   }
 
   get now(): number {

@@ -6,7 +6,13 @@ import { DAY, Harness, ofType, RESET1, types } from './harness.js';
 /** A UTC 100K tier without fees whose only rule is the given max loss. */
 function tierWith(maxLoss: object) {
   return parseTier({
-    id: 'max', version: 1, name: 'Max loss', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+    id: 'max',
+    version: 1,
+    name: 'Max loss',
+    timezone: 'UTC',
+    resetTime: '00:00',
+    kinds: ['linear'],
+    leverage: 10,
     fees: { linear: 0, binary: 0 },
     phases: [{ name: 'challenge', startingBalance: 100_000, rules: { maxLoss } }],
   });
@@ -116,13 +122,19 @@ test('a hard max-loss breach flattens at the breaching tick prices, cancels work
   const breach = h.tick('BTC-USD', 35_000, 35_020); // equity 94,990
 
   assert.deepEqual(types(breach), ['rules.violation-detected', 'order.cancelled', 'order.filled', 'position.closed', 'assessment.failed']);
-  assert.deepEqual(ofType(breach, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[resting.id, 'BREACH']]);
+  assert.deepEqual(
+    ofType(breach, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[resting.id, 'BREACH']],
+  );
   const [liquidation] = ofType(breach, 'order.filled');
   assert.deepEqual(
     [liquidation?.side, liquidation?.qty, liquidation?.price, liquidation?.liquidation, liquidation?.tickSeq],
     ['sell', 1, 35_000, true, seq],
   );
-  assert.deepEqual(ofType(breach, 'assessment.failed').map((e) => [e.ruleId, e.balance]), [['max-loss', 94_990]]);
+  assert.deepEqual(
+    ofType(breach, 'assessment.failed').map((e) => [e.ruleId, e.balance]),
+    [['max-loss', 94_990]],
+  );
   const s = h.state();
   assert.equal(s.status, 'failed');
   assert.deepEqual(s.positions, {});
@@ -132,21 +144,38 @@ test('a hard max-loss breach flattens at the breaching tick prices, cancels work
 });
 
 test('a tick crossing a soft daily floor and the max-loss floor together records both and fails once', () => {
-  const h = new Harness(parseTier({
-    id: 'both', version: 1, name: 'Both floors', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
-    phases: [{
-      name: 'challenge', startingBalance: 100_000,
-      rules: { dailyLoss: { limit: { amount: 3_000 }, severity: 'soft' }, maxLoss: { limit: { amount: 5_000 } } },
-    }],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'both',
+      version: 1,
+      name: 'Both floors',
+      timezone: 'UTC',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0, binary: 0 },
+      phases: [
+        {
+          name: 'challenge',
+          startingBalance: 100_000,
+          rules: { dailyLoss: { limit: { amount: 3_000 }, severity: 'soft' }, maxLoss: { limit: { amount: 5_000 } } },
+        },
+      ],
+    }),
+  );
   h.tick('BTC-USD', 40_000, 40_000);
   h.buy('BTC-USD', 1);
 
   const gap = h.tick('BTC-USD', 34_000, 34_000); // equity 94,000: under 97,000 and 95,000
 
   const violations = ofType(gap, 'rules.violation-detected').map((e) => [e.violation.ruleId, e.violation.severity, e.violation.limit]);
-  assert.deepEqual(violations, [['max-loss', 'hard', 95_000], ['daily-loss', 'soft', 97_000]]);
-  assert.deepEqual(ofType(gap, 'assessment.failed').map((e) => e.ruleId), ['max-loss']);
+  assert.deepEqual(violations, [
+    ['max-loss', 'hard', 95_000],
+    ['daily-loss', 'soft', 97_000],
+  ]);
+  assert.deepEqual(
+    ofType(gap, 'assessment.failed').map((e) => e.ruleId),
+    ['max-loss'],
+  );
   assert.deepEqual(ofType(gap, 'assessment.trading-locked'), []);
   assert.equal(ofType(gap, 'order.filled').length, 1);
 });

@@ -6,7 +6,13 @@ import { Harness, ofType, RESET1, types } from './harness.js';
 /** A UTC 100K single-phase tier without fees running `rules`. */
 function tierWith(rules: object) {
   return parseTier({
-    id: 'pass', version: 1, name: 'Passing', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+    id: 'pass',
+    version: 1,
+    name: 'Passing',
+    timezone: 'UTC',
+    resetTime: '00:00',
+    kinds: ['linear'],
+    leverage: 10,
     fees: { linear: 0, binary: 0 },
     phases: [{ name: 'challenge', startingBalance: 100_000, rules }],
   });
@@ -29,7 +35,10 @@ test('a balance target ignores open profit and passes when the profit is closed'
   const close = h.sell('ETH-USD', 10);
 
   assert.deepEqual(types(open), []);
-  assert.deepEqual(ofType(close, 'assessment.passed').map((e) => [e.phase, e.balance]), [['challenge', 101_500]]);
+  assert.deepEqual(
+    ofType(close, 'assessment.passed').map((e) => [e.phase, e.balance]),
+    [['challenge', 101_500]],
+  );
   assert.equal(h.state().status, 'passed');
 });
 
@@ -37,15 +46,22 @@ test('an equity target passes at the tick equity reaches it and flattens open po
   const h = new Harness(tierWith({ profitTarget: { target: { amount: 1_000 }, basis: 'equity' } }));
   h.tick('BTC-USD', 40_000, 40_000);
   h.buy('BTC-USD', 1);
-  const resting = ofType(h.place({ symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 30_000 }), 'order.accepted')[0]!.order;
+  const resting = ofType(h.place({ symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 30_000 }), 'order.accepted')[0]!
+    .order;
 
   const short = h.tick('BTC-USD', 40_999, 40_999);
   const reach = h.tick('BTC-USD', 41_000, 41_001);
 
   assert.deepEqual(types(short), []);
   assert.deepEqual(types(reach), ['order.cancelled', 'order.filled', 'position.closed', 'assessment.passed']);
-  assert.deepEqual(ofType(reach, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[resting.id, 'PHASE_ENDED']]);
-  assert.deepEqual(ofType(reach, 'order.filled').map((e) => [e.price, e.liquidation]), [[41_000, false]]);
+  assert.deepEqual(
+    ofType(reach, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[resting.id, 'PHASE_ENDED']],
+  );
+  assert.deepEqual(
+    ofType(reach, 'order.filled').map((e) => [e.price, e.liquidation]),
+    [[41_000, false]],
+  );
   assert.equal(ofType(reach, 'assessment.passed')[0]?.balance, 101_000);
 });
 
@@ -58,10 +74,16 @@ test('minimum trading days block a pass until a position has been opened on the 
   const open = h.buy('ETH-USD', 1);
   const close = h.sell('ETH-USD', 1);
 
-  assert.deepEqual(ofType(dayZero, 'assessment.pass-blocked').map((e) => [e.ruleId, e.detail]), [['min-trading-days', '1 of 2 trading days']]);
+  assert.deepEqual(
+    ofType(dayZero, 'assessment.pass-blocked').map((e) => [e.ruleId, e.detail]),
+    [['min-trading-days', '1 of 2 trading days']],
+  );
   assert.deepEqual(types(reset), ['assessment.day-started']);
   assert.deepEqual(types(open), ['order.accepted', 'order.filled', 'position.opened']);
-  assert.deepEqual(ofType(close, 'assessment.passed').map((e) => e.balance), [101_500]);
+  assert.deepEqual(
+    ofType(close, 'assessment.passed').map((e) => e.balance),
+    [101_500],
+  );
   assert.deepEqual(h.state().tradingDays, [0, 1]);
 });
 
@@ -74,7 +96,10 @@ test('a day on which a position is only closed does not count as a trading day',
 
   const close = h.sell('ETH-USD', 10);
 
-  assert.deepEqual(ofType(close, 'assessment.pass-blocked').map((e) => e.ruleId), ['min-trading-days']);
+  assert.deepEqual(
+    ofType(close, 'assessment.pass-blocked').map((e) => e.ruleId),
+    ['min-trading-days'],
+  );
   assert.deepEqual(h.state().tradingDays, [0]);
   assert.equal(h.state().status, 'active');
 });
@@ -86,8 +111,14 @@ test('a minimum number of trades blocks a pass until that many positions have be
   const second = realize(h, 600);
   const third = realize(h, 0);
 
-  assert.deepEqual(ofType(second, 'assessment.pass-blocked').map((e) => [e.ruleId, e.detail]), [['min-trades', '2 of 3 trades']]);
-  assert.deepEqual(ofType(third, 'assessment.passed').map((e) => e.balance), [101_200]);
+  assert.deepEqual(
+    ofType(second, 'assessment.pass-blocked').map((e) => [e.ruleId, e.detail]),
+    [['min-trades', '2 of 3 trades']],
+  );
+  assert.deepEqual(
+    ofType(third, 'assessment.passed').map((e) => e.balance),
+    [101_200],
+  );
 });
 
 test('a balance target is not met while a position is open, since closing it could undo the closed profit', () => {
@@ -116,34 +147,68 @@ test('consistency blocks passing without failing, then allows it once the best d
   const stillBlocked = realize(h, 1_000); // best day 1,500 of 2,500: 60%
   const allowed = realize(h, 500); // best day 1,500 of 3,000: 50%
 
-  assert.deepEqual(ofType(dayZero, 'assessment.pass-blocked').map((e) => e.ruleId), ['consistency']);
-  assert.deepEqual(ofType(stillBlocked, 'assessment.pass-blocked').map((e) => e.ruleId), ['consistency']);
+  assert.deepEqual(
+    ofType(dayZero, 'assessment.pass-blocked').map((e) => e.ruleId),
+    ['consistency'],
+  );
+  assert.deepEqual(
+    ofType(stillBlocked, 'assessment.pass-blocked').map((e) => e.ruleId),
+    ['consistency'],
+  );
   assert.deepEqual(ofType(stillBlocked, 'assessment.passed'), []);
   assert.deepEqual(h.all('assessment.failed'), []);
   assert.deepEqual(h.all('rules.violation-detected'), []);
-  assert.deepEqual(ofType(allowed, 'assessment.passed').map((e) => e.balance), [103_000]);
+  assert.deepEqual(
+    ofType(allowed, 'assessment.passed').map((e) => e.balance),
+    [103_000],
+  );
 });
 
 test('passing a two-step challenge moves to verification with a fresh balance and floors, then passing that passes the assessment', () => {
-  const h = new Harness(parseTier({
-    id: 'two-step', version: 2, name: 'Two step', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
-    phases: [
-      { name: 'challenge', startingBalance: 100_000, rules: { profitTarget: { target: { amount: 1_000 } }, maxLoss: { limit: { pct: 10 } } } },
-      {
-        name: 'verification', startingBalance: 50_000,
-        rules: { profitTarget: { target: { amount: 500 } }, dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } },
-      },
-    ],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'two-step',
+      version: 2,
+      name: 'Two step',
+      timezone: 'UTC',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0, binary: 0 },
+      phases: [
+        {
+          name: 'challenge',
+          startingBalance: 100_000,
+          rules: { profitTarget: { target: { amount: 1_000 } }, maxLoss: { limit: { pct: 10 } } },
+        },
+        {
+          name: 'verification',
+          startingBalance: 50_000,
+          rules: { profitTarget: { target: { amount: 500 } }, dailyLoss: { limit: { pct: 5 } }, maxLoss: { limit: { pct: 10 } } },
+        },
+      ],
+    }),
+  );
 
   const challenge = realize(h, 1_500);
   const mid = h.state();
   const verification = realize(h, 600);
 
-  assert.deepEqual(ofType(challenge, 'assessment.phase-passed').map((e) => [e.phase, e.nextPhase, e.balance]), [['challenge', 'verification', 101_500]]);
-  assert.deepEqual(ofType(challenge, 'assessment.started').map((e) => [e.phase, e.balance, e.dailyFloor, e.maxLossFloor]), [['verification', 50_000, 47_500, 45_000]]);
-  assert.deepEqual([mid.phaseIndex, mid.status, mid.balance, mid.startingBalance, mid.tradeCount, mid.tradingDays], [1, 'active', 50_000, 50_000, 0, []]);
-  assert.deepEqual(ofType(verification, 'assessment.passed').map((e) => [e.phase, e.balance]), [['verification', 50_600]]);
+  assert.deepEqual(
+    ofType(challenge, 'assessment.phase-passed').map((e) => [e.phase, e.nextPhase, e.balance]),
+    [['challenge', 'verification', 101_500]],
+  );
+  assert.deepEqual(
+    ofType(challenge, 'assessment.started').map((e) => [e.phase, e.balance, e.dailyFloor, e.maxLossFloor]),
+    [['verification', 50_000, 47_500, 45_000]],
+  );
+  assert.deepEqual(
+    [mid.phaseIndex, mid.status, mid.balance, mid.startingBalance, mid.tradeCount, mid.tradingDays],
+    [1, 'active', 50_000, 50_000, 0, []],
+  );
+  assert.deepEqual(
+    ofType(verification, 'assessment.passed').map((e) => [e.phase, e.balance]),
+    [['verification', 50_600]],
+  );
   assert.equal(h.state().status, 'passed');
 });
 
@@ -155,5 +220,8 @@ test('flattening an account whose closed balance then meets the target passes on
 
   const flatten = h.command({ kind: 'flatten' });
 
-  assert.deepEqual(ofType(flatten, 'assessment.passed').map((e) => e.balance), [101_500]);
+  assert.deepEqual(
+    ofType(flatten, 'assessment.passed').map((e) => e.balance),
+    [101_500],
+  );
 });

@@ -5,7 +5,13 @@ import { cents, Harness, ofType } from './harness.js';
 
 /** No rules and no fees, so every P&L figure is exact. */
 const tier = parseTier({
-  id: 'pnl', version: 1, name: 'P&L', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+  id: 'pnl',
+  version: 1,
+  name: 'P&L',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 10,
   fees: { linear: 0, binary: 0 },
   phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
 });
@@ -18,7 +24,10 @@ test('adding to a position moves its average entry to the size-weighted mean of 
 
   const out = h.buy('SOL-USD', 3);
 
-  assert.deepEqual(ofType(out, 'position.changed').map((e) => [e.qty, e.avgEntry]), [[4, 103]]);
+  assert.deepEqual(
+    ofType(out, 'position.changed').map((e) => [e.qty, e.avgEntry]),
+    [[4, 103]],
+  );
   assert.equal(h.state().balance, 100_000);
 });
 
@@ -30,7 +39,10 @@ test('a partial close realizes P&L on the closed part only and keeps the average
 
   const out = h.sell('SOL-USD', 1);
 
-  assert.deepEqual(ofType(out, 'position.changed').map((e) => [e.qty, e.avgEntry]), [[3, 100]]);
+  assert.deepEqual(
+    ofType(out, 'position.changed').map((e) => [e.qty, e.avgEntry]),
+    [[3, 100]],
+  );
   const s = h.state();
   assert.equal(s.balance, 100_010);
   assert.equal(s.positions['SOL-USD']?.realizedPnl, 10);
@@ -57,8 +69,14 @@ test('a sell larger than a long closes it and opens a short with the excess at t
 
   const out = h.sell('SOL-USD', 5);
 
-  assert.deepEqual(ofType(out, 'position.closed').map((e) => [e.realizedPnl, e.exitPrice]), [[20, 110]]);
-  assert.deepEqual(ofType(out, 'position.opened').map((e) => [e.qty, e.avgEntry]), [[-3, 110]]);
+  assert.deepEqual(
+    ofType(out, 'position.closed').map((e) => [e.realizedPnl, e.exitPrice]),
+    [[20, 110]],
+  );
+  assert.deepEqual(
+    ofType(out, 'position.opened').map((e) => [e.qty, e.avgEntry]),
+    [[-3, 110]],
+  );
   const s = h.state();
   assert.equal(s.balance, 100_020);
   assert.equal(s.positions['SOL-USD']?.realizedPnl, 0);
@@ -75,7 +93,10 @@ test('the closed P&L of a position sums every partial close over its life', () =
 
   const out = h.sell('SOL-USD', 1);
 
-  assert.deepEqual(ofType(out, 'position.closed').map((e) => e.realizedPnl), [10 - 10]);
+  assert.deepEqual(
+    ofType(out, 'position.closed').map((e) => e.realizedPnl),
+    [10 - 10],
+  );
   assert.equal(h.state().balance, 100_000);
 });
 
@@ -99,18 +120,28 @@ test('equity is balance plus unrealized P&L with longs marked at the bid and sho
 });
 
 test('fees are booked against the balance and the day P&L on both legs of a round trip', () => {
-  const h = new Harness(parseTier({
-    id: 'pnl-fees', version: 1, name: 'P&L with fees', timezone: 'UTC', kinds: ['linear'], leverage: 10,
-    fees: { linear: 0.001, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'pnl-fees',
+      version: 1,
+      name: 'P&L with fees',
+      timezone: 'UTC',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0.001, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
+    }),
+  );
   h.tick('SOL-USD', 99, 100);
   h.buy('SOL-USD', 10); // fee 1.00
   h.tick('SOL-USD', 110, 111);
 
   const out = h.sell('SOL-USD', 10); // fee 1.10
 
-  assert.deepEqual(ofType(out, 'position.closed').map((e) => e.realizedPnl), [100]);
+  assert.deepEqual(
+    ofType(out, 'position.closed').map((e) => e.realizedPnl),
+    [100],
+  );
   assert.equal(cents(h.state().balance), 100_000 + 100 - 1 - 1.1);
   assert.equal(cents(h.state().dayPnl[0]!), 100 - 1 - 1.1);
 });

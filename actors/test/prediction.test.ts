@@ -6,7 +6,13 @@ import { cents, Harness, ofType, types } from './harness.js';
 /** Binary shares only, 10K, nominal 10x leverage that binary shares must ignore. */
 function binaryTier(fee: number, rules: object = {}) {
   return parseTier({
-    id: 'pm', version: 1, name: 'Prediction', timezone: 'UTC', kinds: ['binary'], leverage: 10, fees: { linear: 0, binary: fee },
+    id: 'pm',
+    version: 1,
+    name: 'Prediction',
+    timezone: 'UTC',
+    kinds: ['binary'],
+    leverage: 10,
+    fees: { linear: 0, binary: fee },
     phases: [{ name: 'challenge', startingBalance: 10_000, rules }],
   });
 }
@@ -42,7 +48,10 @@ test('a resolution settles the winning outcome at 1 and the losing outcome at 0 
 
   assert.deepEqual(
     ofType(out, 'position.settled').map((e) => [e.symbol, e.qty, e.payout, cents(e.realizedPnl)]),
-    [[YES, 1_000, 1, 600], [NO, 500, 0, -275]],
+    [
+      [YES, 1_000, 1, 600],
+      [NO, 500, 0, -275],
+    ],
   );
   const s = h.state();
   assert.deepEqual(s.positions, {});
@@ -55,11 +64,17 @@ test('a resolution cancels working orders on that market only, as MARKET_RESOLVE
   h.tick(YES, 0.39, 0.4);
   h.tick('KX:BTC-100K-DEC:YES', 0.2, 0.21);
   const onMarket = ofType(h.place({ symbol: YES, side: 'buy', type: 'limit', qty: 100, limitPrice: 0.3 }), 'order.accepted')[0]!.order;
-  const elsewhere = ofType(h.place({ symbol: 'KX:BTC-100K-DEC:YES', side: 'buy', type: 'limit', qty: 100, limitPrice: 0.1 }), 'order.accepted')[0]!.order;
+  const elsewhere = ofType(
+    h.place({ symbol: 'KX:BTC-100K-DEC:YES', side: 'buy', type: 'limit', qty: 100, limitPrice: 0.1 }),
+    'order.accepted',
+  )[0]!.order;
 
   const out = h.resolve('PM:FED-DEC-CUT', 'NO');
 
-  assert.deepEqual(ofType(out, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[onMarket.id, 'MARKET_RESOLVED']]);
+  assert.deepEqual(
+    ofType(out, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[onMarket.id, 'MARKET_RESOLVED']],
+  );
   assert.deepEqual(Object.keys(h.state().orders), [elsewhere.id]);
 });
 
@@ -103,15 +118,25 @@ test('open gains on shares do not fund new shares: buying power is cash, not equ
   assert.equal(ofType(fits, 'order.filled')[0]?.qty, 10_000);
 });
 
-test('buying more shares of an outcome is judged on the whole position\'s cost, not the new shares alone', () => {
-  const h = new Harness(parseTier({
-    id: 'pm-risk-position', version: 1, name: 'PM risk', timezone: 'UTC', kinds: ['binary'], fees: { linear: 0, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 10_000, rules: { riskPerTrade: { maxPct: 10 } } }],
-  }));
+test("buying more shares of an outcome is judged on the whole position's cost, not the new shares alone", () => {
+  const h = new Harness(
+    parseTier({
+      id: 'pm-risk-position',
+      version: 1,
+      name: 'PM risk',
+      timezone: 'UTC',
+      kinds: ['binary'],
+      fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 10_000, rules: { riskPerTrade: { maxPct: 10 } } }],
+    }),
+  );
   h.tick('PM:FED-DEC-CUT:YES', 0.5, 0.5);
   h.buy('PM:FED-DEC-CUT:YES', 1_500); // 750
 
   const more = h.buy('PM:FED-DEC-CUT:YES', 1_000); // 750 + 500 > 1,000
 
-  assert.deepEqual(ofType(more, 'order.rejected').map((e) => e.reason), ['RISK_PER_TRADE_EXCEEDED']);
+  assert.deepEqual(
+    ofType(more, 'order.rejected').map((e) => e.reason),
+    ['RISK_PER_TRADE_EXCEEDED'],
+  );
 });

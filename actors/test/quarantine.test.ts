@@ -4,7 +4,13 @@ import { parseTier } from '../index.js';
 import { Harness, ofType, RESET1 } from './harness.js';
 
 const tier = parseTier({
-  id: 'q', version: 1, name: 'Quarantine', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0, binary: 0 },
+  id: 'q',
+  version: 1,
+  name: 'Quarantine',
+  timezone: 'UTC',
+  kinds: ['linear'],
+  leverage: 10,
+  fees: { linear: 0, binary: 0 },
   phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
 });
 
@@ -26,11 +32,25 @@ test('an actor whose step throws is quarantined alone while the others on the ke
   const later = h.command({ kind: 'flatten' }, 'a2');
   const reset = h.clock(RESET1);
 
-  assert.deepEqual(fault.map((e) => [e.type, e.assessmentId]), [['actor.quarantined', 'a2']]);
+  assert.deepEqual(
+    fault.map((e) => [e.type, e.assessmentId]),
+    [['actor.quarantined', 'a2']],
+  );
   assert.match(ofType(fault, 'actor.quarantined')[0]!.error, /injected fault in a2/);
-  assert.deepEqual(ofType(others, 'order.filled').map((e) => [e.assessmentId, e.qty]), [['a3', 1]]);
-  assert.deepEqual(ofType(breach, 'assessment.failed').map((e) => e.assessmentId).sort(), ['a1', 'a3']);
-  assert.deepEqual(ofType(later, 'engine.input-rejected').map((e) => [e.assessmentId, e.reason]), [['a2', 'ACTOR_QUARANTINED']]);
+  assert.deepEqual(
+    ofType(others, 'order.filled').map((e) => [e.assessmentId, e.qty]),
+    [['a3', 1]],
+  );
+  assert.deepEqual(
+    ofType(breach, 'assessment.failed')
+      .map((e) => e.assessmentId)
+      .sort(),
+    ['a1', 'a3'],
+  );
+  assert.deepEqual(
+    ofType(later, 'engine.input-rejected').map((e) => [e.assessmentId, e.reason]),
+    [['a2', 'ACTOR_QUARANTINED']],
+  );
   assert.ok(reset.every((e) => e.assessmentId !== 'a2'));
   assert.equal(h.kernel.stats.quarantined, 1);
   const a2 = h.state('a2');
@@ -53,7 +73,10 @@ test('a quarantined actor stays quarantined even once the fault is gone', () => 
   const retry = h.buy('ETH-USD', 1, {}, 'a1');
   const healthy = h.buy('ETH-USD', 1, {}, 'a2');
 
-  assert.deepEqual(ofType(retry, 'engine.input-rejected').map((e) => e.reason), ['ACTOR_QUARANTINED']);
+  assert.deepEqual(
+    ofType(retry, 'engine.input-rejected').map((e) => e.reason),
+    ['ACTOR_QUARANTINED'],
+  );
   assert.equal(ofType(healthy, 'order.filled').length, 1);
   assert.equal(h.kernel.snapshot().actors.find((a) => a.state.id === 'a1')?.quarantined, true);
 });

@@ -7,8 +7,15 @@ import { Harness, HOUR, ofType, T0 } from './harness.js';
 /** A linear 100K tier without fees whose first phase runs `rules`. */
 function linear(rules: object, extra: Record<string, unknown> = {}) {
   return parseTier({
-    id: 'rej', version: 1, name: 'Rejections', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
-    fees: { linear: 0, binary: 0 }, ...extra,
+    id: 'rej',
+    version: 1,
+    name: 'Rejections',
+    timezone: 'UTC',
+    resetTime: '00:00',
+    kinds: ['linear'],
+    leverage: 10,
+    fees: { linear: 0, binary: 0 },
+    ...extra,
     phases: [{ name: 'challenge', startingBalance: 100_000, rules }],
   });
 }
@@ -106,7 +113,10 @@ test('raising the quantity of a resting order past the per-symbol cap is refused
   const out = h.command({ kind: 'modify', orderId: id, qty: 8 });
   const later = h.tick('ETH-USD', 1_989, 1_990);
 
-  assert.deepEqual(ofType(out, 'command.ignored').map((e) => e.reason), ['MAX_QTY_EXCEEDED']);
+  assert.deepEqual(
+    ofType(out, 'command.ignored').map((e) => e.reason),
+    ['MAX_QTY_EXCEEDED'],
+  );
   assert.equal(filled(later), 2);
 });
 
@@ -153,11 +163,27 @@ test('a limit order without a limit price is refused INVALID_ORDER', () => {
 });
 
 test('an order on a binary instrument past its closing time is refused MARKET_CLOSED', () => {
-  const closing = { symbol: 'PM:ELECTION:YES', kind: 'binary', venue: 'test', minQty: 1, market: 'PM:ELECTION', outcome: 'YES', closesAt: T0 + HOUR } as const;
-  const h = new Harness(parseTier({
-    id: 'rej-closing', version: 1, name: 'Closing', timezone: 'UTC', kinds: ['binary'], fees: { linear: 0, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 10_000, rules: {} }],
-  }), { instruments: [closing] });
+  const closing = {
+    symbol: 'PM:ELECTION:YES',
+    kind: 'binary',
+    venue: 'test',
+    minQty: 1,
+    market: 'PM:ELECTION',
+    outcome: 'YES',
+    closesAt: T0 + HOUR,
+  } as const;
+  const h = new Harness(
+    parseTier({
+      id: 'rej-closing',
+      version: 1,
+      name: 'Closing',
+      timezone: 'UTC',
+      kinds: ['binary'],
+      fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 10_000, rules: {} }],
+    }),
+    { instruments: [closing] },
+  );
   h.tick(closing.symbol, 0.5, 0.5);
 
   const open = h.buy(closing.symbol, 10);
@@ -169,7 +195,12 @@ test('an order on a binary instrument past its closing time is refused MARKET_CL
 });
 
 const binaryTier = parseTier({
-  id: 'rej-binary', version: 1, name: 'Binary rejections', timezone: 'UTC', kinds: ['binary'], fees: { linear: 0, binary: 0 },
+  id: 'rej-binary',
+  version: 1,
+  name: 'Binary rejections',
+  timezone: 'UTC',
+  kinds: ['binary'],
+  fees: { linear: 0, binary: 0 },
   phases: [{ name: 'challenge', startingBalance: 10_000, rules: {} }],
 });
 
@@ -211,9 +242,11 @@ test('an order inside a blackout window on its symbol is refused BLACKOUT_WINDOW
 });
 
 test('an order inside the weekly weekend window is refused WEEKEND_WINDOW', () => {
-  const h = new Harness(linear({
-    weekendFlat: { from: { day: 5, time: '21:00' }, to: { day: 0, time: '21:00' } },
-  }));
+  const h = new Harness(
+    linear({
+      weekendFlat: { from: { day: 5, time: '21:00' }, to: { day: 0, time: '21:00' } },
+    }),
+  );
   h.clock(Date.UTC(2024, 0, 6, 12)); // Saturday noon UTC
   h.tick('ETH-USD', 2_000, 2_000);
 

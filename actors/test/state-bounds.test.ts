@@ -5,7 +5,13 @@ import { DAY, Harness, ofType, RESET1 } from './harness.js';
 
 /** No rules and no fees: only what a trader can add to the state is under test. */
 const tier = parseTier({
-  id: 'bounds', version: 1, name: 'Bounds', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+  id: 'bounds',
+  version: 1,
+  name: 'Bounds',
+  timezone: 'UTC',
+  resetTime: '00:00',
+  kinds: ['linear'],
+  leverage: 10,
   fees: { linear: 0, binary: 0 },
   phases: [{ name: 'challenge', startingBalance: 100_000, rules: {} }],
 });
@@ -17,7 +23,10 @@ test('a refused order leaves no client order id in the state, so the id can be u
   const refused = h.place({ clientOrderId: 'retry-me', symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1 }); // no limit price
   const again = h.place({ clientOrderId: 'retry-me', symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_900 });
 
-  assert.deepEqual(ofType(refused, 'order.rejected').map((e) => e.reason), ['INVALID_ORDER']);
+  assert.deepEqual(
+    ofType(refused, 'order.rejected').map((e) => e.reason),
+    ['INVALID_ORDER'],
+  );
   assert.equal(ofType(again, 'order.accepted').length, 1);
   assert.deepEqual(Object.keys(h.state().clientOrderIds), ['retry-me']);
 });
@@ -27,15 +36,28 @@ test('the actor remembers a bounded window of client order ids, and the recent o
   h.tick('ETH-USD', 2_000, 2_000);
   const n = 3 * CLIENT_ORDER_ID_WINDOW;
   for (let k = 0; k < n; k++) {
-    const id = ofType(h.place({ clientOrderId: `id-${k}`, symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_000 }), 'order.accepted')[0]!.order.id;
+    const id = ofType(
+      h.place({ clientOrderId: `id-${k}`, symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_000 }),
+      'order.accepted',
+    )[0]!.order.id;
     h.command({ kind: 'cancel', orderId: id });
   }
 
   const remembered = Object.keys(h.state().clientOrderIds).length;
-  const recent = h.place({ clientOrderId: `id-${n - CLIENT_ORDER_ID_WINDOW}`, symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 1, limitPrice: 1_000 });
+  const recent = h.place({
+    clientOrderId: `id-${n - CLIENT_ORDER_ID_WINDOW}`,
+    symbol: 'ETH-USD',
+    side: 'buy',
+    type: 'limit',
+    qty: 1,
+    limitPrice: 1_000,
+  });
 
   assert.ok(remembered >= CLIENT_ORDER_ID_WINDOW && remembered <= 2 * CLIENT_ORDER_ID_WINDOW, `${remembered} ids remembered`);
-  assert.deepEqual(ofType(recent, 'command.ignored').map((e) => e.reason), ['DUPLICATE_CLIENT_ORDER_ID']);
+  assert.deepEqual(
+    ofType(recent, 'command.ignored').map((e) => e.reason),
+    ['DUPLICATE_CLIENT_ORDER_ID'],
+  );
 });
 
 test('an order beyond the cap on working orders is refused TOO_MANY_ORDERS, but closing the position still works', () => {
@@ -47,13 +69,23 @@ test('an order beyond the cap on working orders is refused TOO_MANY_ORDERS, but 
   const over = h.place({ symbol: 'ETH-USD', side: 'buy', type: 'limit', qty: 0.01, limitPrice: 1_000 });
   const close = h.command({ kind: 'close-position', symbol: 'ETH-USD', clientOrderId: 'close' });
 
-  assert.deepEqual(ofType(over, 'order.rejected').map((e) => e.reason), ['TOO_MANY_ORDERS']);
-  assert.deepEqual(ofType(close, 'order.filled').map((e) => e.qty), [1]);
+  assert.deepEqual(
+    ofType(over, 'order.rejected').map((e) => e.reason),
+    ['TOO_MANY_ORDERS'],
+  );
+  assert.deepEqual(
+    ofType(close, 'order.filled').map((e) => e.qty),
+    [1],
+  );
   assert.equal(Object.keys(h.state().orders).length, MAX_WORKING_ORDERS);
 });
 
 test('the state keeps only the most recent violations, however many days an account breaches softly', () => {
-  const soft = parseTier({ ...tier, id: 'bounds-soft', phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 100 }, severity: 'soft' } } }] });
+  const soft = parseTier({
+    ...tier,
+    id: 'bounds-soft',
+    phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 100 }, severity: 'soft' } } }],
+  });
   const h = new Harness(soft);
   const days = MAX_VIOLATIONS + 5;
   for (let d = 0; d < days; d++) {
@@ -79,8 +111,10 @@ test('a snapshot taken before the window (refused ids kept, no window mark) rest
   const events: string[] = [];
   const actor = AssessmentActor.restore(old, tier);
 
-  actor.onCommand({ kind: 'place', clientOrderId: 'old-refused', symbol: 'ETH-USD', side: 'buy', type: 'market', qty: 1 },
-    { market: h.kernel.book, now: h.now, emit: (e) => events.push(e.type) });
+  actor.onCommand(
+    { kind: 'place', clientOrderId: 'old-refused', symbol: 'ETH-USD', side: 'buy', type: 'market', qty: 1 },
+    { market: h.kernel.book, now: h.now, emit: (e) => events.push(e.type) },
+  );
 
   assert.deepEqual(events, ['command.ignored']);
 });

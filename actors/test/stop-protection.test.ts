@@ -7,7 +7,13 @@ import { Harness, ofType } from './harness.js';
 /** 100K without fees; at most 2% (2,000) at risk per position, to the stop-loss. */
 function tierWith(riskPerTrade: object) {
   return parseTier({
-    id: 'protection', version: 1, name: 'Stop protection', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
+    id: 'protection',
+    version: 1,
+    name: 'Stop protection',
+    timezone: 'UTC',
+    resetTime: '00:00',
+    kinds: ['linear'],
+    leverage: 10,
     fees: { linear: 0, binary: 0 },
     phases: [{ name: 'challenge', startingBalance: 100_000, rules: { riskPerTrade } }],
   });
@@ -46,8 +52,14 @@ test('a stop-loss moved within the limit, or tightened, is accepted', () => {
   const wider = h.command({ kind: 'modify', orderId: sl.id, stopPrice: 1_800 }); // risk 2,000: at the limit
   const tighter = h.command({ kind: 'modify', orderId: sl.id, stopPrice: 1_950 });
 
-  assert.deepEqual(ofType(wider, 'order.modified').map((e) => e.stopPrice), [1_800]);
-  assert.deepEqual(ofType(tighter, 'order.modified').map((e) => e.stopPrice), [1_950]);
+  assert.deepEqual(
+    ofType(wider, 'order.modified').map((e) => e.stopPrice),
+    [1_800],
+  );
+  assert.deepEqual(
+    ofType(tighter, 'order.modified').map((e) => e.stopPrice),
+    [1_950],
+  );
 });
 
 test('cancelling the mandatory stop-loss of an open position is refused MISSING_STOP_LOSS', () => {
@@ -75,7 +87,10 @@ test('a mandatory stop-loss may be cancelled once another stop covers the positi
   const out = h.command({ kind: 'cancel', orderId: sl.id });
 
   assert.equal(ofType(spare, 'order.accepted').length, 1);
-  assert.deepEqual(ofType(out, 'order.cancelled').map((e) => [e.orderId, e.reason]), [[sl.id, 'REQUESTED']]);
+  assert.deepEqual(
+    ofType(out, 'order.cancelled').map((e) => [e.orderId, e.reason]),
+    [[sl.id, 'REQUESTED']],
+  );
 });
 
 test('adding to a position is judged on the whole position: an add whose own stop fits but takes the position past the limit is refused', () => {
@@ -108,7 +123,12 @@ test('raising the quantity of a partly filled bracket entry is judged with the p
   const fits = h.command({ kind: 'modify', orderId: entry.id, qty: 13 }); // 750 + 8 × 150 = 1,950 (then 5 more fill)
   const over = h.command({ kind: 'modify', orderId: entry.id, qty: 14 }); // 1,500 + 4 × 150 = 2,100
 
-  assert.deepEqual(ofType(fits, 'order.modified').filter((e) => e.orderId === entry.id).map((e) => e.qty), [13]);
+  assert.deepEqual(
+    ofType(fits, 'order.modified')
+      .filter((e) => e.orderId === entry.id)
+      .map((e) => e.qty),
+    [13],
+  );
   assert.deepEqual(ignored(over), ['RISK_PER_TRADE_EXCEEDED']);
 });
 
@@ -117,7 +137,10 @@ test('modifying the take-profit is not judged against risk per trade', () => {
 
   const out = h.command({ kind: 'modify', orderId: tp.id, limitPrice: 2_500 });
 
-  assert.deepEqual(ofType(out, 'order.modified').map((e) => e.limitPrice), [2_500]);
+  assert.deepEqual(
+    ofType(out, 'order.modified').map((e) => e.limitPrice),
+    [2_500],
+  );
 });
 
 test('a stop placed on a position that has none, beyond the risk limit, is refused RISK_PER_TRADE_EXCEEDED', () => {
@@ -137,7 +160,10 @@ test('on a tier that does not require a stop-loss, cancelling one is accepted', 
 
   const out = h.command({ kind: 'cancel', orderId: sl.id });
 
-  assert.deepEqual(ofType(out, 'order.cancelled').map((e) => e.reason), ['REQUESTED']);
+  assert.deepEqual(
+    ofType(out, 'order.cancelled').map((e) => e.reason),
+    ['REQUESTED'],
+  );
 });
 
 for (const basis of ['current', 'farthest'] as const) {
@@ -158,7 +184,10 @@ test('with the farthest basis, a stop moved back out to its farthest level is ac
   const back = h.command({ kind: 'modify', orderId: sl.id, stopPrice: 1_850 });
   const beyond = h.command({ kind: 'modify', orderId: sl.id, stopPrice: 1_700 });
 
-  assert.deepEqual(ofType(back, 'order.modified').map((e) => e.stopPrice), [1_850]);
+  assert.deepEqual(
+    ofType(back, 'order.modified').map((e) => e.stopPrice),
+    [1_850],
+  );
   assert.deepEqual(ignored(beyond), ['RISK_PER_TRADE_EXCEEDED']);
 });
 
@@ -176,11 +205,19 @@ test('an order that flips a position opens the new side under the risk rule: wit
 });
 
 test('a stop-loss moved to where its fill would take equity below the daily floor is refused RULE_WOULD_BE_BREACHED', () => {
-  const h = new Harness(parseTier({
-    id: 'protection-floor', version: 1, name: 'Stop protection floor', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
-    fees: { linear: 0, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'protection-floor',
+      version: 1,
+      name: 'Stop protection floor',
+      timezone: 'UTC',
+      resetTime: '00:00',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
+    }),
+  );
   h.tick('ETH-USD', 2_000, 2_000);
   const [, sl] = ofType(h.buy('ETH-USD', 10, { stopLoss: 1_950 }), 'order.accepted').map((e) => e.order);
 
@@ -188,15 +225,26 @@ test('a stop-loss moved to where its fill would take equity below the daily floo
   const within = h.command({ kind: 'modify', orderId: sl!.id, stopPrice: 1_910 }); // 99,100
 
   assert.deepEqual(ignored(over), ['RULE_WOULD_BE_BREACHED']);
-  assert.deepEqual(ofType(within, 'order.modified').map((e) => e.stopPrice), [1_910]);
+  assert.deepEqual(
+    ofType(within, 'order.modified').map((e) => e.stopPrice),
+    [1_910],
+  );
 });
 
 test('a stop placed on an unprotected position is not refused for where its fill would take equity: covering the position only lowers the risk', () => {
-  const h = new Harness(parseTier({
-    id: 'protection-floor-cover', version: 1, name: 'Stop protection floor', timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 10,
-    fees: { linear: 0, binary: 0 },
-    phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
-  }));
+  const h = new Harness(
+    parseTier({
+      id: 'protection-floor-cover',
+      version: 1,
+      name: 'Stop protection floor',
+      timezone: 'UTC',
+      resetTime: '00:00',
+      kinds: ['linear'],
+      leverage: 10,
+      fees: { linear: 0, binary: 0 },
+      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { dailyLoss: { limit: { amount: 1_000 } } } }],
+    }),
+  );
   h.tick('ETH-USD', 2_000, 2_000);
   h.buy('ETH-USD', 10);
 

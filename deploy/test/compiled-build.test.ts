@@ -24,9 +24,12 @@ const ENTRY = 'dist/engine/main/image-entry.js';
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
 /** `run` without blocking, so several replays share the cores. */
-const runAsync = (args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-  execFile(process.execPath, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ status: err === null ? 0 : (err.code as number | undefined) ?? 1, stdout, stderr }));
-});
+const runAsync = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ status: err === null ? 0 : ((err.code as number | undefined) ?? 1), stdout, stderr }),
+    );
+  });
 
 /** The Dockerfile's stages: name → its instructions. */
 function stages(): Map<string, string[]> {
@@ -51,11 +54,17 @@ async function freePort(): Promise<number> {
 /** Poll until `url` answers 200 or the process exits or the deadline passes. */
 async function answers(url: string, proc: ChildProcess, deadlineMs: number): Promise<number | string> {
   let last: number | string = 'no answer';
-  await until(async () => {
-    if (proc.exitCode !== null) return true;
-    last = await fetch(url).then((r) => r.status, (e: Error) => e.message);
-    return last === 200;
-  }, { what: `${url} to answer 200`, deadlineMs, intervalMs: 250 }).catch(() => undefined); // the caller asserts what it last answered
+  await until(
+    async () => {
+      if (proc.exitCode !== null) return true;
+      last = await fetch(url).then(
+        (r) => r.status,
+        (e: Error) => e.message,
+      );
+      return last === 200;
+    },
+    { what: `${url} to answer 200`, deadlineMs, intervalMs: 250 },
+  ).catch(() => undefined); // the caller asserts what it last answered
   return proc.exitCode === null ? last : `exited ${proc.exitCode}`;
 }
 
@@ -65,9 +74,12 @@ describe('the image', () => {
   // output is the same for any count (engine/main/replay.ts).
   const sourceReplays = new Map<string, ReturnType<typeof runAsync>>();
   before(async () => {
-    for (const tape of tapes) sourceReplays.set(tape, runAsync(['--import', 'tsx', 'engine/main/replay.ts', `tapes/${tape}`, '--workers', '1']));
+    for (const tape of tapes)
+      sourceReplays.set(tape, runAsync(['--import', 'tsx', 'engine/main/replay.ts', `tapes/${tape}`, '--workers', '1']));
     const b = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      execFile('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, out: stdout + stderr }));
+      execFile('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : 1, out: stdout + stderr }),
+      );
     });
     assert.equal(b.code, 0, `npm run build failed:\n${b.out}`);
   });
@@ -78,7 +90,9 @@ describe('the image', () => {
     assert.ok(s.get('deps')!.includes('RUN npm ci --omit=dev --no-audit --no-fund'), 'production dependencies only');
     assert.ok(s.get('build')!.includes('RUN npm run build'), 'the build stage runs npm run build');
     const runtime = s.get('runtime')!;
-    assert.ok(runtime.includes('COPY --from=build /app/dist ./dist') && runtime.includes('COPY --from=deps /app/node_modules ./node_modules'));
+    assert.ok(
+      runtime.includes('COPY --from=build /app/dist ./dist') && runtime.includes('COPY --from=deps /app/node_modules ./node_modules'),
+    );
     assert.ok(runtime.includes('USER node'), 'runs as node (uid 1000)');
     assert.ok(!runtime.some((l) => /tsx|COPY (engine|transport|actors|persistence|sim) /.test(l)), 'no sources, no tsx at run time');
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(DOCKERFILE)![1]!) as string[];
@@ -106,13 +120,18 @@ describe('the image', () => {
 
   test('replays every example tape exactly as the tsx path does', async () => {
     assert.ok(tapes.length >= 5, `${tapes.length} tapes`);
-    await Promise.all(tapes.map(async (tape) => {
-      const [compiled, source] = await Promise.all([runAsync(['dist/engine/main/replay.js', `tapes/${tape}`, '--workers', '1']), sourceReplays.get(tape)!]);
-      assert.equal(compiled.status, 0, `${tape}: ${compiled.stderr}`);
-      assert.equal(source.status, 0, `${tape}: ${source.stderr}`);
-      assert.ok(compiled.stdout.length > 0, tape);
-      assert.equal(compiled.stdout, source.stdout, `${tape}: compiled and tsx replays differ`);
-    }));
+    await Promise.all(
+      tapes.map(async (tape) => {
+        const [compiled, source] = await Promise.all([
+          runAsync(['dist/engine/main/replay.js', `tapes/${tape}`, '--workers', '1']),
+          sourceReplays.get(tape)!,
+        ]);
+        assert.equal(compiled.status, 0, `${tape}: ${compiled.stderr}`);
+        assert.equal(source.status, 0, `${tape}: ${source.stderr}`);
+        assert.ok(compiled.stdout.length > 0, tape);
+        assert.equal(compiled.stdout, source.stdout, `${tape}: compiled and tsx replays differ`);
+      }),
+    );
     const viaImage = run([ENTRY, 'replay', `tapes/${tapes[0]}`]);
     assert.equal(viaImage.stdout, run(['dist/engine/main/replay.js', `tapes/${tapes[0]}`]).stdout, 'the replay role is the same replay');
   });
@@ -146,7 +165,20 @@ describe('the image', () => {
     });
 
     test('the market-data role publishes a tape to JetStream', async () => {
-      const r = run([ENTRY, 'market-data', '--source', 'tape', '--tape', 'tapes/trailing-lock.jsonl', '--speed', '1000000', '--stream', streams.MARKET_STREAM, '--namespace', namespace]);
+      const r = run([
+        ENTRY,
+        'market-data',
+        '--source',
+        'tape',
+        '--tape',
+        'tapes/trailing-lock.jsonl',
+        '--speed',
+        '1000000',
+        '--stream',
+        streams.MARKET_STREAM,
+        '--namespace',
+        namespace,
+      ]);
       assert.equal(r.status, 0, r.stderr);
       const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
       const info = await (await jetstreamManager(nc)).streams.info(streams.MARKET_STREAM);
@@ -157,10 +189,20 @@ describe('the image', () => {
     test('compiled serve starts on NATS and Postgres, answers /readyz, and stops cleanly on SIGTERM', async () => {
       const port = await freePort();
       const proc = spawn(process.execPath, [...SERVER_V8_FLAGS, ENTRY, 'all'], {
-        cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
         env: {
-          ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: dbUrl, NATS_NAMESPACE: namespace, ...streams,
-          GATEWAY_PORT: String(port), GATEWAY_HOST: '127.0.0.1', ENGINE_WORKERS: '1', SIM_WORKERS: '1', CLOCK_BEAT: 'off', LOG_LEVEL: 'warn',
+          ...process.env,
+          NATS_URL: 'nats://127.0.0.1:4222',
+          DATABASE_URL: dbUrl,
+          NATS_NAMESPACE: namespace,
+          ...streams,
+          GATEWAY_PORT: String(port),
+          GATEWAY_HOST: '127.0.0.1',
+          ENGINE_WORKERS: '1',
+          SIM_WORKERS: '1',
+          CLOCK_BEAT: 'off',
+          LOG_LEVEL: 'warn',
         },
       });
       let output = '';
@@ -177,16 +219,31 @@ describe('the image', () => {
     });
 
     // The engine and gateway roles of serve arrive with the scale-out work (issue 12): checked once serve reads ENGINE_ROLE.
-    const roles = /env\.ENGINE_ROLE/.test(readFileSync(`${ROOT}engine/main/serve.ts`, 'utf8')) ? false : 'serve does not read ENGINE_ROLE yet';
-    for (const [role, portVar, path] of [['engine', 'OPS_PORT', '/readyz'], ['gateway', 'GATEWAY_PORT', '/readyz']] as const) {
+    const roles = /env\.ENGINE_ROLE/.test(readFileSync(`${ROOT}engine/main/serve.ts`, 'utf8'))
+      ? false
+      : 'serve does not read ENGINE_ROLE yet';
+    for (const [role, portVar, path] of [
+      ['engine', 'OPS_PORT', '/readyz'],
+      ['gateway', 'GATEWAY_PORT', '/readyz'],
+    ] as const) {
       test(`the ${role} role answers ${path} on ${portVar} and stops cleanly on SIGTERM`, { skip: roles }, async () => {
         const port = await freePort();
         const proc = spawn(process.execPath, [...SERVER_V8_FLAGS, ENTRY, role], {
-          cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
           env: {
-            ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: dbUrl, NATS_NAMESPACE: namespace, ...streams,
-            OPS_PORT: role === 'engine' ? String(port) : 'off', GATEWAY_PORT: role === 'gateway' ? String(port) : 'off', GATEWAY_HOST: '127.0.0.1',
-            ENGINE_WORKERS: '1', SIM_WORKERS: '1', CLOCK_BEAT: 'off', LOG_LEVEL: 'warn',
+            ...process.env,
+            NATS_URL: 'nats://127.0.0.1:4222',
+            DATABASE_URL: dbUrl,
+            NATS_NAMESPACE: namespace,
+            ...streams,
+            OPS_PORT: role === 'engine' ? String(port) : 'off',
+            GATEWAY_PORT: role === 'gateway' ? String(port) : 'off',
+            GATEWAY_HOST: '127.0.0.1',
+            ENGINE_WORKERS: '1',
+            SIM_WORKERS: '1',
+            CLOCK_BEAT: 'off',
+            LOG_LEVEL: 'warn',
           },
         });
         let output = '';
@@ -203,7 +260,9 @@ describe('the image', () => {
     }
   });
 
-  test('builds with Docker where a Docker engine runs', { skip: spawnSync('docker', ['info'], { encoding: 'utf8' }).status === 0 ? false : 'no Docker engine here' }, () => {
+  test('builds with Docker where a Docker engine runs', {
+    skip: spawnSync('docker', ['info'], { encoding: 'utf8' }).status === 0 ? false : 'no Docker engine here',
+  }, () => {
     execFileSync('docker', ['build', '-f', 'deploy/Dockerfile', '-t', 'vatic-engine:test', '.'], { cwd: ROOT, stdio: 'inherit' });
     const out = execFileSync('docker', ['run', '--rm', 'vatic-engine:test', 'replay', 'tapes/trailing-lock.jsonl'], { encoding: 'utf8' });
     assert.equal(out, run(['dist/engine/main/replay.js', 'tapes/trailing-lock.jsonl']).stdout);

@@ -81,18 +81,28 @@ export interface IObjectStore {
     configuration: IBarmanObjectStoreConfiguration;
     /** e.g. `30d`: `^[1-9][0-9]*[dwm]$`. */
     retentionPolicy?: string;
-    instanceSidecarConfiguration?: { env?: { name: string; value?: string }[]; retentionPolicyIntervalSeconds?: number; resources?: IResourceRequirements };
+    instanceSidecarConfiguration?: {
+      env?: { name: string; value?: string }[];
+      retentionPolicyIntervalSeconds?: number;
+      resources?: IResourceRequirements;
+    };
   };
 }
 
 /** Required fields and patterns of these CRDs, checked at run time (the types check the rest). */
-export function crdProblems(doc: { apiVersion: string; kind: string; metadata?: { name?: string }; spec?: Record<string, unknown> }): string[] {
+export function crdProblems(doc: {
+  apiVersion: string;
+  kind: string;
+  metadata?: { name?: string };
+  spec?: Record<string, unknown>;
+}): string[] {
   const problems: string[] = [];
   if (doc.kind === 'RayService') {
     // KubeRay derives Service names from it: MaxRayServiceNameLength = 53 - 6.
     if ((doc.metadata?.name ?? '').length > 47) problems.push('a RayService name is at most 47 characters');
     const cluster = doc.spec?.['rayClusterConfig'] as IRayClusterSpec | undefined;
-    for (const g of cluster?.workerGroupSpecs ?? []) if (g.minReplicas > g.maxReplicas) problems.push(`worker group ${g.groupName}: minReplicas > maxReplicas`);
+    for (const g of cluster?.workerGroupSpecs ?? [])
+      if (g.minReplicas > g.maxReplicas) problems.push(`worker group ${g.groupName}: minReplicas > maxReplicas`);
   }
   if (doc.kind === 'ObjectStore') {
     const r = doc.spec?.['retentionPolicy'];

@@ -8,7 +8,10 @@ const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8
 
 /** The ENV of the Dockerfile's last stage, as one map (continuation lines joined). */
 function runtimeEnv(): Record<string, string> {
-  const last = dockerfile.split(/^FROM /m).at(-1)!.replace(/\\\n/g, ' ');
+  const last = dockerfile
+    .split(/^FROM /m)
+    .at(-1)!
+    .replace(/\\\n/g, ' ');
   const env: Record<string, string> = {};
   for (const line of last.split('\n')) {
     const m = /^ENV\s+(.*)$/.exec(line.trim());
@@ -22,7 +25,7 @@ test('the image binds the gateway to every interface, so docker run -p 8080:8080
   assert.equal(env['GATEWAY_HOST'], '0.0.0.0');
   assert.equal(IMAGE_GATEWAY_HOST, '0.0.0.0', 'the image entry binds every interface when GATEWAY_HOST is unset');
   assert.equal(ServeEnv.parse(env).GATEWAY_HOST, '0.0.0.0');
-  assert.match(dockerfile, /^ENTRYPOINT \[.*image-entry\.js"\]$/m, "the image starts through the image entry");
+  assert.match(dockerfile, /^ENTRYPOINT \[.*image-entry\.js"\]$/m, 'the image starts through the image entry');
 });
 
 test('outside the image, npm run serve keeps the gateway on loopback by default', () => {

@@ -9,7 +9,8 @@ const missing = kustomizeMissing();
 const rendered = new Map(OVERLAYS.map((o) => [o, missing === undefined ? render(o) : []]));
 // One TypeScript program for every overlay (a program costs seconds to build).
 let typed: string[] | undefined;
-const typeProblemsOf = (namespace: string) => (typed ??= typeProblems([...rendered.values()].flat())).filter((p) => p.startsWith(`${namespace}/`));
+const typeProblemsOf = (namespace: string) =>
+  (typed ??= typeProblems([...rendered.values()].flat())).filter((p) => p.startsWith(`${namespace}/`));
 
 for (const overlay of OVERLAYS) {
   describe(`the ${overlay} overlay`, { skip: missing }, () => {
@@ -33,12 +34,16 @@ for (const overlay of OVERLAYS) {
     });
 
     test('references secrets and never carries one', () => {
-      assert.deepEqual(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name), []);
+      assert.deepEqual(
+        objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name),
+        [],
+      );
       const secretish = /SECRET|PASSWORD|PRIVATE|TOKEN|DATABASE_URL|REDIS_URL_AUTH/;
       for (const p of pods(objects)) {
         for (const c of [...(p.spec.initContainers ?? []), ...p.spec.containers]) {
           for (const e of c.env ?? []) {
-            if (secretish.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef !== undefined, `${p.owner.metadata.name}/${c.name}: ${e.name} must come from a Secret`);
+            if (secretish.test(e.name))
+              assert.ok(e.valueFrom?.secretKeyRef !== undefined, `${p.owner.metadata.name}/${c.name}: ${e.name} must come from a Secret`);
           }
         }
       }
@@ -53,22 +58,32 @@ for (const overlay of OVERLAYS) {
         const targets = allPods.filter((p) => selects({ matchLabels: svc.spec.selector }, p.labels));
         assert.ok(targets.length > 0, `Service ${svc.metadata.name} selects no pod`);
         for (const port of svc.spec.ports) {
-          for (const t of targets) assert.ok(hasPort(t.ports, port.targetPort ?? port.port), `Service ${svc.metadata.name}: no pod port ${port.targetPort}`);
+          for (const t of targets)
+            assert.ok(hasPort(t.ports, port.targetPort ?? port.port), `Service ${svc.metadata.name}: no pod port ${port.targetPort}`);
         }
       }
       for (const pdb of objects.filter((o) => o.kind === 'PodDisruptionBudget')) {
-        assert.ok(allPods.some((p) => selects(pdb.spec.selector, p.labels)), `PodDisruptionBudget ${pdb.metadata.name} selects no pod`);
+        assert.ok(
+          allPods.some((p) => selects(pdb.spec.selector, p.labels)),
+          `PodDisruptionBudget ${pdb.metadata.name} selects no pod`,
+        );
         assert.equal(pdb.spec.maxUnavailable, 1, `PodDisruptionBudget ${pdb.metadata.name}`);
       }
       for (const a of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler' || o.kind === 'ScaledObject')) {
         const ref = a.spec.scaleTargetRef;
-        assert.ok(named(ref.kind ?? 'Deployment', ref.name) !== undefined, `${a.kind} ${a.metadata.name} scales ${ref.kind}/${ref.name}, which is not rendered`);
+        assert.ok(
+          named(ref.kind ?? 'Deployment', ref.name) !== undefined,
+          `${a.kind} ${a.metadata.name} scales ${ref.kind}/${ref.name}, which is not rendered`,
+        );
       }
       for (const route of objects.filter((o) => o.kind === 'HTTPRoute')) {
         for (const rule of route.spec.rules) {
           for (const b of rule.backendRefs) {
             const svc = named('Service', b.name);
-            assert.ok(svc?.spec.ports.some((p: { port: number }) => p.port === b.port), `HTTPRoute ${route.metadata.name} → ${b.name}:${b.port}`);
+            assert.ok(
+              svc?.spec.ports.some((p: { port: number }) => p.port === b.port),
+              `HTTPRoute ${route.metadata.name} → ${b.name}:${b.port}`,
+            );
           }
         }
       }
@@ -85,9 +100,20 @@ for (const overlay of OVERLAYS) {
       // Recovery replays a checkpoint, the journal and the stream: minutes, not seconds.
       assert.ok(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold >= 600, 'a startupProbe budget of at least 10 minutes');
       // serve's own stop bound is 30 s (engine/main/serve.ts), after the preStop sleep.
-      assert.ok(spec.terminationGracePeriodSeconds > (c.lifecycle.preStop.sleep?.seconds ?? 0) + 30, 'grace longer than preStop plus the drain');
-      const zoneTerms = [...(spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((t: { podAffinityTerm: unknown }) => t.podAffinityTerm), ...(spec.topologySpreadConstraints ?? [])];
-      assert.ok(zoneTerms.some((t: { topologyKey: string }) => t.topologyKey === 'topology.kubernetes.io/zone'), 'spread across zones');
+      assert.ok(
+        spec.terminationGracePeriodSeconds > (c.lifecycle.preStop.sleep?.seconds ?? 0) + 30,
+        'grace longer than preStop plus the drain',
+      );
+      const zoneTerms = [
+        ...(spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map(
+          (t: { podAffinityTerm: unknown }) => t.podAffinityTerm,
+        ),
+        ...(spec.topologySpreadConstraints ?? []),
+      ];
+      assert.ok(
+        zoneTerms.some((t: { topologyKey: string }) => t.topologyKey === 'topology.kubernetes.io/zone'),
+        'spread across zones',
+      );
       assert.ok(c.resources.requests.memory !== undefined && c.resources.limits.memory !== undefined, 'memory sized');
     });
   });
@@ -102,7 +128,11 @@ describe('the dependencies outside kustomize', () => {
       const text = readFileSync(`${ROOT}deploy/k8s/nats/values-${env}.yaml`, 'utf8');
       assert.equal(parse(text).config.jetstream.merge.sync_interval, 'always', env);
     }
-    assert.match(readFileSync(`${ROOT}deploy/k8s/nats/values-prod.yaml`, 'utf8'), /#[^\n]*acknowledged writes/, 'the reason is in a comment');
+    assert.match(
+      readFileSync(`${ROOT}deploy/k8s/nats/values-prod.yaml`, 'utf8'),
+      /#[^\n]*acknowledged writes/,
+      'the reason is in a comment',
+    );
   });
 
   test('the RayService serves the application deploy/ray defines, on the Ray version its image is built from', { skip: missing }, () => {
@@ -113,7 +143,8 @@ describe('the dependencies outside kustomize', () => {
     const source = readFileSync(`${ROOT}deploy/ray/${module}.py`, 'utf8');
     assert.match(source, new RegExp(`^\\s*${attr} = `, 'm'), `${app.import_path} is defined`);
     for (const d of app.deployments) assert.match(source, new RegExp(`class ${d.name}\\b`), `deployment ${d.name}`);
-    for (const v of Object.keys(app.runtime_env.env_vars)) assert.match(source, new RegExp(`os\\.environ\\.get\\('${v}'`), `env var ${v} is read`);
+    for (const v of Object.keys(app.runtime_env.env_vars))
+      assert.match(source, new RegExp(`os\\.environ\\.get\\('${v}'`), `env var ${v} is read`);
     assert.equal(app.runtime_env.working_dir, undefined, 'no local working_dir: the code is in the image');
     const dockerfile = readFileSync(`${ROOT}deploy/ray/Dockerfile`, 'utf8');
     assert.equal(/ARG RAY_VERSION=(\S+)/.exec(dockerfile)?.[1], ray.spec.rayClusterConfig.rayVersion);
@@ -129,4 +160,3 @@ function containerPorts(spec: { containers: { ports?: { name?: string; container
 function hasPort(ports: Record<string, number>, port: string | number): boolean {
   return typeof port === 'number' ? Object.values(ports).includes(port) : ports[port] !== undefined;
 }
-

@@ -31,7 +31,11 @@ function cliOptions(entry: string): { flags: Set<string>; choices: Map<string, s
     if (m === null) continue;
     flags.add(m[1]!);
     const c = /\(choices: ([^)]*)\)/.exec(line);
-    if (c !== null) choices.set(m[1]!, c[1]!.split(',').map((s) => s.trim().replace(/^"|"$/g, '')));
+    if (c !== null)
+      choices.set(
+        m[1]!,
+        c[1]!.split(',').map((s) => s.trim().replace(/^"|"$/g, '')),
+      );
   }
   return { flags, choices };
 }
@@ -44,9 +48,14 @@ function placeholder(name: string, fieldPath?: string): string {
 }
 
 interface Container {
-  readonly name: string; readonly args?: string[]; readonly env?: { name: string; value?: string; valueFrom?: Loose }[];
-  readonly envFrom?: { configMapRef?: { name: string } }[]; readonly ports?: { name?: string; containerPort: number }[];
-  readonly readinessProbe?: Loose; readonly livenessProbe?: Loose; readonly startupProbe?: Loose;
+  readonly name: string;
+  readonly args?: string[];
+  readonly env?: { name: string; value?: string; valueFrom?: Loose }[];
+  readonly envFrom?: { configMapRef?: { name: string } }[];
+  readonly ports?: { name?: string; containerPort: number }[];
+  readonly readinessProbe?: Loose;
+  readonly livenessProbe?: Loose;
+  readonly startupProbe?: Loose;
 }
 
 /** The environment a container starts with, as its process sees it. */
@@ -80,8 +89,11 @@ function gatewayLimitKnows(name: string): boolean {
 for (const overlay of OVERLAYS) {
   describe(`the ${overlay} overlay's processes`, { skip: missing }, () => {
     const objects = missing === undefined ? render(overlay) : [];
-    const containers = pods(objects).flatMap((p) => [...(p.spec.initContainers ?? []), ...p.spec.containers]
-      .filter((c: { image: string }) => /vatic-engine/.test(c.image)).map((c: Container) => ({ pod: p, c })));
+    const containers = pods(objects).flatMap((p) =>
+      [...(p.spec.initContainers ?? []), ...p.spec.containers]
+        .filter((c: { image: string }) => /vatic-engine/.test(c.image))
+        .map((c: Container) => ({ pod: p, c })),
+    );
 
     test('run a role the image has', () => {
       assert.ok(containers.length >= 4, `${containers.length} containers of the image`);
@@ -99,13 +111,18 @@ for (const overlay of OVERLAYS) {
         const { name, role } = resolveImageRole(c.args ?? [], env);
         if (role.engineRole !== undefined) {
           for (const key of Object.keys(env)) {
-            assert.ok(Object.hasOwn(ServeEnv.shape, key) || gatewayLimitKnows(key), `${where}: ${key} is read by neither ServeEnv nor gatewayLimitsFromEnv`);
+            assert.ok(
+              Object.hasOwn(ServeEnv.shape, key) || gatewayLimitKnows(key),
+              `${where}: ${key} is read by neither ServeEnv nor gatewayLimitsFromEnv`,
+            );
           }
           const parsed = ServeEnv.safeParse(env);
           assert.ok(parsed.success, `${where}: ${parsed.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
           assert.doesNotThrow(() => gatewayLimitsFromEnv(env), where);
-          for (const key of REQUIRED[role.engineRole]) assert.ok(env[key] !== undefined, `${where}: ${key} is required for the ${role.engineRole} role`);
-          if (role.engineRole !== 'engine') assert.equal(parsed.data!.GATEWAY_HOST, '0.0.0.0', `${where}: a gateway in a pod must bind every address`);
+          for (const key of REQUIRED[role.engineRole])
+            assert.ok(env[key] !== undefined, `${where}: ${key} is required for the ${role.engineRole} role`);
+          if (role.engineRole !== 'engine')
+            assert.equal(parsed.data!.GATEWAY_HOST, '0.0.0.0', `${where}: a gateway in a pod must bind every address`);
         } else if (name === 'migrate') {
           assert.deepEqual(Object.keys(env), ['DATABASE_URL'], `${where}: migrate reads DATABASE_URL only`);
         } else if (name === 'market-data') {
@@ -114,7 +131,7 @@ for (const overlay of OVERLAYS) {
       }
     });
 
-    test('pass only options the role\'s command line knows, consistent with the config', () => {
+    test("pass only options the role's command line knows, consistent with the config", () => {
       for (const { pod, c } of containers) {
         const where = `${pod.owner.metadata.name}/${c.name}`;
         const { name, args } = resolveImageRole(c.args ?? [], environment(objects, c));
@@ -128,10 +145,14 @@ for (const overlay of OVERLAYS) {
           assert.ok(cli.flags.has(args[i]!), `${where}: ${name} has no option ${args[i]}`);
           opts.set(args[i]!, args[++i]!);
         }
-        for (const [flag, allowed] of cli.choices) if (opts.has(flag)) assert.ok(allowed.includes(opts.get(flag)!), `${where}: ${flag} ${opts.get(flag)} is not one of ${allowed.join(', ')}`);
+        for (const [flag, allowed] of cli.choices)
+          if (opts.has(flag))
+            assert.ok(allowed.includes(opts.get(flag)!), `${where}: ${flag} ${opts.get(flag)} is not one of ${allowed.join(', ')}`);
         if (name === 'market-data') {
           // The feed must publish where the nodes read.
-          const config = ServeEnv.parse(configMap(objects, objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('vatic-config'))!.metadata.name));
+          const config = ServeEnv.parse(
+            configMap(objects, objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('vatic-config'))!.metadata.name),
+          );
           assert.equal(opts.get('--stream') ?? 'MARKET', config.MARKET_STREAM, `${where}: --stream`);
           assert.equal(opts.get('--namespace') ?? '', config.NATS_NAMESPACE, `${where}: --namespace`);
         }
@@ -152,7 +173,8 @@ for (const overlay of OVERLAYS) {
         // A venue connector serves its metrics on --metrics-port.
         if (name === 'market-data' && args.includes('--metrics-port')) listens.push(Number(args[args.indexOf('--metrics-port') + 1]));
         const ports = new Map((c.ports ?? []).map((p) => [p.name ?? String(p.containerPort), p.containerPort]));
-        for (const [n, p] of ports) assert.ok(listens.includes(p), `${where}: port ${n} (${p}) — the process listens on ${listens.join(', ') || 'nothing'}`);
+        for (const [n, p] of ports)
+          assert.ok(listens.includes(p), `${where}: port ${n} (${p}) — the process listens on ${listens.join(', ') || 'nothing'}`);
         const isInit = (pod.spec.initContainers ?? []).includes(c);
         const probes = { readinessProbe: c.readinessProbe, livenessProbe: c.livenessProbe, startupProbe: c.startupProbe };
         if (role.engineRole === undefined || isInit) {
@@ -164,7 +186,10 @@ for (const overlay of OVERLAYS) {
           assert.ok(probe?.httpGet !== undefined, `${where}: ${k} missing`);
           const port = typeof probe.httpGet.port === 'number' ? probe.httpGet.port : ports.get(probe.httpGet.port);
           assert.ok(port !== undefined && listens.includes(port), `${where}: ${k} probes port ${probe.httpGet.port}`);
-          assert.ok((PROBE_PATHS[role.engineRole] as readonly string[]).includes(probe.httpGet.path), `${where}: ${k} path ${probe.httpGet.path}`);
+          assert.ok(
+            (PROBE_PATHS[role.engineRole] as readonly string[]).includes(probe.httpGet.path),
+            `${where}: ${k} path ${probe.httpGet.path}`,
+          );
         }
       }
     });

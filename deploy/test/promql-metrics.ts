@@ -31,18 +31,50 @@ export function exportedMetrics(): Set<string> {
  * exact names.
  */
 export const CONTRACT_METRICS: readonly string[] = [
-  'cluster_members', 'cluster_shards_owned', 'cluster_shard_moves_total', 'cluster_fenced_total', 'cluster_shards_unowned',
-  'cluster_shard_catchup_seconds', 'cluster_lease_renew_failures_total',
-  'gateway_route_retries_total', 'gateway_route_unavailable_total', 'gateway_route_seconds',
+  'cluster_members',
+  'cluster_shards_owned',
+  'cluster_shard_moves_total',
+  'cluster_fenced_total',
+  'cluster_shards_unowned',
+  'cluster_shard_catchup_seconds',
+  'cluster_lease_renew_failures_total',
+  'gateway_route_retries_total',
+  'gateway_route_unavailable_total',
+  'gateway_route_seconds',
 ];
 
 /** Series Prometheus makes itself for every target. */
 export const PROMETHEUS_METRICS: readonly string[] = ['up'];
 
 const KEYWORDS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'atan2',
-  'sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group', 'limitk', 'limit_ratio',
-  'inf', 'nan',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'atan2',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'quantile',
+  'count_values',
+  'group',
+  'limitk',
+  'limit_ratio',
+  'inf',
+  'nan',
 ]);
 
 /** Metric names an expression reads (functions, keywords, labels, strings and durations left out). */

@@ -34,8 +34,13 @@ export function kustomizeMissing(): string | undefined {
 
 /** `kubectl kustomize deploy/k8s/overlays/<overlay>`, parsed. */
 export function render(overlay: string): K8sObject[] {
-  const out = execFileSync('kubectl', ['kustomize', `${ROOT}deploy/k8s/overlays/${overlay}`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return parseAllDocuments(out).map((d) => d.toJS() as K8sObject).filter((o) => o !== null);
+  const out = execFileSync('kubectl', ['kustomize', `${ROOT}deploy/k8s/overlays/${overlay}`], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as K8sObject)
+    .filter((o) => o !== null);
 }
 
 /** A pod template and where it came from. */
@@ -47,22 +52,38 @@ export interface PodOf {
 
 /** Pods the rendered workloads make (Deployment, StatefulSet, Job). */
 export function pods(objects: readonly K8sObject[]): PodOf[] {
-  return objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))
+  return objects
+    .filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))
     .map((o) => ({ owner: o, labels: o.spec.template.metadata?.labels ?? {}, spec: o.spec.template.spec }));
 }
 
 /** Pods of the operators' workloads, with the labels their operators document. */
-export const OPERATOR_PODS: readonly { readonly what: string; readonly labels: Record<string, string>; readonly ports: Record<string, number> }[] = [
+export const OPERATOR_PODS: readonly {
+  readonly what: string;
+  readonly labels: Record<string, string>;
+  readonly ports: Record<string, number>;
+}[] = [
   // CloudNativePG instance pods: cnpg.io/cluster, exporter port `metrics` 9187, status 8000.
   { what: 'CloudNativePG instance', labels: { 'cnpg.io/cluster': 'vatic-pg' }, ports: { postgresql: 5432, metrics: 9187, status: 8000 } },
   // NATS chart pods (release nats): client 4222, cluster 6222, monitor 8222, exporter prom-metrics 7777.
-  { what: 'NATS server', labels: { 'app.kubernetes.io/name': 'nats' }, ports: { nats: 4222, cluster: 6222, monitor: 8222, 'prom-metrics': 7777 } },
+  {
+    what: 'NATS server',
+    labels: { 'app.kubernetes.io/name': 'nats' },
+    ports: { nats: 4222, cluster: 6222, monitor: 8222, 'prom-metrics': 7777 },
+  },
   // KubeRay pods: ray.io/is-ray-node=yes; the ports are the RayService's container ports.
-  { what: 'Ray node', labels: { 'ray.io/is-ray-node': 'yes' }, ports: { serve: 8000, metrics: 8080, dashboard: 8265, gcs: 6379, client: 10001 } },
+  {
+    what: 'Ray node',
+    labels: { 'ray.io/is-ray-node': 'yes' },
+    ports: { serve: 8000, metrics: 8080, dashboard: 8265, gcs: 6379, client: 10001 },
+  },
 ];
 
 /** Whether `selector` (matchLabels / matchExpressions) selects `labels`. */
-export function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined, labels: Record<string, string>): boolean {
+export function selects(
+  selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined,
+  labels: Record<string, string>,
+): boolean {
   if (selector === undefined) return false;
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {

@@ -16,9 +16,9 @@ import { ROOT, type K8sObject } from './rendered-manifests.js';
 
 /** Module of the model of an apiVersion, or undefined when there is none. */
 export function modelModule(apiVersion: string): string | undefined {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') as [string, string] : ['', apiVersion];
+  const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/') as [string, string]) : ['', apiVersion];
   if (group === '') return `kubernetes-models/${version}`;
-  if (!group.includes('.') || group.endsWith('.k8s.io') && !group.startsWith('gateway.')) return `kubernetes-models/${group}/${version}`;
+  if (!group.includes('.') || (group.endsWith('.k8s.io') && !group.startsWith('gateway.'))) return `kubernetes-models/${group}/${version}`;
   const packages: Record<string, string> = {
     'keda.sh': '@kubernetes-models/keda',
     'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
@@ -49,7 +49,7 @@ export async function modelProblems(objects: readonly K8sObject[]): Promise<stri
       continue;
     }
     try {
-      (new (Model as new (d: unknown) => { validate(): void })(o)).validate();
+      new (Model as new (d: unknown) => { validate(): void })(o).validate();
     } catch (err) {
       problems.push(`${where(o)}: ${(err as Error).message}`);
     }
@@ -85,12 +85,18 @@ export function typeProblems(objects: readonly K8sObject[]): string[] {
   const header = [...imports].map(([mod, alias]) => `import type * as ${alias} from '${mod}';`);
   const source = [...header, ...body].join('\n');
   const options: ts.CompilerOptions = {
-    strict: true, noEmit: true, skipLibCheck: true, types: [], target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
   };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang, ...rest) => (name === file ? ts.createSourceFile(name, source, lang) : getSourceFile(name, lang, ...rest));
+  host.getSourceFile = (name, lang, ...rest) =>
+    name === file ? ts.createSourceFile(name, source, lang) : getSourceFile(name, lang, ...rest);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => name === file || fileExists(name);
   const program = ts.createProgram([file], options, host);

@@ -68,27 +68,60 @@ export class ClusterNode {
     this.ready = new Promise((resolve) => (this.#ready = resolve));
     const book = marketKernel.book.snapshot();
     this.#pump = new MarketPump({
-      engine, kernel: marketKernel, gate: new MarketInputGate(new MarketRegistry(book.instruments, book.resolutions)), tickSeq,
-      maxBacklog: o.maxBacklog ?? 32_768, metrics: o.metrics,
+      engine,
+      kernel: marketKernel,
+      gate: new MarketInputGate(new MarketRegistry(book.instruments, book.resolutions)),
+      tickSeq,
+      maxBacklog: o.maxBacklog ?? 32_768,
+      metrics: o.metrics,
       onInput: (m) => this.#acquirer.onMarket(m),
       onFailure: (err) => this.#halt(err, 'market log failed'),
     });
     this.#intake = new IntakeJournal({
-      journal: o.journal, slots: this.#slots, engine, lastSeq: () => this.#pump.lastSeq, hold: (p) => this.#pump.hold(p),
+      journal: o.journal,
+      slots: this.#slots,
+      engine,
+      lastSeq: () => this.#pump.lastSeq,
+      hold: (p) => this.#pump.hold(p),
       onFenced: (shard, epoch) => this.drop(shard, epoch, 'fenced'),
-      onOutcomeUnknown: (shards) => { for (const [shard, epoch] of shards) this.drop(shard, epoch, 'outcome unknown'); },
-      maxBatch: o.maxJournalBatch, movedCode: o.nodeId === undefined ? 'NOT_READY' : 'NOT_OWNER', metrics: o.metrics, log: o.log,
+      onOutcomeUnknown: (shards) => {
+        for (const [shard, epoch] of shards) this.drop(shard, epoch, 'outcome unknown');
+      },
+      maxBatch: o.maxJournalBatch,
+      movedCode: o.nodeId === undefined ? 'NOT_READY' : 'NOT_OWNER',
+      metrics: o.metrics,
+      log: o.log,
     });
     this.#checkpointer = new ShardCheckpointer({
-      store: o.store, engine, slots: this.#slots, output: o.output, lastSeq: () => this.#pump.lastSeq, meta: () => this.#pump.meta(),
-      everyShard: o.nodeId === undefined, staleMs: o.staleCheckpointMs, onFenced: (shard, epoch) => this.drop(shard, epoch, 'fenced'),
-      metrics: o.metrics, log: o.log,
+      store: o.store,
+      engine,
+      slots: this.#slots,
+      output: o.output,
+      lastSeq: () => this.#pump.lastSeq,
+      meta: () => this.#pump.meta(),
+      everyShard: o.nodeId === undefined,
+      staleMs: o.staleCheckpointMs,
+      onFenced: (shard, epoch) => this.drop(shard, epoch, 'fenced'),
+      metrics: o.metrics,
+      log: o.log,
     });
     this.#acquirer = new ShardAcquirer({
-      store: o.store, journal: o.journal, market: o.market, engine, slots: this.#slots, checkpointer: this.#checkpointer, output: o.output,
-      tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS, nodeId: o.nodeId ?? null,
-      lastSeq: () => this.#pump.lastSeq, stopping: () => this.#stopping, onEngineFailure: (err) => this.#halt(err, 'engine failed'),
-      onRegistered: () => this.#registered(), metrics: o.clusterMetrics, log: o.log,
+      store: o.store,
+      journal: o.journal,
+      market: o.market,
+      engine,
+      slots: this.#slots,
+      checkpointer: this.#checkpointer,
+      output: o.output,
+      tiers: o.engine?.tiers ?? [],
+      instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS,
+      nodeId: o.nodeId ?? null,
+      lastSeq: () => this.#pump.lastSeq,
+      stopping: () => this.#stopping,
+      onEngineFailure: (err) => this.#halt(err, 'engine failed'),
+      onRegistered: () => this.#registered(),
+      metrics: o.clusterMetrics,
+      log: o.log,
       ...(o.recentMarketInputs === undefined ? {} : { recentInputs: o.recentMarketInputs }),
     });
     this.#rounds = new ClusterRounds(this, this.#slots, o);
@@ -109,10 +142,14 @@ export class ClusterNode {
     const base = await o.store.newestMeta();
     const engineOptions = { ...o.engine, ...(o.output === undefined ? {} : { output: o.output }) };
     const empty = (meta: KernelMeta) => ({ ...meta, lastInput: -1, actors: [] });
-    const engine = base === undefined ? await Engine.start(engineOptions) : await Engine.restore({ lastInput: -1, kernel: empty(base.meta) }, engineOptions);
-    const kernel = base === undefined
-      ? new ShardKernel({ tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS })
-      : ShardKernel.restore(empty(base.meta));
+    const engine =
+      base === undefined
+        ? await Engine.start(engineOptions)
+        : await Engine.restore({ lastInput: -1, kernel: empty(base.meta) }, engineOptions);
+    const kernel =
+      base === undefined
+        ? new ShardKernel({ tiers: o.engine?.tiers ?? [], instruments: o.engine?.instruments ?? DEFAULT_INSTRUMENTS })
+        : ShardKernel.restore(empty(base.meta));
     const tickSeq = base?.tickSeq ?? 0;
     const node = new ClusterNode(o, engine, kernel, tickSeq);
     try {
@@ -128,11 +165,13 @@ export class ClusterNode {
       else {
         // A member joins once it reads the market at the live position: the others hand it
         // shards only when it can take them at once (a hand-over's pause is not its start-up).
-        void caughtUp.then(async () => {
-          if (node.#stopping) return;
-          await node.#rounds.join();
-          if (!node.#stopping) node.#rounds.start();
-        }).catch((err: unknown) => node.#halt(err instanceof Error ? err : new Error(String(err)), 'could not join the cluster'));
+        void caughtUp
+          .then(async () => {
+            if (node.#stopping) return;
+            await node.#rounds.join();
+            if (!node.#stopping) node.#rounds.start();
+          })
+          .catch((err: unknown) => node.#halt(err instanceof Error ? err : new Error(String(err)), 'could not join the cluster'));
       }
       void Promise.all([caughtUp, node.#rounds.settled]).then(() => {
         const seconds = (performance.now() - t0) / 1000;
@@ -220,13 +259,19 @@ export class ClusterNode {
       this.#o.metrics?.intake.inc({ result: code });
       return Promise.resolve({ ok: false, code, message });
     };
-    if (this.#stopping || this.#fault !== undefined) return refuse('STOPPING', this.#fault === undefined ? 'the engine node is stopping' : `the engine node stopped: ${this.#fault.message}`);
-    if (typeof req.assessmentId !== 'string' || req.assessmentId === '' || req.assessmentId.length > 128) return refuse('INVALID_COMMAND', 'assessmentId must be a string of 1..128 characters');
+    if (this.#stopping || this.#fault !== undefined)
+      return refuse(
+        'STOPPING',
+        this.#fault === undefined ? 'the engine node is stopping' : `the engine node stopped: ${this.#fault.message}`,
+      );
+    if (typeof req.assessmentId !== 'string' || req.assessmentId === '' || req.assessmentId.length > 128)
+      return refuse('INVALID_COMMAND', 'assessmentId must be a string of 1..128 characters');
     const shard = shardOf(req.assessmentId);
     const slot = this.#slots.serving(shard);
     if (slot === undefined) {
       // A solo node serves every shard: one it does not serve yet is being recovered.
-      return this.nodeId === undefined ? refuse('NOT_READY', `shard ${shard} of '${req.assessmentId}' is still recovering; retry shortly`)
+      return this.nodeId === undefined
+        ? refuse('NOT_READY', `shard ${shard} of '${req.assessmentId}' is still recovering; retry shortly`)
         : refuse('NOT_OWNER', `shard ${shard} of '${req.assessmentId}' is not served here now; retry`);
     }
     let input: JournalInput;
@@ -249,7 +294,9 @@ export class ClusterNode {
       input = { type: 'command', assessmentId: req.assessmentId, command };
       clientOrderId = 'clientOrderId' in command ? command.clientOrderId : null;
     }
-    return new Promise((resolve) => this.#intake.enqueue({ input, clientOrderId, shard, epoch: slot.epoch, at: performance.now(), resolve }));
+    return new Promise((resolve) =>
+      this.#intake.enqueue({ input, clientOrderId, shard, epoch: slot.epoch, at: performance.now(), resolve }),
+    );
   }
 
   /** Take a checkpoint of every served shard now. */
@@ -265,7 +312,8 @@ export class ClusterNode {
   async inspect(): Promise<NodeInspection> {
     if (this.nodeId === undefined) {
       const end = performance.now() + 60_000;
-      while ((this.#slots.served.size < 1024 || this.#acquirer.pending > 0) && performance.now() < end && this.#fault === undefined) await new Promise((r) => setTimeout(r, 20));
+      while ((this.#slots.served.size < 1024 || this.#acquirer.pending > 0) && performance.now() < end && this.#fault === undefined)
+        await new Promise((r) => setTimeout(r, 20));
     }
     const tickSeq = this.#pump.lastSeq;
     const journalPos = this.journalPos;
@@ -316,7 +364,8 @@ export class ClusterNode {
   async releaseShards(shards: readonly number[], chunk = Infinity, checkpoint = false): Promise<number[]> {
     const released: number[] = [];
     // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's.
-    for (let i = 0; i < shards.length; i += chunk) released.push(...await this.#release(shards.slice(i, i + chunk), checkpoint || this.nodeId === undefined));
+    for (let i = 0; i < shards.length; i += chunk)
+      released.push(...(await this.#release(shards.slice(i, i + chunk), checkpoint || this.nodeId === undefined)));
     return released;
   }
 
@@ -335,9 +384,16 @@ export class ClusterNode {
       return { fenced: [] as number[], failed: true };
     });
     for (const s of list) this.#slots.remove(s);
-    this.#o.log?.info({ shards: list.length, settleMs: Math.round(settledAt - t0), saveMs: Math.round(performance.now() - settledAt) }, 'shards handed over');
+    this.#o.log?.info(
+      { shards: list.length, settleMs: Math.round(settledAt - t0), saveMs: Math.round(performance.now() - settledAt) },
+      'shards handed over',
+    );
     if (fenced.length > 0) this.#o.clusterMetrics?.fenced.inc(fenced.length);
-    if (failed) this.#o.log?.warn({ shards: list.map((s) => s.shard) }, 'hand-over checkpoint not saved: the shards are released from their previous checkpoint');
+    if (failed)
+      this.#o.log?.warn(
+        { shards: list.map((s) => s.shard) },
+        'hand-over checkpoint not saved: the shards are released from their previous checkpoint',
+      );
     return list.map((s) => s.shard).filter((v) => !fenced.includes(v));
   }
 
@@ -378,7 +434,10 @@ export class ClusterNode {
     this.#slots.leave(s, 'dropping');
     this.#intake.refuseShard(shard);
     if (was === 'acquiring') return; // its catch-up skips it and forgets it
-    this.#engine.release([shard]).then(() => this.#slots.remove(s), (err: unknown) => this.#halt(err instanceof Error ? err : new Error(String(err)), 'engine failed'));
+    this.#engine.release([shard]).then(
+      () => this.#slots.remove(s),
+      (err: unknown) => this.#halt(err instanceof Error ? err : new Error(String(err)), 'engine failed'),
+    );
   }
 
   // -- internals -------------------------------------------------------------------------

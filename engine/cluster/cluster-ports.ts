@@ -21,7 +21,9 @@ export interface ShardJournalAppend extends JournalAppend {
 }
 
 /** Outcome of one entry: as a group journal's, or refused because its shard has a newer owner. */
-export type ShardJournalAppendResult = JournalAppendResult | { readonly ok: false; readonly reason: 'FENCED'; readonly position?: undefined };
+export type ShardJournalAppendResult =
+  | JournalAppendResult
+  | { readonly ok: false; readonly reason: 'FENCED'; readonly position?: undefined };
 
 /** The command journal, partitioned by virtual shard. */
 export interface ShardJournal {

@@ -107,14 +107,18 @@ export class ClusterRounds {
     this.#draining = true;
     await this.#stopLoop();
     const { membership, nodeId } = this.#o;
-    if (nodeId !== undefined && membership !== undefined) await membership.setDraining(nodeId, this.#incarnation, true).catch(() => undefined);
+    if (nodeId !== undefined && membership !== undefined)
+      await membership.setDraining(nodeId, this.#incarnation, true).catch(() => undefined);
   }
 
   /** Leave the membership: the others stop counting this node at once. */
   async leave(): Promise<void> {
     await this.stop();
     const { membership, nodeId } = this.#o;
-    if (nodeId !== undefined && membership !== undefined) await membership.leave(nodeId, this.#incarnation).catch((err: unknown) => this.#o.log?.warn({ err }, 'could not leave the membership; the lease lapses instead'));
+    if (nodeId !== undefined && membership !== undefined)
+      await membership
+        .leave(nodeId, this.#incarnation)
+        .catch((err: unknown) => this.#o.log?.warn({ err }, 'could not leave the membership; the lease lapses instead'));
   }
 
   /** Stop the rounds and the lease renewals (the lease then lapses). */
@@ -160,7 +164,8 @@ export class ClusterRounds {
     if (want.length === 0) return false;
     const taken = await this.#node.acquireShards(want, true);
     this.#count('acquire', taken.length);
-    if (taken.length < want.length) this.#o.log?.warn({ taken: taken.length, wanted: want.length }, 'not every shard could be taken; the next round tries again');
+    if (taken.length < want.length)
+      this.#o.log?.warn({ taken: taken.length, wanted: want.length }, 'not every shard could be taken; the next round tries again');
     this.#first(); // tried once: ready or not, the node answers (NOT_OWNER for what it could not take)
     return false;
   }
@@ -187,7 +192,13 @@ export class ClusterRounds {
     const active = members.filter((m) => !m.draining && !(m.nodeId === me && this.#draining)).map((m) => m.nodeId);
     const target = active.length === 0 ? undefined : this.#allocate(active);
     const plan = planMoves({
-      me, target, owners, live, busy: this.#slots.busy, serving: this.#slots.served, maxMoves: this.#o.maxMoves ?? 128,
+      me,
+      target,
+      owners,
+      live,
+      busy: this.#slots.busy,
+      serving: this.#slots.served,
+      maxMoves: this.#o.maxMoves ?? 128,
     });
     if (plan.orphans.size > 0) {
       const released = await store.release(plan.orphans);
@@ -201,22 +212,40 @@ export class ClusterRounds {
     for (const slot of this.#slots.all()) if (slot.state === 'acquiring') acquiring++;
     const take = plan.acquire.slice(0, Math.max(0, (this.#o.maxMoves ?? 128) - acquiring));
     if (take.length > 0) {
-      const kinds = new Map(take.map((a) => {
-        const row = owners.get(a.shard);
-        const takeover = row !== undefined && !row.released && row.ownerNode !== null && row.ownerNode !== me && !live.has(row.ownerNode);
-        return [a.shard, takeover ? 'takeover' as const : 'acquire' as const];
-      }));
-      const taking = this.#node.acquireShards(take, false).then((acquired) => {
-        this.#count('acquire', acquired.filter((v) => kinds.get(v) === 'acquire').length);
-        this.#count('takeover', acquired.filter((v) => kinds.get(v) === 'takeover').length);
-        if (acquired.length > 0) this.#o.log?.info({ moved: acquired.length, acquired: acquired.length, members: active.length, serving: this.#slots.served.size }, `moved ${acquired.length} shards`);
-      }).finally(() => this.#taking.delete(taking));
+      const kinds = new Map(
+        take.map((a) => {
+          const row = owners.get(a.shard);
+          const takeover = row !== undefined && !row.released && row.ownerNode !== null && row.ownerNode !== me && !live.has(row.ownerNode);
+          return [a.shard, takeover ? ('takeover' as const) : ('acquire' as const)];
+        }),
+      );
+      const taking = this.#node
+        .acquireShards(take, false)
+        .then((acquired) => {
+          this.#count('acquire', acquired.filter((v) => kinds.get(v) === 'acquire').length);
+          this.#count('takeover', acquired.filter((v) => kinds.get(v) === 'takeover').length);
+          if (acquired.length > 0)
+            this.#o.log?.info(
+              { moved: acquired.length, acquired: acquired.length, members: active.length, serving: this.#slots.served.size },
+              `moved ${acquired.length} shards`,
+            );
+        })
+        .finally(() => this.#taking.delete(taking));
       this.#taking.add(taking);
     }
     const released = plan.release.length === 0 ? [] : await this.#node.releaseShards(plan.release, RELEASE_CHUNK);
     this.#count('release', released.length);
     if (released.length > 0) {
-      this.#o.log?.info({ moved: released.length, released: released.length, members: active.length, serving: this.#slots.served.size, waiting: plan.waiting }, `moved ${released.length} shards`);
+      this.#o.log?.info(
+        {
+          moved: released.length,
+          released: released.length,
+          members: active.length,
+          serving: this.#slots.served.size,
+          waiting: plan.waiting,
+        },
+        `moved ${released.length} shards`,
+      );
     }
     return plan.waiting > 0 || released.length > 0 || plan.acquire.length > 0 || this.#taking.size > 0;
   }

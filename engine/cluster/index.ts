@@ -11,8 +11,19 @@ export type { ClusterNodeOptions } from './cluster-node.js';
 export { NodeReplacedError } from './cluster-rounds.js';
 export type { ClusterView } from './cluster-rounds.js';
 export type {
-  ClaimRule, KernelMeta, Member, MembershipStore, RenewOutcome, ShardActor, ShardCheckpoint, ShardCheckpointWrite, ShardJournal, ShardJournalAppend,
-  ShardJournalAppendResult, ShardOwner, ShardStore,
+  ClaimRule,
+  KernelMeta,
+  Member,
+  MembershipStore,
+  RenewOutcome,
+  ShardActor,
+  ShardCheckpoint,
+  ShardCheckpointWrite,
+  ShardJournal,
+  ShardJournalAppend,
+  ShardJournalAppendResult,
+  ShardOwner,
+  ShardStore,
 } from './cluster-ports.js';
 export { planMoves } from './move-planner.js';
 export { OpsPortInUseError, OpsServer, operatorShards } from './ops-server.js';

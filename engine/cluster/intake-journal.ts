@@ -126,7 +126,9 @@ export class IntakeJournal {
       const watermark = this.#d.lastSeq();
       const t = performance.now();
       try {
-        const results = await this.#d.journal.appendBatch(batch.map((p) => ({ shard: p.shard, epoch: p.epoch, input: p.input, clientOrderId: p.clientOrderId, tickWatermark: watermark })));
+        const results = await this.#d.journal.appendBatch(
+          batch.map((p) => ({ shard: p.shard, epoch: p.epoch, input: p.input, clientOrderId: p.clientOrderId, tickWatermark: watermark })),
+        );
         metrics?.journalWriteSeconds.observe((performance.now() - t) / 1000);
         metrics?.journalBatchSize.observe(batch.length);
         const now = performance.now();
@@ -152,8 +154,12 @@ export class IntakeJournal {
             const create = p.input.type === 'create';
             metrics?.intake.inc({ result: create ? 'DUPLICATE_ASSESSMENT' : 'DUPLICATE_CLIENT_ORDER_ID' });
             p.resolve({
-              ok: false, code: create ? 'DUPLICATE_ASSESSMENT' : 'DUPLICATE_CLIENT_ORDER_ID', ...(r.position === undefined ? {} : { position: r.position }),
-              message: create ? `assessment '${p.input.assessmentId}' already exists` : `client order id '${p.clientOrderId}' was already accepted for '${p.input.assessmentId}'`,
+              ok: false,
+              code: create ? 'DUPLICATE_ASSESSMENT' : 'DUPLICATE_CLIENT_ORDER_ID',
+              ...(r.position === undefined ? {} : { position: r.position }),
+              message: create
+                ? `assessment '${p.input.assessmentId}' already exists`
+                : `client order id '${p.clientOrderId}' was already accepted for '${p.input.assessmentId}'`,
             });
           }
         }
@@ -164,7 +170,13 @@ export class IntakeJournal {
         for (const p of batch) {
           if (p.input.type === 'create') slots.get(p.shard)?.known.delete(p.input.assessmentId);
           metrics?.intake.inc({ result: 'JOURNAL_UNAVAILABLE' });
-          p.resolve({ ok: false, code: 'JOURNAL_UNAVAILABLE', message: unknown ? `outcome unknown, retry with the same client order id: ${e.message}` : `not accepted, nothing was applied: the journal write failed (${e.message})` });
+          p.resolve({
+            ok: false,
+            code: 'JOURNAL_UNAVAILABLE',
+            message: unknown
+              ? `outcome unknown, retry with the same client order id: ${e.message}`
+              : `not accepted, nothing was applied: the journal write failed (${e.message})`,
+          });
         }
         this.#d.log?.error({ err: e, entries: batch.length }, 'journal write failed; the batch was refused');
         // The journal may hold commands this node did not apply: those shards are recovered from it.

@@ -43,7 +43,12 @@ export class OpsPortInUseError extends Error {
 /** The ownership map as `/v1/operator/shards` shows it. */
 export interface OperatorShards {
   readonly node: string;
-  readonly members: ReadonlyArray<{ readonly nodeId: string; readonly incarnation: number; readonly draining: boolean; readonly leaseLeftMs: number }>;
+  readonly members: ReadonlyArray<{
+    readonly nodeId: string;
+    readonly incarnation: number;
+    readonly draining: boolean;
+    readonly leaseLeftMs: number;
+  }>;
   readonly moves: { readonly acquire: number; readonly release: number; readonly takeover: number };
   readonly marketSeq: number;
   readonly marketTail: number | null;
@@ -70,13 +75,29 @@ export async function operatorShards(node: ClusterNode, store: ShardStore, marke
     const row = owners.get(v);
     const age = ages.get(v);
     return {
-      shard: v, key: shardKey(v), owner: row === undefined ? null : (row.ownerNode ?? (age === undefined ? 'solo' : me)), epoch: row?.epoch ?? null, released: row?.released ?? false,
-      ...(age === undefined ? {} : { lag: { marketInputs: tail === null ? null : Math.max(0, tail - node.lastSeq), checkpointAgeMs: Math.round(age) } }),
+      shard: v,
+      key: shardKey(v),
+      owner: row === undefined ? null : (row.ownerNode ?? (age === undefined ? 'solo' : me)),
+      epoch: row?.epoch ?? null,
+      released: row?.released ?? false,
+      ...(age === undefined
+        ? {}
+        : { lag: { marketInputs: tail === null ? null : Math.max(0, tail - node.lastSeq), checkpointAgeMs: Math.round(age) } }),
     };
   });
   return {
-    node: me, members: view.members.map((m) => ({ nodeId: m.nodeId, incarnation: m.incarnation, draining: m.draining, leaseLeftMs: Math.round(m.expiresInMs) })),
-    moves: view.moves, marketSeq: node.lastSeq, marketTail: tail, served: node.servedShards().size, shards,
+    node: me,
+    members: view.members.map((m) => ({
+      nodeId: m.nodeId,
+      incarnation: m.incarnation,
+      draining: m.draining,
+      leaseLeftMs: Math.round(m.expiresInMs),
+    })),
+    moves: view.moves,
+    marketSeq: node.lastSeq,
+    marketTail: tail,
+    served: node.servedShards().size,
+    shards,
   };
 }
 
@@ -99,13 +120,18 @@ export class OpsServer {
     };
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       const path = (req.url ?? '/').split('?')[0];
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'GET only' } });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'GET only' } });
       const { node } = o;
       switch (path) {
         case '/livez':
-          return node.fault === undefined ? send(res, 200, { status: 'live' }) : send(res, 503, { status: 'halted', reason: node.fault.message });
+          return node.fault === undefined
+            ? send(res, 200, { status: 'live' })
+            : send(res, 503, { status: 'halted', reason: node.fault.message });
         case '/readyz':
-          return ready && !node.stopping && node.fault === undefined ? send(res, 200, { status: 'ready', served: node.servedShards().size }) : send(res, 503, { status: node.stopping ? 'stopping' : 'starting' });
+          return ready && !node.stopping && node.fault === undefined
+            ? send(res, 200, { status: 'ready', served: node.servedShards().size })
+            : send(res, 503, { status: node.stopping ? 'stopping' : 'starting' });
         case '/metrics':
           return send(res, 200, await o.registry.metrics(), o.registry.contentType);
         case '/v1/operator/shards':
@@ -124,7 +150,9 @@ export class OpsServer {
     server.requestTimeout = 10_000;
     const port = o.port ?? 9464;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new OpsPortInUseError(port, { cause: err }) : err));
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new OpsPortInUseError(port, { cause: err }) : err),
+      );
       server.listen(port, o.host ?? '0.0.0.0', () => resolve());
     });
     return new OpsServer(server, (server.address() as AddressInfo).port);

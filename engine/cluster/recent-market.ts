@@ -85,7 +85,13 @@ export class RecentMarket {
  * from checkpoints older than its start catch up from memory. Whole or not
  * at all: the ring must hold every input after its floor.
  */
-export async function backfillRecent(ring: RecentMarket, market: MarketLog, tickSeq: number, capacity: number, log?: Logger): Promise<void> {
+export async function backfillRecent(
+  ring: RecentMarket,
+  market: MarketLog,
+  tickSeq: number,
+  capacity: number,
+  log?: Logger,
+): Promise<void> {
   if (tickSeq <= 0 || capacity <= 0) return;
   const after = Math.max(0, tickSeq - capacity);
   const inputs: MarketInput[] = [];

@@ -80,9 +80,14 @@ export class ShardAcquirer {
     }
     const t0 = performance.now();
     try {
-      const epochs = await store.claim(slots.map((s) => s.shard), {
-        node: this.#d.nodeId, force, ...(force ? {} : { expected: new Map(wanted.map((w) => [w.shard, w.epoch])) }),
-      });
+      const epochs = await store.claim(
+        slots.map((s) => s.shard),
+        {
+          node: this.#d.nodeId,
+          force,
+          ...(force ? {} : { expected: new Map(wanted.map((w) => [w.shard, w.epoch])) }),
+        },
+      );
       const taken: ShardSlot[] = [];
       for (const s of slots) {
         const e = epochs.get(s.shard);
@@ -119,10 +124,17 @@ export class ShardAcquirer {
       const end = performance.now();
       this.#d.metrics?.catchupSeconds.observe((end - t0) / 1000);
       const served = taken.filter((s) => table.get(s.shard) === s && s.state === 'serving').map((s) => s.shard);
-      this.#d.log?.info({
-        shards: served.length, checkpoints: cps.size, journalEntries: [...entries.values()].reduce((n, l) => n + l.length, 0),
-        claimMs: Math.round(claimedAt - t0), loadMs: Math.round(loadedAt - claimedAt), catchUpMs: Math.round(end - loadedAt),
-      }, 'shards taken');
+      this.#d.log?.info(
+        {
+          shards: served.length,
+          checkpoints: cps.size,
+          journalEntries: [...entries.values()].reduce((n, l) => n + l.length, 0),
+          claimMs: Math.round(claimedAt - t0),
+          loadMs: Math.round(loadedAt - claimedAt),
+          catchUpMs: Math.round(end - loadedAt),
+        },
+        'shards taken',
+      );
       return served;
     } catch (err) {
       this.#d.log?.warn({ err, shards: slots.length }, 'taking shards failed; the next round tries again');
@@ -160,12 +172,22 @@ export class ShardAcquirer {
     }
   }
 
-  #catchUp(slots: readonly ShardSlot[], cps: ReadonlyMap<number, ShardCheckpoint>, entries: ReadonlyMap<number, JournalRecord[]>): Promise<void> {
+  #catchUp(
+    slots: readonly ShardSlot[],
+    cps: ReadonlyMap<number, ShardCheckpoint>,
+    entries: ReadonlyMap<number, JournalRecord[]>,
+  ): Promise<void> {
     if (slots.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const c = new ShardCatchUp(slots.map((s) => ({ shard: s.shard, checkpoint: cps.get(s.shard), entries: entries.get(s.shard) ?? [] })), this.#d.lastSeq(), {
-        tiers: this.#d.tiers, instruments: this.#d.instruments, onEvents: (events) => this.#d.output?.onEvents(events, -1),
-      });
+      const c = new ShardCatchUp(
+        slots.map((s) => ({ shard: s.shard, checkpoint: cps.get(s.shard), entries: entries.get(s.shard) ?? [] })),
+        this.#d.lastSeq(),
+        {
+          tiers: this.#d.tiers,
+          instruments: this.#d.instruments,
+          onEvents: (events) => this.#d.output?.onEvents(events, -1),
+        },
+      );
       // Registered at this boundary: the pump hands it every input from here on.
       this.#catchUps.set(c, { slots, done: resolve });
       this.#d.onRegistered?.();

@@ -76,7 +76,10 @@ export class ShardCatchUp {
     this.#live = live;
     this.shards = shards.map((s) => s.shard);
     this.#registeredAt = live;
-    const byKey = new Map<string, { cp: ShardCheckpoint | undefined; shards: number[]; actors: ActorSnapshot[]; entries: JournalRecord[] }>();
+    const byKey = new Map<
+      string,
+      { cp: ShardCheckpoint | undefined; shards: number[]; actors: ActorSnapshot[]; entries: JournalRecord[] }
+    >();
     for (const s of shards) {
       const cp = s.checkpoint;
       this.#journalPos.set(s.shard, cp?.journalPos ?? 0);
@@ -88,11 +91,20 @@ export class ShardCatchUp {
       for (const e of s.entries) part.entries.push(e);
     }
     for (const { cp, shards: members, actors, entries } of byKey.values()) {
-      const kernel = cp === undefined
-        ? new ShardKernel({ tiers: options.tiers, instruments: options.instruments })
-        : ShardKernel.restore({ ...cp.meta, actors });
+      const kernel =
+        cp === undefined
+          ? new ShardKernel({ tiers: options.tiers, instruments: options.instruments })
+          : ShardKernel.restore({ ...cp.meta, actors });
       const book = kernel.book.snapshot();
-      this.#groups.push({ kernel, gate: new MarketInputGate(new MarketRegistry(book.instruments, book.resolutions)), shards: members, tickSeq: cp?.tickSeq ?? 0, entries, next: 0, i: 0 });
+      this.#groups.push({
+        kernel,
+        gate: new MarketInputGate(new MarketRegistry(book.instruments, book.resolutions)),
+        shards: members,
+        tickSeq: cp?.tickSeq ?? 0,
+        entries,
+        next: 0,
+        i: 0,
+      });
     }
     for (const g of this.#groups) {
       g.entries.sort((a, b) => a.position - b.position);

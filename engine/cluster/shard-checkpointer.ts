@@ -94,7 +94,16 @@ export class ShardCheckpointer {
       if (slots.length === 0) return [];
       const tickSeq = this.#d.lastSeq();
       const meta = this.#d.meta();
-      const writes: ShardCheckpointWrite[] = slots.map((s) => ({ shard: s.shard, epoch: s.epoch, version: s.version + 1, inputPos: this.#d.engine.position - 1, tickSeq, journalPos: s.journalPos, meta, actors: [] }));
+      const writes: ShardCheckpointWrite[] = slots.map((s) => ({
+        shard: s.shard,
+        epoch: s.epoch,
+        version: s.version + 1,
+        inputPos: this.#d.engine.position - 1,
+        tickSeq,
+        journalPos: s.journalPos,
+        meta,
+        actors: [],
+      }));
       const { fenced } = await this.#d.store.save(writes);
       const refused = new Set(fenced);
       for (const s of slots) {
@@ -134,7 +143,17 @@ export class ShardCheckpointer {
       for (const m of marks) {
         const mine = by.get(m.slot.shard);
         if (!(this.#d.everyShard || full || mine !== undefined || m.slot.due || t - m.slot.savedAt > stale)) continue;
-        writes.push({ shard: m.slot.shard, epoch: m.epoch, version: m.version, inputPos: lastInput, tickSeq, journalPos: m.journalPos, meta, actors: [], ...(mine === undefined ? {} : { rows: mine }) });
+        writes.push({
+          shard: m.slot.shard,
+          epoch: m.epoch,
+          version: m.version,
+          inputPos: lastInput,
+          tickSeq,
+          journalPos: m.journalPos,
+          meta,
+          actors: [],
+          ...(mine === undefined ? {} : { rows: mine }),
+        });
       }
       const { fenced } = await store.save(writes);
       const refused = new Set(fenced);
@@ -151,7 +170,10 @@ export class ShardCheckpointer {
       this.#nextFull = false;
       metrics?.checkpointSeconds.observe((performance.now() - t) / 1000);
       metrics?.checkpointActors.inc(encoded.count);
-      this.#d.log?.debug({ tickSeq, shards: writes.length, actors: encoded.count, full, ms: Math.round(performance.now() - t) }, 'checkpoint saved');
+      this.#d.log?.debug(
+        { tickSeq, shards: writes.length, actors: encoded.count, full, ms: Math.round(performance.now() - t) },
+        'checkpoint saved',
+      );
     } catch (err) {
       metrics?.checkpointFailures.inc();
       this.#d.log?.error({ err, tickSeq }, 'checkpoint failed; the next one carries every actor');

@@ -66,7 +66,16 @@ export class ShardSlots {
   /** Start taking a shard; undefined when it is already here in some state. */
   begin(shard: number): ShardSlot | undefined {
     if (this.#slots.has(shard)) return undefined;
-    const slot: ShardSlot = { shard, state: 'acquiring', epoch: 0, version: 0, journalPos: 0, known: new Set(), savedAt: performance.now(), due: true };
+    const slot: ShardSlot = {
+      shard,
+      state: 'acquiring',
+      epoch: 0,
+      version: 0,
+      journalPos: 0,
+      known: new Set(),
+      savedAt: performance.now(),
+      due: true,
+    };
     this.#slots.set(shard, slot);
     return slot;
   }

@@ -19,24 +19,29 @@ function id(v: string): string {
 }
 
 const program = new Command('assessment').description('Operate on assessments of a running engine node over NATS');
-program.command('create')
+program
+  .command('create')
   .description('create an assessment for a trader on a tier, answered once it is durable')
   .requiredOption('--trader <id>', 'trader id (the `sub` of their token)', id)
   .requiredOption('--tier <id>', 'tier id, e.g. two-step-100k (GET /v1/tiers lists them)', id)
   .option('--id <id>', 'assessment id (default: a new random one)', id)
   .option('--nats <url>', 'NATS server (NATS_URL)', process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222')
   .option('--namespace <prefix>', 'subject namespace (NATS_NAMESPACE)', process.env['NATS_NAMESPACE'] ?? '')
-  .option('--group <name>', 'the node\'s shard group (ENGINE_GROUP)', process.env['ENGINE_GROUP'] ?? 'default')
+  .option('--group <name>', "the node's shard group (ENGINE_GROUP)", process.env['ENGINE_GROUP'] ?? 'default')
   .action(async (o: { trader: string; tier: string; id?: string; nats: string; namespace: string; group: string }) => {
     const assessmentId = o.id ?? `a-${randomBytes(6).toString('hex')}`;
     const nc = await connect({ servers: o.nats, name: 'vatic-assessment' });
     try {
       const subject = intakeSubjects(o.group, o.namespace).intake;
-      let reply;
+      let reply: Awaited<ReturnType<typeof nc.request>>;
       try {
-        reply = await nc.request(subject, encode({ kind: 'create', assessmentId, traderId: o.trader, tierId: o.tier }), { timeout: 10_000 });
+        reply = await nc.request(subject, encode({ kind: 'create', assessmentId, traderId: o.trader, tierId: o.tier }), {
+          timeout: 10_000,
+        });
       } catch (err) {
-        throw new Error(`no engine node answered on ${subject} (${(err as Error).message}): is npm run serve running with NATS_URL${o.namespace === '' ? '' : ` and NATS_NAMESPACE=${o.namespace}`}?`);
+        throw new Error(
+          `no engine node answered on ${subject} (${(err as Error).message}): is npm run serve running with NATS_URL${o.namespace === '' ? '' : ` and NATS_NAMESPACE=${o.namespace}`}?`,
+        );
       }
       const result = decode(reply.data) as IntakeResult;
       process.stdout.write(`${JSON.stringify({ assessmentId, traderId: o.trader, tierId: o.tier, ...result })}\n`);

@@ -40,7 +40,8 @@ export interface ClusterProcessesOptions {
 }
 
 /** Log lines echoed to the terminal besides warnings and errors. */
-const NOTABLE = /moved|fenced|halt|takeover|acquired|released|draining|drained|serving shards|gateway started|engine node ready|stopped|lease/i;
+const NOTABLE =
+  /moved|fenced|halt|takeover|acquired|released|draining|drained|serving shards|gateway started|engine node ready|stopped|lease/i;
 
 /** Starts, drains and kills the cluster's processes. */
 export class ClusterProcesses {
@@ -76,23 +77,41 @@ export class ClusterProcesses {
   }
 
   /** Start (or start again, under the same name and port) a process with `env` on top of the common environment. */
-  start(name: string, role: ClusterRole, port: number | undefined, env: Record<string, string>, args: readonly string[] = ['engine/main/serve.ts']): ClusterProcess {
+  start(
+    name: string,
+    role: ClusterRole,
+    port: number | undefined,
+    env: Record<string, string>,
+    args: readonly string[] = ['engine/main/serve.ts'],
+  ): ClusterProcess {
     const known = this.#procs.get(name);
     if (known !== undefined && known.ended === undefined) throw new Error(`${name} is running (pid ${known.child?.pid})`);
     let log = this.#logs.get(name);
     if (log === undefined) this.#logs.set(name, (log = createWriteStream(join(this.#o.logDir, `${name}.log`), { flags: 'a' })));
     const child = spawn(process.execPath, [...SERVER_V8_FLAGS, '--import', 'tsx', ...args], {
-      cwd: this.#o.cwd, env: { ...process.env, ...this.#o.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: this.#o.cwd,
+      env: { ...process.env, ...this.#o.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const p: ClusterProcess = known ?? { name, role, port, child: undefined, ended: undefined, exited: Promise.resolve(), stopping: undefined };
+    const p: ClusterProcess = known ?? {
+      name,
+      role,
+      port,
+      child: undefined,
+      ended: undefined,
+      exited: Promise.resolve(),
+      stopping: undefined,
+    };
     p.child = child;
     p.ended = undefined;
     p.stopping = undefined;
-    p.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-      p.ended = { code, signal };
-      this.#o.say(`${name} exited (${signal ?? `code ${code}`})`);
-      resolve();
-    }));
+    p.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        p.ended = { code, signal };
+        this.#o.say(`${name} exited (${signal ?? `code ${code}`})`);
+        resolve();
+      }),
+    );
     this.#procs.set(name, p);
     const sink = log;
     const echo = (stream: 'out' | 'err') => {
@@ -139,14 +158,25 @@ export class ClusterProcesses {
 
   /** Drain everything: gateways and the feed first, then the nodes one by one (each hands its shards to the others). */
   async stopAll(): Promise<void> {
-    await Promise.all(this.running().filter((p) => p.role !== 'engine').map((p) => this.drain(p.name, 30_000)));
+    await Promise.all(
+      this.running()
+        .filter((p) => p.role !== 'engine')
+        .map((p) => this.drain(p.name, 30_000)),
+    );
     for (const p of this.running('engine')) await this.drain(p.name, 60_000);
     for (const log of this.#logs.values()) log.end();
   }
 
   #running(name: string): ClusterProcess {
     const p = this.#procs.get(name);
-    if (p === undefined || p.ended !== undefined || p.child === undefined) throw new Error(`no running process '${name}' (${this.running().map((r) => r.name).join(', ') || 'none running'})`);
+    if (p === undefined || p.ended !== undefined || p.child === undefined)
+      throw new Error(
+        `no running process '${name}' (${
+          this.running()
+            .map((r) => r.name)
+            .join(', ') || 'none running'
+        })`,
+      );
     return p;
   }
 }
@@ -157,7 +187,10 @@ function readLine(text: string): { level: number; msg: string; detail: string } 
   try {
     const l = JSON.parse(text) as Record<string, unknown>;
     const keep = ['moved', 'shards', 'epoch', 'shard', 'reason', 'node', 'gateway', 'err'];
-    const detail = keep.filter((k) => l[k] !== undefined).map((k) => `${k}=${k === 'err' ? String((l[k] as { message?: unknown }).message ?? '') : JSON.stringify(l[k])}`).join(' ');
+    const detail = keep
+      .filter((k) => l[k] !== undefined)
+      .map((k) => `${k}=${k === 'err' ? String((l[k] as { message?: unknown }).message ?? '') : JSON.stringify(l[k])}`)
+      .join(' ');
     return { level: Number(l['level'] ?? 30), msg: String(l['msg'] ?? ''), detail: detail === '' ? '' : ` (${detail.slice(0, 200)})` };
   } catch {
     return undefined;

@@ -12,10 +12,11 @@ export function clusterShardHost(node: ClusterNode, nodeId: string, watch: (ids:
   return {
     nodeId,
     serves: (v) => node.epochOf(v),
-    served: () => [...node.servedShards()].flatMap((v) => {
-      const epoch = node.epochOf(v);
-      return epoch === undefined ? [] : [[v, epoch] as const];
-    }),
+    served: () =>
+      [...node.servedShards()].flatMap((v) => {
+        const epoch = node.epochOf(v);
+        return epoch === undefined ? [] : [[v, epoch] as const];
+      }),
     onShardChange: (listener) => node.onShardChange(listener),
     offer: (req) => node.offer(req),
     state: (id) => node.state(id),

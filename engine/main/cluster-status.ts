@@ -40,11 +40,16 @@ export async function readOwnership(sql: postgres.Sql): Promise<Ownership | { re
       owned.set(r.owner_node, r.shards);
       if (live.has(r.owner_node)) held += r.shards;
     }
-    return { members: members.map((m) => ({ nodeId: m.node_id, live: m.live, draining: m.draining })), owned, unowned: VIRTUAL_SHARDS - held };
+    return {
+      members: members.map((m) => ({ nodeId: m.node_id, live: m.live, draining: m.draining })),
+      owned,
+      unowned: VIRTUAL_SHARDS - held,
+    };
   } catch (err) {
     const code = (err as { code?: string }).code;
     // 42P01: no such table; 42703: no such column. The cluster migration is not applied yet.
-    if (code === '42P01' || code === '42703') return { unknown: 'the cluster tables are not there yet (no engine node has run the cluster migration)' };
+    if (code === '42P01' || code === '42703')
+      return { unknown: 'the cluster tables are not there yet (no engine node has run the cluster migration)' };
     return { unknown: `the database did not answer: ${(err as Error).message}` };
   }
 }
@@ -64,12 +69,27 @@ export function ownershipLine(o: Ownership | { readonly unknown: string }): stri
 export function statusText(procs: readonly ClusterProcess[], o: Ownership | { readonly unknown: string }): string {
   const lines = ['processes:'];
   for (const p of procs) {
-    const state = p.ended === undefined ? `running, pid ${p.child?.pid}` : p.stopping === 'drain' ? `drained (${p.ended.signal ?? `exit ${p.ended.code}`})` : p.stopping === 'kill' ? 'killed' : `exited (${p.ended.signal ?? `code ${p.ended.code}`})`;
-    const where = p.port === undefined ? '' : p.role === 'gateway' ? `  http://127.0.0.1:${p.port}/  ws://127.0.0.1:${p.port}/v1/ws` : `  ops http://127.0.0.1:${p.port}/v1/operator/shards`;
+    const state =
+      p.ended === undefined
+        ? `running, pid ${p.child?.pid}`
+        : p.stopping === 'drain'
+          ? `drained (${p.ended.signal ?? `exit ${p.ended.code}`})`
+          : p.stopping === 'kill'
+            ? 'killed'
+            : `exited (${p.ended.signal ?? `code ${p.ended.code}`})`;
+    const where =
+      p.port === undefined
+        ? ''
+        : p.role === 'gateway'
+          ? `  http://127.0.0.1:${p.port}/  ws://127.0.0.1:${p.port}/v1/ws`
+          : `  ops http://127.0.0.1:${p.port}/v1/operator/shards`;
     lines.push(`  ${p.name.padEnd(4)} ${p.role.padEnd(8)} ${state}${where}`);
   }
   if ('unknown' in o) lines.push(`members: unknown`);
-  else lines.push(`members: ${o.members.length === 0 ? 'none' : o.members.map((m) => `${m.nodeId} ${m.live ? 'live' : 'expired'}${m.draining ? ' draining' : ''}`).join(', ')}`);
+  else
+    lines.push(
+      `members: ${o.members.length === 0 ? 'none' : o.members.map((m) => `${m.nodeId} ${m.live ? 'live' : 'expired'}${m.draining ? ' draining' : ''}`).join(', ')}`,
+    );
   lines.push(ownershipLine(o));
   return lines.join('\n');
 }

@@ -29,7 +29,15 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NAME = /^[ng][1-9][0-9]{0,2}$/;
 
 interface Options {
-  nodes: number; gateways: number; namespace: string; nats: string; databaseUrl: string; gatewayPort: number; opsPort: number; assessments: number; feed: boolean;
+  nodes: number;
+  gateways: number;
+  namespace: string;
+  nats: string;
+  databaseUrl: string;
+  gatewayPort: number;
+  opsPort: number;
+  assessments: number;
+  feed: boolean;
 }
 
 function count(max: number) {
@@ -53,8 +61,14 @@ async function checkServices(o: Options): Promise<void> {
   const nats = new URL(o.nats.includes('://') ? o.nats : `nats://${o.nats}`);
   const pg = new URL(o.databaseUrl);
   const missing: string[] = [];
-  if (!(await portOpen(nats.hostname, Number(nats.port || 4222)))) missing.push(`NATS is not running at ${nats.hostname}:${nats.port || 4222}: start it with JetStream (nats-server -js), or point NATS_URL at one`);
-  if (!(await portOpen(pg.hostname, Number(pg.port || 5432)))) missing.push(`Postgres is not running at ${pg.hostname}:${pg.port || 5432}: start it, or point --database-url (CLUSTER_DATABASE_URL) at one`);
+  if (!(await portOpen(nats.hostname, Number(nats.port || 4222))))
+    missing.push(
+      `NATS is not running at ${nats.hostname}:${nats.port || 4222}: start it with JetStream (nats-server -js), or point NATS_URL at one`,
+    );
+  if (!(await portOpen(pg.hostname, Number(pg.port || 5432))))
+    missing.push(
+      `Postgres is not running at ${pg.hostname}:${pg.port || 5432}: start it, or point --database-url (CLUSTER_DATABASE_URL) at one`,
+    );
   if (missing.length > 0) fail(missing.join('\n         '));
 }
 
@@ -85,12 +99,15 @@ async function sendCommand(o: Options, cmd: string, node: string | undefined): P
   await checkServices(o);
   const nc = await connect({ servers: o.nats, name: 'cluster-cli' });
   try {
-    const msg = await nc.request(controlSubject(o.namespace), new TextEncoder().encode(JSON.stringify({ cmd, node })), { timeout: 120_000 });
+    const msg = await nc.request(controlSubject(o.namespace), new TextEncoder().encode(JSON.stringify({ cmd, node })), {
+      timeout: 120_000,
+    });
     const reply = JSON.parse(new TextDecoder().decode(msg.data)) as { ok: boolean; text: string };
     process.stdout.write(`${reply.text}\n`);
     process.exitCode = reply.ok ? 0 : 1;
   } catch (err) {
-    if (err instanceof errors.RequestError && err.isNoResponders()) fail(`no cluster is running in namespace '${o.namespace}' (start one: npm run cluster -- --nodes 3 --gateways 2)`);
+    if (err instanceof errors.RequestError && err.isNoResponders())
+      fail(`no cluster is running in namespace '${o.namespace}' (start one: npm run cluster -- --nodes 3 --gateways 2)`);
     throw err;
   } finally {
     await nc.close();
@@ -103,30 +120,67 @@ async function supervise(o: Options): Promise<void> {
   await ensureDatabase(o.databaseUrl);
   const nc: NatsConnection = await connect({ servers: o.nats, name: 'cluster' });
   await jetstreamManager(nc).catch(() => fail(`NATS at ${o.nats} has no JetStream: start it with -js`));
-  const taken = await nc.request(controlSubject(o.namespace), new TextEncoder().encode('{"cmd":"ping"}'), { timeout: 500 }).then(() => true, () => false);
-  if (taken) fail(`a cluster is already running in namespace '${o.namespace}' (send it commands: npm run cluster -- status; or start another with --namespace)`);
+  const taken = await nc.request(controlSubject(o.namespace), new TextEncoder().encode('{"cmd":"ping"}'), { timeout: 500 }).then(
+    () => true,
+    () => false,
+  );
+  if (taken)
+    fail(
+      `a cluster is already running in namespace '${o.namespace}' (send it commands: npm run cluster -- status; or start another with --namespace)`,
+    );
   const sql = postgres(o.databaseUrl, { max: 2, onnotice: () => {}, connect_timeout: 5 });
   const say = (line: string): void => void process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
   const secret = process.env['GATEWAY_JWT_SECRET'] ?? randomBytes(32).toString('hex');
   const stream = o.namespace.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
   const procs = new ClusterProcesses({
-    cwd: ROOT, logDir: `${ROOT}.data/cluster-${o.namespace}`, say,
-    env: { NATS_URL: o.nats, DATABASE_URL: o.databaseUrl, NATS_NAMESPACE: o.namespace, MARKET_STREAM: `${stream}_MARKET`, EVENT_STREAM: `${stream}_EVENTS`, GATEWAY_JWT_SECRET: secret, LOG_LEVEL: 'info' },
+    cwd: ROOT,
+    logDir: `${ROOT}.data/cluster-${o.namespace}`,
+    say,
+    env: {
+      NATS_URL: o.nats,
+      DATABASE_URL: o.databaseUrl,
+      NATS_NAMESPACE: o.namespace,
+      MARKET_STREAM: `${stream}_MARKET`,
+      EVENT_STREAM: `${stream}_EVENTS`,
+      GATEWAY_JWT_SECRET: secret,
+      LOG_LEVEL: 'info',
+    },
   });
   const start = (name: string): string => {
     const k = Number(name.slice(1));
     if (name.startsWith('n')) {
-      const p = procs.start(name, 'engine', o.opsPort + k - 1, { ENGINE_ROLE: 'engine', NODE_ID: name, OPS_PORT: String(o.opsPort + k - 1), GATEWAY_PORT: 'off', DATA_DIR: `.data/cluster-${o.namespace}/${name}` });
+      const p = procs.start(name, 'engine', o.opsPort + k - 1, {
+        ENGINE_ROLE: 'engine',
+        NODE_ID: name,
+        OPS_PORT: String(o.opsPort + k - 1),
+        GATEWAY_PORT: 'off',
+        DATA_DIR: `.data/cluster-${o.namespace}/${name}`,
+      });
       return `started engine node ${name} (pid ${p.child?.pid}, ops port ${p.port})`;
     }
     const p = procs.start(name, 'gateway', o.gatewayPort + k - 1, { ENGINE_ROLE: 'gateway', GATEWAY_PORT: String(o.gatewayPort + k - 1) });
     return `started gateway ${name} (pid ${p.child?.pid}, http://127.0.0.1:${p.port}/)`;
   };
-  if (o.feed) procs.start('feed', 'feed', undefined, {}, ['engine/main/market-data.ts', '--namespace', o.namespace, '--stream', `${stream}_MARKET`, '--interval-ms', '1000']);
+  if (o.feed)
+    procs.start('feed', 'feed', undefined, {}, [
+      'engine/main/market-data.ts',
+      '--namespace',
+      o.namespace,
+      '--stream',
+      `${stream}_MARKET`,
+      '--interval-ms',
+      '1000',
+    ]);
   for (let k = 1; k <= o.nodes; k++) say(start(`n${k}`));
   for (let k = 1; k <= o.gateways; k++) say(start(`g${k}`));
-  const token = await new SignJWT({ roles: ['trader'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('trader-000001').setIssuer('vatic').setAudience('vatic-gateway')
-    .setIssuedAt().setExpirationTime('12h').sign(new TextEncoder().encode(secret));
+  const token = await new SignJWT({ roles: ['trader'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('trader-000001')
+    .setIssuer('vatic')
+    .setAudience('vatic-gateway')
+    .setIssuedAt()
+    .setExpirationTime('12h')
+    .sign(new TextEncoder().encode(secret));
   say(`cluster '${o.namespace}': logs in .data/cluster-${o.namespace}/<name>.log; database ${new URL(o.databaseUrl).pathname.slice(1)}`);
   if (o.gateways > 0) say(`console: http://127.0.0.1:${o.gatewayPort}/ ; a token for trader-000001 (12 h): ${token}`);
   say('commands: status · add [n<k>|g<k>] · drain <name> · kill <name> · quit   (or from another terminal: npm run cluster -- drain n2)');
@@ -137,21 +191,31 @@ async function supervise(o: Options): Promise<void> {
     if (stopping) return { ok: false, text: 'the cluster is stopping' };
     try {
       switch (cmd) {
-        case 'ping': return { ok: true, text: 'pong' };
-        case 'status': return { ok: true, text: statusText(procs.all(), await readOwnership(sql)) };
-        case 'add': return { ok: true, text: start(node ?? procs.nextName('engine')) };
+        case 'ping':
+          return { ok: true, text: 'pong' };
+        case 'status':
+          return { ok: true, text: statusText(procs.all(), await readOwnership(sql)) };
+        case 'add':
+          return { ok: true, text: start(node ?? procs.nextName('engine')) };
         case 'drain': {
           if (node === undefined) return { ok: false, text: 'drain needs a name, e.g. drain n2' };
           const t0 = Date.now();
           const p = await procs.drain(node);
-          return { ok: p.ended?.code === 0, text: `${node} drained: ${p.ended?.signal ?? `exit ${p.ended?.code}`} after ${((Date.now() - t0) / 1000).toFixed(1)} s` };
+          return {
+            ok: p.ended?.code === 0,
+            text: `${node} drained: ${p.ended?.signal ?? `exit ${p.ended?.code}`} after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+          };
         }
         case 'kill': {
           if (node === undefined) return { ok: false, text: 'kill needs a name, e.g. kill n2' };
           await procs.kill(node);
-          return { ok: true, text: `${node} killed (SIGKILL)${node.startsWith('n') ? ': its shards are taken over once its lease expires (CLUSTER_LEASE_TTL_MS)' : ''}` };
+          return {
+            ok: true,
+            text: `${node} killed (SIGKILL)${node.startsWith('n') ? ': its shards are taken over once its lease expires (CLUSTER_LEASE_TTL_MS)' : ''}`,
+          };
         }
-        default: return { ok: false, text: `unknown command '${cmd}': status, add [name], drain <name>, kill <name>` };
+        default:
+          return { ok: false, text: `unknown command '${cmd}': status, add [name], drain <name>, kill <name>` };
       }
     } catch (err) {
       return { ok: false, text: (err as Error).message };
@@ -166,16 +230,22 @@ async function supervise(o: Options): Promise<void> {
       } catch {
         return void msg.respond(new TextEncoder().encode(JSON.stringify({ ok: false, text: 'not JSON' })));
       }
-      void handle(String(req.cmd ?? ''), typeof req.node === 'string' ? req.node : undefined).then((r) => msg.respond(new TextEncoder().encode(JSON.stringify(r))));
+      void handle(String(req.cmd ?? ''), typeof req.node === 'string' ? req.node : undefined).then((r) =>
+        msg.respond(new TextEncoder().encode(JSON.stringify(r))),
+      );
     },
   });
 
   // Ownership, printed when it changes.
   let last = '';
-  const watch = setInterval(() => void readOwnership(sql).then((own) => {
-    const line = ownershipLine(own);
-    if (line !== last) say((last = line));
-  }), 2_000);
+  const watch = setInterval(
+    () =>
+      void readOwnership(sql).then((own) => {
+        const line = ownershipLine(own);
+        if (line !== last) say((last = line));
+      }),
+    2_000,
+  );
 
   // Demo assessments, created through the routing plane (each at the owner of its shard).
   const router = new ShardRouter(nc, { namespace: o.namespace, deadlineMs: 60_000 });
@@ -183,11 +253,17 @@ async function supervise(o: Options): Promise<void> {
   void (async () => {
     let created = 0;
     for (let i = 1; i <= o.assessments && !stopping; i++) {
-      const r = await router.offer({ kind: 'create', assessmentId: `demo-${String(i).padStart(4, '0')}`, traderId: `trader-${String(((i - 1) % 10) + 1).padStart(6, '0')}`, tierId: 'one-step-50k' });
+      const r = await router.offer({
+        kind: 'create',
+        assessmentId: `demo-${String(i).padStart(4, '0')}`,
+        traderId: `trader-${String(((i - 1) % 10) + 1).padStart(6, '0')}`,
+        tierId: 'one-step-50k',
+      });
       if (r.ok) created++;
       else if (r.code !== 'DUPLICATE_ASSESSMENT') return say(`demo assessments: stopped at ${i}: ${r.code} ${r.message}`);
     }
-    if (o.assessments > 0) say(`demo assessments: ${created} created (${o.assessments - created} were there), demo-0001.. of trader-000001..trader-000010`);
+    if (o.assessments > 0)
+      say(`demo assessments: ${created} created (${o.assessments - created} were there), demo-0001.. of trader-000001..trader-000010`);
   })();
 
   const stop = async (why: string): Promise<void> => {
@@ -224,10 +300,14 @@ const program = new Command('cluster')
   .option('--gateways <n>', 'gateways to start', count(16), 2)
   .option('--namespace <ns>', 'subject namespace (and stream and log names) of this cluster', 'cluster')
   .option('--nats <url>', 'NATS server (NATS_URL)', process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222')
-  .option('--database-url <url>', 'Postgres database of the cluster, made when missing (CLUSTER_DATABASE_URL)', process.env['CLUSTER_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/vatic_cluster')
+  .option(
+    '--database-url <url>',
+    'Postgres database of the cluster, made when missing (CLUSTER_DATABASE_URL)',
+    process.env['CLUSTER_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/vatic_cluster',
+  )
   .option('--gateway-port <port>', 'port of g1; g2 the next, …', count(65_000), 8080)
   .option('--ops-port <port>', 'ops port of n1; n2 the next, …', count(65_000), 9464)
-  .option('--assessments <n>', 'demo assessments to create through the gateways\' routing', count(100_000), 50)
+  .option('--assessments <n>', "demo assessments to create through the gateways' routing", count(100_000), 50)
   .option('--no-feed', 'start no synthetic market feed')
   .action(async (cmd: string | undefined, name: string | undefined, o: Options) => {
     if (!/^[A-Za-z0-9_-]+$/.test(o.namespace)) fail('--namespace: letters, digits, _ and - only');

@@ -12,14 +12,40 @@ import type postgres from 'postgres';
 import { z } from 'zod';
 import { presetTiers } from '../../actors/index.js';
 import {
-  Gateway, PortInUseError, GatewayMetrics, httpApi, TraderIndex, StreamHub, TokenVerifier, type GatewayEngine, type GatewayOptions, type StaticAssets, type TokenVerifierOptions,
+  Gateway,
+  PortInUseError,
+  GatewayMetrics,
+  httpApi,
+  TraderIndex,
+  StreamHub,
+  TokenVerifier,
+  type GatewayEngine,
+  type GatewayOptions,
+  type StaticAssets,
+  type TokenVerifierOptions,
 } from '../../transport/server/index.js';
 import type { Purchases as PurchasesService } from '../../transport/payments/index.js';
-import { forwardEncodedDeltas, operatorShards, type EncodedDeltas, type EngineOutput, type OutputEvent, type StateDelta } from '../index.js';
+import {
+  forwardEncodedDeltas,
+  operatorShards,
+  type EncodedDeltas,
+  type EngineOutput,
+  type OutputEvent,
+  type StateDelta,
+} from '../index.js';
 import type { ComposedHistory, ComposedNode } from './compose-node.js';
 import { PgPurchaseStore, PgSimulationStore, type SharedState, type Leaderboard } from '../../persistence/index.js';
 import { countedWatch } from '../../transport/nats/index.js';
-import { RaySimulator, SimPool, SimulationService, LiveEstimator, replaySource, HistoryApi, ReportService, type Simulator } from '../../sim/index.js';
+import {
+  RaySimulator,
+  SimPool,
+  SimulationService,
+  LiveEstimator,
+  replaySource,
+  HistoryApi,
+  ReportService,
+  type Simulator,
+} from '../../sim/index.js';
 
 /** Gateway configuration; every field has a default. */
 export interface GatewayConfig {
@@ -81,8 +107,12 @@ export function gatewayLimitsFromEnv(env: Readonly<Record<string, string | undef
   const e = r.data;
   return {
     ...(e.GATEWAY_TRADER_FRAMES_PER_SECOND === undefined ? {} : { traderFramesPerSecond: e.GATEWAY_TRADER_FRAMES_PER_SECOND }),
-    ...(e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE === undefined ? {} : { traderConnectionsPerMinute: e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE }),
-    ...(e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE === undefined ? {} : { addressConnectionsPerMinute: e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE }),
+    ...(e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE === undefined
+      ? {}
+      : { traderConnectionsPerMinute: e.GATEWAY_TRADER_CONNECTIONS_PER_MINUTE }),
+    ...(e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE === undefined
+      ? {}
+      : { addressConnectionsPerMinute: e.GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE }),
     ...(e.GATEWAY_ADDRESS_REQUESTS_PER_MINUTE === undefined ? {} : { addressRequestsPerMinute: e.GATEWAY_ADDRESS_REQUESTS_PER_MINUTE }),
   };
 }
@@ -122,8 +152,10 @@ export class LateOutput implements EngineOutput {
 
 /** Default prices of the preset tiers, in cents. */
 const PRICES: Record<string, { amountCents: number; currency: string }> = {
-  'two-step-100k': { amountCents: 54_900, currency: 'usd' }, 'one-step-50k': { amountCents: 29_900, currency: 'usd' },
-  'intraday-trail-50k': { amountCents: 24_900, currency: 'usd' }, 'prediction-10k': { amountCents: 9_900, currency: 'usd' },
+  'two-step-100k': { amountCents: 54_900, currency: 'usd' },
+  'one-step-50k': { amountCents: 29_900, currency: 'usd' },
+  'intraday-trail-50k': { amountCents: 24_900, currency: 'usd' },
+  'prediction-10k': { amountCents: 9_900, currency: 'usd' },
 };
 
 /**
@@ -161,7 +193,13 @@ export interface GatewayBackend {
  * engine's, when other watchers share it (the stream publisher of
  * compose-owner.ts): counted, see `countedWatch`.
  */
-export async function composeGateway(composed: ComposedNode, late: LateOutput, config: GatewayConfig, log: Logger, watch?: (ids: readonly string[], on: boolean) => void): Promise<ComposedGateway> {
+export async function composeGateway(
+  composed: ComposedNode,
+  late: LateOutput,
+  config: GatewayConfig,
+  log: Logger,
+  watch?: (ids: readonly string[], on: boolean) => void,
+): Promise<ComposedGateway> {
   const node = composed.node;
   watch ??= countedWatch((ids, on) => node.engine.watch(ids, on));
   const hub = new StreamHub({ epoch: node.epoch, watch });
@@ -171,23 +209,41 @@ export async function composeGateway(composed: ComposedNode, late: LateOutput, c
   late.targets.push(hub, ownersOutput);
 
   new Gauge({
-    name: 'engine_shard_actors', help: 'Actors per shard worker.', labelNames: ['shard'], registers: [composed.registry],
+    name: 'engine_shard_actors',
+    help: 'Actors per shard worker.',
+    labelNames: ['shard'],
+    registers: [composed.registry],
     collect() {
       for (const s of node.engine.shards()) this.set({ shard: String(s.shard) }, s.stats?.actors ?? 0);
     },
   });
   new Gauge({
-    name: 'engine_shard_pending_inputs', help: 'Inputs sent to a shard worker and not yet applied.', labelNames: ['shard'], registers: [composed.registry],
+    name: 'engine_shard_pending_inputs',
+    help: 'Inputs sent to a shard worker and not yet applied.',
+    labelNames: ['shard'],
+    registers: [composed.registry],
     collect() {
       for (const s of node.engine.shards()) this.set({ shard: String(s.shard) }, s.pendingInputs);
     },
   });
   try {
-    return await startGateway({
-      engine: node, hub, owners, registry: composed.registry, shared: composed.shared, leaderboard: composed.shared.leaderboard, sql: composed.sql,
-      publish: (subject, payload) => composed.publish(subject, payload), shards: () => node.engine.shards(), history: composed.history,
-      ownership: () => operatorShards(node, composed.store, composed.marketTail),
-    }, config, log);
+    return await startGateway(
+      {
+        engine: node,
+        hub,
+        owners,
+        registry: composed.registry,
+        shared: composed.shared,
+        leaderboard: composed.shared.leaderboard,
+        sql: composed.sql,
+        publish: (subject, payload) => composed.publish(subject, payload),
+        shards: () => node.engine.shards(),
+        history: composed.history,
+        ownership: () => operatorShards(node, composed.store, composed.marketTail),
+      },
+      config,
+      log,
+    );
   } catch (err) {
     // Nothing of this gateway outlives the failure: the caller may go on without one, or exit.
     late.targets = late.targets.filter((t) => t !== hub && t !== ownersOutput);
@@ -205,8 +261,11 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
   if (config.stripeSecretKey) {
     const { Purchases, createStripe } = await import('../../transport/payments/index.js');
     purchases = new Purchases({
-      store: new PgPurchaseStore(b.sql), stripe: createStripe(config.stripeSecretKey, config.stripeApiBase), prices: PRICES,
-      successUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=success`, cancelUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=cancelled`,
+      store: new PgPurchaseStore(b.sql),
+      stripe: createStripe(config.stripeSecretKey, config.stripeApiBase),
+      prices: PRICES,
+      successUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=success`,
+      cancelUrl: `${config.publicUrl ?? `http://127.0.0.1:${port}/`}#purchase=cancelled`,
       webhookSecret: config.stripeWebhookSecret ?? '',
       issuer: {
         issue: async (a) => {
@@ -219,25 +278,44 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
   }
   let assets: StaticAssets | undefined;
   if (config.console ?? true) {
-    const mod = await import('../../transport/server/index.js') as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
+    const mod = (await import('../../transport/server/index.js')) as { ConsoleAssets?: { create(): Promise<StaticAssets> } };
     assets = await mod.ConsoleAssets?.create();
   }
   const simLog = log.child({ component: 'simulations' });
   const pool = new SimPool({ workers: config.simulations?.workers ?? 1 });
   const ray = config.simulations?.rayServeUrl;
-  const simulator: Simulator = ray === undefined || ray === '' ? pool
-    : new RaySimulator({ url: ray, fallback: pool, onFallback: (why) => simLog.warn({ why }, 'Ray Serve unavailable; simulating on the local pool') });
+  const simulator: Simulator =
+    ray === undefined || ray === ''
+      ? pool
+      : new RaySimulator({
+          url: ray,
+          fallback: pool,
+          onFallback: (why) => simLog.warn({ why }, 'Ray Serve unavailable; simulating on the local pool'),
+        });
   const simulations = new SimulationService({
-    simulator, store: new PgSimulationStore(b.sql), tiers: () => presetTiers(), assessment: (id) => b.engine.state(id), clock: () => Date.now(),
-    publish: (subject, payload) => b.publish(subject, payload), onError: (err, what) => simLog.error({ err }, `could not ${what}`),
+    simulator,
+    store: new PgSimulationStore(b.sql),
+    tiers: () => presetTiers(),
+    assessment: (id) => b.engine.state(id),
+    clock: () => Date.now(),
+    publish: (subject, payload) => b.publish(subject, payload),
+    onError: (err, what) => simLog.error({ err }, `could not ${what}`),
   });
   // Reports when an assessment ends or passes a phase (this process's new history events), and on request; ready pushed and published.
   const h = b.history;
-  const reports = h === undefined ? undefined : new ReportService({
-    reader: h.reader, store: h.reports, tiers: () => presetTiers(), simulator, replay: (id) => replaySource(id, undefined, h.durable),
-    publish: (subject, payload) => b.publish(subject, payload), push: (ready) => void hub.broadcast(ready.assessmentId, { t: 'report', ...ready }),
-    onError: (err, what) => log.warn({ err }, `could not ${what}`),
-  });
+  const reports =
+    h === undefined
+      ? undefined
+      : new ReportService({
+          reader: h.reader,
+          store: h.reports,
+          tiers: () => presetTiers(),
+          simulator,
+          replay: (id) => replaySource(id, undefined, h.durable),
+          publish: (subject, payload) => b.publish(subject, payload),
+          push: (ready) => void hub.broadcast(ready.assessmentId, { t: 'report', ...ready }),
+          onError: (err, what) => log.warn({ err }, `could not ${what}`),
+        });
   if (h !== undefined && reports !== undefined) h.listen((fresh) => reports.onIngested(fresh));
   const history = h === undefined || reports === undefined ? undefined : new HistoryApi({ reader: h.reader, store: h.reports, reports });
   const interrupted = await simulations.recover();
@@ -252,14 +330,37 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
   };
   const requestLimiter = shared.limiter({ limit: lim.addressRequestsPerMinute ?? 600, windowMs: 60_000 });
   const options = (listenOn: number): GatewayOptions => ({
-    engine: b.engine, verifier, hub, metrics, log: log.child({ component: 'gateway' }), ...(b.snapshots === undefined ? {} : { snapshots: b.snapshots }),
-    port: listenOn, host: config.host ?? '127.0.0.1', allowFallback: config.allowFallback ?? false, orderLimiter: shared.rateLimiter,
+    engine: b.engine,
+    verifier,
+    hub,
+    metrics,
+    log: log.child({ component: 'gateway' }),
+    ...(b.snapshots === undefined ? {} : { snapshots: b.snapshots }),
+    port: listenOn,
+    host: config.host ?? '127.0.0.1',
+    allowFallback: config.allowFallback ?? false,
+    orderLimiter: shared.rateLimiter,
     // Per-trader frames and new connections per trader and address, counted where every gateway sees them (Redis when configured).
-    frameLimiter, connectionLimiters, traderMessagesPerSecond,
+    frameLimiter,
+    connectionLimiters,
+    traderMessagesPerSecond,
     routes: httpApi({
-      engine: b.engine, verifier, registry: b.registry, tiers: presetTiers(), owners, leaderboard: b.leaderboard,
-      idempotency: shared.idempotency, orderLimiter: shared.rateLimiter, log, shards: () => b.shards(), ...(b.ownership === undefined ? {} : { ownership: () => b.ownership!() }), ...(purchases === undefined ? {} : { purchases }),
-      requestLimiter, ...(assets === undefined ? {} : { assets }), simulations, ...(history === undefined ? {} : { history }),
+      engine: b.engine,
+      verifier,
+      registry: b.registry,
+      tiers: presetTiers(),
+      owners,
+      leaderboard: b.leaderboard,
+      idempotency: shared.idempotency,
+      orderLimiter: shared.rateLimiter,
+      log,
+      shards: () => b.shards(),
+      ...(b.ownership === undefined ? {} : { ownership: () => b.ownership!() }),
+      ...(purchases === undefined ? {} : { purchases }),
+      requestLimiter,
+      ...(assets === undefined ? {} : { assets }),
+      simulations,
+      ...(history === undefined ? {} : { history }),
     }),
   });
   const metrics = new GatewayMetrics(b.registry, hub);
@@ -277,16 +378,33 @@ export async function startGateway(b: GatewayBackend, config: GatewayConfig, log
   }
   // Live pass probability for watched assessments, on the simulation pool's threads (never the shards').
   const interval = config.simulations?.estimateIntervalMs ?? 60_000;
-  const estimator = interval > 0 ? new LiveEstimator({
-    simulator, tiers: () => presetTiers(), watched: () => hub.watched(), assessment: (id) => b.engine.state(id), clock: () => Date.now(), intervalMs: interval,
-    push: (e) => void hub.broadcast(e.assessmentId, { t: 'estimate', ...e }), onError: (err, id) => simLog.warn({ err, assessmentId: id }, 'live estimate failed'),
-  }) : undefined;
+  const estimator =
+    interval > 0
+      ? new LiveEstimator({
+          simulator,
+          tiers: () => presetTiers(),
+          watched: () => hub.watched(),
+          assessment: (id) => b.engine.state(id),
+          clock: () => Date.now(),
+          intervalMs: interval,
+          push: (e) => void hub.broadcast(e.assessmentId, { t: 'estimate', ...e }),
+          onError: (err, id) => simLog.warn({ err, assessmentId: id }, 'live estimate failed'),
+        })
+      : undefined;
   estimator?.start();
   return {
     gateway,
-    devToken: (traderId, roles = ['trader']) => devSecret === undefined ? undefined
-      : new SignJWT({ roles }).setProtectedHeader({ alg: 'HS256' }).setSubject(traderId).setIssuer('vatic').setAudience('vatic-gateway')
-        .setIssuedAt().setExpirationTime('12h').sign(new TextEncoder().encode(devSecret)),
+    devToken: (traderId, roles = ['trader']) =>
+      devSecret === undefined
+        ? undefined
+        : new SignJWT({ roles })
+            .setProtectedHeader({ alg: 'HS256' })
+            .setSubject(traderId)
+            .setIssuer('vatic')
+            .setAudience('vatic-gateway')
+            .setIssuedAt()
+            .setExpirationTime('12h')
+            .sign(new TextEncoder().encode(devSecret)),
     close: async () => {
       estimator?.stop();
       simulations.close();

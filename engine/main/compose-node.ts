@@ -12,15 +12,46 @@ import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
 import {
-  convertLegacyGroup, createSharedState, migrate, PgMembership, PgShardJournal, PgShardStore, HistoryProjector, PgHistoryReader, PgHistoryStore, PgReportStore, tapMarketLog, type LeaderboardEntry, type SharedState, type HistoryEvent,
+  convertLegacyGroup,
+  createSharedState,
+  migrate,
+  PgMembership,
+  PgShardJournal,
+  PgShardStore,
+  HistoryProjector,
+  PgHistoryReader,
+  PgHistoryStore,
+  PgReportStore,
+  tapMarketLog,
+  type LeaderboardEntry,
+  type SharedState,
+  type HistoryEvent,
 } from '../../persistence/index.js';
 import {
-  JetStreamHistoryConsumer, eventSubject, domainEventSubjects, ensureEventStream, ensureMarketStream, JetStreamEventPublisher, marketSubjects, TickPublisher, withNamespace, IntakeService, JetStreamMarketLog,
+  JetStreamHistoryConsumer,
+  eventSubject,
+  domainEventSubjects,
+  ensureEventStream,
+  ensureMarketStream,
+  JetStreamEventPublisher,
+  marketSubjects,
+  TickPublisher,
+  withNamespace,
+  IntakeService,
+  JetStreamMarketLog,
 } from '../../transport/nats/index.js';
 import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { Encoder } from '@msgpack/msgpack';
 import {
-  forwardEncodedDeltas, ClusterMetrics, ClusterNode, NodeMetrics, type EncodedDeltas, type EngineOutput, type OutputEvent, type StateDelta, type MarketLog,
+  forwardEncodedDeltas,
+  ClusterMetrics,
+  ClusterNode,
+  NodeMetrics,
+  type EncodedDeltas,
+  type EngineOutput,
+  type OutputEvent,
+  type StateDelta,
+  type MarketLog,
 } from '../index.js';
 
 /** Process configuration; every field has an embedded default. */
@@ -166,7 +197,9 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
   const metrics = new NodeMetrics(registry);
   const clusterMetrics = new ClusterMetrics(registry);
   if (config.nodeId !== undefined && (!config.natsUrl || !config.databaseUrl)) {
-    throw new ClusterConfigError('a cluster node (NODE_ID set) needs NATS_URL and DATABASE_URL: every node must read one market log and one database');
+    throw new ClusterConfigError(
+      'a cluster node (NODE_ID set) needs NATS_URL and DATABASE_URL: every node must read one market log and one database',
+    );
   }
   try {
     // Postgres: journal and checkpoints.
@@ -195,14 +228,17 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     const shared = await createSharedState(config.redisUrl ? { redisUrl: config.redisUrl } : {});
     closer('shared state', () => shared.close());
     const rank = (entries: LeaderboardEntry[]): void => {
-      void shared.leaderboard.update(entries).catch((err: unknown) => log.warn({ err }, 'leaderboard update failed; the next delta retries'));
+      void shared.leaderboard
+        .update(entries)
+        .catch((err: unknown) => log.warn({ err }, 'leaderboard update failed; the next delta retries'));
     };
     const returnPct = (equity: number, start: number): number => (100 * (equity - start)) / start;
     const leaderboard: EngineOutput = {
       onEvents: () => {},
       onDeltas: (deltas) => rank(deltas.map((d) => ({ assessmentId: d.assessmentId, returnPct: returnPct(d.equity, d.startingBalance) }))),
       // The shards' encoded flush carries the two figures a rank needs, so nothing is decoded here.
-      onEncodedDeltas: (b) => rank(b.ids.map((assessmentId, k) => ({ assessmentId, returnPct: returnPct(b.equity[k]!, b.startingBalance[k]!) }))),
+      onEncodedDeltas: (b) =>
+        rank(b.ids.map((assessmentId, k) => ({ assessmentId, returnPct: returnPct(b.equity[k]!, b.startingBalance[k]!) }))),
     };
 
     // Market log and events.
@@ -219,15 +255,27 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     };
     const historyOn = config.history ?? true;
     const historyStore = historyOn ? new PgHistoryStore(sql) : undefined;
-    const projector = historyStore === undefined ? undefined : new HistoryProjector({
-      store: historyStore, accept: config.natsUrl ? () => false : (type) => eventSubject(type) !== undefined, onIngested: heard,
-      onError: (err, dropped) => log.warn({ err, dropped }, 'history write failed'),
-    });
+    const projector =
+      historyStore === undefined
+        ? undefined
+        : new HistoryProjector({
+            store: historyStore,
+            accept: config.natsUrl ? () => false : (type) => eventSubject(type) !== undefined,
+            onIngested: heard,
+            onError: (err, dropped) => log.warn({ err, dropped }, 'history write failed'),
+          });
     if (projector !== undefined) outputs.push(projector);
     if (config.natsUrl) {
       // Pings every 10 s, three unanswered end the link: a cut that drops packets
       // (no reset) is noticed in ~30 s, not after TCP's retransmit backoff.
-      nc = await connect({ servers: config.natsUrl, name: `engine-${config.nodeId ?? group}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000, maxPingOut: 3 });
+      nc = await connect({
+        servers: config.natsUrl,
+        name: `engine-${config.nodeId ?? group}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        pingInterval: 10_000,
+        maxPingOut: 3,
+      });
       const conn = nc;
       closer('nats connection', () => conn.drain().catch(() => conn.close()));
       const js = jetstream(nc);
@@ -235,42 +283,61 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       await ensureMarketStream(jsm, { name: config.marketStream ?? 'MARKET', subjects: marketSubjects(namespace) });
       await ensureEventStream(jsm, { name: config.eventStream ?? 'EVENTS', subjects: domainEventSubjects(namespace) });
       market = new JetStreamMarketLog(js, jsm, {
-        stream: config.marketStream ?? 'MARKET', namespace, instruments: DEFAULT_INSTRUMENTS,
+        stream: config.marketStream ?? 'MARKET',
+        namespace,
+        instruments: DEFAULT_INSTRUMENTS,
         onMalformed: (m) => {
           metrics.marketRejected.inc({ reason: m.kind });
           log.warn({ seq: m.seq, subject: m.subject, reason: m.reason }, 'market message skipped');
         },
       });
       tickPublisher = new TickPublisher(js, { namespace });
-      outputs.push(new JetStreamEventPublisher(js, {
-        namespace, retryFailed: true, timeoutMs: 5_000, onError: (f) => log.warn({ subject: f.subject, msgId: f.msgId, err: f.error.message }, 'event publish failed; retrying'),
-      }));
+      outputs.push(
+        new JetStreamEventPublisher(js, {
+          namespace,
+          retryFailed: true,
+          timeoutMs: 5_000,
+          onError: (f) => log.warn({ subject: f.subject, msgId: f.msgId, err: f.error.message }, 'event publish failed; retrying'),
+        }),
+      );
     } else {
       memoryMarket = new MemoryMarketLog();
       market = memoryMarket;
     }
 
     const store = new PgShardStore(sql, {
-      copy, onOversize: (e) => {
+      copy,
+      onOversize: (e) => {
         metrics.snapshotOversized.inc();
         log.warn({ assessmentId: e.assessmentId, bytes: e.bytes, limit: e.limit, code: e.code }, 'snapshot over the size cap');
       },
     });
     const node = await ClusterNode.start({
-      market: marked(market, projector), journal: new PgShardJournal(sql), store, membership: new PgMembership(sql),
-      ...(config.nodeId === undefined ? {} : { nodeId: config.nodeId }), leaseTtlMs: config.leaseTtlMs ?? 10_000, maxMoves: config.maxMoves ?? 128,
+      market: marked(market, projector),
+      journal: new PgShardJournal(sql),
+      store,
+      membership: new PgMembership(sql),
+      ...(config.nodeId === undefined ? {} : { nodeId: config.nodeId }),
+      leaseTtlMs: config.leaseTtlMs ?? 10_000,
+      maxMoves: config.maxMoves ?? 128,
       marketTail: () => market.tail(),
       engine: {
-        workers: config.workers ?? 2, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS,
+        workers: config.workers ?? 2,
+        tiers: presetTiers(),
+        instruments: DEFAULT_INSTRUMENTS,
         // The engine's own refusals (a second resolution of a market, anything the market log let through).
         onRefusedInput: (r) => {
           metrics.marketRejected.inc({ reason: r.reason.toLowerCase() });
           log.warn({ input: r.input, type: r.type, subject: r.subject, reason: r.reason }, 'market input refused by the engine');
         },
-        flushIntervalMs: config.flushIntervalMs ?? 250, measureLatency: config.measureLatency ?? false,
+        flushIntervalMs: config.flushIntervalMs ?? 250,
+        measureLatency: config.measureLatency ?? false,
       },
-      output: new FanOut(outputs), checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000,
-      log: log.child(config.nodeId === undefined ? { group } : { node: config.nodeId }), metrics, clusterMetrics,
+      output: new FanOut(outputs),
+      checkpointIntervalMs: config.checkpointIntervalMs ?? 5_000,
+      log: log.child(config.nodeId === undefined ? { group } : { node: config.nodeId }),
+      metrics,
+      clusterMetrics,
     });
     closer('engine node', () => node.stop({ handOver: false }));
     // A solo node serves every shard before anything is built on it (the stream epoch, the trader index).
@@ -280,7 +347,9 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     // A solo node serves every shard: one intake subject for it all. Cluster nodes are reached per shard.
     if (nc !== undefined && config.nodeId === undefined) {
       const service = new IntakeService(nc, node, {
-        group, namespace, onMalformed: (reason) => {
+        group,
+        namespace,
+        onMalformed: (reason) => {
           metrics.intake.inc({ result: 'MALFORMED_REQUEST' });
           log.warn({ reason }, 'intake request refused');
         },
@@ -290,8 +359,11 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
     if (nc !== undefined && historyStore !== undefined) {
       const store = historyStore;
       const consumer = await JetStreamHistoryConsumer.start(jetstream(nc), await jetstreamManager(nc), {
-        stream: config.eventStream ?? 'EVENTS', durable: config.historyConsumer ?? 'history', namespace,
-        sink: async (events) => heard(await store.ingest(events)), onError: (err, what) => log.warn({ err }, `history consumer could not ${what}`),
+        stream: config.eventStream ?? 'EVENTS',
+        durable: config.historyConsumer ?? 'history',
+        namespace,
+        sink: async (events) => heard(await store.ingest(events)),
+        onError: (err, what) => log.warn({ err }, `history consumer could not ${what}`),
       });
       closer('history consumer', () => consumer.stop());
     }
@@ -304,19 +376,37 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       beat.unref();
     }
     const backends = {
-      market: nc === undefined ? 'in-process bus (not durable: ticks do not survive a restart)' : `nats jetstream ${config.natsUrl} stream ${config.marketStream ?? 'MARKET'}`,
+      market:
+        nc === undefined
+          ? 'in-process bus (not durable: ticks do not survive a restart)'
+          : `nats jetstream ${config.natsUrl} stream ${config.marketStream ?? 'MARKET'}`,
       journal: journalDesc,
       events: nc === undefined ? 'in-process only' : `nats jetstream stream ${config.eventStream ?? 'EVENTS'}`,
       shared: shared.kind === 'redis' ? `redis ${new URL(config.redisUrl!).host}` : 'in-process',
     };
     const natsForEvents = nc;
     const encoder = new Encoder({ ignoreUndefined: true });
-    const history: ComposedHistory | undefined = historyStore === undefined ? undefined : {
-      store: historyStore, reader: new PgHistoryReader(sql), reports: new PgReportStore(sql), durable: nc !== undefined,
-      listen: (l) => void listeners.add(l),
-    };
+    const history: ComposedHistory | undefined =
+      historyStore === undefined
+        ? undefined
+        : {
+            store: historyStore,
+            reader: new PgHistoryReader(sql),
+            reports: new PgReportStore(sql),
+            durable: nc !== undefined,
+            listen: (l) => void listeners.add(l),
+          };
     return {
-      history, node, registry, memoryMarket, tickPublisher, shared, backends, marketTail: () => market.tail(), sql, store,
+      history,
+      node,
+      registry,
+      memoryMarket,
+      tickPublisher,
+      shared,
+      backends,
+      marketTail: () => market.tail(),
+      sql,
+      store,
       async publish(subject, payload) {
         if (natsForEvents === undefined) return void log.info({ subject, payload }, 'platform event (no event stream configured)');
         await jetstream(natsForEvents).publish(withNamespace(subject, namespace), encoder.encode(payload));

@@ -33,23 +33,50 @@ export interface ComposedOwner {
 }
 
 /** Serve the node's shards over NATS; undefined without NATS. */
-export async function composeOwner(composed: ComposedNode, late: LateOutput, config: OwnerConfig, log: Logger): Promise<ComposedOwner | undefined> {
+export async function composeOwner(
+  composed: ComposedNode,
+  late: LateOutput,
+  config: OwnerConfig,
+  log: Logger,
+): Promise<ComposedOwner | undefined> {
   if (!config.natsUrl) return undefined;
   const nodeId = config.nodeId ?? `${hostname()}-${process.pid}`;
-  const nc = await connect({ servers: config.natsUrl, name: `engine-owner-${nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000, maxPingOut: 3 });
+  const nc = await connect({
+    servers: config.natsUrl,
+    name: `engine-owner-${nodeId}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 10_000,
+    maxPingOut: 3,
+  });
   const node = composed.node;
   const watch = countedWatch((ids, on) => node.engine.watch(ids, on));
-  const refused = new Counter({ name: 'engine_shard_requests_refused_total', help: 'Requests on engine.shard.<v>.* and engine.leaderboard refused as malformed, by kind.', labelNames: ['kind'], registers: [composed.registry] });
+  const refused = new Counter({
+    name: 'engine_shard_requests_refused_total',
+    help: 'Requests on engine.shard.<v>.* and engine.leaderboard refused as malformed, by kind.',
+    labelNames: ['kind'],
+    registers: [composed.registry],
+  });
   const slog = log.child({ component: 'shard-service' });
   const service = new ShardService(nc, clusterShardHost(node, nodeId, watch), {
-    namespace: config.namespace ?? '', leaderboard: composed.shared.leaderboard, leaderboardShared: composed.shared.kind === 'redis', log: slog,
+    namespace: config.namespace ?? '',
+    leaderboard: composed.shared.leaderboard,
+    leaderboardShared: composed.shared.kind === 'redis',
+    log: slog,
     onMalformed: (kind, reason) => {
       refused.inc({ kind });
       slog.warn({ kind, reason }, 'shard request refused');
     },
     onError: (err) => slog.warn({ err }, 'a live frame was not published'),
   });
-  new Gauge({ name: 'engine_streams_published', help: 'Assessment streams published for gateways (watched under a live lease).', registers: [composed.registry], collect() { this.set(service.publisher.streams); } });
+  new Gauge({
+    name: 'engine_streams_published',
+    help: 'Assessment streams published for gateways (watched under a live lease).',
+    registers: [composed.registry],
+    collect() {
+      this.set(service.publisher.streams);
+    },
+  });
   late.targets.push(service.publisher);
   try {
     await service.start();
@@ -60,7 +87,8 @@ export async function composeOwner(composed: ComposedNode, late: LateOutput, con
   }
   slog.info({ nodeId, shards: service.shards }, 'serving shards over NATS');
   return {
-    service, watch,
+    service,
+    watch,
     async close() {
       await service.stop();
       late.targets = late.targets.filter((t) => t !== service.publisher);

@@ -17,7 +17,14 @@ import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { createSharedState, migrate, PgHistoryReader, PgHistoryStore, PgReportStore } from '../../persistence/index.js';
 import { TraderIndex } from '../../transport/server/index.js';
-import { followAssessmentCreations, ensureEventStream, RemoteStreams, ShardRouter, domainEventSubjects, withNamespace } from '../../transport/nats/index.js';
+import {
+  followAssessmentCreations,
+  ensureEventStream,
+  RemoteStreams,
+  ShardRouter,
+  domainEventSubjects,
+  withNamespace,
+} from '../../transport/nats/index.js';
 import { startGateway, type ComposedGateway, type GatewayConfig } from './compose-gateway.js';
 
 /** A remote gateway's configuration: the gateway's own, and where the cluster is. */
@@ -49,11 +56,22 @@ export interface ComposedRemoteGateway extends ComposedGateway {
  * the ownership map of an engine node in the same process (ENGINE_ROLE=all
  * with NODE_ID), shown to operators on `/v1/operator/shards`.
  */
-export async function composeRemoteGateway(config: RemoteGatewayConfig, log: Logger, ownership?: () => Promise<unknown>): Promise<ComposedRemoteGateway> {
+export async function composeRemoteGateway(
+  config: RemoteGatewayConfig,
+  log: Logger,
+  ownership?: () => Promise<unknown>,
+): Promise<ComposedRemoteGateway> {
   const closers: Array<() => Promise<unknown>> = [];
   const namespace = config.namespace ?? '';
   try {
-    const nc: NatsConnection = await connect({ servers: config.natsUrl, name: 'gateway', maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 10_000, maxPingOut: 3 });
+    const nc: NatsConnection = await connect({
+      servers: config.natsUrl,
+      name: 'gateway',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      pingInterval: 10_000,
+      maxPingOut: 3,
+    });
     closers.push(() => nc.drain().catch(() => nc.close()));
     const sql = postgres(config.databaseUrl, { max: 4, onnotice: () => {}, connect_timeout: 5 });
     closers.push(() => sql.end({ timeout: 5 }));
@@ -64,7 +82,11 @@ export async function composeRemoteGateway(config: RemoteGatewayConfig, log: Log
     const router = new ShardRouter(nc, { namespace, deadlineMs: config.commandDeadlineMs ?? 5_000, registry });
     router.start();
     closers.push(async () => router.close());
-    const gatewayId = config.gatewayId ?? `gw-${hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 32)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    const gatewayId =
+      config.gatewayId ??
+      `gw-${hostname()
+        .replace(/[^A-Za-z0-9_.-]/g, '-')
+        .slice(0, 32)}-${process.pid}-${randomBytes(3).toString('hex')}`;
     const streams = new RemoteStreams(nc, router, { gateway: gatewayId, namespace, log: log.child({ component: 'remote-streams' }) });
     streams.start();
     closers.push(async () => streams.close());
@@ -75,17 +97,38 @@ export async function composeRemoteGateway(config: RemoteGatewayConfig, log: Log
     const directory = await followAssessmentCreations(js, { stream: eventStream, namespace, onCreated: (t, a) => traders.add(t, a), log });
     closers.push(() => directory.stop());
     const encoder = new Encoder({ ignoreUndefined: true });
-    const gateway = await startGateway({
-      engine: router, hub: streams.hub, snapshots: (id) => streams.snapshot(id), owners: traders, registry, shared, sql,
-      leaderboard: { top: (n) => router.leaderboard(n) },
-      publish: async (subject, payload) => void (await js.publish(withNamespace(subject, namespace), encoder.encode(payload))),
-      shards: () => ({ role: 'gateway', gateway: gatewayId, owners: router.owners() }), ...(ownership === undefined ? {} : { ownership }),
-      // The nodes keep the history in Postgres (from the events stream); this gateway reads it and makes reports on request.
-      history: { store: new PgHistoryStore(sql), reader: new PgHistoryReader(sql), reports: new PgReportStore(sql), durable: true, listen: () => {} },
-    }, config, log);
+    const gateway = await startGateway(
+      {
+        engine: router,
+        hub: streams.hub,
+        snapshots: (id) => streams.snapshot(id),
+        owners: traders,
+        registry,
+        shared,
+        sql,
+        leaderboard: { top: (n) => router.leaderboard(n) },
+        publish: async (subject, payload) => void (await js.publish(withNamespace(subject, namespace), encoder.encode(payload))),
+        shards: () => ({ role: 'gateway', gateway: gatewayId, owners: router.owners() }),
+        ...(ownership === undefined ? {} : { ownership }),
+        // The nodes keep the history in Postgres (from the events stream); this gateway reads it and makes reports on request.
+        history: {
+          store: new PgHistoryStore(sql),
+          reader: new PgHistoryReader(sql),
+          reports: new PgReportStore(sql),
+          durable: true,
+          listen: () => {},
+        },
+      },
+      config,
+      log,
+    );
     log.info({ gatewayId, namespace }, 'gateway routing to the cluster');
     return {
-      ...gateway, router, streams, registry, traders,
+      ...gateway,
+      router,
+      streams,
+      registry,
+      traders,
       async close() {
         await gateway.close();
         for (const c of closers.reverse()) await c().catch(() => undefined);

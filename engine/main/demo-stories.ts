@@ -27,7 +27,11 @@ export interface StoryPorts {
   publish(input: MarketInput): void;
   /** Wait until the node applied everything published. */
   caughtUp(): Promise<void>;
-  offer(request: { kind: 'create'; assessmentId: string; traderId: string; tierId: string } | { kind: 'command'; assessmentId: string; command: Command }): Promise<IntakeResult>;
+  offer(
+    request:
+      | { kind: 'create'; assessmentId: string; traderId: string; tierId: string }
+      | { kind: 'command'; assessmentId: string; command: Command },
+  ): Promise<IntakeResult>;
 }
 
 /**
@@ -43,7 +47,8 @@ export async function runStories(p: StoryPorts, traderId: string, start: number)
     clock = time;
     p.publish({ type: 'clock', time });
   };
-  const tick = (symbol: string, bid: number): void => p.publish({ type: 'tick', symbol, ts: clock, bid, ask: bid + (symbol === 'BTC-USD' ? 10 : 1) });
+  const tick = (symbol: string, bid: number): void =>
+    p.publish({ type: 'tick', symbol, ts: clock, bid, ask: bid + (symbol === 'BTC-USD' ? 10 : 1) });
   const order = async (assessmentId: string, clientOrderId: string, side: 'buy' | 'sell', symbol: string, qty: number): Promise<void> => {
     await p.caughtUp();
     await p.offer({ kind: 'command', assessmentId, command: { kind: 'place', clientOrderId, symbol, side, type: 'market', qty } });

@@ -47,7 +47,10 @@ export class FeedProgress {
   /** The progress line now: `120/480 sent (25%), feed time 2026-11-02T18:00:00.000Z`. */
   line(): string {
     const total = this.#o.total;
-    const count = total === undefined ? `${this.#sent} sent` : `${this.#sent}/${total} sent (${total === 0 ? 100 : Math.floor((100 * this.#sent) / total)}%)`;
+    const count =
+      total === undefined
+        ? `${this.#sent} sent`
+        : `${this.#sent}/${total} sent (${total === 0 ? 100 : Math.floor((100 * this.#sent) / total)}%)`;
     return `${count}${this.#feedTime === undefined ? '' : `, feed time ${new Date(this.#feedTime).toISOString()}`}`;
   }
 

@@ -47,7 +47,9 @@ async function withDb<T>(f: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   }
 }
 
-async function withNats<T>(f: (js: ReturnType<typeof jetstream>, jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>): Promise<T> {
+async function withNats<T>(
+  f: (js: ReturnType<typeof jetstream>, jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>,
+): Promise<T> {
   const nc = await connect({ servers: need('NATS_URL'), name: 'history-cli' });
   try {
     return await f(jetstream(nc), await jetstreamManager(nc));
@@ -59,18 +61,29 @@ async function withNats<T>(f: (js: ReturnType<typeof jetstream>, jsm: Awaited<Re
 const env = process.env;
 const program = new Command('history').description('The history read model and assessment reports');
 
-program.command('rebuild')
+program
+  .command('rebuild')
   .description('Empty the history tables and rebuild them from the events and market streams')
   .action(async () => {
     const started = Date.now();
-    const r = await withDb((sql) => withNats((js, jsm) => rebuildHistory({
-      js, jsm, store: new PgHistoryStore(sql), namespace: env['NATS_NAMESPACE'] ?? '', eventStream: env['EVENT_STREAM'] ?? 'EVENTS', marketStream: env['MARKET_STREAM'] ?? 'MARKET',
-    })));
+    const r = await withDb((sql) =>
+      withNats((js, jsm) =>
+        rebuildHistory({
+          js,
+          jsm,
+          store: new PgHistoryStore(sql),
+          namespace: env['NATS_NAMESPACE'] ?? '',
+          eventStream: env['EVENT_STREAM'] ?? 'EVENTS',
+          marketStream: env['MARKET_STREAM'] ?? 'MARKET',
+        }),
+      ),
+    );
     process.stdout.write(`${JSON.stringify({ ...r, seconds: (Date.now() - started) / 1000 })}\n`);
   });
 
-program.command('report')
-  .description('Build an assessment\'s report from the history')
+program
+  .command('report')
+  .description("Build an assessment's report from the history")
   .argument('<assessmentId>')
   .option('--html <file>', 'write the HTML page')
   .option('--pdf <file>', 'print the page to PDF in headless Chromium (CHROMIUM_PATH, default /usr/bin/chromium)')
@@ -83,15 +96,27 @@ program.command('report')
     try {
       const code = await withDb(async (sql) => {
         const service = new ReportService({
-          reader: new PgHistoryReader(sql), store: new PgReportStore(sql), tiers: () => presetTiers(), passPaths: o.paths,
-          replay: (a) => replaySource(a, undefined, env['NATS_URL'] !== undefined), ...(pool === undefined ? {} : { simulator: pool }),
+          reader: new PgHistoryReader(sql),
+          store: new PgReportStore(sql),
+          tiers: () => presetTiers(),
+          passPaths: o.paths,
+          replay: (a) => replaySource(a, undefined, env['NATS_URL'] !== undefined),
+          ...(pool === undefined ? {} : { simulator: pool }),
         });
         const report = await service.build(id, 'request', { passProbability: o.pass });
         if (report === undefined) {
           process.stderr.write(`history: no history of assessment '${id}'\n`);
           return 1;
         }
-        if (o.store) await new PgReportStore(sql).insert({ assessmentId: id, traderId: report.traderId, kind: 'request', trigger: 'request', status: report.summary.status, body: report });
+        if (o.store)
+          await new PgReportStore(sql).insert({
+            assessmentId: id,
+            traderId: report.traderId,
+            kind: 'request',
+            trigger: 'request',
+            status: report.summary.status,
+            body: report,
+          });
         const html = renderAssessmentReport(report);
         if (o.html !== undefined) await writeFile(o.html, html);
         if (o.pdf !== undefined) await writeFile(o.pdf, await printPdf(html));
@@ -105,12 +130,17 @@ program.command('report')
     }
   });
 
-program.command('tape')
-  .description('Cut an assessment\'s inputs from the market log and the journal as a tape for npm run replay')
+program
+  .command('tape')
+  .description("Cut an assessment's inputs from the market log and the journal as a tape for npm run replay")
   .argument('<assessmentId>')
   .option('--out <file>', 'write the tape here (default: stdout)')
   .action(async (id: string, o: { out?: string }) => {
-    const inputs = await withDb((sql) => withNats((js, jsm) => cutTape({ js, jsm, sql, assessmentId: id, namespace: env['NATS_NAMESPACE'] ?? '', marketStream: env['MARKET_STREAM'] ?? 'MARKET' })));
+    const inputs = await withDb((sql) =>
+      withNats((js, jsm) =>
+        cutTape({ js, jsm, sql, assessmentId: id, namespace: env['NATS_NAMESPACE'] ?? '', marketStream: env['MARKET_STREAM'] ?? 'MARKET' }),
+      ),
+    );
     const text = `# Tape of assessment ${id}, cut from the market log and the journal (npm run history -- tape).\n${formatTape(inputs)}`;
     if (o.out === undefined) process.stdout.write(text);
     else await writeFile(o.out, text);
@@ -119,7 +149,9 @@ program.command('tape')
 program.parseAsync().catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
   // The streams are made by the engine nodes: a rebuild or a tape before any ran has nothing to read.
-  const hint = /stream not found/.test(message) ? ` (stream ${env['EVENT_STREAM'] ?? 'EVENTS'} or ${env['MARKET_STREAM'] ?? 'MARKET'}${env['NATS_NAMESPACE'] ? ` in namespace ${env['NATS_NAMESPACE']}` : ''}: an engine node on NATS_URL creates them)` : '';
+  const hint = /stream not found/.test(message)
+    ? ` (stream ${env['EVENT_STREAM'] ?? 'EVENTS'} or ${env['MARKET_STREAM'] ?? 'MARKET'}${env['NATS_NAMESPACE'] ? ` in namespace ${env['NATS_NAMESPACE']}` : ''}: an engine node on NATS_URL creates them)`
+    : '';
   process.stderr.write(`history: ${message}${hint}\n`);
   process.exit(1);
 });

@@ -11,7 +11,11 @@ try {
   resolved = resolveImageRole(process.argv.slice(2), process.env);
 } catch (err) {
   if (!(err instanceof ImageRoleError)) throw err;
-  process.stderr.write(`vatic-engine: ${err.message}\n\nroles:\n${Object.entries(IMAGE_ROLES).map(([n, r]) => `  ${n.padEnd(12)} ${r.summary}`).join('\n')}\n`);
+  process.stderr.write(
+    `vatic-engine: ${err.message}\n\nroles:\n${Object.entries(IMAGE_ROLES)
+      .map(([n, r]) => `  ${n.padEnd(12)} ${r.summary}`)
+      .join('\n')}\n`,
+  );
   process.exit(64);
 }
 if (resolved.role.engineRole !== undefined) process.env['ENGINE_ROLE'] = resolved.role.engineRole;

@@ -22,7 +22,11 @@ export interface ImageRole {
 /** Every role of the image, by the name given as its first argument. */
 export const IMAGE_ROLES = {
   all: { entry: './serve.js', engineRole: 'all', summary: 'engine node and gateway in one process (a solo node without NODE_ID)' },
-  engine: { entry: './serve.js', engineRole: 'engine', summary: 'an engine node: shards, journal, checkpoints; /livez, /readyz, /metrics on OPS_PORT' },
+  engine: {
+    entry: './serve.js',
+    engineRole: 'engine',
+    summary: 'an engine node: shards, journal, checkpoints; /livez, /readyz, /metrics on OPS_PORT',
+  },
   gateway: { entry: './serve.js', engineRole: 'gateway', summary: 'a stateless gateway: WebSocket and HTTP API on GATEWAY_PORT' },
   migrate: { entry: './migrate.js', summary: 'apply pending Postgres migrations (DATABASE_URL or --url), then exit' },
   'market-data': { entry: './market-data.js', summary: 'publish ticks to the JetStream market stream (see --help)' },
@@ -64,7 +68,8 @@ export function resolveImageRole(args: readonly string[], env: Readonly<Record<s
   const names = Object.keys(IMAGE_ROLES).join(', ');
   if (first === undefined) {
     const name = fromEnv ?? 'all';
-    if (!isRole(name) || IMAGE_ROLES[name].entry !== './serve.js') throw new ImageRoleError('UNKNOWN_ROLE', `ENGINE_ROLE '${name}' is not one of all, engine, gateway`);
+    if (!isRole(name) || IMAGE_ROLES[name].entry !== './serve.js')
+      throw new ImageRoleError('UNKNOWN_ROLE', `ENGINE_ROLE '${name}' is not one of all, engine, gateway`);
     return { name, role: IMAGE_ROLES[name], args: [] };
   }
   if (!isRole(first)) throw new ImageRoleError('UNKNOWN_ROLE', `'${first}' is not a role; the first argument is one of ${names}`);

@@ -18,9 +18,24 @@ import { connect } from '@nats-io/transport-node';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_INSTRUMENTS, type Instrument } from '../../actors/index.js';
 import { readTape, TapeError } from '../index.js';
-import { ensureMarketStream, InvalidMarketInputError, marketSubjects, TickPublisher, type ResolutionMessage, type TickMessage } from '../../transport/nats/index.js';
 import {
-  SyntheticFeed, ConnectorMetrics, DEFAULT_VENUE_CONFIG, kalshiCredentials, readVenueConfig, VENUES, VenueConfigError, runVenue, type Venue,
+  ensureMarketStream,
+  InvalidMarketInputError,
+  marketSubjects,
+  TickPublisher,
+  type ResolutionMessage,
+  type TickMessage,
+} from '../../transport/nats/index.js';
+import {
+  SyntheticFeed,
+  ConnectorMetrics,
+  DEFAULT_VENUE_CONFIG,
+  kalshiCredentials,
+  readVenueConfig,
+  VENUES,
+  VenueConfigError,
+  runVenue,
+  type Venue,
 } from '../../transport/market-data/index.js';
 import { FeedProgress } from './feed-progress.js';
 
@@ -53,7 +68,11 @@ function tapeFeed(path: string): TapeFeed {
       const { type: _t, seq, ...rest } = input;
       feed.items.push({ kind: 'tick', at: input.ts, tick: { ...rest, venue: 'tape', venueSeq: seq } });
     } else if (input.type === 'resolution') {
-      feed.items.push({ kind: 'resolution', at: input.ts, resolution: { venue: 'tape', market: input.market, outcome: input.outcome, ts: input.ts } });
+      feed.items.push({
+        kind: 'resolution',
+        at: input.ts,
+        resolution: { venue: 'tape', market: input.market, outcome: input.outcome, ts: input.ts },
+      });
     } else feed.skipped.set(input.type, (feed.skipped.get(input.type) ?? 0) + 1);
   }
   return feed;
@@ -70,7 +89,11 @@ function* syntheticItems(seed: string, startTime: number, meanIntervalMs: number
       yield { kind: 'tick', at: t.ts, tick: { ...t, venue: venues.get(t.symbol) ?? 'synthetic', venueSeq: seq } };
     } else {
       const r = item.resolution;
-      yield { kind: 'resolution', at: r.ts, resolution: { venue: venues.get(`${r.market}:${r.outcome}`) ?? 'synthetic', market: r.market, outcome: r.outcome, ts: r.ts } };
+      yield {
+        kind: 'resolution',
+        at: r.ts,
+        resolution: { venue: venues.get(`${r.market}:${r.outcome}`) ?? 'synthetic', market: r.market, outcome: r.outcome, ts: r.ts },
+      };
     }
   }
 }
@@ -81,12 +104,34 @@ function speedArg(v: string): number {
 }
 
 interface Options {
-  nats: string; stream: string; namespace: string; source: 'synthetic' | 'tape' | Venue; tape?: string; speed?: number;
-  seed: string; start?: string; intervalMs: number; duration?: number; maxInFlight: number;
-  symbols?: string; url?: string; config?: string; channel?: string; reference?: Venue; referenceUrl?: string;
-  kalshiKeyId?: string; kalshiPrivateKey?: string; metricsPort?: number; metricsHost: string;
-  maxQuoteAgeMs?: number; maxClockSkewMs?: number; linearBand?: number; binaryBand?: number; jumpConfirmations?: number;
-  allowLocked?: boolean; staleAfterMs?: number;
+  nats: string;
+  stream: string;
+  namespace: string;
+  source: 'synthetic' | 'tape' | Venue;
+  tape?: string;
+  speed?: number;
+  seed: string;
+  start?: string;
+  intervalMs: number;
+  duration?: number;
+  maxInFlight: number;
+  symbols?: string;
+  url?: string;
+  config?: string;
+  channel?: string;
+  reference?: Venue;
+  referenceUrl?: string;
+  kalshiKeyId?: string;
+  kalshiPrivateKey?: string;
+  metricsPort?: number;
+  metricsHost: string;
+  maxQuoteAgeMs?: number;
+  maxClockSkewMs?: number;
+  linearBand?: number;
+  binaryBand?: number;
+  jumpConfirmations?: number;
+  allowLocked?: boolean;
+  staleAfterMs?: number;
 }
 
 function nonNegative(v: string): number {
@@ -102,7 +147,10 @@ function serveMetrics(registry: Registry, port: number, host: string): Promise<S
       res.writeHead(404).end();
       return;
     }
-    registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text), () => res.writeHead(500).end());
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
   });
   return new Promise((resolve, reject) => server.once('error', reject).listen(port, host, () => resolve(server)));
 }
@@ -113,11 +161,12 @@ async function runConnector(o: Options & { source: Venue }): Promise<void> {
   const config = o.config === undefined ? DEFAULT_VENUE_CONFIG : readVenueConfig(o.config);
   const keyId = o.kalshiKeyId ?? process.env['KALSHI_API_KEY_ID'];
   const keyPath = o.kalshiPrivateKey ?? process.env['KALSHI_PRIVATE_KEY_PATH'];
-  const credentials = o.source === 'kalshi' && keyId !== undefined && keyPath !== undefined ? kalshiCredentials(keyId, readFileSync(keyPath)) : undefined;
+  const credentials =
+    o.source === 'kalshi' && keyId !== undefined && keyPath !== undefined ? kalshiCredentials(keyId, readFileSync(keyPath)) : undefined;
   const registry = new Registry();
   const metrics = new ConnectorMetrics(registry);
   const metricsServer = o.metricsPort === undefined ? undefined : await serveMetrics(registry, o.metricsPort, o.metricsHost);
-  const nc = await connect({ servers: o.nats, name: `vatic-market-data-${o.source}` , maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connect({ servers: o.nats, name: `vatic-market-data-${o.source}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const jsm = await jetstreamManager(nc);
   await ensureMarketStream(jsm, { name: o.stream, subjects: marketSubjects(o.namespace) });
   const stop = new AbortController();
@@ -125,18 +174,41 @@ async function runConnector(o: Options & { source: Venue }): Promise<void> {
   process.once('SIGTERM', () => stop.abort());
   if (o.duration !== undefined) setTimeout(() => stop.abort(), o.duration * 1000).unref();
   const guard = {
-    ...(o.maxQuoteAgeMs === undefined ? {} : { maxQuoteAgeMs: o.maxQuoteAgeMs }), ...(o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs }),
-    ...(o.linearBand === undefined ? {} : { linearBand: o.linearBand }), ...(o.binaryBand === undefined ? {} : { binaryBand: o.binaryBand }),
-    ...(o.jumpConfirmations === undefined ? {} : { jumpConfirmations: o.jumpConfirmations }), ...(o.allowLocked ? { allowLocked: true } : {}),
+    ...(o.maxQuoteAgeMs === undefined ? {} : { maxQuoteAgeMs: o.maxQuoteAgeMs }),
+    ...(o.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: o.maxClockSkewMs }),
+    ...(o.linearBand === undefined ? {} : { linearBand: o.linearBand }),
+    ...(o.binaryBand === undefined ? {} : { binaryBand: o.binaryBand }),
+    ...(o.jumpConfirmations === undefined ? {} : { jumpConfirmations: o.jumpConfirmations }),
+    ...(o.allowLocked ? { allowLocked: true } : {}),
   };
   try {
     const summary = await runVenue({
-      venue: o.source, config, instruments: DEFAULT_INSTRUMENTS, js: jetstream(nc), jsm, stream: o.stream, namespace: o.namespace, metrics, log,
-      signal: stop.signal, guard,
-      ...(o.symbols === undefined ? {} : { symbols: o.symbols.split(',').map((x) => x.trim()).filter((x) => x !== '') }),
-      ...(o.url === undefined ? {} : { url: o.url }), ...(o.channel === undefined ? {} : { channel: o.channel }),
-      ...(credentials === undefined ? {} : { credentials }), ...(o.staleAfterMs === undefined ? {} : { staleAfterMs: o.staleAfterMs }),
-      ...(o.reference === undefined ? {} : { reference: { venue: o.reference, ...(o.referenceUrl === undefined ? {} : { url: o.referenceUrl }) } }),
+      venue: o.source,
+      config,
+      instruments: DEFAULT_INSTRUMENTS,
+      js: jetstream(nc),
+      jsm,
+      stream: o.stream,
+      namespace: o.namespace,
+      metrics,
+      log,
+      signal: stop.signal,
+      guard,
+      ...(o.symbols === undefined
+        ? {}
+        : {
+            symbols: o.symbols
+              .split(',')
+              .map((x) => x.trim())
+              .filter((x) => x !== ''),
+          }),
+      ...(o.url === undefined ? {} : { url: o.url }),
+      ...(o.channel === undefined ? {} : { channel: o.channel }),
+      ...(credentials === undefined ? {} : { credentials }),
+      ...(o.staleAfterMs === undefined ? {} : { staleAfterMs: o.staleAfterMs }),
+      ...(o.reference === undefined
+        ? {}
+        : { reference: { venue: o.reference, ...(o.referenceUrl === undefined ? {} : { url: o.referenceUrl }) } }),
     });
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {
@@ -159,18 +231,24 @@ async function publishFeed(o: Options): Promise<void> {
   // Every item is validated as the engine will validate it, and refused before it is published.
   const publisher = new TickPublisher(jetstream(nc), { namespace: o.namespace, instruments: DEFAULT_INSTRUMENTS });
   const pace = speed === Infinity ? 'as fast as the stream acknowledges (--speed N for N× feed time)' : `at ×${speed}`;
-  process.stderr.write(`market-data: ${o.source}${o.tape ? ` ${o.tape}` : ` (seed '${o.seed}')`} → ${o.nats} stream ${stream.config.name}, ${pace}\n`);
+  process.stderr.write(
+    `market-data: ${o.source}${o.tape ? ` ${o.tape}` : ` (seed '${o.seed}')`} → ${o.nats} stream ${stream.config.name}, ${pace}\n`,
+  );
   let failed = 0;
   let refused = 0;
   const onError = (err: unknown): void => {
     if (err instanceof InvalidMarketInputError) refused++;
     else failed++;
-    process.stderr.write(`market-data: ${err instanceof InvalidMarketInputError ? 'refused' : 'publish failed'}: ${(err as Error).message}\n`);
+    process.stderr.write(
+      `market-data: ${err instanceof InvalidMarketInputError ? 'refused' : 'publish failed'}: ${(err as Error).message}\n`,
+    );
   };
   for (const inst of definitions) await publisher.publishInstrument(inst).catch(onError);
   const ahead = publisher.published + publisher.duplicates;
   let stopping = false;
-  const stop = () => { stopping = true; };
+  const stop = () => {
+    stopping = true;
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const progress = new FeedProgress({ total: tape?.items.length, write: (line) => process.stderr.write(`market-data: ${line}\n`) });
@@ -201,10 +279,17 @@ async function publishFeed(o: Options): Promise<void> {
   const last = (await (await jetstreamManager(nc)).streams.info(o.stream)).state.last_seq;
   await nc.drain();
   const skipped = [...(tape?.skipped ?? [])].map(([type, n]) => `${n} ${type}`).join(', ');
-  process.stderr.write(`market-data: ${stopping ? 'stopped' : 'done'}: ${ahead} instrument definitions, then ${progress.line()}; `
-    + `${publisher.published} stored, ${publisher.duplicates} duplicates, ${refused} refused, ${failed} failed, in ${((performance.now() - wallStart) / 1000).toFixed(1)} s; stream ${o.stream} ends at seq ${last}\n`);
-  if (skipped !== '') process.stderr.write(`market-data: left out (not market data): ${skipped} line(s); tiers are the node's configuration, assessments and orders go through its gateway, and it beats its own clock\n`);
-  process.stdout.write(`${JSON.stringify({ published: publisher.published, duplicates: publisher.duplicates, failed, refused, lastSeq: last })}\n`);
+  process.stderr.write(
+    `market-data: ${stopping ? 'stopped' : 'done'}: ${ahead} instrument definitions, then ${progress.line()}; ` +
+      `${publisher.published} stored, ${publisher.duplicates} duplicates, ${refused} refused, ${failed} failed, in ${((performance.now() - wallStart) / 1000).toFixed(1)} s; stream ${o.stream} ends at seq ${last}\n`,
+  );
+  if (skipped !== '')
+    process.stderr.write(
+      `market-data: left out (not market data): ${skipped} line(s); tiers are the node's configuration, assessments and orders go through its gateway, and it beats its own clock\n`,
+    );
+  process.stdout.write(
+    `${JSON.stringify({ published: publisher.published, duplicates: publisher.duplicates, failed, refused, lastSeq: last })}\n`,
+  );
   process.exitCode = failed > 0 || refused > 0 ? 1 : 0;
 }
 
@@ -215,18 +300,24 @@ const program = new Command('market-data')
   .option('--namespace <prefix>', 'subject namespace: tests, staging (NATS_NAMESPACE)', process.env['NATS_NAMESPACE'] ?? '')
   .addOption(new Option('--source <source>', 'where ticks come from').choices(['synthetic', 'tape', ...VENUES]).default('synthetic'))
   .option('--tape <file>', 'tape to replay (with --source tape)')
-  .option('--speed <x>', 'feed time per wall time, or max (as fast as the stream acknowledges); default max for a tape, 1 for the synthetic feed', speedArg)
+  .option(
+    '--speed <x>',
+    'feed time per wall time, or max (as fast as the stream acknowledges); default max for a tape, 1 for the synthetic feed',
+    speedArg,
+  )
   .option('--seed <s>', 'synthetic feed seed', 'market')
   .option('--start <iso>', 'synthetic feed start time (same seed and start republish the same msg ids)')
   .option('--interval-ms <ms>', 'synthetic mean time between ticks of one symbol, feed time', positive, 100)
   .option('--duration <s>', 'stop after this many wall seconds', positive)
   .option('--max-in-flight <n>', 'publishes awaiting their ack', positive, 256)
   .option('--symbols <list>', 'venue: instruments to subscribe, comma-separated (engine symbols, venue ids, or venueId=engineSymbol)')
-  .option('--url <url>', 'venue: WebSocket URL (a simulator, a sandbox); default the venue\'s production URL')
+  .option('--url <url>', "venue: WebSocket URL (a simulator, a sandbox); default the venue's production URL")
   .option('--config <file>', 'venue: instrument mapping per venue (JSON, docs/market-data.md); default the built-in one')
   .option('--channel <name>', 'venue: coinbase level2|ticker, kalshi orderbook_delta|ticker')
-  .addOption(new Option('--reference <venue>', 'venue: read another venue\'s prices of the same symbols as the jump reference').choices([...VENUES]))
-  .option('--reference-url <url>', 'venue: the reference venue\'s URL')
+  .addOption(
+    new Option('--reference <venue>', "venue: read another venue's prices of the same symbols as the jump reference").choices([...VENUES]),
+  )
+  .option('--reference-url <url>', "venue: the reference venue's URL")
   .option('--kalshi-key-id <id>', 'kalshi: API key id (KALSHI_API_KEY_ID)')
   .option('--kalshi-private-key <file>', 'kalshi: RSA private key, PEM (KALSHI_PRIVATE_KEY_PATH)')
   .option('--metrics-port <port>', 'venue: serve Prometheus metrics on GET /metrics', nonNegative)

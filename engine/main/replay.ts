@@ -33,9 +33,14 @@ const program = new Command('replay')
       }
       throw err;
     }
-    const { events, engine } = await runInputs(inputs.map((si) => si.input), {
-      workers: opts.workers, mode: opts.mode, tiers: opts.presets ? presetTiers() : [],
-    });
+    const { events, engine } = await runInputs(
+      inputs.map((si) => si.input),
+      {
+        workers: opts.workers,
+        mode: opts.mode,
+        tiers: opts.presets ? presetTiers() : [],
+      },
+    );
     const out: string[] = events.map((e) => JSON.stringify(e));
     if (opts.states) {
       for (const id of await engine.assessmentIds()) out.push(JSON.stringify({ type: 'final-state', ...(await engine.state(id)) }));

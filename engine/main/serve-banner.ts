@@ -27,8 +27,15 @@ export function bannerWanted(env: ServeEnvironment, stderrIsTty: boolean): boole
 export function bannerLines(f: BannerFacts): string[] {
   const { env } = f;
   const host = env.GATEWAY_HOST === '0.0.0.0' || env.GATEWAY_HOST === '::' ? '127.0.0.1' : env.GATEWAY_HOST;
-  const scope = [env.NATS_NAMESPACE === '' ? '' : `NATS_NAMESPACE=${env.NATS_NAMESPACE}`, env.MARKET_STREAM === 'MARKET' ? '' : `MARKET_STREAM=${env.MARKET_STREAM}`].filter((x) => x !== '').join(' ');
-  const lines = [`vatic: engine node up (role ${env.ENGINE_ROLE}, ${env.NODE_ID === undefined ? 'solo' : `node ${env.NODE_ID}`}, ${f.shards} shards)`];
+  const scope = [
+    env.NATS_NAMESPACE === '' ? '' : `NATS_NAMESPACE=${env.NATS_NAMESPACE}`,
+    env.MARKET_STREAM === 'MARKET' ? '' : `MARKET_STREAM=${env.MARKET_STREAM}`,
+  ]
+    .filter((x) => x !== '')
+    .join(' ');
+  const lines = [
+    `vatic: engine node up (role ${env.ENGINE_ROLE}, ${env.NODE_ID === undefined ? 'solo' : `node ${env.NODE_ID}`}, ${f.shards} shards)`,
+  ];
   if (f.gatewayPort !== undefined) {
     const base = `http://${host}:${f.gatewayPort}`;
     lines.push(`  gateway   ${base}/  (browser console), ws://${host}:${f.gatewayPort}/v1/ws, HTTP API ${base}/v1/tiers …`);
@@ -36,8 +43,11 @@ export function bannerLines(f: BannerFacts): string[] {
   }
   if (f.opsPort !== undefined) lines.push(`  ops       http://127.0.0.1:${f.opsPort}/readyz, /metrics, /v1/operator/shards`);
   if (env.NATS_URL) {
-    lines.push(`  ticks     ${scope === '' ? '' : `${scope} `}npm run market-data -- --source tape --tape tapes/prediction-settlement.jsonl   (or --source synthetic, coinbase, …)`);
-    if (env.NODE_ID === undefined) lines.push(`  account   ${scope === '' ? '' : `${scope} `}npm run assessment -- create --trader trader-000001 --tier two-step-100k`);
+    lines.push(
+      `  ticks     ${scope === '' ? '' : `${scope} `}npm run market-data -- --source tape --tape tapes/prediction-settlement.jsonl   (or --source synthetic, coinbase, …)`,
+    );
+    if (env.NODE_ID === undefined)
+      lines.push(`  account   ${scope === '' ? '' : `${scope} `}npm run assessment -- create --trader trader-000001 --tier two-step-100k`);
   } else {
     lines.push('  ticks     no NATS_URL: the market log is in this process only; set NATS_URL to feed it with npm run market-data');
   }

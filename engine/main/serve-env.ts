@@ -11,8 +11,14 @@ export const ServeEnv = z.object({
   DATABASE_URL: z.string().optional(),
   REDIS_URL: z.string().optional(),
   DATA_DIR: z.string().default('./data'),
-  ENGINE_GROUP: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only').default('default'),
-  NATS_NAMESPACE: z.string().regex(/^([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)?$/, 'dot-separated plain tokens').default(''),
+  ENGINE_GROUP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only')
+    .default('default'),
+  NATS_NAMESPACE: z
+    .string()
+    .regex(/^([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)?$/, 'dot-separated plain tokens')
+    .default(''),
   MARKET_STREAM: z.string().default('MARKET'),
   EVENT_STREAM: z.string().default('EVENTS'),
   ENGINE_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
@@ -21,7 +27,10 @@ export const ServeEnv = z.object({
   /** Which parts this process runs: node and gateway together, the engine node only, or a stateless gateway. */
   ENGINE_ROLE: z.enum(['all', 'engine', 'gateway']).default('all'),
   /** This node's stable name in the cluster (the StatefulSet pod name); unset: a solo node that owns every shard. */
-  NODE_ID: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only (1..63)').optional(),
+  NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only (1..63)')
+    .optional(),
   /** A member that has not renewed its lease for this long is gone and its shards are taken over, ms. */
   CLUSTER_LEASE_TTL_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
   /** Most shards one allocation round moves. */

@@ -12,20 +12,39 @@ import { composeRemoteGateway, type RemoteGatewayConfig } from './compose-remote
 import type { ServeEnvironment } from './serve-env.js';
 
 /** The gateway's configuration from the environment (GATEWAY_*, STRIPE_*, PUBLIC_URL, SIM_*, RAY_SERVE_URL). */
-export function gatewayConfigFromEnv(env: ServeEnvironment, raw: Readonly<Record<string, string | undefined>> = process.env): GatewayConfig {
+export function gatewayConfigFromEnv(
+  env: ServeEnvironment,
+  raw: Readonly<Record<string, string | undefined>> = process.env,
+): GatewayConfig {
   const keys = env.GATEWAY_JWT_SECRET ?? env.GATEWAY_JWT_PUBLIC_KEY ?? env.GATEWAY_JWKS_URL;
   return {
-    port: env.GATEWAY_PORT === 'off' ? 8080 : env.GATEWAY_PORT, host: env.GATEWAY_HOST, allowFallback: env.GATEWAY_ALLOW_FALLBACK === '1',
-    ...(keys === undefined ? {} : {
-      tokens: {
-        ...(env.GATEWAY_JWT_SECRET ? { secret: env.GATEWAY_JWT_SECRET } : env.GATEWAY_JWT_PUBLIC_KEY ? { publicKeyPem: env.GATEWAY_JWT_PUBLIC_KEY } : { jwksUrl: env.GATEWAY_JWKS_URL! }),
-        ...(env.GATEWAY_JWT_ALG ? { algorithm: env.GATEWAY_JWT_ALG } : {}), issuer: env.GATEWAY_JWT_ISSUER, audience: env.GATEWAY_JWT_AUDIENCE,
-      },
-    }),
-    ...(env.STRIPE_SECRET_KEY ? { stripeSecretKey: env.STRIPE_SECRET_KEY } : {}), ...(env.STRIPE_WEBHOOK_SECRET ? { stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
-    ...(env.STRIPE_API_BASE ? { stripeApiBase: env.STRIPE_API_BASE } : {}), ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    port: env.GATEWAY_PORT === 'off' ? 8080 : env.GATEWAY_PORT,
+    host: env.GATEWAY_HOST,
+    allowFallback: env.GATEWAY_ALLOW_FALLBACK === '1',
+    ...(keys === undefined
+      ? {}
+      : {
+          tokens: {
+            ...(env.GATEWAY_JWT_SECRET
+              ? { secret: env.GATEWAY_JWT_SECRET }
+              : env.GATEWAY_JWT_PUBLIC_KEY
+                ? { publicKeyPem: env.GATEWAY_JWT_PUBLIC_KEY }
+                : { jwksUrl: env.GATEWAY_JWKS_URL! }),
+            ...(env.GATEWAY_JWT_ALG ? { algorithm: env.GATEWAY_JWT_ALG } : {}),
+            issuer: env.GATEWAY_JWT_ISSUER,
+            audience: env.GATEWAY_JWT_AUDIENCE,
+          },
+        }),
+    ...(env.STRIPE_SECRET_KEY ? { stripeSecretKey: env.STRIPE_SECRET_KEY } : {}),
+    ...(env.STRIPE_WEBHOOK_SECRET ? { stripeWebhookSecret: env.STRIPE_WEBHOOK_SECRET } : {}),
+    ...(env.STRIPE_API_BASE ? { stripeApiBase: env.STRIPE_API_BASE } : {}),
+    ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     limits: gatewayLimitsFromEnv(raw),
-    simulations: { workers: env.SIM_WORKERS, estimateIntervalMs: env.SIM_ESTIMATE_INTERVAL_MS, ...(env.RAY_SERVE_URL ? { rayServeUrl: env.RAY_SERVE_URL } : {}) },
+    simulations: {
+      workers: env.SIM_WORKERS,
+      estimateIntervalMs: env.SIM_ESTIMATE_INTERVAL_MS,
+      ...(env.RAY_SERVE_URL ? { rayServeUrl: env.RAY_SERVE_URL } : {}),
+    },
   };
 }
 
@@ -39,12 +58,23 @@ export class RoleConfigError extends Error {
 }
 
 /** A remote gateway's configuration from the environment; throws {@link RoleConfigError} without NATS_URL or DATABASE_URL. */
-export function remoteGatewayConfigFromEnv(env: ServeEnvironment, raw: Readonly<Record<string, string | undefined>> = process.env): RemoteGatewayConfig {
+export function remoteGatewayConfigFromEnv(
+  env: ServeEnvironment,
+  raw: Readonly<Record<string, string | undefined>> = process.env,
+): RemoteGatewayConfig {
   const missing = [...(env.NATS_URL ? [] : ['NATS_URL']), ...(env.DATABASE_URL ? [] : ['DATABASE_URL'])];
-  if (missing.length > 0) throw new RoleConfigError(`a gateway in front of a cluster needs ${missing.join(' and ')} (it reaches the engine nodes over NATS and keeps purchases and simulations in Postgres)`);
+  if (missing.length > 0)
+    throw new RoleConfigError(
+      `a gateway in front of a cluster needs ${missing.join(' and ')} (it reaches the engine nodes over NATS and keeps purchases and simulations in Postgres)`,
+    );
   return {
-    ...gatewayConfigFromEnv(env, raw), natsUrl: env.NATS_URL!, databaseUrl: env.DATABASE_URL!, ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
-    namespace: env.NATS_NAMESPACE, eventStream: env.EVENT_STREAM, commandDeadlineMs: env.COMMAND_DEADLINE_MS,
+    ...gatewayConfigFromEnv(env, raw),
+    natsUrl: env.NATS_URL!,
+    databaseUrl: env.DATABASE_URL!,
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    namespace: env.NATS_NAMESPACE,
+    eventStream: env.EVENT_STREAM,
+    commandDeadlineMs: env.COMMAND_DEADLINE_MS,
   };
 }
 
@@ -72,8 +102,15 @@ export async function serveGateway(env: ServeEnvironment, log: Logger): Promise<
     if (err instanceof PortInUseError) process.stderr.write(`serve: ${err.message} (GATEWAY_PORT)\n`);
     process.exit(1);
   }
-  log.info({ role: 'gateway', gateway: `${gateway.gateway.uws.implementation} on port ${gateway.gateway.port}`, pid: process.pid }, 'gateway started');
-  if (config.tokens === undefined) log.warn({ token: await gateway.devToken('trader-000001') }, 'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001');
+  log.info(
+    { role: 'gateway', gateway: `${gateway.gateway.uws.implementation} on port ${gateway.gateway.port}`, pid: process.pid },
+    'gateway started',
+  );
+  if (config.tokens === undefined)
+    log.warn(
+      { token: await gateway.devToken('trader-000001') },
+      'no GATEWAY_JWT_* keys: a development secret signs tokens; here is one for trader-000001',
+    );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -83,14 +120,17 @@ export async function serveGateway(env: ServeEnvironment, log: Logger): Promise<
       log.error('stop took longer than 30 s; exiting');
       process.exit(1);
     }, 30_000);
-    void gateway.close().then(() => {
-      clearTimeout(guard);
-      log.info('stopped');
-      process.exit(0);
-    }, (err: unknown) => {
-      log.error({ err }, 'stop failed');
-      process.exit(1);
-    });
+    void gateway.close().then(
+      () => {
+        clearTimeout(guard);
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

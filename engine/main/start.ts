@@ -57,44 +57,105 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /** Counts the engine's events; the bots learn from the same stream. */
 class Tally implements EngineOutput {
-  created = 0; accepted = 0; rejected = 0; fills = 0; violations = 0; passes = 0; failures = 0;
-  passed = 0; failed = 0; ended = 0; quarantined = 0;
+  created = 0;
+  accepted = 0;
+  rejected = 0;
+  fills = 0;
+  violations = 0;
+  passes = 0;
+  failures = 0;
+  passed = 0;
+  failed = 0;
+  ended = 0;
+  quarantined = 0;
   bots: BotTraders | undefined;
 
   onEvents(events: readonly OutputEvent[]): void {
     for (const e of events) {
       switch (e.type) {
-        case 'assessment.created': this.created++; break;
-        case 'order.accepted': if (e.order.role === 'entry') this.accepted++; break;
-        case 'order.rejected': this.rejected++; break;
-        case 'order.filled': this.fills++; break;
-        case 'rules.violation-detected': this.violations++; break;
-        case 'assessment.phase-passed': this.passes++; break;
-        case 'assessment.passed': this.passes++; this.passed++; this.ended++; break;
-        case 'assessment.failed': this.failures++; this.failed++; this.ended++; break;
-        case 'assessment.expired': case 'assessment.abandoned': this.ended++; break;
-        case 'actor.quarantined': this.quarantined++; this.ended++; this.bots?.retire(e.assessmentId); break;
-        default: break;
+        case 'assessment.created':
+          this.created++;
+          break;
+        case 'order.accepted':
+          if (e.order.role === 'entry') this.accepted++;
+          break;
+        case 'order.rejected':
+          this.rejected++;
+          break;
+        case 'order.filled':
+          this.fills++;
+          break;
+        case 'rules.violation-detected':
+          this.violations++;
+          break;
+        case 'assessment.phase-passed':
+          this.passes++;
+          break;
+        case 'assessment.passed':
+          this.passes++;
+          this.passed++;
+          this.ended++;
+          break;
+        case 'assessment.failed':
+          this.failures++;
+          this.failed++;
+          this.ended++;
+          break;
+        case 'assessment.expired':
+        case 'assessment.abandoned':
+          this.ended++;
+          break;
+        case 'actor.quarantined':
+          this.quarantined++;
+          this.ended++;
+          this.bots?.retire(e.assessmentId);
+          break;
+        default:
+          break;
       }
       if (e.type !== 'actor.quarantined' && e.type !== 'engine.input-rejected') this.bots?.observe(e);
     }
   }
 }
 
-interface ShardLine { shard: number; actors: number; busyPct: number; pending: number; heapMiB: number; p50Ms: number | null; p99Ms: number | null }
+interface ShardLine {
+  shard: number;
+  actors: number;
+  busyPct: number;
+  pending: number;
+  heapMiB: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
 
 /** One second's figures, printed as a table, a plain line, or JSON. */
 interface Summary {
   type: 'summary' | 'final';
-  uptimeSec: number; feedTime: string;
+  uptimeSec: number;
+  feedTime: string;
   /** The feed was held back at some point since the last summary because a shard fell behind. */
   lagging: boolean;
-  ticksPerSec: number; inputsPerSec: number; commandsPerSec: number;
-  ticks: number; inputs: number; commands: number; resolutions: number;
+  ticksPerSec: number;
+  inputsPerSec: number;
+  commandsPerSec: number;
+  ticks: number;
+  inputs: number;
+  commands: number;
+  resolutions: number;
   /** Entry orders (bracket legs are the engine's own). */
-  ordersAccepted: number; ordersRejected: number; fills: number; violations: number; passes: number; failures: number;
-  assessments: number; active: number; passed: number; failed: number; otherEnded: number;
-  p50Ms: number | null; p99Ms: number | null;
+  ordersAccepted: number;
+  ordersRejected: number;
+  fills: number;
+  violations: number;
+  passes: number;
+  failures: number;
+  assessments: number;
+  active: number;
+  passed: number;
+  failed: number;
+  otherEnded: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
   /** Highest per-second p99 since the start. */
   worstP99Ms: number | null;
   shards: ShardLine[];
@@ -105,7 +166,8 @@ interface Summary {
 const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const ms = (n: number | null): string => (n === null ? '–' : n.toFixed(3));
 const round3 = (n: number): number | null => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null);
-const clockOf = (sec: number): string => `${Math.floor(sec / 3600)}:${String(Math.floor(sec / 60) % 60).padStart(2, '0')}:${String(Math.floor(sec) % 60).padStart(2, '0')}`;
+const clockOf = (sec: number): string =>
+  `${Math.floor(sec / 3600)}:${String(Math.floor(sec / 60) % 60).padStart(2, '0')}:${String(Math.floor(sec) % 60).padStart(2, '0')}`;
 
 function tableLines(s: Summary, speed: number): string[] {
   const head = s.type === 'final' ? 'vatic demo — stopped' : 'vatic demo';
@@ -117,15 +179,20 @@ function tableLines(s: Summary, speed: number): string[] {
     `  accounts    active ${fmt(s.active)} · passed ${fmt(s.passed)} · failed ${fmt(s.failed)} · other ended ${fmt(s.otherEnded)} (of ${fmt(s.assessments)})`,
     `  tick→verdict p50 ${ms(s.p50Ms)} ms · p99 ${ms(s.p99Ms)} ms · worst p99 ${ms(s.worstP99Ms)} ms`,
     '  shard   actors   busy   pending   heap MiB   p50 ms   p99 ms',
-    ...s.shards.map((x) => `  ${String(x.shard).padStart(5)} ${fmt(x.actors).padStart(8)} ${`${fmt(x.busyPct)}%`.padStart(6)} ${fmt(x.pending).padStart(9)} ${fmt(x.heapMiB).padStart(10)} ${ms(x.p50Ms).padStart(8)} ${ms(x.p99Ms).padStart(8)}`),
+    ...s.shards.map(
+      (x) =>
+        `  ${String(x.shard).padStart(5)} ${fmt(x.actors).padStart(8)} ${`${fmt(x.busyPct)}%`.padStart(6)} ${fmt(x.pending).padStart(9)} ${fmt(x.heapMiB).padStart(10)} ${ms(x.p50Ms).padStart(8)} ${ms(x.p99Ms).padStart(8)}`,
+    ),
   ];
 }
 
 function plainLine(s: Summary): string {
   const shards = s.shards.map((x) => `s${x.shard} ${fmt(x.actors)} actors ${fmt(x.busyPct)}% busy ${fmt(x.pending)} pending`).join(', ');
-  return `[${clockOf(s.uptimeSec)}${s.type === 'final' ? ' final' : ''}] feed ${s.feedTime}${s.lagging ? ' LAGGING' : ''} | ${s.type === 'final' ? 'avg ' : ''}ticks ${fmt(s.ticksPerSec)}/s inputs ${fmt(s.inputsPerSec)}/s`
-    + ` | fills ${fmt(s.fills)} violations ${fmt(s.violations)} passes ${fmt(s.passes)} failures ${fmt(s.failures)}`
-    + ` | active ${fmt(s.active)} passed ${fmt(s.passed)} failed ${fmt(s.failed)} | ${shards} | p50 ${ms(s.p50Ms)} ms p99 ${ms(s.p99Ms)} ms`;
+  return (
+    `[${clockOf(s.uptimeSec)}${s.type === 'final' ? ' final' : ''}] feed ${s.feedTime}${s.lagging ? ' LAGGING' : ''} | ${s.type === 'final' ? 'avg ' : ''}ticks ${fmt(s.ticksPerSec)}/s inputs ${fmt(s.inputsPerSec)}/s` +
+    ` | fills ${fmt(s.fills)} violations ${fmt(s.violations)} passes ${fmt(s.passes)} failures ${fmt(s.failures)}` +
+    ` | active ${fmt(s.active)} passed ${fmt(s.passed)} failed ${fmt(s.failed)} | ${shards} | p50 ${ms(s.p50Ms)} ms p99 ${ms(s.p99Ms)} ms`
+  );
 }
 
 /** Run the demo until a signal or `duration`; resolves with the exit code. */
@@ -149,18 +216,30 @@ async function runDemo(o: StartOptions): Promise<number> {
   const markets = [...new Set(instruments.flatMap((i) => (i.market === undefined ? [] : [i.market])))];
   // Stagger resolutions (8 h, 16 h, … of feed time) so prediction accounts keep something to trade.
   const feed = new SyntheticFeed({
-    seed: o.seed, instruments, startTime: FEED_START, meanIntervalMs,
+    seed: o.seed,
+    instruments,
+    startTime: FEED_START,
+    meanIntervalMs,
     markets: Object.fromEntries(markets.map((m, k) => [m, { resolveAfterMs: (k + 1) * 8 * 3_600_000 }])),
   });
   const tally = new Tally();
   const env = process.env;
-  const dataDir = env['DATA_DIR'] ?? await mkdtemp(join(tmpdir(), 'vatic-demo-'));
+  const dataDir = env['DATA_DIR'] ?? (await mkdtemp(join(tmpdir(), 'vatic-demo-')));
   const log = pino({ level: env['LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
   const late = new LateOutput();
-  const composed = await composeNode({
-    ...(env['NATS_URL'] ? { natsUrl: env['NATS_URL'] } : {}), ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
-    ...(env['REDIS_URL'] ? { redisUrl: env['REDIS_URL'] } : {}), dataDir, workers: o.workers, measureLatency: true, clockBeat: false,
-  }, log, [tally, late]);
+  const composed = await composeNode(
+    {
+      ...(env['NATS_URL'] ? { natsUrl: env['NATS_URL'] } : {}),
+      ...(env['DATABASE_URL'] ? { databaseUrl: env['DATABASE_URL'] } : {}),
+      ...(env['REDIS_URL'] ? { redisUrl: env['REDIS_URL'] } : {}),
+      dataDir,
+      workers: o.workers,
+      measureLatency: true,
+      clockBeat: false,
+    },
+    log,
+    [tally, late],
+  );
   const node = composed.node;
   let gw: ComposedGateway | undefined;
   if (o.port !== 'off') {
@@ -169,7 +248,12 @@ async function runDemo(o: StartOptions): Promise<number> {
     const tokens = env['GATEWAY_JWT_SECRET'] ? { tokens: { secret: env['GATEWAY_JWT_SECRET'] } } : {};
     try {
       // The default port may be taken (a free one is used, and said); a port asked for with --port must be had.
-      gw = await composeGateway(composed, late, { port: wanted, freePortWhenTaken: o.portGiven !== true, limits: gatewayLimitsFromEnv(env), ...tokens }, log);
+      gw = await composeGateway(
+        composed,
+        late,
+        { port: wanted, freePortWhenTaken: o.portGiven !== true, limits: gatewayLimitsFromEnv(env), ...tokens },
+        log,
+      );
     } catch (err) {
       if (!(err instanceof PortInUseError)) throw err;
       process.stderr.write(`start: ${err.message}; choose another --port (0 for any free one)\n`);
@@ -177,18 +261,25 @@ async function runDemo(o: StartOptions): Promise<number> {
       if (env['DATA_DIR'] === undefined) await rm(dataDir, { recursive: true, force: true });
       return 1;
     }
-    if (wanted !== 0 && gw.gateway.port !== wanted) process.stderr.write(`start: port ${wanted} is in use; the gateway listens on free port ${gw.gateway.port} instead\n`);
+    if (wanted !== 0 && gw.gateway.port !== wanted)
+      process.stderr.write(`start: port ${wanted} is in use; the gateway listens on free port ${gw.gateway.port} instead\n`);
   }
   const devToken = await gw?.devToken('trader-000001');
-  const consoleUrl = gw === undefined ? undefined : `http://127.0.0.1:${gw.gateway.port}/${devToken === undefined ? '' : `#token=${devToken}`}`;
+  const consoleUrl =
+    gw === undefined ? undefined : `http://127.0.0.1:${gw.gateway.port}/${devToken === undefined ? '' : `#token=${devToken}`}`;
   const engine = node.engine;
   const b = composed.backends;
   const external = env['NATS_URL'] !== undefined || env['DATABASE_URL'] !== undefined || env['REDIS_URL'] !== undefined;
-  const config = `vatic demo: synthetic feed (seed '${o.seed}', ${instruments.length} symbols, ×${o.speed} feed time, target ${fmt(o.tickRate)} ticks/s), `
-    + `${fmt(o.assessments)} assessments over ${tiers.length} preset tiers, ${o.workers} shard workers, bot traders; `
-    + `market log: ${b.market}; journal: ${b.journal}; events: ${b.events}; shared state: ${b.shared}; `
-    + `gateway: ${gw === undefined ? 'off' : `${gw.gateway.uws.implementation} on port ${gw.gateway.port}; console for trader-000001: ${consoleUrl}`}`;
-  out.write(o.json ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: external, backends: b, gatewayPort: gw?.gateway.port ?? null, consoleUrl: consoleUrl ?? null, pid: process.pid })}\n` : `${config} (pid ${process.pid})\n`);
+  const config =
+    `vatic demo: synthetic feed (seed '${o.seed}', ${instruments.length} symbols, ×${o.speed} feed time, target ${fmt(o.tickRate)} ticks/s), ` +
+    `${fmt(o.assessments)} assessments over ${tiers.length} preset tiers, ${o.workers} shard workers, bot traders; ` +
+    `market log: ${b.market}; journal: ${b.journal}; events: ${b.events}; shared state: ${b.shared}; ` +
+    `gateway: ${gw === undefined ? 'off' : `${gw.gateway.uws.implementation} on port ${gw.gateway.port}; console for trader-000001: ${consoleUrl}`}`;
+  out.write(
+    o.json
+      ? `${JSON.stringify({ type: 'config', message: config, seed: o.seed, assessments: o.assessments, workers: o.workers, speed: o.speed, tickRate: o.tickRate, feed: 'synthetic', externalServer: external, backends: b, gatewayPort: gw?.gateway.port ?? null, consoleUrl: consoleUrl ?? null, pid: process.pid })}\n`
+      : `${config} (pid ${process.pid})\n`,
+  );
 
   // Market inputs go to the market log (the node reads them back in order); creates and orders to the journal.
   let publishFailures = 0;
@@ -200,10 +291,21 @@ async function runDemo(o: StartOptions): Promise<number> {
     }
     const pub = composed.tickPublisher!;
     const venue = (symbol: string) => instruments.find((i) => i.symbol === symbol || i.market === symbol)?.venue ?? 'synthetic';
-    const sent = input.type === 'tick'
-      ? pub.publishTick({ venue: venue(input.symbol), symbol: input.symbol, ts: input.ts, bid: input.bid, ask: input.ask, bidSize: input.bidSize, askSize: input.askSize, venueSeq: input.seq })
-      : input.type === 'clock' ? pub.publishClock(input.time)
-        : pub.publishResolution({ venue: venue(input.market), market: input.market, outcome: input.outcome, ts: input.ts });
+    const sent =
+      input.type === 'tick'
+        ? pub.publishTick({
+            venue: venue(input.symbol),
+            symbol: input.symbol,
+            ts: input.ts,
+            bid: input.bid,
+            ask: input.ask,
+            bidSize: input.bidSize,
+            askSize: input.askSize,
+            venueSeq: input.seq,
+          })
+        : input.type === 'clock'
+          ? pub.publishClock(input.time)
+          : pub.publishResolution({ venue: venue(input.market), market: input.market, outcome: input.outcome, ts: input.ts });
     sent.catch(() => publishFailures++);
   };
   const caughtUp = async (): Promise<void> => {
@@ -212,24 +314,40 @@ async function runDemo(o: StartOptions): Promise<number> {
   };
 
   const accounts = Array.from({ length: o.assessments }, (_, n) => ({
-    assessmentId: `demo-${String(n + 1).padStart(6, '0')}`, traderId: `trader-${String(n + 1).padStart(6, '0')}`, tier: tiers[n % tiers.length]!,
+    assessmentId: `demo-${String(n + 1).padStart(6, '0')}`,
+    traderId: `trader-${String(n + 1).padStart(6, '0')}`,
+    tier: tiers[n % tiers.length]!,
   }));
   const quotes = new Map<string, Quote>();
   // The console's trader (trader-000001) trades demo-000001 by hand: the bots trade every other account.
-  const bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts: accounts.slice(1), quote: (s) => quotes.get(s), instruments, startTime: FEED_START });
+  const bots = new BotTraders({
+    random: new Random(`${o.seed}:bots`),
+    accounts: accounts.slice(1),
+    quote: (s) => quotes.get(s),
+    instruments,
+    startTime: FEED_START,
+  });
   tally.bots = bots; // before the creates, so the bots see their accounts' opening floors
 
   // The engine's time starts with the first time-stamped input: set it before creating, so accounts start at feed time.
   await node.ready;
   // A failed and a passed assessment for the console's trader, with their history and reports, before the live feed (once per data directory).
-  if (await node.state('demo-story-pass') === undefined) {
-    await runStories({ publish: (i) => publish(i as Parameters<typeof publish>[0]), caughtUp, offer: (r) => node.offer(r) }, 'trader-000001', FEED_START - 108 * 3_600_000);
+  if ((await node.state('demo-story-pass')) === undefined) {
+    await runStories(
+      { publish: (i) => publish(i as Parameters<typeof publish>[0]), caughtUp, offer: (r) => node.offer(r) },
+      'trader-000001',
+      FEED_START - 108 * 3_600_000,
+    );
   }
   publish({ type: 'clock', time: FEED_START });
   await caughtUp();
   for (let n = 0; n < accounts.length && !stopRequested; n += CREATE_CHUNK) {
     // Journaled in batches; an account already there from an earlier run in DATA_DIR is kept.
-    await Promise.all(accounts.slice(n, n + CREATE_CHUNK).map((a) => node.offer({ kind: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tier.id })));
+    await Promise.all(
+      accounts
+        .slice(n, n + CREATE_CHUNK)
+        .map((a) => node.offer({ kind: 'create', assessmentId: a.assessmentId, traderId: a.traderId, tierId: a.tier.id })),
+    );
   }
   await engine.barrier();
 
@@ -237,7 +355,10 @@ async function runDemo(o: StartOptions): Promise<number> {
   let lastWall = startedAt;
   let feedNow = FEED_START;
   let pending: FeedItem | undefined = feed.next();
-  let ticks = 0, commands = 0, resolutions = 0, lagging = false;
+  let ticks = 0,
+    commands = 0,
+    resolutions = 0,
+    lagging = false;
   // Backpressure: hold the feed (and so the bots) while a shard has more than ~0.5 s of ticks waiting.
   const maxPending = Math.max(2_000, o.tickRate / 2);
 
@@ -288,25 +409,51 @@ async function runDemo(o: StartOptions): Promise<number> {
     const reports = engine.shards();
     const measured = lat.filter((l) => l.count > 0);
     const s: Summary = {
-      type, uptimeSec: Math.round((now - startedAt) / 1000), feedTime: `${new Date(feedNow).toISOString().slice(0, 19).replace('T', ' ')} UTC`, lagging,
-      ticksPerSec: Math.round((ticks - base.ticks) / secs), inputsPerSec: Math.round((engine.position - base.inputs) / secs),
-      commandsPerSec: Math.round((commands - base.commands) / secs), ticks, inputs: engine.position, commands, resolutions,
-      ordersAccepted: tally.accepted, ordersRejected: tally.rejected, fills: tally.fills, violations: tally.violations, passes: tally.passes, failures: tally.failures,
-      assessments: o.assessments, active: tally.created - tally.ended, passed: tally.passed, failed: tally.failed, otherEnded: tally.ended - tally.passed - tally.failed,
+      type,
+      uptimeSec: Math.round((now - startedAt) / 1000),
+      feedTime: `${new Date(feedNow).toISOString().slice(0, 19).replace('T', ' ')} UTC`,
+      lagging,
+      ticksPerSec: Math.round((ticks - base.ticks) / secs),
+      inputsPerSec: Math.round((engine.position - base.inputs) / secs),
+      commandsPerSec: Math.round((commands - base.commands) / secs),
+      ticks,
+      inputs: engine.position,
+      commands,
+      resolutions,
+      ordersAccepted: tally.accepted,
+      ordersRejected: tally.rejected,
+      fills: tally.fills,
+      violations: tally.violations,
+      passes: tally.passes,
+      failures: tally.failures,
+      assessments: o.assessments,
+      active: tally.created - tally.ended,
+      passed: tally.passed,
+      failed: tally.failed,
+      otherEnded: tally.ended - tally.passed - tally.failed,
       // The slowest shard bounds what a trader sees.
       p50Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p50))),
       p99Ms: measured.length === 0 ? null : round3(Math.max(...measured.map((l) => l.p99))),
       worstP99Ms: null,
       memory: { rssMiB: 0, mainHeapMiB: 0, mainExternalMiB: 0, shardHeapMiB: 0 },
       shards: reports.map((r, k) => ({
-        shard: r.shard, actors: r.stats?.actors ?? 0, busyPct: Math.round((100 * (r.busyMs - (base.busy[k] ?? 0))) / (secs * 1000)),
-        pending: r.pendingInputs, heapMiB: Math.round((mem[k]?.usedHeap ?? 0) / 2 ** 20),
-        p50Ms: lat[k]!.count > 0 ? round3(lat[k]!.p50) : null, p99Ms: lat[k]!.count > 0 ? round3(lat[k]!.p99) : null,
+        shard: r.shard,
+        actors: r.stats?.actors ?? 0,
+        busyPct: Math.round((100 * (r.busyMs - (base.busy[k] ?? 0))) / (secs * 1000)),
+        pending: r.pendingInputs,
+        heapMiB: Math.round((mem[k]?.usedHeap ?? 0) / 2 ** 20),
+        p50Ms: lat[k]!.count > 0 ? round3(lat[k]!.p50) : null,
+        p99Ms: lat[k]!.count > 0 ? round3(lat[k]!.p99) : null,
       })),
     };
     const mu = process.memoryUsage();
     const mib = (b: number) => Math.round(b / 2 ** 20);
-    s.memory = { rssMiB: mib(mu.rss), mainHeapMiB: mib(mu.heapTotal), mainExternalMiB: mib(mu.external), shardHeapMiB: mib(mem.reduce((t, m) => t + m.totalHeap, 0)) };
+    s.memory = {
+      rssMiB: mib(mu.rss),
+      mainHeapMiB: mib(mu.heapTotal),
+      mainExternalMiB: mib(mu.external),
+      shardHeapMiB: mib(mem.reduce((t, m) => t + m.totalHeap, 0)),
+    };
     if (s.p99Ms !== null && (worstP99 === null || s.p99Ms > worstP99)) worstP99 = s.p99Ms;
     s.worstP99Ms = worstP99;
     prev = { at: now, ticks, inputs: engine.position, commands, busy: reports.map((r) => r.busyMs) };
@@ -328,7 +475,7 @@ async function runDemo(o: StartOptions): Promise<number> {
     let stopping = false;
     let inFlight: Promise<void> = Promise.resolve();
     const fail = (err: unknown): void => {
-      process.stderr.write(`start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.stderr.write(`start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       void stop(1);
     };
     const pumpTimer = setInterval(() => {
@@ -365,7 +512,8 @@ async function runDemo(o: StartOptions): Promise<number> {
       await gw?.close(); // sockets closed with 1001
       await composed.close(); // journal flushed, checkpoint taken, connections closed
       if (env['DATA_DIR'] === undefined) await rm(dataDir, { recursive: true, force: true });
-      if (publishFailures > 0 || refused > 0) process.stderr.write(`start: ${publishFailures} market publishes failed, ${refused} bot commands refused by intake\n`);
+      if (publishFailures > 0 || refused > 0)
+        process.stderr.write(`start: ${publishFailures} market publishes failed, ${refused} bot commands refused by intake\n`);
       clearTimeout(guard);
       resolve(code);
     }

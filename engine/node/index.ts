@@ -9,5 +9,16 @@ export type { CoordinatedInput } from './merge-inputs.js';
 export { NodeMetrics } from './node-metrics.js';
 export { FencedError, JournalOutcomeUnknownError } from './ports.js';
 export type {
-  Checkpoint, CheckpointMark, CheckpointStore, CheckpointWrite, Journal, JournalAppend, JournalAppendResult, JournalInput, JournalRecord, MarketInput, MarketLog, MarketReader,
+  Checkpoint,
+  CheckpointMark,
+  CheckpointStore,
+  CheckpointWrite,
+  Journal,
+  JournalAppend,
+  JournalAppendResult,
+  JournalInput,
+  JournalRecord,
+  MarketInput,
+  MarketLog,
+  MarketReader,
 } from './ports.js';

@@ -14,7 +14,11 @@ import type { EngineSnapshot } from '../engine.js';
  * sequence): a tick, a resolution, a clock beat, or an instrument definition
  * that its ticks follow.
  */
-export type MarketInput = TickInput | ResolutionInput | (ClockInput & { readonly seq: number }) | (InstrumentInput & { readonly seq: number });
+export type MarketInput =
+  | TickInput
+  | ResolutionInput
+  | (ClockInput & { readonly seq: number })
+  | (InstrumentInput & { readonly seq: number });
 
 /** A readable, restartable market log. */
 export interface MarketLog {
@@ -50,10 +54,12 @@ export interface JournalAppend {
 export type JournalAppendResult =
   | { readonly ok: true; readonly position: number }
   | {
-    readonly ok: false; readonly reason: 'DUPLICATE_CLIENT_ORDER_ID'; readonly position: number | undefined;
-    /** The stored entry holds this very input: a resend of a request already accepted (its watermark then). @default unknown */
-    readonly repeat?: { readonly tickWatermark: number };
-  };
+      readonly ok: false;
+      readonly reason: 'DUPLICATE_CLIENT_ORDER_ID';
+      readonly position: number | undefined;
+      /** The stored entry holds this very input: a resend of a request already accepted (its watermark then). @default unknown */
+      readonly repeat?: { readonly tickWatermark: number };
+    };
 
 /** A stored journal entry. */
 export interface JournalRecord {

@@ -1,10 +1,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { concatRows, encodeActorRows, encodeCheckpoint, mergeEncoded, parseActorRows, shardKey, shardOf, type ActorSnapshot, type KernelSnapshot } from '../index.js';
+import {
+  concatRows,
+  encodeActorRows,
+  encodeCheckpoint,
+  mergeEncoded,
+  parseActorRows,
+  shardKey,
+  shardOf,
+  type ActorSnapshot,
+  type KernelSnapshot,
+} from '../index.js';
 import { decodeJson } from '../json-codec.js';
 
 const actor = (id: string, extra: Record<string, unknown> = {}, cursor?: [number, number]): ActorSnapshot => ({
-  state: { id, tierId: 't', balance: 100, note: 'tab\there, newline\nhere, backslash \\ here', ...extra } as unknown as ActorSnapshot['state'],
+  state: {
+    id,
+    tierId: 't',
+    balance: 100,
+    note: 'tab\there, newline\nhere, backslash \\ here',
+    ...extra,
+  } as unknown as ActorSnapshot['state'],
   quarantined: id.endsWith('q'),
   ...(cursor === undefined ? {} : { cursor }),
 });
@@ -15,11 +31,30 @@ test('actor rows read back to the same ids, states, quarantine flags, cursors an
   assert.equal(all!.count, 3);
   assert.equal(all!.chunks.length, 2);
   const back = [...parseActorRows(all!)];
-  assert.deepEqual(back.map((r) => r.assessmentId), ['a1', 'a2q', 'weird\tid\\x']);
-  assert.deepEqual(back.map((r) => r.shardKey), actors.map((a) => shardKey(shardOf(a.state.id))));
-  assert.deepEqual(back.map((r) => decodeJson(r.state)), actors.map((a) => a.state));
-  assert.deepEqual(back.map((r) => r.quarantined), [false, true, false]);
-  assert.deepEqual(back.map((r) => [r.cursorInput, r.cursorN]), [['7', '2'], [null, null], [null, null]]);
+  assert.deepEqual(
+    back.map((r) => r.assessmentId),
+    ['a1', 'a2q', 'weird\tid\\x'],
+  );
+  assert.deepEqual(
+    back.map((r) => r.shardKey),
+    actors.map((a) => shardKey(shardOf(a.state.id))),
+  );
+  assert.deepEqual(
+    back.map((r) => decodeJson(r.state)),
+    actors.map((a) => a.state),
+  );
+  assert.deepEqual(
+    back.map((r) => r.quarantined),
+    [false, true, false],
+  );
+  assert.deepEqual(
+    back.map((r) => [r.cursorInput, r.cursorN]),
+    [
+      ['7', '2'],
+      [null, null],
+      [null, null],
+    ],
+  );
 });
 
 test('rows grouped by virtual shard hold each actor once, under its own shard, and states over the limit are reported', () => {
@@ -34,7 +69,10 @@ test('rows grouped by virtual shard hold each actor once, under its own shard, a
   }
   assert.equal(seen, 200);
   const oversized = [...byShard!.values()].flatMap((r) => r.oversized);
-  assert.deepEqual(oversized.map((o) => o.assessmentId), ['acc-5']);
+  assert.deepEqual(
+    oversized.map((o) => o.assessmentId),
+    ['acc-5'],
+  );
   assert.ok(oversized[0]!.bytes > 4_096);
 });
 
@@ -46,6 +84,9 @@ test('shard parts merge into one checkpoint with the newest market position and 
   assert.equal(m.count, 3);
   assert.equal(m.meta.lastTickSeq, 6);
   assert.equal(m.meta.lastInput, 12);
-  assert.deepEqual([...parseActorRows(m.all!)].map((r) => r.assessmentId), ['a', 'b', 'c']);
+  assert.deepEqual(
+    [...parseActorRows(m.all!)].map((r) => r.assessmentId),
+    ['a', 'b', 'c'],
+  );
   assert.equal(concatRows([m.all!]).count, 3);
 });

@@ -18,8 +18,14 @@ describe('shard allocation', () => {
   test('balances every member to floor or ceil of 1024 / N', () => {
     for (const n of [1, 2, 3, 5, 7, 10, 16, 33, 100]) {
       const l = [...loads(allocate(names(n, `n${n}-`))).values()];
-      assert.equal(l.reduce((s, x) => s + x, 0), VIRTUAL_SHARDS);
-      assert.ok(Math.min(...l) >= Math.floor(VIRTUAL_SHARDS / n) && Math.max(...l) <= Math.ceil(VIRTUAL_SHARDS / n), `${n} members: loads ${Math.min(...l)}..${Math.max(...l)}`);
+      assert.equal(
+        l.reduce((s, x) => s + x, 0),
+        VIRTUAL_SHARDS,
+      );
+      assert.ok(
+        Math.min(...l) >= Math.floor(VIRTUAL_SHARDS / n) && Math.max(...l) <= Math.ceil(VIRTUAL_SHARDS / n),
+        `${n} members: loads ${Math.min(...l)}..${Math.max(...l)}`,
+      );
     }
   });
 
@@ -40,7 +46,10 @@ describe('shard allocation', () => {
           const left = allocate(names(n, prefix).slice(1));
           const held = loads(before).get(`${prefix}0`)!;
           const movedOnLeave = movedBetween(before, left);
-          assert.ok(movedOnLeave >= held && movedOnLeave <= held * 1.25 + 8, `${n}→${n - 1} (${prefix}): moved ${movedOnLeave}, the leaver held ${held}`);
+          assert.ok(
+            movedOnLeave >= held && movedOnLeave <= held * 1.25 + 8,
+            `${n}→${n - 1} (${prefix}): moved ${movedOnLeave}, the leaver held ${held}`,
+          );
         }
         report.push(`${n}→${n + 1}: ${moved} (ideal ${ideal.toFixed(0)})`);
       }
@@ -48,13 +57,19 @@ describe('shard allocation', () => {
   });
 
   test('refuses an empty or repeated member list with a code', () => {
-    assert.throws(() => allocate([]), (e: unknown) => e instanceof AllocationError && e.code === 'INVALID_ALLOCATION');
+    assert.throws(
+      () => allocate([]),
+      (e: unknown) => e instanceof AllocationError && e.code === 'INVALID_ALLOCATION',
+    );
     assert.throws(() => allocate(['a', 'a']), AllocationError);
   });
 });
 
 describe('move planning', () => {
-  const owner = (shard: number, ownerNode: string | null, released = false, epoch = 1): [number, ShardOwner] => [shard, { shard, epoch, ownerNode, released }];
+  const owner = (shard: number, ownerNode: string | null, released = false, epoch = 1): [number, ShardOwner] => [
+    shard,
+    { shard, epoch, ownerNode, released },
+  ];
 
   test('takes only shards nobody live holds, waits for the others, and hands over what is targeted elsewhere, bounded per round', () => {
     const target = allocate(['a', 'b']);
@@ -62,7 +77,15 @@ describe('move planning', () => {
     for (let v = 0; v < VIRTUAL_SHARDS; v++) if (target.owner[v] === 'b') mineNow.add(v); // 'a' serves b's share before b joined
     const owners = new Map<number, ShardOwner>();
     for (let v = 0; v < VIRTUAL_SHARDS; v++) owners.set(...owner(v, 'a'));
-    const asA = planMoves({ me: 'a', target, owners, live: new Set(['a', 'b']), busy: new Set(), serving: new Set(Array.from({ length: VIRTUAL_SHARDS }, (_, v) => v)), maxMoves: 100 });
+    const asA = planMoves({
+      me: 'a',
+      target,
+      owners,
+      live: new Set(['a', 'b']),
+      busy: new Set(),
+      serving: new Set(Array.from({ length: VIRTUAL_SHARDS }, (_, v) => v)),
+      maxMoves: 100,
+    });
     assert.equal(asA.release.length, 100, 'at most maxMoves hand-overs per round');
     assert.ok(asA.release.every((v) => target.owner[v] === 'b'));
     assert.equal(asA.acquire.length, 0);
@@ -71,7 +94,11 @@ describe('move planning', () => {
     assert.equal(asB.waiting, mineNow.size);
     for (const v of asA.release) owners.set(...owner(v, 'a', true));
     const next = planMoves({ me: 'b', target, owners, live: new Set(['a', 'b']), busy: new Set(), serving: new Set(), maxMoves: 1_000 });
-    assert.deepEqual(next.acquire.map((x) => x.shard), asA.release, 'released shards are taken');
+    assert.deepEqual(
+      next.acquire.map((x) => x.shard),
+      asA.release,
+      'released shards are taken',
+    );
     const afterCrash = planMoves({ me: 'b', target, owners, live: new Set(['b']), busy: new Set(), serving: new Set(), maxMoves: 1_000 });
     assert.equal(afterCrash.acquire.length, mineNow.size, 'a holder whose lease lapsed holds nothing');
   });

@@ -20,13 +20,15 @@ const CWD = new URL('../../', import.meta.url);
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
 function cluster(args: readonly string[]): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'engine/main/cluster.ts', ...args], { cwd: CWD, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'engine/main/cluster.ts', ...args], {
+    cwd: CWD,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
   return { child, out: () => out, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
 }
-
 
 test('with no NATS at the given address, the cluster does not start and says how to start it', async () => {
   const c = cluster(['--nats', 'nats://127.0.0.1:1', '--nodes', '1', '--gateways', '0']);
@@ -54,9 +56,26 @@ describe('a local cluster', { skip }, () => {
 
   test('it makes its database, starts two nodes and a gateway, prints the shards each owns, answers status, kill, add and drain from another terminal, and stops them all on SIGTERM', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const c = cluster([...common, '--nodes', '2', '--gateways', '1', '--gateway-port', String(port), '--ops-port', String(port + 1_000), '--assessments', '5', '--no-feed']);
+    const c = cluster([
+      ...common,
+      '--nodes',
+      '2',
+      '--gateways',
+      '1',
+      '--gateway-port',
+      String(port),
+      '--ops-port',
+      String(port + 1_000),
+      '--assessments',
+      '5',
+      '--no-feed',
+    ]);
     try {
-      await until(() => /ownership: n1 512 · n2 512 · unowned 0/.test(c.out()), { what: 'the shards shared by the two nodes', deadlineMs: 120_000, detail: c.out });
+      await until(() => /ownership: n1 512 · n2 512 · unowned 0/.test(c.out()), {
+        what: 'the shards shared by the two nodes',
+        deadlineMs: 120_000,
+        detail: c.out,
+      });
       await until(() => /demo assessments: 5 created/.test(c.out()), { what: 'the demo assessments', deadlineMs: 120_000, detail: c.out });
       await until(() => /g1: gateway started/.test(c.out()), { what: 'the gateway', deadlineMs: 120_000, detail: c.out });
       assert.match(c.out(), new RegExp(`created database ${dbName}`));
@@ -77,14 +96,22 @@ describe('a local cluster', { skip }, () => {
       const unknown = await send('drain', 'n9');
       assert.equal(unknown.code, 1);
       assert.match(unknown.out, /no running process 'n9'/);
-      await until(() => (c.out().match(/g1: gateway started/g) ?? []).length === 2, { what: 'the gateway again', deadlineMs: 120_000, detail: c.out });
+      await until(() => (c.out().match(/g1: gateway started/g) ?? []).length === 2, {
+        what: 'the gateway again',
+        deadlineMs: 120_000,
+        detail: c.out,
+      });
       const again = cluster([...common, '--nodes', '1', '--gateways', '0', '--no-feed']);
       assert.equal(await again.exited, 1, 'a second cluster in the namespace is refused');
       assert.match(again.out(), /a cluster is already running in namespace/);
       const drained = await send('drain', 'n2');
       assert.equal(drained.code, 0, drained.out);
       assert.match(drained.out, /n2 drained: exit 0/);
-      await until(() => /ownership: n1 1024 · unowned 0/.test(c.out()), { what: 'n1 to own every shard', deadlineMs: 120_000, detail: c.out });
+      await until(() => /ownership: n1 1024 · unowned 0/.test(c.out()), {
+        what: 'n1 to own every shard',
+        deadlineMs: 120_000,
+        detail: c.out,
+      });
     } finally {
       c.child.kill('SIGTERM');
     }

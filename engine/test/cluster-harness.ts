@@ -9,14 +9,25 @@ import { pino } from 'pino';
 import { presetTiers } from '../../actors/index.js';
 import { PgMembership, PgShardJournal, PgShardStore } from '../../persistence/index.js';
 import { MemoryMarketLog } from '../../transport/memory/index.js';
-import { ClusterNode, mergeSequenced, runInputs, shardOf, stateDigest, type ClusterNodeOptions, type IntakeRequest, type IntakeResult, type JournalRecord, type MarketInput, type OutputEvent } from '../index.js';
+import {
+  ClusterNode,
+  mergeSequenced,
+  runInputs,
+  shardOf,
+  stateDigest,
+  type ClusterNodeOptions,
+  type IntakeRequest,
+  type IntakeResult,
+  type JournalRecord,
+  type MarketInput,
+  type OutputEvent,
+} from '../index.js';
 import type { TestDatabase } from '../testing/pg-test-db.js';
 import { until } from '../testing/until.js';
 
 export const T0 = Date.UTC(2026, 0, 5, 9, 0);
 export const tiers = presetTiers();
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 
 /** An assessment id whose virtual shard is `v`. */
 export function idInShard(v: number, tag = 'a'): string {
@@ -54,9 +65,17 @@ export class ClusterHarness {
   /** Start a node (`name` undefined: solo). */
   async start(name: string | undefined, extra: Partial<ClusterNodeOptions> = {}): Promise<ClusterNode> {
     const node = await ClusterNode.start({
-      market: this.market, journal: new PgShardJournal(this.db.sql), store: new PgShardStore(this.db.sql), membership: new PgMembership(this.db.sql),
-      ...(name === undefined ? {} : { nodeId: name }), leaseTtlMs: 2_000, roundMs: 100, marketTail: () => this.market.tail(),
-      engine: { workers: 2, tiers, flushIntervalMs: 0 }, checkpointIntervalMs: 0, output: { onEvents: (e) => this.events.add(e) },
+      market: this.market,
+      journal: new PgShardJournal(this.db.sql),
+      store: new PgShardStore(this.db.sql),
+      membership: new PgMembership(this.db.sql),
+      ...(name === undefined ? {} : { nodeId: name }),
+      leaseTtlMs: 2_000,
+      roundMs: 100,
+      marketTail: () => this.market.tail(),
+      engine: { workers: 2, tiers, flushIntervalMs: 0 },
+      checkpointIntervalMs: 0,
+      output: { onEvents: (e) => this.events.add(e) },
       log: pino({ level: process.env['TEST_LOG'] ?? 'silent' }).child({ node: name ?? 'solo' }),
       ...extra,
     });
@@ -76,7 +95,15 @@ export class ClusterHarness {
 
   /** A market order with a stop 3% away. */
   place(id: string, side: 'buy' | 'sell', qty = 0.2): object {
-    return { kind: 'place', clientOrderId: id, symbol: 'BTC-USD', side, type: 'market', qty, stopLoss: Math.round(side === 'buy' ? this.#price * 0.97 : this.#price * 1.03) };
+    return {
+      kind: 'place',
+      clientOrderId: id,
+      symbol: 'BTC-USD',
+      side,
+      type: 'market',
+      qty,
+      stopLoss: Math.round(side === 'buy' ? this.#price * 0.97 : this.#price * 1.03),
+    };
   }
 
   /** Offer to the nodes in turn until one serves the shard (retrying NOT_OWNER while a shard moves). */
@@ -95,7 +122,10 @@ export class ClusterHarness {
 
   /** Every running node has applied the whole market log. */
   async caughtUp(): Promise<void> {
-    await until(() => [...this.nodes.values()].every((n) => n.stopping || n.lastSeq >= this.market.lastSeq), { what: 'the nodes to apply the market log', deadlineMs: 30_000 });
+    await until(() => [...this.nodes.values()].every((n) => n.stopping || n.lastSeq >= this.market.lastSeq), {
+      what: 'the nodes to apply the market log',
+      deadlineMs: 30_000,
+    });
   }
 
   async stopAll(): Promise<void> {
@@ -138,7 +168,7 @@ export class ClusterHarness {
     try {
       const replayed = await engine.snapshot();
       const want = new Map(replayed.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]));
-      assert.deepEqual(new Map([...seen].sort()), new Map([...want].sort()), 'every state equals the replay\'s');
+      assert.deepEqual(new Map([...seen].sort()), new Map([...want].sort()), "every state equals the replay's");
       const replayLog = new EventLog();
       replayLog.add(events);
       assert.equal(this.events.conflicts, 0, 'an event published twice is the same event');

@@ -17,24 +17,32 @@ after(async () => {
   await db?.drop();
 });
 
-test('rows of the single-group layout are converted once, exactly, into per-shard rows: a solo node then recovers the very states the old node had, and the old node is fenced', { skip }, async () => {
+test('rows of the single-group layout are converted once, exactly, into per-shard rows: a solo node then recovers the very states the old node had, and the old node is fenced', {
+  skip,
+}, async () => {
   const h = new ClusterHarness(db);
   h.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });
   h.ticks(3);
   // The old layout, as a single-group node writes it.
   const old = await EngineNode.start({
-    market: h.market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql), marketTail: () => h.market.tail(),
-    engine: { workers: 2, tiers, flushIntervalMs: 0 }, checkpointIntervalMs: 0,
+    market: h.market,
+    journal: new PgJournal(db.sql),
+    checkpoints: new PgCheckpointStore(db.sql),
+    marketTail: () => h.market.tail(),
+    engine: { workers: 2, tiers, flushIntervalMs: 0 },
+    checkpointIntervalMs: 0,
   });
   await old.ready;
   const ids = Array.from({ length: 12 }, (_, n) => `legacy-${n}`);
   for (const id of ids) assert.equal((await old.offer(createReq(id))).ok, true);
   h.ticks(5);
-  for (const [k, id] of ids.entries()) assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`l${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
+  for (const [k, id] of ids.entries())
+    assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`l${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
   h.ticks(5);
   await until(() => old.lastSeq >= h.market.lastSeq, { what: 'the legacy node to apply the market log', intervalMs: 5 });
   await old.checkpointNow();
-  for (const [k, id] of ids.slice(0, 6).entries()) assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`after-${k}`, 'buy') })).ok, true);
+  for (const [k, id] of ids.slice(0, 6).entries())
+    assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`after-${k}`, 'buy') })).ok, true);
   h.ticks(5);
   await until(() => old.lastSeq >= h.market.lastSeq, { what: 'the legacy node to apply the market log', intervalMs: 5 });
   const before = new Map((await old.inspect()).snapshot.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]));
@@ -42,7 +50,10 @@ test('rows of the single-group layout are converted once, exactly, into per-shar
   const converted = await convertLegacyGroup(db.sql);
   assert.deepEqual(converted, { converted: true, journalEntries: 18 + ids.length, actors: ids.length, checkpoint: true });
   const journal = await db.sql<{ group_id: string; assessment_id: string }[]>`select group_id, assessment_id from journal`;
-  assert.ok(journal.every((r) => r.group_id === shardKey(shardOf(r.assessment_id))), 'each entry under its assessment\'s shard');
+  assert.ok(
+    journal.every((r) => r.group_id === shardKey(shardOf(r.assessment_id))),
+    "each entry under its assessment's shard",
+  );
   const [counts] = await db.sql<{ cps: number; owners: number; released: number; legacy: number }[]>`select
     (select count(*) from checkpoints where group_id ~ '^v[0-9]{4}$')::int as cps,
     (select count(*) from shard_owners where group_id ~ '^v[0-9]{4}$')::int as owners,
@@ -50,7 +61,11 @@ test('rows of the single-group layout are converted once, exactly, into per-shar
     ((select count(*) from journal where group_id = 'default') + (select count(*) from snapshots where group_id = 'default')
       + (select count(*) from checkpoints where group_id = 'default') + (select count(*) from shard_owners where group_id = 'default'))::int as legacy`;
   assert.deepEqual(counts, { cps: VIRTUAL_SHARDS, owners: VIRTUAL_SHARDS, released: VIRTUAL_SHARDS, legacy: 0 });
-  assert.deepEqual(await convertLegacyGroup(db.sql), { converted: false, journalEntries: 0, actors: 0, checkpoint: false }, 'a second start converts nothing');
+  assert.deepEqual(
+    await convertLegacyGroup(db.sql),
+    { converted: false, journalEntries: 0, actors: 0, checkpoint: false },
+    'a second start converts nothing',
+  );
 
   // The old node, still running, can no longer write.
   const refused = await old.offer({ kind: 'command', assessmentId: ids[0]!, command: h.place('stale', 'buy') });
@@ -74,7 +89,10 @@ test('rows of the single-group layout are converted once, exactly, into per-shar
 test('a database with rows of both layouts is not converted', { skip }, async () => {
   await db.sql`truncate journal, snapshots, checkpoints, shard_owners`;
   await db.sql`insert into shard_owners (group_id, epoch) values ('default', 3), ('v0001', 1)`;
-  await assert.rejects(convertLegacyGroup(db.sql), (e: unknown) => e instanceof LegacyLayoutConflictError && e.code === 'LEGACY_LAYOUT_CONFLICT');
+  await assert.rejects(
+    convertLegacyGroup(db.sql),
+    (e: unknown) => e instanceof LegacyLayoutConflictError && e.code === 'LEGACY_LAYOUT_CONFLICT',
+  );
   const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from shard_owners where group_id = 'default'`;
   assert.equal(row!.n, 1, 'nothing changed');
 });

@@ -34,7 +34,8 @@ describe('cluster node', { skip }, () => {
     const ids = ['s1', 's2', 's3', 's4'];
     for (const id of ids) assert.equal((await h.offer(createReq(id))).ok, true);
     h.ticks(10);
-    for (const [k, id] of ids.entries()) assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`c${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
+    for (const [k, id] of ids.entries())
+      assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`c${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
     h.ticks(10);
     await h.caughtUp();
     await first.checkpointNow();
@@ -58,7 +59,11 @@ describe('cluster node', { skip }, () => {
     await a.ready;
     const b = await h.start('b');
     await b.ready;
-    await until(() => a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && Math.abs(a.servedShards().size - b.servedShards().size) <= 1, { what: 'the shards to spread over both nodes', deadlineMs: 30_000 });
+    await until(
+      () =>
+        a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && Math.abs(a.servedShards().size - b.servedShards().size) <= 1,
+      { what: 'the shards to spread over both nodes', deadlineMs: 30_000 },
+    );
     const onB = [...b.servedShards()][0]!;
     const id = idInShard(onB);
     const refused = await a.offer(createReq(id));
@@ -77,7 +82,11 @@ describe('cluster node', { skip }, () => {
     for (const id of ids) assert.equal((await h.offer(createReq(id))).ok, true);
     let order = 0;
     const trade = async (): Promise<void> => {
-      for (const id of ids) assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`o${order++}`, order % 2 ? 'buy' : 'sell', 0.1) })).ok, true);
+      for (const id of ids)
+        assert.equal(
+          (await h.offer({ kind: 'command', assessmentId: id, command: h.place(`o${order++}`, order % 2 ? 'buy' : 'sell', 0.1) })).ok,
+          true,
+        );
       h.ticks(3);
     };
     await trade();
@@ -86,7 +95,11 @@ describe('cluster node', { skip }, () => {
     const b = await h.start('b');
     // Orders go on while the shards move (the harness retries NOT_OWNER as a router does).
     while (b.servedShards().size < 500) await trade();
-    await until(() => Math.abs(a.servedShards().size - b.servedShards().size) <= 1 && a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS, { what: 'half the shards on the new node', deadlineMs: 30_000 });
+    await until(
+      () =>
+        Math.abs(a.servedShards().size - b.servedShards().size) <= 1 && a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS,
+      { what: 'half the shards on the new node', deadlineMs: 30_000 },
+    );
     await trade();
     await h.assertEqualsReplay();
     const moved = ids.filter((id) => b.servedShards().has(shardOf(id)));
@@ -105,11 +118,19 @@ describe('cluster node', { skip }, () => {
     const a = await h.start('a');
     const b = await h.start('b');
     await Promise.all([a.ready, b.ready]);
-    await until(() => a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && a.servedShards().size > 500, { what: 'the shards to spread', deadlineMs: 30_000 });
+    await until(() => a.servedShards().size + b.servedShards().size === VIRTUAL_SHARDS && a.servedShards().size > 500, {
+      what: 'the shards to spread',
+      deadlineMs: 30_000,
+    });
     const ids = Array.from({ length: 24 }, (_, n) => `k${n}`);
     for (const id of ids) assert.equal((await h.offer(createReq(id))).ok, true);
     for (let round = 0; round < 3; round++) {
-      for (const [k, id] of ids.entries()) assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`r${round}-${k}`, (round + k) % 2 ? 'buy' : 'sell', 0.1) })).ok, true);
+      for (const [k, id] of ids.entries())
+        assert.equal(
+          (await h.offer({ kind: 'command', assessmentId: id, command: h.place(`r${round}-${k}`, (round + k) % 2 ? 'buy' : 'sell', 0.1) }))
+            .ok,
+          true,
+        );
       h.ticks(4);
       if (round === 0) {
         await h.caughtUp();
@@ -123,7 +144,8 @@ describe('cluster node', { skip }, () => {
     h.nodes.delete('b');
     h.ticks(5);
     await until(() => a.servedShards().size === VIRTUAL_SHARDS, { what: 'a takes over every shard', deadlineMs: 30_000 });
-    for (const id of onB) assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`after-${id}`, 'buy', 0.1) })).ok, true);
+    for (const id of onB)
+      assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`after-${id}`, 'buy', 0.1) })).ok, true);
     h.ticks(3);
     assert.equal(await h.assertEqualsReplay(), ids.length);
     assert.ok(a.clusterView().moves.takeover >= onB.length);
@@ -143,8 +165,12 @@ describe('cluster node', { skip }, () => {
     // a's lease lapses as if it were paused: b joins and claims everything, a is none the wiser.
     await db.sql`update cluster_members set expires_at = clock_timestamp() - interval '1 second' where node_id = 'a'`;
     const b = await h.start('b', { leaseTtlMs: 60_000, roundMs: 60_000 });
-    await until(() => b.servedShards().size === VIRTUAL_SHARDS, { what: 'b takes over a\'s shards', deadlineMs: 30_000 });
-    const after = (await db.sql<{ epoch: string; owner_node: string }[]>`select epoch::text, owner_node from shard_owners where group_id = ${shardKey(v)}`)[0]!;
+    await until(() => b.servedShards().size === VIRTUAL_SHARDS, { what: "b takes over a's shards", deadlineMs: 30_000 });
+    const after = (
+      await db.sql<
+        { epoch: string; owner_node: string }[]
+      >`select epoch::text, owner_node from shard_owners where group_id = ${shardKey(v)}`
+    )[0]!;
     assert.equal(after.owner_node, 'b');
     assert.equal(Number(after.epoch), Number(before) + 1);
     assert.ok(a.servedShards().has(v), 'a still believes it serves the shard');
@@ -156,10 +182,17 @@ describe('cluster node', { skip }, () => {
     await b.checkpointNow();
     const rows = await db.sql<{ owner_epoch: string }[]>`select owner_epoch::text from snapshots where group_id = ${shardKey(v)}
       union all select owner_epoch::text from checkpoints where group_id = ${shardKey(v)}`;
-    assert.ok(rows.length >= 2 && rows.every((r) => r.owner_epoch === after.epoch), `every row of the shard is b's: ${JSON.stringify(rows)}`);
+    assert.ok(
+      rows.length >= 2 && rows.every((r) => r.owner_epoch === after.epoch),
+      `every row of the shard is b's: ${JSON.stringify(rows)}`,
+    );
     const journaled = await db.sql`select 1 from journal where client_order_id = 'stale'`;
     assert.equal(journaled.length, 0, 'the fenced write left nothing');
-    assert.equal((await b.offer({ kind: 'command', assessmentId: id, command: h.place('stale', 'buy') })).ok, true, 'the new owner takes the order');
+    assert.equal(
+      (await b.offer({ kind: 'command', assessmentId: id, command: h.place('stale', 'buy') })).ok,
+      true,
+      'the new owner takes the order',
+    );
   });
 
   test('a journal write whose outcome is unknown drops only the shards in that batch; they are taken again from the journal, exactly', async () => {
@@ -191,9 +224,15 @@ describe('cluster node', { skip }, () => {
     assert.ok(node.servedShards().has(shardOf('u2')) || shardOf('u2') === shardOf('u1'), 'shards outside the batch are served throughout');
     await until(() => node.servedShards().size === VIRTUAL_SHARDS, { what: 'the shard to be served again', deadlineMs: 30_000 });
     const retried = await h.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'buy') });
-    assert.ok(retried.ok && retried.repeat === true && retried.position > 0, `the retry is answered with the original acceptance: ${JSON.stringify(retried)}`);
+    assert.ok(
+      retried.ok && retried.repeat === true && retried.position > 0,
+      `the retry is answered with the original acceptance: ${JSON.stringify(retried)}`,
+    );
     const other = await h.offer({ kind: 'command', assessmentId: 'u1', command: h.place('lost-reply', 'sell') });
-    assert.ok(!other.ok && other.code === 'DUPLICATE_CLIENT_ORDER_ID' && other.position === retried.position, 'another order under the same client order id is the duplicate it is');
+    assert.ok(
+      !other.ok && other.code === 'DUPLICATE_CLIENT_ORDER_ID' && other.position === retried.position,
+      'another order under the same client order id is the duplicate it is',
+    );
     assert.ok('lost-reply' in (await node.state('u1'))!.clientOrderIds, 'and applied');
     h.ticks(3);
     assert.equal(await h.assertEqualsReplay(), 2);

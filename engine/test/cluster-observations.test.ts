@@ -21,7 +21,10 @@ describe('ownership observations', () => {
     log.add({ node: 'b', sentAt: 10, receivedAt: 11, serving: serving([7, 2]) });
     assert.deepEqual(log.overlaps(), []);
     assert.deepEqual(log.moves(), [{ shard: 7, from: 'a', to: 'b', at: 11, lastSeenBefore: 1 }]);
-    assert.deepEqual([...log.owners()].sort(), [[7, 'b'], [8, 'a']]);
+    assert.deepEqual([...log.owners()].sort(), [
+      [7, 'b'],
+      [8, 'a'],
+    ]);
   });
 
   test('two answers of one round naming the same shard are not an overlap on their own (one may have released it in between)', () => {
@@ -33,7 +36,7 @@ describe('ownership observations', () => {
     assert.deepEqual(log.overlaps(), []);
   });
 
-  test('a node seen serving a shard inside another node\'s certain stretch of it is an overlap', () => {
+  test("a node seen serving a shard inside another node's certain stretch of it is an overlap", () => {
     const log = new OwnershipLog();
     log.add({ node: 'a', sentAt: 0, receivedAt: 1, serving: serving([3, 1]) });
     log.add({ node: 'b', sentAt: 4, receivedAt: 5, serving: serving([3, 2]) });
@@ -67,7 +70,12 @@ describe('ownership observations', () => {
 
 test('a node serves the shards its ops answer gives a lag for, at their owner epochs', () => {
   const body: OperatorShards = {
-    node: 'n1', members: [], moves: { acquire: 2, release: 0, takeover: 0 }, marketSeq: 10, marketTail: 10, served: 2,
+    node: 'n1',
+    members: [],
+    moves: { acquire: 2, release: 0, takeover: 0 },
+    marketSeq: 10,
+    marketTail: 10,
+    served: 2,
     shards: [
       { shard: 0, key: 'v0000', owner: 'n1', epoch: 3, released: false, lag: { marketInputs: 0, checkpointAgeMs: 5 } },
       { shard: 1, key: 'v0001', owner: 'n2', epoch: 7, released: false },
@@ -75,7 +83,13 @@ test('a node serves the shards its ops answer gives a lag for, at their owner ep
       { shard: 3, key: 'v0003', owner: null, epoch: null, released: false },
     ],
   };
-  assert.deepEqual([...servingFrom(body)], [[0, 3], [2, 1]]);
+  assert.deepEqual(
+    [...servingFrom(body)],
+    [
+      [0, 3],
+      [2, 1],
+    ],
+  );
   assert.throws(() => servingFrom({ error: { code: 'NOT_FOUND' } }), /no "shards" list/);
 });
 
@@ -90,7 +104,10 @@ describe('pause figures', () => {
   });
 
   test('pauses are told apart by window kind and by whether the shard moved', () => {
-    const answers = new Map([[1, [0, 100, 900, 1_000]], [2, [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000]]]);
+    const answers = new Map([
+      [1, [0, 100, 900, 1_000]],
+      [2, [0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000]],
+    ]);
     const by = pausesByKind(answers, [
       { kind: 'graceful', start: 150, end: 850, moved: new Set([1]) },
       { kind: 'crash', start: 950, end: 990, moved: new Set([2]) },

@@ -18,7 +18,9 @@ after(async () => {
   await db?.drop();
 });
 
-test('an engine node without a gateway answers probes, the scrape and the ownership map on its ops port; a stop hands every shard over', { skip }, async () => {
+test('an engine node without a gateway answers probes, the scrape and the ownership map on its ops port; a stop hands every shard over', {
+  skip,
+}, async () => {
   const h = new ClusterHarness(db);
   h.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });
   const registry = new Registry();
@@ -35,14 +37,25 @@ test('an engine node without a gateway answers probes, the scrape and the owners
     assert.equal(node.servedShards().size, VIRTUAL_SHARDS);
     assert.equal((await h.offer(createReq('ops-a'))).ok, true);
     const metrics = (await get('/metrics')).text;
-    for (const name of ['cluster_members', 'cluster_shards_owned', 'cluster_shard_moves_total', 'cluster_fenced_total', 'cluster_shards_unowned', 'cluster_shard_catchup_seconds', 'cluster_lease_renew_failures_total']) {
+    for (const name of [
+      'cluster_members',
+      'cluster_shards_owned',
+      'cluster_shard_moves_total',
+      'cluster_fenced_total',
+      'cluster_shards_unowned',
+      'cluster_shard_catchup_seconds',
+      'cluster_lease_renew_failures_total',
+    ]) {
       assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }
     assert.match(metrics, /^cluster_shards_owned 1024$/m);
     assert.match(metrics, /^cluster_shard_moves_total\{kind="acquire"\} 1024$/m);
     const map = JSON.parse((await get('/v1/operator/shards')).text) as OperatorShards;
     assert.equal(map.node, 'ops-1');
-    assert.deepEqual(map.members.map((m) => m.nodeId), ['ops-1']);
+    assert.deepEqual(
+      map.members.map((m) => m.nodeId),
+      ['ops-1'],
+    );
     assert.equal(map.shards.length, VIRTUAL_SHARDS);
     assert.ok(map.shards.every((s) => s.owner === 'ops-1' && s.epoch === 1 && s.lag !== undefined));
     assert.equal(map.moves.acquire, VIRTUAL_SHARDS);
@@ -57,7 +70,11 @@ test('an engine node without a gateway answers probes, the scrape and the owners
       (select count(*) from shard_owners where released)::int as released,
       (select count(*) from checkpoints where tick_seq = ${h.market.lastSeq})::int as ticks,
       (select count(*) from cluster_members)::int as members`;
-    assert.deepEqual(row, { released: VIRTUAL_SHARDS, ticks: VIRTUAL_SHARDS, members: 0 }, 'every shard checkpointed at the last input and released, and the node left');
+    assert.deepEqual(
+      row,
+      { released: VIRTUAL_SHARDS, ticks: VIRTUAL_SHARDS, members: 0 },
+      'every shard checkpointed at the last input and released, and the node left',
+    );
   } finally {
     await ops.close();
     await h.stopAll();

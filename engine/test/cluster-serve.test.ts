@@ -14,12 +14,25 @@ import { until } from '../testing/until.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
-test('a cluster member run by serve joins, takes every shard alone, reports on its ops port, and on SIGTERM hands everything over, leaves and exits 0', { skip, timeout: 180_000 }, async () => {
+test('a cluster member run by serve joins, takes every shard alone, reports on its ops port, and on SIGTERM hands everything over, leaves and exits 0', {
+  skip,
+  timeout: 180_000,
+}, async () => {
   const db = await createTestDatabase();
   const id = randomBytes(4).toString('hex');
   const env = {
-    ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, NODE_ID: `serve-${id}`, ENGINE_ROLE: 'engine', OPS_PORT: '0',
-    NATS_NAMESPACE: `cserve-${id}`, MARKET_STREAM: `CSERVE_MKT_${id}`, EVENT_STREAM: `CSERVE_EV_${id}`, CLOCK_BEAT: 'off', LOG_LEVEL: 'info', CLUSTER_LEASE_TTL_MS: '3000',
+    ...process.env,
+    NATS_URL: 'nats://127.0.0.1:4222',
+    DATABASE_URL: db.url,
+    NODE_ID: `serve-${id}`,
+    ENGINE_ROLE: 'engine',
+    OPS_PORT: '0',
+    NATS_NAMESPACE: `cserve-${id}`,
+    MARKET_STREAM: `CSERVE_MKT_${id}`,
+    EVENT_STREAM: `CSERVE_EV_${id}`,
+    CLOCK_BEAT: 'off',
+    LOG_LEVEL: 'info',
+    CLUSTER_LEASE_TTL_MS: '3000',
   };
   const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main/serve.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
@@ -34,11 +47,18 @@ test('a cluster member run by serve joins, takes every shard alone, reports on i
   try {
     await until(() => port !== undefined || proc.exitCode !== null, { what: 'the ops port to be logged', deadlineMs: 90_000 });
     assert.ok(port !== undefined, `serve did not start:\n${lines.join('\n')}`);
-    const get = async (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
+    const get = async (path: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`).then(
+        async (r) => ({ status: r.status, body: await r.text() }),
+        () => ({ status: 0, body: '' }),
+      );
     await until(async () => (await get('/readyz')).status === 200, { what: 'the member to be ready', deadlineMs: 90_000 });
     const map = JSON.parse((await get('/v1/operator/shards')).body) as { served: number; members: Array<{ nodeId: string }> };
     assert.equal(map.served, 1024);
-    assert.deepEqual(map.members.map((m) => m.nodeId), [`serve-${id}`]);
+    assert.deepEqual(
+      map.members.map((m) => m.nodeId),
+      [`serve-${id}`],
+    );
     assert.match((await get('/metrics')).body, /^cluster_shards_owned 1024$/m);
     proc.kill('SIGTERM');
     assert.equal(await exited, 0, `exit code of a graceful stop:\n${lines.slice(-5).join('\n')}`);
@@ -56,14 +76,29 @@ test('a cluster member run by serve joins, takes every shard alone, reports on i
   }
 });
 
-test('a cluster member with its gateway in one process (ENGINE_ROLE=all, NODE_ID) takes every shard, shows the ownership map to operators on the gateway, and exits 0 on SIGTERM', { skip, timeout: 180_000 }, async () => {
+test('a cluster member with its gateway in one process (ENGINE_ROLE=all, NODE_ID) takes every shard, shows the ownership map to operators on the gateway, and exits 0 on SIGTERM', {
+  skip,
+  timeout: 180_000,
+}, async () => {
   const db = await createTestDatabase();
   const id = randomBytes(4).toString('hex');
   const secret = randomBytes(32).toString('hex');
   const env = {
-    ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, NODE_ID: `all-${id}`, ENGINE_ROLE: 'all', GATEWAY_PORT: '0', OPS_PORT: 'off',
-    GATEWAY_JWT_SECRET: secret, NATS_NAMESPACE: `call-${id}`, MARKET_STREAM: `CALL_MKT_${id}`, EVENT_STREAM: `CALL_EV_${id}`, CLOCK_BEAT: 'off', LOG_LEVEL: 'info',
-    CLUSTER_LEASE_TTL_MS: '3000', SIM_ESTIMATE_INTERVAL_MS: '0',
+    ...process.env,
+    NATS_URL: 'nats://127.0.0.1:4222',
+    DATABASE_URL: db.url,
+    NODE_ID: `all-${id}`,
+    ENGINE_ROLE: 'all',
+    GATEWAY_PORT: '0',
+    OPS_PORT: 'off',
+    GATEWAY_JWT_SECRET: secret,
+    NATS_NAMESPACE: `call-${id}`,
+    MARKET_STREAM: `CALL_MKT_${id}`,
+    EVENT_STREAM: `CALL_EV_${id}`,
+    CLOCK_BEAT: 'off',
+    LOG_LEVEL: 'info',
+    CLUSTER_LEASE_TTL_MS: '3000',
+    SIM_ESTIMATE_INTERVAL_MS: '0',
   };
   const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
@@ -78,16 +113,34 @@ test('a cluster member with its gateway in one process (ENGINE_ROLE=all, NODE_ID
   try {
     await until(() => port !== undefined || proc.exitCode !== null, { what: 'the gateway port to be logged', deadlineMs: 90_000 });
     assert.ok(port !== undefined, `serve did not start:\n${lines.join('\n')}`);
-    const operator = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('ops').setIssuer('vatic').setAudience('vatic-gateway')
-      .setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
-    const get = async (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${operator}` } })
-      .then(async (r) => ({ status: r.status, body: await r.text() }), () => ({ status: 0, body: '' }));
+    const operator = await new SignJWT({ roles: ['operator'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ops')
+      .setIssuer('vatic')
+      .setAudience('vatic-gateway')
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
+    const get = async (path: string) =>
+      fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${operator}` } }).then(
+        async (r) => ({ status: r.status, body: await r.text() }),
+        () => ({ status: 0, body: '' }),
+      );
     await until(async () => (await get('/readyz')).status === 200, { what: 'the node to be ready', deadlineMs: 90_000 });
     type Map = { ownership?: { served: number; members: Array<{ nodeId: string }>; shards: Array<{ owner: string | null }> } };
     let map: Map = {};
-    await until(async () => (map = JSON.parse((await get('/v1/operator/shards')).body) as Map).ownership?.served === 1024, { what: 'every shard to be served', deadlineMs: 90_000 });
-    assert.deepEqual(map.ownership!.members.map((m) => m.nodeId), [`all-${id}`]);
-    assert.ok(map.ownership!.shards.every((s) => s.owner === `all-${id}`), 'every shard owned by this node, as the gateway shows it');
+    await until(async () => (map = JSON.parse((await get('/v1/operator/shards')).body) as Map).ownership?.served === 1024, {
+      what: 'every shard to be served',
+      deadlineMs: 90_000,
+    });
+    assert.deepEqual(
+      map.ownership!.members.map((m) => m.nodeId),
+      [`all-${id}`],
+    );
+    assert.ok(
+      map.ownership!.shards.every((s) => s.owner === `all-${id}`),
+      'every shard owned by this node, as the gateway shows it',
+    );
     proc.kill('SIGTERM');
     assert.equal(await exited, 0, `exit code of a graceful stop:\n${lines.slice(-5).join('\n')}`);
     const [row] = await db.sql<{ released: number; members: number }[]>`select

@@ -10,12 +10,23 @@ import type { EngineInput, StateDelta } from '../inputs.js';
 import { ShardKernel } from '../shard-kernel.js';
 
 const delta = (id: string, equity: number, startingBalance = 50_000): StateDelta => ({
-  assessmentId: id, status: 'active', phase: 'challenge', startingBalance, balance: startingBalance, equity, dailyFloor: startingBalance * 0.97,
-  maxLossFloor: startingBalance * 0.9, workingOrders: 1, input: 42, at: 1_767_600_000_000,
-  positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_100.25, unrealizedPnl: 9.975 }] as unknown as StateDelta['positions'],
+  assessmentId: id,
+  status: 'active',
+  phase: 'challenge',
+  startingBalance,
+  balance: startingBalance,
+  equity,
+  dailyFloor: startingBalance * 0.97,
+  maxLossFloor: startingBalance * 0.9,
+  workingOrders: 1,
+  input: 42,
+  at: 1_767_600_000_000,
+  positions: [
+    { symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_100.25, unrealizedPnl: 9.975 },
+  ] as unknown as StateDelta['positions'],
 });
 
-test('an encoded flush decodes to the very deltas it was made of, and carries each one\'s equity and starting balance', () => {
+test("an encoded flush decodes to the very deltas it was made of, and carries each one's equity and starting balance", () => {
   const deltas = [delta('a', 50_123.5), delta('b', 9_871.25, 10_000), delta('c'.repeat(300), -1)];
   const batch = new DeltaEncoder().encode(deltas);
   assert.deepEqual(decodeDeltas(batch), deltas);
@@ -30,7 +41,10 @@ test('an encoder reused across flushes keeps every earlier flush intact', () => 
   const encoder = new DeltaEncoder();
   const first = encoder.encode([delta('a', 1), delta('b', 2)]);
   const second = encoder.encode(Array.from({ length: 50 }, (_, k) => delta(`x${k}`, k)));
-  assert.deepEqual(decodeDeltas(first).map((d) => d.equity), [1, 2]);
+  assert.deepEqual(
+    decodeDeltas(first).map((d) => d.equity),
+    [1, 2],
+  );
   assert.equal(decodeDeltas(second).length, 50);
 });
 
@@ -59,22 +73,47 @@ const written = (d: StateDelta): Uint8Array => {
   return w.take();
 };
 
-test('the delta writer writes byte for byte what the gateway\'s codec writes, whatever the strings and numbers', () => {
+test("the delta writer writes byte for byte what the gateway's codec writes, whatever the strings and numbers", () => {
   const number = fc.oneof(
-    fc.integer({ min: -40, max: 300 }), fc.integer(), fc.maxSafeInteger(), fc.maxSafeInteger().map((n) => -n),
-    fc.double(), fc.constantFrom(-0, -Infinity, Infinity, NaN, 2 ** 32, 2 ** 32 - 1, -(2 ** 31) - 1, 0.1 + 0.2),
+    fc.integer({ min: -40, max: 300 }),
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.maxSafeInteger().map((n) => -n),
+    fc.double(),
+    fc.constantFrom(-0, -Infinity, Infinity, NaN, 2 ** 32, 2 ** 32 - 1, -(2 ** 31) - 1, 0.1 + 0.2),
   );
-  const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ minLength: 30, maxLength: 300 }));
+  const text = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.string({ minLength: 30, maxLength: 300 }),
+  );
   const position = fc.record({ symbol: text, qty: number, avgEntry: number, mark: number, unrealizedPnl: number });
   const delta = fc.record({
-    assessmentId: text, status: text, phase: text, startingBalance: number, balance: number, equity: number, dailyFloor: number, maxLossFloor: number,
-    positions: fc.array(position, { maxLength: 20 }), workingOrders: number, input: number, at: number,
+    assessmentId: text,
+    status: text,
+    phase: text,
+    startingBalance: number,
+    balance: number,
+    equity: number,
+    dailyFloor: number,
+    maxLossFloor: number,
+    positions: fc.array(position, { maxLength: 20 }),
+    workingOrders: number,
+    input: number,
+    at: number,
   });
-  fc.assert(fc.property(delta, (d) => assert.deepEqual(written(d), codec.encode(d))), { numRuns: 2_000 });
+  fc.assert(
+    fc.property(delta, (d) => assert.deepEqual(written(d), codec.encode(d))),
+    { numRuns: 2_000 },
+  );
 });
 
-test('a delta of another shape than the kernel\'s (a field left undefined) still encodes as the codec encodes it', () => {
-  const odd = { ...delta('a', 1), phase: undefined, positions: [{ symbol: 'BTC-USD', qty: 1, avgEntry: 2, mark: undefined, unrealizedPnl: 0 }] } as unknown as StateDelta;
+test("a delta of another shape than the kernel's (a field left undefined) still encodes as the codec encodes it", () => {
+  const odd = {
+    ...delta('a', 1),
+    phase: undefined,
+    positions: [{ symbol: 'BTC-USD', qty: 1, avgEntry: 2, mark: undefined, unrealizedPnl: 0 }],
+  } as unknown as StateDelta;
   assert.deepEqual(written(odd), codec.encode(odd));
 });
 
@@ -93,8 +132,17 @@ test('every delta a kernel takes, flush after flush, encodes as the codec encode
   kernel.watch(kernel.assessmentIds());
   for (const [a, id] of kernel.assessmentIds().entries()) {
     if (a % 4 === 3) continue; // some flat accounts
-    apply({ type: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: 'b', symbol: 'BTC-USD', side: a % 2 ? 'sell' : 'buy', type: 'market', qty: 0.01 * (a + 1) } });
-    if (a % 3 === 0) apply({ type: 'command', assessmentId: id, command: { kind: 'place', clientOrderId: 'e', symbol: 'ETH-USD', side: 'buy', type: 'market', qty: 1.5 } });
+    apply({
+      type: 'command',
+      assessmentId: id,
+      command: { kind: 'place', clientOrderId: 'b', symbol: 'BTC-USD', side: a % 2 ? 'sell' : 'buy', type: 'market', qty: 0.01 * (a + 1) },
+    });
+    if (a % 3 === 0)
+      apply({
+        type: 'command',
+        assessmentId: id,
+        command: { kind: 'place', clientOrderId: 'e', symbol: 'ETH-USD', side: 'buy', type: 'market', qty: 1.5 },
+      });
   }
   let seen = 0;
   for (let k = 0; k < 20; k++) {

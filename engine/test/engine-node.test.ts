@@ -3,7 +3,19 @@ import { after, before, describe, test } from 'node:test';
 import { presetTiers } from '../../actors/index.js';
 import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { MemoryMarketLog } from '../../transport/memory/index.js';
-import { EngineNode, FencedError, JournalOutcomeUnknownError, mergeSequenced, runInputs, stateDigest, type EngineNodeOptions, type Journal, type JournalRecord, type MarketInput, type NodeInspection } from '../index.js';
+import {
+  EngineNode,
+  FencedError,
+  JournalOutcomeUnknownError,
+  mergeSequenced,
+  runInputs,
+  stateDigest,
+  type EngineNodeOptions,
+  type Journal,
+  type JournalRecord,
+  type MarketInput,
+  type NodeInspection,
+} from '../index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
 import { until } from '../testing/until.js';
@@ -14,8 +26,13 @@ const tiers = presetTiers();
 
 function nodeOptions(db: TestDatabase, market: MemoryMarketLog, extra: Partial<EngineNodeOptions> = {}, copy = true): EngineNodeOptions {
   return {
-    market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql, { copy }), marketTail: () => market.tail(),
-    engine: { workers: 2, tiers, flushIntervalMs: 0 }, checkpointIntervalMs: 0, ...extra,
+    market,
+    journal: new PgJournal(db.sql),
+    checkpoints: new PgCheckpointStore(db.sql, { copy }),
+    marketTail: () => market.tail(),
+    engine: { workers: 2, tiers, flushIntervalMs: 0 },
+    checkpointIntervalMs: 0,
+    ...extra,
   };
 }
 
@@ -66,8 +83,15 @@ async function caughtUp(node: EngineNode, market: MemoryMarketLog): Promise<void
 }
 
 /** A market order with a stop 3% away (the tier requires one; it risks well under 2%). */
-const place = (id: string, side: 'buy' | 'sell', qty = 0.2) =>
-  ({ kind: 'place', clientOrderId: id, symbol: 'BTC-USD', side, type: 'market', qty, stopLoss: Math.round(side === 'buy' ? price * 0.97 : price * 1.03) });
+const place = (id: string, side: 'buy' | 'sell', qty = 0.2) => ({
+  kind: 'place',
+  clientOrderId: id,
+  symbol: 'BTC-USD',
+  side,
+  type: 'market',
+  qty,
+  stopLoss: Math.round(side === 'buy' ? price * 0.97 : price * 1.03),
+});
 
 describe('engine node', { skip }, () => {
   let db: TestDatabase;
@@ -78,40 +102,47 @@ describe('engine node', { skip }, () => {
     await db?.drop();
   });
 
-  for (const copy of [true, false]) test(`acknowledged orders survive a stop without a checkpoint and the recovered state equals a from-scratch replay (checkpoint rows by ${copy ? 'COPY' : 'unnest'})`, async () => {
-    await db.sql`truncate journal, snapshots, checkpoints, shard_owners`;
-    const market = new MemoryMarketLog();
-    const t = { now: T0 };
-    market.publish({ type: 'clock', time: t.now });
-    publishTicks(market, 5, t);
-    const first = await EngineNode.start(nodeOptions(db, market, {}, copy));
-    await first.ready;
-    for (const id of ['a1', 'a2', 'a3']) { const r = await first.offer({ kind: 'create', assessmentId: id, traderId: `t-${id}`, tierId: 'one-step-50k' }); assert.equal(r.ok, true); }
-    publishTicks(market, 20, t);
-    const acks = await Promise.all([
-      first.offer({ kind: 'command', assessmentId: 'a1', command: place('c1', 'buy') }),
-      first.offer({ kind: 'command', assessmentId: 'a2', command: place('c1', 'sell') }),
-      first.offer({ kind: 'command', assessmentId: 'a3', command: place('c1', 'buy', 0.5) }),
-    ]);
-    assert.ok(acks.every((a) => a.ok), JSON.stringify(acks));
-    publishTicks(market, 30, t);
-    await first.checkpointNow();
-    assert.equal((await first.offer({ kind: 'command', assessmentId: 'a1', command: place('c2', 'sell') })).ok, true);
-    publishTicks(market, 30, t);
-    await caughtUp(first, market);
-    await first.stop({ checkpoint: false });
+  for (const copy of [true, false])
+    test(`acknowledged orders survive a stop without a checkpoint and the recovered state equals a from-scratch replay (checkpoint rows by ${copy ? 'COPY' : 'unnest'})`, async () => {
+      await db.sql`truncate journal, snapshots, checkpoints, shard_owners`;
+      const market = new MemoryMarketLog();
+      const t = { now: T0 };
+      market.publish({ type: 'clock', time: t.now });
+      publishTicks(market, 5, t);
+      const first = await EngineNode.start(nodeOptions(db, market, {}, copy));
+      await first.ready;
+      for (const id of ['a1', 'a2', 'a3']) {
+        const r = await first.offer({ kind: 'create', assessmentId: id, traderId: `t-${id}`, tierId: 'one-step-50k' });
+        assert.equal(r.ok, true);
+      }
+      publishTicks(market, 20, t);
+      const acks = await Promise.all([
+        first.offer({ kind: 'command', assessmentId: 'a1', command: place('c1', 'buy') }),
+        first.offer({ kind: 'command', assessmentId: 'a2', command: place('c1', 'sell') }),
+        first.offer({ kind: 'command', assessmentId: 'a3', command: place('c1', 'buy', 0.5) }),
+      ]);
+      assert.ok(
+        acks.every((a) => a.ok),
+        JSON.stringify(acks),
+      );
+      publishTicks(market, 30, t);
+      await first.checkpointNow();
+      assert.equal((await first.offer({ kind: 'command', assessmentId: 'a1', command: place('c2', 'sell') })).ok, true);
+      publishTicks(market, 30, t);
+      await caughtUp(first, market);
+      await first.stop({ checkpoint: false });
 
-    publishTicks(market, 10, t);
-    const second = await EngineNode.start(nodeOptions(db, market, {}, copy));
-    await second.ready;
-    assert.equal(second.epoch, first.epoch + 1, 'the restarted node is a newer owner');
-    const seen = await second.inspect();
-    assert.equal(seen.tickSeq, market.lastSeq);
-    const a1 = seen.snapshot.kernel.actors.find((a) => a.state.id === 'a1')!.state;
-    assert.deepEqual(Object.keys(a1.clientOrderIds).sort(), ['c1', 'c2'], 'both acknowledged orders are there');
-    assert.equal(await assertEqualsReplay(db, market, seen), 3);
-    await second.stop();
-  });
+      publishTicks(market, 10, t);
+      const second = await EngineNode.start(nodeOptions(db, market, {}, copy));
+      await second.ready;
+      assert.equal(second.epoch, first.epoch + 1, 'the restarted node is a newer owner');
+      const seen = await second.inspect();
+      assert.equal(seen.tickSeq, market.lastSeq);
+      const a1 = seen.snapshot.kernel.actors.find((a) => a.state.id === 'a1')!.state;
+      assert.deepEqual(Object.keys(a1.clientOrderIds).sort(), ['c1', 'c2'], 'both acknowledged orders are there');
+      assert.equal(await assertEqualsReplay(db, market, seen), 3);
+      await second.stop();
+    });
 
   test('a repeated client order id is refused with the position that holds it and applied once', async () => {
     await db.sql`truncate journal, snapshots, checkpoints, shard_owners`;
@@ -147,11 +178,18 @@ describe('engine node', { skip }, () => {
     await node.offer({ kind: 'create', assessmentId: 'b1', traderId: 't', tierId: 'one-step-50k' });
     const refusals = await Promise.all([
       node.offer({ kind: 'command', assessmentId: 'nope', command: place('x', 'buy') }),
-      node.offer({ kind: 'command', assessmentId: 'b1', command: { kind: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'up', type: 'market', qty: -1 } }),
+      node.offer({
+        kind: 'command',
+        assessmentId: 'b1',
+        command: { kind: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'up', type: 'market', qty: -1 },
+      }),
       node.offer({ kind: 'create', assessmentId: 'b1', traderId: 't', tierId: 'one-step-50k' }),
       node.offer({ kind: 'create', assessmentId: 'b2', traderId: 't', tierId: 'no-such-tier' }),
     ]);
-    assert.deepEqual(refusals.map((r) => (r.ok ? 'ok' : r.code)), ['UNKNOWN_ASSESSMENT', 'INVALID_COMMAND', 'DUPLICATE_ASSESSMENT', 'UNKNOWN_TIER']);
+    assert.deepEqual(
+      refusals.map((r) => (r.ok ? 'ok' : r.code)),
+      ['UNKNOWN_ASSESSMENT', 'INVALID_COMMAND', 'DUPLICATE_ASSESSMENT', 'UNKNOWN_TIER'],
+    );
     const invalid = refusals[1]!;
     assert.ok(!invalid.ok && /side/.test(invalid.message) && /qty/.test(invalid.message), 'the message names the bad fields');
     const [count] = await db.sql<{ n: number }[]>`select count(*)::int as n from journal`;
@@ -171,8 +209,18 @@ describe('engine node', { skip }, () => {
     const refused = await old.offer({ kind: 'command', assessmentId: 'f1', command: place('z', 'buy') });
     assert.ok(!refused.ok && refused.code === 'JOURNAL_UNAVAILABLE', JSON.stringify(refused));
     assert.ok(old.fault instanceof FencedError);
-    await assert.rejects(new PgCheckpointStore(db.sql).save({ inputPos: 0, tickSeq: 0, journalPos: 0, version: 99, snapshot: (await old.inspect()).snapshot }, old.epoch), FencedError);
-    assert.equal((await newer.offer({ kind: 'command', assessmentId: 'f1', command: place('z', 'buy') })).ok, true, 'the new owner takes the order');
+    await assert.rejects(
+      new PgCheckpointStore(db.sql).save(
+        { inputPos: 0, tickSeq: 0, journalPos: 0, version: 99, snapshot: (await old.inspect()).snapshot },
+        old.epoch,
+      ),
+      FencedError,
+    );
+    assert.equal(
+      (await newer.offer({ kind: 'command', assessmentId: 'f1', command: place('z', 'buy') })).ok,
+      true,
+      'the new owner takes the order',
+    );
     await old.stop();
     await newer.stop();
   });
@@ -215,7 +263,10 @@ describe('engine node', { skip }, () => {
     assert.equal(seen.journalPos, (await journalUpTo(db, Number.MAX_SAFE_INTEGER)).at(-1)!.position);
     await assertEqualsReplay(db, market, seen);
     const retried = await again.offer({ kind: 'command', assessmentId: 'u1', command: place('lost-reply', 'buy') });
-    assert.ok(!retried.ok && retried.code === 'DUPLICATE_CLIENT_ORDER_ID' && retried.position !== undefined, 'the retry finds it journaled');
+    assert.ok(
+      !retried.ok && retried.code === 'DUPLICATE_CLIENT_ORDER_ID' && retried.position !== undefined,
+      'the retry finds it journaled',
+    );
     await again.stop();
   });
 });

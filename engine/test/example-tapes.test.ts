@@ -99,12 +99,20 @@ test('an overnight position breaches the daily loss at the reset', () => {
 
   // At the reset the floor is rebuilt from the day-end balance: 103,000 − 5,000 = 98,000.
   const atReset = causedBy(events, clockAt(run, '2025-03-11T00:00:00+01:00'));
-  assert.deepEqual(atReset.map((e) => e.type), [
-    'assessment.day-started', 'rules.violation-detected', 'order.filled', 'position.closed', 'assessment.failed',
-  ]);
+  assert.deepEqual(
+    atReset.map((e) => e.type),
+    ['assessment.day-started', 'rules.violation-detected', 'order.filled', 'position.closed', 'assessment.failed'],
+  );
   const day = only(atReset, 'assessment.day-started');
   assert.deepEqual(
-    { dayIndex: day.dayIndex, balance: day.balance, equity: day.equity, dailyFloor: day.dailyFloor, maxLossFloor: day.maxLossFloor, at: day.at },
+    {
+      dayIndex: day.dayIndex,
+      balance: day.balance,
+      equity: day.equity,
+      dailyFloor: day.dailyFloor,
+      maxLossFloor: day.maxLossFloor,
+      at: day.at,
+    },
     { dayIndex: 1, balance: 103_000, equity: 97_000, dailyFloor: 98_000, maxLossFloor: 90_000, at: reset },
   );
 
@@ -123,7 +131,13 @@ test('an overnight position breaches the daily loss at the reset', () => {
   // Liquidation of 2 BTC at the last bid 47,000 (tick 4): −6,000, balance 97,000.
   const liquidation = only(atReset, 'order.filled');
   assert.deepEqual(
-    { side: liquidation.side, qty: liquidation.qty, price: liquidation.price, liquidation: liquidation.liquidation, tickSeq: liquidation.tickSeq },
+    {
+      side: liquidation.side,
+      qty: liquidation.qty,
+      price: liquidation.price,
+      liquidation: liquidation.liquidation,
+      tickSeq: liquidation.tickSeq,
+    },
     { side: 'sell', qty: 2, price: 47_000, liquidation: true, tickSeq: 4 },
   );
   assert.equal(only(atReset, 'position.closed').realizedPnl, -6_000);
@@ -148,12 +162,24 @@ test('an end-of-day trailing floor rises with profits, locks at the starting bal
   // Day-end balances 51,000, 53,000, 54,000 → floors min(high − 2,500, 50,000):
   //   48,500; min(50,500, 50,000) = 50,000 (locked); locked, still 50,000 (not 51,500).
   const days = all(events, 'assessment.day-started');
-  assert.deepEqual(days.map((d) => d.balance), [51_000, 53_000, 54_000]);
-  assert.deepEqual(days.map((d) => d.maxLossFloor), [48_500, 50_000, 50_000]);
-  assert.deepEqual(days.map((d) => d.at), [
-    Date.parse('2025-06-02T17:00:00-04:00'), Date.parse('2025-06-03T17:00:00-04:00'), Date.parse('2025-06-04T17:00:00-04:00'),
-  ]);
-  assert.deepEqual(all(events, 'position.closed').slice(0, 3).map((c) => c.realizedPnl), [1_000, 2_000, 1_000]);
+  assert.deepEqual(
+    days.map((d) => d.balance),
+    [51_000, 53_000, 54_000],
+  );
+  assert.deepEqual(
+    days.map((d) => d.maxLossFloor),
+    [48_500, 50_000, 50_000],
+  );
+  assert.deepEqual(
+    days.map((d) => d.at),
+    [Date.parse('2025-06-02T17:00:00-04:00'), Date.parse('2025-06-03T17:00:00-04:00'), Date.parse('2025-06-04T17:00:00-04:00')],
+  );
+  assert.deepEqual(
+    all(events, 'position.closed')
+      .slice(0, 3)
+      .map((c) => c.realizedPnl),
+    [1_000, 2_000, 1_000],
+  );
 
   // Day 3: 2 BTC at the ask 60,000. Bid 58,000 puts equity at 54,000 − 2 × 2,000 = 50,000,
   // exactly the floor: allowed, no event.
@@ -165,7 +191,12 @@ test('an end-of-day trailing floor rises with profits, locks at the starting bal
   assert.equal(violation.ruleId, 'max-loss');
   assert.equal(violation.severity, 'hard');
   assert.deepEqual(violation.cause, {
-    kind: 'tick', seq: 9, ts: Date.parse('2025-06-05T11:00:05-04:00'), symbol: 'BTC-USD', bid: 57_995, ask: 58_005,
+    kind: 'tick',
+    seq: 9,
+    ts: Date.parse('2025-06-05T11:00:05-04:00'),
+    symbol: 'BTC-USD',
+    bid: 57_995,
+    ask: 58_005,
   });
   assert.equal(violation.at, Date.parse('2025-06-05T11:00:05-04:00')); // the engine's time: the tick moved it past the last clock input
   assert.equal(violation.limit, 50_000);
@@ -193,12 +224,44 @@ test("a bracket's stop-loss fills before its take-profit and the target is cance
   assert.deepEqual([entry.orderId, entry.price, entry.qty], ['o1', 60_010, 1]);
 
   // Two reduce-only children of o1: the stop (o2) and the target (o3).
-  const children = all(events, 'order.accepted').map((e) => e.order).filter((o) => o.parentId === 'o1');
+  const children = all(events, 'order.accepted')
+    .map((e) => e.order)
+    .filter((o) => o.parentId === 'o1');
   assert.deepEqual(
-    children.map((o) => ({ id: o.id, clientOrderId: o.clientOrderId, role: o.role, side: o.side, type: o.type, qty: o.qty, stopPrice: o.stopPrice, limitPrice: o.limitPrice, reduceOnly: o.reduceOnly })),
+    children.map((o) => ({
+      id: o.id,
+      clientOrderId: o.clientOrderId,
+      role: o.role,
+      side: o.side,
+      type: o.type,
+      qty: o.qty,
+      stopPrice: o.stopPrice,
+      limitPrice: o.limitPrice,
+      reduceOnly: o.reduceOnly,
+    })),
     [
-      { id: 'o2', clientOrderId: 'entry-1:sl', role: 'stop-loss', side: 'sell', type: 'stop', qty: 1, stopPrice: 59_000, limitPrice: undefined, reduceOnly: true },
-      { id: 'o3', clientOrderId: 'entry-1:tp', role: 'take-profit', side: 'sell', type: 'limit', qty: 1, stopPrice: undefined, limitPrice: 62_000, reduceOnly: true },
+      {
+        id: 'o2',
+        clientOrderId: 'entry-1:sl',
+        role: 'stop-loss',
+        side: 'sell',
+        type: 'stop',
+        qty: 1,
+        stopPrice: 59_000,
+        limitPrice: undefined,
+        reduceOnly: true,
+      },
+      {
+        id: 'o3',
+        clientOrderId: 'entry-1:tp',
+        role: 'take-profit',
+        side: 'sell',
+        type: 'limit',
+        qty: 1,
+        stopPrice: undefined,
+        limitPrice: 62_000,
+        reduceOnly: true,
+      },
     ],
   );
 
@@ -208,12 +271,23 @@ test("a bracket's stop-loss fills before its take-profit and the target is cance
 
   // Gap to bid 58,950: the stop triggers and fills at that bid; the target goes as OCO sibling.
   const gap = causedBy(events, tickSeq(run, 4));
-  assert.deepEqual(gap.map((e) => e.type), ['order.triggered', 'order.filled', 'position.closed', 'order.cancelled']);
+  assert.deepEqual(
+    gap.map((e) => e.type),
+    ['order.triggered', 'order.filled', 'position.closed', 'order.cancelled'],
+  );
   assert.equal(only(gap, 'order.triggered').orderId, 'o2');
   assert.equal(only(gap, 'order.triggered').price, 58_950);
   const stop = only(gap, 'order.filled');
   assert.deepEqual(
-    { orderId: stop.orderId, clientOrderId: stop.clientOrderId, side: stop.side, qty: stop.qty, price: stop.price, tickSeq: stop.tickSeq, liquidation: stop.liquidation },
+    {
+      orderId: stop.orderId,
+      clientOrderId: stop.clientOrderId,
+      side: stop.side,
+      qty: stop.qty,
+      price: stop.price,
+      tickSeq: stop.tickSeq,
+      liquidation: stop.liquidation,
+    },
     { orderId: 'o2', clientOrderId: 'entry-1:sl', side: 'sell', qty: 1, price: 58_950, tickSeq: 4, liquidation: false },
   );
   // (58,950 − 60,010) × 1 = −1,060.
@@ -246,8 +320,14 @@ test('a prediction-market position settles at 1 for the winning outcome and 0 fo
   //   day 1: equity 10,000 − 0.02 × 1,000 − 0.02 × 200 = 9,976 → max(10,000, 9,976) − 800 = 9,200
   //   day 2: equity 10,000 + 0.44 × 1,000 − 0.48 × 200 = 10,344 → 10,344 − 800 = 9,544
   const days = all(events, 'assessment.day-started');
-  assert.deepEqual(days.map((d) => d.equity), [9_976, 10_344]);
-  assert.deepEqual(days.map((d) => d.dailyFloor), [9_200, 9_544]);
+  assert.deepEqual(
+    days.map((d) => d.equity),
+    [9_976, 10_344],
+  );
+  assert.deepEqual(
+    days.map((d) => d.dailyFloor),
+    [9_200, 9_544],
+  );
 
   // Trading closes at 01:00 (closesAt): the resting YES bid is cancelled at that clock input.
   const close = causedBy(events, clockAt(run, '2026-11-04T01:00:00Z'));
@@ -258,7 +338,10 @@ test('a prediction-market position settles at 1 for the winning outcome and 0 fo
   // Resolution YES: YES pays 1, NO pays 0.
   const resolution = inputIndex(run, (inp) => inp.type === 'resolution');
   const settled = causedBy(events, resolution);
-  assert.deepEqual(settled.map((e) => e.type), ['position.settled', 'position.settled']);
+  assert.deepEqual(
+    settled.map((e) => e.type),
+    ['position.settled', 'position.settled'],
+  );
   assert.deepEqual(
     all(settled, 'position.settled').map((s) => ({ symbol: s.symbol, qty: s.qty, payout: s.payout, realizedPnl: s.realizedPnl })),
     [
@@ -289,24 +372,39 @@ test('the profit target is met on day one but the pass waits for the third tradi
   assert.equal(only(mondayClose, 'position.closed').realizedPnl, 10_500);
   // Reported each time the target is reached again while blocked: after Monday's and Tuesday's closes.
   const blocked = all(events, 'assessment.pass-blocked');
-  assert.deepEqual(blocked.map((b) => [b.input, b.ruleId, b.detail]), [
-    [commandFor(run, 'mon-close'), 'min-trading-days', '1 of 3 trading days'],
-    [commandFor(run, 'tue-close'), 'min-trading-days', '2 of 3 trading days'],
-  ]);
+  assert.deepEqual(
+    blocked.map((b) => [b.input, b.ruleId, b.detail]),
+    [
+      [commandFor(run, 'mon-close'), 'min-trading-days', '1 of 3 trading days'],
+      [commandFor(run, 'tue-close'), 'min-trading-days', '2 of 3 trading days'],
+    ],
+  );
 
   // Day 1: 99,010 → 99,110 = +100 → 110,600, 2 of 3 days: still no pass.
   assert.equal(fillOf(events, 'tue-buy').price, 99_010);
   assert.equal(fillOf(events, 'tue-close').price, 99_110);
   const days = all(events, 'assessment.day-started');
-  assert.deepEqual(days.map((d) => [d.dayIndex, d.balance]), [[1, 110_500], [2, 110_600]]);
+  assert.deepEqual(
+    days.map((d) => [d.dayIndex, d.balance]),
+    [
+      [1, 110_500],
+      [2, 110_600],
+    ],
+  );
 
   // Day 2: the buy at 99,510 makes it 3 of 3 days, but a balance target needs the account flat.
   const wednesday = causedBy(events, commandFor(run, 'wed-buy'));
-  assert.deepEqual(wednesday.map((e) => e.type), ['order.accepted', 'order.filled', 'position.opened']);
+  assert.deepEqual(
+    wednesday.map((e) => e.type),
+    ['order.accepted', 'order.filled', 'position.opened'],
+  );
   assert.equal(fillOf(events, 'wed-buy').price, 99_510);
   // Closing at the bid 99,500 (−10): 110,600 − 10 = 110,590, flat, 3 of 3 days → passed on that command.
   const close = causedBy(events, commandFor(run, 'wed-close'));
-  assert.deepEqual(close.map((e) => e.type), ['order.accepted', 'order.filled', 'position.closed', 'assessment.passed']);
+  assert.deepEqual(
+    close.map((e) => e.type),
+    ['order.accepted', 'order.filled', 'position.closed', 'assessment.passed'],
+  );
   assert.equal(only(close, 'position.closed').realizedPnl, -10);
   const passed = only(events, 'assessment.passed');
   assert.deepEqual([passed.phase, passed.balance, passed.at], ['challenge', 110_590, Date.parse('2025-05-07T09:00:00Z')]);
@@ -330,14 +428,22 @@ test('a soft daily-loss breach flattens and locks trading until the next reset, 
   assert.equal(violation.ruleId, 'daily-loss');
   assert.equal(violation.severity, 'soft');
   assert.deepEqual(violation.cause, {
-    kind: 'tick', seq: 3, ts: Date.parse('2025-09-09T09:15:30-05:00'), symbol: 'BTC-USD', bid: 58_990, ask: 59_000,
+    kind: 'tick',
+    seq: 3,
+    ts: Date.parse('2025-09-09T09:15:30-05:00'),
+    symbol: 'BTC-USD',
+    bid: 58_990,
+    ask: 59_000,
   });
   assert.equal(violation.equity, 48_980);
   assert.equal(violation.limit, 49_000);
   assert.equal(violation.value, 48_980);
 
   const breach = causedBy(events, tickSeq(run, 3));
-  assert.deepEqual(breach.map((e) => e.type), ['rules.violation-detected', 'order.filled', 'position.closed', 'assessment.trading-locked']);
+  assert.deepEqual(
+    breach.map((e) => e.type),
+    ['rules.violation-detected', 'order.filled', 'position.closed', 'assessment.trading-locked'],
+  );
   const liquidation = only(breach, 'order.filled');
   assert.deepEqual([liquidation.price, liquidation.liquidation], [58_990, true]);
   assert.equal(only(breach, 'position.closed').realizedPnl, -1_020);
@@ -352,7 +458,10 @@ test('a soft daily-loss breach flattens and locks trading until the next reset, 
 
   // 17:00 Chicago: unlocked, and the new day's floor is 48,980 − 1,000 = 47,980.
   const atReset = causedBy(events, clockAt(run, '2025-09-09T17:00:00-05:00'));
-  assert.deepEqual(atReset.map((e) => e.type), ['assessment.trading-unlocked', 'assessment.day-started']);
+  assert.deepEqual(
+    atReset.map((e) => e.type),
+    ['assessment.trading-unlocked', 'assessment.day-started'],
+  );
   const day = only(atReset, 'assessment.day-started');
   assert.deepEqual([day.dayIndex, day.balance, day.dailyFloor, day.maxLossFloor, day.at], [1, 48_980, 47_980, 47_500, reset]);
 
@@ -367,7 +476,9 @@ test('a soft daily-loss breach flattens and locks trading until the next reset, 
 });
 
 test('every example tape gives the same events with the price index as with a full scan', () => {
-  const files = readdirSync(TAPES).filter((f) => f.endsWith('.jsonl')).sort();
+  const files = readdirSync(TAPES)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort();
   assert.ok(files.length >= 6, `expected the six example tapes, found ${files.join(', ')}`);
   for (const file of files) {
     assert.deepStrictEqual(replay(file, 'indexed').events, replay(file, 'full-scan').events, file);

@@ -14,7 +14,11 @@ test('a binary tick priced in cents (97) is refused with PRICE_OUT_OF_RANGE and 
     { type: 'clock', time: T0 },
     { type: 'create', assessmentId: 'p', traderId: 't', tierId: 'prediction-10k' },
     { type: 'tick', seq: 1, ts: T0, symbol: YES, bid: 96, ask: 97 },
-    { type: 'command', assessmentId: 'p', command: { kind: 'place', clientOrderId: 'm', symbol: YES, side: 'buy', type: 'market', qty: 10 } },
+    {
+      type: 'command',
+      assessmentId: 'p',
+      command: { kind: 'place', clientOrderId: 'm', symbol: YES, side: 'buy', type: 'market', qty: 10 },
+    },
   ];
   for (const workers of [1, 3]) {
     const refused: RefusedInput[] = [];
@@ -49,13 +53,23 @@ test('invalid linear ticks are refused by reason and never move the quote an ord
     { type: 'create', assessmentId: 'a', traderId: 't', tierId: 'two-step-100k' },
     { type: 'tick', seq: seq++, ts: T0, symbol: 'BTC-USD', bid: 60_000, ask: 60_010 },
     ...bad.map(([over]) => ({ type: 'tick', seq: seq++, ts: T0, symbol: 'BTC-USD', bid: 50_000, ask: 50_010, ...over }) as EngineInput),
-    { type: 'command', assessmentId: 'a', command: { kind: 'place', clientOrderId: 'm', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 } },
+    {
+      type: 'command',
+      assessmentId: 'a',
+      command: { kind: 'place', clientOrderId: 'm', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 },
+    },
   ];
   const refused: RefusedInput[] = [];
   const { events, engine } = await runInputs(inputs, { workers: 2, tiers: presetTiers(), onRefusedInput: (r) => refused.push(r) });
   await engine.stop();
-  assert.deepEqual(refused.map((r) => r.reason), bad.map(([, reason]) => reason));
-  assert.deepEqual(refused.map((r) => r.input), bad.map((_, k) => 3 + k));
+  assert.deepEqual(
+    refused.map((r) => r.reason),
+    bad.map(([, reason]) => reason),
+  );
+  assert.deepEqual(
+    refused.map((r) => r.input),
+    bad.map((_, k) => 3 + k),
+  );
   const fill = events.find((e) => e.type === 'order.filled');
   assert.equal(fill?.type === 'order.filled' && fill.price, 60_010);
 });
@@ -74,9 +88,15 @@ test('a resolution of an unknown market, of an outcome the market does not have,
   const { engine } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), onRefusedInput: (r) => refused.push(r) });
   const snap = await engine.snapshot();
   await engine.stop();
-  assert.deepEqual(refused.map((r) => [r.input, r.type, r.reason]), [
-    [1, 'resolution', 'UNKNOWN_MARKET'], [2, 'resolution', 'UNKNOWN_OUTCOME'], [4, 'resolution', 'ALREADY_RESOLVED'], [5, 'clock', 'INVALID_TIMESTAMP'],
-  ]);
+  assert.deepEqual(
+    refused.map((r) => [r.input, r.type, r.reason]),
+    [
+      [1, 'resolution', 'UNKNOWN_MARKET'],
+      [2, 'resolution', 'UNKNOWN_OUTCOME'],
+      [4, 'resolution', 'ALREADY_RESOLVED'],
+      [5, 'clock', 'INVALID_TIMESTAMP'],
+    ],
+  );
   assert.deepEqual(snap.kernel.book.resolutions, [[market, 'YES']]);
   // A restored engine knows what was resolved: a redelivered resolution is refused the same way.
   const restored = await Engine.restore(snap, { workers: 2, tiers: presetTiers() });

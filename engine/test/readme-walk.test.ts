@@ -40,33 +40,95 @@ const FULL = process.env['README_WALK'] === 'full';
 type Class =
   | { readonly kind: 'run'; readonly deadlineS: number }
   | {
-    readonly kind: 'server'; readonly deadlineS: number; readonly ready: RegExp; readonly port: RegExp; readonly probe: string; readonly fast: boolean;
-    /** What it says when it stopped cleanly. */
-    readonly stopped?: RegExp;
-    /** The part of the README line that is the server (`npm install` is the setup CI does). */
-    readonly command?: string;
-  }
+      readonly kind: 'server';
+      readonly deadlineS: number;
+      readonly ready: RegExp;
+      readonly port: RegExp;
+      readonly probe: string;
+      readonly fast: boolean;
+      /** What it says when it stopped cleanly. */
+      readonly stopped?: RegExp;
+      /** The part of the README line that is the server (`npm install` is the setup CI does). */
+      readonly command?: string;
+    }
   | { readonly kind: 'skip'; readonly reason: string };
 
 const VENUE = /^npm run market-data -- --source (coinbase|binance|polymarket|kalshi)\b/;
 /** Every README command's class: the first rule that matches. */
 const RULES: ReadonlyArray<readonly [RegExp, Class]> = [
-  [/^npm install && npm start$/, { kind: 'server', command: 'npm start', deadlineS: 180, ready: /gateway: .* on port \d+/, port: /on port (\d+)/, probe: '/healthz', fast: false }],
+  [
+    /^npm install && npm start$/,
+    {
+      kind: 'server',
+      command: 'npm start',
+      deadlineS: 180,
+      ready: /gateway: .* on port \d+/,
+      port: /on port (\d+)/,
+      probe: '/healthz',
+      fast: false,
+    },
+  ],
   [/^npm test$/, { kind: 'skip', reason: 'this walk runs inside it' }],
   [/^npm run replay -- /, { kind: 'run', deadlineS: 120 }],
   [/^npm run bench -- /, { kind: 'skip', reason: 'a benchmark: minutes, measured beside its baseline (bench/README.md)' }],
   [/^npm run market-data -- --source tape /, { kind: 'run', deadlineS: 90 }],
-  [VENUE, { kind: 'skip', reason: 'a live venue on the internet; transport/test/venue-cli.test.ts runs the connector against the venue simulators' }],
-  [/^npm run test:(venues-chaos|chaos|netfault|cluster|soak)\b/, { kind: 'skip', reason: 'a chaos or soak run of minutes; CI runs the short forms (.ci/run)' }],
+  [
+    VENUE,
+    {
+      kind: 'skip',
+      reason: 'a live venue on the internet; transport/test/venue-cli.test.ts runs the connector against the venue simulators',
+    },
+  ],
+  [
+    /^npm run test:(venues-chaos|chaos|netfault|cluster|soak)\b/,
+    { kind: 'skip', reason: 'a chaos or soak run of minutes; CI runs the short forms (.ci/run)' },
+  ],
   [/^npm run migrate -- /, { kind: 'run', deadlineS: 90 }],
-  [/^NATS_URL=\S+ DATABASE_URL=\S+ npm run serve$/, { kind: 'server', deadlineS: 120, ready: /vatic: engine node up/, port: /gateway {3}http:\/\/127\.0\.0\.1:(\d+)\//, probe: '/readyz', fast: true, stopped: /"msg":"stopped"/ }],
+  [
+    /^NATS_URL=\S+ DATABASE_URL=\S+ npm run serve$/,
+    {
+      kind: 'server',
+      deadlineS: 120,
+      ready: /vatic: engine node up/,
+      port: /gateway {3}http:\/\/127\.0\.0\.1:(\d+)\//,
+      probe: '/readyz',
+      fast: true,
+      stopped: /"msg":"stopped"/,
+    },
+  ],
   [/^npm run assessment -- create /, { kind: 'run', deadlineS: 60 }],
-  [/^NODE_ID=\S+ ENGINE_ROLE=engine NATS_URL=\S+ DATABASE_URL=\S+ npm run serve$/, { kind: 'server', deadlineS: 180, ready: /vatic: engine node up/, port: /ops {7}http:\/\/127\.0\.0\.1:(\d+)\//, probe: '/livez', fast: false, stopped: /"msg":"stopped"/ }],
-  [/^NATS_URL=\S+ MARKET_STREAM=MARKET DATABASE_URL=\S+ npm run serve$/, { kind: 'skip', reason: 'the node of the first block again, fed by the live connector before it' }],
-  [/^npm run cluster -- /, { kind: 'skip', reason: 'an interactive session of five processes; npm run test:cluster drives the same roles' }],
+  [
+    /^NODE_ID=\S+ ENGINE_ROLE=engine NATS_URL=\S+ DATABASE_URL=\S+ npm run serve$/,
+    {
+      kind: 'server',
+      deadlineS: 180,
+      ready: /vatic: engine node up/,
+      port: /ops {7}http:\/\/127\.0\.0\.1:(\d+)\//,
+      probe: '/livez',
+      fast: false,
+      stopped: /"msg":"stopped"/,
+    },
+  ],
+  [
+    /^NATS_URL=\S+ MARKET_STREAM=MARKET DATABASE_URL=\S+ npm run serve$/,
+    { kind: 'skip', reason: 'the node of the first block again, fed by the live connector before it' },
+  ],
+  [
+    /^npm run cluster -- /,
+    { kind: 'skip', reason: 'an interactive session of five processes; npm run test:cluster drives the same roles' },
+  ],
   [/^npm run sim -- /, { kind: 'run', deadlineS: 180 }],
-  [/^DATABASE_URL=\S+ npm run history -- report /, { kind: 'skip', reason: 'needs a demo on that database first (npm start with DATABASE_URL); sim/test/report-pdf.test.ts prints a report' }],
-  [/^NATS_URL=\S+ DATABASE_URL=\S+ npm run history -- rebuild$/, { kind: 'skip', reason: 'persistence/test/history-rebuild.test.ts rebuilds behind a live node and compares every row' }],
+  [
+    /^DATABASE_URL=\S+ npm run history -- report /,
+    {
+      kind: 'skip',
+      reason: 'needs a demo on that database first (npm start with DATABASE_URL); sim/test/report-pdf.test.ts prints a report',
+    },
+  ],
+  [
+    /^NATS_URL=\S+ DATABASE_URL=\S+ npm run history -- rebuild$/,
+    { kind: 'skip', reason: 'persistence/test/history-rebuild.test.ts rebuilds behind a live node and compares every row' },
+  ],
   [/^npm run fuzz:(http|ws) -- /, { kind: 'skip', reason: 'the long fuzz forms; npm test runs their seeded short forms' }],
 ];
 
@@ -92,7 +154,12 @@ function start(command: string, env: NodeJS.ProcessEnv): Started {
     vars[m[1]!] = m[2]!;
     rest = rest.slice(m[0].length);
   }
-  const child = spawn('bash', ['-c', rest.includes('&&') ? rest : `exec ${rest}`], { cwd: ROOT, env: { ...env, ...vars }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', rest.includes('&&') ? rest : `exec ${rest}`], {
+    cwd: ROOT,
+    env: { ...env, ...vars },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   const keep = (b: Buffer) => {
     text += b.toString('utf8');
@@ -101,8 +168,21 @@ function start(command: string, env: NodeJS.ProcessEnv): Started {
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const closed = Promise.all([new Promise((r) => child.stdout.once('close', r)), new Promise((r) => child.stderr.once('close', r))]).then(() => undefined);
-  return { out: () => text, exited, closed, stop: (signal) => { try { process.kill(-child.pid!, signal); } catch { /* gone */ } } };
+  const closed = Promise.all([new Promise((r) => child.stdout.once('close', r)), new Promise((r) => child.stderr.once('close', r))]).then(
+    () => undefined,
+  );
+  return {
+    out: () => text,
+    exited,
+    closed,
+    stop: (signal) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        /* gone */
+      }
+    },
+  };
 }
 
 /** Resolves when `predicate` holds, polled every 100 ms; rejects with `what` at the deadline. */
@@ -115,7 +195,8 @@ async function until(predicate: () => boolean, deadlineMs: number, what: string)
 }
 
 const tail = (s: string) => s.split('\n').slice(-25).join('\n');
-const race = <T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> => Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
+const race = <T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> =>
+  Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
 
 const natsSkip = await serviceGate('nats', '127.0.0.1', 4222);
 const pgSkip = await serviceGate('postgres', '127.0.0.1', 5432);
@@ -123,7 +204,10 @@ const commands = readmeCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'));
 
 test('every command in the README has a class: run, server or skip with a reason', () => {
   assert.ok(commands.length > 20, 'the README has its command blocks');
-  assert.deepEqual(commands.filter((c) => classify(c) === undefined).map((c) => `README.md:${c.line} ${c.command}`), []);
+  assert.deepEqual(
+    commands.filter((c) => classify(c) === undefined).map((c) => `README.md:${c.line} ${c.command}`),
+    [],
+  );
 });
 
 describe('the README walked in order', { skip: natsSkip || pgSkip }, () => {
@@ -132,8 +216,15 @@ describe('the README walked in order', { skip: natsSkip || pgSkip }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'vatic-readme-'));
   const streams = [`README_${id}_MARKET`, `README_${id}_EVENTS`];
   const env: NodeJS.ProcessEnv = {
-    ...process.env, NATS_NAMESPACE: `readme-${id}`, MARKET_STREAM: streams[0], EVENT_STREAM: streams[1],
-    GATEWAY_PORT: '0', OPS_PORT: '0', SERVE_BANNER: 'on', DATA_DIR: dataDir, NODE_ENV: 'development',
+    ...process.env,
+    NATS_NAMESPACE: `readme-${id}`,
+    MARKET_STREAM: streams[0],
+    EVENT_STREAM: streams[1],
+    GATEWAY_PORT: '0',
+    OPS_PORT: '0',
+    SERVE_BANNER: 'on',
+    DATA_DIR: dataDir,
+    NODE_ENV: 'development',
   };
   const scratch = (command: string) => command.replace(/(postgres:\/\/\S*\/)vatic\b/g, `$1${database}`);
   const running: Array<{ readonly s: Started; readonly stopped: RegExp | undefined }> = [];
@@ -152,7 +243,11 @@ describe('the README walked in order', { skip: natsSkip || pgSkip }, () => {
         assert.equal(await race(s.exited, 5_000), 0, `it exits 0:\n${tail(s.out())}`);
         assert.match(s.out(), stopped, `it says it stopped cleanly:\n${tail(s.out())}`);
       }
-      assert.doesNotMatch(s.out(), /market message skipped|market input refused by the engine/, 'the node used every market message the README published');
+      assert.doesNotMatch(
+        s.out(),
+        /market message skipped|market input refused by the engine/,
+        'the node used every market message the README published',
+      );
     }
   };
 
@@ -181,7 +276,7 @@ describe('the README walked in order', { skip: natsSkip || pgSkip }, () => {
       continue;
     }
     test(name, { timeout: (cls.deadlineS + 60) * 1000 }, async () => {
-      const command = scratch(cls.kind === 'server' ? cls.command ?? c.command : c.command);
+      const command = scratch(cls.kind === 'server' ? (cls.command ?? c.command) : c.command);
       if (cls.kind === 'run') {
         const p = start(command, env);
         const code = await race(p.exited, cls.deadlineS * 1000);
@@ -194,8 +289,14 @@ describe('the README walked in order', { skip: natsSkip || pgSkip }, () => {
       const s = start(command, env);
       running.push({ s, stopped: cls.stopped });
       let exitedEarly: number | null | undefined;
-      void s.exited.then((code) => { exitedEarly = code; });
-      await until(() => cls.ready.test(s.out()) || exitedEarly !== undefined, cls.deadlineS * 1000, `ready line ${cls.ready}\n${tail(s.out())}`);
+      void s.exited.then((code) => {
+        exitedEarly = code;
+      });
+      await until(
+        () => cls.ready.test(s.out()) || exitedEarly !== undefined,
+        cls.deadlineS * 1000,
+        `ready line ${cls.ready}\n${tail(s.out())}`,
+      );
       assert.equal(exitedEarly, undefined, `the server exited with ${exitedEarly} before it was ready:\n${tail(s.out())}`);
       const port = cls.port.exec(s.out())?.[1];
       assert.ok(port !== undefined, `it says where it listens (${cls.port}):\n${tail(s.out())}`);

@@ -14,11 +14,13 @@ test('replaying a tape whose binary tick is priced in cents exits 2 naming the l
   lines[at] = lines[at]!.replace('"bid":0.84,"ask":0.86', '"bid":84,"ask":86');
   const tape = join(mkdtempSync(join(tmpdir(), 'vatic-replay-')), 'cents.jsonl');
   writeFileSync(tape, lines.join('\n'));
-  await assert.rejects(run('npx', ['tsx', 'engine/main/replay.ts', tape, '--workers', '1'], { cwd: process.cwd(), timeout: 60_000 }),
+  await assert.rejects(
+    run('npx', ['tsx', 'engine/main/replay.ts', tape, '--workers', '1'], { cwd: process.cwd(), timeout: 60_000 }),
     (err: { code?: number; stdout?: string; stderr?: string }) => {
       assert.equal(err.code, 2);
       assert.equal(err.stdout, '');
       assert.match(err.stderr ?? '', new RegExp(`^replay: tape line ${at + 1}: PRICE_OUT_OF_RANGE: tick PM:ELECTION:YES bid 84 ask 86`));
       return true;
-    });
+    },
+  );
 });

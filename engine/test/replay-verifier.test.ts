@@ -12,7 +12,17 @@ import { serviceGate } from '../testing/service-gate.js';
 import { ChaosLoad } from './chaos/chaos-load.js';
 import { EngineSupervisor } from './chaos/engine-supervisor.js';
 import { MarketTap } from './chaos/market-tap.js';
-import { compareFills, lostOrders, missingDuplicates, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare, type ClusterJournalRecord, type StateClaim } from './chaos/replay-verifier.js';
+import {
+  compareFills,
+  lostOrders,
+  missingDuplicates,
+  readCheckpointClaims,
+  readJournal,
+  readPublishedFills,
+  replayAndCompare,
+  type ClusterJournalRecord,
+  type StateClaim,
+} from './chaos/replay-verifier.js';
 import { until } from '../testing/until.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
@@ -29,27 +39,61 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
   before(async () => {
     const id = randomBytes(4).toString('hex');
     db = await createTestDatabase();
-    load = await ChaosLoad.start({ namespace: `verify-${id}`, group: `verify-${id}`, marketStream: `VERIFY_MKT_${id}`, eventStream: `VERIFY_EV_${id}`, assessments: 6, tickPauseMs: 20 });
+    load = await ChaosLoad.start({
+      namespace: `verify-${id}`,
+      group: `verify-${id}`,
+      marketStream: `VERIFY_MKT_${id}`,
+      eventStream: `VERIFY_EV_${id}`,
+      assessments: 6,
+      tickPauseMs: 20,
+    });
     const engine = new EngineSupervisor({
       id: `verify-${id}`,
       env: {
-        NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, ENGINE_GROUP: load.group, NATS_NAMESPACE: load.namespace, MARKET_STREAM: load.marketStream,
-        EVENT_STREAM: load.eventStream, CHECKPOINT_INTERVAL_MS: '300', CLOCK_BEAT: 'off', LOG_LEVEL: 'warn', GATEWAY_PORT: 'off', ENGINE_WORKERS: '1',
+        NATS_URL: 'nats://127.0.0.1:4222',
+        DATABASE_URL: db.url,
+        ENGINE_GROUP: load.group,
+        NATS_NAMESPACE: load.namespace,
+        MARKET_STREAM: load.marketStream,
+        EVENT_STREAM: load.eventStream,
+        CHECKPOINT_INTERVAL_MS: '300',
+        CLOCK_BEAT: 'off',
+        LOG_LEVEL: 'warn',
+        GATEWAY_PORT: 'off',
+        ENGINE_WORKERS: '1',
       },
     });
     engine.start();
     try {
-      await until(() => load.inspect().then(() => true, () => false), { what: 'the engine to serve', deadlineMs: 90_000, intervalMs: 50 });
+      await until(
+        () =>
+          load.inspect().then(
+            () => true,
+            () => false,
+          ),
+        { what: 'the engine to serve', deadlineMs: 90_000, intervalMs: 50 },
+      );
       await load.createAssessments();
       load.run();
       await until(() => load.acked.size >= 120, { what: '120 acknowledged orders', deadlineMs: 90_000, intervalMs: 50 });
       await load.quiesce();
       // The node's live view, one claim per shard it holds assessments in.
-      await until(async () => (await load.inspect()).tickSeq >= await load.marketTail(), { what: 'the node to apply the whole market log', deadlineMs: 60_000, intervalMs: 50 });
+      await until(async () => (await load.inspect()).tickSeq >= (await load.marketTail()), {
+        what: 'the node to apply the whole market log',
+        deadlineMs: 60_000,
+        intervalMs: 50,
+      });
       const seen = await load.inspect();
       const byShard = new Map<number, Map<string, string>>();
       for (const [a, d] of seen.digests) byShard.set(shardOf(a), (byShard.get(shardOf(a)) ?? new Map()).set(a, d));
-      live = [...byShard].map(([shard, digests]) => ({ source: 'node live', shard, tickSeq: seen.tickSeq, journalPos: seen.journalPos, digests, complete: true }));
+      live = [...byShard].map(([shard, digests]) => ({
+        source: 'node live',
+        shard,
+        tickSeq: seen.tickSeq,
+        journalPos: seen.journalPos,
+        digests,
+        complete: true,
+      }));
       applied = new Map([...byShard.keys()].map((s) => [s, seen.journalPos]));
     } finally {
       await engine.stop(); // SIGTERM: a last checkpoint
@@ -65,7 +109,7 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
     await db?.drop();
   });
 
-  test('an honest node\'s live states and checkpoints equal the replay, and every acknowledged order is journaled and applied', async () => {
+  test("an honest node's live states and checkpoints equal the replay, and every acknowledged order is journaled and applied", async () => {
     assert.ok(checkpoints.length >= 6, 'every assessment was checkpointed');
     const v = await replayAndCompare(tap.inputs, journal, [...live, ...checkpoints]);
     assert.deepEqual(v.mismatches, []);
@@ -76,7 +120,11 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
   test('a state that differs from the replay is a mismatch, named by its source and assessment', async () => {
     const claim = live[0]!;
     const [victim] = claim.digests.keys();
-    const wrong = { ...claim, source: 'tampered', digests: new Map([...claim.digests].map(([a, d]) => [a, a === victim ? d.replace(/^./, (c) => (c === '0' ? '1' : '0')) : d])) };
+    const wrong = {
+      ...claim,
+      source: 'tampered',
+      digests: new Map([...claim.digests].map(([a, d]) => [a, a === victim ? d.replace(/^./, (c) => (c === '0' ? '1' : '0')) : d])),
+    };
     const v = await replayAndCompare(tap.inputs, journal, [wrong]);
     assert.deepEqual(v.mismatches, [{ source: 'tampered', assessmentId: victim, why: 'state differs' }]);
   });
@@ -92,12 +140,24 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
 
   test('an acknowledged order missing from the journal, or not yet applied, is lost; so is one answered as a duplicate that the journal lacks', () => {
     const some = [...load.acked.values()][5]!;
-    assert.deepEqual(lostOrders([some], journal.filter((j) => j.position !== some.position)), [some]);
+    assert.deepEqual(
+      lostOrders(
+        [some],
+        journal.filter((j) => j.position !== some.position),
+      ),
+      [some],
+    );
     assert.deepEqual(lostOrders([some], journal, new Map([[shardOf(some.assessmentId), some.position - 1]])), [some]);
     assert.deepEqual(lostOrders([some], journal, new Map([[shardOf(some.assessmentId), some.position]])), []);
     const said = { assessmentId: some.assessmentId, clientOrderId: some.clientOrderId };
     assert.deepEqual(missingDuplicates([said], journal), [], 'an order answered as a duplicate is in the journal');
-    assert.deepEqual(missingDuplicates([said], journal.filter((j) => j.position !== some.position)), [said]);
+    assert.deepEqual(
+      missingDuplicates(
+        [said],
+        journal.filter((j) => j.position !== some.position),
+      ),
+      [said],
+    );
   });
 
   test('fills on the event stream are each published once and none is missing or invented', async () => {
@@ -106,11 +166,14 @@ describe('the replay verifier, against one engine process', { skip, timeout: 180
     let published = await read();
     const expected = v.events.filter((e) => e.type === 'order.filled').length;
     assert.ok(expected > 0, 'orders were filled');
-    await until(async () => {
-      if (compareFills(v.events, published).missing === 0) return true;
-      published = await read();
-      return false;
-    }, { what: 'the node to have published every fill', deadlineMs: 20_000, intervalMs: 50 }).catch(() => undefined); // what is still missing fails below
+    await until(
+      async () => {
+        if (compareFills(v.events, published).missing === 0) return true;
+        published = await read();
+        return false;
+      },
+      { what: 'the node to have published every fill', deadlineMs: 20_000, intervalMs: 50 },
+    ).catch(() => undefined); // what is still missing fails below
     assert.deepEqual(compareFills(v.events, published), { duplicated: 0, phantom: 0, missing: 0, total: expected });
     const [k, n] = [...published][0]!;
     assert.equal(compareFills(v.events, new Map([...published, [k, n + 1]])).duplicated, 1);

@@ -43,7 +43,14 @@ async function majorsWithFlag(env: NodeJS.ProcessEnv): Promise<{ main: number; w
     ${COUNT_MAJORS}
   `;
   const { execFile } = await import('node:child_process');
-  const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, [...SERVER_V8_FLAGS, '--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, ...env } }, (err, stdout) => (err ? reject(err) : resolve(stdout))));
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(
+      process.execPath,
+      [...SERVER_V8_FLAGS, '--import', 'tsx', '--input-type=module', '-e', script],
+      { env: { ...process.env, ...env } },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    ),
+  );
   return JSON.parse(out) as { main: number; worker: number };
 }
 
@@ -52,5 +59,5 @@ test('the server flag stays on the main thread: a worker started after confining
   assert.equal(confined.main, 0, 'the main thread keeps its 256 MiB initial limit');
   assert.ok(confined.worker >= 1, `the worker ran ${confined.worker} full collections`);
   const everywhere = await majorsWithFlag({ VATIC_V8_FLAGS_EVERY_ISOLATE: '1' });
-  assert.equal(everywhere.worker, 0, 'left on every isolate, the flag delays the worker\'s first full collection too');
+  assert.equal(everywhere.worker, 0, "left on every isolate, the flag delays the worker's first full collection too");
 });

@@ -9,7 +9,12 @@ test('the shard function is FNV-1a 32 over UTF-8 and its values never change', (
   assert.equal(fnv1a32('foobar'), 0xbf9cf968);
   assert.equal(VIRTUAL_SHARDS, 1024);
   const golden: Array<[string, number]> = [
-    ['asmt-000001', 280], ['asmt-123456', 532], ['7f3c2a1e-5b9d-4e2f-8a6c-1d0e9f8b7a65', 266], ['trader:ünïcødé', 740], ['', 453], ['a', 300],
+    ['asmt-000001', 280],
+    ['asmt-123456', 532],
+    ['7f3c2a1e-5b9d-4e2f-8a6c-1d0e9f8b7a65', 266],
+    ['trader:ünïcødé', 740],
+    ['', 453],
+    ['a', 300],
   ];
   for (const [id, vshard] of golden) assert.equal(shardOf(id), vshard, id);
 });
@@ -26,7 +31,10 @@ test('virtual shards spread evenly enough over many ids', () => {
 test('an even allotment gives each owner a contiguous range of virtual shards', () => {
   const a = ShardAllotment.even(3);
   const sizes = [0, 1, 2].map((o) => a.shardsOf(o).length);
-  assert.equal(sizes.reduce((x, y) => x + y), VIRTUAL_SHARDS);
+  assert.equal(
+    sizes.reduce((x, y) => x + y),
+    VIRTUAL_SHARDS,
+  );
   assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1);
   for (const o of [0, 1, 2]) {
     const s = a.shardsOf(o);
@@ -41,7 +49,10 @@ test('moving a virtual shard changes only its owner and bumps the epoch', () => 
   assert.equal(a.move(5, 1), 1);
   const after = a.toJSON();
   assert.equal(after.table[5], 1);
-  assert.deepEqual(after.table.filter((_, v) => v !== 5), before.table.filter((_, v) => v !== 5));
+  assert.deepEqual(
+    after.table.filter((_, v) => v !== 5),
+    before.table.filter((_, v) => v !== 5),
+  );
   assert.deepEqual(ShardAllotment.from(after).toJSON(), after);
 });
 

@@ -44,13 +44,21 @@ interface Run {
 function runCli(args: readonly string[], onLine?: (line: Line, pid: number) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
     // Its own process group, so a timeout can kill npx, tsx and the engine together.
-    const child = spawn('npx', ['tsx', 'engine/main/start.ts', ...args, '--json'], { cwd: CWD, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('npx', ['tsx', 'engine/main/start.ts', ...args, '--json'], {
+      cwd: CWD,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     const lines: Line[] = [];
     let buffer = '';
     let stderr = '';
     const timer = setTimeout(() => {
       process.kill(-child.pid!, 'SIGKILL');
-      reject(new Error(`start.ts did not exit within ${LIMIT_MS} ms; stdout so far:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `start.ts did not exit within ${LIMIT_MS} ms; stdout so far:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\nstderr:\n${stderr}`,
+        ),
+      );
     }, LIMIT_MS);
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -86,16 +94,26 @@ test('--duration stops by itself with exit 0 after printing per-second summaries
   const run = await runCli(['--assessments', '300', '--duration', '4']);
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(cliErrors(run.stderr), []);
-  assert.deepEqual(run.lines.filter((l) => !['config', 'summary', 'final'].includes(l.type)), []);
+  assert.deepEqual(
+    run.lines.filter((l) => !['config', 'summary', 'final'].includes(l.type)),
+    [],
+  );
   assert.equal(run.lines[0]?.type, 'config');
   const summaries = run.lines.filter((l) => l.type === 'summary');
   assert.ok(summaries.length >= 2, `expected per-second summaries, got ${summaries.length}`);
   const final = run.lines.at(-1)!;
   assert.equal(final.type, 'final');
-  assert.ok(summaries.some((l) => (l.ticks ?? 0) > 0), 'a summary reports ticks');
+  assert.ok(
+    summaries.some((l) => (l.ticks ?? 0) > 0),
+    'a summary reports ticks',
+  );
   assert.ok((final.ticks ?? 0) > 0, 'ticks were published');
   assert.ok((final.fills ?? 0) > 0, 'bot orders filled');
-  assert.equal(final.shards?.reduce((n, s) => n + s.actors, 0), 300 + STORY_IDS.length, 'every demo assessment (and each story of the console\'s trader) lives on a shard');
+  assert.equal(
+    final.shards?.reduce((n, s) => n + s.actors, 0),
+    300 + STORY_IDS.length,
+    "every demo assessment (and each story of the console's trader) lives on a shard",
+  );
 });
 
 test('the running demo pushes live deltas to a subscribed trader and ranks the accounts on the leaderboard', async () => {
@@ -108,13 +126,20 @@ test('the running demo pushes live deltas to a subscribed trader and ranks the a
     // The accounts exist once the summaries start.
     if (line.type !== 'summary' || probe !== undefined || config === undefined) return;
     probe = (async () => {
-      const base = `127.0.0.1:${config!.gatewayPort}`, token = new URL(config!.consoleUrl!).hash.replace('#token=', '');
-      const client = await VaticClient.connect(`ws://${base}/v1/ws`, token, { WebSocket: WebSocket as unknown as SocketConstructor, protocol: 'vatic.v1.msgpack' });
+      const base = `127.0.0.1:${config!.gatewayPort}`,
+        token = new URL(config!.consoleUrl!).hash.replace('#token=', '');
+      const client = await VaticClient.connect(`ws://${base}/v1/ws`, token, {
+        WebSocket: WebSocket as unknown as SocketConstructor,
+        protocol: 'vatic.v1.msgpack',
+      });
       await client.subscribe('demo-000001', { onDelta: (d) => deltas.push(d as Delta) });
-      await until(async () => {
-        board = ((await (await fetch(`http://${base}/v1/leaderboard?n=100`)).json()) as { leaderboard: typeof board }).leaderboard;
-        return deltas.length >= 3 && board.length > 0;
-      }, { what: 'three deltas and a leaderboard', deadlineMs: 8_000, intervalMs: 250 }).catch(() => undefined); // what arrived is asserted below
+      await until(
+        async () => {
+          board = ((await (await fetch(`http://${base}/v1/leaderboard?n=100`)).json()) as { leaderboard: typeof board }).leaderboard;
+          return deltas.length >= 3 && board.length > 0;
+        },
+        { what: 'three deltas and a leaderboard', deadlineMs: 8_000, intervalMs: 250 },
+      ).catch(() => undefined); // what arrived is asserted below
       client.close();
     })();
   });
@@ -126,9 +151,15 @@ test('the running demo pushes live deltas to a subscribed trader and ranks the a
     assert.ok(Number.isFinite(d.equity) && d.startingBalance > 0, JSON.stringify(d));
   }
   assert.ok(board.length > 0, 'the leaderboard has accounts');
-  assert.deepEqual(board.map((e) => e.rank), board.map((_, k) => k + 1));
+  assert.deepEqual(
+    board.map((e) => e.rank),
+    board.map((_, k) => k + 1),
+  );
   for (const e of board) assert.match(e.assessmentId, /^demo-(\d{6}|story-(pass|fail))$/);
-  assert.ok(board.every((e, k) => k === 0 || board[k - 1]!.returnPct >= e.returnPct), 'best return first');
+  assert.ok(
+    board.every((e, k) => k === 0 || board[k - 1]!.returnPct >= e.returnPct),
+    'best return first',
+  );
 });
 
 test('SIGINT to the engine process stops it cleanly: a final summary and exit code 0', async () => {
@@ -171,7 +202,13 @@ function simulateBots(seed: string, accounts: number, hours: number): { commands
   const apply = (input: EngineInput): void => kernel.apply({ i: i++, input });
   const list = Array.from({ length: accounts }, (_, n) => ({ assessmentId: `a${n}`, tier: tiers[n % tiers.length]! }));
   const quotes = new Map<string, Quote>();
-  const bots = new BotTraders({ random: new Random(seed), accounts: list, quote: (s) => quotes.get(s), startTime: start, actionsPerHour: 6 });
+  const bots = new BotTraders({
+    random: new Random(seed),
+    accounts: list,
+    quote: (s) => quotes.get(s),
+    startTime: start,
+    actionsPerHour: 6,
+  });
   const feed = new SyntheticFeed({ seed, startTime: start, meanIntervalMs: 1_000, resolveAfterMs: 2 * 3_600_000 });
   const commands: BotCommand[] = [];
   const events: OutputEvent[] = [];
@@ -211,15 +248,23 @@ test('the demo bots are deterministic for a seed, trade every kind of command, a
   assert.deepEqual(simulateBots('bots', 100, 3).commands, a.commands);
   assert.notDeepEqual(simulateBots('other', 100, 3).commands, a.commands);
 
-  const kinds = new Set(a.commands.map((c) => (c.command.kind === 'place' ? `${c.command.type}${c.command.stopLoss === undefined ? '' : '+sl'}` : c.command.kind)));
-  for (const k of ['market+sl', 'limit+sl', 'cancel', 'close-position', 'flatten']) assert.ok(kinds.has(k), `bots sent ${k} (saw ${[...kinds].join(', ')})`);
+  const kinds = new Set(
+    a.commands.map((c) =>
+      c.command.kind === 'place' ? `${c.command.type}${c.command.stopLoss === undefined ? '' : '+sl'}` : c.command.kind,
+    ),
+  );
+  for (const k of ['market+sl', 'limit+sl', 'cancel', 'close-position', 'flatten'])
+    assert.ok(kinds.has(k), `bots sent ${k} (saw ${[...kinds].join(', ')})`);
   const ids = a.commands.flatMap((c) => ('clientOrderId' in c.command ? [c.command.clientOrderId] : []));
   assert.equal(new Set(ids).size, ids.length, 'client order ids are unique');
 
   const count = (type: string): number => a.events.filter((e) => e.type === type).length;
   const entries = a.events.filter((e) => e.type === 'order.accepted' && e.order.role === 'entry').length;
   assert.ok(count('order.filled') > 0 && count('position.opened') > 0);
-  assert.ok(count('order.rejected') <= 0.05 * (entries + count('order.rejected')), `${count('order.rejected')} rejected of ${entries + count('order.rejected')}`);
+  assert.ok(
+    count('order.rejected') <= 0.05 * (entries + count('order.rejected')),
+    `${count('order.rejected')} rejected of ${entries + count('order.rejected')}`,
+  );
   assert.equal(count('engine.input-rejected') + count('actor.quarantined'), 0);
   // Binary tiers bought binary shares, linear tiers traded linear symbols.
   const placed = a.commands.flatMap((c) => (c.command.kind === 'place' ? [c.command.symbol] : []));

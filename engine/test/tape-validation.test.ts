@@ -23,10 +23,20 @@ test('a binary tick priced in cents (97) is refused with its line number and PRI
 });
 
 test('a tick whose seq repeats or goes below an earlier one is refused with SEQ_NOT_INCREASING', () => {
-  assert.deepEqual(refusal([clock, tick(1, 'BTC-USD', 1, 2), tick(2, 'ETH-USD', 1, 2), tick(2, 'BTC-USD', 1, 2)].join('\n')), { line: 4, reason: 'SEQ_NOT_INCREASING' });
+  assert.deepEqual(refusal([clock, tick(1, 'BTC-USD', 1, 2), tick(2, 'ETH-USD', 1, 2), tick(2, 'BTC-USD', 1, 2)].join('\n')), {
+    line: 4,
+    reason: 'SEQ_NOT_INCREASING',
+  });
   assert.deepEqual(refusal([tick(5, 'BTC-USD', 1, 2), tick(3, 'BTC-USD', 1, 2)].join('\n')), { line: 2, reason: 'SEQ_NOT_INCREASING' });
   // Ticks and resolutions share one sequence, as on the market stream.
-  assert.deepEqual(refusal([tick(5, 'PM:FED-DEC-CUT:YES', 0.4, 0.5), '{"type":"resolution","seq":5,"ts":0,"market":"PM:FED-DEC-CUT","outcome":"YES"}'].join('\n')), { line: 2, reason: 'SEQ_NOT_INCREASING' });
+  assert.deepEqual(
+    refusal(
+      [tick(5, 'PM:FED-DEC-CUT:YES', 0.4, 0.5), '{"type":"resolution","seq":5,"ts":0,"market":"PM:FED-DEC-CUT","outcome":"YES"}'].join(
+        '\n',
+      ),
+    ),
+    { line: 2, reason: 'SEQ_NOT_INCREASING' },
+  );
 });
 
 test('linear ticks are refused by reason: crossed, not positive, negative size, unknown symbol, fractional time', () => {
@@ -47,10 +57,14 @@ test('a tick of an instrument the tape declares is checked by that instrument ki
 });
 
 test('resolutions of an unknown market, an unknown outcome or a market already resolved are refused', () => {
-  const r = (seq: number, market: string, outcome: string) => `{"type":"resolution","seq":${seq},"ts":0,"market":"${market}","outcome":"${outcome}"}`;
+  const r = (seq: number, market: string, outcome: string) =>
+    `{"type":"resolution","seq":${seq},"ts":0,"market":"${market}","outcome":"${outcome}"}`;
   assert.deepEqual(refusal(r(1, 'PM:NOPE', 'YES')), { line: 1, reason: 'UNKNOWN_MARKET' });
   assert.deepEqual(refusal(r(1, 'PM:FED-DEC-CUT', 'MAYBE')), { line: 1, reason: 'UNKNOWN_OUTCOME' });
-  assert.deepEqual(refusal([r(1, 'PM:FED-DEC-CUT', 'YES'), r(2, 'PM:FED-DEC-CUT', 'NO')].join('\n')), { line: 2, reason: 'ALREADY_RESOLVED' });
+  assert.deepEqual(refusal([r(1, 'PM:FED-DEC-CUT', 'YES'), r(2, 'PM:FED-DEC-CUT', 'NO')].join('\n')), {
+    line: 2,
+    reason: 'ALREADY_RESOLVED',
+  });
 });
 
 test('a clock line earlier than the one before it is refused with CLOCK_BACKWARDS; an equal one is accepted', () => {

@@ -37,11 +37,24 @@ export interface ProxyFaults {
   holdReplies: boolean;
 }
 
-interface Pipe { queue: Array<{ at: number; data: Buffer }>; timer: NodeJS.Timeout | undefined; last: number; to: Socket; down: boolean }
+interface Pipe {
+  queue: Array<{ at: number; data: Buffer }>;
+  timer: NodeJS.Timeout | undefined;
+  last: number;
+  to: Socket;
+  down: boolean;
+}
 
 /** A fault-injecting TCP forwarder; see the module comment. */
 export class FaultProxy {
-  readonly faults: ProxyFaults = { delayMs: 0, jitterMs: 0, stallProbability: 0, stallMs: [200, 1_000], blackhole: false, holdReplies: false };
+  readonly faults: ProxyFaults = {
+    delayMs: 0,
+    jitterMs: 0,
+    stallProbability: 0,
+    stallMs: [200, 1_000],
+    blackhole: false,
+    holdReplies: false,
+  };
   readonly #o: FaultProxyOptions;
   readonly #server: Server;
   readonly #pipes = new Set<Pipe>();

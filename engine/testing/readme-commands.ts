@@ -28,7 +28,11 @@ export function readmeCommands(markdown: string): ReadmeCommand[] {
     }
     if (!inShell) return;
     // A comment starts at a `#` after whitespace (a URL fragment such as `/#token=` is not one).
-    const command = text.replace(/(^|\s)#.*$/, '').trim().replace(/\s*&$/, '').trim();
+    const command = text
+      .replace(/(^|\s)#.*$/, '')
+      .trim()
+      .replace(/\s*&$/, '')
+      .trim();
     if (command !== '') out.push({ line: k + 1, command });
   });
   return out;

@@ -17,7 +17,10 @@ const READ_BUFFER = Buffer.alloc(256 * 1024);
  * out, pings answered, a close answered and reported.
  */
 export class WireSocket {
-  static readonly CONNECTING = 0; static readonly OPEN = 1; static readonly CLOSING = 2; static readonly CLOSED = 3;
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
   readyState = WireSocket.CONNECTING;
   onMessage: (data: Buffer) => void = () => undefined;
   onClose: (code: number, reason: string) => void = () => undefined;
@@ -31,10 +34,21 @@ export class WireSocket {
 
   /** Connect and upgrade; resolves once the server accepted `protocol`. */
   static open(url: string, protocol: string): Promise<WireSocket> {
-    const u = new URL(url), key = randomBytes(16).toString('base64');
+    const u = new URL(url),
+      key = randomBytes(16).toString('base64');
     const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     let onBytes: (chunk: Buffer) => void = () => undefined;
-    const socket = tcp({ host: u.hostname, port: Number(u.port), onread: { buffer: READ_BUFFER, callback: (n) => { onBytes(READ_BUFFER.subarray(0, n)); return true; } } });
+    const socket = tcp({
+      host: u.hostname,
+      port: Number(u.port),
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (n) => {
+          onBytes(READ_BUFFER.subarray(0, n));
+          return true;
+        },
+      },
+    });
     socket.setNoDelay(true);
     const ws = new WireSocket(socket);
     return new Promise((resolve, reject) => {
@@ -44,8 +58,16 @@ export class WireSocket {
         const end = head.indexOf('\r\n\r\n');
         if (end < 0) return;
         const lines = head.subarray(0, end).toString('latin1').split('\r\n');
-        const header = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
-        if (!/^HTTP\/1\.1 101 /.test(lines[0]!) || header('sec-websocket-accept') !== accept || header('sec-websocket-protocol') !== protocol) {
+        const header = (name: string) =>
+          lines
+            .find((l) => l.toLowerCase().startsWith(`${name}:`))
+            ?.slice(name.length + 1)
+            .trim();
+        if (
+          !/^HTTP\/1\.1 101 /.test(lines[0]!) ||
+          header('sec-websocket-accept') !== accept ||
+          header('sec-websocket-protocol') !== protocol
+        ) {
           socket.destroy();
           return reject(new Error(`upgrade refused: ${lines[0]}`));
         }
@@ -60,19 +82,27 @@ export class WireSocket {
         if (ws.readyState !== WireSocket.CLOSED) ws.onClose(1006, 'socket closed');
         ws.readyState = WireSocket.CLOSED;
       });
-      socket.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-        + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
+      socket.write(
+        `GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`,
+      );
     });
   }
 
   send(data: Uint8Array, opcode = 0x2): void {
     if (this.readyState !== WireSocket.OPEN && opcode !== 0x8) return;
-    const len = data.length, h = len < 126 ? 2 : len < 65_536 ? 4 : 10;
+    const len = data.length,
+      h = len < 126 ? 2 : len < 65_536 ? 4 : 10;
     const frame = Buffer.allocUnsafe(h + 4 + len);
     frame[0] = 0x80 | opcode;
     if (h === 2) frame[1] = 0x80 | len;
-    else if (h === 4) { frame[1] = 0x80 | 126; frame.writeUInt16BE(len, 2); }
-    else { frame[1] = 0x80 | 127; frame.writeBigUInt64BE(BigInt(len), 2); }
+    else if (h === 4) {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(len, 2);
+    } else {
+      frame[1] = 0x80 | 127;
+      frame.writeBigUInt64BE(BigInt(len), 2);
+    }
     randomBytes(4).copy(frame, h);
     for (let k = 0; k < len; k++) frame[h + 4 + k] = data[k]! ^ frame[h + (k & 3)]!;
     this.#socket.write(frame);
@@ -95,9 +125,17 @@ export class WireSocket {
     const b = this.#rest === undefined ? chunk : Buffer.concat([this.#rest, chunk]);
     let at = 0;
     while (b.length - at >= 2) {
-      let len = b[at + 1]! & 0x7f, h = 2;
-      if (len === 126) { if (b.length - at < 4) break; len = b.readUInt16BE(at + 2); h = 4; }
-      else if (len === 127) { if (b.length - at < 10) break; len = Number(b.readBigUInt64BE(at + 2)); h = 10; }
+      let len = b[at + 1]! & 0x7f,
+        h = 2;
+      if (len === 126) {
+        if (b.length - at < 4) break;
+        len = b.readUInt16BE(at + 2);
+        h = 4;
+      } else if (len === 127) {
+        if (b.length - at < 10) break;
+        len = Number(b.readBigUInt64BE(at + 2));
+        h = 10;
+      }
       if (b.length - at < h + len) break;
       const b0 = b[at]!;
       this.#frame((b0 & 0x80) !== 0, b0 & 0x0f, b.subarray(at + h, at + h + len));
@@ -108,11 +146,17 @@ export class WireSocket {
 
   #frame(fin: boolean, opcode: number, payload: Buffer): void {
     switch (opcode) {
-      case 0x0: case 0x1: case 0x2:
+      case 0x0:
+      case 0x1:
+      case 0x2:
         if (opcode !== 0x0) this.#fragments = undefined;
         if (fin && this.#fragments === undefined) return this.onMessage(payload);
         (this.#fragments ??= []).push(Buffer.from(payload));
-        if (fin) { const whole = Buffer.concat(this.#fragments); this.#fragments = undefined; this.onMessage(whole); }
+        if (fin) {
+          const whole = Buffer.concat(this.#fragments);
+          this.#fragments = undefined;
+          this.onMessage(whole);
+        }
         return;
       case 0x8: {
         const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
@@ -122,8 +166,10 @@ export class WireSocket {
         this.#socket.end();
         return;
       }
-      case 0x9: return this.send(payload, 0xa);
-      default: return; // pong
+      case 0x9:
+        return this.send(payload, 0xa);
+      default:
+        return; // pong
     }
   }
 }

@@ -11,11 +11,28 @@
  * rows, so a rebuild equals the live projection.
  */
 import {
-  applyFill, QTY_EPSILON, settlePosition, type AssessmentState, type OrderRole, type PhaseName, type Position, type RuleId,
+  applyFill,
+  QTY_EPSILON,
+  settlePosition,
+  type AssessmentState,
+  type OrderRole,
+  type PhaseName,
+  type Position,
+  type RuleId,
 } from '../../actors/index.js';
 import {
-  floorOf, type ClosedBy, type DayRow, type FillRow, type HeldPosition, type HistoryEvent, type PointKind, type PointRow, type TradeRow,
-  type TransitionKind, type TransitionRow, type ViolationRow,
+  floorOf,
+  type ClosedBy,
+  type DayRow,
+  type FillRow,
+  type HeldPosition,
+  type HistoryEvent,
+  type PointKind,
+  type PointRow,
+  type TradeRow,
+  type TransitionKind,
+  type TransitionRow,
+  type ViolationRow,
 } from './history-rows.js';
 
 /** Working orders remembered for their role and bracket; more than this and the oldest are forgotten. */
@@ -72,9 +89,28 @@ export interface RowSink {
 /** A fresh state for an assessment no event has been folded for. */
 export function initialFold(assessmentId: string): FoldState {
   return {
-    assessmentId, traderId: null, tierId: null, tierVersion: null, status: null, phaseIndex: -1, phase: null, createdAt: null, endedAt: null,
-    balance: 0, dayIndex: 0, dayPnl: {}, positions: {}, dailyFloor: null, maxLossFloor: null, orders: {}, trades: {}, day: null,
-    counts: { fills: 0, trades: 0, points: 0, transitions: 0, violations: 0 }, last: null, events: 0, mismatches: 0,
+    assessmentId,
+    traderId: null,
+    tierId: null,
+    tierVersion: null,
+    status: null,
+    phaseIndex: -1,
+    phase: null,
+    createdAt: null,
+    endedAt: null,
+    balance: 0,
+    dayIndex: 0,
+    dayPnl: {},
+    positions: {},
+    dailyFloor: null,
+    maxLossFloor: null,
+    orders: {},
+    trades: {},
+    day: null,
+    counts: { fills: 0, trades: 0, points: 0, transitions: 0, violations: 0 },
+    last: null,
+    events: 0,
+    mismatches: 0,
   };
 }
 
@@ -128,8 +164,11 @@ export function foldEvent(s: FoldState, e: HistoryEvent, out: RowSink): void {
     case 'order.accepted': {
       const o = e.order;
       remember(s, o.id, {
-        role: o.role, symbol: o.symbol, ...(o.stopLoss === undefined ? {} : { stopLoss: o.stopLoss }),
-        ...(o.takeProfit === undefined ? {} : { takeProfit: o.takeProfit }), ...(o.stopPrice === undefined ? {} : { stopPrice: o.stopPrice }),
+        role: o.role,
+        symbol: o.symbol,
+        ...(o.stopLoss === undefined ? {} : { stopLoss: o.stopLoss }),
+        ...(o.takeProfit === undefined ? {} : { takeProfit: o.takeProfit }),
+        ...(o.stopPrice === undefined ? {} : { stopPrice: o.stopPrice }),
       });
       const trade = s.trades[o.symbol];
       // A stop placed on an open position's closing side: its stop-loss, if it had none.
@@ -150,7 +189,7 @@ export function foldEvent(s: FoldState, e: HistoryEvent, out: RowSink): void {
       const pnl = settlePosition(pseudo(s), e.symbol, e.payout);
       const trade = s.trades[e.symbol];
       if (trade !== undefined) {
-        trade.exitPrice = (((trade.exitPrice ?? 0) * trade.exitQty) + e.payout * Math.abs(e.qty)) / (trade.exitQty + Math.abs(e.qty));
+        trade.exitPrice = ((trade.exitPrice ?? 0) * trade.exitQty + e.payout * Math.abs(e.qty)) / (trade.exitQty + Math.abs(e.qty));
         trade.exitQty += Math.abs(e.qty);
         trade.grossPnl += pnl;
         closeTrade(s, trade, e.at, 'settlement', out);
@@ -163,7 +202,15 @@ export function foldEvent(s: FoldState, e: HistoryEvent, out: RowSink): void {
       return;
     }
     case 'rules.violation-detected':
-      out.violation({ assessmentId: s.assessmentId, no: ++s.counts.violations, input: e.input, n: e.n, at: e.at, phaseIndex: s.phaseIndex, violation: e.violation });
+      out.violation({
+        assessmentId: s.assessmentId,
+        no: ++s.counts.violations,
+        input: e.input,
+        n: e.n,
+        at: e.at,
+        phaseIndex: s.phaseIndex,
+        violation: e.violation,
+      });
       point(s, e.at, 'violation', e.violation.equity, out);
       return;
     case 'assessment.pass-blocked':
@@ -212,7 +259,9 @@ export function ended(s: FoldState): boolean {
 
 /** The positions held now, in symbol order. */
 export function heldPositions(s: FoldState): HeldPosition[] {
-  return Object.keys(s.positions).sort().map((symbol) => ({ symbol, qty: s.positions[symbol]!.qty, avgEntry: s.positions[symbol]!.avgEntry }));
+  return Object.keys(s.positions)
+    .sort()
+    .map((symbol) => ({ symbol, qty: s.positions[symbol]!.qty, avgEntry: s.positions[symbol]!.avgEntry }));
 }
 
 function pseudo(s: FoldState): AssessmentState {
@@ -242,7 +291,7 @@ function fill(s: FoldState, e: Extract<HistoryEvent, { type: 'order.filled' }>, 
   if (closing > 0) {
     const trade = s.trades[e.symbol];
     if (trade !== undefined) {
-      trade.exitPrice = (((trade.exitPrice ?? 0) * trade.exitQty) + e.price * closing) / (trade.exitQty + closing);
+      trade.exitPrice = ((trade.exitPrice ?? 0) * trade.exitQty + e.price * closing) / (trade.exitQty + closing);
       trade.exitQty += closing;
       trade.grossPnl += outcome.realizedPnl;
       trade.fees += e.fee * (closing / e.qty);
@@ -256,9 +305,28 @@ function fill(s: FoldState, e: Extract<HistoryEvent, { type: 'order.filled' }>, 
     if (trade === undefined) {
       const side = signed > 0 ? 'long' : 'short';
       trade = {
-        assessmentId: s.assessmentId, no: ++s.counts.trades, phaseIndex: s.phaseIndex, symbol: e.symbol, side, open: true, maxQty: 0, entryQty: 0,
-        entryPrice: 0, exitQty: 0, exitPrice: null, openedAt: e.at, closedAt: null, grossPnl: 0, fees: 0, netPnl: 0, closedBy: null, fills: 0,
-        stopLoss: info?.stopLoss ?? null, takeProfit: info?.takeProfit ?? null, dailyFloor: s.dailyFloor, maxLossFloor: s.maxLossFloor,
+        assessmentId: s.assessmentId,
+        no: ++s.counts.trades,
+        phaseIndex: s.phaseIndex,
+        symbol: e.symbol,
+        side,
+        open: true,
+        maxQty: 0,
+        entryQty: 0,
+        entryPrice: 0,
+        exitQty: 0,
+        exitPrice: null,
+        openedAt: e.at,
+        closedAt: null,
+        grossPnl: 0,
+        fees: 0,
+        netPnl: 0,
+        closedBy: null,
+        fills: 0,
+        stopLoss: info?.stopLoss ?? null,
+        takeProfit: info?.takeProfit ?? null,
+        dailyFloor: s.dailyFloor,
+        maxLossFloor: s.maxLossFloor,
         balanceAtOpen: s.balance,
       };
       s.trades[e.symbol] = trade;
@@ -283,9 +351,26 @@ function fill(s: FoldState, e: Extract<HistoryEvent, { type: 'order.filled' }>, 
     out.day({ ...s.day });
   }
   out.fill({
-    assessmentId: s.assessmentId, no: ++s.counts.fills, input: e.input, n: e.n, at: e.at, phaseIndex: s.phaseIndex, dayIndex: s.dayIndex,
-    orderId: e.orderId, clientOrderId: e.clientOrderId, role, symbol: e.symbol, side: e.side, qty: e.qty, price: e.price, fee: e.fee,
-    realizedPnl: outcome.realizedPnl, balance: s.balance, liquidation: e.liquidation, tickSeq: e.tickSeq, tradeNo,
+    assessmentId: s.assessmentId,
+    no: ++s.counts.fills,
+    input: e.input,
+    n: e.n,
+    at: e.at,
+    phaseIndex: s.phaseIndex,
+    dayIndex: s.dayIndex,
+    orderId: e.orderId,
+    clientOrderId: e.clientOrderId,
+    role,
+    symbol: e.symbol,
+    side: e.side,
+    qty: e.qty,
+    price: e.price,
+    fee: e.fee,
+    realizedPnl: outcome.realizedPnl,
+    balance: s.balance,
+    liquidation: e.liquidation,
+    tickSeq: e.tickSeq,
+    tradeNo,
   });
   point(s, e.at, 'fill', null, out);
 }
@@ -301,8 +386,20 @@ function closeTrade(s: FoldState, trade: TradeRow, at: number, by: ClosedBy, out
 
 function openDay(s: FoldState, at: number, dayIndex: number, balance: number, equity: number, out: RowSink): void {
   s.day = {
-    assessmentId: s.assessmentId, phaseIndex: s.phaseIndex, dayIndex, startedAt: at, endedAt: null, startBalance: balance, startEquity: equity,
-    dailyFloor: s.dailyFloor, maxLossFloor: s.maxLossFloor, realizedPnl: 0, fees: 0, fills: 0, tradesOpened: 0, endBalance: null,
+    assessmentId: s.assessmentId,
+    phaseIndex: s.phaseIndex,
+    dayIndex,
+    startedAt: at,
+    endedAt: null,
+    startBalance: balance,
+    startEquity: equity,
+    dailyFloor: s.dailyFloor,
+    maxLossFloor: s.maxLossFloor,
+    realizedPnl: 0,
+    fees: 0,
+    fills: 0,
+    tradesOpened: 0,
+    endBalance: null,
   };
   out.day({ ...s.day });
 }
@@ -324,14 +421,31 @@ function resync(s: FoldState, balance: number, phaseStart: boolean): void {
 function point(s: FoldState, at: number, kind: PointKind, equity: number | null, out: RowSink): void {
   const positions = heldPositions(s);
   out.point({
-    assessmentId: s.assessmentId, no: ++s.counts.points, at, kind, phaseIndex: Math.max(0, s.phaseIndex), balance: s.balance,
-    equity: equity ?? (positions.length === 0 ? s.balance : null), dailyFloor: s.dailyFloor, maxLossFloor: s.maxLossFloor, positions,
+    assessmentId: s.assessmentId,
+    no: ++s.counts.points,
+    at,
+    kind,
+    phaseIndex: Math.max(0, s.phaseIndex),
+    balance: s.balance,
+    equity: equity ?? (positions.length === 0 ? s.balance : null),
+    dailyFloor: s.dailyFloor,
+    maxLossFloor: s.maxLossFloor,
+    positions,
   });
 }
 
 function transition(s: FoldState, e: HistoryEvent, kind: TransitionKind, ruleId: RuleId | null, detail: string, out: RowSink): void {
   out.transition({
-    assessmentId: s.assessmentId, no: ++s.counts.transitions, input: e.input, n: e.n, at: e.at, kind, phaseIndex: Math.max(0, s.phaseIndex),
-    phase: s.phase, ruleId, balance: s.balance, detail,
+    assessmentId: s.assessmentId,
+    no: ++s.counts.transitions,
+    input: e.input,
+    n: e.n,
+    at: e.at,
+    kind,
+    phaseIndex: Math.max(0, s.phaseIndex),
+    phase: s.phase,
+    ruleId,
+    balance: s.balance,
+    detail,
   });
 }

@@ -8,7 +8,18 @@ export { compareIdentity, ended, foldEvent, follows, heldPositions, initialFold 
 export type { FoldState, RowSink } from './history-fold.js';
 export { floorOf } from './history-rows.js';
 export type {
-  AssessmentRow, ClosedBy, DayRow, FillRow, HeldPosition, HistoryEvent, PointKind, PointRow, TradeRow, TransitionKind, TransitionRow, ViolationRow,
+  AssessmentRow,
+  ClosedBy,
+  DayRow,
+  FillRow,
+  HeldPosition,
+  HistoryEvent,
+  PointKind,
+  PointRow,
+  TradeRow,
+  TransitionKind,
+  TransitionRow,
+  ViolationRow,
 } from './history-rows.js';
 export { equitySeries, heldSymbols, resolutionFor } from './equity-series.js';
 export type { BucketMarks, EquityPoint, EquitySeries } from './equity-series.js';

@@ -48,7 +48,8 @@ export class MarkRecorder {
 
   /** Fold one market input in (ticks only). */
   add(input: MarkInput): void {
-    if (input.type !== 'tick' || input.symbol === undefined || input.ts === undefined || input.bid === undefined || input.ask === undefined) return;
+    if (input.type !== 'tick' || input.symbol === undefined || input.ts === undefined || input.bid === undefined || input.ask === undefined)
+      return;
     const bucket = Math.floor(input.ts / MARK_BUCKET_MS) * MARK_BUCKET_MS;
     const key = `${input.symbol}\u0000${bucket}`;
     const seq = input.seq ?? 0;

@@ -36,7 +36,16 @@ export interface MarkBucket {
 }
 
 /** The tables the projection writes (violations: only the rows it wrote). */
-export const HISTORY_TABLES = ['history_events', 'history_assessments', 'history_fills', 'history_trades', 'history_days', 'history_points', 'history_transitions', 'history_marks'] as const;
+export const HISTORY_TABLES = [
+  'history_events',
+  'history_assessments',
+  'history_fills',
+  'history_trades',
+  'history_days',
+  'history_points',
+  'history_transitions',
+  'history_marks',
+] as const;
 
 const DERIVED = ['history_fills', 'history_trades', 'history_days', 'history_points', 'history_transitions'] as const;
 
@@ -89,7 +98,9 @@ export class PgHistoryStore {
       on conflict do nothing returning assessment_id, input, n`;
     if (inserted.length === 0) return [];
     const isNew = new Set(inserted.map((r) => `${r.assessment_id}\u0000${r.input}\u0000${r.n}`));
-    const fresh = events.filter((e) => isNew.has(`${e.assessmentId}\u0000${e.input}\u0000${e.n}`)).sort((a, b) => compareIdentity(a, b) || (a.assessmentId < b.assessmentId ? -1 : 1));
+    const fresh = events
+      .filter((e) => isNew.has(`${e.assessmentId}\u0000${e.input}\u0000${e.n}`))
+      .sort((a, b) => compareIdentity(a, b) || (a.assessmentId < b.assessmentId ? -1 : 1));
     const byAssessment = new Map<string, HistoryEvent[]>();
     for (const e of fresh) {
       let list = byAssessment.get(e.assessmentId);
@@ -110,7 +121,8 @@ export class PgHistoryStore {
       const list = byAssessment.get(id)!;
       // The cached state, if it is the one the table says was folded (another process may have folded since); else folded again from the stored events, rows unwritten.
       let state = this.#cache.get(id);
-      if (state === undefined || state.events !== row.events) state = await this.#restore(tx, id, new Set(list.map((e) => `${e.input}\u0000${e.n}`)));
+      if (state === undefined || state.events !== row.events)
+        state = await this.#restore(tx, id, new Set(list.map((e) => `${e.input}\u0000${e.n}`)));
       if (state.events !== row.events || !follows(state, list[0]!)) {
         refold.push(id);
         continue;
@@ -131,8 +143,15 @@ export class PgHistoryStore {
     }
     await writeRows(tx, batch);
     const summary = [...states.values()].map((s) => ({
-      assessment_id: s.assessmentId, trader_id: s.traderId, tier_id: s.tierId, tier_version: s.tierVersion, status: s.status,
-      phase_index: Math.max(0, s.phaseIndex), created_at: s.createdAt, ended_at: s.endedAt, events: s.events,
+      assessment_id: s.assessmentId,
+      trader_id: s.traderId,
+      tier_id: s.tierId,
+      tier_version: s.tierVersion,
+      status: s.status,
+      phase_index: Math.max(0, s.phaseIndex),
+      created_at: s.createdAt,
+      ended_at: s.endedAt,
+      events: s.events,
     }));
     await tx`
       update history_assessments a set trader_id = u.trader_id, tier_id = u.tier_id, tier_version = u.tier_version, status = u.status,
@@ -146,7 +165,9 @@ export class PgHistoryStore {
   /** The fold of an assessment's stored events but `skip` (this batch's), without writing rows: its state after them. */
   async #restore(tx: Tx, id: string, skip: ReadonlySet<string>): Promise<FoldState> {
     const state = initialFold(id);
-    const rows = await tx<{ input: string; n: number; body: string }[]>`select input, n, body from history_events where assessment_id = ${id} order by input, n`;
+    const rows = await tx<
+      { input: string; n: number; body: string }[]
+    >`select input, n, body from history_events where assessment_id = ${id} order by input, n`;
     for (const r of rows) if (!skip.has(`${r.input}\u0000${r.n}`)) foldEvent(state, decodeJson<HistoryEvent>(r.body), DISCARD);
     return state;
   }
@@ -160,7 +181,15 @@ export class PgHistoryStore {
   /** Merge minutes of marks in (idempotent: lows and highs by min and max, the last quote by seq). */
   async recordMarks(marks: readonly MarkBucket[]): Promise<void> {
     if (marks.length === 0) return;
-    const doc = marks.map((m) => ({ bucket: m.bucket, symbol: m.symbol, seq: m.seq, bid: m.bid, ask: m.ask, low_bid: m.lowBid, high_ask: m.highAsk }));
+    const doc = marks.map((m) => ({
+      bucket: m.bucket,
+      symbol: m.symbol,
+      seq: m.seq,
+      bid: m.bid,
+      ask: m.ask,
+      low_bid: m.lowBid,
+      high_ask: m.highAsk,
+    }));
     try {
       await this.#sql`
         insert into history_marks as m (bucket, symbol, seq, bid, ask, low_bid, high_ask)
@@ -193,18 +222,54 @@ export class PgHistoryStore {
 async function writeRows(tx: Tx, b: RowBatch): Promise<void> {
   if (b.fills.length > 0) {
     const doc = b.fills.map((f) => ({
-      assessment_id: f.assessmentId, no: f.no, input: f.input, n: f.n, at: f.at, phase_index: f.phaseIndex, day_index: f.dayIndex, order_id: f.orderId,
-      client_order_id: f.clientOrderId, role: f.role, symbol: f.symbol, side: f.side, qty: f.qty, price: f.price, fee: f.fee, realized_pnl: f.realizedPnl,
-      balance: f.balance, liquidation: f.liquidation, tick_seq: f.tickSeq, trade_no: f.tradeNo,
+      assessment_id: f.assessmentId,
+      no: f.no,
+      input: f.input,
+      n: f.n,
+      at: f.at,
+      phase_index: f.phaseIndex,
+      day_index: f.dayIndex,
+      order_id: f.orderId,
+      client_order_id: f.clientOrderId,
+      role: f.role,
+      symbol: f.symbol,
+      side: f.side,
+      qty: f.qty,
+      price: f.price,
+      fee: f.fee,
+      realized_pnl: f.realizedPnl,
+      balance: f.balance,
+      liquidation: f.liquidation,
+      tick_seq: f.tickSeq,
+      trade_no: f.tradeNo,
     }));
     await tx`insert into history_fills select * from json_populate_recordset(null::history_fills, ${JSON.stringify(doc)}::text::json)`;
   }
   if (b.trades.size > 0) {
     const doc = [...b.trades.values()].map((t) => ({
-      assessment_id: t.assessmentId, no: t.no, phase_index: t.phaseIndex, symbol: t.symbol, side: t.side, open: t.open, max_qty: t.maxQty,
-      entry_qty: t.entryQty, entry_price: t.entryPrice, exit_qty: t.exitQty, exit_price: t.exitPrice, opened_at: t.openedAt, closed_at: t.closedAt,
-      gross_pnl: t.grossPnl, fees: t.fees, net_pnl: t.netPnl, closed_by: t.closedBy, fills: t.fills, stop_loss: t.stopLoss, take_profit: t.takeProfit,
-      daily_floor: t.dailyFloor, max_loss_floor: t.maxLossFloor, balance_at_open: t.balanceAtOpen,
+      assessment_id: t.assessmentId,
+      no: t.no,
+      phase_index: t.phaseIndex,
+      symbol: t.symbol,
+      side: t.side,
+      open: t.open,
+      max_qty: t.maxQty,
+      entry_qty: t.entryQty,
+      entry_price: t.entryPrice,
+      exit_qty: t.exitQty,
+      exit_price: t.exitPrice,
+      opened_at: t.openedAt,
+      closed_at: t.closedAt,
+      gross_pnl: t.grossPnl,
+      fees: t.fees,
+      net_pnl: t.netPnl,
+      closed_by: t.closedBy,
+      fills: t.fills,
+      stop_loss: t.stopLoss,
+      take_profit: t.takeProfit,
+      daily_floor: t.dailyFloor,
+      max_loss_floor: t.maxLossFloor,
+      balance_at_open: t.balanceAtOpen,
     }));
     await tx`
       insert into history_trades select * from json_populate_recordset(null::history_trades, ${JSON.stringify(doc)}::text::json)
@@ -215,9 +280,20 @@ async function writeRows(tx: Tx, b: RowBatch): Promise<void> {
   }
   if (b.days.size > 0) {
     const doc = [...b.days.values()].map((d) => ({
-      assessment_id: d.assessmentId, phase_index: d.phaseIndex, day_index: d.dayIndex, started_at: d.startedAt, ended_at: d.endedAt,
-      start_balance: d.startBalance, start_equity: d.startEquity, daily_floor: d.dailyFloor, max_loss_floor: d.maxLossFloor, realized_pnl: d.realizedPnl,
-      fees: d.fees, fills: d.fills, trades_opened: d.tradesOpened, end_balance: d.endBalance,
+      assessment_id: d.assessmentId,
+      phase_index: d.phaseIndex,
+      day_index: d.dayIndex,
+      started_at: d.startedAt,
+      ended_at: d.endedAt,
+      start_balance: d.startBalance,
+      start_equity: d.startEquity,
+      daily_floor: d.dailyFloor,
+      max_loss_floor: d.maxLossFloor,
+      realized_pnl: d.realizedPnl,
+      fees: d.fees,
+      fills: d.fills,
+      trades_opened: d.tradesOpened,
+      end_balance: d.endBalance,
     }));
     await tx`
       insert into history_days select * from json_populate_recordset(null::history_days, ${JSON.stringify(doc)}::text::json)
@@ -226,22 +302,45 @@ async function writeRows(tx: Tx, b: RowBatch): Promise<void> {
   }
   if (b.points.length > 0) {
     const doc = b.points.map((p) => ({
-      assessment_id: p.assessmentId, no: p.no, at: p.at, kind: p.kind, phase_index: p.phaseIndex, balance: p.balance, equity: p.equity,
-      daily_floor: p.dailyFloor, max_loss_floor: p.maxLossFloor, positions: JSON.stringify(p.positions),
+      assessment_id: p.assessmentId,
+      no: p.no,
+      at: p.at,
+      kind: p.kind,
+      phase_index: p.phaseIndex,
+      balance: p.balance,
+      equity: p.equity,
+      daily_floor: p.dailyFloor,
+      max_loss_floor: p.maxLossFloor,
+      positions: JSON.stringify(p.positions),
     }));
     await tx`insert into history_points select * from json_populate_recordset(null::history_points, ${JSON.stringify(doc)}::text::json)`;
   }
   if (b.transitions.length > 0) {
     const doc = b.transitions.map((t) => ({
-      assessment_id: t.assessmentId, no: t.no, input: t.input, n: t.n, at: t.at, kind: t.kind, phase_index: t.phaseIndex, phase: t.phase,
-      rule_id: t.ruleId, balance: t.balance, detail: t.detail,
+      assessment_id: t.assessmentId,
+      no: t.no,
+      input: t.input,
+      n: t.n,
+      at: t.at,
+      kind: t.kind,
+      phase_index: t.phaseIndex,
+      phase: t.phase,
+      rule_id: t.ruleId,
+      balance: t.balance,
+      detail: t.detail,
     }));
     await tx`insert into history_transitions select * from json_populate_recordset(null::history_transitions, ${JSON.stringify(doc)}::text::json)`;
   }
   if (b.violations.length > 0) {
     const doc = b.violations.map((v) => ({
-      assessment_id: v.assessmentId, rule_id: v.violation.ruleId, evidence: v.violation, at: new Date(v.at).toISOString(), input: v.input, n: v.n,
-      no: v.no, phase_index: v.phaseIndex,
+      assessment_id: v.assessmentId,
+      rule_id: v.violation.ruleId,
+      evidence: v.violation,
+      at: new Date(v.at).toISOString(),
+      input: v.input,
+      n: v.n,
+      no: v.no,
+      phase_index: v.phaseIndex,
     }));
     await tx`
       insert into violations (assessment_id, rule_id, evidence, at, input, n, no, phase_index)

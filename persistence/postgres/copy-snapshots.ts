@@ -19,7 +19,6 @@ export interface SnapshotColumns {
   readonly states: readonly string[];
 }
 
-
 /**
  * Stream `count` lines (each from `line(i)`, newline included) into a
  * `copy ... from stdin` query, respecting the socket's backpressure.
@@ -92,7 +91,11 @@ export async function loadActorRows(conn: postgres.ReservedSql, rows: ActorRows,
  * rows written. `guarded: false` drops the version and epoch guard: only for
  * the bench's baseline, which measures what the guard costs.
  */
-export async function copySnapshots(sql: postgres.Sql, c: SnapshotColumns, options: { table?: string; guarded?: boolean } = {}): Promise<number> {
+export async function copySnapshots(
+  sql: postgres.Sql,
+  c: SnapshotColumns,
+  options: { table?: string; guarded?: boolean } = {},
+): Promise<number> {
   const table = options.table ?? 'snapshots';
   const guard = options.guarded ?? true;
   const conn = await sql.reserve();
@@ -100,8 +103,11 @@ export async function copySnapshots(sql: postgres.Sql, c: SnapshotColumns, optio
     await conn`begin`;
     await conn`create temp table snapshots_in (
       assessment_id text, version bigint, owner_epoch bigint, tick_seq bigint, journal_pos bigint, state text) on commit drop`;
-    await copyIn(conn.unsafe('copy snapshots_in from stdin'), c.ids.length, (i) =>
-      `${copyField(c.ids[i]!)}\t${c.versions[i]}\t${c.epochs[i]}\t${c.ticks[i]}\t${c.positions[i]}\t${copyField(c.states[i]!)}\n`);
+    await copyIn(
+      conn.unsafe('copy snapshots_in from stdin'),
+      c.ids.length,
+      (i) => `${copyField(c.ids[i]!)}\t${c.versions[i]}\t${c.epochs[i]}\t${c.ticks[i]}\t${c.positions[i]}\t${copyField(c.states[i]!)}\n`,
+    );
     const result = await conn.unsafe(`
       insert into ${table} (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at)
       select assessment_id, version, owner_epoch, tick_seq, journal_pos, state, now() from snapshots_in

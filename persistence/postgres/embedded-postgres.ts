@@ -73,7 +73,9 @@ export class DataDirInUseError extends Error {
   readonly dataDir: string;
   readonly pid: number;
   constructor(dataDir: string, pid: number, lockPath: string) {
-    super(`embedded postgres: data directory ${dataDir} is in use by process ${pid}; stop that instance, or delete ${lockPath} if none is running`);
+    super(
+      `embedded postgres: data directory ${dataDir} is in use by process ${pid}; stop that instance, or delete ${lockPath} if none is running`,
+    );
     this.name = 'DataDirInUseError';
     this.dataDir = dataDir;
     this.pid = pid;
@@ -105,8 +107,11 @@ function alive(pid: number): boolean {
 async function createDataDir(dataDir: string): Promise<void> {
   const pglite = import.meta.resolve('@electric-sql/pglite');
   const script = `const { PGlite } = await import(${JSON.stringify(pglite)}); await (await PGlite.create({ dataDir: ${JSON.stringify(dataDir)} })).close();`;
-  await new Promise<void>((res, rej) => execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000 }, (err, _out, stderr) => (
-    err ? rej(new EmbeddedPostgresError(`cannot create the database in ${dataDir}: ${stderr || err.message}`, { cause: err })) : res())));
+  await new Promise<void>((res, rej) =>
+    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 120_000 }, (err, _out, stderr) =>
+      err ? rej(new EmbeddedPostgresError(`cannot create the database in ${dataDir}: ${stderr || err.message}`, { cause: err })) : res(),
+    ),
+  );
 }
 
 /** Take `<dataDir>/embedded-postgres.lock`, replacing a lock whose process is gone. PGlite itself does not lock. */
@@ -119,7 +124,8 @@ async function lock(dataDir: string): Promise<string> {
       await file.close();
       return path;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new EmbeddedPostgresError(`cannot create ${path}: ${(err as Error).message}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new EmbeddedPostgresError(`cannot create ${path}: ${(err as Error).message}`, { cause: err });
     }
     const pid = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
     if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) throw new DataDirInUseError(dataDir, pid, path);
@@ -227,7 +233,8 @@ export class EmbeddedPostgres {
       try {
         await this.#db.close();
       } catch (err) {
-        if (this.#failure === undefined) throw new EmbeddedPostgresError(`closing the database failed: ${(err as Error).message}`, { cause: err });
+        if (this.#failure === undefined)
+          throw new EmbeddedPostgresError(`closing the database failed: ${(err as Error).message}`, { cause: err });
       } finally {
         await rm(this.#lockPath, { force: true });
       }
@@ -241,10 +248,17 @@ export class EmbeddedPostgres {
     client.setNoDelay(true);
     if (this.#failure !== undefined) return void client.destroy(); // accepted as the port closed
     if (this.#active !== undefined) {
-      const reply = fatal('53300', 'embedded postgres (PGlite) serves one connection at a time: connect with max: 1 (recommendedClientOptions)');
+      const reply = fatal(
+        '53300',
+        'embedded postgres (PGlite) serves one connection at a time: connect with max: 1 (recommendedClientOptions)',
+      );
       const onData = (chunk: Buffer): void => {
-        if (isSslRequest(chunk)) client.write('N'); // no TLS; the client then sends its startup packet
-        else { client.off('data', onData); client.end(reply); }
+        if (isSslRequest(chunk))
+          client.write('N'); // no TLS; the client then sends its startup packet
+        else {
+          client.off('data', onData);
+          client.end(reply);
+        }
       };
       client.on('data', onData);
       return;
@@ -284,7 +298,9 @@ export class EmbeddedPostgres {
       try {
         return await run(message, options);
       } catch (err) {
-        this.#failure ??= new EmbeddedPostgresError(`the backend died, restart it: ${(err as Error).message ?? String(err)}`, { cause: err });
+        this.#failure ??= new EmbeddedPostgresError(`the backend died, restart it: ${(err as Error).message ?? String(err)}`, {
+          cause: err,
+        });
         this.#front.close();
         for (const s of this.#sockets) s.destroy();
         throw err;

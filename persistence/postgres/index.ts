@@ -12,7 +12,14 @@ export type { PgJournalOptions } from './pg-journal.js';
 export { PgCheckpointStore } from './pg-checkpoint-store.js';
 export type { PgCheckpointStoreOptions } from './pg-checkpoint-store.js';
 export { PgSnapshotStore, SnapshotRowError } from './pg-snapshot-store.js';
-export { DataDirInUseError, EmbeddedPostgres, EmbeddedPostgresError, recommendedClientOptions, recommendedSnapshotStoreOptions, type EmbeddedPostgresOptions } from './embedded-postgres.js';
+export {
+  DataDirInUseError,
+  EmbeddedPostgres,
+  EmbeddedPostgresError,
+  recommendedClientOptions,
+  recommendedSnapshotStoreOptions,
+  type EmbeddedPostgresOptions,
+} from './embedded-postgres.js';
 export { copyField, copyIn, copySnapshots } from './copy-snapshots.js';
 export type { SnapshotColumns } from './copy-snapshots.js';
 export type { PgSnapshotStoreOptions, SnapshotRow, StoredSnapshotRow } from './pg-snapshot-store.js';

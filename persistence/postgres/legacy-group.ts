@@ -19,7 +19,9 @@ import { isUnavailable, mapPgError } from './errors.js';
 export class LegacyLayoutConflictError extends Error {
   readonly code = 'LEGACY_LAYOUT_CONFLICT';
   constructor(group: string) {
-    super(`group '${group}' has single-group rows and per-shard rows (owners or checkpoints) already exist; convert or remove one of them by hand`);
+    super(
+      `group '${group}' has single-group rows and per-shard rows (owners or checkpoints) already exist; convert or remove one of them by hand`,
+    );
     this.name = 'LegacyLayoutConflictError';
   }
 }
@@ -57,7 +59,9 @@ export async function convertLegacyGroup(sql: postgres.Sql, group = 'default'): 
   try {
     await conn`begin`;
     const [owner] = await conn<{ epoch: string }[]>`select epoch::text from shard_owners where group_id = ${group} for update`;
-    const [cp] = await conn<{ version: string; owner_epoch: string; input_pos: string; tick_seq: string; journal_pos: string; kernel: string }[]>`
+    const [cp] = await conn<
+      { version: string; owner_epoch: string; input_pos: string; tick_seq: string; journal_pos: string; kernel: string }[]
+    >`
       select version, owner_epoch, input_pos, tick_seq, journal_pos, kernel from checkpoints where group_id = ${group}`;
     const [clash] = await conn<{ n: number }[]>`
       select ((select count(*) from checkpoints where group_id ~ '^v[0-9]{4}$') + (select count(*) from shard_owners where group_id ~ '^v[0-9]{4}$'))::int as n`;

@@ -62,10 +62,12 @@ export class MigrationChecksumError extends Error {
 /** Read the `.sql` files of `dir`, sorted by name. */
 export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migration[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith('.sql')).sort();
-  return Promise.all(names.map(async (name) => {
-    const text = await readFile(join(dir, name), 'utf8');
-    return { name, sql: text, checksum: createHash('sha256').update(text).digest('hex') };
-  }));
+  return Promise.all(
+    names.map(async (name) => {
+      const text = await readFile(join(dir, name), 'utf8');
+      return { name, sql: text, checksum: createHash('sha256').update(text).digest('hex') };
+    }),
+  );
 }
 
 /**

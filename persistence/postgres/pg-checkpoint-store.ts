@@ -7,7 +7,15 @@
  */
 import type postgres from 'postgres';
 import {
-  FencedError, concatRows, encodeActorRows, type ActorRows, type EngineSnapshot, type KernelSnapshot, type Checkpoint, type CheckpointStore, type CheckpointWrite,
+  FencedError,
+  concatRows,
+  encodeActorRows,
+  type ActorRows,
+  type EngineSnapshot,
+  type KernelSnapshot,
+  type Checkpoint,
+  type CheckpointStore,
+  type CheckpointWrite,
 } from '../../engine/index.js';
 import { loadActorRows } from './copy-snapshots.js';
 import { isUnavailable, mapPgError } from './errors.js';
@@ -78,12 +86,22 @@ export class PgCheckpointStore implements CheckpointStore {
       if (cp === undefined) return undefined;
       const rows = await this.#sql<{ state: string; quarantined: boolean }[]>`
         select state, quarantined from snapshots where group_id = ${this.#group}`;
-      const actors = rows.map((r) => ({ state: decodeJson<KernelSnapshot['actors'][number]['state']>(r.state), quarantined: r.quarantined }));
+      const actors = rows.map((r) => ({
+        state: decodeJson<KernelSnapshot['actors'][number]['state']>(r.state),
+        quarantined: r.quarantined,
+      }));
       actors.sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
       const inputPos = Number(cp.input_pos);
       const meta = decodeJson<KernelMeta>(cp.kernel);
       const snapshot: EngineSnapshot = { lastInput: inputPos, kernel: { ...meta, lastInput: inputPos, actors } };
-      return { version: Number(cp.version), inputPos, tickSeq: Number(cp.tick_seq), journalPos: Number(cp.journal_pos), snapshot, actorsLoaded: actors.length };
+      return {
+        version: Number(cp.version),
+        inputPos,
+        tickSeq: Number(cp.tick_seq),
+        journalPos: Number(cp.journal_pos),
+        snapshot,
+        actorsLoaded: actors.length,
+      };
     } catch (err) {
       throw mapPgError(err);
     }
@@ -91,9 +109,13 @@ export class PgCheckpointStore implements CheckpointStore {
 
   async save(cp: CheckpointWrite, epoch: number): Promise<void> {
     // Rows come encoded from the shard workers; a snapshot handed in whole is encoded here the same way.
-    const { meta, rows } = 'encoded' in cp
-      ? { meta: cp.encoded.meta, rows: cp.encoded.all ?? concatRows([...(cp.encoded.byShard ?? new Map<number, ActorRows>()).values()]) }
-      : { meta: withoutActors(cp.snapshot.kernel), rows: encodeActorRows(cp.snapshot.kernel.actors, { maxStateBytes: this.#size.limit }).all! };
+    const { meta, rows } =
+      'encoded' in cp
+        ? { meta: cp.encoded.meta, rows: cp.encoded.all ?? concatRows([...(cp.encoded.byShard ?? new Map<number, ActorRows>()).values()]) }
+        : {
+            meta: withoutActors(cp.snapshot.kernel),
+            rows: encodeActorRows(cp.snapshot.kernel.actors, { maxStateBytes: this.#size.limit }).all!,
+          };
     for (const o of rows.oversized) this.#size.report(o.assessmentId, o.bytes);
     const version = String(cp.version);
     const owner = String(epoch);
@@ -131,7 +153,7 @@ export class PgCheckpointStore implements CheckpointStore {
       await conn`commit`;
     } catch (err) {
       // On a dropped connection there is nothing to roll back, and postgres.js would throw out of band.
-    if (!isUnavailable(err)) await conn`rollback`.catch(() => undefined);
+      if (!isUnavailable(err)) await conn`rollback`.catch(() => undefined);
       throw err instanceof FencedError ? err : mapPgError(err);
     } finally {
       conn.release();

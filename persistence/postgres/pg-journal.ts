@@ -5,7 +5,15 @@
  * a client order id is accepted at most once per assessment.
  */
 import type postgres from 'postgres';
-import { FencedError, JournalOutcomeUnknownError, type Journal, type JournalAppend, type JournalAppendResult, type JournalInput, type JournalRecord } from '../../engine/index.js';
+import {
+  FencedError,
+  JournalOutcomeUnknownError,
+  type Journal,
+  type JournalAppend,
+  type JournalAppendResult,
+  type JournalInput,
+  type JournalRecord,
+} from '../../engine/index.js';
 import { mapPgError, sentThenLost } from './errors.js';
 import { decodeJson, encodeJson } from '../../engine/index.js';
 
@@ -49,7 +57,8 @@ export class PgJournal implements Journal {
     // command's JSON inside an array literal) cost more than the whole insert.
     const doc: Array<{ a: string; c: JournalInput; k: string | null; w: number }> = [];
     for (const e of entries) {
-      if (!Number.isSafeInteger(e.tickWatermark) || e.tickWatermark < 0) throw new RangeError(`tickWatermark must be a non-negative safe integer, got ${e.tickWatermark}`);
+      if (!Number.isSafeInteger(e.tickWatermark) || e.tickWatermark < 0)
+        throw new RangeError(`tickWatermark must be a non-negative safe integer, got ${e.tickWatermark}`);
       doc.push({ a: e.input.assessmentId, c: e.input, k: e.clientOrderId, w: e.tickWatermark });
     }
     let rows: Inserted[];
@@ -72,7 +81,10 @@ export class PgJournal implements Journal {
       throw mapPgError(err);
     }
     if (!rows.some((r) => r.position === '-1')) throw new FencedError(this.#group, epoch);
-    const inserted = rows.filter((r) => r.position !== '-1').map((r) => ({ ...r, pos: Number(r.position) })).sort((a, b) => a.pos - b.pos);
+    const inserted = rows
+      .filter((r) => r.position !== '-1')
+      .map((r) => ({ ...r, pos: Number(r.position) }))
+      .sort((a, b) => a.pos - b.pos);
     // Rows come back in insertion (= position) order; keyed entries match by key, the others in turn.
     const byKey = new Map<string, number>();
     const unkeyed: number[] = [];
@@ -118,14 +130,21 @@ export class PgJournal implements Journal {
       }
       if (rows.length === 0) return;
       yield rows.map((r) => ({
-        position: Number(r.position), input: decodeJson<JournalInput>(r.command), clientOrderId: r.client_order_id, tickWatermark: Number(r.tick_watermark),
+        position: Number(r.position),
+        input: decodeJson<JournalInput>(r.command),
+        clientOrderId: r.client_order_id,
+        tickWatermark: Number(r.tick_watermark),
       }));
       after = Number(rows[rows.length - 1]!.position);
       if (rows.length < this.#pageSize) return;
     }
   }
 
-  async #fillDuplicatePositions(entries: readonly JournalAppend[], indices: readonly number[], results: JournalAppendResult[]): Promise<void> {
+  async #fillDuplicatePositions(
+    entries: readonly JournalAppend[],
+    indices: readonly number[],
+    results: JournalAppendResult[],
+  ): Promise<void> {
     const ids = indices.map((i) => entries[i]!.input.assessmentId);
     const keys = indices.map((i) => entries[i]!.clientOrderId!);
     try {

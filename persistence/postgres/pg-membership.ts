@@ -64,10 +64,18 @@ export class PgMembership implements MembershipStore {
 
   async live(): Promise<Member[]> {
     try {
-      const rows = await this.#sql<{ node_id: string; incarnation: string; draining: boolean; expires_in_ms: number; info: Record<string, unknown> }[]>`
+      const rows = await this.#sql<
+        { node_id: string; incarnation: string; draining: boolean; expires_in_ms: number; info: Record<string, unknown> }[]
+      >`
         select node_id, incarnation::text, draining, (extract(epoch from (expires_at - clock_timestamp())) * 1000)::float8 as expires_in_ms, info
           from cluster_members where expires_at > clock_timestamp() order by node_id`;
-      return rows.map((r) => ({ nodeId: r.node_id, incarnation: Number(r.incarnation), draining: r.draining, expiresInMs: r.expires_in_ms, info: r.info }));
+      return rows.map((r) => ({
+        nodeId: r.node_id,
+        incarnation: Number(r.incarnation),
+        draining: r.draining,
+        expiresInMs: r.expires_in_ms,
+        info: r.info,
+      }));
     } catch (err) {
       throw mapPgError(err);
     }

@@ -5,24 +5,53 @@
  */
 import type postgres from 'postgres';
 import type {
-  AssessmentRow, PendingPurchase, PurchaseLedger, PurchaseRow, PurchaseStatus, PurchaseStore,
+  AssessmentRow,
+  PendingPurchase,
+  PurchaseLedger,
+  PurchaseRow,
+  PurchaseStatus,
+  PurchaseStore,
 } from '../../transport/payments/index.js';
 import { mapPgError } from './errors.js';
 
 type Tx = postgres.TransactionSql;
 
-const PURCHASE_COLUMNS = ['id', 'user_id', 'tier_id', 'tier_version', 'amount_cents', 'currency', 'status', 'external_ref', 'payment_intent'];
+const PURCHASE_COLUMNS = [
+  'id',
+  'user_id',
+  'tier_id',
+  'tier_version',
+  'amount_cents',
+  'currency',
+  'status',
+  'external_ref',
+  'payment_intent',
+];
 
 interface PurchaseDbRow {
-  id: string; user_id: string; tier_id: string; tier_version: number; amount_cents: string | number;
-  currency: string; status: PurchaseStatus; external_ref: string | null; payment_intent: string | null;
+  id: string;
+  user_id: string;
+  tier_id: string;
+  tier_version: number;
+  amount_cents: string | number;
+  currency: string;
+  status: PurchaseStatus;
+  external_ref: string | null;
+  payment_intent: string | null;
 }
 
 function toPurchase(r: PurchaseDbRow): PurchaseRow {
   return {
     // amount_cents is bigint: postgres.js hands it over as a string.
-    id: r.id, userId: r.user_id, tierId: r.tier_id, tierVersion: r.tier_version, amountCents: Number(r.amount_cents),
-    currency: r.currency, status: r.status, externalRef: r.external_ref, paymentIntent: r.payment_intent,
+    id: r.id,
+    userId: r.user_id,
+    tierId: r.tier_id,
+    tierVersion: r.tier_version,
+    amountCents: Number(r.amount_cents),
+    currency: r.currency,
+    status: r.status,
+    externalRef: r.external_ref,
+    paymentIntent: r.payment_intent,
   };
 }
 
@@ -41,7 +70,9 @@ class PgPurchaseLedger implements PurchaseLedger {
 
   async lockPurchaseByPaymentIntent(paymentIntent: string): Promise<PurchaseRow | undefined> {
     const tx = this.#tx;
-    const [row] = await tx<PurchaseDbRow[]>`select ${tx(PURCHASE_COLUMNS)} from purchases where payment_intent = ${paymentIntent} for update`;
+    const [row] = await tx<
+      PurchaseDbRow[]
+    >`select ${tx(PURCHASE_COLUMNS)} from purchases where payment_intent = ${paymentIntent} for update`;
     return row && toPurchase(row);
   }
 
@@ -104,7 +135,9 @@ export class PgPurchaseStore implements PurchaseStore {
   }
 
   async markCheckoutFailed(purchaseId: string): Promise<void> {
-    await this.#run(() => this.#sql`update purchases set status = 'failed', updated_at = now() where id = ${purchaseId} and status = 'pending'`);
+    await this.#run(
+      () => this.#sql`update purchases set status = 'failed', updated_at = now() where id = ${purchaseId} and status = 'pending'`,
+    );
   }
 
   async attachCheckoutSession(purchaseId: string, sessionId: string): Promise<void> {
@@ -112,28 +145,42 @@ export class PgPurchaseStore implements PurchaseStore {
   }
 
   async oncePerEvent<T>(eventId: string, eventType: string, apply: (ledger: PurchaseLedger) => Promise<T>): Promise<T | 'duplicate'> {
-    return this.#run(() => this.#sql.begin(async (tx) => {
-      const [recorded] = await tx`
+    return this.#run(
+      () =>
+        this.#sql.begin(async (tx) => {
+          const [recorded] = await tx`
         insert into processed_webhooks (event_id, provider, event_type) values (${eventId}, 'stripe', ${eventType})
         on conflict (event_id) do nothing returning event_id`;
-      // A concurrent delivery blocks on the insert until the first commits, then finds the row.
-      if (recorded === undefined) return 'duplicate' as const;
-      return apply(new PgPurchaseLedger(tx));
-    }) as Promise<T | 'duplicate'>);
+          // A concurrent delivery blocks on the insert until the first commits, then finds the row.
+          if (recorded === undefined) return 'duplicate' as const;
+          return apply(new PgPurchaseLedger(tx));
+        }) as Promise<T | 'duplicate'>,
+    );
   }
 
   async unissuedAssessments(minAgeSeconds: number, limit: number): Promise<readonly AssessmentRow[]> {
-    const rows = await this.#run(() => this.#sql<{ id: string; trader_id: string; tier_id: string; tier_version: number; purchase_id: string; phase: string }[]>`
+    const rows = await this.#run(
+      () => this.#sql<{ id: string; trader_id: string; tier_id: string; tier_version: number; purchase_id: string; phase: string }[]>`
       select a.id, a.trader_id, a.tier_id, a.tier_version, a.purchase_id, a.phase
       from assessments a join purchases p on p.id = a.purchase_id
       where a.issued_at is null and a.purchase_id is not null and p.status = 'paid'
         and a.created_at <= now() - make_interval(secs => ${minAgeSeconds})
-      order by a.created_at limit ${limit}`);
-    return rows.map((r) => ({ id: r.id, traderId: r.trader_id, tierId: r.tier_id, tierVersion: r.tier_version, purchaseId: r.purchase_id, phase: r.phase }));
+      order by a.created_at limit ${limit}`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      traderId: r.trader_id,
+      tierId: r.tier_id,
+      tierVersion: r.tier_version,
+      purchaseId: r.purchase_id,
+      phase: r.phase,
+    }));
   }
 
   async markIssued(assessmentId: string): Promise<void> {
-    await this.#run(() => this.#sql`update assessments set issued_at = now(), updated_at = now() where id = ${assessmentId} and issued_at is null`);
+    await this.#run(
+      () => this.#sql`update assessments set issued_at = now(), updated_at = now() where id = ${assessmentId} and issued_at is null`,
+    );
   }
 
   async #run<T>(run: () => Promise<T>): Promise<T> {

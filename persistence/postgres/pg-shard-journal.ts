@@ -10,7 +10,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import type postgres from 'postgres';
 import {
-  JournalOutcomeUnknownError, shardKey, type JournalInput, type JournalRecord, type ShardJournal, type ShardJournalAppend, type ShardJournalAppendResult,
+  JournalOutcomeUnknownError,
+  shardKey,
+  type JournalInput,
+  type JournalRecord,
+  type ShardJournal,
+  type ShardJournalAppend,
+  type ShardJournalAppendResult,
 } from '../../engine/index.js';
 import { mapPgError, sentThenLost } from './errors.js';
 import { decodeJson, encodeJson } from '../../engine/index.js';
@@ -50,7 +56,8 @@ export class PgShardJournal implements ShardJournal {
     if (entries.length === 0) return [];
     const doc: Array<{ g: string; e: number; a: string; c: JournalInput; k: string | null; w: number }> = [];
     for (const x of entries) {
-      if (!Number.isSafeInteger(x.tickWatermark) || x.tickWatermark < 0) throw new RangeError(`tickWatermark must be a non-negative safe integer, got ${x.tickWatermark}`);
+      if (!Number.isSafeInteger(x.tickWatermark) || x.tickWatermark < 0)
+        throw new RangeError(`tickWatermark must be a non-negative safe integer, got ${x.tickWatermark}`);
       doc.push({ g: shardKey(x.shard), e: x.epoch, a: x.input.assessmentId, c: x.input, k: x.clientOrderId, w: x.tickWatermark });
     }
     let rows: Row[];
@@ -164,11 +171,17 @@ export class PgShardJournal implements ShardJournal {
     }
   }
 
-  async #fillDuplicatePositions(entries: readonly ShardJournalAppend[], indices: readonly number[], results: ShardJournalAppendResult[]): Promise<void> {
+  async #fillDuplicatePositions(
+    entries: readonly ShardJournalAppend[],
+    indices: readonly number[],
+    results: ShardJournalAppendResult[],
+  ): Promise<void> {
     const ids = indices.map((i) => entries[i]!.input.assessmentId);
     const keys = indices.map((i) => entries[i]!.clientOrderId!);
     try {
-      const held = await this.#sql<{ position: string; assessment_id: string; client_order_id: string; command: string; tick_watermark: string }[]>`
+      const held = await this.#sql<
+        { position: string; assessment_id: string; client_order_id: string; command: string; tick_watermark: string }[]
+      >`
         select j.position, j.assessment_id, j.client_order_id, j.command::text as command, j.tick_watermark from journal j
           join unnest(${ids}::text[], ${keys}::text[]) as u(a, k) on j.assessment_id = u.a and j.client_order_id = u.k`;
       const at = new Map(held.map((h) => [`${h.assessment_id}\u0000${h.client_order_id}`, h]));
@@ -178,7 +191,12 @@ export class PgShardJournal implements ShardJournal {
         // The same input resent (its answer was lost with a gateway, or came after the router's deadline):
         // the caller answers it with the original acceptance. Compared as JSON values, as jsonb keeps them.
         const same = isDeepStrictEqual(decodeJson<unknown>(h.command), JSON.parse(JSON.stringify(entries[indices[n]!]!.input)));
-        results[indices[n]!] = { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: Number(h.position), ...(same ? { repeat: { tickWatermark: Number(h.tick_watermark) } } : {}) };
+        results[indices[n]!] = {
+          ok: false,
+          reason: 'DUPLICATE_CLIENT_ORDER_ID',
+          position: Number(h.position),
+          ...(same ? { repeat: { tickWatermark: Number(h.tick_watermark) } } : {}),
+        };
       }
     } catch {
       // The positions are a courtesy to the caller; the refusal stands without them.
@@ -187,5 +205,10 @@ export class PgShardJournal implements ShardJournal {
 }
 
 function decodeRow(r: ReadRow): JournalRecord {
-  return { position: Number(r.position), input: decodeJson<JournalInput>(r.command), clientOrderId: r.client_order_id, tickWatermark: Number(r.tick_watermark) };
+  return {
+    position: Number(r.position),
+    input: decodeJson<JournalInput>(r.command),
+    clientOrderId: r.client_order_id,
+    tickWatermark: Number(r.tick_watermark),
+  };
 }

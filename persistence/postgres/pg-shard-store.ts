@@ -12,7 +12,16 @@
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import {
-  shardKey, concatRows, encodeActorRows, type ClaimRule, type KernelMeta, type ShardActor, type ShardCheckpoint, type ShardCheckpointWrite, type ShardOwner, type ShardStore,
+  shardKey,
+  concatRows,
+  encodeActorRows,
+  type ClaimRule,
+  type KernelMeta,
+  type ShardActor,
+  type ShardCheckpoint,
+  type ShardCheckpointWrite,
+  type ShardOwner,
+  type ShardStore,
 } from '../../engine/index.js';
 import { loadActorRows } from './copy-snapshots.js';
 import { isUnavailable, mapPgError } from './errors.js';
@@ -74,7 +83,9 @@ export class PgShardStore implements ShardStore {
       // if the rule allows. Concurrent claimers of one row serialise on its lock, and the loser
       // re-checks the rule against the winner's row (held by a live member now: refused).
       const sql = this.#sql;
-      const allowed = rule.force ? sql`true` : sql`(o.released or o.owner_node is null or o.owner_node = ${rule.node}
+      const allowed = rule.force
+        ? sql`true`
+        : sql`(o.released or o.owner_node is null or o.owner_node = ${rule.node}
                   or not exists (select 1 from cluster_members m where m.node_id = o.owner_node and m.expires_at > clock_timestamp()))`;
       const rows = await sql<{ group_id: string; epoch: string }[]>`
         with want as (select * from unnest(${keys}::text[], ${expected}::bigint[]) as w(k, e)),
@@ -102,13 +113,19 @@ export class PgShardStore implements ShardStore {
     if (shards.length === 0) return out;
     const keys = shards.map(shardKey);
     try {
-      const cps = await this.#sql<{ group_id: string; version: string; tick_seq: string; journal_pos: string; kernel: string | null; kernel_hash: string | null }[]>`
+      const cps = await this.#sql<
+        { group_id: string; version: string; tick_seq: string; journal_pos: string; kernel: string | null; kernel_hash: string | null }[]
+      >`
         select group_id, version, tick_seq, journal_pos, kernel, kernel_hash from checkpoints where group_id = any(${keys}::text[])`;
       if (cps.length === 0) return out;
       // Many shards name one kernel state: read and decode each once.
       const hashes = [...new Set(cps.map((c) => c.kernel_hash).filter((h): h is string => h !== null))];
-      const kernels = new Map((await this.#sql<{ hash: string; kernel: string }[]>`
-        select hash, kernel from checkpoint_kernels where hash = any(${hashes}::text[])`).map((k) => [k.hash, k.kernel]));
+      const kernels = new Map(
+        (
+          await this.#sql<{ hash: string; kernel: string }[]>`
+        select hash, kernel from checkpoint_kernels where hash = any(${hashes}::text[])`
+        ).map((k) => [k.hash, k.kernel]),
+      );
       const metas = new Map<string, { meta: KernelMeta; key: string }>();
       const metaOf = (c: { kernel: string | null; kernel_hash: string | null }): { meta: KernelMeta; key: string } => {
         const key = c.kernel_hash ?? c.kernel!;
@@ -120,12 +137,15 @@ export class PgShardStore implements ShardStore {
         }
         return m;
       };
-      const rows = await this.#sql<{ group_id: string; state: string; quarantined: boolean; cursor_input: string | null; cursor_n: number | null }[]>`
+      const rows = await this.#sql<
+        { group_id: string; state: string; quarantined: boolean; cursor_input: string | null; cursor_n: number | null }[]
+      >`
         select group_id, state, quarantined, cursor_input, cursor_n from snapshots where group_id = any(${cps.map((c) => c.group_id)}::text[])`;
       const actors = new Map<string, ShardActor[]>();
       for (const r of rows) {
         const a: ShardActor = {
-          state: decodeJson<ShardActor['state']>(r.state), quarantined: r.quarantined,
+          state: decodeJson<ShardActor['state']>(r.state),
+          quarantined: r.quarantined,
           ...(r.cursor_input === null ? {} : { cursor: [Number(r.cursor_input), r.cursor_n ?? 0] as const }),
         };
         const list = actors.get(r.group_id);
@@ -137,7 +157,15 @@ export class PgShardStore implements ShardStore {
         list.sort((a, b) => (a.state.id < b.state.id ? -1 : a.state.id > b.state.id ? 1 : 0));
         const shard = shardOfKey(c.group_id)!;
         const { meta, key } = metaOf(c);
-        out.set(shard, { shard, version: Number(c.version), tickSeq: Number(c.tick_seq), journalPos: Number(c.journal_pos), meta, metaText: key, actors: list });
+        out.set(shard, {
+          shard,
+          version: Number(c.version),
+          tickSeq: Number(c.tick_seq),
+          journalPos: Number(c.journal_pos),
+          meta,
+          metaText: key,
+          actors: list,
+        });
       }
       return out;
     } catch (err) {
@@ -145,7 +173,10 @@ export class PgShardStore implements ShardStore {
     }
   }
 
-  async save(writes: readonly ShardCheckpointWrite[], options: { readonly release?: boolean } = {}): Promise<{ readonly fenced: readonly number[] }> {
+  async save(
+    writes: readonly ShardCheckpointWrite[],
+    options: { readonly release?: boolean } = {},
+  ): Promise<{ readonly fenced: readonly number[] }> {
     if (writes.length === 0) return { fenced: [] };
     let conn: postgres.ReservedSql;
     try {

@@ -119,7 +119,8 @@ export class PgSnapshotStore<S = AssessmentState> {
     const best = new Map<string, SnapshotRow<S>>();
     for (const r of rows) {
       const held = best.get(r.assessmentId);
-      if (held === undefined || r.ownerEpoch > held.ownerEpoch || (r.ownerEpoch === held.ownerEpoch && r.version > held.version)) best.set(r.assessmentId, r);
+      if (held === undefined || r.ownerEpoch > held.ownerEpoch || (r.ownerEpoch === held.ownerEpoch && r.version > held.version))
+        best.set(r.assessmentId, r);
     }
     const unique = best.size === rows.length ? rows : [...best.values()];
     const bulk = unique.length >= this.#copyThreshold;
@@ -127,7 +128,12 @@ export class PgSnapshotStore<S = AssessmentState> {
     const chunks: (readonly SnapshotRow<S>[])[] = [];
     for (let i = 0; i < unique.length; i += step) chunks.push(unique.slice(i, i + step));
     const columns = chunks.map((chunk) => {
-      const ids: string[] = [], versions: string[] = [], epochs: string[] = [], ticks: string[] = [], positions: string[] = [], states: string[] = [];
+      const ids: string[] = [],
+        versions: string[] = [],
+        epochs: string[] = [],
+        ticks: string[] = [],
+        positions: string[] = [],
+        states: string[] = [];
       for (const r of chunk) {
         if (typeof r.assessmentId !== 'string' || r.assessmentId === '') throw new SnapshotRowError('snapshot row without an assessmentId');
         ids.push(r.assessmentId);
@@ -141,8 +147,9 @@ export class PgSnapshotStore<S = AssessmentState> {
     });
     try {
       if (bulk) return await copySnapshots(this.#sql, columns[0]!);
-      const counts = await Promise.all(columns.map(async (c) => {
-        const result = await this.#sql`
+      const counts = await Promise.all(
+        columns.map(async (c) => {
+          const result = await this.#sql`
             insert into snapshots (assessment_id, version, owner_epoch, tick_seq, journal_pos, state, updated_at)
             select distinct on (u.assessment_id)
                    u.assessment_id, u.version, u.owner_epoch, u.tick_seq, u.journal_pos, u.state, now()
@@ -164,8 +171,9 @@ export class PgSnapshotStore<S = AssessmentState> {
                    updated_at = excluded.updated_at
              where snapshots.version < excluded.version
                and snapshots.owner_epoch <= excluded.owner_epoch`;
-        return result.count;
-      }));
+          return result.count;
+        }),
+      );
       return counts.reduce((a, b) => a + b, 0);
     } catch (err) {
       throw mapPgError(err);
@@ -199,8 +207,13 @@ export class PgSnapshotStore<S = AssessmentState> {
 
   #decode(r: DbRow): StoredSnapshotRow<S> {
     return {
-      assessmentId: r.assessment_id, version: Number(r.version), ownerEpoch: Number(r.owner_epoch),
-      tickSeq: Number(r.tick_seq), journalPos: Number(r.journal_pos), state: decodeJson<S>(r.state), updatedAt: r.updated_at,
+      assessmentId: r.assessment_id,
+      version: Number(r.version),
+      ownerEpoch: Number(r.owner_epoch),
+      tickSeq: Number(r.tick_seq),
+      journalPos: Number(r.journal_pos),
+      state: decodeJson<S>(r.state),
+      updatedAt: r.updated_at,
     };
   }
 }

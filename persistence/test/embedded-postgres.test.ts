@@ -7,14 +7,31 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import {
-  DataDirInUseError, EmbeddedPostgres, loadMigrations, migrate, PgCheckpointStore, PgJournal, PgSnapshotStore, PgUnavailableError,
-  recommendedClientOptions, recommendedSnapshotStoreOptions, type SnapshotRow,
+  DataDirInUseError,
+  EmbeddedPostgres,
+  loadMigrations,
+  migrate,
+  PgCheckpointStore,
+  PgJournal,
+  PgSnapshotStore,
+  PgUnavailableError,
+  recommendedClientOptions,
+  recommendedSnapshotStoreOptions,
+  type SnapshotRow,
 } from '../postgres/index.js';
 
 // About the size of an encoded AssessmentState; the -Infinity floor needs the JSON codec's tagging.
-interface State { readonly id: string; readonly floor: number; readonly pad: string }
+interface State {
+  readonly id: string;
+  readonly floor: number;
+  readonly pad: string;
+}
 const row = (i: number, version = 1): SnapshotRow<State> => ({
-  assessmentId: `a${String(i).padStart(6, '0')}`, version, ownerEpoch: 1, tickSeq: version * 10, journalPos: version * 3,
+  assessmentId: `a${String(i).padStart(6, '0')}`,
+  version,
+  ownerEpoch: 1,
+  tickSeq: version * 10,
+  journalPos: version * 3,
   state: { id: `a${i}`, floor: i === 0 ? -Infinity : i, pad: 'x'.repeat(800) },
 });
 const rows = (from: number, count: number): SnapshotRow<State>[] => Array.from({ length: count }, (_, k) => row(from + k));
@@ -78,7 +95,11 @@ describe('embedded postgres (PGlite over a socket)', () => {
   test('a journal entry appended with PgJournal reads back, and its client order id is accepted once', async () => {
     const epoch = await new PgCheckpointStore(sql).claim();
     const journal = new PgJournal(sql);
-    const entry = { input: { type: 'create', assessmentId: 'j1', traderId: 't1', tierId: 'tier' }, clientOrderId: 'c1', tickWatermark: 7 } as const;
+    const entry = {
+      input: { type: 'create', assessmentId: 'j1', traderId: 't1', tierId: 'tier' },
+      clientOrderId: 'c1',
+      tickWatermark: 7,
+    } as const;
     const [first] = await journal.appendBatch([entry], epoch);
     assert.equal(first!.ok, true);
     const [second] = await journal.appendBatch([entry], epoch);
@@ -92,7 +113,10 @@ describe('embedded postgres (PGlite over a socket)', () => {
     await sql`select 1`; // the first client holds its connection open
     const other = postgres(pg.url, { max: 1, onnotice: () => {} });
     try {
-      await assert.rejects(other`select 1`, (err: { code?: string; message?: string }) => err.code === '53300' && /max: 1/.test(err.message ?? ''));
+      await assert.rejects(
+        other`select 1`,
+        (err: { code?: string; message?: string }) => err.code === '53300' && /max: 1/.test(err.message ?? ''),
+      );
     } finally {
       await other.end({ timeout: 1 });
     }
@@ -100,8 +124,14 @@ describe('embedded postgres (PGlite over a socket)', () => {
   });
 
   test('a second instance on a data directory in use fails with DataDirInUseError', async () => {
-    await assert.rejects(EmbeddedPostgres.start({ dataDir }), (err: unknown) =>
-      err instanceof DataDirInUseError && err.code === 'EMBEDDED_PG_DIR_IN_USE' && err.pid === process.pid && err.message.includes(dataDir));
+    await assert.rejects(
+      EmbeddedPostgres.start({ dataDir }),
+      (err: unknown) =>
+        err instanceof DataDirInUseError &&
+        err.code === 'EMBEDDED_PG_DIR_IN_USE' &&
+        err.pid === process.pid &&
+        err.message.includes(dataDir),
+    );
     assert.equal((await sql<{ n: number }[]>`select 3 as n`)[0]!.n, 3); // the live instance is untouched
   });
 
@@ -120,7 +150,10 @@ describe('embedded postgres (PGlite over a socket)', () => {
     assert.equal(stored[0]!.state.floor, -Infinity);
     const read = [];
     for await (const page of new PgJournal(sql).readAfter(0)) read.push(...page);
-    assert.deepEqual(read.map((r) => r.clientOrderId), ['c1']);
+    assert.deepEqual(
+      read.map((r) => r.clientOrderId),
+      ['c1'],
+    );
   });
 
   // PGlite reads EOF where CopyData should follow, raises FATAL 08P01 and its WASM program exits. Not
@@ -137,7 +170,7 @@ describe('embedded postgres (PGlite over a socket)', () => {
     await pg.stop();
     pg = await EmbeddedPostgres.start({ dataDir });
     sql = connect(pg);
-    assert.deepEqual([...await sql`select v from copy_probe`], [{ v: 'kept' }]);
+    assert.deepEqual([...(await sql`select v from copy_probe`)], [{ v: 'kept' }]);
     assert.equal((await new PgSnapshotStore<State>(sql).loadAll()).length, 12_000);
   });
 });

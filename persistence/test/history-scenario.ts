@@ -38,32 +38,62 @@ export interface ScenarioOptions {
 /** Wait until the node has applied everything its market log holds. */
 export async function caughtUp(c: ComposedNode, deadlineMs = 60_000): Promise<void> {
   const tail = await c.marketTail();
-  await until(() => c.node.lastSeq >= tail, { what: `the node to apply the market log to seq ${tail}`, deadlineMs, intervalMs: 5, detail: () => `node stuck at seq ${c.node.lastSeq}` });
+  await until(() => c.node.lastSeq >= tail, {
+    what: `the node to apply the market log to seq ${tail}`,
+    deadlineMs,
+    intervalMs: 5,
+    detail: () => `node stuck at seq ${c.node.lastSeq}`,
+  });
   await c.node.engine.barrier();
 }
 
 /** Run the scenario on `c` (its outputs must include `bots`). Resolves with the accounts. */
-export async function runScenario(c: ComposedNode, bots: BotsOutput, o: ScenarioOptions): Promise<Array<{ assessmentId: string; traderId: string; tier: Tier }>> {
+export async function runScenario(
+  c: ComposedNode,
+  bots: BotsOutput,
+  o: ScenarioOptions,
+): Promise<Array<{ assessmentId: string; traderId: string; tier: Tier }>> {
   const tiers = o.tiers ?? presetTiers();
   const instruments = DEFAULT_INSTRUMENTS;
   const markets = [...new Set(instruments.flatMap((i) => (i.market === undefined ? [] : [i.market])))];
   const feed = new SyntheticFeed({
-    seed: o.seed, instruments, startTime: FEED_START, meanIntervalMs: o.meanIntervalMs ?? 20_000,
+    seed: o.seed,
+    instruments,
+    startTime: FEED_START,
+    meanIntervalMs: o.meanIntervalMs ?? 20_000,
     markets: Object.fromEntries(markets.map((m, k) => [m, { resolveAfterMs: (k + 1) * 8 * 3_600_000 }])),
   });
   const publish = async (input: Parameters<NonNullable<ComposedNode['memoryMarket']>['publish']>[0]): Promise<void> => {
     if (c.memoryMarket !== undefined) return void c.memoryMarket.publish(input);
     const pub = c.tickPublisher!;
     const venue = (s: string) => instruments.find((i) => i.symbol === s || i.market === s)?.venue ?? 'synthetic';
-    if (input.type === 'tick') await pub.publishTick({ venue: venue(input.symbol), symbol: input.symbol, ts: input.ts, bid: input.bid, ask: input.ask, bidSize: input.bidSize, askSize: input.askSize });
+    if (input.type === 'tick')
+      await pub.publishTick({
+        venue: venue(input.symbol),
+        symbol: input.symbol,
+        ts: input.ts,
+        bid: input.bid,
+        ask: input.ask,
+        bidSize: input.bidSize,
+        askSize: input.askSize,
+      });
     else if (input.type === 'clock') await pub.publishClock(input.time);
     else await pub.publishResolution({ venue: venue(input.market), market: input.market, outcome: input.outcome, ts: input.ts });
   };
   const accounts = Array.from({ length: o.accounts }, (_, n) => ({
-    assessmentId: `h-${String(n + 1).padStart(4, '0')}`, traderId: `trader-${n % 3}`, tier: tiers[n % tiers.length]!,
+    assessmentId: `h-${String(n + 1).padStart(4, '0')}`,
+    traderId: `trader-${n % 3}`,
+    tier: tiers[n % tiers.length]!,
   }));
   const quotes = new Map<string, Quote>();
-  bots.bots = new BotTraders({ random: new Random(`${o.seed}:bots`), accounts, quote: (s) => quotes.get(s), instruments, startTime: FEED_START, actionsPerHour: o.actionsPerHour ?? 6 });
+  bots.bots = new BotTraders({
+    random: new Random(`${o.seed}:bots`),
+    accounts,
+    quote: (s) => quotes.get(s),
+    instruments,
+    startTime: FEED_START,
+    actionsPerHour: o.actionsPerHour ?? 6,
+  });
   await c.node.ready;
   await publish({ type: 'clock', time: FEED_START });
   await caughtUp(c);
@@ -81,7 +111,9 @@ export async function runScenario(c: ComposedNode, bots: BotsOutput, o: Scenario
         sent.push(publish({ type: 'tick', ...t }));
         quotes.set(t.symbol, { seq: next.tick.seq, ts: t.ts, bid: t.bid, ask: t.ask, bidSize: t.bidSize, askSize: t.askSize });
       } else {
-        sent.push(publish({ type: 'resolution', market: next.resolution.market, outcome: next.resolution.outcome, ts: next.resolution.ts }));
+        sent.push(
+          publish({ type: 'resolution', market: next.resolution.market, outcome: next.resolution.outcome, ts: next.resolution.ts }),
+        );
         for (const i of instruments) if (i.market === next.resolution.market) quotes.delete(i.symbol);
       }
       next = feed.next();
@@ -89,7 +121,8 @@ export async function runScenario(c: ComposedNode, bots: BotsOutput, o: Scenario
     sent.push(publish({ type: 'clock', time: minute }));
     await Promise.all(sent);
     await caughtUp(c);
-    for (const cmd of bots.bots.commands(minute)) await c.node.offer({ kind: 'command', assessmentId: cmd.assessmentId, command: cmd.command });
+    for (const cmd of bots.bots.commands(minute))
+      await c.node.offer({ kind: 'command', assessmentId: cmd.assessmentId, command: cmd.command });
     await c.node.engine.barrier();
   }
   return accounts;

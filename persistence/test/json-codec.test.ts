@@ -4,15 +4,26 @@ import fc from 'fast-check';
 import { decodeJson, encodeJson } from '../index.js';
 
 const value = fc.letrec((tie) => ({
-  node: fc.oneof({ depthSize: 'small' }, fc.double(), fc.constantFrom(Infinity, -Infinity, NaN, -0, 0), fc.string(), fc.boolean(), fc.constant(null),
-    fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 6 }), tie('node'), { maxKeys: 4 })),
+  node: fc.oneof(
+    { depthSize: 'small' },
+    fc.double(),
+    fc.constantFrom(Infinity, -Infinity, NaN, -0, 0),
+    fc.string(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('node'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 6 }), tie('node'), { maxKeys: 4 }),
+  ),
 })).node;
 
 test('any JSON-like value with non-finite numbers and nulls anywhere survives encode and decode', () => {
-  fc.assert(fc.property(value, (v) => {
-    // -0 becomes 0 in JSON, as everywhere; every other number, ±Infinity and NaN included, comes back.
-    assert.deepEqual(decodeJson(encodeJson(v)), normalize(v));
-  }), { numRuns: 2_000 });
+  fc.assert(
+    fc.property(value, (v) => {
+      // -0 becomes 0 in JSON, as everywhere; every other number, ±Infinity and NaN included, comes back.
+      assert.deepEqual(decodeJson(encodeJson(v)), normalize(v));
+    }),
+    { numRuns: 2_000 },
+  );
 });
 
 test('a value without non-finite numbers encodes to plain JSON', () => {

@@ -6,7 +6,16 @@ import postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, parseTier, type AssessmentState } from '../../actors/index.js';
 import { ShardKernel, type EngineSnapshot } from '../../engine/index.js';
 import { serviceGate } from '../../engine/testing/index.js';
-import { decodeJson, encodeJson, migrate, PgCheckpointStore, PgSnapshotStore, PgUnavailableError, SnapshotTooLargeError, type SnapshotRow } from '../index.js';
+import {
+  decodeJson,
+  encodeJson,
+  migrate,
+  PgCheckpointStore,
+  PgSnapshotStore,
+  PgUnavailableError,
+  SnapshotTooLargeError,
+  type SnapshotRow,
+} from '../index.js';
 
 const HOST = '127.0.0.1';
 const PORT = 5432;
@@ -17,7 +26,12 @@ const connect = (database: string, extra: postgres.Options<Record<string, never>
 const dbName = (suffix = '') => `vatic_test_${randomBytes(6).toString('hex')}${suffix}`;
 
 // A phase without a daily rule keeps its daily floor at -Infinity, which plain JSON would lose.
-const tier = parseTier({ id: 'no-daily', version: 1, name: 'No daily', phases: [{ name: 'challenge', startingBalance: 10_000, rules: { maxLoss: { limit: { pct: 10 } } } }] });
+const tier = parseTier({
+  id: 'no-daily',
+  version: 1,
+  name: 'No daily',
+  phases: [{ name: 'challenge', startingBalance: 10_000, rules: { maxLoss: { limit: { pct: 10 } } } }],
+});
 function sampleState(): AssessmentState {
   const k = new ShardKernel({ tiers: [tier], instruments: DEFAULT_INSTRUMENTS });
   k.apply({ i: 0, input: { type: 'clock', time: Date.parse('2026-01-05T10:00:00Z') } });
@@ -26,8 +40,15 @@ function sampleState(): AssessmentState {
 }
 const base = sampleState();
 const stateFor = (id: string): AssessmentState => ({ ...base, id });
-const row = (assessmentId: string, version: number, ownerEpoch: number, extra: Partial<SnapshotRow> = {}): SnapshotRow =>
-  ({ assessmentId, version, ownerEpoch, tickSeq: version * 10, journalPos: version * 3, state: stateFor(assessmentId), ...extra });
+const row = (assessmentId: string, version: number, ownerEpoch: number, extra: Partial<SnapshotRow> = {}): SnapshotRow => ({
+  assessmentId,
+  version,
+  ownerEpoch,
+  tickSeq: version * 10,
+  journalPos: version * 3,
+  state: stateFor(assessmentId),
+  ...extra,
+});
 
 describe('postgres snapshot store', { skip }, () => {
   let admin: postgres.Sql;
@@ -51,18 +72,56 @@ describe('postgres snapshot store', { skip }, () => {
 
   test('migrations apply once and a second run applies nothing', async () => {
     const first = await migrate(sql);
-    assert.deepEqual(first.applied, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql', '0006_history.sql']);
+    assert.deepEqual(first.applied, [
+      '0001_init.sql',
+      '0002_engine_groups.sql',
+      '0003_purchases.sql',
+      '0004_simulations.sql',
+      '0005_cluster.sql',
+      '0006_history.sql',
+    ]);
     const second = await migrate(sql);
     assert.deepEqual(second.applied, []);
-    assert.deepEqual(second.skipped, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql', '0006_history.sql']);
+    assert.deepEqual(second.skipped, [
+      '0001_init.sql',
+      '0002_engine_groups.sql',
+      '0003_purchases.sql',
+      '0004_simulations.sql',
+      '0005_cluster.sql',
+      '0006_history.sql',
+    ]);
     const recorded = await sql`select name from schema_migrations`;
     assert.equal(recorded.length, 6);
     const tables = await sql<{ table_name: string }[]>`
       select table_name from information_schema.tables where table_schema = 'public' order by table_name`;
-    assert.deepEqual(tables.map((t) => t.table_name), [
-      'assessments', 'checkpoint_kernels', 'checkpoints', 'cluster_members', 'history_assessments', 'history_days', 'history_events', 'history_fills', 'history_marks', 'history_points', 'history_trades',
-      'history_transitions', 'journal', 'processed_webhooks', 'purchases', 'reports', 'schema_migrations', 'shard_owners', 'simulations', 'snapshots', 'tiers', 'users', 'violations',
-    ]);
+    assert.deepEqual(
+      tables.map((t) => t.table_name),
+      [
+        'assessments',
+        'checkpoint_kernels',
+        'checkpoints',
+        'cluster_members',
+        'history_assessments',
+        'history_days',
+        'history_events',
+        'history_fills',
+        'history_marks',
+        'history_points',
+        'history_trades',
+        'history_transitions',
+        'journal',
+        'processed_webhooks',
+        'purchases',
+        'reports',
+        'schema_migrations',
+        'shard_owners',
+        'simulations',
+        'snapshots',
+        'tiers',
+        'users',
+        'violations',
+      ],
+    );
   });
 
   test('concurrent migrators on a fresh database do not double-apply', async () => {
@@ -73,7 +132,14 @@ describe('postgres snapshot store', { skip }, () => {
     try {
       const results = await Promise.all(clients.map((c) => migrate(c)));
       const applied = results.flatMap((r) => r.applied);
-      assert.deepEqual(applied, ['0001_init.sql', '0002_engine_groups.sql', '0003_purchases.sql', '0004_simulations.sql', '0005_cluster.sql', '0006_history.sql']);
+      assert.deepEqual(applied, [
+        '0001_init.sql',
+        '0002_engine_groups.sql',
+        '0003_purchases.sql',
+        '0004_simulations.sql',
+        '0005_cluster.sql',
+        '0006_history.sql',
+      ]);
       const [count] = await clients[0]!<{ n: number }[]>`select count(*)::int as n from schema_migrations`;
       assert.equal(count!.n, 6);
     } finally {
@@ -84,7 +150,12 @@ describe('postgres snapshot store', { skip }, () => {
   test('a batch of 10,000 snapshots upserts in one statement per 2,000 rows', async (t) => {
     await migrate(sql);
     const statements: string[] = [];
-    const counted = connect(name, { max: 1, debug: (_conn, query) => { statements.push(query); } });
+    const counted = connect(name, {
+      max: 1,
+      debug: (_conn, query) => {
+        statements.push(query);
+      },
+    });
     try {
       const store = new PgSnapshotStore(counted, { copyThreshold: Infinity });
       await counted`select 1`; // connect (and fetch types) before counting and timing
@@ -120,11 +191,17 @@ describe('postgres snapshot store', { skip }, () => {
     const rows = Array.from({ length: 500 }, (_, i) => row(`copy-${i}`, 2, 2, { state: odd(`copy-${i}`) }));
     assert.equal(await store.saveBatch(rows), 500);
     // Mixed: 200 newer, 200 stale versions, 100 from a fenced (older) owner.
-    const mixed = rows.map((r, i) => (i < 200 ? { ...r, version: 3 } : i < 400 ? { ...r, version: 1 } : { ...r, version: 9, ownerEpoch: 1 }));
+    const mixed = rows.map((r, i) =>
+      i < 200 ? { ...r, version: 3 } : i < 400 ? { ...r, version: 1 } : { ...r, version: 9, ownerEpoch: 1 },
+    );
     assert.equal(await store.saveBatch(mixed), 200);
     const loaded = await store.load(rows.map((r) => r.assessmentId));
     assert.deepEqual(loaded.map((r) => r.version).sort(), [...Array(200).fill(3), ...Array(300).fill(2)].sort());
-    assert.ok(loaded.every((r) => r.state.traderId === odd(r.assessmentId).traderId && r.state.rules.dailyFloor === stateFor(r.assessmentId).rules.dailyFloor));
+    assert.ok(
+      loaded.every(
+        (r) => r.state.traderId === odd(r.assessmentId).traderId && r.state.rules.dailyFloor === stateFor(r.assessmentId).rules.dailyFloor,
+      ),
+    );
   });
 
   test('an older version never overwrites a newer snapshot', async () => {
@@ -159,7 +236,15 @@ describe('postgres snapshot store', { skip }, () => {
     const written = await store.saveBatch([row('m-1', 6, 2), row('m-2', 4, 2), row('m-3', 9, 1), row('m-4', 1, 1)]);
     assert.equal(written, 2);
     const held = await store.load(['m-1', 'm-2', 'm-3', 'm-4', 'missing']);
-    assert.deepEqual(held.map((r) => [r.assessmentId, r.version, r.ownerEpoch]), [['m-1', 6, 2], ['m-2', 5, 2], ['m-3', 5, 2], ['m-4', 1, 1]]);
+    assert.deepEqual(
+      held.map((r) => [r.assessmentId, r.version, r.ownerEpoch]),
+      [
+        ['m-1', 6, 2],
+        ['m-2', 5, 2],
+        ['m-3', 5, 2],
+        ['m-4', 1, 1],
+      ],
+    );
   });
 
   test('plus and minus infinity floors round-trip through the store', async () => {
@@ -197,24 +282,44 @@ describe('postgres snapshot store', { skip }, () => {
     await migrate(sql);
     const group = `cap-${randomBytes(3).toString('hex')}`;
     let calls = 0;
-    const store = new PgCheckpointStore(sql, { group, copy: false, maxStateBytes: 4_096, onOversize: () => { calls++; throw new Error('observer bug'); } });
+    const store = new PgCheckpointStore(sql, {
+      group,
+      copy: false,
+      maxStateBytes: 4_096,
+      onOversize: () => {
+        calls++;
+        throw new Error('observer bug');
+      },
+    });
     const epoch = await store.claim();
     const k = new ShardKernel({ tiers: [tier], instruments: DEFAULT_INSTRUMENTS });
     k.apply({ i: 0, input: { type: 'clock', time: Date.parse('2026-01-05T10:00:00Z') } });
     const kernel = k.snapshot();
-    const actors = [{ state: { ...stateFor(`${group}-big`), traderId: 'y'.repeat(5_000) }, quarantined: false }, { state: stateFor(`${group}-ok`), quarantined: false }];
+    const actors = [
+      { state: { ...stateFor(`${group}-big`), traderId: 'y'.repeat(5_000) }, quarantined: false },
+      { state: stateFor(`${group}-ok`), quarantined: false },
+    ];
     const snapshot: EngineSnapshot = { lastInput: 7, kernel: { ...kernel, lastInput: 7, actors } };
     await store.save({ version: 1, inputPos: 7, tickSeq: 3, journalPos: 2, snapshot }, epoch);
     assert.equal(store.oversized, 1);
     assert.equal(calls, 1);
     const loaded = await store.load();
-    assert.deepEqual(loaded!.snapshot.kernel.actors.map((a) => [a.state.id, a.state.traderId.length]), [[`${group}-big`, 5_000], [`${group}-ok`, base.traderId.length]]);
+    assert.deepEqual(
+      loaded!.snapshot.kernel.actors.map((a) => [a.state.id, a.state.traderId.length]),
+      [
+        [`${group}-big`, 5_000],
+        [`${group}-ok`, base.traderId.length],
+      ],
+    );
   });
 
   test('a closed or unreachable database fails with PgUnavailableError', async () => {
     const closed = connect(name, { max: 1 });
     await closed.end();
-    await assert.rejects(new PgSnapshotStore(closed).loadAll(), (err: unknown) => err instanceof PgUnavailableError && err.code === 'PG_UNAVAILABLE');
+    await assert.rejects(
+      new PgSnapshotStore(closed).loadAll(),
+      (err: unknown) => err instanceof PgUnavailableError && err.code === 'PG_UNAVAILABLE',
+    );
     const nowhere = postgres({ host: HOST, port: 1, user: 'postgres', database: name, max: 1, connect_timeout: 2, onnotice: () => {} });
     try {
       await assert.rejects(new PgSnapshotStore(nowhere).saveBatch([row('u-1', 1, 1)]), PgUnavailableError);

@@ -5,12 +5,21 @@ import { ShardKernel, type EngineInput, type EngineSnapshot } from '../../engine
 import { decodeSnapshot, encodeSnapshot, SnapshotDecodeError } from '../index.js';
 
 // A phase without a daily rule keeps its daily floor at −Infinity: the value JSON would lose.
-const tier = parseTier({ id: 'no-daily', version: 1, name: 'No daily', phases: [{ name: 'challenge', startingBalance: 10_000, rules: { maxLoss: { limit: { pct: 10 } } } }] });
+const tier = parseTier({
+  id: 'no-daily',
+  version: 1,
+  name: 'No daily',
+  phases: [{ name: 'challenge', startingBalance: 10_000, rules: { maxLoss: { limit: { pct: 10 } } } }],
+});
 const inputs: EngineInput[] = [
   { type: 'clock', time: Date.parse('2026-01-05T10:00:00Z') },
   { type: 'create', assessmentId: 'a1', traderId: 't1', tierId: 'no-daily' },
   { type: 'tick', seq: 1, ts: 1, symbol: 'ETH-USD', bid: 3000, ask: 3001 },
-  { type: 'command', assessmentId: 'a1', command: { kind: 'place', clientOrderId: 'c1', symbol: 'ETH-USD', side: 'buy', type: 'market', qty: 1 } },
+  {
+    type: 'command',
+    assessmentId: 'a1',
+    command: { kind: 'place', clientOrderId: 'c1', symbol: 'ETH-USD', side: 'buy', type: 'market', qty: 1 },
+  },
 ];
 
 /** Canonical text of any value (undefined-valued keys drop out, floats stay exact). */

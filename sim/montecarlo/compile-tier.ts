@@ -27,17 +27,23 @@ export function compilePhase(phase: Phase): CompiledPhase {
     startingBalance: start,
     target: r.profitTarget === undefined ? null : limitAmount(r.profitTarget.target, start),
     targetBasis: r.profitTarget?.basis ?? 'balance',
-    daily: r.dailyLoss === undefined ? null : {
-      amount: r.dailyLoss.pctOf === 'base' && 'pct' in r.dailyLoss.limit ? null : limitAmount(r.dailyLoss.limit, start),
-      pctOfBase: r.dailyLoss.pctOf === 'base' && 'pct' in r.dailyLoss.limit ? r.dailyLoss.limit.pct : null,
-      basis: r.dailyLoss.basis,
-      severity: r.dailyLoss.severity,
-    },
-    maxLoss: r.maxLoss === undefined ? null : {
-      amount: limitAmount(r.maxLoss.limit, start),
-      mode: r.maxLoss.mode,
-      lockLevel: lock === undefined || lock === 'none' ? null : start + (lock === 'start' ? 0 : lock.startPlus),
-    },
+    daily:
+      r.dailyLoss === undefined
+        ? null
+        : {
+            amount: r.dailyLoss.pctOf === 'base' && 'pct' in r.dailyLoss.limit ? null : limitAmount(r.dailyLoss.limit, start),
+            pctOfBase: r.dailyLoss.pctOf === 'base' && 'pct' in r.dailyLoss.limit ? r.dailyLoss.limit.pct : null,
+            basis: r.dailyLoss.basis,
+            severity: r.dailyLoss.severity,
+          },
+    maxLoss:
+      r.maxLoss === undefined
+        ? null
+        : {
+            amount: limitAmount(r.maxLoss.limit, start),
+            mode: r.maxLoss.mode,
+            lockLevel: lock === undefined || lock === 'none' ? null : start + (lock === 'start' ? 0 : lock.startPlus),
+          },
     minTradingDays: r.minTradingDays?.days ?? 0,
     minTrades: r.minTrades?.count ?? 0,
     consistency: r.consistency?.maxBestDayShare ?? null,

@@ -24,7 +24,8 @@ export function fitJumpDiffusion(points: readonly { readonly t: number; readonly
   const dts: number[] = [];
   for (let i = 1; i < points.length; i++) {
     const dt = (points[i]!.t - points[i - 1]!.t) / YEAR_MS;
-    if (!(dt > 0) || !(points[i]!.price > 0) || !(points[i - 1]!.price > 0)) throw new RangeError(`prices must be positive and times increasing (point ${i})`);
+    if (!(dt > 0) || !(points[i]!.price > 0) || !(points[i - 1]!.price > 0))
+      throw new RangeError(`prices must be positive and times increasing (point ${i})`);
     rets.push(Math.log(points[i]!.price / points[i - 1]!.price));
     dts.push(dt);
   }

@@ -94,16 +94,30 @@ export class LiveEstimator {
     if (this.#lastKey.get(id) === key) return false;
     const phases = compilePhases(tier);
     const from = startStateOf(state, now);
-    const days = phases.slice(from.phaseIndex).filter((p) => p.target !== null)
-      .map((p, i) => Math.max(1, (p.maxDays ?? history.days) - (i === 0 && p.maxDays !== null ? from.daysElapsed : 0))).reduce((a, b) => a + b, 0);
+    const days = phases
+      .slice(from.phaseIndex)
+      .filter((p) => p.target !== null)
+      .map((p, i) => Math.max(1, (p.maxDays ?? history.days) - (i === 0 && p.maxDays !== null ? from.daysElapsed : 0)))
+      .reduce((a, b) => a + b, 0);
     const paths = this.#o.paths ?? 4096;
     const result = await this.#o.simulator.run({
-      seed: `${id}/${key}`, paths, method: 'block', returns: history.returns, tradesPerDay: history.tradesPerDay,
-      horizon: { days: Math.max(1, days) }, phases, from, fanPaths: 0, ruin: false,
+      seed: `${id}/${key}`,
+      paths,
+      method: 'block',
+      returns: history.returns,
+      tradesPerDay: history.tradesPerDay,
+      horizon: { days: Math.max(1, days) },
+      phases,
+      from,
+      fanPaths: 0,
+      ruin: false,
     });
     this.#lastKey.set(id, key);
     this.#o.push({
-      assessmentId: id, at: now, paths: result.paths, pass: result.pass,
+      assessmentId: id,
+      at: now,
+      paths: result.paths,
+      pass: result.pass,
       breakdown: Object.fromEntries(Object.entries(result.breakdown).map(([k, v]) => [k, v.p])) as Record<Outcome, number>,
       medianDaysToPass: result.daysToPass?.p50 ?? null,
     });

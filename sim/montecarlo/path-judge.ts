@@ -57,7 +57,14 @@ function phaseNumbers(p: CompiledPhase): PhaseNumbers {
     dailyOnEquity: p.daily?.basis === 'balance-or-equity',
     hasMaxLoss: p.maxLoss !== null,
     maxLossAmount: p.maxLoss?.amount ?? 0,
-    maxLossMode: p.maxLoss === null ? MODE_STATIC : p.maxLoss.mode === 'static' ? MODE_STATIC : p.maxLoss.mode === 'eod-trailing' ? MODE_EOD : MODE_INTRADAY,
+    maxLossMode:
+      p.maxLoss === null
+        ? MODE_STATIC
+        : p.maxLoss.mode === 'static'
+          ? MODE_STATIC
+          : p.maxLoss.mode === 'eod-trailing'
+            ? MODE_EOD
+            : MODE_INTRADAY,
     lockLevel: p.maxLoss?.lockLevel ?? Infinity,
     minDays: p.minTradingDays,
     minTrades: p.minTrades,

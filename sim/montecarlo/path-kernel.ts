@@ -31,7 +31,7 @@ export interface PathTrace {
 export function planFor(job: SimulationJob): KernelPlan {
   const first = job.phases[job.from?.phaseIndex ?? 0]!;
   const start0 = job.from?.balance ?? first.startingBalance;
-  const blockLength = job.method === 'block' ? job.blockLength ?? optimalBlockLength(job.returns) : NaN;
+  const blockLength = job.method === 'block' ? (job.blockLength ?? optimalBlockLength(job.returns)) : NaN;
   const horizonTrades = job.horizon.trades ?? Infinity;
   return {
     job,
@@ -42,9 +42,8 @@ export function planFor(job: SimulationJob): KernelPlan {
     horizonDays: job.horizon.days ?? Infinity,
     compound: job.sizing === 'compound',
     fanSteps: Math.min(Number.isFinite(horizonTrades) ? horizonTrades : MAX_FAN_STEPS, MAX_FAN_STEPS),
-    ruinLevel: job.from !== undefined && first.maxLoss !== null
-      ? job.from.maxLossFloor - start0
-      : -(first.maxLoss?.amount ?? first.startingBalance),
+    ruinLevel:
+      job.from !== undefined && first.maxLoss !== null ? job.from.maxLossFloor - start0 : -(first.maxLoss?.amount ?? first.startingBalance),
     trackRuin: job.ruin,
     start0,
   };
@@ -88,7 +87,17 @@ export function runChunk(plan: KernelPlan, chunk: number, first: number, count: 
     const kernel = (options.kernels ?? new KernelCache()).get(kernelShape(plan, judge.phases, fanRows > 0));
     const state = new Int32Array(5);
     rng.saveState(state);
-    kernel(judge.phases, judge, plan.returns, plan.tradesPerDay, plan, Math.round((job.from?.dayFraction ?? 0) * MINUTES_PER_DAY), state, rec, count);
+    kernel(
+      judge.phases,
+      judge,
+      plan.returns,
+      plan.tradesPerDay,
+      plan,
+      Math.round((job.from?.dayFraction ?? 0) * MINUTES_PER_DAY),
+      state,
+      rec,
+      count,
+    );
     rng.loadState(state);
     return rec;
   }
@@ -114,7 +123,13 @@ export function runChunk(plan: KernelPlan, chunk: number, first: number, count: 
 }
 
 function runBootstrapPath(
-  plan: KernelPlan, judge: PathJudge, tally: PathTally, rng: Sfc32, rec: ChunkRecords, trace: PathTrace | undefined, path: number,
+  plan: KernelPlan,
+  judge: PathJudge,
+  tally: PathTally,
+  rng: Sfc32,
+  rec: ChunkRecords,
+  trace: PathTrace | undefined,
+  path: number,
 ): void {
   const returns = plan.returns;
   const nReturns = returns.length;

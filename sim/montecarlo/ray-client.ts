@@ -81,7 +81,10 @@ export class RaySimulator implements Simulator {
     let res: Response;
     try {
       res = await this.#o.fetch(`${this.#o.url}/simulate`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job), signal: combined,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(job),
+        signal: combined,
       });
     } catch (err) {
       if (signal?.aborted) throw new SimulationCancelledError();
@@ -103,7 +106,8 @@ export class RaySimulator implements Simulator {
     }
     if (res.status !== 200) throw new AttemptError(`HTTP ${res.status}: ${errorText(body)}`, false);
     const parsed = SimulationResult.safeParse(body);
-    if (!parsed.success) throw new AttemptError(`malformed result (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`, false);
+    if (!parsed.success)
+      throw new AttemptError(`malformed result (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`, false);
     return parsed.data;
   }
 }
@@ -116,6 +120,13 @@ function errorText(body: unknown): string {
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

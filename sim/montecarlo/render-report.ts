@@ -8,7 +8,16 @@
  */
 import { OUTCOMES, type Distribution, type Method, type Outcome, type SimulationResult } from './simulation-spec.js';
 import {
-  PALETTE, breakdownChart, drawdownHistogram, escapeHtml, fanChart, formatEstimate, formatNumber, formatPercent, formatSigned, type BreakdownRow,
+  PALETTE,
+  breakdownChart,
+  drawdownHistogram,
+  escapeHtml,
+  fanChart,
+  formatEstimate,
+  formatNumber,
+  formatPercent,
+  formatSigned,
+  type BreakdownRow,
 } from './svg-charts.js';
 
 /** What the report says about where the result came from; every string is escaped before it reaches the page. */
@@ -149,9 +158,10 @@ export function renderReport(result: SimulationResult, context: ReportContext): 
 }
 
 function header(result: SimulationResult, c: ReportContext): string {
-  const method = c.method === 'block' && result.blockLength !== null
-    ? `${METHOD_LABEL.block} (mean block ${formatNumber(result.blockLength, 1)} trades)`
-    : METHOD_LABEL[c.method] ?? c.method;
+  const method =
+    c.method === 'block' && result.blockLength !== null
+      ? `${METHOD_LABEL.block} (mean block ${formatNumber(result.blockLength, 1)} trades)`
+      : (METHOD_LABEL[c.method] ?? c.method);
   const items: [string, string][] = [
     ['Tier', `${c.tierName} (${c.tierId})`],
     ['Source', c.source],
@@ -160,10 +170,11 @@ function header(result: SimulationResult, c: ReportContext): string {
     ['Seed', c.seed],
     ['Generated', c.generatedAt],
   ];
-  return `<header><p class="kicker">Monte Carlo assessment report</p><h1>${escapeHtml(c.tierName)}: pass probability</h1>`
-    + `<dl class="inputs">${items.map(([k, v]) => `<div><dt>${k}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl></header>`;
+  return (
+    `<header><p class="kicker">Monte Carlo assessment report</p><h1>${escapeHtml(c.tierName)}: pass probability</h1>` +
+    `<dl class="inputs">${items.map(([k, v]) => `<div><dt>${k}</dt><dd>${escapeHtml(v)}</dd></div>`).join('')}</dl></header>`
+  );
 }
-
 
 function card(label: string, value: string, sub: string, accent: string, textValue = false): string {
   return `<div class="card" style="--accent:${accent}"><div class="label">${label}</div><div class="value${textValue ? ' text' : ''}">${value}</div><div class="sub">${sub}</div></div>`;
@@ -177,17 +188,27 @@ function days(d: number): string {
 function headline(r: SimulationResult, horizon: string | undefined): string {
   const pe = formatEstimate(r.pass);
   // Undecided paths make the pass probability a lower bound over a longer horizon; say how many.
-  const undecided = r.breakdown.undecided.p > 0 ? `<br>${formatPercent(r.breakdown.undecided.p)} undecided at the horizon${horizon === undefined ? '' : ` of ${escapeHtml(horizon)}`}` : '';
-  const pass = card('Pass probability', pe.p, `95% CI ${pe.interval}<br>${formatNumber(r.outcomes.passed)} of ${formatNumber(r.paths)} paths${undecided}`, PALETTE.green);
+  const undecided =
+    r.breakdown.undecided.p > 0
+      ? `<br>${formatPercent(r.breakdown.undecided.p)} undecided at the horizon${horizon === undefined ? '' : ` of ${escapeHtml(horizon)}`}`
+      : '';
+  const pass = card(
+    'Pass probability',
+    pe.p,
+    `95% CI ${pe.interval}<br>${formatNumber(r.outcomes.passed)} of ${formatNumber(r.paths)} paths${undecided}`,
+    PALETTE.green,
+  );
   const worst = FAILURES.reduce<Outcome>((a, b) => (r.breakdown[b].p > r.breakdown[a].p ? b : a), FAILURES[0]!);
   const we = formatEstimate(r.breakdown[worst]);
-  const fail = r.breakdown[worst].p > 0
-    ? card('Most likely way to fail', OUTCOME_LABEL[worst], `${we.p} of paths<br>95% CI ${we.interval}`, OUTCOME_COLOR[worst], true)
-    : card('Most likely way to fail', 'None', 'No simulated path failed', PALETTE.grey, true);
+  const fail =
+    r.breakdown[worst].p > 0
+      ? card('Most likely way to fail', OUTCOME_LABEL[worst], `${we.p} of paths<br>95% CI ${we.interval}`, OUTCOME_COLOR[worst], true)
+      : card('Most likely way to fail', 'None', 'No simulated path failed', PALETTE.grey, true);
   const d = r.daysToPass;
-  const time = d === null
-    ? card('Median days to pass', '—', 'No path passed', PALETTE.grey)
-    : card('Median days to pass', days(d.p50), `p5–p95: ${days(d.p5)}–${days(d.p95)} days`, PALETTE.blue);
+  const time =
+    d === null
+      ? card('Median days to pass', '—', 'No path passed', PALETTE.grey)
+      : card('Median days to pass', days(d.p50), `p5–p95: ${days(d.p5)}–${days(d.p95)} days`, PALETTE.blue);
   let ruin: string;
   if (r.riskOfRuin === null) ruin = card('Risk of ruin', '—', 'Not tracked: paths stopped at their verdict', PALETTE.grey);
   else {
@@ -203,15 +224,19 @@ function legendItem(cls: 'sw' | 'sw line' | 'sw dash', style: string, label: str
 
 function fanSection(r: SimulationResult, c: ReportContext): string {
   const { steps, bands, samples } = r.fan;
-  const intro = '<h2>Equity by trade</h2><p class="note">Quantiles of equity over the recorded paths at each trade number; a path that has ended keeps its last value.</p>';
-  if (steps.length === 0 || bands.p50.length === 0) return `<section class="panel">${intro}<div class="empty">No equity paths were recorded for this run.</div></section>`;
+  const intro =
+    '<h2>Equity by trade</h2><p class="note">Quantiles of equity over the recorded paths at each trade number; a path that has ended keeps its last value.</p>';
+  if (steps.length === 0 || bands.p50.length === 0)
+    return `<section class="panel">${intro}<div class="empty">No equity paths were recorded for this run.</div></section>`;
   // Every recorded path starts at the starting balance, so the first p50 is it.
   const start = bands.p50[0]!;
   const legend = [
     legendItem('sw', `background:${PALETTE.blue};opacity:.22`, 'p5–p95'),
     legendItem('sw', `background:${PALETTE.blue};opacity:.45`, 'p25–p75'),
     legendItem('sw line', `border-color:${PALETTE.blue}`, 'Median (p50)'),
-    samples.length > 0 ? legendItem('sw line', 'border-color:rgba(74,79,87,.6);border-top-width:1px', `${formatNumber(samples.length)} sample paths`) : '',
+    samples.length > 0
+      ? legendItem('sw line', 'border-color:rgba(74,79,87,.6);border-top-width:1px', `${formatNumber(samples.length)} sample paths`)
+      : '',
     legendItem('sw dash', 'border-color:#4a4f57', 'Starting balance'),
     c.targetLevel !== undefined ? legendItem('sw dash', `border-color:${PALETTE.green}`, 'Profit target') : '',
     c.floorLevel !== undefined ? legendItem('sw dash', `border-color:${PALETTE.vermillion}`, 'Max-loss floor') : '',
@@ -231,8 +256,12 @@ function drawdownSection(r: SimulationResult): string {
     legendItem('sw dash', `border-color:${PALETTE.vermillion}`, `p99 ${formatPercent(dd.p99, 2)}`),
   ].join('');
   const chart = drawdownHistogram({
-    edges: h.edges, counts: h.counts,
-    markers: [{ label: 'p95', value: dd.p95, cls: 'marker-p95' }, { label: 'p99', value: dd.p99, cls: 'marker-p99' }],
+    edges: h.edges,
+    counts: h.counts,
+    markers: [
+      { label: 'p95', value: dd.p95, cls: 'marker-p95' },
+      { label: 'p99', value: dd.p99, cls: 'marker-p99' },
+    ],
   });
   return `<section class="panel">${intro}<ul class="legend">${legend}</ul>${chart}</section>`;
 }
@@ -241,7 +270,10 @@ function breakdownSection(r: SimulationResult, horizon: string | undefined): str
   // Passed first as the reference, then the other outcomes from most to least likely.
   const rest = OUTCOMES.filter((o) => o !== 'passed').sort((a, b) => r.breakdown[b].p - r.breakdown[a].p);
   const rows: BreakdownRow[] = (['passed', ...rest] as Outcome[]).map((o) => ({
-    label: OUTCOME_LABEL[o], ...r.breakdown[o], count: r.outcomes[o] ?? 0, color: OUTCOME_COLOR[o],
+    label: OUTCOME_LABEL[o],
+    ...r.breakdown[o],
+    count: r.outcomes[o] ?? 0,
+    color: OUTCOME_COLOR[o],
   }));
   return `<section class="panel"><h2>How paths end</h2><p class="note">Share of paths by outcome; whiskers are the 95% interval. Undecided paths reached the horizon with no verdict${horizon === undefined ? '' : `; the horizon: ${escapeHtml(horizon)}`}.</p>${breakdownChart(rows)}</section>`;
 }
@@ -249,15 +281,43 @@ function breakdownSection(r: SimulationResult, horizon: string | undefined): str
 function tableSection(r: SimulationResult): string {
   const head = '<tr><th>Distribution</th><th>Paths</th><th>Mean</th><th>Std</th><th>p5</th><th>p50</th><th>p95</th><th>p99</th></tr>';
   // The spread (std) gets its own format: a sign on it would read as a direction.
-  const row = (name: string, unit: string, d: Distribution | null, fmt: (x: number) => string, fmtStd: (x: number) => string, empty: string): string => {
+  const row = (
+    name: string,
+    unit: string,
+    d: Distribution | null,
+    fmt: (x: number) => string,
+    fmtStd: (x: number) => string,
+    empty: string,
+  ): string => {
     const label = `<td>${name}<span class="unit">${unit}</span></td>`;
     if (d === null || d.n === 0) return `<tr>${label}<td>0</td><td class="none" colspan="6">${empty}</td></tr>`;
     return `<tr>${label}<td>${formatNumber(d.n)}</td><td>${fmt(d.mean)}</td><td>${fmtStd(d.std)}</td>${[d.p5, d.p50, d.p95, d.p99].map((v) => `<td>${fmt(v)}</td>`).join('')}</tr>`;
   };
   const body = [
-    row('Days to pass', 'days, passing paths', r.daysToPass, (x) => formatNumber(x, 1), (x) => formatNumber(x, 1), 'No path passed'),
-    row('Max drawdown', '% of starting balance', r.maxDrawdown, (x) => formatPercent(x, 2), (x) => formatPercent(x, 2), 'No data'),
-    row('Final P&amp;L', 'account currency', r.finalPnl, (x) => formatSigned(x), (x) => formatNumber(x), 'No data'),
+    row(
+      'Days to pass',
+      'days, passing paths',
+      r.daysToPass,
+      (x) => formatNumber(x, 1),
+      (x) => formatNumber(x, 1),
+      'No path passed',
+    ),
+    row(
+      'Max drawdown',
+      '% of starting balance',
+      r.maxDrawdown,
+      (x) => formatPercent(x, 2),
+      (x) => formatPercent(x, 2),
+      'No data',
+    ),
+    row(
+      'Final P&amp;L',
+      'account currency',
+      r.finalPnl,
+      (x) => formatSigned(x),
+      (x) => formatNumber(x),
+      'No data',
+    ),
   ].join('');
   return `<section class="panel"><h2>Distributions</h2><p class="note">Std is the population standard deviation. Final P&amp;L is the balance minus the starting balance of the phase the path ended in.</p><table><thead>${head}</thead><tbody>${body}</tbody></table></section>`;
 }

@@ -121,7 +121,14 @@ export class SimPool {
     for (const s of this.#slots) s.worker.postMessage({ type: 'plan', jobId: id, job: fixed } satisfies PoolRequest);
     const records = await new Promise<ChunkRecords[]>((resolve, reject) => {
       const running: Running = {
-        id, total: job.paths, records: new Array(chunks).fill(undefined), pending: chunks, done: 0, onProgress: options.onProgress, resolve, reject,
+        id,
+        total: job.paths,
+        records: new Array(chunks).fill(undefined),
+        pending: chunks,
+        done: 0,
+        onProgress: options.onProgress,
+        resolve,
+        reject,
       };
       const signal = options.signal;
       if (signal?.aborted) {
@@ -138,7 +145,13 @@ export class SimPool {
       for (const s of this.#slots) s.worker.postMessage({ type: 'drop', jobId: id } satisfies PoolRequest);
     });
     return summarize(records, {
-      seed: job.seed, method: job.method, blockLength: plan.blockLength, fanSteps: plan.fanSteps, trackRuin: plan.trackRuin, engine: 'local', elapsedMs: performance.now() - started,
+      seed: job.seed,
+      method: job.method,
+      blockLength: plan.blockLength,
+      fanSteps: plan.fanSteps,
+      trackRuin: plan.trackRuin,
+      engine: 'local',
+      elapsedMs: performance.now() - started,
     });
   }
 

@@ -28,9 +28,21 @@ port.on('message', (msg: PoolRequest) => {
       try {
         const rec = runChunk(plan, msg.chunk, msg.first, msg.count, { kernels });
         const reply: PoolReply = { type: 'records', jobId: msg.jobId, chunk: msg.chunk, records: rec };
-        port.postMessage(reply, [rec.outcome.buffer, rec.passDay.buffer, rec.maxDrawdown.buffer, rec.finalPnl.buffer, rec.ruined.buffer, rec.fan.buffer] as ArrayBuffer[]);
+        port.postMessage(reply, [
+          rec.outcome.buffer,
+          rec.passDay.buffer,
+          rec.maxDrawdown.buffer,
+          rec.finalPnl.buffer,
+          rec.ruined.buffer,
+          rec.fan.buffer,
+        ] as ArrayBuffer[]);
       } catch (err) {
-        const reply: PoolReply = { type: 'failed', jobId: msg.jobId, chunk: msg.chunk, message: err instanceof Error ? err.message : String(err) };
+        const reply: PoolReply = {
+          type: 'failed',
+          jobId: msg.jobId,
+          chunk: msg.chunk,
+          message: err instanceof Error ? err.message : String(err),
+        };
         port.postMessage(reply);
       }
       break;

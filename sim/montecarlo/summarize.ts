@@ -109,7 +109,14 @@ export function distribution(values: Float64Array): Distribution {
     n: values.length,
     mean: mean(plain),
     std: values.length > 1 ? standardDeviation(plain) : 0,
-    min, max, p5, p25, p50, p75, p95, p99,
+    min,
+    max,
+    p5,
+    p25,
+    p50,
+    p75,
+    p95,
+    p99,
   };
 }
 
@@ -131,7 +138,16 @@ export function histogram(values: Float64Array, bins = HISTOGRAM_BINS): Histogra
 
 /** Records of every chunk, in chunk order, to the result. */
 export function summarize(
-  chunks: readonly ChunkRecords[], meta: { seed: string; method: SimulationResult['method']; blockLength: number; fanSteps: number; trackRuin: boolean; engine: SimulationResult['engine']; elapsedMs: number },
+  chunks: readonly ChunkRecords[],
+  meta: {
+    seed: string;
+    method: SimulationResult['method'];
+    blockLength: number;
+    fanSteps: number;
+    trackRuin: boolean;
+    engine: SimulationResult['engine'];
+    elapsedMs: number;
+  },
 ): SimulationResult {
   const total = chunks.reduce((s, c) => s + c.outcome.length, 0);
   const counts = new Array<number>(OUTCOMES.length).fill(0);

@@ -83,7 +83,10 @@ function decimalsFor(step: number): number {
 
 /** Round tick values covering `[lo, hi]`: steps of 1, 2 or 5 × 10ⁿ, about `count` of them. */
 export function niceTicks(lo: number, hi: number, count = 5): { lo: number; hi: number; step: number; decimals: number; ticks: number[] } {
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) { lo = 0; hi = 1; }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    lo = 0;
+    hi = 1;
+  }
   if (hi - lo < 1e-12 * Math.max(1, Math.abs(lo))) {
     // A flat series still needs a visible axis around its value.
     const pad = Math.abs(lo) * 0.05 || 1;
@@ -112,12 +115,26 @@ function scale(d0: number, d1: number, r0: number, r1: number): (v: number) => n
 const r1 = (v: number): string => (Math.round(v * 10) / 10).toString();
 const pts = (xs: readonly number[], ys: readonly number[]): string => xs.map((x, i) => `${r1(x)},${r1(ys[i]!)}`).join(' ');
 
-interface Frame { width: number; height: number; left: number; right: number; top: number; bottom: number }
+interface Frame {
+  width: number;
+  height: number;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
 
 /** Gridlines, axes, tick labels and the two axis titles of a cartesian chart. */
 function axes(
-  f: Frame, x: ReturnType<typeof niceTicks>, y: ReturnType<typeof niceTicks>, sx: (v: number) => number, sy: (v: number) => number,
-  xTitle: string, yTitle: string, xFmt: (v: number) => string, yFmt: (v: number) => string,
+  f: Frame,
+  x: ReturnType<typeof niceTicks>,
+  y: ReturnType<typeof niceTicks>,
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+  xTitle: string,
+  yTitle: string,
+  xFmt: (v: number) => string,
+  yFmt: (v: number) => string,
 ): string {
   const out: string[] = [];
   for (const t of y.ticks) {
@@ -133,7 +150,9 @@ function axes(
   }
   out.push(`<line class="axis" x1="${f.left}" x2="${f.width - f.right}" y1="${base}" y2="${base}"/>`);
   // Titles sit outside the plot (y title above the axis, unrotated) so they never meet tick labels.
-  out.push(`<text class="axis-title" x="${(f.left + f.width - f.right) / 2}" y="${f.height - 6}" text-anchor="middle">${escapeHtml(xTitle)}</text>`);
+  out.push(
+    `<text class="axis-title" x="${(f.left + f.width - f.right) / 2}" y="${f.height - 6}" text-anchor="middle">${escapeHtml(xTitle)}</text>`,
+  );
   out.push(`<text class="axis-title" x="${f.left - 8}" y="${f.top - 12}" text-anchor="start">${escapeHtml(yTitle)}</text>`);
   return out.join('');
 }
@@ -174,7 +193,12 @@ export function fanChart(input: FanChartInput): string {
   const samples = input.samples.map((s) => s.slice(0, n));
   let lo = Infinity;
   let hi = -Infinity;
-  const take = (v: number): void => { if (Number.isFinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; } };
+  const take = (v: number): void => {
+    if (Number.isFinite(v)) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  };
   bands.p5.forEach(take);
   bands.p95.forEach(take);
   for (const s of samples) s.forEach(take);
@@ -189,7 +213,19 @@ export function fanChart(input: FanChartInput): string {
   const band = (upper: readonly number[], lower: readonly number[], cls: string): string =>
     `<polygon class="${cls}" points="${pts([...xs, ...[...xs].reverse()], [...upper.map(sy), ...lower.map(sy).reverse()])}"/>`;
   const out: string[] = [];
-  out.push(axes(f, x, y, sx, sy, 'Trade number', 'Equity', (v) => formatNumber(v, x.decimals), (v) => formatNumber(v, y.decimals)));
+  out.push(
+    axes(
+      f,
+      x,
+      y,
+      sx,
+      sy,
+      'Trade number',
+      'Equity',
+      (v) => formatNumber(v, x.decimals),
+      (v) => formatNumber(v, y.decimals),
+    ),
+  );
   out.push(band(bands.p95, bands.p5, 'band-outer'), band(bands.p75, bands.p25, 'band-inner'));
   out.push('<g class="samples">');
   for (const s of samples) out.push(`<polyline points="${pts(xs.slice(0, s.length), s.map(sy))}"/>`);
@@ -199,12 +235,19 @@ export function fanChart(input: FanChartInput): string {
     { v: input.start, cls: 'ref-start', short: 'Start' },
     { v: input.floor, cls: 'ref-floor', short: 'Floor' },
   ].filter((r): r is { v: number; cls: string; short: string } => r.v !== undefined && Number.isFinite(r.v));
-  for (const r of refs) out.push(`<line class="${r.cls}" x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(r.v))}" y2="${r1(sy(r.v))}"/>`);
+  for (const r of refs)
+    out.push(`<line class="${r.cls}" x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(r.v))}" y2="${r1(sy(r.v))}"/>`);
   out.push(`<polyline class="median" points="${pts(xs, bands.p50.map(sy))}"/>`);
   // Reference labels sit in the right gutter, level with their line (pushed apart when lines are close), so they never cover the fan.
-  const labelYs = spread(refs.map((r) => sy(r.v)), 15, f.top);
+  const labelYs = spread(
+    refs.map((r) => sy(r.v)),
+    15,
+    f.top,
+  );
   refs.forEach((r, i) => {
-    out.push(`<text class="ref-label ${r.cls}-text" x="${f.width - f.right + 8}" y="${r1(labelYs[i]!)}" dominant-baseline="middle">${escapeHtml(`${r.short} ${formatNumber(r.v)}`)}</text>`);
+    out.push(
+      `<text class="ref-label ${r.cls}-text" x="${f.width - f.right + 8}" y="${r1(labelYs[i]!)}" dominant-baseline="middle">${escapeHtml(`${r.short} ${formatNumber(r.v)}`)}</text>`,
+    );
   });
   return svg(f, 'Fan chart of equity by trade number', out.join(''));
 }
@@ -225,14 +268,28 @@ export function drawdownHistogram(input: HistogramInput): string {
   const y = niceTicks(0, Math.max(1, ...input.counts), 5);
   const sx = scale(x.lo, x.hi, f.left, f.width - f.right);
   const sy = scale(y.lo, y.hi, f.height - f.bottom, f.top);
-  const out: string[] = [axes(f, x, y, sx, sy, 'Maximum drawdown (% of starting balance)', 'Paths', (v) => `${formatNumber(v, x.decimals)}%`, (v) => formatNumber(v, y.decimals))];
+  const out: string[] = [
+    axes(
+      f,
+      x,
+      y,
+      sx,
+      sy,
+      'Maximum drawdown (% of starting balance)',
+      'Paths',
+      (v) => `${formatNumber(v, x.decimals)}%`,
+      (v) => formatNumber(v, y.decimals),
+    ),
+  ];
   out.push('<g class="bars">');
   input.counts.forEach((c, i) => {
     if (c <= 0) return;
     const x0 = sx(edges[i]!);
     // A 1 px gap separates bars without hiding narrow ones.
     const w = Math.max(1, sx(edges[i + 1]!) - x0 - 1);
-    out.push(`<rect x="${r1(x0 + 0.5)}" y="${r1(sy(c))}" width="${r1(w)}" height="${r1(sy(0) - sy(c))}"><title>${escapeHtml(`${formatNumber(edges[i]!, 2)}–${formatNumber(edges[i + 1]!, 2)}%: ${formatNumber(c)} paths`)}</title></rect>`);
+    out.push(
+      `<rect x="${r1(x0 + 0.5)}" y="${r1(sy(c))}" width="${r1(w)}" height="${r1(sy(0) - sy(c))}"><title>${escapeHtml(`${formatNumber(edges[i]!, 2)}–${formatNumber(edges[i + 1]!, 2)}%: ${formatNumber(c)} paths`)}</title></rect>`,
+    );
   });
   out.push('</g>');
   // Marker labels on separate rows (p95 above p99) so nearby markers never overlap; they flip to the left near the right edge.
@@ -241,13 +298,22 @@ export function drawdownHistogram(input: HistogramInput): string {
     const ly = f.top + 4 + i * 16;
     const flip = px > f.left + 0.8 * (f.width - f.left - f.right);
     out.push(`<line class="${m.cls}" x1="${r1(px)}" x2="${r1(px)}" y1="${f.top - 2}" y2="${f.height - f.bottom}"/>`);
-    out.push(`<text class="marker-label" x="${r1(px + (flip ? -6 : 6))}" y="${ly + 8}" text-anchor="${flip ? 'end' : 'start'}">${escapeHtml(`${m.label} ${formatPercent(m.value, 2)}`)}</text>`);
+    out.push(
+      `<text class="marker-label" x="${r1(px + (flip ? -6 : 6))}" y="${ly + 8}" text-anchor="${flip ? 'end' : 'start'}">${escapeHtml(`${m.label} ${formatPercent(m.value, 2)}`)}</text>`,
+    );
   });
   return svg(f, 'Histogram of maximum drawdown', out.join(''));
 }
 
 /** One row of the outcome chart. */
-export interface BreakdownRow { label: string; p: number; lo: number; hi: number; count: number; color: string }
+export interface BreakdownRow {
+  label: string;
+  p: number;
+  lo: number;
+  hi: number;
+  count: number;
+  color: string;
+}
 
 /** Horizontal bars with the Wilson interval as a whisker, and the numbers in an aligned column on the right. */
 export function breakdownChart(rows: readonly BreakdownRow[]): string {
@@ -262,7 +328,9 @@ export function breakdownChart(rows: readonly BreakdownRow[]): string {
     out.push(`<line class="grid" x1="${px}" x2="${px}" y1="${f.top - 6}" y2="${base}"/>`);
     out.push(`<text class="tick" x="${px}" y="${base + 18}" text-anchor="middle">${formatNumber(t, x.decimals)}%</text>`);
   }
-  out.push(`<text class="axis-title" x="${(f.left + f.width - f.right) / 2}" y="${f.height - 4}" text-anchor="middle">Share of paths</text>`);
+  out.push(
+    `<text class="axis-title" x="${(f.left + f.width - f.right) / 2}" y="${f.height - 4}" text-anchor="middle">Share of paths</text>`,
+  );
   out.push(`<text class="col-title" x="${f.width - f.right + 16}" y="${f.top - 4}">Probability (95% CI) · paths</text>`);
   rows.forEach((r, i) => {
     const cy = f.top + 8 + i * rowH + rowH / 2;
@@ -270,10 +338,16 @@ export function breakdownChart(rows: readonly BreakdownRow[]): string {
     const x0 = sx(0);
     const w = Math.max(0, sx(r.p * 100) - x0);
     const [wl, wh] = [sx(r.lo * 100), sx(r.hi * 100)];
-    out.push(`<text class="row-label" x="${f.left - 12}" y="${cy}" text-anchor="end" dominant-baseline="middle">${escapeHtml(r.label)}</text>`);
+    out.push(
+      `<text class="row-label" x="${f.left - 12}" y="${cy}" text-anchor="end" dominant-baseline="middle">${escapeHtml(r.label)}</text>`,
+    );
     out.push(`<rect x="${r1(x0)}" y="${r1(cy - 9)}" width="${r1(w)}" height="18" fill="${r.color}" rx="2"/>`);
-    out.push(`<path class="whisker" d="M${r1(wl)},${r1(cy)}H${r1(wh)}M${r1(wl)},${r1(cy - 6)}V${r1(cy + 6)}M${r1(wh)},${r1(cy - 6)}V${r1(cy + 6)}"/>`);
-    out.push(`<text class="row-value" x="${f.width - f.right + 16}" y="${cy}" dominant-baseline="middle"><tspan class="strong">${est.p}</tspan> (${est.interval}) · ${formatNumber(r.count)}</text>`);
+    out.push(
+      `<path class="whisker" d="M${r1(wl)},${r1(cy)}H${r1(wh)}M${r1(wl)},${r1(cy - 6)}V${r1(cy + 6)}M${r1(wh)},${r1(cy - 6)}V${r1(cy + 6)}"/>`,
+    );
+    out.push(
+      `<text class="row-value" x="${f.width - f.right + 16}" y="${cy}" dominant-baseline="middle"><tspan class="strong">${est.p}</tspan> (${est.interval}) · ${formatNumber(r.count)}</text>`,
+    );
   });
   out.push(`<line class="axis" x1="${f.left}" x2="${f.left}" y1="${f.top - 6}" y2="${base}"/>`);
   return svg(f, 'Outcome probabilities with 95% intervals', out.join(''));

@@ -13,7 +13,19 @@
  * of the job reaches the kernel as an argument, never as source text.
  */
 import type { ChunkRecords, KernelPlan } from './path-kernel.js';
-import { DAILY_LOSS, INACTIVITY, MAX_LOSS, MINUTES_PER_DAY, MODE_EOD, MODE_INTRADAY, PASSED, PHASE_TIME_LIMIT, UNDECIDED, type PathJudge, type PhaseNumbers } from './path-judge.js';
+import {
+  DAILY_LOSS,
+  INACTIVITY,
+  MAX_LOSS,
+  MINUTES_PER_DAY,
+  MODE_EOD,
+  MODE_INTRADAY,
+  PASSED,
+  PHASE_TIME_LIMIT,
+  UNDECIDED,
+  type PathJudge,
+  type PhaseNumbers,
+} from './path-judge.js';
 
 /** Which pieces of code a job's kernel needs. */
 export interface KernelShape {
@@ -46,7 +58,7 @@ export interface KernelShape {
 export function kernelShape(plan: KernelPlan, phases: readonly PhaseNumbers[], fan: boolean): KernelShape {
   const any = (f: (p: PhaseNumbers) => boolean) => phases.some(f);
   return {
-    block: plan.blockLength === plan.blockLength,
+    block: !Number.isNaN(plan.blockLength),
     wideIndex: plan.returns.length > 65_536,
     compound: plan.compound,
     ruin: plan.trackRuin,
@@ -60,15 +72,22 @@ export function kernelShape(plan: KernelPlan, phases: readonly PhaseNumbers[], f
     eod: any((p) => p.hasMaxLoss && p.maxLossMode === MODE_EOD),
     intraday: any((p) => p.hasMaxLoss && p.maxLossMode === MODE_INTRADAY),
     counts: any((p) => p.minDays > 0 || p.minTrades > 0),
-    consistency: any((p) => p.consistency === p.consistency),
+    consistency: any((p) => !Number.isNaN(p.consistency)),
     deadlines: any((p) => p.maxMinutes !== Infinity || p.inactivityMinutes !== Infinity),
   };
 }
 
 /** Runs paths `[0, count)` of a chunk into `rec`, advancing the generator state `rs`. */
 export type ChunkKernel = (
-  phases: readonly PhaseNumbers[], init: PathJudge, returns: Float64Array, perDay: Int32Array,
-  plan: KernelPlan, t0: number, rs: Int32Array, rec: ChunkRecords, count: number,
+  phases: readonly PhaseNumbers[],
+  init: PathJudge,
+  returns: Float64Array,
+  perDay: Int32Array,
+  plan: KernelPlan,
+  t0: number,
+  rs: Int32Array,
+  rec: ChunkRecords,
+  count: number,
 ) => void;
 
 /** Compiled kernels by shape, kept by the caller (a worker holds one for its life). */
@@ -97,16 +116,22 @@ export class KernelCache {
 export function kernelSource(s: KernelShape): string {
   const on = (flag: boolean, code: string) => (flag ? code : '');
   // sfc32 (`Sfc32.nextU32`) into `x`, in locals.
-  const u32 = 'x = (((a + b) | 0) + d) | 0; d = (d + 1) | 0; a = b ^ (b >>> 9); b = (c + (c << 3)) | 0; c = (((c << 21) | (c >>> 11)) + x) | 0; x = x >>> 0;';
+  const u32 =
+    'x = (((a + b) | 0) + d) | 0; d = (d + 1) | 0; a = b ^ (b >>> 9); b = (c + (c << 3)) | 0; c = (((c << 21) | (c >>> 11)) + x) | 0; x = x >>> 0;';
   // `Sfc32.index(n)` into `out`: Lemire's multiply-and-reject on 16-bit halves.
-  const index = (out: string, n: string, thr: string) => `for (;;) { if (half >= 0) { h = half; half = -1; } else { ${u32} h = x >>> 16; half = x & 0xffff; } m = h * ${n}; if ((m & 0xffff) >= ${n} || (m & 0xffff) >= ${thr}) { ${out} = m >>> 16; break; } }`;
+  const index = (out: string, n: string, thr: string) =>
+    `for (;;) { if (half >= 0) { h = half; half = -1; } else { ${u32} h = x >>> 16; half = x & 0xffff; } m = h * ${n}; if ((m & 0xffff) >= ${n} || (m & 0xffff) >= ${thr}) { ${out} = m >>> 16; break; } }`;
   const drawReturn = s.wideIndex ? `{ ${u32} idx = Math.floor((x / 4294967296) * nReturns); }` : index('idx', 'nReturns', 'thrR');
   const counts = s.counts ? ' && tradingDays >= pMinDays && trades >= pMinTrades' : '';
   const consistent = s.consistency ? ' && consistent(pCons, bal - pStart, todayHas, todayPnl, bestPast)' : '';
   const trail = `if (!floorLocked) { const cand = Math.min(highWater - pMaxLoss, pLock); if (cand > maxFloor) maxFloor = cand; if (maxFloor >= pLock) floorLocked = true; }`;
   const dailyFrom = (base: string) => `(pHasDaily ? ${base} - (pDailyPct > 0 ? (${base} * pDailyPct) / 100 : pDailyAmount) : -Infinity)`;
-  const loadPhase = (k: string) => `p = phases[${k}]; pStart = p.start; pTarget = p.targetLevel; pEquity = p.equityTarget; pHasDaily = p.hasDaily; pDailyAmount = p.dailyAmount; pDailyPct = p.dailyPctOfBase; pSoft = p.dailySoft; pHasMax = p.hasMaxLoss; pMaxLoss = p.maxLossAmount; pMode = p.maxLossMode; pLock = p.lockLevel; pMinDays = p.minDays; pMinTrades = p.minTrades; pCons = p.consistency; pMaxMin = p.maxMinutes; pInact = p.inactivityMinutes;`;
-  const pass = s.phases === 1 ? `verdict = ${PASSED}; verdictAt = t;` : `
+  const loadPhase = (k: string) =>
+    `p = phases[${k}]; pStart = p.start; pTarget = p.targetLevel; pEquity = p.equityTarget; pHasDaily = p.hasDaily; pDailyAmount = p.dailyAmount; pDailyPct = p.dailyPctOfBase; pSoft = p.dailySoft; pHasMax = p.hasMaxLoss; pMaxLoss = p.maxLossAmount; pMode = p.maxLossMode; pLock = p.lockLevel; pMinDays = p.minDays; pMinTrades = p.minTrades; pCons = p.consistency; pMaxMin = p.maxMinutes; pInact = p.inactivityMinutes;`;
+  const pass =
+    s.phases === 1
+      ? `verdict = ${PASSED}; verdictAt = t;`
+      : `
           const next = phaseIndex + 1;
           if (next >= nPhases || phases[next].targetLevel === Infinity) { verdict = ${PASSED}; verdictAt = t; }
           else {
@@ -116,11 +141,14 @@ export function kernelSource(s: KernelShape): string {
             tradingDays = 0; trades = 0; tradedToday = false; todayPnl = 0; todayHas = false; bestPast = -Infinity; phaseStartedAt = t; lastActivity = t;
           }`;
   return `'use strict';
-${on(s.consistency, `function consistent(limit, total, todayHas, todayPnl, bestPast) {
+${on(
+  s.consistency,
+  `function consistent(limit, total, todayHas, todayPnl, bestPast) {
   if (limit !== limit) return true;
   if (total <= 0) return false;
   return (todayHas ? Math.max(bestPast, todayPnl) : Math.max(bestPast, 0)) / total <= limit;
-}`)}
+}`,
+)}
 const nReturns = returns.length, nDays = perDay.length, nPhases = phases.length;
 const thrR = (65536 - nReturns) % nReturns, thrD = (65536 - nDays) % nDays;
 const pNew = 1 / plan.blockLength;
@@ -147,14 +175,20 @@ for (let i = 0; i < count; i++) {
       locked = false;
     }
     const dayStart = day === 0 ? t0 : day * ${MINUTES_PER_DAY};
-    ${on(s.days, `if (dayStart >= horizon) {
+    ${on(
+      s.days,
+      `if (dayStart >= horizon) {
       if (verdict < 0) {
-        ${on(s.deadlines, `const inactiveAt = lastActivity + pInact, limitAt = phaseStartedAt + pMaxMin;
+        ${on(
+          s.deadlines,
+          `const inactiveAt = lastActivity + pInact, limitAt = phaseStartedAt + pMaxMin;
         if (horizon >= inactiveAt && inactiveAt <= limitAt) { verdict = ${INACTIVITY}; verdictAt = horizon; }
-        else if (horizon >= limitAt) { verdict = ${PHASE_TIME_LIMIT}; verdictAt = horizon; }`)}
+        else if (horizon >= limitAt) { verdict = ${PHASE_TIME_LIMIT}; verdictAt = horizon; }`,
+        )}
       }
       break;
-    }`)}
+    }`,
+    )}
     ${index('n', 'nDays', 'thrD')}
     n = perDay[n];
     // Trades at minutes dayStart + 1, + 2, ...: within the day, the horizon and the trade budget.
@@ -168,10 +202,13 @@ for (let i = 0; i < count; i++) {
       taken++;
       if (verdict < 0) {
         const t = dayStart + j + 1;
-        ${on(s.deadlines, `const inactiveAt = lastActivity + pInact, limitAt = phaseStartedAt + pMaxMin;
+        ${on(
+          s.deadlines,
+          `const inactiveAt = lastActivity + pInact, limitAt = phaseStartedAt + pMaxMin;
         if (t >= inactiveAt && inactiveAt <= limitAt) { verdict = ${INACTIVITY}; verdictAt = t; }
         else if (t >= limitAt) { verdict = ${PHASE_TIME_LIMIT}; verdictAt = t; }
-        else`)} if (!locked) {
+        else`,
+        )} if (!locked) {
           const pnl = r * ${s.compound ? 'bal' : 'pStart'};
           lastActivity = t;
           trades++;
@@ -194,8 +231,11 @@ for (let i = 0; i < count; i++) {
           if (pass) { ${pass} }
         }
       }
-      ${on(s.ruin, `ruinPnl += r * ${s.compound ? '(start0 + ruinPnl)' : 'start0'};
-      if (ruinPnl < ruinLevel) ruined = true;`)}
+      ${on(
+        s.ruin,
+        `ruinPnl += r * ${s.compound ? '(start0 + ruinPnl)' : 'start0'};
+      if (ruinPnl < ruinLevel) ruined = true;`,
+      )}
       ${on(s.fan, 'if (fanBase >= 0 && taken <= fanSteps) fan[fanBase + taken] = cum;')}
       // Decided: done, unless the ruin account still trades on (and has not been ruined yet).
       if (verdict >= 0${s.ruin ? ' && ruined' : ''}) break outer;
@@ -207,11 +247,14 @@ for (let i = 0; i < count; i++) {
   maxDrawdown[i] = drawdown / start0;
   finalPnl[i] = bal - pStart;
   ruinedOut[i] = ruined ? 1 : 0;
-  ${on(s.fan, `if (fanBase >= 0) {
+  ${on(
+    s.fan,
+    `if (fanBase >= 0) {
     const last = taken < fanSteps ? taken : fanSteps;
     for (let k = last + 1; k < fanW; k++) fan[fanBase + k] = fan[fanBase + last];
     for (let k = 0; k < fanW; k++) fan[fanBase + k] += start0;
-  }`)}
+  }`,
+  )}
 }
 rs[0] = a; rs[1] = b; rs[2] = c; rs[3] = d; rs[4] = half;
 `;

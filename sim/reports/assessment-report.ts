@@ -97,23 +97,44 @@ export function buildReport(i: ReportInput): AssessmentReport {
   };
   const closest = closestApproaches(head, i.violations, phaseBalance, phaseOf);
   const risk: RiskFigures = {
-    headroom: head, closest, closestRule: closestRule(closest), passProbability: i.passProbability,
-    method: 'Headroom: the equity series\' lows (at its resolution) minus the floors in force; a violation\'s own figures where one happened. '
-      + 'Pass probability: the Monte Carlo simulator from each day\'s opening state, block bootstrap of the daily results known by then.',
+    headroom: head,
+    closest,
+    closestRule: closestRule(closest),
+    passProbability: i.passProbability,
+    method:
+      "Headroom: the equity series' lows (at its resolution) minus the floors in force; a violation's own figures where one happened. " +
+      "Pass probability: the Monte Carlo simulator from each day's opening state, block bootstrap of the daily results known by then.",
   };
   const shown = i.lastTrades.slice(-REPORT_TRADES);
   return {
-    version: 1, assessmentId: a.assessmentId, traderId: a.traderId, trigger: i.trigger, asOf: i.asOf,
+    version: 1,
+    assessmentId: a.assessmentId,
+    traderId: a.traderId,
+    trigger: i.trigger,
+    asOf: i.asOf,
     summary: {
-      tier: { id: a.tierId, version: a.tierVersion, name: i.tier?.name ?? null }, status: a.status, createdAt: a.createdAt, endedAt: a.endedAt,
-      startingBalance: start, finalBalance: i.points.at(-1)?.balance ?? null, phases: phasePath(i.transitions, i.days), decidingRule: deciding(i),
+      tier: { id: a.tierId, version: a.tierVersion, name: i.tier?.name ?? null },
+      status: a.status,
+      createdAt: a.createdAt,
+      endedAt: a.endedAt,
+      startingBalance: start,
+      finalBalance: i.points.at(-1)?.balance ?? null,
+      phases: phasePath(i.transitions, i.days),
+      decidingRule: deciding(i),
     },
     trades: { count: i.trades.length, open: i.trades.filter((t) => t.open).length, shown: shown.length, items: shown },
     days: i.days,
     equity: i.equity,
     performance: performance(i.trades, i.days, start ?? 0, from, to),
     risk,
-    compliance: compliance(a.assessmentId, { id: a.tierId ?? '', version: a.tierVersion ?? 0 }, i.violations, i.transitions, i.points, i.replay),
+    compliance: compliance(
+      a.assessmentId,
+      { id: a.tierId ?? '', version: a.tierVersion ?? 0 },
+      i.violations,
+      i.transitions,
+      i.points,
+      i.replay,
+    ),
   };
 }
 
@@ -122,7 +143,15 @@ function phasePath(transitions: readonly TransitionRow[], days: readonly DayRow[
   const endKinds = new Set(['phase-passed', 'passed', 'failed', 'expired', 'abandoned']);
   for (const t of transitions) {
     if (t.kind === 'started') {
-      out.push({ phaseIndex: t.phaseIndex, phase: t.phase, startedAt: t.at, endedAt: null, outcome: 'running', startBalance: t.balance, endBalance: null });
+      out.push({
+        phaseIndex: t.phaseIndex,
+        phase: t.phase,
+        startedAt: t.at,
+        endedAt: null,
+        outcome: 'running',
+        startBalance: t.balance,
+        endBalance: null,
+      });
     } else if (endKinds.has(t.kind) && out.length > 0) {
       const last = out.at(-1)!;
       out[out.length - 1] = { ...last, endedAt: t.at, outcome: t.kind === 'phase-passed' ? 'passed' : t.kind, endBalance: t.balance };
@@ -138,20 +167,31 @@ function phasePath(transitions: readonly TransitionRow[], days: readonly DayRow[
 }
 
 function deciding(i: ReportInput): DecidingRule | null {
-  const end = [...i.transitions].reverse().find((t) => t.kind === 'failed' || t.kind === 'expired' || t.kind === 'passed' || t.kind === 'abandoned' || t.kind === 'phase-passed');
+  const end = [...i.transitions]
+    .reverse()
+    .find((t) => t.kind === 'failed' || t.kind === 'expired' || t.kind === 'passed' || t.kind === 'abandoned' || t.kind === 'phase-passed');
   if (end === undefined) return null;
   if (end.kind === 'phase-passed') {
     const days = i.days.filter((d) => d.phaseIndex === end.phaseIndex);
     const tradingDays = days.filter((d) => d.tradesOpened > 0).length;
     const next = (JSON.parse(end.detail || '{}') as { nextPhase?: string }).nextPhase ?? 'the next phase';
     return {
-      ruleId: 'profit-target', kind: 'pass', at: end.at, evidence: { phase: end.phase, balance: end.balance, tradingDays, days: days.length, nextPhase: next },
+      ruleId: 'profit-target',
+      kind: 'pass',
+      at: end.at,
+      evidence: { phase: end.phase, balance: end.balance, tradingDays, days: days.length, nextPhase: next },
       detail: `phase ${end.phase ?? ''} passed with a balance of ${end.balance} after ${tradingDays} trading days; ${next} began`,
     };
   }
   if (end.kind === 'failed') {
     const v = [...i.violations].reverse().find((x) => x.violation.ruleId === end.ruleId && x.at <= end.at) ?? i.violations.at(-1);
-    return { ruleId: end.ruleId ?? v?.violation.ruleId ?? 'unknown', kind: 'violation', at: end.at, detail: v?.violation.detail ?? '', evidence: v?.violation ?? null };
+    return {
+      ruleId: end.ruleId ?? v?.violation.ruleId ?? 'unknown',
+      kind: 'violation',
+      at: end.at,
+      detail: v?.violation.detail ?? '',
+      evidence: v?.violation ?? null,
+    };
   }
   if (end.kind === 'expired') {
     const expiry = end.detail === '' ? null : (JSON.parse(end.detail) as Record<string, unknown>);
@@ -161,7 +201,10 @@ function deciding(i: ReportInput): DecidingRule | null {
     const days = i.days.filter((d) => d.phaseIndex === end.phaseIndex);
     const tradingDays = days.filter((d) => d.tradesOpened > 0).length;
     return {
-      ruleId: 'profit-target', kind: 'pass', at: end.at, evidence: { balance: end.balance, tradingDays, days: days.length },
+      ruleId: 'profit-target',
+      kind: 'pass',
+      at: end.at,
+      evidence: { balance: end.balance, tradingDays, days: days.length },
       detail: `every pass condition met with a balance of ${end.balance} after ${tradingDays} trading days`,
     };
   }

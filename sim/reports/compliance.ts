@@ -35,7 +35,14 @@ export interface ViolationRecord {
   readonly positions: readonly PositionEvidence[];
   readonly detail: string;
   /** The replay's line for this event has these fields equal. */
-  readonly expect: { readonly type: 'rules.violation-detected'; readonly assessmentId: string; readonly at: number; readonly ruleId: RuleId; readonly equity: number; readonly limit: number };
+  readonly expect: {
+    readonly type: 'rules.violation-detected';
+    readonly assessmentId: string;
+    readonly at: number;
+    readonly ruleId: RuleId;
+    readonly equity: number;
+    readonly limit: number;
+  };
 }
 
 export interface EpisodeRecord {
@@ -67,14 +74,32 @@ export interface Compliance {
 
 /** The record, from the assessment's violations, transitions and points. */
 export function compliance(
-  assessmentId: string, tier: { id: string; version: number }, violations: readonly ViolationRow[], transitions: readonly TransitionRow[],
-  points: readonly PointRow[], replay: ReplaySource,
+  assessmentId: string,
+  tier: { id: string; version: number },
+  violations: readonly ViolationRow[],
+  transitions: readonly TransitionRow[],
+  points: readonly PointRow[],
+  replay: ReplaySource,
 ): Compliance {
   const records: ViolationRecord[] = violations.map((v) => {
     const x = v.violation;
     return {
-      no: v.no, at: v.at, input: v.input, n: v.n, ruleId: x.ruleId, severity: x.severity, tierId: x.tierId, tierVersion: x.tierVersion, phase: x.phase,
-      cause: x.cause, equity: x.equity, balance: x.balance, limit: x.limit, value: x.value, positions: x.positions, detail: x.detail,
+      no: v.no,
+      at: v.at,
+      input: v.input,
+      n: v.n,
+      ruleId: x.ruleId,
+      severity: x.severity,
+      tierId: x.tierId,
+      tierVersion: x.tierVersion,
+      phase: x.phase,
+      cause: x.cause,
+      equity: x.equity,
+      balance: x.balance,
+      limit: x.limit,
+      value: x.value,
+      positions: x.positions,
+      detail: x.detail,
       expect: { type: 'rules.violation-detected', assessmentId, at: v.at, ruleId: x.ruleId, equity: x.equity, limit: x.limit },
     };
   });
@@ -92,9 +117,21 @@ export function compliance(
     }
     const at = lastPointAt(points, t.at);
     episodes.push({
-      kind: t.kind, ruleId: t.ruleId, at: t.at, endedAt, input: t.input, n: t.n, phase: t.phase, detail: t.detail, balance: t.balance,
-      equity: at?.equity ?? (at !== undefined && at.positions.length === 0 ? at.balance : null), dailyFloor: at?.dailyFloor ?? null,
-      maxLossFloor: at?.maxLossFloor ?? null, positions: at?.positions ?? [], tierId: tier.id, tierVersion: tier.version,
+      kind: t.kind,
+      ruleId: t.ruleId,
+      at: t.at,
+      endedAt,
+      input: t.input,
+      n: t.n,
+      phase: t.phase,
+      detail: t.detail,
+      balance: t.balance,
+      equity: at?.equity ?? (at !== undefined && at.positions.length === 0 ? at.balance : null),
+      dailyFloor: at?.dailyFloor ?? null,
+      maxLossFloor: at?.maxLossFloor ?? null,
+      positions: at?.positions ?? [],
+      tierId: tier.id,
+      tierVersion: tier.version,
       expect: { type: `assessment.${t.kind}`, assessmentId, at: t.at, ruleId: t.ruleId },
     });
   });
@@ -119,7 +156,10 @@ function lastPointAt(points: readonly PointRow[], t: number): PointRow | undefin
 /** Replay commands for an assessment: from a tape file, or exported from the durable logs. */
 export function replaySource(assessmentId: string, tape: string | undefined, durable: boolean): ReplaySource {
   if (tape !== undefined) {
-    return { commands: [`npm run replay -- ${tape} --no-states`], note: 'The tape holds every input of the assessment; the replay prints each event as a JSON line.' };
+    return {
+      commands: [`npm run replay -- ${tape} --no-states`],
+      note: 'The tape holds every input of the assessment; the replay prints each event as a JSON line.',
+    };
   }
   if (durable) {
     const file = `${assessmentId.replace(/[^A-Za-z0-9_.-]/g, '_')}.jsonl`;
@@ -128,5 +168,8 @@ export function replaySource(assessmentId: string, tape: string | undefined, dur
       note: 'The tape is cut from the market log (JetStream, NATS_URL) and the journal (Postgres, DATABASE_URL): the market inputs from the creation on, each command at its watermark.',
     };
   }
-  return { commands: [], note: 'This deployment keeps its market log in process (no NATS_URL): ticks do not survive it, so no tape can be cut. The evidence above is the engine\'s own.' };
+  return {
+    commands: [],
+    note: "This deployment keeps its market log in process (no NATS_URL): ticks do not survive it, so no tape can be cut. The evidence above is the engine's own.",
+  };
 }

@@ -77,9 +77,10 @@ export interface Performance {
   readonly tradesPerDay: number | null;
 }
 
-const CONVENTION = 'Trades are closed round trips, P&L net of fees. Daily returns: realized P&L (fees included) over the day\'s opening balance, '
-  + 'one per reset-to-reset day and phase, quiet days 0. Sharpe = mean / sample std (n−1) × √365; Sortino = mean / √(Σmin(r,0)²/n) × √365; '
-  + 'risk-free rate 0. Max drawdown on the closed-trade balance curve, from a running peak. Exposure: time with a position open over the assessment\'s time.';
+const CONVENTION =
+  "Trades are closed round trips, P&L net of fees. Daily returns: realized P&L (fees included) over the day's opening balance, " +
+  'one per reset-to-reset day and phase, quiet days 0. Sharpe = mean / sample std (n−1) × √365; Sortino = mean / √(Σmin(r,0)²/n) × √365; ' +
+  "risk-free rate 0. Max drawdown on the closed-trade balance curve, from a running peak. Exposure: time with a position open over the assessment's time.";
 
 /** Daily returns in day order (see the module's conventions). */
 export function dailyReturns(days: readonly DayRow[]): number[] {
@@ -90,7 +91,13 @@ export function dailyReturns(days: readonly DayRow[]): number[] {
 export type TradeFigures = Pick<TradeRow, 'no' | 'open' | 'openedAt' | 'closedAt' | 'netPnl' | 'fees'>;
 
 /** Figures of `trades` (all of the assessment's, open ones ignored but counted) and `days`, over `[from, to]`. */
-export function performance(trades: readonly TradeFigures[], days: readonly DayRow[], startingBalance: number, from: number, to: number): Performance {
+export function performance(
+  trades: readonly TradeFigures[],
+  days: readonly DayRow[],
+  startingBalance: number,
+  from: number,
+  to: number,
+): Performance {
   const closed = trades.filter((t) => !t.open && t.closedAt !== null).sort((a, b) => a.closedAt! - b.closedAt! || a.no - b.no);
   const pnl = closed.map((t) => t.netPnl);
   const winsList = pnl.filter((x) => x > 0);
@@ -113,8 +120,15 @@ export function performance(trades: readonly TradeFigures[], days: readonly DayR
   const span = Math.max(0, to - from);
   return {
     convention: CONVENTION,
-    trades: n, openTrades: trades.length - closed.length, wins: winsList.length, losses: lossList.length,
-    netPnl: sum(pnl), realizedPnl: sum(days.map((d) => d.realizedPnl)), grossProfit, grossLoss, fees: sum(trades.map((t) => t.fees)),
+    trades: n,
+    openTrades: trades.length - closed.length,
+    wins: winsList.length,
+    losses: lossList.length,
+    netPnl: sum(pnl),
+    realizedPnl: sum(days.map((d) => d.realizedPnl)),
+    grossProfit,
+    grossLoss,
+    fees: sum(trades.map((t) => t.fees)),
     winRate: n > 0 ? winsList.length / n : null,
     profitFactor: grossLoss > 0 ? grossProfit / grossLoss : null,
     expectancy: n > 0 ? sum(pnl) / n : null,
@@ -122,7 +136,11 @@ export function performance(trades: readonly TradeFigures[], days: readonly DayR
     avgLoss: lossList.length > 0 ? -grossLoss / lossList.length : null,
     largestWin: winsList.length > 0 ? winsList.reduce((a, b) => Math.max(a, b)) : null,
     largestLoss: lossList.length > 0 ? lossList.reduce((a, b) => Math.min(a, b)) : null,
-    bestDay: best, worstDay: worst, days: days.length, dailyMean: mean, dailyStd: std,
+    bestDay: best,
+    worstDay: worst,
+    days: days.length,
+    dailyMean: mean,
+    dailyStd: std,
     sharpe: mean !== null && std !== null && std > 0 ? (mean / std) * ann : null,
     sortino: mean !== null && downside !== null && downside > 0 ? (mean / downside) * ann : null,
     maxDrawdown: drawdown(closed, startingBalance),
@@ -142,7 +160,14 @@ export function drawdown(closed: readonly TradeFigures[], startingBalance: numbe
   const finish = (recoveredAt: number | null, end: number): void => {
     if (open === undefined) return;
     if (open.amount > best.amount) {
-      best = { amount: open.amount, pct: open.pct, peakAt: open.peakAt, troughAt: open.troughAt, recoveredAt, durationMs: end - (open.peakAt ?? end) };
+      best = {
+        amount: open.amount,
+        pct: open.pct,
+        peakAt: open.peakAt,
+        troughAt: open.troughAt,
+        recoveredAt,
+        durationMs: end - (open.peakAt ?? end),
+      };
     }
     open = undefined;
   };
@@ -168,7 +193,10 @@ export function drawdown(closed: readonly TradeFigures[], startingBalance: numbe
 
 /** Time with at least one trade open, up to `to` (open trades run to it). */
 function openTime(trades: readonly TradeFigures[], to: number): number {
-  const spans = trades.map((t) => [t.openedAt, t.closedAt ?? to] as const).filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  const spans = trades
+    .map((t) => [t.openedAt, t.closedAt ?? to] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
   let total = 0;
   let curStart = -Infinity;
   let curEnd = -Infinity;

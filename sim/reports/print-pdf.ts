@@ -28,11 +28,24 @@ export async function printPdf(html: string, options: { chromium?: string } = {}
   let browser: Awaited<ReturnType<typeof chromium.launch>>;
   try {
     browser = await chromium.launch({
-      executablePath, headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   } catch (err) {
-    throw new PdfUnavailableError(`cannot start Chromium at ${executablePath} (set CHROMIUM_PATH): ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new PdfUnavailableError(
+      `cannot start Chromium at ${executablePath} (set CHROMIUM_PATH): ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
   }
   try {
     const page = await browser.newPage();

@@ -6,7 +6,14 @@
  */
 import { CHART_WIDTH, escapeHtml, formatNumber, formatPercent, niceTicks, PALETTE } from '../montecarlo/svg-charts.js';
 
-interface Frame { width: number; height: number; left: number; right: number; top: number; bottom: number }
+interface Frame {
+  width: number;
+  height: number;
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+}
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -46,7 +53,16 @@ function frameSvg(f: Frame, label: string, body: string): string {
 }
 
 /** Axes of a chart over time: horizontal gridlines with y labels, time ticks below. */
-function timeAxes(f: Frame, x0: number, x1: number, y: ReturnType<typeof niceTicks>, sx: (v: number) => number, sy: (v: number) => number, yTitle: string, yFmt: (v: number) => string): string {
+function timeAxes(
+  f: Frame,
+  x0: number,
+  x1: number,
+  y: ReturnType<typeof niceTicks>,
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+  yTitle: string,
+  yFmt: (v: number) => string,
+): string {
   const out: string[] = [];
   for (const t of y.ticks) {
     const py = r1(sy(t));
@@ -61,13 +77,21 @@ function timeAxes(f: Frame, x0: number, x1: number, y: ReturnType<typeof niceTic
     out.push(`<text class="tick" x="${px}" y="${base + 18}" text-anchor="middle">${escapeHtml(tt.label(t))}</text>`);
   }
   out.push(`<line class="axis" x1="${f.left}" x2="${f.width - f.right}" y1="${base}" y2="${base}"/>`);
-  out.push(`<text class="axis-title" x="${(f.left + f.width - f.right) / 2}" y="${f.height - 6}" text-anchor="middle">Feed time (UTC)</text>`);
+  out.push(
+    `<text class="axis-title" x="${(f.left + f.width - f.right) / 2}" y="${f.height - 6}" text-anchor="middle">Feed time (UTC)</text>`,
+  );
   out.push(`<text class="axis-title" x="${f.left - 8}" y="${f.top - 12}" text-anchor="start">${escapeHtml(yTitle)}</text>`);
   return out.join('');
 }
 
 /** A polyline of (t, v) pairs, broken where v is null; `step` holds each value until the next point. */
-function path(ts: readonly number[], vs: readonly (number | null)[], sx: (v: number) => number, sy: (v: number) => number, step: boolean): string {
+function path(
+  ts: readonly number[],
+  vs: readonly (number | null)[],
+  sx: (v: number) => number,
+  sy: (v: number) => number,
+  step: boolean,
+): string {
   const parts: string[] = [];
   let cur = '';
   for (let i = 0; i < ts.length; i++) {
@@ -101,8 +125,15 @@ export interface EquityChartInput {
 /** Equity (with its bucket lows shaded), the closed balance, both floors as steps, the target, and the violations. */
 export function equityChart(i: EquityChartInput): string {
   const f: Frame = { width: CHART_WIDTH, height: 360, left: 84, right: 20, top: 30, bottom: 46 };
-  const values = [...i.equity, ...i.low, ...i.balance, ...i.dailyFloor, ...i.maxLossFloor, i.target, ...i.marks.map((m) => m.equity)]
-    .filter((v): v is number => v !== null && Number.isFinite(v));
+  const values = [
+    ...i.equity,
+    ...i.low,
+    ...i.balance,
+    ...i.dailyFloor,
+    ...i.maxLossFloor,
+    i.target,
+    ...i.marks.map((m) => m.equity),
+  ].filter((v): v is number => v !== null && Number.isFinite(v));
   const lo = Math.min(...values);
   const hi = Math.max(...values);
   const y = niceTicks(lo - (hi - lo) * 0.03, hi + (hi - lo) * 0.03, 6);
@@ -111,15 +142,29 @@ export function equityChart(i: EquityChartInput): string {
   const sx = scale(x0, x1, f.left, f.width - f.right);
   const sy = scale(y.lo, y.hi, f.height - f.bottom, f.top);
   const out = [timeAxes(f, x0, x1, y, sx, sy, 'Equity', (v) => formatNumber(v, y.decimals))];
-  const band = [...i.t.map((t, k) => `${r1(sx(t))},${r1(sy(i.equity[k]!))}`), ...[...i.t].reverse().map((t, k) => `${r1(sx(t))},${r1(sy(i.low[i.t.length - 1 - k]!))}`)];
+  const band = [
+    ...i.t.map((t, k) => `${r1(sx(t))},${r1(sy(i.equity[k]!))}`),
+    ...[...i.t].reverse().map((t, k) => `${r1(sx(t))},${r1(sy(i.low[i.t.length - 1 - k]!))}`),
+  ];
   out.push(`<polygon points="${band.join(' ')}" fill="${PALETTE.blue}" fill-opacity=".16"/>`);
-  out.push(`<path d="${path(i.t, i.dailyFloor, sx, sy, true)}" fill="none" stroke="${PALETTE.orange}" stroke-width="1.6" stroke-dasharray="6 4"/>`);
-  out.push(`<path d="${path(i.t, i.maxLossFloor, sx, sy, true)}" fill="none" stroke="${PALETTE.vermillion}" stroke-width="1.6" stroke-dasharray="6 4"/>`);
-  if (i.target !== null) out.push(`<line x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(i.target))}" y2="${r1(sy(i.target))}" stroke="${PALETTE.green}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+  out.push(
+    `<path d="${path(i.t, i.dailyFloor, sx, sy, true)}" fill="none" stroke="${PALETTE.orange}" stroke-width="1.6" stroke-dasharray="6 4"/>`,
+  );
+  out.push(
+    `<path d="${path(i.t, i.maxLossFloor, sx, sy, true)}" fill="none" stroke="${PALETTE.vermillion}" stroke-width="1.6" stroke-dasharray="6 4"/>`,
+  );
+  if (i.target !== null)
+    out.push(
+      `<line x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(i.target))}" y2="${r1(sy(i.target))}" stroke="${PALETTE.green}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+    );
   out.push(`<path d="${path(i.t, i.balance, sx, sy, true)}" fill="none" stroke="#4a4f57" stroke-width="1.2"/>`);
-  out.push(`<path d="${path(i.t, i.equity, sx, sy, false)}" fill="none" stroke="${PALETTE.blue}" stroke-width="2" stroke-linejoin="round"/>`);
+  out.push(
+    `<path d="${path(i.t, i.equity, sx, sy, false)}" fill="none" stroke="${PALETTE.blue}" stroke-width="2" stroke-linejoin="round"/>`,
+  );
   for (const m of i.marks) {
-    out.push(`<circle cx="${r1(sx(m.at))}" cy="${r1(sy(m.equity))}" r="5" fill="${PALETTE.vermillion}" stroke="#fff" stroke-width="1.5"><title>${escapeHtml(m.label)}</title></circle>`);
+    out.push(
+      `<circle cx="${r1(sx(m.at))}" cy="${r1(sy(m.equity))}" r="5" fill="${PALETTE.vermillion}" stroke="#fff" stroke-width="1.5"><title>${escapeHtml(m.label)}</title></circle>`,
+    );
   }
   return frameSvg(f, 'Equity over time with its floors', out.join(''));
 }
@@ -138,7 +183,9 @@ export function dailyBars(days: readonly { readonly at: number; readonly pnl: nu
   for (const d of days) {
     const top = sy(Math.max(0, d.pnl));
     const h = Math.abs(sy(d.pnl) - sy(0));
-    out.push(`<rect x="${r1(sx(d.at) + 1)}" y="${r1(top)}" width="${r1(w)}" height="${r1(Math.max(0.5, h))}" fill="${d.pnl >= 0 ? PALETTE.green : PALETTE.vermillion}"><title>${escapeHtml(d.label)}</title></rect>`);
+    out.push(
+      `<rect x="${r1(sx(d.at) + 1)}" y="${r1(top)}" width="${r1(w)}" height="${r1(Math.max(0.5, h))}" fill="${d.pnl >= 0 ? PALETTE.green : PALETTE.vermillion}"><title>${escapeHtml(d.label)}</title></rect>`,
+    );
   }
   out.push(`<line class="axis" x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(0))}" y2="${r1(sy(0))}"/>`);
   return frameSvg(f, 'Realized P&L per trading day', out.join(''));
@@ -154,14 +201,18 @@ export function headroomChart(t: readonly number[], daily: readonly (number | nu
   const sx = scale(x0, x1, f.left, f.width - f.right);
   const sy = scale(y.lo, y.hi, f.height - f.bottom, f.top);
   const out = [timeAxes(f, x0, x1, y, sx, sy, 'Room left to the floor', (v) => formatNumber(v, y.decimals))];
-  out.push(`<line x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(0))}" y2="${r1(sy(0))}" stroke="${PALETTE.ink}" stroke-width="1.2"/>`);
+  out.push(
+    `<line x1="${f.left}" x2="${f.width - f.right}" y1="${r1(sy(0))}" y2="${r1(sy(0))}" stroke="${PALETTE.ink}" stroke-width="1.2"/>`,
+  );
   out.push(`<path d="${path(t, daily, sx, sy, false)}" fill="none" stroke="${PALETTE.orange}" stroke-width="1.8"/>`);
   out.push(`<path d="${path(t, maxLoss, sx, sy, false)}" fill="none" stroke="${PALETTE.vermillion}" stroke-width="1.8"/>`);
   return frameSvg(f, 'Headroom to the daily and max-loss floors', out.join(''));
 }
 
 /** Pass probability by day with its 95% interval as a band. */
-export function passChart(points: readonly { readonly at: number; readonly p: number; readonly lo: number; readonly hi: number }[]): string {
+export function passChart(
+  points: readonly { readonly at: number; readonly p: number; readonly lo: number; readonly hi: number }[],
+): string {
   const f: Frame = { width: CHART_WIDTH, height: 240, left: 84, right: 20, top: 30, bottom: 46 };
   const y = niceTicks(0, 100, 5);
   const x0 = points[0]!.at;
@@ -169,9 +220,23 @@ export function passChart(points: readonly { readonly at: number; readonly p: nu
   const sx = scale(x0, x1, f.left, f.width - f.right);
   const sy = scale(0, 100, f.height - f.bottom, f.top);
   const out = [timeAxes(f, x0, x1, y, sx, sy, 'Pass probability', (v) => `${formatNumber(v, 0)}%`)];
-  const band = [...points.map((p) => `${r1(sx(p.at))},${r1(sy(p.hi * 100))}`), ...[...points].reverse().map((p) => `${r1(sx(p.at))},${r1(sy(p.lo * 100))}`)];
+  const band = [
+    ...points.map((p) => `${r1(sx(p.at))},${r1(sy(p.hi * 100))}`),
+    ...[...points].reverse().map((p) => `${r1(sx(p.at))},${r1(sy(p.lo * 100))}`),
+  ];
   out.push(`<polygon points="${band.join(' ')}" fill="${PALETTE.green}" fill-opacity=".18"/>`);
-  out.push(`<path d="${path(points.map((p) => p.at), points.map((p) => p.p * 100), sx, sy, false)}" fill="none" stroke="${PALETTE.green}" stroke-width="2"/>`);
-  for (const p of points) out.push(`<circle cx="${r1(sx(p.at))}" cy="${r1(sy(p.p * 100))}" r="3" fill="${PALETTE.green}"><title>${escapeHtml(`${formatTime(p.at)}: ${formatPercent(p.p)}`)}</title></circle>`);
+  out.push(
+    `<path d="${path(
+      points.map((p) => p.at),
+      points.map((p) => p.p * 100),
+      sx,
+      sy,
+      false,
+    )}" fill="none" stroke="${PALETTE.green}" stroke-width="2"/>`,
+  );
+  for (const p of points)
+    out.push(
+      `<circle cx="${r1(sx(p.at))}" cy="${r1(sy(p.p * 100))}" r="3" fill="${PALETTE.green}"><title>${escapeHtml(`${formatTime(p.at)}: ${formatPercent(p.p)}`)}</title></circle>`,
+    );
   return frameSvg(f, 'Pass probability by day', out.join(''));
 }

@@ -14,7 +14,11 @@ import { passProbabilityByDay, type DayEstimate } from './risk.js';
 
 /** Event types that make a report, and which kind. */
 export const REPORT_TRIGGERS: Readonly<Record<string, ReportKind>> = Object.freeze({
-  'assessment.passed': 'final', 'assessment.failed': 'final', 'assessment.expired': 'final', 'assessment.abandoned': 'final', 'assessment.phase-passed': 'phase',
+  'assessment.passed': 'final',
+  'assessment.failed': 'final',
+  'assessment.expired': 'final',
+  'assessment.abandoned': 'final',
+  'assessment.phase-passed': 'phase',
 });
 
 /** The `report.ready` announcement (bus payload; the WebSocket frame adds `t: 'report'`). */
@@ -107,19 +111,42 @@ export class ReportService {
    * Make, store and announce a report of `assessmentId` now. Resolves with
    * its header, or undefined when the history has no event of it.
    */
-  async generate(assessmentId: string, trigger: string, kind: ReportKind, options: { passProbability?: boolean } = {}): Promise<ReportHeader | undefined> {
+  async generate(
+    assessmentId: string,
+    trigger: string,
+    kind: ReportKind,
+    options: { passProbability?: boolean } = {},
+  ): Promise<ReportHeader | undefined> {
     const report = await this.build(assessmentId, trigger, options);
     if (report === undefined) return undefined;
-    const stored = await this.#o.store.insert({ assessmentId, traderId: report.traderId, kind, trigger, status: report.summary.status, body: report });
+    const stored = await this.#o.store.insert({
+      assessmentId,
+      traderId: report.traderId,
+      kind,
+      trigger,
+      status: report.summary.status,
+      body: report,
+    });
     this.#made++;
-    const ready: ReportReady = { reportId: stored.id, assessmentId, traderId: stored.traderId, kind, trigger, status: stored.status, asOf: report.asOf, createdAt: stored.createdAt };
+    const ready: ReportReady = {
+      reportId: stored.id,
+      assessmentId,
+      traderId: stored.traderId,
+      kind,
+      trigger,
+      status: stored.status,
+      asOf: report.asOf,
+      createdAt: stored.createdAt,
+    };
     try {
       this.#o.push?.(ready);
     } catch (err) {
       this.#o.onError?.(err, `push report.ready of ${assessmentId}`);
     }
     if (this.#o.publish !== undefined) {
-      await this.#o.publish('report.ready', ready).catch((err: unknown) => this.#o.onError?.(err, `publish report.ready of ${assessmentId}`));
+      await this.#o
+        .publish('report.ready', ready)
+        .catch((err: unknown) => this.#o.onError?.(err, `publish report.ready of ${assessmentId}`));
     }
     return stored;
   }
@@ -130,7 +157,12 @@ export class ReportService {
     const assessment = await r.assessment(assessmentId);
     if (assessment === undefined || assessment.events === 0) return undefined;
     const [trades, lastTrades, days, points, transitions, violations] = await Promise.all([
-      r.tradeFigures(assessmentId), r.lastTrades(assessmentId, REPORT_TRADES), r.allDays(assessmentId), r.points(assessmentId), r.transitions(assessmentId), r.violations(assessmentId),
+      r.tradeFigures(assessmentId),
+      r.lastTrades(assessmentId, REPORT_TRADES),
+      r.allDays(assessmentId),
+      r.points(assessmentId),
+      r.transitions(assessmentId),
+      r.violations(assessmentId),
     ]);
     const equity = await r.equity(assessmentId, { maxPoints: this.#o.equityPoints ?? 400, points });
     const tier = this.#o.tiers().find((t) => t.id === assessment.tierId && t.version === assessment.tierVersion);
@@ -138,14 +170,34 @@ export class ReportService {
     if ((options.passProbability ?? true) && this.#o.simulator !== undefined && tier !== undefined) {
       try {
         pass = await passProbabilityByDay({
-          assessmentId, tier, days, simulator: this.#o.simulator, paths: this.#o.passPaths ?? 2_000, maxEstimates: this.#o.maxEstimates ?? 60, signal: this.#abort.signal,
+          assessmentId,
+          tier,
+          days,
+          simulator: this.#o.simulator,
+          paths: this.#o.passPaths ?? 2_000,
+          maxEstimates: this.#o.maxEstimates ?? 60,
+          signal: this.#abort.signal,
         });
       } catch (err) {
         this.#o.onError?.(err, `estimate the pass probability of ${assessmentId}`);
       }
     }
     const asOf = assessment.endedAt ?? Math.max(points.at(-1)?.at ?? 0, equity.to);
-    return buildReport({ assessment, tier, trades, lastTrades, days, points, transitions, violations, equity, passProbability: pass, replay: this.#o.replay(assessmentId), trigger, asOf });
+    return buildReport({
+      assessment,
+      tier,
+      trades,
+      lastTrades,
+      days,
+      points,
+      transitions,
+      violations,
+      equity,
+      passProbability: pass,
+      replay: this.#o.replay(assessmentId),
+      trigger,
+      asOf,
+    });
   }
 
   async #drain(): Promise<void> {

@@ -76,21 +76,38 @@ export function headroom(series: EquitySeries, tier: Tier | undefined): Headroom
       maxLossFloor = Math.max(maxLossFloor, Math.min(peak - amount, lock));
     }
     return {
-      t: p.t, equity: p.low, dailyFloor: p.dailyFloor, maxLossFloor,
-      dailyRoom: p.dailyFloor === null ? null : p.low - p.dailyFloor, maxLossRoom: maxLossFloor === null ? null : p.low - maxLossFloor,
+      t: p.t,
+      equity: p.low,
+      dailyFloor: p.dailyFloor,
+      maxLossFloor,
+      dailyRoom: p.dailyFloor === null ? null : p.low - p.dailyFloor,
+      maxLossRoom: maxLossFloor === null ? null : p.low - maxLossFloor,
     };
   });
 }
 
 /** The closest approach to each floor: a violation if there was one, else the series' least room. */
-export function closestApproaches(points: readonly HeadroomPoint[], violations: readonly ViolationRow[], startingBalance: (phaseIndex: number) => number, phaseOf: (t: number) => number): RiskFigures['closest'] {
+export function closestApproaches(
+  points: readonly HeadroomPoint[],
+  violations: readonly ViolationRow[],
+  startingBalance: (phaseIndex: number) => number,
+  phaseOf: (t: number) => number,
+): RiskFigures['closest'] {
   const pick = (ruleId: 'daily-loss' | 'max-loss'): ClosestApproach | null => {
     let best: ClosestApproach | null = null;
     for (const v of violations) {
       if (v.violation.ruleId !== ruleId) continue;
       const room = v.violation.value - v.violation.limit;
       if (best === null || room < best.room) {
-        best = { ruleId, room, share: room / startingBalance(v.phaseIndex), at: v.at, equity: v.violation.equity, floor: v.violation.limit, breached: true };
+        best = {
+          ruleId,
+          room,
+          share: room / startingBalance(v.phaseIndex),
+          at: v.at,
+          equity: v.violation.equity,
+          floor: v.violation.limit,
+          breached: true,
+        };
       }
     }
     if (best !== null) return best;
@@ -98,7 +115,8 @@ export function closestApproaches(points: readonly HeadroomPoint[], violations: 
       const room = ruleId === 'daily-loss' ? p.dailyRoom : p.maxLossRoom;
       const floor = ruleId === 'daily-loss' ? p.dailyFloor : p.maxLossFloor;
       if (room === null || floor === null) continue;
-      if (best === null || room < best.room) best = { ruleId, room, share: room / startingBalance(phaseOf(p.t)), at: p.t, equity: p.equity, floor, breached: false };
+      if (best === null || room < best.room)
+        best = { ruleId, room, share: room / startingBalance(phaseOf(p.t)), at: p.t, equity: p.equity, floor, breached: false };
     }
     return best;
   };
@@ -145,17 +163,38 @@ export async function passProbabilityByDay(o: PassByDayOptions): Promise<DayEsti
     const booked = before.filter((x) => x.realizedPnl !== 0);
     const base = { phaseIndex: d.phaseIndex, dayIndex: d.dayIndex, at: d.startedAt };
     if (booked.length < (o.minHistory ?? 3)) {
-      out.push({ ...base, p: null, lo: null, hi: null, paths: 0, note: `${booked.length} days with a result by then; ${o.minHistory ?? 3} are needed` });
+      out.push({
+        ...base,
+        p: null,
+        lo: null,
+        hi: null,
+        paths: 0,
+        note: `${booked.length} days with a result by then; ${o.minHistory ?? 3} are needed`,
+      });
       continue;
     }
     const returns = booked.map((x) => x.realizedPnl / phases[x.phaseIndex]!.startingBalance);
     const from = startState(d, o.days, phases[d.phaseIndex]!);
-    const remaining = phases.slice(d.phaseIndex).filter((p) => p.target !== null)
-      .map((p, i) => Math.max(1, (p.maxDays ?? Math.max(30, before.length)) - (i === 0 && p.maxDays !== null ? from.daysElapsed : 0))).reduce((a, b) => a + b, 0);
-    const result = await o.simulator.run({
-      seed: `${o.assessmentId}/day/${d.phaseIndex}/${d.dayIndex}`, paths: o.paths ?? 2_000, method: 'block', returns,
-      tradesPerDay: before.map((x) => (x.realizedPnl !== 0 ? 1 : 0)), horizon: { days: Math.max(1, remaining) }, phases, from, fanPaths: 0, ruin: false,
-    }, o.signal === undefined ? {} : { signal: o.signal });
+    const remaining = phases
+      .slice(d.phaseIndex)
+      .filter((p) => p.target !== null)
+      .map((p, i) => Math.max(1, (p.maxDays ?? Math.max(30, before.length)) - (i === 0 && p.maxDays !== null ? from.daysElapsed : 0)))
+      .reduce((a, b) => a + b, 0);
+    const result = await o.simulator.run(
+      {
+        seed: `${o.assessmentId}/day/${d.phaseIndex}/${d.dayIndex}`,
+        paths: o.paths ?? 2_000,
+        method: 'block',
+        returns,
+        tradesPerDay: before.map((x) => (x.realizedPnl !== 0 ? 1 : 0)),
+        horizon: { days: Math.max(1, remaining) },
+        phases,
+        from,
+        fanPaths: 0,
+        ruin: false,
+      },
+      o.signal === undefined ? {} : { signal: o.signal },
+    );
     out.push({ ...base, p: result.pass.p, lo: result.pass.lo, hi: result.pass.hi, paths: result.paths, note: '' });
   }
   return out;
@@ -172,11 +211,20 @@ function startState(d: DayRow, all: readonly DayRow[], phase: CompiledPhase): St
   const highWater = phase.maxLoss?.mode === 'intraday-trailing' ? maxLossFloor + (phase.maxLoss.amount ?? 0) : eodHigh;
   const daysElapsed = Math.max(0, (d.startedAt - phaseStart) / DAY_MS);
   return {
-    phaseIndex: d.phaseIndex, balance: d.startBalance, daysElapsed, dayFraction: 0,
+    phaseIndex: d.phaseIndex,
+    balance: d.startBalance,
+    daysElapsed,
+    dayFraction: 0,
     daysSinceActivity: lastTrade === undefined ? daysElapsed : Math.max(0, (d.startedAt - lastTrade.startedAt) / DAY_MS),
-    dailyFloor: d.dailyFloor ?? -1e300, maxLossFloor, highWater,
+    dailyFloor: d.dailyFloor ?? -1e300,
+    maxLossFloor,
+    highWater,
     floorLocked: phase.maxLoss === null || phase.maxLoss.mode === 'static' || (lock !== null && maxLossFloor >= lock),
-    tradingDays: prior.filter((x) => x.tradesOpened > 0).length, trades: prior.reduce((a, x) => a + x.tradesOpened, 0),
-    pastDayPnl: prior.filter((x) => x.realizedPnl !== 0).map((x) => x.realizedPnl), todayPnl: null, tradedToday: false, lockedToday: false,
+    tradingDays: prior.filter((x) => x.tradesOpened > 0).length,
+    trades: prior.reduce((a, x) => a + x.tradesOpened, 0),
+    pastDayPnl: prior.filter((x) => x.realizedPnl !== 0).map((x) => x.realizedPnl),
+    todayPnl: null,
+    tradedToday: false,
+    lockedToday: false,
   };
 }

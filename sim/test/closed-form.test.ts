@@ -23,13 +23,25 @@ function within(k: number, n: number, expected: number, what: string): void {
   const z2 = Z999 * Z999;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (Z999 * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  assert.ok(Math.abs(expected - centre) <= half, `${what}: simulated ${p.toFixed(4)} [${(centre - half).toFixed(4)}, ${(centre + half).toFixed(4)}], closed form ${expected.toFixed(4)}`);
+  assert.ok(
+    Math.abs(expected - centre) <= half,
+    `${what}: simulated ${p.toFixed(4)} [${(centre - half).toFixed(4)}, ${(centre + half).toFixed(4)}], closed form ${expected.toFixed(4)}`,
+  );
 }
 
 function phase(target: number, maxLoss: number, basis: 'balance' | 'equity'): CompiledPhase {
   return {
-    name: 'challenge', startingBalance: START, target, targetBasis: basis, daily: null,
-    maxLoss: { amount: maxLoss, mode: 'static', lockLevel: null }, minTradingDays: 0, minTrades: 0, consistency: null, maxDays: null, inactivityDays: null,
+    name: 'challenge',
+    startingBalance: START,
+    target,
+    targetBasis: basis,
+    daily: null,
+    maxLoss: { amount: maxLoss, mode: 'static', lockLevel: null },
+    minTradingDays: 0,
+    minTrades: 0,
+    consistency: null,
+    maxDays: null,
+    inactivityDays: null,
   };
 }
 
@@ -43,13 +55,27 @@ function gamblersRuin(p: number, a: number, b: number): number {
 test("±1 trades pass with the gambler's-ruin probability of reaching +a before −b", async () => {
   const unit = 1_000;
   // Win probability p as k wins among n history trades, resampled IID.
-  const grid = [[9, 20, 5, 5], [1, 2, 10, 5], [11, 20, 4, 12], [3, 5, 6, 6], [2, 5, 3, 3], [1, 2, 3, 12]] as const;
+  const grid = [
+    [9, 20, 5, 5],
+    [1, 2, 10, 5],
+    [11, 20, 4, 12],
+    [3, 5, 6, 6],
+    [2, 5, 3, 3],
+    [1, 2, 3, 12],
+  ] as const;
   for (const [k, n, a, b] of grid) {
     const returns = Array.from({ length: n }, (_, i) => (i < k ? unit : -unit) / START);
     // The floor sits half a unit above −b, so the walk breaches exactly when it reaches −b.
     const job: SimulationJobInput = {
-      seed: `ruin-${k}-${n}-${a}-${b}`, paths: 40_000, method: 'iid', returns, tradesPerDay: [10],
-      horizon: { trades: 800 }, phases: [phase(a * unit, b * unit - unit / 2, 'balance')], fanPaths: 0, ruin: false,
+      seed: `ruin-${k}-${n}-${a}-${b}`,
+      paths: 40_000,
+      method: 'iid',
+      returns,
+      tradesPerDay: [10],
+      horizon: { trades: 800 },
+      phases: [phase(a * unit, b * unit - unit / 2, 'balance')],
+      fanPaths: 0,
+      ruin: false,
     };
     const r = await pool.run(job);
     assert.equal(r.outcomes.undecided, 0);
@@ -75,9 +101,15 @@ test('a position in a geometric Brownian motion hits its equity target before it
   for (const g of grid) {
     // One position held through the horizon: equity = B + eB(S/S0 − 1), a monotone map of the log price.
     const job: SimulationJobInput = {
-      seed: `gbm-${g.mu}-${g.sigma}`, paths: 20_000, method: 'parametric', tradesPerDay: [1],
+      seed: `gbm-${g.mu}-${g.sigma}`,
+      paths: 20_000,
+      method: 'parametric',
+      tradesPerDay: [1],
       model: { mu: g.mu, sigma: g.sigma, exposure: g.exposure, holdDays: 400, stepsPerDay: 48 },
-      horizon: { days: 400 }, phases: [phase(g.target, g.loss, 'equity')], fanPaths: 0, ruin: false,
+      horizon: { days: 400 },
+      phases: [phase(g.target, g.loss, 'equity')],
+      fanPaths: 0,
+      ruin: false,
     };
     const r = await pool.run(job);
     assert.equal(r.outcomes.undecided, 0);
@@ -86,9 +118,7 @@ test('a position in a geometric Brownian motion hits its equity target before it
     // Barriers in log-price space; a short position reaches its target when the price falls.
     const upPrice = Math.log(1 + g.target / e);
     const downPrice = Math.log(1 - g.loss / e);
-    const expected = g.exposure > 0
-      ? brownianHit(nu, g.sigma, upPrice, -downPrice)
-      : brownianHit(-nu, g.sigma, -upPrice, downPrice);
+    const expected = g.exposure > 0 ? brownianHit(nu, g.sigma, upPrice, -downPrice) : brownianHit(-nu, g.sigma, -upPrice, downPrice);
     within(r.outcomes.passed, r.paths, expected, `mu=${g.mu} sigma=${g.sigma} e=${g.exposure}`);
   }
 });

@@ -30,7 +30,9 @@ function close(a: number, b: number, what: string): void {
   assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${what}: ${a} vs NumPy ${b}`);
 }
 
-test('mean, standard deviation, percentiles and histogram equal NumPy on the same samples', { skip: hasNumpy ? false : 'python3 with NumPy is not installed' }, () => {
+test('mean, standard deviation, percentiles and histogram equal NumPy on the same samples', {
+  skip: hasNumpy ? false : 'python3 with NumPy is not installed',
+}, () => {
   const rng = seedrandom('numpy');
   const samples = [
     Array.from({ length: 10_001 }, () => rng() * 0.2), // uniform, odd length
@@ -39,7 +41,13 @@ test('mean, standard deviation, percentiles and histogram equal NumPy on the sam
     [0.05],
   ];
   const numpy = JSON.parse(execFileSync('python3', ['-c', NUMPY], { input: JSON.stringify(samples), encoding: 'utf8' })) as {
-    mean: number; std: number; min: number; max: number; p: number[]; counts: number[]; edges: number[];
+    mean: number;
+    std: number;
+    min: number;
+    max: number;
+    p: number[];
+    counts: number[];
+    edges: number[];
   }[];
   samples.forEach((xs, i) => {
     const d = distribution(Float64Array.from(xs));

@@ -22,11 +22,37 @@ const TIERS = 60;
 function randomTier(rng: () => number, n: number): Tier {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
   const phase = (name: string, last: boolean) => ({
-    name, startingBalance: 100_000, ...(rng() < 0.4 ? { maxDays: 3 + Math.floor(rng() * 12) } : {}),
+    name,
+    startingBalance: 100_000,
+    ...(rng() < 0.4 ? { maxDays: 3 + Math.floor(rng() * 12) } : {}),
     rules: {
-      ...(last && rng() < 0.3 ? {} : { profitTarget: { target: rng() < 0.5 ? { pct: 4 + Math.floor(rng() * 6) } : { amount: 3_000 + Math.floor(rng() * 5_000) }, basis: pick(['balance', 'equity'] as const) } }),
-      ...(rng() < 0.85 ? { dailyLoss: { limit: rng() < 0.5 ? { pct: 2 + Math.floor(rng() * 4) } : { amount: 1_500 + Math.floor(rng() * 3_000) }, basis: pick(['balance', 'balance-or-equity'] as const), pctOf: pick(['start', 'base'] as const), severity: pick(['hard', 'soft'] as const) } } : {}),
-      ...(rng() < 0.9 ? { maxLoss: { limit: { pct: 4 + Math.floor(rng() * 7) }, mode: pick(['static', 'eod-trailing', 'intraday-trailing'] as const), lock: pick(['none', 'start', { startPlus: 500 }] as const) } } : {}),
+      ...(last && rng() < 0.3
+        ? {}
+        : {
+            profitTarget: {
+              target: rng() < 0.5 ? { pct: 4 + Math.floor(rng() * 6) } : { amount: 3_000 + Math.floor(rng() * 5_000) },
+              basis: pick(['balance', 'equity'] as const),
+            },
+          }),
+      ...(rng() < 0.85
+        ? {
+            dailyLoss: {
+              limit: rng() < 0.5 ? { pct: 2 + Math.floor(rng() * 4) } : { amount: 1_500 + Math.floor(rng() * 3_000) },
+              basis: pick(['balance', 'balance-or-equity'] as const),
+              pctOf: pick(['start', 'base'] as const),
+              severity: pick(['hard', 'soft'] as const),
+            },
+          }
+        : {}),
+      ...(rng() < 0.9
+        ? {
+            maxLoss: {
+              limit: { pct: 4 + Math.floor(rng() * 7) },
+              mode: pick(['static', 'eod-trailing', 'intraday-trailing'] as const),
+              lock: pick(['none', 'start', { startPlus: 500 }] as const),
+            },
+          }
+        : {}),
       ...(rng() < 0.5 ? { minTradingDays: { days: 1 + Math.floor(rng() * 5) } } : {}),
       ...(rng() < 0.3 ? { minTrades: { count: 2 + Math.floor(rng() * 10) } } : {}),
       ...(rng() < 0.4 ? { consistency: { maxBestDayShare: pick([0.3, 0.4, 0.5]) } } : {}),
@@ -35,7 +61,13 @@ function randomTier(rng: () => number, n: number): Tier {
   });
   const two = rng() < 0.4;
   return parseTier({
-    id: `parity-${n}`, version: 1, name: `Parity ${n}`, timezone: 'UTC', resetTime: '00:00', kinds: ['linear'], leverage: 100,
+    id: `parity-${n}`,
+    version: 1,
+    name: `Parity ${n}`,
+    timezone: 'UTC',
+    resetTime: '00:00',
+    kinds: ['linear'],
+    leverage: 100,
     fees: { linear: 0, binary: 0 },
     phases: two ? [phase('challenge', false), phase('verification', false), phase('funded', true)] : [phase('challenge', true)],
   });
@@ -48,7 +80,11 @@ interface Traced {
 
 /** How the engine ended the assessment, in the simulator's words. */
 function engineOutcome(h: Harness, tier: Tier): { outcome: Outcome; balance: number; passedAt: number | undefined } {
-  const passed = ofType(h.log, 'assessment.passed')[0] ?? ofType(h.log, 'assessment.phase-passed').find((e) => tier.phases[tier.phases.findIndex((p) => p.name === e.nextPhase)]!.rules.profitTarget === undefined);
+  const passed =
+    ofType(h.log, 'assessment.passed')[0] ??
+    ofType(h.log, 'assessment.phase-passed').find(
+      (e) => tier.phases[tier.phases.findIndex((p) => p.name === e.nextPhase)]!.rules.profitTarget === undefined,
+    );
   if (passed !== undefined) return { outcome: 'passed', balance: passed.balance, passedAt: passed.at };
   const s = h.state();
   const failed = ofType(h.log, 'assessment.failed')[0];
@@ -84,13 +120,27 @@ test('every simulated path ends as the live engine ends it: same rule, same day,
     // Returns are multiples of 2^-16 so that prices and balances stay exact in both.
     const returns = Array.from({ length: 40 }, () => Math.round((rng() - 0.47) * 0.05 * 65_536) / 65_536);
     const job = SimulationJob.parse({
-      seed: `p${n}`, paths: 40, method: rng() < 0.5 ? 'iid' : 'block', returns, tradesPerDay: [0, 0, 1, 2, 3, 5],
-      horizon: rng() < 0.5 ? { trades: 60 } : { days: 12 }, phases: compilePhases(tier), fanPaths: 0,
+      seed: `p${n}`,
+      paths: 40,
+      method: rng() < 0.5 ? 'iid' : 'block',
+      returns,
+      tradesPerDay: [0, 0, 1, 2, 3, 5],
+      horizon: rng() < 0.5 ? { trades: 60 } : { days: 12 },
+      phases: compilePhases(tier),
+      fanPaths: 0,
     });
     const paths = new Map<number, Traced>();
     const trace: PathTrace = {
-      trade: (p, t, pnl) => { const x = paths.get(p) ?? { events: [], end: undefined }; x.events.push({ t, pnl }); paths.set(p, x); },
-      end: (p, t) => { const x = paths.get(p) ?? { events: [], end: undefined }; x.end = t; paths.set(p, x); },
+      trade: (p, t, pnl) => {
+        const x = paths.get(p) ?? { events: [], end: undefined };
+        x.events.push({ t, pnl });
+        paths.set(p, x);
+      },
+      end: (p, t) => {
+        const x = paths.get(p) ?? { events: [], end: undefined };
+        x.end = t;
+        paths.set(p, x);
+      },
     };
     const rec = runChunk(planFor(job), 0, 0, job.paths, { trace });
     for (let i = 0; i < job.paths; i++) {

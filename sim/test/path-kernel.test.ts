@@ -33,17 +33,46 @@ test('the bootstrap kernel generated for each tier writes exactly the records of
         const fromLive = rng() < 0.5;
         const p0 = phases[0]!;
         const job = SimulationJob.parse({
-          seed: `s${cases}`, paths: 600, method, sizing, returns: history(`h${cases}`), tradesPerDay: [0, 1, 2, 4, 7],
+          seed: `s${cases}`,
+          paths: 600,
+          method,
+          sizing,
+          returns: history(`h${cases}`),
+          tradesPerDay: [0, 1, 2, 4, 7],
           horizon: rng() < 0.5 ? { trades: 80 } : { days: 20 + Math.floor(rng() * 20), trades: rng() < 0.5 ? 150 : undefined },
-          phases: phases.map((p): CompiledPhase => ({ ...p, inactivityDays: p.inactivityDays ?? (rng() < 0.3 ? 2 : null), maxDays: p.maxDays ?? (rng() < 0.3 ? 15 : null) })),
-          from: fromLive ? {
-            phaseIndex: 0, balance: p0.startingBalance * 1.02, daysElapsed: 3.4, dayFraction: 0.4, daysSinceActivity: 0.5,
-            dailyFloor: p0.startingBalance * 0.98, maxLossFloor: p0.startingBalance * 0.93, highWater: p0.startingBalance * 1.02, floorLocked: false,
-            tradingDays: 2, trades: 6, pastDayPnl: [800, 1_200], todayPnl: 200, tradedToday: true, lockedToday: false,
-          } : undefined,
+          phases: phases.map(
+            (p): CompiledPhase => ({
+              ...p,
+              inactivityDays: p.inactivityDays ?? (rng() < 0.3 ? 2 : null),
+              maxDays: p.maxDays ?? (rng() < 0.3 ? 15 : null),
+            }),
+          ),
+          from: fromLive
+            ? {
+                phaseIndex: 0,
+                balance: p0.startingBalance * 1.02,
+                daysElapsed: 3.4,
+                dayFraction: 0.4,
+                daysSinceActivity: 0.5,
+                dailyFloor: p0.startingBalance * 0.98,
+                maxLossFloor: p0.startingBalance * 0.93,
+                highWater: p0.startingBalance * 1.02,
+                floorLocked: false,
+                tradingDays: 2,
+                trades: 6,
+                pastDayPnl: [800, 1_200],
+                todayPnl: 200,
+                tradedToday: true,
+                lockedToday: false,
+              }
+            : undefined,
         });
         const plan = planFor(job);
-        sameRecords(runChunk(plan, 3, 0, job.paths), runChunk(plan, 3, 0, job.paths, { reference: true }), `${tier.id} ${method} ${sizing} from=${fromLive}`);
+        sameRecords(
+          runChunk(plan, 3, 0, job.paths),
+          runChunk(plan, 3, 0, job.paths, { reference: true }),
+          `${tier.id} ${method} ${sizing} from=${fromLive}`,
+        );
         cases++;
       }
     }
@@ -65,8 +94,13 @@ test('a block bootstrap keeps streaks that an IID bootstrap breaks', () => {
 });
 
 const jobInput: SimulationJobInput = {
-  seed: 'pool', paths: CHUNK_SIZE * 5 + 123, method: 'block', returns: history('pool'), tradesPerDay: [0, 1, 3, 5],
-  horizon: { trades: 100 }, phases: compilePhases(tiers.find((t) => t.id === 'one-step-50k')!),
+  seed: 'pool',
+  paths: CHUNK_SIZE * 5 + 123,
+  method: 'block',
+  returns: history('pool'),
+  tradesPerDay: [0, 1, 3, 5],
+  horizon: { trades: 100 },
+  phases: compilePhases(tiers.find((t) => t.id === 'one-step-50k')!),
 };
 
 test('the same seed gives the same result on one worker and on three', async () => {
@@ -103,7 +137,7 @@ test('the pool reports progress chunk by chunk and stops when cancelled', async 
 test('a job with bad fields is refused with every field named', async () => {
   const pool = new SimPool({ workers: 1 });
   try {
-    await assert.rejects(pool.run({ ...jobInput, paths: 0, returns: [] , method: 'iid' }), (err: unknown) => {
+    await assert.rejects(pool.run({ ...jobInput, paths: 0, returns: [], method: 'iid' }), (err: unknown) => {
       assert.ok(err instanceof InvalidJobError);
       assert.equal(err.code, 'INVALID_JOB');
       assert.match(err.message, /paths/);

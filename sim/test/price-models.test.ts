@@ -36,7 +36,10 @@ test('jump-diffusion without jumps has log-returns with mean (mu - sigma²/2)t a
   const expectedMean = (mu - (sigma * sigma) / 2) * t;
   const expectedVariance = sigma * sigma * t;
   assert.ok(Math.abs(m.mean - expectedMean) < Z * m.seMean, `mean ${m.mean} vs ${expectedMean} (se ${m.seMean})`);
-  assert.ok(Math.abs(m.variance - expectedVariance) < Z * m.seVariance, `variance ${m.variance} vs ${expectedVariance} (se ${m.seVariance})`);
+  assert.ok(
+    Math.abs(m.variance - expectedVariance) < Z * m.seVariance,
+    `variance ${m.variance} vs ${expectedVariance} (se ${m.seVariance})`,
+  );
 });
 
 test('jumps add lambda(jumpMean² + jumpStd²)t to the variance of log-returns', () => {

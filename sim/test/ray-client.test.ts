@@ -29,11 +29,47 @@ const SERVER = fileURLToPath(new URL('../../deploy/ray/loopback_server.py', impo
 const pool = new SimPool({ workers: 2 });
 after(() => pool.close());
 
-const returns = Array.from({ length: 200 }, (_, i) => ((i * 7919) % 100 < 52 ? 0.002 + ((i * 31) % 10) / 1000 : -(0.002 + ((i * 17) % 8) / 1000)));
+const returns = Array.from({ length: 200 }, (_, i) =>
+  (i * 7919) % 100 < 52 ? 0.002 + ((i * 31) % 10) / 1000 : -(0.002 + ((i * 17) % 8) / 1000),
+);
 const jobs: [string, SimulationJobInput][] = [
-  ['two-step, IID, 100 trades', { seed: 'r1', paths: 60_000, method: 'iid', returns, tradesPerDay: [0, 1, 2, 4], horizon: { trades: 100 }, phases: compilePhases(presetTiers().find((t) => t.id === 'two-step-100k')!) }],
-  ['one-step (EOD trailing, consistency), block, 40 days', { seed: 'r2', paths: 60_000, method: 'block', returns, tradesPerDay: [0, 2, 3, 5], horizon: { days: 40 }, phases: compilePhases(presetTiers().find((t) => t.id === 'one-step-50k')!) }],
-  ['intraday trailing, soft daily, compound', { seed: 'r3', paths: 60_000, method: 'iid', sizing: 'compound', returns: returns.map((r) => r * 2), tradesPerDay: [1, 3, 6], horizon: { days: 30 }, phases: compilePhases(presetTiers().find((t) => t.id === 'intraday-trail-50k')!) }],
+  [
+    'two-step, IID, 100 trades',
+    {
+      seed: 'r1',
+      paths: 60_000,
+      method: 'iid',
+      returns,
+      tradesPerDay: [0, 1, 2, 4],
+      horizon: { trades: 100 },
+      phases: compilePhases(presetTiers().find((t) => t.id === 'two-step-100k')!),
+    },
+  ],
+  [
+    'one-step (EOD trailing, consistency), block, 40 days',
+    {
+      seed: 'r2',
+      paths: 60_000,
+      method: 'block',
+      returns,
+      tradesPerDay: [0, 2, 3, 5],
+      horizon: { days: 40 },
+      phases: compilePhases(presetTiers().find((t) => t.id === 'one-step-50k')!),
+    },
+  ],
+  [
+    'intraday trailing, soft daily, compound',
+    {
+      seed: 'r3',
+      paths: 60_000,
+      method: 'iid',
+      sizing: 'compound',
+      returns: returns.map((r) => r * 2),
+      tradesPerDay: [1, 3, 6],
+      horizon: { days: 30 },
+      phases: compilePhases(presetTiers().find((t) => t.id === 'intraday-trail-50k')!),
+    },
+  ],
 ];
 
 describe('the Python kernel behind the Serve route', { skip: hasNumpy ? false : 'python3 with NumPy is not installed' }, () => {
@@ -66,15 +102,30 @@ describe('the Python kernel behind the Serve route', { skip: hasNumpy ? false : 
         assert.ok(Math.abs(a - b) <= 4 * se + 1e-12, `${o}: Ray ${a.toFixed(4)} vs local ${b.toFixed(4)} (4 SE = ${(4 * se).toFixed(4)})`);
       }
       const seDd = Math.sqrt((remote.maxDrawdown.std ** 2 + local.maxDrawdown.std ** 2) / local.paths);
-      assert.ok(Math.abs(remote.maxDrawdown.mean - local.maxDrawdown.mean) <= 4 * seDd, `mean drawdown: Ray ${remote.maxDrawdown.mean} vs local ${local.maxDrawdown.mean}`);
-      if (job.method === 'block') assert.ok(Math.abs(remote.blockLength! - local.blockLength!) < 1e-9, `block length: Ray ${remote.blockLength} vs local ${local.blockLength}`);
+      assert.ok(
+        Math.abs(remote.maxDrawdown.mean - local.maxDrawdown.mean) <= 4 * seDd,
+        `mean drawdown: Ray ${remote.maxDrawdown.mean} vs local ${local.maxDrawdown.mean}`,
+      );
+      if (job.method === 'block')
+        assert.ok(
+          Math.abs(remote.blockLength! - local.blockLength!) < 1e-9,
+          `block length: Ray ${remote.blockLength} vs local ${local.blockLength}`,
+        );
     });
   }
 
   test('a method the cluster does not run goes to the local pool, with the reason', async () => {
     let reason = '';
     const ray = new RaySimulator({ url, fallback: pool, onFallback: (why) => (reason = why) });
-    const r = await ray.run({ seed: 'p', paths: 500, method: 'parametric', tradesPerDay: [1], model: { mu: 0.1, sigma: 0.5, exposure: 1, holdDays: 1 }, horizon: { days: 10 }, phases: jobs[0]![1].phases });
+    const r = await ray.run({
+      seed: 'p',
+      paths: 500,
+      method: 'parametric',
+      tradesPerDay: [1],
+      model: { mu: 0.1, sigma: 0.5, exposure: 1, holdDays: 1 },
+      horizon: { days: 10 },
+      phases: jobs[0]![1].phases,
+    });
     assert.equal(r.engine, 'local');
     assert.match(reason, /UNSUPPORTED_METHOD/);
   });
@@ -89,7 +140,8 @@ describe('a failing cluster', () => {
     server = createServer((req, res) => {
       hits++;
       req.resume();
-      if (mode === 'error') res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"OVERLOADED","message":"no replica"}}');
+      if (mode === 'error')
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"OVERLOADED","message":"no replica"}}');
       else if (mode === 'garbage') res.writeHead(200, { 'content-type': 'application/json' }).end('{"paths": "many"}');
       // 'hang': never answers
     });
@@ -107,7 +159,9 @@ describe('a failing cluster', () => {
     mode = 'error';
     hits = 0;
     let reason = '';
-    const r = await new RaySimulator({ url: base, fallback: pool, retries: 2, backoffMs: 10, onFallback: (why) => (reason = why) }).run(small);
+    const r = await new RaySimulator({ url: base, fallback: pool, retries: 2, backoffMs: 10, onFallback: (why) => (reason = why) }).run(
+      small,
+    );
     assert.equal(hits, 3);
     assert.equal(r.engine, 'local');
     assert.match(reason, /HTTP 503: OVERLOADED/);
@@ -116,7 +170,14 @@ describe('a failing cluster', () => {
   test('a cluster that does not answer in time is abandoned for the local pool', async () => {
     mode = 'hang';
     let reason = '';
-    const r = await new RaySimulator({ url: base, fallback: pool, retries: 1, backoffMs: 10, timeoutMs: 200, onFallback: (why) => (reason = why) }).run(small);
+    const r = await new RaySimulator({
+      url: base,
+      fallback: pool,
+      retries: 1,
+      backoffMs: 10,
+      timeoutMs: 200,
+      onFallback: (why) => (reason = why),
+    }).run(small);
     assert.equal(r.engine, 'local');
     assert.match(reason, /no answer within 200 ms/);
   });
@@ -130,6 +191,9 @@ describe('a failing cluster', () => {
   });
 
   test('an unreachable cluster without a fallback is a clear error', async () => {
-    await assert.rejects(new RaySimulator({ url: 'http://127.0.0.1:9', retries: 0 }).run(small), /Ray Serve at http:\/\/127\.0\.0\.1:9: cannot reach it/);
+    await assert.rejects(
+      new RaySimulator({ url: 'http://127.0.0.1:9', retries: 0 }).run(small),
+      /Ray Serve at http:\/\/127\.0\.0\.1:9: cannot reach it/,
+    );
   });
 });

@@ -11,7 +11,7 @@ const PATHS = 100_000;
 /** A tiny deterministic generator (LCG) so the fixture's paths are the same on every run. */
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function dist(d: Partial<Distribution> & Pick<Distribution, 'mean' | 'p50'>): Distribution {
@@ -32,9 +32,10 @@ function pct(xs: readonly number[], q: number): number {
  */
 function makeResult(opts: { fanSteps?: number; passes?: boolean } = {}): SimulationResult {
   const fanSteps = opts.fanSteps ?? 100;
-  const counts: Record<Outcome, number> = opts.passes === false
-    ? { passed: 0, 'daily-loss': 18_000, 'max-loss': 61_000, 'phase-time-limit': 4_000, inactivity: 2_000, undecided: 15_000 }
-    : { passed: 42_130, 'daily-loss': 11_200, 'max-loss': 31_870, 'phase-time-limit': 2_960, inactivity: 1_840, undecided: 10_000 };
+  const counts: Record<Outcome, number> =
+    opts.passes === false
+      ? { passed: 0, 'daily-loss': 18_000, 'max-loss': 61_000, 'phase-time-limit': 4_000, inactivity: 2_000, undecided: 15_000 }
+      : { passed: 42_130, 'daily-loss': 11_200, 'max-loss': 31_870, 'phase-time-limit': 2_960, inactivity: 1_840, undecided: 10_000 };
   const breakdown = Object.fromEntries(OUTCOMES.map((o) => [o, wilson(counts[o], PATHS)])) as SimulationResult['breakdown'];
   const rand = lcg(7);
   const rows: number[][] = [];
@@ -63,9 +64,23 @@ function makeResult(opts: { fanSteps?: number; passes?: boolean } = {}): Simulat
     outcomes: counts,
     pass: wilson(counts.passed, PATHS),
     breakdown,
-    daysToPass: counts.passed === 0 ? null : dist({ n: counts.passed, mean: 17.8, std: 6.2, min: 4, max: 60, p5: 9, p25: 13, p50: 17, p75: 22, p95: 29, p99: 36 }),
+    daysToPass:
+      counts.passed === 0
+        ? null
+        : dist({ n: counts.passed, mean: 17.8, std: 6.2, min: 4, max: 60, p5: 9, p25: 13, p50: 17, p75: 22, p95: 29, p99: 36 }),
     maxDrawdown: dist({ mean: 0.0452, std: 0.027, min: 0, max: 0.14, p5: 0.012, p25: 0.026, p50: 0.039, p75: 0.061, p95: 0.1, p99: 0.1 }),
-    finalPnl: dist({ mean: 1_834.5, std: 7_412.3, min: -10_000, max: 12_950, p5: -10_000, p25: -6_120, p50: 2_410, p75: 10_020, p95: 10_880, p99: 12_100 }),
+    finalPnl: dist({
+      mean: 1_834.5,
+      std: 7_412.3,
+      min: -10_000,
+      max: 12_950,
+      p5: -10_000,
+      p25: -6_120,
+      p50: 2_410,
+      p75: 10_020,
+      p95: 10_880,
+      p99: 12_100,
+    }),
     riskOfRuin: wilson(38_400, PATHS),
     drawdownHistogram: { edges, counts: hist },
     fan: { steps, bands: { p5: band(5), p25: band(25), p50: band(50), p75: band(75), p95: band(95) }, samples: rows.slice(0, 20) },
@@ -75,8 +90,15 @@ function makeResult(opts: { fanSteps?: number; passes?: boolean } = {}): Simulat
 }
 
 const context: ReportContext = {
-  tierName: 'Two-Step 100K', tierId: 'two-step-100k', source: 'trades-2024Q4.csv', method: 'block', paths: PATHS, seed: 'fixture',
-  generatedAt: '2025-01-15T09:30:00.000Z', targetLevel: 110_000, floorLevel: 90_000,
+  tierName: 'Two-Step 100K',
+  tierId: 'two-step-100k',
+  source: 'trades-2024Q4.csv',
+  method: 'block',
+  paths: PATHS,
+  seed: 'fixture',
+  generatedAt: '2025-01-15T09:30:00.000Z',
+  targetLevel: 110_000,
+  floorLevel: 90_000,
 };
 
 const count = (html: string, re: RegExp): number => html.match(re)?.length ?? 0;
@@ -140,7 +162,11 @@ test('the most likely way to fail, median days to pass and risk of ruin are in t
 test('each chart is drawn as exactly one svg element', () => {
   const html = renderReport(makeResult(), context);
   assert.equal(count(html, /<svg\b/g), 3);
-  for (const label of ['Fan chart of equity by trade number', 'Histogram of maximum drawdown', 'Outcome probabilities with 95% intervals']) {
+  for (const label of [
+    'Fan chart of equity by trade number',
+    'Histogram of maximum drawdown',
+    'Outcome probabilities with 95% intervals',
+  ]) {
     assert.equal(count(html, new RegExp(`<svg[^>]*aria-label="${label}"`, 'g')), 1, label);
   }
 });
@@ -168,7 +194,10 @@ test('the fan bands are polygons with two points per fan step, and the median li
     const n = result.fan.steps.length;
     const html = renderReport(result, context);
     const polygons = [...html.matchAll(/<polygon class="(band-[a-z]+)" points="([^"]*)"/g)];
-    assert.deepEqual(polygons.map((m) => m[1]), ['band-outer', 'band-inner']);
+    assert.deepEqual(
+      polygons.map((m) => m[1]),
+      ['band-outer', 'band-inner'],
+    );
     for (const m of polygons) assert.equal(m[2]!.trim().split(/\s+/).length, 2 * n, `${m[1]} with ${n} steps`);
     const median = /<polyline class="median" points="([^"]*)"/.exec(html);
     assert.ok(median, 'a median polyline');

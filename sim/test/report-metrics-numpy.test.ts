@@ -75,9 +75,29 @@ function fixture(): { trades: TradeRow[]; days: DayRow[]; start: number; from: n
     const gross = Math.round((rng() - 0.47) * 2_000 * 100) / 100;
     const fees = Math.round(rng() * 30 * 100) / 100;
     trades.push({
-      assessmentId: 'a', no, phaseIndex: 0, symbol: 'BTC-USD', side: rng() < 0.5 ? 'long' : 'short', open, maxQty: 1, entryQty: 1, entryPrice: 60_000,
-      exitQty: open ? 0 : 1, exitPrice: open ? null : 60_100, openedAt, closedAt, grossPnl: open ? 0 : gross, fees, netPnl: open ? -fees : gross - fees,
-      closedBy: open ? null : 'order', fills: 2, stopLoss: null, takeProfit: null, dailyFloor: 95_000, maxLossFloor: 90_000, balanceAtOpen: start,
+      assessmentId: 'a',
+      no,
+      phaseIndex: 0,
+      symbol: 'BTC-USD',
+      side: rng() < 0.5 ? 'long' : 'short',
+      open,
+      maxQty: 1,
+      entryQty: 1,
+      entryPrice: 60_000,
+      exitQty: open ? 0 : 1,
+      exitPrice: open ? null : 60_100,
+      openedAt,
+      closedAt,
+      grossPnl: open ? 0 : gross,
+      fees,
+      netPnl: open ? -fees : gross - fees,
+      closedBy: open ? null : 'order',
+      fills: 2,
+      stopLoss: null,
+      takeProfit: null,
+      dailyFloor: 95_000,
+      maxLossFloor: 90_000,
+      balanceAtOpen: start,
     });
   }
   trades.push({ ...trades[0]!, no: 401, openedAt: from + DAY, closedAt: from + DAY + 1, grossPnl: 0, fees: 0, netPnl: 0 }); // a scratch: neither win nor loss
@@ -86,17 +106,34 @@ function fixture(): { trades: TradeRow[]; days: DayRow[]; start: number; from: n
   for (let i = 0; i < 30; i++) {
     const pnl = i % 7 === 6 ? 0 : Math.round((rng() - 0.45) * 3_000 * 100) / 100;
     days.push({
-      assessmentId: 'a', phaseIndex: 0, dayIndex: i, startedAt: from + i * DAY, endedAt: from + (i + 1) * DAY, startBalance: balance, startEquity: balance,
-      dailyFloor: balance - 5_000, maxLossFloor: 90_000, realizedPnl: pnl, fees: 0, fills: 0, tradesOpened: 0, endBalance: balance + pnl,
+      assessmentId: 'a',
+      phaseIndex: 0,
+      dayIndex: i,
+      startedAt: from + i * DAY,
+      endedAt: from + (i + 1) * DAY,
+      startBalance: balance,
+      startEquity: balance,
+      dailyFloor: balance - 5_000,
+      maxLossFloor: 90_000,
+      realizedPnl: pnl,
+      fees: 0,
+      fills: 0,
+      tradesOpened: 0,
+      endBalance: balance + pnl,
     });
     balance += pnl;
   }
   return { trades, days, start, from, to: from + 30 * DAY };
 }
 
-test('performance figures equal an independent NumPy computation on the same trades and days', { skip: hasNumpy ? false : 'python3 with NumPy is not installed' }, () => {
+test('performance figures equal an independent NumPy computation on the same trades and days', {
+  skip: hasNumpy ? false : 'python3 with NumPy is not installed',
+}, () => {
   const f = fixture();
-  const n = JSON.parse(execFileSync('python3', ['-c', NUMPY], { input: JSON.stringify(f), encoding: 'utf8' })) as Record<string, number | boolean>;
+  const n = JSON.parse(execFileSync('python3', ['-c', NUMPY], { input: JSON.stringify(f), encoding: 'utf8' })) as Record<
+    string,
+    number | boolean
+  >;
   const p = performance(f.trades, f.days, f.start, f.from, f.to);
   const num = (k: string): number => n[k] as number;
   close(p.netPnl, num('netPnl'), 'net P&L');
@@ -126,7 +163,8 @@ test('performance figures equal an independent NumPy computation on the same tra
 
 test('figures without enough data are null, not NaN or Infinity', () => {
   const p = performance([], [], 100_000, 0, 1);
-  for (const k of ['winRate', 'profitFactor', 'expectancy', 'avgWin', 'avgLoss', 'sharpe', 'sortino', 'tradesPerDay', 'dailyStd'] as const) assert.equal(p[k], null, k);
+  for (const k of ['winRate', 'profitFactor', 'expectancy', 'avgWin', 'avgLoss', 'sharpe', 'sortino', 'tradesPerDay', 'dailyStd'] as const)
+    assert.equal(p[k], null, k);
   assert.equal(p.maxDrawdown.amount, 0);
   assert.equal(p.exposure, 0);
 });

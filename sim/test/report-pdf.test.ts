@@ -34,11 +34,19 @@ test('a report page prints to a multi-page A4 PDF in headless Chromium', { skip 
   const db = await createTestDatabase();
   try {
     const tape = readTape(fileURLToPath(new URL('../../tapes/pass-after-min-days.jsonl', import.meta.url)));
-    const { events, engine } = await runInputs(tape.map((x) => x.input), { workers: 1, tiers: presetTiers() });
+    const { events, engine } = await runInputs(
+      tape.map((x) => x.input),
+      { workers: 1, tiers: presetTiers() },
+    );
     await engine.stop();
     await new PgHistoryStore(db.sql).ingest(events.filter((e) => eventSubject(e.type) !== undefined) as unknown as HistoryEvent[]);
     const tiers = [...presetTiers(), ...tape.flatMap((x) => (x.input.type === 'tier' ? [parseTier(x.input.tier)] : []))];
-    const service = new ReportService({ reader: new PgHistoryReader(db.sql), store: new PgReportStore(db.sql), tiers: () => tiers, replay: (id) => replaySource(id, 'tapes/pass-after-min-days.jsonl', false) });
+    const service = new ReportService({
+      reader: new PgHistoryReader(db.sql),
+      store: new PgReportStore(db.sql),
+      tiers: () => tiers,
+      replay: (id) => replaySource(id, 'tapes/pass-after-min-days.jsonl', false),
+    });
     const report = (await service.build('acc-mindays', 'assessment.passed'))!;
     const html = renderAssessmentReport(report);
     const pdf = await printPdf(html);

@@ -23,7 +23,9 @@ import { ReportService } from '../reports/report-service.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TAPES = readdirSync(new URL('../../tapes/', import.meta.url)).filter((f) => f.endsWith('.jsonl')).sort();
+const TAPES = readdirSync(new URL('../../tapes/', import.meta.url))
+  .filter((f) => f.endsWith('.jsonl'))
+  .sort();
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 
 describe('reports of the example tapes against what the replay prints', { skip }, () => {
@@ -38,13 +40,27 @@ describe('reports of the example tapes against what the replay prints', { skip }
   for (const tape of TAPES) {
     test(`${tape}: the report's violations, trades and verdict are the replay's`, async () => {
       const path = `tapes/${tape}`;
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'engine/main/replay.ts', path, '--no-states', '--workers', '1'], { cwd: ROOT, maxBuffer: 64 << 20 });
-      const printed = stdout.trim().split('\n').map((l) => JSON.parse(l) as OutputEvent & Record<string, unknown>);
-      const tiers: Tier[] = [...presetTiers(), ...readTape(`${ROOT}${path}`).flatMap((s) => (s.input.type === 'tier' ? [parseTier(s.input.tier)] : []))];
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'engine/main/replay.ts', path, '--no-states', '--workers', '1'], {
+        cwd: ROOT,
+        maxBuffer: 64 << 20,
+      });
+      const printed = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as OutputEvent & Record<string, unknown>);
+      const tiers: Tier[] = [
+        ...presetTiers(),
+        ...readTape(`${ROOT}${path}`).flatMap((s) => (s.input.type === 'tier' ? [parseTier(s.input.tier)] : [])),
+      ];
       const store = new PgHistoryStore(db.sql);
       await store.clear();
       await store.ingest(printed.filter((e) => 'assessmentId' in e && eventSubject(e.type) !== undefined) as unknown as HistoryEvent[]);
-      const service = new ReportService({ reader: new PgHistoryReader(db.sql), store: new PgReportStore(db.sql), tiers: () => tiers, replay: (id) => replaySource(id, path, false) });
+      const service = new ReportService({
+        reader: new PgHistoryReader(db.sql),
+        store: new PgReportStore(db.sql),
+        tiers: () => tiers,
+        replay: (id) => replaySource(id, path, false),
+      });
       const ids = [...new Set(printed.filter((e) => e.type === 'assessment.created').map((e) => e.assessmentId))];
       assert.ok(ids.length > 0);
       for (const id of ids) {
@@ -52,13 +68,38 @@ describe('reports of the example tapes against what the replay prints', { skip }
         const report = (await service.build(id, 'request'))!;
         assert.deepEqual(report.compliance.replay.commands, [`npm run replay -- ${path} --no-states`]);
 
-        const violations = mine.filter((e) => e.type === 'rules.violation-detected').map((e) => (e as Extract<OutputEvent, { type: 'rules.violation-detected' }>).violation);
-        assert.deepEqual(report.compliance.violations.map((v) => ({
-          ruleId: v.ruleId, severity: v.severity, tierId: v.tierId, tierVersion: v.tierVersion, phase: v.phase, at: v.at, cause: v.cause, equity: v.equity,
-          balance: v.balance, limit: v.limit, value: v.value, positions: v.positions, detail: v.detail,
-        })), violations, `${id}: violations`);
+        const violations = mine
+          .filter((e) => e.type === 'rules.violation-detected')
+          .map((e) => (e as Extract<OutputEvent, { type: 'rules.violation-detected' }>).violation);
+        assert.deepEqual(
+          report.compliance.violations.map((v) => ({
+            ruleId: v.ruleId,
+            severity: v.severity,
+            tierId: v.tierId,
+            tierVersion: v.tierVersion,
+            phase: v.phase,
+            at: v.at,
+            cause: v.cause,
+            equity: v.equity,
+            balance: v.balance,
+            limit: v.limit,
+            value: v.value,
+            positions: v.positions,
+            detail: v.detail,
+          })),
+          violations,
+          `${id}: violations`,
+        );
         for (const v of report.compliance.violations) {
-          assert.ok(mine.some((e) => e.type === v.expect.type && e.at === v.expect.at && (e as { violation?: { equity: number } }).violation?.equity === v.expect.equity), `${id}: the replay prints the line the report expects`);
+          assert.ok(
+            mine.some(
+              (e) =>
+                e.type === v.expect.type &&
+                e.at === v.expect.at &&
+                (e as { violation?: { equity: number } }).violation?.equity === v.expect.equity,
+            ),
+            `${id}: the replay prints the line the report expects`,
+          );
         }
         // Each closed round trip is a position.closed (or settled) line of the replay, in order.
         const closes = mine.filter((e) => e.type === 'position.closed' || e.type === 'position.settled');
@@ -75,11 +116,16 @@ describe('reports of the example tapes against what the replay prints', { skip }
         const fills = mine.filter((e) => e.type === 'order.filled');
         assert.equal(report.trades.items.reduce((n, t) => n + t.fills, 0) >= fills.length, true, `${id}: every fill is in a trade`);
         // The verdict and the final balance.
-        const end = [...mine].reverse().find((e) => ['assessment.passed', 'assessment.failed', 'assessment.expired', 'assessment.abandoned'].includes(e.type));
+        const end = [...mine]
+          .reverse()
+          .find((e) => ['assessment.passed', 'assessment.failed', 'assessment.expired', 'assessment.abandoned'].includes(e.type));
         assert.equal(report.summary.status, end === undefined ? 'active' : end.type.slice('assessment.'.length), `${id}: status`);
         if (end?.type === 'assessment.failed') {
           assert.equal(report.summary.decidingRule?.ruleId, end['ruleId']);
-          assert.deepEqual(report.summary.decidingRule?.evidence, violations.findLast((v) => v.ruleId === end['ruleId']));
+          assert.deepEqual(
+            report.summary.decidingRule?.evidence,
+            violations.findLast((v) => v.ruleId === end['ruleId']),
+          );
         }
         if (end !== undefined) assert.equal(report.summary.finalBalance, end['balance']);
         const dayStarts = mine.filter((e) => e.type === 'assessment.day-started');

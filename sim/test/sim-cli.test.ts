@@ -12,12 +12,30 @@ const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function sim(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'engine/main/sim.ts', ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, RAY_SERVE_URL: '' } });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'engine/main/sim.ts', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, RAY_SERVE_URL: '' },
+  });
 }
 
 test('npm run sim prints the summary as one JSON object and writes the HTML report', () => {
   const report = join(dir, 'report.html');
-  const r = sim('--trades', 'sim/examples/trades-sample.csv', '--tier', 'two-step-100k', '--paths', '5000', '--seed', '7', '--json', '--report', report, '--workers', '2');
+  const r = sim(
+    '--trades',
+    'sim/examples/trades-sample.csv',
+    '--tier',
+    'two-step-100k',
+    '--paths',
+    '5000',
+    '--seed',
+    '7',
+    '--json',
+    '--report',
+    report,
+    '--workers',
+    '2',
+  );
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'stdout holds only the JSON summary');
@@ -31,14 +49,38 @@ test('npm run sim prints the summary as one JSON object and writes the HTML repo
   assert.equal(html.match(/<svg/g)?.length, 3);
   assert.match(html, /Two-Step 100K/);
   // Same seed, same numbers.
-  const again = sim('--trades', 'sim/examples/trades-sample.csv', '--tier', 'two-step-100k', '--paths', '5000', '--seed', '7', '--json', '--no-report', '--workers', '1');
+  const again = sim(
+    '--trades',
+    'sim/examples/trades-sample.csv',
+    '--tier',
+    'two-step-100k',
+    '--paths',
+    '5000',
+    '--seed',
+    '7',
+    '--json',
+    '--no-report',
+    '--workers',
+    '1',
+  );
   assert.deepEqual({ ...JSON.parse(again.stdout), elapsedMs: 0 }, { ...result, elapsedMs: 0 });
 });
 
 test('the table names the pass probability and each way to fail', () => {
-  const r = sim('--trades', 'sim/examples/trades-sample.csv', '--tier', 'one-step-50k', '--paths', '2000', '--no-report', '--method', 'iid');
+  const r = sim(
+    '--trades',
+    'sim/examples/trades-sample.csv',
+    '--tier',
+    'one-step-50k',
+    '--paths',
+    '2000',
+    '--no-report',
+    '--method',
+    'iid',
+  );
   assert.equal(r.status, 0, r.stderr);
-  for (const row of ['pass probability', 'daily-loss', 'max-loss', 'days to pass', 'max drawdown', 'risk of ruin']) assert.match(r.stdout, new RegExp(row));
+  for (const row of ['pass probability', 'daily-loss', 'max-loss', 'days to pass', 'max drawdown', 'risk of ruin'])
+    assert.match(r.stdout, new RegExp(row));
 });
 
 test('bad input is refused with what was wrong', () => {

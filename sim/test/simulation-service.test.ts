@@ -20,7 +20,10 @@ const trader = { traderId: 'trader-a1', operator: false };
 const stranger = { traderId: 'someone-else', operator: false };
 const operator = { traderId: 'ops', operator: true };
 
-const trades = Array.from({ length: 40 }, (_, i) => ({ closedAt: Date.UTC(2026, 8, 1 + Math.floor(i / 2), 12, i % 2), pnl: i % 3 === 0 ? -450 : 700 }));
+const trades = Array.from({ length: 40 }, (_, i) => ({
+  closedAt: Date.UTC(2026, 8, 1 + Math.floor(i / 2), 12, i % 2),
+  pnl: i % 3 === 0 ? -450 : 700,
+}));
 
 /** An assessment that traded for a week in a real shard kernel: its state is the input of "from here" jobs. */
 function liveAssessment(): Harness {
@@ -53,8 +56,13 @@ function suite(name: string, makeStore: () => Promise<SimulationStore>, skip: st
     before(async () => {
       store = await makeStore();
       service = new SimulationService({
-        simulator: pool, store, tiers: () => tiers, assessment: async (id) => (id === 'a1' ? h.state('a1') : undefined), clock: () => h.now,
-        publish: async (subject, payload) => void published.push({ subject, payload: payload as Record<string, unknown> }), maxRunningPerTrader: 2,
+        simulator: pool,
+        store,
+        tiers: () => tiers,
+        assessment: async (id) => (id === 'a1' ? h.state('a1') : undefined),
+        clock: () => h.now,
+        publish: async (subject, payload) => void published.push({ subject, payload: payload as Record<string, unknown> }),
+        maxRunningPerTrader: 2,
       });
     });
 
@@ -141,20 +149,40 @@ after(async () => {
     await admin.end({ timeout: 5 });
   }
 });
-suite('simulation service, Postgres store', async () => {
-  admin = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres', max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database ${dbName}`);
-  sql = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: dbName, max: 4, onnotice: () => {} });
-  await migrate(sql);
-  return new PgSimulationStore(sql);
-}, pgSkip);
+suite(
+  'simulation service, Postgres store',
+  async () => {
+    admin = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres', max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${dbName}`);
+    sql = postgres({ host: '127.0.0.1', port: 5432, user: 'postgres', database: dbName, max: 4, onnotice: () => {} });
+    await migrate(sql);
+    return new PgSimulationStore(sql);
+  },
+  pgSkip,
+);
 
 test('jobs a stopped process left running are marked failed, and only those past the longest run', async () => {
   const store = new MemorySimulationStore();
-  const base = { traderId: 't', assessmentId: null, tierId: 'x', status: 'running' as const, request: {}, result: null, error: null, completedAt: null };
+  const base = {
+    traderId: 't',
+    assessmentId: null,
+    tierId: 'x',
+    status: 'running' as const,
+    request: {},
+    result: null,
+    error: null,
+    completedAt: null,
+  };
   await store.insert({ ...base, id: 'old', createdAt: 1_000 });
   await store.insert({ ...base, id: 'new', createdAt: 900_000 });
-  const service = new SimulationService({ simulator: pool, store, tiers: () => tiers, assessment: async () => undefined, clock: () => 1_000_000, maxRuntimeMs: 600_000 });
+  const service = new SimulationService({
+    simulator: pool,
+    store,
+    tiers: () => tiers,
+    assessment: async () => undefined,
+    clock: () => 1_000_000,
+    maxRuntimeMs: 600_000,
+  });
   assert.equal(await service.recover(), 1);
   assert.equal((await store.get('old'))!.error!.code, 'INTERRUPTED');
   assert.equal((await store.get('new'))!.status, 'running');
@@ -164,8 +192,12 @@ test('the live estimator pushes a pass probability for each watched assessment, 
   const h = liveAssessment();
   const pushed: LiveEstimate[] = [];
   const estimator = new LiveEstimator({
-    simulator: pool, tiers: () => tiers, watched: () => ['a1', 'unknown'], assessment: async (id) => (id === 'a1' ? h.state('a1') : undefined),
-    push: (e) => pushed.push(e), clock: () => h.now,
+    simulator: pool,
+    tiers: () => tiers,
+    watched: () => ['a1', 'unknown'],
+    assessment: async (id) => (id === 'a1' ? h.state('a1') : undefined),
+    push: (e) => pushed.push(e),
+    clock: () => h.now,
   });
   assert.equal(await estimator.round(), 1);
   assert.equal(pushed[0]!.assessmentId, 'a1');

@@ -8,14 +8,30 @@ import { SimulationJob, type CompiledPhase } from '../montecarlo/simulation-spec
 import { KernelCache, kernelShape, kernelSource } from '../montecarlo/tier-kernel.js';
 
 const SIMPLE: CompiledPhase = {
-  name: 'challenge', startingBalance: 100_000, target: 10_000, targetBasis: 'balance',
+  name: 'challenge',
+  startingBalance: 100_000,
+  target: 10_000,
+  targetBasis: 'balance',
   daily: { amount: 5_000, pctOfBase: null, basis: 'balance', severity: 'hard' },
   maxLoss: { amount: 10_000, mode: 'static', lockLevel: null },
-  minTradingDays: 0, minTrades: 0, consistency: null, maxDays: null, inactivityDays: null,
+  minTradingDays: 0,
+  minTrades: 0,
+  consistency: null,
+  maxDays: null,
+  inactivityDays: null,
 };
 
 function shapeOf(phases: CompiledPhase[], extra: Record<string, unknown> = {}) {
-  const job = SimulationJob.parse({ seed: 's', paths: 10, method: 'iid', returns: [0.01, -0.01], tradesPerDay: [1], horizon: { trades: 50 }, phases, ...extra });
+  const job = SimulationJob.parse({
+    seed: 's',
+    paths: 10,
+    method: 'iid',
+    returns: [0.01, -0.01],
+    tradesPerDay: [1],
+    horizon: { trades: 50 },
+    phases,
+    ...extra,
+  });
   return kernelShape(planFor(job), new PathJudge(job.phases, false).phases, false);
 }
 

@@ -77,7 +77,10 @@ export class VaticClient {
   readonly #timeoutMs: number;
   readonly #enc = new Encoder({ ignoreUndefined: true });
   readonly #dec = new Decoder();
-  readonly #pending = new Map<string | number, { resolve: (f: ServerFrame) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  readonly #pending = new Map<
+    string | number,
+    { resolve: (f: ServerFrame) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }
+  >();
   readonly #streams = new Map<string, Stream>();
   #next = 0;
   /** Gaps detected so far (each one triggered a resume). */
@@ -119,7 +122,7 @@ export class VaticClient {
       ws.onclose = (ev) => reject(new ProtocolError('CLOSED', `closed before open (${ev.code} ${ev.reason})`));
     });
     const client = new VaticClient(ws, protocol === 'vatic.v1.msgpack', o);
-    const ready = await client.#request('ready', { t: 'auth', token }) as Extract<ServerFrame, { t: 'ready' }>;
+    const ready = (await client.#request('ready', { t: 'auth', token })) as Extract<ServerFrame, { t: 'ready' }>;
     client.traderId = ready.traderId;
     client.#expires(ready.expiresAt);
     return client;
@@ -130,7 +133,7 @@ export class VaticClient {
    * token's expiry. Resolves with the new expiry; rejects (AUTH_FAILED) when the gateway refused it.
    */
   async reauth(token: string): Promise<number> {
-    const f = await this.#request('reauth', { t: 'auth', token }) as Extract<ServerFrame, { t: 'reauthenticated' }>;
+    const f = (await this.#request('reauth', { t: 'auth', token })) as Extract<ServerFrame, { t: 'reauthenticated' }>;
     this.#expires(f.expiresAt);
     return f.expiresAt;
   }
@@ -141,9 +144,17 @@ export class VaticClient {
     const refresh = this.#refresh;
     if (refresh === undefined || this.closed !== undefined) return;
     clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = setTimeout(() => {
-      void refresh.token().then((t) => this.reauth(t)).catch((err: unknown) => this.errors.push({ code: (err as { code?: string }).code ?? 'REFRESH_FAILED', message: String((err as Error).message ?? err) }));
-    }, Math.min(2 ** 31 - 1, Math.max(0, at - refresh.beforeMs - Date.now())));
+    this.#refreshTimer = setTimeout(
+      () => {
+        void refresh
+          .token()
+          .then((t) => this.reauth(t))
+          .catch((err: unknown) =>
+            this.errors.push({ code: (err as { code?: string }).code ?? 'REFRESH_FAILED', message: String((err as Error).message ?? err) }),
+          );
+      },
+      Math.min(2 ** 31 - 1, Math.max(0, at - refresh.beforeMs - Date.now())),
+    );
     (this.#refreshTimer as { unref?: () => void }).unref?.();
   }
 
@@ -153,7 +164,7 @@ export class VaticClient {
     this.#streams.set(assessmentId, stream);
     const id = ++this.#next;
     try {
-      const snap = await this.#request(id, { t: 'sub', id, assessmentId }) as Extract<ServerFrame, { t: 'snapshot' }>;
+      const snap = (await this.#request(id, { t: 'sub', id, assessmentId })) as Extract<ServerFrame, { t: 'snapshot' }>;
       return { epoch: snap.epoch, seq: snap.seq };
     } catch (err) {
       this.#streams.delete(assessmentId);
@@ -170,7 +181,7 @@ export class VaticClient {
   /** Place, modify, cancel, close a position or flatten: resolves with the durable position, rejects with the reason. */
   async order(assessmentId: string, order: OrderOp): Promise<number> {
     const id = ++this.#next;
-    const ack = await this.#request(id, { t: 'order', id, assessmentId, order }) as Extract<ServerFrame, { t: 'ack' }>;
+    const ack = (await this.#request(id, { t: 'order', id, assessmentId, order })) as Extract<ServerFrame, { t: 'ack' }>;
     return ack.position;
   }
 
@@ -221,13 +232,30 @@ export class VaticClient {
   #onFrame(data: unknown): void {
     const f = (typeof data === 'string' ? JSON.parse(data) : this.#dec.decode(new Uint8Array(data as ArrayBuffer))) as ServerFrame;
     switch (f.t) {
-      case 'ready': this.#settle('ready', f); break;
-      case 'reauthenticated': this.#settle('reauth', f); break;
-      case 'pong': this.#settle('pong', f); break;
-      case 'ack': this.#settle(f.id, f); break;
-      case 'reject': this.#settle(f.id, f, new ProtocolError(f.code, f.message)); break;
+      case 'ready':
+        this.#settle('ready', f);
+        break;
+      case 'reauthenticated':
+        this.#settle('reauth', f);
+        break;
+      case 'pong':
+        this.#settle('pong', f);
+        break;
+      case 'ack':
+        this.#settle(f.id, f);
+        break;
+      case 'reject':
+        this.#settle(f.id, f, new ProtocolError(f.code, f.message));
+        break;
       case 'error':
-        if (!this.#settle(f.id ?? (this.#pending.has('ready') ? 'ready' : f.code === 'AUTH_FAILED' && this.#pending.has('reauth') ? 'reauth' : undefined), f, new ProtocolError(f.code, f.message))) this.errors.push({ code: f.code, message: f.message });
+        if (
+          !this.#settle(
+            f.id ?? (this.#pending.has('ready') ? 'ready' : f.code === 'AUTH_FAILED' && this.#pending.has('reauth') ? 'reauth' : undefined),
+            f,
+            new ProtocolError(f.code, f.message),
+          )
+        )
+          this.errors.push({ code: f.code, message: f.message });
         break;
       case 'snapshot': {
         const s = this.#streams.get(f.assessmentId);
@@ -265,9 +293,15 @@ export class VaticClient {
         if (s !== undefined) this.#gap(f.assessmentId, s, s.seq);
         break;
       }
-      case 'unsubscribed': this.#settle(f.id, f); break;
-      case 'estimate': this.#streams.get(f.assessmentId)?.handlers.onEstimate?.(f); break;
-      case 'report': this.#streams.get(f.assessmentId)?.handlers.onReport?.(f); break;
+      case 'unsubscribed':
+        this.#settle(f.id, f);
+        break;
+      case 'estimate':
+        this.#streams.get(f.assessmentId)?.handlers.onEstimate?.(f);
+        break;
+      case 'report':
+        this.#streams.get(f.assessmentId)?.handlers.onReport?.(f);
+        break;
     }
   }
 

@@ -26,7 +26,11 @@ export interface Level {
   readonly tone: 'danger' | 'warn' | 'target';
 }
 
-function node<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+function node<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number>,
+  text?: string,
+): SVGElementTagNameMap[K] {
   const e = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
   if (text !== undefined) e.textContent = text;
@@ -124,7 +128,10 @@ export class EquityChart {
 
     const defs = node('defs', {});
     const grad = node('linearGradient', { id: 'eq-fill', x1: 0, y1: 0, x2: 0, y2: 1 });
-    grad.append(node('stop', { offset: '0%', 'stop-color': '#3b82f6', 'stop-opacity': 0.35 }), node('stop', { offset: '100%', 'stop-color': '#3b82f6', 'stop-opacity': 0 }));
+    grad.append(
+      node('stop', { offset: '0%', 'stop-color': '#3b82f6', 'stop-opacity': 0.35 }),
+      node('stop', { offset: '100%', 'stop-color': '#3b82f6', 'stop-opacity': 0 }),
+    );
     defs.append(grad);
     svg.append(defs);
 
@@ -136,19 +143,31 @@ export class EquityChart {
       if (Math.abs(y - lastY) > 12) svg.append(node('text', { x: x1 + 6, y: y + 4, class: 'axis' }, fmtMoney(v))); // the last-value tag covers it
     }
     const dated = span > 86_400_000;
-    svg.append(node('text', { x: x0, y: h - 6, class: 'axis' }, clock(t0, dated)), node('text', { x: x1, y: h - 6, class: 'axis', 'text-anchor': 'end' }, `${clock(pts[pts.length - 1]!.t, dated)} UTC (feed)`));
+    svg.append(
+      node('text', { x: x0, y: h - 6, class: 'axis' }, clock(t0, dated)),
+      node('text', { x: x1, y: h - 6, class: 'axis', 'text-anchor': 'end' }, `${clock(pts[pts.length - 1]!.t, dated)} UTC (feed)`),
+    );
 
     let stackAbove = 0;
     let stackBelow = 0;
     for (const l of this.#levels) {
       if (l.value >= lo && l.value <= hi) {
         const y = Y(l.value);
-        svg.append(node('line', { x1: x0, x2: x1, y1: y, y2: y, class: `level ${l.tone}` }), node('text', { x: x0 + 4, y: y - 4, class: `level-label ${l.tone}` }, `${l.label} ${fmtMoney(l.value)}`));
+        svg.append(
+          node('line', { x1: x0, x2: x1, y1: y, y2: y, class: `level ${l.tone}` }),
+          node('text', { x: x0 + 4, y: y - 4, class: `level-label ${l.tone}` }, `${l.label} ${fmtMoney(l.value)}`),
+        );
       } else {
         // Far away: an edge marker says where it is without squashing the curve.
         const above = l.value > hi;
         const y = above ? y0 + 10 + 13 * stackAbove++ : y1 - 4 - 13 * stackBelow++;
-        svg.append(node('text', { x: x1 - 4, y, class: `level-label ${l.tone}`, 'text-anchor': 'end' }, `${above ? '\u25B2' : '\u25BC'} ${l.label} ${fmtMoney(l.value)}`));
+        svg.append(
+          node(
+            'text',
+            { x: x1 - 4, y, class: `level-label ${l.tone}`, 'text-anchor': 'end' },
+            `${above ? '\u25B2' : '\u25BC'} ${l.label} ${fmtMoney(l.value)}`,
+          ),
+        );
       }
     }
 

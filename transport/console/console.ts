@@ -18,7 +18,17 @@ import { finite, fmtMoney, fmtSigned, meters, targetLevel } from './rules.js';
 import { identity, loadHistory, ReportTab } from './history.js';
 import { reasonInWords } from './words.js';
 import { Blotter, readTicket } from './ticket.js';
-import { byId, el, logEvent, pnlClass, renderAssessments, renderMeters, renderPositions, renderViolations, type AssessmentRow } from './view.js';
+import {
+  byId,
+  el,
+  logEvent,
+  pnlClass,
+  renderAssessments,
+  renderMeters,
+  renderPositions,
+  renderViolations,
+  type AssessmentRow,
+} from './view.js';
 
 type ConnState = 'signed-out' | 'connecting' | 'live' | 'resuming' | 'closed';
 
@@ -42,7 +52,12 @@ const app = {
 };
 
 const chart = new EquityChart(byId('chart') as unknown as SVGSVGElement);
-const reports = new ReportTab({ api: (p, i) => api(p, i), token: () => app.token, box: byId('report-view'), status: (t) => setText('report-status', t) });
+const reports = new ReportTab({
+  api: (p, i) => api(p, i),
+  token: () => app.token,
+  box: byId('report-view'),
+  status: (t) => setText('report-status', t),
+});
 const blotter = new Blotter(byId('blotter'));
 const events = byId('events');
 
@@ -59,7 +74,7 @@ function setText(id: string, text: string, cls?: string): void {
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${app.token}` } });
-  const body = await res.json() as T & { error?: { code: string; message: string } };
+  const body = (await res.json()) as T & { error?: { code: string; message: string } };
   if (!res.ok) throw new ProtocolError(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText);
   return body;
 }
@@ -74,7 +89,10 @@ async function signIn(token: string): Promise<void> {
   app.token = token.trim();
   setText('signin-error', '');
   try {
-    const [tiers, list] = await Promise.all([api<{ tiers: Tier[] }>('/v1/tiers'), api<{ assessments: AssessmentRow[]; history?: boolean }>('/v1/assessments')]);
+    const [tiers, list] = await Promise.all([
+      api<{ tiers: Tier[] }>('/v1/tiers'),
+      api<{ assessments: AssessmentRow[]; history?: boolean }>('/v1/assessments'),
+    ]);
     for (const t of tiers.tiers) app.tiers.set(t.id, t);
     app.rows = list.assessments;
     app.history = list.history === true;
@@ -105,7 +123,13 @@ function signOut(): void {
 }
 
 function drawList(): void {
-  renderAssessments(byId('assessments'), app.rows, app.selected, (id) => app.tiers.get(id)?.name ?? id, (id) => void pick(id));
+  renderAssessments(
+    byId('assessments'),
+    app.rows,
+    app.selected,
+    (id) => app.tiers.get(id)?.name ?? id,
+    (id) => void pick(id),
+  );
 }
 
 // -- the socket -----------------------------------------------------------------------
@@ -211,7 +235,8 @@ function onSnapshot(s: AssessmentState): void {
   app.state = s;
   app.violations = [...s.violations];
   // Until the first delta, equity is the balance plus nothing we can mark (at the actor's last clock instant).
-  if (app.delta === undefined && Object.keys(s.positions).length === 0 && (s.status === 'active' || s.status === 'paused')) chart.push(s.lastClockAt, s.balance, s.balance);
+  if (app.delta === undefined && Object.keys(s.positions).length === 0 && (s.status === 'active' || s.status === 'paused'))
+    chart.push(s.lastClockAt, s.balance, s.balance);
   setConn('live');
   redraw();
 }
@@ -229,7 +254,16 @@ function onDelta(d: StateDelta): void {
 }
 
 /** Events after which the trading-day count or phase may have moved: worth a fresh state from the API. */
-const REFETCH = new Set(['position.opened', 'assessment.day-started', 'assessment.phase-passed', 'assessment.passed', 'assessment.failed', 'assessment.expired', 'assessment.trading-locked', 'assessment.trading-unlocked']);
+const REFETCH = new Set([
+  'position.opened',
+  'assessment.day-started',
+  'assessment.phase-passed',
+  'assessment.passed',
+  'assessment.failed',
+  'assessment.expired',
+  'assessment.trading-locked',
+  'assessment.trading-unlocked',
+]);
 let refetchTimer: ReturnType<typeof setTimeout> | undefined;
 
 function onEvent(e: AssessmentEvent | KernelEvent, seq: number): void {
@@ -245,14 +279,19 @@ function onEvent(e: AssessmentEvent | KernelEvent, seq: number): void {
     const id = app.selected;
     clearTimeout(refetchTimer);
     refetchTimer = setTimeout(() => {
-      void api<{ assessment: AssessmentState }>(`/v1/assessments/${encodeURIComponent(id)}`).then((r) => {
-        if (app.selected !== id) return;
-        app.state = r.assessment;
-        app.violations = [...r.assessment.violations];
-        app.rows = app.rows.map((x) => (x.id === id ? { ...x, status: r.assessment.status, balance: r.assessment.balance, phaseIndex: r.assessment.phaseIndex } : x));
-        drawList();
-        redraw();
-      }, () => undefined);
+      void api<{ assessment: AssessmentState }>(`/v1/assessments/${encodeURIComponent(id)}`).then(
+        (r) => {
+          if (app.selected !== id) return;
+          app.state = r.assessment;
+          app.violations = [...r.assessment.violations];
+          app.rows = app.rows.map((x) =>
+            x.id === id ? { ...x, status: r.assessment.status, balance: r.assessment.balance, phaseIndex: r.assessment.phaseIndex } : x,
+          );
+          drawList();
+          redraw();
+        },
+        () => undefined,
+      );
     }, 150);
   }
   redraw();
@@ -282,7 +321,9 @@ function draw(): void {
   const balance = d?.balance ?? s.balance;
   const equity = d?.equity ?? s.balance;
   const status = d?.status ?? s.status;
-  const positions: readonly PositionEvidence[] = d?.positions ?? Object.values(s.positions).map((p) => ({ symbol: p.symbol, qty: p.qty, avgEntry: p.avgEntry, mark: NaN, unrealizedPnl: NaN }));
+  const positions: readonly PositionEvidence[] =
+    d?.positions ??
+    Object.values(s.positions).map((p) => ({ symbol: p.symbol, qty: p.qty, avgEntry: p.avgEntry, mark: NaN, unrealizedPnl: NaN }));
   const dailyFloor = d?.dailyFloor ?? s.rules.dailyFloor;
   const maxLossFloor = d?.maxLossFloor ?? s.rules.maxLossFloor;
   const open = equity - balance;
@@ -296,8 +337,16 @@ function draw(): void {
   setText('open-pnl', fmtSigned(open), `num ${pnlClass(open)}`);
   setText('return', `${ret >= 0 ? '+' : '\u2212'}${Math.abs(ret).toFixed(2)}%`, `num ${pnlClass(ret)}`);
   setText('working', String(d?.workingOrders ?? Object.keys(s.orders).length));
-  setText('daily-room', finite(dailyFloor) ? fmtMoney(equity - dailyFloor) : '—', `num ${finite(dailyFloor) && equity < dailyFloor ? 'neg' : ''}`);
-  setText('maxloss-room', finite(maxLossFloor) ? fmtMoney(equity - maxLossFloor) : '—', `num ${finite(maxLossFloor) && equity < maxLossFloor ? 'neg' : ''}`);
+  setText(
+    'daily-room',
+    finite(dailyFloor) ? fmtMoney(equity - dailyFloor) : '—',
+    `num ${finite(dailyFloor) && equity < dailyFloor ? 'neg' : ''}`,
+  );
+  setText(
+    'maxloss-room',
+    finite(maxLossFloor) ? fmtMoney(equity - maxLossFloor) : '—',
+    `num ${finite(maxLossFloor) && equity < maxLossFloor ? 'neg' : ''}`,
+  );
   setText('locked', s.lockedBy === undefined ? '' : `trading locked by ${s.lockedBy}`);
 
   const target = targetLevel(phase?.rules, startingBalance);
@@ -309,12 +358,24 @@ function draw(): void {
   chart.render();
 
   renderPositions(byId('positions-body'), positions, closePosition);
-  renderMeters(byId('meters'), meters(phase?.rules, {
-    startingBalance, balance, equity, dailyFloor, maxLossFloor, dayStartBalance: s.dayStartBalance, tradingDays: s.tradingDays.length,
-  }));
+  renderMeters(
+    byId('meters'),
+    meters(phase?.rules, {
+      startingBalance,
+      balance,
+      equity,
+      dailyFloor,
+      maxLossFloor,
+      dayStartBalance: s.dayStartBalance,
+      tradingDays: s.tradingDays.length,
+    }),
+  );
   renderViolations(byId('violations'), app.violations, s.expiry);
   const risk = phase?.rules.riskPerTrade;
-  setText('ticket-hint', risk === undefined ? '' : `Risk per trade ≤ ${risk.maxPct}% of balance${risk.requireStopLoss ? ' · stop loss required' : ''}`);
+  setText(
+    'ticket-hint',
+    risk === undefined ? '' : `Risk per trade ≤ ${risk.maxPct}% of balance${risk.requireStopLoss ? ' · stop loss required' : ''}`,
+  );
 }
 
 // -- orders ---------------------------------------------------------------------------
@@ -328,7 +389,13 @@ async function send(order: Parameters<VaticClient['order']>[1], cid: string | un
     if (cid !== undefined) blotter.acked(cid, position);
   } catch (err) {
     const code = err instanceof ProtocolError ? err.code : 'ERROR';
-    if (cid !== undefined) blotter.set(cid, 'refused', 'bad', err instanceof ProtocolError ? reasonInWords(err.code, err.message) : err instanceof Error ? err.message : code);
+    if (cid !== undefined)
+      blotter.set(
+        cid,
+        'refused',
+        'bad',
+        err instanceof ProtocolError ? reasonInWords(err.code, err.message) : err instanceof Error ? err.message : code,
+      );
     else setText('ticket-error', err instanceof Error ? err.message : String(err));
   }
 }
@@ -363,9 +430,15 @@ function syncTicket(): void {
 }
 ticket.addEventListener('change', syncTicket);
 ticket.addEventListener('input', syncTicket);
-for (const [tab, view] of [['tab-live', 'live-view'], ['tab-report', 'report-tab']] as const) {
+for (const [tab, view] of [
+  ['tab-live', 'live-view'],
+  ['tab-report', 'report-tab'],
+] as const) {
   byId(tab).addEventListener('click', () => {
-    for (const [t, v] of [['tab-live', 'live-view'], ['tab-report', 'report-tab']] as const) {
+    for (const [t, v] of [
+      ['tab-live', 'live-view'],
+      ['tab-report', 'report-tab'],
+    ] as const) {
       byId(t).classList.toggle('active', t === tab);
       byId(t).setAttribute('aria-selected', String(t === tab));
       byId(v).hidden = v !== view;
@@ -385,7 +458,10 @@ byId('signin').addEventListener('click', () => void signIn(byId<HTMLTextAreaElem
 byId('signout').addEventListener('click', signOut);
 window.addEventListener('resize', redraw);
 function ping(): void {
-  void app.client?.ping().then((ms) => setText('rtt', `${ms} ms`), () => undefined);
+  void app.client?.ping().then(
+    (ms) => setText('rtt', `${ms} ms`),
+    () => undefined,
+  );
 }
 setInterval(ping, 5_000);
 

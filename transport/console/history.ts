@@ -44,15 +44,33 @@ interface ReportView {
   readonly status: string | null;
   readonly body: {
     readonly asOf: number;
-    readonly summary: { readonly decidingRule: { readonly ruleId: string; readonly kind: string; readonly detail: string } | null; readonly finalBalance: number | null; readonly phases: ReadonlyArray<{ readonly phase: string | null; readonly outcome: string }> };
+    readonly summary: {
+      readonly decidingRule: { readonly ruleId: string; readonly kind: string; readonly detail: string } | null;
+      readonly finalBalance: number | null;
+      readonly phases: ReadonlyArray<{ readonly phase: string | null; readonly outcome: string }>;
+    };
     readonly trades: { readonly count: number };
     readonly performance: {
-      readonly netPnl: number; readonly winRate: number | null; readonly profitFactor: number | null; readonly expectancy: number | null; readonly sharpe: number | null;
-      readonly sortino: number | null; readonly exposure: number; readonly tradesPerDay: number | null; readonly maxDrawdown: { readonly amount: number; readonly pct: number };
-      readonly bestDay: { readonly pnl: number } | null; readonly worstDay: { readonly pnl: number } | null;
+      readonly netPnl: number;
+      readonly winRate: number | null;
+      readonly profitFactor: number | null;
+      readonly expectancy: number | null;
+      readonly sharpe: number | null;
+      readonly sortino: number | null;
+      readonly exposure: number;
+      readonly tradesPerDay: number | null;
+      readonly maxDrawdown: { readonly amount: number; readonly pct: number };
+      readonly bestDay: { readonly pnl: number } | null;
+      readonly worstDay: { readonly pnl: number } | null;
     };
-    readonly risk: { readonly closestRule: string | null; readonly passProbability: ReadonlyArray<{ readonly at: number; readonly p: number | null }> };
-    readonly compliance: { readonly violations: ReadonlyArray<{ readonly ruleId: string; readonly at: number; readonly equity: number; readonly limit: number }>; readonly replay: { readonly commands: readonly string[]; readonly note: string } };
+    readonly risk: {
+      readonly closestRule: string | null;
+      readonly passProbability: ReadonlyArray<{ readonly at: number; readonly p: number | null }>;
+    };
+    readonly compliance: {
+      readonly violations: ReadonlyArray<{ readonly ruleId: string; readonly at: number; readonly equity: number; readonly limit: number }>;
+      readonly replay: { readonly commands: readonly string[]; readonly note: string };
+    };
   };
 }
 
@@ -66,9 +84,22 @@ export function renderReport(box: HTMLElement, report: ReportView | undefined, a
     b.addEventListener('click', f);
     return b;
   };
-  const bar = el('div', { class: 'report-actions' }, button('Make a report now', 'report-make', actions.make), button('Download the page (HTML)', 'report-page', actions.page), button('Download trades (CSV)', 'report-csv', actions.csv));
+  const bar = el(
+    'div',
+    { class: 'report-actions' },
+    button('Make a report now', 'report-make', actions.make),
+    button('Download the page (HTML)', 'report-page', actions.page),
+    button('Download trades (CSV)', 'report-csv', actions.csv),
+  );
   if (report === undefined) {
-    box.replaceChildren(el('p', { class: 'muted', id: 'report-none' }, 'No report yet: one is made when the assessment ends or passes a phase, or now with the button below.'), bar);
+    box.replaceChildren(
+      el(
+        'p',
+        { class: 'muted', id: 'report-none' },
+        'No report yet: one is made when the assessment ends or passes a phase, or now with the button below.',
+      ),
+      bar,
+    );
     return;
   }
   const b = report.body;
@@ -79,28 +110,56 @@ export function renderReport(box: HTMLElement, report: ReportView | undefined, a
     ['Status', `${report.status ?? '—'} (${report.kind}, ${report.trigger}) as of ${clock(b.asOf)} UTC`],
     ['Deciding rule', d === null ? 'none yet' : `${d.ruleId} (${d.kind}): ${d.detail}`],
     ['Phases', b.summary.phases.map((x) => `${x.phase ?? '?'} ${x.outcome}`).join(' → ') || '—'],
-    ['Final balance', fmtMoney(b.summary.finalBalance)], ['Net P&L (trades)', `${fmtSigned(p.netPnl)} over ${b.trades.count} trades`],
-    ['Win rate · profit factor', `${pct(p.winRate)} · ${fixed(p.profitFactor)}`], ['Expectancy', p.expectancy === null ? '—' : fmtSigned(p.expectancy)],
-    ['Best · worst day', `${p.bestDay === null ? '—' : fmtSigned(p.bestDay.pnl)} · ${p.worstDay === null ? '—' : fmtSigned(p.worstDay.pnl)}`],
-    ['Max drawdown', `${fmtMoney(p.maxDrawdown.amount)} (${pct(p.maxDrawdown.pct, 2)})`], ['Sharpe · Sortino', `${fixed(p.sharpe)} · ${fixed(p.sortino)}`],
-    ['Exposure · trades per day', `${pct(p.exposure)} · ${fixed(p.tradesPerDay)}`], ['Closest rule', b.risk.closestRule ?? '—'],
+    ['Final balance', fmtMoney(b.summary.finalBalance)],
+    ['Net P&L (trades)', `${fmtSigned(p.netPnl)} over ${b.trades.count} trades`],
+    ['Win rate · profit factor', `${pct(p.winRate)} · ${fixed(p.profitFactor)}`],
+    ['Expectancy', p.expectancy === null ? '—' : fmtSigned(p.expectancy)],
+    [
+      'Best · worst day',
+      `${p.bestDay === null ? '—' : fmtSigned(p.bestDay.pnl)} · ${p.worstDay === null ? '—' : fmtSigned(p.worstDay.pnl)}`,
+    ],
+    ['Max drawdown', `${fmtMoney(p.maxDrawdown.amount)} (${pct(p.maxDrawdown.pct, 2)})`],
+    ['Sharpe · Sortino', `${fixed(p.sharpe)} · ${fixed(p.sortino)}`],
+    ['Exposure · trades per day', `${pct(p.exposure)} · ${fixed(p.tradesPerDay)}`],
+    ['Closest rule', b.risk.closestRule ?? '—'],
     ['Pass probability', pass.length === 0 ? '—' : `${pct(pass.at(-1)!.p)} at ${clock(pass.at(-1)!.at)} (${pass.length} days estimated)`],
   ];
-  const violations = b.compliance.violations.length === 0 ? el('p', { class: 'ok-note' }, 'No violation.')
-    : el('ul', { class: 'v-pos' }, ...b.compliance.violations.map((v) => el('li', {}, `${clock(v.at)} ${v.ruleId}: equity ${fmtMoney(v.equity)} below ${fmtMoney(v.limit)}`)));
-  const replay = b.compliance.replay.commands.length === 0 ? el('p', { class: 'muted' }, b.compliance.replay.note)
-    : el('pre', { class: 'replay' }, b.compliance.replay.commands.join('\n'));
+  const violations =
+    b.compliance.violations.length === 0
+      ? el('p', { class: 'ok-note' }, 'No violation.')
+      : el(
+          'ul',
+          { class: 'v-pos' },
+          ...b.compliance.violations.map((v) =>
+            el('li', {}, `${clock(v.at)} ${v.ruleId}: equity ${fmtMoney(v.equity)} below ${fmtMoney(v.limit)}`),
+          ),
+        );
+  const replay =
+    b.compliance.replay.commands.length === 0
+      ? el('p', { class: 'muted' }, b.compliance.replay.note)
+      : el('pre', { class: 'replay' }, b.compliance.replay.commands.join('\n'));
   box.replaceChildren(
     el('h3', { id: 'report-title' }, `Report #${report.id}`),
-    el('table', { class: 'table report-figures' }, el('tbody', {}, ...rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v))))),
-    el('h3', {}, 'Violations'), violations, el('h3', {}, 'Replay'), replay, bar,
+    el(
+      'table',
+      { class: 'table report-figures' },
+      el('tbody', {}, ...rows.map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, v)))),
+    ),
+    el('h3', {}, 'Violations'),
+    violations,
+    el('h3', {}, 'Replay'),
+    replay,
+    bar,
   );
 }
 
 /** Save a text answer of the API as a file (the page's policy allows no frames or new windows of our own). */
 export async function download(path: string, token: string, name: string): Promise<void> {
   const res = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
-  if (!res.ok) throw new Error(`${res.status} ${(await res.json().catch(() => ({})) as { error?: { message?: string } }).error?.message ?? res.statusText}`);
+  if (!res.ok)
+    throw new Error(
+      `${res.status} ${((await res.json().catch(() => ({}))) as { error?: { message?: string } }).error?.message ?? res.statusText}`,
+    );
   const url = URL.createObjectURL(await res.blob());
   const a = el('a', { href: url, download: name });
   document.body.append(a);
@@ -146,7 +205,10 @@ export class ReportTab {
     renderReport(this.#o.box, this.#report, {
       make: () => {
         this.#o.status('making a report…');
-        void this.#o.api(`/v1/assessments/${q}/report`, { method: 'POST' }).then(() => this.load(id)).then(() => this.#o.status(''), fail);
+        void this.#o
+          .api(`/v1/assessments/${q}/report`, { method: 'POST' })
+          .then(() => this.load(id))
+          .then(() => this.#o.status(''), fail);
       },
       page: () => void download(`/v1/assessments/${q}/report.html`, this.#o.token(), `${id}-report.html`).catch(fail),
       csv: () => void download(`/v1/assessments/${q}/trades.csv`, this.#o.token(), `${id}-trades.csv`).catch(fail),

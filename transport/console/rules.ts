@@ -83,8 +83,12 @@ export function meters(rules: PhaseRules | undefined, f: Figures): Meter[] {
     const room = f.equity - f.dailyFloor;
     const fill = clamp01(room / limit);
     out.push({
-      id: 'daily-loss', label: `Daily loss (${dl.severity}): room left`, fill, tone: lossTone(fill),
-      value: room > 0 ? `${fmtMoney(room)} room left` : 'no room: breached', detail: roomDetail(fill, limit, f.dailyFloor, 'today'),
+      id: 'daily-loss',
+      label: `Daily loss (${dl.severity}): room left`,
+      fill,
+      tone: lossTone(fill),
+      value: room > 0 ? `${fmtMoney(room)} room left` : 'no room: breached',
+      detail: roomDetail(fill, limit, f.dailyFloor, 'today'),
     });
   }
   const ml = rules.maxLoss;
@@ -93,8 +97,12 @@ export function meters(rules: PhaseRules | undefined, f: Figures): Meter[] {
     const room = f.equity - f.maxLossFloor;
     const fill = clamp01(room / limit);
     out.push({
-      id: 'max-loss', label: `Max loss (${ml.mode}): room left`, fill, tone: lossTone(fill),
-      value: room > 0 ? `${fmtMoney(room)} room left` : 'no room: breached', detail: roomDetail(fill, limit, f.maxLossFloor, 'in total'),
+      id: 'max-loss',
+      label: `Max loss (${ml.mode}): room left`,
+      fill,
+      tone: lossTone(fill),
+      value: room > 0 ? `${fmtMoney(room)} room left` : 'no room: breached',
+      detail: roomDetail(fill, limit, f.maxLossFloor, 'in total'),
     });
   }
   const pt = rules.profitTarget;
@@ -103,15 +111,23 @@ export function meters(rules: PhaseRules | undefined, f: Figures): Meter[] {
     const made = (pt.basis === 'equity' ? f.equity : f.balance) - f.startingBalance;
     const fill = clamp01(made / goal);
     out.push({
-      id: 'profit-target', label: 'Profit target', fill, tone: made >= goal ? 'done' : 'ok',
-      value: `${fmtSigned(made)} of ${fmtMoney(goal)}`, detail: `${pt.basis} to ${fmtMoney(f.startingBalance + goal)} · ${(100 * fill).toFixed(1)}%`,
+      id: 'profit-target',
+      label: 'Profit target',
+      fill,
+      tone: made >= goal ? 'done' : 'ok',
+      value: `${fmtSigned(made)} of ${fmtMoney(goal)}`,
+      detail: `${pt.basis} to ${fmtMoney(f.startingBalance + goal)} · ${(100 * fill).toFixed(1)}%`,
     });
   }
   const md = rules.minTradingDays;
   if (md !== undefined) {
     out.push({
-      id: 'min-trading-days', label: 'Trading days', fill: clamp01(f.tradingDays / md.days), tone: f.tradingDays >= md.days ? 'done' : 'ok',
-      value: `${f.tradingDays} / ${md.days}`, detail: `minimum ${md.days} days with a position opened`,
+      id: 'min-trading-days',
+      label: 'Trading days',
+      fill: clamp01(f.tradingDays / md.days),
+      tone: f.tradingDays >= md.days ? 'done' : 'ok',
+      value: `${f.tradingDays} / ${md.days}`,
+      detail: `minimum ${md.days} days with a position opened`,
     });
   }
   return out;

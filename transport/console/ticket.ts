@@ -38,13 +38,23 @@ export function readTicket(form: HTMLFormElement): { order: Place } | { error: s
   if (symbol === '') return { error: 'symbol is required' };
   if (qty === undefined || !(qty > 0) || !Number.isFinite(qty)) return { error: 'quantity must be more than 0' };
   if (type === 'limit' && (limitPrice === undefined || !(limitPrice > 0))) return { error: 'a limit order needs a positive limit price' };
-  for (const [name, v] of [['stop loss', stopLoss], ['take profit', takeProfit]] as const) {
+  for (const [name, v] of [
+    ['stop loss', stopLoss],
+    ['take profit', takeProfit],
+  ] as const) {
     if (v !== undefined && !(v > 0 && Number.isFinite(v))) return { error: `${name} must be a positive price` };
   }
   return {
     order: {
-      op: 'place', clientOrderId: newClientOrderId(), symbol, side, type, qty,
-      ...(limitPrice === undefined ? {} : { limitPrice }), ...(stopLoss === undefined ? {} : { stopLoss }), ...(takeProfit === undefined ? {} : { takeProfit }),
+      op: 'place',
+      clientOrderId: newClientOrderId(),
+      symbol,
+      side,
+      type,
+      qty,
+      ...(limitPrice === undefined ? {} : { limitPrice }),
+      ...(stopLoss === undefined ? {} : { stopLoss }),
+      ...(takeProfit === undefined ? {} : { takeProfit }),
     },
   };
 }
@@ -77,9 +87,12 @@ export class Blotter {
     const state = el('span', { class: 'state pending' }, 'sending');
     const ack = el('span', { class: 'o-ack' });
     const note = el('span', { class: 'o-note' }, o.clientOrderId);
-    const row = el('div', { class: 'order', 'data-cid': o.clientOrderId },
+    const row = el(
+      'div',
+      { class: 'order', 'data-cid': o.clientOrderId },
       el('div', { class: 'o-head' }, el('span', { class: `o-sum ${o.side}` }, summary(o)), state),
-      el('div', { class: 'o-foot' }, note, ack));
+      el('div', { class: 'o-foot' }, note, ack),
+    );
     this.#rows.set(o.clientOrderId, { row, state, ack, note });
     this.#box.prepend(row);
     while (this.#box.childElementCount > KEEP) {
@@ -116,13 +129,24 @@ export class Blotter {
   onEvent(e: AssessmentEvent): void {
     switch (e.type) {
       case 'order.accepted':
-        if (e.order.role === 'entry') this.set(e.order.clientOrderId, e.order.type === 'market' ? 'working' : 'resting', 'ack', `${e.order.clientOrderId} · order ${e.order.id}`);
+        if (e.order.role === 'entry')
+          this.set(
+            e.order.clientOrderId,
+            e.order.type === 'market' ? 'working' : 'resting',
+            'ack',
+            `${e.order.clientOrderId} · order ${e.order.id}`,
+          );
         break;
       case 'order.rejected':
         this.set(e.clientOrderId, 'rejected', 'bad', `${e.reason}: ${reasonInWords(e.reason, e.detail)}`);
         break;
       case 'order.filled':
-        this.set(e.clientOrderId, e.remaining > 0 ? 'partial' : 'filled', 'good', `${e.clientOrderId} · ${fmtQty(e.qty)} @ ${fmtMoney(e.price)} · fee ${fmtMoney(e.fee)}`);
+        this.set(
+          e.clientOrderId,
+          e.remaining > 0 ? 'partial' : 'filled',
+          'good',
+          `${e.clientOrderId} · ${fmtQty(e.qty)} @ ${fmtMoney(e.price)} · fee ${fmtMoney(e.fee)}`,
+        );
         break;
       default:
         break;

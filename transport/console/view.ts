@@ -13,7 +13,11 @@ import { reasonInWords } from './words.js';
 type Child = Node | string | null | undefined | false;
 
 /** Create an element with attributes (`class`, `data-*`, …) and children. */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   for (const c of children) if (c !== null && c !== undefined && c !== false) e.append(c);
@@ -52,17 +56,28 @@ export interface AssessmentRow {
 }
 
 /** The trader's assessments, the picked one marked. */
-export function renderAssessments(ul: HTMLElement, rows: readonly AssessmentRow[], selected: string | undefined, tierName: (id: string) => string, pick: (id: string) => void): void {
-  ul.replaceChildren(...rows.map((r) => {
-    const li = el('li', { class: r.id === selected ? 'item selected' : 'item', 'data-assessment': r.id, tabindex: '0', role: 'button' },
-      el('div', { class: 'item-top' }, el('span', { class: 'item-id' }, r.id), el('span', { class: `badge ${r.status}` }, r.status)),
-      el('div', { class: 'item-sub' }, el('span', {}, tierName(r.tierId)), el('span', { class: 'num' }, fmtMoney(r.balance))));
-    li.addEventListener('click', () => pick(r.id));
-    li.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter' || ev.key === ' ') pick(r.id);
-    });
-    return li;
-  }));
+export function renderAssessments(
+  ul: HTMLElement,
+  rows: readonly AssessmentRow[],
+  selected: string | undefined,
+  tierName: (id: string) => string,
+  pick: (id: string) => void,
+): void {
+  ul.replaceChildren(
+    ...rows.map((r) => {
+      const li = el(
+        'li',
+        { class: r.id === selected ? 'item selected' : 'item', 'data-assessment': r.id, tabindex: '0', role: 'button' },
+        el('div', { class: 'item-top' }, el('span', { class: 'item-id' }, r.id), el('span', { class: `badge ${r.status}` }, r.status)),
+        el('div', { class: 'item-sub' }, el('span', {}, tierName(r.tierId)), el('span', { class: 'num' }, fmtMoney(r.balance))),
+      );
+      li.addEventListener('click', () => pick(r.id));
+      li.addEventListener('keydown', (ev) => {
+        if (ev.key === 'Enter' || ev.key === ' ') pick(r.id);
+      });
+      return li;
+    }),
+  );
   if (rows.length === 0) ul.replaceChildren(el('li', { class: 'muted' }, 'No assessments for this trader.'));
 }
 
@@ -72,18 +87,23 @@ export function renderPositions(tbody: HTMLElement, positions: readonly Position
     tbody.replaceChildren(el('tr', { class: 'empty' }, el('td', { colspan: '7' }, 'Flat: no open positions.')));
     return;
   }
-  tbody.replaceChildren(...positions.map((p) => {
-    const btn = el('button', { class: 'mini', type: 'button', title: `Close ${p.symbol} at market` }, 'Close');
-    btn.addEventListener('click', () => close(p.symbol));
-    return el('tr', { 'data-symbol': p.symbol },
-      el('td', { class: 'sym' }, p.symbol),
-      el('td', { class: p.qty > 0 ? 'side buy' : 'side sell' }, p.qty > 0 ? 'LONG' : 'SHORT'),
-      el('td', { class: 'num' }, fmtQty(p.qty)),
-      el('td', { class: 'num' }, fmtMoney(p.avgEntry)),
-      el('td', { class: 'num' }, fmtMoney(p.mark)),
-      el('td', { class: `num ${pnlClass(p.unrealizedPnl)}` }, fmtSigned(p.unrealizedPnl)),
-      el('td', { class: 'act' }, btn));
-  }));
+  tbody.replaceChildren(
+    ...positions.map((p) => {
+      const btn = el('button', { class: 'mini', type: 'button', title: `Close ${p.symbol} at market` }, 'Close');
+      btn.addEventListener('click', () => close(p.symbol));
+      return el(
+        'tr',
+        { 'data-symbol': p.symbol },
+        el('td', { class: 'sym' }, p.symbol),
+        el('td', { class: p.qty > 0 ? 'side buy' : 'side sell' }, p.qty > 0 ? 'LONG' : 'SHORT'),
+        el('td', { class: 'num' }, fmtQty(p.qty)),
+        el('td', { class: 'num' }, fmtMoney(p.avgEntry)),
+        el('td', { class: 'num' }, fmtMoney(p.mark)),
+        el('td', { class: `num ${pnlClass(p.unrealizedPnl)}` }, fmtSigned(p.unrealizedPnl)),
+        el('td', { class: 'act' }, btn),
+      );
+    }),
+  );
 }
 
 /** One bar per rule. */
@@ -92,36 +112,61 @@ export function renderMeters(box: HTMLElement, ms: readonly Meter[]): void {
     box.replaceChildren(el('p', { class: 'muted' }, 'Pick an assessment to see its rules.'));
     return;
   }
-  box.replaceChildren(...ms.map((m) => {
-    const bar = el('div', { class: `bar ${m.tone}` });
-    bar.style.width = `${(m.fill * 100).toFixed(1)}%`; // CSSOM, not a style attribute: allowed by the CSP
-    return el('div', { class: 'meter', 'data-rule': m.id },
-      el('div', { class: 'meter-head' }, el('span', {}, m.label), el('span', { class: `num ${m.tone}` }, m.value)),
-      el('div', { class: 'track' }, bar),
-      el('div', { class: 'meter-detail' }, m.detail));
-  }));
+  box.replaceChildren(
+    ...ms.map((m) => {
+      const bar = el('div', { class: `bar ${m.tone}` });
+      bar.style.width = `${(m.fill * 100).toFixed(1)}%`; // CSSOM, not a style attribute: allowed by the CSP
+      return el(
+        'div',
+        { class: 'meter', 'data-rule': m.id },
+        el('div', { class: 'meter-head' }, el('span', {}, m.label), el('span', { class: `num ${m.tone}` }, m.value)),
+        el('div', { class: 'track' }, bar),
+        el('div', { class: 'meter-detail' }, m.detail),
+      );
+    }),
+  );
 }
 
 function cause(v: Violation): string {
   const c = v.cause;
   switch (c.kind) {
-    case 'tick': return `tick #${c.seq} ${c.symbol} bid ${fmtMoney(c.bid)} / ask ${fmtMoney(c.ask)} at ${clock(c.ts)}`;
-    case 'clock': return `clock at ${clock(c.time)}`;
-    case 'command': return `command at ${clock(c.time)}`;
-    case 'resolution': return `resolution #${c.seq} ${c.market} → ${c.outcome}`;
+    case 'tick':
+      return `tick #${c.seq} ${c.symbol} bid ${fmtMoney(c.bid)} / ask ${fmtMoney(c.ask)} at ${clock(c.ts)}`;
+    case 'clock':
+      return `clock at ${clock(c.time)}`;
+    case 'command':
+      return `command at ${clock(c.time)}`;
+    case 'resolution':
+      return `resolution #${c.seq} ${c.market} → ${c.outcome}`;
   }
 }
 
 /** A time limit that ended the assessment: its instants, not money figures. */
 function expiryBox(x: Expiry): HTMLElement {
-  return el('div', { class: 'violation hard', 'data-rule': x.ruleId },
-    el('div', { class: 'v-head' }, el('span', { class: 'v-rule' }, x.ruleId), el('span', { class: 'badge failed' }, 'expired'), el('span', { class: 'muted' }, clock(x.deadline))),
+  return el(
+    'div',
+    { class: 'violation hard', 'data-rule': x.ruleId },
+    el(
+      'div',
+      { class: 'v-head' },
+      el('span', { class: 'v-rule' }, x.ruleId),
+      el('span', { class: 'badge failed' }, 'expired'),
+      el('span', { class: 'muted' }, clock(x.deadline)),
+    ),
     el('div', { class: 'v-detail' }, x.detail),
-    el('dl', { class: 'v-grid' },
-      el('dt', {}, 'deadline'), el('dd', {}, clock(x.deadline)),
-      el('dt', {}, 'limit'), el('dd', { class: 'num' }, `${x.days} days`),
-      el('dt', {}, 'last activity'), el('dd', {}, clock(x.lastActivityAt)),
-      el('dt', {}, 'phase start'), el('dd', {}, clock(x.phaseStartedAt))));
+    el(
+      'dl',
+      { class: 'v-grid' },
+      el('dt', {}, 'deadline'),
+      el('dd', {}, clock(x.deadline)),
+      el('dt', {}, 'limit'),
+      el('dd', { class: 'num' }, `${x.days} days`),
+      el('dt', {}, 'last activity'),
+      el('dd', {}, clock(x.lastActivityAt)),
+      el('dt', {}, 'phase start'),
+      el('dd', {}, clock(x.phaseStartedAt)),
+    ),
+  );
 }
 
 /** Violations, newest first, each with the evidence the engine recorded; an expiry first when there is one. */
@@ -130,46 +175,113 @@ export function renderViolations(box: HTMLElement, vs: readonly Violation[], exp
     box.replaceChildren(el('p', { class: 'muted ok-note' }, 'No violations.'));
     return;
   }
-  box.replaceChildren(...(expiry === undefined ? [] : [expiryBox(expiry)]), ...[...vs].reverse().map((v) => el('div', { class: `violation ${v.severity}`, 'data-rule': v.ruleId },
-    el('div', { class: 'v-head' }, el('span', { class: 'v-rule' }, v.ruleId), el('span', { class: `badge ${v.severity === 'hard' ? 'failed' : 'paused'}` }, v.severity), el('span', { class: 'muted' }, `${clock(v.at)} · ${v.phase}`)),
-    el('div', { class: 'v-detail' }, v.detail),
-    el('dl', { class: 'v-grid' },
-      el('dt', {}, 'limit'), el('dd', { class: 'num' }, fmtMoney(v.limit)),
-      el('dt', {}, 'value'), el('dd', { class: 'num neg' }, fmtMoney(v.value)),
-      el('dt', {}, 'equity'), el('dd', { class: 'num' }, fmtMoney(v.equity)),
-      el('dt', {}, 'balance'), el('dd', { class: 'num' }, fmtMoney(v.balance))),
-    el('div', { class: 'v-cause' }, `cause: ${cause(v)}`),
-    v.positions.length === 0 ? el('div', { class: 'v-cause' }, 'positions: flat at that instant') : el('ul', { class: 'v-pos' }, ...v.positions.map((p) => el('li', {},
-      `${p.symbol} ${fmtQty(p.qty)} @ ${fmtMoney(p.avgEntry)} · mark ${fmtMoney(p.mark)} · `, el('span', { class: pnlClass(p.unrealizedPnl) }, fmtSigned(p.unrealizedPnl))))),
-    el('div', { class: 'muted v-tier' }, `${v.tierId} v${v.tierVersion}`))));
+  box.replaceChildren(
+    ...(expiry === undefined ? [] : [expiryBox(expiry)]),
+    ...[...vs]
+      .reverse()
+      .map((v) =>
+        el(
+          'div',
+          { class: `violation ${v.severity}`, 'data-rule': v.ruleId },
+          el(
+            'div',
+            { class: 'v-head' },
+            el('span', { class: 'v-rule' }, v.ruleId),
+            el('span', { class: `badge ${v.severity === 'hard' ? 'failed' : 'paused'}` }, v.severity),
+            el('span', { class: 'muted' }, `${clock(v.at)} · ${v.phase}`),
+          ),
+          el('div', { class: 'v-detail' }, v.detail),
+          el(
+            'dl',
+            { class: 'v-grid' },
+            el('dt', {}, 'limit'),
+            el('dd', { class: 'num' }, fmtMoney(v.limit)),
+            el('dt', {}, 'value'),
+            el('dd', { class: 'num neg' }, fmtMoney(v.value)),
+            el('dt', {}, 'equity'),
+            el('dd', { class: 'num' }, fmtMoney(v.equity)),
+            el('dt', {}, 'balance'),
+            el('dd', { class: 'num' }, fmtMoney(v.balance)),
+          ),
+          el('div', { class: 'v-cause' }, `cause: ${cause(v)}`),
+          v.positions.length === 0
+            ? el('div', { class: 'v-cause' }, 'positions: flat at that instant')
+            : el(
+                'ul',
+                { class: 'v-pos' },
+                ...v.positions.map((p) =>
+                  el(
+                    'li',
+                    {},
+                    `${p.symbol} ${fmtQty(p.qty)} @ ${fmtMoney(p.avgEntry)} · mark ${fmtMoney(p.mark)} · `,
+                    el('span', { class: pnlClass(p.unrealizedPnl) }, fmtSigned(p.unrealizedPnl)),
+                  ),
+                ),
+              ),
+          el('div', { class: 'muted v-tier' }, `${v.tierId} v${v.tierVersion}`),
+        ),
+      ),
+  );
 }
 
 /** One line for an event, and how loudly to show it. */
 export function describeEvent(e: AssessmentEvent | KernelEvent): { text: string; tone: 'info' | 'good' | 'bad' | 'warn' } {
   switch (e.type) {
-    case 'order.accepted': return { text: `accepted ${e.order.role} ${e.order.side} ${fmtQty(e.order.qty)} ${e.order.symbol} ${e.order.type}${e.order.limitPrice === undefined ? '' : ` @ ${fmtMoney(e.order.limitPrice)}`}${e.order.stopPrice === undefined ? '' : ` stop ${fmtMoney(e.order.stopPrice)}`} (${e.order.clientOrderId})`, tone: 'info' };
-    case 'order.rejected': return { text: `rejected ${e.clientOrderId}: ${reasonInWords(e.reason, e.detail)}`, tone: 'bad' };
-    case 'order.filled': return { text: `filled ${e.side} ${fmtQty(e.qty)} ${e.symbol} @ ${fmtMoney(e.price)} fee ${fmtMoney(e.fee)}${e.liquidation ? ' (liquidation)' : ''}`, tone: 'good' };
-    case 'order.cancelled': return { text: `cancelled ${e.orderId}: ${e.reason}`, tone: 'info' };
-    case 'order.modified': return { text: `modified ${e.orderId}: qty ${fmtQty(e.qty)}`, tone: 'info' };
-    case 'order.triggered': return { text: `triggered ${e.orderId} @ ${fmtMoney(e.price)}`, tone: 'warn' };
-    case 'order.expired': return { text: `expired ${e.orderId}`, tone: 'info' };
-    case 'position.opened': return { text: `opened ${e.symbol} ${fmtQty(e.qty)} @ ${fmtMoney(e.avgEntry)}`, tone: 'info' };
-    case 'position.changed': return { text: `position ${e.symbol} now ${fmtQty(e.qty)} @ ${fmtMoney(e.avgEntry)}`, tone: 'info' };
-    case 'position.closed': return { text: `closed ${e.symbol} @ ${fmtMoney(e.exitPrice)} realized ${fmtSigned(e.realizedPnl)}`, tone: e.realizedPnl >= 0 ? 'good' : 'bad' };
-    case 'position.settled': return { text: `settled ${e.symbol} payout ${fmtMoney(e.payout)} realized ${fmtSigned(e.realizedPnl)}`, tone: 'info' };
-    case 'rules.violation-detected': return { text: `VIOLATION ${e.violation.ruleId} (${e.violation.severity}): ${e.violation.detail}`, tone: 'bad' };
-    case 'assessment.failed': return { text: `assessment FAILED on ${e.ruleId}, balance ${fmtMoney(e.balance)}`, tone: 'bad' };
-    case 'assessment.expired': return { text: `assessment EXPIRED on ${e.ruleId} at its deadline ${clock(e.expiry.deadline)}: ${e.expiry.detail}`, tone: 'bad' };
-    case 'assessment.passed': return { text: `assessment PASSED, balance ${fmtMoney(e.balance)}`, tone: 'good' };
-    case 'assessment.phase-passed': return { text: `phase ${e.phase} passed → ${e.nextPhase}`, tone: 'good' };
-    case 'assessment.trading-locked': return { text: `trading locked by ${e.ruleId} until ${clock(e.until)}`, tone: 'warn' };
-    case 'assessment.pass-blocked': return { text: `pass blocked by ${e.ruleId}: ${e.detail}`, tone: 'warn' };
-    case 'assessment.day-started': return { text: `day ${e.dayIndex} started, daily floor ${fmtMoney(e.dailyFloor)}`, tone: 'info' };
-    case 'command.ignored': return { text: `command ignored: ${reasonInWords(e.reason, e.detail)}`, tone: 'warn' };
-    case 'engine.input-rejected': return { text: `input rejected: ${e.reason} ${e.detail}`, tone: 'bad' };
-    case 'actor.quarantined': return { text: `assessment quarantined: ${e.error}`, tone: 'bad' };
-    default: return { text: e.type.replace('assessment.', ''), tone: 'info' };
+    case 'order.accepted':
+      return {
+        text: `accepted ${e.order.role} ${e.order.side} ${fmtQty(e.order.qty)} ${e.order.symbol} ${e.order.type}${e.order.limitPrice === undefined ? '' : ` @ ${fmtMoney(e.order.limitPrice)}`}${e.order.stopPrice === undefined ? '' : ` stop ${fmtMoney(e.order.stopPrice)}`} (${e.order.clientOrderId})`,
+        tone: 'info',
+      };
+    case 'order.rejected':
+      return { text: `rejected ${e.clientOrderId}: ${reasonInWords(e.reason, e.detail)}`, tone: 'bad' };
+    case 'order.filled':
+      return {
+        text: `filled ${e.side} ${fmtQty(e.qty)} ${e.symbol} @ ${fmtMoney(e.price)} fee ${fmtMoney(e.fee)}${e.liquidation ? ' (liquidation)' : ''}`,
+        tone: 'good',
+      };
+    case 'order.cancelled':
+      return { text: `cancelled ${e.orderId}: ${e.reason}`, tone: 'info' };
+    case 'order.modified':
+      return { text: `modified ${e.orderId}: qty ${fmtQty(e.qty)}`, tone: 'info' };
+    case 'order.triggered':
+      return { text: `triggered ${e.orderId} @ ${fmtMoney(e.price)}`, tone: 'warn' };
+    case 'order.expired':
+      return { text: `expired ${e.orderId}`, tone: 'info' };
+    case 'position.opened':
+      return { text: `opened ${e.symbol} ${fmtQty(e.qty)} @ ${fmtMoney(e.avgEntry)}`, tone: 'info' };
+    case 'position.changed':
+      return { text: `position ${e.symbol} now ${fmtQty(e.qty)} @ ${fmtMoney(e.avgEntry)}`, tone: 'info' };
+    case 'position.closed':
+      return {
+        text: `closed ${e.symbol} @ ${fmtMoney(e.exitPrice)} realized ${fmtSigned(e.realizedPnl)}`,
+        tone: e.realizedPnl >= 0 ? 'good' : 'bad',
+      };
+    case 'position.settled':
+      return { text: `settled ${e.symbol} payout ${fmtMoney(e.payout)} realized ${fmtSigned(e.realizedPnl)}`, tone: 'info' };
+    case 'rules.violation-detected':
+      return { text: `VIOLATION ${e.violation.ruleId} (${e.violation.severity}): ${e.violation.detail}`, tone: 'bad' };
+    case 'assessment.failed':
+      return { text: `assessment FAILED on ${e.ruleId}, balance ${fmtMoney(e.balance)}`, tone: 'bad' };
+    case 'assessment.expired':
+      return { text: `assessment EXPIRED on ${e.ruleId} at its deadline ${clock(e.expiry.deadline)}: ${e.expiry.detail}`, tone: 'bad' };
+    case 'assessment.passed':
+      return { text: `assessment PASSED, balance ${fmtMoney(e.balance)}`, tone: 'good' };
+    case 'assessment.phase-passed':
+      return { text: `phase ${e.phase} passed → ${e.nextPhase}`, tone: 'good' };
+    case 'assessment.trading-locked':
+      return { text: `trading locked by ${e.ruleId} until ${clock(e.until)}`, tone: 'warn' };
+    case 'assessment.pass-blocked':
+      return { text: `pass blocked by ${e.ruleId}: ${e.detail}`, tone: 'warn' };
+    case 'assessment.day-started':
+      return { text: `day ${e.dayIndex} started, daily floor ${fmtMoney(e.dailyFloor)}`, tone: 'info' };
+    case 'command.ignored':
+      return { text: `command ignored: ${reasonInWords(e.reason, e.detail)}`, tone: 'warn' };
+    case 'engine.input-rejected':
+      return { text: `input rejected: ${e.reason} ${e.detail}`, tone: 'bad' };
+    case 'actor.quarantined':
+      return { text: `assessment quarantined: ${e.error}`, tone: 'bad' };
+    default:
+      return { text: e.type.replace('assessment.', ''), tone: 'info' };
   }
 }
 
@@ -183,8 +295,14 @@ const MAX_EVENTS = 200;
 export function logEvent(ol: HTMLElement, at: number, seq: number | undefined, e: AssessmentEvent | KernelEvent, older = false): void {
   if (older && ol.childElementCount >= MAX_EVENTS) return;
   const d = describeEvent(e);
-  const li = el('li', { class: `ev ${d.tone}${older ? ' past' : ''}`, 'data-type': e.type },
-    el('span', { class: 'ev-time' }, clock(at)), el('span', { class: 'ev-seq' }, seq === undefined ? 'hist' : `#${seq}`), el('span', { class: 'ev-type' }, e.type), el('span', { class: 'ev-text' }, d.text));
+  const li = el(
+    'li',
+    { class: `ev ${d.tone}${older ? ' past' : ''}`, 'data-type': e.type },
+    el('span', { class: 'ev-time' }, clock(at)),
+    el('span', { class: 'ev-seq' }, seq === undefined ? 'hist' : `#${seq}`),
+    el('span', { class: 'ev-type' }, e.type),
+    el('span', { class: 'ev-text' }, d.text),
+  );
   if (older) ol.append(li);
   else ol.prepend(li);
   while (ol.childElementCount > MAX_EVENTS) ol.lastElementChild?.remove();

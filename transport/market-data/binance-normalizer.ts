@@ -9,20 +9,26 @@
 import { z } from 'zod';
 import { ISSUE_CROSSED } from './data-quality.js';
 import {
-  parseJson, parseVenueMessage, PriceString, SizeString, TopOfBookMemory,
-  type NormalizedQuote, type SymbolMap,
+  parseJson,
+  parseVenueMessage,
+  PriceString,
+  SizeString,
+  TopOfBookMemory,
+  type NormalizedQuote,
+  type SymbolMap,
 } from './normalized-quote.js';
 
-const BookTicker = z.object({
-  u: z.number().int().nonnegative(),
-  s: z.string().min(1),
-  b: PriceString,
-  B: SizeString,
-  a: PriceString,
-  A: SizeString,
-  E: z.number().int().nonnegative().optional(),
-}).refine((t) => t.a >= t.b, { message: ISSUE_CROSSED, path: ['a'] });
-
+const BookTicker = z
+  .object({
+    u: z.number().int().nonnegative(),
+    s: z.string().min(1),
+    b: PriceString,
+    B: SizeString,
+    a: PriceString,
+    A: SizeString,
+    E: z.number().int().nonnegative().optional(),
+  })
+  .refine((t) => t.a >= t.b, { message: ISSUE_CROSSED, path: ['a'] });
 
 /** Options of {@link BinanceNormalizer}. */
 export interface BinanceNormalizerOptions {
@@ -60,7 +66,7 @@ export class BinanceNormalizer {
    */
   normalize(message: unknown, receivedAt: number): NormalizedQuote[] {
     const json = parseJson('binance', message);
-    const frame = typeof json === 'object' && json !== null ? json as Record<string, unknown> : {};
+    const frame = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
     if ('result' in frame && 'id' in frame && !('u' in frame)) return [];
     const payload = typeof frame['stream'] === 'string' && 'data' in frame ? frame['data'] : json;
     const t = parseVenueMessage('binance', BookTicker, payload);
@@ -69,8 +75,14 @@ export class BinanceNormalizer {
     if (last !== undefined && t.u <= last) return [];
     this.#lastUpdate.set(t.s, t.u);
     const quote: NormalizedQuote = {
-      venue: 'binance', symbol, ts: t.E ?? receivedAt, bid: t.b, ask: t.a,
-      ...(t.B > 0 ? { bidSize: t.B } : {}), ...(t.A > 0 ? { askSize: t.A } : {}), venueSeq: t.u,
+      venue: 'binance',
+      symbol,
+      ts: t.E ?? receivedAt,
+      bid: t.b,
+      ask: t.a,
+      ...(t.B > 0 ? { bidSize: t.B } : {}),
+      ...(t.A > 0 ? { askSize: t.A } : {}),
+      venueSeq: t.u,
     };
     return this.#memory.changed(quote) ? [quote] : [];
   }

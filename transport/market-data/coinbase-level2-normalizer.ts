@@ -9,19 +9,28 @@
 import { z } from 'zod';
 import { LocalBook } from './local-book.js';
 import {
-  IsoTime, parseVenueMessage, PriceString, SizeString, TopOfBookMemory,
-  type NormalizedQuote, type SymbolMap,
+  IsoTime,
+  parseVenueMessage,
+  PriceString,
+  SizeString,
+  TopOfBookMemory,
+  type NormalizedQuote,
+  type SymbolMap,
 } from './normalized-quote.js';
 
 const L2Frame = z.object({
   channel: z.literal('l2_data'),
   timestamp: IsoTime,
   sequence_num: z.number().int().nonnegative(),
-  events: z.array(z.object({
-    type: z.enum(['snapshot', 'update']),
-    product_id: z.string().min(1),
-    updates: z.array(z.object({ side: z.enum(['bid', 'offer']), event_time: IsoTime, price_level: PriceString, new_quantity: SizeString })),
-  })),
+  events: z.array(
+    z.object({
+      type: z.enum(['snapshot', 'update']),
+      product_id: z.string().min(1),
+      updates: z.array(
+        z.object({ side: z.enum(['bid', 'offer']), event_time: IsoTime, price_level: PriceString, new_quantity: SizeString }),
+      ),
+    }),
+  ),
 });
 
 /** What one l2_data frame did. */
@@ -54,7 +63,8 @@ export class CoinbaseLevel2Normalizer {
 
   constructor(options: CoinbaseLevel2NormalizerOptions) {
     this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
-    if (options.symbols.venue !== 'coinbase') throw new Error(`CoinbaseLevel2Normalizer needs a coinbase symbol map, got ${options.symbols.venue}`);
+    if (options.symbols.venue !== 'coinbase')
+      throw new Error(`CoinbaseLevel2Normalizer needs a coinbase symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }
 
@@ -108,7 +118,15 @@ export class CoinbaseLevel2Normalizer {
       const bid = book.bestBid();
       const ask = book.bestAsk();
       if (bid === undefined || ask === undefined) continue; // one-sided: no quote
-      const q: NormalizedQuote = { venue: 'coinbase', symbol: this.#symbols.resolve(id), ts, bid: bid.price, ask: ask.price, bidSize: bid.size, askSize: ask.size };
+      const q: NormalizedQuote = {
+        venue: 'coinbase',
+        symbol: this.#symbols.resolve(id),
+        ts,
+        bid: bid.price,
+        ask: ask.price,
+        bidSize: bid.size,
+        askSize: ask.size,
+      };
       if (this.#memory.changed(q)) quotes.push(q);
     }
     return { quotes, products, awaiting };

@@ -10,28 +10,39 @@
 import { z } from 'zod';
 import { ISSUE_CROSSED } from './data-quality.js';
 import {
-  IsoTime, MalformedVenueMessageError, parseJson, parseVenueMessage, PriceString, SizeString, TopOfBookMemory,
-  type NormalizedQuote, type SymbolMap,
+  IsoTime,
+  MalformedVenueMessageError,
+  parseJson,
+  parseVenueMessage,
+  PriceString,
+  SizeString,
+  TopOfBookMemory,
+  type NormalizedQuote,
+  type SymbolMap,
 } from './normalized-quote.js';
 
-const ExchangeTicker = z.object({
-  type: z.literal('ticker'),
-  product_id: z.string().min(1),
-  sequence: z.number().int().nonnegative(),
-  time: IsoTime,
-  best_bid: PriceString,
-  best_ask: PriceString,
-  best_bid_size: SizeString.optional(),
-  best_ask_size: SizeString.optional(),
-}).refine((t) => t.best_ask >= t.best_bid, { message: ISSUE_CROSSED, path: ['best_ask'] });
+const ExchangeTicker = z
+  .object({
+    type: z.literal('ticker'),
+    product_id: z.string().min(1),
+    sequence: z.number().int().nonnegative(),
+    time: IsoTime,
+    best_bid: PriceString,
+    best_ask: PriceString,
+    best_bid_size: SizeString.optional(),
+    best_ask_size: SizeString.optional(),
+  })
+  .refine((t) => t.best_ask >= t.best_bid, { message: ISSUE_CROSSED, path: ['best_ask'] });
 
-const AdvancedTicker = z.object({
-  product_id: z.string().min(1),
-  best_bid: PriceString,
-  best_ask: PriceString,
-  best_bid_quantity: SizeString.optional(),
-  best_ask_quantity: SizeString.optional(),
-}).refine((t) => t.best_ask >= t.best_bid, { message: ISSUE_CROSSED, path: ['best_ask'] });
+const AdvancedTicker = z
+  .object({
+    product_id: z.string().min(1),
+    best_bid: PriceString,
+    best_ask: PriceString,
+    best_bid_quantity: SizeString.optional(),
+    best_ask_quantity: SizeString.optional(),
+  })
+  .refine((t) => t.best_ask >= t.best_bid, { message: ISSUE_CROSSED, path: ['best_ask'] });
 
 const AdvancedMessage = z.object({
   channel: z.literal('ticker'),
@@ -67,7 +78,8 @@ export class CoinbaseNormalizer {
 
   constructor(options: CoinbaseNormalizerOptions) {
     this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
-    if (options.symbols.venue !== 'coinbase') throw new Error(`CoinbaseNormalizer needs a coinbase symbol map, got ${options.symbols.venue}`);
+    if (options.symbols.venue !== 'coinbase')
+      throw new Error(`CoinbaseNormalizer needs a coinbase symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }
 
@@ -95,18 +107,30 @@ export class CoinbaseNormalizer {
     if (last !== undefined && t.sequence <= last) return [];
     this.#lastSequence.set(t.product_id, t.sequence);
     return this.#emit({
-      venue: 'coinbase', symbol, ts: t.time, bid: t.best_bid, ask: t.best_ask,
-      ...sizes(t.best_bid_size, t.best_ask_size), venueSeq: t.sequence,
+      venue: 'coinbase',
+      symbol,
+      ts: t.time,
+      bid: t.best_bid,
+      ask: t.best_ask,
+      ...sizes(t.best_bid_size, t.best_ask_size),
+      venueSeq: t.sequence,
     });
   }
 
   #advanced(m: z.output<typeof AdvancedMessage>): NormalizedQuote[] {
     const tickers = m.events.flatMap((e) => e.tickers);
     const symbols = tickers.map((t) => this.#symbols.resolve(t.product_id));
-    return tickers.flatMap((t, i) => this.#emit({
-      venue: 'coinbase', symbol: symbols[i]!, ts: m.timestamp, bid: t.best_bid, ask: t.best_ask,
-      ...sizes(t.best_bid_quantity, t.best_ask_quantity), venueSeq: m.sequence_num,
-    }));
+    return tickers.flatMap((t, i) =>
+      this.#emit({
+        venue: 'coinbase',
+        symbol: symbols[i]!,
+        ts: m.timestamp,
+        bid: t.best_bid,
+        ask: t.best_ask,
+        ...sizes(t.best_bid_quantity, t.best_ask_quantity),
+        venueSeq: m.sequence_num,
+      }),
+    );
   }
 
   #emit(quote: NormalizedQuote): NormalizedQuote[] {

@@ -54,9 +54,12 @@ export function venueProtocol(o: CreateVenueConnectorOptions): VenueProtocol {
   const url = o.url === undefined ? {} : { url: o.url };
   switch (o.venue) {
     case 'coinbase':
-      if (o.channel !== undefined && o.channel !== 'level2' && o.channel !== 'ticker') throw new Error(`coinbase channel must be level2 or ticker, got ${o.channel}`);
+      if (o.channel !== undefined && o.channel !== 'level2' && o.channel !== 'ticker')
+        throw new Error(`coinbase channel must be level2 or ticker, got ${o.channel}`);
       return coinbaseProtocol({
-        symbols: new SymbolMap('coinbase', o.subscriptions), ...url, ...(o.channel === undefined ? {} : { channel: o.channel }),
+        symbols: new SymbolMap('coinbase', o.subscriptions),
+        ...url,
+        ...(o.channel === undefined ? {} : { channel: o.channel }),
         ...(o.perSubscribe === undefined ? {} : { productsPerSubscribe: o.perSubscribe }),
       });
     case 'binance':
@@ -64,15 +67,22 @@ export function venueProtocol(o: CreateVenueConnectorOptions): VenueProtocol {
     case 'polymarket': {
       const bySymbol = new Map(o.instruments.map((i) => [i.symbol, i]));
       return polymarketProtocol({
-        symbols: new SymbolMap('polymarket', o.subscriptions), instrument: (s) => bySymbol.get(s), ...url,
+        symbols: new SymbolMap('polymarket', o.subscriptions),
+        instrument: (s) => bySymbol.get(s),
+        ...url,
         ...(o.perSubscribe === undefined ? {} : { assetsPerSubscribe: o.perSubscribe }),
       });
     }
     case 'kalshi':
-      if (o.channel !== undefined && o.channel !== 'orderbook_delta' && o.channel !== 'ticker') throw new Error(`kalshi channel must be orderbook_delta or ticker, got ${o.channel}`);
+      if (o.channel !== undefined && o.channel !== 'orderbook_delta' && o.channel !== 'ticker')
+        throw new Error(`kalshi channel must be orderbook_delta or ticker, got ${o.channel}`);
       return kalshiProtocol({
-        markets: o.subscriptions, instruments: o.instruments, ...url, ...(o.credentials === undefined ? {} : { credentials: o.credentials }),
-        ...(o.channel === undefined ? {} : { channel: o.channel }), ...(o.perSubscribe === undefined ? {} : { marketsPerSubscribe: o.perSubscribe }),
+        markets: o.subscriptions,
+        instruments: o.instruments,
+        ...url,
+        ...(o.credentials === undefined ? {} : { credentials: o.credentials }),
+        ...(o.channel === undefined ? {} : { channel: o.channel }),
+        ...(o.perSubscribe === undefined ? {} : { marketsPerSubscribe: o.perSubscribe }),
         ...(o.clock === undefined ? {} : { now: () => o.clock!.now() }),
       });
   }
@@ -80,13 +90,23 @@ export function venueProtocol(o: CreateVenueConnectorOptions): VenueProtocol {
 
 /** A connector for `venue`; call `start()` to connect. */
 export function createVenueConnector(o: CreateVenueConnectorOptions): VenueConnector {
-  const guard = new QuoteGuard({ ...o.guard, instruments: o.instruments, ...(o.reference === undefined ? {} : { reference: o.reference }) });
+  const guard = new QuoteGuard({
+    ...o.guard,
+    instruments: o.instruments,
+    ...(o.reference === undefined ? {} : { reference: o.reference }),
+  });
   return new VenueConnector({
-    protocol: venueProtocol(o), guard, markets: new MarketRegistry(o.instruments),
-    ...(o.sink === undefined ? {} : { sink: o.sink }), ...(o.recordInto === undefined ? {} : { reference: o.recordInto }),
-    ...(o.metrics === undefined ? {} : { metrics: o.metrics }), ...(o.log === undefined ? {} : { log: o.log }),
-    ...(o.clock === undefined ? {} : { clock: o.clock }), ...(o.socket === undefined ? {} : { socket: o.socket }),
-    ...(o.staleAfterMs === undefined ? {} : { staleAfterMs: o.staleAfterMs }), ...(o.maxInFlight === undefined ? {} : { maxInFlight: o.maxInFlight }),
+    protocol: venueProtocol(o),
+    guard,
+    markets: new MarketRegistry(o.instruments),
+    ...(o.sink === undefined ? {} : { sink: o.sink }),
+    ...(o.recordInto === undefined ? {} : { reference: o.recordInto }),
+    ...(o.metrics === undefined ? {} : { metrics: o.metrics }),
+    ...(o.log === undefined ? {} : { log: o.log }),
+    ...(o.clock === undefined ? {} : { clock: o.clock }),
+    ...(o.socket === undefined ? {} : { socket: o.socket }),
+    ...(o.staleAfterMs === undefined ? {} : { staleAfterMs: o.staleAfterMs }),
+    ...(o.maxInFlight === undefined ? {} : { maxInFlight: o.maxInFlight }),
   });
 }
 

@@ -39,9 +39,21 @@ export type HoldReason =
 
 /** Every {@link HoldReason}, e.g. to initialise counters or document them. */
 export const HOLD_REASONS: readonly HoldReason[] = Object.freeze([
-  'MALFORMED_MESSAGE', 'UNKNOWN_INSTRUMENT', 'SEQUENCE_GAP', 'AWAITING_SNAPSHOT', 'PRICE_NOT_FINITE', 'PRICE_OUT_OF_RANGE',
-  'CROSSED_BOOK', 'LOCKED_BOOK', 'INVALID_SIZE', 'STALE_TIMESTAMP', 'FUTURE_TIMESTAMP', 'PRICE_JUMP', 'UNKNOWN_SYMBOL',
-  'UNKNOWN_MARKET', 'UNKNOWN_OUTCOME',
+  'MALFORMED_MESSAGE',
+  'UNKNOWN_INSTRUMENT',
+  'SEQUENCE_GAP',
+  'AWAITING_SNAPSHOT',
+  'PRICE_NOT_FINITE',
+  'PRICE_OUT_OF_RANGE',
+  'CROSSED_BOOK',
+  'LOCKED_BOOK',
+  'INVALID_SIZE',
+  'STALE_TIMESTAMP',
+  'FUTURE_TIMESTAMP',
+  'PRICE_JUMP',
+  'UNKNOWN_SYMBOL',
+  'UNKNOWN_MARKET',
+  'UNKNOWN_OUTCOME',
 ] as const);
 
 /** Issue text of a price that is not positive (linear instruments). */

@@ -6,8 +6,17 @@
  * and publish the good ones to the market stream. docs/market-data.md.
  */
 export {
-  DecimalString, IsoTime, MalformedVenueMessageError, parseJson, parseVenueMessage, PriceString, SequenceGapError,
-  SizeString, SymbolMap, TopOfBookMemory, UnknownInstrumentError,
+  DecimalString,
+  IsoTime,
+  MalformedVenueMessageError,
+  parseJson,
+  parseVenueMessage,
+  PriceString,
+  SequenceGapError,
+  SizeString,
+  SymbolMap,
+  TopOfBookMemory,
+  UnknownInstrumentError,
 } from './normalized-quote.js';
 export type { NormalizedQuote, Venue } from './normalized-quote.js';
 export { HOLD_REASONS, reasonOfIssues } from './data-quality.js';

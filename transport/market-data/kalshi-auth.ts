@@ -31,7 +31,12 @@ export function kalshiCredentials(keyId: string, privateKeyPem: string | Buffer)
 }
 
 /** The three handshake headers for `method path` at `timestampMs`. */
-export function kalshiAuthHeaders(credentials: KalshiCredentials, method: string, path: string, timestampMs: number): Record<string, string> {
+export function kalshiAuthHeaders(
+  credentials: KalshiCredentials,
+  method: string,
+  path: string,
+  timestampMs: number,
+): Record<string, string> {
   const ts = String(Math.trunc(timestampMs));
   const signature = sign('sha256', Buffer.from(ts + method.toUpperCase() + path.split('?')[0]!), { key: credentials.privateKey, ...PSS });
   return { 'KALSHI-ACCESS-KEY': credentials.keyId, 'KALSHI-ACCESS-TIMESTAMP': ts, 'KALSHI-ACCESS-SIGNATURE': signature.toString('base64') };
@@ -43,8 +48,12 @@ export function kalshiAuthHeaders(credentials: KalshiCredentials, method: string
  * for `method path`. Throws {@link KalshiAuthError} naming what is wrong.
  */
 export function verifyKalshiHeaders(
-  headers: Readonly<Record<string, string | string[] | undefined>>, method: string, path: string,
-  keys: ReadonlyMap<string, KeyObject | string>, now: number, maxSkewMs = 5_000,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  method: string,
+  path: string,
+  keys: ReadonlyMap<string, KeyObject | string>,
+  now: number,
+  maxSkewMs = 5_000,
 ): string {
   const h = (name: string): string | undefined => {
     const v = headers[name.toLowerCase()];
@@ -58,7 +67,12 @@ export function verifyKalshiHeaders(
   if (key === undefined) throw new KalshiAuthError(`unknown key id ${keyId}`);
   if (!/^\d+$/.test(ts) || Math.abs(now - Number(ts)) > maxSkewMs) throw new KalshiAuthError(`timestamp ${ts} out of date`);
   const publicKey = typeof key === 'string' ? createPublicKey(key) : key;
-  const ok = verify('sha256', Buffer.from(ts + method.toUpperCase() + path.split('?')[0]!), { key: publicKey, ...PSS }, Buffer.from(signature, 'base64'));
+  const ok = verify(
+    'sha256',
+    Buffer.from(ts + method.toUpperCase() + path.split('?')[0]!),
+    { key: publicKey, ...PSS },
+    Buffer.from(signature, 'base64'),
+  );
   if (!ok) throw new KalshiAuthError('signature does not verify');
   return keyId;
 }

@@ -15,14 +15,25 @@ import { z } from 'zod';
 import { ISSUE_CENTS } from './data-quality.js';
 import { LocalBook } from './local-book.js';
 import {
-  IsoTime, parseJson, parseVenueMessage, SequenceGapError, TopOfBookMemory,
-  type NormalizedQuote, type SymbolMap,
+  IsoTime,
+  parseJson,
+  parseVenueMessage,
+  SequenceGapError,
+  TopOfBookMemory,
+  type NormalizedQuote,
+  type SymbolMap,
 } from './normalized-quote.js';
 
 const Cents = z.number().int().min(1, ISSUE_CENTS).max(99, ISSUE_CENTS);
 const Level = z.tuple([Cents, z.number().nonnegative()]);
 /** Unix seconds, unix ms, or ISO-8601; to ms. */
-const Time = z.union([IsoTime, z.number().nonnegative().transform((n) => (n < 1e12 ? n * 1000 : n))]);
+const Time = z.union([
+  IsoTime,
+  z
+    .number()
+    .nonnegative()
+    .transform((n) => (n < 1e12 ? n * 1000 : n)),
+]);
 
 const Envelope = z.object({ type: z.string({ error: 'expected a string type' }) });
 const Sequenced = z.object({ sid: z.number().int().nonnegative(), seq: z.number().int().positive() });
@@ -44,7 +55,13 @@ const Snapshot = Sequenced.extend({
 
 const Delta = Sequenced.extend({
   type: z.literal('orderbook_delta'),
-  msg: z.object({ market_ticker: z.string().min(1), price: Cents, delta: z.number().finite(), side: z.enum(['yes', 'no']), ts: Time.optional() }),
+  msg: z.object({
+    market_ticker: z.string().min(1),
+    price: Cents,
+    delta: z.number().finite(),
+    side: z.enum(['yes', 'no']),
+    ts: Time.optional(),
+  }),
 });
 
 /** Options of {@link KalshiNormalizer}. */
@@ -61,7 +78,10 @@ export interface KalshiNormalizerOptions {
   readonly everyUpdate?: boolean;
 }
 
-interface Subscription { lastSeq: number; readonly markets: Set<string> }
+interface Subscription {
+  lastSeq: number;
+  readonly markets: Set<string>;
+}
 
 /**
  * Normalizes Kalshi ticker and order-book frames, keeping one local book per
@@ -182,11 +202,18 @@ export class KalshiNormalizer {
   }
 }
 
-interface CentsLevel { readonly price: number; readonly size: number | undefined }
+interface CentsLevel {
+  readonly price: number;
+  readonly size: number | undefined;
+}
 
 function quote(symbol: string, ts: number, bid: CentsLevel, ask: CentsLevel, seq: number | undefined): NormalizedQuote {
   return {
-    venue: 'kalshi', symbol, ts, bid: bid.price / 100, ask: ask.price / 100,
+    venue: 'kalshi',
+    symbol,
+    ts,
+    bid: bid.price / 100,
+    ask: ask.price / 100,
     ...(bid.size !== undefined ? { bidSize: bid.size } : {}),
     ...(ask.size !== undefined ? { askSize: ask.size } : {}),
     ...(seq !== undefined ? { venueSeq: seq } : {}),

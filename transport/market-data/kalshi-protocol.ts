@@ -76,7 +76,10 @@ export function kalshiProtocol(options: KalshiProtocolOptions): VenueProtocol {
   };
 }
 
-interface Sub { readonly channel: string; readonly markets: readonly string[] }
+interface Sub {
+  readonly channel: string;
+  readonly markets: readonly string[];
+}
 
 class KalshiSession implements VenueSession {
   readonly #ctx: SessionContext;
@@ -97,7 +100,8 @@ class KalshiSession implements VenueSession {
   }
 
   open(): void {
-    for (const batch of chunks(this.#markets, this.#o.marketsPerSubscribe ?? 100)) this.#subscribe(this.#o.channel ?? 'orderbook_delta', batch);
+    for (const batch of chunks(this.#markets, this.#o.marketsPerSubscribe ?? 100))
+      this.#subscribe(this.#o.channel ?? 'orderbook_delta', batch);
     if (this.#o.lifecycle ?? true) this.#subscribe('market_lifecycle_v2', []);
   }
 
@@ -130,12 +134,18 @@ class KalshiSession implements VenueSession {
         }
         return;
       }
-      case 'unsubscribed': case 'ok':
+      case 'unsubscribed':
+      case 'ok':
         return;
       case 'error':
-        ctx.log.warn({ venue: 'kalshi', id: numberField(frame, 'id'), code: numberField(msg, 'code'), message: field(msg, 'msg') }, 'venue answered an error');
+        ctx.log.warn(
+          { venue: 'kalshi', id: numberField(frame, 'id'), code: numberField(msg, 'code'), message: field(msg, 'msg') },
+          'venue answered an error',
+        );
         return;
-      case 'orderbook_snapshot': case 'orderbook_delta': case 'ticker':
+      case 'orderbook_snapshot':
+      case 'orderbook_delta':
+      case 'ticker':
         this.#book(frame, type, sid, msg, receivedAt);
         return;
       case 'market_lifecycle_v2':
@@ -162,7 +172,12 @@ class KalshiSession implements VenueSession {
     if (mapped !== undefined) ctx.alive(mapped);
     try {
       const quotes = normalizing(ctx, mapped, () => this.#normalizer.normalize(frame, receivedAt));
-      if (quotes.length === 0 && type === 'orderbook_delta' && mapped !== undefined && this.#normalizer.awaitingSnapshot().includes(mapped)) {
+      if (
+        quotes.length === 0 &&
+        type === 'orderbook_delta' &&
+        mapped !== undefined &&
+        this.#normalizer.awaitingSnapshot().includes(mapped)
+      ) {
         ctx.hold('AWAITING_SNAPSHOT', `delta of ${mapped} while its book waits for a snapshot`, mapped);
       }
       for (const q of quotes) ctx.quote(q); // its `seq` counts per subscription: not a dedupe key

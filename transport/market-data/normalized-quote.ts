@@ -77,8 +77,10 @@ export class SequenceGapError extends Error {
   /** Always true: the caller must resync (request a snapshot). */
   readonly resync = true;
   constructor(venue: Venue, subscription: number, expected: number, received: number, instrumentIds: readonly string[]) {
-    super(`${venue} subscription ${subscription}: sequence gap (expected ${expected}, received ${received}); ` +
-      `request a fresh snapshot for ${instrumentIds.join(', ') || 'the subscription'}`);
+    super(
+      `${venue} subscription ${subscription}: sequence gap (expected ${expected}, received ${received}); ` +
+        `request a fresh snapshot for ${instrumentIds.join(', ') || 'the subscription'}`,
+    );
     this.name = 'SequenceGapError';
     this.venue = venue;
     this.subscription = subscription;
@@ -128,7 +130,10 @@ export class SymbolMap {
 }
 
 /** A decimal number sent as a string (`"4388.01"`, `".48"`), parsed to a finite number. */
-export const DecimalString = z.string().regex(/^-?(\d+\.?\d*|\.\d+)$/, 'a decimal number as a string').transform(Number);
+export const DecimalString = z
+  .string()
+  .regex(/^-?(\d+\.?\d*|\.\d+)$/, 'a decimal number as a string')
+  .transform(Number);
 
 /** A price sent as a decimal string: strictly positive. */
 export const PriceString = DecimalString.refine((n) => n > 0, ISSUE_POSITIVE_PRICE);
@@ -137,7 +142,10 @@ export const PriceString = DecimalString.refine((n) => n > 0, ISSUE_POSITIVE_PRI
 export const SizeString = DecimalString.refine((n) => n >= 0, 'a size of zero or more');
 
 /** An ISO-8601 time string, parsed to ms since epoch. */
-export const IsoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8601 time').transform((s) => Date.parse(s));
+export const IsoTime = z
+  .string()
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8601 time')
+  .transform((s) => Date.parse(s));
 
 /** A message as JSON: strings are parsed (a non-JSON string is malformed), anything else is returned as is. */
 export function parseJson(venue: Venue, message: unknown): unknown {
@@ -158,9 +166,13 @@ export function parseVenueMessage<S extends z.ZodType>(venue: Venue, schema: S, 
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const { issues } = parsed.error;
-    throw new MalformedVenueMessageError(venue, issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`), {
-      reason: reasonOfIssues(issues.map((i) => i.message)),
-    });
+    throw new MalformedVenueMessageError(
+      venue,
+      issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`),
+      {
+        reason: reasonOfIssues(issues.map((i) => i.message)),
+      },
+    );
   }
   return parsed.data;
 }

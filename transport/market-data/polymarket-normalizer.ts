@@ -16,8 +16,14 @@ import { z } from 'zod';
 import { ISSUE_PROBABILITY } from './data-quality.js';
 import { LocalBook, type BookSide } from './local-book.js';
 import {
-  DecimalString, MalformedVenueMessageError, parseJson, parseVenueMessage, SizeString, TopOfBookMemory,
-  type NormalizedQuote, type SymbolMap,
+  DecimalString,
+  MalformedVenueMessageError,
+  parseJson,
+  parseVenueMessage,
+  SizeString,
+  TopOfBookMemory,
+  type NormalizedQuote,
+  type SymbolMap,
 } from './normalized-quote.js';
 
 const Probability = DecimalString.refine((n) => n > 0 && n < 1, ISSUE_PROBABILITY);
@@ -39,7 +45,9 @@ const PriceChangeEvent = z.object({
   event_type: z.literal('price_change'),
   market: z.string().min(1),
   timestamp: MsTime,
-  price_changes: z.array(z.object({ asset_id: z.string().min(1), price: Probability, size: SizeString, side: Side, hash: z.string().optional() })),
+  price_changes: z.array(
+    z.object({ asset_id: z.string().min(1), price: Probability, size: SizeString, side: Side, hash: z.string().optional() }),
+  ),
 });
 
 const LegacyPriceChangeEvent = z.object({
@@ -56,7 +64,12 @@ const Envelope = z.object({ event_type: z.string({ error: 'expected a string eve
 /** Market-channel events that carry no book change. */
 const IGNORED = new Set(['last_trade_price', 'tick_size_change', 'best_bid_ask', 'new_market', 'market_resolved']);
 
-interface LevelChange { readonly assetId: string; readonly side: BookSide; readonly price: number; readonly size: number }
+interface LevelChange {
+  readonly assetId: string;
+  readonly side: BookSide;
+  readonly price: number;
+  readonly size: number;
+}
 
 /** Options of {@link PolymarketNormalizer}. */
 export interface PolymarketNormalizerOptions {
@@ -84,7 +97,8 @@ export class PolymarketNormalizer {
 
   constructor(options: PolymarketNormalizerOptions) {
     this.#memory = new TopOfBookMemory({ always: options.everyUpdate ?? false });
-    if (options.symbols.venue !== 'polymarket') throw new Error(`PolymarketNormalizer needs a polymarket symbol map, got ${options.symbols.venue}`);
+    if (options.symbols.venue !== 'polymarket')
+      throw new Error(`PolymarketNormalizer needs a polymarket symbol map, got ${options.symbols.venue}`);
     this.#symbols = options.symbols;
   }
 
@@ -150,8 +164,13 @@ export class PolymarketNormalizer {
     // A crossed book is emitted as is: the connector's guard holds it back and counts it.
     if (bid === undefined || ask === undefined) return [];
     const quote: NormalizedQuote = {
-      venue: 'polymarket', symbol: this.#symbols.resolve(assetId), ts,
-      bid: bid.price, ask: ask.price, bidSize: bid.size, askSize: ask.size,
+      venue: 'polymarket',
+      symbol: this.#symbols.resolve(assetId),
+      ts,
+      bid: bid.price,
+      ask: ask.price,
+      bidSize: bid.size,
+      askSize: ask.size,
     };
     return this.#memory.changed(quote) ? [quote] : [];
   }

@@ -61,9 +61,13 @@ class PolymarketSession implements VenueSession {
 
   open(): void {
     chunks(this.#ids, this.#o.assetsPerSubscribe ?? 100).forEach((batch, k) => {
-      this.#ctx.send(JSON.stringify(k === 0
-        ? { assets_ids: batch, type: 'market', custom_feature_enabled: true }
-        : { assets_ids: batch, operation: 'subscribe', custom_feature_enabled: true }));
+      this.#ctx.send(
+        JSON.stringify(
+          k === 0
+            ? { assets_ids: batch, type: 'market', custom_feature_enabled: true }
+            : { assets_ids: batch, operation: 'subscribe', custom_feature_enabled: true },
+        ),
+      );
     });
   }
 
@@ -95,7 +99,11 @@ class PolymarketSession implements VenueSession {
     }
     if (type === 'price_change') {
       const changes = (event as { price_changes?: unknown }).price_changes;
-      if (Array.isArray(changes)) for (const c of changes) { const id = field(c, 'asset_id'); if (id !== undefined) ctx.alive(id); }
+      if (Array.isArray(changes))
+        for (const c of changes) {
+          const id = field(c, 'asset_id');
+          if (id !== undefined) ctx.alive(id);
+        }
       else if (assetId !== undefined) ctx.alive(assetId);
     }
     for (const q of normalizing(ctx, assetId, () => this.#normalizer.normalize(event))) ctx.quote(q);
@@ -124,7 +132,11 @@ class PolymarketSession implements VenueSession {
     // Only a losing asset of ours: the winner is the other outcome of a two-outcome market.
     if (ours.length === 0) return; // another market
     const inst = this.#o.instrument(this.#o.symbols.resolve(ours[0]!));
-    ctx.hold('UNKNOWN_OUTCOME', `market ${inst?.market ?? field(event, 'market')} resolved to asset ${winner}, which is not configured`, ours[0]);
+    ctx.hold(
+      'UNKNOWN_OUTCOME',
+      `market ${inst?.market ?? field(event, 'market')} resolved to asset ${winner}, which is not configured`,
+      ours[0],
+    );
   }
 
   resnapshot(ids: readonly string[]): boolean {

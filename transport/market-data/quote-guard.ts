@@ -54,8 +54,15 @@ export type GuardDecision =
   | { readonly action: 'unchanged' }
   | { readonly action: 'hold'; readonly reason: HoldReason; readonly detail: string };
 
-interface Good { readonly mid: number; readonly key: string; readonly ts: number }
-interface Pending { readonly mid: number; count: number }
+interface Good {
+  readonly mid: number;
+  readonly key: string;
+  readonly ts: number;
+}
+interface Pending {
+  readonly mid: number;
+  count: number;
+}
 
 const mid = (q: { bid: number; ask: number }): number => (q.bid + q.ask) / 2;
 const contentKey = (q: NormalizedQuote): string => `${q.bid}|${q.ask}|${q.bidSize ?? ''}|${q.askSize ?? ''}`;
@@ -124,7 +131,8 @@ export class QuoteGuard {
     }
     if (q.bid > q.ask) return hold('CROSSED_BOOK', `bid ${q.bid} above ask ${q.ask}`);
     if (q.bid === q.ask && !this.#allowLocked) return hold('LOCKED_BOOK', `bid = ask = ${q.bid}`);
-    for (const s of [q.bidSize, q.askSize]) if (s !== undefined && !(Number.isFinite(s) && s >= 0)) return hold('INVALID_SIZE', `size ${s}`);
+    for (const s of [q.bidSize, q.askSize])
+      if (s !== undefined && !(Number.isFinite(s) && s >= 0)) return hold('INVALID_SIZE', `size ${s}`);
     if (!Number.isSafeInteger(q.ts)) return hold('STALE_TIMESTAMP', `ts ${q.ts} is not a time`);
     if (now - q.ts > this.#maxAge) return hold('STALE_TIMESTAMP', `venue time ${now - q.ts} ms old (limit ${this.#maxAge})`);
     if (q.ts - now > this.#maxSkew) return hold('FUTURE_TIMESTAMP', `venue time ${q.ts - now} ms ahead (limit ${this.#maxSkew})`);
@@ -138,7 +146,8 @@ export class QuoteGuard {
     const ref = this.#freshReference(q.symbol, now);
     if (good === undefined) {
       // The first quote: nothing of ours to compare with; another venue's price if there is one.
-      if (ref === undefined || this.#within(inst, m, ref.mid)) return this.#publish(q, m, key, ref === undefined ? undefined : 'first-quote-matches-reference');
+      if (ref === undefined || this.#within(inst, m, ref.mid))
+        return this.#publish(q, m, key, ref === undefined ? undefined : 'first-quote-matches-reference');
       return this.#jump(inst, q, m, key, `first quote mid ${m} vs ${ref.mid} on the reference venue`);
     }
     if (this.#within(inst, m, good.mid)) {
@@ -161,7 +170,12 @@ export class QuoteGuard {
     return hold('PRICE_JUMP', `${detail}: beyond the band (${count} of ${this.#confirmations} quotes at the new level)`);
   }
 
-  #publish(q: NormalizedQuote, m: number, key: string, jump?: 'confirmed' | 'matches-reference' | 'first-quote-matches-reference'): GuardDecision {
+  #publish(
+    q: NormalizedQuote,
+    m: number,
+    key: string,
+    jump?: 'confirmed' | 'matches-reference' | 'first-quote-matches-reference',
+  ): GuardDecision {
     this.#good.set(q.symbol, { mid: m, key, ts: q.ts });
     return jump === undefined ? { action: 'publish' } : { action: 'publish', jump };
   }

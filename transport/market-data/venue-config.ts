@@ -22,18 +22,22 @@ import type { Venue } from './normalized-quote.js';
 /** Venues a connector exists for. */
 export const VENUES: readonly Venue[] = Object.freeze(['coinbase', 'binance', 'polymarket', 'kalshi'] as const);
 
-const VenueSection = z.object({
-  instruments: z.record(z.string().min(1), z.string().min(1)),
-  url: z.string().url().optional(),
-  channel: z.string().optional(),
-}).strict();
+const VenueSection = z
+  .object({
+    instruments: z.record(z.string().min(1), z.string().min(1)),
+    url: z.string().url().optional(),
+    channel: z.string().optional(),
+  })
+  .strict();
 
-const ConfigFile = z.object({
-  coinbase: VenueSection.optional(),
-  binance: VenueSection.optional(),
-  polymarket: VenueSection.optional(),
-  kalshi: VenueSection.optional(),
-}).strict();
+const ConfigFile = z
+  .object({
+    coinbase: VenueSection.optional(),
+    binance: VenueSection.optional(),
+    polymarket: VenueSection.optional(),
+    kalshi: VenueSection.optional(),
+  })
+  .strict();
 
 /** One venue's section of the configuration. */
 export type VenueSectionConfig = z.output<typeof VenueSection>;
@@ -73,7 +77,10 @@ export const DEFAULT_VENUE_CONFIG: VenueConfig = Object.freeze({
 export function parseVenueConfig(json: unknown): VenueConfig {
   const parsed = ConfigFile.safeParse(json);
   if (!parsed.success) {
-    throw new VenueConfigError('INVALID_CONFIG', parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; '));
+    throw new VenueConfigError(
+      'INVALID_CONFIG',
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; '),
+    );
   }
   return parsed.data;
 }
@@ -97,7 +104,12 @@ export function readVenueConfig(path: string): VenueConfig {
  * `instruments` (for Kalshi: the market has a YES instrument).
  * @throws VenueConfigError
  */
-export function resolveSubscriptions(venue: Venue, config: VenueConfig, instruments: Iterable<Instrument>, symbols?: readonly string[]): Record<string, string> {
+export function resolveSubscriptions(
+  venue: Venue,
+  config: VenueConfig,
+  instruments: Iterable<Instrument>,
+  symbols?: readonly string[],
+): Record<string, string> {
   const section = config[venue]?.instruments ?? {};
   let chosen: Record<string, string>;
   if (symbols === undefined || symbols.length === 0) {
@@ -110,9 +122,14 @@ export function resolveSubscriptions(venue: Venue, config: VenueConfig, instrume
         chosen[pair[1]!] = pair[2]!;
         continue;
       }
-      const matches = Object.entries(section).filter(([id, target]) => id === entry || target === entry || (venue === 'kalshi' && `${target}:YES` === entry));
+      const matches = Object.entries(section).filter(
+        ([id, target]) => id === entry || target === entry || (venue === 'kalshi' && `${target}:YES` === entry),
+      );
       if (matches.length === 0) {
-        throw new VenueConfigError('NOT_CONFIGURED', `${venue} has no instrument "${entry}" in its configuration (configured: ${Object.keys(section).join(', ') || 'none'}); give it as venueId=engineSymbol`);
+        throw new VenueConfigError(
+          'NOT_CONFIGURED',
+          `${venue} has no instrument "${entry}" in its configuration (configured: ${Object.keys(section).join(', ') || 'none'}); give it as venueId=engineSymbol`,
+        );
       }
       for (const [id, target] of matches) chosen[id] = target;
     }
@@ -120,12 +137,16 @@ export function resolveSubscriptions(venue: Venue, config: VenueConfig, instrume
   if (Object.keys(chosen).length === 0) throw new VenueConfigError('NOT_CONFIGURED', `${venue}: no instruments to subscribe`);
   const known = [...instruments];
   for (const [id, target] of Object.entries(chosen)) {
-    const ok = venue === 'kalshi'
-      ? known.some((i) => i.kind === 'binary' && i.market === target && i.outcome === 'YES')
-      : known.some((i) => i.symbol === target);
+    const ok =
+      venue === 'kalshi'
+        ? known.some((i) => i.kind === 'binary' && i.market === target && i.outcome === 'YES')
+        : known.some((i) => i.symbol === target);
     if (!ok) {
-      throw new VenueConfigError('UNKNOWN_SYMBOL', `${venue} ${id} maps to ${venue === 'kalshi' ? 'market' : 'symbol'} "${target}", which the engine does not know: ` +
-        'the node would refuse its ticks (add the instrument to the engine, or fix the mapping)');
+      throw new VenueConfigError(
+        'UNKNOWN_SYMBOL',
+        `${venue} ${id} maps to ${venue === 'kalshi' ? 'market' : 'symbol'} "${target}", which the engine does not know: ` +
+          'the node would refuse its ticks (add the instrument to the engine, or fix the mapping)',
+      );
     }
   }
   return chosen;

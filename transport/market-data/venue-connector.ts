@@ -52,7 +52,11 @@ export interface VenueConnectorOptions {
   readonly logEveryMs?: number;
 }
 
-interface Feed { lastAt: number; stale: boolean; resnapshotAt: number }
+interface Feed {
+  lastAt: number;
+  stale: boolean;
+  resnapshotAt: number;
+}
 
 /** See the module comment. */
 export class VenueConnector {
@@ -76,7 +80,8 @@ export class VenueConnector {
   readonly #held = new Map<HoldReason, number>();
 
   constructor(options: VenueConnectorOptions) {
-    if (options.sink === undefined && options.reference === undefined) throw new Error('a connector needs a sink, or a reference to record into');
+    if (options.sink === undefined && options.reference === undefined)
+      throw new Error('a connector needs a sink, or a reference to record into');
     this.#o = options;
     this.#p = options.protocol;
     this.#clock = options.clock ?? systemClock;
@@ -87,13 +92,17 @@ export class VenueConnector {
     for (const id of this.#p.instrumentIds) this.#feeds.set(id, { lastAt: now, stale: false, resnapshotAt: 0 });
     this.#removeCollect = options.metrics?.onCollect(() => this.#reportAges()) ?? (() => {});
     this.#socket = new VenueSocket({
-      ...this.#p.socket, ...options.socket, clock: this.#clock,
+      ...this.#p.socket,
+      ...options.socket,
+      clock: this.#clock,
       url: options.socket?.url ?? this.#p.socket.url,
       onEvent: (e) => this.#onSocketEvent(e),
       handler: {
         open: (conn) => this.#open(conn),
         message: (conn, data, at) => this.#message(conn, data, at),
-        closed: (conn) => { this.#sessions.delete(conn.id); },
+        closed: (conn) => {
+          this.#sessions.delete(conn.id);
+        },
         keepalive: (conn) => this.#sessions.get(conn.id)?.keepalive?.(),
       },
     });
@@ -187,7 +196,8 @@ export class VenueConnector {
       ready: () => conn.ready(),
       quote: (q, globalKey) => this.#quote(q, globalKey),
       resolution: (r) => this.#resolution(r),
-      hold: (reason, detail, instrumentId) => this.#hold(reason, detail, instrumentId === undefined ? undefined : this.#p.symbolsOf(instrumentId)[0]),
+      hold: (reason, detail, instrumentId) =>
+        this.#hold(reason, detail, instrumentId === undefined ? undefined : this.#p.symbolsOf(instrumentId)[0]),
       gap: (detail, ids) => {
         this.#o.metrics?.gaps.inc({ venue: this.#p.venue });
         this.#o.metrics?.resnapshots.inc({ venue: this.#p.venue, cause: 'gap' });
@@ -235,8 +245,13 @@ export class VenueConnector {
       return;
     }
     const tick: TickMessage = {
-      venue, symbol: q.symbol, ts: q.ts, bid: q.bid, ask: q.ask,
-      ...(q.bidSize !== undefined ? { bidSize: q.bidSize } : {}), ...(q.askSize !== undefined ? { askSize: q.askSize } : {}),
+      venue,
+      symbol: q.symbol,
+      ts: q.ts,
+      bid: q.bid,
+      ask: q.ask,
+      ...(q.bidSize !== undefined ? { bidSize: q.bidSize } : {}),
+      ...(q.askSize !== undefined ? { askSize: q.askSize } : {}),
       ...(globalKey !== undefined ? { venueSeq: globalKey } : {}),
     };
     this.#track(this.#o.sink.publishTick(tick, `${venue}:${q.symbol}:${key}`));
@@ -247,7 +262,8 @@ export class VenueConnector {
     const refusal = this.#o.markets.checkResolution({ ...r, seq: 1 });
     if (refusal === 'ALREADY_RESOLVED') return; // e.g. Kalshi's `settled` after `determined`
     if (refusal !== undefined) {
-      const reason: HoldReason = refusal === 'UNKNOWN_OUTCOME' ? 'UNKNOWN_OUTCOME' : refusal === 'UNKNOWN_MARKET' ? 'UNKNOWN_MARKET' : 'MALFORMED_MESSAGE';
+      const reason: HoldReason =
+        refusal === 'UNKNOWN_OUTCOME' ? 'UNKNOWN_OUTCOME' : refusal === 'UNKNOWN_MARKET' ? 'UNKNOWN_MARKET' : 'MALFORMED_MESSAGE';
       this.#hold(reason, `resolution of ${r.market} to ${r.outcome}: ${refusal}`, undefined);
       return;
     }
@@ -260,16 +276,21 @@ export class VenueConnector {
 
   #track(p: Promise<{ readonly duplicate: boolean }>): void {
     const venue = this.#p.venue;
-    const tracked = p.then((ack) => {
-      if (ack.duplicate) this.#o.metrics?.duplicates.inc({ venue });
-    }, (err: unknown) => {
-      // A top-of-book quote is superseded by the next one: a failed publish is counted and logged, not retried out of order.
-      this.#o.metrics?.publishFailures.inc({ venue });
-      this.#log.error({ venue, err: (err as Error).message }, 'publish to the market stream failed');
-    }).finally(() => {
-      this.#inFlight.delete(tracked);
-      if (this.#inFlight.size <= this.#maxInFlight / 2) this.#socket.resume();
-    });
+    const tracked = p
+      .then(
+        (ack) => {
+          if (ack.duplicate) this.#o.metrics?.duplicates.inc({ venue });
+        },
+        (err: unknown) => {
+          // A top-of-book quote is superseded by the next one: a failed publish is counted and logged, not retried out of order.
+          this.#o.metrics?.publishFailures.inc({ venue });
+          this.#log.error({ venue, err: (err as Error).message }, 'publish to the market stream failed');
+        },
+      )
+      .finally(() => {
+        this.#inFlight.delete(tracked);
+        if (this.#inFlight.size <= this.#maxInFlight / 2) this.#socket.resume();
+      });
     this.#inFlight.add(tracked);
     if (this.#inFlight.size >= this.#maxInFlight) this.#socket.pause();
   }
@@ -286,14 +307,18 @@ export class VenueConnector {
       return;
     }
     this.#logged.set(key, { at: now, suppressed: 0 });
-    this.#log.warn({ venue, symbol, reason, detail, ...(seen?.suppressed ? { sinceLastLog: seen.suppressed } : {}) }, 'market data held back');
+    this.#log.warn(
+      { venue, symbol, reason, detail, ...(seen?.suppressed ? { sinceLastLog: seen.suppressed } : {}) },
+      'market data held back',
+    );
   }
 
   #alive(instrumentId: string): void {
     const feed = this.#feeds.get(instrumentId);
     if (feed === undefined) return;
     feed.lastAt = this.#clock.now();
-    if (this.#o.metrics !== undefined) for (const symbol of this.#p.symbolsOf(instrumentId)) this.#o.metrics.updates.inc({ venue: this.#p.venue, symbol });
+    if (this.#o.metrics !== undefined)
+      for (const symbol of this.#p.symbolsOf(instrumentId)) this.#o.metrics.updates.inc({ venue: this.#p.venue, symbol });
     if (!feed.stale) return;
     feed.stale = false;
     for (const symbol of this.#p.symbolsOf(instrumentId)) this.#o.metrics?.stale.set({ venue: this.#p.venue, symbol }, 0);
@@ -325,7 +350,8 @@ export class VenueConnector {
   #reportAges(): void {
     const now = this.#clock.now();
     for (const [id, feed] of this.#feeds) {
-      for (const symbol of this.#p.symbolsOf(id)) this.#o.metrics?.feedAge.set({ venue: this.#p.venue, symbol }, (now - feed.lastAt) / 1000);
+      for (const symbol of this.#p.symbolsOf(id))
+        this.#o.metrics?.feedAge.set({ venue: this.#p.venue, symbol }, (now - feed.lastAt) / 1000);
     }
   }
 
@@ -340,10 +366,14 @@ export class VenueConnector {
         this.#log.info({ venue, from: e.from, to: e.to }, 'venue connection rotated');
         break;
       case 'closed':
-        if (e.cause !== 'shutdown') this.#o.metrics?.reconnects.inc({ venue, reason: e.cause.startsWith('dropped_by_handler') ? 'dropped_by_handler' : e.cause });
+        if (e.cause !== 'shutdown')
+          this.#o.metrics?.reconnects.inc({ venue, reason: e.cause.startsWith('dropped_by_handler') ? 'dropped_by_handler' : e.cause });
         if (!this.#socket.connected) this.#o.metrics?.connected.set({ venue }, 0);
-        (e.cause === 'shutdown' || e.cause === 'rotated' ? this.#log.info : this.#log.warn).call(this.#log,
-          { venue, connection: e.connection, cause: e.cause, code: e.code, detail: e.detail, lifetimeMs: e.lifetimeMs }, 'venue connection closed');
+        (e.cause === 'shutdown' || e.cause === 'rotated' ? this.#log.info : this.#log.warn).call(
+          this.#log,
+          { venue, connection: e.connection, cause: e.cause, code: e.code, detail: e.detail, lifetimeMs: e.lifetimeMs },
+          'venue connection closed',
+        );
         break;
       case 'reconnect-scheduled':
         this.#log.info({ venue, delayMs: e.delayMs, attempt: e.attempt }, 'reconnecting');

@@ -58,14 +58,20 @@ export interface VenueRunSummary {
 /** Run until `signal` aborts; resolves after a clean shutdown. @throws VenueConfigError before connecting */
 export async function runVenue(o: VenueRunOptions): Promise<VenueRunSummary> {
   const subscriptions = resolveSubscriptions(o.venue, o.config, o.instruments, o.symbols);
-  const symbols = o.venue === 'kalshi'
-    ? o.instruments.filter((i) => Object.values(subscriptions).includes(i.market ?? '')).map((i) => i.symbol)
-    : Object.values(subscriptions);
+  const symbols =
+    o.venue === 'kalshi'
+      ? o.instruments.filter((i) => Object.values(subscriptions).includes(i.market ?? '')).map((i) => i.symbol)
+      : Object.values(subscriptions);
   for (const s of symbols) {
     const inst = o.instruments.find((i) => i.symbol === s);
-    if (inst !== undefined && inst.venue !== o.venue) o.log.warn({ venue: o.venue, symbol: s, instrumentVenue: inst.venue }, 'symbol quoted from a venue other than its instrument\'s: run one venue per symbol');
+    if (inst !== undefined && inst.venue !== o.venue)
+      o.log.warn(
+        { venue: o.venue, symbol: s, instrumentVenue: inst.venue },
+        "symbol quoted from a venue other than its instrument's: run one venue per symbol",
+      );
   }
-  if (o.venue === 'kalshi' && o.credentials === undefined) o.log.warn({ venue: 'kalshi' }, 'no Kalshi API key: the handshake is unsigned and the venue will refuse it');
+  if (o.venue === 'kalshi' && o.credentials === undefined)
+    o.log.warn({ venue: 'kalshi' }, 'no Kalshi API key: the handshake is unsigned and the venue will refuse it');
   const publisher = new TickPublisher(o.js, { namespace: o.namespace, instruments: o.instruments, timeoutMs: 5_000 });
   const section = o.config[o.venue];
   let reference: VenueConnector | undefined;
@@ -75,15 +81,30 @@ export async function runVenue(o: VenueRunOptions): Promise<VenueRunSummary> {
     const refSection = o.config[o.reference.venue];
     const refSubs = resolveSubscriptions(o.reference.venue, o.config, o.instruments, symbols);
     reference = createVenueConnector({
-      venue: o.reference.venue, instruments: o.instruments, subscriptions: refSubs, recordInto: prices, log: o.log,
-      ...opt('url', o.reference.url ?? refSection?.url), ...opt('channel', o.reference.channel ?? refSection?.channel),
-      ...opt('metrics', o.metrics), ...opt('guard', o.guard),
+      venue: o.reference.venue,
+      instruments: o.instruments,
+      subscriptions: refSubs,
+      recordInto: prices,
+      log: o.log,
+      ...opt('url', o.reference.url ?? refSection?.url),
+      ...opt('channel', o.reference.channel ?? refSection?.channel),
+      ...opt('metrics', o.metrics),
+      ...opt('guard', o.guard),
     });
   }
   const connector = createVenueConnector({
-    venue: o.venue, instruments: o.instruments, subscriptions, sink: tickPublisherSink(publisher), log: o.log,
-    ...opt('url', o.url ?? section?.url), ...opt('channel', o.channel ?? section?.channel), ...opt('credentials', o.credentials),
-    ...opt('reference', prices), ...opt('metrics', o.metrics), ...opt('guard', o.guard), ...opt('staleAfterMs', o.staleAfterMs),
+    venue: o.venue,
+    instruments: o.instruments,
+    subscriptions,
+    sink: tickPublisherSink(publisher),
+    log: o.log,
+    ...opt('url', o.url ?? section?.url),
+    ...opt('channel', o.channel ?? section?.channel),
+    ...opt('credentials', o.credentials),
+    ...opt('reference', prices),
+    ...opt('metrics', o.metrics),
+    ...opt('guard', o.guard),
+    ...opt('staleAfterMs', o.staleAfterMs),
   });
   connector.seed(await lastTicksOnStream(o.jsm, o.stream, o.namespace, o.venue, symbols));
   reference?.start();
@@ -93,7 +114,11 @@ export async function runVenue(o: VenueRunOptions): Promise<VenueRunSummary> {
   await connector.stop();
   await reference?.stop();
   return {
-    venue: o.venue, subscriptions, published: connector.published, held: Object.fromEntries(connector.held), connections: connector.connections,
+    venue: o.venue,
+    subscriptions,
+    published: connector.published,
+    held: Object.fromEntries(connector.held),
+    connections: connector.connections,
   };
 }
 

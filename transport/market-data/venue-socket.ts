@@ -27,14 +27,28 @@ export interface VenueConnection {
 
 /** Why a connection ended, as counted in `market_data_reconnects_total{reason}`. */
 export type CloseCause =
-  | 'idle' | 'dropped' | 'closed_by_venue' | 'rotated' | 'error' | 'handshake_timeout' | 'shutdown'
-  | `http_${number}` | `dropped_by_handler:${string}`;
+  | 'idle'
+  | 'dropped'
+  | 'closed_by_venue'
+  | 'rotated'
+  | 'error'
+  | 'handshake_timeout'
+  | 'shutdown'
+  | `http_${number}`
+  | `dropped_by_handler:${string}`;
 
 /** What the socket did, for logs and metrics. */
 export type VenueSocketEvent =
   | { readonly type: 'connecting'; readonly connection: number; readonly attempt: number; readonly rotation: boolean }
   | { readonly type: 'open'; readonly connection: number }
-  | { readonly type: 'closed'; readonly connection: number; readonly cause: CloseCause; readonly code: number; readonly detail: string; readonly lifetimeMs: number }
+  | {
+      readonly type: 'closed';
+      readonly connection: number;
+      readonly cause: CloseCause;
+      readonly code: number;
+      readonly detail: string;
+      readonly lifetimeMs: number;
+    }
   | { readonly type: 'reconnect-scheduled'; readonly delayMs: number; readonly attempt: number }
   | { readonly type: 'rotated'; readonly from: number; readonly to: number };
 
@@ -184,7 +198,9 @@ export class VenueSocket {
       else live.ws.terminate();
     }
     let timer: TimerHandle | undefined;
-    const late = new Promise<void>((resolve) => { timer = this.#clock.setTimeout(resolve, timeoutMs); });
+    const late = new Promise<void>((resolve) => {
+      timer = this.#clock.setTimeout(resolve, timeoutMs);
+    });
     await Promise.race([closed, late]);
     if (timer !== undefined) this.#clock.clearTimeout(timer);
     for (const live of this.#live.values()) live.ws.terminate();
@@ -197,8 +213,11 @@ export class VenueSocket {
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.#o.url(), {
-        headers: this.#o.headers?.() ?? {}, handshakeTimeout: this.#o.handshakeTimeoutMs ?? 10_000,
-        maxPayload: this.#o.maxPayloadBytes ?? 16 * 1024 * 1024, perMessageDeflate: false, autoPong: true,
+        headers: this.#o.headers?.() ?? {},
+        handshakeTimeout: this.#o.handshakeTimeoutMs ?? 10_000,
+        maxPayload: this.#o.maxPayloadBytes ?? 16 * 1024 * 1024,
+        perMessageDeflate: false,
+        autoPong: true,
       });
     } catch (err) {
       // A bad URL or header (e.g. a key that cannot sign) is reported like a failed attempt.
@@ -209,9 +228,20 @@ export class VenueSocket {
     const pacer = new SendPacer({ ratePerSecond: this.#o.sendRatePerSecond ?? 5, burst: this.#o.sendBurst ?? 1, clock: this.#clock });
     const now = this.#clock.now();
     const live: Live = {
-      ws, pacer, rotation, openedAt: now, lastFrameAt: now, open: false, cause: undefined, detail: '', timers: [],
+      ws,
+      pacer,
+      rotation,
+      openedAt: now,
+      lastFrameAt: now,
+      open: false,
+      cause: undefined,
+      detail: '',
+      timers: [],
       conn: {
-        id, get openedAt() { return live.openedAt; },
+        id,
+        get openedAt() {
+          return live.openedAt;
+        },
         send: (message) => pacer.send(message),
         ready: () => this.#ready(live),
         drop: (cause) => this.#end(live, `dropped_by_handler:${cause}`, cause),
@@ -234,8 +264,12 @@ export class VenueSocket {
       if (!live.open || isBinary) return;
       this.#o.handler.message(live.conn, data.toString(), at);
     });
-    ws.on('ping', () => { live.lastFrameAt = this.#clock.now(); });
-    ws.on('pong', () => { live.lastFrameAt = this.#clock.now(); });
+    ws.on('ping', () => {
+      live.lastFrameAt = this.#clock.now();
+    });
+    ws.on('pong', () => {
+      live.lastFrameAt = this.#clock.now();
+    });
     ws.on('error', (err) => {
       if (live.cause === undefined) {
         live.cause = /handshake has timed out/i.test(err.message) ? 'handshake_timeout' : 'error';
@@ -271,9 +305,11 @@ export class VenueSocket {
     every(this.#o.keepaliveIntervalMs, () => this.#o.handler.keepalive?.(live.conn));
     if (this.#primary === live) this.#ageTimer(live);
     if (this.#rotating === live) {
-      live.timers.push(this.#clock.setTimeout(() => {
-        if (this.#rotating === live) this.#end(live, 'handshake_timeout', 'replacement not ready in time');
-      }, this.#o.rotateTimeoutMs ?? 10_000));
+      live.timers.push(
+        this.#clock.setTimeout(() => {
+          if (this.#rotating === live) this.#end(live, 'handshake_timeout', 'replacement not ready in time');
+        }, this.#o.rotateTimeoutMs ?? 10_000),
+      );
     }
     this.#o.handler.open(live.conn);
   }

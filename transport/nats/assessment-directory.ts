@@ -32,7 +32,10 @@ export interface AssessmentDirectory {
 /** Start reading `assessment.created` from the start of the events stream. */
 export async function followAssessmentCreations(js: JetStreamClient, o: AssessmentDirectoryOptions): Promise<AssessmentDirectory> {
   // One subject, as a string: sent as `filter_subject`, which server 2.9 knows (an array needs 2.10).
-  const consumer = await js.consumers.get(o.stream ?? 'EVENTS', { filter_subjects: withNamespace('assessment.created', o.namespace), deliver_policy: DeliverPolicy.All });
+  const consumer = await js.consumers.get(o.stream ?? 'EVENTS', {
+    filter_subjects: withNamespace('assessment.created', o.namespace),
+    deliver_policy: DeliverPolicy.All,
+  });
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 512 });
   let read = 0;
   const done = (async () => {
@@ -40,7 +43,13 @@ export async function followAssessmentCreations(js: JetStreamClient, o: Assessme
       read++;
       try {
         const e = decode(m.data) as { assessmentId?: unknown; traderId?: unknown };
-        if (typeof e.assessmentId === 'string' && typeof e.traderId === 'string' && e.assessmentId.length <= 128 && e.traderId.length <= 128) o.onCreated(e.traderId, e.assessmentId);
+        if (
+          typeof e.assessmentId === 'string' &&
+          typeof e.traderId === 'string' &&
+          e.assessmentId.length <= 128 &&
+          e.traderId.length <= 128
+        )
+          o.onCreated(e.traderId, e.assessmentId);
       } catch (err) {
         o.log?.warn({ err, seq: m.seq }, 'an assessment.created message could not be read; skipped');
       }

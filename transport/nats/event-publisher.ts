@@ -21,7 +21,11 @@ export const DEFAULT_EVENTS_STREAM = 'EVENTS';
 
 /** {@link ensureStream} with the domain-event defaults (`EVENTS`, `trading.>`, `assessment.>`, `rules.>`). */
 export function ensureEventStream(jsm: JetStreamManager, options: StreamOptions = {}): Promise<StreamInfo> {
-  return ensureStream(jsm, { ...options, name: options.name ?? DEFAULT_EVENTS_STREAM, subjects: options.subjects ?? domainEventSubjects() });
+  return ensureStream(jsm, {
+    ...options,
+    name: options.name ?? DEFAULT_EVENTS_STREAM,
+    subjects: options.subjects ?? domainEventSubjects(),
+  });
 }
 
 /** Dedupe id of a published event: `<assessmentId>:<input>:<n>`. */
@@ -180,6 +184,10 @@ export class JetStreamEventPublisher implements EngineOutput {
     } catch (err) {
       return Promise.reject(new EncodeError(err));
     }
-    return this.#js.publish(p.subject, data, this.#timeoutMs === undefined ? { msgID: p.msgId } : { msgID: p.msgId, timeout: this.#timeoutMs });
+    return this.#js.publish(
+      p.subject,
+      data,
+      this.#timeoutMs === undefined ? { msgID: p.msgId } : { msgID: p.msgId, timeout: this.#timeoutMs },
+    );
   }
 }

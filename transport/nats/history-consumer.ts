@@ -10,7 +10,14 @@
  * or do not decode are acknowledged and skipped.
  */
 import { Decoder } from '@msgpack/msgpack';
-import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import type { HistoryEvent } from '../../persistence/index.js';
 import { DEFAULT_EVENTS_STREAM } from './event-publisher.js';
 import { eventSubject } from './subjects.js';
@@ -40,7 +47,14 @@ const NANOS = 1_000_000;
 function asEvent(body: unknown): HistoryEvent | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const e = body as Record<string, unknown>;
-  if (typeof e['type'] !== 'string' || typeof e['assessmentId'] !== 'string' || !Number.isSafeInteger(e['input']) || !Number.isSafeInteger(e['n']) || typeof e['at'] !== 'number') return undefined;
+  if (
+    typeof e['type'] !== 'string' ||
+    typeof e['assessmentId'] !== 'string' ||
+    !Number.isSafeInteger(e['input']) ||
+    !Number.isSafeInteger(e['n']) ||
+    typeof e['at'] !== 'number'
+  )
+    return undefined;
   return eventSubject(e['type']) === undefined ? undefined : (body as HistoryEvent);
 }
 
@@ -61,11 +75,21 @@ export class JetStreamHistoryConsumer {
   }
 
   /** Create (or reuse) the durable consumer and start consuming. */
-  static async start(js: JetStreamClient, jsm: JetStreamManager, options: JetStreamHistoryConsumerOptions): Promise<JetStreamHistoryConsumer> {
+  static async start(
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    options: JetStreamHistoryConsumerOptions,
+  ): Promise<JetStreamHistoryConsumer> {
     const c = new JetStreamHistoryConsumer(options);
     const stream = options.stream ?? DEFAULT_EVENTS_STREAM;
     const durable = options.durable ?? 'history';
-    const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: (options.ackWaitMs ?? 60_000) * NANOS, max_ack_pending: 20_000 };
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: (options.ackWaitMs ?? 60_000) * NANOS,
+      max_ack_pending: 20_000,
+    };
     try {
       await jsm.consumers.info(stream, durable);
     } catch {
@@ -144,4 +168,3 @@ export class JetStreamHistoryConsumer {
     this.#stored += events.length;
   }
 }
-

@@ -24,7 +24,13 @@ import { DEFAULT_MARKET_STREAM } from './market-stream.js';
 import { eventSubject } from './subjects.js';
 
 /** Read `stream` from `fromSeq` to its last sequence at the call, message by message. */
-export async function readStream(js: JetStreamClient, jsm: JetStreamManager, stream: string, fromSeq: number, each: (m: JsMsg) => Promise<void> | void): Promise<number> {
+export async function readStream(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  fromSeq: number,
+  each: (m: JsMsg) => Promise<void> | void,
+): Promise<number> {
   const last = (await jsm.streams.info(stream)).state.last_seq;
   if (last < fromSeq) return 0;
   const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq });
@@ -88,7 +94,11 @@ export async function rebuildHistory(o: RebuildOptions): Promise<{ messages: num
   const recorder = new MarkRecorder({ maxPending: Number.MAX_SAFE_INTEGER });
   let ticks = 0;
   let marks = 0;
-  const market = new JetStreamMarketLog(o.js, o.jsm, { stream: o.marketStream ?? DEFAULT_MARKET_STREAM, namespace: o.namespace ?? '', instruments: o.instruments ?? DEFAULT_INSTRUMENTS });
+  const market = new JetStreamMarketLog(o.js, o.jsm, {
+    stream: o.marketStream ?? DEFAULT_MARKET_STREAM,
+    namespace: o.namespace ?? '',
+    instruments: o.instruments ?? DEFAULT_INSTRUMENTS,
+  });
   const last = await market.tail();
   if (last > 0) {
     const reader = market.open(1);
@@ -141,9 +151,15 @@ export async function cutTape(o: CutTapeOptions): Promise<EngineInput[]> {
   const created = journal.findIndex((j) => j.input.type === 'create');
   if (created < 0) throw new TapeNotFoundError(`assessment '${o.assessmentId}' has no creation in the journal`);
   const start = journal[created]!.watermark;
-  const [ended] = await o.sql<{ ended_at: string | null }[]>`select ended_at from history_assessments where assessment_id = ${o.assessmentId}`;
+  const [ended] = await o.sql<
+    { ended_at: string | null }[]
+  >`select ended_at from history_assessments where assessment_id = ${o.assessmentId}`;
   const endedAt = ended?.ended_at === null || ended?.ended_at === undefined ? Infinity : Number(ended.ended_at);
-  const market = new JetStreamMarketLog(o.js, o.jsm, { stream: o.marketStream ?? DEFAULT_MARKET_STREAM, namespace: o.namespace ?? '', instruments: o.instruments ?? DEFAULT_INSTRUMENTS });
+  const market = new JetStreamMarketLog(o.js, o.jsm, {
+    stream: o.marketStream ?? DEFAULT_MARKET_STREAM,
+    namespace: o.namespace ?? '',
+    instruments: o.instruments ?? DEFAULT_INSTRUMENTS,
+  });
   const last = await market.tail();
   // The market before the creation, as the engine's book held it.
   const before = new Map<string, MarketInput>();
@@ -152,7 +168,14 @@ export async function cutTape(o: CutTapeOptions): Promise<EngineInput[]> {
     const reader = market.open(1);
     for await (const input of reader) {
       if (input.seq <= start) {
-        const key = input.type === 'tick' ? `t:${input.symbol}` : input.type === 'clock' ? 'clock' : input.type === 'instrument' ? `i:${input.instrument.symbol}` : `r:${input.market}:${input.seq}`;
+        const key =
+          input.type === 'tick'
+            ? `t:${input.symbol}`
+            : input.type === 'clock'
+              ? 'clock'
+              : input.type === 'instrument'
+                ? `i:${input.instrument.symbol}`
+                : `r:${input.market}:${input.seq}`;
         before.delete(key); // re-inserted last: the map keeps seq order
         before.set(key, input);
       } else {
@@ -164,7 +187,8 @@ export async function cutTape(o: CutTapeOptions): Promise<EngineInput[]> {
     await reader.stop();
   }
   const out: EngineInput[] = [];
-  const strip = (m: MarketInput): EngineInput => (m.type === 'clock' ? { type: 'clock', time: m.time } : m.type === 'instrument' ? { type: 'instrument', instrument: m.instrument } : m);
+  const strip = (m: MarketInput): EngineInput =>
+    m.type === 'clock' ? { type: 'clock', time: m.time } : m.type === 'instrument' ? { type: 'instrument', instrument: m.instrument } : m;
   const journaled = (watermark: number): void => {
     for (const j of journal) if (j.watermark === watermark) out.push(j.input);
   };

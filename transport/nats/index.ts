@@ -4,15 +4,41 @@
  * domain-event publisher behind the engine's `EngineOutput`.
  */
 export {
-  DOMAIN_EVENT_SUBJECTS, INSTRUMENTS_PREFIX, RESOLUTIONS_PREFIX, TICKS_PREFIX,
-  decodeToken, domainEventSubjects, encodeToken, eventSubject, marketSubjects, parseMarketSubject,
-  instrumentSubject, resolutionSubject, tickSubject, withNamespace,
+  DOMAIN_EVENT_SUBJECTS,
+  INSTRUMENTS_PREFIX,
+  RESOLUTIONS_PREFIX,
+  TICKS_PREFIX,
+  decodeToken,
+  domainEventSubjects,
+  encodeToken,
+  eventSubject,
+  marketSubjects,
+  parseMarketSubject,
+  instrumentSubject,
+  resolutionSubject,
+  tickSubject,
+  withNamespace,
 } from './subjects.js';
 export type { DomainEventSubject, ParsedMarketSubject } from './subjects.js';
 export {
-  DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_MARKET_STREAM, InvalidMarketInputError, TickPublisher, ensureMarketStream, ensureStream, instrumentMsgId, resolutionMsgId, tickMsgId,
+  DEFAULT_DUPLICATE_WINDOW_MS,
+  DEFAULT_MARKET_STREAM,
+  InvalidMarketInputError,
+  TickPublisher,
+  ensureMarketStream,
+  ensureStream,
+  instrumentMsgId,
+  resolutionMsgId,
+  tickMsgId,
 } from './market-stream.js';
-export type { ResolutionMessage, ResolutionPayload, StreamOptions, TickMessage, TickPayload, TickPublisherOptions } from './market-stream.js';
+export type {
+  ResolutionMessage,
+  ResolutionPayload,
+  StreamOptions,
+  TickMessage,
+  TickPayload,
+  TickPublisherOptions,
+} from './market-stream.js';
 export { JetStreamTickSource } from './tick-consumer.js';
 export type { JetStreamTickSourceOptions, MalformedKind, MalformedMessage, MarketInput } from './tick-consumer.js';
 export { DEFAULT_EVENTS_STREAM, JetStreamEventPublisher, ensureEventStream, eventMsgId } from './event-publisher.js';

@@ -63,32 +63,44 @@ export class IntakeService {
       options.onMalformed?.(reason);
       return { ok: false, code: 'MALFORMED_REQUEST', message: reason };
     };
-    this.#subs.push(nc.subscribe(subjects.intake, {
-      queue: subjects.intake,
-      callback: (err, msg) => {
-        if (err !== null) return;
-        let req: IntakeRequest;
-        if (msg.data.length > max) return void msg.respond(this.#encoder.encode(refuse(`request is ${msg.data.length} bytes; the limit is ${max}`)));
-        try {
-          req = parseRequest(this.#decoder.decode(msg.data));
-        } catch (e) {
-          return void msg.respond(this.#encoder.encode(refuse(e instanceof Error ? e.message : String(e))));
-        }
-        void target.offer(req).then((r) => msg.respond(this.#encoder.encode(r)));
-      },
-    }));
-    this.#subs.push(nc.subscribe(subjects.inspect, {
-      callback: (err, msg) => {
-        if (err !== null) return;
-        void target.ready.then(() => target.inspect()).then((seen) => {
-          const reply: InspectReply = {
-            tickSeq: seen.tickSeq, journalPos: seen.journalPos, inputPos: seen.inputPos,
-            digests: seen.snapshot.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]),
-          };
-          msg.respond(this.#encoder.encode(reply));
-        }).catch((e: unknown) => msg.respond(this.#encoder.encode({ ok: false, code: 'INSPECT_FAILED', message: e instanceof Error ? e.message : String(e) })));
-      },
-    }));
+    this.#subs.push(
+      nc.subscribe(subjects.intake, {
+        queue: subjects.intake,
+        callback: (err, msg) => {
+          if (err !== null) return;
+          let req: IntakeRequest;
+          if (msg.data.length > max)
+            return void msg.respond(this.#encoder.encode(refuse(`request is ${msg.data.length} bytes; the limit is ${max}`)));
+          try {
+            req = parseRequest(this.#decoder.decode(msg.data));
+          } catch (e) {
+            return void msg.respond(this.#encoder.encode(refuse(e instanceof Error ? e.message : String(e))));
+          }
+          void target.offer(req).then((r) => msg.respond(this.#encoder.encode(r)));
+        },
+      }),
+    );
+    this.#subs.push(
+      nc.subscribe(subjects.inspect, {
+        callback: (err, msg) => {
+          if (err !== null) return;
+          void target.ready
+            .then(() => target.inspect())
+            .then((seen) => {
+              const reply: InspectReply = {
+                tickSeq: seen.tickSeq,
+                journalPos: seen.journalPos,
+                inputPos: seen.inputPos,
+                digests: seen.snapshot.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]),
+              };
+              msg.respond(this.#encoder.encode(reply));
+            })
+            .catch((e: unknown) =>
+              msg.respond(this.#encoder.encode({ ok: false, code: 'INSPECT_FAILED', message: e instanceof Error ? e.message : String(e) })),
+            );
+        },
+      }),
+    );
   }
 
   /** Stop serving; requests in flight still get their replies. */

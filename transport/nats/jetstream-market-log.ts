@@ -41,7 +41,9 @@ export class JetStreamMarketLog implements MarketLog {
 
   open(fromSeq: number): MarketReader {
     return new JetStreamTickSource(this.#js, {
-      stream: this.#o.stream ?? DEFAULT_MARKET_STREAM, startSeq: fromSeq, namespace: this.#o.namespace ?? '',
+      stream: this.#o.stream ?? DEFAULT_MARKET_STREAM,
+      startSeq: fromSeq,
+      namespace: this.#o.namespace ?? '',
       ...(this.#symbols === undefined ? {} : { symbols: this.#symbols }),
       ...(this.#instruments === undefined ? {} : { instruments: this.#instruments }),
       ...(this.#o.onMalformed === undefined ? {} : { onMalformed: this.#o.onMalformed }),

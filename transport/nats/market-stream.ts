@@ -7,7 +7,16 @@
 import { createHash } from 'node:crypto';
 import { Encoder } from '@msgpack/msgpack';
 import { nanos } from '@nats-io/transport-node';
-import { JetStreamApiCodes, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager, type PubAck, type StreamConfig, type StreamInfo } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PubAck,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
 import { isValidTimestamp, MarketRegistry, parseInstrument, validateQuoteShape, type MarketInputRefusal } from '../../engine/index.js';
 import { CLOCK_SUBJECT, instrumentSubject, marketSubjects, resolutionSubject, tickSubject, withNamespace } from './subjects.js';
@@ -39,7 +48,10 @@ export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
  * configuration; a no-op when it already matches. Safe to call from every
  * process at start-up, concurrently included.
  */
-export async function ensureStream(jsm: JetStreamManager, options: StreamOptions & { readonly name: string; readonly subjects: readonly string[] }): Promise<StreamInfo> {
+export async function ensureStream(
+  jsm: JetStreamManager,
+  options: StreamOptions & { readonly name: string; readonly subjects: readonly string[] },
+): Promise<StreamInfo> {
   const storage = options.storage === 'memory' ? StorageType.Memory : StorageType.File;
   const maxAgeMs = options.maxAge ?? 0;
   const windowMs = options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
@@ -72,7 +84,8 @@ async function reconcile(jsm: JetStreamManager, info: StreamInfo, wanted: Partia
   if (c.storage !== wanted.storage) {
     throw new Error(`stream ${wanted.name} exists with storage ${c.storage}, wanted ${wanted.storage}; storage cannot be changed in place`);
   }
-  const same = sameSet(c.subjects ?? [], wanted.subjects ?? []) && c.max_age === wanted.max_age && c.duplicate_window === wanted.duplicate_window;
+  const same =
+    sameSet(c.subjects ?? [], wanted.subjects ?? []) && c.max_age === wanted.max_age && c.duplicate_window === wanted.duplicate_window;
   if (same) return info;
   const { name: _name, storage: _storage, ...update } = wanted;
   return jsm.streams.update(wanted.name, update);
@@ -155,7 +168,10 @@ export function resolutionMsgId(r: Pick<ResolutionMessage, 'venue' | 'market'>):
  * changed one is not mistaken for it (the reader refuses it as a conflict).
  */
 export function instrumentMsgId(inst: Instrument): string {
-  return `instrument:${inst.symbol}:${createHash('sha256').update(JSON.stringify([inst.kind, inst.venue, inst.minQty, inst.market ?? null, inst.outcome ?? null, inst.closesAt ?? null])).digest('hex').slice(0, 16)}`;
+  return `instrument:${inst.symbol}:${createHash('sha256')
+    .update(JSON.stringify([inst.kind, inst.venue, inst.minQty, inst.market ?? null, inst.outcome ?? null, inst.closesAt ?? null]))
+    .digest('hex')
+    .slice(0, 16)}`;
 }
 
 /** A tick, resolution or clock beat refused before it was published: the stream never sees it. */
@@ -230,8 +246,14 @@ export class TickPublisher {
     const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick({ ...tick, seq: 1 });
     if (refusal !== undefined) return this.#refuse(refusal, `tick ${tick.symbol} ts ${tick.ts} bid ${tick.bid} ask ${tick.ask}`);
     const payload: TickPayload = {
-      symbol: tick.symbol, ts: tick.ts, bid: tick.bid, ask: tick.ask,
-      bidSize: tick.bidSize, askSize: tick.askSize, venue: tick.venue, venueSeq: tick.venueSeq,
+      symbol: tick.symbol,
+      ts: tick.ts,
+      bid: tick.bid,
+      ask: tick.ask,
+      bidSize: tick.bidSize,
+      askSize: tick.askSize,
+      venue: tick.venue,
+      venueSeq: tick.venueSeq,
     };
     return this.#publish(tickSubject(tick.venue, tick.symbol, this.#namespace), payload, options.msgId ?? tickMsgId(tick));
   }
@@ -255,7 +277,8 @@ export class TickPublisher {
    */
   publishInstrument(definition: Instrument): Promise<PubAck> {
     const parsed = parseInstrument(definition);
-    if (!parsed.ok) return this.#refuse('INVALID_INSTRUMENT', `instrument ${String((definition as { symbol?: unknown }).symbol)}: ${parsed.reason}`);
+    if (!parsed.ok)
+      return this.#refuse('INVALID_INSTRUMENT', `instrument ${String((definition as { symbol?: unknown }).symbol)}: ${parsed.reason}`);
     const inst = parsed.instrument;
     const refusal = this.#registry?.checkInstrument(inst);
     if (refusal !== undefined) return this.#refuse(refusal, `instrument ${inst.symbol} differs from the definition in force`);
@@ -265,11 +288,19 @@ export class TickPublisher {
 
   /** Publishes one market resolution; an invalid one rejects with {@link InvalidMarketInputError}, unpublished. */
   publishResolution(resolution: ResolutionMessage): Promise<PubAck> {
-    const refusal = this.#registry === undefined
-      ? (isValidTimestamp(resolution.ts) ? undefined : 'INVALID_TIMESTAMP')
-      : this.#registry.checkResolution({ ...resolution, seq: 1 });
+    const refusal =
+      this.#registry === undefined
+        ? isValidTimestamp(resolution.ts)
+          ? undefined
+          : 'INVALID_TIMESTAMP'
+        : this.#registry.checkResolution({ ...resolution, seq: 1 });
     if (refusal !== undefined) return this.#refuse(refusal, `resolution of ${resolution.market} to ${resolution.outcome}`);
-    const payload: ResolutionPayload = { market: resolution.market, outcome: resolution.outcome, ts: resolution.ts, venue: resolution.venue };
+    const payload: ResolutionPayload = {
+      market: resolution.market,
+      outcome: resolution.outcome,
+      ts: resolution.ts,
+      venue: resolution.venue,
+    };
     return this.#publish(resolutionSubject(resolution.venue, resolution.market, this.#namespace), payload, resolutionMsgId(resolution));
   }
 

@@ -42,7 +42,7 @@ export interface RemoteStreamsOptions {
   readonly log?: Logger;
 }
 
-const MOVED = 'the assessment\'s stream moved (a new owner, or frames lost on the way): resume, or take a fresh snapshot';
+const MOVED = "the assessment's stream moved (a new owner, or frames lost on the way): resume, or take a fresh snapshot";
 
 /** Remote streams behind a gateway's hub. */
 export class RemoteStreams {
@@ -108,13 +108,15 @@ export class RemoteStreams {
     for (const [v, ids] of byShard) {
       for (let i = 0; i < ids.length; i += MAX_WATCH_IDS) {
         const chunk = ids.slice(i, i + MAX_WATCH_IDS);
-        asks.push(this.#router.watch(v, this.#o.gateway, chunk).then((r) => {
-          if (r === undefined || !r.ok || !Array.isArray(r.seqs)) return; // moving: the next renewal or announcement tries again
-          chunk.forEach((id, k) => {
-            const seq = r.seqs[k];
-            if (typeof seq === 'number') this.hub.jump(id, r.epoch, seq, MOVED);
-          });
-        }));
+        asks.push(
+          this.#router.watch(v, this.#o.gateway, chunk).then((r) => {
+            if (r === undefined || !r.ok || !Array.isArray(r.seqs)) return; // moving: the next renewal or announcement tries again
+            chunk.forEach((id, k) => {
+              const seq = r.seqs[k];
+              if (typeof seq === 'number') this.hub.jump(id, r.epoch, seq, MOVED);
+            });
+          }),
+        );
       }
     }
     await Promise.all(asks);
@@ -123,11 +125,14 @@ export class RemoteStreams {
   #follow(ids: readonly string[]): void {
     for (const id of ids) {
       if (this.#subs.has(id)) continue;
-      this.#subs.set(id, this.#nc.subscribe(streamSubject(id, this.#o.namespace), {
-        callback: (err, msg) => {
-          if (err === null) this.#onFrame(id, msg.data);
-        },
-      }));
+      this.#subs.set(
+        id,
+        this.#nc.subscribe(streamSubject(id, this.#o.namespace), {
+          callback: (err, msg) => {
+            if (err === null) this.#onFrame(id, msg.data);
+          },
+        }),
+      );
     }
   }
 
@@ -142,7 +147,9 @@ export class RemoteStreams {
     const head = data.length <= this.#maxFrame ? readFrameHead(data) : undefined;
     if (head === undefined || head.assessmentId !== id) {
       this.malformed++;
-      this.#o.onMalformed?.(data.length > this.#maxFrame ? `a frame of ${data.length} bytes, over ${this.#maxFrame}` : 'not a live frame of this assessment');
+      this.#o.onMalformed?.(
+        data.length > this.#maxFrame ? `a frame of ${data.length} bytes, over ${this.#maxFrame}` : 'not a live frame of this assessment',
+      );
       return;
     }
     try {

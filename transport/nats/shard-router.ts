@@ -19,7 +19,14 @@ import { shardOf, VIRTUAL_SHARDS, type IntakeRequest } from '../../engine/index.
 import type { LeaderboardEntry, RankedEntry } from '../../persistence/index.js';
 import type { GatewayEngine, OfferResult, StreamSnapshot } from '../server/index.js';
 import { leaderboardSubject, ownerAnnouncements, shardSubjects } from './shard-subjects.js';
-import { parseAnnouncement, type LeaderboardReply, type OwnerAnnouncement, type RoutedIntakeResult, type StateReply, type WatchReply } from './shard-wire.js';
+import {
+  parseAnnouncement,
+  type LeaderboardReply,
+  type OwnerAnnouncement,
+  type RoutedIntakeResult,
+  type StateReply,
+  type WatchReply,
+} from './shard-wire.js';
 
 /** Options of {@link ShardRouter}. */
 export interface ShardRouterOptions {
@@ -77,9 +84,23 @@ export class ShardRouter implements GatewayEngine {
     this.#backoff = options.backoffMs ?? 25;
     this.#maxBackoff = options.maxBackoffMs ?? 500;
     const registers = options.registry === undefined ? [] : [options.registry];
-    this.#retries = new Counter({ name: 'gateway_route_retries_total', help: 'Routed requests sent again, by reason (no_responders, timeout, not_owner, not_ready, stopping, disconnected, bad_reply).', labelNames: ['reason'], registers });
-    this.#unavailable = new Counter({ name: 'gateway_route_unavailable_total', help: 'Routed requests answered UNAVAILABLE: no owner of the shard answered within COMMAND_DEADLINE_MS.', registers });
-    this.#seconds = new Histogram({ name: 'gateway_route_seconds', help: 'Time from a routed request\'s first attempt to its answer (retries included), seconds.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.#retries = new Counter({
+      name: 'gateway_route_retries_total',
+      help: 'Routed requests sent again, by reason (no_responders, timeout, not_owner, not_ready, stopping, disconnected, bad_reply).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#unavailable = new Counter({
+      name: 'gateway_route_unavailable_total',
+      help: 'Routed requests answered UNAVAILABLE: no owner of the shard answered within COMMAND_DEADLINE_MS.',
+      registers,
+    });
+    this.#seconds = new Histogram({
+      name: 'gateway_route_seconds',
+      help: "Time from a routed request's first attempt to its answer (retries included), seconds.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
   }
 
   /** Follow the owners' announcements (a retry waiting on a shard goes as soon as its new owner says it serves). */
@@ -127,7 +148,9 @@ export class ShardRouter implements GatewayEngine {
     const shard = shardOf(req.assessmentId);
     const out = await this.#call<RoutedIntakeResult>(shard, shardSubjects(shard, this.#ns).intake, req);
     if (out.reply === undefined) {
-      const maybe = out.uncertain ? 'an earlier attempt may have been taken: send it again with the same client order id (a repeat is answered with the original acceptance)' : 'nothing was taken';
+      const maybe = out.uncertain
+        ? 'an earlier attempt may have been taken: send it again with the same client order id (a repeat is answered with the original acceptance)'
+        : 'nothing was taken';
       return { ok: false, code: 'UNAVAILABLE', message: `no owner of shard ${shard} answered within ${this.#deadline} ms; ${maybe}` };
     }
     const r = out.reply;
@@ -135,7 +158,9 @@ export class ShardRouter implements GatewayEngine {
     // Our own request, taken by an attempt whose answer was lost or refused by a second subscriber during a move.
     if (r.code === 'DUPLICATE_CLIENT_ORDER_ID' && out.uncertain && r.position !== undefined) return { ok: true, position: r.position };
     if (r.code === 'NOT_OWNER' || r.code === 'TOO_MANY_WATCHES') return { ok: false, code: 'UNAVAILABLE', message: r.message };
-    return r.position === undefined ? { ok: false, code: r.code, message: r.message } : { ok: false, code: r.code, message: r.message, position: r.position };
+    return r.position === undefined
+      ? { ok: false, code: r.code, message: r.message }
+      : { ok: false, code: r.code, message: r.message, position: r.position };
   }
 
   /** An assessment's state from its owner; rejects with {@link UnavailableError} past the deadline. */
@@ -151,7 +176,9 @@ export class ShardRouter implements GatewayEngine {
   /** Take or renew `gateway`'s leases on `ids` of `shard`: one attempt; undefined when nobody answered. */
   async watch(shard: number, gateway: string, ids: readonly string[], timeoutMs = 1_000): Promise<WatchReply | undefined> {
     try {
-      const msg = await this.#nc.request(shardSubjects(shard, this.#ns).watch, this.#encoder.encode({ gateway, assessmentIds: ids }), { timeout: timeoutMs });
+      const msg = await this.#nc.request(shardSubjects(shard, this.#ns).watch, this.#encoder.encode({ gateway, assessmentIds: ids }), {
+        timeout: timeoutMs,
+      });
       return decode(msg.data) as WatchReply;
     } catch {
       return undefined;
@@ -162,7 +189,11 @@ export class ShardRouter implements GatewayEngine {
   async leaderboard(n: number, maxWaitMs = 1_000): Promise<RankedEntry[]> {
     const best = new Map<string, number>();
     try {
-      const replies = await this.#nc.requestMany(leaderboardSubject(this.#ns), this.#encoder.encode({ n }), { strategy: 'stall', stall: 100, maxWait: maxWaitMs });
+      const replies = await this.#nc.requestMany(leaderboardSubject(this.#ns), this.#encoder.encode({ n }), {
+        strategy: 'stall',
+        stall: 100,
+        maxWait: maxWaitMs,
+      });
       for await (const m of replies) {
         let r: LeaderboardReply;
         try {
@@ -171,21 +202,28 @@ export class ShardRouter implements GatewayEngine {
           continue;
         }
         if (!r.ok || !Array.isArray(r.entries)) continue;
-        for (const e of r.entries.slice(0, n)) if (typeof e.assessmentId === 'string' && Number.isFinite(e.returnPct)) best.set(e.assessmentId, e.returnPct);
+        for (const e of r.entries.slice(0, n))
+          if (typeof e.assessmentId === 'string' && Number.isFinite(e.returnPct)) best.set(e.assessmentId, e.returnPct);
       }
     } catch (err) {
       if (!(err instanceof errors.RequestError && err.isNoResponders())) throw err;
     }
     const sorted: LeaderboardEntry[] = [...best].map(([assessmentId, returnPct]) => ({ assessmentId, returnPct }));
     // The leaderboard's order: return descending, then id descending by bytes.
-    sorted.sort((a, b) => (a.returnPct !== b.returnPct ? b.returnPct - a.returnPct : Buffer.compare(Buffer.from(b.assessmentId), Buffer.from(a.assessmentId))));
+    sorted.sort((a, b) =>
+      a.returnPct !== b.returnPct ? b.returnPct - a.returnPct : Buffer.compare(Buffer.from(b.assessmentId), Buffer.from(a.assessmentId)),
+    );
     return sorted.slice(0, n).map((e, i) => ({ ...e, rank: i + 1 }));
   }
 
   async #read(assessmentId: string, gateway?: string): Promise<StreamSnapshot> {
     if (typeof assessmentId !== 'string' || assessmentId === '' || assessmentId.length > 128) return { state: undefined, epoch: 0, seq: 0 };
     const shard = shardOf(assessmentId);
-    const out = await this.#call<StateReply>(shard, shardSubjects(shard, this.#ns).state, gateway === undefined ? { assessmentId } : { assessmentId, gateway });
+    const out = await this.#call<StateReply>(
+      shard,
+      shardSubjects(shard, this.#ns).state,
+      gateway === undefined ? { assessmentId } : { assessmentId, gateway },
+    );
     const r = out.reply;
     if (r === undefined) throw new UnavailableError(`no owner of shard ${shard} answered within ${this.#deadline} ms`);
     if (r.ok) return { state: r.state ?? undefined, epoch: r.epoch, seq: r.seq };
@@ -201,7 +239,11 @@ export class ShardRouter implements GatewayEngine {
    * `reply` undefined then. `uncertain`: an attempt may have reached an owner
    * without its answer coming back (a timeout, or a refusal by a second subscriber).
    */
-  async #call<R extends { ok: boolean; code?: string }>(shard: number, subject: string, body: object): Promise<{ reply: R | undefined; uncertain: boolean }> {
+  async #call<R extends { ok: boolean; code?: string }>(
+    shard: number,
+    subject: string,
+    body: object,
+  ): Promise<{ reply: R | undefined; uncertain: boolean }> {
     const t0 = performance.now();
     const end = Date.now() + this.#deadline;
     const data = this.#encoder.encode(body);

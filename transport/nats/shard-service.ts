@@ -20,8 +20,17 @@ import type { Leaderboard, LeaderboardEntry } from '../../persistence/index.js';
 import type { ShardHost } from './shard-host.js';
 import { leaderboardSubject, shardSubjects } from './shard-subjects.js';
 import {
-  decodeRequest, MalformedRequestError, parseIntakeRequest, parseLeaderboardRequest, parseStateRequest, parseWatchRequest, requestDecoder,
-  type OwnerAnnouncement, type RoutedRefusalReply, type StateReply, type WatchReply,
+  decodeRequest,
+  MalformedRequestError,
+  parseIntakeRequest,
+  parseLeaderboardRequest,
+  parseStateRequest,
+  parseWatchRequest,
+  requestDecoder,
+  type OwnerAnnouncement,
+  type RoutedRefusalReply,
+  type StateReply,
+  type WatchReply,
 } from './shard-wire.js';
 import { StreamPublisher, WatchLimitError, type StreamPublisherOptions } from './stream-publisher.js';
 
@@ -72,7 +81,8 @@ export class ShardService {
     this.#sweeper = setInterval(() => this.publisher.sweep(), options.sweepMs ?? 1_000);
     this.#sweeper.unref();
     this.#unfollow = host.onShardChange((shard, serving, epoch) => {
-      if (serving) void this.#serve([[shard, epoch]]).catch((err: unknown) => this.#o.log?.error({ err, shard }, 'could not serve a shard over NATS'));
+      if (serving)
+        void this.#serve([[shard, epoch]]).catch((err: unknown) => this.#o.log?.error({ err, shard }, 'could not serve a shard over NATS'));
       else this.#release(shard);
     });
   }
@@ -80,7 +90,9 @@ export class ShardService {
   /** Subscribe for every shard served now, and the leaderboard; resolves once the server has the subscriptions. */
   async start(): Promise<void> {
     if (this.#o.leaderboard !== undefined) {
-      this.#leaderboard = this.#nc.subscribe(leaderboardSubject(this.#o.namespace), { callback: (err, msg) => void (err === null && this.#onLeaderboard(msg)) });
+      this.#leaderboard = this.#nc.subscribe(leaderboardSubject(this.#o.namespace), {
+        callback: (err, msg) => void (err === null && this.#onLeaderboard(msg)),
+      });
     }
     await this.#serve([...this.#host.served()]);
   }
@@ -110,10 +122,19 @@ export class ShardService {
       if (held !== undefined && held.epoch === epoch) continue;
       if (held !== undefined) this.#release(shard, false);
       const s = shardSubjects(shard, this.#o.namespace);
-      const on = (kind: Kind) => (err: Error | null, msg: Msg): void => {
-        if (err === null) this.#onRequest(kind, shard, msg);
-      };
-      this.#subs.set(shard, { epoch, subs: [this.#nc.subscribe(s.intake, { callback: on('intake') }), this.#nc.subscribe(s.state, { callback: on('state') }), this.#nc.subscribe(s.watch, { callback: on('watch') })] });
+      const on =
+        (kind: Kind) =>
+        (err: Error | null, msg: Msg): void => {
+          if (err === null) this.#onRequest(kind, shard, msg);
+        };
+      this.#subs.set(shard, {
+        epoch,
+        subs: [
+          this.#nc.subscribe(s.intake, { callback: on('intake') }),
+          this.#nc.subscribe(s.state, { callback: on('state') }),
+          this.#nc.subscribe(s.watch, { callback: on('watch') }),
+        ],
+      });
       fresh.push([shard, epoch]);
     }
     if (fresh.length === 0) return;
@@ -127,7 +148,10 @@ export class ShardService {
     if (held === undefined) return;
     this.#subs.delete(shard);
     for (const sub of held.subs) {
-      const p = sub.drain().catch(() => undefined).finally(() => this.#draining.delete(p));
+      const p = sub
+        .drain()
+        .catch(() => undefined)
+        .finally(() => this.#draining.delete(p));
       this.#draining.add(p);
     }
     this.publisher.dropShard(shard);
@@ -138,7 +162,9 @@ export class ShardService {
     const a: OwnerAnnouncement = { shard, epoch, serving, node: this.#host.nodeId };
     try {
       this.#nc.publish(shardSubjects(shard, this.#o.namespace).owner, this.#encoder.encode(a));
-    } catch { /* the connection is closing: routers fall back on their retries */ }
+    } catch {
+      /* the connection is closing: routers fall back on their retries */
+    }
   }
 
   #respond(msg: Msg, reply: object): void {
@@ -154,12 +180,17 @@ export class ShardService {
       this.#o.onMalformed?.(kind, err.message);
       return this.#respond(msg, { ok: false, code: 'MALFORMED_REQUEST', message: err.message } satisfies RoutedRefusalReply);
     }
-    if (err instanceof WatchLimitError) return this.#respond(msg, { ok: false, code: 'TOO_MANY_WATCHES', message: err.message } satisfies RoutedRefusalReply);
+    if (err instanceof WatchLimitError)
+      return this.#respond(msg, { ok: false, code: 'TOO_MANY_WATCHES', message: err.message } satisfies RoutedRefusalReply);
     this.#o.log?.error({ err, kind }, 'shard request failed');
   }
 
   #notOwner(msg: Msg, shard: number): void {
-    this.#respond(msg, { ok: false, code: 'NOT_OWNER', message: `shard ${shard} is not served by ${this.#host.nodeId} now` } satisfies RoutedRefusalReply);
+    this.#respond(msg, {
+      ok: false,
+      code: 'NOT_OWNER',
+      message: `shard ${shard} is not served by ${this.#host.nodeId} now`,
+    } satisfies RoutedRefusalReply);
   }
 
   /** The request's map, with its assessment(s) in `shard`; throws MalformedRequestError. */
@@ -189,10 +220,13 @@ export class ShardService {
     const req = parseIntakeRequest(body);
     this.#inShard(shard, req.assessmentId);
     if (this.#host.serves(shard) === undefined) return this.#notOwner(msg, shard);
-    void this.#host.offer(req).then((r) => this.#respond(msg, r), (err: unknown) => {
-      // No answer: the outcome is unknown to this side too, and the router's retry meets the journal's dedupe.
-      this.#o.log?.error({ err, shard }, 'intake failed without an answer');
-    });
+    void this.#host.offer(req).then(
+      (r) => this.#respond(msg, r),
+      (err: unknown) => {
+        // No answer: the outcome is unknown to this side too, and the router's retry meets the journal's dedupe.
+        this.#o.log?.error({ err, shard }, 'intake failed without an answer');
+      },
+    );
   }
 
   #state(shard: number, msg: Msg, body: Record<string, unknown>): void {
@@ -202,16 +236,19 @@ export class ShardService {
     if (epoch === undefined) return this.#notOwner(msg, shard);
     // The lease first: every frame after the state is read is published.
     if (req.gateway !== undefined) this.publisher.lease(req.gateway, shard, epoch, [req.assessmentId]);
-    void this.#host.state(req.assessmentId).then((state) => {
-      // Read synchronously with the state's arrival: frames numbered up to here are in it.
-      if (this.#host.serves(shard) !== epoch) return this.#notOwner(msg, shard);
-      const at = this.publisher.position(req.assessmentId);
-      const reply: StateReply = { ok: true, epoch, seq: at !== undefined && at.epoch === epoch ? at.seq : 0, state: state ?? null };
-      this.#respond(msg, reply);
-    }, (err: unknown) => {
-      this.#o.log?.warn({ err, shard }, 'state read failed');
-      this.#notOwner(msg, shard);
-    });
+    void this.#host.state(req.assessmentId).then(
+      (state) => {
+        // Read synchronously with the state's arrival: frames numbered up to here are in it.
+        if (this.#host.serves(shard) !== epoch) return this.#notOwner(msg, shard);
+        const at = this.publisher.position(req.assessmentId);
+        const reply: StateReply = { ok: true, epoch, seq: at !== undefined && at.epoch === epoch ? at.seq : 0, state: state ?? null };
+        this.#respond(msg, reply);
+      },
+      (err: unknown) => {
+        this.#o.log?.warn({ err, shard }, 'state read failed');
+        this.#notOwner(msg, shard);
+      },
+    );
   }
 
   #watchRequest(shard: number, msg: Msg, body: Record<string, unknown>): void {
@@ -233,13 +270,17 @@ export class ShardService {
     }
     // An in-process board may still rank assessments of shards served elsewhere now: those are left to their owners.
     const all = this.#o.leaderboardShared === true ? board.top(n) : board.top(Number.MAX_SAFE_INTEGER);
-    void all.then((ranked) => {
-      const entries: LeaderboardEntry[] = [];
-      for (const e of ranked) {
-        if (entries.length >= n) break;
-        if (this.#o.leaderboardShared === true || this.#host.serves(shardOf(e.assessmentId)) !== undefined) entries.push({ assessmentId: e.assessmentId, returnPct: e.returnPct });
-      }
-      this.#respond(msg, { ok: true, node: this.#host.nodeId, entries });
-    }, (err: unknown) => this.#o.log?.warn({ err }, 'leaderboard read failed'));
+    void all.then(
+      (ranked) => {
+        const entries: LeaderboardEntry[] = [];
+        for (const e of ranked) {
+          if (entries.length >= n) break;
+          if (this.#o.leaderboardShared === true || this.#host.serves(shardOf(e.assessmentId)) !== undefined)
+            entries.push({ assessmentId: e.assessmentId, returnPct: e.returnPct });
+        }
+        this.#respond(msg, { ok: true, node: this.#host.nodeId, entries });
+      },
+      (err: unknown) => this.#o.log?.warn({ err }, 'leaderboard read failed'),
+    );
   }
 }

@@ -38,8 +38,10 @@ export function shardSubjects(v: number, namespace = ''): ShardSubjects {
   checkShard(v);
   const base = `engine.shard.${v}`;
   return {
-    intake: withNamespace(`${base}.intake`, namespace), state: withNamespace(`${base}.state`, namespace),
-    watch: withNamespace(`${base}.watch`, namespace), owner: withNamespace(`${base}.owner`, namespace),
+    intake: withNamespace(`${base}.intake`, namespace),
+    state: withNamespace(`${base}.state`, namespace),
+    watch: withNamespace(`${base}.watch`, namespace),
+    owner: withNamespace(`${base}.owner`, namespace),
   };
 }
 

@@ -57,7 +57,9 @@ export interface LeaderboardRequest {
 }
 
 /** One node's best returns among the assessments it serves, best first. */
-export type LeaderboardReply = { readonly ok: true; readonly node: string; readonly entries: readonly LeaderboardEntry[] } | RoutedRefusalReply;
+export type LeaderboardReply =
+  | { readonly ok: true; readonly node: string; readonly entries: readonly LeaderboardEntry[] }
+  | RoutedRefusalReply;
 
 /** A request that cannot be taken: answered `MALFORMED_REQUEST` with this message. */
 export class MalformedRequestError extends Error {
@@ -87,17 +89,20 @@ export function decodeRequest(decoder: Decoder, data: Uint8Array, maxBytes: numb
   } catch (err) {
     throw new MalformedRequestError(`not valid msgpack: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof Uint8Array) throw new MalformedRequestError('request is not a msgpack map');
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof Uint8Array)
+    throw new MalformedRequestError('request is not a msgpack map');
   return body as Record<string, unknown>;
 }
 
 function assessmentId(v: unknown, field = 'assessmentId'): string {
-  if (typeof v !== 'string' || v === '' || v.length > ID_MAX) throw new MalformedRequestError(`missing or invalid field "${field}" (a string of 1..${ID_MAX} characters)`);
+  if (typeof v !== 'string' || v === '' || v.length > ID_MAX)
+    throw new MalformedRequestError(`missing or invalid field "${field}" (a string of 1..${ID_MAX} characters)`);
   return v;
 }
 
 function gatewayId(v: unknown): string {
-  if (typeof v !== 'string' || !GATEWAY_ID.test(v)) throw new MalformedRequestError('invalid field "gateway" (1..64 letters, digits, _ . : -)');
+  if (typeof v !== 'string' || !GATEWAY_ID.test(v))
+    throw new MalformedRequestError('invalid field "gateway" (1..64 letters, digits, _ . : -)');
   return v;
 }
 
@@ -121,13 +126,15 @@ export function parseStateRequest(b: Record<string, unknown>): StateRequest {
 export function parseWatchRequest(b: Record<string, unknown>): WatchRequest {
   const gateway = gatewayId(b['gateway']);
   const ids = b['assessmentIds'];
-  if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_WATCH_IDS) throw new MalformedRequestError(`field "assessmentIds" must be an array of 1..${MAX_WATCH_IDS} ids`);
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > MAX_WATCH_IDS)
+    throw new MalformedRequestError(`field "assessmentIds" must be an array of 1..${MAX_WATCH_IDS} ids`);
   return { gateway, assessmentIds: ids.map((id, i) => assessmentId(id, `assessmentIds.${i}`)) };
 }
 
 export function parseLeaderboardRequest(b: Record<string, unknown>): LeaderboardRequest {
   const n = b['n'];
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100) throw new MalformedRequestError('field "n" must be an integer of 1..100');
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100)
+    throw new MalformedRequestError('field "n" must be an integer of 1..100');
   return { n };
 }
 
@@ -135,6 +142,7 @@ export function parseLeaderboardRequest(b: Record<string, unknown>): Leaderboard
 export function parseAnnouncement(b: unknown): OwnerAnnouncement | undefined {
   if (typeof b !== 'object' || b === null) return undefined;
   const a = b as Record<string, unknown>;
-  if (!Number.isInteger(a['shard']) || !Number.isInteger(a['epoch']) || typeof a['serving'] !== 'boolean' || typeof a['node'] !== 'string') return undefined;
+  if (!Number.isInteger(a['shard']) || !Number.isInteger(a['epoch']) || typeof a['serving'] !== 'boolean' || typeof a['node'] !== 'string')
+    return undefined;
   return { shard: a['shard'] as number, epoch: a['epoch'] as number, serving: a['serving'], node: a['node'] };
 }

@@ -117,8 +117,10 @@ export class StreamPublisher implements EngineOutput {
       if (s === undefined || !s.leases.has(gateway)) fresh.add(id); // a lease of an earlier epoch is replaced, not added
     }
     const held = this.#held.get(gateway) ?? 0;
-    if (fresh.size > 0 && held === 0 && this.#held.size >= this.#maxGateways) throw new WatchLimitError(`${this.#maxGateways} gateways already watch assessments on this node`);
-    if (held + fresh.size > this.#maxPerGateway) throw new WatchLimitError(`a gateway may watch at most ${this.#maxPerGateway} assessments on one node (it holds ${held})`);
+    if (fresh.size > 0 && held === 0 && this.#held.size >= this.#maxGateways)
+      throw new WatchLimitError(`${this.#maxGateways} gateways already watch assessments on this node`);
+    if (held + fresh.size > this.#maxPerGateway)
+      throw new WatchLimitError(`a gateway may watch at most ${this.#maxPerGateway} assessments on one node (it holds ${held})`);
     const until = this.#clock() + this.#leaseMs;
     const started: string[] = [];
     const seqs: number[] = [];

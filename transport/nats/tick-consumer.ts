@@ -15,7 +15,14 @@
 import { Decoder } from '@msgpack/msgpack';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import { isValidTimestamp, MarketRegistry, parseInstrument, validateQuoteShape, type MarketInput, type MarketInputRefusal } from '../../engine/index.js';
+import {
+  isValidTimestamp,
+  MarketRegistry,
+  parseInstrument,
+  validateQuoteShape,
+  type MarketInput,
+  type MarketInputRefusal,
+} from '../../engine/index.js';
 import { INSTRUMENTS_PREFIX, parseMarketSubject, withNamespace } from './subjects.js';
 
 export type { MarketInput };
@@ -137,7 +144,12 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
         const seq = m.seq;
         if (seq <= this.#lastSeq) {
           // Never apply a sequence twice, even if a consumer were recreated early: report and skip.
-          this.#report({ seq, subject: m.subject, reason: `stream sequence ${seq} already handled (last ${this.#lastSeq})`, kind: 'duplicate_seq' });
+          this.#report({
+            seq,
+            subject: m.subject,
+            reason: `stream sequence ${seq} already handled (last ${this.#lastSeq})`,
+            kind: 'duplicate_seq',
+          });
           continue;
         }
         this.#lastSeq = seq;
@@ -174,7 +186,12 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       if (!open || this.#stopped) return; // closed for overflow: the reopened consumer delivers it again
       const seq = m.seq;
       if (seq <= this.#lastSeq) {
-        this.#report({ seq, subject: m.subject, reason: `stream sequence ${seq} already handled (last ${this.#lastSeq})`, kind: 'duplicate_seq' });
+        this.#report({
+          seq,
+          subject: m.subject,
+          reason: `stream sequence ${seq} already handled (last ${this.#lastSeq})`,
+          kind: 'duplicate_seq',
+        });
         return;
       }
       this.#lastSeq = seq;
@@ -236,7 +253,9 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
    */
   async #learnEarlierInstruments(): Promise<void> {
     if (this.#registry === undefined || this.#startSeq <= 1) return;
-    const consumer = await this.#js.consumers.get(this.#stream, { filter_subjects: withNamespace(`${INSTRUMENTS_PREFIX}.>`, this.#namespace) });
+    const consumer = await this.#js.consumers.get(this.#stream, {
+      filter_subjects: withNamespace(`${INSTRUMENTS_PREFIX}.>`, this.#namespace),
+    });
     let pending = (await consumer.info()).num_pending;
     while (pending > 0 && !this.#stopped) {
       const batch = await consumer.fetch({ max_messages: Math.min(pending, this.#pullBatch), expires: 5_000 });
@@ -280,7 +299,11 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       parsed = parseMarketSubject(m.subject, this.#namespace);
       if (this.#subjects.size < 100_000) this.#subjects.set(m.subject, parsed);
     }
-    if (parsed === undefined) return this.#reject(m, 'subject is not ticks.<venue>.<symbol>, resolutions.<venue>.<market>, instruments.<venue>.<symbol> or clock.beat');
+    if (parsed === undefined)
+      return this.#reject(
+        m,
+        'subject is not ticks.<venue>.<symbol>, resolutions.<venue>.<market>, instruments.<venue>.<symbol> or clock.beat',
+      );
     let body: unknown;
     try {
       body = this.#decoder.decode(m.data);
@@ -292,7 +315,8 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     if (parsed.kind === 'clock') {
       const time = p['time'];
       if (!isFiniteNumber(time)) return this.#reject(m, 'missing or invalid field "time"');
-      if (!isValidTimestamp(time) || time <= 0) return this.#refuse(m, 'INVALID_TIMESTAMP', `clock time ${time} is not a positive integer of ms`);
+      if (!isValidTimestamp(time) || time <= 0)
+        return this.#refuse(m, 'INVALID_TIMESTAMP', `clock time ${time} is not a positive integer of ms`);
       return { type: 'clock', time, seq: m.seq };
     }
     if (parsed.kind === 'instrument') return this.#instrument(m, p, parsed.symbol);
@@ -312,13 +336,18 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       const askSize = p['askSize'];
       if (bidSize !== undefined && bidSize !== null && !isFiniteNumber(bidSize)) return this.#reject(m, 'invalid field "bidSize"');
       if (askSize !== undefined && askSize !== null && !isFiniteNumber(askSize)) return this.#reject(m, 'invalid field "askSize"');
-      const tick: { type: 'tick'; seq: number; ts: number; symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number } = { type: 'tick', seq: m.seq, ts, symbol, bid, ask };
+      const tick: { type: 'tick'; seq: number; ts: number; symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number } =
+        { type: 'tick', seq: m.seq, ts, symbol, bid, ask };
       if (isFiniteNumber(bidSize)) tick.bidSize = bidSize;
       if (isFiniteNumber(askSize)) tick.askSize = askSize;
       const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick(tick);
       if (refusal === 'UNKNOWN_SYMBOL') return this.#refuse(m, refusal, `unknown symbol "${symbol}"`);
       if (refusal !== undefined) {
-        return this.#refuse(m, refusal, `invalid quote (${refusal}): ts ${ts} bid ${bid} ask ${ask}${tick.bidSize === undefined ? '' : ` bidSize ${tick.bidSize}`}${tick.askSize === undefined ? '' : ` askSize ${tick.askSize}`}`);
+        return this.#refuse(
+          m,
+          refusal,
+          `invalid quote (${refusal}): ts ${ts} bid ${bid} ask ${ask}${tick.bidSize === undefined ? '' : ` bidSize ${tick.bidSize}`}${tick.askSize === undefined ? '' : ` askSize ${tick.askSize}`}`,
+        );
       }
       return tick;
     }
@@ -331,7 +360,8 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     if (typeof outcome !== 'string' || outcome === '') return this.#reject(m, 'missing or invalid field "outcome"');
     const resolution = { type: 'resolution', seq: m.seq, ts, market, outcome } as const;
     // A second resolution of a market is the engine's to refuse: it alone knows every earlier one.
-    const refusal = this.#registry === undefined ? (isValidTimestamp(ts) ? undefined : 'INVALID_TIMESTAMP') : this.#registry.checkResolution(resolution);
+    const refusal =
+      this.#registry === undefined ? (isValidTimestamp(ts) ? undefined : 'INVALID_TIMESTAMP') : this.#registry.checkResolution(resolution);
     if (refusal !== undefined) return this.#refuse(m, refusal, `resolution of "${market}" to "${outcome}" refused (${refusal})`);
     return resolution;
   }
@@ -347,7 +377,8 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     if (!parsed.ok) return this.#refuse(m, 'INVALID_INSTRUMENT', `invalid instrument: ${parsed.reason}`);
     const inst = parsed.instrument;
     if (inst.symbol !== symbol) return this.#reject(m, `payload symbol "${inst.symbol}" does not match subject symbol "${symbol}"`);
-    if (this.#symbols !== undefined && !this.#symbols.has(inst.symbol)) return this.#refuse(m, 'UNKNOWN_SYMBOL', `instrument "${inst.symbol}" is not among the accepted symbols`);
+    if (this.#symbols !== undefined && !this.#symbols.has(inst.symbol))
+      return this.#refuse(m, 'UNKNOWN_SYMBOL', `instrument "${inst.symbol}" is not among the accepted symbols`);
     const refusal = this.#registry?.checkInstrument(inst);
     if (refusal !== undefined) return this.#refuse(m, refusal, `instrument "${inst.symbol}" differs from the definition in force`);
     this.#registry?.add(inst);

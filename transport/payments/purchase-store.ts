@@ -58,7 +58,13 @@ export interface PurchaseLedger {
    * Create the purchase's assessment at the first phase of the stored tier
    * version it was priced at, unless it exists; returns the stored phase.
    */
-  createAssessment(a: { readonly id: string; readonly traderId: string; readonly tierId: string; readonly tierVersion: number; readonly purchaseId: string }): Promise<string>;
+  createAssessment(a: {
+    readonly id: string;
+    readonly traderId: string;
+    readonly tierId: string;
+    readonly tierVersion: number;
+    readonly purchaseId: string;
+  }): Promise<string>;
 }
 
 /** Storage of purchases. Every method may throw the store's unavailable error (persistence/postgres `PgUnavailableError`). */

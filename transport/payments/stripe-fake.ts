@@ -27,7 +27,12 @@ export interface RecordedRequest {
 }
 
 /** A session as the fake stores and returns it (a subset of Stripe's Checkout Session). */
-export type FakeSession = Record<string, unknown> & { id: string; url: string; client_reference_id: string | null; metadata: Record<string, string> };
+export type FakeSession = Record<string, unknown> & {
+  id: string;
+  url: string;
+  client_reference_id: string | null;
+  metadata: Record<string, string>;
+};
 
 /** A running fake. */
 export interface StripeFake {
@@ -55,15 +60,57 @@ export interface StripeFakeOptions {
 
 /** Top-level parameters Checkout Session create accepts (API 2026-10-28); any other is refused as Stripe does. */
 const SESSION_PARAMS = new Set([
-  'adaptive_pricing', 'after_expiration', 'allow_promotion_codes', 'allowed_payment_method_types', 'automatic_tax',
-  'billing_address_collection', 'branding_settings', 'cancel_url', 'client_reference_id', 'consent_collection', 'currency',
-  'custom_fields', 'custom_text', 'customer', 'customer_account', 'customer_creation', 'customer_email', 'customer_update',
-  'discounts', 'excluded_payment_method_types', 'expand', 'expires_at', 'integration_identifier', 'invoice_creation',
-  'line_items', 'locale', 'managed_payments', 'metadata', 'mode', 'name_collection', 'optional_items', 'origin_context',
-  'payment_intent_data', 'payment_method_collection', 'payment_method_configuration', 'payment_method_data',
-  'payment_method_options', 'permissions', 'phone_number_collection', 'redirect_on_completion', 'return_url',
-  'saved_payment_method_options', 'setup_intent_data', 'shipping_address_collection', 'shipping_options', 'submit_type',
-  'subscription_data', 'success_url', 'tax_id_collection', 'ui_mode', 'wallet_options',
+  'adaptive_pricing',
+  'after_expiration',
+  'allow_promotion_codes',
+  'allowed_payment_method_types',
+  'automatic_tax',
+  'billing_address_collection',
+  'branding_settings',
+  'cancel_url',
+  'client_reference_id',
+  'consent_collection',
+  'currency',
+  'custom_fields',
+  'custom_text',
+  'customer',
+  'customer_account',
+  'customer_creation',
+  'customer_email',
+  'customer_update',
+  'discounts',
+  'excluded_payment_method_types',
+  'expand',
+  'expires_at',
+  'integration_identifier',
+  'invoice_creation',
+  'line_items',
+  'locale',
+  'managed_payments',
+  'metadata',
+  'mode',
+  'name_collection',
+  'optional_items',
+  'origin_context',
+  'payment_intent_data',
+  'payment_method_collection',
+  'payment_method_configuration',
+  'payment_method_data',
+  'payment_method_options',
+  'permissions',
+  'phone_number_collection',
+  'redirect_on_completion',
+  'return_url',
+  'saved_payment_method_options',
+  'setup_intent_data',
+  'shipping_address_collection',
+  'shipping_options',
+  'submit_type',
+  'subscription_data',
+  'success_url',
+  'tax_id_collection',
+  'ui_mode',
+  'wallet_options',
 ]);
 
 class ApiError extends Error {
@@ -89,12 +136,16 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
 
   const createSession = (req: RecordedRequest): { session: FakeSession; replayed: boolean } => {
     const key = req.headers['idempotency-key'];
-    if (key === undefined || key === '') throw invalid('The fake requires an Idempotency-Key header on POST.', undefined, 'idempotency_key_missing');
+    if (key === undefined || key === '')
+      throw invalid('The fake requires an Idempotency-Key header on POST.', undefined, 'idempotency_key_missing');
     if (key.length > 255) throw invalid('Idempotency keys may be at most 255 characters.');
     const prior = byIdempotencyKey.get(key);
     if (prior !== undefined) {
       if (prior.body !== req.body) {
-        throw new ApiError(400, { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.` });
+        throw new ApiError(400, {
+          type: 'idempotency_error',
+          message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+        });
       }
       return { session: prior.session, replayed: true };
     }
@@ -107,7 +158,8 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
   const handle = (req: RecordedRequest, res: ServerResponse) => {
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, {
-        'content-type': 'application/json', 'request-id': `req_${randomBytes(7).toString('hex')}`,
+        'content-type': 'application/json',
+        'request-id': `req_${randomBytes(7).toString('hex')}`,
         ...(req.headers['stripe-version'] && { 'stripe-version': req.headers['stripe-version'] }),
         ...(req.headers['idempotency-key'] && { 'idempotency-key': req.headers['idempotency-key'] }),
         ...headers,
@@ -116,19 +168,30 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     };
     try {
       const auth = /^Bearer (sk_test_\w+)$/.exec(req.headers['authorization'] ?? '');
-      if (auth === null) throw new ApiError(401, { type: 'invalid_request_error', message: 'Invalid API Key provided; the fake accepts only secret test keys (Bearer sk_test_…).' });
+      if (auth === null)
+        throw new ApiError(401, {
+          type: 'invalid_request_error',
+          message: 'Invalid API Key provided; the fake accepts only secret test keys (Bearer sk_test_…).',
+        });
       if (failures.count > 0) {
         failures.count -= 1;
         throw new ApiError(failures.status, { type: 'api_error', message: 'Simulated failure (failNext).' });
       }
       const sessionPath = /^\/v1\/checkout\/sessions\/([^/]+)$/.exec(req.path);
       if (req.method === 'POST' && req.path === '/v1/checkout/sessions') {
-        if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) throw invalid('Request body must be application/x-www-form-urlencoded.');
+        if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+          throw invalid('Request body must be application/x-www-form-urlencoded.');
         const { session, replayed } = createSession(req);
         send(200, session, replayed ? { 'idempotent-replayed': 'true' } : {});
       } else if (req.method === 'GET' && sessionPath !== null) {
         const session = sessions.get(decodeURIComponent(sessionPath[1]!));
-        if (session === undefined) throw new ApiError(404, { type: 'invalid_request_error', code: 'resource_missing', param: 'session', message: `No such checkout.session: '${sessionPath[1]}'` });
+        if (session === undefined)
+          throw new ApiError(404, {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            param: 'session',
+            message: `No such checkout.session: '${sessionPath[1]}'`,
+          });
         send(200, session);
       } else {
         throw new ApiError(404, { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${req.path}).` });
@@ -168,20 +231,29 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
   };
 
   return {
-    url: base, host: '127.0.0.1', port, requests, sessions,
+    url: base,
+    host: '127.0.0.1',
+    port,
+    requests,
+    sessions,
     failNext(count, status = 500) {
       failures = { count, status };
     },
     completeSession(id, paymentStatus = 'paid') {
-      return update(id, { status: 'complete', payment_status: paymentStatus, payment_intent: `pi_test_${randomBytes(12).toString('hex')}` });
+      return update(id, {
+        status: 'complete',
+        payment_status: paymentStatus,
+        payment_intent: `pi_test_${randomBytes(12).toString('hex')}`,
+      });
     },
     expireSession(id) {
       return update(id, { status: 'expired', url: null });
     },
-    stop: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections(); // stripe-node keeps connections alive
-    }),
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections(); // stripe-node keeps connections alive
+      }),
   };
 }
 
@@ -199,7 +271,8 @@ function validateSession(form: Readonly<Record<string, string>>, base: string): 
   const positiveInt = (param: string, allowZero = false): number => {
     const raw = required(param);
     const n = Number(raw);
-    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || (!allowZero && n === 0)) throw invalid(`Invalid integer: ${raw}`, param, 'parameter_invalid_integer');
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || (!allowZero && n === 0))
+      throw invalid(`Invalid integer: ${raw}`, param, 'parameter_invalid_integer');
     return n;
   };
   const mode = required('mode');
@@ -209,9 +282,11 @@ function validateSession(form: Readonly<Record<string, string>>, base: string): 
   const cancelUrl = form['cancel_url'];
   if (cancelUrl !== undefined && !URL.canParse(cancelUrl)) throw invalid('Not a valid URL', 'cancel_url', 'url_invalid');
   const ref = form['client_reference_id'];
-  if (ref !== undefined && (ref.length === 0 || ref.length > 200)) throw invalid('client_reference_id must be 1-200 characters.', 'client_reference_id');
+  if (ref !== undefined && (ref.length === 0 || ref.length > 200))
+    throw invalid('client_reference_id must be 1-200 characters.', 'client_reference_id');
   const email = form['customer_email'];
-  if (email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw invalid(`Invalid email address: ${email}`, 'customer_email', 'email_invalid');
+  if (email !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email))
+    throw invalid(`Invalid email address: ${email}`, 'customer_email', 'email_invalid');
 
   required('line_items[0][quantity]');
   let amountTotal = 0;
@@ -221,7 +296,12 @@ function validateSession(form: Readonly<Record<string, string>>, base: string): 
     const quantity = positiveInt(`${p}[quantity]`);
     if (form[`${p}[price]`] !== undefined) throw invalid('The fake supports price_data line items only.', `${p}[price]`);
     const cur = required(`${p}[price_data][currency]`);
-    if (!/^[a-z]{3}$/.test(cur)) throw invalid(`Invalid currency: ${cur}. Stripe currencies are three-letter ISO codes in lowercase.`, `${p}[price_data][currency]`, 'parameter_invalid');
+    if (!/^[a-z]{3}$/.test(cur))
+      throw invalid(
+        `Invalid currency: ${cur}. Stripe currencies are three-letter ISO codes in lowercase.`,
+        `${p}[price_data][currency]`,
+        'parameter_invalid',
+      );
     if (currency !== undefined && cur !== currency) throw invalid('All line items must share one currency.', `${p}[price_data][currency]`);
     currency = cur;
     const unitAmount = positiveInt(`${p}[price_data][unit_amount]`, true);
@@ -237,11 +317,24 @@ function validateSession(form: Readonly<Record<string, string>>, base: string): 
   const id = `cs_test_${randomBytes(24).toString('base64url')}`;
   const created = Math.floor(Date.now() / 1000);
   return {
-    id, object: 'checkout.session', livemode: false, created, expires_at: created + 24 * 3600,
-    mode, status: 'open', payment_status: 'unpaid', ui_mode: 'hosted_page',
-    amount_subtotal: amountTotal, amount_total: amountTotal, currency: currency ?? null,
-    client_reference_id: ref ?? null, customer_email: email ?? null, metadata,
-    payment_intent: null, success_url: successUrl, cancel_url: cancelUrl ?? null,
+    id,
+    object: 'checkout.session',
+    livemode: false,
+    created,
+    expires_at: created + 24 * 3600,
+    mode,
+    status: 'open',
+    payment_status: 'unpaid',
+    ui_mode: 'hosted_page',
+    amount_subtotal: amountTotal,
+    amount_total: amountTotal,
+    currency: currency ?? null,
+    client_reference_id: ref ?? null,
+    customer_email: email ?? null,
+    metadata,
+    payment_intent: null,
+    success_url: successUrl,
+    cancel_url: cancelUrl ?? null,
     url: `${base}/c/pay/${id}`,
   };
 }
@@ -266,13 +359,32 @@ export interface SignedWebhookOptions {
 
 /** A webhook delivery as Stripe would send it: the JSON body of a snapshot event and its `Stripe-Signature` header. */
 export function signedWebhook(
-  stripe: Stripe, secret: string, type: string, object: object, options: SignedWebhookOptions = {},
+  stripe: Stripe,
+  secret: string,
+  type: string,
+  object: object,
+  options: SignedWebhookOptions = {},
 ): { readonly body: string; readonly header: string; readonly eventId: string } {
   const eventId = options.id ?? `evt_test_${randomBytes(12).toString('hex')}`;
-  const body = JSON.stringify({
-    id: eventId, object: 'event', api_version: '2026-10-28.endive', created: Math.floor(Date.now() / 1000),
-    data: { object }, livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type,
-  }, null, 2);
-  const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret, ...(options.timestamp !== undefined && { timestamp: options.timestamp }) });
+  const body = JSON.stringify(
+    {
+      id: eventId,
+      object: 'event',
+      api_version: '2026-10-28.endive',
+      created: Math.floor(Date.now() / 1000),
+      data: { object },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+    },
+    null,
+    2,
+  );
+  const header = stripe.webhooks.generateTestHeaderString({
+    payload: body,
+    secret,
+    ...(options.timestamp !== undefined && { timestamp: options.timestamp }),
+  });
   return { body, header, eventId };
 }

@@ -56,13 +56,21 @@ async function markPaid(ledger: PurchaseLedger, session: Stripe.Checkout.Session
     return { kind: 'ignored', reason: `session ${session.id} is not purchase ${purchaseId}'s (${purchase.externalRef})` };
   }
   // 'failed' may be our own verdict (the session create timed out yet reached Stripe); money received wins.
-  if (purchase.status !== 'pending' && purchase.status !== 'failed') return { kind: 'ignored', reason: `purchase ${purchaseId} is already ${purchase.status}` };
+  if (purchase.status !== 'pending' && purchase.status !== 'failed')
+    return { kind: 'ignored', reason: `purchase ${purchaseId} is already ${purchase.status}` };
   const paid = await ledger.setPaid(purchaseId, idOf(session.payment_intent), session.id);
   const assessmentId = assessmentIdFor(purchaseId);
   // The phase comes from the stored tier version the purchase was priced at, not today's config.
-  const phase = await ledger.createAssessment({ id: assessmentId, traderId: paid.userId, tierId: paid.tierId, tierVersion: paid.tierVersion, purchaseId });
+  const phase = await ledger.createAssessment({
+    id: assessmentId,
+    traderId: paid.userId,
+    tierId: paid.tierId,
+    tierVersion: paid.tierVersion,
+    purchaseId,
+  });
   return {
-    kind: 'paid', purchase: paid,
+    kind: 'paid',
+    purchase: paid,
     assessment: { id: assessmentId, traderId: paid.userId, tierId: paid.tierId, tierVersion: paid.tierVersion, purchaseId, phase },
   };
 }

@@ -30,7 +30,9 @@ export interface ConsoleAssetsOptions {
 }
 
 /** The console room beside this folder; from a `tsc` build in dist/, the page and stylesheet are not copied, so the source tree's folder. */
-const DEFAULT_DIRS = [new URL('../console/', import.meta.url), new URL('../../../transport/console/', import.meta.url)].map((u) => fileURLToPath(u));
+const DEFAULT_DIRS = [new URL('../console/', import.meta.url), new URL('../../../transport/console/', import.meta.url)].map((u) =>
+  fileURLToPath(u),
+);
 
 /** Bundles by folder: every gateway of a process (tests start several) shares one build. */
 const builds = new Map<string, Promise<Map<string, Asset>>>();
@@ -41,7 +43,10 @@ function asset(body: string | Uint8Array, type: string): Asset {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function build(dir: string, minify: boolean): Promise<Map<string, Asset>> {
@@ -49,8 +54,17 @@ async function build(dir: string, minify: boolean): Promise<Map<string, Asset>> 
   const esbuild = await import('esbuild');
   const entry = (await exists(`${dir}/console.ts`)) ? `${dir}/console.ts` : `${dir}/console.js`;
   const out = await esbuild.build({
-    entryPoints: [entry], bundle: true, write: false, format: 'esm', platform: 'browser', target: 'es2022',
-    minify, sourcemap: false, legalComments: 'none', logLevel: 'silent', charset: 'utf8',
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+    charset: 'utf8',
   });
   const js = out.outputFiles[0];
   if (js === undefined) throw new Error(`esbuild produced no output for ${entry}`);
@@ -72,8 +86,15 @@ const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 export function contentSecurityPolicy(host: string): string {
   const ws = HOST.test(host) ? ` ws://${host} wss://${host}` : '';
   return [
-    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self'",
-    `connect-src 'self'${ws}`, "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    `connect-src 'self'${ws}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
   ].join('; ');
 }
 

@@ -18,7 +18,7 @@
 import { decode } from '@msgpack/msgpack';
 import type { EncodedDeltas, EngineOutput, OutputEvent, StateDelta } from '../../engine/index.js';
 import { FrameRing } from './frame-ring.js';
-import { FrameCodec, PROTOCOL_JSON, PROTOCOL_MSGPACK, deltaHead, DELTA_KEY, SEQ_KEY, writeUint, type ServerFrame } from '../protocol/index.js';
+import { FrameCodec, type PROTOCOL_JSON, PROTOCOL_MSGPACK, deltaHead, DELTA_KEY, SEQ_KEY, writeUint, type ServerFrame } from '../protocol/index.js';
 
 /** What the hub needs of a subscriber's connection. */
 export interface Subscriber {

@@ -85,20 +85,26 @@ export class LeasedBudget {
   #refill(key: string, lease: Lease): Promise<void> {
     if (lease.pending !== undefined) return lease.pending;
     if (this.#clock() < lease.blockedUntil) return Promise.resolve();
-    lease.pending = this.#o.limiter.take(this.#o.prefix + key, this.#o.chunk).then((r) => {
-      if (r.allowed) lease.left += this.#o.chunk;
-      else {
-        lease.blockedUntil = this.#clock() + r.resetMs;
-        // Lease again as the window turns, so the trader's first frame of the next window is not refused for want of one.
-        setTimeout(() => {
-          if (this.#leases.get(key) === lease && lease.left === 0) void this.#refill(key, lease);
-        }, r.resetMs + 1).unref();
-      }
-    }, (err: unknown) => {
-      // The shared limiter is down: fail open for one chunk (the per-connection limit still holds).
-      lease.left += this.#o.chunk;
-      this.#o.onError?.(err);
-    }).finally(() => (lease.pending = undefined));
+    lease.pending = this.#o.limiter
+      .take(this.#o.prefix + key, this.#o.chunk)
+      .then(
+        (r) => {
+          if (r.allowed) lease.left += this.#o.chunk;
+          else {
+            lease.blockedUntil = this.#clock() + r.resetMs;
+            // Lease again as the window turns, so the trader's first frame of the next window is not refused for want of one.
+            setTimeout(() => {
+              if (this.#leases.get(key) === lease && lease.left === 0) void this.#refill(key, lease);
+            }, r.resetMs + 1).unref();
+          }
+        },
+        (err: unknown) => {
+          // The shared limiter is down: fail open for one chunk (the per-connection limit still holds).
+          lease.left += this.#o.chunk;
+          this.#o.onError?.(err);
+        },
+      )
+      .finally(() => (lease.pending = undefined));
     return lease.pending;
   }
 }

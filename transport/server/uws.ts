@@ -20,8 +20,10 @@ export interface LoadedUws {
 export class UwsFallbackError extends Error {
   readonly code = 'UWS_NOT_NATIVE';
   constructor() {
-    super('uWebSockets.js loaded its JavaScript fallback, not the native binary (Node ABI or glibc mismatch); '
-      + 'refusing to start. Set GATEWAY_ALLOW_FALLBACK=1 to run on the fallback anyway (much slower).');
+    super(
+      'uWebSockets.js loaded its JavaScript fallback, not the native binary (Node ABI or glibc mismatch); ' +
+        'refusing to start. Set GATEWAY_ALLOW_FALLBACK=1 to run on the fallback anyway (much slower).',
+    );
     this.name = 'UwsFallbackError';
   }
 }

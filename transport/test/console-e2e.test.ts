@@ -35,7 +35,11 @@ function chromiumGate(): false | string {
 }
 
 const skip = (await serviceGate('postgres', '127.0.0.1', 5432)) || chromiumGate();
-const OWNERS: Array<[string, string]> = [['alice-1', 'alice'], ['alice-2', 'alice'], ['bob-1', 'bob']];
+const OWNERS: Array<[string, string]> = [
+  ['alice-1', 'alice'],
+  ['alice-2', 'alice'],
+  ['bob-1', 'bob'],
+];
 
 describe('the trader console in a browser', { skip }, () => {
   let h: Harness;
@@ -63,17 +67,37 @@ describe('the trader console in a browser', { skip }, () => {
     let harness: Harness | undefined;
     const engine: GatewayEngine = { state: (id) => harness!.node.state(id), offer: (r) => harness!.node.offer(r) };
     const routes = httpApi({
-      engine, verifier: await TokenVerifier.create({ secret: SECRET }), registry: new Registry(), tiers: presetTiers(), owners,
-      leaderboard: shared.leaderboard, idempotency: shared.idempotency, log: pino({ level: 'silent' }), shards: () => harness!.node.engine.shards(), assets,
+      engine,
+      verifier: await TokenVerifier.create({ secret: SECRET }),
+      registry: new Registry(),
+      tiers: presetTiers(),
+      owners,
+      leaderboard: shared.leaderboard,
+      idempotency: shared.idempotency,
+      log: pino({ level: 'silent' }),
+      shards: () => harness!.node.engine.shards(),
+      assets,
     });
     h = harness = await startHarness(OWNERS, { gateway: { routes, authTimeoutMs: 5_000 } });
     base = `http://127.0.0.1:${h.gateway.port}`;
     profile = await mkdtemp(join(tmpdir(), 'vatic-console-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: 1,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
-    page = context.pages()[0] ?? await context.newPage();
+    page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
@@ -97,7 +121,10 @@ describe('the trader console in a browser', { skip }, () => {
     assert.match(csp, /default-src 'none'/);
     assert.match(csp, /script-src 'self'(;|$)/);
     assert.ok(csp.includes(`connect-src 'self' ws://127.0.0.1:${h.gateway.port} wss://127.0.0.1:${h.gateway.port}`), csp);
-    for (const [path, type] of [['/console.js', /^text\/javascript/], ['/console.css', /^text\/css/]] as const) {
+    for (const [path, type] of [
+      ['/console.js', /^text\/javascript/],
+      ['/console.css', /^text\/css/],
+    ] as const) {
       const r = await fetch(`${base}${path}`);
       assert.equal(r.status, 200, path);
       assert.match(r.headers.get('content-type') ?? '', type);
@@ -111,7 +138,10 @@ describe('the trader console in a browser', { skip }, () => {
     await page.fill('#token', await token('alice', { expiresIn: '15m' }));
     await page.click('#signin');
     await page.waitForSelector('#conn[data-state="live"]');
-    assert.deepEqual(await page.locator('[data-assessment]').evaluateAll((els) => els.map((e) => e.getAttribute('data-assessment'))), ['alice-1', 'alice-2']);
+    assert.deepEqual(await page.locator('[data-assessment]').evaluateAll((els) => els.map((e) => e.getAttribute('data-assessment'))), [
+      'alice-1',
+      'alice-2',
+    ]);
     assert.equal(await text('#trader'), 'alice');
   });
 
@@ -129,7 +159,9 @@ describe('the trader console in a browser', { skip }, () => {
 
   test('picking an assessment streams it live with its seq, epoch and rule meters', async () => {
     await page.click('[data-assessment="alice-1"]');
-    await page.waitForFunction(() => document.getElementById('acct-id')?.textContent === 'alice-1' && document.getElementById('seq')?.textContent !== '—');
+    await page.waitForFunction(
+      () => document.getElementById('acct-id')?.textContent === 'alice-1' && document.getElementById('seq')?.textContent !== '—',
+    );
     assert.equal(await text('#epoch'), String(h.node.epoch));
     assert.equal(await text('#balance'), '50,000.00');
     assert.equal(await text('#acct-status'), 'ACTIVE');
@@ -155,7 +187,7 @@ describe('the trader console in a browser', { skip }, () => {
     assert.match(await text('#working'), /^[1-9]/, 'the stop loss works as an order');
   });
 
-  test('an order without the stop loss the tier requires shows the engine\'s rejection reason', async () => {
+  test("an order without the stop loss the tier requires shows the engine's rejection reason", async () => {
     // Adding to the long without a stop: the gateway journals it, the engine refuses it.
     await page.fill('#ticket [name="stopLoss"]', '');
     await page.fill('#ticket [name="qty"]', '0.05');
@@ -184,7 +216,7 @@ describe('the trader console in a browser', { skip }, () => {
     let seed = 7;
     for (let i = 0; i < 70; i++) {
       seed = (seed * 16_807) % 2_147_483_647;
-      p = Math.round(p + ((seed / 2_147_483_647) - 0.47) * 90);
+      p = Math.round(p + (seed / 2_147_483_647 - 0.47) * 90);
       await tick(p);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -204,7 +236,11 @@ describe('the trader console in a browser', { skip }, () => {
     await page.fill('#ticket [name="qty"]', '0.9');
     await page.fill('#ticket [name="stopLoss"]', String(price - 1_000));
     await page.click('#ticket-submit');
-    await page.locator('#blotter .order').first().locator('.o-ack', { hasText: /journal #\d+/ }).waitFor();
+    await page
+      .locator('#blotter .order')
+      .first()
+      .locator('.o-ack', { hasText: /journal #\d+/ })
+      .waitFor();
     await tick(price);
     await page.locator('#positions-body tr[data-symbol="BTC-USD"]').waitFor();
     await tick(price - 3_000);

@@ -64,11 +64,20 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     dir = await mkdtemp(join(tmpdir(), 'vatic-console-h-'));
     const late = new LateOutput();
     node = await composeNode({ databaseUrl: db.url, dataDir: dir, workers: 1, clockBeat: false }, pino({ level: 'silent' }), [late]);
-    gw = await composeGateway(node, late, { port: 0, tokens: { secret: SECRET }, simulations: { workers: 1, estimateIntervalMs: 0 } }, pino({ level: 'silent' }));
+    gw = await composeGateway(
+      node,
+      late,
+      { port: 0, tokens: { secret: SECRET }, simulations: { workers: 1, estimateIntervalMs: 0 } },
+      pino({ level: 'silent' }),
+    );
     base = `http://127.0.0.1:${gw.gateway.port}`;
     const caughtUp = async (): Promise<void> => {
       const tail = await node.marketTail();
-      await until(() => node.node.lastSeq >= tail, { what: `the node to apply the market log to seq ${tail}`, deadlineMs: 60_000, intervalMs: 5 });
+      await until(() => node.node.lastSeq >= tail, {
+        what: `the node to apply the market log to seq ${tail}`,
+        deadlineMs: 60_000,
+        intervalMs: 5,
+      });
       await node.node.engine.barrier();
     };
     await node.node.ready;
@@ -76,13 +85,30 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     assert.ok((await node.node.offer({ kind: 'create', assessmentId: 'bob-1', traderId: 'bob', tierId: 'two-step-100k' })).ok);
     await tick(60_400);
     // Both stories' reports are made before the browser looks.
-    await until(async () => Number((await db.sql`select count(*)::int as n from reports`)[0]!['n']) >= 2, { what: 'both stories\' reports', deadlineMs: 60_000, intervalMs: 100 });
+    await until(async () => Number((await db.sql`select count(*)::int as n from reports`)[0]!['n']) >= 2, {
+      what: "both stories' reports",
+      deadlineMs: 60_000,
+      intervalMs: 100,
+    });
     const profile = await mkdtemp(join(dir, 'profile-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1, acceptDownloads: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: 1,
+      acceptDownloads: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
-    page = context.pages()[0] ?? await context.newPage();
+    page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
@@ -98,14 +124,22 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  test('the failed story opens with its past: the equity curve and the events from the history, the violation, on the feed\'s clock', async () => {
+  test("the failed story opens with its past: the equity curve and the events from the history, the violation, on the feed's clock", async () => {
     await signIn('alice');
-    assert.deepEqual(await page.locator('[data-assessment]').evaluateAll((els) => els.map((e) => e.getAttribute('data-assessment'))), [...STORY_IDS]);
+    assert.deepEqual(await page.locator('[data-assessment]').evaluateAll((els) => els.map((e) => e.getAttribute('data-assessment'))), [
+      ...STORY_IDS,
+    ]);
     await page.click('[data-assessment="demo-story-fail"]');
     await page.locator('#events .ev.past[data-type="rules.violation-detected"]').waitFor();
-    assert.ok(await page.locator('#events .ev.past').count() >= 5, 'events from the history');
+    assert.ok((await page.locator('#events .ev.past').count()) >= 5, 'events from the history');
     await page.waitForFunction(() => (document.querySelector('#chart path.equity')?.getAttribute('d')?.split('L').length ?? 0) > 5);
-    assert.match(await page.locator('#chart text.axis').last().evaluate((e) => e.textContent ?? ''), /UTC \(feed\)$/);
+    assert.match(
+      await page
+        .locator('#chart text.axis')
+        .last()
+        .evaluate((e) => e.textContent ?? ''),
+      /UTC \(feed\)$/,
+    );
     assert.match(await text('#events .ev.past[data-type="rules.violation-detected"] .ev-time'), /^\d\d:\d\d:\d\d$/);
     await page.locator('#violations .violation[data-rule="daily-loss"]').waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'console-history.png') });
@@ -149,12 +183,26 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     assert.match(await note.innerText(), /^INSUFFICIENT_MARGIN: not enough margin: needs \$[\d,]+ margin, \$[\d,]+ free$/);
     await page.fill('#ticket [name="qty"]', '20');
     await page.click('#ticket-submit');
-    await page.locator('#blotter .order').first().locator('.state', { hasText: 'filled' }).or(page.locator('#blotter .order').first().locator('.o-ack', { hasText: /journal/ })).first().waitFor();
+    await page
+      .locator('#blotter .order')
+      .first()
+      .locator('.state', { hasText: 'filled' })
+      .or(
+        page
+          .locator('#blotter .order')
+          .first()
+          .locator('.o-ack', { hasText: /journal/ }),
+      )
+      .first()
+      .waitFor();
     await tick(60_400);
     await tick(59_800); // 20 × 610 down: under the daily floor
     await page.locator('#events .ev.good', { hasText: /report #\d+ ready \(assessment\.failed\)/ }).waitFor({ timeout: 30_000 });
     await page.locator('#meters [data-rule="daily-loss"] .meter-head .num', { hasText: 'no room: breached' }).waitFor();
-    assert.deepEqual(pageErrors.filter((e) => !/status of 404/.test(e)), []);
+    assert.deepEqual(
+      pageErrors.filter((e) => !/status of 404/.test(e)),
+      [],
+    );
   });
 
   test('at 390 px wide the panels stack in one column, nothing overflows, and the order ticket is visible and usable', async () => {
@@ -162,12 +210,15 @@ describe('the console with history and reports, in a browser', { skip }, () => {
     await page.waitForTimeout(100); // one layout pass
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `no horizontal scroll (${overflow} px over)`);
-    const boxes = await page.evaluate(() => ['.kpis', '.chart-panel', '#ticket-panel', '#positions-panel', '#rules-panel', '#events-panel'].map((s) => {
-      const r = document.querySelector(s)!.getBoundingClientRect();
-      return { s, top: r.top, bottom: r.bottom, left: r.left, right: r.right };
-    }));
+    const boxes = await page.evaluate(() =>
+      ['.kpis', '.chart-panel', '#ticket-panel', '#positions-panel', '#rules-panel', '#events-panel'].map((s) => {
+        const r = document.querySelector(s)!.getBoundingClientRect();
+        return { s, top: r.top, bottom: r.bottom, left: r.left, right: r.right };
+      }),
+    );
     for (const b of boxes) assert.ok(b.left >= 0 && b.right <= 390, `${b.s} fits the width (${b.left}..${b.right})`);
-    for (let i = 1; i < boxes.length; i++) assert.ok(boxes[i]!.top >= boxes[i - 1]!.bottom - 1, `${boxes[i]!.s} is below ${boxes[i - 1]!.s}, not over it`);
+    for (let i = 1; i < boxes.length; i++)
+      assert.ok(boxes[i]!.top >= boxes[i - 1]!.bottom - 1, `${boxes[i]!.s} is below ${boxes[i - 1]!.s}, not over it`);
     await page.locator('#ticket-submit').scrollIntoViewIfNeeded();
     assert.ok(await page.locator('#ticket-submit').isVisible());
     await page.screenshot({ path: join(ARTIFACTS, 'console-phone.png'), fullPage: true });

@@ -9,7 +9,10 @@ test('the ring replays exactly the frames after a seq, and nothing once the seq 
   const ring = new FrameRing(1_000, 4);
   for (let seq = 1; seq <= 6; seq++) ring.push(seq, frame(seq, 10));
   assert.deepEqual(ring.after(4), [frame(5, 10), frame(6, 10)]);
-  assert.deepEqual(ring.after(2), [3, 4, 5, 6].map((s) => frame(s, 10)));
+  assert.deepEqual(
+    ring.after(2),
+    [3, 4, 5, 6].map((s) => frame(s, 10)),
+  );
   assert.equal(ring.after(1), undefined, 'only 4 frames are kept');
   assert.deepEqual(ring.after(6), []);
 });
@@ -36,39 +39,47 @@ test('a seq that does not follow the newest frame starts the ring afresh', () =>
 });
 
 test('whatever the frame sizes, the ring holds a suffix of what was pushed, within its bounds, and at least the newest frames that fit with room for wrapping', () => {
-  fc.assert(fc.property(
-    fc.integer({ min: 16, max: 600 }), fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: 1, max: 120 }), { minLength: 1, maxLength: 300 }),
-    (maxBytes, maxFrames, lengths) => {
-      const ring = new FrameRing(maxBytes, maxFrames);
-      const pushed: Uint8Array[] = [];
-      let longest = 0, emptiedAt = 0;
-      lengths.forEach((len, k) => {
-        const seq = k + 1, data = frame(seq, len);
-        pushed.push(data);
-        const kept = ring.push(seq, data);
-        if (len > maxBytes) {
-          assert.equal(kept, false);
-          emptiedAt = seq;
-          longest = 0;
-          return;
-        }
-        longest = Math.max(longest, len);
-        assert.equal(kept, true);
-        assert.deepEqual(ring.after(seq - 1), [data], 'the newest frame held is the one pushed');
-        assert.ok(ring.size <= maxFrames && ring.capacity <= maxBytes);
-        const held = ring.after(seq - ring.size)!;
-        assert.equal(held.length, ring.size);
-        held.forEach((f, i) => assert.deepEqual(f, pushed[seq - ring.size + i], `frame ${seq - ring.size + i + 1}`));
-        assert.equal(ring.after(seq - ring.size - 1), undefined, 'nothing older than the oldest held');
-        // The newest frames whose bytes fit in the bound less two of the longest (wrap slack) are all held.
-        let bytes = 0, must = 0;
-        for (let s = seq; s > emptiedAt && must < maxFrames; s--) {
-          bytes += pushed[s - 1]!.length;
-          if (bytes > maxBytes - 2 * longest) break;
-          must++;
-        }
-        assert.ok(ring.size >= Math.max(1, must), `holds ${ring.size}, must hold ${must}`);
-      });
-    },
-  ), { numRuns: 300 });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 16, max: 600 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.array(fc.integer({ min: 1, max: 120 }), { minLength: 1, maxLength: 300 }),
+      (maxBytes, maxFrames, lengths) => {
+        const ring = new FrameRing(maxBytes, maxFrames);
+        const pushed: Uint8Array[] = [];
+        let longest = 0,
+          emptiedAt = 0;
+        lengths.forEach((len, k) => {
+          const seq = k + 1,
+            data = frame(seq, len);
+          pushed.push(data);
+          const kept = ring.push(seq, data);
+          if (len > maxBytes) {
+            assert.equal(kept, false);
+            emptiedAt = seq;
+            longest = 0;
+            return;
+          }
+          longest = Math.max(longest, len);
+          assert.equal(kept, true);
+          assert.deepEqual(ring.after(seq - 1), [data], 'the newest frame held is the one pushed');
+          assert.ok(ring.size <= maxFrames && ring.capacity <= maxBytes);
+          const held = ring.after(seq - ring.size)!;
+          assert.equal(held.length, ring.size);
+          held.forEach((f, i) => assert.deepEqual(f, pushed[seq - ring.size + i], `frame ${seq - ring.size + i + 1}`));
+          assert.equal(ring.after(seq - ring.size - 1), undefined, 'nothing older than the oldest held');
+          // The newest frames whose bytes fit in the bound less two of the longest (wrap slack) are all held.
+          let bytes = 0,
+            must = 0;
+          for (let s = seq; s > emptiedAt && must < maxFrames; s--) {
+            bytes += pushed[s - 1]!.length;
+            if (bytes > maxBytes - 2 * longest) break;
+            must++;
+          }
+          assert.ok(ring.size >= Math.max(1, must), `holds ${ring.size}, must hold ${must}`);
+        });
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -29,7 +29,13 @@ import { CommandSchema, parseTier, presetTiers, TierSchema, type Command } from 
 import { Harness } from '../../actors/test/harness.js';
 import { runInputs, readTape, type IntakeRefusal, type IntakeResult, type OutputEvent } from '../../engine/index.js';
 import {
-  MemoryIdempotencyPrecheck, MemoryLeaderboard, MemoryRateLimiter, PgHistoryReader, PgHistoryStore, PgReportStore, type HistoryEvent,
+  MemoryIdempotencyPrecheck,
+  MemoryLeaderboard,
+  MemoryRateLimiter,
+  PgHistoryReader,
+  PgHistoryStore,
+  PgReportStore,
+  type HistoryEvent,
 } from '../../persistence/index.js';
 import { Gateway, type GatewayEngine } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';
@@ -38,7 +44,18 @@ import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../protocol/protocol.js';
 import { HTTP_ROUTES, openApiPath } from '../protocol/routes.js';
 import type { Purchases } from '../payments/purchases.js';
 import {
-  SimPool, SimulationRequest, SimulationService, Distribution, Estimate, Histogram, OUTCOMES, SimulationResult, MemorySimulationStore, replaySource, HistoryApi, ReportService,
+  SimPool,
+  SimulationRequest,
+  SimulationService,
+  Distribution,
+  Estimate,
+  Histogram,
+  OUTCOMES,
+  SimulationResult,
+  MemorySimulationStore,
+  replaySource,
+  HistoryApi,
+  ReportService,
 } from '../../sim/index.js';
 import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
 import { TokenVerifier } from '../server/token-verifier.js';
@@ -103,7 +120,10 @@ function between(ts: string, start: string, end: string): string {
 /** Fields of `export interface <name> { ... }` (one per line): optional when marked `?` or typed `| undefined` (the engine omits those). */
 function interfaceFields(ts: string, name: string): { all: string[]; required: string[] } {
   const body = between(ts, `export interface ${name} {`, '\n}');
-  const fields = [...body.matchAll(/^ {2}(?:readonly )?(\w+)(\?)?: ([^;]+);/gm)].map((m) => ({ name: m[1]!, optional: m[2] === '?' || /\bundefined\b/.test(m[3]!) }));
+  const fields = [...body.matchAll(/^ {2}(?:readonly )?(\w+)(\?)?: ([^;]+);/gm)].map((m) => ({
+    name: m[1]!,
+    optional: m[2] === '?' || /\bundefined\b/.test(m[3]!),
+  }));
   assert.ok(fields.length > 0, `interface ${name} has fields`);
   return { all: sorted(fields.map((f) => f.name)), required: sorted(fields.filter((f) => !f.optional).map((f) => f.name)) };
 }
@@ -113,7 +133,10 @@ function defaultOf(ts: string, name: string): number {
   const escaped = name.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
   const m = new RegExp(`(?<![\\w.#])${escaped} \\?\\? ([\\d_]+(?: \\* [\\d_]+)*)`).exec(ts);
   assert.ok(m, `a default of ${name} is in the source`);
-  return m[1]!.split('*').map((p) => Number(p.trim().replaceAll('_', ''))).reduce((a, b) => a * b, 1);
+  return m[1]!
+    .split('*')
+    .map((p) => Number(p.trim().replaceAll('_', '')))
+    .reduce((a, b) => a * b, 1);
 }
 
 const oa = schemaChecker(openapi);
@@ -128,7 +151,14 @@ const paths = object(openapi['paths'], 'paths');
 function constOf(c: SchemaChecker, schema: Json | undefined, key: string): string {
   const s = object(c.deref(schema), `schema with ${key}`);
   if (Array.isArray(s['allOf'])) {
-    const found = s['allOf'].map((sub) => object(c.deref(sub), 'allOf branch')).filter((sub) => isObject(sub['properties']) && isObject(c.deref(sub['properties'][key])) && typeof object(c.deref(sub['properties'][key]), key)['const'] === 'string');
+    const found = s['allOf']
+      .map((sub) => object(c.deref(sub), 'allOf branch'))
+      .filter(
+        (sub) =>
+          isObject(sub['properties']) &&
+          isObject(c.deref(sub['properties'][key])) &&
+          typeof object(c.deref(sub['properties'][key]), key)['const'] === 'string',
+      );
     assert.equal(found.length, 1, `one branch of allOf makes ${key} a const`);
     return constOf(c, found[0], key);
   }
@@ -163,9 +193,9 @@ interface RouteFacts {
   readonly headers: Map<number, Set<string>>;
 }
 
-
 /** `HttpError(<status>, '<CODE>'` pairs of a piece of source. */
-const httpErrors = (ts: string): Array<[number, string]> => [...ts.matchAll(/HttpError\((\d{3}), '([A-Z_]+)'/g)].map((m) => [Number(m[1]), m[2]!]);
+const httpErrors = (ts: string): Array<[number, string]> =>
+  [...ts.matchAll(/HttpError\((\d{3}), '([A-Z_]+)'/g)].map((m) => [Number(m[1]), m[2]!]);
 
 /** Which IntakeRefusal code answers which status, from `ctx.status = r.code === 'A' || r.code === 'B' ? 503 : ... : 400`. */
 function refusalStatuses(segment: string): Map<string, number> {
@@ -191,35 +221,62 @@ function routesOfSource(): RouteFacts[] {
   // The wrapper's own answers: the ones at the door of a POST (from its headers, before the body is read), the rest for every route.
   const door = between(wrapper, "if (method === 'post') {", 'body = readBody(');
   const doorErrors = [...door.matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
-  const wrapped = [...wrapper.replace(door, '').matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
-  assert.ok(principal.length >= 2 && owned.length >= 1 && parseJson.length === 1 && readBody.length === 1 && wrapped.length === 1 && doorErrors.length === 2, 'the helpers are read');
+  const wrapped = [...wrapper.replace(door, '').matchAll(/fail\(res, (\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [
+    Number(m[1]),
+    m[2]!,
+  ]);
+  assert.ok(
+    principal.length >= 2 &&
+      owned.length >= 1 &&
+      parseJson.length === 1 &&
+      readBody.length === 1 &&
+      wrapped.length === 1 &&
+      doorErrors.length === 2,
+    'the helpers are read',
+  );
   // The wrapper's refusal of an address over its request budget, before the handler, with the header it sets.
   const admission = httpErrors(wrapper);
-  assert.ok(admission.length === 1, 'the request budget\'s refusal is read');
-  const admissionHeaders = [...between(wrapper, `HttpError(${admission[0]![0]}, '${admission[0]![1]}'`, '\n').matchAll(/\{ '([a-z-]+)': /g)].map((h) => h[1]!);
+  assert.ok(admission.length === 1, "the request budget's refusal is read");
+  const admissionHeaders = [
+    ...between(wrapper, `HttpError(${admission[0]![0]}, '${admission[0]![1]}'`, '\n').matchAll(/\{ '([a-z-]+)': /g),
+  ].map((h) => h[1]!);
   assert.deepEqual(admissionHeaders, ['retry-after'], 'the refusal names when to retry');
-  assert.match(door, /if \(bodyIsJson && hasBody && type !== 'application\/json'\) return fail\(res, 415, 'UNSUPPORTED_MEDIA_TYPE'/, 'only routes taking JSON refuse other bodies');
+  assert.match(
+    door,
+    /if \(bodyIsJson && hasBody && type !== 'application\/json'\) return fail\(res, 415, 'UNSUPPORTED_MEDIA_TYPE'/,
+    'only routes taking JSON refuse other bodies',
+  );
   // A path parameter that does not decode is answered 400 MALFORMED_PATH (guard.ts), before anything else.
   assert.match(HTTP_API, /decodePathParam\(req\.getParameter\(i\)/);
 
   const simulations = httpErrors(between(HTTP_API, 'const simulations = ', 'const asker = '));
   assert.ok(simulations.length === 1, 'the simulations helper is read');
-  assert.match(wrapper, /\(err as Error\)\.name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/, 'a SimulationRequestError is answered with its own status and code');
+  assert.match(
+    wrapper,
+    /\(err as Error\)\.name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/,
+    'a SimulationRequestError is answered with its own status and code',
+  );
   assert.match(PG_SIM_STORE, /throw mapPgError\(err\)/, 'the Postgres simulation store raises PG_UNAVAILABLE when the database is gone');
   const pgUnavailable = mappedCodes().find(([, code]) => code === 'PG_UNAVAILABLE');
   assert.ok(pgUnavailable, 'the wrapper maps PG_UNAVAILABLE');
   const history = httpErrors(between(HTTP_API, 'const history = ', "route('trades', "));
   assert.ok(history.length === 1, 'the history helper is read');
-  assert.match(wrapper, /\(err as Error\)\.name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/, 'a HistoryRequestError is answered with its own status and code');
+  assert.match(
+    wrapper,
+    /\(err as Error\)\.name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined\) return fail\(res, status, code,/,
+    'a HistoryRequestError is answered with its own status and code',
+  );
 
   // The routes are the table the server registers from; each handler's source is found by the name it is registered under.
   const body = between(HTTP_API, 'app.get(HTTP_ROUTES.healthz.path', 'const missing = Object.keys(HTTP_ROUTES)');
   const bare = (name: string) => `app.get(HTTP_ROUTES.${name}.path`;
-  const starts = Object.entries(HTTP_ROUTES).map(([name, r]) => {
-    const at = Math.max(body.indexOf(bare(name)), body.indexOf(`route('${name}', `));
-    assert.ok(at >= 0, `http-api.ts registers a handler for the route ${name}`);
-    return { index: at, bare: body.startsWith(bare(name), at), route: r };
-  }).sort((a, b) => a.index - b.index);
+  const starts = Object.entries(HTTP_ROUTES)
+    .map(([name, r]) => {
+      const at = Math.max(body.indexOf(bare(name)), body.indexOf(`route('${name}', `));
+      assert.ok(at >= 0, `http-api.ts registers a handler for the route ${name}`);
+      return { index: at, bare: body.startsWith(bare(name), at), route: r };
+    })
+    .sort((a, b) => a.index - b.index);
   return starts.map((m, i) => {
     // A route's source runs to the next route, or to a helper declared between routes (`    const x = ...`), whichever comes first.
     const next = starts[i + 1]?.index ?? body.length;
@@ -234,7 +291,17 @@ function routesOfSource(): RouteFacts[] {
       // A bare uWS handler: its statuses are the ones it writes.
       for (const s of segment.matchAll(/json\(res, (\d{3})(?!, \{ error)|writeStatus\('(\d{3})/g)) success.add(Number(s[1] ?? s[2]));
       for (const e of segment.matchAll(/json\(res, (\d{3}), \{ error: \{ code: '([A-Z_]+)'/g)) add([Number(e[1]), e[2]!]);
-      return { method, path, auth: false, operatorOnly: false, success, errors, mayMap: new Set(), unmapped: new Set(), headers: new Map() };
+      return {
+        method,
+        path,
+        auth: false,
+        operatorOnly: false,
+        success,
+        errors,
+        mayMap: new Set(),
+        unmapped: new Set(),
+        headers: new Map(),
+      };
     }
     wrapped.forEach(add);
     admission.forEach(add);
@@ -255,7 +322,8 @@ function routesOfSource(): RouteFacts[] {
       const status = Number(/^ctx\.status = (\d{3});/.exec(before.slice(statusAt))?.[1]);
       assert.ok(status >= 400, `the status of ${d[1]} in ${path} is read`);
       add([status, d[1]!]);
-      for (const h of before.slice(statusAt).matchAll(/ctx\.headers\['([a-z-]+)'\] = /g)) headers.set(status, new Set([...(headers.get(status) ?? []), h[1]!]));
+      for (const h of before.slice(statusAt).matchAll(/ctx\.headers\['([a-z-]+)'\] = /g))
+        headers.set(status, new Set([...(headers.get(status) ?? []), h[1]!]));
     }
     if (/o\.engine\.offer\(/.test(segment)) for (const [code, status] of refusalStatuses(segment)) add([status, code]);
     const serviceCalls = [...segment.matchAll(/\bsimulations\(\)\.(\w+)\(/g)].map((c) => c[1]!);
@@ -282,7 +350,9 @@ function routesOfSource(): RouteFacts[] {
 
 /** The `code` of each error class of the purchase flow and of Postgres: `export class <Name> extends Error { readonly code = '<CODE>'`. */
 const errorClassCodes = (): Map<string, string> => {
-  const out = new Map([...PURCHASE_ERRORS.matchAll(/export class (\w+) extends Error \{\s*readonly code = '([A-Z_]+)'/g)].map((m) => [m[1]!, m[2]!] as const));
+  const out = new Map(
+    [...PURCHASE_ERRORS.matchAll(/export class (\w+) extends Error \{\s*readonly code = '([A-Z_]+)'/g)].map((m) => [m[1]!, m[2]!] as const),
+  );
   assert.ok(out.size >= 9, `the error classes are read (${out.size})`);
   return out;
 };
@@ -308,8 +378,9 @@ function purchaseThrows(method: string): string[] {
 /** Codes the route wrapper maps from errors thrown below it (the purchase flow's), by status. */
 function mappedCodes(): Array<[number, string]> {
   const wrapper = between(HTTP_API, 'const route = (', 'const principal = ');
-  return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return fail\(res, (\d{3})/g)]
-    .flatMap(([, cond, status]) => [...cond!.matchAll(/'([A-Z_]+)'/g)].map((c): [number, string] => [Number(status), c[1]!]));
+  return [...wrapper.matchAll(/if \(((?:code === '[A-Z_]+'(?: \|\| )?)+)\) return fail\(res, (\d{3})/g)].flatMap(([, cond, status]) =>
+    [...cond!.matchAll(/'([A-Z_]+)'/g)].map((c): [number, string] => [Number(status), c[1]!]),
+  );
 }
 
 /** The `code` of an error class of a source: `export class <Name> extends Error { readonly code = '<CODE>'`. */
@@ -331,8 +402,12 @@ function serviceThrows(method: string, seen = new Set<string>()): Array<[number,
   assert.ok(at >= 0, `SimulationService.${method} is in simulation-service.ts`);
   const body = SIM_SERVICE.slice(at, SIM_SERVICE.indexOf('\n  }\n', at));
   const out = [...body.matchAll(/new SimulationRequestError\((\d{3}), '([A-Z_]+)'/g)].map((m): [number, string] => [Number(m[1]), m[2]!]);
-  for (const m of body.matchAll(/err instanceof (\w+)\) throw new SimulationRequestError\((\d{3}), err\.code/g)) out.push([Number(m[2]), classCode(TRADE_HISTORY, m[1]!)]);
-  assert.ok(!/new SimulationRequestError\((?!\d{3}, '[A-Z_]+')(?!\d{3}, err\.code)/.test(body), `every SimulationRequestError of SimulationService.${method} is read`);
+  for (const m of body.matchAll(/err instanceof (\w+)\) throw new SimulationRequestError\((\d{3}), err\.code/g))
+    out.push([Number(m[2]), classCode(TRADE_HISTORY, m[1]!)]);
+  assert.ok(
+    !/new SimulationRequestError\((?!\d{3}, '[A-Z_]+')(?!\d{3}, err\.code)/.test(body),
+    `every SimulationRequestError of SimulationService.${method} is read`,
+  );
   for (const m of body.matchAll(/this\.(#\w+)\(/g)) out.push(...serviceThrows(m[1]!, seen));
   return out;
 }
@@ -376,7 +451,10 @@ describe('the gateway documents, read against the source', () => {
   });
 
   test('every $ref in both documents resolves, and every example in them validates against its schema', () => {
-    for (const [name, text, c] of [['openapi', openapiText, oa], ['asyncapi', asyncapiText, aa]] as const) {
+    for (const [name, text, c] of [
+      ['openapi', openapiText, oa],
+      ['asyncapi', asyncapiText, aa],
+    ] as const) {
       const dangling = [...text.matchAll(/"\$ref": "([^"]+)"/g)].map((m) => m[1]!).filter((r) => c.pointer(r) === undefined);
       assert.deepEqual(dangling, [], `every $ref of ${name} resolves`);
     }
@@ -384,48 +462,88 @@ describe('the gateway documents, read against the source', () => {
     for (const [name, raw] of Object.entries(aaMessages)) {
       const message = object(raw, name);
       for (const ex of array(message['examples'], `examples of ${name}`)) {
-        assert.deepEqual(aa.check(message['payload'], object(ex, 'example')['payload'], true), [], `example ${String(object(ex, 'example')['name'])} of ${name}`);
+        assert.deepEqual(
+          aa.check(message['payload'], object(ex, 'example')['payload'], true),
+          [],
+          `example ${String(object(ex, 'example')['name'])} of ${name}`,
+        );
         examples++;
       }
     }
     for (const [path, item] of Object.entries(paths)) {
       for (const [method, op] of Object.entries(object(item, path))) {
         const o = object(op, `${method} ${path}`);
-        const media = [...Object.values(object(o['responses'], 'responses')).map((r) => object(r, 'response')['content']),
-          isObject(o['requestBody']) ? o['requestBody']['content'] : undefined].filter(isObject).flatMap((c) => Object.values(c)).filter(isObject);
-        for (const m of media) if (m['example'] !== undefined) {
-          assert.deepEqual(oa.check(m['schema'], m['example'], true), [], `example of ${method} ${path}`);
-          examples++;
-        }
+        const media = [
+          ...Object.values(object(o['responses'], 'responses')).map((r) => object(r, 'response')['content']),
+          isObject(o['requestBody']) ? o['requestBody']['content'] : undefined,
+        ]
+          .filter(isObject)
+          .flatMap((c) => Object.values(c))
+          .filter(isObject);
+        for (const m of media)
+          if (m['example'] !== undefined) {
+            assert.deepEqual(oa.check(m['schema'], m['example'], true), [], `example of ${method} ${path}`);
+            examples++;
+          }
       }
     }
-    for (const [name, schema] of Object.entries(oaSchemas)) for (const ex of (object(schema, name)['examples'] as Json[] | undefined) ?? []) {
-      assert.deepEqual(oa.check(schema, ex, true), [], `example of schema ${name}`);
-      examples++;
-    }
+    for (const [name, schema] of Object.entries(oaSchemas))
+      for (const ex of (object(schema, name)['examples'] as Json[] | undefined) ?? []) {
+        assert.deepEqual(oa.check(schema, ex, true), [], `example of schema ${name}`);
+        examples++;
+      }
     assert.ok(examples >= 20, `the examples are found (${examples})`);
   });
 
   test('the engine vocabulary is documented the same in both documents', () => {
-    for (const name of ['AssessmentState', 'Order', 'Position', 'PositionEvidence', 'Violation', 'Cause', 'RuleState', 'RuleId', 'AssessmentStatus', 'OrderOp']) {
+    for (const name of [
+      'AssessmentState',
+      'Order',
+      'Position',
+      'PositionEvidence',
+      'Violation',
+      'Cause',
+      'RuleState',
+      'RuleId',
+      'AssessmentStatus',
+      'OrderOp',
+    ]) {
       assert.deepEqual(oa.normalize(oaSchemas[name]), aa.normalize(aaSchemas[name]), name);
     }
-    const jwt = (object(object(object(openapi['components'], 'components')['securitySchemes'], 'schemes')['bearerAuth'], 'bearerAuth'))['x-jwt'];
+    const jwt = object(object(object(openapi['components'], 'components')['securitySchemes'], 'schemes')['bearerAuth'], 'bearerAuth')[
+      'x-jwt'
+    ];
     assert.deepEqual(jwt, object(aaMessages['Auth'], 'Auth')['x-jwt'], 'the token rules');
   });
 
   test('the schemas of states, deltas, positions, orders and violations have exactly the fields of their TypeScript types, optional where the engine may omit them', () => {
     const cases: Array<[string, string, string]> = [
-      ['AssessmentState', TYPES, 'AssessmentState'], ['Order', TYPES, 'Order'], ['Position', TYPES, 'Position'], ['PositionEvidence', TYPES, 'PositionEvidence'],
-      ['Violation', TYPES, 'Violation'], ['RuleState', TYPES, 'RuleState'], ['StateDelta', INPUTS, 'StateDelta'],
+      ['AssessmentState', TYPES, 'AssessmentState'],
+      ['Order', TYPES, 'Order'],
+      ['Position', TYPES, 'Position'],
+      ['PositionEvidence', TYPES, 'PositionEvidence'],
+      ['Violation', TYPES, 'Violation'],
+      ['RuleState', TYPES, 'RuleState'],
+      ['StateDelta', INPUTS, 'StateDelta'],
     ];
     for (const [schema, ts, name] of cases) {
       const fields = interfaceFields(ts, name);
       const s = object(aa.deref(aaSchemas[schema]), schema);
       assert.deepEqual(sorted(aa.declared(s)), fields.all, `${schema}: the fields of ${name}`);
-      assert.deepEqual(sorted((s['required'] as string[])), fields.required, `${schema}: the required fields of ${name}`);
+      assert.deepEqual(sorted(s['required'] as string[]), fields.required, `${schema}: the required fields of ${name}`);
     }
-    for (const name of ['Side', 'OrderType', 'TimeInForce', 'OrderStatus', 'OrderRole', 'PhaseName', 'RuleId', 'AssessmentStatus', 'RejectReason', 'CancelReason']) {
+    for (const name of [
+      'Side',
+      'OrderType',
+      'TimeInForce',
+      'OrderStatus',
+      'OrderRole',
+      'PhaseName',
+      'RuleId',
+      'AssessmentStatus',
+      'RejectReason',
+      'CancelReason',
+    ]) {
       assert.deepEqual(object(aaSchemas[name], name)['enum'], literalsOf(TYPES, name), name);
     }
     assert.deepEqual(object(aaSchemas['InputRejectReason'], 'InputRejectReason')['enum'], literalsOf(INPUTS, 'InputRejectReason'));
@@ -439,17 +557,34 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
     const registered = Object.values(HTTP_ROUTES).map((r) => `${r.method.toUpperCase()} ${openApiPath(r.path)}`);
     assert.ok(registered.length >= 12, `the routes are found (${registered.length})`);
     assert.ok(registered.includes('POST /v1/assessments/{id}/orders'), ':id becomes {id}');
-    const documented = Object.entries(paths).flatMap(([path, item]) => Object.keys(object(item, path)).filter((k) => ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'].includes(k)).map((m) => `${m.toUpperCase()} ${path}`));
+    const documented = Object.entries(paths).flatMap(([path, item]) =>
+      Object.keys(object(item, path))
+        .filter((k) => ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'].includes(k))
+        .map((m) => `${m.toUpperCase()} ${path}`),
+    );
     assert.deepEqual(sorted(documented), sorted(registered));
-    assert.deepEqual(routes.map((r) => `${r.method.toUpperCase()} ${r.path}`), registered, 'each route\'s handler is read');
-    for (const r of routes) for (const p of r.path.matchAll(/\{(\w+)\}/g)) {
-      const params = array(operation(r.method, r.path)['parameters'], `parameters of ${r.path}`).map((x) => object(oa.deref(x), 'parameter'));
-      assert.ok(params.some((x) => x['in'] === 'path' && x['name'] === p[1] && x['required'] === true), `${r.path} documents its path parameter ${p[1]}`);
-    }
+    assert.deepEqual(
+      routes.map((r) => `${r.method.toUpperCase()} ${r.path}`),
+      registered,
+      "each route's handler is read",
+    );
+    for (const r of routes)
+      for (const p of r.path.matchAll(/\{(\w+)\}/g)) {
+        const params = array(operation(r.method, r.path)['parameters'], `parameters of ${r.path}`).map((x) =>
+          object(oa.deref(x), 'parameter'),
+        );
+        assert.ok(
+          params.some((x) => x['in'] === 'path' && x['name'] === p[1] && x['required'] === true),
+          `${r.path} documents its path parameter ${p[1]}`,
+        );
+      }
   });
 
   test('an operation asks for a bearer token exactly where its handler asks for a principal, and for the operator role where it checks it', () => {
-    const scheme = object(object(object(openapi['components'], 'components')['securitySchemes'], 'securitySchemes')['bearerAuth'], 'bearerAuth');
+    const scheme = object(
+      object(object(openapi['components'], 'components')['securitySchemes'], 'securitySchemes')['bearerAuth'],
+      'bearerAuth',
+    );
     assert.deepEqual([scheme['type'], scheme['scheme'], scheme['bearerFormat']], ['http', 'bearer', 'JWT']);
     assert.match(HTTP_API, /h\.startsWith\('Bearer '\)/, 'the handler reads a Bearer token');
     for (const r of routes) {
@@ -474,12 +609,37 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
     for (const m of HTTP_API.matchAll(/fail\(res, \d{3}, '([A-Z_]+)'/g)) codes.add(m[1]!);
     // What the guard answers a handler that throws: a path that does not decode, or anything else.
     for (const m of GUARD.matchAll(/code: '([A-Z_]+)'|BadRequestError\('([A-Z_]+)'/g)) codes.add((m[1] ?? m[2])!);
-    for (const expected of ['AUTH_REQUIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'MALFORMED_PATH', 'WEBHOOK_SIGNATURE_INVALID', 'DUPLICATE_REQUEST', 'INTERNAL', 'JOURNAL_UNAVAILABLE', 'NOT_FOUND', 'SIMULATIONS_DISABLED', 'TOO_MANY_SIMULATIONS', 'INVALID_HISTORY']) assert.ok(codes.has(expected), `${expected} is read from the source`);
+    for (const expected of [
+      'AUTH_REQUIRED',
+      'PAYLOAD_TOO_LARGE',
+      'UNSUPPORTED_MEDIA_TYPE',
+      'MALFORMED_PATH',
+      'WEBHOOK_SIGNATURE_INVALID',
+      'DUPLICATE_REQUEST',
+      'INTERNAL',
+      'JOURNAL_UNAVAILABLE',
+      'NOT_FOUND',
+      'SIMULATIONS_DISABLED',
+      'TOO_MANY_SIMULATIONS',
+      'INVALID_HISTORY',
+    ])
+      assert.ok(codes.has(expected), `${expected} is read from the source`);
     const documented = object(oaSchemas['ErrorCode'], 'ErrorCode');
     assert.deepEqual(sorted(documented['enum'] as string[]), sorted(codes));
-    assert.deepEqual(sorted(Object.keys(object(documented['x-enum-descriptions'], 'descriptions'))), sorted(codes), 'each code is described');
+    assert.deepEqual(
+      sorted(Object.keys(object(documented['x-enum-descriptions'], 'descriptions'))),
+      sorted(codes),
+      'each code is described',
+    );
     const error = object(oa.deref(oaSchemas['Error']), 'Error');
-    assert.deepEqual(object(oa.deref(object(object(oa.deref(object(error['properties'], 'p')['error']), 'error body')['properties'], 'p')['code']), 'code')['enum'], documented['enum'], 'the error body\'s code is an ErrorCode');
+    assert.deepEqual(
+      object(
+        oa.deref(object(object(oa.deref(object(error['properties'], 'p')['error']), 'error body')['properties'], 'p')['code']),
+        'code',
+      )['enum'],
+      documented['enum'],
+      "the error body's code is an ErrorCode",
+    );
     const notFoundResponse = object(object(object(openapi['components'], 'components')['responses'], 'responses')['NotFound'], 'NotFound');
     assert.deepEqual(errorCodesOf(notFoundResponse), [notFound[1]]);
   });
@@ -495,10 +655,17 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
       const responses = object(op['responses'], `responses of ${r.path}`);
       const documentedStatuses = Object.keys(responses).map(Number);
       const expectedStatuses = [...r.success, ...r.errors.keys(), ...[...r.mayMap].map((c) => statusOf.get(c)!)];
-      assert.deepEqual(sorted(new Set(documentedStatuses.map(String))), sorted(new Set(expectedStatuses.map(String))), `statuses of ${r.method} ${r.path}`);
-      for (const status of r.success) assert.deepEqual(errorCodesOf(object(responses[status], `${status}`)), [], `${status} of ${r.path} is a success`);
+      assert.deepEqual(
+        sorted(new Set(documentedStatuses.map(String))),
+        sorted(new Set(expectedStatuses.map(String))),
+        `statuses of ${r.method} ${r.path}`,
+      );
+      for (const status of r.success)
+        assert.deepEqual(errorCodesOf(object(responses[status], `${status}`)), [], `${status} of ${r.path} is a success`);
       for (const [status, names] of r.headers) {
-        const documented = Object.keys(object(object(responses[status], `${status}`)['headers'], `headers of ${status} ${r.path}`)).map((h) => h.toLowerCase());
+        const documented = Object.keys(object(object(responses[status], `${status}`)['headers'], `headers of ${status} ${r.path}`)).map(
+          (h) => h.toLowerCase(),
+        );
         for (const h of names) assert.ok(documented.includes(h), `${r.method} ${r.path} documents the ${h} header of ${status}`);
       }
       for (const [status, codes] of r.errors) {
@@ -507,39 +674,73 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
       }
       for (const code of r.mayMap) {
         const status = statusOf.get(code)!;
-        assert.ok(errorCodesOf(object(responses[status], `${status} of ${r.path}`)).includes(code), `${r.method} ${r.path} documents ${code} (from the purchase flow) under ${status}`);
+        assert.ok(
+          errorCodesOf(object(responses[status], `${status} of ${r.path}`)).includes(code),
+          `${r.method} ${r.path} documents ${code} (from the purchase flow) under ${status}`,
+        );
         const content = object(object(responses[status], String(status))['content'], `content of ${status} ${r.path}`);
-        assert.deepEqual(object(content['application/json'], 'json')['schema'], { $ref: '#/components/schemas/Error' }, `${status} of ${r.path} is an error body`);
+        assert.deepEqual(
+          object(content['application/json'], 'json')['schema'],
+          { $ref: '#/components/schemas/Error' },
+          `${status} of ${r.path} is an error body`,
+        );
       }
-      for (const code of r.unmapped) assert.match(String(object(responses[500], `500 of ${r.path}`)['description']), new RegExp(`\\b${code}\\b`), `${r.method} ${r.path}: the 500 says that ${code} ends there`);
+      for (const code of r.unmapped)
+        assert.match(
+          String(object(responses[500], `500 of ${r.path}`)['description']),
+          new RegExp(`\\b${code}\\b`),
+          `${r.method} ${r.path}: the 500 says that ${code} ends there`,
+        );
       for (const [key, response] of Object.entries(responses)) {
         const status = Number(key);
         for (const code of errorCodesOf(object(response, key))) {
           const fromMapping = r.mayMap.has(code) && statusOf.get(code) === status;
-          assert.ok(r.errors.get(status)?.has(code) === true || fromMapping, `${r.method} ${r.path}: ${code} under ${status} is answered by the handler`);
+          assert.ok(
+            r.errors.get(status)?.has(code) === true || fromMapping,
+            `${r.method} ${r.path}: ${code} under ${status} is answered by the handler`,
+          );
           everywhere.set(code, status);
         }
       }
       for (const status of r.errors.keys()) {
         const content = object(object(responses[status], String(status))['content'], `content of ${status} ${r.path}`);
-        assert.deepEqual(object(content['application/json'], 'json')['schema'], { $ref: '#/components/schemas/Error' }, `${status} of ${r.path} is an error body`);
+        assert.deepEqual(
+          object(content['application/json'], 'json')['schema'],
+          { $ref: '#/components/schemas/Error' },
+          `${status} of ${r.path} is an error body`,
+        );
       }
     }
-    for (const [status, code] of mapped) assert.equal(everywhere.get(code), status, `${code} is documented under ${status} where the purchase flow runs`);
+    for (const [status, code] of mapped)
+      assert.equal(everywhere.get(code), status, `${code} is documented under ${status} where the purchase flow runs`);
   });
 
-  test('the Idempotency-Key rule, the body limit and the leaderboard bounds are the handler\'s', () => {
+  test("the Idempotency-Key rule, the body limit and the leaderboard bounds are the handler's", () => {
     const keyRule = /!\/(\^[^/]+\$)\/\.test\(key\)/.exec(HTTP_API);
     assert.ok(keyRule, 'the key rule is read');
-    const header = object(oa.deref(array(operation('post', '/v1/assessments/{id}/orders')['parameters'], 'parameters').find((p) => object(oa.deref(p), 'p')['in'] === 'header')), 'Idempotency-Key');
+    const header = object(
+      oa.deref(
+        array(operation('post', '/v1/assessments/{id}/orders')['parameters'], 'parameters').find(
+          (p) => object(oa.deref(p), 'p')['in'] === 'header',
+        ),
+      ),
+      'Idempotency-Key',
+    );
     assert.equal(header['name'], 'Idempotency-Key');
     assert.equal(header['required'], true);
     assert.equal(object(header['schema'], 'schema')['pattern'], keyRule[1]);
     assert.match(HTTP_API, /headers_in\['idempotency-key'\]/, 'the handler reads that header');
     assert.equal(openapi['x-max-body-bytes'], defaultOf(HTTP_API, 'o.maxBodyBytes'));
-    const bounds = /Math\.min\((\d+), Math\.max\((\d+), Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+)\)\)/.exec(HTTP_API);
+    const bounds = /Math\.min\((\d+), Math\.max\((\d+), Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+)\)\)/.exec(
+      HTTP_API,
+    );
     assert.ok(bounds, 'the leaderboard bounds are read (n floored, then clamped)');
-    const n = object(array(operation('get', '/v1/leaderboard')['parameters'], 'parameters').map((p) => object(p, 'p')).find((p) => p['in'] === 'query'), 'n');
+    const n = object(
+      array(operation('get', '/v1/leaderboard')['parameters'], 'parameters')
+        .map((p) => object(p, 'p'))
+        .find((p) => p['in'] === 'query'),
+      'n',
+    );
     assert.equal(n['name'], bounds[3]);
     assert.match(String(n['description']), /rounded down|floor/i, 'the document says that n is rounded down');
     assert.deepEqual(n['schema'], { type: 'integer', minimum: Number(bounds[2]), maximum: Number(bounds[1]), default: Number(bounds[4]) });
@@ -549,22 +750,35 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
     assert.match(HTTP_API, /headers_in\['stripe-signature'\]/);
 
     // The simulation routes: their own body limit, and the listing's limit (rounded down in the route, clamped by the service).
-    assert.match(HTTP_API, /route\('startSimulation', [\s\S]*?\}, o\.maxSimulationBodyBytes \?\? [^)]+\);/, 'POST /v1/simulations reads its body with its own limit');
+    assert.match(
+      HTTP_API,
+      /route\('startSimulation', [\s\S]*?\}, o\.maxSimulationBodyBytes \?\? [^)]+\);/,
+      'POST /v1/simulations reads its body with its own limit',
+    );
     assert.equal(operation('post', '/v1/simulations')['x-max-body-bytes'], defaultOf(HTTP_API, 'o.maxSimulationBodyBytes'));
-    for (const [path, op] of Object.entries(paths).flatMap(([p, item]) => Object.entries(object(item, p)).map(([m, o]) => [`${m} ${p}`, object(o, m)] as const))) {
+    for (const [path, op] of Object.entries(paths).flatMap(([p, item]) =>
+      Object.entries(object(item, p)).map(([m, o]) => [`${m} ${p}`, object(o, m)] as const),
+    )) {
       if (path !== 'post /v1/simulations') assert.equal(op['x-max-body-bytes'], undefined, `${path} reads bodies with the default limit`);
     }
-    const query = /Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+);/.exec(between(HTTP_API, "route('simulations', ", "route('simulation', "));
+    const query = /Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+);/.exec(
+      between(HTTP_API, "route('simulations', ", "route('simulation', "),
+    );
     const clamp = /Math\.min\((\d+), Math\.max\((\d+), limit\)\)/.exec(between(SIM_SERVICE, '  async list(', '\n  }\n'));
-    assert.ok(query && clamp, 'the listing\'s limit is read (floored in the route, clamped by the service)');
+    assert.ok(query && clamp, "the listing's limit is read (floored in the route, clamped by the service)");
     assert.equal(query[2], query[3]);
-    const limit = object(array(operation('get', '/v1/simulations')['parameters'], 'parameters').map((p) => object(p, 'p')).find((p) => p['in'] === 'query'), 'limit');
+    const limit = object(
+      array(operation('get', '/v1/simulations')['parameters'], 'parameters')
+        .map((p) => object(p, 'p'))
+        .find((p) => p['in'] === 'query'),
+      'limit',
+    );
     assert.equal(limit['name'], query[1]);
     assert.match(String(limit['description']), /rounded down|floor/i, 'the document says that limit is rounded down');
     assert.deepEqual(limit['schema'], { type: 'integer', minimum: Number(clamp[2]), maximum: Number(clamp[1]), default: Number(query[2]) });
   });
 
-  test('the simulation request is SimulationRequest as zod emits it for input (with the gateway\'s path limit, and its refinement as anyOf); records, results and their parts have exactly the fields of their TypeScript types and zod schemas', () => {
+  test("the simulation request is SimulationRequest as zod emits it for input (with the gateway's path limit, and its refinement as anyOf); records, results and their parts have exactly the fields of their TypeScript types and zod schemas", () => {
     const maxPaths = defaultOf(SIM_SERVICE, 'this.#o.maxPaths');
     const zodRequest = JSON.parse(JSON.stringify(z.toJSONSchema(SimulationRequest, { io: 'input' }))) as JsonObject;
     delete zodRequest['$schema'];
@@ -573,17 +787,35 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
     assert.deepEqual(documented, oa.normalize(zodRequest));
     assert.ok(Array.isArray(anyOf), 'the refinement is documented as anyOf');
     // zod's refinement (assessmentId, or tierId with trades or a parametric method) cannot be emitted: the document accepts and refuses what zod does, and the path limit.
-    const trades: Json[] = [{ closedAt: '2026-09-01T13:42:10Z', pnl: -2_400 }, { closedAt: 1_788_270_535_000, pnl: 1_900, balance: 97_600 }];
+    const trades: Json[] = [
+      { closedAt: '2026-09-01T13:42:10Z', pnl: -2_400 },
+      { closedAt: 1_788_270_535_000, pnl: 1_900, balance: 97_600 },
+    ];
     const model = { mu: 0.08, sigma: 0.55, exposure: 2, holdDays: 0.5 };
     const bodies: JsonObject[] = [
-      {}, { tierId: 'two-step-100k' }, { tierId: 'two-step-100k', trades }, { assessmentId: 'a1' }, { assessmentId: 'a1', trades, paths: 100 }, { trades },
-      { tierId: 'two-step-100k', method: 'parametric', model }, { tierId: 'two-step-100k', method: 'block', model }, { method: 'parametric', model },
-      { tierId: 'two-step-100k', trades, paths: 99 }, { tierId: 'two-step-100k', trades, paths: maxPaths }, { tierId: 'two-step-100k', trades, paths: maxPaths + 1 },
-      { tierId: 'two-step-100k', trades, other: 1 }, { tierId: 'two-step-100k', trades: [{ closedAt: 'x', pnl: 1, side: 'buy' }] }, { assessmentId: '' },
+      {},
+      { tierId: 'two-step-100k' },
+      { tierId: 'two-step-100k', trades },
+      { assessmentId: 'a1' },
+      { assessmentId: 'a1', trades, paths: 100 },
+      { trades },
+      { tierId: 'two-step-100k', method: 'parametric', model },
+      { tierId: 'two-step-100k', method: 'block', model },
+      { method: 'parametric', model },
+      { tierId: 'two-step-100k', trades, paths: 99 },
+      { tierId: 'two-step-100k', trades, paths: maxPaths },
+      { tierId: 'two-step-100k', trades, paths: maxPaths + 1 },
+      { tierId: 'two-step-100k', trades, other: 1 },
+      { tierId: 'two-step-100k', trades: [{ closedAt: 'x', pnl: 1, side: 'buy' }] },
+      { assessmentId: '' },
     ];
     for (const b of bodies) {
       const accepted = SimulationRequest.safeParse(b).success && Number(b['paths'] ?? 0) <= maxPaths;
-      assert.equal(oa.check(oaSchemas['SimulationRequest'], b, true).length === 0, accepted, `${JSON.stringify(b)} is ${accepted ? 'accepted' : 'refused'}`);
+      assert.equal(
+        oa.check(oaSchemas['SimulationRequest'], b, true).length === 0,
+        accepted,
+        `${JSON.stringify(b)} is ${accepted ? 'accepted' : 'refused'}`,
+      );
     }
 
     const record = interfaceFields(SIM_STORE, 'SimulationRecord');
@@ -591,27 +823,49 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
       const s = object(oa.deref(oaSchemas[name]), name);
       assert.deepEqual(sorted(oa.declared(s)), record.all, `${name}: the fields of SimulationRecord`);
       assert.deepEqual(sorted(s['required'] as string[]), record.required, `${name}: the required fields of SimulationRecord`);
-      assert.deepEqual(object(object(s['properties'], 'properties')['status'], 'status')['enum'], literalsOf(SIM_STORE, 'SimulationStatus'), `${name}: the statuses`);
+      assert.deepEqual(
+        object(object(s['properties'], 'properties')['status'], 'status')['enum'],
+        literalsOf(SIM_STORE, 'SimulationStatus'),
+        `${name}: the statuses`,
+      );
     }
     // The result is zod's SimulationResult; a listing's is the same without the fields withoutCharts drops.
     const dropped = /const \{ ((?:\w+: _\w+, )+)\.\.\.figures \} = r\.result;/.exec(between(HTTP_API, 'function withoutCharts(', '\n}'));
     assert.ok(dropped, 'withoutCharts is read');
     const charts = [...dropped[1]!.matchAll(/(\w+): _/g)].map((m) => m[1]!);
     const resultFields = Object.keys(SimulationResult.shape);
-    assert.deepEqual(sorted(oa.declared(oaSchemas['SimulationResult'])), sorted(resultFields), 'SimulationResult: the fields of zod\'s');
+    assert.deepEqual(sorted(oa.declared(oaSchemas['SimulationResult'])), sorted(resultFields), "SimulationResult: the fields of zod's");
     const figures = object(oaSchemas['SimulationFigures'], 'SimulationFigures');
-    assert.deepEqual(sorted(oa.declared(figures)), sorted(resultFields.filter((f) => !charts.includes(f))), 'SimulationFigures: without the charts');
+    assert.deepEqual(
+      sorted(oa.declared(figures)),
+      sorted(resultFields.filter((f) => !charts.includes(f))),
+      'SimulationFigures: without the charts',
+    );
     assert.deepEqual(sorted(figures['required'] as string[]), sorted(oa.declared(figures)), 'every figure is present (null where none)');
     const recordResult = (name: string) => object(object(oaSchemas[name], name)['properties'], 'properties')['result'];
-    assert.deepEqual(recordResult('SimulationRecord'), { oneOf: [{ $ref: '#/components/schemas/SimulationResult' }, { type: 'null' }], description: object(recordResult('SimulationRecord'), 'result')['description'] });
-    assert.deepEqual(object(recordResult('SimulationRecordSummary'), 'result')['oneOf'], [{ $ref: '#/components/schemas/SimulationFigures' }, { type: 'null' }]);
-    for (const [name, shape] of [['Estimate', Estimate.shape], ['Distribution', Distribution.shape], ['Histogram', Histogram.shape], ['Fan', SimulationResult.shape.fan.shape]] as const) {
+    assert.deepEqual(recordResult('SimulationRecord'), {
+      oneOf: [{ $ref: '#/components/schemas/SimulationResult' }, { type: 'null' }],
+      description: object(recordResult('SimulationRecord'), 'result')['description'],
+    });
+    assert.deepEqual(object(recordResult('SimulationRecordSummary'), 'result')['oneOf'], [
+      { $ref: '#/components/schemas/SimulationFigures' },
+      { type: 'null' },
+    ]);
+    for (const [name, shape] of [
+      ['Estimate', Estimate.shape],
+      ['Distribution', Distribution.shape],
+      ['Histogram', Histogram.shape],
+      ['Fan', SimulationResult.shape.fan.shape],
+    ] as const) {
       const s = object(oaSchemas[name], name);
       assert.deepEqual(sorted(oa.declared(s)), sorted(Object.keys(shape)), `${name}: the fields of zod's`);
       assert.deepEqual(sorted(s['required'] as string[]), sorted(Object.keys(shape)), `${name}: every field is required`);
     }
     const bands = object(object(object(oaSchemas['Fan'], 'Fan')['properties'], 'p')['bands'], 'bands');
-    assert.deepEqual(sorted(Object.keys(object(bands['properties'], 'bands'))), sorted(Object.keys(SimulationResult.shape.fan.shape.bands.shape)));
+    assert.deepEqual(
+      sorted(Object.keys(object(bands['properties'], 'bands'))),
+      sorted(Object.keys(SimulationResult.shape.fan.shape.bands.shape)),
+    );
     for (const key of ['outcomes', 'breakdown']) {
       const s = object(object(figures['properties'], 'properties')[key], key);
       assert.deepEqual(Object.keys(object(s['properties'], key)), [...OUTCOMES], `${key}: one field per outcome`);
@@ -622,58 +876,95 @@ describe('the OpenAPI document of the HTTP API, read against the route table and
     // The figures the document states in prose are the service's defaults.
     const post = operation('post', '/v1/simulations');
     const responses = object(post['responses'], 'responses');
-    assert.match(String(object(responses['429'], '429')['description']), new RegExp(`\\b${defaultOf(SIM_SERVICE, 'this.#o.maxRunningPerTrader')} simulations running`));
+    assert.match(
+      String(object(responses['429'], '429')['description']),
+      new RegExp(`\\b${defaultOf(SIM_SERVICE, 'this.#o.maxRunningPerTrader')} simulations running`),
+    );
     const minHistory = /const MIN_HISTORY = (\d+);/.exec(SIM_SERVICE);
     assert.ok(minHistory, 'the least history is read');
     assert.match(String(object(responses['422'], '422')['description']), new RegExp(`^Fewer than ${minHistory[1]} returns`));
-    assert.match(String(post['description']), new RegExp(`after ${defaultOf(SIM_SERVICE, 'this.#o.maxRuntimeMs') / 60_000} minutes is cancelled`));
+    assert.match(
+      String(post['description']),
+      new RegExp(`after ${defaultOf(SIM_SERVICE, 'this.#o.maxRuntimeMs') / 60_000} minutes is cancelled`),
+    );
   });
 
-  test('the documented token rules are TokenVerifier\'s: pinned algorithms, issuer, audience, required claims, roles, limits and failure codes', () => {
-    const jwt = object(object(object(object(openapi['components'], 'components')['securitySchemes'], 's')['bearerAuth'], 'b')['x-jwt'], 'x-jwt');
+  test("the documented token rules are TokenVerifier's: pinned algorithms, issuer, audience, required claims, roles, limits and failure codes", () => {
+    const jwt = object(
+      object(object(object(openapi['components'], 'components')['securitySchemes'], 's')['bearerAuth'], 'b')['x-jwt'],
+      'x-jwt',
+    );
     const str = (re: RegExp): string => {
       const m = re.exec(TOKEN_VERIFIER);
       assert.ok(m, `${re} is in token-verifier.ts`);
       return m[1]!;
     };
-    assert.deepEqual(jwt['algorithms'], [...str(/readonly algorithm\?: ([^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
+    assert.deepEqual(
+      jwt['algorithms'],
+      [...str(/readonly algorithm\?: ([^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
+    );
     assert.equal(jwt['issuer'], str(/issuer: options\.issuer \?\? '([^']+)'/));
     assert.equal(jwt['audience'], str(/audience: options\.audience \?\? '([^']+)'/));
-    assert.deepEqual(jwt['requiredClaims'], [...str(/requiredClaims: \[([^\]]+)\]/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
-    assert.deepEqual(jwt['roles'], [...str(/const ROLES = new Set<Role>\(\[([^\]]+)\]\)/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
+    assert.deepEqual(
+      jwt['requiredClaims'],
+      [...str(/requiredClaims: \[([^\]]+)\]/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
+    );
+    assert.deepEqual(
+      jwt['roles'],
+      [...str(/const ROLES = new Set<Role>\(\[([^\]]+)\]\)/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
+    );
     assert.equal(jwt['maxTokenLength'], Number(str(/token\.length > ([\d_]+)/).replaceAll('_', '')));
     assert.equal(jwt['maxTokenAge'], str(/maxTokenAge: options\.maxTokenAge \?\? '([^']+)'/));
     assert.equal(jwt['clockToleranceSec'], Number(str(/clockToleranceSec: options\.clockToleranceSec \?\? (\d+)/)));
-    assert.deepEqual(jwt['failureCodes'], [...str(/readonly code: ('TOKEN_[^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]));
-    assert.deepEqual(sorted(Object.keys(object(jwt['claims'], 'claims'))), sorted(['roles', ...(jwt['requiredClaims'] as string[]), 'iss', 'aud']));
+    assert.deepEqual(
+      jwt['failureCodes'],
+      [...str(/readonly code: ('TOKEN_[^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
+    );
+    assert.deepEqual(
+      sorted(Object.keys(object(jwt['claims'], 'claims'))),
+      sorted(['roles', ...(jwt['requiredClaims'] as string[]), 'iss', 'aud']),
+    );
     const auth = object(aa.normalize(aaSchemas['AuthFrame']), 'AuthFrame');
-    assert.equal(object(object(auth['properties'], 'p')['token'], 'token')['maxLength'], jwt['maxTokenLength'], 'the auth frame takes the longest token the verifier does');
+    assert.equal(
+      object(object(auth['properties'], 'p')['token'], 'token')['maxLength'],
+      jwt['maxTokenLength'],
+      'the auth frame takes the longest token the verifier does',
+    );
   });
 
-  test('the order body is the socket\'s order op as zod emits it, and a tier is TierSchema as zod emits it for output', () => {
-    const orderBranch = array(zodClientFrames()['oneOf'], 'frames').map((b) => object(b, 'branch')).find((b) => object(object(b['properties'], 'p')['t'], 't')['const'] === 'order');
+  test("the order body is the socket's order op as zod emits it, and a tier is TierSchema as zod emits it for output", () => {
+    const orderBranch = array(zodClientFrames()['oneOf'], 'frames')
+      .map((b) => object(b, 'branch'))
+      .find((b) => object(object(b['properties'], 'p')['t'], 't')['const'] === 'order');
     const zodOrderOp = object(object(orderBranch, 'order frame')['properties'], 'p')['order'];
-    const body = object(object(object(operation('post', '/v1/assessments/{id}/orders')['requestBody'], 'body')['content'], 'content')['application/json'], 'json');
+    const body = object(
+      object(object(operation('post', '/v1/assessments/{id}/orders')['requestBody'], 'body')['content'], 'content')['application/json'],
+      'json',
+    );
     assert.deepEqual(oa.normalize(body['schema']), oa.normalize(zodOrderOp));
     const tier = JSON.parse(JSON.stringify(z.toJSONSchema(TierSchema, { io: 'output' }))) as JsonObject;
     delete tier['$schema'];
     assert.deepEqual(oa.normalize(oaSchemas['Tier']), oa.normalize(tier));
-    for (const t of presetTiers()) assert.deepEqual(oa.check(oaSchemas['Tier'], JSON.parse(JSON.stringify(t)), true), [], `preset tier ${t.id}`);
+    for (const t of presetTiers())
+      assert.deepEqual(oa.check(oaSchemas['Tier'], JSON.parse(JSON.stringify(t)), true), [], `preset tier ${t.id}`);
   });
 });
 
-describe('the AsyncAPI document of WebSocket protocol v1, read against the gateway\'s source', () => {
+describe("the AsyncAPI document of WebSocket protocol v1, read against the gateway's source", () => {
   const channel = object(object(asyncapi['channels'], 'channels')['gateway'], 'gateway channel');
   const operations = Object.entries(object(asyncapi['operations'], 'operations')).map(([k, v]) => [k, object(v, k)] as const);
   const messageRefs = (refs: Json | undefined): string[] => array(refs, 'message refs').map((r) => String(object(r, 'ref')['$ref']));
   const payloadOf = (ref: string): JsonObject => object(aa.deref(object(aa.deref({ $ref: ref }), ref)['payload']), `payload of ${ref}`);
 
-  test('the channel is the /v1/ws route, over ws, with both subprotocols in the server\'s preference order', () => {
+  test("the channel is the /v1/ws route, over ws, with both subprotocols in the server's preference order", () => {
     const route = /app\.ws<Holder>\('([^']+)'/.exec(GATEWAY);
     assert.ok(route, 'the WebSocket route is read');
     assert.equal(channel['address'], route[1]);
     const servers = Object.values(object(asyncapi['servers'], 'servers')).map((s) => object(s, 'server'));
-    assert.ok(servers.some((s) => s['protocol'] === 'ws'), 'a ws server');
+    assert.ok(
+      servers.some((s) => s['protocol'] === 'ws'),
+      'a ws server',
+    );
     assert.deepEqual(asyncapi['x-subprotocols'], [...PROTOCOLS]);
     assert.match(GATEWAY, /PROTOCOLS\.find\(\(p\) => offered\.includes\(p\)\)/, 'the server picks by its own order');
     assert.equal(asyncapi['defaultContentType'], 'application/msgpack');
@@ -690,17 +981,24 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
     assert.deepEqual(aa.normalize(aaSchemas['ClientFrame']), aa.normalize(zs));
     const branches = messageRefs(object(aaSchemas['ClientFrame'], 'ClientFrame')['oneOf'] as Json);
     const received = operations.filter(([, op]) => op['action'] === 'receive').flatMap(([, op]) => messageRefs(op['messages']));
-    assert.deepEqual(sorted(received.map((r) => String(object(object(aa.deref({ $ref: r }), r)['payload'], 'payload')['$ref']))), sorted(branches), 'one receive operation per client frame');
+    assert.deepEqual(
+      sorted(received.map((r) => String(object(object(aa.deref({ $ref: r }), r)['payload'], 'payload')['$ref']))),
+      sorted(branches),
+      'one receive operation per client frame',
+    );
     const ts = array(zs['oneOf'], 'zod frames').map((b) => String(object(object(object(b, 'b')['properties'], 'p')['t'], 't')['const']));
     assert.deepEqual(sorted(received.map((r) => constOf(aa, payloadOf(r), 't'))), sorted(ts));
-    const ops = array(object(object(aa.deref({ $ref: '#/components/schemas/OrderOp' }), 'OrderOp'), 'OrderOp')['oneOf'], 'ops').map((o) => constOf(aa, o, 'op'));
+    const ops = array(object(object(aa.deref({ $ref: '#/components/schemas/OrderOp' }), 'OrderOp'), 'OrderOp')['oneOf'], 'ops').map((o) =>
+      constOf(aa, o, 'op'),
+    );
     assert.deepEqual(sorted(ops), sorted(literalsOfOrderOps()), 'the order ops');
   });
 
   test('every server frame type of ServerFrame is documented with exactly its fields, and every one is sent by an operation', () => {
     const block = between(PROTOCOL, 'export type ServerFrame =', '\n\n');
     const members = [...block.matchAll(/\{ readonly t: '([a-z]+)';([^}]*)\}/g)].map((m) => ({
-      t: m[1]!, fields: [...`readonly t: x;${m[2]!}`.matchAll(/readonly (\w+)(\?)?:/g)].map((f) => ({ name: f[1]!, optional: f[2] === '?' })),
+      t: m[1]!,
+      fields: [...`readonly t: x;${m[2]!}`.matchAll(/readonly (\w+)(\?)?:/g)].map((f) => ({ name: f[1]!, optional: f[2] === '?' })),
     }));
     assert.ok(members.length >= 11, `the server frames are read (${members.length})`);
     const branches = array(object(aaSchemas['ServerFrame'], 'ServerFrame')['oneOf'], 'ServerFrame');
@@ -708,24 +1006,37 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
     for (const m of members) {
       const schema = object(aa.deref(branches.find((b) => constOf(aa, b, 't') === m.t)), m.t);
       assert.deepEqual(sorted(aa.declared(schema)), sorted(m.fields.map((f) => f.name)), `fields of ${m.t}`);
-      assert.deepEqual(sorted(schema['required'] as string[]), sorted(m.fields.filter((f) => !f.optional).map((f) => f.name)), `required fields of ${m.t}`);
+      assert.deepEqual(
+        sorted(schema['required'] as string[]),
+        sorted(m.fields.filter((f) => !f.optional).map((f) => f.name)),
+        `required fields of ${m.t}`,
+      );
     }
     const sent = operations.flatMap(([, op]) => [
       ...(op['action'] === 'send' ? messageRefs(op['messages']) : []),
       ...(isObject(op['reply']) ? messageRefs(op['reply']['messages']) : []),
     ]);
-    assert.deepEqual(sorted(new Set(sent.map((r) => constOf(aa, payloadOf(r), 't')))), sorted(members.map((m) => m.t)), 'every server frame is sent or replied by an operation');
+    assert.deepEqual(
+      sorted(new Set(sent.map((r) => constOf(aa, payloadOf(r), 't')))),
+      sorted(members.map((m) => m.t)),
+      'every server frame is sent or replied by an operation',
+    );
     const inChannel = Object.values(object(channel['messages'], 'channel messages')).map((m) => String(object(m, 'm')['$ref']));
-    assert.deepEqual(sorted(inChannel), sorted(Object.keys(aaMessages).map((k) => `#/components/messages/${k}`)), 'the channel carries every message');
+    assert.deepEqual(
+      sorted(inChannel),
+      sorted(Object.keys(aaMessages).map((k) => `#/components/messages/${k}`)),
+      'the channel carries every message',
+    );
     for (const [name, op] of operations) {
       assert.deepEqual(op['channel'], { $ref: '#/channels/gateway' }, `${name} is on the channel`);
-      for (const r of [...messageRefs(op['messages']), ...(isObject(op['reply']) ? messageRefs(op['reply']['messages']) : [])]) assert.match(r, /^#\/channels\/gateway\/messages\/\w+$/, `${name} references a channel message`);
+      for (const r of [...messageRefs(op['messages']), ...(isObject(op['reply']) ? messageRefs(op['reply']['messages']) : [])])
+        assert.match(r, /^#\/channels\/gateway\/messages\/\w+$/, `${name} references a channel message`);
     }
     const limits = interfaceFields(PROTOCOL, 'SessionLimits');
     assert.deepEqual(sorted(aa.declared(aaSchemas['SessionLimits'])), limits.all, 'ready.limits has the fields of SessionLimits');
   });
 
-  test('every ErrorCode is documented, with what follows it; the ones the gateway never sends are marked so; reject codes are the engine\'s refusals and the gateway\'s own', () => {
+  test("every ErrorCode is documented, with what follows it; the ones the gateway never sends are marked so; reject codes are the engine's refusals and the gateway's own", () => {
     const codes = literalsOf(PROTOCOL, 'ErrorCode');
     const doc = object(aaSchemas['ErrorCode'], 'ErrorCode');
     assert.deepEqual(doc['enum'], codes);
@@ -733,23 +1044,30 @@ describe('the AsyncAPI document of WebSocket protocol v1, read against the gatew
     const close = object(doc['x-close'], 'x-close');
     assert.deepEqual(sorted(Object.keys(close)), sorted(codes));
     const sentBy = (code: string) => GATEWAY.includes(`'${code}'`) || PROTOCOL.includes(`FrameError('${code}'`);
-    assert.deepEqual(sorted(codes.filter((c) => close[c] === 'not sent')), sorted(codes.filter((c) => !sentBy(c))), 'the codes not sent are the ones no source sends');
+    assert.deepEqual(
+      sorted(codes.filter((c) => close[c] === 'not sent')),
+      sorted(codes.filter((c) => !sentBy(c))),
+      'the codes not sent are the ones no source sends',
+    );
     const closing = [...GATEWAY.matchAll(/#refuse\(s, '([A-Z_]+)', [^;]*, true\);/g)].map((m) => m[1]!);
     assert.ok(closing.length >= 4, 'the refusals that close are read');
     for (const c of closing) assert.equal(close[c], `closes ${CLOSE.POLICY}`, `${c} closes with POLICY`);
     assert.equal(close['SLOW_CONSUMER'], `closes ${CLOSE.SLOW_CONSUMER}`);
     assert.deepEqual(object(aaSchemas['IntakeRefusal'], 'IntakeRefusal')['enum'], literalsOf(ENGINE_NODE, 'IntakeRefusal'));
     // A reject carries the engine's refusal as it is, or a code the gateway puts there itself.
-    assert.match(GATEWAY, /t: 'reject', id: f\.id, code: result\.code,/, 'the engine\'s refusal code is passed through');
+    assert.match(GATEWAY, /t: 'reject', id: f\.id, code: result\.code,/, "the engine's refusal code is passed through");
     const own = [...GATEWAY.matchAll(/t: 'reject', id: f\.id, code: '([A-Z_]+)'/g)].map((m) => m[1]!);
     const rejectCode = object(object(aa.deref(aaSchemas['RejectFrame']), 'RejectFrame')['properties'], 'p')['code'];
     const accepted = (code: string) => aa.check(rejectCode, code).length === 0;
-    for (const code of [...literalsOf(ENGINE_NODE, 'IntakeRefusal'), ...own]) assert.ok(accepted(code), `reject code ${code} is documented`);
-    const documented = array(object(aa.deref(rejectCode), 'RejectCode')['anyOf'], 'RejectCode').flatMap((b) => (object(aa.deref(b), 'branch')['enum'] as string[]));
+    for (const code of [...literalsOf(ENGINE_NODE, 'IntakeRefusal'), ...own])
+      assert.ok(accepted(code), `reject code ${code} is documented`);
+    const documented = array(object(aa.deref(rejectCode), 'RejectCode')['anyOf'], 'RejectCode').flatMap(
+      (b) => object(aa.deref(b), 'branch')['enum'] as string[],
+    );
     assert.deepEqual(sorted(documented), sorted([...literalsOf(ENGINE_NODE, 'IntakeRefusal'), ...own]), 'and no other');
   });
 
-  test('the documented session and stream defaults are the gateway\'s and the hub\'s', () => {
+  test("the documented session and stream defaults are the gateway's and the hub's", () => {
     const d = object(asyncapi['x-session-defaults'], 'x-session-defaults');
     const expected: Record<string, number> = {
       maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'),
@@ -799,8 +1117,14 @@ function literalsOfOrderOps(): string[] {
 
 const SECRET = 'docs-test-secret-of-at-least-thirty-two-characters';
 const signToken = (sub: string, o: { roles?: string[]; secret?: string } = {}): Promise<string> =>
-  new SignJWT({ roles: o.roles ?? ['trader'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuer('vatic').setAudience('vatic-gateway')
-    .setIssuedAt().setExpirationTime('5m').sign(new TextEncoder().encode(o.secret ?? SECRET));
+  new SignJWT({ roles: o.roles ?? ['trader'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuer('vatic')
+    .setAudience('vatic-gateway')
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(new TextEncoder().encode(o.secret ?? SECRET));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -817,7 +1141,9 @@ async function connect(url: string, protocol: string): Promise<Conn> {
   const ws = new WebSocket(url, protocol);
   const frames: JsonObject[] = [];
   ws.on('message', (d, isBinary) => frames.push((isBinary ? decode(d as Buffer) : JSON.parse(String(d))) as JsonObject));
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.on('close', (code, reason) => r({ code, reason: String(reason) })),
+  );
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -825,9 +1151,17 @@ async function connect(url: string, protocol: string): Promise<Conn> {
   assert.equal(ws.protocol, protocol);
   const binary = protocol === 'vatic.v1.msgpack';
   return {
-    ws, frames, closed,
+    ws,
+    frames,
+    closed,
     send: (frame) => ws.send(binary ? encode(frame) : JSON.stringify(frame)),
-    until: (what, ok) => until(() => frames.find(ok), { what, deadlineMs: 5_000, intervalMs: 5, detail: () => `got ${JSON.stringify(frames.map((f) => f['t']))}` }),
+    until: (what, ok) =>
+      until(() => frames.find(ok), {
+        what,
+        deadlineMs: 5_000,
+        intervalMs: 5,
+        detail: () => `got ${JSON.stringify(frames.map((f) => f['t']))}`,
+      }),
   };
 }
 
@@ -840,10 +1174,25 @@ class FakeEngine implements GatewayEngine {
   #position = 0;
 
   constructor() {
-    this.h = new Harness(parseTier({
-      id: 'docs', version: 1, name: 'Docs', timezone: 'UTC', kinds: ['linear'], leverage: 10, fees: { linear: 0.0001, binary: 0 },
-      phases: [{ name: 'challenge', startingBalance: 100_000, rules: { maxLoss: { limit: { amount: 5_000 } }, profitTarget: { target: { pct: 10 } } } }],
-    }), { assessments: ['a1', 'a2', 'a3'] });
+    this.h = new Harness(
+      parseTier({
+        id: 'docs',
+        version: 1,
+        name: 'Docs',
+        timezone: 'UTC',
+        kinds: ['linear'],
+        leverage: 10,
+        fees: { linear: 0.0001, binary: 0 },
+        phases: [
+          {
+            name: 'challenge',
+            startingBalance: 100_000,
+            rules: { maxLoss: { limit: { amount: 5_000 } }, profitTarget: { target: { pct: 10 } } },
+          },
+        ],
+      }),
+      { assessments: ['a1', 'a2', 'a3'] },
+    );
     this.owners.onEvents(this.h.log);
   }
 
@@ -877,7 +1226,8 @@ class FakeEngine implements GatewayEngine {
     const command = parsed.data as Command;
     const state = this.h.kernel.state(req.assessmentId);
     if (state === undefined) return { ok: false, code: 'UNKNOWN_ASSESSMENT', message: 'no such assessment' };
-    if ('clientOrderId' in command && command.clientOrderId in state.clientOrderIds) return { ok: false, code: 'DUPLICATE_CLIENT_ORDER_ID', message: `client order id '${command.clientOrderId}' was used` };
+    if ('clientOrderId' in command && command.clientOrderId in state.clientOrderIds)
+      return { ok: false, code: 'DUPLICATE_CLIENT_ORDER_ID', message: `client order id '${command.clientOrderId}' was used` };
     this.publish(this.h.command(command, req.assessmentId));
     const position = ++this.#position;
     return { ok: true, position, input: position, watermark: 0 };
@@ -891,12 +1241,20 @@ function assertServerFrame(frame: JsonObject, what: string): void {
   const problems = aa.check(serverFrame, frame, true);
   if (problems.length > 0) {
     const branch = array(object(serverFrame, 'ServerFrame')['oneOf'], 'oneOf').find((b) => constOf(aa, b, 't') === frame['t']);
-    assert.fail(`${what}: ${JSON.stringify(frame).slice(0, 400)}\n${problems.join('\n')}\n${branch === undefined ? 'no such t' : aa.check(branch, frame, true).join('\n')}`);
+    assert.fail(
+      `${what}: ${JSON.stringify(frame).slice(0, 400)}\n${problems.join('\n')}\n${branch === undefined ? 'no such t' : aa.check(branch, frame, true).join('\n')}`,
+    );
   }
 }
 
 /** The documented close code of a name of CLOSE. */
-const closeCode = (name: string): number => Number(object(array(asyncapi['x-close-codes'], 'x-close-codes').find((c) => object(c, 'c')['name'] === name), name)['code']);
+const closeCode = (name: string): number =>
+  Number(
+    object(
+      array(asyncapi['x-close-codes'], 'x-close-codes').find((c) => object(c, 'c')['name'] === name),
+      name,
+    )['code'],
+  );
 const closeOfError = (code: string): string => String(object(object(aaSchemas['ErrorCode'], 'ErrorCode')['x-close'], 'x-close')[code]);
 
 /**
@@ -905,10 +1263,20 @@ const closeOfError = (code: string): string => String(object(object(aaSchemas['E
  * for an error, its code among that response's `x-error-codes`. Returns the
  * body (JSON, or the text of any other media type).
  */
-async function assertDocumentedAnswer(what: string, method: 'get' | 'post', template: string, res: Response, status: number, code?: string): Promise<Json> {
+async function assertDocumentedAnswer(
+  what: string,
+  method: 'get' | 'post',
+  template: string,
+  res: Response,
+  status: number,
+  code?: string,
+): Promise<Json> {
   const text = await res.text();
   assert.equal(res.status, status, `${what}: ${text.slice(0, 300)}`);
-  const response = object(object(operation(method, template)['responses'], 'responses')[String(res.status)], `${what}: the status is documented`);
+  const response = object(
+    object(operation(method, template)['responses'], 'responses')[String(res.status)],
+    `${what}: the status is documented`,
+  );
   const content = object(response['content'], `${what}: content`);
   const media = (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
   const documented = object(content[media], `${what}: media type ${media} is documented`);
@@ -937,14 +1305,34 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     engine.publish(engine.h.tick('BTC-USD', 40_000, 40_001));
     hub = new StreamHub(engine.hubOptions());
     engine.hubs.push(hub);
-    await leaderboard.update([{ assessmentId: 'a1', returnPct: 1.25 }, { assessmentId: 'a2', returnPct: -0.5 }]);
+    await leaderboard.update([
+      { assessmentId: 'a1', returnPct: 1.25 },
+      { assessmentId: 'a2', returnPct: -0.5 },
+    ]);
     gateway = await Gateway.start({
-      engine, verifier: await TokenVerifier.create({ secret: SECRET }), hub, metrics: new GatewayMetrics(registry, hub), log: pino({ level: 'silent' }),
-      port: 0, allowFallback: true, authTimeoutMs: 300, messagesPerSecond: 10_000, traderMessagesPerSecond: 10_000,
+      engine,
+      verifier: await TokenVerifier.create({ secret: SECRET }),
+      hub,
+      metrics: new GatewayMetrics(registry, hub),
+      log: pino({ level: 'silent' }),
+      port: 0,
+      allowFallback: true,
+      authTimeoutMs: 300,
+      messagesPerSecond: 10_000,
+      traderMessagesPerSecond: 10_000,
       routes: httpApi({
-        engine, verifier: await TokenVerifier.create({ secret: SECRET }), registry, tiers: presetTiers(), owners: engine.owners, leaderboard,
-        idempotency: new MemoryIdempotencyPrecheck(), log: pino({ level: 'silent' }),
-        shards: () => [{ shard: 0, stats: { ...engine.h.kernel.stats }, busyMs: 3.5, pendingInputs: 0 }, { shard: 1, stats: undefined, busyMs: 0, pendingInputs: 2 }],
+        engine,
+        verifier: await TokenVerifier.create({ secret: SECRET }),
+        registry,
+        tiers: presetTiers(),
+        owners: engine.owners,
+        leaderboard,
+        idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }),
+        shards: () => [
+          { shard: 0, stats: { ...engine.h.kernel.stats }, busyMs: 3.5, pendingInputs: 0 },
+          { shard: 1, stats: undefined, busyMs: 0, pendingInputs: 2 },
+        ],
       }),
     });
     url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
@@ -954,14 +1342,24 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     await gateway?.drain();
   });
 
-  test('a real session\'s frames (ready, snapshots, events and deltas of a real actor, acks, a reject, pong, resumed, unsubscribed, errors) fit the documented server frames', async () => {
+  test("a real session's frames (ready, snapshots, events and deltas of a real actor, acks, a reject, pong, resumed, unsubscribed, errors) fit the documented server frames", async () => {
     const s = await connect(url, 'vatic.v1.msgpack');
     s.send({ t: 'auth', token: await signToken('trader-a1') });
     const ready = await s.until('ready', (f) => f['t'] === 'ready');
     s.send({ t: 'sub', id: 1, assessmentId: 'a1' });
     const snapshot = await s.until('snapshot', (f) => f['t'] === 'snapshot' && f['id'] === 1);
-    assert.equal(object(object(snapshot['state'], 'state')['rules'], 'rules')['dailyFloor'], -Infinity, 'msgpack carries the -Infinity floor');
-    const place = (id: number, clientOrderId: string, extra: object = {}) => s.send({ t: 'order', id, assessmentId: 'a1', order: { op: 'place', clientOrderId, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.5, ...extra } });
+    assert.equal(
+      object(object(snapshot['state'], 'state')['rules'], 'rules')['dailyFloor'],
+      -Infinity,
+      'msgpack carries the -Infinity floor',
+    );
+    const place = (id: number, clientOrderId: string, extra: object = {}) =>
+      s.send({
+        t: 'order',
+        id,
+        assessmentId: 'a1',
+        order: { op: 'place', clientOrderId, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.5, ...extra },
+      });
     place(2, 'w1', { stopLoss: 39_000, takeProfit: 50_000 });
     await s.until('ack 2', (f) => f['id'] === 2);
     place(3, 'w2', { type: 'limit', qty: 0.1, limitPrice: 30_000, tif: 'day' });
@@ -999,7 +1397,10 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const [t1, t2] = [await signToken('trader-a1'), await signToken('trader-a1')];
     s.send({ t: 'auth', token: t1 });
     s.send({ t: 'auth', token: t2 });
-    await s.until('two answers', () => s.frames.slice(before).filter((f) => f['t'] === 'reauthenticated' || f['code'] === 'ALREADY_AUTHENTICATED').length >= 2);
+    await s.until(
+      'two answers',
+      () => s.frames.slice(before).filter((f) => f['t'] === 'reauthenticated' || f['code'] === 'ALREADY_AUTHENTICATED').length >= 2,
+    );
     s.send({ t: 'sub', id: 12, assessmentId: 'a1' });
     s.send({ t: 'sub', id: 13, assessmentId: 'a1' });
     await s.until('already subscribed', (f) => f['code'] === 'ALREADY_SUBSCRIBED');
@@ -1011,30 +1412,65 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
 
     for (const [i, f] of s.frames.entries()) assertServerFrame(f, `msgpack frame ${i}`);
     const seen = new Set(s.frames.map((f) => String(f['t'])));
-    assert.deepEqual(sorted(seen), sorted(['ready', 'reauthenticated', 'snapshot', 'delta', 'event', 'resumed', 'unsubscribed', 'ack', 'reject', 'pong', 'error']));
+    assert.deepEqual(
+      sorted(seen),
+      sorted(['ready', 'reauthenticated', 'snapshot', 'delta', 'event', 'resumed', 'unsubscribed', 'ack', 'reject', 'pong', 'error']),
+    );
     const events = new Set(s.frames.filter((f) => f['t'] === 'event').map((f) => String(object(f['event'], 'event')['type'])));
-    for (const t of ['order.accepted', 'order.modified', 'order.filled', 'order.triggered', 'order.cancelled', 'position.opened', 'position.closed', 'rules.violation-detected', 'assessment.failed']) assert.ok(events.has(t), `an ${t} event was seen`);
-    assert.deepEqual(object(ready['limits'], 'limits'), { maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'), messagesPerSecond: 10_000, maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions') });
+    for (const t of [
+      'order.accepted',
+      'order.modified',
+      'order.filled',
+      'order.triggered',
+      'order.cancelled',
+      'position.opened',
+      'position.closed',
+      'rules.violation-detected',
+      'assessment.failed',
+    ])
+      assert.ok(events.has(t), `an ${t} event was seen`);
+    assert.deepEqual(object(ready['limits'], 'limits'), {
+      maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'),
+      messagesPerSecond: 10_000,
+      maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions'),
+    });
 
     // The stream numbering the document describes: seq + 1, + 2, … after the snapshot; the replay after a resume, then `resumed` from..to.
-    const seqs = (from: number, to: number) => s.frames.slice(from, to).filter((f) => f['t'] === 'delta' || f['t'] === 'event').map((f) => Number(f['seq']));
+    const seqs = (from: number, to: number) =>
+      s.frames
+        .slice(from, to)
+        .filter((f) => f['t'] === 'delta' || f['t'] === 'event')
+        .map((f) => Number(f['seq']));
     const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
     const forbidden = s.frames.findIndex((f) => f['t'] === 'error' && f['id'] === 'foreign');
     const live = seqs(s.frames.indexOf(snapshot) + 1, forbidden);
     assert.ok(live.length >= 10, 'live frames arrived');
-    assert.deepEqual(live, range(Number(snapshot['seq']) + 1, Number(snapshot['seq']) + live.length), 'live frames are numbered seq + 1, seq + 2, … after the snapshot');
+    assert.deepEqual(
+      live,
+      range(Number(snapshot['seq']) + 1, Number(snapshot['seq']) + live.length),
+      'live frames are numbered seq + 1, seq + 2, … after the snapshot',
+    );
     assert.deepEqual([resumed['from'], resumed['to']], [Number(snapshot['seq']) + 3, live.at(-1)], 'resumed names the replayed range');
-    assert.deepEqual(seqs(forbidden + 1, s.frames.indexOf(resumed)), range(Number(resumed['from']), Number(resumed['to'])), 'the replay is from..to, before `resumed`');
+    assert.deepEqual(
+      seqs(forbidden + 1, s.frames.indexOf(resumed)),
+      range(Number(resumed['from']), Number(resumed['to'])),
+      'the replay is from..to, before `resumed`',
+    );
   });
 
-  test('the JSON subprotocol sends the same frames, with an absent rule\'s -Infinity floor as null, and the server prefers msgpack when both are offered', async () => {
+  test("the JSON subprotocol sends the same frames, with an absent rule's -Infinity floor as null, and the server prefers msgpack when both are offered", async () => {
     const s = await connect(url, 'vatic.v1.json');
     s.send({ t: 'auth', token: await signToken('trader-a3') });
     await s.until('ready', (f) => f['t'] === 'ready');
     s.send({ t: 'sub', id: 'one', assessmentId: 'a3' });
     const snapshot = await s.until('snapshot', (f) => f['t'] === 'snapshot');
     assert.equal(object(object(snapshot['state'], 'state')['rules'], 'rules')['dailyFloor'], null);
-    s.send({ t: 'order', id: 'two', assessmentId: 'a3', order: { op: 'place', clientOrderId: 'j1', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.2 } });
+    s.send({
+      t: 'order',
+      id: 'two',
+      assessmentId: 'a3',
+      order: { op: 'place', clientOrderId: 'j1', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.2 },
+    });
     await s.until('ack', (f) => f['t'] === 'ack');
     s.send({ t: 'order', id: 'three', assessmentId: 'a3', order: { op: 'flatten' } });
     await s.until('ack of flatten', (f) => f['id'] === 'three');
@@ -1048,7 +1484,10 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     assert.equal(delta['dailyFloor'], null);
 
     const both = new WebSocket(url, ['vatic.v1.json', 'vatic.v1.msgpack']);
-    await new Promise((r, j) => { both.once('open', r); both.once('error', j); });
+    await new Promise((r, j) => {
+      both.once('open', r);
+      both.once('error', j);
+    });
     assert.equal(both.protocol, (asyncapi['x-subprotocols'] as string[])[0]);
     both.close();
   });
@@ -1064,9 +1503,18 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const token = await signToken('trader-a1');
     twice.send({ t: 'auth', token });
     twice.send({ t: 'auth', token }); // while the first is being checked
-    const twiceClose = await Promise.race([twice.closed, sleep(5_000).then(() => assert.fail(`a second auth while the first is checked closes the session; got ${JSON.stringify(twice.frames.map((f) => f['t']))}`))]);
+    const twiceClose = await Promise.race([
+      twice.closed,
+      sleep(5_000).then(() =>
+        assert.fail(`a second auth while the first is checked closes the session; got ${JSON.stringify(twice.frames.map((f) => f['t']))}`),
+      ),
+    ]);
     assert.equal(twice.frames[0]?.['code'], 'AUTH_REQUIRED');
-    assert.deepEqual(twice.frames.filter((f) => f['t'] === 'ready'), [], 'a second auth while the first is checked gets no ready');
+    assert.deepEqual(
+      twice.frames.filter((f) => f['t'] === 'ready'),
+      [],
+      'a second auth while the first is checked gets no ready',
+    );
 
     const forged = await connect(url, 'vatic.v1.msgpack');
     forged.send({ t: 'auth', token: await signToken('trader-a1', { secret: 'another-secret-of-at-least-thirty-two-chars' }) });
@@ -1077,7 +1525,12 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const quiet = await connect(url, 'vatic.v1.json');
     const quietClose = await quiet.closed;
     assert.equal(quiet.frames[0]?.['code'], 'AUTH_TIMEOUT');
-    for (const [c, closed] of [[eager, eagerClose], [twice, twiceClose], [forged, forgedClose], [quiet, quietClose]] as const) {
+    for (const [c, closed] of [
+      [eager, eagerClose],
+      [twice, twiceClose],
+      [forged, forgedClose],
+      [quiet, quietClose],
+    ] as const) {
       assert.equal(closed.code, closeCode('POLICY'));
       assert.equal(closed.reason, c.frames[0]?.['code'], 'the close reason is the error code');
       assert.equal(closeOfError(String(c.frames[0]?.['code'])), `closes ${closed.code}`);
@@ -1097,7 +1550,13 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const slowHub = new StreamHub(engine.hubOptions({ hardLimitBytes: -1 }));
     engine.hubs.push(slowHub);
     const slowGateway = await Gateway.start({
-      engine, verifier: await TokenVerifier.create({ secret: SECRET }), hub: slowHub, metrics: new GatewayMetrics(new Registry(), slowHub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      engine,
+      verifier: await TokenVerifier.create({ secret: SECRET }),
+      hub: slowHub,
+      metrics: new GatewayMetrics(new Registry(), slowHub),
+      log: pino({ level: 'silent' }),
+      port: 0,
+      allowFallback: true,
     });
     let drained = false;
     try {
@@ -1129,93 +1588,393 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
   test('real HTTP answers fit the documented operation, status, media type, schema and error codes', async () => {
     const alice = await signToken('trader-a1');
     const ops = await signToken('ops', { roles: ['operator'] });
-    const calls: Array<{ method: 'get' | 'post'; path: string; template: string; headers?: Record<string, string>; body?: string; status: number; code?: string; refuse?: IntakeRefusal }> = [
+    const calls: Array<{
+      method: 'get' | 'post';
+      path: string;
+      template: string;
+      headers?: Record<string, string>;
+      body?: string;
+      status: number;
+      code?: string;
+      refuse?: IntakeRefusal;
+    }> = [
       { method: 'get', path: '/healthz', template: '/healthz', status: 200 },
       { method: 'get', path: '/readyz', template: '/readyz', status: 200 },
       { method: 'get', path: '/metrics', template: '/metrics', status: 200 },
       { method: 'get', path: '/v1/tiers', template: '/v1/tiers', status: 200 },
       { method: 'get', path: '/v1/assessments', template: '/v1/assessments', headers: { authorization: `Bearer ${alice}` }, status: 200 },
       { method: 'get', path: '/v1/assessments', template: '/v1/assessments', status: 401, code: 'AUTH_REQUIRED' },
-      { method: 'get', path: '/v1/assessments/a1', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${alice}` }, status: 200 },
-      { method: 'get', path: '/v1/assessments/a1', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${await signToken('trader-a1', { secret: 'another-secret-of-at-least-thirty-two-chars' })}` }, status: 401, code: 'AUTH_FAILED' },
-      { method: 'get', path: '/v1/assessments/a3', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${ops}` }, status: 200 },
-      { method: 'get', path: '/v1/assessments/a2', template: '/v1/assessments/{id}', headers: { authorization: `Bearer ${alice}` }, status: 404, code: 'FORBIDDEN_ASSESSMENT' },
-      { method: 'get', path: '/v1/assessments/a1/violations', template: '/v1/assessments/{id}/violations', headers: { authorization: `Bearer ${alice}` }, status: 200 },
+      {
+        method: 'get',
+        path: '/v1/assessments/a1',
+        template: '/v1/assessments/{id}',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 200,
+      },
+      {
+        method: 'get',
+        path: '/v1/assessments/a1',
+        template: '/v1/assessments/{id}',
+        headers: { authorization: `Bearer ${await signToken('trader-a1', { secret: 'another-secret-of-at-least-thirty-two-chars' })}` },
+        status: 401,
+        code: 'AUTH_FAILED',
+      },
+      {
+        method: 'get',
+        path: '/v1/assessments/a3',
+        template: '/v1/assessments/{id}',
+        headers: { authorization: `Bearer ${ops}` },
+        status: 200,
+      },
+      {
+        method: 'get',
+        path: '/v1/assessments/a2',
+        template: '/v1/assessments/{id}',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 404,
+        code: 'FORBIDDEN_ASSESSMENT',
+      },
+      {
+        method: 'get',
+        path: '/v1/assessments/a1/violations',
+        template: '/v1/assessments/{id}/violations',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 200,
+      },
       // place and close-position: the key becomes the client order id, deduplicated by the journal only (no pre-check), so a refused attempt is retried with the same key.
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-1' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }), status: 202 },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-1' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }), status: 409, code: 'DUPLICATE_CLIENT_ORDER_ID' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'j1' }, body: JSON.stringify({ op: 'close-position', symbol: 'BTC-USD', clientOrderId: 'x' }), status: 409, code: 'DUPLICATE_CLIENT_ORDER_ID' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-7' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.1 }), status: 503, code: 'NOT_READY', refuse: 'NOT_READY' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-7' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.1 }), status: 202 },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-1' },
+        body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }),
+        status: 202,
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-1' },
+        body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }),
+        status: 409,
+        code: 'DUPLICATE_CLIENT_ORDER_ID',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'j1' },
+        body: JSON.stringify({ op: 'close-position', symbol: 'BTC-USD', clientOrderId: 'x' }),
+        status: 409,
+        code: 'DUPLICATE_CLIENT_ORDER_ID',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-7' },
+        body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.1 }),
+        status: 503,
+        code: 'NOT_READY',
+        refuse: 'NOT_READY',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-7' },
+        body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.1 }),
+        status: 202,
+      },
       // modify, cancel and flatten: the 24 h pre-check claims the key, whatever the body, and keeps it through a refusal; place ignores the claim.
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' }, body: JSON.stringify({ op: 'flatten' }), status: 202 },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' }, body: JSON.stringify({ op: 'cancel', orderId: 'o1' }), status: 409, code: 'DUPLICATE_REQUEST' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' }, body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'limit', qty: 0.1, limitPrice: 30_000 }), status: 202 },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-3' }, body: JSON.stringify({ op: 'cancel', orderId: 'o1' }), status: 400, code: 'UNKNOWN_ASSESSMENT', refuse: 'UNKNOWN_ASSESSMENT' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-3' }, body: JSON.stringify({ op: 'cancel', orderId: 'o1' }), status: 409, code: 'DUPLICATE_REQUEST' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-8' }, body: JSON.stringify({ op: 'flatten' }), status: 503, code: 'NOT_READY', refuse: 'NOT_READY' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}` }, body: '{}', status: 400, code: 'IDEMPOTENCY_KEY_REQUIRED' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-4' }, body: JSON.stringify({ op: 'place', qty: -1 }), status: 400, code: 'INVALID_ORDER' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-5' }, body: '{not json', status: 400, code: 'MALFORMED_JSON' },
-      { method: 'post', path: '/v1/assessments/a3/orders', template: '/v1/assessments/{id}/orders', headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-6' }, body: 'x'.repeat(Number(openapi['x-max-body-bytes']) + 1), status: 413, code: 'PAYLOAD_TOO_LARGE' },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' },
+        body: JSON.stringify({ op: 'flatten' }),
+        status: 202,
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' },
+        body: JSON.stringify({ op: 'cancel', orderId: 'o1' }),
+        status: 409,
+        code: 'DUPLICATE_REQUEST',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-2' },
+        body: JSON.stringify({
+          op: 'place',
+          clientOrderId: 'x',
+          symbol: 'BTC-USD',
+          side: 'buy',
+          type: 'limit',
+          qty: 0.1,
+          limitPrice: 30_000,
+        }),
+        status: 202,
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-3' },
+        body: JSON.stringify({ op: 'cancel', orderId: 'o1' }),
+        status: 400,
+        code: 'UNKNOWN_ASSESSMENT',
+        refuse: 'UNKNOWN_ASSESSMENT',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-3' },
+        body: JSON.stringify({ op: 'cancel', orderId: 'o1' }),
+        status: 409,
+        code: 'DUPLICATE_REQUEST',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-8' },
+        body: JSON.stringify({ op: 'flatten' }),
+        status: 503,
+        code: 'NOT_READY',
+        refuse: 'NOT_READY',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}` },
+        body: '{}',
+        status: 400,
+        code: 'IDEMPOTENCY_KEY_REQUIRED',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-4' },
+        body: JSON.stringify({ op: 'place', qty: -1 }),
+        status: 400,
+        code: 'INVALID_ORDER',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-5' },
+        body: '{not json',
+        status: 400,
+        code: 'MALFORMED_JSON',
+      },
+      {
+        method: 'post',
+        path: '/v1/assessments/a3/orders',
+        template: '/v1/assessments/{id}/orders',
+        headers: { authorization: `Bearer ${ops}`, 'idempotency-key': 'k-6' },
+        body: 'x'.repeat(Number(openapi['x-max-body-bytes']) + 1),
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+      },
       { method: 'get', path: '/v1/leaderboard?n=1', template: '/v1/leaderboard', status: 200 },
       { method: 'get', path: '/v1/leaderboard?n=1.5', template: '/v1/leaderboard', status: 200 },
-      { method: 'get', path: '/v1/operator/shards', template: '/v1/operator/shards', headers: { authorization: `Bearer ${alice}` }, status: 403, code: 'FORBIDDEN' },
-      { method: 'get', path: '/v1/operator/shards', template: '/v1/operator/shards', headers: { authorization: `Bearer ${ops}` }, status: 200 },
-      { method: 'post', path: '/v1/purchases', template: '/v1/purchases', headers: { authorization: `Bearer ${alice}` }, body: JSON.stringify({ tierId: 'one-step-50k', email: 'a@example.com' }), status: 503, code: 'PAYMENTS_DISABLED' },
-      { method: 'post', path: '/v1/stripe/webhook', template: '/v1/stripe/webhook', headers: { 'stripe-signature': 't=1,v1=00' }, body: '{}', status: 503, code: 'PAYMENTS_DISABLED' },
-      { method: 'post', path: '/v1/simulations', template: '/v1/simulations', headers: { authorization: `Bearer ${alice}` }, body: JSON.stringify({ tierId: 'two-step-100k', method: 'parametric' }), status: 503, code: 'SIMULATIONS_DISABLED' },
+      {
+        method: 'get',
+        path: '/v1/operator/shards',
+        template: '/v1/operator/shards',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 403,
+        code: 'FORBIDDEN',
+      },
+      {
+        method: 'get',
+        path: '/v1/operator/shards',
+        template: '/v1/operator/shards',
+        headers: { authorization: `Bearer ${ops}` },
+        status: 200,
+      },
+      {
+        method: 'post',
+        path: '/v1/purchases',
+        template: '/v1/purchases',
+        headers: { authorization: `Bearer ${alice}` },
+        body: JSON.stringify({ tierId: 'one-step-50k', email: 'a@example.com' }),
+        status: 503,
+        code: 'PAYMENTS_DISABLED',
+      },
+      {
+        method: 'post',
+        path: '/v1/stripe/webhook',
+        template: '/v1/stripe/webhook',
+        headers: { 'stripe-signature': 't=1,v1=00' },
+        body: '{}',
+        status: 503,
+        code: 'PAYMENTS_DISABLED',
+      },
+      {
+        method: 'post',
+        path: '/v1/simulations',
+        template: '/v1/simulations',
+        headers: { authorization: `Bearer ${alice}` },
+        body: JSON.stringify({ tierId: 'two-step-100k', method: 'parametric' }),
+        status: 503,
+        code: 'SIMULATIONS_DISABLED',
+      },
       { method: 'post', path: '/v1/simulations', template: '/v1/simulations', body: '{}', status: 401, code: 'AUTH_REQUIRED' },
-      { method: 'get', path: '/v1/simulations', template: '/v1/simulations', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'SIMULATIONS_DISABLED' },
-      { method: 'get', path: '/v1/simulations/s1', template: '/v1/simulations/{id}', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'SIMULATIONS_DISABLED' },
-      ...['trades', 'trades.csv', 'fills', 'days', 'equity', 'events', 'report', 'report.html'].map((r) => ({ method: 'get' as const, path: `/v1/assessments/a1/${r}`, template: `/v1/assessments/{id}/${r}`, headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'HISTORY_DISABLED' })),
+      {
+        method: 'get',
+        path: '/v1/simulations',
+        template: '/v1/simulations',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 503,
+        code: 'SIMULATIONS_DISABLED',
+      },
+      {
+        method: 'get',
+        path: '/v1/simulations/s1',
+        template: '/v1/simulations/{id}',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 503,
+        code: 'SIMULATIONS_DISABLED',
+      },
+      ...['trades', 'trades.csv', 'fills', 'days', 'equity', 'events', 'report', 'report.html'].map((r) => ({
+        method: 'get' as const,
+        path: `/v1/assessments/a1/${r}`,
+        template: `/v1/assessments/{id}/${r}`,
+        headers: { authorization: `Bearer ${alice}` },
+        status: 503,
+        code: 'HISTORY_DISABLED',
+      })),
       { method: 'get', path: '/v1/assessments/a1/trades', template: '/v1/assessments/{id}/trades', status: 401, code: 'AUTH_REQUIRED' },
-      { method: 'post', path: '/v1/assessments/a1/report', template: '/v1/assessments/{id}/report', headers: { authorization: `Bearer ${alice}` }, status: 503, code: 'HISTORY_DISABLED' },
-      { method: 'get', path: '/v1/operator/reports', template: '/v1/operator/reports', headers: { authorization: `Bearer ${alice}` }, status: 403, code: 'FORBIDDEN' },
-      { method: 'get', path: '/v1/operator/reports', template: '/v1/operator/reports', headers: { authorization: `Bearer ${ops}` }, status: 503, code: 'HISTORY_DISABLED' },
-      { method: 'post', path: '/v1/operator/reports/a1/regenerate', template: '/v1/operator/reports/{id}/regenerate', headers: { authorization: `Bearer ${ops}` }, status: 503, code: 'HISTORY_DISABLED' },
+      {
+        method: 'post',
+        path: '/v1/assessments/a1/report',
+        template: '/v1/assessments/{id}/report',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 503,
+        code: 'HISTORY_DISABLED',
+      },
+      {
+        method: 'get',
+        path: '/v1/operator/reports',
+        template: '/v1/operator/reports',
+        headers: { authorization: `Bearer ${alice}` },
+        status: 403,
+        code: 'FORBIDDEN',
+      },
+      {
+        method: 'get',
+        path: '/v1/operator/reports',
+        template: '/v1/operator/reports',
+        headers: { authorization: `Bearer ${ops}` },
+        status: 503,
+        code: 'HISTORY_DISABLED',
+      },
+      {
+        method: 'post',
+        path: '/v1/operator/reports/a1/regenerate',
+        template: '/v1/operator/reports/{id}/regenerate',
+        headers: { authorization: `Bearer ${ops}` },
+        status: 503,
+        code: 'HISTORY_DISABLED',
+      },
     ];
     const statuses = new Set<string>();
     for (const c of calls) {
       const what = `${c.method.toUpperCase()} ${c.path} (${c.status}${c.code === undefined ? '' : ` ${c.code}`})`;
       engine.refuseNext = c.refuse;
-      const res = await fetch(`${base}${c.path}`, { method: c.method.toUpperCase(), headers: { ...c.headers, ...(c.body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(c.body === undefined ? {} : { body: c.body }) });
+      const res = await fetch(`${base}${c.path}`, {
+        method: c.method.toUpperCase(),
+        headers: { ...c.headers, ...(c.body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(c.body === undefined ? {} : { body: c.body }),
+      });
       const body = await assertDocumentedAnswer(what, c.method, c.template, res, c.status, c.code);
       if (typeof body === 'string') assert.match(body, /^# HELP /m, 'metrics are Prometheus text');
       statuses.add(`${c.method} ${c.template} ${res.status}`);
     }
-    const assessment = JSON.parse(await (await fetch(`${base}/v1/assessments/a1`, { headers: { authorization: `Bearer ${alice}` } })).text()) as JsonObject;
-    assert.equal(object(object(assessment['assessment'], 'a')['rules'], 'rules')['dailyFloor'], null, 'JSON writes the -Infinity floor as null');
-    const violations = object(JSON.parse(await (await fetch(`${base}/v1/assessments/a1/violations`, { headers: { authorization: `Bearer ${alice}` } })).text()) as Json, 'v');
+    const assessment = JSON.parse(
+      await (await fetch(`${base}/v1/assessments/a1`, { headers: { authorization: `Bearer ${alice}` } })).text(),
+    ) as JsonObject;
+    assert.equal(
+      object(object(assessment['assessment'], 'a')['rules'], 'rules')['dailyFloor'],
+      null,
+      'JSON writes the -Infinity floor as null',
+    );
+    const violations = object(
+      JSON.parse(
+        await (await fetch(`${base}/v1/assessments/a1/violations`, { headers: { authorization: `Bearer ${alice}` } })).text(),
+      ) as Json,
+      'v',
+    );
     assert.ok(array(violations['violations'], 'violations').length > 0, 'a real violation was validated');
 
     const missing = await fetch(`${base}/v1/nope`);
     assert.equal(missing.status, 404);
     const notFound = object(object(object(openapi['components'], 'components')['responses'], 'responses')['NotFound'], 'NotFound');
-    const missingBody = await missing.json() as Json;
+    const missingBody = (await missing.json()) as Json;
     assert.deepEqual(oa.check(object(object(notFound['content'], 'c')['application/json'], 'j')['schema'], missingBody, true), []);
     assert.ok(errorCodesOf(notFound).includes(String(object(object(missingBody, 'b')['error'], 'e')['code'])));
     assert.ok(statuses.size >= 20);
 
     // n as documented: rounded down, then clamped to minimum..maximum; absent, not a number or rounding down to 0, the default.
-    const n = object(object(array(operation('get', '/v1/leaderboard')['parameters'], 'parameters').map((p) => object(p, 'p')).find((p) => p['in'] === 'query'), 'n')['schema'], 'schema of n');
+    const n = object(
+      object(
+        array(operation('get', '/v1/leaderboard')['parameters'], 'parameters')
+          .map((p) => object(p, 'p'))
+          .find((p) => p['in'] === 'query'),
+        'n',
+      )['schema'],
+      'schema of n',
+    );
     const [min, max, def] = [Number(n['minimum']), Number(n['maximum']), Number(n['default'])];
-    await leaderboard.update(Array.from({ length: max + 20 }, (_, i) => ({ assessmentId: `lb-${String(i).padStart(3, '0')}`, returnPct: i / 100 })));
-    const top = async (query: string) => array(object(await assertDocumentedAnswer(`GET /v1/leaderboard${query}`, 'get', '/v1/leaderboard', await fetch(`${base}/v1/leaderboard${query}`), 200), 'answer')['leaderboard'], 'leaderboard').length;
+    await leaderboard.update(
+      Array.from({ length: max + 20 }, (_, i) => ({ assessmentId: `lb-${String(i).padStart(3, '0')}`, returnPct: i / 100 })),
+    );
+    const top = async (query: string) =>
+      array(
+        object(
+          await assertDocumentedAnswer(
+            `GET /v1/leaderboard${query}`,
+            'get',
+            '/v1/leaderboard',
+            await fetch(`${base}/v1/leaderboard${query}`),
+            200,
+          ),
+          'answer',
+        )['leaderboard'],
+        'leaderboard',
+      ).length;
     const asked = ['?n=1.9', '?n=2.9', '?n=-3', '?n=-0.5', `?n=${max * 5}`, '?n=0.5', '?n=0', '?n=abc', ''];
     const got: number[] = [];
     for (const q of asked) got.push(await top(q));
     assert.deepEqual(got, [1, 2, min, min, max, def, def, def, def], `leaderboard sizes for ${asked.join(' ')}`);
   });
 
-  test('with payments configured, the purchase flow\'s errors are answered with the documented statuses and codes, and a body that is not an object is refused as documented', async () => {
+  test("with payments configured, the purchase flow's errors are answered with the documented statuses and codes, and a body that is not an object is refused as documented", async () => {
     const statusOf = new Map(mappedCodes().map(([s, c]) => [c, s]));
     const payments = routesOfSource().filter((r) => r.mayMap.size > 0);
-    assert.deepEqual(payments.map((r) => `${r.method} ${r.path}`), ['post /v1/purchases', 'post /v1/stripe/webhook'], 'the routes of the purchase flow are read');
+    assert.deepEqual(
+      payments.map((r) => `${r.method} ${r.path}`),
+      ['post /v1/purchases', 'post /v1/stripe/webhook'],
+      'the routes of the purchase flow are read',
+    );
     // Purchases over Postgres and Stripe, stood in for: each of its methods answers, or throws an error with the code it is told to.
     let fail: string | undefined;
     const requests: unknown[] = [];
-    const started = { purchaseId: `pur_${'0'.repeat(32)}`, checkoutUrl: 'https://checkout.stripe.com/c/pay/cs_test_docs', sessionId: 'cs_test_docs' };
+    const started = {
+      purchaseId: `pur_${'0'.repeat(32)}`,
+      checkoutUrl: 'https://checkout.stripe.com/c/pay/cs_test_docs',
+      sessionId: 'cs_test_docs',
+    };
     const failing = (): void => {
       if (fail !== undefined) throw Object.assign(new Error(`failed with ${fail}`), { code: fail });
     };
@@ -1233,33 +1992,78 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const payHub = new StreamHub(engine.hubOptions());
     const verifier = await TokenVerifier.create({ secret: SECRET });
     const payGateway = await Gateway.start({
-      engine, verifier, hub: payHub, metrics: new GatewayMetrics(new Registry(), payHub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      engine,
+      verifier,
+      hub: payHub,
+      metrics: new GatewayMetrics(new Registry(), payHub),
+      log: pino({ level: 'silent' }),
+      port: 0,
+      allowFallback: true,
       routes: httpApi({
-        engine, verifier, registry: new Registry(), tiers: presetTiers(), owners: engine.owners, leaderboard, idempotency: new MemoryIdempotencyPrecheck(),
-        log: pino({ level: 'silent' }), shards: () => [], purchases,
+        engine,
+        verifier,
+        registry: new Registry(),
+        tiers: presetTiers(),
+        owners: engine.owners,
+        leaderboard,
+        idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }),
+        shards: () => [],
+        purchases,
       }),
     });
     try {
       const payBase = `http://127.0.0.1:${payGateway.port}`;
-      const headers = { authorization: `Bearer ${await signToken('trader-a1')}`, 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' };
+      const headers = {
+        authorization: `Bearer ${await signToken('trader-a1')}`,
+        'content-type': 'application/json',
+        'stripe-signature': 't=1,v1=00',
+      };
       const post = (path: string, body: string) => fetch(`${payBase}${path}`, { method: 'POST', headers, body });
       const purchase = JSON.stringify({ tierId: 'one-step-50k', email: 'a@example.com' });
 
       await assertDocumentedAnswer('POST /v1/purchases', 'post', '/v1/purchases', await post('/v1/purchases', purchase), 201);
-      assert.deepEqual(requests, [{ userId: 'trader-a1', email: 'a@example.com', tierId: 'one-step-50k' }], 'the buyer is the token\'s sub');
+      assert.deepEqual(requests, [{ userId: 'trader-a1', email: 'a@example.com', tierId: 'one-step-50k' }], "the buyer is the token's sub");
       await assertDocumentedAnswer('POST /v1/stripe/webhook', 'post', '/v1/stripe/webhook', await post('/v1/stripe/webhook', '{}'), 200);
-      for (const body of ['null', '[]', '5', '"x"', 'false', JSON.stringify({ tierId: 'one-step-50k' }), JSON.stringify({ tierId: 1, email: 'a@example.com' })]) {
-        await assertDocumentedAnswer(`POST /v1/purchases ${body}`, 'post', '/v1/purchases', await post('/v1/purchases', body), 400, 'INVALID_PURCHASE_REQUEST');
+      for (const body of [
+        'null',
+        '[]',
+        '5',
+        '"x"',
+        'false',
+        JSON.stringify({ tierId: 'one-step-50k' }),
+        JSON.stringify({ tierId: 1, email: 'a@example.com' }),
+      ]) {
+        await assertDocumentedAnswer(
+          `POST /v1/purchases ${body}`,
+          'post',
+          '/v1/purchases',
+          await post('/v1/purchases', body),
+          400,
+          'INVALID_PURCHASE_REQUEST',
+        );
       }
       assert.equal(requests.length, 1, 'a refused body never reaches the purchase flow');
       let answered = 0;
-      for (const r of payments) for (const code of r.mayMap) {
-        fail = code;
-        await assertDocumentedAnswer(`${r.method.toUpperCase()} ${r.path} failing with ${code}`, r.method, r.path, await post(r.path, r.path === '/v1/purchases' ? purchase : '{}'), statusOf.get(code)!, code);
-        answered++;
-      }
+      for (const r of payments)
+        for (const code of r.mayMap) {
+          fail = code;
+          await assertDocumentedAnswer(
+            `${r.method.toUpperCase()} ${r.path} failing with ${code}`,
+            r.method,
+            r.path,
+            await post(r.path, r.path === '/v1/purchases' ? purchase : '{}'),
+            statusOf.get(code)!,
+            code,
+          );
+          answered++;
+        }
       assert.ok(answered >= 9, `each error the purchase flow declares was answered (${answered})`);
-      for (const [code, status] of [['EMAIL_IN_USE', 409], ['CHECKOUT_PROVIDER_FAILED', 502], ['PG_UNAVAILABLE', 503]] as const) {
+      for (const [code, status] of [
+        ['EMAIL_IN_USE', 409],
+        ['CHECKOUT_PROVIDER_FAILED', 502],
+        ['PG_UNAVAILABLE', 503],
+      ] as const) {
         assert.ok(payments[0]!.mayMap.has(code) && statusOf.get(code) === status, `${code} is answered ${status}`);
       }
     } finally {
@@ -1272,10 +2076,24 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const limitedHub = new StreamHub(engine.hubOptions());
     const verifier = await TokenVerifier.create({ secret: SECRET });
     const limited = await Gateway.start({
-      engine, verifier, hub: limitedHub, metrics: new GatewayMetrics(new Registry(), limitedHub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      engine,
+      verifier,
+      hub: limitedHub,
+      metrics: new GatewayMetrics(new Registry(), limitedHub),
+      log: pino({ level: 'silent' }),
+      port: 0,
+      allowFallback: true,
       routes: httpApi({
-        engine, verifier, registry: new Registry(), tiers: presetTiers(), owners: engine.owners, leaderboard, idempotency: new MemoryIdempotencyPrecheck(),
-        log: pino({ level: 'silent' }), shards: () => [], requestLimiter: new MemoryRateLimiter({ limit: 1, windowMs: 60_000, clock: () => Date.UTC(2026, 0, 5, 9, 0, 45) }),
+        engine,
+        verifier,
+        registry: new Registry(),
+        tiers: presetTiers(),
+        owners: engine.owners,
+        leaderboard,
+        idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }),
+        shards: () => [],
+        requestLimiter: new MemoryRateLimiter({ limit: 1, windowMs: 60_000, clock: () => Date.UTC(2026, 0, 5, 9, 0, 45) }),
       }),
     });
     try {
@@ -1285,14 +2103,27 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       let counted = 0;
       for (const [template, item] of Object.entries(paths)) {
         for (const method of Object.keys(object(item, template)).filter((m): m is 'get' | 'post' => m === 'get' || m === 'post')) {
-          const res = await fetch(`${at}${template.replace(/\{[a-z]+\}/gi, 'a1')}`, { method: method.toUpperCase(), ...(method === 'post' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}) });
+          const res = await fetch(`${at}${template.replace(/\{[a-z]+\}/gi, 'a1')}`, {
+            method: method.toUpperCase(),
+            ...(method === 'post' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
+          });
           if (exempt.includes(template)) {
             await assertDocumentedAnswer(`${method.toUpperCase()} ${template} over the budget`, method, template, res, 200);
             continue;
           }
           assert.equal(res.headers.get('retry-after'), '15', `${method.toUpperCase()} ${template} says when the window ends`);
-          await assertDocumentedAnswer(`${method.toUpperCase()} ${template} over the budget`, method, template, res, 429, 'REQUEST_RATE_LIMITED');
-          const headers = object(object(object(operation(method, template)['responses'], 'responses')['429'], '429')['headers'], `headers of 429 ${template}`);
+          await assertDocumentedAnswer(
+            `${method.toUpperCase()} ${template} over the budget`,
+            method,
+            template,
+            res,
+            429,
+            'REQUEST_RATE_LIMITED',
+          );
+          const headers = object(
+            object(object(operation(method, template)['responses'], 'responses')['429'], '429')['headers'],
+            `headers of 429 ${template}`,
+          );
           assert.ok('Retry-After' in headers, `${method.toUpperCase()} ${template} documents Retry-After`);
           counted++;
         }
@@ -1303,63 +2134,137 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     }
   });
 
-  test('with simulations configured, a real job\'s records, result and listing fit the documented schemas, and every refusal is answered with its documented status and code', async () => {
+  test("with simulations configured, a real job's records, result and listing fit the documented schemas, and every refusal is answered with its documented status and code", async () => {
     const pool = new SimPool({ workers: 1 });
     const live = engine.h.kernel.state('a2')!; // an assessment on the docs tier, which the simulation service does not know
     const service = new SimulationService({
-      simulator: pool, store: new MemorySimulationStore(), tiers: () => presetTiers(), clock: () => Date.now(), maxRunningPerTrader: 1,
-      assessment: async (id) => (id === 'a-live' ? { ...live, id, traderId: 'trader-a1', status: 'active' } : id === 'a-done' ? { ...live, id, traderId: 'trader-a1', status: 'passed' } : engine.state(id)),
+      simulator: pool,
+      store: new MemorySimulationStore(),
+      tiers: () => presetTiers(),
+      clock: () => Date.now(),
+      maxRunningPerTrader: 1,
+      assessment: async (id) =>
+        id === 'a-live'
+          ? { ...live, id, traderId: 'trader-a1', status: 'active' }
+          : id === 'a-done'
+            ? { ...live, id, traderId: 'trader-a1', status: 'passed' }
+            : engine.state(id),
     });
     const hub = new StreamHub(engine.hubOptions());
     const verifier = await TokenVerifier.create({ secret: SECRET });
     const simGateway = await Gateway.start({
-      engine, verifier, hub, metrics: new GatewayMetrics(new Registry(), hub), log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      engine,
+      verifier,
+      hub,
+      metrics: new GatewayMetrics(new Registry(), hub),
+      log: pino({ level: 'silent' }),
+      port: 0,
+      allowFallback: true,
       routes: httpApi({
-        engine, verifier, registry: new Registry(), tiers: presetTiers(), owners: engine.owners, leaderboard, idempotency: new MemoryIdempotencyPrecheck(),
-        log: pino({ level: 'silent' }), shards: () => [], simulations: service,
+        engine,
+        verifier,
+        registry: new Registry(),
+        tiers: presetTiers(),
+        owners: engine.owners,
+        leaderboard,
+        idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }),
+        shards: () => [],
+        simulations: service,
       }),
     });
     try {
       const simBase = `http://127.0.0.1:${simGateway.port}`;
-      const auth = async (sub: string, roles?: string[]) => ({ authorization: `Bearer ${await signToken(sub, roles === undefined ? {} : { roles })}` });
-      const [alice, bob, ops, busy] = [await auth('trader-a1'), await auth('trader-a2'), await auth('ops', ['operator']), await auth('trader-busy')];
+      const auth = async (sub: string, roles?: string[]) => ({
+        authorization: `Bearer ${await signToken(sub, roles === undefined ? {} : { roles })}`,
+      });
+      const [alice, bob, ops, busy] = [
+        await auth('trader-a1'),
+        await auth('trader-a2'),
+        await auth('ops', ['operator']),
+        await auth('trader-busy'),
+      ];
       const answered = new Set<string>();
-      const call = async (method: 'get' | 'post', path: string, headers: Record<string, string>, body: string | undefined, status: number, code?: string): Promise<JsonObject> => {
+      const call = async (
+        method: 'get' | 'post',
+        path: string,
+        headers: Record<string, string>,
+        body: string | undefined,
+        status: number,
+        code?: string,
+      ): Promise<JsonObject> => {
         const template = path.startsWith('/v1/simulations/') ? '/v1/simulations/{id}' : '/v1/simulations';
-        const res = await fetch(`${simBase}${path}`, { method: method.toUpperCase(), headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { body }) });
-        const answer = object(await assertDocumentedAnswer(`${method.toUpperCase()} ${path} (${status}${code === undefined ? '' : ` ${code}`})`, method, template, res, status, code), 'answer');
+        const res = await fetch(`${simBase}${path}`, {
+          method: method.toUpperCase(),
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+          ...(body === undefined ? {} : { body }),
+        });
+        const answer = object(
+          await assertDocumentedAnswer(
+            `${method.toUpperCase()} ${path} (${status}${code === undefined ? '' : ` ${code}`})`,
+            method,
+            template,
+            res,
+            status,
+            code,
+          ),
+          'answer',
+        );
         if (code !== undefined) answered.add(`${method} ${template} ${code}`);
         return answer;
       };
-      const post = (headers: Record<string, string>, body: unknown, status: number, code?: string) => call('post', '/v1/simulations', headers, typeof body === 'string' ? body : JSON.stringify(body), status, code);
-      const trades = Array.from({ length: 12 }, (_, i) => ({ closedAt: new Date(Date.UTC(2026, 8, 1 + Math.floor(i / 2), 13, 5 * i)).toISOString(), pnl: [-2_400, 1_900, 1_350, -3_100, 2_600, -1_800][i % 6]! }));
+      const post = (headers: Record<string, string>, body: unknown, status: number, code?: string) =>
+        call('post', '/v1/simulations', headers, typeof body === 'string' ? body : JSON.stringify(body), status, code);
+      const trades = Array.from({ length: 12 }, (_, i) => ({
+        closedAt: new Date(Date.UTC(2026, 8, 1 + Math.floor(i / 2), 13, 5 * i)).toISOString(),
+        pnl: [-2_400, 1_900, 1_350, -3_100, 2_600, -1_800][i % 6]!,
+      }));
 
       // A job: accepted running, read until completed (the whole result), listed without its charts.
-      const started = object((await post(alice, { tierId: 'two-step-100k', trades, paths: 1_000, seed: 'docs', horizonDays: 90 }, 202))['simulation'], 'simulation');
+      const started = object(
+        (await post(alice, { tierId: 'two-step-100k', trades, paths: 1_000, seed: 'docs', horizonDays: 90 }, 202))['simulation'],
+        'simulation',
+      );
       assert.equal(started['status'], 'running');
-      assert.deepEqual(started['request'], { tierId: 'two-step-100k', trades: trades.length, paths: 1_000, method: 'block', sizing: 'fixed', seed: 'docs', horizonDays: 90 }, 'the request as accepted');
+      assert.deepEqual(
+        started['request'],
+        { tierId: 'two-step-100k', trades: trades.length, paths: 1_000, method: 'block', sizing: 'fixed', seed: 'docs', horizonDays: 90 },
+        'the request as accepted',
+      );
       const id = String(started['id']);
       let done = started;
-      await until(async () => {
-        done = object((await call('get', `/v1/simulations/${id}`, alice, undefined, 200))['simulation'], 'simulation');
-        return done['status'] !== 'running';
-      }, { what: `simulation ${id} to finish`, deadlineMs: 30_000, intervalMs: 20 });
+      await until(
+        async () => {
+          done = object((await call('get', `/v1/simulations/${id}`, alice, undefined, 200))['simulation'], 'simulation');
+          return done['status'] !== 'running';
+        },
+        { what: `simulation ${id} to finish`, deadlineMs: 30_000, intervalMs: 20 },
+      );
       assert.equal(done['status'], 'completed');
       const result = object(done['result'], 'result');
-      assert.ok(isObject(result['fan']) && isObject(result['drawdownHistogram']), 'a job\'s record carries its charts');
+      assert.ok(isObject(result['fan']) && isObject(result['drawdownHistogram']), "a job's record carries its charts");
       assert.equal(array(object(result['drawdownHistogram'], 'h')['counts'], 'counts').length, 40);
       await call('get', `/v1/simulations/${id}`, ops, undefined, 200);
       await call('get', `/v1/simulations/${id}`, bob, undefined, 404, 'UNKNOWN_SIMULATION');
       await call('get', '/v1/simulations/no-such-simulation', alice, undefined, 404, 'UNKNOWN_SIMULATION');
       await call('get', `/v1/simulations/${id}`, {}, undefined, 401, 'AUTH_REQUIRED');
       await call('get', '/v1/simulations', {}, undefined, 401, 'AUTH_REQUIRED');
-      const listed = array((await call('get', '/v1/simulations', alice, undefined, 200))['simulations'], 'simulations').map((r) => object(r, 'listed'));
-      assert.deepEqual(listed.map((r) => r['id']), [id]);
+      const listed = array((await call('get', '/v1/simulations', alice, undefined, 200))['simulations'], 'simulations').map((r) =>
+        object(r, 'listed'),
+      );
+      assert.deepEqual(
+        listed.map((r) => r['id']),
+        [id],
+      );
       const figures = object(listed[0]!['result'], 'listed result');
       assert.ok(!('fan' in figures) && !('drawdownHistogram' in figures), 'a listing leaves the charts out');
       assert.deepEqual(figures['pass'], result['pass']);
       assert.equal(array((await call('get', '/v1/simulations?limit=0.5', ops, undefined, 200))['simulations'], 'simulations').length, 1);
-      assert.deepEqual(array((await call('get', '/v1/simulations', bob, undefined, 200))['simulations'], 'simulations'), [], 'another trader lists none of them');
+      assert.deepEqual(
+        array((await call('get', '/v1/simulations', bob, undefined, 200))['simulations'], 'simulations'),
+        [],
+        'another trader lists none of them',
+      );
 
       // Refusals, in the order the operation documents its checks.
       await post(alice, 'x'.repeat(Number(operation('post', '/v1/simulations')['x-max-body-bytes']) + 1), 413, 'PAYLOAD_TOO_LARGE');
@@ -1368,23 +2273,42 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       await post({}, { tierId: 'two-step-100k', trades }, 401, 'AUTH_REQUIRED');
       await post(alice, '{not json', 400, 'MALFORMED_JSON');
       await post(alice, {}, 400, 'INVALID_SIMULATION_REQUEST');
-      await post(alice, { tierId: 'two-step-100k', trades, paths: defaultOf(SIM_SERVICE, 'this.#o.maxPaths') + 1 }, 400, 'INVALID_SIMULATION_REQUEST');
+      await post(
+        alice,
+        { tierId: 'two-step-100k', trades, paths: defaultOf(SIM_SERVICE, 'this.#o.maxPaths') + 1 },
+        400,
+        'INVALID_SIMULATION_REQUEST',
+      );
       await post(alice, { assessmentId: 'a2' }, 404, 'FORBIDDEN_ASSESSMENT');
       await post(alice, { assessmentId: 'a-done' }, 409, 'ASSESSMENT_NOT_ACTIVE');
       await post(alice, { assessmentId: 'a-live' }, 400, 'UNKNOWN_TIER');
       await post(alice, { tierId: 'no-such-tier', trades }, 400, 'UNKNOWN_TIER');
-      await post(alice, { tierId: 'two-step-100k', trades: trades.map((t, i) => (i === 3 ? { ...t, closedAt: 'yesterday' } : t)) }, 400, 'INVALID_HISTORY');
+      await post(
+        alice,
+        { tierId: 'two-step-100k', trades: trades.map((t, i) => (i === 3 ? { ...t, closedAt: 'yesterday' } : t)) },
+        400,
+        'INVALID_HISTORY',
+      );
       await post(alice, { tierId: 'two-step-100k', trades: trades.slice(0, 3) }, 422, 'NOT_ENOUGH_HISTORY');
       await post(alice, { tierId: 'two-step-100k', method: 'parametric' }, 400, 'INVALID_SIMULATION_REQUEST');
       // One job at a time for this service: a long one, then a second while it runs; the long one is cancelled at shutdown, with an error.
-      const long = object((await post(busy, { tierId: 'two-step-100k', trades, paths: 1_000_000, horizonDays: 365 }, 202))['simulation'], 'long');
+      const long = object(
+        (await post(busy, { tierId: 'two-step-100k', trades, paths: 1_000_000, horizonDays: 365 }, 202))['simulation'],
+        'long',
+      );
       await post(busy, { tierId: 'two-step-100k', trades, paths: 1_000 }, 429, 'TOO_MANY_SIMULATIONS');
       service.close();
       let cancelled = long;
-      await until(async () => {
-        cancelled = object((await call('get', `/v1/simulations/${String(long['id'])}`, busy, undefined, 200))['simulation'], 'simulation');
-        return cancelled['status'] !== 'running';
-      }, { what: 'the long simulation to be cancelled', deadlineMs: 30_000, intervalMs: 20 });
+      await until(
+        async () => {
+          cancelled = object(
+            (await call('get', `/v1/simulations/${String(long['id'])}`, busy, undefined, 200))['simulation'],
+            'simulation',
+          );
+          return cancelled['status'] !== 'running';
+        },
+        { what: 'the long simulation to be cancelled', deadlineMs: 30_000, intervalMs: 20 },
+      );
       assert.equal(cancelled['status'], 'cancelled');
       assert.equal(object(cancelled['error'], 'error')['code'], 'CANCELLED');
       assert.equal(cancelled['result'], null);
@@ -1392,7 +2316,9 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       // Every code the simulation operations document was answered, but those no fake can bring about here (a bad token, the database, a failure, the service missing).
       const documented = ['get /v1/simulations', 'post /v1/simulations', 'get /v1/simulations/{id}'].flatMap((key) => {
         const [method, template] = key.split(' ') as [string, string];
-        return Object.values(object(operation(method, template)['responses'], 'responses')).flatMap((r) => errorCodesOf(object(r, 'response')).map((c) => `${key} ${c}`));
+        return Object.values(object(operation(method, template)['responses'], 'responses')).flatMap((r) =>
+          errorCodesOf(object(r, 'response')).map((c) => `${key} ${c}`),
+        );
       });
       // (REQUEST_RATE_LIMITED is answered on every operation by the test of the address's request budget.)
       const elsewhere = new Set(['AUTH_FAILED', 'PG_UNAVAILABLE', 'INTERNAL', 'SIMULATIONS_DISABLED', 'REQUEST_RATE_LIMITED']);
@@ -1409,8 +2335,11 @@ describe('the history routes, against a live history in Postgres', { skip: await
   const ROWS = source('persistence/history/history-rows.ts');
   test('fills, trades, days, equity points and report headers are documented with exactly the fields of their TypeScript types', () => {
     const cases: Array<[string, string, string]> = [
-      ['HistoryFill', ROWS, 'FillRow'], ['HistoryTrade', ROWS, 'TradeRow'], ['HistoryDay', ROWS, 'DayRow'],
-      ['EquityPoint', source('persistence/history/equity-series.ts'), 'EquityPoint'], ['ReportHeader', source('persistence/history/pg-report-store.ts'), 'ReportHeader'],
+      ['HistoryFill', ROWS, 'FillRow'],
+      ['HistoryTrade', ROWS, 'TradeRow'],
+      ['HistoryDay', ROWS, 'DayRow'],
+      ['EquityPoint', source('persistence/history/equity-series.ts'), 'EquityPoint'],
+      ['ReportHeader', source('persistence/history/pg-report-store.ts'), 'ReportHeader'],
     ];
     for (const [schema, ts, name] of cases) {
       const fields = interfaceFields(ts, name);
@@ -1422,29 +2351,66 @@ describe('the history routes, against a live history in Postgres', { skip: await
 
   test('real answers of every history route, for the owner and an operator, fit the documented operation, status, media type and schema', async () => {
     const db = await createTestDatabase();
-    const { events, engine } = await runInputs(readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname).map((x) => x.input), { workers: 1, tiers: presetTiers() });
+    const { events, engine } = await runInputs(
+      readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname).map((x) => x.input),
+      { workers: 1, tiers: presetTiers() },
+    );
     await engine.stop();
-    const tierLine = readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname).find((x) => x.input.type === 'tier')!.input as { tier: unknown };
+    const tierLine = readTape(new URL('../../tapes/overnight-daily-breach.jsonl', import.meta.url).pathname).find(
+      (x) => x.input.type === 'tier',
+    )!.input as { tier: unknown };
     const tiers = [...presetTiers(), parseTier(tierLine.tier)];
     await new PgHistoryStore(db.sql).ingest(events.filter((e) => eventSubject(e.type) !== undefined) as unknown as HistoryEvent[]);
     const reader = new PgHistoryReader(db.sql);
     const store = new PgReportStore(db.sql);
-    const reports = new ReportService({ reader, store, tiers: () => tiers, replay: (id) => replaySource(id, 'tapes/overnight-daily-breach.jsonl', false) });
+    const reports = new ReportService({
+      reader,
+      store,
+      tiers: () => tiers,
+      replay: (id) => replaySource(id, 'tapes/overnight-daily-breach.jsonl', false),
+    });
     const fake = new FakeEngine();
     const gw = await Gateway.start({
-      engine: fake, verifier: await TokenVerifier.create({ secret: SECRET }), hub: new StreamHub(fake.hubOptions()), metrics: new GatewayMetrics(new Registry(), new StreamHub(fake.hubOptions())),
-      log: pino({ level: 'silent' }), port: 0, allowFallback: true,
+      engine: fake,
+      verifier: await TokenVerifier.create({ secret: SECRET }),
+      hub: new StreamHub(fake.hubOptions()),
+      metrics: new GatewayMetrics(new Registry(), new StreamHub(fake.hubOptions())),
+      log: pino({ level: 'silent' }),
+      port: 0,
+      allowFallback: true,
       routes: httpApi({
-        engine: fake, verifier: await TokenVerifier.create({ secret: SECRET }), registry: new Registry(), tiers: presetTiers(), owners: fake.owners, leaderboard: new MemoryLeaderboard(),
-        idempotency: new MemoryIdempotencyPrecheck(), log: pino({ level: 'silent' }), shards: () => [], history: new HistoryApi({ reader, store, reports }),
+        engine: fake,
+        verifier: await TokenVerifier.create({ secret: SECRET }),
+        registry: new Registry(),
+        tiers: presetTiers(),
+        owners: fake.owners,
+        leaderboard: new MemoryLeaderboard(),
+        idempotency: new MemoryIdempotencyPrecheck(),
+        log: pino({ level: 'silent' }),
+        shards: () => [],
+        history: new HistoryApi({ reader, store, reports }),
       }),
     });
     try {
       const url = `http://127.0.0.1:${gw.port}`;
       const owner = await signToken('trader-1');
       const ops = await signToken('ops', { roles: ['operator'] });
-      const call = async (method: 'get' | 'post', path: string, template: string, auth: string, status: number, code?: string): Promise<Json> =>
-        assertDocumentedAnswer(`${method.toUpperCase()} ${path}`, method, template, await fetch(`${url}${path}`, { method: method.toUpperCase(), headers: { authorization: `Bearer ${auth}` } }), status, code);
+      const call = async (
+        method: 'get' | 'post',
+        path: string,
+        template: string,
+        auth: string,
+        status: number,
+        code?: string,
+      ): Promise<Json> =>
+        assertDocumentedAnswer(
+          `${method.toUpperCase()} ${path}`,
+          method,
+          template,
+          await fetch(`${url}${path}`, { method: method.toUpperCase(), headers: { authorization: `Bearer ${auth}` } }),
+          status,
+          code,
+        );
       await call('get', '/v1/assessments/acc-overnight/report', '/v1/assessments/{id}/report', owner, 404, 'NO_REPORT');
       await call('post', '/v1/assessments/acc-overnight/report', '/v1/assessments/{id}/report', owner, 201);
       for (const auth of [owner, ops]) {
@@ -1452,16 +2418,34 @@ describe('the history routes, against a live history in Postgres', { skip: await
           const body = await call('get', `/v1/assessments/acc-overnight/${r}`, `/v1/assessments/{id}/${r}`, auth, 200);
           assert.ok(JSON.stringify(body).length > 50, `${r} has content`);
         }
-        for (const r of ['trades.csv', 'report.html']) assert.match(String(await call('get', `/v1/assessments/acc-overnight/${r}`, `/v1/assessments/{id}/${r}`, auth, 200)), r.endsWith('csv') ? /^no,/ : /^<!DOCTYPE html>/);
+        for (const r of ['trades.csv', 'report.html'])
+          assert.match(
+            String(await call('get', `/v1/assessments/acc-overnight/${r}`, `/v1/assessments/{id}/${r}`, auth, 200)),
+            r.endsWith('csv') ? /^no,/ : /^<!DOCTYPE html>/,
+          );
       }
       await call('get', '/v1/assessments/acc-overnight/fills?limit=1', '/v1/assessments/{id}/fills', owner, 200);
       await call('get', '/v1/assessments/acc-overnight/days?after=0.0', '/v1/assessments/{id}/days', owner, 200);
       await call('get', '/v1/assessments/acc-overnight/trades?limit=0', '/v1/assessments/{id}/trades', owner, 400, 'INVALID_QUERY');
-      await call('get', '/v1/assessments/acc-overnight/trades', '/v1/assessments/{id}/trades', await signToken('trader-2'), 404, 'FORBIDDEN_ASSESSMENT');
+      await call(
+        'get',
+        '/v1/assessments/acc-overnight/trades',
+        '/v1/assessments/{id}/trades',
+        await signToken('trader-2'),
+        404,
+        'FORBIDDEN_ASSESSMENT',
+      );
       await call('get', '/v1/operator/reports', '/v1/operator/reports', ops, 200);
       await call('get', '/v1/operator/reports?limit=201', '/v1/operator/reports', ops, 400, 'INVALID_QUERY');
       await call('post', '/v1/operator/reports/acc-overnight/regenerate', '/v1/operator/reports/{id}/regenerate', ops, 201);
-      await call('post', '/v1/operator/reports/nobody/regenerate', '/v1/operator/reports/{id}/regenerate', ops, 404, 'FORBIDDEN_ASSESSMENT');
+      await call(
+        'post',
+        '/v1/operator/reports/nobody/regenerate',
+        '/v1/operator/reports/{id}/regenerate',
+        ops,
+        404,
+        'FORBIDDEN_ASSESSMENT',
+      );
     } finally {
       await gw.drain();
       await db.drop();

@@ -24,10 +24,17 @@ export const SECRET = 'test-secret-of-at-least-thirty-two-characters';
 export const T0 = Date.UTC(2026, 0, 5, 9, 0);
 
 /** Sign a token; `claims` override the defaults (sub, roles, iss, aud, iat, exp). */
-export async function token(sub: string, o: { roles?: string[]; secret?: string; audience?: string; issuer?: string; expiresIn?: string | number; alg?: string } = {}): Promise<string> {
+export async function token(
+  sub: string,
+  o: { roles?: string[]; secret?: string; audience?: string; issuer?: string; expiresIn?: string | number; alg?: string } = {},
+): Promise<string> {
   return new SignJWT({ roles: o.roles ?? ['trader'] })
-    .setProtectedHeader({ alg: o.alg ?? 'HS256' }).setSubject(sub).setIssuer(o.issuer ?? 'vatic').setAudience(o.audience ?? 'vatic-gateway')
-    .setIssuedAt().setExpirationTime(o.expiresIn ?? '5m')
+    .setProtectedHeader({ alg: o.alg ?? 'HS256' })
+    .setSubject(sub)
+    .setIssuer(o.issuer ?? 'vatic')
+    .setAudience(o.audience ?? 'vatic-gateway')
+    .setIssuedAt()
+    .setExpirationTime(o.expiresIn ?? '5m')
     .sign(new TextEncoder().encode(o.secret ?? SECRET));
 }
 
@@ -46,11 +53,20 @@ export interface Harness {
 }
 
 /** Start everything; creates one assessment per `owners` entry ([assessmentId, traderId]). */
-export async function startHarness(owners: Array<[string, string]>, o: {
-  hub?: Partial<StreamHubOptions>; gateway?: Partial<GatewayOptions>;
-  /** HTTP routes built once the node exists. */
-  routes?: (c: { node: EngineNode; registry: Registry; db: TestDatabase; verifier: TokenVerifier }) => GatewayOptions['routes'] | Promise<GatewayOptions['routes']>;
-} = {}): Promise<Harness> {
+export async function startHarness(
+  owners: Array<[string, string]>,
+  o: {
+    hub?: Partial<StreamHubOptions>;
+    gateway?: Partial<GatewayOptions>;
+    /** HTTP routes built once the node exists. */
+    routes?: (c: {
+      node: EngineNode;
+      registry: Registry;
+      db: TestDatabase;
+      verifier: TokenVerifier;
+    }) => GatewayOptions['routes'] | Promise<GatewayOptions['routes']>;
+  } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   const market = new MemoryMarketLog();
   let now = T0;
@@ -58,8 +74,12 @@ export async function startHarness(owners: Array<[string, string]>, o: {
   market.publish({ type: 'tick', symbol: 'BTC-USD', ts: now, bid: 60_000, ask: 60_010 });
   let hub: StreamHub | undefined;
   const node = await EngineNode.start({
-    market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql), marketTail: () => market.tail(),
-    engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 20 }, checkpointIntervalMs: 0,
+    market,
+    journal: new PgJournal(db.sql),
+    checkpoints: new PgCheckpointStore(db.sql),
+    marketTail: () => market.tail(),
+    engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 20 },
+    checkpointIntervalMs: 0,
     // Deltas as the deployed gateway takes them: encoded by the shards.
     output: { onEvents: (e) => hub?.onEvents(e), onEncodedDeltas: (b) => hub?.onEncodedDeltas(b) },
   });
@@ -71,19 +91,35 @@ export async function startHarness(owners: Array<[string, string]>, o: {
   const verifier = await TokenVerifier.create({ secret: SECRET });
   const routes = o.routes === undefined ? undefined : await o.routes({ node, registry, db, verifier });
   const gateway = await Gateway.start({
-    engine: node, verifier, hub, metrics: new GatewayMetrics(registry, hub), log, port: 0,
-    authTimeoutMs: 1_000, ...(routes === undefined ? {} : { routes }), ...o.gateway,
+    engine: node,
+    verifier,
+    hub,
+    metrics: new GatewayMetrics(registry, hub),
+    log,
+    port: 0,
+    authTimeoutMs: 1_000,
+    ...(routes === undefined ? {} : { routes }),
+    ...o.gateway,
   });
   const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
   return {
-    db, market, node, hub, gateway, registry, url,
+    db,
+    market,
+    node,
+    hub,
+    gateway,
+    registry,
+    url,
     async tick(price) {
       now += 1_000;
       const seq = market.publish({ type: 'tick', symbol: 'BTC-USD', ts: now, bid: price, ask: price + 10 });
       await until(() => node.lastSeq >= seq, { what: `the node to apply tick ${seq}`, intervalMs: 2 });
     },
     async connect(sub, c = {}) {
-      return VaticClient.connect(url, await token(sub, { roles: c.roles ?? ['trader'] }), { WebSocket: WebSocket as unknown as SocketConstructor, protocol: c.protocol ?? 'vatic.v1.msgpack' });
+      return VaticClient.connect(url, await token(sub, { roles: c.roles ?? ['trader'] }), {
+        WebSocket: WebSocket as unknown as SocketConstructor,
+        protocol: c.protocol ?? 'vatic.v1.msgpack',
+      });
     },
     async stop() {
       await gateway.drain();
@@ -92,7 +128,6 @@ export async function startHarness(owners: Array<[string, string]>, o: {
     },
   };
 }
-
 
 /** Send raw bytes on a fresh TCP connection; resolves with what came back within `ms` (and how long the first byte took). */
 export function rawHttp(port: number, bytes: string | Buffer, ms = 3_000): Promise<{ text: string; firstByteMs: number | undefined }> {

@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { serviceGate } from '../../engine/testing/index.js';
 import { createSharedState } from '../../persistence/index.js';
-import { ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
+import { type ProtocolError, VaticClient, type SocketConstructor } from '../client/vatic-client.js';
 import { Gateway, type GatewayOptions } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';
 import { StreamHub } from '../server/stream-hub.js';
@@ -51,15 +51,26 @@ describe('gateway limits per principal', { skip }, () => {
   const gatewayWith = async (o: Partial<GatewayOptions>): Promise<string> => {
     const hub = o.hub ?? h.hub;
     const g = await Gateway.start({
-      engine: h.node, verifier: await TokenVerifier.create({ secret: SECRET }), hub, metrics: new GatewayMetrics(new Registry(), hub),
-      log: pino({ level: 'silent' }), port: 0, authTimeoutMs: 2_000, ...o,
+      engine: h.node,
+      verifier: await TokenVerifier.create({ secret: SECRET }),
+      hub,
+      metrics: new GatewayMetrics(new Registry(), hub),
+      log: pino({ level: 'silent' }),
+      port: 0,
+      authTimeoutMs: 2_000,
+      ...o,
     });
     extra.push(g);
     return `ws://127.0.0.1:${g.port}/v1/ws`;
   };
 
   before(async () => {
-    h = await startHarness([['l-alice-1', 'alice'], ['l-alice-2', 'alice'], ['l-alice-3', 'alice'], ['l-bob', 'bob']]);
+    h = await startHarness([
+      ['l-alice-1', 'alice'],
+      ['l-alice-2', 'alice'],
+      ['l-alice-3', 'alice'],
+      ['l-bob', 'bob'],
+    ]);
   });
   after(async () => {
     for (const g of extra) await g.drain();
@@ -77,7 +88,9 @@ describe('gateway limits per principal', { skip }, () => {
 
   test('a re-auth with a new token of the same trader keeps the session past the old expiry; another trader\u2019s token is refused', async () => {
     const c = await VaticClient.connect(h.url, await token('alice', { expiresIn: '2s' }), {
-      WebSocket: WS, refreshToken: () => token('alice', { expiresIn: '5m' }), refreshBeforeMs: 1_000,
+      WebSocket: WS,
+      refreshToken: () => token('alice', { expiresIn: '5m' }),
+      refreshBeforeMs: 1_000,
     });
     await assert.rejects(c.reauth(await token('bob')), (e: ProtocolError) => e.code === 'AUTH_FAILED' && /same trader/.test(e.message));
     await new Promise((r) => setTimeout(r, 3_000));
@@ -88,13 +101,21 @@ describe('gateway limits per principal', { skip }, () => {
   });
 
   test('the trader\u2019s frame rate holds over reconnects: a reconnect loop gets no more than the trader\u2019s budget', async () => {
-    const url = await gatewayWith({ traderMessagesPerSecond: 20, messagesPerSecond: 1_000, traderConnectionsPerWindow: 1e6, addressConnectionsPerWindow: 1e6 });
+    const url = await gatewayWith({
+      traderMessagesPerSecond: 20,
+      messagesPerSecond: 1_000,
+      traderConnectionsPerWindow: 1e6,
+      addressConnectionsPerWindow: 1e6,
+    });
     const started = Date.now();
     let pongs = 0;
     while (Date.now() - started < 1_500) {
       const r = await signIn(url, 'looper');
       for (let k = 0; k < 40; k++) r.ws.send(encode({ t: 'ping' }));
-      await until(() => r.frames.filter((f) => f.t !== 'ready').length >= 40 || r.closed !== undefined, { what: '40 answers', deadlineMs: 5_000 });
+      await until(() => r.frames.filter((f) => f.t !== 'ready').length >= 40 || r.closed !== undefined, {
+        what: '40 answers',
+        deadlineMs: 5_000,
+      });
       pongs += r.frames.filter((f) => f.t === 'pong').length;
       r.ws.close();
       await r.whenClosed;
@@ -105,15 +126,31 @@ describe('gateway limits per principal', { skip }, () => {
   });
 
   test('an order refused for the trader\u2019s frame budget names the order\u2019s id, so the client knows which one to send again', async () => {
-    const url = await gatewayWith({ traderMessagesPerSecond: 5, messagesPerSecond: 1_000, traderConnectionsPerWindow: 1e6, addressConnectionsPerWindow: 1e6 });
+    const url = await gatewayWith({
+      traderMessagesPerSecond: 5,
+      messagesPerSecond: 1_000,
+      traderConnectionsPerWindow: 1e6,
+      addressConnectionsPerWindow: 1e6,
+    });
     const r = await signIn(url, 'budgeted');
     for (let k = 1; k <= 12; k++) {
-      r.ws.send(encode({ t: 'order', id: k, assessmentId: 'a-budgeted', order: { op: 'place', clientOrderId: `c-${k}`, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 1 } }));
+      r.ws.send(
+        encode({
+          t: 'order',
+          id: k,
+          assessmentId: 'a-budgeted',
+          order: { op: 'place', clientOrderId: `c-${k}`, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 1 },
+        }),
+      );
     }
     await until(() => r.frames.filter((f) => f.t !== 'ready').length >= 12, { what: '12 answers', deadlineMs: 5_000 });
     const limited = r.frames.filter((f) => f.code === 'RATE_LIMITED');
     assert.ok(limited.length > 0, 'the trader went over its budget');
-    assert.deepEqual(limited.map((f) => typeof f.id), limited.map(() => 'number'), 'every refusal names its order');
+    assert.deepEqual(
+      limited.map((f) => typeof f.id),
+      limited.map(() => 'number'),
+      'every refusal names its order',
+    );
     r.ws.close();
   });
 
@@ -132,7 +169,10 @@ describe('gateway limits per principal', { skip }, () => {
         for (const r of [ra, rb]) for (let j = 0; j < 2; j++) r.ws.send(encode({ t: 'ping' }));
         await new Promise((res) => setTimeout(res, 25));
       }
-      await until(() => [ra, rb].every((r) => r.frames.filter((f) => f.t !== 'ready').length >= 80), { what: '160 answers', deadlineMs: 5_000 });
+      await until(() => [ra, rb].every((r) => r.frames.filter((f) => f.t !== 'ready').length >= 80), {
+        what: '160 answers',
+        deadlineMs: 5_000,
+      });
       const windows = Math.floor(Date.now() / 1000) - Math.floor(started / 1000) + 1;
       const pongs = [ra, rb].reduce((n, r) => n + r.frames.filter((f) => f.t === 'pong').length, 0);
       // At most the rate per window spanned, plus one lease (a fifth of the rate) per gateway.
@@ -151,7 +191,10 @@ describe('gateway limits per principal', { skip }, () => {
     assert.ok(ok.every((r) => r.closed === undefined));
     for (const r of ok) r.ws.close();
     const fourth = await signIn(url, 'carol');
-    assert.deepEqual(await Promise.race([fourth.whenClosed, new Promise((res) => setTimeout(res, 3_000))]), { code: 1008, reason: 'CONNECTION_RATE_LIMITED' });
+    assert.deepEqual(await Promise.race([fourth.whenClosed, new Promise((res) => setTimeout(res, 3_000))]), {
+      code: 1008,
+      reason: 'CONNECTION_RATE_LIMITED',
+    });
     const byAddress = await gatewayWith({ addressConnectionsPerWindow: 2 });
     for (let k = 0; k < 2; k++) (await signIn(byAddress, `addr-${k}`)).ws.close();
     const refused = await new Promise<number>((res) => {
@@ -187,8 +230,15 @@ describe('gateway limits per principal', { skip }, () => {
     } finally {
       clearInterval(ticking);
     }
-    assert.deepEqual(calm.map((c) => c.closed), calm.map(() => undefined), 'the calm connections are open');
-    assert.ok(calm.some((c) => c.frames.some((f) => f.code === 'RATE_LIMITED')), 'the trader went over its budget');
+    assert.deepEqual(
+      calm.map((c) => c.closed),
+      calm.map(() => undefined),
+      'the calm connections are open',
+    );
+    assert.ok(
+      calm.some((c) => c.frames.some((f) => f.code === 'RATE_LIMITED')),
+      'the trader went over its budget',
+    );
     await new Promise((r) => setTimeout(r, 1_100));
     const before = calm[0]!.frames.filter((f) => f.t === 'pong').length;
     calm[0]!.ws.send(encode({ t: 'ping' }));
@@ -205,7 +255,15 @@ describe('gateway limits per principal', { skip }, () => {
     const answers = () => one.frames.filter((f) => f.id === 1 || f.id === 2); // a delta of the first sub may come between them
     await until(() => answers().length >= 2, { what: 'two answers', deadlineMs: 5_000 });
     // The repeat is refused at once, even while the first sub's state is still being read.
-    assert.deepEqual(answers().map((f) => [f.t, f.id, f.code]).sort((x, y) => Number(x[1]) - Number(y[1])), [['snapshot', 1, undefined], ['error', 2, 'ALREADY_SUBSCRIBED']]);
+    assert.deepEqual(
+      answers()
+        .map((f) => [f.t, f.id, f.code])
+        .sort((x, y) => Number(x[1]) - Number(y[1])),
+      [
+        ['snapshot', 1, undefined],
+        ['error', 2, 'ALREADY_SUBSCRIBED'],
+      ],
+    );
     one.ws.send(encode({ t: 'sub', id: 6, assessmentId: 'l-alice-1' }));
     await until(() => one.frames.some((f) => f.id === 6), { what: 'an answer', deadlineMs: 5_000 });
     assert.equal(one.frames.find((f) => f.id === 6)?.code, 'ALREADY_SUBSCRIBED', 'and after it');
@@ -216,7 +274,10 @@ describe('gateway limits per principal', { skip }, () => {
     assert.equal(one.frames.find((f) => f.id === 4)?.code, 'TOO_MANY_SUBSCRIPTIONS');
     two.ws.close();
     await two.whenClosed;
-    await until(() => h.gateway !== undefined && extra.at(-1)!.connections === 1, { what: 'the closed connection\u2019s subscription released', deadlineMs: 5_000 });
+    await until(() => h.gateway !== undefined && extra.at(-1)!.connections === 1, {
+      what: 'the closed connection\u2019s subscription released',
+      deadlineMs: 5_000,
+    });
     one.ws.send(encode({ t: 'sub', id: 5, assessmentId: 'l-alice-3' }));
     await until(() => one.frames.some((f) => f.id === 5), { what: 'an answer', deadlineMs: 5_000 });
     assert.equal(one.frames.find((f) => f.id === 5)?.t, 'snapshot');
@@ -258,10 +319,18 @@ describe('gateway port', { skip }, () => {
     try {
       const hub = h.hub;
       const second = Gateway.start({
-        engine: h.node, verifier: await TokenVerifier.create({ secret: SECRET }), hub, metrics: new GatewayMetrics(new Registry(), hub),
-        log: pino({ level: 'silent' }), port: h.gateway.port,
+        engine: h.node,
+        verifier: await TokenVerifier.create({ secret: SECRET }),
+        hub,
+        metrics: new GatewayMetrics(new Registry(), hub),
+        log: pino({ level: 'silent' }),
+        port: h.gateway.port,
       });
-      await assert.rejects(second, (e: Error & { code?: string; port?: number }) => e.code === 'PORT_IN_USE' && e.port === h.gateway.port && e.message.includes(`port ${h.gateway.port}`));
+      await assert.rejects(
+        second,
+        (e: Error & { code?: string; port?: number }) =>
+          e.code === 'PORT_IN_USE' && e.port === h.gateway.port && e.message.includes(`port ${h.gateway.port}`),
+      );
       // Every request reaches the first gateway (its own 404s are counted in its own registry).
       for (let k = 0; k < 20; k++) assert.equal((await fetch(`http://127.0.0.1:${h.gateway.port}/nowhere`)).status, 404);
       assert.match(await h.registry.metrics(), /gateway_http_errors_total\{code="NOT_FOUND"\} 20\b/);

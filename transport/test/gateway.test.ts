@@ -9,14 +9,27 @@ import { until } from '../../engine/testing/index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
 const WS = WebSocket as unknown as SocketConstructor;
-const place = (clientOrderId: string, qty = 0.1) => ({ op: 'place' as const, clientOrderId, symbol: 'BTC-USD', side: 'buy' as const, type: 'market' as const, qty, stopLoss: 58_000 });
+const place = (clientOrderId: string, qty = 0.1) => ({
+  op: 'place' as const,
+  clientOrderId,
+  symbol: 'BTC-USD',
+  side: 'buy' as const,
+  type: 'market' as const,
+  qty,
+  stopLoss: 58_000,
+});
 
 /** Open a raw socket (no client library) and collect what the server sends. */
-async function raw(url: string, protocol = 'vatic.v1.msgpack'): Promise<{ ws: WebSocket; frames: unknown[]; closed: Promise<{ code: number; reason: string }> }> {
+async function raw(
+  url: string,
+  protocol = 'vatic.v1.msgpack',
+): Promise<{ ws: WebSocket; frames: unknown[]; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(url, protocol);
   const frames: unknown[] = [];
   ws.on('message', (d, isBinary) => frames.push(isBinary ? decode(d as Buffer) : JSON.parse(String(d))));
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.on('close', (code, reason) => r({ code, reason: String(reason) })),
+  );
   await new Promise((r, j) => {
     ws.on('open', r);
     ws.on('error', j);
@@ -27,7 +40,10 @@ async function raw(url: string, protocol = 'vatic.v1.msgpack'): Promise<{ ws: We
 describe('gateway over real sockets', { skip }, () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness([['a-alice', 'alice'], ['a-bob', 'bob']]);
+    h = await startHarness([
+      ['a-alice', 'alice'],
+      ['a-bob', 'bob'],
+    ]);
   });
   after(async () => {
     await h?.stop();
@@ -38,7 +54,10 @@ describe('gateway over real sockets', { skip }, () => {
     assert.equal(alice.traderId, 'alice');
     const deltas: Array<{ equity: number }> = [];
     const events: Array<{ type: string }> = [];
-    const at = await alice.subscribe('a-alice', { onDelta: (d) => deltas.push(d as { equity: number }), onEvent: (e) => events.push(e as { type: string }) });
+    const at = await alice.subscribe('a-alice', {
+      onDelta: (d) => deltas.push(d as { equity: number }),
+      onEvent: (e) => events.push(e as { type: string }),
+    });
     assert.equal(at.epoch, h.node.epoch);
     const position = await alice.order('a-alice', place('w1'));
     assert.ok(position > 0, 'the ack carries the journal position');
@@ -50,10 +69,13 @@ describe('gateway over real sockets', { skip }, () => {
     alice.close();
   });
 
-  test('another trader\'s assessment and an unknown id are refused alike, and the attempts are counted', async () => {
+  test("another trader's assessment and an unknown id are refused alike, and the attempts are counted", async () => {
     const bob = await h.connect('bob');
     for (const id of ['a-alice', 'no-such']) {
-      await assert.rejects(bob.subscribe(id), (e: unknown) => e instanceof ProtocolError && e.code === 'FORBIDDEN_ASSESSMENT' && /does not exist or is not yours/.test(e.message));
+      await assert.rejects(
+        bob.subscribe(id),
+        (e: unknown) => e instanceof ProtocolError && e.code === 'FORBIDDEN_ASSESSMENT' && /does not exist or is not yours/.test(e.message),
+      );
       await assert.rejects(bob.order(id, place('x')), (e: unknown) => e instanceof ProtocolError && e.code === 'FORBIDDEN_ASSESSMENT');
     }
     const metric = await h.registry.getSingleMetric('gateway_forbidden_assessment_total')!.get();
@@ -74,7 +96,10 @@ describe('gateway over real sockets', { skip }, () => {
       [none, /TOKEN_INVALID/],
     ];
     for (const [t, why] of cases) {
-      const err = await VaticClient.connect(h.url, t, { WebSocket: WS }).then(() => undefined, (e: unknown) => e);
+      const err = await VaticClient.connect(h.url, t, { WebSocket: WS }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof ProtocolError && err.code === 'AUTH_FAILED' && why.test(err.message), String(err));
     }
     const failures = await h.registry.getSingleMetric('gateway_auth_failures_total')!.get();
@@ -103,7 +128,10 @@ describe('gateway over real sockets', { skip }, () => {
     alice.sendRaw('{"t":"ping"}');
     alice.sendRaw(new Uint8Array(20_000));
     await until(() => alice.errors.length >= 5, { what: 'five errors', deadlineMs: 5_000 });
-    assert.deepEqual(alice.errors.slice(0, 5).map((e) => e.code), ['MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'FRAME_TOO_LARGE']);
+    assert.deepEqual(
+      alice.errors.slice(0, 5).map((e) => e.code),
+      ['MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'MALFORMED_FRAME', 'FRAME_TOO_LARGE'],
+    );
     assert.match(alice.errors[1]!.message, /assessmentId/);
     assert.match(alice.errors[3]!.message, /text frame/);
     for (let i = 0; i < 200; i++) alice.sendRaw(encode({ t: 'ping' }));
@@ -134,7 +162,10 @@ describe('gateway over real sockets', { skip }, () => {
     socket.ws.send(encode({ t: 'sub', id: 7, assessmentId: 'a-alice', resume: last }));
     await until(() => socket.frames.some((f) => (f as { t: string }).t === 'resumed'), { what: 'resumed', deadlineMs: 5_000 });
     for (const f of socket.frames as Array<{ t: string; seq?: number }>) if (f.t === 'delta' || f.t === 'event') replayed.push(f.seq!);
-    assert.deepEqual(replayed.slice(0, missedTo - last.seq), Array.from({ length: missedTo - last.seq }, (_, k) => last.seq + 1 + k));
+    assert.deepEqual(
+      replayed.slice(0, missedTo - last.seq),
+      Array.from({ length: missedTo - last.seq }, (_, k) => last.seq + 1 + k),
+    );
     socket.ws.close();
   });
 

@@ -13,8 +13,16 @@ test('a client order id longer than 64 characters is refused by the command sche
 
 test('a socket order frame with a client order id longer than 64 characters is refused MALFORMED_FRAME', () => {
   const codec = new FrameCodec(PROTOCOL_JSON, 65_536);
-  const frame = { t: 'order', id: 1, assessmentId: 'a1', order: { op: 'place', clientOrderId: long, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 1 } };
+  const frame = {
+    t: 'order',
+    id: 1,
+    assessmentId: 'a1',
+    order: { op: 'place', clientOrderId: long, symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 1 },
+  };
   const bytes = new TextEncoder().encode(JSON.stringify(frame));
 
-  assert.throws(() => codec.decode(bytes.buffer as ArrayBuffer, false), (err: unknown) => err instanceof FrameError && err.code === 'MALFORMED_FRAME');
+  assert.throws(
+    () => codec.decode(bytes.buffer as ArrayBuffer, false),
+    (err: unknown) => err instanceof FrameError && err.code === 'MALFORMED_FRAME',
+  );
 });

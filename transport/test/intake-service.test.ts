@@ -30,7 +30,8 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
   const skipped: MalformedMessage[] = [];
   const registry = new Registry();
   let publisher: TickPublisher;
-  const ask = async (payload: Uint8Array): Promise<IntakeResult> => dec.decode((await nc.request(subjects.intake, payload, { timeout: 5_000 })).data) as IntakeResult;
+  const ask = async (payload: Uint8Array): Promise<IntakeResult> =>
+    dec.decode((await nc.request(subjects.intake, payload, { timeout: 5_000 })).data) as IntakeResult;
 
   before(async () => {
     nc = await connect({ servers: '127.0.0.1:4222' });
@@ -41,10 +42,20 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     await publisher.publishClock(Date.UTC(2026, 0, 5, 9));
     await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 1), bid: 60_000, ask: 60_010 });
     db = await createTestDatabase();
-    const market = new JetStreamMarketLog(js, jsm, { stream, namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol), onMalformed: (m) => skipped.push(m) });
+    const market = new JetStreamMarketLog(js, jsm, {
+      stream,
+      namespace,
+      symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol),
+      onMalformed: (m) => skipped.push(m),
+    });
     node = await EngineNode.start({
-      market, journal: new PgJournal(db.sql, { group: 'g1' }), checkpoints: new PgCheckpointStore(db.sql, { group: 'g1' }), marketTail: () => market.tail(),
-      engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 0 }, checkpointIntervalMs: 0, metrics: new NodeMetrics(registry),
+      market,
+      journal: new PgJournal(db.sql, { group: 'g1' }),
+      checkpoints: new PgCheckpointStore(db.sql, { group: 'g1' }),
+      marketTail: () => market.tail(),
+      engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 0 },
+      checkpointIntervalMs: 0,
+      metrics: new NodeMetrics(registry),
     });
     service = new IntakeService(nc, node, { group: 'g1', namespace, maxRequestBytes: 2_048 });
     await node.ready;
@@ -61,7 +72,13 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
   test('a create and an order are acknowledged over NATS only once journaled, and the order fills on the next tick', async () => {
     const created = await ask(encode({ kind: 'create', assessmentId: 'n1', traderId: 't1', tierId: 'one-step-50k' }));
     assert.equal(created.ok, true, JSON.stringify(created));
-    const order = await ask(encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', clientOrderId: 'k1', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 58_000 } }));
+    const order = await ask(
+      encode({
+        kind: 'command',
+        assessmentId: 'n1',
+        command: { kind: 'place', clientOrderId: 'k1', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 58_000 },
+      }),
+    );
     assert.ok(order.ok, JSON.stringify(order));
     const [row] = await db.sql<{ position: string }[]>`select position from journal where assessment_id = 'n1' and client_order_id = 'k1'`;
     assert.equal(Number(row!.position), order.position, 'the acknowledged position is the journal row');
@@ -71,7 +88,10 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     assert.equal(state!.positions['BTC-USD']?.qty, 0.1);
     const seen = dec.decode((await nc.request(subjects.inspect, new Uint8Array(0), { timeout: 5_000 })).data) as InspectReply;
     assert.equal(seen.tickSeq, 3);
-    assert.deepEqual(seen.digests.map(([a]) => a), ['n1']);
+    assert.deepEqual(
+      seen.digests.map(([a]) => a),
+      ['n1'],
+    );
   });
 
   test('malformed, oversized and ill-typed requests are refused with what was wrong, and nothing is journaled', async () => {
@@ -81,13 +101,22 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
       [encode([1, 2, 3]), /not a msgpack map/],
       [encode({ kind: 'command' }), /assessmentId/],
       [encode({ kind: 'teleport', assessmentId: 'n1' }), /kind/],
-      [encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', note: 'x'.repeat(4_000) } }), /4\d{3} bytes; the limit is 2048/],
+      [
+        encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', note: 'x'.repeat(4_000) } }),
+        /4\d{3} bytes; the limit is 2048/,
+      ],
     ];
     for (const [payload, why] of cases) {
       const r = await ask(payload);
       assert.ok(!r.ok && r.code === 'MALFORMED_REQUEST' && why.test(r.message), JSON.stringify(r));
     }
-    const invalid = await ask(encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', clientOrderId: 'z', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 'lots' } }));
+    const invalid = await ask(
+      encode({
+        kind: 'command',
+        assessmentId: 'n1',
+        command: { kind: 'place', clientOrderId: 'z', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 'lots' },
+      }),
+    );
     assert.ok(!invalid.ok && invalid.code === 'INVALID_COMMAND' && /qty/.test(invalid.message), JSON.stringify(invalid));
     const stranger = await ask(encode({ kind: 'command', assessmentId: 'someone-else', command: { kind: 'flatten' } }));
     assert.ok(!stranger.ok && stranger.code === 'UNKNOWN_ASSESSMENT');
@@ -107,7 +136,10 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     await publisher.publishTick({ venue: 'coinbase', symbol: 'DOGE-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 3), bid: 1, ask: 1.1 });
     await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 4), bid: 60_200, ask: 60_210 });
     await until(() => node.lastSeq >= from + 3, { what: 'the node to read past the three ticks' });
-    assert.deepEqual(skipped.map((m) => m.kind), ['malformed', 'unknown_symbol']);
+    assert.deepEqual(
+      skipped.map((m) => m.kind),
+      ['malformed', 'unknown_symbol'],
+    );
     assert.match(skipped[1]!.reason, /unknown symbol "DOGE-USD"/);
     assert.equal(node.lastSeq, from + 3, 'the good tick after them was applied');
   });

@@ -16,9 +16,17 @@ const run = promisify(execFile);
 const skip = await serviceGate('nats', '127.0.0.1', 4222);
 const TAPE = 'tapes/prediction-settlement.jsonl';
 
-async function publish(stream: string, namespace: string, tape = TAPE, speed: string[] = ['--speed', '1000000']): Promise<{ published: number; duplicates: number; failed: number; refused: number; lastSeq: number; stderr: string }> {
-  const { stdout, stderr } = await run('npx', ['tsx', 'engine/main/market-data.ts', '--source', 'tape', '--tape', tape, ...speed,
-    '--stream', stream, '--namespace', namespace], { cwd: process.cwd(), timeout: 60_000 });
+async function publish(
+  stream: string,
+  namespace: string,
+  tape = TAPE,
+  speed: string[] = ['--speed', '1000000'],
+): Promise<{ published: number; duplicates: number; failed: number; refused: number; lastSeq: number; stderr: string }> {
+  const { stdout, stderr } = await run(
+    'npx',
+    ['tsx', 'engine/main/market-data.ts', '--source', 'tape', '--tape', tape, ...speed, '--stream', stream, '--namespace', namespace],
+    { cwd: process.cwd(), timeout: 60_000 },
+  );
   return { ...JSON.parse(stdout.trim().split('\n').pop()!), stderr };
 }
 
@@ -31,7 +39,10 @@ describe('market-data role', { skip }, () => {
     try {
       // The tape's instrument definitions go first, then its ticks and resolutions in order.
       const inputs = readTape(TAPE).map((s) => s.input);
-      const expected = [...inputs.filter((i) => i.type === 'instrument'), ...inputs.filter((i) => i.type === 'tick' || i.type === 'resolution')];
+      const expected = [
+        ...inputs.filter((i) => i.type === 'instrument'),
+        ...inputs.filter((i) => i.type === 'tick' || i.type === 'resolution'),
+      ];
       const { stderr, ...first } = await publish(stream, namespace, TAPE, []); // the default speed for a tape: as fast as acknowledged
       assert.deepEqual(first, { published: expected.length, duplicates: 0, failed: 0, refused: 0, lastSeq: expected.length });
       assert.match(stderr, /as fast as the stream acknowledges/);
@@ -47,13 +58,19 @@ describe('market-data role', { skip }, () => {
         if (got.length === expected.length) break;
       }
       await source.stop();
-      assert.deepEqual(got.map((g) => g.seq), expected.map((_, k) => k + 1));
+      assert.deepEqual(
+        got.map((g) => g.seq),
+        expected.map((_, k) => k + 1),
+      );
       // Same content as the tape, the stream sequence replacing the tape's.
-      assert.deepEqual(got.map(({ seq: _s, ...rest }) => rest), expected.map((e) => {
-        if (e.type === 'instrument') return e;
-        const { seq: _s, ...rest } = e as MarketInput & { seq: number };
-        return rest;
-      }));
+      assert.deepEqual(
+        got.map(({ seq: _s, ...rest }) => rest),
+        expected.map((e) => {
+          if (e.type === 'instrument') return e;
+          const { seq: _s, ...rest } = e as MarketInput & { seq: number };
+          return rest;
+        }),
+      );
     } finally {
       await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
       await nc.close();
@@ -71,8 +88,11 @@ describe('market-data role', { skip }, () => {
     writeFileSync(tape, lines.join('\n'));
     const nc = await connect({ servers: 'nats://127.0.0.1:4222' });
     try {
-      await assert.rejects(publish(stream, `md${suffix}`, tape), (err: { code?: number; stderr?: string }) =>
-        err.code === 2 && new RegExp(`INVALID_TAPE tape line ${at + 1}: PRICE_OUT_OF_RANGE`).test(err.stderr ?? ''));
+      await assert.rejects(
+        publish(stream, `md${suffix}`, tape),
+        (err: { code?: number; stderr?: string }) =>
+          err.code === 2 && new RegExp(`INVALID_TAPE tape line ${at + 1}: PRICE_OUT_OF_RANGE`).test(err.stderr ?? ''),
+      );
       const info = await (await jetstreamManager(nc)).streams.info(stream).catch(() => undefined);
       assert.equal(info?.state.messages ?? 0, 0);
     } finally {

@@ -4,9 +4,20 @@ import type Stripe from 'stripe';
 import { PgPurchaseStore } from '../../persistence/index.js';
 import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
 import {
-  assessmentIdFor, CheckoutProviderError, createStripe, PaymentsConfigError, PriceNotConfiguredError, Purchases,
-  signedWebhook, startStripeFake, UnknownTierError, WebhookSignatureError, type AssessmentIssuer, type PaymentSubject,
-  type PurchasesDeps, type StripeFake,
+  assessmentIdFor,
+  CheckoutProviderError,
+  createStripe,
+  PaymentsConfigError,
+  PriceNotConfiguredError,
+  Purchases,
+  signedWebhook,
+  startStripeFake,
+  UnknownTierError,
+  WebhookSignatureError,
+  type AssessmentIssuer,
+  type PaymentSubject,
+  type PurchasesDeps,
+  type StripeFake,
 } from '../payments/index.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
@@ -43,8 +54,13 @@ describe('stripe checkout purchases', { skip }, () => {
     const issuer = new RecordingIssuer();
     const published: { subject: PaymentSubject; payload: Record<string, unknown> }[] = [];
     const purchases = new Purchases({
-      store: new PgPurchaseStore(db.sql), stripe, issuer, prices: PRICES, webhookSecret: SECRET,
-      successUrl: 'https://app.example/checkout/done?session={CHECKOUT_SESSION_ID}', cancelUrl: 'https://app.example/tiers',
+      store: new PgPurchaseStore(db.sql),
+      stripe,
+      issuer,
+      prices: PRICES,
+      webhookSecret: SECRET,
+      successUrl: 'https://app.example/checkout/done?session={CHECKOUT_SESSION_ID}',
+      cancelUrl: 'https://app.example/tiers',
       publish: async (subject, payload) => void published.push({ subject, payload: payload as Record<string, unknown> }),
       ...overrides,
     });
@@ -67,7 +83,9 @@ describe('stripe checkout purchases', { skip }, () => {
     return c!;
   };
   const purchase = async (id: string) => {
-    const [p] = await db.sql<{ status: string; external_ref: string | null; payment_intent: string | null; amount_cents: string; currency: string }[]>`
+    const [p] = await db.sql<
+      { status: string; external_ref: string | null; payment_intent: string | null; amount_cents: string; currency: string }[]
+    >`
       select status, external_ref, payment_intent, amount_cents, currency from purchases where id = ${id}`;
     return p!;
   };
@@ -87,21 +105,42 @@ describe('stripe checkout purchases', { skip }, () => {
     assert.equal(r.headers['idempotency-key'], started.purchaseId);
     assert.deepEqual(
       {
-        mode: r.form['mode'], currency: r.form['line_items[0][price_data][currency]'], amount: r.form['line_items[0][price_data][unit_amount]'],
-        name: r.form['line_items[0][price_data][product_data][name]'], quantity: r.form['line_items[0][quantity]'],
-        ref: r.form['client_reference_id'], purchaseId: r.form['metadata[purchaseId]'], tierId: r.form['metadata[tierId]'],
-        userId: r.form['metadata[userId]'], piPurchaseId: r.form['payment_intent_data[metadata][purchaseId]'],
-        success: r.form['success_url'], cancel: r.form['cancel_url'],
+        mode: r.form['mode'],
+        currency: r.form['line_items[0][price_data][currency]'],
+        amount: r.form['line_items[0][price_data][unit_amount]'],
+        name: r.form['line_items[0][price_data][product_data][name]'],
+        quantity: r.form['line_items[0][quantity]'],
+        ref: r.form['client_reference_id'],
+        purchaseId: r.form['metadata[purchaseId]'],
+        tierId: r.form['metadata[tierId]'],
+        userId: r.form['metadata[userId]'],
+        piPurchaseId: r.form['payment_intent_data[metadata][purchaseId]'],
+        success: r.form['success_url'],
+        cancel: r.form['cancel_url'],
       },
       {
-        mode: 'payment', currency: 'usd', amount: '54900', name: 'Two-Step 100K', quantity: '1', ref: started.purchaseId,
-        purchaseId: started.purchaseId, tierId: 'two-step-100k', userId: `user-${users}`, piPurchaseId: started.purchaseId,
-        success: 'https://app.example/checkout/done?session={CHECKOUT_SESSION_ID}', cancel: 'https://app.example/tiers',
+        mode: 'payment',
+        currency: 'usd',
+        amount: '54900',
+        name: 'Two-Step 100K',
+        quantity: '1',
+        ref: started.purchaseId,
+        purchaseId: started.purchaseId,
+        tierId: 'two-step-100k',
+        userId: `user-${users}`,
+        piPurchaseId: started.purchaseId,
+        success: 'https://app.example/checkout/done?session={CHECKOUT_SESSION_ID}',
+        cancel: 'https://app.example/tiers',
       },
     );
     const p = await purchase(started.purchaseId);
-    assert.deepEqual({ ...p }, { status: 'pending', external_ref: started.sessionId, payment_intent: null, amount_cents: '54900', currency: 'USD' });
-    const [tier] = await db.sql<{ name: string }[]>`select definition ->> 'name' as name from tiers where id = 'two-step-100k' and version = 1`;
+    assert.deepEqual(
+      { ...p },
+      { status: 'pending', external_ref: started.sessionId, payment_intent: null, amount_cents: '54900', currency: 'USD' },
+    );
+    const [tier] = await db.sql<
+      { name: string }[]
+    >`select definition ->> 'name' as name from tiers where id = 'two-step-100k' and version = 1`;
     assert.equal(tier?.name, 'Two-Step 100K');
   });
 
@@ -109,14 +148,23 @@ describe('stripe checkout purchases', { skip }, () => {
     const { purchases } = setup();
     const rows = await counts();
     const sent = fake.requests.length;
-    await assert.rejects(purchases.startCheckout({ userId: 'u-x', email: 'x@example.com', tierId: 'no-such-tier' }), (e: unknown) => e instanceof UnknownTierError && e.code === 'UNKNOWN_TIER');
-    await assert.rejects(purchases.startCheckout({ userId: 'u-x', email: 'x@example.com', tierId: 'prediction-10k' }), (e: unknown) => e instanceof PriceNotConfiguredError && e.code === 'PRICE_NOT_CONFIGURED');
+    await assert.rejects(
+      purchases.startCheckout({ userId: 'u-x', email: 'x@example.com', tierId: 'no-such-tier' }),
+      (e: unknown) => e instanceof UnknownTierError && e.code === 'UNKNOWN_TIER',
+    );
+    await assert.rejects(
+      purchases.startCheckout({ userId: 'u-x', email: 'x@example.com', tierId: 'prediction-10k' }),
+      (e: unknown) => e instanceof PriceNotConfiguredError && e.code === 'PRICE_NOT_CONFIGURED',
+    );
     assert.deepEqual(await counts(), rows);
     assert.equal(fake.requests.length, sent);
   });
 
   test('a configuration that would disable the replay check is refused', () => {
-    assert.throws(() => setup({ toleranceSeconds: 0 }), (e: unknown) => e instanceof PaymentsConfigError && e.code === 'PAYMENTS_CONFIG_INVALID');
+    assert.throws(
+      () => setup({ toleranceSeconds: 0 }),
+      (e: unknown) => e instanceof PaymentsConfigError && e.code === 'PAYMENTS_CONFIG_INVALID',
+    );
     assert.throws(() => setup({ webhookSecret: '  ' }), PaymentsConfigError);
     assert.throws(() => setup({ prices: { 'two-step-100k': { amountCents: 10.5, currency: 'usd' } } }), PaymentsConfigError);
   });
@@ -124,7 +172,10 @@ describe('stripe checkout purchases', { skip }, () => {
   test('a Stripe failure during checkout marks the purchase failed and throws CheckoutProviderError', async () => {
     const { checkout } = setup();
     fake.failNext(1, 500);
-    const err = await checkout().then(() => assert.fail('expected a rejection'), (e: unknown) => e);
+    const err = await checkout().then(
+      () => assert.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof CheckoutProviderError);
     assert.equal(err.code, 'CHECKOUT_PROVIDER_FAILED');
     assert.equal((await purchase(err.purchaseId)).status, 'failed');
@@ -137,16 +188,37 @@ describe('stripe checkout purchases', { skip }, () => {
     const result = await deliver('checkout.session.completed', session).send();
     const assessmentId = assessmentIdFor(started.purchaseId);
     assert.deepEqual(result, {
-      status: 'applied', eventId: result.eventId, eventType: 'checkout.session.completed', purchaseId: started.purchaseId,
-      purchaseStatus: 'paid', assessmentId, issued: true, errors: [],
+      status: 'applied',
+      eventId: result.eventId,
+      eventType: 'checkout.session.completed',
+      purchaseId: started.purchaseId,
+      purchaseStatus: 'paid',
+      assessmentId,
+      issued: true,
+      errors: [],
     });
     const p = await purchase(started.purchaseId);
     assert.equal(p.status, 'paid');
     assert.equal(p.payment_intent, session['payment_intent']);
-    const [a] = await db.sql`select trader_id, tier_id, tier_version, purchase_id, status, phase, issued_at is not null as issued from assessments where id = ${assessmentId}`;
-    assert.deepEqual({ ...a }, { trader_id: `user-${users}`, tier_id: 'two-step-100k', tier_version: 1, purchase_id: started.purchaseId, status: 'created', phase: 'challenge', issued: true });
+    const [a] =
+      await db.sql`select trader_id, tier_id, tier_version, purchase_id, status, phase, issued_at is not null as issued from assessments where id = ${assessmentId}`;
+    assert.deepEqual(
+      { ...a },
+      {
+        trader_id: `user-${users}`,
+        tier_id: 'two-step-100k',
+        tier_version: 1,
+        purchase_id: started.purchaseId,
+        status: 'created',
+        phase: 'challenge',
+        issued: true,
+      },
+    );
     assert.deepEqual(issuer.calls, [{ assessmentId, traderId: `user-${users}`, tierId: 'two-step-100k', purchaseId: started.purchaseId }]);
-    assert.deepEqual(published.map((e) => e.subject), ['payment.purchase-completed', 'assessment.created']);
+    assert.deepEqual(
+      published.map((e) => e.subject),
+      ['payment.purchase-completed', 'assessment.created'],
+    );
     assert.equal(published[0]!.payload['amountCents'], 54_900);
     assert.equal(published[1]!.payload['assessmentId'], assessmentId);
   });
@@ -181,20 +253,33 @@ describe('stripe checkout purchases', { skip }, () => {
       const started = await checkout();
       const w = deliver('checkout.session.completed', fake.completeSession(started.sessionId));
       const rows = await counts();
-      await assert.rejects(send(purchases, w.body, w.header), (e: unknown) => e instanceof WebhookSignatureError && e.code === 'WEBHOOK_SIGNATURE_INVALID' && e.reason === reason);
+      await assert.rejects(
+        send(purchases, w.body, w.header),
+        (e: unknown) => e instanceof WebhookSignatureError && e.code === 'WEBHOOK_SIGNATURE_INVALID' && e.reason === reason,
+      );
       assert.deepEqual(await counts(), rows);
       assert.equal((await purchase(started.purchaseId)).status, 'pending');
       assert.deepEqual([issuer.calls.length, published.length], [0, 0]);
     };
 
     test('a signature made with another secret (forged)', () =>
-      refused((p, body) => p.handleWebhook(body, stripe.webhooks.generateTestHeaderString({ payload: body, secret: 'whsec_attacker' })), 'signature-mismatch'));
+      refused(
+        (p, body) => p.handleWebhook(body, stripe.webhooks.generateTestHeaderString({ payload: body, secret: 'whsec_attacker' })),
+        'signature-mismatch',
+      ));
     test('a body changed after signing (tampered)', () =>
       refused((p, body, header) => p.handleWebhook(body.replace('"paid"', '"paid" '), header), 'signature-mismatch'));
     test('a missing Stripe-Signature header', () => refused((p, body) => p.handleWebhook(body, undefined), 'missing-header'));
     test('a header without a timestamp and v1 signature', () => refused((p, body) => p.handleWebhook(body, 'v0=abc'), 'malformed-header'));
     test('a signature older than the tolerance (a replay)', () =>
-      refused((p, body) => p.handleWebhook(body, stripe.webhooks.generateTestHeaderString({ payload: body, secret: SECRET, timestamp: Math.floor(Date.now() / 1000) - 301 })), 'timestamp-outside-tolerance'));
+      refused(
+        (p, body) =>
+          p.handleWebhook(
+            body,
+            stripe.webhooks.generateTestHeaderString({ payload: body, secret: SECRET, timestamp: Math.floor(Date.now() / 1000) - 301 }),
+          ),
+        'timestamp-outside-tolerance',
+      ));
   });
 
   test('a replay is judged against the injected clock', async () => {
@@ -213,7 +298,10 @@ describe('stripe checkout purchases', { skip }, () => {
     const result = await deliver('checkout.session.expired', fake.expireSession(started.sessionId)).send();
     assert.equal(result.status === 'applied' && result.purchaseStatus, 'failed');
     assert.equal((await purchase(started.purchaseId)).status, 'failed');
-    assert.deepEqual(published.map((e) => [e.subject, e.payload['reason']]), [['payment.purchase-failed', 'expired']]);
+    assert.deepEqual(
+      published.map((e) => [e.subject, e.payload['reason']]),
+      [['payment.purchase-failed', 'expired']],
+    );
     assert.equal(issuer.calls.length, 0);
   });
 
@@ -269,7 +357,10 @@ describe('stripe checkout purchases', { skip }, () => {
     assert.equal(result.status === 'applied' && result.issued, false);
     assert.equal(result.status === 'applied' && result.errors[0]?.message, 'engine unavailable');
     assert.equal((await purchase(started.purchaseId)).status, 'paid');
-    assert.deepEqual(published.map((e) => e.subject), ['payment.purchase-completed']);
+    assert.deepEqual(
+      published.map((e) => e.subject),
+      ['payment.purchase-completed'],
+    );
 
     issuer.failing = false;
     const assessmentId = assessmentIdFor(started.purchaseId);
@@ -277,7 +368,10 @@ describe('stripe checkout purchases', { skip }, () => {
     const again = await purchases.reissuePending({ minAgeMs: 0 });
     assert.ok(again.issued.includes(assessmentId));
     assert.deepEqual(again.failed, []);
-    assert.deepEqual(issuer.calls.map((c) => c.assessmentId), [assessmentId, assessmentId]);
+    assert.deepEqual(
+      issuer.calls.map((c) => c.assessmentId),
+      [assessmentId, assessmentId],
+    );
     assert.equal(published.at(-1)?.subject, 'assessment.created');
     assert.ok(!(await purchases.reissuePending({ minAgeMs: 0 })).issued.includes(assessmentId));
   });

@@ -6,7 +6,8 @@ import { createStripe, startStripeFake, type StripeFake } from '../payments/inde
 const params = (ref: string): Stripe.Checkout.SessionCreateParams => ({
   mode: 'payment',
   line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: 1_000, product_data: { name: 'Tier' } } }],
-  success_url: 'https://app.example/done', client_reference_id: ref,
+  success_url: 'https://app.example/done',
+  client_reference_id: ref,
 });
 
 describe('stripe fake', () => {
@@ -28,11 +29,20 @@ describe('stripe fake', () => {
   });
 
   test('a request without a required field is refused naming the parameter, as Stripe does', async () => {
-    const missing = { ...params('p3'), line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: 1_000 } }] } as Stripe.Checkout.SessionCreateParams;
-    await assert.rejects(stripe.checkout.sessions.create(missing), { type: 'StripeInvalidRequestError', param: 'line_items[0][price_data][product_data][name]' });
+    const missing = {
+      ...params('p3'),
+      line_items: [{ quantity: 1, price_data: { currency: 'usd', unit_amount: 1_000 } }],
+    } as Stripe.Checkout.SessionCreateParams;
+    await assert.rejects(stripe.checkout.sessions.create(missing), {
+      type: 'StripeInvalidRequestError',
+      param: 'line_items[0][price_data][product_data][name]',
+    });
     const noUrl: Partial<Stripe.Checkout.SessionCreateParams> = params('p3');
     delete noUrl.success_url;
-    await assert.rejects(stripe.checkout.sessions.create(noUrl as Stripe.Checkout.SessionCreateParams), { type: 'StripeInvalidRequestError', param: 'success_url' });
+    await assert.rejects(stripe.checkout.sessions.create(noUrl as Stripe.Checkout.SessionCreateParams), {
+      type: 'StripeInvalidRequestError',
+      param: 'success_url',
+    });
     const unknown = { ...params('p3'), payment_method_types: ['card'] } as unknown as Stripe.Checkout.SessionCreateParams;
     await assert.rejects(stripe.checkout.sessions.create(unknown), { type: 'StripeInvalidRequestError', param: 'payment_method_types' });
   });
@@ -48,7 +58,10 @@ describe('stripe fake', () => {
     fake.failNext(1, 500);
     const session = await retrying.checkout.sessions.create(params('p5'), { idempotencyKey: 'key-retry' });
     const sent = fake.requests.slice(before);
-    assert.deepEqual(sent.map((r) => r.headers['idempotency-key']), ['key-retry', 'key-retry']);
+    assert.deepEqual(
+      sent.map((r) => r.headers['idempotency-key']),
+      ['key-retry', 'key-retry'],
+    );
     assert.equal((await retrying.checkout.sessions.retrieve(session.id)).client_reference_id, 'p5');
   });
 

@@ -87,30 +87,50 @@ export async function startWorld(): Promise<RouteWorld> {
   const stoppers: Array<() => Promise<void>> = [];
 
   return {
-    namespace, nc, db,
+    namespace,
+    nc,
+    db,
     async startOwner(name, o = {}) {
       const onc = await connect({ servers: '127.0.0.1:4222' });
       const market = new JetStreamMarketLog(js, jsm, { stream, namespace });
       const late = new LateOutput();
       const node = await ClusterNode.start({
-        market, journal: new PgShardJournal(db.sql), store: new PgShardStore(db.sql), membership: new PgMembership(db.sql), nodeId: name, leaseTtlMs: 3_000, roundMs: 100,
-        marketTail: () => market.tail(), engine: { workers: 1, tiers: presetTiers(), flushIntervalMs: 50 }, checkpointIntervalMs: 0, output: late, log: log.child({ node: name }),
+        market,
+        journal: new PgShardJournal(db.sql),
+        store: new PgShardStore(db.sql),
+        membership: new PgMembership(db.sql),
+        nodeId: name,
+        leaseTtlMs: 3_000,
+        roundMs: 100,
+        marketTail: () => market.tail(),
+        engine: { workers: 1, tiers: presetTiers(), flushIntervalMs: 50 },
+        checkpointIntervalMs: 0,
+        output: late,
+        log: log.child({ node: name }),
       });
       let hold: { promise: Promise<void>; release: () => void } | undefined;
       let held = 0;
-      const host = clusterShardHost(node, name, countedWatch((ids, on) => node.engine.watch(ids, on)));
-      const service = new ShardService(onc, {
-        ...host,
-        // The node journals and applies as ever; only the answer may be held (lost on the way, as far as the gateway can tell).
-        offer: async (req: IntakeRequest): Promise<RoutedIntakeResult> => {
-          const r = await node.offer(req);
-          if (hold !== undefined) {
-            held++;
-            await hold.promise;
-          }
-          return r;
+      const host = clusterShardHost(
+        node,
+        name,
+        countedWatch((ids, on) => node.engine.watch(ids, on)),
+      );
+      const service = new ShardService(
+        onc,
+        {
+          ...host,
+          // The node journals and applies as ever; only the answer may be held (lost on the way, as far as the gateway can tell).
+          offer: async (req: IntakeRequest): Promise<RoutedIntakeResult> => {
+            const r = await node.offer(req);
+            if (hold !== undefined) {
+              held++;
+              await hold.promise;
+            }
+            return r;
+          },
         },
-      }, { namespace, log, leaderboard: new MemoryLeaderboard(), ...o });
+        { namespace, log, leaderboard: new MemoryLeaderboard(), ...o },
+      );
       late.targets.push(service.publisher);
       await service.start();
       let stopped = false;
@@ -124,7 +144,11 @@ export async function startWorld(): Promise<RouteWorld> {
       };
       stoppers.push(stop);
       return {
-        name, node, service, nc: onc, stop,
+        name,
+        node,
+        service,
+        nc: onc,
+        stop,
         get held() {
           return held;
         },
@@ -143,11 +167,22 @@ export async function startWorld(): Promise<RouteWorld> {
       const registry = new Registry();
       const router = new ShardRouter(gnc, { namespace, registry, ...o });
       router.start();
-      const streams = new RemoteStreams(gnc, router, { gateway: `gw-${randomBytes(3).toString('hex')}`, namespace, ...(o.renewMs === undefined ? {} : { renewMs: o.renewMs }) });
+      const streams = new RemoteStreams(gnc, router, {
+        gateway: `gw-${randomBytes(3).toString('hex')}`,
+        namespace,
+        ...(o.renewMs === undefined ? {} : { renewMs: o.renewMs }),
+      });
       streams.start();
       const verifier = await TokenVerifier.create({ secret: SECRET });
       const gateway = await Gateway.start({
-        engine: router, verifier, hub: streams.hub, snapshots: (id) => streams.snapshot(id), metrics: new GatewayMetrics(registry, streams.hub), log, port: 0, authTimeoutMs: 2_000,
+        engine: router,
+        verifier,
+        hub: streams.hub,
+        snapshots: (id) => streams.snapshot(id),
+        metrics: new GatewayMetrics(registry, streams.hub),
+        log,
+        port: 0,
+        authTimeoutMs: 2_000,
       });
       const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
       let stopped = false;
@@ -161,7 +196,12 @@ export async function startWorld(): Promise<RouteWorld> {
       };
       stoppers.push(stop);
       return {
-        router, streams, gateway, registry, url, stop,
+        router,
+        streams,
+        gateway,
+        registry,
+        url,
+        stop,
         async connect(sub) {
           return VaticClient.connect(url, await token(sub), { WebSocket: WebSocket as unknown as SocketConstructor, timeoutMs: 20_000 });
         },
@@ -179,4 +219,3 @@ export async function startWorld(): Promise<RouteWorld> {
     },
   };
 }
-

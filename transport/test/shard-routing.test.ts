@@ -9,7 +9,15 @@ import { startWorld, type Owner, type RouteWorld } from './route-harness.js';
 import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
-const place = (clientOrderId: string, qty = 0.1) => ({ op: 'place' as const, clientOrderId, symbol: 'BTC-USD', side: 'buy' as const, type: 'market' as const, qty, stopLoss: 59_000 });
+const place = (clientOrderId: string, qty = 0.1) => ({
+  op: 'place' as const,
+  clientOrderId,
+  symbol: 'BTC-USD',
+  side: 'buy' as const,
+  type: 'market' as const,
+  qty,
+  stopLoss: 59_000,
+});
 
 /** A counter's value with these labels (0 when absent). */
 async function counter(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -23,11 +31,15 @@ describe('routing commands and streams to the owner of each shard in a two-node 
   /** The running node that serves `id`'s shard now. */
   const ownerOf = (id: string): Owner | undefined => [...owners.values()].find((o) => o.node.epochOf(shardOf(id)) !== undefined);
   /** Every shard served, each node holding its share (floor or ceil of 1024/N): no move under way. */
-  const allServed = async (): Promise<void> => void (await until(() => {
-    const sizes = [...owners.values()].map((o) => o.node.servedShards().size);
-    const share = 1024 / sizes.length;
-    return sizes.reduce((a, b) => a + b, 0) === 1024 && sizes.every((n) => n >= Math.floor(share) && n <= Math.ceil(share));
-  }, { what: 'the shards to settle, a share on each node', deadlineMs: 60_000 }));
+  const allServed = async (): Promise<void> =>
+    void (await until(
+      () => {
+        const sizes = [...owners.values()].map((o) => o.node.servedShards().size);
+        const share = 1024 / sizes.length;
+        return sizes.reduce((a, b) => a + b, 0) === 1024 && sizes.every((n) => n >= Math.floor(share) && n <= Math.ceil(share));
+      },
+      { what: 'the shards to settle, a share on each node', deadlineMs: 60_000 },
+    ));
   const restart = async (name: string): Promise<void> => {
     owners.set(name, await w.startOwner(name));
     await allServed();
@@ -37,10 +49,17 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     w = await startWorld();
     for (const name of ['n1', 'n2']) owners.set(name, await w.startOwner(name));
     await allServed();
-    assert.ok([...owners.values()].every((o) => o.node.servedShards().size > 0), 'both nodes serve a share');
+    assert.ok(
+      [...owners.values()].every((o) => o.node.servedShards().size > 0),
+      'both nodes serve a share',
+    );
     // Created through the routing plane, each at the owner of its shard.
     const router = new ShardRouter(w.nc, { namespace: w.namespace, deadlineMs: 30_000 });
-    for (const [id, trader] of [['r-alice', 'alice'], ['r-bob', 'bob'], ['r-carol', 'carol']]) {
+    for (const [id, trader] of [
+      ['r-alice', 'alice'],
+      ['r-bob', 'bob'],
+      ['r-carol', 'carol'],
+    ]) {
       const r = await router.offer({ kind: 'create', assessmentId: id!, traderId: trader!, tierId: 'one-step-50k' });
       assert.ok(r.ok, JSON.stringify(r));
     }
@@ -56,19 +75,30 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     const from = ownerOf('r-alice')!;
     from.holdReplies(); // the node journals and applies; its answer never reaches the gateway
     const acked = alice.order('r-alice', place('k1', 0.2));
-    await until(async () => (await w.db.sql`select 1 from journal where client_order_id = 'k1'`).length === 1, { what: 'the order in the journal', deadlineMs: 20_000 });
-    await until(async () => (await counter(gw.registry, 'gateway_route_retries_total', { reason: 'timeout' })) >= 1, { what: 'the gateway to give up on the first attempt', deadlineMs: 20_000 });
+    await until(async () => (await w.db.sql`select 1 from journal where client_order_id = 'k1'`).length === 1, {
+      what: 'the order in the journal',
+      deadlineMs: 20_000,
+    });
+    await until(async () => (await counter(gw.registry, 'gateway_route_retries_total', { reason: 'timeout' })) >= 1, {
+      what: 'the gateway to give up on the first attempt',
+      deadlineMs: 20_000,
+    });
     await from.stop(); // hands every shard over to the other node, draining each one's subscriptions first
     owners.delete(from.name);
     const position = await acked;
     await until(() => ownerOf('r-alice') !== undefined, { what: 'the other node to take the shard', deadlineMs: 60_000 });
     const to = ownerOf('r-alice');
     assert.ok(to !== undefined && to !== from, 'the other node serves the shard now');
-    const rows = await w.db.sql<{ position: string }[]>`select position from journal where assessment_id = 'r-alice' and client_order_id = 'k1'`;
+    const rows = await w.db.sql<
+      { position: string }[]
+    >`select position from journal where assessment_id = 'r-alice' and client_order_id = 'k1'`;
     assert.equal(rows.length, 1, 'journaled once');
     assert.equal(position, Number(rows[0]!.position), 'the answer is the original acceptance');
     await w.tick(60_200);
-    await until(async () => (await to.node.state('r-alice'))?.positions['BTC-USD']?.qty !== undefined, { what: 'the new owner to fill it', deadlineMs: 20_000 });
+    await until(async () => (await to.node.state('r-alice'))?.positions['BTC-USD']?.qty !== undefined, {
+      what: 'the new owner to fill it',
+      deadlineMs: 20_000,
+    });
     assert.equal((await to.node.state('r-alice'))!.positions['BTC-USD']!.qty, 0.2, 'filled once');
     alice.close();
     await gw.stop();
@@ -77,13 +107,16 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     const patient = await w.startGateway({ attemptTimeoutMs: 20_000, deadlineMs: 30_000 });
     const again = await patient.connect('alice');
     assert.equal(await again.order('r-alice', place('k1', 0.2)), position, 'the resend is answered with the original acceptance');
-    await assert.rejects(again.order('r-alice', place('k1', 0.3)), (e: unknown) => e instanceof ProtocolError && e.code === 'DUPLICATE_CLIENT_ORDER_ID');
+    await assert.rejects(
+      again.order('r-alice', place('k1', 0.3)),
+      (e: unknown) => e instanceof ProtocolError && e.code === 'DUPLICATE_CLIENT_ORDER_ID',
+    );
     again.close();
     await patient.stop();
     await restart(from.name);
   });
 
-  test('the live stream changes epoch when its shard changes owner, the client takes a fresh snapshot holding the earlier fill, and the next fill comes on the new owner\'s stream', async () => {
+  test("the live stream changes epoch when its shard changes owner, the client takes a fresh snapshot holding the earlier fill, and the next fill comes on the new owner's stream", async () => {
     const gw = await w.startGateway({ deadlineMs: 30_000 });
     const bob = await gw.connect('bob');
     const snapshots: Array<{ epoch: number; state: { positions: Record<string, { qty: number }> } }> = [];
@@ -94,7 +127,7 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     });
     const from = ownerOf('r-bob')!;
     const v = shardOf('r-bob');
-    assert.equal(first.epoch, from.node.epochOf(v), 'the stream carries the shard\'s owner epoch');
+    assert.equal(first.epoch, from.node.epochOf(v), "the stream carries the shard's owner epoch");
     await bob.order('r-bob', place('b1', 0.1));
     await w.tick(60_300);
     await until(() => fills.length === 1, { what: 'the first fill on the stream', deadlineMs: 20_000 });
@@ -104,12 +137,16 @@ describe('routing commands and streams to the owner of each shard in a two-node 
     const to = ownerOf('r-bob')!;
     const epoch = to.node.epochOf(v)!;
     assert.ok(epoch > first.epoch, 'a new owner, a new epoch');
-    await until(() => snapshots.some((s) => s.epoch === epoch), { what: 'a snapshot at the new owner\'s epoch', deadlineMs: 20_000 });
-    assert.equal(snapshots.find((s) => s.epoch === epoch)!.state.positions['BTC-USD']?.qty, 0.1, 'the fresh snapshot holds the fill made under the old owner');
+    await until(() => snapshots.some((s) => s.epoch === epoch), { what: "a snapshot at the new owner's epoch", deadlineMs: 20_000 });
+    assert.equal(
+      snapshots.find((s) => s.epoch === epoch)!.state.positions['BTC-USD']?.qty,
+      0.1,
+      'the fresh snapshot holds the fill made under the old owner',
+    );
     assert.ok(bob.gaps >= 1, 'the client saw the stream move and resynced');
     await bob.order('r-bob', place('b2', 0.1));
     await w.tick(60_400);
-    await until(() => fills.length === 2, { what: 'the second fill, on the new owner\'s stream', deadlineMs: 20_000 });
+    await until(() => fills.length === 2, { what: "the second fill, on the new owner's stream", deadlineMs: 20_000 });
     assert.equal(fills[1]!.epoch, epoch);
     assert.equal(bob.position('r-bob')?.epoch, epoch);
     bob.close();
@@ -125,12 +162,18 @@ describe('routing commands and streams to the owner of each shard in a two-node 
       await owners.get(name)!.stop();
       owners.delete(name);
     }
-    await assert.rejects(carol.order('r-carol', place('u1')), (e: unknown) => e instanceof ProtocolError && e.code === 'UNAVAILABLE' && /no owner of shard \d+ answered within 800 ms/.test(e.message));
+    await assert.rejects(
+      carol.order('r-carol', place('u1')),
+      (e: unknown) =>
+        e instanceof ProtocolError && e.code === 'UNAVAILABLE' && /no owner of shard \d+ answered within 800 ms/.test(e.message),
+    );
     const again = await gw.connect('carol');
     await assert.rejects(again.subscribe('r-carol'), (e: unknown) => e instanceof ProtocolError && e.code === 'UNAVAILABLE');
-    assert.ok(await counter(gw.registry, 'gateway_route_unavailable_total') >= 2);
-    assert.ok(await counter(gw.registry, 'gateway_route_retries_total', { reason: 'no_responders' }) >= 1);
-    const seconds = (await gw.registry.getSingleMetric('gateway_route_seconds')!.get()).values.find((x) => (x as { metricName?: string }).metricName === 'gateway_route_seconds_count');
+    assert.ok((await counter(gw.registry, 'gateway_route_unavailable_total')) >= 2);
+    assert.ok((await counter(gw.registry, 'gateway_route_retries_total', { reason: 'no_responders' })) >= 1);
+    const seconds = (await gw.registry.getSingleMetric('gateway_route_seconds')!.get()).values.find(
+      (x) => (x as { metricName?: string }).metricName === 'gateway_route_seconds_count',
+    );
     assert.ok((seconds?.value ?? 0) >= 2, 'routed requests are timed');
     assert.equal((await w.db.sql`select 1 from journal where client_order_id = 'u1'`).length, 0, 'nothing was journaled');
     carol.close();

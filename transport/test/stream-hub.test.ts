@@ -9,7 +9,10 @@ import { StreamHub, type Subscriber } from '../server/stream-hub.js';
 function reader(protocol: Subscriber['protocol'] = PROTOCOL_MSGPACK) {
   const got: Array<{ t: string; seq: number }> = [];
   const s = {
-    protocol, lagging: new Set<string>(), bufferedBytes: 0, closed: false,
+    protocol,
+    lagging: new Set<string>(),
+    bufferedBytes: 0,
+    closed: false,
     buffered: () => s.bufferedBytes,
     send: (data: Uint8Array | string) => {
       got.push((typeof data === 'string' ? JSON.parse(data) : decode(data)) as { t: string; seq: number });
@@ -27,7 +30,18 @@ function reader(protocol: Subscriber['protocol'] = PROTOCOL_MSGPACK) {
 }
 
 const delta = (id: string, equity: number): StateDelta => ({
-  assessmentId: id, status: 'active', phase: 'challenge', startingBalance: 50_000, balance: 50_000, equity, dailyFloor: 48_500, maxLossFloor: 47_000, positions: [], workingOrders: 0, input: 1, at: 0,
+  assessmentId: id,
+  status: 'active',
+  phase: 'challenge',
+  startingBalance: 50_000,
+  balance: 50_000,
+  equity,
+  dailyFloor: 48_500,
+  maxLossFloor: 47_000,
+  positions: [],
+  workingOrders: 0,
+  input: 1,
+  at: 0,
 });
 const fill = (id: string, input: number) => ({ type: 'order.filled', assessmentId: id, at: 0, input, n: 0 }) as unknown as OutputEvent;
 
@@ -44,8 +58,23 @@ test('a slow reader skips deltas (counted and marked for resync) but still gets 
   hub.onDeltas([delta('a', 2)]);
   hub.onEvents([fill('a', 3)]);
   hub.onDeltas([delta('a', 4)]);
-  assert.deepEqual(fast.got.map((f) => [f.t, f.seq]), [['delta', 1], ['delta', 2], ['event', 3], ['delta', 4]]);
-  assert.deepEqual(slow.got.map((f) => [f.t, f.seq]), [['delta', 1], ['event', 3]], 'deltas skipped, the fill delivered');
+  assert.deepEqual(
+    fast.got.map((f) => [f.t, f.seq]),
+    [
+      ['delta', 1],
+      ['delta', 2],
+      ['event', 3],
+      ['delta', 4],
+    ],
+  );
+  assert.deepEqual(
+    slow.got.map((f) => [f.t, f.seq]),
+    [
+      ['delta', 1],
+      ['event', 3],
+    ],
+    'deltas skipped, the fill delivered',
+  );
   assert.deepEqual([...slow.lagging], ['a']);
   assert.equal(hub.counters.deltasDropped, 2);
   slow.bufferedBytes = 20_000; // over the hard limit
@@ -83,16 +112,25 @@ test('a stream outlives its last subscriber for the linger time, then stops the 
   now = 1_600;
   hub.sweep();
   assert.equal(hub.streams, 0);
-  assert.deepEqual(watch, [[['a'], true], [['a'], false]]);
+  assert.deepEqual(watch, [
+    [['a'], true],
+    [['a'], false],
+  ]);
 });
 
 test('deltas encoded by the engine go out byte for byte as the hub would encode them, to msgpack and JSON subscribers alike, and resume from the ring', () => {
   const sent = (protocol: Subscriber['protocol']) => {
     const out: Array<Uint8Array | string> = [];
-    const s: Subscriber = { protocol, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => {
-      out.push(typeof d === 'string' ? d : d.slice());
-      return true;
-    } };
+    const s: Subscriber = {
+      protocol,
+      buffered: () => 0,
+      closeSlow: () => {},
+      lag: () => {},
+      send: (d) => {
+        out.push(typeof d === 'string' ? d : d.slice());
+        return true;
+      },
+    };
     return { s, out };
   };
   const plain = new StreamHub({ epoch: 300, watch: () => {} });
@@ -100,12 +138,18 @@ test('deltas encoded by the engine go out byte for byte as the hub would encode 
   const [pb, pj, eb, ej] = [sent(PROTOCOL_MSGPACK), sent(PROTOCOL_JSON), sent(PROTOCOL_MSGPACK), sent(PROTOCOL_JSON)];
   const long = `a-${'x'.repeat(40)}`; // past a fixstr
   for (const id of ['a', long]) {
-    plain.subscribe(id, pb.s); plain.subscribe(id, pj.s);
-    encoded.subscribe(id, eb.s); encoded.subscribe(id, ej.s);
+    plain.subscribe(id, pb.s);
+    plain.subscribe(id, pj.s);
+    encoded.subscribe(id, eb.s);
+    encoded.subscribe(id, ej.s);
   }
   const deltaEncoder = new DeltaEncoder();
   for (let k = 1; k <= 200; k++) {
-    const batch = [delta('a', 50_000 + k / 7), { ...delta(long, -k), positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_001 + k, unrealizedPnl: k / 3 }] }, delta('unwatched', 1)];
+    const batch = [
+      delta('a', 50_000 + k / 7),
+      { ...delta(long, -k), positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_001 + k, unrealizedPnl: k / 3 }] },
+      delta('unwatched', 1),
+    ];
     plain.onDeltas(batch);
     encoded.onEncodedDeltas(deltaEncoder.encode(batch));
   }
@@ -114,7 +158,17 @@ test('deltas encoded by the engine go out byte for byte as the hub would encode 
   assert.deepEqual(ej.out, pj.out, 'the same JSON frames');
   assert.deepEqual(encoded.missed(long, 300, 190, PROTOCOL_MSGPACK), plain.missed(long, 300, 190, PROTOCOL_MSGPACK));
   assert.deepEqual(encoded.missed('a', 300, 195, PROTOCOL_JSON), plain.missed('a', 300, 195, PROTOCOL_JSON));
-  assert.deepEqual(decode(eb.out[399] as Uint8Array), { t: 'delta', assessmentId: long, epoch: 300, seq: 200, delta: decode(deltaEncoder.encode([{ ...delta(long, -200), positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_201, unrealizedPnl: 200 / 3 }] }]).bytes) });
+  assert.deepEqual(decode(eb.out[399] as Uint8Array), {
+    t: 'delta',
+    assessmentId: long,
+    epoch: 300,
+    seq: 200,
+    delta: decode(
+      deltaEncoder.encode([
+        { ...delta(long, -200), positions: [{ symbol: 'BTC-USD', qty: 0.1, avgEntry: 60_000.5, mark: 60_201, unrealizedPnl: 200 / 3 }] },
+      ]).bytes,
+    ),
+  });
 });
 
 test('the resume ring is bounded by bytes as well as by count', () => {
@@ -125,17 +179,26 @@ test('the resume ring is bounded by bytes as well as by count', () => {
   const kept = hub.missed('a', 1, 0, PROTOCOL_MSGPACK);
   assert.equal(kept, undefined, '100 frames of ~200 B do not fit in 4 KiB');
   const tail = hub.missed('a', 1, 90, PROTOCOL_MSGPACK)!;
-  assert.deepEqual(tail.map((f) => (decode(f as Uint8Array) as { seq: number }).seq), [91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
+  assert.deepEqual(
+    tail.map((f) => (decode(f as Uint8Array) as { seq: number }).seq),
+    [91, 92, 93, 94, 95, 96, 97, 98, 99, 100],
+  );
 });
 
-test('frames around engine-encoded deltas stay byte for byte the hub\'s own at every width of seq', () => {
+test("frames around engine-encoded deltas stay byte for byte the hub's own at every width of seq", () => {
   const last: Array<Uint8Array | undefined> = [undefined, undefined];
   const hubs = [0, 1].map((k) => {
     const hub = new StreamHub({ epoch: 70_000, ringBytes: 1_024, watch: () => {} });
-    hub.subscribe('a', { protocol: PROTOCOL_MSGPACK, buffered: () => 0, closeSlow: () => {}, lag: () => {}, send: (d) => {
-      last[k] = d as Uint8Array;
-      return true;
-    } });
+    hub.subscribe('a', {
+      protocol: PROTOCOL_MSGPACK,
+      buffered: () => 0,
+      closeSlow: () => {},
+      lag: () => {},
+      send: (d) => {
+        last[k] = d as Uint8Array;
+        return true;
+      },
+    });
     return hub;
   });
   const deltaEncoder = new DeltaEncoder();
@@ -143,7 +206,7 @@ test('frames around engine-encoded deltas stay byte for byte the hub\'s own at e
     const d = delta('a', seq);
     hubs[0]!.onDeltas([d]);
     hubs[1]!.onEncodedDeltas(deltaEncoder.encode([d]));
-    if (seq < 300 || (seq > 65_500)) assert.deepEqual(last[1], last[0], `seq ${seq}`);
+    if (seq < 300 || seq > 65_500) assert.deepEqual(last[1], last[0], `seq ${seq}`);
   }
 });
 
@@ -160,7 +223,15 @@ test('a live estimate reaches the subscribers of its assessment unnumbered, in e
   hub.onEvents([fill('a', 1)]);
   behind.bufferedBytes = 5_000;
   assert.deepEqual(hub.watched().sort(), ['a', 'b']);
-  const estimate = { t: 'estimate' as const, assessmentId: 'a', at: 5, paths: 4096, pass: { p: 0.6, lo: 0.58, hi: 0.62 }, breakdown: { passed: 0.6 }, medianDaysToPass: 9 };
+  const estimate = {
+    t: 'estimate' as const,
+    assessmentId: 'a',
+    at: 5,
+    paths: 4096,
+    pass: { p: 0.6, lo: 0.58, hi: 0.62 },
+    breakdown: { passed: 0.6 },
+    medianDaysToPass: 9,
+  };
   assert.equal(hub.broadcast('a', estimate), 2);
   assert.deepEqual(bin.got.at(-1), estimate);
   assert.deepEqual(text.got.at(-1), estimate);

@@ -121,7 +121,11 @@ test('a feed of binary markets only ends after the last resolution', () => {
 
 test('symbol overrides and unknown linear instruments get their starting prices', () => {
   const extra: Instrument = { symbol: 'DOGE-USD', kind: 'linear', venue: 'test', minQty: 1 };
-  const feed = new SyntheticFeed({ seed: 'prices', instruments: [...DEFAULT_INSTRUMENTS, extra], symbols: { 'ETH-USD': { price: 2_500 } } });
+  const feed = new SyntheticFeed({
+    seed: 'prices',
+    instruments: [...DEFAULT_INSTRUMENTS, extra],
+    symbols: { 'ETH-USD': { price: 2_500 } },
+  });
   const first = new Map(ticksOf(feed.take(DEFAULT_INSTRUMENTS.length + 1)).map((t) => [t.symbol, (t.bid + t.ask) / 2]));
   const expected: Record<string, number> = { 'BTC-USD': 60_000, 'ETH-USD': 2_500, 'SOL-USD': 150, 'DOGE-USD': 100 };
   for (const [symbol, price] of Object.entries(expected)) {

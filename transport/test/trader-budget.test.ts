@@ -5,7 +5,12 @@ import { LeasedBudget } from '../server/trader-budget.js';
 
 function budget(): { b: LeasedBudget; advance: (ms: number) => void } {
   let now = 1_000_000;
-  const b = new LeasedBudget({ limiter: new MemoryRateLimiter({ limit: 100, windowMs: 1_000 }), prefix: 'frames:', chunk: 20, clock: () => now });
+  const b = new LeasedBudget({
+    limiter: new MemoryRateLimiter({ limit: 100, windowMs: 1_000 }),
+    prefix: 'frames:',
+    chunk: 20,
+    clock: () => now,
+  });
   return { b, advance: (ms) => (now += ms) };
 }
 

@@ -34,7 +34,11 @@ test('the client notices a gap in seq, asks to resume from the last frame it hol
   const ws = FakeSocket.last;
   const seen: number[] = [];
   const gaps: Array<{ expected: number; got: number }> = [];
-  const sub = client.subscribe('a1', { onDelta: (_d, at) => seen.push(at.seq), onEvent: (_e, at) => seen.push(at.seq), onGap: (g) => gaps.push(g) });
+  const sub = client.subscribe('a1', {
+    onDelta: (_d, at) => seen.push(at.seq),
+    onEvent: (_e, at) => seen.push(at.seq),
+    onGap: (g) => gaps.push(g),
+  });
   const request = ws.sent.at(-1)!;
   ws.push({ t: 'snapshot', id: request['id'], assessmentId: 'a1', epoch: 2, seq: 10, state: {} });
   assert.deepEqual(await sub, { epoch: 2, seq: 10 });

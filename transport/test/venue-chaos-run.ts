@@ -15,7 +15,16 @@ import { Registry } from 'prom-client';
 import { ConnectorMetrics, createVenueConnector, kalshiCredentials, tickPublisherSink, type Venue } from '../market-data/index.js';
 import { ensureMarketStream, JetStreamTickSource, marketSubjects, TickPublisher, type MarketInput } from '../nats/index.js';
 import { MemoryLog } from '../testing/memory-quote-sink.js';
-import { BinanceSim, ChaosDriver, CoinbaseSim, KalshiSim, PolymarketSim, type ChaosReport, type Top, type VenueSim } from '../testing/venue-simulator/index.js';
+import {
+  BinanceSim,
+  ChaosDriver,
+  CoinbaseSim,
+  KalshiSim,
+  PolymarketSim,
+  type ChaosReport,
+  type Top,
+  type VenueSim,
+} from '../testing/venue-simulator/index.js';
 import { expandFor, INSTRUMENTS, KX, PM_MARKET, PM_NO, PM_YES, symbolCount, TEST_SOCKET } from './venue-harness.js';
 import { until } from '../../engine/testing/index.js';
 
@@ -34,13 +43,25 @@ const IDLE_MS = 4_000;
 async function simFor(venue: Venue, seed: string): Promise<{ sim: VenueSim; subs: Record<string, string>; extra: object }> {
   switch (venue) {
     case 'coinbase':
-      return { sim: await CoinbaseSim.start({ seed, products: { 'BTC-USD': 60_000, 'ETH-USD': 3_000, 'SOL-USD': 150 } }), subs: { 'BTC-USD': 'BTC-USD', 'ETH-USD': 'ETH-USD', 'SOL-USD': 'SOL-USD' }, extra: {} };
+      return {
+        sim: await CoinbaseSim.start({ seed, products: { 'BTC-USD': 60_000, 'ETH-USD': 3_000, 'SOL-USD': 150 } }),
+        subs: { 'BTC-USD': 'BTC-USD', 'ETH-USD': 'ETH-USD', 'SOL-USD': 'SOL-USD' },
+        extra: {},
+      };
     case 'binance':
-      return { sim: await BinanceSim.start({ seed, symbols: { BTCUSDT: 60_000, ETHUSDT: 3_000 } }), subs: { BTCUSDT: 'BTC-USD', ETHUSDT: 'ETH-USD' }, extra: {} };
+      return {
+        sim: await BinanceSim.start({ seed, symbols: { BTCUSDT: 60_000, ETHUSDT: 3_000 } }),
+        subs: { BTCUSDT: 'BTC-USD', ETHUSDT: 'ETH-USD' },
+        extra: {},
+      };
     case 'polymarket':
       return {
-        sim: await PolymarketSim.start({ seed, assets: { [PM_YES]: { market: PM_MARKET, mid: 0.4 }, [PM_NO]: { market: PM_MARKET, mid: 0.6 } } }),
-        subs: { [PM_YES]: 'PM:FED-DEC-CUT:YES', [PM_NO]: 'PM:FED-DEC-CUT:NO' }, extra: {},
+        sim: await PolymarketSim.start({
+          seed,
+          assets: { [PM_YES]: { market: PM_MARKET, mid: 0.4 }, [PM_NO]: { market: PM_MARKET, mid: 0.6 } },
+        }),
+        subs: { [PM_YES]: 'PM:FED-DEC-CUT:YES', [PM_NO]: 'PM:FED-DEC-CUT:NO' },
+        extra: {},
       };
     case 'kalshi': {
       const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -65,13 +86,21 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
   const registry = new Registry();
   const log = new MemoryLog();
   const connector = createVenueConnector({
-    venue, instruments: INSTRUMENTS, subscriptions: subs, url: sim.url, metrics: new ConnectorMetrics(registry), log,
+    venue,
+    instruments: INSTRUMENTS,
+    subscriptions: subs,
+    url: sim.url,
+    metrics: new ConnectorMetrics(registry),
+    log,
     sink: tickPublisherSink(new TickPublisher(jetstream(nc), { namespace, instruments: INSTRUMENTS, timeoutMs: 10_000 })),
-    socket: { ...TEST_SOCKET, idleTimeoutMs: IDLE_MS }, staleAfterMs: 600_000, ...extra,
+    socket: { ...TEST_SOCKET, idleTimeoutMs: IDLE_MS },
+    staleAfterMs: 600_000,
+    ...extra,
   });
   try {
     connector.start();
-    const inSync = () => (venue === 'binance' ? sim.server.connections.size > 0 && connector.connected : sim.instruments().every((i) => sim.subscribed(i)));
+    const inSync = () =>
+      venue === 'binance' ? sim.server.connections.size > 0 && connector.connected : sim.instruments().every((i) => sim.subscribed(i));
     await until(inSync, { what: `${venue} subscriptions`, deadlineMs: 20_000 });
     // One good quote per symbol first: a connector's very first quote has no reference to judge a jump by
     // (docs/market-data.md; in production the stream's last tick seeds it), so chaos starts once there is one.
@@ -93,11 +122,21 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
     while (!(connector.published >= total && heldNow() >= wanted)) {
       const now = connector.published + heldNow();
       if (now === progress) {
-        throw new Error(`stuck at ${connector.published} of ${total} publishes and ${heldNow()} of ${wanted} holds: held ${JSON.stringify(Object.fromEntries(connector.held))}, ` +
-          `the record's ${JSON.stringify(Object.fromEntries(holds))}; ${JSON.stringify(log.lines.filter((l) => l.level !== 'info').slice(-20).map((l) => [l.msg, l.obj]))}`);
+        throw new Error(
+          `stuck at ${connector.published} of ${total} publishes and ${heldNow()} of ${wanted} holds: held ${JSON.stringify(Object.fromEntries(connector.held))}, ` +
+            `the record's ${JSON.stringify(Object.fromEntries(holds))}; ${JSON.stringify(
+              log.lines
+                .filter((l) => l.level !== 'info')
+                .slice(-20)
+                .map((l) => [l.msg, l.obj]),
+            )}`,
+        );
       }
       progress = now;
-      await until(() => (connector.published >= total && heldNow() >= wanted) || connector.published + heldNow() > progress, { what: 'progress', deadlineMs: 30_000 }).catch(() => {});
+      await until(() => (connector.published >= total && heldNow() >= wanted) || connector.published + heldNow() > progress, {
+        what: 'progress',
+        deadlineMs: 30_000,
+      }).catch(() => {});
     }
     await connector.stop();
 
@@ -115,15 +154,31 @@ export async function chaosRun(venue: Venue, seconds: number, seed = `chaos-${ve
     for (const input of got) {
       if (input.type !== 'tick') continue;
       const list = onStream.get(input.symbol) ?? [];
-      list.push({ bid: input.bid, ask: input.ask, ...(input.bidSize === undefined ? {} : { bidSize: input.bidSize }), ...(input.askSize === undefined ? {} : { askSize: input.askSize }) });
+      list.push({
+        bid: input.bid,
+        ask: input.ask,
+        ...(input.bidSize === undefined ? {} : { bidSize: input.bidSize }),
+        ...(input.askSize === undefined ? {} : { askSize: input.askSize }),
+      });
       onStream.set(input.symbol, list);
     }
     const idleClosures = log.with('venue connection closed').filter((l) => l.obj['cause'] === 'idle').length;
-    assert.ok(idleClosures <= (report.faults.get('stall') ?? 0), `every idle closure follows a stall (${idleClosures} closures, ${report.faults.get('stall') ?? 0} stalls): an unplanned one would make the record unreliable`);
-    for (const [symbol, tops] of expected) assert.deepEqual(onStream.get(symbol) ?? [], tops, `${venue} ${symbol}: every good top on the stream once and in order`);
+    assert.ok(
+      idleClosures <= (report.faults.get('stall') ?? 0),
+      `every idle closure follows a stall (${idleClosures} closures, ${report.faults.get('stall') ?? 0} stalls): an unplanned one would make the record unreliable`,
+    );
+    for (const [symbol, tops] of expected)
+      assert.deepEqual(onStream.get(symbol) ?? [], tops, `${venue} ${symbol}: every good top on the stream once and in order`);
     assert.equal(got.length, total, 'nothing else on the stream');
     assert.deepEqual(new Map([...connector.held].sort()), new Map([...holds].sort()), `${venue}: every bad message held with its reason`);
-    return { venue, report, published: connector.published, held: Object.fromEntries(connector.held), connections: connector.connections, idleClosures };
+    return {
+      venue,
+      report,
+      published: connector.published,
+      held: Object.fromEntries(connector.held),
+      connections: connector.connections,
+      idleClosures,
+    };
   } finally {
     await connector.stop();
     await sim.stop();

@@ -11,7 +11,12 @@ describe('venue chaos (short form)', { skip }, () => {
   for (const venue of ['coinbase', 'binance', 'polymarket', 'kalshi'] as Venue[]) {
     test(`${venue}: under random bad messages, gaps, drops, stalls and refusals every good top reaches the stream once and in order, every bad one is held with its reason`, async (t) => {
       const s = await chaosRun(venue, SECONDS);
-      t.diagnostic(JSON.stringify({ ...s, report: { events: s.report.events, bad: Object.fromEntries(s.report.bad), faults: Object.fromEntries(s.report.faults) } }));
+      t.diagnostic(
+        JSON.stringify({
+          ...s,
+          report: { events: s.report.events, bad: Object.fromEntries(s.report.bad), faults: Object.fromEntries(s.report.faults) },
+        }),
+      );
     });
   }
 });

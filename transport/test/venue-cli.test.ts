@@ -19,23 +19,37 @@ const skip = await serviceGate('nats', '127.0.0.1', 4222);
 /** A free TCP port on 127.0.0.1. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    }).once('error', reject);
+    const s = createServer()
+      .listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      })
+      .once('error', reject);
   });
 }
 
-interface Run { readonly exit: Promise<{ code: number | null; stdout: string; stderr: string }>; kill(): void }
+interface Run {
+  readonly exit: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  kill(): void;
+}
 
 function marketData(args: string[]): Run {
   // tsx itself (not npx) so that SIGTERM reaches the CLI, which shuts down cleanly.
-  const child = spawn('node_modules/.bin/tsx', ['engine/main/market-data.ts', ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node_modules/.bin/tsx', ['engine/main/market-data.ts', ...args], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d) => { stdout += String(d); });
-  child.stderr.on('data', (d) => { stderr += String(d); });
-  const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  child.stdout.on('data', (d) => {
+    stdout += String(d);
+  });
+  child.stderr.on('data', (d) => {
+    stderr += String(d);
+  });
+  const exit = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, stdout, stderr })),
+  );
   return { exit, kill: () => child.kill('SIGTERM') };
 }
 
@@ -80,10 +94,16 @@ describe('market-data role with a venue connector', { skip }, () => {
       sim.step('BTC-USD');
       const expected = sim.record.expected(expandFor('coinbase', { 'BTC-USD': 'BTC-USD' })).get('BTC-USD')!;
       let metrics = '';
-      await until(async () => {
-        metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-        return metrics.includes(`market_data_quotes_published_total{venue="coinbase",symbol="BTC-USD"} ${expected.length}`);
-      }, { what: 'the published count on /metrics', deadlineMs: 30_000 });
+      await until(
+        async () => {
+          metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+            (r) => r.text(),
+            () => '',
+          );
+          return metrics.includes(`market_data_quotes_published_total{venue="coinbase",symbol="BTC-USD"} ${expected.length}`);
+        },
+        { what: 'the published count on /metrics', deadlineMs: 30_000 },
+      );
       assert.match(metrics, /market_data_held_total\{venue="coinbase",symbol="BTC-USD",reason="CROSSED_BOOK"\} 1/);
       assert.match(metrics, /market_data_connected\{venue="coinbase"\} 1/);
       assert.match(metrics, /market_data_feed_age_seconds\{venue="coinbase",symbol="BTC-USD"\} \d/);
@@ -98,7 +118,10 @@ describe('market-data role with a venue connector', { skip }, () => {
 
       // A restart sees the stream's last tick: the venue's snapshot of the same top is not published again.
       const second = marketData(args);
-      await until(() => sim.server.connections.size === 1 && sim.subscribed('BTC-USD'), { what: 'the restarted CLI subscribed', deadlineMs: 60_000 });
+      await until(() => sim.server.connections.size === 1 && sim.subscribed('BTC-USD'), {
+        what: 'the restarted CLI subscribed',
+        deadlineMs: 60_000,
+      });
       await until(() => [...sim.server.connections][0]!.received.length >= 2, { what: 'its subscriptions', deadlineMs: 10_000 });
       second.kill();
       const again = await second.exit;
@@ -112,7 +135,18 @@ describe('market-data role with a venue connector', { skip }, () => {
   });
 
   test('a symbol the engine does not know stops the CLI before it connects, with exit 2 and UNKNOWN_SYMBOL', async () => {
-    const run = marketData(['--source', 'binance', '--symbols', 'DOGEUSDT=DOGE-USD', '--url', 'ws://127.0.0.1:9', '--stream', 'T_VCLI_BAD', '--namespace', 'vclibad']);
+    const run = marketData([
+      '--source',
+      'binance',
+      '--symbols',
+      'DOGEUSDT=DOGE-USD',
+      '--url',
+      'ws://127.0.0.1:9',
+      '--stream',
+      'T_VCLI_BAD',
+      '--namespace',
+      'vclibad',
+    ]);
     const done = await run.exit;
     assert.equal(done.code, 2);
     assert.match(done.stderr, /UNKNOWN_SYMBOL .*DOGE-USD/);
@@ -129,7 +163,12 @@ describe('market-data role with a venue connector', { skip }, () => {
     const make = () => {
       const registry = new Registry();
       const connector = createVenueConnector({
-        venue: 'coinbase', instruments: INSTRUMENTS, subscriptions: subs, url: sim.url, socket: TEST_SOCKET, metrics: new ConnectorMetrics(registry),
+        venue: 'coinbase',
+        instruments: INSTRUMENTS,
+        subscriptions: subs,
+        url: sim.url,
+        socket: TEST_SOCKET,
+        metrics: new ConnectorMetrics(registry),
         sink: tickPublisherSink(new TickPublisher(jetstream(nc), { namespace, instruments: INSTRUMENTS })),
       });
       return { connector, registry };
@@ -140,14 +179,29 @@ describe('market-data role with a venue connector', { skip }, () => {
       active.connector.start();
       await until(() => sim.subscribed('BTC-USD'), { what: 'the active connector', deadlineMs: 10_000 });
       for (let k = 0; k < 10; k++) sim.step('BTC-USD');
-      await until(() => active.connector.published === 11, { what: 'the active connector\'s ticks (the snapshot and ten updates)', deadlineMs: 10_000 });
+      await until(() => active.connector.published === 11, {
+        what: "the active connector's ticks (the snapshot and ten updates)",
+        deadlineMs: 10_000,
+      });
       standby.connector.seed(await lastTicksOnStream(jsm, stream, namespace, 'coinbase', ['BTC-USD']));
       standby.connector.start();
-      await until(() => sim.server.connections.size === 2 && [...sim.server.connections].every((c) => c.received.length === 2), { what: 'the standby subscribed', deadlineMs: 10_000 });
+      await until(() => sim.server.connections.size === 2 && [...sim.server.connections].every((c) => c.received.length === 2), {
+        what: 'the standby subscribed',
+        deadlineMs: 10_000,
+      });
       for (let k = 0; k < 10; k++) sim.step('BTC-USD');
-      assert.equal(standby.connector.published, 0, 'the standby\'s snapshot is the top already on the stream');
-      await until(() => active.connector.published === 21 && standby.connector.published === 10, { what: 'both connectors publishing', deadlineMs: 10_000 });
-      await until(async () => await metricValue(standby.registry, 'market_data_duplicates_total') + await metricValue(active.registry, 'market_data_duplicates_total') === 10, { what: 'every second copy reported a duplicate', deadlineMs: 10_000 });
+      assert.equal(standby.connector.published, 0, "the standby's snapshot is the top already on the stream");
+      await until(() => active.connector.published === 21 && standby.connector.published === 10, {
+        what: 'both connectors publishing',
+        deadlineMs: 10_000,
+      });
+      await until(
+        async () =>
+          (await metricValue(standby.registry, 'market_data_duplicates_total')) +
+            (await metricValue(active.registry, 'market_data_duplicates_total')) ===
+          10,
+        { what: 'every second copy reported a duplicate', deadlineMs: 10_000 },
+      );
       await active.connector.stop();
       for (let k = 0; k < 10; k++) sim.step('BTC-USD');
       await until(() => standby.connector.published === 20, { what: 'the standby alone', deadlineMs: 10_000 });

@@ -16,12 +16,20 @@ function steps(sim: VenueSim, n: number): void {
 }
 
 /** Wait until every instrument of the simulator has a live subscription. */
-const allSubscribed = (sim: VenueSim) => until(() => sim.instruments().every((i) => sim.subscribed(i)), { what: `${sim.venue} subscriptions`, deadlineMs: 10_000 });
+const allSubscribed = (sim: VenueSim) =>
+  until(() => sim.instruments().every((i) => sim.subscribed(i)), { what: `${sim.venue} subscriptions`, deadlineMs: 10_000 });
 
 /** Step until the stream holds what the record expects for every symbol (deadline-bounded). */
-async function settled(sim: VenueSim, subs: Record<string, string>, ticks: () => ReadonlyArray<{ symbol: string; bid: number; ask: number }>): Promise<void> {
+async function settled(
+  sim: VenueSim,
+  subs: Record<string, string>,
+  ticks: () => ReadonlyArray<{ symbol: string; bid: number; ask: number }>,
+): Promise<void> {
   const expected = sim.record.expected(expandFor(sim.venue, subs));
-  await until(() => [...expected].every(([s, tops]) => topsOf(ticks(), s).length >= tops.length), { what: 'the expected ticks', deadlineMs: 10_000 });
+  await until(() => [...expected].every(([s, tops]) => topsOf(ticks(), s).length >= tops.length), {
+    what: 'the expected ticks',
+    deadlineMs: 10_000,
+  });
   for (const [s, tops] of expected) assert.deepEqual(topsOf(ticks(), s), tops, `${s}: the good tops, once and in order`);
 }
 
@@ -33,13 +41,20 @@ describe('venue connection life', () => {
       await allSubscribed(sim);
       steps(sim, 10);
       sim.server.dropAll();
-      await until(() => t.connector.connections === 2 && sim.server.connections.size === 1, { what: 'a second connection', deadlineMs: 10_000 });
+      await until(() => t.connector.connections === 2 && sim.server.connections.size === 1, {
+        what: 'a second connection',
+        deadlineMs: 10_000,
+      });
       await allSubscribed(sim);
       steps(sim, 10);
       await settled(sim, CB, () => t.sink.ticks);
       assert.equal(await metricValue(t.registry, 'market_data_reconnects_total', { venue: 'coinbase', reason: 'dropped' }), 1);
       const subscribes = [...sim.server.connections][0]!.received.map((m) => JSON.parse(m) as { type: string; channel: string });
-      assert.deepEqual(subscribes.map((m) => `${m.type} ${m.channel}`), ['subscribe heartbeats', 'subscribe level2'], 'the new connection subscribed again');
+      assert.deepEqual(
+        subscribes.map((m) => `${m.type} ${m.channel}`),
+        ['subscribe heartbeats', 'subscribe level2'],
+        'the new connection subscribed again',
+      );
     } finally {
       await t.connector.stop();
       await sim.stop();
@@ -88,7 +103,11 @@ describe('venue connection life', () => {
     const sim = await BinanceSim.start({ symbols: { BTCUSDT: 60_000 } });
     sim.server.rejectNextHandshakes(4, 503);
     const draws = [0, 1, 0.5, 0.25];
-    const t = connectTo(sim, { BTCUSDT: 'BTC-USD' }, { socket: { backoff: { initialMs: 20, maxMs: 100, random: () => draws.shift() ?? 0 } } });
+    const t = connectTo(
+      sim,
+      { BTCUSDT: 'BTC-USD' },
+      { socket: { backoff: { initialMs: 20, maxMs: 100, random: () => draws.shift() ?? 0 } } },
+    );
     try {
       await until(() => sim.server.connections.size === 1, { what: 'the fifth attempt to connect', deadlineMs: 10_000 });
       const delays = t.log.with('reconnecting').map((l) => l.obj['delayMs']);
@@ -118,7 +137,10 @@ describe('venue connection life', () => {
     const sim = await KalshiSim.start({ markets, inboundLimitPerSecond: 4 });
     const t = connectTo(sim, subs, { perSubscribe: 1, socket: { sendRatePerSecond: 2.5, sendBurst: 1 } });
     try {
-      await until(() => [...sim.server.connections][0]?.received.length === 8, { what: 'one subscribe per market, and the lifecycle channel', deadlineMs: 10_000 });
+      await until(() => [...sim.server.connections][0]?.received.length === 8, {
+        what: 'one subscribe per market, and the lifecycle channel',
+        deadlineMs: 10_000,
+      });
       await allSubscribed(sim);
       assert.equal(sim.server.throttled, 0);
       assert.equal(t.connector.connections, 1);
@@ -140,11 +162,19 @@ describe('venue connection life', () => {
       }
       steps(sim, 5);
       await settled(sim, BN, () => t.sink.ticks);
-      assert.equal(await metricValue(t.registry, 'market_data_reconnects_total', { reason: 'dropped' }), 0, 'the venue never had to cut a connection');
-      assert.ok(await metricValue(t.registry, 'market_data_reconnects_total', { reason: 'rotated' }) >= 3);
+      assert.equal(
+        await metricValue(t.registry, 'market_data_reconnects_total', { reason: 'dropped' }),
+        0,
+        'the venue never had to cut a connection',
+      );
+      assert.ok((await metricValue(t.registry, 'market_data_reconnects_total', { reason: 'rotated' })) >= 3);
       for (const s of ['BTC-USD', 'ETH-USD']) {
         const seqs = t.sink.of(s).map((x) => x.venueSeq!);
-        assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), `${s}: quotes in venue order`);
+        assert.deepEqual(
+          seqs,
+          [...seqs].sort((a, b) => a - b),
+          `${s}: quotes in venue order`,
+        );
       }
       assert.equal(t.sink.duplicates, 0, 'an update seen on both connections is published once');
     } finally {
@@ -179,8 +209,16 @@ describe('venue connection life', () => {
     const unsigned = connectTo(sim, subs);
     const forged = connectTo(sim, subs, { credentials: kalshiCredentials('key-1', wrong.export({ type: 'pkcs8', format: 'pem' })) });
     try {
-      await until(() => sim.authFailures.filter((f) => /missing/.test(f)).length >= 2 && sim.authFailures.filter((f) => /does not verify/.test(f)).length >= 2, { what: 'two refusals of each', deadlineMs: 10_000 });
-      await until(async () => await metricValue(forged.registry, 'market_data_reconnects_total', { reason: 'http_401' }) >= 2, { what: 'two 401s counted', deadlineMs: 10_000 });
+      await until(
+        () =>
+          sim.authFailures.filter((f) => /missing/.test(f)).length >= 2 &&
+          sim.authFailures.filter((f) => /does not verify/.test(f)).length >= 2,
+        { what: 'two refusals of each', deadlineMs: 10_000 },
+      );
+      await until(async () => (await metricValue(forged.registry, 'market_data_reconnects_total', { reason: 'http_401' })) >= 2, {
+        what: 'two 401s counted',
+        deadlineMs: 10_000,
+      });
       assert.equal(sim.server.handshakes, 0);
     } finally {
       await unsigned.connector.stop();
@@ -212,7 +250,9 @@ describe('venue connection life', () => {
   });
 
   test('an instrument without updates is marked stale, resubscribed, and recovers when its book arrives', async () => {
-    const sim = await PolymarketSim.start({ assets: { [PM_YES]: { market: PM_MARKET, mid: 0.5 }, [PM_NO]: { market: PM_MARKET, mid: 0.5 } } });
+    const sim = await PolymarketSim.start({
+      assets: { [PM_YES]: { market: PM_MARKET, mid: 0.5 }, [PM_NO]: { market: PM_MARKET, mid: 0.5 } },
+    });
     const t = connectTo(sim, PM, { staleAfterMs: 300 });
     try {
       await allSubscribed(sim);
@@ -224,11 +264,13 @@ describe('venue connection life', () => {
         await new Promise((r) => setTimeout(r, 10));
       }
       assert.equal(t.log.with('feed stale').find((l) => l.obj['instrument'] === PM_NO)?.level, 'warn');
-      const sent = [...sim.server.connections][0]!.received.filter((m) => m.includes(PM_NO)).map((m) => (JSON.parse(m) as { operation?: string; type?: string }).operation ?? 'initial');
+      const sent = [...sim.server.connections][0]!.received
+        .filter((m) => m.includes(PM_NO))
+        .map((m) => (JSON.parse(m) as { operation?: string; type?: string }).operation ?? 'initial');
       assert.deepEqual(sent.slice(0, 3), ['initial', 'unsubscribe', 'subscribe'], 'the stale asset was resubscribed for a fresh book');
       assert.equal(await stale(), 0);
-      assert.ok(await metricValue(t.registry, 'market_data_resnapshots_total', { cause: 'stale' }) >= 1);
-      assert.ok(await metricValue(t.registry, 'market_data_feed_age_seconds', { symbol: 'PM:FED-DEC-CUT:YES' }) < 1);
+      assert.ok((await metricValue(t.registry, 'market_data_resnapshots_total', { cause: 'stale' })) >= 1);
+      assert.ok((await metricValue(t.registry, 'market_data_feed_age_seconds', { symbol: 'PM:FED-DEC-CUT:YES' })) < 1);
     } finally {
       await t.connector.stop();
       await sim.stop();
@@ -242,11 +284,16 @@ describe('venue connection life', () => {
     let peak = 0;
     const published: number[] = [];
     const slow: QuoteSink = {
-      publishTick: (tick) => new Promise((resolve) => {
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        held.push(() => { inFlight--; published.push(tick.venueSeq!); resolve({ duplicate: false }); });
-      }),
+      publishTick: (tick) =>
+        new Promise((resolve) => {
+          inFlight++;
+          peak = Math.max(peak, inFlight);
+          held.push(() => {
+            inFlight--;
+            published.push(tick.venueSeq!);
+            resolve({ duplicate: false });
+          });
+        }),
       publishResolution: () => Promise.resolve({ duplicate: false }),
     };
     const t = connectTo(sim, { BTCUSDT: 'BTC-USD' }, { sink: slow, maxInFlight: 8, socket: { idleTimeoutMs: 60_000 } });
@@ -262,7 +309,11 @@ describe('venue connection life', () => {
         await new Promise((r) => setTimeout(r, 1));
       }
       assert.ok(peak < 3_000 / 2, `at most a read buffer past the window in flight (peak ${peak})`);
-      assert.deepEqual(published, [...published].sort((a, b) => a - b), 'in venue order');
+      assert.deepEqual(
+        published,
+        [...published].sort((a, b) => a - b),
+        'in venue order',
+      );
       assert.equal(published.length, expected.length);
     } finally {
       held.splice(0).forEach((release) => release());

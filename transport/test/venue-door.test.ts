@@ -5,14 +5,48 @@ import { Registry } from 'prom-client';
 import { test } from 'node:test';
 import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
 import {
-  Backoff, BinanceNormalizer, ConnectorMetrics, HOLD_REASONS, LocalBook, readVenueConfig, DEFAULT_VENUE_CONFIG, KalshiAuthError, kalshiAuthHeaders, kalshiCredentials, type MalformedVenueMessageError,
-  parseVenueConfig, QuoteGuard, QuoteKeys, ReferencePrices, resolveSubscriptions, SendPacer, SymbolMap, VenueConfigError, verifyKalshiHeaders,
-  type Clock, type NormalizedQuote, type TimerHandle,
+  Backoff,
+  BinanceNormalizer,
+  ConnectorMetrics,
+  HOLD_REASONS,
+  LocalBook,
+  readVenueConfig,
+  DEFAULT_VENUE_CONFIG,
+  KalshiAuthError,
+  kalshiAuthHeaders,
+  kalshiCredentials,
+  type MalformedVenueMessageError,
+  parseVenueConfig,
+  QuoteGuard,
+  QuoteKeys,
+  ReferencePrices,
+  resolveSubscriptions,
+  SendPacer,
+  SymbolMap,
+  VenueConfigError,
+  verifyKalshiHeaders,
+  type Clock,
+  type NormalizedQuote,
+  type TimerHandle,
 } from '../market-data/index.js';
 
 const NOW = Date.UTC(2026, 2, 2, 12, 0, 0);
-const q = (over: Partial<NormalizedQuote> = {}): NormalizedQuote => ({ venue: 'coinbase', symbol: 'BTC-USD', ts: NOW, bid: 100, ask: 100.1, ...over });
-const pm = (bid: number, ask: number, over: Partial<NormalizedQuote> = {}): NormalizedQuote => ({ venue: 'polymarket', symbol: 'PM:FED-DEC-CUT:YES', ts: NOW, bid, ask, ...over });
+const q = (over: Partial<NormalizedQuote> = {}): NormalizedQuote => ({
+  venue: 'coinbase',
+  symbol: 'BTC-USD',
+  ts: NOW,
+  bid: 100,
+  ask: 100.1,
+  ...over,
+});
+const pm = (bid: number, ask: number, over: Partial<NormalizedQuote> = {}): NormalizedQuote => ({
+  venue: 'polymarket',
+  symbol: 'PM:FED-DEC-CUT:YES',
+  ts: NOW,
+  bid,
+  ask,
+  ...over,
+});
 const guard = (o: Partial<ConstructorParameters<typeof QuoteGuard>[0]> = {}) => new QuoteGuard({ instruments: DEFAULT_INSTRUMENTS, ...o });
 
 /** A clock whose time moves only when told to; timers fire as it passes them. */
@@ -20,7 +54,9 @@ class ManualClock implements Clock {
   t = 0;
   readonly #timers: Array<{ at: number; fn: () => void; id: number }> = [];
   #next = 0;
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.#next++;
     this.#timers.push({ at: this.t + ms, fn, id });
@@ -54,7 +90,10 @@ test('the guard publishes a sane quote, then skips the same top as unchanged', (
 });
 
 test('the guard holds crossed, locked, non-finite, out-of-range and badly sized quotes with their reasons', () => {
-  const reason = (x: NormalizedQuote) => { const d = guard().check(x, NOW); return d.action === 'hold' ? d.reason : d.action; };
+  const reason = (x: NormalizedQuote) => {
+    const d = guard().check(x, NOW);
+    return d.action === 'hold' ? d.reason : d.action;
+  };
   assert.equal(reason(q({ bid: 101, ask: 100 })), 'CROSSED_BOOK');
   assert.equal(reason(q({ bid: 100, ask: 100 })), 'LOCKED_BOOK');
   assert.equal(guard({ allowLocked: true }).check(q({ bid: 100, ask: 100 }), NOW).action, 'publish', 'locked tops pass when allowed');
@@ -105,7 +144,11 @@ test('a jump that another venue already made is published at once; a stale refer
   ref.record('BTC-USD', 129.9, 130.1, NOW);
   assert.deepEqual(g.check(q({ bid: 130, ask: 130.1 }), NOW), { action: 'publish', jump: 'matches-reference' });
   ref.record('BTC-USD', 99, 99.1, NOW - 5_000);
-  assert.equal((g.check(q({ bid: 100, ask: 100.1 }), NOW) as { reason?: string }).reason, 'PRICE_JUMP', 'the old reference is ignored: the last good price rules');
+  assert.equal(
+    (g.check(q({ bid: 100, ask: 100.1 }), NOW) as { reason?: string }).reason,
+    'PRICE_JUMP',
+    'the old reference is ignored: the last good price rules',
+  );
 });
 
 test('a first quote far from a fresh reference is held; seeding from the stream sets the reference', () => {
@@ -115,7 +158,11 @@ test('a first quote far from a fresh reference is held; seeding from the stream 
   assert.equal((g.check(q({ bid: 150, ask: 150.1 }), NOW) as { reason?: string }).reason, 'PRICE_JUMP');
   const seeded = guard();
   seeded.seed(q());
-  assert.deepEqual(seeded.check(q({ ts: NOW + 1 }), NOW + 1), { action: 'unchanged' }, 'the quote already on the stream is not published again');
+  assert.deepEqual(
+    seeded.check(q({ ts: NOW + 1 }), NOW + 1),
+    { action: 'unchanged' },
+    'the quote already on the stream is not published again',
+  );
   assert.equal((seeded.check(q({ bid: 150, ask: 150.1 }), NOW) as { reason?: string }).reason, 'PRICE_JUMP');
 });
 
@@ -123,7 +170,14 @@ test('a first quote far from a fresh reference is held; seeding from the stream 
 
 test('a venue message refused for its price range or a crossed top is counted under that reason, anything else as malformed', () => {
   const n = new BinanceNormalizer({ symbols: new SymbolMap('binance', { BTCUSDT: 'BTC-USD' }) });
-  const reasonOf = (m: object) => { try { n.normalize(m, NOW); return 'none'; } catch (err) { return (err as MalformedVenueMessageError).reason; } };
+  const reasonOf = (m: object) => {
+    try {
+      n.normalize(m, NOW);
+      return 'none';
+    } catch (err) {
+      return (err as MalformedVenueMessageError).reason;
+    }
+  };
   const base = { u: 1, s: 'BTCUSDT', b: '100', B: '1', a: '101', A: '1' };
   assert.equal(reasonOf({ ...base, b: '0' }), 'PRICE_OUT_OF_RANGE');
   assert.equal(reasonOf({ ...base, b: '102' }), 'CROSSED_BOOK');
@@ -159,9 +213,16 @@ test('the pacer sends at most its rate after its burst, whatever is queued at on
   const p = new SendPacer({ ratePerSecond: 4, burst: 2, clock });
   p.attach((m) => sent.push([clock.now(), m]));
   for (let k = 0; k < 6; k++) p.send(`m${k}`);
-  assert.deepEqual(sent.map(([t]) => t), [0, 0], 'the burst goes at once');
+  assert.deepEqual(
+    sent.map(([t]) => t),
+    [0, 0],
+    'the burst goes at once',
+  );
   clock.advance(1_000);
-  assert.deepEqual(sent.map(([t]) => t), [0, 0, 250, 500, 750, 1000]);
+  assert.deepEqual(
+    sent.map(([t]) => t),
+    [0, 0, 250, 500, 750, 1000],
+  );
   p.detach();
   p.send('after');
   assert.equal(sent.length, 6, 'nothing is sent on a detached connection');
@@ -187,7 +248,9 @@ test('a Kalshi handshake signature verifies with the key pair and fails when the
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const creds = kalshiCredentials('key-1', privateKey.export({ type: 'pkcs1', format: 'pem' }));
-  const headers = Object.fromEntries(Object.entries(kalshiAuthHeaders(creds, 'GET', '/trade-api/ws/v2', NOW)).map(([k, v]) => [k.toLowerCase(), v]));
+  const headers = Object.fromEntries(
+    Object.entries(kalshiAuthHeaders(creds, 'GET', '/trade-api/ws/v2', NOW)).map(([k, v]) => [k.toLowerCase(), v]),
+  );
   const keys = new Map([['key-1', publicKey]]);
   assert.equal(verifyKalshiHeaders(headers, 'GET', '/trade-api/ws/v2', keys, NOW + 1_000), 'key-1');
   assert.throws(() => verifyKalshiHeaders(headers, 'GET', '/trade-api/ws/v3', keys, NOW), /does not verify/);
@@ -200,8 +263,14 @@ test('a Kalshi handshake signature verifies with the key pair and fails when the
 
 test('subscriptions come from the configuration, narrowed by --symbols, and a symbol the engine does not know is refused', () => {
   assert.deepEqual(resolveSubscriptions('binance', DEFAULT_VENUE_CONFIG, DEFAULT_INSTRUMENTS, ['BTC-USD']), { BTCUSDT: 'BTC-USD' });
-  assert.deepEqual(resolveSubscriptions('coinbase', DEFAULT_VENUE_CONFIG, DEFAULT_INSTRUMENTS), { 'BTC-USD': 'BTC-USD', 'ETH-USD': 'ETH-USD', 'SOL-USD': 'SOL-USD' });
-  assert.deepEqual(resolveSubscriptions('kalshi', DEFAULT_VENUE_CONFIG, DEFAULT_INSTRUMENTS, ['KX:BTC-100K-DEC:YES']), { 'KXBTCMAX100-25DEC31': 'KX:BTC-100K-DEC' });
+  assert.deepEqual(resolveSubscriptions('coinbase', DEFAULT_VENUE_CONFIG, DEFAULT_INSTRUMENTS), {
+    'BTC-USD': 'BTC-USD',
+    'ETH-USD': 'ETH-USD',
+    'SOL-USD': 'SOL-USD',
+  });
+  assert.deepEqual(resolveSubscriptions('kalshi', DEFAULT_VENUE_CONFIG, DEFAULT_INSTRUMENTS, ['KX:BTC-100K-DEC:YES']), {
+    'KXBTCMAX100-25DEC31': 'KX:BTC-100K-DEC',
+  });
   assert.deepEqual(resolveSubscriptions('binance', DEFAULT_VENUE_CONFIG, DEFAULT_INSTRUMENTS, ['SOLUSDC=SOL-USD']), { SOLUSDC: 'SOL-USD' });
   const refused = (fn: () => unknown, code: string) => assert.throws(fn, (e: unknown) => e instanceof VenueConfigError && e.code === code);
   refused(() => resolveSubscriptions('binance', DEFAULT_VENUE_CONFIG, DEFAULT_INSTRUMENTS, ['DOGEUSDT=DOGE-USD']), 'UNKNOWN_SYMBOL');
@@ -221,7 +290,12 @@ test('docs/market-data.md names every hold reason and metric, the deploy kit ale
   const names = registry.getMetricsAsArray().map((m) => m.name);
   for (const name of names) assert.ok(doc.includes(`\`${name}\``), `the metrics table names ${name}`);
   const rules = readFileSync('deploy/k8s/monitoring/rules.yaml', 'utf8');
-  for (const alert of ['VaticVenueDisconnected', 'VaticVenueFeedStale']) assert.ok(rules.includes(`alert: ${alert}`), `the deploy kit alerts with ${alert}`);
+  for (const alert of ['VaticVenueDisconnected', 'VaticVenueFeedStale'])
+    assert.ok(rules.includes(`alert: ${alert}`), `the deploy kit alerts with ${alert}`);
   for (const used of new Set(rules.match(/market_data_[a-z_]+/g))) assert.ok(names.includes(used), `alert rule metric ${used} exists`);
-  assert.deepEqual(readVenueConfig('docs/market-data-venues.example.json'), { ...DEFAULT_VENUE_CONFIG, coinbase: { ...DEFAULT_VENUE_CONFIG.coinbase!, channel: 'level2' }, kalshi: { ...DEFAULT_VENUE_CONFIG.kalshi!, url: 'wss://api.elections.kalshi.com/trade-api/ws/v2' } });
+  assert.deepEqual(readVenueConfig('docs/market-data-venues.example.json'), {
+    ...DEFAULT_VENUE_CONFIG,
+    coinbase: { ...DEFAULT_VENUE_CONFIG.coinbase!, channel: 'level2' },
+    kalshi: { ...DEFAULT_VENUE_CONFIG.kalshi!, url: 'wss://api.elections.kalshi.com/trade-api/ws/v2' },
+  });
 });

@@ -39,15 +39,27 @@ describe('venue to verdict', { skip }, () => {
     const sim = await BinanceSim.start({ symbols: { BTCUSDT: 60_000 } });
     const js = jetstream(nc);
     const connector = createVenueConnector({
-      venue: 'binance', instruments: DEFAULT_INSTRUMENTS, subscriptions: SUBS, url: sim.url, socket: TEST_SOCKET,
+      venue: 'binance',
+      instruments: DEFAULT_INSTRUMENTS,
+      subscriptions: SUBS,
+      url: sim.url,
+      socket: TEST_SOCKET,
       sink: tickPublisherSink(new TickPublisher(js, { namespace, instruments: DEFAULT_INSTRUMENTS })),
     });
     const market = new JetStreamMarketLog(js, jsm, { stream, namespace, instruments: DEFAULT_INSTRUMENTS });
     const events: OutputEvent[] = [];
     const node = await EngineNode.start({
-      market, journal: new PgJournal(db.sql), checkpoints: new PgCheckpointStore(db.sql), marketTail: () => market.tail(),
-      engine: { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 0 }, checkpointIntervalMs: 0,
-      output: { onEvents: (e) => { events.push(...e); } },
+      market,
+      journal: new PgJournal(db.sql),
+      checkpoints: new PgCheckpointStore(db.sql),
+      marketTail: () => market.tail(),
+      engine: { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 0 },
+      checkpointIntervalMs: 0,
+      output: {
+        onEvents: (e) => {
+          events.push(...e);
+        },
+      },
     });
     const caughtUp = async (what: string) => {
       const tail = await market.tail();
@@ -64,12 +76,24 @@ describe('venue to verdict', { skip }, () => {
 
       // A short of 0.2 BTC with its stop 3 % away: a published +30 % print would stop it out for ~3,600, past the 3 % daily loss.
       assert.equal((await node.offer({ kind: 'create', assessmentId: 'a1', traderId: 't1', tierId: 'one-step-50k' })).ok, true);
-      const ask = topsOf((await readStream(stream, namespace, await market.tail())).filter((i) => i.type === 'tick') as never, 'BTC-USD').at(-1)!.ask;
-      const order = { kind: 'place', clientOrderId: 'c1', symbol: 'BTC-USD', side: 'sell', type: 'market', qty: 0.2, stopLoss: Math.round(ask * 1.03) };
+      const ask = topsOf(
+        (await readStream(stream, namespace, await market.tail())).filter((i) => i.type === 'tick') as never,
+        'BTC-USD',
+      ).at(-1)!.ask;
+      const order = {
+        kind: 'place',
+        clientOrderId: 'c1',
+        symbol: 'BTC-USD',
+        side: 'sell',
+        type: 'market',
+        qty: 0.2,
+        stopLoss: Math.round(ask * 1.03),
+      };
       assert.equal((await node.offer({ kind: 'command', assessmentId: 'a1', command: order })).ok, true);
       await until(() => of('order.filled').length === 1, { what: 'the short filled', deadlineMs: 10_000 });
 
-      for (const kind of ['spike', 'crossed', 'locked', 'out-of-range', 'malformed', 'unknown-instrument', 'spike'] as const) sim.inject('BTCUSDT', kind);
+      for (const kind of ['spike', 'crossed', 'locked', 'out-of-range', 'malformed', 'unknown-instrument', 'spike'] as const)
+        sim.inject('BTCUSDT', kind);
       for (let k = 0; k < 5; k++) sim.step('BTCUSDT');
       const expected = sim.record.expected(expandFor('binance', SUBS)).get('BTC-USD')!;
       await until(() => connector.published === expected.length, { what: 'the good ticks published', deadlineMs: 10_000 });
@@ -79,8 +103,15 @@ describe('venue to verdict', { skip }, () => {
       assert.equal(of('assessment.failed').length, 0);
 
       const inputs = await readStream(stream, namespace, await market.tail());
-      assert.deepEqual(topsOf(inputs.filter((i) => i.type === 'tick') as never, 'BTC-USD'), expected, 'the node\'s market log holds exactly the good tops, in order');
-      assert.ok(inputs.every((i) => i.type !== 'tick' || i.ask < ask * 1.1), 'no spike on the log');
+      assert.deepEqual(
+        topsOf(inputs.filter((i) => i.type === 'tick') as never, 'BTC-USD'),
+        expected,
+        "the node's market log holds exactly the good tops, in order",
+      );
+      assert.ok(
+        inputs.every((i) => i.type !== 'tick' || i.ask < ask * 1.1),
+        'no spike on the log',
+      );
 
       // The market really moves +30 %: three quotes at the level confirm it, the stop fills there, the breach is real.
       sim.move('BTCUSDT', 1.3);
@@ -88,7 +119,10 @@ describe('venue to verdict', { skip }, () => {
       sim.step('BTCUSDT');
       await until(() => connector.published === expected.length + 1, { what: 'the confirmed move published', deadlineMs: 10_000 });
       await caughtUp('the node at the stream tail');
-      await until(() => of('order.filled').length === 2 && of('assessment.failed').length === 1, { what: 'the stop filled and the breach judged', deadlineMs: 10_000 });
+      await until(() => of('order.filled').length === 2 && of('assessment.failed').length === 1, {
+        what: 'the stop filled and the breach judged',
+        deadlineMs: 10_000,
+      });
       const stop = of('order.filled')[1] as OutputEvent & { price: number };
       assert.ok(stop.price > ask * 1.25, `the stop filled at the market's new level (${stop.price})`);
     } finally {

@@ -6,7 +6,12 @@
 import { Registry } from 'prom-client';
 import { DEFAULT_INSTRUMENTS, type Instrument } from '../../actors/index.js';
 import {
-  ConnectorMetrics, createVenueConnector, type CreateVenueConnectorOptions, type QuoteSink, type Venue, type VenueConnector,
+  ConnectorMetrics,
+  createVenueConnector,
+  type CreateVenueConnectorOptions,
+  type QuoteSink,
+  type Venue,
+  type VenueConnector,
 } from '../market-data/index.js';
 import { MemoryLog, MemoryQuoteSink } from '../testing/memory-quote-sink.js';
 import type { Expand, Top, VenueSim } from '../testing/venue-simulator/index.js';
@@ -41,14 +46,19 @@ export interface TestConnector {
  * (tests of the idle watchdog set their own).
  */
 export const TEST_SOCKET: CreateVenueConnectorOptions['socket'] = {
-  backoff: { initialMs: 20, maxMs: 200, random: () => 0.5 }, idleTimeoutMs: 5_000, stableAfterMs: 500, handshakeTimeoutMs: 5_000,
+  backoff: { initialMs: 20, maxMs: 200, random: () => 0.5 },
+  idleTimeoutMs: 5_000,
+  stableAfterMs: 500,
+  handshakeTimeoutMs: 5_000,
 };
 
 /** A connector for `sim` over `subscriptions`, publishing to a memory sink unless `sink` is given. */
 export function connectTo(
   sim: VenueSim,
   subscriptions: Record<string, string>,
-  extra: Omit<Partial<CreateVenueConnectorOptions>, 'sink'> & { /** `undefined` for a connector that publishes nowhere (a reference venue). */ sink?: QuoteSink | undefined } = {},
+  extra: Omit<Partial<CreateVenueConnectorOptions>, 'sink'> & {
+    /** `undefined` for a connector that publishes nowhere (a reference venue). */ sink?: QuoteSink | undefined;
+  } = {},
 ): TestConnector {
   const registry = new Registry();
   const metrics = new ConnectorMetrics(registry);
@@ -57,8 +67,15 @@ export function connectTo(
   const { sink: given, ...rest } = extra;
   const publishTo = 'sink' in extra ? given : sink;
   const connector = createVenueConnector({
-    venue: sim.venue, instruments: INSTRUMENTS, subscriptions, url: sim.url, ...(publishTo === undefined ? {} : { sink: publishTo }), metrics, log,
-    ...rest, socket: { ...TEST_SOCKET, ...extra.socket },
+    venue: sim.venue,
+    instruments: INSTRUMENTS,
+    subscriptions,
+    url: sim.url,
+    ...(publishTo === undefined ? {} : { sink: publishTo }),
+    metrics,
+    log,
+    ...rest,
+    socket: { ...TEST_SOCKET, ...extra.socket },
   });
   connector.start();
   return { connector, sink, log, registry, metrics };
@@ -76,10 +93,15 @@ export function expandFor(venue: Venue, subscriptions: Record<string, string>, i
     if (no !== undefined) {
       const bidC = Math.round(top.bid * 100);
       const askC = Math.round(top.ask * 100);
-      out.push([no, {
-        bid: (100 - askC) / 100, ask: (100 - bidC) / 100,
-        ...(top.askSize === undefined ? {} : { bidSize: top.askSize }), ...(top.bidSize === undefined ? {} : { askSize: top.bidSize }),
-      }]);
+      out.push([
+        no,
+        {
+          bid: (100 - askC) / 100,
+          ask: (100 - bidC) / 100,
+          ...(top.askSize === undefined ? {} : { bidSize: top.askSize }),
+          ...(top.bidSize === undefined ? {} : { askSize: top.bidSize }),
+        },
+      ]);
     }
     return out;
   };
@@ -91,15 +113,24 @@ export function symbolCount(venue: Venue, subscriptions: Record<string, string>)
 }
 
 /** The published ticks of a symbol as tops (what the stream would hold). */
-export function topsOf(ticks: ReadonlyArray<{ symbol: string; bid: number; ask: number; bidSize?: number | undefined; askSize?: number | undefined }>, symbol: string): Top[] {
-  return ticks.filter((t) => t.symbol === symbol).map((t) => ({
-    bid: t.bid, ask: t.ask, ...(t.bidSize === undefined ? {} : { bidSize: t.bidSize }), ...(t.askSize === undefined ? {} : { askSize: t.askSize }),
-  }));
+export function topsOf(
+  ticks: ReadonlyArray<{ symbol: string; bid: number; ask: number; bidSize?: number | undefined; askSize?: number | undefined }>,
+  symbol: string,
+): Top[] {
+  return ticks
+    .filter((t) => t.symbol === symbol)
+    .map((t) => ({
+      bid: t.bid,
+      ask: t.ask,
+      ...(t.bidSize === undefined ? {} : { bidSize: t.bidSize }),
+      ...(t.askSize === undefined ? {} : { askSize: t.askSize }),
+    }));
 }
 
 /** A metric's value for the given labels (0 when never set). */
 export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
   const m = await registry.getSingleMetric(name)?.get();
-  return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want)).reduce((a, v) => a + v.value, 0);
+  return (m?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, want]) => String(v.labels[k]) === want))
+    .reduce((a, v) => a + v.value, 0);
 }
-

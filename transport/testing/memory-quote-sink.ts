@@ -52,9 +52,15 @@ export interface LogLine {
 /** A {@link ConnectorLog} that keeps every line. */
 export class MemoryLog implements ConnectorLog {
   readonly lines: LogLine[] = [];
-  info(obj: object, msg: string): void { this.lines.push({ level: 'info', msg, obj: obj as Record<string, unknown> }); }
-  warn(obj: object, msg: string): void { this.lines.push({ level: 'warn', msg, obj: obj as Record<string, unknown> }); }
-  error(obj: object, msg: string): void { this.lines.push({ level: 'error', msg, obj: obj as Record<string, unknown> }); }
+  info(obj: object, msg: string): void {
+    this.lines.push({ level: 'info', msg, obj: obj as Record<string, unknown> });
+  }
+  warn(obj: object, msg: string): void {
+    this.lines.push({ level: 'warn', msg, obj: obj as Record<string, unknown> });
+  }
+  error(obj: object, msg: string): void {
+    this.lines.push({ level: 'error', msg, obj: obj as Record<string, unknown> });
+  }
   /** Lines with this message. */
   with(msg: string): LogLine[] {
     return this.lines.filter((l) => l.msg === msg);

@@ -34,7 +34,18 @@ export interface BotTradersOptions {
 }
 
 /** Refusals that leave an order unsettled: it is offered again with the same id. */
-const TRANSIENT = new Set(['UNAVAILABLE', 'NOT_OWNER', 'NOT_READY', 'STOPPING', 'JOURNAL_UNAVAILABLE', 'DRAINING', 'RATE_LIMITED', 'TIMEOUT', 'CLOSED', 'INTERNAL']);
+const TRANSIENT = new Set([
+  'UNAVAILABLE',
+  'NOT_OWNER',
+  'NOT_READY',
+  'STOPPING',
+  'JOURNAL_UNAVAILABLE',
+  'DRAINING',
+  'RATE_LIMITED',
+  'TIMEOUT',
+  'CLOSED',
+  'INTERNAL',
+]);
 const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD'] as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -65,8 +76,12 @@ export class BotTraders {
   }
 
   /** Assessment and trader of bot `i`. */
-  assessmentOf(i: number): string { return `${this.#o.prefix}a${i}`; }
-  traderOf(i: number): string { return `${this.#o.prefix}t${i}`; }
+  assessmentOf(i: number): string {
+    return `${this.#o.prefix}a${i}`;
+  }
+  traderOf(i: number): string {
+    return `${this.#o.prefix}t${i}`;
+  }
 
   /** Start every bot. */
   start(): void {
@@ -82,11 +97,19 @@ export class BotTraders {
   }
 
   /** Acknowledged so far. */
-  get ackCount(): number { return this.acked.size; }
+  get ackCount(): number {
+    return this.acked.size;
+  }
 
   async #token(traderId: string): Promise<string> {
-    return new SignJWT({ roles: ['trader'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(traderId)
-      .setIssuer('vatic').setAudience('vatic-gateway').setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(this.#o.secret));
+    return new SignJWT({ roles: ['trader'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(traderId)
+      .setIssuer('vatic')
+      .setAudience('vatic-gateway')
+      .setIssuedAt()
+      .setExpirationTime('2h')
+      .sign(new TextEncoder().encode(this.#o.secret));
   }
 
   async #connect(i: number, attempt: number): Promise<VaticClient> {
@@ -95,7 +118,10 @@ export class BotTraders {
       const urls = this.#o.gateways();
       if (urls.length > 0) {
         try {
-          const c = await VaticClient.connect(urls[(i + k) % urls.length]!, token, { WebSocket: WebSocket as unknown as SocketConstructor, timeoutMs: this.#o.answerTimeoutMs ?? 15_000 });
+          const c = await VaticClient.connect(urls[(i + k) % urls.length]!, token, {
+            WebSocket: WebSocket as unknown as SocketConstructor,
+            timeoutMs: this.#o.answerTimeoutMs ?? 15_000,
+          });
           this.#clients.add(c);
           return c;
         } catch {
@@ -116,7 +142,15 @@ export class BotTraders {
       const side = n % 2 === 0 ? 'buy' : 'sell';
       const p = this.#o.price(symbol);
       const qty = symbol === 'BTC-USD' ? 0.01 : symbol === 'ETH-USD' ? 0.2 : 4;
-      const order: OrderOp = { op: 'place', clientOrderId: `b${i}-${n}`, symbol, side, type: 'market', qty, stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)) };
+      const order: OrderOp = {
+        op: 'place',
+        clientOrderId: `b${i}-${n}`,
+        symbol,
+        side,
+        type: 'market',
+        qty,
+        stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)),
+      };
       // One order, until settled (acknowledged or refused for good), even past stop().
       const first = performance.now();
       for (let tries = 0; ; tries++) {
@@ -131,7 +165,13 @@ export class BotTraders {
         try {
           const position = await client.order(assessmentId, order);
           const at = performance.now();
-          this.acked.set(`${assessmentId}/${order.clientOrderId}`, { assessmentId, clientOrderId: order.clientOrderId, position, at, latencyMs: at - first });
+          this.acked.set(`${assessmentId}/${order.clientOrderId}`, {
+            assessmentId,
+            clientOrderId: order.clientOrderId,
+            position,
+            at,
+            latencyMs: at - first,
+          });
           let list = this.answers.get(shard);
           if (list === undefined) this.answers.set(shard, (list = []));
           list.push(at);

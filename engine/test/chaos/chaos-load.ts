@@ -29,7 +29,11 @@ export interface ChaosLoadOptions {
 }
 
 /** An acknowledged order: where the node said it journaled it. */
-export interface AckedOrder { readonly assessmentId: string; readonly clientOrderId: string; readonly position: number }
+export interface AckedOrder {
+  readonly assessmentId: string;
+  readonly clientOrderId: string;
+  readonly position: number;
+}
 
 const TRANSIENT = ['NOT_READY', 'NOT_OWNER', 'STOPPING', 'JOURNAL_UNAVAILABLE', 'DUPLICATE_CLIENT_ORDER_ID'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,16 +77,31 @@ export class ChaosLoad {
     this.ids = Array.from({ length: o.assessments }, (_, n) => `chaos-${String(n).padStart(3, '0')}`);
   }
 
-  get namespace(): string { return this.#o.namespace; }
+  get namespace(): string {
+    return this.#o.namespace;
+  }
   /** The feed's current mid price of `symbol`. */
-  price(symbol: string): number { return this.#prices[symbol] ?? NaN; }
-  get group(): string { return this.#o.group; }
-  get marketStream(): string { return this.#o.marketStream; }
-  get eventStream(): string { return this.#o.eventStream; }
+  price(symbol: string): number {
+    return this.#prices[symbol] ?? NaN;
+  }
+  get group(): string {
+    return this.#o.group;
+  }
+  get marketStream(): string {
+    return this.#o.marketStream;
+  }
+  get eventStream(): string {
+    return this.#o.eventStream;
+  }
 
   /** Connect, make the market stream and publish the first clock; the tick loop starts now. */
   static async start(o: ChaosLoadOptions): Promise<ChaosLoad> {
-    const nc = await connect({ servers: o.natsUrl ?? 'nats://127.0.0.1:4222', maxReconnectAttempts: -1, reconnectTimeWait: 200, name: 'chaos-driver' });
+    const nc = await connect({
+      servers: o.natsUrl ?? 'nats://127.0.0.1:4222',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 200,
+      name: 'chaos-driver',
+    });
     const jsm = await jetstreamManager(nc);
     await ensureMarketStream(jsm, { name: o.marketStream, subjects: marketSubjects(o.namespace) });
     const load = new ChaosLoad(o, nc, jsm);
@@ -158,7 +177,9 @@ export class ChaosLoad {
 
   async #offer(req: object): Promise<IntakeResult | undefined> {
     try {
-      return this.#dec.decode((await this.nc.request(this.#subjects.intake, this.#enc.encode(req), { timeout: this.#o.replyTimeoutMs ?? 3_000 })).data) as IntakeResult;
+      return this.#dec.decode(
+        (await this.nc.request(this.#subjects.intake, this.#enc.encode(req), { timeout: this.#o.replyTimeoutMs ?? 3_000 })).data,
+      ) as IntakeResult;
     } catch {
       return undefined; // no reply: outcome unknown, offered again with the same client order id
     }
@@ -211,7 +232,10 @@ export class ChaosLoad {
         const p = this.#prices[symbol]!;
         const tick = { venue: 'coinbase', symbol, ts: this.#feedTime, bid: p * 0.9999, ask: p * 1.0001, venueSeq: seq };
         await this.#publishOne(() => this.#publisher.publishTick(tick));
-        if (seq % 50 === 0) { const at = this.#feedTime; await this.#publishOne(() => this.#publisher.publishClock(at)); }
+        if (seq % 50 === 0) {
+          const at = this.#feedTime;
+          await this.#publishOne(() => this.#publisher.publishClock(at));
+        }
       }
       await sleep(this.#o.tickPauseMs ?? 10);
     }
@@ -222,7 +246,12 @@ export class ChaosLoad {
     let n = 0;
     const pending = new Set<Promise<void>>();
     const track = (p: Promise<void>) => {
-      const q = p.catch((err: unknown) => { this.#error ??= err as Error; this.#running = false; }).finally(() => pending.delete(q));
+      const q = p
+        .catch((err: unknown) => {
+          this.#error ??= err as Error;
+          this.#running = false;
+        })
+        .finally(() => pending.delete(q));
       pending.add(q);
     };
     while (this.#running) {
@@ -232,7 +261,15 @@ export class ChaosLoad {
       const side = Math.floor(i / this.ids.length) % 2 === 0 ? 'buy' : 'sell';
       const p = this.#prices[symbol]!;
       const qty = symbol === 'BTC-USD' ? 0.05 : symbol === 'ETH-USD' ? 1 : 20;
-      const command = { kind: 'place', clientOrderId: `o-${i}`, symbol, side, type: 'market', qty, stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)) };
+      const command = {
+        kind: 'place',
+        clientOrderId: `o-${i}`,
+        symbol,
+        side,
+        type: 'market',
+        qty,
+        stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)),
+      };
       track(this.#settle(`${assessmentId}/o-${i}`, { kind: 'command', assessmentId, command } as never));
       await sleep(15);
       // Orders of unknown outcome again, each at most once a second (a long cut would otherwise be a request storm).

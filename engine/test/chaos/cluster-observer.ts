@@ -106,10 +106,13 @@ export class ClusterObserver {
     const minShare = o.minShare ?? 1;
     for (;;) {
       const c = this.coverage(nodes);
-      const whole = c.doubled === 0 && c.missing === 0 && [...c.counts.values()].every((n) => n >= minShare) && nodes.every((n) => this.latest.has(n));
+      const whole =
+        c.doubled === 0 && c.missing === 0 && [...c.counts.values()].every((n) => n >= minShare) && nodes.every((n) => this.latest.has(n));
       if (whole && performance.now() - this.changedAt >= stable) return this.changedAt;
       if (performance.now() > end) {
-        throw new Error(`cluster did not settle on ${nodes.join(', ')}: ${c.missing} shards unserved, ${c.doubled} served twice, shares ${[...c.counts].map(([n, k]) => `${n}=${k}`).join(' ')}`);
+        throw new Error(
+          `cluster did not settle on ${nodes.join(', ')}: ${c.missing} shards unserved, ${c.doubled} served twice, shares ${[...c.counts].map(([n, k]) => `${n}=${k}`).join(' ')}`,
+        );
       }
       await sleep(100);
     }
@@ -139,7 +142,10 @@ export class ClusterObserver {
       await Promise.all(nodes.map(([n, base]) => this.#poll(n, base)));
       const running = new Set(nodes.map(([n]) => n));
       for (const n of [...this.latest.keys()]) if (!running.has(n)) this.gone(n);
-      const signature = [...this.latest.values()].sort((a, b) => (a.node < b.node ? -1 : 1)).map((a) => `${a.node}:${[...a.serving].sort((x, y) => x[0] - y[0]).join(',')}`).join('|');
+      const signature = [...this.latest.values()]
+        .sort((a, b) => (a.node < b.node ? -1 : 1))
+        .map((a) => `${a.node}:${[...a.serving].sort((x, y) => x[0] - y[0]).join(',')}`)
+        .join('|');
       if (signature !== this.#signature) {
         this.#signature = signature;
         this.changedAt = performance.now();

@@ -68,7 +68,12 @@ export class ClusterProcesses {
     if (this.nodes.has(name)) throw new Error(`node ${name} is running`);
     const port = await freePort();
     const p = this.#spawn(name, 'engine', port, {
-      ...this.#o.nodeEnv, ENGINE_ROLE: 'engine', NODE_ID: name, OPS_PORT: String(port), GATEWAY_PORT: 'off', DATA_DIR: `/tmp/${this.#o.id}-${name}`,
+      ...this.#o.nodeEnv,
+      ENGINE_ROLE: 'engine',
+      NODE_ID: name,
+      OPS_PORT: String(port),
+      GATEWAY_PORT: 'off',
+      DATA_DIR: `/tmp/${this.#o.id}-${name}`,
     });
     this.nodes.set(name, p);
     return p;
@@ -78,7 +83,12 @@ export class ClusterProcesses {
   async addGateway(name = `g${this.#nextGateway++}`): Promise<ClusterProcess> {
     if (this.gateways.has(name)) throw new Error(`gateway ${name} is running`);
     const port = await freePort();
-    const p = this.#spawn(name, 'gateway', port, { ...this.#o.gatewayEnv, ENGINE_ROLE: 'gateway', GATEWAY_PORT: String(port), OPS_PORT: 'off' });
+    const p = this.#spawn(name, 'gateway', port, {
+      ...this.#o.gatewayEnv,
+      ENGINE_ROLE: 'gateway',
+      GATEWAY_PORT: String(port),
+      OPS_PORT: 'off',
+    });
     this.gateways.set(name, p);
     return p;
   }
@@ -90,7 +100,14 @@ export class ClusterProcesses {
   async addSolo(name = 'solo'): Promise<ClusterProcess> {
     if (this.gateways.has(name)) throw new Error(`${name} is running`);
     const port = await freePort();
-    const p = this.#spawn(name, 'gateway', port, { ...this.#o.nodeEnv, ...this.#o.gatewayEnv, ENGINE_ROLE: 'all', GATEWAY_PORT: String(port), OPS_PORT: 'off', DATA_DIR: `/tmp/${this.#o.id}-${name}` });
+    const p = this.#spawn(name, 'gateway', port, {
+      ...this.#o.nodeEnv,
+      ...this.#o.gatewayEnv,
+      ENGINE_ROLE: 'all',
+      GATEWAY_PORT: String(port),
+      OPS_PORT: 'off',
+      DATA_DIR: `/tmp/${this.#o.id}-${name}`,
+    });
     this.gateways.set(name, p);
     return p;
   }

@@ -50,7 +50,15 @@ export function pauseTargets(leaseTtlMs: number): { graceful: number; crash: num
 }
 
 /** Pause figures of one kind of window: moved shards, and the unmoved ones beside them. */
-export interface PauseVerdict { readonly p50: number; readonly p99: number; readonly max: number; readonly n: number; readonly met: boolean | undefined; readonly base99: number; readonly baseMax: number }
+export interface PauseVerdict {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly n: number;
+  readonly met: boolean | undefined;
+  readonly base99: number;
+  readonly baseMax: number;
+}
 
 /** p99 of each kind's moved-shard pauses, and whether it meets its target (undefined: nothing measured). */
 export function pauseVerdicts(f: Pick<ClusterFigures, 'answers' | 'windows' | 'leaseTtlMs'>): Map<string, PauseVerdict> {
@@ -60,8 +68,13 @@ export function pauseVerdicts(f: Pick<ClusterFigures, 'answers' | 'windows' | 'l
     const p99 = percentile(moved, 99);
     const target = kind === 'graceful' ? targets.graceful : kind === 'crash' ? targets.crash : undefined;
     out.set(kind, {
-      p50: percentile(moved, 50), p99, max: moved.length === 0 ? NaN : Math.max(...moved), n: moved.length, met: target === undefined || moved.length === 0 ? undefined : p99 < target,
-      base99: percentile(unmoved, 99), baseMax: unmoved.length === 0 ? NaN : Math.max(...unmoved),
+      p50: percentile(moved, 50),
+      p99,
+      max: moved.length === 0 ? NaN : Math.max(...moved),
+      n: moved.length,
+      met: target === undefined || moved.length === 0 ? undefined : p99 < target,
+      base99: percentile(unmoved, 99),
+      baseMax: unmoved.length === 0 ? NaN : Math.max(...unmoved),
     });
   }
   return out;
@@ -75,17 +88,32 @@ export function formatClusterReport(f: ClusterFigures): string {
   for (const kind of ['graceful', 'crash', ...[...verdicts.keys()].filter((k) => k !== 'graceful' && k !== 'crash')]) {
     const v = verdicts.get(kind);
     if (v === undefined) continue;
-    const target = kind === 'graceful' ? `target p99 < ${f0(targets.graceful)} ms` : kind === 'crash' ? `target p99 < lease TTL + 5 s = ${f0(targets.crash)} ms` : 'no target';
+    const target =
+      kind === 'graceful'
+        ? `target p99 < ${f0(targets.graceful)} ms`
+        : kind === 'crash'
+          ? `target p99 < lease TTL + 5 s = ${f0(targets.crash)} ms`
+          : 'no target';
     const mark = v.met === undefined ? 'NOT MEASURED' : v.met ? 'MET' : 'MISS';
-    if (kind === 'graceful' || kind === 'crash') rows.push(`  pause, ${kind.padEnd(8)} p50 ${f0(v.p50)} ms · p99 ${f0(v.p99)} ms · max ${f0(v.max)} ms over ${v.n} moved shards with traffic (${target}: ${mark}); unmoved shards, same windows: p99 ${f0(v.base99)} ms`);
-    else rows.push(`  pause, ${kind.padEnd(8)} ${v.n === 0 ? 'no shard moved' : `moved shards p99 ${f0(v.p99)} ms · max ${f0(v.max)} ms (${v.n})`}; every shard with traffic in these windows: p99 ${f0(v.base99)} ms · max ${f0(v.baseMax)} ms`);
+    if (kind === 'graceful' || kind === 'crash')
+      rows.push(
+        `  pause, ${kind.padEnd(8)} p50 ${f0(v.p50)} ms · p99 ${f0(v.p99)} ms · max ${f0(v.max)} ms over ${v.n} moved shards with traffic (${target}: ${mark}); unmoved shards, same windows: p99 ${f0(v.base99)} ms`,
+      );
+    else
+      rows.push(
+        `  pause, ${kind.padEnd(8)} ${v.n === 0 ? 'no shard moved' : `moved shards p99 ${f0(v.p99)} ms · max ${f0(v.max)} ms (${v.n})`}; every shard with traffic in these windows: p99 ${f0(v.base99)} ms · max ${f0(v.baseMax)} ms`,
+      );
   }
   return [
     'cluster test — figures',
     `  faults            ${list(f.faults)}`,
     `  shards moved      ${list(f.movesByKind)} (ownership observed ${f.observations} times; two nodes serving one shard: ${f.overlaps})`,
     ...rows,
-    ...(f.marketResumeMs.length === 0 ? [] : [`  NATS restart      every node read the market stream again after ${f.marketResumeMs.map((x) => `${f0(x)} ms`).join(', ')} (restart included)`]),
+    ...(f.marketResumeMs.length === 0
+      ? []
+      : [
+          `  NATS restart      every node read the market stream again after ${f.marketResumeMs.map((x) => `${f0(x)} ms`).join(', ')} (restart included)`,
+        ]),
     `  orders            acknowledged ${f.acknowledged} (and ${f.duplicateAnswers} retries answered as duplicates of a journaled offer) · lost ${f.lost} · retried ${f.retries} · reconnects ${f.reconnects}`,
     `                    transient answers: ${list(f.transient)}; refused for good: ${list(f.refused)}`,
     `  fills             ${f.fills} in the replay · duplicated on the event stream ${f.duplicatedFills} · not in the replay ${f.phantomFills} · missing ${f.missingFills}`,

@@ -41,7 +41,15 @@ import type { FaultWindow } from './pause-figures.js';
 import { PrivateNats } from './private-nats.js';
 import { createAssessments } from './shard-intake.js';
 import { doublyServed, liveStateClaims } from './live-views.js';
-import { compareFills, lostOrders, missingDuplicates, readCheckpointClaims, readJournal, readPublishedFills, replayAndCompare } from './replay-verifier.js';
+import {
+  compareFills,
+  lostOrders,
+  missingDuplicates,
+  readCheckpointClaims,
+  readJournal,
+  readPublishedFills,
+  replayAndCompare,
+} from './replay-verifier.js';
 
 const num = (name: string, d: number): number => Number(process.env[name] ?? d);
 const ROUNDS = num('CLUSTER_ROUNDS', 3);
@@ -53,7 +61,9 @@ const LEASE_TTL_MS = num('CLUSTER_LEASE_TTL_MS', 10_000);
 const DWELL_MS = num('CLUSTER_DWELL_S', 4) * 1000;
 const TICK_PAUSE_MS = num('CLUSTER_TICK_PAUSE_MS', 50);
 const SEED = process.env['CLUSTER_SEED'] ?? String(randomBytes(4).readUInt32BE(0));
-const skip = (await serviceGate('postgres', '127.0.0.1', 5432)) || (PrivateNats.available() ? false : 'nats-server is not installed (NATS_SERVER_BIN)');
+const skip =
+  (await serviceGate('postgres', '127.0.0.1', 5432)) ||
+  (PrivateNats.available() ? false : 'nats-server is not installed (NATS_SERVER_BIN)');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, ok: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
@@ -64,7 +74,10 @@ async function until(what: string, ok: () => Promise<boolean> | boolean, timeout
   }
 }
 
-test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart, no acknowledged order is lost, no fill duplicated, every state equals a replay, and no shard has two owners', { skip, timeout: 60 * 60_000 }, async (t) => {
+test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart, no acknowledged order is lost, no fill duplicated, every state equals a replay, and no shard has two owners', {
+  skip,
+  timeout: 60 * 60_000,
+}, async (t) => {
   const id = randomBytes(4).toString('hex');
   const say = (line: string): void => t.diagnostic(`${(performance.now() / 1000).toFixed(1)}s ${line}`);
   const rng = seedrandom(SEED);
@@ -72,20 +85,54 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
   say(`seed ${SEED} (CLUSTER_SEED=${SEED} replays the driver's choices)`);
   const nats = await PrivateNats.start(`cluster-${id}`);
   const db = await createTestDatabase();
-  const load = await ChaosLoad.start({ namespace: `cluster-${id}`, group: `cluster-${id}`, marketStream: `CLUSTER_MKT_${id}`, eventStream: `CLUSTER_EV_${id}`, assessments: 0, natsUrl: nats.url, tickPauseMs: TICK_PAUSE_MS });
+  const load = await ChaosLoad.start({
+    namespace: `cluster-${id}`,
+    group: `cluster-${id}`,
+    marketStream: `CLUSTER_MKT_${id}`,
+    eventStream: `CLUSTER_EV_${id}`,
+    assessments: 0,
+    natsUrl: nats.url,
+    tickPauseMs: TICK_PAUSE_MS,
+  });
   const secret = randomBytes(32).toString('hex');
   const cluster = new ClusterProcesses({
     id: `cluster-${id}`,
     env: {
-      NATS_URL: nats.url, DATABASE_URL: db.url, NATS_NAMESPACE: load.namespace, ENGINE_GROUP: load.group, MARKET_STREAM: load.marketStream, EVENT_STREAM: load.eventStream,
-      CHECKPOINT_INTERVAL_MS: '1000', CLOCK_BEAT: 'off', LOG_LEVEL: 'info', ENGINE_WORKERS: '1', CLUSTER_LEASE_TTL_MS: String(LEASE_TTL_MS), COMMAND_DEADLINE_MS: '5000',
-      GATEWAY_JWT_SECRET: secret, GATEWAY_ADDRESS_REQUESTS_PER_MINUTE: '1000000', GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE: '1000000', SIM_ESTIMATE_INTERVAL_MS: '0',
+      NATS_URL: nats.url,
+      DATABASE_URL: db.url,
+      NATS_NAMESPACE: load.namespace,
+      ENGINE_GROUP: load.group,
+      MARKET_STREAM: load.marketStream,
+      EVENT_STREAM: load.eventStream,
+      CHECKPOINT_INTERVAL_MS: '1000',
+      CLOCK_BEAT: 'off',
+      LOG_LEVEL: 'info',
+      ENGINE_WORKERS: '1',
+      CLUSTER_LEASE_TTL_MS: String(LEASE_TTL_MS),
+      COMMAND_DEADLINE_MS: '5000',
+      GATEWAY_JWT_SECRET: secret,
+      GATEWAY_ADDRESS_REQUESTS_PER_MINUTE: '1000000',
+      GATEWAY_ADDRESS_CONNECTIONS_PER_MINUTE: '1000000',
+      SIM_ESTIMATE_INTERVAL_MS: '0',
     },
   });
-  const operator = await new SignJWT({ roles: ['operator'] }).setProtectedHeader({ alg: 'HS256' }).setSubject('cluster-test').setIssuer('vatic').setAudience('vatic-gateway')
-    .setIssuedAt().setExpirationTime('2h').sign(new TextEncoder().encode(secret));
+  const operator = await new SignJWT({ roles: ['operator'] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('cluster-test')
+    .setIssuer('vatic')
+    .setAudience('vatic-gateway')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(new TextEncoder().encode(secret));
   const observer = new ClusterObserver({ nodes: () => cluster.opsUrls(), token: operator });
-  const bots = new BotTraders({ gateways: () => cluster.gatewayUrls(), secret, prefix: `c${id}-`, traders: TRADERS, pauseMs: ORDER_PAUSE_MS, price: (s) => load.price(s) });
+  const bots = new BotTraders({
+    gateways: () => cluster.gatewayUrls(),
+    secret,
+    prefix: `c${id}-`,
+    traders: TRADERS,
+    pauseMs: ORDER_PAUSE_MS,
+    price: (s) => load.price(s),
+  });
   const tap = new MarketTap(load.js, { stream: load.marketStream, namespace: load.namespace });
   const teardown = (): void => {
     cluster.killNow();
@@ -106,7 +153,15 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const ackedBefore = [...bots.acked.values()];
     const t0 = performance.now();
     const doubled = await doublyServed(load.nc, load.namespace, probes);
-    const live = quiet === undefined ? undefined : await liveStateClaims(load.nc, load.namespace, Array.from({ length: TRADERS }, (_, i) => bots.assessmentOf(i)), quiet.tickSeq);
+    const live =
+      quiet === undefined
+        ? undefined
+        : await liveStateClaims(
+            load.nc,
+            load.namespace,
+            Array.from({ length: TRADERS }, (_, i) => bots.assessmentOf(i)),
+            quiet.tickSeq,
+          );
     const checkpointed = await readCheckpointClaims(db.sql);
     const journal = await readJournal(db.sql); // after the views: it holds every entry they reflect
     const claims = [...checkpointed, ...(live?.claims ?? [])];
@@ -122,13 +177,20 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     totals.mismatched += wrong;
     totals.lost += lost.length;
     totals.doubled += doubled.length;
-    say(`check after ${label}: ${live === undefined ? '' : `${totals.live} live states + `}${checkpointed.length} checkpointed states, ${v.statesCompared} compared, mismatched ${wrong}`
-      + `${wrong > 0 ? ` (${JSON.stringify({ mismatches: v.mismatches.slice(0, 3), unanswered: live?.unanswered.slice(0, 3) })})` : ''}; acknowledged ${ackedBefore.length}, lost ${lost.length}; `
-      + `shards answering twice ${doubled.length}; reads ${(t1 - t0).toFixed(0)} ms, market ${(t2 - t1).toFixed(0)} ms, replay of ${v.inputs} inputs ${v.ms.toFixed(0)} ms`);
+    say(
+      `check after ${label}: ${live === undefined ? '' : `${totals.live} live states + `}${checkpointed.length} checkpointed states, ${v.statesCompared} compared, mismatched ${wrong}` +
+        `${wrong > 0 ? ` (${JSON.stringify({ mismatches: v.mismatches.slice(0, 3), unanswered: live?.unanswered.slice(0, 3) })})` : ''}; acknowledged ${ackedBefore.length}, lost ${lost.length}; ` +
+        `shards answering twice ${doubled.length}; reads ${(t1 - t0).toFixed(0)} ms, market ${(t2 - t1).toFixed(0)} ms, replay of ${v.inputs} inputs ${v.ms.toFixed(0)} ms`,
+    );
   };
 
   /** One fault: act, wait until the cluster settles on the nodes it leaves, record the window, check. */
-  const fault = async (kind: string, pauseKind: string, act: () => Promise<void>, settle: { minShare?: number; timeoutMs?: number } = {}): Promise<void> => {
+  const fault = async (
+    kind: string,
+    pauseKind: string,
+    act: () => Promise<void>,
+    settle: { minShare?: number; timeoutMs?: number } = {},
+  ): Promise<void> => {
     await sleep(DWELL_MS * (0.5 + rng()));
     const start = performance.now();
     await act();
@@ -136,10 +198,17 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const acks = bots.ackCount;
     await until('orders to flow again', () => bots.ackCount >= acks + TRADERS, 120_000);
     const end = Math.max(settledAt, start);
-    const moved = new Set(observer.log.moves().filter((m) => m.at >= start && m.at <= end + 1).map((m) => m.shard));
+    const moved = new Set(
+      observer.log
+        .moves()
+        .filter((m) => m.at >= start && m.at <= end + 1)
+        .map((m) => m.shard),
+    );
     windows.push({ kind: pauseKind, start, end, moved });
     faults.set(kind, (faults.get(kind) ?? 0) + 1);
-    say(`${kind}: settled in ${((end - start) / 1000).toFixed(1)} s on ${running().join(', ')}; ${moved.size} shards moved; acknowledged ${bots.ackCount}`);
+    say(
+      `${kind}: settled in ${((end - start) / 1000).toFixed(1)} s on ${running().join(', ')}; ${moved.size} shards moved; acknowledged ${bots.ackCount}`,
+    );
     await check(kind);
   };
 
@@ -147,10 +216,32 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     for (let i = 0; i < NODES; i++) await cluster.addNode();
     for (let i = 0; i < GATEWAYS; i++) await cluster.addGateway();
     await observer.settled(running(), { timeoutMs: 180_000 });
-    await until('the gateways to be ready', async () => (await Promise.all(cluster.gatewayUrls().map((u) => fetch(u.replace('ws://', 'http://').replace('/v1/ws', '/readyz')).then((r) => r.ok, () => false)))).every(Boolean), 120_000);
+    await until(
+      'the gateways to be ready',
+      async () =>
+        (
+          await Promise.all(
+            cluster.gatewayUrls().map((u) =>
+              fetch(u.replace('ws://', 'http://').replace('/v1/ws', '/readyz')).then(
+                (r) => r.ok,
+                () => false,
+              ),
+            ),
+          )
+        ).every(Boolean),
+      120_000,
+    );
     say(`cluster up: ${running().join(', ')} and ${GATEWAYS} gateways`);
 
-    await createAssessments(load.nc, load.namespace, Array.from({ length: TRADERS }, (_, i) => ({ assessmentId: bots.assessmentOf(i), traderId: bots.traderOf(i), tierId: 'one-step-50k' })));
+    await createAssessments(
+      load.nc,
+      load.namespace,
+      Array.from({ length: TRADERS }, (_, i) => ({
+        assessmentId: bots.assessmentOf(i),
+        traderId: bots.traderOf(i),
+        tierId: 'one-step-50k',
+      })),
+    );
     bots.start();
     await until('orders to be acknowledged', () => bots.ackCount >= TRADERS, 60_000);
     say(`${TRADERS} bot traders placing orders`);
@@ -159,13 +250,22 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     for (let round = 1; round <= ROUNDS; round++) {
       say(`round ${round}/${ROUNDS}`);
       let joined = '';
-      await fault('join', 'graceful', async () => { joined = (await cluster.addNode()).name; }, { minShare: 1 });
+      await fault(
+        'join',
+        'graceful',
+        async () => {
+          joined = (await cluster.addNode()).name;
+        },
+        { minShare: 1 },
+      );
       const leaving = pick(running().filter((n) => n !== joined));
       await fault('drain (SIGTERM)', 'graceful', async () => {
         const code = await cluster.drainNode(leaving);
         observer.gone(leaving);
         // Handed over: no shard still held under its name unreleased, and out of the membership.
-        const [held] = await db.sql<{ n: number }[]>`select count(*)::int as n from shard_owners where owner_node = ${leaving} and not released`;
+        const [held] = await db.sql<
+          { n: number }[]
+        >`select count(*)::int as n from shard_owners where owner_node = ${leaving} and not released`;
         const [member] = await db.sql<{ n: number }[]>`select count(*)::int as n from cluster_members where node_id = ${leaving}`;
         assert.equal(held!.n + member!.n, 0, `${leaving} handed every shard over and left the membership before it exited`);
         drainExits.push(`${leaving} ${code}`);
@@ -201,16 +301,26 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     await bots.stop();
     await load.quiesce();
     const tail = await load.marketTail();
-    await until('every node to apply the whole market log', () => running().every((n) => ((observer.latest.get(n)?.body as { marketSeq?: number } | undefined)?.marketSeq ?? 0) >= tail), 120_000);
+    await until(
+      'every node to apply the whole market log',
+      () => running().every((n) => ((observer.latest.get(n)?.body as { marketSeq?: number } | undefined)?.marketSeq ?? 0) >= tail),
+      120_000,
+    );
     await check('quiescing (live states of every assessment)', { tickSeq: tail });
     await observer.stop();
     await cluster.stopAll();
     const claims = await readCheckpointClaims(db.sql);
     const journal = await readJournal(db.sql);
-    const shardMarks = new Map((await db.sql<{ group_id: string; tick_seq: string; journal_pos: string }[]>`select group_id, tick_seq, journal_pos from checkpoints`)
-      .map((r) => [Number(r.group_id.slice(1)), { tickSeq: Number(r.tick_seq), journalPos: Number(r.journal_pos) }]));
+    const shardMarks = new Map(
+      (
+        await db.sql<{ group_id: string; tick_seq: string; journal_pos: string }[]>`select group_id, tick_seq, journal_pos from checkpoints`
+      ).map((r) => [Number(r.group_id.slice(1)), { tickSeq: Number(r.tick_seq), journalPos: Number(r.journal_pos) }]),
+    );
     const final = await replayAndCompare(await tap.upTo(tail), journal, claims, { collectEvents: true });
-    const lost = [...lostOrders(bots.acked.values(), journal, new Map([...shardMarks].map(([s, m]) => [s, m.journalPos]))), ...missingDuplicates(bots.duplicates, journal)];
+    const lost = [
+      ...lostOrders(bots.acked.values(), journal, new Map([...shardMarks].map(([s, m]) => [s, m.journalPos]))),
+      ...missingDuplicates(bots.duplicates, journal),
+    ];
     const unchecked = new Set(journal.map((j) => j.input.assessmentId).filter((a) => !claims.some((c) => c.digests.has(a))));
     totals.checks++;
     totals.compared += final.statesCompared;
@@ -222,12 +332,34 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     const movesByKind = new Map<string, number>();
     for (const w of windows) movesByKind.set(w.kind, (movesByKind.get(w.kind) ?? 0) + w.moved.size);
     const figures = {
-      faults, windows, answers: bots.answers, leaseTtlMs: LEASE_TTL_MS, acknowledged: bots.ackCount, lost: totals.lost,
-      duplicatedFills: fills.duplicated, phantomFills: fills.phantom, missingFills: fills.missing, fills: fills.total,
-      mismatched: totals.mismatched, statesCompared: totals.compared, checks: totals.checks, liveViews: totals.live, overlaps: observer.log.overlaps().length + totals.doubled, observations: observer.log.observations,
-      movesByKind, marketResumeMs, transient: bots.transient, refused: bots.refused, retries: bots.retries, duplicateAnswers: bots.duplicates.length, reconnects: bots.reconnects,
-      drainExits, selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
-      journalEntries: journal.length, marketMessages: tail, logs: `process logs ${cluster.logs[0]?.replace(/-n1\.1-engine\.log$/, '-*.log')}`,
+      faults,
+      windows,
+      answers: bots.answers,
+      leaseTtlMs: LEASE_TTL_MS,
+      acknowledged: bots.ackCount,
+      lost: totals.lost,
+      duplicatedFills: fills.duplicated,
+      phantomFills: fills.phantom,
+      missingFills: fills.missing,
+      fills: fills.total,
+      mismatched: totals.mismatched,
+      statesCompared: totals.compared,
+      checks: totals.checks,
+      liveViews: totals.live,
+      overlaps: observer.log.overlaps().length + totals.doubled,
+      observations: observer.log.observations,
+      movesByKind,
+      marketResumeMs,
+      transient: bots.transient,
+      refused: bots.refused,
+      retries: bots.retries,
+      duplicateAnswers: bots.duplicates.length,
+      reconnects: bots.reconnects,
+      drainExits,
+      selfExits: cluster.selfExits.map((e) => `${e.name} code ${e.code}${e.reason === undefined ? '' : ` (${e.reason})`}`),
+      journalEntries: journal.length,
+      marketMessages: tail,
+      logs: `process logs ${cluster.logs[0]?.replace(/-n1\.1-engine\.log$/, '-*.log')}`,
     };
     const summary = formatClusterReport(figures);
     process.stdout.write(`${summary}\n`);
@@ -240,7 +372,8 @@ test('through joins, drains, SIGKILLs of nodes and a gateway and a NATS restart,
     assert.equal(figures.missingFills, 0, 'every fill reached the event stream');
     assert.equal(figures.mismatched, 0, 'every state equals its replay');
     assert.equal(figures.overlaps, 0, 'no shard was served by two nodes at once');
-    for (const [kind, v] of pauseVerdicts(figures)) if (v.met === false) t.diagnostic(`pause target missed for ${kind} moves (p99 ${v.p99.toFixed(0)} ms)`);
+    for (const [kind, v] of pauseVerdicts(figures))
+      if (v.met === false) t.diagnostic(`pause target missed for ${kind} moves (p99 ${v.p99.toFixed(0)} ms)`);
   } finally {
     process.off('exit', teardown);
     await bots.stop().catch(() => undefined);

@@ -25,8 +25,23 @@ import { connect } from '@nats-io/transport-node';
 import seedrandom from 'seedrandom';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
 import { PgShardJournal } from '../../../persistence/index.js';
-import { ensureMarketStream, marketSubjects, TickPublisher, intakeSubjects, JetStreamTickSource, type InspectReply } from '../../../transport/nats/index.js';
-import { mergeSequenced, runInputs, stateDigest, type IntakeResult, type JournalRecord, type MarketInput, type OutputEvent } from '../../index.js';
+import {
+  ensureMarketStream,
+  marketSubjects,
+  TickPublisher,
+  intakeSubjects,
+  JetStreamTickSource,
+  type InspectReply,
+} from '../../../transport/nats/index.js';
+import {
+  mergeSequenced,
+  runInputs,
+  stateDigest,
+  type IntakeResult,
+  type JournalRecord,
+  type MarketInput,
+  type OutputEvent,
+} from '../../index.js';
 import { createTestDatabase } from '../../testing/pg-test-db.js';
 import { portOpen, serviceGate } from '../../testing/service-gate.js';
 import { until } from '../../testing/until.js';
@@ -38,13 +53,33 @@ const ASSESSMENTS = 30;
 /** Seed of the fault schedule (which fault when); CHAOS_SEED replays a run's. */
 const SEED = process.env['CHAOS_SEED'] ?? randomBytes(6).toString('hex');
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NATS_START = ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/nats-server', '--', '-a', '127.0.0.1', '-p', '4222', '-js', '-sd', '/var/lib/nats-server', '-l', '/var/log/nats-server.log'];
+const NATS_START = [
+  '--start',
+  '--oknodo',
+  '--background',
+  '--exec',
+  '/usr/sbin/nats-server',
+  '--',
+  '-a',
+  '127.0.0.1',
+  '-p',
+  '4222',
+  '-js',
+  '-sd',
+  '/var/lib/nats-server',
+  '-l',
+  '/var/log/nats-server.log',
+];
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!);
+const pct = (xs: number[], p: number) =>
+  xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 
-test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, applied once, with every state equal to a replay', { skip, timeout: 40 * 60_000 }, async (t) => {
+test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, applied once, with every state equal to a replay', {
+  skip,
+  timeout: 40 * 60_000,
+}, async (t) => {
   const db = await createTestDatabase();
   const id = randomBytes(4).toString('hex');
   const namespace = `chaos-${id}`;
@@ -68,10 +103,20 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   let selfExits = 0;
   const spawnEngine = (): void => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main/serve.ts'], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        ...process.env, NATS_URL: 'nats://127.0.0.1:4222', DATABASE_URL: db.url, ENGINE_GROUP: group, NATS_NAMESPACE: namespace,
-        MARKET_STREAM: marketStream, EVENT_STREAM: eventStream, CHECKPOINT_INTERVAL_MS: '400', CLOCK_BEAT: 'off', LOG_LEVEL: 'info', GATEWAY_PORT: 'off',
+        ...process.env,
+        NATS_URL: 'nats://127.0.0.1:4222',
+        DATABASE_URL: db.url,
+        ENGINE_GROUP: group,
+        NATS_NAMESPACE: namespace,
+        MARKET_STREAM: marketStream,
+        EVENT_STREAM: eventStream,
+        CHECKPOINT_INTERVAL_MS: '400',
+        CLOCK_BEAT: 'off',
+        LOG_LEVEL: 'info',
+        GATEWAY_PORT: 'off',
       },
     });
     proc.stdout!.pipe(logOut, { end: false });
@@ -84,10 +129,18 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
     });
     child = proc;
   };
-  const inspect = async (): Promise<InspectReply> => dec.decode((await nc.request(subjects.inspect, new Uint8Array(0), { timeout: 2_000 })).data) as InspectReply;
+  const inspect = async (): Promise<InspectReply> =>
+    dec.decode((await nc.request(subjects.inspect, new Uint8Array(0), { timeout: 2_000 })).data) as InspectReply;
   const waitServing = async (): Promise<number> => {
     const t0 = performance.now();
-    await until(async () => inspect().then(() => true, () => false), { what: 'the engine to serve', deadlineMs: 120_000, intervalMs: 50 });
+    await until(
+      async () =>
+        inspect().then(
+          () => true,
+          () => false,
+        ),
+      { what: 'the engine to serve', deadlineMs: 120_000, intervalMs: 50 },
+    );
     return performance.now() - t0;
   };
   const offer = async (req: object): Promise<IntakeResult | undefined> => {
@@ -134,10 +187,13 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   await waitServing();
   const ids = Array.from({ length: ASSESSMENTS }, (_, n) => `chaos-${String(n).padStart(3, '0')}`);
   for (const a of ids) {
-    await until(async () => {
-      const r = await offer({ kind: 'create', assessmentId: a, traderId: `trader-${a}`, tierId: 'one-step-50k' });
-      return r !== undefined && (r.ok || r.code === 'DUPLICATE_ASSESSMENT');
-    }, { what: `create ${a}`, deadlineMs: 60_000, intervalMs: 50 });
+    await until(
+      async () => {
+        const r = await offer({ kind: 'create', assessmentId: a, traderId: `trader-${a}`, tierId: 'one-step-50k' });
+        return r !== undefined && (r.ok || r.code === 'DUPLICATE_ASSESSMENT');
+      },
+      { what: `create ${a}`, deadlineMs: 60_000, intervalMs: 50 },
+    );
   }
 
   const acked = new Map<string, { assessmentId: string; clientOrderId: string; position: number }>();
@@ -148,7 +204,10 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
     if (r !== undefined && (r.ok || (r.code === 'DUPLICATE_CLIENT_ORDER_ID' && r.position !== undefined))) {
       acked.set(key, { assessmentId: req.assessmentId, clientOrderId: req.command.clientOrderId, position: r.position! });
       unsettled.delete(key);
-    } else if (r !== undefined && !['NOT_READY', 'NOT_OWNER', 'STOPPING', 'JOURNAL_UNAVAILABLE', 'DUPLICATE_CLIENT_ORDER_ID'].includes(r.code)) {
+    } else if (
+      r !== undefined &&
+      !['NOT_READY', 'NOT_OWNER', 'STOPPING', 'JOURNAL_UNAVAILABLE', 'DUPLICATE_CLIENT_ORDER_ID'].includes(r.code)
+    ) {
       throw new Error(`unexpected refusal ${r.code}: ${r.message}`);
     } else {
       unsettled.set(key, req);
@@ -162,7 +221,15 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
       const side = Math.floor(n / ids.length) % 2 === 0 ? 'buy' : 'sell';
       const p = prices[symbol]!;
       const qty = symbol === 'BTC-USD' ? 0.05 : symbol === 'ETH-USD' ? 1 : 20;
-      const command = { kind: 'place', clientOrderId: `o-${n}`, symbol, side, type: 'market', qty, stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)) };
+      const command = {
+        kind: 'place',
+        clientOrderId: `o-${n}`,
+        symbol,
+        side,
+        type: 'market',
+        qty,
+        stopLoss: Number((side === 'buy' ? p * 0.97 : p * 1.03).toFixed(2)),
+      };
       const req = { kind: 'command', assessmentId, command };
       void settle(`${assessmentId}/o-${n}`, req);
       await sleep(15);
@@ -177,11 +244,14 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
     for await (const m of source) market.push(m);
   })();
   const journal: JournalRecord[] = [];
-  const pgJournal = new PgShardJournal(db.sql) // every virtual shard's entries, in position order;
+  const pgJournal = new PgShardJournal(db.sql); // every virtual shard's entries, in position order;
   const replayCheck = async (seen: InspectReply): Promise<{ mismatched: number; events: OutputEvent[] }> => {
     await until(() => source.lastSeq >= seen.tickSeq, { what: 'the driver to read the market log', deadlineMs: 60_000, intervalMs: 50 });
     for await (const page of pgJournal.readAll(journal.at(-1)?.position ?? 0)) journal.push(...page);
-    const inputs = mergeSequenced(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
+    const inputs = mergeSequenced(
+      market.filter((m) => m.seq <= seen.tickSeq),
+      journal.filter((r) => r.position <= seen.journalPos),
+    );
     const { engine, events } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
     try {
       const replayed = await engine.snapshot();
@@ -193,7 +263,16 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
       await engine.stop();
     }
   };
-  const figures = { sigkill: 0, natsRestart: 0, pgRestart: 0, lost: 0, duplicated: 0, mismatched: 0, checks: 0, recoveryMs: [] as number[] };
+  const figures = {
+    sigkill: 0,
+    natsRestart: 0,
+    pgRestart: 0,
+    lost: 0,
+    duplicated: 0,
+    mismatched: 0,
+    checks: 0,
+    recoveryMs: [] as number[],
+  };
   const checkAfterFault = async (): Promise<void> => {
     const ackedBefore = [...acked.values()]; // acknowledged before the node's boundary below
     const seen = await inspect();
@@ -245,21 +324,31 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
       figures.recoveryMs.push(await waitServing());
     }
     await checkAfterFault();
-    t.diagnostic(`fault ${n + 1}/${faults.length} ${kind}: acked ${acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`);
+    t.diagnostic(
+      `fault ${n + 1}/${faults.length} ${kind}: acked ${acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`,
+    );
   }
 
   // -- quiesce, settle every order, final check -------------------------------------------
   running = false;
   await Promise.all([tickLoop, orderLoop]);
-  await until(async () => {
-    for (const [k, r] of [...unsettled]) await settle(k, r as never);
-    return unsettled.size === 0;
-  }, { what: 'every order to settle', deadlineMs: 60_000, intervalMs: 50 });
-  await until(async () => (await inspect()).tickSeq >= (await jsm.streams.info(marketStream)).state.last_seq, { what: 'the engine to apply the whole market log', deadlineMs: 60_000, intervalMs: 50 });
+  await until(
+    async () => {
+      for (const [k, r] of [...unsettled]) await settle(k, r as never);
+      return unsettled.size === 0;
+    },
+    { what: 'every order to settle', deadlineMs: 60_000, intervalMs: 50 },
+  );
+  await until(async () => (await inspect()).tickSeq >= (await jsm.streams.info(marketStream)).state.last_seq, {
+    what: 'the engine to apply the whole market log',
+    deadlineMs: 60_000,
+    intervalMs: 50,
+  });
   const final = await inspect();
   const finalCheck = await replayCheck(final);
   figures.mismatched += finalCheck.mismatched;
-  for (const a of acked.values()) if (!journal.some((j) => j.position === a.position && j.clientOrderId === a.clientOrderId)) figures.lost++;
+  for (const a of acked.values())
+    if (!journal.some((j) => j.position === a.position && j.clientOrderId === a.clientOrderId)) figures.lost++;
 
   // Fills on the event stream: each replayed fill exactly once, none extra. The node may still be
   // publishing what a late fault held back (events are retried until stored), so wait for it, bounded.
@@ -271,7 +360,8 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
       const msgs = await consumer.consume();
       for await (const m of msgs) {
         const e = dec.decode(m.data) as OutputEvent;
-        if (e.type === 'order.filled') seen.set(`${e.assessmentId}/${e.input}/${e.n}`, (seen.get(`${e.assessmentId}/${e.input}/${e.n}`) ?? 0) + 1);
+        if (e.type === 'order.filled')
+          seen.set(`${e.assessmentId}/${e.input}/${e.n}`, (seen.get(`${e.assessmentId}/${e.input}/${e.n}`) ?? 0) + 1);
         if (m.seq >= evInfo.state.last_seq) break;
       }
       await msgs.close();
@@ -281,12 +371,14 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   const replayedFills = finalCheck.events.filter((e) => e.type === 'order.filled' && e.input <= final.tickSeq);
   let published = await readPublished();
   const missingNow = (): number => replayedFills.filter((e) => !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
-  await until(async () => {
-    if (missingNow() === 0) return true;
-    published = await readPublished();
-    return missingNow() === 0;
-  }, { what: 'the node to publish every fill', deadlineMs: 30_000, intervalMs: 50 })
-    .catch(() => undefined); // what is still missing after 30 s is counted and fails below
+  await until(
+    async () => {
+      if (missingNow() === 0) return true;
+      published = await readPublished();
+      return missingNow() === 0;
+    },
+    { what: 'the node to publish every fill', deadlineMs: 30_000, intervalMs: 50 },
+  ).catch(() => undefined); // what is still missing after 30 s is counted and fails below
   for (const [, count] of published) if (count > 1) figures.duplicated += count - 1;
   const fillsMissing = replayedFills.filter((e) => !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
 
@@ -300,8 +392,11 @@ test('acknowledged orders survive SIGKILLs and NATS and Postgres restarts, appli
   await marketLoop;
   // The node's own recovery (restore, journal, replay to the market tail), from its log.
   const { readFile } = await import('node:fs/promises');
-  const nodeRecoveryMs = (await readFile(logFile, 'utf8')).split('\n').filter((l) => l.includes('"engine node caught up"'))
-    .map((l) => 1000 * (JSON.parse(l) as { seconds: number }).seconds).slice(1);
+  const nodeRecoveryMs = (await readFile(logFile, 'utf8'))
+    .split('\n')
+    .filter((l) => l.includes('"engine node caught up"'))
+    .map((l) => 1000 * (JSON.parse(l) as { seconds: number }).seconds)
+    .slice(1);
   const summary = [
     'crash test — Jepsen-style figures',
     `  seed              ${SEED} (CHAOS_SEED=${SEED} replays the fault schedule)`,

@@ -50,7 +50,12 @@ export class EngineSupervisor {
 
   start(): void {
     this.#stopping = false;
-    const [cmd, args] = (this.#o.wrap ?? ((c, a) => [c, a]))(process.execPath, [...SERVER_V8_FLAGS, '--import', 'tsx', 'engine/main/serve.ts']);
+    const [cmd, args] = (this.#o.wrap ?? ((c, a) => [c, a]))(process.execPath, [
+      ...SERVER_V8_FLAGS,
+      '--import',
+      'tsx',
+      'engine/main/serve.ts',
+    ]);
     const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.#o.env } });
     let reason: string | undefined;
     const lines = createInterface({ input: proc.stdout! });
@@ -59,7 +64,8 @@ export class EngineSupervisor {
       if (!l.startsWith('{')) return;
       try {
         const j = JSON.parse(l) as { level?: number; msg?: string; err?: { message?: string; code?: string } };
-        if ((j.level ?? 0) >= 50) reason = `${j.msg ?? ''}${j.err === undefined ? '' : `: ${j.err.code ?? ''} ${j.err.message ?? ''}`.trimEnd()}`;
+        if ((j.level ?? 0) >= 50)
+          reason = `${j.msg ?? ''}${j.err === undefined ? '' : `: ${j.err.code ?? ''} ${j.err.message ?? ''}`.trimEnd()}`;
       } catch {
         // not a log line
       }

@@ -15,18 +15,29 @@ import type { StateClaim } from './replay-verifier.js';
  * `waitMs` (the owner subscribes alone, with no queue group: two answers are
  * two nodes serving the shard). Shards answered by more than one.
  */
-export async function doublyServed(nc: NatsConnection, namespace: string, probes: ReadonlyMap<number, string>, waitMs = 500): Promise<number[]> {
+export async function doublyServed(
+  nc: NatsConnection,
+  namespace: string,
+  probes: ReadonlyMap<number, string>,
+  waitMs = 500,
+): Promise<number[]> {
   const enc = new Encoder();
   const out: number[] = [];
-  await Promise.all([...probes].map(async ([shard, assessmentId]) => {
-    let n = 0;
-    try {
-      for await (const _ of await nc.requestMany(shardSubjects(shard, namespace).state, enc.encode({ assessmentId }), { strategy: 'timer', maxWait: waitMs })) n++;
-    } catch {
-      // no responders: not served (counted elsewhere)
-    }
-    if (n > 1) out.push(shard);
-  }));
+  await Promise.all(
+    [...probes].map(async ([shard, assessmentId]) => {
+      let n = 0;
+      try {
+        for await (const _ of await nc.requestMany(shardSubjects(shard, namespace).state, enc.encode({ assessmentId }), {
+          strategy: 'timer',
+          maxWait: waitMs,
+        }))
+          n++;
+      } catch {
+        // no responders: not served (counted elsewhere)
+      }
+      if (n > 1) out.push(shard);
+    }),
+  );
   return out.sort((a, b) => a - b);
 }
 
@@ -35,15 +46,22 @@ export async function doublyServed(nc: NatsConnection, namespace: string, probes
  * as digests: claims at (`tickSeq`, every journal entry) once the cluster is
  * quiet (no ticks, no orders, every node at the market tail).
  */
-export async function liveStateClaims(nc: NatsConnection, namespace: string, ids: readonly string[], tickSeq: number): Promise<{ claims: StateClaim[]; unanswered: string[] }> {
+export async function liveStateClaims(
+  nc: NatsConnection,
+  namespace: string,
+  ids: readonly string[],
+  tickSeq: number,
+): Promise<{ claims: StateClaim[]; unanswered: string[] }> {
   const enc = new Encoder();
   const dec = new Decoder();
   const byShard = new Map<number, Map<string, string>>();
   const unanswered: string[] = [];
   for (const id of ids) {
     const shard = shardOf(id);
-    const r = await nc.request(shardSubjects(shard, namespace).state, enc.encode({ assessmentId: id }), { timeout: 5_000 })
-      .then((m) => dec.decode(m.data) as { ok: boolean; state?: unknown }, () => undefined);
+    const r = await nc.request(shardSubjects(shard, namespace).state, enc.encode({ assessmentId: id }), { timeout: 5_000 }).then(
+      (m) => dec.decode(m.data) as { ok: boolean; state?: unknown },
+      () => undefined,
+    );
     if (r === undefined || !r.ok || r.state === null || r.state === undefined) {
       unanswered.push(id);
       continue;
@@ -52,6 +70,12 @@ export async function liveStateClaims(nc: NatsConnection, namespace: string, ids
     if (m === undefined) byShard.set(shard, (m = new Map()));
     m.set(id, stateDigest(r.state));
   }
-  const claims = [...byShard].map(([shard, digests]) => ({ source: 'live owner (state subject)', shard, tickSeq, journalPos: Number.MAX_SAFE_INTEGER, digests }));
+  const claims = [...byShard].map(([shard, digests]) => ({
+    source: 'live owner (state subject)',
+    shard,
+    tickSeq,
+    journalPos: Number.MAX_SAFE_INTEGER,
+    digests,
+  }));
   return { claims, unanswered };
 }

@@ -16,7 +16,11 @@ export class MarketTap {
   readonly #loop: Promise<void>;
 
   constructor(js: JetStreamClient, o: { stream: string; namespace: string }) {
-    const source = new JetStreamTickSource(js, { stream: o.stream, namespace: o.namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol) });
+    const source = new JetStreamTickSource(js, {
+      stream: o.stream,
+      namespace: o.namespace,
+      symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol),
+    });
     this.#source = source;
     this.#loop = (async () => {
       for await (const m of source) this.inputs.push(m);

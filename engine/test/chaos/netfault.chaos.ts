@@ -55,12 +55,16 @@ const SEED = process.env['NETFAULT_SEED'] ?? randomBytes(6).toString('hex');
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!);
+const pct = (xs: number[], p: number) =>
+  xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)]!;
 const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
 
 type Fault = 'nats-cut' | 'pg-cut' | 'delay' | 'loss';
 
-test('through cuts from NATS and Postgres, delay and loss, acknowledged orders are kept once and every state equals a replay; the node recovers or stops with a reason', { skip, timeout: 60 * 60_000 }, async (t) => {
+test('through cuts from NATS and Postgres, delay and loss, acknowledged orders are kept once and every state equals a replay; the node recovers or stops with a reason', {
+  skip,
+  timeout: 60 * 60_000,
+}, async (t) => {
   const id = randomBytes(3).toString('hex');
   let link: NetnsLink | undefined;
   let mode: string;
@@ -92,7 +96,13 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   const natsProxy = await FaultProxy.start({ listenHost, targetHost: '127.0.0.1', targetPort: 4222, random: seedrandom(`${SEED}/nats`) });
   const pgProxy = await FaultProxy.start({ listenHost, targetHost: '127.0.0.1', targetPort: 5432, random: seedrandom(`${SEED}/pg`) });
   const db = await createTestDatabase();
-  const load = await ChaosLoad.start({ namespace: `netfault-${id}`, group: `netfault-${id}`, marketStream: `NETFAULT_MKT_${id}`, eventStream: `NETFAULT_EV_${id}`, assessments: ASSESSMENTS });
+  const load = await ChaosLoad.start({
+    namespace: `netfault-${id}`,
+    group: `netfault-${id}`,
+    marketStream: `NETFAULT_MKT_${id}`,
+    eventStream: `NETFAULT_EV_${id}`,
+    assessments: ASSESSMENTS,
+  });
   const dbUrl = new URL(db.url);
   dbUrl.hostname = listenHost;
   dbUrl.port = String(pgProxy.port);
@@ -100,29 +110,54 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
     id: `netfault-${id}`,
     ...(link === undefined ? {} : { wrap: (cmd, args) => link!.exec(cmd, ...args) }),
     env: {
-      NATS_URL: `nats://${listenHost}:${natsProxy.port}`, DATABASE_URL: dbUrl.toString(), ENGINE_GROUP: load.group, NATS_NAMESPACE: load.namespace,
-      MARKET_STREAM: load.marketStream, EVENT_STREAM: load.eventStream, CHECKPOINT_INTERVAL_MS: '400', CLOCK_BEAT: 'off', LOG_LEVEL: 'info', GATEWAY_PORT: 'off',
+      NATS_URL: `nats://${listenHost}:${natsProxy.port}`,
+      DATABASE_URL: dbUrl.toString(),
+      ENGINE_GROUP: load.group,
+      NATS_NAMESPACE: load.namespace,
+      MARKET_STREAM: load.marketStream,
+      EVENT_STREAM: load.eventStream,
+      CHECKPOINT_INTERVAL_MS: '400',
+      CLOCK_BEAT: 'off',
+      LOG_LEVEL: 'info',
+      GATEWAY_PORT: 'off',
     },
   });
 
   killEngine = () => engine.killNow();
 
   const market: MarketInput[] = [];
-  const source = new JetStreamTickSource(load.js, { stream: load.marketStream, namespace: load.namespace, symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol) });
+  const source = new JetStreamTickSource(load.js, {
+    stream: load.marketStream,
+    namespace: load.namespace,
+    symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol),
+  });
   const marketLoop = (async () => {
     for await (const m of source) market.push(m);
   })();
   const journal: JournalRecord[] = [];
-  const pgJournal = new PgShardJournal(db.sql) // every virtual shard's entries, in position order;
+  const pgJournal = new PgShardJournal(db.sql); // every virtual shard's entries, in position order;
   const figures = { lost: 0, duplicated: 0, mismatched: 0, checks: 0 };
-  const rows: Array<{ fault: Fault; ms: number; answers: string; ackBefore: number; ackedDuring: number; ackP50: number; ackP99: number; recoveryMs: number; selfExits: number }> = [];
+  const rows: Array<{
+    fault: Fault;
+    ms: number;
+    answers: string;
+    ackBefore: number;
+    ackedDuring: number;
+    ackP50: number;
+    ackP99: number;
+    recoveryMs: number;
+    selfExits: number;
+  }> = [];
 
   const check = async (): Promise<{ seen: InspectReply; events: OutputEvent[] }> => {
     const ackedBefore = [...load.acked.values()];
     const seen = await load.inspect();
     await until(() => source.lastSeq >= seen.tickSeq, { what: 'the driver to read the market log', deadlineMs: 60_000, intervalMs: 50 });
     for await (const page of pgJournal.readAll(journal.at(-1)?.position ?? 0)) journal.push(...page);
-    const inputs = mergeSequenced(market.filter((m) => m.seq <= seen.tickSeq), journal.filter((r) => r.position <= seen.journalPos));
+    const inputs = mergeSequenced(
+      market.filter((m) => m.seq <= seen.tickSeq),
+      journal.filter((r) => r.position <= seen.journalPos),
+    );
     const { engine: replay, events } = await runInputs(inputs, { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS });
     try {
       const replayed = await replay.snapshot();
@@ -145,15 +180,25 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
   /** Serving again, and applied the whole market log as it stood at the heal. */
   const recovered = async (): Promise<void> => {
     const target = await load.marketTail();
-    await until(async () => {
-      const seen: InspectReply | undefined = await load.inspect().catch(() => undefined);
-      return seen !== undefined && seen.tickSeq >= target;
-    }, { what: 'the node to serve and catch up after the fault healed', deadlineMs: RECOVERY_MS });
+    await until(
+      async () => {
+        const seen: InspectReply | undefined = await load.inspect().catch(() => undefined);
+        return seen !== undefined && seen.tickSeq >= target;
+      },
+      { what: 'the node to serve and catch up after the fault healed', deadlineMs: RECOVERY_MS },
+    );
   };
 
   try {
     engine.start();
-    await until(async () => load.inspect().then(() => true, () => false), { what: 'the engine to serve', deadlineMs: 120_000, intervalMs: 50 });
+    await until(
+      async () =>
+        load.inspect().then(
+          () => true,
+          () => false,
+        ),
+      { what: 'the engine to serve', deadlineMs: 120_000, intervalMs: 50 },
+    );
     await load.createAssessments();
     load.run();
     const faults: Fault[] = Array.from({ length: ROUNDS }, () => ['nats-cut', 'pg-cut', 'delay', 'loss'] as Fault[]).flat();
@@ -189,20 +234,39 @@ test('through cuts from NATS and Postgres, delay and loss, acknowledged orders a
       const answers = [...tally].map(([k, v]) => `${k} ${v}`).join(', ');
       const before = load.ackLog.filter((a) => a.at >= injectedAt - 1_000 && a.at < injectedAt).map((a) => a.latencyMs);
       const selfExits = engine.selfExits.length - exitsBefore;
-      rows.push({ fault, ms, answers, ackBefore: pct(before, 50), ackedDuring, ackP50: pct(during, 50), ackP99: pct(during, 99), recoveryMs, selfExits });
-      t.diagnostic(`fault ${n + 1}/${faults.length} ${fault} ${ms / 1000} s: offers made during it ${answers || 'none'}; ack latency p50 in the second before ${f0(pct(before, 50))} ms; acked during ${ackedDuring} (ack latency p50 ${f0(pct(during, 50))} ms p99 ${f0(pct(during, 99))} ms), recovered in ${recoveryMs.toFixed(0)} ms, self-exits ${selfExits}; acked ${load.acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`);
+      rows.push({
+        fault,
+        ms,
+        answers,
+        ackBefore: pct(before, 50),
+        ackedDuring,
+        ackP50: pct(during, 50),
+        ackP99: pct(during, 99),
+        recoveryMs,
+        selfExits,
+      });
+      t.diagnostic(
+        `fault ${n + 1}/${faults.length} ${fault} ${ms / 1000} s: offers made during it ${answers || 'none'}; ack latency p50 in the second before ${f0(pct(before, 50))} ms; acked during ${ackedDuring} (ack latency p50 ${f0(pct(during, 50))} ms p99 ${f0(pct(during, 99))} ms), recovered in ${recoveryMs.toFixed(0)} ms, self-exits ${selfExits}; acked ${load.acked.size}, lost ${figures.lost}, duplicated ${figures.duplicated}, mismatched ${figures.mismatched}`,
+      );
     }
 
     await load.quiesce();
-    await until(async () => (await load.inspect()).tickSeq >= (await load.marketTail()), { what: 'the engine to apply the whole market log', deadlineMs: 60_000, intervalMs: 50 });
+    await until(async () => (await load.inspect()).tickSeq >= (await load.marketTail()), {
+      what: 'the engine to apply the whole market log',
+      deadlineMs: 60_000,
+      intervalMs: 50,
+    });
     const final = await check();
-    for (const a of load.acked.values()) if (!journal.some((j) => j.position === a.position && j.clientOrderId === a.clientOrderId)) figures.lost++;
+    for (const a of load.acked.values())
+      if (!journal.some((j) => j.position === a.position && j.clientOrderId === a.clientOrderId)) figures.lost++;
     // Fills on the event stream (published through the cuts): each replayed fill exactly once, none extra.
     const published = await load.publishedFills();
     const replayedFills = final.events.filter((e) => e.type === 'order.filled' && e.input <= final.seen.tickSeq);
     let fillsDuplicated = 0;
     for (const [, count] of published) if (count > 1) fillsDuplicated += count - 1;
-    const fillsMissing = replayedFills.filter((e) => e.type === 'order.filled' && !published.has(`${e.assessmentId}/${e.input}/${e.n}`)).length;
+    const fillsMissing = replayedFills.filter(
+      (e) => e.type === 'order.filled' && !published.has(`${e.assessmentId}/${e.input}/${e.n}`),
+    ).length;
     await engine.stop();
 
     const by = (f: Fault) => rows.filter((r) => r.fault === f);

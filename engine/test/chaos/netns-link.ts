@@ -76,14 +76,18 @@ export class NetnsLink {
       inNs('addr', 'add', `${link.nsAddr}/30`, 'dev', nsIf);
       inNs('link', 'set', nsIf, 'up');
       inNs('link', 'set', 'lo', 'up');
-      run('nft', ['-f', '-'], [
-        `table inet ${link.#table} {`,
-        '  chain cut { }',
-        '  chain loss { }',
-        `  chain input { type filter hook input priority -10; policy accept; iifname "${link.#hostIf}" jump loss; iifname "${link.#hostIf}" jump cut; }`,
-        `  chain output { type filter hook output priority -10; policy accept; oifname "${link.#hostIf}" jump loss; oifname "${link.#hostIf}" jump cut; }`,
-        '}',
-      ].join('\n'));
+      run(
+        'nft',
+        ['-f', '-'],
+        [
+          `table inet ${link.#table} {`,
+          '  chain cut { }',
+          '  chain loss { }',
+          `  chain input { type filter hook input priority -10; policy accept; iifname "${link.#hostIf}" jump loss; iifname "${link.#hostIf}" jump cut; }`,
+          `  chain output { type filter hook output priority -10; policy accept; oifname "${link.#hostIf}" jump loss; oifname "${link.#hostIf}" jump cut; }`,
+          '}',
+        ].join('\n'),
+      );
       return link;
     } catch (err) {
       link.destroy();
@@ -120,7 +124,11 @@ export class NetnsLink {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    for (const [cmd, args] of [['nft', ['delete', 'table', 'inet', this.#table]], ['ip', ['link', 'del', this.#hostIf]], ['ip', ['netns', 'del', this.ns]]] as const) {
+    for (const [cmd, args] of [
+      ['nft', ['delete', 'table', 'inet', this.#table]],
+      ['ip', ['link', 'del', this.#hostIf]],
+      ['ip', ['netns', 'del', this.ns]],
+    ] as const) {
       try {
         run(cmd, [...args]);
       } catch {

@@ -87,7 +87,15 @@ export class OwnershipLog {
         s.lastReceived = o.receivedAt;
         continue;
       }
-      const fresh: Stretch = { node: o.node, epoch, firstSent: o.sentAt, firstReceived: o.receivedAt, lastSent: o.sentAt, lastReceived: o.receivedAt, open: true };
+      const fresh: Stretch = {
+        node: o.node,
+        epoch,
+        firstSent: o.sentAt,
+        firstReceived: o.receivedAt,
+        lastSent: o.sentAt,
+        lastReceived: o.receivedAt,
+        open: true,
+      };
       open.set(shard, fresh);
       let list = this.#stretches.get(shard);
       if (list === undefined) this.#stretches.set(shard, (list = []));
@@ -125,7 +133,8 @@ export class OwnershipLog {
       let prev: Stretch | undefined;
       for (const s of list) {
         // The first owner seen is not a move; a new epoch on the same node is (it gave the shard up and took it back).
-        if (prev !== undefined && (prev.node !== s.node || prev.epoch !== s.epoch)) out.push({ shard, from: prev.node, to: s.node, at: s.firstReceived, lastSeenBefore: prev.lastReceived });
+        if (prev !== undefined && (prev.node !== s.node || prev.epoch !== s.epoch))
+          out.push({ shard, from: prev.node, to: s.node, at: s.firstReceived, lastSeenBefore: prev.lastReceived });
         prev = s;
       }
     }
@@ -143,8 +152,8 @@ export class OwnershipLog {
 /** A time at which both stretches certainly served, or undefined. */
 function overlapAt(a: Stretch, b: Stretch): number | undefined {
   // Certain span: from the first answer read to the last request sent (empty with one observation).
-  const spanA = a.lastSent > a.firstReceived ? [a.firstReceived, a.lastSent] as const : undefined;
-  const spanB = b.lastSent > b.firstReceived ? [b.firstReceived, b.lastSent] as const : undefined;
+  const spanA = a.lastSent > a.firstReceived ? ([a.firstReceived, a.lastSent] as const) : undefined;
+  const spanB = b.lastSent > b.firstReceived ? ([b.firstReceived, b.lastSent] as const) : undefined;
   if (spanA !== undefined && spanB !== undefined) {
     const lo = Math.max(spanA[0], spanB[0]);
     const hi = Math.min(spanA[1], spanB[1]);

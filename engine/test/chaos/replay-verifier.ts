@@ -21,7 +21,16 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nat
 import type postgres from 'postgres';
 import { DEFAULT_INSTRUMENTS, presetTiers } from '../../../actors/index.js';
 import { decodeJson } from '../../../persistence/index.js';
-import { Engine, mergeSequenced, shardOf, stateDigest, type EngineInput, type JournalInput, type MarketInput, type OutputEvent } from '../../index.js';
+import {
+  Engine,
+  mergeSequenced,
+  shardOf,
+  stateDigest,
+  type EngineInput,
+  type JournalInput,
+  type MarketInput,
+  type OutputEvent,
+} from '../../index.js';
 
 /** A journal row of any shard, as stored. */
 export interface ClusterJournalRecord {
@@ -72,12 +81,21 @@ export async function readJournal(sql: postgres.Sql, after = 0): Promise<Cluster
   const out: ClusterJournalRecord[] = [];
   let from = after;
   for (;;) {
-    const rows = await sql<{ position: string; group_id: string; command: string; client_order_id: string | null; tick_watermark: string }[]>`
+    const rows = await sql<
+      { position: string; group_id: string; command: string; client_order_id: string | null; tick_watermark: string }[]
+    >`
       select position, group_id, command::text as command, client_order_id, tick_watermark
         from journal where position > ${String(from)}::bigint order by position limit 10000`;
     for (const r of rows) {
       const input = decodeJson<JournalInput>(r.command);
-      out.push({ position: Number(r.position), group: r.group_id, shard: shardOf(input.assessmentId), input, clientOrderId: r.client_order_id, tickWatermark: Number(r.tick_watermark) });
+      out.push({
+        position: Number(r.position),
+        group: r.group_id,
+        shard: shardOf(input.assessmentId),
+        input,
+        clientOrderId: r.client_order_id,
+        tickWatermark: Number(r.tick_watermark),
+      });
     }
     if (rows.length < 10000) return out;
     from = Number(rows.at(-1)!.position);
@@ -89,7 +107,10 @@ export async function readCheckpointClaims(sql: postgres.Sql): Promise<StateClai
   const rows = await sql<{ assessment_id: string; group_id: string; tick_seq: string; journal_pos: string; state: string }[]>`
     select assessment_id, group_id, tick_seq, journal_pos, state from snapshots`;
   return rows.map((r) => ({
-    source: `checkpoint ${r.group_id}`, shard: shardOf(r.assessment_id), tickSeq: Number(r.tick_seq), journalPos: Number(r.journal_pos),
+    source: `checkpoint ${r.group_id}`,
+    shard: shardOf(r.assessment_id),
+    tickSeq: Number(r.tick_seq),
+    journalPos: Number(r.journal_pos),
     digests: new Map([[r.assessment_id, stateDigest(decodeJson(r.state))]]),
   }));
 }
@@ -100,7 +121,10 @@ export async function readCheckpointClaims(sql: postgres.Sql): Promise<StateClai
  * in position while their watermarks need not, so they are sorted by
  * (watermark, position) first. Each journal input keeps its record.
  */
-export function mergeCoordinates(market: readonly MarketInput[], journal: readonly ClusterJournalRecord[]): Array<{ input: EngineInput; at: number; entry?: ClusterJournalRecord }> {
+export function mergeCoordinates(
+  market: readonly MarketInput[],
+  journal: readonly ClusterJournalRecord[],
+): Array<{ input: EngineInput; at: number; entry?: ClusterJournalRecord }> {
   const sorted = [...journal].sort((a, b) => a.tickWatermark - b.tickWatermark || a.position - b.position);
   let j = 0;
   return mergeSequenced(market, sorted).map((x) => (MARKET_TYPES.has(x.input.type) ? x : { ...x, entry: sorted[j++]! }));
@@ -113,12 +137,24 @@ const MARKET_TYPES = new Set(['tick', 'resolution', 'clock']);
  * every claim at its cut. Claims past the end of the given market are
  * compared at the end. With `collectEvents`, every event is returned.
  */
-export async function replayAndCompare(market: readonly MarketInput[], journal: readonly ClusterJournalRecord[], claims: readonly StateClaim[], options: { collectEvents?: boolean } = {}): Promise<ReplayVerdict> {
+export async function replayAndCompare(
+  market: readonly MarketInput[],
+  journal: readonly ClusterJournalRecord[],
+  claims: readonly StateClaim[],
+  options: { collectEvents?: boolean } = {},
+): Promise<ReplayVerdict> {
   const t0 = performance.now();
   const events: OutputEvent[] = [];
   const engine = await Engine.start({
-    workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 0,
-    output: { onEvents: (e) => { if (options.collectEvents === true) for (const x of e) events.push(x); } },
+    workers: 1,
+    tiers: presetTiers(),
+    instruments: DEFAULT_INSTRUMENTS,
+    flushIntervalMs: 0,
+    output: {
+      onEvents: (e) => {
+        if (options.collectEvents === true) for (const x of e) events.push(x);
+      },
+    },
   });
   const submit = (input: EngineInput, at: number): void => void engine.submit(input, at);
   const merged = mergeCoordinates(market, journal);
@@ -151,7 +187,9 @@ export async function replayAndCompare(market: readonly MarketInput[], journal: 
         }
       }
       if (c.complete === true) {
-        for (const id of states.keys()) if (shardOf(id) === c.shard && !c.digests.has(id)) mismatches.push({ source: c.source, assessmentId: id, why: 'missing on the node' });
+        for (const id of states.keys())
+          if (shardOf(id) === c.shard && !c.digests.has(id))
+            mismatches.push({ source: c.source, assessmentId: id, why: 'missing on the node' });
       }
     }
   };
@@ -199,26 +237,43 @@ export async function replayAndCompare(market: readonly MarketInput[], journal: 
 }
 
 /** An acknowledged order: where the gateway said it was journaled. */
-export interface AckedOrder { readonly assessmentId: string; readonly clientOrderId: string; readonly position: number }
+export interface AckedOrder {
+  readonly assessmentId: string;
+  readonly clientOrderId: string;
+  readonly position: number;
+}
 
 /**
  * Acknowledged orders not in the journal at their position, or (with `applied`:
  * shard → last journal position a final view or checkpoint reflects) not yet
  * reflected there.
  */
-export function lostOrders(acked: Iterable<AckedOrder>, journal: readonly ClusterJournalRecord[], applied?: ReadonlyMap<number, number>): AckedOrder[] {
+export function lostOrders(
+  acked: Iterable<AckedOrder>,
+  journal: readonly ClusterJournalRecord[],
+  applied?: ReadonlyMap<number, number>,
+): AckedOrder[] {
   const at = new Map(journal.map((j) => [j.position, j]));
   const lost: AckedOrder[] = [];
   for (const a of acked) {
     const j = at.get(a.position);
     const shardPos = applied?.get(shardOf(a.assessmentId));
-    if (j === undefined || j.input.assessmentId !== a.assessmentId || j.clientOrderId !== a.clientOrderId || (applied !== undefined && (shardPos === undefined || shardPos < a.position))) lost.push(a);
+    if (
+      j === undefined ||
+      j.input.assessmentId !== a.assessmentId ||
+      j.clientOrderId !== a.clientOrderId ||
+      (applied !== undefined && (shardPos === undefined || shardPos < a.position))
+    )
+      lost.push(a);
   }
   return lost;
 }
 
 /** Orders said to be journaled already (a duplicate's answer) that the journal does not hold. */
-export function missingDuplicates(said: Iterable<{ assessmentId: string; clientOrderId: string }>, journal: readonly ClusterJournalRecord[]): Array<{ assessmentId: string; clientOrderId: string }> {
+export function missingDuplicates(
+  said: Iterable<{ assessmentId: string; clientOrderId: string }>,
+  journal: readonly ClusterJournalRecord[],
+): Array<{ assessmentId: string; clientOrderId: string }> {
   const held = new Set(journal.map((j) => `${j.input.assessmentId}\u0000${j.clientOrderId}`));
   return [...said].filter((d) => !held.has(`${d.assessmentId}\u0000${d.clientOrderId}`));
 }
@@ -246,7 +301,10 @@ export async function readPublishedFills(js: JetStreamClient, jsm: JetStreamMana
 }
 
 /** Fills published more than once, published but not in the replay, and in the replay but not published. */
-export function compareFills(replayed: readonly OutputEvent[], published: ReadonlyMap<string, number>): { duplicated: number; phantom: number; missing: number; total: number } {
+export function compareFills(
+  replayed: readonly OutputEvent[],
+  published: ReadonlyMap<string, number>,
+): { duplicated: number; phantom: number; missing: number; total: number } {
   const expected = new Set(replayed.filter((e) => e.type === 'order.filled').map((e) => fillKey(e as never)));
   let duplicated = 0;
   let phantom = 0;

@@ -25,24 +25,51 @@ export interface SoakClientsOptions {
 
 /** Counters since the start, and order-answer latencies since the last {@link SoakClients.takeLatencies}. */
 export interface ClientFigures {
-  open: number; subscribed: number; closes: number; reconnects: number;
-  frames: number; deltas: number; events: number; errors: number;
+  open: number;
+  subscribed: number;
+  closes: number;
+  reconnects: number;
+  frames: number;
+  deltas: number;
+  events: number;
+  errors: number;
   /** Errors not answering an order, by code. */
   errorCodes: Record<string, number>;
-  orders: number; acks: number; rejects: number; refused: number; unanswered: number;
+  orders: number;
+  acks: number;
+  rejects: number;
+  refused: number;
+  unanswered: number;
   rejectCodes: Record<string, number>;
 }
 
 const DELTA = [0x85, 0xa1, 0x74, 0xa5, 0x64, 0x65, 0x6c, 0x74, 0x61]; // msgpack {t: 'delta', … (5 keys)
 const pad = (n: number) => String(n).padStart(6, '0');
 
-interface Client { ws: WireSocket | undefined; subscribed: boolean; lastPing: number }
+interface Client {
+  ws: WireSocket | undefined;
+  subscribed: boolean;
+  lastPing: number;
+}
 
 /** A fleet of protocol-v1 clients; see the module comment. */
 export class SoakClients {
   readonly figures: ClientFigures = {
-    open: 0, subscribed: 0, closes: 0, reconnects: 0, frames: 0, deltas: 0, events: 0, errors: 0, errorCodes: {},
-    orders: 0, acks: 0, rejects: 0, refused: 0, unanswered: 0, rejectCodes: {},
+    open: 0,
+    subscribed: 0,
+    closes: 0,
+    reconnects: 0,
+    frames: 0,
+    deltas: 0,
+    events: 0,
+    errors: 0,
+    errorCodes: {},
+    orders: 0,
+    acks: 0,
+    rejects: 0,
+    refused: 0,
+    unanswered: 0,
+    rejectCodes: {},
   };
   readonly #o: SoakClientsOptions;
   readonly #clients: Client[];
@@ -65,14 +92,16 @@ export class SoakClients {
   async connectAll(concurrency = 50, deadlineMs = 120_000): Promise<void> {
     const end = Date.now() + deadlineMs;
     let next = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < this.#clients.length) {
-        const i = next++;
-        while (!this.#clients[i]!.subscribed && Date.now() < end && !this.#closed) {
-          await this.#open(i).catch(() => new Promise((r) => setTimeout(r, 500)));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < this.#clients.length) {
+          const i = next++;
+          while (!this.#clients[i]!.subscribed && Date.now() < end && !this.#closed) {
+            await this.#open(i).catch(() => new Promise((r) => setTimeout(r, 500)));
+          }
         }
-      }
-    }));
+      }),
+    );
     this.#timer = setInterval(() => this.#housekeep(), 1_000);
   }
 
@@ -89,7 +118,21 @@ export class SoakClients {
       const qty = symbol === 'BTC-USD' ? 0.001 : symbol === 'ETH-USD' ? 0.01 : 0.1;
       this.#pending.set(id, performance.now());
       this.figures.orders++;
-      c.ws.send(this.#enc.encode({ t: 'order', id, assessmentId: `demo-${pad(i + 1)}`, order: { op: 'place', clientOrderId: `soak-${process.pid}-${no}`, symbol, side: no % 2 === 0 ? 'buy' : 'sell', type: 'market', qty } }));
+      c.ws.send(
+        this.#enc.encode({
+          t: 'order',
+          id,
+          assessmentId: `demo-${pad(i + 1)}`,
+          order: {
+            op: 'place',
+            clientOrderId: `soak-${process.pid}-${no}`,
+            symbol,
+            side: no % 2 === 0 ? 'buy' : 'sell',
+            type: 'market',
+            qty,
+          },
+        }),
+      );
     }
   }
 
@@ -116,8 +159,14 @@ export class SoakClients {
 
   async #open(i: number): Promise<void> {
     const c = this.#clients[i]!;
-    const token = await new SignJWT({ roles: ['trader'] }).setProtectedHeader({ alg: 'HS256' }).setSubject(`trader-${pad(i + 1)}`)
-      .setIssuer('vatic').setAudience('vatic-gateway').setIssuedAt().setExpirationTime('24h').sign(new TextEncoder().encode(this.#o.secret));
+    const token = await new SignJWT({ roles: ['trader'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(`trader-${pad(i + 1)}`)
+      .setIssuer('vatic')
+      .setAudience('vatic-gateway')
+      .setIssuedAt()
+      .setExpirationTime('24h')
+      .sign(new TextEncoder().encode(this.#o.secret));
     const ws = await WireSocket.open(this.#o.url, 'vatic.v1.msgpack');
     c.ws = ws;
     this.figures.open++;
@@ -132,21 +181,40 @@ export class SoakClients {
       answered(false);
       if (!this.#closed) {
         this.figures.closes++;
-        setTimeout(() => { this.figures.reconnects++; void this.#open(i).catch(() => undefined); }, 1_000 + Math.random() * 2_000);
+        setTimeout(
+          () => {
+            this.figures.reconnects++;
+            void this.#open(i).catch(() => undefined);
+          },
+          1_000 + Math.random() * 2_000,
+        );
       }
     };
     ws.onMessage = (data) => {
       this.figures.frames++;
-      if (DELTA.every((b, k) => data[k] === b)) { this.figures.deltas++; return; }
+      if (DELTA.every((b, k) => data[k] === b)) {
+        this.figures.deltas++;
+        return;
+      }
       const f = this.#dec.decode(data) as { t: string; id?: number; code?: string; heartbeatMs?: number };
       switch (f.t) {
         case 'ready':
           if (f.heartbeatMs !== undefined) this.#heartbeatMs = f.heartbeatMs;
           ws.send(this.#enc.encode({ t: 'sub', id: 0, assessmentId: `demo-${pad(i + 1)}` }));
           break;
-        case 'snapshot': if (f.id === 0) { c.subscribed = true; this.figures.subscribed++; answered(true); } break;
-        case 'event': this.figures.events++; break;
-        case 'ack': case 'reject': case 'error': {
+        case 'snapshot':
+          if (f.id === 0) {
+            c.subscribed = true;
+            this.figures.subscribed++;
+            answered(true);
+          }
+          break;
+        case 'event':
+          this.figures.events++;
+          break;
+        case 'ack':
+        case 'reject':
+        case 'error': {
           const sent = f.id === undefined ? undefined : this.#pending.get(f.id);
           if (sent !== undefined) {
             this.#pending.delete(f.id!);
@@ -163,7 +231,8 @@ export class SoakClients {
           }
           break;
         }
-        default: break;
+        default:
+          break;
       }
     };
     ws.send(this.#enc.encode({ t: 'auth', token }));

@@ -41,8 +41,14 @@ if (isMainThread && Number.isInteger(fd) && fd > 2) {
     const m = process.memoryUsage();
     const windowEnd = Date.now() - windowStart >= windowMs - 500;
     const sample = {
-      t: 'probe', at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, ...(heapAfterGc === undefined ? {} : { heapAfterGc }),
-      eldP99Ms: eld.percentile(99) / 1e6, eldMaxMs: eld.max / 1e6, windowEnd,
+      t: 'probe',
+      at: Date.now(),
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      ...(heapAfterGc === undefined ? {} : { heapAfterGc }),
+      eldP99Ms: eld.percentile(99) / 1e6,
+      eldMaxMs: eld.max / 1e6,
+      windowEnd,
     };
     if (windowEnd) {
       eld.reset();

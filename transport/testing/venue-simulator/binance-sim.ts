@@ -14,7 +14,13 @@ export interface BinanceSimOptions extends VenueSimOptions {
   readonly symbols: Readonly<Record<string, number>>;
 }
 
-interface SymbolState { u: number; mid: number; spread: number; bidSize: number; askSize: number }
+interface SymbolState {
+  u: number;
+  mid: number;
+  spread: number;
+  bidSize: number;
+  askSize: number;
+}
 
 const fmt = (n: number): string => n.toFixed(2);
 
@@ -31,17 +37,21 @@ export class BinanceSim implements VenueSim {
   private constructor(server: SimulatorServer, options: BinanceSimOptions, random: () => number) {
     this.server = server;
     this.#random = random;
-    for (const [s, mid] of Object.entries(options.symbols)) this.#state.set(s, { u: 1_000, mid, spread: Math.max(0.01, Number(fmt(mid * 0.0001))), bidSize: 1, askSize: 1 });
+    for (const [s, mid] of Object.entries(options.symbols))
+      this.#state.set(s, { u: 1_000, mid, spread: Math.max(0.01, Number(fmt(mid * 0.0001))), bidSize: 1, askSize: 1 });
   }
 
   static async start(options: BinanceSimOptions): Promise<BinanceSim> {
     let sim: BinanceSim | undefined;
-    const server = await SimulatorServer.start({
-      pingIntervalMs: options.heartbeatMs ?? 100,
-      ...(options.port === undefined ? {} : { port: options.port }),
-      ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
-      ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
-    }, (c) => sim!.#connect(c));
+    const server = await SimulatorServer.start(
+      {
+        pingIntervalMs: options.heartbeatMs ?? 100,
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
+        ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
+      },
+      (c) => sim!.#connect(c),
+    );
     sim = new BinanceSim(server, options, seeded(options.seed ?? 'binance'));
     return sim;
   }
@@ -99,7 +109,9 @@ export class BinanceSim implements VenueSim {
     s.u++;
     const bid = fmt(s.mid - s.spread / 2);
     const ask = fmt(Number(bid) + s.spread);
-    this.#send(symbol, { u: s.u, s: symbol, b: bid, B: String(s.bidSize), a: ask, A: String(s.askSize) }, (conn, top) => this.record.good(conn, symbol, top));
+    this.#send(symbol, { u: s.u, s: symbol, b: bid, B: String(s.bidSize), a: ask, A: String(s.askSize) }, (conn, top) =>
+      this.record.good(conn, symbol, top),
+    );
   }
 
   inject(symbol: string, kind: BadKind): void {
@@ -109,7 +121,9 @@ export class BinanceSim implements VenueSim {
     const base = { s: symbol, B: '1', A: '1' };
     switch (kind) {
       case 'malformed':
-        this.#send(symbol, { ...base, u: 'not a number', b: fmt(bid), a: fmt(ask) }, (c) => this.record.bad(c, symbol, 'MALFORMED_MESSAGE'));
+        this.#send(symbol, { ...base, u: 'not a number', b: fmt(bid), a: fmt(ask) }, (c) =>
+          this.record.bad(c, symbol, 'MALFORMED_MESSAGE'),
+        );
         return;
       case 'out-of-range':
         this.#send(symbol, { ...base, u: s.u + 1, b: '0.00000000', a: fmt(ask) }, (c) => this.record.bad(c, symbol, 'PRICE_OUT_OF_RANGE'));
@@ -124,11 +138,15 @@ export class BinanceSim implements VenueSim {
       case 'spike':
         // A bad print, then the venue's next update back at the level.
         s.u++;
-        this.#send(symbol, { ...base, u: s.u, b: fmt(bid * 1.3), a: fmt(bid * 1.3 + s.spread) }, (c, top) => this.record.bad(c, symbol, 'PRICE_JUMP', top));
+        this.#send(symbol, { ...base, u: s.u, b: fmt(bid * 1.3), a: fmt(bid * 1.3 + s.spread) }, (c, top) =>
+          this.record.bad(c, symbol, 'PRICE_JUMP', top),
+        );
         this.step(symbol);
         return;
       case 'unknown-instrument':
-        this.#send(symbol, { ...base, u: s.u + 1, s: 'NOTLISTEDUSDT', b: fmt(bid), a: fmt(ask) }, (c) => this.record.bad(c, '', 'UNKNOWN_INSTRUMENT'));
+        this.#send(symbol, { ...base, u: s.u + 1, s: 'NOTLISTEDUSDT', b: fmt(bid), a: fmt(ask) }, (c) =>
+          this.record.bad(c, '', 'UNKNOWN_INSTRUMENT'),
+        );
         return;
       default:
         throw new Error(`binance cannot carry ${kind}`);
@@ -138,7 +156,12 @@ export class BinanceSim implements VenueSim {
   #send(symbol: string, data: Record<string, unknown>, onSent: (conn: number, top: Top) => void): void {
     const b = Number(data['b']);
     const a = Number(data['a']);
-    const top: Top = { bid: b, ask: a, ...(Number(data['B']) > 0 ? { bidSize: Number(data['B']) } : {}), ...(Number(data['A']) > 0 ? { askSize: Number(data['A']) } : {}) };
+    const top: Top = {
+      bid: b,
+      ask: a,
+      ...(Number(data['B']) > 0 ? { bidSize: Number(data['B']) } : {}),
+      ...(Number(data['A']) > 0 ? { askSize: Number(data['A']) } : {}),
+    };
     const frame = JSON.stringify({ stream: `${symbol.toLowerCase()}@bookTicker`, data });
     for (const [c, subs] of this.#subs) if (subs.has(symbol) && c.send(frame)) onSent(c.id, top);
   }

@@ -29,7 +29,12 @@ interface ConnState {
   gapPending: boolean;
 }
 
-interface Update { readonly side: 'bid' | 'offer'; readonly price: number; readonly size: number; readonly time?: number }
+interface Update {
+  readonly side: 'bid' | 'offer';
+  readonly price: number;
+  readonly size: number;
+  readonly time?: number;
+}
 
 const TICK = 0.01;
 const px = (n: number): number => Number(n.toFixed(2));
@@ -38,7 +43,16 @@ const px = (n: number): number => Number(n.toFixed(2));
 export class CoinbaseSim implements VenueSim {
   readonly venue = 'coinbase' as const;
   readonly record = new SimRecord();
-  readonly supports: ReadonlySet<BadKind> = new Set(['malformed', 'out-of-range', 'crossed', 'locked', 'stale', 'future', 'gap', 'unknown-instrument']);
+  readonly supports: ReadonlySet<BadKind> = new Set([
+    'malformed',
+    'out-of-range',
+    'crossed',
+    'locked',
+    'stale',
+    'future',
+    'gap',
+    'unknown-instrument',
+  ]);
   readonly server: SimulatorServer;
   readonly #books = new Map<string, SimBook>();
   readonly #conns = new Map<SimConnection, ConnState>();
@@ -62,11 +76,14 @@ export class CoinbaseSim implements VenueSim {
 
   static async start(options: CoinbaseSimOptions): Promise<CoinbaseSim> {
     let sim: CoinbaseSim | undefined;
-    const server = await SimulatorServer.start({
-      ...(options.port === undefined ? {} : { port: options.port }),
-      ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
-      ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
-    }, (c) => sim!.#connect(c));
+    const server = await SimulatorServer.start(
+      {
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
+        ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
+      },
+      (c) => sim!.#connect(c),
+    );
     sim = new CoinbaseSim(server, options, seeded(options.seed ?? 'coinbase'));
     return sim;
   }
@@ -92,13 +109,16 @@ export class CoinbaseSim implements VenueSim {
       const ids = (m.product_ids ?? []).filter((p) => this.#books.has(p));
       if (m.channel === 'heartbeats') state.heartbeats = m.type === 'subscribe';
       const set = m.channel === 'level2' ? state.level2 : m.channel === 'ticker' ? state.ticker : undefined;
-      if (set !== undefined) for (const p of ids) (m.type === 'subscribe' ? set.add(p) : set.delete(p));
+      if (set !== undefined) for (const p of ids) m.type === 'subscribe' ? set.add(p) : set.delete(p);
       this.#frame(c, state, { channel: 'subscriptions', events: [{ subscriptions: { [m.channel ?? '']: [...(set ?? [])] } }] });
       if (m.type !== 'subscribe') return;
       for (const p of ids) {
         const book = this.#books.get(p)!;
         if (m.channel === 'level2') {
-          const updates = [...[...book.bids].map(([price, size]) => ({ side: 'bid' as const, price, size })), ...[...book.asks].map(([price, size]) => ({ side: 'offer' as const, price, size }))];
+          const updates = [
+            ...[...book.bids].map(([price, size]) => ({ side: 'bid' as const, price, size })),
+            ...[...book.asks].map(([price, size]) => ({ side: 'offer' as const, price, size })),
+          ];
           if (this.#frame(c, state, l2('snapshot', p, updates))) {
             state.awaiting.delete(p);
             this.record.good(c.id, p, book.top());
@@ -124,12 +144,20 @@ export class CoinbaseSim implements VenueSim {
   #heartbeats(): void {
     this.#heartbeat++;
     for (const [c, state] of this.#conns) {
-      if (state.heartbeats) this.#frame(c, state, { channel: 'heartbeats', events: [{ current_time: new Date().toISOString(), heartbeat_counter: this.#heartbeat }] });
+      if (state.heartbeats)
+        this.#frame(c, state, {
+          channel: 'heartbeats',
+          events: [{ current_time: new Date().toISOString(), heartbeat_counter: this.#heartbeat }],
+        });
     }
   }
 
   /** Apply updates to the book, send them to every subscribed connection, and record each send. */
-  #publish(product: string, updates: readonly Update[], bad?: { reason: 'CROSSED_BOOK' | 'LOCKED_BOOK' | 'STALE_TIMESTAMP' | 'FUTURE_TIMESTAMP' }): void {
+  #publish(
+    product: string,
+    updates: readonly Update[],
+    bad?: { reason: 'CROSSED_BOOK' | 'LOCKED_BOOK' | 'STALE_TIMESTAMP' | 'FUTURE_TIMESTAMP' },
+  ): void {
     const book = this.#books.get(product)!;
     for (const u of updates) book.set(u.side === 'bid' ? 'bid' : 'ask', u.price, u.size);
     const top = book.top();
@@ -180,27 +208,54 @@ export class CoinbaseSim implements VenueSim {
     const [bb] = book.bestBid()!;
     const [ba] = book.bestAsk()!;
     switch (kind) {
-      case 'malformed': case 'out-of-range': case 'unknown-instrument': {
-        const frame = kind === 'unknown-instrument'
-          ? l2('update', 'NOT-LISTED', [{ side: 'bid', price: bb, size: 1 }])
-          : { channel: 'l2_data', events: [{ type: 'update', product_id: product, updates: [{ side: 'bid', event_time: new Date().toISOString(), price_level: kind === 'malformed' ? 'abc' : '0', new_quantity: '1' }] }] };
+      case 'malformed':
+      case 'out-of-range':
+      case 'unknown-instrument': {
+        const frame =
+          kind === 'unknown-instrument'
+            ? l2('update', 'NOT-LISTED', [{ side: 'bid', price: bb, size: 1 }])
+            : {
+                channel: 'l2_data',
+                events: [
+                  {
+                    type: 'update',
+                    product_id: product,
+                    updates: [
+                      {
+                        side: 'bid',
+                        event_time: new Date().toISOString(),
+                        price_level: kind === 'malformed' ? 'abc' : '0',
+                        new_quantity: '1',
+                      },
+                    ],
+                  },
+                ],
+              };
         for (const [c, state] of this.#conns) {
           // Refused whole by its format, before any book is looked at (awaiting a snapshot or not).
           if (!state.level2.has(product) || !this.#frame(c, state, frame)) continue;
-          this.record.bad(c.id, kind === 'unknown-instrument' ? '' : product, kind === 'malformed' ? 'MALFORMED_MESSAGE' : kind === 'out-of-range' ? 'PRICE_OUT_OF_RANGE' : 'UNKNOWN_INSTRUMENT');
+          this.record.bad(
+            c.id,
+            kind === 'unknown-instrument' ? '' : product,
+            kind === 'malformed' ? 'MALFORMED_MESSAGE' : kind === 'out-of-range' ? 'PRICE_OUT_OF_RANGE' : 'UNKNOWN_INSTRUMENT',
+          );
         }
         return;
       }
-      case 'crossed': case 'locked': {
+      case 'crossed':
+      case 'locked': {
         const price = kind === 'crossed' ? px(ba + TICK) : ba;
         const was = book.bids.get(price);
         this.#publish(product, [{ side: 'bid', price, size: 1 }], { reason: kind === 'crossed' ? 'CROSSED_BOOK' : 'LOCKED_BOOK' });
         this.#publish(product, [{ side: 'bid', price, size: was ?? 0 }]); // repaired at once
         return;
       }
-      case 'stale': case 'future': {
+      case 'stale':
+      case 'future': {
         const time = Date.now() + (kind === 'stale' ? -60_000 : 60_000);
-        this.#publish(product, [{ side: 'bid', price: bb, size: Number((1 + this.#random()).toFixed(3)), time }], { reason: kind === 'stale' ? 'STALE_TIMESTAMP' : 'FUTURE_TIMESTAMP' });
+        this.#publish(product, [{ side: 'bid', price: bb, size: Number((1 + this.#random()).toFixed(3)), time }], {
+          reason: kind === 'stale' ? 'STALE_TIMESTAMP' : 'FUTURE_TIMESTAMP',
+        });
         return;
       }
       case 'gap': {
@@ -229,10 +284,18 @@ function l2(type: 'snapshot' | 'update', product: string, updates: readonly Upda
   const now = Date.now();
   return {
     channel: 'l2_data',
-    events: [{
-      type, product_id: product,
-      updates: updates.map((u) => ({ side: u.side, event_time: new Date(u.time ?? now).toISOString(), price_level: u.price.toFixed(2), new_quantity: String(u.size) })),
-    }],
+    events: [
+      {
+        type,
+        product_id: product,
+        updates: updates.map((u) => ({
+          side: u.side,
+          event_time: new Date(u.time ?? now).toISOString(),
+          price_level: u.price.toFixed(2),
+          new_quantity: String(u.size),
+        })),
+      },
+    ],
   };
 }
 
@@ -241,7 +304,22 @@ function ticker(type: 'snapshot' | 'update', product: string, book: SimBook): Re
   const [a, as] = book.bestAsk()!;
   return {
     channel: 'ticker',
-    events: [{ type, tickers: [{ type: 'ticker', product_id: product, price: b.toFixed(2), best_bid: b.toFixed(2), best_bid_quantity: String(bs), best_ask: a.toFixed(2), best_ask_quantity: String(as) }] }],
+    events: [
+      {
+        type,
+        tickers: [
+          {
+            type: 'ticker',
+            product_id: product,
+            price: b.toFixed(2),
+            best_bid: b.toFixed(2),
+            best_bid_quantity: String(bs),
+            best_ask: a.toFixed(2),
+            best_ask_quantity: String(as),
+          },
+        ],
+      },
+    ],
   };
 }
 

@@ -23,8 +23,18 @@ export interface KalshiSimOptions extends VenueSimOptions {
   readonly keys?: ReadonlyMap<string, KeyObject | string>;
 }
 
-interface Book { readonly yes: Map<number, number>; readonly no: Map<number, number> }
-interface Sub { readonly sid: number; readonly channel: string; readonly markets: Set<string>; seq: number; lost: boolean; gapPending: boolean }
+interface Book {
+  readonly yes: Map<number, number>;
+  readonly no: Map<number, number>;
+}
+interface Sub {
+  readonly sid: number;
+  readonly channel: string;
+  readonly markets: Set<string>;
+  seq: number;
+  lost: boolean;
+  gapPending: boolean;
+}
 
 const PATH = '/trade-api/ws/v2';
 
@@ -32,7 +42,16 @@ const PATH = '/trade-api/ws/v2';
 export class KalshiSim implements VenueSim {
   readonly venue = 'kalshi' as const;
   readonly record = new SimRecord();
-  readonly supports: ReadonlySet<BadKind> = new Set(['malformed', 'out-of-range', 'crossed', 'locked', 'stale', 'future', 'gap', 'unknown-instrument']);
+  readonly supports: ReadonlySet<BadKind> = new Set([
+    'malformed',
+    'out-of-range',
+    'crossed',
+    'locked',
+    'stale',
+    'future',
+    'gap',
+    'unknown-instrument',
+  ]);
   readonly server: SimulatorServer;
   readonly #books = new Map<string, Book>();
   readonly #conns = new Map<SimConnection, Map<number, Sub>>();
@@ -55,23 +74,29 @@ export class KalshiSim implements VenueSim {
 
   static async start(options: KalshiSimOptions): Promise<KalshiSim> {
     let sim: KalshiSim | undefined;
-    const server = await SimulatorServer.start({
-      path: PATH, pingIntervalMs: options.heartbeatMs ?? 100,
-      ...(options.port === undefined ? {} : { port: options.port }),
-      ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
-      ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
-      ...(options.keys === undefined ? {} : {
-        verifyHandshake: (req) => {
-          try {
-            verifyKalshiHeaders(req.headers, 'GET', PATH, options.keys!, Date.now());
-            return undefined;
-          } catch (err) {
-            sim?.authFailures.push((err as Error).message);
-            return (err as Error).message;
-          }
-        },
-      }),
-    }, (c) => sim!.#connect(c));
+    const server = await SimulatorServer.start(
+      {
+        path: PATH,
+        pingIntervalMs: options.heartbeatMs ?? 100,
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
+        ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
+        ...(options.keys === undefined
+          ? {}
+          : {
+              verifyHandshake: (req) => {
+                try {
+                  verifyKalshiHeaders(req.headers, 'GET', PATH, options.keys!, Date.now());
+                  return undefined;
+                } catch (err) {
+                  sim?.authFailures.push((err as Error).message);
+                  return (err as Error).message;
+                }
+              },
+            }),
+      },
+      (c) => sim!.#connect(c),
+    );
     sim = new KalshiSim(server, options, seeded(options.seed ?? 'kalshi'));
     return sim;
   }
@@ -85,7 +110,9 @@ export class KalshiSim implements VenueSim {
   }
 
   subscribed(market: string): boolean {
-    return [...this.#conns].some(([c, subs]) => c.live && [...subs.values()].some((s) => s.channel === 'orderbook_delta' && !s.lost && s.markets.has(market)));
+    return [...this.#conns].some(
+      ([c, subs]) => c.live && [...subs.values()].some((s) => s.channel === 'orderbook_delta' && !s.lost && s.markets.has(market)),
+    );
   }
 
   /** The YES top of a market in engine units. */
@@ -103,7 +130,11 @@ export class KalshiSim implements VenueSim {
     void c.closed.then(() => this.#conns.delete(c));
     let nextSid = 1;
     c.onMessage = (text) => {
-      const m = JSON.parse(text) as { id?: number; cmd?: string; params?: { channels?: string[]; market_tickers?: string[]; sids?: number[] } };
+      const m = JSON.parse(text) as {
+        id?: number;
+        cmd?: string;
+        params?: { channels?: string[]; market_tickers?: string[]; sids?: number[] };
+      };
       if (m.cmd === 'unsubscribe') {
         for (const sid of m.params?.sids ?? []) {
           subs.delete(sid);
@@ -116,7 +147,14 @@ export class KalshiSim implements VenueSim {
         return;
       }
       for (const channel of m.params?.channels ?? []) {
-        const sub: Sub = { sid: nextSid++, channel, markets: new Set((m.params?.market_tickers ?? []).filter((t) => this.#books.has(t))), seq: 0, lost: false, gapPending: false };
+        const sub: Sub = {
+          sid: nextSid++,
+          channel,
+          markets: new Set((m.params?.market_tickers ?? []).filter((t) => this.#books.has(t))),
+          seq: 0,
+          lost: false,
+          gapPending: false,
+        };
         subs.set(sub.sid, sub);
         c.send(JSON.stringify({ id: m.id, type: 'subscribed', msg: { channel, sid: sub.sid } }));
         if (channel !== 'orderbook_delta') continue;
@@ -124,14 +162,21 @@ export class KalshiSim implements VenueSim {
           const book = this.#books.get(market)!;
           sub.seq++;
           const msg = { market_ticker: market, yes: levels(book.yes), no: levels(book.no) };
-          if (c.send(JSON.stringify({ type: 'orderbook_snapshot', sid: sub.sid, seq: sub.seq, msg }))) this.record.good(c.id, market, this.top(market));
+          if (c.send(JSON.stringify({ type: 'orderbook_snapshot', sid: sub.sid, seq: sub.seq, msg })))
+            this.record.good(c.id, market, this.top(market));
         }
       }
     };
   }
 
   /** Send a delta on every orderbook subscription of the market; `kind` says what the record expects. */
-  #delta(market: string, side: 'yes' | 'no', price: number, delta: number, expect: { bad?: 'CROSSED_BOOK' | 'LOCKED_BOOK' | 'STALE_TIMESTAMP' | 'FUTURE_TIMESTAMP'; ts?: number; lost?: boolean } = {}): void {
+  #delta(
+    market: string,
+    side: 'yes' | 'no',
+    price: number,
+    delta: number,
+    expect: { bad?: 'CROSSED_BOOK' | 'LOCKED_BOOK' | 'STALE_TIMESTAMP' | 'FUTURE_TIMESTAMP'; ts?: number; lost?: boolean } = {},
+  ): void {
     const book = this.#books.get(market)!;
     const levelsOf = side === 'yes' ? book.yes : book.no;
     const size = (levelsOf.get(price) ?? 0) + delta;
@@ -142,7 +187,21 @@ export class KalshiSim implements VenueSim {
     for (const [c, subs] of this.#conns) {
       for (const sub of subs.values()) {
         if (sub.channel === 'ticker' && sub.markets.has(market) && top !== undefined && !expect.lost) {
-          if (c.send(JSON.stringify({ type: 'ticker', sid: sub.sid, msg: { market_ticker: market, yes_bid: Math.round(top.bid * 100), yes_ask: Math.round(top.ask * 100), price: 50, ts: Math.floor(Date.now() / 1000) } }))) {
+          if (
+            c.send(
+              JSON.stringify({
+                type: 'ticker',
+                sid: sub.sid,
+                msg: {
+                  market_ticker: market,
+                  yes_bid: Math.round(top.bid * 100),
+                  yes_ask: Math.round(top.ask * 100),
+                  price: 50,
+                  ts: Math.floor(Date.now() / 1000),
+                },
+              }),
+            )
+          ) {
             this.record.good(c.id, market, { bid: top.bid, ask: top.ask });
           }
         }
@@ -159,7 +218,13 @@ export class KalshiSim implements VenueSim {
     }
   }
 
-  #recordFrame(c: SimConnection, sub: Sub, market: string, bad: 'CROSSED_BOOK' | 'LOCKED_BOOK' | 'STALE_TIMESTAMP' | 'FUTURE_TIMESTAMP' | 'UNKNOWN_INSTRUMENT' | undefined, top: Top | undefined): void {
+  #recordFrame(
+    c: SimConnection,
+    sub: Sub,
+    market: string,
+    bad: 'CROSSED_BOOK' | 'LOCKED_BOOK' | 'STALE_TIMESTAMP' | 'FUTURE_TIMESTAMP' | 'UNKNOWN_INSTRUMENT' | undefined,
+    top: Top | undefined,
+  ): void {
     if (sub.gapPending) {
       // This frame reveals the gap: refused, and the subscription is replaced.
       sub.gapPending = false;
@@ -192,27 +257,42 @@ export class KalshiSim implements VenueSim {
     const [nb] = best(book.no)!;
     switch (kind) {
       case 'malformed':
-        for (const [c] of this.#conns) if (this.#hasBook(c, market) && c.send('{"type":"orderbook_delta",')) this.record.bad(c.id, market, 'MALFORMED_MESSAGE');
+        for (const [c] of this.#conns)
+          if (this.#hasBook(c, market) && c.send('{"type":"orderbook_delta",')) this.record.bad(c.id, market, 'MALFORMED_MESSAGE');
         return;
       case 'out-of-range':
         // Refused by the format (price outside 1..99 cents); the venue does not count it in the sequence here.
         for (const [c, subs] of this.#conns) {
           for (const sub of subs.values()) {
             if (sub.channel !== 'orderbook_delta' || !sub.markets.has(market) || sub.lost || sub.gapPending) continue;
-            if (c.send(JSON.stringify({ type: 'orderbook_delta', sid: sub.sid, seq: sub.seq + 1, msg: { market_ticker: market, price: 150, delta: 5, side: 'yes' } }))) {
+            if (
+              c.send(
+                JSON.stringify({
+                  type: 'orderbook_delta',
+                  sid: sub.sid,
+                  seq: sub.seq + 1,
+                  msg: { market_ticker: market, price: 150, delta: 5, side: 'yes' },
+                }),
+              )
+            ) {
               this.record.bad(c.id, market, 'PRICE_OUT_OF_RANGE');
             }
           }
         }
         return;
-      case 'crossed': case 'locked': {
+      case 'crossed':
+      case 'locked': {
         const price = kind === 'crossed' ? 100 - nb + 1 : 100 - nb; // a YES bid above (at) the YES ask
         this.#delta(market, 'yes', price, 9, { bad: kind === 'crossed' ? 'CROSSED_BOOK' : 'LOCKED_BOOK' });
         this.#delta(market, 'yes', price, -9);
         return;
       }
-      case 'stale': case 'future':
-        this.#delta(market, 'yes', yb, 1 + Math.floor(this.#random() * 20), { bad: kind === 'stale' ? 'STALE_TIMESTAMP' : 'FUTURE_TIMESTAMP', ts: Date.now() + (kind === 'stale' ? -60_000 : 60_000) });
+      case 'stale':
+      case 'future':
+        this.#delta(market, 'yes', yb, 1 + Math.floor(this.#random() * 20), {
+          bad: kind === 'stale' ? 'STALE_TIMESTAMP' : 'FUTURE_TIMESTAMP',
+          ts: Date.now() + (kind === 'stale' ? -60_000 : 60_000),
+        });
         return;
       case 'gap':
         this.#delta(market, 'yes', yb, 1 + Math.floor(this.#random() * 20), { lost: true });
@@ -222,7 +302,16 @@ export class KalshiSim implements VenueSim {
           for (const sub of subs.values()) {
             if (sub.channel !== 'orderbook_delta' || !sub.markets.has(market) || !c.live) continue;
             sub.seq++;
-            if (c.send(JSON.stringify({ type: 'orderbook_delta', sid: sub.sid, seq: sub.seq, msg: { market_ticker: 'KXNOTLISTED', price: 40, delta: 5, side: 'yes' } }))) {
+            if (
+              c.send(
+                JSON.stringify({
+                  type: 'orderbook_delta',
+                  sid: sub.sid,
+                  seq: sub.seq,
+                  msg: { market_ticker: 'KXNOTLISTED', price: 40, delta: 5, side: 'yes' },
+                }),
+              )
+            ) {
               this.#recordFrame(c, sub, market, 'UNKNOWN_INSTRUMENT', undefined);
             }
           }
@@ -243,7 +332,13 @@ export class KalshiSim implements VenueSim {
     for (const [c, subs] of this.#conns) {
       for (const sub of subs.values()) {
         if (sub.channel !== 'market_lifecycle_v2') continue;
-        c.send(JSON.stringify({ type: 'market_lifecycle_v2', sid: sub.sid, msg: { market_ticker: market, event_type: 'determined', result, determination_ts: Math.floor(Date.now() / 1000) } }));
+        c.send(
+          JSON.stringify({
+            type: 'market_lifecycle_v2',
+            sid: sub.sid,
+            msg: { market_ticker: market, event_type: 'determined', result, determination_ts: Math.floor(Date.now() / 1000) },
+          }),
+        );
       }
     }
   }

@@ -24,7 +24,16 @@ const str = (n: number): string => n.toFixed(2);
 export class PolymarketSim implements VenueSim {
   readonly venue = 'polymarket' as const;
   readonly record = new SimRecord();
-  readonly supports: ReadonlySet<BadKind> = new Set(['malformed', 'out-of-range', 'crossed', 'locked', 'stale', 'future', 'spike', 'unknown-instrument']);
+  readonly supports: ReadonlySet<BadKind> = new Set([
+    'malformed',
+    'out-of-range',
+    'crossed',
+    'locked',
+    'stale',
+    'future',
+    'spike',
+    'unknown-instrument',
+  ]);
   readonly server: SimulatorServer;
   readonly #books = new Map<string, SimBook>();
   readonly #markets = new Map<string, string>();
@@ -49,12 +58,15 @@ export class PolymarketSim implements VenueSim {
 
   static async start(options: PolymarketSimOptions): Promise<PolymarketSim> {
     let sim: PolymarketSim | undefined;
-    const server = await SimulatorServer.start({
-      path: '/ws/market',
-      ...(options.port === undefined ? {} : { port: options.port }),
-      ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
-      ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
-    }, (c) => sim!.#connect(c));
+    const server = await SimulatorServer.start(
+      {
+        path: '/ws/market',
+        ...(options.port === undefined ? {} : { port: options.port }),
+        ...(options.inboundLimitPerSecond === undefined ? {} : { inboundLimitPerSecond: options.inboundLimitPerSecond }),
+        ...(options.maxConnectionAgeMs === undefined ? {} : { maxConnectionAgeMs: options.maxConnectionAgeMs }),
+      },
+      (c) => sim!.#connect(c),
+    );
     sim = new PolymarketSim(server, options, seeded(options.seed ?? 'polymarket'));
     return sim;
   }
@@ -102,8 +114,20 @@ export class PolymarketSim implements VenueSim {
     book.set(side === 'BUY' ? 'bid' : 'ask', price, size);
     const top = book.top();
     return {
-      event_type: 'price_change', market: this.#markets.get(asset), timestamp: String(ts),
-      price_changes: [{ asset_id: asset, price: str(price), size: String(size), side, hash: `0x${Math.floor(this.#random() * 1e12).toString(16)}`, best_bid: top === undefined ? '0' : str(top.bid), best_ask: top === undefined ? '1' : str(top.ask) }],
+      event_type: 'price_change',
+      market: this.#markets.get(asset),
+      timestamp: String(ts),
+      price_changes: [
+        {
+          asset_id: asset,
+          price: str(price),
+          size: String(size),
+          side,
+          hash: `0x${Math.floor(this.#random() * 1e12).toString(16)}`,
+          best_bid: top === undefined ? '0' : str(top.bid),
+          best_ask: top === undefined ? '1' : str(top.ask),
+        },
+      ],
     };
   }
 
@@ -130,15 +154,19 @@ export class PolymarketSim implements VenueSim {
     const [ba] = book.bestAsk()!;
     const market = this.#markets.get(asset)!;
     switch (kind) {
-      case 'malformed': case 'out-of-range': {
+      case 'malformed':
+      case 'out-of-range': {
         const event = {
-          event_type: 'price_change', market, timestamp: String(Date.now()),
+          event_type: 'price_change',
+          market,
+          timestamp: String(Date.now()),
           price_changes: [{ asset_id: asset, price: kind === 'malformed' ? 'x.y' : '1.50', size: '10', side: 'BUY' }],
         };
         this.#send(asset, event, (c) => this.record.bad(c, asset, kind === 'malformed' ? 'MALFORMED_MESSAGE' : 'PRICE_OUT_OF_RANGE'));
         return;
       }
-      case 'crossed': case 'locked': {
+      case 'crossed':
+      case 'locked': {
         const price = kind === 'crossed' ? px(ba + TICK) : ba;
         const event = this.#change(asset, 'BUY', price, 7);
         const top = book.top();
@@ -148,8 +176,15 @@ export class PolymarketSim implements VenueSim {
         this.#send(asset, repair, (c) => this.record.good(c, asset, after));
         return;
       }
-      case 'stale': case 'future': {
-        const event = this.#change(asset, 'BUY', bb, 3 + Math.floor(this.#random() * 50), Date.now() + (kind === 'stale' ? -60_000 : 60_000));
+      case 'stale':
+      case 'future': {
+        const event = this.#change(
+          asset,
+          'BUY',
+          bb,
+          3 + Math.floor(this.#random() * 50),
+          Date.now() + (kind === 'stale' ? -60_000 : 60_000),
+        );
         const top = book.top();
         this.#send(asset, event, (c) => this.record.bad(c, asset, kind === 'stale' ? 'STALE_TIMESTAMP' : 'FUTURE_TIMESTAMP', top));
         return;
@@ -177,7 +212,16 @@ export class PolymarketSim implements VenueSim {
   resolve(winner: string): void {
     const market = this.#markets.get(winner)!;
     const assets = [...this.#markets].filter(([, m]) => m === market).map(([a]) => a);
-    const event = { event_type: 'market_resolved', id: '1', market, assets_ids: assets, outcomes: ['Yes', 'No'], winning_asset_id: winner, winning_outcome: 'Yes', timestamp: String(Date.now()) };
+    const event = {
+      event_type: 'market_resolved',
+      id: '1',
+      market,
+      assets_ids: assets,
+      outcomes: ['Yes', 'No'],
+      winning_asset_id: winner,
+      winning_outcome: 'Yes',
+      timestamp: String(Date.now()),
+    };
     const text = JSON.stringify(event);
     for (const [c, subs] of this.#subs) if (assets.some((a) => subs.has(a))) c.send(text);
   }
@@ -189,7 +233,11 @@ export class PolymarketSim implements VenueSim {
 
 function bookEvent(asset: string, market: string, book: SimBook, ts: number): Record<string, unknown> {
   return {
-    event_type: 'book', asset_id: asset, market, timestamp: String(ts), hash: '0x0',
+    event_type: 'book',
+    asset_id: asset,
+    market,
+    timestamp: String(ts),
+    hash: '0x0',
     bids: [...book.bids].sort((a, b) => a[0] - b[0]).map(([p, s]) => ({ price: str(p), size: String(s) })),
     asks: [...book.asks].sort((a, b) => b[0] - a[0]).map(([p, s]) => ({ price: str(p), size: String(s) })),
   };

@@ -46,7 +46,14 @@ export class SimRecord {
 
   /** A bad message; with the `top` it leaves when the hold is the quote's (counted per engine symbol), without when the message is refused whole. */
   bad(conn: number, instrument: string, reason: HoldReason, top?: Top): void {
-    this.entries.push({ conn, instrument, kind: 'bad', reason, perSymbol: top !== undefined && !MESSAGE_LEVEL.has(reason), ...(top === undefined ? {} : { top }) });
+    this.entries.push({
+      conn,
+      instrument,
+      kind: 'bad',
+      reason,
+      perSymbol: top !== undefined && !MESSAGE_LEVEL.has(reason),
+      ...(top === undefined ? {} : { top }),
+    });
   }
 
   /** Good tops per engine symbol in send order, consecutive equal ones collapsed: what the stream must hold. */
@@ -78,7 +85,12 @@ export class SimRecord {
 
 /** Same prices and sizes. */
 export function sameTop(a: Top, b: Top): boolean {
-  return a.bid === b.bid && a.ask === b.ask && (a.bidSize ?? undefined) === (b.bidSize ?? undefined) && (a.askSize ?? undefined) === (b.askSize ?? undefined);
+  return (
+    a.bid === b.bid &&
+    a.ask === b.ask &&
+    (a.bidSize ?? undefined) === (b.bidSize ?? undefined) &&
+    (a.askSize ?? undefined) === (b.askSize ?? undefined)
+  );
 }
 
 /** Price levels of one side of a simulated book. */

@@ -31,10 +31,15 @@ async function start(venue: Venue, port: number, kalshiPublicKey?: string): Prom
     case 'binance':
       return BinanceSim.start({ port, heartbeatMs: 20_000, symbols: Object.fromEntries(ids.map(([id, s]) => [id, MIDS[s] ?? 100])) });
     case 'polymarket':
-      return PolymarketSim.start({ port, assets: Object.fromEntries(ids.map(([id], k) => [id, { market: 'SIM-MARKET', mid: k === 0 ? 0.4 : 0.6 }])) });
+      return PolymarketSim.start({
+        port,
+        assets: Object.fromEntries(ids.map(([id], k) => [id, { market: 'SIM-MARKET', mid: k === 0 ? 0.4 : 0.6 }])),
+      });
     case 'kalshi':
       return KalshiSim.start({
-        port, heartbeatMs: 10_000, markets: Object.fromEntries(ids.map(([id]) => [id, 50])),
+        port,
+        heartbeatMs: 10_000,
+        markets: Object.fromEntries(ids.map(([id]) => [id, 50])),
         ...(kalshiPublicKey === undefined ? {} : { keys: new Map([['sim-key', readFileSync(kalshiPublicKey, 'utf8')]]) }),
       });
   }
@@ -51,7 +56,9 @@ const program = new Command('simulate')
     const sim = await start(o.venue, o.port, o.kalshiPublicKey);
     process.stderr.write(`simulate: ${o.venue} at ${sim.url}${o.chaos ? ' (chaos)' : ''}; Ctrl-C stops\n`);
     let stopping = false;
-    const stop = () => { stopping = true; };
+    const stop = () => {
+      stopping = true;
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const ids = sim.instruments();

@@ -52,12 +52,14 @@ export class SimConnection {
     this.#ws = ws;
     this.url = req.url ?? '/';
     this.headers = req.headers;
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => {
-      this.#open = false;
-      this.closeCode = code;
-      this.closeReason = reason.toString();
-      resolve();
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => {
+        this.#open = false;
+        this.closeCode = code;
+        this.closeReason = reason.toString();
+        resolve();
+      }),
+    );
     ws.on('ping', (data) => {
       if (!this.#stalled && !this.#ending) ws.pong(data);
     });
@@ -168,17 +170,23 @@ export class SimulatorServer {
   static start(options: SimulatorServerOptions, onConnection: (c: SimConnection) => void): Promise<SimulatorServer> {
     return new Promise((resolve, reject) => {
       let server: SimulatorServer | undefined;
-      const wss = new WebSocketServer({
-        host: '127.0.0.1', port: options.port ?? 0, autoPong: false, perMessageDeflate: false,
-        verifyClient: (info, done) => {
-          const status = server === undefined ? 503 : server.#handshakeRefusal(info.req);
-          if (status === undefined) done(true);
-          else done(false, status, status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable');
+      const wss = new WebSocketServer(
+        {
+          host: '127.0.0.1',
+          port: options.port ?? 0,
+          autoPong: false,
+          perMessageDeflate: false,
+          verifyClient: (info, done) => {
+            const status = server === undefined ? 503 : server.#handshakeRefusal(info.req);
+            if (status === undefined) done(true);
+            else done(false, status, status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Service Unavailable');
+          },
         },
-      }, () => {
-        server = new SimulatorServer(wss, options, onConnection);
-        resolve(server);
-      });
+        () => {
+          server = new SimulatorServer(wss, options, onConnection);
+          resolve(server);
+        },
+      );
       wss.once('error', reject);
     });
   }
