@@ -58,6 +58,16 @@ const kernel: SuiteSpec = {
           `send to batch start (hop + wait behind the shard's work); the shard's longest task ${fmt(r.busyBatchMaxMs!, 1)} ms, longest GC pause ${fmt(r.gcMaxMs!, 1)} ms`,
         ],
         [
+          '    behind own work p99 / max (ms)',
+          `${fmt(r.behindP99Ms!, 3)} / ${fmt(r.behindMaxMs!, 1)}`,
+          'of the queue: the shard busy with earlier batches, acks, flushes (the rest is the hop)',
+        ],
+        [
+          '  longest ack copy (ms) / most events in one ack',
+          `${fmt(r.longestAckMs!, 2)} / ${fmt(r.mostEventsPerAck!)}`,
+          "the ack's postMessage: its events structured-cloned on the shard's thread",
+        ],
+        [
           'baseline: bare thread hop p50 / p99',
           `${fmt(r.hopP50Ms!, 3)} / ${fmt(r.hopP99Ms!, 3)}`,
           `max ${fmt(r.hopMaxMs!, 1)} ms: this machine's floor`,

@@ -25,8 +25,15 @@ const latency = new LatencyRecorder();
 const inShard = new LatencyRecorder();
 /** From the engine sending a batch to the shard starting it: the hop, and any wait behind the shard's own work. */
 const queued = new LatencyRecorder();
+/** The part of `queued` spent behind the shard's own earlier work (a batch, its ack, a flush): the rest is the hop. */
+const behind = new LatencyRecorder();
+/** When the shard last finished a task, on the shared clock (measured only with `measureLatency`). */
+let lastTaskEndAbs = 0;
 /** Longest run of the shard's own work (a batch, a delta flush) and longest GC pause since the last report, ms. */
 let longestTaskMs = 0;
+/** Longest ack send (the events' structured clone happens in it, on this thread) and the most events in one ack. */
+let longestAckMs = 0;
+let mostEventsPerAck = 0;
 let gcMaxMs = 0;
 let gcMs = 0;
 if (data.measureLatency) {
@@ -52,6 +59,7 @@ port.on('message', (msg: ToShard) => {
   } catch (err) {
     send({ t: 'fatal', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
+  if (data.measureLatency) lastTaskEndAbs = clock();
 });
 
 /** Applied and not yet acked (inputs whose batches emitted no events), held at most `ackDelayMs`. */
@@ -68,7 +76,11 @@ function ack(upTo: number, count: number, events: OutputEvent[]): void {
   }
   const all = count + (held?.count ?? 0);
   dropHeld();
+  const start = performance.now();
   send({ t: 'ack', upTo, count: all, events, stats: { ...kernel.stats }, busyMs });
+  const took = performance.now() - start;
+  if (took > longestAckMs) longestAckMs = took;
+  if (events.length > mostEventsPerAck) mostEventsPerAck = events.length;
 }
 
 function sendHeldAck(): void {
@@ -88,7 +100,10 @@ function handle(msg: ToShard): void {
     case 'inputs': {
       const start = performance.now();
       const startAbs = data.measureLatency ? clock() : 0;
-      if (data.measureLatency) queued.record(startAbs - msg.sentAt);
+      if (data.measureLatency) {
+        queued.record(startAbs - msg.sentAt);
+        behind.record(Math.max(0, Math.min(startAbs, lastTaskEndAbs) - msg.sentAt));
+      }
       for (const sym of msg.newSymbols) symbols.push(sym);
       const { batch, ticks } = msg;
       const nTicks = ticks === undefined ? 0 : ticks.length / TICK_STRIDE;
@@ -168,14 +183,19 @@ function handle(msg: ToShard): void {
           inShardMax: inShard.max,
           queuedP99: queued.percentile(99),
           queuedMax: queued.max,
+          behindP99: behind.percentile(99),
+          behindMax: behind.max,
           longestTaskMs,
+          longestAckMs,
+          mostEventsPerAck,
           gcMaxMs,
           gcMs,
         } satisfies LatencyReport;
         latency.reset();
         inShard.reset();
         queued.reset();
-        longestTaskMs = gcMaxMs = gcMs = 0;
+        behind.reset();
+        longestTaskMs = longestAckMs = mostEventsPerAck = gcMaxMs = gcMs = 0;
       }
       send({ t: 'reply', req: msg.req, data: reply });
       break;
@@ -195,6 +215,7 @@ if (data.flushIntervalMs > 0) {
       flushSlice();
     } finally {
       longestTaskMs = Math.max(longestTaskMs, performance.now() - start);
+      if (data.measureLatency) lastTaskEndAbs = clock();
     }
   };
   const flushSlice = (): void => {

@@ -73,8 +73,14 @@ export interface LatencyReport {
   /** From the engine sending a batch to the shard starting it: the thread hop plus any wait behind the shard's own work. */
   readonly queuedP99: number;
   readonly queuedMax: number;
+  /** The part of the queue spent behind the shard's own earlier work (a batch, its ack, a delta flush); the rest is the hop. */
+  readonly behindP99: number;
+  readonly behindMax: number;
   /** Longest single task of the shard (an input batch with its ack, a delta flush), ms. */
   readonly longestTaskMs: number;
+  /** Longest ack's `postMessage` (the structured clone of its events, on the shard's thread), ms, and the most events one ack carried. */
+  readonly longestAckMs: number;
+  readonly mostEventsPerAck: number;
   /** Longest GC pause of the shard's isolate, and their sum, ms. */
   readonly gcMaxMs: number;
   readonly gcMs: number;
