@@ -63,6 +63,11 @@ const kernel: SuiteSpec = {
           'of the queue: the shard busy with earlier batches, acks, flushes (the rest is the hop)',
         ],
         [
+          '  busiest shard at the paced rate',
+          `${fmt(r.shardBusyShare! * 100, 1)}%`,
+          'of the wall time applying batches: above its share of the cores, the queue grows',
+        ],
+        [
           '  longest ack copy (ms) / most events in one ack',
           `${fmt(r.longestAckMs!, 2)} / ${fmt(r.mostEventsPerAck!)}`,
           "the ack's postMessage: its events structured-cloned on the shard's thread",
