@@ -87,7 +87,12 @@ export async function composeRemoteGateway(
       `gw-${hostname()
         .replace(/[^A-Za-z0-9_.-]/g, '-')
         .slice(0, 32)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    const streams = new RemoteStreams(nc, router, { gateway: gatewayId, namespace, log: log.child({ component: 'remote-streams' }) });
+    const streams = new RemoteStreams(nc, router, {
+      gateway: gatewayId,
+      namespace,
+      registry,
+      log: log.child({ component: 'remote-streams' }),
+    });
     streams.start();
     closers.push(async () => streams.close());
     const js = jetstream(nc);
