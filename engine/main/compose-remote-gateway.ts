@@ -24,6 +24,7 @@ import {
   ShardRouter,
   domainEventSubjects,
   withNamespace,
+  natsServer,
 } from '../../transport/nats/index.js';
 import { startGateway, type ComposedGateway, type GatewayConfig } from './compose-gateway.js';
 
@@ -65,7 +66,7 @@ export async function composeRemoteGateway(
   const namespace = config.namespace ?? '';
   try {
     const nc: NatsConnection = await connect({
-      servers: config.natsUrl,
+      ...natsServer(config.natsUrl),
       name: 'gateway',
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
