@@ -6,7 +6,7 @@
  */
 import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
-import { CLOSE, FrameCodec, type FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type Protocol, type ServerFrame, type SessionLimits } from '../protocol/index.js';
+import { CLOSE, FrameCodec, type FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type Protocol, type ServerFrame, type SessionLimits, UNROUTED } from '../protocol/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Session, type Holder } from './session.js';
 import type { Principal } from './token-verifier.js';
@@ -125,8 +125,8 @@ export class Gateway {
     gateway = new Gateway(o, loaded, app, listen, loaded.uws.us_socket_local_port(listen));
     o.routes?.(app, gateway);
     app.any('/*', (res) => {
-      o.metrics.httpErrors.inc({ code: 'NOT_FOUND' });
-      json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } });
+      o.metrics.httpErrors.inc({ code: UNROUTED.code });
+      json(res, UNROUTED.status, { error: { code: UNROUTED.code, message: 'no such route' } });
     });
     o.log.info({ port: gateway.port, implementation: loaded.implementation }, 'gateway listening');
     return gateway;

@@ -27,7 +27,7 @@ import type { GatewayView } from './gateway-options.js';
 import { raw, RawAnswer } from './http-json.js';
 import type { StaticAssets } from './static-assets.js';
 import { decodePathParam } from './guard.js';
-import { ClientFrameSchema, HTTP_ROUTES, type HttpRouteName } from '../protocol/index.js';
+import { ClientFrameSchema, declares, HTTP_ROUTES, type HttpRouteName } from '../protocol/index.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 
 /** Dependencies of the HTTP API. */
@@ -111,7 +111,7 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
   return (app, gateway) => {
     const m = gateway.metrics;
     /** An error answer, counted; a 413 also closes the connection (the rest of the body is not read), as `close` asks. */
-    const fail = (res: HttpResponse, status: number, code: string, message: string, headers: Record<string, string> = {}, close = status === 413): void => {
+    const refuse = (res: HttpResponse, status: number, code: string, message: string, headers: Record<string, string> = {}, close = status === 413): void => {
       m.httpErrors.inc({ code });
       if (status === 401) m.authFailures.inc({ reason: /^(TOKEN_[A-Z]+)/.exec(message)?.[1] ?? code });
       if (code === 'FORBIDDEN_ASSESSMENT') m.forbidden.inc();
@@ -133,8 +133,18 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     const registered = new Set<HttpRouteName>(['healthz', 'readyz', 'metrics']);
     /** Registers the table's route `name` (transport/protocol/routes.ts): its method, path and success status come from there. */
     const route = (name: HttpRouteName, handler: (ctx: Ctx) => Promise<unknown>, bodyLimit = maxBody, bodyIsJson = true): void => {
-      const { method, path, status } = HTTP_ROUTES[name];
+      const table = HTTP_ROUTES[name];
+      const { method, path, status } = table;
       registered.add(name);
+      /** Whether the route may answer `code` under `status`; an undeclared one is a bug, logged and answered 500 INTERNAL (the documents promise the table's codes only). */
+      const allowed = (answer: number, code: string): boolean => {
+        if (declares(table, answer, code)) return true;
+        o.log.error({ path, status: answer, code }, 'route answered a code its route table entry does not declare');
+        m.handlerErrors.inc({ where: 'http' });
+        return false;
+      };
+      const fail = (res: HttpResponse, answer: number, code: string, message: string, headers: Record<string, string> = {}, close = answer === 413): void =>
+        allowed(answer, code) ? refuse(res, answer, code, message, headers, close) : refuse(res, 500, 'INTERNAL', 'internal error');
       app[method](path, (res, req) => {
         const ctx = context(res, req, path);
         res.onAborted(() => (ctx.aborted = true));
@@ -162,7 +172,11 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         }).then((out) => {
           if (ctx.aborted) return;
           if (out instanceof RawAnswer) return raw(res, ctx.status ?? status, out, ctx.headers);
-          if ((ctx.status ?? status) >= 400) m.httpErrors.inc({ code: (out as { error?: { code?: string } }).error?.code ?? 'UNKNOWN' });
+          if ((ctx.status ?? status) >= 400) {
+            const code = (out as { error?: { code?: string } }).error?.code ?? 'UNKNOWN';
+            if (!allowed(ctx.status!, code)) return refuse(res, 500, 'INTERNAL', 'internal error');
+            m.httpErrors.inc({ code });
+          }
           json(res, ctx.status ?? status, out, ctx.headers);
         }, (err: unknown) => {
           if (ctx.aborted) return;
@@ -257,7 +271,6 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       }
       const r = await o.engine.offer({ kind: 'command', assessmentId: id, command: toCommand(command) });
       if (r.ok) {
-        ctx.status = 202;
         return { accepted: true, position: r.position };
       }
       ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'NOT_OWNER' || r.code === 'STOPPING' || r.code === 'UNAVAILABLE' ? 503 : 400;
@@ -277,7 +290,6 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured (STRIPE_SECRET_KEY)');
       const body = (parseJson(ctx.body) ?? {}) as { tierId?: unknown; email?: unknown };
       if (typeof body !== 'object' || typeof body.tierId !== 'string' || typeof body.email !== 'string') throw new HttpError(400, 'INVALID_PURCHASE_REQUEST', 'send { tierId, email }');
-      ctx.status = 201;
       return o.purchases.startCheckout({ userId: p.traderId, email: body.email, tierId: body.tierId });
     });
     route('stripeWebhook', async (ctx) => {
@@ -292,7 +304,6 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     const asker = (p: Principal) => ({ traderId: p.traderId, operator: p.roles.has('operator') });
     route('startSimulation', async (ctx) => {
       const p = await principal(ctx);
-      ctx.status = 202;
       return { simulation: await simulations().start(asker(p), parseJson(ctx.body)) };
     }, o.maxSimulationBodyBytes ?? 8 * 1024 * 1024);
     route('simulations', async (ctx) => {
@@ -339,7 +350,6 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     });
     route('requestReport', async (ctx) => {
       const p = await principal(ctx);
-      ctx.status = 201;
       return history().requestReport(asker(p), ctx.params[0]!);
     });
     route('operatorReports', async (ctx) => {
@@ -350,7 +360,6 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     route('regenerateReport', async (ctx) => {
       const p = await principal(ctx);
       if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
-      ctx.status = 201;
       return history().regenerate(asker(p), ctx.params[0]!);
     });
     const missing = Object.keys(HTTP_ROUTES).filter((n) => !registered.has(n as HttpRouteName));
