@@ -1670,6 +1670,22 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     assert.deepEqual(got, [1, 2, min, min, max, def, def, def, def], `leaderboard sizes for ${asked.join(' ')}`);
   });
 
+  test('a code its route does not declare is never answered: an engine refusal the order route does not list is answered 500 INTERNAL and counted', async () => {
+    const alice = await signToken('trader-a1');
+    const undeclared = 'NOT_IN_THE_ROUTE_TABLE' as IntakeRefusal;
+    assert.ok(!Object.values(HTTP_ROUTES.placeOrder.errors).some((codes) => (codes as readonly string[]).includes(undeclared)));
+    const before = (await registry.getSingleMetric('gateway_handler_errors_total')?.get())?.values.find((v) => v.labels['where'] === 'http')?.value ?? 0;
+    engine.refuseNext = undeclared;
+    const res = await fetch(`${base}/v1/assessments/a1/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice}`, 'idempotency-key': 'undeclared-1', 'content-type': 'application/json' },
+      body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }),
+    });
+    await assertDocumentedAnswer('POST /v1/assessments/a1/orders refused with an undeclared code', 'post', '/v1/assessments/{id}/orders', res, 500, 'INTERNAL');
+    const afterwards = (await registry.getSingleMetric('gateway_handler_errors_total')?.get())?.values.find((v) => v.labels['where'] === 'http')?.value ?? 0;
+    assert.equal(afterwards, before + 1, 'the undeclared answer is counted as a handler error');
+  });
+
   test("with payments configured, the purchase flow's errors are answered with the documented statuses and codes, and a body that is not an object is refused as documented", async () => {
     // The codes the purchase flow's errors carry (what the route answers before or around it is not the flow's).
     const around = new Set([
