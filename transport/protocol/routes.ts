@@ -355,6 +355,15 @@ export function openApiPath(path: string): string {
   return path.replace(/:([a-zA-Z]+)/g, '{$1}');
 }
 
+/** The `Idempotency-Key` header an order is sent with (it becomes the client order id). */
+export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Largest request body, bytes: of every route, and of `POST /v1/simulations` (uploaded trades). */
+export const BODY_LIMITS = { default: 65_536, simulations: 8 * 1024 * 1024 } as const;
+
+/** The leaderboard's `n`: rounded down, then clamped to `min..max`; `default` when absent or not a number. */
+export const LEADERBOARD_N = { name: 'n', min: 1, max: 100, default: 20 } as const;
+
 /** Whether `route` declares `code` under `status` (the server answers nothing else). */
 export function declares(route: HttpRoute, status: number, code: string): boolean {
   return route.errors[status]?.includes(code) === true;

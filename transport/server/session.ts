@@ -70,7 +70,10 @@ export class Session implements Subscriber {
 
   closeSlow(): void {
     if (this.ws === undefined || this.closed) return;
-    this.ws.send(this.codec.encode({ t: 'error', code: 'SLOW_CONSUMER', message: 'send buffer over its limit: closing' }), this.protocol === PROTOCOL_MSGPACK);
+    this.ws.send(
+      this.codec.encode({ t: 'error', code: 'SLOW_CONSUMER', message: 'send buffer over its limit: closing' }),
+      this.protocol === PROTOCOL_MSGPACK,
+    );
     this.closed = true;
     this.ws.end(CLOSE.SLOW_CONSUMER, 'SLOW_CONSUMER');
   }

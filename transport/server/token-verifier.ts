@@ -75,32 +75,45 @@ export class TokenVerifier {
     const algorithm = options.algorithm ?? (options.secret ? 'HS256' : 'RS256');
     if (options.secret && algorithm !== 'HS256') throw new Error(`a secret signs HS256, not ${algorithm}`);
     if (options.secret && options.secret.length < 32) throw new Error('the HMAC secret must be at least 32 characters');
-    const key = options.secret ? new TextEncoder().encode(options.secret)
-      : options.publicKeyPem ? await importSPKI(options.publicKeyPem, algorithm)
+    const key = options.secret
+      ? new TextEncoder().encode(options.secret)
+      : options.publicKeyPem
+        ? await importSPKI(options.publicKeyPem, algorithm)
         : createRemoteJWKSet(new URL(options.jwksUrl!), { timeoutDuration: 3_000, cooldownDuration: 30_000 });
     return new TokenVerifier(key, {
-      algorithm, issuer: options.issuer ?? 'vatic', audience: options.audience ?? 'vatic-gateway',
-      clockToleranceSec: options.clockToleranceSec ?? 5, maxTokenAge: options.maxTokenAge ?? '24h',
+      algorithm,
+      issuer: options.issuer ?? 'vatic',
+      audience: options.audience ?? 'vatic-gateway',
+      clockToleranceSec: options.clockToleranceSec ?? 5,
+      maxTokenAge: options.maxTokenAge ?? '24h',
     });
   }
 
   /** The token's principal, or a {@link TokenRejectedError} saying why not. */
   async verify(token: unknown): Promise<Principal> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 8_192) throw new TokenRejectedError('TOKEN_INVALID', 'token must be a compact JWT string of at most 8192 characters');
+    if (typeof token !== 'string' || token.length === 0 || token.length > 8_192)
+      throw new TokenRejectedError('TOKEN_INVALID', 'token must be a compact JWT string of at most 8192 characters');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#key as Uint8Array, {
-        algorithms: [this.#o.algorithm], issuer: this.#o.issuer, audience: this.#o.audience,
-        clockTolerance: this.#o.clockToleranceSec, maxTokenAge: this.#o.maxTokenAge, requiredClaims: ['sub', 'exp', 'iat'],
+        algorithms: [this.#o.algorithm],
+        issuer: this.#o.issuer,
+        audience: this.#o.audience,
+        clockTolerance: this.#o.clockToleranceSec,
+        maxTokenAge: this.#o.maxTokenAge,
+        requiredClaims: ['sub', 'exp', 'iat'],
       }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new TokenRejectedError('TOKEN_EXPIRED', 'token expired');
-      if (err instanceof errors.JWTClaimValidationFailed) throw new TokenRejectedError('TOKEN_CLAIMS', `token claim "${err.claim}" is not valid: ${err.reason}`);
-      if (err instanceof errors.JOSEAlgNotAllowed) throw new TokenRejectedError('TOKEN_INVALID', `token algorithm is not accepted (only ${this.#o.algorithm})`);
+      if (err instanceof errors.JWTClaimValidationFailed)
+        throw new TokenRejectedError('TOKEN_CLAIMS', `token claim "${err.claim}" is not valid: ${err.reason}`);
+      if (err instanceof errors.JOSEAlgNotAllowed)
+        throw new TokenRejectedError('TOKEN_INVALID', `token algorithm is not accepted (only ${this.#o.algorithm})`);
       throw new TokenRejectedError('TOKEN_INVALID', `token is not valid: ${err instanceof Error ? err.message : String(err)}`);
     }
     const sub = payload.sub;
-    if (typeof sub !== 'string' || sub === '' || sub.length > 128) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "sub" must name the trader');
+    if (typeof sub !== 'string' || sub === '' || sub.length > 128)
+      throw new TokenRejectedError('TOKEN_CLAIMS', 'token "sub" must name the trader');
     const raw = (payload as { roles?: unknown }).roles;
     const roles = new Set<Role>(Array.isArray(raw) ? raw.filter((r): r is Role => ROLES.has(r as Role)) : ['trader']);
     if (roles.size === 0) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "roles" holds no known role (trader, operator)');

@@ -32,7 +32,9 @@ export class TraderLimits {
     const rate = this.traderMessagesPerSecond;
     // Leases of a fifth of a second's budget: a trader gets at most its rate plus one lease per gateway.
     this.frames = new LeasedBudget({
-      limiter: o.frameLimiter ?? new MemoryRateLimiter({ limit: rate, windowMs: 1_000 }), prefix: 'frames:', chunk: Math.max(1, Math.floor(rate / 5)),
+      limiter: o.frameLimiter ?? new MemoryRateLimiter({ limit: rate, windowMs: 1_000 }),
+      prefix: 'frames:',
+      chunk: Math.max(1, Math.floor(rate / 5)),
       onError: (err) => o.log.warn({ err }, 'shared frame limiter failed; granting a lease locally'),
     });
     const window = o.connectionWindowMs ?? 60_000;

@@ -39,9 +39,18 @@ import {
 } from '../../persistence/index.js';
 import { Gateway, type GatewayEngine } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';
-import { httpApi, TraderIndex } from '../server/http-api.js';
+import { httpApi, SIMULATION_CHARTS, TraderIndex } from '../server/http-api.js';
 import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../protocol/protocol.js';
-import { HTTP_ROUTES, openApiPath, UNROUTED, type HttpRoute, type HttpRouteAuth } from '../protocol/routes.js';
+import {
+  BODY_LIMITS,
+  HTTP_ROUTES,
+  IDEMPOTENCY_KEY,
+  LEADERBOARD_N,
+  openApiPath,
+  UNROUTED,
+  type HttpRoute,
+  type HttpRouteAuth,
+} from '../protocol/routes.js';
 import type { Purchases } from '../payments/purchases.js';
 import {
   SimPool,
@@ -56,6 +65,8 @@ import {
   replaySource,
   HistoryApi,
   ReportService,
+  SIMULATION_DEFAULTS,
+  SIMULATION_LIST_LIMIT,
 } from '../../sim/index.js';
 import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
 import { TokenVerifier } from '../server/token-verifier.js';
@@ -72,7 +83,6 @@ const asyncapiText = source('transport/protocol/asyncapi-ws.json');
 const openapi = JSON.parse(openapiText) as JsonObject;
 const asyncapi = JSON.parse(asyncapiText) as JsonObject;
 
-const HTTP_API = source('transport/server/http-api.ts');
 const GATEWAY = source('transport/server/gateway.ts');
 const PROTOCOL = source('transport/protocol/protocol.ts');
 const STREAM_HUB = source('transport/server/stream-hub.ts');
@@ -82,7 +92,6 @@ const TRADER_LIMITS = source('transport/server/trader-limits.ts');
 const ENGINE_NODE = source('engine/node/engine-node.ts');
 const TYPES = source('actors/types.ts');
 const INPUTS = source('engine/inputs.ts');
-const SIM_SERVICE = source('sim/montecarlo/simulation-service.ts');
 const SIM_STORE = source('sim/montecarlo/simulation-store.ts');
 
 const object = (v: Json | undefined, what: string): JsonObject => {
@@ -426,9 +435,7 @@ describe('the OpenAPI document of the HTTP API, read against the route table the
     }
   });
 
-  test("the Idempotency-Key rule, the body limit and the leaderboard bounds are the handler's", () => {
-    const keyRule = /!\/(\^[^/]+\$)\/\.test\(key\)/.exec(HTTP_API);
-    assert.ok(keyRule, 'the key rule is read');
+  test("the Idempotency-Key rule, the body limits and the leaderboard's and listing's bounds are the ones the handlers use", () => {
     const header = object(
       oa.deref(
         array(operation('post', '/v1/assessments/{id}/orders')['parameters'], 'parameters').find(
@@ -439,58 +446,34 @@ describe('the OpenAPI document of the HTTP API, read against the route table the
     );
     assert.equal(header['name'], 'Idempotency-Key');
     assert.equal(header['required'], true);
-    assert.equal(object(header['schema'], 'schema')['pattern'], keyRule[1]);
-    assert.match(HTTP_API, /headers_in\['idempotency-key'\]/, 'the handler reads that header');
-    assert.equal(openapi['x-max-body-bytes'], defaultOf(HTTP_API, 'o.maxBodyBytes'));
-    const bounds = /Math\.min\((\d+), Math\.max\((\d+), Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+)\)\)/.exec(
-      HTTP_API,
-    );
-    assert.ok(bounds, 'the leaderboard bounds are read (n floored, then clamped)');
-    const n = object(
-      array(operation('get', '/v1/leaderboard')['parameters'], 'parameters')
-        .map((p) => object(p, 'p'))
-        .find((p) => p['in'] === 'query'),
-      'n',
-    );
-    assert.equal(n['name'], bounds[3]);
-    assert.match(String(n['description']), /rounded down|floor/i, 'the document says that n is rounded down');
-    assert.deepEqual(n['schema'], { type: 'integer', minimum: Number(bounds[2]), maximum: Number(bounds[1]), default: Number(bounds[4]) });
-    assert.equal(bounds[4], bounds[5]);
-    const webhook = array(operation('post', '/v1/stripe/webhook')['parameters'], 'webhook parameters').map((p) => object(p, 'p'));
-    assert.ok(webhook.some((p) => p['in'] === 'header' && p['name'] === 'Stripe-Signature'));
-    assert.match(HTTP_API, /headers_in\['stripe-signature'\]/);
-
-    // The simulation routes: their own body limit, and the listing's limit (rounded down in the route, clamped by the service).
-    assert.match(
-      HTTP_API,
-      /route\('startSimulation', [\s\S]*?\}, o\.maxSimulationBodyBytes \?\? [^)]+\);/,
-      'POST /v1/simulations reads its body with its own limit',
-    );
-    assert.equal(operation('post', '/v1/simulations')['x-max-body-bytes'], defaultOf(HTTP_API, 'o.maxSimulationBodyBytes'));
+    assert.equal(object(header['schema'], 'schema')['pattern'], IDEMPOTENCY_KEY.source);
+    assert.equal(openapi['x-max-body-bytes'], BODY_LIMITS.default);
+    assert.equal(operation('post', '/v1/simulations')['x-max-body-bytes'], BODY_LIMITS.simulations);
     for (const [path, op] of Object.entries(paths).flatMap(([p, item]) =>
       Object.entries(object(item, p)).map(([m, o]) => [`${m} ${p}`, object(o, m)] as const),
     )) {
       if (path !== 'post /v1/simulations') assert.equal(op['x-max-body-bytes'], undefined, `${path} reads bodies with the default limit`);
     }
-    const query = /Math\.floor\(Number\(ctx\.query\.get\('(\w+)'\) \?\? (\d+)\)\) \|\| (\d+);/.exec(
-      between(HTTP_API, "route('simulations', ", "route('simulation', "),
-    );
-    const clamp = /Math\.min\((\d+), Math\.max\((\d+), limit\)\)/.exec(between(SIM_SERVICE, '  async list(', '\n  }\n'));
-    assert.ok(query && clamp, "the listing's limit is read (floored in the route, clamped by the service)");
-    assert.equal(query[2], query[3]);
-    const limit = object(
-      array(operation('get', '/v1/simulations')['parameters'], 'parameters')
-        .map((p) => object(p, 'p'))
-        .find((p) => p['in'] === 'query'),
-      'limit',
-    );
-    assert.equal(limit['name'], query[1]);
-    assert.match(String(limit['description']), /rounded down|floor/i, 'the document says that limit is rounded down');
-    assert.deepEqual(limit['schema'], { type: 'integer', minimum: Number(clamp[2]), maximum: Number(clamp[1]), default: Number(query[2]) });
+    const webhook = array(operation('post', '/v1/stripe/webhook')['parameters'], 'webhook parameters').map((p) => object(p, 'p'));
+    assert.ok(webhook.some((p) => p['in'] === 'header' && p['name'] === 'Stripe-Signature'));
+    for (const [path, bound] of [
+      ['/v1/leaderboard', LEADERBOARD_N],
+      ['/v1/simulations', SIMULATION_LIST_LIMIT],
+    ] as const) {
+      const param = object(
+        array(operation('get', path)['parameters'], 'parameters')
+          .map((p) => object(p, 'p'))
+          .find((p) => p['in'] === 'query'),
+        `query of ${path}`,
+      );
+      assert.equal(param['name'], bound.name);
+      assert.match(String(param['description']), /rounded down|floor/i, `the document says that ${bound.name} is rounded down`);
+      assert.deepEqual(param['schema'], { type: 'integer', minimum: bound.min, maximum: bound.max, default: bound.default });
+    }
   });
 
   test("the simulation request is SimulationRequest as zod emits it for input (with the gateway's path limit, and its refinement as anyOf); records, results and their parts have exactly the fields of their TypeScript types and zod schemas", () => {
-    const maxPaths = defaultOf(SIM_SERVICE, 'this.#o.maxPaths');
+    const maxPaths = SIMULATION_DEFAULTS.maxPaths;
     const zodRequest = JSON.parse(JSON.stringify(z.toJSONSchema(SimulationRequest, { io: 'input' }))) as JsonObject;
     delete zodRequest['$schema'];
     object(object(zodRequest['properties'], 'properties')['paths'], 'paths')['maximum'] = maxPaths;
@@ -541,9 +524,7 @@ describe('the OpenAPI document of the HTTP API, read against the route table the
       );
     }
     // The result is zod's SimulationResult; a listing's is the same without the fields withoutCharts drops.
-    const dropped = /const \{ ((?:\w+: _\w+, )+)\.\.\.figures \} = r\.result;/.exec(between(HTTP_API, 'function withoutCharts(', '\n}'));
-    assert.ok(dropped, 'withoutCharts is read');
-    const charts = [...dropped[1]!.matchAll(/(\w+): _/g)].map((m) => m[1]!);
+    const charts: readonly string[] = SIMULATION_CHARTS;
     const resultFields = Object.keys(SimulationResult.shape);
     assert.deepEqual(sorted(oa.declared(oaSchemas['SimulationResult'])), sorted(resultFields), "SimulationResult: the fields of zod's");
     const figures = object(oaSchemas['SimulationFigures'], 'SimulationFigures');
@@ -589,15 +570,13 @@ describe('the OpenAPI document of the HTTP API, read against the route table the
     const responses = object(post['responses'], 'responses');
     assert.match(
       String(object(responses['429'], '429')['description']),
-      new RegExp(`\\b${defaultOf(SIM_SERVICE, 'this.#o.maxRunningPerTrader')} simulations running`),
+      new RegExp(`\\b${SIMULATION_DEFAULTS.maxRunningPerTrader} simulations running`),
     );
-    const minHistory = /const MIN_HISTORY = (\d+);/.exec(SIM_SERVICE);
-    assert.ok(minHistory, 'the least history is read');
-    assert.match(String(object(responses['422'], '422')['description']), new RegExp(`^Fewer than ${minHistory[1]} returns`));
     assert.match(
-      String(post['description']),
-      new RegExp(`after ${defaultOf(SIM_SERVICE, 'this.#o.maxRuntimeMs') / 60_000} minutes is cancelled`),
+      String(object(responses['422'], '422')['description']),
+      new RegExp(`^Fewer than ${SIMULATION_DEFAULTS.minHistory} returns`),
     );
+    assert.match(String(post['description']), new RegExp(`after ${SIMULATION_DEFAULTS.maxRuntimeMs / 60_000} minutes is cancelled`));
   });
 
   test("the documented token rules are TokenVerifier's: pinned algorithms, issuer, audience, required claims, roles, limits and failure codes", () => {
@@ -1674,15 +1653,24 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     const alice = await signToken('trader-a1');
     const undeclared = 'NOT_IN_THE_ROUTE_TABLE' as IntakeRefusal;
     assert.ok(!Object.values(HTTP_ROUTES.placeOrder.errors).some((codes) => (codes as readonly string[]).includes(undeclared)));
-    const before = (await registry.getSingleMetric('gateway_handler_errors_total')?.get())?.values.find((v) => v.labels['where'] === 'http')?.value ?? 0;
+    const before =
+      (await registry.getSingleMetric('gateway_handler_errors_total')?.get())?.values.find((v) => v.labels['where'] === 'http')?.value ?? 0;
     engine.refuseNext = undeclared;
     const res = await fetch(`${base}/v1/assessments/a1/orders`, {
       method: 'POST',
       headers: { authorization: `Bearer ${alice}`, 'idempotency-key': 'undeclared-1', 'content-type': 'application/json' },
       body: JSON.stringify({ op: 'place', clientOrderId: 'x', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1 }),
     });
-    await assertDocumentedAnswer('POST /v1/assessments/a1/orders refused with an undeclared code', 'post', '/v1/assessments/{id}/orders', res, 500, 'INTERNAL');
-    const afterwards = (await registry.getSingleMetric('gateway_handler_errors_total')?.get())?.values.find((v) => v.labels['where'] === 'http')?.value ?? 0;
+    await assertDocumentedAnswer(
+      'POST /v1/assessments/a1/orders refused with an undeclared code',
+      'post',
+      '/v1/assessments/{id}/orders',
+      res,
+      500,
+      'INTERNAL',
+    );
+    const afterwards =
+      (await registry.getSingleMetric('gateway_handler_errors_total')?.get())?.values.find((v) => v.labels['where'] === 'http')?.value ?? 0;
     assert.equal(afterwards, before + 1, 'the undeclared answer is counted as a handler error');
   });
 
@@ -2013,12 +2001,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       await post({}, { tierId: 'two-step-100k', trades }, 401, 'AUTH_REQUIRED');
       await post(alice, '{not json', 400, 'MALFORMED_JSON');
       await post(alice, {}, 400, 'INVALID_SIMULATION_REQUEST');
-      await post(
-        alice,
-        { tierId: 'two-step-100k', trades, paths: defaultOf(SIM_SERVICE, 'this.#o.maxPaths') + 1 },
-        400,
-        'INVALID_SIMULATION_REQUEST',
-      );
+      await post(alice, { tierId: 'two-step-100k', trades, paths: SIMULATION_DEFAULTS.maxPaths + 1 }, 400, 'INVALID_SIMULATION_REQUEST');
       await post(alice, { assessmentId: 'a2' }, 404, 'FORBIDDEN_ASSESSMENT');
       await post(alice, { assessmentId: 'a-done' }, 409, 'ASSESSMENT_NOT_ACTIVE');
       await post(alice, { assessmentId: 'a-live' }, 400, 'UNKNOWN_TIER');
