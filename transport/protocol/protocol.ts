@@ -20,6 +20,14 @@ export const PROTOCOL_JSON = 'vatic.v1.json';
 export const PROTOCOLS = [PROTOCOL_MSGPACK, PROTOCOL_JSON] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
+/** The path of the WebSocket route (asyncapi-ws.json's channel). */
+export const WS_PATH = '/v1/ws';
+
+/** The subprotocol the server speaks of those a client offers: the first of {@link PROTOCOLS}, the server's order, that is offered. */
+export function pickProtocol(offered: readonly string[]): Protocol | undefined {
+  return PROTOCOLS.find((p) => offered.includes(p));
+}
+
 const id = z.string().min(1).max(128);
 const reqId = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]);
 

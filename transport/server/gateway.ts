@@ -19,6 +19,8 @@ import {
   type ServerFrame,
   type SessionLimits,
   UNROUTED,
+  pickProtocol,
+  WS_PATH,
 } from '../protocol/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Session, type Holder } from './session.js';
@@ -26,9 +28,10 @@ import type { Principal } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
 import { guardApp, PortInUseError } from './guard.js';
 import { TraderLimits, type TraderCount } from './trader-limits.js';
-import type { GatewayOptions, OfferResult, StreamSnapshot } from './gateway-options.js';
+import { GATEWAY_DEFAULTS, type GatewayOptions, type OfferResult, type StreamSnapshot } from './gateway-options.js';
 import { json, toCommand } from './http-json.js';
 
+export { GATEWAY_DEFAULTS } from './gateway-options.js';
 export type { GatewayEngine, GatewayOptions, GatewayView, OfferResult, StreamSnapshot } from './gateway-options.js';
 
 /** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT`: bind without SO_REUSEPORT. */
@@ -56,9 +59,9 @@ export class Gateway {
     this.#listen = listen;
     this.port = port;
     this.#limits = {
-      maxFrameBytes: o.maxFrameBytes ?? 16_384,
-      messagesPerSecond: o.messagesPerSecond ?? 50,
-      maxSubscriptions: o.maxSubscriptions ?? 16,
+      maxFrameBytes: o.maxFrameBytes ?? GATEWAY_DEFAULTS.maxFrameBytes,
+      messagesPerSecond: o.messagesPerSecond ?? GATEWAY_DEFAULTS.messagesPerSecond,
+      maxSubscriptions: o.maxSubscriptions ?? GATEWAY_DEFAULTS.maxSubscriptions,
     };
     this.#traders = new TraderLimits(o);
     this.#hardLimit = o.hub.hardLimitBytes;
@@ -83,7 +86,7 @@ export class Gateway {
         a.status >= 500 ? 'HTTP handler failed' : 'HTTP request refused',
       );
     });
-    const maxFrame = o.maxFrameBytes ?? 16_384;
+    const maxFrame = o.maxFrameBytes ?? GATEWAY_DEFAULTS.maxFrameBytes;
     // One codec per subprotocol for every session: each holds buffers worth more than the rest of an idle session.
     const codecs: Record<Protocol, FrameCodec> = {
       [PROTOCOL_MSGPACK]: new FrameCodec(PROTOCOL_MSGPACK, maxFrame),
@@ -100,10 +103,10 @@ export class Gateway {
           else o.log.error({ err, where }, 'WebSocket handler failed');
         }
       };
-    app.ws<Holder>('/v1/ws', {
+    app.ws<Holder>(WS_PATH, {
       compression: loaded.uws.DISABLED,
-      maxPayloadLength: maxFrame * 4,
-      idleTimeout: o.idleTimeoutSec ?? 60,
+      maxPayloadLength: maxFrame * GATEWAY_DEFAULTS.uwsFrameMultiple,
+      idleTimeout: o.idleTimeoutSec ?? GATEWAY_DEFAULTS.idleTimeoutSec,
       sendPingsAutomatically: true,
       maxBackpressure: 2 * o.hub.hardLimitBytes, // the gateway closes slow readers at the hard limit, before uWS would drop frames
       upgrade: (res, req, context) => {
@@ -111,7 +114,7 @@ export class Gateway {
           .getHeader('sec-websocket-protocol')
           .split(',')
           .map((p) => p.trim());
-        const protocol = PROTOCOLS.find((p) => offered.includes(p));
+        const protocol = pickProtocol(offered);
         if (gateway === undefined || gateway.draining) return void res.writeStatus('503 Service Unavailable').end('draining');
         if (protocol === undefined) return void res.writeStatus('400 Bad Request').end(`offer subprotocol ${PROTOCOLS.join(' or ')}`);
         const key = req.getHeader('sec-websocket-key'),
@@ -208,9 +211,9 @@ export class Gateway {
     s.authTimer = setTimeout(
       this.#guarded(s, 'auth timeout', () => {
         if (s.principal === undefined)
-          this.#refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${this.#o.authTimeoutMs ?? 5_000} ms`, true);
+          this.#refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${this.#o.authTimeoutMs ?? GATEWAY_DEFAULTS.authTimeoutMs} ms`, true);
       }),
-      this.#o.authTimeoutMs ?? 5_000,
+      this.#o.authTimeoutMs ?? GATEWAY_DEFAULTS.authTimeoutMs,
     );
   }
 
@@ -230,7 +233,7 @@ export class Gateway {
   /** The socket drained: tell it which streams skipped deltas, so it resumes them. */
   #drained(s: Session): void {
     const lagging = s.lagging;
-    if (lagging === undefined || s.buffered() > 64 * 1024) return;
+    if (lagging === undefined || s.buffered() > GATEWAY_DEFAULTS.resyncBelowBytes) return;
     s.lagging = undefined;
     s.ws?.cork(() => {
       for (const id of lagging)
@@ -261,7 +264,7 @@ export class Gateway {
         s,
         'RATE_LIMITED',
         `more than ${this.#limits.messagesPerSecond} frames/s (pings included) on this connection`,
-        ++s.errors > (this.#o.maxProtocolErrors ?? 10),
+        ++s.errors > (this.#o.maxProtocolErrors ?? GATEWAY_DEFAULTS.maxProtocolErrors),
       );
   }
 
@@ -272,7 +275,7 @@ export class Gateway {
       frame = s.codec.decode(data, isBinary);
     } catch (err) {
       const e = err as FrameError;
-      this.#refuse(s, e.code, e.message, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+      this.#refuse(s, e.code, e.message, ++s.errors > (this.#o.maxProtocolErrors ?? GATEWAY_DEFAULTS.maxProtocolErrors));
       return;
     }
     // The trader's budget after the decode, so a refused order or sub names its id and can be told apart.
@@ -325,7 +328,7 @@ export class Gateway {
         s,
         'RATE_LIMITED',
         `more than ${this.#limits.messagesPerSecond} frames/s on this connection`,
-        ++s.errors > (this.#o.maxProtocolErrors ?? 10),
+        ++s.errors > (this.#o.maxProtocolErrors ?? GATEWAY_DEFAULTS.maxProtocolErrors),
       );
       return false;
     }
@@ -369,7 +372,7 @@ export class Gateway {
       t: 'ready',
       traderId: principal.traderId,
       roles: [...principal.roles],
-      heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2,
+      heartbeatMs: ((this.#o.idleTimeoutSec ?? GATEWAY_DEFAULTS.idleTimeoutSec) * 1000) / 2,
       limits: this.#limits,
       expiresAt: principal.expiresAt,
     });

@@ -13,6 +13,9 @@ export interface Holder {
   readonly session: Session;
 }
 
+/** Frames a new session may send at once before its per-second rate applies (documented in asyncapi-ws.json). */
+export const INITIAL_BURST_FRAMES = 10;
+
 /** A connection: its subprotocol, who it is, what it watches, its rate limit. */
 export class Session implements Subscriber {
   readonly id: number;
@@ -34,7 +37,7 @@ export class Session implements Subscriber {
   owned: Set<string> | undefined = undefined;
   /** Deltas skipped for this subscriber, by assessment, since its last resync notice. */
   lagging: Set<string> | undefined = undefined;
-  tokens = 10;
+  tokens = INITIAL_BURST_FRAMES;
   refilledAt: number;
   errors = 0;
   closed = false;

@@ -29,6 +29,15 @@ import {
   type ServerFrame,
 } from '../protocol/index.js';
 
+/** The defaults of {@link StreamHubOptions} (documented in asyncapi-ws.json). */
+export const STREAM_HUB_DEFAULTS = {
+  ringSize: 512,
+  ringBytes: 64 * 1024,
+  softLimitBytes: 256 * 1024,
+  hardLimitBytes: 4 * 1024 * 1024,
+  lingerMs: 120_000,
+} as const;
+
 /** What the hub needs of a subscriber's connection. */
 export interface Subscriber {
   readonly protocol: typeof PROTOCOL_MSGPACK | typeof PROTOCOL_JSON;
@@ -102,11 +111,11 @@ export class StreamHub implements EngineOutput {
   constructor(options: StreamHubOptions) {
     this.#o = {
       epoch: options.epoch,
-      ringSize: options.ringSize ?? 512,
-      ringBytes: options.ringBytes ?? 64 * 1024,
-      softLimitBytes: options.softLimitBytes ?? 256 * 1024,
-      hardLimitBytes: options.hardLimitBytes ?? 4 * 1024 * 1024,
-      lingerMs: options.lingerMs ?? 120_000,
+      ringSize: options.ringSize ?? STREAM_HUB_DEFAULTS.ringSize,
+      ringBytes: options.ringBytes ?? STREAM_HUB_DEFAULTS.ringBytes,
+      softLimitBytes: options.softLimitBytes ?? STREAM_HUB_DEFAULTS.softLimitBytes,
+      hardLimitBytes: options.hardLimitBytes ?? STREAM_HUB_DEFAULTS.hardLimitBytes,
+      lingerMs: options.lingerMs ?? STREAM_HUB_DEFAULTS.lingerMs,
       watch: options.watch,
       clock: options.clock ?? Date.now,
     };

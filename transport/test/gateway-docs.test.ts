@@ -37,10 +37,12 @@ import {
   PgReportStore,
   type HistoryEvent,
 } from '../../persistence/index.js';
-import { Gateway, type GatewayEngine } from '../server/gateway.js';
+import { Gateway, GATEWAY_DEFAULTS, type GatewayEngine } from '../server/gateway.js';
+import { INITIAL_BURST_FRAMES } from '../server/session.js';
+import { TRADER_LIMIT_DEFAULTS } from '../server/trader-limits.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';
 import { httpApi, SIMULATION_CHARTS, TraderIndex } from '../server/http-api.js';
-import { CLOSE, ClientFrameSchema, PROTOCOLS } from '../protocol/protocol.js';
+import { CLOSE, ClientFrameSchema, PROTOCOLS, pickProtocol, WS_PATH } from '../protocol/protocol.js';
 import {
   BODY_LIMITS,
   HTTP_ROUTES,
@@ -68,12 +70,13 @@ import {
   SIMULATION_DEFAULTS,
   SIMULATION_LIST_LIMIT,
 } from '../../sim/index.js';
-import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
-import { TokenVerifier } from '../server/token-verifier.js';
+import { STREAM_HUB_DEFAULTS, StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
+import { TOKEN_RULES, TokenVerifier } from '../server/token-verifier.js';
 import { createTestDatabase, serviceGate } from '../../engine/testing/index.js';
 import { eventSubject } from '../nats/subjects.js';
 import { isObject, schemaChecker, type Json, type JsonObject, type SchemaChecker } from './json-schema-check.js';
 import { until } from '../../engine/testing/index.js';
+import { TypeFacts } from './type-facts.js';
 
 // -- the documents and the sources --------------------------------------------------------
 
@@ -83,16 +86,16 @@ const asyncapiText = source('transport/protocol/asyncapi-ws.json');
 const openapi = JSON.parse(openapiText) as JsonObject;
 const asyncapi = JSON.parse(asyncapiText) as JsonObject;
 
+// Where the types the documents describe are declared (types have no runtime value: read through the compiler's syntax tree).
+const PROTOCOL = 'transport/protocol/protocol.ts';
+// Still read as text by the ErrorCode test (which codes the gateway sends, which close), with layout-tolerant patterns.
 const GATEWAY = source('transport/server/gateway.ts');
-const PROTOCOL = source('transport/protocol/protocol.ts');
-const STREAM_HUB = source('transport/server/stream-hub.ts');
-const SESSION = source('transport/server/session.ts');
-const TOKEN_VERIFIER = source('transport/server/token-verifier.ts');
-const TRADER_LIMITS = source('transport/server/trader-limits.ts');
-const ENGINE_NODE = source('engine/node/engine-node.ts');
-const TYPES = source('actors/types.ts');
-const INPUTS = source('engine/inputs.ts');
-const SIM_STORE = source('sim/montecarlo/simulation-store.ts');
+const PROTOCOL_TEXT = source(PROTOCOL);
+const ENGINE_NODE = 'engine/node/engine-node.ts';
+const TYPES = 'actors/types.ts';
+const INPUTS = 'engine/inputs.ts';
+const SIM_STORE = 'sim/montecarlo/simulation-store.ts';
+const facts = new TypeFacts();
 
 const object = (v: Json | undefined, what: string): JsonObject => {
   assert.ok(isObject(v), `${what} is an object`);
@@ -104,43 +107,11 @@ const array = (v: Json | undefined, what: string): Json[] => {
 };
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
-/** Literals of `export type <name> = 'a' | 'b' ...;` in a TypeScript source. */
-function literalsOf(ts: string, name: string): string[] {
-  const m = new RegExp(`export type ${name}\\s*=([^;]+);`).exec(ts);
-  assert.ok(m, `type ${name} is found in the source`);
-  return [...m[1]!.matchAll(/'([^']+)'/g)].map((x) => x[1]!);
-}
+/** The string literals of `type <name> = 'a' | 'b' ...` in a file. */
+const literalsOf = (path: string, name: string): string[] => facts.literals(path, name);
 
-/** The text of a source from `start` to the next occurrence of `end` after it. */
-function between(ts: string, start: string, end: string): string {
-  const from = ts.indexOf(start);
-  assert.ok(from >= 0, `"${start}" is in the source`);
-  const to = ts.indexOf(end, from + start.length);
-  assert.ok(to > from, `"${end}" follows "${start}"`);
-  return ts.slice(from, to);
-}
-
-/** Fields of `export interface <name> { ... }` (one per line): optional when marked `?` or typed `| undefined` (the engine omits those). */
-function interfaceFields(ts: string, name: string): { all: string[]; required: string[] } {
-  const body = between(ts, `export interface ${name} {`, '\n}');
-  const fields = [...body.matchAll(/^ {2}(?:readonly )?(\w+)(\?)?: ([^;]+);/gm)].map((m) => ({
-    name: m[1]!,
-    optional: m[2] === '?' || /\bundefined\b/.test(m[3]!),
-  }));
-  assert.ok(fields.length > 0, `interface ${name} has fields`);
-  return { all: sorted(fields.map((f) => f.name)), required: sorted(fields.filter((f) => !f.optional).map((f) => f.name)) };
-}
-
-/** A number default in the source: `<name> ?? 16_384` or `<name> ?? 256 * 1024`. */
-function defaultOf(ts: string, name: string): number {
-  const escaped = name.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`(?<![\\w.#])${escaped} \\?\\? ([\\d_]+(?: \\* [\\d_]+)*)`).exec(ts);
-  assert.ok(m, `a default of ${name} is in the source`);
-  return m[1]!
-    .split('*')
-    .map((p) => Number(p.trim().replaceAll('_', '')))
-    .reduce((a, b) => a * b, 1);
-}
+/** Fields of an interface or object type in a file: optional when marked `?` or typed `| undefined` (the engine omits those). */
+const interfaceFields = (path: string, name: string): { all: string[]; required: string[] } => facts.fields(path, name);
 
 const oa = schemaChecker(openapi);
 const aa = schemaChecker(asyncapi);
@@ -584,32 +555,18 @@ describe('the OpenAPI document of the HTTP API, read against the route table the
       object(object(object(openapi['components'], 'components')['securitySchemes'], 's')['bearerAuth'], 'b')['x-jwt'],
       'x-jwt',
     );
-    const str = (re: RegExp): string => {
-      const m = re.exec(TOKEN_VERIFIER);
-      assert.ok(m, `${re} is in token-verifier.ts`);
-      return m[1]!;
-    };
-    assert.deepEqual(
-      jwt['algorithms'],
-      [...str(/readonly algorithm\?: ([^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
-    );
-    assert.equal(jwt['issuer'], str(/issuer: options\.issuer \?\? '([^']+)'/));
-    assert.equal(jwt['audience'], str(/audience: options\.audience \?\? '([^']+)'/));
-    assert.deepEqual(
-      jwt['requiredClaims'],
-      [...str(/requiredClaims: \[([^\]]+)\]/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
-    );
-    assert.deepEqual(
-      jwt['roles'],
-      [...str(/const ROLES = new Set<Role>\(\[([^\]]+)\]\)/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
-    );
-    assert.equal(jwt['maxTokenLength'], Number(str(/token\.length > ([\d_]+)/).replaceAll('_', '')));
-    assert.equal(jwt['maxTokenAge'], str(/maxTokenAge: options\.maxTokenAge \?\? '([^']+)'/));
-    assert.equal(jwt['clockToleranceSec'], Number(str(/clockToleranceSec: options\.clockToleranceSec \?\? (\d+)/)));
-    assert.deepEqual(
-      jwt['failureCodes'],
-      [...str(/readonly code: ('TOKEN_[^;]+);/).matchAll(/'([^']+)'/g)].map((m) => m[1]),
-    );
+    for (const key of [
+      'algorithms',
+      'issuer',
+      'audience',
+      'requiredClaims',
+      'roles',
+      'maxTokenLength',
+      'maxTokenAge',
+      'clockToleranceSec',
+      'failureCodes',
+    ] as const)
+      assert.deepEqual(jwt[key], TOKEN_RULES[key], `x-jwt.${key} is the verifier's`);
     assert.deepEqual(
       sorted(Object.keys(object(jwt['claims'], 'claims'))),
       sorted(['roles', ...(jwt['requiredClaims'] as string[]), 'iss', 'aud']),
@@ -647,16 +604,14 @@ describe("the AsyncAPI document of WebSocket protocol v1, read against the gatew
   const payloadOf = (ref: string): JsonObject => object(aa.deref(object(aa.deref({ $ref: ref }), ref)['payload']), `payload of ${ref}`);
 
   test("the channel is the /v1/ws route, over ws, with both subprotocols in the server's preference order", () => {
-    const route = /app\.ws<Holder>\('([^']+)'/.exec(GATEWAY);
-    assert.ok(route, 'the WebSocket route is read');
-    assert.equal(channel['address'], route[1]);
+    assert.equal(channel['address'], WS_PATH);
     const servers = Object.values(object(asyncapi['servers'], 'servers')).map((s) => object(s, 'server'));
     assert.ok(
       servers.some((s) => s['protocol'] === 'ws'),
       'a ws server',
     );
     assert.deepEqual(asyncapi['x-subprotocols'], [...PROTOCOLS]);
-    assert.match(GATEWAY, /PROTOCOLS\.find\(\(p\) => offered\.includes\(p\)\)/, 'the server picks by its own order');
+    assert.equal(pickProtocol([...PROTOCOLS].reverse()), PROTOCOLS[0], "the server picks by its own order, not the client's");
     assert.equal(asyncapi['defaultContentType'], 'application/msgpack');
   });
 
@@ -685,11 +640,10 @@ describe("the AsyncAPI document of WebSocket protocol v1, read against the gatew
   });
 
   test('every server frame type of ServerFrame is documented with exactly its fields, and every one is sent by an operation', () => {
-    const block = between(PROTOCOL, 'export type ServerFrame =', '\n\n');
-    const members = [...block.matchAll(/\{ readonly t: '([a-z]+)';([^}]*)\}/g)].map((m) => ({
-      t: m[1]!,
-      fields: [...`readonly t: x;${m[2]!}`.matchAll(/readonly (\w+)(\?)?:/g)].map((f) => ({ name: f[1]!, optional: f[2] === '?' })),
-    }));
+    const members = facts
+      .members(PROTOCOL, 'ServerFrame')
+      .map((m) => ({ t: m.literals.get('t')!, fields: m.fields }))
+      .filter((m) => m.t !== undefined);
     assert.ok(members.length >= 11, `the server frames are read (${members.length})`);
     const branches = array(object(aaSchemas['ServerFrame'], 'ServerFrame')['oneOf'], 'ServerFrame');
     assert.deepEqual(sorted(branches.map((b) => constOf(aa, b, 't'))), sorted(members.map((m) => m.t)));
@@ -733,20 +687,20 @@ describe("the AsyncAPI document of WebSocket protocol v1, read against the gatew
     assert.deepEqual(sorted(Object.keys(object(doc['x-enum-descriptions'], 'descriptions'))), sorted(codes));
     const close = object(doc['x-close'], 'x-close');
     assert.deepEqual(sorted(Object.keys(close)), sorted(codes));
-    const sentBy = (code: string) => GATEWAY.includes(`'${code}'`) || PROTOCOL.includes(`FrameError('${code}'`);
+    const sentBy = (code: string) => GATEWAY.includes(`'${code}'`) || PROTOCOL_TEXT.includes(`FrameError('${code}'`);
     assert.deepEqual(
       sorted(codes.filter((c) => close[c] === 'not sent')),
       sorted(codes.filter((c) => !sentBy(c))),
       'the codes not sent are the ones no source sends',
     );
-    const closing = [...GATEWAY.matchAll(/#refuse\(s, '([A-Z_]+)', [^;]*, true\);/g)].map((m) => m[1]!);
+    const closing = [...GATEWAY.matchAll(/#refuse\(\s*s,\s*'([A-Z_]+)',[^;]*,\s*true,?\s*\);/g)].map((m) => m[1]!);
     assert.ok(closing.length >= 4, 'the refusals that close are read');
     for (const c of closing) assert.equal(close[c], `closes ${CLOSE.POLICY}`, `${c} closes with POLICY`);
     assert.equal(close['SLOW_CONSUMER'], `closes ${CLOSE.SLOW_CONSUMER}`);
     assert.deepEqual(object(aaSchemas['IntakeRefusal'], 'IntakeRefusal')['enum'], literalsOf(ENGINE_NODE, 'IntakeRefusal'));
     // A reject carries the engine's refusal as it is, or a code the gateway puts there itself.
-    assert.match(GATEWAY, /t: 'reject', id: f\.id, code: result\.code,/, "the engine's refusal code is passed through");
-    const own = [...GATEWAY.matchAll(/t: 'reject', id: f\.id, code: '([A-Z_]+)'/g)].map((m) => m[1]!);
+    assert.match(GATEWAY, /t: 'reject',\s*id: f\.id,\s*code: result\.code,/, "the engine's refusal code is passed through");
+    const own = [...GATEWAY.matchAll(/t: 'reject',\s*id: f\.id,\s*code: '([A-Z_]+)'/g)].map((m) => m[1]!);
     const rejectCode = object(object(aa.deref(aaSchemas['RejectFrame']), 'RejectFrame')['properties'], 'p')['code'];
     const accepted = (code: string) => aa.check(rejectCode, code).length === 0;
     for (const code of [...literalsOf(ENGINE_NODE, 'IntakeRefusal'), ...own])
@@ -759,35 +713,25 @@ describe("the AsyncAPI document of WebSocket protocol v1, read against the gatew
 
   test("the documented session and stream defaults are the gateway's and the hub's", () => {
     const d = object(asyncapi['x-session-defaults'], 'x-session-defaults');
+    const { uwsFrameMultiple, ...gatewayDefaults } = GATEWAY_DEFAULTS;
     const expected: Record<string, number> = {
-      maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'),
-      messagesPerSecond: defaultOf(GATEWAY, 'o.messagesPerSecond'),
-      traderMessagesPerSecond: defaultOf(TRADER_LIMITS, 'o.traderMessagesPerSecond'),
-      maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions'),
-      maxConnectionsPerTrader: defaultOf(TRADER_LIMITS, 'o.maxConnectionsPerTrader'),
-      maxTraderSubscriptions: defaultOf(TRADER_LIMITS, 'o.maxTraderSubscriptions'),
-      traderConnectionsPerWindow: defaultOf(TRADER_LIMITS, 'o.traderConnectionsPerWindow'),
-      addressConnectionsPerWindow: defaultOf(TRADER_LIMITS, 'o.addressConnectionsPerWindow'),
-      connectionWindowMs: defaultOf(TRADER_LIMITS, 'o.connectionWindowMs'),
-      authTimeoutMs: defaultOf(GATEWAY, 'this.#o.authTimeoutMs'),
-      idleTimeoutSec: defaultOf(GATEWAY, 'o.idleTimeoutSec'),
-      maxProtocolErrors: defaultOf(GATEWAY, 'this.#o.maxProtocolErrors'),
-      initialBurstFrames: Number(/^ {2}tokens = (\d+);$/m.exec(SESSION)?.[1]),
-      resyncBelowBytes: ((m) => Number(m?.[1]) * Number(m?.[2]))(/s\.buffered\(\) > (\d+) \* (\d+)\) return;/.exec(GATEWAY)),
-      ringSize: defaultOf(STREAM_HUB, 'options.ringSize'),
-      ringBytes: defaultOf(STREAM_HUB, 'options.ringBytes'),
-      lingerMs: defaultOf(STREAM_HUB, 'options.lingerMs'),
-      softLimitBytes: defaultOf(STREAM_HUB, 'options.softLimitBytes'),
-      hardLimitBytes: defaultOf(STREAM_HUB, 'options.hardLimitBytes'),
+      ...gatewayDefaults,
+      ...TRADER_LIMIT_DEFAULTS,
+      ...STREAM_HUB_DEFAULTS,
+      initialBurstFrames: INITIAL_BURST_FRAMES,
     };
     assert.deepEqual(d, expected);
-    assert.match(GATEWAY, /maxPayloadLength: maxFrame \* 4,/, 'frames over 4× the limit are left to uWS, as documented');
+    assert.match(
+      asyncapiText,
+      new RegExp(`over ${uwsFrameMultiple}× that, uWS drops the connection`),
+      'frames over the multiple uWS is given are left to it, as documented',
+    );
   });
 
   test('every engine event type an event frame can carry is documented, once, with its type as a const', () => {
-    const assessment = between(TYPES, 'export type AssessmentEvent = ', '\n);');
-    const kernel = between(INPUTS, 'export type KernelEvent =', ';\n');
-    const types = [...`${assessment}\n${kernel}`.matchAll(/readonly type: '([^']+)'/g)].map((m) => m[1]!);
+    const types = [...facts.members(TYPES, 'AssessmentEvent'), ...facts.members(INPUTS, 'KernelEvent')].flatMap(
+      (m) => m.literals.get('type') ?? [],
+    );
     assert.ok(types.length >= 28, `the event types are read (${types.length})`);
     const documented = array(object(aaSchemas['Event'], 'Event')['oneOf'], 'Event').map((b) => constOf(aa, b, 'type'));
     assert.deepEqual(sorted(documented), sorted(types));
@@ -797,10 +741,20 @@ describe("the AsyncAPI document of WebSocket protocol v1, read against the gatew
   });
 });
 
-/** The `op`s of OrderOp, read from protocol.ts. */
+/** The `op`s of OrderOp, from zod's own JSON Schema of the client frames (only order ops have an `op`). */
 function literalsOfOrderOps(): string[] {
-  const block = between(PROTOCOL, 'const OrderOp = z.discriminatedUnion(', 'export type OrderOp');
-  return [...block.matchAll(/op: z\.literal\('([^']+)'\)/g)].map((m) => m[1]!);
+  const out: string[] = [];
+  const walk = (v: Json | undefined): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (isObject(v)) {
+      const op = isObject(v['properties']) ? v['properties']['op'] : undefined;
+      if (isObject(op) && typeof op['const'] === 'string') out.push(op['const']);
+      Object.values(v).forEach(walk);
+    }
+  };
+  walk(zodClientFrames());
+  assert.ok(out.length >= 3, `the order ops are found (${out.length})`);
+  return out;
 }
 
 // -- against a live gateway over a fake engine ---------------------------------------------
@@ -1096,7 +1050,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     await s.until('already subscribed', (f) => f['code'] === 'ALREADY_SUBSCRIBED');
     s.ws.send(encode({ t: 'sub', id: 11 }));
     await s.until('malformed', (f) => f['code'] === 'MALFORMED_FRAME');
-    s.ws.send(new Uint8Array(defaultOf(GATEWAY, 'o.maxFrameBytes') + 1));
+    s.ws.send(new Uint8Array(GATEWAY_DEFAULTS.maxFrameBytes + 1));
     await s.until('too large', (f) => f['code'] === 'FRAME_TOO_LARGE');
     s.ws.close();
 
@@ -1120,9 +1074,9 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
     ])
       assert.ok(events.has(t), `an ${t} event was seen`);
     assert.deepEqual(object(ready['limits'], 'limits'), {
-      maxFrameBytes: defaultOf(GATEWAY, 'o.maxFrameBytes'),
+      maxFrameBytes: GATEWAY_DEFAULTS.maxFrameBytes,
       messagesPerSecond: 10_000,
-      maxSubscriptions: defaultOf(GATEWAY, 'o.maxSubscriptions'),
+      maxSubscriptions: GATEWAY_DEFAULTS.maxSubscriptions,
     });
 
     // The stream numbering the document describes: seq + 1, + 2, … after the snapshot; the replay after a resume, then `resumed` from..to.
@@ -2055,14 +2009,14 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
 });
 
 describe('the history routes, against a live history in Postgres', { skip: await serviceGate('postgres', '127.0.0.1', 5432) }, () => {
-  const ROWS = source('persistence/history/history-rows.ts');
+  const ROWS = 'persistence/history/history-rows.ts';
   test('fills, trades, days, equity points and report headers are documented with exactly the fields of their TypeScript types', () => {
     const cases: Array<[string, string, string]> = [
       ['HistoryFill', ROWS, 'FillRow'],
       ['HistoryTrade', ROWS, 'TradeRow'],
       ['HistoryDay', ROWS, 'DayRow'],
-      ['EquityPoint', source('persistence/history/equity-series.ts'), 'EquityPoint'],
-      ['ReportHeader', source('persistence/history/pg-report-store.ts'), 'ReportHeader'],
+      ['EquityPoint', 'persistence/history/equity-series.ts', 'EquityPoint'],
+      ['ReportHeader', 'persistence/history/pg-report-store.ts', 'ReportHeader'],
     ];
     for (const [schema, ts, name] of cases) {
       const fields = interfaceFields(ts, name);
