@@ -100,7 +100,7 @@ test('a cluster member with its gateway in one process (ENGINE_ROLE=all, NODE_ID
     CLUSTER_LEASE_TTL_MS: '3000',
     SIM_ESTIMATE_INTERVAL_MS: '0',
   };
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/cli/serve.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'engine/main/serve.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   let port: number | undefined;
   const lines: string[] = [];
