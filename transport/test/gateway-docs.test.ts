@@ -1826,11 +1826,13 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       clock: () => Date.now(),
       maxRunningPerTrader: 1,
       assessment: async (id) =>
-        id === 'a-live'
-          ? { ...live, id, traderId: 'trader-a1', status: 'active' }
-          : id === 'a-done'
-            ? { ...live, id, traderId: 'trader-a1', status: 'passed' }
-            : engine.state(id),
+        id === 'a-moving'
+          ? Promise.reject(Object.assign(new Error("no owner of the assessment's shard answered in time"), { code: 'UNAVAILABLE' }))
+          : id === 'a-live'
+            ? { ...live, id, traderId: 'trader-a1', status: 'active' }
+            : id === 'a-done'
+              ? { ...live, id, traderId: 'trader-a1', status: 'passed' }
+              : engine.state(id),
     });
     const hub = new StreamHub(engine.hubOptions());
     const verifier = await TokenVerifier.create({ secret: SECRET });
@@ -1958,6 +1960,7 @@ describe('the gateway documents, against a live gateway over a fake engine', () 
       await post(alice, { tierId: 'two-step-100k', trades, paths: SIMULATION_DEFAULTS.maxPaths + 1 }, 400, 'INVALID_SIMULATION_REQUEST');
       await post(alice, { assessmentId: 'a2' }, 404, 'FORBIDDEN_ASSESSMENT');
       await post(alice, { assessmentId: 'a-done' }, 409, 'ASSESSMENT_NOT_ACTIVE');
+      await post(alice, { assessmentId: 'a-moving' }, 503, 'UNAVAILABLE');
       await post(alice, { assessmentId: 'a-live' }, 400, 'UNKNOWN_TIER');
       await post(alice, { tierId: 'no-such-tier', trades }, 400, 'UNKNOWN_TIER');
       await post(
