@@ -18,19 +18,58 @@ export type OrderRole = 'entry' | 'stop-loss' | 'take-profit';
 
 /** Why an order or command was refused. */
 export type RejectReason =
-  | 'ASSESSMENT_NOT_ACTIVE' | 'TRADING_LOCKED' | 'UNKNOWN_SYMBOL' | 'KIND_NOT_ALLOWED' | 'NO_MARKET_DATA'
-  | 'MARKET_CLOSED' | 'MARKET_RESOLVED' | 'INVALID_ORDER' | 'QTY_BELOW_MINIMUM' | 'INSUFFICIENT_MARGIN'
-  | 'RULE_WOULD_BE_BREACHED' | 'MISSING_STOP_LOSS' | 'INVALID_STOP_LOSS' | 'RISK_PER_TRADE_EXCEEDED'
-  | 'MAX_QTY_EXCEEDED' | 'MAX_NOTIONAL_EXCEEDED' | 'MAX_LEVERAGE_EXCEEDED' | 'REDUCE_ONLY_WOULD_INCREASE'
-  | 'NO_SHORT_BINARY' | 'BLACKOUT_WINDOW' | 'WEEKEND_WINDOW' | 'UNKNOWN_ORDER' | 'ORDER_NOT_WORKING'
-  | 'NOTHING_TO_CLOSE' | 'ACTOR_QUARANTINED' | 'TOO_MANY_ORDERS';
+  | 'ASSESSMENT_NOT_ACTIVE'
+  | 'TRADING_LOCKED'
+  | 'UNKNOWN_SYMBOL'
+  | 'KIND_NOT_ALLOWED'
+  | 'NO_MARKET_DATA'
+  | 'MARKET_CLOSED'
+  | 'MARKET_RESOLVED'
+  | 'INVALID_ORDER'
+  | 'QTY_BELOW_MINIMUM'
+  | 'INSUFFICIENT_MARGIN'
+  | 'RULE_WOULD_BE_BREACHED'
+  | 'MISSING_STOP_LOSS'
+  | 'INVALID_STOP_LOSS'
+  | 'RISK_PER_TRADE_EXCEEDED'
+  | 'MAX_QTY_EXCEEDED'
+  | 'MAX_NOTIONAL_EXCEEDED'
+  | 'MAX_LEVERAGE_EXCEEDED'
+  | 'REDUCE_ONLY_WOULD_INCREASE'
+  | 'NO_SHORT_BINARY'
+  | 'BLACKOUT_WINDOW'
+  | 'WEEKEND_WINDOW'
+  | 'UNKNOWN_ORDER'
+  | 'ORDER_NOT_WORKING'
+  | 'NOTHING_TO_CLOSE'
+  | 'ACTOR_QUARANTINED'
+  | 'TOO_MANY_ORDERS';
 
 /** Why a working order left the book without filling. */
-export type CancelReason = 'REQUESTED' | 'OCO_SIBLING_FILLED' | 'POSITION_CLOSED' | 'BREACH' | 'PHASE_ENDED' | 'TRADING_LOCKED' | 'MARKET_RESOLVED' | 'MARKET_CLOSED' | 'FLATTEN';
+export type CancelReason =
+  | 'REQUESTED'
+  | 'OCO_SIBLING_FILLED'
+  | 'POSITION_CLOSED'
+  | 'BREACH'
+  | 'PHASE_ENDED'
+  | 'TRADING_LOCKED'
+  | 'MARKET_RESOLVED'
+  | 'MARKET_CLOSED'
+  | 'FLATTEN';
 
 export type RuleId =
-  | 'profit-target' | 'daily-loss' | 'max-loss' | 'risk-per-trade' | 'position-limits' | 'min-trading-days'
-  | 'min-trades' | 'consistency' | 'inactivity' | 'weekend-flat' | 'blackout' | 'phase-time-limit';
+  | 'profit-target'
+  | 'daily-loss'
+  | 'max-loss'
+  | 'risk-per-trade'
+  | 'position-limits'
+  | 'min-trading-days'
+  | 'min-trades'
+  | 'consistency'
+  | 'inactivity'
+  | 'weekend-flat'
+  | 'blackout'
+  | 'phase-time-limit';
 
 export interface Order {
   readonly id: string;
@@ -79,7 +118,14 @@ export interface PositionEvidence {
 
 /** What caused an evaluation: the evidence a disputed verdict points at. */
 export type Cause =
-  | { readonly kind: 'tick'; readonly seq: number; readonly ts: number; readonly symbol: string; readonly bid: number; readonly ask: number }
+  | {
+      readonly kind: 'tick';
+      readonly seq: number;
+      readonly ts: number;
+      readonly symbol: string;
+      readonly bid: number;
+      readonly ask: number;
+    }
   | { readonly kind: 'clock'; readonly time: number }
   | { readonly kind: 'command'; readonly time: number }
   | { readonly kind: 'resolution'; readonly seq: number; readonly ts: number; readonly market: string; readonly outcome: string };
@@ -184,10 +230,19 @@ export interface AssessmentState {
 /** Commands a trader (or operator) sends to an assessment. */
 export type Command =
   | {
-    readonly kind: 'place'; readonly clientOrderId: string; readonly symbol: string; readonly side: Side; readonly type: OrderType;
-    readonly qty: number; readonly limitPrice?: number; readonly stopPrice?: number; readonly stopLoss?: number;
-    readonly takeProfit?: number; readonly reduceOnly?: boolean; readonly tif?: TimeInForce;
-  }
+      readonly kind: 'place';
+      readonly clientOrderId: string;
+      readonly symbol: string;
+      readonly side: Side;
+      readonly type: OrderType;
+      readonly qty: number;
+      readonly limitPrice?: number;
+      readonly stopPrice?: number;
+      readonly stopLoss?: number;
+      readonly takeProfit?: number;
+      readonly reduceOnly?: boolean;
+      readonly tif?: TimeInForce;
+    }
   | { readonly kind: 'modify'; readonly orderId: string; readonly qty?: number; readonly limitPrice?: number; readonly stopPrice?: number }
   | { readonly kind: 'cancel'; readonly orderId: string }
   | { readonly kind: 'close-position'; readonly symbol: string; readonly clientOrderId: string }
@@ -196,35 +251,86 @@ export type Command =
   | { readonly kind: 'resume' }
   | { readonly kind: 'abandon' };
 
-interface Base { readonly assessmentId: string; readonly at: number }
+interface Base {
+  readonly assessmentId: string;
+  readonly at: number;
+}
 
 /** Everything an actor can emit. */
-export type AssessmentEvent = Base & (
-  | { readonly type: 'assessment.created'; readonly traderId: string; readonly tierId: string; readonly tierVersion: number; readonly phase: PhaseName; readonly balance: number }
-  | { readonly type: 'assessment.started'; readonly phase: PhaseName; readonly balance: number; readonly dailyFloor: number; readonly maxLossFloor: number }
-  | { readonly type: 'assessment.day-started'; readonly dayIndex: number; readonly balance: number; readonly equity: number; readonly dailyFloor: number; readonly maxLossFloor: number }
-  | { readonly type: 'assessment.phase-passed'; readonly phase: PhaseName; readonly nextPhase: PhaseName; readonly balance: number }
-  | { readonly type: 'assessment.passed'; readonly phase: PhaseName; readonly balance: number }
-  | { readonly type: 'assessment.failed'; readonly ruleId: RuleId; readonly balance: number }
-  | { readonly type: 'assessment.expired'; readonly ruleId: RuleId; readonly balance: number; readonly expiry: Expiry }
-  | { readonly type: 'assessment.paused' } | { readonly type: 'assessment.resumed' } | { readonly type: 'assessment.abandoned'; readonly balance: number }
-  | { readonly type: 'assessment.trading-locked'; readonly ruleId: RuleId; readonly until: number }
-  | { readonly type: 'assessment.trading-unlocked' }
-  | { readonly type: 'assessment.pass-blocked'; readonly ruleId: RuleId; readonly detail: string }
-  | { readonly type: 'rules.violation-detected'; readonly violation: Violation }
-  | { readonly type: 'order.accepted'; readonly order: Order }
-  | { readonly type: 'order.rejected'; readonly clientOrderId: string; readonly reason: RejectReason; readonly detail: string }
-  | { readonly type: 'order.modified'; readonly orderId: string; readonly qty: number; readonly limitPrice: number | undefined; readonly stopPrice: number | undefined }
-  | { readonly type: 'order.triggered'; readonly orderId: string; readonly price: number }
-  | { readonly type: 'order.filled'; readonly orderId: string; readonly clientOrderId: string; readonly symbol: string; readonly side: Side; readonly qty: number; readonly price: number; readonly fee: number; readonly remaining: number; readonly status: OrderStatus; readonly liquidation: boolean; readonly tickSeq: number }
-  | { readonly type: 'order.cancelled'; readonly orderId: string; readonly reason: CancelReason }
-  | { readonly type: 'order.expired'; readonly orderId: string }
-  | { readonly type: 'command.ignored'; readonly reason: RejectReason | 'DUPLICATE_CLIENT_ORDER_ID'; readonly detail: string }
-  | { readonly type: 'position.opened'; readonly symbol: string; readonly qty: number; readonly avgEntry: number }
-  | { readonly type: 'position.changed'; readonly symbol: string; readonly qty: number; readonly avgEntry: number }
-  | { readonly type: 'position.closed'; readonly symbol: string; readonly realizedPnl: number; readonly exitPrice: number }
-  | { readonly type: 'position.settled'; readonly symbol: string; readonly qty: number; readonly payout: number; readonly realizedPnl: number }
-);
+export type AssessmentEvent = Base &
+  (
+    | {
+        readonly type: 'assessment.created';
+        readonly traderId: string;
+        readonly tierId: string;
+        readonly tierVersion: number;
+        readonly phase: PhaseName;
+        readonly balance: number;
+      }
+    | {
+        readonly type: 'assessment.started';
+        readonly phase: PhaseName;
+        readonly balance: number;
+        readonly dailyFloor: number;
+        readonly maxLossFloor: number;
+      }
+    | {
+        readonly type: 'assessment.day-started';
+        readonly dayIndex: number;
+        readonly balance: number;
+        readonly equity: number;
+        readonly dailyFloor: number;
+        readonly maxLossFloor: number;
+      }
+    | { readonly type: 'assessment.phase-passed'; readonly phase: PhaseName; readonly nextPhase: PhaseName; readonly balance: number }
+    | { readonly type: 'assessment.passed'; readonly phase: PhaseName; readonly balance: number }
+    | { readonly type: 'assessment.failed'; readonly ruleId: RuleId; readonly balance: number }
+    | { readonly type: 'assessment.expired'; readonly ruleId: RuleId; readonly balance: number; readonly expiry: Expiry }
+    | { readonly type: 'assessment.paused' }
+    | { readonly type: 'assessment.resumed' }
+    | { readonly type: 'assessment.abandoned'; readonly balance: number }
+    | { readonly type: 'assessment.trading-locked'; readonly ruleId: RuleId; readonly until: number }
+    | { readonly type: 'assessment.trading-unlocked' }
+    | { readonly type: 'assessment.pass-blocked'; readonly ruleId: RuleId; readonly detail: string }
+    | { readonly type: 'rules.violation-detected'; readonly violation: Violation }
+    | { readonly type: 'order.accepted'; readonly order: Order }
+    | { readonly type: 'order.rejected'; readonly clientOrderId: string; readonly reason: RejectReason; readonly detail: string }
+    | {
+        readonly type: 'order.modified';
+        readonly orderId: string;
+        readonly qty: number;
+        readonly limitPrice: number | undefined;
+        readonly stopPrice: number | undefined;
+      }
+    | { readonly type: 'order.triggered'; readonly orderId: string; readonly price: number }
+    | {
+        readonly type: 'order.filled';
+        readonly orderId: string;
+        readonly clientOrderId: string;
+        readonly symbol: string;
+        readonly side: Side;
+        readonly qty: number;
+        readonly price: number;
+        readonly fee: number;
+        readonly remaining: number;
+        readonly status: OrderStatus;
+        readonly liquidation: boolean;
+        readonly tickSeq: number;
+      }
+    | { readonly type: 'order.cancelled'; readonly orderId: string; readonly reason: CancelReason }
+    | { readonly type: 'order.expired'; readonly orderId: string }
+    | { readonly type: 'command.ignored'; readonly reason: RejectReason | 'DUPLICATE_CLIENT_ORDER_ID'; readonly detail: string }
+    | { readonly type: 'position.opened'; readonly symbol: string; readonly qty: number; readonly avgEntry: number }
+    | { readonly type: 'position.changed'; readonly symbol: string; readonly qty: number; readonly avgEntry: number }
+    | { readonly type: 'position.closed'; readonly symbol: string; readonly realizedPnl: number; readonly exitPrice: number }
+    | {
+        readonly type: 'position.settled';
+        readonly symbol: string;
+        readonly qty: number;
+        readonly payout: number;
+        readonly realizedPnl: number;
+      }
+  );
 
 export type AssessmentEventType = AssessmentEvent['type'];
 

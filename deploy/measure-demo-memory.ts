@@ -14,7 +14,14 @@
  *
  * Runs: `compiled` is what `npm start` runs (dist/, the V8 flag on the main
  * thread only); `tsx` the same from source under tsx; `flag-everywhere` the
- * compiled demo with the flag left on every isolate (before this change).
+ * compiled demo with the flag left on every isolate (before this change);
+ * `no-flag` without the flag at all; `arena-2` and `arena-default` with glibc's
+ * malloc arenas capped at 2 or left at its default (8 per core, one per
+ * thread that mallocs). `--baseline <dir>` adds `baseline`, the demo from a
+ * copy of an earlier build, to alternate before and after a change:
+ *
+ *   cp -r dist dist-before   # before the change
+ *   npm run build && npx tsx deploy/measure-demo-memory.ts --baseline dist-before --runs baseline,compiled,baseline,compiled
  */
 import { Command } from 'commander';
 import { spawn } from 'node:child_process';
@@ -28,14 +35,23 @@ const RUNS: Record<string, { argv: string[]; env?: Record<string, string> }> = {
   compiled: { argv: ['--initial-old-space-size=256', 'dist/engine/main/start.js'] },
   tsx: { argv: ['--import', 'tsx', '--initial-old-space-size=256', 'engine/main/start.ts'] },
   'flag-everywhere': { argv: ['--initial-old-space-size=256', 'dist/engine/main/start.js'], env: { VATIC_V8_FLAGS_EVERY_ISOLATE: '1' } },
+  'no-flag': { argv: ['dist/engine/main/start.js'] },
+  'arena-2': { argv: ['--initial-old-space-size=256', 'dist/engine/main/start.js'], env: { MALLOC_ARENA_MAX: '2' } },
+  'arena-default': { argv: ['--initial-old-space-size=256', 'dist/engine/main/start.js'], env: { MALLOC_ARENA_MAX: '' } },
 };
 
 const opts = new Command('measure-demo-memory')
   .option('--runs <list>', `runs, in order (${Object.keys(RUNS).join(', ')})`, 'compiled')
   .option('--seconds <n>', 'sampling window after the assessments exist', '40')
   .option('--assessments <n>', 'demo assessments', '5000')
+  .option('--baseline <dir>', 'a copy of an earlier dist/ (inside the checkout): adds the run `baseline`, the demo started from it')
   .parse()
-  .opts<{ runs: string; seconds: string; assessments: string }>();
+  .opts<{ runs: string; seconds: string; assessments: string; baseline?: string }>();
+if (opts.baseline !== undefined)
+  RUNS['baseline'] = {
+    argv: ['--initial-old-space-size=256', `${opts.baseline.replace(/\/$/, '')}/engine/main/start.js`],
+    env: { MALLOC_ARENA_MAX: '' },
+  };
 
 interface Memory {
   rssMiB: number;

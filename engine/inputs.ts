@@ -47,7 +47,13 @@ export type InputRejectReason = 'UNKNOWN_ASSESSMENT' | 'DUPLICATE_ASSESSMENT' | 
 
 /** Events the engine itself emits about an assessment. */
 export type KernelEvent =
-  | { readonly type: 'engine.input-rejected'; readonly assessmentId: string; readonly at: number; readonly reason: InputRejectReason; readonly detail: string }
+  | {
+      readonly type: 'engine.input-rejected';
+      readonly assessmentId: string;
+      readonly at: number;
+      readonly reason: InputRejectReason;
+      readonly detail: string;
+    }
   | { readonly type: 'actor.quarantined'; readonly assessmentId: string; readonly at: number; readonly error: string };
 
 export type EngineEvent = AssessmentEvent | KernelEvent;

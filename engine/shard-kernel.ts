@@ -4,68 +4,17 @@
  * and the clock deadlines. `full-scan` mode evaluates every exposed actor on
  * every tick instead; tests prove both modes emit the same events.
  */
-import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Command, type Instrument, type Tier } from '../actors/index.js';
+import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Command, type Tier } from '../actors/index.js';
 import type { EngineEvent, InputRejectReason, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import { DeltaTracker } from './delta-tracker.js';
-import { MarketBook, type MarketBookSnapshot } from './market-book.js';
+import { MarketBook } from './market-book.js';
 import { stateDelta } from './state-delta.js';
 import { grow, PriceIndex } from './price-index.js';
 import { TriggerHeap } from './trigger-heap.js';
 
-/** How ticks find actors. */
-export type IndexMode = 'indexed' | 'full-scan';
+import type { ActorSnapshot, IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel-types.js';
 
-export interface ShardKernelOptions {
-  /** @default 'indexed' */
-  readonly mode?: IndexMode;
-  /** Instruments known before any input. @default [] */
-  readonly instruments?: Iterable<Instrument>;
-  /** Tiers known before any input. @default [] */
-  readonly tiers?: readonly Tier[];
-  /**
-   * Called before every actor step with the assessment id; a throw here is
-   * handled exactly like a bug inside the actor. For fault-injection tests.
-   * @default undefined
-   */
-  readonly beforeStep?: (assessmentId: string) => void;
-}
-
-/** Plain-data state of a kernel: restoring it and applying the inputs after `lastInput` continues the run exactly. */
-export interface KernelSnapshot {
-  readonly now: number;
-  readonly lastTickSeq: number;
-  readonly lastInput: number;
-  readonly book: MarketBookSnapshot;
-  readonly tiers: Tier[];
-  readonly actors: ActorSnapshot[];
-}
-
-/** One actor as a snapshot holds it. */
-export interface ActorSnapshot {
-  readonly state: AssessmentState;
-  readonly quarantined: boolean;
-  /**
-   * The event coordinate of the actor's last committed step and the next
-   * event number within it: an input after a restore that shares that
-   * coordinate goes on numbering from there. Absent: no step yet.
-   */
-  readonly cursor?: readonly [input: number, n: number];
-}
-
-/** Counters a shard reports. */
-export interface KernelStats {
-  ticks: number;
-  staleTicks: number;
-  evaluations: number;
-  fills: number;
-  violations: number;
-  passes: number;
-  failures: number;
-  quarantined: number;
-  actors: number;
-  lastInput: number;
-  lastTickSeq: number;
-}
+export type { ActorSnapshot, IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel-types.js';
 
 export class ShardKernel {
   readonly book: MarketBook;

@@ -18,7 +18,7 @@ export { RaySimulator } from './montecarlo/ray-client.js';
 export type { Simulator } from './montecarlo/ray-client.js';
 export { renderReport } from './montecarlo/render-report.js';
 export { SimPool } from './montecarlo/sim-pool.js';
-export { SimulationRequest, SimulationService } from './montecarlo/simulation-service.js';
+export { SIMULATION_DEFAULTS, SIMULATION_LIST_LIMIT, SimulationRequest, SimulationService } from './montecarlo/simulation-service.js';
 export { CompiledPhase, Distribution, Estimate, Histogram, Method, OUTCOMES, SimulationResult } from './montecarlo/simulation-spec.js';
 export type { SimulationJobInput } from './montecarlo/simulation-spec.js';
 export { MemorySimulationStore } from './montecarlo/simulation-store.js';

@@ -18,27 +18,27 @@
  * Cluster: membership leases and allocation rounds (cluster-rounds.ts) decide
  * what to take and hand over.
  */
-import { DEFAULT_INSTRUMENTS, parseCommand, type AssessmentState } from '../../actors/index.js';
+import { DEFAULT_INSTRUMENTS, type AssessmentState } from '../../actors/index.js';
 import { Engine } from '../engine.js';
 import { MarketInputGate } from '../market-input-gate.js';
 import { MarketRegistry } from '../market-validation.js';
 import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/engine-node.js';
-import { FencedError, type JournalInput, type MarketLog } from '../node/ports.js';
+import { FencedError, type MarketLog } from '../node/ports.js';
 import { backfillRecent } from './recent-market.js';
 import { ShardKernel } from '../shard-kernel.js';
 import { shardKey, shardOf } from '../shard.js';
 import type { KernelMeta } from './cluster-ports.js';
 import type { ClusterNodeOptions } from './cluster-node-options.js';
 import { ClusterRounds, type ClusterView } from './cluster-rounds.js';
+import { admitIntake } from './intake-admission.js';
 import { IntakeJournal } from './intake-journal.js';
 import { ShardAcquirer } from './shard-acquirer.js';
 import { ShardCheckpointer } from './shard-checkpointer.js';
-import { ShardSlots, type ShardChangeListener, type ShardSlot } from './shard-slots.js';
+import { ShardHandover } from './shard-handover.js';
+import { ShardSlots, type ShardChangeListener } from './shard-slots.js';
 import { MarketPump } from './market-pump.js';
 
 export type { ClusterNodeOptions } from './cluster-node-options.js';
-
-const CREATE_KEY = '__create';
 
 export class ClusterNode {
   /** This node's name; undefined for a solo node. */
@@ -52,6 +52,7 @@ export class ClusterNode {
   readonly #rounds: ClusterRounds;
   readonly #tierIds: Set<string>;
   readonly #acquirer: ShardAcquirer;
+  readonly #handover: ShardHandover;
   #timer: NodeJS.Timeout | undefined;
   #stopping = false;
   #fault: Error | undefined;
@@ -123,6 +124,15 @@ export class ClusterNode {
       metrics: o.clusterMetrics,
       log: o.log,
       ...(o.recentMarketInputs === undefined ? {} : { recentInputs: o.recentMarketInputs }),
+    });
+    this.#handover = new ShardHandover({
+      engine,
+      store: o.store,
+      slots: this.#slots,
+      intake: this.#intake,
+      checkpointer: this.#checkpointer,
+      metrics: o.clusterMetrics,
+      log: o.log,
     });
     this.#rounds = new ClusterRounds(this, this.#slots, o);
     const cm = o.clusterMetrics;
@@ -274,26 +284,9 @@ export class ClusterNode {
         ? refuse('NOT_READY', `shard ${shard} of '${req.assessmentId}' is still recovering; retry shortly`)
         : refuse('NOT_OWNER', `shard ${shard} of '${req.assessmentId}' is not served here now; retry`);
     }
-    let input: JournalInput;
-    let clientOrderId: string | null;
-    if (req.kind === 'create') {
-      if (slot.known.has(req.assessmentId)) return refuse('DUPLICATE_ASSESSMENT', `assessment '${req.assessmentId}' already exists`);
-      if (!this.#tierIds.has(req.tierId)) return refuse('UNKNOWN_TIER', `no tier '${req.tierId}'`);
-      if (typeof req.traderId !== 'string' || req.traderId === '') return refuse('INVALID_COMMAND', 'traderId must be a non-empty string');
-      input = { type: 'create', assessmentId: req.assessmentId, traderId: req.traderId, tierId: req.tierId };
-      clientOrderId = CREATE_KEY;
-      slot.known.add(req.assessmentId); // claimed now so a second create in the same batch is refused
-    } else {
-      if (!slot.known.has(req.assessmentId)) return refuse('UNKNOWN_ASSESSMENT', `no assessment '${req.assessmentId}' on this engine`);
-      let command: ReturnType<typeof parseCommand>;
-      try {
-        command = parseCommand(req.command);
-      } catch (err) {
-        return refuse('INVALID_COMMAND', `invalid command: ${describe(err)}`);
-      }
-      input = { type: 'command', assessmentId: req.assessmentId, command };
-      clientOrderId = 'clientOrderId' in command ? command.clientOrderId : null;
-    }
+    const admitted = admitIntake(req, slot.known, this.#tierIds);
+    if (!admitted.ok) return refuse(admitted.code, admitted.message);
+    const { input, clientOrderId } = admitted;
     return new Promise((resolve) =>
       this.#intake.enqueue({ input, clientOrderId, shard, epoch: slot.epoch, at: performance.now(), resolve }),
     );
@@ -361,66 +354,8 @@ export class ClusterNode {
   }
 
   /** Hand these served shards over, `chunk` at a time; `checkpoint`: with a final checkpoint of each (a solo node always). @internal */
-  async releaseShards(shards: readonly number[], chunk = Infinity, checkpoint = false): Promise<number[]> {
-    const released: number[] = [];
-    // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's.
-    for (let i = 0; i < shards.length; i += chunk)
-      released.push(...(await this.#release(shards.slice(i, i + chunk), checkpoint || this.nodeId === undefined)));
-    return released;
-  }
-
-  async #release(shards: readonly number[], checkpoint: boolean): Promise<number[]> {
-    const list = shards.map((v) => this.#slots.serving(v)).filter((s): s is ShardSlot => s !== undefined);
-    if (list.length === 0) return [];
-    for (const s of list) {
-      this.#slots.leave(s, 'releasing');
-      this.#intake.refuseShard(s.shard);
-    }
-    const t0 = performance.now();
-    await Promise.all(list.map((s) => this.#intake.settled(s.shard)));
-    const settledAt = performance.now();
-    const { fenced, failed } = await (checkpoint ? this.#checkpointer.release(list) : this.#warmRelease(list)).catch((err: unknown) => {
-      this.#o.log?.error({ err }, 'hand-over failed');
-      return { fenced: [] as number[], failed: true };
-    });
-    for (const s of list) this.#slots.remove(s);
-    this.#o.log?.info(
-      { shards: list.length, settleMs: Math.round(settledAt - t0), saveMs: Math.round(performance.now() - settledAt) },
-      'shards handed over',
-    );
-    if (fenced.length > 0) this.#o.clusterMetrics?.fenced.inc(fenced.length);
-    if (failed)
-      this.#o.log?.warn(
-        { shards: list.map((s) => s.shard) },
-        'hand-over checkpoint not saved: the shards are released from their previous checkpoint',
-      );
-    return list.map((s) => s.shard).filter((v) => !fenced.includes(v));
-  }
-
-  /**
-   * A cluster hand-over without a final checkpoint: the shards' actors leave
-   * the engine at this input boundary (their last journal batch is settled)
-   * and the owner rows are marked released. The taker catches them up from
-   * their last checkpoint, the journal and the market log (which it holds in
-   * memory when the checkpoint is recent), exactly as after a crash, so the
-   * pause of a move is two small writes here plus its catch-up, not a
-   * checkpoint written behind the periodic ones. Resolves as
-   * {@link ShardCheckpointer.release} does.
-   */
-  async #warmRelease(list: readonly ShardSlot[]): Promise<{ fenced: number[]; failed: boolean }> {
-    await this.#engine.release(list.map((s) => s.shard));
-    const held = new Map(list.map((s) => [s.shard, s.epoch]));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const marked = new Set(await this.#o.store.release(held));
-        return { fenced: list.map((s) => s.shard).filter((v) => !marked.has(v)), failed: false };
-      } catch (err) {
-        this.#o.log?.warn({ err, shards: list.length, attempt }, 'marking shards released failed');
-        // Still held under this name: a later round marks them released (move-planner.ts, orphans).
-        if (attempt >= 3) return { fenced: [], failed: true };
-        await new Promise((r) => setTimeout(r, 200 * attempt));
-      }
-    }
+  releaseShards(shards: readonly number[], chunk = Infinity, checkpoint = false): Promise<number[]> {
+    return this.#handover.release(shards, chunk, checkpoint || this.nodeId === undefined);
   }
 
   /** Stop serving `shard` at once, its state discarded (fenced, or the journal may hold what it did not apply). @internal */
@@ -458,10 +393,4 @@ export class ClusterNode {
   halt(err: Error, why: string): void {
     this.#halt(err, why);
   }
-}
-
-function describe(err: unknown): string {
-  const issues = (err as { issues?: Array<{ path: PropertyKey[]; message: string }> }).issues;
-  if (Array.isArray(issues)) return issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
-  return err instanceof Error ? err.message : String(err);
 }

@@ -33,6 +33,13 @@ export interface ShardCheckpointerDeps {
   readonly everyShard: boolean;
   /** @default 60_000 */
   readonly staleMs?: number | undefined;
+  /**
+   * Longest wait for the output's events to be out before a checkpoint, ms:
+   * past it a periodic checkpoint is given up (the next one carries every
+   * actor) and a hand-over goes on, so claims and hand-overs queued behind it
+   * do not wait on JetStream acks after a reconnect. @default 2_000
+   */
+  readonly flushTimeoutMs?: number | undefined;
   /** A shard's write was refused: a newer owner holds it. */
   readonly onFenced: (shard: number, epoch: number) => void;
   readonly metrics?: NodeMetrics | undefined;
@@ -72,7 +79,7 @@ export class ShardCheckpointer {
       const inputPos = engine.position - 1;
       const marks = slots.map((s) => ({ shard: s.shard, epoch: s.epoch, version: s.version + 1, journalPos: s.journalPos }));
       const actors = await engine.release(slots.map((s) => s.shard));
-      await this.#d.output?.flush?.().catch(() => undefined);
+      await this.#flushed(); // late events are still published by this process; the wait is bounded
       const by = byShard(actors);
       const writes = marks.map((m) => ({ ...m, inputPos, tickSeq, meta, actors: by.get(m.shard) ?? [] }));
       for (let attempt = 1; ; attempt++) {
@@ -116,6 +123,25 @@ export class ShardCheckpointer {
     });
   }
 
+  /** Whether the output's events were out within `flushTimeoutMs`. */
+  async #flushed(): Promise<boolean> {
+    const flush = this.#d.output?.flush?.();
+    if (flush === undefined) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.#d.flushTimeoutMs ?? 2_000)));
+    try {
+      return await Promise.race([
+        flush.then(
+          () => true,
+          () => false,
+        ),
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#chain.then(fn, fn);
     this.#chain = run.catch(() => undefined);
@@ -135,7 +161,8 @@ export class ShardCheckpointer {
     const { lastInput, done } = engine.checkpointRows(full, { byShard: true, maxStateBytes: store.maxStateBytes });
     try {
       const encoded = await done;
-      await this.#d.output?.flush?.(); // events up to the checkpoint are out before it can make them unreplayable
+      // Events up to the checkpoint are out before it can make them unreplayable; else it is not saved.
+      if (!(await this.#flushed())) throw new OutputBehindError(this.#d.flushTimeoutMs ?? 2_000);
       const { meta } = encoded;
       const by = encoded.byShard ?? new Map();
       const stale = this.#d.staleMs ?? 60_000;
@@ -179,6 +206,15 @@ export class ShardCheckpointer {
       this.#d.log?.error({ err, tickSeq }, 'checkpoint failed; the next one carries every actor');
       throw err;
     }
+  }
+}
+
+/** A checkpoint not saved: the output's events were not all out in time. */
+export class OutputBehindError extends Error {
+  readonly code = 'OUTPUT_BEHIND';
+  constructor(ms: number) {
+    super(`the output's events were not all out within ${ms} ms: checkpoint not saved`);
+    this.name = 'OutputBehindError';
   }
 }
 

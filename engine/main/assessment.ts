@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { decode, encode } from '@msgpack/msgpack';
 import { connect } from '@nats-io/transport-node';
-import { intakeSubjects } from '../../transport/nats/index.js';
+import { intakeSubjects, natsServer } from '../../transport/nats/index.js';
 import type { IntakeResult } from '../index.js';
 
 const ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -30,7 +30,7 @@ program
   .option('--group <name>', "the node's shard group (ENGINE_GROUP)", process.env['ENGINE_GROUP'] ?? 'default')
   .action(async (o: { trader: string; tier: string; id?: string; nats: string; namespace: string; group: string }) => {
     const assessmentId = o.id ?? `a-${randomBytes(6).toString('hex')}`;
-    const nc = await connect({ servers: o.nats, name: 'vatic-assessment' });
+    const nc = await connect({ ...natsServer(o.nats), name: 'vatic-assessment' });
     try {
       const subject = intakeSubjects(o.group, o.namespace).intake;
       let reply: Awaited<ReturnType<typeof nc.request>>;

@@ -21,7 +21,7 @@ import { connect, errors, type NatsConnection } from '@nats-io/transport-node';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
 import { portOpen } from '../testing/index.js';
-import { ShardRouter } from '../../transport/nats/index.js';
+import { ShardRouter, natsServer } from '../../transport/nats/index.js';
 import { ClusterProcesses } from './cluster-processes.js';
 import { ownershipLine, readOwnership, statusText } from './cluster-status.js';
 
@@ -97,7 +97,7 @@ async function sendCommand(o: Options, cmd: string, node: string | undefined): P
   if (!['add', 'drain', 'kill', 'status'].includes(cmd)) fail(`unknown command '${cmd}': add [node], drain <node>, kill <node> or status`);
   if ((cmd === 'drain' || cmd === 'kill') && node === undefined) fail(`${cmd} needs a node, e.g. npm run cluster -- ${cmd} n2`);
   await checkServices(o);
-  const nc = await connect({ servers: o.nats, name: 'cluster-cli' });
+  const nc = await connect({ ...natsServer(o.nats), name: 'cluster-cli' });
   try {
     const msg = await nc.request(controlSubject(o.namespace), new TextEncoder().encode(JSON.stringify({ cmd, node })), {
       timeout: 120_000,
@@ -118,7 +118,7 @@ async function sendCommand(o: Options, cmd: string, node: string | undefined): P
 async function supervise(o: Options): Promise<void> {
   await checkServices(o);
   await ensureDatabase(o.databaseUrl);
-  const nc: NatsConnection = await connect({ servers: o.nats, name: 'cluster' });
+  const nc: NatsConnection = await connect({ ...natsServer(o.nats), name: 'cluster' });
   await jetstreamManager(nc).catch(() => fail(`NATS at ${o.nats} has no JetStream: start it with -js`));
   const taken = await nc.request(controlSubject(o.namespace), new TextEncoder().encode('{"cmd":"ping"}'), { timeout: 500 }).then(
     () => true,

@@ -39,6 +39,7 @@ import {
   withNamespace,
   IntakeService,
   JetStreamMarketLog,
+  natsServer,
 } from '../../transport/nats/index.js';
 import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { Encoder } from '@msgpack/msgpack';
@@ -269,7 +270,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
       // Pings every 10 s, three unanswered end the link: a cut that drops packets
       // (no reset) is noticed in ~30 s, not after TCP's retransmit backoff.
       nc = await connect({
-        servers: config.natsUrl,
+        ...natsServer(config.natsUrl),
         name: `engine-${config.nodeId ?? group}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,

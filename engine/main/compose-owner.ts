@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { countedWatch, ShardService } from '../../transport/nats/index.js';
+import { countedWatch, ShardService, natsServer } from '../../transport/nats/index.js';
 import type { ComposedNode } from './compose-node.js';
 import type { LateOutput } from './compose-gateway.js';
 import { clusterShardHost } from './cluster-shard-host.js';
@@ -42,7 +42,7 @@ export async function composeOwner(
   if (!config.natsUrl) return undefined;
   const nodeId = config.nodeId ?? `${hostname()}-${process.pid}`;
   const nc = await connect({
-    servers: config.natsUrl,
+    ...natsServer(config.natsUrl),
     name: `engine-owner-${nodeId}`,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,

@@ -24,6 +24,7 @@ import {
   ShardRouter,
   domainEventSubjects,
   withNamespace,
+  natsServer,
 } from '../../transport/nats/index.js';
 import { startGateway, type ComposedGateway, type GatewayConfig } from './compose-gateway.js';
 
@@ -65,7 +66,7 @@ export async function composeRemoteGateway(
   const namespace = config.namespace ?? '';
   try {
     const nc: NatsConnection = await connect({
-      servers: config.natsUrl,
+      ...natsServer(config.natsUrl),
       name: 'gateway',
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -87,7 +88,12 @@ export async function composeRemoteGateway(
       `gw-${hostname()
         .replace(/[^A-Za-z0-9_.-]/g, '-')
         .slice(0, 32)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    const streams = new RemoteStreams(nc, router, { gateway: gatewayId, namespace, log: log.child({ component: 'remote-streams' }) });
+    const streams = new RemoteStreams(nc, router, {
+      gateway: gatewayId,
+      namespace,
+      registry,
+      log: log.child({ component: 'remote-streams' }),
+    });
     streams.start();
     closers.push(async () => streams.close());
     const js = jetstream(nc);

@@ -19,7 +19,7 @@ import postgres from 'postgres';
 import { presetTiers } from '../../actors/index.js';
 import { PgHistoryReader, PgHistoryStore, PgReportStore, migrate } from '../../persistence/index.js';
 import { SimPool, replaySource, printPdf, renderAssessmentReport, ReportService } from '../../sim/index.js';
-import { cutTape, rebuildHistory } from '../../transport/nats/index.js';
+import { cutTape, rebuildHistory, natsServer } from '../../transport/nats/index.js';
 import { formatTape } from '../index.js';
 
 function need(name: string): string {
@@ -50,7 +50,7 @@ async function withDb<T>(f: (sql: postgres.Sql) => Promise<T>): Promise<T> {
 async function withNats<T>(
   f: (js: ReturnType<typeof jetstream>, jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>,
 ): Promise<T> {
-  const nc = await connect({ servers: need('NATS_URL'), name: 'history-cli' });
+  const nc = await connect({ ...natsServer(need('NATS_URL')), name: 'history-cli' });
   try {
     return await f(jetstream(nc), await jetstreamManager(nc));
   } finally {

@@ -25,6 +25,7 @@ import {
   TickPublisher,
   type ResolutionMessage,
   type TickMessage,
+  natsServer,
 } from '../../transport/nats/index.js';
 import {
   SyntheticFeed,
@@ -166,7 +167,12 @@ async function runConnector(o: Options & { source: Venue }): Promise<void> {
   const registry = new Registry();
   const metrics = new ConnectorMetrics(registry);
   const metricsServer = o.metricsPort === undefined ? undefined : await serveMetrics(registry, o.metricsPort, o.metricsHost);
-  const nc = await connect({ servers: o.nats, name: `vatic-market-data-${o.source}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const nc = await connect({
+    ...natsServer(o.nats),
+    name: `vatic-market-data-${o.source}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
   const jsm = await jetstreamManager(nc);
   await ensureMarketStream(jsm, { name: o.stream, subjects: marketSubjects(o.namespace) });
   const stop = new AbortController();
@@ -226,7 +232,7 @@ async function publishFeed(o: Options): Promise<void> {
   // The definitions travel ahead of the data: a node that was never configured with them learns them from the stream.
   const definitions = tape === undefined ? [...DEFAULT_INSTRUMENTS] : tape.instruments;
   const items: Iterable<Item> = tape?.items ?? syntheticItems(o.seed, startTime, o.intervalMs);
-  const nc = await connect({ servers: o.nats, name: 'vatic-market-data' });
+  const nc = await connect({ ...natsServer(o.nats), name: 'vatic-market-data' });
   const stream = await ensureMarketStream(await jetstreamManager(nc), { name: o.stream, subjects: marketSubjects(o.namespace) });
   // Every item is validated as the engine will validate it, and refused before it is published.
   const publisher = new TickPublisher(jetstream(nc), { namespace: o.namespace, instruments: DEFAULT_INSTRUMENTS });

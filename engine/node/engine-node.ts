@@ -17,7 +17,18 @@ import type { Logger } from 'pino';
 import { parseCommand, type AssessmentState } from '../../actors/index.js';
 import { Engine, type EngineOptions, type EngineOutput, type EngineSnapshot } from '../engine.js';
 import type { EngineInput } from '../inputs.js';
-import { FencedError, JournalOutcomeUnknownError, type CheckpointMark, type CheckpointStore, type Journal, type JournalInput, type JournalRecord, type MarketInput, type MarketLog, type MarketReader } from './ports.js';
+import {
+  FencedError,
+  JournalOutcomeUnknownError,
+  type CheckpointMark,
+  type CheckpointStore,
+  type Journal,
+  type JournalInput,
+  type JournalRecord,
+  type MarketInput,
+  type MarketLog,
+  type MarketReader,
+} from './ports.js';
 import type { NodeMetrics } from './node-metrics.js';
 
 /** Options of {@link EngineNode.start}. */
@@ -53,7 +64,17 @@ export type IntakeRequest =
  * node now (it is moving, or lives on another node): nothing was written, and
  * a router retries at the shard's owner.
  */
-export type IntakeRefusal = 'MALFORMED_REQUEST' | 'INVALID_COMMAND' | 'UNKNOWN_ASSESSMENT' | 'UNKNOWN_TIER' | 'DUPLICATE_ASSESSMENT' | 'DUPLICATE_CLIENT_ORDER_ID' | 'NOT_READY' | 'STOPPING' | 'JOURNAL_UNAVAILABLE' | 'NOT_OWNER';
+export type IntakeRefusal =
+  | 'MALFORMED_REQUEST'
+  | 'INVALID_COMMAND'
+  | 'UNKNOWN_ASSESSMENT'
+  | 'UNKNOWN_TIER'
+  | 'DUPLICATE_ASSESSMENT'
+  | 'DUPLICATE_CLIENT_ORDER_ID'
+  | 'NOT_READY'
+  | 'STOPPING'
+  | 'JOURNAL_UNAVAILABLE'
+  | 'NOT_OWNER';
 
 /**
  * The answer to a request: durable and applied at `input`, or refused with a
@@ -107,7 +128,14 @@ export class EngineNode {
   /** Resolves when the journal backlog is applied and the market log read up to its tail at start-up. */
   readonly ready: Promise<void>;
 
-  private constructor(o: EngineNodeOptions, engine: Engine, epoch: number, mark: CheckpointMark & { version: number }, known: readonly string[], tierIds: readonly string[]) {
+  private constructor(
+    o: EngineNodeOptions,
+    engine: Engine,
+    epoch: number,
+    mark: CheckpointMark & { version: number },
+    known: readonly string[],
+    tierIds: readonly string[],
+  ) {
     this.#o = o;
     this.#engine = engine;
     this.epoch = epoch;
@@ -134,7 +162,16 @@ export class EngineNode {
     for await (const page of o.journal.readAfter(mark.journalPos)) node.#backlog.push(...page);
     node.#metrics?.journalBacklog.set(node.#backlog.length);
     const tail = o.marketTail === undefined ? mark.tickSeq : await o.marketTail();
-    o.log?.info({ epoch, checkpoint: cp === undefined ? null : { version: cp.version, tickSeq: cp.tickSeq, journalPos: cp.journalPos, actors: cp.actorsLoaded }, journalBacklog: node.#backlog.length, marketTail: tail }, 'engine node recovering');
+    o.log?.info(
+      {
+        epoch,
+        checkpoint:
+          cp === undefined ? null : { version: cp.version, tickSeq: cp.tickSeq, journalPos: cp.journalPos, actors: cp.actorsLoaded },
+        journalBacklog: node.#backlog.length,
+        marketTail: tail,
+      },
+      'engine node recovering',
+    );
     node.#applyBacklog(mark.tickSeq);
     node.#reader = o.market.open(mark.tickSeq + 1);
     node.#pumping = node.#pump(node.#reader, tail, t0);
@@ -175,9 +212,14 @@ export class EngineNode {
       this.#metrics?.intake.inc({ result: code });
       return Promise.resolve({ ok: false, code, message });
     };
-    if (this.#stopping || this.#fault !== undefined) return refuse('STOPPING', this.#fault === undefined ? 'the engine node is stopping' : `the engine node stopped: ${this.#fault.message}`);
+    if (this.#stopping || this.#fault !== undefined)
+      return refuse(
+        'STOPPING',
+        this.#fault === undefined ? 'the engine node is stopping' : `the engine node stopped: ${this.#fault.message}`,
+      );
     if (this.#backlogAt < this.#backlog.length) return refuse('NOT_READY', 'the engine node is still recovering; retry shortly');
-    if (typeof req.assessmentId !== 'string' || req.assessmentId === '' || req.assessmentId.length > 128) return refuse('INVALID_COMMAND', 'assessmentId must be a string of 1..128 characters');
+    if (typeof req.assessmentId !== 'string' || req.assessmentId === '' || req.assessmentId.length > 128)
+      return refuse('INVALID_COMMAND', 'assessmentId must be a string of 1..128 characters');
     let input: JournalInput;
     let clientOrderId: string | null;
     if (req.kind === 'create') {
@@ -253,12 +295,15 @@ export class EngineNode {
       if (caughtUp || this.#backlogAt < this.#backlog.length || this.#lastSeq < tail) return;
       caughtUp = true;
       // Ready means applied, not only submitted: wait for the shards to catch up.
-      void this.#engine.barrier().then(() => {
-        const seconds = (performance.now() - t0) / 1000;
-        this.#metrics?.recoverySeconds.set(seconds);
-        this.#log?.info({ seconds, lastSeq: this.#lastSeq, journalPos: this.#lastJournalPos }, 'engine node caught up');
-        this.#ready();
-      }, (err: unknown) => this.#halt(err instanceof Error ? err : new Error(String(err)), 'shards failed during recovery'));
+      void this.#engine.barrier().then(
+        () => {
+          const seconds = (performance.now() - t0) / 1000;
+          this.#metrics?.recoverySeconds.set(seconds);
+          this.#log?.info({ seconds, lastSeq: this.#lastSeq, journalPos: this.#lastJournalPos }, 'engine node caught up');
+          this.#ready();
+        },
+        (err: unknown) => this.#halt(err instanceof Error ? err : new Error(String(err)), 'shards failed during recovery'),
+      );
     };
     checkCaughtUp();
     let n = 0;
@@ -277,22 +322,23 @@ export class EngineNode {
     try {
       // A reader that delivers batches (JetStream's) costs no promise per message.
       const source: AsyncIterable<readonly MarketInput[]> = reader.batches?.() ?? singles(reader);
-      inputs: for await (const batch of source) for (const m of batch) {
-        while (this.#gate !== undefined) await this.#gate; // a journal batch is in flight: its commands go first
-        if (this.#stopping) break inputs;
-        if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq - 1);
-        this.#engine.submit(m, m.seq);
-        this.#lastSeq = m.seq;
-        if (m.type === 'tick') ticks++;
-        else others.push(m.type);
-        if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq);
-        if (!caughtUp) checkCaughtUp();
-        if ((++n & 1023) === 0) {
-          flushCounts();
-          const pending = this.#engine.shards().reduce((a, s) => Math.max(a, s.pendingInputs), 0);
-          if (pending > maxBacklog) await this.#engine.barrier();
+      inputs: for await (const batch of source)
+        for (const m of batch) {
+          while (this.#gate !== undefined) await this.#gate; // a journal batch is in flight: its commands go first
+          if (this.#stopping) break inputs;
+          if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq - 1);
+          this.#engine.submit(m, m.seq);
+          this.#lastSeq = m.seq;
+          if (m.type === 'tick') ticks++;
+          else others.push(m.type);
+          if (this.#backlogAt < this.#backlog.length) this.#applyBacklog(m.seq);
+          if (!caughtUp) checkCaughtUp();
+          if ((++n & 1023) === 0) {
+            flushCounts();
+            const pending = this.#engine.shards().reduce((a, s) => Math.max(a, s.pendingInputs), 0);
+            if (pending > maxBacklog) await this.#engine.barrier();
+          }
         }
-      }
     } catch (err) {
       if (!this.#stopping) this.#halt(err instanceof Error ? err : new Error(String(err)), 'market log failed');
     } finally {
@@ -319,8 +365,10 @@ export class EngineNode {
   async #commit(): Promise<void> {
     const max = this.#o.maxJournalBatch ?? 2_048;
     while (this.#queue.length > 0) {
-      if (this.#fault !== undefined) { // halted: nothing more is journaled (the journal may be ahead of this node)
-        for (const p of this.#queue.splice(0)) p.resolve({ ok: false, code: 'STOPPING', message: `the engine node stopped: ${this.#fault.message}` });
+      if (this.#fault !== undefined) {
+        // halted: nothing more is journaled (the journal may be ahead of this node)
+        for (const p of this.#queue.splice(0))
+          p.resolve({ ok: false, code: 'STOPPING', message: `the engine node stopped: ${this.#fault.message}` });
         return;
       }
       const batch = this.#queue.length <= max ? this.#queue : this.#queue.slice(0, max);
@@ -330,7 +378,10 @@ export class EngineNode {
       const watermark = this.#lastSeq;
       const t = performance.now();
       try {
-        const results = await this.#o.journal.appendBatch(batch.map((p) => ({ input: p.input, clientOrderId: p.clientOrderId, tickWatermark: watermark })), this.epoch);
+        const results = await this.#o.journal.appendBatch(
+          batch.map((p) => ({ input: p.input, clientOrderId: p.clientOrderId, tickWatermark: watermark })),
+          this.epoch,
+        );
         this.#metrics?.journalWriteSeconds.observe((performance.now() - t) / 1000);
         this.#metrics?.journalBatchSize.observe(batch.length);
         const now = performance.now();
@@ -347,8 +398,12 @@ export class EngineNode {
             const create = p.input.type === 'create';
             this.#metrics?.intake.inc({ result: create ? 'DUPLICATE_ASSESSMENT' : 'DUPLICATE_CLIENT_ORDER_ID' });
             p.resolve({
-              ok: false, code: create ? 'DUPLICATE_ASSESSMENT' : 'DUPLICATE_CLIENT_ORDER_ID', ...(r.position === undefined ? {} : { position: r.position }),
-              message: create ? `assessment '${p.input.assessmentId}' already exists` : `client order id '${p.clientOrderId}' was already accepted for '${p.input.assessmentId}'`,
+              ok: false,
+              code: create ? 'DUPLICATE_ASSESSMENT' : 'DUPLICATE_CLIENT_ORDER_ID',
+              ...(r.position === undefined ? {} : { position: r.position }),
+              message: create
+                ? `assessment '${p.input.assessmentId}' already exists`
+                : `client order id '${p.clientOrderId}' was already accepted for '${p.input.assessmentId}'`,
             });
           }
         }
@@ -357,7 +412,14 @@ export class EngineNode {
         for (const p of batch) {
           if (p.input.type === 'create') this.#known.delete(p.input.assessmentId);
           this.#metrics?.intake.inc({ result: 'JOURNAL_UNAVAILABLE' });
-          p.resolve({ ok: false, code: 'JOURNAL_UNAVAILABLE', message: err instanceof JournalOutcomeUnknownError ? `outcome unknown, retry with the same client order id: ${e.message}` : `not accepted, nothing was applied: the journal write failed (${e.message})` });
+          p.resolve({
+            ok: false,
+            code: 'JOURNAL_UNAVAILABLE',
+            message:
+              err instanceof JournalOutcomeUnknownError
+                ? `outcome unknown, retry with the same client order id: ${e.message}`
+                : `not accepted, nothing was applied: the journal write failed (${e.message})`,
+          });
         }
         this.#log?.error({ err: e, entries: batch.length }, 'journal write failed; the batch was refused');
         if (err instanceof FencedError) this.#halt(err, 'fenced by a newer owner');

@@ -33,6 +33,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import postgres from 'postgres';
 import { readmeCommands, type ReadmeCommand } from '../testing/readme-commands.js';
 import { serviceGate } from '../testing/service-gate.js';
+import { until } from '../testing/until.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FULL = process.env['README_WALK'] === 'full';
@@ -69,6 +70,8 @@ const RULES: ReadonlyArray<readonly [RegExp, Class]> = [
     },
   ],
   [/^npm test$/, { kind: 'skip', reason: 'this walk runs inside it' }],
+  [/^npm run lint$/, { kind: 'run', deadlineS: 120 }],
+  [/^npm run format$/, { kind: 'skip', reason: 'rewrites files in place; npm run lint checks the same format' }],
   [/^npm run replay -- /, { kind: 'run', deadlineS: 120 }],
   [/^npm run bench -- /, { kind: 'skip', reason: 'a benchmark: minutes, measured beside its baseline (bench/README.md)' }],
   [/^npm run market-data -- --source tape /, { kind: 'run', deadlineS: 90 }],
@@ -185,15 +188,6 @@ function start(command: string, env: NodeJS.ProcessEnv): Started {
   };
 }
 
-/** Resolves when `predicate` holds, polled every 100 ms; rejects with `what` at the deadline. */
-async function until(predicate: () => boolean, deadlineMs: number, what: string): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`not within ${deadlineMs / 1000} s: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const tail = (s: string) => s.split('\n').slice(-25).join('\n');
 const race = <T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> =>
   Promise.race([p, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms).unref())]);
@@ -292,11 +286,12 @@ describe('the README walked in order', { skip: natsSkip || pgSkip }, () => {
       void s.exited.then((code) => {
         exitedEarly = code;
       });
-      await until(
-        () => cls.ready.test(s.out()) || exitedEarly !== undefined,
-        cls.deadlineS * 1000,
-        `ready line ${cls.ready}\n${tail(s.out())}`,
-      );
+      await until(() => cls.ready.test(s.out()) || exitedEarly !== undefined, {
+        what: `ready line ${cls.ready}`,
+        deadlineMs: cls.deadlineS * 1000,
+        intervalMs: 100,
+        detail: () => tail(s.out()),
+      });
       assert.equal(exitedEarly, undefined, `the server exited with ${exitedEarly} before it was ready:\n${tail(s.out())}`);
       const port = cls.port.exec(s.out())?.[1];
       assert.ok(port !== undefined, `it says where it listens (${cls.port}):\n${tail(s.out())}`);

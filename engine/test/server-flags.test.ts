@@ -33,7 +33,7 @@ const COUNT_MAJORS = `
 `;
 
 async function majorsWithFlag(env: NodeJS.ProcessEnv): Promise<{ main: number; worker: number }> {
-  const flags = new URL('../cli/server-flags.ts', import.meta.url).href;
+  const flags = new URL('../main/server-flags.ts', import.meta.url).href;
   const script = `
     import { Worker } from 'node:worker_threads';
     import { confineServerFlagsToMainThread } from ${JSON.stringify(flags)};

@@ -66,7 +66,13 @@ export function heldSymbols(points: readonly PointRow[]): string[] {
  * Build the series over `[from, to]` from `points` (in order) and `marks`
  * bucketed at `resolutionMs` (any order).
  */
-export function equitySeries(points: readonly PointRow[], marks: readonly BucketMarks[], from: number, to: number, resolutionMs: number): EquitySeries {
+export function equitySeries(
+  points: readonly PointRow[],
+  marks: readonly BucketMarks[],
+  from: number,
+  to: number,
+  resolutionMs: number,
+): EquitySeries {
   if (points.length === 0 || to < from) return { from, to, resolutionMs, points: [] };
   const bySymbol = new Map<string, Map<number, BucketMarks>>();
   for (const m of marks) {
@@ -116,7 +122,16 @@ export function equitySeries(points: readonly PointRow[], marks: readonly Bucket
       });
       low = Math.min(low, worst);
     }
-    out.push({ t: end, equity, low, high, balance: state.balance, dailyFloor: state.dailyFloor, maxLossFloor: state.maxLossFloor, phaseIndex: state.phaseIndex });
+    out.push({
+      t: end,
+      equity,
+      low,
+      high,
+      balance: state.balance,
+      dailyFloor: state.dailyFloor,
+      maxLossFloor: state.maxLossFloor,
+      phaseIndex: state.phaseIndex,
+    });
   }
   return { from, to, resolutionMs, points: out };
 }
@@ -130,6 +145,7 @@ function valued(p: PointRow, mark: (h: HeldPosition) => number): number {
 
 function samePositions(a: readonly HeldPosition[], b: readonly HeldPosition[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i]!.symbol !== b[i]!.symbol || a[i]!.qty !== b[i]!.qty || a[i]!.avgEntry !== b[i]!.avgEntry) return false;
+  for (let i = 0; i < a.length; i++)
+    if (a[i]!.symbol !== b[i]!.symbol || a[i]!.qty !== b[i]!.qty || a[i]!.avgEntry !== b[i]!.avgEntry) return false;
   return true;
 }

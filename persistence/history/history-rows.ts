@@ -118,7 +118,16 @@ export interface PointRow {
 }
 
 export type TransitionKind =
-  | 'started' | 'phase-passed' | 'passed' | 'failed' | 'expired' | 'abandoned' | 'paused' | 'resumed' | 'trading-locked' | 'pass-blocked';
+  | 'started'
+  | 'phase-passed'
+  | 'passed'
+  | 'failed'
+  | 'expired'
+  | 'abandoned'
+  | 'paused'
+  | 'resumed'
+  | 'trading-locked'
+  | 'pass-blocked';
 
 export interface TransitionRow {
   readonly assessmentId: string;

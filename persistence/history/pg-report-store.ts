@@ -40,7 +40,15 @@ interface Row {
 }
 
 function header(r: Row): ReportHeader {
-  return { id: Number(r.id), assessmentId: r.assessment_id, traderId: r.trader_id, kind: r.kind as ReportKind, trigger: r.trigger, status: r.status, createdAt: r.created_at.getTime() };
+  return {
+    id: Number(r.id),
+    assessmentId: r.assessment_id,
+    traderId: r.trader_id,
+    kind: r.kind as ReportKind,
+    trigger: r.trigger,
+    status: r.status,
+    createdAt: r.created_at.getTime(),
+  };
 }
 
 export class PgReportStore {
@@ -58,37 +66,52 @@ export class PgReportStore {
     }
   }
 
-  async insert(r: { assessmentId: string; traderId: string | null; kind: ReportKind; trigger: string; status: string | null; body: unknown }): Promise<ReportHeader> {
-    const [row] = await this.#q(() => this.#sql<Row[]>`
+  async insert(r: {
+    assessmentId: string;
+    traderId: string | null;
+    kind: ReportKind;
+    trigger: string;
+    status: string | null;
+    body: unknown;
+  }): Promise<ReportHeader> {
+    const [row] = await this.#q(
+      () => this.#sql<Row[]>`
       insert into reports (assessment_id, trader_id, kind, trigger, status, body)
       values (${r.assessmentId}, ${r.traderId}, ${r.kind}, ${r.trigger}, ${r.status}, ${encodeJson(r.body)}::text::jsonb)
-      returning id, assessment_id, trader_id, kind, trigger, status, created_at`);
+      returning id, assessment_id, trader_id, kind, trigger, status, created_at`,
+    );
     return header(row!);
   }
 
   /** The newest report of an assessment. */
   async latest<B>(assessmentId: string): Promise<StoredReport<B> | undefined> {
-    const [row] = await this.#q(() => this.#sql<Row[]>`
+    const [row] = await this.#q(
+      () => this.#sql<Row[]>`
       select id, assessment_id, trader_id, kind, trigger, status, created_at, body::text as body from reports
-       where assessment_id = ${assessmentId} order by created_at desc, id desc limit 1`);
+       where assessment_id = ${assessmentId} order by created_at desc, id desc limit 1`,
+    );
     return row === undefined ? undefined : { ...header(row), body: decodeJson<B>(row.body!) };
   }
 
   async get<B>(id: number): Promise<StoredReport<B> | undefined> {
-    const [row] = await this.#q(() => this.#sql<Row[]>`
-      select id, assessment_id, trader_id, kind, trigger, status, created_at, body::text as body from reports where id = ${id}`);
+    const [row] = await this.#q(
+      () => this.#sql<Row[]>`
+      select id, assessment_id, trader_id, kind, trigger, status, created_at, body::text as body from reports where id = ${id}`,
+    );
     return row === undefined ? undefined : { ...header(row), body: decodeJson<B>(row.body!) };
   }
 
   /** Reports newest first, of one trader or everyone's, before report id `before`. */
   async list(options: { traderId?: string; assessmentId?: string; before?: number; limit: number }): Promise<ReportHeader[]> {
     const before = options.before ?? Number.MAX_SAFE_INTEGER;
-    const rows = await this.#q(() => this.#sql<Row[]>`
+    const rows = await this.#q(
+      () => this.#sql<Row[]>`
       select id, assessment_id, trader_id, kind, trigger, status, created_at from reports
        where id < ${before}
          ${options.traderId === undefined ? this.#sql`` : this.#sql`and trader_id = ${options.traderId}`}
          ${options.assessmentId === undefined ? this.#sql`` : this.#sql`and assessment_id = ${options.assessmentId}`}
-       order by id desc limit ${options.limit}`);
+       order by id desc limit ${options.limit}`,
+    );
     return rows.map(header);
   }
 }

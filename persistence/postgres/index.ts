@@ -14,6 +14,7 @@ export type { PgCheckpointStoreOptions } from './pg-checkpoint-store.js';
 export { PgSnapshotStore, SnapshotRowError } from './pg-snapshot-store.js';
 export {
   DataDirInUseError,
+  EMBEDDED_POSTGRES_SETTINGS,
   EmbeddedPostgres,
   EmbeddedPostgresError,
   recommendedClientOptions,

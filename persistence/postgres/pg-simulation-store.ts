@@ -26,9 +26,16 @@ function parsed<T>(v: T | string | null): T | null {
 
 function toRecord(r: Row): SimulationRecord {
   return {
-    id: r.id, traderId: r.trader_id, assessmentId: r.assessment_id, tierId: r.tier_id, status: r.status,
-    request: parsed(r.request) ?? {}, result: parsed(r.result), error: parsed(r.error),
-    createdAt: r.created_at.getTime(), completedAt: r.completed_at === null ? null : r.completed_at.getTime(),
+    id: r.id,
+    traderId: r.trader_id,
+    assessmentId: r.assessment_id,
+    tierId: r.tier_id,
+    status: r.status,
+    request: parsed(r.request) ?? {},
+    result: parsed(r.result),
+    error: parsed(r.error),
+    createdAt: r.created_at.getTime(),
+    completedAt: r.completed_at === null ? null : r.completed_at.getTime(),
   };
 }
 
@@ -48,16 +55,26 @@ export class PgSimulationStore implements SimulationStore {
   }
 
   async insert(r: SimulationRecord): Promise<void> {
-    await this.#db(() => this.#sql`
+    await this.#db(
+      () => this.#sql`
       insert into simulations (id, trader_id, assessment_id, tier_id, status, request, created_at)
-      values (${r.id}, ${r.traderId}, ${r.assessmentId}, ${r.tierId}, ${r.status}, ${JSON.stringify(r.request)}::jsonb, ${new Date(r.createdAt)})`);
+      values (${r.id}, ${r.traderId}, ${r.assessmentId}, ${r.tierId}, ${r.status}, ${JSON.stringify(r.request)}::jsonb, ${new Date(r.createdAt)})`,
+    );
   }
 
-  async finish(id: string, status: Exclude<SimulationStatus, 'running'>, result: SimulationResult | null, error: SimulationRecord['error'], at: number): Promise<void> {
-    await this.#db(() => this.#sql`
+  async finish(
+    id: string,
+    status: Exclude<SimulationStatus, 'running'>,
+    result: SimulationResult | null,
+    error: SimulationRecord['error'],
+    at: number,
+  ): Promise<void> {
+    await this.#db(
+      () => this.#sql`
       update simulations set status = ${status}, result = ${result === null ? null : JSON.stringify(result)}::jsonb,
         error = ${error === null ? null : JSON.stringify(error)}::jsonb, completed_at = ${new Date(at)}
-      where id = ${id} and status = 'running'`);
+      where id = ${id} and status = 'running'`,
+    );
   }
 
   async get(id: string): Promise<SimulationRecord | undefined> {
@@ -66,17 +83,21 @@ export class PgSimulationStore implements SimulationStore {
   }
 
   async list(traderId: string | undefined, limit: number): Promise<SimulationRecord[]> {
-    const rows = await this.#db(() => traderId === undefined
-      ? this.#sql<Row[]>`select * from simulations order by created_at desc, id desc limit ${limit}`
-      : this.#sql<Row[]>`select * from simulations where trader_id = ${traderId} order by created_at desc, id desc limit ${limit}`);
+    const rows = await this.#db(() =>
+      traderId === undefined
+        ? this.#sql<Row[]>`select * from simulations order by created_at desc, id desc limit ${limit}`
+        : this.#sql<Row[]>`select * from simulations where trader_id = ${traderId} order by created_at desc, id desc limit ${limit}`,
+    );
     return rows.map(toRecord);
   }
 
   async failInterrupted(startedBefore: number, at: number): Promise<number> {
-    const rows = await this.#db(() => this.#sql`
+    const rows = await this.#db(
+      () => this.#sql`
       update simulations set status = 'failed', completed_at = ${new Date(at)},
         error = ${JSON.stringify({ code: 'INTERRUPTED', message: 'the process running this simulation stopped' })}::jsonb
-      where status = 'running' and created_at < ${new Date(startedBefore)} returning id`);
+      where status = 'running' and created_at < ${new Date(startedBefore)} returning id`,
+    );
     return rows.length;
   }
 }

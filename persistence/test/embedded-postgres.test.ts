@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import {
   DataDirInUseError,
+  EMBEDDED_POSTGRES_SETTINGS,
   EmbeddedPostgres,
   loadMigrations,
   migrate,
@@ -68,6 +69,12 @@ describe('embedded postgres (PGlite over a socket)', () => {
     const again = await migrate(sql);
     assert.deepEqual(again.applied, []);
     assert.deepEqual(again.skipped, all);
+  });
+
+  test('the backend runs with the small buffer pool of its settings, not the 128 MB initdb writes', async () => {
+    assert.ok(EMBEDDED_POSTGRES_SETTINGS.includes('shared_buffers=16MB'));
+    const [row] = await sql<{ shared_buffers: string }[]>`show shared_buffers`;
+    assert.equal(row?.shared_buffers, '16MB');
   });
 
   test('snapshots written with PgSnapshotStore read back unchanged, and an older version is refused', async (t) => {

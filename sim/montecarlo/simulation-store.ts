@@ -25,7 +25,13 @@ export interface SimulationRecord {
 export interface SimulationStore {
   insert(record: SimulationRecord): Promise<void>;
   /** Record the end of a job. */
-  finish(id: string, status: Exclude<SimulationStatus, 'running'>, result: SimulationResult | null, error: SimulationRecord['error'], at: number): Promise<void>;
+  finish(
+    id: string,
+    status: Exclude<SimulationStatus, 'running'>,
+    result: SimulationResult | null,
+    error: SimulationRecord['error'],
+    at: number,
+  ): Promise<void>;
   get(id: string): Promise<SimulationRecord | undefined>;
   /** Newest first; all traders when `traderId` is undefined. */
   list(traderId: string | undefined, limit: number): Promise<SimulationRecord[]>;
@@ -61,7 +67,13 @@ export class MemorySimulationStore implements SimulationStore {
     }
   }
 
-  async finish(id: string, status: Exclude<SimulationStatus, 'running'>, result: SimulationResult | null, error: SimulationRecord['error'], at: number): Promise<void> {
+  async finish(
+    id: string,
+    status: Exclude<SimulationStatus, 'running'>,
+    result: SimulationResult | null,
+    error: SimulationRecord['error'],
+    at: number,
+  ): Promise<void> {
     const r = this.#records.get(id);
     if (r === undefined) return;
     r.status = status;
@@ -76,8 +88,11 @@ export class MemorySimulationStore implements SimulationStore {
   }
 
   async list(traderId: string | undefined, limit: number): Promise<SimulationRecord[]> {
-    return [...this.#records.values()].filter((r) => traderId === undefined || r.traderId === traderId)
-      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)).slice(0, limit).map((r) => structuredClone(r));
+    return [...this.#records.values()]
+      .filter((r) => traderId === undefined || r.traderId === traderId)
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
   }
 
   async failInterrupted(startedBefore: number, at: number): Promise<number> {

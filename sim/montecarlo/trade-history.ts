@@ -10,14 +10,16 @@ import { DAY_MS, type AssessmentState, type Tier } from '../../actors/index.js';
 import type { StartState } from './simulation-spec.js';
 
 /** One closed trade from a history file. */
-export const TradeRecord = z.object({
-  /** Close time: ISO 8601 or milliseconds since the epoch. */
-  closedAt: z.union([z.string(), z.number()]),
-  /** Realized P&L in account currency, fees included. */
-  pnl: z.number().finite(),
-  /** Balance before the trade; without it, P&L is taken over the account size. */
-  balance: z.number().positive().optional(),
-}).strict();
+export const TradeRecord = z
+  .object({
+    /** Close time: ISO 8601 or milliseconds since the epoch. */
+    closedAt: z.union([z.string(), z.number()]),
+    /** Realized P&L in account currency, fees included. */
+    pnl: z.number().finite(),
+    /** Balance before the trade; without it, P&L is taken over the account size. */
+    balance: z.number().positive().optional(),
+  })
+  .strict();
 export type TradeRecord = z.infer<typeof TradeRecord>;
 
 /** A history file that cannot be used; the message says which line or field. */
@@ -52,12 +54,15 @@ export function parseTrades(text: string, name = 'trades'): TradeRecord[] {
     } catch (err) {
       throw new InvalidHistoryError(`${name}: not valid JSON (${(err as Error).message})`);
     }
-    rows = Array.isArray(data) ? data : (data as { trades?: unknown }).trades as unknown[];
+    rows = Array.isArray(data) ? data : ((data as { trades?: unknown }).trades as unknown[]);
     if (!Array.isArray(rows)) throw new InvalidHistoryError(`${name}: expected an array of trades or { "trades": [...] }`);
   } else rows = csvRows(text, name);
   return rows.map((row, i) => {
     const r = TradeRecord.safeParse(row);
-    if (!r.success) throw new InvalidHistoryError(`${name}: trade ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'row'}: ${x.message}`).join('; ')}`);
+    if (!r.success)
+      throw new InvalidHistoryError(
+        `${name}: trade ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'row'}: ${x.message}`).join('; ')}`,
+      );
     return r.data;
   });
 }
@@ -69,7 +74,8 @@ function csvRows(text: string, name: string): Record<string, unknown>[] {
   const timeCol = header.findIndex((h) => h === 'closedAt' || h === 'time' || h === 'closed_at');
   const pnlCol = header.indexOf('pnl');
   const balCol = header.indexOf('balance');
-  if (timeCol < 0 || pnlCol < 0) throw new InvalidHistoryError(`${name}: the CSV header must name closedAt (or time) and pnl, got ${header.join(',')}`);
+  if (timeCol < 0 || pnlCol < 0)
+    throw new InvalidHistoryError(`${name}: the CSV header must name closedAt (or time) and pnl, got ${header.join(',')}`);
   return lines.slice(1).map((line, i) => {
     const cells = line.split(',').map((c) => c.trim());
     const num = (c: string | undefined) => (c === undefined || c === '' ? undefined : Number(c));
@@ -95,10 +101,12 @@ function toMillis(t: string | number, where: string): number {
 export function historyOf(trades: readonly TradeRecord[], tier: Pick<Tier, 'timezone' | 'resetTime'>, accountSize: number): History {
   if (trades.length === 0) throw new InvalidHistoryError('the history has no trades');
   const [h, m] = tier.resetTime.split(':').map(Number) as [number, number];
-  const dayOf = (ms: number) => Math.floor(DateTime.fromMillis(ms, { zone: tier.timezone }).minus({ hours: h, minutes: m }).startOf('day').toMillis() / 1000);
+  const dayOf = (ms: number) =>
+    Math.floor(DateTime.fromMillis(ms, { zone: tier.timezone }).minus({ hours: h, minutes: m }).startOf('day').toMillis() / 1000);
   const timed = trades.map((t, i) => ({ t: toMillis(t.closedAt, `trade ${i + 1}`), r: t.pnl / (t.balance ?? accountSize) }));
   timed.sort((a, b) => a.t - b.t);
-  for (const x of timed) if (!(x.r > -1)) throw new InvalidHistoryError(`a trade lost ${(-x.r * 100).toFixed(1)}% of its balance: returns must be above -100%`);
+  for (const x of timed)
+    if (!(x.r > -1)) throw new InvalidHistoryError(`a trade lost ${(-x.r * 100).toFixed(1)}% of its balance: returns must be above -100%`);
   const counts = new Map<number, number>();
   for (const x of timed) {
     const d = dayOf(x.t);
@@ -120,7 +128,9 @@ export function historyOf(trades: readonly TradeRecord[], tier: Pick<Tier, 'time
  * with realized P&L (its day's P&L over the starting balance), one trade a day.
  */
 export function historyOfAssessment(state: AssessmentState): History {
-  const days = Object.keys(state.dayPnl).map(Number).sort((a, b) => a - b);
+  const days = Object.keys(state.dayPnl)
+    .map(Number)
+    .sort((a, b) => a - b);
   const returns = days.map((d) => state.dayPnl[d]! / state.startingBalance);
   const span = days.length === 0 ? 0 : days.at(-1)! - days[0]! + 1;
   const tradesPerDay = Array.from({ length: span }, (_, i) => (days[0]! + i in state.dayPnl ? 1 : 0));
@@ -129,7 +139,9 @@ export function historyOfAssessment(state: AssessmentState): History {
 
 /** Where a live assessment stands now, for paths that start "from here". */
 export function startStateOf(state: AssessmentState, now: number): StartState {
-  const pastDays = Object.keys(state.dayPnl).map(Number).filter((d) => d !== state.dayIndex);
+  const pastDays = Object.keys(state.dayPnl)
+    .map(Number)
+    .filter((d) => d !== state.dayIndex);
   const dayLength = Math.max(1, state.nextResetAt - state.dayStartedAt);
   return {
     phaseIndex: state.phaseIndex,

@@ -53,7 +53,11 @@ export class HistoryApi {
   /** Round trips, in order, after trade number `after`. */
   async trades(asker: HistoryAsker, id: string, query: URLSearchParams): Promise<{ trades: unknown[]; next: string | null }> {
     await this.#owned(asker, id);
-    const page = await this.#o.reader.trades(id, intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER), limitParam(query, PAGE_LIMITS.max));
+    const page = await this.#o.reader.trades(
+      id,
+      intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER),
+      limitParam(query, PAGE_LIMITS.max),
+    );
     return { trades: page.items, next: page.next };
   }
 
@@ -67,7 +71,11 @@ export class HistoryApi {
 
   async fills(asker: HistoryAsker, id: string, query: URLSearchParams): Promise<{ fills: unknown[]; next: string | null }> {
     await this.#owned(asker, id);
-    const page = await this.#o.reader.fills(id, intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER), limitParam(query, PAGE_LIMITS.max));
+    const page = await this.#o.reader.fills(
+      id,
+      intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER),
+      limitParam(query, PAGE_LIMITS.max),
+    );
     return { fills: page.items, next: page.next };
   }
 
@@ -91,15 +99,23 @@ export class HistoryApi {
     const maxPoints = intParam(query, 'points', EQUITY_POINTS.default, EQUITY_POINTS.min, EQUITY_POINTS.max);
     const from = optionalInt(query, 'from');
     const to = optionalInt(query, 'to');
-    if (from !== undefined && to !== undefined && to < from) throw new HistoryRequestError(400, 'INVALID_QUERY', 'to: must not be before from');
-    return { equity: await this.#o.reader.equity(id, { maxPoints, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) }) };
+    if (from !== undefined && to !== undefined && to < from)
+      throw new HistoryRequestError(400, 'INVALID_QUERY', 'to: must not be before from');
+    return {
+      equity: await this.#o.reader.equity(id, { maxPoints, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) }),
+    };
   }
 
   /** The newest stored report. */
   async report(asker: HistoryAsker, id: string): Promise<{ report: StoredReport<AssessmentReport> }> {
     await this.#owned(asker, id);
     const stored = await this.#o.store.latest<AssessmentReport>(id);
-    if (stored === undefined) throw new HistoryRequestError(404, 'NO_REPORT', `assessment '${id}' has no report yet: one is made when it ends or passes a phase, or ask for one with POST`);
+    if (stored === undefined)
+      throw new HistoryRequestError(
+        404,
+        'NO_REPORT',
+        `assessment '${id}' has no report yet: one is made when it ends or passes a phase, or ask for one with POST`,
+      );
     return { report: stored };
   }
 
@@ -122,7 +138,12 @@ export class HistoryApi {
     const before = optionalInt(query, 'before');
     const trader = stringParam(query, 'traderId');
     const assessment = stringParam(query, 'assessmentId');
-    const reports = await this.#o.store.list({ limit: limit + 1, ...(before === undefined ? {} : { before }), ...(trader === undefined ? {} : { traderId: trader }), ...(assessment === undefined ? {} : { assessmentId: assessment }) });
+    const reports = await this.#o.store.list({
+      limit: limit + 1,
+      ...(before === undefined ? {} : { before }),
+      ...(trader === undefined ? {} : { traderId: trader }),
+      ...(assessment === undefined ? {} : { assessmentId: assessment }),
+    });
     const items = reports.slice(0, limit);
     return { reports: items, next: reports.length > limit ? String(items.at(-1)!.id) : null };
   }
@@ -136,11 +157,13 @@ export class HistoryApi {
   }
 
   async #make(asker: HistoryAsker, id: string): Promise<ReportHeader> {
-    if (this.#making.has(asker.traderId)) throw new HistoryRequestError(429, 'REPORT_IN_PROGRESS', 'a report you asked for is still being made; wait for it');
+    if (this.#making.has(asker.traderId))
+      throw new HistoryRequestError(429, 'REPORT_IN_PROGRESS', 'a report you asked for is still being made; wait for it');
     this.#making.add(asker.traderId);
     try {
       const made = await this.#o.reports.generate(id, 'request', 'request');
-      if (made === undefined) throw new HistoryRequestError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
+      if (made === undefined)
+        throw new HistoryRequestError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
       return made;
     } finally {
       this.#making.delete(asker.traderId);
@@ -150,7 +173,8 @@ export class HistoryApi {
   /** The assessment, when it is the asker's (or the asker is an operator); unknown and foreign read the same. */
   async #owned(asker: HistoryAsker, id: string): Promise<void> {
     const a = await this.#o.reader.assessment(id);
-    if (a === undefined || (a.traderId !== asker.traderId && !asker.operator)) throw new HistoryRequestError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
+    if (a === undefined || (a.traderId !== asker.traderId && !asker.operator))
+      throw new HistoryRequestError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
   }
 }
 
@@ -169,7 +193,8 @@ function intParam(q: URLSearchParams, name: string, def: number, min: number, ma
 function optionalInt(q: URLSearchParams, name: string): number | undefined {
   const raw = q.get(name);
   if (raw === null || raw === '') return undefined;
-  if (!/^-?\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new HistoryRequestError(400, 'INVALID_QUERY', `${name}: a whole number, got '${raw.slice(0, 40)}'`);
+  if (!/^-?\d{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw)))
+    throw new HistoryRequestError(400, 'INVALID_QUERY', `${name}: a whole number, got '${raw.slice(0, 40)}'`);
   return Number(raw);
 }
 
@@ -178,7 +203,8 @@ function pairParam(q: URLSearchParams, name: string): [number, number] | undefin
   const raw = q.get(name);
   if (raw === null || raw === '') return undefined;
   const m = /^(\d{1,16})\.(\d{1,9})$/.exec(raw);
-  if (m === null || !Number.isSafeInteger(Number(m[1]))) throw new HistoryRequestError(400, 'INVALID_QUERY', `${name}: a cursor as a page's next gives it, got '${raw.slice(0, 40)}'`);
+  if (m === null || !Number.isSafeInteger(Number(m[1])))
+    throw new HistoryRequestError(400, 'INVALID_QUERY', `${name}: a cursor as a page's next gives it, got '${raw.slice(0, 40)}'`);
   return [Number(m[1]), Number(m[2])];
 }
 

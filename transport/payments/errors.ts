@@ -64,7 +64,12 @@ export class CheckoutProviderError extends Error {
 
 /** Why a webhook signature was refused. */
 export type WebhookSignatureReason =
-  | 'missing-header' | 'malformed-header' | 'signature-mismatch' | 'timestamp-outside-tolerance' | 'empty-body' | 'invalid';
+  | 'missing-header'
+  | 'malformed-header'
+  | 'signature-mismatch'
+  | 'timestamp-outside-tolerance'
+  | 'empty-body'
+  | 'invalid';
 
 /** The webhook's `Stripe-Signature` does not prove it came from Stripe recently; nothing was done. */
 export class WebhookSignatureError extends Error {

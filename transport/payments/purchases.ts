@@ -14,8 +14,15 @@ import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { presetTiers, type Tier } from '../../actors/index.js';
 import {
-  CheckoutProviderError, EmailInUseError, PaymentsConfigError, PriceNotConfiguredError, PurchaseRequestError,
-  UnknownTierError, WebhookPayloadError, WebhookSignatureError, type WebhookSignatureReason,
+  CheckoutProviderError,
+  EmailInUseError,
+  PaymentsConfigError,
+  PriceNotConfiguredError,
+  PurchaseRequestError,
+  UnknownTierError,
+  WebhookPayloadError,
+  WebhookSignatureError,
+  type WebhookSignatureReason,
 } from './errors.js';
 import type { AssessmentRow, PurchaseStore } from './purchase-store.js';
 import { applyEvent, type Effect } from './webhook-effects.js';
@@ -144,17 +151,23 @@ export class Purchases {
     this.#newId = deps.newId ?? (() => `pur_${randomUUID().replaceAll('-', '')}`);
     this.#tolerance = deps.toleranceSeconds ?? 300;
     // stripe v23: a tolerance of 0 turns the timestamp check off; never let config do that.
-    if (!Number.isFinite(this.#tolerance) || this.#tolerance <= 0) throw new PaymentsConfigError(`toleranceSeconds must be > 0, got ${this.#tolerance}`);
+    if (!Number.isFinite(this.#tolerance) || this.#tolerance <= 0)
+      throw new PaymentsConfigError(`toleranceSeconds must be > 0, got ${this.#tolerance}`);
     if (deps.webhookSecret.trim() === '') throw new PaymentsConfigError('webhookSecret is blank');
     this.#secret = deps.webhookSecret;
-    for (const [name, url] of [['successUrl', deps.successUrl], ['cancelUrl', deps.cancelUrl]] as const) {
+    for (const [name, url] of [
+      ['successUrl', deps.successUrl],
+      ['cancelUrl', deps.cancelUrl],
+    ] as const) {
       if (!URL.canParse(url)) throw new PaymentsConfigError(`${name} is not an absolute URL: '${url}'`);
     }
     this.#successUrl = deps.successUrl;
     this.#cancelUrl = deps.cancelUrl;
     for (const [tierId, p] of Object.entries(deps.prices)) {
-      if (!Number.isSafeInteger(p.amountCents) || p.amountCents <= 0) throw new PaymentsConfigError(`price of '${tierId}': amountCents must be a positive integer, got ${p.amountCents}`);
-      if (!/^[a-z]{3}$/i.test(p.currency)) throw new PaymentsConfigError(`price of '${tierId}': currency must be an ISO 4217 code, got '${p.currency}'`);
+      if (!Number.isSafeInteger(p.amountCents) || p.amountCents <= 0)
+        throw new PaymentsConfigError(`price of '${tierId}': amountCents must be a positive integer, got ${p.amountCents}`);
+      if (!/^[a-z]{3}$/i.test(p.currency))
+        throw new PaymentsConfigError(`price of '${tierId}': currency must be an ISO 4217 code, got '${p.currency}'`);
     }
     this.#prices = deps.prices;
   }
@@ -165,8 +178,10 @@ export class Purchases {
    *   CheckoutProviderError (the purchase is then marked failed), PgUnavailableError
    */
   async startCheckout(req: CheckoutRequest): Promise<CheckoutStarted> {
-    if (typeof req.userId !== 'string' || req.userId.trim() === '' || req.userId.length > 200) throw new PurchaseRequestError('userId', 'must be 1-200 characters');
-    if (typeof req.email !== 'string' || !EMAIL.test(req.email) || req.email.length > 320) throw new PurchaseRequestError('email', 'must be an email address');
+    if (typeof req.userId !== 'string' || req.userId.trim() === '' || req.userId.length > 200)
+      throw new PurchaseRequestError('userId', 'must be 1-200 characters');
+    if (typeof req.email !== 'string' || !EMAIL.test(req.email) || req.email.length > 320)
+      throw new PurchaseRequestError('email', 'must be an email address');
     const tier = this.#tiers.get(req.tierId);
     if (tier === undefined) throw new UnknownTierError(req.tierId);
     const price = Object.hasOwn(this.#prices, req.tierId) ? this.#prices[req.tierId] : undefined;
@@ -174,27 +189,37 @@ export class Purchases {
     const purchaseId = this.#newId();
 
     const recorded = await this.#store.recordPending({
-      purchaseId, userId: req.userId, email: req.email, tier, amountCents: price.amountCents, currency: price.currency.toUpperCase(),
+      purchaseId,
+      userId: req.userId,
+      email: req.email,
+      tier,
+      amountCents: price.amountCents,
+      currency: price.currency.toUpperCase(),
     });
     if (recorded === 'email-in-use') throw new EmailInUseError(req.email);
 
     const metadata = { purchaseId, userId: req.userId, tierId: tier.id };
     let session: Stripe.Checkout.Session;
     try {
-      session = await this.#stripe.checkout.sessions.create({
-        mode: 'payment',
-        line_items: [{
-          quantity: 1,
-          price_data: { currency: price.currency.toLowerCase(), unit_amount: price.amountCents, product_data: { name: tier.name } },
-        }],
-        success_url: this.#successUrl,
-        cancel_url: this.#cancelUrl,
-        client_reference_id: purchaseId,
-        customer_email: req.email,
-        metadata,
-        // Copied onto the charge, so a refund can be matched even before the completion event.
-        payment_intent_data: { metadata },
-      }, { idempotencyKey: purchaseId });
+      session = await this.#stripe.checkout.sessions.create(
+        {
+          mode: 'payment',
+          line_items: [
+            {
+              quantity: 1,
+              price_data: { currency: price.currency.toLowerCase(), unit_amount: price.amountCents, product_data: { name: tier.name } },
+            },
+          ],
+          success_url: this.#successUrl,
+          cancel_url: this.#cancelUrl,
+          client_reference_id: purchaseId,
+          customer_email: req.email,
+          metadata,
+          // Copied onto the charge, so a refund can be matched even before the completion event.
+          payment_intent_data: { metadata },
+        },
+        { idempotencyKey: purchaseId },
+      );
       if (session.url === null) throw new Error(`session ${session.id} has no url (ui_mode ${String(session.ui_mode)})`);
     } catch (err) {
       // No session reached the buyer; a late completion would still win (see webhook-effects markPaid).
@@ -244,7 +269,8 @@ export class Purchases {
       return this.#stripe.webhooks.constructEvent(rawBody, header, this.#secret, this.#tolerance, undefined, this.#clock());
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (err instanceof this.#stripe.errors.StripeSignatureVerificationError) throw new WebhookSignatureError(signatureReason(message), message.split('\n')[0]!, { cause: err });
+      if (err instanceof this.#stripe.errors.StripeSignatureVerificationError)
+        throw new WebhookSignatureError(signatureReason(message), message.split('\n')[0]!, { cause: err });
       // Past the signature check: valid signature, unreadable body (not JSON, or a v2 thin event).
       throw new WebhookPayloadError(message, { cause: err });
     }
@@ -265,8 +291,14 @@ export class Purchases {
     switch (effect.kind) {
       case 'paid': {
         await publish('payment.purchase-completed', {
-          purchaseId: p.id, userId: p.userId, tierId: p.tierId, tierVersion: p.tierVersion,
-          amountCents: p.amountCents, currency: p.currency, paymentIntent: p.paymentIntent, eventId,
+          purchaseId: p.id,
+          userId: p.userId,
+          tierId: p.tierId,
+          tierVersion: p.tierVersion,
+          amountCents: p.amountCents,
+          currency: p.currency,
+          paymentIntent: p.paymentIntent,
+          eventId,
         });
         const error = await this.#issue(effect.assessment);
         if (error !== undefined) errors.push(error);
@@ -285,7 +317,14 @@ export class Purchases {
   async #issue(a: AssessmentRow): Promise<Error | undefined> {
     try {
       await this.#issuer.issue({ assessmentId: a.id, traderId: a.traderId, tierId: a.tierId, purchaseId: a.purchaseId });
-      await this.#publish('assessment.created', { assessmentId: a.id, traderId: a.traderId, tierId: a.tierId, tierVersion: a.tierVersion, purchaseId: a.purchaseId, phase: a.phase });
+      await this.#publish('assessment.created', {
+        assessmentId: a.id,
+        traderId: a.traderId,
+        tierId: a.tierId,
+        tierVersion: a.tierVersion,
+        purchaseId: a.purchaseId,
+        phase: a.phase,
+      });
       await this.#store.markIssued(a.id);
       return undefined;
     } catch (err) {
@@ -297,7 +336,8 @@ export class Purchases {
 function signatureReason(message: string): WebhookSignatureReason {
   if (message.startsWith('Timestamp outside the tolerance zone')) return 'timestamp-outside-tolerance';
   if (message.startsWith('No signatures found matching')) return 'signature-mismatch';
-  if (message.startsWith('Unable to extract timestamp') || message.startsWith('No signatures found with expected scheme')) return 'malformed-header';
+  if (message.startsWith('Unable to extract timestamp') || message.startsWith('No signatures found with expected scheme'))
+    return 'malformed-header';
   if (message.startsWith('No stripe-signature header')) return 'missing-header';
   if (message.startsWith('No webhook payload')) return 'empty-body';
   return 'invalid';

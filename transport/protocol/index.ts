@@ -5,7 +5,17 @@
  * asyncapi-ws.json (WebSocket) beside this file.
  */
 export { DELTA_KEY, SEQ_KEY, deltaHead, readFrameHead, writeUint } from './frame-bytes.js';
-export { CLOSE, ClientFrameSchema, FrameCodec, FrameError, PROTOCOLS, PROTOCOL_JSON, PROTOCOL_MSGPACK } from './protocol.js';
+export {
+  CLOSE,
+  ClientFrameSchema,
+  FrameCodec,
+  FrameError,
+  PROTOCOLS,
+  PROTOCOL_JSON,
+  PROTOCOL_MSGPACK,
+  pickProtocol,
+  WS_PATH,
+} from './protocol.js';
 export type { ClientFrame, ErrorCode, OrderOp, Protocol, ServerFrame, SessionLimits } from './protocol.js';
-export { HTTP_ROUTES, openApiPath } from './routes.js';
-export type { HttpRoute, HttpRouteName } from './routes.js';
+export { BODY_LIMITS, declares, HTTP_ROUTES, IDEMPOTENCY_KEY, LEADERBOARD_N, openApiPath, UNROUTED } from './routes.js';
+export type { HttpRoute, HttpRouteAuth, HttpRouteName } from './routes.js';

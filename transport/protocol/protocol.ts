@@ -20,18 +20,44 @@ export const PROTOCOL_JSON = 'vatic.v1.json';
 export const PROTOCOLS = [PROTOCOL_MSGPACK, PROTOCOL_JSON] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
+/** The path of the WebSocket route (asyncapi-ws.json's channel). */
+export const WS_PATH = '/v1/ws';
+
+/** The subprotocol the server speaks of those a client offers: the first of {@link PROTOCOLS}, the server's order, that is offered. */
+export function pickProtocol(offered: readonly string[]): Protocol | undefined {
+  return PROTOCOLS.find((p) => offered.includes(p));
+}
+
 const id = z.string().min(1).max(128);
 const reqId = z.union([z.string().min(1).max(64), z.number().int().nonnegative()]);
 
 /** Orders over the socket; each carries the client's id for its answer. */
 const OrderOp = z.discriminatedUnion('op', [
-  z.object({
-    op: z.literal('place'), clientOrderId: z.string().min(1).max(64), symbol: z.string().min(1).max(64), side: z.enum(['buy', 'sell']),
-    type: z.enum(['market', 'limit', 'stop']), qty: z.number().positive().finite(), limitPrice: z.number().positive().finite().optional(),
-    stopPrice: z.number().positive().finite().optional(), stopLoss: z.number().positive().finite().optional(),
-    takeProfit: z.number().positive().finite().optional(), reduceOnly: z.boolean().optional(), tif: z.enum(['gtc', 'day']).optional(),
-  }).strict(),
-  z.object({ op: z.literal('modify'), orderId: id, qty: z.number().positive().finite().optional(), limitPrice: z.number().positive().finite().optional(), stopPrice: z.number().positive().finite().optional() }).strict(),
+  z
+    .object({
+      op: z.literal('place'),
+      clientOrderId: z.string().min(1).max(64),
+      symbol: z.string().min(1).max(64),
+      side: z.enum(['buy', 'sell']),
+      type: z.enum(['market', 'limit', 'stop']),
+      qty: z.number().positive().finite(),
+      limitPrice: z.number().positive().finite().optional(),
+      stopPrice: z.number().positive().finite().optional(),
+      stopLoss: z.number().positive().finite().optional(),
+      takeProfit: z.number().positive().finite().optional(),
+      reduceOnly: z.boolean().optional(),
+      tif: z.enum(['gtc', 'day']).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      op: z.literal('modify'),
+      orderId: id,
+      qty: z.number().positive().finite().optional(),
+      limitPrice: z.number().positive().finite().optional(),
+      stopPrice: z.number().positive().finite().optional(),
+    })
+    .strict(),
   z.object({ op: z.literal('cancel'), orderId: id }).strict(),
   z.object({ op: z.literal('close-position'), symbol: z.string().min(1).max(64), clientOrderId: z.string().min(1).max(64) }).strict(),
   z.object({ op: z.literal('flatten') }).strict(),
@@ -41,7 +67,14 @@ export type OrderOp = z.infer<typeof OrderOp>;
 /** Every frame a client may send. */
 export const ClientFrameSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('auth'), token: z.string().min(1).max(8_192) }).strict(),
-  z.object({ t: z.literal('sub'), id: reqId, assessmentId: id, resume: z.object({ epoch: z.number().int().nonnegative(), seq: z.number().int().nonnegative() }).strict().optional() }).strict(),
+  z
+    .object({
+      t: z.literal('sub'),
+      id: reqId,
+      assessmentId: id,
+      resume: z.object({ epoch: z.number().int().nonnegative(), seq: z.number().int().nonnegative() }).strict().optional(),
+    })
+    .strict(),
   z.object({ t: z.literal('unsub'), id: reqId, assessmentId: id }).strict(),
   z.object({ t: z.literal('order'), id: reqId, assessmentId: id, order: OrderOp }).strict(),
   z.object({ t: z.literal('ping'), ts: z.number().finite().optional() }).strict(),
@@ -50,9 +83,24 @@ export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
 /** Protocol error codes: stable, for clients to branch on. */
 export type ErrorCode =
-  | 'MALFORMED_FRAME' | 'FRAME_TOO_LARGE' | 'AUTH_REQUIRED' | 'AUTH_FAILED' | 'AUTH_TIMEOUT' | 'ALREADY_AUTHENTICATED'
-  | 'FORBIDDEN_ASSESSMENT' | 'TOO_MANY_SUBSCRIPTIONS' | 'TOO_MANY_CONNECTIONS' | 'RATE_LIMITED' | 'SLOW_CONSUMER'
-  | 'NOT_SUBSCRIBED' | 'DRAINING' | 'INTERNAL' | 'TOKEN_EXPIRED' | 'ALREADY_SUBSCRIBED' | 'CONNECTION_RATE_LIMITED' | 'UNAVAILABLE';
+  | 'MALFORMED_FRAME'
+  | 'FRAME_TOO_LARGE'
+  | 'AUTH_REQUIRED'
+  | 'AUTH_FAILED'
+  | 'AUTH_TIMEOUT'
+  | 'ALREADY_AUTHENTICATED'
+  | 'FORBIDDEN_ASSESSMENT'
+  | 'TOO_MANY_SUBSCRIPTIONS'
+  | 'TOO_MANY_CONNECTIONS'
+  | 'RATE_LIMITED'
+  | 'SLOW_CONSUMER'
+  | 'NOT_SUBSCRIBED'
+  | 'DRAINING'
+  | 'INTERNAL'
+  | 'TOKEN_EXPIRED'
+  | 'ALREADY_SUBSCRIBED'
+  | 'CONNECTION_RATE_LIMITED'
+  | 'UNAVAILABLE';
 
 /** A probability with its Wilson 95% interval. */
 export interface PassInterval {
@@ -68,19 +116,58 @@ export interface PassInterval {
  * numbered nor replayed on resume.
  */
 export type ServerFrame =
-  | { readonly t: 'ready'; readonly traderId: string; readonly roles: string[]; readonly heartbeatMs: number; readonly limits: SessionLimits; readonly expiresAt: number }
+  | {
+      readonly t: 'ready';
+      readonly traderId: string;
+      readonly roles: string[];
+      readonly heartbeatMs: number;
+      readonly limits: SessionLimits;
+      readonly expiresAt: number;
+    }
   | { readonly t: 'reauthenticated'; readonly traderId: string; readonly roles: string[]; readonly expiresAt: number }
-  | { readonly t: 'snapshot'; readonly id?: string | number; readonly assessmentId: string; readonly epoch: number; readonly seq: number; readonly state: unknown }
+  | {
+      readonly t: 'snapshot';
+      readonly id?: string | number;
+      readonly assessmentId: string;
+      readonly epoch: number;
+      readonly seq: number;
+      readonly state: unknown;
+    }
   | { readonly t: 'delta'; readonly assessmentId: string; readonly epoch: number; readonly seq: number; readonly delta: unknown }
   | { readonly t: 'event'; readonly assessmentId: string; readonly epoch: number; readonly seq: number; readonly event: unknown }
-  | { readonly t: 'resumed'; readonly id?: string | number; readonly assessmentId: string; readonly epoch: number; readonly from: number; readonly to: number }
+  | {
+      readonly t: 'resumed';
+      readonly id?: string | number;
+      readonly assessmentId: string;
+      readonly epoch: number;
+      readonly from: number;
+      readonly to: number;
+    }
   | { readonly t: 'resync'; readonly assessmentId: string; readonly reason: string }
   | { readonly t: 'unsubscribed'; readonly id: string | number; readonly assessmentId: string }
   | { readonly t: 'ack'; readonly id: string | number; readonly position: number }
   | { readonly t: 'reject'; readonly id: string | number; readonly code: string; readonly message: string }
   | { readonly t: 'pong'; readonly ts?: number; readonly serverTs: number }
-  | { readonly t: 'estimate'; readonly assessmentId: string; readonly at: number; readonly paths: number; readonly pass: PassInterval; readonly breakdown: Readonly<Record<string, number>>; readonly medianDaysToPass: number | null }
-  | { readonly t: 'report'; readonly assessmentId: string; readonly reportId: number; readonly traderId: string | null; readonly kind: string; readonly trigger: string; readonly status: string | null; readonly asOf: number; readonly createdAt: number }
+  | {
+      readonly t: 'estimate';
+      readonly assessmentId: string;
+      readonly at: number;
+      readonly paths: number;
+      readonly pass: PassInterval;
+      readonly breakdown: Readonly<Record<string, number>>;
+      readonly medianDaysToPass: number | null;
+    }
+  | {
+      readonly t: 'report';
+      readonly assessmentId: string;
+      readonly reportId: number;
+      readonly traderId: string | null;
+      readonly kind: string;
+      readonly trigger: string;
+      readonly status: string | null;
+      readonly asOf: number;
+      readonly createdAt: number;
+    }
   | { readonly t: 'error'; readonly code: ErrorCode; readonly message: string; readonly id?: string | number };
 
 /** Limits a session runs under, told to the client in `ready`. */
@@ -132,7 +219,8 @@ export class FrameCodec {
 
   /** Decode and validate one client frame; throws {@link FrameError} saying what was wrong. */
   decode(data: ArrayBuffer, isBinary: boolean): ClientFrame {
-    if (data.byteLength > this.#maxBytes) throw new FrameError('FRAME_TOO_LARGE', `frame is ${data.byteLength} bytes; the limit is ${this.#maxBytes}`);
+    if (data.byteLength > this.#maxBytes)
+      throw new FrameError('FRAME_TOO_LARGE', `frame is ${data.byteLength} bytes; the limit is ${this.#maxBytes}`);
     let body: unknown;
     if (this.protocol === PROTOCOL_MSGPACK) {
       if (!isBinary) throw new FrameError('MALFORMED_FRAME', `text frame on ${PROTOCOL_MSGPACK}: send binary msgpack`);
@@ -151,7 +239,10 @@ export class FrameCodec {
     }
     const parsed = ClientFrameSchema.safeParse(body);
     if (!parsed.success) {
-      const detail = parsed.error.issues.slice(0, 4).map((i) => `${i.path.map(String).join('.') || '(frame)'}: ${i.message}`).join('; ');
+      const detail = parsed.error.issues
+        .slice(0, 4)
+        .map((i) => `${i.path.map(String).join('.') || '(frame)'}: ${i.message}`)
+        .join('; ');
       throw new FrameError('MALFORMED_FRAME', `frame does not match the protocol: ${detail}`);
     }
     return parsed.data;

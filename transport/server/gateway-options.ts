@@ -12,6 +12,22 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 import type { StreamHub } from './stream-hub.js';
 import type { TokenVerifier } from './token-verifier.js';
 
+/**
+ * The defaults of {@link GatewayOptions} the documents state (asyncapi-ws.json's session and stream limits), and the
+ * fixed thresholds beside them: a lagging subscriber is resynced once less than `resyncBelowBytes` waits on its socket;
+ * uWS itself drops frames over `uwsFrameMultiple` × `maxFrameBytes` before the gateway sees them.
+ */
+export const GATEWAY_DEFAULTS = {
+  maxFrameBytes: 16_384,
+  messagesPerSecond: 50,
+  maxSubscriptions: 16,
+  authTimeoutMs: 5_000,
+  idleTimeoutSec: 60,
+  maxProtocolErrors: 10,
+  resyncBelowBytes: 64 * 1024,
+  uwsFrameMultiple: 4,
+} as const;
+
 /** What HTTP routes see of the running gateway (`Gateway`, gateway.ts). */
 export interface GatewayView {
   readonly metrics: GatewayMetrics;

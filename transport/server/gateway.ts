@@ -6,16 +6,32 @@
  */
 import type { TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import type { AssessmentState } from '../../actors/index.js';
-import { CLOSE, FrameCodec, type FrameError, PROTOCOL_JSON, PROTOCOL_MSGPACK, PROTOCOLS, type ClientFrame, type ErrorCode, type Protocol, type ServerFrame, type SessionLimits } from '../protocol/index.js';
+import {
+  CLOSE,
+  FrameCodec,
+  type FrameError,
+  PROTOCOL_JSON,
+  PROTOCOL_MSGPACK,
+  PROTOCOLS,
+  type ClientFrame,
+  type ErrorCode,
+  type Protocol,
+  type ServerFrame,
+  type SessionLimits,
+  UNROUTED,
+  pickProtocol,
+  WS_PATH,
+} from '../protocol/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Session, type Holder } from './session.js';
 import type { Principal } from './token-verifier.js';
 import { loadUws, type LoadedUws } from './uws.js';
 import { guardApp, PortInUseError } from './guard.js';
 import { TraderLimits, type TraderCount } from './trader-limits.js';
-import type { GatewayOptions, OfferResult, StreamSnapshot } from './gateway-options.js';
+import { GATEWAY_DEFAULTS, type GatewayOptions, type OfferResult, type StreamSnapshot } from './gateway-options.js';
 import { json, toCommand } from './http-json.js';
 
+export { GATEWAY_DEFAULTS } from './gateway-options.js';
 export type { GatewayEngine, GatewayOptions, GatewayView, OfferResult, StreamSnapshot } from './gateway-options.js';
 
 /** uWS's `ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT`: bind without SO_REUSEPORT. */
@@ -42,7 +58,11 @@ export class Gateway {
     this.app = app;
     this.#listen = listen;
     this.port = port;
-    this.#limits = { maxFrameBytes: o.maxFrameBytes ?? 16_384, messagesPerSecond: o.messagesPerSecond ?? 50, maxSubscriptions: o.maxSubscriptions ?? 16 };
+    this.#limits = {
+      maxFrameBytes: o.maxFrameBytes ?? GATEWAY_DEFAULTS.maxFrameBytes,
+      messagesPerSecond: o.messagesPerSecond ?? GATEWAY_DEFAULTS.messagesPerSecond,
+      maxSubscriptions: o.maxSubscriptions ?? GATEWAY_DEFAULTS.maxSubscriptions,
+    };
     this.#traders = new TraderLimits(o);
     this.#hardLimit = o.hub.hardLimitBytes;
     this.#sweeper = setInterval(() => {
@@ -61,56 +81,78 @@ export class Gateway {
       o.metrics.httpErrors.inc({ code: a.code });
       // A request the gateway cannot take (400) is the client's; a 500 is a handler's failure.
       if (a.status >= 500) o.metrics.handlerErrors.inc({ where: 'http' });
-      (a.status >= 500 ? o.log.error.bind(o.log) : o.log.warn.bind(o.log))({ err, where, status: a.status, code: a.code }, a.status >= 500 ? 'HTTP handler failed' : 'HTTP request refused');
+      (a.status >= 500 ? o.log.error.bind(o.log) : o.log.warn.bind(o.log))(
+        { err, where, status: a.status, code: a.code },
+        a.status >= 500 ? 'HTTP handler failed' : 'HTTP request refused',
+      );
     });
-    const maxFrame = o.maxFrameBytes ?? 16_384;
+    const maxFrame = o.maxFrameBytes ?? GATEWAY_DEFAULTS.maxFrameBytes;
     // One codec per subprotocol for every session: each holds buffers worth more than the rest of an idle session.
-    const codecs: Record<Protocol, FrameCodec> = { [PROTOCOL_MSGPACK]: new FrameCodec(PROTOCOL_MSGPACK, maxFrame), [PROTOCOL_JSON]: new FrameCodec(PROTOCOL_JSON, maxFrame) };
-    /** A WebSocket handler that cannot throw into uWS (and from it into the process). */
-    const safe = <A extends unknown[]>(where: string, f: (...a: A) => void) => (...a: A): void => {
-      try {
-        f(...a);
-      } catch (err) {
-        if (gateway !== undefined) gateway.#failed(err, where, a[0] as WebSocket<Holder>);
-        else o.log.error({ err, where }, 'WebSocket handler failed');
-      }
+    const codecs: Record<Protocol, FrameCodec> = {
+      [PROTOCOL_MSGPACK]: new FrameCodec(PROTOCOL_MSGPACK, maxFrame),
+      [PROTOCOL_JSON]: new FrameCodec(PROTOCOL_JSON, maxFrame),
     };
-    app.ws<Holder>('/v1/ws', {
+    /** A WebSocket handler that cannot throw into uWS (and from it into the process). */
+    const safe =
+      <A extends unknown[]>(where: string, f: (...a: A) => void) =>
+      (...a: A): void => {
+        try {
+          f(...a);
+        } catch (err) {
+          if (gateway !== undefined) gateway.#failed(err, where, a[0] as WebSocket<Holder>);
+          else o.log.error({ err, where }, 'WebSocket handler failed');
+        }
+      };
+    app.ws<Holder>(WS_PATH, {
       compression: loaded.uws.DISABLED,
-      maxPayloadLength: maxFrame * 4,
-      idleTimeout: o.idleTimeoutSec ?? 60,
+      maxPayloadLength: maxFrame * GATEWAY_DEFAULTS.uwsFrameMultiple,
+      idleTimeout: o.idleTimeoutSec ?? GATEWAY_DEFAULTS.idleTimeoutSec,
       sendPingsAutomatically: true,
       maxBackpressure: 2 * o.hub.hardLimitBytes, // the gateway closes slow readers at the hard limit, before uWS would drop frames
       upgrade: (res, req, context) => {
-        const offered = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim());
-        const protocol = PROTOCOLS.find((p) => offered.includes(p));
+        const offered = req
+          .getHeader('sec-websocket-protocol')
+          .split(',')
+          .map((p) => p.trim());
+        const protocol = pickProtocol(offered);
         if (gateway === undefined || gateway.draining) return void res.writeStatus('503 Service Unavailable').end('draining');
         if (protocol === undefined) return void res.writeStatus('400 Bad Request').end(`offer subprotocol ${PROTOCOLS.join(' or ')}`);
-        const key = req.getHeader('sec-websocket-key'), extensions = req.getHeader('sec-websocket-extensions');
+        const key = req.getHeader('sec-websocket-key'),
+          extensions = req.getHeader('sec-websocket-extensions');
         const address = Buffer.from(res.getRemoteAddressAsText()).toString();
         const g = gateway;
         let aborted = false;
         res.onAborted(() => (aborted = true));
         // New connections per address are counted before the upgrade (a reconnect loop costs one limiter call, not a session).
-        void g.#traders.connects.address.take(`connect:address:${address}`).catch(() => ({ allowed: true, remaining: 0, resetMs: 0 })).then((r) => {
-          if (aborted) return;
-          res.cork(() => {
-            if (!r.allowed) {
-              g.#o.metrics.refusals.inc({ code: 'CONNECTION_RATE_LIMITED' });
-              return void res.writeStatus('429 Too Many Requests').writeHeader('retry-after', String(Math.ceil(r.resetMs / 1000))).end('CONNECTION_RATE_LIMITED: too many new connections from this address');
-            }
-            const session = new Session(++g.#nextSession, protocol, codecs[protocol], address);
-            // uWS copies the user data object: hand it a holder, so the session itself stays one object.
-            res.upgrade<Holder>({ session }, key, protocol, extensions, context);
-          });
-        }).catch((err: unknown) => g.#failed(err, 'upgrade', undefined));
+        void g.#traders.connects.address
+          .take(`connect:address:${address}`)
+          .catch(() => ({ allowed: true, remaining: 0, resetMs: 0 }))
+          .then((r) => {
+            if (aborted) return;
+            res.cork(() => {
+              if (!r.allowed) {
+                g.#o.metrics.refusals.inc({ code: 'CONNECTION_RATE_LIMITED' });
+                return void res
+                  .writeStatus('429 Too Many Requests')
+                  .writeHeader('retry-after', String(Math.ceil(r.resetMs / 1000)))
+                  .end('CONNECTION_RATE_LIMITED: too many new connections from this address');
+              }
+              const session = new Session(++g.#nextSession, protocol, codecs[protocol], address);
+              // uWS copies the user data object: hand it a holder, so the session itself stays one object.
+              res.upgrade<Holder>({ session }, key, protocol, extensions, context);
+            });
+          })
+          .catch((err: unknown) => g.#failed(err, 'upgrade', undefined));
       },
       open: safe('open', (ws: WebSocket<Holder>) => gateway!.#open(ws)),
-      message: safe('message', (ws: WebSocket<Holder>, data: ArrayBuffer, isBinary: boolean) => gateway!.#message(ws.getUserData().session, data, isBinary)),
+      message: safe('message', (ws: WebSocket<Holder>, data: ArrayBuffer, isBinary: boolean) =>
+        gateway!.#message(ws.getUserData().session, data, isBinary),
+      ),
       ping: safe('ping', (ws: WebSocket<Holder>) => gateway!.#ping(ws.getUserData().session)),
       close: safe('close', (ws: WebSocket<Holder>, code: number, message: ArrayBuffer) => {
         // uWS drops a connection whose text frame is not UTF-8 (RFC 6455 requires failing it) before any handler sees the frame.
-        if (code === 1006 && Buffer.from(message).toString() === 'Received invalid UTF-8') gateway!.#o.metrics.refusals.inc({ code: 'MALFORMED_FRAME' });
+        if (code === 1006 && Buffer.from(message).toString() === 'Received invalid UTF-8')
+          gateway!.#o.metrics.refusals.inc({ code: 'MALFORMED_FRAME' });
         gateway!.#close(ws.getUserData().session);
       }),
       drain: safe('drain', (ws: WebSocket<Holder>) => gateway!.#drained(ws.getUserData().session)),
@@ -120,13 +162,17 @@ export class Gateway {
     // Exclusive: without it uWS listens with SO_REUSEPORT and a second gateway on the port would share its traffic.
     const listen = await new Promise<us_listen_socket>((resolve, reject) => {
       (app.listen as unknown as (h: string, p: number, opts: number, cb: (s: us_listen_socket | false) => void) => void)(
-        host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (socket) => (socket ? resolve(socket) : reject(new PortInUseError(host, port))));
+        host,
+        port,
+        LIBUS_LISTEN_EXCLUSIVE_PORT,
+        (socket) => (socket ? resolve(socket) : reject(new PortInUseError(host, port))),
+      );
     });
     gateway = new Gateway(o, loaded, app, listen, loaded.uws.us_socket_local_port(listen));
     o.routes?.(app, gateway);
     app.any('/*', (res) => {
-      o.metrics.httpErrors.inc({ code: 'NOT_FOUND' });
-      json(res, 404, { error: { code: 'NOT_FOUND', message: 'no such route' } });
+      o.metrics.httpErrors.inc({ code: UNROUTED.code });
+      json(res, UNROUTED.status, { error: { code: UNROUTED.code, message: 'no such route' } });
     });
     o.log.info({ port: gateway.port, implementation: loaded.implementation }, 'gateway listening');
     return gateway;
@@ -162,9 +208,13 @@ export class Gateway {
     s.ws = ws;
     this.#sessions.add(s);
     this.#o.metrics.connections.inc();
-    s.authTimer = setTimeout(this.#guarded(s, 'auth timeout', () => {
-      if (s.principal === undefined) this.#refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${this.#o.authTimeoutMs ?? 5_000} ms`, true);
-    }), this.#o.authTimeoutMs ?? 5_000);
+    s.authTimer = setTimeout(
+      this.#guarded(s, 'auth timeout', () => {
+        if (s.principal === undefined)
+          this.#refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${this.#o.authTimeoutMs ?? GATEWAY_DEFAULTS.authTimeoutMs} ms`, true);
+      }),
+      this.#o.authTimeoutMs ?? GATEWAY_DEFAULTS.authTimeoutMs,
+    );
   }
 
   #close(s: Session): void {
@@ -183,10 +233,15 @@ export class Gateway {
   /** The socket drained: tell it which streams skipped deltas, so it resumes them. */
   #drained(s: Session): void {
     const lagging = s.lagging;
-    if (lagging === undefined || s.buffered() > 64 * 1024) return;
+    if (lagging === undefined || s.buffered() > GATEWAY_DEFAULTS.resyncBelowBytes) return;
     s.lagging = undefined;
     s.ws?.cork(() => {
-      for (const id of lagging) this.#send(s, { t: 'resync', assessmentId: id, reason: 'deltas were skipped while this connection was slow; resume from your last seq' });
+      for (const id of lagging)
+        this.#send(s, {
+          t: 'resync',
+          assessmentId: id,
+          reason: 'deltas were skipped while this connection was slow; resume from your last seq',
+        });
     });
   }
 
@@ -197,12 +252,20 @@ export class Gateway {
     try {
       const s = ws instanceof Session ? ws : ws?.getUserData().session;
       if (s !== undefined && !s.closed) this.#refuse(s, 'INTERNAL', 'the gateway failed on this frame; it was not processed');
-    } catch { /* the socket is gone */ }
+    } catch {
+      /* the socket is gone */
+    }
   }
 
   /** A control-frame ping (uWS answers the pong itself): counted against the connection's rate like any frame. */
   #ping(s: Session): void {
-    if (!s.take(this.#limits.messagesPerSecond)) this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s (pings included) on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+    if (!s.take(this.#limits.messagesPerSecond))
+      this.#refuse(
+        s,
+        'RATE_LIMITED',
+        `more than ${this.#limits.messagesPerSecond} frames/s (pings included) on this connection`,
+        ++s.errors > (this.#o.maxProtocolErrors ?? GATEWAY_DEFAULTS.maxProtocolErrors),
+      );
   }
 
   #message(s: Session, data: ArrayBuffer, isBinary: boolean): void {
@@ -212,13 +275,19 @@ export class Gateway {
       frame = s.codec.decode(data, isBinary);
     } catch (err) {
       const e = err as FrameError;
-      this.#refuse(s, e.code, e.message, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+      this.#refuse(s, e.code, e.message, ++s.errors > (this.#o.maxProtocolErrors ?? GATEWAY_DEFAULTS.maxProtocolErrors));
       return;
     }
     // The trader's budget after the decode, so a refused order or sub names its id and can be told apart.
     if (s.principal !== undefined && !this.#traders.frames.take(s.principal.traderId)) {
       const id = 'id' in frame && (typeof frame.id === 'string' || typeof frame.id === 'number') ? frame.id : undefined;
-      return this.#refuse(s, 'RATE_LIMITED', `more than ${this.#traders.traderMessagesPerSecond} frames/s from this trader over all its connections`, false, id);
+      return this.#refuse(
+        s,
+        'RATE_LIMITED',
+        `more than ${this.#traders.traderMessagesPerSecond} frames/s from this trader over all its connections`,
+        false,
+        id,
+      );
     }
     const async = (p: Promise<void>): void => void p.catch((err: unknown) => this.#failed(err, 'message', s));
     if (s.principal === undefined) {
@@ -232,14 +301,18 @@ export class Gateway {
         if (s.authenticating) return this.#refuse(s, 'ALREADY_AUTHENTICATED', 'a re-auth is being checked: wait for its answer');
         s.authenticating = true;
         return async(this.#reauth(s, frame.token).finally(() => (s.authenticating = false)));
-      case 'ping': return this.#send(s, { t: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), serverTs: Date.now() });
-      case 'sub': return async(this.#subscribe(s, frame));
+      case 'ping':
+        return this.#send(s, { t: 'pong', ...(frame.ts === undefined ? {} : { ts: frame.ts }), serverTs: Date.now() });
+      case 'sub':
+        return async(this.#subscribe(s, frame));
       case 'unsub':
-        if (s.subs?.delete(frame.assessmentId) !== true) return this.#refuse(s, 'NOT_SUBSCRIBED', `not subscribed to '${frame.assessmentId}'`, false, frame.id);
+        if (s.subs?.delete(frame.assessmentId) !== true)
+          return this.#refuse(s, 'NOT_SUBSCRIBED', `not subscribed to '${frame.assessmentId}'`, false, frame.id);
         this.#o.hub.unsubscribe(frame.assessmentId, s);
         this.#trader(s).subscriptions--;
         return this.#send(s, { t: 'unsubscribed', id: frame.id, assessmentId: frame.assessmentId });
-      case 'order': return async(this.#order(s, frame));
+      case 'order':
+        return async(this.#order(s, frame));
     }
   }
 
@@ -251,7 +324,12 @@ export class Gateway {
    */
   #allow(s: Session): boolean {
     if (!s.take(this.#limits.messagesPerSecond)) {
-      this.#refuse(s, 'RATE_LIMITED', `more than ${this.#limits.messagesPerSecond} frames/s on this connection`, ++s.errors > (this.#o.maxProtocolErrors ?? 10));
+      this.#refuse(
+        s,
+        'RATE_LIMITED',
+        `more than ${this.#limits.messagesPerSecond} frames/s on this connection`,
+        ++s.errors > (this.#o.maxProtocolErrors ?? GATEWAY_DEFAULTS.maxProtocolErrors),
+      );
       return false;
     }
     return true;
@@ -276,17 +354,28 @@ export class Gateway {
   async #auth(s: Session, token: string): Promise<void> {
     const principal = await this.#verify(s, token, { close: true, suffix: '' });
     if (principal === undefined || s.closed) return;
-    const rate = await this.#traders.connects.trader.take(`connect:trader:${principal.traderId}`).catch(() => ({ allowed: true, resetMs: 0 }));
+    const rate = await this.#traders.connects.trader
+      .take(`connect:trader:${principal.traderId}`)
+      .catch(() => ({ allowed: true, resetMs: 0 }));
     if (s.closed) return;
-    if (!rate.allowed) return this.#refuse(s, 'CONNECTION_RATE_LIMITED', `too many new connections for this trader; retry in ${rate.resetMs} ms`, true);
-    if (!this.#traders.join(principal.traderId)) return this.#refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${this.#traders.maxConnectionsPerTrader} connections`, true);
+    if (!rate.allowed)
+      return this.#refuse(s, 'CONNECTION_RATE_LIMITED', `too many new connections for this trader; retry in ${rate.resetMs} ms`, true);
+    if (!this.#traders.join(principal.traderId))
+      return this.#refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${this.#traders.maxConnectionsPerTrader} connections`, true);
     clearTimeout(s.authTimer);
     s.authTimer = undefined; // a cleared timer still holds its closure while referenced
     s.principal = principal;
     this.#expireAt(s, principal.expiresAt);
     await this.#traders.frames.prime(principal.traderId);
     if (s.closed) return;
-    this.#send(s, { t: 'ready', traderId: principal.traderId, roles: [...principal.roles], heartbeatMs: ((this.#o.idleTimeoutSec ?? 60) * 1000) / 2, limits: this.#limits, expiresAt: principal.expiresAt });
+    this.#send(s, {
+      t: 'ready',
+      traderId: principal.traderId,
+      roles: [...principal.roles],
+      heartbeatMs: ((this.#o.idleTimeoutSec ?? GATEWAY_DEFAULTS.idleTimeoutSec) * 1000) / 2,
+      limits: this.#limits,
+      expiresAt: principal.expiresAt,
+    });
   }
 
   /** A new token on an authenticated socket: same trader, later expiry; the session goes on under it. */
@@ -295,7 +384,11 @@ export class Gateway {
     if (principal === undefined || s.closed || s.principal === undefined) return;
     if (principal.traderId !== s.principal.traderId) {
       this.#o.metrics.authFailures.inc({ reason: 'TRADER_MISMATCH' });
-      return this.#refuse(s, 'AUTH_FAILED', 'TOKEN_CLAIMS: a re-auth token must be for the same trader; the session keeps its current token');
+      return this.#refuse(
+        s,
+        'AUTH_FAILED',
+        'TOKEN_CLAIMS: a re-auth token must be for the same trader; the session keeps its current token',
+      );
     }
     s.principal = principal;
     s.owned = undefined; // roles may have changed: ownership is checked again
@@ -307,11 +400,15 @@ export class Gateway {
   #expireAt(s: Session, expiresAt: number): void {
     clearTimeout(s.expiryTimer);
     // Node timers hold at most 2^31 - 1 ms; tokens live 24 h at most, and a later check re-arms.
-    s.expiryTimer = setTimeout(this.#guarded(s, 'token expiry', () => {
-      s.expiryTimer = undefined;
-      if (s.principal !== undefined && Date.now() >= s.principal.expiresAt) this.#refuse(s, 'TOKEN_EXPIRED', 'the token expired: send auth with a new token before exp to keep a session', true);
-      else if (s.principal !== undefined) this.#expireAt(s, s.principal.expiresAt);
-    }), Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())));
+    s.expiryTimer = setTimeout(
+      this.#guarded(s, 'token expiry', () => {
+        s.expiryTimer = undefined;
+        if (s.principal !== undefined && Date.now() >= s.principal.expiresAt)
+          this.#refuse(s, 'TOKEN_EXPIRED', 'the token expired: send auth with a new token before exp to keep a session', true);
+        else if (s.principal !== undefined) this.#expireAt(s, s.principal.expiresAt);
+      }),
+      Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())),
+    );
   }
 
   /** A timer's callback that cannot throw into the event loop (and from it out of the process). */
@@ -352,15 +449,33 @@ export class Gateway {
     const already = s.subscribed(f.assessmentId);
     // A repeated sub is cheap: no state read, no snapshot (resume to catch up, or unsub then sub for a fresh snapshot).
     if ((already && f.resume === undefined) || s.subscribing?.has(f.assessmentId) === true) {
-      return this.#refuse(s, 'ALREADY_SUBSCRIBED', `already subscribed to '${f.assessmentId}': sub with resume to catch up, or unsub first for a new snapshot`, false, f.id);
+      return this.#refuse(
+        s,
+        'ALREADY_SUBSCRIBED',
+        `already subscribed to '${f.assessmentId}': sub with resume to catch up, or unsub first for a new snapshot`,
+        false,
+        f.id,
+      );
     }
     if (!already) {
       if ((s.subs?.size ?? 0) + (s.subscribing?.size ?? 0) >= this.#limits.maxSubscriptions) {
-        return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${this.#limits.maxSubscriptions} subscriptions per connection`, false, f.id);
+        return this.#refuse(
+          s,
+          'TOO_MANY_SUBSCRIPTIONS',
+          `at most ${this.#limits.maxSubscriptions} subscriptions per connection`,
+          false,
+          f.id,
+        );
       }
       const maxTrader = this.#traders.maxTraderSubscriptions;
       if (this.#trader(s).subscriptions >= maxTrader) {
-        return this.#refuse(s, 'TOO_MANY_SUBSCRIPTIONS', `at most ${maxTrader} subscriptions per trader over all its connections`, false, f.id);
+        return this.#refuse(
+          s,
+          'TOO_MANY_SUBSCRIPTIONS',
+          `at most ${maxTrader} subscriptions per trader over all its connections`,
+          false,
+          f.id,
+        );
       }
     }
     if (this.#overHardLimit(s)) return;
@@ -384,7 +499,8 @@ export class Gateway {
     }
     if (s.closed) return;
     if (unavailable !== undefined) return this.#refuse(s, 'UNAVAILABLE', unavailable, false, f.id);
-    if (state === undefined || snap === undefined) return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
+    if (state === undefined || snap === undefined)
+      return this.#refuse(s, 'FORBIDDEN_ASSESSMENT', `assessment '${f.assessmentId}' does not exist or is not yours`, false, f.id);
     // A snapshot or a replay is a frame like any other: a connection that does not read is closed, not fed.
     if (this.#overHardLimit(s)) return;
     const hub = this.#o.hub;
@@ -399,7 +515,14 @@ export class Gateway {
         // Corked: the replay and its answer leave in as few writes as fit.
         s.ws?.cork(() => {
           for (const m of missed) s.send(m);
-          this.#send(s, { t: 'resumed', id: f.id, assessmentId: f.assessmentId, epoch: hub.epochOf(f.assessmentId), from: resume.seq + 1, to: hub.seqOf(f.assessmentId) });
+          this.#send(s, {
+            t: 'resumed',
+            id: f.id,
+            assessmentId: f.assessmentId,
+            epoch: hub.epochOf(f.assessmentId),
+            from: resume.seq + 1,
+            to: hub.seqOf(f.assessmentId),
+          });
         });
         this.#o.metrics.resumes.inc({ outcome: 'replayed' });
         return;
@@ -414,7 +537,12 @@ export class Gateway {
     if (after !== undefined && after.length === 0) return this.#send(s, snapshot);
     s.ws?.cork(() => {
       this.#send(s, snapshot);
-      if (after === undefined) this.#send(s, { t: 'resync', assessmentId: f.assessmentId, reason: 'the stream moved while the snapshot was taken; resume from the snapshot' });
+      if (after === undefined)
+        this.#send(s, {
+          t: 'resync',
+          assessmentId: f.assessmentId,
+          reason: 'the stream moved while the snapshot was taken; resume from the snapshot',
+        });
       else for (const m of after) s.send(m);
     });
   }
@@ -428,7 +556,12 @@ export class Gateway {
       const limited = await this.#o.orderLimiter?.take(`orders:${s.principal!.traderId}`);
       if (limited !== undefined && !limited.allowed) {
         this.#o.metrics.orders.inc({ result: 'RATE_LIMITED' });
-        return this.#send(s, { t: 'reject', id: f.id, code: 'RATE_LIMITED', message: `order rate limit reached for this trader; retry in ${limited.resetMs} ms` });
+        return this.#send(s, {
+          t: 'reject',
+          id: f.id,
+          code: 'RATE_LIMITED',
+          message: `order rate limit reached for this trader; retry in ${limited.resetMs} ms`,
+        });
       }
       result = await this.#o.engine.offer({ kind: 'command', assessmentId: f.assessmentId, command: toCommand(f.order) });
     } catch (err) {
@@ -438,8 +571,12 @@ export class Gateway {
     this.#o.metrics.orders.inc({ result: result.ok ? 'acknowledged' : result.code });
     if (s.closed) return;
     // No owner of the assessment's shard answered in time (a routing gateway): the order may or may not be taken.
-    if (!result.ok && result.code === 'UNAVAILABLE') return this.#send(s, { t: 'reject', id: f.id, code: 'UNAVAILABLE', message: result.message });
-    this.#send(s, result.ok ? { t: 'ack', id: f.id, position: result.position } : { t: 'reject', id: f.id, code: result.code, message: result.message });
+    if (!result.ok && result.code === 'UNAVAILABLE')
+      return this.#send(s, { t: 'reject', id: f.id, code: 'UNAVAILABLE', message: result.message });
+    this.#send(
+      s,
+      result.ok ? { t: 'ack', id: f.id, position: result.position } : { t: 'reject', id: f.id, code: result.code, message: result.message },
+    );
   }
 
   /** Over the hub's hard limit: closed as a slow consumer (true), as the hub does for live frames. A frame to an empty buffer always goes. */

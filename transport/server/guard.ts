@@ -59,10 +59,14 @@ function answer(res: HttpResponse, err: unknown, where: string, onError: OnHandl
   onError(err, where, a);
   try {
     res.cork(() => {
-      res.writeStatus(`${a.status} ${a.status === 400 ? 'Bad Request' : 'Internal Server Error'}`).writeHeader('content-type', 'application/json');
+      res
+        .writeStatus(`${a.status} ${a.status === 400 ? 'Bad Request' : 'Internal Server Error'}`)
+        .writeHeader('content-type', 'application/json');
       res.end(JSON.stringify({ error: { code: a.code, message: a.message } }));
     });
-  } catch { /* already answered or aborted */ }
+  } catch {
+    /* already answered or aborted */
+  }
 }
 
 /**
@@ -87,7 +91,8 @@ export function guardApp(app: TemplatedApp, onError: OnHandlerError): TemplatedA
         const where = `${m} ${pattern}`;
         try {
           const out = handler(res, req);
-          if (out !== undefined && typeof (out as Promise<void>).then === 'function') (out as Promise<void>).catch((err: unknown) => answer(res, err, where, onError));
+          if (out !== undefined && typeof (out as Promise<void>).then === 'function')
+            (out as Promise<void>).catch((err: unknown) => answer(res, err, where, onError));
         } catch (err) {
           answer(res, err, where, onError);
         }

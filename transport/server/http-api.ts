@@ -19,15 +19,29 @@ import type { Registry } from 'prom-client';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Tier } from '../../actors/index.js';
 import type { OutputEvent } from '../../engine/index.js';
-import { MemoryRateLimiter, type Leaderboard, type IdempotencyPrecheck, type RateLimiter, type RateLimitResult } from '../../persistence/index.js';
+import {
+  MemoryRateLimiter,
+  type Leaderboard,
+  type IdempotencyPrecheck,
+  type RateLimiter,
+  type RateLimitResult,
+} from '../../persistence/index.js';
 import type { Purchases } from '../payments/index.js';
-import type { SimulationRecord, SimulationService, HistoryApi } from '../../sim/index.js';
+import { SIMULATION_LIST_LIMIT, type SimulationRecord, type SimulationService, type HistoryApi } from '../../sim/index.js';
 import { json, toCommand, type GatewayEngine } from './gateway.js';
 import type { GatewayView } from './gateway-options.js';
 import { raw, RawAnswer } from './http-json.js';
 import type { StaticAssets } from './static-assets.js';
 import { decodePathParam } from './guard.js';
-import { ClientFrameSchema, HTTP_ROUTES, type HttpRouteName } from '../protocol/index.js';
+import {
+  BODY_LIMITS,
+  ClientFrameSchema,
+  declares,
+  HTTP_ROUTES,
+  IDEMPOTENCY_KEY,
+  LEADERBOARD_N,
+  type HttpRouteName,
+} from '../protocol/index.js';
 import type { Principal, TokenVerifier } from './token-verifier.js';
 
 /** Dependencies of the HTTP API. */
@@ -105,13 +119,20 @@ const ABORTED = new Error('request aborted');
 
 /** Register the routes. */
 export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: GatewayView) => void {
-  const maxBody = o.maxBodyBytes ?? 65_536;
+  const maxBody = o.maxBodyBytes ?? BODY_LIMITS.default;
   const requests = o.requestLimiter ?? new MemoryRateLimiter({ limit: o.addressRequestsPerMinute ?? 600, windowMs: 60_000 });
   const limiterTimeoutMs = o.limiterTimeoutMs ?? 1_000;
   return (app, gateway) => {
     const m = gateway.metrics;
     /** An error answer, counted; a 413 also closes the connection (the rest of the body is not read), as `close` asks. */
-    const fail = (res: HttpResponse, status: number, code: string, message: string, headers: Record<string, string> = {}, close = status === 413): void => {
+    const refuse = (
+      res: HttpResponse,
+      status: number,
+      code: string,
+      message: string,
+      headers: Record<string, string> = {},
+      close = status === 413,
+    ): void => {
       m.httpErrors.inc({ code });
       if (status === 401) m.authFailures.inc({ reason: /^(TOKEN_[A-Z]+)/.exec(message)?.[1] ?? code });
       if (code === 'FORBIDDEN_ASSESSMENT') m.forbidden.inc();
@@ -120,21 +141,43 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     /** The address's budget, or undefined (let through) when the limiter fails or is slower than its deadline: a Redis outage must not close the API. */
     const admit = (address: string, path: string): Promise<RateLimitResult | undefined> => {
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => {
-        o.log.warn({ address, path, timeoutMs: limiterTimeoutMs }, 'request limiter too slow; request let through');
-        resolve(undefined);
-      }, limiterTimeoutMs)));
-      const taken = Promise.resolve().then(() => requests.take(`http:address:${address}`)).catch((err: unknown) => {
-        o.log.warn({ err, address, path }, 'request limiter failed; request let through');
-        return undefined;
-      });
+      const late = new Promise<undefined>(
+        (resolve) =>
+          (timer = setTimeout(() => {
+            o.log.warn({ address, path, timeoutMs: limiterTimeoutMs }, 'request limiter too slow; request let through');
+            resolve(undefined);
+          }, limiterTimeoutMs)),
+      );
+      const taken = Promise.resolve()
+        .then(() => requests.take(`http:address:${address}`))
+        .catch((err: unknown) => {
+          o.log.warn({ err, address, path }, 'request limiter failed; request let through');
+          return undefined;
+        });
       return Promise.race([taken, late]).finally(() => clearTimeout(timer));
     };
     const registered = new Set<HttpRouteName>(['healthz', 'readyz', 'metrics']);
     /** Registers the table's route `name` (transport/protocol/routes.ts): its method, path and success status come from there. */
     const route = (name: HttpRouteName, handler: (ctx: Ctx) => Promise<unknown>, bodyLimit = maxBody, bodyIsJson = true): void => {
-      const { method, path, status } = HTTP_ROUTES[name];
+      const table = HTTP_ROUTES[name];
+      const { method, path, status } = table;
       registered.add(name);
+      /** Whether the route may answer `code` under `status`; an undeclared one is a bug, logged and answered 500 INTERNAL (the documents promise the table's codes only). */
+      const allowed = (answer: number, code: string): boolean => {
+        if (declares(table, answer, code)) return true;
+        o.log.error({ path, status: answer, code }, 'route answered a code its route table entry does not declare');
+        m.handlerErrors.inc({ where: 'http' });
+        return false;
+      };
+      const fail = (
+        res: HttpResponse,
+        answer: number,
+        code: string,
+        message: string,
+        headers: Record<string, string> = {},
+        close = answer === 413,
+      ): void =>
+        allowed(answer, code) ? refuse(res, answer, code, message, headers, close) : refuse(res, 500, 'INTERNAL', 'internal error');
       app[method](path, (res, req) => {
         const ctx = context(res, req, path);
         res.onAborted(() => (ctx.aborted = true));
@@ -145,44 +188,71 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
           // Refused from the headers, before a byte of the body is read.
           const declared = ctx.headers_in['content-length'];
           // (uWS itself drops a request whose Content-Length is not a number of at most 9 digits.)
-          if (declared !== undefined && Number(declared) > bodyLimit) return fail(res, 413, 'PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is over ${bodyLimit} bytes`);
+          if (declared !== undefined && Number(declared) > bodyLimit)
+            return fail(res, 413, 'PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is over ${bodyLimit} bytes`);
           const hasBody = (declared !== undefined && declared !== '0') || ctx.headers_in['transfer-encoding'] !== undefined;
           const type = (ctx.headers_in['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-          if (bodyIsJson && hasBody && type !== 'application/json') return fail(res, 415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got '${type || 'no content type'}')`);
+          if (bodyIsJson && hasBody && type !== 'application/json')
+            return fail(res, 415, 'UNSUPPORTED_MEDIA_TYPE', `send the body as application/json (got '${type || 'no content type'}')`);
           body = readBody(res, bodyLimit);
         } else body = Promise.resolve(Buffer.alloc(0));
         body.catch(() => undefined); // a body refused (413) while the limiter is asked is answered below, not unhandled
-        admitted.then((r) => {
-          if (ctx.aborted) throw ABORTED; // the client left while its budget was asked: nothing to run or answer
-          if (r !== undefined && !r.allowed) throw new HttpError(429, 'REQUEST_RATE_LIMITED', `request rate limit reached for this address; retry in ${r.resetMs} ms`, { 'retry-after': String(Math.ceil(r.resetMs / 1000)) });
-          return body;
-        }).then((b) => {
-          ctx.body = b;
-          return handler(ctx);
-        }).then((out) => {
-          if (ctx.aborted) return;
-          if (out instanceof RawAnswer) return raw(res, ctx.status ?? status, out, ctx.headers);
-          if ((ctx.status ?? status) >= 400) m.httpErrors.inc({ code: (out as { error?: { code?: string } }).error?.code ?? 'UNKNOWN' });
-          json(res, ctx.status ?? status, out, ctx.headers);
-        }, (err: unknown) => {
-          if (ctx.aborted) return;
-          // A refused POST's body may still be arriving: the connection is closed rather than read to its end.
-          if (err instanceof HttpError) return fail(res, err.status, err.code, err.message, err.headers, err.status === 413 || (err.status === 429 && method === 'post'));
-          const code = (err as { code?: string }).code;
-          if (code === 'WEBHOOK_SIGNATURE_INVALID' || code === 'WEBHOOK_PAYLOAD_INVALID') return fail(res, 400, code, (err as Error).message);
-          if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST') return fail(res, 400, code, (err as Error).message);
-          if (code === 'EMAIL_IN_USE') return fail(res, 409, code, (err as Error).message);
-          if (code === 'CHECKOUT_PROVIDER_FAILED') return fail(res, 502, code, (err as Error).message);
-          const status = (err as { status?: unknown }).status;
-          if ((err as Error).name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined) return fail(res, status, code, (err as Error).message);
-          if ((err as Error).name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined) return fail(res, status, code, (err as Error).message);
-          if (code === 'PG_UNAVAILABLE') return fail(res, 503, code, 'the database is unavailable; retry shortly');
-          // No owner of the assessment's shard answered in time (it is moving, or its node is slow): a read to retry.
-          if (code === 'UNAVAILABLE') return fail(res, 503, code, (err as Error).message);
-          o.log.error({ err, path }, 'request failed');
-          m.handlerErrors.inc({ where: 'http' });
-          fail(res, 500, 'INTERNAL', 'internal error');
-        });
+        admitted
+          .then((r) => {
+            if (ctx.aborted) throw ABORTED; // the client left while its budget was asked: nothing to run or answer
+            if (r !== undefined && !r.allowed)
+              throw new HttpError(429, 'REQUEST_RATE_LIMITED', `request rate limit reached for this address; retry in ${r.resetMs} ms`, {
+                'retry-after': String(Math.ceil(r.resetMs / 1000)),
+              });
+            return body;
+          })
+          .then((b) => {
+            ctx.body = b;
+            return handler(ctx);
+          })
+          .then(
+            (out) => {
+              if (ctx.aborted) return;
+              if (out instanceof RawAnswer) return raw(res, ctx.status ?? status, out, ctx.headers);
+              if ((ctx.status ?? status) >= 400) {
+                const code = (out as { error?: { code?: string } }).error?.code ?? 'UNKNOWN';
+                if (!allowed(ctx.status!, code)) return refuse(res, 500, 'INTERNAL', 'internal error');
+                m.httpErrors.inc({ code });
+              }
+              json(res, ctx.status ?? status, out, ctx.headers);
+            },
+            (err: unknown) => {
+              if (ctx.aborted) return;
+              // A refused POST's body may still be arriving: the connection is closed rather than read to its end.
+              if (err instanceof HttpError)
+                return fail(
+                  res,
+                  err.status,
+                  err.code,
+                  err.message,
+                  err.headers,
+                  err.status === 413 || (err.status === 429 && method === 'post'),
+                );
+              const code = (err as { code?: string }).code;
+              if (code === 'WEBHOOK_SIGNATURE_INVALID' || code === 'WEBHOOK_PAYLOAD_INVALID')
+                return fail(res, 400, code, (err as Error).message);
+              if (code === 'UNKNOWN_TIER' || code === 'PRICE_NOT_CONFIGURED' || code === 'INVALID_PURCHASE_REQUEST')
+                return fail(res, 400, code, (err as Error).message);
+              if (code === 'EMAIL_IN_USE') return fail(res, 409, code, (err as Error).message);
+              if (code === 'CHECKOUT_PROVIDER_FAILED') return fail(res, 502, code, (err as Error).message);
+              const status = (err as { status?: unknown }).status;
+              if ((err as Error).name === 'SimulationRequestError' && typeof status === 'number' && code !== undefined)
+                return fail(res, status, code, (err as Error).message);
+              if ((err as Error).name === 'HistoryRequestError' && typeof status === 'number' && code !== undefined)
+                return fail(res, status, code, (err as Error).message);
+              if (code === 'PG_UNAVAILABLE') return fail(res, 503, code, 'the database is unavailable; retry shortly');
+              // No owner of the assessment's shard answered in time (it is moving, or its node is slow): a read to retry.
+              if (code === 'UNAVAILABLE') return fail(res, 503, code, (err as Error).message);
+              o.log.error({ err, path }, 'request failed');
+              m.handlerErrors.inc({ where: 'http' });
+              fail(res, 500, 'INTERNAL', 'internal error');
+            },
+          );
       });
     };
     const principal = async (ctx: Ctx): Promise<Principal> => {
@@ -197,28 +267,35 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     // `ctx` is kept so the docs test can find the handlers that call it (`owned(ctx, ...)`).
     const owned = async (_ctx: Ctx, p: Principal, id: string) => {
       const state = await read(id);
-      if (state === undefined || (state.traderId !== p.traderId && !p.roles.has('operator'))) throw new HttpError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
+      if (state === undefined || (state.traderId !== p.traderId && !p.roles.has('operator')))
+        throw new HttpError(404, 'FORBIDDEN_ASSESSMENT', `assessment '${id}' does not exist or is not yours`);
       return state;
     };
     /** An assessment's state; a routing gateway whose owner did not answer in time says so (503). */
-    const read = (id: string) => o.engine.state(id).catch((err: unknown) => {
-      if ((err as { code?: unknown }).code === 'UNAVAILABLE') throw new HttpError(503, 'UNAVAILABLE', (err as Error).message);
-      throw err;
-    });
+    const read = (id: string) =>
+      o.engine.state(id).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === 'UNAVAILABLE') throw new HttpError(503, 'UNAVAILABLE', (err as Error).message);
+        throw err;
+      });
 
     app.get(HTTP_ROUTES.healthz.path, (res) => json(res, 200, { status: 'ok' }));
-    app.get(HTTP_ROUTES.readyz.path, (res) => (gateway.draining ? json(res, 503, { status: 'draining' }) : json(res, 200, { status: 'ready' })));
+    app.get(HTTP_ROUTES.readyz.path, (res) =>
+      gateway.draining ? json(res, 503, { status: 'draining' }) : json(res, 200, { status: 'ready' }),
+    );
     app.get(HTTP_ROUTES.metrics.path, (res) => {
       let aborted = false;
       res.onAborted(() => (aborted = true));
-      void o.registry.metrics().then((text) => {
-        if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', o.registry.contentType).end(text));
-      }, (err: unknown) => {
-        // A collector that fails is a bug to log, not a reason for the process to stop.
-        o.log.error({ err }, 'metrics collection failed');
-        gateway.metrics.handlerErrors.inc({ where: 'http' });
-        if (!aborted) json(res, 500, { error: { code: 'INTERNAL', message: 'metrics collection failed' } });
-      });
+      void o.registry.metrics().then(
+        (text) => {
+          if (!aborted) res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', o.registry.contentType).end(text));
+        },
+        (err: unknown) => {
+          // A collector that fails is a bug to log, not a reason for the process to stop.
+          o.log.error({ err }, 'metrics collection failed');
+          gateway.metrics.handlerErrors.inc({ where: 'http' });
+          if (!aborted) json(res, 500, { error: { code: 'INTERNAL', message: 'metrics collection failed' } });
+        },
+      );
     });
     route('tiers', async () => ({ tiers: o.tiers }));
     route('assessments', async (ctx) => {
@@ -229,7 +306,12 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
         throw err;
       });
       // `history` tells a client whether the history and report routes answer here (the console asks them only then).
-      return { assessments: states.filter((s) => s !== undefined).map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })), history: o.history !== undefined };
+      return {
+        assessments: states
+          .filter((s) => s !== undefined)
+          .map((s) => ({ id: s.id, tierId: s.tierId, status: s.status, phaseIndex: s.phaseIndex, balance: s.balance })),
+        history: o.history !== undefined,
+      };
     });
     route('assessment', async (ctx) => ({ assessment: await owned(ctx, await principal(ctx), ctx.params[0]!) }));
     route('violations', async (ctx) => ({ violations: (await owned(ctx, await principal(ctx), ctx.params[0]!)).violations }));
@@ -238,9 +320,15 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       const id = ctx.params[0]!;
       await owned(ctx, p, id);
       const key = ctx.headers_in['idempotency-key'];
-      if (key === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) throw new HttpError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1..64 letters, digits, _ or -');
+      if (key === undefined || !IDEMPOTENCY_KEY.test(key))
+        throw new HttpError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'send an Idempotency-Key header of 1..64 letters, digits, _ or -');
       const parsed = ClientFrameSchema.safeParse({ t: 'order', id: key, assessmentId: id, order: parseJson(ctx.body) });
-      if (!parsed.success || parsed.data.t !== 'order') throw new HttpError(400, 'INVALID_ORDER', parsed.success ? 'not an order' : parsed.error.issues.map((i) => `${i.path.slice(1).join('.')}: ${i.message}`).join('; '));
+      if (!parsed.success || parsed.data.t !== 'order')
+        throw new HttpError(
+          400,
+          'INVALID_ORDER',
+          parsed.success ? 'not an order' : parsed.error.issues.map((i) => `${i.path.slice(1).join('.')}: ${i.message}`).join('; '),
+        );
       const order = parsed.data.order;
       // The key is the client order id, so a retry is refused by the journal even after the pre-check window.
       const command = 'clientOrderId' in order ? { ...order, clientOrderId: key } : order;
@@ -257,47 +345,74 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
       }
       const r = await o.engine.offer({ kind: 'command', assessmentId: id, command: toCommand(command) });
       if (r.ok) {
-        ctx.status = 202;
         return { accepted: true, position: r.position };
       }
-      ctx.status = r.code === 'DUPLICATE_CLIENT_ORDER_ID' ? 409 : r.code === 'JOURNAL_UNAVAILABLE' || r.code === 'NOT_READY' || r.code === 'NOT_OWNER' || r.code === 'STOPPING' || r.code === 'UNAVAILABLE' ? 503 : 400;
+      ctx.status =
+        r.code === 'DUPLICATE_CLIENT_ORDER_ID'
+          ? 409
+          : r.code === 'JOURNAL_UNAVAILABLE' ||
+              r.code === 'NOT_READY' ||
+              r.code === 'NOT_OWNER' ||
+              r.code === 'STOPPING' ||
+              r.code === 'UNAVAILABLE'
+            ? 503
+            : 400;
       return { error: { code: r.code, message: r.message } };
     });
     route('leaderboard', async (ctx) => {
-      const n = Math.min(100, Math.max(1, Math.floor(Number(ctx.query.get('n') ?? 20)) || 20));
+      const n = Math.min(
+        LEADERBOARD_N.max,
+        Math.max(
+          LEADERBOARD_N.min,
+          Math.floor(Number(ctx.query.get(LEADERBOARD_N.name) ?? LEADERBOARD_N.default)) || LEADERBOARD_N.default,
+        ),
+      );
       return { leaderboard: await o.leaderboard.top(n) };
     });
     route('operatorShards', async (ctx) => {
       const p = await principal(ctx);
       if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
-      return { shards: o.shards(), ...(o.ownership === undefined ? {} : { ownership: await o.ownership() }), connections: gateway.connections };
+      return {
+        shards: o.shards(),
+        ...(o.ownership === undefined ? {} : { ownership: await o.ownership() }),
+        connections: gateway.connections,
+      };
     });
     route('startPurchase', async (ctx) => {
       const p = await principal(ctx);
       if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured (STRIPE_SECRET_KEY)');
       const body = (parseJson(ctx.body) ?? {}) as { tierId?: unknown; email?: unknown };
-      if (typeof body !== 'object' || typeof body.tierId !== 'string' || typeof body.email !== 'string') throw new HttpError(400, 'INVALID_PURCHASE_REQUEST', 'send { tierId, email }');
-      ctx.status = 201;
+      if (typeof body !== 'object' || typeof body.tierId !== 'string' || typeof body.email !== 'string')
+        throw new HttpError(400, 'INVALID_PURCHASE_REQUEST', 'send { tierId, email }');
       return o.purchases.startCheckout({ userId: p.traderId, email: body.email, tierId: body.tierId });
     });
-    route('stripeWebhook', async (ctx) => {
-      if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured');
-      const result = await o.purchases.handleWebhook(ctx.body, ctx.headers_in['stripe-signature']);
-      return { received: true, status: result.status };
-    }, maxBody, false); // the signed bytes are checked as they came, whatever their declared type
+    route(
+      'stripeWebhook',
+      async (ctx) => {
+        if (o.purchases === undefined) throw new HttpError(503, 'PAYMENTS_DISABLED', 'payments are not configured');
+        const result = await o.purchases.handleWebhook(ctx.body, ctx.headers_in['stripe-signature']);
+        return { received: true, status: result.status };
+      },
+      maxBody,
+      false,
+    ); // the signed bytes are checked as they came, whatever their declared type
     const simulations = (): SimulationService => {
       if (o.simulations === undefined) throw new HttpError(503, 'SIMULATIONS_DISABLED', 'simulations are not configured on this gateway');
       return o.simulations;
     };
     const asker = (p: Principal) => ({ traderId: p.traderId, operator: p.roles.has('operator') });
-    route('startSimulation', async (ctx) => {
-      const p = await principal(ctx);
-      ctx.status = 202;
-      return { simulation: await simulations().start(asker(p), parseJson(ctx.body)) };
-    }, o.maxSimulationBodyBytes ?? 8 * 1024 * 1024);
+    route(
+      'startSimulation',
+      async (ctx) => {
+        const p = await principal(ctx);
+        return { simulation: await simulations().start(asker(p), parseJson(ctx.body)) };
+      },
+      o.maxSimulationBodyBytes ?? BODY_LIMITS.simulations,
+    );
     route('simulations', async (ctx) => {
       const p = await principal(ctx);
-      const limit = Math.floor(Number(ctx.query.get('limit') ?? 50)) || 50;
+      const limit =
+        Math.floor(Number(ctx.query.get(SIMULATION_LIST_LIMIT.name) ?? SIMULATION_LIST_LIMIT.default)) || SIMULATION_LIST_LIMIT.default;
       return { simulations: (await simulations().list(asker(p), limit)).map(withoutCharts) };
     });
     route('simulation', async (ctx) => ({ simulation: await simulations().get(asker(await principal(ctx)), ctx.params[0]!) }));
@@ -339,7 +454,6 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     });
     route('requestReport', async (ctx) => {
       const p = await principal(ctx);
-      ctx.status = 201;
       return history().requestReport(asker(p), ctx.params[0]!);
     });
     route('operatorReports', async (ctx) => {
@@ -350,7 +464,6 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
     route('regenerateReport', async (ctx) => {
       const p = await principal(ctx);
       if (!p.roles.has('operator')) throw new HttpError(403, 'FORBIDDEN', 'operators only');
-      ctx.status = 201;
       return history().regenerate(asker(p), ctx.params[0]!);
     });
     const missing = Object.keys(HTTP_ROUTES).filter((n) => !registered.has(n as HttpRouteName));
@@ -362,9 +475,14 @@ export function httpApi(o: HttpApiOptions): (app: TemplatedApp, gateway: Gateway
 /** A job for listings: its figures without the chart data. */
 function withoutCharts(r: SimulationRecord): SimulationRecord {
   if (r.result === null) return r;
-  const { fan: _fan, drawdownHistogram: _h, ...figures } = r.result;
+  const figures = Object.fromEntries(Object.entries(r.result).filter(([k]) => !(SIMULATION_CHARTS as readonly string[]).includes(k)));
   return { ...r, result: figures as SimulationRecord['result'] };
 }
+
+/** The chart data of a simulation's result, left out of listings (`GET /v1/simulations`). */
+export const SIMULATION_CHARTS = ['fan', 'drawdownHistogram'] as const satisfies ReadonlyArray<
+  keyof NonNullable<SimulationRecord['result']>
+>;
 
 interface Ctx {
   aborted: boolean;
@@ -384,7 +502,16 @@ function context(res: HttpResponse, req: HttpRequest, path: string): Ctx {
   req.forEach((k, v) => (headers_in[k] = v));
   const params = [...path.matchAll(/:[a-z]+/g)].map((_, i) => decodePathParam(req.getParameter(i) ?? ''));
   const address = Buffer.from(res.getRemoteAddressAsText()).toString();
-  return { aborted: false, address, status: undefined, headers: {}, headers_in, params, query: new URLSearchParams(req.getQuery() ?? ''), body: Buffer.alloc(0) };
+  return {
+    aborted: false,
+    address,
+    status: undefined,
+    headers: {},
+    headers_in,
+    params,
+    query: new URLSearchParams(req.getQuery() ?? ''),
+    body: Buffer.alloc(0),
+  };
 }
 
 function readBody(res: HttpResponse, max: number): Promise<Buffer> {

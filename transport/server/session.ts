@@ -13,6 +13,9 @@ export interface Holder {
   readonly session: Session;
 }
 
+/** Frames a new session may send at once before its per-second rate applies (documented in asyncapi-ws.json). */
+export const INITIAL_BURST_FRAMES = 10;
+
 /** A connection: its subprotocol, who it is, what it watches, its rate limit. */
 export class Session implements Subscriber {
   readonly id: number;
@@ -34,7 +37,7 @@ export class Session implements Subscriber {
   owned: Set<string> | undefined = undefined;
   /** Deltas skipped for this subscriber, by assessment, since its last resync notice. */
   lagging: Set<string> | undefined = undefined;
-  tokens = 10;
+  tokens = INITIAL_BURST_FRAMES;
   refilledAt: number;
   errors = 0;
   closed = false;
@@ -70,7 +73,10 @@ export class Session implements Subscriber {
 
   closeSlow(): void {
     if (this.ws === undefined || this.closed) return;
-    this.ws.send(this.codec.encode({ t: 'error', code: 'SLOW_CONSUMER', message: 'send buffer over its limit: closing' }), this.protocol === PROTOCOL_MSGPACK);
+    this.ws.send(
+      this.codec.encode({ t: 'error', code: 'SLOW_CONSUMER', message: 'send buffer over its limit: closing' }),
+      this.protocol === PROTOCOL_MSGPACK,
+    );
     this.closed = true;
     this.ws.end(CLOSE.SLOW_CONSUMER, 'SLOW_CONSUMER');
   }

@@ -18,7 +18,25 @@
 import { decode } from '@msgpack/msgpack';
 import type { EncodedDeltas, EngineOutput, OutputEvent, StateDelta } from '../../engine/index.js';
 import { FrameRing } from './frame-ring.js';
-import { FrameCodec, type PROTOCOL_JSON, PROTOCOL_MSGPACK, deltaHead, DELTA_KEY, SEQ_KEY, writeUint, type ServerFrame } from '../protocol/index.js';
+import {
+  FrameCodec,
+  type PROTOCOL_JSON,
+  PROTOCOL_MSGPACK,
+  deltaHead,
+  DELTA_KEY,
+  SEQ_KEY,
+  writeUint,
+  type ServerFrame,
+} from '../protocol/index.js';
+
+/** The defaults of {@link StreamHubOptions} (documented in asyncapi-ws.json). */
+export const STREAM_HUB_DEFAULTS = {
+  ringSize: 512,
+  ringBytes: 64 * 1024,
+  softLimitBytes: 256 * 1024,
+  hardLimitBytes: 4 * 1024 * 1024,
+  lingerMs: 120_000,
+} as const;
 
 /** What the hub needs of a subscriber's connection. */
 export interface Subscriber {
@@ -92,8 +110,14 @@ export class StreamHub implements EngineOutput {
 
   constructor(options: StreamHubOptions) {
     this.#o = {
-      epoch: options.epoch, ringSize: options.ringSize ?? 512, ringBytes: options.ringBytes ?? 64 * 1024, softLimitBytes: options.softLimitBytes ?? 256 * 1024,
-      hardLimitBytes: options.hardLimitBytes ?? 4 * 1024 * 1024, lingerMs: options.lingerMs ?? 120_000, watch: options.watch, clock: options.clock ?? Date.now,
+      epoch: options.epoch,
+      ringSize: options.ringSize ?? STREAM_HUB_DEFAULTS.ringSize,
+      ringBytes: options.ringBytes ?? STREAM_HUB_DEFAULTS.ringBytes,
+      softLimitBytes: options.softLimitBytes ?? STREAM_HUB_DEFAULTS.softLimitBytes,
+      hardLimitBytes: options.hardLimitBytes ?? STREAM_HUB_DEFAULTS.hardLimitBytes,
+      lingerMs: options.lingerMs ?? STREAM_HUB_DEFAULTS.lingerMs,
+      watch: options.watch,
+      clock: options.clock ?? Date.now,
     };
   }
 
@@ -248,7 +272,8 @@ export class StreamHub implements EngineOutput {
     const frame: ServerFrame = { t: 'resync', assessmentId, reason };
     let bin: Uint8Array | undefined;
     let text: string | undefined;
-    for (const s of stream.subscribers) s.send(s.protocol === PROTOCOL_MSGPACK ? (bin ??= this.#bin.encodeShared(frame).slice()) : (text ??= JSON.stringify(frame)));
+    for (const s of stream.subscribers)
+      s.send(s.protocol === PROTOCOL_MSGPACK ? (bin ??= this.#bin.encodeShared(frame).slice()) : (text ??= JSON.stringify(frame)));
     return true;
   }
 
@@ -302,7 +327,14 @@ export class StreamHub implements EngineOutput {
   }
 
   /** Number frame `seq` (msgpack `encoded`, a view this may not keep), ring it, and send it to every subscriber. */
-  #fanOut(stream: Stream, assessmentId: string, seq: number, encoded: Uint8Array, frame: ServerFrame | undefined, mustDeliver: boolean): void {
+  #fanOut(
+    stream: Stream,
+    assessmentId: string,
+    seq: number,
+    encoded: Uint8Array,
+    frame: ServerFrame | undefined,
+    mustDeliver: boolean,
+  ): void {
     stream.seq = seq;
     // The ring keeps a copy; subscribers are sent `encoded` itself, which stays valid through this loop (sends are synchronous).
     stream.ring.push(seq, encoded);

@@ -19,6 +19,19 @@ export interface Principal {
 
 export type Role = 'trader' | 'operator';
 
+/** The token rules openapi.json's `x-jwt` states: the algorithms one may pin, the defaults, the claims every token carries, the roles known, its longest length and the refusal codes. */
+export const TOKEN_RULES = {
+  algorithms: ['HS256', 'RS256', 'ES256'],
+  issuer: 'vatic',
+  audience: 'vatic-gateway',
+  clockToleranceSec: 5,
+  maxTokenAge: '24h',
+  requiredClaims: ['sub', 'exp', 'iat'],
+  roles: ['trader', 'operator'],
+  maxTokenLength: 8_192,
+  failureCodes: ['TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_CLAIMS'],
+} as const;
+
 /** Options of {@link TokenVerifier.create}. Exactly one key source. */
 export interface TokenVerifierOptions {
   /** HMAC secret (HS256). */
@@ -28,7 +41,7 @@ export interface TokenVerifierOptions {
   /** JWKS URL; keys are fetched and cached by jose. */
   readonly jwksUrl?: string;
   /** The one algorithm accepted. @default 'HS256' with a secret, 'RS256' otherwise */
-  readonly algorithm?: 'HS256' | 'RS256' | 'ES256';
+  readonly algorithm?: (typeof TOKEN_RULES.algorithms)[number];
   /** @default 'vatic' */
   readonly issuer?: string;
   /** @default 'vatic-gateway' */
@@ -41,7 +54,7 @@ export interface TokenVerifierOptions {
 
 /** Why a token was refused; `code` is stable, `message` says what was wrong. */
 export class TokenRejectedError extends Error {
-  readonly code: 'TOKEN_EXPIRED' | 'TOKEN_INVALID' | 'TOKEN_CLAIMS';
+  readonly code: (typeof TOKEN_RULES.failureCodes)[number];
   constructor(code: TokenRejectedError['code'], message: string) {
     super(message);
     this.name = 'TokenRejectedError';
@@ -49,7 +62,7 @@ export class TokenRejectedError extends Error {
   }
 }
 
-const ROLES = new Set<Role>(['trader', 'operator']);
+const ROLES = new Set<Role>(TOKEN_RULES.roles);
 
 interface Resolved {
   readonly algorithm: string;
@@ -75,32 +88,45 @@ export class TokenVerifier {
     const algorithm = options.algorithm ?? (options.secret ? 'HS256' : 'RS256');
     if (options.secret && algorithm !== 'HS256') throw new Error(`a secret signs HS256, not ${algorithm}`);
     if (options.secret && options.secret.length < 32) throw new Error('the HMAC secret must be at least 32 characters');
-    const key = options.secret ? new TextEncoder().encode(options.secret)
-      : options.publicKeyPem ? await importSPKI(options.publicKeyPem, algorithm)
+    const key = options.secret
+      ? new TextEncoder().encode(options.secret)
+      : options.publicKeyPem
+        ? await importSPKI(options.publicKeyPem, algorithm)
         : createRemoteJWKSet(new URL(options.jwksUrl!), { timeoutDuration: 3_000, cooldownDuration: 30_000 });
     return new TokenVerifier(key, {
-      algorithm, issuer: options.issuer ?? 'vatic', audience: options.audience ?? 'vatic-gateway',
-      clockToleranceSec: options.clockToleranceSec ?? 5, maxTokenAge: options.maxTokenAge ?? '24h',
+      algorithm,
+      issuer: options.issuer ?? TOKEN_RULES.issuer,
+      audience: options.audience ?? TOKEN_RULES.audience,
+      clockToleranceSec: options.clockToleranceSec ?? TOKEN_RULES.clockToleranceSec,
+      maxTokenAge: options.maxTokenAge ?? TOKEN_RULES.maxTokenAge,
     });
   }
 
   /** The token's principal, or a {@link TokenRejectedError} saying why not. */
   async verify(token: unknown): Promise<Principal> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 8_192) throw new TokenRejectedError('TOKEN_INVALID', 'token must be a compact JWT string of at most 8192 characters');
+    if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_RULES.maxTokenLength)
+      throw new TokenRejectedError('TOKEN_INVALID', 'token must be a compact JWT string of at most 8192 characters');
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.#key as Uint8Array, {
-        algorithms: [this.#o.algorithm], issuer: this.#o.issuer, audience: this.#o.audience,
-        clockTolerance: this.#o.clockToleranceSec, maxTokenAge: this.#o.maxTokenAge, requiredClaims: ['sub', 'exp', 'iat'],
+        algorithms: [this.#o.algorithm],
+        issuer: this.#o.issuer,
+        audience: this.#o.audience,
+        clockTolerance: this.#o.clockToleranceSec,
+        maxTokenAge: this.#o.maxTokenAge,
+        requiredClaims: [...TOKEN_RULES.requiredClaims],
       }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new TokenRejectedError('TOKEN_EXPIRED', 'token expired');
-      if (err instanceof errors.JWTClaimValidationFailed) throw new TokenRejectedError('TOKEN_CLAIMS', `token claim "${err.claim}" is not valid: ${err.reason}`);
-      if (err instanceof errors.JOSEAlgNotAllowed) throw new TokenRejectedError('TOKEN_INVALID', `token algorithm is not accepted (only ${this.#o.algorithm})`);
+      if (err instanceof errors.JWTClaimValidationFailed)
+        throw new TokenRejectedError('TOKEN_CLAIMS', `token claim "${err.claim}" is not valid: ${err.reason}`);
+      if (err instanceof errors.JOSEAlgNotAllowed)
+        throw new TokenRejectedError('TOKEN_INVALID', `token algorithm is not accepted (only ${this.#o.algorithm})`);
       throw new TokenRejectedError('TOKEN_INVALID', `token is not valid: ${err instanceof Error ? err.message : String(err)}`);
     }
     const sub = payload.sub;
-    if (typeof sub !== 'string' || sub === '' || sub.length > 128) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "sub" must name the trader');
+    if (typeof sub !== 'string' || sub === '' || sub.length > 128)
+      throw new TokenRejectedError('TOKEN_CLAIMS', 'token "sub" must name the trader');
     const raw = (payload as { roles?: unknown }).roles;
     const roles = new Set<Role>(Array.isArray(raw) ? raw.filter((r): r is Role => ROLES.has(r as Role)) : ['trader']);
     if (roles.size === 0) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "roles" holds no known role (trader, operator)');

@@ -8,6 +8,16 @@ import { MemoryRateLimiter, type RateLimiter } from '../../persistence/index.js'
 import type { GatewayOptions } from './gateway-options.js';
 import { LeasedBudget } from './trader-budget.js';
 
+/** The defaults of the per-trader and per-address limits of {@link GatewayOptions} (documented in asyncapi-ws.json). */
+export const TRADER_LIMIT_DEFAULTS = {
+  traderMessagesPerSecond: 100,
+  maxConnectionsPerTrader: 8,
+  maxTraderSubscriptions: 64,
+  connectionWindowMs: 60_000,
+  traderConnectionsPerWindow: 30,
+  addressConnectionsPerWindow: 300,
+} as const;
+
 /** A trader's holdings on this gateway. */
 export interface TraderCount {
   connections: number;
@@ -26,19 +36,27 @@ export class TraderLimits {
   readonly #perTrader = new Map<string, TraderCount>();
 
   constructor(o: GatewayOptions) {
-    this.traderMessagesPerSecond = o.traderMessagesPerSecond ?? 100;
-    this.maxConnectionsPerTrader = o.maxConnectionsPerTrader ?? 8;
-    this.maxTraderSubscriptions = o.maxTraderSubscriptions ?? 64;
+    this.traderMessagesPerSecond = o.traderMessagesPerSecond ?? TRADER_LIMIT_DEFAULTS.traderMessagesPerSecond;
+    this.maxConnectionsPerTrader = o.maxConnectionsPerTrader ?? TRADER_LIMIT_DEFAULTS.maxConnectionsPerTrader;
+    this.maxTraderSubscriptions = o.maxTraderSubscriptions ?? TRADER_LIMIT_DEFAULTS.maxTraderSubscriptions;
     const rate = this.traderMessagesPerSecond;
     // Leases of a fifth of a second's budget: a trader gets at most its rate plus one lease per gateway.
     this.frames = new LeasedBudget({
-      limiter: o.frameLimiter ?? new MemoryRateLimiter({ limit: rate, windowMs: 1_000 }), prefix: 'frames:', chunk: Math.max(1, Math.floor(rate / 5)),
+      limiter: o.frameLimiter ?? new MemoryRateLimiter({ limit: rate, windowMs: 1_000 }),
+      prefix: 'frames:',
+      chunk: Math.max(1, Math.floor(rate / 5)),
       onError: (err) => o.log.warn({ err }, 'shared frame limiter failed; granting a lease locally'),
     });
-    const window = o.connectionWindowMs ?? 60_000;
+    const window = o.connectionWindowMs ?? TRADER_LIMIT_DEFAULTS.connectionWindowMs;
     this.connects = o.connectionLimiters ?? {
-      trader: new MemoryRateLimiter({ limit: o.traderConnectionsPerWindow ?? 30, windowMs: window }),
-      address: new MemoryRateLimiter({ limit: o.addressConnectionsPerWindow ?? 300, windowMs: window }),
+      trader: new MemoryRateLimiter({
+        limit: o.traderConnectionsPerWindow ?? TRADER_LIMIT_DEFAULTS.traderConnectionsPerWindow,
+        windowMs: window,
+      }),
+      address: new MemoryRateLimiter({
+        limit: o.addressConnectionsPerWindow ?? TRADER_LIMIT_DEFAULTS.addressConnectionsPerWindow,
+        windowMs: window,
+      }),
     };
   }
 

@@ -170,6 +170,7 @@ export async function startWorld(): Promise<RouteWorld> {
       const streams = new RemoteStreams(gnc, router, {
         gateway: `gw-${randomBytes(3).toString('hex')}`,
         namespace,
+        registry,
         ...(o.renewMs === undefined ? {} : { renewMs: o.renewMs }),
       });
       streams.start();
