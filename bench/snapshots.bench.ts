@@ -132,6 +132,8 @@ export async function runSnapshotBench(o: SnapshotBenchOptions): Promise<Record<
     if (loaded.length !== rows.length) throw new Error(`loaded ${loaded.length} of ${rows.length}`);
 
     // Checkpoints of the same states held by a real engine, alternating with the bare upsert.
+    // The store's rows above carry newer versions than a fresh checkpoint lineage: start that lineage on an empty table.
+    await sql`delete from snapshots`;
     o.report?.progress('checkpoints: restoring the engine');
     const engine = await Engine.restore({ lastInput: kernel.lastInput, kernel }, { workers: o.workers ?? 2 });
     const checkpoints = new PgCheckpointStore(sql, { group: 'bench' });
