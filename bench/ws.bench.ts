@@ -61,7 +61,7 @@ import { Gateway, GatewayMetrics, StreamHub, TokenVerifier } from '../transport/
 import { FrameCodec, PROTOCOL_MSGPACK } from '../transport/protocol/index.js';
 import { MemoryMarketLog } from '../transport/memory/index.js';
 import type { ClientCommand, ClientWindow } from './ws-clients.js';
-import { createTestDatabase } from '../engine/testing/index.js';
+import { createTestDatabase, until } from '../engine/testing/index.js';
 
 export interface WsBenchOptions {
   /** @default 5_000 */ readonly clients: number;
@@ -445,13 +445,21 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     ticker = new Ticker(market, o.tickRate);
     const submitted = n.engine.position;
     const marker = ticker.tick();
-    while (n.engine.position === submitted) await sleep(1);
+    await until(() => n.engine.position !== submitted, { what: 'the engine to take the marker tick', deadlineMs: 30_000, intervalMs: 1 });
     const markerInput = n.engine.position - 1;
     await n.engine.barrier();
     const shardOf = ids.map((id) => n.engine.allotment.ownerOf(id));
     const seen = arrivals[shardOf[0]!]!.length;
     n.engine.watch([ids[0]!], true);
-    while (!arrivals[shardOf[0]!]!.slice(seen).some(([input]) => input >= markerInput)) await sleep(5);
+    await until(() => arrivals[shardOf[0]!]!.slice(seen).some(([input]) => input >= markerInput), {
+      what: `a delta of the watched assessment at or after the marker input ${markerInput}`,
+      deadlineMs: 30_000,
+      detail: () =>
+        `arrivals on its shard since: ${arrivals[shardOf[0]!]!.slice(seen)
+          .slice(-5)
+          .map(([input]) => input)
+          .join(', ')}`,
+    });
     const shown = arrivals[shardOf[0]!]!.slice(seen).find(([input]) => input >= markerInput)![0];
     if (shown !== markerInput) throw new Error(`the marker tick is input ${markerInput}, but the next delta shows ${shown}`);
     const inputOffset = markerInput - marker;
