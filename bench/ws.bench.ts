@@ -439,20 +439,19 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     const setupSeconds = (performance.now() - t0) / 1000;
     progress(`${o.clients} assessments with a position`);
 
-    // Engine input of a market seq: publish a marker tick and take the input the node gives it. The market pump
-    // is asynchronous, so wait for the engine to have it (a barrier before that would not wait for it); then the
-    // next delta of a watched assessment must show that input.
+    // A delta names the event coordinate of the input it shows, and a market input's coordinate is its market
+    // seq. Publish a marker tick and check that the next delta of a watched assessment shows exactly its seq:
+    // the clients then read the publish time of any delta straight from the ticker's table.
     ticker = new Ticker(market, o.tickRate);
     const submitted = n.engine.position;
     const marker = ticker.tick();
     await until(() => n.engine.position !== submitted, { what: 'the engine to take the marker tick', deadlineMs: 30_000, intervalMs: 1 });
-    const markerInput = n.engine.position - 1;
     await n.engine.barrier();
     const shardOf = ids.map((id) => n.engine.allotment.ownerOf(id));
     const seen = arrivals[shardOf[0]!]!.length;
     n.engine.watch([ids[0]!], true);
-    await until(() => arrivals[shardOf[0]!]!.slice(seen).some(([input]) => input >= markerInput), {
-      what: `a delta of the watched assessment at or after the marker input ${markerInput}`,
+    await until(() => arrivals[shardOf[0]!]!.slice(seen).some(([input]) => input >= marker), {
+      what: `a delta of the watched assessment at or after the marker seq ${marker}`,
       deadlineMs: 30_000,
       detail: () =>
         `arrivals on its shard since: ${arrivals[shardOf[0]!]!.slice(seen)
@@ -460,9 +459,8 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
           .map(([input]) => input)
           .join(', ')}`,
     });
-    const shown = arrivals[shardOf[0]!]!.slice(seen).find(([input]) => input >= markerInput)![0];
-    if (shown !== markerInput) throw new Error(`the marker tick is input ${markerInput}, but the next delta shows ${shown}`);
-    const inputOffset = markerInput - marker;
+    const shown = arrivals[shardOf[0]!]!.slice(seen).find(([input]) => input >= marker)![0];
+    if (shown !== marker) throw new Error(`the marker tick is market seq ${marker}, but the next delta shows ${shown}`);
     n.engine.watch([ids[0]!], false);
 
     const verifier = await TokenVerifier.create({ secret: SECRET });
@@ -576,7 +574,7 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     const c = (await ask({
       t: 'compute',
       offset,
-      inputBase: ticker.base + inputOffset,
+      inputBase: ticker.base,
       pub: ticker.pub,
       arrivals,
       shardOf,
