@@ -11,7 +11,7 @@
  * that point (less sensitive than wall time to other load on the machine).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,19 +75,30 @@ function median(xs: readonly number[]): number {
 }
 
 /** Raised when dist/ has not been built. */
-export class NotBuiltError extends Error {
-  readonly code = 'NOT_BUILT';
-  constructor() {
-    super('dist/ is missing: run `npm run build` first');
-    this.name = 'NotBuiltError';
+/** The build before the compiled runs failed. */
+export class BuildFailedError extends Error {
+  readonly code = 'BUILD_FAILED';
+  constructor(detail: string) {
+    super(`npm run build failed: ${detail}`);
+    this.name = 'BuildFailedError';
   }
+}
+
+/** Build dist/ from the working tree, so the compiled side runs the same code as the tsx side. */
+function build(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('npm', ['run', '-s', 'build'], { cwd: ROOT, maxBuffer: 16 * 2 ** 20 }, (err, stdout, stderr) =>
+      err === null ? resolve() : reject(new BuildFailedError(`${stdout}${stderr}`.trim().slice(-2_000) || err.message)),
+    );
+  });
 }
 
 export async function runStartupBench(
   o: StartupBenchOptions,
   progress: (m: string) => void = () => undefined,
 ): Promise<{ figures: Record<string, number>; runs: Record<string, number[]> }> {
-  if (!existsSync(`${ROOT}dist/engine/index.js`)) throw new NotBuiltError();
+  progress('building dist/ (npm run build)');
+  await build();
   const runs: Record<string, number[]> = { compiledReady: [], compiledCpu: [], tsxReady: [], tsxCpu: [] };
   const dir = mkdtempSync(join(tmpdir(), 'bench-startup-'));
   try {
