@@ -15,7 +15,7 @@ import { shardOf } from '../shard.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ShardCheckpoint, ShardJournal, ShardStore } from './cluster-ports.js';
 import { RecentMarket } from './recent-market.js';
-import { ShardCatchUp } from './shard-catch-up.js';
+import { type CatchUpStats, ShardCatchUp } from './shard-catch-up.js';
 import type { ShardCheckpointer } from './shard-checkpointer.js';
 import type { ShardSlot, ShardSlots } from './shard-slots.js';
 
@@ -48,7 +48,7 @@ export interface ShardAcquirerDeps {
 /** Takes shards for a node; see the module comment. */
 export class ShardAcquirer {
   readonly #d: ShardAcquirerDeps;
-  readonly #catchUps = new Map<ShardCatchUp, { readonly slots: readonly ShardSlot[]; readonly done: () => void }>();
+  readonly #catchUps = new Map<ShardCatchUp, { readonly slots: readonly ShardSlot[]; readonly done: (adoptMs: number) => void }>();
   readonly #recent: RecentMarket;
 
   constructor(deps: ShardAcquirerDeps) {
@@ -120,7 +120,7 @@ export class ShardAcquirer {
       const empty = taken.filter((s) => cps.get(s.shard)?.actors.length === 0 && !entries.has(s.shard));
       for (const s of empty) if (s.state === 'acquiring') this.#d.slots.serve(s);
       const rest = taken.filter((s) => (cps.has(s.shard) || entries.has(s.shard)) && !empty.includes(s));
-      await Promise.all([this.#takeFresh(fresh), this.#catchUp(rest, cps, entries)]);
+      const [, caughtUp] = await Promise.all([this.#takeFresh(fresh), this.#catchUp(rest, cps, entries)]);
       const end = performance.now();
       this.#d.metrics?.catchupSeconds.observe((end - t0) / 1000);
       const served = taken.filter((s) => table.get(s.shard) === s && s.state === 'serving').map((s) => s.shard);
@@ -132,6 +132,7 @@ export class ShardAcquirer {
           claimMs: Math.round(claimedAt - t0),
           loadMs: Math.round(loadedAt - claimedAt),
           catchUpMs: Math.round(end - loadedAt),
+          ...(caughtUp === undefined ? {} : catchUpFields(caughtUp)),
         },
         'shards taken',
       );
@@ -159,7 +160,7 @@ export class ShardAcquirer {
     for (const [c, w] of this.#catchUps) {
       this.#catchUps.delete(c);
       for (const s of w.slots) this.#d.slots.remove(s);
-      w.done();
+      w.done(0);
     }
   }
 
@@ -176,8 +177,8 @@ export class ShardAcquirer {
     slots: readonly ShardSlot[],
     cps: ReadonlyMap<number, ShardCheckpoint>,
     entries: ReadonlyMap<number, JournalRecord[]>,
-  ): Promise<void> {
-    if (slots.length === 0) return Promise.resolve();
+  ): Promise<(CatchUpStats & { adoptMs: number }) | undefined> {
+    if (slots.length === 0) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       const c = new ShardCatchUp(
         slots.map((s) => ({ shard: s.shard, checkpoint: cps.get(s.shard), entries: entries.get(s.shard) ?? [] })),
@@ -189,7 +190,7 @@ export class ShardAcquirer {
         },
       );
       // Registered at this boundary: the pump hands it every input from here on.
-      this.#catchUps.set(c, { slots, done: resolve });
+      this.#catchUps.set(c, { slots, done: (adoptMs) => resolve({ ...c.stats, adoptMs }) });
       this.#d.onRegistered?.();
       const finish = (): void => {
         if (c.done && this.#catchUps.has(c)) this.#adopt(c);
@@ -213,6 +214,7 @@ export class ShardAcquirer {
     const w = this.#catchUps.get(c);
     if (w === undefined) return;
     this.#catchUps.delete(c);
+    const t0 = performance.now();
     const table = this.#d.slots;
     const keep = new Set(w.slots.filter((s) => s.state === 'acquiring' && table.get(s.shard) === s).map((s) => s.shard));
     const actors = c.actors().filter((a) => keep.has(shardOf(a.state.id)));
@@ -220,7 +222,7 @@ export class ShardAcquirer {
       this.#d.engine.adopt(actors);
     } catch (err) {
       this.#d.onEngineFailure(err instanceof Error ? err : new Error(String(err)));
-      w.done();
+      w.done(performance.now() - t0);
       return;
     }
     for (const a of actors) table.get(shardOf(a.state.id))!.known.add(a.state.id);
@@ -233,6 +235,18 @@ export class ShardAcquirer {
       s.due = true; // its stored checkpoint is behind: the next one writes it
       table.serve(s);
     }
-    w.done();
+    w.done(performance.now() - t0);
   }
+}
+
+/** A catch-up's figures for the take's log line, in whole ms. */
+function catchUpFields(s: CatchUpStats & { adoptMs: number }): Record<string, number> {
+  return {
+    kernels: s.kernels,
+    joined: s.joined,
+    marketApplied: s.applied,
+    restoreMs: Math.round(s.restoreMs),
+    applyMs: Math.round(s.applyMs),
+    adoptMs: Math.round(s.adoptMs),
+  };
 }

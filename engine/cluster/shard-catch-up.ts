@@ -1,19 +1,25 @@
 /**
  * Brings claimed shards from their checkpoints to the live node's market
- * position, in this thread: a `ShardKernel` restored from the checkpoint
- * applies the market log from its `tick_seq + 1` merged with the shards'
- * journal entries after their `journal_pos`, each at its event coordinate
- * (a market input at its seq, an entry at its watermark), exactly as
- * `mergeSequenced` orders a from-scratch replay.
+ * position, in this thread: a `ShardKernel` restored from the oldest
+ * checkpoint applies the market log from its `tick_seq + 1` merged with the
+ * shards' journal entries after their `journal_pos`, each at its event
+ * coordinate (a market input at its seq, an entry at its watermark), exactly
+ * as `mergeSequenced` orders a from-scratch replay.
  *
- * Shards whose checkpoints share a market position and kernel state share a
- * kernel. The part of the market log the live node has already applied is
- * read with a reader of its own ("history"), or taken from the node's ring
- * of recent inputs when it reaches back far enough; from the moment the catch-up is
- * registered the live pump hands it each input it applies (`onMarket`), so
- * the kernels end at exactly the live position without the pump waiting.
- * The catch-up is done once every kernel is at the live position and every
- * journal entry is applied; the node then adopts the actors at that boundary.
+ * One kernel serves every shard: a shard whose checkpoint is newer joins it
+ * (`adopt`) once the kernel reaches its checkpoint's market seq, when the
+ * kernel's market state there equals the checkpoint's (it does: both are the
+ * same market inputs folded in), so each market input is applied once, not
+ * once per distinct checkpoint seq. A shard whose checkpoint disagrees gets a
+ * kernel of its own from there. Actors do not see each other, so each one
+ * sees the same inputs in the same order as alone. The part of the market
+ * log the live node has already applied is read with a reader of its own
+ * ("history"), or taken from the node's ring of recent inputs when it
+ * reaches back far enough; from the moment the catch-up is registered the
+ * live pump hands it each input it applies (`onMarket`), so the kernels end
+ * at exactly the live position without the pump waiting. The catch-up is done
+ * once every kernel is at the live position and every journal entry is
+ * applied; the node then adopts the actors at that boundary.
  */
 import type { Instrument, Tier } from '../../actors/index.js';
 import type { EngineInput, OutputEvent } from '../inputs.js';
@@ -28,14 +34,32 @@ import type { ShardCheckpoint } from './cluster-ports.js';
 interface Group {
   readonly kernel: ShardKernel;
   readonly gate: MarketInputGate;
-  readonly shards: number[];
+  /** Tiers of the checkpoint it was restored from, as JSON (a joining checkpoint must carry the same). */
+  readonly tiers: string;
   /** Market seq applied so far. */
   tickSeq: number;
-  /** The group's journal entries in position order, and how many are applied. */
-  readonly entries: JournalRecord[];
-  next: number;
+  /** Journal entries of each part it holds, in position order, and how many of each are applied. */
+  readonly lanes: Lane[];
   /** Dense positions inside this kernel (its own, unrelated to the live engine's). */
   i: number;
+}
+
+/**
+ * One part's journal entries. Each part keeps its own lane, applied as its
+ * own kernel would apply it: an entry waits for the ones before it in
+ * position order within its part only.
+ */
+interface Lane {
+  readonly entries: readonly JournalRecord[];
+  next: number;
+}
+
+/** Shards whose checkpoints share a market position and meta: they start (or join) a kernel together. */
+interface Part {
+  readonly cp: ShardCheckpoint | undefined;
+  readonly tickSeq: number;
+  readonly actors: ActorSnapshot[];
+  readonly entries: JournalRecord[];
 }
 
 /** What one shard brings to a catch-up. */
@@ -56,10 +80,24 @@ export interface ShardCatchUpOptions {
   readonly onEvents: (events: readonly OutputEvent[]) => void;
 }
 
+/** Where a catch-up's time went, for the take's log line. */
+export interface CatchUpStats {
+  /** Kernels restored (one, unless some checkpoint's market state disagreed). */
+  kernels: number;
+  /** Checkpoint parts that joined a running kernel. */
+  joined: number;
+  /** Market inputs applied (summed over kernels). */
+  applied: number;
+  restoreMs: number;
+  applyMs: number;
+}
+
 /** One catch-up of a set of shards; see the module comment. */
 export class ShardCatchUp {
   readonly shards: readonly number[];
   readonly #groups: Group[] = [];
+  /** Parts not started yet, oldest checkpoint first. */
+  readonly #pending: Part[];
   readonly #o: ShardCatchUpOptions;
   /** Live inputs handed over while the history is read. */
   #buffer: MarketInput[] | undefined = [];
@@ -69,6 +107,7 @@ export class ShardCatchUp {
   readonly #registeredAt: number;
   /** Last journal position applied, per shard. */
   readonly #journalPos = new Map<number, number>();
+  readonly stats: CatchUpStats = { kernels: 0, joined: 0, applied: 0, restoreMs: 0, applyMs: 0 };
 
   /** @param live the live node's market position when the catch-up is registered */
   constructor(shards: readonly CatchUpShard[], live: number, options: ShardCatchUpOptions) {
@@ -76,57 +115,42 @@ export class ShardCatchUp {
     this.#live = live;
     this.shards = shards.map((s) => s.shard);
     this.#registeredAt = live;
-    const byKey = new Map<
-      string,
-      { cp: ShardCheckpoint | undefined; shards: number[]; actors: ActorSnapshot[]; entries: JournalRecord[] }
-    >();
+    const byKey = new Map<string, Part>();
     for (const s of shards) {
       const cp = s.checkpoint;
       this.#journalPos.set(s.shard, cp?.journalPos ?? 0);
       const key = cp === undefined ? 'scratch' : `${cp.tickSeq}\u0000${cp.metaText}`;
       let part = byKey.get(key);
-      if (part === undefined) byKey.set(key, (part = { cp, shards: [], actors: [], entries: [] }));
-      part.shards.push(s.shard);
+      if (part === undefined) byKey.set(key, (part = { cp, tickSeq: cp?.tickSeq ?? 0, actors: [], entries: [] }));
       if (cp !== undefined) for (const a of cp.actors) part.actors.push(a);
       for (const e of s.entries) part.entries.push(e);
     }
-    for (const { cp, shards: members, actors, entries } of byKey.values()) {
-      const kernel =
-        cp === undefined
-          ? new ShardKernel({ tiers: options.tiers, instruments: options.instruments })
-          : ShardKernel.restore({ ...cp.meta, actors });
-      const book = kernel.book.snapshot();
-      this.#groups.push({
-        kernel,
-        gate: new MarketInputGate(new MarketRegistry(book.instruments, book.resolutions)),
-        shards: members,
-        tickSeq: cp?.tickSeq ?? 0,
-        entries,
-        next: 0,
-        i: 0,
-      });
-    }
-    for (const g of this.#groups) {
-      g.entries.sort((a, b) => a.position - b.position);
-      this.#applyEntries(g, g.tickSeq); // entries at the checkpoint's own seq come right after it
-    }
+    // Stable: a scratch part (seq 0) starts the kernel before any checkpoint at seq 0.
+    this.#pending = [...byKey.values()].sort((a, b) => a.tickSeq - b.tickSeq);
+    const first = this.#pending.shift();
+    if (first !== undefined) this.#start(first);
+    this.#join(this.#groups[0]?.tickSeq ?? 0);
     if (!this.needsHistory) this.#buffer = undefined;
     this.#flushEvents();
   }
 
-  /** Whether some kernel is behind the live position (then {@link readHistory} must run). */
+  /** Whether some kernel (or checkpoint not joined yet) is behind the live position (then {@link readHistory} must run). */
   get needsHistory(): boolean {
-    return this.#groups.some((g) => g.tickSeq < this.#live);
+    return this.#groups.some((g) => g.tickSeq < this.#live) || this.#pending.some((p) => p.tickSeq < this.#live);
   }
 
   /** Market seq the history starts after. */
   get from(): number {
-    return Math.min(...this.#groups.map((g) => g.tickSeq));
+    return Math.min(...this.#groups.map((g) => g.tickSeq), ...this.#pending.map((p) => p.tickSeq));
   }
 
   /** Every kernel at the live position with every journal entry applied: ready to adopt. */
   get done(): boolean {
-    return this.#buffer === undefined && this.#groups.every((g) => g.tickSeq === this.#live && g.next === g.entries.length);
+    return (
+      this.#buffer === undefined &&
+      this.#pending.length === 0 &&
+      this.#groups.every((g) => g.tickSeq === this.#live && g.lanes.every((l) => l.next === l.entries.length))
+    );
   }
 
   /** Last journal position applied for `shard` (its checkpoint's when none was replayed). */
@@ -157,7 +181,7 @@ export class ShardCatchUp {
     const buffered = this.#buffer ?? [];
     this.#buffer = undefined;
     for (const m of buffered) this.#apply(m);
-    this.#flushEvents();
+    this.#settle();
   }
 
   /**
@@ -171,7 +195,7 @@ export class ShardCatchUp {
     const buffered = this.#buffer;
     this.#buffer = undefined;
     for (const m of buffered) this.#apply(m);
-    this.#flushEvents();
+    this.#settle();
   }
 
   /** A market input the live node just applied (called synchronously by its pump). */
@@ -182,7 +206,7 @@ export class ShardCatchUp {
       return;
     }
     this.#apply(m);
-    this.#flushEvents();
+    this.#settle();
   }
 
   /** The caught-up actors of every shard, whole (call when {@link done}). */
@@ -190,21 +214,92 @@ export class ShardCatchUp {
     return this.#groups.flatMap((g) => g.kernel.snapshot().actors);
   }
 
+  /** Checkpoints at the kernels' position join now (the live one may be theirs); events go out. */
+  #settle(): void {
+    this.#join(Math.min(...this.#groups.map((g) => g.tickSeq)));
+    this.#flushEvents();
+  }
+
+  /** A kernel of its own for `part`, at its checkpoint's seq, with its entries at that seq applied. */
+  #start(part: Part): void {
+    const t0 = performance.now();
+    const cp = part.cp;
+    const kernel =
+      cp === undefined
+        ? new ShardKernel({ tiers: this.#o.tiers, instruments: this.#o.instruments })
+        : ShardKernel.restore({ ...cp.meta, actors: part.actors });
+    const book = kernel.book.snapshot();
+    const g: Group = {
+      kernel,
+      gate: new MarketInputGate(new MarketRegistry(book.instruments, book.resolutions)),
+      tiers: JSON.stringify(cp?.meta.tiers ?? this.#o.tiers),
+      tickSeq: part.tickSeq,
+      lanes: [{ entries: part.entries.sort((a, b) => a.position - b.position), next: 0 }],
+      i: 0,
+    };
+    this.#groups.push(g);
+    this.stats.kernels++;
+    this.#applyEntries(g, g.tickSeq); // entries at the checkpoint's own seq come right after it
+    this.stats.restoreMs += performance.now() - t0;
+  }
+
+  /**
+   * Start the parts whose checkpoint is at or before `seq` (every kernel has
+   * applied every input up to it): into the first kernel when its market
+   * state there is the checkpoint's, else in a kernel of their own.
+   */
+  #join(seq: number): void {
+    while (this.#pending.length > 0 && this.#pending[0]!.tickSeq <= seq) {
+      const part = this.#pending.shift()!;
+      const g = this.#groups[0];
+      if (g === undefined || part.cp === undefined || !this.#sameMarket(g, part.cp)) {
+        this.#start(part);
+        continue;
+      }
+      const t0 = performance.now();
+      g.kernel.adopt(part.actors);
+      // Its entries at its checkpoint's seq come right after it, as in a kernel of its own.
+      const lane: Lane = { entries: part.entries.sort((a, b) => a.position - b.position), next: 0 };
+      g.lanes.push(lane);
+      this.#applyLane(g, lane, part.tickSeq);
+      this.stats.joined++;
+      this.stats.restoreMs += performance.now() - t0;
+    }
+  }
+
+  /** Whether the kernel's market state (book, clock, tiers) is the checkpoint's. */
+  #sameMarket(g: Group, cp: ShardCheckpoint): boolean {
+    return (
+      g.kernel.now === cp.meta.now &&
+      JSON.stringify(cp.meta.tiers) === g.tiers &&
+      JSON.stringify(g.kernel.book.snapshot()) === JSON.stringify(cp.meta.book)
+    );
+  }
+
   #apply(m: MarketInput): void {
+    // A checkpoint before this input starts (or joins) first: it must see it.
+    if (this.#pending.length > 0 && this.#pending[0]!.tickSeq < m.seq) this.#join(m.seq - 1);
+    const t0 = performance.now();
     for (const g of this.#groups) {
       if (g.tickSeq >= m.seq) continue; // this kernel's checkpoint is past it
       this.#applyEntries(g, m.seq - 1);
       const i = g.i++;
       if (g.gate.admit(i, m)) g.kernel.apply({ i, input: m, at: m.seq });
       g.tickSeq = m.seq;
+      this.stats.applied++;
       this.#applyEntries(g, m.seq);
     }
+    this.stats.applyMs += performance.now() - t0;
   }
 
   /** Apply the group's entries whose watermark is at most `seq`, each at its watermark. */
   #applyEntries(g: Group, seq: number): void {
-    while (g.next < g.entries.length && g.entries[g.next]!.tickWatermark <= seq) {
-      const e = g.entries[g.next++]!;
+    for (const lane of g.lanes) this.#applyLane(g, lane, seq);
+  }
+
+  #applyLane(g: Group, lane: Lane, seq: number): void {
+    while (lane.next < lane.entries.length && lane.entries[lane.next]!.tickWatermark <= seq) {
+      const e = lane.entries[lane.next++]!;
       g.kernel.apply({ i: g.i++, input: e.input as EngineInput, at: e.tickWatermark });
       this.#journalPos.set(shardOf(e.input.assessmentId), e.position);
     }

@@ -52,13 +52,21 @@ export class ShardHandover {
     const t0 = performance.now();
     await Promise.all(list.map((s) => intake.settled(s.shard)));
     const settledAt = performance.now();
-    const { fenced, failed } = await (checkpoint ? this.#d.checkpointer.release(list) : this.#warmRelease(list)).catch((err: unknown) => {
-      log?.error({ err }, 'hand-over failed');
-      return { fenced: [] as number[], failed: true };
-    });
+    const times = { engineMs: 0, storeMs: 0 };
+    const { fenced, failed } = await (checkpoint ? this.#d.checkpointer.release(list) : this.#warmRelease(list, times)).catch(
+      (err: unknown) => {
+        log?.error({ err }, 'hand-over failed');
+        return { fenced: [] as number[], failed: true };
+      },
+    );
     for (const s of list) slots.remove(s);
     log?.info(
-      { shards: list.length, settleMs: Math.round(settledAt - t0), saveMs: Math.round(performance.now() - settledAt) },
+      {
+        shards: list.length,
+        settleMs: Math.round(settledAt - t0),
+        saveMs: Math.round(performance.now() - settledAt),
+        ...(checkpoint ? {} : { engineMs: Math.round(times.engineMs), storeMs: Math.round(times.storeMs) }),
+      },
       'shards handed over',
     );
     if (fenced.length > 0) this.#d.metrics?.fenced.inc(fenced.length);
@@ -80,12 +88,19 @@ export class ShardHandover {
    * checkpoint written behind the periodic ones. Resolves as
    * {@link ShardCheckpointer.release} does.
    */
-  async #warmRelease(list: readonly ShardSlot[]): Promise<{ fenced: number[]; failed: boolean }> {
+  async #warmRelease(
+    list: readonly ShardSlot[],
+    times: { engineMs: number; storeMs: number },
+  ): Promise<{ fenced: number[]; failed: boolean }> {
+    const t0 = performance.now();
     await this.#d.engine.release(list.map((s) => s.shard));
+    const t1 = performance.now();
+    times.engineMs = t1 - t0;
     const held = new Map(list.map((s) => [s.shard, s.epoch]));
     for (let attempt = 1; ; attempt++) {
       try {
         const marked = new Set(await this.#d.store.release(held));
+        times.storeMs = performance.now() - t1;
         return { fenced: list.map((s) => s.shard).filter((v) => !marked.has(v)), failed: false };
       } catch (err) {
         this.#d.log?.warn({ err, shards: list.length, attempt }, 'marking shards released failed');
