@@ -240,11 +240,12 @@ export class ShardAcquirer {
 }
 
 /** A catch-up's figures for the take's log line, in whole ms. */
-function catchUpFields(s: CatchUpStats & { adoptMs: number }): Record<string, number> {
+function catchUpFields(s: CatchUpStats & { adoptMs: number }): Record<string, number | string> {
   return {
     kernels: s.kernels,
     joined: s.joined,
     marketApplied: s.applied,
+    history: s.history,
     restoreMs: Math.round(s.restoreMs),
     applyMs: Math.round(s.applyMs),
     adoptMs: Math.round(s.adoptMs),

@@ -88,6 +88,8 @@ export interface CatchUpStats {
   joined: number;
   /** Market inputs applied (summed over kernels). */
   applied: number;
+  /** Where the market inputs already applied live came from: none needed, the ring of recent ones, or the log. */
+  history: 'none' | 'ring' | 'log';
   restoreMs: number;
   applyMs: number;
 }
@@ -107,7 +109,7 @@ export class ShardCatchUp {
   readonly #registeredAt: number;
   /** Last journal position applied, per shard. */
   readonly #journalPos = new Map<number, number>();
-  readonly stats: CatchUpStats = { kernels: 0, joined: 0, applied: 0, restoreMs: 0, applyMs: 0 };
+  readonly stats: CatchUpStats = { kernels: 0, joined: 0, applied: 0, history: 'none', restoreMs: 0, applyMs: 0 };
 
   /** @param live the live node's market position when the catch-up is registered */
   constructor(shards: readonly CatchUpShard[], live: number, options: ShardCatchUpOptions) {
@@ -166,6 +168,7 @@ export class ShardCatchUp {
   async readHistory(market: MarketLog, stopped: () => boolean): Promise<void> {
     const target = this.#registeredAt;
     if (this.#buffer !== undefined && this.from < target) {
+      this.stats.history = 'log';
       const reader = market.open(this.from + 1);
       try {
         for await (const m of reader) {
@@ -191,6 +194,7 @@ export class ShardCatchUp {
    */
   catchUpFrom(recent: readonly MarketInput[]): void {
     if (this.#buffer === undefined) return;
+    this.stats.history = 'ring';
     for (const m of recent) if (m.seq <= this.#registeredAt) this.#apply(m);
     const buffered = this.#buffer;
     this.#buffer = undefined;
@@ -209,9 +213,13 @@ export class ShardCatchUp {
     this.#settle();
   }
 
-  /** The caught-up actors of every shard, whole (call when {@link done}). */
+  /**
+   * The caught-up actors of every shard, whole (call when {@link done}, once:
+   * they are the kernels' live states, not copies, for a caller that
+   * serializes them at once, as `Engine.adopt` does; the catch-up is over).
+   */
   actors(): ActorSnapshot[] {
-    return this.#groups.flatMap((g) => g.kernel.snapshot().actors);
+    return this.#groups.flatMap((g) => g.kernel.checkpoint(true, { copy: false }).actors);
   }
 
   /** Checkpoints at the kernels' position join now (the live one may be theirs); events go out. */

@@ -35,13 +35,22 @@ export class ShardHandover {
 
   /** Hand these served shards over, `chunk` at a time; `checkpoint`: with a final checkpoint of each. Resolves with those released (not fenced). */
   async release(shards: readonly number[], chunk: number, checkpoint: boolean): Promise<number[]> {
-    const released: number[] = [];
-    // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's.
-    for (let i = 0; i < shards.length; i += chunk) released.push(...(await this.#release(shards.slice(i, i + chunk), checkpoint)));
-    return released;
+    const chunks: Array<Promise<number[]>> = [];
+    // In chunks: a shard waits only for its own chunk's hand-over, not for the whole round's. The next
+    // chunk starts once this one's actors left the engine: marking them released (a database write)
+    // overlaps the next chunk's removal instead of coming before it.
+    for (let i = 0; i < shards.length; i += chunk) {
+      let removed!: () => void;
+      const out = new Promise<void>((r) => (removed = r));
+      const done = this.#release(shards.slice(i, i + chunk), checkpoint, removed);
+      chunks.push(done);
+      await Promise.race([out, done]);
+    }
+    return (await Promise.all(chunks)).flat();
   }
 
-  async #release(shards: readonly number[], checkpoint: boolean): Promise<number[]> {
+  /** `removed`: called once the shards' actors left the engine (a warm release). */
+  async #release(shards: readonly number[], checkpoint: boolean, removed: () => void): Promise<number[]> {
     const { slots, intake, log } = this.#d;
     const list = shards.map((v) => slots.serving(v)).filter((s): s is ShardSlot => s !== undefined);
     if (list.length === 0) return [];
@@ -53,7 +62,7 @@ export class ShardHandover {
     await Promise.all(list.map((s) => intake.settled(s.shard)));
     const settledAt = performance.now();
     const times = { engineMs: 0, storeMs: 0 };
-    const { fenced, failed } = await (checkpoint ? this.#d.checkpointer.release(list) : this.#warmRelease(list, times)).catch(
+    const { fenced, failed } = await (checkpoint ? this.#d.checkpointer.release(list) : this.#warmRelease(list, times, removed)).catch(
       (err: unknown) => {
         log?.error({ err }, 'hand-over failed');
         return { fenced: [] as number[], failed: true };
@@ -91,9 +100,11 @@ export class ShardHandover {
   async #warmRelease(
     list: readonly ShardSlot[],
     times: { engineMs: number; storeMs: number },
+    removed: () => void,
   ): Promise<{ fenced: number[]; failed: boolean }> {
     const t0 = performance.now();
     await this.#d.engine.release(list.map((s) => s.shard));
+    removed();
     const t1 = performance.now();
     times.engineMs = t1 - t0;
     const held = new Map(list.map((s) => [s.shard, s.epoch]));
