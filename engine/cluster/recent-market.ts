@@ -81,9 +81,12 @@ export class RecentMarket {
 
 /**
  * Read the market inputs before a node's start position (`tickSeq`) into its
- * empty ring, bounded by the ring's size and by ~2 s, so the shards it takes
- * from checkpoints older than its start catch up from memory. Whole or not
- * at all: the ring must hold every input after its floor.
+ * empty ring, bounded by the ring's size and by `deadlineMs`, so the shards
+ * it takes from checkpoints older than its start catch up from memory. Whole
+ * or not at all: the ring must hold every input after its floor. A member
+ * joins only after this (its start, not a move's pause): the default
+ * deadline leaves room for a loaded machine, where a ring left empty sends
+ * every catch-up of a joining node to the log (each one a reader of its own).
  */
 export async function backfillRecent(
   ring: RecentMarket,
@@ -91,13 +94,15 @@ export async function backfillRecent(
   tickSeq: number,
   capacity: number,
   log?: Logger,
+  deadlineMs = 10_000,
 ): Promise<void> {
   if (tickSeq <= 0 || capacity <= 0) return;
   const after = Math.max(0, tickSeq - capacity);
   const inputs: MarketInput[] = [];
+  const t0 = performance.now();
   const reader = market.open(after + 1);
-  const end = performance.now() + 2_000;
-  const timer = setTimeout(() => void reader.stop(), 2_000);
+  const end = t0 + deadlineMs;
+  const timer = setTimeout(() => void reader.stop(), deadlineMs);
   try {
     for await (const m of reader) {
       if (m.seq > tickSeq || performance.now() > end) break;
@@ -111,5 +116,13 @@ export async function backfillRecent(
     clearTimeout(timer);
     await reader.stop().catch(() => undefined);
   }
-  if (inputs.length > 0 && inputs[inputs.length - 1]!.seq === tickSeq) ring.backfill(after, inputs);
+  const ms = Math.round(performance.now() - t0);
+  if (inputs.length > 0 && inputs[inputs.length - 1]!.seq === tickSeq) {
+    ring.backfill(after, inputs);
+    log?.info({ after, upTo: tickSeq, inputs: inputs.length, ms }, 'ring of recent market inputs backfilled');
+  } else
+    log?.warn(
+      { after, upTo: tickSeq, read: inputs.length, ms },
+      'ring of recent market inputs not backfilled: catch-ups from checkpoints before the start read the log',
+    );
 }
