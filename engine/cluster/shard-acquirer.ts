@@ -100,6 +100,7 @@ export class ShardAcquirer {
       if (taken.length === 0) return [];
       const claimedAt = performance.now();
       const cps = await store.load(taken.map((s) => s.shard));
+      const checkpointsAt = performance.now();
       const entries = new Map<number, JournalRecord[]>();
       for await (const page of this.#d.journal.readShards(new Map(taken.map((s) => [s.shard, cps.get(s.shard)?.journalPos ?? 0])))) {
         for (const e of page) {
@@ -131,6 +132,8 @@ export class ShardAcquirer {
           journalEntries: [...entries.values()].reduce((n, l) => n + l.length, 0),
           claimMs: Math.round(claimedAt - t0),
           loadMs: Math.round(loadedAt - claimedAt),
+          checkpointsMs: Math.round(checkpointsAt - claimedAt),
+          journalMs: Math.round(loadedAt - checkpointsAt),
           catchUpMs: Math.round(end - loadedAt),
           ...(caughtUp === undefined ? {} : catchUpFields(caughtUp)),
         },
