@@ -210,10 +210,7 @@ export class ClusterRounds {
     // shards being taken count against this round's bound.
     let acquiring = 0;
     for (const slot of this.#slots.all()) if (slot.state === 'acquiring') acquiring++;
-    // A shard handed over (released) answers nobody until taken: it is not held back behind takes in
-    // progress, whose catch-ups it would wait for. Takeovers and first claims keep the bound.
-    let bound = Math.max(0, (this.#o.maxMoves ?? 128) - acquiring);
-    const take = plan.acquire.filter((a) => owners.get(a.shard)?.released === true || bound-- > 0);
+    const take = plan.acquire.slice(0, Math.max(0, (this.#o.maxMoves ?? 128) - acquiring));
     if (take.length > 0) {
       const kinds = new Map(
         take.map((a) => {
