@@ -26,7 +26,8 @@ import {
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { Session, type Holder } from './session.js';
 import { loadUws, type LoadedUws } from './uws.js';
-import { guardApp, PortInUseError } from './guard.js';
+import { PortInUseError } from './errors.js';
+import { guardApp } from './guard.js';
 import { TraderLimits } from './trader-limits.js';
 import { GATEWAY_DEFAULTS, type GatewayOptions } from './gateway-options.js';
 import { json } from './http-json.js';
