@@ -184,6 +184,27 @@ async function ceiling(js: JetStreamClient, stream: string, n: number, cpu: Thre
   return { seconds, cpu: used };
 }
 
+/** The same, with messages taken through the consumer's callback (as `batches()` takes them): no promise per message. */
+async function ceilingCallback(js: JetStreamClient, stream: string, n: number, cpu: ThreadCpu): Promise<Run> {
+  const cpu0 = cpu.read();
+  const start = performance.now();
+  const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: OPEN + 1 });
+  let count = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const messages = await consumer.consume({
+    max_messages: 1_000,
+    callback: () => {
+      if (++count === n) done();
+    },
+  });
+  await all;
+  const seconds = (performance.now() - start) / 1000;
+  const used = ThreadCpu.delta(cpu0, cpu.read());
+  await messages.close().catch(() => undefined);
+  return { seconds, cpu: used };
+}
+
 /** The source decoding, nothing downstream. */
 async function decodeOnly(js: JetStreamClient, stream: string, namespace: string, n: number, cpu: ThreadCpu): Promise<Run> {
   const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
@@ -226,7 +247,7 @@ async function toVerdict(
     for await (const batch of source.batches()) {
       for (const t of batch) {
         if (t.type !== 'tick' || count === n) continue;
-        engine.submit(t);
+        engine.submit(t, t.seq); // the stream sequence is the event coordinate, as in EngineNode's market pump
         count++;
       }
       if (count === n) break;
@@ -235,7 +256,7 @@ async function toVerdict(
   } else {
     for await (const t of source) {
       if (t.type !== 'tick') continue;
-      engine.submit(t);
+      engine.submit(t, t.seq);
       if (++count === n) break;
       if ((count & 1023) === 0) while (inFlight() > maxInFlight) await new Promise((r) => setImmediate(r));
     }
@@ -260,7 +281,13 @@ async function toVerdict(
 
 export interface IngestBenchResult {
   /** ticks/s of every run, in run order. */
-  readonly runs: { readonly ceiling: number[]; readonly decode: number[]; readonly engine: number[]; readonly iterator: number[] };
+  readonly runs: {
+    readonly ceiling: number[];
+    readonly callback: number[];
+    readonly decode: number[];
+    readonly engine: number[];
+    readonly iterator: number[];
+  };
   readonly figures: Record<string, number>;
 }
 
@@ -293,13 +320,14 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
     const cpu = new ThreadCpu(local === null ? undefined : findListener(Number(local[1] ?? 4222), 'nats-server'));
     const variants = {
       ceiling: () => ceiling(js, stream, o.ticks, cpu),
+      callback: () => ceilingCallback(js, stream, o.ticks, cpu),
       decode: () => decodeOnly(js, stream, namespace, o.ticks, cpu),
       engine: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, true, cpu),
       iterator: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, false, cpu),
     };
     const all = Object.keys(variants) as Array<keyof typeof variants>;
     const names = all.filter((k) => o.variants === undefined || o.variants.includes(k));
-    const runs: Record<keyof typeof variants, Run[]> = { ceiling: [], decode: [], engine: [], iterator: [] };
+    const runs: Record<keyof typeof variants, Run[]> = { ceiling: [], callback: [], decode: [], engine: [], iterator: [] };
     for (let rep = 0; rep < o.repeats; rep++) {
       // Rotate the order each round, so drift on a noisy machine does not favour one variant.
       for (let v = 0; v < names.length; v++) {
@@ -313,7 +341,7 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
         throw new Error('engine runs missed ticks or disagree on verdicts');
     }
     const rates = (rs: Run[]) => rs.map((r) => o.ticks / r.seconds);
-    const [ceilingTps, decodeTps, engineTps, iteratorTps] = all.map((k) => median(rates(runs[k])));
+    const [ceilingTps, callbackTps, decodeTps, engineTps, iteratorTps] = all.map((k) => median(rates(runs[k])));
     /** Median µs of CPU per tick, by role, and of run-queue wait (runnable, no core free). */
     const perTick = (k: keyof typeof variants, f: (c: ThreadCpuDelta) => number) => median(runs[k].map((r) => f(r.cpu) / 1000 / o.ticks));
     const cpuFigures: Record<string, number> = {};
@@ -326,7 +354,13 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
       cpuFigures[`${k}NatsWaitUs`] = perTick(k, (c) => c.other.waitNs);
     }
     return {
-      runs: { ceiling: rates(runs.ceiling), decode: rates(runs.decode), engine: rates(runs.engine), iterator: rates(runs.iterator) },
+      runs: {
+        ceiling: rates(runs.ceiling),
+        callback: rates(runs.callback),
+        decode: rates(runs.decode),
+        engine: rates(runs.engine),
+        iterator: rates(runs.iterator),
+      },
       figures: {
         ticks: o.ticks,
         assessments: snapshot.kernel.actors.length,
@@ -334,6 +368,8 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
         fillSeconds,
         setupSeconds,
         ceilingTicksPerSec: ceilingTps!,
+        callbackTicksPerSec: callbackTps!,
+        callbackRatio: engineTps! / callbackTps!,
         decodeTicksPerSec: decodeTps!,
         engineTicksPerSec: engineTps!,
         iteratorTicksPerSec: iteratorTps!,

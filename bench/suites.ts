@@ -171,7 +171,7 @@ const ingest: SuiteSpec = {
     {
       flags: '--variants <list>',
       description: 'measurements to run, e.g. engine (to profile one); the target needs ceiling and engine',
-      default: 'ceiling,decode,engine,iterator',
+      default: 'ceiling,callback,decode,engine,iterator',
     },
   ],
   async run(o: Opts, s) {
@@ -188,6 +188,7 @@ const ingest: SuiteSpec = {
       `ingest (${fmt(r.ticks!)} ticks, ${fmt(r.assessments!)} assessments, ${fmt(r.positions!)} positions, ${o.workers} workers, medians of ${o.repeats}, load average ${fmt(s.results.loadAverage.start, 1)} at start)`,
       [
         ['ceiling: bare consume ticks/s', fmt(r.ceilingTicksPerSec!), runsOf(runs.ceiling)],
+        ['diag.: bare consume, callback', fmt(r.callbackTicksPerSec!), `${runsOf(runs.callback)}; engine / this ${pct(r.callbackRatio!)}`],
         ['decode only: JetStreamTickSource', fmt(r.decodeTicksPerSec!), runsOf(runs.decode)],
         ['engine: JetStream to verdict', fmt(r.engineTicksPerSec!), runsOf(runs.engine)],
         ['engine / ceiling', pct(r.ratio!), s.target('engine / bare consumer', 100 * r.ratio!, '>=', 70, '%')],
@@ -201,6 +202,7 @@ const ingest: SuiteSpec = {
         ['breaches / fills per engine run', `${fmt(r.breaches!)} / ${fmt(r.fills!)}`, 'the same in every run'],
         ['fill stream / set up (s)', `${fmt(r.fillSeconds!, 1)} / ${fmt(r.setupSeconds!, 1)}`],
         ['CPU µs per tick: ceiling', '', cpu('ceiling')],
+        ['CPU µs per tick: callback', '', cpu('callback')],
         ['CPU µs per tick: decode only', '', cpu('decode')],
         ['CPU µs per tick: engine', '', cpu('engine')],
         ['CPU µs per tick: iterator', '', cpu('iterator')],
