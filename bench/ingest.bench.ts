@@ -10,9 +10,11 @@
  * - **ceiling**: an ordered consumer from the first tick with
  *   `consumers.get(stream, { deliver_policy: StartSequence }).consume()`, the
  *   exact call and options `JetStreamTickSource` makes, counting messages and
- *   doing nothing else. No consumer of this client, this server and this
- *   stream can go faster, so it is the right denominator: the ratio says how
- *   much of the transport's own rate the ingest path keeps.
+ *   doing nothing else: the ratio says how much of the transport's own rate
+ *   the ingest path keeps. (Iterated with `for await`, it pays a promise per
+ *   message; the diagnostic **callback ceiling** takes the messages through
+ *   the consumer's callback, as `batches()` does, and is faster: the engine's
+ *   share of it is printed too.)
  * - **decode only**: `JetStreamTickSource.batches()` read to the end,
  *   nothing done with the inputs: subject parsing, msgpack decoding and
  *   validation, messages taken through the consumer's callback.
