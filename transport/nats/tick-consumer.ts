@@ -24,7 +24,7 @@ import {
   type MarketInputRefusal,
 } from '../../engine/index.js';
 import { INSTRUMENTS_PREFIX, parseMarketSubject, withNamespace } from './subjects.js';
-import { TickPayloadReader } from './tick-payload.js';
+import { TickPayloadReader, utf8Exact } from './tick-payload.js';
 
 export type { MarketInput };
 
@@ -435,9 +435,3 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 type MutableTick = { type: 'tick'; seq: number; ts: number; symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number };
-
-/** `s` as UTF-8, or null when decoding those bytes would not give `s` back (a lone surrogate): the fast path then compares nothing. */
-function utf8Exact(s: string): Uint8Array | null {
-  const bytes = new TextEncoder().encode(s);
-  return new TextDecoder().decode(bytes) === s ? bytes : null;
-}

@@ -248,3 +248,9 @@ export class TickPayloadReader {
     return !Number.isNaN(this.#number());
   }
 }
+
+/** `s` as UTF-8, or null when decoding those bytes would not give `s` back (a lone surrogate): then no payload is read as its tick. */
+export function utf8Exact(s: string): Uint8Array | null {
+  const bytes = new TextEncoder().encode(s);
+  return new TextDecoder().decode(bytes) === s ? bytes : null;
+}
