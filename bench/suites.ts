@@ -168,14 +168,27 @@ const ingest: SuiteSpec = {
       description: 'NATS server (a scratch stream is created and deleted)',
       default: process.env['NATS_URL'] ?? '127.0.0.1:4222',
     },
+    {
+      flags: '--variants <list>',
+      description: 'measurements to run, e.g. engine (to profile one); the target needs ceiling and engine',
+      default: 'ceiling,callback,decode,engine,iterator',
+    },
   ],
   async run(o: Opts, s) {
-    const { runs, figures: r } = await runIngestBench(o);
+    const { runs, figures: r } = await runIngestBench({ ...o, variants: String(o.variants).split(',') });
+    const cpu = (k: string) =>
+      [
+        `main ${fmt(r[`${k}MainCpuUs`]!, 2)}`,
+        `other threads ${fmt(r[`${k}OthersCpuUs`]!, 2)}`,
+        `nats-server ${fmt(r[`${k}NatsCpuUs`]!, 2)}`,
+        `(run-queue wait: main ${fmt(r[`${k}MainWaitUs`]!, 2)}, others ${fmt(r[`${k}OthersWaitUs`]!, 2)}, nats ${fmt(r[`${k}NatsWaitUs`]!, 2)})`,
+      ].join(' · ');
     printSuite(
       s,
       `ingest (${fmt(r.ticks!)} ticks, ${fmt(r.assessments!)} assessments, ${fmt(r.positions!)} positions, ${o.workers} workers, medians of ${o.repeats}, load average ${fmt(s.results.loadAverage.start, 1)} at start)`,
       [
         ['ceiling: bare consume ticks/s', fmt(r.ceilingTicksPerSec!), runsOf(runs.ceiling)],
+        ['diag.: bare consume, callback', fmt(r.callbackTicksPerSec!), `${runsOf(runs.callback)}; engine / this ${pct(r.callbackRatio!)}`],
         ['decode only: JetStreamTickSource', fmt(r.decodeTicksPerSec!), runsOf(runs.decode)],
         ['engine: JetStream to verdict', fmt(r.engineTicksPerSec!), runsOf(runs.engine)],
         ['engine / ceiling', pct(r.ratio!), s.target('engine / bare consumer', 100 * r.ratio!, '>=', 70, '%')],
@@ -188,6 +201,11 @@ const ingest: SuiteSpec = {
         ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 3)],
         ['breaches / fills per engine run', `${fmt(r.breaches!)} / ${fmt(r.fills!)}`, 'the same in every run'],
         ['fill stream / set up (s)', `${fmt(r.fillSeconds!, 1)} / ${fmt(r.setupSeconds!, 1)}`],
+        ['CPU µs per tick: ceiling', '', cpu('ceiling')],
+        ['CPU µs per tick: callback', '', cpu('callback')],
+        ['CPU µs per tick: decode only', '', cpu('decode')],
+        ['CPU µs per tick: engine', '', cpu('engine')],
+        ['CPU µs per tick: iterator', '', cpu('iterator')],
       ],
       r,
     );
