@@ -376,6 +376,8 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
         engineTicksPerSec: engineTps!,
         iteratorTicksPerSec: iteratorTps!,
         ratio: engineTps! / ceilingTps!,
+        // The target's denominator: the faster of the two bare consumers (the callback one usually).
+        bareRatio: engineTps! / Math.max(ceilingTps!, Number.isFinite(callbackTps!) ? callbackTps! : 0),
         decodeRatio: decodeTps! / ceilingTps!,
         iteratorRatio: iteratorTps! / ceilingTps!,
         actorEvaluationsPerTick: (e?.evaluations ?? Number.NaN) / o.ticks,
