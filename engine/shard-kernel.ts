@@ -157,14 +157,20 @@ export class ShardKernel {
     return [...this.#slotOf.keys()];
   }
 
-  snapshot(): KernelSnapshot {
+  /**
+   * The whole kernel as plain data. Without a copy the actors' states are the
+   * live objects: only for a caller that serializes them at once (postMessage
+   * copies them), which saves a second copy of every actor at the peak.
+   */
+  snapshot(options: { copy?: boolean } = {}): KernelSnapshot {
+    const copy = options.copy ?? true;
     return {
       now: this.#now,
       lastTickSeq: this.stats.lastTickSeq,
       lastInput: this.#input,
       book: this.book.snapshot(),
       tiers: [...this.#tiers.values()],
-      actors: this.#actors.map((a, slot) => this.#slots.snapshotOf(slot, a.snapshot())),
+      actors: this.#actors.map((a, slot) => this.#slots.snapshotOf(slot, copy ? a.snapshot() : a.state)),
     };
   }
 

@@ -157,7 +157,8 @@ function handle(msg: ToShard): void {
     case 'request': {
       sendHeldAck(); // a reply never overtakes the ack of the inputs before it
       let reply: unknown;
-      if (msg.what === 'snapshot') reply = kernel.snapshot();
+      if (msg.what === 'snapshot')
+        reply = kernel.snapshot({ copy: false }); // postMessage copies it
       else if (msg.what === 'checkpoint')
         reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
       else if (msg.what === 'checkpoint-rows')
