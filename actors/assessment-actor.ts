@@ -343,13 +343,13 @@ export class AssessmentActor {
       const b = rule.onEquity?.(ctx, fig);
       if (b !== undefined) breaches.push(b);
     }
-    if (breaches.length > 0) this.#breach(breaches, cause);
+    if (breaches.length > 0) this.#breach(breaches, cause, fig);
     else this.#checkPass(fig);
   }
 
-  #breach(breaches: Breach[], cause: Cause): void {
+  /** @param fig the figures the breaches were judged on, when the caller has them (nothing changed since) */
+  #breach(breaches: Breach[], cause: Cause, fig: Figures = this.#figures()): void {
     const s = this.state;
-    const fig = this.#figures();
     const evidence = positionEvidence(s, this.#env!.market);
     for (const b of breaches) {
       if (b.silent === true) continue;
