@@ -119,7 +119,7 @@ function env(db: string, natsUrl: string, load: ChaosLoad, secret: string, lease
     MARKET_STREAM: load.marketStream,
     EVENT_STREAM: load.eventStream,
     CLOCK_BEAT: 'off',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env['CLUSTER_BENCH_LOG_LEVEL'] ?? 'warn', // the nodes' logs: /tmp/bench-cluster-*-engine.log
     CLUSTER_LEASE_TTL_MS: String(leaseTtlMs),
     GATEWAY_JWT_SECRET: secret,
     GATEWAY_ADDRESS_REQUESTS_PER_MINUTE: '100000000',

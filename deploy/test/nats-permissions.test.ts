@@ -10,10 +10,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { parse } from 'yaml';
 import { until } from '../../engine/testing/index.js';
-import { natsServer } from '../../transport/nats/index.js';
+import { inboxPrefixOf, natsServer } from '../../transport/nats/index.js';
+import { natsAuthorization } from '../nats-users.js';
 import { ROOT } from './rendered-manifests.js';
 
 const missing = spawnSync('nats-server', ['--version']).status !== 0 && 'nats-server is not installed';
@@ -42,6 +44,7 @@ describe("the NATS users' permissions in prod", { skip: missing }, () => {
   before(async () => {
     const values = parse(readFileSync(`${ROOT}deploy/k8s/nats/values-prod.yaml`, 'utf8'));
     const auth = values.config.merge.authorization as { users: Array<{ user: string; password: string }> };
+    assert.deepEqual(auth, natsAuthorization(''), 'values-prod.yaml holds what `npm run nats-users` prints');
     // The chart renders `<< $VAR >>` as the server's variable $VAR, which the pod's env fills: here a test password.
     for (const u of auth.users) {
       assert.match(u.password, /^<< \$NATS_[A-Z_]+_PASSWORD >>$/, `${u.user}'s password comes from the Secret`);
@@ -50,7 +53,10 @@ describe("the NATS users' permissions in prod", { skip: missing }, () => {
     dir = mkdtempSync(join(tmpdir(), 'vatic-nats-perms-'));
     port = await freePort();
     // The server's config format takes JSON.
-    writeFileSync(join(dir, 'nats.conf'), `port: ${port}\nhost: "127.0.0.1"\nauthorization: ${JSON.stringify(auth)}\n`);
+    writeFileSync(
+      join(dir, 'nats.conf'),
+      `port: ${port}\nhost: "127.0.0.1"\njetstream: { store_dir: ${JSON.stringify(join(dir, 'js'))} }\nauthorization: ${JSON.stringify(auth)}\n`,
+    );
     const check = spawnSync('nats-server', ['-t', '-c', join(dir, 'nats.conf')], { encoding: 'utf8' });
     assert.equal(check.status, 0, `the server takes the config: ${check.stderr}${check.stdout}`);
     server = spawn('nats-server', ['-c', join(dir, 'nats.conf')], { stdio: 'ignore' });
@@ -137,5 +143,38 @@ describe("the NATS users' permissions in prod", { skip: missing }, () => {
     const feed = await as('market-data');
     assert.equal(await delivered(feed, 'ticks.coinbase.BTC-USD'), true);
     assert.equal(await delivered(feed, 'engine.stream.a-1'), false);
+  });
+
+  test("no role reads another's replies: each has its own inbox prefix", async () => {
+    const gateway = await as('gateway');
+    const feed = await as('market-data');
+    assert.equal(natsServer('nats://gateway:pw@nats:4222').inboxPrefix, inboxPrefixOf('gateway'));
+    for (const s of ['_INBOX.x', `${inboxPrefixOf('engine')}.x`, `${inboxPrefixOf('market-data')}.x`])
+      assert.equal(await receives(gateway, s), false, `gateway may not read ${s}`);
+    for (const s of ['_INBOX.x', `${inboxPrefixOf('gateway')}.x`, `${inboxPrefixOf('engine')}.x`])
+      assert.equal(await receives(feed, s), false, `market data may not read ${s}`);
+    assert.equal(await receives(gateway, `${inboxPrefixOf('gateway')}.x`), true, 'a gateway reads its own inbox');
+  });
+
+  test('market data writes ticks to JetStream and an engine node reads them with an ordered consumer, each on its own inbox', async () => {
+    const admin = await as('admin');
+    await (await jetstreamManager(admin)).streams.add({ name: 'PERMS_TICKS', subjects: ['ticks.>'] });
+    const feed = await as('market-data');
+    const ack = await jetstream(feed).publish('ticks.coinbase.BTC-USD', new Uint8Array([7]));
+    assert.equal(ack.seq, 1);
+    const engine = await as('engine');
+    const consumer = await jetstream(engine).consumers.get('PERMS_TICKS');
+    const m = await consumer.next({ expires: 5_000 });
+    assert.deepEqual([...(m?.data ?? [])], [7]);
+  });
+
+  test("a namespace's users have every subject under it but the JetStream API and their inboxes", () => {
+    const auth = natsAuthorization('acme');
+    const subjects = auth.users.flatMap((u) => {
+      const p = u['permissions'] as { publish: { allow: string[] }; subscribe: { allow: string[] } } | undefined;
+      return p === undefined ? [] : [...p.publish.allow, ...p.subscribe.allow];
+    });
+    assert.ok(subjects.length > 20);
+    for (const s of subjects) assert.match(s, /^(acme\.|\$JS\.|_INBOX_)/, s);
   });
 });

@@ -53,6 +53,8 @@ export { JetStreamMarketLog } from './jetstream-market-log.js';
 export { RemoteStreams } from './remote-streams.js';
 export type { DropReason, RemoteStreamsOptions } from './remote-streams.js';
 export { natsServer } from './nats-server-url.js';
+export { inboxPrefixOf, NATS_ROLES, natsPermissions } from './nats-permissions.js';
+export type { NatsRole, NatsUserPermissions } from './nats-permissions.js';
 export type { NatsServerOptions } from './nats-server-url.js';
 export { countedWatch } from './shard-host.js';
 export type { ShardHost } from './shard-host.js';

@@ -3,12 +3,15 @@
  * as a role's Secret holds it) as the client's connect options: the client
  * takes credentials only as options, not from the URL.
  */
+import { inboxPrefixOf } from './nats-permissions.js';
 
 /** Connect options of a NATS URL. */
 export interface NatsServerOptions {
   readonly servers: string;
   readonly user?: string;
   readonly pass?: string;
+  /** The user's own inbox prefix (see `inboxPrefixOf`): the server lets each user read only its own replies. */
+  readonly inboxPrefix?: string;
 }
 
 /**
@@ -28,5 +31,6 @@ export function natsServer(url: string): NatsServerOptions {
   const pass = decodeURIComponent(parsed.password);
   parsed.username = '';
   parsed.password = '';
-  return { servers: `${parsed.protocol}//${parsed.host}`, user, ...(pass === '' ? {} : { pass }) };
+  // A user alone may be a token: it must not show in subjects, so only a user with a password gets its inbox prefix.
+  return { servers: `${parsed.protocol}//${parsed.host}`, user, ...(pass === '' ? {} : { pass, inboxPrefix: inboxPrefixOf(user) }) };
 }

@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { natsServer } from '../nats/nats-server-url.js';
 
-test('a NATS URL with a user and password becomes connect options with them, percent-decoded', () => {
-  assert.deepEqual(natsServer('nats://engine:p%40ss@nats:4222'), { servers: 'nats://nats:4222', user: 'engine', pass: 'p@ss' });
+test("a NATS URL with a user and password becomes connect options with them, percent-decoded, and the user's own inbox prefix", () => {
+  assert.deepEqual(natsServer('nats://engine:p%40ss@nats:4222'), {
+    servers: 'nats://nats:4222',
+    user: 'engine',
+    pass: 'p@ss',
+    inboxPrefix: '_INBOX_engine',
+  });
   assert.deepEqual(natsServer('nats://tok@nats:4222'), { servers: 'nats://nats:4222', user: 'tok' });
 });
 
