@@ -140,11 +140,15 @@ export class AssessmentActor {
 
   /** A tick on `cause.symbol`: match its orders, then judge equity at this exact tick (paused accounts too). */
   onTick(cause: Extract<Cause, { kind: 'tick' }>, env: ActorEnv): void {
-    this.#run(env, () => {
-      if (!this.live) return;
-      matchSymbol(this.#desk(), cause.symbol);
+    if (!this.live) return;
+    // The hot path of a shard (every tick that crosses a band): no closure, and no desk unless an order can match.
+    this.#env = env;
+    try {
+      if (hasOrderOn(this.state, cause.symbol)) matchSymbol(this.#desk(), cause.symbol);
       this.#evaluate(cause);
-    });
+    } finally {
+      this.#env = undefined;
+    }
   }
 
   /**
@@ -339,13 +343,13 @@ export class AssessmentActor {
       const b = rule.onEquity?.(ctx, fig);
       if (b !== undefined) breaches.push(b);
     }
-    if (breaches.length > 0) this.#breach(breaches, cause);
+    if (breaches.length > 0) this.#breach(breaches, cause, fig);
     else this.#checkPass(fig);
   }
 
-  #breach(breaches: Breach[], cause: Cause): void {
+  /** @param fig the figures the breaches were judged on, when the caller has them (nothing changed since) */
+  #breach(breaches: Breach[], cause: Cause, fig: Figures = this.#figures()): void {
     const s = this.state;
-    const fig = this.#figures();
     const evidence = positionEvidence(s, this.#env!.market);
     for (const b of breaches) {
       if (b.silent === true) continue;
@@ -474,4 +478,10 @@ export class AssessmentActor {
     s.expiry = expiry;
     this.#emit({ type: 'assessment.expired', ruleId: expiry.ruleId, balance: s.balance, expiry: { ...expiry } });
   }
+}
+
+/** Whether any working order is on `symbol` (matching a tick of another symbol's orders does nothing). */
+function hasOrderOn(state: AssessmentState, symbol: string): boolean {
+  for (const id in state.orders) if (state.orders[id]!.symbol === symbol) return true;
+  return false;
 }

@@ -419,36 +419,39 @@ export function fill(desk: Desk, order: Order, qty: number, price: number, tickS
 
 /**
  * Close a whole position at once at the current quote, whatever its displayed
- * size (a flatten or a liquidation), through a market order of its own.
+ * size (a flatten or a liquidation), through a market order of its own. The
+ * order is never working, so it is not built: this emits what {@link fill}
+ * would for it (a flash move liquidates thousands of accounts in one tick).
  */
 export function closeAtQuote(desk: Desk, symbol: string, liquidation: boolean): void {
-  const { state, market, now } = desk.ctx;
+  const { state, market, tier, now } = desk.ctx;
   const pos = state.positions[symbol]!;
   const quote = market.quote(symbol);
   const price = quote === undefined ? pos.avgEntry : pos.qty > 0 ? quote.bid : quote.ask;
   const n = state.nextOrderNo++;
-  const order: Order = {
-    id: `o${n}`,
+  const side = pos.qty > 0 ? 'sell' : 'buy';
+  const qty = Math.abs(pos.qty);
+  const fee = qty * price * feeRate(tier, market.instrument(symbol)!);
+  const outcome = applyFill(state, symbol, side, qty, price, fee, now);
+  desk.emit({
+    type: 'order.filled',
+    orderId: `o${n}`,
     clientOrderId: `${liquidation ? 'liquidation' : 'flatten'}-${n}`,
     symbol,
-    side: pos.qty > 0 ? 'sell' : 'buy',
-    type: 'market',
-    qty: Math.abs(pos.qty),
-    filledQty: 0,
-    avgFillPrice: 0,
-    limitPrice: undefined,
-    stopPrice: undefined,
-    triggered: false,
-    reduceOnly: true,
-    tif: 'gtc',
-    status: 'working',
-    role: 'entry',
-    stopLoss: undefined,
-    takeProfit: undefined,
-    parentId: undefined,
-    createdAt: now,
-  };
-  fill(desk, order, order.qty, price, quote?.seq ?? 0, market.instrument(symbol)!, liquidation);
+    side,
+    qty,
+    price,
+    fee,
+    remaining: 0,
+    status: 'filled',
+    liquidation,
+    tickSeq: quote?.seq ?? 0,
+  });
+  // The whole position at its own size closes it and never flips it; `fill`'s other outcomes cannot occur.
+  if (outcome.closed) desk.emit({ type: 'position.closed', symbol, realizedPnl: outcome.closedPnl, exitPrice: price });
+  else if (outcome.position !== undefined)
+    desk.emit({ type: 'position.changed', symbol, qty: outcome.position.qty, avgEntry: outcome.position.avgEntry });
+  dropStaleReduceOnly(desk, symbol);
 }
 
 /** Keep a bracket's reduce-only children sized to what the entry has filled. */

@@ -10,9 +10,11 @@
  * - **ceiling**: an ordered consumer from the first tick with
  *   `consumers.get(stream, { deliver_policy: StartSequence }).consume()`, the
  *   exact call and options `JetStreamTickSource` makes, counting messages and
- *   doing nothing else. No consumer of this client, this server and this
- *   stream can go faster, so it is the right denominator: the ratio says how
- *   much of the transport's own rate the ingest path keeps.
+ *   doing nothing else: the ratio says how much of the transport's own rate
+ *   the ingest path keeps. (Iterated with `for await`, it pays a promise per
+ *   message; the diagnostic **callback ceiling** takes the messages through
+ *   the consumer's callback, as `batches()` does, and is faster: the engine's
+ *   share of it is printed too.)
  * - **decode only**: `JetStreamTickSource.batches()` read to the end,
  *   nothing done with the inputs: subject parsing, msgpack decoding and
  *   validation, messages taken through the consumer's callback.
@@ -26,7 +28,9 @@
  *   same, but iterating the source itself (`for await`, one promise per
  *   message).
  *
- * Every run's clock includes creating the consumer. The stream is deleted at the end.
+ * Every run's clock includes creating the consumer; an engine run's starts once
+ * its shard workers have booted and restored (they answer a request), as a
+ * running node's have. The stream is deleted at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +39,7 @@ import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { parseTier, type Instrument } from '../actors/index.js';
 import { Engine, type EngineOptions, type EngineSnapshot } from '../engine/index.js';
+import { findListener, ThreadCpu, type ThreadCpuDelta } from './thread-cpu.js';
 import { JetStreamTickSource, ensureMarketStream, marketSubjects, tickMsgId, tickSubject } from '../transport/nats/index.js';
 
 export interface IngestBenchOptions {
@@ -45,6 +50,8 @@ export interface IngestBenchOptions {
   /** Inputs the driver lets the engine hold unapplied before it waits. @default 20_000 */ readonly maxInFlight: number;
   /** @default 1 */ readonly seed: number;
   /** NATS server. */ readonly url: string;
+  /** Measurements to run (e.g. `['engine']` under a profiler). @default all four */
+  readonly variants?: readonly string[];
 }
 
 const VENUE = 'coinbase';
@@ -155,29 +162,62 @@ async function population(
   return { snapshot, positions, flat };
 }
 
-type Run = { seconds: number; ticks?: number; evaluations?: number; fills?: number; violations?: number; stale?: number };
+type Run = {
+  seconds: number;
+  cpu: ThreadCpuDelta;
+  ticks?: number;
+  evaluations?: number;
+  fills?: number;
+  violations?: number;
+  stale?: number;
+};
 
 /** The ceiling: same client, same consumer call, counting only. */
-async function ceiling(js: JetStreamClient, stream: string, n: number): Promise<Run> {
+async function ceiling(js: JetStreamClient, stream: string, n: number, cpu: ThreadCpu): Promise<Run> {
+  const cpu0 = cpu.read();
   const start = performance.now();
   const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: OPEN + 1 });
   const messages = await consumer.consume({ max_messages: 1_000 }); // the pull size JetStreamTickSource uses
   let count = 0;
   for await (const _m of messages) if (++count === n) break;
   const seconds = (performance.now() - start) / 1000;
+  const used = ThreadCpu.delta(cpu0, cpu.read());
   await messages.close().catch(() => undefined);
-  return { seconds };
+  return { seconds, cpu: used };
+}
+
+/** The same, with messages taken through the consumer's callback (as `batches()` takes them): no promise per message. */
+async function ceilingCallback(js: JetStreamClient, stream: string, n: number, cpu: ThreadCpu): Promise<Run> {
+  const cpu0 = cpu.read();
+  const start = performance.now();
+  const consumer = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: OPEN + 1 });
+  let count = 0;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const messages = await consumer.consume({
+    max_messages: 1_000,
+    callback: () => {
+      if (++count === n) done();
+    },
+  });
+  await all;
+  const seconds = (performance.now() - start) / 1000;
+  const used = ThreadCpu.delta(cpu0, cpu.read());
+  await messages.close().catch(() => undefined);
+  return { seconds, cpu: used };
 }
 
 /** The source decoding, nothing downstream. */
-async function decodeOnly(js: JetStreamClient, stream: string, namespace: string, n: number): Promise<Run> {
+async function decodeOnly(js: JetStreamClient, stream: string, namespace: string, n: number, cpu: ThreadCpu): Promise<Run> {
   const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
+  const cpu0 = cpu.read();
   const start = performance.now();
   let count = 0;
   for await (const batch of source.batches()) if ((count += batch.length) >= n) break;
   const seconds = (performance.now() - start) / 1000;
+  const used = ThreadCpu.delta(cpu0, cpu.read());
   if (source.malformed > 0) throw new Error(`${source.malformed} malformed messages`);
-  return { seconds };
+  return { seconds, cpu: used };
 }
 
 /**
@@ -194,17 +234,22 @@ async function toVerdict(
   opts: EngineOptions,
   maxInFlight: number,
   batches: boolean,
+  cpu: ThreadCpu,
 ): Promise<Run> {
   const engine = await Engine.restore(snapshot, opts);
+  // `restore` returns once the workers are spawned; they still load their modules (under tsx, compile them) and
+  // restore their actors. That start-up is not ingest: wait for every shard to answer before the clock starts.
+  await engine.memory();
   const source = new JetStreamTickSource(js, { stream, namespace, startSeq: OPEN + 1, symbols: SYMBOLS });
   const inFlight = () => engine.shards().reduce((m, s) => Math.max(m, s.pendingInputs), 0);
+  const cpu0 = cpu.read();
   const start = performance.now();
   let count = 0;
   if (batches) {
     for await (const batch of source.batches()) {
       for (const t of batch) {
         if (t.type !== 'tick' || count === n) continue;
-        engine.submit(t);
+        engine.submit(t, t.seq); // the stream sequence is the event coordinate, as in EngineNode's market pump
         count++;
       }
       if (count === n) break;
@@ -213,17 +258,19 @@ async function toVerdict(
   } else {
     for await (const t of source) {
       if (t.type !== 'tick') continue;
-      engine.submit(t);
+      engine.submit(t, t.seq);
       if (++count === n) break;
       if ((count & 1023) === 0) while (inFlight() > maxInFlight) await new Promise((r) => setImmediate(r));
     }
   }
   await engine.barrier();
   const seconds = (performance.now() - start) / 1000;
+  const used = ThreadCpu.delta(cpu0, cpu.read(), opts.workers);
   const sum = (f: (s: NonNullable<ReturnType<Engine['shards']>[number]['stats']>) => number) =>
     engine.shards().reduce((a, s) => a + (s.stats === undefined ? 0 : f(s.stats)), 0);
   const run = {
     seconds,
+    cpu: used,
     ticks: sum((s) => s.ticks) / opts.workers!,
     evaluations: sum((s) => s.evaluations),
     fills: sum((s) => s.fills),
@@ -236,7 +283,13 @@ async function toVerdict(
 
 export interface IngestBenchResult {
   /** ticks/s of every run, in run order. */
-  readonly runs: { readonly ceiling: number[]; readonly decode: number[]; readonly engine: number[]; readonly iterator: number[] };
+  readonly runs: {
+    readonly ceiling: number[];
+    readonly callback: number[];
+    readonly decode: number[];
+    readonly engine: number[];
+    readonly iterator: number[];
+  };
   readonly figures: Record<string, number>;
 }
 
@@ -264,14 +317,19 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
     if (flat > 0) throw new Error(`${flat} assessments hold no position`);
     const setupSeconds = (performance.now() - setupStart) / 1000;
 
+    // The server's CPU counts when it runs on this machine: the nats-server listening on the URL's port.
+    const local = /^(?:nats:\/\/)?(?:127\.0\.0\.1|localhost)(?::(\d+))?$/.exec(o.url);
+    const cpu = new ThreadCpu(local === null ? undefined : findListener(Number(local[1] ?? 4222), 'nats-server'));
     const variants = {
-      ceiling: () => ceiling(js, stream, o.ticks),
-      decode: () => decodeOnly(js, stream, namespace, o.ticks),
-      engine: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, true),
-      iterator: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, false),
+      ceiling: () => ceiling(js, stream, o.ticks, cpu),
+      callback: () => ceilingCallback(js, stream, o.ticks, cpu),
+      decode: () => decodeOnly(js, stream, namespace, o.ticks, cpu),
+      engine: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, true, cpu),
+      iterator: () => toVerdict(js, stream, namespace, o.ticks, snapshot, opts, o.maxInFlight, false, cpu),
     };
-    const names = Object.keys(variants) as Array<keyof typeof variants>;
-    const runs: Record<keyof typeof variants, Run[]> = { ceiling: [], decode: [], engine: [], iterator: [] };
+    const all = Object.keys(variants) as Array<keyof typeof variants>;
+    const names = all.filter((k) => o.variants === undefined || o.variants.includes(k));
+    const runs: Record<keyof typeof variants, Run[]> = { ceiling: [], callback: [], decode: [], engine: [], iterator: [] };
     for (let rep = 0; rep < o.repeats; rep++) {
       // Rotate the order each round, so drift on a noisy machine does not favour one variant.
       for (let v = 0; v < names.length; v++) {
@@ -279,15 +337,32 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
         runs[name].push(await variants[name]());
       }
     }
-    const e = runs.engine[0]!;
+    const e = runs.engine[0] ?? runs.iterator[0];
     for (const r of [...runs.engine, ...runs.iterator]) {
-      if (r.ticks !== o.ticks || r.stale !== 0 || r.violations !== e.violations || r.fills !== e.fills)
+      if (r.ticks !== o.ticks || r.stale !== 0 || r.violations !== e?.violations || r.fills !== e?.fills)
         throw new Error('engine runs missed ticks or disagree on verdicts');
     }
     const rates = (rs: Run[]) => rs.map((r) => o.ticks / r.seconds);
-    const [ceilingTps, decodeTps, engineTps, iteratorTps] = names.map((k) => median(rates(runs[k])));
+    const [ceilingTps, callbackTps, decodeTps, engineTps, iteratorTps] = all.map((k) => median(rates(runs[k])));
+    /** Median µs of CPU per tick, by role, and of run-queue wait (runnable, no core free). */
+    const perTick = (k: keyof typeof variants, f: (c: ThreadCpuDelta) => number) => median(runs[k].map((r) => f(r.cpu) / 1000 / o.ticks));
+    const cpuFigures: Record<string, number> = {};
+    for (const k of all) {
+      cpuFigures[`${k}MainCpuUs`] = perTick(k, (c) => c.main.runNs);
+      cpuFigures[`${k}MainWaitUs`] = perTick(k, (c) => c.main.waitNs);
+      cpuFigures[`${k}OthersCpuUs`] = perTick(k, (c) => c.others.runNs);
+      cpuFigures[`${k}OthersWaitUs`] = perTick(k, (c) => c.others.waitNs);
+      cpuFigures[`${k}NatsCpuUs`] = perTick(k, (c) => c.other.runNs);
+      cpuFigures[`${k}NatsWaitUs`] = perTick(k, (c) => c.other.waitNs);
+    }
     return {
-      runs: { ceiling: rates(runs.ceiling), decode: rates(runs.decode), engine: rates(runs.engine), iterator: rates(runs.iterator) },
+      runs: {
+        ceiling: rates(runs.ceiling),
+        callback: rates(runs.callback),
+        decode: rates(runs.decode),
+        engine: rates(runs.engine),
+        iterator: rates(runs.iterator),
+      },
       figures: {
         ticks: o.ticks,
         assessments: snapshot.kernel.actors.length,
@@ -295,15 +370,20 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
         fillSeconds,
         setupSeconds,
         ceilingTicksPerSec: ceilingTps!,
+        callbackTicksPerSec: callbackTps!,
+        callbackRatio: engineTps! / callbackTps!,
         decodeTicksPerSec: decodeTps!,
         engineTicksPerSec: engineTps!,
         iteratorTicksPerSec: iteratorTps!,
         ratio: engineTps! / ceilingTps!,
+        // The target's denominator: the faster of the two bare consumers (the callback one usually).
+        bareRatio: engineTps! / Math.max(ceilingTps!, Number.isFinite(callbackTps!) ? callbackTps! : 0),
         decodeRatio: decodeTps! / ceilingTps!,
         iteratorRatio: iteratorTps! / ceilingTps!,
-        actorEvaluationsPerTick: e.evaluations! / o.ticks,
-        breaches: e.violations!,
-        fills: e.fills!,
+        actorEvaluationsPerTick: (e?.evaluations ?? Number.NaN) / o.ticks,
+        breaches: e?.violations ?? NaN,
+        fills: e?.fills ?? NaN,
+        ...cpuFigures,
       },
     };
   } finally {
@@ -314,6 +394,7 @@ export async function runIngestBench(o: IngestBenchOptions): Promise<IngestBench
 }
 
 function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }

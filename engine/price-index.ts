@@ -24,11 +24,13 @@ export class PriceIndex {
   /** Marks slots already collected for the current tick. */
   #stamp = new Uint32Array(1024);
   #stampNo = 0;
-  readonly #hits: number[] = [];
+  #hits = new Uint32Array(1024);
+  #hitCount = 0;
   readonly #collect = (slot: number): void => {
     if (this.#stamp[slot] === this.#stampNo) return;
     this.#stamp[slot] = this.#stampNo;
-    this.#hits.push(slot);
+    if (this.#hitCount === this.#hits.length) this.#hits = grow(this.#hits, this.#hitCount);
+    this.#hits[this.#hitCount++] = slot;
   };
 
   /** Make room for a new slot. */
@@ -40,15 +42,22 @@ export class PriceIndex {
     }
   }
 
-  /** The slots a quote on `symbol` reaches, each once; valid until the next call. */
-  hits(symbol: string, bid: number, ask: number): readonly number[] {
-    this.#hits.length = 0;
+  /**
+   * The slots a quote on `symbol` reaches, each once, in slot order; valid
+   * until the next call. Slot order rather than the heaps' price order: slots
+   * were allocated with their actors, so a flash move reaching thousands of
+   * actors walks the heap in address order instead of at random.
+   */
+  hits(symbol: string, bid: number, ask: number): Uint32Array {
+    this.#hitCount = 0;
     const idx = this.#symbols.get(symbol);
-    if (idx === undefined) return this.#hits;
+    if (idx === undefined) return NO_HITS;
     this.#stampNo++;
     idx.collect(bid, ask, this.#versions, this.#collect);
     idx.compact(this.#versions);
-    return this.#hits;
+    const hits = this.#hits.subarray(0, this.#hitCount);
+    if (hits.length > 1) hits.sort();
+    return hits;
   }
 
   /** Drop every entry of a slot. */
@@ -90,6 +99,8 @@ export class PriceIndex {
     return idx;
   }
 }
+
+const NO_HITS = new Uint32Array(0);
 
 function notional(qty: number, symbol: string, market: MarketView): number {
   const q = market.quote(symbol);

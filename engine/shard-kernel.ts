@@ -4,13 +4,15 @@
  * and the clock deadlines. `full-scan` mode evaluates every exposed actor on
  * every tick instead; tests prove both modes emit the same events.
  */
-import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Command, type Tier } from '../actors/index.js';
-import type { EngineEvent, InputRejectReason, OutputEvent, SequencedInput, StateDelta } from './inputs.js';
+import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Tier } from '../actors/index.js';
+import type { OutputEvent, SequencedInput, StateDelta } from './inputs.js';
+import { ActorStepper, STEP_CLOCK, STEP_COMMAND, STEP_RESOLUTION, STEP_TICK } from './actor-stepper.js';
 import { DeltaTracker } from './delta-tracker.js';
 import { MarketBook } from './market-book.js';
 import { stateDelta } from './state-delta.js';
 import { grow, PriceIndex } from './price-index.js';
 import { TriggerHeap } from './trigger-heap.js';
+import { ActorSlots } from './actor-slots.js';
 
 import type { ActorSnapshot, IndexMode, KernelSnapshot, KernelStats, ShardKernelOptions } from './shard-kernel-types.js';
 
@@ -33,44 +35,32 @@ export class ShardKernel {
     lastTickSeq: 0,
   };
   readonly #tiers = new Map<string, Tier>();
-  readonly #actors: AssessmentActor[] = [];
-  readonly #quarantined: boolean[] = [];
-  readonly #slotOf = new Map<string, number>();
+  readonly #slots = new ActorSlots();
+  readonly #actors = this.#slots.actors;
+  readonly #quarantined = this.#slots.quarantined;
+  readonly #slotOf = this.#slots.slotOf;
   #deadlineVersions = new Uint32Array(1024);
   readonly #deadlines = new TriggerHeap();
   readonly #index = new PriceIndex();
   #now = 0;
   #input = -1;
-  /** Event coordinate of the input being applied (see `SequencedInput.at`). */
-  #at = -1;
-  #out: OutputEvent[] = [];
-  /** Slots stepped since the last checkpoint: what a changed-only checkpoint must carry. */
-  #touched = new Uint32Array(1024);
-  readonly #touchedList: number[] = [];
   readonly #deltas = new DeltaTracker(this.#slotOf);
-  /** Events of the actor step in progress; committed only if the step returns. */
-  readonly #stepEvents: EngineEvent[] = [];
-  /** One environment for every step (no closure per step on the tick path). */
-  readonly #actorEnv: { market: MarketBook; now: number; emit: (e: EngineEvent) => void };
+  readonly #steps: ActorStepper;
   #tickCause: Extract<Cause, { kind: 'tick' }> | undefined;
-
   readonly #beforeStep: ((assessmentId: string) => void) | undefined;
-  /** Per slot: the input of its last committed step and the next event number within it (a tick can step an actor twice: its deadlines, then the tick). */
-  readonly #committedInput: number[] = [];
-  readonly #committedN: number[] = [];
 
   constructor(options: ShardKernelOptions = {}) {
     this.mode = options.mode ?? 'indexed';
     this.#beforeStep = options.beforeStep;
     this.book = new MarketBook(options.instruments ?? []);
-    const events = this.#stepEvents;
-    this.#actorEnv = {
-      market: this.book,
-      now: 0,
-      emit: (e) => {
-        events.push(e);
+    const hooks = {
+      stepped: (slot: number, emitted: boolean) => {
+        if (emitted) this.#schedule(slot); // a phase change or new status can bring a deadline forward
+        this.#reindex(slot);
       },
+      quarantined: (slot: number) => this.#index.remove(slot),
     };
+    this.#steps = new ActorStepper(this.book, { slots: this.#slots, stats: this.stats, deltas: this.#deltas, hooks }, options.beforeStep);
     for (const t of options.tiers ?? []) this.#tiers.set(t.id, t);
   }
 
@@ -81,7 +71,7 @@ export class ShardKernel {
   /** Apply one input. Inputs must arrive in their total order. */
   apply({ i, input, at }: SequencedInput): void {
     this.#input = i;
-    this.#at = at ?? i;
+    this.#steps.at = at ?? i;
     this.stats.lastInput = i;
     switch (input.type) {
       case 'tier': {
@@ -103,7 +93,7 @@ export class ShardKernel {
         break;
       case 'command': {
         const slot = this.#slotFor(input.assessmentId);
-        if (slot !== undefined) this.#call(slot, STEP_COMMAND, input.command);
+        if (slot !== undefined) this.#steps.call(slot, STEP_COMMAND, input.command);
         break;
       }
       case 'resolution':
@@ -112,7 +102,7 @@ export class ShardKernel {
         for (let slot = 0; slot < this.#actors.length; slot++) {
           if (this.#quarantined[slot] || !this.#actors[slot]!.live) continue;
           const cause = { kind: 'resolution', seq: input.seq, ts: input.ts, market: input.market, outcome: input.outcome } as const;
-          this.#call(slot, STEP_RESOLUTION, cause);
+          this.#steps.call(slot, STEP_RESOLUTION, cause);
         }
         break;
     }
@@ -131,16 +121,14 @@ export class ShardKernel {
     askSize: number | undefined,
   ): void {
     this.#input = i;
-    this.#at = at;
+    this.#steps.at = at;
     this.stats.lastInput = i;
     this.#tick(seq, ts, symbol, bid, ask, bidSize, askSize);
   }
 
   /** Take the events emitted since the last call, in emission order. */
   drainEvents(): OutputEvent[] {
-    const out = this.#out;
-    this.#out = [];
-    return out;
+    return this.#steps.drain();
   }
 
   /** Push live state for these assessments at every flush, changed or not. */
@@ -155,7 +143,7 @@ export class ShardKernel {
    * interval, so the deltas do not all reach the gateway at one instant.
    */
   takeDeltas(slice = 0, slices = 1): StateDelta[] {
-    return this.#deltas.take(slice, slices).map((slot) => stateDelta(this.#actors[slot]!, this.book, this.#at, this.#now));
+    return this.#deltas.take(slice, slices).map((slot) => stateDelta(this.#actors[slot]!, this.book, this.#steps.at, this.#now));
   }
 
   /** The current state of one assessment (a copy), or undefined. */
@@ -169,14 +157,20 @@ export class ShardKernel {
     return [...this.#slotOf.keys()];
   }
 
-  snapshot(): KernelSnapshot {
+  /**
+   * The whole kernel as plain data. Without a copy the actors' states are the
+   * live objects: only for a caller that serializes them at once (postMessage
+   * copies them), which saves a second copy of every actor at the peak.
+   */
+  snapshot(options: { copy?: boolean } = {}): KernelSnapshot {
+    const copy = options.copy ?? true;
     return {
       now: this.#now,
       lastTickSeq: this.stats.lastTickSeq,
       lastInput: this.#input,
       book: this.book.snapshot(),
       tiers: [...this.#tiers.values()],
-      actors: this.#actors.map((a, slot) => this.#actorSnapshot(slot, a.snapshot())),
+      actors: this.#actors.map((a, slot) => this.#slots.snapshotOf(slot, copy ? a.snapshot() : a.state)),
     };
   }
 
@@ -188,16 +182,15 @@ export class ShardKernel {
   checkpoint(full: boolean, options: { copy?: boolean } = {}): KernelSnapshot {
     // Without a copy the states are the live objects: only for a caller that serializes them at once (postMessage).
     const copy = options.copy ?? true;
-    const slots = full ? this.#actors.map((_, slot) => slot) : this.#touchedList.slice().sort((a, b) => a - b);
-    for (const slot of this.#touchedList) this.#touched[slot] = 0;
-    this.#touchedList.length = 0;
+    const touched = this.#slots.takeTouched();
+    const slots = full ? this.#actors.map((_, slot) => slot) : touched;
     return {
       now: this.#now,
       lastTickSeq: this.stats.lastTickSeq,
       lastInput: this.#input,
       book: this.book.snapshot(),
       tiers: [...this.#tiers.values()],
-      actors: slots.map((slot) => this.#actorSnapshot(slot, copy ? this.#actors[slot]!.snapshot() : this.#actors[slot]!.state)),
+      actors: slots.map((slot) => this.#slots.snapshotOf(slot, copy ? this.#actors[slot]!.snapshot() : this.#actors[slot]!.state)),
     };
   }
 
@@ -205,22 +198,17 @@ export class ShardKernel {
     const k = new ShardKernel({ ...options, tiers: s.tiers });
     k.book.restoreFrom(s.book);
     k.#now = s.now;
-    k.#actorEnv.now = s.now;
+    k.#steps.env.now = s.now;
     k.#input = s.lastInput;
     k.stats.lastInput = s.lastInput;
     k.stats.lastTickSeq = s.lastTickSeq;
     for (const a of s.actors) {
       const tier = k.#tiers.get(a.state.tierId);
       if (tier === undefined) throw new Error(`snapshot names tier ${a.state.tierId} it does not carry`);
-      const slot = k.#add(AssessmentActor.restore(a.state, tier));
-      k.#quarantined[slot] = a.quarantined;
-      if (a.cursor !== undefined) [k.#committedInput[slot], k.#committedN[slot]] = a.cursor;
-      if (!a.quarantined) k.#reindex(slot);
-      k.#schedule(slot);
+      k.#place(AssessmentActor.restore(a.state, tier), a.quarantined, a.cursor);
     }
     // Restored actors are already stored as they are: the next checkpoint carries only what changes.
-    for (const slot of k.#touchedList) k.#touched[slot] = 0;
-    k.#touchedList.length = 0;
+    k.#slots.clearTouched();
     return k;
   }
 
@@ -233,12 +221,7 @@ export class ShardKernel {
       if (this.#slotOf.has(a.state.id)) throw new Error(`cannot adopt '${a.state.id}': it is already here`);
       const tier = this.#tiers.get(a.state.tierId);
       if (tier === undefined) throw new Error(`cannot adopt '${a.state.id}': no tier '${a.state.tierId}'`);
-      const slot = this.#add(AssessmentActor.restore(a.state, tier));
-      this.#quarantined[slot] = a.quarantined;
-      if (a.cursor !== undefined) [this.#committedInput[slot], this.#committedN[slot]] = a.cursor;
-      if (!a.quarantined) this.#reindex(slot);
-      this.#schedule(slot);
-      this.#deltas.changed(slot);
+      this.#deltas.changed(this.#place(AssessmentActor.restore(a.state, tier), a.quarantined, a.cursor));
     }
   }
 
@@ -253,7 +236,7 @@ export class ShardKernel {
     const removed: ActorSnapshot[] = [];
     for (let slot = 0; slot < this.#actors.length; slot++) {
       const a = this.#actors[slot]!;
-      if (drop(a.state.id)) removed.push(this.#actorSnapshot(slot, a.snapshot()));
+      if (drop(a.state.id)) removed.push(this.#slots.snapshotOf(slot, a.snapshot()));
       else kept.push(slot);
     }
     if (removed.length === 0) return { kernel: this, removed };
@@ -264,30 +247,19 @@ export class ShardKernel {
     });
     k.book.restoreFrom(this.book.snapshot());
     k.#now = this.#now;
-    k.#actorEnv.now = this.#now;
+    k.#steps.env.now = this.#now;
     k.#input = this.#input;
-    k.#at = this.#at;
+    k.#steps.at = this.#steps.at;
     // The kept actors move as they are (this kernel is discarded): no copy of their states,
     // so a shard leaving costs its own actors' snapshots, not every actor's.
-    for (const slot of kept) {
-      const to = k.#add(this.#actors[slot]!);
-      k.#quarantined[to] = this.#quarantined[slot]!;
-      k.#committedInput[to] = this.#committedInput[slot]!;
-      k.#committedN[to] = this.#committedN[slot]!;
-      if (!k.#quarantined[to]) k.#reindex(to);
-      k.#schedule(to);
-    }
-    for (const slot of k.#touchedList) k.#touched[slot] = 0;
-    k.#touchedList.length = 0;
+    for (const slot of kept) k.#place(this.#actors[slot]!, this.#quarantined[slot]!, this.#slots.cursor(slot));
+    k.#slots.clearTouched();
     Object.assign(k.stats, this.stats, { actors: k.stats.actors });
     k.#deltas.watch(this.#deltas.watched(), true);
     const idOf = (slot: number): string => this.#actors[slot]!.state.id;
-    for (const id of this.#touchedList.map(idOf)) {
+    for (const id of this.#slots.touchedIds()) {
       const slot = k.#slotOf.get(id);
-      if (slot !== undefined && k.#touched[slot] === 0) {
-        k.#touched[slot] = 1;
-        k.#touchedList.push(slot);
-      }
+      if (slot !== undefined) k.#slots.touch(slot);
     }
     for (const id of [...this.#deltas.pending()].map(idOf)) {
       const slot = k.#slotOf.get(id);
@@ -310,12 +282,12 @@ export class ShardKernel {
     this.#tickCause = { kind: 'tick', seq, ts, symbol, bid, ask };
     if (this.mode === 'full-scan') {
       for (let slot = 0; slot < this.#actors.length; slot++) {
-        if (!this.#quarantined[slot] && exposedTo(this.#actors[slot]!.state, symbol)) this.#call(slot, STEP_TICK, this.#tickCause);
+        if (!this.#quarantined[slot] && exposedTo(this.#actors[slot]!.state, symbol)) this.#steps.call(slot, STEP_TICK, this.#tickCause);
       }
       return;
     }
     const hits = this.#index.hits(symbol, bid, ask);
-    for (let h = 0; h < hits.length; h++) this.#call(hits[h]!, STEP_TICK, this.#tickCause);
+    for (let h = 0; h < hits.length; h++) this.#steps.call(hits[h]!, STEP_TICK, this.#tickCause);
   }
 
   /**
@@ -328,10 +300,10 @@ export class ShardKernel {
   #advance(time: number): void {
     if (!(time > this.#now)) return;
     this.#now = time;
-    this.#actorEnv.now = time;
+    this.#steps.env.now = time;
     if (this.mode === 'full-scan') {
       for (let slot = 0; slot < this.#actors.length; slot++) {
-        if (!this.#quarantined[slot] && this.#actors[slot]!.nextDeadline(this.book) <= time) this.#call(slot, STEP_CLOCK, undefined);
+        if (!this.#quarantined[slot] && this.#actors[slot]!.nextDeadline(this.book) <= time) this.#steps.call(slot, STEP_CLOCK, undefined);
       }
       return;
     }
@@ -340,7 +312,7 @@ export class ShardKernel {
     this.#deadlines.popUpTo(time, this.#deadlineVersions, (slot) => due.push(slot));
     for (const slot of due) {
       if (this.#quarantined[slot]) continue;
-      this.#call(slot, STEP_CLOCK, undefined);
+      this.#steps.call(slot, STEP_CLOCK, undefined);
       this.#schedule(slot);
     }
     this.#deadlines.compactIfStale(this.#deadlineVersions);
@@ -350,142 +322,49 @@ export class ShardKernel {
     const tier = this.#tiers.get(tierId);
     if (this.#now === 0) {
       // An account stamped at epoch 0 would roll ~20,000 trading days at the first timestamp.
-      this.#reject(
+      this.#steps.reject(
         assessmentId,
         'CLOCK_NOT_SET',
         'no time-stamped input yet (clock, tick or resolution): the engine cannot date a new assessment',
       );
     } else if (this.#slotOf.has(assessmentId)) {
-      this.#reject(assessmentId, 'DUPLICATE_ASSESSMENT', `assessment '${assessmentId}' already exists`);
+      this.#steps.reject(assessmentId, 'DUPLICATE_ASSESSMENT', `assessment '${assessmentId}' already exists`);
     } else if (tier === undefined) {
-      this.#reject(assessmentId, 'UNKNOWN_TIER', `no tier '${tierId}'`);
+      this.#steps.reject(assessmentId, 'UNKNOWN_TIER', `no tier '${tierId}'`);
     } else {
-      const events = this.#stepEvents;
-      events.length = 0;
-      const actor = AssessmentActor.create({ assessmentId, traderId }, tier, this.#actorEnv);
-      const slot = this.#add(actor);
-      this.#commit(slot, events);
+      this.#steps.begin();
+      const slot = this.#add(AssessmentActor.create({ assessmentId, traderId }, tier, this.#steps.env));
+      this.#steps.commit(slot);
       this.#reindex(slot);
       this.#schedule(slot);
     }
   }
 
-  // -- ACTOR CALLS ---------------------------------------------------------------------
-
-  /** Run one actor step; a throw quarantines the actor and discards the step's events. */
-  #call(slot: number, kind: number, arg: unknown): void {
-    const actor = this.#actors[slot]!;
-    const env = this.#actorEnv;
-    const events = this.#stepEvents;
-    events.length = 0;
-    this.stats.evaluations++;
-    if (this.#touched[slot] === 0) {
-      this.#touched[slot] = 1;
-      this.#touchedList.push(slot);
-    }
-    try {
-      this.#beforeStep?.(actor.state.id);
-      if (kind === STEP_TICK) actor.onTick(arg as Extract<Cause, { kind: 'tick' }>, env);
-      else if (kind === STEP_COMMAND) actor.onCommand(arg as Command, env);
-      else if (kind === STEP_CLOCK) actor.onClock(env);
-      else actor.onResolution(arg as Extract<Cause, { kind: 'resolution' }>, env);
-    } catch (err) {
-      this.#quarantine(slot, err);
-      return;
-    }
-    if (events.length > 0) {
-      this.#commit(slot, events);
-      this.#schedule(slot); // a phase change or new status can bring a deadline forward
-    }
-    this.#reindex(slot);
-  }
-
-  #commit(slot: number, events: EngineEvent[]): void {
-    const base = this.#committedInput[slot] === this.#at ? this.#committedN[slot]! : 0;
-    this.#committedInput[slot] = this.#at;
-    this.#committedN[slot] = base + events.length;
-    for (let n = 0; n < events.length; n++) {
-      const e = events[n]!;
-      if (e.type === 'order.filled') this.stats.fills++;
-      else if (e.type === 'rules.violation-detected') this.stats.violations++;
-      else if (e.type === 'assessment.passed' || e.type === 'assessment.phase-passed') this.stats.passes++;
-      else if (e.type === 'assessment.failed') this.stats.failures++;
-      const out = e as OutputEvent & { input: number; n: number };
-      out.input = this.#at; // events are fresh objects from the actor: stamp, don't copy
-      out.n = base + n;
-      this.#out.push(out);
-    }
-    events.length = 0;
-    this.#deltas.changed(slot);
-  }
-
-  #quarantine(slot: number, err: unknown): void {
-    const actor = this.#actors[slot]!;
-    this.#stepEvents.length = 0;
-    this.#quarantined[slot] = true;
-    this.stats.quarantined++;
-    this.#index.remove(slot);
-    const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    this.#out.push({
-      type: 'actor.quarantined',
-      assessmentId: actor.state.id,
-      at: this.#now,
-      error,
-      input: this.#at,
-      n: this.#nextN(slot),
-    });
-  }
-
-  #reject(assessmentId: string, reason: InputRejectReason, detail: string): void {
-    const slot = this.#slotOf.get(assessmentId);
-    this.#out.push({
-      type: 'engine.input-rejected',
-      assessmentId,
-      at: this.#now,
-      reason,
-      detail,
-      input: this.#at,
-      n: slot === undefined ? 0 : this.#nextN(slot),
-    });
-  }
-
-  /** Take the next event number of `slot` at the current coordinate. */
-  #nextN(slot: number): number {
-    const n = this.#committedInput[slot] === this.#at ? this.#committedN[slot]! : 0;
-    this.#committedInput[slot] = this.#at;
-    this.#committedN[slot] = n + 1;
-    return n;
-  }
-
-  #actorSnapshot(slot: number, state: AssessmentState): ActorSnapshot {
-    const input = this.#committedInput[slot]!;
-    const base = { state, quarantined: this.#quarantined[slot] === true };
-    return input < 0 ? base : { ...base, cursor: [input, this.#committedN[slot]!] };
-  }
-
   #slotFor(assessmentId: string): number | undefined {
     const slot = this.#slotOf.get(assessmentId);
-    if (slot === undefined) this.#reject(assessmentId, 'UNKNOWN_ASSESSMENT', `no assessment '${assessmentId}' on this engine`);
+    if (slot === undefined) this.#steps.reject(assessmentId, 'UNKNOWN_ASSESSMENT', `no assessment '${assessmentId}' on this engine`);
     else if (this.#quarantined[slot])
-      this.#reject(assessmentId, 'ACTOR_QUARANTINED', `assessment '${assessmentId}' is quarantined after an internal error`);
+      this.#steps.reject(assessmentId, 'ACTOR_QUARANTINED', `assessment '${assessmentId}' is quarantined after an internal error`);
     else return slot;
     return undefined;
   }
 
   #add(actor: AssessmentActor): number {
-    const slot = this.#actors.length;
-    this.#actors.push(actor);
-    this.#quarantined.push(false);
-    this.#committedInput.push(-1);
-    this.#committedN.push(0);
+    const slot = this.#slots.add(actor);
     this.#index.addSlot(slot);
-    this.#slotOf.set(actor.state.id, slot);
     this.#deltas.added(actor.state.id);
     this.stats.actors++;
     if (slot >= this.#deadlineVersions.length) this.#deadlineVersions = grow(this.#deadlineVersions, slot);
-    if (slot >= this.#touched.length) this.#touched = grow(this.#touched, slot);
-    this.#touched[slot] = 1; // a new actor is in the next checkpoint
-    this.#touchedList.push(slot);
+    return slot;
+  }
+
+  /** Add an actor as a snapshot or another kernel holds it: indexed and scheduled unless quarantined. */
+  #place(actor: AssessmentActor, quarantined: boolean, cursor: readonly [number, number] | undefined): number {
+    const slot = this.#add(actor);
+    this.#quarantined[slot] = quarantined;
+    this.#slots.setCursor(slot, cursor);
+    if (!quarantined) this.#reindex(slot);
+    this.#schedule(slot);
     return slot;
   }
 
@@ -503,11 +382,6 @@ export class ShardKernel {
     if (Number.isFinite(t)) this.#deadlines.push(t, slot, this.#deadlineVersions[slot]!);
   }
 }
-
-const STEP_TICK = 0;
-const STEP_COMMAND = 1;
-const STEP_CLOCK = 2;
-const STEP_RESOLUTION = 3;
 
 function exposedTo(s: AssessmentState, symbol: string): boolean {
   if (s.status !== 'active' && s.status !== 'paused') return false; // a paused account's positions are still judged

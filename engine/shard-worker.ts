@@ -2,7 +2,7 @@
  * Worker-thread entry: one shard kernel, fed batches of inputs in order.
  * Everything the kernel emits goes back to the engine with the batch's ack.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { encodeCheckpoint } from './checkpoint-rows.js';
@@ -62,6 +62,15 @@ port.on('message', (msg: ToShard) => {
   if (data.measureLatency) lastTaskEndAbs = clock();
 });
 
+/** The last input acked: a part of a split ack repeats it (it acks nothing new). */
+let ackedUpTo = data.snapshot?.lastInput ?? -1;
+/**
+ * Events per ack message at most. A flash move's batch emits thousands of events, and the ack's structured
+ * clone runs on this thread: sent whole, every batch arriving meanwhile would wait for all of it. Split,
+ * the batches waiting between two parts are applied first (their ticks judged), their acks queued after.
+ */
+const ACK_PART = 256;
+
 /** Applied and not yet acked (inputs whose batches emitted no events), held at most `ackDelayMs`. */
 let held: { upTo: number; count: number } | undefined;
 let heldTimer: NodeJS.Timeout | undefined;
@@ -78,15 +87,58 @@ function ack(upTo: number, count: number, events: OutputEvent[]): void {
   dropHeld();
   const start = performance.now();
   send({ t: 'ack', upTo, count: all, events, stats: { ...kernel.stats }, busyMs });
+  ackedUpTo = upTo;
   const took = performance.now() - start;
   if (took > longestAckMs) longestAckMs = took;
   if (events.length > mostEventsPerAck) mostEventsPerAck = events.length;
 }
 
+/** A part of a split ack: events only (`count` 0, `upTo` what was already acked). */
+function ackPart(events: OutputEvent[]): void {
+  const start = performance.now();
+  send({ t: 'ack', upTo: ackedUpTo, count: 0, events, stats: { ...kernel.stats }, busyMs });
+  const took = performance.now() - start;
+  if (took > longestAckMs) longestAckMs = took;
+}
+
+/**
+ * Ack an applied batch, splitting a large ack into parts of {@link ACK_PART}
+ * events; between parts, input batches already waiting on the port are
+ * applied, and acked after it, in order. The first other message pulled stops
+ * the pulling; it is handled once every ack before it is sent.
+ */
+function ackSplitting(upTo: number, count: number, events: OutputEvent[]): void {
+  if (events.length <= ACK_PART) return ack(upTo, count, events);
+  if (events.length > mostEventsPerAck) mostEventsPerAck = events.length;
+  const queue = [{ upTo, count, events, from: 0 }];
+  let next: ToShard | undefined;
+  while (queue.length > 0) {
+    const a = queue[0]!;
+    if (a.events.length - a.from <= ACK_PART) {
+      queue.shift();
+      ack(a.upTo, a.count, a.from === 0 ? a.events : a.events.slice(a.from));
+      continue;
+    }
+    for (let m: { message: ToShard } | undefined; next === undefined && (m = receiveMessageOnPort(port)) !== undefined; ) {
+      if (m.message.t !== 'inputs') next = m.message;
+      else {
+        if (data.measureLatency) lastTaskEndAbs = clock(); // it waited behind this thread's work
+        const r = applyInputs(m.message);
+        queue.push({ upTo: r.upTo, count: r.count, events: kernel.drainEvents(), from: 0 });
+      }
+    }
+    ackPart(a.events.slice(a.from, a.from + ACK_PART));
+    a.from += ACK_PART;
+  }
+  if (next !== undefined) handle(next);
+}
+
 function sendHeldAck(): void {
   const h = held;
   dropHeld();
-  if (h !== undefined) send({ t: 'ack', upTo: h.upTo, count: h.count, events: [], stats: { ...kernel.stats }, busyMs });
+  if (h === undefined) return;
+  send({ t: 'ack', upTo: h.upTo, count: h.count, events: [], stats: { ...kernel.stats }, busyMs });
+  ackedUpTo = h.upTo;
 }
 
 function dropHeld(): void {
@@ -95,52 +147,59 @@ function dropHeld(): void {
   heldTimer = undefined;
 }
 
+/** Apply one input batch (ticks and other inputs merged by input position), recording each tick's verdict time. */
+function applyInputs(msg: Extract<ToShard, { t: 'inputs' }>): { upTo: number; count: number } {
+  const start = performance.now();
+  const startAbs = data.measureLatency ? clock() : 0;
+  if (data.measureLatency) {
+    queued.record(startAbs - msg.sentAt);
+    behind.record(Math.max(0, Math.min(startAbs, lastTaskEndAbs) - msg.sentAt));
+  }
+  for (const sym of msg.newSymbols) symbols.push(sym);
+  const { batch, ticks } = msg;
+  const nTicks = ticks === undefined ? 0 : ticks.length / TICK_STRIDE;
+  let b = 0;
+  let upTo = -1;
+  // Merge the two ordered streams by input position.
+  for (let k = 0; k < nTicks || b < batch.length; ) {
+    const o = k * TICK_STRIDE;
+    if (k < nTicks && (b >= batch.length || ticks![o]! < batch[b]!.i)) {
+      const bs = ticks![o + 6]!;
+      const as = ticks![o + 7]!;
+      kernel.applyTick(
+        ticks![o]!,
+        ticks![o + 8]!,
+        ticks![o + 1]!,
+        ticks![o + 2]!,
+        symbols[ticks![o + 3]!]!,
+        ticks![o + 4]!,
+        ticks![o + 5]!,
+        Number.isNaN(bs) ? undefined : bs,
+        Number.isNaN(as) ? undefined : as,
+      );
+      upTo = ticks![o]!;
+      k++;
+      if (data.measureLatency) {
+        const now = clock();
+        latency.record(now - msg.sentAt);
+        inShard.record(now - startAbs);
+      }
+    } else {
+      const si = batch[b++]!;
+      kernel.apply(si);
+      upTo = si.i;
+    }
+  }
+  busyMs += performance.now() - start;
+  return { upTo, count: nTicks + batch.length };
+}
+
 function handle(msg: ToShard): void {
   switch (msg.t) {
     case 'inputs': {
       const start = performance.now();
-      const startAbs = data.measureLatency ? clock() : 0;
-      if (data.measureLatency) {
-        queued.record(startAbs - msg.sentAt);
-        behind.record(Math.max(0, Math.min(startAbs, lastTaskEndAbs) - msg.sentAt));
-      }
-      for (const sym of msg.newSymbols) symbols.push(sym);
-      const { batch, ticks } = msg;
-      const nTicks = ticks === undefined ? 0 : ticks.length / TICK_STRIDE;
-      let b = 0;
-      let upTo = -1;
-      // Merge the two ordered streams by input position.
-      for (let k = 0; k < nTicks || b < batch.length; ) {
-        const o = k * TICK_STRIDE;
-        if (k < nTicks && (b >= batch.length || ticks![o]! < batch[b]!.i)) {
-          const bs = ticks![o + 6]!;
-          const as = ticks![o + 7]!;
-          kernel.applyTick(
-            ticks![o]!,
-            ticks![o + 8]!,
-            ticks![o + 1]!,
-            ticks![o + 2]!,
-            symbols[ticks![o + 3]!]!,
-            ticks![o + 4]!,
-            ticks![o + 5]!,
-            Number.isNaN(bs) ? undefined : bs,
-            Number.isNaN(as) ? undefined : as,
-          );
-          upTo = ticks![o]!;
-          k++;
-          if (data.measureLatency) {
-            const now = clock();
-            latency.record(now - msg.sentAt);
-            inShard.record(now - startAbs);
-          }
-        } else {
-          const si = batch[b++]!;
-          kernel.apply(si);
-          upTo = si.i;
-        }
-      }
-      busyMs += performance.now() - start;
-      ack(upTo, nTicks + batch.length, kernel.drainEvents());
+      const { upTo, count } = applyInputs(msg);
+      ackSplitting(upTo, count, kernel.drainEvents());
       const took = performance.now() - start; // with the ack: structured-cloning the events is the shard's work too
       if (took > longestTaskMs) longestTaskMs = took;
       break;
@@ -157,7 +216,8 @@ function handle(msg: ToShard): void {
     case 'request': {
       sendHeldAck(); // a reply never overtakes the ack of the inputs before it
       let reply: unknown;
-      if (msg.what === 'snapshot') reply = kernel.snapshot();
+      if (msg.what === 'snapshot')
+        reply = kernel.snapshot({ copy: false }); // postMessage copies it
       else if (msg.what === 'checkpoint')
         reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
       else if (msg.what === 'checkpoint-rows')

@@ -23,8 +23,6 @@ import {
   PgHistoryStore,
   PgReportStore,
   tapMarketLog,
-  type LeaderboardEntry,
-  type SharedState,
   type HistoryEvent,
 } from '../../persistence/index.js';
 import {
@@ -43,101 +41,14 @@ import {
 } from '../../transport/nats/index.js';
 import { MemoryMarketLog } from '../../transport/memory/index.js';
 import { Encoder } from '@msgpack/msgpack';
-import {
-  forwardEncodedDeltas,
-  ClusterMetrics,
-  ClusterNode,
-  NodeMetrics,
-  type EncodedDeltas,
-  type EngineOutput,
-  type OutputEvent,
-  type StateDelta,
-  type MarketLog,
-} from '../index.js';
+import { ClusterMetrics, ClusterNode, NodeMetrics, type EngineOutput, type MarketLog } from '../index.js';
+import { boundedStep } from './bounded-step.js';
+import { FanOut } from './fan-out.js';
+import { leaderboardOutput } from './leaderboard-output.js';
+import type { ComposedHistory, ComposedNode, NodeConfig } from './node-config.js';
 
-/** Process configuration; every field has an embedded default. */
-export interface NodeConfig {
-  /** NATS server; unset: an in-process market bus and no event stream. */
-  readonly natsUrl?: string;
-  /** Postgres; unset: Postgres in-process under `dataDir`. */
-  readonly databaseUrl?: string;
-  /** Redis; unset: in-process shared state. */
-  readonly redisUrl?: string;
-  /** @default './data' */
-  readonly dataDir?: string;
-  /**
-   * Names the intake subjects of a solo node (`engine.<group>.intake`), and
-   * the single group whose rows an older version wrote, converted to
-   * per-shard rows at start. @default 'default'
-   */
-  readonly group?: string;
-  /** This node's name in a cluster (needs NATS and Postgres); unset: a solo node that serves every shard. */
-  readonly nodeId?: string;
-  /** A cluster member's lease, ms. @default 10_000 */
-  readonly leaseTtlMs?: number;
-  /** Most shards taken, and most handed over, per allocation round. @default 128 */
-  readonly maxMoves?: number;
-  /** Subject namespace on NATS. @default '' */
-  readonly namespace?: string;
-  /** @default 'MARKET' */
-  readonly marketStream?: string;
-  /** @default 'EVENTS' */
-  readonly eventStream?: string;
-  /** @default 2 */
-  readonly workers?: number;
-  /** @default 5_000 */
-  readonly checkpointIntervalMs?: number;
-  /** Publish a clock beat to the market log every second of wall time. @default true with NATS */
-  readonly clockBeat?: boolean;
-  /** Record tick-to-verdict latency in the shards. @default false */
-  readonly measureLatency?: boolean;
-  /** State-delta flush interval, ms. @default 250 */
-  readonly flushIntervalMs?: number;
-  /** Keep the history read model (persistence/history/): from the events stream's durable consumer `historyConsumer` with NATS, in process without. @default true */
-  readonly history?: boolean;
-  /** Durable consumer of the events stream feeding the history. @default 'history' */
-  readonly historyConsumer?: string;
-  /** Longest the hand-over of every shard on a stop may take, ms. @default 15_000 */
-  readonly handOverMs?: number;
-  /** Longest any one step of a stop after the hand-over may take (closing a consumer, a connection), ms. @default 1_500 */
-  readonly closeStepMs?: number;
-}
-
-/** The history read model of a node, and who hears of the events it adds. */
-export interface ComposedHistory {
-  readonly store: PgHistoryStore;
-  readonly reader: PgHistoryReader;
-  readonly reports: PgReportStore;
-  /** Whether the market log survives the process (a dispute desk can cut a tape from it). */
-  readonly durable: boolean;
-  /** Hear of the events each batch added (not those already there): report triggers. */
-  listen(listener: (fresh: readonly HistoryEvent[]) => void): void;
-}
-
-/** A running node and what it runs on. */
-export interface ComposedNode {
-  readonly node: ClusterNode;
-  readonly registry: Registry;
-  /** The in-process bus, when no NATS is configured (the demo feed publishes into it). */
-  readonly memoryMarket: MemoryMarketLog | undefined;
-  /** Publishes into the market stream, when NATS is configured. */
-  readonly tickPublisher: TickPublisher | undefined;
-  readonly shared: SharedState;
-  /** The Postgres client of the journal and checkpoints (purchases share it). */
-  readonly sql: postgres.Sql;
-  /** Shard ownership and checkpoints (the ops server reads owner rows from it). */
-  readonly store: PgShardStore;
-  /** Publish a platform event (payments) to the events stream; logged only without NATS. */
-  publish(subject: string, payload: object): Promise<void>;
-  /** The market log's last sequence now. */
-  marketTail(): Promise<number>;
-  /** The history read model; undefined when turned off. */
-  readonly history: ComposedHistory | undefined;
-  /** What is in use, as the start-up log states it. */
-  readonly backends: { readonly market: string; readonly journal: string; readonly events: string; readonly shared: string };
-  /** Graceful stop: hand every shard over (checkpoint, released), leave the cluster, close every connection. */
-  close(): Promise<void>;
-}
+export { boundedStep } from './bounded-step.js';
+export type { ComposedHistory, ComposedNode, NodeConfig } from './node-config.js';
 
 /** Raised for a configuration a node cannot run with. */
 export class ClusterConfigError extends Error {
@@ -145,26 +56,6 @@ export class ClusterConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ClusterConfigError';
-  }
-}
-
-/** Events to several outputs. */
-class FanOut implements EngineOutput {
-  readonly outputs: EngineOutput[];
-  constructor(outputs: EngineOutput[]) {
-    this.outputs = outputs;
-  }
-  onEvents(events: readonly OutputEvent[], shard: number): void {
-    for (const o of this.outputs) o.onEvents(events, shard);
-  }
-  onDeltas(deltas: readonly StateDelta[], shard: number): void {
-    for (const o of this.outputs) o.onDeltas?.(deltas, shard);
-  }
-  onEncodedDeltas(batch: EncodedDeltas, shard: number): void {
-    forwardEncodedDeltas(this.outputs, batch, shard);
-  }
-  async flush(): Promise<void> {
-    await Promise.all(this.outputs.map((o) => o.flush?.()));
   }
 }
 
@@ -228,19 +119,7 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
 
     const shared = await createSharedState(config.redisUrl ? { redisUrl: config.redisUrl } : {});
     closer('shared state', () => shared.close());
-    const rank = (entries: LeaderboardEntry[]): void => {
-      void shared.leaderboard
-        .update(entries)
-        .catch((err: unknown) => log.warn({ err }, 'leaderboard update failed; the next delta retries'));
-    };
-    const returnPct = (equity: number, start: number): number => (100 * (equity - start)) / start;
-    const leaderboard: EngineOutput = {
-      onEvents: () => {},
-      onDeltas: (deltas) => rank(deltas.map((d) => ({ assessmentId: d.assessmentId, returnPct: returnPct(d.equity, d.startingBalance) }))),
-      // The shards' encoded flush carries the two figures a rank needs, so nothing is decoded here.
-      onEncodedDeltas: (b) =>
-        rank(b.ids.map((assessmentId, k) => ({ assessmentId, returnPct: returnPct(b.equity[k]!, b.startingBalance[k]!) }))),
-    };
+    const leaderboard = leaderboardOutput(shared, log);
 
     // Market log and events.
     let market: MarketLog & { tail(): Promise<number> };
@@ -423,20 +302,5 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
   } catch (err) {
     await closeAll();
     throw err;
-  }
-}
-
-/** Run one step of a stop, at most `ms`: a failure or an overrun is logged and the stop goes on. */
-export async function boundedStep(name: string, step: () => Promise<unknown>, ms: number, log: Logger): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const t0 = performance.now();
-  const overrun = new Promise<'overrun'>((r) => (timer = setTimeout(() => r('overrun'), ms)));
-  try {
-    const outcome = await Promise.race([step().then(() => 'done' as const), overrun]);
-    if (outcome === 'overrun') log.warn({ step: name, ms }, 'stop step did not finish in time; going on without it');
-  } catch (err) {
-    log.warn({ err, step: name, ms: Math.round(performance.now() - t0) }, 'stop step failed; going on');
-  } finally {
-    clearTimeout(timer);
   }
 }

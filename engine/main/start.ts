@@ -18,12 +18,14 @@ import { pino } from 'pino';
 import { DEFAULT_INSTRUMENTS, presetTiers, type Quote } from '../../actors/index.js';
 import { BotTraders, Random } from '../../sim/index.js';
 import { SyntheticFeed, type FeedItem } from '../../transport/market-data/index.js';
-import type { EngineInput, EngineOutput, OutputEvent } from '../index.js';
 import { composeGateway, gatewayLimitsFromEnv, LateOutput, type ComposedGateway } from './compose-gateway.js';
 import { PortInUseError } from '../../transport/server/index.js';
 import { composeNode } from './compose-node.js';
 import { confineServerFlagsToMainThread } from './server-flags.js';
 import { runStories } from './demo-stories.js';
+import { fmt, plainLine, round3, tableLines, type DemoSummary } from './demo-summary.js';
+import { DemoMarket } from './demo-market.js';
+import { DemoTally } from './demo-tally.js';
 
 /** Options of {@link runDemo}, as parsed from the command line. */
 interface StartOptions {
@@ -55,146 +57,6 @@ const MAX_STEP_MS = 100;
 const CREATE_CHUNK = 2_000;
 const STOP_TIMEOUT_MS = 15_000;
 
-/** Counts the engine's events; the bots learn from the same stream. */
-class Tally implements EngineOutput {
-  created = 0;
-  accepted = 0;
-  rejected = 0;
-  fills = 0;
-  violations = 0;
-  passes = 0;
-  failures = 0;
-  passed = 0;
-  failed = 0;
-  ended = 0;
-  quarantined = 0;
-  bots: BotTraders | undefined;
-
-  onEvents(events: readonly OutputEvent[]): void {
-    for (const e of events) {
-      switch (e.type) {
-        case 'assessment.created':
-          this.created++;
-          break;
-        case 'order.accepted':
-          if (e.order.role === 'entry') this.accepted++;
-          break;
-        case 'order.rejected':
-          this.rejected++;
-          break;
-        case 'order.filled':
-          this.fills++;
-          break;
-        case 'rules.violation-detected':
-          this.violations++;
-          break;
-        case 'assessment.phase-passed':
-          this.passes++;
-          break;
-        case 'assessment.passed':
-          this.passes++;
-          this.passed++;
-          this.ended++;
-          break;
-        case 'assessment.failed':
-          this.failures++;
-          this.failed++;
-          this.ended++;
-          break;
-        case 'assessment.expired':
-        case 'assessment.abandoned':
-          this.ended++;
-          break;
-        case 'actor.quarantined':
-          this.quarantined++;
-          this.ended++;
-          this.bots?.retire(e.assessmentId);
-          break;
-        default:
-          break;
-      }
-      if (e.type !== 'actor.quarantined' && e.type !== 'engine.input-rejected') this.bots?.observe(e);
-    }
-  }
-}
-
-interface ShardLine {
-  shard: number;
-  actors: number;
-  busyPct: number;
-  pending: number;
-  heapMiB: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-}
-
-/** One second's figures, printed as a table, a plain line, or JSON. */
-interface Summary {
-  type: 'summary' | 'final';
-  uptimeSec: number;
-  feedTime: string;
-  /** The feed was held back at some point since the last summary because a shard fell behind. */
-  lagging: boolean;
-  ticksPerSec: number;
-  inputsPerSec: number;
-  commandsPerSec: number;
-  ticks: number;
-  inputs: number;
-  commands: number;
-  resolutions: number;
-  /** Entry orders (bracket legs are the engine's own). */
-  ordersAccepted: number;
-  ordersRejected: number;
-  fills: number;
-  violations: number;
-  passes: number;
-  failures: number;
-  assessments: number;
-  active: number;
-  passed: number;
-  failed: number;
-  otherEnded: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  /** Highest per-second p99 since the start. */
-  worstP99Ms: number | null;
-  shards: ShardLine[];
-  /** This process's memory, MiB: resident (every thread), the main thread's V8 heap and its memory outside V8 (buffers, WebAssembly), and the shards' heaps. */
-  memory: { rssMiB: number; mainHeapMiB: number; mainExternalMiB: number; shardHeapMiB: number };
-}
-
-const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const ms = (n: number | null): string => (n === null ? '–' : n.toFixed(3));
-const round3 = (n: number): number | null => (Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null);
-const clockOf = (sec: number): string =>
-  `${Math.floor(sec / 3600)}:${String(Math.floor(sec / 60) % 60).padStart(2, '0')}:${String(Math.floor(sec) % 60).padStart(2, '0')}`;
-
-function tableLines(s: Summary, speed: number): string[] {
-  const head = s.type === 'final' ? 'vatic demo — stopped' : 'vatic demo';
-  return [
-    `${head} · up ${clockOf(s.uptimeSec)} · feed ${s.feedTime} (×${fmt(speed)})${s.lagging ? ' · LAGGING: feed held back' : ''}`,
-    `  flow${s.type === 'final' ? ' (avg)' : '      '}  ticks ${fmt(s.ticksPerSec)}/s · inputs ${fmt(s.inputsPerSec)}/s · commands ${fmt(s.commandsPerSec)}/s · resolutions ${fmt(s.resolutions)}`,
-    `  orders      accepted ${fmt(s.ordersAccepted)} · rejected ${fmt(s.ordersRejected)} · fills ${fmt(s.fills)}`,
-    `  verdicts    violations ${fmt(s.violations)} · passes ${fmt(s.passes)} · failures ${fmt(s.failures)}`,
-    `  accounts    active ${fmt(s.active)} · passed ${fmt(s.passed)} · failed ${fmt(s.failed)} · other ended ${fmt(s.otherEnded)} (of ${fmt(s.assessments)})`,
-    `  tick→verdict p50 ${ms(s.p50Ms)} ms · p99 ${ms(s.p99Ms)} ms · worst p99 ${ms(s.worstP99Ms)} ms`,
-    '  shard   actors   busy   pending   heap MiB   p50 ms   p99 ms',
-    ...s.shards.map(
-      (x) =>
-        `  ${String(x.shard).padStart(5)} ${fmt(x.actors).padStart(8)} ${`${fmt(x.busyPct)}%`.padStart(6)} ${fmt(x.pending).padStart(9)} ${fmt(x.heapMiB).padStart(10)} ${ms(x.p50Ms).padStart(8)} ${ms(x.p99Ms).padStart(8)}`,
-    ),
-  ];
-}
-
-function plainLine(s: Summary): string {
-  const shards = s.shards.map((x) => `s${x.shard} ${fmt(x.actors)} actors ${fmt(x.busyPct)}% busy ${fmt(x.pending)} pending`).join(', ');
-  return (
-    `[${clockOf(s.uptimeSec)}${s.type === 'final' ? ' final' : ''}] feed ${s.feedTime}${s.lagging ? ' LAGGING' : ''} | ${s.type === 'final' ? 'avg ' : ''}ticks ${fmt(s.ticksPerSec)}/s inputs ${fmt(s.inputsPerSec)}/s` +
-    ` | fills ${fmt(s.fills)} violations ${fmt(s.violations)} passes ${fmt(s.passes)} failures ${fmt(s.failures)}` +
-    ` | active ${fmt(s.active)} passed ${fmt(s.passed)} failed ${fmt(s.failed)} | ${shards} | p50 ${ms(s.p50Ms)} ms p99 ${ms(s.p99Ms)} ms`
-  );
-}
-
 /** Run the demo until a signal or `duration`; resolves with the exit code. */
 async function runDemo(o: StartOptions): Promise<number> {
   // Listen from the first moment: a Ctrl-C during start-up must also end in a clean stop.
@@ -222,7 +84,7 @@ async function runDemo(o: StartOptions): Promise<number> {
     meanIntervalMs,
     markets: Object.fromEntries(markets.map((m, k) => [m, { resolveAfterMs: (k + 1) * 8 * 3_600_000 }])),
   });
-  const tally = new Tally();
+  const tally = new DemoTally();
   const env = process.env;
   const dataDir = env['DATA_DIR'] ?? (await mkdtemp(join(tmpdir(), 'vatic-demo-')));
   const log = pino({ level: env['LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
@@ -282,32 +144,9 @@ async function runDemo(o: StartOptions): Promise<number> {
   );
 
   // Market inputs go to the market log (the node reads them back in order); creates and orders to the journal.
-  let publishFailures = 0;
+  const market = new DemoMarket(composed, instruments);
+  const publish = market.publish;
   let refused = 0;
-  const publish = (input: Exclude<EngineInput, { type: 'create' | 'command' | 'tier' | 'instrument' }>): void => {
-    if (composed.memoryMarket !== undefined) {
-      composed.memoryMarket.publish(input);
-      return;
-    }
-    const pub = composed.tickPublisher!;
-    const venue = (symbol: string) => instruments.find((i) => i.symbol === symbol || i.market === symbol)?.venue ?? 'synthetic';
-    const sent =
-      input.type === 'tick'
-        ? pub.publishTick({
-            venue: venue(input.symbol),
-            symbol: input.symbol,
-            ts: input.ts,
-            bid: input.bid,
-            ask: input.ask,
-            bidSize: input.bidSize,
-            askSize: input.askSize,
-            venueSeq: input.seq,
-          })
-        : input.type === 'clock'
-          ? pub.publishClock(input.time)
-          : pub.publishResolution({ venue: venue(input.market), market: input.market, outcome: input.outcome, ts: input.ts });
-    sent.catch(() => publishFailures++);
-  };
   const caughtUp = async (): Promise<void> => {
     const tail = await composed.marketTail();
     while (node.lastSeq < tail) await new Promise((r) => setTimeout(r, 10));
@@ -400,7 +239,7 @@ async function runDemo(o: StartOptions): Promise<number> {
   let prev = first;
   let worstP99: number | null = null;
 
-  const summarize = async (type: Summary['type']): Promise<Summary> => {
+  const summarize = async (type: DemoSummary['type']): Promise<DemoSummary> => {
     const [lat, mem] = await Promise.all([engine.latency(), engine.memory()]);
     const now = performance.now();
     // Per-second figures while running; the final summary averages the whole run.
@@ -408,7 +247,7 @@ async function runDemo(o: StartOptions): Promise<number> {
     const secs = Math.max(1e-3, (now - base.at) / 1000);
     const reports = engine.shards();
     const measured = lat.filter((l) => l.count > 0);
-    const s: Summary = {
+    const s: DemoSummary = {
       type,
       uptimeSec: Math.round((now - startedAt) / 1000),
       feedTime: `${new Date(feedNow).toISOString().slice(0, 19).replace('T', ' ')} UTC`,
@@ -462,7 +301,7 @@ async function runDemo(o: StartOptions): Promise<number> {
   };
 
   let drawn = 0;
-  const print = (s: Summary): void => {
+  const print = (s: DemoSummary): void => {
     if (o.json) return void out.write(`${JSON.stringify(s)}\n`);
     if (!tty) return void out.write(`${plainLine(s)}\n`);
     const lines = tableLines(s, o.speed);
@@ -512,8 +351,8 @@ async function runDemo(o: StartOptions): Promise<number> {
       await gw?.close(); // sockets closed with 1001
       await composed.close(); // journal flushed, checkpoint taken, connections closed
       if (env['DATA_DIR'] === undefined) await rm(dataDir, { recursive: true, force: true });
-      if (publishFailures > 0 || refused > 0)
-        process.stderr.write(`start: ${publishFailures} market publishes failed, ${refused} bot commands refused by intake\n`);
+      if (market.failures > 0 || refused > 0)
+        process.stderr.write(`start: ${market.failures} market publishes failed, ${refused} bot commands refused by intake\n`);
       clearTimeout(guard);
       resolve(code);
     }

@@ -4,7 +4,6 @@
  * statistics, as NumPy's default `percentile` does (a test checks both
  * against NumPy on the same samples).
  */
-import { mean, standardDeviation } from 'simple-statistics';
 import type { ChunkRecords } from './path-kernel.js';
 import { OUTCOMES, type Distribution, type Estimate, type Histogram, type Outcome, type SimulationResult } from './simulation-spec.js';
 
@@ -34,58 +33,116 @@ export function percentileSorted(sorted: ArrayLike<number>, q: number): number {
 
 const QUANTILES = [5, 25, 50, 75, 95, 99] as const;
 
-const BUCKETS = 65_536;
+// Few enough that the counts stay in the L1 cache; the wanted buckets' values are sorted (a few hundred each per million).
+const BUCKETS = 4096;
 
-/**
- * Percentiles of `values` exactly as from a sorted copy, without sorting:
- * one pass buckets the values by an order-preserving map, the buckets that
- * hold the wanted ranks are sorted alone (the pool summarizes a million paths
- * per job; a full sort cost more than the paths).
- */
-export function percentiles(values: Float64Array, qs: readonly number[]): number[] {
-  const n = values.length;
-  if (n === 0) return qs.map(() => NaN);
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) {
+/** A sample held in parts (the chunks' arrays), read in order without concatenating them. */
+type Parts = readonly Float64Array[];
+
+// The passes below run per part, in small functions: a loop over all the parts inside one function is
+// optimized on stack (OSR) for its inner loop and deoptimized at every part's end, which cost more than the pass.
+
+/** Adds `values` to `acc` = [n, min, max, sum, correction] (Neumaier's compensated sum, as simple-statistics' `sum`). */
+function scanPart(values: Float64Array, acc: Float64Array): void {
+  const n = acc[0]!;
+  let min = acc[1]!;
+  let max = acc[2]!;
+  let sum = acc[3]!;
+  let correction = acc[4]!;
+  const len = values.length;
+  let i = 0;
+  if (n === 0 && len > 0) {
+    sum = values[0]!;
+    min = sum;
+    max = sum;
+    i = 1;
+  }
+  for (; i < len; i++) {
     const v = values[i]!;
     if (v < min) min = v;
     if (v > max) max = v;
+    const t = sum + v;
+    correction += Math.abs(sum) >= Math.abs(v) ? sum - t + v : v - t + sum;
+    sum = t;
   }
+  acc[0] = n + len;
+  acc[1] = min;
+  acc[2] = max;
+  acc[3] = sum;
+  acc[4] = correction;
+}
+
+/** Count, extremes and sum of `parts`. */
+function scan(parts: Parts): { n: number; min: number; max: number; sum: number } {
+  const acc = Float64Array.of(0, Infinity, -Infinity, 0, 0);
+  for (let k = 0; k < parts.length; k++) scanPart(parts[k]!, acc);
+  return { n: acc[0]!, min: acc[1]!, max: acc[2]!, sum: acc[3]! + acc[4]! };
+}
+
+function squaresPart(values: Float64Array, mean: number): number {
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) {
+    const d = values[i]! - mean;
+    squares += d * d;
+  }
+  return squares;
+}
+
+function countPart(values: Float64Array, counts: Uint32Array, min: number, scale: number): void {
+  // (v - min) * scale is in [0, BUCKETS - 1], so `| 0` is the floor.
+  for (let i = 0; i < values.length; i++) counts[((values[i]! - min) * scale) | 0]!++;
+}
+
+function collectPart(values: Float64Array, slot: Int32Array, held: Float64Array[], fill: Int32Array, min: number, scale: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    const s = slot[((v - min) * scale) | 0]!;
+    if (s >= 0) held[s]![fill[s]!++] = v;
+  }
+}
+
+/**
+ * Percentiles of the sample exactly as from a sorted copy, without sorting:
+ * one pass buckets the values by an order-preserving map, a second copies
+ * out the few buckets that hold the wanted ranks, which alone are sorted (the
+ * pool summarizes a million paths per job; a full sort cost more than the
+ * paths). `min` and `max` are the sample's extremes.
+ */
+function percentilesOf(parts: Parts, n: number, min: number, max: number, qs: readonly number[]): number[] {
+  if (n === 0) return qs.map(() => NaN);
   if (!(max > min)) return qs.map(() => min);
   const scale = (BUCKETS - 1) / (max - min);
   const counts = new Uint32Array(BUCKETS);
-  for (let i = 0; i < n; i++) counts[Math.floor((values[i]! - min) * scale)]!++;
+  for (let k = 0; k < parts.length; k++) countPart(parts[k]!, counts, min, scale);
   // The order statistics needed: floor(h) and the next one, per percentile.
-  const ranks = new Set<number>();
   const hs = qs.map((q) => ((n - 1) * q) / 100);
-  for (const h of hs) {
-    ranks.add(Math.floor(h));
-    ranks.add(Math.min(Math.floor(h) + 1, n - 1));
-  }
-  const wanted = new Map<number, { first: number; values: number[] }>();
-  const bucketOf = new Map<number, number>();
+  const ranks = [...new Set(hs.flatMap((h) => [Math.floor(h), Math.min(Math.floor(h) + 1, n - 1)]))].sort((a, b) => a - b);
+  // slot[bucket]: where a wanted bucket's values go (-1: not wanted); firstRank and held per slot.
+  const slot = new Int32Array(BUCKETS).fill(-1);
+  const firstRank: number[] = [];
+  const held: Float64Array[] = [];
+  const bucketOfRank = new Map<number, number>();
   let before = 0;
-  const sortedRanks = [...ranks].sort((a, b) => a - b);
   let r = 0;
-  for (let b = 0; b < BUCKETS && r < sortedRanks.length; b++) {
+  for (let b = 0; b < BUCKETS && r < ranks.length; b++) {
     const c = counts[b]!;
-    while (r < sortedRanks.length && sortedRanks[r]! < before + c) {
-      bucketOf.set(sortedRanks[r]!, b);
-      if (!wanted.has(b)) wanted.set(b, { first: before, values: [] });
+    while (r < ranks.length && ranks[r]! < before + c) {
+      if (slot[b] === -1) {
+        slot[b] = held.length;
+        firstRank.push(before);
+        held.push(new Float64Array(c));
+      }
+      bucketOfRank.set(ranks[r]!, b);
       r++;
     }
     before += c;
   }
-  for (let i = 0; i < n; i++) {
-    const v = values[i]!;
-    const w = wanted.get(Math.floor((v - min) * scale));
-    if (w !== undefined) w.values.push(v);
-  }
-  for (const w of wanted.values()) w.values.sort((a, b) => a - b);
+  const fill = new Int32Array(held.length);
+  for (let k = 0; k < parts.length; k++) collectPart(parts[k]!, slot, held, fill, min, scale);
+  for (const h of held) h.sort();
   const at = (rank: number): number => {
-    const w = wanted.get(bucketOf.get(rank)!)!;
-    return w.values[rank - w.first]!;
+    const s = slot[bucketOfRank.get(rank)!]!;
+    return held[s]![rank - firstRank[s]!]!;
   };
   return hs.map((h) => {
     const lo = Math.floor(h);
@@ -94,46 +151,57 @@ export function percentiles(values: Float64Array, qs: readonly number[]): number
   });
 }
 
+/** Percentiles `qs` (0..100) of `values`, linear between order statistics (NumPy's default), without a full sort. */
+export function percentiles(values: Float64Array, qs: readonly number[]): number[] {
+  const { n, min, max } = scan([values]);
+  return percentilesOf([values], n, min, max, qs);
+}
+
+/** {@link distribution} of a sample held in parts. */
+function distributionOf(parts: Parts): Distribution {
+  const { n, min, max, sum } = scan(parts);
+  if (n === 0) throw new Error('distribution of an empty sample');
+  const mean = sum / n;
+  // Squared deviations about the mean, summed plainly (as simple-statistics' `variance`).
+  let squares = 0;
+  for (let k = 0; k < parts.length; k++) squares += squaresPart(parts[k]!, mean);
+  const [p5, p25, p50, p75, p95, p99] = percentilesOf(parts, n, min, max, QUANTILES) as [number, number, number, number, number, number];
+  return { n, mean, std: n > 1 ? Math.sqrt(squares / n) : 0, min, max, p5, p25, p50, p75, p95, p99 };
+}
+
 /** Summary of a sample: mean, population std (NumPy's `std`), extremes and percentiles. */
 export function distribution(values: Float64Array): Distribution {
-  // simple-statistics only indexes its input, so a typed array serves without a copy.
-  const plain = values as unknown as number[];
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of values) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  const [p5, p25, p50, p75, p95, p99] = percentiles(values, QUANTILES) as [number, number, number, number, number, number];
-  return {
-    n: values.length,
-    mean: mean(plain),
-    std: values.length > 1 ? standardDeviation(plain) : 0,
-    min,
-    max,
-    p5,
-    p25,
-    p50,
-    p75,
-    p95,
-    p99,
-  };
+  return distributionOf([values]);
 }
 
 /** Equal-width bins from 0 to the largest value, counted as `numpy.histogram` (last bin closed). */
 export function histogram(values: Float64Array, bins = HISTOGRAM_BINS): Histogram {
+  return histogramOf([values], bins);
+}
+
+function histogramOf(parts: Parts, bins: number): Histogram {
   let max = 0;
-  for (const v of values) if (v > max) max = v;
+  for (let k = 0; k < parts.length; k++) max = maxPart(parts[k]!, max);
   if (max === 0) max = 1e-9;
   const edges = Array.from({ length: bins + 1 }, (_, i) => (max * i) / bins);
-  const counts = new Array<number>(bins).fill(0);
-  for (const v of values) {
-    let b = Math.floor((v / max) * bins);
+  const counts = new Int32Array(bins);
+  for (let k = 0; k < parts.length; k++) binPart(parts[k]!, counts, max);
+  return { edges, counts: Array.from(counts) };
+}
+
+function maxPart(values: Float64Array, max: number): number {
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  return max;
+}
+
+function binPart(values: Float64Array, counts: Int32Array, max: number): void {
+  const bins = counts.length;
+  for (let i = 0; i < values.length; i++) {
+    let b = Math.floor((values[i]! / max) * bins);
     if (b >= bins) b = bins - 1;
     if (b < 0) b = 0;
     counts[b]!++;
   }
-  return { edges, counts };
 }
 
 /** Records of every chunk, in chunk order, to the result. */
@@ -150,21 +218,16 @@ export function summarize(
   },
 ): SimulationResult {
   const total = chunks.reduce((s, c) => s + c.outcome.length, 0);
-  const counts = new Array<number>(OUTCOMES.length).fill(0);
+  const counts = new Float64Array(OUTCOMES.length);
   let ruined = 0;
-  let passes = 0;
-  for (const c of chunks) {
-    for (let i = 0; i < c.outcome.length; i++) {
-      counts[c.outcome[i]!]!++;
-      ruined += c.ruined[i]!;
-    }
-  }
-  passes = counts[0]!;
-  const drawdown = concat(chunks, (c) => c.maxDrawdown, total);
-  const finalPnl = concat(chunks, (c) => c.finalPnl, total);
+  for (let k = 0; k < chunks.length; k++) ruined += countOutcomes(chunks[k]!, counts);
+  const passes = counts[0]!;
+  // The chunks' arrays are read in place: a million paths' worth of copies cost as much as the statistics.
+  const drawdown = chunks.map((c) => c.maxDrawdown);
+  const finalPnl = chunks.map((c) => c.finalPnl);
   const passDays = new Float64Array(passes);
   let j = 0;
-  for (const c of chunks) for (const d of c.passDay) if (!Number.isNaN(d)) passDays[j++] = d;
+  for (let k = 0; k < chunks.length; k++) j = collectPassDays(chunks[k]!.passDay, passDays, j);
   const outcomes = {} as Record<Outcome, number>;
   const breakdown = {} as Record<Outcome, Estimate>;
   OUTCOMES.forEach((o, k) => {
@@ -180,24 +243,31 @@ export function summarize(
     pass: wilson(passes, total),
     breakdown,
     daysToPass: passes > 0 ? distribution(passDays) : null,
-    maxDrawdown: distribution(drawdown),
-    finalPnl: distribution(finalPnl),
+    maxDrawdown: distributionOf(drawdown),
+    finalPnl: distributionOf(finalPnl),
     riskOfRuin: meta.trackRuin ? wilson(ruined, total) : null,
-    drawdownHistogram: histogram(drawdown),
+    drawdownHistogram: histogramOf(drawdown, HISTOGRAM_BINS),
     fan: fan(chunks, meta.fanSteps),
     engine: meta.engine,
     elapsedMs: meta.elapsedMs,
   };
 }
 
-function concat(chunks: readonly ChunkRecords[], pick: (c: ChunkRecords) => Float64Array, total: number): Float64Array {
-  const out = new Float64Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(pick(c), at);
-    at += c.outcome.length;
+/** Adds the chunk's outcomes to `counts`; returns its ruined paths. */
+function countOutcomes(c: ChunkRecords, counts: Float64Array): number {
+  const outcome = c.outcome;
+  const ruinedOf = c.ruined;
+  let ruined = 0;
+  for (let i = 0; i < outcome.length; i++) {
+    counts[outcome[i]!]!++;
+    ruined += ruinedOf[i]!;
   }
-  return out;
+  return ruined;
+}
+
+function collectPassDays(days: Float64Array, into: Float64Array, at: number): number {
+  for (let i = 0; i < days.length; i++) if (!Number.isNaN(days[i]!)) into[at++] = days[i]!;
+  return at;
 }
 
 function fan(chunks: readonly ChunkRecords[], fanSteps: number): SimulationResult['fan'] {

@@ -156,7 +156,9 @@ const horizonTrades = plan.horizonTrades, horizon = plan.horizonDays * ${MINUTES
 const outcome = rec.outcome, passDay = rec.passDay, maxDrawdown = rec.maxDrawdown, finalPnl = rec.finalPnl, ruinedOut = rec.ruined, fan = rec.fan;
 const fanSteps = plan.fanSteps, fanW = fanSteps + 1, fanRows = rec.fanRows;
 let a = rs[0], b = rs[1], c = rs[2], d = rs[3], half = rs[4], x = 0, h = 0, m = 0;
-let p, pStart, pTarget, pEquity, pHasDaily, pDailyAmount, pDailyPct, pSoft, pHasMax, pMaxLoss, pMode, pLock, pMinDays, pMinTrades, pCons, pMaxMin, pInact;
+// Typed from the start (a bare \`let\` starts undefined, and the optimizer then boxes the numbers of the hot loop).
+let p = phases[0], pStart = 0, pTarget = 0, pEquity = false, pHasDaily = false, pDailyAmount = 0, pDailyPct = 0, pSoft = false, pHasMax = false;
+let pMaxLoss = 0, pMode = 0, pLock = 0, pMinDays = 0, pMinTrades = 0, pCons = 0, pMaxMin = 0, pInact = 0;
 for (let i = 0; i < count; i++) {
   let verdict = -1, verdictAt = NaN, phaseIndex = init.phaseIndex;
   ${loadPhase('phaseIndex')}
@@ -210,9 +212,8 @@ for (let i = 0; i < count; i++) {
         else`,
         )} if (!locked) {
           const pnl = r * ${s.compound ? 'bal' : 'pStart'};
-          lastActivity = t;
-          trades++;
-          if (!tradedToday) { tradedToday = true; tradingDays++; }
+          ${on(s.deadlines, 'lastActivity = t;')}
+          ${on(s.counts, 'trades++; if (!tradedToday) { tradedToday = true; tradingDays++; }')}
           // With an equity target met, the open itself can complete the counts and pass.
           let pass = ${s.equityTarget ? `pEquity && bal >= pTarget${counts}${consistent}` : 'false'};
           if (!pass) {
@@ -255,7 +256,9 @@ for (let i = 0; i < count; i++) {
     for (let k = 0; k < fanW; k++) fan[fanBase + k] += start0;
   }`,
   )}
+  // The generator's state goes back after every path, inside the loop: a store after the loop has no type
+  // feedback when the loop is compiled on stack (OSR), and deoptimized the kernel at the end of every chunk.
+  rs[0] = a; rs[1] = b; rs[2] = c; rs[3] = d; rs[4] = half;
 }
-rs[0] = a; rs[1] = b; rs[2] = c; rs[3] = d; rs[4] = half;
 `;
 }

@@ -10,25 +10,15 @@
  * report tab shows the newest report and saves it as a page or CSV.
  */
 import { encode } from '@msgpack/msgpack';
-import type { AssessmentEvent, AssessmentState, PositionEvidence, Violation, Tier } from '../../actors/index.js';
+import type { AssessmentEvent, AssessmentState, Violation, Tier } from '../../actors/index.js';
 import type { KernelEvent, StateDelta } from '../../engine/index.js';
 import { ProtocolError, VaticClient, type SocketConstructor } from '../client/index.js';
-import { EquityChart, type Level } from './chart.js';
-import { finite, fmtMoney, fmtSigned, meters, targetLevel } from './rules.js';
+import { drawAccount } from './account-panel.js';
+import { EquityChart } from './chart.js';
 import { identity, loadHistory, ReportTab } from './history.js';
 import { reasonInWords } from './words.js';
-import { Blotter, readTicket } from './ticket.js';
-import {
-  byId,
-  el,
-  logEvent,
-  pnlClass,
-  renderAssessments,
-  renderMeters,
-  renderPositions,
-  renderViolations,
-  type AssessmentRow,
-} from './view.js';
+import { Blotter, readTicket, syncTicketForm } from './ticket.js';
+import { byId, el, logEvent, renderAssessments, setText, type AssessmentRow } from './view.js';
 
 type ConnState = 'signed-out' | 'connecting' | 'live' | 'resuming' | 'closed';
 
@@ -64,12 +54,6 @@ const events = byId('events');
 function setConn(s: ConnState, detail = ''): void {
   byId('conn').dataset['state'] = s;
   byId('conn-state').textContent = detail === '' ? s.replace('-', ' ') : `${s} · ${detail}`;
-}
-
-function setText(id: string, text: string, cls?: string): void {
-  const e = byId(id);
-  e.textContent = text;
-  if (cls !== undefined) e.className = cls;
 }
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -308,73 +292,18 @@ function redraw(): void {
 }
 
 function draw(): void {
-  const s = app.state;
-  const d = app.delta;
   const pos = app.client !== undefined && app.selected !== undefined ? app.client.position(app.selected) : undefined;
-  setText('epoch', pos === undefined ? '—' : String(pos.epoch));
-  setText('seq', pos === undefined ? '—' : String(pos.seq));
-  setText('gaps', String(app.client?.gaps ?? 0));
-  if (s === undefined) return;
-  const tier = app.tiers.get(s.tierId);
-  const phase = tier?.phases[s.phaseIndex];
-  const startingBalance = d?.startingBalance ?? s.startingBalance;
-  const balance = d?.balance ?? s.balance;
-  const equity = d?.equity ?? s.balance;
-  const status = d?.status ?? s.status;
-  const positions: readonly PositionEvidence[] =
-    d?.positions ??
-    Object.values(s.positions).map((p) => ({ symbol: p.symbol, qty: p.qty, avgEntry: p.avgEntry, mark: NaN, unrealizedPnl: NaN }));
-  const dailyFloor = d?.dailyFloor ?? s.rules.dailyFloor;
-  const maxLossFloor = d?.maxLossFloor ?? s.rules.maxLossFloor;
-  const open = equity - balance;
-  const ret = (100 * (equity - startingBalance)) / startingBalance;
-
-  setText('acct-id', s.id);
-  setText('acct-tier', `${tier?.name ?? s.tierId} · ${phase?.name ?? d?.phase ?? ''}`);
-  setText('acct-status', status, `badge ${status}`);
-  setText('balance', fmtMoney(balance));
-  setText('equity', fmtMoney(equity), `num big ${pnlClass(equity - startingBalance)}`);
-  setText('open-pnl', fmtSigned(open), `num ${pnlClass(open)}`);
-  setText('return', `${ret >= 0 ? '+' : '\u2212'}${Math.abs(ret).toFixed(2)}%`, `num ${pnlClass(ret)}`);
-  setText('working', String(d?.workingOrders ?? Object.keys(s.orders).length));
-  setText(
-    'daily-room',
-    finite(dailyFloor) ? fmtMoney(equity - dailyFloor) : '—',
-    `num ${finite(dailyFloor) && equity < dailyFloor ? 'neg' : ''}`,
-  );
-  setText(
-    'maxloss-room',
-    finite(maxLossFloor) ? fmtMoney(equity - maxLossFloor) : '—',
-    `num ${finite(maxLossFloor) && equity < maxLossFloor ? 'neg' : ''}`,
-  );
-  setText('locked', s.lockedBy === undefined ? '' : `trading locked by ${s.lockedBy}`);
-
-  const target = targetLevel(phase?.rules, startingBalance);
-  const levels: Level[] = [];
-  if (finite(dailyFloor)) levels.push({ label: 'daily floor', value: dailyFloor, tone: 'warn' });
-  if (finite(maxLossFloor)) levels.push({ label: 'max-loss floor', value: maxLossFloor, tone: 'danger' });
-  if (target !== undefined) levels.push({ label: 'target', value: target, tone: 'target' });
-  chart.setLevels(levels);
-  chart.render();
-
-  renderPositions(byId('positions-body'), positions, closePosition);
-  renderMeters(
-    byId('meters'),
-    meters(phase?.rules, {
-      startingBalance,
-      balance,
-      equity,
-      dailyFloor,
-      maxLossFloor,
-      dayStartBalance: s.dayStartBalance,
-      tradingDays: s.tradingDays.length,
-    }),
-  );
-  renderViolations(byId('violations'), app.violations, s.expiry);
-  const risk = phase?.rules.riskPerTrade;
-  setText(
-    'ticket-hint',
-    risk === undefined ? '' : `Risk per trade ≤ ${risk.maxPct}% of balance${risk.requireStopLoss ? ' · stop loss required' : ''}`,
+  drawAccount(
+    {
+      state: app.state,
+      delta: app.delta,
+      violations: app.violations,
+      tier: app.state === undefined ? undefined : app.tiers.get(app.state.tierId),
+      position: pos,
+      gaps: app.client?.gaps ?? 0,
+    },
+    chart,
+    closePosition,
   );
 }
 
@@ -415,18 +344,7 @@ ticket.addEventListener('submit', (ev) => {
   void send(r.order, r.order.clientOrderId);
 });
 function syncTicket(): void {
-  // A quantity of zero or less is refused here, before anything is sent.
-  const qty = Number((ticket.elements.namedItem('qty') as HTMLInputElement).value);
-  const bad = !(qty > 0) || !Number.isFinite(qty);
-  (ticket.elements.namedItem('qty') as HTMLInputElement).setCustomValidity(bad ? 'quantity must be more than 0' : '');
-  setText('ticket-error', bad ? 'quantity must be more than 0' : '');
-  const submit = byId<HTMLButtonElement>('ticket-submit');
-  submit.disabled = bad || app.selected === undefined;
-  const limit = (ticket.elements.namedItem('type') as HTMLSelectElement).value === 'limit';
-  (ticket.elements.namedItem('limitPrice') as HTMLInputElement).disabled = !limit;
-  const sell = (ticket.querySelector('input[name="side"]:checked') as HTMLInputElement | null)?.value === 'sell';
-  byId('ticket-submit').className = sell ? 'submit sell' : 'submit buy';
-  byId('ticket-submit').textContent = sell ? 'Sell' : 'Buy';
+  syncTicketForm(ticket, app.selected !== undefined);
 }
 ticket.addEventListener('change', syncTicket);
 ticket.addEventListener('input', syncTicket);

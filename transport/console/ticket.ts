@@ -8,7 +8,7 @@
 import type { AssessmentEvent } from '../../actors/index.js';
 import type { OrderOp } from '../protocol/index.js';
 import { fmtMoney } from './rules.js';
-import { el, fmtQty } from './view.js';
+import { byId, el, fmtQty, setText } from './view.js';
 import { reasonInWords } from './words.js';
 
 type Place = Extract<OrderOp, { op: 'place' }>;
@@ -152,4 +152,20 @@ export class Blotter {
         break;
     }
   }
+}
+
+/** Keeps the ticket consistent with its fields: a quantity of zero or less is refused here, the limit price only for limits, the button's side. */
+export function syncTicketForm(ticket: HTMLFormElement, canSend: boolean): void {
+  // A quantity of zero or less is refused here, before anything is sent.
+  const qty = Number((ticket.elements.namedItem('qty') as HTMLInputElement).value);
+  const bad = !(qty > 0) || !Number.isFinite(qty);
+  (ticket.elements.namedItem('qty') as HTMLInputElement).setCustomValidity(bad ? 'quantity must be more than 0' : '');
+  setText('ticket-error', bad ? 'quantity must be more than 0' : '');
+  const submit = byId<HTMLButtonElement>('ticket-submit');
+  submit.disabled = bad || !canSend;
+  const limit = (ticket.elements.namedItem('type') as HTMLSelectElement).value === 'limit';
+  (ticket.elements.namedItem('limitPrice') as HTMLInputElement).disabled = !limit;
+  const sell = (ticket.querySelector('input[name="side"]:checked') as HTMLInputElement | null)?.value === 'sell';
+  byId('ticket-submit').className = sell ? 'submit sell' : 'submit buy';
+  byId('ticket-submit').textContent = sell ? 'Sell' : 'Buy';
 }

@@ -32,6 +32,13 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
 }
 
 /** Engine time as `HH:MM:SS` UTC (the engine's clock, not the browser's). */
+/** Sets an element's text, and its class when given. */
+export function setText(id: string, text: string, cls?: string): void {
+  const e = byId(id);
+  e.textContent = text;
+  if (cls !== undefined) e.className = cls;
+}
+
 export function clock(t: number): string {
   return Number.isFinite(t) ? new Date(t).toISOString().slice(11, 19) : '—';
 }

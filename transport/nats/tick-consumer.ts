@@ -24,6 +24,7 @@ import {
   type MarketInputRefusal,
 } from '../../engine/index.js';
 import { INSTRUMENTS_PREFIX, parseMarketSubject, withNamespace } from './subjects.js';
+import { TickPayloadReader, utf8Exact } from './tick-payload.js';
 
 export type { MarketInput };
 
@@ -88,6 +89,9 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
   readonly #pullBatch: number;
   /** Parsed subjects: a stream has few distinct subjects and parsing one costs more than decoding its payload. */
   readonly #subjects = new Map<string, ReturnType<typeof parseMarketSubject>>();
+  /** A tick subject's symbol as UTF-8, for {@link TickPayloadReader} (none when the symbol does not survive a round trip). */
+  readonly #symbolBytes = new Map<string, Uint8Array | null>();
+  readonly #payload = new TickPayloadReader();
   #messages: ConsumerMessages | undefined;
   #stopped = false;
   #started = false;
@@ -294,10 +298,25 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
   }
 
   #decode(m: JsMsg): MarketInput | undefined {
-    let parsed = this.#subjects.get(m.subject);
-    if (parsed === undefined && !this.#subjects.has(m.subject)) {
-      parsed = parseMarketSubject(m.subject, this.#namespace);
-      if (this.#subjects.size < 100_000) this.#subjects.set(m.subject, parsed);
+    const subject = m.subject;
+    let parsed = this.#subjects.get(subject);
+    if (parsed === undefined && !this.#subjects.has(subject)) {
+      parsed = parseMarketSubject(subject, this.#namespace);
+      if (this.#subjects.size < 100_000) {
+        this.#subjects.set(subject, parsed);
+        if (parsed?.kind === 'tick') this.#symbolBytes.set(subject, utf8Exact(parsed.symbol));
+      }
+    }
+    if (parsed?.kind === 'tick') {
+      // The common case, read without decoding the payload into an object; anything unusual takes the generic path below.
+      const symbolBytes = this.#symbolBytes.get(subject);
+      const r = this.#payload;
+      if (symbolBytes != null && r.read(m.data, symbolBytes)) {
+        const tick: MutableTick = { type: 'tick', seq: m.seq, ts: r.ts, symbol: parsed.symbol, bid: r.bid, ask: r.ask };
+        if (!Number.isNaN(r.bidSize)) tick.bidSize = r.bidSize;
+        if (!Number.isNaN(r.askSize)) tick.askSize = r.askSize;
+        return this.#checkedTick(m, tick);
+      }
     }
     if (parsed === undefined)
       return this.#reject(
@@ -336,20 +355,10 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       const askSize = p['askSize'];
       if (bidSize !== undefined && bidSize !== null && !isFiniteNumber(bidSize)) return this.#reject(m, 'invalid field "bidSize"');
       if (askSize !== undefined && askSize !== null && !isFiniteNumber(askSize)) return this.#reject(m, 'invalid field "askSize"');
-      const tick: { type: 'tick'; seq: number; ts: number; symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number } =
-        { type: 'tick', seq: m.seq, ts, symbol, bid, ask };
+      const tick: MutableTick = { type: 'tick', seq: m.seq, ts, symbol, bid, ask };
       if (isFiniteNumber(bidSize)) tick.bidSize = bidSize;
       if (isFiniteNumber(askSize)) tick.askSize = askSize;
-      const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick(tick);
-      if (refusal === 'UNKNOWN_SYMBOL') return this.#refuse(m, refusal, `unknown symbol "${symbol}"`);
-      if (refusal !== undefined) {
-        return this.#refuse(
-          m,
-          refusal,
-          `invalid quote (${refusal}): ts ${ts} bid ${bid} ask ${ask}${tick.bidSize === undefined ? '' : ` bidSize ${tick.bidSize}`}${tick.askSize === undefined ? '' : ` askSize ${tick.askSize}`}`,
-        );
-      }
-      return tick;
+      return this.#checkedTick(m, tick);
     }
 
     const market = p['market'];
@@ -364,6 +373,22 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
       this.#registry === undefined ? (isValidTimestamp(ts) ? undefined : 'INVALID_TIMESTAMP') : this.#registry.checkResolution(resolution);
     if (refusal !== undefined) return this.#refuse(m, refusal, `resolution of "${market}" to "${outcome}" refused (${refusal})`);
     return resolution;
+  }
+
+  /** A tick whose fields have their types: refused if its symbol is not accepted or its quote is invalid. */
+  #checkedTick(m: JsMsg, tick: MutableTick): MarketInput | undefined {
+    const { symbol, ts, bid, ask } = tick;
+    if (this.#symbols !== undefined && !this.#symbols.has(symbol)) return this.#refuse(m, 'UNKNOWN_SYMBOL', `unknown symbol "${symbol}"`);
+    const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick(tick);
+    if (refusal === 'UNKNOWN_SYMBOL') return this.#refuse(m, refusal, `unknown symbol "${symbol}"`);
+    if (refusal !== undefined) {
+      return this.#refuse(
+        m,
+        refusal,
+        `invalid quote (${refusal}): ts ${ts} bid ${bid} ask ${ask}${tick.bidSize === undefined ? '' : ` bidSize ${tick.bidSize}`}${tick.askSize === undefined ? '' : ` askSize ${tick.askSize}`}`,
+      );
+    }
+    return tick;
   }
 
   /**
@@ -408,3 +433,5 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
 }
 
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+type MutableTick = { type: 'tick'; seq: number; ts: number; symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number };

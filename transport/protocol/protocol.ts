@@ -170,6 +170,14 @@ export type ServerFrame =
     }
   | { readonly t: 'error'; readonly code: ErrorCode; readonly message: string; readonly id?: string | number };
 
+/**
+ * The `reject` codes the gateway puts on an order itself; every other reject
+ * code is the engine node's `IntakeRefusal`, passed through as it is.
+ */
+export const GATEWAY_REJECT_CODES = Object.freeze(['RATE_LIMITED', 'UNAVAILABLE'] as const);
+/** A `reject` code of the gateway's own. */
+export type GatewayRejectCode = (typeof GATEWAY_REJECT_CODES)[number];
+
 /** Limits a session runs under, told to the client in `ready`. */
 export interface SessionLimits {
   readonly maxFrameBytes: number;

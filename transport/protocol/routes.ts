@@ -6,7 +6,8 @@
  * `{id}` ({@link openApiPath}).
  *
  * To add a route: add it here with every error code it can answer, register
- * its handler under the same name in http-api.ts (the server refuses to start
+ * its handler under the same name in its area's *-routes.ts beside
+ * http-api.ts (the server refuses to start
  * with a route left unregistered, and answers 500 INTERNAL, logged, in place
  * of a code its route did not declare), and document it in openapi.json.
  */

@@ -5,31 +5,7 @@
  * malformed request can never exit the gateway.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
-
-/** A request the gateway cannot take as sent (a path that does not decode, a header out of range): 400 with `code`. */
-export class BadRequestError extends Error {
-  readonly code: string;
-  readonly status: number;
-  constructor(code: string, message: string, status = 400) {
-    super(message);
-    this.name = 'BadRequestError';
-    this.code = code;
-    this.status = status;
-  }
-}
-
-/** The gateway could not bind its port: another process (or gateway) holds it. */
-export class PortInUseError extends Error {
-  readonly code = 'PORT_IN_USE';
-  readonly port: number;
-  readonly host: string;
-  constructor(host: string, port: number) {
-    super(`port ${port} on ${host} is in use (or cannot be bound): another process is listening on it`);
-    this.name = 'PortInUseError';
-    this.port = port;
-    this.host = host;
-  }
-}
+import { BadRequestError } from './errors.js';
 
 /** `decodeURIComponent` that answers 400 MALFORMED_PATH instead of throwing a URIError. */
 export function decodePathParam(raw: string): string {

@@ -6,6 +6,7 @@
  */
 import type { webcrypto } from 'node:crypto';
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { TOKEN_FAILURE_CODES, TokenRejectedError } from './errors.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -29,7 +30,7 @@ export const TOKEN_RULES = {
   requiredClaims: ['sub', 'exp', 'iat'],
   roles: ['trader', 'operator'],
   maxTokenLength: 8_192,
-  failureCodes: ['TOKEN_EXPIRED', 'TOKEN_INVALID', 'TOKEN_CLAIMS'],
+  failureCodes: TOKEN_FAILURE_CODES,
 } as const;
 
 /** Options of {@link TokenVerifier.create}. Exactly one key source. */
@@ -50,16 +51,6 @@ export interface TokenVerifierOptions {
   readonly clockToleranceSec?: number;
   /** Longest token life accepted (iat to now). @default '24h' */
   readonly maxTokenAge?: string;
-}
-
-/** Why a token was refused; `code` is stable, `message` says what was wrong. */
-export class TokenRejectedError extends Error {
-  readonly code: (typeof TOKEN_RULES.failureCodes)[number];
-  constructor(code: TokenRejectedError['code'], message: string) {
-    super(message);
-    this.name = 'TokenRejectedError';
-    this.code = code;
-  }
 }
 
 const ROLES = new Set<Role>(TOKEN_RULES.roles);

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Uws from 'uWebSockets.js';
+import { UwsFallbackError } from './errors.js';
 
 export type UwsModule = typeof Uws;
 
@@ -14,18 +15,6 @@ export interface LoadedUws {
   readonly native: boolean;
   /** e.g. `native uWS (uws_linux_x64_115.node)` or `JavaScript fallback`. */
   readonly implementation: string;
-}
-
-/** Raised when only the fallback loaded and it was not allowed. */
-export class UwsFallbackError extends Error {
-  readonly code = 'UWS_NOT_NATIVE';
-  constructor() {
-    super(
-      'uWebSockets.js loaded its JavaScript fallback, not the native binary (Node ABI or glibc mismatch); ' +
-        'refusing to start. Set GATEWAY_ALLOW_FALLBACK=1 to run on the fallback anyway (much slower).',
-    );
-    this.name = 'UwsFallbackError';
-  }
 }
 
 /** Load uWS; throws {@link UwsFallbackError} on the fallback unless `allowFallback`. */
