@@ -1,10 +1,10 @@
 /**
  * Checkpoint rows encoded where the states live. A shard worker turns the
- * actors of a checkpoint into the text Postgres takes through COPY, in chunks
- * of a bounded number of rows, so the main thread receives a few strings per
- * shard (a cheap copy across threads) instead of a graph of state objects to
- * rebuild, encode and split; it only streams the chunks, yielding between
- * them. The node's and the cluster's checkpoint stores both write these rows.
+ * actors of a checkpoint into the bytes Postgres takes through COPY (UTF-8
+ * text), in chunks of a bounded number of rows, and transfers them: the main
+ * thread receives a few buffers per shard (no copy, no string to rebuild or
+ * encode) instead of a graph of state objects; it only streams the chunks,
+ * one per turn. The node's and the cluster's checkpoint stores both write these rows.
  *
  * One row is one line: `assessment_id`, the virtual shard's key, the state as
  * tagged JSON text, `t`/`f` for quarantined, and the event cursor's input and
@@ -18,8 +18,8 @@ import type { ActorSnapshot, KernelSnapshot } from './shard-kernel.js';
 export interface ActorRows {
   /** Rows in all chunks. */
   readonly count: number;
-  /** Lines, each chunk ending in a newline; concatenated they are the COPY input. */
-  readonly chunks: readonly string[];
+  /** Lines as UTF-8 bytes, each chunk ending in a newline; concatenated they are the COPY input. Each owns its buffer (transferable). */
+  readonly chunks: readonly Uint8Array[];
   /** States whose UTF-8 text exceeds the limit asked for (they are written all the same). */
   readonly oversized: readonly { readonly assessmentId: string; readonly bytes: number }[];
 }
@@ -67,9 +67,12 @@ function uncopyField(s: string): string {
   return s.includes('\\') ? s.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c)) : s;
 }
 
+/** Bytes of a chunk's text; a TextEncoder's array owns its buffer (a small `Buffer.from` would share the pool). */
+const utf8 = new TextEncoder();
+
 class RowsBuilder {
   count = 0;
-  readonly chunks: string[] = [];
+  readonly chunks: Uint8Array[] = [];
   readonly oversized: { assessmentId: string; bytes: number }[] = [];
   #lines: string[] = [];
   readonly chunkRows: number;
@@ -82,7 +85,7 @@ class RowsBuilder {
     if (this.#lines.length >= this.chunkRows) this.#cut();
   }
   #cut(): void {
-    if (this.#lines.length > 0) this.chunks.push(this.#lines.join(''));
+    if (this.#lines.length > 0) this.chunks.push(utf8.encode(this.#lines.join('')));
     this.#lines = [];
   }
   done(): ActorRows {
@@ -146,9 +149,17 @@ export function concatRows(rows: readonly ActorRows[]): ActorRows {
   };
 }
 
+/** The buffers of an encoded checkpoint's rows, to transfer rather than copy across threads. */
+export function rowBuffers(e: EncodedCheckpoint): ArrayBuffer[] {
+  const rows = e.all !== undefined ? [e.all] : [...(e.byShard?.values() ?? [])];
+  return rows.flatMap((r) => r.chunks.map((c) => c.buffer as ArrayBuffer));
+}
+
 /** Read rows back from their lines (for a store without COPY, and for tests). */
 export function* parseActorRows(rows: ActorRows): Generator<ActorRow> {
-  for (const chunk of rows.chunks) {
+  const text = new TextDecoder();
+  for (const bytes of rows.chunks) {
+    const chunk = text.decode(bytes);
     let at = 0;
     while (at < chunk.length) {
       const end = chunk.indexOf('\n', at);

@@ -22,7 +22,7 @@ export type { MarketInputRefusal, QuoteFields } from './market-validation.js';
 // Inputs and outputs
 export { compareOutput } from './inputs.js';
 export { decodeJson, encodeJson } from './json-codec.js';
-export { concatRows, copyField, encodeActorRows, encodeCheckpoint, mergeEncoded, parseActorRows } from './checkpoint-rows.js';
+export { concatRows, copyField, encodeActorRows, encodeCheckpoint, mergeEncoded, parseActorRows, rowBuffers } from './checkpoint-rows.js';
 export type { ActorRow, ActorRows, ActorRowsOptions, EncodedCheckpoint } from './checkpoint-rows.js';
 export { DeltaEncoder } from './delta-encoding.js';
 export { DeltaWriter, WIRE_ENCODER_OPTIONS, wireEncoder } from './delta-writer.js';

@@ -5,7 +5,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { encodeCheckpoint } from './checkpoint-rows.js';
+import { encodeCheckpoint, rowBuffers } from './checkpoint-rows.js';
 import { DeltaEncoder } from './delta-encoding.js';
 import type { OutputEvent } from './inputs.js';
 import { LatencyRecorder } from './latency-recorder.js';
@@ -216,13 +216,16 @@ function handle(msg: ToShard): void {
     case 'request': {
       sendHeldAck(); // a reply never overtakes the ack of the inputs before it
       let reply: unknown;
+      let transfer: ArrayBuffer[] | undefined;
       if (msg.what === 'snapshot')
         reply = kernel.snapshot({ copy: false }); // postMessage copies it
       else if (msg.what === 'checkpoint')
         reply = kernel.checkpoint(msg.full, { copy: false }); // postMessage copies it
-      else if (msg.what === 'checkpoint-rows')
-        reply = encodeCheckpoint(kernel.checkpoint(msg.full, { copy: false }), msg.rows); // encoded at once: the live states are not kept
-      else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
+      else if (msg.what === 'checkpoint-rows') {
+        const encoded = encodeCheckpoint(kernel.checkpoint(msg.full, { copy: false }), msg.rows); // encoded at once: the live states are not kept
+        reply = encoded;
+        transfer = rowBuffers(encoded); // the rows' bytes move to the main thread, not copied
+      } else if (msg.what === 'state') reply = kernel.state(msg.assessmentId);
       else if (msg.what === 'ids') reply = kernel.assessmentIds();
       else if (msg.what === 'release') {
         const shards = new Set(msg.shards);
@@ -257,7 +260,7 @@ function handle(msg: ToShard): void {
         behind.reset();
         longestTaskMs = longestAckMs = mostEventsPerAck = gcMaxMs = gcMs = 0;
       }
-      send({ t: 'reply', req: msg.req, data: reply });
+      send({ t: 'reply', req: msg.req, data: reply }, transfer);
       break;
     }
   }

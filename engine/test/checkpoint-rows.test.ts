@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
 import {
   concatRows,
   encodeActorRows,
   encodeCheckpoint,
   mergeEncoded,
   parseActorRows,
+  rowBuffers,
   shardKey,
   shardOf,
   type ActorSnapshot,
+  type EncodedCheckpoint,
   type KernelSnapshot,
 } from '../index.js';
 import { decodeJson } from '../json-codec.js';
@@ -89,4 +92,29 @@ test('shard parts merge into one checkpoint with the newest market position and 
     ['a', 'b', 'c'],
   );
   assert.equal(concatRows([m.all!]).count, 3);
+});
+
+test('row chunks are UTF-8 bytes that each own their buffer, so a transfer across threads moves them whole', async () => {
+  const actors = [actor('é-1', { note: 'naïve ✓' }), actor('a2'), actor('a3')];
+  const encoded = encodeCheckpoint(
+    { now: 1, lastInput: 3, lastTickSeq: 1, book: {} as KernelSnapshot['book'], tiers: [], actors },
+    { chunkRows: 2 },
+  );
+  const buffers = rowBuffers(encoded);
+  assert.equal(buffers.length, 2);
+  for (const [k, c] of encoded.all!.chunks.entries()) assert.equal(c.byteLength, buffers[k]!.byteLength);
+  const { port1, port2 } = new MessageChannel();
+  const received = new Promise<EncodedCheckpoint>((resolve) => port2.once('message', resolve));
+  port1.postMessage(encoded, buffers);
+  const moved = await received;
+  port1.close();
+  assert.equal(encoded.all!.chunks[0]!.byteLength, 0, 'the sender no longer holds the bytes');
+  assert.deepEqual(
+    [...parseActorRows(moved.all!)].map((r) => [r.assessmentId, (decodeJson(r.state) as { note?: string }).note]),
+    [
+      ['é-1', 'naïve ✓'],
+      ['a2', 'tab\there, newline\nhere, backslash \\ here'],
+      ['a3', 'tab\there, newline\nhere, backslash \\ here'],
+    ],
+  );
 });

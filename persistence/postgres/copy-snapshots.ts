@@ -45,12 +45,12 @@ export async function copyIn(query: postgres.PendingQuery<postgres.Row[]>, count
 }
 
 /**
- * Stream ready-made COPY text into a `copy ... from stdin` query, one chunk a
- * turn: between chunks the event loop runs (timers, acks, the market pump),
- * so a checkpoint of any size never holds the main thread longer than one
- * chunk's write.
+ * Stream ready-made COPY input (UTF-8 bytes) into a `copy ... from stdin`
+ * query, one chunk a turn: between chunks the event loop runs (timers, acks,
+ * the market pump), so a checkpoint of any size never holds the main thread
+ * longer than one chunk's write (a copy of its bytes into the socket buffer).
  */
-export async function copyChunks(query: postgres.PendingQuery<postgres.Row[]>, chunks: readonly string[]): Promise<void> {
+export async function copyChunks(query: postgres.PendingQuery<postgres.Row[]>, chunks: readonly Uint8Array[]): Promise<void> {
   const stream = await query.writable();
   const failed = new Promise<never>((_, reject) => stream.on('error', reject));
   failed.catch(() => undefined);
