@@ -25,12 +25,6 @@ export interface PgJournalOptions {
   readonly pageSize?: number;
 }
 
-interface Inserted {
-  position: string;
-  assessment_id: string | null;
-  client_order_id: string | null;
-}
-
 /** Journal over a porsager/postgres client (not owned: the caller ends it). */
 export class PgJournal implements Journal {
   readonly #sql: postgres.Sql;
@@ -55,59 +49,62 @@ export class PgJournal implements Journal {
     if (entries.length === 0) return [];
     // One JSON document per batch: the client's array serializer (escaping each
     // command's JSON inside an array literal) cost more than the whole insert.
-    const doc: Array<{ a: string; c: JournalInput; k: string | null; w: number }> = [];
-    for (const e of entries) {
+    // A batch's entries share one watermark as a rule: it is sent once, and only a differing one per entry.
+    const w0 = entries[0]!.tickWatermark;
+    const doc = new Array<{ a: string; c: JournalInput; k: string | null; w?: number }>(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       if (!Number.isSafeInteger(e.tickWatermark) || e.tickWatermark < 0)
         throw new RangeError(`tickWatermark must be a non-negative safe integer, got ${e.tickWatermark}`);
-      doc.push({ a: e.input.assessmentId, c: e.input, k: e.clientOrderId, w: e.tickWatermark });
+      doc[i] =
+        e.tickWatermark === w0
+          ? { a: e.input.assessmentId, c: e.input, k: e.clientOrderId }
+          : { a: e.input.assessmentId, c: e.input, k: e.clientOrderId, w: e.tickWatermark };
     }
-    let rows: Inserted[];
+    let answer: { owned: boolean; inserted: string | null } | undefined;
     try {
-      rows = await this.#sql<Inserted[]>`
+      // One row back, the inserted entries as one JSON text: a row per entry cost the client a parse each.
+      [answer] = await this.#sql<{ owned: boolean; inserted: string | null }[]>`
         with owner as (select 1 from shard_owners where group_id = ${this.#group} and epoch = ${String(epoch)}::bigint),
         ins as (
           insert into journal (group_id, assessment_id, command, client_order_id, tick_watermark)
-          select ${this.#group}, u.a, u.c, u.k, u.w
+          select ${this.#group}, u.a, u.c, u.k, coalesce(u.w, ${String(w0)}::bigint)
             from rows from (jsonb_to_recordset(${encodeJson(doc)}::text::jsonb) as (a text, c jsonb, k text, w bigint)) with ordinality as u(a, c, k, w, ord)
            where exists (select 1 from owner)
            order by u.ord
           on conflict (assessment_id, client_order_id) do nothing
           returning position, assessment_id, client_order_id)
-        select position, assessment_id, client_order_id from ins
-        union all
-        select '-1', null, null from owner`;
+        select exists (select 1 from owner) as owned,
+               (select json_agg(json_build_array(position::text, assessment_id, client_order_id) order by position)::text from ins) as inserted`;
     } catch (err) {
       if (sentThenLost(err)) throw new JournalOutcomeUnknownError(String((err as Error).message ?? err), { cause: err });
       throw mapPgError(err);
     }
-    if (!rows.some((r) => r.position === '-1')) throw new FencedError(this.#group, epoch);
-    const inserted = rows
-      .filter((r) => r.position !== '-1')
-      .map((r) => ({ ...r, pos: Number(r.position) }))
-      .sort((a, b) => a.pos - b.pos);
-    // Rows come back in insertion (= position) order; keyed entries match by key, the others in turn.
+    if (answer?.owned !== true) throw new FencedError(this.#group, epoch);
+    // Entries in insertion (= position) order; keyed entries match by key, the others in turn.
+    const inserted = answer.inserted === null ? [] : (JSON.parse(answer.inserted) as [string, string, string | null][]);
     const byKey = new Map<string, number>();
     const unkeyed: number[] = [];
-    for (const r of inserted) {
-      if (r.client_order_id === null) unkeyed.push(r.pos);
-      else byKey.set(`${r.assessment_id}\u0000${r.client_order_id}`, r.pos);
+    for (const [position, assessmentId, key] of inserted) {
+      if (key === null) unkeyed.push(Number(position));
+      else byKey.set(`${assessmentId}\u0000${key}`, Number(position));
     }
-    const results: JournalAppendResult[] = [];
+    const results = new Array<JournalAppendResult>(entries.length);
     const duplicates: number[] = [];
     let u = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       if (e.clientOrderId === null) {
-        results.push({ ok: true, position: unkeyed[u++]! });
+        results[i] = { ok: true, position: unkeyed[u++]! };
         continue;
       }
       const key = `${e.input.assessmentId}\u0000${e.clientOrderId}`;
       const pos = byKey.get(key);
       if (pos !== undefined) {
         byKey.delete(key); // a second entry with this key in the batch is the duplicate
-        results.push({ ok: true, position: pos });
+        results[i] = { ok: true, position: pos };
       } else {
-        results.push({ ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: undefined });
+        results[i] = { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: undefined };
         duplicates.push(i);
       }
     }
