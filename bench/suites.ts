@@ -88,9 +88,10 @@ const kernel: SuiteSpec = {
             : s.target('peak process RSS', r.peakRssMiB!, '<=', goal.peakRssMiB, 'MiB'),
         ],
         [
-          'breaches verified against baseline',
+          'breaches matching the baseline',
           `${fmt(r.breachesMatched!)}/${fmt(r.breachesVerified!)}`,
-          s.target('breaches unlike the baseline', r.breachesVerified! - r.breachesMatched!, '<=', 0),
+          `unlike it: ${fmt(r.breachesVerified! - r.breachesMatched!)}, ` +
+            s.target('breaches unlike the baseline', r.breachesVerified! - r.breachesMatched!, '<=', 0),
         ],
         ['  breaches in the verified window', fmt(r.breachesVerified!), s.target('breaches verified', r.breachesVerified!, '>=', 1)],
         ['breaches in the whole run', fmt(r.breachesTotal!)],
