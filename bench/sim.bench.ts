@@ -7,6 +7,9 @@
  * the horizon for the risk of ruin (NumPy's amount of drawing). Then one
  * worker against the pool, and the cost of the full rule sets of two presets
  * on the same work. Every figure is the median of the runs, taken in turn.
+ * Beside the wall-clock rates, the CPU each path took on the pool's thread
+ * and on the workers (from the threads' schedstat), which a shared machine's
+ * load blurs much less.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import seedrandom from 'seedrandom';
 import { presetTiers } from '../actors/index.js';
 import { compilePhases, SimPool, type CompiledPhase, type SimulationJobInput } from '../sim/index.js';
+import { ThreadCpu } from './thread-cpu.js';
 
 export interface SimBenchOptions {
   /** @default 1_000_000 */ readonly paths: number;
@@ -84,8 +88,8 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
 
   const pool = new SimPool({ workers: o.workers });
   const single = o.workers > 1 ? new SimPool({ workers: 1 }) : undefined;
-  // `ruin: false` asks what NumPy computes (the pass probability, plus drawdown, days to pass and final P&L):
-  // a path ends at its verdict. `ruin: true` trades every path on to the horizon for the risk of ruin.
+  // `ruin: false` asks what NumPy computes, the pass probability (`outputs: []`): a path ends at its verdict.
+  // `ruin: true` trades every path on to the horizon for the risk of ruin, with every figure.
   const job = (phases: CompiledPhase[], seed: string, ruin: boolean): SimulationJobInput => ({
     seed,
     paths: o.paths,
@@ -95,15 +99,23 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
     phases,
     fanPaths: 0,
     ruin,
+    ...(ruin ? {} : { outputs: [] }),
   });
   const twoStepPhases = compilePhases(presetTiers().find((t) => t.id === 'two-step-100k')!);
   const oneStepPhases = compilePhases(presetTiers().find((t) => t.id === 'one-step-50k')!);
   const series = { js: [] as number[], jsRuin: [] as number[], single: [] as number[], twoStep: [] as number[], oneStep: [] as number[] };
+  // CPU per path (ns): the pool's thread, and every other thread (the workers, and V8's helpers).
+  const cpu = { jsMain: [] as number[], jsWorkers: [] as number[], singleMain: [] as number[], singleWorkers: [] as number[] };
+  const threads = new ThreadCpu();
   let pass = 0;
-  const timed = async (into: number[], on: SimPool, input: SimulationJobInput) => {
+  const timed = async (into: number[], on: SimPool, input: SimulationJobInput, cpuInto?: { main: number[]; workers: number[] }) => {
+    const before = threads.read();
     const t = performance.now();
     const r = await on.run(input);
     into.push(o.paths / ((performance.now() - t) / 1000));
+    const d = ThreadCpu.delta(before, threads.read());
+    cpuInto?.main.push(d.main.runNs / o.paths);
+    cpuInto?.workers.push(d.others.runNs / o.paths);
     return r;
   };
   try {
@@ -116,9 +128,10 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
     }
     // The measurements alternate, so a burst of load elsewhere spreads over all of them.
     for (let i = 0; i < o.repeats; i++) {
-      pass = (await timed(series.js, pool, job([SIMPLE], `bench-${i}`, false))).pass.p;
+      pass = (await timed(series.js, pool, job([SIMPLE], `bench-${i}`, false), { main: cpu.jsMain, workers: cpu.jsWorkers })).pass.p;
       await timed(series.jsRuin, pool, job([SIMPLE], `bench-${i}`, true));
-      if (single !== undefined) await timed(series.single, single, job([SIMPLE], `bench-${i}`, false));
+      if (single !== undefined)
+        await timed(series.single, single, job([SIMPLE], `bench-${i}`, false), { main: cpu.singleMain, workers: cpu.singleWorkers });
       await timed(series.twoStep, pool, job(twoStepPhases, `bench-${i}`, true));
       await timed(series.oneStep, pool, job(oneStepPhases, `bench-${i}`, true));
     }
@@ -136,6 +149,10 @@ export async function runSimBench(o: SimBenchOptions): Promise<{ figures: Record
         ratio: js / numpy.pathsPerSecond,
         jsRuinPathsPerSec: jsRuin,
         ruinRatio: jsRuin / numpy.pathsPerSecond,
+        jsMainCpuNsPerPath: median(cpu.jsMain),
+        jsWorkersCpuNsPerPath: median(cpu.jsWorkers),
+        singleMainCpuNsPerPath: single === undefined ? NaN : median(cpu.singleMain),
+        singleWorkersCpuNsPerPath: single === undefined ? NaN : median(cpu.singleWorkers),
         singleWorkerPathsPerSec: single === undefined ? js : median(series.single),
         workerScaling: single === undefined ? 1 : js / median(series.single),
         jsPass: pass,

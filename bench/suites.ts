@@ -132,7 +132,16 @@ const sim: SuiteSpec = {
           fmt(r.numpyPathsPerSec!),
           `pass probability only, every trade drawn; ${runsOf(runs.numpy!)}`,
         ],
-        ['pool, simplified rules (paths/s)', fmt(r.jsPathsPerSec!), `paths end at their verdict (ruin: false); ${runsOf(runs.js!)}`],
+        [
+          'pool, simplified rules (paths/s)',
+          fmt(r.jsPathsPerSec!),
+          `pass probability only (outputs: []), paths end at their verdict; ${runsOf(runs.js!)}`,
+        ],
+        [
+          'pool: CPU per path (ns)',
+          fmt(r.jsWorkersCpuNsPerPath!),
+          `workers (and V8's helper threads); the pool's thread ${fmt(r.jsMainCpuNsPerPath!)}`,
+        ],
         ['pool / NumPy', `${fmt(r.ratio!, 2)}×`, s.target('pool / NumPy', r.ratio!, '>=', 2, '×')],
         [
           'pass probability: pool / NumPy',
@@ -144,7 +153,11 @@ const sim: SuiteSpec = {
           fmt(r.jsRuinPathsPerSec!),
           `every path on to the horizon; ${fmt(r.ruinRatio!, 2)}× NumPy; ${runsOf(runs.jsRuin!)}`,
         ],
-        ['one worker (paths/s)', fmt(r.singleWorkerPathsPerSec!), runsOf(runs.single!)],
+        [
+          'one worker (paths/s)',
+          fmt(r.singleWorkerPathsPerSec!),
+          `${runsOf(runs.single!)}; CPU per path ${fmt(r.singleWorkersCpuNsPerPath!)} ns, the pool's thread ${fmt(r.singleMainCpuNsPerPath!)} ns`,
+        ],
         [
           `${o.workers} workers / one`,
           `${fmt(r.workerScaling!, 2)}×`,

@@ -111,6 +111,8 @@ export class LiveEstimator {
       from,
       fanPaths: 0,
       ruin: false,
+      // What the estimate pushes: the pass probability, the breakdown and the median days to pass.
+      outputs: ['daysToPass'],
     });
     this.#lastKey.set(id, key);
     this.#o.push({

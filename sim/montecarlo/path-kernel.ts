@@ -9,10 +9,10 @@ import { runParametricPath } from './parametric-path.js';
 import { MINUTES_PER_DAY, PathJudge, UNDECIDED } from './path-judge.js';
 import { Sfc32 } from './sfc32.js';
 import { PathTally, recordFan, type ChunkRecords, type KernelPlan } from './path-tally.js';
-import type { SimulationJob } from './simulation-spec.js';
+import { OUTPUTS, type Output, type SimulationJob } from './simulation-spec.js';
 import { KernelCache, kernelShape } from './tier-kernel.js';
 
-export { PathTally, recordFan, type ChunkRecords, type KernelPlan } from './path-tally.js';
+export { PathTally, recordFan, type ChunkRecords, type KernelPlan, type Wants } from './path-tally.js';
 
 /** Paths per chunk: fixed, so results do not depend on the pool size. */
 export const CHUNK_SIZE = 4096;
@@ -27,8 +27,9 @@ export interface PathTrace {
   end(path: number, t: number): void;
 }
 
-/** Derive the plan: block length, horizon and ruin level. */
+/** Derive the plan: block length, horizon, ruin level and the records the outputs need. */
 export function planFor(job: SimulationJob): KernelPlan {
+  const asked: readonly Output[] = job.outputs ?? OUTPUTS;
   const first = job.phases[job.from?.phaseIndex ?? 0]!;
   const start0 = job.from?.balance ?? first.startingBalance;
   const blockLength = job.method === 'block' ? (job.blockLength ?? optimalBlockLength(job.returns)) : NaN;
@@ -44,8 +45,10 @@ export function planFor(job: SimulationJob): KernelPlan {
     fanSteps: Math.min(Number.isFinite(horizonTrades) ? horizonTrades : MAX_FAN_STEPS, MAX_FAN_STEPS),
     ruinLevel:
       job.from !== undefined && first.maxLoss !== null ? job.from.maxLossFloor - start0 : -(first.maxLoss?.amount ?? first.startingBalance),
-    trackRuin: job.ruin,
+    trackRuin: job.ruin && asked.includes('riskOfRuin'),
     start0,
+    fanPaths: asked.includes('fan') ? job.fanPaths : 0,
+    wants: { passDay: asked.includes('daysToPass'), maxDrawdown: asked.includes('maxDrawdown'), finalPnl: asked.includes('finalPnl') },
   };
 }
 
@@ -70,15 +73,16 @@ export function runChunk(plan: KernelPlan, chunk: number, first: number, count: 
   const rng = new Sfc32(`${job.seed}/${chunk}`);
   const judge = new PathJudge(job.phases, job.method === 'parametric');
   const tally = new PathTally();
-  const fanRows = Math.max(0, Math.min(count, job.fanPaths - first));
+  const fanRows = Math.max(0, Math.min(count, plan.fanPaths - first));
   const width = plan.fanSteps + 1;
+  const wants = plan.wants;
   const rec: ChunkRecords = {
     first,
     outcome: new Uint8Array(count),
-    passDay: new Float64Array(count),
-    maxDrawdown: new Float64Array(count),
-    finalPnl: new Float64Array(count),
-    ruined: new Uint8Array(count),
+    passDay: new Float64Array(wants.passDay ? count : 0),
+    maxDrawdown: new Float64Array(wants.maxDrawdown ? count : 0),
+    finalPnl: new Float64Array(wants.finalPnl ? count : 0),
+    ruined: new Uint8Array(plan.trackRuin ? count : 0),
     fan: new Float64Array(fanRows * width),
     fanRows,
   };
@@ -108,10 +112,10 @@ export function runChunk(plan: KernelPlan, chunk: number, first: number, count: 
     else runBootstrapPath(plan, judge, tally, rng, rec, trace, first + i);
     const verdict = judge.verdict < 0 ? UNDECIDED : judge.verdict;
     rec.outcome[i] = verdict;
-    rec.passDay[i] = verdict === 0 ? Math.floor(judge.verdictAt / MINUTES_PER_DAY) + 1 : NaN;
-    rec.maxDrawdown[i] = tally.drawdown / plan.start0;
-    rec.finalPnl[i] = judge.balance - judge.phaseStart;
-    rec.ruined[i] = tally.ruined ? 1 : 0;
+    if (wants.passDay) rec.passDay[i] = verdict === 0 ? Math.floor(judge.verdictAt / MINUTES_PER_DAY) + 1 : NaN;
+    if (wants.maxDrawdown) rec.maxDrawdown[i] = tally.drawdown / plan.start0;
+    if (wants.finalPnl) rec.finalPnl[i] = judge.balance - judge.phaseStart;
+    if (plan.trackRuin) rec.ruined[i] = tally.ruined ? 1 : 0;
     if (tally.fanRow >= 0) {
       const row = rec.fan.subarray(tally.fanRow * width, (tally.fanRow + 1) * width);
       const last = Math.min(tally.taken, plan.fanSteps);

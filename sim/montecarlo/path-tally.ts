@@ -19,12 +19,23 @@ export interface KernelPlan {
   readonly fanSteps: number;
   /** Cumulative P&L below which the account is ruined. */
   readonly ruinLevel: number;
-  /** Keep drawing after the verdict, for the ruin tracker. */
+  /** Keep drawing after the verdict, for the ruin tracker (the job asks for the risk of ruin). */
   readonly trackRuin: boolean;
   readonly start0: number;
+  /** Fan rows to record: the job's `fanPaths` when it asks for the fan, else 0. */
+  readonly fanPaths: number;
+  /** The per-path records the job's outputs read; the others are empty arrays, and no work goes into them. */
+  readonly wants: Wants;
 }
 
-/** Per-path records of one chunk. */
+/** Which per-path records a job's outputs need. */
+export interface Wants {
+  readonly passDay: boolean;
+  readonly maxDrawdown: boolean;
+  readonly finalPnl: boolean;
+}
+
+/** Per-path records of one chunk; a record the job does not want is an empty array. */
 export interface ChunkRecords {
   readonly first: number;
   readonly outcome: Uint8Array;

@@ -2,7 +2,8 @@
  * The same job on a Ray Serve cluster (deploy/ray/): `POST <url>/simulate`
  * with the job, the result in the same shape. Timeouts and 5xx are retried
  * with backoff; a method the cluster does not run, a malformed answer, or a
- * cluster still failing after the retries falls back to the local pool.
+ * cluster still failing after the retries falls back to the local pool. The
+ * cluster computes every figure; a job's `outputs` are applied to its answer.
  */
 import { InvalidJobError, parseJob, SimulationCancelledError, SimulationFailedError, type RunOptions, type SimPool } from './sim-pool.js';
 import { SimulationResult, type SimulationJob, type SimulationJobInput } from './simulation-spec.js';
@@ -83,7 +84,7 @@ export class RaySimulator implements Simulator {
       res = await this.#o.fetch(`${this.#o.url}/simulate`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(job),
+        body: JSON.stringify(forRay(job)),
         signal: combined,
       });
     } catch (err) {
@@ -108,8 +109,32 @@ export class RaySimulator implements Simulator {
     const parsed = SimulationResult.safeParse(body);
     if (!parsed.success)
       throw new AttemptError(`malformed result (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message})`, false);
-    return parsed.data;
+    return onlyAsked(parsed.data, job);
   }
+}
+
+/**
+ * The job as the Serve application's contract takes it: without `outputs`
+ * (it computes every figure), the figures left out turned off where the job
+ * has a switch for them (the ruin account, the fan).
+ */
+function forRay(job: SimulationJob): Omit<SimulationJob, 'outputs'> {
+  const { outputs, ...rest } = job;
+  if (outputs === undefined) return rest;
+  return { ...rest, ruin: rest.ruin && outputs.includes('riskOfRuin'), fanPaths: outputs.includes('fan') ? rest.fanPaths : 0 };
+}
+
+/** Ray's full result with the figures the job did not ask for nulled, as the pool answers it. */
+function onlyAsked(r: SimulationResult, job: SimulationJob): SimulationResult {
+  const asked = job.outputs;
+  if (asked === undefined) return r;
+  return {
+    ...r,
+    daysToPass: asked.includes('daysToPass') ? r.daysToPass : null,
+    maxDrawdown: asked.includes('maxDrawdown') ? r.maxDrawdown : null,
+    drawdownHistogram: asked.includes('maxDrawdown') ? r.drawdownHistogram : null,
+    finalPnl: asked.includes('finalPnl') ? r.finalPnl : null,
+  };
 }
 
 function errorText(body: unknown): string {

@@ -7,9 +7,9 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { spawnWorker } from '../../engine/index.js';
-import { CHUNK_SIZE, planFor, type ChunkRecords } from './path-kernel.js';
+import { CHUNK_SIZE, planFor } from './path-kernel.js';
 import { SimulationJob, type SimulationJobInput, type SimulationResult } from './simulation-spec.js';
-import { summarize } from './summarize.js';
+import { summarize, type ChunkSummary } from './summarize.js';
 
 /** Messages from the pool to a worker. */
 export type PoolRequest =
@@ -19,7 +19,7 @@ export type PoolRequest =
 
 /** Messages from a worker to the pool. */
 export type PoolReply =
-  | { readonly type: 'records'; readonly jobId: number; readonly chunk: number; readonly records: ChunkRecords }
+  | { readonly type: 'summary'; readonly jobId: number; readonly chunk: number; readonly summary: ChunkSummary }
   | { readonly type: 'failed'; readonly jobId: number; readonly chunk: number; readonly message: string };
 
 /** A job that did not validate; `message` names every bad field. */
@@ -67,11 +67,11 @@ export interface RunOptions {
 interface Running {
   readonly id: number;
   readonly total: number;
-  readonly records: (ChunkRecords | undefined)[];
+  readonly summaries: (ChunkSummary | undefined)[];
   pending: number;
   done: number;
   readonly onProgress: ((done: number, total: number) => void) | undefined;
-  readonly resolve: (records: ChunkRecords[]) => void;
+  readonly resolve: (summaries: ChunkSummary[]) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -119,11 +119,11 @@ export class SimPool {
     const id = this.#nextId++;
     const chunks = Math.ceil(job.paths / CHUNK_SIZE);
     for (const s of this.#slots) s.worker.postMessage({ type: 'plan', jobId: id, job: fixed } satisfies PoolRequest);
-    const records = await new Promise<ChunkRecords[]>((resolve, reject) => {
+    const summaries = await new Promise<ChunkSummary[]>((resolve, reject) => {
       const running: Running = {
         id,
         total: job.paths,
-        records: new Array(chunks).fill(undefined),
+        summaries: new Array(chunks).fill(undefined),
         pending: chunks,
         done: 0,
         onProgress: options.onProgress,
@@ -144,12 +144,13 @@ export class SimPool {
     }).finally(() => {
       for (const s of this.#slots) s.worker.postMessage({ type: 'drop', jobId: id } satisfies PoolRequest);
     });
-    return summarize(records, {
+    return summarize(summaries, {
       seed: job.seed,
       method: job.method,
       blockLength: plan.blockLength,
       fanSteps: plan.fanSteps,
       trackRuin: plan.trackRuin,
+      wants: plan.wants,
       engine: 'local',
       elapsedMs: performance.now() - started,
     });
@@ -183,9 +184,9 @@ export class SimPool {
     if (running !== undefined) {
       if (m.type === 'failed') this.#finish(running, new SimulationFailedError(`chunk ${m.chunk}: ${m.message}`));
       else {
-        running.records[m.chunk] = m.records;
+        running.summaries[m.chunk] = m.summary;
         running.pending--;
-        running.done += m.records.outcome.length;
+        running.done += m.summary.paths;
         running.onProgress?.(running.done, running.total);
         if (running.pending === 0) this.#finish(running);
       }
@@ -197,7 +198,7 @@ export class SimPool {
     if (!this.#running.delete(running.id)) return;
     if (this.#running.size === 0) for (const s of this.#slots) s.worker.unref();
     if (err !== undefined) running.reject(err);
-    else running.resolve(running.records as ChunkRecords[]);
+    else running.resolve(running.summaries as ChunkSummary[]);
   }
 
   #failAll(message: string): void {

@@ -1,11 +1,13 @@
 /**
  * A simulation worker: keeps the plans of the jobs in flight and runs the
- * chunks the pool hands it, sending records back as transferred buffers.
+ * chunks the pool hands it, sending back each chunk's outcome counts and
+ * the values the job's figures need, as transferred buffers.
  */
 import { parentPort } from 'node:worker_threads';
 import { planFor, runChunk, type KernelPlan } from './path-kernel.js';
 import type { PoolRequest, PoolReply } from './sim-pool.js';
 import type { SimulationJob } from './simulation-spec.js';
+import { summarizeChunk } from './summarize.js';
 import { KernelCache } from './tier-kernel.js';
 
 const port = parentPort;
@@ -26,15 +28,15 @@ port.on('message', (msg: PoolRequest) => {
       const plan = plans.get(msg.jobId);
       if (plan === undefined) return; // dropped (cancelled) while the chunk was queued
       try {
-        const rec = runChunk(plan, msg.chunk, msg.first, msg.count, { kernels });
-        const reply: PoolReply = { type: 'records', jobId: msg.jobId, chunk: msg.chunk, records: rec };
+        // Counted here, on the worker: the pool's thread only merges the counts and reads the wanted values.
+        const summary = summarizeChunk(runChunk(plan, msg.chunk, msg.first, msg.count, { kernels }));
+        const reply: PoolReply = { type: 'summary', jobId: msg.jobId, chunk: msg.chunk, summary };
         port.postMessage(reply, [
-          rec.outcome.buffer,
-          rec.passDay.buffer,
-          rec.maxDrawdown.buffer,
-          rec.finalPnl.buffer,
-          rec.ruined.buffer,
-          rec.fan.buffer,
+          summary.counts.buffer,
+          summary.passDays.buffer,
+          summary.maxDrawdown.buffer,
+          summary.finalPnl.buffer,
+          summary.fan.buffer,
         ] as ArrayBuffer[]);
       } catch (err) {
         const reply: PoolReply = {

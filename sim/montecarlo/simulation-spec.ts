@@ -102,6 +102,15 @@ export const StartState = z
   .strict();
 export type StartState = z.infer<typeof StartState>;
 
+/**
+ * Figures a job may ask for beyond the outcome counts, the pass probability
+ * and the breakdown (always answered). Each costs work on every path: the
+ * drawdown's bookkeeping is a third of a bootstrap trade's cost.
+ */
+export const OUTPUTS = ['daysToPass', 'maxDrawdown', 'finalPnl', 'riskOfRuin', 'fan'] as const;
+export const Output = z.enum(OUTPUTS);
+export type Output = z.infer<typeof Output>;
+
 export const SimulationJob = z
   .object({
     /** Seed string; the same seed gives the same numbers on any number of workers. */
@@ -132,6 +141,13 @@ export const SimulationJob = z
     ruin: z.boolean().default(true),
     /** Paths (the first ones) whose equity curves are kept for the fan chart. */
     fanPaths: z.number().int().min(0).max(2_000).default(200),
+    /**
+     * The figures to compute; omitted: all of them. A figure left out is null
+     * in the result (the fan: empty), and its work is not done: `[]` answers
+     * only the pass probability and the breakdown. `riskOfRuin` needs `ruin`
+     * too, and `fan` needs `fanPaths`.
+     */
+    outputs: z.array(Output).max(OUTPUTS.length).optional(),
   })
   .strict()
   .superRefine((job, ctx) => {
@@ -190,15 +206,16 @@ export const SimulationResult = z
     pass: Estimate,
     /** Probability of each way to end, with intervals. */
     breakdown: z.record(z.enum(OUTCOMES), Estimate),
-    /** Days from the start to the pass, over passing paths (null when none passed). */
+    /** Days from the start to the pass, over passing paths (null when none passed, or when not asked for). */
     daysToPass: Distribution.nullable(),
-    /** Largest peak-to-trough fall of equity during the assessment, as a fraction of the starting balance. */
-    maxDrawdown: Distribution,
-    /** Balance minus the starting balance of the phase the path ended in. */
-    finalPnl: Distribution,
+    /** Largest peak-to-trough fall of equity during the assessment, as a fraction of the starting balance (null when not asked for). */
+    maxDrawdown: Distribution.nullable(),
+    /** Balance minus the starting balance of the phase the path ended in (null when not asked for). */
+    finalPnl: Distribution.nullable(),
     /** Probability that equity touches the first phase's max-loss floor (held static) within the horizon, trading on regardless of verdicts. */
     riskOfRuin: Estimate.nullable(),
-    drawdownHistogram: Histogram,
+    /** Of `maxDrawdown` (null with it). */
+    drawdownHistogram: Histogram.nullable(),
     /** Equity quantiles (p5, p25, p50, p75, p95) at each trade index over the recorded paths, and a few of those paths. */
     fan: z
       .object({

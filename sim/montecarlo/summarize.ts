@@ -4,7 +4,7 @@
  * statistics, as NumPy's default `percentile` does (a test checks both
  * against NumPy on the same samples).
  */
-import type { ChunkRecords } from './path-kernel.js';
+import type { ChunkRecords, Wants } from './path-kernel.js';
 import { OUTCOMES, type Distribution, type Estimate, type Histogram, type Outcome, type SimulationResult } from './simulation-spec.js';
 
 const Z95 = 1.959963984540054;
@@ -204,30 +204,81 @@ function binPart(values: Float64Array, counts: Int32Array, max: number): void {
   }
 }
 
-/** Records of every chunk, in chunk order, to the result. */
+/**
+ * What a worker sends back for a chunk: its outcome counts, and only the
+ * per-path values the job's figures need (none for the pass probability
+ * alone), so the pool's thread merges counts instead of scanning paths.
+ */
+export interface ChunkSummary {
+  readonly paths: number;
+  /** Paths per outcome, in {@link OUTCOMES} order. */
+  readonly counts: Float64Array;
+  readonly ruined: number;
+  /** Days to pass of the passing paths, in path order (empty unless wanted). */
+  readonly passDays: Float64Array;
+  /** Per path (empty unless wanted). */
+  readonly maxDrawdown: Float64Array;
+  /** Per path (empty unless wanted). */
+  readonly finalPnl: Float64Array;
+  readonly fan: Float64Array;
+  readonly fanRows: number;
+}
+
+/** A chunk's records reduced to its {@link ChunkSummary} (on the worker that ran it). */
+export function summarizeChunk(rec: ChunkRecords): ChunkSummary {
+  const counts = new Float64Array(OUTCOMES.length);
+  const outcome = rec.outcome;
+  for (let i = 0; i < outcome.length; i++) counts[outcome[i]!]!++;
+  let ruined = 0;
+  for (let i = 0; i < rec.ruined.length; i++) ruined += rec.ruined[i]!;
+  const passDays = new Float64Array(rec.passDay.length === 0 ? 0 : counts[0]!);
+  collectPassDays(rec.passDay, passDays, 0);
+  return {
+    paths: outcome.length,
+    counts,
+    ruined,
+    passDays,
+    maxDrawdown: rec.maxDrawdown,
+    finalPnl: rec.finalPnl,
+    fan: rec.fan,
+    fanRows: rec.fanRows,
+  };
+}
+
+/** Summaries of every chunk, in chunk order, to the result; a figure the job did not want is null. */
 export function summarize(
-  chunks: readonly ChunkRecords[],
+  chunks: readonly ChunkSummary[],
   meta: {
     seed: string;
     method: SimulationResult['method'];
     blockLength: number;
     fanSteps: number;
     trackRuin: boolean;
+    wants: Wants;
     engine: SimulationResult['engine'];
     elapsedMs: number;
   },
 ): SimulationResult {
-  const total = chunks.reduce((s, c) => s + c.outcome.length, 0);
-  const counts = new Float64Array(OUTCOMES.length);
+  let total = 0;
   let ruined = 0;
-  for (let k = 0; k < chunks.length; k++) ruined += countOutcomes(chunks[k]!, counts);
+  let passDayCount = 0;
+  const counts = new Float64Array(OUTCOMES.length);
+  for (const c of chunks) {
+    total += c.paths;
+    ruined += c.ruined;
+    passDayCount += c.passDays.length;
+    for (let k = 0; k < counts.length; k++) counts[k]! += c.counts[k]!;
+  }
   const passes = counts[0]!;
   // The chunks' arrays are read in place: a million paths' worth of copies cost as much as the statistics.
   const drawdown = chunks.map((c) => c.maxDrawdown);
   const finalPnl = chunks.map((c) => c.finalPnl);
-  const passDays = new Float64Array(passes);
+  const passDays = new Float64Array(passDayCount);
   let j = 0;
-  for (let k = 0; k < chunks.length; k++) j = collectPassDays(chunks[k]!.passDay, passDays, j);
+  for (const c of chunks) {
+    passDays.set(c.passDays, j);
+    j += c.passDays.length;
+  }
   const outcomes = {} as Record<Outcome, number>;
   const breakdown = {} as Record<Outcome, Estimate>;
   OUTCOMES.forEach((o, k) => {
@@ -242,27 +293,15 @@ export function summarize(
     outcomes,
     pass: wilson(passes, total),
     breakdown,
-    daysToPass: passes > 0 ? distribution(passDays) : null,
-    maxDrawdown: distributionOf(drawdown),
-    finalPnl: distributionOf(finalPnl),
+    daysToPass: meta.wants.passDay && passes > 0 ? distribution(passDays) : null,
+    maxDrawdown: meta.wants.maxDrawdown ? distributionOf(drawdown) : null,
+    finalPnl: meta.wants.finalPnl ? distributionOf(finalPnl) : null,
     riskOfRuin: meta.trackRuin ? wilson(ruined, total) : null,
-    drawdownHistogram: histogramOf(drawdown, HISTOGRAM_BINS),
+    drawdownHistogram: meta.wants.maxDrawdown ? histogramOf(drawdown, HISTOGRAM_BINS) : null,
     fan: fan(chunks, meta.fanSteps),
     engine: meta.engine,
     elapsedMs: meta.elapsedMs,
   };
-}
-
-/** Adds the chunk's outcomes to `counts`; returns its ruined paths. */
-function countOutcomes(c: ChunkRecords, counts: Float64Array): number {
-  const outcome = c.outcome;
-  const ruinedOf = c.ruined;
-  let ruined = 0;
-  for (let i = 0; i < outcome.length; i++) {
-    counts[outcome[i]!]!++;
-    ruined += ruinedOf[i]!;
-  }
-  return ruined;
 }
 
 function collectPassDays(days: Float64Array, into: Float64Array, at: number): number {
@@ -270,7 +309,7 @@ function collectPassDays(days: Float64Array, into: Float64Array, at: number): nu
   return at;
 }
 
-function fan(chunks: readonly ChunkRecords[], fanSteps: number): SimulationResult['fan'] {
+function fan(chunks: readonly ChunkSummary[], fanSteps: number): SimulationResult['fan'] {
   const width = fanSteps + 1;
   const rows: Float64Array[] = [];
   for (const c of chunks) for (let r = 0; r < c.fanRows; r++) rows.push(c.fan.subarray(r * width, (r + 1) * width));

@@ -38,6 +38,10 @@ export interface KernelShape {
   readonly ruin: boolean;
   /** Some paths of the chunk record a fan row. */
   readonly fan: boolean;
+  /** Records wanted by the job's outputs (else neither written nor tracked). */
+  readonly passDay: boolean;
+  readonly maxDrawdown: boolean;
+  readonly finalPnl: boolean;
   /** A horizon in days (else only in trades). */
   readonly days: boolean;
   readonly phases: number;
@@ -63,6 +67,9 @@ export function kernelShape(plan: KernelPlan, phases: readonly PhaseNumbers[], f
     compound: plan.compound,
     ruin: plan.trackRuin,
     fan,
+    passDay: plan.wants.passDay,
+    maxDrawdown: plan.wants.maxDrawdown,
+    finalPnl: plan.wants.finalPnl,
     days: Number.isFinite(plan.horizonDays),
     phases: phases.length,
     target: any((p) => p.targetLevel !== Infinity),
@@ -221,10 +228,14 @@ for (let i = 0; i < count; i++) {
             ${on(s.intraday, `if (pMode === ${MODE_INTRADAY} && eq > highWater) { highWater = eq; ${trail} }`)}
             bal = eq;
             ${on(s.consistency, 'if (pnl !== 0) { todayPnl += pnl; todayHas = true; }')}
-            const low = cum + pnl;
+            ${on(
+              s.maxDrawdown,
+              `const low = cum + pnl;
             if (peak - low > drawdown) drawdown = peak - low;
             cum = low;
-            if (cum > peak) peak = cum;
+            if (cum > peak) peak = cum;`,
+            )}
+            ${on(s.fan && !s.maxDrawdown, 'cum += pnl;')}
             if (eq < maxFloor) { verdict = ${MAX_LOSS}; verdictAt = t; }
             ${on(s.daily, `else if (eq < dailyFloor) { ${s.dailySoft ? 'if (pSoft) locked = true; else ' : ''}{ verdict = ${DAILY_LOSS}; verdictAt = t; } }`)}
             ${on(s.target, `else pass = bal >= pTarget${counts}${consistent};`)}
@@ -244,10 +255,10 @@ for (let i = 0; i < count; i++) {
     if (taken >= horizonTrades) break;
   }
   outcome[i] = verdict < 0 ? ${UNDECIDED} : verdict;
-  passDay[i] = verdict === ${PASSED} ? Math.floor(verdictAt / ${MINUTES_PER_DAY}) + 1 : NaN;
-  maxDrawdown[i] = drawdown / start0;
-  finalPnl[i] = bal - pStart;
-  ruinedOut[i] = ruined ? 1 : 0;
+  ${on(s.passDay, `passDay[i] = verdict === ${PASSED} ? Math.floor(verdictAt / ${MINUTES_PER_DAY}) + 1 : NaN;`)}
+  ${on(s.maxDrawdown, 'maxDrawdown[i] = drawdown / start0;')}
+  ${on(s.finalPnl, 'finalPnl[i] = bal - pStart;')}
+  ${on(s.ruin, 'ruinedOut[i] = ruined ? 1 : 0;')}
   ${on(
     s.fan,
     `if (fanBase >= 0) {

@@ -192,6 +192,7 @@ export async function passProbabilityByDay(o: PassByDayOptions): Promise<DayEsti
         from,
         fanPaths: 0,
         ruin: false,
+        outputs: [],
       },
       o.signal === undefined ? {} : { signal: o.signal },
     );

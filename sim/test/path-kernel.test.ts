@@ -134,6 +134,46 @@ test('the pool reports progress chunk by chunk and stops when cancelled', async 
   }
 });
 
+test('a job that asks for fewer outputs gets exactly the figures it asked for, and null for the rest', async () => {
+  const pool = new SimPool({ workers: 2 });
+  try {
+    for (const method of ['block', 'parametric'] as const) {
+      const job: SimulationJobInput = {
+        ...jobInput,
+        method,
+        paths: CHUNK_SIZE + 321,
+        fanPaths: 30,
+        ...(method === 'parametric' ? { model: { mu: 0.2, sigma: 0.3, exposure: 2, holdDays: 1 }, horizon: { days: 5 } } : {}),
+      };
+      const all = await pool.run(job);
+      for (const outputs of [[], ['daysToPass'], ['maxDrawdown', 'finalPnl'], ['riskOfRuin', 'fan']] as const) {
+        const some = await pool.run({ ...job, outputs: [...outputs] });
+        const asked = (o: string) => (outputs as readonly string[]).includes(o);
+        const where = `${method} outputs [${outputs.join(', ')}]`;
+        assert.deepEqual(some.outcomes, all.outcomes, `${where}: outcomes`);
+        assert.deepEqual(some.breakdown, all.breakdown, `${where}: breakdown`);
+        assert.deepEqual(some.daysToPass, asked('daysToPass') ? all.daysToPass : null, `${where}: days to pass`);
+        assert.deepEqual(some.maxDrawdown, asked('maxDrawdown') ? all.maxDrawdown : null, `${where}: drawdown`);
+        assert.deepEqual(some.drawdownHistogram, asked('maxDrawdown') ? all.drawdownHistogram : null, `${where}: histogram`);
+        assert.deepEqual(some.finalPnl, asked('finalPnl') ? all.finalPnl : null, `${where}: final P&L`);
+        assert.deepEqual(some.riskOfRuin, asked('riskOfRuin') ? all.riskOfRuin : null, `${where}: ruin`);
+        assert.deepEqual(some.fan.samples.length, asked('fan') ? 20 : 0, `${where}: fan`);
+        if (asked('fan')) assert.deepEqual(some.fan, all.fan, `${where}: fan`);
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+});
+
+test('the generated kernel without the drawdown, pass days or final P&L writes the same outcomes as the reference', () => {
+  for (const tier of tiers) {
+    const job = SimulationJob.parse({ ...jobInput, paths: 2000, method: 'iid', phases: compilePhases(tier), ruin: false, outputs: [] });
+    const plan = planFor(job);
+    sameRecords(runChunk(plan, 1, 0, job.paths), runChunk(plan, 1, 0, job.paths, { reference: true }), `${tier.id} outputs []`);
+  }
+});
+
 test('a job with bad fields is refused with every field named', async () => {
   const pool = new SimPool({ workers: 1 });
   try {

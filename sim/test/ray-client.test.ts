@@ -101,11 +101,9 @@ describe('the Python kernel behind the Serve route', { skip: hasNumpy ? false : 
         const se = Math.sqrt((p * (1 - p) * 2) / local.paths);
         assert.ok(Math.abs(a - b) <= 4 * se + 1e-12, `${o}: Ray ${a.toFixed(4)} vs local ${b.toFixed(4)} (4 SE = ${(4 * se).toFixed(4)})`);
       }
-      const seDd = Math.sqrt((remote.maxDrawdown.std ** 2 + local.maxDrawdown.std ** 2) / local.paths);
-      assert.ok(
-        Math.abs(remote.maxDrawdown.mean - local.maxDrawdown.mean) <= 4 * seDd,
-        `mean drawdown: Ray ${remote.maxDrawdown.mean} vs local ${local.maxDrawdown.mean}`,
-      );
+      const [rdd, ldd] = [remote.maxDrawdown!, local.maxDrawdown!];
+      const seDd = Math.sqrt((rdd.std ** 2 + ldd.std ** 2) / local.paths);
+      assert.ok(Math.abs(rdd.mean - ldd.mean) <= 4 * seDd, `mean drawdown: Ray ${rdd.mean} vs local ${ldd.mean}`);
       if (job.method === 'block')
         assert.ok(
           Math.abs(remote.blockLength! - local.blockLength!) < 1e-9,
