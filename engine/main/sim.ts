@@ -268,9 +268,16 @@ export function summaryTable(r: SimulationResult, tier: Tier, source: string, ho
     ],
     [
       'max drawdown',
-      r.maxDrawdown === null ? 'not computed' : `p50 ${pct(r.maxDrawdown.p50)}, p95 ${pct(r.maxDrawdown.p95)}, p99 ${pct(r.maxDrawdown.p99)}`,
+      r.maxDrawdown === null
+        ? 'not computed'
+        : `p50 ${pct(r.maxDrawdown.p50)}, p95 ${pct(r.maxDrawdown.p95)}, p99 ${pct(r.maxDrawdown.p99)}`,
     ],
-    ['final P&L', r.finalPnl === null ? 'not computed' : `p5 ${r.finalPnl.p5.toFixed(0)}, p50 ${r.finalPnl.p50.toFixed(0)}, p95 ${r.finalPnl.p95.toFixed(0)}`],
+    [
+      'final P&L',
+      r.finalPnl === null
+        ? 'not computed'
+        : `p5 ${r.finalPnl.p5.toFixed(0)}, p50 ${r.finalPnl.p50.toFixed(0)}, p95 ${r.finalPnl.p95.toFixed(0)}`,
+    ],
     [
       'risk of ruin',
       r.riskOfRuin === null ? 'not tracked (--no-ruin)' : `${pct(r.riskOfRuin.p)}  (${pct(r.riskOfRuin.lo)} – ${pct(r.riskOfRuin.hi)})`,

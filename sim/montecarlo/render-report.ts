@@ -249,7 +249,8 @@ function drawdownSection(r: SimulationResult): string {
   const dd = r.maxDrawdown;
   const h = r.drawdownHistogram;
   const intro = `<h2>Maximum drawdown</h2><p class="note">Largest peak-to-trough fall of equity during the assessment, per path, as a share of the starting balance.${dd === null ? '' : ` Median ${formatPercent(dd.p50, 2)}.`}</p>`;
-  if (dd === null || h === null || h.counts.length === 0 || dd.n === 0) return `<section class="panel">${intro}<div class="empty">No drawdown data.</div></section>`;
+  if (dd === null || h === null || h.counts.length === 0 || dd.n === 0)
+    return `<section class="panel">${intro}<div class="empty">No drawdown data.</div></section>`;
   const legend = [
     legendItem('sw', `background:${PALETTE.sky}`, 'Paths per bin'),
     legendItem('sw line', `border-color:${PALETTE.orange}`, `p95 ${formatPercent(dd.p95, 2)}`),
