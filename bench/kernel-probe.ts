@@ -3,6 +3,7 @@
  * per breach at a given size, without workers or the load of other processes' threads (process CPU time).
  * node --import tsx bench/kernel-probe.ts <accounts> <ticks>
  */
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -44,6 +45,13 @@ const k = new ShardKernel({
   tiers: [TIER],
   instruments: SYMBOLS.map((symbol) => ({ symbol, kind: 'linear' as const, venue: 'bench', minQty: 1e-6 })),
 });
+// HASH=1: a digest of every event drained, to show a change to the kernel emits the same events
+const hash = process.env['HASH'] === '1' ? createHash('sha256') : undefined;
+const drain = () => {
+  const ev = k.drainEvents();
+  hash?.update(JSON.stringify(ev));
+  return ev;
+};
 let i = 0;
 const apply = (input: Parameters<ShardKernel['apply']>[0]['input']) => k.apply({ i: i++, input });
 apply({ type: 'clock', time: T0 });
@@ -83,9 +91,9 @@ for (let a = 0; a < N; a++) {
       },
     });
   }
-  if (a % 10_000 === 9_999) k.drainEvents();
+  if (a % 10_000 === 9_999) drain();
 }
-k.drainEvents();
+drain();
 k.takeDeltas(); // every new actor owes one: the worker flushes them during setup, not in the tick phase
 const c1 = process.cpuUsage();
 const w1 = performance.now();
@@ -122,17 +130,22 @@ for (let t = 0; t < T; t++) {
   k.applyTick(i, i, t + 1 + SYMBOLS.length, T0 + t, SYMBOLS[s]!, mid[s]! * (1 - 0.00005), mid[s]! * (1 + 0.00005), undefined, undefined);
   i++;
   if ((t & 63) === 63 || jump !== 0) {
-    const ev = k.drainEvents();
+    const ev = drain();
     events += ev.length;
     if (ev.length > 0) structuredClone(ev);
   }
   const took = performance.now() - st;
   if (took > maxTickMs) maxTickMs = took;
-  if (t % 5000 === 4999) deltas += k.takeDeltas().length;
+  if (t % 5000 === 4999) {
+    const d = k.takeDeltas();
+    deltas += d.length;
+    hash?.update(JSON.stringify(d));
+  }
 }
-events += k.drainEvents().length;
+events += drain().length;
 const c3 = process.cpuUsage();
 const w3 = performance.now();
+if (hash !== undefined) console.log(`events and deltas sha256 ${hash.digest('hex')}`);
 if (session !== undefined && profile !== undefined) {
   const { profile: p } = await session.post('Profiler.stop');
   writeFileSync(profile, JSON.stringify(p));

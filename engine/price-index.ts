@@ -11,16 +11,13 @@
  * order's trigger) need the actor. Exchanges index liquidation and stop prices
  * the same way.
  */
-import type { AssessmentActor, MarketView } from '../actors/index.js';
+import type { AssessmentActor, Figures, MarketView } from '../actors/index.js';
 import { SymbolIndex } from './symbol-index.js';
-import type { TriggerHeap } from './trigger-heap.js';
 
 export class PriceIndex {
   readonly #symbols = new Map<string, SymbolIndex>();
   /** An entry is current while its version equals its slot's. */
   #versions = new Uint32Array(1024);
-  /** Heaps holding each slot's current entries, to keep their live counts. */
-  readonly #entries: TriggerHeap[][] = [];
   /** Marks slots already collected for the current tick. */
   #stamp = new Uint32Array(1024);
   #stampNo = 0;
@@ -35,7 +32,6 @@ export class PriceIndex {
 
   /** Make room for a new slot. */
   addSlot(slot: number): void {
-    this.#entries[slot] = [];
     if (slot >= this.#versions.length) {
       this.#versions = grow(this.#versions, slot);
       this.#stamp = grow(this.#stamp, slot);
@@ -60,33 +56,32 @@ export class PriceIndex {
     return hits;
   }
 
-  /** Drop every entry of a slot. */
+  /** Drop every entry of a slot (they go stale where they are; heaps drop stale entries as they grow). */
   remove(slot: number): void {
     this.#versions[slot]!++;
-    const held = this.#entries[slot]!;
-    for (const h of held) h.live--;
-    held.length = 0;
   }
 
-  /** Re-derive a slot's bands and triggers from its actor's state now. */
-  update(slot: number, actor: AssessmentActor, market: MarketView): void {
+  /**
+   * Re-derive a slot's bands and triggers from its actor's state now.
+   * @param fig the actor's figures at these quotes, when the caller has them
+   */
+  update(slot: number, actor: AssessmentActor, market: MarketView, fig?: Figures): void {
     this.remove(slot);
     const s = actor.state;
     if (!actor.live) return; // paused accounts keep their orders and positions judged
     const ver = this.#versions[slot]!;
-    const held = this.#entries[slot]!;
     for (const id in s.orders) {
       const o = s.orders[id]!;
-      this.#index(o.symbol).addOrder(o, slot, ver, held);
+      this.#index(o.symbol).addOrder(o, slot, ver);
     }
     let gross = 0;
     for (const symbol in s.positions) gross += notional(s.positions[symbol]!.qty, symbol, market);
     if (gross === 0) return;
-    const { lossRoom, gainRoom } = actor.watch(market);
+    const { lossRoom, gainRoom } = fig === undefined ? actor.watch(market) : actor.watch(market, fig);
     for (const symbol in s.positions) {
       const qty = s.positions[symbol]!.qty;
       const share = notional(qty, symbol, market) / gross;
-      this.#index(symbol).addBands(qty, market.quote(symbol), lossRoom * share, gainRoom * share, slot, ver, held);
+      this.#index(symbol).addBands(qty, market.quote(symbol), lossRoom * share, gainRoom * share, slot, ver);
     }
   }
 

@@ -4,7 +4,7 @@
  * and the clock deadlines. `full-scan` mode evaluates every exposed actor on
  * every tick instead; tests prove both modes emit the same events.
  */
-import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Tier } from '../actors/index.js';
+import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Figures, type Tier } from '../actors/index.js';
 import type { OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import { ActorStepper, STEP_CLOCK, STEP_COMMAND, STEP_RESOLUTION, STEP_TICK } from './actor-stepper.js';
 import { DeltaTracker } from './delta-tracker.js';
@@ -56,7 +56,8 @@ export class ShardKernel {
     const hooks = {
       stepped: (slot: number, emitted: boolean) => {
         if (emitted) this.#schedule(slot); // a phase change or new status can bring a deadline forward
-        this.#reindex(slot);
+        // A quiet step leaves the figures it judged: the bands are derived from them rather than marked again.
+        this.#reindex(slot, this.#actors[slot]!.takeSettledFigures());
       },
       quarantined: (slot: number) => this.#index.remove(slot),
     };
@@ -370,8 +371,8 @@ export class ShardKernel {
 
   // -- INDEX AND DEADLINES ---------------------------------------------------------------
 
-  #reindex(slot: number): void {
-    if (this.mode === 'indexed') this.#index.update(slot, this.#actors[slot]!, this.book);
+  #reindex(slot: number, fig?: Figures): void {
+    if (this.mode === 'indexed') this.#index.update(slot, this.#actors[slot]!, this.book, fig);
   }
 
   /** (Re)enter the actor's next clock deadline. Early is harmless; late would miss a roll. */
