@@ -11,7 +11,7 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseTier, type AssessmentState, type Instrument } from '../actors/index.js';
-import { Engine, type EngineInput, type OutputEvent } from '../engine/index.js';
+import { decodeJson, Engine, parseActorRows, type ActorRows, type EngineInput, type OutputEvent } from '../engine/index.js';
 import { measureThreadHop } from './thread-hop.js';
 
 export interface KernelBenchOptions {
@@ -162,8 +162,10 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
 
   // -- baseline: mark every position on every tick, one thread -------------------------------
   progress(`set up in ${setupSeconds.toFixed(1)} s; baseline over ${o.verifyTicks.toLocaleString('en-US')} ticks`);
-  let actors: Array<{ state: AssessmentState }> | undefined = (await engine.snapshot()).kernel.actors;
-  const n = actors.length;
+  // The states as checkpoint rows (UTF-8 text the workers encode and transfer), read one at a time: the
+  // driver never holds every actor's state as objects at once (at 1M assessments that graph was gigabytes).
+  let rows: ActorRows | undefined = (await engine.checkpointRows(true).done).all!;
+  const n = rows.count;
   const ids: string[] = [];
   const balance = new Float64Array(n);
   const floor = new Float64Array(n);
@@ -172,8 +174,9 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
   const pQty: number[] = [];
   const pAvg: number[] = [];
   const acctFirst = new Int32Array(n + 1);
-  for (let a = 0; a < n; a++) {
-    const s = actors[a]!.state;
+  let a = 0;
+  for (const row of parseActorRows(rows)) {
+    const s = decodeJson<AssessmentState>(row.state);
     ids.push(s.id);
     balance[a] = s.balance;
     floor[a] = Math.max(s.rules.dailyFloor, s.rules.maxLossFloor);
@@ -184,9 +187,10 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
       pQty.push(p.qty);
       pAvg.push(p.avgEntry);
     }
+    a++;
   }
   acctFirst[n] = pAcct.length;
-  actors = undefined; // let the snapshot go before measuring: the driver's heap is part of the latency
+  rows = undefined; // let the rows go before measuring: the driver's heap is part of the latency
   // Enough ticks for the paced phases at the asked rate (the rate actually paced is never above it).
   const ticks = makeTicks(o.ticks + Math.ceil(o.pacedRate * (o.pacedSeconds + 1)) + 1, o.seed, Math.floor(o.verifyTicks / 2));
   const mark = new Float64Array(pAcct.length);
@@ -313,7 +317,7 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<Record<stri
     hopMaxMs: hop.max,
     heapMiBPer1000: heapBytes / 1048576 / (n / 1000),
     rssMiB: rss / 1048576,
-    // The process's high-water mark (the baseline's snapshot of every actor included): what the machine must hold.
+    // The process's high-water mark (the baseline's read of every actor included): what the machine must hold.
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     rssMiBPer1000: (rss - rssBefore) / 1048576 / (n / 1000),
     breachesVerified: expected,

@@ -95,7 +95,7 @@ const kernel: SuiteSpec = {
           'peak process RSS (MiB)',
           fmt(r.peakRssMiB!, 0),
           goal.peakRssMiB === undefined
-            ? 'with the snapshot the baseline reads'
+            ? 'with the states the baseline reads (as checkpoint rows)'
             : s.target('peak process RSS', r.peakRssMiB!, '<=', goal.peakRssMiB, 'MiB'),
         ],
         [
