@@ -39,21 +39,27 @@ export class PriceIndex {
   }
 
   /**
-   * The slots a quote on `symbol` reaches, each once, in slot order; valid
-   * until the next call. Slot order rather than the heaps' price order: slots
-   * were allocated with their actors, so a flash move reaching thousands of
-   * actors walks the heap in address order instead of at random.
+   * How many slots a quote on `symbol` reaches; they are the first that many
+   * of {@link hitSlots}, each once, in slot order, until the next call. Slot
+   * order rather than the heaps' price order: slots were allocated with their
+   * actors, so a flash move reaching thousands of actors walks the heap in
+   * address order instead of at random. Allocates nothing unless two or more
+   * are reached (most ticks reach none).
    */
-  hits(symbol: string, bid: number, ask: number): Uint32Array {
+  hits(symbol: string, bid: number, ask: number): number {
     this.#hitCount = 0;
     const idx = this.#symbols.get(symbol);
-    if (idx === undefined) return NO_HITS;
+    if (idx === undefined) return 0;
     this.#stampNo++;
     idx.collect(bid, ask, this.#versions, this.#collect);
     idx.compact(this.#versions);
-    const hits = this.#hits.subarray(0, this.#hitCount);
-    if (hits.length > 1) hits.sort();
-    return hits;
+    if (this.#hitCount > 1) this.#hits.subarray(0, this.#hitCount).sort();
+    return this.#hitCount;
+  }
+
+  /** The slots the last {@link hits} reached, in its first entries (the buffer is reused). */
+  get hitSlots(): Uint32Array {
+    return this.#hits;
   }
 
   /** Drop every entry of a slot (they go stale where they are; heaps drop stale entries as they grow). */
@@ -94,8 +100,6 @@ export class PriceIndex {
     return idx;
   }
 }
-
-const NO_HITS = new Uint32Array(0);
 
 function notional(qty: number, symbol: string, market: MarketView): number {
   const q = market.quote(symbol);
