@@ -322,7 +322,8 @@ const snapshots: SuiteSpec = {
     '100k assessment snapshots to Postgres through the fenced store, and checkpoints of them from a real engine, against a bare batched upsert',
   options: [
     { flags: '--assessments <n>', description: 'assessments', parse: int, default: 100_000, quick: 20_000 },
-    { flags: '--repeats <n>', description: 'checkpoints and bare upserts timed, alternating', parse: int, default: 3, quick: 1 },
+    { flags: '--repeats <n>', description: 'checkpoints and bare upserts timed, alternating', parse: int, default: 3 },
+    { flags: '--pairs <n>', description: 'store and bare upsert pairs (insert, update) timed, alternating', parse: int, default: 3 },
     { flags: '--workers <n>', description: 'shard workers of the checkpointed engine', parse: int, default: 2 },
     { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
   ],
@@ -333,7 +334,7 @@ const snapshots: SuiteSpec = {
     const absolute = (bare: number) => `bare upsert ${fmt(bare, 2)} s in this run`;
     printSuite(
       s,
-      `snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each; checkpoints: ${o.workers} workers, medians of ${o.repeats}; load average ${fmt(s.results.loadAverage.start, 1)} at start)`,
+      `snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each; store: medians of ${o.pairs} pairs; checkpoints: ${o.workers} workers, medians of ${o.repeats}; load average ${fmt(s.results.loadAverage.start, 1)} at start)`,
       [
         ['store: insert all (s)', fmt(r.storeInsertSeconds!, 2), absolute(r.bareInsertSeconds!)],
         ['baseline: bare upsert insert (s)', fmt(r.bareInsertSeconds!, 2)],
@@ -341,6 +342,16 @@ const snapshots: SuiteSpec = {
         ['store: update all (s)', fmt(r.storeUpdateSeconds!, 2), absolute(r.bareUpdateSeconds!)],
         ['baseline: bare upsert update (s)', fmt(r.bareUpdateSeconds!, 2)],
         ['store / baseline, update', `${fmt(r.updateRatio!, 2)}×`, s.target('store / bare upsert, update', r.updateRatio!, '<=', 1.2, '×')],
+        [
+          '  CPU, store / bare, insert (s)',
+          `${fmt(r.storeInsertCpuSeconds!, 2)} / ${fmt(r.bareInsertCpuSeconds!, 2)} = ${fmt(r.insertCpuRatio!, 2)}×`,
+          'this process and its Postgres backends: what load does not blur',
+        ],
+        [
+          '  CPU, store / bare, update (s)',
+          `${fmt(r.storeUpdateCpuSeconds!, 2)} / ${fmt(r.bareUpdateCpuSeconds!, 2)} = ${fmt(r.updateCpuRatio!, 2)}×`,
+          'ratios: medians of the pairs',
+        ],
         ['load all back (s)', fmt(r.loadSeconds!, 2)],
         ['checkpoint, all actors (s)', fmt(r.checkpointSeconds!, 2), 'Engine.checkpointRows → PgCheckpointStore.save'],
         ['baseline: bare upsert update (s)', fmt(r.checkpointBareSeconds!, 2), 'same rows, alternating with the checkpoints'],
@@ -350,11 +361,17 @@ const snapshots: SuiteSpec = {
           s.target('checkpoint / bare upsert', r.checkpointRatio!, '<=', 1.5, '×'),
         ],
         [
+          '  CPU, checkpoint / bare (s)',
+          `${fmt(r.checkpointCpuSeconds!, 2)} / ${fmt(r.checkpointBareCpuSeconds!, 2)} = ${fmt(r.checkpointCpuRatio!, 2)}×`,
+          'this process (shard workers included) and its Postgres backends',
+        ],
+        [
           'checkpoint: main loop stall (ms)',
           fmt(r.checkpointStallMs!, 0),
           s.target('checkpoint loop stall', r.checkpointStallMs!, '<=', 50, 'ms'),
         ],
         ['  main-thread CPU in it (ms)', fmt(r.checkpointStallCpuMs!, 0), "the process's own share of the longest gap"],
+        ['  waiting for a CPU in it (ms)', fmt(r.checkpointStallWaitMs!, 0), "the machine's share: the main thread runnable, not running"],
         [
           'diag.: states encoded on main (s)',
           fmt(r.oldCheckpointSeconds!, 2),
