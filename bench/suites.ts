@@ -357,7 +357,8 @@ const snapshots: SuiteSpec = {
 
 const orders: SuiteSpec = {
   name: 'orders',
-  description: 'durably acknowledged orders/s and ack latency through EngineNode.offer, against the bare Postgres journal write',
+  description:
+    'durably acknowledged orders/s and ack latency through a solo ClusterNode composed as production composes it, against the bare per-shard Postgres journal write',
   options: [
     {
       flags: '--rates <list>',
@@ -372,8 +373,8 @@ const orders: SuiteSpec = {
     { flags: '--assessments <n>', description: 'assessments, created through offer() first', parse: int, default: 10_000, quick: 5_000 },
     { flags: '--tick-rate <n>', description: 'ticks/s on the market log meanwhile', parse: int, default: 300 },
     { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
-    { flags: '--max-batch <n>', description: "the node's maxJournalBatch", parse: int, default: 2_048 },
     { flags: '--checkpoint-ms <n>', description: "the node's checkpoint interval (0: none)", parse: intOrZero, default: 5_000 },
+    { flags: '--history', description: 'keep the history read model in the node, as npm start does', default: false },
     { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
   ],
   async run(o: Opts, s) {
