@@ -88,32 +88,22 @@ export class PgShardJournal implements ShardJournal {
       throw mapPgError(err);
     }
     const held = new Set<string>(answer?.held == null ? [] : (JSON.parse(answer.held) as string[]));
-    // Entries in insertion (= position) order; keyed entries match by key, the others in turn.
+    // The inserted entries in position order, which is batch order: walked beside the batch, each held entry
+    // is the next inserted one or was not inserted (a duplicate: a later entry never holds its key).
     const inserted = answer?.inserted == null ? [] : (JSON.parse(answer.inserted) as [string, string, string | null][]);
-    const byKey = new Map<string, number>();
-    const unkeyed: number[] = [];
-    for (const [position, assessmentId, key] of inserted) {
-      if (key === null) unkeyed.push(Number(position));
-      else byKey.set(`${assessmentId}\u0000${key}`, Number(position));
-    }
     const results = new Array<ShardJournalAppendResult>(entries.length);
     const duplicates: number[] = [];
-    let u = 0;
+    let r = 0;
     for (let i = 0; i < entries.length; i++) {
       const x = entries[i]!;
       if (!held.has(doc[i]!.g)) {
         results[i] = { ok: false, reason: 'FENCED' };
         continue;
       }
-      if (x.clientOrderId === null) {
-        results[i] = { ok: true, position: unkeyed[u++]! };
-        continue;
-      }
-      const key = `${x.input.assessmentId}\u0000${x.clientOrderId}`;
-      const pos = byKey.get(key);
-      if (pos !== undefined) {
-        byKey.delete(key); // a second entry with this key in the batch is the duplicate
-        results[i] = { ok: true, position: pos };
+      const next = inserted[r];
+      if (next !== undefined && next[1] === x.input.assessmentId && next[2] === x.clientOrderId) {
+        results[i] = { ok: true, position: Number(next[0]) };
+        r++;
       } else {
         results[i] = { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: undefined };
         duplicates.push(i);
