@@ -116,6 +116,7 @@ export function ordersReport(o: OrdersRuns): { text: string; figures: Record<str
         ['write50', 'writeP50', 2],
         ['write99', 'writeP99', 2],
         ['after99', 'afterP99', 2],
+        ['gap50', 'gapP50', 2],
         ['main µs', 'mainUs', 1],
         ['shards µs', 'shardsUs', 1],
         ['other µs', 'otherUs', 1],
@@ -140,7 +141,7 @@ export function ordersReport(o: OrdersRuns): { text: string; figures: Record<str
     "  p99 schd: from the order's scheduled send time (checks the generator); ceil: bare PgShardJournal.appendBatch at the run's mean batch, entries/s and per-batch p99;",
   );
   lines.push(
-    "  queued: offer() to its batch's write start; write: the node's journal write; after: write end to resolution; main/shards/other: CPU of the main thread, the shard workers, the process's other threads (GC, libuv);",
+    "  queued: offer() to its batch's write start; write: the node's journal write; after: write end to resolution; gap: one write's end to the next one's start; main/shards/other: CPU of the main thread, the shard workers, the process's other threads (GC, libuv);",
   );
   lines.push(
     '  loop: main event-loop delay; cpu stl: main-thread CPU within the longest loop gap; lag: market inputs published, not yet applied;',

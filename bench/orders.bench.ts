@@ -196,6 +196,9 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
       const acks = at.length - refused,
         wall = (last - t0) / 1000;
       const meanBatch = batches.reduce((s, b) => s + b.size, 0) / Math.max(1, batches.length);
+      // The journal idle between the node's writes: one write's end to the next one's start.
+      const gaps: number[] = [];
+      for (let b = 1; b < batches.length; b++) gaps.push(batches[b]!.t0 - batches[b - 1]!.t1);
       const shardNs = th.top.reduce((s, x) => s + x.runNs, 0);
       return {
         offered,
@@ -216,6 +219,7 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
         writeP50: pct(write, 50),
         writeP99: pct(write, 99),
         afterP99: pct(after, 99),
+        gapP50: pct(gaps, 50),
         mainUs: th.main.runNs / 1000 / acks,
         shardsUs: shardNs / 1000 / acks,
         otherUs: (th.others.runNs - shardNs) / 1000 / acks,
