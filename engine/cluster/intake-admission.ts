@@ -50,50 +50,58 @@ function refuse(code: IntakeRefusal, message: string): Admission {
   return { ok: false, code, message };
 }
 
-/** The fields of a place command, in the order `CommandSchema` (actors/command-schema.ts) writes them. */
-const PLACE_FIELDS = [
-  'kind',
-  'clientOrderId',
-  'symbol',
-  'side',
-  'type',
-  'qty',
-  'limitPrice',
-  'stopPrice',
-  'stopLoss',
-  'takeProfit',
-  'reduceOnly',
-  'tif',
-] as const;
-type PlaceField = (typeof PLACE_FIELDS)[number];
-const PLACE_FIELD_SET: ReadonlySet<string> = new Set(PLACE_FIELDS);
-
 const idOk = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= 64;
 const positive = (v: unknown): boolean => typeof v === 'number' && v > 0 && v < Infinity;
+const optionalPositive = (v: unknown): boolean => v === undefined || positive(v);
 
 /**
  * A place command that `parseCommand` certainly accepts, built as it builds
- * it (the same fields in the same order), without the schema's cost, the
- * most frequent request of all; undefined for anything else, which the
- * schema then judges (and refuses with its message). It only accepts plain
- * objects whose every field is known and valid and none undefined; the
- * intake test holds it to the schema's answers over generated commands.
+ * it (the same fields in the same order: actors/command-schema.ts), without
+ * the schema's cost, for the most frequent request of all; undefined for
+ * anything else, which the schema then judges (and refuses with its
+ * message). It only takes plain objects whose every field is known and valid
+ * and none undefined; the intake test holds it to the schema's answers over
+ * generated commands.
  */
 export function plainPlace(raw: unknown): Command | undefined {
   if (typeof raw !== 'object' || raw === null || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
   const o = raw as Record<string, unknown>;
-  if (o['kind'] !== 'place') return undefined;
-  for (const key in o) if (!PLACE_FIELD_SET.has(key) || o[key] === undefined) return undefined;
-  if (!idOk(o['clientOrderId']) || !idOk(o['symbol'])) return undefined;
-  if (o['side'] !== 'buy' && o['side'] !== 'sell') return undefined;
-  if (o['type'] !== 'market' && o['type'] !== 'limit' && o['type'] !== 'stop') return undefined;
-  if (!positive(o['qty'])) return undefined;
-  for (const key of ['limitPrice', 'stopPrice', 'stopLoss', 'takeProfit'] as const) if (key in o && !positive(o[key])) return undefined;
-  if ('reduceOnly' in o && typeof o['reduceOnly'] !== 'boolean') return undefined;
-  if ('tif' in o && o['tif'] !== 'gtc' && o['tif'] !== 'day') return undefined;
-  const out: Partial<Record<PlaceField, unknown>> = {};
-  for (const key of PLACE_FIELDS) if (key in o) out[key] = o[key];
-  return out as Command;
+  const { kind, clientOrderId, symbol, side, type, qty, limitPrice, stopPrice, stopLoss, takeProfit, reduceOnly, tif } = o;
+  if (kind !== 'place' || !idOk(clientOrderId) || !idOk(symbol) || !positive(qty)) return undefined;
+  if ((side !== 'buy' && side !== 'sell') || (type !== 'market' && type !== 'limit' && type !== 'stop')) return undefined;
+  if (!optionalPositive(limitPrice) || !optionalPositive(stopPrice) || !optionalPositive(stopLoss) || !optionalPositive(takeProfit))
+    return undefined;
+  if ((reduceOnly !== undefined && typeof reduceOnly !== 'boolean') || (tif !== undefined && tif !== 'gtc' && tif !== 'day'))
+    return undefined;
+  const out: Record<string, unknown> = { kind, clientOrderId, symbol, side, type, qty };
+  let fields = 6;
+  if (limitPrice !== undefined) {
+    out['limitPrice'] = limitPrice;
+    fields++;
+  }
+  if (stopPrice !== undefined) {
+    out['stopPrice'] = stopPrice;
+    fields++;
+  }
+  if (stopLoss !== undefined) {
+    out['stopLoss'] = stopLoss;
+    fields++;
+  }
+  if (takeProfit !== undefined) {
+    out['takeProfit'] = takeProfit;
+    fields++;
+  }
+  if (reduceOnly !== undefined) {
+    out['reduceOnly'] = reduceOnly;
+    fields++;
+  }
+  if (tif !== undefined) {
+    out['tif'] = tif;
+    fields++;
+  }
+  // Every own field was one of these, defined: none unknown (the schema is strict), none undefined (it keeps those).
+  if (Object.keys(o).length !== fields) return undefined;
+  return out as unknown as Command;
 }
 
 function describe(err: unknown): string {
