@@ -18,6 +18,7 @@ import { fmt, int, intList, intOrZero, printSuite, runsOf, type SuiteSpec } from
 type Opts = any;
 
 const pgUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const natsUrl = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const pct = (x: number) => `${fmt(100 * x, 1)}%`;
 
 const kernel: SuiteSpec = {
@@ -385,7 +386,8 @@ const snapshots: SuiteSpec = {
 
 const orders: SuiteSpec = {
   name: 'orders',
-  description: 'durably acknowledged orders/s and ack latency through EngineNode.offer, against the bare Postgres journal write',
+  description:
+    'durably acknowledged orders/s and ack latency through a solo ClusterNode composed as production composes it, against the bare per-shard Postgres journal write',
   options: [
     {
       flags: '--rates <list>',
@@ -400,8 +402,8 @@ const orders: SuiteSpec = {
     { flags: '--assessments <n>', description: 'assessments, created through offer() first', parse: int, default: 10_000, quick: 5_000 },
     { flags: '--tick-rate <n>', description: 'ticks/s on the market log meanwhile', parse: int, default: 300 },
     { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
-    { flags: '--max-batch <n>', description: "the node's maxJournalBatch", parse: int, default: 2_048 },
     { flags: '--checkpoint-ms <n>', description: "the node's checkpoint interval (0: none)", parse: intOrZero, default: 5_000 },
+    { flags: '--history', description: 'keep the history read model in the node, as npm start does', default: false },
     { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
   ],
   async run(o: Opts, s) {
@@ -416,7 +418,7 @@ const orders: SuiteSpec = {
 const recovery: SuiteSpec = {
   name: 'recovery',
   description:
-    'EngineNode.start on 100k checkpointed assessments, a journal backlog and 60 s of ticks, against reading and parsing the states',
+    'a solo node composed as npm run serve composes it (JetStream market log, per-shard journal and checkpoints) restarting on 100k checkpointed assessments, a journal backlog and 60 s of ticks, against reading and parsing the states',
   options: [
     { flags: '--assessments <n>', description: 'assessments in the checkpoint', parse: int, default: 100_000, quick: 20_000 },
     { flags: '--seconds <n>', description: 'feed time of ticks after the checkpoint', parse: int, default: 60, quick: 15 },
@@ -424,6 +426,7 @@ const recovery: SuiteSpec = {
     { flags: '--repeats <n>', description: 'recoveries (and baselines), alternating', parse: int, default: 3, quick: 1 },
     { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
     { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
+    { flags: '--nats-url <url>', description: 'NATS server (a market stream of its own is created and deleted)', default: natsUrl },
   ],
   async run(o: Opts, s) {
     const { figures: r, runs } = await runRecoveryBench(o);
@@ -432,16 +435,23 @@ const recovery: SuiteSpec = {
       s,
       `recovery (${fmt(r.assessments!)} assessments, ${fmt(r.stateMiB!)} MiB of state, ${fmt(r.marketInputs!)} market inputs = ${fmt(r.ticks!)} ticks in ${o.seconds} s + clocks, ${fmt(r.journalEntries!)} journal entries; ${o.workers} workers, medians of ${o.repeats})`,
       [
-        ['claim + load checkpoint (s)', fmt(r.claimLoad!, 2), ro('claimLoad')],
-        ['restore engine (s)', fmt(r.restore!, 2), `Engine.restore: split + spawn; ${ro('restore')}`],
+        ['compose: NATS, streams, migrations, engine (s)', fmt(r.compose!, 2), `to 'cluster node starting'; ${ro('compose')}`],
+        ['  then to the take of every shard (s)', fmt(r.beforeTake!, 2), ro('beforeTake')],
+        ['claim every shard (s)', fmt(r.claim!, 2), ro('claim')],
+        ['load checkpoints (s)', fmt(r.load!, 2), ro('load')],
         ['journal read (s)', fmt(r.journalRead!, 2), ro('journalRead')],
-        ['replay to ready (s)', fmt(r.replay!, 2), ro('replay')],
+        [
+          'catch-up to the tail (s)',
+          fmt(r.catchUp!, 2),
+          `restore ${fmt(r.restore!, 2)}, replay ${fmt(r.replay!, 2)}, adopt ${fmt(r.adopt!, 2)}; ${ro('catchUp')}`,
+        ],
+        ['then the pump at the tail, applied (s)', fmt(r.afterTake!, 2), `'shards taken' to node.ready; ${ro('afterTake')}`],
         [
           'total: start to node.ready (s)',
           fmt(r.ready!, 2),
           `${s.target('start to node.ready', r.ready!, '<', r.targetSeconds!, 's')}; ${ro('ready')}`,
         ],
-        ['  then shards caught up (s)', fmt(r.shardsCaughtUp!, 2), `worker boot + restore + apply; ${ro('shardsCaughtUp')}`],
+        ['  then shards caught up (s)', fmt(r.shardsCaughtUp!, 2), `adopted actors applied in the workers; ${ro('shardsCaughtUp')}`],
         [
           'total: start to all applied (s)',
           fmt(r.applied!, 2),
