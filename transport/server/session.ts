@@ -54,12 +54,12 @@ export class Session implements Subscriber, DeadlineHolder {
     this.id = id;
     this.protocol = protocol;
     this.codec = codec;
-    this.refilledAt = Date.now() - CLOCK_ORIGIN;
+    this.refilledAt = Math.floor(Date.now() - CLOCK_ORIGIN);
   }
 
   /** One token of the connection's own bucket of `rate` frames per second; false when it is empty. */
   take(rate: number): boolean {
-    const now = Date.now() - CLOCK_ORIGIN;
+    const now = Math.floor(Date.now() - CLOCK_ORIGIN); // floor: a whole number V8 keeps unboxed, where a bare difference is a boxed double
     // (now - refilledAt) ms at `rate` frames/s is that many thousandths of a frame times `rate`.
     this.milliTokens = Math.min(rate * 1000, this.milliTokens + (now - this.refilledAt) * rate);
     this.refilledAt = now;
