@@ -4,7 +4,7 @@
  * duplicates are found by, or a refusal with its code.
  */
 import { parseCommand, type Command } from '../../actors/index.js';
-import type { IntakeRefusal, IntakeRequest } from '../node/engine-node.js';
+import type { IntakeRefusal, IntakeRequest } from '../node/intake.js';
 import type { JournalInput } from '../node/ports.js';
 
 /** The journal key of a create (a create is deduped per assessment). */

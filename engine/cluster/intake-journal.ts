@@ -16,7 +16,7 @@
 import type { Logger } from 'pino';
 import type { Engine } from '../engine.js';
 import type { EngineInput } from '../inputs.js';
-import type { IntakeResult } from '../node/engine-node.js';
+import type { IntakeResult } from '../node/intake.js';
 import type { NodeMetrics } from '../node/node-metrics.js';
 import { JournalOutcomeUnknownError, type JournalInput } from '../node/ports.js';
 import type { ShardJournal, ShardJournalAppend } from './cluster-ports.js';
