@@ -55,6 +55,8 @@ export class AssessmentActor {
   readonly tier: Tier;
   #rules: Rule[];
   #env: ActorEnv | undefined;
+  /** The figures of this step's last evaluation while no event followed it (the state they describe is current). */
+  #settled: Figures | undefined;
 
   private constructor(state: AssessmentState, tier: Tier) {
     if (state.tierId !== tier.id || state.tierVersion !== tier.version) {
@@ -143,6 +145,7 @@ export class AssessmentActor {
     if (!this.live) return;
     // The hot path of a shard (every tick that crosses a band): no closure, and no desk unless an order can match.
     this.#env = env;
+    this.#settled = undefined;
     try {
       if (hasOrderOn(this.state, cause.symbol)) matchSymbol(this.#desk(), cause.symbol);
       this.#evaluate(cause);
@@ -210,6 +213,17 @@ export class AssessmentActor {
     return { lossRoom: fig.equity - floor, gainRoom: ceiling - fig.equity };
   }
 
+  /**
+   * The figures the last step judged, if that step changed nothing after judging them (it emitted no event
+   * since), else undefined; taken once. Only right after the step, at the same quotes: the engine re-derives
+   * the actor's price bands from them instead of marking its positions again.
+   */
+  takeSettledFigures(): Figures | undefined {
+    const fig = this.#settled;
+    this.#settled = undefined;
+    return fig;
+  }
+
   /** The next instant at which the clock alone can change this actor. */
   nextDeadline(market: MarketView): number {
     if (!this.live) return Infinity;
@@ -227,6 +241,7 @@ export class AssessmentActor {
 
   #run(env: ActorEnv, body: () => void): void {
     this.#env = env;
+    this.#settled = undefined;
     try {
       body();
     } finally {
@@ -247,6 +262,7 @@ export class AssessmentActor {
   }
 
   #emit(body: EventBody): void {
+    this.#settled = undefined; // an event means a change: the figures judged before it may be stale
     // Stamp the body in place: it is a fresh literal at every call site.
     const env = this.#env!;
     const e = body as { assessmentId?: string; at?: number };
@@ -344,7 +360,10 @@ export class AssessmentActor {
       if (b !== undefined) breaches.push(b);
     }
     if (breaches.length > 0) this.#breach(breaches, cause, fig);
-    else this.#checkPass(fig);
+    else {
+      this.#settled = fig;
+      this.#checkPass(fig);
+    }
   }
 
   /** @param fig the figures the breaches were judged on, when the caller has them (nothing changed since) */

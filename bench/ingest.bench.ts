@@ -249,7 +249,7 @@ async function toVerdict(
     for await (const batch of source.batches()) {
       for (const t of batch) {
         if (t.type !== 'tick' || count === n) continue;
-        engine.submit(t, t.seq); // the stream sequence is the event coordinate, as in EngineNode's market pump
+        engine.submit(t, t.seq); // the stream sequence is the event coordinate, as in the node's market pump
         count++;
       }
       if (count === n) break;

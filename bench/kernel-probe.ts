@@ -3,7 +3,11 @@
  * per breach at a given size, without workers or the load of other processes' threads (process CPU time).
  * node --import tsx bench/kernel-probe.ts <accounts> <ticks>
  */
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { serialize } from 'node:v8';
 import { parseTier } from '../actors/index.js';
 import { ShardKernel } from '../engine/index.js';
 
@@ -42,6 +46,13 @@ const k = new ShardKernel({
   tiers: [TIER],
   instruments: SYMBOLS.map((symbol) => ({ symbol, kind: 'linear' as const, venue: 'bench', minQty: 1e-6 })),
 });
+// HASH=1: a digest of every event drained, to show a change to the kernel emits the same events
+const hash = process.env['HASH'] === '1' ? createHash('sha256') : undefined;
+const drain = () => {
+  const ev = k.drainEvents();
+  hash?.update(JSON.stringify(ev));
+  return ev;
+};
 let i = 0;
 const apply = (input: Parameters<ShardKernel['apply']>[0]['input']) => k.apply({ i: i++, input });
 apply({ type: 'clock', time: T0 });
@@ -81,9 +92,10 @@ for (let a = 0; a < N; a++) {
       },
     });
   }
-  if (a % 10_000 === 9_999) k.drainEvents();
+  if (a % 10_000 === 9_999) drain();
 }
-k.drainEvents();
+drain();
+k.takeDeltas(); // every new actor owes one: the worker flushes them during setup, not in the tick phase
 const c1 = process.cpuUsage();
 const w1 = performance.now();
 const cpu = (a: NodeJS.CpuUsage, b: NodeJS.CpuUsage) => (b.user - a.user + b.system - a.system) / 1000;
@@ -92,12 +104,22 @@ console.log(
 );
 // ticks: the bench's log-random walk with jumps
 const tr = rng(1);
+// PROFILE=file.cpuprofile: a CPU profile of the tick phase alone (the setup would drown it)
+const profile = process.env['PROFILE'];
+const session = profile === undefined ? undefined : new Session();
+if (session !== undefined) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
 const mid = [...PRICES];
 const e0 = k.stats.evaluations;
 const v0 = k.stats.violations;
+await new Promise((resolve) => setTimeout(resolve, 10)); // the setup's GC entries arrive before the reset
 gcMs = 0;
 let events = 0;
 let maxTickMs = 0;
+let deltas = 0;
 const c2 = process.cpuUsage();
 const w2 = performance.now();
 for (let t = 0; t < T; t++) {
@@ -109,20 +131,31 @@ for (let t = 0; t < T; t++) {
   k.applyTick(i, i, t + 1 + SYMBOLS.length, T0 + t, SYMBOLS[s]!, mid[s]! * (1 - 0.00005), mid[s]! * (1 + 0.00005), undefined, undefined);
   i++;
   if ((t & 63) === 63 || jump !== 0) {
-    const ev = k.drainEvents();
+    const ev = drain();
     events += ev.length;
-    if (ev.length > 0) structuredClone(ev);
+    if (ev.length > 0) serialize(ev); // the ack's cost on the shard: postMessage serializes the events there
   }
   const took = performance.now() - st;
   if (took > maxTickMs) maxTickMs = took;
-  if (t % 5000 === 4999) k.takeDeltas();
+  if (t % 5000 === 4999) {
+    const d = k.takeDeltas();
+    deltas += d.length;
+    hash?.update(JSON.stringify(d));
+  }
 }
-events += k.drainEvents().length;
+events += drain().length;
 const c3 = process.cpuUsage();
 const w3 = performance.now();
+if (hash !== undefined) console.log(`events and deltas sha256 ${hash.digest('hex')}`);
+if (session !== undefined && profile !== undefined) {
+  const { profile: p } = await session.post('Profiler.stop');
+  writeFileSync(profile, JSON.stringify(p));
+  session.disconnect();
+}
+await new Promise((resolve) => setTimeout(resolve, 10)); // the GC observer reports asynchronously
 const ev = k.stats.evaluations - e0;
 const br = k.stats.violations - v0;
 const ms = cpu(c2, c3);
 console.log(
-  `ticks ${T}: cpu ${ms.toFixed(0)} ms (${((T * 1000) / ms).toFixed(0)} ticks/s of cpu), wall ${(w3 - w2).toFixed(0)} ms, gc ${gcMs.toFixed(0)} ms; evaluations ${ev} (${(ev / T).toFixed(2)}/tick, ${((ms * 1000) / ev).toFixed(2)} µs cpu each), violations ${br}, events ${events}, longest tick ${maxTickMs.toFixed(1)} ms`,
+  `ticks ${T}: cpu ${ms.toFixed(0)} ms (${((T * 1000) / ms).toFixed(0)} ticks/s of cpu), wall ${(w3 - w2).toFixed(0)} ms, gc ${gcMs.toFixed(0)} ms; evaluations ${ev} (${(ev / T).toFixed(2)}/tick, ${((ms * 1000) / ev).toFixed(2)} µs cpu each), violations ${br}, events ${events}, deltas ${deltas}, longest tick ${maxTickMs.toFixed(1)} ms`,
 );

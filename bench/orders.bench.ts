@@ -1,12 +1,16 @@
 /**
- * Orders bench: durably acknowledged orders through `EngineNode.offer`, the
- * way a trader's order reaches the engine: validation, the group-committed
- * Postgres journal write (one batch in flight, later requests form the next
- * batch), then the apply on 2 shard workers. A real node runs on a scratch
- * database with `--assessments` accounts (tier `one-step-50k`, created through
- * `offer` first) while ticks flow on a `MemoryMarketLog` at `--tick-rate`, so
- * the market pump waits on the journal gate as in production; checkpoints run
- * at the node's default interval unless `--checkpoint-ms` says otherwise.
+ * Orders bench: durably acknowledged orders through the node production
+ * runs. `composeNode` builds it as `npm start` and `npm run serve` do, solo
+ * (no node id: it claims every virtual shard), on a scratch database and, with
+ * no NATS URL, the in-process market log: `ClusterNode.offer` → admission →
+ * the intake's group commit to the per-shard Postgres journal
+ * (`PgShardJournal`, one batch in flight, later requests form the next
+ * batch, each entry fenced by its shard's epoch) → the apply on `--workers`
+ * shard workers, with the market pump held while a batch is written, and the
+ * shard checkpointer at `--checkpoint-ms`. `--assessments` accounts (tier
+ * `one-step-50k`) are created through `offer` first; ticks flow at
+ * `--tick-rate` throughout. The history read model is off unless `--history`
+ * (it is a reader of the events, not part of the order path).
  *
  * Runs, `--repeats` times each: an open-loop generator offering market orders
  * (stop loss set, alternating buy/sell per account) at each of `--rates` for
@@ -15,35 +19,30 @@
  * to its resolution (and, as a check on the generator, from the order's
  * scheduled time), and the mean journal batch; a second table splits the
  * latency (queued behind the batch in flight / own write / after the write)
- * and counts CPU per ack (main thread, whole node process, Postgres backends).
+ * and counts CPU per ack: the main thread, the shard workers, the whole
+ * process, and the Postgres backends.
  *
- * Baseline, the **ceiling**: `PgJournal.appendBatch` alone, back to back, one
- * batch in flight, with batches of the size the node just used, in the same
- * database. An ack cannot come before its batch's write, and the node cannot
- * write more often than one batch at a time: entries/s of the bare write at
- * the node's batch size is the most this design can acknowledge, and its
- * per-batch p99 is what the journal alone adds to an ack's latency.
+ * Baseline, the **ceiling**: `PgShardJournal.appendBatch` alone, back to
+ * back, one batch in flight, batches of the size the node just used spread
+ * over the shards as the node's are, into the same journal under the node's
+ * own epochs. An ack cannot come before its batch's write, and the node
+ * writes one batch at a time: entries/s of the bare write at the node's
+ * batch size is the most this design can acknowledge, and its per-batch p99
+ * is what the journal alone adds to an ack's latency.
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { Registry } from 'prom-client';
-import { presetTiers } from '../actors/index.js';
-import {
-  EngineNode,
-  NodeMetrics,
-  type IntakeRequest,
-  type IntakeResult,
-  type Journal,
-  type JournalAppend,
-  type JournalAppendResult,
-  type OutputEvent,
-} from '../engine/index.js';
-import { PgCheckpointStore, PgJournal } from '../persistence/index.js';
-import { MemoryMarketLog } from '../transport/memory/index.js';
-import { LoopStallMeter } from './loop-stall.js';
-import type { SuiteReport } from './report.js';
+import { pino } from 'pino';
+import type { Histogram } from 'prom-client';
+import { shardKey, shardOf, type IntakeRequest, type IntakeResult, type OutputEvent, type ShardJournalAppend } from '../engine/index.js';
+import { composeNode, type ComposedNode } from '../engine/main/compose-node.js';
 import { createTestDatabase } from '../engine/testing/index.js';
+import { PgShardJournal } from '../persistence/index.js';
+import { LoopStallMeter } from './loop-stall.js';
+import { JournalTimer, pct, procCpuMs, QTY, sleep, SYMBOLS, T0, Ticker } from './orders-load.js';
+import { ordersReport, type Row } from './orders-report.js';
+import type { SuiteReport } from './report.js';
+import { ThreadCpu } from './thread-cpu.js';
 
 export interface OrdersBenchOptions {
   /** Offered rates of the open-loop runs, orders/s. @default [1_000, 10_000, 25_000, 50_000] */ readonly rates: readonly number[];
@@ -53,142 +52,52 @@ export interface OrdersBenchOptions {
   /** @default 10_000 */ readonly assessments: number;
   /** Ticks/s published meanwhile (3 symbols). @default 300 */ readonly tickRate: number;
   /** @default 2 */ readonly workers: number;
-  /** The node's `maxJournalBatch`. @default 2_048 */ readonly maxBatch: number;
   /** The node's checkpoint interval, ms (0: none). @default 5_000 */ readonly checkpointMs: number;
+  /** Keep the history read model in the node, as `npm start` does. @default false */ readonly history?: boolean;
   readonly url: string;
   /** Targets and progress lines. @default none */ readonly report?: SuiteReport;
 }
 
-const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD'];
-const QTY = [0.01, 0.2, 4]; // about $600 an order
-const T0 = Date.parse('2026-03-02T08:00:00Z');
-/** Issue 14's targets: at 10k/s offered p99 ≤ 10 ms in every run; closed loop ≥ 80% of the bare journal write at its batch size; no checkpoint stall over 50 ms. */
-const TARGET = { rate: 10_000, p99Ms: 10, closedRatio: 0.8, stallMs: 50 };
-
-interface Batch {
-  readonly t0: number;
-  readonly t1: number;
-  readonly size: number;
-  readonly first: number;
-}
-
-/** The node's journal, with each batch's timing and first position noted. */
-class TimedJournal implements Journal {
-  readonly batches: Batch[] = [];
-  readonly inner: PgJournal;
-  constructor(inner: PgJournal) {
-    this.inner = inner;
-  }
-  async appendBatch(entries: readonly JournalAppend[], epoch: number): Promise<JournalAppendResult[]> {
-    const t0 = performance.now();
-    const r = await this.inner.appendBatch(entries, epoch);
-    const first = r.find((x) => x.ok)?.position ?? Infinity;
-    this.batches.push({ t0, t1: performance.now(), size: entries.length, first });
-    return r;
-  }
-  readAfter(position: number) {
-    return this.inner.readAfter(position);
-  }
-}
-
-/** Ticks on 3 symbols at a fixed rate (a tiny random walk), a clock input each second, and the pump's lag behind them. */
-class Ticker {
-  readonly prices = [60_000, 3_000, 150];
-  readonly #market: MemoryMarketLog;
-  readonly #rate: number;
-  readonly #applied: () => number;
-  #published = 0;
-  #t0 = 0;
-  #second = 0;
-  #timer: NodeJS.Timeout | undefined;
-  maxLag = 0;
-  constructor(market: MemoryMarketLog, rate: number, applied: () => number) {
-    this.#market = market;
-    this.#rate = rate;
-    this.#applied = applied;
-  }
-  publish(s: number, ts: number): void {
-    const p = (this.prices[s]! *= 1 + (Math.random() - 0.5) * 1e-4);
-    this.#market.publish({ type: 'tick', symbol: SYMBOLS[s]!, ts, bid: p * 0.99995, ask: p * 1.00005 });
-  }
-  start(): void {
-    this.#t0 = performance.now();
-    this.#published = 0;
-    this.#timer = setInterval(() => {
-      const due = Math.floor(((performance.now() - this.#t0) * this.#rate) / 1000);
-      this.maxLag = Math.max(this.maxLag, this.#market.lastSeq - this.#applied());
-      const now = T0 + Math.round(performance.now());
-      if (Math.floor(now / 1000) > this.#second)
-        this.#market.publish({ type: 'clock', time: (this.#second = Math.floor(now / 1000)) * 1000 });
-      while (this.#published < due) this.publish(this.#published++ % 3, now);
-    }, 10);
-  }
-  stop(): void {
-    clearInterval(this.#timer);
-  }
-}
-
-/** CPU ms of some threads or processes so far, from /proc (Linux; NaN elsewhere). */
-function procCpuMs(paths: readonly string[]): number {
-  let ticks = 0;
-  for (const p of paths) {
-    try {
-      const text = readFileSync(p, 'utf8');
-      const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime
-    } catch {
-      return NaN;
-    }
-  }
-  return ticks * 10; // USER_HZ = 100
-}
-
-type Row = Record<string, number>;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-function pct(xs: ArrayLike<number>, p: number): number {
-  const s = Float64Array.from(xs).sort();
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-const median = (xs: number[]) => pct(xs, 50);
-
 export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: string; figures: Record<string, number> }> {
   const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_' });
   const { sql } = scratch;
-  let node: EngineNode | undefined;
+  const timer = new JournalTimer();
+  let composed: ComposedNode | undefined;
   let ticker: Ticker | undefined;
   try {
     const load = loadavg()[0]!;
-    const market = new MemoryMarketLog();
-    market.publish({ type: 'clock', time: T0 });
-    const journal = new TimedJournal(new PgJournal(sql));
+    const ceilingJournal = new PgShardJournal(sql);
+    timer.install((j) => j === ceilingJournal);
     const events = new Map<string, number>();
-    const output = {
+    const counter = {
       onEvents: (es: readonly OutputEvent[]) => {
         for (const e of es) events.set(e.type, (events.get(e.type) ?? 0) + 1);
       },
     };
-    const metrics = new NodeMetrics(new Registry());
-    /** Checkpoints so far: count and total seconds (the node times them; they compete with the journal for Postgres and the main thread). */
+    composed = await composeNode(
+      {
+        databaseUrl: scratch.url,
+        workers: o.workers,
+        checkpointIntervalMs: o.checkpointMs,
+        clockBeat: false,
+        history: o.history ?? false,
+      },
+      pino({ level: process.env['ORDERS_BENCH_LOG_LEVEL'] ?? 'error' }, pino.destination(2)),
+      [counter],
+    );
+    const n = composed.node;
+    const market = composed.memoryMarket!;
+    market.publish({ type: 'clock', time: T0 });
+    const registry = composed.registry;
+    /** Checkpoints so far: count, total seconds and actors written (they compete with the journal for Postgres and the main thread). */
     const checkpointed = async () => {
-      const v = (await metrics.checkpointSeconds.get()).values;
+      const v = (await (registry.getSingleMetric('engine_checkpoint_seconds') as Histogram).get()).values;
       const of = (suffix: string) => v.find((x) => x.metricName === `engine_checkpoint_seconds_${suffix}`)?.value ?? 0;
-      return { n: of('count'), s: of('sum'), actors: (await metrics.checkpointActors.get()).values[0]?.value ?? 0 };
+      const actors = (await registry.getSingleMetric('engine_checkpoint_actors_total')!.get()).values[0]?.value ?? 0;
+      return { n: of('count'), s: of('sum'), actors };
     };
-    node = await EngineNode.start({
-      market,
-      journal,
-      checkpoints: new PgCheckpointStore(sql),
-      marketTail: () => market.tail(),
-      output,
-      metrics,
-      engine: { workers: o.workers, tiers: presetTiers() },
-      checkpointIntervalMs: o.checkpointMs,
-      maxJournalBatch: o.maxBatch,
-    });
-    const n = node;
     const tk = (ticker = new Ticker(market, o.tickRate, () => n.lastSeq));
     for (let s = 0; s < 3; s++) ticker.publish(s, T0);
-    await node.ready;
     ticker.start();
 
     const tSetup = performance.now();
@@ -225,11 +134,11 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
       };
     };
 
-    const mainThread = [`/proc/self/task/${process.pid}/stat`];
+    const threads = new ThreadCpu();
     type Offer = (rec: (at: number, sched: number) => (r: IntakeResult) => void) => Promise<void>;
     /** Drive one run; every offer is timed from its call, and its ack placed in the journal batch that carried it. */
     const measure = async (offered: number, drive: Offer): Promise<Row> => {
-      const b0 = journal.batches.length;
+      const b0 = timer.batches.length;
       const loop = monitorEventLoopDelay({ resolution: 1 });
       loop.enable();
       const stalls = new LoopStallMeter();
@@ -244,7 +153,7 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
       const pgProcs = (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database()`).map(
         (r) => `/proc/${r.pid}/stat`,
       );
-      const cpu0 = { main: procCpuMs(mainThread), node: process.cpuUsage(), pg: procCpuMs(pgProcs) };
+      const cpu0 = { threads: threads.read(), node: process.cpuUsage(), pg: procCpuMs(pgProcs) };
       const t0 = performance.now();
       await drive((a, sc) => {
         const i = at.length;
@@ -259,11 +168,12 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
         };
       });
       const last = done.reduce((m, d) => Math.max(m, d), t0);
-      const cpu = { main: procCpuMs(mainThread) - cpu0.main, node: process.cpuUsage(cpu0.node), pg: procCpuMs(pgProcs) - cpu0.pg };
+      const th = ThreadCpu.delta(cpu0.threads, threads.read(), o.workers);
+      const cpu = { node: process.cpuUsage(cpu0.node), pg: procCpuMs(pgProcs) - cpu0.pg };
       loop.disable();
       const stall = stalls.stop();
       const ck1 = await checkpointed();
-      const batches = journal.batches.slice(b0);
+      const batches = timer.batches.slice(b0);
       const lat = done.map((d, i) => d - at[i]!);
       // Split each ack: queued (offer to its batch's write start), write, after (write end to resolution).
       const queued: number[] = [],
@@ -286,6 +196,10 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
       const acks = at.length - refused,
         wall = (last - t0) / 1000;
       const meanBatch = batches.reduce((s, b) => s + b.size, 0) / Math.max(1, batches.length);
+      // The journal idle between the node's writes: one write's end to the next one's start.
+      const gaps: number[] = [];
+      for (let b = 1; b < batches.length; b++) gaps.push(batches[b]!.t0 - batches[b - 1]!.t1);
+      const shardNs = th.top.reduce((s, x) => s + x.runNs, 0);
       return {
         offered,
         acksPerSec: acks / wall,
@@ -305,7 +219,10 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
         writeP50: pct(write, 50),
         writeP99: pct(write, 99),
         afterP99: pct(after, 99),
-        mainUs: (1000 * cpu.main) / acks,
+        gapP50: pct(gaps, 50),
+        mainUs: th.main.runNs / 1000 / acks,
+        shardsUs: shardNs / 1000 / acks,
+        otherUs: (th.others.runNs - shardNs) / 1000 / acks,
         nodeUs: (cpu.node.user + cpu.node.system) / acks,
         pgUs: (1000 * cpu.pg) / acks,
         cores: ((cpu.node.user + cpu.node.system) / 1000 + cpu.pg) / (last - t0),
@@ -359,10 +276,15 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
           }),
       );
 
-    // The ceiling writes to its own group, entries shaped as the node's. The ticker pauses and a checkpoint is
-    // taken first, so the node's own checkpoints (which idle actors make cheap) do not land in the measurement.
-    const ceilingJournal = new PgJournal(sql, { group: 'ceiling' });
-    const ceilingEpoch = await new PgCheckpointStore(sql, { group: 'ceiling' }).claim();
+    // The ceiling writes entries shaped as the node's, for assessments of its own, into the node's shards under
+    // the node's epochs. The ticker pauses and a checkpoint is taken first, so the node's own checkpoints (which
+    // idle actors make cheap) do not land in the measurement.
+    const epochs = new Map(
+      (await sql<{ group_id: string; epoch: string }[]>`select group_id, epoch::text from shard_owners`).map((r) => [
+        r.group_id,
+        Number(r.epoch),
+      ]),
+    );
     let c = 0;
     const ceiling = async (size: number): Promise<{ perSec: number; p99: number }> => {
       tk.stop();
@@ -371,13 +293,17 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
       let entries = 0;
       const t0 = performance.now();
       while (performance.now() - t0 < Math.max(1_000, (o.seconds * 1000) / 2)) {
-        const batch: JournalAppend[] = [];
+        const batch: ShardJournalAppend[] = [];
         for (let j = 0; j < size; j++, c++) {
           const s = c % 3;
+          const assessmentId = `c${c % o.assessments}`;
+          const shard = shardOf(assessmentId);
           batch.push({
+            shard,
+            epoch: epochs.get(shardKey(shard))!,
             input: {
               type: 'command',
-              assessmentId: `c${c % o.assessments}`,
+              assessmentId,
               command: {
                 kind: 'place',
                 clientOrderId: `x${c}`,
@@ -393,8 +319,9 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
           });
         }
         const t = performance.now();
-        await ceilingJournal.appendBatch(batch, ceilingEpoch);
+        const r = await ceilingJournal.appendBatch(batch);
         times.push(performance.now() - t);
+        if (!r.every((x) => x.ok)) throw new Error('the bare journal write refused entries');
         entries += size;
       }
       const perSec = entries / ((performance.now() - t0) / 1000);
@@ -414,112 +341,13 @@ export async function runOrdersBench(o: OrdersBenchOptions): Promise<{ text: str
       }
     }
     ticker.stop();
-    await node.engine.barrier();
-
-    const fmt = (x: number, d: number) =>
-      Number.isNaN(x) ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-    const figures: Record<string, number> = {
-      assessments: o.assessments,
-      workers: o.workers,
-      tickRate: o.tickRate,
-      repeats: o.repeats,
-      setupSeconds,
-      loadAverage: load,
-    };
-    const meds = new Map<string, Row>();
-    for (const [label, rs] of rows) {
-      const med: Row = {};
-      for (const key of Object.keys(rs[0]!)) med[key] = median(rs.map((r) => r[key]!));
-      meds.set(label, med);
-      for (const [key, v] of Object.entries(med)) figures[`${label === 'closed' ? 'closed' : `r${label.slice(5)}`}_${key}`] = v;
-    }
-    const table = (cols: Array<[string, string, number]>, w = 9) => [
-      `  ${'run'.padEnd(11)}${cols.map(([h]) => h.padStart(w)).join('')}`,
-      ...[...meds].map(
-        ([label, m]) =>
-          `  ${label.padEnd(11)}${cols.map(([, key, d]) => (key === 'offered' && m[key] === 0 ? '-' : fmt(m[key]!, d)).padStart(w)).join('')}`,
-      ),
-    ];
-    const lines = [
-      `\norders (EngineNode.offer → Postgres journal → ${o.workers} shard workers; ${fmt(o.assessments, 0)} assessments, ${o.tickRate} ticks/s, checkpoints ${o.checkpointMs > 0 ? `every ${o.checkpointMs} ms` : 'off'}; medians of ${o.repeats}, ${o.seconds} s runs; load average ${load.toFixed(1)} at start)`,
-    ];
-    lines.push(
-      ...table(
-        [
-          ['offered', 'offered', 0],
-          ['acks/s', 'acksPerSec', 0],
-          ['p50 ms', 'p50', 2],
-          ['p99 ms', 'p99', 2],
-          ['max ms', 'max', 1],
-          ['p99 schd', 'p99Sched', 2],
-          ['batch', 'meanBatch', 0],
-          ['ceil/s', 'ceilingPerSec', 0],
-          ['ceil p99', 'ceilingP99', 2],
-          ['node/ceil', 'ratio', 2],
-        ],
-        11,
-      ),
-    );
-    for (const [label, rs] of rows)
-      lines.push(
-        `  ${label.padEnd(11)}runs: acks/s ${rs.map((r) => fmt(r.acksPerSec!, 0)).join(' / ')}; p99 ms ${rs.map((r) => fmt(r.p99!, 2)).join(' / ')}${rs.some((r) => r.refused! > 0) ? `; REFUSED ${rs.map((r) => r.refused).join(' / ')}` : ''}`,
-      );
-    const tm = rows.get(`open ${TARGET.rate}`);
-    const closed = meds.get('closed')!;
-    const worstP99 = tm === undefined ? NaN : Math.max(...tm.map((r) => r.p99!));
-    const worstStall = Math.max(...[...rows.values()].flat().map((r) => r.loopMax!));
-    const worstStallCpu = Math.max(...[...rows.values()].flat().map((r) => r.stallCpuMs!));
-    const mark = (name: string, value: number, op: '<=' | '>=', threshold: number, unit: string) =>
-      o.report?.target(name, value, op, threshold, unit) ??
-      `target ${op === '<=' ? '≤' : '≥'} ${threshold}${unit === '%' ? '%' : ` ${unit}`}: ${(op === '<=' ? value <= threshold : value >= threshold) ? 'MET' : 'MISS'}`;
-    lines.push(
-      `  at ${fmt(TARGET.rate, 0)}/s offered, worst run p99 ${fmt(worstP99, 2)} ms   ${mark('orders p99 at 10k/s, worst run', worstP99, '<=', TARGET.p99Ms, 'ms')}`,
-    );
-    lines.push(
-      `  closed loop (window ${o.window}): ${fmt(closed.acksPerSec!, 0)} acks/s = ${fmt(100 * closed.ratio!, 0)}% of the bare journal write at its batch size (${fmt(closed.ceilingPerSec!, 0)}/s)   ${mark('orders closed loop / bare journal', 100 * closed.ratio!, '>=', 100 * TARGET.closedRatio, '%')}`,
-    );
-    lines.push(
-      `  main loop stall, worst run ${fmt(worstStall, 0)} ms (main-thread CPU in the longest gap ${fmt(worstStallCpu, 0)} ms)   ${mark('orders main loop stall', worstStall, '<=', TARGET.stallMs, 'ms')}`,
-    );
-    const pass = worstP99 <= TARGET.p99Ms && closed.ratio! >= TARGET.closedRatio && worstStall <= TARGET.stallMs;
-    lines.push('\n  where the time goes (ms; CPU in µs per ack; cores = node process + Postgres backends)');
-    lines.push(
-      ...table([
-        ['queued50', 'queuedP50', 2],
-        ['queued99', 'queuedP99', 2],
-        ['write50', 'writeP50', 2],
-        ['write99', 'writeP99', 2],
-        ['after99', 'afterP99', 2],
-        ['main µs', 'mainUs', 0],
-        ['node µs', 'nodeUs', 0],
-        ['pg µs', 'pgUs', 0],
-        ['cores', 'cores', 2],
-        ['loop p99', 'loopP99', 1],
-        ['loop max', 'loopMax', 0],
-        ['cpu stl', 'stallCpuMs', 0],
-        ['lag max', 'lagMax', 0],
-        ['ckpts', 'checkpoints', 0],
-        ['ckpt ms', 'checkpointMs', 0],
-        ['ckpt act', 'checkpointActors', 0],
-      ]),
-    );
-    lines.push(
-      `  engine events: ${['order.filled', 'order.rejected', 'command.ignored', 'assessment.failed'].map((e) => `${e} ${fmt(events.get(e) ?? 0, 0)}`).join(', ')}; ${fmt(k, 0)} orders offered; set-up ${fmt(setupSeconds, 1)} s`,
-    );
-    lines.push(
-      "  p99 schd: from the order's scheduled send time (checks the generator); ceil: bare appendBatch at the run's mean batch, entries/s and per-batch p99;",
-    );
-    lines.push(
-      "  queued: offer() to its batch's write start; write: the node's journal write; after: write end to resolution; loop: main event-loop delay; cpu stl: main-thread CPU within the longest loop gap; lag: market inputs published, not yet applied;",
-    );
-    lines.push('  ckpts: checkpoints finished during the run (median count), their mean duration and actors written');
-    figures['pass'] = pass ? 1 : 0;
-    figures['ordersFilled'] = events.get('order.filled') ?? 0;
-    figures['ordersRejected'] = events.get('order.rejected') ?? 0;
-    return { text: `${lines.join('\n')}\n`, figures };
+    await n.engine.barrier();
+    return ordersReport({ ...o, load, setupSeconds, rows, events, offered: k });
   } finally {
     ticker?.stop();
-    await node?.stop({ checkpoint: false }).catch(() => undefined);
+    await composed?.node.stop({ handOver: false }).catch(() => undefined);
+    await composed?.close().catch(() => undefined);
+    timer.uninstall();
     await scratch.drop();
   }
 }

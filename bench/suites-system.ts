@@ -15,7 +15,7 @@ const pgUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432
 export const ws: SuiteSpec = {
   name: 'ws',
   description:
-    '5,000 WebSocket clients on the gateway (uWS + StreamHub), 10 frames/s each from a real engine node, against the same fan-out on the ws package',
+    '5,000 WebSocket clients on the gateway (uWS + StreamHub), 10 frames/s each from a solo cluster node composed as deployed, against the same fan-out on the ws package',
   options: [
     {
       flags: '--clients <n>',
@@ -79,7 +79,11 @@ export const ws: SuiteSpec = {
         ],
         ['  main thread per frame (µs)', both('mainUsPerFrame', 1), 'the fan-out thread alone'],
         ['  net of the engine floor (µs)', both('netUsPerFrame', 1), `floor ${both('floorUsPerDelta', 1)} µs per delta, nobody subscribed`],
-        ['memory per idle connection (B)', both('rssPerConn'), `RSS; ${memory}; ${runsOf('rssPerConn')}`],
+        [
+          'memory per idle connection (B)',
+          both('rssPerConn'),
+          `RSS less the young generation; ${memory}; ${runsOf('rssPerConn')}; raw RSS ${both('rssRawPerConn')}`,
+        ],
         ['  heap + external per connection (B)', both('heapPerConn'), runsOf('heapPerConn')],
         [
           'deltas per flush / dispatch p50 (ms)',

@@ -5,7 +5,7 @@
 import { loadavg } from 'node:os';
 import { runHistoryBench } from './history.bench.js';
 import { runIngestBench } from './ingest.bench.js';
-import { kernelTargets, runKernelBench } from './kernel.bench.js';
+import { kernelTargets, PACED_SHARE, runKernelBench } from './kernel.bench.js';
 import { runOrdersBench } from './orders.bench.js';
 import { runRecoveryBench } from './recovery.bench.js';
 import { runSimBench } from './sim.bench.js';
@@ -18,6 +18,7 @@ import { fmt, int, intList, intOrZero, printSuite, runsOf, type SuiteSpec } from
 type Opts = any;
 
 const pgUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const natsUrl = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const pct = (x: number) => `${fmt(100 * x, 1)}%`;
 
 const kernel: SuiteSpec = {
@@ -33,7 +34,12 @@ const kernel: SuiteSpec = {
       parse: int,
       default: 20_000,
     },
-    { flags: '--paced-rate <n>', description: 'ticks/s of the latency phase', parse: int, default: 50_000 },
+    {
+      flags: '--paced-rate <n>',
+      description: 'ticks/s of the latency phase (half the sustained rate when above it)',
+      parse: int,
+      default: 50_000,
+    },
     { flags: '--paced-seconds <n>', description: 'length of the latency phase', parse: int, default: 5, quick: 2 },
     { flags: '--seed <n>', description: 'seed', parse: int, default: 1 },
   ],
@@ -49,7 +55,13 @@ const kernel: SuiteSpec = {
         ['actor evaluations per tick', fmt(r.actorEvaluationsPerTick!, 2)],
         ['baseline: plain loop ticks/s', fmt(r.baselineTicksPerSec!), '1 thread, marks every position'],
         ['speed-up over baseline', `${fmt(r.speedup!, 1)}×`],
-        [`tick-to-verdict p50 @ ${fmt(r.pacedRate!)}/s (ms)`, fmt(r.p50Ms!, 3)],
+        [
+          `tick-to-verdict p50 @ ${fmt(r.pacedRate!)}/s (ms)`,
+          fmt(r.p50Ms!, 3),
+          r.pacedRate === r.pacedRateAsked
+            ? ''
+            : `paced at ${fmt(PACED_SHARE * 100)}% of the sustained rate: the asked ${fmt(r.pacedRateAsked!)}/s is above it`,
+        ],
         [`tick-to-verdict p99 @ ${fmt(r.pacedRate!)}/s (ms)`, fmt(r.p99Ms!, 3), s.target('tick-to-verdict p99', r.p99Ms!, '<=', 1, 'ms')],
         ['tick-to-verdict max (ms)', fmt(r.maxMs!, 3)],
         ['  of which in the shard p50 / p99 (ms)', `${fmt(r.inShardP50Ms!, 3)} / ${fmt(r.inShardP99Ms!, 3)}`, 'batch start to verdict'],
@@ -84,7 +96,7 @@ const kernel: SuiteSpec = {
           'peak process RSS (MiB)',
           fmt(r.peakRssMiB!, 0),
           goal.peakRssMiB === undefined
-            ? 'with the snapshot the baseline reads'
+            ? 'with the states the baseline reads (as checkpoint rows)'
             : s.target('peak process RSS', r.peakRssMiB!, '<=', goal.peakRssMiB, 'MiB'),
         ],
         [
@@ -324,7 +336,8 @@ const snapshots: SuiteSpec = {
     '100k assessment snapshots to Postgres through the fenced store, and checkpoints of them from a real engine, against a bare batched upsert',
   options: [
     { flags: '--assessments <n>', description: 'assessments', parse: int, default: 100_000, quick: 20_000 },
-    { flags: '--repeats <n>', description: 'checkpoints and bare upserts timed, alternating', parse: int, default: 3, quick: 1 },
+    { flags: '--repeats <n>', description: 'checkpoints and bare upserts timed, alternating', parse: int, default: 3 },
+    { flags: '--pairs <n>', description: 'store and bare upsert pairs (insert, update) timed, alternating', parse: int, default: 3 },
     { flags: '--workers <n>', description: 'shard workers of the checkpointed engine', parse: int, default: 2 },
     { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
   ],
@@ -335,7 +348,7 @@ const snapshots: SuiteSpec = {
     const absolute = (bare: number) => `bare upsert ${fmt(bare, 2)} s in this run`;
     printSuite(
       s,
-      `snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each; checkpoints: ${o.workers} workers, medians of ${o.repeats}; load average ${fmt(s.results.loadAverage.start, 1)} at start)`,
+      `snapshots (${fmt(r.rows!)} assessments, ${fmt(r.avgStateBytes!)} B of state each; store: medians of ${o.pairs} pairs; checkpoints: ${o.workers} workers, medians of ${o.repeats}; load average ${fmt(s.results.loadAverage.start, 1)} at start)`,
       [
         ['store: insert all (s)', fmt(r.storeInsertSeconds!, 2), absolute(r.bareInsertSeconds!)],
         ['baseline: bare upsert insert (s)', fmt(r.bareInsertSeconds!, 2)],
@@ -343,6 +356,16 @@ const snapshots: SuiteSpec = {
         ['store: update all (s)', fmt(r.storeUpdateSeconds!, 2), absolute(r.bareUpdateSeconds!)],
         ['baseline: bare upsert update (s)', fmt(r.bareUpdateSeconds!, 2)],
         ['store / baseline, update', `${fmt(r.updateRatio!, 2)}×`, s.target('store / bare upsert, update', r.updateRatio!, '<=', 1.2, '×')],
+        [
+          '  CPU, store / bare, insert (s)',
+          `${fmt(r.storeInsertCpuSeconds!, 2)} / ${fmt(r.bareInsertCpuSeconds!, 2)} = ${fmt(r.insertCpuRatio!, 2)}×`,
+          'this process and its Postgres backends: what load does not blur',
+        ],
+        [
+          '  CPU, store / bare, update (s)',
+          `${fmt(r.storeUpdateCpuSeconds!, 2)} / ${fmt(r.bareUpdateCpuSeconds!, 2)} = ${fmt(r.updateCpuRatio!, 2)}×`,
+          'ratios: medians of the pairs',
+        ],
         ['load all back (s)', fmt(r.loadSeconds!, 2)],
         ['checkpoint, all actors (s)', fmt(r.checkpointSeconds!, 2), 'Engine.checkpointRows → PgCheckpointStore.save'],
         ['baseline: bare upsert update (s)', fmt(r.checkpointBareSeconds!, 2), 'same rows, alternating with the checkpoints'],
@@ -352,11 +375,17 @@ const snapshots: SuiteSpec = {
           s.target('checkpoint / bare upsert', r.checkpointRatio!, '<=', 1.5, '×'),
         ],
         [
+          '  CPU, checkpoint / bare (s)',
+          `${fmt(r.checkpointCpuSeconds!, 2)} / ${fmt(r.checkpointBareCpuSeconds!, 2)} = ${fmt(r.checkpointCpuRatio!, 2)}×`,
+          'this process (shard workers included) and its Postgres backends',
+        ],
+        [
           'checkpoint: main loop stall (ms)',
           fmt(r.checkpointStallMs!, 0),
           s.target('checkpoint loop stall', r.checkpointStallMs!, '<=', 50, 'ms'),
         ],
         ['  main-thread CPU in it (ms)', fmt(r.checkpointStallCpuMs!, 0), "the process's own share of the longest gap"],
+        ['  waiting for a CPU in it (ms)', fmt(r.checkpointStallWaitMs!, 0), "the machine's share: the main thread runnable, not running"],
         [
           'diag.: states encoded on main (s)',
           fmt(r.oldCheckpointSeconds!, 2),
@@ -370,7 +399,8 @@ const snapshots: SuiteSpec = {
 
 const orders: SuiteSpec = {
   name: 'orders',
-  description: 'durably acknowledged orders/s and ack latency through EngineNode.offer, against the bare Postgres journal write',
+  description:
+    'durably acknowledged orders/s and ack latency through a solo ClusterNode composed as production composes it, against the bare per-shard Postgres journal write',
   options: [
     {
       flags: '--rates <list>',
@@ -385,8 +415,8 @@ const orders: SuiteSpec = {
     { flags: '--assessments <n>', description: 'assessments, created through offer() first', parse: int, default: 10_000, quick: 5_000 },
     { flags: '--tick-rate <n>', description: 'ticks/s on the market log meanwhile', parse: int, default: 300 },
     { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
-    { flags: '--max-batch <n>', description: "the node's maxJournalBatch", parse: int, default: 2_048 },
     { flags: '--checkpoint-ms <n>', description: "the node's checkpoint interval (0: none)", parse: intOrZero, default: 5_000 },
+    { flags: '--history', description: 'keep the history read model in the node, as npm start does', default: false },
     { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
   ],
   async run(o: Opts, s) {
@@ -401,7 +431,7 @@ const orders: SuiteSpec = {
 const recovery: SuiteSpec = {
   name: 'recovery',
   description:
-    'EngineNode.start on 100k checkpointed assessments, a journal backlog and 60 s of ticks, against reading and parsing the states',
+    'a solo node composed as npm run serve composes it (JetStream market log, per-shard journal and checkpoints) restarting on 100k checkpointed assessments, a journal backlog and 60 s of ticks, against reading and parsing the states',
   options: [
     { flags: '--assessments <n>', description: 'assessments in the checkpoint', parse: int, default: 100_000, quick: 20_000 },
     { flags: '--seconds <n>', description: 'feed time of ticks after the checkpoint', parse: int, default: 60, quick: 15 },
@@ -409,6 +439,7 @@ const recovery: SuiteSpec = {
     { flags: '--repeats <n>', description: 'recoveries (and baselines), alternating', parse: int, default: 3, quick: 1 },
     { flags: '--workers <n>', description: 'shard workers', parse: int, default: 2 },
     { flags: '--url <url>', description: 'Postgres server (a scratch database is created and dropped)', default: pgUrl },
+    { flags: '--nats-url <url>', description: 'NATS server (a market stream of its own is created and deleted)', default: natsUrl },
   ],
   async run(o: Opts, s) {
     const { figures: r, runs } = await runRecoveryBench(o);
@@ -417,16 +448,23 @@ const recovery: SuiteSpec = {
       s,
       `recovery (${fmt(r.assessments!)} assessments, ${fmt(r.stateMiB!)} MiB of state, ${fmt(r.marketInputs!)} market inputs = ${fmt(r.ticks!)} ticks in ${o.seconds} s + clocks, ${fmt(r.journalEntries!)} journal entries; ${o.workers} workers, medians of ${o.repeats})`,
       [
-        ['claim + load checkpoint (s)', fmt(r.claimLoad!, 2), ro('claimLoad')],
-        ['restore engine (s)', fmt(r.restore!, 2), `Engine.restore: split + spawn; ${ro('restore')}`],
+        ['compose: NATS, streams, migrations, engine (s)', fmt(r.compose!, 2), `to 'cluster node starting'; ${ro('compose')}`],
+        ['  then to the take of every shard (s)', fmt(r.beforeTake!, 2), ro('beforeTake')],
+        ['claim every shard (s)', fmt(r.claim!, 2), ro('claim')],
+        ['load checkpoints (s)', fmt(r.load!, 2), ro('load')],
         ['journal read (s)', fmt(r.journalRead!, 2), ro('journalRead')],
-        ['replay to ready (s)', fmt(r.replay!, 2), ro('replay')],
+        [
+          'catch-up to the tail (s)',
+          fmt(r.catchUp!, 2),
+          `restore ${fmt(r.restore!, 2)}, replay ${fmt(r.replay!, 2)}, adopt ${fmt(r.adopt!, 2)}; ${ro('catchUp')}`,
+        ],
+        ['then the pump at the tail, applied (s)', fmt(r.afterTake!, 2), `'shards taken' to node.ready; ${ro('afterTake')}`],
         [
           'total: start to node.ready (s)',
           fmt(r.ready!, 2),
           `${s.target('start to node.ready', r.ready!, '<', r.targetSeconds!, 's')}; ${ro('ready')}`,
         ],
-        ['  then shards caught up (s)', fmt(r.shardsCaughtUp!, 2), `worker boot + restore + apply; ${ro('shardsCaughtUp')}`],
+        ['  then shards caught up (s)', fmt(r.shardsCaughtUp!, 2), `adopted actors applied in the workers; ${ro('shardsCaughtUp')}`],
         [
           'total: start to all applied (s)',
           fmt(r.applied!, 2),

@@ -3,9 +3,13 @@
  * pushing live deltas to 5,000 clients, against the same fan-out on the `ws`
  * package, in the same run.
  *
- * Each server process is real: an `EngineNode` (Postgres journal on a
- * scratch database, `MemoryMarketLog`, 2 shard workers, delta flush every
- * `--flush-ms`) holding `--clients` assessments on `one-step-50k`, each
+ * Each server process is real: a solo `ClusterNode` composed as the
+ * deployed server composes one (engine/main/compose-node.ts: Postgres journal
+ * and shard store on a scratch database, the in-process market bus, the
+ * leaderboard output, the history read model, 2 shard workers, delta flush
+ * every `--flush-ms`, checkpoints off as before so the windows stay
+ * comparable), the server's outputs joining its `LateOutput` as the deployed
+ * gateway's hub does, holding `--clients` assessments on `one-step-50k`, each
  * created through `offer()` and given an open BTC position through an
  * `offer()`ed market order, so every tick changes every account's equity.
  * Ticks are published to the market log at `--tick-rate` on a fixed
@@ -29,6 +33,11 @@
  *  - memory per connection: RSS and heap + external deltas after GC with
  *    `--clients` idle authenticated connections vs none (after a warm-up of
  *    500 connections, so JIT code and pools are not counted), / clients.
+ *    The RSS delta leaves out the young generation's pages: after the full
+ *    collections nothing a connection holds is there, and V8 sizes it by
+ *    the recent allocation rate (connecting 1,000 clients moved it by
+ *    ±0.5–0.8 MB, as much as the connections themselves); the raw delta is
+ *    reported beside it.
  *
  * Why the baseline is right: it is the fan-out one writes without the
  * gateway: a `ws` WebSocketServer in the same process shape (same engine,
@@ -37,10 +46,11 @@
  * frame (the protocol's `FrameCodec`) and sending it to its subscriber, with
  * the same soft-limit skip. It keeps no resume ring and no per-session
  * limits, so it is the lean lower bound of a `ws` gateway, not a strawman.
- * The gateway takes the deltas as the deployed hub can: `onEncodedDeltas`,
- * msgpack-encoded by the shards and transferred as one buffer per flush
- * (the engine then skips the structured clone of delta objects); its floor
- * window runs on that path too, so the floor stays its own engine's cost.
+ * The gateway takes the deltas as the deployed hub does: `onEncodedDeltas`,
+ * msgpack-encoded by the shards and transferred as one buffer per flush; the
+ * baseline takes objects, which the node's output decodes once per flush for
+ * it (the composed node always has the shards encode). Each floor window
+ * runs on its own server's path, so the floor stays its own engine's cost.
  * Each server runs in a fresh process (alternating order over `--repeats`):
  * one server's freed heap and malloc arenas must not flatter the other's RSS.
  */
@@ -50,16 +60,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { presetTiers } from '../actors/index.js';
 import { SERVER_V8_FLAGS } from '../engine/main/server-flags.js';
-import { EngineNode, type EncodedDeltas, type EngineOutput, type StateDelta } from '../engine/index.js';
-import { PgCheckpointStore, PgJournal } from '../persistence/index.js';
+import type { ClusterNode, EncodedDeltas, EngineOutput, StateDelta } from '../engine/index.js';
+import { LateOutput } from '../engine/main/compose-gateway.js';
+import { composeNode, type ComposedNode } from '../engine/main/compose-node.js';
 import { Gateway, GatewayMetrics, StreamHub, TokenVerifier } from '../transport/server/index.js';
 import { FrameCodec, PROTOCOL_MSGPACK } from '../transport/protocol/index.js';
-import { MemoryMarketLog } from '../transport/memory/index.js';
+import type { MemoryMarketLog } from '../transport/memory/index.js';
 import type { ClientCommand, ClientWindow } from './ws-clients.js';
 import { createTestDatabase, until } from '../engine/testing/index.js';
 
@@ -198,7 +209,7 @@ interface Server {
 
 type Watch = (ids: readonly string[], on: boolean) => void;
 
-async function startGateway(node: EngineNode, verifier: TokenVerifier, watch: Watch, ringSize: number): Promise<Server> {
+async function startGateway(node: ClusterNode, verifier: TokenVerifier, watch: Watch, ringSize: number): Promise<Server> {
   const hub = new StreamHub({ epoch: node.epoch, watch, ringSize });
   const gateway = await Gateway.start({
     engine: node,
@@ -223,7 +234,7 @@ async function startGateway(node: EngineNode, verifier: TokenVerifier, watch: Wa
 }
 
 /** The baseline: a `ws` server doing the same exchange and the same fan-out (see the header). */
-async function startWsBaseline(node: EngineNode, verifier: TokenVerifier, watch: Watch): Promise<Server> {
+async function startWsBaseline(node: ClusterNode, verifier: TokenVerifier, watch: Watch): Promise<Server> {
   const http = createServer((_, res) => res.writeHead(404).end());
   const wss = new WebSocketServer({
     server: http,
@@ -344,64 +355,65 @@ async function startHeapSampling(): Promise<((name: string) => Promise<void>) | 
 }
 
 /** Memory after full collections (the server process runs with --expose-gc). */
-async function memory(): Promise<NodeJS.MemoryUsage> {
+async function memory(): Promise<NodeJS.MemoryUsage & { youngBytes: number }> {
   const gc = (globalThis as { gc?: () => void }).gc!;
   gc();
   gc();
   await sleep(300);
   gc();
   gc();
-  return process.memoryUsage();
+  const young = v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.physical_space_size ?? 0;
+  return { ...process.memoryUsage(), youngBytes: young };
 }
 
 /** One server process: set up, measure, report over IPC. */
 async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
   const scratch = await createTestDatabase({ serverUrl: o.url, prefix: 'vatic_bench_ws_' });
-  const { sql } = scratch;
-  let node: EngineNode | undefined,
+  let composed: ComposedNode | undefined,
     ticker: Ticker | undefined,
     server: Server | undefined,
     clients: Awaited<ReturnType<typeof startClients>> | undefined;
   try {
-    const market = new MemoryMarketLog();
-    market.publish({ type: 'clock', time: T0 });
-    market.publish({ type: 'tick', symbol: 'BTC-USD', ts: T0, bid: 59_995, ask: 60_005 });
     let sink: Server['sink'] | undefined;
     const arrivals: Array<Array<[number, number]>> = Array.from({ length: o.workers }, () => []);
     const dispatch: number[] = [];
     let deltas = 0,
       recording = false;
-    node = await EngineNode.start({
-      market,
-      journal: new PgJournal(sql),
-      checkpoints: new PgCheckpointStore(sql),
-      marketTail: () => market.tail(),
-      checkpointIntervalMs: 0,
-      engine: { workers: o.workers, tiers: presetTiers(), flushIntervalMs: o.flushMs },
-      output: {
-        onEvents: (e, shard) => sink?.onEvents(e, shard),
-        onDeltas: (ds, shard) => {
-          const t = wall();
-          if (ds.length > 0) arrivals[shard]!.push([ds[0]!.input, t]);
-          deltas += ds.length;
-          sink?.onDeltas?.(ds, shard);
-          if (recording) dispatch.push(wall() - t);
-        },
-        // Only the gateway takes deltas encoded by the shards (see the header); the baseline gets objects.
-        ...(kind === 'uws'
-          ? {
-              onEncodedDeltas: (batch: EncodedDeltas, shard: number) => {
-                const t = wall();
-                if (batch.ids.length > 0) arrivals[shard]!.push([batch.input, t]);
-                deltas += batch.ids.length;
-                sink?.onEncodedDeltas?.(batch, shard);
-                if (recording) dispatch.push(wall() - t);
-              },
-            }
-          : {}),
+    // What the deployed server's gateway hangs on the node: a late output the hub joins (engine/main/serve.ts).
+    const late = new LateOutput();
+    composed = await composeNode(
+      { databaseUrl: scratch.url, workers: o.workers, flushIntervalMs: o.flushMs, checkpointIntervalMs: 0 },
+      pino({ level: 'silent' }),
+      [late],
+    );
+    const market = composed.memoryMarket!;
+    market.publish({ type: 'clock', time: T0 });
+    const firstTick = market.publish({ type: 'tick', symbol: 'BTC-USD', ts: T0, bid: 59_995, ask: 60_005 });
+    const node = composed.node;
+    // The market orders below fill at this tick: the node must have applied it first.
+    await until(() => node.lastSeq >= firstTick, { what: 'the node to apply the first tick', deadlineMs: 30_000, intervalMs: 5 });
+    late.targets.push({
+      onEvents: (e, shard) => sink?.onEvents(e, shard),
+      onDeltas: (ds, shard) => {
+        const t = wall();
+        if (ds.length > 0) arrivals[shard]!.push([ds[0]!.input, t]);
+        deltas += ds.length;
+        sink?.onDeltas?.(ds, shard);
+        if (recording) dispatch.push(wall() - t);
       },
+      // Only the gateway takes deltas encoded by the shards (see the header); the baseline gets objects.
+      ...(kind === 'uws'
+        ? {
+            onEncodedDeltas: (batch: EncodedDeltas, shard: number) => {
+              const t = wall();
+              if (batch.ids.length > 0) arrivals[shard]!.push([batch.input, t]);
+              deltas += batch.ids.length;
+              sink?.onEncodedDeltas?.(batch, shard);
+              if (recording) dispatch.push(wall() - t);
+            },
+          }
+        : {}),
     });
-    await node.ready;
     const n = node;
     progress('node ready');
     if (process.env['WS_BENCH_VERBOSE'] !== undefined) {
@@ -412,7 +424,7 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     }
     const t0 = performance.now(),
       ids = Array.from({ length: o.clients }, (_, i) => `a${i}`);
-    const must = async (p: ReturnType<EngineNode['offer']>, what: string) => {
+    const must = async (p: ReturnType<ClusterNode['offer']>, what: string) => {
       const r = await p;
       if (!r.ok) throw new Error(`${what}: ${r.code} ${r.message}`);
     };
@@ -589,7 +601,8 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
       setupSeconds,
       connectSeconds,
       subscribeSeconds,
-      rssPerConn: (mem1.rss - mem0.rss) / o.clients,
+      rssPerConn: (mem1.rss - mem0.rss - (mem1.youngBytes - mem0.youngBytes)) / o.clients,
+      rssRawPerConn: (mem1.rss - mem0.rss) / o.clients,
       heapPerConn: (heapExt(mem1) - heapExt(mem0)) / o.clients,
       rss0MiB: mem0.rss / 2 ** 20,
       framesPerSec: c.frames / c.seconds,
@@ -633,7 +646,7 @@ async function serve(kind: Kind, o: WsBenchOptions): Promise<Figures> {
     ticker?.stop();
     clients?.child.disconnect();
     await server?.close().catch(() => undefined);
-    await node?.stop({ checkpoint: false }).catch(() => undefined);
+    await composed?.close().catch(() => undefined);
     await scratch.drop();
   }
 }

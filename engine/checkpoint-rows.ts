@@ -67,30 +67,60 @@ function uncopyField(s: string): string {
   return s.includes('\\') ? s.replace(/\\(.)/g, (_m, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c)) : s;
 }
 
-/** Bytes of a chunk's text; a TextEncoder's array owns its buffer (a small `Buffer.from` would share the pool). */
-const utf8 = new TextEncoder();
+/** Room of the work buffer: a chunk of 500 rows of ~1 KB fits. A longer row grows it. */
+const WORK_BYTES = 1 << 20;
 
-class RowsBuilder {
-  count = 0;
-  readonly chunks: Uint8Array[] = [];
-  readonly oversized: { assessmentId: string; bytes: number }[] = [];
-  #lines: string[] = [];
-  readonly chunkRows: number;
-  constructor(chunkRows: number) {
-    this.chunkRows = chunkRows;
+/**
+ * Writes rows as UTF-8 straight into one work buffer and cuts each chunk as
+ * an exact copy of its bytes (one memcpy): no line or chunk string is built
+ * around a state's text and nothing is encoded twice, and each chunk owns its
+ * buffer (transferable). Groups are written one after the other, so one
+ * work buffer serves them all.
+ */
+class RowsWriter {
+  #work: Buffer = Buffer.allocUnsafe(WORK_BYTES);
+  #at = 0;
+  #rows = 0;
+  readonly #chunkRows: number;
+  readonly #limit: number;
+  constructor(chunkRows: number, limit: number) {
+    this.#chunkRows = chunkRows;
+    this.#limit = limit;
   }
-  add(line: string): void {
-    this.#lines.push(line);
-    this.count++;
-    if (this.#lines.length >= this.chunkRows) this.#cut();
+
+  rows(actors: readonly ActorSnapshot[], v?: number): ActorRows {
+    const chunks: Uint8Array[] = [];
+    const oversized: { assessmentId: string; bytes: number }[] = [];
+    for (const a of actors) {
+      const id = a.state.id;
+      const json = encodeJson(a.state);
+      // A UTF-8 byte is at most 3 per UTF-16 unit: most states are decided without counting bytes.
+      if (json.length * 3 > this.#limit) {
+        const bytes = Buffer.byteLength(json, 'utf8');
+        if (bytes > this.#limit) oversized.push({ assessmentId: id, bytes });
+      }
+      const text = copyField(json);
+      const c = a.cursor;
+      const head = `${copyField(id)}\t${shardKey(v ?? shardOf(id))}\t`;
+      const tail = `\t${a.quarantined ? 't' : 'f'}\t${c === undefined ? '\\N' : c[0]}\t${c === undefined ? '\\N' : c[1]}\n`;
+      const most = (head.length + text.length + tail.length) * 3;
+      if (this.#work.length - this.#at < most) {
+        this.#cut(chunks);
+        if (this.#work.length < most) this.#work = Buffer.allocUnsafe(most);
+      }
+      this.#at += this.#work.write(head, this.#at);
+      this.#at += this.#work.write(text, this.#at);
+      this.#at += this.#work.write(tail, this.#at);
+      if (++this.#rows >= this.#chunkRows) this.#cut(chunks);
+    }
+    this.#cut(chunks);
+    return { count: actors.length, chunks, oversized };
   }
-  #cut(): void {
-    if (this.#lines.length > 0) this.chunks.push(utf8.encode(this.#lines.join('')));
-    this.#lines = [];
-  }
-  done(): ActorRows {
-    this.#cut();
-    return { count: this.count, chunks: this.chunks, oversized: this.oversized };
+
+  #cut(chunks: Uint8Array[]): void {
+    if (this.#rows > 0) chunks.push(new Uint8Array(this.#work.buffer, this.#work.byteOffset, this.#at).slice());
+    this.#at = 0;
+    this.#rows = 0;
   }
 }
 
@@ -99,27 +129,17 @@ export function encodeActorRows(
   actors: readonly ActorSnapshot[],
   options: ActorRowsOptions = {},
 ): { all?: ActorRows; byShard?: Map<number, ActorRows> } {
-  const chunkRows = options.chunkRows ?? 500;
-  const limit = options.maxStateBytes ?? Infinity;
-  const groups = new Map<number, RowsBuilder>();
-  const one = new RowsBuilder(chunkRows);
+  const writer = new RowsWriter(options.chunkRows ?? 500, options.maxStateBytes ?? Infinity);
+  if (options.byShard !== true) return { all: writer.rows(actors) };
+  // Grouped first (each group in the actors' order), then written group by group.
+  const groups = new Map<number, ActorSnapshot[]>();
   for (const a of actors) {
-    const id = a.state.id;
-    const v = shardOf(id);
-    const text = encodeJson(a.state);
-    const b = options.byShard === true ? (groups.get(v) ?? groups.set(v, new RowsBuilder(chunkRows)).get(v)!) : one;
-    // A UTF-8 byte is at most 3 per UTF-16 unit: most states are decided without counting bytes.
-    if (text.length * 3 > limit) {
-      const bytes = Buffer.byteLength(text, 'utf8');
-      if (bytes > limit) b.oversized.push({ assessmentId: id, bytes });
-    }
-    const c = a.cursor;
-    b.add(
-      `${copyField(id)}\t${shardKey(v)}\t${copyField(text)}\t${a.quarantined ? 't' : 'f'}\t${c === undefined ? '\\N' : c[0]}\t${c === undefined ? '\\N' : c[1]}\n`,
-    );
+    const v = shardOf(a.state.id);
+    const list = groups.get(v);
+    if (list === undefined) groups.set(v, [a]);
+    else list.push(a);
   }
-  if (options.byShard !== true) return { all: one.done() };
-  return { byShard: new Map([...groups].map(([v, b]) => [v, b.done()])) };
+  return { byShard: new Map([...groups].map(([v, list]) => [v, writer.rows(list, v)])) };
 }
 
 /** Encode a kernel's checkpoint (the worker's side of `Engine.checkpointRows`). */

@@ -238,7 +238,10 @@ export class Engine {
     const byShard = new Map<number, ActorSnapshot[]>();
     for (const a of actors) {
       const owner = this.allotment.ownerOf(a.state.id);
-      byShard.set(owner, [...(byShard.get(owner) ?? []), a]);
+      // Appended in place: a copy per actor made adopting 100k actors quadratic (33 s of a solo restart).
+      const list = byShard.get(owner);
+      if (list === undefined) byShard.set(owner, [a]);
+      else list.push(a);
     }
     for (const [owner, list] of byShard) this.#post(this.#shards[owner]!, { t: 'adopt', actors: list });
   }
@@ -276,7 +279,9 @@ export class Engine {
     const byShard = new Map<number, string[]>();
     for (const id of ids) {
       const owner = this.allotment.ownerOf(id);
-      byShard.set(owner, [...(byShard.get(owner) ?? []), id]);
+      const list = byShard.get(owner);
+      if (list === undefined) byShard.set(owner, [id]);
+      else list.push(id);
     }
     for (const [owner, list] of byShard) this.#post(this.#shards[owner]!, { t: 'watch', ids: list, on });
   }

@@ -11,16 +11,13 @@
  * order's trigger) need the actor. Exchanges index liquidation and stop prices
  * the same way.
  */
-import type { AssessmentActor, MarketView } from '../actors/index.js';
+import type { AssessmentActor, Figures, MarketView } from '../actors/index.js';
 import { SymbolIndex } from './symbol-index.js';
-import type { TriggerHeap } from './trigger-heap.js';
 
 export class PriceIndex {
   readonly #symbols = new Map<string, SymbolIndex>();
   /** An entry is current while its version equals its slot's. */
   #versions = new Uint32Array(1024);
-  /** Heaps holding each slot's current entries, to keep their live counts. */
-  readonly #entries: TriggerHeap[][] = [];
   /** Marks slots already collected for the current tick. */
   #stamp = new Uint32Array(1024);
   #stampNo = 0;
@@ -35,7 +32,6 @@ export class PriceIndex {
 
   /** Make room for a new slot. */
   addSlot(slot: number): void {
-    this.#entries[slot] = [];
     if (slot >= this.#versions.length) {
       this.#versions = grow(this.#versions, slot);
       this.#stamp = grow(this.#stamp, slot);
@@ -43,50 +39,55 @@ export class PriceIndex {
   }
 
   /**
-   * The slots a quote on `symbol` reaches, each once, in slot order; valid
-   * until the next call. Slot order rather than the heaps' price order: slots
-   * were allocated with their actors, so a flash move reaching thousands of
-   * actors walks the heap in address order instead of at random.
+   * How many slots a quote on `symbol` reaches; they are the first that many
+   * of {@link hitSlots}, each once, in slot order, until the next call. Slot
+   * order rather than the heaps' price order: slots were allocated with their
+   * actors, so a flash move reaching thousands of actors walks the heap in
+   * address order instead of at random. Allocates nothing unless two or more
+   * are reached (most ticks reach none).
    */
-  hits(symbol: string, bid: number, ask: number): Uint32Array {
+  hits(symbol: string, bid: number, ask: number): number {
     this.#hitCount = 0;
     const idx = this.#symbols.get(symbol);
-    if (idx === undefined) return NO_HITS;
+    if (idx === undefined) return 0;
     this.#stampNo++;
     idx.collect(bid, ask, this.#versions, this.#collect);
     idx.compact(this.#versions);
-    const hits = this.#hits.subarray(0, this.#hitCount);
-    if (hits.length > 1) hits.sort();
-    return hits;
+    if (this.#hitCount > 1) this.#hits.subarray(0, this.#hitCount).sort();
+    return this.#hitCount;
   }
 
-  /** Drop every entry of a slot. */
+  /** The slots the last {@link hits} reached, in its first entries (the buffer is reused). */
+  get hitSlots(): Uint32Array {
+    return this.#hits;
+  }
+
+  /** Drop every entry of a slot (they go stale where they are; heaps drop stale entries as they grow). */
   remove(slot: number): void {
     this.#versions[slot]!++;
-    const held = this.#entries[slot]!;
-    for (const h of held) h.live--;
-    held.length = 0;
   }
 
-  /** Re-derive a slot's bands and triggers from its actor's state now. */
-  update(slot: number, actor: AssessmentActor, market: MarketView): void {
+  /**
+   * Re-derive a slot's bands and triggers from its actor's state now.
+   * @param fig the actor's figures at these quotes, when the caller has them
+   */
+  update(slot: number, actor: AssessmentActor, market: MarketView, fig?: Figures): void {
     this.remove(slot);
     const s = actor.state;
     if (!actor.live) return; // paused accounts keep their orders and positions judged
     const ver = this.#versions[slot]!;
-    const held = this.#entries[slot]!;
     for (const id in s.orders) {
       const o = s.orders[id]!;
-      this.#index(o.symbol).addOrder(o, slot, ver, held);
+      this.#index(o.symbol).addOrder(o, slot, ver);
     }
     let gross = 0;
     for (const symbol in s.positions) gross += notional(s.positions[symbol]!.qty, symbol, market);
     if (gross === 0) return;
-    const { lossRoom, gainRoom } = actor.watch(market);
+    const { lossRoom, gainRoom } = fig === undefined ? actor.watch(market) : actor.watch(market, fig);
     for (const symbol in s.positions) {
       const qty = s.positions[symbol]!.qty;
       const share = notional(qty, symbol, market) / gross;
-      this.#index(symbol).addBands(qty, market.quote(symbol), lossRoom * share, gainRoom * share, slot, ver, held);
+      this.#index(symbol).addBands(qty, market.quote(symbol), lossRoom * share, gainRoom * share, slot, ver);
     }
   }
 
@@ -99,8 +100,6 @@ export class PriceIndex {
     return idx;
   }
 }
-
-const NO_HITS = new Uint32Array(0);
 
 function notional(qty: number, symbol: string, market: MarketView): number {
   const q = market.quote(symbol);

@@ -4,7 +4,7 @@
  * and the clock deadlines. `full-scan` mode evaluates every exposed actor on
  * every tick instead; tests prove both modes emit the same events.
  */
-import { AssessmentActor, parseTier, type AssessmentState, type Cause, type Tier } from '../actors/index.js';
+import { AssessmentActor, parseTier, type AssessmentState, type Figures, type Tier } from '../actors/index.js';
 import type { OutputEvent, SequencedInput, StateDelta } from './inputs.js';
 import { ActorStepper, STEP_CLOCK, STEP_COMMAND, STEP_RESOLUTION, STEP_TICK } from './actor-stepper.js';
 import { DeltaTracker } from './delta-tracker.js';
@@ -46,7 +46,6 @@ export class ShardKernel {
   #input = -1;
   readonly #deltas = new DeltaTracker(this.#slotOf);
   readonly #steps: ActorStepper;
-  #tickCause: Extract<Cause, { kind: 'tick' }> | undefined;
   readonly #beforeStep: ((assessmentId: string) => void) | undefined;
 
   constructor(options: ShardKernelOptions = {}) {
@@ -56,7 +55,8 @@ export class ShardKernel {
     const hooks = {
       stepped: (slot: number, emitted: boolean) => {
         if (emitted) this.#schedule(slot); // a phase change or new status can bring a deadline forward
-        this.#reindex(slot);
+        // A quiet step leaves the figures it judged: the bands are derived from them rather than marked again.
+        this.#reindex(slot, this.#actors[slot]!.takeSettledFigures());
       },
       quarantined: (slot: number) => this.#index.remove(slot),
     };
@@ -279,15 +279,18 @@ export class ShardKernel {
     this.stats.ticks++;
     if (ts > this.#now) this.#advance(ts); // deadlines passed before this tick fire at the quotes before it
     this.book.applyQuote(symbol, seq, ts, bid, ask, bidSize, askSize);
-    this.#tickCause = { kind: 'tick', seq, ts, symbol, bid, ask };
     if (this.mode === 'full-scan') {
+      const cause = { kind: 'tick', seq, ts, symbol, bid, ask } as const;
       for (let slot = 0; slot < this.#actors.length; slot++) {
-        if (!this.#quarantined[slot] && exposedTo(this.#actors[slot]!.state, symbol)) this.#steps.call(slot, STEP_TICK, this.#tickCause);
+        if (!this.#quarantined[slot] && exposedTo(this.#actors[slot]!.state, symbol)) this.#steps.call(slot, STEP_TICK, cause);
       }
       return;
     }
-    const hits = this.#index.hits(symbol, bid, ask);
-    for (let h = 0; h < hits.length; h++) this.#steps.call(hits[h]!, STEP_TICK, this.#tickCause);
+    const n = this.#index.hits(symbol, bid, ask);
+    if (n === 0) return; // most ticks: nothing to judge, nothing to allocate
+    const hits = this.#index.hitSlots;
+    const cause = { kind: 'tick', seq, ts, symbol, bid, ask } as const; // one per tick, shared by its verdicts
+    for (let h = 0; h < n; h++) this.#steps.call(hits[h]!, STEP_TICK, cause);
   }
 
   /**
@@ -370,8 +373,8 @@ export class ShardKernel {
 
   // -- INDEX AND DEADLINES ---------------------------------------------------------------
 
-  #reindex(slot: number): void {
-    if (this.mode === 'indexed') this.#index.update(slot, this.#actors[slot]!, this.book);
+  #reindex(slot: number, fig?: Figures): void {
+    if (this.mode === 'indexed') this.#index.update(slot, this.#actors[slot]!, this.book, fig);
   }
 
   /** (Re)enter the actor's next clock deadline. Early is harmless; late would miss a roll. */

@@ -31,16 +31,16 @@ export class SymbolIndex {
   }
 
   /** A working order's trigger: the price at which matching could fill or trigger it. */
-  addOrder(o: Order, slot: number, ver: number, held: TriggerHeap[]): void {
+  addOrder(o: Order, slot: number, ver: number): void {
     if (o.type === 'market' || (o.type === 'stop' && o.triggered)) {
-      this.#push(this.bidHigh, -Infinity, slot, ver, held); // waits for liquidity: every tick
+      this.bidHigh.push(-Infinity, slot, ver); // waits for liquidity: every tick
     } else if (o.type === 'limit') {
-      if (o.side === 'buy') this.#push(this.askLow, -o.limitPrice!, slot, ver, held);
-      else this.#push(this.bidHigh, o.limitPrice!, slot, ver, held);
+      if (o.side === 'buy') this.askLow.push(-o.limitPrice!, slot, ver);
+      else this.bidHigh.push(o.limitPrice!, slot, ver);
     } else if (o.side === 'buy') {
-      this.#push(this.askHigh, o.stopPrice!, slot, ver, held);
+      this.askHigh.push(o.stopPrice!, slot, ver);
     } else {
-      this.#push(this.bidLow, -o.stopPrice!, slot, ver, held);
+      this.bidLow.push(-o.stopPrice!, slot, ver);
     }
   }
 
@@ -48,9 +48,9 @@ export class SymbolIndex {
    * A position's band: the account's loss room `loss` and gain room `gain`
    * allotted to this position, turned into prices on its marking side.
    */
-  addBands(qty: number, quote: Quote | undefined, loss: number, gain: number, slot: number, ver: number, held: TriggerHeap[]): void {
+  addBands(qty: number, quote: Quote | undefined, loss: number, gain: number, slot: number, ver: number): void {
     if (quote === undefined) {
-      this.#push(this.bidHigh, -Infinity, slot, ver, held);
+      this.bidHigh.push(-Infinity, slot, ver);
       return;
     }
     const q = Math.abs(qty);
@@ -59,23 +59,19 @@ export class SymbolIndex {
     const down = Math.max(0, loss * (1 - RELATIVE_MARGIN) - margin) / q;
     const up = Math.max(0, gain * (1 - RELATIVE_MARGIN) - margin) / q;
     if (qty > 0) {
-      if (Number.isFinite(down)) this.#push(this.bidLow, -(mark - down), slot, ver, held);
-      if (Number.isFinite(up)) this.#push(this.bidHigh, mark + up, slot, ver, held);
+      if (Number.isFinite(down)) this.bidLow.push(-(mark - down), slot, ver);
+      if (Number.isFinite(up)) this.bidHigh.push(mark + up, slot, ver);
     } else {
-      if (Number.isFinite(down)) this.#push(this.askHigh, mark + down, slot, ver, held);
-      if (Number.isFinite(up)) this.#push(this.askLow, -(mark - up), slot, ver, held);
+      if (Number.isFinite(down)) this.askHigh.push(mark + down, slot, ver);
+      if (Number.isFinite(up)) this.askLow.push(-(mark - up), slot, ver);
     }
   }
 
+  /** Drop stale entries once a heap has doubled: the owner stales entries by version without counting them. */
   compact(versions: Uint32Array): void {
-    this.bidHigh.compactIfStale(versions);
-    this.bidLow.compactIfStale(versions);
-    this.askHigh.compactIfStale(versions);
-    this.askLow.compactIfStale(versions);
-  }
-
-  #push(heap: TriggerHeap, key: number, slot: number, ver: number, held: TriggerHeap[]): void {
-    heap.push(key, slot, ver);
-    held.push(heap);
+    this.bidHigh.compactIfGrown(versions);
+    this.bidLow.compactIfGrown(versions);
+    this.askHigh.compactIfGrown(versions);
+    this.askLow.compactIfGrown(versions);
   }
 }

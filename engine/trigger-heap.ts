@@ -8,6 +8,8 @@ export class TriggerHeap {
   #slots: Int32Array;
   #vers: Uint32Array;
   #size = 0;
+  /** Entries after the last {@link compactIfGrown} rebuild. */
+  #rebuiltSize = 512;
   /** Entries believed current; maintained by the owner when it stales entries. */
   live = 0;
 
@@ -56,33 +58,65 @@ export class TriggerHeap {
     }
   }
 
-  /** Rebuild without stale entries once they outnumber live ones. */
+  /**
+   * Rebuild without stale entries once they outnumber live ones (`live` kept by the owner). In place, by
+   * pushing the current entries again in array order: the same heap as a rebuild into fresh arrays.
+   */
   compactIfStale(versions: Uint32Array): void {
     if (this.#size < 1024 || this.#size < 2 * this.live) return;
-    const keys = this.#keys.slice(0, this.#size);
-    const slots = this.#slots.slice(0, this.#size);
-    const vers = this.#vers.slice(0, this.#size);
     const n = this.#size;
+    const keys = this.#keys;
+    const slots = this.#slots;
+    const vers = this.#vers;
     this.#size = 0;
     this.live = 0;
+    // push writes only below the entry being read (the heap never outgrows the entries read so far)
     for (let i = 0; i < n; i++) {
-      if (vers[i] === versions[slots[i]!]) this.push(keys[i]!, slots[i]!, vers[i]!);
+      const key = keys[i]!;
+      const slot = slots[i]!;
+      const ver = vers[i]!;
+      if (ver === versions[slot]) this.push(key, slot, ver);
     }
+  }
+
+  /**
+   * Rebuild without stale entries once the heap has doubled since the last rebuild: for an owner that stales
+   * entries without counting them (the order of equal keys may change, so only where it does not matter).
+   * Amortized over the pushes that doubled it, a rebuild costs O(1) a push.
+   */
+  compactIfGrown(versions: Uint32Array): void {
+    if (this.#size < 1024 || this.#size < 2 * this.#rebuiltSize) return;
+    const keys = this.#keys;
+    const slots = this.#slots;
+    const vers = this.#vers;
+    let n = 0;
+    for (let i = 0; i < this.#size; i++) {
+      if (vers[i] !== versions[slots[i]!]) continue;
+      keys[n] = keys[i]!;
+      slots[n] = slots[i]!;
+      vers[n] = vers[i]!;
+      n++;
+    }
+    this.#size = n;
+    this.live = n;
+    this.#rebuiltSize = Math.max(n, 512);
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i, keys[i]!, slots[i]!, vers[i]!, n);
   }
 
   #popTop(): void {
     const last = --this.#size;
     if (last === 0) return;
-    const key = this.#keys[last]!;
-    const slot = this.#slots[last]!;
-    const ver = this.#vers[last]!;
+    this.#siftDown(0, this.#keys[last]!, this.#slots[last]!, this.#vers[last]!, last);
+  }
+
+  /** Place (key, slot, ver) at `i` or below, among the first `size` entries. */
+  #siftDown(i: number, key: number, slot: number, ver: number, size: number): void {
     const keys = this.#keys;
-    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= last) break;
+      if (l >= size) break;
       const r = l + 1;
-      const c = r < last && keys[r]! < keys[l]! ? r : l;
+      const c = r < size && keys[r]! < keys[l]! ? r : l;
       if (keys[c]! >= key) break;
       this.#move(c, i);
       i = c;

@@ -22,7 +22,7 @@ import { DEFAULT_INSTRUMENTS, type AssessmentState } from '../../actors/index.js
 import { Engine } from '../engine.js';
 import { MarketInputGate } from '../market-input-gate.js';
 import { MarketRegistry } from '../market-validation.js';
-import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/engine-node.js';
+import type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from '../node/intake.js';
 import { FencedError, type MarketLog } from '../node/ports.js';
 import { backfillRecent } from './recent-market.js';
 import { ShardKernel } from '../shard-kernel.js';

@@ -144,7 +144,12 @@ export async function composeNode(config: NodeConfig, log: Logger, extraOutputs:
             onIngested: heard,
             onError: (err, dropped) => log.warn({ err, dropped }, 'history write failed'),
           });
-    if (projector !== undefined) outputs.push(projector);
+    if (projector !== undefined) {
+      outputs.push(projector);
+      // Closed before the client it writes with (closers run in reverse): after a stop without a hand-over
+      // (or a halt) events may still be queued, and a write to a closed client is retried for ever.
+      closer('history projector', () => projector.close());
+    }
     if (config.natsUrl) {
       // Pings every 10 s, three unanswered end the link: a cut that drops packets
       // (no reset) is noticed in ~30 s, not after TCP's retransmit backoff.

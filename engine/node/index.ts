@@ -1,9 +1,9 @@
 /**
- * engine/node/: an engine driven by a market log and a command journal,
- * checkpointed and recoverable, behind ports that transports and stores implement.
+ * engine/node/: the ports a node is driven through (market log, command
+ * journal, checkpoint store), the intake's request and answer, and the merge
+ * of the two logs into the total order (see engine/cluster/ for the node).
  */
-export { EngineNode } from './engine-node.js';
-export type { EngineNodeOptions, IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from './engine-node.js';
+export type { IntakeRefusal, IntakeRequest, IntakeResult, NodeInspection } from './intake.js';
 export { canonicalJson, mergeInputs, mergeSequenced, stateDigest } from './merge-inputs.js';
 export type { CoordinatedInput } from './merge-inputs.js';
 export { NodeMetrics } from './node-metrics.js';

@@ -60,6 +60,25 @@ test('actor rows read back to the same ids, states, quarantine flags, cursors an
   );
 });
 
+test('rows too long for the room left in a chunk, or for any chunk, start a new one and every row reads back whole, multi-byte text included', () => {
+  // ~0.2 MB and ~1.5 MB of UTF-8 (3 bytes per character): over a chunk's room after a few rows, and over a whole chunk's.
+  const actors = Array.from({ length: 12 }, (_, i) =>
+    actor(`big-${i}`, { blob: i % 5 === 2 ? '€'.repeat(i === 7 ? 500_000 : 70_000) : 'ünïcödé' }),
+  );
+  const { all } = encodeActorRows(actors, { chunkRows: 500 });
+  assert.ok(all!.chunks.length > 1, 'the rows did not fit one chunk');
+  const back = [...parseActorRows(all!)];
+  assert.deepEqual(
+    back.map((r) => r.assessmentId),
+    actors.map((a) => a.state.id),
+  );
+  assert.deepEqual(
+    back.map((r) => decodeJson(r.state)),
+    actors.map((a) => a.state),
+  );
+  for (const c of all!.chunks) assert.equal(c.byteLength, c.buffer.byteLength, 'a chunk owns exactly its bytes');
+});
+
 test('rows grouped by virtual shard hold each actor once, under its own shard, and states over the limit are reported', () => {
   const actors = Array.from({ length: 200 }, (_, i) => actor(`acc-${i}`, i === 5 ? { blob: 'x'.repeat(5_000) } : {}));
   const { byShard } = encodeActorRows(actors, { byShard: true, maxStateBytes: 4_096 });

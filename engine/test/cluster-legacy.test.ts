@@ -1,13 +1,92 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { parseCommand } from '../../actors/index.js';
 import { convertLegacyGroup, LegacyLayoutConflictError, PgCheckpointStore, PgJournal } from '../../persistence/index.js';
-import { EngineNode, FencedError, shardKey, shardOf, stateDigest, VIRTUAL_SHARDS } from '../index.js';
+import type { MemoryMarketLog } from '../../transport/memory/index.js';
+import {
+  Engine,
+  FencedError,
+  shardKey,
+  shardOf,
+  stateDigest,
+  VIRTUAL_SHARDS,
+  type IntakeRequest,
+  type JournalAppendResult,
+  type JournalInput,
+} from '../index.js';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
 import { ClusterHarness, createReq, tiers } from './cluster-harness.js';
-import { until } from '../testing/until.js';
 
 const skip = await serviceGate('postgres', '127.0.0.1', 5432);
+
+/**
+ * The single-group layout as an older version wrote it: one journal and one
+ * checkpoint for the whole group under one owner epoch (PgJournal,
+ * PgCheckpointStore), its engine fed as that version fed it: the market log
+ * in order, each journaled request right after the market input its
+ * watermark names.
+ */
+class LegacyGroupWriter {
+  readonly #journal: PgJournal;
+  readonly #checkpoints: PgCheckpointStore;
+  readonly #market: MemoryMarketLog;
+  readonly engine: Engine;
+  readonly epoch: number;
+  #seq = 0;
+  #journalPos = 0;
+  #version = 0;
+
+  private constructor(db: TestDatabase, market: MemoryMarketLog, engine: Engine, epoch: number) {
+    this.#journal = new PgJournal(db.sql);
+    this.#checkpoints = new PgCheckpointStore(db.sql);
+    this.#market = market;
+    this.engine = engine;
+    this.epoch = epoch;
+  }
+
+  /** Claim the group and start an empty engine. */
+  static async start(db: TestDatabase, market: MemoryMarketLog): Promise<LegacyGroupWriter> {
+    const epoch = await new PgCheckpointStore(db.sql).claim();
+    return new LegacyGroupWriter(db, market, await Engine.start({ workers: 2, tiers, flushIntervalMs: 0 }), epoch);
+  }
+
+  /** Apply the market log up to its last input. */
+  async readMarket(): Promise<void> {
+    if (this.#seq >= this.#market.lastSeq) return;
+    const reader = this.#market.open(this.#seq + 1);
+    for await (const m of reader) {
+      this.engine.submit(m, m.seq);
+      this.#seq = m.seq;
+      if (m.seq >= this.#market.lastSeq) break;
+    }
+    await reader.stop();
+  }
+
+  /** Journal a request at the market position reached, then apply it there. */
+  async offer(req: IntakeRequest): Promise<JournalAppendResult> {
+    await this.readMarket();
+    const input: JournalInput =
+      req.kind === 'create'
+        ? { type: 'create', assessmentId: req.assessmentId, traderId: req.traderId, tierId: req.tierId }
+        : { type: 'command', assessmentId: req.assessmentId, command: parseCommand(req.command) };
+    const clientOrderId = input.type === 'create' ? '__create' : 'clientOrderId' in input.command ? input.command.clientOrderId : null;
+    const [r] = await this.#journal.appendBatch([{ input, clientOrderId, tickWatermark: this.#seq }], this.epoch);
+    if (r!.ok) {
+      this.engine.submit(input, this.#seq);
+      this.#journalPos = r!.position;
+    }
+    return r!;
+  }
+
+  /** Save the group's checkpoint at the market position reached. */
+  async checkpoint(): Promise<void> {
+    await this.readMarket();
+    const snapshot = await this.engine.snapshot();
+    const mark = { inputPos: snapshot.lastInput, tickSeq: this.#seq, journalPos: this.#journalPos };
+    await this.#checkpoints.save({ ...mark, version: ++this.#version, snapshot }, this.epoch);
+  }
+}
 
 let db: TestDatabase;
 before(async () => {
@@ -17,35 +96,25 @@ after(async () => {
   await db?.drop();
 });
 
-test('rows of the single-group layout are converted once, exactly, into per-shard rows: a solo node then recovers the very states the old node had, and the old node is fenced', {
+test('rows of the single-group layout are converted once, exactly, into per-shard rows: a solo node then recovers the very states the old layout held, and its old owner is fenced', {
   skip,
 }, async () => {
   const h = new ClusterHarness(db);
   h.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });
   h.ticks(3);
-  // The old layout, as a single-group node writes it.
-  const old = await EngineNode.start({
-    market: h.market,
-    journal: new PgJournal(db.sql),
-    checkpoints: new PgCheckpointStore(db.sql),
-    marketTail: () => h.market.tail(),
-    engine: { workers: 2, tiers, flushIntervalMs: 0 },
-    checkpointIntervalMs: 0,
-  });
-  await old.ready;
+  const old = await LegacyGroupWriter.start(db, h.market);
   const ids = Array.from({ length: 12 }, (_, n) => `legacy-${n}`);
   for (const id of ids) assert.equal((await old.offer(createReq(id))).ok, true);
   h.ticks(5);
   for (const [k, id] of ids.entries())
     assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`l${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
   h.ticks(5);
-  await until(() => old.lastSeq >= h.market.lastSeq, { what: 'the legacy node to apply the market log', intervalMs: 5 });
-  await old.checkpointNow();
+  await old.checkpoint();
   for (const [k, id] of ids.slice(0, 6).entries())
     assert.equal((await old.offer({ kind: 'command', assessmentId: id, command: h.place(`after-${k}`, 'buy') })).ok, true);
   h.ticks(5);
-  await until(() => old.lastSeq >= h.market.lastSeq, { what: 'the legacy node to apply the market log', intervalMs: 5 });
-  const before = new Map((await old.inspect()).snapshot.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]));
+  await old.readMarket();
+  const before = new Map((await old.engine.snapshot()).kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]));
 
   const converted = await convertLegacyGroup(db.sql);
   assert.deepEqual(converted, { converted: true, journalEntries: 18 + ids.length, actors: ids.length, checkpoint: true });
@@ -67,16 +136,15 @@ test('rows of the single-group layout are converted once, exactly, into per-shar
     'a second start converts nothing',
   );
 
-  // The old node, still running, can no longer write.
-  const refused = await old.offer({ kind: 'command', assessmentId: ids[0]!, command: h.place('stale', 'buy') });
-  assert.ok(!refused.ok && refused.code === 'JOURNAL_UNAVAILABLE');
-  assert.ok(old.fault instanceof FencedError);
-  await old.stop({ checkpoint: false });
+  // The old owner, were it still running, can no longer write.
+  await assert.rejects(old.offer({ kind: 'command', assessmentId: ids[0]!, command: h.place('stale', 'buy') }), FencedError);
+  await assert.rejects(old.checkpoint(), FencedError);
+  await old.engine.stop();
 
   const node = await h.start(undefined);
   await node.ready;
   const after = new Map((await node.inspect()).snapshot.kernel.actors.map((a) => [a.state.id, stateDigest(a.state)]));
-  assert.deepEqual(after, before, 'every state as the old node had it');
+  assert.deepEqual(after, before, 'every state as the old layout held it');
   assert.ok('after-0' in (await node.state(ids[0]!))!.clientOrderIds, 'orders journaled after the old checkpoint are back');
   assert.equal((await h.offer({ kind: 'command', assessmentId: ids[1]!, command: h.place('new', 'buy') })).ok, true);
   h.ticks(3);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../testing/pg-test-db.js';
 import { serviceGate } from '../testing/service-gate.js';
-import { PgShardJournal } from '../../persistence/index.js';
+import { PgShardJournal, PgShardStore } from '../../persistence/index.js';
 import { JournalOutcomeUnknownError, shardKey, shardOf, VIRTUAL_SHARDS, type ShardJournal } from '../index.js';
 import { ClusterHarness, createReq, idInShard } from './cluster-harness.js';
 import { until } from '../testing/until.js';
@@ -25,33 +25,36 @@ describe('cluster node', { skip }, () => {
     h = new ClusterHarness(db);
   });
 
-  test('a solo node serves every shard; stopped without a hand-over and restarted, it recovers exactly the state and events of an uninterrupted run', async () => {
-    h.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });
-    h.ticks(5);
-    const first = await h.start(undefined);
-    await first.ready;
-    assert.equal(first.servedShards().size, VIRTUAL_SHARDS);
-    const ids = ['s1', 's2', 's3', 's4'];
-    for (const id of ids) assert.equal((await h.offer(createReq(id))).ok, true);
-    h.ticks(10);
-    for (const [k, id] of ids.entries())
-      assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`c${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
-    h.ticks(10);
-    await h.caughtUp();
-    await first.checkpointNow();
-    assert.equal((await h.offer({ kind: 'command', assessmentId: 's1', command: h.place('after-checkpoint', 'buy') })).ok, true);
-    h.ticks(10);
-    await h.caughtUp();
-    await first.stop({ handOver: false });
-    h.nodes.clear();
-    h.ticks(5);
-    const second = await h.start(undefined);
-    await second.ready;
-    assert.ok(second.epoch > first.epoch, 'the restarted node holds every shard at a newer epoch');
-    const s1 = await second.state('s1');
-    assert.ok(s1 !== undefined && 'after-checkpoint' in s1.clientOrderIds, 'the order journaled after the checkpoint is back');
-    assert.equal(await h.assertEqualsReplay(), 4);
-  });
+  // COPY as on a Postgres server; unnest as on the embedded Postgres (PGlite has no COPY FROM STDIN), what `npm start` runs on.
+  for (const copy of [true, false])
+    test(`a solo node serves every shard; stopped without a hand-over and restarted, it recovers exactly the state and events of an uninterrupted run (checkpoint rows by ${copy ? 'COPY' : 'unnest'})`, async () => {
+      const store = () => ({ store: new PgShardStore(db.sql, { copy }) });
+      h.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });
+      h.ticks(5);
+      const first = await h.start(undefined, store());
+      await first.ready;
+      assert.equal(first.servedShards().size, VIRTUAL_SHARDS);
+      const ids = ['s1', 's2', 's3', 's4'];
+      for (const id of ids) assert.equal((await h.offer(createReq(id))).ok, true);
+      h.ticks(10);
+      for (const [k, id] of ids.entries())
+        assert.equal((await h.offer({ kind: 'command', assessmentId: id, command: h.place(`c${k}`, k % 2 ? 'buy' : 'sell') })).ok, true);
+      h.ticks(10);
+      await h.caughtUp();
+      await first.checkpointNow();
+      assert.equal((await h.offer({ kind: 'command', assessmentId: 's1', command: h.place('after-checkpoint', 'buy') })).ok, true);
+      h.ticks(10);
+      await h.caughtUp();
+      await first.stop({ handOver: false });
+      h.nodes.clear();
+      h.ticks(5);
+      const second = await h.start(undefined, store());
+      await second.ready;
+      assert.ok(second.epoch > first.epoch, 'the restarted node holds every shard at a newer epoch');
+      const s1 = await second.state('s1');
+      assert.ok(s1 !== undefined && 'after-checkpoint' in s1.clientOrderIds, 'the order journaled after the checkpoint is back');
+      assert.equal(await h.assertEqualsReplay(), 4);
+    });
 
   test('intake for an assessment whose shard is not served here is refused NOT_OWNER, and nothing is journaled', async () => {
     h.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });

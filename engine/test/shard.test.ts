@@ -19,6 +19,20 @@ test('the shard function is FNV-1a 32 over UTF-8 and its values never change', (
   for (const [id, vshard] of golden) assert.equal(shardOf(id), vshard, id);
 });
 
+test('the shard function hashes ASCII and non-ASCII ids alike over their UTF-8 bytes', () => {
+  const reference = (key: string): number => {
+    let h = 0x811c9dc5;
+    for (const b of new TextEncoder().encode(key)) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+    return h >>> 0;
+  };
+  const parts = ['a', 'Z', '-', '0', '\u007f', 'é', 'ü', '€', '😀', '\u0000'];
+  for (let n = 0; n < 5_000; n++) {
+    let id = '';
+    for (let k = n; k > 0; k = Math.floor(k / parts.length)) id += parts[k % parts.length];
+    assert.equal(fnv1a32(id), reference(id), JSON.stringify(id));
+  }
+});
+
 test('virtual shards spread evenly enough over many ids', () => {
   const counts = new Array<number>(VIRTUAL_SHARDS).fill(0);
   const n = 200_000;

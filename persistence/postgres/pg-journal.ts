@@ -81,28 +81,18 @@ export class PgJournal implements Journal {
       throw mapPgError(err);
     }
     if (answer?.owned !== true) throw new FencedError(this.#group, epoch);
-    // Entries in insertion (= position) order; keyed entries match by key, the others in turn.
+    // The inserted entries in position order, which is batch order: walked beside the batch, each entry is
+    // the next inserted one or was not inserted (a duplicate: a later entry never holds its key).
     const inserted = answer.inserted === null ? [] : (JSON.parse(answer.inserted) as [string, string, string | null][]);
-    const byKey = new Map<string, number>();
-    const unkeyed: number[] = [];
-    for (const [position, assessmentId, key] of inserted) {
-      if (key === null) unkeyed.push(Number(position));
-      else byKey.set(`${assessmentId}\u0000${key}`, Number(position));
-    }
     const results = new Array<JournalAppendResult>(entries.length);
     const duplicates: number[] = [];
-    let u = 0;
+    let r = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      if (e.clientOrderId === null) {
-        results[i] = { ok: true, position: unkeyed[u++]! };
-        continue;
-      }
-      const key = `${e.input.assessmentId}\u0000${e.clientOrderId}`;
-      const pos = byKey.get(key);
-      if (pos !== undefined) {
-        byKey.delete(key); // a second entry with this key in the batch is the duplicate
-        results[i] = { ok: true, position: pos };
+      const next = inserted[r];
+      if (next !== undefined && next[1] === e.input.assessmentId && next[2] === e.clientOrderId) {
+        results[i] = { ok: true, position: Number(next[0]) };
+        r++;
       } else {
         results[i] = { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: undefined };
         duplicates.push(i);

@@ -27,13 +27,6 @@ export interface PgShardJournalOptions {
   readonly pageSize?: number;
 }
 
-interface Row {
-  t: 'i' | 'h';
-  position: string | null;
-  assessment_id: string | null;
-  client_order_id: string | null;
-}
-
 interface ReadRow {
   position: string;
   command: string;
@@ -45,6 +38,8 @@ interface ReadRow {
 export class PgShardJournal implements ShardJournal {
   readonly #sql: postgres.Sql;
   readonly #pageSize: number;
+  /** Shard keys by shard, made once each (one per entry written otherwise). */
+  readonly #keys: string[] = [];
 
   /** @param sql a client connected to a migrated database */
   constructor(sql: postgres.Sql, options: PgShardJournalOptions = {}) {
@@ -54,15 +49,24 @@ export class PgShardJournal implements ShardJournal {
 
   async appendBatch(entries: readonly ShardJournalAppend[]): Promise<ShardJournalAppendResult[]> {
     if (entries.length === 0) return [];
-    const doc: Array<{ g: string; e: number; a: string; c: JournalInput; k: string | null; w: number }> = [];
-    for (const x of entries) {
+    // One JSON document per batch, as PgJournal's; a batch's entries share one watermark as a rule: it is
+    // sent once, and only a differing one per entry.
+    const w0 = entries[0]!.tickWatermark;
+    const doc = new Array<{ g: string; e: number; a: string; c: JournalInput; k: string | null; w?: number }>(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const x = entries[i]!;
       if (!Number.isSafeInteger(x.tickWatermark) || x.tickWatermark < 0)
         throw new RangeError(`tickWatermark must be a non-negative safe integer, got ${x.tickWatermark}`);
-      doc.push({ g: shardKey(x.shard), e: x.epoch, a: x.input.assessmentId, c: x.input, k: x.clientOrderId, w: x.tickWatermark });
+      const g = (this.#keys[x.shard] ??= shardKey(x.shard));
+      doc[i] =
+        x.tickWatermark === w0
+          ? { g, e: x.epoch, a: x.input.assessmentId, c: x.input, k: x.clientOrderId }
+          : { g, e: x.epoch, a: x.input.assessmentId, c: x.input, k: x.clientOrderId, w: x.tickWatermark };
     }
-    let rows: Row[];
+    let answer: { held: string | null; inserted: string | null } | undefined;
     try {
-      rows = await this.#sql<Row[]>`
+      // One row back: the shards held and the inserted entries, each as one JSON text (a row per entry cost the client a parse each).
+      [answer] = await this.#sql<{ held: string | null; inserted: string | null }[]>`
         with u as (
           select * from rows from (jsonb_to_recordset(${encodeJson(doc)}::text::jsonb) as (g text, e bigint, a text, c jsonb, k text, w bigint))
                  with ordinality as u(g, e, a, c, k, w, ord)),
@@ -73,51 +77,35 @@ export class PgShardJournal implements ShardJournal {
            order by o.group_id for share of o),
         ins as (
           insert into journal (group_id, assessment_id, command, client_order_id, tick_watermark)
-          select u.g, u.a, u.c, u.k, u.w from u where u.g in (select group_id from held)
+          select u.g, u.a, u.c, u.k, coalesce(u.w, ${String(w0)}::bigint) from u where u.g in (select group_id from held)
            order by u.ord
           on conflict (assessment_id, client_order_id) do nothing
           returning position, assessment_id, client_order_id)
-        select 'i' as t, position::text as position, assessment_id, client_order_id from ins
-        union all
-        select 'h', null, group_id, null from held`;
+        select (select json_agg(group_id)::text from held) as held,
+               (select json_agg(json_build_array(position::text, assessment_id, client_order_id) order by position)::text from ins) as inserted`;
     } catch (err) {
       if (sentThenLost(err)) throw new JournalOutcomeUnknownError(String((err as Error).message ?? err), { cause: err });
       throw mapPgError(err);
     }
-    const held = new Set<string>();
-    const inserted: Array<{ pos: number; assessmentId: string; clientOrderId: string | null }> = [];
-    for (const r of rows) {
-      if (r.t === 'h') held.add(r.assessment_id!);
-      else inserted.push({ pos: Number(r.position), assessmentId: r.assessment_id!, clientOrderId: r.client_order_id });
-    }
-    inserted.sort((a, b) => a.pos - b.pos);
-    // Rows come back in insertion (= position) order; keyed entries match by key, the others in turn.
-    const byKey = new Map<string, number>();
-    const unkeyed: number[] = [];
-    for (const r of inserted) {
-      if (r.clientOrderId === null) unkeyed.push(r.pos);
-      else byKey.set(`${r.assessmentId}\u0000${r.clientOrderId}`, r.pos);
-    }
-    const results: ShardJournalAppendResult[] = [];
+    const held = new Set<string>(answer?.held == null ? [] : (JSON.parse(answer.held) as string[]));
+    // The inserted entries in position order, which is batch order: walked beside the batch, each held entry
+    // is the next inserted one or was not inserted (a duplicate: a later entry never holds its key).
+    const inserted = answer?.inserted == null ? [] : (JSON.parse(answer.inserted) as [string, string, string | null][]);
+    const results = new Array<ShardJournalAppendResult>(entries.length);
     const duplicates: number[] = [];
-    let u = 0;
+    let r = 0;
     for (let i = 0; i < entries.length; i++) {
       const x = entries[i]!;
       if (!held.has(doc[i]!.g)) {
-        results.push({ ok: false, reason: 'FENCED' });
+        results[i] = { ok: false, reason: 'FENCED' };
         continue;
       }
-      if (x.clientOrderId === null) {
-        results.push({ ok: true, position: unkeyed[u++]! });
-        continue;
-      }
-      const key = `${x.input.assessmentId}\u0000${x.clientOrderId}`;
-      const pos = byKey.get(key);
-      if (pos !== undefined) {
-        byKey.delete(key); // a second entry with this key in the batch is the duplicate
-        results.push({ ok: true, position: pos });
+      const next = inserted[r];
+      if (next !== undefined && next[1] === x.input.assessmentId && next[2] === x.clientOrderId) {
+        results[i] = { ok: true, position: Number(next[0]) };
+        r++;
       } else {
-        results.push({ ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: undefined });
+        results[i] = { ok: false, reason: 'DUPLICATE_CLIENT_ORDER_ID', position: undefined };
         duplicates.push(i);
       }
     }

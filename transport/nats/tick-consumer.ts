@@ -15,38 +15,13 @@
 import { Decoder } from '@msgpack/msgpack';
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import type { Instrument } from '../../actors/index.js';
-import {
-  isValidTimestamp,
-  MarketRegistry,
-  parseInstrument,
-  validateQuoteShape,
-  type MarketInput,
-  type MarketInputRefusal,
-} from '../../engine/index.js';
+import { MarketRegistry, parseInstrument, type MarketInput } from '../../engine/index.js';
+import { MarketMessageDecoder, type MalformedMessage } from './market-message-decoder.js';
 import { INSTRUMENTS_PREFIX, parseMarketSubject, withNamespace } from './subjects.js';
-import { TickPayloadReader, utf8Exact } from './tick-payload.js';
 
 export type { MarketInput };
 
-/** A message skipped as malformed. */
-export interface MalformedMessage {
-  /** Stream sequence of the message. */
-  readonly seq: number;
-  readonly subject: string;
-  /** Why it was skipped, e.g. `bad msgpack: …`, `missing or invalid field "bid"`, `unknown symbol "X"`. */
-  readonly reason: string;
-  /**
-   * The class of the reason, for a metric label: `malformed`, `duplicate_seq`,
-   * or a market-input refusal code in lower case (`unknown_symbol`,
-   * `price_out_of_range`, `crossed_quote`, …).
-   */
-  readonly kind: MalformedKind;
-  /** The market-input refusal code, when the message decoded but its content is refused. */
-  readonly code?: MarketInputRefusal;
-}
-
-/** Metric label of a skipped message. */
-export type MalformedKind = 'malformed' | 'duplicate_seq' | Lowercase<MarketInputRefusal>;
+export type { MalformedKind, MalformedMessage } from './market-message-decoder.js';
 
 export interface JetStreamTickSourceOptions {
   /** Market stream name. @default 'MARKET' */
@@ -81,23 +56,17 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
   readonly #stream: string;
   readonly #startSeq: number;
   readonly #namespace: string;
-  readonly #symbols: ReadonlySet<string> | undefined;
-  readonly #markets: ReadonlySet<string> | undefined;
   readonly #registry: MarketRegistry | undefined;
   readonly #onMalformed: JetStreamTickSourceOptions['onMalformed'];
+  /** For the instrument definitions read ahead of `startSeq`. */
   readonly #decoder = new Decoder();
+  readonly #messageDecoder: MarketMessageDecoder;
   readonly #pullBatch: number;
-  /** Parsed subjects: a stream has few distinct subjects and parsing one costs more than decoding its payload. */
-  readonly #subjects = new Map<string, ReturnType<typeof parseMarketSubject>>();
-  /** A tick subject's symbol as UTF-8, for {@link TickPayloadReader} (none when the symbol does not survive a round trip). */
-  readonly #symbolBytes = new Map<string, Uint8Array | null>();
-  readonly #payload = new TickPayloadReader();
   #messages: ConsumerMessages | undefined;
   #stopped = false;
   #started = false;
   /** Resolves the wait of `batches()` for more messages. */
   #wakeBatches: (() => void) | undefined;
-  #malformed = 0;
   #lastSeq = 0;
 
   constructor(js: JetStreamClient, options: JetStreamTickSourceOptions = {}) {
@@ -107,17 +76,22 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     this.#stream = options.stream ?? 'MARKET';
     this.#startSeq = startSeq;
     this.#namespace = options.namespace ?? '';
-    this.#symbols = options.symbols === undefined ? undefined : new Set(options.symbols);
-    this.#markets = options.markets === undefined ? undefined : new Set(options.markets);
     this.#registry = options.instruments === undefined ? undefined : new MarketRegistry(options.instruments);
     this.#onMalformed = options.onMalformed;
+    this.#messageDecoder = new MarketMessageDecoder({
+      namespace: this.#namespace,
+      symbols: options.symbols === undefined ? undefined : new Set(options.symbols),
+      markets: options.markets === undefined ? undefined : new Set(options.markets),
+      registry: this.#registry,
+      report: (message) => this.#report(message),
+    });
     this.#lastSeq = startSeq - 1;
     this.#pullBatch = options.pullBatch ?? 1_000;
   }
 
   /** Messages skipped as malformed so far. */
   get malformed(): number {
-    return this.#malformed;
+    return this.#messageDecoder.malformed;
   }
 
   /** Stream sequence of the last message handled (yielded or skipped); `startSeq - 1` before any. */
@@ -157,7 +131,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
           continue;
         }
         this.#lastSeq = seq;
-        const input = this.#decode(m);
+        const input = this.#messageDecoder.decode(m);
         if (input !== undefined) yield input;
         if (this.#stopped) break;
       }
@@ -199,7 +173,7 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
         return;
       }
       this.#lastSeq = seq;
-      const input = this.#decode(m);
+      const input = this.#messageDecoder.decode(m);
       if (input !== undefined) buffer.push(input);
       if (buffer.length >= maxBuffered) {
         open = false; // the reader is behind: stop taking messages until it catches up
@@ -297,132 +271,6 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     w?.();
   }
 
-  #decode(m: JsMsg): MarketInput | undefined {
-    const subject = m.subject;
-    let parsed = this.#subjects.get(subject);
-    if (parsed === undefined && !this.#subjects.has(subject)) {
-      parsed = parseMarketSubject(subject, this.#namespace);
-      if (this.#subjects.size < 100_000) {
-        this.#subjects.set(subject, parsed);
-        if (parsed?.kind === 'tick') this.#symbolBytes.set(subject, utf8Exact(parsed.symbol));
-      }
-    }
-    if (parsed?.kind === 'tick') {
-      // The common case, read without decoding the payload into an object; anything unusual takes the generic path below.
-      const symbolBytes = this.#symbolBytes.get(subject);
-      const r = this.#payload;
-      if (symbolBytes != null && r.read(m.data, symbolBytes)) {
-        const tick: MutableTick = { type: 'tick', seq: m.seq, ts: r.ts, symbol: parsed.symbol, bid: r.bid, ask: r.ask };
-        if (!Number.isNaN(r.bidSize)) tick.bidSize = r.bidSize;
-        if (!Number.isNaN(r.askSize)) tick.askSize = r.askSize;
-        return this.#checkedTick(m, tick);
-      }
-    }
-    if (parsed === undefined)
-      return this.#reject(
-        m,
-        'subject is not ticks.<venue>.<symbol>, resolutions.<venue>.<market>, instruments.<venue>.<symbol> or clock.beat',
-      );
-    let body: unknown;
-    try {
-      body = this.#decoder.decode(m.data);
-    } catch (err) {
-      return this.#reject(m, `bad msgpack: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return this.#reject(m, 'payload is not a msgpack map');
-    const p = body as Record<string, unknown>;
-    if (parsed.kind === 'clock') {
-      const time = p['time'];
-      if (!isFiniteNumber(time)) return this.#reject(m, 'missing or invalid field "time"');
-      if (!isValidTimestamp(time) || time <= 0)
-        return this.#refuse(m, 'INVALID_TIMESTAMP', `clock time ${time} is not a positive integer of ms`);
-      return { type: 'clock', time, seq: m.seq };
-    }
-    if (parsed.kind === 'instrument') return this.#instrument(m, p, parsed.symbol);
-    const ts = p['ts'];
-    if (!isFiniteNumber(ts)) return this.#reject(m, 'missing or invalid field "ts"');
-
-    if (parsed.kind === 'tick') {
-      const symbol = p['symbol'];
-      if (typeof symbol !== 'string' || symbol === '') return this.#reject(m, 'missing or invalid field "symbol"');
-      if (symbol !== parsed.symbol) return this.#reject(m, `payload symbol "${symbol}" does not match subject symbol "${parsed.symbol}"`);
-      if (this.#symbols !== undefined && !this.#symbols.has(symbol)) return this.#refuse(m, 'UNKNOWN_SYMBOL', `unknown symbol "${symbol}"`);
-      const bid = p['bid'];
-      const ask = p['ask'];
-      if (!isFiniteNumber(bid)) return this.#reject(m, 'missing or invalid field "bid"');
-      if (!isFiniteNumber(ask)) return this.#reject(m, 'missing or invalid field "ask"');
-      const bidSize = p['bidSize'];
-      const askSize = p['askSize'];
-      if (bidSize !== undefined && bidSize !== null && !isFiniteNumber(bidSize)) return this.#reject(m, 'invalid field "bidSize"');
-      if (askSize !== undefined && askSize !== null && !isFiniteNumber(askSize)) return this.#reject(m, 'invalid field "askSize"');
-      const tick: MutableTick = { type: 'tick', seq: m.seq, ts, symbol, bid, ask };
-      if (isFiniteNumber(bidSize)) tick.bidSize = bidSize;
-      if (isFiniteNumber(askSize)) tick.askSize = askSize;
-      return this.#checkedTick(m, tick);
-    }
-
-    const market = p['market'];
-    const outcome = p['outcome'];
-    if (typeof market !== 'string' || market === '') return this.#reject(m, 'missing or invalid field "market"');
-    if (market !== parsed.market) return this.#reject(m, `payload market "${market}" does not match subject market "${parsed.market}"`);
-    if (this.#markets !== undefined && !this.#markets.has(market)) return this.#refuse(m, 'UNKNOWN_MARKET', `unknown market "${market}"`);
-    if (typeof outcome !== 'string' || outcome === '') return this.#reject(m, 'missing or invalid field "outcome"');
-    const resolution = { type: 'resolution', seq: m.seq, ts, market, outcome } as const;
-    // A second resolution of a market is the engine's to refuse: it alone knows every earlier one.
-    const refusal =
-      this.#registry === undefined ? (isValidTimestamp(ts) ? undefined : 'INVALID_TIMESTAMP') : this.#registry.checkResolution(resolution);
-    if (refusal !== undefined) return this.#refuse(m, refusal, `resolution of "${market}" to "${outcome}" refused (${refusal})`);
-    return resolution;
-  }
-
-  /** A tick whose fields have their types: refused if its symbol is not accepted or its quote is invalid. */
-  #checkedTick(m: JsMsg, tick: MutableTick): MarketInput | undefined {
-    const { symbol, ts, bid, ask } = tick;
-    if (this.#symbols !== undefined && !this.#symbols.has(symbol)) return this.#refuse(m, 'UNKNOWN_SYMBOL', `unknown symbol "${symbol}"`);
-    const refusal = this.#registry === undefined ? validateQuoteShape(tick) : this.#registry.checkTick(tick);
-    if (refusal === 'UNKNOWN_SYMBOL') return this.#refuse(m, refusal, `unknown symbol "${symbol}"`);
-    if (refusal !== undefined) {
-      return this.#refuse(
-        m,
-        refusal,
-        `invalid quote (${refusal}): ts ${ts} bid ${bid} ask ${ask}${tick.bidSize === undefined ? '' : ` bidSize ${tick.bidSize}`}${tick.askSize === undefined ? '' : ` askSize ${tick.askSize}`}`,
-      );
-    }
-    return tick;
-  }
-
-  /**
-   * An instrument definition: parsed with the tape's schema, its symbol the
-   * subject's, and a known symbol only with the definition in force. Known
-   * from here on, its ticks pass this door; the engine learns it at the same
-   * point of the order, so replays agree.
-   */
-  #instrument(m: JsMsg, p: Record<string, unknown>, symbol: string): MarketInput | undefined {
-    const parsed = parseInstrument(p);
-    if (!parsed.ok) return this.#refuse(m, 'INVALID_INSTRUMENT', `invalid instrument: ${parsed.reason}`);
-    const inst = parsed.instrument;
-    if (inst.symbol !== symbol) return this.#reject(m, `payload symbol "${inst.symbol}" does not match subject symbol "${symbol}"`);
-    if (this.#symbols !== undefined && !this.#symbols.has(inst.symbol))
-      return this.#refuse(m, 'UNKNOWN_SYMBOL', `instrument "${inst.symbol}" is not among the accepted symbols`);
-    const refusal = this.#registry?.checkInstrument(inst);
-    if (refusal !== undefined) return this.#refuse(m, refusal, `instrument "${inst.symbol}" differs from the definition in force`);
-    this.#registry?.add(inst);
-    return { type: 'instrument', instrument: inst, seq: m.seq };
-  }
-
-  /** Skip a message whose content a market-input check refused. */
-  #refuse(m: JsMsg, code: MarketInputRefusal, reason: string): undefined {
-    this.#malformed++;
-    this.#report({ seq: m.seq, subject: m.subject, reason, kind: code.toLowerCase() as Lowercase<MarketInputRefusal>, code });
-    return undefined;
-  }
-
-  #reject(m: JsMsg, reason: string): undefined {
-    this.#malformed++;
-    this.#report({ seq: m.seq, subject: m.subject, reason, kind: 'malformed' });
-    return undefined;
-  }
-
   #report(message: MalformedMessage): void {
     try {
       this.#onMalformed?.(message);
@@ -431,7 +279,3 @@ export class JetStreamTickSource implements AsyncIterable<MarketInput> {
     }
   }
 }
-
-const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-
-type MutableTick = { type: 'tick'; seq: number; ts: number; symbol: string; bid: number; ask: number; bidSize?: number; askSize?: number };

@@ -18,14 +18,3 @@ export interface GatewayContext {
   /** A handler threw or rejected: counted, logged, answered INTERNAL on its session. */
   readonly failed: (err: unknown, where: string, s: Session) => void;
 }
-
-/** A timer's callback that cannot throw into the event loop (and from it out of the process). */
-export function guarded(ctx: GatewayContext, s: Session, where: string, f: () => void): () => void {
-  return () => {
-    try {
-      f();
-    } catch (err) {
-      ctx.failed(err, where, s);
-    }
-  };
-}

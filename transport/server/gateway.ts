@@ -158,7 +158,7 @@ export class Gateway {
                   .writeHeader('retry-after', String(Math.ceil(r.resetMs / 1000)))
                   .end('CONNECTION_RATE_LIMITED: too many new connections from this address');
               }
-              const session = new Session(++g.#nextSession, protocol, codecs[protocol], address);
+              const session = new Session(++g.#nextSession, protocol, codecs[protocol]);
               // uWS copies the user data object: hand it a holder, so the session itself stays one object.
               res.upgrade<Holder>({ session }, key, protocol, extensions, context);
             });
@@ -220,6 +220,7 @@ export class Gateway {
     for (const s of this.#sessions) this.#writer.end(s, CLOSE.GOING_AWAY, 'server draining');
     this.uws.uws.us_listen_socket_close(this.#listen);
     clearInterval(this.#sweeper);
+    this.#auth.stop();
   }
 
   // -- connections ---------------------------------------------------------------------
@@ -235,10 +236,7 @@ export class Gateway {
   #close(s: Session): void {
     s.closed = true;
     s.ws = undefined;
-    clearTimeout(s.authTimer);
-    s.authTimer = undefined;
-    clearTimeout(s.expiryTimer);
-    s.expiryTimer = undefined;
+    this.#auth.forget(s);
     this.#sessions.delete(s);
     this.#o.metrics.connections.dec();
     for (const id of s.subs ?? []) this.#o.hub.unsubscribe(id, s);

@@ -3,27 +3,49 @@
  * connection limits), re-auth under the same trader, and the close at expiry.
  */
 import { GATEWAY_DEFAULTS } from './gateway-options.js';
-import { guarded, type GatewayContext } from './gateway-context.js';
+import type { GatewayContext } from './gateway-context.js';
 import type { Session } from './session.js';
+import { SessionDeadlines } from './session-deadlines.js';
 import type { Principal } from './token-verifier.js';
 
 /** Authenticates the gateway's sessions and keeps them within their tokens' lives. */
 export class SessionAuth {
   readonly #ctx: GatewayContext;
+  readonly #authTimeoutMs: number;
+  /** Each session's next deadline: its auth timeout until it authenticates, then its token's expiry. */
+  readonly #deadlines = new SessionDeadlines<Session>((s) => this.#due(s));
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx;
+    this.#authTimeoutMs = ctx.o.authTimeoutMs ?? GATEWAY_DEFAULTS.authTimeoutMs;
   }
 
   /** A new connection: closed AUTH_TIMEOUT unless a valid `auth` arrives in time. */
   armTimeout(s: Session): void {
-    const ms = this.#ctx.o.authTimeoutMs ?? GATEWAY_DEFAULTS.authTimeoutMs;
-    s.authTimer = setTimeout(
-      guarded(this.#ctx, s, 'auth timeout', () => {
-        if (s.principal === undefined) this.#ctx.writer.refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${ms} ms`);
-      }),
-      ms,
-    );
+    this.#deadlines.set(s, Date.now() + this.#authTimeoutMs);
+  }
+
+  /** The session closed: it has no deadline any more. */
+  forget(s: Session): void {
+    this.#deadlines.delete(s);
+  }
+
+  /** The gateway drains: no deadline fires any more. */
+  stop(): void {
+    this.#deadlines.stop();
+  }
+
+  /** A session's deadline passed: the auth timeout before auth, its token's expiry after (unless a re-auth moved it). */
+  #due(s: Session): void {
+    try {
+      if (s.principal === undefined) {
+        this.#ctx.writer.refuse(s, 'AUTH_TIMEOUT', `no valid auth frame within ${this.#authTimeoutMs} ms`);
+      } else if (Date.now() >= s.principal.expiresAt) {
+        this.#ctx.writer.refuse(s, 'TOKEN_EXPIRED', 'the token expired: send auth with a new token before exp to keep a session');
+      } else this.#expireAt(s, s.principal.expiresAt);
+    } catch (err) {
+      this.#ctx.failed(err, s.principal === undefined ? 'auth timeout' : 'token expiry', s);
+    }
   }
 
   /** The token's principal, or undefined once the failure is counted and answered AUTH_FAILED. */
@@ -49,8 +71,6 @@ export class SessionAuth {
       return writer.refuse(s, 'CONNECTION_RATE_LIMITED', `too many new connections for this trader; retry in ${rate.resetMs} ms`);
     if (!traders.join(principal.traderId))
       return writer.refuse(s, 'TOO_MANY_CONNECTIONS', `trader already has ${traders.maxConnectionsPerTrader} connections`);
-    clearTimeout(s.authTimer);
-    s.authTimer = undefined; // a cleared timer still holds its closure while referenced
     s.principal = principal;
     this.#expireAt(s, principal.expiresAt);
     await traders.frames.prime(principal.traderId);
@@ -87,18 +107,8 @@ export class SessionAuth {
     writer.send(s, { t: 'reauthenticated', traderId: principal.traderId, roles: [...principal.roles], expiresAt: principal.expiresAt });
   }
 
-  /** Close the session with TOKEN_EXPIRED when its token expires, unless a re-auth moves the time. */
+  /** Close the session with TOKEN_EXPIRED when its token expires, unless a re-auth moves the time (this replaces its auth timeout). */
   #expireAt(s: Session, expiresAt: number): void {
-    clearTimeout(s.expiryTimer);
-    // Node timers hold at most 2^31 - 1 ms; tokens live 24 h at most, and a later check re-arms.
-    s.expiryTimer = setTimeout(
-      guarded(this.#ctx, s, 'token expiry', () => {
-        s.expiryTimer = undefined;
-        if (s.principal !== undefined && Date.now() >= s.principal.expiresAt)
-          this.#ctx.writer.refuse(s, 'TOKEN_EXPIRED', 'the token expired: send auth with a new token before exp to keep a session');
-        else if (s.principal !== undefined) this.#expireAt(s, s.principal.expiresAt);
-      }),
-      Math.min(2 ** 31 - 1, Math.max(0, expiresAt - Date.now())),
-    );
+    if (!s.closed) this.#deadlines.set(s, expiresAt);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { WebSocket } from 'uWebSockets.js';
 import { CLOSE, PROTOCOL_MSGPACK, type FrameCodec, type Protocol } from '../protocol/index.js';
+import type { DeadlineHolder, SessionDeadlines } from './session-deadlines.js';
 import type { Subscriber } from './stream-hub.js';
 import type { Principal } from './token-verifier.js';
 
@@ -16,19 +17,19 @@ export interface Holder {
 /** Frames a new session may send at once before its per-second rate applies (documented in asyncapi-ws.json). */
 export const INITIAL_BURST_FRAMES = 10;
 
+/** Sessions count time from here, so their refill times stay small integers (for 12 days; past that V8 boxes them again). */
+const CLOCK_ORIGIN = Date.now();
+
 /** A connection: its subprotocol, who it is, what it watches, its rate limit. */
-export class Session implements Subscriber {
+export class Session implements Subscriber, DeadlineHolder {
   readonly id: number;
   readonly protocol: Protocol;
   /** Shared by every session of the protocol (encoding and decoding are synchronous). */
   readonly codec: FrameCodec;
   ws: WebSocket<Holder> | undefined = undefined;
   principal: Principal | undefined = undefined;
-  authTimer: NodeJS.Timeout | undefined = undefined;
-  /** Closes the session when its token expires (re-armed by a re-auth). */
-  expiryTimer: NodeJS.Timeout | undefined = undefined;
-  /** Remote address, as text. */
-  readonly address: string;
+  /** Its slot in the gateway's {@link SessionDeadlines} (auth timeout, then token expiry); -1 when it has no deadline. */
+  deadlineSlot = -1;
   /** Assessments subscribed. */
   subs: Set<string> | undefined = undefined;
   /** Assessments whose `sub` is being answered (the state is being read). */
@@ -37,28 +38,33 @@ export class Session implements Subscriber {
   owned: Set<string> | undefined = undefined;
   /** Deltas skipped for this subscriber, by assessment, since its last resync notice. */
   lagging: Set<string> | undefined = undefined;
-  tokens = INITIAL_BURST_FRAMES;
+  /**
+   * The connection's bucket in thousandths of a frame, refilled at `refilledAt`
+   * (ms since {@link CLOCK_ORIGIN}): whole numbers, so V8 keeps both in the
+   * object rather than as a boxed double each (32 B of every session).
+   */
+  milliTokens = INITIAL_BURST_FRAMES * 1000;
   refilledAt: number;
   errors = 0;
   closed = false;
   /** An auth frame is being verified: nothing else is taken until it is answered. */
   authenticating = false;
 
-  constructor(id: number, protocol: Protocol, codec: FrameCodec, address = '') {
+  constructor(id: number, protocol: Protocol, codec: FrameCodec) {
     this.id = id;
-    this.address = address;
     this.protocol = protocol;
     this.codec = codec;
-    this.refilledAt = Date.now();
+    this.refilledAt = Math.floor(Date.now() - CLOCK_ORIGIN);
   }
 
   /** One token of the connection's own bucket of `rate` frames per second; false when it is empty. */
   take(rate: number): boolean {
-    const now = Date.now();
-    this.tokens = Math.min(rate, this.tokens + ((now - this.refilledAt) * rate) / 1000);
+    const now = Math.floor(Date.now() - CLOCK_ORIGIN); // floor: a whole number V8 keeps unboxed, where a bare difference is a boxed double
+    // (now - refilledAt) ms at `rate` frames/s is that many thousandths of a frame times `rate`.
+    this.milliTokens = Math.min(rate * 1000, this.milliTokens + (now - this.refilledAt) * rate);
     this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.milliTokens < 1000) return false;
+    this.milliTokens -= 1000;
     return true;
   }
 

@@ -67,6 +67,11 @@ interface Resolved {
 export class TokenVerifier {
   readonly #key: Uint8Array | CryptoKey | JWTVerifyGetKey;
   readonly #o: Resolved;
+  /**
+   * One set per distinct roles list (in the token's order, which `ready` and
+   * `reauthenticated` repeat): a set of its own was ~170 B of every session.
+   */
+  readonly #roleSets = new Map<string, ReadonlySet<Role>>();
 
   private constructor(key: Uint8Array | CryptoKey | JWTVerifyGetKey, o: Resolved) {
     this.#key = key;
@@ -119,8 +124,11 @@ export class TokenVerifier {
     if (typeof sub !== 'string' || sub === '' || sub.length > 128)
       throw new TokenRejectedError('TOKEN_CLAIMS', 'token "sub" must name the trader');
     const raw = (payload as { roles?: unknown }).roles;
-    const roles = new Set<Role>(Array.isArray(raw) ? raw.filter((r): r is Role => ROLES.has(r as Role)) : ['trader']);
-    if (roles.size === 0) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "roles" holds no known role (trader, operator)');
+    const fresh = new Set<Role>(Array.isArray(raw) ? raw.filter((r): r is Role => ROLES.has(r as Role)) : ['trader']);
+    if (fresh.size === 0) throw new TokenRejectedError('TOKEN_CLAIMS', 'token "roles" holds no known role (trader, operator)');
+    const key = [...fresh].join(',');
+    let roles = this.#roleSets.get(key);
+    if (roles === undefined) this.#roleSets.set(key, (roles = fresh)); // at most a handful: the roles known, in either order
     return { traderId: sub, roles, expiresAt: (payload.exp as number) * 1000 };
   }
 }

@@ -375,7 +375,7 @@ describe('AsyncAPI document of the NATS interface', () => {
   });
 
   test("every refusal code of IntakeRefusal appears in the intake result schema's enum, and no other", () => {
-    const codes = literalsOf(source('engine/node/engine-node.ts'), 'IntakeRefusal');
+    const codes = literalsOf(source('engine/node/intake.ts'), 'IntakeRefusal');
     assert.ok(codes.includes('MALFORMED_REQUEST'));
     const result = object(deref(object(components['messages'], 'messages')['IntakeResult']), 'IntakeResult');
     const refused = (object(deref(result['payload']), 'payload')['oneOf'] as Json[])

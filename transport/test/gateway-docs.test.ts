@@ -89,7 +89,7 @@ const asyncapi = JSON.parse(asyncapiText) as JsonObject;
 
 // Where the types the documents describe are declared (types have no runtime value: read through the compiler's syntax tree).
 const PROTOCOL = 'transport/protocol/protocol.ts';
-const ENGINE_NODE = 'engine/node/engine-node.ts';
+const INTAKE_TYPES = 'engine/node/intake.ts';
 const TYPES = 'actors/types.ts';
 const INPUTS = 'engine/inputs.ts';
 const SIM_STORE = 'sim/montecarlo/simulation-store.ts';
@@ -688,7 +688,7 @@ describe("the AsyncAPI document of WebSocket protocol v1, read against the gatew
     assert.deepEqual(object(doc['x-close'], 'x-close'), documented, "x-close is the gateway's table");
     // A reject carries the engine's refusal as it is, or a code the gateway puts there itself.
     const rejectCode = object(object(aa.deref(aaSchemas['RejectFrame']), 'RejectFrame')['properties'], 'p')['code'];
-    const expected = [...literalsOf(ENGINE_NODE, 'IntakeRefusal'), ...GATEWAY_REJECT_CODES];
+    const expected = [...literalsOf(INTAKE_TYPES, 'IntakeRefusal'), ...GATEWAY_REJECT_CODES];
     for (const code of expected) assert.equal(aa.check(rejectCode, code).length, 0, `reject code ${code} is documented`);
     const rejects = array(object(aa.deref(rejectCode), 'RejectCode')['anyOf'], 'RejectCode').flatMap(
       (b) => object(aa.deref(b), 'branch')['enum'] as string[],

@@ -1,23 +1,27 @@
 /**
- * A running gateway over a real engine node for tests: Postgres journal and
- * checkpoints, an in-process market log the test publishes ticks to, the
- * stream hub, and HS256 tokens signed with the test secret.
+ * A running gateway over the engine node production runs, composed as
+ * `npm start` composes it (engine/main/compose-node.ts: a solo cluster node,
+ * its journal and checkpoints in a scratch Postgres database, the in-process
+ * market log the test publishes ticks to), the stream hub on its output as
+ * compose-gateway.ts puts it there, and HS256 tokens signed with the test
+ * secret.
  */
 import { connect } from 'node:net';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
-import { presetTiers } from '../../actors/index.js';
-import { EngineNode } from '../../engine/index.js';
+import type { ClusterNode } from '../../engine/index.js';
+import { composeNode, type ComposedNode } from '../../engine/main/compose-node.js';
+import { LateOutput } from '../../engine/main/late-output.js';
 import { createTestDatabase, type TestDatabase } from '../../engine/testing/index.js';
-import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { Gateway, type GatewayOptions } from '../server/gateway.js';
 import { GatewayMetrics } from '../server/gateway-metrics.js';
 import { StreamHub, type StreamHubOptions } from '../server/stream-hub.js';
 import { TokenVerifier } from '../server/token-verifier.js';
 import { VaticClient, type SocketConstructor } from '../client/vatic-client.js';
-import { MemoryMarketLog } from '../memory/memory-market-log.js';
+import type { MemoryMarketLog } from '../memory/memory-market-log.js';
+import { countedWatch } from '../nats/index.js';
 import { until } from '../../engine/testing/index.js';
 
 export const SECRET = 'test-secret-of-at-least-thirty-two-characters';
@@ -40,8 +44,10 @@ export async function token(
 
 export interface Harness {
   readonly db: TestDatabase;
+  /** The composed node and what it runs on. */
+  readonly composed: ComposedNode;
   readonly market: MemoryMarketLog;
-  readonly node: EngineNode;
+  readonly node: ClusterNode;
   readonly hub: StreamHub;
   readonly gateway: Gateway;
   readonly registry: Registry;
@@ -60,7 +66,7 @@ export async function startHarness(
     gateway?: Partial<GatewayOptions>;
     /** HTTP routes built once the node exists. */
     routes?: (c: {
-      node: EngineNode;
+      node: ClusterNode;
       registry: Registry;
       db: TestDatabase;
       verifier: TokenVerifier;
@@ -68,26 +74,31 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
-  const market = new MemoryMarketLog();
+  const log = pino({ level: 'silent' });
+  // The hub joins the node's output once both exist, as compose-gateway.ts has it.
+  const late = new LateOutput();
+  let composed: ComposedNode;
+  try {
+    composed = await composeNode({ databaseUrl: db.url, workers: 2, flushIntervalMs: 20, checkpointIntervalMs: 0, clockBeat: false }, log, [
+      late,
+    ]);
+  } catch (err) {
+    await db.drop();
+    throw err;
+  }
+  const node = composed.node;
+  const market = composed.memoryMarket!;
   let now = T0;
   market.publish({ type: 'clock', time: now });
   market.publish({ type: 'tick', symbol: 'BTC-USD', ts: now, bid: 60_000, ask: 60_010 });
-  let hub: StreamHub | undefined;
-  const node = await EngineNode.start({
-    market,
-    journal: new PgJournal(db.sql),
-    checkpoints: new PgCheckpointStore(db.sql),
-    marketTail: () => market.tail(),
-    engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 20 },
-    checkpointIntervalMs: 0,
-    // Deltas as the deployed gateway takes them: encoded by the shards.
-    output: { onEvents: (e) => hub?.onEvents(e), onEncodedDeltas: (b) => hub?.onEncodedDeltas(b) },
-  });
-  await node.ready;
-  hub = new StreamHub({ epoch: node.epoch, watch: (ids, on) => node.engine.watch(ids, on), ...o.hub });
-  for (const [assessmentId, traderId] of owners) await node.offer({ kind: 'create', assessmentId, traderId, tierId: 'one-step-50k' });
+  await until(() => node.lastSeq >= market.lastSeq, { what: 'the node to apply the first tick', intervalMs: 2 });
+  const hub = new StreamHub({ epoch: node.epoch, watch: countedWatch((ids, on) => node.engine.watch(ids, on)), ...o.hub });
+  late.targets.push(hub);
+  for (const [assessmentId, traderId] of owners) {
+    const r = await node.offer({ kind: 'create', assessmentId, traderId, tierId: 'one-step-50k' });
+    if (!r.ok) throw new Error(`create ${assessmentId}: ${r.code} ${r.message}`);
+  }
   const registry = new Registry();
-  const log = pino({ level: 'silent' });
   const verifier = await TokenVerifier.create({ secret: SECRET });
   const routes = o.routes === undefined ? undefined : await o.routes({ node, registry, db, verifier });
   const gateway = await Gateway.start({
@@ -104,6 +115,7 @@ export async function startHarness(
   const url = `ws://127.0.0.1:${gateway.port}/v1/ws`;
   return {
     db,
+    composed,
     market,
     node,
     hub,
@@ -123,7 +135,8 @@ export async function startHarness(
     },
     async stop() {
       await gateway.drain();
-      await node.stop({ checkpoint: false });
+      await node.stop({ handOver: false }); // as the test left it: no last checkpoint of every shard
+      await composed.close();
       await db.drop();
     },
   };

@@ -130,7 +130,7 @@ describe('HTTP API on the gateway', { skip }, () => {
     assert.equal((ops.body as { shards: unknown[] }).shards.length, 2);
   });
 
-  test('an order with an Idempotency-Key is accepted once; the same key again is a conflict; a missing key or a bad order is a 400', async () => {
+  test('an order with an Idempotency-Key is accepted once: resent, it is answered with that acceptance; another order under the key is a conflict; a missing key or a bad order is a 400', async () => {
     const order = { op: 'place', clientOrderId: 'ignored', symbol: 'BTC-USD', side: 'buy', type: 'market', qty: 0.1, stopLoss: 58_000 };
     const first = await call('POST', '/v1/assessments/h-alice/orders', {
       trader: 'alice',
@@ -143,9 +143,19 @@ describe('HTTP API on the gateway', { skip }, () => {
       body: order,
       headers: { 'idempotency-key': 'k-1' },
     });
-    assert.equal(again.status, 409);
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    assert.deepEqual(again.body, first.body, 'the resend (its answer lost) is answered with the first acceptance');
+    const other = await call('POST', '/v1/assessments/h-alice/orders', {
+      trader: 'alice',
+      body: { ...order, side: 'sell', stopLoss: 62_000 },
+      headers: { 'idempotency-key': 'k-1' },
+    });
+    assert.equal(other.status, 409);
+    assert.equal((other.body as { error: { code: string } }).error.code, 'DUPLICATE_CLIENT_ORDER_ID');
+    await h.tick(60_020);
     const state = await h.node.state('h-alice');
     assert.ok('k-1' in state!.clientOrderIds, 'the key became the client order id');
+    assert.equal(state!.positions['BTC-USD']?.qty, 0.1, 'one fill, not two');
     assert.equal((await call('POST', '/v1/assessments/h-alice/orders', { trader: 'alice', body: order })).status, 400);
     const bad = await call('POST', '/v1/assessments/h-alice/orders', {
       trader: 'alice',

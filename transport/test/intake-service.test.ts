@@ -4,14 +4,12 @@ import { after, before, describe, test } from 'node:test';
 import { Decoder, encode } from '@msgpack/msgpack';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
-import { Registry } from 'prom-client';
-import { EngineNode, NodeMetrics, type IntakeResult } from '../../engine/index.js';
+import { pino } from 'pino';
+import type { ClusterNode, IntakeResult } from '../../engine/index.js';
+import { composeNode, type ComposedNode } from '../../engine/main/compose-node.js';
 import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
-import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
-import { ensureMarketStream, marketSubjects, TickPublisher, type MalformedMessage } from '../nats/index.js';
-import { IntakeService, intakeSubjects, type InspectReply } from '../nats/intake-service.js';
-import { JetStreamMarketLog } from '../nats/jetstream-market-log.js';
+import { ensureMarketStream, marketSubjects, TickPublisher } from '../nats/index.js';
+import { intakeSubjects, type InspectReply } from '../nats/intake-service.js';
 import { until } from '../../engine/testing/index.js';
 
 const skip = (await serviceGate('nats', '127.0.0.1', 4222)) || (await serviceGate('postgres', '127.0.0.1', 5432));
@@ -21,17 +19,20 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
   let nc: NatsConnection;
   let jsm: JetStreamManager;
   let db: TestDatabase;
-  let node: EngineNode;
-  let service: IntakeService;
+  let composed: ComposedNode;
+  let node: ClusterNode;
   const id = randomBytes(4).toString('hex');
   const namespace = `intake-${id}`;
   const stream = `INTAKE_${id}`;
+  const events = `INTAKE_EV_${id}`;
   const subjects = intakeSubjects('g1', namespace);
-  const skipped: MalformedMessage[] = [];
-  const registry = new Registry();
+  /** The node's log lines, as an operator reads them. */
+  const logged: Array<{ msg: string; reason?: string; seq?: number }> = [];
   let publisher: TickPublisher;
   const ask = async (payload: Uint8Array): Promise<IntakeResult> =>
     dec.decode((await nc.request(subjects.intake, payload, { timeout: 5_000 })).data) as IntakeResult;
+  const metric = async (name: string, label: string, value: string): Promise<number> =>
+    (await composed.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels[label] === value)?.value ?? 0;
 
   before(async () => {
     nc = await connect({ servers: '127.0.0.1:4222' });
@@ -42,29 +43,29 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     await publisher.publishClock(Date.UTC(2026, 0, 5, 9));
     await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 1), bid: 60_000, ask: 60_010 });
     db = await createTestDatabase();
-    const market = new JetStreamMarketLog(js, jsm, {
-      stream,
-      namespace,
-      symbols: DEFAULT_INSTRUMENTS.map((i) => i.symbol),
-      onMalformed: (m) => skipped.push(m),
-    });
-    node = await EngineNode.start({
-      market,
-      journal: new PgJournal(db.sql, { group: 'g1' }),
-      checkpoints: new PgCheckpointStore(db.sql, { group: 'g1' }),
-      marketTail: () => market.tail(),
-      engine: { workers: 2, tiers: presetTiers(), flushIntervalMs: 0 },
-      checkpointIntervalMs: 0,
-      metrics: new NodeMetrics(registry),
-    });
-    service = new IntakeService(nc, node, { group: 'g1', namespace, maxRequestBytes: 2_048 });
-    await node.ready;
+    // The node as `serve` composes it alone (no NODE_ID): its intake service on `engine.g1.*`.
+    composed = await composeNode(
+      {
+        natsUrl: 'nats://127.0.0.1:4222',
+        databaseUrl: db.url,
+        namespace,
+        marketStream: stream,
+        eventStream: events,
+        group: 'g1',
+        workers: 2,
+        flushIntervalMs: 0,
+        checkpointIntervalMs: 0,
+        clockBeat: false,
+      },
+      pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) }),
+    );
+    node = composed.node;
   });
 
   after(async () => {
-    await service?.stop();
-    await node?.stop();
+    await composed?.close();
     await jsm?.streams.delete(stream).catch(() => undefined);
+    await jsm?.streams.delete(events).catch(() => undefined);
     await nc?.close();
     await db?.drop();
   });
@@ -102,8 +103,8 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
       [encode({ kind: 'command' }), /assessmentId/],
       [encode({ kind: 'teleport', assessmentId: 'n1' }), /kind/],
       [
-        encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', note: 'x'.repeat(4_000) } }),
-        /4\d{3} bytes; the limit is 2048/,
+        encode({ kind: 'command', assessmentId: 'n1', command: { kind: 'place', note: 'x'.repeat(17_000) } }),
+        /17\d{3} bytes; the limit is 16384/,
       ],
     ];
     for (const [payload, why] of cases) {
@@ -122,11 +123,11 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     assert.ok(!stranger.ok && stranger.code === 'UNKNOWN_ASSESSMENT');
     const [afterCount] = await db.sql<{ n: number }[]>`select count(*)::int as n from journal`;
     assert.equal(afterCount!.n, before!.n);
-    const intake = (await registry.getSingleMetric('engine_intake_total')!.get()).values;
-    const count = (result: string) => intake.find((v) => v.labels['result'] === result)?.value ?? 0;
-    assert.equal(count('INVALID_COMMAND'), 1, 'each refusal is counted by its code');
-    assert.equal(count('UNKNOWN_ASSESSMENT'), 1);
-    assert.equal(count('accepted'), 2);
+    const count = (result: string) => metric('engine_intake_total', 'result', result);
+    assert.equal(await count('INVALID_COMMAND'), 1, 'each refusal is counted by its code');
+    assert.equal(await count('UNKNOWN_ASSESSMENT'), 1);
+    assert.equal(await count('accepted'), 2);
+    assert.equal(await count('MALFORMED_REQUEST'), cases.length);
   });
 
   test('a malformed tick or an unknown symbol on the market stream is skipped with a reason and the engine goes on', async () => {
@@ -136,11 +137,15 @@ describe('engine node on JetStream with its NATS intake service', { skip }, () =
     await publisher.publishTick({ venue: 'coinbase', symbol: 'DOGE-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 3), bid: 1, ask: 1.1 });
     await publisher.publishTick({ venue: 'coinbase', symbol: 'BTC-USD', ts: Date.UTC(2026, 0, 5, 9, 0, 4), bid: 60_200, ask: 60_210 });
     await until(() => node.lastSeq >= from + 3, { what: 'the node to read past the three ticks' });
+    const skipped = logged.filter((l) => l.msg === 'market message skipped');
     assert.deepEqual(
-      skipped.map((m) => m.kind),
-      ['malformed', 'unknown_symbol'],
+      skipped.map((l) => l.seq),
+      [from + 1, from + 2],
+      'each skipped message is logged with its seq',
     );
-    assert.match(skipped[1]!.reason, /unknown symbol "DOGE-USD"/);
+    assert.match(skipped[1]!.reason!, /unknown symbol "DOGE-USD"/);
+    assert.equal(await metric('engine_market_messages_rejected_total', 'reason', 'malformed'), 1, 'and counted by its kind');
+    assert.equal(await metric('engine_market_messages_rejected_total', 'reason', 'unknown_symbol'), 1);
     assert.equal(node.lastSeq, from + 3, 'the good tick after them was applied');
   });
 });

@@ -3,13 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { DEFAULT_INSTRUMENTS, presetTiers } from '../../actors/index.js';
-import { EngineNode, type OutputEvent } from '../../engine/index.js';
+import { pino } from 'pino';
+import { DEFAULT_INSTRUMENTS } from '../../actors/index.js';
+import type { OutputEvent } from '../../engine/index.js';
+import { composeNode } from '../../engine/main/compose-node.js';
 import { createTestDatabase, serviceGate, type TestDatabase } from '../../engine/testing/index.js';
-import { PgCheckpointStore, PgJournal } from '../../persistence/index.js';
 import { createVenueConnector, tickPublisherSink } from '../market-data/index.js';
-import { ensureMarketStream, JetStreamTickSource, marketSubjects, TickPublisher, type MarketInput } from '../nats/index.js';
-import { JetStreamMarketLog } from '../nats/jetstream-market-log.js';
+import { JetStreamTickSource, TickPublisher, type MarketInput } from '../nats/index.js';
 import { BinanceSim } from '../testing/venue-simulator/index.js';
 import { expandFor, TEST_SOCKET, topsOf } from './venue-harness.js';
 import { until } from '../../engine/testing/index.js';
@@ -31,11 +31,27 @@ describe('venue to verdict', { skip }, () => {
     await db?.drop();
   });
 
-  test('simulator → connector → JetStream → engine node: the node sees exactly the good ticks, a held spike breaches no one, a confirmed move does', async () => {
+  test('simulator → connector → JetStream → engine node as serve composes it: the node sees exactly the good ticks, a held spike breaches no one, a confirmed move does', async () => {
     const suffix = randomBytes(4).toString('hex');
     const stream = `T_VE2E_${suffix}`;
     const namespace = `ve2e${suffix}`;
-    await ensureMarketStream(jsm, { name: stream, subjects: marketSubjects(namespace), storage: 'memory' });
+    const events: OutputEvent[] = [];
+    // The node as `serve` composes it alone; it makes the market stream the connector publishes to.
+    const composed = await composeNode(
+      {
+        natsUrl: 'nats://127.0.0.1:4222',
+        databaseUrl: db.url,
+        namespace,
+        marketStream: stream,
+        eventStream: `${stream}_EVENTS`,
+        workers: 1,
+        flushIntervalMs: 0,
+        checkpointIntervalMs: 0,
+        clockBeat: false,
+      },
+      pino({ level: 'silent' }),
+      [{ onEvents: (e) => void events.push(...e) }],
+    );
     const sim = await BinanceSim.start({ symbols: { BTCUSDT: 60_000 } });
     const js = jetstream(nc);
     const connector = createVenueConnector({
@@ -46,23 +62,9 @@ describe('venue to verdict', { skip }, () => {
       socket: TEST_SOCKET,
       sink: tickPublisherSink(new TickPublisher(js, { namespace, instruments: DEFAULT_INSTRUMENTS })),
     });
-    const market = new JetStreamMarketLog(js, jsm, { stream, namespace, instruments: DEFAULT_INSTRUMENTS });
-    const events: OutputEvent[] = [];
-    const node = await EngineNode.start({
-      market,
-      journal: new PgJournal(db.sql),
-      checkpoints: new PgCheckpointStore(db.sql),
-      marketTail: () => market.tail(),
-      engine: { workers: 1, tiers: presetTiers(), instruments: DEFAULT_INSTRUMENTS, flushIntervalMs: 0 },
-      checkpointIntervalMs: 0,
-      output: {
-        onEvents: (e) => {
-          events.push(...e);
-        },
-      },
-    });
+    const node = composed.node;
     const caughtUp = async (what: string) => {
-      const tail = await market.tail();
+      const tail = await composed.marketTail();
       await until(() => node.lastSeq >= tail, { what: what, deadlineMs: 10_000 });
     };
     const of = (type: string) => events.filter((e) => e.type === type);
@@ -77,7 +79,7 @@ describe('venue to verdict', { skip }, () => {
       // A short of 0.2 BTC with its stop 3 % away: a published +30 % print would stop it out for ~3,600, past the 3 % daily loss.
       assert.equal((await node.offer({ kind: 'create', assessmentId: 'a1', traderId: 't1', tierId: 'one-step-50k' })).ok, true);
       const ask = topsOf(
-        (await readStream(stream, namespace, await market.tail())).filter((i) => i.type === 'tick') as never,
+        (await readStream(stream, namespace, await composed.marketTail())).filter((i) => i.type === 'tick') as never,
         'BTC-USD',
       ).at(-1)!.ask;
       const order = {
@@ -102,7 +104,7 @@ describe('venue to verdict', { skip }, () => {
       assert.equal(of('rules.violation-detected').length, 0);
       assert.equal(of('assessment.failed').length, 0);
 
-      const inputs = await readStream(stream, namespace, await market.tail());
+      const inputs = await readStream(stream, namespace, await composed.marketTail());
       assert.deepEqual(
         topsOf(inputs.filter((i) => i.type === 'tick') as never, 'BTC-USD'),
         expected,
@@ -127,9 +129,10 @@ describe('venue to verdict', { skip }, () => {
       assert.ok(stop.price > ask * 1.25, `the stop filled at the market's new level (${stop.price})`);
     } finally {
       await connector.stop();
-      await node.stop();
+      await composed.close();
       await sim.stop();
       await jsm.streams.delete(stream).catch(() => false);
+      await jsm.streams.delete(`${stream}_EVENTS`).catch(() => false);
     }
 
     async function readStream(name: string, ns: string, last: number): Promise<MarketInput[]> {
