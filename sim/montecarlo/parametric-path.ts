@@ -41,7 +41,8 @@ export function runParametricPath(plan: KernelPlan, judge: PathJudge, tally: Pat
     let ended = !live || judge.open(t);
     let x = 0;
     for (let k = 0; k < stepsPerTrade; k++) {
-      if (ended && !plan.trackRuin) break;
+      // Locked for the day without a verdict, time still has to pass (else the path never moves on).
+      if (ended && !plan.trackRuin && !(judge.locked && judge.verdict < 0)) break;
       const tn = (s + 1) * stepMinutes;
       if (tn > horizon) {
         judge.clockAt(horizon);

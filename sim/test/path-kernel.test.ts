@@ -191,3 +191,28 @@ test('a job with bad fields is refused with every field named', async () => {
     await pool.close();
   }
 });
+
+test('a parametric path locked for the day without a verdict moves on to the next day, with or without the ruin account', async () => {
+  const pool = new SimPool({ workers: 2 });
+  try {
+    for (const tier of tiers) {
+      for (const ruin of [false, true]) {
+        const job: SimulationJobInput = {
+          ...jobInput,
+          paths: 300,
+          method: 'parametric',
+          model: { mu: 0.1, sigma: 0.6, exposure: 1, holdDays: 1 },
+          horizon: { days: 30 },
+          phases: compilePhases(tier),
+          ruin,
+        };
+        // A path that stood still at the lock spun for ever: the deadline turns that into a failure, not a hang.
+        const r = await pool.run(job, { signal: AbortSignal.timeout(30_000) });
+        const judged = Object.values(r.outcomes).reduce((a, b) => a + b, 0);
+        assert.equal(judged, 300, `${tier.id} ruin ${ruin}: every path judged`);
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+});
