@@ -60,7 +60,7 @@ const kernel: SuiteSpec = {
           fmt(r.p50Ms!, 3),
           r.pacedRate === r.pacedRateAsked
             ? ''
-            : `paced at ${fmt(PACED_SHARE * 100)}% of the sustained rate: the asked ${fmt(r.pacedRateAsked!)}/s is above it`,
+            : `paced at ${fmt(PACED_SHARE * 100)}% of the sustained rate: the asked ${fmt(r.pacedRateAsked!)}/s is above that`,
         ],
         [`tick-to-verdict p99 @ ${fmt(r.pacedRate!)}/s (ms)`, fmt(r.p99Ms!, 3), s.target('tick-to-verdict p99', r.p99Ms!, '<=', 1, 'ms')],
         ['tick-to-verdict max (ms)', fmt(r.maxMs!, 3)],
