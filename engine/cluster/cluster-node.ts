@@ -284,6 +284,12 @@ export class ClusterNode {
         ? refuse('NOT_READY', `shard ${shard} of '${req.assessmentId}' is still recovering; retry shortly`)
         : refuse('NOT_OWNER', `shard ${shard} of '${req.assessmentId}' is not served here now; retry`);
     }
+    // The shards could not date it (CLOCK_NOT_SET): acknowledged, it would be journaled and never exist.
+    if (req.kind === 'create' && this.#pump.now === 0)
+      return refuse(
+        'NOT_READY',
+        'no market time yet (no clock, tick or resolution applied): a new assessment cannot be dated; retry shortly',
+      );
     const admitted = admitIntake(req, slot.known, this.#tierIds);
     if (!admitted.ok) return refuse(admitted.code, admitted.message);
     const { input, clientOrderId } = admitted;

@@ -51,6 +51,11 @@ export class MarketPump {
     return this.#lastSeq;
   }
 
+  /** Time of the market so far (the last clock, tick or resolution applied); 0 before any. */
+  get now(): number {
+    return this.#o.kernel.now;
+  }
+
   /** The shared kernel state at the current boundary. */
   meta(): KernelMeta {
     const { actors: _none, ...meta } = this.#o.kernel.snapshot();

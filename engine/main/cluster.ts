@@ -252,6 +252,7 @@ async function supervise(o: Options): Promise<void> {
   router.start();
   void (async () => {
     let created = 0;
+    let notReady = 0;
     for (let i = 1; i <= o.assessments && !stopping; i++) {
       const r = await router.offer({
         kind: 'create',
@@ -260,7 +261,11 @@ async function supervise(o: Options): Promise<void> {
         tierId: 'one-step-50k',
       });
       if (r.ok) created++;
-      else if (r.code !== 'DUPLICATE_ASSESSMENT') return say(`demo assessments: stopped at ${i}: ${r.code} ${r.message}`);
+      else if (r.code === 'NOT_READY' && ++notReady <= 240) {
+        // A shard still recovering, or no market time yet (the feed's first beat): the same one again shortly.
+        await new Promise((res) => setTimeout(res, 250));
+        i--;
+      } else if (r.code !== 'DUPLICATE_ASSESSMENT') return say(`demo assessments: stopped at ${i}: ${r.code} ${r.message}`);
     }
     if (o.assessments > 0)
       say(`demo assessments: ${created} created (${o.assessments - created} were there), demo-0001.. of trader-000001..trader-000010`);

@@ -116,18 +116,26 @@ describe('an engine node and a stateless gateway in separate processes', { skip 
       'the engine role runs no gateway',
     );
 
-    // The assessment is created through its shard's owner, as a purchase would.
+    // The assessment is created through its shard's owner, as a purchase would: retried while the node
+    // says NOT_READY (before the market's first clock beat it cannot date an assessment).
     const nc = await connect({ servers: '127.0.0.1:4222' });
     const assessmentId = `role-${id}`;
-    const created = decode(
-      (
-        await nc.request(
-          shardSubjects(shardOf(assessmentId), `roles-${id}`).intake,
-          encode({ kind: 'create', assessmentId, traderId: 'alice', tierId: 'one-step-50k' }),
-          { timeout: 10_000 },
-        )
-      ).data,
-    ) as { ok: boolean };
+    let created: { ok: boolean; code?: string } = { ok: false };
+    await until(
+      async () => {
+        created = decode(
+          (
+            await nc.request(
+              shardSubjects(shardOf(assessmentId), `roles-${id}`).intake,
+              encode({ kind: 'create', assessmentId, traderId: 'alice', tierId: 'one-step-50k' }),
+              { timeout: 10_000 },
+            )
+          ).data,
+        ) as { ok: boolean; code?: string };
+        return created.ok || created.code !== 'NOT_READY';
+      },
+      { what: 'the node to take the create', deadlineMs: 20_000, intervalMs: 100 },
+    );
     assert.equal(created.ok, true, JSON.stringify(created));
     await nc.close();
     const token = await new SignJWT({ roles: ['trader'] })

@@ -50,6 +50,22 @@ describe('solo node intake', { skip }, () => {
     assert.equal(await h.assertEqualsReplay(), 1);
   });
 
+  test('a create before the market has any time is refused as not ready and journaled nowhere, and taken once a clock beat is applied', async () => {
+    await db.sql`truncate journal`;
+    const bare = new ClusterHarness(db); // a market without the clock beat the others start with
+    h = bare;
+    const node = await bare.start(undefined);
+    await node.ready;
+    const early = await node.offer(createReq('t1'));
+    assert.ok(!early.ok && early.code === 'NOT_READY' && /market time/.test(early.message), JSON.stringify(early));
+    const [none] = await db.sql<{ n: number }[]>`select count(*)::int as n from journal`;
+    assert.equal(none!.n, 0, 'nothing journaled');
+    bare.market.publish({ type: 'clock', time: Date.UTC(2026, 0, 5, 9, 0) });
+    await bare.caughtUp();
+    assert.equal((await node.offer(createReq('t1'))).ok, true);
+    assert.equal((await node.state('t1'))?.status, 'active', 'the acknowledged create exists');
+  });
+
   test('bad requests are refused with a code and a reason, and nothing is journaled', async () => {
     const node = await h.start(undefined);
     await node.ready;
